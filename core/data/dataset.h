@@ -1,0 +1,70 @@
+#pragma once
+// Reading papers (arXiv metadata JSON lines, plain or zstd-compressed, and CSV/TSV with a column mapping),
+// turning their categories into labels for the three task kinds, and the seeded, stratified split that is
+// identical on every machine.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "experiment/experiment.h"
+#include "util/result.h"
+
+namespace lbk {
+
+struct Paper {
+    std::string id;
+    std::string title;
+    std::string abstract;
+    std::vector<std::string> categories; // first is the primary
+};
+
+struct ReadReport {
+    int64_t lines = 0;    // non-empty lines (CSV: records) seen
+    int64_t rows = 0;     // papers read
+    int64_t bad = 0;      // lines that failed to parse, skipped
+    std::vector<std::string> firstErrors; // up to 5, each "file:line: what is wrong"
+};
+
+// The path a data spec names, resolved against the data root when relative. The data root is dataRoot when
+// not empty, else $LABBOOK_DATA, else ../shared/data beside the checkout (found from the executable's folder
+// and the working directory).
+std::filesystem::path resolveDataPath(const std::string &path, const std::string &dataRoot = {});
+std::filesystem::path defaultDataRoot();
+
+// Reads every paper. Fails with a message naming the file (and line) when the file is missing, unreadable, a
+// column is missing, or more than spec.maxBadShare of its lines fail to parse; otherwise bad lines are
+// counted in the report.
+Result<std::vector<Paper>> readPapers(const std::filesystem::path &file, const DataSpec &spec,
+                                      ReadReport *report = nullptr);
+
+// The model's input text for a paper.
+std::string paperText(const Paper &paper, TextField field);
+
+struct LabeledData {
+    TaskKind kind = TaskKind::MultiClass;
+    std::vector<std::string> labelNames; // binary: {"not <positives>", "<positives>"}
+    std::vector<size_t> paper;           // example i is papers[paper[i]]
+    // multiclass and binary: one label index per example; multilabel: the indices of its positive labels
+    std::vector<std::vector<int>> labels;
+    std::vector<int64_t> labelCounts;    // examples carrying each label
+    int64_t dropped = 0;                 // papers left out (multiclass others dropped, multilabel no label)
+};
+
+// Fails when the spec yields fewer than two classes, a binary task with no positive or no negative example,
+// or a multilabel prefix no paper carries.
+Result<LabeledData> buildLabels(const std::vector<Paper> &papers, const LabelSpec &spec);
+
+struct DataSplit {
+    std::vector<size_t> train, validation, test; // indices into LabeledData examples
+};
+
+// Deterministic on every machine: order within each stratum (the example's first label) comes from a
+// 64-bit hash of (seed, paper id), never from std:: distributions. Fails when a split that is asked for
+// (share > 0) ends up empty.
+Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &papers, const SplitSpec &spec);
+
+// 64-bit FNV-1a, then a splitmix64 finaliser: stable across machines and compilers.
+uint64_t stableHash(std::string_view s, uint64_t seed = 0);
+
+} // namespace lbk

@@ -1,0 +1,129 @@
+#pragma once
+// An experiment: everything a run needs, as typed values. Built from JSON by parseExperiment() (schema.h),
+// which fills every default, so code that reads an Experiment never guesses.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lbk {
+
+enum class TextField { Title, Abstract, TitleAbstract };
+enum class TaskKind { MultiClass, Binary, MultiLabel };
+
+struct DataSpec {
+    std::string path;          // as written; resolve with resolveDataPath()
+    std::string format = "auto"; // auto | jsonl | csv | tsv (auto: by extension; .zst is decompressed first)
+    TextField text = TextField::Title;
+    std::string idColumn = "id";
+    std::string titleColumn = "title";
+    std::string abstractColumn = "abstract";
+    std::string categoriesColumn = "categories";
+    double maxBadShare = 0.01; // lines that fail to parse, as a share of all lines, before reading fails
+    int64_t limit = 0;         // read at most this many rows (0: all)
+};
+
+struct LabelSpec {
+    TaskKind kind = TaskKind::MultiClass;
+    int topN = 10;                      // multiclass: the N most common primary categories
+    bool poolOthers = false;            // multiclass: others pooled into "other" (true) or dropped (false)
+    std::vector<std::string> positive;  // binary: categories that make a paper positive
+    bool matchPrimaryOnly = false;      // binary: match only the primary category (else any category)
+    std::string prefix = "cs.";         // multilabel: categories starting with this
+    int minCount = 1;                   // multilabel: drop categories with fewer papers than this
+};
+
+struct SplitSpec {
+    double train = 0.70, validation = 0.15, test = 0.15;
+    uint64_t seed = 13;
+    bool stratify = true;
+};
+
+struct TokenizerSpec {
+    std::string type = "unigram"; // unigram | bpe
+    int vocabSize = 8000;
+    bool lowercase = true;
+    int maxTokens = 64;
+    double characterCoverage = 0.9995;
+};
+
+struct ModelSpec {
+    std::string type = "bag"; // bag | cnn | gru | transformer
+    int embeddingDim = 64;
+    double dropout = 0.1;
+    int ngrams = 2;               // bag: word n-grams up to this order (hashed into buckets)
+    int ngramBuckets = 200000;    // bag
+    std::vector<int> kernelSizes = {2, 3, 4}; // cnn
+    int channels = 128;           // cnn: filters per kernel size
+    int hidden = 128;             // gru: hidden size per direction; transformer: feed-forward size
+    int layers = 1;               // gru, transformer
+    int heads = 4;                // transformer
+    std::string pooling = "mean"; // gru: mean | max | meanmax; transformer: cls | mean
+};
+
+struct OptimizerSpec {
+    std::string type = "adamw"; // adamw | sgd
+    double lr = 3e-3;
+    double weightDecay = 0.01;
+    double momentum = 0.9;      // sgd
+    double beta1 = 0.9, beta2 = 0.999; // adamw
+    double gradClip = 0.0;      // max global grad norm (0: off)
+    double labelSmoothing = 0.0;
+};
+
+struct ScheduleSpec {
+    std::string type = "constant"; // constant | linear | onecycle | cosine
+    double warmup = 0.0;   // share of total steps spent warming up (linear, cosine, onecycle)
+    double finalLrFactor = 0.0; // lr at the end as a share of the peak (linear, cosine)
+};
+
+struct TrainingSpec {
+    int batchSize = 64;
+    int epochs = 3;
+    int64_t maxSteps = 0; // 0: epochs decide
+    uint64_t seed = 13;
+    std::string device = "auto"; // auto | cpu | cuda
+    int threads = 0;             // 0: all cores
+    int logEvery = 10;           // steps between train metric events
+    bool balanced = false;       // class weights inversely proportional to frequency
+};
+
+struct EvaluationSpec {
+    int64_t everySteps = 0;     // 0: once per epoch
+    int64_t maxPredictions = 0; // per evaluation and split (0: all)
+    int topK = 3;
+    int histogramBins = 20;
+    std::string metric = "macro_f1"; // the one that picks the best checkpoint
+    int earlyStopping = 0;      // evaluations without improvement before stopping (0: off)
+};
+
+struct LrFinderSpec {
+    double minLr = 1e-7;
+    double maxLr = 10.0;
+    int steps = 100;
+    double beta = 0.98;
+    double stopFactor = 4.0;
+};
+
+struct Experiment {
+    std::string name;
+    std::string description;
+    DataSpec data;
+    LabelSpec labels;
+    SplitSpec split;
+    TokenizerSpec tokenizer;
+    ModelSpec model;
+    OptimizerSpec optimizer;
+    ScheduleSpec schedule;
+    TrainingSpec training;
+    EvaluationSpec evaluation;
+    LrFinderSpec lrFinder;
+
+    nlohmann::json config; // the full JSON with every default filled in, as stored with each run
+};
+
+const char *toString(TextField f);
+const char *toString(TaskKind k);
+
+} // namespace lbk

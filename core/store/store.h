@@ -1,0 +1,212 @@
+#pragma once
+// The run store: one SQLite file (WAL), the one local source of truth for runs, their configs, metrics,
+// evaluations, histograms, predictions, LR-finder curves, artifacts and logs. The schema is versioned and
+// migrated on open; docs/STORE.md documents it for users of the sqlite3 shell.
+//
+// One Store object is one connection: use it from one thread at a time; each thread opens its own. Run lists
+// never touch metric history. Events arrive only through ingestEvents() (see docs/PROTOCOL.md), idempotently
+// by (run, seq).
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.h"
+
+struct sqlite3;
+
+namespace lbk {
+
+enum class RunStatus { Queued, Running, Finished, Failed, Cancelled, Interrupted };
+const char *toString(RunStatus s);
+std::optional<RunStatus> runStatusFromString(std::string_view s);
+bool isActive(RunStatus s); // queued or running
+
+struct RunSummary {
+    int64_t id = 0;
+    std::string uid;         // globally unique (worker, journal and remote side use it)
+    std::string name;
+    std::string experiment;  // the experiment's name
+    std::string kind = "train"; // train | lr_find
+    std::string task;        // multiclass | binary | multilabel
+    RunStatus status = RunStatus::Queued;
+    std::string error;
+    std::string host;
+    int64_t pid = 0;
+    int64_t pidStart = 0;    // process start time (clock ticks since boot), guards against PID reuse
+    std::string target = "local";
+    std::string jobId;       // scheduler job id for remote targets
+    std::string runDir;      // folder with journal.jsonl, checkpoints, artifacts
+    double createdAt = 0, startedAt = 0, endedAt = 0; // Unix seconds, 0 when not yet
+    std::vector<std::string> tags;
+    std::string notes;
+    int64_t lastStep = 0;
+    std::string configHash;
+    nlohmann::json summary = nlohmann::json::object(); // {"final": {key: value}, "best": {key: value}, ...}
+};
+
+struct RunDetail : RunSummary {
+    nlohmann::json config = nlohmann::json::object();
+};
+
+struct NewRun {
+    std::string uid; // empty: one is generated
+    std::string name;
+    std::string experiment;
+    std::string kind = "train";
+    std::string task;
+    nlohmann::json config = nlohmann::json::object();
+    std::string configHash;
+    std::string target = "local";
+    std::string runDir;
+    std::vector<std::string> tags;
+};
+
+struct RunFilter {
+    std::optional<RunStatus> status;
+    std::string experiment; // exact name; empty: any
+    std::string tag;        // empty: any
+    std::string text;       // substring of name, experiment, notes or tags; empty: any
+    std::string kind;       // empty: any
+    int limit = 0;          // 0: no limit
+};
+
+struct MetricPoint {
+    int64_t step = 0;
+    double wall = 0;
+    double value = 0; // NaN where the event held a non-finite value
+};
+
+struct EvaluationRecord {
+    int64_t step = 0;
+    std::string split;
+    nlohmann::json summary;
+};
+
+struct HistogramRecord {
+    int64_t step = 0;
+    std::string split;
+    std::string name;
+    double lo = 0, hi = 1;
+    std::vector<int64_t> counts;
+};
+
+struct PredictionRow {
+    std::string exampleId;
+    std::string title;
+    std::vector<std::string> truth;
+    std::vector<std::pair<std::string, double>> top;
+    bool correct = false;
+    double pTrue = 0; // NaN where not defined (multi-label)
+};
+
+struct PredictionFilter {
+    int64_t step = -1;           // -1: the latest evaluation step of that split
+    std::string split = "val";   // val | test
+    bool misclassifiedOnly = false;
+    std::string trueLabel;       // empty: any
+    std::string predictedLabel;  // top-1; empty: any
+    double minConfidence = 0, maxConfidence = 1; // top-1 probability range
+    std::string text;            // substring of the title, case-insensitive
+    int64_t limit = 0;           // 0: all
+};
+
+struct LrPoint {
+    int64_t index = 0;
+    double lr = 0, loss = 0, smoothed = 0;
+};
+
+struct ArtifactRecord {
+    std::string kind;
+    std::string path;
+    std::string sha256;
+    int64_t step = 0;
+};
+
+struct LogLine {
+    int64_t seq = 0;
+    double wall = 0;
+    std::string level;
+    std::string message;
+};
+
+struct IngestCursor {
+    int64_t offset = 0; // journal bytes consumed
+    int64_t seq = 0;    // highest event seq stored
+};
+
+struct IngestStats {
+    int64_t events = 0;     // newly stored
+    int64_t duplicates = 0; // seq already stored, skipped
+    int64_t malformed = 0;  // lines that were not valid events, skipped with a warning log line
+    bool finalEvent = false; // finished, failed or cancelled seen
+};
+
+class Store {
+public:
+    // Opens (creating and migrating as needed) the store at path. Sets WAL and a busy timeout.
+    static Result<std::unique_ptr<Store>> open(const std::filesystem::path &path);
+    // The default store: $XDG_DATA_HOME/labbook/labbook.db, else ~/.local/share/labbook/labbook.db.
+    static std::filesystem::path defaultPath();
+    static int currentSchemaVersion();
+    ~Store();
+    Store(const Store &) = delete;
+    Store &operator=(const Store &) = delete;
+
+    const std::filesystem::path &path() const { return m_path; }
+    int schemaVersion() const;
+    // Folder where runs of this store keep their files: <store dir>/<store stem>.runs
+    std::filesystem::path runsRoot() const;
+
+    Result<RunDetail> createRun(const NewRun &run);
+    // A run by numeric id, full uid, unique uid prefix, or name (the newest run of that name).
+    Result<RunDetail> run(std::string_view ref) const;
+    Result<RunDetail> runById(int64_t id) const;
+    std::vector<RunSummary> runs(const RunFilter &filter = {}) const;
+    int64_t runCount() const;
+
+    Status setStatus(int64_t run, RunStatus status, const std::string &error = {});
+    Status setProcess(int64_t run, const std::string &host, int64_t pid, int64_t pidStart);
+    Status setJob(int64_t run, const std::string &target, const std::string &jobId);
+    Status setRunDir(int64_t run, const std::string &dir);
+    Status setTags(int64_t run, const std::vector<std::string> &tags);
+    Status setNotes(int64_t run, const std::string &notes);
+    Status setName(int64_t run, const std::string &name);
+    Status deleteRun(int64_t run); // the run and everything recorded for it
+
+    std::vector<std::string> metricKeys(int64_t run) const;
+    std::vector<MetricPoint> metric(int64_t run, const std::string &key) const;
+    std::vector<EvaluationRecord> evaluations(int64_t run, const std::string &split = {}) const;
+    std::vector<HistogramRecord> histograms(int64_t run, const std::string &split = {}) const;
+    std::vector<int64_t> predictionSteps(int64_t run, const std::string &split) const;
+    std::vector<PredictionRow> predictions(int64_t run, const PredictionFilter &filter) const;
+    int64_t predictionCount(int64_t run) const;
+    std::vector<LrPoint> lrPoints(int64_t run) const;
+    std::vector<ArtifactRecord> artifacts(int64_t run) const;
+    std::vector<LogLine> logs(int64_t run) const;
+
+    IngestCursor cursor(int64_t run) const;
+    // Applies complete journal lines in one transaction, skipping seq already stored, and moves the cursor to
+    // newOffset in the same transaction. Events update the run row too (status, error, times, last step,
+    // summary of final and best metrics).
+    Result<IngestStats> ingestLines(int64_t run, const std::vector<std::string_view> &lines, int64_t newOffset);
+
+    sqlite3 *handle() const { return m_db; } // for tests and benchmarks
+
+private:
+    Store(std::filesystem::path path, sqlite3 *db);
+    std::filesystem::path m_path;
+    sqlite3 *m_db = nullptr;
+};
+
+// Reads the journal from the run's stored offset and ingests every complete line; an incomplete last line
+// waits for the next call. Safe to call any number of times, from any number of processes.
+Result<IngestStats> ingestJournal(Store &store, int64_t run, const std::filesystem::path &journal);
+
+} // namespace lbk

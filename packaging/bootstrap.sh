@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs what Labbook needs on a Debian 12 machine, and builds sentencepiece against the system protobuf.
+# Idempotent: when everything is already there it only checks, in about a second.
+#
+# Why sentencepiece is built here: Debian's libsentencepiece carries its own protobuf-lite 3.14 and exports its
+# symbols, while LibTorch links the system protobuf 3.21; one process that loads both crashes before main.
+# Building Debian's own sentencepiece source against the system protobuf removes the clash.
+#
+# Environment:
+#   LABBOOK_DEPS_DIR   where the local sentencepiece prefix goes (default: <checkout>/.deps)
+#   LABBOOK_EXTRA_PKGS extra Debian packages to install (the test script adds sshd, Slurm, Xvfb)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="${LABBOOK_DEPS_DIR:-$root/.deps}"
+spm_version="0.1.97"
+spm_prefix="$deps/sentencepiece-$spm_version"
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else
+    log "not root and no sudo: install packages by hand or run as root"; fi
+fi
+
+# Build and runtime packages. qt6-svg for SVG export of plots; libgloo-dev for torch.distributed headers.
+pkgs=(
+  build-essential cmake pkg-config ninja-build git ca-certificates
+  libtorch-dev libopenblas0-pthread libgloo-dev
+  qt6-base-dev qt6-base-dev-tools libqt6svg6-dev libqcustomplot-dev libgl-dev
+  nlohmann-json3-dev libsqlite3-dev sqlite3 libzstd-dev zstd libcli11-dev
+  protobuf-compiler libprotobuf-dev dpkg-dev
+)
+# shellcheck disable=SC2206
+pkgs+=(${LABBOOK_EXTRA_PKGS:-})
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "all Debian packages present"
+fi
+
+# sentencepiece from Debian's source package, against the system protobuf.
+if [ -f "$spm_prefix/lib/pkgconfig/sentencepiece.pc" ] && [ -f "$spm_prefix/.labbook-built" ]; then
+  log "sentencepiece $spm_version present in $spm_prefix"
+  exit 0
+fi
+
+log "building sentencepiece $spm_version against the system protobuf into $spm_prefix"
+work="$deps/src"
+rm -rf "$work"
+mkdir -p "$work/apt/lists/partial" "$work/apt/sources.list.d"
+# A private deb-src list derived from the machine's own sources, so the system apt config stays untouched and
+# no mirror name is written anywhere in the repository.
+found_src=0
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -f "$f" ] || continue
+  sed -e 's/^Types:.*/Types: deb-src/' "$f" >"$work/apt/sources.list.d/$(basename "$f")"
+  found_src=1
+done
+if [ -f /etc/apt/sources.list ]; then
+  grep -E '^deb ' /etc/apt/sources.list | sed -e 's/^deb /deb-src /' >"$work/apt/sources.list" || true
+  [ -s "$work/apt/sources.list" ] && found_src=1
+fi
+touch "$work/apt/sources.list"
+if [ "$found_src" -eq 0 ]; then log "no apt sources found to derive deb-src entries from"; exit 1; fi
+apt_opts=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o "Dir::Etc::SourceParts=$work/apt/sources.list.d"
+  -o "Dir::State::Lists=$work/apt/lists" -o "APT::Get::List-Cleanup=0")
+"${sudo_cmd[@]}" apt-get "${apt_opts[@]}" update -qq
+(cd "$work" && apt-get "${apt_opts[@]}" source --download-only sentencepiece >/dev/null)
+dsc=$(ls "$work"/sentencepiece_*.dsc | head -1)
+(cd "$work" && dpkg-source -x "$dsc" spm >/dev/null)
+# Debian's patch points src/init.h at the bundled protobuf-lite; use the system protobuf instead.
+sed -i -e 's|#include "third_party/protobuf-lite/google/protobuf/message_lite.h"|#include <google/protobuf/message_lite.h>|' \
+  "$work/spm/src/init.h"
+build_log="$deps/sentencepiece-build.log"
+if ! { cmake -S "$work/spm" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DSPM_USE_BUILTIN_PROTOBUF=OFF \
+         -DSPM_ENABLE_SHARED=ON -DCMAKE_INSTALL_PREFIX="$spm_prefix" -DCMAKE_INSTALL_LIBDIR=lib &&
+       cmake --build "$work/build" -j "$(nproc)" && cmake --install "$work/build"; } >"$build_log" 2>&1; then
+  tail -40 "$build_log" >&2
+  log "sentencepiece build failed; full log in $build_log"
+  exit 1
+fi
+touch "$spm_prefix/.labbook-built"
+rm -rf "$work"
+log "sentencepiece installed in $spm_prefix"
