@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "experiment/experiment.h"
@@ -45,7 +46,8 @@ struct LabeledData {
     TaskKind kind = TaskKind::MultiClass;
     std::vector<std::string> labelNames; // binary: {"not <positives>", "<positives>"}
     std::vector<size_t> paper;           // example i is papers[paper[i]]
-    // multiclass and binary: one label index per example; multilabel: the indices of its positive labels
+    // multiclass and binary: one label index per example; multilabel: the indices of its positive labels, in
+    // the order the paper lists the categories (so the first is its first matching category)
     std::vector<std::vector<int>> labels;
     std::vector<int64_t> labelCounts;    // examples carrying each label
     int64_t dropped = 0;                 // papers left out (multiclass others dropped, multilabel no label)
@@ -54,6 +56,8 @@ struct LabeledData {
 // Fails when the spec yields fewer than two classes, a binary task with no positive or no negative example,
 // or a multilabel prefix no paper carries.
 Result<LabeledData> buildLabels(const std::vector<Paper> &papers, const LabelSpec &spec);
+// The same, with messages naming where the papers came from (a file name) instead of "the data".
+Result<LabeledData> buildLabels(const std::vector<Paper> &papers, const LabelSpec &spec, const std::string &source);
 
 struct DataSplit {
     std::vector<size_t> train, validation, test; // indices into LabeledData examples

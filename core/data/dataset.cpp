@@ -1,0 +1,89 @@
+// Where the data lives, and the text a model sees. Reading is in readers.cpp, labels in labels.cpp, the split
+// in split.cpp.
+#include "data/dataset.h"
+
+#include <cstdlib>
+#include <system_error>
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isDirectory(const fs::path &p)
+{
+    std::error_code ec;
+    return fs::is_directory(p, ec);
+}
+
+// Walks up from start, checking <dir>/../shared/data at each level: the data sits beside the checkout, and the
+// executable (or the working directory) is somewhere inside the checkout or its build folder.
+fs::path findSharedDataFrom(fs::path start)
+{
+    std::error_code ec;
+    start = fs::weakly_canonical(start, ec);
+    if (ec || start.empty())
+        return {};
+    for (fs::path dir = start;; dir = dir.parent_path()) {
+        const fs::path candidate = dir.parent_path() / "shared" / "data";
+        if (isDirectory(candidate))
+            return fs::weakly_canonical(candidate, ec);
+        if (dir == dir.parent_path())
+            break;
+    }
+    return {};
+}
+
+} // namespace
+
+fs::path defaultDataRoot()
+{
+    if (const char *env = std::getenv("LABBOOK_DATA"); env && *env)
+        return fs::path(env);
+
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        if (fs::path found = findSharedDataFrom(exe.parent_path()); !found.empty())
+            return found;
+    }
+    const fs::path cwd = fs::current_path(ec);
+    if (!ec) {
+        if (fs::path found = findSharedDataFrom(cwd); !found.empty())
+            return found;
+    }
+    return {};
+}
+
+fs::path resolveDataPath(const std::string &path, const std::string &dataRoot)
+{
+    fs::path p(path);
+    if (path.size() >= 2 && path[0] == '~' && path[1] == '/') {
+        if (const char *home = std::getenv("HOME"); home && *home)
+            return fs::path(home) / path.substr(2);
+    }
+    if (p.empty() || p.is_absolute())
+        return p;
+    const fs::path root = dataRoot.empty() ? defaultDataRoot() : fs::path(dataRoot);
+    // No data root anywhere: leave the path relative to the working directory, and let the reader's "no such
+    // file" message say where it looked.
+    return root.empty() ? p : root / p;
+}
+
+std::string paperText(const Paper &paper, TextField field)
+{
+    switch (field) {
+    case TextField::Title: return paper.title;
+    case TextField::Abstract: return paper.abstract;
+    case TextField::TitleAbstract:
+        if (paper.abstract.empty())
+            return paper.title;
+        if (paper.title.empty())
+            return paper.abstract;
+        return paper.title + ". " + paper.abstract;
+    }
+    return paper.title;
+}
+
+} // namespace lbk

@@ -1,0 +1,700 @@
+// readPapers: JSON lines (plain or zstd, decompressed as a stream) and CSV/TSV with a header row.
+//
+// JSON lines go through nlohmann's SAX interface rather than json::parse: only four top-level fields are kept,
+// so building a DOM per line (a map, a node per value) would be wasted work on 167k lines.
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+#include <zstd.h>
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kChunk = size_t(1) << 20;
+constexpr size_t kMaxErrors = 5;
+
+struct FileCloser {
+    void operator()(std::FILE *f) const { std::fclose(f); }
+};
+using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
+
+// A stream of bytes; read() returns 0 at the end, and sets error (a complete message) when it fails.
+class ByteSource {
+public:
+    virtual ~ByteSource() = default;
+    virtual size_t read(char *dst, size_t cap, std::string &error) = 0;
+};
+
+class PlainSource final : public ByteSource {
+public:
+    PlainSource(FilePtr f, std::string name) : m_f(std::move(f)), m_name(std::move(name)) {}
+
+    size_t read(char *dst, size_t cap, std::string &error) override
+    {
+        const size_t n = std::fread(dst, 1, cap, m_f.get());
+        if (n < cap && std::ferror(m_f.get()))
+            error = m_name + ": read error: " + std::strerror(errno);
+        return n;
+    }
+
+private:
+    FilePtr m_f;
+    std::string m_name;
+};
+
+class ZstdSource final : public ByteSource {
+public:
+    ZstdSource(FilePtr f, std::string name)
+        : m_f(std::move(f)), m_name(std::move(name)), m_stream(ZSTD_createDStream()), m_in(ZSTD_DStreamInSize())
+    {
+        ZSTD_initDStream(m_stream);
+    }
+    ~ZstdSource() override { ZSTD_freeDStream(m_stream); }
+    ZstdSource(const ZstdSource &) = delete;
+    ZstdSource &operator=(const ZstdSource &) = delete;
+
+    size_t read(char *dst, size_t cap, std::string &error) override
+    {
+        ZSTD_outBuffer out{dst, cap, 0};
+        for (;;) {
+            if (m_inBuf.pos == m_inBuf.size && !m_eof) {
+                const size_t n = std::fread(m_in.data(), 1, m_in.size(), m_f.get());
+                if (n == 0) {
+                    if (std::ferror(m_f.get())) {
+                        error = m_name + ": read error: " + std::strerror(errno);
+                        return 0;
+                    }
+                    m_eof = true;
+                } else {
+                    m_inBuf = ZSTD_inBuffer{m_in.data(), n, 0};
+                }
+            }
+            const bool haveInput = m_inBuf.pos < m_inBuf.size;
+            if (!haveInput && !m_mayHoldOutput) {
+                // The end of the file: fine between frames, not inside one.
+                if (m_lastRet != 0)
+                    error = m_name + ": the zstd data ends in the middle of a frame (the file is truncated?). "
+                                     "Check it with `zstd -t`, and copy or download it again.";
+                return 0;
+            }
+            const size_t ret = ZSTD_decompressStream(m_stream, &out, &m_inBuf);
+            if (ZSTD_isError(ret)) {
+                error = m_name + ": corrupt zstd data (" + ZSTD_getErrorName(ret) +
+                        "). The file is damaged or not zstd-compressed; check it with `zstd -t`, or drop the .zst "
+                        "suffix if it is plain text.";
+                return 0;
+            }
+            m_lastRet = ret;
+            // A full output buffer may leave decoded bytes inside zstd; it must be called again to flush them.
+            m_mayHoldOutput = out.pos == out.size;
+            if (out.pos > 0)
+                return out.pos;
+        }
+    }
+
+private:
+    FilePtr m_f;
+    std::string m_name;
+    ZSTD_DStream *m_stream;
+    std::vector<char> m_in;
+    ZSTD_inBuffer m_inBuf{nullptr, 0, 0};
+    size_t m_lastRet = 0;
+    bool m_eof = false;
+    bool m_mayHoldOutput = false;
+};
+
+// Lines of a byte stream, without their "\n" or "\r\n"; a view stays valid until the next call.
+class LineReader {
+public:
+    explicit LineReader(ByteSource &src) : m_src(src), m_buf(kChunk) {}
+
+    bool next(std::string_view &line)
+    {
+        for (;;) {
+            const char *base = m_buf.data();
+            if (const void *nl = std::memchr(base + m_scan, '\n', m_end - m_scan)) {
+                const size_t at = static_cast<const char *>(nl) - base;
+                line = finish(std::string_view(base + m_begin, at - m_begin));
+                m_begin = m_scan = at + 1;
+                return true;
+            }
+            m_scan = m_end;
+            if (m_eof) {
+                if (m_begin == m_end)
+                    return false;
+                line = finish(std::string_view(base + m_begin, m_end - m_begin));
+                m_begin = m_scan = m_end;
+                return true;
+            }
+            if (m_begin > 0) {
+                std::memmove(m_buf.data(), m_buf.data() + m_begin, m_end - m_begin);
+                m_end -= m_begin;
+                m_scan -= m_begin;
+                m_begin = 0;
+            }
+            if (m_end == m_buf.size())
+                m_buf.resize(m_buf.size() * 2);
+            const size_t n = m_src.read(m_buf.data() + m_end, m_buf.size() - m_end, m_error);
+            if (!m_error.empty())
+                return false;
+            if (n == 0)
+                m_eof = true;
+            m_end += n;
+        }
+    }
+
+    int64_t lineNumber() const { return m_line; }
+    const std::string &error() const { return m_error; }
+
+private:
+    std::string_view finish(std::string_view line)
+    {
+        ++m_line;
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        if (m_line == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") // a UTF-8 byte order mark
+            line.remove_prefix(3);
+        return line;
+    }
+
+    ByteSource &m_src;
+    std::vector<char> m_buf;
+    size_t m_begin = 0, m_scan = 0, m_end = 0;
+    bool m_eof = false;
+    int64_t m_line = 0;
+    std::string m_error;
+};
+
+bool isBlank(std::string_view s)
+{
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; });
+}
+
+void splitCategories(std::string_view s, std::vector<std::string> &out)
+{
+    size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+            ++i;
+        size_t j = i;
+        while (j < s.size() && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'))
+            ++j;
+        if (j > i)
+            out.emplace_back(s.substr(i, j - i));
+        i = j;
+    }
+}
+
+std::string lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return s;
+}
+
+std::string inQuotes(const std::string &s) { return "\"" + s + "\""; }
+
+std::string clip(std::string s, size_t max = 160)
+{
+    if (s.size() > max) {
+        s.resize(max);
+        s += "...";
+    }
+    return s;
+}
+
+enum Field { kId, kTitle, kAbstract, kCategories, kFieldCount };
+
+// Collects the mapped top-level fields of one JSON object; everything else is lexed and dropped.
+class PaperSax {
+public:
+    using number_integer_t = json::number_integer_t;
+    using number_unsigned_t = json::number_unsigned_t;
+    using number_float_t = json::number_float_t;
+    using string_t = json::string_t;
+    using binary_t = json::binary_t;
+
+    explicit PaperSax(const DataSpec &spec)
+        : m_keys{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn}
+    {}
+
+    void reset()
+    {
+        m_depth = 0;
+        m_field = -1;
+        m_inCategories = false;
+        std::fill(std::begin(m_has), std::end(m_has), false);
+        m_paper = Paper{};
+        m_categories.clear();
+        m_problem.clear();
+    }
+
+    bool null() { return top(); } // a null field counts as a missing one
+    bool boolean(bool) { return top() && nonString("a boolean"); }
+    bool number_integer(number_integer_t v) { return top() && number(std::to_string(v)); }
+    bool number_unsigned(number_unsigned_t v) { return top() && number(std::to_string(v)); }
+    bool number_float(number_float_t, const string_t &s) { return top() && number(s); }
+    bool binary(binary_t &) { return top(); }
+
+    bool string(string_t &s)
+    {
+        if (!top())
+            return false;
+        if (m_depth == 1 && m_field >= 0) {
+            m_has[m_field] = true;
+            switch (m_field) {
+            case kId: m_paper.id = std::move(s); break;
+            case kTitle: m_paper.title = std::move(s); break;
+            case kAbstract: m_paper.abstract = std::move(s); break;
+            case kCategories:
+                m_categories.clear();
+                splitCategories(s, m_categories);
+                break;
+            }
+        } else if (m_depth == 2 && m_inCategories) {
+            splitCategories(s, m_categories);
+        }
+        return true;
+    }
+
+    bool start_object(std::size_t)
+    {
+        if (m_depth == 0) {
+            m_depth = 1;
+            return true;
+        }
+        nonString("an object");
+        ++m_depth;
+        return true;
+    }
+    bool end_object()
+    {
+        --m_depth;
+        return true;
+    }
+    bool key(string_t &k)
+    {
+        if (m_depth == 1) {
+            m_field = -1;
+            for (int i = 0; i < kFieldCount; ++i) {
+                if (k == m_keys[i]) {
+                    m_field = i;
+                    break;
+                }
+            }
+        }
+        return true;
+    }
+    bool start_array(std::size_t)
+    {
+        if (!top())
+            return false;
+        if (m_depth == 1 && m_field == kCategories) {
+            m_has[kCategories] = true;
+            m_inCategories = true;
+            m_categories.clear();
+        } else {
+            nonString("an array");
+        }
+        ++m_depth;
+        return true;
+    }
+    bool end_array()
+    {
+        --m_depth;
+        if (m_depth == 1)
+            m_inCategories = false;
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &ex)
+    {
+        // "[json.exception.parse_error.101] parse error at line 1, column 7: syntax error ..." -> "column 7: ..."
+        std::string what = ex.what();
+        if (const size_t at = what.find("column "); at != std::string::npos)
+            what = what.substr(at);
+        if (m_problem.empty())
+            m_problem = "bad JSON at " + clip(what);
+        return false;
+    }
+
+    // Records a problem unless one is recorded already.
+    void fail(const std::string &what)
+    {
+        if (m_problem.empty())
+            m_problem = what;
+    }
+
+    // After a parse: the paper, or a description of what is wrong with the line.
+    bool take(Paper &paper, int64_t lineNumber, std::string &problem)
+    {
+        if (!m_problem.empty()) {
+            problem = m_problem;
+            return false;
+        }
+        if (!m_has[kTitle] || isBlank(m_paper.title)) {
+            problem = (m_has[kTitle] ? "empty " : "no ") + inQuotes(m_keys[kTitle]);
+            return false;
+        }
+        if (!m_has[kCategories]) {
+            problem = "no " + inQuotes(m_keys[kCategories]);
+            return false;
+        }
+        if (m_categories.empty()) {
+            problem = "empty " + inQuotes(m_keys[kCategories]);
+            return false;
+        }
+        paper = std::move(m_paper);
+        paper.categories = std::move(m_categories);
+        m_categories = {};
+        if (!m_has[kId] || paper.id.empty())
+            paper.id = std::to_string(lineNumber);
+        return true;
+    }
+
+private:
+    // Values outside any object: the line is not a JSON object.
+    bool top()
+    {
+        if (m_depth > 0)
+            return true;
+        if (m_problem.empty())
+            m_problem = "not a JSON object";
+        return false;
+    }
+
+    bool number(const std::string &text)
+    {
+        if (m_depth == 1 && m_field == kId) {
+            m_has[kId] = true;
+            m_paper.id = text;
+            return true;
+        }
+        return nonString("a number");
+    }
+
+    bool nonString(const char *what)
+    {
+        if (m_problem.empty()) {
+            if (m_depth == 1 && m_field >= 0)
+                m_problem = inQuotes(m_keys[m_field]) + " is " + what + ", not a string";
+            else if (m_depth == 2 && m_inCategories)
+                m_problem = inQuotes(m_keys[kCategories]) + " holds " + what + ", not only strings";
+        }
+        return true;
+    }
+
+    std::string m_keys[kFieldCount];
+    int m_depth = 0;
+    int m_field = -1;
+    bool m_inCategories = false;
+    bool m_has[kFieldCount] = {};
+    Paper m_paper;
+    std::vector<std::string> m_categories;
+    std::string m_problem;
+};
+
+// Shared bookkeeping of one read: counts, the first errors, the limit.
+struct Tally {
+    std::string fileName;
+    ReadReport report;
+    std::vector<Paper> papers;
+    int64_t limit = 0;
+
+    void bad(int64_t line, const std::string &what)
+    {
+        ++report.bad;
+        if (report.firstErrors.size() < kMaxErrors)
+            report.firstErrors.push_back(fileName + ":" + std::to_string(line) + ": " + what);
+    }
+    void add(Paper &&p)
+    {
+        papers.push_back(std::move(p));
+        ++report.rows;
+    }
+    bool full() const { return limit > 0 && report.rows >= limit; }
+};
+
+std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
+{
+    PaperSax sax(spec);
+    std::string_view line;
+    std::string problem;
+    while (!t.full() && lines.next(line)) {
+        if (isBlank(line))
+            continue;
+        ++t.report.lines;
+        sax.reset();
+        bool parsed = false;
+        try {
+            parsed = json::sax_parse(line.begin(), line.end(), &sax);
+        } catch (const json::exception &e) {
+            sax.parse_error(0, {}, e);
+        }
+        if (!parsed)
+            sax.fail("bad JSON");
+        Paper paper;
+        if (sax.take(paper, lines.lineNumber(), problem))
+            t.add(std::move(paper));
+        else
+            t.bad(lines.lineNumber(), problem);
+    }
+    return lines.error();
+}
+
+// One CSV or TSV record: RFC 4180 quoting when quoting is on (quoted fields may hold the separator, doubled
+// quotes and line breaks), a plain split otherwise. Returns false at the end of the input.
+bool nextRecord(LineReader &lines, char sep, bool quoting, std::vector<std::string> &fields, int64_t &startLine,
+                std::string &problem)
+{
+    fields.clear();
+    problem.clear();
+    std::string_view line;
+    do {
+        if (!lines.next(line))
+            return false;
+    } while (isBlank(line));
+    startLine = lines.lineNumber();
+
+    if (!quoting) {
+        size_t i = 0;
+        for (;;) {
+            const size_t j = line.find(sep, i);
+            fields.emplace_back(line.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+            if (j == std::string_view::npos)
+                break;
+            i = j + 1;
+        }
+        return true;
+    }
+
+    std::string field;
+    bool inQuotes = false, wasQuoted = false;
+    for (;;) {
+        for (size_t i = 0; i < line.size(); ++i) {
+            const char c = line[i];
+            if (inQuotes) {
+                if (c == '"') {
+                    if (i + 1 < line.size() && line[i + 1] == '"') {
+                        field += '"';
+                        ++i;
+                    } else {
+                        inQuotes = false;
+                    }
+                } else {
+                    field += c;
+                }
+            } else if (c == sep) {
+                fields.push_back(std::move(field));
+                field.clear();
+                wasQuoted = false;
+            } else if (c == '"' && field.empty() && !wasQuoted) {
+                inQuotes = wasQuoted = true;
+            } else {
+                field += c;
+            }
+        }
+        if (!inQuotes)
+            break;
+        // A line break inside quotes belongs to the field.
+        if (!lines.next(line)) {
+            problem = "a quoted field opened on this line is never closed (a stray \")";
+            break;
+        }
+        field += '\n';
+    }
+    fields.push_back(std::move(field));
+    return true;
+}
+
+std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tally &t)
+{
+    const bool quoting = sep == ',';
+    std::vector<std::string> header;
+    int64_t line = 0;
+    std::string problem;
+    if (!nextRecord(lines, sep, quoting, header, line, problem))
+        return lines.error(); // empty file: reported by the caller as "no papers"
+    if (!problem.empty())
+        return t.fileName + ":" + std::to_string(line) + ": the header row: " + problem;
+    for (auto &h : header) { // tolerate spaces around header names
+        const size_t b = h.find_first_not_of(" \t"), e = h.find_last_not_of(" \t");
+        h = b == std::string::npos ? std::string() : h.substr(b, e - b + 1);
+    }
+
+    auto column = [&](const std::string &name) -> int {
+        for (size_t i = 0; i < header.size(); ++i)
+            if (header[i] == name)
+                return int(i);
+        for (size_t i = 0; i < header.size(); ++i)
+            if (lower(header[i]) == lower(name))
+                return int(i);
+        return -1;
+    };
+    std::string headerList;
+    for (const auto &h : header)
+        headerList += (headerList.empty() ? "" : ", ") + inQuotes(h);
+
+    const int idCol = column(spec.idColumn);
+    const int titleCol = column(spec.titleColumn);
+    const int abstractCol = column(spec.abstractColumn);
+    const int categoriesCol = column(spec.categoriesColumn);
+    auto missing = [&](const char *key, const std::string &name) {
+        return t.fileName + ": the header has no column " + inQuotes(name) + " (data." + key + "); its columns are " +
+               headerList + ". Set data." + key + " to the right one, or rename the column.";
+    };
+    if (header.size() < 2)
+        return t.fileName + ": the header row has a single column (" + headerList + "); is the separator right? " +
+               (sep == ',' ? "This is read as CSV (comma-separated); for tabs use data.format \"tsv\" or a .tsv name."
+                           : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
+    if (titleCol < 0)
+        return missing("titleColumn", spec.titleColumn);
+    if (categoriesCol < 0)
+        return missing("categoriesColumn", spec.categoriesColumn);
+    if (abstractCol < 0 && spec.text != TextField::Title)
+        return missing("abstractColumn", spec.abstractColumn) + " (The text includes the abstract; for titles "
+                                                                "alone set data.text to \"title\".)";
+
+    std::vector<std::string> fields;
+    while (!t.full() && nextRecord(lines, sep, quoting, fields, line, problem)) {
+        ++t.report.lines;
+        if (!problem.empty()) {
+            t.bad(line, problem);
+            continue;
+        }
+        if (fields.size() != header.size()) {
+            t.bad(line, "has " + std::to_string(fields.size()) + " fields, the header has " +
+                            std::to_string(header.size()) +
+                            (quoting ? " (an unquoted comma or quote?)" : " (a tab inside a field?)"));
+            continue;
+        }
+        Paper p;
+        p.title = std::move(fields[size_t(titleCol)]);
+        if (isBlank(p.title)) {
+            t.bad(line, "empty " + inQuotes(spec.titleColumn));
+            continue;
+        }
+        splitCategories(fields[size_t(categoriesCol)], p.categories);
+        if (p.categories.empty()) {
+            t.bad(line, "empty " + inQuotes(spec.categoriesColumn));
+            continue;
+        }
+        if (abstractCol >= 0)
+            p.abstract = std::move(fields[size_t(abstractCol)]);
+        if (idCol >= 0)
+            p.id = std::move(fields[size_t(idCol)]);
+        if (p.id.empty())
+            p.id = std::to_string(line);
+        t.add(std::move(p));
+    }
+    return lines.error();
+}
+
+bool endsWith(const std::string &s, std::string_view suffix)
+{
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+} // namespace
+
+Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec, ReadReport *report)
+{
+    const std::string name = file.string();
+    std::string base = lower(file.filename().string());
+    const bool zstSuffix = endsWith(base, ".zst");
+    if (zstSuffix)
+        base.resize(base.size() - 4);
+
+    std::string format = lower(spec.format);
+    if (format.empty() || format == "auto") {
+        if (endsWith(base, ".jsonl") || endsWith(base, ".json") || endsWith(base, ".ndjson"))
+            format = "jsonl";
+        else if (endsWith(base, ".csv"))
+            format = "csv";
+        else if (endsWith(base, ".tsv") || endsWith(base, ".tab"))
+            format = "tsv";
+        else
+            return Error{name + ": cannot tell the format from the file name; name it .jsonl, .csv or .tsv (with "
+                                "an optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\"."};
+    } else if (format == "json" || format == "ndjson") {
+        format = "jsonl";
+    } else if (format != "jsonl" && format != "csv" && format != "tsv") {
+        return Error{"data.format is \"" + spec.format + "\"; use \"auto\", \"jsonl\", \"csv\" or \"tsv\"."};
+    }
+    if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
+        return Error{"data.maxBadShare is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1."};
+
+    std::error_code ec;
+    const fs::file_status st = fs::status(file, ec);
+    if (!fs::exists(st)) {
+        const std::string where = file.is_relative() ? " (looked for " + fs::absolute(file, ec).string() + ")" : "";
+        return Error{name + ": no such file" + where +
+                     ". Check data.path in the experiment (a relative path is "
+                     "resolved against the data folder: $LABBOOK_DATA or ../shared/data beside the checkout)."};
+    }
+    if (fs::is_directory(st))
+        return Error{name + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv)."};
+
+    errno = 0;
+    FilePtr f(std::fopen(name.c_str(), "rb"));
+    if (!f)
+        return Error{name + ": cannot open it: " + std::strerror(errno) + ". Check the file's permissions."};
+
+    // zstd by name, or by its magic number when the name does not say.
+    unsigned char magic[4] = {};
+    const size_t got = std::fread(magic, 1, 4, f.get());
+    const bool zstMagic = got == 4 && magic[0] == 0x28 && magic[1] == 0xB5 && magic[2] == 0x2F && magic[3] == 0xFD;
+    std::rewind(f.get());
+
+    std::unique_ptr<ByteSource> source;
+    if (zstSuffix || zstMagic)
+        source = std::make_unique<ZstdSource>(std::move(f), name);
+    else
+        source = std::make_unique<PlainSource>(std::move(f), name);
+    LineReader lines(*source);
+
+    Tally t;
+    t.fileName = name;
+    t.limit = spec.limit;
+    std::string failure =
+        format == "jsonl" ? readJsonLines(lines, spec, t) : readDelimited(lines, spec, format == "csv" ? ',' : '\t', t);
+    if (report)
+        *report = t.report;
+    if (!failure.empty())
+        return Error{failure};
+
+    const ReadReport &r = t.report;
+    auto firstErrors = [&] {
+        std::string s;
+        for (const auto &e : r.firstErrors)
+            s += "\n  " + e;
+        return s;
+    };
+    if (r.bad > 0 && double(r.bad) > spec.maxBadShare * double(r.lines)) {
+        char share[64];
+        std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.maxBadShare = %g%%",
+                      100.0 * double(r.bad) / double(r.lines), static_cast<long long>(r.lines),
+                      100.0 * spec.maxBadShare);
+        return Error{name + ": " + std::to_string(r.bad) + " lines could not be read (" + share +
+                     "). Fix the file, or raise data.maxBadShare to skip them. The first:" + firstErrors()};
+    }
+    if (t.papers.empty())
+        return Error{name + ": no papers in it" +
+                     (format == "jsonl" ? std::string(" (the file is empty or every line is blank)")
+                                        : std::string(" (no rows under the header)")) +
+                     ". Check data.path."};
+    return std::move(t.papers);
+}
+
+} // namespace lbk

@@ -1,0 +1,1008 @@
+// core/data: reading papers (JSON lines, zstd, CSV, TSV), labels for the three task kinds, the seeded split.
+#include <QtTest>
+
+#include <QDir>
+#include <QFile>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <set>
+
+#include <zstd.h>
+
+#include "data/dataset.h"
+
+using namespace lbk;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Restores LABBOOK_DATA (set or not) when a test has changed it.
+struct EnvGuard {
+    const bool wasSet = qEnvironmentVariableIsSet("LABBOOK_DATA");
+    const QByteArray value = qgetenv("LABBOOK_DATA");
+    ~EnvGuard()
+    {
+        if (wasSet)
+            qputenv("LABBOOK_DATA", value);
+        else
+            qunsetenv("LABBOOK_DATA");
+    }
+};
+
+QString q(const std::string &s) { return QString::fromStdString(s); }
+
+QStringList qList(const std::vector<std::string> &v)
+{
+    QStringList out;
+    for (const auto &s : v)
+        out << q(s);
+    return out;
+}
+
+std::vector<std::string> sList(const QStringList &l)
+{
+    std::vector<std::string> out;
+    for (const auto &s : l)
+        out.push_back(s.toStdString());
+    return out;
+}
+
+QList<qint64> qCounts(const std::vector<int64_t> &v) { return QList<qint64>(v.begin(), v.end()); }
+
+QByteArray zstdCompress(const QByteArray &plain, int level = 3)
+{
+    QByteArray out(int(ZSTD_compressBound(size_t(plain.size()))), Qt::Uninitialized);
+    const size_t n = ZSTD_compress(out.data(), size_t(out.size()), plain.constData(), size_t(plain.size()), level);
+    if (ZSTD_isError(n))
+        return {};
+    out.resize(qsizetype(n));
+    return out;
+}
+
+// Hand-made papers: one per entry, the entry being its space-separated categories; ids "p0", "p1", ...
+std::vector<Paper> papersWith(const QStringList &categories)
+{
+    std::vector<Paper> papers;
+    for (qsizetype i = 0; i < categories.size(); ++i) {
+        Paper p;
+        p.id = "p" + std::to_string(i);
+        p.title = "Paper " + std::to_string(i);
+        for (const auto &c : categories[i].split(QLatin1Char(' '), Qt::SkipEmptyParts))
+            p.categories.push_back(c.toStdString());
+        papers.push_back(std::move(p));
+    }
+    return papers;
+}
+
+// Multiclass data with the given class sizes, examples interleaved so a stratum is not a contiguous block.
+struct Synthetic {
+    std::vector<Paper> papers;
+    LabeledData data;
+};
+
+Synthetic synthetic(const std::vector<int> &classSizes)
+{
+    Synthetic s;
+    std::vector<int> left = classSizes;
+    for (size_t c = 0; c < classSizes.size(); ++c)
+        s.data.labelNames.push_back("c" + std::to_string(c));
+    s.data.labelCounts.assign(classSizes.begin(), classSizes.end());
+    for (bool any = true; any;) {
+        any = false;
+        for (size_t c = 0; c < left.size(); ++c) {
+            if (left[c]-- <= 0)
+                continue;
+            any = true;
+            Paper p;
+            p.id = "2604." + std::to_string(10000 + s.papers.size());
+            p.title = "t";
+            p.categories = {"c" + std::to_string(c)};
+            s.data.paper.push_back(s.papers.size());
+            s.data.labels.push_back({int(c)});
+            s.papers.push_back(std::move(p));
+        }
+    }
+    return s;
+}
+
+const QByteArray kGoodJsonl =
+    "{\"id\": \"2603.00001\", \"title\": \"First paper\", \"abstract\": \"About things.\", "
+    "\"categories\": \"cs.CL cs.LG\"}\n"
+    "\n"
+    "{\"title\": \"No id here\", \"categories\": \"math.CO\"}\r\n"
+    "   \n"
+    "{\"id\": \"x\", \"title\": \"Array categories\", \"abstract\": null, \"categories\": [\"cs.CV\", \"cs.AI\"], "
+    "\"extra\": {\"title\": \"nested, ignored\", \"list\": [1, 2.5, true, {\"categories\": \"no\"}]}}\n"
+    "{\"id\": 1234, \"title\": \"Quote \\\" and \\u00e9\", \"categories\": \"  hep-th   gr-qc \"}";
+
+// 15 lines: 10 good ones and 5 bad ones at lines 3, 5, 7, 9 and 12.
+const QByteArray kBadJsonl = [] {
+    QByteArray s;
+    auto good = [&](int i) {
+        s += "{\"id\": \"g" + QByteArray::number(i) + "\", \"title\": \"Good\", \"categories\": \"cs.CL\"}\n";
+    };
+    good(1);
+    good(2);
+    s += "{\"title\": \"cut short\", \"categories\": \"cs.CL\"\n"; // 3
+    good(4);
+    s += "{\"categories\": \"cs.CL\"}\n"; // 5
+    good(6);
+    s += "{\"title\": \"t\", \"categories\": \"   \"}\n"; // 7
+    good(8);
+    s += "[1, 2]\n"; // 9
+    good(10);
+    good(11);
+    s += "{\"title\": 5, \"categories\": \"cs.CL\"}\n"; // 12
+    good(13);
+    good(14);
+    good(15);
+    return s;
+}();
+
+} // namespace
+
+class TestData : public QObject {
+    Q_OBJECT
+
+private:
+    QString m_tmp;
+
+    fs::path write(const QString &name, const QByteArray &bytes)
+    {
+        const QString path = m_tmp + QLatin1Char('/') + name;
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size())
+            qFatal("cannot write %s", qPrintable(path));
+        return fs::path(path.toStdString());
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_tmp = QStringLiteral(LABBOOK_TEST_TMP "/tst_data");
+        QDir(m_tmp).removeRecursively();
+        QVERIFY(QDir().mkpath(m_tmp));
+    }
+
+    // The hash decides every split: a change to it changes every run's data, so it must be deliberate.
+    void stableHashPinned_data()
+    {
+        QTest::addColumn<QByteArray>("input");
+        QTest::addColumn<quint64>("seed");
+        QTest::addColumn<quint64>("expected");
+        QTest::newRow("empty") << QByteArray() << quint64(0) << quint64(0xaebe53f85cdc3c4cULL);
+        QTest::newRow("a") << QByteArray("a") << quint64(0) << quint64(0x223510de0dd4615fULL);
+        QTest::newRow("arxiv id") << QByteArray("2603.12011") << quint64(13) << quint64(0x0f1abd0f43d7e860ULL);
+        QTest::newRow("next seed") << QByteArray("2603.12011") << quint64(14) << quint64(0xdd1f392834d40105ULL);
+        QTest::newRow("utf-8") << QByteArray("\xc3\xa9") << quint64(13) << quint64(0x5b41aa1d220ab0c3ULL);
+    }
+    void stableHashPinned()
+    {
+        QFETCH(QByteArray, input);
+        QFETCH(quint64, seed);
+        QFETCH(quint64, expected);
+        QCOMPARE(quint64(stableHash(std::string_view(input.constData(), size_t(input.size())), seed)), expected);
+    }
+
+    void readJsonl()
+    {
+        ReadReport report;
+        const auto r = readPapers(write(QStringLiteral("good.jsonl"), kGoodJsonl), DataSpec{}, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(4));
+        QCOMPARE(report.lines, 4);
+        QCOMPARE(report.rows, 4);
+        QCOMPARE(report.bad, 0);
+        QVERIFY(report.firstErrors.empty());
+
+        const auto &p = *r;
+        QCOMPARE(q(p[0].id), QStringLiteral("2603.00001"));
+        QCOMPARE(q(p[0].title), QStringLiteral("First paper"));
+        QCOMPARE(q(p[0].abstract), QStringLiteral("About things."));
+        QCOMPARE(qList(p[0].categories), (QStringList{QStringLiteral("cs.CL"), QStringLiteral("cs.LG")}));
+        QCOMPARE(q(p[1].id), QStringLiteral("3")); // no id: its line number, blank lines counted
+        QCOMPARE(q(p[1].abstract), QString());
+        QCOMPARE(qList(p[1].categories), QStringList{QStringLiteral("math.CO")});
+        QCOMPARE(q(p[2].title), QStringLiteral("Array categories")); // nested "title" did not overwrite it
+        QCOMPARE(qList(p[2].categories), (QStringList{QStringLiteral("cs.CV"), QStringLiteral("cs.AI")}));
+        QCOMPARE(q(p[3].id), QStringLiteral("1234"));
+        QCOMPARE(q(p[3].title), QString::fromUtf8("Quote \" and \xc3\xa9"));
+        QCOMPARE(qList(p[3].categories), (QStringList{QStringLiteral("hep-th"), QStringLiteral("gr-qc")}));
+    }
+
+    void readJsonlMapping()
+    {
+        DataSpec spec;
+        spec.idColumn = "arxiv_id";
+        spec.titleColumn = "name";
+        spec.categoriesColumn = "labels";
+        const auto r =
+            readPapers(write(QStringLiteral("mapped.jsonl"),
+                             "{\"arxiv_id\": \"a1\", \"name\": \"N\", \"labels\": \"cs.RO\", \"title\": \"no\"}\n"),
+                       spec);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(q(r->at(0).id), QStringLiteral("a1"));
+        QCOMPARE(q(r->at(0).title), QStringLiteral("N"));
+        QCOMPARE(qList(r->at(0).categories), QStringList{QStringLiteral("cs.RO")});
+    }
+
+    void readJsonlBadLinesCounted()
+    {
+        DataSpec spec;
+        spec.maxBadShare = 0.5;
+        ReadReport report;
+        const fs::path file = write(QStringLiteral("bad.jsonl"), kBadJsonl);
+        const auto r = readPapers(file, spec, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(10));
+        QCOMPARE(report.lines, 15);
+        QCOMPARE(report.rows, 10);
+        QCOMPARE(report.bad, 5);
+        QCOMPARE(int(report.firstErrors.size()), 5);
+        const QString f = q(file.string());
+        const QStringList expected = {
+            f + QStringLiteral(":3: bad JSON at column"), f + QStringLiteral(":5: no \"title\""),
+            f + QStringLiteral(":7: empty \"categories\""), f + QStringLiteral(":9: not a JSON object"),
+            f + QStringLiteral(":12: \"title\" is a number")};
+        for (int i = 0; i < 5; ++i)
+            QVERIFY2(q(report.firstErrors[size_t(i)]).startsWith(expected[i]), report.firstErrors[size_t(i)].c_str());
+        QCOMPARE(q(r->at(2).id), QStringLiteral("g4"));
+    }
+
+    void readJsonlBadShare_data()
+    {
+        QTest::addColumn<double>("maxBadShare");
+        QTest::addColumn<bool>("ok");
+        QTest::newRow("default 1%") << 0.01 << false;
+        QTest::newRow("zero") << 0.0 << false;
+        QTest::newRow("just under 5/15") << 0.33 << false;
+        QTest::newRow("just over 5/15") << 0.34 << true;
+        QTest::newRow("half") << 0.5 << true;
+    }
+    void readJsonlBadShare()
+    {
+        QFETCH(double, maxBadShare);
+        QFETCH(bool, ok);
+        DataSpec spec;
+        spec.maxBadShare = maxBadShare;
+        ReadReport report;
+        const fs::path file = write(QStringLiteral("bad.jsonl"), kBadJsonl);
+        const auto r = readPapers(file, spec, &report);
+        QCOMPARE(r.ok(), ok);
+        QCOMPARE(report.bad, 5); // counted either way
+        if (!ok) {
+            const QString m = q(r.message());
+            QVERIFY2(m.contains(q(file.string())), qPrintable(m));
+            QVERIFY2(m.contains(QStringLiteral("5 lines could not be read")), qPrintable(m));
+            QVERIFY2(m.contains(QStringLiteral("data.maxBadShare")), qPrintable(m));
+            QVERIFY2(m.contains(q(file.string()) + QStringLiteral(":3: bad JSON")), qPrintable(m));
+        }
+    }
+
+    void readLimit()
+    {
+        DataSpec spec;
+        spec.limit = 2;
+        ReadReport report;
+        const auto r = readPapers(write(QStringLiteral("good.jsonl"), kGoodJsonl), spec, &report);
+        QVERIFY(r.ok());
+        QCOMPARE(r->size(), size_t(2));
+        QCOMPARE(report.rows, 2);
+        QCOMPARE(q(r->at(1).title), QStringLiteral("No id here"));
+    }
+
+    void readZstd_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QByteArray>("bytes");
+        const int half = int(kGoodJsonl.indexOf("{\"id\": \"x\""));
+        QTest::newRow("one frame") << QStringLiteral("good.jsonl.zst") << zstdCompress(kGoodJsonl);
+        QTest::newRow("two frames, split mid-file")
+            << QStringLiteral("frames.jsonl.zst")
+            << zstdCompress(kGoodJsonl.left(half)) + zstdCompress(kGoodJsonl.mid(half));
+        QTest::newRow("no .zst in the name") << QStringLiteral("sniffed.jsonl") << zstdCompress(kGoodJsonl, 19);
+    }
+    void readZstd()
+    {
+        QFETCH(QString, name);
+        QFETCH(QByteArray, bytes);
+        QVERIFY(!bytes.isEmpty());
+        const auto plain = readPapers(write(QStringLiteral("good.jsonl"), kGoodJsonl), DataSpec{});
+        const auto packed = readPapers(write(name, bytes), DataSpec{});
+        QVERIFY2(packed.ok(), packed.ok() ? "" : packed.message().c_str());
+        QCOMPARE(packed->size(), plain->size());
+        for (size_t i = 0; i < plain->size(); ++i) {
+            QCOMPARE(q(packed->at(i).id), q(plain->at(i).id));
+            QCOMPARE(q(packed->at(i).title), q(plain->at(i).title));
+            QCOMPARE(qList(packed->at(i).categories), qList(plain->at(i).categories));
+        }
+    }
+
+    // Many decoder buffers and line buffers' worth: lines crossing every kind of boundary.
+    void readZstdSample()
+    {
+        const fs::path sample = resolveDataPath("arxiv/arxiv-sample-5k.jsonl");
+        QFile f(QString::fromStdString(sample.string()));
+        if (!f.open(QIODevice::ReadOnly))
+            QSKIP("the 5k sample is not there (LABBOOK_DATA)");
+        const QByteArray packed = zstdCompress(f.readAll(), 1);
+        const auto plain = readPapers(sample, DataSpec{});
+        const auto unpacked = readPapers(write(QStringLiteral("sample.jsonl.zst"), packed), DataSpec{});
+        QVERIFY(plain.ok());
+        QVERIFY2(unpacked.ok(), unpacked.ok() ? "" : unpacked.message().c_str());
+        QCOMPARE(unpacked->size(), size_t(5000));
+        for (size_t i = 0; i < plain->size(); ++i) {
+            if (plain->at(i).id != unpacked->at(i).id || plain->at(i).abstract != unpacked->at(i).abstract)
+                QFAIL(qPrintable(QStringLiteral("paper %1 differs").arg(i)));
+        }
+    }
+
+    void readZstdCorrupt_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<QString>("expected");
+        QByteArray bigger;
+        for (int i = 0; i < 200; ++i)
+            bigger += kGoodJsonl + '\n';
+        const QByteArray good = zstdCompress(bigger);
+        QByteArray flipped = good;
+        for (int i = 8; i < flipped.size() - 8; i += 7)
+            flipped[i] = char(flipped[i] ^ 0x5a);
+        QTest::newRow("not zstd") << QByteArray("this is plain text, not zstd\n")
+                                  << QStringLiteral("corrupt zstd data");
+        QTest::newRow("damaged") << flipped << QStringLiteral("zstd");
+        QTest::newRow("truncated") << good.left(good.size() / 2) << QStringLiteral("ends in the middle of a frame");
+    }
+    void readZstdCorrupt()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(QString, expected);
+        const fs::path file = write(QStringLiteral("corrupt.jsonl.zst"), bytes);
+        const auto r = readPapers(file, DataSpec{});
+        QVERIFY(!r.ok());
+        const QString m = q(r.message());
+        QVERIFY2(m.startsWith(q(file.string())), qPrintable(m));
+        QVERIFY2(m.contains(expected), qPrintable(m));
+    }
+
+    void readCsv()
+    {
+        const QByteArray csv = "id,title,abstract,categories\r\n"
+                               "1,\"Commas, in a title\",\"He said \"\"hi\"\".\",cs.CL cs.LG\r\n"
+                               "2,Plain title,\"Line one\r\nline two\",math.CO\r\n"
+                               "\r\n"
+                               "\"3\",\"Quoted \"\"id\"\" row\",,\"hep-th\"\n"
+                               ",A \"bare\" quote,abs,cs.RO"; // no id, no final newline
+        ReadReport report;
+        const auto r = readPapers(write(QStringLiteral("papers.csv"), csv), DataSpec{}, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(4));
+        QCOMPARE(report.lines, 4); // records, not physical lines
+        const auto &p = *r;
+        QCOMPARE(q(p[0].title), QStringLiteral("Commas, in a title"));
+        QCOMPARE(q(p[0].abstract), QStringLiteral("He said \"hi\"."));
+        QCOMPARE(qList(p[0].categories), (QStringList{QStringLiteral("cs.CL"), QStringLiteral("cs.LG")}));
+        QCOMPARE(q(p[1].abstract), QStringLiteral("Line one\nline two"));
+        QCOMPARE(q(p[2].id), QStringLiteral("3"));
+        QCOMPARE(q(p[2].title), QStringLiteral("Quoted \"id\" row"));
+        QCOMPARE(q(p[2].abstract), QString());
+        QCOMPARE(q(p[3].id), QStringLiteral("7")); // the line the record starts on
+        QCOMPARE(q(p[3].title), QStringLiteral("A \"bare\" quote"));
+    }
+
+    void readTsvMapping()
+    {
+        const QByteArray tsv = "labels\tsummary\tname\tpaper\textra\n"
+                               "cs.CV cs.LG\tAn \"abstract\", with commas\tA title\tP1\tx\n"
+                               "astro-ph.GA\t\tOnly a title\tP2\ty\n";
+        DataSpec spec;
+        spec.idColumn = "paper";
+        spec.titleColumn = "name";
+        spec.abstractColumn = "summary";
+        spec.categoriesColumn = "labels";
+        const auto r = readPapers(write(QStringLiteral("papers.tsv"), tsv), spec);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(2));
+        QCOMPARE(q(r->at(0).id), QStringLiteral("P1"));
+        QCOMPARE(q(r->at(0).title), QStringLiteral("A title"));
+        QCOMPARE(q(r->at(0).abstract), QStringLiteral("An \"abstract\", with commas"));
+        QCOMPARE(qList(r->at(0).categories), (QStringList{QStringLiteral("cs.CV"), QStringLiteral("cs.LG")}));
+        QCOMPARE(q(r->at(1).id), QStringLiteral("P2"));
+        QCOMPARE(q(r->at(1).abstract), QString());
+    }
+
+    void readCsvBadRecords()
+    {
+        const QByteArray csv = "id,title,categories\n"
+                               "1,Good,cs.CL\n"
+                               "2,Too,many,fields,cs.CL\n" // line 3
+                               "3,,cs.CL\n"                // line 4: empty title
+                               "4,Good again,cs.LG\n"
+                               "5,\"Never closed,cs.CL\n" // line 6, swallows the rest
+                               "6,Lost,cs.CL\n";
+        DataSpec spec;
+        spec.maxBadShare = 1.0;
+        ReadReport report;
+        const fs::path file = write(QStringLiteral("bad.csv"), csv);
+        const auto r = readPapers(file, spec, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(2));
+        QCOMPARE(report.bad, 3);
+        QCOMPARE(int(report.firstErrors.size()), 3);
+        const QString f = q(file.string());
+        QVERIFY2(q(report.firstErrors[0]).startsWith(f + QStringLiteral(":3: has 5 fields, the header has 3")),
+                 report.firstErrors[0].c_str());
+        QVERIFY2(q(report.firstErrors[1]).startsWith(f + QStringLiteral(":4: empty \"title\"")),
+                 report.firstErrors[1].c_str());
+        QVERIFY2(q(report.firstErrors[2]).startsWith(f + QStringLiteral(":6: a quoted field")),
+                 report.firstErrors[2].c_str());
+    }
+
+    void readMissingColumn_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<int>("text");
+        QTest::addColumn<QString>("expected"); // empty: reads fine
+        QTest::newRow("csv without categories")
+            << QStringLiteral("nocat.csv") << QByteArray("id,title,abstract,subjects\n1,T,A,cs.CL\n")
+            << int(TextField::Title)
+            << QStringLiteral("no column \"categories\" (data.categoriesColumn); its columns are \"id\", \"title\", "
+                              "\"abstract\", \"subjects\"");
+        QTest::newRow("tsv without title")
+            << QStringLiteral("notitle.tsv") << QByteArray("id\theadline\tcategories\n1\tT\tcs.CL\n")
+            << int(TextField::Title) << QStringLiteral("no column \"title\" (data.titleColumn)");
+        QTest::newRow("abstract needed") << QStringLiteral("noabs.csv") << QByteArray("title,categories\nT,cs.CL\n")
+                                         << int(TextField::TitleAbstract)
+                                         << QStringLiteral("no column \"abstract\" (data.abstractColumn)");
+        QTest::newRow("abstract not needed") << QStringLiteral("noabs.csv") << QByteArray("title,categories\nT,cs.CL\n")
+                                             << int(TextField::Title) << QString();
+        QTest::newRow("wrong separator") << QStringLiteral("tabs.csv")
+                                         << QByteArray("id\ttitle\tcategories\n1\tT\tcs.CL\n") << int(TextField::Title)
+                                         << QStringLiteral("single column");
+    }
+    void readMissingColumn()
+    {
+        QFETCH(QString, name);
+        QFETCH(QByteArray, bytes);
+        QFETCH(int, text);
+        QFETCH(QString, expected);
+        DataSpec spec;
+        spec.text = TextField(text);
+        const fs::path file = write(name, bytes);
+        const auto r = readPapers(file, spec);
+        QCOMPARE(r.ok(), expected.isEmpty());
+        if (!r.ok()) {
+            const QString m = q(r.message());
+            QVERIFY2(m.startsWith(q(file.string())), qPrintable(m));
+            QVERIFY2(m.contains(expected), qPrintable(m));
+        }
+    }
+
+    void readErrors_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("format");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("missing file") << QStringLiteral("nowhere.jsonl") << QStringLiteral("auto")
+                                      << QStringLiteral("no such file. Check data.path");
+        QTest::newRow("a folder") << QStringLiteral("folder.jsonl") << QStringLiteral("auto")
+                                  << QStringLiteral("is a folder");
+        QTest::newRow("unknown extension")
+            << QStringLiteral("papers.txt") << QStringLiteral("auto") << QStringLiteral("cannot tell the format");
+        QTest::newRow("unknown format") << QStringLiteral("good.jsonl") << QStringLiteral("xml")
+                                        << QStringLiteral("data.format is \"xml\"");
+        QTest::newRow("empty file") << QStringLiteral("empty.jsonl") << QStringLiteral("auto")
+                                    << QStringLiteral("no papers");
+    }
+    void readErrors()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, format);
+        QFETCH(QString, expected);
+        write(QStringLiteral("good.jsonl"), kGoodJsonl);
+        write(QStringLiteral("papers.txt"), kGoodJsonl);
+        write(QStringLiteral("empty.jsonl"), "\n  \n");
+        QDir(m_tmp).mkpath(QStringLiteral("folder.jsonl"));
+        DataSpec spec;
+        spec.format = format.toStdString();
+        const fs::path file = fs::path(m_tmp.toStdString()) / name.toStdString();
+        const auto r = readPapers(file, spec);
+        QVERIFY(!r.ok());
+        const QString m = q(r.message());
+        QVERIFY2(m.contains(expected), qPrintable(m));
+        if (format == QLatin1String("auto"))
+            QVERIFY2(m.contains(q(file.string())), qPrintable(m));
+    }
+
+    void readFormat_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("format");
+        QTest::addColumn<QByteArray>("bytes");
+        const QByteArray jsonl = "{\"title\": \"T\", \"categories\": \"cs.CL\"}\n";
+        const QByteArray tsv = "title\tcategories\nT\tcs.CL\n";
+        QTest::newRow(".ndjson") << QStringLiteral("a.ndjson") << QStringLiteral("auto") << jsonl;
+        QTest::newRow(".json") << QStringLiteral("a.json") << QStringLiteral("auto") << jsonl;
+        QTest::newRow("upper-case .CSV") << QStringLiteral("a.CSV") << QStringLiteral("auto")
+                                         << QByteArray("title,categories\nT,cs.CL\n");
+        QTest::newRow(".tsv.zst") << QStringLiteral("a.tsv.zst") << QStringLiteral("auto") << zstdCompress(tsv);
+        QTest::newRow("explicit tsv") << QStringLiteral("a.txt") << QStringLiteral("tsv") << tsv;
+        QTest::newRow("explicit beats extension") << QStringLiteral("b.csv") << QStringLiteral("jsonl") << jsonl;
+    }
+    void readFormat()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, format);
+        QFETCH(QByteArray, bytes);
+        DataSpec spec;
+        spec.format = format.toStdString();
+        const auto r = readPapers(write(name, bytes), spec);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(1));
+        QCOMPARE(q(r->at(0).title), QStringLiteral("T"));
+        QCOMPARE(qList(r->at(0).categories), QStringList{QStringLiteral("cs.CL")});
+    }
+
+    void readSample5k()
+    {
+        ReadReport report;
+        const auto r = readPapers(resolveDataPath("arxiv/arxiv-sample-5k.jsonl"), DataSpec{}, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(5000));
+        QCOMPARE(report.lines, 5000);
+        QCOMPARE(report.bad, 0);
+        QCOMPARE(q(r->front().id), QStringLiteral("2603.12011"));
+        QCOMPARE(qList(r->front().categories), QStringList{QStringLiteral("cs.AI")});
+        std::set<std::string> ids;
+        for (const auto &p : *r) {
+            QVERIFY(!p.title.empty() && !p.categories.empty());
+            ids.insert(p.id);
+        }
+        QCOMPARE(ids.size(), size_t(5000));
+    }
+
+    void resolvesDataPath_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("root");
+        QTest::addColumn<QString>("env");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("absolute") << QStringLiteral("/x/y.jsonl") << QStringLiteral("/root") << QStringLiteral("/env")
+                                  << QStringLiteral("/x/y.jsonl");
+        QTest::newRow("relative, root given") << QStringLiteral("arxiv/a.jsonl") << QStringLiteral("/root")
+                                              << QStringLiteral("/env") << QStringLiteral("/root/arxiv/a.jsonl");
+        QTest::newRow("relative, from LABBOOK_DATA") << QStringLiteral("arxiv/a.jsonl") << QString()
+                                                     << QStringLiteral("/env") << QStringLiteral("/env/arxiv/a.jsonl");
+    }
+    void resolvesDataPath()
+    {
+        QFETCH(QString, path);
+        QFETCH(QString, root);
+        QFETCH(QString, env);
+        QFETCH(QString, expected);
+        const EnvGuard guard;
+        qputenv("LABBOOK_DATA", env.toLocal8Bit());
+        const fs::path got = resolveDataPath(path.toStdString(), root.toStdString());
+        QCOMPARE(q(got.string()), expected);
+    }
+
+    // Without LABBOOK_DATA: ../shared/data beside the checkout, found by walking up from the executable or the
+    // working directory.
+    void defaultDataRootWalksUp()
+    {
+        std::error_code ec;
+        const fs::path beside = fs::canonical(fs::path(LABBOOK_SOURCE_DIR) / ".." / "shared" / "data", ec);
+        if (ec)
+            QSKIP("no ../shared/data beside the checkout");
+        const EnvGuard guard;
+        const QString cwd = QDir::currentPath();
+        qunsetenv("LABBOOK_DATA");
+        QDir::setCurrent(QStringLiteral(LABBOOK_SOURCE_DIR "/core/data")); // in case the build is elsewhere
+        const fs::path found = defaultDataRoot();
+        const fs::path resolved = resolveDataPath("arxiv/arxiv-sample-5k.jsonl");
+        QDir::setCurrent(cwd);
+        QCOMPARE(q(found.string()), q(beside.string()));
+        QCOMPARE(q(resolved.string()), q((beside / "arxiv" / "arxiv-sample-5k.jsonl").string()));
+    }
+
+    void paperTextField_data()
+    {
+        QTest::addColumn<QString>("title");
+        QTest::addColumn<QString>("abstract");
+        QTest::addColumn<int>("field");
+        QTest::addColumn<QString>("expected");
+        const QString t = QStringLiteral("A title"), a = QStringLiteral("An abstract.");
+        QTest::newRow("title") << t << a << int(TextField::Title) << t;
+        QTest::newRow("abstract") << t << a << int(TextField::Abstract) << a;
+        QTest::newRow("both") << t << a << int(TextField::TitleAbstract) << QStringLiteral("A title. An abstract.");
+        QTest::newRow("both, no abstract") << t << QString() << int(TextField::TitleAbstract) << t;
+    }
+    void paperTextField()
+    {
+        QFETCH(QString, title);
+        QFETCH(QString, abstract);
+        QFETCH(int, field);
+        QFETCH(QString, expected);
+        Paper p;
+        p.title = title.toStdString();
+        p.abstract = abstract.toStdString();
+        QCOMPARE(q(paperText(p, TextField(field))), expected);
+    }
+
+    // Primaries: a x3, b x2, c x2, d x1 (b and c tie: by name).
+    void labelsMultiClass_data()
+    {
+        QTest::addColumn<int>("topN");
+        QTest::addColumn<bool>("pool");
+        QTest::addColumn<QStringList>("names");
+        QTest::addColumn<QList<qint64>>("counts");
+        QTest::addColumn<qint64>("dropped");
+        QTest::addColumn<QList<int>>("labels"); // per example, in paper order
+        QTest::newRow("top 2, drop") << 2 << false << QStringList{QStringLiteral("a"), QStringLiteral("b")}
+                                     << QList<qint64>{3, 2} << qint64(3) << QList<int>{1, 0, 0, 1, 0};
+        QTest::newRow("top 2, pool") << 2 << true
+                                     << QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("other")}
+                                     << QList<qint64>{3, 2, 3} << qint64(0) << QList<int>{2, 1, 0, 2, 0, 1, 2, 0};
+        QTest::newRow("top 3") << 3 << false
+                               << QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")}
+                               << QList<qint64>{3, 2, 2} << qint64(1) << QList<int>{2, 1, 0, 0, 1, 2, 0};
+        QTest::newRow("top 10, pool, nothing left")
+            << 10 << true
+            << QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QStringLiteral("d")}
+            << QList<qint64>{3, 2, 2, 1} << qint64(0) << QList<int>{2, 1, 0, 3, 0, 1, 2, 0};
+    }
+    void labelsMultiClass()
+    {
+        QFETCH(int, topN);
+        QFETCH(bool, pool);
+        QFETCH(QStringList, names);
+        QFETCH(QList<qint64>, counts);
+        QFETCH(qint64, dropped);
+        QFETCH(QList<int>, labels);
+        const auto papers =
+            papersWith({QStringLiteral("c cs.LG"), QStringLiteral("b a"), QStringLiteral("a"), QStringLiteral("d a b"),
+                        QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QStringLiteral("a")});
+        LabelSpec spec;
+        spec.kind = TaskKind::MultiClass;
+        spec.topN = topN;
+        spec.poolOthers = pool;
+        const auto r = buildLabels(papers, spec);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(qList(r->labelNames), names);
+        QCOMPARE(qCounts(r->labelCounts), counts);
+        QCOMPARE(qint64(r->dropped), dropped);
+        QCOMPARE(qsizetype(r->paper.size()), labels.size());
+        QList<int> got;
+        for (size_t i = 0; i < r->labels.size(); ++i) {
+            QCOMPARE(r->labels[i].size(), size_t(1));
+            got << r->labels[i][0];
+            // the example's label is its paper's primary (or "other")
+            const QString primary = q(papers[r->paper[i]].categories.front());
+            QVERIFY(names[got.back()] == primary || names[got.back()] == QLatin1String("other"));
+        }
+        QCOMPARE(got, labels);
+    }
+
+    void labelsBinary_data()
+    {
+        QTest::addColumn<QStringList>("positive");
+        QTest::addColumn<bool>("primaryOnly");
+        QTest::addColumn<QStringList>("names");
+        QTest::addColumn<QList<int>>("labels");
+        QTest::newRow("cs.CV anywhere") << QStringList{QStringLiteral("cs.CV")} << false
+                                        << QStringList{QStringLiteral("not cs.CV"), QStringLiteral("cs.CV")}
+                                        << QList<int>{1, 1, 0, 0, 0};
+        QTest::newRow("cs.CV primary") << QStringList{QStringLiteral("cs.CV")} << true
+                                       << QStringList{QStringLiteral("not cs.CV"), QStringLiteral("cs.CV")}
+                                       << QList<int>{1, 0, 0, 0, 0};
+        QTest::newRow("cs.CV or cs.CL") << QStringList{QStringLiteral("cs.CV"), QStringLiteral("cs.CL")} << false
+                                        << QStringList{QStringLiteral("not cs.CV|cs.CL"), QStringLiteral("cs.CV|cs.CL")}
+                                        << QList<int>{1, 1, 1, 1, 0};
+        QTest::newRow("cs.CL primary") << QStringList{QStringLiteral("cs.CL")} << true
+                                       << QStringList{QStringLiteral("not cs.CL"), QStringLiteral("cs.CL")}
+                                       << QList<int>{0, 0, 1, 0, 0};
+    }
+    void labelsBinary()
+    {
+        QFETCH(QStringList, positive);
+        QFETCH(bool, primaryOnly);
+        QFETCH(QStringList, names);
+        QFETCH(QList<int>, labels);
+        const auto papers =
+            papersWith({QStringLiteral("cs.CV cs.LG"), QStringLiteral("cs.LG cs.CV"), QStringLiteral("cs.CL"),
+                        QStringLiteral("math.CO cs.CL"), QStringLiteral("cs.RO")});
+        LabelSpec spec;
+        spec.kind = TaskKind::Binary;
+        spec.positive = sList(positive);
+        spec.matchPrimaryOnly = primaryOnly;
+        const auto r = buildLabels(papers, spec);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(qList(r->labelNames), names);
+        QCOMPARE(r->paper.size(), papers.size());
+        QCOMPARE(r->dropped, 0);
+        QList<int> got;
+        for (const auto &l : r->labels)
+            got << l.at(0);
+        QCOMPARE(got, labels);
+        const qint64 positives = std::count(labels.begin(), labels.end(), 1);
+        QCOMPARE(qCounts(r->labelCounts), (QList<qint64>{qint64(labels.size()) - positives, positives}));
+    }
+
+    void labelsMultiLabel_data()
+    {
+        QTest::addColumn<QString>("prefix");
+        QTest::addColumn<int>("minCount");
+        QTest::addColumn<QStringList>("names");
+        QTest::addColumn<QList<qint64>>("counts");
+        QTest::addColumn<QStringList>("labels"); // per example: its label names, in the paper's order
+        QTest::newRow("cs.") << QStringLiteral("cs.") << 1
+                             << QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.AI"), QStringLiteral("cs.CV")}
+                             << QList<qint64>{3, 2, 1}
+                             << QStringList{QStringLiteral("cs.CV cs.LG"), QStringLiteral("cs.LG cs.AI"),
+                                            QStringLiteral("cs.LG"), QStringLiteral("cs.AI")};
+        QTest::newRow("cs., at least 2") << QStringLiteral("cs.") << 2
+                                         << QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.AI")}
+                                         << QList<qint64>{3, 2}
+                                         << QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.LG cs.AI"),
+                                                        QStringLiteral("cs.LG"), QStringLiteral("cs.AI")};
+        QTest::newRow("any prefix, at least 2")
+            << QString() << 2 << QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.AI")} << QList<qint64>{3, 2}
+            << QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.LG cs.AI"), QStringLiteral("cs.LG"),
+                           QStringLiteral("cs.AI")};
+    }
+    void labelsMultiLabel()
+    {
+        QFETCH(QString, prefix);
+        QFETCH(int, minCount);
+        QFETCH(QStringList, names);
+        QFETCH(QList<qint64>, counts);
+        QFETCH(QStringList, labels);
+        // paper 2 lists cs.LG twice; paper 2 (math.CO) has none and is dropped
+        const auto papers =
+            papersWith({QStringLiteral("cs.CV cs.LG"), QStringLiteral("cs.LG cs.AI cs.LG"), QStringLiteral("math.CO"),
+                        QStringLiteral("stat.ML cs.LG"), QStringLiteral("cs.AI")});
+        LabelSpec spec;
+        spec.kind = TaskKind::MultiLabel;
+        spec.prefix = prefix.toStdString();
+        spec.minCount = minCount;
+        const auto r = buildLabels(papers, spec);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(qList(r->labelNames), names);
+        QCOMPARE(qCounts(r->labelCounts), counts);
+        QCOMPARE(r->dropped, 1);
+        QCOMPARE(r->paper, (std::vector<size_t>{0, 1, 3, 4}));
+        QStringList got;
+        for (const auto &ls : r->labels) {
+            QStringList n;
+            for (int l : ls)
+                n << names.at(l);
+            got << n.join(QLatin1Char(' '));
+        }
+        QCOMPARE(got, labels);
+    }
+
+    void labelsErrors_data()
+    {
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QStringList>("positive");
+        QTest::addColumn<int>("number"); // topN or minCount
+        QTest::addColumn<QString>("prefix");
+        QTest::addColumn<QStringList>("expected");
+        const int mc = int(TaskKind::MultiClass), bin = int(TaskKind::Binary), ml = int(TaskKind::MultiLabel);
+        QTest::newRow("binary, nobody carries it")
+            << bin << QStringList{QStringLiteral("cs.XX")} << 0 << QString()
+            << QStringList{QStringLiteral("labels.positive: no paper in papers.jsonl carries cs.XX"),
+                           QStringLiteral("the 5 most common categories are cs.LG (3), cs.CL (2), cs.CV (2)")};
+        QTest::newRow("binary, nothing named")
+            << bin << QStringList() << 0 << QString() << QStringList{QStringLiteral("labels.positive is empty")};
+        QTest::newRow("binary, everybody carries it")
+            << bin << QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.CL")} << 0 << QString()
+            << QStringList{QStringLiteral("every paper in papers.jsonl carries cs.LG or cs.CL")};
+        QTest::newRow("multiclass, one class")
+            << mc << QStringList() << 1 << QString()
+            << QStringList{QStringLiteral("needs at least two"), QStringLiteral("labels.topN")};
+        QTest::newRow("multiclass, topN 0")
+            << mc << QStringList() << 0 << QString() << QStringList{QStringLiteral("labels.topN is 0")};
+        QTest::newRow("multilabel, unknown prefix")
+            << ml << QStringList() << 1 << QStringLiteral("q-bio.")
+            << QStringList{QStringLiteral("labels.prefix"), QStringLiteral("q-bio.")};
+        QTest::newRow("multilabel, minCount too high")
+            << ml << QStringList() << 3 << QStringLiteral("cs.") << QStringList{QStringLiteral("labels.minCount = 3")};
+    }
+    void labelsErrors()
+    {
+        QFETCH(int, kind);
+        QFETCH(QStringList, positive);
+        QFETCH(int, number);
+        QFETCH(QString, prefix);
+        QFETCH(QStringList, expected);
+        const auto papers = papersWith({QStringLiteral("cs.LG cs.CV"), QStringLiteral("cs.CL cs.LG"),
+                                        QStringLiteral("cs.LG cs.CV"), QStringLiteral("cs.CL")});
+        LabelSpec spec;
+        spec.kind = TaskKind(kind);
+        spec.positive = sList(positive);
+        spec.topN = number;
+        spec.minCount = number;
+        spec.prefix = prefix.toStdString();
+        const auto r = buildLabels(papers, spec, "papers.jsonl");
+        QVERIFY(!r.ok());
+        const QString m = q(r.message());
+        for (const auto &e : expected)
+            QVERIFY2(m.contains(e), qPrintable(m));
+    }
+
+    void splitDeterministic()
+    {
+        const Synthetic s = synthetic({400, 250, 120, 60, 30});
+        const auto a = splitData(s.data, s.papers, SplitSpec{});
+        const auto b = splitData(s.data, s.papers, SplitSpec{});
+        QVERIFY2(a.ok(), a.ok() ? "" : a.message().c_str());
+        QVERIFY(b.ok());
+        QCOMPARE(a->train, b->train);
+        QCOMPARE(a->validation, b->validation);
+        QCOMPARE(a->test, b->test);
+
+        SplitSpec other;
+        other.seed = 14;
+        const auto c = splitData(s.data, s.papers, other);
+        QVERIFY(c.ok());
+        QVERIFY(c->train != a->train);
+        QCOMPARE(c->train.size(), a->train.size()); // same sizes, other members
+
+        // every example exactly once, each split ascending
+        std::vector<int> seen(s.data.paper.size(), 0);
+        for (const auto *part : {&a->train, &a->validation, &a->test}) {
+            QVERIFY(std::is_sorted(part->begin(), part->end()));
+            for (size_t i : *part)
+                ++seen.at(i);
+        }
+        QVERIFY(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+    }
+
+    // The split follows the paper ids, not the examples' positions: reordering the papers moves nobody.
+    void splitFollowsIds()
+    {
+        Synthetic s = synthetic({50, 30, 20});
+        const auto a = splitData(s.data, s.papers, SplitSpec{});
+        std::vector<size_t> order(s.data.paper.size());
+        for (size_t i = 0; i < order.size(); ++i)
+            order[i] = order.size() - 1 - i;
+        LabeledData reversed = s.data;
+        for (size_t i = 0; i < order.size(); ++i) {
+            reversed.paper[i] = s.data.paper[order[i]];
+            reversed.labels[i] = s.data.labels[order[i]];
+        }
+        const auto b = splitData(reversed, s.papers, SplitSpec{});
+        QVERIFY(a.ok() && b.ok());
+        std::set<std::string> idsA, idsB;
+        for (size_t i : a->test)
+            idsA.insert(s.papers[s.data.paper[i]].id);
+        for (size_t i : b->test)
+            idsB.insert(s.papers[reversed.paper[i]].id);
+        QVERIFY(idsA == idsB);
+    }
+
+    void splitStratified_data()
+    {
+        QTest::addColumn<double>("train");
+        QTest::addColumn<double>("validation");
+        QTest::addColumn<double>("test");
+        QTest::addColumn<bool>("stratify");
+        QTest::newRow("70/15/15") << 0.7 << 0.15 << 0.15 << true;
+        QTest::newRow("80/10/10") << 0.8 << 0.1 << 0.1 << true;
+        QTest::newRow("60/20/20") << 0.6 << 0.2 << 0.2 << true;
+        QTest::newRow("50/50/0") << 0.5 << 0.5 << 0.0 << true;
+        QTest::newRow("1/3 each") << 1.0 / 3 << 1.0 / 3 << 1.0 / 3 << true;
+        QTest::newRow("70/15/15, not stratified") << 0.7 << 0.15 << 0.15 << false;
+    }
+    void splitStratified()
+    {
+        QFETCH(double, train);
+        QFETCH(double, validation);
+        QFETCH(double, test);
+        QFETCH(bool, stratify);
+        const std::vector<int> sizes = {997, 412, 133, 58, 21, 11, 10};
+        const Synthetic s = synthetic(sizes);
+        SplitSpec spec;
+        spec.train = train;
+        spec.validation = validation;
+        spec.test = test;
+        spec.stratify = stratify;
+        const auto r = splitData(s.data, s.papers, spec);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        const double shares[3] = {train, validation, test};
+        const std::vector<size_t> *parts[3] = {&r->train, &r->validation, &r->test};
+        const double n = double(s.data.paper.size());
+        for (int k = 0; k < 3; ++k) {
+            const double got = double(parts[k]->size());
+            QVERIFY2(
+                std::abs(got - n * shares[k]) <= 1.0 + 1e-9,
+                qPrintable(QStringLiteral("split %1: %2 examples, expected %3").arg(k).arg(got).arg(n * shares[k])));
+            if (!stratify)
+                continue;
+            for (size_t c = 0; c < sizes.size(); ++c) {
+                const auto inClass = std::count_if(parts[k]->begin(), parts[k]->end(),
+                                                   [&](size_t i) { return s.data.labels[i][0] == int(c); });
+                const double expected = sizes[c] * shares[k];
+                QVERIFY2(std::abs(double(inClass) - expected) <= 1.0 + 1e-9,
+                         qPrintable(QStringLiteral("split %1, class %2: %3 examples, expected %4")
+                                        .arg(k)
+                                        .arg(c)
+                                        .arg(inClass)
+                                        .arg(expected)));
+            }
+        }
+    }
+
+    // Strata of 3 or more give every requested split at least one example; smaller ones can't.
+    void splitSmallStrata()
+    {
+        const Synthetic s = synthetic({200, 3, 3, 4, 5, 2, 1});
+        const auto r = splitData(s.data, s.papers, SplitSpec{});
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        for (const auto *part : {&r->train, &r->validation, &r->test}) {
+            for (int c = 0; c < 5; ++c) {
+                const bool has =
+                    std::any_of(part->begin(), part->end(), [&](size_t i) { return s.data.labels[i][0] == c; });
+                QVERIFY2(has, qPrintable(QStringLiteral("class %1 missing from a split").arg(c)));
+            }
+        }
+        QCOMPARE(r->train.size() + r->validation.size() + r->test.size(), s.data.paper.size());
+    }
+
+    void splitShares_data()
+    {
+        QTest::addColumn<double>("train");
+        QTest::addColumn<double>("validation");
+        QTest::addColumn<double>("test");
+        QTest::addColumn<QString>("expected"); // empty: fine
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        QTest::newRow("sum 1.1") << 0.7 << 0.2 << 0.2
+                                 << QStringLiteral(
+                                        "split.train + split.validation + split.test = 0.7 + 0.2 + 0.2 = 1.1");
+        QTest::newRow("sum 0.9") << 0.7 << 0.1 << 0.1 << QStringLiteral("must add up to 1");
+        QTest::newRow("negative") << 1.0 << -0.05 << 0.05 << QStringLiteral("split.validation is -0.05");
+        QTest::newRow("not a number") << nan << 0.5 << 0.5 << QStringLiteral("split.train is nan");
+        QTest::newRow("within 1e-6") << 0.7 << 0.15 << 0.1500004 << QString();
+        QTest::newRow("all train") << 1.0 << 0.0 << 0.0 << QString();
+    }
+    void splitShares()
+    {
+        QFETCH(double, train);
+        QFETCH(double, validation);
+        QFETCH(double, test);
+        QFETCH(QString, expected);
+        const Synthetic s = synthetic({20, 20, 20});
+        SplitSpec spec;
+        spec.train = train;
+        spec.validation = validation;
+        spec.test = test;
+        const auto r = splitData(s.data, s.papers, spec);
+        QCOMPARE(r.ok(), expected.isEmpty());
+        if (!r.ok())
+            QVERIFY2(q(r.message()).contains(expected), r.message().c_str());
+        else if (validation == 0.0)
+            QVERIFY(r->validation.empty() && r->test.empty() && r->train.size() == s.data.paper.size());
+    }
+
+    void splitEmptyFails()
+    {
+        // five classes of one example each: strata too small to give the small shares anything
+        const Synthetic s = synthetic({1, 1, 1, 1, 1});
+        SplitSpec spec;
+        spec.train = 0.98;
+        spec.validation = 0.01;
+        spec.test = 0.01;
+        const auto r = splitData(s.data, s.papers, spec);
+        QVERIFY(!r.ok());
+        QVERIFY2(q(r.message()).contains(QStringLiteral("split.validation is 0.01, but none of the 5 examples")),
+                 r.message().c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestData)
+#include "tst_data.moc"
