@@ -1,0 +1,822 @@
+#include "experiment/schema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "data/dataset.h"
+
+namespace lbk {
+
+using nlohmann::json;
+
+const char *toString(TextField f)
+{
+    switch (f) {
+    case TextField::Title: return "title";
+    case TextField::Abstract: return "abstract";
+    case TextField::TitleAbstract: return "title+abstract";
+    }
+    return "title";
+}
+
+const char *toString(TaskKind k)
+{
+    switch (k) {
+    case TaskKind::MultiClass: return "multiclass";
+    case TaskKind::Binary: return "binary";
+    case TaskKind::MultiLabel: return "multilabel";
+    }
+    return "multiclass";
+}
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+FieldSpec field(std::string path, FieldType type, json def, std::string help)
+{
+    FieldSpec f;
+    f.group = path.substr(0, path.find('.'));
+    f.path = std::move(path);
+    f.type = type;
+    f.defaultValue = std::move(def);
+    f.help = std::move(help);
+    return f;
+}
+
+FieldSpec range(FieldSpec f, double lo, double hi, bool loExclusive = false, bool hiExclusive = false)
+{
+    f.min = lo;
+    if (std::isfinite(hi))
+        f.max = hi;
+    f.minExclusive = loExclusive;
+    f.maxExclusive = hiExclusive;
+    return f;
+}
+
+FieldSpec choices(FieldSpec f, std::vector<std::string> c)
+{
+    f.choices = std::move(c);
+    return f;
+}
+
+FieldSpec applies(FieldSpec f, std::vector<std::string> when)
+{
+    f.appliesTo = std::move(when);
+    return f;
+}
+
+FieldSpec logScaled(FieldSpec f)
+{
+    f.logScale = true;
+    return f;
+}
+
+std::vector<FieldSpec> makeFields()
+{
+    using T = FieldType;
+    std::vector<FieldSpec> f;
+    f.push_back(field("name", T::String, "", "A short name for the experiment; defaults to the file's name."));
+    f.back().group = "experiment";
+    f.push_back(field("description", T::String, "", "What this experiment tries out, in a sentence or two."));
+    f.back().group = "experiment";
+    f.push_back(field("tags", T::StringList, json::array(), "Tags given to every run of this experiment."));
+    f.back().group = "experiment";
+
+    FieldSpec path = field("data.path", T::String, "",
+                           "Dataset file: JSON lines (.jsonl, .jsonl.zst) as arXiv's metadata, or CSV/TSV with a "
+                           "header. Relative paths resolve against the data root (--data-root, $LABBOOK_DATA, "
+                           "else ../shared/data beside the checkout).");
+    path.required = true;
+    f.push_back(path);
+    f.push_back(choices(field("data.format", T::Enum, "auto", "File format; auto decides by the extension."),
+                        {"auto", "jsonl", "csv", "tsv"}));
+    f.push_back(choices(field("data.text", T::Enum, "title", "Which text the model reads."),
+                        {"title", "abstract", "title+abstract"}));
+    f.push_back(field("data.columns.id", T::String, "id", "Column (or JSON field) holding the paper id."));
+    f.push_back(field("data.columns.title", T::String, "title", "Column (or JSON field) holding the title."));
+    f.push_back(field("data.columns.abstract", T::String, "abstract", "Column (or JSON field) holding the abstract."));
+    f.push_back(field("data.columns.categories", T::String, "categories",
+                      "Column (or JSON field) holding the space-separated categories, primary first."));
+    f.push_back(range(field("data.max_bad_share", T::Float, 0.01,
+                            "Share of lines that may fail to parse (they are skipped and reported) before the "
+                            "read fails."),
+                      0, 1));
+    f.push_back(range(field("data.limit", T::Int, 0, "Read at most this many papers (0: all)."), 0, kInf));
+
+    f.push_back(choices(field("labels.kind", T::Enum, "multiclass",
+                              "multiclass: the primary category among the N most common; binary: does the paper "
+                              "carry one of the positive categories; multilabel: every category with a prefix."),
+                        {"multiclass", "binary", "multilabel"}));
+    f.push_back(applies(range(field("labels.top_n", T::Int, 10, "Multiclass: keep the N most common primary categories."),
+                              2, 10000),
+                        {"labels.kind=multiclass"}));
+    f.push_back(applies(choices(field("labels.others", T::Enum, "drop",
+                                      "Multiclass: papers outside the top N are dropped, or pooled into 'other'."),
+                                {"drop", "pool"}),
+                        {"labels.kind=multiclass"}));
+    f.push_back(applies(field("labels.positive", T::StringList, json::array(),
+                              "Binary: the categories that make a paper positive, e.g. [\"cs.CV\"]."),
+                        {"labels.kind=binary"}));
+    f.push_back(applies(choices(field("labels.match", T::Enum, "any",
+                                      "Binary: match any of the paper's categories, or only its primary one."),
+                                {"any", "primary"}),
+                        {"labels.kind=binary"}));
+    f.push_back(applies(field("labels.prefix", T::String, "cs.",
+                              "Multilabel: the categories starting with this prefix are the labels."),
+                        {"labels.kind=multilabel"}));
+    f.push_back(applies(range(field("labels.min_count", T::Int, 1,
+                                    "Multilabel: categories carried by fewer papers are left out."),
+                              1, kInf),
+                        {"labels.kind=multilabel"}));
+
+    f.push_back(range(field("split.train", T::Float, 0.70, "Share of papers for training."), 0, 1, true));
+    f.push_back(range(field("split.validation", T::Float, 0.15, "Share for validation (evaluations during training)."), 0, 1));
+    f.push_back(range(field("split.test", T::Float, 0.15, "Share for the final test."), 0, 1));
+    f.push_back(range(field("split.seed", T::Int, 13, "Seed of the split; the same seed gives the same split on every machine."),
+                      0, kInf));
+    f.push_back(field("split.stratify", T::Bool, true, "Keep each class's share the same in every split."));
+
+    f.push_back(choices(field("tokenizer.type", T::Enum, "unigram", "Sentencepiece model type."), {"unigram", "bpe"}));
+    f.push_back(range(field("tokenizer.vocab_size", T::Int, 8000, "Vocabulary size (a soft limit on small data)."), 100,
+                      1000000));
+    f.push_back(field("tokenizer.lowercase", T::Bool, true, "Lower-case text before tokenizing."));
+    f.push_back(range(field("tokenizer.max_tokens", T::Int, 64, "Longer texts are cut to this many tokens."), 4, 4096));
+    f.push_back(range(field("tokenizer.character_coverage", T::Float, 0.9995,
+                            "Share of characters the vocabulary must cover."),
+                      0.9, 1));
+
+    f.push_back(choices(field("model.type", T::Enum, "bag",
+                              "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token "
+                              "embeddings; gru: bidirectional GRU with pooling; transformer: a small pre-norm encoder."),
+                        {"bag", "cnn", "gru", "transformer"}));
+    f.push_back(range(field("model.embedding_dim", T::Int, 64, "Token embedding size."), 8, 4096));
+    f.push_back(range(field("model.dropout", T::Float, 0.1, "Dropout before the classifier (and inside the model)."), 0,
+                      1, false, true));
+    f.push_back(applies(range(field("model.ngrams", T::Int, 2, "Bag: token n-grams up to this order."), 1, 4),
+                        {"model.type=bag"}));
+    f.push_back(applies(range(field("model.ngram_buckets", T::Int, 200000,
+                                    "Bag: hash buckets for the n-grams above order 1 (0: unigrams only)."),
+                              0, 100000000),
+                        {"model.type=bag"}));
+    f.push_back(applies(range(field("model.kernel_sizes", T::IntList, json::array({2, 3, 4}),
+                                    "CNN: widths of the convolutions."),
+                              1, 16),
+                        {"model.type=cnn"}));
+    f.push_back(applies(range(field("model.channels", T::Int, 128, "CNN: filters per kernel width."), 1, 4096),
+                        {"model.type=cnn"}));
+    f.push_back(applies(range(field("model.hidden", T::Int, 128,
+                                    "GRU: hidden size per direction; transformer: feed-forward size."),
+                              1, 16384),
+                        {"model.type=gru", "model.type=transformer"}));
+    f.push_back(applies(range(field("model.layers", T::Int, 1, "GRU or transformer layers."), 1, 24),
+                        {"model.type=gru", "model.type=transformer"}));
+    f.push_back(applies(range(field("model.heads", T::Int, 4, "Transformer: attention heads (must divide embedding_dim)."),
+                              1, 64),
+                        {"model.type=transformer"}));
+    f.push_back(applies(choices(field("model.pooling", T::Enum, "mean",
+                                      "How token states become one vector: mean, max, meanmax (GRU), cls (transformer)."),
+                                {"mean", "max", "meanmax", "cls"}),
+                        {"model.type=gru", "model.type=transformer"}));
+
+    f.push_back(choices(field("optimizer.type", T::Enum, "adamw", "AdamW, or SGD with momentum."), {"adamw", "sgd"}));
+    f.push_back(logScaled(range(field("optimizer.lr", T::Float, 3e-3, "Peak learning rate (the LR finder suggests one)."),
+                                0, 10, true)));
+    f.push_back(range(field("optimizer.weight_decay", T::Float, 0.01, "Decoupled weight decay (AdamW) or L2 (SGD)."), 0, 1));
+    f.push_back(applies(range(field("optimizer.momentum", T::Float, 0.9, "SGD momentum."), 0, 1, false, true),
+                        {"optimizer.type=sgd"}));
+    f.push_back(applies(range(field("optimizer.beta1", T::Float, 0.9, "AdamW beta1."), 0, 1, false, true),
+                        {"optimizer.type=adamw"}));
+    f.push_back(applies(range(field("optimizer.beta2", T::Float, 0.999, "AdamW beta2."), 0, 1, false, true),
+                        {"optimizer.type=adamw"}));
+    f.push_back(range(field("optimizer.grad_clip", T::Float, 0.0, "Clip the global gradient norm to this (0: off)."), 0,
+                      kInf));
+    f.push_back(range(field("optimizer.label_smoothing", T::Float, 0.0, "Label smoothing for multiclass losses."), 0, 1,
+                      false, true));
+
+    f.push_back(choices(field("schedule.type", T::Enum, "constant",
+                              "constant; linear: warm-up then linear decay; onecycle: cosine up then down; cosine: "
+                              "warm-up then cosine decay."),
+                        {"constant", "linear", "onecycle", "cosine"}));
+    f.push_back(range(field("schedule.warmup", T::Float, 0.0, "Share of all steps spent warming up."), 0, 1, false, true));
+    f.push_back(range(field("schedule.final_lr_factor", T::Float, 0.0,
+                            "Learning rate at the last step, as a share of the peak (linear, cosine, onecycle)."),
+                      0, 1));
+
+    f.push_back(range(field("training.batch_size", T::Int, 64, "Examples per step."), 1, 65536));
+    f.push_back(range(field("training.epochs", T::Int, 3, "Passes over the training split."), 1, 10000));
+    f.push_back(range(field("training.max_steps", T::Int, 0, "Stop after this many steps (0: the epochs decide)."), 0,
+                      kInf));
+    f.push_back(range(field("training.seed", T::Int, 13, "Seed for initialisation, data order and dropout."), 0, kInf));
+    f.push_back(choices(field("training.device", T::Enum, "auto", "auto: CUDA when available, else CPU."),
+                        {"auto", "cpu", "cuda"}));
+    f.push_back(range(field("training.threads", T::Int, 0, "CPU threads for LibTorch (0: all cores)."), 0, 1024));
+    f.push_back(range(field("training.log_every", T::Int, 10, "Steps between training metrics."), 1, 1000000));
+    f.push_back(field("training.balanced", T::Bool, false,
+                      "Weight classes inversely to their frequency (for skewed labels)."));
+
+    f.push_back(range(field("evaluation.every_steps", T::Int, 0, "Evaluate on validation every N steps (0: each epoch)."),
+                      0, kInf));
+    f.push_back(range(field("evaluation.max_predictions", T::Int, 0,
+                            "Per-example predictions kept per evaluation (0: all)."),
+                      0, kInf));
+    f.push_back(range(field("evaluation.top_k", T::Int, 3, "Predicted labels kept per example."), 1, 50));
+    f.push_back(range(field("evaluation.histogram_bins", T::Int, 20, "Bins of the prediction histograms."), 2, 1000));
+    f.push_back(choices(field("evaluation.metric", T::Enum, "macro_f1",
+                              "Validation metric that picks the best checkpoint and drives early stopping."),
+                        {"accuracy", "macro_f1", "micro_f1", "loss", "roc_auc", "pr_auc", "f1"}));
+    f.push_back(range(field("evaluation.early_stopping", T::Int, 0,
+                            "Stop after this many evaluations without improvement (0: off)."),
+                      0, kInf));
+
+    f.push_back(logScaled(range(field("lr_finder.min_lr", T::Float, 1e-7, "LR range test: first rate."), 0, 1, true)));
+    f.push_back(logScaled(range(field("lr_finder.max_lr", T::Float, 10.0, "LR range test: last rate."), 0, 1000, true)));
+    f.push_back(range(field("lr_finder.steps", T::Int, 100, "LR range test: steps (rates, exponentially spaced)."), 10,
+                      100000));
+    f.push_back(range(field("lr_finder.beta", T::Float, 0.98, "LR range test: smoothing of the loss (EMA, debiased)."), 0,
+                      1, false, true));
+    f.push_back(range(field("lr_finder.stop_factor", T::Float, 4.0,
+                            "LR range test: stop when the smoothed loss exceeds this many times the best."),
+                      1, 1000, true));
+    return f;
+}
+
+std::string describeValue(const json &v)
+{
+    std::string s = v.dump();
+    if (s.size() > 60)
+        s = s.substr(0, 57) + "...";
+    return s;
+}
+
+std::string formatNumber(double v)
+{
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+std::string allowedText(const FieldSpec &f)
+{
+    switch (f.type) {
+    case FieldType::Bool: return "true or false";
+    case FieldType::String: return "a string";
+    case FieldType::StringList: return "a list of strings";
+    case FieldType::Enum: {
+        std::string s = "one of ";
+        for (size_t i = 0; i < f.choices.size(); ++i)
+            s += (i ? ", \"" : "\"") + f.choices[i] + "\"";
+        return s;
+    }
+    default: break;
+    }
+    std::string what = f.type == FieldType::Float ? "a number" : f.type == FieldType::Int ? "a whole number"
+                                                                                             : "a list of whole numbers";
+    if (f.min && f.max)
+        return what + " " + (f.minExclusive ? "> " : ">= ") + formatNumber(*f.min) + " and " +
+               (f.maxExclusive ? "< " : "<= ") + formatNumber(*f.max);
+    if (f.min)
+        return what + " " + (f.minExclusive ? "> " : ">= ") + formatNumber(*f.min);
+    return what;
+}
+
+size_t editDistance(std::string_view a, std::string_view b)
+{
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+bool numberInRange(const FieldSpec &f, double v)
+{
+    if (!std::isfinite(v))
+        return false;
+    if (f.min && (f.minExclusive ? v <= *f.min : v < *f.min))
+        return false;
+    if (f.max && (f.maxExclusive ? v >= *f.max : v > *f.max))
+        return false;
+    return true;
+}
+
+std::optional<std::string> checkScalar(const FieldSpec &f, FieldType type, const json &v)
+{
+    const std::string got = describeValue(v);
+    switch (type) {
+    case FieldType::Bool:
+        if (!v.is_boolean())
+            return got + " is not " + allowedText(f);
+        return std::nullopt;
+    case FieldType::String:
+        if (!v.is_string())
+            return got + " is not a string";
+        if (f.required && v.get<std::string>().empty())
+            return "is required and must not be empty";
+        return std::nullopt;
+    case FieldType::Enum:
+        if (!v.is_string() || std::find(f.choices.begin(), f.choices.end(), v.get<std::string>()) == f.choices.end())
+            return got + " is not allowed; allowed: " + allowedText(f);
+        return std::nullopt;
+    case FieldType::Int:
+    case FieldType::IntList:
+        if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()))
+            return got + " is not a whole number; allowed: " + allowedText(f);
+        if (!numberInRange(f, v.get<double>()))
+            return got + " is out of range; allowed: " + allowedText(f);
+        return std::nullopt;
+    case FieldType::Float:
+        if (!v.is_number())
+            return got + " is not a number; allowed: " + allowedText(f);
+        if (!numberInRange(f, v.get<double>()))
+            return got + " is out of range; allowed: " + allowedText(f);
+        return std::nullopt;
+    case FieldType::StringList: break;
+    }
+    return std::nullopt;
+}
+
+// The keys a JSON object at `prefix` may hold, from the field table.
+std::set<std::string> childKeys(const std::string &prefix)
+{
+    std::set<std::string> keys;
+    for (const auto &f : experimentFields()) {
+        if (!prefix.empty() && f.path.rfind(prefix + ".", 0) != 0)
+            continue;
+        std::string rest = prefix.empty() ? f.path : f.path.substr(prefix.size() + 1);
+        keys.insert(rest.substr(0, rest.find('.')));
+    }
+    return keys;
+}
+
+void checkKeys(const json &obj, const std::string &prefix, std::vector<ValidationIssue> &issues)
+{
+    const auto allowed = childKeys(prefix);
+    for (const auto &[key, value] : obj.items()) {
+        const std::string path = prefix.empty() ? key : prefix + "." + key;
+        if (!allowed.count(key)) {
+            std::string best;
+            size_t bestDist = 3;
+            for (const auto &a : allowed) {
+                size_t d = editDistance(key, a);
+                if (d < bestDist) {
+                    bestDist = d;
+                    best = a;
+                }
+            }
+            std::string msg = path + ": unknown key";
+            if (!best.empty())
+                msg += "; did you mean \"" + best + "\"?";
+            std::string list;
+            for (const auto &a : allowed)
+                list += (list.empty() ? "" : ", ") + a;
+            msg += " Allowed " + (prefix.empty() ? std::string("at the top level") : "in " + prefix) + ": " + list;
+            issues.push_back({path, msg});
+            continue;
+        }
+        if (findField(path))
+            continue; // a leaf; its value is checked from the field table
+        if (!value.is_object()) {
+            issues.push_back({path, path + ": " + describeValue(value) + " is not an object; " + path +
+                                        " groups the keys " + [&] {
+                                            std::string l;
+                                            for (const auto &k : childKeys(path))
+                                                l += (l.empty() ? "" : ", ") + k;
+                                            return l;
+                                        }()});
+            continue;
+        }
+        checkKeys(value, path, issues);
+    }
+}
+
+const json *lookup(const json &j, std::string_view dotted)
+{
+    const json *cur = &j;
+    size_t start = 0;
+    while (start <= dotted.size()) {
+        size_t dot = dotted.find('.', start);
+        std::string key(dotted.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        if (!cur->is_object())
+            return nullptr;
+        auto it = cur->find(key);
+        if (it == cur->end())
+            return nullptr;
+        cur = &*it;
+        if (dot == std::string_view::npos)
+            break;
+        start = dot + 1;
+    }
+    return cur;
+}
+
+bool fieldApplies(const FieldSpec &f, const json &resolved)
+{
+    if (f.appliesTo.empty())
+        return true;
+    for (const auto &cond : f.appliesTo) {
+        auto eq = cond.find('=');
+        json v = valueAt(resolved, cond.substr(0, eq));
+        if (v.is_string() && v.get<std::string>() == cond.substr(eq + 1))
+            return true;
+    }
+    return false;
+}
+
+template <typename T>
+T get(const json &resolved, const char *path)
+{
+    return valueAt(resolved, path).get<T>();
+}
+
+} // namespace
+
+const std::vector<FieldSpec> &experimentFields()
+{
+    static const std::vector<FieldSpec> fields = makeFields();
+    return fields;
+}
+
+const FieldSpec *findField(std::string_view path)
+{
+    for (const auto &f : experimentFields())
+        if (f.path == path)
+            return &f;
+    return nullptr;
+}
+
+std::vector<std::string> experimentGroups()
+{
+    std::vector<std::string> groups;
+    for (const auto &f : experimentFields())
+        if (std::find(groups.begin(), groups.end(), f.group) == groups.end())
+            groups.push_back(f.group);
+    return groups;
+}
+
+json valueAt(const json &j, std::string_view dottedPath)
+{
+    const json *v = lookup(j, dottedPath);
+    return v ? *v : json();
+}
+
+void setValueAt(json &j, std::string_view dottedPath, json value)
+{
+    json *cur = &j;
+    size_t start = 0;
+    while (true) {
+        size_t dot = dottedPath.find('.', start);
+        std::string key(dottedPath.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        if (!cur->is_object())
+            *cur = json::object();
+        if (dot == std::string_view::npos) {
+            (*cur)[key] = std::move(value);
+            return;
+        }
+        cur = &(*cur)[key];
+        start = dot + 1;
+    }
+}
+
+std::optional<ValidationIssue> validateField(const FieldSpec &f, const json &v)
+{
+    if (f.type == FieldType::StringList || f.type == FieldType::IntList) {
+        if (!v.is_array())
+            return ValidationIssue{f.path, f.path + ": " + describeValue(v) + " is not a list; allowed: " + allowedText(f)};
+        for (size_t i = 0; i < v.size(); ++i) {
+            const std::string p = f.path + "[" + std::to_string(i) + "]";
+            if (f.type == FieldType::StringList) {
+                if (!v[i].is_string() || v[i].get<std::string>().empty())
+                    return ValidationIssue{p, p + ": " + describeValue(v[i]) + " is not a non-empty string"};
+            } else if (auto err = checkScalar(f, FieldType::Int, v[i])) {
+                return ValidationIssue{p, p + ": " + *err};
+            }
+        }
+        if (f.type == FieldType::IntList && v.empty())
+            return ValidationIssue{f.path, f.path + ": must not be empty; allowed: " + allowedText(f)};
+        return std::nullopt;
+    }
+    if (auto err = checkScalar(f, f.type, v))
+        return ValidationIssue{f.path, f.path + ": " + *err};
+    return std::nullopt;
+}
+
+std::vector<ValidationIssue> validateExperimentJson(const json &j)
+{
+    std::vector<ValidationIssue> issues;
+    if (!j.is_object()) {
+        issues.push_back({"", "the experiment must be a JSON object, not " + describeValue(j)});
+        return issues;
+    }
+    checkKeys(j, "", issues);
+    for (const auto &f : experimentFields()) {
+        const json *v = lookup(j, f.path);
+        if (!v) {
+            if (f.required)
+                issues.push_back({f.path, f.path + ": is required (" + f.help + ")"});
+            continue;
+        }
+        if (auto issue = validateField(f, *v))
+            issues.push_back(*issue);
+    }
+    if (!issues.empty())
+        return issues; // checks across fields need well-typed values
+
+    const json r = withDefaults(j);
+    const double shares = get<double>(r, "split.train") + get<double>(r, "split.validation") + get<double>(r, "split.test");
+    if (std::fabs(shares - 1.0) > 1e-6)
+        issues.push_back({"split", "split: train + validation + test is " + formatNumber(shares) +
+                                       "; the three shares must add up to 1"});
+    const std::string kind = get<std::string>(r, "labels.kind");
+    if (kind == "binary" && valueAt(r, "labels.positive").empty())
+        issues.push_back({"labels.positive", "labels.positive: a binary task needs at least one positive category, "
+                                             "e.g. [\"cs.CV\"]"});
+    if (kind == "multilabel" && get<std::string>(r, "labels.prefix").empty())
+        issues.push_back({"labels.prefix", "labels.prefix: a multilabel task needs a category prefix, e.g. \"cs.\""});
+    const std::string metric = get<std::string>(r, "evaluation.metric");
+    if ((metric == "roc_auc" || metric == "pr_auc" || metric == "f1") && kind != "binary")
+        issues.push_back({"evaluation.metric", "evaluation.metric: \"" + metric +
+                                                   "\" is defined for binary tasks only; use accuracy, macro_f1 or loss"});
+    if (metric == "micro_f1" && kind != "multilabel")
+        issues.push_back({"evaluation.metric",
+                          "evaluation.metric: \"micro_f1\" is defined for multilabel tasks only; use macro_f1"});
+    if (metric == "accuracy" && kind == "multilabel")
+        issues.push_back({"evaluation.metric", "evaluation.metric: exact-match accuracy is a poor guide for "
+                                               "multilabel tasks; use micro_f1 or macro_f1"});
+    const std::string model = get<std::string>(r, "model.type");
+    const std::string pooling = get<std::string>(r, "model.pooling");
+    if (model == "transformer") {
+        if (get<int>(r, "model.embedding_dim") % get<int>(r, "model.heads") != 0)
+            issues.push_back({"model.heads", "model.heads: " + std::to_string(get<int>(r, "model.heads")) +
+                                                 " does not divide model.embedding_dim " +
+                                                 std::to_string(get<int>(r, "model.embedding_dim"))});
+        if (pooling != "cls" && pooling != "mean")
+            issues.push_back({"model.pooling", "model.pooling: \"" + pooling +
+                                                   "\" is not available for the transformer; allowed: \"cls\", \"mean\""});
+    }
+    if (model == "gru" && pooling == "cls")
+        issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
+                                           "or meanmax"});
+    if (get<double>(r, "lr_finder.min_lr") >= get<double>(r, "lr_finder.max_lr"))
+        issues.push_back({"lr_finder.max_lr", "lr_finder.max_lr: must be greater than lr_finder.min_lr"});
+    return issues;
+}
+
+json withDefaults(const json &j)
+{
+    json r = j.is_object() ? j : json::object();
+    for (const auto &f : experimentFields())
+        if (!lookup(r, f.path))
+            setValueAt(r, f.path, f.defaultValue);
+    return r;
+}
+
+Result<Experiment> experimentFromJson(const json &j)
+{
+    const auto issues = validateExperimentJson(j);
+    if (!issues.empty()) {
+        std::string msg;
+        for (const auto &i : issues)
+            msg += (msg.empty() ? "" : "\n") + i.message;
+        return Error{msg};
+    }
+    const json r = withDefaults(j);
+    Experiment e;
+    e.config = r;
+    e.name = get<std::string>(r, "name");
+    if (e.name.empty())
+        e.name = "experiment";
+    e.config["name"] = e.name;
+    e.description = get<std::string>(r, "description");
+
+    e.data.path = get<std::string>(r, "data.path");
+    e.data.format = get<std::string>(r, "data.format");
+    const std::string text = get<std::string>(r, "data.text");
+    e.data.text = text == "abstract" ? TextField::Abstract : text == "title+abstract" ? TextField::TitleAbstract
+                                                                                       : TextField::Title;
+    e.data.idColumn = get<std::string>(r, "data.columns.id");
+    e.data.titleColumn = get<std::string>(r, "data.columns.title");
+    e.data.abstractColumn = get<std::string>(r, "data.columns.abstract");
+    e.data.categoriesColumn = get<std::string>(r, "data.columns.categories");
+    e.data.maxBadShare = get<double>(r, "data.max_bad_share");
+    e.data.limit = get<int64_t>(r, "data.limit");
+
+    const std::string kind = get<std::string>(r, "labels.kind");
+    e.labels.kind = kind == "binary" ? TaskKind::Binary : kind == "multilabel" ? TaskKind::MultiLabel
+                                                                               : TaskKind::MultiClass;
+    e.labels.topN = get<int>(r, "labels.top_n");
+    e.labels.poolOthers = get<std::string>(r, "labels.others") == "pool";
+    e.labels.positive = get<std::vector<std::string>>(r, "labels.positive");
+    e.labels.matchPrimaryOnly = get<std::string>(r, "labels.match") == "primary";
+    e.labels.prefix = get<std::string>(r, "labels.prefix");
+    e.labels.minCount = get<int>(r, "labels.min_count");
+
+    e.split.train = get<double>(r, "split.train");
+    e.split.validation = get<double>(r, "split.validation");
+    e.split.test = get<double>(r, "split.test");
+    e.split.seed = get<uint64_t>(r, "split.seed");
+    e.split.stratify = get<bool>(r, "split.stratify");
+
+    e.tokenizer.type = get<std::string>(r, "tokenizer.type");
+    e.tokenizer.vocabSize = get<int>(r, "tokenizer.vocab_size");
+    e.tokenizer.lowercase = get<bool>(r, "tokenizer.lowercase");
+    e.tokenizer.maxTokens = get<int>(r, "tokenizer.max_tokens");
+    e.tokenizer.characterCoverage = get<double>(r, "tokenizer.character_coverage");
+
+    e.model.type = get<std::string>(r, "model.type");
+    e.model.embeddingDim = get<int>(r, "model.embedding_dim");
+    e.model.dropout = get<double>(r, "model.dropout");
+    e.model.ngrams = get<int>(r, "model.ngrams");
+    e.model.ngramBuckets = get<int>(r, "model.ngram_buckets");
+    e.model.kernelSizes = get<std::vector<int>>(r, "model.kernel_sizes");
+    e.model.channels = get<int>(r, "model.channels");
+    e.model.hidden = get<int>(r, "model.hidden");
+    e.model.layers = get<int>(r, "model.layers");
+    e.model.heads = get<int>(r, "model.heads");
+    e.model.pooling = get<std::string>(r, "model.pooling");
+
+    e.optimizer.type = get<std::string>(r, "optimizer.type");
+    e.optimizer.lr = get<double>(r, "optimizer.lr");
+    e.optimizer.weightDecay = get<double>(r, "optimizer.weight_decay");
+    e.optimizer.momentum = get<double>(r, "optimizer.momentum");
+    e.optimizer.beta1 = get<double>(r, "optimizer.beta1");
+    e.optimizer.beta2 = get<double>(r, "optimizer.beta2");
+    e.optimizer.gradClip = get<double>(r, "optimizer.grad_clip");
+    e.optimizer.labelSmoothing = get<double>(r, "optimizer.label_smoothing");
+
+    e.schedule.type = get<std::string>(r, "schedule.type");
+    e.schedule.warmup = get<double>(r, "schedule.warmup");
+    e.schedule.finalLrFactor = get<double>(r, "schedule.final_lr_factor");
+
+    e.training.batchSize = get<int>(r, "training.batch_size");
+    e.training.epochs = get<int>(r, "training.epochs");
+    e.training.maxSteps = get<int64_t>(r, "training.max_steps");
+    e.training.seed = get<uint64_t>(r, "training.seed");
+    e.training.device = get<std::string>(r, "training.device");
+    e.training.threads = get<int>(r, "training.threads");
+    e.training.logEvery = get<int>(r, "training.log_every");
+    e.training.balanced = get<bool>(r, "training.balanced");
+
+    e.evaluation.everySteps = get<int64_t>(r, "evaluation.every_steps");
+    e.evaluation.maxPredictions = get<int64_t>(r, "evaluation.max_predictions");
+    e.evaluation.topK = get<int>(r, "evaluation.top_k");
+    e.evaluation.histogramBins = get<int>(r, "evaluation.histogram_bins");
+    e.evaluation.metric = get<std::string>(r, "evaluation.metric");
+    e.evaluation.earlyStopping = get<int>(r, "evaluation.early_stopping");
+
+    e.lrFinder.minLr = get<double>(r, "lr_finder.min_lr");
+    e.lrFinder.maxLr = get<double>(r, "lr_finder.max_lr");
+    e.lrFinder.steps = get<int>(r, "lr_finder.steps");
+    e.lrFinder.beta = get<double>(r, "lr_finder.beta");
+    e.lrFinder.stopFactor = get<double>(r, "lr_finder.stop_factor");
+    return e;
+}
+
+Result<json> readJsonFile(const std::filesystem::path &file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        return Error{file.string() + ": cannot open the file (" +
+                     (std::filesystem::exists(file) ? "permission denied?" : "no such file") + ")"};
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error &e) {
+        // Turn the byte offset into line:column, which is what an editor jumps to.
+        size_t offset = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+        size_t line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n');
+        size_t lineStart = text.rfind('\n', offset == 0 ? 0 : offset - 1);
+        size_t col = offset - (lineStart == std::string::npos ? 0 : lineStart + 1) + 1;
+        if (offset > 0 && text[offset - 1] == '\n')
+            col = 1;
+        std::string what = e.what();
+        auto pos = what.find("syntax error");
+        if (pos != std::string::npos)
+            what = what.substr(pos);
+        return Error{file.string() + ":" + std::to_string(line) + ":" + std::to_string(col) + ": invalid JSON: " + what};
+    }
+}
+
+Result<Experiment> loadExperimentFile(const std::filesystem::path &file)
+{
+    auto j = readJsonFile(file);
+    if (!j)
+        return j.error();
+    if (j->is_object() && (!j->contains("name") || ((*j)["name"].is_string() && (*j)["name"].get<std::string>().empty())))
+        (*j)["name"] = file.stem().string();
+    auto e = experimentFromJson(*j);
+    if (!e) {
+        std::string msg;
+        std::istringstream lines(e.message());
+        for (std::string l; std::getline(lines, l);)
+            msg += (msg.empty() ? "" : "\n") + file.string() + ": " + l;
+        return Error{msg};
+    }
+    return e;
+}
+
+std::string configHash(const json &resolved)
+{
+    json copy = resolved;
+    // Name, description and tags do not change what a run computes.
+    if (copy.is_object()) {
+        copy.erase("name");
+        copy.erase("description");
+        copy.erase("tags");
+    }
+    const std::string text = copy.dump();
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(stableHash(text, 1)),
+                  static_cast<unsigned long long>(stableHash(text, 2)));
+    return std::string(buf, 16); // 64 bits are plenty to tell configs apart on one desktop
+}
+
+namespace {
+void flatten(const json &j, const std::string &prefix, std::map<std::string, json> &out)
+{
+    if (j.is_object() && !j.empty()) {
+        for (const auto &[k, v] : j.items())
+            flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+    } else {
+        out[prefix] = j;
+    }
+}
+} // namespace
+
+std::vector<std::string> configDiff(const std::vector<json> &configs)
+{
+    std::vector<std::map<std::string, json>> flat(configs.size());
+    std::set<std::string> keys;
+    for (size_t i = 0; i < configs.size(); ++i) {
+        flatten(configs[i], "", flat[i]);
+        for (const auto &[k, v] : flat[i])
+            keys.insert(k);
+    }
+    std::vector<std::string> diff;
+    for (const auto &k : keys) {
+        for (size_t i = 1; i < flat.size(); ++i) {
+            auto a = flat[0].find(k), b = flat[i].find(k);
+            json va = a == flat[0].end() ? json() : a->second, vb = b == flat[i].end() ? json() : b->second;
+            if (va != vb) {
+                diff.push_back(k);
+                break;
+            }
+        }
+    }
+    return diff;
+}
+
+std::string fieldTypeName(FieldType t)
+{
+    switch (t) {
+    case FieldType::Int: return "integer";
+    case FieldType::Float: return "number";
+    case FieldType::Bool: return "boolean";
+    case FieldType::String: return "string";
+    case FieldType::Enum: return "choice";
+    case FieldType::StringList: return "list of strings";
+    case FieldType::IntList: return "list of integers";
+    }
+    return "";
+}
+
+std::string schemaMarkdown()
+{
+    std::ostringstream md;
+    md << "# Experiment files\n\n"
+          "An experiment is a JSON object; every field below has a default, so a file names only what it changes. "
+          "`lbk validate FILE` checks a file; the GUI's form is built from the same table. Unknown keys, wrong "
+          "types and out-of-range values are errors naming the JSON path, the value and what is allowed.\n\n"
+          "This page is generated by `lbk schema --markdown`.\n";
+    std::string group;
+    for (const auto &f : experimentFields()) {
+        if (f.group != group) {
+            group = f.group;
+            md << "\n## " << group << "\n\n| field | type | default | allowed | what it does |\n| --- | --- | --- | --- | --- |\n";
+        }
+        std::string allowed = allowedText(f);
+        std::string help = f.help;
+        if (!f.appliesTo.empty()) {
+            help += " (when ";
+            for (size_t i = 0; i < f.appliesTo.size(); ++i)
+                help += (i ? " or " : "") + f.appliesTo[i];
+            help += ")";
+        }
+        if (f.required)
+            help += " Required.";
+        md << "| `" << f.path << "` | " << fieldTypeName(f.type) << " | `" << f.defaultValue.dump() << "` | "
+           << allowed << " | " << help << " |\n";
+    }
+    return md.str();
+}
+
+} // namespace lbk

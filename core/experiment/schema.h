@@ -1,0 +1,67 @@
+#pragma once
+// The experiment schema: one table of fields (path, type, default, range, help) that drives validation,
+// defaults, the docs (`lbk schema`) and the GUI's form, so all of them say the same thing.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiment/experiment.h"
+#include "util/result.h"
+
+namespace lbk {
+
+enum class FieldType { Int, Float, Bool, String, Enum, StringList, IntList };
+
+struct FieldSpec {
+    std::string path;  // dotted JSON path, e.g. "optimizer.lr"
+    std::string group; // the form's section: data, labels, split, tokenizer, model, optimizer, ...
+    FieldType type = FieldType::String;
+    nlohmann::json defaultValue;
+    std::optional<double> min, max;
+    bool minExclusive = false, maxExclusive = false;
+    std::vector<std::string> choices; // Enum
+    std::string help;
+    bool required = false;
+    bool logScale = false; // a rate: the form steps it by factors of ten
+    std::vector<std::string> appliesTo; // e.g. {"model.type=cnn"}: empty means always
+};
+
+const std::vector<FieldSpec> &experimentFields();
+const FieldSpec *findField(std::string_view path);
+std::vector<std::string> experimentGroups();
+
+struct ValidationIssue {
+    std::string path;    // JSON path, e.g. "model.kernel_sizes[1]"
+    std::string message; // the whole message, path first: "optimizer.lr: -1 is out of range; allowed: ..."
+};
+
+// Every problem in an experiment JSON: unknown keys (with a did-you-mean), wrong types, out-of-range values,
+// and the checks across fields (split shares summing to 1, a binary task without positives, ...).
+std::vector<ValidationIssue> validateExperimentJson(const nlohmann::json &j);
+// The value of one field checked alone (for the form, as the user types).
+std::optional<ValidationIssue> validateField(const FieldSpec &field, const nlohmann::json &value);
+
+// A copy with every missing field set to its default.
+nlohmann::json withDefaults(const nlohmann::json &j);
+// Parses an experiment: validation issues are joined into the error, one per line.
+Result<Experiment> experimentFromJson(const nlohmann::json &j);
+// Reads and parses a file; a JSON syntax error names file, line and column. The name defaults to the stem.
+Result<Experiment> loadExperimentFile(const std::filesystem::path &file);
+Result<nlohmann::json> readJsonFile(const std::filesystem::path &file);
+
+// A short stable hash of the resolved config (hex), so identical configs are recognised across runs.
+std::string configHash(const nlohmann::json &resolved);
+// The keys whose values differ between resolved configs (dotted paths, sorted).
+std::vector<std::string> configDiff(const std::vector<nlohmann::json> &configs);
+nlohmann::json valueAt(const nlohmann::json &j, std::string_view dottedPath); // null when absent
+void setValueAt(nlohmann::json &j, std::string_view dottedPath, nlohmann::json value);
+
+// The schema as Markdown (docs/EXPERIMENTS.md is generated from it).
+std::string schemaMarkdown();
+std::string fieldTypeName(FieldType t);
+
+} // namespace lbk

@@ -1,0 +1,258 @@
+#include "metrics/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace lbk {
+
+using nlohmann::json;
+
+namespace {
+
+json finite(double v)
+{
+    return std::isfinite(v) ? json(v) : json();
+}
+
+json perClassJson(const std::vector<ClassCounts> &counts, const std::vector<int64_t> &support,
+                  const std::vector<std::string> &labels, double *macroF1)
+{
+    json per = json::array();
+    double sum = 0;
+    for (size_t c = 0; c < counts.size(); ++c) {
+        per.push_back({{"label", labels[c]},
+                       {"precision", counts[c].precision()},
+                       {"recall", counts[c].recall()},
+                       {"f1", counts[c].f1()},
+                       {"support", support[c]}});
+        sum += counts[c].f1();
+    }
+    *macroF1 = counts.empty() ? 0.0 : sum / double(counts.size());
+    return per;
+}
+
+// Indices sorted by descending score (stable, so ties keep input order).
+std::vector<size_t> byScoreDesc(const std::vector<float> &scores)
+{
+    std::vector<size_t> order(scores.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+    return order;
+}
+
+json thin(std::vector<std::pair<double, double>> pts, size_t maxPoints)
+{
+    json out = json::array();
+    if (pts.empty())
+        return out;
+    const size_t n = pts.size();
+    const size_t step = std::max<size_t>(1, (n + maxPoints - 1) / maxPoints);
+    for (size_t i = 0; i < n; i += step)
+        out.push_back({pts[i].first, pts[i].second});
+    if ((n - 1) % step != 0)
+        out.push_back({pts.back().first, pts.back().second});
+    return out;
+}
+
+} // namespace
+
+json multiclassSummary(const std::vector<float> &probs, const std::vector<int> &truth,
+                       const std::vector<std::string> &labels, double loss)
+{
+    const size_t n = truth.size(), k = labels.size();
+    std::vector<std::vector<int64_t>> confusion(k, std::vector<int64_t>(k, 0));
+    std::vector<ClassCounts> counts(k);
+    std::vector<int64_t> support(k, 0);
+    int64_t correct = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const float *row = probs.data() + i * k;
+        const int pred = int(std::max_element(row, row + k) - row);
+        const int t = truth[i];
+        confusion[t][pred]++;
+        support[t]++;
+        if (pred == t) {
+            correct++;
+            counts[t].tp++;
+        } else {
+            counts[pred].fp++;
+            counts[t].fn++;
+        }
+    }
+    double macro = 0;
+    json s;
+    s["examples"] = n;
+    s["loss"] = finite(loss);
+    s["accuracy"] = n ? double(correct) / double(n) : 0.0;
+    s["per_class"] = perClassJson(counts, support, labels, &macro);
+    s["macro_f1"] = macro;
+    s["confusion"] = confusion;
+    s["labels"] = labels;
+    return s;
+}
+
+json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &truth,
+                   const std::vector<std::string> &labels, double loss)
+{
+    std::vector<float> probs(pPositive.size() * 2);
+    for (size_t i = 0; i < pPositive.size(); ++i) {
+        probs[2 * i] = 1.0f - pPositive[i];
+        probs[2 * i + 1] = pPositive[i];
+    }
+    json s = multiclassSummary(probs, truth, labels, loss);
+    s["f1"] = s["per_class"][1]["f1"];
+    s["roc_auc"] = finite(rocAuc(pPositive, truth));
+    s["pr_auc"] = finite(averagePrecision(pPositive, truth));
+    s["roc"] = rocCurve(pPositive, truth);
+    s["pr"] = prCurve(pPositive, truth);
+    return s;
+}
+
+json multilabelSummary(const std::vector<float> &probs, const std::vector<std::vector<int>> &truth,
+                       const std::vector<std::string> &labels, double loss)
+{
+    const size_t n = truth.size(), k = labels.size();
+    std::vector<ClassCounts> counts(k);
+    std::vector<int64_t> support(k, 0);
+    ClassCounts micro;
+    int64_t exact = 0;
+    std::vector<char> isTrue(k);
+    for (size_t i = 0; i < n; ++i) {
+        std::fill(isTrue.begin(), isTrue.end(), 0);
+        for (int t : truth[i]) {
+            isTrue[size_t(t)] = 1;
+            support[size_t(t)]++;
+        }
+        bool allRight = true;
+        for (size_t c = 0; c < k; ++c) {
+            const bool pred = probs[i * k + c] >= 0.5f;
+            if (pred && isTrue[c])
+                counts[c].tp++;
+            else if (pred)
+                counts[c].fp++;
+            else if (isTrue[c])
+                counts[c].fn++;
+            allRight = allRight && (pred == bool(isTrue[c]));
+        }
+        exact += allRight;
+    }
+    for (const auto &c : counts) {
+        micro.tp += c.tp;
+        micro.fp += c.fp;
+        micro.fn += c.fn;
+    }
+    double macro = 0;
+    json s;
+    s["examples"] = n;
+    s["loss"] = finite(loss);
+    s["accuracy"] = n ? double(exact) / double(n) : 0.0; // exact match (subset accuracy)
+    s["per_class"] = perClassJson(counts, support, labels, &macro);
+    s["macro_f1"] = macro;
+    s["micro_f1"] = micro.f1();
+    s["labels"] = labels;
+    return s;
+}
+
+double rocAuc(const std::vector<float> &scores, const std::vector<int> &positive)
+{
+    // Mann-Whitney U with average ranks for ties.
+    const size_t n = scores.size();
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+    double rankSumPos = 0;
+    int64_t pos = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && scores[order[j + 1]] == scores[order[i]])
+            ++j;
+        const double avgRank = (double(i) + double(j)) / 2.0 + 1.0;
+        for (size_t t = i; t <= j; ++t)
+            if (positive[order[t]]) {
+                rankSumPos += avgRank;
+                ++pos;
+            }
+        i = j + 1;
+    }
+    const int64_t neg = int64_t(n) - pos;
+    if (pos == 0 || neg == 0)
+        return std::nan("");
+    return (rankSumPos - double(pos) * double(pos + 1) / 2.0) / (double(pos) * double(neg));
+}
+
+double averagePrecision(const std::vector<float> &scores, const std::vector<int> &positive)
+{
+    // sklearn's definition: sum over thresholds of (R_n - R_{n-1}) * P_n, thresholds at distinct scores.
+    const auto order = byScoreDesc(scores);
+    const int64_t totalPos = std::count_if(positive.begin(), positive.end(), [](int p) { return p != 0; });
+    if (totalPos == 0 || totalPos == int64_t(scores.size()))
+        return totalPos == 0 ? std::nan("") : 1.0;
+    int64_t tp = 0, fp = 0;
+    double ap = 0, prevRecall = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+        positive[order[i]] ? ++tp : ++fp;
+        if (i + 1 < order.size() && scores[order[i + 1]] == scores[order[i]])
+            continue; // same threshold
+        const double recall = double(tp) / double(totalPos);
+        const double precision = double(tp) / double(tp + fp);
+        ap += (recall - prevRecall) * precision;
+        prevRecall = recall;
+    }
+    return ap;
+}
+
+json rocCurve(const std::vector<float> &scores, const std::vector<int> &positive, size_t maxPoints)
+{
+    const auto order = byScoreDesc(scores);
+    const int64_t totalPos = std::count_if(positive.begin(), positive.end(), [](int p) { return p != 0; });
+    const int64_t totalNeg = int64_t(scores.size()) - totalPos;
+    if (totalPos == 0 || totalNeg == 0)
+        return json::array();
+    std::vector<std::pair<double, double>> pts{{0.0, 0.0}};
+    int64_t tp = 0, fp = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+        positive[order[i]] ? ++tp : ++fp;
+        if (i + 1 < order.size() && scores[order[i + 1]] == scores[order[i]])
+            continue;
+        pts.emplace_back(double(fp) / double(totalNeg), double(tp) / double(totalPos));
+    }
+    return thin(std::move(pts), maxPoints);
+}
+
+json prCurve(const std::vector<float> &scores, const std::vector<int> &positive, size_t maxPoints)
+{
+    const auto order = byScoreDesc(scores);
+    const int64_t totalPos = std::count_if(positive.begin(), positive.end(), [](int p) { return p != 0; });
+    if (totalPos == 0)
+        return json::array();
+    std::vector<std::pair<double, double>> pts;
+    int64_t tp = 0, fp = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+        positive[order[i]] ? ++tp : ++fp;
+        if (i + 1 < order.size() && scores[order[i + 1]] == scores[order[i]])
+            continue;
+        pts.emplace_back(double(tp) / double(totalPos), double(tp) / double(tp + fp));
+    }
+    return thin(std::move(pts), maxPoints);
+}
+
+std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo, double hi)
+{
+    std::vector<int64_t> counts(size_t(std::max(bins, 1)), 0);
+    const double width = (hi - lo) / double(counts.size());
+    for (float v : values) {
+        if (std::isnan(v))
+            continue;
+        auto b = int64_t(std::floor((double(v) - lo) / width));
+        b = std::clamp<int64_t>(b, 0, int64_t(counts.size()) - 1);
+        counts[size_t(b)]++;
+    }
+    return counts;
+}
+
+bool higherIsBetter(const std::string &metric)
+{
+    return metric.find("loss") == std::string::npos;
+}
+
+} // namespace lbk

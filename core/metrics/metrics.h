@@ -1,0 +1,48 @@
+#pragma once
+// Evaluation metrics and prediction histograms, computed from plain vectors of probabilities so they are
+// testable against hand-computed values without LibTorch. Summaries are the JSON of docs/PROTOCOL.md.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lbk {
+
+struct ClassCounts {
+    int64_t tp = 0, fp = 0, fn = 0;
+    double precision() const { return tp + fp ? double(tp) / double(tp + fp) : 0.0; }
+    double recall() const { return tp + fn ? double(tp) / double(tp + fn) : 0.0; }
+    double f1() const
+    {
+        double p = precision(), r = recall();
+        return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+    }
+};
+
+// probs: n x classes, row-major. truth: n class indices. The summary holds loss (when given), accuracy,
+// macro_f1, per_class, confusion and labels.
+nlohmann::json multiclassSummary(const std::vector<float> &probs, const std::vector<int> &truth,
+                                 const std::vector<std::string> &labels, double loss);
+// pPositive: n probabilities of the positive class (label index 1). Adds f1 (positive class), roc_auc,
+// pr_auc (average precision) and the curves roc and pr to the two-class multiclass summary.
+nlohmann::json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &truth,
+                             const std::vector<std::string> &labels, double loss);
+// probs: n x labels; truth: each example's positive label indices; a label is predicted when p >= 0.5.
+nlohmann::json multilabelSummary(const std::vector<float> &probs, const std::vector<std::vector<int>> &truth,
+                                 const std::vector<std::string> &labels, double loss);
+
+// Area under the ROC curve (ties count half) and average precision; NaN when only one class is present.
+double rocAuc(const std::vector<float> &scores, const std::vector<int> &positive);
+double averagePrecision(const std::vector<float> &scores, const std::vector<int> &positive);
+// Curves as [x, y] points, at most maxPoints of them: ROC is (fpr, tpr), PR is (recall, precision).
+nlohmann::json rocCurve(const std::vector<float> &scores, const std::vector<int> &positive, size_t maxPoints = 200);
+nlohmann::json prCurve(const std::vector<float> &scores, const std::vector<int> &positive, size_t maxPoints = 200);
+
+// Equal-width bins over [lo, hi]; values outside are clamped into the end bins, NaN ignored.
+std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo = 0.0, double hi = 1.0);
+
+// Which direction is better for a metric key ("loss" lower, everything else higher).
+bool higherIsBetter(const std::string &metric);
+
+} // namespace lbk

@@ -1,0 +1,139 @@
+// Experiment schema: defaults, validation messages (path, value, what is allowed), files with syntax errors.
+#include <QtTest>
+
+#include <fstream>
+
+#include "experiment/schema.h"
+
+using nlohmann::json;
+
+class TestExperiment : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void defaultsFillEverything()
+    {
+        auto e = lbk::experimentFromJson(json{{"data", {{"path", "x.jsonl"}}}});
+        QVERIFY2(e.ok(), e.ok() ? "" : e.message().c_str());
+        QCOMPARE(e->optimizer.lr, 3e-3);
+        QCOMPARE(e->split.train, 0.70);
+        QCOMPARE(e->model.kernelSizes, (std::vector<int>{2, 3, 4}));
+        QCOMPARE(QString::fromStdString(e->config["tokenizer"]["type"].get<std::string>()), QStringLiteral("unigram"));
+        // Every field of the table is present in the resolved config.
+        for (const auto &f : lbk::experimentFields())
+            QVERIFY2(!lbk::valueAt(e->config, f.path).is_null(), f.path.c_str());
+    }
+
+    void invalid_data()
+    {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("fragment");
+        QTest::newRow("unknown key") << R"({"data":{"path":"a"},"optimizer":{"lr":0.1,"lrr":1}})"
+                                     << "optimizer.lrr" << "did you mean \"lr\"";
+        QTest::newRow("unknown top") << R"({"data":{"path":"a"},"modle":{}})" << "modle" << "did you mean \"model\"";
+        QTest::newRow("wrong type") << R"({"data":{"path":"a"},"training":{"batch_size":"64"}})"
+                                    << "training.batch_size" << "\"64\" is not a whole number";
+        QTest::newRow("fraction for int") << R"({"data":{"path":"a"},"training":{"epochs":1.5}})" << "training.epochs"
+                                          << "1.5 is not a whole number";
+        QTest::newRow("out of range") << R"({"data":{"path":"a"},"optimizer":{"lr":-0.1}})" << "optimizer.lr"
+                                      << "-0.1 is out of range; allowed: a number > 0 and <= 10";
+        QTest::newRow("enum") << R"({"data":{"path":"a"},"model":{"type":"lstm"}})" << "model.type"
+                              << "\"lstm\" is not allowed; allowed: one of \"bag\", \"cnn\", \"gru\", \"transformer\"";
+        QTest::newRow("bool") << R"({"data":{"path":"a"},"split":{"stratify":"yes"}})" << "split.stratify"
+                              << "is not true or false";
+        QTest::newRow("list item") << R"({"data":{"path":"a"},"model":{"kernel_sizes":[2,0]}})"
+                                   << "model.kernel_sizes[1]" << "0 is out of range";
+        QTest::newRow("missing path") << R"({"model":{}})" << "data.path" << "is required";
+        QTest::newRow("not object") << R"({"data":{"path":"a"},"model":3})" << "model" << "is not an object";
+        QTest::newRow("split sum") << R"({"data":{"path":"a"},"split":{"train":0.8,"validation":0.15,"test":0.15}})"
+                                   << "split" << "must add up to 1";
+        QTest::newRow("binary no positive") << R"({"data":{"path":"a"},"labels":{"kind":"binary"}})"
+                                            << "labels.positive" << "needs at least one positive";
+        QTest::newRow("heads") << R"({"data":{"path":"a"},"model":{"type":"transformer","embedding_dim":30,"heads":4}})"
+                               << "model.heads" << "does not divide";
+        QTest::newRow("metric for task") << R"({"data":{"path":"a"},"evaluation":{"metric":"roc_auc"}})"
+                                         << "evaluation.metric" << "binary tasks only";
+    }
+
+    void invalid()
+    {
+        QFETCH(QString, json);
+        QFETCH(QString, path);
+        QFETCH(QString, fragment);
+        const auto issues = lbk::validateExperimentJson(json::parse(json.toStdString()));
+        bool found = false;
+        for (const auto &i : issues)
+            if (QString::fromStdString(i.path) == path) {
+                found = true;
+                QVERIFY2(QString::fromStdString(i.message).contains(fragment), i.message.c_str());
+                QVERIFY2(QString::fromStdString(i.message).startsWith(path), i.message.c_str());
+            }
+        QVERIFY2(found, qPrintable(QStringLiteral("no issue for ") + path));
+        QVERIFY(!lbk::experimentFromJson(json::parse(json.toStdString())).ok());
+    }
+
+    void syntaxErrorNamesLineAndColumn()
+    {
+        const std::string file = std::string(LABBOOK_TEST_TMP) + "/broken-experiment.json";
+        std::filesystem::create_directories(LABBOOK_TEST_TMP);
+        std::ofstream(file) << "{\n  \"data\": {\"path\": \"a\"},\n  \"model\": {\"type\": \"bag\",}\n}\n";
+        auto e = lbk::loadExperimentFile(file);
+        QVERIFY(!e.ok());
+        QVERIFY2(QString::fromStdString(e.message()).startsWith(QString::fromStdString(file + ":3:")), e.message().c_str());
+    }
+
+    void fileNameIsDefaultName()
+    {
+        const std::string file = std::string(LABBOOK_TEST_TMP) + "/my-exp.json";
+        std::filesystem::create_directories(LABBOOK_TEST_TMP);
+        std::ofstream(file) << R"({"data":{"path":"a"}})";
+        auto e = lbk::loadExperimentFile(file);
+        QVERIFY(e.ok());
+        QCOMPARE(QString::fromStdString(e->name), QStringLiteral("my-exp"));
+    }
+
+    void shippedExperimentsAreValid()
+    {
+        int count = 0;
+        for (const auto &entry : std::filesystem::directory_iterator(std::string(LABBOOK_SOURCE_DIR) + "/experiments")) {
+            if (entry.path().extension() != ".json")
+                continue;
+            auto e = lbk::loadExperimentFile(entry.path());
+            QVERIFY2(e.ok(), e.ok() ? "" : e.message().c_str());
+            ++count;
+        }
+        QVERIFY(count >= 4);
+    }
+
+    void hashAndDiff()
+    {
+        auto a = lbk::withDefaults(json{{"data", {{"path", "a"}}}, {"name", "one"}});
+        auto b = a;
+        b["name"] = "two";
+        QCOMPARE(lbk::configHash(a), lbk::configHash(b)); // names do not change what a run computes
+        b["optimizer"]["lr"] = 0.1;
+        QVERIFY(lbk::configHash(a) != lbk::configHash(b));
+        const auto diff = lbk::configDiff({a, b});
+        QCOMPARE(diff, (std::vector<std::string>{"name", "optimizer.lr"}));
+    }
+
+    void fieldValidationForTheForm()
+    {
+        const auto *f = lbk::findField("optimizer.lr");
+        QVERIFY(f);
+        QVERIFY(!lbk::validateField(*f, 0.01));
+        auto issue = lbk::validateField(*f, 0);
+        QVERIFY(issue);
+        QCOMPARE(QString::fromStdString(issue->path), QStringLiteral("optimizer.lr"));
+    }
+
+    void schemaMarkdownListsEveryField()
+    {
+        const auto md = QString::fromStdString(lbk::schemaMarkdown());
+        for (const auto &f : lbk::experimentFields())
+            QVERIFY2(md.contains(QString::fromStdString("`" + f.path + "`")), f.path.c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestExperiment)
+#include "tst_experiment.moc"

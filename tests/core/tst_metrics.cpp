@@ -1,0 +1,78 @@
+// Metric functions against values computed by hand (and checked against scikit-learn's definitions).
+#include <QtTest>
+
+#include <cmath>
+
+#include "metrics/metrics.h"
+
+class TestMetrics : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void multiclass()
+    {
+        // 3 classes, 6 examples. Predictions (argmax): 0,0,1,1,2,0 ; truth: 0,1,1,1,2,2
+        const std::vector<float> probs = {0.7f, 0.2f, 0.1f, 0.5f, 0.4f, 0.1f, 0.1f, 0.8f, 0.1f,
+                                          0.2f, 0.6f, 0.2f, 0.1f, 0.1f, 0.8f, 0.6f, 0.1f, 0.3f};
+        const std::vector<int> truth = {0, 1, 1, 1, 2, 2};
+        auto s = lbk::multiclassSummary(probs, truth, {"a", "b", "c"}, 0.5);
+        QCOMPARE(s["accuracy"].get<double>(), 4.0 / 6.0);
+        // class a: tp1 fp2 fn0 -> p 1/3 r 1 f1 0.5 ; b: tp2 fp0 fn1 -> p1 r 2/3 f1 0.8 ; c: tp1 fp0 fn1 -> f1 2/3
+        QVERIFY(std::abs(s["per_class"][0]["f1"].get<double>() - 0.5) < 1e-12);
+        QVERIFY(std::abs(s["per_class"][1]["f1"].get<double>() - 0.8) < 1e-12);
+        QVERIFY(std::abs(s["per_class"][2]["f1"].get<double>() - 2.0 / 3.0) < 1e-12);
+        QVERIFY(std::abs(s["macro_f1"].get<double>() - (0.5 + 0.8 + 2.0 / 3.0) / 3.0) < 1e-12);
+        QCOMPARE(s["confusion"][1][0].get<int>(), 1);
+        QCOMPARE(s["confusion"][2][0].get<int>(), 1);
+        QCOMPARE(s["confusion"][1][1].get<int>(), 2);
+        QCOMPARE(s["per_class"][1]["support"].get<int>(), 3);
+    }
+
+    void rocAucWithTies()
+    {
+        // sklearn.metrics.roc_auc_score([0,0,1,1], [0.1,0.4,0.35,0.8]) == 0.75
+        QCOMPARE(lbk::rocAuc({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}), 0.75);
+        // a tie between a positive and a negative counts half: [0,1] scores [0.5,0.5] -> 0.5
+        QCOMPARE(lbk::rocAuc({0.5f, 0.5f}, {0, 1}), 0.5);
+        QVERIFY(std::isnan(lbk::rocAuc({0.1f, 0.2f}, {1, 1})));
+    }
+
+    void averagePrecision()
+    {
+        // sklearn.metrics.average_precision_score([0,0,1,1], [0.1,0.4,0.35,0.8]) == 0.8333...
+        QVERIFY(std::abs(lbk::averagePrecision({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}) - 5.0 / 6.0) < 1e-12);
+    }
+
+    void binarySummary()
+    {
+        auto s = lbk::binarySummary({0.9f, 0.2f, 0.6f, 0.4f}, {1, 0, 0, 1}, {"not x", "x"}, 0.3);
+        QCOMPARE(s["accuracy"].get<double>(), 0.5);
+        QCOMPARE(s["f1"].get<double>(), 0.5); // positive class: tp1 fp1 fn1
+        QCOMPARE(s["roc_auc"].get<double>(), 0.75);
+        QVERIFY(s["roc"].size() >= 2);
+        QCOMPARE(s["roc"].back()[0].get<double>(), 1.0);
+    }
+
+    void multilabel()
+    {
+        // 2 examples, 3 labels. truth {0,2}, {1}; predicted (>=0.5) {0}, {1,2}
+        auto s = lbk::multilabelSummary({0.9f, 0.1f, 0.4f, 0.2f, 0.7f, 0.6f}, {{0, 2}, {1}}, {"a", "b", "c"}, 0.1);
+        // micro: tp 2, fp 1, fn 1 -> f1 = 2/3
+        QVERIFY(std::abs(s["micro_f1"].get<double>() - 2.0 / 3.0) < 1e-12);
+        // per label f1: a 1, b 1, c 0 -> macro 2/3
+        QVERIFY(std::abs(s["macro_f1"].get<double>() - 2.0 / 3.0) < 1e-12);
+        QCOMPARE(s["accuracy"].get<double>(), 0.0);
+    }
+
+    void histogram()
+    {
+        const auto h = lbk::histogram({0.0f, 0.05f, 0.1f, 0.5f, 0.99f, 1.0f, NAN, -1.0f}, 10);
+        QCOMPARE(h.size(), size_t(10));
+        QCOMPARE(h[0], int64_t(3)); // 0.0, 0.05 and the clamped -1
+        QCOMPARE(h[1], int64_t(1));
+        QCOMPARE(h[5], int64_t(1));
+        QCOMPARE(h[9], int64_t(2)); // 0.99 and 1.0 (the top edge belongs to the last bin)
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMetrics)
+#include "tst_metrics.moc"
