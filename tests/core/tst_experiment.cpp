@@ -127,6 +127,14 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(issue->path), QStringLiteral("optimizer.lr"));
     }
 
+    void docsMatchTheSchema()
+    {
+        std::ifstream in(std::string(LABBOOK_SOURCE_DIR) + "/docs/EXPERIMENTS.md");
+        const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        QVERIFY2(doc.rfind(lbk::schemaMarkdown(), 0) == 0,
+                 "docs/EXPERIMENTS.md is out of date: regenerate its tables with `lbk schema --markdown`");
+    }
+
     void schemaMarkdownListsEveryField()
     {
         const auto md = QString::fromStdString(lbk::schemaMarkdown());

@@ -1,0 +1,970 @@
+#include "cli/commands.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#include "cli/table.h"
+#include "cli/targets.h"
+#include "experiment/schema.h"
+#include "launch/local.h"
+#include "launch/remote.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+
+namespace lbk::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+void printError(const std::string &msg)
+{
+    std::fprintf(stderr, "lbk: %s\n", msg.c_str());
+}
+
+std::unique_ptr<Store> openStore(const Common &c, bool sync = true)
+{
+    const fs::path path = c.store.empty() ? Store::defaultPath() : fs::path(c.store);
+    auto store = Store::open(path);
+    if (!store) {
+        printError(store.message());
+        return nullptr;
+    }
+    if (sync) {
+        // Every read starts by catching up with local workers, so a run killed while nobody watched shows as
+        // interrupted, and a run that went on in the background shows its latest figures.
+        const auto s = syncActiveRuns(**store);
+        for (const auto &w : s.warnings)
+            printError("warning: " + w);
+        syncRemote(**store, c); // remote runs: one catch-up each over their target's connection
+    }
+    return std::move(*store);
+}
+
+std::string fmtMetric(const json &v, int digits = 4)
+{
+    if (!v.is_number())
+        return "-";
+    std::ostringstream os;
+    os.setf(std::ios::fixed);
+    os.precision(digits);
+    os << v.get<double>();
+    return os.str();
+}
+
+std::string fmtTime(double unixSeconds)
+{
+    if (unixSeconds <= 0)
+        return "-";
+    std::time_t t = std::time_t(unixSeconds);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", std::localtime(&t));
+    return buf;
+}
+
+std::string fmtDuration(double seconds)
+{
+    if (seconds < 0 || !std::isfinite(seconds))
+        return "-";
+    char buf[32];
+    const auto s = int64_t(seconds);
+    if (s < 60)
+        std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+    else if (s < 3600)
+        std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+    else
+        std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)((s % 3600) / 60));
+    return buf;
+}
+
+double runDuration(const RunSummary &r)
+{
+    if (r.startedAt <= 0)
+        return -1;
+    const double end = r.endedAt > 0 ? r.endedAt : (isActive(r.status) ? std::chrono::duration<double>(
+                                                                             std::chrono::system_clock::now().time_since_epoch())
+                                                                             .count()
+                                                                       : r.startedAt);
+    return end - r.startedAt;
+}
+
+json summaryValue(const RunSummary &r, const char *section, const std::string &key)
+{
+    if (!r.summary.contains(section) || !r.summary[section].is_object())
+        return json();
+    return r.summary[section].value(key, json());
+}
+
+json runJson(const RunSummary &r)
+{
+    return {{"id", r.id},           {"uid", r.uid},         {"name", r.name},           {"experiment", r.experiment},
+            {"kind", r.kind},       {"task", r.task},       {"status", toString(r.status)}, {"error", r.error},
+            {"host", r.host},       {"pid", r.pid},         {"target", r.target},       {"job_id", r.jobId},
+            {"run_dir", r.runDir},  {"created_at", r.createdAt}, {"started_at", r.startedAt}, {"ended_at", r.endedAt},
+            {"tags", r.tags},       {"notes", r.notes},     {"last_step", r.lastStep},  {"config_hash", r.configHash},
+            {"summary", r.summary}};
+}
+
+std::string joinTags(const std::vector<std::string> &tags)
+{
+    std::string s;
+    for (const auto &t : tags)
+        s += (s.empty() ? "" : ",") + t;
+    return s;
+}
+
+Result<RunDetail> findRun(Store &store, const std::string &ref)
+{
+    return store.run(ref);
+}
+
+// ----- following a run as it trains -----
+
+std::atomic<int> g_interrupts{0};
+void onInterrupt(int)
+{
+    g_interrupts.fetch_add(1);
+}
+
+struct Progress {
+    bool tty = false;
+    bool quiet = false;
+    int64_t totalSteps = 0;
+    int64_t step = 0;
+    double loss = std::nan("");
+    double examplesPerSecond = 0;
+    double valAccuracy = std::nan(""), valF1 = std::nan("");
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point lastPlain{};
+    std::string kind = "train";
+    bool drewBar = false;
+
+    void onEvent(const json &e)
+    {
+        const std::string type = e.value("type", "");
+        if (type == "run_started") {
+            totalSteps = e.value("total_steps", int64_t(0));
+            kind = e.value("kind", std::string("train"));
+            if (!quiet && e.contains("data")) {
+                const auto &d = e["data"];
+                std::string resumed = e.contains("resumed_from_step")
+                                          ? ", resumed from step " + std::to_string(e["resumed_from_step"].get<int64_t>())
+                                          : "";
+                say("data: " + std::to_string(d.value("examples", 0)) + " examples in " +
+                    std::to_string(d.value("classes", 0)) + " classes (train " + std::to_string(d.value("train", 0)) +
+                    ", validation " + std::to_string(d.value("validation", 0)) + ", test " +
+                    std::to_string(d.value("test", 0)) + "); vocabulary " + std::to_string(d.value("vocab", 0)) +
+                    (d.value("tokenizer_cached", false) ? " (cached)" : "") + "; " + e.value("device", "") + ", " +
+                    std::to_string(e.value("threads", 0)) + " threads" + resumed);
+            }
+        } else if (type == "metrics") {
+            step = std::max(step, e.value("step", int64_t(0)));
+            const auto &v = e["values"];
+            if (v.contains("train/loss") && v["train/loss"].is_number())
+                loss = v["train/loss"];
+            if (v.contains("train/examples_per_s") && v["train/examples_per_s"].is_number())
+                examplesPerSecond = v["train/examples_per_s"];
+            if (v.contains("val/accuracy") && v["val/accuracy"].is_number())
+                valAccuracy = v["val/accuracy"];
+            if (v.contains("val/macro_f1") && v["val/macro_f1"].is_number())
+                valF1 = v["val/macro_f1"];
+            if (v.contains("val/accuracy") && !tty && !quiet)
+                say("step " + std::to_string(step) + "/" + std::to_string(totalSteps) + ": val accuracy " +
+                    fmtMetric(v["val/accuracy"]) + ", macro-F1 " + fmtMetric(v.value("val/macro_f1", json())));
+            draw();
+        } else if (type == "lr_point") {
+            step = e.value("index", int64_t(0)) + 1;
+            if (e["smoothed"].is_number())
+                loss = e["smoothed"];
+            draw();
+        } else if (type == "log") {
+            const std::string level = e.value("level", "info");
+            if (!quiet || level != "info")
+                say((level == "info" ? "" : level + ": ") + e.value("message", ""));
+        }
+    }
+
+    void say(const std::string &line)
+    {
+        if (drewBar) {
+            std::fprintf(stderr, "\r\033[K");
+            drewBar = false;
+        }
+        std::fprintf(stderr, "%s\n", line.c_str());
+        draw();
+    }
+
+    void draw()
+    {
+        if (quiet)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now - start).count();
+        char line[256];
+        if (tty) {
+            const int width = 24;
+            const double frac = totalSteps > 0 ? std::min(1.0, double(step) / double(totalSteps)) : 0.0;
+            std::string bar(size_t(frac * width), '#');
+            bar.resize(size_t(width), '.');
+            const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+            std::snprintf(line, sizeof line, "[%s] %3d%% step %lld/%lld  loss %.4f  %s%.0f ex/s  %s left", bar.c_str(),
+                          int(frac * 100), (long long)step, (long long)totalSteps, loss,
+                          std::isfinite(valAccuracy) ? ("val acc " + fmtMetric(valAccuracy, 3) + "  ").c_str() : "",
+                          examplesPerSecond, fmtDuration(eta).c_str());
+            std::fprintf(stderr, "\r\033[K%s", line);
+            drewBar = true;
+        } else if (now - lastPlain > std::chrono::seconds(10) && step > 0) {
+            lastPlain = now;
+            std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.0f ex/s  %s elapsed", (long long)step,
+                          (long long)totalSteps, loss, examplesPerSecond, fmtDuration(elapsed).c_str());
+            std::fprintf(stderr, "%s\n", line);
+        }
+        std::fflush(stderr);
+    }
+
+    void done()
+    {
+        if (drewBar)
+            std::fprintf(stderr, "\r\033[K");
+        drewBar = false;
+    }
+};
+
+void printRunSummary(const RunDetail &r)
+{
+    std::printf("Run %lld (%s) %s after %s: %s", (long long)r.id, r.uid.c_str(), toString(r.status),
+                fmtDuration(runDuration(r)).c_str(), r.name.c_str());
+    if (!r.task.empty())
+        std::printf(", %s", r.task.c_str());
+    std::printf("\n");
+    if (!r.error.empty())
+        std::printf("  reason: %s\n", r.error.c_str());
+    if (r.kind == "lr_find") {
+        const json s = r.summary.value("lr_suggestion", json());
+        if (s.is_object() && s.value("lr", json()).is_number())
+            std::printf("  suggested learning rate: %.3g (steepest descent of the smoothed loss)\n",
+                        s["lr"].get<double>());
+        else if (r.status == RunStatus::Finished)
+            std::printf("  no suggestion: %s\n", s.is_object() ? s.value("reason", std::string("?")).c_str() : "?");
+    } else {
+        for (const char *split : {"val", "test"}) {
+            const std::string s = split;
+            json acc = summaryValue(r, "final", s + "/accuracy");
+            if (acc.is_null())
+                continue;
+            std::printf("  %-5s accuracy %s  macro-F1 %s", split, fmtMetric(acc).c_str(),
+                        fmtMetric(summaryValue(r, "final", s + "/macro_f1")).c_str());
+            for (const char *extra : {"f1", "roc_auc", "pr_auc", "micro_f1"}) {
+                json v = summaryValue(r, "final", s + "/" + extra);
+                if (!v.is_null())
+                    std::printf("  %s %s", extra, fmtMetric(v).c_str());
+            }
+            std::printf("\n");
+        }
+        const std::string metric = r.config.is_object() ? r.config.value("evaluation", json::object()).value("metric", "macro_f1")
+                                                        : "macro_f1";
+        json best = summaryValue(r, "best", "val/" + metric);
+        if (best.is_number()) {
+            json at = summaryValue(r, "best_step", "val/" + metric);
+            std::printf("  best val %s %s%s\n", metric.c_str(), fmtMetric(best).c_str(),
+                        at.is_number() ? (" at step " + std::to_string(at.get<int64_t>())).c_str() : "");
+        }
+    }
+    std::printf("  run folder: %s\n", r.runDir.c_str());
+}
+
+// Follows a started worker until it ends, ingesting its journal; returns the exit code for lbk.
+int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
+{
+    Progress progress;
+    progress.tty = ::isatty(STDERR_FILENO);
+    progress.quiet = quiet;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    int handledInterrupts = 0;
+    int exitCode = -1;
+    auto onEvent = [&](const json &e) { progress.onEvent(e); };
+    while (true) {
+        auto st = syncRun(store, run, onEvent);
+        if (!st)
+            printError("warning: " + st.message());
+        if (exitCode >= 0)
+            break;
+        const int interrupts = g_interrupts.load();
+        if (interrupts > handledInterrupts) {
+            handledInterrupts = interrupts;
+            // First Ctrl-C: the worker saves a checkpoint and ends as cancelled; the second one kills it.
+            ::kill(pid_t(proc.pid), interrupts == 1 ? SIGTERM : SIGKILL);
+            progress.say(interrupts == 1 ? "cancelling (the worker saves a checkpoint; Ctrl-C again to kill it)"
+                                         : "killing the worker");
+        }
+        if (reapChild(proc.pid, &exitCode))
+            continue; // one more ingest for the last lines
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    }
+    progress.done();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    auto fresh = store.runById(run.id);
+    if (!fresh) {
+        printError(fresh.message());
+        return kFailed;
+    }
+    if (isActive(fresh->status)) {
+        // The worker ended without a final event: it crashed or was killed.
+        std::string why = "the worker exited with code " + std::to_string(exitCode) +
+                          " without reporting how the run ended; `lbk resume " + std::to_string(run.id) +
+                          "` continues from the last checkpoint";
+        const std::string tail = workerLogTail(*fresh, 5);
+        if (!tail.empty())
+            why += "\nLast lines of worker.log:\n" + tail;
+        (void)store.setStatus(run.id, RunStatus::Interrupted, why);
+        fresh = store.runById(run.id);
+    }
+    printRunSummary(*fresh);
+    switch (fresh->status) {
+    case RunStatus::Finished: return kOk;
+    case RunStatus::Cancelled: return kCancelled;
+    default: return kFailed;
+    }
+}
+
+// follow() for a run on a target: the journal streams into the local mirror and the store (launch/remote.h).
+int followRemote(Store &store, const RunDetail &run, const Target &target, bool quiet)
+{
+    Progress progress;
+    progress.tty = ::isatty(STDERR_FILENO);
+    progress.quiet = quiet;
+    g_interrupts.store(0);
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    FollowOptions fo;
+    fo.onEvent = [&](const json &e) { progress.onEvent(e); };
+    fo.onNotice = [&](const std::string &m) { progress.say(m); };
+    fo.interrupts = &g_interrupts;
+    auto end = followRemoteRun(store, target, run, fo);
+    progress.done();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    if (!end) {
+        printError(end.message());
+        return kFailed;
+    }
+    if (*end != FollowEnd::Ended) {
+        std::fprintf(stderr, "stopped following run %lld; it goes on on %s. `lbk resume %lld` follows it again%s\n",
+                     (long long)run.id, target.name.c_str(), (long long)run.id,
+                     *end == FollowEnd::LostConnection ? " once the target can be reached" : "");
+        return kFailed;
+    }
+    auto fresh = store.runById(run.id);
+    if (!fresh) {
+        printError(fresh.message());
+        return kFailed;
+    }
+    printRunSummary(*fresh);
+    switch (fresh->status) {
+    case RunStatus::Finished: return kOk;
+    case RunStatus::Cancelled: return kCancelled;
+    default: return kFailed;
+    }
+}
+
+const Target *findTarget(const Common &c, const std::string &name, std::optional<TargetsFile> &holder)
+{
+    auto file = loadTargetsFor(c);
+    if (!file) {
+        printError(file.message());
+        return nullptr;
+    }
+    holder = std::move(*file);
+    const Target *t = holder->find(name);
+    if (!t)
+        printError("no target named \"" + name + "\" in " + holder->path.string() + " (`lbk targets` lists them)");
+    return t;
+}
+
+std::vector<std::string> splitTags(const std::vector<std::string> &tags)
+{
+    std::vector<std::string> out;
+    for (const auto &t : tags) {
+        std::stringstream ss(t);
+        for (std::string part; std::getline(ss, part, ',');)
+            if (!part.empty())
+                out.push_back(part);
+    }
+    return out;
+}
+
+} // namespace
+
+int validate(const Common &c, const std::string &file)
+{
+    auto j = readJsonFile(file);
+    std::vector<ValidationIssue> issues;
+    if (!j) {
+        issues.push_back({"", j.message()});
+    } else {
+        if (j->is_object() && !j->contains("name"))
+            (*j)["name"] = fs::path(file).stem().string();
+        issues = validateExperimentJson(*j);
+    }
+    if (c.json) {
+        json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};
+        for (const auto &i : issues)
+            out["errors"].push_back({{"path", i.path}, {"message", i.message}});
+        std::printf("%s\n", out.dump(2).c_str());
+    } else if (issues.empty()) {
+        std::printf("%s: valid\n", file.c_str());
+    } else {
+        for (const auto &i : issues)
+            std::fprintf(stderr, "%s: %s\n", file.c_str(), i.message.c_str());
+        std::fprintf(stderr, "%s: %zu error%s\n", file.c_str(), issues.size(), issues.size() == 1 ? "" : "s");
+    }
+    return issues.empty() ? kOk : kBadInput;
+}
+
+int schema(const Common &c, bool markdown)
+{
+    if (markdown || !c.json) {
+        std::printf("%s", schemaMarkdown().c_str());
+        return kOk;
+    }
+    json out = json::array();
+    for (const auto &f : experimentFields())
+        out.push_back({{"path", f.path},       {"group", f.group}, {"type", fieldTypeName(f.type)},
+                       {"default", f.defaultValue}, {"choices", f.choices}, {"help", f.help},
+                       {"min", f.min ? json(*f.min) : json()}, {"max", f.max ? json(*f.max) : json()}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return kOk;
+}
+
+int run(const Common &c, const RunOptions &o)
+{
+    auto exp = loadExperimentFile(o.file);
+    if (!exp) {
+        std::fprintf(stderr, "%s\n", exp.message().c_str());
+        return kBadInput;
+    }
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    LaunchRequest req;
+    req.dataRoot = c.dataRoot;
+    req.lrFind = o.lrFind;
+    req.name = o.name;
+    req.tags = splitTags(o.tags);
+    req.experimentFile = o.file;
+    if (!o.target.empty() && o.target != "local") {
+        std::optional<TargetsFile> targets;
+        const Target *target = findTarget(c, o.target, targets);
+        if (!target)
+            return kBadInput;
+        auto remote = launchRemoteRun(*store, *target, *exp, req, [&](const std::string &m) {
+            if (!o.quiet)
+                std::fprintf(stderr, "%s\n", m.c_str());
+        });
+        if (!remote) {
+            printError(remote.message());
+            return kFailed;
+        }
+        if (!o.quiet)
+            std::fprintf(stderr, "%s run %lld (%s) of %s started on %s; store %s\n",
+                         o.lrFind ? "LR range test" : "Training", (long long)remote->id, remote->uid.c_str(),
+                         o.file.c_str(), target->name.c_str(), store->path().c_str());
+        if (o.detach) {
+            if (c.json)
+                std::printf("%s\n", json({{"id", remote->id}, {"uid", remote->uid}, {"target", target->name},
+                                          {"job_id", remote->jobId}}).dump().c_str());
+            else
+                std::printf("%lld\n", (long long)remote->id);
+            return kOk;
+        }
+        return followRemote(*store, *remote, *target, o.quiet);
+    }
+    auto run = createLocalRun(*store, *exp, req);
+    if (!run) {
+        printError(run.message());
+        return kFailed;
+    }
+    auto proc = startLocalWorker(*store, *run, req, false);
+    if (!proc) {
+        (void)store->setStatus(run->id, RunStatus::Failed, proc.message());
+        printError(proc.message());
+        return kFailed;
+    }
+    if (!o.quiet)
+        std::fprintf(stderr, "%s run %lld (%s) of %s started, worker pid %lld; store %s\n",
+                     o.lrFind ? "LR range test" : "Training", (long long)run->id, run->uid.c_str(), o.file.c_str(),
+                     (long long)proc->pid, store->path().c_str());
+    if (o.detach) {
+        if (c.json)
+            std::printf("%s\n", json({{"id", run->id}, {"uid", run->uid}, {"pid", proc->pid}}).dump().c_str());
+        else
+            std::printf("%lld\n", (long long)run->id);
+        return kOk;
+    }
+    return follow(*store, *run, *proc, o.quiet);
+}
+
+int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto run = findRun(*store, ref);
+    if (!run) {
+        printError(run.message());
+        return kBadInput;
+    }
+    LaunchRequest req;
+    req.dataRoot = c.dataRoot;
+    if (run->target != "local" && !run->target.empty()) {
+        std::optional<TargetsFile> targets;
+        const Target *target = findTarget(c, run->target, targets);
+        if (!target)
+            return kBadInput;
+        // A remote run still going (the connection dropped, or lbk was stopped) is followed again; one that
+        // ended starts its worker again from the last checkpoint.
+        if (!isActive(run->status)) {
+            if (auto st = resumeRemoteRun(*store, *target, *run, req); !st) {
+                printError(st.message());
+                return kBadInput;
+            }
+            if (!quiet)
+                std::fprintf(stderr, "Resuming run %lld (%s) on %s from its last checkpoint\n", (long long)run->id,
+                             run->uid.c_str(), target->name.c_str());
+        } else if (!quiet) {
+            std::fprintf(stderr, "Following run %lld (%s) on %s again\n", (long long)run->id, run->uid.c_str(),
+                         target->name.c_str());
+        }
+        if (detach)
+            return kOk;
+        return followRemote(*store, *run, *target, quiet);
+    }
+    auto proc = resumeLocalRun(*store, *run, req);
+    if (!proc) {
+        printError(proc.message());
+        return kBadInput;
+    }
+    if (!quiet)
+        std::fprintf(stderr, "Resuming run %lld (%s) from its last checkpoint, worker pid %lld\n", (long long)run->id,
+                     run->uid.c_str(), (long long)proc->pid);
+    if (detach)
+        return kOk;
+    return follow(*store, *run, *proc, quiet);
+}
+
+int runs(const Common &c, const RunsOptions &o)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    RunFilter f;
+    if (!o.status.empty()) {
+        f.status = runStatusFromString(o.status);
+        if (!f.status) {
+            printError("--status " + o.status + ": unknown status; use queued, running, finished, failed, cancelled "
+                       "or interrupted");
+            return kBadInput;
+        }
+    }
+    f.experiment = o.experiment;
+    f.tag = o.tag;
+    f.text = o.search;
+    f.kind = o.kind;
+    f.limit = o.limit;
+    const auto list = store->runs(f);
+    if (c.json) {
+        json out = json::array();
+        for (const auto &r : list)
+            out.push_back(runJson(r));
+        std::printf("%s\n", out.dump(2).c_str());
+        return kOk;
+    }
+    Table t({"ID", "STATUS", "NAME", "KIND", "TASK", "STEP", "VAL ACC", "VAL F1", "TEST ACC", "STARTED", "TIME", "HOST",
+             "TAGS"});
+    for (const auto &r : list)
+        t.add({std::to_string(r.id), toString(r.status), r.name, r.kind, r.task, std::to_string(r.lastStep),
+               fmtMetric(summaryValue(r, "final", "val/accuracy"), 3),
+               fmtMetric(summaryValue(r, "final", "val/macro_f1"), 3),
+               fmtMetric(summaryValue(r, "final", "test/accuracy"), 3), fmtTime(r.startedAt > 0 ? r.startedAt : r.createdAt),
+               fmtDuration(runDuration(r)), r.host, joinTags(r.tags)});
+    std::printf("%s", t.render().c_str());
+    if (list.empty())
+        std::printf("(no runs in %s)\n", store->path().c_str());
+    return kOk;
+}
+
+int show(const Common &c, const std::string &ref)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto r = findRun(*store, ref);
+    if (!r) {
+        printError(r.message());
+        return kBadInput;
+    }
+    if (c.json) {
+        json out = runJson(*r);
+        out["config"] = r->config;
+        out["metric_keys"] = store->metricKeys(r->id);
+        json arts = json::array();
+        for (const auto &a : store->artifacts(r->id))
+            arts.push_back({{"kind", a.kind}, {"path", a.path}, {"step", a.step}});
+        out["artifacts"] = arts;
+        std::printf("%s\n", out.dump(2).c_str());
+        return kOk;
+    }
+    printRunSummary(*r);
+    std::printf("  experiment: %s   kind: %s   host: %s   pid: %lld   target: %s\n", r->experiment.c_str(),
+                r->kind.c_str(), r->host.c_str(), (long long)r->pid, r->target.c_str());
+    std::printf("  created %s, started %s, last step %lld, config hash %s\n", fmtTime(r->createdAt).c_str(),
+                fmtTime(r->startedAt).c_str(), (long long)r->lastStep, r->configHash.c_str());
+    if (!r->tags.empty())
+        std::printf("  tags: %s\n", joinTags(r->tags).c_str());
+    if (!r->notes.empty())
+        std::printf("  notes: %s\n", r->notes.c_str());
+    if (r->summary.contains("final")) {
+        std::printf("\nFinal metrics\n");
+        Table t({"METRIC", "FINAL", "BEST", "BEST AT"});
+        for (const auto &[k, v] : r->summary["final"].items())
+            t.add({k, fmtMetric(v), fmtMetric(summaryValue(*r, "best", k)),
+                   summaryValue(*r, "best_step", k).is_number()
+                       ? std::to_string(summaryValue(*r, "best_step", k).get<int64_t>())
+                       : "-"});
+        std::printf("%s", t.render().c_str());
+    }
+    const auto evals = store->evaluations(r->id, "test");
+    if (!evals.empty() && evals.back().summary.contains("per_class")) {
+        std::printf("\nPer-class test metrics (step %lld)\n", (long long)evals.back().step);
+        Table t({"LABEL", "PRECISION", "RECALL", "F1", "SUPPORT"});
+        for (const auto &pc : evals.back().summary["per_class"])
+            t.add({pc.value("label", ""), fmtMetric(pc["precision"], 3), fmtMetric(pc["recall"], 3), fmtMetric(pc["f1"], 3),
+                   std::to_string(pc.value("support", 0))});
+        std::printf("%s", t.render().c_str());
+    }
+    std::printf("\nConfig\n%s\n", r->config.dump(2).c_str());
+    return kOk;
+}
+
+int compare(const Common &c, const std::vector<std::string> &refs)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    std::vector<RunDetail> list;
+    for (const auto &ref : refs) {
+        auto r = findRun(*store, ref);
+        if (!r) {
+            printError(r.message());
+            return kBadInput;
+        }
+        list.push_back(std::move(*r));
+    }
+    std::vector<json> configs;
+    for (const auto &r : list)
+        configs.push_back(r.config);
+    const auto diff = configDiff(configs);
+    std::vector<std::string> metricKeys;
+    for (const auto &r : list)
+        if (r.summary.contains("final"))
+            for (const auto &[k, v] : r.summary["final"].items())
+                if (v.is_number() && std::find(metricKeys.begin(), metricKeys.end(), k) == metricKeys.end())
+                    metricKeys.push_back(k);
+    std::sort(metricKeys.begin(), metricKeys.end());
+    if (c.json) {
+        json out = {{"runs", json::array()}, {"config_diff", json::object()}, {"metrics", json::object()}};
+        for (const auto &r : list)
+            out["runs"].push_back({{"id", r.id}, {"name", r.name}, {"status", toString(r.status)}});
+        for (const auto &k : diff) {
+            json row = json::array();
+            for (const auto &r : list)
+                row.push_back(valueAt(r.config, k));
+            out["config_diff"][k] = row;
+        }
+        for (const auto &k : metricKeys) {
+            json row = json::array();
+            for (const auto &r : list)
+                row.push_back(summaryValue(r, "final", k));
+            out["metrics"][k] = row;
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+        return kOk;
+    }
+    std::vector<std::string> header = {"CONFIG KEY"};
+    for (const auto &r : list)
+        header.push_back("#" + std::to_string(r.id) + " " + r.name);
+    Table cfg(header);
+    for (const auto &k : diff) {
+        std::vector<std::string> row = {k};
+        for (const auto &r : list) {
+            json v = valueAt(r.config, k);
+            row.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+        }
+        cfg.add(row);
+    }
+    std::printf("Config keys that differ (%zu; the rest are equal)\n%s", diff.size(), cfg.render().c_str());
+    header[0] = "METRIC";
+    Table met(header);
+    for (const auto &k : metricKeys) {
+        std::vector<std::string> row = {k};
+        // The best value per row is marked with *; lower is better for losses.
+        double best = higherIsBetter(k) ? -INFINITY : INFINITY;
+        for (const auto &r : list) {
+            json v = summaryValue(r, "final", k);
+            if (v.is_number())
+                best = higherIsBetter(k) ? std::max(best, v.get<double>()) : std::min(best, v.get<double>());
+        }
+        for (const auto &r : list) {
+            json v = summaryValue(r, "final", k);
+            row.push_back(fmtMetric(v) + (v.is_number() && v.get<double>() == best && list.size() > 1 ? " *" : ""));
+        }
+        met.add(row);
+    }
+    std::printf("\nMetrics (final; * best)\n%s", met.render().c_str());
+    return kOk;
+}
+
+int predictions(const Common &c, const PredictionsOptions &o)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto r = findRun(*store, o.run);
+    if (!r) {
+        printError(r.message());
+        return kBadInput;
+    }
+    if (o.split != "val" && o.split != "test") {
+        printError("--split " + o.split + ": use val or test");
+        return kBadInput;
+    }
+    PredictionFilter f;
+    f.split = o.split;
+    f.step = o.step;
+    f.misclassifiedOnly = o.misclassified;
+    f.trueLabel = o.trueLabel;
+    f.predictedLabel = o.predictedLabel;
+    f.text = o.text;
+    f.limit = o.limit;
+    const auto steps = store->predictionSteps(r->id, o.split);
+    if (steps.empty()) {
+        printError("run " + std::to_string(r->id) + " has no " + o.split + " predictions yet" +
+                   (o.split == "test" ? " (the test split is scored when training finishes)" : ""));
+        return kFailed;
+    }
+    const auto rows = store->predictions(r->id, f);
+    if (c.json) {
+        json out = json::array();
+        for (const auto &p : rows) {
+            json top = json::array();
+            for (const auto &[l, pr] : p.top)
+                top.push_back({l, pr});
+            out.push_back({{"id", p.exampleId}, {"title", p.title}, {"truth", p.truth}, {"top", top},
+                           {"correct", p.correct}, {"p_true", std::isfinite(p.pTrue) ? json(p.pTrue) : json()}});
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+        return kOk;
+    }
+    const int64_t step = o.step >= 0 ? o.step : steps.back();
+    std::printf("%s predictions of run %lld at step %lld%s (%zu shown)\n", o.split.c_str(), (long long)r->id,
+                (long long)step, o.misclassified ? ", misclassified only" : "", rows.size());
+    Table t({"", "ID", "TRUE", "PREDICTED", "P", "TITLE"});
+    for (const auto &p : rows) {
+        std::string truth;
+        for (const auto &l : p.truth)
+            truth += (truth.empty() ? "" : " ") + l;
+        std::string title = p.title.size() > 80 ? p.title.substr(0, 77) + "..." : p.title;
+        t.add({p.correct ? "ok" : "XX", p.exampleId, truth, p.top.empty() ? "-" : p.top[0].first,
+               p.top.empty() ? "-" : fmtMetric(p.top[0].second, 3), title});
+    }
+    std::printf("%s", t.render().c_str());
+    return kOk;
+}
+
+int exportRun(const Common &c, const ExportOptions &o)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto r = findRun(*store, o.run);
+    if (!r) {
+        printError(r.message());
+        return kBadInput;
+    }
+    std::ofstream file;
+    if (!o.out.empty()) {
+        file.open(o.out);
+        if (!file) {
+            printError(o.out + ": cannot write the export");
+            return kFailed;
+        }
+    }
+    std::ostream &out = o.out.empty() ? std::cout : file;
+    auto predictionsJson = [&](const std::string &split) {
+        json rows = json::array();
+        PredictionFilter f;
+        f.split = split;
+        if (store->predictionSteps(r->id, split).empty())
+            return rows;
+        for (const auto &p : store->predictions(r->id, f)) {
+            json top = json::array();
+            for (const auto &[l, pr] : p.top)
+                top.push_back({l, pr});
+            rows.push_back({{"id", p.exampleId}, {"title", p.title}, {"truth", p.truth}, {"top", top},
+                            {"correct", p.correct}, {"p_true", std::isfinite(p.pTrue) ? json(p.pTrue) : json()}});
+        }
+        return rows;
+    };
+    if (o.format == "json") {
+        json doc = runJson(*r);
+        doc["config"] = r->config;
+        if (o.what == "all" || o.what == "metrics") {
+            json metrics = json::object();
+            for (const auto &k : store->metricKeys(r->id)) {
+                json series = json::array();
+                for (const auto &p : store->metric(r->id, k))
+                    series.push_back({p.step, p.wall, std::isfinite(p.value) ? json(p.value) : json()});
+                metrics[k] = series;
+            }
+            doc["metrics"] = metrics;
+            json evals = json::array();
+            for (const auto &e : store->evaluations(r->id))
+                evals.push_back({{"step", e.step}, {"split", e.split}, {"summary", e.summary}});
+            doc["evaluations"] = evals;
+            json lr = json::array();
+            for (const auto &p : store->lrPoints(r->id))
+                lr.push_back({{"index", p.index}, {"lr", p.lr}, {"loss", p.loss}, {"smoothed", p.smoothed}});
+            if (!lr.empty())
+                doc["lr_finder"] = lr;
+        }
+        if (o.what == "all" || o.what == "predictions")
+            doc["predictions"] = {{"val", predictionsJson("val")}, {"test", predictionsJson("test")}};
+        out << doc.dump(2) << '\n';
+    } else if (o.format == "csv") {
+        auto csvField = [](const std::string &s) {
+            if (s.find_first_of(",\"\n") == std::string::npos)
+                return s;
+            std::string q = "\"";
+            for (char ch : s)
+                q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+            return q + "\"";
+        };
+        if (o.what == "predictions") {
+            out << "split,step,id,title,truth,predicted,probability,correct,p_true\n";
+            for (const std::string split : {"val", "test"}) {
+                const auto steps = store->predictionSteps(r->id, split);
+                if (steps.empty())
+                    continue;
+                PredictionFilter f;
+                f.split = split;
+                for (const auto &p : store->predictions(r->id, f)) {
+                    std::string truth;
+                    for (const auto &l : p.truth)
+                        truth += (truth.empty() ? "" : " ") + l;
+                    out << split << ',' << steps.back() << ',' << csvField(p.exampleId) << ',' << csvField(p.title)
+                        << ',' << csvField(truth) << ',' << csvField(p.top.empty() ? "" : p.top[0].first) << ','
+                        << (p.top.empty() ? 0.0 : p.top[0].second) << ',' << (p.correct ? 1 : 0) << ','
+                        << (std::isfinite(p.pTrue) ? std::to_string(p.pTrue) : "") << '\n';
+                }
+            }
+        } else if (o.what == "metrics" || o.what == "all") {
+            out << "key,step,wall,value\n";
+            for (const auto &k : store->metricKeys(r->id))
+                for (const auto &p : store->metric(r->id, k))
+                    out << csvField(k) << ',' << p.step << ',' << std::to_string(p.wall) << ','
+                        << (std::isfinite(p.value) ? std::to_string(p.value) : "") << '\n';
+        } else {
+            printError("--what " + o.what + ": CSV exports metrics or predictions");
+            return kBadInput;
+        }
+    } else {
+        printError("--format " + o.format + ": use csv, json or model (a folder: --out DIR)");
+        return kBadInput;
+    }
+    if (!o.out.empty())
+        std::fprintf(stderr, "wrote %s\n", o.out.c_str());
+    return kOk;
+}
+
+int cancel(const Common &c, const std::string &ref)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto r = findRun(*store, ref);
+    if (!r) {
+        printError(r.message());
+        return kBadInput;
+    }
+    if (!isActive(r->status)) {
+        printError("run " + std::to_string(r->id) + " is " + toString(r->status) + ", not running");
+        return kBadInput;
+    }
+    if (r->target != "local" && !r->target.empty()) {
+        std::optional<TargetsFile> targets;
+        const Target *target = findTarget(c, r->target, targets);
+        if (!target)
+            return kBadInput;
+        if (auto st = cancelRemoteRun(*target, *r); !st) {
+            printError(st.message());
+            return kFailed;
+        }
+        std::printf("asked run %lld on %s (job %s) to stop; it saves a checkpoint and ends as cancelled\n",
+                    (long long)r->id, target->name.c_str(), r->jobId.c_str());
+        return kOk;
+    }
+    if (r->host != localHostName() || !processAlive(r->pid, r->pidStart)) {
+        printError("run " + std::to_string(r->id) + ": no live worker for it on this machine");
+        return kFailed;
+    }
+    ::kill(pid_t(r->pid), SIGTERM);
+    std::printf("asked run %lld (pid %lld) to stop; it saves a checkpoint and ends as cancelled\n", (long long)r->id,
+                (long long)r->pid);
+    return kOk;
+}
+
+int remove(const Common &c, const std::string &ref, bool yes)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto r = findRun(*store, ref);
+    if (!r) {
+        printError(r.message());
+        return kBadInput;
+    }
+    if (isActive(r->status)) {
+        printError("run " + std::to_string(r->id) + " is still " + toString(r->status) + "; cancel it first");
+        return kBadInput;
+    }
+    if (!yes) {
+        printError("this deletes run " + std::to_string(r->id) + " (" + r->name + ") and its folder " + r->runDir +
+                   "; add --yes to confirm");
+        return kBadInput;
+    }
+    if (auto st = store->deleteRun(r->id); !st) {
+        printError(st.message());
+        return kFailed;
+    }
+    std::error_code ec;
+    if (!r->runDir.empty() && fs::path(r->runDir).parent_path() == store->runsRoot())
+        fs::remove_all(r->runDir, ec);
+    std::printf("deleted run %lld\n", (long long)r->id);
+    return kOk;
+}
+
+} // namespace lbk::cli

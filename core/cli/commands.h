@@ -1,0 +1,64 @@
+#pragma once
+// The lbk commands that need no LibTorch: each takes its parsed options, prints for a person (or JSON with
+// --json) and returns the process exit code: 0 ok, 1 failed, 2 bad input, 3 cancelled.
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lbk::cli {
+
+enum Exit { kOk = 0, kFailed = 1, kBadInput = 2, kCancelled = 3 };
+
+struct Common {
+    std::string store;    // empty: Store::defaultPath()
+    std::string dataRoot; // empty: the default data root
+    std::string targets;  // targets file; empty: launch/targets.h's default
+    bool json = false;
+};
+
+struct RunOptions {
+    std::string file;
+    std::string name;
+    std::vector<std::string> tags;
+    bool detach = false; // start the worker and return
+    bool quiet = false;
+    bool lrFind = false;
+    std::string target; // empty or "local": this machine; else a name from the targets file
+};
+
+struct RunsOptions {
+    std::string status, experiment, tag, search, kind;
+    int limit = 0;
+};
+
+struct PredictionsOptions {
+    std::string run;
+    std::string split = "val";
+    bool misclassified = false;
+    long long step = -1;
+    long long limit = 20;
+    std::string trueLabel, predictedLabel, text;
+};
+
+struct ExportOptions {
+    std::string run;
+    std::string format = "json"; // csv | json
+    std::string what = "all";    // all | metrics | predictions | config (csv: metrics or predictions)
+    std::string out;             // empty: stdout
+};
+
+int validate(const Common &c, const std::string &file);
+int schema(const Common &c, bool markdown);
+int run(const Common &c, const RunOptions &o);
+int resume(const Common &c, const std::string &run, bool detach, bool quiet);
+int runs(const Common &c, const RunsOptions &o);
+int show(const Common &c, const std::string &run);
+int compare(const Common &c, const std::vector<std::string> &runs);
+int predictions(const Common &c, const PredictionsOptions &o);
+int exportRun(const Common &c, const ExportOptions &o);
+int cancel(const Common &c, const std::string &run);
+int remove(const Common &c, const std::string &run, bool yes);
+
+} // namespace lbk::cli

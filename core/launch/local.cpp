@@ -1,0 +1,172 @@
+#include "launch/local.h"
+
+#include <fstream>
+#include <sys/stat.h>
+
+#include "experiment/schema.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path journalPath(const RunSummary &run)
+{
+    return fs::path(run.runDir) / "journal.jsonl";
+}
+
+std::string workerLogTail(const RunSummary &run, size_t maxLines)
+{
+    std::ifstream in(fs::path(run.runDir) / "worker.log");
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) {
+            lines.push_back(l);
+            if (lines.size() > maxLines)
+                lines.erase(lines.begin());
+        }
+    std::string out;
+    for (const auto &l : lines)
+        out += (out.empty() ? "" : "\n") + l;
+    return out;
+}
+
+Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, const LaunchRequest &request)
+{
+    NewRun nr;
+    nr.name = request.name.empty() ? experiment.name : request.name;
+    nr.experiment = experiment.name;
+    nr.kind = request.lrFind ? "lr_find" : "train";
+    nr.task = toString(experiment.labels.kind);
+    nr.config = experiment.config;
+    nr.configHash = configHash(experiment.config);
+    nr.target = "local";
+    nr.tags = experiment.config.value("tags", std::vector<std::string>{});
+    for (const auto &t : request.tags)
+        if (std::find(nr.tags.begin(), nr.tags.end(), t) == nr.tags.end())
+            nr.tags.push_back(t);
+    auto run = store.createRun(nr);
+    if (!run)
+        return run.error();
+    const fs::path dir = store.runsRoot() / run->uid;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+        return Error{dir.string() + ": cannot create the run folder: " + ec.message()};
+    ::chmod(store.runsRoot().c_str(), 0700);
+    ::chmod(dir.c_str(), 0700);
+    {
+        std::ofstream out(dir / "experiment.json");
+        out << experiment.config.dump(2) << '\n';
+        if (!out)
+            return Error{(dir / "experiment.json").string() + ": cannot write the run's experiment"};
+    }
+    if (auto st = store.setRunDir(run->id, dir.string()); !st)
+        return st.error();
+    run->runDir = dir.string();
+    return run;
+}
+
+Result<ProcessInfo> startLocalWorker(Store &store, const RunSummary &run, const LaunchRequest &request, bool resume)
+{
+    std::vector<std::string> args = {"worker", "--run-dir", run.runDir, "--run", run.uid};
+    if (!request.dataRoot.empty())
+        args.insert(args.end(), {"--data-root", request.dataRoot});
+    if (!request.cacheDir.empty())
+        args.insert(args.end(), {"--cache-dir", request.cacheDir.string()});
+    if (request.lrFind || run.kind == "lr_find")
+        args.push_back("--lr-find");
+    if (resume)
+        args.push_back("--resume");
+    auto proc = spawnDetached(lbkExecutable(), args, fs::path(run.runDir) / "worker.log");
+    if (!proc)
+        return proc.error();
+    if (auto st = store.setProcess(run.id, localHostName(), proc->pid, proc->startTime); !st)
+        return st.error();
+    return proc;
+}
+
+Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const LaunchRequest &request)
+{
+    if (run.status == RunStatus::Running || run.status == RunStatus::Queued)
+        return Error{"run " + std::to_string(run.id) + " is " + toString(run.status) + "; only an interrupted, failed "
+                     "or cancelled run can be resumed"};
+    if (run.status == RunStatus::Finished)
+        return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
+    if (run.kind == "lr_find")
+        return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
+    if (run.runDir.empty() || !fs::exists(fs::path(run.runDir) / "experiment.json"))
+        return Error{"run " + std::to_string(run.id) + ": its folder " + run.runDir +
+                     " is gone, so there is nothing to resume from"};
+    if (auto st = store.setStatus(run.id, RunStatus::Queued); !st)
+        return st.error();
+    return startLocalWorker(store, run, request, /*resume=*/true);
+}
+
+Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent)
+{
+    if (run.runDir.empty())
+        return IngestStats{};
+    const int64_t before = onEvent ? store.cursor(run.id).offset : 0;
+    auto stats = ingestJournal(store, run.id, journalPath(run));
+    if (!stats || !onEvent)
+        return stats;
+    // Hand the newly stored lines to the caller (a progress display): they are the bytes between the cursors.
+    const int64_t after = store.cursor(run.id).offset;
+    if (after > before) {
+        std::ifstream in(journalPath(run), std::ios::binary);
+        in.seekg(before);
+        std::string chunk(size_t(after - before), '\0');
+        in.read(chunk.data(), std::streamsize(chunk.size()));
+        size_t start = 0;
+        for (size_t nl = chunk.find('\n'); nl != std::string::npos; start = nl + 1, nl = chunk.find('\n', start)) {
+            auto event = json::parse(chunk.begin() + std::ptrdiff_t(start), chunk.begin() + std::ptrdiff_t(nl), nullptr, false);
+            if (event.is_object())
+                onEvent(event);
+        }
+    }
+    return stats;
+}
+
+SyncResult syncActiveRuns(Store &store)
+{
+    SyncResult result;
+    const std::string host = localHostName();
+    for (auto status : {RunStatus::Running, RunStatus::Queued}) {
+        RunFilter filter;
+        filter.status = status;
+        for (const auto &run : store.runs(filter)) {
+            if (run.target != "local")
+                continue; // remote runs are followed by their launcher
+            auto stats = syncRun(store, run);
+            if (!stats) {
+                result.warnings.push_back("run " + std::to_string(run.id) + ": " + stats.message());
+                continue;
+            }
+            result.events += stats->events;
+            if (stats->finalEvent || run.pid == 0 || (!run.host.empty() && run.host != host))
+                continue;
+            if (processAlive(run.pid, run.pidStart))
+                continue;
+            // The process is gone: read once more, since it may have written its last lines just now.
+            auto again = syncRun(store, run);
+            if (again && again->finalEvent)
+                continue;
+            auto fresh = store.runById(run.id);
+            if (!fresh || !isActive(fresh->status))
+                continue;
+            std::string why = "the worker process " + std::to_string(run.pid) + " on " + host +
+                              " ended without reporting how the run ended (killed, or the machine went down); "
+                              "everything up to step " + std::to_string(fresh->lastStep) +
+                              " is kept. `lbk resume " + std::to_string(run.id) + "` continues from the last checkpoint.";
+            const std::string tail = workerLogTail(run, 3);
+            if (!tail.empty())
+                why += "\nLast lines of worker.log:\n" + tail;
+            (void)store.setStatus(run.id, RunStatus::Interrupted, why);
+            result.interrupted++;
+        }
+    }
+    return result;
+}
+
+} // namespace lbk

@@ -1,0 +1,54 @@
+#pragma once
+// Runs on this machine: creating a run's folder, starting its worker process, following its journal into the
+// store, and noticing runs whose worker died without a final event (they become `interrupted`).
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "experiment/experiment.h"
+#include "launch/process.h"
+#include "store/store.h"
+#include "util/result.h"
+
+namespace lbk {
+
+struct LaunchRequest {
+    std::string dataRoot;              // passed to the worker as --data-root when set
+    std::filesystem::path cacheDir;    // tokenizer cache; empty: the worker's default
+    bool lrFind = false;
+    std::string name;                  // empty: the experiment's name
+    std::vector<std::string> tags;     // added to the experiment's tags
+    std::string experimentFile;        // where the experiment came from, kept in the run's notes of origin
+};
+
+// Creates the run (queued) in the store, its folder (mode 0700) under the store's runs root, and the folder's
+// experiment.json holding the resolved config.
+Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, const LaunchRequest &request);
+
+// Starts `lbk worker` for the run in its own session and records host, PID and start time.
+Result<ProcessInfo> startLocalWorker(Store &store, const RunSummary &run, const LaunchRequest &request, bool resume);
+
+// For `lbk resume`: a run that is interrupted, failed or cancelled goes back to queued and its worker starts
+// again from the last checkpoint.
+Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const LaunchRequest &request);
+
+// Ingests new journal lines of every queued or running local run, and marks a run `interrupted` when its
+// worker is gone and its journal has no final event. Cheap when nothing changed: call it whenever the store
+// is opened for reading.
+struct SyncResult {
+    int64_t events = 0;
+    int interrupted = 0;
+    std::vector<std::string> warnings;
+};
+SyncResult syncActiveRuns(Store &store);
+// One run; onEvent (optional) sees every newly stored event.
+Result<IngestStats> syncRun(Store &store, const RunSummary &run,
+                            const std::function<void(const nlohmann::json &)> &onEvent = {});
+
+std::filesystem::path journalPath(const RunSummary &run);
+
+// The last lines of the run's worker.log, for error messages.
+std::string workerLogTail(const RunSummary &run, size_t maxLines = 5);
+
+} // namespace lbk

@@ -1,0 +1,128 @@
+#include "launch/process.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+
+int64_t processStartTime(int64_t pid)
+{
+    if (pid <= 0)
+        return 0;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!in || !std::getline(in, stat))
+        return 0;
+    // The command name (field 2) may hold spaces and parentheses: fields after it start past the last ')'.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size())
+        return 0;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    rest >> field; // field 3: state
+    if (field == "Z" || field == "X")
+        return 0;
+    for (int i = 4; i <= 22; ++i)
+        rest >> field;
+    try {
+        return std::stoll(field);
+    } catch (...) {
+        return 0;
+    }
+}
+
+bool processAlive(int64_t pid, int64_t startTime)
+{
+    const int64_t now = processStartTime(pid);
+    return now != 0 && (startTime == 0 || now == startTime);
+}
+
+std::string localHostName()
+{
+    char buf[256] = {0};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+fs::path currentExecutable()
+{
+    std::error_code ec;
+    auto p = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : p;
+}
+
+fs::path lbkExecutable()
+{
+    if (const char *env = std::getenv("LABBOOK_LBK"); env && *env)
+        return env;
+    const fs::path beside = currentExecutable().parent_path() / "lbk";
+    if (fs::exists(beside))
+        return beside;
+    if (const char *path = std::getenv("PATH")) {
+        std::string p = path;
+        size_t start = 0;
+        while (start <= p.size()) {
+            size_t colon = p.find(':', start);
+            const fs::path candidate = fs::path(p.substr(start, colon - start)) / "lbk";
+            if (::access(candidate.c_str(), X_OK) == 0)
+                return candidate;
+            if (colon == std::string::npos)
+                break;
+            start = colon + 1;
+        }
+    }
+    return "lbk";
+}
+
+Result<ProcessInfo> spawnDetached(const fs::path &program, const std::vector<std::string> &args, const fs::path &logFile)
+{
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    std::vector<std::string> argv = {program.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char *> cargv;
+    for (auto &a : argv)
+        cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, program.c_str(), &actions, &attr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        return Error{"cannot start " + program.string() + ": " + std::strerror(rc)};
+    ProcessInfo info;
+    info.pid = pid;
+    // The start time is read once the child exists in /proc; it is there as soon as posix_spawn returns.
+    info.startTime = processStartTime(pid);
+    return info;
+}
+
+bool reapChild(int64_t pid, int *exitCode)
+{
+    int status = 0;
+    const pid_t r = ::waitpid(pid_t(pid), &status, WNOHANG);
+    if (r != pid_t(pid))
+        return false;
+    if (exitCode)
+        *exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return true;
+}
+
+} // namespace lbk

@@ -1,0 +1,33 @@
+#pragma once
+// Local processes: spawning a worker in its own session (so it outlives the GUI or terminal that started it)
+// and telling whether a recorded process is still the same one (PID plus start time, against PID reuse).
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace lbk {
+
+struct ProcessInfo {
+    int64_t pid = 0;
+    int64_t startTime = 0; // clock ticks after boot, field 22 of /proc/PID/stat
+};
+
+// The start time of a live process, or 0 when there is none (or it is a zombie).
+int64_t processStartTime(int64_t pid);
+bool processAlive(int64_t pid, int64_t startTime);
+std::string localHostName();
+std::filesystem::path currentExecutable();
+// The lbk program: $LABBOOK_LBK, else lbk beside the running program, else lbk on PATH.
+std::filesystem::path lbkExecutable();
+
+// Starts program with args in a new session, stdin from /dev/null, stdout and stderr appended to logFile.
+Result<ProcessInfo> spawnDetached(const std::filesystem::path &program, const std::vector<std::string> &args,
+                                  const std::filesystem::path &logFile);
+
+// Non-blocking reap of a child: returns true when it has exited, with its exit code (128+signal if killed).
+bool reapChild(int64_t pid, int *exitCode);
+
+} // namespace lbk

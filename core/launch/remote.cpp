@@ -1,0 +1,910 @@
+#include "launch/remote.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+#include "data/dataset.h"
+#include "launch/remoteshell.h"
+#include "launch/shellquote.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ----- SHA-256 (FIPS 180-4), for skipping data already on the target -----
+
+namespace {
+
+struct Sha256 {
+    std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    unsigned char block[64];
+    size_t used = 0;
+    uint64_t bits = 0;
+
+    static uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+    void compress(const unsigned char *p)
+    {
+        static constexpr uint32_t k[64] = {
+            0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+            0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+            0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+            0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+            0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+            0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+            0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+            0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+        uint32_t w[64];
+        for (int i = 0; i < 16; ++i)
+            w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 | p[4 * i + 3];
+        for (int i = 16; i < 64; ++i) {
+            const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+        for (int i = 0; i < 64; ++i) {
+            const uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+            const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+        }
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+    }
+
+    void update(const unsigned char *p, size_t n)
+    {
+        bits += uint64_t(n) * 8;
+        while (n > 0) {
+            const size_t take = std::min(n, 64 - used);
+            std::memcpy(block + used, p, take);
+            used += take, p += take, n -= take;
+            if (used == 64) {
+                compress(block);
+                used = 0;
+            }
+        }
+    }
+
+    std::string hex()
+    {
+        const uint64_t total = bits;
+        const unsigned char pad = 0x80;
+        update(&pad, 1);
+        const unsigned char zero = 0;
+        while (used != 56)
+            update(&zero, 1);
+        unsigned char len[8];
+        for (int i = 0; i < 8; ++i)
+            len[i] = (unsigned char)(total >> (56 - 8 * i));
+        update(len, 8);
+        static const char *digits = "0123456789abcdef";
+        std::string out;
+        for (uint32_t v : h)
+            for (int s = 28; s >= 0; s -= 4)
+                out += digits[(v >> s) & 0xf];
+        return out;
+    }
+};
+
+} // namespace
+
+std::string sha256File(const fs::path &file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        return {};
+    Sha256 sha;
+    std::vector<char> buf(1 << 20);
+    while (in) {
+        in.read(buf.data(), std::streamsize(buf.size()));
+        if (in.gcount() > 0)
+            sha.update(reinterpret_cast<const unsigned char *>(buf.data()), size_t(in.gcount()));
+    }
+    return sha.hex();
+}
+
+// ----- remote.json -----
+
+namespace {
+
+fs::path infoPath(const RunSummary &run)
+{
+    return fs::path(run.runDir) / "remote.json";
+}
+
+void notify(const std::function<void(const std::string &)> &f, const std::string &msg)
+{
+    if (f)
+        f(msg);
+}
+
+std::string trimmed(std::string s)
+{
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
+        s.pop_back();
+    size_t i = 0;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n'))
+        ++i;
+    return s.substr(i);
+}
+
+// The value after "KEY " on a line of output (our scripts mark what they report, since a setup preamble or a
+// login banner may print other lines too).
+std::string marked(const std::string &out, const std::string &key)
+{
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(key + " ", 0) == 0)
+            return trimmed(line.substr(key.size() + 1));
+    return {};
+}
+
+// The remote work folder as a shell word ("labbook" is under the remote home).
+std::string workDirWord(const Target &t)
+{
+    const std::string &w = t.workDir;
+    if (w.rfind("/", 0) == 0 || w.rfind("~", 0) == 0)
+        return remoteWord(w);
+    return remoteWord("~/" + w);
+}
+
+// A run folder lock: the process that follows a run live holds it, so no two processes append to one mirror.
+class FollowLock {
+public:
+    explicit FollowLock(const RunSummary &run)
+    {
+        m_fd = ::open((fs::path(run.runDir) / ".remote.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    }
+    ~FollowLock()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd); // releases the lock
+    }
+    bool tryLock() { return m_fd >= 0 && ::flock(m_fd, LOCK_EX | LOCK_NB) == 0; }
+
+private:
+    int m_fd = -1;
+};
+
+int64_t mirrorSize(const RunSummary &run)
+{
+    struct stat st {};
+    return ::stat(journalPath(run).c_str(), &st) == 0 ? int64_t(st.st_size) : 0;
+}
+
+Status appendMirror(const RunSummary &run, const std::string &bytes)
+{
+    if (bytes.empty())
+        return okStatus();
+    const int fd = ::open(journalPath(run).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return Error{journalPath(run).string() + ": cannot write the journal mirror: " + std::strerror(errno)};
+    size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            const std::string why = std::strerror(errno);
+            ::close(fd);
+            return Error{journalPath(run).string() + ": cannot write the journal mirror: " + why};
+        }
+        done += size_t(n);
+    }
+    ::close(fd);
+    return okStatus();
+}
+
+std::string aliveCheck(const Target &t, const RemoteRunInfo &info)
+{
+    if (t.type == TargetType::Slurm)
+        return "s=$(squeue -h -j " + shellQuote(info.jobId) + " -o %T 2>/dev/null) && [ -n \"$s\" ]";
+    return "p=$(cat " + shellQuote(info.runDir + "/worker.pid") + " 2>/dev/null) && [ -n \"$p\" ] && kill -0 \"$p\" "
+           "2>/dev/null";
+}
+
+// Prints the journal from byte `offset` as it grows, until the worker (or job) is gone; a last read follows the
+// check that found it gone, so nothing written before the end is missed. Exit 0: the run's process is gone.
+std::string followScript(const Target &t, const RemoteRunInfo &info, int64_t offset, bool once)
+{
+    const int every = t.type == TargetType::Slurm ? 7 : 1; // squeue every ~2 s, kill -0 every pass
+    std::string s = "j=" + shellQuote(info.runDir + "/journal.jsonl") + "; off=" + std::to_string(offset) + "; n=0\n";
+    s += "alive() { " + aliveCheck(t, info) + "; }\n";
+    s += "while :; do\n"
+         "  a=1\n"
+         "  if [ $((n % " + std::to_string(every) + ")) -eq 0 ]; then alive || a=0; fi\n"
+         "  n=$((n + 1))\n"
+         "  if [ -f \"$j\" ]; then\n"
+         "    size=$(wc -c < \"$j\"); size=$((size + 0))\n"
+         "    if [ \"$size\" -gt \"$off\" ]; then\n"
+         "      tail -c +$((off + 1)) \"$j\" | head -c $((size - off)) || exit 1\n"
+         "      off=$size\n"
+         "    fi\n"
+         "  fi\n";
+    s += once ? "  exit 0\n" : "  [ $a = 1 ] || exit 0\n  sleep 0.3\n";
+    s += "done\n";
+    return s;
+}
+
+Result<std::string> remoteTail(const Target &t, const std::string &file, int lines)
+{
+    RemoteShell sh(t);
+    auto out = sh.run("tail -n " + std::to_string(lines) + " " + shellQuote(file) + " 2>/dev/null", {}, 30);
+    if (!out || out->exitCode != 0)
+        return Error{"no log"};
+    return trimmed(out->out);
+}
+
+// Decides how a run whose remote process is gone ended, when its journal does not say, or when the scheduler
+// overrides it (a time limit).
+void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRunInfo &info, const RemoteState &st)
+{
+    auto fresh = store.runById(run.id);
+    if (!fresh)
+        return;
+    const std::string id = std::to_string(run.id);
+    if (t.type == TargetType::Slurm) {
+        const std::string job = "Slurm job " + info.jobId;
+        const std::string state = st.known ? st.state : info.state;
+        const std::string why = st.reason.empty() ? "" : " (" + st.reason + ")";
+        if (state == "TIMEOUT") {
+            (void)store.setStatus(run.id, RunStatus::Failed,
+                                  job + " ended TIMEOUT: it ran past its time limit" + why +
+                                      "; everything up to step " + std::to_string(fresh->lastStep) +
+                                      " is kept, and `lbk resume " + id + "` continues from the last checkpoint");
+            return;
+        }
+        if (!isActive(fresh->status))
+            return;
+        std::string log;
+        if (auto tail = remoteTail(t, info.runDir + "/slurm-" + info.jobId + ".out", 5); tail && !tail->empty())
+            log = "\nLast lines of slurm-" + info.jobId + ".out:\n" + *tail;
+        if (state == "CANCELLED")
+            (void)store.setStatus(run.id, RunStatus::Cancelled, job + " was CANCELLED" + why + log);
+        else if (state == "COMPLETED" || state.empty() || !st.known)
+            (void)store.setStatus(run.id, RunStatus::Interrupted,
+                                  job + " ended " + (state.empty() ? std::string("(state unknown)") : state) + why +
+                                      " without the worker reporting how the run ended; `lbk resume " + id +
+                                      "` continues from the last checkpoint" + log);
+        else
+            (void)store.setStatus(run.id, RunStatus::Failed, job + " ended " + state + why + log);
+        return;
+    }
+    if (!isActive(fresh->status))
+        return;
+    std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
+                      ") ended without reporting how the run ended (killed, or the machine went down); everything "
+                      "up to step " + std::to_string(fresh->lastStep) + " is kept. `lbk resume " + id +
+                      "` continues from the last checkpoint.";
+    if (auto tail = remoteTail(t, info.runDir + "/worker.log", 3); tail && !tail->empty())
+        why += "\nLast lines of worker.log:\n" + *tail;
+    (void)store.setStatus(run.id, RunStatus::Interrupted, why);
+}
+
+void recordState(Store &store, const RunSummary &run, RemoteRunInfo &info, const RemoteState &st)
+{
+    if (!st.known || (st.state == info.state && st.reason == info.reason))
+        return;
+    info.state = st.state;
+    info.reason = st.reason;
+    (void)writeRemoteInfo(run, info);
+    // While the scheduler holds the job back, its reason is what a user wants to see on the run.
+    if (st.state == "PENDING") {
+        auto fresh = store.runById(run.id);
+        if (fresh && fresh->status == RunStatus::Queued)
+            (void)store.setStatus(run.id, RunStatus::Queued,
+                                  "Slurm job " + info.jobId + " PENDING" + (st.reason.empty() ? "" : ": " + st.reason));
+    }
+}
+
+std::string substitute(const std::string &text, const std::map<std::string, std::string> &values)
+{
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        if (text[i] == '{') {
+            const size_t close = text.find('}', i);
+            if (close != std::string::npos)
+                if (auto it = values.find(text.substr(i + 1, close - i - 1)); it != values.end()) {
+                    out += it->second;
+                    i = close + 1;
+                    continue;
+                }
+        }
+        out += text[i++];
+    }
+    return out;
+}
+
+struct Staged {
+    std::string runDir;   // absolute
+    std::string dataRoot; // what the worker gets as --data-root
+};
+
+// The worker command line, every word quoted: `lbk worker ...`, or the target's own trainer template.
+std::string workerCommand(const Target &t, const RunSummary &run, const Staged &staged, bool lrFind, bool resume)
+{
+    std::string cmd = "env LABBOOK_RUN_UID=" + shellQuote(run.uid) + " LABBOOK_RUN_NAME=" + shellQuote(run.name) +
+                      " LABBOOK_RUN_DIR=" + shellQuote(staged.runDir) + " ";
+    if (!t.worker.empty()) {
+        const std::map<std::string, std::string> values = {
+            {"run", run.uid},          {"name", run.name},
+            {"run_dir", staged.runDir}, {"journal", staged.runDir + "/journal.jsonl"},
+            {"experiment", staged.runDir + "/experiment.json"}, {"data_root", staged.dataRoot},
+            {"lbk", t.lbk}};
+        std::string words;
+        for (const auto &part : t.worker)
+            words += (words.empty() ? "" : " ") + remoteWord(substitute(part, values));
+        return cmd + words;
+    }
+    std::vector<std::string> args = {"worker", "--run-dir", staged.runDir, "--run", run.uid};
+    if (!staged.dataRoot.empty())
+        args.insert(args.end(), {"--data-root", staged.dataRoot});
+    if (lrFind)
+        args.push_back("--lr-find");
+    if (resume)
+        args.push_back("--resume");
+    return cmd + remoteWord(t.lbk) + " " + shellJoin(args);
+}
+
+std::string setupLines(const Target &t)
+{
+    std::string s;
+    for (const auto &l : t.setup)
+        s += l + "\n";
+    return s;
+}
+
+// Starts the worker; returns the job id (Slurm) or PID.
+Result<std::string> startWorker(const Target &t, const RunSummary &run, const Staged &staged, bool lrFind, bool resume)
+{
+    RemoteShell sh(t);
+    const std::string rd = shellQuote(staged.runDir);
+    if (t.type == TargetType::Slurm) {
+        std::string batch = "#!/bin/sh\n";
+        for (const auto &o : t.sbatch)
+            batch += "#SBATCH " + o + "\n";
+        batch += "# Labbook run " + run.uid + "\n" + setupLines(t) + "exec " +
+                 workerCommand(t, run, staged, lrFind, resume) + "\n";
+        std::vector<std::string> args = {"sbatch", "--parsable", "--job-name=" + run.name,
+                                         "--output=" + staged.runDir + "/slurm-%j.out", "--chdir=" + staged.runDir};
+        if (!t.partition.empty())
+            args.push_back("--partition=" + t.partition);
+        if (!t.time.empty())
+            args.push_back("--time=" + t.time);
+        if (t.cpus > 0)
+            args.push_back("--cpus-per-task=" + std::to_string(t.cpus));
+        if (!t.mem.empty())
+            args.push_back("--mem=" + t.mem);
+        if (!t.gres.empty())
+            args.push_back("--gres=" + t.gres);
+        auto out = sh.check("submitting the job with sbatch", "cd " + rd + " || exit 1\nprintf 'LBK-JOB %s\\n' \"$(" +
+                                                                  shellJoin(args) + ")\"", batch);
+        if (!out)
+            return out.error();
+        std::string job = marked(*out, "LBK-JOB");
+        job = job.substr(0, job.find(';')); // "123;cluster"
+        if (job.empty() || job.find_first_not_of("0123456789_") != std::string::npos)
+            return Error{t.name + ": sbatch gave no job id (its output: " + trimmed(*out) + ")"};
+        return job;
+    }
+    const std::string script = "cd " + rd + " || exit 1\n" + setupLines(t) + "nohup " +
+                               workerCommand(t, run, staged, lrFind, resume) +
+                               " > worker.log 2>&1 < /dev/null &\n"
+                               "echo $! > worker.pid\necho \"LBK-PID $!\"\n";
+    auto out = sh.check("starting the worker", script);
+    if (!out)
+        return out.error();
+    const std::string pid = marked(*out, "LBK-PID");
+    if (pid.empty())
+        return Error{t.name + ": the worker did not start (no PID reported; output: " + trimmed(*out) + ")"};
+    return pid;
+}
+
+// The relative path under <work dir>/data a local data file is staged to, and whether the config must change.
+std::string stagedDataPath(const std::string &written, const fs::path &local, const std::string &hash)
+{
+    const fs::path p(written);
+    bool plain = p.is_relative() && !written.empty();
+    for (const auto &part : p)
+        if (part == ".." || part == ".")
+            plain = false;
+    if (plain)
+        return p.lexically_normal().string();
+    return "staged/" + hash.substr(0, 16) + "/" + local.filename().string();
+}
+
+} // namespace
+
+Result<RemoteRunInfo> readRemoteInfo(const RunSummary &run)
+{
+    std::ifstream in(infoPath(run));
+    if (!in)
+        return Error{"run " + std::to_string(run.id) + ": " + infoPath(run).string() +
+                     " is missing, so where it runs is unknown"};
+    auto j = json::parse(in, nullptr, false);
+    if (!j.is_object())
+        return Error{infoPath(run).string() + ": not valid JSON"};
+    RemoteRunInfo info;
+    info.target = j.value("target", "");
+    info.runDir = j.value("run_dir", "");
+    info.jobId = j.value("job_id", "");
+    info.state = j.value("state", "");
+    info.reason = j.value("reason", "");
+    return info;
+}
+
+Status writeRemoteInfo(const RunSummary &run, const RemoteRunInfo &info)
+{
+    const fs::path tmp = infoPath(run).string() + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << json({{"target", info.target}, {"run_dir", info.runDir}, {"job_id", info.jobId},
+                     {"state", info.state}, {"reason", info.reason}})
+                   .dump(2)
+            << '\n';
+        if (!out)
+            return Error{tmp.string() + ": cannot write"};
+    }
+    ::chmod(tmp.c_str(), 0600);
+    std::error_code ec;
+    fs::rename(tmp, infoPath(run), ec);
+    if (ec)
+        return Error{infoPath(run).string() + ": cannot write: " + ec.message()};
+    return okStatus();
+}
+
+Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experiment &experiment,
+                                  const LaunchRequest &request, const std::function<void(const std::string &)> &onNotice)
+{
+    if (!t.remote())
+        return Error{"target " + t.name + " is not remote"};
+    // Everything that can fail on this side is checked before the run exists.
+    fs::path localData;
+    std::string hash;
+    if (t.dataRoot.empty()) {
+        localData = resolveDataPath(experiment.data.path, request.dataRoot);
+        hash = sha256File(localData);
+        if (hash.empty())
+            return Error{"data.path: " + localData.string() + " cannot be read, so it cannot be copied to " + t.name};
+    }
+    auto created = createLocalRun(store, experiment, request);
+    if (!created)
+        return created.error();
+    RunDetail run = std::move(*created);
+    auto fail = [&](const std::string &msg) -> Result<RunDetail> {
+        (void)store.setStatus(run.id, RunStatus::Failed, msg);
+        return Error{msg};
+    };
+    if (auto st = store.setJob(run.id, t.name, ""); !st)
+        return fail(st.message());
+    run.target = t.name;
+    RemoteShell sh(t);
+    notify(onNotice, "preparing " + t.name + " (" + t.describe() + ")");
+    auto prepared = sh.check("creating the run folder",
+                             "w=" + workDirWord(t) + "\nmkdir -p \"$w/runs/\"" + shellQuote(run.uid) +
+                                 " \"$w/data\" && cd \"$w\" && printf 'LBK-DIR %s\\n' \"$(pwd -P)\"");
+    if (!prepared)
+        return fail(prepared.message());
+    const std::string workDir = marked(*prepared, "LBK-DIR");
+    if (workDir.empty() || workDir.front() != '/')
+        return fail(t.name + ": the remote work folder could not be found (output: " + trimmed(*prepared) + ")");
+    Staged staged;
+    staged.runDir = workDir + "/runs/" + run.uid;
+    json remoteConfig = experiment.config;
+    if (t.dataRoot.empty()) {
+        const std::string rel = stagedDataPath(experiment.data.path, localData, hash);
+        const std::string dest = workDir + "/data/" + rel;
+        staged.dataRoot = workDir + "/data";
+        if (rel != experiment.data.path)
+            remoteConfig["data"]["path"] = rel;
+        auto remoteHash = sh.run("sha256sum -- " + shellQuote(dest) + " 2>/dev/null || true", {}, 600);
+        if (remoteHash && remoteHash->exitCode == 0 && remoteHash->out.rfind(hash, 0) == 0) {
+            notify(onNotice, "data " + rel + " is already on " + t.name + " (same SHA-256), not copied");
+        } else {
+            std::error_code ec;
+            notify(onNotice, "copying data " + rel + " (" + std::to_string(fs::file_size(localData, ec) / 1024) +
+                                 " KiB) to " + t.name);
+            const std::string part = dest + ".part-" + run.uid;
+            auto copied = sh.check("copying " + rel,
+                                   "mkdir -p -- " + shellQuote(fs::path(dest).parent_path().string()) + " && cat > " +
+                                       shellQuote(part) + " && mv -f -- " + shellQuote(part) + " " + shellQuote(dest),
+                                   {}, 3600, localData);
+            if (!copied)
+                return fail(copied.message());
+        }
+    } else {
+        staged.dataRoot = t.dataRoot;
+    }
+    auto sent = sh.check("copying experiment.json", "cat > " + shellQuote(staged.runDir + "/experiment.json"),
+                         remoteConfig.dump(2) + "\n");
+    if (!sent)
+        return fail(sent.message());
+    RemoteRunInfo info;
+    info.target = t.name;
+    info.runDir = staged.runDir;
+    if (auto st = writeRemoteInfo(run, info); !st)
+        return fail(st.message());
+    auto job = startWorker(t, run, staged, request.lrFind, false);
+    if (!job)
+        return fail(job.message());
+    info.jobId = *job;
+    if (t.type == TargetType::Slurm)
+        info.state = "PENDING";
+    (void)writeRemoteInfo(run, info);
+    (void)store.setJob(run.id, t.name, *job);
+    run.jobId = *job;
+    notify(onNotice, t.type == TargetType::Slurm ? "submitted Slurm job " + *job : "worker started, pid " + *job);
+    return run;
+}
+
+Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, const LaunchRequest &request)
+{
+    auto info = readRemoteInfo(run);
+    if (!info)
+        return info.error();
+    if (run.kind == "lr_find")
+        return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
+    if (run.status == RunStatus::Finished)
+        return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
+    Staged staged;
+    staged.runDir = info->runDir;
+    staged.dataRoot = t.dataRoot.empty() ? fs::path(info->runDir).parent_path().parent_path().string() + "/data"
+                                         : t.dataRoot;
+    if (auto st = store.setStatus(run.id, RunStatus::Queued); !st)
+        return st.error();
+    auto job = startWorker(t, run, staged, request.lrFind, true);
+    if (!job) {
+        (void)store.setStatus(run.id, RunStatus::Interrupted, job.message());
+        return job.error();
+    }
+    info->jobId = *job;
+    info->state = t.type == TargetType::Slurm ? "PENDING" : "";
+    info->reason.clear();
+    (void)writeRemoteInfo(run, *info);
+    return store.setJob(run.id, t.name, *job);
+}
+
+Status cancelRemoteRun(const Target &t, const RunSummary &run)
+{
+    auto info = readRemoteInfo(run);
+    if (!info)
+        return info.error();
+    RemoteShell sh(t);
+    if (t.type == TargetType::Slurm) {
+        auto out = sh.check("cancelling Slurm job " + info->jobId, shellJoin({"scancel", info->jobId}));
+        if (!out)
+            return out.error();
+        return okStatus();
+    }
+    auto out = sh.check("stopping the worker", "p=$(cat " + shellQuote(info->runDir + "/worker.pid") +
+                                                   ") && kill -TERM \"$p\"");
+    if (!out)
+        return out.error();
+    return okStatus();
+}
+
+std::optional<SlurmJob> parseScontrolJob(const std::string &text)
+{
+    // One line of Key=Value pairs separated by spaces (values of the fields read here hold no spaces, except
+    // Reason, which runs up to the next " Key=").
+    auto field = [&](const std::string &key) -> std::optional<std::string> {
+        size_t pos = 0;
+        while ((pos = text.find(key + "=", pos)) != std::string::npos) {
+            if (pos == 0 || text[pos - 1] == ' ' || text[pos - 1] == '\n')
+                break;
+            pos += key.size();
+        }
+        if (pos == std::string::npos)
+            return std::nullopt;
+        const size_t start = pos + key.size() + 1;
+        size_t end = text.find_first_of(" \n", start);
+        if (key == "Reason") {
+            // "Reason=Resources Dependency=(null)": up to the next key
+            end = start;
+            while (end < text.size()) {
+                const size_t sp = text.find_first_of(" \n", end);
+                if (sp == std::string::npos) {
+                    end = text.size();
+                    break;
+                }
+                const size_t eq = text.find('=', sp + 1);
+                const size_t nextSp = text.find_first_of(" \n", sp + 1);
+                if (eq != std::string::npos && (nextSp == std::string::npos || eq < nextSp)) {
+                    end = sp;
+                    break;
+                }
+                end = sp + 1;
+            }
+        }
+        return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    };
+    auto state = field("JobState");
+    if (!state)
+        return std::nullopt;
+    SlurmJob job;
+    job.state = *state;
+    job.reason = field("Reason").value_or("");
+    if (job.reason == "None")
+        job.reason.clear();
+    job.exitCode = field("ExitCode").value_or("");
+    job.timeLimit = field("TimeLimit").value_or("");
+    return job;
+}
+
+std::optional<RunStatus> runStatusForSlurmState(const std::string &state)
+{
+    if (state == "COMPLETED")
+        return RunStatus::Finished;
+    if (state == "CANCELLED")
+        return RunStatus::Cancelled;
+    if (state == "FAILED" || state == "TIMEOUT" || state == "NODE_FAIL" || state == "OUT_OF_MEMORY" ||
+        state == "BOOT_FAIL" || state == "DEADLINE")
+        return RunStatus::Failed;
+    if (state == "PREEMPTED")
+        return RunStatus::Interrupted;
+    return std::nullopt; // PENDING, RUNNING, CONFIGURING, COMPLETING, SUSPENDED, REQUEUED, ...
+}
+
+Result<RemoteState> queryRemoteState(const Target &t, const RemoteRunInfo &info)
+{
+    RemoteShell sh(t);
+    RemoteState st;
+    if (info.jobId.empty()) {
+        st.alive = false;
+        st.state = "NOT STARTED";
+        return st;
+    }
+    if (t.type == TargetType::Slurm) {
+        auto out = sh.run("scontrol show job -o " + shellQuote(info.jobId) + " 2>&1; echo \"LBK-RC $?\"", {}, 60);
+        if (!out)
+            return out.error();
+        if (out->exitCode != 0 || out->timedOut)
+            return Error{t.name + " (" + t.describe() + "): cannot ask Slurm about job " + info.jobId + ": " +
+                         trimmed(out->err)};
+        auto job = parseScontrolJob(out->out);
+        if (!job) {
+            // Gone from slurmctld's memory (MinJobAge): the job ended; keep the last state seen.
+            st.known = false;
+            st.alive = false;
+            st.state = info.state;
+            st.reason = info.reason;
+            return st;
+        }
+        st.state = job->state;
+        st.reason = job->reason;
+        if (!job->exitCode.empty() && job->exitCode != "0:0")
+            st.reason += (st.reason.empty() ? "" : ", ") + std::string("exit code ") + job->exitCode;
+        if (st.state == "TIMEOUT" && !job->timeLimit.empty())
+            st.reason += (st.reason.empty() ? "" : ", ") + std::string("time limit ") + job->timeLimit;
+        st.alive = !runStatusForSlurmState(st.state).has_value();
+        return st;
+    }
+    auto out = sh.run("if " + aliveCheck(t, info) + "; then echo 'LBK-ALIVE 1'; else echo 'LBK-ALIVE 0'; fi", {}, 60);
+    if (!out)
+        return out.error();
+    if (out->exitCode != 0 || out->timedOut || marked(out->out, "LBK-ALIVE").empty())
+        return Error{t.name + " (" + t.describe() + "): cannot reach the worker's host" +
+                     (out->err.empty() ? "" : ": " + trimmed(out->err))};
+    st.alive = marked(out->out, "LBK-ALIVE") == "1";
+    st.state = st.alive ? "RUNNING" : "ENDED";
+    return st;
+}
+
+Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSummary &run)
+{
+    FollowLock lock(run);
+    if (!lock.tryLock())
+        return syncRun(store, run); // a live follower fetches; the mirror is still ours to read
+    auto info = readRemoteInfo(run);
+    if (!info)
+        return info.error();
+    // The state first, then the bytes: a worker that wrote its last line and exited between the two reads is
+    // then never taken for one that died silently.
+    auto st = queryRemoteState(t, *info);
+    if (!st)
+        return st.error();
+    RemoteShell sh(t);
+    auto out = sh.run(followScript(t, *info, mirrorSize(run), /*once=*/true), {}, 300);
+    if (!out)
+        return out.error();
+    if (out->exitCode != 0)
+        return Error{t.name + ": cannot read the journal of run " + std::to_string(run.id) + ": " + trimmed(out->err)};
+    if (auto w = appendMirror(run, out->out); !w)
+        return w.error();
+    auto stats = syncRun(store, run);
+    if (!stats)
+        return stats;
+    recordState(store, run, *info, *st);
+    if (!st->alive)
+        settle(store, t, run, *info, *st);
+    return stats;
+}
+
+SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets)
+{
+    SyncResult result;
+    for (auto status : {RunStatus::Running, RunStatus::Queued}) {
+        RunFilter filter;
+        filter.status = status;
+        for (const auto &run : store.runs(filter)) {
+            if (run.target == "local" || run.target.empty())
+                continue;
+            const Target *t = targets.find(run.target);
+            if (!t) {
+                result.warnings.push_back("run " + std::to_string(run.id) + " runs on target \"" + run.target +
+                                          "\", which " + targets.path.string() + " does not name; it cannot be "
+                                          "followed until the target is configured again");
+                continue;
+            }
+            auto stats = catchUpRemoteRun(store, *t, run);
+            if (!stats) {
+                result.warnings.push_back("run " + std::to_string(run.id) + ": " + stats.message());
+                continue;
+            }
+            result.events += stats->events;
+            auto fresh = store.runById(run.id);
+            if (fresh && fresh->status == RunStatus::Interrupted)
+                result.interrupted++;
+        }
+    }
+    return result;
+}
+
+Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummary &run, const FollowOptions &o)
+{
+    using clock = std::chrono::steady_clock;
+    FollowLock lock(run);
+    if (!lock.tryLock()) {
+        // Another lbk (or the GUI) streams this run: watch what it stores.
+        notify(o.onNotice, "another lbk process follows this run; showing what it stores");
+        for (;;) {
+            auto st = syncRun(store, run, o.onEvent);
+            if (!st)
+                return st.error();
+            auto fresh = store.runById(run.id);
+            if (!fresh || !isActive(fresh->status))
+                return FollowEnd::Ended;
+            if (o.interrupts && o.interrupts->load() >= 2)
+                return FollowEnd::Detached;
+            if (lock.tryLock())
+                break; // the other follower stopped: take over
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        }
+    }
+    auto info = readRemoteInfo(run);
+    if (!info)
+        return info.error();
+    std::unique_ptr<StreamingProcess> stream;
+    int handledInterrupts = 0;
+    double backoff = 1;
+    std::optional<clock::time_point> outageSince;
+    auto lastStatePoll = clock::now() - std::chrono::hours(1);
+    RemoteShell sh(t);
+    for (;;) {
+        if (o.interrupts && o.interrupts->load() > handledInterrupts) {
+            handledInterrupts = o.interrupts->load();
+            if (handledInterrupts == 1) {
+                auto c = cancelRemoteRun(t, run);
+                notify(o.onNotice, c ? "cancelling (the worker saves a checkpoint; Ctrl-C again to stop following "
+                                       "and leave the run as it is)"
+                                     : "cannot cancel: " + c.message());
+            } else {
+                return FollowEnd::Detached;
+            }
+        }
+        if (t.type == TargetType::Slurm && clock::now() - lastStatePoll > std::chrono::seconds(5)) {
+            lastStatePoll = clock::now();
+            if (auto st = queryRemoteState(t, *info); st && st->known && st->state != info->state) {
+                notify(o.onNotice, "Slurm job " + info->jobId + ": " + st->state +
+                                       (st->reason.empty() ? "" : " (" + st->reason + ")"));
+                recordState(store, run, *info, *st);
+            }
+        }
+        if (!stream) {
+            auto started = StreamingProcess::start(sh.argv(followScript(t, *info, mirrorSize(run), false)));
+            if (!started)
+                return started.error();
+            stream = std::move(*started);
+        }
+        std::string bytes;
+        const bool running = stream->read(bytes, std::chrono::milliseconds(250));
+        if (!bytes.empty()) {
+            outageSince.reset();
+            backoff = 1;
+            if (auto w = appendMirror(run, bytes); !w)
+                return w.error();
+            if (auto s = syncRun(store, run, o.onEvent); !s)
+                notify(o.onNotice, "warning: " + s.message());
+        }
+        if (running)
+            continue;
+        const int code = stream->exitCode();
+        const std::string err = sh.sanitize(trimmed(stream->errors()));
+        stream.reset();
+        if (code == 0) {
+            // The loop saw the process gone. Ask the target (and Slurm) how it ended before settling.
+            auto st = queryRemoteState(t, *info);
+            if (st && st->alive)
+                continue; // a transient squeue failure: stream on
+            if (st) {
+                recordState(store, run, *info, *st);
+                (void)syncRun(store, run, o.onEvent);
+                settle(store, t, run, *info, *st);
+                if (t.type == TargetType::Slurm)
+                    notify(o.onNotice, "Slurm job " + info->jobId + ": " + st->state +
+                                           (st->reason.empty() ? "" : " (" + st->reason + ")"));
+                return FollowEnd::Ended;
+            }
+            notify(o.onNotice, "cannot ask how the run ended: " + st.message());
+        } else {
+            notify(o.onNotice, "connection to " + t.name + " lost (exit code " + std::to_string(code) +
+                                   (err.empty() ? "" : ": " + err) + "); reconnecting from byte " +
+                                   std::to_string(mirrorSize(run)) + " in " + std::to_string(int(backoff)) + " s");
+        }
+        if (!outageSince)
+            outageSince = clock::now();
+        if (std::chrono::duration<double>(clock::now() - *outageSince).count() > o.maxOutageSeconds)
+            return FollowEnd::LostConnection;
+        const auto until = clock::now() + std::chrono::duration<double>(backoff);
+        while (clock::now() < until && !(o.interrupts && o.interrupts->load() > handledInterrupts))
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        backoff = std::min(backoff * 2, 15.0);
+    }
+}
+
+Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &t, const RunSummary &run, bool all)
+{
+    auto info = readRemoteInfo(run);
+    if (!info)
+        return info.error();
+    RemoteShell sh(t);
+    std::vector<std::string> paths;
+    if (all) {
+        auto out = sh.check("listing the run folder", "cd " + shellQuote(info->runDir) + " && find . -type f");
+        if (!out)
+            return out.error();
+        std::istringstream in(*out);
+        for (std::string line; std::getline(in, line);)
+            if (line.rfind("./", 0) == 0)
+                paths.push_back(line.substr(2));
+    } else {
+        for (const auto &a : store.artifacts(run.id))
+            if (std::find(paths.begin(), paths.end(), a.path) == paths.end())
+                paths.push_back(a.path);
+    }
+    std::vector<std::string> copied;
+    for (const auto &rel : paths) {
+        const fs::path p(rel);
+        bool safe = p.is_relative() && !rel.empty();
+        for (const auto &part : p)
+            if (part == "..")
+                safe = false;
+        if (!safe || rel == "journal.jsonl" || rel == "remote.json" || rel == ".remote.lock")
+            continue;
+        auto out = sh.run("cat -- " + shellQuote(info->runDir + "/" + rel), {}, 3600);
+        if (!out || out->exitCode != 0)
+            continue; // a checkpoint the worker replaced since it was reported
+        const fs::path dest = fs::path(run.runDir) / p;
+        std::error_code ec;
+        fs::create_directories(dest.parent_path(), ec);
+        std::ofstream f(dest, std::ios::binary);
+        f.write(out->out.data(), std::streamsize(out->out.size()));
+        if (!f)
+            return Error{dest.string() + ": cannot write"};
+        ::chmod(dest.c_str(), 0600);
+        copied.push_back(rel);
+    }
+    return copied;
+}
+
+} // namespace lbk

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets Labbook up on Debian 12 (installs what is missing, builds into build/) and runs the whole test suite
+# with CTest. Servers the tests need (sshd, Slurm) are started and stopped by the tests themselves.
+# Arguments go to ctest, e.g. ./test.sh -L core   or   ./test.sh -R tst_store
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+export LABBOOK_EXTRA_PKGS="${LABBOOK_EXTRA_PKGS:-} xvfb xauth"
+./packaging/bootstrap.sh
+mkdir -p build
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/.configure.log 2>&1 ||
+  { cat build/.configure.log; exit 1; }
+cmake --build build -j 2
+cd build
+ctest --output-on-failure --timeout 900 "$@"

@@ -1,0 +1,340 @@
+// lbk end to end, as a user runs it: real processes, the real 5k sample, a real SQLite store in a scratch folder.
+#include <QtTest>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "launch/process.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+    int exitCode = -1;
+    QString out, err;
+};
+
+QString lbkPath()
+{
+    return QStringLiteral(LABBOOK_BIN_DIR "/lbk");
+}
+
+QString experiment(const char *name)
+{
+    return QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/") + QString::fromUtf8(name);
+}
+
+} // namespace
+
+class TestLbk : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir{QStringLiteral(LABBOOK_TEST_TMP "/e2e-XXXXXX")};
+    QString m_store;
+
+    Result lbk(const QStringList &args, int timeoutMs = 300000)
+    {
+        QProcess p;
+        QStringList all = {QStringLiteral("--store"), m_store};
+        all += args;
+        p.start(lbkPath(), all);
+        Result r;
+        if (!p.waitForFinished(timeoutMs)) {
+            p.kill();
+            p.waitForFinished();
+            r.err = QStringLiteral("timed out");
+            return r;
+        }
+        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        r.out = QString::fromUtf8(p.readAllStandardOutput());
+        r.err = QString::fromUtf8(p.readAllStandardError());
+        return r;
+    }
+
+    std::unique_ptr<lbk::Store> store()
+    {
+        auto s = lbk::Store::open(m_store.toStdString());
+        if (!s)
+            qFatal("%s", s.message().c_str());
+        return std::move(*s);
+    }
+
+    // A copy of debug.json with some fields changed, written into the scratch folder.
+    QString variant(const QString &name, const json &changes)
+    {
+        std::ifstream in(experiment("debug.json").toStdString());
+        json j = json::parse(in);
+        j.merge_patch(changes);
+        j["name"] = name.toStdString();
+        const QString path = m_dir.filePath(name + QStringLiteral(".json"));
+        std::ofstream(path.toStdString()) << j.dump(2);
+        return path;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_store = m_dir.filePath(QStringLiteral("store/labbook.db"));
+        QVERIFY2(QFileInfo::exists(lbkPath()), "build lbk first");
+    }
+
+    void validateGoodAndBad()
+    {
+        auto ok = lbk({QStringLiteral("validate"), experiment("debug.json")});
+        QCOMPARE(ok.exitCode, 0);
+        const QString bad = m_dir.filePath(QStringLiteral("bad.json"));
+        std::ofstream(bad.toStdString()) << R"({"data": {"path": "x"}, "optimizer": {"lr": "fast", "mom": 1}})";
+        auto r = lbk({QStringLiteral("validate"), bad});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("optimizer.lr: \"fast\" is not a number")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("optimizer.mom: unknown key")), qPrintable(r.err));
+        auto js = lbk({QStringLiteral("--json"), QStringLiteral("validate"), bad});
+        QCOMPARE(js.exitCode, 2);
+        QCOMPARE(json::parse(js.out.toStdString())["errors"].size(), size_t(2));
+        // A run of an invalid file records nothing and exits 2.
+        auto run = lbk({QStringLiteral("run"), bad});
+        QCOMPARE(run.exitCode, 2);
+    }
+
+    void debugRunRecordsEverything()
+    {
+        auto r = lbk({QStringLiteral("run"), experiment("debug.json"), QStringLiteral("--tag"), QStringLiteral("e2e")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("finished")), qPrintable(r.out));
+
+        auto s = store();
+        auto run = s->run("debug");
+        QVERIFY(run.ok());
+        QCOMPARE(run->status, lbk::RunStatus::Finished);
+        QCOMPARE(run->kind, std::string("train"));
+        QVERIFY(std::find(run->tags.begin(), run->tags.end(), "e2e") != run->tags.end());
+        QVERIFY(run->config.contains("optimizer"));
+
+        const auto keys = s->metricKeys(run->id);
+        for (const char *k : {"train/loss", "lr", "train/examples_per_s", "val/accuracy", "val/macro_f1", "test/accuracy"})
+            QVERIFY2(std::find(keys.begin(), keys.end(), k) != keys.end(), k);
+        const auto loss = s->metric(run->id, "train/loss");
+        QVERIFY(loss.size() > 10);
+        QVERIFY2(loss.back().value < loss.front().value, "the training loss went down");
+
+        // Five classes: chance is 0.2 and the majority class about 0.4; a working model does far better.
+        const auto val = s->evaluations(run->id, "val");
+        QVERIFY(val.size() >= 3);
+        const double acc = val.back().summary["accuracy"].get<double>();
+        QVERIFY2(acc > 0.55, qPrintable(QString::number(acc)));
+        QCOMPARE(val.back().summary["confusion"].size(), size_t(5));
+        QCOMPARE(s->evaluations(run->id, "test").size(), size_t(1));
+
+        const auto hist = s->histograms(run->id, "val");
+        QVERIFY(hist.size() >= 2 * val.size());
+        int64_t total = 0;
+        for (auto c : hist.front().counts)
+            total += c;
+        QCOMPARE(total, val.front().summary["examples"].get<int64_t>());
+
+        lbk::PredictionFilter f;
+        const auto preds = s->predictions(run->id, f);
+        QCOMPARE(int64_t(preds.size()), val.back().summary["examples"].get<int64_t>());
+        QVERIFY(!preds.front().title.empty());
+        QCOMPARE(preds.front().top.size(), size_t(3));
+        f.split = "test";
+        QVERIFY(!s->predictions(run->id, f).empty());
+        QVERIFY(s->predictionSteps(run->id, "val").size() == val.size());
+
+        bool bestCkpt = false;
+        for (const auto &a : s->artifacts(run->id))
+            bestCkpt = bestCkpt || a.kind == "checkpoint-best";
+        QVERIFY(bestCkpt);
+        QVERIFY(fs::exists(fs::path(run->runDir) / "checkpoints" / "best.pt"));
+        QVERIFY(!s->logs(run->id).empty());
+        QCOMPARE(s->cursor(run->id).offset, int64_t(fs::file_size(fs::path(run->runDir) / "journal.jsonl")));
+    }
+
+    void cliListsShowsComparesExports()
+    {
+        auto runs = lbk({QStringLiteral("--json"), QStringLiteral("runs")});
+        QCOMPARE(runs.exitCode, 0);
+        const auto list = json::parse(runs.out.toStdString());
+        QVERIFY(!list.empty());
+        QCOMPARE(list[0]["status"].get<std::string>(), std::string("finished"));
+
+        auto filtered = lbk({QStringLiteral("--json"), QStringLiteral("runs"), QStringLiteral("--status"),
+                             QStringLiteral("failed")});
+        QCOMPARE(json::parse(filtered.out.toStdString()).size(), size_t(0));
+
+        auto show = lbk({QStringLiteral("show"), QStringLiteral("debug")});
+        QCOMPARE(show.exitCode, 0);
+        QVERIFY(show.out.contains(QStringLiteral("Per-class test metrics")));
+
+        auto missing = lbk({QStringLiteral("show"), QStringLiteral("no-such-run")});
+        QCOMPARE(missing.exitCode, 2);
+        QVERIFY(missing.err.contains(QStringLiteral("no run")));
+
+        auto wrong = lbk({QStringLiteral("--json"), QStringLiteral("predictions"), QStringLiteral("debug"),
+                          QStringLiteral("--misclassified"), QStringLiteral("--limit"), QStringLiteral("0")});
+        QCOMPARE(wrong.exitCode, 0);
+        const auto rows = json::parse(wrong.out.toStdString());
+        QVERIFY(!rows.empty());
+        for (const auto &row : rows)
+            QVERIFY(!row["correct"].get<bool>());
+        // Most confident mistakes first.
+        QVERIFY(rows[0]["top"][0][1].get<double>() >= rows[rows.size() - 1]["top"][0][1].get<double>());
+
+        const QString csv = m_dir.filePath(QStringLiteral("metrics.csv"));
+        auto exp = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
+                        QStringLiteral("csv"), QStringLiteral("--what"), QStringLiteral("metrics"),
+                        QStringLiteral("--out"), csv});
+        QCOMPARE(exp.exitCode, 0);
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readLine().trimmed(), QByteArray("key,step,wall,value"));
+        QVERIFY(f.readAll().count('\n') > 20);
+
+        auto js = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"), QStringLiteral("json")});
+        QCOMPARE(js.exitCode, 0);
+        const auto doc = json::parse(js.out.toStdString());
+        QVERIFY(doc["metrics"].contains("val/accuracy"));
+        QVERIFY(!doc["predictions"]["test"].empty());
+    }
+
+    void lrFinder()
+    {
+        auto r = lbk({QStringLiteral("lr-find"), experiment("debug.json"), QStringLiteral("--quiet")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("suggested learning rate")), qPrintable(r.out));
+        auto s = store();
+        lbk::RunFilter f;
+        f.kind = "lr_find";
+        const auto runs = s->runs(f);
+        QCOMPARE(runs.size(), size_t(1));
+        const auto pts = s->lrPoints(runs[0].id);
+        QVERIFY(pts.size() > 20);
+        for (size_t i = 1; i < pts.size(); ++i)
+            QVERIFY(pts[i].lr > pts[i - 1].lr);
+        const auto sug = runs[0].summary["lr_suggestion"];
+        QVERIFY(sug["lr"].is_number());
+        QVERIFY(sug["lr"].get<double>() > pts.front().lr && sug["lr"].get<double>() < pts.back().lr);
+
+        auto cmp = lbk({QStringLiteral("compare"), QStringLiteral("1"), QString::number(runs[0].id)});
+        QCOMPARE(cmp.exitCode, 0);
+        QVERIFY(cmp.out.contains(QStringLiteral("Config keys that differ")));
+    }
+
+    void killedRunIsInterruptedThenResumes()
+    {
+        const QString file = variant(QStringLiteral("long-debug"), {{"training", {{"epochs", 12}}},
+                                                                     {"evaluation", {{"every_steps", 25}}}});
+        auto start = lbk({QStringLiteral("run"), file, QStringLiteral("--detach"), QStringLiteral("--quiet")});
+        QVERIFY2(start.exitCode == 0, qPrintable(start.err));
+        const std::string id = start.out.trimmed().toStdString();
+        auto s = store();
+        auto run = s->run(id);
+        QVERIFY(run.ok());
+        QVERIFY(run->pid > 0);
+        // Wait for a few checkpoints in the journal, then kill the worker as a power cut would.
+        const fs::path journal = fs::path(run->runDir) / "journal.jsonl";
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                std::ifstream in(journal);
+                int checkpoints = 0;
+                for (std::string line; std::getline(in, line);)
+                    checkpoints += line.find("\"type\":\"checkpoint\"") != std::string::npos &&
+                                   line.find("\"kind\":\"last\"") != std::string::npos;
+                return checkpoints >= 3;
+            }(),
+            120000);
+        QCOMPARE(::kill(pid_t(run->pid), SIGKILL), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(!lbk::processAlive(run->pid, 0), 10000);
+
+        auto listed = lbk({QStringLiteral("--json"), QStringLiteral("show"), QString::fromStdString(id)});
+        const auto shown = json::parse(listed.out.toStdString());
+        QCOMPARE(shown["status"].get<std::string>(), std::string("interrupted"));
+        QVERIFY(shown["error"].get<std::string>().find("lbk resume") != std::string::npos);
+        const int64_t stepAtKill = shown["last_step"].get<int64_t>();
+        QVERIFY(stepAtKill >= 75);
+        const auto keptLoss = s->metric(run->id, "train/loss").size();
+        QVERIFY(keptLoss > 0);
+
+        auto resumed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err + resumed.out));
+        auto fresh = s->run(id);
+        QCOMPARE(fresh->status, lbk::RunStatus::Finished);
+        // Same step count as an uninterrupted run: 30 epochs of the training split.
+        const int64_t train = 0;
+        (void)train;
+        const auto lr = s->metric(run->id, "lr");
+        QCOMPARE(lr.back().step, fresh->lastStep);
+        QVERIFY(fresh->lastStep > stepAtKill);
+        // The journal says where it resumed from, at a checkpoint at or before the kill.
+        std::ifstream in(journal);
+        int64_t resumedFrom = -1;
+        for (std::string line; std::getline(in, line);)
+            if (line.find("resumed_from_step") != std::string::npos)
+                resumedFrom = json::parse(line)["resumed_from_step"].get<int64_t>();
+        QVERIFY(resumedFrom > 0 && resumedFrom <= stepAtKill);
+        QVERIFY(resumedFrom % 25 == 0);
+        // Nothing recorded before the kill was lost, and no step is stored twice.
+        const auto series = s->metric(run->id, "train/loss");
+        QVERIFY(series.size() >= keptLoss);
+        for (size_t i = 1; i < series.size(); ++i)
+            QVERIFY(series[i].step > series[i - 1].step);
+    }
+
+    void brokenDataFailsWithFileAndLine()
+    {
+        const QString data = m_dir.filePath(QStringLiteral("broken.jsonl"));
+        {
+            std::ofstream out(data.toStdString());
+            out << R"({"id":"1","title":"A","categories":"cs.CV"})" << '\n'
+                << "{not json\n"
+                << R"({"id":"3","title":"C","categories":"cs.CL"})" << '\n'
+                << "{\"id\": 4\n";
+        }
+        const QString file = variant(QStringLiteral("broken-data"), {{"data", {{"path", data.toStdString()}}}});
+        auto r = lbk({QStringLiteral("run"), file, QStringLiteral("--quiet")});
+        QCOMPARE(r.exitCode, 1);
+        auto s = store();
+        auto run = s->run("broken-data");
+        QVERIFY(run.ok());
+        QCOMPARE(run->status, lbk::RunStatus::Failed);
+        QVERIFY2(run->error.find("broken.jsonl:2") != std::string::npos, run->error.c_str());
+    }
+
+    void missingDataFileFailsClearly()
+    {
+        const QString file = variant(QStringLiteral("missing-data"), {{"data", {{"path", "arxiv/nope.jsonl"}}}});
+        auto r = lbk({QStringLiteral("run"), file, QStringLiteral("--quiet")});
+        QCOMPARE(r.exitCode, 1);
+        auto run = store()->run("missing-data");
+        QCOMPARE(run->status, lbk::RunStatus::Failed);
+        QVERIFY2(run->error.find("nope.jsonl") != std::string::npos, run->error.c_str());
+    }
+
+    void divergingLossFailsAndKeepsWhatWasRecorded()
+    {
+        const QString file = variant(QStringLiteral("diverging"), {{"training", {{"epochs", 2}}}});
+        QProcess p;
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LABBOOK_INJECT_NAN_STEP"), QStringLiteral("60"));
+        p.setProcessEnvironment(env);
+        p.start(lbkPath(), {QStringLiteral("--store"), m_store, QStringLiteral("run"), file, QStringLiteral("--quiet")});
+        QVERIFY(p.waitForFinished(300000));
+        QCOMPARE(p.exitCode(), 1);
+        auto s = store();
+        auto run = s->run("diverging");
+        QCOMPARE(run->status, lbk::RunStatus::Failed);
+        QVERIFY2(run->error.find("NaN at step 60") != std::string::npos, run->error.c_str());
+        // The evaluation at step 40 and the metrics before the failure are kept.
+        QCOMPARE(s->evaluations(run->id, "val").size(), size_t(1));
+        const auto loss = s->metric(run->id, "train/loss");
+        QVERIFY(loss.size() >= 11);
+        QVERIFY(std::isnan(loss.back().value));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestLbk)
+#include "tst_lbk.moc"
