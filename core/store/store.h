@@ -4,8 +4,8 @@
 // migrated on open; docs/STORE.md documents it for users of the sqlite3 shell.
 //
 // One Store object is one connection: use it from one thread at a time; each thread opens its own. Run lists
-// never touch metric history. Events arrive only through ingestEvents() (see docs/PROTOCOL.md), idempotently
-// by (run, seq).
+// never touch metric history. Events arrive only through ingestLines() / ingestJournal() (see docs/PROTOCOL.md),
+// idempotently by (run, seq).
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -22,6 +22,10 @@
 struct sqlite3;
 
 namespace lbk {
+namespace detail {
+class StatementCache;
+class Stmt;
+}
 
 enum class RunStatus { Queued, Running, Finished, Failed, Cancelled, Interrupted };
 const char *toString(RunStatus s);
@@ -145,7 +149,7 @@ struct IngestStats {
     int64_t events = 0;     // newly stored
     int64_t duplicates = 0; // seq already stored, skipped
     int64_t malformed = 0;  // lines that were not valid events, skipped with a warning log line
-    bool finalEvent = false; // finished, failed or cancelled seen
+    bool finalEvent = false; // finished, failed or cancelled seen (stored now, or earlier and read again)
 };
 
 class Store {
@@ -170,6 +174,7 @@ public:
     Result<RunDetail> runById(int64_t id) const;
     std::vector<RunSummary> runs(const RunFilter &filter = {}) const;
     int64_t runCount() const;
+    std::vector<std::string> experiments() const; // distinct experiment names of all runs, sorted
 
     Status setStatus(int64_t run, RunStatus status, const std::string &error = {});
     Status setProcess(int64_t run, const std::string &host, int64_t pid, int64_t pidStart);
@@ -182,6 +187,8 @@ public:
 
     std::vector<std::string> metricKeys(int64_t run) const;
     std::vector<MetricPoint> metric(int64_t run, const std::string &key) const;
+    // The points with step > afterStep, for appending to a live plot without reloading the series.
+    std::vector<MetricPoint> metricAfter(int64_t run, const std::string &key, int64_t afterStep) const;
     std::vector<EvaluationRecord> evaluations(int64_t run, const std::string &split = {}) const;
     std::vector<HistogramRecord> histograms(int64_t run, const std::string &split = {}) const;
     std::vector<int64_t> predictionSteps(int64_t run, const std::string &split) const;
@@ -194,15 +201,19 @@ public:
     IngestCursor cursor(int64_t run) const;
     // Applies complete journal lines in one transaction, skipping seq already stored, and moves the cursor to
     // newOffset in the same transaction. Events update the run row too (status, error, times, last step,
-    // summary of final and best metrics).
+    // summary of final and best metrics). Lines come without their '\n'; newOffset is the journal offset just
+    // past the last one, so a warning about a bad line can name its byte offset (counted back from newOffset).
     Result<IngestStats> ingestLines(int64_t run, const std::vector<std::string_view> &lines, int64_t newOffset);
 
     sqlite3 *handle() const { return m_db; } // for tests and benchmarks
 
 private:
     Store(std::filesystem::path path, sqlite3 *db);
+    detail::Stmt stmt(std::string_view sql) const; // prepared once per connection, reset after each use
+    Status update(int64_t run, const char *sql, const std::string &text);
     std::filesystem::path m_path;
     sqlite3 *m_db = nullptr;
+    std::unique_ptr<detail::StatementCache> m_stmts;
 };
 
 // Reads the journal from the run's stored offset and ingests every complete line; an incomplete last line

@@ -1,0 +1,1094 @@
+// The journal ingester: JSON-lines events (docs/PROTOCOL.md) into the store, idempotently by (run, seq).
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <unordered_map>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/sqlite_util.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace lbk {
+
+namespace {
+
+constexpr size_t kChunkBytes = 4u << 20; // journal bytes per transaction
+constexpr size_t kQuoteChars = 160;       // how much of a bad line a warning quotes
+
+// Evaluation summary keys that become summary.final / summary.best entries ("val/accuracy", ...).
+constexpr const char *kScalarKeys[] = {"loss", "accuracy", "macro_f1", "micro_f1", "roc_auc", "pr_auc"};
+
+double now()
+{
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::optional<int64_t> getInt(const json &j, const char *key)
+{
+    auto it = j.find(key);
+    if (it == j.end())
+        return std::nullopt;
+    if (it->is_number_integer() || it->is_number_unsigned())
+        return it->get<int64_t>();
+    if (it->is_number_float()) {
+        const double d = it->get<double>();
+        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
+            return int64_t(d);
+    }
+    return std::nullopt;
+}
+
+// A finite number; nullopt for null, NaN, infinities, strings or absence.
+std::optional<double> getNum(const json &v)
+{
+    if (!v.is_number())
+        return std::nullopt;
+    const double d = v.get<double>();
+    return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
+}
+
+std::optional<double> getNum(const json &j, const char *key)
+{
+    auto it = j.find(key);
+    return it == j.end() ? std::nullopt : getNum(*it);
+}
+
+std::string getStr(const json &j, const char *key, std::string fallback = {})
+{
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+        return fallback;
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+const json *getObj(const json &j, const char *key)
+{
+    auto it = j.find(key);
+    return it != j.end() && it->is_object() ? &*it : nullptr;
+}
+
+const json *getArr(const json &j, const char *key)
+{
+    auto it = j.find(key);
+    return it != j.end() && it->is_array() ? &*it : nullptr;
+}
+
+bool blank(std::string_view line)
+{
+    return std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
+}
+
+// The start of a bad line for a warning, as valid UTF-8 (a log line is shown and exported as JSON later):
+// bytes that do not form UTF-8 become '?'.
+std::string quote(std::string_view line)
+{
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+        line.remove_suffix(1);
+    const bool cut = line.size() > kQuoteChars;
+    if (cut)
+        line = line.substr(0, kQuoteChars);
+    std::string out;
+    for (size_t i = 0; i < line.size();) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool ok = len > 0 && i + len <= line.size();
+        for (size_t k = 1; ok && k < len; ++k)
+            ok = (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80;
+        if (ok && (c >= 0x20 || c == '\t')) {
+            out.append(line.substr(i, len));
+            i += len;
+        } else {
+            out += '?';
+            ++i;
+        }
+    }
+    return cut ? out + "..." : out;
+}
+
+// Python's json.dumps writes NaN, Infinity and -Infinity, which are not JSON. Rather than lose a whole metrics
+// event to one diverged value, such a line is read again with those tokens (outside strings) as null.
+std::optional<std::string> nonFiniteAsNull(std::string_view line)
+{
+    std::string out;
+    out.reserve(line.size());
+    bool inString = false, changed = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (inString) {
+            out += c;
+            if (c == '\\' && i + 1 < line.size())
+                out += line[++i];
+            else if (c == '"')
+                inString = false;
+            continue;
+        }
+        if (c == '"') {
+            inString = true;
+            out += c;
+            continue;
+        }
+        for (std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
+            if (line.substr(i, token.size()) == token) {
+                out += "null";
+                i += token.size() - 1;
+                changed = true;
+                goto next;
+            }
+        }
+        out += c;
+    next:;
+    }
+    return changed ? std::optional<std::string>(std::move(out)) : std::nullopt;
+}
+
+// The hot event, metrics, read without building a JSON tree: {"seq": 1, "t": 2.5, "type": "metrics", "step": 3,
+// "values": {"train/loss": 0.7, "lr": null}} in any field order. Anything it does not fully understand (escapes,
+// arrays, other nesting, NaN tokens, bad syntax, another type) returns false and goes to the general parser,
+// which also reports what is wrong; so the fast path never accepts a line the general one would refuse.
+struct FastMetrics {
+    int64_t seq = 0;
+    bool hasSeq = false;
+    std::optional<double> t;
+    std::optional<int64_t> step;
+    bool hasValues = false;
+    bool isMetrics = false;
+    std::vector<std::pair<std::string_view, std::optional<double>>> values;
+};
+
+class Scanner {
+public:
+    explicit Scanner(std::string_view s) : m_p(s.data()), m_end(s.data() + s.size()) {}
+
+    bool metrics(FastMetrics &out)
+    {
+        out.values.clear(); // keeps its capacity from line to line
+        out.seq = 0;
+        out.hasSeq = out.hasValues = out.isMetrics = false;
+        out.t.reset();
+        out.step.reset();
+        if (!expect('{'))
+            return false;
+        if (peek() == '}')
+            return false;
+        for (;;) {
+            std::string_view key;
+            if (!string(key) || !expect(':'))
+                return false;
+            skip();
+            if (key == "values") {
+                if (!values(out))
+                    return false;
+            } else if (m_p < m_end && *m_p == '"') {
+                std::string_view v;
+                if (!string(v))
+                    return false;
+                if (key == "type")
+                    out.isMetrics = v == "metrics";
+            } else if (m_p < m_end && (*m_p == '-' || (*m_p >= '0' && *m_p <= '9'))) {
+                std::string_view tok = number();
+                if (tok.empty())
+                    return false;
+                if (key == "seq") {
+                    if (!integer(tok, out.seq))
+                        return false; // not a positive integer: the general path explains
+                    out.hasSeq = true;
+                } else if (key == "step") {
+                    int64_t v = 0;
+                    if (!integer(tok, v))
+                        return false;
+                    out.step = v;
+                } else if (key == "t") {
+                    double d = 0;
+                    if (!real(tok, d))
+                        return false;
+                    out.t = d;
+                }
+            } else if (!literal()) {
+                return false; // objects, arrays, NaN: not for the fast path
+            }
+            skip();
+            if (m_p < m_end && *m_p == ',') {
+                ++m_p;
+                continue;
+            }
+            if (!expect('}'))
+                return false;
+            skip();
+            return m_p == m_end && out.isMetrics && out.hasSeq && out.seq >= 1;
+        }
+    }
+
+private:
+    void skip()
+    {
+        while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\r' || *m_p == '\n'))
+            ++m_p;
+    }
+    char peek()
+    {
+        skip();
+        return m_p < m_end ? *m_p : '\0';
+    }
+    bool expect(char c)
+    {
+        skip();
+        if (m_p < m_end && *m_p == c) {
+            ++m_p;
+            return true;
+        }
+        return false;
+    }
+    bool string(std::string_view &out)
+    {
+        if (!expect('"'))
+            return false;
+        const char *start = m_p;
+        while (m_p < m_end && *m_p != '"') {
+            // Escapes, control characters and non-ASCII (whose UTF-8 the general parser validates) go the slow way.
+            const unsigned char c = static_cast<unsigned char>(*m_p);
+            if (c == '\\' || c < 0x20 || c >= 0x80)
+                return false;
+            ++m_p;
+        }
+        if (m_p == m_end)
+            return false;
+        out = std::string_view(start, size_t(m_p - start));
+        ++m_p;
+        return true;
+    }
+    std::string_view number()
+    {
+        const char *start = m_p;
+        while (m_p < m_end && ((*m_p >= '0' && *m_p <= '9') || *m_p == '-' || *m_p == '+' || *m_p == '.'
+                               || *m_p == 'e' || *m_p == 'E'))
+            ++m_p;
+        return std::string_view(start, size_t(m_p - start));
+    }
+    bool literal()
+    {
+        for (std::string_view lit : {"null", "true", "false"}) {
+            if (size_t(m_end - m_p) >= lit.size() && std::string_view(m_p, lit.size()) == lit) {
+                m_p += lit.size();
+                return true;
+            }
+        }
+        return false;
+    }
+    static bool real(std::string_view tok, double &d)
+    {
+        // JSON numbers only: from_chars alone would also take "1." or "-.5" or a leading '+'.
+        if (tok.front() == '+' || tok.back() == '.' || tok.find(".e") != std::string_view::npos
+            || tok.find(".E") != std::string_view::npos)
+            return false;
+        const std::string_view digits = tok.front() == '-' ? tok.substr(1) : tok;
+        if (digits.empty() || digits.front() == '.' || (digits.size() > 1 && digits[0] == '0' && digits[1] != '.'
+                                                        && digits[1] != 'e' && digits[1] != 'E'))
+            return false;
+        auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), d);
+        return ec == std::errc() && end == tok.data() + tok.size() && std::isfinite(d);
+    }
+    static bool integer(std::string_view tok, int64_t &v)
+    {
+        double d = 0;
+        if (!real(tok, d) || d != std::floor(d) || std::fabs(d) >= 9e15)
+            return false;
+        if (tok.find_first_of(".eE") == std::string_view::npos) {
+            auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+            return ec == std::errc() && end == tok.data() + tok.size();
+        }
+        v = int64_t(d);
+        return true;
+    }
+    bool values(FastMetrics &out)
+    {
+        if (!expect('{'))
+            return false;
+        out.hasValues = true;
+        if (peek() == '}') {
+            ++m_p;
+            return true;
+        }
+        for (;;) {
+            std::string_view key;
+            if (!string(key) || !expect(':'))
+                return false;
+            skip();
+            if (m_p < m_end && (*m_p == '-' || (*m_p >= '0' && *m_p <= '9'))) {
+                double d = 0;
+                if (!real(number(), d))
+                    return false;
+                out.values.emplace_back(key, d);
+            } else if (size_t(m_end - m_p) >= 4 && std::string_view(m_p, 4) == "null") {
+                m_p += 4;
+                out.values.emplace_back(key, std::nullopt);
+            } else {
+                return false;
+            }
+            skip();
+            if (m_p < m_end && *m_p == ',') {
+                ++m_p;
+                continue;
+            }
+            return expect('}');
+        }
+    }
+
+    const char *m_p;
+    const char *m_end;
+};
+
+// What a batch changes on the run's row, read once inside the transaction and written back once at its end.
+struct RunState {
+    std::string uid;
+    std::string status;
+    std::string error;
+    std::optional<double> startedAt, endedAt;
+    std::string host;
+    int64_t pid = 0, pidStart = 0;
+    std::string kind;
+    int64_t lastStep = 0;
+    json summary;
+    bool configEmpty = true;
+    std::optional<std::string> newConfig;
+    bool changed = false;
+};
+
+class Ingester {
+public:
+    Ingester(detail::StatementCache &stmts, const fs::path &storePath, int64_t run)
+        : m_stmts(stmts), m_storePath(storePath), m_run(run)
+    {
+    }
+
+    Result<IngestStats> ingest(const std::vector<std::string_view> &lines, int64_t newOffset)
+    {
+        detail::Transaction tx(m_stmts.db());
+        if (auto s = tx.begin(); !s)
+            return Error{"cannot lock " + m_storePath.string() + " to store events of run " + std::to_string(m_run)
+                         + ": " + s.message()};
+        if (auto s = loadRun(); !s)
+            return s.error();
+        IngestCursor cursor;
+        {
+            auto s = m_stmts.get("SELECT byte_offset, seq FROM ingest_cursor WHERE run = ?");
+            s.bindInt(1, m_run);
+            if (s.step())
+                cursor = {s.i64(0), s.i64(1)};
+            else if (!s.ok())
+                return sqlError("read the ingest cursor", s);
+        }
+        m_maxSeq = cursor.seq;
+
+        // Byte offsets of the lines, counted back from newOffset, so a warning can point into the journal. When
+        // the caller's offsets do not add up (lines from elsewhere) warnings name the last good seq instead.
+        int64_t total = 0;
+        for (auto l : lines)
+            total += int64_t(l.size()) + 1;
+        const bool offsetsKnown = newOffset - total >= 0;
+        int64_t lineOffset = newOffset - total;
+
+        for (std::string_view line : lines) {
+            const int64_t at = lineOffset;
+            lineOffset += int64_t(line.size()) + 1;
+            if (blank(line))
+                continue;
+            if (Scanner(line).metrics(m_fast)) {
+                if (m_fast.seq <= m_maxSeq) {
+                    ++m_stats.duplicates;
+                    continue;
+                }
+                m_maxSeq = m_fast.seq;
+                ++m_stats.events;
+                if (!m_fast.step || !m_fast.hasValues) {
+                    if (auto s = missing(m_fast.seq, "metrics", "an integer \"step\" and an object \"values\""); !s)
+                        return s.error();
+                    continue;
+                }
+                for (const auto &[key, value] : m_fast.values)
+                    addPoint(key, *m_fast.step, m_fast.t, value);
+                touchStep(m_fast.step);
+                continue;
+            }
+            // A malformed line that lies before the cursor was reported when it was first read.
+            const bool fresh = !offsetsKnown || at >= cursor.offset;
+            const std::string where = offsetsKnown ? "journal line at byte " + std::to_string(at)
+                                                   : "journal line after seq " + std::to_string(m_maxSeq);
+            json j = json::parse(line, nullptr, false);
+            if (j.is_discarded()) {
+                if (auto fixed = nonFiniteAsNull(line))
+                    j = json::parse(*fixed, nullptr, false);
+            }
+            if (j.is_discarded() || !j.is_object()) {
+                if (auto s = malformed(fresh, where + " is not a JSON object: " + quote(line)); !s)
+                    return s.error();
+                continue;
+            }
+            const auto seq = getInt(j, "seq");
+            auto typeIt = j.find("type");
+            if (!seq || *seq < 1 || typeIt == j.end() || !typeIt->is_string()) {
+                if (auto s = malformed(fresh, where + " has no positive integer \"seq\" or no string \"type\": "
+                                                  + quote(line));
+                    !s)
+                    return s.error();
+                continue;
+            }
+            if (*seq <= m_maxSeq) {
+                ++m_stats.duplicates;
+                const auto &type = typeIt->get_ref<const std::string &>();
+                if (type == "finished" || type == "failed" || type == "cancelled")
+                    m_stats.finalEvent = true; // seen, though stored before: a tailing launcher can stop
+                continue;
+            }
+            m_maxSeq = *seq;
+            ++m_stats.events;
+            Status applied = okStatus();
+            try {
+                applied = apply(*seq, typeIt->get_ref<const std::string &>(), j);
+            } catch (const json::exception &e) {
+                // A field of an unexpected type: the event is skipped, the batch goes on.
+                --m_stats.events;
+                if (auto s = malformed(true, "event seq " + std::to_string(*seq) + " ("
+                                                 + typeIt->get<std::string>() + ") skipped: " + e.what());
+                    !s)
+                    return s.error();
+                continue;
+            }
+            if (!applied)
+                return applied.error();
+        }
+
+        if (auto s = flushPoints(); !s)
+            return s.error();
+        if (m_state.changed) {
+            if (auto s = saveRun(); !s)
+                return s.error();
+        }
+        {
+            auto s = m_stmts.get(
+                "INSERT INTO ingest_cursor (run, byte_offset, seq, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (run) DO UPDATE SET byte_offset = max(byte_offset, excluded.byte_offset), "
+                "seq = max(seq, excluded.seq), updated_at = excluded.updated_at");
+            s.bindInt(1, m_run).bindInt(2, std::max<int64_t>(newOffset, 0)).bindInt(3, m_maxSeq).bindDouble(4, now());
+            if (!s.run())
+                return sqlError("move the ingest cursor", s);
+        }
+        if (auto s = tx.commit(); !s)
+            return Error{"cannot store events of run " + std::to_string(m_run) + " in " + m_storePath.string() + ": "
+                         + s.message()};
+        return m_stats;
+    }
+
+private:
+    Error sqlError(const std::string &what, const detail::Stmt &s) const
+    {
+        return Error{"cannot " + what + " for run " + std::to_string(m_run) + " in " + m_storePath.string() + ": "
+                     + (s.prepared() ? s.error() : sqlite3_errmsg(m_stmts.db()))};
+    }
+
+    Status loadRun()
+    {
+        auto s = m_stmts.get("SELECT uid, status, error, started_at, ended_at, host, pid, pid_start, kind, last_step, "
+                             "summary, config IN ('', '{}', 'null') FROM runs WHERE id = ?");
+        s.bindInt(1, m_run);
+        if (!s.step()) {
+            if (!s.ok())
+                return sqlError("read the run", s);
+            return Error{"no run with id " + std::to_string(m_run) + " in " + m_storePath.string()
+                         + " to store events for; create the run first"};
+        }
+        m_state.uid = s.text(0);
+        m_state.status = s.text(1);
+        m_state.error = s.text(2);
+        if (!s.isNull(3))
+            m_state.startedAt = s.f64(3);
+        if (!s.isNull(4))
+            m_state.endedAt = s.f64(4);
+        m_state.host = s.text(5);
+        m_state.pid = s.i64(6);
+        m_state.pidStart = s.i64(7);
+        m_state.kind = s.text(8);
+        m_state.lastStep = s.i64(9);
+        m_state.summary = json::parse(s.textView(10), nullptr, false);
+        if (!m_state.summary.is_object())
+            m_state.summary = json::object();
+        m_state.configEmpty = s.i64(11) != 0;
+        return okStatus();
+    }
+
+    Status saveRun()
+    {
+        auto s = m_stmts.get("UPDATE runs SET status = ?2, error = ?3, started_at = ?4, ended_at = ?5, host = ?6, "
+                             "pid = ?7, pid_start = ?8, kind = ?9, last_step = ?10, summary = ?11, "
+                             "config = coalesce(?12, config) WHERE id = ?1");
+        s.bindInt(1, m_run)
+            .bindText(2, m_state.status)
+            .bindText(3, m_state.error)
+            .bindOptDouble(4, m_state.startedAt)
+            .bindOptDouble(5, m_state.endedAt)
+            .bindText(6, m_state.host)
+            .bindInt(7, m_state.pid)
+            .bindInt(8, m_state.pidStart)
+            .bindText(9, m_state.kind)
+            .bindInt(10, m_state.lastStep)
+            .bindText(11, m_state.summary.dump());
+        if (m_state.newConfig)
+            s.bindText(12, *m_state.newConfig);
+        else
+            s.bindNull(12);
+        if (!s.run())
+            return sqlError("update the run", s);
+        return okStatus();
+    }
+
+    Status malformed(bool record, const std::string &message)
+    {
+        ++m_stats.malformed;
+        return record ? log(std::nullopt, now(), "warning", message) : okStatus();
+    }
+
+    Status log(std::optional<int64_t> seq, std::optional<double> wall, std::string_view level,
+               std::string_view message)
+    {
+        auto s = m_stmts.get("INSERT INTO logs (run, seq, wall, level, message) VALUES (?, ?, ?, ?, ?)");
+        s.bindInt(1, m_run);
+        if (seq)
+            s.bindInt(2, *seq);
+        else
+            s.bindNull(2);
+        s.bindOptDouble(3, wall).bindText(4, level).bindText(5, message);
+        return s.run() ? okStatus() : Status(sqlError("store a log line", s));
+    }
+
+    void touchStep(std::optional<int64_t> step)
+    {
+        if (step && *step > m_state.lastStep) {
+            m_state.lastStep = *step;
+            m_state.changed = true;
+        }
+    }
+
+    Status missing(int64_t seq, const std::string &type, const char *fields)
+    {
+        --m_stats.events;
+        ++m_stats.malformed;
+        return log(seq, now(), "warning",
+                   type + " event seq " + std::to_string(seq) + " skipped: it needs " + fields);
+    }
+
+    Status apply(int64_t seq, const std::string &type, const json &e)
+    {
+        const std::optional<double> t = getNum(e, "t");
+        if (type == "metrics")
+            return onMetrics(seq, e, t);
+        if (type == "evaluation")
+            return onEvaluation(seq, e, t);
+        if (type == "predictions")
+            return onPredictions(seq, e);
+        if (type == "histogram")
+            return onHistogram(seq, e);
+        if (type == "lr_point")
+            return onLrPoint(seq, e);
+        if (type == "log")
+            return log(seq, t, getStr(e, "level", "info"), getStr(e, "message"));
+        if (type == "run_started")
+            return onStarted(seq, e, t);
+        if (type == "lr_suggestion") {
+            json s = json::object();
+            auto lr = getNum(e, "lr");
+            s["lr"] = lr ? json(*lr) : json(nullptr);
+            auto index = getInt(e, "index");
+            s["index"] = index ? json(*index) : json(nullptr);
+            s["method"] = getStr(e, "method");
+            m_state.summary["lr_suggestion"] = std::move(s);
+            m_state.changed = true;
+            return okStatus();
+        }
+        if (type == "checkpoint" || type == "artifact")
+            return onArtifact(seq, type, e, t);
+        if (type == "finished" || type == "failed" || type == "cancelled") {
+            m_state.status = type;
+            m_state.error = type == "failed" ? getStr(e, "reason", "the run failed without giving a reason") : "";
+            m_state.endedAt = t ? *t : now();
+            touchStep(getInt(e, "step"));
+            if (type == "finished") {
+                if (const json *summary = getObj(e, "summary"))
+                    mergeFinalSummary(*summary);
+            }
+            m_state.changed = true;
+            m_stats.finalEvent = true;
+            return okStatus();
+        }
+        // Unknown types (a newer worker, an external trainer's own events) are kept, never an error.
+        json rest = e;
+        rest.erase("seq");
+        rest.erase("t");
+        rest.erase("type");
+        return log(seq, t, "info", type + " " + rest.dump());
+    }
+
+    Status onStarted(int64_t seq, const json &e, std::optional<double> t)
+    {
+        m_state.status = "running";
+        if (!m_state.startedAt) // a resumed run keeps its first start
+            m_state.startedAt = t ? *t : now();
+        m_state.endedAt.reset();
+        m_state.error.clear();
+        if (auto it = e.find("host"); it != e.end() && it->is_string())
+            m_state.host = it->get<std::string>();
+        if (auto pid = getInt(e, "pid"); pid && *pid != m_state.pid) {
+            m_state.pid = *pid;
+            m_state.pidStart = 0; // the recorded start time belonged to another process
+        }
+        if (auto it = e.find("kind"); it != e.end() && it->is_string() && !it->get_ref<const std::string &>().empty())
+            m_state.kind = it->get<std::string>();
+        if (const json *config = getObj(e, "config"); config && m_state.configEmpty && !config->empty()) {
+            m_state.newConfig = config->dump();
+            m_state.configEmpty = false;
+        }
+        json &info = m_state.summary["run"];
+        if (!info.is_object())
+            info = json::object();
+        for (const char *key : {"device", "threads", "version", "resumed_from_step"})
+            if (auto it = e.find(key); it != e.end())
+                info[key] = *it;
+        if (const json *data = getObj(e, "data"))
+            m_state.summary["data"] = *data;
+        m_state.changed = true;
+        const std::string uid = getStr(e, "run");
+        if (!uid.empty() && uid != m_state.uid)
+            return log(seq, t, "warning",
+                       "this journal's run_started names run " + uid + " but it is being stored as run "
+                           + m_state.uid + "; check that the run folder belongs to this run");
+        return okStatus();
+    }
+
+    Status onMetrics(int64_t seq, const json &e, std::optional<double> t)
+    {
+        const auto step = getInt(e, "step");
+        const json *values = getObj(e, "values");
+        if (!step || !values)
+            return missing(seq, "metrics", "an integer \"step\" and an object \"values\"");
+        for (auto it = values->begin(); it != values->end(); ++it)
+            addPoint(it.key(), *step, t, getNum(it.value()));
+        touchStep(step);
+        return okStatus();
+    }
+
+    // Metric points are gathered over the whole batch and written sorted by (key, step), many rows per
+    // statement: consecutive inserts then land next to each other in the primary key's b-tree, which is about
+    // twice as fast as writing them in arrival order one statement each.
+    struct Point {
+        uint32_t key;
+        int64_t step;
+        std::optional<double> wall, value;
+    };
+
+    void addPoint(std::string_view key, int64_t step, std::optional<double> wall, std::optional<double> value)
+    {
+        auto it = m_keyIndex.find(key);
+        if (it == m_keyIndex.end()) {
+            m_keys.emplace_back(key);
+            it = m_keyIndex.emplace(std::string_view(m_keys.back()), uint32_t(m_keys.size() - 1)).first;
+        }
+        m_points.push_back({it->second, step, wall, value});
+    }
+
+    Status flushPoints()
+    {
+        if (m_points.empty())
+            return okStatus();
+        // Group by key keeping arrival order (a counting sort: points mostly arrive in step order already), then
+        // sort a key's run of points by step only where it is not in order.
+        std::vector<uint32_t> start(m_keys.size() + 1, 0);
+        for (const Point &p : m_points)
+            ++start[p.key + 1];
+        for (size_t k = 1; k < start.size(); ++k)
+            start[k] += start[k - 1];
+        m_sorted.resize(m_points.size());
+        {
+            std::vector<uint32_t> next(start.begin(), start.end() - 1);
+            for (const Point &p : m_points)
+                m_sorted[next[p.key]++] = p;
+        }
+        for (size_t k = 0; k + 1 < start.size(); ++k) {
+            auto first = m_sorted.begin() + start[k], last = m_sorted.begin() + start[k + 1];
+            auto byStep = [](const Point &a, const Point &b) { return a.step < b.step; };
+            if (!std::is_sorted(first, last, byStep))
+                std::stable_sort(first, last, byStep); // stable: a later value for the same step still wins
+        }
+        m_points.swap(m_sorted);
+        constexpr int kRows = 64;
+        static const std::string multi = [] {
+            std::string sql = "INSERT OR REPLACE INTO metrics (run, key, step, wall, value) VALUES ";
+            for (int r = 0; r < kRows; ++r)
+                sql += (r ? ", (?1, ?" : "(?1, ?") + std::to_string(2 + 4 * r) + ", ?" + std::to_string(3 + 4 * r)
+                       + ", ?" + std::to_string(4 + 4 * r) + ", ?" + std::to_string(5 + 4 * r) + ")";
+            return sql;
+        }();
+        auto bindRow = [&](detail::Stmt &s, int base, const Point &p) {
+            s.bindStaticText(base, m_keys[p.key]).bindInt(base + 1, p.step).bindOptDouble(base + 2, p.wall)
+                .bindOptDouble(base + 3, p.value);
+        };
+        size_t i = 0;
+        if (m_points.size() >= size_t(kRows)) {
+            auto s = m_stmts.get(multi);
+            s.bindInt(1, m_run);
+            for (; i + kRows <= m_points.size(); i += kRows) {
+                s.reset();
+                for (int r = 0; r < kRows; ++r)
+                    bindRow(s, 2 + 4 * r, m_points[i + size_t(r)]);
+                if (!s.run())
+                    return sqlError("store metrics", s);
+            }
+        }
+        auto s = m_stmts.get("INSERT OR REPLACE INTO metrics (run, key, step, wall, value) VALUES (?1, ?2, ?3, ?4, ?5)");
+        s.bindInt(1, m_run);
+        for (; i < m_points.size(); ++i) {
+            s.reset();
+            bindRow(s, 2, m_points[i]);
+            if (!s.run())
+                return sqlError("store metrics", s);
+        }
+        m_points.clear();
+        return okStatus();
+    }
+
+    Status onEvaluation(int64_t seq, const json &e, std::optional<double> t)
+    {
+        const auto step = getInt(e, "step");
+        const std::string split = getStr(e, "split");
+        if (!step || split.empty())
+            return missing(seq, "evaluation", "an integer \"step\" and a \"split\"");
+        const json *summaryPtr = getObj(e, "summary");
+        const json summary = summaryPtr ? *summaryPtr : json::object();
+        {
+            auto s = m_stmts.get(
+                "INSERT OR REPLACE INTO evaluations (run, step, split, wall, summary) VALUES (?, ?, ?, ?, ?)");
+            s.bindInt(1, m_run).bindInt(2, *step).bindText(3, split).bindOptDouble(4, t).bindText(5, summary.dump());
+            if (!s.run())
+                return sqlError("store an evaluation", s);
+        }
+        json &final = m_state.summary["final"];
+        json &best = m_state.summary["best"];
+        json &bestStep = m_state.summary["best_step"];
+        for (json *o : {&final, &best, &bestStep})
+            if (!o->is_object())
+                *o = json::object();
+        // The evaluation's scalars also become metric series ("val/accuracy" per step), so every curve is read
+        // the same way; an explicit metrics event for the same key and step wins.
+        auto mirror = m_stmts.get("INSERT OR IGNORE INTO metrics (run, key, step, wall, value) VALUES (?, ?, ?, ?, ?)");
+        mirror.bindInt(1, m_run).bindInt(3, *step).bindOptDouble(4, t);
+        for (const char *key : kScalarKeys) {
+            auto it = summary.find(key);
+            if (it == summary.end())
+                continue;
+            const std::string name = split + "/" + key;
+            const auto v = getNum(*it);
+            final[name] = v ? json(*v) : json(nullptr);
+            mirror.reset();
+            mirror.bindText(2, name).bindOptDouble(5, v);
+            if (!mirror.run())
+                return sqlError("store metric " + name, mirror);
+            if (!v)
+                continue;
+            const bool lowerIsBetter = std::string_view(key) == "loss";
+            auto b = best.find(name);
+            const bool better = b == best.end() || !b->is_number()
+                                || (lowerIsBetter ? *v < b->get<double>() : *v > b->get<double>());
+            if (better) {
+                best[name] = *v;
+                bestStep[name] = *step;
+            }
+        }
+        touchStep(step);
+        m_state.changed = true;
+        return okStatus();
+    }
+
+    void mergeFinalSummary(const json &summary)
+    {
+        // Accepts {"final": {...}, "best": {...}} as well as a flat {"test/accuracy": 0.8, "best/val/f1": 0.7,
+        // "steps": 900, "stopped_early": false}: numbers go to final ("best/..." ones to best), anything else
+        // to the top level of the summary.
+        for (auto it = summary.begin(); it != summary.end(); ++it) {
+            const std::string &k = it.key();
+            if ((k == "final" || k == "best" || k == "best_step") && it->is_object()) {
+                json &into = m_state.summary[k];
+                if (!into.is_object())
+                    into = json::object();
+                into.update(*it);
+            } else if ((it->is_number() || it->is_null()) && k.size() > 5 && k.compare(0, 5, "best/") == 0) {
+                // The trainer's own flat "best/val/accuracy" (it knows which checkpoint it kept).
+                json &into = m_state.summary["best"];
+                if (!into.is_object())
+                    into = json::object();
+                into[k.substr(5)] = *it;
+            } else if (it->is_number() || it->is_null()) {
+                json &into = m_state.summary["final"];
+                if (!into.is_object())
+                    into = json::object();
+                into[k] = *it;
+            } else {
+                m_state.summary[k] = *it;
+            }
+        }
+    }
+
+    Status onHistogram(int64_t seq, const json &e)
+    {
+        const auto step = getInt(e, "step");
+        const std::string split = getStr(e, "split");
+        const std::string name = getStr(e, "name");
+        const auto lo = getNum(e, "lo"), hi = getNum(e, "hi");
+        const json *counts = getArr(e, "counts");
+        if (!step || split.empty() || name.empty() || !lo || !hi || !counts)
+            return missing(seq, "histogram", "\"step\", \"split\", \"name\", \"lo\", \"hi\" and \"counts\"");
+        json clean = json::array();
+        for (const auto &c : *counts)
+            clean.push_back(c.is_number() ? c.get<int64_t>() : 0);
+        auto s = m_stmts.get("INSERT OR REPLACE INTO histograms (run, step, split, name, lo, hi, counts) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        s.bindInt(1, m_run).bindInt(2, *step).bindText(3, split).bindText(4, name).bindDouble(5, *lo).bindDouble(6, *hi)
+            .bindText(7, clean.dump());
+        return s.run() ? okStatus() : Status(sqlError("store a histogram", s));
+    }
+
+    Status onPredictions(int64_t seq, const json &e)
+    {
+        const auto step = getInt(e, "step");
+        const std::string split = getStr(e, "split");
+        const json *rows = getArr(e, "rows");
+        if (!step || split.empty() || !rows)
+            return missing(seq, "predictions", "\"step\", \"split\" and an array \"rows\"");
+        struct Row {
+            std::string id, truth, top, top1;
+            std::optional<double> top1Prob, pTrue;
+            bool correct = false;
+            const std::string *title = nullptr;
+        };
+        std::vector<Row> prepared;
+        prepared.reserve(rows->size());
+        int64_t bad = 0;
+        for (const json &row : *rows) {
+            if (!row.is_object()) {
+                ++bad;
+                continue;
+            }
+            Row r;
+            auto idIt = row.find("id");
+            if (idIt != row.end() && idIt->is_string())
+                r.id = idIt->get<std::string>();
+            else if (idIt != row.end() && idIt->is_number())
+                r.id = idIt->dump();
+            if (r.id.empty()) {
+                ++bad;
+                continue;
+            }
+            json truth = json::array();
+            if (auto it = row.find("truth"); it != row.end()) {
+                if (it->is_string())
+                    truth.push_back(*it);
+                else if (it->is_array())
+                    for (const auto &l : *it)
+                        if (l.is_string())
+                            truth.push_back(l);
+            }
+            json top = json::array();
+            if (const json *t = getArr(row, "top")) {
+                for (const auto &p : *t)
+                    if (p.is_array() && p.size() >= 2 && p[0].is_string())
+                        top.push_back(json::array({p[0], getNum(p[1]) ? p[1] : json(nullptr)}));
+            } else if (const json *t = getObj(row, "top")) {
+                // {"label": p, ...}, as a hand-written trainer may send it: most probable first.
+                for (auto it = t->begin(); it != t->end(); ++it)
+                    top.push_back(json::array({it.key(), getNum(*it) ? *it : json(nullptr)}));
+                std::stable_sort(top.begin(), top.end(), [](const json &x, const json &y) {
+                    return getNum(x[1]).value_or(-1) > getNum(y[1]).value_or(-1);
+                });
+            }
+            if (auto it = row.find("correct"); it != row.end() && it->is_boolean())
+                r.correct = it->get<bool>();
+            else // not given: exact match of the single truth with the top-1 label
+                r.correct = truth.size() == 1 && !top.empty() && top[0][0] == truth[0];
+            if (!top.empty()) {
+                r.top1 = top[0][0].get<std::string>();
+                r.top1Prob = getNum(top[0][1]);
+            }
+            r.pTrue = getNum(row, "p_true");
+            r.truth = truth.dump();
+            r.top = top.dump();
+            if (auto it = row.find("title"); it != row.end() && it->is_string())
+                r.title = &it->get_ref<const std::string &>();
+            prepared.push_back(std::move(r));
+        }
+        // In primary-key order, so consecutive inserts touch neighbouring pages.
+        std::sort(prepared.begin(), prepared.end(), [](const Row &a, const Row &b) { return a.id < b.id; });
+
+        auto ins = m_stmts.get("INSERT OR REPLACE INTO predictions (run, split, step, example_id, truth, top, "
+                               "top1_label, top1_prob, p_true, correct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        ins.bindInt(1, m_run).bindText(2, split).bindInt(3, *step);
+        for (const Row &r : prepared) {
+            ins.reset();
+            ins.bindStaticText(4, r.id).bindStaticText(5, r.truth).bindStaticText(6, r.top);
+            if (r.top1.empty())
+                ins.bindNull(7);
+            else
+                ins.bindStaticText(7, r.top1);
+            ins.bindOptDouble(8, r.top1Prob).bindOptDouble(9, r.pTrue).bindInt(10, r.correct ? 1 : 0);
+            if (!ins.run())
+                return sqlError("store a prediction", ins);
+        }
+        auto title = m_stmts.get("INSERT OR IGNORE INTO examples (run, example_id, title) VALUES (?, ?, ?)");
+        title.bindInt(1, m_run);
+        for (const Row &r : prepared) {
+            if (!r.title)
+                continue;
+            title.reset();
+            title.bindStaticText(2, r.id).bindStaticText(3, *r.title);
+            if (!title.run())
+                return sqlError("store an example title", title);
+        }
+        if (bad)
+            return log(seq, std::nullopt, "warning",
+                       "predictions event seq " + std::to_string(seq) + ": " + std::to_string(bad)
+                           + " rows without an \"id\" skipped");
+        return okStatus();
+    }
+
+    Status onLrPoint(int64_t seq, const json &e)
+    {
+        const auto index = getInt(e, "index");
+        if (!index)
+            return missing(seq, "lr_point", "an integer \"index\"");
+        auto s = m_stmts.get("INSERT OR REPLACE INTO lr_points (run, idx, lr, loss, smoothed) VALUES (?, ?, ?, ?, ?)");
+        s.bindInt(1, m_run).bindInt(2, *index).bindOptDouble(3, getNum(e, "lr")).bindOptDouble(4, getNum(e, "loss"))
+            .bindOptDouble(5, getNum(e, "smoothed"));
+        return s.run() ? okStatus() : Status(sqlError("store an LR-finder point", s));
+    }
+
+    Status onArtifact(int64_t seq, const std::string &type, const json &e, std::optional<double> t)
+    {
+        const std::string path = getStr(e, "path");
+        if (path.empty())
+            return missing(seq, type, "a \"path\"");
+        std::string kind = type == "checkpoint" ? "checkpoint-" + getStr(e, "kind", "last") : getStr(e, "kind", "file");
+        json meta = json::object();
+        if (auto it = e.find("metric"); it != e.end())
+            meta["metric"] = *it;
+        const auto step = getInt(e, "step");
+        // One row per (kind, path): a checkpoint file rewritten every epoch is one artifact at its latest step.
+        auto s = m_stmts.get("INSERT INTO artifacts (run, kind, path, sha256, step, wall, meta) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (run, kind, path) DO UPDATE SET "
+                             "sha256 = excluded.sha256, step = excluded.step, wall = excluded.wall, "
+                             "meta = excluded.meta");
+        s.bindInt(1, m_run).bindText(2, kind).bindText(3, path).bindText(4, getStr(e, "sha256"))
+            .bindInt(5, step.value_or(m_state.lastStep)).bindOptDouble(6, t).bindText(7, meta.dump());
+        return s.run() ? okStatus() : Status(sqlError("store an artifact", s));
+    }
+
+    detail::StatementCache &m_stmts;
+    const fs::path &m_storePath;
+    int64_t m_run;
+    RunState m_state;
+    IngestStats m_stats;
+    int64_t m_maxSeq = 0;
+    FastMetrics m_fast;
+    std::deque<std::string> m_keys; // stable addresses for m_keyIndex's views
+    std::unordered_map<std::string_view, uint32_t> m_keyIndex;
+    std::vector<Point> m_points, m_sorted;
+};
+
+} // namespace
+
+Result<IngestStats> Store::ingestLines(int64_t run, const std::vector<std::string_view> &lines, int64_t newOffset)
+{
+    try {
+        Ingester ingester(*m_stmts, m_path, run);
+        return ingester.ingest(lines, newOffset);
+    } catch (const std::exception &e) { // out of memory, mostly; the transaction was rolled back
+        return Error{"cannot store events of run " + std::to_string(run) + " in " + m_path.string() + ": "
+                     + e.what()};
+    }
+}
+
+Result<IngestStats> ingestJournal(Store &store, int64_t run, const fs::path &journal)
+{
+    IngestStats total;
+    const IngestCursor start = store.cursor(run);
+    const int fd = ::open(journal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT && start.offset == 0)
+            return total; // the worker has not written anything yet
+        if (errno == ENOENT)
+            return Error{"the journal " + journal.string() + " of run " + std::to_string(run) + " is gone, though "
+                         + std::to_string(start.offset) + " bytes of it were stored; the run folder was moved or "
+                         "deleted (what was stored stays in " + store.path().string() + ")"};
+        return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
+    }
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
+    if (st.st_size < start.offset)
+        return Error{"the journal " + journal.string() + " is " + std::to_string(st.st_size) + " bytes, shorter than the "
+                     + std::to_string(start.offset) + " bytes already stored for run " + std::to_string(run)
+                     + ": it was truncated or replaced; nothing was read. Its stored events stay in "
+                     + store.path().string()};
+
+    int64_t offset = start.offset; // journal offset of buffer[0]
+    std::string buffer;
+    std::vector<std::string_view> lines;
+    for (;;) {
+        // Fill the buffer to a chunk; a line longer than that (a large predictions event) doubles it.
+        const size_t have = buffer.size();
+        const size_t want = have < kChunkBytes ? kChunkBytes : 2 * have;
+        buffer.resize(want);
+        ssize_t n;
+        do
+            n = ::pread(fd, buffer.data() + have, want - have, off_t(offset + int64_t(have)));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
+        buffer.resize(have + size_t(n));
+        if (n == 0)
+            break; // end of file: what is left is an incomplete line that waits for the next call
+        const size_t lastNewline = buffer.rfind('\n');
+        if (lastNewline == std::string::npos)
+            continue;
+        lines.clear();
+        std::string_view all(buffer.data(), lastNewline + 1);
+        while (!all.empty()) {
+            const size_t nl = all.find('\n');
+            lines.push_back(all.substr(0, nl));
+            all.remove_prefix(nl + 1);
+        }
+        const int64_t consumed = int64_t(lastNewline) + 1;
+        auto stats = store.ingestLines(run, lines, offset + consumed);
+        if (!stats)
+            return stats.error();
+        total.events += stats->events;
+        total.duplicates += stats->duplicates;
+        total.malformed += stats->malformed;
+        total.finalEvent = total.finalEvent || stats->finalEvent;
+        buffer.erase(0, size_t(consumed));
+        offset += consumed;
+    }
+    return total;
+}
+
+} // namespace lbk
