@@ -427,6 +427,14 @@ const json *lookup(const json &j, std::string_view dotted)
     return cur;
 }
 
+template <typename T>
+T get(const json &resolved, const char *path)
+{
+    return valueAt(resolved, path).get<T>();
+}
+
+} // namespace
+
 bool fieldApplies(const FieldSpec &f, const json &resolved)
 {
     if (f.appliesTo.empty())
@@ -439,14 +447,6 @@ bool fieldApplies(const FieldSpec &f, const json &resolved)
     }
     return false;
 }
-
-template <typename T>
-T get(const json &resolved, const char *path)
-{
-    return valueAt(resolved, path).get<T>();
-}
-
-} // namespace
 
 const std::vector<FieldSpec> &experimentFields()
 {

@@ -42,6 +42,8 @@ struct ValidationIssue {
 // Every problem in an experiment JSON: unknown keys (with a did-you-mean), wrong types, out-of-range values,
 // and the checks across fields (split shares summing to 1, a binary task without positives, ...).
 std::vector<ValidationIssue> validateExperimentJson(const nlohmann::json &j);
+// Whether a field matters for this config (its appliesTo conditions), e.g. model.channels only for a CNN.
+bool fieldApplies(const FieldSpec &field, const nlohmann::json &config);
 // The value of one field checked alone (for the form, as the user types).
 std::optional<ValidationIssue> validateField(const FieldSpec &field, const nlohmann::json &value);
 
