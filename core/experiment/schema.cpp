@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <set>
 #include <sstream>
@@ -36,6 +37,9 @@ const char *toString(TaskKind k)
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+// Integers are read as int or 64-bit; beyond these a value would wrap, so the schema refuses it.
+constexpr double kMaxInt = 2147483647.0;
+constexpr double kMaxInt64 = 9007199254740992.0; // 2^53: still exact as a JSON number
 
 FieldSpec field(std::string path, FieldType type, json def, std::string help)
 {
@@ -106,7 +110,7 @@ std::vector<FieldSpec> makeFields()
                             "Share of lines that may fail to parse (they are skipped and reported) before the "
                             "read fails."),
                       0, 1));
-    f.push_back(range(field("data.limit", T::Int, 0, "Read at most this many papers (0: all)."), 0, kInf));
+    f.push_back(range(field("data.limit", T::Int, 0, "Read at most this many papers (0: all)."), 0, kMaxInt64));
 
     f.push_back(choices(field("labels.kind", T::Enum, "multiclass",
                               "multiclass: the primary category among the N most common; binary: does the paper "
@@ -131,14 +135,14 @@ std::vector<FieldSpec> makeFields()
                         {"labels.kind=multilabel"}));
     f.push_back(applies(range(field("labels.min_count", T::Int, 1,
                                     "Multilabel: categories carried by fewer papers are left out."),
-                              1, kInf),
+                              1, kMaxInt),
                         {"labels.kind=multilabel"}));
 
     f.push_back(range(field("split.train", T::Float, 0.70, "Share of papers for training."), 0, 1, true));
     f.push_back(range(field("split.validation", T::Float, 0.15, "Share for validation (evaluations during training)."), 0, 1));
     f.push_back(range(field("split.test", T::Float, 0.15, "Share for the final test."), 0, 1));
     f.push_back(range(field("split.seed", T::Int, 13, "Seed of the split; the same seed gives the same split on every machine."),
-                      0, kInf));
+                      0, kMaxInt64));
     f.push_back(field("split.stratify", T::Bool, true, "Keep each class's share the same in every split."));
 
     f.push_back(choices(field("tokenizer.type", T::Enum, "unigram", "Sentencepiece model type."), {"unigram", "bpe"}));
@@ -214,8 +218,8 @@ std::vector<FieldSpec> makeFields()
     f.push_back(range(field("training.batch_size", T::Int, 64, "Examples per step."), 1, 65536));
     f.push_back(range(field("training.epochs", T::Int, 3, "Passes over the training split."), 1, 10000));
     f.push_back(range(field("training.max_steps", T::Int, 0, "Stop after this many steps (0: the epochs decide)."), 0,
-                      kInf));
-    f.push_back(range(field("training.seed", T::Int, 13, "Seed for initialisation, data order and dropout."), 0, kInf));
+                      kMaxInt64));
+    f.push_back(range(field("training.seed", T::Int, 13, "Seed for initialisation, data order and dropout."), 0, kMaxInt64));
     f.push_back(choices(field("training.device", T::Enum, "auto", "auto: CUDA when available, else CPU."),
                         {"auto", "cpu", "cuda"}));
     f.push_back(range(field("training.threads", T::Int, 0, "CPU threads for LibTorch (0: all cores)."), 0, 1024));
@@ -228,10 +232,10 @@ std::vector<FieldSpec> makeFields()
                         {"fp32", "bf16"}));
 
     f.push_back(range(field("evaluation.every_steps", T::Int, 0, "Evaluate on validation every N steps (0: each epoch)."),
-                      0, kInf));
+                      0, kMaxInt64));
     f.push_back(range(field("evaluation.max_predictions", T::Int, 0,
                             "Per-example predictions kept per evaluation (0: all)."),
-                      0, kInf));
+                      0, kMaxInt64));
     f.push_back(range(field("evaluation.top_k", T::Int, 3, "Predicted labels kept per example."), 1, 50));
     f.push_back(range(field("evaluation.histogram_bins", T::Int, 20, "Bins of the prediction histograms."), 2, 1000));
     f.push_back(choices(field("evaluation.metric", T::Enum, "macro_f1",
@@ -239,7 +243,7 @@ std::vector<FieldSpec> makeFields()
                         {"accuracy", "macro_f1", "micro_f1", "loss", "roc_auc", "pr_auc", "f1"}));
     f.push_back(range(field("evaluation.early_stopping", T::Int, 0,
                             "Stop after this many evaluations without improvement (0: off)."),
-                      0, kInf));
+                      0, kMaxInt));
 
     f.push_back(logScaled(range(field("lr_finder.min_lr", T::Float, 1e-7, "LR range test: first rate."), 0, 1, true)));
     f.push_back(logScaled(range(field("lr_finder.max_lr", T::Float, 10.0, "LR range test: last rate."), 0, 1000, true)));
@@ -264,7 +268,7 @@ std::string describeValue(const json &v)
 std::string formatNumber(double v)
 {
     std::ostringstream os;
-    os << v;
+    os << std::setprecision(15) << v;
     return os.str();
 }
 

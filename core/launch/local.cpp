@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "experiment/schema.h"
+#include "util/text.h"
 
 namespace lbk {
 
@@ -28,7 +29,7 @@ std::string workerLogTail(const RunSummary &run, size_t maxLines)
     std::string out;
     for (const auto &l : lines)
         out += (out.empty() ? "" : "\n") + l;
-    return out;
+    return toValidUtf8(out); // loader and library messages may hold any bytes
 }
 
 Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, const LaunchRequest &request)
@@ -49,20 +50,25 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
     if (!run)
         return run.error();
     const fs::path dir = store.runsRoot() / run->uid;
+    // A run that cannot be set up is recorded as failed with the reason, never left queued with no worker.
+    auto failed = [&](const std::string &why) -> Result<RunDetail> {
+        (void)store.setStatus(run->id, RunStatus::Failed, why);
+        return Error{why};
+    };
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec)
-        return Error{dir.string() + ": cannot create the run folder: " + ec.message()};
+        return failed(dir.string() + ": cannot create the run folder: " + ec.message());
     ::chmod(store.runsRoot().c_str(), 0700);
     ::chmod(dir.c_str(), 0700);
     {
         std::ofstream out(dir / "experiment.json");
         out << experiment.config.dump(2) << '\n';
         if (!out)
-            return Error{(dir / "experiment.json").string() + ": cannot write the run's experiment"};
+            return failed((dir / "experiment.json").string() + ": cannot write the run's experiment");
     }
     if (auto st = store.setRunDir(run->id, dir.string()); !st)
-        return st.error();
+        return failed(st.message());
     run->runDir = dir.string();
     return run;
 }
@@ -98,9 +104,16 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
     if (run.runDir.empty() || !fs::exists(fs::path(run.runDir) / "experiment.json"))
         return Error{"run " + std::to_string(run.id) + ": its folder " + run.runDir +
                      " is gone, so there is nothing to resume from"};
-    if (auto st = store.setStatus(run.id, RunStatus::Queued); !st)
-        return st.error();
-    return startLocalWorker(store, run, request, /*resume=*/true);
+    // Claimed atomically: of two resumes at once (a click in the GUI and `lbk resume`), one starts a worker.
+    auto claimed = store.claimForResume(run.id);
+    if (!claimed)
+        return claimed.error();
+    if (!*claimed)
+        return Error{"run " + std::to_string(run.id) + " is being resumed already"};
+    auto proc = startLocalWorker(store, run, request, /*resume=*/true);
+    if (!proc)
+        (void)store.setStatus(run.id, RunStatus::Failed, proc.message());
+    return proc;
 }
 
 Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent)
@@ -148,9 +161,18 @@ SyncResult syncActiveRuns(Store &store)
                 continue;
             if (processAlive(run.pid, run.pidStart))
                 continue;
+            {
+                auto current = store.runById(run.id);
+                if (!current || current->pid != run.pid || current->pidStart != run.pidStart)
+                    continue; // resumed under a new worker since the list was read
+            }
             // The process is gone: read once more, since it may have written its last lines just now.
             auto again = syncRun(store, run);
-            if (again && again->finalEvent)
+            if (!again) {
+                result.warnings.push_back("run " + std::to_string(run.id) + ": " + again.message());
+                continue; // unsure, so leave it for the next sync
+            }
+            if (again->finalEvent)
                 continue;
             auto fresh = store.runById(run.id);
             if (!fresh || !isActive(fresh->status))
@@ -162,8 +184,10 @@ SyncResult syncActiveRuns(Store &store)
             const std::string tail = workerLogTail(run, 3);
             if (!tail.empty())
                 why += "\nLast lines of worker.log:\n" + tail;
-            (void)store.setStatus(run.id, RunStatus::Interrupted, why);
-            result.interrupted++;
+            // Conditional on the same process: a resume that started a new worker since our snapshot wins.
+            auto marked = store.markInterrupted(run.id, fresh->pid, fresh->pidStart, why);
+            if (marked && *marked)
+                result.interrupted++;
         }
     }
     return result;

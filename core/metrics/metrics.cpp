@@ -18,17 +18,23 @@ json finite(double v)
 json perClassJson(const std::vector<ClassCounts> &counts, const std::vector<int64_t> &support,
                   const std::vector<std::string> &labels, double *macroF1)
 {
+    // Macro-F1 over the labels present in the truth or the predictions, as scikit-learn averages it: a class
+    // absent from a split and never predicted says nothing about the model.
     json per = json::array();
     double sum = 0;
+    size_t present = 0;
     for (size_t c = 0; c < counts.size(); ++c) {
         per.push_back({{"label", labels[c]},
                        {"precision", counts[c].precision()},
                        {"recall", counts[c].recall()},
                        {"f1", counts[c].f1()},
                        {"support", support[c]}});
-        sum += counts[c].f1();
+        if (counts[c].tp + counts[c].fp + counts[c].fn > 0) {
+            sum += counts[c].f1();
+            ++present;
+        }
     }
-    *macroF1 = counts.empty() ? 0.0 : sum / double(counts.size());
+    *macroF1 = present == 0 ? 0.0 : sum / double(present);
     return per;
 }
 
@@ -57,8 +63,27 @@ json thin(std::vector<std::pair<double, double>> pts, size_t maxPoints)
 
 } // namespace
 
+namespace {
+// Shared by the multiclass and binary summaries; predicted[i] is example i's predicted class.
+json classSummary(const std::vector<int> &predicted, const std::vector<int> &truth, const std::vector<std::string> &labels,
+                  double loss);
+} // namespace
+
 json multiclassSummary(const std::vector<float> &probs, const std::vector<int> &truth,
                        const std::vector<std::string> &labels, double loss)
+{
+    const size_t n = truth.size(), k = labels.size();
+    std::vector<int> predicted(n);
+    for (size_t i = 0; i < n; ++i) {
+        const float *row = probs.data() + i * k;
+        predicted[i] = int(std::max_element(row, row + k) - row);
+    }
+    return classSummary(predicted, truth, labels, loss);
+}
+
+namespace {
+json classSummary(const std::vector<int> &predicted, const std::vector<int> &truth, const std::vector<std::string> &labels,
+                  double loss)
 {
     const size_t n = truth.size(), k = labels.size();
     std::vector<std::vector<int64_t>> confusion(k, std::vector<int64_t>(k, 0));
@@ -66,8 +91,7 @@ json multiclassSummary(const std::vector<float> &probs, const std::vector<int> &
     std::vector<int64_t> support(k, 0);
     int64_t correct = 0;
     for (size_t i = 0; i < n; ++i) {
-        const float *row = probs.data() + i * k;
-        const int pred = int(std::max_element(row, row + k) - row);
+        const int pred = predicted[i];
         const int t = truth[i];
         confusion[t][pred]++;
         support[t]++;
@@ -90,16 +114,16 @@ json multiclassSummary(const std::vector<float> &probs, const std::vector<int> &
     s["labels"] = labels;
     return s;
 }
+} // namespace
 
 json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &truth,
                    const std::vector<std::string> &labels, double loss)
 {
-    std::vector<float> probs(pPositive.size() * 2);
-    for (size_t i = 0; i < pPositive.size(); ++i) {
-        probs[2 * i] = 1.0f - pPositive[i];
-        probs[2 * i + 1] = pPositive[i];
-    }
-    json s = multiclassSummary(probs, truth, labels, loss);
+    // Positive from 0.5 up, as the per-example predictions decide (sigmoid(0) is exactly 0.5).
+    std::vector<int> predicted(pPositive.size());
+    for (size_t i = 0; i < pPositive.size(); ++i)
+        predicted[i] = pPositive[i] >= 0.5f ? 1 : 0;
+    json s = classSummary(predicted, truth, labels, loss);
     s["f1"] = s["per_class"][1]["f1"];
     s["roc_auc"] = finite(rocAuc(pPositive, truth));
     s["pr_auc"] = finite(averagePrecision(pPositive, truth));

@@ -1,7 +1,12 @@
 #include "protocol/journal.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace lbk {
@@ -43,21 +48,58 @@ int64_t lastJournalSeq(const std::filesystem::path &path)
     }
 }
 
+namespace {
+bool writeAll(int fd, const char *data, size_t size)
+{
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        size -= size_t(n);
+    }
+    return true;
+}
+} // namespace
+
 Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::filesystem::path &path)
 {
     if (path == "-")
-        return std::unique_ptr<JournalWriter>(new JournalWriter(stdout, false, 0));
+        return std::unique_ptr<JournalWriter>(new JournalWriter(STDOUT_FILENO, false, 0));
     const int64_t seq = lastJournalSeq(path);
-    std::FILE *f = std::fopen(path.c_str(), "ab");
-    if (!f)
-        return Error{path.string() + ": cannot open the run journal for writing"};
-    return std::unique_ptr<JournalWriter>(new JournalWriter(f, true, seq));
+    // O_APPEND and one write() per line: a line is never interleaved with another writer's, and a kill can
+    // tear at most the line being written.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return Error{path.string() + ": cannot open the run journal for writing: " + std::strerror(errno)};
+    // Two workers on one run would interleave their sequence numbers; the second is refused.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return Error{path.string() + ": another worker is writing this run's journal; is the run already running?"};
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+        char last = '\n';
+        const int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (rfd >= 0) {
+            if (::pread(rfd, &last, 1, st.st_size - 1) != 1)
+                last = '\n';
+            ::close(rfd);
+        }
+        if (last != '\n' && !writeAll(fd, "\n", 1)) {
+            ::close(fd);
+            return Error{path.string() + ": cannot write to the run journal: " + std::strerror(errno)};
+        }
+    }
+    return std::unique_ptr<JournalWriter>(new JournalWriter(fd, true, seq));
 }
 
 JournalWriter::~JournalWriter()
 {
-    if (m_owned && m_file)
-        std::fclose(m_file);
+    if (m_owned && m_fd >= 0)
+        ::close(m_fd);
 }
 
 bool JournalWriter::emit(const std::string &type, nlohmann::json fields)
@@ -71,9 +113,9 @@ bool JournalWriter::emit(const std::string &type, nlohmann::json fields)
     // Non-finite numbers have no JSON form; nlohmann writes them as null, which the store keeps as NaN.
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
-    bool ok = std::fwrite(text.data(), 1, text.size(), m_file) == text.size() && std::fflush(m_file) == 0;
-    if (ok && (type == "finished" || type == "failed" || type == "cancelled") && m_owned)
-        ::fsync(fileno(m_file));
+    const bool ok = writeAll(m_fd, text.data(), text.size());
+    if (ok && m_owned && (type == "finished" || type == "failed" || type == "cancelled"))
+        ::fsync(m_fd);
     if (m_mirror) {
         std::fwrite(text.data(), 1, text.size(), m_mirror);
         std::fflush(m_mirror);

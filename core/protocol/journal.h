@@ -15,7 +15,9 @@ namespace lbk {
 
 class JournalWriter {
 public:
-    // Opens path for appending ("-" writes to stdout). The next seq follows the last complete line's seq.
+    // Opens path for appending ("-" writes to stdout). The next seq follows the last complete line's seq. A
+    // torn last line (a worker killed mid-write) is closed with a newline first, so it stays one malformed
+    // line instead of swallowing the next event. Fails when another live process holds the journal.
     static Result<std::unique_ptr<JournalWriter>> open(const std::filesystem::path &path);
     ~JournalWriter();
     JournalWriter(const JournalWriter &) = delete;
@@ -30,8 +32,8 @@ public:
     void mirrorTo(std::FILE *stream) { m_mirror = stream; }
 
 private:
-    JournalWriter(std::FILE *f, bool owned, int64_t seq) : m_file(f), m_owned(owned), m_seq(seq) {}
-    std::FILE *m_file;
+    JournalWriter(int fd, bool owned, int64_t seq) : m_fd(fd), m_owned(owned), m_seq(seq) {}
+    int m_fd;
     bool m_owned;
     int64_t m_seq;
     std::FILE *m_mirror = nullptr;

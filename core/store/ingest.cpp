@@ -16,6 +16,7 @@
 
 #include "store/sqlite_util.h"
 #include "store/store.h"
+#include "util/text.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -99,21 +100,10 @@ std::string quote(std::string_view line)
     const bool cut = line.size() > kQuoteChars;
     if (cut)
         line = line.substr(0, kQuoteChars);
-    std::string out;
-    for (size_t i = 0; i < line.size();) {
-        const auto c = static_cast<unsigned char>(line[i]);
-        const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        bool ok = len > 0 && i + len <= line.size();
-        for (size_t k = 1; ok && k < len; ++k)
-            ok = (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80;
-        if (ok && (c >= 0x20 || c == '\t')) {
-            out.append(line.substr(i, len));
-            i += len;
-        } else {
-            out += '?';
-            ++i;
-        }
-    }
+    std::string out = toValidUtf8(line);
+    for (char &c : out)
+        if (c == '\n')
+            c = '?';
     return cut ? out + "..." : out;
 }
 
@@ -611,6 +601,8 @@ private:
             auto index = getInt(e, "index");
             s["index"] = index ? json(*index) : json(nullptr);
             s["method"] = getStr(e, "method");
+            if (auto reason = getStr(e, "reason"); !reason.empty())
+                s["reason"] = reason; // why no rate could be suggested
             m_state.summary["lr_suggestion"] = std::move(s);
             m_state.changed = true;
             return okStatus();

@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "util/text.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -283,9 +284,6 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path &given)
         sqlite3_close(db);
         return Error{what + " " + path.string() + ": " + msg};
     };
-    // WAL: readers (the GUI, lbk show) never block the one writer (the ingester), nor it them.
-    if (auto s = detail::exec(db, "PRAGMA journal_mode = WAL"); !s)
-        return fail("cannot open the store", s.message() + " (is it a Labbook store?)");
     // A 16 MB page cache (allocated as used): a 100k-row predictions event updates its confidence index all
     // over, and with the default 2 MB SQLite spills and rewrites the same pages to the WAL again and again.
     if (auto s = detail::exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384");
@@ -295,6 +293,10 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path &given)
         sqlite3_close(db);
         return s.error();
     }
+    // WAL: readers (the GUI, lbk show) never block the one writer (the ingester), nor it them. Set only once the
+    // file is known to be a Labbook store, so a refused file is left as it was.
+    if (auto s = detail::exec(db, "PRAGMA journal_mode = WAL"); !s)
+        return fail("cannot open the store", s.message());
     return std::unique_ptr<Store>(new Store(path, db));
 }
 
@@ -324,7 +326,7 @@ Result<RunDetail> Store::createRun(const NewRun &run)
         auto s = stmt("INSERT INTO runs (uid, name, experiment, kind, task, config, config_hash, target, run_dir, "
                       "tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.bindText(1, uid)
-            .bindText(2, run.name)
+            .bindText(2, toValidUtf8(run.name))
             .bindText(3, run.experiment)
             .bindText(4, run.kind.empty() ? "train" : run.kind)
             .bindText(5, run.task)
@@ -483,12 +485,34 @@ Status Store::setStatus(int64_t run, RunStatus status, const std::string &error)
                   "started_at = CASE WHEN ?2 = 'running' THEN coalesce(started_at, ?4) ELSE started_at END, "
                   "ended_at = CASE WHEN ?2 IN ('queued', 'running') THEN NULL ELSE coalesce(ended_at, ?4) END "
                   "WHERE id = ?1");
-    s.bindInt(1, run).bindText(2, toString(status)).bindText(3, error).bindDouble(4, now());
+    s.bindInt(1, run).bindText(2, toString(status)).bindText(3, toValidUtf8(error)).bindDouble(4, now());
     if (!s.run())
         return Error{"cannot set the status of run " + std::to_string(run) + ": " + s.error()};
     if (sqlite3_changes(m_db) == 0)
         return Error{"no run with id " + std::to_string(run) + " in " + m_path.string()};
     return okStatus();
+}
+
+Result<bool> Store::markInterrupted(int64_t run, int64_t pid, int64_t pidStart, const std::string &error)
+{
+    // Only while the run is still active and still belongs to the process that was found dead: a resume or
+    // another ingester that stored the final event in between wins.
+    auto s = stmt("UPDATE runs SET status = 'interrupted', error = ?4, ended_at = coalesce(ended_at, ?5) "
+                  "WHERE id = ?1 AND status IN ('queued', 'running') AND pid = ?2 AND pid_start = ?3");
+    s.bindInt(1, run).bindInt(2, pid).bindInt(3, pidStart).bindText(4, toValidUtf8(error)).bindDouble(5, now());
+    if (!s.run())
+        return Error{"cannot mark run " + std::to_string(run) + " interrupted: " + s.error()};
+    return sqlite3_changes(m_db) > 0;
+}
+
+Result<bool> Store::claimForResume(int64_t run)
+{
+    auto s = stmt("UPDATE runs SET status = 'queued', error = '', ended_at = NULL "
+                  "WHERE id = ?1 AND status IN ('interrupted', 'failed', 'cancelled')");
+    s.bindInt(1, run);
+    if (!s.run())
+        return Error{"cannot queue run " + std::to_string(run) + " for resuming: " + s.error()};
+    return sqlite3_changes(m_db) > 0;
 }
 
 Status Store::setProcess(int64_t run, const std::string &host, int64_t pid, int64_t pidStart)
@@ -534,18 +558,18 @@ Status Store::setTags(int64_t run, const std::vector<std::string> &tags)
     json j = json::array();
     for (const auto &t : tags)
         if (std::find(j.begin(), j.end(), t) == j.end())
-            j.push_back(t);
+            j.push_back(toValidUtf8(t));
     return update(run, "UPDATE runs SET tags = ?2 WHERE id = ?1", j.dump());
 }
 
 Status Store::setNotes(int64_t run, const std::string &notes)
 {
-    return update(run, "UPDATE runs SET notes = ?2 WHERE id = ?1", notes);
+    return update(run, "UPDATE runs SET notes = ?2 WHERE id = ?1", toValidUtf8(notes));
 }
 
 Status Store::setName(int64_t run, const std::string &name)
 {
-    return update(run, "UPDATE runs SET name = ?2 WHERE id = ?1", name);
+    return update(run, "UPDATE runs SET name = ?2 WHERE id = ?1", toValidUtf8(name));
 }
 
 Status Store::deleteRun(int64_t run)

@@ -178,6 +178,12 @@ public:
 
     Status setStatus(int64_t run, RunStatus status, const std::string &error = {});
     Status setProcess(int64_t run, const std::string &host, int64_t pid, int64_t pidStart);
+    // Sets the run interrupted only if it is still queued or running under that very process; false when a
+    // resume or a final event got there first.
+    Result<bool> markInterrupted(int64_t run, int64_t pid, int64_t pidStart, const std::string &error);
+    // Queues an interrupted, failed or cancelled run for resuming; false when it is not in such a state any
+    // more (another resume claimed it first).
+    Result<bool> claimForResume(int64_t run);
     Status setJob(int64_t run, const std::string &target, const std::string &jobId);
     Status setRunDir(int64_t run, const std::string &dir);
     Status setTags(int64_t run, const std::vector<std::string> &tags);

@@ -43,6 +43,10 @@ private Q_SLOTS:
                               << "is not true or false";
         QTest::newRow("list item") << R"({"data":{"path":"a"},"model":{"kernel_sizes":[2,0]}})"
                                    << "model.kernel_sizes[1]" << "0 is out of range";
+        QTest::newRow("huge integer") << R"({"data":{"path":"a"},"training":{"max_steps":1e19}})"
+                                      << "training.max_steps" << "out of range";
+        QTest::newRow("huge int field") << R"({"data":{"path":"a"},"evaluation":{"early_stopping":4294967296}})"
+                                        << "evaluation.early_stopping" << "out of range";
         QTest::newRow("missing path") << R"({"model":{}})" << "data.path" << "is required";
         QTest::newRow("not object") << R"({"data":{"path":"a"},"model":3})" << "model" << "is not an object";
         QTest::newRow("split sum") << R"({"data":{"path":"a"},"split":{"train":0.8,"validation":0.15,"test":0.15}})"

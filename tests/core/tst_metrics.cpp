@@ -52,6 +52,24 @@ private Q_SLOTS:
         QCOMPARE(s["roc"].back()[0].get<double>(), 1.0);
     }
 
+    void binaryTieAtOneHalfIsPositive()
+    {
+        // sigmoid(0) is exactly 0.5: the summary must agree with the per-example rows (p >= 0.5 is positive).
+        auto s = lbk::binarySummary({0.5f, 0.5f}, {1, 0}, {"not x", "x"}, 0.7);
+        QCOMPARE(s["accuracy"].get<double>(), 0.5);
+        QCOMPARE(s["confusion"][1][1].get<int>(), 1);
+        QCOMPARE(s["confusion"][0][1].get<int>(), 1);
+    }
+
+    void macroF1SkipsAbsentClasses()
+    {
+        // Class c never occurs and is never predicted: the macro average is over a and b only (as sklearn).
+        const std::vector<float> probs = {0.8f, 0.1f, 0.1f, 0.1f, 0.8f, 0.1f};
+        auto s = lbk::multiclassSummary(probs, {0, 1}, {"a", "b", "c"}, 0.1);
+        QCOMPARE(s["macro_f1"].get<double>(), 1.0);
+        QCOMPARE(s["per_class"].size(), size_t(3));
+    }
+
     void multilabel()
     {
         // 2 examples, 3 labels. truth {0,2}, {1}; predicted (>=0.5) {0}, {1,2}
