@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -28,6 +29,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// Text in the store can come from any trainer; invalid UTF-8 is replaced rather than aborting the output.
+std::string dumpJson(const json &j, int indent = 2)
+{
+    return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
 
 void printError(const std::string &msg)
 {
@@ -171,7 +178,10 @@ struct Progress {
             }
         } else if (type == "metrics") {
             step = std::max(step, e.value("step", int64_t(0)));
-            const auto &v = e["values"];
+            const auto it = e.find("values");
+            if (it == e.end() || !it->is_object())
+                return;
+            const auto &v = *it;
             if (v.contains("train/loss") && v["train/loss"].is_number())
                 loss = v["train/loss"];
             if (v.contains("train/examples_per_s") && v["train/examples_per_s"].is_number())
@@ -186,7 +196,7 @@ struct Progress {
             draw();
         } else if (type == "lr_point") {
             step = e.value("index", int64_t(0)) + 1;
-            if (e["smoothed"].is_number())
+            if (e.contains("smoothed") && e["smoothed"].is_number())
                 loss = e["smoothed"];
             draw();
         } else if (type == "log") {
@@ -273,8 +283,8 @@ void printRunSummary(const RunDetail &r)
             }
             std::printf("\n");
         }
-        const std::string metric = r.config.is_object() ? r.config.value("evaluation", json::object()).value("metric", "macro_f1")
-                                                        : "macro_f1";
+        const json m = valueAt(r.config, "evaluation.metric");
+        const std::string metric = m.is_string() ? m.get<std::string>() : "macro_f1";
         json best = summaryValue(r, "best", "val/" + metric);
         if (best.is_number()) {
             json at = summaryValue(r, "best_step", "val/" + metric);
@@ -322,15 +332,15 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
         printError(fresh.message());
         return kFailed;
     }
-    if (isActive(fresh->status)) {
-        // The worker ended without a final event: it crashed or was killed.
+    if (isActive(fresh->status) && syncRun(store, *fresh)) {
+        // The worker ended without a final event (crashed or killed), and the journal was read to its end.
         std::string why = "the worker exited with code " + std::to_string(exitCode) +
                           " without reporting how the run ended; `lbk resume " + std::to_string(run.id) +
                           "` continues from the last checkpoint";
         const std::string tail = workerLogTail(*fresh, 5);
         if (!tail.empty())
             why += "\nLast lines of worker.log:\n" + tail;
-        (void)store.setStatus(run.id, RunStatus::Interrupted, why);
+        (void)store.markInterrupted(run.id, fresh->pid, fresh->pidStart, why);
         fresh = store.runById(run.id);
     }
     printRunSummary(*fresh);
@@ -424,7 +434,7 @@ int validate(const Common &c, const std::string &file)
         json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};
         for (const auto &i : issues)
             out["errors"].push_back({{"path", i.path}, {"message", i.message}});
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", dumpJson(out).c_str());
     } else if (issues.empty()) {
         std::printf("%s: valid\n", file.c_str());
     } else {
@@ -446,7 +456,7 @@ int schema(const Common &c, bool markdown)
         out.push_back({{"path", f.path},       {"group", f.group}, {"type", fieldTypeName(f.type)},
                        {"default", f.defaultValue}, {"choices", f.choices}, {"help", f.help},
                        {"min", f.min ? json(*f.min) : json()}, {"max", f.max ? json(*f.max) : json()}});
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", dumpJson(out).c_str());
     return kOk;
 }
 
@@ -510,7 +520,7 @@ int run(const Common &c, const RunOptions &o)
                      (long long)proc->pid, store->path().c_str());
     if (o.detach) {
         if (c.json)
-            std::printf("%s\n", json({{"id", run->id}, {"uid", run->uid}, {"pid", proc->pid}}).dump().c_str());
+            std::printf("%s\n", dumpJson(json({{"id", run->id}, {"uid", run->uid}, {"pid", proc->pid}}), -1).c_str());
         else
             std::printf("%lld\n", (long long)run->id);
         return kOk;
@@ -590,7 +600,7 @@ int runs(const Common &c, const RunsOptions &o)
         json out = json::array();
         for (const auto &r : list)
             out.push_back(runJson(r));
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", dumpJson(out).c_str());
         return kOk;
     }
     Table t({"ID", "STATUS", "NAME", "KIND", "TASK", "STEP", "VAL ACC", "VAL F1", "TEST ACC", "STARTED", "TIME", "HOST",
@@ -625,7 +635,7 @@ int show(const Common &c, const std::string &ref)
         for (const auto &a : store->artifacts(r->id))
             arts.push_back({{"kind", a.kind}, {"path", a.path}, {"step", a.step}});
         out["artifacts"] = arts;
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", dumpJson(out).c_str());
         return kOk;
     }
     printRunSummary(*r);
@@ -648,15 +658,21 @@ int show(const Common &c, const std::string &ref)
         std::printf("%s", t.render().c_str());
     }
     const auto evals = store->evaluations(r->id, "test");
-    if (!evals.empty() && evals.back().summary.contains("per_class")) {
+    if (!evals.empty() && evals.back().summary.is_object() && evals.back().summary.contains("per_class") &&
+        evals.back().summary["per_class"].is_array()) {
         std::printf("\nPer-class test metrics (step %lld)\n", (long long)evals.back().step);
         Table t({"LABEL", "PRECISION", "RECALL", "F1", "SUPPORT"});
-        for (const auto &pc : evals.back().summary["per_class"])
-            t.add({pc.value("label", ""), fmtMetric(pc["precision"], 3), fmtMetric(pc["recall"], 3), fmtMetric(pc["f1"], 3),
-                   std::to_string(pc.value("support", 0))});
+        for (const auto &pc : evals.back().summary["per_class"]) {
+            if (!pc.is_object())
+                continue; // an external trainer's summary may hold anything
+            const json label = pc.value("label", json()), support = pc.value("support", json());
+            t.add({label.is_string() ? label.get<std::string>() : label.dump(), fmtMetric(pc.value("precision", json()), 3),
+                   fmtMetric(pc.value("recall", json()), 3), fmtMetric(pc.value("f1", json()), 3),
+                   support.is_number() ? std::to_string(support.get<int64_t>()) : "-"});
+        }
         std::printf("%s", t.render().c_str());
     }
-    std::printf("\nConfig\n%s\n", r->config.dump(2).c_str());
+    std::printf("\nConfig\n%s\n", dumpJson(r->config).c_str());
     return kOk;
 }
 
@@ -701,7 +717,7 @@ int compare(const Common &c, const std::vector<std::string> &refs)
                 row.push_back(summaryValue(r, "final", k));
             out["metrics"][k] = row;
         }
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", dumpJson(out).c_str());
         return kOk;
     }
     std::vector<std::string> header = {"CONFIG KEY"};
@@ -776,7 +792,7 @@ int predictions(const Common &c, const PredictionsOptions &o)
             out.push_back({{"id", p.exampleId}, {"title", p.title}, {"truth", p.truth}, {"top", top},
                            {"correct", p.correct}, {"p_true", std::isfinite(p.pTrue) ? json(p.pTrue) : json()}});
         }
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", dumpJson(out).c_str());
         return kOk;
     }
     const int64_t step = o.step >= 0 ? o.step : steps.back();
@@ -793,6 +809,16 @@ int predictions(const Common &c, const PredictionsOptions &o)
     }
     std::printf("%s", t.render().c_str());
     return kOk;
+}
+
+// Shortest text that reads back as the same double (std::to_string would print 3e-7 as 0.000000).
+std::string exactNumber(double v)
+{
+    if (!std::isfinite(v))
+        return "";
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
 }
 
 int exportRun(const Common &c, const ExportOptions &o)
@@ -853,7 +879,7 @@ int exportRun(const Common &c, const ExportOptions &o)
         }
         if (o.what == "all" || o.what == "predictions")
             doc["predictions"] = {{"val", predictionsJson("val")}, {"test", predictionsJson("test")}};
-        out << doc.dump(2) << '\n';
+        out << dumpJson(doc) << '\n';
     } else if (o.format == "csv") {
         auto csvField = [](const std::string &s) {
             if (s.find_first_of(",\"\n") == std::string::npos)
@@ -877,16 +903,16 @@ int exportRun(const Common &c, const ExportOptions &o)
                         truth += (truth.empty() ? "" : " ") + l;
                     out << split << ',' << steps.back() << ',' << csvField(p.exampleId) << ',' << csvField(p.title)
                         << ',' << csvField(truth) << ',' << csvField(p.top.empty() ? "" : p.top[0].first) << ','
-                        << (p.top.empty() ? 0.0 : p.top[0].second) << ',' << (p.correct ? 1 : 0) << ','
-                        << (std::isfinite(p.pTrue) ? std::to_string(p.pTrue) : "") << '\n';
+                        << (p.top.empty() ? "" : exactNumber(p.top[0].second)) << ',' << (p.correct ? 1 : 0) << ','
+                        << exactNumber(p.pTrue) << '\n';
                 }
             }
         } else if (o.what == "metrics" || o.what == "all") {
             out << "key,step,wall,value\n";
             for (const auto &k : store->metricKeys(r->id))
                 for (const auto &p : store->metric(r->id, k))
-                    out << csvField(k) << ',' << p.step << ',' << std::to_string(p.wall) << ','
-                        << (std::isfinite(p.value) ? std::to_string(p.value) : "") << '\n';
+                    out << csvField(k) << ',' << p.step << ',' << exactNumber(p.wall) << ',' << exactNumber(p.value)
+                        << '\n';
         } else {
             printError("--what " + o.what + ": CSV exports metrics or predictions");
             return kBadInput;
@@ -927,8 +953,14 @@ int cancel(const Common &c, const std::string &ref)
                     (long long)r->id, target->name.c_str(), r->jobId.c_str());
         return kOk;
     }
-    if (r->host != localHostName() || !processAlive(r->pid, r->pidStart)) {
-        printError("run " + std::to_string(r->id) + ": no live worker for it on this machine");
+    if (r->target == "local" && (r->pid == 0 || (r->host == localHostName() && !processAlive(r->pid, r->pidStart)))) {
+        // Nothing is running it (it never started, or its worker died unseen): record the cancel.
+        (void)store->setStatus(r->id, RunStatus::Cancelled, "cancelled while no worker was running it");
+        std::printf("run %lld had no live worker; marked cancelled\n", (long long)r->id);
+        return kOk;
+    }
+    if (r->host != localHostName()) {
+        printError("run " + std::to_string(r->id) + " runs on " + r->host + ", not on this machine");
         return kFailed;
     }
     ::kill(pid_t(r->pid), SIGTERM);

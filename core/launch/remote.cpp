@@ -787,7 +787,8 @@ Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummar
     std::unique_ptr<StreamingProcess> stream;
     int handledInterrupts = 0;
     double backoff = 1;
-    std::optional<clock::time_point> outageSince;
+    clock::time_point outageSince{};
+    bool inOutage = false;
     auto lastStatePoll = clock::now() - std::chrono::hours(1);
     RemoteShell sh(t);
     for (;;) {
@@ -819,7 +820,7 @@ Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummar
         std::string bytes;
         const bool running = stream->read(bytes, std::chrono::milliseconds(250));
         if (!bytes.empty()) {
-            outageSince.reset();
+            inOutage = false;
             backoff = 1;
             if (auto w = appendMirror(run, bytes); !w)
                 return w.error();
@@ -851,9 +852,11 @@ Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummar
                                    (err.empty() ? "" : ": " + err) + "); reconnecting from byte " +
                                    std::to_string(mirrorSize(run)) + " in " + std::to_string(int(backoff)) + " s");
         }
-        if (!outageSince)
+        if (!inOutage) {
+            inOutage = true;
             outageSince = clock::now();
-        if (std::chrono::duration<double>(clock::now() - *outageSince).count() > o.maxOutageSeconds)
+        }
+        if (std::chrono::duration<double>(clock::now() - outageSince).count() > o.maxOutageSeconds)
             return FollowEnd::LostConnection;
         const auto until = clock::now() + std::chrono::duration<double>(backoff);
         while (clock::now() < until && !(o.interrupts && o.interrupts->load() > handledInterrupts))
@@ -891,17 +894,33 @@ Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &t, co
                 safe = false;
         if (!safe || rel == "journal.jsonl" || rel == "remote.json" || rel == ".remote.lock")
             continue;
-        auto out = sh.run("cat -- " + shellQuote(info->runDir + "/" + rel), {}, 3600);
-        if (!out || out->exitCode != 0)
-            continue; // a checkpoint the worker replaced since it was reported
+        // Streamed to a temporary file (checkpoints can be large), renamed into place when complete.
         const fs::path dest = fs::path(run.runDir) / p;
+        const fs::path part = dest.string() + ".part";
         std::error_code ec;
         fs::create_directories(dest.parent_path(), ec);
-        std::ofstream f(dest, std::ios::binary);
-        f.write(out->out.data(), std::streamsize(out->out.size()));
-        if (!f)
-            return Error{dest.string() + ": cannot write"};
-        ::chmod(dest.c_str(), 0600);
+        auto proc = StreamingProcess::start(sh.argv("cat -- " + shellQuote(info->runDir + "/" + rel)));
+        if (!proc)
+            return proc.error();
+        {
+            std::ofstream f(part, std::ios::binary | std::ios::trunc);
+            ::chmod(part.c_str(), 0600);
+            std::string chunk;
+            while ((*proc)->read(chunk, std::chrono::milliseconds(500))) {
+                f.write(chunk.data(), std::streamsize(chunk.size()));
+                chunk.clear();
+            }
+            f.write(chunk.data(), std::streamsize(chunk.size()));
+            if (!f)
+                return Error{part.string() + ": cannot write"};
+        }
+        if ((*proc)->exitCode() != 0) {
+            fs::remove(part, ec); // a checkpoint the worker replaced since it was reported, or a lost connection
+            continue;
+        }
+        fs::rename(part, dest, ec);
+        if (ec)
+            return Error{dest.string() + ": cannot write: " + ec.message()};
         copied.push_back(rel);
     }
     return copied;

@@ -293,7 +293,8 @@ std::string remoteWord(const std::string &path)
 
 std::string RemoteShell::prelude() const
 {
-    std::string s;
+    // Run folders, staged data and logs on the target are the user's alone, as they are here.
+    std::string s = "umask 077\n";
     for (const auto &[k, v] : m_target.env)
         s += "export " + k + "=" + shellQuote(v) + "\n"; // keys are checked names (targets.cpp)
     return s;

@@ -1,0 +1,175 @@
+// lbk on a Slurm target against a real one-node Slurm (tests/servers/slurm-start.sh), reached over the test
+// sshd as an unprivileged user: sbatch with the target's resources, streaming from the job's journal, a
+// pending job's reason, scancel, a time limit ending as TIMEOUT, and a run name that tries to be shell code.
+#include "../remotetest.h"
+
+using namespace remotetest;
+
+class TestSlurm : public QObject {
+    Q_OBJECT
+    Harness h;
+    std::map<std::string, std::string> ssh, slurm;
+    std::string pwned;
+
+    json cluster(const json &extra) const
+    {
+        json t = {{"type", "slurm"},
+                  {"ssh", {{"host", ssh.at("LBK_TEST_SSH_HOST")}, {"port", std::stoi(ssh.at("LBK_TEST_SSH_PORT"))},
+                           {"user", ssh.at("LBK_TEST_SSH_USER")}, {"identity_file", ssh.at("LBK_TEST_SSH_KEY")},
+                           {"known_hosts", ssh.at("LBK_TEST_SSH_KNOWN_HOSTS")}}},
+                  {"env", {{"SLURM_CONF", slurm.at("SLURM_CONF")}}},
+                  {"work_dir", ssh.at("LBK_TEST_SSH_WORKDIR") + "-slurm"},
+                  {"lbk", LABBOOK_BIN_DIR "/lbk"},
+                  {"partition", "debug"},
+                  {"cpus", 1},
+                  {"time", "10"},
+                  {"setup", {"echo labbook-setup-ran"}},
+                  {"sbatch", {"--comment=labbook-test"}}};
+        t.merge_patch(extra);
+        return t;
+    }
+
+    int64_t waitForRun(const std::string &name, bool withSteps) const
+    {
+        int64_t id = 0;
+        Harness::waitFor([&] {
+            for (const auto &r : h.open()->runs({}))
+                if (r.name == name && (!withSteps || r.lastStep > 0)) {
+                    id = r.id;
+                    return true;
+                }
+            return false;
+        }, 180000);
+        return id;
+    }
+
+    std::string jobState(const std::string &job) const
+    {
+        QProcess p;
+        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+        e.insert(QStringLiteral("SLURM_CONF"), QString::fromStdString(slurm.at("SLURM_CONF")));
+        p.setProcessEnvironment(e);
+        p.start(QStringLiteral("scontrol"), {QStringLiteral("show"), QStringLiteral("job"), QStringLiteral("-o"),
+                                             QString::fromStdString(job)});
+        p.waitForFinished();
+        const std::string out = p.readAllStandardOutput().toStdString();
+        const auto pos = out.find("JobState=");
+        return pos == std::string::npos ? std::string() : out.substr(pos + 9, out.find(' ', pos) - pos - 9);
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        ssh = readEnv(serversDir() / "ssh" / "env");
+        slurm = readEnv(serversDir() / "slurm" / "env");
+        if (ssh.empty() || slurm.empty())
+            QSKIP("no test sshd or Slurm (run through ctest, whose fixtures start tests/servers/*-start.sh)");
+        pwned = (fs::path(LABBOOK_TEST_TMP) / ("pwned-slurm-" + std::to_string(::getpid()))).string();
+        QVERIFY(h.init({{"targets",
+                         {{"cluster", cluster(json::object())},
+                          {"later", cluster({{"sbatch", {"--begin=now+3600"}}})},
+                          {"short", cluster({{"time", "1"}})}}}}));
+    }
+
+    void check()
+    {
+        auto c = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("cluster")});
+        QVERIFY2(c.exitCode == 0, qPrintable(c.out + c.err));
+        QVERIFY2(c.out.contains(QStringLiteral("slurm        debug* up")), qPrintable(c.out)); // * marks the default
+    }
+
+    void runThroughSbatch()
+    {
+        QElapsedTimer timer;
+        timer.start();
+        const std::string name = "$(touch " + pwned + "); '; touch " + pwned + "; '";
+        auto p = h.start({QStringLiteral("run"), h.variant(QStringLiteral("slurm-debug"), json::object()),
+                          QStringLiteral("--target"), QStringLiteral("cluster"), QStringLiteral("--name"),
+                          QString::fromStdString(name)});
+        const int64_t id = waitForRun(name, true);
+        QVERIFY(id > 0);
+        qInfo("slurm: %.1f s from submit to the first stored metrics", timer.elapsed() / 1000.0);
+        QVERIFY(p->waitForFinished(300000));
+        const QString err = QString::fromUtf8(p->readAllStandardError());
+        QVERIFY2(p->exitCode() == 0, qPrintable(err));
+        QVERIFY2(err.contains(QStringLiteral("submitted Slurm job")), qPrintable(err));
+        QVERIFY(!fs::exists(pwned));
+        auto s = h.open();
+        const auto run = *s->runById(id);
+        QCOMPARE(run.status, lbk::RunStatus::Finished);
+        QCOMPARE(run.target, std::string("cluster"));
+        QCOMPARE(jobState(run.jobId), std::string("COMPLETED"));
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+        const std::string out = readFile(remoteRunDir(run) / ("slurm-" + run.jobId + ".out"));
+        QVERIFY2(out.find("labbook-setup-ran") != std::string::npos, out.c_str());
+        const json info = json::parse(readFile(fs::path(run.runDir) / "remote.json"));
+        QCOMPARE(info.value("state", ""), std::string("COMPLETED"));
+    }
+
+    void pendingShowsReasonThenCancel()
+    {
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("slurm-later"), json::object()),
+                        QStringLiteral("--target"), QStringLiteral("later"), QStringLiteral("--detach")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const int64_t id = r.out.trimmed().toLongLong();
+        h.lbk({QStringLiteral("runs")});
+        auto run = h.run(id);
+        QCOMPARE(run.status, lbk::RunStatus::Queued);
+        QVERIFY2(run.error.find("PENDING") != std::string::npos && run.error.find("BeginTime") != std::string::npos,
+                 run.error.c_str());
+        auto c = h.lbk({QStringLiteral("cancel"), QString::number(id)});
+        QVERIFY2(c.exitCode == 0, qPrintable(c.err + c.out));
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return !lbk::isActive(h.run(id).status);
+        }, 60000));
+        run = h.run(id);
+        QCOMPARE(run.status, lbk::RunStatus::Cancelled);
+        QVERIFY2(run.error.find("CANCELLED") != std::string::npos, run.error.c_str());
+        QCOMPARE(jobState(run.jobId), std::string("CANCELLED"));
+    }
+
+    void cancelRunningJob()
+    {
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("slurm-cancel"), {{"training", {{"epochs", 60}}}}),
+                        QStringLiteral("--target"), QStringLiteral("cluster"), QStringLiteral("--detach")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const int64_t id = r.out.trimmed().toLongLong();
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return h.run(id).lastStep > 0;
+        }, 180000));
+        auto c = h.lbk({QStringLiteral("cancel"), QString::number(id)});
+        QVERIFY2(c.exitCode == 0, qPrintable(c.err + c.out));
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return !lbk::isActive(h.run(id).status);
+        }, 120000));
+        auto s = h.open();
+        const auto run = *s->runById(id);
+        QCOMPARE(run.status, lbk::RunStatus::Cancelled);
+        QCOMPARE(jobState(run.jobId), std::string("CANCELLED"));
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    void timeLimitEndsAsTimeout()
+    {
+        // --time=1: Slurm stops the job a minute in (its timer runs every 30 s, so up to 90 s), with SIGTERM.
+        auto p = h.start({QStringLiteral("run"), h.variant(QStringLiteral("slurm-timeout"), {{"training", {{"epochs", 400}}}}),
+                          QStringLiteral("--target"), QStringLiteral("short")});
+        QVERIFY(p->waitForFinished(300000));
+        const QString err = QString::fromUtf8(p->readAllStandardError());
+        QCOMPARE(p->exitCode(), 1);
+        const int64_t id = waitForRun("slurm-timeout", false);
+        const auto run = h.run(id);
+        QCOMPARE(run.status, lbk::RunStatus::Failed);
+        QVERIFY2(run.error.find("TIMEOUT") != std::string::npos, run.error.c_str());
+        QCOMPARE(jobState(run.jobId), std::string("TIMEOUT"));
+        QVERIFY2(err.contains(QStringLiteral("TIMEOUT")), qPrintable(err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSlurm)
+#include "tst_slurm.moc"

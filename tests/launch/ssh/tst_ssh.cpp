@@ -1,0 +1,405 @@
+// lbk on ssh and command targets against a real sshd on 127.0.0.1 (tests/servers/sshd-start.sh): staging with
+// hash skip, live streaming into the store, a dropped connection and a killed lbk resumed without losing or
+// doubling an event, cancel on both targets, strict host keys, and names that try to be shell code.
+#include "../remotetest.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+using namespace remotetest;
+
+namespace {
+
+// The sshd processes serving connections of the test server (the privileged monitor per connection and the
+// user's network-facing child under it): killing them drops every open connection, as a network failure would.
+std::vector<pid_t> sshdSessions(pid_t listener)
+{
+    std::map<pid_t, pid_t> parent;
+    std::map<pid_t, std::string> comm;
+    DIR *d = ::opendir("/proc");
+    if (!d)
+        return {};
+    while (auto *e = ::readdir(d)) {
+        const pid_t pid = pid_t(std::atoi(e->d_name));
+        if (pid <= 0)
+            continue;
+        const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+        const auto open = stat.find('('), close = stat.rfind(')');
+        if (open == std::string::npos || close == std::string::npos)
+            continue;
+        std::istringstream rest(stat.substr(close + 2));
+        std::string state;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        parent[pid] = ppid;
+        comm[pid] = stat.substr(open + 1, close - open - 1);
+    }
+    ::closedir(d);
+    std::vector<pid_t> out;
+    for (const auto &[pid, ppid] : parent) {
+        if (comm[pid] != "sshd" || pid == listener)
+            continue;
+        for (pid_t up = ppid; up > 1; up = parent.count(up) ? parent[up] : 0)
+            if (up == listener) {
+                out.push_back(pid);
+                break;
+            }
+    }
+    return out;
+}
+
+} // namespace
+
+class TestSsh : public QObject {
+    Q_OBJECT
+    Harness h;
+    std::map<std::string, std::string> env;
+    std::string pwnedPrefix;
+
+    json endpoint(const std::string &knownHosts) const
+    {
+        return {{"host", env.at("LBK_TEST_SSH_HOST")}, {"port", std::stoi(env.at("LBK_TEST_SSH_PORT"))},
+                {"user", env.at("LBK_TEST_SSH_USER")}, {"identity_file", env.at("LBK_TEST_SSH_KEY")},
+                {"known_hosts", knownHosts}};
+    }
+
+    QString longRun(const QString &name) const
+    {
+        return h.variant(name, {{"training", {{"epochs", qEnvironmentVariableIntValue("LBK_TEST_LONG_EPOCHS") > 0
+                                                              ? qEnvironmentVariableIntValue("LBK_TEST_LONG_EPOCHS")
+                                                              : 4}}}});
+    }
+
+    int64_t runId(const LbkResult &r) const { return r.out.trimmed().toLongLong(); }
+
+    bool noPwned() const
+    {
+        for (const char *tag : {"name", "data", "tag", "cmd", "desc"})
+            if (fs::exists(pwnedPrefix + tag))
+                return false;
+        return true;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        env = readEnv(serversDir() / "ssh" / "env");
+        if (env.empty())
+            QSKIP("no test sshd (run through ctest, whose fixture starts tests/servers/sshd-start.sh)");
+        pwnedPrefix = (fs::path(LABBOOK_TEST_TMP) / ("pwned-" + std::to_string(::getpid()) + "-")).string();
+        const std::string lbkPath = LABBOOK_BIN_DIR "/lbk";
+        json box = endpoint(env.at("LBK_TEST_SSH_KNOWN_HOSTS"));
+        box.update({{"type", "ssh"}, {"work_dir", env.at("LBK_TEST_SSH_WORKDIR")}, {"lbk", lbkPath},
+                    {"env", {{"CUDA_VISIBLE_DEVICES", ""}, {"LBK_TEST_MARK", "$(touch " + pwnedPrefix + "env)"}}}});
+        const std::string emptyKnown = (fs::path(LABBOOK_TEST_TMP) / "empty_known_hosts").string();
+        fs::create_directories(LABBOOK_TEST_TMP);
+        std::ofstream(emptyKnown).close();
+        json stranger = endpoint(emptyKnown);
+        stranger.update({{"type", "ssh"}, {"lbk", lbkPath}});
+        // A command target shaped like `gcloud compute tpus tpu-vm ssh {name} --zone {zone} --command {cmd}`.
+        json tpu = {{"type", "command"},
+                    {"command", {"ssh", "-T", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o",
+                                 "UserKnownHostsFile={known}", "-i", "{key}", "-p", "{port}", "-l", "{user}", "{name}",
+                                 "{cmd}"}},
+                    {"vars", {{"known", env.at("LBK_TEST_SSH_KNOWN_HOSTS")}, {"key", env.at("LBK_TEST_SSH_KEY")},
+                              {"port", env.at("LBK_TEST_SSH_PORT")}, {"user", env.at("LBK_TEST_SSH_USER")},
+                              {"name", env.at("LBK_TEST_SSH_HOST")}}},
+                    {"work_dir", env.at("LBK_TEST_SSH_WORKDIR")},
+                    {"lbk", lbkPath}};
+        // Any trainer that writes the event protocol: the example logger, data named by a remote path.
+        json xla = tpu;
+        xla["worker"] = {"/usr/bin/python3", LABBOOK_SOURCE_DIR "/examples/xla_logger.py", "--demo", "--journal",
+                         "{journal}", "--experiment", "{experiment}"};
+        xla["data_root"] = qgetenv("LABBOOK_DATA").toStdString();
+        QVERIFY(h.init({{"targets", {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}}}}));
+    }
+
+    void listAndCheck()
+    {
+        auto list = h.lbk({QStringLiteral("targets")});
+        QCOMPARE(list.exitCode, 0);
+        for (const char *name : {"local", "box", "stranger", "tpu"})
+            QVERIFY2(list.out.contains(QString::fromUtf8(name)), qPrintable(list.out));
+        auto check = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("box")});
+        QVERIFY2(check.exitCode == 0, qPrintable(check.out + check.err));
+        QVERIFY2(check.out.contains(QStringLiteral("connect      ok")), qPrintable(check.out));
+        QVERIFY2(check.out.contains(QStringLiteral("lbk " LABBOOK_VERSION)), qPrintable(check.out));
+        QVERIFY2(check.out.contains(QStringLiteral("GiB free")), qPrintable(check.out));
+        QVERIFY2(check.out.contains(QStringLiteral("CPU cores")), qPrintable(check.out));
+        QVERIFY(!check.out.contains(QString::fromStdString(env.at("LBK_TEST_SSH_KEY"))));
+        auto viaCommand = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("tpu")});
+        QVERIFY2(viaCommand.exitCode == 0, qPrintable(viaCommand.out + viaCommand.err));
+        QVERIFY(noPwned());
+    }
+
+    void unknownHostKeyIsRefused()
+    {
+        const fs::path known = fs::path(LABBOOK_TEST_TMP) / "empty_known_hosts";
+        auto check = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("stranger")});
+        QCOMPARE(check.exitCode, 1);
+        QVERIFY2(check.out.contains(QStringLiteral("FAILED")) && check.out.contains(QStringLiteral("known_hosts")),
+                 qPrintable(check.out));
+        QCOMPARE(fs::file_size(known), uintmax_t(0)); // nothing was accepted or written
+        auto run = h.lbk({QStringLiteral("run"), QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"),
+                          QStringLiteral("--target"), QStringLiteral("stranger")});
+        QCOMPARE(run.exitCode, 1);
+        QVERIFY2(run.err.contains(QStringLiteral("known_hosts")), qPrintable(run.err));
+        QVERIFY(!run.err.contains(QString::fromStdString(env.at("LBK_TEST_SSH_KEY"))));
+        QCOMPARE(fs::file_size(known), uintmax_t(0));
+        // The attempt is recorded as a failed run that says why.
+        const auto failed = h.open()->runs({});
+        QVERIFY(!failed.empty());
+        QCOMPARE(failed.front().status, lbk::RunStatus::Failed);
+        QVERIFY2(failed.front().error.find("known_hosts") != std::string::npos, failed.front().error.c_str());
+    }
+
+    void runOverSshWithInjectedNames()
+    {
+        // The data file sits under folders whose names are shell code; so do the run name, a tag and a description.
+        const fs::path root = fs::path(h.dir.path().toStdString()) / "data";
+        const fs::path rel = fs::path("inj") / ("$(touch " + pwnedPrefix + "data)") / "x'; touch y; '.jsonl";
+        fs::create_directories((root / rel).parent_path());
+        fs::copy_file(fs::path(qgetenv("LABBOOK_DATA").toStdString()) / "arxiv/arxiv-sample-5k.jsonl", root / rel);
+        const QString file = h.variant(QStringLiteral("inject"),
+                                       {{"data", {{"path", rel.string()}}},
+                                        {"description", "`touch " + pwnedPrefix + "desc`"}});
+        QElapsedTimer timer;
+        timer.start();
+        auto r = h.lbk({QStringLiteral("--data-root"), QString::fromStdString(root.string()), QStringLiteral("run"), file,
+                        QStringLiteral("--target"), QStringLiteral("box"), QStringLiteral("--name"),
+                        QString::fromStdString("'; touch " + pwnedPrefix + "name; '"), QStringLiteral("--tag"),
+                        QString::fromStdString("$(touch " + pwnedPrefix + "tag)")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        qInfo("ssh run: %.1f s from submit to the end", timer.elapsed() / 1000.0);
+        QVERIFY2(r.err.contains(QStringLiteral("copying data")), qPrintable(r.err));
+        QVERIFY(noPwned());
+
+        auto s = h.open();
+        lbk::RunFilter f;
+        f.experiment = "inject";
+        const auto runs = s->runs(f);
+        QCOMPARE(runs.size(), size_t(1));
+        const auto run = runs.front();
+        QCOMPARE(run.status, lbk::RunStatus::Finished);
+        QCOMPARE(run.target, std::string("box"));
+        QCOMPARE(run.name, "'; touch " + pwnedPrefix + "name; '");
+        QVERIFY(!run.jobId.empty());
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+
+        // The run folders are the user's alone, here and there; no key path reaches the store or the logs.
+        struct stat st {};
+        QCOMPARE(::stat(run.runDir.c_str(), &st), 0);
+        QCOMPARE(int(st.st_mode & 0777), 0700);
+        QCOMPARE(::stat(remoteRunDir(run).c_str(), &st), 0);
+        QCOMPARE(int(st.st_mode & 077), 0);
+        const std::string key = env.at("LBK_TEST_SSH_KEY");
+        QVERIFY(readFile(h.store.toStdString()).find(key) == std::string::npos);
+        QVERIFY(readFile(fs::path(run.runDir) / "remote.json").find(key) == std::string::npos);
+        QVERIFY(readFile(remoteRunDir(run) / "worker.log").find(key) == std::string::npos);
+        QVERIFY(r.err.indexOf(QString::fromStdString(key)) < 0);
+
+        // Checkpoints and artifacts come back on request, byte for byte.
+        auto pulled = h.lbk({QStringLiteral("pull"), QString::number(run.id)});
+        QVERIFY2(pulled.exitCode == 0, qPrintable(pulled.err));
+        const auto artifacts = s->artifacts(run.id);
+        QVERIFY(!artifacts.empty());
+        for (const auto &a : artifacts) {
+            const fs::path local = fs::path(run.runDir) / a.path;
+            QVERIFY2(fs::exists(local), local.c_str());
+            QVERIFY(readFile(local) == readFile(remoteRunDir(run) / a.path));
+        }
+    }
+
+    void commandTargetSkipsDataAlreadyThere()
+    {
+        const QString file = h.variant(QStringLiteral("via-command"), json::object());
+        QElapsedTimer timer;
+        timer.start();
+        auto r = h.lbk({QStringLiteral("run"), file, QStringLiteral("--target"), QStringLiteral("tpu")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        qInfo("command-target run: %.1f s from submit to the end", timer.elapsed() / 1000.0);
+        // Copied once (first run of this data), then found by its hash.
+        auto again = h.lbk({QStringLiteral("run"), file, QStringLiteral("--target"), QStringLiteral("box"),
+                            QStringLiteral("--detach")});
+        QVERIFY2(again.exitCode == 0, qPrintable(again.err));
+        QVERIFY2(again.err.contains(QStringLiteral("already on box (same SHA-256)")), qPrintable(again.err));
+        const int64_t id = runId(again);
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")}); // every lbk command catches remote runs up
+            return !lbk::isActive(h.run(id).status);
+        }, 120000));
+        auto s = h.open();
+        for (const auto &run : s->runs({})) {
+            if (run.name != "via-command")
+                continue;
+            QCOMPARE(run.status, lbk::RunStatus::Finished);
+            const QString diff = compareWithRemote(*s, run);
+            QVERIFY2(diff.isEmpty(), qPrintable(diff));
+        }
+        QVERIFY(noPwned());
+    }
+
+    void externalTrainerReportsThroughCommandTarget()
+    {
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("xla-demo"), json::object()),
+                        QStringLiteral("--target"), QStringLiteral("xla")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        QVERIFY2(!r.err.contains(QStringLiteral("copying data")), qPrintable(r.err)); // named by a remote path
+        auto s = h.open();
+        const auto run = *s->run("xla-demo");
+        QCOMPARE(run.status, lbk::RunStatus::Finished);
+        QCOMPARE(s->metric(run.id, "train/loss").size(), size_t(20));
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    void droppedConnectionLosesNothing()
+    {
+        QElapsedTimer timer;
+        timer.start();
+        auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("dropped")), QStringLiteral("--target"),
+                          QStringLiteral("box")});
+        int64_t id = 0;
+        double firstEvent = 0;
+        QVERIFY(Harness::waitFor([&] {
+            auto s = h.open();
+            for (const auto &r : s->runs({}))
+                if (r.name == "dropped" && r.lastStep > 0) {
+                    id = r.id;
+                    return true;
+                }
+            return false;
+        }, 120000));
+        firstEvent = timer.elapsed() / 1000.0;
+        qInfo("ssh: %.1f s from submit to the first stored metrics", firstEvent);
+        const pid_t listener = pid_t(std::stol(readFile(env.at("LBK_TEST_SSH_PIDFILE"))));
+        const auto sessions = sshdSessions(listener);
+        QVERIFY(!sessions.empty());
+        for (pid_t pid : sessions)
+            ::kill(pid, SIGKILL);
+        const int64_t stepAtDrop = h.run(id).lastStep;
+        QVERIFY2(p->waitForFinished(300000), "lbk did not finish after the dropped connection");
+        const QString err = QString::fromUtf8(p->readAllStandardError());
+        QVERIFY2(p->exitCode() == 0, qPrintable(err));
+        QVERIFY2(err.contains(QStringLiteral("reconnecting")), qPrintable(err));
+        auto s = h.open();
+        const auto run = *s->runById(id);
+        QCOMPARE(run.status, lbk::RunStatus::Finished);
+        QVERIFY(run.lastStep > stepAtDrop);
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    void killedLbkResumes()
+    {
+        auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("restarted")), QStringLiteral("--target"),
+                          QStringLiteral("tpu")});
+        int64_t id = 0;
+        QVERIFY(Harness::waitFor([&] {
+            for (const auto &r : h.open()->runs({}))
+                if (r.name == "restarted" && r.lastStep > 0) {
+                    id = r.id;
+                    return true;
+                }
+            return false;
+        }, 120000));
+        ::kill(pid_t(p->processId()), SIGKILL);
+        p->waitForFinished();
+        // The worker goes on without anyone following it; lbk resume follows it again from the stored offset.
+        QVERIFY(lbk::isActive(h.run(id).status));
+        auto r = h.lbk({QStringLiteral("resume"), QString::number(id)});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.err.contains(QStringLiteral("Following run")), qPrintable(r.err));
+        auto s = h.open();
+        const auto run = *s->runById(id);
+        QCOMPARE(run.status, lbk::RunStatus::Finished);
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    void cancelOnSsh()
+    {
+        auto r = h.lbk({QStringLiteral("run"), longRun(QStringLiteral("cancel-ssh")), QStringLiteral("--target"),
+                        QStringLiteral("box"), QStringLiteral("--detach")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const int64_t id = runId(r);
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return h.run(id).lastStep > 0;
+        }, 120000));
+        auto c = h.lbk({QStringLiteral("cancel"), QString::number(id)});
+        QVERIFY2(c.exitCode == 0, qPrintable(c.err + c.out));
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return !lbk::isActive(h.run(id).status);
+        }, 120000));
+        auto s = h.open();
+        const auto run = *s->runById(id);
+        QCOMPARE(run.status, lbk::RunStatus::Cancelled);
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    void cancelOnCommandTargetWithCtrlC()
+    {
+        auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("cancel-cmd")), QStringLiteral("--target"),
+                          QStringLiteral("tpu")});
+        int64_t id = 0;
+        QVERIFY(Harness::waitFor([&] {
+            for (const auto &r : h.open()->runs({}))
+                if (r.name == "cancel-cmd" && r.lastStep > 0) {
+                    id = r.id;
+                    return true;
+                }
+            return false;
+        }, 120000));
+        ::kill(pid_t(p->processId()), SIGINT);
+        QVERIFY(p->waitForFinished(120000));
+        QCOMPARE(p->exitCode(), 3);
+        auto s = h.open();
+        const auto run = *s->runById(id);
+        QCOMPARE(run.status, lbk::RunStatus::Cancelled);
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    void killedWorkerIsInterrupted()
+    {
+        auto r = h.lbk({QStringLiteral("run"), longRun(QStringLiteral("killed")), QStringLiteral("--target"),
+                        QStringLiteral("box"), QStringLiteral("--detach")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const int64_t id = runId(r);
+        QVERIFY(Harness::waitFor([&] { // until a checkpoint was reported
+            h.lbk({QStringLiteral("runs")});
+            for (const auto &a : h.open()->artifacts(id))
+                if (a.path.find("last") != std::string::npos)
+                    return true;
+            return false;
+        }, 120000));
+        const auto run = h.run(id);
+        ::kill(pid_t(std::stol(run.jobId)), SIGKILL);
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return !lbk::isActive(h.run(id).status);
+        }, 60000));
+        const auto after = h.run(id);
+        QCOMPARE(after.status, lbk::RunStatus::Interrupted);
+        QVERIFY2(after.error.find("lbk resume") != std::string::npos, after.error.c_str());
+        // Resume starts the worker again there, from its last checkpoint, appending to the same journal.
+        auto resumed = h.lbk({QStringLiteral("resume"), QString::number(id)});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err + resumed.out));
+        auto s = h.open();
+        const auto done = *s->runById(id);
+        QCOMPARE(done.status, lbk::RunStatus::Finished);
+        QVERIFY(done.jobId != after.jobId); // a new worker process
+        QVERIFY2(done.summary["run"].value("resumed_from_step", 0) > 0, done.summary.dump().c_str());
+        const QString diff = compareWithRemote(*s, done);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    void cleanupTestCase() { QVERIFY(noPwned()); }
+};
+
+QTEST_GUILESS_MAIN(TestSsh)
+#include "tst_ssh.moc"
