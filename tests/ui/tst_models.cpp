@@ -1,0 +1,350 @@
+// The GUI's item models (each under QAbstractItemModelTester) and the arithmetic behind the plots.
+#include <cmath>
+
+#include <QAbstractItemModelTester>
+#include <QBuffer>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "models/comparemetricsmodel.h"
+#include "models/comparepredictionsmodel.h"
+#include "models/configdiffmodel.h"
+#include "models/confusionmodel.h"
+#include "models/perclassmodel.h"
+#include "models/predictionsmodel.h"
+#include "models/runsfilterproxy.h"
+#include "models/runsmodel.h"
+#include "plots/curvesplot.h"
+#include "plots/series.h"
+
+using namespace labbook;
+
+namespace {
+
+lbk::RunSummary makeRun(int64_t id, const std::string &name, lbk::RunStatus status, double f1,
+                        const std::string &task = "multiclass")
+{
+    lbk::RunSummary r;
+    r.id = id;
+    r.uid = "uid" + std::to_string(id);
+    r.name = name;
+    r.experiment = name.substr(0, name.find('-'));
+    r.task = task;
+    r.status = status;
+    r.createdAt = 1.7e9 + double(id);
+    r.startedAt = r.createdAt + 1;
+    r.endedAt = status == lbk::RunStatus::Running ? 0 : r.startedAt + 30;
+    r.tags = {"t" + std::to_string(id % 2)};
+    r.summary = {{"final", {{"val/macro_f1", f1}, {"val/loss", 1 - f1}}}, {"best", {{"val/macro_f1", f1 + 0.01}}}};
+    return r;
+}
+
+lbk::PredictionRow makePrediction(int i, const std::vector<std::string> &labels)
+{
+    lbk::PredictionRow p;
+    p.exampleId = "2401." + std::to_string(10000 + i);
+    p.title = (i % 7 == 0 ? "Neural networks for " : "A study of ") + std::to_string(i) + " things";
+    const std::string truth = labels[size_t(i) % labels.size()];
+    const std::string pred = labels[size_t(i * 7 / 5) % labels.size()];
+    const double conf = 0.3 + 0.7 * double((i * 37) % 100) / 100.0;
+    p.truth = {truth};
+    p.top = {{pred, conf}, {truth == pred ? labels[(size_t(i) + 1) % labels.size()] : truth, (1 - conf) / 2}};
+    p.correct = truth == pred;
+    p.pTrue = p.correct ? conf : (1 - conf) / 2;
+    return p;
+}
+
+std::vector<lbk::PredictionRow> makePredictions(int n)
+{
+    const std::vector<std::string> labels = {"cs.CV", "cs.LG", "cs.CL", "cs.AI"};
+    std::vector<lbk::PredictionRow> rows;
+    for (int i = 0; i < n; ++i)
+        rows.push_back(makePrediction(i, labels));
+    return rows;
+}
+
+} // namespace
+
+class TestModels : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void runsModel()
+    {
+        RunsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setRuns({makeRun(3, "debug-a", lbk::RunStatus::Running, 0.6), makeRun(2, "debug-b", lbk::RunStatus::Finished, 0.7),
+                       makeRun(1, "top20-x", lbk::RunStatus::Failed, 0.2)});
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.index(0, RunsModel::Status).data().toString(), QStringLiteral("running"));
+        QCOMPARE(model.index(1, RunsModel::BestF1).data().toString(), QStringLiteral("0.71"));
+        QCOMPARE(model.index(2, RunsModel::Id).data(RunsModel::RunIdRole).toLongLong(), 1);
+
+        // A live merge: a new run at the top, one gone, one changed; rows of the others stay put.
+        QPersistentModelIndex keep = model.index(1, 0);
+        QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+        model.updateRuns({makeRun(4, "debug-c", lbk::RunStatus::Queued, 0.1), makeRun(3, "debug-a", lbk::RunStatus::Finished, 0.65),
+                          makeRun(2, "debug-b", lbk::RunStatus::Finished, 0.7)});
+        QCOMPARE(resets.count(), 0);
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.runAt(0)->id, 4);
+        QCOMPARE(model.index(1, RunsModel::Status).data().toString(), QStringLiteral("finished"));
+        QVERIFY(keep.isValid());
+        QCOMPARE(keep.row(), 2);
+
+        // Editing notes and tags reports the edit for the store.
+        QSignalSpy edits(&model, &RunsModel::runEdited);
+        QVERIFY(model.setData(model.index(2, RunsModel::Tags), QStringLiteral("a, b ,,c")));
+        QCOMPARE(edits.count(), 1);
+        QCOMPARE(model.runAt(2)->tags, (std::vector<std::string>{"a", "b", "c"}));
+        QVERIFY(!model.setData(model.index(2, RunsModel::Status), QStringLiteral("x")));
+    }
+
+    void runsFilterProxy()
+    {
+        RunsModel model;
+        RunsFilterProxy proxy;
+        proxy.setSourceModel(&model);
+        QAbstractItemModelTester tester(&proxy, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        std::vector<lbk::RunSummary> runs;
+        for (int i = 1; i <= 50; ++i)
+            runs.push_back(makeRun(i, (i % 3 ? "debug-" : "top20-") + std::to_string(i),
+                                   i % 5 ? lbk::RunStatus::Finished : lbk::RunStatus::Failed, i / 100.0,
+                                   i % 2 ? "multiclass" : "binary"));
+        model.setRuns(runs);
+        QCOMPARE(proxy.rowCount(), 50);
+        proxy.setText(QStringLiteral("TOP20"));
+        QCOMPARE(proxy.rowCount(), 16);
+        proxy.setStatus(lbk::RunStatus::Failed);
+        QCOMPARE(proxy.rowCount(), 3); // 15, 30, 45
+        proxy.setText({});
+        proxy.setTask(QStringLiteral("binary"));
+        QCOMPARE(proxy.rowCount(), 5); // 10, 20, 30, 40, 50
+        proxy.setStatus(std::nullopt);
+        proxy.setTask({});
+        proxy.setExperiment(QStringLiteral("debug"));
+        QCOMPARE(proxy.rowCount(), 34);
+        proxy.setExperiment({});
+        proxy.sort(RunsModel::BestF1, Qt::DescendingOrder);
+        QCOMPARE(proxy.index(0, RunsModel::Id).data(RunsModel::RunIdRole).toLongLong(), 50);
+        proxy.sort(RunsModel::BestF1, Qt::AscendingOrder);
+        QCOMPARE(proxy.index(0, RunsModel::Id).data(RunsModel::RunIdRole).toLongLong(), 1);
+    }
+
+    void predictionsModel()
+    {
+        PredictionsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setRows(makePredictions(1000));
+        QCOMPARE(model.rowCount(), 1000);
+        QCOMPARE(model.totalCount(), 1000);
+        // Sorted by confidence, most confident first.
+        for (int r = 1; r < model.rowCount(); ++r)
+            QVERIFY(model.index(r - 1, 0).data(PredictionsModel::ConfidenceRole).toDouble() >=
+                    model.index(r, 0).data(PredictionsModel::ConfidenceRole).toDouble());
+
+        PredictionQuery q;
+        q.misclassifiedOnly = true;
+        model.setQuery(q);
+        QVERIFY(model.rowCount() > 0);
+        QVERIFY(model.rowCount() < 1000);
+        for (int r = 0; r < model.rowCount(); ++r)
+            QVERIFY(!model.index(r, 0).data(PredictionsModel::CorrectRole).toBool());
+
+        q.trueLabel = QStringLiteral("cs.CV");
+        q.predictedLabel = QStringLiteral("cs.LG");
+        model.setQuery(q);
+        QVERIFY(model.rowCount() > 0);
+        for (int r = 0; r < model.rowCount(); ++r) {
+            QCOMPARE(model.index(r, PredictionsModel::Truth).data().toString(), QStringLiteral("cs.CV"));
+            QCOMPARE(model.index(r, PredictionsModel::Predicted).data().toString(), QStringLiteral("cs.LG"));
+        }
+        q = {};
+        q.minConfidence = 0.5;
+        q.maxConfidence = 0.6;
+        q.text = QStringLiteral("NEURAL");
+        model.setQuery(q);
+        QVERIFY(model.rowCount() > 0);
+        for (int r = 0; r < model.rowCount(); ++r) {
+            const double c = model.index(r, 0).data(PredictionsModel::ConfidenceRole).toDouble();
+            QVERIFY(c >= 0.5 && c <= 0.6);
+            QVERIFY(model.index(r, PredictionsModel::Title).data().toString().startsWith(QLatin1String("Neural")));
+        }
+        q.trueLabel = QStringLiteral("no-such-label");
+        model.setQuery(q);
+        QCOMPARE(model.rowCount(), 0);
+
+        // Sorting keeps the filter; a persistent index follows its row.
+        model.setQuery({});
+        QPersistentModelIndex p = model.index(10, PredictionsModel::ExampleId);
+        const QString id = p.data().toString();
+        model.sort(PredictionsModel::ExampleId, Qt::AscendingOrder);
+        QVERIFY(p.isValid());
+        QCOMPARE(p.data().toString(), id);
+        QCOMPARE(model.index(0, PredictionsModel::ExampleId).data().toString(), QStringLiteral("2401.10000"));
+
+        QBuffer buffer;
+        buffer.open(QIODevice::WriteOnly);
+        QVERIFY(model.writeCsv(&buffer));
+        QCOMPARE(buffer.data().count('\n'), 1001);
+        QVERIFY(buffer.data().startsWith("id,title,truth,predicted,confidence,p_true,correct\n"));
+        QCOMPARE(model.toTsv({0, 1}).count(QLatin1Char('\n')), 3);
+    }
+
+    void confusionModel()
+    {
+        ConfusionModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSummary({{"labels", {"a", "b", "c"}}, {"confusion", {{5, 1, 0}, {2, 8, 0}, {0, 0, 3}}}});
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.columnCount(), 3);
+        QCOMPARE(model.index(1, 0).data().toString(), QStringLiteral("2"));
+        QCOMPARE(model.index(1, 0).data(ConfusionModel::TrueLabelRole).toString(), QStringLiteral("b"));
+        QCOMPARE(model.index(1, 0).data(ConfusionModel::PredictedLabelRole).toString(), QStringLiteral("a"));
+        QCOMPARE(model.index(1, 1).data(ConfusionModel::RowShareRole).toDouble(), 0.8);
+        QVERIFY(!model.index(0, 2).data(Qt::BackgroundRole).isValid()); // empty cells stay plain
+        model.setSummary(nlohmann::json::object());                     // multilabel: no matrix
+        QCOMPARE(model.rowCount(), 0);
+    }
+
+    void perClassModel()
+    {
+        PerClassModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSummary({{"per_class",
+                           {{{"label", "cs.CV"}, {"precision", 0.9}, {"recall", 0.5}, {"f1", 0.643}, {"support", 120}},
+                            {{"label", "cs.LG"}, {"precision", 0.4}, {"recall", 0.8}, {"f1", 0.533}, {"support", 80}}}}});
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.index(0, PerClassModel::Precision).data().toString(), QStringLiteral("0.900"));
+        QCOMPARE(model.index(1, PerClassModel::Support).data(PerClassModel::SortRole).toDouble(), 80.0);
+    }
+
+    void configDiffModel()
+    {
+        ConfigDiffModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        nlohmann::json a = {{"name", "x"}, {"optimizer", {{"lr", 0.01}, {"type", "adamw"}}}, {"model", {{"type", "bag"}}}};
+        nlohmann::json b = a;
+        b["optimizer"]["lr"] = 0.02;
+        model.setConfigs({QStringLiteral("#1"), QStringLiteral("#2")}, {a, b});
+        QCOMPARE(model.differingCount(), 1);
+        QCOMPARE(model.rowCount(), 1);
+        QCOMPARE(model.index(0, 0).data().toString(), QStringLiteral("optimizer.lr"));
+        QCOMPARE(model.index(0, 2).data().toString(), QStringLiteral("0.02"));
+        model.setShowIdentical(true);
+        QCOMPARE(model.rowCount(), 4);
+        QVERIFY(model.index(0, 0).data(ConfigDiffModel::DiffersRole).toBool());
+        QVERIFY(!model.index(3, 0).data(ConfigDiffModel::DiffersRole).toBool());
+    }
+
+    void compareMetricsModel()
+    {
+        CompareMetricsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setRuns({makeRun(1, "a", lbk::RunStatus::Finished, 0.6), makeRun(2, "b", lbk::RunStatus::Finished, 0.7)});
+        QVERIFY(model.rowCount() >= 3);
+        bool sawF1 = false, sawLoss = false;
+        for (int r = 0; r < model.rowCount(); ++r) {
+            const QString label = model.index(r, 0).data().toString();
+            if (label == QLatin1String("val/macro_f1 (final)")) {
+                sawF1 = true;
+                QCOMPARE(model.bestColumn(r), 1); // higher is better
+                QVERIFY(model.index(r, 2).data(CompareMetricsModel::IsBestRole).toBool());
+            }
+            if (label == QLatin1String("val/loss (final)")) {
+                sawLoss = true;
+                QCOMPARE(model.bestColumn(r), 1); // run b has the lower loss
+            }
+        }
+        QVERIFY(sawF1 && sawLoss);
+    }
+
+    void comparePredictionsModel()
+    {
+        ComparePredictionsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        auto a = makePredictions(200);
+        auto b = makePredictions(150); // b evaluated fewer papers: the join keeps the common ones
+        for (auto &row : b)
+            row.correct = !row.correct;
+        model.setRuns({QStringLiteral("A"), QStringLiteral("B")}, {a, b});
+        QCOMPARE(model.joinedCount(), 150);
+        model.setOutcome(ComparePredictionsModel::Outcome::FirstRightSecondWrong);
+        QVERIFY(model.rowCount() > 0);
+        for (int r = 0; r < model.rowCount(); ++r) {
+            QVERIFY(model.index(r, 3).data(ComparePredictionsModel::CorrectRole).toBool());
+            QVERIFY(!model.index(r, 4).data(ComparePredictionsModel::CorrectRole).toBool());
+        }
+        model.setOutcome(ComparePredictionsModel::Outcome::BothWrong);
+        QCOMPARE(model.rowCount(), 0); // b is right exactly where a is wrong
+        model.setOutcome(ComparePredictionsModel::Outcome::All);
+        model.setText(QStringLiteral("neural"));
+        QVERIFY(model.rowCount() > 0 && model.rowCount() < 150);
+    }
+
+    void downsamplingKeepsSpikes()
+    {
+        QVector<double> x, y;
+        for (int i = 0; i < 100000; ++i) {
+            x << i;
+            y << std::sin(i / 1000.0);
+        }
+        y[54321] = 50;  // one spike up
+        y[77777] = -50; // one down
+        const XY d = downsampleMinMax(x, y, 500);
+        QVERIFY(d.x.size() <= 2000);
+        QVERIFY(d.x.size() >= 500);
+        QVERIFY(d.y.contains(50.0));
+        QVERIFY(d.y.contains(-50.0));
+        QCOMPARE(d.x.first(), 0.0);
+        QCOMPARE(d.x.last(), 99999.0);
+        for (qsizetype i = 1; i < d.x.size(); ++i)
+            QVERIFY(d.x[i] > d.x[i - 1]);
+        const XY small = downsampleMinMax(x.mid(0, 100), y.mid(0, 100), 500);
+        QCOMPARE(small.x.size(), 100);
+    }
+
+    void smoothingIsDebiased()
+    {
+        const QVector<double> y = {10, 10, 10, std::nan(""), 10, 20};
+        const QVector<double> s = smoothEma(y, 0.9);
+        QCOMPARE(s[0], 10.0); // debiased: no pull towards 0 at the start
+        QCOMPARE(s[2], 10.0);
+        QVERIFY(std::isnan(s[3]));
+        QVERIFY(s[5] > 10.0 && s[5] < 20.0);
+        QCOMPARE(smoothEma(y, 0).size(), y.size());
+    }
+
+    void curvesPlotDrawsFewPoints()
+    {
+        CurvesPlot plot;
+        plot.resize(800, 400);
+        CurveSeries s;
+        s.name = QStringLiteral("train/loss");
+        s.color = Qt::blue;
+        for (int i = 0; i < 100000; ++i) {
+            s.x << i;
+            s.y << 1.0 / (1 + i);
+        }
+        plot.setSeries({s});
+        QVERIFY(plot.drawnPointCount(0) > 100);
+        QVERIFY(plot.drawnPointCount(0) <= 4 * 800);
+        plot.setSmoothing(0.9);
+        QVERIFY(plot.readoutAt(500).contains(QLatin1String("train/loss")));
+        QVERIFY(plot.readoutAt(500).contains(QLatin1String("smoothed")));
+        plot.setLogY(true);
+        QCOMPARE(plot.yAxis->scaleType(), QCPAxis::stLogarithmic);
+        QTemporaryDir dir;
+        for (const char *ext : {"png", "pdf", "svg"}) {
+            const QString path = dir.filePath(QStringLiteral("curves.") + QLatin1String(ext));
+            QString error;
+            QVERIFY2(plot.exportTo(path, &error), qPrintable(error));
+            QVERIFY(QFileInfo(path).size() > 1000);
+        }
+        QString error;
+        QVERIFY(!plot.exportTo(dir.filePath(QStringLiteral("x.bmpx")), &error));
+        QVERIFY(error.contains(QLatin1String("png")));
+    }
+};
+
+QTEST_MAIN(TestModels)
+#include "tst_models.moc"

@@ -1,0 +1,445 @@
+// The whole loop through the window, as a user does it: fill the form (and see an inline error for a bad
+// value, worded as `lbk validate` words it), save, launch the debug experiment and an LR range test as worker
+// processes, follow them live, close and reopen the window while a run trains, then find curves,
+// histograms, predictions, per-class metrics, the LR finder and the comparison populated. Writes a screenshot
+// of every view into <build>/screenshots.
+#include <QAbstractItemModelTester>
+#include <QCheckBox>
+#include <QDir>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QTabWidget>
+#include <QTableView>
+#include <QtTest>
+
+#include "data/dataset.h"
+#include "experiment/schema.h"
+#include "format.h"
+#include "launch/process.h"
+#include "mainwindow.h"
+#include "models/comparemetricsmodel.h"
+#include "models/comparepredictionsmodel.h"
+#include "models/configdiffmodel.h"
+#include "models/confusionmodel.h"
+#include "models/perclassmodel.h"
+#include "models/predictionsmodel.h"
+#include "models/runsfilterproxy.h"
+#include "models/runsmodel.h"
+#include "plots/curvesplot.h"
+#include "plots/heatmapplot.h"
+#include "plots/lrfinderplot.h"
+#include "storeservice.h"
+#include "views/classespage.h"
+#include "views/compareview.h"
+#include "views/curvespage.h"
+#include "views/experimentform.h"
+#include "views/histogramspage.h"
+#include "views/logpage.h"
+#include "views/lrfinderpage.h"
+#include "views/predictionspage.h"
+#include "views/runsbrowser.h"
+#include "views/runview.h"
+
+using namespace labbook;
+
+namespace {
+const lbk::RunSummary *findRun(StoreService *s, qint64 id)
+{
+    for (const auto &r : s->runs())
+        if (r.id == id)
+            return &r;
+    return nullptr;
+}
+} // namespace
+
+class TestWorkbench : public QObject {
+    Q_OBJECT
+    QString m_dir, m_shots, m_storePath;
+    std::unique_ptr<MainWindow> m_window;
+    qint64 m_trainA = 0, m_trainB = 0, m_lrRun = 0, m_binary = 0;
+
+    void openWindow()
+    {
+        m_window = std::make_unique<MainWindow>(m_storePath);
+        m_window->setConfirmOnClose(false);
+        m_window->resize(1500, 950);
+        m_window->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->store()->isOpen(), 10000);
+    }
+
+    void shoot(const QString &name, QWidget *w = nullptr)
+    {
+        QCoreApplication::processEvents();
+        QTest::qWait(150); // queued replots
+        const QImage img = (w ? w : m_window.get())->grab().toImage();
+        QVERIFY(!img.isNull());
+        QVERIFY(img.save(QDir(m_shots).filePath(name + QStringLiteral(".png"))));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QCoreApplication::setOrganizationName(QStringLiteral("labbook-tests"));
+        m_dir = QStringLiteral(LABBOOK_TEST_TMP "/gui-workbench");
+        QDir(m_dir).removeRecursively();
+        QVERIFY(QDir().mkpath(m_dir));
+        m_shots = QDir(QStringLiteral(LABBOOK_TEST_TMP "/..")).absoluteFilePath(QStringLiteral("screenshots"));
+        QVERIFY(QDir().mkpath(m_shots));
+        m_storePath = QDir(m_dir).filePath(QStringLiteral("store.db"));
+        qputenv("LABBOOK_LBK", LABBOOK_BIN_DIR "/lbk"); // the test binary does not live beside lbk
+        QVERIFY2(QFileInfo::exists(QStringLiteral(LABBOOK_BIN_DIR "/lbk")), "build lbk first");
+        openWindow();
+    }
+
+    void formValidatesAsYouType()
+    {
+        ExperimentForm *form = m_window->form();
+        QString error;
+        QVERIFY2(form->openFile(QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"), &error), qPrintable(error));
+        QVERIFY(form->isValid());
+        m_window->pages()->setCurrentIndex(MainWindow::FormPage);
+
+        auto *lr = form->findChild<QLineEdit *>(QStringLiteral("field:optimizer.lr"));
+        QVERIFY(lr);
+        lr->selectAll();
+        QTest::keyClicks(lr, QStringLiteral("-1"));
+        const auto expected = lbk::validateField(*lbk::findField("optimizer.lr"), -1);
+        QVERIFY(expected);
+        QCOMPARE(form->fieldError(QStringLiteral("optimizer.lr")), qs(expected->message));
+        QVERIFY(!form->findChild<QPushButton *>(QStringLiteral("launch"))->isEnabled());
+        shoot(QStringLiteral("form-inline-error"));
+
+        auto *epochs = form->findChild<QLineEdit *>(QStringLiteral("field:training.epochs"));
+        epochs->selectAll();
+        QTest::keyClicks(epochs, QStringLiteral("two"));
+        const auto epochsIssue = lbk::validateField(*lbk::findField("training.epochs"), "two");
+        QCOMPARE(form->fieldError(QStringLiteral("training.epochs")), qs(epochsIssue->message));
+
+        // The cross-field check (shares must add up to 1) says what `lbk validate` says.
+        auto *train = form->findChild<QLineEdit *>(QStringLiteral("field:split.train"));
+        train->setText(QStringLiteral("0.9"));
+        auto issues = lbk::validateExperimentJson(form->experiment());
+        QVERIFY(!issues.empty());
+        QCOMPARE(int(form->issues().size()), int(issues.size()));
+
+        lr->setText(QStringLiteral("0.02"));
+        epochs->setText(QStringLiteral("4"));
+        train->setText(QStringLiteral("0.7"));
+        QVERIFY2(form->isValid(), form->issues().empty() ? "" : form->issues().front().message.c_str());
+        QVERIFY(form->fieldError(QStringLiteral("optimizer.lr")).isEmpty());
+        QVERIFY(form->findChild<QPushButton *>(QStringLiteral("launch"))->isEnabled());
+
+        // Fields that do not apply to a bag model are hidden; choosing a CNN shows them.
+        auto *kernels = form->findChild<QWidget *>(QStringLiteral("field:model.kernel_sizes"));
+        QVERIFY(!kernels->isVisibleTo(form));
+        form->setFieldValue(QStringLiteral("model.type"), "cnn");
+        QVERIFY(kernels->isVisibleTo(form));
+        form->setFieldValue(QStringLiteral("model.type"), "bag");
+
+        // The data file's rows and label distribution.
+        QTRY_VERIFY_WITH_TIMEOUT(form->dataSummary().contains(QLatin1String("rows")), 20000);
+        QVERIFY2(form->dataSummary().contains(QLatin1String("5 labels")), qPrintable(form->dataSummary()));
+        QVERIFY(form->dataSummary().contains(QLatin1String("cs.")));
+        shoot(QStringLiteral("form"));
+    }
+
+    void saveExperiment()
+    {
+        ExperimentForm *form = m_window->form();
+        form->setFieldValue(QStringLiteral("training.threads"), 1); // three workers share two cores
+        const QString path = QDir(m_dir).filePath(QStringLiteral("debug-gui.json"));
+        QString error;
+        QVERIFY2(form->saveFile(path, &error), qPrintable(error));
+        QVERIFY(!form->isModified());
+        auto saved = lbk::readJsonFile(ss(path));
+        QVERIFY(saved.ok());
+        QVERIFY(lbk::validateExperimentJson(*saved).empty());
+        QCOMPARE(lbk::valueAt(*saved, "optimizer.lr").get<double>(), 0.02);
+        QCOMPARE(lbk::valueAt(*saved, "training.threads").get<int>(), 1);
+        QCOMPARE(lbk::valueAt(*saved, "data.path").get<std::string>(), std::string("arxiv/arxiv-sample-5k.jsonl"));
+        QVERIFY(form->openFile(path, &error));
+        QCOMPARE(form->experiment(), *saved);
+    }
+
+    void launchFollowCloseReopen()
+    {
+        QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
+        QSignalSpy failed(m_window.get(), &MainWindow::launchFailed);
+        QTest::mouseClick(m_window->form()->findChild<QPushButton *>(QStringLiteral("launch")), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(launched.count() + failed.count(), 1, 15000);
+        QCOMPARE(failed.count(), 0);
+        m_trainA = launched.at(0).at(0).toLongLong();
+
+        // A second training run with another rate and seed (for the comparison) and the LR range test.
+        auto second = m_window->form()->experiment();
+        lbk::setValueAt(second, "optimizer.lr", 0.005);
+        lbk::setValueAt(second, "training.seed", 11);
+        lbk::setValueAt(second, "name", "debug-slow");
+        lbk::setValueAt(second, "training.epochs", 16); // still training when the window is reopened
+        m_window->launch(second, false);
+        QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 2, 15000);
+        m_trainB = launched.at(1).at(0).toLongLong();
+        m_window->launch(m_window->form()->experiment(), true);
+        QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 3, 15000);
+        m_lrRun = launched.at(2).at(0).toLongLong();
+        // A binary task, for the ROC and precision-recall curves and the positive/negative histograms.
+        auto binary = m_window->form()->experiment();
+        lbk::setValueAt(binary, "name", "debug-binary");
+        lbk::setValueAt(binary, "labels", {{"kind", "binary"}, {"positive", {"cs.CV"}}});
+        m_window->launch(binary, false);
+        QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 4, 15000);
+        m_binary = launched.at(3).at(0).toLongLong();
+        QCOMPARE(failed.count(), 0);
+
+        // Live: the run view's curves fill while run B (16 epochs) is still running.
+        m_window->showRun(m_trainB);
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->runView()->runId() == m_trainB, 5000);
+        m_window->runView()->tabs()->setCurrentIndex(RunView::Curves);
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->runView()->curves()->plot()->drawnPointCount(0) > 2, 90000);
+        const auto *a = findRun(m_window->store(), m_trainB);
+        QVERIFY(a);
+        QVERIFY2(lbk::isActive(a->status), "run B ended before the live check");
+        QElapsedTimer latency;
+        latency.start();
+        QTest::qWait(50);
+        QVERIFY2(latency.elapsed() < 1000, "the event loop was blocked while runs train");
+        shoot(QStringLiteral("run-curves-live"));
+
+        // Closing the window does not stop the runs; a new window follows them again. Run B (16 epochs) is
+        // the one still training.
+        const auto *slow = findRun(m_window->store(), m_trainB);
+        QVERIFY(slow && lbk::isActive(slow->status));
+        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), m_trainB)->pid > 0, 10000);
+        const qint64 pid = findRun(m_window->store(), m_trainB)->pid;
+        const qint64 pidStart = findRun(m_window->store(), m_trainB)->pidStart;
+        m_window.reset();
+        QTest::qWait(300);
+        QVERIFY2(lbk::processAlive(pid, pidStart), "closing the window stopped a worker");
+        openWindow();
+        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), m_trainB) != nullptr, 10000);
+        // The new window follows the run still training: its last step grows while it runs.
+        const auto *b = findRun(m_window->store(), m_trainB);
+        if (lbk::isActive(b->status)) {
+            const int64_t before = b->lastStep;
+            QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), m_trainB)->lastStep > before ||
+                                         !lbk::isActive(findRun(m_window->store(), m_trainB)->status),
+                                     60000);
+        } else {
+            qWarning("run B ended before the window was reopened; the live follow-up was not observed");
+        }
+        m_window->showRun(m_trainA);
+
+        const auto done = [this](qint64 id) {
+            const auto *r = findRun(m_window->store(), id);
+            return r && !lbk::isActive(r->status);
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(done(m_trainA) && done(m_trainB) && done(m_lrRun) && done(m_binary), 240000);
+        for (auto id : {m_trainA, m_trainB, m_lrRun, m_binary})
+            QVERIFY2(findRun(m_window->store(), id)->status == lbk::RunStatus::Finished,
+                     qPrintable(QStringLiteral("run %1: %2").arg(id).arg(qs(findRun(m_window->store(), id)->error))));
+    }
+
+    void runViewsArePopulated()
+    {
+        m_window->runsBrowser()->selectRun(m_trainA);
+        m_window->showRun(m_trainA);
+        RunView *view = m_window->runView();
+        QTRY_VERIFY_WITH_TIMEOUT(view->run().status == lbk::RunStatus::Finished, 10000);
+
+        // Curves: train and validation loss, hundreds of steps, several metrics available.
+        view->tabs()->setCurrentIndex(RunView::Curves);
+        CurvesPage *curves = view->curves();
+        QTRY_VERIFY_WITH_TIMEOUT(curves->plot()->series().size() == 2, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(curves->plot()->series().front().x.size() > 20, 10000);
+        QVERIFY(curves->availableKeys().contains(QStringLiteral("val/macro_f1")));
+        shoot(QStringLiteral("run-curves"));
+        curves->setSelectedKeys({QStringLiteral("val/accuracy"), QStringLiteral("val/macro_f1")});
+        QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 2, 10000);
+        shoot(QStringLiteral("run-curves-validation"));
+        curves->setSelectedKeys({QStringLiteral("train/loss"), QStringLiteral("val/loss")});
+        curves->findChild<QSlider *>(QStringLiteral("smoothing"))->setValue(80);
+        QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 2, 10000);
+        shoot(QStringLiteral("run-curves-smoothed"));
+
+        // Histograms: a heat map per histogram over every evaluation.
+        view->tabs()->setCurrentIndex(RunView::Histograms);
+        HistogramsPage *hist = view->histograms();
+        QTRY_VERIFY_WITH_TIMEOUT(hist->evaluationCount() >= 3, 10000);
+        QCOMPARE(hist->histogramNames(), (QStringList{QStringLiteral("p_true"), QStringLiteral("p_predicted")}));
+        QCOMPARE(int(hist->heatmaps().size()), 2);
+        double column = 0;
+        for (int b = 0; b < 20; ++b)
+            column += hist->heatmaps().front()->cellShare(hist->evaluationCount() - 1, b);
+        QVERIFY(std::abs(column - 1.0) < 1e-6); // each evaluation's column holds shares
+        hist->setEvaluation(0);
+        shoot(QStringLiteral("run-histograms-first"));
+        hist->setEvaluation(hist->evaluationCount() - 1);
+        shoot(QStringLiteral("run-histograms"));
+
+        // Predictions: rows, the misclassified filter, a confusion cell.
+        view->tabs()->setCurrentIndex(RunView::Predictions);
+        PredictionsPage *preds = view->predictions();
+        QTRY_VERIFY_WITH_TIMEOUT(!preds->isLoading() && preds->model()->rowCount() > 100, 15000);
+        QAbstractItemModelTester tester(preds->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        const int total = preds->model()->rowCount();
+        QCOMPARE(preds->confusion()->rowCount(), 5);
+        shoot(QStringLiteral("run-predictions"));
+        preds->misclassifiedBox()->setChecked(true);
+        const int wrong = preds->model()->rowCount();
+        QVERIFY(wrong > 0 && wrong < total);
+        for (int r = 0; r < wrong; ++r)
+            QVERIFY(!preds->model()->index(r, 0).data(PredictionsModel::CorrectRole).toBool());
+        // The most confident mistakes come first.
+        QVERIFY(preds->model()->index(0, 0).data(PredictionsModel::ConfidenceRole).toDouble() >=
+                preds->model()->index(wrong - 1, 0).data(PredictionsModel::ConfidenceRole).toDouble());
+        shoot(QStringLiteral("run-predictions-misclassified"));
+        // Click the biggest off-diagonal confusion cell.
+        QModelIndex cell;
+        qint64 best = -1;
+        for (int t = 0; t < 5; ++t)
+            for (int p = 0; p < 5; ++p)
+                if (t != p && preds->confusion()->count(t, p) > best) {
+                    best = preds->confusion()->count(t, p);
+                    cell = preds->confusion()->index(t, p);
+                }
+        QTableView *cv = preds->confusionView();
+        QTest::mouseClick(cv->viewport(), Qt::LeftButton, {}, cv->visualRect(cell).center());
+        QTRY_COMPARE_WITH_TIMEOUT(qint64(preds->model()->rowCount()), best, 5000);
+        for (int r = 0; r < preds->model()->rowCount(); ++r) {
+            QCOMPARE(preds->model()->index(r, PredictionsModel::Truth).data().toString(),
+                     cell.data(ConfusionModel::TrueLabelRole).toString());
+            QCOMPARE(preds->model()->index(r, PredictionsModel::Predicted).data().toString(),
+                     cell.data(ConfusionModel::PredictedLabelRole).toString());
+        }
+        shoot(QStringLiteral("run-predictions-confusion-cell"));
+        const QString csv = QDir(m_dir).filePath(QStringLiteral("preds.csv"));
+        QVERIFY(preds->exportCsv(csv));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().count('\n'), best + 1);
+
+        // Per-class metrics.
+        view->tabs()->setCurrentIndex(RunView::Classes);
+        QTRY_COMPARE_WITH_TIMEOUT(view->classes()->model()->rowCount(), 5, 10000);
+        QVERIFY(view->classes()->headline().contains(QLatin1String("macro_f1")));
+        shoot(QStringLiteral("run-per-class"));
+
+        view->tabs()->setCurrentIndex(RunView::Log);
+        QTRY_VERIFY_WITH_TIMEOUT(!view->log()->text().isEmpty(), 10000);
+        shoot(QStringLiteral("run-log"));
+        view->tabs()->setCurrentIndex(RunView::Overview);
+        shoot(QStringLiteral("run-overview"));
+
+        // Every plot exports to PNG, PDF and SVG.
+        for (const char *ext : {"png", "pdf", "svg"}) {
+            const QString path = QDir(m_shots).filePath(QStringLiteral("export-curves.") + QLatin1String(ext));
+            QVERIFY(view->curves()->plot()->exportTo(path));
+            QVERIFY(QFileInfo(path).size() > 1000);
+        }
+    }
+
+    void lrFinderView()
+    {
+        m_window->showRun(m_lrRun);
+        RunView *view = m_window->runView();
+        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), m_lrRun, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(view->tabs()->currentIndex(), int(RunView::LrFinder), 5000);
+        LrFinderPage *page = view->lrFinder();
+        QTRY_VERIFY_WITH_TIMEOUT(page->pointCount() > 10, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(page->plot()->suggestion().has_value(), 5000);
+        shoot(QStringLiteral("run-lr-finder"));
+        // Click the curve at a rate ten times below the suggestion; "use this rate" writes it into the form.
+        LrFinderPlot *plot = page->plot();
+        const double target = *plot->suggestion() / 10;
+        const int px = int(plot->xAxis->coordToPixel(target));
+        const int py = int(plot->yAxis->coordToPixel((plot->yAxis->range().lower + plot->yAxis->range().upper) / 2));
+        QTest::mouseClick(plot, Qt::LeftButton, {}, QPoint(px, py));
+        QTRY_VERIFY(plot->pickedRate().has_value());
+        QVERIFY(std::abs(std::log10(*plot->pickedRate()) - std::log10(target)) < 0.2);
+        shoot(QStringLiteral("run-lr-finder-picked"));
+        QTest::mouseClick(page->findChild<QPushButton *>(QStringLiteral("useRate")), Qt::LeftButton);
+        QTRY_COMPARE(m_window->pages()->currentIndex(), int(MainWindow::FormPage));
+        QCOMPARE(m_window->form()->fieldValue(QStringLiteral("optimizer.lr")).get<double>(), *plot->pickedRate());
+    }
+
+    void binaryRun()
+    {
+        m_window->showRun(m_binary);
+        RunView *view = m_window->runView();
+        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), m_binary, 5000);
+        view->tabs()->setCurrentIndex(RunView::Classes);
+        QTRY_COMPARE_WITH_TIMEOUT(view->classes()->model()->rowCount(), 2, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(view->classes()->rocPlot()->graphCount() >= 1 &&
+                                     view->classes()->rocPlot()->graph(0)->dataCount() > 5, 10000);
+        QVERIFY(view->classes()->prPlot()->graph(0)->dataCount() > 5);
+        QVERIFY(view->classes()->headline().contains(QLatin1String("roc_auc")));
+        shoot(QStringLiteral("run-per-class-binary"));
+        view->tabs()->setCurrentIndex(RunView::Histograms);
+        QTRY_COMPARE_WITH_TIMEOUT(view->histograms()->histogramNames(),
+                                  (QStringList{QStringLiteral("p_positive:positive"), QStringLiteral("p_positive:negative")}),
+                                  10000);
+        shoot(QStringLiteral("run-histograms-binary"));
+    }
+
+    void compareRuns()
+    {
+        m_window->compareRuns({m_trainA, m_trainB});
+        CompareView *cmp = m_window->compareView();
+        QSignalSpy loaded(cmp, &CompareView::loaded);
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.count() > 0 || cmp->predictionsModel()->joinedCount() > 0, 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(cmp->predictionsModel()->joinedCount() > 100, 15000);
+        QAbstractItemModelTester t1(cmp->configModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester t2(cmp->metricsModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester t3(cmp->predictionsModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QStringList differing;
+        for (int r = 0; r < cmp->configModel()->rowCount(); ++r)
+            differing << cmp->configModel()->index(r, 0).data().toString();
+        QVERIFY2(differing.contains(QStringLiteral("optimizer.lr")), qPrintable(differing.join(QLatin1Char(','))));
+        QVERIFY(differing.contains(QStringLiteral("training.seed")));
+        QVERIFY(!differing.contains(QStringLiteral("model.type"))); // identical keys are folded away
+        bool highlighted = false;
+        for (int r = 0; r < cmp->metricsModel()->rowCount(); ++r)
+            highlighted = highlighted || cmp->metricsModel()->bestColumn(r) >= 0;
+        QVERIFY(highlighted);
+        shoot(QStringLiteral("compare-config-metrics"));
+        cmp->tabs()->setCurrentIndex(1);
+        QTRY_COMPARE_WITH_TIMEOUT(int(cmp->curves()->plot()->series().size()), 2, 10000);
+        shoot(QStringLiteral("compare-curves"));
+        cmp->tabs()->setCurrentIndex(2);
+        cmp->setOutcome(1); // right in A, wrong in B
+        for (int r = 0; r < cmp->predictionsModel()->rowCount(); ++r) {
+            QVERIFY(cmp->predictionsModel()->index(r, 3).data(ComparePredictionsModel::CorrectRole).toBool());
+            QVERIFY(!cmp->predictionsModel()->index(r, 4).data(ComparePredictionsModel::CorrectRole).toBool());
+        }
+        shoot(QStringLiteral("compare-predictions"));
+    }
+
+    void runsBrowser()
+    {
+        RunsBrowser *b = m_window->runsBrowser();
+        QCOMPARE(b->model()->rowCount(), 4);
+        QAbstractItemModelTester tester(b->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        b->searchField()->setText(QStringLiteral("slow"));
+        QCOMPARE(b->proxy()->rowCount(), 1);
+        b->searchField()->clear();
+        // Notes edited in place reach the store.
+        const int row = b->model()->rowOf(m_trainA);
+        QVERIFY(b->model()->setData(b->model()->index(row, RunsModel::Notes), QStringLiteral("baseline from the GUI")));
+        m_window->store()->waitForIdle();
+        m_window->store()->reloadRuns();
+        QTRY_COMPARE_WITH_TIMEOUT(qs(findRun(m_window->store(), m_trainA)->notes), QStringLiteral("baseline from the GUI"), 5000);
+        m_window->pages()->setCurrentIndex(MainWindow::RunPage);
+        m_window->showRun(m_trainA);
+        QTest::qWait(300);
+        shoot(QStringLiteral("main-window"));
+    }
+
+    void cleanupTestCase()
+    {
+        m_window.reset();
+    }
+};
+
+QTEST_MAIN(TestWorkbench)
+#include "tst_workbench.moc"

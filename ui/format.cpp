@@ -1,0 +1,106 @@
+#include "format.h"
+
+#include <cmath>
+#include <limits>
+
+#include <QDateTime>
+
+namespace labbook {
+
+QStringList toStringList(const std::vector<std::string> &v)
+{
+    QStringList out;
+    out.reserve(qsizetype(v.size()));
+    for (const auto &s : v)
+        out << qs(s);
+    return out;
+}
+
+std::vector<std::string> fromStringList(const QStringList &l)
+{
+    std::vector<std::string> out;
+    out.reserve(size_t(l.size()));
+    for (const auto &s : l)
+        out.push_back(ss(s));
+    return out;
+}
+
+QString statusText(lbk::RunStatus s)
+{
+    return QString::fromLatin1(lbk::toString(s));
+}
+
+QColor statusColor(lbk::RunStatus s)
+{
+    switch (s) {
+    case lbk::RunStatus::Queued: return QColor(0x80, 0x80, 0x80);
+    case lbk::RunStatus::Running: return QColor(0x1e, 0x88, 0xe5);
+    case lbk::RunStatus::Finished: return QColor(0x2e, 0x9d, 0x4f);
+    case lbk::RunStatus::Failed: return QColor(0xe5, 0x39, 0x35);
+    case lbk::RunStatus::Cancelled: return QColor(0xa0, 0x7c, 0x3a);
+    case lbk::RunStatus::Interrupted: return QColor(0xf5, 0x8f, 0x00);
+    }
+    return {};
+}
+
+QString formatMetric(double v)
+{
+    if (!std::isfinite(v))
+        return QStringLiteral("-");
+    return QString::number(v, 'g', 4);
+}
+
+QString formatDuration(double seconds)
+{
+    if (!(seconds > 0))
+        return QString();
+    const qint64 s = qint64(std::llround(seconds));
+    if (s < 60)
+        return QStringLiteral("%1 s").arg(s);
+    if (s < 3600)
+        return QStringLiteral("%1 min %2 s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
+}
+
+QString formatTimestamp(double unixSeconds)
+{
+    if (unixSeconds <= 0)
+        return QString();
+    return QDateTime::fromMSecsSinceEpoch(qint64(unixSeconds * 1000.0)).toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+}
+
+double runDuration(const lbk::RunSummary &run)
+{
+    if (run.startedAt <= 0)
+        return 0;
+    const double end = run.endedAt > 0 ? run.endedAt
+                       : lbk::isActive(run.status) ? double(QDateTime::currentMSecsSinceEpoch()) / 1000.0
+                                                   : run.startedAt;
+    return end - run.startedAt;
+}
+
+double summaryValue(const lbk::RunSummary &run, const char *section, const std::string &key)
+{
+    const auto nan = std::numeric_limits<double>::quiet_NaN();
+    if (!run.summary.is_object())
+        return nan;
+    auto sec = run.summary.find(section);
+    if (sec == run.summary.end() || !sec->is_object())
+        return nan;
+    auto v = sec->find(key);
+    if (v == sec->end() || !v->is_number())
+        return nan;
+    return v->get<double>();
+}
+
+QColor seriesColor(int i)
+{
+    // Tableau-like qualitative palette: distinct on white and on dark grey.
+    static const QColor colors[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
+                                    QColor(0xd6, 0x27, 0x28), QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
+                                    QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f), QColor(0xbc, 0xbd, 0x22),
+                                    QColor(0x17, 0xbe, 0xcf)};
+    return colors[((i % 10) + 10) % 10];
+}
+
+} // namespace labbook

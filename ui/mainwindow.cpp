@@ -1,0 +1,375 @@
+#include "mainwindow.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+
+#include "experiment/schema.h"
+#include "format.h"
+#include "launch/local.h"
+#include "plots/plotwidget.h"
+#include "storeservice.h"
+#include "theme.h"
+#include "views/compareview.h"
+#include "views/experimentform.h"
+#include "views/lrfinderpage.h"
+#include "views/runsbrowser.h"
+#include "views/runview.h"
+
+// The icon and other resources live in the static labbook_ui library: register them explicitly, or the
+// linker drops them (Q_INIT_RESOURCE must be called outside any namespace).
+static void initLabbookResources()
+{
+    Q_INIT_RESOURCE(labbook);
+}
+
+namespace labbook {
+
+MainWindow::MainWindow(const QString &storePath, QWidget *parent)
+    : QMainWindow(parent)
+{
+    initLabbookResources();
+    setObjectName(QStringLiteral("labbookMainWindow"));
+    setWindowIcon(QIcon(QStringLiteral(":/labbook/labbook.svg")));
+    m_store = new StoreService(this);
+    m_runs = new RunsBrowser(m_store, this);
+    auto *dock = new QDockWidget(tr("Runs"), this);
+    dock->setObjectName(QStringLiteral("runsDock"));
+    dock->setWidget(m_runs);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
+
+    m_pages = new QTabWidget(this);
+    m_pages->setObjectName(QStringLiteral("pages"));
+    m_form = new ExperimentForm(m_pages);
+    m_runView = new RunView(m_store, m_pages);
+    m_compare = new CompareView(m_store, m_pages);
+    m_pages->addTab(m_form, tr("Experiment"));
+    m_pages->addTab(m_runView, tr("Run"));
+    m_pages->addTab(m_compare, tr("Compare"));
+    setCentralWidget(m_pages);
+
+    m_storeLabel = new QLabel(this);
+    statusBar()->addPermanentWidget(m_storeLabel);
+
+    connect(m_runs, &RunsBrowser::runActivated, this, &MainWindow::showRun);
+    connect(m_runs, &RunsBrowser::compareRequested, this, &MainWindow::compareRuns);
+    connect(m_runs, &RunsBrowser::duplicateRequested, this, &MainWindow::duplicateConfig);
+    connect(m_runs, &RunsBrowser::resumeRequested, this, [this](qint64 id) {
+        m_store->request<QString>(
+            this,
+            [id](lbk::Store &s) -> QString {
+                auto run = s.runById(id);
+                if (!run)
+                    return qs(run.message());
+                auto proc = lbk::resumeLocalRun(s, *run, {});
+                if (!proc)
+                    return qs(proc.message());
+                return QStringLiteral("pid:%1").arg(proc->pid);
+            },
+            [this, id](QString result) {
+                if (result.startsWith(QLatin1String("pid:"))) {
+                    m_store->adoptChild(result.mid(4).toLongLong());
+                    statusBar()->showMessage(tr("Run #%1 resumed").arg(id), 5000);
+                    m_store->reloadRuns();
+                } else {
+                    QMessageBox::warning(this, tr("Resume run"), result);
+                }
+            });
+    });
+    connect(m_store, &StoreService::runsUpdated, m_runView, &RunView::runsUpdated);
+    connect(m_store, &StoreService::storeOpened, this, [this](const QString &path, const QString &error) {
+        if (!error.isEmpty()) {
+            QMessageBox::critical(this, tr("Open store"), error);
+            return;
+        }
+        m_storeLabel->setText(tr("Store: %1").arg(QDir::toNativeSeparators(path)));
+        updateTitle();
+    });
+    connect(m_store, &StoreService::syncWarning, this,
+            [this](const QString &m) { statusBar()->showMessage(m, 8000); });
+    connect(m_form, &ExperimentForm::launchRequested, this, &MainWindow::launch);
+    connect(m_form, &ExperimentForm::modifiedChanged, this, &MainWindow::updateTitle);
+    connect(m_form, &ExperimentForm::fileChanged, this, &MainWindow::updateTitle);
+    connect(m_runView->lrFinder(), &LrFinderPage::useRate, this, [this](double lr, const nlohmann::json &config) {
+        // An empty or different form gets the LR test's experiment first, so the rate lands where it belongs.
+        const auto formName = m_form->fieldValue(QStringLiteral("name"));
+        if (config.is_object() && formName != config.value("name", nlohmann::json()))
+            m_form->setExperiment(config);
+        m_form->setFieldValue(QStringLiteral("optimizer.lr"), lr);
+        m_pages->setCurrentWidget(m_form);
+        statusBar()->showMessage(tr("optimizer.lr set to %1").arg(QString::number(lr, 'g', 3)), 5000);
+    });
+
+    buildMenus();
+    restoreSettings();
+    QString path = storePath;
+    if (path.isEmpty())
+        path = QSettings().value(QStringLiteral("store/path")).toString();
+    if (path.isEmpty())
+        path = qs(lbk::Store::defaultPath().string());
+    openStore(path);
+    m_store->setPollInterval(1000);
+    updateTitle();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus()
+{
+    auto *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New experiment"), QKeySequence::New, m_form, &ExperimentForm::newExperiment);
+    file->addAction(tr("&Open experiment..."), QKeySequence::Open, m_form, &ExperimentForm::openInteractively);
+    file->addAction(tr("&Save experiment"), QKeySequence::Save, m_form, &ExperimentForm::save);
+    file->addAction(tr("Save experiment &as..."), QKeySequence::SaveAs, m_form, &ExperimentForm::saveAs);
+    file->addSeparator();
+    file->addAction(tr("Open s&tore..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Open or create a run store"), m_store->path(),
+                                                          tr("Labbook stores (*.db);;All files (*)"), nullptr,
+                                                          QFileDialog::DontConfirmOverwrite);
+        if (!path.isEmpty())
+            openStore(path);
+    });
+    file->addAction(tr("&Export current plot..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportCurrentPlot);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    auto *run = menuBar()->addMenu(tr("&Run"));
+    run->addAction(tr("&Launch"), QKeySequence(tr("Ctrl+R")), this,
+                   [this] { launch(m_form->experiment(), false); });
+    run->addAction(tr("&Find LR"), QKeySequence(tr("Ctrl+Shift+L")), this,
+                   [this] { launch(m_form->experiment(), true); });
+    run->addSeparator();
+    run->addAction(tr("&Compare selected"), QKeySequence(tr("Ctrl+D")), this,
+                   [this] { compareRuns(m_runs->selectedRunIds()); });
+    run->addAction(tr("&Duplicate config into the form"), QKeySequence(tr("Ctrl+Shift+D")), this, [this] {
+        const auto ids = m_runs->selectedRunIds();
+        if (!ids.empty())
+            duplicateConfig(ids.front());
+    });
+    run->addAction(tr("Edit &notes..."), QKeySequence(tr("Ctrl+Shift+N")), m_runs, &RunsBrowser::editNotesOfCurrent);
+    run->addAction(tr("&Delete selected..."), QKeySequence(tr("Ctrl+Shift+Delete")), m_runs, &RunsBrowser::deleteSelected);
+
+    auto *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Experiment form"), QKeySequence(tr("Ctrl+1")), this, [this] { m_pages->setCurrentIndex(FormPage); });
+    view->addAction(tr("&Run"), QKeySequence(tr("Ctrl+2")), this, [this] { m_pages->setCurrentIndex(RunPage); });
+    view->addAction(tr("&Compare"), QKeySequence(tr("Ctrl+3")), this, [this] { m_pages->setCurrentIndex(ComparePage); });
+    view->addAction(tr("Find &runs"), QKeySequence::Find, this, [this] {
+        m_runs->searchField()->setFocus();
+        m_runs->searchField()->selectAll();
+    });
+    if (auto *dock = findChild<QDockWidget *>(QStringLiteral("runsDock")))
+        view->addAction(dock->toggleViewAction());
+    view->addSeparator();
+    auto *schemes = view->addMenu(tr("&Appearance"));
+    auto *group = new QActionGroup(this);
+    const QString current = QSettings().value(QStringLiteral("ui/colorScheme"), QStringLiteral("system")).toString();
+    for (const auto &[key, label] : {std::pair{QStringLiteral("system"), tr("Follow the system")},
+                                     std::pair{QStringLiteral("light"), tr("Light")},
+                                     std::pair{QStringLiteral("dark"), tr("Dark")}}) {
+        auto *a = schemes->addAction(label);
+        a->setCheckable(true);
+        a->setChecked(key == current);
+        group->addAction(a);
+        connect(a, &QAction::triggered, this, [key = key] {
+            QSettings().setValue(QStringLiteral("ui/colorScheme"), key);
+            applyColorScheme(key);
+        });
+    }
+
+    auto *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Labbook"), this, [this] {
+        QMessageBox::about(this, tr("About Labbook"),
+                           tr("<b>Labbook %1</b><br>An experiment workbench for text classification.<br>"
+                              "Runs train in separate <code>lbk worker</code> processes and are recorded in the "
+                              "store: %2")
+                               .arg(QStringLiteral(LABBOOK_VERSION), m_store->path().toHtmlEscaped()));
+    });
+}
+
+void MainWindow::openStore(const QString &path)
+{
+    QSettings().setValue(QStringLiteral("store/path"), path);
+    m_store->open(path);
+    m_storeLabel->setText(tr("Opening %1...").arg(path));
+}
+
+void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QString &target)
+{
+    auto parsed = lbk::experimentFromJson(experiment);
+    if (!parsed) {
+        const QString msg = qs(parsed.message());
+        QMessageBox::warning(this, tr("Launch"), tr("The experiment has problems:\n\n%1").arg(msg));
+        Q_EMIT launchFailed(msg);
+        return;
+    }
+    if (target != QLatin1String("local")) {
+        const QString msg = tr("Target %1 is not available yet; only local runs can be launched.").arg(target);
+        QMessageBox::warning(this, tr("Launch"), msg);
+        Q_EMIT launchFailed(msg);
+        return;
+    }
+    lbk::LaunchRequest request;
+    request.lrFind = lrFind;
+    request.experimentFile = ss(m_form->sourceFile());
+    const lbk::Experiment e = parsed.value();
+    struct Launched {
+        qint64 run = 0;
+        qint64 pid = 0;
+        QString error;
+    };
+    statusBar()->showMessage(lrFind ? tr("Starting the LR range test...") : tr("Launching..."));
+    m_store->request<Launched>(
+        this,
+        [e, request](lbk::Store &s) {
+            Launched l;
+            auto run = lbk::createLocalRun(s, e, request);
+            if (!run) {
+                l.error = qs(run.message());
+                return l;
+            }
+            l.run = run->id;
+            auto proc = lbk::startLocalWorker(s, *run, request, false);
+            if (!proc) {
+                (void)s.setStatus(run->id, lbk::RunStatus::Failed, proc.message());
+                l.error = qs(proc.message());
+                return l;
+            }
+            l.pid = proc->pid;
+            return l;
+        },
+        [this, lrFind](Launched l) {
+            m_store->reloadRuns();
+            if (!l.error.isEmpty()) {
+                statusBar()->showMessage(l.error, 10000);
+                QMessageBox::warning(this, tr("Launch"), l.error);
+                Q_EMIT launchFailed(l.error);
+                return;
+            }
+            m_store->adoptChild(l.pid);
+            statusBar()->showMessage(tr("Run #%1 started (worker process %2)").arg(l.run).arg(l.pid), 5000);
+            showRun(l.run);
+            if (lrFind)
+                m_runView->tabs()->setCurrentIndex(RunView::LrFinder);
+            Q_EMIT runLaunched(l.run);
+        });
+}
+
+void MainWindow::showRun(qint64 id)
+{
+    if (m_runs->selectedRunIds() != std::vector<qint64>{id})
+        m_runs->selectRun(id); // emits runActivated(id) again; the check above ends the loop
+    if (m_runView->runId() != id)
+        m_runView->showRun(id);
+    m_pages->setCurrentWidget(m_runView);
+}
+
+void MainWindow::compareRuns(const std::vector<qint64> &ids)
+{
+    if (ids.size() < 2) {
+        statusBar()->showMessage(tr("Select two or more runs to compare (Ctrl+click in the run list)."), 5000);
+        return;
+    }
+    m_compare->setRuns(ids);
+    m_pages->setCurrentWidget(m_compare);
+}
+
+void MainWindow::duplicateConfig(qint64 id)
+{
+    m_store->request<nlohmann::json>(
+        this,
+        [id](lbk::Store &s) {
+            auto r = s.runById(id);
+            return r ? r->config : nlohmann::json();
+        },
+        [this, id](nlohmann::json config) {
+            if (!config.is_object())
+                return;
+            m_form->setExperiment(config);
+            m_pages->setCurrentWidget(m_form);
+            statusBar()->showMessage(tr("The form holds run #%1's config; change it and launch.").arg(id), 5000);
+        });
+}
+
+void MainWindow::exportCurrentPlot()
+{
+    // The plot under the mouse, else the first visible plot of the current page.
+    PlotWidget *plot = nullptr;
+    for (QWidget *w = QApplication::widgetAt(QCursor::pos()); w && !plot; w = w->parentWidget())
+        plot = qobject_cast<PlotWidget *>(w);
+    if (!plot)
+        for (auto *p : m_pages->currentWidget()->findChildren<PlotWidget *>())
+            if (p->isVisible()) {
+                plot = p;
+                break;
+            }
+    if (plot)
+        plot->exportInteractively();
+    else
+        statusBar()->showMessage(tr("No plot on this page."), 3000);
+}
+
+void MainWindow::updateTitle()
+{
+    QString file = m_form->sourceFile().isEmpty() ? tr("unsaved experiment") : QFileInfo(m_form->sourceFile()).fileName();
+    setWindowTitle(QStringLiteral("%1%2 - Labbook").arg(file, m_form->isModified() ? QStringLiteral("*") : QString()));
+}
+
+void MainWindow::restoreSettings()
+{
+    QSettings s;
+    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray()))
+        resize(1400, 900);
+    if (!restoreState(s.value(QStringLiteral("window/state")).toByteArray()))
+        if (auto *dock = findChild<QDockWidget *>(QStringLiteral("runsDock")))
+            resizeDocks({dock}, {460}, Qt::Horizontal);
+    m_runs->restoreHeaderState(s.value(QStringLiteral("window/runsHeader")).toByteArray());
+    const QString experiment = s.value(QStringLiteral("experiment/file")).toString();
+    QString error;
+    if (!experiment.isEmpty() && QFileInfo::exists(experiment))
+        m_form->openFile(experiment, &error);
+    else if (QFileInfo::exists(ExperimentForm::experimentsFolder() + QStringLiteral("/debug.json")))
+        m_form->openFile(ExperimentForm::experimentsFolder() + QStringLiteral("/debug.json"), &error);
+    m_pages->setCurrentIndex(qBound(0, s.value(QStringLiteral("window/page"), 0).toInt(), 2));
+}
+
+void MainWindow::saveSettings()
+{
+    QSettings s;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/state"), saveState());
+    s.setValue(QStringLiteral("window/runsHeader"), m_runs->saveHeaderState());
+    s.setValue(QStringLiteral("window/page"), m_pages->currentIndex());
+    if (!m_form->sourceFile().isEmpty())
+        s.setValue(QStringLiteral("experiment/file"), m_form->sourceFile());
+    s.setValue(QStringLiteral("store/path"), m_store->path());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (m_confirmOnClose && m_form->isModified()) {
+        const auto answer = QMessageBox::question(this, tr("Quit Labbook"),
+                                                  tr("The experiment has unsaved changes. Save them first?"),
+                                                  QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !m_form->save())) {
+            event->ignore();
+            return;
+        }
+    }
+    saveSettings();
+    // Runs keep training: their workers are separate processes in their own sessions.
+    event->accept();
+}
+
+} // namespace labbook

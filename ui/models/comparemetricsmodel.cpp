@@ -1,0 +1,114 @@
+#include "comparemetricsmodel.h"
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include <QBrush>
+#include <QColor>
+#include <QFont>
+
+#include "format.h"
+#include "metrics/metrics.h"
+
+namespace labbook {
+
+void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs)
+{
+    beginResetModel();
+    m_names.clear();
+    m_rows.clear();
+    for (const auto &r : runs)
+        m_names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
+    for (const char *section : {"best", "final"}) {
+        std::set<std::string> keys;
+        for (const auto &r : runs)
+            if (r.summary.contains(section) && r.summary[section].is_object())
+                for (const auto &[k, v] : r.summary[section].items())
+                    if (v.is_number() && k != "epoch" && k != "lr")
+                        keys.insert(k);
+        for (const auto &k : keys) {
+            Row row;
+            row.label = qs(k) + QStringLiteral(" (") + QLatin1String(section) + QLatin1Char(')');
+            const bool higher = lbk::higherIsBetter(k) && k.find("time") == std::string::npos;
+            for (const auto &r : runs) {
+                const double v = summaryValue(r, section, k);
+                row.values.push_back(v);
+                if (!std::isfinite(v))
+                    continue;
+                if (row.best < 0 || (higher ? v > row.values[size_t(row.best)] : v < row.values[size_t(row.best)]))
+                    row.best = int(row.values.size() - 1);
+            }
+            // Nothing to highlight for a single run, a tie, or a count such as steps.
+            bool allEqual = true;
+            for (double v : row.values)
+                allEqual = allEqual && (v == row.values.front() || !std::isfinite(v));
+            if (runs.size() < 2 || allEqual || k.find('/') == std::string::npos)
+                row.best = -1;
+            m_rows.push_back(std::move(row));
+        }
+    }
+    Row duration;
+    duration.label = tr("duration (s)");
+    for (const auto &r : runs)
+        duration.values.push_back(runDuration(r));
+    m_rows.push_back(std::move(duration));
+    endResetModel();
+}
+
+int CompareMetricsModel::bestColumn(int row) const
+{
+    return row >= 0 && row < int(m_rows.size()) ? m_rows[size_t(row)].best : -1;
+}
+
+int CompareMetricsModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int CompareMetricsModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : 1 + int(m_names.size());
+}
+
+QVariant CompareMetricsModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row &row = m_rows[size_t(index.row())];
+    const int run = index.column() - 1;
+    const bool best = run >= 0 && run == row.best;
+    switch (role) {
+    case Qt::DisplayRole:
+        if (run < 0)
+            return row.label;
+        return formatMetric(row.values[size_t(run)]);
+    case ValueRole: return run < 0 ? QVariant() : QVariant(row.values[size_t(run)]);
+    case IsBestRole: return best;
+    case Qt::TextAlignmentRole: return run < 0 ? QVariant() : QVariant(int(Qt::AlignRight | Qt::AlignVCenter));
+    case Qt::FontRole:
+        if (best) {
+            QFont f;
+            f.setBold(true);
+            return f;
+        }
+        return {};
+    case Qt::BackgroundRole:
+        if (best) {
+            QColor c(0x2e, 0x9d, 0x4f);
+            c.setAlphaF(0.3f);
+            return QBrush(c);
+        }
+        return {};
+    default: return {};
+    }
+}
+
+QVariant CompareMetricsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    return section == 0 ? tr("Metric") : m_names.value(section - 1);
+}
+
+} // namespace labbook

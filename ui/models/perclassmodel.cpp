@@ -1,0 +1,88 @@
+#include "perclassmodel.h"
+
+#include <QBrush>
+#include <QColor>
+
+#include "format.h"
+
+namespace labbook {
+
+void PerClassModel::setSummary(const nlohmann::json &summary)
+{
+    beginResetModel();
+    m_rows.clear();
+    if (summary.is_object() && summary.contains("per_class") && summary["per_class"].is_array()) {
+        for (const auto &c : summary["per_class"]) {
+            if (!c.is_object())
+                continue;
+            Row r;
+            r.label = qs(c.value("label", std::string()));
+            r.precision = c.value("precision", 0.0);
+            r.recall = c.value("recall", 0.0);
+            r.f1 = c.value("f1", 0.0);
+            r.support = c.value("support", qint64(0));
+            m_rows.push_back(r);
+        }
+    }
+    endResetModel();
+}
+
+int PerClassModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int PerClassModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant PerClassModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row &r = m_rows[size_t(index.row())];
+    const double value = index.column() == Precision ? r.precision
+                         : index.column() == Recall  ? r.recall
+                         : index.column() == F1      ? r.f1
+                                                     : double(r.support);
+    switch (role) {
+    case Qt::DisplayRole:
+        if (index.column() == Label)
+            return r.label;
+        if (index.column() == Support)
+            return QString::number(r.support);
+        return QString::number(value, 'f', 3);
+    case SortRole:
+        if (index.column() == Label)
+            return r.label;
+        return value;
+    case Qt::TextAlignmentRole:
+        return index.column() == Label ? QVariant() : QVariant(int(Qt::AlignRight | Qt::AlignVCenter));
+    case Qt::BackgroundRole:
+        // A bar-like tint that makes weak classes visible at a glance.
+        if (index.column() == F1) {
+            QColor c = QColor::fromHsvF(float(0.33 * r.f1), 0.7f, 0.85f);
+            c.setAlphaF(0.45f);
+            return QBrush(c);
+        }
+        return {};
+    default: return {};
+    }
+}
+
+QVariant PerClassModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Label: return tr("Class");
+    case Precision: return tr("Precision");
+    case Recall: return tr("Recall");
+    case F1: return tr("F1");
+    case Support: return tr("Support");
+    default: return {};
+    }
+}
+
+} // namespace labbook

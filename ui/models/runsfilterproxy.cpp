@@ -1,0 +1,73 @@
+#include "runsfilterproxy.h"
+
+#include "format.h"
+#include "models/runsmodel.h"
+
+namespace labbook {
+
+RunsFilterProxy::RunsFilterProxy(QObject *parent)
+    : QSortFilterProxyModel(parent)
+{
+    setSortRole(RunsModel::SortRole);
+    setDynamicSortFilter(true);
+}
+
+void RunsFilterProxy::setText(const QString &text)
+{
+    m_text = text.trimmed();
+    invalidateFilter();
+}
+
+void RunsFilterProxy::setStatus(std::optional<lbk::RunStatus> status)
+{
+    m_status = status;
+    invalidateFilter();
+}
+
+void RunsFilterProxy::setExperiment(const QString &experiment)
+{
+    m_experiment = experiment;
+    invalidateFilter();
+}
+
+void RunsFilterProxy::setTask(const QString &task)
+{
+    m_task = task;
+    invalidateFilter();
+}
+
+void RunsFilterProxy::setKind(const QString &kind)
+{
+    m_kind = kind;
+    invalidateFilter();
+}
+
+bool RunsFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
+{
+    if (sourceParent.isValid())
+        return false;
+    const auto *model = qobject_cast<const RunsModel *>(sourceModel());
+    const lbk::RunSummary *r = model ? model->runAt(sourceRow) : nullptr;
+    if (!r)
+        return true;
+    if (m_status && r->status != *m_status)
+        return false;
+    if (!m_experiment.isEmpty() && qs(r->experiment) != m_experiment)
+        return false;
+    if (!m_task.isEmpty() && qs(r->task) != m_task)
+        return false;
+    if (!m_kind.isEmpty() && qs(r->kind) != m_kind)
+        return false;
+    if (m_text.isEmpty())
+        return true;
+    const auto has = [this](const std::string &s) { return qs(s).contains(m_text, Qt::CaseInsensitive); };
+    if (has(r->name) || has(r->experiment) || has(r->notes) || has(r->host) || has(r->uid) ||
+        QString::number(r->id) == m_text)
+        return true;
+    for (const auto &t : r->tags)
+        if (has(t))
+            return true;
+    return false;
+}
+
+} // namespace labbook

@@ -1,0 +1,217 @@
+#include "runsmodel.h"
+
+#include <cmath>
+#include <unordered_set>
+
+#include <QBrush>
+#include <QFont>
+
+#include "format.h"
+
+namespace labbook {
+
+void RunsModel::setRuns(std::vector<lbk::RunSummary> runs)
+{
+    beginResetModel();
+    m_runs = std::move(runs);
+    endResetModel();
+}
+
+void RunsModel::updateRuns(std::vector<lbk::RunSummary> runs)
+{
+    std::unordered_set<int64_t> fresh;
+    for (const auto &r : runs)
+        fresh.insert(r.id);
+    for (int row = int(m_runs.size()) - 1; row >= 0; --row) {
+        if (fresh.count(m_runs[size_t(row)].id))
+            continue;
+        beginRemoveRows({}, row, row);
+        m_runs.erase(m_runs.begin() + row);
+        endRemoveRows();
+    }
+    // What is left is normally a subsequence of the fresh list (the store's order is stable): insert the new
+    // ones where they belong. Anything else (a changed order) falls back to a reset.
+    for (size_t i = 0; i < runs.size(); ++i) {
+        if (i < m_runs.size() && m_runs[i].id == runs[i].id) {
+            m_runs[i] = runs[i];
+            continue;
+        }
+        bool later = false;
+        for (size_t k = i + 1; k < m_runs.size() && !later; ++k)
+            later = m_runs[k].id == runs[i].id;
+        if (later) {
+            setRuns(std::move(runs));
+            return;
+        }
+        beginInsertRows({}, int(i), int(i));
+        m_runs.insert(m_runs.begin() + qsizetype(i), runs[i]);
+        endInsertRows();
+    }
+    if (!m_runs.empty())
+        Q_EMIT dataChanged(index(0, 0), index(int(m_runs.size()) - 1, ColumnCount - 1));
+}
+
+const lbk::RunSummary *RunsModel::runAt(int row) const
+{
+    return row >= 0 && row < int(m_runs.size()) ? &m_runs[size_t(row)] : nullptr;
+}
+
+int RunsModel::rowOf(qint64 runId) const
+{
+    for (size_t i = 0; i < m_runs.size(); ++i)
+        if (m_runs[i].id == runId)
+            return int(i);
+    return -1;
+}
+
+int RunsModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_runs.size());
+}
+
+int RunsModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+namespace {
+double bestOf(const lbk::RunSummary &r, const std::string &key)
+{
+    double v = summaryValue(r, "best", key);
+    return std::isfinite(v) ? v : summaryValue(r, "final", key);
+}
+} // namespace
+
+QVariant RunsModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const auto &r = m_runs[size_t(index.row())];
+    switch (role) {
+    case RunIdRole: return QVariant::fromValue<qint64>(r.id);
+    case StatusRole: return int(r.status);
+    case UidRole: return qs(r.uid);
+    case Qt::ForegroundRole:
+        if (index.column() == Status)
+            return QBrush(statusColor(r.status));
+        return {};
+    case Qt::FontRole:
+        if (index.column() == Status && lbk::isActive(r.status)) {
+            QFont f;
+            f.setBold(true);
+            return f;
+        }
+        return {};
+    case Qt::ToolTipRole:
+        if (index.column() == Status && !r.error.empty())
+            return qs(r.error);
+        if (index.column() == Notes || index.column() == Name)
+            return qs(r.notes);
+        return {};
+    case Qt::TextAlignmentRole:
+        switch (index.column()) {
+        case Id: case BestF1: case BestAccuracy: case FinalLoss: case Duration:
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        default: return {};
+        }
+    case Qt::DisplayRole:
+    case Qt::EditRole:
+    case SortRole: break;
+    default: return {};
+    }
+    const bool sort = role == SortRole;
+    switch (index.column()) {
+    case Status: return statusText(r.status);
+    case Id: return sort ? QVariant::fromValue<qint64>(r.id) : QVariant(QString::number(r.id));
+    case Name: return qs(r.name);
+    case Experiment: return qs(r.experiment);
+    case Kind: return r.kind == "lr_find" ? QStringLiteral("LR finder") : QStringLiteral("train");
+    case Task: return qs(r.task);
+    case BestF1:
+    case BestAccuracy:
+    case FinalLoss: {
+        double v = index.column() == BestF1 ? bestOf(r, "val/macro_f1")
+                   : index.column() == BestAccuracy ? bestOf(r, "val/accuracy")
+                                                    : summaryValue(r, "final", "val/loss");
+        if (sort)
+            return std::isfinite(v) ? v : -1e300; // runs without the metric sort last in descending order
+        return std::isfinite(v) ? formatMetric(v) : QString();
+    }
+    case Started: return sort ? QVariant(r.startedAt > 0 ? r.startedAt : r.createdAt)
+                              : QVariant(formatTimestamp(r.startedAt > 0 ? r.startedAt : r.createdAt));
+    case Duration: return sort ? QVariant(runDuration(r)) : QVariant(formatDuration(runDuration(r)));
+    case Host: return qs(r.host);
+    case Tags: return toStringList(r.tags).join(QStringLiteral(", "));
+    case Notes: return role == Qt::DisplayRole ? qs(r.notes).section(QLatin1Char('\n'), 0, 0) : qs(r.notes);
+    default: return {};
+    }
+}
+
+QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+        case BestF1: return tr("Best validation macro F1 (final when no best was recorded)");
+        case BestAccuracy: return tr("Best validation accuracy");
+        case FinalLoss: return tr("Validation loss at the end of the run");
+        default: return {};
+        }
+    }
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Status: return tr("Status");
+    case Id: return tr("Id");
+    case Name: return tr("Name");
+    case Experiment: return tr("Experiment");
+    case Kind: return tr("Kind");
+    case Task: return tr("Task");
+    case BestF1: return tr("Macro F1");
+    case BestAccuracy: return tr("Accuracy");
+    case FinalLoss: return tr("Val loss");
+    case Started: return tr("Started");
+    case Duration: return tr("Duration");
+    case Host: return tr("Host");
+    case Tags: return tr("Tags");
+    case Notes: return tr("Notes");
+    default: return {};
+    }
+}
+
+Qt::ItemFlags RunsModel::flags(const QModelIndex &index) const
+{
+    if (!index.isValid())
+        return Qt::NoItemFlags;
+    auto f = Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemNeverHasChildren;
+    if (index.column() == Name || index.column() == Tags || index.column() == Notes)
+        f |= Qt::ItemIsEditable;
+    return f;
+}
+
+bool RunsModel::setData(const QModelIndex &index, const QVariant &value, int role)
+{
+    if (role != Qt::EditRole || !checkIndex(index, CheckIndexOption::IndexIsValid))
+        return false;
+    auto &r = m_runs[size_t(index.row())];
+    const QString text = value.toString();
+    switch (index.column()) {
+    case Name: r.name = ss(text.trimmed()); break;
+    case Notes: r.notes = ss(text); break;
+    case Tags: {
+        std::vector<std::string> tags;
+        for (const auto &t : text.split(QLatin1Char(','), Qt::SkipEmptyParts))
+            if (!t.trimmed().isEmpty())
+                tags.push_back(ss(t.trimmed()));
+        r.tags = tags;
+        break;
+    }
+    default: return false;
+    }
+    Q_EMIT dataChanged(index, index);
+    Q_EMIT runEdited(r.id, index.column(), text);
+    return true;
+}
+
+} // namespace labbook

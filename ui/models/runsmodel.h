@@ -1,0 +1,44 @@
+#pragma once
+// The run list as a table: a thin adapter over lbk::RunSummary values (never metric history, so 1,000 runs
+// load instantly). Live updates merge by run id, so selection and scroll position survive a refresh.
+#include <vector>
+
+#include <QAbstractTableModel>
+
+#include "store/store.h"
+
+namespace labbook {
+
+class RunsModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Status, Id, Name, Experiment, Kind, Task, BestF1, BestAccuracy, FinalLoss, Started, Duration, Host, Tags,
+                  Notes, ColumnCount };
+    enum Role { RunIdRole = Qt::UserRole + 1, StatusRole, SortRole, UidRole };
+
+    using QAbstractTableModel::QAbstractTableModel;
+
+    // Replaces everything (reset).
+    void setRuns(std::vector<lbk::RunSummary> runs);
+    // Merges a fresh list: rows of vanished runs are removed, new runs inserted, changed rows updated.
+    void updateRuns(std::vector<lbk::RunSummary> runs);
+    const std::vector<lbk::RunSummary> &runs() const { return m_runs; }
+    const lbk::RunSummary *runAt(int row) const;
+    int rowOf(qint64 runId) const;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    Qt::ItemFlags flags(const QModelIndex &index) const override;
+    bool setData(const QModelIndex &index, const QVariant &value, int role = Qt::EditRole) override;
+
+Q_SIGNALS:
+    // The user edited name, tags (comma separated) or notes in place; the owner writes it to the store.
+    void runEdited(qint64 runId, int column, const QString &value);
+
+private:
+    std::vector<lbk::RunSummary> m_runs;
+};
+
+} // namespace labbook

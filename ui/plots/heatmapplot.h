@@ -1,0 +1,35 @@
+#pragma once
+// One prediction histogram over training as a heat map: x the evaluation (labelled by its step), y the
+// probability bin, colour the share of examples in that bin at that evaluation. A marker shows the step the
+// histogram slider has chosen.
+#include <vector>
+
+#include "plots/plotwidget.h"
+
+namespace labbook {
+
+class HeatmapPlot : public PlotWidget {
+    Q_OBJECT
+public:
+    explicit HeatmapPlot(QWidget *parent = nullptr);
+
+    // counts[e] are the bin counts of evaluation e (at steps[e]); each column is normalised to shares.
+    void setHistograms(const QString &title, const std::vector<qint64> &steps,
+                       const std::vector<std::vector<qint64>> &counts, double lo, double hi);
+    void setMarker(int evaluation);
+    int evaluationCount() const { return int(m_steps.size()); }
+    // The share drawn in cell (evaluation, bin), for tests.
+    double cellShare(int evaluation, int bin) const;
+
+protected:
+    void applyPalette() override;
+
+private:
+    std::vector<qint64> m_steps;
+    QCPColorMap *m_map = nullptr;
+    QCPColorScale *m_scale = nullptr;
+    QCPItemRect *m_marker = nullptr;
+    QCPTextElement *m_title = nullptr;
+};
+
+} // namespace labbook

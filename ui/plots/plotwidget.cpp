@@ -1,0 +1,160 @@
+#include "plotwidget.h"
+
+#include <QApplication>
+#include <QContextMenuEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenu>
+#include <QMessageBox>
+#include <QSvgGenerator>
+
+namespace labbook {
+
+PlotWidget::PlotWidget(QWidget *parent)
+    : QCustomPlot(parent)
+{
+    setMinimumSize(200, 150);
+    setAntialiasedElements(QCP::aeNone);
+    setAntialiasedElement(QCP::aePlottables, true);
+    setNoAntialiasingOnDrag(true);
+    setPlottingHint(QCP::phCacheLabels, true);
+    m_replotTimer.setSingleShot(true);
+    m_replotTimer.setInterval(30);
+    connect(&m_replotTimer, &QTimer::timeout, this, [this] { replot(QCustomPlot::rpQueuedRefresh); });
+    m_empty = new QCPItemText(this);
+    m_empty->position->setType(QCPItemPosition::ptAxisRectRatio);
+    m_empty->position->setCoords(0.5, 0.5);
+    m_empty->setPositionAlignment(Qt::AlignCenter);
+    m_empty->setClipToAxisRect(false);
+    m_empty->setVisible(false);
+    applyPalette();
+}
+
+QColor PlotWidget::textColor() const
+{
+    return palette().color(QPalette::Text);
+}
+
+QColor PlotWidget::gridColor() const
+{
+    QColor c = palette().color(QPalette::Text);
+    c.setAlpha(40);
+    return c;
+}
+
+void PlotWidget::setEmptyMessage(const QString &message)
+{
+    m_empty->setText(message);
+    m_empty->setVisible(!message.isEmpty());
+    requestReplot();
+}
+
+void PlotWidget::styleAxisRect(QCPAxisRect *rect)
+{
+    const QColor text = textColor();
+    QColor axis = text;
+    axis.setAlpha(160);
+    for (QCPAxis *a : rect->axes()) {
+        a->setBasePen(QPen(axis));
+        a->setTickPen(QPen(axis));
+        a->setSubTickPen(QPen(axis));
+        a->setTickLabelColor(text);
+        a->setLabelColor(text);
+        a->grid()->setPen(QPen(gridColor(), 1, Qt::DotLine));
+        a->grid()->setSubGridPen(Qt::NoPen);
+        a->grid()->setZeroLinePen(Qt::NoPen);
+    }
+    rect->setBackground(Qt::NoBrush);
+}
+
+void PlotWidget::applyPalette()
+{
+    setBackground(palette().brush(QPalette::Base));
+    for (QCPAxisRect *r : axisRects())
+        styleAxisRect(r);
+    if (legend) {
+        QColor bg = palette().color(QPalette::Base);
+        bg.setAlpha(210);
+        legend->setBrush(bg);
+        legend->setTextColor(textColor());
+        legend->setBorderPen(QPen(gridColor()));
+    }
+    m_empty->setColor(palette().color(QPalette::PlaceholderText));
+    Q_EMIT paletteApplied();
+    requestReplot();
+}
+
+void PlotWidget::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::ApplicationPaletteChange)
+        applyPalette();
+    QCustomPlot::changeEvent(event);
+}
+
+void PlotWidget::requestReplot()
+{
+    if (!m_replotTimer.isActive())
+        m_replotTimer.start();
+}
+
+bool PlotWidget::exportTo(const QString &path, QString *error)
+{
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    const int w = qMax(width(), 640), h = qMax(height(), 400);
+    bool ok = false;
+    if (suffix == QLatin1String("png")) {
+        ok = savePng(path, w, h, 2.0);
+    } else if (suffix == QLatin1String("pdf")) {
+        ok = savePdf(path, w, h, QCP::epNoCosmetic);
+    } else if (suffix == QLatin1String("svg")) {
+        QSvgGenerator generator;
+        generator.setFileName(path);
+        generator.setSize(QSize(w, h));
+        generator.setViewBox(QRect(0, 0, w, h));
+        generator.setTitle(QStringLiteral("Labbook plot"));
+        QCPPainter painter;
+        if (painter.begin(&generator)) {
+            toPainter(&painter, w, h);
+            painter.end();
+            ok = QFileInfo(path).size() > 0;
+        }
+    } else {
+        if (error)
+            *error = tr("%1: unknown image type; use .png, .pdf or .svg").arg(path);
+        return false;
+    }
+    if (!ok && error)
+        *error = tr("%1: could not be written (check the folder exists and is writable)").arg(path);
+    return ok;
+}
+
+void PlotWidget::exportInteractively()
+{
+    QString selected;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), QStringLiteral("plot.png"),
+                                                      tr("PNG image (*.png);;PDF document (*.pdf);;SVG image (*.svg)"),
+                                                      &selected);
+    if (path.isEmpty())
+        return;
+    QString file = path;
+    if (QFileInfo(file).suffix().isEmpty())
+        file += selected.contains(QLatin1String("pdf")) ? QStringLiteral(".pdf")
+                : selected.contains(QLatin1String("svg")) ? QStringLiteral(".svg")
+                                                           : QStringLiteral(".png");
+    QString error;
+    if (!exportTo(file, &error))
+        QMessageBox::warning(this, tr("Export plot"), error);
+}
+
+void PlotWidget::contextMenuEvent(QContextMenuEvent *event)
+{
+    QMenu menu(this);
+    menu.addAction(tr("Export as PNG, PDF or SVG..."), this, &PlotWidget::exportInteractively);
+    menu.addAction(tr("Reset zoom"), this, [this] {
+        rescaleAxes();
+        requestReplot();
+    });
+    menu.exec(event->globalPos());
+}
+
+} // namespace labbook

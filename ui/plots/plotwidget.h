@@ -1,0 +1,42 @@
+#pragma once
+// QCustomPlot with what every Labbook plot needs: colours from the window's palette (light or dark, updated
+// when the system palette changes), export to PNG, PDF and SVG (context menu or exportTo()), and a throttled
+// replot so a stream of live updates costs at most one repaint per frame interval.
+#include <QTimer>
+
+#include "plots/qcp.h"
+
+namespace labbook {
+
+class PlotWidget : public QCustomPlot {
+    Q_OBJECT
+public:
+    explicit PlotWidget(QWidget *parent = nullptr);
+
+    // Writes the plot as PNG, PDF or SVG, by the file's suffix; false (and *error) when it cannot.
+    bool exportTo(const QString &path, QString *error = nullptr);
+    // Asks for an export file name, then exports.
+    void exportInteractively();
+    // Replots at most once per ~30 ms, with rpQueuedRefresh.
+    void requestReplot();
+    // Styles an axis rect (and its axes) with the current palette; plots with several rects call it for each.
+    void styleAxisRect(QCPAxisRect *rect);
+    QColor textColor() const;
+    QColor gridColor() const;
+    // Shown in the middle when the plot has nothing to show ("No evaluations yet").
+    void setEmptyMessage(const QString &message);
+
+Q_SIGNALS:
+    void paletteApplied();
+
+protected:
+    void changeEvent(QEvent *event) override;
+    void contextMenuEvent(QContextMenuEvent *event) override;
+    virtual void applyPalette();
+
+private:
+    QTimer m_replotTimer;
+    QCPItemText *m_empty = nullptr;
+};
+
+} // namespace labbook

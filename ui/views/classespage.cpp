@@ -1,0 +1,169 @@
+#include "classespage.h"
+
+#include <cmath>
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "format.h"
+#include "models/perclassmodel.h"
+#include "plots/plotwidget.h"
+#include "storeservice.h"
+
+namespace labbook {
+
+ClassesPage::ClassesPage(StoreService *store, QWidget *parent)
+    : QWidget(parent)
+    , m_store(store)
+{
+    m_model = new PerClassModel(this);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(new QLabel(tr("Evaluation:"), this));
+    m_evaluation = new QComboBox(this);
+    m_evaluation->setObjectName(QStringLiteral("classesEvaluation"));
+    m_evaluation->setMinimumContentsLength(14);
+    bar->addWidget(m_evaluation);
+    m_headline = new QLabel(this);
+    m_headline->setObjectName(QStringLiteral("headline"));
+    m_headline->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    bar->addWidget(m_headline, 1);
+    layout->addLayout(bar);
+
+    auto *split = new QSplitter(this);
+    m_table = new QTableView(split);
+    m_table->setObjectName(QStringLiteral("perClassTable"));
+    auto *proxy = new QSortFilterProxyModel(this);
+    proxy->setSourceModel(m_model);
+    proxy->setSortRole(PerClassModel::SortRole);
+    m_table->setModel(proxy);
+    m_table->setSortingEnabled(true);
+    m_table->sortByColumn(PerClassModel::Support, Qt::DescendingOrder);
+    m_table->verticalHeader()->setVisible(false);
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
+    m_table->horizontalHeader()->setSectionResizeMode(PerClassModel::Label, QHeaderView::Stretch);
+    m_curves = new QWidget(split);
+    auto *curvesLayout = new QVBoxLayout(m_curves);
+    curvesLayout->setContentsMargins(0, 0, 0, 0);
+    m_roc = new PlotWidget(m_curves);
+    m_roc->setObjectName(QStringLiteral("rocPlot"));
+    m_pr = new PlotWidget(m_curves);
+    m_pr->setObjectName(QStringLiteral("prPlot"));
+    m_roc->xAxis->setLabel(tr("false positive rate"));
+    m_roc->yAxis->setLabel(tr("true positive rate"));
+    m_pr->xAxis->setLabel(tr("recall"));
+    m_pr->yAxis->setLabel(tr("precision"));
+    for (auto *p : {m_roc, m_pr}) {
+        p->xAxis->setRange(0, 1);
+        p->yAxis->setRange(0, 1.02);
+        p->legend->setVisible(true);
+        p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    }
+    m_pr->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+    curvesLayout->addWidget(m_roc);
+    curvesLayout->addWidget(m_pr);
+    split->addWidget(m_table);
+    split->addWidget(m_curves);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 1);
+    layout->addWidget(split, 1);
+    connect(m_evaluation, &QComboBox::currentIndexChanged, this, &ClassesPage::showEvaluation);
+}
+
+void ClassesPage::setRun(const lbk::RunSummary &run)
+{
+    if (run.id != m_run.id) {
+        m_evaluations.clear();
+        m_evaluation->clear();
+    }
+    m_run = run;
+    refresh();
+}
+
+void ClassesPage::refresh()
+{
+    const qint64 id = m_run.id;
+    const int gen = ++m_generation;
+    m_store->request<std::vector<lbk::EvaluationRecord>>(
+        this, [id](lbk::Store &s) { return s.evaluations(id); },
+        [this, gen](std::vector<lbk::EvaluationRecord> evals) {
+            if (gen != m_generation)
+                return;
+            const bool wasLatest = m_evaluation->currentIndex() <= 0;
+            const QString current = m_evaluation->currentText();
+            m_evaluations.clear();
+            // Newest first; at the same step validation before test.
+            for (auto it = evals.rbegin(); it != evals.rend(); ++it)
+                m_evaluations.push_back(*it);
+            std::stable_sort(m_evaluations.begin(), m_evaluations.end(), [](const auto &a, const auto &b) {
+                return a.step != b.step ? a.step > b.step : a.split > b.split;
+            });
+            QSignalBlocker block(m_evaluation);
+            m_evaluation->clear();
+            for (const auto &e : m_evaluations)
+                m_evaluation->addItem(QStringLiteral("%1, step %2").arg(qs(e.split)).arg(e.step));
+            if (!wasLatest && m_evaluation->findText(current) >= 0)
+                m_evaluation->setCurrentText(current);
+            showEvaluation();
+        });
+}
+
+QString ClassesPage::headline() const
+{
+    return m_headline->text();
+}
+
+void ClassesPage::showEvaluation()
+{
+    const int i = m_evaluation->currentIndex();
+    if (i < 0 || i >= int(m_evaluations.size())) {
+        m_model->setSummary({});
+        m_headline->setText(tr("No evaluations yet."));
+        m_curves->setVisible(false);
+        return;
+    }
+    const auto &s = m_evaluations[size_t(i)].summary;
+    QStringList parts;
+    for (const char *key : {"accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc", "loss", "examples"}) {
+        if (s.contains(key) && s[key].is_number())
+            parts << QStringLiteral("%1 <b>%2</b>").arg(QLatin1String(key), formatMetric(s[key].get<double>()));
+    }
+    m_headline->setText(parts.join(QStringLiteral(" &nbsp; ")));
+    m_model->setSummary(s);
+    const bool binary = s.contains("roc") && s["roc"].is_array();
+    m_curves->setVisible(binary);
+    if (!binary)
+        return;
+    const auto draw = [](PlotWidget *plot, const nlohmann::json &points, const QString &name, bool diagonal) {
+        plot->clearGraphs();
+        QVector<double> x, y;
+        for (const auto &p : points)
+            if (p.is_array() && p.size() == 2) {
+                x << p[0].get<double>();
+                y << p[1].get<double>();
+            }
+        auto *g = plot->addGraph();
+        g->setName(name);
+        g->setPen(QPen(seriesColor(0), 2));
+        g->setData(x, y, true); // ordered by threshold: keep the given order
+        if (diagonal) {
+            auto *d = plot->addGraph();
+            d->setName(QObject::tr("chance"));
+            d->setPen(QPen(plot->textColor(), 1, Qt::DashLine));
+            d->setData(QVector<double>{0, 1}, QVector<double>{0, 1});
+        }
+        plot->replot(QCustomPlot::rpQueuedRefresh);
+    };
+    draw(m_roc, s["roc"], tr("ROC (AUC %1)").arg(formatMetric(s.value("roc_auc", std::nan("")))), true);
+    draw(m_pr, s.value("pr", nlohmann::json::array()),
+         tr("precision-recall (AP %1)").arg(formatMetric(s.value("pr_auc", std::nan("")))), false);
+}
+
+} // namespace labbook

@@ -1,0 +1,202 @@
+#include "compareview.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "format.h"
+#include "models/comparemetricsmodel.h"
+#include "models/comparepredictionsmodel.h"
+#include "models/configdiffmodel.h"
+#include "storeservice.h"
+#include "views/curvespage.h"
+
+namespace labbook {
+
+namespace {
+QTableView *makeTable(QWidget *parent, QAbstractItemModel *model, const QString &name)
+{
+    auto *t = new QTableView(parent);
+    t->setObjectName(name);
+    t->setModel(model);
+    t->setAlternatingRowColors(true);
+    t->setSelectionBehavior(QAbstractItemView::SelectRows);
+    t->verticalHeader()->setVisible(false);
+    t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 6);
+    t->horizontalHeader()->setStretchLastSection(true);
+    t->setWordWrap(false);
+    return t;
+}
+} // namespace
+
+CompareView::CompareView(StoreService *store, QWidget *parent)
+    : QWidget(parent)
+    , m_store(store)
+{
+    m_config = new ConfigDiffModel(this);
+    m_metrics = new CompareMetricsModel(this);
+    m_predictions = new ComparePredictionsModel(this);
+    auto *layout = new QVBoxLayout(this);
+    m_title = new QLabel(tr("Select two or more runs in the list and choose Compare (Ctrl+D)."), this);
+    m_title->setWordWrap(true);
+    layout->addWidget(m_title);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setDocumentMode(true);
+    layout->addWidget(m_tabs, 1);
+
+    // Config and metrics together: what changed, and what it did.
+    auto *summary = new QSplitter(Qt::Vertical, m_tabs);
+    auto *configBox = new QWidget(summary);
+    auto *cl = new QVBoxLayout(configBox);
+    cl->setContentsMargins(0, 0, 0, 0);
+    auto *cbar = new QHBoxLayout;
+    m_configInfo = new QLabel(configBox);
+    m_showIdentical = new QCheckBox(tr("Show identical keys"), configBox);
+    cbar->addWidget(m_configInfo, 1);
+    cbar->addWidget(m_showIdentical);
+    cl->addLayout(cbar);
+    auto *configTable = makeTable(configBox, m_config, QStringLiteral("configDiffTable"));
+    configTable->horizontalHeader()->setDefaultSectionSize(150);
+    configTable->horizontalHeader()->resizeSection(0, 220);
+    cl->addWidget(configTable);
+    auto *metricsBox = new QWidget(summary);
+    auto *ml = new QVBoxLayout(metricsBox);
+    ml->setContentsMargins(0, 0, 0, 0);
+    ml->addWidget(new QLabel(tr("<b>Metrics</b> (best value per row highlighted)"), metricsBox));
+    auto *metricsTable = makeTable(metricsBox, m_metrics, QStringLiteral("compareMetricsTable"));
+    metricsTable->horizontalHeader()->setDefaultSectionSize(150);
+    metricsTable->horizontalHeader()->resizeSection(0, 220);
+    ml->addWidget(metricsTable);
+    summary->addWidget(configBox);
+    summary->addWidget(metricsBox);
+    m_tabs->addTab(summary, tr("Config && metrics"));
+
+    m_curves = new CurvesPage(store, m_tabs);
+    m_tabs->addTab(m_curves, tr("Curves"));
+
+    auto *preds = new QWidget(m_tabs);
+    auto *pl = new QVBoxLayout(preds);
+    pl->setContentsMargins(0, 0, 0, 0);
+    auto *pbar = new QHBoxLayout;
+    m_outcome = new QComboBox(preds);
+    m_outcome->setObjectName(QStringLiteral("outcomeFilter"));
+    m_outcome->addItems({tr("all papers"), tr("right in A, wrong in B"), tr("wrong in A, right in B"),
+                         tr("wrong in both"), tr("A and B disagree")});
+    m_first = new QComboBox(preds);
+    m_second = new QComboBox(preds);
+    m_text = new QLineEdit(preds);
+    m_text->setPlaceholderText(tr("Search titles"));
+    m_text->setClearButtonEnabled(true);
+    pbar->addWidget(new QLabel(tr("A:"), preds));
+    pbar->addWidget(m_first);
+    pbar->addWidget(new QLabel(tr("B:"), preds));
+    pbar->addWidget(m_second);
+    pbar->addWidget(m_outcome);
+    pbar->addWidget(m_text, 1);
+    pl->addLayout(pbar);
+    auto *predTable = makeTable(preds, m_predictions, QStringLiteral("comparePredictionsTable"));
+    predTable->horizontalHeader()->setDefaultSectionSize(140);
+    predTable->horizontalHeader()->resizeSection(0, 100);
+    predTable->horizontalHeader()->resizeSection(1, 380);
+    predTable->horizontalHeader()->setStretchLastSection(false);
+    pl->addWidget(predTable, 1);
+    m_predInfo = new QLabel(preds);
+    m_predInfo->setObjectName(QStringLiteral("comparePredictionsInfo"));
+    pl->addWidget(m_predInfo);
+    m_tabs->addTab(preds, tr("Predictions"));
+
+    connect(m_showIdentical, &QCheckBox::toggled, m_config, &ConfigDiffModel::setShowIdentical);
+    const auto updatePreds = [this] {
+        m_predictions->setPair(m_first->currentIndex(), m_second->currentIndex());
+        m_predictions->setOutcome(ComparePredictionsModel::Outcome(m_outcome->currentIndex()));
+        m_predictions->setText(m_text->text());
+        m_predInfo->setText(tr("%L1 of %L2 papers (those every run evaluated at its latest validation step)")
+                                .arg(m_predictions->rowCount())
+                                .arg(m_predictions->joinedCount()));
+    };
+    connect(m_outcome, &QComboBox::currentIndexChanged, this, updatePreds);
+    connect(m_first, &QComboBox::currentIndexChanged, this, updatePreds);
+    connect(m_second, &QComboBox::currentIndexChanged, this, updatePreds);
+    connect(m_text, &QLineEdit::textChanged, this, updatePreds);
+    connect(this, &CompareView::loaded, this, updatePreds);
+}
+
+void CompareView::setOutcome(int index)
+{
+    m_outcome->setCurrentIndex(index);
+}
+
+std::vector<qint64> CompareView::runIds() const
+{
+    std::vector<qint64> ids;
+    for (const auto &r : m_runs)
+        ids.push_back(r.id);
+    return ids;
+}
+
+void CompareView::setRuns(const std::vector<qint64> &ids)
+{
+    struct Loaded {
+        std::vector<lbk::RunDetail> runs;
+        std::vector<std::vector<lbk::PredictionRow>> predictions;
+    };
+    const int gen = ++m_generation;
+    m_title->setText(tr("Loading %n run(s)...", nullptr, int(ids.size())));
+    m_store->request<Loaded>(
+        this,
+        [ids](lbk::Store &s) {
+            Loaded l;
+            for (auto id : ids) {
+                auto r = s.runById(id);
+                if (!r)
+                    continue;
+                lbk::PredictionFilter f; // the latest validation step
+                l.predictions.push_back(s.predictions(id, f));
+                l.runs.push_back(std::move(r.value()));
+            }
+            return l;
+        },
+        [this, gen](Loaded l) {
+            if (gen != m_generation)
+                return;
+            m_runs = std::move(l.runs);
+            QStringList names;
+            std::vector<nlohmann::json> configs;
+            std::vector<lbk::RunSummary> summaries;
+            for (const auto &r : m_runs) {
+                names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
+                configs.push_back(r.config);
+                summaries.push_back(r);
+            }
+            m_title->setText(tr("<b>Comparing %n run(s):</b> ", nullptr, int(m_runs.size())) +
+                             names.join(QStringLiteral(", ")).toHtmlEscaped());
+            m_config->setConfigs(names, configs);
+            m_configInfo->setText(tr("<b>%1 config keys differ</b>; %2 identical keys folded away")
+                                      .arg(m_config->differingCount())
+                                      .arg(m_config->identicalCount()));
+            m_metrics->setRuns(summaries);
+            m_curves->setRuns(summaries);
+            m_predictions->setRuns(names, l.predictions);
+            for (auto *c : {m_first, m_second}) {
+                QSignalBlocker block(c);
+                c->clear();
+                c->addItems(names);
+            }
+            m_second->setCurrentIndex(names.size() > 1 ? 1 : 0);
+            // One equal column per run beside the key column.
+            for (const char *table : {"configDiffTable", "compareMetricsTable"})
+                if (auto *t = findChild<QTableView *>(QLatin1String(table)))
+                    for (int c = 1; c < t->horizontalHeader()->count(); ++c)
+                        t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
+            Q_EMIT loaded();
+        });
+}
+
+} // namespace labbook

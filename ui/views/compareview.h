@@ -1,0 +1,58 @@
+#pragma once
+// Two or more runs side by side: the config keys that differ (identical ones folded away), their curves
+// overlaid one colour per run, a metrics table with the best value per row highlighted, and their latest
+// validation predictions joined by paper id (which titles one run gets right and the other wrong).
+#include <vector>
+
+#include <QWidget>
+
+#include "store/store.h"
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QTableView;
+class QTabWidget;
+
+namespace labbook {
+
+class CompareMetricsModel;
+class ComparePredictionsModel;
+class ConfigDiffModel;
+class CurvesPage;
+class StoreService;
+
+class CompareView : public QWidget {
+    Q_OBJECT
+public:
+    explicit CompareView(StoreService *store, QWidget *parent = nullptr);
+
+    void setRuns(const std::vector<qint64> &ids);
+    std::vector<qint64> runIds() const;
+    ConfigDiffModel *configModel() const { return m_config; }
+    CompareMetricsModel *metricsModel() const { return m_metrics; }
+    ComparePredictionsModel *predictionsModel() const { return m_predictions; }
+    CurvesPage *curves() const { return m_curves; }
+    QTabWidget *tabs() const { return m_tabs; }
+    void setOutcome(int index);
+
+Q_SIGNALS:
+    void loaded();
+
+private:
+    StoreService *m_store;
+    std::vector<lbk::RunDetail> m_runs;
+    ConfigDiffModel *m_config = nullptr;
+    CompareMetricsModel *m_metrics = nullptr;
+    ComparePredictionsModel *m_predictions = nullptr;
+    CurvesPage *m_curves = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    QLabel *m_title = nullptr, *m_configInfo = nullptr, *m_predInfo = nullptr;
+    QCheckBox *m_showIdentical = nullptr;
+    QComboBox *m_first = nullptr, *m_second = nullptr, *m_outcome = nullptr;
+    QLineEdit *m_text = nullptr;
+    int m_generation = 0;
+};
+
+} // namespace labbook

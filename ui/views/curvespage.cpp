@@ -1,0 +1,252 @@
+#include "curvespage.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSlider>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include "format.h"
+#include "plots/curvesplot.h"
+#include "storeservice.h"
+
+namespace labbook {
+
+CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
+    : QWidget(parent)
+    , m_store(store)
+{
+    auto *split = new QSplitter(this);
+    auto *side = new QWidget(split);
+    auto *sideLayout = new QVBoxLayout(side);
+    sideLayout->setContentsMargins(0, 0, 0, 0);
+    sideLayout->addWidget(new QLabel(tr("Metrics"), side));
+    m_keys = new QListWidget(side);
+    m_keys->setObjectName(QStringLiteral("metricKeys"));
+    sideLayout->addWidget(m_keys, 1);
+    auto *form = new QFormLayout;
+    m_xAxis = new QComboBox(side);
+    m_xAxis->addItem(tr("step"));
+    m_xAxis->addItem(tr("wall time (s)"));
+    form->addRow(tr("x axis"), m_xAxis);
+    m_smoothing = new QSlider(Qt::Horizontal, side);
+    m_smoothing->setObjectName(QStringLiteral("smoothing"));
+    m_smoothing->setRange(0, 99);
+    m_smoothing->setToolTip(tr("Debiased exponential moving average over the whole series, then drawn. The raw "
+                               "curve stays faint behind it."));
+    m_smoothingLabel = new QLabel(QStringLiteral("0.00"), side);
+    auto *sm = new QHBoxLayout;
+    sm->addWidget(m_smoothing, 1);
+    sm->addWidget(m_smoothingLabel);
+    form->addRow(tr("smoothing"), sm);
+    m_logX = new QCheckBox(tr("log x"), side);
+    m_logY = new QCheckBox(tr("log y"), side);
+    auto *logs = new QHBoxLayout;
+    logs->addWidget(m_logX);
+    logs->addWidget(m_logY);
+    form->addRow(logs);
+    sideLayout->addLayout(form);
+    auto *exportButton = new QPushButton(tr("Export plot..."), side);
+    sideLayout->addWidget(exportButton);
+    m_plot = new CurvesPlot(split);
+    m_plot->setObjectName(QStringLiteral("curvesPlot"));
+    split->addWidget(side);
+    split->addWidget(m_plot);
+    split->setStretchFactor(1, 1);
+    split->setSizes({200, 800});
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(split);
+
+    connect(m_keys, &QListWidget::itemChanged, this, [this] { loadSeries(); });
+    connect(m_xAxis, &QComboBox::currentIndexChanged, this, [this] {
+        rebuildPlot();
+    });
+    connect(m_smoothing, &QSlider::valueChanged, this, [this](int v) {
+        m_smoothingLabel->setText(QString::number(v / 100.0, 'f', 2));
+        m_plot->setSmoothing(v / 100.0);
+    });
+    connect(m_logX, &QCheckBox::toggled, m_plot, &CurvesPlot::setLogX);
+    connect(m_logY, &QCheckBox::toggled, m_plot, &CurvesPlot::setLogY);
+    connect(exportButton, &QPushButton::clicked, m_plot, &CurvesPlot::exportInteractively);
+    m_wanted = {QStringLiteral("train/loss"), QStringLiteral("val/loss")};
+}
+
+void CurvesPage::setRuns(const std::vector<lbk::RunSummary> &runs)
+{
+    m_runs = runs;
+    m_data.clear();
+    ++m_generation;
+    if (runs.size() > 1 && !m_keys->count())
+        m_wanted = {QStringLiteral("val/macro_f1")};
+    loadKeys();
+}
+
+QStringList CurvesPage::selectedKeys() const
+{
+    QStringList keys;
+    for (int i = 0; i < m_keys->count(); ++i)
+        if (m_keys->item(i)->checkState() == Qt::Checked)
+            keys << m_keys->item(i)->text();
+    return keys;
+}
+
+QStringList CurvesPage::availableKeys() const
+{
+    QStringList keys;
+    for (int i = 0; i < m_keys->count(); ++i)
+        keys << m_keys->item(i)->text();
+    return keys;
+}
+
+void CurvesPage::setSelectedKeys(const QStringList &keys)
+{
+    m_wanted = keys;
+    QSignalBlocker block(m_keys);
+    for (int i = 0; i < m_keys->count(); ++i)
+        m_keys->item(i)->setCheckState(keys.contains(m_keys->item(i)->text()) ? Qt::Checked : Qt::Unchecked);
+    loadSeries();
+}
+
+void CurvesPage::loadKeys()
+{
+    std::vector<qint64> ids;
+    for (const auto &r : m_runs)
+        ids.push_back(r.id);
+    const int gen = m_generation;
+    ++m_pending;
+    m_store->request<std::vector<std::string>>(
+        this,
+        [ids](lbk::Store &s) {
+            std::set<std::string> keys;
+            for (auto id : ids)
+                for (auto &k : s.metricKeys(id))
+                    keys.insert(k);
+            return std::vector<std::string>(keys.begin(), keys.end());
+        },
+        [this, gen](std::vector<std::string> keys) {
+            --m_pending;
+            if (gen != m_generation)
+                return;
+            QStringList selected = selectedKeys();
+            if (selected.isEmpty())
+                selected = m_wanted;
+            QSignalBlocker block(m_keys);
+            const QStringList before = availableKeys();
+            if (before != toStringList(keys)) {
+                m_keys->clear();
+                for (const auto &k : keys) {
+                    auto *item = new QListWidgetItem(qs(k), m_keys);
+                    item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable | Qt::ItemIsSelectable);
+                    item->setCheckState(selected.contains(qs(k)) ? Qt::Checked : Qt::Unchecked);
+                }
+            }
+            loadSeries();
+        });
+}
+
+void CurvesPage::loadSeries()
+{
+    const QStringList keys = selectedKeys();
+    struct Job {
+        qint64 run;
+        std::string key;
+        int64_t after; // -1: the whole series
+    };
+    std::vector<Job> jobs;
+    for (const auto &r : m_runs)
+        for (const auto &k : keys) {
+            auto it = m_data.find({r.id, ss(k)});
+            if (it == m_data.end())
+                jobs.push_back({r.id, ss(k), -1});
+            else if (lbk::isActive(r.status) || r.lastStep > (it->second.empty() ? -1 : it->second.back().step))
+                jobs.push_back({r.id, ss(k), it->second.empty() ? -1 : it->second.back().step});
+        }
+    if (jobs.empty()) {
+        rebuildPlot();
+        return;
+    }
+    using Loaded = std::vector<std::pair<Job, std::vector<lbk::MetricPoint>>>;
+    const int gen = m_generation;
+    ++m_pending;
+    m_store->request<Loaded>(
+        this,
+        [jobs](lbk::Store &s) {
+            Loaded out;
+            for (const auto &j : jobs)
+                out.emplace_back(j, j.after < 0 ? s.metric(j.run, j.key) : s.metricAfter(j.run, j.key, j.after));
+            return out;
+        },
+        [this, gen](Loaded loaded) {
+            --m_pending;
+            if (gen != m_generation)
+                return;
+            for (auto &[job, points] : loaded) {
+                auto &series = m_data[{job.run, job.key}];
+                if (job.after < 0)
+                    series = std::move(points);
+                else
+                    series.insert(series.end(), points.begin(), points.end());
+            }
+            rebuildPlot();
+        });
+}
+
+void CurvesPage::rebuildPlot()
+{
+    const QStringList keys = selectedKeys();
+    const bool wall = m_xAxis->currentIndex() == 1;
+    const bool multiRun = m_runs.size() > 1;
+    std::vector<CurveSeries> series;
+    int k = 0;
+    for (const auto &key : keys) {
+        int r = 0;
+        for (const auto &run : m_runs) {
+            auto it = m_data.find({run.id, ss(key)});
+            if (it == m_data.end() || it->second.empty()) {
+                ++r;
+                continue;
+            }
+            CurveSeries s;
+            s.name = multiRun ? QStringLiteral("#%1 %2 %3").arg(run.id).arg(qs(run.name), key) : key;
+            QColor c = seriesColor(multiRun ? r : k);
+            if (multiRun && k > 0)
+                c = c.darker(100 + 35 * k); // second and later metrics of a run: same hue, darker
+            s.color = c;
+            const double t0 = it->second.front().wall;
+            s.x.reserve(qsizetype(it->second.size()));
+            s.y.reserve(qsizetype(it->second.size()));
+            for (const auto &p : it->second) {
+                s.x << (wall ? p.wall - t0 : double(p.step));
+                s.y << p.value;
+            }
+            series.push_back(std::move(s));
+            ++r;
+        }
+        ++k;
+    }
+    m_plot->setXLabel(wall ? tr("wall time since the first point (s)") : tr("step"));
+    m_plot->setYLabel(keys.size() == 1 ? keys.front() : QString());
+    m_plot->setSeries(std::move(series));
+}
+
+void CurvesPage::refresh(const std::set<qint64> &changedRuns)
+{
+    bool any = false;
+    for (auto &r : m_runs)
+        if (changedRuns.count(r.id)) {
+            any = true;
+            for (const auto &fresh : m_store->runs())
+                if (fresh.id == r.id)
+                    r = fresh;
+        }
+    if (any)
+        loadKeys();
+}
+
+} // namespace labbook

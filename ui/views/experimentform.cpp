@@ -1,0 +1,690 @@
+#include "experimentform.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <QCheckBox>
+#include <QCoreApplication>
+#include <QFile>
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "data/dataset.h"
+#include "format.h"
+
+namespace labbook {
+
+using nlohmann::json;
+
+struct DataPreview {
+    std::string key;
+    QString text;
+    bool ok = false;
+};
+
+namespace {
+
+QString groupTitle(const std::string &group)
+{
+    static const std::map<std::string, const char *> titles = {
+        {"experiment", "Experiment"}, {"data", "Data"},          {"labels", "Labels"},
+        {"split", "Split"},           {"tokenizer", "Tokenizer"}, {"model", "Model"},
+        {"optimizer", "Optimization"}, {"schedule", "Learning-rate schedule"}, {"training", "Training"},
+        {"evaluation", "Evaluation"}, {"lr_finder", "LR finder"}};
+    auto it = titles.find(group);
+    return it != titles.end() ? QString::fromLatin1(it->second) : qs(group);
+}
+
+// What a user types, as the JSON value a file would hold: numbers and booleans parse; anything else stays
+// the string that was typed, so validation reports it exactly as `lbk validate` would for that file.
+json parseTyped(const QString &text)
+{
+    const std::string s = ss(text.trimmed());
+    if (s.empty())
+        return json(s);
+    try {
+        json v = json::parse(s);
+        if (v.is_number() || v.is_boolean())
+            return v;
+    } catch (const json::exception &) {
+    }
+    return json(s);
+}
+
+QString displayValue(const json &v)
+{
+    if (v.is_null())
+        return QString();
+    if (v.is_string())
+        return qs(v.get<std::string>());
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        return QString::number(d, 'g', QLocale::FloatingPointShortest); // round-trips exactly
+    }
+    if (v.is_array()) {
+        QStringList parts;
+        for (const auto &e : v)
+            parts << (e.is_string() ? qs(e.get<std::string>()) : qs(e.dump()));
+        return parts.join(QStringLiteral(", "));
+    }
+    return qs(v.dump());
+}
+
+QString fieldTooltip(const lbk::FieldSpec &f)
+{
+    QString tip = QStringLiteral("<b>%1</b> (%2)<br>%3<br>Default: <code>%4</code>")
+                      .arg(qs(f.path), qs(lbk::fieldTypeName(f.type)), qs(f.help).toHtmlEscaped(),
+                           qs(f.defaultValue.dump()).toHtmlEscaped());
+    if (f.min || f.max)
+        tip += QStringLiteral("<br>Range: %1%2 .. %3%4")
+                   .arg(f.minExclusive ? QStringLiteral("(") : QStringLiteral("["))
+                   .arg(f.min ? QString::number(*f.min) : QStringLiteral("-inf"))
+                   .arg(f.max ? QString::number(*f.max) : QStringLiteral("inf"))
+                   .arg(f.maxExclusive ? QStringLiteral(")") : QStringLiteral("]"));
+    if (!f.appliesTo.empty())
+        tip += QStringLiteral("<br>Applies when: %1").arg(toStringList(f.appliesTo).join(QStringLiteral(" or ")));
+    return tip;
+}
+
+} // namespace
+
+ExperimentForm::ExperimentForm(QWidget *parent)
+    : QWidget(parent)
+{
+    auto *outer = new QVBoxLayout(this);
+    auto *bar = new QHBoxLayout;
+    m_fileLabel = new QLabel(this);
+    m_fileLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto *newButton = new QPushButton(tr("New"), this);
+    auto *openButton = new QPushButton(tr("Open..."), this);
+    auto *saveButton = new QPushButton(tr("Save"), this);
+    auto *saveAsButton = new QPushButton(tr("Save as..."), this);
+    connect(newButton, &QPushButton::clicked, this, &ExperimentForm::newExperiment);
+    connect(openButton, &QPushButton::clicked, this, &ExperimentForm::openInteractively);
+    connect(saveButton, &QPushButton::clicked, this, &ExperimentForm::save);
+    connect(saveAsButton, &QPushButton::clicked, this, &ExperimentForm::saveAs);
+    bar->addWidget(m_fileLabel, 1);
+    bar->addWidget(newButton);
+    bar->addWidget(openButton);
+    bar->addWidget(saveButton);
+    bar->addWidget(saveAsButton);
+    outer->addLayout(bar);
+
+    m_scroll = new QScrollArea(this);
+    m_scroll->setWidgetResizable(true);
+    m_scroll->setFrameShape(QFrame::NoFrame);
+    outer->addWidget(m_scroll, 1);
+
+    m_problems = new QLabel(this);
+    m_problems->setObjectName(QStringLiteral("problems"));
+    m_problems->setWordWrap(true);
+    m_problems->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    outer->addWidget(m_problems);
+
+    auto *launchBar = new QHBoxLayout;
+    launchBar->addWidget(new QLabel(tr("Target:"), this));
+    m_target = new QComboBox(this);
+    m_target->setObjectName(QStringLiteral("target"));
+    m_target->addItem(tr("This machine (local worker process)"), QStringLiteral("local"));
+    m_target->setToolTip(tr("Where the run's worker process runs. Remote targets (SSH, Slurm) come with the "
+                            "launch targets."));
+    launchBar->addWidget(m_target, 1);
+    m_findLr = new QPushButton(tr("Find LR"), this);
+    m_findLr->setObjectName(QStringLiteral("findLr"));
+    m_findLr->setToolTip(tr("Run the LR range test with this experiment (Ctrl+Shift+L)"));
+    m_launch = new QPushButton(tr("Launch"), this);
+    m_launch->setObjectName(QStringLiteral("launch"));
+    m_launch->setDefault(true);
+    m_launch->setToolTip(tr("Start a training run of this experiment (Ctrl+R)"));
+    connect(m_launch, &QPushButton::clicked, this,
+            [this] { Q_EMIT launchRequested(experiment(), false, m_target->currentData().toString()); });
+    connect(m_findLr, &QPushButton::clicked, this,
+            [this] { Q_EMIT launchRequested(experiment(), true, m_target->currentData().toString()); });
+    launchBar->addWidget(m_findLr);
+    launchBar->addWidget(m_launch);
+    outer->addLayout(launchBar);
+
+    m_previewTimer.setSingleShot(true);
+    m_previewTimer.setInterval(400);
+    connect(&m_previewTimer, &QTimer::timeout, this, &ExperimentForm::startDataPreview);
+    connect(&m_preview, &QFutureWatcher<std::shared_ptr<DataPreview>>::finished, this, [this] {
+        auto p = m_preview.result();
+        if (!p || p->key != m_previewKey)
+            return; // an older preview; a newer one is on its way
+        m_dataInfo->setText(p->text);
+        m_dataInfo->setProperty("ok", p->ok);
+    });
+
+    buildForm();
+    newExperiment();
+}
+
+ExperimentForm::~ExperimentForm()
+{
+    m_preview.waitForFinished();
+}
+
+void ExperimentForm::buildForm()
+{
+    auto *content = new QWidget;
+    auto *layout = new QVBoxLayout(content);
+    const auto &fields = lbk::experimentFields();
+    m_rows.reserve(fields.size());
+    for (const auto &group : lbk::experimentGroups()) {
+        auto *box = new QGroupBox(groupTitle(group), content);
+        box->setObjectName(QStringLiteral("group:") + qs(group));
+        auto *form = new QFormLayout(box);
+        form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+        for (const auto &f : fields) {
+            if (f.group != group)
+                continue;
+            FieldRow row;
+            row.spec = &f;
+            row.layout = form;
+            auto *cell = new QWidget(box);
+            auto *v = new QVBoxLayout(cell);
+            v->setContentsMargins(0, 0, 0, 0);
+            v->setSpacing(2);
+            row.row = cell;
+            row.editor = makeEditor(row);
+            row.editor->setParent(cell);
+            v->addWidget(row.editor);
+            row.error = new QLabel(cell);
+            row.error->setObjectName(QStringLiteral("error:") + qs(f.path));
+            row.error->setWordWrap(true);
+            row.error->setStyleSheet(QStringLiteral("color: #e53935;"));
+            row.error->setVisible(false);
+            v->addWidget(row.error);
+            if (f.path == "data.path") {
+                m_dataInfo = new QLabel(cell);
+                m_dataInfo->setObjectName(QStringLiteral("dataInfo"));
+                m_dataInfo->setWordWrap(true);
+                m_dataInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
+                v->addWidget(m_dataInfo);
+            }
+            const std::string key = f.path.substr(f.path.find('.') == std::string::npos ? 0 : f.path.find('.') + 1);
+            row.label = new QLabel(qs(key) + (f.required ? QStringLiteral(" *") : QString()), box);
+            row.label->setToolTip(fieldTooltip(f));
+            cell->setToolTip(fieldTooltip(f));
+            form->addRow(row.label, cell);
+            m_byPath[f.path] = m_rows.size();
+            m_rows.push_back(row);
+        }
+        layout->addWidget(box);
+    }
+    layout->addStretch(1);
+    m_scroll->setWidget(content);
+}
+
+QWidget *ExperimentForm::makeEditor(FieldRow &row)
+{
+    const lbk::FieldSpec &f = *row.spec;
+    const QString name = QStringLiteral("field:") + qs(f.path);
+    switch (f.type) {
+    case lbk::FieldType::Bool: {
+        auto *c = new QCheckBox;
+        c->setObjectName(name);
+        connect(c, &QCheckBox::toggled, this, &ExperimentForm::fieldEdited);
+        return c;
+    }
+    case lbk::FieldType::Enum: {
+        auto *c = new QComboBox;
+        c->setObjectName(name);
+        for (const auto &choice : f.choices)
+            c->addItem(qs(choice));
+        connect(c, &QComboBox::currentTextChanged, this, &ExperimentForm::fieldEdited);
+        return c;
+    }
+    default: break;
+    }
+    auto *edit = new QLineEdit;
+    edit->setObjectName(name);
+    edit->setPlaceholderText(tr("default: %1").arg(displayValue(f.defaultValue).isEmpty()
+                                                       ? QStringLiteral("(empty)")
+                                                       : displayValue(f.defaultValue)));
+    edit->setClearButtonEnabled(f.type == lbk::FieldType::String || f.type == lbk::FieldType::StringList);
+    connect(edit, &QLineEdit::textChanged, this, &ExperimentForm::fieldEdited);
+    if (f.path != "data.path" && !f.logScale)
+        return edit;
+    auto *box = new QWidget;
+    auto *h = new QHBoxLayout(box);
+    h->setContentsMargins(0, 0, 0, 0);
+    h->addWidget(edit, 1);
+    if (f.path == "data.path") {
+        auto *browse = new QToolButton(box);
+        browse->setText(tr("Browse..."));
+        connect(browse, &QToolButton::clicked, this, [this, edit] {
+            QString start = m_dataRoot.isEmpty() ? qs(lbk::defaultDataRoot().string()) : m_dataRoot;
+            const QString file = QFileDialog::getOpenFileName(
+                this, tr("Choose the data file"), start,
+                tr("Papers (*.jsonl *.jsonl.zst *.json *.csv *.tsv *.zst);;All files (*)"));
+            if (file.isEmpty())
+                return;
+            // Keep the path relative to the data root when it lies inside, so the experiment stays portable.
+            const QString root = QDir(start).absolutePath();
+            const QString rel = QDir(root).relativeFilePath(file);
+            edit->setText(rel.startsWith(QLatin1String("..")) ? file : rel);
+        });
+        h->addWidget(browse);
+    } else {
+        // Learning rates move by factors of ten.
+        for (const auto &[text, factor] : {std::pair{QStringLiteral("\u00f710"), 0.1}, std::pair{QStringLiteral("\u00d710"), 10.0}}) {
+            auto *b = new QToolButton(box);
+            b->setText(text);
+            b->setToolTip(tr("Multiply by %1").arg(factor));
+            connect(b, &QToolButton::clicked, this, [edit, factor = factor] {
+                bool ok = false;
+                double v = edit->text().toDouble(&ok);
+                if (!ok || !(v > 0))
+                    v = edit->placeholderText().section(QLatin1Char(' '), 1).toDouble(&ok);
+                if (ok && v > 0)
+                    edit->setText(QString::number(v * factor, 'g', 6));
+            });
+            h->addWidget(b);
+        }
+    }
+    box->setObjectName(name + QStringLiteral(":box"));
+    return box;
+}
+
+namespace {
+QLineEdit *lineEditOf(QWidget *editor)
+{
+    if (auto *e = qobject_cast<QLineEdit *>(editor))
+        return e;
+    return editor->findChild<QLineEdit *>();
+}
+} // namespace
+
+json ExperimentForm::editorValue(const FieldRow &row) const
+{
+    const lbk::FieldSpec &f = *row.spec;
+    switch (f.type) {
+    case lbk::FieldType::Bool: return qobject_cast<QCheckBox *>(row.editor)->isChecked();
+    case lbk::FieldType::Enum: return ss(qobject_cast<QComboBox *>(row.editor)->currentText());
+    default: break;
+    }
+    const QString text = lineEditOf(row.editor)->text();
+    switch (f.type) {
+    case lbk::FieldType::String: return ss(text);
+    case lbk::FieldType::Int:
+    case lbk::FieldType::Float:
+        if (text.trimmed().isEmpty())
+            return f.defaultValue; // an empty number field means "the default", as its placeholder says
+        return parseTyped(text);
+    case lbk::FieldType::StringList:
+    case lbk::FieldType::IntList: {
+        json arr = json::array();
+        for (const auto &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            if (part.trimmed().isEmpty())
+                continue;
+            arr.push_back(f.type == lbk::FieldType::IntList ? parseTyped(part) : json(ss(part.trimmed())));
+        }
+        return arr;
+    }
+    default: return {};
+    }
+}
+
+void ExperimentForm::setEditorValue(FieldRow &row, const json &value)
+{
+    const lbk::FieldSpec &f = *row.spec;
+    switch (f.type) {
+    case lbk::FieldType::Bool:
+        qobject_cast<QCheckBox *>(row.editor)->setChecked(value.is_boolean() ? value.get<bool>() : false);
+        return;
+    case lbk::FieldType::Enum: {
+        auto *c = qobject_cast<QComboBox *>(row.editor);
+        const QString text = value.is_string() ? qs(value.get<std::string>()) : qs(value.dump());
+        if (c->findText(text) < 0)
+            c->addItem(text); // an invalid value from a file stays visible, with its error
+        c->setCurrentText(text);
+        return;
+    }
+    default: break;
+    }
+    lineEditOf(row.editor)->setText(displayValue(value));
+}
+
+void ExperimentForm::setExperiment(const json &experiment, const QString &sourceFile)
+{
+    m_loading = true;
+    m_loaded = experiment.is_object() ? experiment : json::object();
+    for (auto &row : m_rows) {
+        const json v = lbk::valueAt(m_loaded, row.spec->path);
+        setEditorValue(row, v.is_null() ? row.spec->defaultValue : v);
+    }
+    m_loading = false;
+    m_file = sourceFile;
+    m_fileLabel->setText(sourceFile.isEmpty() ? tr("<i>Unsaved experiment</i>")
+                                              : QStringLiteral("<b>%1</b>").arg(QDir::toNativeSeparators(sourceFile)));
+    revalidate();
+    setModified(false);
+    Q_EMIT fileChanged(m_file);
+    scheduleDataPreview();
+}
+
+json ExperimentForm::experiment() const
+{
+    // Keys the form has no field for (a typo in a hand-written file) stay, so validation reports them as
+    // `lbk validate` would.
+    json out = m_loaded;
+    for (const auto &row : m_rows) {
+        const json v = editorValue(row);
+        const bool inFile = !lbk::valueAt(m_loaded, row.spec->path).is_null();
+        if (inFile || v != row.spec->defaultValue)
+            lbk::setValueAt(out, row.spec->path, v);
+    }
+    return out;
+}
+
+void ExperimentForm::setFieldValue(const QString &path, const json &value)
+{
+    auto it = m_byPath.find(ss(path));
+    if (it == m_byPath.end())
+        return;
+    setEditorValue(m_rows[it->second], value);
+}
+
+json ExperimentForm::fieldValue(const QString &path) const
+{
+    auto it = m_byPath.find(ss(path));
+    return it == m_byPath.end() ? json() : editorValue(m_rows[it->second]);
+}
+
+QString ExperimentForm::fieldError(const QString &path) const
+{
+    auto it = m_byPath.find(ss(path));
+    if (it == m_byPath.end())
+        return {};
+    const QLabel *l = m_rows[it->second].error;
+    return l->isVisibleTo(l->parentWidget()) ? l->text() : QString();
+}
+
+QString ExperimentForm::dataSummary() const
+{
+    return m_dataInfo ? m_dataInfo->text() : QString();
+}
+
+void ExperimentForm::fieldEdited()
+{
+    if (m_loading)
+        return;
+    revalidate();
+    setModified(true);
+    QObject *s = sender();
+    const QString name = s ? s->objectName() : QString();
+    if (name.startsWith(QLatin1String("field:data.")) || name.startsWith(QLatin1String("field:labels.")))
+        scheduleDataPreview();
+}
+
+void ExperimentForm::revalidate()
+{
+    const json j = experiment();
+    m_issues = lbk::validateExperimentJson(j);
+    std::map<std::string, QString> byField;
+    for (const auto &issue : m_issues) {
+        std::string path = issue.path;
+        if (auto b = path.find('['); b != std::string::npos)
+            path = path.substr(0, b); // model.kernel_sizes[1] belongs to model.kernel_sizes
+        if (m_byPath.count(path)) {
+            QString &msg = byField[path];
+            msg += (msg.isEmpty() ? QString() : QStringLiteral("\n")) + qs(issue.message);
+        }
+    }
+    for (auto &row : m_rows) {
+        auto it = byField.find(row.spec->path);
+        const bool bad = it != byField.end();
+        row.error->setText(bad ? it->second : QString());
+        row.error->setVisible(bad);
+        if (auto *e = lineEditOf(row.editor); e && row.spec->type != lbk::FieldType::Bool &&
+                                               row.spec->type != lbk::FieldType::Enum)
+            e->setStyleSheet(bad ? QStringLiteral("QLineEdit { border: 1px solid #e53935; }") : QString());
+    }
+    updateApplicability();
+    if (m_issues.empty()) {
+        m_problems->setText(tr("No problems: `lbk validate` would accept this experiment."));
+        m_problems->setStyleSheet(QStringLiteral("color: #2e9d4f;"));
+    } else {
+        QStringList all;
+        for (const auto &i : m_issues)
+            all << qs(i.message).toHtmlEscaped();
+        m_problems->setText(tr("<b>%n problem(s)</b> (the same as `lbk validate`):<br>", nullptr, int(m_issues.size())) +
+                            all.join(QStringLiteral("<br>")));
+        m_problems->setStyleSheet(QStringLiteral("color: #e53935;"));
+    }
+    m_launch->setEnabled(m_issues.empty());
+    m_findLr->setEnabled(m_issues.empty());
+    Q_EMIT validated(m_issues.empty());
+}
+
+void ExperimentForm::updateApplicability()
+{
+    const json resolved = lbk::withDefaults(experiment());
+    for (auto &row : m_rows) {
+        bool applies = row.spec->appliesTo.empty();
+        for (const auto &cond : row.spec->appliesTo) {
+            const auto eq = cond.find('=');
+            const json v = lbk::valueAt(resolved, cond.substr(0, eq));
+            if (v.is_string() && v.get<std::string>() == cond.substr(eq + 1))
+                applies = true;
+        }
+        // A field that does not apply but holds an error stays visible, or the error could not be fixed.
+        row.layout->setRowVisible(row.row, applies || row.error->isVisibleTo(row.row));
+    }
+}
+
+void ExperimentForm::setModified(bool modified)
+{
+    if (m_modified == modified)
+        return;
+    m_modified = modified;
+    Q_EMIT modifiedChanged(modified);
+}
+
+void ExperimentForm::setDataRoot(const QString &dataRoot)
+{
+    m_dataRoot = dataRoot;
+    scheduleDataPreview();
+}
+
+void ExperimentForm::scheduleDataPreview()
+{
+    m_previewTimer.start();
+}
+
+void ExperimentForm::startDataPreview()
+{
+    json j = lbk::withDefaults(experiment());
+    const std::string path = lbk::valueAt(j, "data.path").is_string() ? lbk::valueAt(j, "data.path").get<std::string>()
+                                                                       : std::string();
+    if (path.empty()) {
+        m_dataInfo->setText(tr("Choose a data file to see its rows and labels."));
+        m_previewKey.clear();
+        return;
+    }
+    json inputs = {{"data", j["data"]}, {"labels", j["labels"]}, {"root", ss(m_dataRoot)}};
+    const std::string key = inputs.dump();
+    if (key == m_previewKey)
+        return;
+    m_previewKey = key;
+    m_dataInfo->setText(tr("Reading %1...").arg(qs(path)));
+    const std::string root = ss(m_dataRoot);
+    // Validation of the labels is the form's job; here a best-effort parse with defaults where fields are bad.
+    auto parsed = lbk::experimentFromJson(j);
+    lbk::Experiment e;
+    if (parsed) {
+        e = parsed.value();
+    } else {
+        e.data.path = path;
+    }
+    m_preview.setFuture(QtConcurrent::run([key, root, e]() -> std::shared_ptr<DataPreview> {
+        auto p = std::make_shared<DataPreview>();
+        p->key = key;
+        const auto file = lbk::resolveDataPath(e.data.path, root);
+        lbk::ReadReport report;
+        auto papers = lbk::readPapers(file, e.data, &report);
+        if (!papers) {
+            p->text = QStringLiteral("<span style='color:#e53935'>%1</span>").arg(qs(papers.message()).toHtmlEscaped());
+            return p;
+        }
+        QString text = QStringLiteral("<b>%L1 rows</b> in %2").arg(report.rows).arg(qs(file.filename().string()).toHtmlEscaped());
+        if (report.bad > 0)
+            text += QStringLiteral(" (%L1 bad lines skipped)").arg(report.bad);
+        auto labels = lbk::buildLabels(*papers, e.labels, file.filename().string());
+        if (!labels) {
+            text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(labels.message()).toHtmlEscaped());
+            p->text = text;
+            return p;
+        }
+        std::vector<std::pair<int64_t, std::string>> dist;
+        int64_t total = 0;
+        for (size_t i = 0; i < labels->labelNames.size(); ++i) {
+            dist.emplace_back(labels->labelCounts[i], labels->labelNames[i]);
+            total += labels->labelCounts[i];
+        }
+        std::sort(dist.rbegin(), dist.rend());
+        text += QStringLiteral("; %1 task, <b>%2 labels</b>, %L3 examples").arg(QLatin1String(lbk::toString(labels->kind)))
+                    .arg(dist.size()).arg(labels->paper.size());
+        if (labels->dropped > 0)
+            text += QStringLiteral(" (%L1 papers left out)").arg(labels->dropped);
+        QStringList parts;
+        for (size_t i = 0; i < dist.size() && i < 12; ++i)
+            parts << QStringLiteral("%1&nbsp;%L2&nbsp;(%3%)")
+                         .arg(qs(dist[i].second).toHtmlEscaped())
+                         .arg(dist[i].first)
+                         .arg(total ? 100.0 * double(dist[i].first) / double(total) : 0.0, 0, 'f', 1);
+        if (dist.size() > 12)
+            parts << QStringLiteral("... %1 more").arg(dist.size() - 12);
+        text += QStringLiteral("<br>") + parts.join(QStringLiteral(", "));
+        p->text = text;
+        p->ok = true;
+        return p;
+    }));
+}
+
+QString ExperimentForm::experimentsFolder()
+{
+    // The checkout's experiments/ when running from a build tree (bin/ beside the sources), else the working
+    // directory's experiments/, else the working directory.
+    for (QDir dir(QCoreApplication::applicationDirPath()); !dir.isRoot(); dir.cdUp()) {
+        if (dir.exists(QStringLiteral("experiments")) && dir.exists(QStringLiteral("core")))
+            return dir.filePath(QStringLiteral("experiments"));
+        if (dir.exists(QStringLiteral("CMakeCache.txt"))) {
+            QDir up = dir;
+            if (up.cdUp() && up.exists(QStringLiteral("experiments")))
+                return up.filePath(QStringLiteral("experiments"));
+        }
+    }
+    QDir cwd = QDir::current();
+    return cwd.exists(QStringLiteral("experiments")) ? cwd.filePath(QStringLiteral("experiments")) : cwd.path();
+}
+
+bool ExperimentForm::openFile(const QString &path, QString *error)
+{
+    auto j = lbk::readJsonFile(ss(path));
+    if (!j) {
+        if (error)
+            *error = qs(j.message());
+        return false;
+    }
+    setExperiment(*j, QFileInfo(path).absoluteFilePath());
+    return true;
+}
+
+bool ExperimentForm::saveFile(const QString &path, QString *error)
+{
+    json j = experiment();
+    if (!j.contains("name") || j["name"] == "")
+        j["name"] = ss(QFileInfo(path).completeBaseName());
+    const QString tmp = path + QStringLiteral(".tmp");
+    {
+        std::ofstream out(ss(tmp));
+        out << j.dump(2) << '\n';
+        if (!out) {
+            if (error)
+                *error = tr("%1: cannot write (check the folder exists and is writable)").arg(path);
+            return false;
+        }
+    }
+    QFile::remove(path);
+    if (!QFile::rename(tmp, path)) {
+        if (error)
+            *error = tr("%1: cannot replace the file").arg(path);
+        return false;
+    }
+    m_loaded = j;
+    m_file = QFileInfo(path).absoluteFilePath();
+    setFieldValue(QStringLiteral("name"), j["name"]);
+    m_fileLabel->setText(QStringLiteral("<b>%1</b>").arg(QDir::toNativeSeparators(m_file)));
+    setModified(false);
+    Q_EMIT fileChanged(m_file);
+    return true;
+}
+
+void ExperimentForm::openInteractively()
+{
+    const QString file = QFileDialog::getOpenFileName(this, tr("Open experiment"),
+                                                      m_file.isEmpty() ? experimentsFolder() : QFileInfo(m_file).path(),
+                                                      tr("Experiments (*.json);;All files (*)"));
+    if (file.isEmpty())
+        return;
+    QString error;
+    if (!openFile(file, &error))
+        QMessageBox::warning(this, tr("Open experiment"), error);
+}
+
+bool ExperimentForm::save()
+{
+    if (m_file.isEmpty())
+        return saveAs();
+    QString error;
+    if (!saveFile(m_file, &error)) {
+        QMessageBox::warning(this, tr("Save experiment"), error);
+        return false;
+    }
+    return true;
+}
+
+bool ExperimentForm::saveAs()
+{
+    const QString name = fieldValue(QStringLiteral("name")).is_string()
+                             ? qs(fieldValue(QStringLiteral("name")).get<std::string>())
+                             : QString();
+    QString file = QFileDialog::getSaveFileName(
+        this, tr("Save experiment"),
+        QDir(m_file.isEmpty() ? experimentsFolder() : QFileInfo(m_file).path())
+            .filePath((name.isEmpty() ? QStringLiteral("experiment") : name) + QStringLiteral(".json")),
+        tr("Experiments (*.json)"));
+    if (file.isEmpty())
+        return false;
+    if (QFileInfo(file).suffix().isEmpty())
+        file += QStringLiteral(".json");
+    QString error;
+    if (!saveFile(file, &error)) {
+        QMessageBox::warning(this, tr("Save experiment"), error);
+        return false;
+    }
+    return true;
+}
+
+void ExperimentForm::newExperiment()
+{
+    setExperiment(json{{"name", "new-experiment"}, {"data", {{"path", "arxiv/arxiv-sample-5k.jsonl"}}}});
+}
+
+} // namespace labbook

@@ -1,0 +1,112 @@
+#pragma once
+// The experiment form, generated from the schema's field table (lbk::experimentFields()), so the GUI and
+// `lbk validate` accept the same files and say the same things. Fields are grouped, show their defaults and
+// help, hide when they do not apply (CNN fields for a bag model...), and validate as the user types with the
+// exact messages of validateField()/validateExperimentJson(). Choosing the data file shows its row count and
+// label distribution (read off the GUI thread).
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <QFutureWatcher>
+#include <QPointer>
+#include <QTimer>
+#include <QWidget>
+
+#include <nlohmann/json.hpp>
+
+#include "experiment/schema.h"
+
+class QComboBox;
+class QFormLayout;
+class QLabel;
+class QPushButton;
+class QScrollArea;
+
+namespace labbook {
+
+struct DataPreview; // the data file's row count and label distribution
+
+class ExperimentForm : public QWidget {
+    Q_OBJECT
+public:
+    explicit ExperimentForm(QWidget *parent = nullptr);
+    ~ExperimentForm() override;
+
+    // Fills the form from an experiment JSON (missing fields show their defaults).
+    void setExperiment(const nlohmann::json &experiment, const QString &sourceFile = {});
+    // The experiment as the form holds it: fields that differ from the default, plus those the loaded file
+    // set (and any unknown key it had). Values that do not parse are kept as typed (strings), so validation
+    // reports them.
+    nlohmann::json experiment() const;
+    QString sourceFile() const { return m_file; }
+    bool isModified() const { return m_modified; }
+
+    // One field's editor text/state from a JSON value, as if typed (tests, "use this rate").
+    void setFieldValue(const QString &path, const nlohmann::json &value);
+    nlohmann::json fieldValue(const QString &path) const;
+    // The inline message under a field ("" when valid) and every current issue.
+    QString fieldError(const QString &path) const;
+    std::vector<lbk::ValidationIssue> issues() const { return m_issues; }
+    bool isValid() const { return m_issues.empty(); }
+    QString dataSummary() const;
+
+    // Experiment files: default folder experiments/ of the checkout (or the working directory).
+    static QString experimentsFolder();
+    bool openFile(const QString &path, QString *error = nullptr);
+    bool saveFile(const QString &path, QString *error = nullptr);
+    void setDataRoot(const QString &dataRoot);
+
+public Q_SLOTS:
+    void openInteractively();
+    bool save();          // to the current file, else asks
+    bool saveAs();
+    void newExperiment(); // defaults and the debug data sample
+
+Q_SIGNALS:
+    void launchRequested(const nlohmann::json &experiment, bool lrFind, const QString &target);
+    void modifiedChanged(bool modified);
+    void fileChanged(const QString &file);
+    void validated(bool ok);
+
+private:
+    struct FieldRow {
+        const lbk::FieldSpec *spec = nullptr;
+        QWidget *editor = nullptr;
+        QWidget *row = nullptr;
+        QLabel *label = nullptr;
+        QLabel *error = nullptr;
+        QFormLayout *layout = nullptr;
+    };
+    void buildForm();
+    QWidget *makeEditor(FieldRow &row);
+    nlohmann::json editorValue(const FieldRow &row) const;
+    void setEditorValue(FieldRow &row, const nlohmann::json &value);
+    void fieldEdited();
+    void revalidate();
+    void updateApplicability();
+    void setModified(bool modified);
+    void scheduleDataPreview();
+    void startDataPreview();
+
+    std::vector<FieldRow> m_rows;
+    std::map<std::string, size_t> m_byPath;
+    nlohmann::json m_loaded = nlohmann::json::object();
+    std::vector<lbk::ValidationIssue> m_issues;
+    QString m_file;
+    QString m_dataRoot;
+    bool m_modified = false;
+    bool m_loading = false;
+    QLabel *m_fileLabel = nullptr;
+    QLabel *m_problems = nullptr;
+    QLabel *m_dataInfo = nullptr;
+    QComboBox *m_target = nullptr;
+    QPushButton *m_launch = nullptr;
+    QPushButton *m_findLr = nullptr;
+    QScrollArea *m_scroll = nullptr;
+    QTimer m_previewTimer;
+    QFutureWatcher<std::shared_ptr<DataPreview>> m_preview;
+    std::string m_previewKey; // the inputs of the preview being shown or computed
+};
+
+} // namespace labbook

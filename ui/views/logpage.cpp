@@ -1,0 +1,83 @@
+#include "logpage.h"
+
+#include <QDateTime>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QScrollBar>
+#include <QVBoxLayout>
+
+#include "format.h"
+#include "storeservice.h"
+
+namespace labbook {
+
+LogPage::LogPage(StoreService *store, QWidget *parent)
+    : QWidget(parent)
+    , m_store(store)
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_error = new QLabel(this);
+    m_error->setObjectName(QStringLiteral("logError"));
+    m_error->setWordWrap(true);
+    m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_error->setStyleSheet(QStringLiteral("QLabel { background: rgba(229,57,53,40); border: 1px solid #e53935; "
+                                          "border-radius: 4px; padding: 8px; }"));
+    m_error->setVisible(false);
+    layout->addWidget(m_error);
+    m_log = new QPlainTextEdit(this);
+    m_log->setObjectName(QStringLiteral("logText"));
+    m_log->setReadOnly(true);
+    m_log->setLineWrapMode(QPlainTextEdit::NoWrap);
+    QFont mono(QStringLiteral("monospace"));
+    mono.setStyleHint(QFont::Monospace);
+    m_log->setFont(mono);
+    layout->addWidget(m_log, 1);
+}
+
+void LogPage::setRun(const lbk::RunSummary &run)
+{
+    m_run = run;
+    const bool bad = run.status == lbk::RunStatus::Failed || run.status == lbk::RunStatus::Interrupted;
+    m_error->setVisible(bad && !run.error.empty());
+    m_error->setText(QStringLiteral("<b>%1:</b> %2").arg(statusText(run.status).toHtmlEscaped(),
+                                                        qs(run.error).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))));
+    refresh();
+}
+
+void LogPage::refresh()
+{
+    const qint64 id = m_run.id;
+    const int gen = ++m_generation;
+    m_store->request<std::vector<lbk::LogLine>>(
+        this, [id](lbk::Store &s) { return s.logs(id); },
+        [this, gen](std::vector<lbk::LogLine> lines) {
+            if (gen != m_generation)
+                return;
+            QString text;
+            for (const auto &l : lines) {
+                const QString time = l.wall > 0 ? QDateTime::fromMSecsSinceEpoch(qint64(l.wall * 1000))
+                                                      .toString(QStringLiteral("HH:mm:ss"))
+                                                : QStringLiteral("--:--:--");
+                text += time + QStringLiteral("  ") + qs(l.level).leftJustified(7) + qs(l.message) + QLatin1Char('\n');
+            }
+            if (text == m_log->toPlainText())
+                return;
+            const bool atEnd = m_log->verticalScrollBar()->value() == m_log->verticalScrollBar()->maximum();
+            m_log->setPlainText(text);
+            if (atEnd)
+                m_log->verticalScrollBar()->setValue(m_log->verticalScrollBar()->maximum());
+        });
+}
+
+QString LogPage::text() const
+{
+    return m_log->toPlainText();
+}
+
+QString LogPage::errorText() const
+{
+    return m_error->isVisibleTo(this) ? m_error->text() : QString();
+}
+
+} // namespace labbook

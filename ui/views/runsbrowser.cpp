@@ -1,0 +1,257 @@
+#include "runsbrowser.h"
+
+#include <set>
+
+#include <QAction>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "format.h"
+#include "models/runsfilterproxy.h"
+#include "models/runsmodel.h"
+#include "storeservice.h"
+
+namespace labbook {
+
+RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
+    : QWidget(parent)
+    , m_store(store)
+{
+    m_model = new RunsModel(this);
+    m_proxy = new RunsFilterProxy(this);
+    m_proxy->setSourceModel(m_model);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    m_search = new QLineEdit(this);
+    m_search->setObjectName(QStringLiteral("runSearch"));
+    m_search->setPlaceholderText(tr("Search runs: name, experiment, tags, notes, host (Ctrl+F)"));
+    m_search->setClearButtonEnabled(true);
+    layout->addWidget(m_search);
+    auto *filters = new QHBoxLayout;
+    m_status = new QComboBox(this);
+    m_status->setObjectName(QStringLiteral("statusFilter"));
+    m_status->addItem(tr("any status"), -1);
+    for (auto s : {lbk::RunStatus::Queued, lbk::RunStatus::Running, lbk::RunStatus::Finished, lbk::RunStatus::Failed,
+                   lbk::RunStatus::Cancelled, lbk::RunStatus::Interrupted})
+        m_status->addItem(statusText(s), int(s));
+    m_experiment = new QComboBox(this);
+    m_experiment->setObjectName(QStringLiteral("experimentFilter"));
+    m_experiment->addItem(tr("any experiment"));
+    m_task = new QComboBox(this);
+    m_task->addItem(tr("any task"));
+    m_task->addItems({QStringLiteral("multiclass"), QStringLiteral("binary"), QStringLiteral("multilabel")});
+    filters->addWidget(m_status);
+    filters->addWidget(m_experiment, 1);
+    filters->addWidget(m_task);
+    layout->addLayout(filters);
+
+    m_view = new QTableView(this);
+    m_view->setObjectName(QStringLiteral("runsTable"));
+    m_view->setModel(m_proxy);
+    m_view->setSortingEnabled(true);
+    m_view->sortByColumn(RunsModel::Id, Qt::DescendingOrder);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->setEditTriggers(QAbstractItemView::EditKeyPressed | QAbstractItemView::SelectedClicked);
+    m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
+    m_view->verticalHeader()->setVisible(false);
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->horizontalHeader()->setSectionsMovable(true);
+    m_view->horizontalHeader()->setDefaultSectionSize(80);
+    m_view->horizontalHeader()->resizeSection(RunsModel::Id, 44);
+    m_view->horizontalHeader()->resizeSection(RunsModel::Name, 130);
+    m_view->horizontalHeader()->resizeSection(RunsModel::Experiment, 110);
+    m_view->horizontalHeader()->resizeSection(RunsModel::Started, 120);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    layout->addWidget(m_view, 1);
+    m_count = new QLabel(this);
+    m_count->setObjectName(QStringLiteral("runCount"));
+    layout->addWidget(m_count);
+
+    auto *del = new QAction(tr("Delete..."), m_view);
+    del->setShortcut(QKeySequence::Delete);
+    del->setShortcutContext(Qt::WidgetShortcut);
+    connect(del, &QAction::triggered, this, &RunsBrowser::deleteSelected);
+    m_view->addAction(del);
+
+    connect(m_search, &QLineEdit::textChanged, m_proxy, &RunsFilterProxy::setText);
+    connect(m_status, &QComboBox::currentIndexChanged, this, [this] {
+        const int s = m_status->currentData().toInt();
+        m_proxy->setStatus(s < 0 ? std::nullopt : std::optional<lbk::RunStatus>(lbk::RunStatus(s)));
+    });
+    connect(m_experiment, &QComboBox::currentIndexChanged, this, [this] {
+        m_proxy->setExperiment(m_experiment->currentIndex() > 0 ? m_experiment->currentText() : QString());
+    });
+    connect(m_task, &QComboBox::currentIndexChanged, this,
+            [this] { m_proxy->setTask(m_task->currentIndex() > 0 ? m_task->currentText() : QString()); });
+    connect(m_view, &QTableView::activated, this, [this](const QModelIndex &idx) {
+        Q_EMIT runActivated(idx.data(RunsModel::RunIdRole).toLongLong());
+    });
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        const auto ids = selectedRunIds();
+        Q_EMIT selectionChanged(ids);
+        if (ids.size() == 1)
+            Q_EMIT runActivated(ids.front());
+    });
+    connect(m_view, &QTableView::customContextMenuRequested, this, [this, del](const QPoint &pos) {
+        const auto ids = selectedRunIds();
+        if (ids.empty())
+            return;
+        QMenu menu(this);
+        menu.addAction(tr("Open"), this, [this, ids] { Q_EMIT runActivated(ids.front()); });
+        auto *cmp = menu.addAction(tr("Compare selected"), this, [this, ids] { Q_EMIT compareRequested(ids); });
+        cmp->setEnabled(ids.size() >= 2);
+        menu.addAction(tr("Duplicate config into the form"), this, [this, ids] { Q_EMIT duplicateRequested(ids.front()); });
+        menu.addAction(tr("Resume"), this, [this, ids] { Q_EMIT resumeRequested(ids.front()); });
+        menu.addSeparator();
+        menu.addAction(tr("Edit notes..."), this, &RunsBrowser::editNotesOfCurrent);
+        menu.addAction(del);
+        menu.exec(m_view->viewport()->mapToGlobal(pos));
+    });
+    connect(m_model, &RunsModel::runEdited, this, [this](qint64 id, int column, const QString &value) {
+        const std::string v = ss(value);
+        m_store->execute([id, column, v](lbk::Store &s) {
+            if (column == RunsModel::Name)
+                (void)s.setName(id, v);
+            else if (column == RunsModel::Notes)
+                (void)s.setNotes(id, v);
+            else if (column == RunsModel::Tags) {
+                std::vector<std::string> tags;
+                for (const auto &t : QString::fromStdString(v).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                    if (!t.trimmed().isEmpty())
+                        tags.push_back(t.trimmed().toStdString());
+                (void)s.setTags(id, tags);
+            }
+        });
+    });
+    connect(m_store, &StoreService::runsChanged, this, &RunsBrowser::storeRunsChanged);
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, [this] { storeRunsChanged(); });
+    storeRunsChanged();
+}
+
+void RunsBrowser::storeRunsChanged()
+{
+    if (sender() == m_store) {
+        if (m_model->rowCount() == 0)
+            m_model->setRuns(m_store->runs());
+        else
+            m_model->updateRuns(m_store->runs());
+        updateFilterChoices();
+    }
+    const int total = m_model->rowCount(), shown = m_proxy->rowCount();
+    int live = 0;
+    for (const auto &r : m_model->runs())
+        live += lbk::isActive(r.status) ? 1 : 0;
+    m_count->setText(tr("%L1 runs").arg(total) + (shown != total ? tr(", %L1 shown").arg(shown) : QString()) +
+                     (live ? tr(", %1 live").arg(live) : QString()));
+}
+
+void RunsBrowser::updateFilterChoices()
+{
+    std::set<QString> experiments;
+    for (const auto &r : m_model->runs())
+        experiments.insert(qs(r.experiment));
+    QStringList now;
+    for (int i = 1; i < m_experiment->count(); ++i)
+        now << m_experiment->itemText(i);
+    QStringList fresh(experiments.begin(), experiments.end());
+    if (now == fresh)
+        return;
+    const QString current = m_experiment->currentText();
+    QSignalBlocker block(m_experiment);
+    m_experiment->clear();
+    m_experiment->addItem(tr("any experiment"));
+    m_experiment->addItems(fresh);
+    m_experiment->setCurrentText(current);
+}
+
+std::vector<qint64> RunsBrowser::selectedRunIds() const
+{
+    std::vector<qint64> ids;
+    for (const auto &idx : m_view->selectionModel()->selectedRows())
+        ids.push_back(idx.data(RunsModel::RunIdRole).toLongLong());
+    return ids;
+}
+
+void RunsBrowser::selectRun(qint64 id)
+{
+    const int row = m_model->rowOf(id);
+    if (row < 0)
+        return;
+    const QModelIndex idx = m_proxy->mapFromSource(m_model->index(row, 0));
+    if (!idx.isValid())
+        return;
+    m_view->selectionModel()->select(idx, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_view->setCurrentIndex(idx);
+    m_view->scrollTo(idx);
+}
+
+void RunsBrowser::deleteSelected()
+{
+    const auto ids = selectedRunIds();
+    if (ids.empty())
+        return;
+    QStringList names;
+    for (auto id : ids)
+        if (const auto *r = m_model->runAt(m_model->rowOf(id)))
+            names << QStringLiteral("#%1 %2").arg(id).arg(qs(r->name));
+    for (auto id : ids)
+        if (const auto *r = m_model->runAt(m_model->rowOf(id)); r && lbk::isActive(r->status)) {
+            QMessageBox::information(this, tr("Delete runs"),
+                                     tr("Run #%1 is still %2; wait for it to end (or stop its worker) before "
+                                        "deleting it.").arg(id).arg(statusText(r->status)));
+            return;
+        }
+    const auto answer = QMessageBox::question(
+        this, tr("Delete runs"),
+        tr("Delete %n run(s) and everything recorded for them (metrics, predictions, logs)?\n\n", nullptr,
+           int(ids.size())) + names.mid(0, 15).join(QLatin1Char('\n')) + (names.size() > 15 ? QStringLiteral("\n...") : QString()),
+        QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+    if (answer != QMessageBox::Yes)
+        return;
+    m_store->execute(
+        [ids](lbk::Store &s) {
+            for (auto id : ids)
+                (void)s.deleteRun(id);
+        },
+        this, [this] { m_store->reloadRuns(); });
+}
+
+void RunsBrowser::editNotesOfCurrent()
+{
+    const auto ids = selectedRunIds();
+    if (ids.empty())
+        return;
+    const int row = m_model->rowOf(ids.front());
+    const auto *r = m_model->runAt(row);
+    if (!r)
+        return;
+    bool ok = false;
+    const QString notes = QInputDialog::getMultiLineText(this, tr("Notes of run #%1").arg(r->id), tr("Notes:"),
+                                                         qs(r->notes), &ok);
+    if (ok)
+        m_model->setData(m_model->index(row, RunsModel::Notes), notes);
+}
+
+QByteArray RunsBrowser::saveHeaderState() const
+{
+    return m_view->horizontalHeader()->saveState();
+}
+
+void RunsBrowser::restoreHeaderState(const QByteArray &state)
+{
+    if (!state.isEmpty())
+        m_view->horizontalHeader()->restoreState(state);
+}
+
+} // namespace labbook

@@ -1,0 +1,57 @@
+#pragma once
+// Every run in the store: status (live), name, experiment, task, key metrics, start, duration, host, tags and
+// notes; sortable, searchable, filterable; multi-select for compare and delete; name, tags and notes editable
+// in place.
+#include <vector>
+
+#include <QWidget>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QTableView;
+
+namespace labbook {
+
+class RunsFilterProxy;
+class RunsModel;
+class StoreService;
+
+class RunsBrowser : public QWidget {
+    Q_OBJECT
+public:
+    explicit RunsBrowser(StoreService *store, QWidget *parent = nullptr);
+
+    RunsModel *model() const { return m_model; }
+    RunsFilterProxy *proxy() const { return m_proxy; }
+    QTableView *view() const { return m_view; }
+    QLineEdit *searchField() const { return m_search; }
+    std::vector<qint64> selectedRunIds() const;
+    void selectRun(qint64 id);
+    QByteArray saveHeaderState() const;
+    void restoreHeaderState(const QByteArray &state);
+
+public Q_SLOTS:
+    void deleteSelected();     // asks first
+    void editNotesOfCurrent(); // multi-line notes dialog
+
+Q_SIGNALS:
+    void runActivated(qint64 id);
+    void selectionChanged(const std::vector<qint64> &ids);
+    void compareRequested(const std::vector<qint64> &ids);
+    void duplicateRequested(qint64 id);
+    void resumeRequested(qint64 id);
+
+private:
+    void storeRunsChanged();
+    void updateFilterChoices();
+    StoreService *m_store;
+    RunsModel *m_model = nullptr;
+    RunsFilterProxy *m_proxy = nullptr;
+    QTableView *m_view = nullptr;
+    QLineEdit *m_search = nullptr;
+    QComboBox *m_status = nullptr, *m_experiment = nullptr, *m_task = nullptr;
+    QLabel *m_count = nullptr;
+};
+
+} // namespace labbook

@@ -1,0 +1,185 @@
+#include "runview.h"
+
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+#include "format.h"
+#include "storeservice.h"
+#include "views/classespage.h"
+#include "views/curvespage.h"
+#include "views/histogramspage.h"
+#include "views/logpage.h"
+#include "views/lrfinderpage.h"
+#include "views/predictionspage.h"
+
+namespace labbook {
+
+RunView::RunView(StoreService *store, QWidget *parent)
+    : QWidget(parent)
+    , m_store(store)
+{
+    auto *layout = new QVBoxLayout(this);
+    m_header = new QLabel(tr("Select a run in the list to see it here."), this);
+    m_header->setObjectName(QStringLiteral("runHeader"));
+    m_header->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_header->setWordWrap(true);
+    layout->addWidget(m_header);
+    m_error = new QLabel(this);
+    m_error->setObjectName(QStringLiteral("runError"));
+    m_error->setWordWrap(true);
+    m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_error->setStyleSheet(QStringLiteral("QLabel { background: rgba(229,57,53,40); border: 1px solid #e53935; "
+                                          "border-radius: 4px; padding: 6px; }"));
+    m_error->setVisible(false);
+    layout->addWidget(m_error);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("runTabs"));
+    m_tabs->setDocumentMode(true);
+
+    auto *overview = new QSplitter(Qt::Vertical, m_tabs);
+    m_overview = new QLabel(overview);
+    m_overview->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_overview->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_overview->setWordWrap(true);
+    m_config = new QPlainTextEdit(overview);
+    m_config->setReadOnly(true);
+    QFont mono(QStringLiteral("monospace"));
+    mono.setStyleHint(QFont::Monospace);
+    m_config->setFont(mono);
+    overview->addWidget(m_overview);
+    overview->addWidget(m_config);
+    overview->setSizes({200, 400});
+
+    m_curves = new CurvesPage(store, m_tabs);
+    m_lr = new LrFinderPage(store, m_tabs);
+    m_histograms = new HistogramsPage(store, m_tabs);
+    m_predictions = new PredictionsPage(store, m_tabs);
+    m_classes = new ClassesPage(store, m_tabs);
+    m_log = new LogPage(store, m_tabs);
+    m_tabs->addTab(overview, tr("&Overview"));
+    m_tabs->addTab(m_curves, tr("&Curves"));
+    m_tabs->addTab(m_lr, tr("&LR finder"));
+    m_tabs->addTab(m_histograms, tr("&Histograms"));
+    m_tabs->addTab(m_predictions, tr("&Predictions"));
+    m_tabs->addTab(m_classes, tr("Per-&class"));
+    m_tabs->addTab(m_log, tr("Lo&g"));
+    layout->addWidget(m_tabs, 1);
+    m_tabs->setEnabled(false);
+}
+
+void RunView::showRun(qint64 runId)
+{
+    const bool changed = runId != m_run.id;
+    m_run.id = runId;
+    ++m_generation;
+    loadRun(changed);
+}
+
+void RunView::loadRun(bool firstTime)
+{
+    const qint64 id = m_run.id;
+    const int gen = m_generation;
+    m_store->request<std::optional<lbk::RunDetail>>(
+        this,
+        [id](lbk::Store &s) -> std::optional<lbk::RunDetail> {
+            auto r = s.runById(id);
+            if (!r)
+                return std::nullopt;
+            return r.value();
+        },
+        [this, gen, firstTime](std::optional<lbk::RunDetail> run) {
+            if (gen != m_generation)
+                return;
+            if (!run) {
+                m_header->setText(tr("Run %1 is not in this store (deleted?).").arg(m_run.id));
+                m_tabs->setEnabled(false);
+                return;
+            }
+            m_run = *run;
+            m_tabs->setEnabled(true);
+            updateHeader();
+            m_config->setPlainText(qs(m_run.config.dump(2)));
+            m_curves->setRuns({m_run});
+            m_lr->setRun(m_run);
+            m_histograms->setRun(m_run);
+            m_predictions->setRun(m_run);
+            m_classes->setRun(m_run);
+            m_log->setRun(m_run);
+            if (firstTime) {
+                if (m_run.kind == "lr_find")
+                    m_tabs->setCurrentIndex(LrFinder);
+                else if (m_run.status == lbk::RunStatus::Failed)
+                    m_tabs->setCurrentIndex(Log);
+                else if (m_tabs->currentIndex() == LrFinder || m_tabs->currentIndex() == Overview)
+                    m_tabs->setCurrentIndex(Curves);
+            }
+            Q_EMIT runLoaded(m_run.id);
+        });
+}
+
+void RunView::updateHeader()
+{
+    const auto &r = m_run;
+    m_header->setText(QStringLiteral("<span style='font-size:large'><b>#%1 %2</b></span> &nbsp; "
+                                     "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &middot; %6 &middot; %7%8")
+                          .arg(r.id)
+                          .arg(qs(r.name).toHtmlEscaped(), statusColor(r.status).name(), statusText(r.status),
+                               qs(r.experiment).toHtmlEscaped(),
+                               r.kind == "lr_find" ? tr("LR range test") : qs(r.task),
+                               r.startedAt > 0 ? tr("started %1").arg(formatTimestamp(r.startedAt)) : tr("not started"),
+                               r.startedAt > 0 ? QStringLiteral(" &middot; ") + formatDuration(runDuration(r)) : QString()));
+    const bool bad = r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted;
+    m_error->setVisible(bad && !r.error.empty());
+    m_error->setText(tr("<b>This run %1:</b> %2").arg(statusText(r.status),
+                                                    qs(r.error).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))));
+    QString info = QStringLiteral("<table cellspacing=4>");
+    const auto row = [&info](const QString &k, const QString &v) {
+        info += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, v.toHtmlEscaped());
+    };
+    row(tr("Run uid"), qs(r.uid));
+    row(tr("Host / PID"), QStringLiteral("%1 / %2").arg(qs(r.host)).arg(r.pid));
+    row(tr("Target"), qs(r.target));
+    row(tr("Folder"), qs(r.runDir));
+    row(tr("Last step"), QString::number(r.lastStep));
+    row(tr("Tags"), toStringList(r.tags).join(QStringLiteral(", ")));
+    row(tr("Notes"), qs(r.notes));
+    row(tr("Config hash"), qs(r.configHash));
+    for (const char *section : {"best", "final"})
+        if (r.summary.contains(section) && r.summary[section].is_object()) {
+            QStringList parts;
+            for (const auto &[k, v] : r.summary[section].items())
+                if (v.is_number())
+                    parts << QStringLiteral("%1 %2").arg(qs(k), formatMetric(v.get<double>()));
+            row(section == std::string("best") ? tr("Best") : tr("Final"), parts.join(QStringLiteral(", ")));
+        }
+    if (r.summary.contains("lr_suggestion") && r.summary["lr_suggestion"].is_object()) {
+        const auto &s = r.summary["lr_suggestion"];
+        row(tr("LR suggestion"), s.contains("lr") && s["lr"].is_number() ? QString::number(s["lr"].get<double>(), 'g', 3)
+                                                                          : tr("none"));
+    }
+    info += QStringLiteral("</table>");
+    m_overview->setText(info);
+}
+
+void RunView::runsUpdated(const std::set<qint64> &ids)
+{
+    if (!ids.count(m_run.id) || m_run.id == 0)
+        return;
+    // Header and status from the fresh run list; the pages reload only what may have changed.
+    for (const auto &r : m_store->runs())
+        if (r.id == m_run.id) {
+            static_cast<lbk::RunSummary &>(m_run) = r;
+            updateHeader();
+        }
+    m_curves->refresh(ids);
+    m_lr->refresh();
+    m_histograms->refresh();
+    m_predictions->refresh();
+    m_classes->refresh();
+    m_log->setRun(m_run);
+}
+
+} // namespace labbook

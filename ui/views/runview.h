@@ -1,0 +1,65 @@
+#pragma once
+// Everything about one run, as tabs: overview and config, curves, LR finder, histograms, predictions,
+// per-class metrics, log. Follows the run live while it is active.
+#include <set>
+
+#include <QWidget>
+
+#include "store/store.h"
+
+class QLabel;
+class QPlainTextEdit;
+class QTabWidget;
+
+namespace labbook {
+
+class ClassesPage;
+class CurvesPage;
+class HistogramsPage;
+class LogPage;
+class LrFinderPage;
+class PredictionsPage;
+class StoreService;
+
+class RunView : public QWidget {
+    Q_OBJECT
+public:
+    enum Tab { Overview, Curves, LrFinder, Histograms, Predictions, Classes, Log };
+    explicit RunView(StoreService *store, QWidget *parent = nullptr);
+
+    void showRun(qint64 runId);
+    qint64 runId() const { return m_run.id; }
+    const lbk::RunDetail &run() const { return m_run; }
+    void runsUpdated(const std::set<qint64> &ids);
+    QTabWidget *tabs() const { return m_tabs; }
+    CurvesPage *curves() const { return m_curves; }
+    LrFinderPage *lrFinder() const { return m_lr; }
+    HistogramsPage *histograms() const { return m_histograms; }
+    PredictionsPage *predictions() const { return m_predictions; }
+    ClassesPage *classes() const { return m_classes; }
+    LogPage *log() const { return m_log; }
+
+Q_SIGNALS:
+    void runLoaded(qint64 runId);
+
+private:
+    void loadRun(bool firstTime);
+    void updateHeader();
+
+    StoreService *m_store;
+    lbk::RunDetail m_run;
+    QLabel *m_header = nullptr;
+    QLabel *m_error = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    QPlainTextEdit *m_config = nullptr;
+    QLabel *m_overview = nullptr;
+    CurvesPage *m_curves = nullptr;
+    LrFinderPage *m_lr = nullptr;
+    HistogramsPage *m_histograms = nullptr;
+    PredictionsPage *m_predictions = nullptr;
+    ClassesPage *m_classes = nullptr;
+    LogPage *m_log = nullptr;
+    int m_generation = 0;
+};
+
+} // namespace labbook
