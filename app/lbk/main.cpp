@@ -2,10 +2,12 @@
 // worker in core/engine.
 #include <csignal>
 #include <cstdio>
+#include <exception>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/targets.h"
 #include "engine/engine.h"
 
 namespace {
@@ -19,6 +21,18 @@ void onWorkerSignal(int)
 
 int main(int argc, char **argv)
 {
+    // No exception is meant to reach here; if one does, say what it was instead of a bare abort.
+    std::set_terminate([] {
+        try {
+            if (auto e = std::current_exception())
+                std::rethrow_exception(e);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "lbk: internal error: %s\n", e.what());
+        } catch (...) {
+            std::fprintf(stderr, "lbk: internal error\n");
+        }
+        std::_Exit(1);
+    });
     CLI::App app{"lbk: train, evaluate and record text classifiers (Labbook's engine)", "lbk"};
     app.require_subcommand(1);
     app.fallthrough();
@@ -30,6 +44,8 @@ int main(int argc, char **argv)
                    "Folder that relative data paths resolve against (default: $LABBOOK_DATA, else ../shared/data "
                    "beside the checkout)");
     app.add_flag("--json", common.json, "Machine-readable output for commands that list or show");
+    app.add_option("--targets", common.targets,
+                   "Launch targets file (default: $XDG_CONFIG_HOME/labbook/targets.json; see docs/LAUNCH.md)");
 
     lbk::cli::RunOptions runOpts;
     auto *run = app.add_subcommand("run", "Train an experiment, following it live, and record everything");
@@ -38,6 +54,7 @@ int main(int argc, char **argv)
     run->add_option("--tag", runOpts.tags, "Tag the run (repeat, or comma-separate)");
     run->add_flag("--detach", runOpts.detach, "Start the worker and return at once; it reports into the store");
     run->add_flag("-q,--quiet", runOpts.quiet, "No progress, only the summary");
+    run->add_option("--target", runOpts.target, "Where to train: local (default) or a name from `lbk targets`");
 
     lbk::cli::RunOptions lrOpts;
     lrOpts.lrFind = true;
@@ -47,6 +64,7 @@ int main(int argc, char **argv)
     lr->add_option("--tag", lrOpts.tags, "Tag the run");
     lr->add_flag("--detach", lrOpts.detach, "Start and return at once");
     lr->add_flag("-q,--quiet", lrOpts.quiet, "No progress, only the summary");
+    lr->add_option("--target", lrOpts.target, "Where to run: local (default) or a name from `lbk targets`");
 
     std::string resumeRef;
     bool resumeDetach = false, resumeQuiet = false;
@@ -139,6 +157,17 @@ int main(int argc, char **argv)
     del->add_option("run", deleteRef, "Run")->required();
     del->add_flag("--yes", deleteYes, "Confirm");
 
+    auto *targets = app.add_subcommand("targets", "List launch targets (ssh hosts, Slurm clusters, command templates)");
+    std::string checkName;
+    auto *targetsCheck = targets->add_subcommand("check", "Say what works on a target: connection, lbk, disk, devices");
+    targetsCheck->add_option("name", checkName, "Target name")->required();
+
+    std::string pullRef;
+    bool pullAll = false;
+    auto *pull = app.add_subcommand("pull", "Copy a remote run's checkpoints and artifacts into its local folder");
+    pull->add_option("run", pullRef, "Run")->required();
+    pull->add_flag("--all", pullAll, "Every file of the remote run folder, not only reported artifacts");
+
     lbk::WorkerOptions workerOpts;
     std::string runDir, cacheDir, journal;
     auto *worker = app.add_subcommand("worker", "Train one run from its folder (started by lbk and the GUI)");
@@ -200,6 +229,10 @@ int main(int argc, char **argv)
         return lbk::cli::cancel(common, cancelRef);
     if (*del)
         return lbk::cli::remove(common, deleteRef, deleteYes);
+    if (*targets)
+        return *targetsCheck ? lbk::cli::targetsCheck(common, checkName) : lbk::cli::targetsList(common);
+    if (*pull)
+        return lbk::cli::pull(common, pullRef, pullAll);
     if (*worker) {
         workerOpts.runDir = runDir;
         workerOpts.cacheDir = cacheDir;

@@ -1,0 +1,81 @@
+#pragma once
+// The training engine's entry points, free of LibTorch types so that lbk's main compiles fast.
+// A worker trains one run (or runs one LR range test) from a run folder and reports everything as events
+// (docs/PROTOCOL.md) to the run's journal. No exception leaves these functions.
+#include <filesystem>
+#include <string>
+
+namespace lbk {
+
+struct WorkerOptions {
+    std::filesystem::path runDir;   // holds experiment.json (the resolved config); checkpoints go here
+    std::string runUid;
+    std::string dataRoot;           // empty: resolveDataPath's default
+    std::filesystem::path cacheDir; // tokenizer cache; empty: Tokenizer::defaultCacheDir()
+    std::filesystem::path journal;  // empty: runDir/journal.jsonl; "-": stdout
+    bool lrFind = false;            // the LR range test instead of training
+    bool resume = false;            // continue from runDir/checkpoints/last.pt
+};
+
+enum WorkerExit { kWorkerFinished = 0, kWorkerFailed = 1, kWorkerCancelled = 3 };
+
+int runWorker(const WorkerOptions &options);
+
+// Cancellation: an atomic flag checked every batch (safe to call from a signal handler).
+void requestCancel();
+bool cancelRequested();
+
+// "LibTorch 1.13.0, cpu, 2 threads" and the like, for `lbk --version` and run_started.
+std::string engineDescription();
+
+// ----- Inference and data commands (core/engine/inference.cpp, dataset_dump.cpp); each returns lbk's exit code
+// (0 ok, 1 failed, 2 bad input) and prints its errors to stderr. -----
+
+// `lbk export RUN --format model --out DIR`: the run's best (else last) weights as a state dict Python's
+// torch.load reads (weights.pt), tokenizer.model, labels.json and model.json (the model card).
+struct ModelExportOptions {
+    std::string store;   // empty: the default store
+    std::string run;     // run reference
+    std::filesystem::path out;
+};
+int exportModel(const ModelExportOptions &options);
+
+// `lbk predict EXPORT_OR_RUN --data FILE --out FILE`: streams JSON lines (plain or .zst) through a model in
+// constant memory; writes JSON lines, or CSV when out ends in .csv.
+struct PredictOptions {
+    std::string store;
+    std::string model;   // an export folder, or a run reference
+    std::filesystem::path data;
+    std::filesystem::path out; // "-": stdout
+    std::string format = "auto"; // auto (by out's extension) | jsonl | csv
+    int threads = 0;     // 0: all cores
+    int batchSize = 512;
+    int topK = 0;        // 0: every class's probability; else the k most probable
+    bool quiet = false;
+};
+int predict(const PredictOptions &options);
+
+// `lbk eval RUN --data FILE`: scores a finished run on another labelled file and records the evaluation
+// (metrics, histograms, predictions) into the run, under the split name `--split` (default "eval:<file stem>").
+struct EvalRunOptions {
+    std::string store;
+    std::string dataRoot;
+    std::string run;
+    std::string data;
+    std::string split;
+    int threads = 0;
+    bool quiet = false;
+};
+int evalRun(const EvalRunOptions &options);
+
+// `lbk dataset EXPERIMENT --out FILE`: the examples an experiment trains and tests on, one JSON line each
+// ({"id", "split", "labels", "text"}), so other tools (the scikit-learn baseline, the PyTorch reference) use
+// exactly Labbook's labels and split.
+struct DatasetDumpOptions {
+    std::string experiment;
+    std::string dataRoot;
+    std::filesystem::path out;
+};
+int dumpDataset(const DatasetDumpOptions &options);
+
+} // namespace lbk

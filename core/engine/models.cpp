@@ -1,0 +1,249 @@
+#include "engine/models.h"
+
+#include <ATen/autocast_mode.h>
+
+namespace lbk {
+
+namespace F = torch::nn::functional;
+
+BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool sparse)
+{
+    const int64_t rows = int64_t(vocab) + (spec.ngrams > 1 ? spec.ngramBuckets : 0);
+    m_embedding = register_module(
+        "embedding",
+        torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(rows, spec.embeddingDim).mode(torch::kMean).sparse(sparse)));
+    // fastText's initialisation: small uniform input vectors.
+    torch::nn::init::uniform_(m_embedding->weight, -1.0 / spec.embeddingDim, 1.0 / spec.embeddingDim);
+    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    m_out = register_module("out", torch::nn::Linear(spec.embeddingDim, outputs));
+}
+
+torch::Tensor BagModelImpl::forward(const Batch &batch)
+{
+    auto pooled = m_embedding->forward(batch.bagIds, batch.bagOffsets);
+    return m_out->forward(m_dropout->forward(pooled));
+}
+
+CnnModelImpl::CnnModelImpl(const ModelSpec &spec, int vocab, int outputs) : m_kernels(spec.kernelSizes)
+{
+    m_embedding = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, spec.embeddingDim).padding_idx(0)));
+    m_convs = register_module("convs", torch::nn::ModuleList());
+    for (int k : m_kernels)
+        m_convs->push_back(torch::nn::Conv1d(torch::nn::Conv1dOptions(spec.embeddingDim, spec.channels, k)));
+    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    m_out = register_module("out", torch::nn::Linear(spec.channels * int64_t(m_kernels.size()), outputs));
+}
+
+torch::Tensor CnnModelImpl::forward(const Batch &batch)
+{
+    auto x = m_embedding->forward(batch.tokens).transpose(1, 2); // [B, E, L]
+    const int64_t widest = *std::max_element(m_kernels.begin(), m_kernels.end());
+    if (x.size(2) < widest)
+        x = F::pad(x, F::PadFuncOptions({0, widest - x.size(2)}));
+    std::vector<torch::Tensor> pooled;
+    for (size_t i = 0; i < m_convs->size(); ++i) {
+        auto conv = m_convs[i]->as<torch::nn::Conv1d>();
+        pooled.push_back(torch::relu(conv->forward(x)).amax(2));
+    }
+    return m_out->forward(m_dropout->forward(torch::cat(pooled, 1)));
+}
+
+GruModelImpl::GruModelImpl(const ModelSpec &spec, int vocab, int outputs) : m_pooling(spec.pooling)
+{
+    m_embedding = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, spec.embeddingDim).padding_idx(0)));
+    m_gru = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(spec.embeddingDim, spec.hidden)
+                                                      .num_layers(spec.layers)
+                                                      .bidirectional(true)
+                                                      .batch_first(true)
+                                                      .dropout(spec.layers > 1 ? spec.dropout : 0.0)));
+    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    const int64_t states = 2 * int64_t(spec.hidden) * (m_pooling == "meanmax" ? 2 : 1);
+    m_out = register_module("out", torch::nn::Linear(states, outputs));
+}
+
+torch::Tensor GruModelImpl::forward(const Batch &batch)
+{
+    auto emb = m_dropout->forward(m_embedding->forward(batch.tokens));
+    // Packing keeps padding out of the recurrence; lengths must live on the CPU.
+    auto packed = torch::nn::utils::rnn::pack_padded_sequence(emb, batch.lengths.cpu(), /*batch_first=*/true,
+                                                              /*enforce_sorted=*/false);
+    auto out = std::get<0>(m_gru->forward_with_packed_input(packed));
+    auto states = std::get<0>(torch::nn::utils::rnn::pad_packed_sequence(out, /*batch_first=*/true, 0.0,
+                                                                           batch.tokens.size(1)));
+    auto mask = (torch::arange(states.size(1), states.options().dtype(torch::kLong)).unsqueeze(0) <
+                 batch.lengths.to(states.device()).unsqueeze(1))
+                    .unsqueeze(2); // [B, L, 1]
+    auto mean = (states * mask).sum(1) / mask.sum(1).clamp_min(1);
+    auto max = states.masked_fill(mask.logical_not(), -1e4).amax(1);
+    torch::Tensor pooled = m_pooling == "max" ? max : m_pooling == "meanmax" ? torch::cat({mean, max}, 1) : mean;
+    return m_out->forward(m_dropout->forward(pooled));
+}
+
+EncoderBlockImpl::EncoderBlockImpl(int dim, int heads, int ff, double dropout)
+{
+    m_norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
+    m_norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
+    m_attn = register_module("attn",
+                             torch::nn::MultiheadAttention(torch::nn::MultiheadAttentionOptions(dim, heads).dropout(dropout)));
+    m_ff1 = register_module("ff1", torch::nn::Linear(dim, ff));
+    m_ff2 = register_module("ff2", torch::nn::Linear(ff, dim));
+    m_dropout = register_module("dropout", torch::nn::Dropout(dropout));
+}
+
+namespace {
+// LibTorch 1.13's MultiheadAttention masks its bf16 scores with masked_fill, which has no bf16 CPU kernel: under
+// bf16 autocast the attention itself runs in fp32 (the projections around it stay in bf16).
+class AutocastOff {
+public:
+    AutocastOff() : m_cpu(at::autocast::is_cpu_enabled()), m_gpu(at::autocast::is_enabled())
+    {
+        at::autocast::set_cpu_enabled(false);
+        at::autocast::set_enabled(false);
+    }
+    ~AutocastOff()
+    {
+        at::autocast::set_cpu_enabled(m_cpu);
+        at::autocast::set_enabled(m_gpu);
+    }
+
+private:
+    bool m_cpu, m_gpu;
+};
+} // namespace
+
+torch::Tensor EncoderBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &padMask)
+{
+    // MultiheadAttention takes [L, B, E].
+    auto h = m_norm1->forward(x).transpose(0, 1);
+    torch::Tensor attn;
+    if (at::autocast::is_cpu_enabled() || at::autocast::is_enabled()) {
+        AutocastOff off;
+        h = h.to(torch::kFloat);
+        attn = std::get<0>(m_attn->forward(h, h, h, padMask)).transpose(0, 1);
+    } else {
+        attn = std::get<0>(m_attn->forward(h, h, h, padMask)).transpose(0, 1);
+    }
+    auto y = x + m_dropout->forward(attn);
+    return y + m_dropout->forward(m_ff2->forward(torch::gelu(m_ff1->forward(m_norm2->forward(y)))));
+}
+
+TransformerModelImpl::TransformerModelImpl(const ModelSpec &spec, int vocab, int outputs, int maxTokens)
+    : m_pooling(spec.pooling)
+{
+    m_embedding = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, spec.embeddingDim).padding_idx(0)));
+    m_positions = register_module("positions", torch::nn::Embedding(maxTokens + 1, spec.embeddingDim));
+    torch::nn::init::normal_(m_positions->weight, 0.0, 0.02);
+    m_blocks = register_module("blocks", torch::nn::ModuleList());
+    for (int i = 0; i < spec.layers; ++i)
+        m_blocks->push_back(EncoderBlock(spec.embeddingDim, spec.heads, spec.hidden, spec.dropout));
+    m_norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({spec.embeddingDim})));
+    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    m_out = register_module("out", torch::nn::Linear(spec.embeddingDim, outputs));
+}
+
+torch::Tensor TransformerModelImpl::forward(const Batch &batch)
+{
+    const int64_t len = batch.tokens.size(1);
+    auto pos = torch::arange(len, batch.tokens.options());
+    auto x = m_dropout->forward(m_embedding->forward(batch.tokens) + m_positions->forward(pos).unsqueeze(0));
+    auto padMask = batch.tokens.eq(0); // [B, L], true where padding
+    for (size_t i = 0; i < m_blocks->size(); ++i)
+        x = m_blocks[i]->as<EncoderBlock>()->forward(x, padMask);
+    x = m_norm->forward(x);
+    torch::Tensor pooled;
+    if (m_pooling == "cls") {
+        pooled = x.select(1, 0);
+    } else {
+        auto keep = padMask.logical_not().unsqueeze(2).to(x.dtype());
+        pooled = (x * keep).sum(1) / keep.sum(1).clamp_min(1);
+    }
+    return m_out->forward(m_dropout->forward(pooled));
+}
+
+InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId)
+{
+    InputSpec in;
+    in.bag = spec.type == "bag";
+    in.vocab = vocab;
+    in.clsId = clsId;
+    in.ngrams = spec.ngramBuckets > 0 ? spec.ngrams : 1;
+    in.buckets = spec.ngramBuckets;
+    return in;
+}
+
+uint64_t ngramHash(const int *tokens, int n)
+{
+    uint64_t h = 0;
+    for (int i = 0; i < n; ++i)
+        h = h * 1000003ULL + uint64_t(tokens[i]) + 1ULL;
+    return h;
+}
+
+Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const InputSpec &spec, torch::Device device)
+{
+    const auto n = int64_t(tokens.size());
+    Batch b;
+    auto lengths = torch::empty({n}, torch::kLong);
+    int64_t *len = lengths.data_ptr<int64_t>();
+    if (spec.bag) {
+        size_t total = 0;
+        for (const auto *t : tokens)
+            total += std::max<size_t>(1, t->size()) * size_t(spec.ngrams);
+        auto ids = torch::empty({int64_t(total)}, torch::kLong);
+        auto offsets = torch::empty({n}, torch::kLong);
+        int64_t *id = ids.data_ptr<int64_t>(), *off = offsets.data_ptr<int64_t>();
+        int64_t k = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const auto &t = *tokens[size_t(i)];
+            off[i] = k;
+            if (t.empty())
+                id[k++] = 1; // unknown: an empty bag would average to nothing
+            for (int tok : t)
+                id[k++] = tok;
+            for (int order = 2; order <= spec.ngrams; ++order)
+                for (size_t j = 0; j + size_t(order) <= t.size(); ++j)
+                    id[k++] = spec.vocab + int64_t(ngramHash(t.data() + j, order) % uint64_t(spec.buckets));
+            len[i] = std::max<int64_t>(1, int64_t(t.size()));
+        }
+        b.bagIds = ids.narrow(0, 0, k).to(device);
+        b.bagOffsets = offsets.to(device);
+    } else {
+        const int lead = spec.clsId >= 0 ? 1 : 0;
+        int64_t maxLen = 1;
+        for (const auto *t : tokens)
+            maxLen = std::max<int64_t>(maxLen, int64_t(t->size()) + lead);
+        auto out = torch::zeros({n, maxLen}, torch::kLong);
+        int64_t *acc = out.data_ptr<int64_t>();
+        for (int64_t i = 0; i < n; ++i) {
+            const auto &t = *tokens[size_t(i)];
+            int64_t *row = acc + i * maxLen;
+            if (lead)
+                row[0] = spec.clsId;
+            for (size_t j = 0; j < t.size(); ++j)
+                row[int64_t(j) + lead] = t[j];
+            if (t.empty() && !lead)
+                row[0] = 1; // unknown, so every sequence has at least one real token
+            len[i] = std::max<int64_t>(1, int64_t(t.size()) + lead);
+        }
+        b.tokens = out.to(device);
+    }
+    b.lengths = lengths.to(device);
+    return b;
+}
+
+std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int outputs, int maxTokens,
+                                          bool sparseEmbeddings)
+{
+    if (spec.type == "cnn")
+        return CnnModel(spec, vocab, outputs).ptr();
+    if (spec.type == "gru")
+        return GruModel(spec, vocab, outputs).ptr();
+    if (spec.type == "transformer")
+        return TransformerModel(spec, vocab, outputs, maxTokens).ptr();
+    return BagModel(spec, vocab, outputs, sparseEmbeddings).ptr();
+}
+
+} // namespace lbk

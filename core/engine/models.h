@@ -1,0 +1,119 @@
+#pragma once
+// The model zoo. LibTorch: include only from engine translation units.
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "experiment/experiment.h"
+
+namespace lbk {
+
+// One mini-batch, already on the model's device.
+struct Batch {
+    torch::Tensor tokens;     // [B, L] int64, 0-padded (sequence models)
+    torch::Tensor lengths;    // [B] int64, real lengths (>= 1)
+    torch::Tensor bagIds;     // [N] int64, unigram and hashed n-gram ids of the whole batch (bag model)
+    torch::Tensor bagOffsets; // [B] int64, where each example's ids start in bagIds
+    torch::Tensor targets;    // [B] int64 class index (multiclass), [B] float (binary), [B, K] float (multilabel)
+};
+
+// Every model maps a batch to logits: [B, outputs].
+class ClassifierImpl : public torch::nn::Module {
+public:
+    virtual torch::Tensor forward(const Batch &batch) = 0;
+    virtual bool needsBag() const { return false; }
+    virtual bool needsClsToken() const { return false; }
+};
+
+class BagModelImpl : public ClassifierImpl {
+public:
+    // sparse: the embedding table gets row-sparse gradients (only the rows a batch uses), for the lazy
+    // optimizer update in the trainer.
+    BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool sparse = false);
+    torch::Tensor forward(const Batch &batch) override;
+    bool needsBag() const override { return true; }
+    torch::Tensor embeddingWeight() const { return m_embedding->weight; }
+private:
+    torch::nn::EmbeddingBag m_embedding{nullptr};
+    torch::nn::Dropout m_dropout{nullptr};
+    torch::nn::Linear m_out{nullptr};
+};
+TORCH_MODULE(BagModel);
+
+class CnnModelImpl : public ClassifierImpl {
+public:
+    CnnModelImpl(const ModelSpec &spec, int vocab, int outputs);
+    torch::Tensor forward(const Batch &batch) override;
+private:
+    torch::nn::Embedding m_embedding{nullptr};
+    torch::nn::ModuleList m_convs;
+    std::vector<int> m_kernels;
+    torch::nn::Dropout m_dropout{nullptr};
+    torch::nn::Linear m_out{nullptr};
+};
+TORCH_MODULE(CnnModel);
+
+class GruModelImpl : public ClassifierImpl {
+public:
+    GruModelImpl(const ModelSpec &spec, int vocab, int outputs);
+    torch::Tensor forward(const Batch &batch) override;
+private:
+    torch::nn::Embedding m_embedding{nullptr};
+    torch::nn::GRU m_gru{nullptr};
+    std::string m_pooling;
+    torch::nn::Dropout m_dropout{nullptr};
+    torch::nn::Linear m_out{nullptr};
+};
+TORCH_MODULE(GruModel);
+
+// Pre-norm encoder block: x + Attn(LN(x)), then x + FF(LN(x)).
+class EncoderBlockImpl : public torch::nn::Module {
+public:
+    EncoderBlockImpl(int dim, int heads, int ff, double dropout);
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &padMask);
+private:
+    torch::nn::LayerNorm m_norm1{nullptr}, m_norm2{nullptr};
+    torch::nn::MultiheadAttention m_attn{nullptr};
+    torch::nn::Linear m_ff1{nullptr}, m_ff2{nullptr};
+    torch::nn::Dropout m_dropout{nullptr};
+};
+TORCH_MODULE(EncoderBlock);
+
+class TransformerModelImpl : public ClassifierImpl {
+public:
+    TransformerModelImpl(const ModelSpec &spec, int vocab, int outputs, int maxTokens);
+    torch::Tensor forward(const Batch &batch) override;
+    bool needsClsToken() const override { return m_pooling == "cls"; }
+private:
+    torch::nn::Embedding m_embedding{nullptr}, m_positions{nullptr};
+    torch::nn::ModuleList m_blocks;
+    torch::nn::LayerNorm m_norm{nullptr};
+    std::string m_pooling;
+    torch::nn::Dropout m_dropout{nullptr};
+    torch::nn::Linear m_out{nullptr};
+};
+TORCH_MODULE(TransformerModel);
+
+// How token lists become a model's inputs; shared by training, evaluation and inference so they never differ.
+struct InputSpec {
+    bool bag = false;     // the bag model: unigram ids plus hashed n-gram ids (EmbeddingBag)
+    int vocab = 0;        // embedding rows for tokens; n-gram buckets start here (bag)
+    int clsId = -1;       // >= 0: prepend this id (transformer with CLS pooling)
+    int ngrams = 1;       // bag: n-gram orders up to this (1: unigrams only)
+    int64_t buckets = 0;  // bag: hash buckets for orders >= 2
+};
+InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId);
+
+// Hashed n-gram ids for the bag model: h = h * 1000003 + (token + 1) over the n tokens, in uint64 arithmetic,
+// then vocab + h % buckets. Exported models document this so another implementation reproduces the ids.
+uint64_t ngramHash(const int *tokens, int n);
+
+// The inputs (not the targets) of one batch; tokens[i] are example i's token ids.
+Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const InputSpec &spec, torch::Device device);
+
+// The model an experiment asks for. vocab counts the tokenizer's pieces (plus the CLS id when used).
+std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int outputs, int maxTokens,
+                                          bool sparseEmbeddings = false);
+
+} // namespace lbk

@@ -1,0 +1,163 @@
+#pragma once
+// The trainer's optimizer pieces and precision switch. LibTorch: include only from engine translation units
+// (the trainer, and the engine benchmark, which must time exactly what the trainer runs).
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include "experiment/experiment.h"
+
+namespace lbk {
+
+// Lazy AdamW for the bag model's embedding table (hundreds of thousands of rows, of which a batch touches a few
+// thousand): only the rows in the batch's row-sparse gradient are updated, with their moments, as PyTorch's
+// SparseAdam and TensorFlow's LazyAdam do. A dense AdamW would read and write every row's weight and two
+// moments each step. Bias correction uses the global step; decoupled weight decay applies to the touched rows.
+class SparseRowAdamW {
+public:
+    SparseRowAdamW(torch::Tensor weight, const OptimizerSpec &o) : m_w(std::move(weight)), m_o(o)
+    {
+        m_m = torch::zeros_like(m_w);
+        m_v = torch::zeros_like(m_w);
+    }
+    void setLr(double lr) { m_lr = lr; }
+    void zeroGrad() { m_w.mutable_grad() = torch::Tensor(); }
+    void step()
+    {
+        torch::NoGradGuard noGrad;
+        const auto grad = m_w.grad();
+        if (!grad.defined())
+            return;
+        ++m_t;
+        const auto g = grad.is_coalesced() ? grad : grad.coalesce();
+        const auto rows = g._indices().select(0, 0);
+        const auto values = g._values();
+        auto m = m_m.index_select(0, rows).mul_(m_o.beta1).add_(values, 1 - m_o.beta1);
+        auto v = m_v.index_select(0, rows).mul_(m_o.beta2).addcmul_(values, values, 1 - m_o.beta2);
+        m_m.index_copy_(0, rows, m);
+        m_v.index_copy_(0, rows, v);
+        const double c1 = 1 - std::pow(m_o.beta1, double(m_t)), c2 = 1 - std::pow(m_o.beta2, double(m_t));
+        auto update = m.div_(v.div_(c2).sqrt_().add_(1e-8)).mul_(-m_lr / c1);
+        if (m_o.weightDecay > 0)
+            update.add_(m_w.index_select(0, rows), -m_lr * m_o.weightDecay);
+        m_w.index_add_(0, rows, update);
+    }
+    void save(torch::serialize::OutputArchive &a) const
+    {
+        a.write("exp_avg", m_m);
+        a.write("exp_avg_sq", m_v);
+        a.write("step", torch::tensor(m_t));
+    }
+    void load(torch::serialize::InputArchive &a)
+    {
+        torch::Tensor t;
+        a.read("exp_avg", t);
+        m_m.copy_(t);
+        a.read("exp_avg_sq", t);
+        m_v.copy_(t);
+        a.read("step", t);
+        m_t = t.item<int64_t>();
+    }
+
+private:
+    torch::Tensor m_w, m_m, m_v;
+    OptimizerSpec m_o;
+    double m_lr = 0;
+    int64_t m_t = 0;
+};
+
+// The dense optimizer over every parameter, plus the lazy one for a sparse embedding table when there is one.
+class TrainerOptimizer {
+public:
+    std::unique_ptr<torch::optim::Optimizer> dense;
+    std::unique_ptr<SparseRowAdamW> sparse;
+    void zero_grad()
+    {
+        dense->zero_grad();
+        if (sparse)
+            sparse->zeroGrad();
+    }
+    void step()
+    {
+        dense->step();
+        if (sparse)
+            sparse->step();
+    }
+    void setLr(double lr)
+    {
+        for (auto &group : dense->param_groups())
+            group.options().set_lr(lr);
+        if (sparse)
+            sparse->setLr(lr);
+    }
+    void save(torch::serialize::OutputArchive &a) const
+    {
+        dense->save(a);
+        if (sparse) {
+            torch::serialize::OutputArchive s;
+            sparse->save(s);
+            a.write("sparse_rows", s);
+        }
+    }
+    void load(torch::serialize::InputArchive &a)
+    {
+        dense->load(a);
+        if (sparse) {
+            torch::serialize::InputArchive s;
+            a.read("sparse_rows", s);
+            sparse->load(s);
+        }
+    }
+};
+
+// training.precision "bf16": autocast regions in bfloat16 where the hardware computes in it natively (CPUs
+// with AVX512-BF16 or AMX, CUDA). Elsewhere bf16 is emulated and slower than fp32, so the run falls back to
+// fp32 with a logged warning rather than failing: the experiment stays portable between machines.
+inline bool cpuHasNativeBf16()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("flags", 0) == 0)
+            return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
+    return false;
+}
+
+class AutocastGuard {
+public:
+    AutocastGuard(bool on, bool cuda) : m_on(on), m_cuda(cuda)
+    {
+        if (!m_on)
+            return;
+        if (m_cuda) {
+            at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+            at::autocast::set_enabled(true);
+        } else {
+            at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+            at::autocast::set_cpu_enabled(true);
+        }
+        at::autocast::increment_nesting();
+    }
+    ~AutocastGuard()
+    {
+        if (!m_on)
+            return;
+        if (at::autocast::decrement_nesting() == 0)
+            at::autocast::clear_cache();
+        if (m_cuda)
+            at::autocast::set_enabled(false);
+        else
+            at::autocast::set_cpu_enabled(false);
+    }
+    AutocastGuard(const AutocastGuard &) = delete;
+    AutocastGuard &operator=(const AutocastGuard &) = delete;
+
+private:
+    bool m_on, m_cuda;
+};
+
+} // namespace lbk

@@ -1,0 +1,846 @@
+// The worker: prepares data, trains, evaluates, checkpoints and runs the LR range test, reporting every figure
+// as a journal event. One translation unit on purpose: each file that includes LibTorch costs ~30 s to build.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <thread>
+#include <unistd.h>
+
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+#include "engine/engine.h"
+#include "engine/evaluation.h"
+#include "engine/models.h"
+#include "engine/optim.h"
+#include "engine/tokenizer.h"
+#include "experiment/schema.h"
+#include "metrics/metrics.h"
+#include "protocol/journal.h"
+#include "train/lrfinder.h"
+#include "train/schedule.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+std::atomic<bool> g_cancel{false};
+
+std::string hostName()
+{
+    char buf[256] = {0};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+// LABBOOK_INJECT_NAN_STEP=N makes the loss of step N NaN, so tests can prove a diverging run fails cleanly.
+int64_t injectNanAtStep()
+{
+    static const int64_t step = [] {
+        const char *v = std::getenv("LABBOOK_INJECT_NAN_STEP");
+        return v ? std::atoll(v) : int64_t(-1);
+    }();
+    return step;
+}
+
+int threadCount(int configured)
+{
+    if (configured > 0)
+        return configured;
+    return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// A permutation that is the same on every machine and standard library: Fisher-Yates driven by mt19937_64,
+// whose output the C++ standard fixes (std::shuffle's algorithm is not fixed).
+std::vector<size_t> permutation(size_t n, uint64_t seed)
+{
+    std::vector<size_t> p(n);
+    std::iota(p.begin(), p.end(), 0);
+    std::mt19937_64 rng(seed);
+    for (size_t i = n; i > 1; --i)
+        std::swap(p[i - 1], p[size_t(rng() % i)]);
+    return p;
+}
+
+struct Prepared {
+    Experiment exp;
+    fs::path dataFile;
+    ReadReport report;
+    std::vector<Paper> papers;
+    LabeledData data;
+    DataSplit split;
+    std::unique_ptr<Tokenizer> tokenizer;
+    bool tokenizerFromCache = false;
+    std::vector<std::vector<int>> tokens; // per example
+    int vocab = 0;   // embedding rows for tokens (tokenizer pieces, plus one for CLS when used)
+    int clsId = -1;
+    int outputs = 0;
+};
+
+class Worker {
+public:
+    explicit Worker(WorkerOptions options) : m_opt(std::move(options)), m_device(torch::kCPU) {}
+    int run();
+
+private:
+    Result<Unit> prepare();
+    Batch makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const;
+    torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
+    std::unique_ptr<TrainerOptimizer> makeOptimizer(double lr) const;
+    torch::Tensor forwardLogits(const Batch &batch);
+    EvalOutput evaluate(const std::vector<size_t> &examples);
+    void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
+    void saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals);
+    bool loadCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals);
+    void createModel();
+    int train();
+    int lrFind();
+    int fail(const std::string &reason);
+    void log(const std::string &level, const std::string &message) { m_journal->emit("log", {{"level", level}, {"message", message}}); }
+    json runStartedFields(const std::string &kind, int64_t totalSteps, int64_t resumedFrom) const;
+
+    WorkerOptions m_opt;
+    std::unique_ptr<JournalWriter> m_journal;
+    Prepared m_p;
+    torch::Device m_device;
+    std::shared_ptr<ClassifierImpl> m_model;
+    torch::Tensor m_classWeights; // multiclass weights, or pos_weight for binary/multilabel (undefined: none)
+    InputSpec m_inputs;
+    bool m_sparse = false;  // the bag model's table has row-sparse gradients and its own lazy AdamW
+    bool m_bf16 = false;    // autocast to bfloat16 (training.precision)
+    std::string m_precision = "fp32";
+    int64_t m_step = 0;
+};
+
+int Worker::fail(const std::string &reason)
+{
+    if (m_journal)
+        m_journal->emit("failed", {{"step", m_step}, {"reason", reason}});
+    std::fprintf(stderr, "lbk worker: %s\n", reason.c_str());
+    return kWorkerFailed;
+}
+
+Result<Unit> Worker::prepare()
+{
+    auto cfg = readJsonFile(m_opt.runDir / "experiment.json");
+    if (!cfg)
+        return cfg.error();
+    auto exp = experimentFromJson(*cfg);
+    if (!exp)
+        return Error{(m_opt.runDir / "experiment.json").string() + ": " + exp.message()};
+    m_p.exp = std::move(*exp);
+    const Experiment &e = m_p.exp;
+
+    m_p.dataFile = resolveDataPath(e.data.path, m_opt.dataRoot);
+    log("info", "reading " + m_p.dataFile.string());
+    auto papers = readPapers(m_p.dataFile, e.data, &m_p.report);
+    if (!papers)
+        return papers.error();
+    m_p.papers = std::move(*papers);
+    if (m_p.report.bad > 0) {
+        std::string msg = std::to_string(m_p.report.bad) + " of " + std::to_string(m_p.report.lines) +
+                          " lines of " + m_p.dataFile.string() + " could not be read and were skipped";
+        for (const auto &err : m_p.report.firstErrors)
+            msg += "\n  " + err;
+        log("warning", msg);
+    }
+    auto data = buildLabels(m_p.papers, e.labels, m_p.dataFile.string());
+    if (!data)
+        return data.error();
+    m_p.data = std::move(*data);
+    auto split = splitData(m_p.data, m_p.papers, e.split);
+    if (!split)
+        return split.error();
+    m_p.split = std::move(*split);
+    for (size_t c = 0; c < m_p.data.labelNames.size(); ++c)
+        if (m_p.data.labelCounts[c] == 0)
+            return Error{"labels: the class '" + m_p.data.labelNames[c] + "' has no examples in " +
+                         m_p.dataFile.string()};
+    if (m_p.split.train.empty())
+        return Error{"split: the training split is empty; raise split.train or use more data"};
+
+    const int threads = threadCount(e.training.threads);
+    std::vector<std::string> texts(m_p.data.paper.size());
+    for (size_t i = 0; i < texts.size(); ++i)
+        texts[i] = paperText(m_p.papers[m_p.data.paper[i]], e.data.text);
+    const fs::path runTokenizer = m_opt.runDir / "tokenizer.model";
+    if (m_opt.resume && fs::exists(runTokenizer)) {
+        auto tok = Tokenizer::load(runTokenizer, e.tokenizer);
+        if (!tok)
+            return tok.error();
+        m_p.tokenizer = std::move(*tok);
+        m_p.tokenizerFromCache = true;
+    } else {
+        std::vector<std::string> trainTexts;
+        trainTexts.reserve(m_p.split.train.size());
+        for (size_t i : m_p.split.train)
+            trainTexts.push_back(texts[i]);
+        const fs::path cache = m_opt.cacheDir.empty() ? Tokenizer::defaultCacheDir() : m_opt.cacheDir;
+        auto tok = Tokenizer::trainOrLoad(trainTexts, e.tokenizer, cache, threads, &m_p.tokenizerFromCache);
+        if (!tok)
+            return tok.error();
+        m_p.tokenizer = std::move(*tok);
+        std::error_code ec;
+        fs::copy_file(m_p.tokenizer->modelPath(), runTokenizer, fs::copy_options::overwrite_existing, ec);
+        if (ec)
+            return Error{runTokenizer.string() + ": cannot copy the tokenizer into the run folder: " + ec.message()};
+    }
+    m_p.tokens = m_p.tokenizer->encodeAll(texts, threads);
+    m_p.vocab = m_p.tokenizer->vocabSize();
+    if (e.model.type == "transformer" && e.model.pooling == "cls")
+        m_p.clsId = m_p.vocab++;
+    m_p.outputs = m_p.data.kind == TaskKind::Binary ? 1 : int(m_p.data.labelNames.size());
+
+    std::ofstream labels(m_opt.runDir / "labels.json");
+    labels << json(m_p.data.labelNames).dump(2) << '\n';
+    return Unit{};
+}
+
+json Worker::runStartedFields(const std::string &kind, int64_t totalSteps, int64_t resumedFrom) const
+{
+    const Experiment &e = m_p.exp;
+    json labels = json::array();
+    for (size_t c = 0; c < m_p.data.labelNames.size(); ++c)
+        labels.push_back({{"label", m_p.data.labelNames[c]}, {"count", m_p.data.labelCounts[c]}});
+    json f = {{"run", m_opt.runUid},
+              {"kind", kind},
+              {"config", e.config},
+              {"host", hostName()},
+              {"pid", int64_t(::getpid())},
+              {"device", m_device.str()},
+              {"precision", m_precision},
+              {"threads", at::get_num_threads()},
+              {"version", LABBOOK_VERSION},
+              {"engine", engineDescription()},
+              {"total_steps", totalSteps},
+              {"data",
+               {{"file", m_p.dataFile.string()},
+                {"lines", m_p.report.lines},
+                {"rows", m_p.report.rows},
+                {"bad_lines", m_p.report.bad},
+                {"examples", m_p.data.paper.size()},
+                {"dropped", m_p.data.dropped},
+                {"classes", m_p.data.labelNames.size()},
+                {"labels", labels},
+                {"train", m_p.split.train.size()},
+                {"validation", m_p.split.validation.size()},
+                {"test", m_p.split.test.size()},
+                {"vocab", m_p.tokenizer->vocabSize()},
+                {"tokenizer_cached", m_p.tokenizerFromCache}}}};
+    if (resumedFrom >= 0)
+        f["resumed_from_step"] = resumedFrom;
+    return f;
+}
+
+Batch Worker::makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const
+{
+    const auto n = int64_t(end - begin);
+    std::vector<const std::vector<int> *> tokens(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        tokens[size_t(i)] = &m_p.tokens[examples[begin + size_t(i)]];
+    Batch b = makeInputs(tokens, m_inputs, m_device);
+
+    if (m_p.data.kind == TaskKind::MultiClass) {
+        std::vector<int64_t> y(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+            y[size_t(i)] = m_p.data.labels[examples[begin + size_t(i)]][0];
+        b.targets = torch::from_blob(y.data(), {n}, torch::kLong).clone().to(m_device);
+    } else if (m_p.data.kind == TaskKind::Binary) {
+        std::vector<float> y(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+            y[size_t(i)] = float(m_p.data.labels[examples[begin + size_t(i)]][0]);
+        b.targets = torch::from_blob(y.data(), {n}, torch::kFloat).clone().to(m_device);
+    } else {
+        auto y = torch::zeros({n, int64_t(m_p.outputs)}, torch::kFloat);
+        auto acc = y.accessor<float, 2>();
+        for (int64_t i = 0; i < n; ++i)
+            for (int l : m_p.data.labels[examples[begin + size_t(i)]])
+                acc[i][l] = 1.0f;
+        b.targets = y.to(m_device);
+    }
+    return b;
+}
+
+torch::Tensor Worker::lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const
+{
+    namespace F = torch::nn::functional;
+    if (m_p.data.kind == TaskKind::MultiClass) {
+        auto opts = F::CrossEntropyFuncOptions().label_smoothing(smoothing ? m_p.exp.optimizer.labelSmoothing : 0.0);
+        if (m_classWeights.defined())
+            opts.weight(m_classWeights);
+        return F::cross_entropy(logits, batch.targets, opts);
+    }
+    auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
+    if (m_classWeights.defined())
+        opts.pos_weight(m_classWeights);
+    const auto input = m_p.data.kind == TaskKind::Binary ? logits.squeeze(1) : logits;
+    return F::binary_cross_entropy_with_logits(input, batch.targets, opts);
+}
+
+std::unique_ptr<TrainerOptimizer> Worker::makeOptimizer(double lr) const
+{
+    const auto &o = m_p.exp.optimizer;
+    auto opt = std::make_unique<TrainerOptimizer>();
+    std::vector<torch::Tensor> dense;
+    torch::Tensor table;
+    if (m_sparse)
+        table = std::dynamic_pointer_cast<BagModelImpl>(m_model)->embeddingWeight();
+    for (const auto &p : m_model->parameters())
+        if (!(table.defined() && p.is_same(table)))
+            dense.push_back(p);
+    if (o.type == "sgd")
+        opt->dense = std::make_unique<torch::optim::SGD>(
+            dense, torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(o.weightDecay));
+    else
+        opt->dense = std::make_unique<torch::optim::AdamW>(
+            dense, torch::optim::AdamWOptions(lr).betas({o.beta1, o.beta2}).weight_decay(o.weightDecay));
+    if (table.defined())
+        opt->sparse = std::make_unique<SparseRowAdamW>(table, o);
+    opt->setLr(lr);
+    return opt;
+}
+
+void Worker::createModel()
+{
+    const Experiment &e = m_p.exp;
+    // Row-sparse updates pay off for the bag model's big table with AdamW; `optimizer.sparse_embeddings`
+    // turns them off (dense AdamW, PyTorch's default behaviour).
+    m_sparse = e.model.type == "bag" && e.optimizer.type == "adamw" &&
+               e.config.value("optimizer", json::object()).value("sparse_embeddings", true);
+    m_model = makeModel(e.model, m_p.vocab, m_p.outputs, e.tokenizer.maxTokens, m_sparse);
+    m_model->to(m_device);
+    m_model->train();
+    m_inputs = inputSpecFor(e.model, m_p.vocab, m_p.clsId);
+}
+
+torch::Tensor Worker::forwardLogits(const Batch &batch)
+{
+    AutocastGuard autocast(m_bf16, m_device.is_cuda());
+    return m_model->forward(batch).to(torch::kFloat);
+}
+
+EvalOutput Worker::evaluate(const std::vector<size_t> &examples)
+{
+    torch::NoGradGuard noGrad;
+    m_model->eval();
+    EvalOutput out;
+    const size_t outputs = m_p.data.kind == TaskKind::Binary ? 1 : size_t(m_p.outputs);
+    out.probs.reserve(examples.size() * outputs);
+    double lossSum = 0;
+    const size_t chunk = 512;
+    for (size_t begin = 0; begin < examples.size(); begin += chunk) {
+        const size_t end = std::min(examples.size(), begin + chunk);
+        Batch b = makeBatch(examples, begin, end);
+        auto logits = forwardLogits(b);
+        lossSum += lossOf(logits, b, false).item<double>() * double(end - begin);
+        auto probs = (m_p.data.kind == TaskKind::MultiClass ? torch::softmax(logits, 1) : torch::sigmoid(logits))
+                         .to(torch::kCPU, torch::kFloat)
+                         .contiguous();
+        out.probs.insert(out.probs.end(), probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    }
+    m_model->train();
+    out.loss = examples.empty() ? std::nan("") : lossSum / double(examples.size());
+    std::vector<const std::vector<int> *> truth(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i)
+        truth[i] = &m_p.data.labels[examples[i]];
+    out.summary = summarizeEvaluation(m_p.data.kind, out.probs, truth, m_p.data.labelNames, out.loss);
+    return out;
+}
+
+void Worker::report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split)
+{
+    std::vector<const Paper *> papers(examples.size());
+    std::vector<const std::vector<int> *> truth(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i) {
+        papers[i] = &m_p.papers[m_p.data.paper[examples[i]]];
+        truth[i] = &m_p.data.labels[examples[i]];
+    }
+    lbk::reportEvaluation(*m_journal, m_p.exp.evaluation, m_p.data.kind, m_p.data.labelNames, papers, truth, out, step,
+                          split);
+}
+
+} // namespace
+
+json summarizeEvaluation(TaskKind kind, const std::vector<float> &probs, const std::vector<const std::vector<int> *> &truth,
+                         const std::vector<std::string> &names, double loss)
+{
+    if (kind == TaskKind::MultiClass || kind == TaskKind::Binary) {
+        std::vector<int> t(truth.size());
+        for (size_t i = 0; i < truth.size(); ++i)
+            t[i] = (*truth[i])[0];
+        return kind == TaskKind::Binary ? binarySummary(probs, t, names, loss) : multiclassSummary(probs, t, names, loss);
+    }
+    std::vector<std::vector<int>> t(truth.size());
+    for (size_t i = 0; i < truth.size(); ++i)
+        t[i] = *truth[i];
+    return multilabelSummary(probs, t, names, loss);
+}
+
+void reportEvaluation(JournalWriter &journal, const EvaluationSpec &spec, TaskKind kind,
+                      const std::vector<std::string> &names, const std::vector<const Paper *> &papers,
+                      const std::vector<const std::vector<int> *> &truthOf, const EvalOutput &out, int64_t step,
+                      const std::string &split)
+{
+    const size_t n = papers.size();
+    journal.emit("evaluation", {{"step", step}, {"split", split}, {"summary", out.summary}});
+    json values = json::object();
+    for (const char *k : {"loss", "accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc"})
+        if (out.summary.contains(k))
+            values[split + "/" + k] = out.summary[k];
+    journal.emit("metrics", {{"step", step}, {"values", values}});
+
+    // Histograms of predicted probabilities, which spread away from 0.5 as the model learns.
+    const int bins = spec.histogramBins;
+    auto emitHist = [&](const std::string &name, const std::vector<float> &v) {
+        journal.emit("histogram", {{"step", step}, {"split", split}, {"name", name}, {"lo", 0.0}, {"hi", 1.0},
+                                      {"counts", histogram(v, bins)}});
+    };
+    const size_t k = names.size();
+    if (kind == TaskKind::Binary) {
+        std::vector<float> pos, neg;
+        for (size_t i = 0; i < n; ++i)
+            ((*truthOf[i])[0] ? pos : neg).push_back(out.probs[i]);
+        emitHist("p_positive:positive", pos);
+        emitHist("p_positive:negative", neg);
+    } else if (kind == TaskKind::MultiClass) {
+        std::vector<float> pTrue(n), pPred(n);
+        for (size_t i = 0; i < n; ++i) {
+            const float *row = out.probs.data() + i * k;
+            pTrue[i] = row[(*truthOf[i])[0]];
+            pPred[i] = *std::max_element(row, row + k);
+        }
+        emitHist("p_true", pTrue);
+        emitHist("p_predicted", pPred);
+    } else {
+        std::vector<float> pos, neg;
+        for (size_t i = 0; i < n; ++i) {
+            std::vector<char> isTrue(k, 0);
+            for (int l : (*truthOf[i]))
+                isTrue[size_t(l)] = 1;
+            for (size_t c = 0; c < k; ++c)
+                (isTrue[c] ? pos : neg).push_back(out.probs[i * k + c]);
+        }
+        emitHist("p_label:positive", pos);
+        emitHist("p_label:negative", neg);
+    }
+
+    // Per-example predictions, in chunks so that no journal line grows beyond a few megabytes.
+    const size_t limit = spec.maxPredictions > 0 ? std::min<size_t>(n, size_t(spec.maxPredictions)) : n;
+    const size_t topK = size_t(spec.topK);
+    json rows = json::array();
+    auto flush = [&] {
+        if (!rows.empty())
+            journal.emit("predictions", {{"step", step}, {"split", split}, {"labels", names}, {"rows", std::move(rows)}});
+        rows = json::array();
+    };
+    for (size_t i = 0; i < limit; ++i) {
+        const Paper &paper = *papers[i];
+        const auto &truthIdx = (*truthOf[i]);
+        json truth = json::array();
+        json top = json::array();
+        bool correct = false;
+        double pTrue = std::nan("");
+        if (kind == TaskKind::Binary) {
+            const double p = out.probs[i];
+            truth.push_back(names[size_t(truthIdx[0])]);
+            if (p >= 0.5)
+                top = json::array({json::array({names[1], p}), json::array({names[0], 1 - p})});
+            else
+                top = json::array({json::array({names[0], 1 - p}), json::array({names[1], p})});
+            correct = (p >= 0.5) == (truthIdx[0] == 1);
+            pTrue = truthIdx[0] == 1 ? p : 1 - p;
+        } else {
+            const float *row = out.probs.data() + i * k;
+            std::vector<size_t> order(k);
+            std::iota(order.begin(), order.end(), 0);
+            std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return row[a] > row[b]; });
+            for (int t : truthIdx)
+                truth.push_back(names[size_t(t)]);
+            if (kind == TaskKind::MultiClass) {
+                for (size_t r = 0; r < std::min(topK, k); ++r)
+                    top.push_back(json::array({names[order[r]], row[order[r]]}));
+                correct = int(order[0]) == truthIdx[0];
+                pTrue = row[truthIdx[0]];
+            } else {
+                std::vector<int> predicted;
+                for (size_t r = 0; r < k && (r == 0 || row[order[r]] >= 0.5f); ++r) {
+                    top.push_back(json::array({names[order[r]], row[order[r]]}));
+                    if (row[order[r]] >= 0.5f)
+                        predicted.push_back(int(order[r]));
+                }
+                std::vector<int> sortedTruth = truthIdx;
+                std::sort(sortedTruth.begin(), sortedTruth.end());
+                std::sort(predicted.begin(), predicted.end());
+                correct = predicted == sortedTruth;
+            }
+        }
+        rows.push_back({{"id", paper.id}, {"title", paper.title}, {"truth", truth}, {"top", top},
+                        {"correct", correct}, {"p_true", std::isfinite(pTrue) ? json(pTrue) : json()}});
+        if (rows.size() == 2000)
+            flush();
+    }
+    flush();
+}
+
+namespace {
+
+void Worker::saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals)
+{
+    torch::serialize::OutputArchive archive;
+    for (const auto &p : m_model->named_parameters())
+        archive.write("model." + p.key(), p.value().detach().cpu());
+    for (const auto &b : m_model->named_buffers())
+        archive.write("model." + b.key(), b.value().detach().cpu(), /*is_buffer=*/true);
+    torch::serialize::OutputArchive optArchive;
+    opt.save(optArchive);
+    archive.write("optimizer", optArchive);
+    archive.write("step", torch::tensor(step));
+    archive.write("best", torch::tensor(best, torch::kDouble));
+    archive.write("bad_evals", torch::tensor(int64_t(badEvals)));
+    // Written next to the target and renamed, so a kill mid-write never leaves a torn checkpoint.
+    const fs::path tmp = file.string() + ".tmp";
+    archive.save_to(tmp.string());
+    fs::rename(tmp, file);
+}
+
+bool Worker::loadCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals)
+{
+    if (!fs::exists(file))
+        return false;
+    torch::serialize::InputArchive archive;
+    archive.load_from(file.string(), m_device);
+    torch::NoGradGuard noGrad;
+    for (auto &p : m_model->named_parameters()) {
+        torch::Tensor t;
+        archive.read("model." + p.key(), t);
+        p.value().copy_(t);
+    }
+    for (auto &b : m_model->named_buffers()) {
+        torch::Tensor t;
+        archive.read("model." + b.key(), t, /*is_buffer=*/true);
+        b.value().copy_(t);
+    }
+    if (opt) {
+        torch::serialize::InputArchive optArchive;
+        archive.read("optimizer", optArchive);
+        opt->load(optArchive);
+        torch::Tensor t;
+        archive.read("step", t);
+        *step = t.item<int64_t>();
+        archive.read("best", t);
+        *best = t.item<double>();
+        archive.read("bad_evals", t);
+        *badEvals = int(t.item<int64_t>());
+    }
+    return true;
+}
+
+int Worker::train()
+{
+    const Experiment &e = m_p.exp;
+    const auto &train = m_p.split.train;
+    const auto batchSize = size_t(e.training.batchSize);
+    const auto stepsPerEpoch = int64_t((train.size() + batchSize - 1) / batchSize);
+    const int64_t totalSteps = e.training.maxSteps > 0 ? e.training.maxSteps : stepsPerEpoch * e.training.epochs;
+    const int64_t evalEvery = e.evaluation.everySteps > 0 ? e.evaluation.everySteps : stepsPerEpoch;
+
+    torch::manual_seed(e.training.seed);
+    createModel();
+    if (e.training.balanced) {
+        // Inverse-frequency class weights (multiclass), or negatives/positives per label (binary, multilabel).
+        const auto &counts = m_p.data.labelCounts;
+        const double total = double(m_p.data.paper.size());
+        std::vector<float> w;
+        if (m_p.data.kind == TaskKind::MultiClass) {
+            for (auto c : counts)
+                w.push_back(float(total / (double(counts.size()) * double(std::max<int64_t>(1, c)))));
+        } else {
+            for (size_t c = m_p.data.kind == TaskKind::Binary ? 1 : 0; c < counts.size(); ++c)
+                w.push_back(float((total - double(counts[c])) / double(std::max<int64_t>(1, counts[c]))));
+        }
+        m_classWeights = torch::tensor(w).to(m_device);
+    }
+    auto optimizer = makeOptimizer(e.optimizer.lr);
+
+    const fs::path ckptDir = m_opt.runDir / "checkpoints";
+    fs::create_directories(ckptDir);
+    const fs::path lastCkpt = ckptDir / "last.pt", bestCkpt = ckptDir / "best.pt";
+    const bool higher = higherIsBetter(e.evaluation.metric);
+    double best = higher ? -INFINITY : INFINITY;
+    int badEvals = 0;
+    int64_t resumedFrom = -1;
+    if (m_opt.resume) {
+        if (loadCheckpoint(lastCkpt, optimizer.get(), &m_step, &best, &badEvals))
+            resumedFrom = m_step;
+        else
+            log("warning", "no checkpoint in " + ckptDir.string() + " yet: the run starts again from step 0");
+    }
+    m_journal->emit("run_started", runStartedFields("train", totalSteps, resumedFrom));
+    // Dropout differs per resume point, but data order and schedule depend only on the step.
+    torch::manual_seed(e.training.seed + uint64_t(m_step));
+
+    const std::string metricKey = e.evaluation.metric;
+    double lossSum = 0;
+    int64_t lossCount = 0, examplesSinceLog = 0;
+    auto lastLog = std::chrono::steady_clock::now();
+    std::vector<size_t> order;
+    int64_t orderEpoch = -1;
+    bool stoppedEarly = false;
+
+    while (m_step < totalSteps) {
+        if (cancelRequested()) {
+            saveCheckpoint(lastCkpt, *optimizer, m_step, best, badEvals);
+            m_journal->emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
+            m_journal->emit("cancelled", {{"step", m_step}});
+            return kWorkerCancelled;
+        }
+        const int64_t epoch = m_step / stepsPerEpoch;
+        if (epoch != orderEpoch) {
+            const auto perm = permutation(train.size(), e.training.seed * 1000003ULL + uint64_t(epoch));
+            order.resize(train.size());
+            for (size_t i = 0; i < perm.size(); ++i)
+                order[i] = train[perm[i]];
+            orderEpoch = epoch;
+        }
+        const size_t begin = size_t(m_step % stepsPerEpoch) * batchSize;
+        const size_t end = std::min(order.size(), begin + batchSize);
+        const double lr = scheduledLr(e.schedule, e.optimizer.lr, m_step, totalSteps);
+        optimizer->setLr(lr);
+
+        Batch b = makeBatch(order, begin, end);
+        optimizer->zero_grad();
+        auto loss = lossOf(forwardLogits(b), b, true);
+        double lossValue = loss.item<double>();
+        if (m_step + 1 == injectNanAtStep())
+            lossValue = std::nan(""); // fault injection for the tests of the diverging-loss path
+        if (!std::isfinite(lossValue)) {
+            m_journal->emit("metrics", {{"step", m_step + 1}, {"values", {{"train/loss", lossValue}, {"lr", lr}}}});
+            return fail("the training loss became " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
+                        " at step " + std::to_string(m_step + 1) + " (learning rate " + std::to_string(lr) +
+                        "); lower optimizer.lr (run `lbk lr-find`) or set optimizer.grad_clip");
+        }
+        loss.backward();
+        if (m_sparse && optimizer->sparse) {
+            // Coalesced once here, so the clipping norm and the lazy update see each row once.
+            auto table = std::dynamic_pointer_cast<BagModelImpl>(m_model)->embeddingWeight();
+            if (table.grad().defined())
+                table.mutable_grad() = table.grad().coalesce();
+        }
+        if (e.optimizer.gradClip > 0)
+            torch::nn::utils::clip_grad_norm_(m_model->parameters(), e.optimizer.gradClip);
+        optimizer->step();
+        ++m_step;
+        lossSum += lossValue;
+        ++lossCount;
+        examplesSinceLog += int64_t(end - begin);
+
+        if (m_step % e.training.logEvery == 0 || m_step == totalSteps) {
+            const auto now = std::chrono::steady_clock::now();
+            const double secs = std::chrono::duration<double>(now - lastLog).count();
+            m_journal->emit("metrics", {{"step", m_step},
+                                        {"values",
+                                         {{"train/loss", lossSum / double(lossCount)},
+                                          {"lr", lr},
+                                          {"epoch", double(m_step) / double(stepsPerEpoch)},
+                                          {"train/examples_per_s", secs > 0 ? double(examplesSinceLog) / secs : 0.0}}}});
+            lossSum = 0;
+            lossCount = examplesSinceLog = 0;
+            lastLog = now;
+        }
+
+        if (m_step % evalEvery == 0 || m_step == totalSteps) {
+            if (!m_p.split.validation.empty()) {
+                const auto out = evaluate(m_p.split.validation);
+                report(m_p.split.validation, out, m_step, "val");
+                const json v = out.summary.value(metricKey, json());
+                const double value = v.is_number() ? v.get<double>() : std::nan("");
+                if (std::isfinite(value) && (higher ? value > best : value < best)) {
+                    best = value;
+                    badEvals = 0;
+                    saveCheckpoint(bestCkpt, *optimizer, m_step, best, badEvals);
+                    m_journal->emit("checkpoint", {{"step", m_step}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
+                                                   {"metric", {{"val/" + metricKey, value}}}});
+                } else {
+                    ++badEvals;
+                }
+            }
+            saveCheckpoint(lastCkpt, *optimizer, m_step, best, badEvals);
+            m_journal->emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
+            if (e.evaluation.earlyStopping > 0 && badEvals >= e.evaluation.earlyStopping && m_step < totalSteps) {
+                log("info", "early stopping at step " + std::to_string(m_step) + ": val/" + metricKey + " has not " +
+                                "improved for " + std::to_string(badEvals) + " evaluations");
+                stoppedEarly = true;
+                break;
+            }
+        }
+    }
+
+    // The test split is scored once, with the best checkpoint (or the last weights when there was no validation).
+    json summary = {{"steps", m_step}, {"stopped_early", stoppedEarly}};
+    if (loadCheckpoint(bestCkpt, nullptr, nullptr, nullptr, nullptr))
+        summary["test_checkpoint"] = "best";
+    else
+        summary["test_checkpoint"] = "last";
+    if (!m_p.split.test.empty()) {
+        const auto out = evaluate(m_p.split.test);
+        report(m_p.split.test, out, m_step, "test");
+        for (const char *k : {"loss", "accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc"})
+            if (out.summary.contains(k))
+                summary[std::string("test/") + k] = out.summary[k];
+    }
+    if (std::isfinite(best))
+        summary["best/val/" + metricKey] = best;
+    m_journal->emit("artifact", {{"kind", "tokenizer"}, {"path", "tokenizer.model"}});
+    m_journal->emit("finished", {{"step", m_step}, {"summary", summary}});
+    return kWorkerFinished;
+}
+
+int Worker::lrFind()
+{
+    const Experiment &e = m_p.exp;
+    const auto &lf = e.lrFinder;
+    torch::manual_seed(e.training.seed);
+    createModel();
+    auto optimizer = makeOptimizer(lf.minLr);
+    // The range test must leave the model as it found it: keep a copy of every parameter to restore.
+    std::vector<torch::Tensor> saved;
+    for (const auto &p : m_model->parameters())
+        saved.push_back(p.detach().clone());
+    m_journal->emit("run_started", runStartedFields("lr_find", lf.steps, -1));
+
+    const auto &train = m_p.split.train;
+    const auto batchSize = size_t(e.training.batchSize);
+    std::vector<double> lrs, smoothed;
+    DebiasedEma ema(lf.beta);
+    double bestSmoothed = INFINITY;
+    std::vector<size_t> order;
+    size_t cursor = train.size();
+    int epoch = 0;
+    std::string stopReason = "swept every rate";
+    for (int i = 0; i < lf.steps; ++i) {
+        if (cancelRequested()) {
+            m_journal->emit("cancelled", {{"step", i}});
+            return kWorkerCancelled;
+        }
+        if (cursor + batchSize > train.size()) {
+            const auto perm = permutation(train.size(), e.training.seed * 7919ULL + uint64_t(epoch++));
+            order.resize(train.size());
+            for (size_t k = 0; k < perm.size(); ++k)
+                order[k] = train[perm[k]];
+            cursor = 0;
+        }
+        const double lr = lrFinderRate(lf.minLr, lf.maxLr, lf.steps, i);
+        optimizer->setLr(lr);
+        Batch b = makeBatch(order, cursor, std::min(order.size(), cursor + batchSize));
+        cursor += batchSize;
+        optimizer->zero_grad();
+        auto loss = lossOf(forwardLogits(b), b, true);
+        const double value = loss.item<double>();
+        if (std::isfinite(value)) {
+            loss.backward();
+            optimizer->step();
+        }
+        const double s = ema.add(value);
+        lrs.push_back(lr);
+        smoothed.push_back(std::isfinite(value) ? s : std::nan(""));
+        m_journal->emit("lr_point", {{"index", i}, {"lr", lr}, {"loss", value}, {"smoothed", smoothed.back()}});
+        m_step = i + 1;
+        if (std::isfinite(s))
+            bestSmoothed = std::min(bestSmoothed, s);
+        if (i >= 5 && (!std::isfinite(value) || lrFinderDiverged(s, bestSmoothed, lf.stopFactor))) {
+            stopReason = !std::isfinite(value) ? "the loss became non-finite" : "the smoothed loss passed " +
+                                                                                  std::to_string(lf.stopFactor) +
+                                                                                  "x its best";
+            break;
+        }
+    }
+    {
+        torch::NoGradGuard noGrad;
+        auto params = m_model->parameters();
+        for (size_t k = 0; k < params.size(); ++k)
+            params[k].copy_(saved[k]);
+    }
+    const auto suggestion = suggestLearningRate(lrs, smoothed);
+    json sug = {{"lr", suggestion.lr ? json(*suggestion.lr) : json()}, {"index", suggestion.index},
+                {"method", suggestion.method}};
+    if (!suggestion.lr)
+        sug["reason"] = suggestion.reason;
+    m_journal->emit("lr_suggestion", sug);
+    log("info", "LR range test stopped after " + std::to_string(lrs.size()) + " steps: " + stopReason);
+    json summary = {{"points", lrs.size()}, {"stop_reason", stopReason}};
+    if (suggestion.lr)
+        summary["suggested_lr"] = *suggestion.lr;
+    m_journal->emit("finished", {{"step", m_step}, {"summary", summary}});
+    return kWorkerFinished;
+}
+
+int Worker::run()
+{
+    const fs::path journal = m_opt.journal.empty() ? m_opt.runDir / "journal.jsonl" : m_opt.journal;
+    auto writer = JournalWriter::open(journal);
+    if (!writer) {
+        std::fprintf(stderr, "lbk worker: %s\n", writer.message().c_str());
+        return kWorkerFailed;
+    }
+    m_journal = std::move(*writer);
+    try {
+        auto ready = prepare();
+        if (!ready)
+            return fail(ready.message());
+        const int threads = threadCount(m_p.exp.training.threads);
+        at::set_num_threads(threads);
+        const std::string dev = m_p.exp.training.device;
+        if (dev == "cuda" && !torch::cuda::is_available())
+            return fail("training.device: \"cuda\" was asked for, but no CUDA device is available on " + hostName() +
+                        "; use \"auto\" or \"cpu\"");
+        m_device = (dev != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+        m_precision = m_p.exp.config.value("training", json::object()).value("precision", std::string("fp32"));
+        if (m_precision == "bf16") {
+            if (m_device.is_cuda() || cpuHasNativeBf16()) {
+                m_bf16 = true;
+            } else {
+                m_precision = "fp32";
+                log("warning", "training.precision \"bf16\": this CPU has no native bfloat16 arithmetic "
+                               "(AVX512-BF16 or AMX), where emulated bf16 is slower than fp32; training in fp32");
+            }
+        }
+        return m_opt.lrFind ? lrFind() : train();
+    } catch (const c10::Error &err) {
+        return fail("LibTorch error at step " + std::to_string(m_step) + ": " + err.what_without_backtrace());
+    } catch (const std::exception &err) {
+        return fail("error at step " + std::to_string(m_step) + ": " + err.what());
+    }
+}
+
+} // namespace
+
+void requestCancel()
+{
+    g_cancel.store(true);
+}
+
+bool cancelRequested()
+{
+    return g_cancel.load(std::memory_order_relaxed);
+}
+
+std::string engineDescription()
+{
+    std::string s = "LibTorch " + std::string(TORCH_VERSION) + ", ";
+    s += torch::cuda::is_available() ? "cuda (" + std::to_string(torch::cuda::device_count()) + " devices)" : "cpu";
+    return s;
+}
+
+int runWorker(const WorkerOptions &options)
+{
+    Worker w(options);
+    return w.run();
+}
+
+} // namespace lbk

@@ -1,0 +1,115 @@
+// The engine's parts on real data: LibTorch and sentencepiece loaded in one process (the protobuf clash the
+// bootstrap works around must never return silently), tokenizer training and its cache, and every model.
+#include <QtTest>
+
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+#include "engine/models.h"
+#include "engine/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+class TestEngine : public QObject {
+    Q_OBJECT
+    std::vector<std::string> m_titles;
+    fs::path m_cache;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        lbk::DataSpec spec;
+        auto papers = lbk::readPapers(lbk::resolveDataPath("arxiv/arxiv-sample-5k.jsonl"), spec);
+        QVERIFY2(papers.ok(), papers.ok() ? "" : papers.message().c_str());
+        for (size_t i = 0; i < 2000; ++i)
+            m_titles.push_back((*papers)[i].title);
+        m_cache = fs::path(LABBOOK_TEST_TMP) / "tokenizer-cache";
+        fs::remove_all(m_cache);
+    }
+
+    void torchAndSentencepieceInOneProcess()
+    {
+        lbk::TokenizerSpec spec;
+        spec.vocabSize = 500;
+        auto tok = lbk::Tokenizer::trainOrLoad(m_titles, spec, m_cache, 2);
+        QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
+        const auto ids = (*tok)->encode("Deep Learning for Image Segmentation");
+        QVERIFY(!ids.empty());
+        // Use LibTorch on the tokenizer's output in the same process.
+        auto t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()));
+        auto emb = torch::nn::Embedding((*tok)->vocabSize(), 8);
+        QCOMPARE(emb->forward(t).size(1), int64_t(8));
+    }
+
+    void tokenizerCache()
+    {
+        lbk::TokenizerSpec spec;
+        spec.vocabSize = 400;
+        bool cached = true;
+        auto first = lbk::Tokenizer::trainOrLoad(m_titles, spec, m_cache, 2, &cached);
+        QVERIFY(first.ok());
+        QVERIFY(!cached);
+        auto second = lbk::Tokenizer::trainOrLoad(m_titles, spec, m_cache, 2, &cached);
+        QVERIFY(second.ok());
+        QVERIFY(cached);
+        QCOMPARE((*first)->modelPath(), (*second)->modelPath());
+        QCOMPARE((*first)->encode(m_titles[3]), (*second)->encode(m_titles[3]));
+        // Other settings or other texts are another model.
+        spec.type = "bpe";
+        QVERIFY(lbk::Tokenizer::cacheKey(m_titles, spec) != (*first)->modelPath().stem().string());
+        auto fewer = m_titles;
+        fewer.pop_back();
+        spec.type = "unigram";
+        QVERIFY(lbk::Tokenizer::cacheKey(fewer, spec) != (*first)->modelPath().stem().string());
+        // Lower-casing and truncation.
+        spec.maxTokens = 4;
+        auto cut = lbk::Tokenizer::load((*first)->modelPath(), spec);
+        QVERIFY(cut.ok());
+        QCOMPARE((*cut)->encode("a b c d e f g h").size(), size_t(4));
+        QCOMPARE((*second)->encode("GRAPH"), (*second)->encode("graph"));
+    }
+
+    void models_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<QString>("pooling");
+        QTest::newRow("bag") << "bag" << "mean";
+        QTest::newRow("cnn") << "cnn" << "mean";
+        QTest::newRow("gru mean") << "gru" << "mean";
+        QTest::newRow("gru meanmax") << "gru" << "meanmax";
+        QTest::newRow("transformer cls") << "transformer" << "cls";
+        QTest::newRow("transformer mean") << "transformer" << "mean";
+    }
+
+    void models()
+    {
+        QFETCH(QString, type);
+        QFETCH(QString, pooling);
+        lbk::ModelSpec spec;
+        spec.type = type.toStdString();
+        spec.pooling = pooling.toStdString();
+        spec.embeddingDim = 16;
+        spec.hidden = 16;
+        spec.channels = 8;
+        spec.ngramBuckets = 100;
+        auto model = lbk::makeModel(spec, 50, 5, 12);
+        lbk::Batch b;
+        b.tokens = torch::tensor({3, 4, 5, 0, 7, 8, 0, 0}, torch::kLong).view({2, 4});
+        b.lengths = torch::tensor({3, 2}, torch::kLong);
+        b.bagIds = torch::tensor({3, 4, 5, 7, 8, 60}, torch::kLong);
+        b.bagOffsets = torch::tensor({0, 3}, torch::kLong);
+        auto out = model->forward(b);
+        QCOMPARE(out.size(0), int64_t(2));
+        QCOMPARE(out.size(1), int64_t(5));
+        QVERIFY(torch::isfinite(out).all().item<bool>());
+        // Gradients reach the embeddings.
+        out.sum().backward();
+        bool anyGrad = false;
+        for (const auto &p : model->parameters())
+            anyGrad = anyGrad || (p.grad().defined() && p.grad().abs().sum().item<double>() > 0);
+        QVERIFY(anyGrad);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestEngine)
+#include "tst_engine.moc"
