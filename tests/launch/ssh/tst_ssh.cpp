@@ -67,7 +67,7 @@ class TestSsh : public QObject {
     {
         return h.variant(name, {{"training", {{"epochs", qEnvironmentVariableIntValue("LBK_TEST_LONG_EPOCHS") > 0
                                                               ? qEnvironmentVariableIntValue("LBK_TEST_LONG_EPOCHS")
-                                                              : 4}}}});
+                                                              : 30}}}});
     }
 
     int64_t runId(const LbkResult &r) const { return r.out.trimmed().toLongLong(); }
