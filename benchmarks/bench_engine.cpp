@@ -1,0 +1,443 @@
+// bench_engine: Labbook's engine side by side with the PyTorch reference (reference/bench_reference.py, Debian's
+// python3-torch 1.13.1: the same kernels), on the same data file, tokenizer, batch size and thread count.
+// For each model it starts one child process per implementation (so peak memory is each one's own) and prints:
+// tokenization examples/s; one training epoch end to end (read, parse, label, tokenize, batch, forward,
+// backward, step) in examples/s; inference examples/s (texts to probabilities); peak RSS. Also the machine's
+// fp32 matmul peak, the share of it the sequence model's training reaches, and the cost of recording a metrics
+// event per step. See docs/BENCHMARKS.md.
+//
+//   bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] [--models bag,transformer]
+//                [--python /usr/bin/python3] [--no-reference]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+#include "engine/models.h"
+#include "engine/optim.h"
+#include "engine/tokenizer.h"
+#include "protocol/journal.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t)
+{
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double peakRssMb()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_maxrss) / 1024.0;
+}
+
+struct Options {
+    fs::path data;
+    fs::path tokenizer;
+    int64_t limit = 0;
+    int threads = 2;
+    int batch = 64;
+    std::vector<std::string> models = {"bag", "transformer"};
+    std::string python = "/usr/bin/python3";
+    bool reference = true;
+    std::string child; // model to run as a child process
+    fs::path work = fs::temp_directory_path() / "lbk-bench";
+};
+
+// The models both implementations build, as one JSON (also handed to the Python reference).
+json modelConfig(const std::string &type, int vocab, int outputs)
+{
+    if (type == "bag")
+        return {{"type", "bag"}, {"embedding_dim", 64}, {"ngrams", 2}, {"ngram_buckets", 2000000}, {"dropout", 0.2},
+                {"vocab_rows", vocab}, {"outputs", outputs}, {"embedding_rows", vocab + 2000000}, {"max_tokens", 48},
+                {"lr", 0.002}};
+    if (type == "gru")
+        return {{"type", "gru"}, {"embedding_dim", 128}, {"hidden", 128}, {"layers", 1}, {"pooling", "mean"},
+                {"dropout", 0.1}, {"vocab_rows", vocab}, {"outputs", outputs}, {"max_tokens", 48}, {"lr", 0.002}};
+    return {{"type", "transformer"}, {"embedding_dim", 128}, {"hidden", 512}, {"layers", 2}, {"heads", 4},
+            {"pooling", "mean"}, {"dropout", 0.1}, {"vocab_rows", vocab}, {"outputs", outputs}, {"max_tokens", 48},
+            {"cls_id", -1}, {"lr", 0.001}};
+}
+
+lbk::ModelSpec specOf(const json &c)
+{
+    lbk::ModelSpec s;
+    s.type = c["type"];
+    s.embeddingDim = c["embedding_dim"];
+    s.dropout = c["dropout"];
+    if (s.type == "bag") {
+        s.ngrams = c["ngrams"];
+        s.ngramBuckets = c["ngram_buckets"];
+    } else {
+        s.hidden = c["hidden"];
+        s.layers = c["layers"];
+        s.pooling = c["pooling"];
+        if (c.contains("heads"))
+            s.heads = c["heads"];
+    }
+    return s;
+}
+
+// Training FLOPs of one transformer batch (forward matmuls x 3 for backward), over padded tokens as computed.
+double transformerFlops(const json &c, int64_t batch, int64_t len)
+{
+    const double d = c["embedding_dim"], ff = c["hidden"], layers = c["layers"];
+    const double tokens = double(batch) * double(len);
+    const double perLayer = 2 * tokens * (4 * d * d + 2 * d * ff) + 2 * 2 * double(batch) * double(len) * len * d;
+    return 3 * layers * perLayer;
+}
+
+// The child: everything one implementation does, timed.
+int runChild(const Options &o)
+{
+    at::set_num_threads(o.threads);
+    json out = {{"impl", "labbook"}, {"model", o.child}, {"threads", o.threads}, {"batch", o.batch}};
+    const auto t0 = Clock::now();
+    lbk::DataSpec ds;
+    ds.limit = o.limit;
+    auto papers = lbk::readPapers(o.data, ds);
+    if (!papers) {
+        std::fprintf(stderr, "bench_engine: %s\n", papers.message().c_str());
+        return 1;
+    }
+    lbk::LabelSpec ls;
+    ls.topN = 20;
+    auto labels = lbk::buildLabels(*papers, ls);
+    if (!labels)
+        return 1;
+    std::vector<std::string> texts(labels->paper.size());
+    for (size_t i = 0; i < texts.size(); ++i)
+        texts[i] = (*papers)[labels->paper[i]].title;
+    const double tRead = since(t0);
+
+    lbk::TokenizerSpec ts;
+    ts.maxTokens = 48;
+    auto tok = lbk::Tokenizer::load(o.tokenizer, ts);
+    if (!tok)
+        return 1;
+    auto t1 = Clock::now();
+    const auto tokens = (*tok)->encodeAll(texts, o.threads);
+    const double tTok = since(t1);
+
+    const int vocab = (*tok)->vocabSize();
+    const int outputs = int(labels->labelNames.size());
+    const json cfg = modelConfig(o.child, vocab, outputs);
+    torch::manual_seed(1);
+    const bool sparse = o.child == "bag";
+    auto model = lbk::makeModel(specOf(cfg), vocab, outputs, 48, sparse);
+    model->train();
+    const auto spec = lbk::inputSpecFor(specOf(cfg), vocab, -1);
+    lbk::OptimizerSpec os;
+    os.lr = cfg["lr"];
+    os.weightDecay = 0;
+    lbk::TrainerOptimizer opt;
+    std::vector<torch::Tensor> dense;
+    torch::Tensor table;
+    if (sparse)
+        table = std::dynamic_pointer_cast<lbk::BagModelImpl>(model)->embeddingWeight();
+    for (const auto &p : model->parameters())
+        if (!(table.defined() && p.is_same(table)))
+            dense.push_back(p);
+    opt.dense = std::make_unique<torch::optim::AdamW>(dense, torch::optim::AdamWOptions(os.lr).weight_decay(0));
+    if (sparse)
+        opt.sparse = std::make_unique<lbk::SparseRowAdamW>(table, os);
+    opt.setLr(os.lr);
+
+    // One epoch in a shuffled order, as the trainer runs it.
+    const size_t n = tokens.size();
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(7);
+    std::shuffle(order.begin(), order.end(), rng);
+    double flops = 0, lossSum = 0;
+    int64_t steps = 0;
+    auto t2 = Clock::now();
+    for (size_t b = 0; b < n; b += size_t(o.batch)) {
+        const size_t e = std::min(n, b + size_t(o.batch));
+        std::vector<const std::vector<int> *> part;
+        std::vector<int64_t> y;
+        for (size_t i = b; i < e; ++i) {
+            part.push_back(&tokens[order[i]]);
+            y.push_back(labels->labels[order[i]][0]);
+        }
+        lbk::Batch batch = lbk::makeInputs(part, spec, torch::kCPU);
+        auto target = torch::tensor(y);
+        opt.zero_grad();
+        auto loss = torch::nn::functional::cross_entropy(model->forward(batch), target);
+        loss.backward();
+        if (sparse && table.grad().defined())
+            table.mutable_grad() = table.grad().coalesce();
+        opt.step();
+        lossSum += loss.item<double>();
+        if (o.child == "transformer")
+            flops += transformerFlops(cfg, int64_t(e - b), batch.tokens.size(1));
+        ++steps;
+    }
+    const double tTrain = since(t2);
+
+    // Inference: texts to probabilities (tokenize, batch, forward, softmax), batches of 512.
+    model->eval();
+    auto t3 = Clock::now();
+    {
+        torch::NoGradGuard noGrad;
+        const auto again = (*tok)->encodeAll(texts, o.threads);
+        double checksum = 0;
+        for (size_t b = 0; b < n; b += 512) {
+            std::vector<const std::vector<int> *> part;
+            for (size_t i = b; i < std::min(n, b + 512); ++i)
+                part.push_back(&again[i]);
+            auto p = torch::softmax(model->forward(lbk::makeInputs(part, spec, torch::kCPU)), 1);
+            checksum += p.select(1, 0).sum().item<double>();
+        }
+        out["inference_checksum"] = checksum;
+    }
+    const double tInfer = since(t3);
+
+    // Cost of recording a metrics event every step, against this model's mean step time.
+    double emitUs = 0;
+    {
+        const fs::path j = o.work / ("journal-" + o.child + ".jsonl");
+        auto w = lbk::JournalWriter::open(j);
+        const int k = 5000;
+        auto t = Clock::now();
+        for (int s = 1; s <= k; ++s)
+            (*w)->emit("metrics", {{"step", s},
+                                   {"values", {{"train/loss", 1.0 / s}, {"lr", 0.001}, {"epoch", s / 1e3},
+                                               {"train/examples_per_s", 1234.5}}}});
+        emitUs = since(t) / k * 1e6;
+        std::error_code ec;
+        fs::remove(j, ec);
+    }
+    out["examples"] = n;
+    out["steps"] = steps;
+    out["mean_loss"] = lossSum / double(std::max<int64_t>(1, steps));
+    out["seconds"] = {{"read", tRead}, {"tokenize", tTok}, {"train", tTrain}, {"inference", tInfer}};
+    out["tokenize_per_s"] = double(n) / tTok;
+    out["train_e2e_per_s"] = double(n) / (tRead + tTok + tTrain);
+    out["train_loop_per_s"] = double(n) / tTrain;
+    out["inference_per_s"] = double(n) / tInfer;
+    out["step_ms"] = tTrain / double(steps) * 1e3;
+    out["record_us"] = emitUs;
+    out["record_share"] = emitUs * 1e-3 / (tTrain / double(steps) * 1e3);
+    if (flops > 0)
+        out["train_gflops"] = flops / tTrain / 1e9;
+    out["peak_rss_mb"] = peakRssMb();
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+}
+
+double matmulPeak(int threads)
+{
+    at::set_num_threads(threads);
+    const int64_t n = 2048;
+    auto a = torch::randn({n, n}), b = torch::randn({n, n});
+    auto c = torch::mm(a, b); // warm-up
+    double best = 0;
+    for (int r = 0; r < 5; ++r) {
+        auto t = Clock::now();
+        c = torch::mm(a, b);
+        best = std::max(best, 2.0 * n * n * n / since(t) / 1e9);
+    }
+    return best;
+}
+
+json runProcess(const std::string &cmd)
+{
+    std::FILE *p = ::popen(cmd.c_str(), "r");
+    if (!p)
+        return json();
+    std::string text;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p))
+        text += buf;
+    const int rc = ::pclose(p);
+    // The figures are the last line that is a JSON object.
+    while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+    const auto nl = text.rfind('\n');
+    const std::string last = nl == std::string::npos ? text : text.substr(nl + 1);
+    json j = json::parse(last, nullptr, false);
+    if (rc != 0 || j.is_discarded() || !j.is_object()) {
+        std::fprintf(stderr, "bench_engine: `%s` failed (%d)\n%s\n", cmd.c_str(), rc, text.c_str());
+        return json::object();
+    }
+    return j;
+}
+
+std::string fmt(const json &v, const char *f = "%.0f")
+{
+    if (!v.is_number())
+        return "-";
+    char b[64];
+    std::snprintf(b, sizeof b, f, v.get<double>());
+    return b;
+}
+
+std::string ratio(const json &a, const json &b, bool lowerIsBetter = false)
+{
+    if (!a.is_number() || !b.is_number() || b.get<double>() == 0)
+        return "-";
+    char buf[32];
+    const double r = lowerIsBetter ? b.get<double>() / a.get<double>() : a.get<double>() / b.get<double>();
+    std::snprintf(buf, sizeof buf, "%.2fx", r);
+    return buf;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    Options o;
+    std::string self = argv[0];
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+        if (a == "--data") o.data = next();
+        else if (a == "--tokenizer") o.tokenizer = next();
+        else if (a == "--limit") o.limit = std::atoll(next().c_str());
+        else if (a == "--threads") o.threads = std::atoi(next().c_str());
+        else if (a == "--batch") o.batch = std::atoi(next().c_str());
+        else if (a == "--python") o.python = next();
+        else if (a == "--no-reference") o.reference = false;
+        else if (a == "--child") o.child = next();
+        else if (a == "--work") o.work = next();
+        else if (a == "--models") {
+            o.models.clear();
+            std::stringstream ss(next());
+            for (std::string m; std::getline(ss, m, ',');)
+                o.models.push_back(m);
+        } else {
+            std::fprintf(stderr, "usage: bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] "
+                                 "[--models bag,transformer] [--python PY] [--no-reference]\n");
+            return 2;
+        }
+    }
+    fs::create_directories(o.work);
+    if (!o.child.empty()) {
+        try {
+            return runChild(o);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "bench_engine: %s\n", e.what());
+            return 1;
+        }
+    }
+
+    // Shared inputs: a plain JSON lines file (the arXiv dump, decompressed once) and one tokenizer.
+    if (o.data.empty()) {
+        o.data = o.work / "arxiv-dev.jsonl";
+        if (!fs::exists(o.data)) {
+            const auto src = lbk::resolveDataPath("arxiv/arxiv-dev.jsonl.zst");
+            const std::string cmd = "zstd -dc '" + src.string() + "' > '" + o.data.string() + "'";
+            if (std::system(cmd.c_str()) != 0) {
+                std::fprintf(stderr, "bench_engine: cannot decompress %s (is zstd installed?)\n", src.c_str());
+                return 1;
+            }
+        }
+    }
+    lbk::DataSpec ds;
+    ds.limit = o.limit;
+    auto papers = lbk::readPapers(o.data, ds);
+    if (!papers) {
+        std::fprintf(stderr, "bench_engine: %s\n", papers.message().c_str());
+        return 1;
+    }
+    std::vector<std::string> titles;
+    for (const auto &p : *papers)
+        titles.push_back(p.title);
+    lbk::TokenizerSpec ts;
+    ts.vocabSize = 16000;
+    ts.maxTokens = 48;
+    auto tok = lbk::Tokenizer::trainOrLoad(titles, ts, o.work / "tokenizers", o.threads);
+    if (!tok) {
+        std::fprintf(stderr, "bench_engine: %s\n", tok.message().c_str());
+        return 1;
+    }
+    o.tokenizer = (*tok)->modelPath();
+    // The word cache must give exactly sentencepiece's ids on this data.
+    int64_t mismatches = 0;
+    {
+        lbk::WordCache cache;
+        for (const auto &t : titles)
+            mismatches += (*tok)->encode(t, &cache) != (*tok)->encodeUncached(t);
+    }
+
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    std::printf("bench_engine: %s, %zu papers from %s, %d threads, batch %d, LibTorch %s\n", host, papers->size(),
+                o.data.c_str(), o.threads, o.batch, TORCH_VERSION);
+    std::printf("word cache check: %lld of %zu titles differ from whole-text sentencepiece ids\n",
+                static_cast<long long>(mismatches), titles.size());
+    const double peak = matmulPeak(o.threads);
+    std::printf("matmul peak (fp32 2048x2048, best of 5, %d threads): %.1f GFLOP/s\n\n", o.threads, peak);
+    std::fflush(stdout);
+
+    const std::string common = " --data '" + o.data.string() + "' --tokenizer '" + o.tokenizer.string() +
+                               "' --threads " + std::to_string(o.threads) + " --batch " + std::to_string(o.batch) +
+                               (o.limit ? " --limit " + std::to_string(o.limit) : std::string()) + " --work '" +
+                               o.work.string() + "'";
+    for (const auto &m : o.models) {
+        const json lb = runProcess("'" + self + "' --child " + m + common);
+        json py = json::object(), pySparse;
+        if (o.reference) {
+            const json cfg = modelConfig(m, 0, 0);
+            const std::string ref = std::string(LABBOOK_SOURCE_DIR) + "/reference/bench_reference.py";
+            py = runProcess(o.python + " '" + ref + "' --model " + m + common);
+            if (m == "bag")
+                pySparse = runProcess(o.python + " '" + ref + "' --model " + m + " --sparse" + common);
+        }
+        std::printf("== %s ==\n", m.c_str());
+        std::printf("%-34s %14s %14s %9s", "", "Labbook (C++)", "PyTorch (Py)", "ratio");
+        if (!pySparse.is_null())
+            std::printf(" %16s %9s", "Py sparse+SparseAdam", "ratio");
+        std::printf("\n");
+        auto row = [&](const char *name, const char *key, const char *f, bool lower = false) {
+            std::printf("%-34s %14s %14s %9s", name, fmt(lb.value(key, json()), f).c_str(),
+                        fmt(py.value(key, json()), f).c_str(),
+                        ratio(lb.value(key, json()), py.value(key, json()), lower).c_str());
+            if (!pySparse.is_null())
+                std::printf(" %16s %9s", fmt(pySparse.value(key, json()), f).c_str(),
+                            ratio(lb.value(key, json()), pySparse.value(key, json()), lower).c_str());
+            std::printf("\n");
+        };
+        row("tokenization (examples/s)", "tokenize_per_s", "%.0f");
+        row("training, 1 epoch e2e (examples/s)", "train_e2e_per_s", "%.0f");
+        row("  of which train loop (examples/s)", "train_loop_per_s", "%.0f");
+        row("  mean step (ms)", "step_ms", "%.2f", true);
+        row("inference, texts->probs (ex/s)", "inference_per_s", "%.0f");
+        row("peak memory (MB RSS)", "peak_rss_mb", "%.0f", true);
+        row("mean training loss, epoch 1", "mean_loss", "%.3f");
+        if (lb.contains("train_gflops"))
+            std::printf("sequence model training: %.1f GFLOP/s = %.1f%% of the matmul peak (Labbook)%s\n",
+                        lb["train_gflops"].get<double>(), 100 * lb["train_gflops"].get<double>() / peak,
+                        py.contains("train_gflops")
+                            ? (", " + fmt(py["train_gflops"], "%.1f") + " GFLOP/s = " +
+                               fmt(json(100 * py["train_gflops"].get<double>() / peak), "%.1f") + "% (PyTorch)")
+                                  .c_str()
+                            : "");
+        if (lb.contains("record_us"))
+            std::printf("recording a metrics event every step: %.1f us = %.3f%% of a %.2f ms step\n",
+                        lb["record_us"].get<double>(), 100 * lb["record_share"].get<double>(),
+                        lb["step_ms"].get<double>());
+        std::printf("\n");
+        std::fflush(stdout);
+    }
+    return 0;
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""The PyTorch reference for bench_engine (benchmarks only, never used by Labbook).
+
+The same pipeline as Labbook's engine, written as a PyTorch user would: read JSON lines, label the 20 most
+common primary categories, tokenize titles with the same sentencepiece model (num_threads = --threads), build
+batches, train one epoch (forward, cross-entropy, backward, AdamW step), then classify every text (tokenize,
+batch, forward, softmax). Prints one JSON line of figures. Run by bench_engine with Debian's /usr/bin/python3
+(python3-torch 1.13.1, python3-sentencepiece 0.1.97).
+
+  /usr/bin/python3 reference/bench_reference.py --model bag|transformer --data FILE.jsonl --tokenizer M.model
+      [--threads 2] [--batch 64] [--limit N] [--sparse]
+--sparse: the bag model with sparse=True gradients, SparseAdam on the table and AdamW on the rest (the closest
+PyTorch has to Labbook's lazy AdamW); without it, dense AdamW on every parameter (PyTorch's default).
+"""
+import argparse
+import collections
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbkmodels  # noqa: E402
+
+BUCKETS = 2000000
+
+
+def config(model, vocab, outputs):
+    # Keep in step with modelConfig() in benchmarks/bench_engine.cpp.
+    if model == "bag":
+        return dict(type="bag", embedding_dim=64, ngrams=2, ngram_buckets=BUCKETS, dropout=0.2, vocab_rows=vocab,
+                    outputs=outputs, embedding_rows=vocab + BUCKETS, max_tokens=48, lr=0.002)
+    if model == "gru":
+        return dict(type="gru", embedding_dim=128, hidden=128, layers=1, pooling="mean", dropout=0.1,
+                    vocab_rows=vocab, outputs=outputs, max_tokens=48, lr=0.002)
+    return dict(type="transformer", embedding_dim=128, hidden=512, layers=2, heads=4, pooling="mean", dropout=0.1,
+                vocab_rows=vocab, outputs=outputs, max_tokens=48, cls_id=-1, lr=0.001)
+
+
+def transformer_flops(c, batch, length):
+    d, ff, layers = c["embedding_dim"], c["hidden"], c["layers"]
+    tokens = batch * length
+    per_layer = 2 * tokens * (4 * d * d + 2 * d * ff) + 2 * 2 * batch * length * length * d
+    return 3 * layers * per_layer
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--sparse", action="store_true")
+    ap.add_argument("--work", default="")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+
+    t0 = time.perf_counter()
+    rows = []
+    with open(a.data, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            cats = (r.get("categories") or "").split()
+            if cats:
+                rows.append((r.get("title") or "", cats[0]))
+            if a.limit and len(rows) >= a.limit:
+                break
+    counts = collections.Counter(c for _, c in rows)
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    index = {c: i for i, (c, _) in enumerate(top)}
+    texts = [t for t, c in rows if c in index]
+    labels = [index[c] for t, c in rows if c in index]
+    t_read = time.perf_counter() - t0
+
+    tok = lbkmodels.Tokenizer(a.tokenizer, lowercase=True, max_tokens=48)
+
+    def tokenize(batch_texts):
+        lowered = [t.translate(lbkmodels._ASCII_LOWER) for t in batch_texts]
+        return [ids[:48] for ids in tok.sp.encode(lowered, num_threads=a.threads)]
+
+    t1 = time.perf_counter()
+    tokens = tokenize(texts)
+    t_tok = time.perf_counter() - t1
+
+    cfg = config(a.model, tok.vocab_size(), len(index))
+    torch.manual_seed(1)
+    model = lbkmodels.make_model(cfg, sparse=a.sparse)
+    model.train()
+    if a.sparse and a.model == "bag":
+        table = [model.embedding.weight]
+        rest = [p for n, p in model.named_parameters() if n != "embedding.weight"]
+        opts = [torch.optim.SparseAdam(table, lr=cfg["lr"]), torch.optim.AdamW(rest, lr=cfg["lr"], weight_decay=0)]
+    else:
+        opts = [torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0)]
+
+    n = len(tokens)
+    g = torch.Generator().manual_seed(7)
+    order = torch.randperm(n, generator=g).tolist()
+    y_all = torch.tensor(labels)
+    flops, loss_sum, steps = 0.0, 0.0, 0
+    t2 = time.perf_counter()
+    for b in range(0, n, a.batch):
+        idx = order[b:b + a.batch]
+        inputs = lbkmodels.make_inputs([tokens[i] for i in idx], cfg)
+        target = y_all[idx]
+        for o in opts:
+            o.zero_grad()
+        loss = F.cross_entropy(model(*inputs), target)
+        loss.backward()
+        for o in opts:
+            o.step()
+        loss_sum += loss.item()
+        if a.model == "transformer":
+            flops += transformer_flops(cfg, len(idx), inputs[0].size(1))
+        steps += 1
+    t_train = time.perf_counter() - t2
+
+    model.eval()
+    t3 = time.perf_counter()
+    checksum = 0.0
+    with torch.no_grad():
+        again = tokenize(texts)
+        for b in range(0, n, 512):
+            p = torch.softmax(model(*lbkmodels.make_inputs(again[b:b + 512], cfg)), 1)
+            checksum += p[:, 0].sum().item()
+    t_inf = time.perf_counter() - t3
+
+    out = {
+        "impl": "pytorch" + ("-sparse" if a.sparse else ""), "model": a.model, "threads": a.threads,
+        "batch": a.batch, "examples": n, "steps": steps, "mean_loss": loss_sum / max(1, steps),
+        "seconds": {"read": t_read, "tokenize": t_tok, "train": t_train, "inference": t_inf},
+        "tokenize_per_s": n / t_tok, "train_e2e_per_s": n / (t_read + t_tok + t_train),
+        "train_loop_per_s": n / t_train, "inference_per_s": n / t_inf, "step_ms": t_train / steps * 1e3,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "inference_checksum": checksum,
+    }
+    if flops:
+        out["train_gflops"] = flops / t_train / 1e9
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Labbook's models and input pipeline in PyTorch (Debian's python3-torch 1.13.1, python3-sentencepiece).
+
+The same architectures as core/engine/models.cpp, with the same parameter names, so a state dict exported by
+`lbk export RUN --format model` loads with load_state_dict(); and the same text -> ids rules (ASCII lowercasing,
+sentencepiece, truncation, hashed n-grams). Used by load_export.py (the export client) and bench_reference.py
+(the speed reference); never by Labbook itself.
+"""
+import json
+
+import sentencepiece as spm
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_MASK64 = (1 << 64) - 1
+
+
+def paper_text(row, field, columns=None):
+    """The model's input text for a JSON row, as core/data's paperText()."""
+    columns = columns or {}
+    title = row.get(columns.get("title", "title")) or ""
+    abstract = row.get(columns.get("abstract", "abstract")) or ""
+    if field == "title":
+        return title
+    if field == "abstract":
+        return abstract
+    if not abstract:
+        return title
+    if not title:
+        return abstract
+    return title + ". " + abstract
+
+
+class Tokenizer:
+    """sentencepiece with Labbook's rules: ASCII-only lowercasing first (when enabled), ids cut to max_tokens."""
+
+    def __init__(self, model_file, lowercase=True, max_tokens=64):
+        self.sp = spm.SentencePieceProcessor(model_file=model_file)
+        self.lowercase = lowercase
+        self.max_tokens = max_tokens
+
+    def encode(self, text):
+        if self.lowercase:
+            text = text.translate(_ASCII_LOWER)
+        return self.sp.encode(text)[: self.max_tokens]
+
+    def vocab_size(self):
+        return self.sp.get_piece_size()
+
+
+def ngram_hash(tokens):
+    h = 0
+    for t in tokens:
+        h = (h * 1000003 + t + 1) & _MASK64
+    return h
+
+
+def bag_ids(tokens, vocab, ngrams, buckets):
+    """Unigram ids, then hashed n-gram ids for orders 2..ngrams (bucket rows start at vocab)."""
+    ids = list(tokens) if tokens else [1]
+    if buckets > 0:
+        for n in range(2, ngrams + 1):
+            for k in range(len(tokens) - n + 1):
+                ids.append(vocab + ngram_hash(tokens[k:k + n]) % buckets)
+    return ids
+
+
+def make_inputs(token_lists, arch):
+    """A batch's inputs, as core/engine/models.cpp makeInputs(): (ids, offsets) for the bag, else (tokens, lengths)."""
+    if arch["type"] == "bag":
+        ids, offsets = [], []
+        buckets = arch.get("ngram_buckets", 0)
+        ngrams = arch.get("ngrams", 1) if buckets > 0 else 1
+        for t in token_lists:
+            offsets.append(len(ids))
+            ids.extend(bag_ids(t, arch["vocab_rows"], ngrams, buckets))
+        return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
+    cls = arch.get("cls_id", -1)
+    lead = 1 if cls is not None and cls >= 0 else 0
+    lengths = [max(1, len(t) + lead) for t in token_lists]
+    out = torch.zeros(len(token_lists), max(lengths), dtype=torch.long)
+    for i, t in enumerate(token_lists):
+        row = ([cls] if lead else []) + list(t)
+        if not row:
+            row = [1]
+        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return out, torch.tensor(lengths, dtype=torch.long)
+
+
+class BagModel(nn.Module):
+    def __init__(self, arch, sparse=False):
+        super().__init__()
+        self.embedding = nn.EmbeddingBag(arch["embedding_rows"], arch["embedding_dim"], mode="mean", sparse=sparse)
+        nn.init.uniform_(self.embedding.weight, -1.0 / arch["embedding_dim"], 1.0 / arch["embedding_dim"])
+        self.dropout = nn.Dropout(arch["dropout"])
+        self.out = nn.Linear(arch["embedding_dim"], arch["outputs"])
+
+    def forward(self, ids, offsets):
+        return self.out(self.dropout(self.embedding(ids, offsets)))
+
+
+class CnnModel(nn.Module):
+    def __init__(self, arch):
+        super().__init__()
+        dim = arch["embedding_dim"]
+        self.kernels = arch["kernel_sizes"]
+        self.embedding = nn.Embedding(arch["vocab_rows"], dim, padding_idx=0)
+        self.convs = nn.ModuleList([nn.Conv1d(dim, arch["channels"], k) for k in self.kernels])
+        self.dropout = nn.Dropout(arch["dropout"])
+        self.out = nn.Linear(arch["channels"] * len(self.kernels), arch["outputs"])
+
+    def forward(self, tokens, lengths):
+        x = self.embedding(tokens).transpose(1, 2)
+        widest = max(self.kernels)
+        if x.size(2) < widest:
+            x = F.pad(x, (0, widest - x.size(2)))
+        pooled = [torch.relu(conv(x)).amax(2) for conv in self.convs]
+        return self.out(self.dropout(torch.cat(pooled, 1)))
+
+
+class GruModel(nn.Module):
+    def __init__(self, arch):
+        super().__init__()
+        dim, hidden = arch["embedding_dim"], arch["hidden"]
+        self.pooling = arch.get("pooling", "mean")
+        self.embedding = nn.Embedding(arch["vocab_rows"], dim, padding_idx=0)
+        self.gru = nn.GRU(dim, hidden, num_layers=arch["layers"], bidirectional=True, batch_first=True,
+                          dropout=arch["dropout"] if arch["layers"] > 1 else 0.0)
+        self.dropout = nn.Dropout(arch["dropout"])
+        self.out = nn.Linear(2 * hidden * (2 if self.pooling == "meanmax" else 1), arch["outputs"])
+
+    def forward(self, tokens, lengths):
+        emb = self.dropout(self.embedding(tokens))
+        packed = nn.utils.rnn.pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.gru(packed)
+        states, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, padding_value=0.0,
+                                                     total_length=tokens.size(1))
+        mask = (torch.arange(states.size(1)).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)
+        mean = (states * mask).sum(1) / mask.sum(1).clamp_min(1)
+        mx = states.masked_fill(~mask, -1e4).amax(1)
+        pooled = mx if self.pooling == "max" else torch.cat([mean, mx], 1) if self.pooling == "meanmax" else mean
+        return self.out(self.dropout(pooled))
+
+
+class EncoderBlock(nn.Module):
+    """Pre-norm: x + Attn(LN(x)), then x + FF(LN(x))."""
+
+    def __init__(self, dim, heads, ff, dropout):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout)
+        self.ff1 = nn.Linear(dim, ff)
+        self.ff2 = nn.Linear(ff, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, pad_mask):
+        h = self.norm1(x).transpose(0, 1)
+        attn = self.attn(h, h, h, key_padding_mask=pad_mask)[0].transpose(0, 1)
+        y = x + self.dropout(attn)
+        return y + self.dropout(self.ff2(F.gelu(self.ff1(self.norm2(y)))))
+
+
+class TransformerModel(nn.Module):
+    def __init__(self, arch):
+        super().__init__()
+        dim = arch["embedding_dim"]
+        self.pooling = arch.get("pooling", "mean")
+        self.embedding = nn.Embedding(arch["vocab_rows"], dim, padding_idx=0)
+        self.positions = nn.Embedding(arch["max_tokens"] + 1, dim)
+        nn.init.normal_(self.positions.weight, 0.0, 0.02)
+        self.blocks = nn.ModuleList([EncoderBlock(dim, arch["heads"], arch["hidden"], arch["dropout"])
+                                     for _ in range(arch["layers"])])
+        self.norm = nn.LayerNorm(dim)
+        self.dropout = nn.Dropout(arch["dropout"])
+        self.out = nn.Linear(dim, arch["outputs"])
+
+    def forward(self, tokens, lengths):
+        pos = torch.arange(tokens.size(1))
+        x = self.dropout(self.embedding(tokens) + self.positions(pos).unsqueeze(0))
+        pad = tokens.eq(0)
+        for block in self.blocks:
+            x = block(x, pad)
+        x = self.norm(x)
+        if self.pooling == "cls":
+            pooled = x[:, 0]
+        else:
+            keep = (~pad).unsqueeze(2).to(x.dtype)
+            pooled = (x * keep).sum(1) / keep.sum(1).clamp_min(1)
+        return self.out(self.dropout(pooled))
+
+
+def make_model(arch, sparse=False):
+    kind = arch["type"]
+    if kind == "bag":
+        return BagModel(arch, sparse=sparse)
+    if kind == "cnn":
+        return CnnModel(arch)
+    if kind == "gru":
+        return GruModel(arch)
+    if kind == "transformer":
+        return TransformerModel(arch)
+    raise ValueError(f"unknown model type {kind!r}")
+
+
+def load_export(folder):
+    """(model in eval mode, tokenizer, card) from an `lbk export --format model` folder."""
+    with open(f"{folder}/model.json") as f:
+        card = json.load(f)
+    if card.get("format") != "labbook-model":
+        raise ValueError(f"{folder}/model.json is not a Labbook model card")
+    arch = card["architecture"]
+    model = make_model(arch)
+    state = torch.load(f"{folder}/weights.pt")
+    model.load_state_dict(state)
+    model.eval()
+    tok = card["input"]["tokenizer"]
+    tokenizer = Tokenizer(f"{folder}/{tok['file']}", tok["lowercase_ascii_first"], tok["max_tokens"])
+    return model, tokenizer, card
+
+
+def probabilities(model, card, token_lists):
+    with torch.no_grad():
+        logits = model(*make_inputs(token_lists, card["architecture"])).float()
+    if card["task"] == "multiclass":
+        return torch.softmax(logits, 1)
+    p = torch.sigmoid(logits)
+    if card["task"] == "binary":
+        return torch.cat([1 - p, p], 1)  # as lbk predict: [p(labels[0]), p(labels[1])]
+    return p

@@ -1,0 +1,228 @@
+// Using finished runs, as a user would with real processes: `lbk export --format model` (and, when Debian's
+// python3-torch is installed, a PyTorch client that must reproduce Labbook's probabilities), `lbk predict`
+// on JSON lines (from an export and from a run, JSON lines and CSV out), `lbk eval` recording into the run,
+// `lbk dataset`, and bf16 precision.
+#include <QtTest>
+
+#include <fstream>
+
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+    int exitCode = -1;
+    QString out, err;
+};
+
+const char *kSample = LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl";
+
+std::vector<std::string> readLines(const QString &file)
+{
+    std::ifstream in(file.toStdString());
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);)
+        lines.push_back(l);
+    return lines;
+}
+
+} // namespace
+
+class TestInferenceE2e : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir{QStringLiteral(LABBOOK_TEST_TMP "/e2e-inference-XXXXXX")};
+    QString m_store;
+
+    Result run(const QString &program, const QStringList &args, int timeoutMs = 300000)
+    {
+        QProcess p;
+        p.start(program, args);
+        Result r;
+        if (!p.waitForFinished(timeoutMs)) {
+            p.kill();
+            p.waitForFinished();
+            r.err = QStringLiteral("timed out");
+            return r;
+        }
+        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        r.out = QString::fromUtf8(p.readAllStandardOutput());
+        r.err = QString::fromUtf8(p.readAllStandardError());
+        return r;
+    }
+    Result lbk(QStringList args)
+    {
+        args.prepend(m_store);
+        args.prepend(QStringLiteral("--store"));
+        return run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args);
+    }
+    QString path(const char *name) { return m_dir.filePath(QString::fromUtf8(name)); }
+    QString variant(const QString &name, const json &changes)
+    {
+        std::ifstream in(LABBOOK_SOURCE_DIR "/experiments/debug.json");
+        json j = json::parse(in);
+        j.merge_patch(changes);
+        j["name"] = name.toStdString();
+        const QString file = m_dir.filePath(name + QStringLiteral(".json"));
+        std::ofstream(file.toStdString()) << j.dump(2);
+        return file;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_store = m_dir.filePath(QStringLiteral("store/labbook.db"));
+        auto r = lbk({QStringLiteral("run"), QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"),
+                      QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+    }
+
+    void exportWritesAModelFolder()
+    {
+        auto r = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
+                      QStringLiteral("model"), QStringLiteral("--out"), path("export")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        for (const char *f : {"weights.pt", "tokenizer.model", "labels.json", "model.json"})
+            QVERIFY2(fs::exists(fs::path(path("export").toStdString()) / f), f);
+        std::ifstream in(path("export/model.json").toStdString());
+        const json card = json::parse(in);
+        QCOMPARE(card["format"].get<std::string>(), std::string("labbook-model"));
+        QCOMPARE(card["architecture"]["type"].get<std::string>(), std::string("bag"));
+        QCOMPARE(card["labels"].size(), size_t(5));
+        QVERIFY(card["metrics"]["final"].contains("test/accuracy"));
+        QVERIFY(card["data"]["train"].get<int64_t>() > 1000);
+        QCOMPARE(card["parameters"].size(), size_t(3));
+        // Missing --out is bad input, not a crash.
+        auto bad = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
+                        QStringLiteral("model")});
+        QCOMPARE(bad.exitCode, 2);
+    }
+
+    void predictStreamsJsonLinesAndCsv()
+    {
+        auto r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                      QStringLiteral("--out"), path("pred.jsonl"), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const auto lines = readLines(path("pred.jsonl"));
+        QCOMPARE(lines.size(), size_t(5000));
+        const json first = json::parse(lines.front());
+        QCOMPARE(first["id"].get<std::string>(), std::string("2603.12011"));
+        double sum = 0;
+        for (double p : first["probs"])
+            sum += p;
+        QVERIFY(std::abs(sum - 1.0) < 1e-5);
+
+        // From the run itself: the same probabilities as from its export.
+        auto fromRun = lbk({QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
+                            QString::fromUtf8(kSample), QStringLiteral("--out"), path("pred-run.jsonl"),
+                            QStringLiteral("-q"), QStringLiteral("--threads"), QStringLiteral("1")});
+        QVERIFY2(fromRun.exitCode == 0, qPrintable(fromRun.err));
+        const auto again = readLines(path("pred-run.jsonl"));
+        QCOMPARE(again.size(), lines.size());
+        QCOMPARE(json::parse(again[4321])["label"], json::parse(lines[4321])["label"]);
+
+        auto csv = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                        QStringLiteral("--out"), path("pred.csv"), QStringLiteral("-q")});
+        QVERIFY2(csv.exitCode == 0, qPrintable(csv.err));
+        const auto rows = readLines(path("pred.csv"));
+        QCOMPARE(rows.size(), size_t(5001));
+        QVERIFY2(rows[0].rfind("id,label,score,p:", 0) == 0, rows[0].c_str());
+
+        auto top = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                        QStringLiteral("--out"), path("top.jsonl"), QStringLiteral("--top-k"), QStringLiteral("2"),
+                        QStringLiteral("-q")});
+        QCOMPARE(top.exitCode, 0);
+        QCOMPARE(json::parse(readLines(path("top.jsonl"))[0])["top"].size(), size_t(2));
+
+        auto missing = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("nope.jsonl"),
+                            QStringLiteral("--out"), path("x.jsonl")});
+        QCOMPARE(missing.exitCode, 2);
+        QVERIFY(missing.err.contains(QStringLiteral("nope.jsonl")));
+    }
+
+    void pythonClientReproducesProbabilities()
+    {
+        const QString py = QStringLiteral("/usr/bin/python3");
+        if (run(py, {QStringLiteral("-c"), QStringLiteral("import torch, sentencepiece")}).exitCode != 0)
+            QSKIP("Debian's python3-torch and python3-sentencepiece are not installed");
+        auto r = run(py, {QStringLiteral(LABBOOK_SOURCE_DIR "/reference/load_export.py"), path("export"),
+                          QStringLiteral("--data"), QString::fromUtf8(kSample), QStringLiteral("--limit"),
+                          QStringLiteral("1000"), QStringLiteral("--compare"), path("pred.jsonl")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("over 1000 rows")) && r.out.contains(QStringLiteral("OK")),
+                 qPrintable(r.out));
+    }
+
+    void evalRecordsIntoTheRun()
+    {
+        auto r = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"),
+                      QString::fromUtf8(kSample)});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("accuracy")), qPrintable(r.out));
+        auto s = lbk::Store::open(m_store.toStdString());
+        QVERIFY(s.ok());
+        auto runRow = (*s)->run("debug");
+        QVERIFY(runRow.ok());
+        QCOMPARE(runRow->status, lbk::RunStatus::Finished);
+        const auto evals = (*s)->evaluations(runRow->id, "eval:arxiv-sample-5k.jsonl");
+        QCOMPARE(evals.size(), size_t(1));
+        // The sample holds the training data too, so accuracy is well above chance (0.2).
+        QVERIFY(evals[0].summary["accuracy"].get<double>() > 0.6);
+        QVERIFY(!(*s)->histograms(runRow->id, "eval:arxiv-sample-5k.jsonl").empty());
+        lbk::PredictionFilter f;
+        f.split = "eval:arxiv-sample-5k.jsonl";
+        QVERIFY((*s)->predictions(runRow->id, f).size() > 1000);
+        const auto keys = (*s)->metricKeys(runRow->id);
+        QVERIFY(std::find(keys.begin(), keys.end(), "eval:arxiv-sample-5k.jsonl/accuracy") != keys.end());
+    }
+
+    void datasetDumpMatchesTheRun()
+    {
+        auto r = lbk({QStringLiteral("dataset"), QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"),
+                      QStringLiteral("--out"), path("ds.jsonl")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const auto lines = readLines(path("ds.jsonl"));
+        const json header = json::parse(lines[0]);
+        QCOMPARE(header["label_names"].size(), size_t(5));
+        int64_t train = 0;
+        for (size_t i = 1; i < lines.size(); ++i)
+            train += json::parse(lines[i])["split"] == "train";
+        std::ifstream in(path("export/model.json").toStdString());
+        QCOMPARE(train, json::parse(in)["data"]["train"].get<int64_t>());
+    }
+
+    void bf16PrecisionTrains()
+    {
+        const QString file = variant(QStringLiteral("bf16"), {{"model", {{"type", "transformer"}, {"embedding_dim", 32},
+                                                                          {"hidden", 64}, {"layers", 1}, {"heads", 2},
+                                                                          {"pooling", "cls"}}},
+                                                               {"training", {{"precision", "bf16"}, {"max_steps", 12}}},
+                                                               {"evaluation", {{"every_steps", 6}}}});
+        auto r = lbk({QStringLiteral("run"), file, QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        auto s = lbk::Store::open(m_store.toStdString());
+        auto runRow = (*s)->run("bf16");
+        QVERIFY(runRow.ok());
+        std::ifstream in(fs::path(runRow->runDir) / "journal.jsonl");
+        std::string precision;
+        for (std::string l; std::getline(in, l);) {
+            const json e = json::parse(l);
+            if (e["type"] == "run_started")
+                precision = e.value("precision", "");
+        }
+        // bf16 where the CPU computes it natively, else fp32 with a warning in the run's log.
+        QVERIFY2(precision == "bf16" || precision == "fp32", precision.c_str());
+        if (precision == "fp32") {
+            bool warned = false;
+            for (const auto &l : (*s)->logs(runRow->id))
+                warned = warned || l.message.find("bfloat16") != std::string::npos;
+            QVERIFY(warned);
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestInferenceE2e)
+#include "tst_predict.moc"

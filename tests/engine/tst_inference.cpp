@@ -1,0 +1,116 @@
+// The engine's speed paths must not change results: the word cache gives sentencepiece's own ids (unigram and
+// BPE, titles and abstracts, with truncation), the lazy row-sparse AdamW matches a dense Adam step on the rows a
+// batch touches and leaves the others alone, and the shared input builder hashes n-grams as documented.
+#include <QtTest>
+
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+#include "engine/models.h"
+#include "engine/optim.h"
+#include "engine/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+class TestInference : public QObject {
+    Q_OBJECT
+    std::vector<std::string> m_titles, m_texts;
+    fs::path m_cache;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        lbk::DataSpec spec;
+        auto papers = lbk::readPapers(lbk::resolveDataPath("arxiv/arxiv-sample-5k.jsonl"), spec);
+        QVERIFY2(papers.ok(), papers.ok() ? "" : papers.message().c_str());
+        for (const auto &p : *papers) {
+            m_titles.push_back(p.title);
+            m_texts.push_back(lbk::paperText(p, lbk::TextField::TitleAbstract));
+        }
+        m_cache = fs::path(LABBOOK_TEST_TMP) / "tokenizer-cache-inference";
+        fs::remove_all(m_cache);
+    }
+
+    void wordCacheGivesSentencepieceIds_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<bool>("lowercase");
+        QTest::addColumn<int>("maxTokens");
+        QTest::newRow("unigram") << QStringLiteral("unigram") << true << 64;
+        QTest::newRow("bpe, cased") << QStringLiteral("bpe") << false << 64;
+        QTest::newRow("unigram, truncated") << QStringLiteral("unigram") << true << 7;
+    }
+    void wordCacheGivesSentencepieceIds()
+    {
+        QFETCH(QString, type);
+        QFETCH(bool, lowercase);
+        QFETCH(int, maxTokens);
+        lbk::TokenizerSpec spec;
+        spec.type = type.toStdString();
+        spec.vocabSize = 3000;
+        spec.lowercase = lowercase;
+        spec.maxTokens = maxTokens;
+        auto tok = lbk::Tokenizer::trainOrLoad(m_titles, spec, m_cache, 2);
+        QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
+        lbk::WordCache cache;
+        int differ = 0;
+        for (const auto *set : {&m_titles, &m_texts})
+            for (const auto &t : *set)
+                differ += (*tok)->encode(t, &cache) != (*tok)->encodeUncached(t);
+        QCOMPARE(differ, 0);
+        QVERIFY(cache.size() > 1000);
+        // Odd white space and an empty text.
+        for (const char *t : {"  Two  spaces\tand a tab\n", "", "   ", "caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 $\\mathbb{A}^1$"})
+            QCOMPARE((*tok)->encode(t, &cache), (*tok)->encodeUncached(t));
+        QCOMPARE((*tok)->encodeAll(m_titles, 2)[17], (*tok)->encodeUncached(m_titles[17]));
+    }
+
+    void lazyAdamMatchesDenseAdamOnTouchedRows()
+    {
+        torch::manual_seed(3);
+        lbk::OptimizerSpec o;
+        o.weightDecay = 0.01;
+        auto w = torch::randn({50, 4}).requires_grad_(true);
+        auto ref = w.detach().clone().requires_grad_(true);
+        lbk::SparseRowAdamW lazy(w, o);
+        lazy.setLr(0.01);
+        torch::optim::AdamW dense({ref}, torch::optim::AdamWOptions(0.01).weight_decay(0.01));
+        const auto ids = torch::tensor(std::vector<int64_t>{3, 7, 7, 20});
+        const auto offsets = torch::tensor(std::vector<int64_t>{0, 2});
+        const auto before = w.detach().clone();
+        // One step from zero moments: both must agree on the touched rows.
+        auto loss = torch::embedding_bag(w, ids, offsets, false, 1, /*sparse=*/true);
+        std::get<0>(loss).pow(2).sum().backward();
+        w.mutable_grad() = w.grad().coalesce();
+        lazy.step();
+        auto lossRef = torch::embedding_bag(ref, ids, offsets, false, 1, false);
+        std::get<0>(lossRef).pow(2).sum().backward();
+        dense.step();
+        for (int64_t r : {3, 7, 20})
+            QVERIFY(torch::allclose(w.detach()[r], ref.detach()[r], 1e-6, 1e-6));
+        // Untouched rows stay as they were (dense AdamW would decay them).
+        QVERIFY(torch::equal(w.detach()[0], before[0]));
+        QVERIFY(!torch::equal(ref.detach()[0], before[0]));
+    }
+
+    void bagInputsHashNgramsAsDocumented()
+    {
+        lbk::InputSpec spec;
+        spec.bag = true;
+        spec.vocab = 100;
+        spec.ngrams = 3;
+        spec.buckets = 1000;
+        const std::vector<int> a = {5, 9, 2}, empty;
+        const auto b = lbk::makeInputs({&a, &empty}, spec, torch::kCPU);
+        // Unigrams, 2 bigrams, 1 trigram; then [1] for the empty text.
+        QCOMPARE(b.bagIds.numel(), int64_t(3 + 2 + 1 + 1));
+        QCOMPARE(b.bagOffsets[1].item<int64_t>(), int64_t(6));
+        const uint64_t h = (uint64_t(5) + 1) * 1000003ULL + (uint64_t(9) + 1);
+        QCOMPARE(b.bagIds[3].item<int64_t>(), int64_t(100 + h % 1000));
+        QCOMPARE(uint64_t(b.bagIds[3].item<int64_t>() - 100), lbk::ngramHash(a.data(), 2) % 1000);
+        QCOMPARE(b.bagIds[6].item<int64_t>(), int64_t(1));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestInference)
+#include "tst_inference.moc"
