@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 #include <thread>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <torch/torch.h>
@@ -503,10 +504,19 @@ void Worker::saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t
     archive.write("step", torch::tensor(step));
     archive.write("best", torch::tensor(best, torch::kDouble));
     archive.write("bad_evals", torch::tensor(int64_t(badEvals)));
-    // Written next to the target and renamed, so a kill mid-write never leaves a torn checkpoint.
-    const fs::path tmp = file.string() + ".tmp";
+    // Written next to the target (named by pid, so two processes never share a temporary), flushed to disk and
+    // renamed: a kill or a power cut mid-write leaves the previous checkpoint whole.
+    const fs::path tmp = file.string() + "." + std::to_string(::getpid()) + ".tmp";
     archive.save_to(tmp.string());
+    if (const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
     fs::rename(tmp, file);
+    if (const int dir = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+        ::fsync(dir); // the rename itself
+        ::close(dir);
+    }
 }
 
 bool Worker::loadCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals)
