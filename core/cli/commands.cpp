@@ -137,6 +137,32 @@ Result<RunDetail> findRun(Store &store, const std::string &ref)
     return store.run(ref);
 }
 
+// The store and one run in it, for the commands that act on a run; when either cannot be had, what went wrong
+// is printed and exitCode says how lbk ends.
+struct OpenedRun {
+    std::unique_ptr<Store> store;
+    std::optional<RunDetail> run;
+    int exitCode = kOk;
+};
+
+OpenedRun openRun(const Common &c, const std::string &ref)
+{
+    OpenedRun o;
+    o.store = openStore(c);
+    if (!o.store) {
+        o.exitCode = kFailed;
+        return o;
+    }
+    auto r = findRun(*o.store, ref);
+    if (!r) {
+        printError(r.message());
+        o.exitCode = kBadInput;
+        return o;
+    }
+    o.run = std::move(*r);
+    return o;
+}
+
 // ----- following a run as it trains -----
 
 std::atomic<int> g_interrupts{0};
@@ -619,14 +645,9 @@ int runs(const Common &c, const RunsOptions &o)
 
 int show(const Common &c, const std::string &ref)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto r = findRun(*store, ref);
-    if (!r) {
-        printError(r.message());
-        return kBadInput;
-    }
+    auto [store, r, failure] = openRun(c, ref);
+    if (!r)
+        return failure;
     if (c.json) {
         json out = runJson(*r);
         out["config"] = r->config;
@@ -756,14 +777,9 @@ int compare(const Common &c, const std::vector<std::string> &refs)
 
 int predictions(const Common &c, const PredictionsOptions &o)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto r = findRun(*store, o.run);
-    if (!r) {
-        printError(r.message());
-        return kBadInput;
-    }
+    auto [store, r, failure] = openRun(c, o.run);
+    if (!r)
+        return failure;
     if (o.split != "val" && o.split != "test") {
         printError("--split " + o.split + ": use val or test");
         return kBadInput;
@@ -823,14 +839,9 @@ std::string exactNumber(double v)
 
 int exportRun(const Common &c, const ExportOptions &o)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto r = findRun(*store, o.run);
-    if (!r) {
-        printError(r.message());
-        return kBadInput;
-    }
+    auto [store, r, failure] = openRun(c, o.run);
+    if (!r)
+        return failure;
     std::ofstream file;
     if (!o.out.empty()) {
         file.open(o.out);
@@ -928,14 +939,9 @@ int exportRun(const Common &c, const ExportOptions &o)
 
 int cancel(const Common &c, const std::string &ref)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto r = findRun(*store, ref);
-    if (!r) {
-        printError(r.message());
-        return kBadInput;
-    }
+    auto [store, r, failure] = openRun(c, ref);
+    if (!r)
+        return failure;
     if (!isActive(r->status)) {
         printError("run " + std::to_string(r->id) + " is " + toString(r->status) + ", not running");
         return kBadInput;
@@ -971,14 +977,9 @@ int cancel(const Common &c, const std::string &ref)
 
 int remove(const Common &c, const std::string &ref, bool yes)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto r = findRun(*store, ref);
-    if (!r) {
-        printError(r.message());
-        return kBadInput;
-    }
+    auto [store, r, failure] = openRun(c, ref);
+    if (!r)
+        return failure;
     if (isActive(r->status)) {
         printError("run " + std::to_string(r->id) + " is still " + toString(r->status) + "; cancel it first");
         return kBadInput;
