@@ -365,9 +365,23 @@ void parallelFor(size_t n, int threads, Fn fn)
 
 // ----- export -----
 
-int exportModel(const ModelExportOptions &o)
+// No exception leaves the engine's commands: LibTorch's and any other become a message and exit code 1.
+template <typename Body>
+int guarded(Body &&body)
 {
     try {
+        return body();
+    } catch (const c10::Error &e) {
+        printError(std::string("LibTorch: ") + e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        printError(e.what());
+    }
+    return 1;
+}
+
+int exportModel(const ModelExportOptions &o)
+{
+    return guarded([&]() -> int {
         auto store = openStore(o.store);
         if (!store)
             return 1;
@@ -484,19 +498,14 @@ int exportModel(const ModelExportOptions &o)
         std::printf("exported run %lld (%s, %s checkpoint at step %lld) to %s\n", static_cast<long long>(run->id),
                     run->name.c_str(), lm.checkpoint.c_str(), static_cast<long long>(lm.step), o.out.c_str());
         return 0;
-    } catch (const c10::Error &e) {
-        printError(std::string("LibTorch: ") + e.what_without_backtrace());
-    } catch (const std::exception &e) {
-        printError(e.what());
-    }
-    return 1;
+    });
 }
 
 // ----- predict -----
 
 int predict(const PredictOptions &o)
 {
-    try {
+    return guarded([&]() -> int {
         const int threads = threadCount(o.threads);
         at::set_num_threads(threads);
         std::unique_ptr<LoadedModel> lm;
@@ -686,19 +695,14 @@ int predict(const PredictOptions &o)
             std::fprintf(stderr, "lbk: warning: %lld lines skipped (not JSON objects); first: %s\n",
                          static_cast<long long>(bad), firstBad.c_str());
         return 0;
-    } catch (const c10::Error &e) {
-        printError(std::string("LibTorch: ") + e.what_without_backtrace());
-    } catch (const std::exception &e) {
-        printError(e.what());
-    }
-    return 1;
+    });
 }
 
 // ----- eval -----
 
 int evalRun(const EvalRunOptions &o)
 {
-    try {
+    return guarded([&]() -> int {
         const int threads = threadCount(o.threads);
         at::set_num_threads(threads);
         auto store = openStore(o.store);
@@ -847,12 +851,7 @@ int evalRun(const EvalRunOptions &o)
                     std::printf("  %-10s %.4f\n", key, out.summary[key].get<double>());
         }
         return 0;
-    } catch (const c10::Error &e) {
-        printError(std::string("LibTorch: ") + e.what_without_backtrace());
-    } catch (const std::exception &e) {
-        printError(e.what());
-    }
-    return 1;
+    });
 }
 
 } // namespace lbk
