@@ -156,8 +156,10 @@ private Q_SLOTS:
 
     void timeLimitEndsAsTimeout()
     {
-        // --time=1: Slurm stops the job a minute in (its timer runs every 30 s, so up to 90 s), with SIGTERM.
-        auto p = h.start({QStringLiteral("run"), h.variant(QStringLiteral("slurm-timeout"), {{"training", {{"epochs", 400}}}}),
+        // --time=1: Slurm stops the job a minute in (its timer runs every 30 s, so up to 90 s), with SIGTERM. The run
+        // is far longer than that however fast training gets (400 epochs once finished first on a quiet machine).
+        auto p = h.start({QStringLiteral("run"), h.variant(QStringLiteral("slurm-timeout"),
+                                                    {{"training", {{"epochs", 10000}}}, {"evaluation", {{"every_steps", 5000}}}}),
                           QStringLiteral("--target"), QStringLiteral("short")});
         QVERIFY(p->waitForFinished(300000));
         const QString err = QString::fromUtf8(p->readAllStandardError());
