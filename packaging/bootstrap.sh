@@ -28,7 +28,7 @@ fi
 pkgs=(
   build-essential cmake pkg-config ninja-build git ca-certificates
   libtorch-dev libopenblas0-pthread libgloo-dev
-  qt6-base-dev qt6-base-dev-tools libqt6svg6-dev libqcustomplot-dev libgl-dev
+  qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev libgl-dev
   nlohmann-json3-dev libsqlite3-dev sqlite3 libzstd-dev zstd libcli11-dev
   protobuf-compiler libprotobuf-dev dpkg-dev
 )
@@ -42,8 +42,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${#missing[@]} Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for another apt (an unattended upgrade, a second bootstrap) instead of failing at once.
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   log "all Debian packages present"
 fi
