@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "launch/process.h"
+#include "lbkprocess.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -13,10 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Result {
-    int exitCode = -1;
-    QString out, err;
-};
+using Result = lbktest::ProcessResult;
 
 QString lbkPath()
 {
@@ -37,21 +35,7 @@ class TestLbk : public QObject {
 
     Result lbk(const QStringList &args, int timeoutMs = 300000)
     {
-        QProcess p;
-        QStringList all = {QStringLiteral("--store"), m_store};
-        all += args;
-        p.start(lbkPath(), all);
-        Result r;
-        if (!p.waitForFinished(timeoutMs)) {
-            p.kill();
-            p.waitForFinished();
-            r.err = QStringLiteral("timed out");
-            return r;
-        }
-        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        return lbktest::runProcess(lbkPath(), QStringList{QStringLiteral("--store"), m_store} + args, timeoutMs);
     }
 
     std::unique_ptr<lbk::Store> store()
@@ -62,17 +46,7 @@ class TestLbk : public QObject {
         return std::move(*s);
     }
 
-    // A copy of debug.json with some fields changed, written into the scratch folder.
-    QString variant(const QString &name, const json &changes)
-    {
-        std::ifstream in(experiment("debug.json").toStdString());
-        json j = json::parse(in);
-        j.merge_patch(changes);
-        j["name"] = name.toStdString();
-        const QString path = m_dir.filePath(name + QStringLiteral(".json"));
-        std::ofstream(path.toStdString()) << j.dump(2);
-        return path;
-    }
+    QString variant(const QString &name, const json &changes) { return lbktest::debugVariant(m_dir.path(), name, changes); }
 
 private Q_SLOTS:
     void initTestCase()

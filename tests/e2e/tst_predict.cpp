@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "lbkprocess.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -13,10 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Result {
-    int exitCode = -1;
-    QString out, err;
-};
+using Result = lbktest::ProcessResult;
 
 const char *kSample = LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl";
 
@@ -38,19 +36,7 @@ class TestInferenceE2e : public QObject {
 
     Result run(const QString &program, const QStringList &args, int timeoutMs = 300000)
     {
-        QProcess p;
-        p.start(program, args);
-        Result r;
-        if (!p.waitForFinished(timeoutMs)) {
-            p.kill();
-            p.waitForFinished();
-            r.err = QStringLiteral("timed out");
-            return r;
-        }
-        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        return lbktest::runProcess(program, args, timeoutMs);
     }
     Result lbk(QStringList args)
     {
@@ -59,16 +45,7 @@ class TestInferenceE2e : public QObject {
         return run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args);
     }
     QString path(const char *name) { return m_dir.filePath(QString::fromUtf8(name)); }
-    QString variant(const QString &name, const json &changes)
-    {
-        std::ifstream in(LABBOOK_SOURCE_DIR "/experiments/debug.json");
-        json j = json::parse(in);
-        j.merge_patch(changes);
-        j["name"] = name.toStdString();
-        const QString file = m_dir.filePath(name + QStringLiteral(".json"));
-        std::ofstream(file.toStdString()) << j.dump(2);
-        return file;
-    }
+    QString variant(const QString &name, const json &changes) { return lbktest::debugVariant(m_dir.path(), name, changes); }
 
 private Q_SLOTS:
     void initTestCase()

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "lbkprocess.h"
 #include "store/store.h"
 
 namespace remotetest {
@@ -40,10 +41,7 @@ inline std::string readFile(const fs::path &p)
     return ss.str();
 }
 
-struct LbkResult {
-    int exitCode = -1;
-    QString out, err;
-};
+using LbkResult = lbktest::ProcessResult;
 
 // A store and a targets file in a scratch folder, and lbk run against them.
 class Harness {
@@ -66,19 +64,7 @@ public:
 
     LbkResult lbk(const QStringList &args, int timeoutMs = 300000) const
     {
-        QProcess p;
-        p.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), common() + args);
-        LbkResult r;
-        if (!p.waitForFinished(timeoutMs)) {
-            p.kill();
-            p.waitForFinished();
-            r.err = QStringLiteral("timed out");
-            return r;
-        }
-        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        return lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), common() + args, timeoutMs);
     }
 
     std::unique_ptr<QProcess> start(const QStringList &args) const
@@ -100,13 +86,7 @@ public:
     // A copy of experiments/debug.json with changes, in the scratch folder.
     QString variant(const QString &name, const json &changes) const
     {
-        std::ifstream in(LABBOOK_SOURCE_DIR "/experiments/debug.json");
-        json j = json::parse(in);
-        j.merge_patch(changes);
-        j["name"] = name.toStdString();
-        const QString path = dir.filePath(name + QStringLiteral(".json"));
-        std::ofstream(path.toStdString()) << j.dump(2);
-        return path;
+        return lbktest::debugVariant(dir.path(), name, changes);
     }
 
     // Waits until pred() holds, checking every 200 ms.
