@@ -2,6 +2,7 @@
 //
 // JSON lines go through nlohmann's SAX interface rather than json::parse: only four top-level fields are kept,
 // so building a DOM per line (a map, a node per value) would be wasted work on 167k lines.
+#include "util/text.h"
 #include "data/dataset.h"
 
 #include <algorithm>
@@ -185,17 +186,7 @@ bool isBlank(std::string_view s)
 
 void splitCategories(std::string_view s, std::vector<std::string> &out)
 {
-    size_t i = 0;
-    while (i < s.size()) {
-        while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-            ++i;
-        size_t j = i;
-        while (j < s.size() && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'))
-            ++j;
-        if (j > i)
-            out.emplace_back(s.substr(i, j - i));
-        i = j;
-    }
+    forEachWord(s, [&](std::string_view w) { out.emplace_back(w); });
 }
 
 std::string lower(std::string s)

@@ -12,6 +12,7 @@
 #include <sentencepiece_trainer.h>
 
 #include "data/dataset.h"
+#include "util/text.h"
 
 namespace sentencepiece::logging {
 void SetMinLogLevel(int v); // exported by libsentencepiece, not declared in its public headers
@@ -88,17 +89,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
     std::unordered_map<std::string, int64_t> counts;
     for (const auto &text : trainTexts) {
         const std::string s = norm.normalise(text);
-        size_t i = 0;
-        while (i < s.size()) {
-            while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-                ++i;
-            size_t j = i;
-            while (j < s.size() && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'))
-                ++j;
-            if (j > i)
-                counts[s.substr(i, j - i)]++;
-            i = j;
-        }
+        forEachWord(s, [&](std::string_view w) { counts[std::string(w)]++; });
     }
     if (counts.empty())
         return Error{"tokenizer: the training split has no text to learn a vocabulary from"};

@@ -8,4 +8,22 @@ namespace lbk {
 // Bytes that do not form UTF-8 become '?'; control characters other than tab and newline too.
 std::string toValidUtf8(std::string_view text);
 
+// Calls fn(word) for each run of characters between spaces, tabs and line breaks.
+template <typename Fn>
+void forEachWord(std::string_view text, Fn &&fn)
+{
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && space(text[i]))
+            ++i;
+        size_t j = i;
+        while (j < text.size() && !space(text[j]))
+            ++j;
+        if (j > i)
+            fn(text.substr(i, j - i));
+        i = j;
+    }
+}
+
 } // namespace lbk
