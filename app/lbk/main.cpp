@@ -178,6 +178,10 @@ int main(int argc, char **argv)
     worker->add_option("--journal", journal, "Journal file ('-' for standard output)");
     worker->add_flag("--lr-find", workerOpts.lrFind, "Run the LR range test");
     worker->add_flag("--resume", workerOpts.resume, "Continue from the last checkpoint");
+    std::string rendezvous;
+    worker->add_option("--rank", workerOpts.rank, "This process's rank in a data-parallel run (started by rank 0)");
+    worker->add_option("--world-size", workerOpts.world, "Processes in the data-parallel run");
+    worker->add_option("--rendezvous", rendezvous, "The data-parallel run's rendezvous file");
 
     CLI11_PARSE(app, argc, argv);
 
@@ -237,6 +241,7 @@ int main(int argc, char **argv)
         workerOpts.runDir = runDir;
         workerOpts.cacheDir = cacheDir;
         workerOpts.journal = journal;
+        workerOpts.rendezvous = rendezvous;
         workerOpts.dataRoot = common.dataRoot;
         std::signal(SIGTERM, onWorkerSignal);
         std::signal(SIGINT, onWorkerSignal);

@@ -15,6 +15,11 @@ struct WorkerOptions {
     std::filesystem::path journal;  // empty: runDir/journal.jsonl; "-": stdout
     bool lrFind = false;            // the LR range test instead of training
     bool resume = false;            // continue from runDir/checkpoints/last.pt
+    // A further process of a data-parallel run (training.processes > 1), started by rank 0's worker: its rank,
+    // the number of processes and the rendezvous file. rank -1: this is rank 0, or a Slurm task (SLURM_PROCID).
+    int rank = -1;
+    int world = 0;
+    std::filesystem::path rendezvous;
 };
 
 enum WorkerExit { kWorkerFinished = 0, kWorkerFailed = 1, kWorkerCancelled = 3 };

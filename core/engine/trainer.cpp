@@ -4,16 +4,21 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <numeric>
 #include <random>
 #include <thread>
+#include <csignal>
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <torch/torch.h>
 
 #include "data/dataset.h"
+#include "engine/distributed.h"
 #include "engine/engine.h"
 #include "engine/evaluation.h"
 #include "engine/models.h"
@@ -103,7 +108,32 @@ private:
     int train();
     int lrFind();
     int fail(const std::string &reason);
-    void log(const std::string &level, const std::string &message) { m_journal->emit("log", {{"level", level}, {"message", message}}); }
+    // Only rank 0 reports: the other processes of a data-parallel run have no journal.
+    void emit(const std::string &type, const json &fields)
+    {
+        if (m_journal)
+            m_journal->emit(type, fields);
+    }
+    void log(const std::string &level, const std::string &message) { emit("log", {{"level", level}, {"message", message}}); }
+    Result<Unit> loadExperiment();
+    Status joinProcesses();
+    Status spawnPeers(const fs::path &rendezvous);
+    void reapPeers(bool success);
+    Status awaitPeers();
+    std::string deadPeer(std::chrono::milliseconds grace);
+    // An error of a run with several processes says which rank saw it, and, when one of the ranks this process
+    // started has died (its death surfaces here as a collective's connection error), which and how.
+    int failWithPeers(const std::string &error)
+    {
+        if (!m_dist)
+            return fail(error);
+        const std::string dead = deadPeer(std::chrono::milliseconds(500));
+        const std::string where = "training process " + std::to_string(m_rank) + " of " + std::to_string(m_world) +
+                                  " (" + m_dist->backend() + ")";
+        if (!dead.empty())
+            return fail(dead + " at step " + std::to_string(m_step) + "; " + where + " stopped: " + error);
+        return fail(where + ": " + error);
+    }
     json runStartedFields(const std::string &kind, int64_t totalSteps, int64_t resumedFrom) const;
 
     WorkerOptions m_opt;
@@ -117,17 +147,23 @@ private:
     bool m_bf16 = false;    // autocast to bfloat16 (training.precision)
     std::string m_precision = "fp32";
     int64_t m_step = 0;
+    int m_rank = 0, m_world = 1; // data-parallel processes (training.processes)
+    std::unique_ptr<Collective> m_dist;
+    std::vector<pid_t> m_peers; // ranks 1.. started by this process (rank 0 outside Slurm)
+    fs::path m_rendezvous;
 };
 
 int Worker::fail(const std::string &reason)
 {
-    if (m_journal)
-        m_journal->emit("failed", {{"step", m_step}, {"reason", reason}});
-    std::fprintf(stderr, "lbk worker: %s\n", reason.c_str());
+    emit("failed", {{"step", m_step}, {"reason", reason}});
+    if (m_world > 1)
+        std::fprintf(stderr, "lbk worker (rank %d of %d): %s\n", m_rank, m_world, reason.c_str());
+    else
+        std::fprintf(stderr, "lbk worker: %s\n", reason.c_str());
     return kWorkerFailed;
 }
 
-Result<Unit> Worker::prepare()
+Result<Unit> Worker::loadExperiment()
 {
     auto cfg = readJsonFile(m_opt.runDir / "experiment.json");
     if (!cfg)
@@ -136,6 +172,11 @@ Result<Unit> Worker::prepare()
     if (!exp)
         return Error{(m_opt.runDir / "experiment.json").string() + ": " + exp.message()};
     m_p.exp = std::move(*exp);
+    return Unit{};
+}
+
+Result<Unit> Worker::prepare()
+{
     const Experiment &e = m_p.exp;
 
     m_p.dataFile = resolveDataPath(e.data.path, m_opt.dataRoot);
@@ -166,12 +207,13 @@ Result<Unit> Worker::prepare()
     if (m_p.split.train.empty())
         return Error{"split: the training split is empty; raise split.train or use more data"};
 
-    const int threads = threadCount(e.training.threads);
+    const int threads = std::max(1, threadCount(e.training.threads) / m_world);
     std::vector<std::string> texts(m_p.data.paper.size());
     for (size_t i = 0; i < texts.size(); ++i)
         texts[i] = paperText(m_p.papers[m_p.data.paper[i]], e.data.text);
     const fs::path runTokenizer = m_opt.runDir / "tokenizer.model";
-    if (m_opt.resume && fs::exists(runTokenizer)) {
+    // Resuming, or a further rank of a data-parallel run (rank 0 has trained or loaded it already).
+    if ((m_opt.resume || m_rank > 0) && fs::exists(runTokenizer)) {
         auto tok = Tokenizer::load(runTokenizer, e.tokenizer);
         if (!tok)
             return tok.error();
@@ -198,8 +240,10 @@ Result<Unit> Worker::prepare()
         m_p.clsId = m_p.vocab++;
     m_p.outputs = m_p.data.kind == TaskKind::Binary ? 1 : int(m_p.data.labelNames.size());
 
-    std::ofstream labels(m_opt.runDir / "labels.json");
-    labels << json(m_p.data.labelNames).dump(2) << '\n';
+    if (m_rank == 0) {
+        std::ofstream labels(m_opt.runDir / "labels.json");
+        labels << json(m_p.data.labelNames).dump(2) << '\n';
+    }
     return Unit{};
 }
 
@@ -217,6 +261,7 @@ json Worker::runStartedFields(const std::string &kind, int64_t totalSteps, int64
               {"device", m_device.str()},
               {"precision", m_precision},
               {"threads", at::get_num_threads()},
+              {"processes", m_world},
               {"version", LABBOOK_VERSION},
               {"engine", engineDescription()},
               {"total_steps", totalSteps},
@@ -236,6 +281,8 @@ json Worker::runStartedFields(const std::string &kind, int64_t totalSteps, int64
                 {"tokenizer_cached", m_p.tokenizerFromCache}}}};
     if (resumedFrom >= 0)
         f["resumed_from_step"] = resumedFrom;
+    if (m_dist)
+        f["backend"] = m_dist->backend();
     return f;
 }
 
@@ -540,13 +587,15 @@ bool Worker::loadCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t
         torch::serialize::InputArchive optArchive;
         archive.read("optimizer", optArchive);
         opt->load(optArchive);
-        torch::Tensor t;
-        archive.read("step", t);
-        *step = t.item<int64_t>();
-        archive.read("best", t);
-        *best = t.item<double>();
-        archive.read("bad_evals", t);
-        *badEvals = int(t.item<int64_t>());
+        // A fresh tensor for each read: InputArchive::read into a defined tensor keeps that tensor's dtype and
+        // reinterprets the stored bytes (a double read into the step's int64 tensor came back as 4.6e18).
+        torch::Tensor stepT, bestT, badT;
+        archive.read("step", stepT);
+        *step = stepT.item<int64_t>();
+        archive.read("best", bestT);
+        *best = bestT.item<double>();
+        archive.read("bad_evals", badT);
+        *badEvals = int(badT.item<int64_t>());
     }
     return true;
 }
@@ -577,6 +626,9 @@ int Worker::train()
         m_classWeights = torch::tensor(w).to(m_device);
     }
     auto optimizer = makeOptimizer(e.optimizer.lr);
+    torch::Tensor sparseTable;
+    if (m_sparse)
+        sparseTable = std::dynamic_pointer_cast<BagModelImpl>(m_model)->embeddingWeight();
 
     const fs::path ckptDir = m_opt.runDir / "checkpoints";
     fs::create_directories(ckptDir);
@@ -591,9 +643,16 @@ int Worker::train()
         else
             log("warning", "no checkpoint in " + ckptDir.string() + " yet: the run starts again from step 0");
     }
-    m_journal->emit("run_started", runStartedFields("train", totalSteps, resumedFrom));
-    // Dropout differs per resume point, but data order and schedule depend only on the step.
-    torch::manual_seed(e.training.seed + uint64_t(m_step));
+    if (m_dist) {
+        // Every rank starts from rank 0's weights (the same seed gives the same ones; this makes it a fact).
+        std::vector<torch::Tensor> state = m_model->parameters();
+        for (const auto &b : m_model->buffers())
+            state.push_back(b);
+        m_dist->broadcast(state);
+    }
+    emit("run_started", runStartedFields("train", totalSteps, resumedFrom));
+    // Dropout differs per resume point (and per rank), but data order and schedule depend only on the step.
+    torch::manual_seed(e.training.seed + uint64_t(m_step) + 1000003ULL * uint64_t(m_rank));
 
     const std::string metricKey = e.evaluation.metric;
     double lossSum = 0;
@@ -601,14 +660,28 @@ int Worker::train()
     auto lastLog = std::chrono::steady_clock::now();
     std::vector<size_t> order;
     int64_t orderEpoch = -1;
-    bool stoppedEarly = false;
+    bool stoppedEarly = false, stopPending = false;
 
     while (m_step < totalSteps) {
-        if (cancelRequested()) {
-            saveCheckpoint(lastCkpt, *optimizer, m_step, best, badEvals);
-            m_journal->emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
-            m_journal->emit("cancelled", {{"step", m_step}});
+        bool cancel = cancelRequested(), stop = stopPending;
+        if (m_dist) {
+            // One control word per step, so every rank stops at the same step: 2 cancel (any rank was signalled),
+            // 1 stop early (rank 0's evaluation decided), 0 go on.
+            const int64_t word = m_dist->max(cancel ? 2 : stop ? 1 : 0);
+            cancel = word == 2;
+            stop = word == 1;
+        }
+        if (cancel) {
+            if (m_rank == 0) {
+                saveCheckpoint(lastCkpt, *optimizer, m_step, best, badEvals);
+                emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
+                emit("cancelled", {{"step", m_step}});
+            }
             return kWorkerCancelled;
+        }
+        if (stop) {
+            stoppedEarly = true;
+            break;
         }
         const int64_t epoch = m_step / stepsPerEpoch;
         if (epoch != orderEpoch) {
@@ -623,24 +696,36 @@ int Worker::train()
         const double lr = scheduledLr(e.schedule, e.optimizer.lr, m_step, totalSteps);
         optimizer->setLr(lr);
 
-        Batch b = makeBatch(order, begin, end);
+        // With several processes each trains on its share of the global batch; its mean loss is scaled by its
+        // share, so the average of the ranks' gradients is the global batch's mean gradient.
+        const auto [lo, hi] = m_dist ? rankShare(begin, end, m_rank, m_world) : std::pair{begin, end};
         optimizer->zero_grad();
-        auto loss = lossOf(forwardLogits(b), b, true);
-        double lossValue = loss.item<double>();
-        if (m_step + 1 == injectNanAtStep())
-            lossValue = std::nan(""); // fault injection for the tests of the diverging-loss path
+        double lossValue = 0;
+        if (hi > lo) {
+            Batch b = makeBatch(order, lo, hi);
+            auto loss = lossOf(forwardLogits(b), b, true);
+            lossValue = loss.item<double>();
+            if (m_step + 1 == injectNanAtStep())
+                lossValue = std::nan(""); // fault injection for the tests of the diverging-loss path
+            if (std::isfinite(lossValue))
+                (m_dist ? loss * (double(hi - lo) * double(m_world) / double(end - begin)) : loss).backward();
+        }
+        if (m_dist) {
+            auto total = torch::tensor({lossValue * double(hi - lo)}, torch::kDouble);
+            m_dist->sum(total);
+            lossValue = total.item<double>() / double(end - begin);
+        }
         if (!std::isfinite(lossValue)) {
-            m_journal->emit("metrics", {{"step", m_step + 1}, {"values", {{"train/loss", lossValue}, {"lr", lr}}}});
+            emit("metrics", {{"step", m_step + 1}, {"values", {{"train/loss", lossValue}, {"lr", lr}}}});
             return fail("the training loss became " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
                         " at step " + std::to_string(m_step + 1) + " (learning rate " + std::to_string(lr) +
                         "); lower optimizer.lr (run `lbk lr-find`) or set optimizer.grad_clip");
         }
-        loss.backward();
-        if (m_sparse && optimizer->sparse) {
+        if (m_dist) {
+            m_dist->averageGradients(m_model->parameters(), sparseTable);
+        } else if (sparseTable.defined() && sparseTable.grad().defined()) {
             // Coalesced once here, so the clipping norm and the lazy update see each row once.
-            auto table = std::dynamic_pointer_cast<BagModelImpl>(m_model)->embeddingWeight();
-            if (table.grad().defined())
-                table.mutable_grad() = table.grad().coalesce();
+            sparseTable.mutable_grad() = sparseTable.grad().coalesce();
         }
         if (e.optimizer.gradClip > 0)
             torch::nn::utils::clip_grad_norm_(m_model->parameters(), e.optimizer.gradClip);
@@ -653,7 +738,7 @@ int Worker::train()
         if (m_step % e.training.logEvery == 0 || m_step == totalSteps) {
             const auto now = std::chrono::steady_clock::now();
             const double secs = std::chrono::duration<double>(now - lastLog).count();
-            m_journal->emit("metrics", {{"step", m_step},
+            emit("metrics", {{"step", m_step},
                                         {"values",
                                          {{"train/loss", lossSum / double(lossCount)},
                                           {"lr", lr},
@@ -664,7 +749,7 @@ int Worker::train()
             lastLog = now;
         }
 
-        if (m_step % evalEvery == 0 || m_step == totalSteps) {
+        if (m_rank == 0 && (m_step % evalEvery == 0 || m_step == totalSteps)) {
             if (!m_p.split.validation.empty()) {
                 const auto out = evaluate(m_p.split.validation);
                 report(m_p.split.validation, out, m_step, "val");
@@ -674,22 +759,23 @@ int Worker::train()
                     best = value;
                     badEvals = 0;
                     saveCheckpoint(bestCkpt, *optimizer, m_step, best, badEvals);
-                    m_journal->emit("checkpoint", {{"step", m_step}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
+                    emit("checkpoint", {{"step", m_step}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
                                                    {"metric", {{"val/" + metricKey, value}}}});
                 } else {
                     ++badEvals;
                 }
             }
             saveCheckpoint(lastCkpt, *optimizer, m_step, best, badEvals);
-            m_journal->emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
+            emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
             if (e.evaluation.earlyStopping > 0 && badEvals >= e.evaluation.earlyStopping && m_step < totalSteps) {
                 log("info", "early stopping at step " + std::to_string(m_step) + ": val/" + metricKey + " has not " +
                                 "improved for " + std::to_string(badEvals) + " evaluations");
-                stoppedEarly = true;
-                break;
+                stopPending = true;
             }
         }
     }
+    if (m_rank > 0)
+        return kWorkerFinished; // rank 0 scores the test split and reports the end
 
     // The test split is scored once, with the best checkpoint (or the last weights when there was no validation).
     json summary = {{"steps", m_step}, {"stopped_early", stoppedEarly}};
@@ -706,8 +792,8 @@ int Worker::train()
     }
     if (std::isfinite(best))
         summary["best/val/" + metricKey] = best;
-    m_journal->emit("artifact", {{"kind", "tokenizer"}, {"path", "tokenizer.model"}});
-    m_journal->emit("finished", {{"step", m_step}, {"summary", summary}});
+    emit("artifact", {{"kind", "tokenizer"}, {"path", "tokenizer.model"}});
+    emit("finished", {{"step", m_step}, {"summary", summary}});
     return kWorkerFinished;
 }
 
@@ -722,7 +808,7 @@ int Worker::lrFind()
     std::vector<torch::Tensor> saved;
     for (const auto &p : m_model->parameters())
         saved.push_back(p.detach().clone());
-    m_journal->emit("run_started", runStartedFields("lr_find", lf.steps, -1));
+    emit("run_started", runStartedFields("lr_find", lf.steps, -1));
 
     const auto &train = m_p.split.train;
     const auto batchSize = size_t(e.training.batchSize);
@@ -735,7 +821,7 @@ int Worker::lrFind()
     std::string stopReason = "swept every rate";
     for (int i = 0; i < lf.steps; ++i) {
         if (cancelRequested()) {
-            m_journal->emit("cancelled", {{"step", i}});
+            emit("cancelled", {{"step", i}});
             return kWorkerCancelled;
         }
         if (cursor + batchSize > train.size()) {
@@ -759,7 +845,7 @@ int Worker::lrFind()
         const double s = ema.add(value);
         lrs.push_back(lr);
         smoothed.push_back(std::isfinite(value) ? s : std::nan(""));
-        m_journal->emit("lr_point", {{"index", i}, {"lr", lr}, {"loss", value}, {"smoothed", smoothed.back()}});
+        emit("lr_point", {{"index", i}, {"lr", lr}, {"loss", value}, {"smoothed", smoothed.back()}});
         m_step = i + 1;
         if (std::isfinite(s))
             bestSmoothed = std::min(bestSmoothed, s);
@@ -781,35 +867,215 @@ int Worker::lrFind()
                 {"method", suggestion.method}};
     if (!suggestion.lr)
         sug["reason"] = suggestion.reason;
-    m_journal->emit("lr_suggestion", sug);
+    emit("lr_suggestion", sug);
     log("info", "LR range test stopped after " + std::to_string(lrs.size()) + " steps: " + stopReason);
     json summary = {{"points", lrs.size()}, {"stop_reason", stopReason}};
     if (suggestion.lr)
         summary["suggested_lr"] = *suggestion.lr;
-    m_journal->emit("finished", {{"step", m_step}, {"summary", summary}});
+    emit("finished", {{"step", m_step}, {"summary", summary}});
     return kWorkerFinished;
+}
+
+Status Worker::joinProcesses()
+{
+    const Experiment &e = m_p.exp;
+    const int processes = e.training.processes;
+    CollectiveOptions co;
+    co.backend = e.training.backend;
+    co.device = m_device;
+    if (m_opt.rank >= 0) {
+        // A rank started by rank 0's worker (below).
+        m_rank = m_opt.rank;
+        m_world = m_opt.world;
+        co.rendezvous = m_opt.rendezvous;
+    } else if (const char *tasks = std::getenv("SLURM_NTASKS"); tasks && std::atoi(tasks) > 1) {
+        // One task of a multi-task Slurm job step (srun): Slurm started every rank.
+        if (std::atoi(tasks) != processes || m_opt.lrFind)
+            return Error{"the Slurm job has " + std::string(tasks) + " tasks but the run needs " +
+                         std::to_string(m_opt.lrFind ? 1 : processes) + " (training.processes)"};
+        const char *procId = std::getenv("SLURM_PROCID"), *job = std::getenv("SLURM_JOB_ID"),
+                   *jobStep = std::getenv("SLURM_STEP_ID"), *nodes = std::getenv("SLURM_NNODES");
+        m_rank = procId ? std::atoi(procId) : 0;
+        m_world = processes;
+        co.rendezvous = m_opt.runDir / ("rendezvous-slurm-" + std::string(job ? job : "0") + "." +
+                                        std::string(jobStep ? jobStep : "0"));
+        co.loopback = !nodes || std::atoi(nodes) <= 1;
+    } else if (processes > 1 && !m_opt.lrFind) {
+        // Rank 0 starts the others on this machine. The rendezvous file is new for every launch: a FileStore
+        // left by a killed run must never be joined.
+        m_world = processes;
+        std::error_code ec;
+        for (const auto &f : fs::directory_iterator(m_opt.runDir, ec)) // left by launches that were killed
+            if (f.path().filename().string().rfind("rendezvous-", 0) == 0)
+                fs::remove(f.path(), ec);
+        co.rendezvous = m_opt.runDir / ("rendezvous-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+        if (auto started = spawnPeers(co.rendezvous); !started)
+            return started.error();
+    }
+    if (m_world <= 1)
+        return Unit{};
+    if (m_rank < 0 || m_rank >= m_world)
+        return Error{"rank " + std::to_string(m_rank) + " is outside 0.." + std::to_string(m_world - 1)};
+    if (m_device.is_cuda())
+        m_device = torch::Device(torch::kCUDA, torch::DeviceIndex(m_rank % int(torch::cuda::device_count())));
+    co.rank = m_rank;
+    co.world = m_world;
+    co.device = m_device;
+    m_dist = Collective::open(co);
+    m_rendezvous = co.rendezvous;
+    return Unit{};
+}
+
+Status Worker::spawnPeers(const fs::path &rendezvous)
+{
+    char exe[4096];
+    const ssize_t len = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0)
+        return Error{"cannot find this program (/proc/self/exe) to start the other training processes"};
+    exe[len] = '\0';
+    const pid_t parent = ::getpid();
+    for (int r = 1; r < m_world; ++r) {
+        std::vector<std::string> args = {exe,   "worker", "--run-dir",    m_opt.runDir.string(), "--run",
+                                         m_opt.runUid, "--rank", std::to_string(r), "--world-size",
+                                         std::to_string(m_world), "--rendezvous", rendezvous.string()};
+        if (!m_opt.dataRoot.empty())
+            args.insert(args.end(), {"--data-root", m_opt.dataRoot});
+        if (!m_opt.cacheDir.empty())
+            args.insert(args.end(), {"--cache-dir", m_opt.cacheDir.string()});
+        if (m_opt.resume)
+            args.push_back("--resume");
+        std::vector<char *> argv;
+        for (auto &a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            // A rank has nothing of its own to save: it dies with rank 0, whatever kills rank 0.
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent)
+                ::_exit(127);
+            ::execv(exe, argv.data());
+            ::_exit(127);
+        }
+        if (pid < 0)
+            return Error{"cannot start training process " + std::to_string(r) + ": " + std::strerror(errno)};
+        m_peers.push_back(pid);
+    }
+    return Unit{};
+}
+
+// Rank 0 waits for the ranks it started; after a failure it kills them first (they would wait for it).
+void Worker::reapPeers(bool success)
+{
+    for (pid_t pid : m_peers) {
+        if (pid <= 0)
+            continue;
+        if (!success)
+            ::kill(pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    m_peers.clear();
+}
+
+// "training process 1 (pid 123) was killed by signal 9" for a rank this process started that has ended,
+// waiting up to `grace` for one to end (a collective fails a moment before the peer's exit is reaped).
+std::string Worker::deadPeer(std::chrono::milliseconds grace)
+{
+    const auto until = std::chrono::steady_clock::now() + grace;
+    do {
+        for (size_t i = 0; i < m_peers.size(); ++i) {
+            int st = 0;
+            if (m_peers[i] > 0 && ::waitpid(m_peers[i], &st, WNOHANG) == m_peers[i]) {
+                const std::string what = "training process " + std::to_string(i + 1) + " (pid " +
+                                         std::to_string(m_peers[i]) + ") " +
+                                         (WIFEXITED(st) ? "exited with status " + std::to_string(WEXITSTATUS(st))
+                                                        : "was killed by signal " + std::to_string(WTERMSIG(st)));
+                m_peers[i] = -1; // reaped
+                return what;
+            }
+        }
+        if (!m_peers.empty() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (!m_peers.empty() && std::chrono::steady_clock::now() < until);
+    return {};
+}
+
+// Rank 0 waits until every other rank has prepared its data, watching the ranks it started: one that exits
+// (bad data, out of memory) fails the run at once with its exit status, instead of a collective's timeout.
+Status Worker::awaitPeers()
+{
+    for (int r = 1; r < m_world; ++r) {
+        const std::string key = "prepared/" + std::to_string(r);
+        for (;;) {
+            if (auto status = m_dist->announcement(key)) {
+                if (*status != "ok")
+                    return Error{"training process " + std::to_string(r) + ": " + *status};
+                break;
+            }
+            if (const std::string dead = deadPeer(std::chrono::milliseconds(0)); !dead.empty())
+                return Error{dead + " before training began; its messages are in worker.log"};
+            if (cancelRequested())
+                return Error{"cancelled while the training processes were starting"};
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    return Unit{};
 }
 
 int Worker::run()
 {
-    const fs::path journal = m_opt.journal.empty() ? m_opt.runDir / "journal.jsonl" : m_opt.journal;
-    auto writer = JournalWriter::open(journal);
-    if (!writer) {
-        std::fprintf(stderr, "lbk worker: %s\n", writer.message().c_str());
-        return kWorkerFailed;
+    // Only rank 0 (or the only process) reports. A rank is known from --rank, or from Slurm for srun's tasks.
+    if (m_opt.rank > 0)
+        m_rank = m_opt.rank;
+    else if (const char *id = std::getenv("SLURM_PROCID"); m_opt.rank < 0 && id && std::atoi(id) > 0)
+        m_rank = std::atoi(id);
+    if (m_rank == 0) {
+        const fs::path journal = m_opt.journal.empty() ? m_opt.runDir / "journal.jsonl" : m_opt.journal;
+        auto writer = JournalWriter::open(journal);
+        if (!writer) {
+            std::fprintf(stderr, "lbk worker: %s\n", writer.message().c_str());
+            return kWorkerFailed;
+        }
+        m_journal = std::move(*writer);
     }
-    m_journal = std::move(*writer);
+    int code = kWorkerFailed;
     try {
-        auto ready = prepare();
-        if (!ready)
-            return fail(ready.message());
-        const int threads = threadCount(m_p.exp.training.threads);
-        at::set_num_threads(threads);
+        auto loaded = loadExperiment();
+        if (!loaded)
+            return fail(loaded.message());
         const std::string dev = m_p.exp.training.device;
         if (dev == "cuda" && !torch::cuda::is_available())
             return fail("training.device: \"cuda\" was asked for, but no CUDA device is available on " + hostName() +
                         "; use \"auto\" or \"cpu\"");
         m_device = (dev != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+        if (auto joined = joinProcesses(); !joined) {
+            reapPeers(false);
+            return fail(joined.message());
+        }
+        if (m_dist && m_rank > 0) {
+            // Wait for rank 0 to read the data and train (or load) the tokenizer, then use its tokenizer.
+            if (m_dist->awaitAnnouncement("ready", std::chrono::hours(6)) != "ok")
+                return kWorkerFailed; // rank 0 has reported why
+        }
+        auto ready = prepare();
+        if (m_dist)
+            m_dist->announce(m_rank == 0 ? "ready" : "prepared/" + std::to_string(m_rank), ready ? "ok" : ready.message());
+        if (!ready) {
+            reapPeers(false);
+            return fail(ready.message());
+        }
+        if (m_dist && m_rank == 0)
+            if (auto peers = awaitPeers(); !peers) {
+                reapPeers(false);
+                return fail(peers.message());
+            }
+        if (m_dist)
+            m_dist->connect();
+        const int threads = std::max(1, threadCount(m_p.exp.training.threads) / m_world);
+        at::set_num_threads(threads);
         m_precision = m_p.exp.config.value("training", json::object()).value("precision", std::string("fp32"));
         if (m_precision == "bf16") {
             if (m_device.is_cuda() || cpuHasNativeBf16()) {
@@ -820,12 +1086,19 @@ int Worker::run()
                                "(AVX512-BF16 or AMX), where emulated bf16 is slower than fp32; training in fp32");
             }
         }
-        return m_opt.lrFind ? lrFind() : train();
+        code = m_opt.lrFind ? lrFind() : train();
     } catch (const c10::Error &err) {
-        return fail("LibTorch error at step " + std::to_string(m_step) + ": " + err.what_without_backtrace());
+        code = failWithPeers("LibTorch error at step " + std::to_string(m_step) + ": " + err.what_without_backtrace());
     } catch (const std::exception &err) {
-        return fail("error at step " + std::to_string(m_step) + ": " + err.what());
+        code = failWithPeers("error at step " + std::to_string(m_step) + ": " + err.what());
     }
+    reapPeers(code != kWorkerFailed);
+    m_dist.reset();
+    if (m_rank == 0 && !m_rendezvous.empty()) {
+        std::error_code ec;
+        fs::remove(m_rendezvous, ec);
+    }
+    return code;
 }
 
 } // namespace

@@ -87,6 +87,8 @@ struct TrainingSpec {
     int threads = 0;             // 0: all cores
     int logEvery = 10;           // steps between train metric events
     bool balanced = false;       // class weights inversely proportional to frequency
+    int processes = 1;           // data-parallel training processes (torch.distributed)
+    std::string backend = "auto"; // auto | gloo | nccl
 };
 
 struct EvaluationSpec {

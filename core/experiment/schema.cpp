@@ -230,6 +230,14 @@ std::vector<FieldSpec> makeFields()
                               "bf16: autocast matrix products to bfloat16 on CUDA or on CPUs with native bf16 "
                               "(AVX512-BF16, AMX); elsewhere the run trains in fp32 and logs a warning."),
                         {"fp32", "bf16"}));
+    f.push_back(range(field("training.processes", T::Int, 1,
+                            "Training processes (torch.distributed, data parallel): the global batch is split across "
+                            "them and only the first reports. Started by the worker itself, or by srun as one task "
+                            "each in a Slurm job."),
+                      1, 256));
+    f.push_back(choices(field("training.backend", T::Enum, "auto",
+                              "Collective backend when processes > 1; auto: NCCL on CUDA, Gloo on CPU."),
+                        {"auto", "gloo", "nccl"}));
 
     f.push_back(range(field("evaluation.every_steps", T::Int, 0, "Evaluate on validation every N steps (0: each epoch)."),
                       0, kMaxInt64));
@@ -578,6 +586,14 @@ std::vector<ValidationIssue> validateExperimentJson(const json &j)
     if (model == "gru" && pooling == "cls")
         issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
                                            "or meanmax"});
+    if (get<int>(r, "training.processes") > get<int>(r, "training.batch_size"))
+        issues.push_back({"training.processes", "training.processes: " + std::to_string(get<int>(r, "training.processes")) +
+                                                    " processes cannot share a batch of " +
+                                                    std::to_string(get<int>(r, "training.batch_size")) +
+                                                    " examples; raise training.batch_size or lower training.processes"});
+    if (get<std::string>(r, "training.backend") == "nccl" && get<std::string>(r, "training.device") == "cpu")
+        issues.push_back({"training.backend", "training.backend: \"nccl\" needs CUDA devices; with training.device "
+                                              "\"cpu\" use \"gloo\" or \"auto\""});
     if (get<double>(r, "lr_finder.min_lr") >= get<double>(r, "lr_finder.max_lr"))
         issues.push_back({"lr_finder.max_lr", "lr_finder.max_lr: must be greater than lr_finder.min_lr"});
     return issues;
@@ -677,6 +693,8 @@ Result<Experiment> experimentFromJson(const json &j)
     e.training.threads = get<int>(r, "training.threads");
     e.training.logEvery = get<int>(r, "training.log_every");
     e.training.balanced = get<bool>(r, "training.balanced");
+    e.training.processes = get<int>(r, "training.processes");
+    e.training.backend = get<std::string>(r, "training.backend");
 
     e.evaluation.everySteps = get<int64_t>(r, "evaluation.every_steps");
     e.evaluation.maxPredictions = get<int64_t>(r, "evaluation.max_predictions");
