@@ -19,6 +19,7 @@ rm -f "$dir"/host_ed25519* "$dir"/client_ed25519* "$dir"/known_hosts "$dir"/auth
 
 if ! id "$user" >/dev/null 2>&1; then
   useradd -m -s /bin/sh "$user"
+  echo "$user" >"$dir/created_user" # sshd-stop.sh removes the account it finds named here
 fi
 usermod -p '*' "$user" # a fresh account is locked ('!'), which sshd refuses without PAM
 home="$(getent passwd "$user" | cut -d: -f6)"

@@ -11,4 +11,15 @@ if [ -f "$dir/env" ]; then
   done
 fi
 stop_pidfile "$dir/sshd.pid" 5
+# The test user, when sshd-start.sh created it (never an account that existed before), with its home. It fails
+# while a process of that user still runs (a Slurm job the Slurm fixture has not stopped yet): then it stays.
+if [ -f "$dir/created_user" ]; then
+  user="$(cat "$dir/created_user")"
+  if userdel -r "$user" >/dev/null 2>&1; then
+    rm -f "$dir/created_user"
+    echo "test user $user removed"
+  else
+    echo "test user $user left in place (still in use)"
+  fi
+fi
 echo "sshd stopped"
