@@ -946,32 +946,22 @@ int cancel(const Common &c, const std::string &ref)
         printError("run " + std::to_string(r->id) + " is " + toString(r->status) + ", not running");
         return kBadInput;
     }
+    Target local;
+    local.name = "local";
+    const Target *target = &local;
+    std::optional<TargetsFile> targets;
     if (r->target != "local" && !r->target.empty()) {
-        std::optional<TargetsFile> targets;
-        const Target *target = findTarget(c, r->target, targets);
+        target = findTarget(c, r->target, targets);
         if (!target)
             return kBadInput;
-        if (auto st = cancelRemoteRun(*target, *r); !st) {
-            printError(st.message());
-            return kFailed;
-        }
-        std::printf("asked run %lld on %s (job %s) to stop; it saves a checkpoint and ends as cancelled\n",
-                    (long long)r->id, target->name.c_str(), r->jobId.c_str());
-        return kOk;
     }
-    if (r->target == "local" && (r->pid == 0 || (r->host == localHostName() && !processAlive(r->pid, r->pidStart)))) {
-        // Nothing is running it (it never started, or its worker died unseen): record the cancel.
-        (void)store->setStatus(r->id, RunStatus::Cancelled, "cancelled while no worker was running it");
-        std::printf("run %lld had no live worker; marked cancelled\n", (long long)r->id);
-        return kOk;
-    }
-    if (r->host != localHostName()) {
-        printError("run " + std::to_string(r->id) + " runs on " + r->host + ", not on this machine");
+    // launch/remote.h's cancelRun is the one cancel, shared with the GUI.
+    auto done = cancelRun(*store, *target, *r);
+    if (!done) {
+        printError(done.message());
         return kFailed;
     }
-    ::kill(pid_t(r->pid), SIGTERM);
-    std::printf("asked run %lld (pid %lld) to stop; it saves a checkpoint and ends as cancelled\n", (long long)r->id,
-                (long long)r->pid);
+    std::printf("%s\n", done->c_str());
     return kOk;
 }
 

@@ -2,6 +2,10 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -149,6 +153,22 @@ std::string marked(const std::string &out, const std::string &key)
     return {};
 }
 
+std::vector<std::string> allMarked(const std::string &out, const std::string &key)
+{
+    std::vector<std::string> v;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(key + " ", 0) == 0)
+            v.push_back(trimmed(line.substr(key.size() + 1)));
+    return v;
+}
+
+// What to say when the remote lbk does not run: the same advice from launch and from check.
+std::string lbkAdvice()
+{
+    return "install lbk there, or set \"lbk\" (its path) or \"setup\" (lines that put it on PATH) in the target";
+}
+
 // The remote work folder as a shell word ("labbook" is under the remote home).
 std::string workDirWord(const Target &t)
 {
@@ -171,6 +191,17 @@ public:
             ::close(m_fd); // releases the lock
     }
     bool tryLock() { return m_fd >= 0 && ::flock(m_fd, LOCK_EX | LOCK_NB) == 0; }
+    // Waits for a catch-up in progress (a second or two) to finish; false when the lock stays taken.
+    bool lockWithin(std::chrono::seconds limit)
+    {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        while (!tryLock()) {
+            if (std::chrono::steady_clock::now() > until)
+                return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return true;
+    }
 
 private:
     int m_fd = -1;
@@ -365,18 +396,32 @@ std::string setupLines(const Target &t)
 }
 
 // Starts the worker; returns the job id (Slurm) or PID.
-Result<std::string> startWorker(const Target &t, const RunSummary &run, const Staged &staged, bool lrFind, bool resume)
+// training.processes of a run's resolved config (1 when absent).
+int processesOf(const nlohmann::json &config)
+{
+    const auto training = config.value("training", nlohmann::json::object());
+    const auto n = training.value("processes", nlohmann::json(1));
+    return n.is_number_integer() ? std::max(1, n.get<int>()) : 1;
+}
+
+Result<std::string> startWorker(const Target &t, const RunDetail &run, const Staged &staged, bool lrFind, bool resume)
 {
     RemoteShell sh(t);
     const std::string rd = shellQuote(staged.runDir);
     if (t.type == TargetType::Slurm) {
+        // A data-parallel run (training.processes N, Labbook's own worker) is one job of N tasks that srun starts,
+        // each worker taking its rank from SLURM_PROCID; --kill-on-bad-exit ends every task when one fails.
+        const int tasks = lrFind || !t.worker.empty() ? 1 : processesOf(run.config);
         std::string batch = "#!/bin/sh\n";
         for (const auto &o : t.sbatch)
             batch += "#SBATCH " + o + "\n";
-        batch += "# Labbook run " + run.uid + "\n" + setupLines(t) + "exec " +
+        batch += "# Labbook run " + run.uid + "\n" + setupLines(t) +
+                 (tasks > 1 ? "exec srun --kill-on-bad-exit=1 " : "exec ") +
                  workerCommand(t, run, staged, lrFind, resume) + "\n";
         std::vector<std::string> args = {"sbatch", "--parsable", "--job-name=" + run.name,
                                          "--output=" + staged.runDir + "/slurm-%j.out", "--chdir=" + staged.runDir};
+        if (tasks > 1)
+            args.push_back("--ntasks=" + std::to_string(tasks));
         if (!t.partition.empty())
             args.push_back("--partition=" + t.partition);
         if (!t.time.empty())
@@ -397,13 +442,20 @@ Result<std::string> startWorker(const Target &t, const RunSummary &run, const St
             return Error{t.name + ": sbatch gave no job id (its output: " + trimmed(*out) + ")"};
         return job;
     }
-    const std::string script = "cd " + rd + " || exit 1\n" + setupLines(t) + "nohup " +
+    // Without lbk there, nohup would start nothing and the run would only turn interrupted later: say so now.
+    const std::string lbkCheck = t.worker.empty() ? "command -v " + remoteWord(t.lbk) +
+                                                        " >/dev/null 2>&1 || { echo 'LBK-NOLBK 1'; exit 0; }\n"
+                                                  : std::string();
+    const std::string script = "cd " + rd + " || exit 1\n" + setupLines(t) + lbkCheck + "nohup " +
                                workerCommand(t, run, staged, lrFind, resume) +
                                " > worker.log 2>&1 < /dev/null &\n"
                                "echo $! > worker.pid\necho \"LBK-PID $!\"\n";
     auto out = sh.check("starting the worker", script);
     if (!out)
         return out.error();
+    if (!marked(*out, "LBK-NOLBK").empty())
+        return Error{t.name + " (" + t.describe() + "): starting the worker failed: the program \"" + t.lbk +
+                     "\" is not found there; " + lbkAdvice()};
     const std::string pid = marked(*out, "LBK-PID");
     if (pid.empty())
         return Error{t.name + ": the worker did not start (no PID reported; output: " + trimmed(*out) + ")"};
@@ -481,6 +533,10 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     if (!created)
         return created.error();
     RunDetail run = std::move(*created);
+    // Until the worker runs, the run has no PID to ask about: a catch-up meanwhile (the GUI's, another lbk's)
+    // would take it for a worker that died. Holding the follow lock makes them read the (empty) mirror only.
+    FollowLock launching(run);
+    (void)launching.tryLock();
     auto fail = [&](const std::string &msg) -> Result<RunDetail> {
         (void)store.setStatus(run.id, RunStatus::Failed, msg);
         return Error{msg};
@@ -560,6 +616,10 @@ Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, cons
     staged.runDir = info->runDir;
     staged.dataRoot = t.dataRoot.empty() ? fs::path(info->runDir).parent_path().parent_path().string() + "/data"
                                          : t.dataRoot;
+    // The old PID is dead: a catch-up between queued and the new PID would settle the run again (see launch).
+    FollowLock resuming(run);
+    if (!resuming.lockWithin(std::chrono::seconds(30)))
+        return Error{"run " + std::to_string(run.id) + " is being followed by another lbk process; stop it first"};
     if (auto st = store.setStatus(run.id, RunStatus::Queued); !st)
         return st.error();
     auto job = startWorker(t, run, staged, request.lrFind, true);
@@ -591,6 +651,33 @@ Status cancelRemoteRun(const Target &t, const RunSummary &run)
     if (!out)
         return out.error();
     return okStatus();
+}
+
+Result<std::string> cancelRun(Store &store, const Target &target, const RunSummary &run)
+{
+    const std::string id = std::to_string(run.id);
+    if (!isActive(run.status))
+        return Error{"run " + id + " is " + toString(run.status) + ", not running"};
+    const bool remoteRun = run.target != "local" && !run.target.empty();
+    if (remoteRun != target.remote() || (remoteRun && run.target != target.name))
+        return Error{"run " + id + " runs on target \"" + run.target + "\", not on \"" + target.name + "\""};
+    if (remoteRun) {
+        if (auto st = cancelRemoteRun(target, run); !st)
+            return st.error();
+        return "asked run " + id + " on " + target.name + " (job " + run.jobId +
+               ") to stop; it saves a checkpoint and ends as cancelled";
+    }
+    const bool noWorker = run.pid == 0 || (run.host == localHostName() && !processAlive(run.pid, run.pidStart));
+    if (run.target == "local" && noWorker) {
+        // Nothing is running it (it never started, or its worker died unseen): record the cancel.
+        (void)store.setStatus(run.id, RunStatus::Cancelled, "cancelled while no worker was running it");
+        return "run " + id + " had no live worker; marked cancelled";
+    }
+    if (run.host != localHostName())
+        return Error{"run " + id + " runs on " + run.host + ", not on this machine"};
+    ::kill(pid_t(run.pid), SIGTERM);
+    return "asked run " + id + " (pid " + std::to_string(run.pid) +
+           ") to stop; it saves a checkpoint and ends as cancelled";
 }
 
 std::optional<SlurmJob> parseScontrolJob(const std::string &text)
@@ -730,7 +817,7 @@ Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSum
     return stats;
 }
 
-SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets)
+SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::atomic<bool> *stop)
 {
     SyncResult result;
     for (auto status : {RunStatus::Running, RunStatus::Queued}) {
@@ -739,6 +826,8 @@ SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets)
         for (const auto &run : store.runs(filter)) {
             if (run.target == "local" || run.target.empty())
                 continue;
+            if (stop && stop->load())
+                return result;
             const Target *t = targets.find(run.target);
             if (!t) {
                 result.warnings.push_back("run " + std::to_string(run.id) + " runs on target \"" + run.target +
@@ -924,6 +1013,95 @@ Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &t, co
         copied.push_back(rel);
     }
     return copied;
+}
+
+std::string TargetCheck::text() const
+{
+    std::string out = heading + "\n";
+    for (const auto &[what, result] : lines) {
+        char label[32];
+        std::snprintf(label, sizeof label, "  %-12s ", what.c_str());
+        out += label + result + "\n";
+    }
+    if (connected)
+        out += ready ? "ready\n" : "not ready\n";
+    return out;
+}
+
+TargetCheck checkTarget(const Target &t)
+{
+    TargetCheck check;
+    check.heading = t.name + ": " + t.describe();
+    RemoteShell sh(t);
+    const std::string w = workDirWord(t);
+    std::string script = "w=" + w + "\nmkdir -p \"$w\" 2>/dev/null\necho \"LBK-HOST $(hostname)\"\n";
+    script += setupLines(t);
+    if (t.worker.empty())
+        script += "v=$(" + remoteWord(t.lbk) + " --version 2>&1); rc=$?\n"
+                  "printf 'LBK-VERSION %s\\n' \"$(printf '%s\\n' \"$v\" | head -n 1)\"; echo \"LBK-LBKRC $rc\"\n";
+    script += "echo \"LBK-DISK $(df -Pk \"$w\" 2>/dev/null | awk 'NR==2 {print $4}')\"\n"
+              "echo \"LBK-CPUS $( (nproc || getconf _NPROCESSORS_ONLN) 2>/dev/null)\"\n"
+              "if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L 2>&1 | sed 's/^/LBK-GPU /'; fi\n"
+              "for d in /dev/accel*; do [ -e \"$d\" ] && echo \"LBK-TPU $d\"; done\n";
+    if (t.type == TargetType::Slurm)
+        script += "if command -v sinfo >/dev/null 2>&1; then sinfo -h -o '%P %a %D %t' 2>&1 | sed 's/^/LBK-SINFO /'; "
+                  "else echo 'LBK-SINFO sinfo not found'; fi\n";
+    const auto start = std::chrono::steady_clock::now();
+    auto out = sh.run(script, {}, 60);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!out || out->timedOut || marked(out->out, "LBK-HOST").empty()) {
+        std::string why = !out ? out.message() : out->timedOut ? "no answer within 60 s" : sh.sanitize(out->err);
+        why = trimmed(why);
+        if (out && t.ssh && out->exitCode == 255 && why.find("Host key verification failed") != std::string::npos)
+            why += " (the host's key is not in the known_hosts file: check its fingerprint and add it; Labbook "
+                   "never accepts an unknown host key)";
+        check.lines.push_back({"connect", "FAILED: " + (why.empty() ? std::string("no output") : why)});
+        return check;
+    }
+    check.connected = true;
+    bool ok = true;
+    char took[32];
+    std::snprintf(took, sizeof took, " (%.2f s)", seconds);
+    check.lines.push_back({"connect", "ok, host " + marked(out->out, "LBK-HOST") + took});
+    if (t.worker.empty()) {
+        const std::string version = marked(out->out, "LBK-VERSION");
+        if (marked(out->out, "LBK-LBKRC") == "0") {
+            check.lines.push_back({"lbk", version});
+        } else {
+            ok = false;
+            check.lines.push_back({"lbk", "NOT WORKING (" + version + "): " + lbkAdvice()});
+        }
+    } else {
+        check.lines.push_back({"trainer", t.worker.front() + " (its own program; lbk is not needed there)"});
+    }
+    const std::string disk = marked(out->out, "LBK-DISK");
+    if (!disk.empty()) {
+        char free[64];
+        std::snprintf(free, sizeof free, ": %.1f GiB free", std::atof(disk.c_str()) / (1024.0 * 1024.0));
+        check.lines.push_back({"work folder", t.workDir + free});
+    } else {
+        ok = false;
+        check.lines.push_back({"work folder", t.workDir + ": cannot be created or measured"});
+    }
+    std::string devices = marked(out->out, "LBK-CPUS") + " CPU cores";
+    const auto gpus = allMarked(out->out, "LBK-GPU");
+    const auto tpus = allMarked(out->out, "LBK-TPU");
+    for (const auto &g : gpus)
+        devices += "; " + g;
+    if (!tpus.empty())
+        devices += "; " + std::to_string(tpus.size()) + " TPU device(s)";
+    if (gpus.empty() && tpus.empty())
+        devices += "; no GPU found (nvidia-smi absent)";
+    check.lines.push_back({"devices", devices});
+    const auto partitions = allMarked(out->out, "LBK-SINFO");
+    for (const auto &p : partitions)
+        check.lines.push_back({"slurm", p});
+    if (t.type == TargetType::Slurm && partitions.empty()) {
+        ok = false;
+        check.lines.push_back({"slurm", "no partitions reported"});
+    }
+    check.ready = ok;
+    return check;
 }
 
 } // namespace lbk

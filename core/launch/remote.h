@@ -38,6 +38,10 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &target, const Expe
 Status resumeRemoteRun(Store &store, const Target &target, const RunDetail &run, const LaunchRequest &request);
 // SIGTERM to the remote worker (it saves a checkpoint and ends as cancelled), or scancel.
 Status cancelRemoteRun(const Target &target, const RunSummary &run);
+// Cancel on any target, as `lbk cancel` does: a local worker gets SIGTERM (a local run no live worker runs is
+// marked cancelled at once), a remote one cancelRemoteRun. target is the run's target (a Target named "local"
+// for local runs). Returns what was done, in plain words.
+Result<std::string> cancelRun(Store &store, const Target &target, const RunSummary &run);
 
 struct RemoteState {
     bool alive = false;   // the worker process, or the Slurm job, still exists
@@ -51,8 +55,21 @@ Result<RemoteState> queryRemoteState(const Target &target, const RemoteRunInfo &
 // when the remote process is gone, settles the run's status from the journal and the scheduler. Skips fetching
 // while another lbk process follows the run (it holds the run folder's lock).
 Result<IngestStats> catchUpRemoteRun(Store &store, const Target &target, const RunSummary &run);
-// catchUpRemoteRun for every queued or running remote run; targets missing from the file are reported.
-SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets);
+// catchUpRemoteRun for every queued or running remote run; targets missing from the file are reported. Each
+// catch-up is a round trip or two to the target, so a pass can take seconds: call it off any UI thread. stop
+// (optional) is checked between runs.
+SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::atomic<bool> *stop = nullptr);
+
+// `lbk targets check NAME`: connects, and reports the remote host, the lbk version there (or the trainer), free
+// disk in the work folder, devices and Slurm partitions, one plain-words line each. Takes up to a minute.
+struct TargetCheck {
+    std::string heading;  // "gpu-box: ssh ada@gpu1:22"
+    std::vector<std::pair<std::string, std::string>> lines; // {"connect", "ok, host gpu1 (0.21 s)"}, {"lbk", ...}
+    bool connected = false;
+    bool ready = false;   // connected, and everything a run needs is there
+    std::string text() const; // the whole report, as lbk prints it
+};
+TargetCheck checkTarget(const Target &target);
 
 struct FollowOptions {
     std::function<void(const nlohmann::json &)> onEvent;  // each newly stored event

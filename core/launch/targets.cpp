@@ -1,9 +1,14 @@
 #include "launch/targets.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <set>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "launch/shellquote.h"
 
@@ -343,6 +348,67 @@ Result<TargetsFile> loadTargets(const fs::path &pathIn)
     }
     file->path = path;
     return file;
+}
+
+std::vector<std::string> targetKeys(const std::string &type)
+{
+    const std::vector<Key> *table = type == "ssh"       ? &kSshKeys
+                                    : type == "slurm"   ? &kSlurmKeys
+                                    : type == "command" ? &kCommandKeys
+                                                        : nullptr;
+    if (!table)
+        return {};
+    std::vector<std::string> keys;
+    for (const auto *t : {&kCommonKeys, table})
+        for (const auto &k : *t)
+            keys.push_back(k.name);
+    return keys;
+}
+
+Status saveTargetsFile(const fs::path &path, const json &document)
+{
+    if (const auto issues = validateTargetsJson(document); !issues.empty()) {
+        std::string msg = path.string() + ": not saved, the targets have problems:";
+        for (const auto &i : issues)
+            msg += "\n" + i.message;
+        return Error{msg};
+    }
+    std::error_code ec;
+    if (!path.parent_path().empty() && !fs::exists(path.parent_path(), ec)) {
+        fs::create_directories(path.parent_path(), ec);
+        if (ec)
+            return Error{path.parent_path().string() + ": cannot create the folder: " + ec.message()};
+        fs::permissions(path.parent_path(), fs::perms::owner_all, ec);
+    }
+    // A temporary file beside it, renamed over it: a reader sees the old file or the new one, never half of one.
+    std::string tmp = path.string() + ".XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0)
+        return Error{path.string() + ": cannot write a temporary file beside it: " + std::strerror(errno)};
+    ::fchmod(fd, 0600);
+    const std::string text = document.dump(2) + "\n";
+    size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += size_t(n);
+    }
+    const bool written = done == text.size() && ::fsync(fd) == 0;
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    if (!written) {
+        ::unlink(tmp.c_str());
+        return Error{path.string() + ": cannot write: " + why};
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string renameWhy = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return Error{path.string() + ": cannot replace it: " + renameWhy};
+    }
+    return okStatus();
 }
 
 } // namespace lbk

@@ -67,4 +67,10 @@ Result<TargetsFile> targetsFromJson(const nlohmann::json &j);
 // A missing file is not an error (only `local` then); an unreadable or invalid one is.
 Result<TargetsFile> loadTargets(const std::filesystem::path &path = {});
 
+// The keys an entry of this type ("ssh", "slurm", "command") accepts, for editors; empty for an unknown type.
+std::vector<std::string> targetKeys(const std::string &type);
+// Writes a whole targets document (validated first: an invalid one is refused with its issues) atomically, mode
+// 0600 (it names hosts and key files), creating the folder (0700) when needed.
+Status saveTargetsFile(const std::filesystem::path &path, const nlohmann::json &document);
+
 } // namespace lbk

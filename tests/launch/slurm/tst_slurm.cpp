@@ -107,6 +107,37 @@ private Q_SLOTS:
         QCOMPARE(info.value("state", ""), std::string("COMPLETED"));
     }
 
+    void twoProcessesAsTwoSlurmTasks()
+    {
+        // training.processes: 2 becomes a job of two tasks started by srun; each worker takes its rank from
+        // SLURM_PROCID, and only rank 0's journal reaches the store.
+        auto r = h.lbk({QStringLiteral("run"),
+                        h.variant(QStringLiteral("slurm-two"), {{"training", {{"processes", 2}, {"epochs", 2}}}}),
+                        QStringLiteral("--target"), QStringLiteral("cluster")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        const int64_t id = waitForRun("slurm-two", false);
+        auto s = h.open();
+        const auto run = *s->runById(id);
+        QCOMPARE(run.status, lbk::RunStatus::Finished);
+        QCOMPARE(jobState(run.jobId), std::string("COMPLETED"));
+        QProcess p;
+        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+        e.insert(QStringLiteral("SLURM_CONF"), QString::fromStdString(slurm.at("SLURM_CONF")));
+        p.setProcessEnvironment(e);
+        p.start(QStringLiteral("scontrol"), {QStringLiteral("show"), QStringLiteral("job"), QStringLiteral("-o"),
+                                             QString::fromStdString(run.jobId)});
+        p.waitForFinished();
+        const QString job = QString::fromUtf8(p.readAllStandardOutput());
+        QVERIFY2(job.contains(QStringLiteral("NumTasks=2")), qPrintable(job));
+        const std::string journal = readFile(remoteRunDir(run) / "journal.jsonl");
+        QVERIFY2(journal.find("\"processes\":2") != std::string::npos, journal.substr(0, 2000).c_str());
+        QVERIFY2(journal.find("\"backend\":\"gloo\"") != std::string::npos, journal.substr(0, 2000).c_str());
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+        for (const auto &f : fs::directory_iterator(remoteRunDir(run)))
+            QVERIFY2(f.path().filename().string().rfind("rendezvous-", 0) != 0, f.path().c_str());
+    }
+
     void pendingShowsReasonThenCancel()
     {
         auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("slurm-later"), json::object()),
