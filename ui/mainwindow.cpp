@@ -1,5 +1,8 @@
 #include "mainwindow.h"
 
+#include <algorithm>
+#include <memory>
+
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
@@ -19,6 +22,7 @@
 #include "format.h"
 #include "launch/local.h"
 #include "plots/plotwidget.h"
+#include "remoteservice.h"
 #include "storeservice.h"
 #include "theme.h"
 #include "views/compareview.h"
@@ -26,6 +30,7 @@
 #include "views/lrfinderpage.h"
 #include "views/runsbrowser.h"
 #include "views/runview.h"
+#include "views/targetsdialog.h"
 
 // The icon and other resources live in the static labbook_ui library: register them explicitly, or the
 // linker drops them (Q_INIT_RESOURCE must be called outside any namespace).
@@ -43,6 +48,7 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     setObjectName(QStringLiteral("labbookMainWindow"));
     setWindowIcon(QIcon(QStringLiteral(":/labbook/labbook.svg")));
     m_store = new StoreService(this);
+    m_remote = new RemoteService(m_store, this);
     m_runs = new RunsBrowser(m_store, this);
     auto *dock = new QDockWidget(tr("Runs"), this);
     dock->setObjectName(QStringLiteral("runsDock"));
@@ -66,28 +72,8 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     connect(m_runs, &RunsBrowser::runActivated, this, &MainWindow::showRun);
     connect(m_runs, &RunsBrowser::compareRequested, this, &MainWindow::compareRuns);
     connect(m_runs, &RunsBrowser::duplicateRequested, this, &MainWindow::duplicateConfig);
-    connect(m_runs, &RunsBrowser::resumeRequested, this, [this](qint64 id) {
-        m_store->request<QString>(
-            this,
-            [id](lbk::Store &s) -> QString {
-                auto run = s.runById(id);
-                if (!run)
-                    return qs(run.message());
-                auto proc = lbk::resumeLocalRun(s, *run, {});
-                if (!proc)
-                    return qs(proc.message());
-                return QStringLiteral("pid:%1").arg(proc->pid);
-            },
-            [this, id](QString result) {
-                if (result.startsWith(QLatin1String("pid:"))) {
-                    m_store->adoptChild(result.mid(4).toLongLong());
-                    statusBar()->showMessage(tr("Run #%1 resumed").arg(id), 5000);
-                    m_store->reloadRuns();
-                } else {
-                    QMessageBox::warning(this, tr("Resume run"), result);
-                }
-            });
-    });
+    connect(m_runs, &RunsBrowser::resumeRequested, this, &MainWindow::resumeRun);
+    connect(m_runs, &RunsBrowser::cancelRequested, this, &MainWindow::cancelRun);
     connect(m_store, &StoreService::runsUpdated, m_runView, &RunView::runsUpdated);
     connect(m_store, &StoreService::storeOpened, this, [this](const QString &path, const QString &error) {
         if (!error.isEmpty()) {
@@ -99,6 +85,10 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     });
     connect(m_store, &StoreService::syncWarning, this,
             [this](const QString &m) { statusBar()->showMessage(m, 8000); });
+    connect(m_remote, &RemoteService::syncWarning, this,
+            [this](const QString &m) { statusBar()->showMessage(m, 10000); });
+    connect(m_remote, &RemoteService::notice, this, [this](const QString &m) { statusBar()->showMessage(m, 30000); });
+    connect(m_remote, &RemoteService::targetsChanged, this, &MainWindow::targetsChanged);
     connect(m_form, &ExperimentForm::launchRequested, this, &MainWindow::launch);
     connect(m_form, &ExperimentForm::modifiedChanged, this, &MainWindow::updateTitle);
     connect(m_form, &ExperimentForm::fileChanged, this, &MainWindow::updateTitle);
@@ -114,6 +104,7 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
 
     buildMenus();
     restoreSettings();
+    targetsChanged();
     QString path = storePath;
     if (path.isEmpty())
         path = QSettings().value(QStringLiteral("store/path")).toString();
@@ -147,9 +138,19 @@ void MainWindow::buildMenus()
 
     auto *run = menuBar()->addMenu(tr("&Run"));
     run->addAction(tr("&Launch"), QKeySequence(tr("Ctrl+R")), this,
-                   [this] { launch(m_form->experiment(), false); });
+                   [this] { launch(m_form->experiment(), false, m_form->currentTarget()); });
     run->addAction(tr("&Find LR"), QKeySequence(tr("Ctrl+Shift+L")), this,
-                   [this] { launch(m_form->experiment(), true); });
+                   [this] { launch(m_form->experiment(), true, m_form->currentTarget()); });
+    run->addAction(tr("&Resume selected run"), this, [this] {
+        const auto ids = m_runs->selectedRunIds();
+        if (!ids.empty())
+            resumeRun(ids.front());
+    });
+    run->addAction(tr("Ca&ncel selected run"), this, [this] {
+        const auto ids = m_runs->selectedRunIds();
+        if (!ids.empty())
+            cancelRun(ids.front());
+    });
     run->addSeparator();
     run->addAction(tr("&Compare selected"), QKeySequence(tr("Ctrl+D")), this,
                    [this] { compareRuns(m_runs->selectedRunIds()); });
@@ -188,6 +189,9 @@ void MainWindow::buildMenus()
         });
     }
 
+    auto *settings = menuBar()->addMenu(tr("&Settings"));
+    settings->addAction(tr("&Targets..."), this, [this] { openTargetsDialog(); });
+
     auto *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Labbook"), this, [this] {
         QMessageBox::about(this, tr("About Labbook"),
@@ -214,16 +218,42 @@ void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QSt
         Q_EMIT launchFailed(msg);
         return;
     }
-    if (target != QLatin1String("local")) {
-        const QString msg = tr("Target %1 is not available yet; only local runs can be launched.").arg(target);
-        QMessageBox::warning(this, tr("Launch"), msg);
-        Q_EMIT launchFailed(msg);
-        return;
-    }
     lbk::LaunchRequest request;
     request.lrFind = lrFind;
     request.experimentFile = ss(m_form->sourceFile());
     const lbk::Experiment e = parsed.value();
+    if (!target.isEmpty() && target != QLatin1String("local")) {
+        const lbk::Target *t = m_remote->targets().find(ss(target));
+        if (!t) {
+            QString msg = tr("No target named \"%1\" in %2.").arg(target, m_remote->targetsPath());
+            if (!m_remote->targetsError().isEmpty())
+                msg += QLatin1Char('\n') + m_remote->targetsError();
+            showProblem(tr("Launch"), msg);
+            Q_EMIT launchFailed(msg);
+            return;
+        }
+        // Staging (a round trip or two, plus the data when the target lacks it) runs on the remote service's
+        // threads; its steps show in the status bar as they happen.
+        statusBar()->showMessage(tr("%1 on %2 (%3)...")
+                                     .arg(lrFind ? tr("Starting the LR range test") : tr("Launching"), target,
+                                          qs(t->describe())));
+        m_remote->launch(e, request, target, this, [this, lrFind, target](RemoteService::Outcome o) {
+            m_store->reloadRuns();
+            if (!o.ok) {
+                const QString msg = tr("Launch on %1 failed: %2").arg(target, o.message);
+                statusBar()->showMessage(msg, 15000);
+                showProblem(tr("Launch on %1").arg(target), msg);
+                Q_EMIT launchFailed(msg);
+                return;
+            }
+            statusBar()->showMessage(o.message, 8000);
+            showRunWhenListed(o.runId);
+            if (lrFind)
+                m_runView->tabs()->setCurrentIndex(RunView::LrFinder);
+            Q_EMIT runLaunched(o.runId);
+        });
+        return;
+    }
     struct Launched {
         qint64 run = 0;
         qint64 pid = 0;
@@ -259,11 +289,99 @@ void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QSt
             }
             m_store->adoptChild(l.pid);
             statusBar()->showMessage(tr("Run #%1 started (worker process %2)").arg(l.run).arg(l.pid), 5000);
-            showRun(l.run);
+            showRunWhenListed(l.run);
             if (lrFind)
                 m_runView->tabs()->setCurrentIndex(RunView::LrFinder);
             Q_EMIT runLaunched(l.run);
         });
+}
+
+void MainWindow::resumeRun(qint64 id)
+{
+    const lbk::RunSummary *run = nullptr;
+    for (const auto &r : m_store->runs())
+        if (r.id == id)
+            run = &r;
+    if (run && !run->target.empty() && run->target != "local") {
+        statusBar()->showMessage(tr("Resuming run #%1 on %2...").arg(id).arg(qs(run->target)));
+        m_remote->resume(id, this, [this](RemoteService::Outcome o) {
+            m_store->reloadRuns();
+            statusBar()->showMessage(o.message, o.ok ? 8000 : 15000);
+            if (!o.ok)
+                showProblem(tr("Resume run"), o.message);
+        });
+        return;
+    }
+    m_store->request<QString>(
+        this,
+        [id](lbk::Store &s) -> QString {
+            auto run = s.runById(id);
+            if (!run)
+                return qs(run.message());
+            auto proc = lbk::resumeLocalRun(s, *run, {});
+            if (!proc)
+                return qs(proc.message());
+            return QStringLiteral("pid:%1").arg(proc->pid);
+        },
+        [this, id](QString result) {
+            if (result.startsWith(QLatin1String("pid:"))) {
+                m_store->adoptChild(result.mid(4).toLongLong());
+                statusBar()->showMessage(tr("Run #%1 resumed").arg(id), 5000);
+                m_store->reloadRuns();
+            } else {
+                showProblem(tr("Resume run"), result);
+            }
+        });
+}
+
+void MainWindow::cancelRun(qint64 id)
+{
+    statusBar()->showMessage(tr("Cancelling run #%1...").arg(id));
+    m_remote->cancel(id, this, [this, id](RemoteService::Outcome o) {
+        m_store->reloadRuns();
+        statusBar()->showMessage(o.message, o.ok ? 8000 : 15000);
+        if (!o.ok)
+            showProblem(tr("Cancel run"), o.message);
+        Q_EMIT runCancelRequested(id, o.ok, o.message);
+    });
+}
+
+TargetsDialog *MainWindow::openTargetsDialog()
+{
+    if (auto *open = findChild<TargetsDialog *>())
+        if (open->isVisible()) {
+            open->raise();
+            open->activateWindow();
+            return open;
+        }
+    auto *dialog = new TargetsDialog(m_remote->targetsPath(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &TargetsDialog::saved, m_remote, &RemoteService::reloadTargets);
+    dialog->show();
+    return dialog;
+}
+
+void MainWindow::targetsChanged()
+{
+    std::vector<ExperimentForm::TargetChoice> choices;
+    for (const auto &t : m_remote->targets().targets)
+        choices.push_back({qs(t.name), qs(t.describe())});
+    m_form->setTargets(choices, m_remote->targetsPath(), m_remote->targetsError());
+    if (!m_savedTarget.isEmpty() && m_form->setCurrentTarget(m_savedTarget))
+        m_savedTarget.clear();
+    if (!m_remote->targetsError().isEmpty())
+        statusBar()->showMessage(tr("The targets file has problems (Settings > Targets): %1")
+                                     .arg(m_remote->targetsError().section(QLatin1Char('\n'), 0, 0)),
+                                 15000);
+}
+
+void MainWindow::showProblem(const QString &title, const QString &message)
+{
+    auto *box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("problemBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box->open();
 }
 
 void MainWindow::showRun(qint64 id)
@@ -273,6 +391,30 @@ void MainWindow::showRun(qint64 id)
     if (m_runView->runId() != id)
         m_runView->showRun(id);
     m_pages->setCurrentWidget(m_runView);
+}
+
+void MainWindow::showRunWhenListed(qint64 id)
+{
+    // Selecting a run the list does not hold yet selects nothing, and the old selection would then bring the
+    // previous run back into the run view: wait for the reload that lists it.
+    const auto listed = [this, id] {
+        return std::any_of(m_store->runs().begin(), m_store->runs().end(),
+                           [id](const lbk::RunSummary &r) { return r.id == id; });
+    };
+    m_runView->showRun(id);
+    m_pages->setCurrentWidget(m_runView);
+    if (listed()) {
+        showRun(id);
+        return;
+    }
+    auto connection = std::make_shared<QMetaObject::Connection>();
+    *connection = connect(m_store, &StoreService::runsChanged, this, [this, id, listed, connection] {
+        if (!listed())
+            return;
+        disconnect(*connection);
+        showRun(id);
+    });
+    m_store->reloadRuns();
 }
 
 void MainWindow::compareRuns(const std::vector<qint64> &ids)
@@ -342,6 +484,7 @@ void MainWindow::restoreSettings()
     else if (QFileInfo::exists(ExperimentForm::experimentsFolder() + QStringLiteral("/debug.json")))
         m_form->openFile(ExperimentForm::experimentsFolder() + QStringLiteral("/debug.json"), &error);
     m_pages->setCurrentIndex(qBound(0, s.value(QStringLiteral("window/page"), 0).toInt(), 2));
+    m_savedTarget = s.value(QStringLiteral("launch/target")).toString();
 }
 
 void MainWindow::saveSettings()
@@ -354,6 +497,7 @@ void MainWindow::saveSettings()
     if (!m_form->sourceFile().isEmpty())
         s.setValue(QStringLiteral("experiment/file"), m_form->sourceFile());
     s.setValue(QStringLiteral("store/path"), m_store->path());
+    s.setValue(QStringLiteral("launch/target"), m_form->currentTarget());
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -14,8 +14,10 @@ namespace labbook {
 class CompareView;
 class ExperimentForm;
 class RunView;
+class RemoteService;
 class RunsBrowser;
 class StoreService;
+class TargetsDialog;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -26,6 +28,7 @@ public:
     ~MainWindow() override;
 
     StoreService *store() const { return m_store; }
+    RemoteService *remote() const { return m_remote; }
     ExperimentForm *form() const { return m_form; }
     RunView *runView() const { return m_runView; }
     CompareView *compareView() const { return m_compare; }
@@ -33,9 +36,17 @@ public:
     QTabWidget *pages() const { return m_pages; }
 
     void openStore(const QString &path);
-    // Validates, creates the run and starts its worker; runLaunched() or launchFailed() follows.
+    // Validates, creates the run and starts its worker, here or on a target of the targets file (staging there
+    // runs off the GUI thread, its steps in the status bar); runLaunched() or launchFailed() follows.
     void launch(const nlohmann::json &experiment, bool lrFind, const QString &target = QStringLiteral("local"));
+    // Resume or cancel a run wherever it runs; the outcome goes to the status bar (failures also to a message box).
+    void resumeRun(qint64 id);
+    void cancelRun(qint64 id);
+    // Settings > Targets (non-modal; saving it reloads the form's target list).
+    TargetsDialog *openTargetsDialog();
     void showRun(qint64 id);
+    // showRun() once the run list holds the run (a run just created may not be listed yet).
+    void showRunWhenListed(qint64 id);
     void compareRuns(const std::vector<qint64> &ids);
     void duplicateConfig(qint64 id);
     // Skips "save changes?" questions (tests, and closing after a save).
@@ -44,6 +55,7 @@ public:
 Q_SIGNALS:
     void runLaunched(qint64 runId);
     void launchFailed(const QString &message);
+    void runCancelRequested(qint64 runId, bool ok, const QString &message);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -54,8 +66,11 @@ private:
     void saveSettings();
     void exportCurrentPlot();
     void updateTitle();
+    void targetsChanged();
+    void showProblem(const QString &title, const QString &message); // non-modal, so nothing waits on it
 
     StoreService *m_store = nullptr;
+    RemoteService *m_remote = nullptr;
     RunsBrowser *m_runs = nullptr;
     QTabWidget *m_pages = nullptr;
     ExperimentForm *m_form = nullptr;
@@ -63,6 +78,7 @@ private:
     CompareView *m_compare = nullptr;
     QLabel *m_storeLabel = nullptr;
     bool m_confirmOnClose = true;
+    QString m_savedTarget; // the target chosen last time, applied once the targets file is read
 };
 
 } // namespace labbook

@@ -19,6 +19,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -139,9 +140,8 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     launchBar->addWidget(new QLabel(tr("Target:"), this));
     m_target = new QComboBox(this);
     m_target->setObjectName(QStringLiteral("target"));
-    m_target->addItem(tr("This machine (local worker process)"), QStringLiteral("local"));
-    m_target->setToolTip(tr("Where the run's worker process runs. Remote targets (SSH, Slurm) come with the "
-                            "launch targets."));
+    m_target->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    setTargets({{QStringLiteral("local"), tr("this machine")}}, QString());
     launchBar->addWidget(m_target, 1);
     m_findLr = new QPushButton(tr("Find LR"), this);
     m_findLr->setObjectName(QStringLiteral("findLr"));
@@ -151,9 +151,9 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     m_launch->setDefault(true);
     m_launch->setToolTip(tr("Start a training run of this experiment (Ctrl+R)"));
     connect(m_launch, &QPushButton::clicked, this,
-            [this] { Q_EMIT launchRequested(experiment(), false, m_target->currentData().toString()); });
+            [this] { Q_EMIT launchRequested(experiment(), false, currentTarget()); });
     connect(m_findLr, &QPushButton::clicked, this,
-            [this] { Q_EMIT launchRequested(experiment(), true, m_target->currentData().toString()); });
+            [this] { Q_EMIT launchRequested(experiment(), true, currentTarget()); });
     launchBar->addWidget(m_findLr);
     launchBar->addWidget(m_launch);
     outer->addLayout(launchBar);
@@ -176,6 +176,46 @@ ExperimentForm::ExperimentForm(QWidget *parent)
 ExperimentForm::~ExperimentForm()
 {
     m_preview.waitForFinished();
+}
+
+void ExperimentForm::setTargets(const std::vector<TargetChoice> &targets, const QString &targetsFile,
+                                const QString &problem)
+{
+    const QString current = m_target->count() > 0 ? currentTarget() : QStringLiteral("local");
+    const QSignalBlocker block(m_target);
+    m_target->clear();
+    for (const auto &t : targets) {
+        const bool local = t.name == QLatin1String("local");
+        m_target->addItem(local ? tr("This machine (local worker process)")
+                                : QStringLiteral("%1 \u2014 %2").arg(t.name, t.description),
+                          t.name);
+        m_target->setItemData(m_target->count() - 1, t.description, Qt::ToolTipRole);
+    }
+    QString tip = tr("Where the run's worker process runs: this machine, or a target of the targets file "
+                     "(Settings > Targets edits it).");
+    if (!targetsFile.isEmpty())
+        tip += QStringLiteral("<br>") + tr("Targets file: %1").arg(targetsFile.toHtmlEscaped());
+    if (!problem.isEmpty())
+        tip += QStringLiteral("<br><span style=\"color:#e53935\">%1</span>")
+                   .arg(problem.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
+    m_target->setToolTip(tip);
+    if (!setCurrentTarget(current))
+        m_target->setCurrentIndex(0);
+}
+
+QString ExperimentForm::currentTarget() const
+{
+    const QString name = m_target->currentData().toString();
+    return name.isEmpty() ? QStringLiteral("local") : name;
+}
+
+bool ExperimentForm::setCurrentTarget(const QString &name)
+{
+    const int i = m_target->findData(name);
+    if (i < 0)
+        return false;
+    m_target->setCurrentIndex(i);
+    return true;
 }
 
 void ExperimentForm::buildForm()

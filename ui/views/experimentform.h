@@ -57,6 +57,17 @@ public:
     bool saveFile(const QString &path, QString *error = nullptr);
     void setDataRoot(const QString &dataRoot);
 
+    // Where Launch and Find LR start the run: `local` first, then the targets file's entries. The choice is
+    // kept by name across reloads of the file; problem (the file's, if any) goes into the combo's tooltip.
+    struct TargetChoice {
+        QString name;
+        QString description; // Target::describe(): the item's tooltip
+    };
+    void setTargets(const std::vector<TargetChoice> &targets, const QString &targetsFile, const QString &problem = {});
+    QString currentTarget() const;
+    bool setCurrentTarget(const QString &name); // false when no such target is listed
+    QComboBox *targetCombo() const { return m_target; }
+
 public Q_SLOTS:
     void openInteractively();
     bool save();          // to the current file, else asks

@@ -112,7 +112,13 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
         auto *cmp = menu.addAction(tr("Compare selected"), this, [this, ids] { Q_EMIT compareRequested(ids); });
         cmp->setEnabled(ids.size() >= 2);
         menu.addAction(tr("Duplicate config into the form"), this, [this, ids] { Q_EMIT duplicateRequested(ids.front()); });
+        bool active = false;
+        for (const auto &r : m_store->runs())
+            if (r.id == ids.front())
+                active = lbk::isActive(r.status);
         menu.addAction(tr("Resume"), this, [this, ids] { Q_EMIT resumeRequested(ids.front()); });
+        auto *cancel = menu.addAction(tr("Cancel run"), this, [this, ids] { Q_EMIT cancelRequested(ids.front()); });
+        cancel->setEnabled(active);
         menu.addSeparator();
         menu.addAction(tr("Edit notes..."), this, &RunsBrowser::editNotesOfCurrent);
         menu.addAction(del);

@@ -41,6 +41,7 @@ Q_SIGNALS:
     void compareRequested(const std::vector<qint64> &ids);
     void duplicateRequested(qint64 id);
     void resumeRequested(qint64 id);
+    void cancelRequested(qint64 id);
 
 private:
     void storeRunsChanged();

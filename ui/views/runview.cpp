@@ -123,6 +123,12 @@ void RunView::loadRun(bool firstTime)
 void RunView::updateHeader()
 {
     const auto &r = m_run;
+    const bool remote = !r.target.empty() && r.target != "local";
+    QString tail;
+    if (r.startedAt > 0)
+        tail += QStringLiteral(" &middot; ") + formatDuration(runDuration(r));
+    if (remote)
+        tail += QStringLiteral(" &middot; ") + tr("on %1").arg(qs(r.target).toHtmlEscaped());
     m_header->setText(QStringLiteral("<span style='font-size:large'><b>#%1 %2</b></span> &nbsp; "
                                      "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &middot; %6 &middot; %7%8")
                           .arg(r.id)
@@ -130,7 +136,7 @@ void RunView::updateHeader()
                                qs(r.experiment).toHtmlEscaped(),
                                r.kind == "lr_find" ? tr("LR range test") : qs(r.task),
                                r.startedAt > 0 ? tr("started %1").arg(formatTimestamp(r.startedAt)) : tr("not started"),
-                               r.startedAt > 0 ? QStringLiteral(" &middot; ") + formatDuration(runDuration(r)) : QString()));
+                               tail));
     const bool bad = r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted;
     m_error->setVisible(bad && !r.error.empty());
     m_error->setText(tr("<b>This run %1:</b> %2").arg(statusText(r.status),
@@ -141,7 +147,8 @@ void RunView::updateHeader()
     };
     row(tr("Run uid"), qs(r.uid));
     row(tr("Host / PID"), QStringLiteral("%1 / %2").arg(qs(r.host)).arg(r.pid));
-    row(tr("Target"), qs(r.target));
+    row(tr("Target"), remote ? tr("%1 (Slurm job or worker PID there: %2)").arg(qs(r.target), qs(r.jobId))
+                             : qs(r.target));
     row(tr("Folder"), qs(r.runDir));
     row(tr("Last step"), QString::number(r.lastStep));
     row(tr("Tags"), toStringList(r.tags).join(QStringLiteral(", ")));

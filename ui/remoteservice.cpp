@@ -1,0 +1,324 @@
+#include "remoteservice.h"
+
+#include <atomic>
+#include <mutex>
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QLoggingCategory>
+
+#include "format.h"
+#include "storeservice.h"
+
+namespace labbook {
+
+Q_LOGGING_CATEGORY(lcRemote, "labbook.remote", QtWarningMsg)
+
+// What the pool's jobs share with the service: they may outlive it (the destructor waits, but results of jobs
+// that end meanwhile have nowhere to go).
+struct RemoteService::Shared {
+    std::mutex mutex;
+    RemoteService *owner = nullptr;
+    std::atomic<bool> stop{false};
+
+    // fn on the GUI thread, unless the service is gone. Posting under the lock: the owner cannot be destroyed
+    // between the check and the post, and Qt drops events posted to an object that is destroyed later.
+    void deliver(std::function<void()> fn)
+    {
+        std::lock_guard lock(mutex);
+        if (owner)
+            QMetaObject::invokeMethod(owner, std::move(fn), Qt::QueuedConnection);
+    }
+};
+
+namespace {
+
+lbk::TargetsFile localOnly()
+{
+    lbk::TargetsFile file;
+    file.path = lbk::defaultTargetsPath();
+    lbk::Target local;
+    local.name = "local";
+    file.targets.push_back(local);
+    return file;
+}
+
+// The file's identity for the watcher: the folder it lives in also holds labbook.conf, which changes often.
+QString fileSignature(const QString &path)
+{
+    const QFileInfo fi(path);
+    if (!fi.exists())
+        return QStringLiteral("-");
+    return QString::number(fi.lastModified().toMSecsSinceEpoch()) + QLatin1Char('/') + QString::number(fi.size()) +
+           QLatin1Char('/') + QString::number(fi.fileTime(QFileDevice::FileMetadataChangeTime).toMSecsSinceEpoch());
+}
+
+} // namespace
+
+RemoteService::RemoteService(StoreService *store, QObject *parent)
+    : QObject(parent), m_store(store), m_shared(std::make_shared<Shared>())
+{
+    m_shared->owner = this;
+    // Launches stage in parallel; the catch-up pass takes one thread at a time.
+    m_pool.setMaxThreadCount(4);
+    m_pool.setObjectName(QStringLiteral("labbook-remote"));
+    m_reloadTimer.setSingleShot(true);
+    m_reloadTimer.setInterval(150);
+    connect(&m_reloadTimer, &QTimer::timeout, this, [this] {
+        if (fileSignature(targetsPath()) != m_signature)
+            reloadTargets();
+    });
+    connect(&m_watcher, &QFileSystemWatcher::fileChanged, this, [this] { m_reloadTimer.start(); });
+    connect(&m_watcher, &QFileSystemWatcher::directoryChanged, this, [this] { m_reloadTimer.start(); });
+    connect(&m_syncTimer, &QTimer::timeout, this, &RemoteService::syncTick);
+    m_targets = localOnly();
+    reloadTargets();
+    setSyncInterval(2000);
+}
+
+RemoteService::~RemoteService()
+{
+    m_syncTimer.stop();
+    m_shared->stop = true;
+    {
+        std::lock_guard lock(m_shared->mutex);
+        m_shared->owner = nullptr;
+    }
+    m_pool.waitForDone();
+}
+
+QString RemoteService::targetsPath() const
+{
+    return qs(lbk::defaultTargetsPath().string());
+}
+
+void RemoteService::reloadTargets()
+{
+    const QString path = targetsPath();
+    m_signature = fileSignature(path);
+    auto file = lbk::loadTargets();
+    if (file) {
+        m_targets = std::move(*file);
+        m_targetsError.clear();
+    } else {
+        // A typo while the file is edited by hand keeps the last good targets, so runs on them stay followed.
+        m_targetsError = qs(file.message());
+        if (m_targets.path != lbk::defaultTargetsPath())
+            m_targets = localOnly();
+    }
+    if (!m_watcher.files().isEmpty())
+        m_watcher.removePaths(m_watcher.files());
+    const QFileInfo fi(path);
+    if (fi.exists())
+        m_watcher.addPath(path); // again after every save: an atomic rename replaces the file the watch was on
+    if (QDir(fi.absolutePath()).exists() && !m_watcher.directories().contains(fi.absolutePath()))
+        m_watcher.addPath(fi.absolutePath()); // notices the file appearing
+    Q_EMIT targetsChanged();
+}
+
+void RemoteService::run(std::function<void()> job)
+{
+    ++m_jobs;
+    m_pool.start(std::move(job));
+}
+
+const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) const
+{
+    static const lbk::Target local = [] {
+        lbk::Target t;
+        t.name = "local";
+        return t;
+    }();
+    for (const auto &r : m_store->runs()) {
+        if (r.id != runId)
+            continue;
+        if (r.target.empty() || r.target == "local")
+            return &local;
+        if (const auto *t = m_targets.find(r.target))
+            return t;
+        *error = tr("Run #%1 runs on target \"%2\", which %3 does not name; add it again in Settings > Targets.")
+                     .arg(runId)
+                     .arg(qs(r.target), targetsPath());
+        if (!m_targetsError.isEmpty())
+            *error += QLatin1Char('\n') + m_targetsError;
+        return nullptr;
+    }
+    *error = tr("Run #%1 is not in the store.").arg(runId);
+    return nullptr;
+}
+
+void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request,
+                           const QString &targetName, QObject *context, Done done)
+{
+    QPointer<QObject> ctx(context);
+    auto finish = [ctx, done = std::move(done)](Outcome o) {
+        if (ctx)
+            done(std::move(o));
+    };
+    const lbk::Target *t = m_targets.find(ss(targetName));
+    if (!t || !t->remote() || !m_store->isOpen()) {
+        Outcome o;
+        o.message = !m_store->isOpen() ? tr("No store is open.")
+                                       : tr("No remote target named \"%1\" in %2.").arg(targetName, targetsPath());
+        QMetaObject::invokeMethod(
+            this, [finish, o] { finish(o); }, Qt::QueuedConnection);
+        return;
+    }
+    run([this, shared = m_shared, path = m_store->path(), target = *t, experiment, request, finish] {
+        Outcome o;
+        auto store = lbk::Store::open(ss(path));
+        if (!store) {
+            o.message = qs(store.message());
+        } else {
+            const QString name = qs(target.name);
+            auto launched =
+                lbk::launchRemoteRun(**store, target, experiment, request, [this, shared, name](const std::string &m) {
+                    shared->deliver([this, name, m] { Q_EMIT notice(tr("Launch on %1: %2").arg(name, qs(m))); });
+                });
+            if (!launched) {
+                o.message = qs(launched.message());
+            } else {
+                o.ok = true;
+                o.runId = launched->id;
+                o.message =
+                    (request.lrFind ? tr("LR range test #%1 started on %2 (%3)") : tr("Run #%1 started on %2 (%3)"))
+                        .arg(launched->id)
+                        .arg(name, target.type == lbk::TargetType::Slurm
+                                       ? tr("Slurm job %1").arg(qs(launched->jobId))
+                                       : tr("worker pid %1 there").arg(qs(launched->jobId)));
+            }
+        }
+        shared->deliver([this, o, finish] {
+            --m_jobs;
+            finish(o);
+        });
+    });
+}
+
+void RemoteService::resume(qint64 runId, QObject *context, Done done)
+{
+    QPointer<QObject> ctx(context);
+    auto finish = [ctx, done = std::move(done)](Outcome o) {
+        if (ctx)
+            done(std::move(o));
+    };
+    QString error;
+    const lbk::Target *t = targetOfRun(runId, &error);
+    if (!t || !t->remote()) {
+        Outcome o;
+        o.message = t ? tr("Run #%1 runs on this machine.").arg(runId) : error;
+        QMetaObject::invokeMethod(
+            this, [finish, o] { finish(o); }, Qt::QueuedConnection);
+        return;
+    }
+    run([this, shared = m_shared, path = m_store->path(), target = *t, runId, finish] {
+        Outcome o;
+        o.runId = runId;
+        auto store = lbk::Store::open(ss(path));
+        auto run = store ? (*store)->runById(runId) : lbk::Result<lbk::RunDetail>(store.error());
+        if (!run) {
+            o.message = qs(run.message());
+        } else if (lbk::isActive(run->status)) {
+            o.ok = true; // the catch-up passes follow it; nothing to start
+            o.message = tr("Run #%1 is still running on %2; it is followed live.").arg(runId).arg(qs(target.name));
+        } else if (auto st = lbk::resumeRemoteRun(**store, target, *run, {}); !st) {
+            o.message = qs(st.message());
+        } else {
+            o.ok = true;
+            o.message = tr("Resuming run #%1 on %2 from its last checkpoint").arg(runId).arg(qs(target.name));
+        }
+        shared->deliver([this, o, finish] {
+            --m_jobs;
+            finish(o);
+        });
+    });
+}
+
+void RemoteService::cancel(qint64 runId, QObject *context, Done done)
+{
+    QPointer<QObject> ctx(context);
+    auto finish = [ctx, done = std::move(done)](Outcome o) {
+        if (ctx)
+            done(std::move(o));
+    };
+    QString error;
+    const lbk::Target *t = targetOfRun(runId, &error);
+    if (!t) {
+        Outcome o;
+        o.message = error;
+        QMetaObject::invokeMethod(
+            this, [finish, o] { finish(o); }, Qt::QueuedConnection);
+        return;
+    }
+    run([this, shared = m_shared, path = m_store->path(), target = *t, runId, finish] {
+        Outcome o;
+        o.runId = runId;
+        auto store = lbk::Store::open(ss(path));
+        auto run = store ? (*store)->runById(runId) : lbk::Result<lbk::RunDetail>(store.error());
+        if (!run) {
+            o.message = qs(run.message());
+        } else if (auto done = lbk::cancelRun(**store, target, *run); !done) {
+            o.message = qs(done.message());
+        } else {
+            o.ok = true;
+            o.message = qs(*done);
+        }
+        shared->deliver([this, o, finish] {
+            --m_jobs;
+            finish(o);
+        });
+    });
+}
+
+void RemoteService::setSyncInterval(int ms)
+{
+    if (ms <= 0)
+        m_syncTimer.stop();
+    else
+        m_syncTimer.start(ms);
+}
+
+void RemoteService::syncTick()
+{
+    if (m_syncing || !m_store->isOpen())
+        return;
+    bool any = false;
+    for (const auto &r : m_store->runs())
+        any = any || (lbk::isActive(r.status) && !r.target.empty() && r.target != "local");
+    if (!any)
+        return;
+    m_syncing = true;
+    run([this, shared = m_shared, path = m_store->path(), targets = m_targets] {
+        QElapsedTimer took;
+        took.start();
+        lbk::SyncResult result;
+        if (auto store = lbk::Store::open(ss(path)); !store)
+            result.warnings.push_back(store.message());
+        else
+            result = lbk::syncRemoteRuns(**store, targets, &shared->stop);
+        qCDebug(lcRemote, "catch-up pass: %lld events, %d interrupted, %zu warnings, %lld ms",
+                static_cast<long long>(result.events), result.interrupted, result.warnings.size(),
+                static_cast<long long>(took.elapsed()));
+        shared->deliver([this, result] {
+            --m_jobs;
+            m_syncing = false;
+            QStringList warnings;
+            for (const auto &w : result.warnings)
+                warnings << qs(w);
+            for (const auto &w : warnings)
+                if (!m_lastWarnings.contains(w))
+                    Q_EMIT syncWarning(w);
+            m_lastWarnings = warnings;
+            // New events move statuses, steps and curves; a Slurm state (PENDING and its reason, or how a job
+            // ended) can change a run without one, so every few passes the list is read anyway.
+            if (result.events > 0 || result.interrupted > 0 || ++m_quietPasses >= 5) {
+                m_quietPasses = 0;
+                m_store->reloadRuns();
+            }
+            Q_EMIT synced();
+        });
+    });
+}
+
+} // namespace labbook
