@@ -200,6 +200,9 @@ struct Progress {
                     ", validation " + std::to_string(d.value("validation", 0)) + ", test " +
                     std::to_string(d.value("test", 0)) + "); vocabulary " + std::to_string(d.value("vocab", 0)) +
                     (d.value("tokenizer_cached", false) ? " (cached)" : "") + "; " + e.value("device", "") + ", " +
+                    (e.value("processes", 1) > 1 ? std::to_string(e.value("processes", 1)) + " processes (" +
+                                                       e.value("backend", std::string("gloo")) + ") x "
+                                                 : std::string()) +
                     std::to_string(e.value("threads", 0)) + " threads" + resumed);
             }
         } else if (type == "metrics") {
