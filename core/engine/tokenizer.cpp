@@ -1,9 +1,13 @@
 #include "engine/tokenizer.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -12,6 +16,7 @@
 #include <sentencepiece_trainer.h>
 
 #include "data/dataset.h"
+#include "engine/unigramsegmenter.h"
 #include "util/text.h"
 
 namespace sentencepiece::logging {
@@ -63,6 +68,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const fs::path &model, const 
     const auto status = t->m_sp->Load(model.string());
     if (!status.ok())
         return Error{model.string() + ": cannot load the sentencepiece model: " + status.ToString()};
+    if (spec.type != "bpe")
+        t->m_segmenter = UnigramSegmenter::fromModel(t->m_sp->serialized_model_proto());
     return t;
 }
 
@@ -134,17 +141,95 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
     return load(model, spec);
 }
 
-const std::vector<int> *WordCache::find(std::string_view word) const
+uint64_t WordCache::hashOf(std::string_view word)
 {
-    auto it = m_map.find(word);
-    return it == m_map.end() ? nullptr : &it->second;
+    // Words are short: 8 bytes at a time, multiply and fold (wyhash's mix), then a final avalanche.
+    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+    uint64_t h = kMul ^ word.size();
+    const char *p = word.data();
+    size_t n = word.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        const unsigned __int128 m = static_cast<unsigned __int128>(h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h = uint64_t(m) ^ uint64_t(m >> 64);
+    }
+    if (n > 0) {
+        uint64_t w = 0;
+        std::memcpy(&w, p, n);
+        const unsigned __int128 m = static_cast<unsigned __int128>(h ^ w ^ (uint64_t(n) << 59)) * 0x94d049bb133111ebull;
+        h = uint64_t(m) ^ uint64_t(m >> 64);
+    }
+    h ^= h >> 32;
+    h *= kMul;
+    h ^= h >> 29;
+    return h ? h : 1;
 }
 
-const std::vector<int> &WordCache::insert(std::string_view word, std::vector<int> ids)
+const WordCache::Slot *WordCache::find(std::string_view word, uint64_t hash) const
 {
-    if (m_map.size() >= kMaxWords)
-        m_map.clear();
-    return m_map.emplace(std::string(word), std::move(ids)).first->second;
+    if (m_slots.empty())
+        return nullptr;
+    const size_t mask = m_slots.size() - 1;
+    for (size_t i = size_t(hash) & mask;; i = (i + 1) & mask) {
+        const Slot &s = m_slots[i];
+        if (s.hash == 0)
+            return nullptr;
+        if (s.hash == hash && s.keyLength == word.size() && std::memcmp(keyOf(s), word.data(), word.size()) == 0)
+            return &s;
+    }
+}
+
+const WordCache::Slot &WordCache::insert(std::string_view word, uint64_t hash, const std::vector<int> &ids,
+                                         double score, double limit)
+{
+    assert(word.size() <= kMaxKey && hash != 0);
+    if (m_count >= kMaxWords || m_spillKeys.size() + word.size() > UINT32_MAX ||
+        m_spillIds.size() + ids.size() > UINT32_MAX) {
+        std::fill(m_slots.begin(), m_slots.end(), Slot{});
+        m_count = 0;
+        m_spillKeys.clear();
+        m_spillIds.clear();
+    }
+    if (2 * (m_count + 1) > m_slots.size()) {
+        std::vector<Slot> old(std::max<size_t>(1024, 2 * m_slots.size()));
+        old.swap(m_slots);
+        const size_t mask = m_slots.size() - 1;
+        for (const Slot &s : old)
+            if (s.hash != 0) {
+                size_t i = size_t(s.hash) & mask;
+                while (m_slots[i].hash != 0)
+                    i = (i + 1) & mask;
+                m_slots[i] = s;
+            }
+    }
+    const size_t mask = m_slots.size() - 1;
+    size_t i = size_t(hash) & mask;
+    while (m_slots[i].hash != 0)
+        i = (i + 1) & mask;
+    Slot &s = m_slots[i];
+    s.hash = hash;
+    s.score = float(score);
+    // Rounded down, so that the float limit never admits a context the exact one refuses.
+    s.limit = float(limit);
+    if (double(s.limit) > limit)
+        s.limit = std::nextafter(s.limit, -std::numeric_limits<float>::infinity());
+    s.keyLength = uint16_t(word.size());
+    s.idCount = uint16_t(ids.size());
+    if (word.size() <= kInlineKey) {
+        std::memcpy(s.key, word.data(), word.size());
+    } else {
+        s.keySpill = uint32_t(m_spillKeys.size());
+        m_spillKeys.append(word);
+    }
+    if (ids.size() <= kInlineIds) {
+        std::copy(ids.begin(), ids.end(), s.ids);
+    } else {
+        s.idSpill = uint32_t(m_spillIds.size());
+        m_spillIds.insert(m_spillIds.end(), ids.begin(), ids.end());
+    }
+    ++m_count;
+    return s;
 }
 
 std::vector<int> Tokenizer::encodeUncached(std::string_view text) const
@@ -156,55 +241,101 @@ std::vector<int> Tokenizer::encodeUncached(std::string_view text) const
     return ids;
 }
 
-// A unigram model segments by Viterbi over float scores; when a word's two best segmentations score (almost)
-// the same, rounding in the sentence's running sum can pick either, so the word alone may not give the pieces
-// it gets inside a sentence. Such words (about 1 in 10,000 texts has one) are never served from the cache.
-bool Tokenizer::isNearTie(std::string_view word) const
+void Tokenizer::segmentWord(std::string_view word, std::vector<int> &ids, double &score, double &limit) const
 {
-    std::vector<std::vector<int>> best;
-    if (!m_sp->NBestEncode(word, 2, &best).ok() || best.size() < 2)
-        return false;
-    auto score = [&](const std::vector<int> &ids) {
-        double s = 0;
-        for (int id : ids)
-            s += m_sp->GetScore(id);
-        return s;
-    };
-    return std::abs(score(best[0]) - score(best[1])) < 1e-3;
+    ids.clear();
+    score = 0;
+    limit = std::numeric_limits<double>::infinity();
+    if (!m_segmenter) { // BPE: merges never cross a space, and a word's merge order is its own
+        m_sp->Encode(word, &ids).IgnoreError();
+        return;
+    }
+    // Printable ASCII is what every supported normaliser keeps: the word is sentencepiece's normalised text
+    // with U+2581 in front, and the segmenter alone gives the pieces. Anything else goes through sentencepiece
+    // (normalisation), and the segmenter then re-runs on the normalised pieces for the margin.
+    static constexpr std::string_view kSpace = "\xe2\x96\x81";
+    char local[128];
+    std::string heap;
+    char *norm = local;
+    if (kSpace.size() + word.size() > sizeof local) {
+        heap.resize(kSpace.size() + word.size());
+        norm = heap.data();
+    }
+    const bool plain = std::all_of(word.begin(), word.end(),
+                                   [](char c) { return UnigramSegmenter::keepsByte(static_cast<unsigned char>(c)); });
+    UnigramSegmenter::Segmentation seg;
+    if (plain) {
+        std::memcpy(norm, kSpace.data(), kSpace.size());
+        std::memcpy(norm + kSpace.size(), word.data(), word.size());
+        seg = m_segmenter->segment(std::string_view(norm, kSpace.size() + word.size()), ids);
+    } else {
+        // The pieces' normalised text (an unknown run's too), joined, is the word's normalised text.
+        const auto spt = m_sp->EncodeAsImmutableProto(word);
+        std::string normalised;
+        for (const auto &p : spt.pieces()) {
+            ids.push_back(int(p.id()));
+            normalised += p.piece();
+        }
+        std::vector<int> again;
+        seg = m_segmenter->segment(normalised, again);
+        if (again != ids) { // never seen; if it were, sentencepiece's word is the one to trust, not the cache
+            limit = -1;
+            return;
+        }
+    }
+    score = -seg.score;
+    limit = m_segmenter->contextLimit(seg);
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text, WordCache *cache) const
 {
-    if (!cache)
+    if (!cache || (!m_segmenter && m_spec.type != "bpe"))
         return encodeUncached(text);
-    const std::string s = normalise(text);
+    ++cache->m_stats.texts;
     const auto limit = size_t(m_spec.maxTokens);
     std::vector<int> ids;
-    ids.reserve(std::min<size_t>(limit, s.size() / 3 + 4));
-    std::vector<int> fresh;
+    ids.reserve(std::min<size_t>(limit, text.size() / 3 + 4));
+    std::string &lowered = cache->m_word;
+    double context = 0; // |sentencepiece's running score| at the current word, as the sum of the words' scores
     size_t i = 0;
-    while (i < s.size() && ids.size() < limit) {
+    while (i < text.size() && ids.size() < limit) {
         // Words split at ASCII spaces only: any other white space is sentencepiece's to normalise, inside a
         // word, exactly as it would be in the whole text.
-        while (i < s.size() && s[i] == ' ')
+        while (i < text.size() && text[i] == ' ')
             ++i;
         size_t j = i;
-        while (j < s.size() && s[j] != ' ')
+        while (j < text.size() && text[j] != ' ')
             ++j;
         if (j == i)
             break;
-        const std::string_view word(s.data() + i, j - i);
-        const std::vector<int> *w = cache->find(word);
-        if (!w) {
-            fresh.clear();
-            m_sp->Encode(word, &fresh).IgnoreError();
-            if (m_spec.type == "unigram" && isNearTie(word))
-                fresh.assign(1, -1); // marks a word whose pieces may depend on its context
-            w = &cache->insert(word, fresh);
+        std::string_view word(text.data() + i, j - i);
+        if (m_spec.lowercase && std::any_of(word.begin(), word.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+            lowered.assign(word);
+            for (char &c : lowered)
+                if (c >= 'A' && c <= 'Z')
+                    c = char(c - 'A' + 'a');
+            word = lowered;
         }
-        if (!w->empty() && (*w)[0] < 0)
+        if (word.size() > WordCache::kMaxKey) { // not a word (a blob, a long formula): sentencepiece's to encode
+            ++cache->m_stats.wholeTexts;
             return encodeUncached(text);
-        ids.insert(ids.end(), w->begin(), w->begin() + long(std::min(w->size(), limit - ids.size())));
+        }
+        ++cache->m_stats.lookups;
+        const uint64_t hash = WordCache::hashOf(word);
+        const WordCache::Slot *e = cache->find(word, hash);
+        if (!e) {
+            ++cache->m_stats.misses;
+            double score = 0, safe = 0;
+            segmentWord(word, cache->m_ids, score, safe);
+            e = &cache->insert(word, hash, cache->m_ids, score, safe);
+        }
+        if (!(context < e->limit)) {
+            ++cache->m_stats.wholeTexts;
+            return encodeUncached(text);
+        }
+        context += e->score;
+        const int *w = cache->idsOf(*e);
+        ids.insert(ids.end(), w, w + std::min<size_t>(e->idCount, limit - ids.size()));
         i = j;
     }
     return ids;
@@ -214,12 +345,23 @@ std::vector<std::vector<int>> Tokenizer::encodeAll(const std::vector<std::string
 {
     std::vector<std::vector<int>> out(texts.size());
     threads = std::max(1, std::min<int>(threads, int(texts.size() / 256) + 1));
+    if (threads == 1) {
+        WordCache cache;
+        for (size_t i = 0; i < texts.size(); ++i)
+            out[i] = encode(texts[i], &cache);
+        return out;
+    }
+    // Runs of consecutive texts claimed in turn: balanced, and no two threads write neighbouring results (as
+    // an interleaved split would, on the same cache lines).
+    constexpr size_t kRun = 512;
+    std::atomic<size_t> next{0};
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&, t] {
+        pool.emplace_back([&] {
             WordCache cache;
-            for (size_t i = size_t(t); i < texts.size(); i += size_t(threads))
-                out[i] = encode(texts[i], &cache);
+            for (size_t b; (b = next.fetch_add(kRun)) < texts.size();)
+                for (size_t i = b; i < std::min(texts.size(), b + kRun); ++i)
+                    out[i] = encode(texts[i], &cache);
         });
     for (auto &th : pool)
         th.join();

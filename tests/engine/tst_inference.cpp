@@ -1,14 +1,22 @@
 // The engine's speed paths must not change results: the word cache gives sentencepiece's own ids (unigram and
-// BPE, titles and abstracts, with truncation), the lazy row-sparse AdamW matches a dense Adam step on the rows a
-// batch touches and leaves the others alone, and the shared input builder hashes n-grams as documented.
+// BPE, titles and abstracts, with truncation and with long texts), the unigram segmenter behind it finds
+// sentencepiece's pieces and the true lead of the best segmentation over the second, the lazy row-sparse AdamW
+// matches a dense Adam step on the rows a batch touches and leaves the others alone, and the shared input builder
+// hashes n-grams as documented.
 #include <QtTest>
 
 #include <torch/torch.h>
+
+#include <set>
 
 #include "data/dataset.h"
 #include "engine/models.h"
 #include "engine/optim.h"
 #include "engine/tokenizer.h"
+#include "engine/unigramsegmenter.h"
+#include "util/text.h"
+
+#include <sentencepiece_processor.h>
 
 namespace fs = std::filesystem;
 
@@ -39,6 +47,8 @@ private Q_SLOTS:
         QTest::newRow("unigram") << QStringLiteral("unigram") << true << 64;
         QTest::newRow("bpe, cased") << QStringLiteral("bpe") << false << 64;
         QTest::newRow("unigram, truncated") << QStringLiteral("unigram") << true << 7;
+        // Long texts: running scores in the thousands, where float rounding is coarsest.
+        QTest::newRow("unigram, 512 tokens") << QStringLiteral("unigram") << true << 512;
     }
     void wordCacheGivesSentencepieceIds()
     {
@@ -59,10 +69,85 @@ private Q_SLOTS:
                 differ += (*tok)->encode(t, &cache) != (*tok)->encodeUncached(t);
         QCOMPARE(differ, 0);
         QVERIFY(cache.size() > 1000);
+        // The cache is used: only texts with a word too near a tie for their length go to sentencepiece whole.
+        QVERIFY2(cache.stats().wholeTexts * 20 < cache.stats().texts, std::to_string(cache.stats().wholeTexts).c_str());
         // Odd white space and an empty text.
         for (const char *t : {"  Two  spaces\tand a tab\n", "", "   ", "caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 $\\mathbb{A}^1$"})
             QCOMPARE((*tok)->encode(t, &cache), (*tok)->encodeUncached(t));
         QCOMPARE((*tok)->encodeAll(m_titles, 2)[17], (*tok)->encodeUncached(m_titles[17]));
+    }
+
+    // The segmenter against sentencepiece itself on every distinct word of the titles: the same pieces, and a
+    // margin equal to the score gap between sentencepiece's two best segmentations (its n-best, in float).
+    void segmenterMatchesSentencepiece()
+    {
+        lbk::TokenizerSpec spec;
+        spec.vocabSize = 3000;
+        auto tok = lbk::Tokenizer::trainOrLoad(m_titles, spec, m_cache, 2);
+        QVERIFY(tok.ok());
+        sentencepiece::SentencePieceProcessor sp;
+        QVERIFY(sp.Load((*tok)->modelPath().string()).ok());
+        std::string why;
+        const auto seg = lbk::UnigramSegmenter::fromModel(sp.serialized_model_proto(), &why);
+        QVERIFY2(seg, why.c_str());
+        std::set<std::string> words;
+        for (const auto &t : m_titles)
+            lbk::forEachWord(t, [&](std::string_view w) {
+                std::string lower(w);
+                for (char &c : lower)
+                    c = char(std::tolower(static_cast<unsigned char>(c)));
+                words.insert(lower);
+            });
+        auto plain = [](const std::string &w) {
+            return std::all_of(w.begin(), w.end(), [](char c) { return lbk::UnigramSegmenter::keepsByte(uint8_t(c)); });
+        };
+        auto score = [&](const std::vector<int> &ids) {
+            double sum = 0;
+            for (int id : ids)
+                sum += sp.GetScore(id);
+            return sum;
+        };
+        auto known = [&](const std::vector<int> &ids) {
+            return std::none_of(ids.begin(), ids.end(), [&](int id) { return sp.IsUnknown(id); });
+        };
+        int checked = 0, gaps = 0, ties = 0;
+        for (const auto &w : words) {
+            if (!plain(w))
+                continue; // not normalised here: the tokenizer sends such words through sentencepiece first
+            std::vector<int> expected, ids;
+            sp.Encode(w, &expected).IgnoreError();
+            const auto s = seg->segment("\xe2\x96\x81" + w, ids);
+            ++checked;
+            if (seg->contextLimit(s) < 0) { // a tie: which one wins is float rounding's choice, never cached
+                ++ties;
+                continue;
+            }
+            QCOMPARE(ids, expected);
+            std::vector<std::vector<int>> best;
+            QVERIFY(sp.NBestEncode(w, 2, &best).ok());
+            if (!known(expected) || (best.size() == 2 && !known(best[1])))
+                continue; // an unknown piece's score is not the one the lattice uses
+            QVERIFY(std::abs(s.score - score(expected)) < 1e-3);
+            if (best.size() == 2) {
+                QVERIFY2(std::abs(s.margin - (score(best[0]) - score(best[1]))) < 1e-3, w.c_str());
+                ++gaps;
+            } else {
+                QVERIFY(std::isinf(s.margin));
+            }
+        }
+        QVERIFY(checked > 3000);
+        QVERIFY(ties < checked / 100);
+        QVERIFY(gaps > checked / 2);
+        // A word has no safe context when its two best segmentations tie, any when it has a single one.
+        lbk::UnigramSegmenter::Segmentation tie;
+        tie.maxPieces = 4;
+        QVERIFY(seg->contextLimit(tie) < 0);
+        tie.margin = std::numeric_limits<double>::infinity();
+        QVERIFY(std::isinf(seg->contextLimit(tie)));
+        lbk::UnigramSegmenter::Segmentation clear;
+        clear.maxPieces = 4;
+        clear.margin = 0.5;
+        QVERIFY(seg->contextLimit(clear) > 1e4);
     }
 
     void lazyAdamMatchesDenseAdamOnTouchedRows()
