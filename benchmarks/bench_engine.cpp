@@ -225,14 +225,18 @@ int runChild(const Options &o)
     {
         torch::NoGradGuard noGrad;
         const auto again = (*tok)->encodeAll(texts, o.threads);
+        // As `lbk predict` and `lbk eval` score: batches of 512 taken in order of length (scoreInBatches).
+        std::vector<const std::vector<int> *> all(n);
+        for (size_t i = 0; i < n; ++i)
+            all[i] = &again[i];
+        const size_t width = size_t(model->forward(lbk::makeInputs({all.front()}, spec, torch::kCPU)).size(1));
+        const auto probs = lbk::scoreInBatches(all, 512, width, [&](const std::vector<const std::vector<int> *> &part) {
+            auto p = torch::softmax(model->forward(lbk::makeInputs(part, spec, torch::kCPU)), 1).contiguous();
+            return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+        });
         double checksum = 0;
-        for (size_t b = 0; b < n; b += 512) {
-            std::vector<const std::vector<int> *> part;
-            for (size_t i = b; i < std::min(n, b + 512); ++i)
-                part.push_back(&again[i]);
-            auto p = torch::softmax(model->forward(lbk::makeInputs(part, spec, torch::kCPU)), 1);
-            checksum += p.select(1, 0).sum().item<double>();
-        }
+        for (size_t i = 0; i < n; ++i)
+            checksum += probs[i * width];
         out["inference_checksum"] = checksum;
     }
     const double tInfer = since(t3);

@@ -139,8 +139,10 @@ def main():
     checksum = 0.0
     with torch.no_grad():
         again = tokenize(texts)
+        # Batches of 512 in order of length, as Labbook's predict and eval take them (a stable sort).
+        order = sorted(range(n), key=lambda i: len(again[i]))
         for b in range(0, n, 512):
-            p = torch.softmax(model(*lbkmodels.make_inputs(again[b:b + 512], cfg)), 1)
+            p = torch.softmax(model(*lbkmodels.make_inputs([again[i] for i in order[b:b + 512]], cfg)), 1)
             checksum += p[:, 0].sum().item()
     t_inf = time.perf_counter() - t3
 

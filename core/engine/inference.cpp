@@ -614,13 +614,7 @@ int predict(const PredictOptions &o)
                 }
             }
             lineNo += int64_t(n);
-            probs.resize(good.size() * k);
-            for (size_t b = 0; b < good.size(); b += batch) {
-                const size_t e = std::min(good.size(), b + batch);
-                std::vector<const std::vector<int> *> part(good.begin() + long(b), good.begin() + long(e));
-                const auto p = lm->probabilities(part);
-                std::copy(p.begin(), p.end(), probs.begin() + long(b * k));
-            }
+            probs = scoreInBatches(good, batch, k, [&](const auto &part) { return lm->probabilities(part); });
             // Render in parallel, write in order.
             parallelFor(good.size(), threads, [&](size_t g, int) {
                 const float *row = probs.data() + g * k;
@@ -787,14 +781,10 @@ int evalRun(const EvalRunOptions &o)
         const auto tokens = lm.tokenizer->encodeAll(texts, threads);
         EvalOutput out;
         const size_t k = lm.width();
-        out.probs.reserve(kept.size() * k);
-        for (size_t b = 0; b < kept.size(); b += 512) {
-            std::vector<const std::vector<int> *> part;
-            for (size_t i = b; i < std::min(kept.size(), b + 512); ++i)
-                part.push_back(&tokens[i]);
-            const auto p = lm.probabilities(part);
-            out.probs.insert(out.probs.end(), p.begin(), p.end());
-        }
+        std::vector<const std::vector<int> *> all(kept.size());
+        for (size_t i = 0; i < kept.size(); ++i)
+            all[i] = &tokens[i];
+        out.probs = scoreInBatches(all, 512, k, [&](const auto &part) { return lm.probabilities(part); });
         // Unweighted loss (no label smoothing or class weights): comparable across datasets.
         double loss = 0;
         for (size_t i = 0; i < kept.size(); ++i) {

@@ -2,6 +2,8 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <numeric>
+
 namespace lbk {
 
 namespace F = torch::nn::functional;
@@ -232,6 +234,34 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
     }
     b.lengths = lengths.to(device);
     return b;
+}
+
+std::vector<size_t> lengthOrder(const std::vector<const std::vector<int> *> &tokens)
+{
+    std::vector<size_t> order(tokens.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return tokens[a]->size() < tokens[b]->size(); });
+    return order;
+}
+
+std::vector<float> scoreInBatches(const std::vector<const std::vector<int> *> &tokens, size_t batch, size_t width,
+                                  const std::function<std::vector<float>(const std::vector<const std::vector<int> *> &)> &score)
+{
+    const auto order = lengthOrder(tokens);
+    std::vector<float> out(tokens.size() * width);
+    std::vector<const std::vector<int> *> part;
+    for (size_t b = 0; b < order.size(); b += batch) {
+        const size_t e = std::min(order.size(), b + std::max<size_t>(1, batch));
+        part.clear();
+        for (size_t i = b; i < e; ++i)
+            part.push_back(tokens[order[i]]);
+        const auto values = score(part);
+        for (size_t i = b; i < e; ++i)
+            std::copy_n(values.begin() + std::ptrdiff_t((i - b) * width), width,
+                        out.begin() + std::ptrdiff_t(order[i] * width));
+    }
+    return out;
 }
 
 std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int outputs, int maxTokens,

@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 // The model zoo. LibTorch: include only from engine translation units.
 #include <memory>
 #include <string>
@@ -111,6 +112,16 @@ uint64_t ngramHash(const int *tokens, int n);
 
 // The inputs (not the targets) of one batch; tokens[i] are example i's token ids.
 Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const InputSpec &spec, torch::Device device);
+
+// The order in which to score many examples in batches: by token count (stable), so that a sequence model's
+// batch holds texts of similar length and pads little (file order pads a 512-text batch of titles and abstracts
+// to ~2.7x its real tokens). Results are put back in input order by the caller, e.g. with scoreInBatches.
+std::vector<size_t> lengthOrder(const std::vector<const std::vector<int> *> &tokens);
+
+// Scores every example in batches of `batch` taken in lengthOrder; `score` maps one batch's tokens to
+// rows x width values. Returns n x width values in input order.
+std::vector<float> scoreInBatches(const std::vector<const std::vector<int> *> &tokens, size_t batch, size_t width,
+                                  const std::function<std::vector<float>(const std::vector<const std::vector<int> *> &)> &score);
 
 // The model an experiment asks for. vocab counts the tokenizer's pieces (plus the CLS id when used).
 std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int outputs, int maxTokens,
