@@ -243,6 +243,9 @@ int main(int argc, char **argv)
         workerOpts.journal = journal;
         workerOpts.rendezvous = rendezvous;
         workerOpts.dataRoot = common.dataRoot;
+        // Gloo writes to its sockets without MSG_NOSIGNAL: a peer that dies mid-send must surface as an error
+        // the worker reports, not as a SIGPIPE that kills it silently.
+        std::signal(SIGPIPE, SIG_IGN);
         std::signal(SIGTERM, onWorkerSignal);
         std::signal(SIGINT, onWorkerSignal);
         return lbk::runWorker(workerOpts);

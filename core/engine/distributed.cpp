@@ -24,7 +24,12 @@ std::unique_ptr<Collective> Collective::open(const CollectiveOptions &o)
     c->m_device = o.device;
     c->m_loopback = o.loopback;
     c->m_timeout = o.timeout;
-    c->m_backend = o.backend == "auto" ? (o.device.is_cuda() ? "nccl" : "gloo") : o.backend;
+#ifdef USE_C10D_NCCL
+    const bool nccl = true;
+#else
+    const bool nccl = false; // Debian's LibTorch: Gloo only, which also runs collectives on CUDA tensors
+#endif
+    c->m_backend = o.backend == "auto" ? (o.device.is_cuda() && nccl ? "nccl" : "gloo") : o.backend;
     c->m_group = std::make_unique<Group>();
     c->m_group->store = c10::make_intrusive<::c10d::FileStore>(o.rendezvous.string(), o.world);
     return c;
@@ -93,6 +98,14 @@ int64_t Collective::max(int64_t value)
     opts.reduceOp = ::c10d::ReduceOp::MAX;
     m_group->pg->allreduce(one, opts)->wait();
     return one[0].item<int64_t>();
+}
+
+bool Collective::agree(const std::vector<int64_t> &values)
+{
+    auto mine = torch::tensor(values, torch::kLong).to(m_device);
+    auto theirs = mine.clone();
+    broadcast({theirs});
+    return max(torch::equal(mine, theirs) ? 0 : 1) == 0;
 }
 
 void Collective::averageGradients(const std::vector<torch::Tensor> &params, const torch::Tensor &sparseParam)

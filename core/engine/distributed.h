@@ -22,7 +22,9 @@ struct CollectiveOptions {
     std::string backend = "auto";     // auto | gloo | nccl
     torch::Device device = torch::kCPU;
     bool loopback = true;             // Gloo binds 127.0.0.1 (one machine); else this host's address
-    std::chrono::milliseconds timeout = std::chrono::minutes(30);
+    // How long a collective waits (a dead peer is noticed at once, by its closed connection): the other ranks
+    // wait in one while rank 0 evaluates and checkpoints.
+    std::chrono::milliseconds timeout = std::chrono::hours(2);
 };
 
 // One process's membership of the group. Every call is collective: each rank makes the same calls in the same
@@ -53,6 +55,8 @@ public:
     void sum(torch::Tensor &t);
     // The largest of every rank's value (a control word: stop, cancel).
     int64_t max(int64_t value);
+    // Whether every rank holds the same values as rank 0 (the same answer on every rank).
+    bool agree(const std::vector<int64_t> &values);
     // Averages the gradients of `params` across ranks: the dense ones flattened into one all-reduce, a row-sparse
     // one (the bag model's table) through the sparse all-reduce. A parameter without a gradient on this rank
     // (an empty share of a short last batch) takes part with zeros, so every rank sends the same shapes.

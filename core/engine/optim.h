@@ -54,13 +54,15 @@ public:
     }
     void load(torch::serialize::InputArchive &a)
     {
-        torch::Tensor t;
-        a.read("exp_avg", t);
-        m_m.copy_(t);
-        a.read("exp_avg_sq", t);
-        m_v.copy_(t);
-        a.read("step", t);
-        m_t = t.item<int64_t>();
+        // A fresh tensor per read: reading into a defined tensor keeps its dtype and reinterprets the bytes (the
+        // int64 step read into the float moments' tensor came back as 0, restarting bias correction).
+        torch::Tensor m, v, step;
+        a.read("exp_avg", m);
+        m_m.copy_(m);
+        a.read("exp_avg_sq", v);
+        m_v.copy_(v);
+        a.read("step", step);
+        m_t = step.item<int64_t>();
     }
 
 private:

@@ -108,6 +108,16 @@ private:
     int train();
     int lrFind();
     int fail(const std::string &reason);
+    // What the mean loss over examples[begin, end) divides by: their number, or the sum of their class weights.
+    double lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const
+    {
+        if (m_p.data.kind != TaskKind::MultiClass || m_classWeightsHost.empty())
+            return double(end - begin);
+        double w = 0;
+        for (size_t i = begin; i < end; ++i)
+            w += m_classWeightsHost[size_t(m_p.data.labels[examples[i]][0])];
+        return w;
+    }
     // Only rank 0 reports: the other processes of a data-parallel run have no journal.
     void emit(const std::string &type, const json &fields)
     {
@@ -120,6 +130,7 @@ private:
     Status spawnPeers(const fs::path &rendezvous);
     void reapPeers(bool success);
     Status awaitPeers();
+    int runStages();
     std::string deadPeer(std::chrono::milliseconds grace);
     // An error of a run with several processes says which rank saw it, and, when one of the ranks this process
     // started has died (its death surfaces here as a collective's connection error), which and how.
@@ -142,6 +153,7 @@ private:
     torch::Device m_device;
     std::shared_ptr<ClassifierImpl> m_model;
     torch::Tensor m_classWeights; // multiclass weights, or pos_weight for binary/multilabel (undefined: none)
+    std::vector<float> m_classWeightsHost;
     InputSpec m_inputs;
     bool m_sparse = false;  // the bag model's table has row-sparse gradients and its own lazy AdamW
     bool m_bf16 = false;    // autocast to bfloat16 (training.precision)
@@ -624,6 +636,7 @@ int Worker::train()
                 w.push_back(float((total - double(counts[c])) / double(std::max<int64_t>(1, counts[c]))));
         }
         m_classWeights = torch::tensor(w).to(m_device);
+        m_classWeightsHost = w;
     }
     auto optimizer = makeOptimizer(e.optimizer.lr);
     torch::Tensor sparseTable;
@@ -644,6 +657,14 @@ int Worker::train()
             log("warning", "no checkpoint in " + ckptDir.string() + " yet: the run starts again from step 0");
     }
     if (m_dist) {
+        // Every rank must train the same run: same data, split, vocabulary and starting step (a data file changed
+        // between the ranks' reads, or a stale view of a shared file system, would otherwise hang or skew it).
+        const std::vector<int64_t> shape = {int64_t(m_p.data.paper.size()), int64_t(train.size()), int64_t(m_p.vocab),
+                                            int64_t(m_p.outputs), totalSteps, m_step};
+        if (!m_dist->agree(shape))
+            return fail("the training processes disagree about the run (examples, split, vocabulary or step): rank " +
+                        std::to_string(m_rank) + " has " + json(shape).dump() +
+                        "; was the data file changed while they started?");
         // Every rank starts from rank 0's weights (the same seed gives the same ones; this makes it a fact).
         std::vector<torch::Tensor> state = m_model->parameters();
         for (const auto &b : m_model->buffers())
@@ -698,7 +719,11 @@ int Worker::train()
 
         // With several processes each trains on its share of the global batch; its mean loss is scaled by its
         // share, so the average of the ranks' gradients is the global batch's mean gradient.
+        // A share's weight is its examples, or with class weights (multiclass) the sum of its examples' weights:
+        // the weighted mean loss divides by that sum, and every rank can work out the whole batch's.
         const auto [lo, hi] = m_dist ? rankShare(begin, end, m_rank, m_world) : std::pair{begin, end};
+        const double shareWeight = m_dist ? lossWeight(order, lo, hi) : 1.0;
+        const double batchWeight = m_dist ? lossWeight(order, begin, end) : 1.0;
         optimizer->zero_grad();
         double lossValue = 0;
         if (hi > lo) {
@@ -708,12 +733,12 @@ int Worker::train()
             if (m_step + 1 == injectNanAtStep())
                 lossValue = std::nan(""); // fault injection for the tests of the diverging-loss path
             if (std::isfinite(lossValue))
-                (m_dist ? loss * (double(hi - lo) * double(m_world) / double(end - begin)) : loss).backward();
+                (m_dist ? loss * (shareWeight * double(m_world) / batchWeight) : loss).backward();
         }
         if (m_dist) {
-            auto total = torch::tensor({lossValue * double(hi - lo)}, torch::kDouble);
+            auto total = torch::tensor({lossValue * shareWeight}, torch::TensorOptions(torch::kDouble).device(m_device));
             m_dist->sum(total);
-            lossValue = total.item<double>() / double(end - begin);
+            lossValue = total.item<double>() / batchWeight;
         }
         if (!std::isfinite(lossValue)) {
             emit("metrics", {{"step", m_step + 1}, {"values", {{"train/loss", lossValue}, {"lr", lr}}}});
@@ -750,6 +775,10 @@ int Worker::train()
         }
 
         if (m_rank == 0 && (m_step % evalEvery == 0 || m_step == totalSteps)) {
+            // The other ranks wait meanwhile: rank 0 evaluates with every thread the run was given.
+            const int stepThreads = at::get_num_threads();
+            if (m_dist)
+                at::set_num_threads(threadCount(e.training.threads));
             if (!m_p.split.validation.empty()) {
                 const auto out = evaluate(m_p.split.validation);
                 report(m_p.split.validation, out, m_step, "val");
@@ -772,11 +801,14 @@ int Worker::train()
                                 "improved for " + std::to_string(badEvals) + " evaluations");
                 stopPending = true;
             }
+            at::set_num_threads(stepThreads);
         }
     }
     if (m_rank > 0)
         return kWorkerFinished; // rank 0 scores the test split and reports the end
 
+    if (m_dist)
+        at::set_num_threads(threadCount(e.training.threads)); // the other ranks have finished
     // The test split is scored once, with the best checkpoint (or the last weights when there was no validation).
     json summary = {{"steps", m_step}, {"stopped_early", stoppedEarly}};
     if (loadCheckpoint(bestCkpt, nullptr, nullptr, nullptr, nullptr))
@@ -876,6 +908,17 @@ int Worker::lrFind()
     return kWorkerFinished;
 }
 
+// The rank of a task srun started in a step of several tasks, else -1. Needs srun's own variables, so a
+// worker merely started inside an allocation (salloc -n 4, a batch script) is not taken for one.
+static int slurmTaskRank()
+{
+    const char *tasks = std::getenv("SLURM_NTASKS"), *procId = std::getenv("SLURM_PROCID"),
+               *step = std::getenv("SLURM_STEP_ID");
+    if (!tasks || !procId || !step || std::atoi(tasks) <= 1)
+        return -1;
+    return std::atoi(procId);
+}
+
 Status Worker::joinProcesses()
 {
     const Experiment &e = m_p.exp;
@@ -888,17 +931,20 @@ Status Worker::joinProcesses()
         m_rank = m_opt.rank;
         m_world = m_opt.world;
         co.rendezvous = m_opt.rendezvous;
-    } else if (const char *tasks = std::getenv("SLURM_NTASKS"); tasks && std::atoi(tasks) > 1) {
-        // One task of a multi-task Slurm job step (srun): Slurm started every rank.
+    } else if (slurmTaskRank() >= 0) {
+        // One task of a multi-task step that srun started: Slurm started every rank.
+        const char *tasks = std::getenv("SLURM_NTASKS");
         if (std::atoi(tasks) != processes || m_opt.lrFind)
-            return Error{"the Slurm job has " + std::string(tasks) + " tasks but the run needs " +
+            return Error{"the Slurm job step has " + std::string(tasks) + " tasks but the run needs " +
                          std::to_string(m_opt.lrFind ? 1 : processes) + " (training.processes)"};
-        const char *procId = std::getenv("SLURM_PROCID"), *job = std::getenv("SLURM_JOB_ID"),
-                   *jobStep = std::getenv("SLURM_STEP_ID"), *nodes = std::getenv("SLURM_NNODES");
-        m_rank = procId ? std::atoi(procId) : 0;
+        const char *job = std::getenv("SLURM_JOB_ID"), *jobStep = std::getenv("SLURM_STEP_ID"),
+                   *restarts = std::getenv("SLURM_RESTART_COUNT"), *nodes = std::getenv("SLURM_NNODES");
+        m_rank = slurmTaskRank();
         m_world = processes;
+        // A requeued job keeps its id and step numbers: the restart count keeps the old file from being joined.
         co.rendezvous = m_opt.runDir / ("rendezvous-slurm-" + std::string(job ? job : "0") + "." +
-                                        std::string(jobStep ? jobStep : "0"));
+                                        std::string(jobStep ? jobStep : "0") + "." +
+                                        std::string(restarts ? restarts : "0"));
         co.loopback = !nodes || std::atoi(nodes) <= 1;
     } else if (processes > 1 && !m_opt.lrFind) {
         // Rank 0 starts the others on this machine. The rendezvous file is new for every launch: a FileStore
@@ -918,7 +964,11 @@ Status Worker::joinProcesses()
     if (m_rank < 0 || m_rank >= m_world)
         return Error{"rank " + std::to_string(m_rank) + " is outside 0.." + std::to_string(m_world - 1)};
     if (m_device.is_cuda())
-        m_device = torch::Device(torch::kCUDA, torch::DeviceIndex(m_rank % int(torch::cuda::device_count())));
+    {
+        const char *local = std::getenv("SLURM_LOCALID"); // the task's index on its node
+        const int index = local && slurmTaskRank() >= 0 ? std::atoi(local) : m_rank;
+        m_device = torch::Device(torch::kCUDA, torch::DeviceIndex(index % int(torch::cuda::device_count())));
+    }
     co.rank = m_rank;
     co.world = m_world;
     co.device = m_device;
@@ -955,7 +1005,7 @@ Status Worker::spawnPeers(const fs::path &rendezvous)
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (::getppid() != parent)
                 ::_exit(127);
-            ::execv(exe, argv.data());
+            ::execv("/proc/self/exe", argv.data()); // still this program if its file was rebuilt meanwhile
             ::_exit(127);
         }
         if (pid < 0)
@@ -1007,6 +1057,7 @@ std::string Worker::deadPeer(std::chrono::milliseconds grace)
 // (bad data, out of memory) fails the run at once with its exit status, instead of a collective's timeout.
 Status Worker::awaitPeers()
 {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
     for (int r = 1; r < m_world; ++r) {
         const std::string key = "prepared/" + std::to_string(r);
         for (;;) {
@@ -1019,10 +1070,63 @@ Status Worker::awaitPeers()
                 return Error{dead + " before training began; its messages are in worker.log"};
             if (cancelRequested())
                 return Error{"cancelled while the training processes were starting"};
+            if (std::chrono::steady_clock::now() > deadline)
+                return Error{"training process " + std::to_string(r) + " did not report within 30 minutes"};
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
     }
     return Unit{};
+}
+
+// Everything up to and including training; the caller reaps the peers and removes the rendezvous whatever
+// happens here.
+int Worker::runStages()
+{
+    auto loaded = loadExperiment();
+    if (!loaded)
+        return fail(loaded.message());
+    const std::string dev = m_p.exp.training.device;
+    if (dev == "cuda" && !torch::cuda::is_available())
+        return fail("training.device: \"cuda\" was asked for, but no CUDA device is available on " + hostName() +
+                    "; use \"auto\" or \"cpu\"");
+    m_device = (dev != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (auto joined = joinProcesses(); !joined)
+        return fail(joined.message());
+    if (m_dist && m_rank > 0) {
+        // Wait for rank 0 to read the data and train (or load) the tokenizer, then use its tokenizer.
+        if (m_dist->awaitAnnouncement("ready", std::chrono::hours(6)) != "ok")
+            return kWorkerFailed; // rank 0 has reported why
+    }
+    auto ready = prepare();
+    if (!ready)
+        fail(ready.message()); // recorded before the other ranks hear of it
+    if (m_dist)
+        m_dist->announce(m_rank == 0 ? "ready" : "prepared/" + std::to_string(m_rank), ready ? "ok" : ready.message());
+    if (!ready)
+        return kWorkerFailed;
+    if (m_dist && m_rank == 0)
+        if (auto peers = awaitPeers(); !peers) {
+            if (cancelRequested()) {
+                emit("cancelled", {{"step", m_step}});
+                return kWorkerCancelled;
+            }
+            return fail(peers.message());
+        }
+    if (m_dist)
+        m_dist->connect();
+    const int threads = std::max(1, threadCount(m_p.exp.training.threads) / m_world);
+    at::set_num_threads(threads);
+    m_precision = m_p.exp.config.value("training", json::object()).value("precision", std::string("fp32"));
+    if (m_precision == "bf16") {
+        if (m_device.is_cuda() || cpuHasNativeBf16()) {
+            m_bf16 = true;
+        } else {
+            m_precision = "fp32";
+            log("warning", "training.precision \"bf16\": this CPU has no native bfloat16 arithmetic "
+                           "(AVX512-BF16 or AMX), where emulated bf16 is slower than fp32; training in fp32");
+        }
+    }
+    return m_opt.lrFind ? lrFind() : train();
 }
 
 int Worker::run()
@@ -1030,8 +1134,8 @@ int Worker::run()
     // Only rank 0 (or the only process) reports. A rank is known from --rank, or from Slurm for srun's tasks.
     if (m_opt.rank > 0)
         m_rank = m_opt.rank;
-    else if (const char *id = std::getenv("SLURM_PROCID"); m_opt.rank < 0 && id && std::atoi(id) > 0)
-        m_rank = std::atoi(id);
+    else if (const int id = slurmTaskRank(); m_opt.rank < 0 && id > 0)
+        m_rank = id;
     if (m_rank == 0) {
         const fs::path journal = m_opt.journal.empty() ? m_opt.runDir / "journal.jsonl" : m_opt.journal;
         auto writer = JournalWriter::open(journal);
@@ -1043,50 +1147,7 @@ int Worker::run()
     }
     int code = kWorkerFailed;
     try {
-        auto loaded = loadExperiment();
-        if (!loaded)
-            return fail(loaded.message());
-        const std::string dev = m_p.exp.training.device;
-        if (dev == "cuda" && !torch::cuda::is_available())
-            return fail("training.device: \"cuda\" was asked for, but no CUDA device is available on " + hostName() +
-                        "; use \"auto\" or \"cpu\"");
-        m_device = (dev != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-        if (auto joined = joinProcesses(); !joined) {
-            reapPeers(false);
-            return fail(joined.message());
-        }
-        if (m_dist && m_rank > 0) {
-            // Wait for rank 0 to read the data and train (or load) the tokenizer, then use its tokenizer.
-            if (m_dist->awaitAnnouncement("ready", std::chrono::hours(6)) != "ok")
-                return kWorkerFailed; // rank 0 has reported why
-        }
-        auto ready = prepare();
-        if (m_dist)
-            m_dist->announce(m_rank == 0 ? "ready" : "prepared/" + std::to_string(m_rank), ready ? "ok" : ready.message());
-        if (!ready) {
-            reapPeers(false);
-            return fail(ready.message());
-        }
-        if (m_dist && m_rank == 0)
-            if (auto peers = awaitPeers(); !peers) {
-                reapPeers(false);
-                return fail(peers.message());
-            }
-        if (m_dist)
-            m_dist->connect();
-        const int threads = std::max(1, threadCount(m_p.exp.training.threads) / m_world);
-        at::set_num_threads(threads);
-        m_precision = m_p.exp.config.value("training", json::object()).value("precision", std::string("fp32"));
-        if (m_precision == "bf16") {
-            if (m_device.is_cuda() || cpuHasNativeBf16()) {
-                m_bf16 = true;
-            } else {
-                m_precision = "fp32";
-                log("warning", "training.precision \"bf16\": this CPU has no native bfloat16 arithmetic "
-                               "(AVX512-BF16 or AMX), where emulated bf16 is slower than fp32; training in fp32");
-            }
-        }
-        code = m_opt.lrFind ? lrFind() : train();
+        code = runStages();
     } catch (const c10::Error &err) {
         code = failWithPeers("LibTorch error at step " + std::to_string(m_step) + ": " + err.what_without_backtrace());
     } catch (const std::exception &err) {

@@ -410,13 +410,16 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
     const std::string rd = shellQuote(staged.runDir);
     if (t.type == TargetType::Slurm) {
         // A data-parallel run (training.processes N, Labbook's own worker) is one job of N tasks that srun starts,
-        // each worker taking its rank from SLURM_PROCID; --kill-on-bad-exit ends every task when one fails.
+        // each worker taking its rank from SLURM_PROCID. No --kill-on-bad-exit: when one rank ends, the others
+        // see it as an error of their next collective, and rank 0 must live to record how the run ended.
         const int tasks = lrFind || !t.worker.empty() ? 1 : processesOf(run.config);
         std::string batch = "#!/bin/sh\n";
         for (const auto &o : t.sbatch)
             batch += "#SBATCH " + o + "\n";
-        batch += "# Labbook run " + run.uid + "\n" + setupLines(t) +
-                 (tasks > 1 ? "exec srun --kill-on-bad-exit=1 " : "exec ") +
+        std::string launcher = "exec ";
+        if (tasks > 1) // some Slurm versions do not pass sbatch's --cpus-per-task on to srun
+            launcher += "srun " + (t.cpus > 0 ? shellQuote("--cpus-per-task=" + std::to_string(t.cpus)) + " " : "");
+        batch += "# Labbook run " + run.uid + "\n" + setupLines(t) + launcher +
                  workerCommand(t, run, staged, lrFind, resume) + "\n";
         std::vector<std::string> args = {"sbatch", "--parsable", "--job-name=" + run.name,
                                          "--output=" + staged.runDir + "/slurm-%j.out", "--chdir=" + staged.runDir};

@@ -138,6 +138,8 @@ private Q_SLOTS:
         QTest::newRow("bag, 2 processes") << QStringLiteral("bag") << 2;
         QTest::newRow("gru, 2 processes") << QStringLiteral("gru") << 2;
         QTest::newRow("bag, 3 processes") << QStringLiteral("bag") << 3;
+        // Class weights: each share's weighted mean divides by its own weight sum, so the shares are weighted by it.
+        QTest::newRow("bag, balanced, 2 processes") << QStringLiteral("bag-balanced") << 2;
     }
 
     void sameLossCurveAsOneProcess()
@@ -149,6 +151,8 @@ private Q_SLOTS:
             changes = {{"model", {{"type", "gru"}, {"embedding_dim", 32}, {"hidden", 32}, {"dropout", 0.0}}},
                        {"optimizer", {{"lr", 0.005}}},
                        {"training", {{"epochs", 1}}}};
+        if (model == QLatin1String("bag-balanced"))
+            changes["training"]["balanced"] = true;
         const QString tag = model + QString::number(processes);
         std::vector<int64_t> ids;
         for (int n : {1, processes}) {
