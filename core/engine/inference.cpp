@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -185,6 +186,22 @@ std::unique_ptr<Store> openStore(const std::string &path)
         return nullptr;
     }
     return std::move(*store);
+}
+
+// The training run `ref` names, or nothing after printing why (a bad reference, or an LR range test, which has
+// no model): lbk's exit code 2.
+std::optional<RunDetail> trainingRun(Store &store, const std::string &ref)
+{
+    auto run = store.run(ref);
+    if (!run) {
+        printError(run.message());
+        return std::nullopt;
+    }
+    if (run->kind != "train") {
+        printError("run " + std::to_string(run->id) + " is an LR range test; only training runs have a model");
+        return std::nullopt;
+    }
+    return std::move(*run);
 }
 
 json runStartedData(const fs::path &journal)
@@ -385,15 +402,9 @@ int exportModel(const ModelExportOptions &o)
         auto store = openStore(o.store);
         if (!store)
             return 1;
-        auto run = store->run(o.run);
-        if (!run) {
-            printError(run.message());
+        auto run = trainingRun(*store, o.run);
+        if (!run)
             return 2;
-        }
-        if (run->kind != "train") {
-            printError("run " + std::to_string(run->id) + " is an LR range test; only training runs have a model");
-            return 2;
-        }
         const fs::path runDir = run->runDir;
         auto m = loadFromRunDir(runDir);
         if (!m) {
@@ -702,15 +713,9 @@ int evalRun(const EvalRunOptions &o)
         auto store = openStore(o.store);
         if (!store)
             return 1;
-        auto run = store->run(o.run);
-        if (!run) {
-            printError(run.message());
+        auto run = trainingRun(*store, o.run);
+        if (!run)
             return 2;
-        }
-        if (run->kind != "train") {
-            printError("run " + std::to_string(run->id) + " is an LR range test; only training runs have a model");
-            return 2;
-        }
         if (isActive(run->status)) {
             printError("run " + std::to_string(run->id) + " is still " + toString(run->status) +
                        "; evaluate it once it has ended");

@@ -391,18 +391,28 @@ EvalOutput Worker::evaluate(const std::vector<size_t> &examples)
     m_model->eval();
     EvalOutput out;
     const size_t outputs = m_p.data.kind == TaskKind::Binary ? 1 : size_t(m_p.outputs);
-    out.probs.reserve(examples.size() * outputs);
+    out.probs.resize(examples.size() * outputs);
+    // Batches taken in order of length (a sequence model pads little), probabilities put back in order.
+    std::vector<const std::vector<int> *> tokens(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i)
+        tokens[i] = &m_p.tokens[examples[i]];
+    const auto order = lengthOrder(tokens);
+    std::vector<size_t> sorted(examples.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        sorted[i] = examples[order[i]];
     double lossSum = 0;
     const size_t chunk = 512;
-    for (size_t begin = 0; begin < examples.size(); begin += chunk) {
-        const size_t end = std::min(examples.size(), begin + chunk);
-        Batch b = makeBatch(examples, begin, end);
+    for (size_t begin = 0; begin < sorted.size(); begin += chunk) {
+        const size_t end = std::min(sorted.size(), begin + chunk);
+        Batch b = makeBatch(sorted, begin, end);
         auto logits = forwardLogits(b);
         lossSum += lossOf(logits, b, false).item<double>() * double(end - begin);
         auto probs = (m_p.data.kind == TaskKind::MultiClass ? torch::softmax(logits, 1) : torch::sigmoid(logits))
                          .to(torch::kCPU, torch::kFloat)
                          .contiguous();
-        out.probs.insert(out.probs.end(), probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+        const float *p = probs.data_ptr<float>();
+        for (size_t i = begin; i < end; ++i)
+            std::copy_n(p + (i - begin) * outputs, outputs, out.probs.begin() + std::ptrdiff_t(order[i] * outputs));
     }
     m_model->train();
     out.loss = examples.empty() ? std::nan("") : lossSum / double(examples.size());
@@ -638,6 +648,9 @@ int Worker::train()
         m_classWeights = torch::tensor(w).to(m_device);
         m_classWeightsHost = w;
     }
+    if (m_dist && m_sparse && m_dist->backend() == "nccl")
+        return fail("training.backend \"nccl\" has no all-reduce for the bag model's row-sparse table; use "
+                    "\"gloo\", or optimizer.sparse_embeddings: false");
     auto optimizer = makeOptimizer(e.optimizer.lr);
     torch::Tensor sparseTable;
     if (m_sparse)
