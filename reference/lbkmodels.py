@@ -69,13 +69,21 @@ def bag_ids(tokens, vocab, ngrams, buckets):
 def make_inputs(token_lists, arch):
     """A batch's inputs, as core/engine/models.cpp makeInputs(): (ids, offsets) for the bag, else (tokens, lengths)."""
     if arch["type"] == "bag":
-        ids, offsets = [], []
+        ids, offsets, counts = [], [], []
         buckets = arch.get("ngram_buckets", 0)
         ngrams = arch.get("ngrams", 1) if buckets > 0 else 1
+        tfidf = arch.get("bag_mode", "mean") == "tfidf"
         for t in token_lists:
             offsets.append(len(ids))
-            ids.extend(bag_ids(t, arch["vocab_rows"], ngrams, buckets))
-        return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
+            text = bag_ids(t, arch["vocab_rows"], ngrams, buckets)
+            if tfidf:  # each id once, sorted, with its count in the text
+                for i in sorted(set(text)):
+                    ids.append(i)
+                    counts.append(float(text.count(i)))
+            else:
+                ids.extend(text)
+        out = (torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long))
+        return out + (torch.tensor(counts, dtype=torch.float),) if tfidf else out
     cls = arch.get("cls_id", -1)
     lead = 1 if cls is not None and cls >= 0 else 0
     lengths = [max(1, len(t) + lead) for t in token_lists]
@@ -91,13 +99,24 @@ def make_inputs(token_lists, arch):
 class BagModel(nn.Module):
     def __init__(self, arch, sparse=False):
         super().__init__()
-        self.embedding = nn.EmbeddingBag(arch["embedding_rows"], arch["embedding_dim"], mode="mean", sparse=sparse)
+        self.tfidf = arch.get("bag_mode", "mean") == "tfidf"
+        self.embedding = nn.EmbeddingBag(arch["embedding_rows"], arch["embedding_dim"],
+                                         mode="sum" if self.tfidf else "mean", sparse=sparse)
         nn.init.uniform_(self.embedding.weight, -1.0 / arch["embedding_dim"], 1.0 / arch["embedding_dim"])
+        if self.tfidf:
+            self.register_buffer("idf", torch.ones(arch["embedding_rows"]))
         self.dropout = nn.Dropout(arch["dropout"])
         self.out = nn.Linear(arch["embedding_dim"], arch["outputs"])
 
-    def forward(self, ids, offsets):
-        return self.out(self.dropout(self.embedding(ids, offsets)))
+    def forward(self, ids, offsets, counts=None):
+        if not self.tfidf:
+            return self.out(self.dropout(self.embedding(ids, offsets)))
+        # (1 + log tf) x idf, L2-normalised per text: the text's TF-IDF vector times the table.
+        w = (counts.log() + 1) * self.idf[ids]
+        ends = torch.cat([offsets[1:], torch.tensor([ids.numel()])])
+        text = torch.repeat_interleave(torch.arange(offsets.numel()), ends - offsets)
+        norm = torch.zeros(offsets.numel()).index_add_(0, text, w * w).sqrt().clamp_min(1e-12)
+        return self.out(self.dropout(self.embedding(ids, offsets, per_sample_weights=w / norm[text])))
 
 
 class CnnModel(nn.Module):

@@ -450,7 +450,9 @@ int exportModel(const ModelExportOptions &o)
             arch["ngrams"] = lm.inputs.ngrams;
             arch["ngram_buckets"] = ms.ngramBuckets;
             arch["embedding_rows"] = int64_t(lm.vocab) + (ms.ngrams > 1 ? ms.ngramBuckets : 0);
-            arch["bag_mode"] = "mean";
+            // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
+            // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.
+            arch["bag_mode"] = ms.weighting == "tfidf" ? "tfidf" : "mean";
         } else if (ms.type == "cnn") {
             arch["kernel_sizes"] = ms.kernelSizes;
             arch["channels"] = ms.channels;

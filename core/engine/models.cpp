@@ -2,6 +2,8 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace lbk {
@@ -13,7 +15,13 @@ BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool s
     const int64_t rows = int64_t(vocab) + (spec.ngrams > 1 ? spec.ngramBuckets : 0);
     m_embedding = register_module(
         "embedding",
-        torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(rows, spec.embeddingDim).mode(torch::kMean).sparse(sparse)));
+        torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(rows, spec.embeddingDim)
+                                    .mode(spec.weighting == "tfidf" ? torch::nn::EmbeddingBagMode(torch::kSum)
+                                                                    : torch::nn::EmbeddingBagMode(torch::kMean))
+                                    .sparse(sparse)));
+    m_tfidf = spec.weighting == "tfidf";
+    if (m_tfidf)
+        m_idf = register_buffer("idf", torch::ones({rows}));
     // fastText's initialisation: small uniform input vectors.
     torch::nn::init::uniform_(m_embedding->weight, -1.0 / spec.embeddingDim, 1.0 / spec.embeddingDim);
     m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
@@ -22,8 +30,44 @@ BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool s
 
 torch::Tensor BagModelImpl::forward(const Batch &batch)
 {
-    auto pooled = m_embedding->forward(batch.bagIds, batch.bagOffsets);
+    torch::Tensor pooled;
+    if (m_tfidf) {
+        // Weights (1 + log tf) x idf, L2-normalised per text: the text's TF-IDF vector times the table.
+        auto w = (batch.bagCounts.log() + 1) * m_idf.index_select(0, batch.bagIds);
+        const int64_t n = batch.bagOffsets.size(0);
+        auto ends = torch::cat({batch.bagOffsets.narrow(0, 1, n - 1),
+                                torch::full({1}, batch.bagIds.size(0), batch.bagOffsets.options())});
+        auto text = torch::repeat_interleave(torch::arange(n, batch.bagOffsets.options()), ends - batch.bagOffsets);
+        auto norm = torch::zeros({n}, w.options()).index_add_(0, text, w * w).sqrt_().clamp_min_(1e-12);
+        w = w / norm.index_select(0, text);
+        pooled = m_embedding->forward(batch.bagIds, batch.bagOffsets, w);
+    } else {
+        pooled = m_embedding->forward(batch.bagIds, batch.bagOffsets);
+    }
     return m_out->forward(m_dropout->forward(pooled));
+}
+
+void BagModelImpl::setIdf(const std::vector<const std::vector<int> *> &examples, const InputSpec &spec)
+{
+    std::vector<int32_t> df(size_t(m_idf.size(0)), 0);
+    const size_t chunk = 4096;
+    for (size_t b = 0; b < examples.size(); b += chunk) {
+        std::vector<const std::vector<int> *> part(examples.begin() + std::ptrdiff_t(b),
+                                                   examples.begin() + std::ptrdiff_t(std::min(examples.size(), b + chunk)));
+        InputSpec unique = spec;
+        unique.unique = true;
+        const Batch in = makeInputs(part, unique, torch::kCPU);
+        const int64_t *ids = in.bagIds.data_ptr<int64_t>();
+        for (int64_t i = 0; i < in.bagIds.size(0); ++i)
+            ++df[size_t(ids[i])];
+    }
+    auto idf = torch::empty({int64_t(df.size())}, torch::kFloat);
+    float *v = idf.data_ptr<float>();
+    const double n = double(examples.size());
+    for (size_t r = 0; r < df.size(); ++r)
+        v[r] = float(std::log((1 + n) / (1 + double(df[r]))) + 1);
+    torch::NoGradGuard noGrad;
+    m_idf.copy_(idf);
 }
 
 CnnModelImpl::CnnModelImpl(const ModelSpec &spec, int vocab, int outputs) : m_kernels(spec.kernelSizes)
@@ -173,6 +217,7 @@ InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId)
     in.clsId = clsId;
     in.ngrams = spec.ngramBuckets > 0 ? spec.ngrams : 1;
     in.buckets = spec.ngramBuckets;
+    in.unique = in.bag && spec.weighting == "tfidf";
     return in;
 }
 
@@ -197,6 +242,7 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
         auto ids = torch::empty({int64_t(total)}, torch::kLong);
         auto offsets = torch::empty({n}, torch::kLong);
         int64_t *id = ids.data_ptr<int64_t>(), *off = offsets.data_ptr<int64_t>();
+        std::vector<float> counts(spec.unique ? total : 0);
         int64_t k = 0;
         for (int64_t i = 0; i < n; ++i) {
             const auto &t = *tokens[size_t(i)];
@@ -209,9 +255,26 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
                 for (size_t j = 0; j + size_t(order) <= t.size(); ++j)
                     id[k++] = spec.vocab + int64_t(ngramHash(t.data() + j, order) % uint64_t(spec.buckets));
             len[i] = std::max<int64_t>(1, int64_t(t.size()));
+            if (spec.unique) {
+                // Each id once, sorted, with how often it occurs in the text.
+                std::sort(id + off[i], id + k);
+                int64_t w = off[i];
+                for (int64_t r = off[i]; r < k; ++r) {
+                    if (w > off[i] && id[w - 1] == id[r]) {
+                        counts[size_t(w - 1)] += 1;
+                        continue;
+                    }
+                    id[w] = id[r];
+                    counts[size_t(w)] = 1;
+                    ++w;
+                }
+                k = w;
+            }
         }
         b.bagIds = ids.narrow(0, 0, k).to(device);
         b.bagOffsets = offsets.to(device);
+        if (spec.unique)
+            b.bagCounts = torch::from_blob(counts.data(), {k}, torch::kFloat).clone().to(device);
     } else {
         const int lead = spec.clsId >= 0 ? 1 : 0;
         int64_t maxLen = 1;

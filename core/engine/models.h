@@ -16,6 +16,7 @@ struct Batch {
     torch::Tensor lengths;    // [B] int64, real lengths (>= 1)
     torch::Tensor bagIds;     // [N] int64, unigram and hashed n-gram ids of the whole batch (bag model)
     torch::Tensor bagOffsets; // [B] int64, where each example's ids start in bagIds
+    torch::Tensor bagCounts;  // [N] float, how often each id occurs in its text (tfidf weighting: ids unique)
     torch::Tensor targets;    // [B] int64 class index (multiclass), [B] float (binary), [B, K] float (multilabel)
 };
 
@@ -27,6 +28,8 @@ public:
     virtual bool needsClsToken() const { return false; }
 };
 
+struct InputSpec;
+
 class BagModelImpl : public ClassifierImpl {
 public:
     // sparse: the embedding table gets row-sparse gradients (only the rows a batch uses), for the lazy
@@ -35,8 +38,14 @@ public:
     torch::Tensor forward(const Batch &batch) override;
     bool needsBag() const override { return true; }
     torch::Tensor embeddingWeight() const { return m_embedding->weight; }
+    bool tfidf() const { return m_tfidf; }
+    // tfidf weighting: idf per embedding row, from document frequencies over `examples` (log((1+N)/(1+df))+1,
+    // as scikit-learn's smooth idf). A buffer, so checkpoints and exports carry it.
+    void setIdf(const std::vector<const std::vector<int> *> &examples, const InputSpec &spec);
 private:
     torch::nn::EmbeddingBag m_embedding{nullptr};
+    torch::Tensor m_idf;
+    bool m_tfidf = false;
     torch::nn::Dropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };
@@ -103,6 +112,7 @@ struct InputSpec {
     int clsId = -1;       // >= 0: prepend this id (transformer with CLS pooling)
     int ngrams = 1;       // bag: n-gram orders up to this (1: unigrams only)
     int64_t buckets = 0;  // bag: hash buckets for orders >= 2
+    bool unique = false;  // bag: each id once per text, with its count (tfidf weighting)
 };
 InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId);
 

@@ -377,6 +377,12 @@ void Worker::createModel()
     m_model->to(m_device);
     m_model->train();
     m_inputs = inputSpecFor(e.model, m_p.vocab, m_p.clsId);
+    if (auto bag = std::dynamic_pointer_cast<BagModelImpl>(m_model); bag && bag->tfidf()) {
+        std::vector<const std::vector<int> *> train;
+        for (size_t i : m_p.split.train)
+            train.push_back(&m_p.tokens[i]);
+        bag->setIdf(train, m_inputs); // a resumed run reads the same values back from its checkpoint
+    }
 }
 
 torch::Tensor Worker::forwardLogits(const Batch &batch)

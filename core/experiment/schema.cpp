@@ -167,6 +167,12 @@ std::vector<FieldSpec> makeFields()
                                     "Bag: hash buckets for the n-grams above order 1 (0: unigrams only)."),
                               0, 100000000),
                         {"model.type=bag"}));
+    f.push_back(applies(choices(field("model.weighting", T::Enum, "mean",
+                                      "Bag: mean, the plain average of the text's token and n-gram vectors "
+                                      "(fastText); tfidf, their sum weighted by (1 + log tf) x idf and "
+                                      "L2-normalised per text, with idf from the training split."),
+                                {"mean", "tfidf"}),
+                        {"model.type=bag"}));
     f.push_back(applies(range(field("model.kernel_sizes", T::IntList, json::array({2, 3, 4}),
                                     "CNN: widths of the convolutions."),
                               1, 16),
@@ -665,6 +671,7 @@ Result<Experiment> experimentFromJson(const json &j)
     e.model.dropout = get<double>(r, "model.dropout");
     e.model.ngrams = get<int>(r, "model.ngrams");
     e.model.ngramBuckets = get<int>(r, "model.ngram_buckets");
+    e.model.weighting = get<std::string>(r, "model.weighting");
     e.model.kernelSizes = get<std::vector<int>>(r, "model.kernel_sizes");
     e.model.channels = get<int>(r, "model.channels");
     e.model.hidden = get<int>(r, "model.hidden");

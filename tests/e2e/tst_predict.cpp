@@ -133,6 +133,31 @@ private Q_SLOTS:
                  qPrintable(r.out));
     }
 
+    void tfidfBagExportsAndPythonReproducesIt()
+    {
+        // The bag with TF-IDF weighting: its idf travels as a buffer, and the Python client rebuilds the weights.
+        auto r = lbk({QStringLiteral("run"), variant(QStringLiteral("tfidf"), {{"model", {{"weighting", "tfidf"}}}}),
+                      QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        auto e = lbk({QStringLiteral("export"), QStringLiteral("tfidf"), QStringLiteral("--format"),
+                      QStringLiteral("model"), QStringLiteral("--out"), path("export-tfidf")});
+        QVERIFY2(e.exitCode == 0, qPrintable(e.err + e.out));
+        std::ifstream in(path("export-tfidf/model.json").toStdString());
+        QCOMPARE(json::parse(in)["architecture"]["bag_mode"].get<std::string>(), std::string("tfidf"));
+        auto p = lbk({QStringLiteral("predict"), path("export-tfidf"), QStringLiteral("--data"),
+                      QString::fromUtf8(kSample), QStringLiteral("--out"), path("pred-tfidf.jsonl"), QStringLiteral("-q")});
+        QVERIFY2(p.exitCode == 0, qPrintable(p.err));
+        const QString py = QStringLiteral("/usr/bin/python3");
+        if (run(py, {QStringLiteral("-c"), QStringLiteral("import torch, sentencepiece")}).exitCode != 0)
+            QSKIP("Debian's python3-torch and python3-sentencepiece are not installed");
+        auto c = run(py, {QStringLiteral(LABBOOK_SOURCE_DIR "/reference/load_export.py"), path("export-tfidf"),
+                          QStringLiteral("--data"), QString::fromUtf8(kSample), QStringLiteral("--limit"),
+                          QStringLiteral("1000"), QStringLiteral("--compare"), path("pred-tfidf.jsonl")});
+        QVERIFY2(c.exitCode == 0, qPrintable(c.out + c.err));
+        QVERIFY2(c.out.contains(QStringLiteral("over 1000 rows")) && c.out.contains(QStringLiteral("OK")),
+                 qPrintable(c.out));
+    }
+
     void evalRecordsIntoTheRun()
     {
         auto r = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"),
