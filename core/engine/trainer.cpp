@@ -568,6 +568,23 @@ namespace {
 
 void Worker::saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals)
 {
+    // LibTorch's archive writer cannot fail cleanly: when the disk fills mid-write its destructor throws again
+    // while the first error unwinds, which ends the process before anything is recorded. So check first: the
+    // checkpoint needs about its previous size, or the weights and two optimizer moments the first time.
+    {
+        std::error_code ec;
+        uintmax_t need = fs::exists(file, ec) ? fs::file_size(file, ec) : 0;
+        if (need == 0 || ec)
+            for (const auto &p : m_model->parameters())
+                need += uintmax_t(p.numel()) * uintmax_t(p.element_size()) * 3;
+        need += need / 20 + (16u << 20); // margin, and room left for the journal
+        const auto space = fs::space(file.parent_path(), ec);
+        if (!ec && space.available < need)
+            throw std::runtime_error("not enough disk space for the checkpoint " + file.string() + ": it needs about " +
+                                     std::to_string(need >> 20) + " MB and " + std::to_string(space.available >> 20) +
+                                     " MB are free; free some space and `lbk resume` the run (smaller checkpoints: "
+                                     "fewer model.ngram_buckets)");
+    }
     torch::serialize::OutputArchive archive;
     for (const auto &p : m_model->named_parameters())
         archive.write("model." + p.key(), p.value().detach().cpu());
