@@ -123,6 +123,29 @@ void RemoteService::run(std::function<void()> job)
     m_pool.start(std::move(job));
 }
 
+void RemoteService::runForOutcome(QObject *context, Done done, std::function<Outcome()> job)
+{
+    run([this, shared = m_shared, ctx = QPointer<QObject>(context), done = std::move(done), job = std::move(job)] {
+        Outcome o = job();
+        shared->deliver([this, o, ctx, done] {
+            --m_jobs;
+            if (ctx)
+                done(o);
+        });
+    });
+}
+
+void RemoteService::answer(QObject *context, Done done, Outcome o)
+{
+    QMetaObject::invokeMethod(
+        this,
+        [ctx = QPointer<QObject>(context), done = std::move(done), o = std::move(o)] {
+            if (ctx)
+                done(o);
+        },
+        Qt::QueuedConnection);
+}
+
 const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) const
 {
     static const lbk::Target local = [] {
@@ -151,21 +174,16 @@ const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) cons
 void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request,
                            const QString &targetName, QObject *context, Done done)
 {
-    QPointer<QObject> ctx(context);
-    auto finish = [ctx, done = std::move(done)](Outcome o) {
-        if (ctx)
-            done(std::move(o));
-    };
     const lbk::Target *t = m_targets.find(ss(targetName));
     if (!t || !t->remote() || !m_store->isOpen()) {
         Outcome o;
         o.message = !m_store->isOpen() ? tr("No store is open.")
                                        : tr("No remote target named \"%1\" in %2.").arg(targetName, targetsPath());
-        QMetaObject::invokeMethod(
-            this, [finish, o] { finish(o); }, Qt::QueuedConnection);
+        answer(context, std::move(done), o);
         return;
     }
-    run([this, shared = m_shared, path = m_store->path(), target = *t, experiment, request, finish] {
+    runForOutcome(context, std::move(done), [this, shared = m_shared, path = m_store->path(), target = *t, experiment,
+                                             request] {
         Outcome o;
         auto store = lbk::Store::open(ss(path));
         if (!store) {
@@ -189,30 +207,21 @@ void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchR
                                        : tr("worker pid %1 there").arg(qs(launched->jobId)));
             }
         }
-        shared->deliver([this, o, finish] {
-            --m_jobs;
-            finish(o);
-        });
+        return o;
     });
 }
 
 void RemoteService::resume(qint64 runId, QObject *context, Done done)
 {
-    QPointer<QObject> ctx(context);
-    auto finish = [ctx, done = std::move(done)](Outcome o) {
-        if (ctx)
-            done(std::move(o));
-    };
     QString error;
     const lbk::Target *t = targetOfRun(runId, &error);
     if (!t || !t->remote()) {
         Outcome o;
         o.message = t ? tr("Run #%1 runs on this machine.").arg(runId) : error;
-        QMetaObject::invokeMethod(
-            this, [finish, o] { finish(o); }, Qt::QueuedConnection);
+        answer(context, std::move(done), o);
         return;
     }
-    run([this, shared = m_shared, path = m_store->path(), target = *t, runId, finish] {
+    runForOutcome(context, std::move(done), [path = m_store->path(), target = *t, runId] {
         Outcome o;
         o.runId = runId;
         auto store = lbk::Store::open(ss(path));
@@ -228,30 +237,21 @@ void RemoteService::resume(qint64 runId, QObject *context, Done done)
             o.ok = true;
             o.message = tr("Resuming run #%1 on %2 from its last checkpoint").arg(runId).arg(qs(target.name));
         }
-        shared->deliver([this, o, finish] {
-            --m_jobs;
-            finish(o);
-        });
+        return o;
     });
 }
 
 void RemoteService::cancel(qint64 runId, QObject *context, Done done)
 {
-    QPointer<QObject> ctx(context);
-    auto finish = [ctx, done = std::move(done)](Outcome o) {
-        if (ctx)
-            done(std::move(o));
-    };
     QString error;
     const lbk::Target *t = targetOfRun(runId, &error);
     if (!t) {
         Outcome o;
         o.message = error;
-        QMetaObject::invokeMethod(
-            this, [finish, o] { finish(o); }, Qt::QueuedConnection);
+        answer(context, std::move(done), o);
         return;
     }
-    run([this, shared = m_shared, path = m_store->path(), target = *t, runId, finish] {
+    runForOutcome(context, std::move(done), [path = m_store->path(), target = *t, runId] {
         Outcome o;
         o.runId = runId;
         auto store = lbk::Store::open(ss(path));
@@ -264,10 +264,7 @@ void RemoteService::cancel(qint64 runId, QObject *context, Done done)
             o.ok = true;
             o.message = qs(*done);
         }
-        shared->deliver([this, o, finish] {
-            --m_jobs;
-            finish(o);
-        });
+        return o;
     });
 }
 

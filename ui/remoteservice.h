@@ -64,6 +64,10 @@ Q_SIGNALS:
 private:
     struct Shared;
     void run(std::function<void()> job);
+    // job on the pool; its outcome to done on the GUI thread, unless context is gone by then.
+    void runForOutcome(QObject *context, Done done, std::function<Outcome()> job);
+    // An outcome known at once, delivered the same way (queued: done never runs inside the caller).
+    void answer(QObject *context, Done done, Outcome o);
     void syncTick();
     const lbk::Target *targetOfRun(qint64 runId, QString *error) const;
 
