@@ -69,18 +69,7 @@ class TestDistributed : public QObject {
 
     lbktest::ProcessResult lbk(const QStringList &args, const QProcessEnvironment &env = {})
     {
-        if (env.isEmpty())
-            return lbktest::runProcess(lbkPath(), QStringList{QStringLiteral("--store"), m_store} + args);
-        QProcess p;
-        p.setProcessEnvironment(env);
-        p.start(lbkPath(), QStringList{QStringLiteral("--store"), m_store} + args);
-        lbktest::ProcessResult r;
-        if (!p.waitForFinished(300000))
-            return r;
-        r.exitCode = p.exitCode();
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        return lbktest::runProcess(lbkPath(), QStringList{QStringLiteral("--store"), m_store} + args, 300000, env);
     }
 
     std::unique_ptr<lbk::Store> store()

@@ -17,9 +17,13 @@ struct ProcessResult {
     QString out, err;
 };
 
-inline ProcessResult runProcess(const QString &program, const QStringList &args, int timeoutMs = 300000)
+// env: the program's whole environment (empty: this process's).
+inline ProcessResult runProcess(const QString &program, const QStringList &args, int timeoutMs = 300000,
+                                const QProcessEnvironment &env = {})
 {
     QProcess p;
+    if (!env.isEmpty())
+        p.setProcessEnvironment(env);
     p.start(program, args);
     ProcessResult r;
     if (!p.waitForFinished(timeoutMs)) {
