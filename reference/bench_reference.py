@@ -34,7 +34,7 @@ BUCKETS = 2000000
 def config(model, vocab, outputs):
     # Keep in step with modelConfig() in benchmarks/bench_engine.cpp.
     if model == "bag":
-        return dict(type="bag", embedding_dim=64, ngrams=2, ngram_buckets=BUCKETS, dropout=0.2, vocab_rows=vocab,
+        return dict(type="bag", embedding_dim=64, ngrams=2, ngram_buckets=BUCKETS, ngram_hash="mix", dropout=0.2, vocab_rows=vocab,
                     outputs=outputs, embedding_rows=vocab + BUCKETS, max_tokens=48, lr=0.002)
     if model == "gru":
         return dict(type="gru", embedding_dim=128, hidden=128, layers=1, pooling="mean", dropout=0.1,

@@ -49,20 +49,29 @@ class Tokenizer:
         return self.sp.get_piece_size()
 
 
-def ngram_hash(tokens):
+def ngram_hash(tokens, kind="mix"):
+    """As core/engine/models.cpp ngramHash(): "mix", or "multiplicative" (runs recorded before 2026-11-24)."""
     h = 0
+    if kind == "multiplicative":
+        for t in tokens:
+            h = (h * 1000003 + t + 1) & _MASK64
+        return h
     for t in tokens:
-        h = (h * 1000003 + t + 1) & _MASK64
-    return h
+        h = ((h ^ (t + 1)) * 0x9E3779B97F4A7C15) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xC4CEB93FE53F2E5B) & _MASK64
+    return h ^ (h >> 33)
 
 
-def bag_ids(tokens, vocab, ngrams, buckets):
+def bag_ids(tokens, vocab, ngrams, buckets, kind="mix"):
     """Unigram ids, then hashed n-gram ids for orders 2..ngrams (bucket rows start at vocab)."""
     ids = list(tokens) if tokens else [1]
     if buckets > 0:
         for n in range(2, ngrams + 1):
             for k in range(len(tokens) - n + 1):
-                ids.append(vocab + ngram_hash(tokens[k:k + n]) % buckets)
+                ids.append(vocab + ngram_hash(tokens[k:k + n], kind) % buckets)
     return ids
 
 
@@ -73,9 +82,10 @@ def make_inputs(token_lists, arch):
         buckets = arch.get("ngram_buckets", 0)
         ngrams = arch.get("ngrams", 1) if buckets > 0 else 1
         tfidf = arch.get("bag_mode", "mean") == "tfidf"
+        kind = arch.get("ngram_hash", "multiplicative")  # cards written before the field existed
         for t in token_lists:
             offsets.append(len(ids))
-            text = bag_ids(t, arch["vocab_rows"], ngrams, buckets)
+            text = bag_ids(t, arch["vocab_rows"], ngrams, buckets, kind)
             if tfidf:  # each id once, sorted, with its count in the text
                 for i in sorted(set(text)):
                     ids.append(i)

@@ -82,7 +82,7 @@ Result<std::vector<std::string>> readLabels(const fs::path &file)
 Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::path &tokenizerFile,
                                                 const fs::path &labelsFile)
 {
-    auto exp = experimentFromJson(config);
+    auto exp = experimentFromRecorded(config);
     if (!exp)
         return exp.error();
     auto m = std::make_unique<LoadedModel>();
@@ -449,6 +449,7 @@ int exportModel(const ModelExportOptions &o)
         if (ms.type == "bag") {
             arch["ngrams"] = lm.inputs.ngrams;
             arch["ngram_buckets"] = ms.ngramBuckets;
+            arch["ngram_hash"] = ms.ngramHash;
             arch["embedding_rows"] = int64_t(lm.vocab) + (ms.ngrams > 1 ? ms.ngramBuckets : 0);
             // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
             // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.

@@ -218,14 +218,25 @@ InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId)
     in.ngrams = spec.ngramBuckets > 0 ? spec.ngrams : 1;
     in.buckets = spec.ngramBuckets;
     in.unique = in.bag && spec.weighting == "tfidf";
+    in.mixHash = spec.ngramHash != "multiplicative";
     return in;
 }
 
-uint64_t ngramHash(const int *tokens, int n)
+uint64_t ngramHash(const int *tokens, int n, bool mix)
 {
     uint64_t h = 0;
+    if (!mix) {
+        for (int i = 0; i < n; ++i)
+            h = h * 1000003ULL + uint64_t(tokens[i]) + 1ULL;
+        return h;
+    }
     for (int i = 0; i < n; ++i)
-        h = h * 1000003ULL + uint64_t(tokens[i]) + 1ULL;
+        h = (h ^ (uint64_t(tokens[i]) + 1ULL)) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB93FE53F2E5BULL;
+    h ^= h >> 33;
     return h;
 }
 
@@ -253,7 +264,7 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
                 id[k++] = tok;
             for (int order = 2; order <= spec.ngrams; ++order)
                 for (size_t j = 0; j + size_t(order) <= t.size(); ++j)
-                    id[k++] = spec.vocab + int64_t(ngramHash(t.data() + j, order) % uint64_t(spec.buckets));
+                    id[k++] = spec.vocab + int64_t(ngramHash(t.data() + j, order, spec.mixHash) % uint64_t(spec.buckets));
             len[i] = std::max<int64_t>(1, int64_t(t.size()));
             if (spec.unique) {
                 // Each id once, sorted, with how often it occurs in the text.

@@ -113,12 +113,17 @@ struct InputSpec {
     int ngrams = 1;       // bag: n-gram orders up to this (1: unigrams only)
     int64_t buckets = 0;  // bag: hash buckets for orders >= 2
     bool unique = false;  // bag: each id once per text, with its count (tfidf weighting)
+    bool mixHash = true;  // bag: ngramHash's mixing hash; false: the multiplicative one of older runs
 };
 InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId);
 
-// Hashed n-gram ids for the bag model: h = h * 1000003 + (token + 1) over the n tokens, in uint64 arithmetic,
-// then vocab + h % buckets. Exported models document this so another implementation reproduces the ids.
-uint64_t ngramHash(const int *tokens, int n);
+// Hashed n-gram ids for the bag model, vocab + h % buckets, in uint64 arithmetic over the n tokens:
+// mix: h = (h ^ (token + 1)) * 0x9E3779B97F4A7C15 per token, then MurmurHash3's 64-bit finaliser;
+// multiplicative (mix false; runs recorded before 2026-11-24): h = h * 1000003 + (token + 1). The latter leaves
+// the low digits nearly linear in the tokens, so modulo a few million buckets unrelated bigrams share rows
+// (130k distinct rows for 380k distinct title bigrams in 4M buckets). Exported models name the hash, and
+// docs/EXPERIMENTS.md spells both out, so another implementation reproduces the ids.
+uint64_t ngramHash(const int *tokens, int n, bool mix = true);
 
 // The inputs (not the targets) of one batch; tokens[i] are example i's token ids.
 Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const InputSpec &spec, torch::Device device);

@@ -180,7 +180,7 @@ Result<Unit> Worker::loadExperiment()
     auto cfg = readJsonFile(m_opt.runDir / "experiment.json");
     if (!cfg)
         return cfg.error();
-    auto exp = experimentFromJson(*cfg);
+    auto exp = experimentFromRecorded(*cfg);
     if (!exp)
         return Error{(m_opt.runDir / "experiment.json").string() + ": " + exp.message()};
     m_p.exp = std::move(*exp);

@@ -54,6 +54,7 @@ struct ModelSpec {
     double dropout = 0.1;
     int ngrams = 2;               // bag: word n-grams up to this order (hashed into buckets)
     int ngramBuckets = 200000;    // bag
+    std::string ngramHash = "mix"; // bag: mix | multiplicative (runs recorded before the field existed)
     std::string weighting = "mean"; // bag: mean | tfidf
     std::vector<int> kernelSizes = {2, 3, 4}; // cnn
     int channels = 128;           // cnn: filters per kernel size

@@ -167,6 +167,13 @@ std::vector<FieldSpec> makeFields()
                                     "Bag: hash buckets for the n-grams above order 1 (0: unigrams only)."),
                               0, 100000000),
                         {"model.type=bag"}));
+    f.push_back(applies(choices(field("model.ngram_hash", T::Enum, "mix",
+                                      "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash "
+                                      "(docs/EXPERIMENTS.md). multiplicative: h * 1000003 + token, which puts "
+                                      "many n-grams in the same bucket; only for runs recorded before 2026-11-24, "
+                                      "which used it."),
+                                {"mix", "multiplicative"}),
+                        {"model.type=bag"}));
     f.push_back(applies(choices(field("model.weighting", T::Enum, "mean",
                                       "Bag: mean, the plain average of the text's token and n-gram vectors "
                                       "(fastText); tfidf, their sum weighted by (1 + log tf) x idf and "
@@ -614,6 +621,14 @@ json withDefaults(const json &j)
     return r;
 }
 
+Result<Experiment> experimentFromRecorded(const json &j)
+{
+    json r = j;
+    if (r.is_object() && r.contains("model") && r["model"].is_object() && !r["model"].contains("ngram_hash"))
+        r["model"]["ngram_hash"] = "multiplicative";
+    return experimentFromJson(r);
+}
+
 Result<Experiment> experimentFromJson(const json &j)
 {
     const auto issues = validateExperimentJson(j);
@@ -671,6 +686,7 @@ Result<Experiment> experimentFromJson(const json &j)
     e.model.dropout = get<double>(r, "model.dropout");
     e.model.ngrams = get<int>(r, "model.ngrams");
     e.model.ngramBuckets = get<int>(r, "model.ngram_buckets");
+    e.model.ngramHash = get<std::string>(r, "model.ngram_hash");
     e.model.weighting = get<std::string>(r, "model.weighting");
     e.model.kernelSizes = get<std::vector<int>>(r, "model.kernel_sizes");
     e.model.channels = get<int>(r, "model.channels");

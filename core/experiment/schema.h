@@ -51,6 +51,10 @@ std::optional<ValidationIssue> validateField(const FieldSpec &field, const nlohm
 nlohmann::json withDefaults(const nlohmann::json &j);
 // Parses an experiment: validation issues are joined into the error, one per line.
 Result<Experiment> experimentFromJson(const nlohmann::json &j);
+// Parses the resolved config a run recorded (its experiment.json, a model card's config). Every field is
+// written there, so a field missing means the run predates it; such fields get the value that run used, not
+// today's default (model.ngram_hash: "multiplicative" before 2026-11-24).
+Result<Experiment> experimentFromRecorded(const nlohmann::json &j);
 // Reads and parses a file; a JSON syntax error names file, line and column. The name defaults to the stem.
 Result<Experiment> loadExperimentFile(const std::filesystem::path &file);
 Result<nlohmann::json> readJsonFile(const std::filesystem::path &file);

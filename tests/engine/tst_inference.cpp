@@ -10,6 +10,7 @@
 #include <set>
 
 #include "data/dataset.h"
+#include "experiment/schema.h"
 #include "engine/models.h"
 #include "engine/optim.h"
 #include "engine/tokenizer.h"
@@ -190,10 +191,46 @@ private Q_SLOTS:
         // Unigrams, 2 bigrams, 1 trigram; then [1] for the empty text.
         QCOMPARE(b.bagIds.numel(), int64_t(3 + 2 + 1 + 1));
         QCOMPARE(b.bagOffsets[1].item<int64_t>(), int64_t(6));
-        const uint64_t h = (uint64_t(5) + 1) * 1000003ULL + (uint64_t(9) + 1);
-        QCOMPARE(b.bagIds[3].item<int64_t>(), int64_t(100 + h % 1000));
-        QCOMPARE(uint64_t(b.bagIds[3].item<int64_t>() - 100), lbk::ngramHash(a.data(), 2) % 1000);
+        // The mixing hash of (5, 9) and (5, 9, 2), as reference/lbkmodels.py computes them.
+        QCOMPARE(lbk::ngramHash(a.data(), 2), uint64_t(11644116441887095655ULL));
+        QCOMPARE(b.bagIds[3].item<int64_t>(), int64_t(100 + 655));
+        QCOMPARE(b.bagIds[5].item<int64_t>(), int64_t(100 + 660));
         QCOMPARE(b.bagIds[6].item<int64_t>(), int64_t(1));
+
+        // Runs recorded before the mixing hash keep the multiplicative one.
+        spec.mixHash = false;
+        const auto old = lbk::makeInputs({&a}, spec, torch::kCPU);
+        const uint64_t h = (uint64_t(5) + 1) * 1000003ULL + (uint64_t(9) + 1);
+        QCOMPARE(old.bagIds[3].item<int64_t>(), int64_t(100 + h % 1000));
+        QCOMPARE(uint64_t(old.bagIds[3].item<int64_t>() - 100), lbk::ngramHash(a.data(), 2, false) % 1000);
+    }
+
+    void mixingHashSpreadsBigramsOverBuckets()
+    {
+        // 90,000 distinct bigrams of 300 tokens in 4M buckets: a random assignment leaves about 89,000 rows
+        // distinct. The multiplicative hash put them in 4,752 rows (h mod 4M is nearly linear in the tokens).
+        std::set<uint64_t> mixed, multiplicative;
+        for (int x = 1; x <= 300; ++x)
+            for (int y = 1; y <= 300; ++y) {
+                const int t[2] = {x, y};
+                mixed.insert(lbk::ngramHash(t, 2) % 4000000);
+                multiplicative.insert(lbk::ngramHash(t, 2, false) % 4000000);
+            }
+        QVERIFY2(mixed.size() > 88500, std::to_string(mixed.size()).c_str());
+        QVERIFY(multiplicative.size() < 10000);
+    }
+
+    void recordedConfigsWithoutTheHashKeepTheOldOne()
+    {
+        auto cfg = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "bag"}}}});
+        auto fresh = lbk::experimentFromRecorded(cfg);
+        QVERIFY2(fresh, fresh ? "" : fresh.message().c_str());
+        QVERIFY(fresh->model.ngramHash == "mix");
+        cfg["model"].erase("ngram_hash");
+        auto old = lbk::experimentFromRecorded(cfg);
+        QVERIFY(old && old->model.ngramHash == "multiplicative");
+        QVERIFY(lbk::inputSpecFor(old->model, 100, -1).mixHash == false);
+        QVERIFY(lbk::experimentFromJson(cfg)->model.ngramHash == "mix");
     }
 };
 
