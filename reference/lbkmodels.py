@@ -58,6 +58,10 @@ def ngram_hash(tokens, kind="mix"):
         return h
     for t in tokens:
         h = ((h ^ (t + 1)) * 0x9E3779B97F4A7C15) & _MASK64
+    return _fmix64(h)
+
+
+def _fmix64(h):
     h ^= h >> 33
     h = (h * 0xFF51AFD7ED558CCD) & _MASK64
     h ^= h >> 33
@@ -65,13 +69,45 @@ def ngram_hash(tokens, kind="mix"):
     return h ^ (h >> 33)
 
 
-def bag_ids(tokens, vocab, ngrams, buckets, kind="mix"):
-    """Unigram ids, then hashed n-gram ids for orders 2..ngrams (bucket rows start at vocab)."""
+def char_ngram_rows(piece, min_len, max_len, vocab, buckets):
+    """As core/engine/models.cpp charNgramRows(): a piece's character n-gram rows."""
+    if not piece or buckets <= 0:
+        return []
+    text = (" " + piece[1:] if piece.startswith("\u2581") else piece) + " "
+    rows = []
+    for n in range(min_len, max_len + 1):
+        for i in range(len(text) - n + 1):
+            h = 0xCBF29CE484222325
+            for b in text[i:i + n].encode("utf-8"):
+                h = ((h ^ b) * 0x100000001B3) & _MASK64
+            rows.append(vocab + _fmix64(h) % buckets)
+    return rows
+
+
+def char_table(sp, arch):
+    """Per token id its character n-gram rows (arch["char_ngrams"] = [min, max]), or None."""
+    if arch.get("type") != "bag" or not arch.get("char_ngrams") or not arch.get("ngram_buckets"):
+        return None
+    lo, hi = arch["char_ngrams"]
+    table = []
+    for i in range(sp.get_piece_size()):
+        plain = not (sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i))
+        table.append(char_ngram_rows(sp.id_to_piece(i), lo, hi, arch["vocab_rows"], arch["ngram_buckets"]) if plain else [])
+    return table
+
+
+def bag_ids(tokens, vocab, ngrams, buckets, kind="mix", chars=None):
+    """Unigram ids, hashed n-gram ids for orders 2..ngrams (bucket rows start at vocab), then each token's
+    character n-gram rows (chars: char_table)."""
     ids = list(tokens) if tokens else [1]
     if buckets > 0:
         for n in range(2, ngrams + 1):
             for k in range(len(tokens) - n + 1):
                 ids.append(vocab + ngram_hash(tokens[k:k + n], kind) % buckets)
+    if chars is not None:
+        for t in tokens:
+            if t < len(chars):
+                ids.extend(chars[t])
     return ids
 
 
@@ -85,7 +121,7 @@ def make_inputs(token_lists, arch):
         kind = arch.get("ngram_hash", "multiplicative")  # cards written before the field existed
         for t in token_lists:
             offsets.append(len(ids))
-            text = bag_ids(t, arch["vocab_rows"], ngrams, buckets, kind)
+            text = bag_ids(t, arch["vocab_rows"], ngrams, buckets, kind, arch.get("char_table"))
             if tfidf:  # each id once, sorted, with its count in the text
                 for i in sorted(set(text)):
                     ids.append(i)
@@ -246,6 +282,7 @@ def load_export(folder):
     model.eval()
     tok = card["input"]["tokenizer"]
     tokenizer = Tokenizer(f"{folder}/{tok['file']}", tok["lowercase_ascii_first"], tok["max_tokens"])
+    arch["char_table"] = char_table(tokenizer.sp, arch)  # make_inputs reads it from the architecture
     return model, tokenizer, card
 
 

@@ -102,7 +102,7 @@ Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::pa
     m->outputs = m->kind == TaskKind::Binary ? 1 : int(m->labels.size());
     m->model = makeModel(m->exp.model, m->vocab, m->outputs, m->exp.tokenizer.maxTokens);
     m->model->eval();
-    m->inputs = inputSpecFor(m->exp.model, m->vocab, m->clsId);
+    m->inputs = inputSpecFor(m->exp.model, m->vocab, m->clsId, m->tokenizer->pieceTexts());
     return m;
 }
 
@@ -450,6 +450,8 @@ int exportModel(const ModelExportOptions &o)
             arch["ngrams"] = lm.inputs.ngrams;
             arch["ngram_buckets"] = ms.ngramBuckets;
             arch["ngram_hash"] = ms.ngramHash;
+            if (ms.charNgrams > 0) // rows from the pieces of tokenizer.model: see charNgramRows in models.h
+                arch["char_ngrams"] = {ms.charNgramsMin, ms.charNgrams};
             arch["embedding_rows"] = int64_t(lm.vocab) + (ms.ngrams > 1 ? ms.ngramBuckets : 0);
             // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
             // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.

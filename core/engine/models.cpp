@@ -209,7 +209,45 @@ torch::Tensor TransformerModelImpl::forward(const Batch &batch)
     return m_out->forward(m_dropout->forward(pooled));
 }
 
-InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId)
+namespace {
+uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB93FE53F2E5BULL;
+    h ^= h >> 33;
+    return h;
+}
+} // namespace
+
+std::vector<int64_t> charNgramRows(const std::string &piece, int minLen, int maxLen, int vocab, int64_t buckets)
+{
+    static const std::string kWordStart = "\xE2\x96\x81"; // U+2581, sentencepiece's word-start mark
+    std::vector<int64_t> rows;
+    if (piece.empty() || buckets <= 0)
+        return rows;
+    std::string text = piece.rfind(kWordStart, 0) == 0 ? " " + piece.substr(kWordStart.size()) : piece;
+    text += ' ';
+    std::vector<size_t> starts; // byte offset of each code point, then the end
+    for (size_t i = 0; i < text.size(); ++i)
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
+            starts.push_back(i);
+    starts.push_back(text.size());
+    const int chars = int(starts.size()) - 1;
+    for (int n = minLen; n <= maxLen; ++n)
+        for (int i = 0; i + n <= chars; ++i) {
+            uint64_t h = 0xCBF29CE484222325ULL;
+            for (size_t b = starts[size_t(i)]; b < starts[size_t(i + n)]; ++b) {
+                h ^= static_cast<unsigned char>(text[b]);
+                h *= 0x100000001B3ULL;
+            }
+            rows.push_back(int64_t(vocab) + int64_t(fmix64(h) % uint64_t(buckets)));
+        }
+    return rows;
+}
+
+InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::vector<std::string> &pieces)
 {
     InputSpec in;
     in.bag = spec.type == "bag";
@@ -219,6 +257,12 @@ InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId)
     in.buckets = spec.ngramBuckets;
     in.unique = in.bag && spec.weighting == "tfidf";
     in.mixHash = spec.ngramHash != "multiplicative";
+    if (in.bag && spec.charNgrams > 0 && spec.ngramBuckets > 0) {
+        auto rows = std::make_shared<std::vector<std::vector<int64_t>>>(size_t(vocab));
+        for (size_t id = 0; id < pieces.size() && id < size_t(vocab); ++id)
+            (*rows)[id] = charNgramRows(pieces[id], spec.charNgramsMin, spec.charNgrams, vocab, spec.ngramBuckets);
+        in.charRows = std::move(rows);
+    }
     return in;
 }
 
@@ -232,12 +276,7 @@ uint64_t ngramHash(const int *tokens, int n, bool mix)
     }
     for (int i = 0; i < n; ++i)
         h = (h ^ (uint64_t(tokens[i]) + 1ULL)) * 0x9E3779B97F4A7C15ULL;
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDULL;
-    h ^= h >> 33;
-    h *= 0xC4CEB93FE53F2E5BULL;
-    h ^= h >> 33;
-    return h;
+    return fmix64(h);
 }
 
 Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const InputSpec &spec, torch::Device device)
@@ -248,8 +287,13 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
     int64_t *len = lengths.data_ptr<int64_t>();
     if (spec.bag) {
         size_t total = 0;
-        for (const auto *t : tokens)
+        const auto *charRows = spec.charRows.get();
+        for (const auto *t : tokens) {
             total += std::max<size_t>(1, t->size()) * size_t(spec.ngrams);
+            if (charRows)
+                for (int tok : *t)
+                    total += size_t(tok) < charRows->size() ? (*charRows)[size_t(tok)].size() : 0;
+        }
         auto ids = torch::empty({int64_t(total)}, torch::kLong);
         auto offsets = torch::empty({n}, torch::kLong);
         int64_t *id = ids.data_ptr<int64_t>(), *off = offsets.data_ptr<int64_t>();
@@ -265,6 +309,11 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
             for (int order = 2; order <= spec.ngrams; ++order)
                 for (size_t j = 0; j + size_t(order) <= t.size(); ++j)
                     id[k++] = spec.vocab + int64_t(ngramHash(t.data() + j, order, spec.mixHash) % uint64_t(spec.buckets));
+            if (charRows)
+                for (int tok : t)
+                    if (size_t(tok) < charRows->size())
+                        for (int64_t r : (*charRows)[size_t(tok)])
+                            id[k++] = r;
             len[i] = std::max<int64_t>(1, int64_t(t.size()));
             if (spec.unique) {
                 // Each id once, sorted, with how often it occurs in the text.

@@ -114,8 +114,16 @@ struct InputSpec {
     int64_t buckets = 0;  // bag: hash buckets for orders >= 2
     bool unique = false;  // bag: each id once per text, with its count (tfidf weighting)
     bool mixHash = true;  // bag: ngramHash's mixing hash; false: the multiplicative one of older runs
+    // bag with model.char_ngrams: per token id, the rows of its character n-grams (charNgramRows)
+    std::shared_ptr<const std::vector<std::vector<int64_t>>> charRows;
 };
-InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId);
+// pieces: the tokenizer's pieceTexts(), needed for the bag's character n-grams (else may be empty).
+InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::vector<std::string> &pieces = {});
+
+// A piece's character n-gram rows: the piece as text, its leading "▁" turned into a space and a space appended
+// (so " graph " for the word-start piece "▁graph", "ing " for "ing"); every run of minLen..maxLen characters
+// (UTF-8 code points) of that, as bytes through FNV-1a 64 and MurmurHash3's finaliser, to vocab + h % buckets.
+std::vector<int64_t> charNgramRows(const std::string &piece, int minLen, int maxLen, int vocab, int64_t buckets);
 
 // Hashed n-gram ids for the bag model, vocab + h % buckets, in uint64 arithmetic over the n tokens:
 // mix: h = (h ^ (token + 1)) * 0x9E3779B97F4A7C15 per token, then MurmurHash3's 64-bit finaliser;

@@ -380,4 +380,13 @@ int Tokenizer::vocabSize() const
     return m_sp->GetPieceSize();
 }
 
+std::vector<std::string> Tokenizer::pieceTexts() const
+{
+    std::vector<std::string> out(size_t(m_sp->GetPieceSize()));
+    for (int i = 0; i < m_sp->GetPieceSize(); ++i)
+        if (!m_sp->IsControl(i) && !m_sp->IsUnknown(i) && !m_sp->IsUnused(i))
+            out[size_t(i)] = m_sp->IdToPiece(i);
+    return out;
+}
+
 } // namespace lbk

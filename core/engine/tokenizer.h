@@ -91,6 +91,8 @@ public:
     std::vector<std::vector<int>> encodeAll(const std::vector<std::string> &texts, int threads) const;
     std::vector<std::string> pieces(std::string_view text) const;
     int vocabSize() const;
+    // Every id's piece as text ("▁" marks a word start); "" for control and unknown pieces.
+    std::vector<std::string> pieceTexts() const;
     const std::filesystem::path &modelPath() const { return m_modelPath; }
 
     // The cache key: a hash of the settings and every training text.

@@ -376,7 +376,7 @@ void Worker::createModel()
     m_model = makeModel(e.model, m_p.vocab, m_p.outputs, e.tokenizer.maxTokens, m_sparse);
     m_model->to(m_device);
     m_model->train();
-    m_inputs = inputSpecFor(e.model, m_p.vocab, m_p.clsId);
+    m_inputs = inputSpecFor(e.model, m_p.vocab, m_p.clsId, m_p.tokenizer->pieceTexts());
     if (auto bag = std::dynamic_pointer_cast<BagModelImpl>(m_model); bag && bag->tfidf()) {
         std::vector<const std::vector<int> *> train;
         for (size_t i : m_p.split.train)

@@ -55,6 +55,8 @@ struct ModelSpec {
     int ngrams = 2;               // bag: word n-grams up to this order (hashed into buckets)
     int ngramBuckets = 200000;    // bag
     std::string ngramHash = "mix"; // bag: mix | multiplicative (runs recorded before the field existed)
+    int charNgrams = 0;           // bag: character n-grams of each token up to this length (0: off)
+    int charNgramsMin = 2;
     std::string weighting = "mean"; // bag: mean | tfidf
     std::vector<int> kernelSizes = {2, 3, 4}; // cnn
     int channels = 128;           // cnn: filters per kernel size

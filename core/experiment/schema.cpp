@@ -167,6 +167,14 @@ std::vector<FieldSpec> makeFields()
                                     "Bag: hash buckets for the n-grams above order 1 (0: unigrams only)."),
                               0, 100000000),
                         {"model.type=bag"}));
+    f.push_back(applies(range(field("model.char_ngrams", T::Int, 0,
+                                    "Bag: also the character n-grams of every token, of lengths "
+                                    "model.char_ngrams_min to this (fastText's subwords; 0: off). They share the "
+                                    "n-gram buckets."),
+                              0, 8),
+                        {"model.type=bag"}));
+    f.push_back(applies(range(field("model.char_ngrams_min", T::Int, 2, "Bag: shortest character n-gram."), 1, 8),
+                        {"model.type=bag"}));
     f.push_back(applies(choices(field("model.ngram_hash", T::Enum, "mix",
                                       "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash "
                                       "(docs/EXPERIMENTS.md). multiplicative: h * 1000003 + token, which puts "
@@ -599,6 +607,14 @@ std::vector<ValidationIssue> validateExperimentJson(const json &j)
     if (model == "gru" && pooling == "cls")
         issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
                                            "or meanmax"});
+    if (get<std::string>(r, "model.type") == "bag" && get<int>(r, "model.char_ngrams") > 0) {
+        if (get<int>(r, "model.ngram_buckets") == 0)
+            issues.push_back({"model.char_ngrams", "model.char_ngrams: character n-grams are hashed into the n-gram "
+                                                   "buckets; set model.ngram_buckets above 0"});
+        if (get<int>(r, "model.char_ngrams_min") > get<int>(r, "model.char_ngrams"))
+            issues.push_back({"model.char_ngrams_min", "model.char_ngrams_min: must be at most model.char_ngrams (" +
+                                                           std::to_string(get<int>(r, "model.char_ngrams")) + ")"});
+    }
     if (get<int>(r, "training.processes") > get<int>(r, "training.batch_size"))
         issues.push_back({"training.processes", "training.processes: " + std::to_string(get<int>(r, "training.processes")) +
                                                     " processes cannot share a batch of " +
@@ -687,6 +703,8 @@ Result<Experiment> experimentFromJson(const json &j)
     e.model.ngrams = get<int>(r, "model.ngrams");
     e.model.ngramBuckets = get<int>(r, "model.ngram_buckets");
     e.model.ngramHash = get<std::string>(r, "model.ngram_hash");
+    e.model.charNgrams = get<int>(r, "model.char_ngrams");
+    e.model.charNgramsMin = get<int>(r, "model.char_ngrams_min");
     e.model.weighting = get<std::string>(r, "model.weighting");
     e.model.kernelSizes = get<std::vector<int>>(r, "model.kernel_sizes");
     e.model.channels = get<int>(r, "model.channels");

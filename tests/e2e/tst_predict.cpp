@@ -135,15 +135,20 @@ private Q_SLOTS:
 
     void tfidfBagExportsAndPythonReproducesIt()
     {
-        // The bag with TF-IDF weighting: its idf travels as a buffer, and the Python client rebuilds the weights.
-        auto r = lbk({QStringLiteral("run"), variant(QStringLiteral("tfidf"), {{"model", {{"weighting", "tfidf"}}}}),
+        // The bag with TF-IDF weighting and character n-grams: the idf travels as a buffer, and the Python client
+        // rebuilds the weights and each piece's character n-gram rows from the exported tokenizer.
+        auto r = lbk({QStringLiteral("run"),
+                      variant(QStringLiteral("tfidf"), {{"model", {{"weighting", "tfidf"}, {"char_ngrams", 4}}}}),
                       QStringLiteral("-q")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
         auto e = lbk({QStringLiteral("export"), QStringLiteral("tfidf"), QStringLiteral("--format"),
                       QStringLiteral("model"), QStringLiteral("--out"), path("export-tfidf")});
         QVERIFY2(e.exitCode == 0, qPrintable(e.err + e.out));
         std::ifstream in(path("export-tfidf/model.json").toStdString());
-        QCOMPARE(json::parse(in)["architecture"]["bag_mode"].get<std::string>(), std::string("tfidf"));
+        const auto arch = json::parse(in)["architecture"];
+        QCOMPARE(arch["bag_mode"].get<std::string>(), std::string("tfidf"));
+        QVERIFY(arch["char_ngrams"] == json::array({2, 4}));
+        QCOMPARE(arch["ngram_hash"].get<std::string>(), std::string("mix"));
         auto p = lbk({QStringLiteral("predict"), path("export-tfidf"), QStringLiteral("--data"),
                       QString::fromUtf8(kSample), QStringLiteral("--out"), path("pred-tfidf.jsonl"), QStringLiteral("-q")});
         QVERIFY2(p.exitCode == 0, qPrintable(p.err));

@@ -220,6 +220,30 @@ private Q_SLOTS:
         QVERIFY(multiplicative.size() < 10000);
     }
 
+    void characterNgramsAsDocumented()
+    {
+        // The same rows as reference/lbkmodels.py's char_ngram_rows: " graph " at lengths 2 and 3, and a
+        // two-byte character counted as one.
+        const std::vector<int64_t> graph = {1055, 192, 349, 989, 1025, 1087, 729, 169, 1041, 1012, 359};
+        QVERIFY(lbk::charNgramRows("\xE2\x96\x81graph", 2, 3, 100, 1000) == graph);
+        QVERIFY(lbk::charNgramRows("\xC3\xB6", 1, 2, 100, 1000) == std::vector<int64_t>({905, 313, 986}));
+        QVERIFY(lbk::charNgramRows("", 1, 2, 100, 1000).empty());
+
+        // In a batch they follow the token and n-gram ids of each text; control pieces (id 0 here) add none.
+        lbk::ModelSpec model;
+        model.type = "bag";
+        model.ngrams = 2;
+        model.ngramBuckets = 1000;
+        model.charNgrams = 3;
+        model.charNgramsMin = 2;
+        const auto spec = lbk::inputSpecFor(model, 100, -1, {"", "\xE2\x96\x81graph"});
+        const std::vector<int> text = {1, 0};
+        const auto b = lbk::makeInputs({&text}, spec, torch::kCPU);
+        QCOMPARE(b.bagIds.numel(), int64_t(2 + 1 + 11));
+        QCOMPARE(b.bagIds[3].item<int64_t>(), int64_t(1055));
+        QCOMPARE(b.bagIds[13].item<int64_t>(), int64_t(359));
+    }
+
     void recordedConfigsWithoutTheHashKeepTheOldOne()
     {
         auto cfg = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "bag"}}}});
