@@ -87,6 +87,7 @@ private:
     torch::nn::MultiheadAttention m_attn{nullptr};
     torch::nn::Linear m_ff1{nullptr}, m_ff2{nullptr};
     torch::nn::Dropout m_dropout{nullptr};
+    int m_dim = 0, m_heads = 0;
 };
 TORCH_MODULE(EncoderBlock);
 

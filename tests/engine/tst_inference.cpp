@@ -244,6 +244,29 @@ private Q_SLOTS:
         QCOMPARE(b.bagIds[13].item<int64_t>(), int64_t(359));
     }
 
+    void transformerScoringPathMatchesTraining()
+    {
+        // Without autograd the encoder blocks run ATen's fused layer; it must give the module path's outputs.
+        torch::manual_seed(3);
+        lbk::ModelSpec spec;
+        spec.type = "transformer";
+        spec.embeddingDim = 32;
+        spec.hidden = 64;
+        spec.layers = 2;
+        spec.heads = 4;
+        spec.dropout = 0.1;
+        auto model = lbk::makeModel(spec, 50, 5, 16);
+        model->eval();
+        const std::vector<int> a = {5, 9, 2, 7, 7, 3, 11}, b = {4}, c = {8, 8, 1, 30};
+        const auto in = lbk::makeInputs({&a, &b, &c}, lbk::inputSpecFor(spec, 50, -1), torch::kCPU);
+        const auto modulePath = model->forward(in).detach();
+        torch::NoGradGuard noGrad;
+        const auto fused = model->forward(in);
+        const double diff = (fused - modulePath).abs().max().item<double>();
+        qInfo("fused encoder against the module path: max difference %g", diff);
+        QVERIFY2(diff < 1e-5, std::to_string(diff).c_str());
+    }
+
     void recordedConfigsWithoutTheHashKeepTheOldOne()
     {
         auto cfg = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "bag"}}}});
