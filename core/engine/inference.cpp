@@ -452,7 +452,7 @@ int exportModel(const ModelExportOptions &o)
             arch["ngram_hash"] = ms.ngramHash;
             if (ms.charNgrams > 0) // rows from the pieces of tokenizer.model: see charNgramRows in models.h
                 arch["char_ngrams"] = {ms.charNgramsMin, ms.charNgrams};
-            arch["embedding_rows"] = int64_t(lm.vocab) + (ms.ngrams > 1 ? ms.ngramBuckets : 0);
+            arch["embedding_rows"] = int64_t(lm.vocab) + (ms.ngrams > 1 || ms.charNgrams > 0 ? ms.ngramBuckets : 0);
             // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
             // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.
             arch["bag_mode"] = ms.weighting == "tfidf" ? "tfidf" : "mean";

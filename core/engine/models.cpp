@@ -12,7 +12,7 @@ namespace F = torch::nn::functional;
 
 BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool sparse)
 {
-    const int64_t rows = int64_t(vocab) + (spec.ngrams > 1 ? spec.ngramBuckets : 0);
+    const int64_t rows = int64_t(vocab) + (spec.ngrams > 1 || spec.charNgrams > 0 ? spec.ngramBuckets : 0);
     m_embedding = register_module(
         "embedding",
         torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(rows, spec.embeddingDim)

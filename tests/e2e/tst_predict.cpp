@@ -138,7 +138,7 @@ private Q_SLOTS:
         // The bag with TF-IDF weighting and character n-grams: the idf travels as a buffer, and the Python client
         // rebuilds the weights and each piece's character n-gram rows from the exported tokenizer.
         auto r = lbk({QStringLiteral("run"),
-                      variant(QStringLiteral("tfidf"), {{"model", {{"weighting", "tfidf"}, {"char_ngrams", 4}}}}),
+                      variant(QStringLiteral("tfidf"), {{"model", {{"weighting", "tfidf"}, {"ngrams", 1}, {"char_ngrams", 4}}}}),
                       QStringLiteral("-q")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
         auto e = lbk({QStringLiteral("export"), QStringLiteral("tfidf"), QStringLiteral("--format"),
