@@ -6,6 +6,7 @@ sentencepiece, truncation, hashed n-grams). Used by load_export.py (the export c
 (the speed reference); never by Labbook itself.
 """
 import json
+import re
 
 import sentencepiece as spm
 import torch
@@ -14,6 +15,9 @@ import torch.nn.functional as F
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MASK64 = (1 << 64) - 1
+# A word, as core/engine/tokenizer.cpp normalise() for tokenizer.type "word": ASCII letters, digits, "_", and any
+# non-ASCII character.
+_WORD = re.compile("[0-9A-Za-z_\u0080-\U0010FFFF]+")
 
 
 def paper_text(row, field, columns=None):
@@ -35,14 +39,17 @@ def paper_text(row, field, columns=None):
 class Tokenizer:
     """sentencepiece with Labbook's rules: ASCII-only lowercasing first (when enabled), ids cut to max_tokens."""
 
-    def __init__(self, model_file, lowercase=True, max_tokens=64):
+    def __init__(self, model_file, lowercase=True, max_tokens=64, words=False):
         self.sp = spm.SentencePieceProcessor(model_file=model_file)
         self.lowercase = lowercase
         self.max_tokens = max_tokens
+        self.words = words  # the word tokenizer: text reduced to its words, joined by single spaces
 
     def encode(self, text):
         if self.lowercase:
             text = text.translate(_ASCII_LOWER)
+        if self.words:
+            text = " ".join(_WORD.findall(text))
         return self.sp.encode(text)[: self.max_tokens]
 
     def vocab_size(self):
@@ -281,7 +288,8 @@ def load_export(folder):
     model.load_state_dict(state)
     model.eval()
     tok = card["input"]["tokenizer"]
-    tokenizer = Tokenizer(f"{folder}/{tok['file']}", tok["lowercase_ascii_first"], tok["max_tokens"])
+    tokenizer = Tokenizer(f"{folder}/{tok['file']}", tok["lowercase_ascii_first"], tok["max_tokens"],
+                          tok.get("type") == "word")
     arch["char_table"] = char_table(tokenizer.sp, arch)  # make_inputs reads it from the architecture
     return model, tokenizer, card
 

@@ -20,6 +20,7 @@ BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool s
                                                                     : torch::nn::EmbeddingBagMode(torch::kMean))
                                     .sparse(sparse)));
     m_tfidf = spec.weighting == "tfidf";
+    m_minDf = spec.minDf;
     if (m_tfidf)
         m_idf = register_buffer("idf", torch::ones({rows}));
     // fastText's initialisation: small uniform input vectors.
@@ -65,7 +66,7 @@ void BagModelImpl::setIdf(const std::vector<const std::vector<int> *> &examples,
     float *v = idf.data_ptr<float>();
     const double n = double(examples.size());
     for (size_t r = 0; r < df.size(); ++r)
-        v[r] = float(std::log((1 + n) / (1 + double(df[r]))) + 1);
+        v[r] = m_minDf > 1 && df[r] < m_minDf ? 0.0f : float(std::log((1 + n) / (1 + double(df[r]))) + 1);
     torch::NoGradGuard noGrad;
     m_idf.copy_(idf);
 }

@@ -40,12 +40,14 @@ public:
     torch::Tensor embeddingWeight() const { return m_embedding->weight; }
     bool tfidf() const { return m_tfidf; }
     // tfidf weighting: idf per embedding row, from document frequencies over `examples` (log((1+N)/(1+df))+1,
-    // as scikit-learn's smooth idf). A buffer, so checkpoints and exports carry it.
+    // as scikit-learn's smooth idf; 0 for rows in fewer than model.min_df texts when that is above 1). A buffer,
+    // so checkpoints and exports carry it.
     void setIdf(const std::vector<const std::vector<int> *> &examples, const InputSpec &spec);
 private:
     torch::nn::EmbeddingBag m_embedding{nullptr};
     torch::Tensor m_idf;
     bool m_tfidf = false;
+    int m_minDf = 1;
     torch::nn::Dropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };

@@ -41,7 +41,9 @@ fs::path Tokenizer::defaultCacheDir()
 std::string Tokenizer::cacheKey(const std::vector<std::string> &trainTexts, const TokenizerSpec &spec)
 {
     uint64_t h = stableHash(spec.type + "|" + std::to_string(spec.vocabSize) + "|" + std::to_string(spec.lowercase) +
-                            "|" + std::to_string(spec.characterCoverage) + "|spm-0.1.97|v1");
+                            "|" + std::to_string(spec.characterCoverage) +
+                            (spec.type == "word" ? "|min" + std::to_string(spec.minCount) : std::string()) +
+                            "|spm-0.1.97|v1");
     for (const auto &t : trainTexts)
         h = stableHash(t, h);
     char buf[17];
@@ -56,7 +58,23 @@ std::string Tokenizer::normalise(std::string_view text) const
         for (char &c : s)
             if (c >= 'A' && c <= 'Z')
                 c = char(c - 'A' + 'a');
-    return s;
+    if (m_spec.type != "word")
+        return s;
+    // Words: runs of ASCII letters, digits and '_', and of any non-ASCII byte (UTF-8 characters stay whole),
+    // joined by single spaces; ASCII punctuation, spaces and control characters only separate them.
+    std::string words;
+    words.reserve(s.size());
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        const bool inWord = u >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (inWord)
+            words += c;
+        else if (!words.empty() && words.back() != ' ')
+            words += ' ';
+    }
+    if (!words.empty() && words.back() == ' ')
+        words.pop_back();
+    return words;
 }
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const fs::path &model, const TokenizerSpec &spec)
@@ -68,7 +86,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const fs::path &model, const 
     const auto status = t->m_sp->Load(model.string());
     if (!status.ok())
         return Error{model.string() + ": cannot load the sentencepiece model: " + status.ToString()};
-    if (spec.type != "bpe")
+    if (spec.type == "unigram")
         t->m_segmenter = UnigramSegmenter::fromModel(t->m_sp->serialized_model_proto());
     return t;
 }
@@ -106,7 +124,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
     {
         std::ofstream out(tsv, std::ios::binary);
         for (const auto &[w, c] : counts)
-            out << w << '\t' << c << '\n';
+            if (spec.type != "word" || c >= spec.minCount)
+                out << w << '\t' << c << '\n';
         if (!out)
             return Error{tsv.string() + ": cannot write the word counts for the tokenizer"};
     }

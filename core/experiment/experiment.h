@@ -41,8 +41,9 @@ struct SplitSpec {
 };
 
 struct TokenizerSpec {
-    std::string type = "unigram"; // unigram | bpe
+    std::string type = "unigram"; // unigram | bpe | word
     int vocabSize = 8000;
+    int minCount = 2;             // word: rarer words are unknown
     bool lowercase = true;
     int maxTokens = 64;
     double characterCoverage = 0.9995;
@@ -56,6 +57,7 @@ struct ModelSpec {
     int ngramBuckets = 200000;    // bag
     std::string ngramHash = "mix"; // bag: mix | multiplicative (runs recorded before the field existed)
     int charNgrams = 0;           // bag: character n-grams of each token up to this length (0: off)
+    int minDf = 1;                // bag, tfidf: rows in fewer training texts get weight 0
     int charNgramsMin = 2;
     std::string weighting = "mean"; // bag: mean | tfidf
     std::vector<int> kernelSizes = {2, 3, 4}; // cnn

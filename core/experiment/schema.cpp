@@ -145,7 +145,15 @@ std::vector<FieldSpec> makeFields()
                       0, kMaxInt64));
     f.push_back(field("split.stratify", T::Bool, true, "Keep each class's share the same in every split."));
 
-    f.push_back(choices(field("tokenizer.type", T::Enum, "unigram", "Sentencepiece model type."), {"unigram", "bpe"}));
+    f.push_back(choices(field("tokenizer.type", T::Enum, "unigram",
+                              "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII "
+                              "letters, digits, _ and non-ASCII characters; everything else separates them), the "
+                              "vocab_size most frequent seen at least tokenizer.min_count times, others unknown."),
+                        {"unigram", "bpe", "word"}));
+    f.push_back(applies(range(field("tokenizer.min_count", T::Int, 2,
+                                    "Word tokenizer: words seen fewer times in the training split are unknown."),
+                              1, 1000000),
+                        {"tokenizer.type=word"}));
     f.push_back(range(field("tokenizer.vocab_size", T::Int, 8000, "Vocabulary size (a soft limit on small data)."), 100,
                       1000000));
     f.push_back(field("tokenizer.lowercase", T::Bool, true, "Lower-case text before tokenizing."));
@@ -167,6 +175,11 @@ std::vector<FieldSpec> makeFields()
                                     "Bag: hash buckets for the n-grams above order 1 (0: unigrams only)."),
                               0, 100000000),
                         {"model.type=bag"}));
+    f.push_back(applies(range(field("model.min_df", T::Int, 1,
+                                    "Bag with TF-IDF weighting: tokens and n-grams found in fewer training texts "
+                                    "than this get weight 0 (scikit-learn's min_df)."),
+                              1, 1000000),
+                        {"model.weighting=tfidf"}));
     f.push_back(applies(range(field("model.char_ngrams", T::Int, 0,
                                     "Bag: also the character n-grams of every token, of lengths "
                                     "model.char_ngrams_min to this (fastText's subwords; 0: off). They share the "
@@ -696,6 +709,7 @@ Result<Experiment> experimentFromJson(const json &j)
     e.tokenizer.lowercase = get<bool>(r, "tokenizer.lowercase");
     e.tokenizer.maxTokens = get<int>(r, "tokenizer.max_tokens");
     e.tokenizer.characterCoverage = get<double>(r, "tokenizer.character_coverage");
+    e.tokenizer.minCount = get<int>(r, "tokenizer.min_count");
 
     e.model.type = get<std::string>(r, "model.type");
     e.model.embeddingDim = get<int>(r, "model.embedding_dim");
@@ -704,6 +718,7 @@ Result<Experiment> experimentFromJson(const json &j)
     e.model.ngramBuckets = get<int>(r, "model.ngram_buckets");
     e.model.ngramHash = get<std::string>(r, "model.ngram_hash");
     e.model.charNgrams = get<int>(r, "model.char_ngrams");
+    e.model.minDf = get<int>(r, "model.min_df");
     e.model.charNgramsMin = get<int>(r, "model.char_ngrams_min");
     e.model.weighting = get<std::string>(r, "model.weighting");
     e.model.kernelSizes = get<std::vector<int>>(r, "model.kernel_sizes");

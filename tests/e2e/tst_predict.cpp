@@ -135,10 +135,12 @@ private Q_SLOTS:
 
     void tfidfBagExportsAndPythonReproducesIt()
     {
-        // The bag with TF-IDF weighting and character n-grams: the idf travels as a buffer, and the Python client
-        // rebuilds the weights and each piece's character n-gram rows from the exported tokenizer.
+        // The bag over words with TF-IDF weighting, min_df and character n-grams: the idf (0 under min_df)
+        // travels as a buffer, and the Python client splits words, rebuilds the weights and each piece's
+        // character n-gram rows from the exported tokenizer.
         auto r = lbk({QStringLiteral("run"),
-                      variant(QStringLiteral("tfidf"), {{"model", {{"weighting", "tfidf"}, {"ngrams", 1}, {"char_ngrams", 4}}}}),
+                      variant(QStringLiteral("tfidf"), {{"tokenizer", {{"type", "word"}}},
+                               {"model", {{"weighting", "tfidf"}, {"min_df", 2}, {"ngrams", 1}, {"char_ngrams", 4}}}}),
                       QStringLiteral("-q")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
         auto e = lbk({QStringLiteral("export"), QStringLiteral("tfidf"), QStringLiteral("--format"),

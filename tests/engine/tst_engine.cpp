@@ -41,6 +41,36 @@ private Q_SLOTS:
         QCOMPARE(emb->forward(t).size(1), int64_t(8));
     }
 
+    void wordTokenizer()
+    {
+        // Whole words; punctuation separates them; words seen fewer than min_count times are unknown (1).
+        lbk::TokenizerSpec spec;
+        spec.type = "word";
+        spec.vocabSize = 1000;
+        spec.minCount = 2;
+        const std::vector<std::string> texts = {"Graph neural networks: a survey", "Graph networks for physics",
+                                                "A survey of X-ray imaging", "Weitzenb\xC3\xB6" "ck gravity",
+                                                "weitzenb\xC3\xB6" "ck (torsion)"};
+        auto tok = lbk::Tokenizer::trainOrLoad(texts, spec, m_cache / "words", 1);
+        QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
+        const auto pieces = (*tok)->pieceTexts();
+        const auto idOf = [&](const std::string &w) {
+            const auto it = std::find(pieces.begin(), pieces.end(), "\xE2\x96\x81" + w);
+            return it == pieces.end() ? -1 : int(it - pieces.begin());
+        };
+        for (const char *w : {"graph", "networks", "survey", "a", "weitzenb\xC3\xB6" "ck"})
+            QVERIFY2(idOf(w) > 1, w);
+        QCOMPARE(idOf("neural"), -1); // once only
+        QCOMPARE(idOf("networks:"), -1);
+        const std::vector<int> expected = {idOf("graph"), 1, idOf("networks"), idOf("survey"), 1};
+        QCOMPARE((*tok)->encode("GRAPH (neural)-networks!! survey... x"), expected);
+        QCOMPARE((*tok)->encode("!!! ..."), std::vector<int>{});
+        // Another minimum is another model.
+        auto other = spec;
+        other.minCount = 1;
+        QVERIFY(lbk::Tokenizer::cacheKey(texts, other) != lbk::Tokenizer::cacheKey(texts, spec));
+    }
+
     void tokenizerCache()
     {
         lbk::TokenizerSpec spec;
