@@ -1,14 +1,63 @@
 #include "engine/models.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <mutex>
 #include <numeric>
 
 namespace lbk {
 
 namespace F = torch::nn::functional;
+
+torch::Tensor fastDropout(const torch::Tensor &x, double p, bool training)
+{
+    if (!training || p <= 0)
+        return x;
+    if (p >= 1)
+        return x * 0;
+    if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat)
+        return torch::dropout(x, p, true);
+    uint64_t seed;
+    {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        seed = at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+    }
+    // xoshiro256**, its state from splitmix64 of the seed.
+    uint64_t s[4];
+    for (auto &w : s) {
+        seed += 0x9E3779B97F4A7C15ULL;
+        uint64_t z = seed;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        w = z ^ (z >> 31);
+    }
+    const auto rotl = [](uint64_t v, int k) { return (v << k) | (v >> (64 - k)); };
+    const double keepShare = (1 - p) * 4294967296.0;
+    const uint64_t keep = keepShare >= 4294967295.0 ? 4294967295ULL : uint64_t(keepShare);
+    const float scale = float(1 / (1 - p));
+    auto mask = torch::empty(x.sizes(), x.options().requires_grad(false));
+    float *m = mask.data_ptr<float>();
+    const int64_t n = mask.numel();
+    for (int64_t i = 0; i < n; i += 2) {
+        const uint64_t r = rotl(s[1] * 5, 7) * 9;
+        const uint64_t t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        m[i] = (r & 0xFFFFFFFFULL) < keep ? scale : 0.0f;
+        if (i + 1 < n)
+            m[i + 1] = (r >> 32) < keep ? scale : 0.0f;
+    }
+    return x * mask;
+}
 
 BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool sparse)
 {
@@ -25,7 +74,7 @@ BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool s
         m_idf = register_buffer("idf", torch::ones({rows}));
     // fastText's initialisation: small uniform input vectors.
     torch::nn::init::uniform_(m_embedding->weight, -1.0 / spec.embeddingDim, 1.0 / spec.embeddingDim);
-    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    m_dropout = register_module("dropout", FastDropout(spec.dropout));
     m_out = register_module("out", torch::nn::Linear(spec.embeddingDim, outputs));
 }
 
@@ -78,7 +127,7 @@ CnnModelImpl::CnnModelImpl(const ModelSpec &spec, int vocab, int outputs) : m_ke
     m_convs = register_module("convs", torch::nn::ModuleList());
     for (int k : m_kernels)
         m_convs->push_back(torch::nn::Conv1d(torch::nn::Conv1dOptions(spec.embeddingDim, spec.channels, k)));
-    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    m_dropout = register_module("dropout", FastDropout(spec.dropout));
     m_out = register_module("out", torch::nn::Linear(spec.channels * int64_t(m_kernels.size()), outputs));
 }
 
@@ -105,7 +154,7 @@ GruModelImpl::GruModelImpl(const ModelSpec &spec, int vocab, int outputs) : m_po
                                                       .bidirectional(true)
                                                       .batch_first(true)
                                                       .dropout(spec.layers > 1 ? spec.dropout : 0.0)));
-    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    m_dropout = register_module("dropout", FastDropout(spec.dropout));
     const int64_t states = 2 * int64_t(spec.hidden) * (m_pooling == "meanmax" ? 2 : 1);
     m_out = register_module("out", torch::nn::Linear(states, outputs));
 }
@@ -136,7 +185,7 @@ EncoderBlockImpl::EncoderBlockImpl(int dim, int heads, int ff, double dropout) :
                              torch::nn::MultiheadAttention(torch::nn::MultiheadAttentionOptions(dim, heads).dropout(dropout)));
     m_ff1 = register_module("ff1", torch::nn::Linear(dim, ff));
     m_ff2 = register_module("ff2", torch::nn::Linear(ff, dim));
-    m_dropout = register_module("dropout", torch::nn::Dropout(dropout));
+    m_dropout = register_module("dropout", FastDropout(dropout));
 }
 
 namespace {
@@ -173,18 +222,29 @@ torch::Tensor EncoderBlockImpl::forward(const torch::Tensor &x, const torch::Ten
             m_norm1->bias, m_norm2->weight, m_norm2->bias, m_ff1->weight, m_ff1->bias, m_ff2->weight, m_ff2->bias,
             padMask, /*mask_type=*/1);
     }
-    // MultiheadAttention takes [L, B, E].
-    auto h = m_norm1->forward(x).transpose(0, 1);
+    auto h = m_norm1->forward(x);
     torch::Tensor attn;
     if (at::autocast::is_cpu_enabled() || at::autocast::is_enabled()) {
         AutocastOff off;
-        h = h.to(torch::kFloat);
-        attn = std::get<0>(m_attn->forward(h, h, h, padMask)).transpose(0, 1);
+        attn = attention(h.to(torch::kFloat), padMask);
     } else {
-        attn = std::get<0>(m_attn->forward(h, h, h, padMask)).transpose(0, 1);
+        attn = attention(h, padMask);
     }
     auto y = x + m_dropout->forward(attn);
     return y + m_dropout->forward(m_ff2->forward(torch::gelu(m_ff1->forward(m_norm2->forward(y)))));
+}
+
+torch::Tensor EncoderBlockImpl::attention(const torch::Tensor &h, const torch::Tensor &padMask)
+{
+    const int64_t b = h.size(0), len = h.size(1), heads = m_heads, d = m_dim / m_heads;
+    const auto qkv = torch::linear(h, m_attn->in_proj_weight, m_attn->in_proj_bias).chunk(3, -1);
+    const auto split = [&](const torch::Tensor &t) { return t.reshape({b, len, heads, d}).transpose(1, 2); };
+    const auto q = split(qkv[0]) * (1.0 / std::sqrt(double(d)));
+    const auto scores = torch::matmul(q, split(qkv[1]).transpose(-2, -1))
+                            .masked_fill(padMask.view({b, 1, 1, len}), -std::numeric_limits<float>::infinity());
+    const auto probs = fastDropout(torch::softmax(scores, -1), m_attn->options.dropout(), is_training());
+    const auto out = torch::matmul(probs, split(qkv[2])).transpose(1, 2).reshape({b, len, m_dim});
+    return torch::linear(out, m_attn->out_proj->weight, m_attn->out_proj->bias);
 }
 
 TransformerModelImpl::TransformerModelImpl(const ModelSpec &spec, int vocab, int outputs, int maxTokens)
@@ -198,7 +258,7 @@ TransformerModelImpl::TransformerModelImpl(const ModelSpec &spec, int vocab, int
     for (int i = 0; i < spec.layers; ++i)
         m_blocks->push_back(EncoderBlock(spec.embeddingDim, spec.heads, spec.hidden, spec.dropout));
     m_norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({spec.embeddingDim})));
-    m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+    m_dropout = register_module("dropout", FastDropout(spec.dropout));
     m_out = register_module("out", torch::nn::Linear(spec.embeddingDim, outputs));
 }
 

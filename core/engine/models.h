@@ -20,6 +20,22 @@ struct Batch {
     torch::Tensor targets;    // [B] int64 class index (multiclass), [B] float (binary), [B, K] float (multilabel)
 };
 
+// Dropout (keep with probability 1 - p, scale by 1 / (1 - p)) whose mask comes from a xoshiro256** stream
+// seeded by LibTorch's default CPU generator (so torch::manual_seed makes it repeatable), one 32-bit draw per
+// element: about 10x faster than ATen's bernoulli_ on this CPU, which took 14% of a Transformer training step.
+// Other dtypes and devices use torch::dropout.
+torch::Tensor fastDropout(const torch::Tensor &x, double p, bool training);
+
+class FastDropoutImpl : public torch::nn::Module {
+public:
+    explicit FastDropoutImpl(double p) : m_p(p) {}
+    torch::Tensor forward(const torch::Tensor &x) { return fastDropout(x, m_p, is_training()); }
+    double p() const { return m_p; }
+private:
+    double m_p;
+};
+TORCH_MODULE(FastDropout);
+
 // Every model maps a batch to logits: [B, outputs].
 class ClassifierImpl : public torch::nn::Module {
 public:
@@ -48,7 +64,7 @@ private:
     torch::Tensor m_idf;
     bool m_tfidf = false;
     int m_minDf = 1;
-    torch::nn::Dropout m_dropout{nullptr};
+    FastDropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };
 TORCH_MODULE(BagModel);
@@ -61,7 +77,7 @@ private:
     torch::nn::Embedding m_embedding{nullptr};
     torch::nn::ModuleList m_convs;
     std::vector<int> m_kernels;
-    torch::nn::Dropout m_dropout{nullptr};
+    FastDropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };
 TORCH_MODULE(CnnModel);
@@ -74,7 +90,7 @@ private:
     torch::nn::Embedding m_embedding{nullptr};
     torch::nn::GRU m_gru{nullptr};
     std::string m_pooling;
-    torch::nn::Dropout m_dropout{nullptr};
+    FastDropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };
 TORCH_MODULE(GruModel);
@@ -85,10 +101,13 @@ public:
     EncoderBlockImpl(int dim, int heads, int ff, double dropout);
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &padMask);
 private:
+    // Self-attention of h [B, L, E] with the MultiheadAttention module's weights, batch first, without the
+    // averaged attention weights the module also computes; fast dropout on the attention probabilities.
+    torch::Tensor attention(const torch::Tensor &h, const torch::Tensor &padMask);
     torch::nn::LayerNorm m_norm1{nullptr}, m_norm2{nullptr};
     torch::nn::MultiheadAttention m_attn{nullptr};
     torch::nn::Linear m_ff1{nullptr}, m_ff2{nullptr};
-    torch::nn::Dropout m_dropout{nullptr};
+    FastDropout m_dropout{nullptr};
     int m_dim = 0, m_heads = 0;
 };
 TORCH_MODULE(EncoderBlock);
@@ -103,7 +122,7 @@ private:
     torch::nn::ModuleList m_blocks;
     torch::nn::LayerNorm m_norm{nullptr};
     std::string m_pooling;
-    torch::nn::Dropout m_dropout{nullptr};
+    FastDropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };
 TORCH_MODULE(TransformerModel);

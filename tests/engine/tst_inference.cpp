@@ -244,6 +244,29 @@ private Q_SLOTS:
         QCOMPARE(b.bagIds[13].item<int64_t>(), int64_t(359));
     }
 
+    void fastDropoutKeepsAndScalesAsDropout()
+    {
+        torch::manual_seed(11);
+        const auto x = torch::ones({1000, 1000}, torch::requires_grad());
+        const auto y = lbk::fastDropout(x, 0.3, true);
+        const auto kept = y.ne(0);
+        const double share = kept.to(torch::kDouble).mean().item<double>();
+        QVERIFY2(std::abs(share - 0.7) < 0.002, std::to_string(share).c_str()); // 1M draws: sd 0.00046
+        QVERIFY(torch::allclose(y.masked_select(kept), torch::full({1}, 1 / 0.7)));
+        // Neighbouring elements (the two halves of one draw) are independent.
+        const auto a = kept.flatten().slice(0, 0, 1000000, 2).to(torch::kDouble);
+        const auto b = kept.flatten().slice(0, 1, 1000000, 2).to(torch::kDouble);
+        QVERIFY(std::abs((a * b).mean().item<double>() - 0.49) < 0.003);
+        // The gradient is the same mask.
+        y.sum().backward();
+        QVERIFY(torch::equal(x.grad(), y.detach()));
+        // Repeatable under manual_seed; identity when not training or p = 0.
+        torch::manual_seed(11);
+        QVERIFY(torch::equal(lbk::fastDropout(x, 0.3, true), y));
+        QVERIFY(lbk::fastDropout(x, 0.3, false).is_same(x));
+        QVERIFY(lbk::fastDropout(x, 0.0, true).is_same(x));
+    }
+
     void transformerScoringPathMatchesTraining()
     {
         // Without autograd the encoder blocks run ATen's fused layer; it must give the module path's outputs.
