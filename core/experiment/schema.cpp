@@ -158,9 +158,10 @@ std::vector<FieldSpec> makeFields()
                       1000000));
     f.push_back(field("tokenizer.lowercase", T::Bool, true, "Lower-case text before tokenizing."));
     f.push_back(range(field("tokenizer.max_tokens", T::Int, 64, "Longer texts are cut to this many tokens."), 4, 4096));
-    f.push_back(range(field("tokenizer.character_coverage", T::Float, 0.9995,
-                            "Share of characters the vocabulary must cover."),
-                      0.9, 1));
+    f.push_back(applies(range(field("tokenizer.character_coverage", T::Float, 0.9995,
+                                    "Share of characters the vocabulary must cover."),
+                              0.9, 1),
+                        {"tokenizer.type=unigram", "tokenizer.type=bpe"}));
 
     f.push_back(choices(field("model.type", T::Enum, "bag",
                               "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token "

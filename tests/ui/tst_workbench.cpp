@@ -11,6 +11,8 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QtTest>
+#include <QScrollArea>
+#include <QScrollBar>
 
 #include "data/dataset.h"
 #include "experiment/schema.h"
@@ -142,6 +144,26 @@ private Q_SLOTS:
         QVERIFY2(form->dataSummary().contains(QLatin1String("5 labels")), qPrintable(form->dataSummary()));
         QVERIFY(form->dataSummary().contains(QLatin1String("cs.")));
         shoot(QStringLiteral("form"));
+
+        // The word tokenizer's min_count and the TF-IDF bag's min_df show only where they apply.
+        auto *minCount = form->findChild<QWidget *>(QStringLiteral("field:tokenizer.min_count"));
+        auto *minDf = form->findChild<QWidget *>(QStringLiteral("field:model.min_df"));
+        QVERIFY(minCount && minDf);
+        QVERIFY(!minCount->isVisibleTo(form));
+        QVERIFY(!minDf->isVisibleTo(form));
+        form->setFieldValue(QStringLiteral("tokenizer.type"), "word");
+        form->setFieldValue(QStringLiteral("model.weighting"), "tfidf");
+        QVERIFY(minCount->isVisibleTo(form));
+        QVERIFY(minDf->isVisibleTo(form));
+        QVERIFY(form->isValid());
+        auto *scroll = form->findChild<QScrollArea *>();
+        QVERIFY(scroll);
+        scroll->ensureWidgetVisible(minDf, 0, 60);
+        shoot(QStringLiteral("form-word-tokenizer"));
+        form->setFieldValue(QStringLiteral("tokenizer.type"), "unigram");
+        form->setFieldValue(QStringLiteral("model.weighting"), "mean");
+        QVERIFY(!minCount->isVisibleTo(form));
+        scroll->verticalScrollBar()->setValue(0);
     }
 
     void saveExperiment()
