@@ -96,7 +96,7 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
         // An empty or different form gets the LR test's experiment first, so the rate lands where it belongs.
         const auto formName = m_form->fieldValue(QStringLiteral("name"));
         if (config.is_object() && formName != config.value("name", nlohmann::json()))
-            m_form->setExperiment(config);
+            m_form->setExperiment(lbk::withRecordedDefaults(config));
         m_form->setFieldValue(QStringLiteral("optimizer.lr"), lr);
         m_pages->setCurrentWidget(m_form);
         statusBar()->showMessage(tr("optimizer.lr set to %1").arg(QString::number(lr, 'g', 3)), 5000);
@@ -438,7 +438,7 @@ void MainWindow::duplicateConfig(qint64 id)
         [this, id](nlohmann::json config) {
             if (!config.is_object())
                 return;
-            m_form->setExperiment(config);
+            m_form->setExperiment(lbk::withRecordedDefaults(config)); // an older run keeps its n-gram hash
             m_pages->setCurrentWidget(m_form);
             statusBar()->showMessage(tr("The form holds run #%1's config; change it and launch.").arg(id), 5000);
         });

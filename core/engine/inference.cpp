@@ -30,7 +30,23 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kExportFormatVersion = 1;
+// 2: bag n-gram hash named in architecture.ngram_hash, character n-grams, the word tokenizer.
+constexpr int kExportFormatVersion = 2;
+
+std::string bagIdsText(const ModelSpec &ms)
+{
+    std::string t = "token ids, then for each order n = 2..ngrams and each window: vocab_rows + (h mod "
+                    "ngram_buckets) in uint64 arithmetic, h = 0, then over the window ";
+    t += ms.ngramHash == "multiplicative"
+             ? "h = h * 1000003 + (token + 1)"
+             : "h = (h xor (token + 1)) * 0x9E3779B97F4A7C15, then h ^= h >> 33; h *= 0xFF51AFD7ED558CCD; "
+               "h ^= h >> 33; h *= 0xC4CEB93FE53F2E5B; h ^= h >> 33";
+    if (ms.charNgrams > 0)
+        t += "; then for each token its character n-gram rows (architecture.char_ngrams = [min, max]): the "
+             "piece with a leading U+2581 made a space and a space appended, every run of min..max code points "
+             "as UTF-8 bytes through FNV-1a 64 and the same finaliser, vocab_rows + (h mod ngram_buckets)";
+    return t;
+}
 
 void printError(const std::string &msg)
 {
@@ -499,10 +515,11 @@ int exportModel(const ModelExportOptions &o)
                 {"unk_id", 1},
                 {"pieces", lm.tokenizer->vocabSize()}}},
               {"empty_text", "bag: the ids [1]; sequence models: one unknown token (1) unless a CLS id leads"},
-              {"bag_ids", ms.type == "bag" ? json("token ids, then for each order n = 2..ngrams and each window: "
-                                                  "vocab_rows + (h mod ngram_buckets), h = 0; h = h * 1000003 + "
-                                                  "(token + 1) over the window, in uint64 arithmetic")
-                                           : json()}}},
+              {"words", lm.exp.tokenizer.type == "word"
+                            ? json("before sentencepiece, the (lowercased) text becomes its words joined by single "
+                                   "spaces: runs of ASCII letters, digits, '_' and bytes >= 0x80")
+                            : json()},
+              {"bag_ids", ms.type == "bag" ? json(bagIdsText(ms)) : json()}}},
             {"hyper_parameters", lm.exp.config},
             {"experiment", lm.exp.config},
             {"data", runStartedData(runDir / "journal.jsonl")},

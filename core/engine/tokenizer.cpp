@@ -41,7 +41,7 @@ fs::path Tokenizer::defaultCacheDir()
 std::string Tokenizer::cacheKey(const std::vector<std::string> &trainTexts, const TokenizerSpec &spec)
 {
     uint64_t h = stableHash(spec.type + "|" + std::to_string(spec.vocabSize) + "|" + std::to_string(spec.lowercase) +
-                            "|" + std::to_string(spec.characterCoverage) +
+                            "|" + std::to_string(spec.type == "word" ? 1.0 : spec.characterCoverage) +
                             (spec.type == "word" ? "|min" + std::to_string(spec.minCount) : std::string()) +
                             "|spm-0.1.97|v1");
     for (const auto &t : trainTexts)
@@ -123,9 +123,19 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
     const fs::path tsv = cacheDir / ("words-" + unique + ".tsv");
     {
         std::ofstream out(tsv, std::ios::binary);
+        size_t written = 0;
         for (const auto &[w, c] : counts)
-            if (spec.type != "word" || c >= spec.minCount)
+            if (spec.type != "word" || c >= spec.minCount) {
                 out << w << '\t' << c << '\n';
+                ++written;
+            }
+        if (written == 0) {
+            out.close();
+            std::error_code ignored;
+            fs::remove(tsv, ignored);
+            return Error{"tokenizer: no word of the training split occurs tokenizer.min_count (" +
+                         std::to_string(spec.minCount) + ") times or more; lower tokenizer.min_count or use more data"};
+        }
         if (!out)
             return Error{tsv.string() + ": cannot write the word counts for the tokenizer"};
     }
@@ -136,7 +146,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
         {"model_prefix", prefix.string()},
         {"model_type", spec.type},
         {"vocab_size", std::to_string(spec.vocabSize)},
-        {"character_coverage", std::to_string(spec.characterCoverage)},
+        // Words: every character, or sentencepiece would drop each word holding a rare one from the vocabulary.
+        {"character_coverage", std::to_string(spec.type == "word" ? 1.0 : spec.characterCoverage)},
         {"hard_vocab_limit", "false"}, // small corpora cannot fill a large vocabulary
         {"pad_id", "0"},
         {"unk_id", "1"},

@@ -651,12 +651,17 @@ json withDefaults(const json &j)
     return r;
 }
 
-Result<Experiment> experimentFromRecorded(const json &j)
+json withRecordedDefaults(const json &j)
 {
     json r = j;
     if (r.is_object() && r.contains("model") && r["model"].is_object() && !r["model"].contains("ngram_hash"))
         r["model"]["ngram_hash"] = "multiplicative";
-    return experimentFromJson(r);
+    return r;
+}
+
+Result<Experiment> experimentFromRecorded(const json &j)
+{
+    return experimentFromJson(withRecordedDefaults(j));
 }
 
 Result<Experiment> experimentFromJson(const json &j)

@@ -55,6 +55,8 @@ Result<Experiment> experimentFromJson(const nlohmann::json &j);
 // written there, so a field missing means the run predates it; such fields get the value that run used, not
 // today's default (model.ngram_hash: "multiplicative" before 2026-11-24).
 Result<Experiment> experimentFromRecorded(const nlohmann::json &j);
+// That recorded config with those fields filled in as the run had them, for a form that relaunches it.
+nlohmann::json withRecordedDefaults(const nlohmann::json &j);
 // Reads and parses a file; a JSON syntax error names file, line and column. The name defaults to the stem.
 Result<Experiment> loadExperimentFile(const std::filesystem::path &file);
 Result<nlohmann::json> readJsonFile(const std::filesystem::path &file);

@@ -65,6 +65,12 @@ private Q_SLOTS:
         const std::vector<int> expected = {idOf("graph"), 1, idOf("networks"), idOf("survey"), 1};
         QCOMPARE((*tok)->encode("GRAPH (neural)-networks!! survey... x"), expected);
         QCOMPARE((*tok)->encode("!!! ..."), std::vector<int>{});
+        // A minimum no word reaches is a clear error, not sentencepiece's.
+        auto none = spec;
+        none.minCount = 50;
+        auto failed = lbk::Tokenizer::trainOrLoad(texts, none, m_cache / "words", 1);
+        QVERIFY(!failed.ok());
+        QVERIFY2(failed.message().find("tokenizer.min_count (50)") != std::string::npos, failed.message().c_str());
         // Another minimum is another model.
         auto other = spec;
         other.minCount = 1;
