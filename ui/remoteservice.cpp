@@ -211,61 +211,59 @@ void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchR
     });
 }
 
-void RemoteService::resume(qint64 runId, QObject *context, Done done)
+void RemoteService::withRemoteRun(qint64 runId, bool remoteOnly, QObject *context, Done done, RunAction action)
 {
     QString error;
     const lbk::Target *t = targetOfRun(runId, &error);
-    if (!t || !t->remote()) {
+    if (!t || (remoteOnly && !t->remote())) {
         Outcome o;
         o.message = t ? tr("Run #%1 runs on this machine.").arg(runId) : error;
         answer(context, std::move(done), o);
         return;
     }
-    runForOutcome(context, std::move(done), [path = m_store->path(), target = *t, runId] {
+    runForOutcome(context, std::move(done), [path = m_store->path(), target = *t, runId, action = std::move(action)] {
         Outcome o;
         o.runId = runId;
         auto store = lbk::Store::open(ss(path));
         auto run = store ? (*store)->runById(runId) : lbk::Result<lbk::RunDetail>(store.error());
         if (!run) {
             o.message = qs(run.message());
-        } else if (lbk::isActive(run->status)) {
-            o.ok = true; // the catch-up passes follow it; nothing to start
-            o.message = tr("Run #%1 is still running on %2; it is followed live.").arg(runId).arg(qs(target.name));
-        } else if (auto st = lbk::resumeRemoteRun(**store, target, *run, {}); !st) {
-            o.message = qs(st.message());
-        } else {
-            o.ok = true;
-            o.message = tr("Resuming run #%1 on %2 from its last checkpoint").arg(runId).arg(qs(target.name));
+            return o;
         }
+        action(**store, target, *run, o);
         return o;
     });
 }
 
+void RemoteService::resume(qint64 runId, QObject *context, Done done)
+{
+    withRemoteRun(runId, true, context, std::move(done),
+                  [runId](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
+                      if (lbk::isActive(run.status)) {
+                          o.ok = true; // the catch-up passes follow it; nothing to start
+                          o.message = tr("Run #%1 is still running on %2; it is followed live.")
+                                          .arg(runId)
+                                          .arg(qs(target.name));
+                      } else if (auto st = lbk::resumeRemoteRun(store, target, run, {}); !st) {
+                          o.message = qs(st.message());
+                      } else {
+                          o.ok = true;
+                          o.message = tr("Resuming run #%1 on %2 from its last checkpoint").arg(runId).arg(qs(target.name));
+                      }
+                  });
+}
+
 void RemoteService::cancel(qint64 runId, QObject *context, Done done)
 {
-    QString error;
-    const lbk::Target *t = targetOfRun(runId, &error);
-    if (!t) {
-        Outcome o;
-        o.message = error;
-        answer(context, std::move(done), o);
-        return;
-    }
-    runForOutcome(context, std::move(done), [path = m_store->path(), target = *t, runId] {
-        Outcome o;
-        o.runId = runId;
-        auto store = lbk::Store::open(ss(path));
-        auto run = store ? (*store)->runById(runId) : lbk::Result<lbk::RunDetail>(store.error());
-        if (!run) {
-            o.message = qs(run.message());
-        } else if (auto done = lbk::cancelRun(**store, target, *run); !done) {
-            o.message = qs(done.message());
-        } else {
-            o.ok = true;
-            o.message = qs(*done);
-        }
-        return o;
-    });
+    withRemoteRun(runId, false, context, std::move(done),
+                  [](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
+                      if (auto done = lbk::cancelRun(store, target, run); !done) {
+                          o.message = qs(done.message());
+                      } else {
+                          o.ok = true;
+                          o.message = qs(*done);
+                      }
+                  });
 }
 
 void RemoteService::setSyncInterval(int ms)

@@ -70,6 +70,10 @@ private:
     void answer(QObject *context, Done done, Outcome o);
     void syncTick();
     const lbk::Target *targetOfRun(qint64 runId, QString *error) const;
+    // Resume and cancel: the run's target (remoteOnly: refuse a local one), then on the pool the run read from
+    // the store and `action` filling the outcome.
+    using RunAction = std::function<void(lbk::Store &, const lbk::Target &, const lbk::RunDetail &, Outcome &)>;
+    void withRemoteRun(qint64 runId, bool remoteOnly, QObject *context, Done done, RunAction action);
 
     StoreService *m_store;
     std::shared_ptr<Shared> m_shared;

@@ -38,10 +38,18 @@ fs::path Tokenizer::defaultCacheDir()
     return fs::temp_directory_path() / "labbook-tokenizers";
 }
 
+namespace {
+// Words keep every character: below full coverage sentencepiece would drop each word holding a rare one.
+double effectiveCoverage(const TokenizerSpec &spec)
+{
+    return spec.type == "word" ? 1.0 : spec.characterCoverage;
+}
+} // namespace
+
 std::string Tokenizer::cacheKey(const std::vector<std::string> &trainTexts, const TokenizerSpec &spec)
 {
     uint64_t h = stableHash(spec.type + "|" + std::to_string(spec.vocabSize) + "|" + std::to_string(spec.lowercase) +
-                            "|" + std::to_string(spec.type == "word" ? 1.0 : spec.characterCoverage) +
+                            "|" + std::to_string(effectiveCoverage(spec)) +
                             (spec.type == "word" ? "|min" + std::to_string(spec.minCount) : std::string()) +
                             "|spm-0.1.97|v1");
     for (const auto &t : trainTexts)
@@ -146,8 +154,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
         {"model_prefix", prefix.string()},
         {"model_type", spec.type},
         {"vocab_size", std::to_string(spec.vocabSize)},
-        // Words: every character, or sentencepiece would drop each word holding a rare one from the vocabulary.
-        {"character_coverage", std::to_string(spec.type == "word" ? 1.0 : spec.characterCoverage)},
+        {"character_coverage", std::to_string(effectiveCoverage(spec))},
         {"hard_vocab_limit", "false"}, // small corpora cannot fill a large vocabulary
         {"pad_id", "0"},
         {"unk_id", "1"},

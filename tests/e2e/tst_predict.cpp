@@ -47,6 +47,21 @@ class TestInferenceE2e : public QObject {
     QString path(const char *name) { return m_dir.filePath(QString::fromUtf8(name)); }
     QString variant(const QString &name, const json &changes) { return lbktest::debugVariant(m_dir.path(), name, changes); }
 
+    // The Python export client (Debian's python3-torch): reference/load_export.py on the first 1,000 sample
+    // rows of an export, compared with Labbook's predictions for them.
+    bool hasPythonClient()
+    {
+        return run(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), QStringLiteral("import torch, sentencepiece")})
+                   .exitCode == 0;
+    }
+    Result pythonCompare(const QString &exportDir, const QString &predictions)
+    {
+        return run(QStringLiteral("/usr/bin/python3"),
+                   {QStringLiteral(LABBOOK_SOURCE_DIR "/reference/load_export.py"), exportDir, QStringLiteral("--data"),
+                    QString::fromUtf8(kSample), QStringLiteral("--limit"), QStringLiteral("1000"),
+                    QStringLiteral("--compare"), predictions});
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -122,12 +137,9 @@ private Q_SLOTS:
 
     void pythonClientReproducesProbabilities()
     {
-        const QString py = QStringLiteral("/usr/bin/python3");
-        if (run(py, {QStringLiteral("-c"), QStringLiteral("import torch, sentencepiece")}).exitCode != 0)
+        if (!hasPythonClient())
             QSKIP("Debian's python3-torch and python3-sentencepiece are not installed");
-        auto r = run(py, {QStringLiteral(LABBOOK_SOURCE_DIR "/reference/load_export.py"), path("export"),
-                          QStringLiteral("--data"), QString::fromUtf8(kSample), QStringLiteral("--limit"),
-                          QStringLiteral("1000"), QStringLiteral("--compare"), path("pred.jsonl")});
+        auto r = pythonCompare(path("export"), path("pred.jsonl"));
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         QVERIFY2(r.out.contains(QStringLiteral("over 1000 rows")) && r.out.contains(QStringLiteral("OK")),
                  qPrintable(r.out));
@@ -154,12 +166,9 @@ private Q_SLOTS:
         auto p = lbk({QStringLiteral("predict"), path("export-tfidf"), QStringLiteral("--data"),
                       QString::fromUtf8(kSample), QStringLiteral("--out"), path("pred-tfidf.jsonl"), QStringLiteral("-q")});
         QVERIFY2(p.exitCode == 0, qPrintable(p.err));
-        const QString py = QStringLiteral("/usr/bin/python3");
-        if (run(py, {QStringLiteral("-c"), QStringLiteral("import torch, sentencepiece")}).exitCode != 0)
+        if (!hasPythonClient())
             QSKIP("Debian's python3-torch and python3-sentencepiece are not installed");
-        auto c = run(py, {QStringLiteral(LABBOOK_SOURCE_DIR "/reference/load_export.py"), path("export-tfidf"),
-                          QStringLiteral("--data"), QString::fromUtf8(kSample), QStringLiteral("--limit"),
-                          QStringLiteral("1000"), QStringLiteral("--compare"), path("pred-tfidf.jsonl")});
+        auto c = pythonCompare(path("export-tfidf"), path("pred-tfidf.jsonl"));
         QVERIFY2(c.exitCode == 0, qPrintable(c.out + c.err));
         QVERIFY2(c.out.contains(QStringLiteral("over 1000 rows")) && c.out.contains(QStringLiteral("OK")),
                  qPrintable(c.out));
