@@ -93,7 +93,7 @@ def char_ngram_rows(piece, min_len, max_len, vocab, buckets):
 
 def char_table(sp, arch):
     """Per token id its character n-gram rows (arch["char_ngrams"] = [min, max]), or None."""
-    if arch.get("type") != "bag" or not arch.get("char_ngrams") or not arch.get("ngram_buckets"):
+    if arch.get("type") not in ("bag", "bag_cnn") or not arch.get("char_ngrams") or not arch.get("ngram_buckets"):
         return None
     lo, hi = arch["char_ngrams"]
     table = []
@@ -119,24 +119,36 @@ def bag_ids(tokens, vocab, ngrams, buckets, kind="mix", chars=None):
 
 
 def make_inputs(token_lists, arch):
-    """A batch's inputs, as core/engine/models.cpp makeInputs(): (ids, offsets) for the bag, else (tokens, lengths)."""
+    """A batch's inputs, as core/engine/models.cpp makeInputs(): (ids, offsets[, counts]) for the bag,
+    (tokens, lengths) for sequence models, and for bag_cnn the two tuples."""
     if arch["type"] == "bag":
-        ids, offsets, counts = [], [], []
-        buckets = arch.get("ngram_buckets", 0)
-        ngrams = arch.get("ngrams", 1) if buckets > 0 else 1
-        tfidf = arch.get("bag_mode", "mean") == "tfidf"
-        kind = arch.get("ngram_hash", "multiplicative")  # cards written before the field existed
-        for t in token_lists:
-            offsets.append(len(ids))
-            text = bag_ids(t, arch["vocab_rows"], ngrams, buckets, kind, arch.get("char_table"))
-            if tfidf:  # each id once, sorted, with its count in the text
-                for i in sorted(set(text)):
-                    ids.append(i)
-                    counts.append(float(text.count(i)))
-            else:
-                ids.extend(text)
-        out = (torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long))
-        return out + (torch.tensor(counts, dtype=torch.float),) if tfidf else out
+        return bag_inputs(token_lists, arch)
+    if arch["type"] == "bag_cnn":
+        return bag_inputs(token_lists, arch), sequence_inputs(token_lists, arch)
+    return sequence_inputs(token_lists, arch)
+
+
+def bag_inputs(token_lists, arch):
+    """(ids, offsets[, counts]) as makeInputs() builds them for a bag."""
+    ids, offsets, counts = [], [], []
+    buckets = arch.get("ngram_buckets", 0)
+    ngrams = arch.get("ngrams", 1) if buckets > 0 else 1
+    tfidf = arch.get("bag_mode", "mean") == "tfidf"
+    kind = arch.get("ngram_hash", "multiplicative")  # cards written before the field existed
+    for t in token_lists:
+        offsets.append(len(ids))
+        text = bag_ids(t, arch["vocab_rows"], ngrams, buckets, kind, arch.get("char_table"))
+        if tfidf:  # each id once, sorted, with its count in the text
+            for i in sorted(set(text)):
+                ids.append(i)
+                counts.append(float(text.count(i)))
+        else:
+            ids.extend(text)
+    out = (torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long))
+    return out + (torch.tensor(counts, dtype=torch.float),) if tfidf else out
+
+
+def sequence_inputs(token_lists, arch):
     cls = arch.get("cls_id", -1)
     lead = 1 if cls is not None and cls >= 0 else 0
     lengths = [max(1, len(t) + lead) for t in token_lists]
@@ -187,8 +199,25 @@ class CnnModel(nn.Module):
         widest = max(self.kernels)
         if x.size(2) < widest:
             x = F.pad(x, (0, widest - x.size(2)))
-        pooled = [torch.relu(conv(x)).amax(2) for conv in self.convs]
+        pooled = []
+        for k, conv in zip(self.kernels, self.convs):  # max over the windows inside the text (makeInputs pads)
+            h = torch.relu(conv(x))
+            outside = torch.arange(h.size(2)).unsqueeze(0) >= (lengths - (k - 1)).clamp_min(1).unsqueeze(1)
+            pooled.append(h.masked_fill(outside.unsqueeze(1), 0).amax(2))
         return self.out(self.dropout(torch.cat(pooled, 1)))
+
+
+class BagCnnModel(nn.Module):
+    """model.type bag_cnn: bag_weight x the bag's logits + (1 - bag_weight) x the CNN's."""
+
+    def __init__(self, arch, sparse=False):
+        super().__init__()
+        self.bag = BagModel(arch, sparse=sparse)
+        self.cnn = CnnModel(dict(arch, embedding_dim=arch["cnn_embedding_dim"]))
+        self.weight = arch["bag_weight"]
+
+    def forward(self, bag, sequence):
+        return self.bag(*bag) * self.weight + self.cnn(*sequence) * (1 - self.weight)
 
 
 class GruModel(nn.Module):
@@ -269,6 +298,8 @@ def make_model(arch, sparse=False):
         return BagModel(arch, sparse=sparse)
     if kind == "cnn":
         return CnnModel(arch)
+    if kind == "bag_cnn":
+        return BagCnnModel(arch, sparse=sparse)
     if kind == "gru":
         return GruModel(arch)
     if kind == "transformer":

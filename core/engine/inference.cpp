@@ -462,7 +462,7 @@ int exportModel(const ModelExportOptions &o)
         const auto &ms = lm.exp.model;
         json arch = {{"type", ms.type}, {"embedding_dim", ms.embeddingDim}, {"dropout", ms.dropout},
                      {"vocab_rows", lm.vocab}, {"outputs", lm.outputs}, {"max_tokens", lm.exp.tokenizer.maxTokens}};
-        if (ms.type == "bag") {
+        if (ms.hasBag()) {
             arch["ngrams"] = lm.inputs.ngrams;
             arch["ngram_buckets"] = ms.ngramBuckets;
             arch["ngram_hash"] = ms.ngramHash;
@@ -472,10 +472,16 @@ int exportModel(const ModelExportOptions &o)
             // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
             // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.
             arch["bag_mode"] = ms.weighting == "tfidf" ? "tfidf" : "mean";
-        } else if (ms.type == "cnn") {
+        }
+        if (ms.hasCnn()) {
             arch["kernel_sizes"] = ms.kernelSizes;
             arch["channels"] = ms.channels;
-        } else {
+        }
+        if (ms.type == "bag_cnn") { // weights "bag.*" and "cnn.*"; logits bag_weight x bag + (1 - bag_weight) x cnn
+            arch["bag_weight"] = ms.bagWeight;
+            arch["cnn_embedding_dim"] = ms.cnnEmbeddingDim > 0 ? ms.cnnEmbeddingDim : ms.embeddingDim;
+        }
+        if (ms.type == "gru" || ms.type == "transformer") {
             arch["hidden"] = ms.hidden;
             arch["layers"] = ms.layers;
             arch["pooling"] = ms.pooling;
@@ -519,7 +525,7 @@ int exportModel(const ModelExportOptions &o)
                             ? json("before sentencepiece, the (lowercased) text becomes its words joined by single "
                                    "spaces: runs of ASCII letters, digits, '_' and bytes >= 0x80")
                             : json()},
-              {"bag_ids", ms.type == "bag" ? json(bagIdsText(ms)) : json()}}},
+              {"bag_ids", ms.hasBag() ? json(bagIdsText(ms)) : json()}}},
             {"hyper_parameters", lm.exp.config},
             {"experiment", lm.exp.config},
             {"data", runStartedData(runDir / "journal.jsonl")},

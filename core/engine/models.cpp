@@ -106,6 +106,7 @@ void BagModelImpl::setIdf(const std::vector<const std::vector<int> *> &examples,
                                                    examples.begin() + std::ptrdiff_t(std::min(examples.size(), b + chunk)));
         InputSpec unique = spec;
         unique.unique = true;
+        unique.sequence = false;
         const Batch in = makeInputs(part, unique, torch::kCPU);
         const int64_t *ids = in.bagIds.data_ptr<int64_t>();
         for (int64_t i = 0; i < in.bagIds.size(0); ++i)
@@ -137,12 +138,38 @@ torch::Tensor CnnModelImpl::forward(const Batch &batch)
     const int64_t widest = *std::max_element(m_kernels.begin(), m_kernels.end());
     if (x.size(2) < widest)
         x = F::pad(x, F::PadFuncOptions({0, widest - x.size(2)}));
+    // Max over the windows inside the text only: the padding's windows (relu of the bias) would make a text's
+    // score depend on the longest text in its batch. A text shorter than a kernel keeps its one padded window.
+    const auto lengths = batch.lengths.to(x.device()).unsqueeze(1); // [B, 1]
     std::vector<torch::Tensor> pooled;
     for (size_t i = 0; i < m_convs->size(); ++i) {
         auto conv = m_convs[i]->as<torch::nn::Conv1d>();
-        pooled.push_back(torch::relu(conv->forward(x)).amax(2));
+        auto h = torch::relu(conv->forward(x)); // [B, C, windows]
+        auto windows = (lengths - (m_kernels[i] - 1)).clamp_min(1);
+        auto outside = torch::arange(h.size(2), lengths.options()).unsqueeze(0) >= windows; // [B, windows]
+        pooled.push_back(h.masked_fill(outside.unsqueeze(1), 0).amax(2));
     }
     return m_out->forward(m_dropout->forward(torch::cat(pooled, 1)));
+}
+
+BagCnnModelImpl::BagCnnModelImpl(const ModelSpec &spec, int vocab, int outputs, bool sparse)
+    : m_bagWeight(spec.bagWeight)
+{
+    m_bag = register_module("bag", BagModel(spec, vocab, outputs, sparse));
+    ModelSpec cnn = spec;
+    if (spec.cnnEmbeddingDim > 0)
+        cnn.embeddingDim = spec.cnnEmbeddingDim;
+    m_cnn = register_module("cnn", CnnModel(cnn, vocab, outputs));
+}
+
+std::vector<torch::Tensor> BagCnnModelImpl::trainingLogits(const Batch &batch)
+{
+    return {m_bag->forward(batch), m_cnn->forward(batch)};
+}
+
+torch::Tensor BagCnnModelImpl::forward(const Batch &batch)
+{
+    return m_bag->forward(batch) * m_bagWeight + m_cnn->forward(batch) * (1 - m_bagWeight);
 }
 
 GruModelImpl::GruModelImpl(const ModelSpec &spec, int vocab, int outputs) : m_pooling(spec.pooling)
@@ -322,7 +349,8 @@ std::vector<int64_t> charNgramRows(const std::string &piece, int minLen, int max
 InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::vector<std::string> &pieces)
 {
     InputSpec in;
-    in.bag = spec.type == "bag";
+    in.bag = spec.hasBag();
+    in.sequence = spec.hasSequence();
     in.vocab = vocab;
     in.clsId = clsId;
     in.ngrams = spec.ngramBuckets > 0 ? spec.ngrams : 1;
@@ -407,7 +435,8 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
         b.bagOffsets = offsets.to(device);
         if (spec.unique)
             b.bagCounts = torch::from_blob(counts.data(), {k}, torch::kFloat).clone().to(device);
-    } else {
+    }
+    if (spec.sequence || !spec.bag) {
         const int lead = spec.clsId >= 0 ? 1 : 0;
         int64_t maxLen = 1;
         for (const auto *t : tokens)
@@ -464,6 +493,8 @@ std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int 
 {
     if (spec.type == "cnn")
         return CnnModel(spec, vocab, outputs).ptr();
+    if (spec.type == "bag_cnn")
+        return BagCnnModel(spec, vocab, outputs, sparseEmbeddings).ptr();
     if (spec.type == "gru")
         return GruModel(spec, vocab, outputs).ptr();
     if (spec.type == "transformer")

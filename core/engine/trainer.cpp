@@ -100,6 +100,8 @@ private:
     torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
     std::unique_ptr<TrainerOptimizer> makeOptimizer(double lr) const;
     torch::Tensor forwardLogits(const Batch &batch);
+    // The training loss of a batch: with an ensemble, the sum of its members' losses.
+    torch::Tensor trainingLoss(const Batch &batch);
     EvalOutput evaluate(const std::vector<size_t> &examples);
     void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
     void saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals);
@@ -350,7 +352,7 @@ std::unique_ptr<TrainerOptimizer> Worker::makeOptimizer(double lr) const
     std::vector<torch::Tensor> dense;
     torch::Tensor table;
     if (m_sparse)
-        table = std::dynamic_pointer_cast<BagModelImpl>(m_model)->embeddingWeight();
+        table = m_model->bag()->embeddingWeight();
     for (const auto &p : m_model->parameters())
         if (!(table.defined() && p.is_same(table)))
             dense.push_back(p);
@@ -371,13 +373,13 @@ void Worker::createModel()
     const Experiment &e = m_p.exp;
     // Row-sparse updates pay off for the bag model's big table with AdamW; `optimizer.sparse_embeddings`
     // turns them off (dense AdamW, PyTorch's default behaviour).
-    m_sparse = e.model.type == "bag" && e.optimizer.type == "adamw" &&
+    m_sparse = e.model.hasBag() && e.optimizer.type == "adamw" &&
                e.config.value("optimizer", json::object()).value("sparse_embeddings", true);
     m_model = makeModel(e.model, m_p.vocab, m_p.outputs, e.tokenizer.maxTokens, m_sparse);
     m_model->to(m_device);
     m_model->train();
     m_inputs = inputSpecFor(e.model, m_p.vocab, m_p.clsId, m_p.tokenizer->pieceTexts());
-    if (auto bag = std::dynamic_pointer_cast<BagModelImpl>(m_model); bag && bag->tfidf()) {
+    if (auto *bag = m_model->bag(); bag && bag->tfidf()) {
         std::vector<const std::vector<int> *> train;
         for (size_t i : m_p.split.train)
             train.push_back(&m_p.tokens[i]);
@@ -389,6 +391,21 @@ torch::Tensor Worker::forwardLogits(const Batch &batch)
 {
     AutocastGuard autocast(m_bf16, m_device.is_cuda());
     return m_model->forward(batch).to(torch::kFloat);
+}
+
+torch::Tensor Worker::trainingLoss(const Batch &batch)
+{
+    std::vector<torch::Tensor> logits;
+    {
+        AutocastGuard autocast(m_bf16, m_device.is_cuda());
+        logits = m_model->trainingLogits(batch);
+    }
+    torch::Tensor loss;
+    for (const auto &l : logits) {
+        auto part = lossOf(l.to(torch::kFloat), batch, true);
+        loss = loss.defined() ? loss + part : part;
+    }
+    return loss;
 }
 
 EvalOutput Worker::evaluate(const std::vector<size_t> &examples)
@@ -677,7 +694,7 @@ int Worker::train()
     auto optimizer = makeOptimizer(e.optimizer.lr);
     torch::Tensor sparseTable;
     if (m_sparse)
-        sparseTable = std::dynamic_pointer_cast<BagModelImpl>(m_model)->embeddingWeight();
+        sparseTable = m_model->bag()->embeddingWeight();
 
     const fs::path ckptDir = m_opt.runDir / "checkpoints";
     fs::create_directories(ckptDir);
@@ -764,7 +781,7 @@ int Worker::train()
         double lossValue = 0;
         if (hi > lo) {
             Batch b = makeBatch(order, lo, hi);
-            auto loss = lossOf(forwardLogits(b), b, true);
+            auto loss = trainingLoss(b);
             lossValue = loss.item<double>();
             if (m_step + 1 == injectNanAtStep())
                 lossValue = std::nan(""); // fault injection for the tests of the diverging-loss path
@@ -904,7 +921,7 @@ int Worker::lrFind()
         Batch b = makeBatch(order, cursor, std::min(order.size(), cursor + batchSize));
         cursor += batchSize;
         optimizer->zero_grad();
-        auto loss = lossOf(forwardLogits(b), b, true);
+        auto loss = trainingLoss(b);
         const double value = loss.item<double>();
         if (std::isfinite(value)) {
             loss.backward();

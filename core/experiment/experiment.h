@@ -50,7 +50,7 @@ struct TokenizerSpec {
 };
 
 struct ModelSpec {
-    std::string type = "bag"; // bag | cnn | gru | transformer
+    std::string type = "bag"; // bag | cnn | gru | transformer | bag_cnn (a bag and a CNN, their logits averaged)
     int embeddingDim = 64;
     double dropout = 0.1;
     int ngrams = 2;               // bag: word n-grams up to this order (hashed into buckets)
@@ -66,6 +66,12 @@ struct ModelSpec {
     int layers = 1;               // gru, transformer
     int heads = 4;                // transformer
     std::string pooling = "mean"; // gru: mean | max | meanmax; transformer: cls | mean
+    double bagWeight = 0.7;       // bag_cnn: the bag's share of the averaged logits
+    int cnnEmbeddingDim = 0;      // bag_cnn: the CNN member's token embedding size (0: embeddingDim)
+
+    bool hasBag() const { return type == "bag" || type == "bag_cnn"; }
+    bool hasCnn() const { return type == "cnn" || type == "bag_cnn"; }
+    bool hasSequence() const { return type != "bag"; } // the model reads padded token sequences
 };
 
 struct OptimizerSpec {

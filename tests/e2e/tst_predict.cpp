@@ -145,30 +145,50 @@ private Q_SLOTS:
                  qPrintable(r.out));
     }
 
-    void tfidfBagExportsAndPythonReproducesIt()
+    // Exported models the Python client rebuilds: the bag over words with TF-IDF weighting, min_df and
+    // character n-grams (the idf, 0 under min_df, travels as a buffer; the client splits words, rebuilds the
+    // weights and each piece's character n-gram rows from the exported tokenizer); and bag_cnn, the bag and
+    // the CNN whose logits are averaged.
+    void exportedModelsReproduceInPython_data()
     {
-        // The bag over words with TF-IDF weighting, min_df and character n-grams: the idf (0 under min_df)
-        // travels as a buffer, and the Python client splits words, rebuilds the weights and each piece's
-        // character n-gram rows from the exported tokenizer.
-        auto r = lbk({QStringLiteral("run"),
-                      variant(QStringLiteral("tfidf"), {{"tokenizer", {{"type", "word"}}},
-                               {"model", {{"weighting", "tfidf"}, {"min_df", 2}, {"ngrams", 1}, {"char_ngrams", 4}}}}),
-                      QStringLiteral("-q")});
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("changes");
+        QTest::addColumn<QString>("architecture"); // keys the card's architecture must hold, with these values
+        QTest::newRow("tfidf words") << "tfidf"
+                                     << R"({"tokenizer": {"type": "word"}, "model": {"weighting": "tfidf",
+                                           "min_df": 2, "ngrams": 1, "char_ngrams": 4}})"
+                                     << R"({"bag_mode": "tfidf", "char_ngrams": [2, 4], "ngram_hash": "mix"})";
+        QTest::newRow("bag_cnn") << "bagcnn"
+                                 << R"({"tokenizer": {"type": "word"}, "model": {"type": "bag_cnn", "embedding_dim": 16,
+                                       "weighting": "tfidf", "kernel_sizes": [1, 2], "channels": 16,
+                                       "bag_weight": 0.6, "cnn_embedding_dim": 24}})"
+                                 << R"({"type": "bag_cnn", "bag_weight": 0.6, "kernel_sizes": [1, 2],
+                                       "embedding_dim": 16, "cnn_embedding_dim": 24,
+                                       "channels": 16, "bag_mode": "tfidf"})";
+    }
+
+    void exportedModelsReproduceInPython()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, changes);
+        QFETCH(QString, architecture);
+        auto r = lbk({QStringLiteral("run"), variant(name, json::parse(changes.toStdString())), QStringLiteral("-q")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
-        auto e = lbk({QStringLiteral("export"), QStringLiteral("tfidf"), QStringLiteral("--format"),
-                      QStringLiteral("model"), QStringLiteral("--out"), path("export-tfidf")});
+        const QString out = path("export-") + name, predictions = path("pred-") + name + QStringLiteral(".jsonl");
+        auto e = lbk({QStringLiteral("export"), name, QStringLiteral("--format"), QStringLiteral("model"),
+                      QStringLiteral("--out"), out});
         QVERIFY2(e.exitCode == 0, qPrintable(e.err + e.out));
-        std::ifstream in(path("export-tfidf/model.json").toStdString());
+        std::ifstream in(QString(out + QStringLiteral("/model.json")).toStdString());
         const auto arch = json::parse(in)["architecture"];
-        QCOMPARE(arch["bag_mode"].get<std::string>(), std::string("tfidf"));
-        QVERIFY(arch["char_ngrams"] == json::array({2, 4}));
-        QCOMPARE(arch["ngram_hash"].get<std::string>(), std::string("mix"));
-        auto p = lbk({QStringLiteral("predict"), path("export-tfidf"), QStringLiteral("--data"),
-                      QString::fromUtf8(kSample), QStringLiteral("--out"), path("pred-tfidf.jsonl"), QStringLiteral("-q")});
+        const auto expected = json::parse(architecture.toStdString());
+        for (const auto &[key, value] : expected.items())
+            QVERIFY2(arch.value(key, json()) == value, (key + ": " + arch.value(key, json()).dump()).c_str());
+        auto p = lbk({QStringLiteral("predict"), out, QStringLiteral("--data"), QString::fromUtf8(kSample),
+                      QStringLiteral("--out"), predictions, QStringLiteral("-q")});
         QVERIFY2(p.exitCode == 0, qPrintable(p.err));
         if (!hasPythonClient())
             QSKIP("Debian's python3-torch and python3-sentencepiece are not installed");
-        auto c = pythonCompare(path("export-tfidf"), path("pred-tfidf.jsonl"));
+        auto c = pythonCompare(out, predictions);
         QVERIFY2(c.exitCode == 0, qPrintable(c.out + c.err));
         QVERIFY2(c.out.contains(QStringLiteral("over 1000 rows")) && c.out.contains(QStringLiteral("OK")),
                  qPrintable(c.out));

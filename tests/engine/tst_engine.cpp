@@ -115,6 +115,7 @@ private Q_SLOTS:
         QTest::newRow("gru meanmax") << "gru" << "meanmax";
         QTest::newRow("transformer cls") << "transformer" << "cls";
         QTest::newRow("transformer mean") << "transformer" << "mean";
+        QTest::newRow("bag_cnn") << "bag_cnn" << "mean";
     }
 
     void models()
@@ -144,6 +145,65 @@ private Q_SLOTS:
         for (const auto &p : model->parameters())
             anyGrad = anyGrad || (p.grad().defined() && p.grad().abs().sum().item<double>() > 0);
         QVERIFY(anyGrad);
+    }
+
+    // A text's CNN score does not depend on the other texts of its batch (how far it is padded).
+    void cnnIgnoresPadding()
+    {
+        lbk::ModelSpec spec;
+        spec.type = "cnn";
+        spec.embeddingDim = 8;
+        spec.channels = 6;
+        spec.kernelSizes = {1, 3};
+        torch::manual_seed(5);
+        auto model = lbk::makeModel(spec, 50, 4, 12);
+        model->eval();
+        const auto in = lbk::inputSpecFor(spec, 50, -1);
+        const std::vector<int> shortText = {3, 4}, longText = {5, 6, 7, 8, 9, 10, 11, 12};
+        const auto alone = model->forward(lbk::makeInputs({&shortText}, in, torch::kCPU));
+        const auto batched = model->forward(lbk::makeInputs({&shortText, &longText}, in, torch::kCPU));
+        QVERIFY(torch::allclose(alone[0], batched[0], 1e-6, 1e-6));
+    }
+
+    // bag_cnn trains each member on its own loss and predicts with their logits averaged by model.bag_weight.
+    void bagCnnAveragesItsMembers()
+    {
+        lbk::ModelSpec spec;
+        spec.type = "bag_cnn";
+        spec.embeddingDim = 16;
+        spec.channels = 8;
+        spec.kernelSizes = {1, 2};
+        spec.ngramBuckets = 100;
+        spec.bagWeight = 0.7;
+        torch::manual_seed(3);
+        auto model = lbk::makeModel(spec, 50, 5, 12);
+        QVERIFY(model->bag() != nullptr);
+        const std::vector<int> a = {3, 4, 5}, c = {7, 8};
+        const auto in = lbk::makeInputs({&a, &c}, lbk::inputSpecFor(spec, 50, -1), torch::kCPU);
+        QVERIFY(in.bagIds.defined() && in.tokens.defined()); // both members' inputs
+        QCOMPARE(in.tokens.size(1), int64_t(3));
+        model->eval();
+        const auto members = model->trainingLogits(in);
+        QCOMPARE(members.size(), size_t(2));
+        const auto expected = members[0] * 0.7 + members[1] * 0.3;
+        QVERIFY(torch::allclose(model->forward(in), expected, 1e-6, 1e-6));
+        QVERIFY(!torch::allclose(members[0], members[1])); // two different models
+        // The CNN member's loss reaches only the CNN's weights, the bag's only the bag's.
+        model->train();
+        model->trainingLogits(in)[1].sum().backward();
+        for (const auto &p : model->named_parameters()) {
+            const bool cnn = p.key().rfind("cnn.", 0) == 0;
+            QVERIFY2(p.key().rfind("bag.", 0) == 0 || cnn, p.key().c_str());
+            const bool moved = p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0;
+            if (!cnn)
+                QVERIFY2(!moved, p.key().c_str());
+        }
+        // A bag alone builds no token matrix; a CNN alone no bag ids.
+        lbk::ModelSpec bag = spec, cnn = spec;
+        bag.type = "bag";
+        cnn.type = "cnn";
+        QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(bag, 50, -1), torch::kCPU).tokens.defined());
+        QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(cnn, 50, -1), torch::kCPU).bagIds.defined());
     }
 };
 

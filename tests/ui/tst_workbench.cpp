@@ -137,7 +137,16 @@ private Q_SLOTS:
         QVERIFY(!kernels->isVisibleTo(form));
         form->setFieldValue(QStringLiteral("model.type"), "cnn");
         QVERIFY(kernels->isVisibleTo(form));
+        // bag_cnn shows both members' fields and its bag_weight.
+        auto *ngrams = form->findChild<QWidget *>(QStringLiteral("field:model.ngrams"));
+        auto *bagWeight = form->findChild<QWidget *>(QStringLiteral("field:model.bag_weight"));
+        QVERIFY(ngrams && bagWeight);
+        QVERIFY(!ngrams->isVisibleTo(form) && !bagWeight->isVisibleTo(form));
+        form->setFieldValue(QStringLiteral("model.type"), "bag_cnn");
+        QVERIFY(kernels->isVisibleTo(form) && ngrams->isVisibleTo(form) && bagWeight->isVisibleTo(form));
+        QVERIFY(form->isValid());
         form->setFieldValue(QStringLiteral("model.type"), "bag");
+        QVERIFY(!bagWeight->isVisibleTo(form));
 
         // The data file's rows and label distribution.
         QTRY_VERIFY_WITH_TIMEOUT(form->dataSummary().contains(QLatin1String("rows")), 20000);
