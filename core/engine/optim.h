@@ -77,6 +77,7 @@ class TrainerOptimizer {
 public:
     std::unique_ptr<torch::optim::Optimizer> dense;
     std::unique_ptr<SparseRowAdamW> sparse;
+    std::vector<double> groupFactors; // per dense parameter group, its learning rate as a multiple of the rate
     void zero_grad()
     {
         dense->zero_grad();
@@ -91,8 +92,9 @@ public:
     }
     void setLr(double lr)
     {
-        for (auto &group : dense->param_groups())
-            group.options().set_lr(lr);
+        auto &groups = dense->param_groups();
+        for (size_t i = 0; i < groups.size(); ++i)
+            groups[i].options().set_lr(lr * (i < groupFactors.size() ? groupFactors[i] : 1.0));
         if (sparse)
             sparse->setLr(lr);
     }

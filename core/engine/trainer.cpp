@@ -349,19 +349,29 @@ std::unique_ptr<TrainerOptimizer> Worker::makeOptimizer(double lr) const
 {
     const auto &o = m_p.exp.optimizer;
     auto opt = std::make_unique<TrainerOptimizer>();
-    std::vector<torch::Tensor> dense;
+    // Dense parameters in groups: one, or for bag_cnn the bag's and the CNN's (model.cnn_lr_factor).
+    const auto &ms = m_p.exp.model;
+    const bool twoGroups = ms.type == "bag_cnn";
+    std::vector<torch::Tensor> dense, cnn;
     torch::Tensor table;
     if (m_sparse)
         table = m_model->bag()->embeddingWeight();
-    for (const auto &p : m_model->parameters())
-        if (!(table.defined() && p.is_same(table)))
-            dense.push_back(p);
+    for (const auto &p : m_model->named_parameters())
+        if (!(table.defined() && p.value().is_same(table)))
+            (twoGroups && p.key().rfind("cnn.", 0) == 0 ? cnn : dense).push_back(p.value());
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(dense);
+    opt->groupFactors = {1.0};
+    if (twoGroups) {
+        groups.emplace_back(cnn);
+        opt->groupFactors.push_back(ms.cnnLrFactor);
+    }
     if (o.type == "sgd")
         opt->dense = std::make_unique<torch::optim::SGD>(
-            dense, torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(o.weightDecay));
+            groups, torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(o.weightDecay));
     else
         opt->dense = std::make_unique<torch::optim::AdamW>(
-            dense, torch::optim::AdamWOptions(lr).betas({o.beta1, o.beta2}).weight_decay(o.weightDecay));
+            groups, torch::optim::AdamWOptions(lr).betas({o.beta1, o.beta2}).weight_decay(o.weightDecay));
     if (table.defined())
         opt->sparse = std::make_unique<SparseRowAdamW>(table, o);
     opt->setLr(lr);

@@ -68,6 +68,7 @@ struct ModelSpec {
     std::string pooling = "mean"; // gru: mean | max | meanmax; transformer: cls | mean
     double bagWeight = 0.7;       // bag_cnn: the bag's share of the averaged logits
     int cnnEmbeddingDim = 0;      // bag_cnn: the CNN member's token embedding size (0: embeddingDim)
+    double cnnLrFactor = 1.0;     // bag_cnn: the CNN member's learning rate as a multiple of optimizer.lr
 
     bool hasBag() const { return type == "bag" || type == "bag_cnn"; }
     bool hasCnn() const { return type == "cnn" || type == "bag_cnn"; }

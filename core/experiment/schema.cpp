@@ -221,6 +221,11 @@ std::vector<FieldSpec> makeFields()
                                     "the CNN can have wider embeddings than the bag's big n-gram table."),
                               0, 4096),
                         {"model.type=bag_cnn"}));
+    f.push_back(applies(range(field("model.cnn_lr_factor", T::Float, 1.0,
+                                    "bag_cnn: the CNN member's learning rate as a multiple of optimizer.lr (the "
+                                    "schedule scales both); a CNN usually wants a higher rate than the bag."),
+                              0, 100, true),
+                        {"model.type=bag_cnn"}));
     f.push_back(applies(range(field("model.hidden", T::Int, 128,
                                     "GRU: hidden size per direction; transformer: feed-forward size."),
                               1, 16384),
@@ -748,6 +753,7 @@ Result<Experiment> experimentFromJson(const json &j)
     e.model.pooling = get<std::string>(r, "model.pooling");
     e.model.bagWeight = get<double>(r, "model.bag_weight");
     e.model.cnnEmbeddingDim = get<int>(r, "model.cnn_embedding_dim");
+    e.model.cnnLrFactor = get<double>(r, "model.cnn_lr_factor");
 
     e.optimizer.type = get<std::string>(r, "optimizer.type");
     e.optimizer.lr = get<double>(r, "optimizer.lr");

@@ -161,7 +161,7 @@ private Q_SLOTS:
         QTest::newRow("bag_cnn") << "bagcnn"
                                  << R"({"tokenizer": {"type": "word"}, "model": {"type": "bag_cnn", "embedding_dim": 16,
                                        "weighting": "tfidf", "kernel_sizes": [1, 2], "channels": 16,
-                                       "bag_weight": 0.6, "cnn_embedding_dim": 24}})"
+                                       "bag_weight": 0.6, "cnn_embedding_dim": 24, "cnn_lr_factor": 2}})"
                                  << R"({"type": "bag_cnn", "bag_weight": 0.6, "kernel_sizes": [1, 2],
                                        "embedding_dim": 16, "cnn_embedding_dim": 24,
                                        "channels": 16, "bag_mode": "tfidf"})";

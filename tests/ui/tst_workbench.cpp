@@ -145,6 +145,11 @@ private Q_SLOTS:
         form->setFieldValue(QStringLiteral("model.type"), "bag_cnn");
         QVERIFY(kernels->isVisibleTo(form) && ngrams->isVisibleTo(form) && bagWeight->isVisibleTo(form));
         QVERIFY(form->isValid());
+        if (auto *area = form->findChild<QScrollArea *>()) {
+            area->ensureWidgetVisible(bagWeight, 0, 200);
+            shoot(QStringLiteral("form-bag-cnn"));
+            area->verticalScrollBar()->setValue(0);
+        }
         form->setFieldValue(QStringLiteral("model.type"), "bag");
         QVERIFY(!bagWeight->isVisibleTo(form));
 
