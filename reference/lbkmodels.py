@@ -311,8 +311,8 @@ def load_export(folder):
     """(model in eval mode, tokenizer, card) from an `lbk export --format model` folder."""
     with open(f"{folder}/model.json") as f:
         card = json.load(f)
-    if card.get("format_version", 1) > 2:
-        raise ValueError(f"{folder}/model.json has format version {card['format_version']}; this client reads 1 and 2")
+    if card.get("format_version", 1) > 3:
+        raise ValueError(f"{folder}/model.json has format version {card['format_version']}; this client reads 1 to 3")
     if card.get("format") != "labbook-model":
         raise ValueError(f"{folder}/model.json is not a Labbook model card")
     arch = card["architecture"]

@@ -31,7 +31,8 @@ using nlohmann::json;
 namespace {
 
 // 2: bag n-gram hash named in architecture.ngram_hash, character n-grams, the word tokenizer.
-constexpr int kExportFormatVersion = 2;
+// 3: bag_cnn; the CNN's max pooling skips padded windows (architecture.cnn_pooling).
+constexpr int kExportFormatVersion = 3;
 
 std::string bagIdsText(const ModelSpec &ms)
 {
@@ -476,6 +477,8 @@ int exportModel(const ModelExportOptions &o)
         if (ms.hasCnn()) {
             arch["kernel_sizes"] = ms.kernelSizes;
             arch["channels"] = ms.channels;
+            // relu(conv) per kernel k, max over window positions < max(1, length - k + 1) only
+            arch["cnn_pooling"] = "max over the windows inside the text";
         }
         if (ms.type == "bag_cnn") { // weights "bag.*" and "cnn.*"; logits bag_weight x bag + (1 - bag_weight) x cnn
             arch["bag_weight"] = ms.bagWeight;

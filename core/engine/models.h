@@ -44,7 +44,8 @@ class ClassifierImpl : public torch::nn::Module {
 public:
     virtual torch::Tensor forward(const Batch &batch) = 0;
     // What training takes a loss of, each on its own (summed): the logits for one model, each member's for an
-    // ensemble, so every member learns as it would alone.
+    // ensemble, so every member learns as it would alone (except that optimizer.grad_clip clips one global
+    // norm over both).
     virtual std::vector<torch::Tensor> trainingLogits(const Batch &batch) { return {forward(batch)}; }
     virtual bool needsClsToken() const { return false; }
     // The bag model, or an ensemble's bag member (TF-IDF statistics, the row-sparse table); else null.
@@ -153,7 +154,7 @@ TORCH_MODULE(TransformerModel);
 // How token lists become a model's inputs; shared by training, evaluation and inference so they never differ.
 struct InputSpec {
     bool bag = false;     // the bag model: unigram ids plus hashed n-gram ids (EmbeddingBag)
-    bool sequence = true; // sequence models: padded token ids (bag_cnn needs both)
+    bool sequence = false; // padded token ids as well as the bag's (bag_cnn); models without a bag always get them
     int vocab = 0;        // embedding rows for tokens; n-gram buckets start here (bag)
     int clsId = -1;       // >= 0: prepend this id (transformer with CLS pooling)
     int ngrams = 1;       // bag: n-gram orders up to this (1: unigrams only)

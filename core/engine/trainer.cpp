@@ -100,8 +100,10 @@ private:
     torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
     std::unique_ptr<TrainerOptimizer> makeOptimizer(double lr) const;
     torch::Tensor forwardLogits(const Batch &batch);
-    // The training loss of a batch: with an ensemble, the sum of its members' losses.
+    // The training loss of a batch: with an ensemble, the sum of its members' losses (each member's gradient is
+    // its own loss's). m_lossTerms counts them: the logged train/loss is their mean, on a single model's scale.
     torch::Tensor trainingLoss(const Batch &batch);
+    double m_lossTerms = 1;
     EvalOutput evaluate(const std::vector<size_t> &examples);
     void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
     void saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals);
@@ -411,6 +413,7 @@ torch::Tensor Worker::trainingLoss(const Batch &batch)
         logits = m_model->trainingLogits(batch);
     }
     torch::Tensor loss;
+    m_lossTerms = double(std::max<size_t>(1, logits.size()));
     for (const auto &l : logits) {
         auto part = lossOf(l.to(torch::kFloat), batch, true);
         loss = loss.defined() ? loss + part : part;
@@ -792,7 +795,7 @@ int Worker::train()
         if (hi > lo) {
             Batch b = makeBatch(order, lo, hi);
             auto loss = trainingLoss(b);
-            lossValue = loss.item<double>();
+            lossValue = loss.item<double>() / m_lossTerms;
             if (m_step + 1 == injectNanAtStep())
                 lossValue = std::nan(""); // fault injection for the tests of the diverging-loss path
             if (std::isfinite(lossValue))
@@ -932,7 +935,7 @@ int Worker::lrFind()
         cursor += batchSize;
         optimizer->zero_grad();
         auto loss = trainingLoss(b);
-        const double value = loss.item<double>();
+        const double value = loss.item<double>() / m_lossTerms;
         if (std::isfinite(value)) {
             loss.backward();
             optimizer->step();

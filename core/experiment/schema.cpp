@@ -167,7 +167,7 @@ std::vector<FieldSpec> makeFields()
                               "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token "
                               "embeddings; gru: bidirectional GRU with pooling; transformer: a small pre-norm encoder; "
                               "bag_cnn: a bag and a CNN side by side, each trained on its own loss (train/loss is "
-                              "their sum), predicting with their logits averaged (model.bag_weight); it gains over "
+                              "their mean), predicting with their logits averaged (model.bag_weight); it gains over "
                               "either alone because they make different mistakes."),
                         {"bag", "cnn", "gru", "transformer", "bag_cnn"}));
     f.push_back(range(field("model.embedding_dim", T::Int, 64, "Token embedding size."), 8, 4096));

@@ -164,7 +164,8 @@ private Q_SLOTS:
                                        "bag_weight": 0.6, "cnn_embedding_dim": 24, "cnn_lr_factor": 2}})"
                                  << R"({"type": "bag_cnn", "bag_weight": 0.6, "kernel_sizes": [1, 2],
                                        "embedding_dim": 16, "cnn_embedding_dim": 24,
-                                       "channels": 16, "bag_mode": "tfidf"})";
+                                       "channels": 16, "bag_mode": "tfidf",
+                                       "cnn_pooling": "max over the windows inside the text"})";
     }
 
     void exportedModelsReproduceInPython()
