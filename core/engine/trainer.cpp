@@ -108,6 +108,7 @@ private:
     void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
     void saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals);
     bool loadCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals);
+    bool readCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals);
     void createModel();
     int train();
     int lrFind();
@@ -645,6 +646,18 @@ bool Worker::loadCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t
 {
     if (!fs::exists(file))
         return false;
+    try {
+        return readCheckpoint(file, opt, step, best, badEvals);
+    } catch (const c10::Error &err) {
+        // A damaged file, or one another version wrote for a different model or optimizer layout (e.g. a bag_cnn
+        // checkpoint from before its CNN had a parameter group of its own).
+        throw std::runtime_error(file.string() + " cannot be loaded into this run's model and optimizer (" +
+                                 err.what_without_backtrace() + "); start the experiment again as a new run");
+    }
+}
+
+bool Worker::readCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals)
+{
     torch::serialize::InputArchive archive;
     archive.load_from(file.string(), m_device);
     torch::NoGradGuard noGrad;

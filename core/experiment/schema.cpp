@@ -83,6 +83,9 @@ FieldSpec logScaled(FieldSpec f)
 std::vector<FieldSpec> makeFields()
 {
     using T = FieldType;
+    // The model types with a bag member and with a CNN member (ModelSpec::hasBag and hasCnn).
+    const std::vector<std::string> kBagModels = {"model.type=bag", "model.type=bag_cnn"};
+    const std::vector<std::string> kCnnModels = {"model.type=cnn", "model.type=bag_cnn"};
     std::vector<FieldSpec> f;
     f.push_back(field("name", T::String, "", "A short name for the experiment; defaults to the file's name."));
     f.back().group = "experiment";
@@ -174,11 +177,11 @@ std::vector<FieldSpec> makeFields()
     f.push_back(range(field("model.dropout", T::Float, 0.1, "Dropout before the classifier (and inside the model)."), 0,
                       1, false, true));
     f.push_back(applies(range(field("model.ngrams", T::Int, 2, "Bag: token n-grams up to this order."), 1, 4),
-                        {"model.type=bag", "model.type=bag_cnn"}));
+                        kBagModels));
     f.push_back(applies(range(field("model.ngram_buckets", T::Int, 200000,
                                     "Bag: hash buckets for the n-grams above order 1 (0: unigrams only)."),
                               0, 100000000),
-                        {"model.type=bag", "model.type=bag_cnn"}));
+                        kBagModels));
     f.push_back(applies(range(field("model.min_df", T::Int, 1,
                                     "Bag with TF-IDF weighting: tokens and n-grams found in fewer training texts "
                                     "than this get weight 0 (scikit-learn's min_df)."),
@@ -189,28 +192,28 @@ std::vector<FieldSpec> makeFields()
                                     "model.char_ngrams_min to this (fastText's subwords; 0: off). They share the "
                                     "n-gram buckets."),
                               0, 8),
-                        {"model.type=bag", "model.type=bag_cnn"}));
+                        kBagModels));
     f.push_back(applies(range(field("model.char_ngrams_min", T::Int, 2, "Bag: shortest character n-gram."), 1, 8),
-                        {"model.type=bag", "model.type=bag_cnn"}));
+                        kBagModels));
     f.push_back(applies(choices(field("model.ngram_hash", T::Enum, "mix",
                                       "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash "
                                       "(docs/EXPERIMENTS.md). multiplicative: h * 1000003 + token, which puts "
                                       "many n-grams in the same bucket; only for runs recorded before 2026-11-24, "
                                       "which used it."),
                                 {"mix", "multiplicative"}),
-                        {"model.type=bag", "model.type=bag_cnn"}));
+                        kBagModels));
     f.push_back(applies(choices(field("model.weighting", T::Enum, "mean",
                                       "Bag: mean, the plain average of the text's token and n-gram vectors "
                                       "(fastText); tfidf, their sum weighted by (1 + log tf) x idf and "
                                       "L2-normalised per text, with idf from the training split."),
                                 {"mean", "tfidf"}),
-                        {"model.type=bag", "model.type=bag_cnn"}));
+                        kBagModels));
     f.push_back(applies(range(field("model.kernel_sizes", T::IntList, json::array({2, 3, 4}),
                                     "CNN: widths of the convolutions."),
                               1, 16),
-                        {"model.type=cnn", "model.type=bag_cnn"}));
+                        kCnnModels));
     f.push_back(applies(range(field("model.channels", T::Int, 128, "CNN: filters per kernel width."), 1, 4096),
-                        {"model.type=cnn", "model.type=bag_cnn"}));
+                        kCnnModels));
     f.push_back(applies(range(field("model.bag_weight", T::Float, 0.7,
                                     "bag_cnn: the bag's share of the averaged logits (the CNN gets the rest); "
                                     "for a softmax that is the members' probabilities' weighted geometric mean."),
@@ -257,7 +260,7 @@ std::vector<FieldSpec> makeFields()
     f.push_back(applies(field("optimizer.sparse_embeddings", T::Bool, true,
                               "Bag with AdamW: update only the embedding rows a batch uses (lazy AdamW, as PyTorch's "
                               "SparseAdam); much faster on large n-gram tables. false: dense AdamW on every row."),
-                        {"model.type=bag", "model.type=bag_cnn"}));
+                        kBagModels));
 
     f.push_back(choices(field("schedule.type", T::Enum, "constant",
                               "constant; linear: warm-up then linear decay; onecycle: cosine up then down; cosine: "
@@ -639,7 +642,7 @@ std::vector<ValidationIssue> validateExperimentJson(const json &j)
     if (model == "gru" && pooling == "cls")
         issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
                                            "or meanmax"});
-    if ((model == "bag" || model == "bag_cnn") && get<int>(r, "model.char_ngrams") > 0) {
+    if (ModelSpec{.type = model}.hasBag() && get<int>(r, "model.char_ngrams") > 0) {
         if (get<int>(r, "model.ngram_buckets") == 0)
             issues.push_back({"model.char_ngrams", "model.char_ngrams: character n-grams are hashed into the n-gram "
                                                    "buckets; set model.ngram_buckets above 0"});

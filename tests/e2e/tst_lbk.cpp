@@ -198,18 +198,17 @@ private Q_SLOTS:
         QVERIFY(cmp.out.contains(QStringLiteral("Config keys that differ")));
     }
 
-    void killedRunIsInterruptedThenResumes()
+    // Starts a long debug run detached, waits for three "last" checkpoints in its journal, then kills the worker
+    // as a power cut would. Sets *id to the run's id.
+    void startThenKill(const QString &name, std::string *id)
     {
-        const QString file = variant(QStringLiteral("long-debug"), {{"training", {{"epochs", 40}}},
-                                                                     {"evaluation", {{"every_steps", 25}}}});
+        const QString file = variant(name, {{"training", {{"epochs", 40}}}, {"evaluation", {{"every_steps", 25}}}});
         auto start = lbk({QStringLiteral("run"), file, QStringLiteral("--detach"), QStringLiteral("--quiet")});
         QVERIFY2(start.exitCode == 0, qPrintable(start.err));
-        const std::string id = start.out.trimmed().toStdString();
-        auto s = store();
-        auto run = s->run(id);
+        *id = start.out.trimmed().toStdString();
+        auto run = store()->run(*id);
         QVERIFY(run.ok());
         QVERIFY(run->pid > 0);
-        // Wait for a few checkpoints in the journal, then kill the worker as a power cut would.
         const fs::path journal = fs::path(run->runDir) / "journal.jsonl";
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
@@ -223,6 +222,18 @@ private Q_SLOTS:
             120000);
         QCOMPARE(::kill(pid_t(run->pid), SIGKILL), 0);
         QTRY_VERIFY_WITH_TIMEOUT(!lbk::processAlive(run->pid, 0), 10000);
+    }
+
+    void killedRunIsInterruptedThenResumes()
+    {
+        std::string id;
+        startThenKill(QStringLiteral("long-debug"), &id);
+        if (QTest::currentTestFailed())
+            return;
+        auto s = store();
+        auto run = s->run(id);
+        QVERIFY(run.ok());
+        const fs::path journal = fs::path(run->runDir) / "journal.jsonl";
 
         auto listed = lbk({QStringLiteral("--json"), QStringLiteral("show"), QString::fromStdString(id)});
         const auto shown = json::parse(listed.out.toStdString());
@@ -254,6 +265,29 @@ private Q_SLOTS:
         QVERIFY(series.size() >= keptLoss);
         for (size_t i = 1; i < series.size(); ++i)
             QVERIFY(series[i].step > series[i - 1].step);
+    }
+
+    // A resume from a checkpoint that cannot be read fails with the file's path, keeping what was recorded.
+    void damagedCheckpointFailsWithItsPath()
+    {
+        std::string id;
+        startThenKill(QStringLiteral("damaged-debug"), &id);
+        if (QTest::currentTestFailed())
+            return;
+        auto run = store()->run(id);
+        QVERIFY(run.ok());
+        const auto keptLoss = store()->metric(run->id, "train/loss").size();
+        const fs::path last = fs::path(run->runDir) / "checkpoints" / "last.pt";
+        QVERIFY(fs::exists(last));
+        fs::resize_file(last, 5000); // cut, as a full disk would leave it
+
+        auto resumed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});
+        QVERIFY(resumed.exitCode != 0);
+        const auto failed = store()->run(id);
+        QCOMPARE(failed->status, lbk::RunStatus::Failed);
+        QVERIFY2(failed->error.find(last.string()) != std::string::npos, failed->error.c_str());
+        QVERIFY2(failed->error.find("cannot be loaded") != std::string::npos, failed->error.c_str());
+        QVERIFY(store()->metric(run->id, "train/loss").size() >= keptLoss);
     }
 
     void brokenDataFailsWithFileAndLine()
