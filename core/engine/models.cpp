@@ -153,7 +153,7 @@ torch::Tensor CnnModelImpl::forward(const Batch &batch)
 }
 
 BagCnnModelImpl::BagCnnModelImpl(const ModelSpec &spec, int vocab, int outputs, bool sparse)
-    : m_bagWeight(spec.bagWeight)
+    : m_bagWeight(spec.bagWeight), m_cnnLrFactor(spec.cnnLrFactor)
 {
     m_bag = register_module("bag", BagModel(spec, vocab, outputs, sparse));
     ModelSpec cnn = spec;

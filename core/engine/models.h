@@ -50,6 +50,9 @@ public:
     virtual bool needsClsToken() const { return false; }
     // The bag model, or an ensemble's bag member (TF-IDF statistics, the row-sparse table); else null.
     virtual BagModelImpl *bag() { return nullptr; }
+    // Parameters whose names start with one of these prefixes train at that multiple of the learning rate, each
+    // prefix in an optimizer group of its own (bag_cnn: "cnn." at model.cnn_lr_factor); the rest at 1.
+    virtual std::vector<std::pair<std::string, double>> lrGroups() const { return {}; }
 };
 
 class BagModelImpl : public ClassifierImpl {
@@ -99,10 +102,12 @@ public:
     torch::Tensor forward(const Batch &batch) override;
     std::vector<torch::Tensor> trainingLogits(const Batch &batch) override;
     BagModelImpl *bag() override { return m_bag.get(); }
+    std::vector<std::pair<std::string, double>> lrGroups() const override { return {{"cnn.", m_cnnLrFactor}}; }
 private:
     BagModel m_bag{nullptr};
     CnnModel m_cnn{nullptr};
     double m_bagWeight = 0.7;
+    double m_cnnLrFactor = 1.0;
 };
 TORCH_MODULE(BagCnnModel);
 

@@ -101,9 +101,13 @@ private:
     std::unique_ptr<TrainerOptimizer> makeOptimizer(double lr) const;
     torch::Tensor forwardLogits(const Batch &batch);
     // The training loss of a batch: with an ensemble, the sum of its members' losses (each member's gradient is
-    // its own loss's). m_lossTerms counts them: the logged train/loss is their mean, on a single model's scale.
-    torch::Tensor trainingLoss(const Batch &batch);
-    double m_lossTerms = 1;
+    // its own loss's); value() is their mean, the logged train/loss, on a single model's scale.
+    struct TrainingLoss {
+        torch::Tensor sum;
+        size_t terms = 1;
+        double value() const { return sum.item<double>() / double(terms); }
+    };
+    TrainingLoss trainingLoss(const Batch &batch);
     EvalOutput evaluate(const std::vector<size_t> &examples);
     void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
     void saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals);
@@ -352,23 +356,25 @@ std::unique_ptr<TrainerOptimizer> Worker::makeOptimizer(double lr) const
 {
     const auto &o = m_p.exp.optimizer;
     auto opt = std::make_unique<TrainerOptimizer>();
-    // Dense parameters in groups: one, or for bag_cnn the bag's and the CNN's (model.cnn_lr_factor).
-    const auto &ms = m_p.exp.model;
-    const bool twoGroups = ms.type == "bag_cnn";
-    std::vector<torch::Tensor> dense, cnn;
+    // Dense parameters in groups: the model's lrGroups (by name prefix), after the rest.
+    const auto lrGroups = m_model->lrGroups();
+    std::vector<std::vector<torch::Tensor>> dense(lrGroups.size() + 1);
+    opt->groupFactors = {1.0};
+    for (const auto &g : lrGroups)
+        opt->groupFactors.push_back(g.second);
     torch::Tensor table;
     if (m_sparse)
         table = m_model->bag()->embeddingWeight();
-    for (const auto &p : m_model->named_parameters())
-        if (!(table.defined() && p.value().is_same(table)))
-            (twoGroups && p.key().rfind("cnn.", 0) == 0 ? cnn : dense).push_back(p.value());
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(dense);
-    opt->groupFactors = {1.0};
-    if (twoGroups) {
-        groups.emplace_back(cnn);
-        opt->groupFactors.push_back(ms.cnnLrFactor);
+    for (const auto &p : m_model->named_parameters()) {
+        if (table.defined() && p.value().is_same(table))
+            continue;
+        size_t group = 0;
+        for (size_t i = 0; i < lrGroups.size() && group == 0; ++i)
+            if (p.key().rfind(lrGroups[i].first, 0) == 0)
+                group = i + 1;
+        dense[group].push_back(p.value());
     }
+    std::vector<torch::optim::OptimizerParamGroup> groups(dense.begin(), dense.end());
     if (o.type == "sgd")
         opt->dense = std::make_unique<torch::optim::SGD>(
             groups, torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(o.weightDecay));
@@ -406,18 +412,18 @@ torch::Tensor Worker::forwardLogits(const Batch &batch)
     return m_model->forward(batch).to(torch::kFloat);
 }
 
-torch::Tensor Worker::trainingLoss(const Batch &batch)
+Worker::TrainingLoss Worker::trainingLoss(const Batch &batch)
 {
     std::vector<torch::Tensor> logits;
     {
         AutocastGuard autocast(m_bf16, m_device.is_cuda());
         logits = m_model->trainingLogits(batch);
     }
-    torch::Tensor loss;
-    m_lossTerms = double(std::max<size_t>(1, logits.size()));
+    TrainingLoss loss;
+    loss.terms = logits.size();
     for (const auto &l : logits) {
         auto part = lossOf(l.to(torch::kFloat), batch, true);
-        loss = loss.defined() ? loss + part : part;
+        loss.sum = loss.sum.defined() ? loss.sum + part : part;
     }
     return loss;
 }
@@ -807,12 +813,12 @@ int Worker::train()
         double lossValue = 0;
         if (hi > lo) {
             Batch b = makeBatch(order, lo, hi);
-            auto loss = trainingLoss(b);
-            lossValue = loss.item<double>() / m_lossTerms;
+            const auto loss = trainingLoss(b);
+            lossValue = loss.value();
             if (m_step + 1 == injectNanAtStep())
                 lossValue = std::nan(""); // fault injection for the tests of the diverging-loss path
             if (std::isfinite(lossValue))
-                (m_dist ? loss * (shareWeight * double(m_world) / batchWeight) : loss).backward();
+                (m_dist ? loss.sum * (shareWeight * double(m_world) / batchWeight) : loss.sum).backward();
         }
         if (m_dist) {
             auto total = torch::tensor({lossValue * shareWeight}, torch::TensorOptions(torch::kDouble).device(m_device));
@@ -947,10 +953,10 @@ int Worker::lrFind()
         Batch b = makeBatch(order, cursor, std::min(order.size(), cursor + batchSize));
         cursor += batchSize;
         optimizer->zero_grad();
-        auto loss = trainingLoss(b);
-        const double value = loss.item<double>() / m_lossTerms;
+        const auto loss = trainingLoss(b);
+        const double value = loss.value();
         if (std::isfinite(value)) {
-            loss.backward();
+            loss.sum.backward();
             optimizer->step();
         }
         const double s = ema.add(value);
