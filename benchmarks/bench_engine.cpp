@@ -32,6 +32,7 @@
 #include "data/dataset.h"
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "engine/threads.h"
 #include "engine/tokenizer.h"
 #include "protocol/journal.h"
 
@@ -115,7 +116,7 @@ double transformerFlops(const json &c, int64_t batch, int64_t len)
 // The child: everything one implementation does, timed.
 int runChild(const Options &o)
 {
-    at::set_num_threads(o.threads);
+    lbk::setComputeThreads(o.threads);
     json out = {{"impl", "labbook"}, {"model", o.child}, {"threads", o.threads}, {"batch", o.batch}};
     const auto t0 = Clock::now();
     lbk::DataSpec ds;
@@ -278,7 +279,7 @@ int runChild(const Options &o)
 
 double matmulPeak(int threads)
 {
-    at::set_num_threads(threads);
+    lbk::setComputeThreads(threads);
     const int64_t n = 2048;
     auto a = torch::randn({n, n}), b = torch::randn({n, n});
     auto c = torch::mm(a, b); // warm-up
@@ -427,7 +428,8 @@ int main(int argc, char **argv)
                 static_cast<long long>(cs.wholeTexts), static_cast<long long>(cs.texts),
                 100.0 * double(cs.wholeTexts) / double(std::max<int64_t>(1, cs.texts)));
     const double peak = matmulPeak(o.threads);
-    std::printf("matmul peak (fp32 2048x2048, best of 5, %d threads): %.1f GFLOP/s\n\n", o.threads, peak);
+    std::printf("matmul peak (fp32 2048x2048, best of 5, %d threads, BLAS threads %d): %.1f GFLOP/s\n\n", o.threads,
+                lbk::blasThreads(), peak);
     std::fflush(stdout);
 
     const std::string common = " --data '" + o.data.string() + "' --tokenizer '" + o.tokenizer.string() +
@@ -441,7 +443,9 @@ int main(int argc, char **argv)
         // SparseAdam; without training both would only repeat the same tokenization and inference.
         std::vector<std::pair<std::string, json>> refs;
         if (o.reference) {
-            const std::string ref = o.python + " '" + std::string(LABBOOK_SOURCE_DIR) + "/reference/bench_reference.py'";
+            // torch.set_num_threads does not reach OpenBLAS's own threads; its environment variable does.
+            const std::string ref = "OPENBLAS_NUM_THREADS=" + std::to_string(o.threads) + " " + o.python + " '" +
+                                    std::string(LABBOOK_SOURCE_DIR) + "/reference/bench_reference.py'";
             if (m != "bag" || o.dense || !o.training)
                 refs.emplace_back("PyTorch (Py)", runProcess(ref + " --model " + m + common));
             if (m == "bag" && o.training)

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/evaluation.h"
 #include "engine/models.h"
+#include "engine/threads.h"
 #include "engine/tokenizer.h"
 #include "experiment/schema.h"
 #include "protocol/journal.h"
@@ -52,11 +53,6 @@ std::string bagIdsText(const ModelSpec &ms)
 void printError(const std::string &msg)
 {
     std::fprintf(stderr, "lbk: %s\n", msg.c_str());
-}
-
-int threadCount(int configured)
-{
-    return configured > 0 ? configured : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 // A trained model with everything needed to turn texts into probabilities, loaded from a run folder or an
@@ -549,7 +545,7 @@ int predict(const PredictOptions &o)
 {
     return guarded([&]() -> int {
         const int threads = threadCount(o.threads);
-        at::set_num_threads(threads);
+        setComputeThreads(threads);
         std::unique_ptr<LoadedModel> lm;
         if (fs::is_directory(o.model) && fs::exists(fs::path(o.model) / "model.json")) {
             auto m = loadFromExport(o.model);
@@ -740,7 +736,7 @@ int evalRun(const EvalRunOptions &o)
 {
     return guarded([&]() -> int {
         const int threads = threadCount(o.threads);
-        at::set_num_threads(threads);
+        setComputeThreads(threads);
         auto store = openStore(o.store);
         if (!store)
             return 1;

@@ -23,6 +23,7 @@
 #include "engine/evaluation.h"
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "engine/threads.h"
 #include "engine/tokenizer.h"
 #include "experiment/schema.h"
 #include "metrics/metrics.h"
@@ -53,13 +54,6 @@ int64_t injectNanAtStep()
         return v ? std::atoll(v) : int64_t(-1);
     }();
     return step;
-}
-
-int threadCount(int configured)
-{
-    if (configured > 0)
-        return configured;
-    return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 // A permutation that is the same on every machine and standard library: Fisher-Yates driven by mt19937_64,
@@ -863,7 +857,7 @@ int Worker::train()
             // The other ranks wait meanwhile: rank 0 evaluates with every thread the run was given.
             const int stepThreads = at::get_num_threads();
             if (m_dist)
-                at::set_num_threads(threadCount(e.training.threads));
+                setComputeThreads(threadCount(e.training.threads));
             if (!m_p.split.validation.empty()) {
                 const auto out = evaluate(m_p.split.validation);
                 report(m_p.split.validation, out, m_step, "val");
@@ -886,14 +880,14 @@ int Worker::train()
                                 "improved for " + std::to_string(badEvals) + " evaluations");
                 stopPending = true;
             }
-            at::set_num_threads(stepThreads);
+            setComputeThreads(stepThreads);
         }
     }
     if (m_rank > 0)
         return kWorkerFinished; // rank 0 scores the test split and reports the end
 
     if (m_dist)
-        at::set_num_threads(threadCount(e.training.threads)); // the other ranks have finished
+        setComputeThreads(threadCount(e.training.threads)); // the other ranks have finished
     // The test split is scored once, with the best checkpoint (or the last weights when there was no validation).
     json summary = {{"steps", m_step}, {"stopped_early", stoppedEarly}};
     if (loadCheckpoint(bestCkpt, nullptr, nullptr, nullptr, nullptr))
@@ -1200,7 +1194,7 @@ int Worker::runStages()
     if (m_dist)
         m_dist->connect();
     const int threads = std::max(1, threadCount(m_p.exp.training.threads) / m_world);
-    at::set_num_threads(threads);
+    setComputeThreads(threads);
     m_precision = m_p.exp.config.value("training", json::object()).value("precision", std::string("fp32"));
     if (m_precision == "bf16") {
         if (m_device.is_cuda() || cpuHasNativeBf16()) {

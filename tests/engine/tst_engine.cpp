@@ -6,6 +6,7 @@
 
 #include "data/dataset.h"
 #include "engine/models.h"
+#include "engine/threads.h"
 #include "engine/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -214,6 +215,26 @@ private Q_SLOTS:
         cnn.type = "cnn";
         QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(bag, 50, -1), torch::kCPU).tokens.defined());
         QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(cnn, 50, -1), torch::kCPU).bagIds.defined());
+    }
+
+    void computeThreadsReachTheBlas()
+    {
+        // training.threads and --threads set LibTorch's threads and the BLAS's: at::set_num_threads alone
+        // leaves OpenBLAS (Debian's LibTorch calls it for every matmul) on every core.
+        const int before = at::get_num_threads();
+        lbk::setComputeThreads(1);
+        QCOMPARE(at::get_num_threads(), 1);
+        if (lbk::blasThreads() < 0)
+            QSKIP("the BLAS under LibTorch is not OpenBLAS: it has no thread setting to check");
+        QCOMPARE(lbk::blasThreads(), 1);
+        lbk::setComputeThreads(2);
+        QCOMPARE(at::get_num_threads(), 2);
+        QCOMPARE(lbk::blasThreads(), 2);
+        lbk::setComputeThreads(0); // never fewer than one
+        QCOMPARE(lbk::blasThreads(), 1);
+        QCOMPARE(lbk::threadCount(3), 3);
+        QVERIFY(lbk::threadCount(0) >= 1);
+        lbk::setComputeThreads(before);
     }
 };
 
