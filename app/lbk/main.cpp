@@ -130,6 +130,11 @@ int main(int argc, char **argv)
     predictCmd->add_option("--batch-size", predictOpts.batchSize, "Examples per forward pass")->capture_default_str();
     predictCmd->add_option("--top-k", predictOpts.topK, "Keep the k most probable labels (0: every probability)")
         ->capture_default_str();
+    const std::string precisionHelp = "auto (the run's training.precision), fp32, or bf16 (where the CPU or GPU "
+                                      "computes in bfloat16 natively)";
+    predictCmd->add_option("--precision", predictOpts.precision, precisionHelp)
+        ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+        ->capture_default_str();
     predictCmd->add_flag("-q,--quiet", predictOpts.quiet, "No progress bar");
 
     lbk::EvalRunOptions evalOpts;
@@ -138,6 +143,9 @@ int main(int argc, char **argv)
     evalCmd->add_option("--data", evalOpts.data, "Labelled data file (same columns as the run's data)")->required();
     evalCmd->add_option("--split", evalOpts.split, "Name of the evaluation (default: eval:<file name>)");
     evalCmd->add_option("--threads", evalOpts.threads, "Threads (0: all cores)")->capture_default_str();
+    evalCmd->add_option("--precision", evalOpts.precision, precisionHelp)
+        ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+        ->capture_default_str();
     evalCmd->add_flag("-q,--quiet", evalOpts.quiet, "Only the summary");
 
     lbk::DatasetDumpOptions dumpOpts;

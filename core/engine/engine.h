@@ -56,6 +56,10 @@ struct PredictOptions {
     int threads = 0;     // 0: all cores
     int batchSize = 512;
     int topK = 0;        // 0: every class's probability; else the k most probable
+    // auto: the run's training.precision; bf16 (autocast, as the run trained and validated) only where the
+    // device computes in bfloat16 natively, else fp32 with a warning. fp32 gives what the export's Python client
+    // computes.
+    std::string precision = "auto";
     bool quiet = false;
 };
 int predict(const PredictOptions &options);
@@ -69,6 +73,7 @@ struct EvalRunOptions {
     std::string data;
     std::string split;
     int threads = 0;
+    std::string precision = "auto"; // as PredictOptions::precision
     bool quiet = false;
 };
 int evalRun(const EvalRunOptions &options);

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/evaluation.h"
 #include "engine/models.h"
+#include "engine/optim.h"
 #include "engine/threads.h"
 #include "engine/tokenizer.h"
 #include "experiment/schema.h"
@@ -67,18 +68,38 @@ struct LoadedModel {
     std::shared_ptr<ClassifierImpl> model;
     std::string checkpoint; // best | last | export
     int64_t step = 0;
+    bool bf16 = false; // bfloat16 autocast, as the trainer's forward pass under training.precision "bf16"
 
     // n x outputs probabilities (binary: n values, the positive class's).
     std::vector<float> probabilities(const std::vector<const std::vector<int> *> &tokens) const
     {
         torch::NoGradGuard noGrad;
         Batch b = makeInputs(tokens, inputs, torch::kCPU);
-        auto logits = model->forward(b).to(torch::kFloat);
+        torch::Tensor logits;
+        {
+            AutocastGuard autocast(bf16, /*cuda=*/false);
+            logits = model->forward(b).to(torch::kFloat);
+        }
         auto p = (kind == TaskKind::MultiClass ? torch::softmax(logits, 1) : torch::sigmoid(logits)).contiguous();
         return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
     }
     // Class names for the probability columns: binary gives the positive class only.
     size_t width() const { return kind == TaskKind::Binary ? 1 : labels.size(); }
+    const char *precision() const { return bf16 ? "bf16" : "fp32"; }
+
+    // --precision: "auto" follows the run's training.precision. bf16 runs only where this machine computes in
+    // bfloat16 natively; elsewhere emulated bf16 is slower than fp32, so it warns and stays in fp32, as the
+    // trainer does.
+    void choosePrecision(const std::string &asked)
+    {
+        const std::string trained =
+            exp.config.value("training", json::object()).value("precision", std::string("fp32"));
+        const bool want = asked == "bf16" || (asked == "auto" && trained == "bf16");
+        bf16 = want && cpuHasNativeBf16();
+        if (want && !bf16)
+            printError("warning: --precision bf16: this CPU has no native bfloat16 arithmetic (avx512_bf16 or "
+                       "amx_bf16); scoring in fp32");
+    }
 };
 
 Result<std::vector<std::string>> readLabels(const fs::path &file)
@@ -570,6 +591,7 @@ int predict(const PredictOptions &o)
             }
             lm = std::move(*m);
         }
+        lm->choosePrecision(o.precision);
         auto opened = LineReader::open(o.data);
         if (!opened) {
             printError(opened.message());
@@ -721,8 +743,9 @@ int predict(const PredictOptions &o)
         }
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (!o.quiet)
-            std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads)\n",
-                         static_cast<long long>(rows), secs, secs > 0 ? double(rows) / secs : 0.0, threads);
+            std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",
+                         static_cast<long long>(rows), secs, secs > 0 ? double(rows) / secs : 0.0, threads,
+                         lm->precision());
         if (bad > 0)
             std::fprintf(stderr, "lbk: warning: %lld lines skipped (not JSON objects); first: %s\n",
                          static_cast<long long>(bad), firstBad.c_str());
@@ -754,6 +777,7 @@ int evalRun(const EvalRunOptions &o)
             return 1;
         }
         LoadedModel &lm = **m;
+        lm.choosePrecision(o.precision);
         DataSpec ds = lm.exp.data;
         ds.path = o.data;
         ds.limit = 0;
@@ -843,6 +867,7 @@ int evalRun(const EvalRunOptions &o)
         out.summary = summarizeEvaluation(lm.kind, out.probs, truth, names, out.loss);
         out.summary["data"] = file.string();
         out.summary["checkpoint"] = lm.checkpoint;
+        out.summary["precision"] = lm.precision();
         out.summary["dropped"] = int64_t(papers->size() - kept.size());
         const std::string split = o.split.empty() ? "eval:" + file.filename().string() : o.split;
 
@@ -856,7 +881,8 @@ int evalRun(const EvalRunOptions &o)
         (*journal)->emit("log", {{"level", "info"},
                                  {"message", "lbk eval: " + std::to_string(kept.size()) + " examples of " +
                                                  file.string() + " scored with the " + lm.checkpoint +
-                                                 " checkpoint, recorded as split '" + split + "'"}});
+                                                 " checkpoint in " + lm.precision() + ", recorded as split '" +
+                                                 split + "'"}});
         reportEvaluation(**journal, lm.exp.evaluation, lm.kind, names, kept, truth, out, step, split);
         journal->reset();
         auto ingested = ingestJournal(*store, run->id, journalPath);

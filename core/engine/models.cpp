@@ -215,27 +215,6 @@ EncoderBlockImpl::EncoderBlockImpl(int dim, int heads, int ff, double dropout) :
     m_dropout = register_module("dropout", FastDropout(dropout));
 }
 
-namespace {
-// LibTorch 1.13's MultiheadAttention masks its bf16 scores with masked_fill, which has no bf16 CPU kernel: under
-// bf16 autocast the attention itself runs in fp32 (the projections around it stay in bf16).
-class AutocastOff {
-public:
-    AutocastOff() : m_cpu(at::autocast::is_cpu_enabled()), m_gpu(at::autocast::is_enabled())
-    {
-        at::autocast::set_cpu_enabled(false);
-        at::autocast::set_enabled(false);
-    }
-    ~AutocastOff()
-    {
-        at::autocast::set_cpu_enabled(m_cpu);
-        at::autocast::set_enabled(m_gpu);
-    }
-
-private:
-    bool m_cpu, m_gpu;
-};
-} // namespace
-
 torch::Tensor EncoderBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &padMask)
 {
     // Scoring (no autograd, eval mode, fp32): the same block through ATen's fused encoder layer (norm_first,
@@ -249,15 +228,7 @@ torch::Tensor EncoderBlockImpl::forward(const torch::Tensor &x, const torch::Ten
             m_norm1->bias, m_norm2->weight, m_norm2->bias, m_ff1->weight, m_ff1->bias, m_ff2->weight, m_ff2->bias,
             padMask, /*mask_type=*/1);
     }
-    auto h = m_norm1->forward(x);
-    torch::Tensor attn;
-    if (at::autocast::is_cpu_enabled() || at::autocast::is_enabled()) {
-        AutocastOff off;
-        attn = attention(h.to(torch::kFloat), padMask);
-    } else {
-        attn = attention(h, padMask);
-    }
-    auto y = x + m_dropout->forward(attn);
+    auto y = x + m_dropout->forward(attention(m_norm1->forward(x), padMask));
     return y + m_dropout->forward(m_ff2->forward(torch::gelu(m_ff1->forward(m_norm2->forward(y)))));
 }
 
@@ -267,7 +238,11 @@ torch::Tensor EncoderBlockImpl::attention(const torch::Tensor &h, const torch::T
     const auto qkv = torch::linear(h, m_attn->in_proj_weight, m_attn->in_proj_bias).chunk(3, -1);
     const auto split = [&](const torch::Tensor &t) { return t.reshape({b, len, heads, d}).transpose(1, 2); };
     const auto q = split(qkv[0]) * (1.0 / std::sqrt(double(d)));
+    // Scores are masked and normalised in fp32. Under bf16 autocast the projections and both matmuls run in
+    // bfloat16, but LibTorch 1.13 has no bf16 CPU kernel for masked_fill, and a softmax over bf16 scores would
+    // lose the small differences between them. In fp32 the conversion is a no-op.
     const auto scores = torch::matmul(q, split(qkv[1]).transpose(-2, -1))
+                            .to(torch::kFloat)
                             .masked_fill(padMask.view({b, 1, 1, len}), -std::numeric_limits<float>::infinity());
     const auto probs = fastDropout(torch::softmax(scores, -1), m_attn->options.dropout(), is_training());
     const auto out = torch::matmul(probs, split(qkv[2])).transpose(1, 2).reshape({b, len, m_dim});

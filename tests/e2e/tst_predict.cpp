@@ -62,6 +62,22 @@ class TestInferenceE2e : public QObject {
                     QStringLiteral("--compare"), predictions});
     }
 
+    // The precision a run trained in, as its journal's run_started event records it.
+    std::string recordedPrecision(const char *run)
+    {
+        auto s = lbk::Store::open(m_store.toStdString());
+        if (!s.ok() || !(*s)->run(run).ok())
+            return {};
+        std::ifstream in(fs::path((*s)->run(run)->runDir) / "journal.jsonl");
+        std::string precision;
+        for (std::string l; std::getline(in, l);) {
+            const json e = json::parse(l);
+            if (e["type"] == "run_started")
+                precision = e.value("precision", "");
+        }
+        return precision;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -245,13 +261,7 @@ private Q_SLOTS:
         auto s = lbk::Store::open(m_store.toStdString());
         auto runRow = (*s)->run("bf16");
         QVERIFY(runRow.ok());
-        std::ifstream in(fs::path(runRow->runDir) / "journal.jsonl");
-        std::string precision;
-        for (std::string l; std::getline(in, l);) {
-            const json e = json::parse(l);
-            if (e["type"] == "run_started")
-                precision = e.value("precision", "");
-        }
+        const std::string precision = recordedPrecision("bf16");
         // bf16 where the CPU computes it natively, else fp32 with a warning in the run's log.
         QVERIFY2(precision == "bf16" || precision == "fp32", precision.c_str());
         if (precision == "fp32") {
@@ -260,6 +270,72 @@ private Q_SLOTS:
                 warned = warned || l.message.find("bfloat16") != std::string::npos;
             QVERIFY(warned);
         }
+    }
+
+    // After bf16PrecisionTrains: `lbk predict` and `lbk eval` score a bf16 run as it trained and validated (bf16
+    // autocast where the CPU computes it natively), fp32 when asked; an fp32 run stays in fp32.
+    void predictFollowsTheRunsPrecision()
+    {
+        // The trainer ran the bf16 run in bf16 exactly where this CPU computes it natively.
+        const bool native = recordedPrecision("bf16") == "bf16";
+        const QString data = QString::fromUtf8(kSample);
+        auto predict = [&](const QString &run, const QString &out, const QString &precision) {
+            QStringList args = {QStringLiteral("predict"), run, QStringLiteral("--data"), data, QStringLiteral("--out"),
+                                path(out.toUtf8().constData()), QStringLiteral("--threads"), QStringLiteral("1")};
+            if (!precision.isEmpty())
+                args << QStringLiteral("--precision") << precision;
+            return lbk(args);
+        };
+        auto autoRun = predict(QStringLiteral("bf16"), QStringLiteral("bf16-auto.jsonl"), QString());
+        QVERIFY2(autoRun.exitCode == 0, qPrintable(autoRun.err));
+        QVERIFY2(autoRun.err.contains(native ? QStringLiteral("1 threads, bf16)") : QStringLiteral("1 threads, fp32)")),
+                 qPrintable(autoRun.err));
+        if (!native)
+            QVERIFY2(autoRun.err.contains(QStringLiteral("no native bfloat16")), qPrintable(autoRun.err));
+        auto fp32Run = predict(QStringLiteral("bf16"), QStringLiteral("bf16-fp32.jsonl"), QStringLiteral("fp32"));
+        QVERIFY2(fp32Run.exitCode == 0, qPrintable(fp32Run.err));
+        QVERIFY2(fp32Run.err.contains(QStringLiteral("1 threads, fp32)")), qPrintable(fp32Run.err));
+
+        const auto a = readLines(path("bf16-auto.jsonl")), b = readLines(path("bf16-fp32.jsonl"));
+        QCOMPARE(a.size(), size_t(5000));
+        QCOMPARE(b.size(), a.size());
+        double maxDiff = 0;
+        size_t sameLabel = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            const json x = json::parse(a[i]), y = json::parse(b[i]);
+            QCOMPARE(x["id"], y["id"]);
+            sameLabel += x["label"] == y["label"];
+            for (size_t c = 0; c < x["probs"].size(); ++c)
+                maxDiff = std::max(maxDiff, std::abs(x["probs"][c].get<double>() - y["probs"][c].get<double>()));
+        }
+        if (native) {
+            // bfloat16 keeps 8 bits of mantissa: close to fp32, not equal.
+            QVERIFY2(maxDiff > 0 && maxDiff < 0.05, qPrintable(QString::number(maxDiff)));
+            QVERIFY2(double(sameLabel) >= 0.98 * double(a.size()), qPrintable(QString::number(sameLabel)));
+        } else {
+            QCOMPARE(maxDiff, 0.0);
+        }
+
+        // An fp32 run stays in fp32 under auto.
+        auto fp32Default = predict(QStringLiteral("debug"), QStringLiteral("debug-auto.jsonl"), QString());
+        QVERIFY2(fp32Default.exitCode == 0, qPrintable(fp32Default.err));
+        QVERIFY2(fp32Default.err.contains(QStringLiteral(", fp32)")), qPrintable(fp32Default.err));
+
+        // lbk eval records the precision it scored in with the evaluation.
+        auto e = lbk({QStringLiteral("eval"), QStringLiteral("bf16"), QStringLiteral("--data"), data,
+                      QStringLiteral("--split"), QStringLiteral("eval:precision")});
+        QVERIFY2(e.exitCode == 0, qPrintable(e.err + e.out));
+        auto s = lbk::Store::open(m_store.toStdString());
+        QVERIFY(s.ok());
+        const auto evals = (*s)->evaluations((*s)->run("bf16")->id, "eval:precision");
+        QCOMPARE(evals.size(), size_t(1));
+        QCOMPARE(evals[0].summary.value("precision", ""), std::string(native ? "bf16" : "fp32"));
+
+        // A precision lbk does not know is refused before anything runs.
+        auto bad = predict(QStringLiteral("bf16"), QStringLiteral("bad.jsonl"), QStringLiteral("fp16"));
+        QVERIFY(bad.exitCode != 0);
+        QVERIFY2(bad.err.contains(QStringLiteral("fp16")), qPrintable(bad.err));
+        QVERIFY(!QFileInfo::exists(path("bad.jsonl")));
     }
 };
 
