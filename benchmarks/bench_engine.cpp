@@ -7,7 +7,10 @@
 // event per step. See docs/BENCHMARKS.md.
 //
 //   bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] [--models bag,transformer]
-//                [--python /usr/bin/python3] [--no-reference] [--skip-training] [--no-dense] [--repeat R]
+//                [--precision fp32|bf16] [--python /usr/bin/python3] [--no-reference] [--skip-training]
+//                [--no-dense] [--repeat R]
+// --precision bf16: bfloat16 autocast around every forward pass on both sides (training.precision "bf16" and
+// `lbk predict --precision bf16` in Labbook, torch.autocast in the reference);
 // --skip-training: tokenization and inference only (on the initial weights: same cost), for large inputs;
 // --no-dense: for the bag, leave out PyTorch's dense AdamW (very slow on every paper), keep SparseAdam;
 // --repeat R: tokenization passes per side, each from scratch (a fresh word cache); the median is reported.
@@ -27,6 +30,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include "data/dataset.h"
@@ -62,6 +66,7 @@ struct Options {
     int batch = 64;
     std::vector<std::string> models = {"bag", "transformer"};
     std::string python = "/usr/bin/python3";
+    std::string precision = "fp32"; // or bf16: autocast around the forward pass, on both sides
     bool reference = true;
     bool training = true;
     bool dense = true;
@@ -117,7 +122,9 @@ double transformerFlops(const json &c, int64_t batch, int64_t len)
 int runChild(const Options &o)
 {
     lbk::setComputeThreads(o.threads);
-    json out = {{"impl", "labbook"}, {"model", o.child}, {"threads", o.threads}, {"batch", o.batch}};
+    json out = {{"impl", "labbook"}, {"model", o.child}, {"threads", o.threads}, {"batch", o.batch},
+                {"precision", o.precision}};
+    const bool bf16 = o.precision == "bf16";
     const auto t0 = Clock::now();
     lbk::DataSpec ds;
     ds.limit = o.limit;
@@ -199,7 +206,12 @@ int runChild(const Options &o)
         lbk::Batch batch = lbk::makeInputs(part, spec, torch::kCPU);
         auto target = torch::tensor(y);
         opt.zero_grad();
-        auto loss = torch::nn::functional::cross_entropy(model->forward(batch), target);
+        torch::Tensor logits;
+        {
+            lbk::AutocastGuard autocast(bf16, /*cuda=*/false); // as the trainer's forward (Worker::trainingLoss)
+            logits = model->forward(batch).to(torch::kFloat);
+        }
+        auto loss = torch::nn::functional::cross_entropy(logits, target);
         loss.backward();
         if (sparse && table.grad().defined())
             table.mutable_grad() = table.grad().coalesce();
@@ -219,9 +231,11 @@ int runChild(const Options &o)
         std::vector<const std::vector<int> *> few;
         for (size_t i = 0; i < std::min<size_t>(n, 8); ++i)
             few.push_back(&tokens[i]);
+        lbk::AutocastGuard autocast(bf16, /*cuda=*/false);
         if (!few.empty())
             model->forward(lbk::makeInputs(few, spec, torch::kCPU));
     }
+    double inferFlops = 0;
     auto t3 = Clock::now();
     {
         torch::NoGradGuard noGrad;
@@ -232,7 +246,15 @@ int runChild(const Options &o)
             all[i] = &again[i];
         const size_t width = size_t(model->forward(lbk::makeInputs({all.front()}, spec, torch::kCPU)).size(1));
         const auto probs = lbk::scoreInBatches(all, 512, width, [&](const std::vector<const std::vector<int> *> &part) {
-            auto p = torch::softmax(model->forward(lbk::makeInputs(part, spec, torch::kCPU)), 1).contiguous();
+            const lbk::Batch in = lbk::makeInputs(part, spec, torch::kCPU);
+            torch::Tensor logits;
+            {
+                lbk::AutocastGuard autocast(bf16, /*cuda=*/false); // as `lbk predict --precision bf16`
+                logits = model->forward(in).to(torch::kFloat);
+            }
+            if (o.child == "transformer") // forward only: a third of transformerFlops
+                inferFlops += transformerFlops(cfg, int64_t(part.size()), in.tokens.size(1)) / 3;
+            auto p = torch::softmax(logits, 1).contiguous();
             return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
         });
         double checksum = 0;
@@ -272,16 +294,19 @@ int runChild(const Options &o)
     }
     if (flops > 0)
         out["train_gflops"] = flops / tTrain / 1e9;
+    if (inferFlops > 0)
+        out["infer_gflops"] = inferFlops / tInfer / 1e9;
     out["peak_rss_mb"] = peakRssMb();
     std::printf("%s\n", out.dump().c_str());
     return 0;
 }
 
-double matmulPeak(int threads)
+double matmulPeak(int threads, const std::string &precision)
 {
     lbk::setComputeThreads(threads);
     const int64_t n = 2048;
-    auto a = torch::randn({n, n}), b = torch::randn({n, n});
+    const auto type = precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+    auto a = torch::randn({n, n}).to(type), b = torch::randn({n, n}).to(type);
     auto c = torch::mm(a, b); // warm-up
     double best = 0;
     for (int r = 0; r < 5; ++r) {
@@ -340,33 +365,33 @@ int main(int argc, char **argv)
 {
     Options o;
     std::string self = argv[0];
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-        if (a == "--data") o.data = next();
-        else if (a == "--tokenizer") o.tokenizer = next();
-        else if (a == "--limit") o.limit = std::atoll(next().c_str());
-        else if (a == "--threads") o.threads = std::atoi(next().c_str());
-        else if (a == "--batch") o.batch = std::atoi(next().c_str());
-        else if (a == "--python") o.python = next();
-        else if (a == "--no-reference") o.reference = false;
-        else if (a == "--skip-training") o.training = false;
-        else if (a == "--no-dense") o.dense = false;
-        else if (a == "--repeat") o.repeat = std::max(1, std::atoi(next().c_str()));
-        else if (a == "--child") o.child = next();
-        else if (a == "--work") o.work = next();
-        else if (a == "--models") {
-            o.models.clear();
-            std::stringstream ss(next());
-            for (std::string m; std::getline(ss, m, ',');)
-                o.models.push_back(m);
-        } else {
-            std::fprintf(stderr, "usage: bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] "
-                                 "[--models bag,transformer] [--python PY] [--no-reference] [--skip-training] "
-                                 "[--no-dense] [--repeat R]\n");
-            return 2;
-        }
-    }
+    CLI::App app{"bench_engine: Labbook's engine against the PyTorch reference (docs/BENCHMARKS.md)"};
+    app.add_option("--data", o.data, "JSON lines file (default: the arXiv dump, decompressed once)");
+    app.add_option("--tokenizer", o.tokenizer, "Sentencepiece model (children only)");
+    app.add_option("--limit", o.limit, "Read only the first N papers (0: all)")->capture_default_str();
+    app.add_option("--threads", o.threads, "Threads on both sides, BLAS included")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--batch", o.batch, "Training batch size")->capture_default_str()->check(CLI::Range(1, 1 << 30));
+    app.add_option("--models", o.models, "Models to run")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"bag", "gru", "transformer"}))
+        ->capture_default_str();
+    app.add_option("--precision", o.precision,
+                   "fp32, or bf16: bfloat16 autocast around the forward pass on both sides (the trainer's "
+                   "training.precision; torch.autocast in the reference)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
+    app.add_option("--python", o.python, "Python with python3-torch")->capture_default_str();
+    app.add_flag("!--no-reference", o.reference, "Leave out the PyTorch reference");
+    app.add_flag("!--skip-training", o.training, "Tokenization and inference only (on the initial weights)");
+    app.add_flag("!--no-dense", o.dense, "Bag: leave out PyTorch's dense AdamW (very slow on every paper)");
+    app.add_option("--repeat", o.repeat, "Tokenization passes per side (median reported)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--child", o.child, "Internal: run one model's Labbook side and print its figures as JSON");
+    app.add_option("--work", o.work, "Scratch folder (decompressed data, tokenizers)")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
     fs::create_directories(o.work);
     if (!o.child.empty()) {
         try {
@@ -417,8 +442,8 @@ int main(int argc, char **argv)
 
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
-    std::printf("bench_engine: %s, %zu papers from %s, %d threads, batch %d, LibTorch %s\n", host, papers->size(),
-                o.data.c_str(), o.threads, o.batch, TORCH_VERSION);
+    std::printf("bench_engine: %s, %zu papers from %s, %d threads, batch %d, %s, LibTorch %s\n", host,
+                papers->size(), o.data.c_str(), o.threads, o.batch, o.precision.c_str(), TORCH_VERSION);
     std::printf("tokenizer: %s\n", o.tokenizer.c_str());
     std::printf("word cache check: %lld of %zu titles differ from whole-text sentencepiece ids\n",
                 static_cast<long long>(mismatches), titles.size());
@@ -427,14 +452,14 @@ int main(int argc, char **argv)
                 static_cast<long long>(cs.lookups), static_cast<long long>(cs.misses),
                 static_cast<long long>(cs.wholeTexts), static_cast<long long>(cs.texts),
                 100.0 * double(cs.wholeTexts) / double(std::max<int64_t>(1, cs.texts)));
-    const double peak = matmulPeak(o.threads);
-    std::printf("matmul peak (fp32 2048x2048, best of 5, %d threads, BLAS threads %d): %.1f GFLOP/s\n\n", o.threads,
-                lbk::blasThreads(), peak);
+    const double peak = matmulPeak(o.threads, o.precision);
+    std::printf("matmul peak (%s 2048x2048, best of 5, %d threads, BLAS threads %d): %.1f GFLOP/s\n\n",
+                o.precision.c_str(), o.threads, lbk::blasThreads(), peak);
     std::fflush(stdout);
 
     const std::string common = " --data '" + o.data.string() + "' --tokenizer '" + o.tokenizer.string() +
                                "' --threads " + std::to_string(o.threads) + " --batch " + std::to_string(o.batch) +
-                               " --repeat " + std::to_string(o.repeat) +
+                               " --repeat " + std::to_string(o.repeat) + " --precision " + o.precision +
                                (o.limit ? " --limit " + std::to_string(o.limit) : std::string()) +
                                (o.training ? "" : " --skip-training") + " --work '" + o.work.string() + "'";
     for (const auto &m : o.models) {
@@ -474,14 +499,19 @@ int main(int argc, char **argv)
         if (o.training)
             row("mean training loss, epoch 1", "mean_loss", "%.3f");
         const json py = refs.empty() ? json::object() : refs.front().second;
-        if (lb.contains("train_gflops"))
-            std::printf("sequence model training: %.1f GFLOP/s = %.1f%% of the matmul peak (Labbook)%s\n",
-                        lb["train_gflops"].get<double>(), 100 * lb["train_gflops"].get<double>() / peak,
-                        py.contains("train_gflops")
-                            ? (", " + fmt(py["train_gflops"], "%.1f") + " GFLOP/s = " +
-                               fmt(json(100 * py["train_gflops"].get<double>() / peak), "%.1f") + "% (PyTorch)")
-                                  .c_str()
-                            : "");
+        // The sequence model's matmul FLOPs per second (over padded tokens, as computed) against the peak.
+        auto share = [&](const char *what, const char *key) {
+            if (!lb.contains(key))
+                return;
+            std::printf("sequence model %s: %.1f GFLOP/s = %.1f%% of the matmul peak (Labbook)", what,
+                        lb[key].get<double>(), 100 * lb[key].get<double>() / peak);
+            if (py.contains(key))
+                std::printf(", %.1f GFLOP/s = %.1f%% (PyTorch)", py[key].get<double>(),
+                            100 * py[key].get<double>() / peak);
+            std::printf("\n");
+        };
+        share("training", "train_gflops");
+        share("inference", "infer_gflops");
         if (lb.contains("record_share"))
             std::printf("recording a metrics event every step: %.1f us = %.3f%% of a %.2f ms step\n",
                         lb["record_us"].get<double>(), 100 * lb["record_share"].get<double>(),

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "protocol/journal.h"
@@ -29,16 +30,14 @@ int main(int argc, char **argv)
     int64_t batch = 10000; // journal lines per ingestLines call
     int keys = 4;          // values per metrics event (train/loss, lr, epoch, examples/s)
     fs::path dir = fs::temp_directory_path() / "lbk-bench-store";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--points"))
-            points = std::atoll(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--batch"))
-            batch = std::atoll(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--keys"))
-            keys = std::atoi(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--dir"))
-            dir = argv[i + 1];
-    }
+    CLI::App app{"bench_store: store ingest (metric points/s) and the cost of recording one metrics event"};
+    app.add_option("--points", points, "Metric points to ingest")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+    app.add_option("--batch", batch, "Journal lines per ingest call")->capture_default_str()->check(CLI::Range(1, 1 << 30));
+    app.add_option("--keys", keys, "Values per metrics event")->capture_default_str()->check(CLI::Range(1, 1 << 30));
+    app.add_option("--dir", dir, "Scratch folder (emptied first)")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
     std::error_code ec;
     fs::remove_all(dir, ec);
     fs::create_directories(dir);

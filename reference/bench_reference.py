@@ -8,7 +8,7 @@ batch, forward, softmax). Prints one JSON line of figures. Run by bench_engine w
 (python3-torch 1.13.1, python3-sentencepiece 0.1.97).
 
   /usr/bin/python3 reference/bench_reference.py --model bag|transformer --data FILE.jsonl --tokenizer M.model
-      [--threads 2] [--batch 64] [--limit N] [--sparse] [--skip-training] [--repeat R]
+      [--threads 2] [--batch 64] [--limit N] [--sparse] [--skip-training] [--repeat R] [--precision fp32|bf16]
 --sparse: the bag model with sparse=True gradients, SparseAdam on the table and AdamW on the rest (the closest
 PyTorch has to Labbook's lazy AdamW); without it, dense AdamW on every parameter (PyTorch's default).
 --skip-training: tokenization and inference only (on the initial weights). --repeat R: tokenization passes, the
@@ -61,9 +61,12 @@ def main():
     ap.add_argument("--sparse", action="store_true")
     ap.add_argument("--skip-training", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     ap.add_argument("--work", default="")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    torch.set_num_threads(a.threads)  # OpenBLAS's own threads: OPENBLAS_NUM_THREADS, set by bench_engine
+    # --precision bf16: the forward pass under bfloat16 autocast, as a PyTorch user writes mixed precision.
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")  # noqa: E731
 
     t0 = time.perf_counter()
     rows = []
@@ -121,7 +124,9 @@ def main():
         target = y_all[idx]
         for o in opts:
             o.zero_grad()
-        loss = F.cross_entropy(model(*inputs), target)
+        with autocast():
+            logits = model(*inputs)
+        loss = F.cross_entropy(logits.float(), target)
         loss.backward()
         for o in opts:
             o.step()
@@ -132,22 +137,28 @@ def main():
     t_train = time.perf_counter() - t2
 
     model.eval()
-    with torch.no_grad():  # one small batch first, untimed, as bench_engine does
+    with torch.no_grad(), autocast():  # one small batch first, untimed, as bench_engine does
         if n:
             model(*lbkmodels.make_inputs(tokens[:8], cfg))
     t3 = time.perf_counter()
-    checksum = 0.0
+    checksum, flops_inf = 0.0, 0.0
     with torch.no_grad():
         again = tokenize(texts)
         # Batches of 512 in order of length, as Labbook's predict and eval take them (a stable sort).
         order = sorted(range(n), key=lambda i: len(again[i]))
         for b in range(0, n, 512):
-            p = torch.softmax(model(*lbkmodels.make_inputs([again[i] for i in order[b:b + 512]], cfg)), 1)
+            inputs = lbkmodels.make_inputs([again[i] for i in order[b:b + 512]], cfg)
+            with autocast():
+                logits = model(*inputs)
+            if a.model == "transformer":  # forward only: a third of transformer_flops
+                flops_inf += transformer_flops(cfg, inputs[0].size(0), inputs[0].size(1)) / 3
+            p = torch.softmax(logits.float(), 1)
             checksum += p[:, 0].sum().item()
     t_inf = time.perf_counter() - t3
 
     out = {
         "impl": "pytorch" + ("-sparse" if a.sparse else ""), "model": a.model, "threads": a.threads,
+        "precision": a.precision,
         "batch": a.batch, "examples": n, "steps": steps,
         "seconds": {"read": t_read, "tokenize": t_tok, "train": t_train, "inference": t_inf},
         "tokenize_per_s": n / t_tok, "inference_per_s": n / t_inf,
@@ -159,6 +170,8 @@ def main():
                     "train_loop_per_s": n / t_train, "step_ms": t_train / steps * 1e3})
     if flops:
         out["train_gflops"] = flops / t_train / 1e9
+    if flops_inf:
+        out["infer_gflops"] = flops_inf / t_inf / 1e9
     print(json.dumps(out))
 
 
