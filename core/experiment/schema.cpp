@@ -278,13 +278,16 @@ std::vector<FieldSpec> makeFields()
     f.push_back(range(field("training.seed", T::Int, 13, "Seed for initialisation, data order and dropout."), 0, kMaxInt64));
     f.push_back(choices(field("training.device", T::Enum, "auto", "auto: CUDA when available, else CPU."),
                         {"auto", "cpu", "cuda"}));
-    f.push_back(range(field("training.threads", T::Int, 0, "CPU threads for LibTorch (0: all cores)."), 0, 1024));
+    f.push_back(range(field("training.threads", T::Int, 0,
+                            "CPU threads for LibTorch and the BLAS under it (0: all cores)."),
+                      0, 1024));
     f.push_back(range(field("training.log_every", T::Int, 10, "Steps between training metrics."), 1, 1000000));
     f.push_back(field("training.balanced", T::Bool, false,
                       "Weight classes inversely to their frequency (for skewed labels)."));
     f.push_back(choices(field("training.precision", T::Enum, "fp32",
                               "bf16: autocast matrix products to bfloat16 on CUDA or on CPUs with native bf16 "
-                              "(AVX512-BF16, AMX); elsewhere the run trains in fp32 and logs a warning."),
+                              "(AVX512-BF16, AMX); elsewhere the run trains in fp32 and logs a warning. `lbk "
+                              "predict` and `lbk eval` score the run the same way (their --precision auto)."),
                         {"fp32", "bf16"}));
     f.push_back(range(field("training.processes", T::Int, 1,
                             "Training processes (torch.distributed, data parallel): the global batch is split across "
