@@ -104,7 +104,8 @@ private:
     TrainingLoss trainingLoss(const Batch &batch);
     EvalOutput evaluate(const std::vector<size_t> &examples);
     void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
-    void saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals);
+    // opt null: the weights and counters only (the best checkpoint, which is only ever scored, never resumed).
+    void saveCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t step, double best, int badEvals);
     bool loadCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals);
     bool readCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t *step, double *best, int *badEvals);
     void createModel();
@@ -597,17 +598,17 @@ void reportEvaluation(JournalWriter &journal, const EvaluationSpec &spec, TaskKi
 
 namespace {
 
-void Worker::saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t step, double best, int badEvals)
+void Worker::saveCheckpoint(const fs::path &file, TrainerOptimizer *opt, int64_t step, double best, int badEvals)
 {
     // LibTorch's archive writer cannot fail cleanly: when the disk fills mid-write its destructor throws again
     // while the first error unwinds, which ends the process before anything is recorded. So check first: the
-    // checkpoint needs about its previous size, or the weights and two optimizer moments the first time.
+    // checkpoint needs about its previous size, or the weights (and two optimizer moments) the first time.
     {
         std::error_code ec;
         uintmax_t need = fs::exists(file, ec) ? fs::file_size(file, ec) : 0;
         if (need == 0 || ec)
             for (const auto &p : m_model->parameters())
-                need += uintmax_t(p.numel()) * uintmax_t(p.element_size()) * 3;
+                need += uintmax_t(p.numel()) * uintmax_t(p.element_size()) * (opt ? 3 : 1);
         need += need / 20 + (16u << 20); // margin, and room left for the journal
         const auto space = fs::space(file.parent_path(), ec);
         if (!ec && space.available < need)
@@ -621,9 +622,11 @@ void Worker::saveCheckpoint(const fs::path &file, TrainerOptimizer &opt, int64_t
         archive.write("model." + p.key(), p.value().detach().cpu());
     for (const auto &b : m_model->named_buffers())
         archive.write("model." + b.key(), b.value().detach().cpu(), /*is_buffer=*/true);
-    torch::serialize::OutputArchive optArchive;
-    opt.save(optArchive);
-    archive.write("optimizer", optArchive);
+    if (opt) {
+        torch::serialize::OutputArchive optArchive;
+        opt->save(optArchive);
+        archive.write("optimizer", optArchive);
+    }
     archive.write("step", torch::tensor(step));
     archive.write("best", torch::tensor(best, torch::kDouble));
     archive.write("bad_evals", torch::tensor(int64_t(badEvals)));
@@ -773,7 +776,7 @@ int Worker::train()
         }
         if (cancel) {
             if (m_rank == 0) {
-                saveCheckpoint(lastCkpt, *optimizer, m_step, best, badEvals);
+                saveCheckpoint(lastCkpt, optimizer.get(), m_step, best, badEvals);
                 emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
                 emit("cancelled", {{"step", m_step}});
             }
@@ -866,14 +869,16 @@ int Worker::train()
                 if (std::isfinite(value) && (higher ? value > best : value < best)) {
                     best = value;
                     badEvals = 0;
-                    saveCheckpoint(bestCkpt, *optimizer, m_step, best, badEvals);
+                    // Without the optimizer's moments (for the bag, two more copies of its n-gram table):
+                    // the best checkpoint is scored and exported, while resuming starts from the last one.
+                    saveCheckpoint(bestCkpt, nullptr, m_step, best, badEvals);
                     emit("checkpoint", {{"step", m_step}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
                                                    {"metric", {{"val/" + metricKey, value}}}});
                 } else {
                     ++badEvals;
                 }
             }
-            saveCheckpoint(lastCkpt, *optimizer, m_step, best, badEvals);
+            saveCheckpoint(lastCkpt, optimizer.get(), m_step, best, badEvals);
             emit("checkpoint", {{"step", m_step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
             if (e.evaluation.earlyStopping > 0 && badEvals >= e.evaluation.earlyStopping && m_step < totalSteps) {
                 log("info", "early stopping at step " + std::to_string(m_step) + ": val/" + metricKey + " has not " +

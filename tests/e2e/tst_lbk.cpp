@@ -123,7 +123,12 @@ private Q_SLOTS:
         for (const auto &a : s->artifacts(run->id))
             bestCkpt = bestCkpt || a.kind == "checkpoint-best";
         QVERIFY(bestCkpt);
-        QVERIFY(fs::exists(fs::path(run->runDir) / "checkpoints" / "best.pt"));
+        const fs::path ckpts = fs::path(run->runDir) / "checkpoints";
+        QVERIFY(fs::exists(ckpts / "best.pt"));
+        // The best checkpoint holds the weights only; the last one (for resuming) also AdamW's two moments, so
+        // it is about three times the size.
+        const double ratio = double(fs::file_size(ckpts / "last.pt")) / double(fs::file_size(ckpts / "best.pt"));
+        QVERIFY2(ratio > 2.5 && ratio < 3.5, qPrintable(QString::number(ratio)));
         QVERIFY(!s->logs(run->id).empty());
         QCOMPARE(s->cursor(run->id).offset, int64_t(fs::file_size(fs::path(run->runDir) / "journal.jsonl")));
     }
