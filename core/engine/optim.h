@@ -78,6 +78,7 @@ public:
     std::unique_ptr<torch::optim::Optimizer> dense;
     std::unique_ptr<SparseRowAdamW> sparse;
     std::vector<double> groupFactors; // per dense parameter group, its learning rate as a multiple of the rate
+    std::vector<std::string> groupNames; // per dense parameter group: "" for the first, else its module ("cnn")
     void zero_grad()
     {
         dense->zero_grad();

@@ -355,8 +355,11 @@ std::unique_ptr<TrainerOptimizer> Worker::makeOptimizer(double lr) const
     const auto lrGroups = m_model->lrGroups();
     std::vector<std::vector<torch::Tensor>> dense(lrGroups.size() + 1);
     opt->groupFactors = {1.0};
-    for (const auto &g : lrGroups)
+    opt->groupNames = {""};
+    for (const auto &g : lrGroups) {
         opt->groupFactors.push_back(g.second);
+        opt->groupNames.push_back(g.first.substr(0, g.first.find('.'))); // "cnn." -> "cnn"
+    }
     torch::Tensor table;
     if (m_sparse)
         table = m_model->bag()->embeddingWeight();
@@ -845,12 +848,15 @@ int Worker::train()
         if (m_step % e.training.logEvery == 0 || m_step == totalSteps) {
             const auto now = std::chrono::steady_clock::now();
             const double secs = std::chrono::duration<double>(now - lastLog).count();
-            emit("metrics", {{"step", m_step},
-                                        {"values",
-                                         {{"train/loss", lossSum / double(lossCount)},
-                                          {"lr", lr},
-                                          {"epoch", double(m_step) / double(stepsPerEpoch)},
-                                          {"train/examples_per_s", secs > 0 ? double(examplesSinceLog) / secs : 0.0}}}});
+            json values = {{"train/loss", lossSum / double(lossCount)},
+                           {"lr", lr},
+                           {"epoch", double(m_step) / double(stepsPerEpoch)},
+                           {"train/examples_per_s", secs > 0 ? double(examplesSinceLog) / secs : 0.0}};
+            // A parameter group with a rate of its own (bag_cnn's "cnn."): the rate its optimizer group holds.
+            const auto &groups = optimizer->dense->param_groups();
+            for (size_t g = 1; g < groups.size() && g < optimizer->groupNames.size(); ++g)
+                values["lr/" + optimizer->groupNames[g]] = groups[g].options().get_lr();
+            emit("metrics", {{"step", m_step}, {"values", std::move(values)}});
             lossSum = 0;
             lossCount = examplesSinceLog = 0;
             lastLog = now;

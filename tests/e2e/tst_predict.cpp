@@ -211,6 +211,31 @@ private Q_SLOTS:
                  qPrintable(c.out));
     }
 
+    // After exportedModelsReproduceInPython: the bag_cnn run (cnn_lr_factor 2) records the rate its CNN's
+    // optimizer group actually held at each logged step, next to the schedule's rate.
+    void bagCnnRecordsTheCnnRate()
+    {
+        auto s = lbk::Store::open(m_store.toStdString());
+        QVERIFY(s.ok());
+        auto run = (*s)->run("bagcnn");
+        QVERIFY(run.ok());
+        const auto lr = (*s)->metric(run->id, "lr"), cnn = (*s)->metric(run->id, "lr/cnn");
+        QVERIFY(lr.size() > 5);
+        QCOMPARE(cnn.size(), lr.size());
+        double lowest = lr.front().value, highest = lr.front().value;
+        for (size_t i = 0; i < lr.size(); ++i) {
+            QCOMPARE(cnn[i].step, lr[i].step);
+            QVERIFY2(std::abs(cnn[i].value - 2 * lr[i].value) <= 1e-12 * lr[i].value,
+                     qPrintable(QString::number(cnn[i].value) + QStringLiteral(" at step ") + QString::number(cnn[i].step)));
+            lowest = std::min(lowest, lr[i].value);
+            highest = std::max(highest, lr[i].value);
+        }
+        QVERIFY(highest > 2 * lowest); // the schedule moved the rate: the factor held at every rate, not one
+        // A model with one group records no extra rate.
+        const auto keys = (*s)->metricKeys((*s)->run("debug")->id);
+        QVERIFY(std::none_of(keys.begin(), keys.end(), [](const std::string &k) { return k.rfind("lr/", 0) == 0; }));
+    }
+
     void evalRecordsIntoTheRun()
     {
         auto r = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"),
