@@ -97,8 +97,9 @@ struct LoadedModel {
         const bool want = asked == "bf16" || (asked == "auto" && trained == "bf16");
         bf16 = want && cpuHasNativeBf16();
         if (want && !bf16)
-            printError("warning: --precision bf16: this CPU has no native bfloat16 arithmetic (avx512_bf16 or "
-                       "amx_bf16); scoring in fp32");
+            printError(std::string("warning: ") +
+                       (asked == "bf16" ? "--precision bf16" : "the run trained in bf16 (training.precision)") +
+                       ", but this CPU has no native bfloat16 arithmetic (avx512_bf16 or amx_bf16): scoring in fp32");
     }
 };
 
