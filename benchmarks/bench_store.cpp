@@ -34,7 +34,9 @@ int main(int argc, char **argv)
     app.add_option("--points", points, "Metric points to ingest")
         ->capture_default_str()
         ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
-    app.add_option("--batch", batch, "Journal lines per ingest call")->capture_default_str()->check(CLI::Range(1, 1 << 30));
+    app.add_option("--batch", batch, "Journal lines per ingest call")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 30));
     app.add_option("--keys", keys, "Values per metrics event")->capture_default_str()->check(CLI::Range(1, 1 << 30));
     app.add_option("--dir", dir, "Scratch folder (emptied first)")->capture_default_str();
     CLI11_PARSE(app, argc, argv);

@@ -131,7 +131,8 @@ int main(int argc, char **argv)
     predictCmd->add_option("--top-k", predictOpts.topK, "Keep the k most probable labels (0: every probability)")
         ->capture_default_str();
     const std::string precisionHelp =
-        "auto (the run's training.precision), fp32, or bf16 (where the CPU computes in bfloat16 natively)";
+        "auto (a run: the precision it trained in; an export: fp32), fp32, or bf16 (where the CPU computes in "
+        "bfloat16 natively)";
     predictCmd->add_option("--precision", predictOpts.precision, precisionHelp)
         ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
         ->capture_default_str();

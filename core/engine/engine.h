@@ -56,9 +56,10 @@ struct PredictOptions {
     int threads = 0;     // 0: all cores
     int batchSize = 512;
     int topK = 0;        // 0: every class's probability; else the k most probable
-    // auto: the run's training.precision; bf16 (autocast, as the run trained and validated) only where the
-    // device computes in bfloat16 natively, else fp32 with a warning. fp32 gives what the export's Python client
-    // computes.
+    // auto: a run is scored in the precision it trained and validated in (its journal's run_started event: bf16
+    // autocast for a training.precision "bf16" run on a machine that had native bf16), an export in fp32, which
+    // is what the export's Python client computes. bf16 runs only where this CPU computes in bfloat16
+    // natively, else fp32 with a warning.
     std::string precision = "auto";
     bool quiet = false;
 };

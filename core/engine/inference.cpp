@@ -68,6 +68,9 @@ struct LoadedModel {
     std::shared_ptr<ClassifierImpl> model;
     std::string checkpoint; // best | last | export
     int64_t step = 0;
+    // The precision the run trained and validated in, as its journal records it ("fp32" for an export, whose
+    // contract is the Python client's fp32 arithmetic).
+    std::string trainedPrecision = "fp32";
     bool bf16 = false; // bfloat16 autocast, as the trainer's forward pass under training.precision "bf16"
 
     // n x outputs probabilities (binary: n values, the positive class's).
@@ -87,18 +90,15 @@ struct LoadedModel {
     size_t width() const { return kind == TaskKind::Binary ? 1 : labels.size(); }
     const char *precision() const { return bf16 ? "bf16" : "fp32"; }
 
-    // --precision: "auto" follows the run's training.precision. bf16 runs only where this machine computes in
-    // bfloat16 natively; elsewhere emulated bf16 is slower than fp32, so it warns and stays in fp32, as the
-    // trainer does.
+    // --precision: "auto" scores as the run trained. bf16 runs only where this machine computes in bfloat16
+    // natively; elsewhere emulated bf16 is slower than fp32, so it warns and stays in fp32, as the trainer does.
     void choosePrecision(const std::string &asked)
     {
-        const std::string trained =
-            exp.config.value("training", json::object()).value("precision", std::string("fp32"));
-        const bool want = asked == "bf16" || (asked == "auto" && trained == "bf16");
+        const bool want = asked == "bf16" || (asked == "auto" && trainedPrecision == "bf16");
         bf16 = want && cpuHasNativeBf16();
         if (want && !bf16)
             printError(std::string("warning: ") +
-                       (asked == "bf16" ? "--precision bf16" : "the run trained in bf16 (training.precision)") +
+                       (asked == "bf16" ? "--precision bf16" : "the run trained in bf16") +
                        ", but this CPU has no native bfloat16 arithmetic (avx512_bf16 or amx_bf16): scoring in fp32");
     }
 };
@@ -141,6 +141,22 @@ Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::pa
     return m;
 }
 
+// The journal's latest run_started event (a resumed run starts again), or an empty object.
+json latestRunStarted(const fs::path &journal)
+{
+    std::ifstream in(journal);
+    std::string line;
+    json started = json::object();
+    while (std::getline(in, line)) {
+        if (line.find("\"run_started\"") == std::string::npos)
+            continue;
+        auto e = json::parse(line, nullptr, false);
+        if (!e.is_discarded() && e.value("type", "") == "run_started")
+            started = std::move(e);
+    }
+    return started;
+}
+
 Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
 {
     auto cfg = readJsonFile(runDir / "experiment.json");
@@ -150,6 +166,7 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
     if (!m)
         return m.error();
     LoadedModel &lm = **m;
+    lm.trainedPrecision = latestRunStarted(runDir / "journal.jsonl").value("precision", std::string("fp32"));
     for (const char *kind : {"best", "last"}) {
         const fs::path file = runDir / "checkpoints" / (std::string(kind) + ".pt");
         if (!fs::exists(file))
@@ -237,21 +254,6 @@ std::optional<RunDetail> trainingRun(Store &store, const std::string &ref)
         return std::nullopt;
     }
     return std::move(*run);
-}
-
-json runStartedData(const fs::path &journal)
-{
-    std::ifstream in(journal);
-    std::string line;
-    json data = json::object();
-    while (std::getline(in, line)) {
-        if (line.find("\"run_started\"") == std::string::npos)
-            continue;
-        auto e = json::parse(line, nullptr, false);
-        if (!e.is_discarded() && e.value("type", "") == "run_started")
-            data = e.value("data", json::object()); // the latest one (a resumed run starts again)
-    }
-    return data;
 }
 
 // Reads lines from a plain or zstd-compressed file in constant memory.
@@ -549,7 +551,7 @@ int exportModel(const ModelExportOptions &o)
               {"bag_ids", ms.hasBag() ? json(bagIdsText(ms)) : json()}}},
             {"hyper_parameters", lm.exp.config},
             {"experiment", lm.exp.config},
-            {"data", runStartedData(runDir / "journal.jsonl")},
+            {"data", latestRunStarted(runDir / "journal.jsonl").value("data", json::object())},
             {"metrics", run->summary},
             {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"}, {"tokenizer", "tokenizer.model"},
                        {"labels", "labels.json"}}},

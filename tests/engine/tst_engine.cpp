@@ -221,7 +221,13 @@ private Q_SLOTS:
     {
         // training.threads and --threads set LibTorch's threads and the BLAS's: at::set_num_threads alone
         // leaves OpenBLAS (Debian's LibTorch calls it for every matmul) on every core.
+        QCOMPARE(lbk::threadCount(3), 3);
+        QVERIFY(lbk::threadCount(0) >= 1);
         const int before = at::get_num_threads();
+        struct Restore {
+            int threads;
+            ~Restore() { lbk::setComputeThreads(threads); }
+        } restore{before};
         lbk::setComputeThreads(1);
         QCOMPARE(at::get_num_threads(), 1);
         if (lbk::blasThreads() < 0)
@@ -232,9 +238,6 @@ private Q_SLOTS:
         QCOMPARE(lbk::blasThreads(), 2);
         lbk::setComputeThreads(0); // never fewer than one
         QCOMPARE(lbk::blasThreads(), 1);
-        QCOMPARE(lbk::threadCount(3), 3);
-        QVERIFY(lbk::threadCount(0) >= 1);
-        lbk::setComputeThreads(before);
     }
 };
 
