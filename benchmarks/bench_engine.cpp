@@ -24,7 +24,6 @@
 #include <map>
 #include <numeric>
 #include <random>
-#include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>

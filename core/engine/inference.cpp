@@ -71,6 +71,7 @@ struct LoadedModel {
     // The precision the run trained and validated in, as its journal records it ("fp32" for an export, whose
     // contract is the Python client's fp32 arithmetic).
     std::string trainedPrecision = "fp32";
+    json runData = json::object(); // a run's run_started data (examples, labels, split sizes) for the model card
     bool bf16 = false; // bfloat16 autocast, as the trainer's forward pass under training.precision "bf16"
 
     // n x outputs probabilities (binary: n values, the positive class's).
@@ -166,7 +167,9 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
     if (!m)
         return m.error();
     LoadedModel &lm = **m;
-    lm.trainedPrecision = latestRunStarted(runDir / "journal.jsonl").value("precision", std::string("fp32"));
+    const json started = latestRunStarted(runDir / "journal.jsonl");
+    lm.trainedPrecision = started.value("precision", std::string("fp32"));
+    lm.runData = started.value("data", json::object());
     for (const char *kind : {"best", "last"}) {
         const fs::path file = runDir / "checkpoints" / (std::string(kind) + ".pt");
         if (!fs::exists(file))
@@ -551,7 +554,7 @@ int exportModel(const ModelExportOptions &o)
               {"bag_ids", ms.hasBag() ? json(bagIdsText(ms)) : json()}}},
             {"hyper_parameters", lm.exp.config},
             {"experiment", lm.exp.config},
-            {"data", latestRunStarted(runDir / "journal.jsonl").value("data", json::object())},
+            {"data", lm.runData},
             {"metrics", run->summary},
             {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"}, {"tokenizer", "tokenizer.model"},
                        {"labels", "labels.json"}}},

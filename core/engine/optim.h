@@ -77,8 +77,9 @@ class TrainerOptimizer {
 public:
     std::unique_ptr<torch::optim::Optimizer> dense;
     std::unique_ptr<SparseRowAdamW> sparse;
-    std::vector<double> groupFactors; // per dense parameter group, its learning rate as a multiple of the rate
-    std::vector<std::string> groupNames; // per dense parameter group: "" for the first, else its module ("cnn")
+    // The model's ClassifierImpl::lrGroups (name prefix, rate factor): dense group i + 1 is lrGroups[i]; group 0
+    // holds the other parameters, at the rate itself.
+    std::vector<std::pair<std::string, double>> lrGroups;
     void zero_grad()
     {
         dense->zero_grad();
@@ -95,7 +96,7 @@ public:
     {
         auto &groups = dense->param_groups();
         for (size_t i = 0; i < groups.size(); ++i)
-            groups[i].options().set_lr(lr * (i < groupFactors.size() ? groupFactors[i] : 1.0));
+            groups[i].options().set_lr(lr * (i > 0 && i <= lrGroups.size() ? lrGroups[i - 1].second : 1.0));
         if (sparse)
             sparse->setLr(lr);
     }

@@ -352,14 +352,9 @@ std::unique_ptr<TrainerOptimizer> Worker::makeOptimizer(double lr) const
     const auto &o = m_p.exp.optimizer;
     auto opt = std::make_unique<TrainerOptimizer>();
     // Dense parameters in groups: the model's lrGroups (by name prefix), after the rest.
-    const auto lrGroups = m_model->lrGroups();
+    opt->lrGroups = m_model->lrGroups();
+    const auto &lrGroups = opt->lrGroups;
     std::vector<std::vector<torch::Tensor>> dense(lrGroups.size() + 1);
-    opt->groupFactors = {1.0};
-    opt->groupNames = {""};
-    for (const auto &g : lrGroups) {
-        opt->groupFactors.push_back(g.second);
-        opt->groupNames.push_back(g.first.substr(0, g.first.find('.'))); // "cnn." -> "cnn"
-    }
     torch::Tensor table;
     if (m_sparse)
         table = m_model->bag()->embeddingWeight();
@@ -852,10 +847,13 @@ int Worker::train()
                            {"lr", lr},
                            {"epoch", double(m_step) / double(stepsPerEpoch)},
                            {"train/examples_per_s", secs > 0 ? double(examplesSinceLog) / secs : 0.0}};
-            // A parameter group with a rate of its own (bag_cnn's "cnn."): the rate its optimizer group holds.
+            // A parameter group with a rate of its own (bag_cnn's "cnn."): the rate its optimizer group holds,
+            // as "lr/cnn".
             const auto &groups = optimizer->dense->param_groups();
-            for (size_t g = 1; g < groups.size() && g < optimizer->groupNames.size(); ++g)
-                values["lr/" + optimizer->groupNames[g]] = groups[g].options().get_lr();
+            for (size_t g = 1; g < groups.size() && g <= optimizer->lrGroups.size(); ++g) {
+                const std::string &prefix = optimizer->lrGroups[g - 1].first;
+                values["lr/" + prefix.substr(0, prefix.find('.'))] = groups[g].options().get_lr();
+            }
             emit("metrics", {{"step", m_step}, {"values", std::move(values)}});
             lossSum = 0;
             lossCount = examplesSinceLog = 0;
