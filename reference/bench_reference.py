@@ -50,6 +50,12 @@ def transformer_flops(c, batch, length):
     return 3 * layers * per_layer
 
 
+def gru_flops(c, tokens):
+    # Both directions of every layer, input and recurrent matmuls, over the real tokens (packed); x 3 for training.
+    h, layers = c["hidden"], c["layers"]
+    return 3 * sum(2 * 2 * tokens * 3 * h * ((c["embedding_dim"] if i == 0 else 2 * h) + h) for i in range(layers))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -133,6 +139,8 @@ def main():
         loss_sum += loss.item()
         if a.model == "transformer":
             flops += transformer_flops(cfg, len(idx), inputs[0].size(1))
+        elif a.model == "gru":
+            flops += gru_flops(cfg, inputs[1].sum().item())
         steps += 1
     t_train = time.perf_counter() - t2
 
@@ -152,6 +160,8 @@ def main():
                 logits = model(*inputs)
             if a.model == "transformer":  # forward only: a third of transformer_flops
                 flops_inf += transformer_flops(cfg, inputs[0].size(0), inputs[0].size(1)) / 3
+            elif a.model == "gru":
+                flops_inf += gru_flops(cfg, inputs[1].sum().item()) / 3
             p = torch.softmax(logits.float(), 1)
             checksum += p[:, 0].sum().item()
     t_inf = time.perf_counter() - t3

@@ -38,6 +38,7 @@ TORCH_MODULE(FastDropout);
 
 struct InputSpec;
 class BagModelImpl;
+class FoldedInputGates;
 
 // Every model maps a batch to logits: [B, outputs].
 class ClassifierImpl : public torch::nn::Module {
@@ -115,7 +116,11 @@ class GruModelImpl : public ClassifierImpl {
 public:
     GruModelImpl(const ModelSpec &spec, int vocab, int outputs);
     torch::Tensor forward(const Batch &batch) override;
+    // On the CPU in fp32 the layers run fused (engine/fusedgru.h); off, always torch::nn::GRU (tests compare).
+    void setFused(bool on) { m_fused = on; }
 private:
+    bool m_fused = true;
+    std::shared_ptr<FoldedInputGates> m_folded;
     torch::nn::Embedding m_embedding{nullptr};
     torch::nn::GRU m_gru{nullptr};
     std::string m_pooling;

@@ -290,6 +290,81 @@ private Q_SLOTS:
         QVERIFY2(diff < 1e-5, std::to_string(diff).c_str());
     }
 
+    void gruFusedPathMatchesModule_data()
+    {
+        QTest::addColumn<int>("layers");
+        QTest::addColumn<QString>("pooling");
+        QTest::newRow("1 layer, mean") << 1 << "mean";
+        QTest::newRow("2 layers, meanmax") << 2 << "meanmax";
+    }
+
+    void gruFusedPathMatchesModule()
+    {
+        // The fused bidirectional GRU (engine/fusedgru.h) must give torch::nn::GRU's outputs and gradients, on
+        // texts of different lengths (one token, full length, padded) in no particular order.
+        QFETCH(int, layers);
+        QFETCH(QString, pooling);
+        torch::manual_seed(11);
+        lbk::ModelSpec spec;
+        spec.type = "gru";
+        spec.embeddingDim = 24;
+        spec.hidden = 20;
+        spec.layers = layers;
+        spec.pooling = pooling.toStdString();
+        spec.dropout = 0.0; // training mode below: the two paths draw different dropout masks
+        auto model = lbk::makeModel(spec, 60, 4, 16);
+        auto *gru = dynamic_cast<lbk::GruModelImpl *>(model.get());
+        QVERIFY(gru);
+        const std::vector<int> a = {5, 9, 2, 7, 7, 3, 11}, b = {4}, c = {8, 8, 1, 30}, d = {12, 13, 14, 15, 16, 17, 18, 19,
+                                                                                       20, 21, 22, 23, 24, 25, 26, 27};
+        const auto in = lbk::makeInputs({&a, &b, &c, &d, &c}, lbk::inputSpecFor(spec, 60, -1), torch::kCPU);
+        const auto run = [&](bool fused) {
+            gru->setFused(fused);
+            model->zero_grad();
+            auto out = model->forward(in);
+            (out * torch::arange(1, out.numel() + 1, out.options()).view_as(out)).sum().backward();
+            std::vector<torch::Tensor> grads;
+            for (const auto &p : model->parameters())
+                grads.push_back(p.grad().clone());
+            return std::make_pair(out.detach(), grads);
+        };
+        model->train();
+        const auto [moduleOut, moduleGrads] = run(false);
+        const auto [fusedOut, fusedGrads] = run(true);
+        const double outDiff = (fusedOut - moduleOut).abs().max().item<double>();
+        QVERIFY2(outDiff < 1e-5, std::to_string(outDiff).c_str());
+        // Each parameter's gradient (embedding, both directions of every layer, output layer) against its own size.
+        const auto names = model->named_parameters().keys();
+        double worst = 0;
+        for (size_t i = 0; i < moduleGrads.size(); ++i) {
+            const double diff = (fusedGrads[i] - moduleGrads[i]).abs().max().item<double>();
+            const double scale = moduleGrads[i].abs().max().item<double>();
+            QVERIFY2(scale > 0, names[i].c_str());
+            worst = std::max(worst, diff / scale);
+            QVERIFY2(diff <= 1e-5 * scale, (names[i] + ": " + std::to_string(diff) + " of " + std::to_string(scale)).c_str());
+        }
+        qInfo("fused GRU against torch::nn::GRU: outputs %g apart, gradients %g of their size", outDiff, worst);
+        // Scoring (no autograd, eval mode) takes the path without saved gates; the same numbers.
+        model->eval();
+        torch::NoGradGuard noGrad;
+        gru->setFused(false);
+        const auto moduleScores = model->forward(in);
+        gru->setFused(true);
+        const double scoreDiff = (model->forward(in) - moduleScores).abs().max().item<double>();
+        QVERIFY2(scoreDiff < 1e-5, std::to_string(scoreDiff).c_str());
+        // Scoring keeps the first layer's input gates per token; a weight changed in place (an optimizer step, a
+        // loaded checkpoint) must not leave it stale.
+        for (const std::string name : {"embedding.weight", "gru.weight_ih_l0_reverse", "gru.bias_ih_l0"}) {
+            model->named_parameters()[name].mul_(1.5);
+            gru->setFused(false);
+            const auto changed = model->forward(in);
+            gru->setFused(true);
+            QVERIFY(!torch::allclose(changed, moduleScores));
+            const double changedDiff = (model->forward(in) - changed).abs().max().item<double>();
+            QVERIFY2(changedDiff < 1e-5, (name + ": " + std::to_string(changedDiff)).c_str());
+        }
+    }
+
     void recordedConfigsWithoutTheHashKeepTheOldOne()
     {
         auto cfg = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "bag"}}}});
