@@ -163,8 +163,8 @@ private Q_SLOTS:
 
     // Exported models the Python client rebuilds: the bag over words with TF-IDF weighting, min_df and
     // character n-grams (the idf, 0 under min_df, travels as a buffer; the client splits words, rebuilds the
-    // weights and each piece's character n-gram rows from the exported tokenizer); and bag_cnn, the bag and
-    // the CNN whose logits are averaged.
+    // weights and each piece's character n-gram rows from the exported tokenizer); bag_cnn, the bag and the CNN
+    // whose logits are averaged; and a two-layer bidirectional GRU.
     void exportedModelsReproduceInPython_data()
     {
         QTest::addColumn<QString>("name");
@@ -182,6 +182,12 @@ private Q_SLOTS:
                                        "embedding_dim": 16, "cnn_embedding_dim": 24,
                                        "channels": 16, "bag_mode": "tfidf",
                                        "cnn_pooling": "max over the windows inside the text"})";
+        // Labbook scores a GRU with its own fused layers and a per-token table of input gates (engine/fusedgru.h);
+        // the client runs torch.nn.GRU.
+        QTest::newRow("gru") << "gru"
+                             << R"({"model": {"type": "gru", "embedding_dim": 24, "hidden": 20, "layers": 2,
+                                   "pooling": "meanmax"}, "optimizer": {"lr": 0.005}, "training": {"epochs": 1}})"
+                             << R"({"type": "gru", "layers": 2, "hidden": 20, "pooling": "meanmax"})";
     }
 
     void exportedModelsReproduceInPython()
