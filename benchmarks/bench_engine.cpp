@@ -3,10 +3,11 @@
 // For each model it starts one child process per implementation (so peak memory is each one's own) and prints:
 // tokenization examples/s; one training epoch end to end (read, parse, label, tokenize, batch, forward,
 // backward, step) in examples/s; inference examples/s (texts to probabilities); peak RSS. Also the machine's
-// fp32 matmul peak, the share of it the sequence model's training reaches, and the cost of recording a metrics
-// event per step. See docs/BENCHMARKS.md.
+// fp32 matmul peak, the share of it the sequence models' training and inference reach, and the cost of recording
+// a metrics event per step. Models: the bag, and the two sequence models (bidirectional GRU, Transformer).
+// See docs/BENCHMARKS.md.
 //
-//   bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] [--models bag,transformer]
+//   bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] [--models bag,gru,transformer]
 //                [--precision fp32|bf16] [--python /usr/bin/python3] [--no-reference] [--skip-training]
 //                [--no-dense] [--repeat R]
 // --precision bf16: bfloat16 autocast around every forward pass on both sides (training.precision "bf16" and
@@ -529,7 +530,7 @@ int main(int argc, char **argv)
         auto share = [&](const char *what, const char *key) {
             if (!lb.contains(key))
                 return;
-            std::printf("sequence model %s: %.1f GFLOP/s = %.1f%% of the matmul peak (Labbook)", what,
+            std::printf("sequence model %s, model FLOPs: %.1f GFLOP/s = %.1f%% of the matmul peak (Labbook)", what,
                         lb[key].get<double>(), 100 * lb[key].get<double>() / peak);
             if (py.contains(key))
                 std::printf(", %.1f GFLOP/s = %.1f%% (PyTorch)", py[key].get<double>(),
@@ -539,8 +540,9 @@ int main(int argc, char **argv)
         share("training", "train_gflops");
         share("inference", "infer_gflops");
         if (lb.contains("infer_computed_gflops"))
-            std::printf("  Labbook's GRU scoring computes fewer FLOPs than the model's (first-layer input gates from a "
-                        "per-token table): %.1f GFLOP/s computed = %.1f%% of the matmul peak\n",
+            std::printf("  Labbook's GRU scoring computes fewer FLOPs than the model has (the first layer's input gates "
+                        "come from a per-token table), so more model FLOPs than the peak can be; FLOPs computed: "
+                        "%.1f GFLOP/s = %.1f%% of the matmul peak\n",
                         lb["infer_computed_gflops"].get<double>(), 100 * lb["infer_computed_gflops"].get<double>() / peak);
         if (lb.contains("record_share"))
             std::printf("recording a metrics event every step: %.1f us = %.3f%% of a %.2f ms step\n",

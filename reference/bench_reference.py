@@ -7,7 +7,7 @@ batches, train one epoch (forward, cross-entropy, backward, AdamW step), then cl
 batch, forward, softmax). Prints one JSON line of figures. Run by bench_engine with Debian's /usr/bin/python3
 (python3-torch 1.13.1, python3-sentencepiece 0.1.97).
 
-  /usr/bin/python3 reference/bench_reference.py --model bag|transformer --data FILE.jsonl --tokenizer M.model
+  /usr/bin/python3 reference/bench_reference.py --model bag|gru|transformer --data FILE.jsonl --tokenizer M.model
       [--threads 2] [--batch 64] [--limit N] [--sparse] [--skip-training] [--repeat R] [--precision fp32|bf16]
 --sparse: the bag model with sparse=True gradients, SparseAdam on the table and AdamW on the rest (the closest
 PyTorch has to Labbook's lazy AdamW); without it, dense AdamW on every parameter (PyTorch's default).
