@@ -210,11 +210,14 @@ torch::Tensor FoldedInputGates::firstLayer(const torch::Tensor &tokens, const to
     const auto ids = tokens.to(torch::kLong).contiguous();
     const int64_t *id = ids.data_ptr<int64_t>();
     std::vector<int64_t> missing;
-    for (int64_t i = 0; i < ids.numel(); ++i)
+    for (int64_t i = 0; i < ids.numel(); ++i) {
+        // The embedding lookup this replaces would refuse an id outside the table; so must the table.
+        TORCH_CHECK(id[i] >= 0 && id[i] < vocab, "token id ", id[i], " outside the embedding table of ", vocab, " rows");
         if (!m_ready[size_t(id[i])]) {
             m_ready[size_t(id[i])] = 1;
             missing.push_back(id[i]);
         }
+    }
     if (!missing.empty()) {
         const auto rows = torch::tensor(missing, torch::kLong);
         m_table.index_copy_(0, rows, inputGates(embedding.index_select(0, rows), w));

@@ -363,6 +363,17 @@ private Q_SLOTS:
             const double changedDiff = (model->forward(in) - changed).abs().max().item<double>();
             QVERIFY2(changedDiff < 1e-5, (name + ": " + std::to_string(changedDiff)).c_str());
         }
+        // The table replaces the embedding lookup, and must refuse an id outside the vocabulary as it does.
+        lbk::Batch bad;
+        bad.tokens = torch::tensor({5, 60}, torch::kLong).view({1, 2});
+        bad.lengths = torch::tensor({2}, torch::kLong);
+        bool refused = false;
+        try {
+            model->forward(bad);
+        } catch (const c10::Error &) {
+            refused = true;
+        }
+        QVERIFY(refused);
     }
 
     void recordedConfigsWithoutTheHashKeepTheOldOne()
