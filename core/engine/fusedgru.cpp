@@ -1,9 +1,14 @@
 #include "engine/fusedgru.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 #include <ATen/autocast_mode.h>
 
 #include "engine/grukernels.h"
+#include "engine/threads.h"
+
+#include <exception>
+#include <mutex>
 
 namespace lbk {
 
@@ -21,6 +26,57 @@ std::vector<int64_t> offsetsOf(const std::vector<int64_t> &batchSizes)
     for (size_t t = 1; t < batchSizes.size(); ++t)
         offsets[t] = offsets[t - 1] + batchSizes[t - 1];
     return offsets;
+}
+
+// Runs fn(0) and fn(1), one per direction. With two or more threads allowed, on two threads at once: the
+// directions' recurrences are independent, while splitting each step's small matmul and gate pass over cores
+// costs a synchronisation per step, which on this 2-vCPU VM made two threads 4x slower than one. The BLAS runs
+// single-threaded meanwhile (each thread calls it on its own).
+bool directionsInParallel()
+{
+    return at::get_num_threads() >= 2 && !at::in_parallel_region() && blasThreads() >= 0;
+}
+
+template <typename Fn>
+void forBothDirections(Fn fn)
+{
+    if (!directionsInParallel()) {
+        fn(0);
+        fn(1);
+        return;
+    }
+    const int blas = blasThreads();
+    setBlasThreads(1);
+    // On LibTorch's own (OpenMP) threads: a thread of our own would compete with its workers, which spin a
+    // while after every parallel kernel. Grad mode and autocast are thread-local: carried over.
+    const at::ThreadLocalState state;
+    std::exception_ptr failure;
+    std::mutex failureMutex;
+    at::parallel_for(0, 2, 1, [&](int64_t b, int64_t e) {
+        at::ThreadLocalStateGuard guard(state);
+        for (int64_t dir = b; dir < e; ++dir) {
+            try {
+                fn(int(dir));
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(failureMutex);
+                failure = std::current_exception();
+            }
+        }
+    });
+    setBlasThreads(blas);
+    if (failure)
+        std::rethrow_exception(failure);
+}
+
+// The gate pass of rows [0, n) of a step: split over LibTorch's threads when it runs alone, in the calling
+// thread inside forBothDirections' threads.
+template <typename Fn>
+void overRows(int64_t n, bool split, Fn fn)
+{
+    if (split)
+        at::parallel_for(0, n, kRowGrain, fn);
+    else
+        fn(0, n);
 }
 
 struct LayerState {
@@ -41,7 +97,8 @@ LayerState runForward(const torch::Tensor &gx, const torch::Tensor &gxRows, cons
     s.out = torch::empty({N, 2 * H}, options);
     const int64_t rows = T ? batchSizes[0] : 0;
     const int64_t *rowIds = gxRows.defined() ? gxRows.data_ptr<int64_t>() : nullptr;
-    for (int dir = 0; dir < 2; ++dir) {
+    const bool split = !directionsInParallel();
+    forBothDirections([&](int dir) {
         const auto &whh = w[4 * dir + 1];
         const auto &bhh = w[4 * dir + 3];
         auto h = torch::zeros({rows, H}, options);
@@ -61,14 +118,14 @@ LayerState runForward(const torch::Tensor &gx, const torch::Tensor &gxRows, cons
             const int64_t n = batchSizes[t], off = offsets[t];
             auto ghView = gh.narrow(0, 0, n);
             at::addmm_out(ghView, bhh, h.narrow(0, 0, n), whh.t());
-            at::parallel_for(0, n, kRowGrain, [&](int64_t b, int64_t e) {
+            overRows(n, split, [&](int64_t b, int64_t e) {
                 const int64_t first = off + b;
                 gru::stepForward(e - b, H, rowIds ? gxp : gxp + first * 6 * H, 6 * H, rowIds ? rowIds + first : nullptr,
                                  ghp + b * 3 * H, hp + b * H, outp + first * 2 * H, 2 * H,
                                  gatesp ? gatesp + first * 4 * H : nullptr, hprevp ? hprevp + first * H : nullptr);
             });
         }
-    }
+    });
     return s;
 }
 
@@ -111,7 +168,8 @@ public:
 
         auto dgx = torch::empty({N, 6 * H}, x.options());
         torch::Tensor dwhh[2], dbhh[2];
-        for (int dir = 0; dir < 2; ++dir) {
+        const bool split = !directionsInParallel();
+        forBothDirections([&](int dir) {
             auto dgh = torch::empty({N, 3 * H}, x.options());
             auto dh = torch::zeros({rows, H}, x.options());
             const float *doutp = dout.data_ptr<float>() + dir * H;
@@ -122,7 +180,7 @@ public:
                 // Steps in the opposite order of the forward pass; rows that were not running yet carry zero.
                 const int64_t t = dir == 0 ? T - 1 - step : step;
                 const int64_t n = batchSizes[t], off = offsets[t];
-                at::parallel_for(0, n, kRowGrain, [&](int64_t b, int64_t e) {
+                overRows(n, split, [&](int64_t b, int64_t e) {
                     gru::stepBackward(e - b, H, doutp + (off + b) * 2 * H, 2 * H, dhp + b * H,
                                       gatesp + (off + b) * 4 * H, hprevp + (off + b) * H,
                                       dgxp + (off + b) * 6 * H, 6 * H, dghp + (off + b) * 3 * H);
@@ -131,7 +189,7 @@ public:
             }
             dwhh[dir] = torch::mm(dgh.t(), hprev[dir]);
             dbhh[dir] = dgh.sum(0);
-        }
+        });
         const auto dwih = torch::mm(dgx.t(), x);  // [6H, D]
         const auto dbih = dgx.sum(0);
         const auto dx = torch::mm(dgx, torch::cat({wih[0], wih[1]}));

@@ -26,8 +26,13 @@ void setComputeThreads(int threads)
 {
     threads = std::max(1, threads);
     at::set_num_threads(threads);
+    setBlasThreads(threads);
+}
+
+void setBlasThreads(int threads)
+{
     if (auto set = blasSymbol<void (*)(int)>("openblas_set_num_threads"))
-        set(threads);
+        set(std::max(1, threads));
 }
 
 int blasThreads()

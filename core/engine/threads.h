@@ -16,4 +16,8 @@ void setComputeThreads(int threads);
 // The BLAS's own thread count, or -1 when the BLAS has no such setting (not OpenBLAS).
 int blasThreads();
 
+// Sets the BLAS's thread count alone (no-op without OpenBLAS); for code that runs its own threads around
+// matmuls too small to split.
+void setBlasThreads(int threads);
+
 } // namespace lbk

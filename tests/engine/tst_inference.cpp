@@ -13,6 +13,7 @@
 #include "experiment/schema.h"
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "engine/threads.h"
 #include "engine/tokenizer.h"
 #include "engine/unigramsegmenter.h"
 #include "util/text.h"
@@ -294,8 +295,11 @@ private Q_SLOTS:
     {
         QTest::addColumn<int>("layers");
         QTest::addColumn<QString>("pooling");
-        QTest::newRow("1 layer, mean") << 1 << "mean";
-        QTest::newRow("2 layers, meanmax") << 2 << "meanmax";
+        QTest::addColumn<int>("threads"); // 2: the directions run side by side on LibTorch's threads
+        QTest::newRow("1 layer, mean, 1 thread") << 1 << "mean" << 1;
+        QTest::newRow("1 layer, mean, 2 threads") << 1 << "mean" << 2;
+        QTest::newRow("2 layers, meanmax, 1 thread") << 2 << "meanmax" << 1;
+        QTest::newRow("2 layers, meanmax, 2 threads") << 2 << "meanmax" << 2;
     }
 
     void gruFusedPathMatchesModule()
@@ -304,6 +308,10 @@ private Q_SLOTS:
         // texts of different lengths (one token, full length, padded) in no particular order.
         QFETCH(int, layers);
         QFETCH(QString, pooling);
+        QFETCH(int, threads);
+        const int before = at::get_num_threads();
+        lbk::setComputeThreads(threads);
+        const auto restore = qScopeGuard([before] { lbk::setComputeThreads(before); });
         torch::manual_seed(11);
         lbk::ModelSpec spec;
         spec.type = "gru";
