@@ -3,7 +3,8 @@
 // matmul for both directions' input gates over every token, then per time step one matmul per direction and
 // one fused pass over the gates (grukernels.h), and a backward pass written out (one matmul per step, and the
 // weight gradients as one matmul over all steps). ATen's CPU GRU runs nine element-wise kernels per step and
-// direction, and autograd records each. Other devices and dtypes keep torch::nn::GRU.
+// direction, and autograd records each. With two or more threads the two directions run side by side.
+// Other devices and dtypes keep torch::nn::GRU.
 #include <torch/torch.h>
 
 #include <mutex>
