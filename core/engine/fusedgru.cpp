@@ -8,6 +8,7 @@
 #include "engine/threads.h"
 
 #include <exception>
+#include <algorithm>
 #include <mutex>
 
 namespace lbk {
@@ -216,13 +217,16 @@ PackedRows packRows(const torch::Tensor &lengths, int64_t maxLength)
     std::vector<int64_t> order(B);
     for (int64_t i = 0; i < B; ++i)
         order[i] = i;
+    for (int64_t i = 0; i < B; ++i)
+        TORCH_CHECK(l[i] >= 1 && l[i] <= maxLength, "text ", i, " of the batch has length ", l[i], ", not 1 to ",
+                    maxLength, " tokens");
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return l[a] > l[b]; });
     PackedRows p;
-    const int64_t longest = B ? std::min(l[order[0]], maxLength) : 0;
+    const int64_t longest = B ? l[order[0]] : 0;
     std::vector<int64_t> index;
     for (int64_t t = 0; t < longest; ++t) {
         int64_t n = 0;
-        while (n < B && std::min(l[order[n]], maxLength) > t)
+        while (n < B && l[order[n]] > t)
             index.push_back(order[n++] * maxLength + t);
         p.batchSizes.push_back(n);
     }
@@ -267,20 +271,39 @@ torch::Tensor FoldedInputGates::firstLayer(const torch::Tensor &tokens, const to
     }
     const auto ids = tokens.to(torch::kLong).contiguous();
     const int64_t *id = ids.data_ptr<int64_t>();
+    // The embedding lookup this replaces would refuse an id outside the table; so must the table, before it
+    // marks anything.
+    for (int64_t i = 0; i < ids.numel(); ++i)
+        TORCH_CHECK(id[i] >= 0 && id[i] < vocab, "token id ", id[i], " outside the embedding table of ", vocab, " rows");
     std::vector<int64_t> missing;
     for (int64_t i = 0; i < ids.numel(); ++i) {
-        // The embedding lookup this replaces would refuse an id outside the table; so must the table.
-        TORCH_CHECK(id[i] >= 0 && id[i] < vocab, "token id ", id[i], " outside the embedding table of ", vocab, " rows");
-        if (!m_ready[size_t(id[i])]) {
-            m_ready[size_t(id[i])] = 1;
+        if (m_ready[size_t(id[i])] == 0) {
+            m_ready[size_t(id[i])] = 2; // missing, listed once
             missing.push_back(id[i]);
         }
     }
     if (!missing.empty()) {
-        const auto rows = torch::tensor(missing, torch::kLong);
-        m_table.index_copy_(0, rows, inputGates(embedding.index_select(0, rows), w));
+        // Rows become ready only once computed: a failure here leaves them to be computed next time.
+        try {
+            const auto rows = torch::tensor(missing, torch::kLong);
+            m_table.index_copy_(0, rows, inputGates(embedding.index_select(0, rows), w));
+        } catch (...) {
+            for (const int64_t m : missing)
+                m_ready[size_t(m)] = 0;
+            throw;
+        }
+        for (const int64_t m : missing)
+            m_ready[size_t(m)] = 1;
     }
     return runForward(m_table, ids, batchSizes, w, false).out;
+}
+
+void FoldedInputGates::release()
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_table = torch::Tensor();
+    m_ready.clear();
+    m_stamp.clear();
 }
 
 bool FoldedInputGates::fits(int64_t vocab, int64_t hidden) { return vocab * 6 * hidden * 4 <= kMaxBytes; }

@@ -16,9 +16,10 @@ namespace lbk {
 // texts still running at step t are the first batchSizes[t] rows (PyTorch's PackedSequence layout, which is
 // what lets the recurrence skip padding).
 struct PackedRows {
-    torch::Tensor index;              // [N] int64: row B * L of the [B * L, ...] batch each packed row comes from
+    torch::Tensor index;              // [N] int64: the row b * L + t of the [B * L, ...] batch each packed row is
     std::vector<int64_t> batchSizes;  // texts with more than t tokens
 };
+// lengths must be 1 to maxLength (as torch's pack_padded_sequence, which refuses empty texts).
 PackedRows packRows(const torch::Tensor &lengths, int64_t maxLength);
 
 bool fusedGruApplies(const torch::Tensor &x);
@@ -38,10 +39,12 @@ public:
     // tokens: [N] token id of each packed row; embedding: [V, D]; weights as fusedBiGruLayer's. Returns [N, 2H].
     torch::Tensor firstLayer(const torch::Tensor &tokens, const torch::Tensor &embedding,
                              const std::vector<int64_t> &batchSizes, const std::vector<torch::Tensor> &weights);
+    // Frees the table (training: it would be stale after the next step anyway).
+    void release();
 private:
     std::mutex m_mutex;
     torch::Tensor m_table;                                 // [V, 6H]
-    std::vector<uint8_t> m_ready;                          // rows computed
+    std::vector<uint8_t> m_ready;                          // rows computed (1), being computed (2)
     std::vector<std::pair<const void *, int64_t>> m_stamp; // weights' storage and version when filled
 };
 

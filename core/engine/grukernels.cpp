@@ -6,12 +6,12 @@ namespace lbk::gru {
 
 namespace {
 
-// exp(x) for x clamped to [-87, 88]: x = k ln2 + r, cephes' degree-6 polynomial on r, 2^k from the exponent bits.
+// exp(x) for x clamped to [-87, 87] (so that sigmoid stays a normal float, never a slow subnormal): x = k ln2 + r, cephes' degree-6 polynomial on r, 2^k from the exponent bits.
 // Branch-free and without library calls, so the loops below vectorise (rounding by the 1.5 * 2^23 trick).
 inline float fastExp(float x)
 {
     x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
+    x = x > 87.0f ? 87.0f : x;
     const float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     const float r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -29,7 +29,7 @@ inline float fastExp(float x)
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + fastExp(-x)); }
 // 1 - 2 / (1 + e^2x): absolute error about 1e-7 everywhere, which is what a hidden state needs.
-inline float tanhf(float x) { return 1.0f - 2.0f / (1.0f + fastExp(2.0f * x)); }
+inline float fastTanh(float x) { return 1.0f - 2.0f / (1.0f + fastExp(2.0f * x)); }
 
 template <bool Keep>
 inline void forwardRow(int64_t H, const float *__restrict gx, const float *__restrict gh, float *__restrict h,
@@ -39,7 +39,7 @@ inline void forwardRow(int64_t H, const float *__restrict gx, const float *__res
         const float r = sigmoid(gx[j] + gh[j]);
         const float z = sigmoid(gx[H + j] + gh[H + j]);
         const float ghn = gh[2 * H + j];
-        const float nn = tanhf(gx[2 * H + j] + r * ghn);
+        const float nn = fastTanh(gx[2 * H + j] + r * ghn);
         const float hp = h[j];
         const float hn = nn + z * (hp - nn);
         h[j] = hn;

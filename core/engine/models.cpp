@@ -200,6 +200,8 @@ torch::Tensor GruModelImpl::forward(const Batch &batch)
         const auto params = m_gru->named_parameters(/*recurse=*/false);
         const bool fold = !is_training() && !torch::GradMode::is_enabled() &&
                           FoldedInputGates::fits(m_embedding->weight.size(0), m_gru->options.hidden_size());
+        if (is_training())
+            m_folded->release();
         torch::Tensor x;
         if (!fold)
             x = m_dropout->forward(m_embedding->forward(batch.tokens))

@@ -371,17 +371,24 @@ private Q_SLOTS:
             const double changedDiff = (model->forward(in) - changed).abs().max().item<double>();
             QVERIFY2(changedDiff < 1e-5, (name + ": " + std::to_string(changedDiff)).c_str());
         }
-        // The table replaces the embedding lookup, and must refuse an id outside the vocabulary as it does.
-        lbk::Batch bad;
-        bad.tokens = torch::tensor({5, 60}, torch::kLong).view({1, 2});
-        bad.lengths = torch::tensor({2}, torch::kLong);
+        // The table replaces the embedding lookup, and must refuse an id outside the vocabulary as it does,
+        // without leaving a row it had not computed yet (59, new here) marked as computed.
+        const auto scoreOf = [&](std::vector<int64_t> ids, bool fused) {
+            lbk::Batch b;
+            b.tokens = torch::tensor(ids, torch::kLong).view({1, int64_t(ids.size())});
+            b.lengths = torch::tensor({int64_t(ids.size())}, torch::kLong);
+            gru->setFused(fused);
+            return model->forward(b);
+        };
         bool refused = false;
         try {
-            model->forward(bad);
+            scoreOf({59, 60}, true);
         } catch (const c10::Error &) {
             refused = true;
         }
         QVERIFY(refused);
+        const double afterRefusal = (scoreOf({59, 4}, true) - scoreOf({59, 4}, false)).abs().max().item<double>();
+        QVERIFY2(afterRefusal < 1e-5, std::to_string(afterRefusal).c_str());
     }
 
     void recordedConfigsWithoutTheHashKeepTheOldOne()
