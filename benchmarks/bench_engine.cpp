@@ -34,7 +34,6 @@
 #include <torch/torch.h>
 
 #include "data/dataset.h"
-#include "engine/fusedgru.h"
 #include "engine/models.h"
 #include "engine/optim.h"
 #include "engine/threads.h"
@@ -254,8 +253,7 @@ int runChild(const Options &o)
     double inferFlops = 0, computedFlops = 0;
     // Scoring in fp32 on the CPU, the GRU's first layer takes its input gates from a per-token table
     // (engine/fusedgru.h) and computes only the recurrent matmuls: what it computes, next to the model's FLOPs.
-    const bool foldsInputGates = o.child == "gru" && !bf16 &&
-                                 lbk::FoldedInputGates::fits(int64_t(vocab), cfg["hidden"].get<int64_t>());
+    auto *gru = dynamic_cast<lbk::GruModelImpl *>(model.get());
     auto t3 = Clock::now();
     {
         torch::NoGradGuard noGrad;
@@ -268,15 +266,18 @@ int runChild(const Options &o)
         const auto probs = lbk::scoreInBatches(all, 512, width, [&](const std::vector<const std::vector<int> *> &part) {
             const lbk::Batch in = lbk::makeInputs(part, spec, torch::kCPU);
             torch::Tensor logits;
+            bool folds = false;
             {
                 lbk::AutocastGuard autocast(bf16, /*cuda=*/false); // as `lbk predict --precision bf16`
+                folds = gru && gru->foldsFirstLayer();
                 logits = model->forward(in).to(torch::kFloat);
             }
             if (o.child == "transformer") // forward only: a third of transformerFlops
                 inferFlops += transformerFlops(cfg, int64_t(part.size()), in.tokens.size(1)) / 3;
             else if (o.child == "gru") {
-                inferFlops += gruFlops(cfg, in.lengths.sum().item<double>()) / 3;
-                computedFlops += gruFlops(cfg, in.lengths.sum().item<double>(), !foldsInputGates) / 3;
+                const double tokens = in.lengths.sum().item<double>();
+                inferFlops += gruFlops(cfg, tokens) / 3;
+                computedFlops += gruFlops(cfg, tokens, !folds) / 3;
             }
             auto p = torch::softmax(logits, 1).contiguous();
             return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());

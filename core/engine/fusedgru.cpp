@@ -7,8 +7,8 @@
 #include "engine/grukernels.h"
 #include "engine/threads.h"
 
-#include <exception>
 #include <algorithm>
+#include <exception>
 #include <mutex>
 
 namespace lbk {
@@ -245,9 +245,9 @@ torch::Tensor fusedBiGruLayer(const torch::Tensor &x, const std::vector<int64_t>
 {
     TORCH_CHECK(w.size() == 8, "fusedBiGruLayer: 8 weights");
     const auto xc = x.contiguous();
-    bool grad = torch::GradMode::is_enabled() && xc.requires_grad();
-    for (const auto &t : w)
-        grad = grad || (torch::GradMode::is_enabled() && t.requires_grad());
+    const bool grad = torch::GradMode::is_enabled() &&
+                      (xc.requires_grad() ||
+                       std::any_of(w.begin(), w.end(), [](const torch::Tensor &t) { return t.requires_grad(); }));
     if (!grad)
         return runForward(inputGates(xc, w), {}, batchSizes, w, false).out;
     return BiGruFunction::apply(xc, batchSizes, w[0].contiguous(), w[1].contiguous(), w[2], w[3], w[4].contiguous(),

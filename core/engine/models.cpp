@@ -189,6 +189,12 @@ GruModelImpl::GruModelImpl(const ModelSpec &spec, int vocab, int outputs)
     m_out = register_module("out", torch::nn::Linear(states, outputs));
 }
 
+bool GruModelImpl::foldsFirstLayer() const
+{
+    return m_fused && fusedGruApplies(m_embedding->weight) && !is_training() && !torch::GradMode::is_enabled() &&
+           FoldedInputGates::fits(m_embedding->weight.size(0), m_gru->options.hidden_size());
+}
+
 torch::Tensor GruModelImpl::forward(const Batch &batch)
 {
     const bool wantMean = m_pooling != "max", wantMax = m_pooling != "mean";
@@ -198,8 +204,7 @@ torch::Tensor GruModelImpl::forward(const Batch &batch)
         const int64_t B = batch.tokens.size(0), L = batch.tokens.size(1);
         const auto packed = packRows(batch.lengths, L);
         const auto params = m_gru->named_parameters(/*recurse=*/false);
-        const bool fold = !is_training() && !torch::GradMode::is_enabled() &&
-                          FoldedInputGates::fits(m_embedding->weight.size(0), m_gru->options.hidden_size());
+        const bool fold = foldsFirstLayer();
         if (is_training())
             m_folded->release();
         torch::Tensor x;

@@ -118,6 +118,9 @@ public:
     torch::Tensor forward(const Batch &batch) override;
     // On the CPU in fp32 the layers run fused (engine/fusedgru.h); off, always torch::nn::GRU (tests compare).
     void setFused(bool on) { m_fused = on; }
+    // Whether forward(), called now (mode, grad mode, autocast), takes the first layer's input gates from the
+    // per-token table instead of computing them: scoring on the fused path with a table that fits.
+    bool foldsFirstLayer() const;
 private:
     bool m_fused = true;
     std::shared_ptr<FoldedInputGates> m_folded;

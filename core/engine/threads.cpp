@@ -9,11 +9,19 @@
 namespace lbk {
 
 namespace {
-// Looked up at run time: the BLAS is whichever libblas.so.3 the system's alternatives point at.
-template <typename F>
-F blasSymbol(const char *name)
+// Looked up at run time, once: the BLAS is whichever libblas.so.3 the system's alternatives point at. The fused
+// GRU reads and sets the count around every layer, so no dlsym per call.
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+SetThreads openblasSet()
 {
-    return reinterpret_cast<F>(::dlsym(RTLD_DEFAULT, name));
+    static const auto fn = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    return fn;
+}
+GetThreads openblasGet()
+{
+    static const auto fn = reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    return fn;
 }
 } // namespace
 
@@ -31,13 +39,13 @@ void setComputeThreads(int threads)
 
 void setBlasThreads(int threads)
 {
-    if (auto set = blasSymbol<void (*)(int)>("openblas_set_num_threads"))
+    if (auto set = openblasSet())
         set(std::max(1, threads));
 }
 
 int blasThreads()
 {
-    auto get = blasSymbol<int (*)()>("openblas_get_num_threads");
+    auto get = openblasGet();
     return get ? get() : -1;
 }
 

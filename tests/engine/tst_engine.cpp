@@ -224,10 +224,7 @@ private Q_SLOTS:
         QCOMPARE(lbk::threadCount(3), 3);
         QVERIFY(lbk::threadCount(0) >= 1);
         const int before = at::get_num_threads();
-        struct Restore {
-            int threads;
-            ~Restore() { lbk::setComputeThreads(threads); }
-        } restore{before};
+        const auto restore = qScopeGuard([before] { lbk::setComputeThreads(before); });
         lbk::setComputeThreads(1);
         QCOMPARE(at::get_num_threads(), 1);
         if (lbk::blasThreads() < 0)

@@ -337,6 +337,7 @@ private Q_SLOTS:
             return std::make_pair(out.detach(), grads);
         };
         model->train();
+        QVERIFY(!gru->foldsFirstLayer()); // training computes the input gates (dropout, gradients)
         const auto [moduleOut, moduleGrads] = run(false);
         const auto [fusedOut, fusedGrads] = run(true);
         const double outDiff = (fusedOut - moduleOut).abs().max().item<double>();
@@ -357,7 +358,9 @@ private Q_SLOTS:
         torch::NoGradGuard noGrad;
         gru->setFused(false);
         const auto moduleScores = model->forward(in);
+        QVERIFY(!gru->foldsFirstLayer());
         gru->setFused(true);
+        QVERIFY(gru->foldsFirstLayer());
         const double scoreDiff = (model->forward(in) - moduleScores).abs().max().item<double>();
         QVERIFY2(scoreDiff < 1e-5, std::to_string(scoreDiff).c_str());
         // Scoring keeps the first layer's input gates per token; a weight changed in place (an optimizer step, a
