@@ -132,9 +132,9 @@ Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::pa
         return labels.error();
     m->labels = std::move(*labels);
     m->kind = m->exp.labels.kind;
-    m->vocab = m->tokenizer->vocabSize();
-    if (m->exp.model.type == "transformer" && m->exp.model.pooling == "cls")
-        m->clsId = m->vocab++;
+    const TokenRows rows = tokenRowsFor(m->exp.model, m->tokenizer->vocabSize());
+    m->vocab = rows.vocab;
+    m->clsId = rows.clsId;
     m->outputs = m->kind == TaskKind::Binary ? 1 : int(m->labels.size());
     m->model = makeModel(m->exp.model, m->vocab, m->outputs, m->exp.tokenizer.maxTokens);
     m->model->eval();

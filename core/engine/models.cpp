@@ -368,6 +368,13 @@ std::vector<int64_t> charNgramRows(const std::string &piece, int minLen, int max
     return rows;
 }
 
+TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
+{
+    if (spec.type == "transformer" && spec.pooling == "cls")
+        return {pieces + 1, pieces};
+    return {pieces, -1};
+}
+
 InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::vector<std::string> &pieces)
 {
     InputSpec in;

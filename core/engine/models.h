@@ -48,7 +48,6 @@ public:
     // ensemble, so every member learns as it would alone (except that optimizer.grad_clip clips one global
     // norm over both).
     virtual std::vector<torch::Tensor> trainingLogits(const Batch &batch) { return {forward(batch)}; }
-    virtual bool needsClsToken() const { return false; }
     // The bag model, or an ensemble's bag member (TF-IDF statistics, the row-sparse table); else null.
     virtual BagModelImpl *bag() { return nullptr; }
     // Parameters whose names start with one of these prefixes train at that multiple of the learning rate, each
@@ -153,7 +152,6 @@ class TransformerModelImpl : public ClassifierImpl {
 public:
     TransformerModelImpl(const ModelSpec &spec, int vocab, int outputs, int maxTokens);
     torch::Tensor forward(const Batch &batch) override;
-    bool needsClsToken() const override { return m_pooling == "cls"; }
 private:
     torch::nn::Embedding m_embedding{nullptr}, m_positions{nullptr};
     torch::nn::ModuleList m_blocks;
@@ -163,6 +161,14 @@ private:
     torch::nn::Linear m_out{nullptr};
 };
 TORCH_MODULE(TransformerModel);
+
+// The embedding rows a model has for tokens: the tokenizer's pieces, and one more for the CLS id that a
+// Transformer pooling its CLS token prepends to every text. Training, scoring and export all ask this.
+struct TokenRows {
+    int vocab = 0;  // embedding rows for tokens
+    int clsId = -1; // >= 0: the CLS id (the last row)
+};
+TokenRows tokenRowsFor(const ModelSpec &spec, int pieces);
 
 // How token lists become a model's inputs; shared by training, evaluation and inference so they never differ.
 struct InputSpec {
