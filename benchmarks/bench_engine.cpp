@@ -184,20 +184,13 @@ int runChild(const Options &o)
     lbk::OptimizerSpec os;
     os.lr = cfg["lr"];
     os.weightDecay = 0;
-    lbk::TrainerOptimizer opt;
-    std::vector<torch::Tensor> dense;
     torch::Tensor table;
     if (sparse)
         table = std::dynamic_pointer_cast<lbk::BagModelImpl>(model)->embeddingWeight();
-    for (const auto &p : model->parameters())
-        if (!(table.defined() && p.is_same(table)))
-            dense.push_back(p);
-    if (o.training) { // no optimizer state without training, as in PyTorch (whose AdamW allocates at step 1)
-        opt.dense = std::make_unique<torch::optim::AdamW>(dense, torch::optim::AdamWOptions(os.lr).weight_decay(0));
-        if (sparse)
-            opt.sparse = std::make_unique<lbk::SparseRowAdamW>(table, os);
-        opt.setLr(os.lr);
-    }
+    // The trainer's own optimizer; none without training, as in PyTorch (whose AdamW allocates at step 1).
+    std::unique_ptr<lbk::TrainerOptimizer> opt;
+    if (o.training)
+        opt = lbk::makeOptimizer(*model, {}, table, os, os.lr);
 
     // One epoch in a shuffled order, as the trainer runs it.
     const size_t n = tokens.size();
@@ -218,7 +211,7 @@ int runChild(const Options &o)
         }
         lbk::Batch batch = lbk::makeInputs(part, spec, torch::kCPU);
         auto target = torch::tensor(y);
-        opt.zero_grad();
+        opt->zero_grad();
         torch::Tensor logits;
         {
             lbk::AutocastGuard autocast(bf16, /*cuda=*/false); // as the trainer's forward (Worker::trainingLoss)
@@ -228,7 +221,7 @@ int runChild(const Options &o)
         loss.backward();
         if (sparse && table.grad().defined())
             table.mutable_grad() = table.grad().coalesce();
-        opt.step();
+        opt->step();
         lossSum += loss.item<double>();
         if (o.child == "transformer")
             flops += transformerFlops(cfg, int64_t(e - b), batch.tokens.size(1));

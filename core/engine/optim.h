@@ -120,6 +120,12 @@ public:
     }
 };
 
+// The optimizer of a model's parameters (optimizer.type): dense groups by lrGroups' name prefixes after the
+// rest, and the lazy row-sparse AdamW for `sparseTable` when it is defined (it is then left out of the dense one).
+std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model,
+                                                std::vector<std::pair<std::string, double>> lrGroups,
+                                                const torch::Tensor &sparseTable, const OptimizerSpec &spec, double lr);
+
 // training.precision "bf16": autocast regions in bfloat16 where the hardware computes in it natively (CPUs
 // with AVX512-BF16 or AMX, CUDA). Elsewhere bf16 is emulated and slower than fp32, so the run falls back to
 // fp32 with a logged warning rather than failing: the experiment stays portable between machines.

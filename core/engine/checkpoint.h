@@ -1,0 +1,31 @@
+#pragma once
+// A run's checkpoints: the model's parameters and buffers, the optimizer's state and the step loop's counters in
+// one LibTorch archive, written so that a kill or a full disk never leaves a damaged file in place of a good one.
+// LibTorch: include only from engine translation units.
+#include <cstdint>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+namespace lbk {
+
+class TrainerOptimizer;
+
+// The step loop's state beside the weights: where it is and how early stopping stands.
+struct CheckpointCounters {
+    int64_t step = 0;
+    double best = 0;  // the best validation value so far (+-inf before the first)
+    int badEvals = 0; // evaluations since it last improved
+};
+
+// opt null: the weights and counters only (the best checkpoint, which is only ever scored, never resumed).
+// Throws std::runtime_error naming the file when the disk lacks the space for it.
+void saveCheckpoint(const std::filesystem::path &file, const torch::nn::Module &model, const TrainerOptimizer *opt,
+                    const CheckpointCounters &counters);
+
+// False when there is no such file. With opt, also the optimizer's state and the counters. A file that cannot be
+// loaded into this model and optimizer throws std::runtime_error naming it and what to do.
+bool loadCheckpoint(const std::filesystem::path &file, torch::nn::Module &model, torch::Device device,
+                    TrainerOptimizer *opt, CheckpointCounters *counters);
+
+} // namespace lbk

@@ -1,0 +1,357 @@
+// Classification: papers to labels (multiclass, binary, multilabel), the task every Labbook model trains on.
+// The objective reads and splits the data, tokenizes it, builds the classifier and scores evaluations.
+#include <fstream>
+
+#include "data/dataset.h"
+#include "engine/evaluation.h"
+#include "engine/models.h"
+#include "engine/objective.h"
+#include "engine/optim.h"
+#include "engine/runcontext.h"
+#include "engine/tokenizer.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+class ClassifyObjective : public Objective {
+public:
+    explicit ClassifyObjective(RunContext &context) : m_ctx(context) {}
+
+    Status prepare() override;
+    json dataSummary() const override;
+    std::vector<int64_t> shape() const override
+    {
+        return {int64_t(m_data.paper.size()), int64_t(m_split.train.size()), int64_t(m_rows.vocab), int64_t(m_outputs)};
+    }
+    Status createModel() override;
+    torch::nn::Module &model() override { return *m_model; }
+    std::vector<std::pair<std::string, double>> lrGroups() const override { return m_model->lrGroups(); }
+    torch::Tensor sparseTable() override { return m_sparse ? m_model->bag()->embeddingWeight() : torch::Tensor(); }
+    const std::vector<size_t> &trainExamples() const override { return m_split.train; }
+    StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override;
+    double lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const override;
+    json evaluate(EvalSplit split, int64_t step) override;
+    void reportArtifacts() override { m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", "tokenizer.model"}}); }
+
+private:
+    Status readData();
+    Status prepareTokenizer(const std::vector<std::string> &texts);
+    void setClassWeights();
+    Batch makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const;
+    torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
+    EvalOutput score(const std::vector<size_t> &examples);
+    void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
+
+    RunContext &m_ctx;
+    fs::path m_dataFile;
+    ReadReport m_report;
+    std::vector<Paper> m_papers;
+    LabeledData m_data;
+    DataSplit m_split;
+    std::unique_ptr<Tokenizer> m_tokenizer;
+    bool m_tokenizerFromCache = false;
+    std::vector<std::vector<int>> m_tokens; // per example
+    TokenRows m_rows;
+    int m_outputs = 0;
+
+    std::shared_ptr<ClassifierImpl> m_model;
+    InputSpec m_inputs;
+    bool m_sparse = false;        // the bag model's table has row-sparse gradients and its own lazy AdamW
+    torch::Tensor m_classWeights; // multiclass weights, or pos_weight for binary/multilabel (undefined: none)
+    std::vector<float> m_classWeightsHost;
+};
+
+Status ClassifyObjective::readData()
+{
+    const Experiment &e = m_ctx.exp;
+    m_dataFile = resolveDataPath(e.data.path, m_ctx.options.dataRoot);
+    m_ctx.log("info", "reading " + m_dataFile.string());
+    auto papers = readPapers(m_dataFile, e.data, &m_report);
+    if (!papers)
+        return papers.error();
+    m_papers = std::move(*papers);
+    if (m_report.bad > 0) {
+        std::string msg = std::to_string(m_report.bad) + " of " + std::to_string(m_report.lines) + " lines of " +
+                          m_dataFile.string() + " could not be read and were skipped";
+        for (const auto &err : m_report.firstErrors)
+            msg += "\n  " + err;
+        m_ctx.log("warning", msg);
+    }
+    auto data = buildLabels(m_papers, e.labels, m_dataFile.string());
+    if (!data)
+        return data.error();
+    m_data = std::move(*data);
+    auto split = splitData(m_data, m_papers, e.split);
+    if (!split)
+        return split.error();
+    m_split = std::move(*split);
+    for (size_t c = 0; c < m_data.labelNames.size(); ++c)
+        if (m_data.labelCounts[c] == 0)
+            return Error{"labels: the class '" + m_data.labelNames[c] + "' has no examples in " + m_dataFile.string()};
+    if (m_split.train.empty())
+        return Error{"split: the training split is empty; raise split.train or use more data"};
+    return Unit{};
+}
+
+// Resuming, or a further rank of a data-parallel run (rank 0 has trained or loaded it already), loads the run's
+// own tokenizer; otherwise it is trained on the training split (or found in the cache) and copied into the run.
+Status ClassifyObjective::prepareTokenizer(const std::vector<std::string> &texts)
+{
+    const Experiment &e = m_ctx.exp;
+    const fs::path runTokenizer = m_ctx.options.runDir / "tokenizer.model";
+    if ((m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(runTokenizer)) {
+        auto tok = Tokenizer::load(runTokenizer, e.tokenizer);
+        if (!tok)
+            return tok.error();
+        m_tokenizer = std::move(*tok);
+        m_tokenizerFromCache = true;
+        return Unit{};
+    }
+    std::vector<std::string> trainTexts;
+    trainTexts.reserve(m_split.train.size());
+    for (size_t i : m_split.train)
+        trainTexts.push_back(texts[i]);
+    const fs::path cache = m_ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : m_ctx.options.cacheDir;
+    auto tok = Tokenizer::trainOrLoad(trainTexts, e.tokenizer, cache, m_ctx.threadsPerProcess(), &m_tokenizerFromCache);
+    if (!tok)
+        return tok.error();
+    m_tokenizer = std::move(*tok);
+    std::error_code ec;
+    fs::copy_file(m_tokenizer->modelPath(), runTokenizer, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+        return Error{runTokenizer.string() + ": cannot copy the tokenizer into the run folder: " + ec.message()};
+    return Unit{};
+}
+
+Status ClassifyObjective::prepare()
+{
+    if (auto read = readData(); !read)
+        return read;
+    std::vector<std::string> texts(m_data.paper.size());
+    for (size_t i = 0; i < texts.size(); ++i)
+        texts[i] = paperText(m_papers[m_data.paper[i]], m_ctx.exp.data.text);
+    if (auto tok = prepareTokenizer(texts); !tok)
+        return tok;
+    m_tokens = m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess());
+    m_rows = tokenRowsFor(m_ctx.exp.model, m_tokenizer->vocabSize());
+    m_outputs = m_data.kind == TaskKind::Binary ? 1 : int(m_data.labelNames.size());
+    if (m_ctx.rank == 0) {
+        std::ofstream labels(m_ctx.options.runDir / "labels.json");
+        labels << json(m_data.labelNames).dump(2) << '\n';
+    }
+    return Unit{};
+}
+
+json ClassifyObjective::dataSummary() const
+{
+    json labels = json::array();
+    for (size_t c = 0; c < m_data.labelNames.size(); ++c)
+        labels.push_back({{"label", m_data.labelNames[c]}, {"count", m_data.labelCounts[c]}});
+    return {{"file", m_dataFile.string()},
+            {"lines", m_report.lines},
+            {"rows", m_report.rows},
+            {"bad_lines", m_report.bad},
+            {"examples", m_data.paper.size()},
+            {"dropped", m_data.dropped},
+            {"classes", m_data.labelNames.size()},
+            {"labels", labels},
+            {"train", m_split.train.size()},
+            {"validation", m_split.validation.size()},
+            {"test", m_split.test.size()},
+            {"vocab", m_tokenizer->vocabSize()},
+            {"tokenizer_cached", m_tokenizerFromCache}};
+}
+
+// training.balanced: inverse-frequency class weights (multiclass), or negatives/positives per label (binary,
+// multilabel).
+void ClassifyObjective::setClassWeights()
+{
+    const auto &counts = m_data.labelCounts;
+    const double total = double(m_data.paper.size());
+    std::vector<float> w;
+    if (m_data.kind == TaskKind::MultiClass) {
+        for (auto c : counts)
+            w.push_back(float(total / (double(counts.size()) * double(std::max<int64_t>(1, c)))));
+    } else {
+        for (size_t c = m_data.kind == TaskKind::Binary ? 1 : 0; c < counts.size(); ++c)
+            w.push_back(float((total - double(counts[c])) / double(std::max<int64_t>(1, counts[c]))));
+    }
+    m_classWeights = torch::tensor(w).to(m_ctx.device);
+    m_classWeightsHost = w;
+}
+
+Status ClassifyObjective::createModel()
+{
+    const Experiment &e = m_ctx.exp;
+    // Row-sparse updates pay off for the bag model's big table with AdamW; `optimizer.sparse_embeddings`
+    // turns them off (dense AdamW, PyTorch's default behaviour).
+    m_sparse = e.model.hasBag() && e.optimizer.type == "adamw" &&
+               e.config.value("optimizer", json::object()).value("sparse_embeddings", true);
+    m_model = makeModel(e.model, m_rows.vocab, m_outputs, e.tokenizer.maxTokens, m_sparse);
+    m_model->to(m_ctx.device);
+    m_model->train();
+    m_inputs = inputSpecFor(e.model, m_rows.vocab, m_rows.clsId, m_tokenizer->pieceTexts());
+    if (auto *bag = m_model->bag(); bag && bag->tfidf()) {
+        std::vector<const std::vector<int> *> train;
+        for (size_t i : m_split.train)
+            train.push_back(&m_tokens[i]);
+        bag->setIdf(train, m_inputs); // a resumed run reads the same values back from its checkpoint
+    }
+    if (e.training.balanced)
+        setClassWeights();
+    return Unit{};
+}
+
+Batch ClassifyObjective::makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const
+{
+    const auto n = int64_t(end - begin);
+    std::vector<const std::vector<int> *> tokens(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        tokens[size_t(i)] = &m_tokens[examples[begin + size_t(i)]];
+    Batch b = makeInputs(tokens, m_inputs, m_ctx.device);
+    auto labelsOf = [&](int64_t i) -> const std::vector<int> & { return m_data.labels[examples[begin + size_t(i)]]; };
+    if (m_data.kind == TaskKind::MultiClass) {
+        std::vector<int64_t> y(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+            y[size_t(i)] = labelsOf(i)[0];
+        b.targets = torch::from_blob(y.data(), {n}, torch::kLong).clone().to(m_ctx.device);
+    } else if (m_data.kind == TaskKind::Binary) {
+        std::vector<float> y(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+            y[size_t(i)] = float(labelsOf(i)[0]);
+        b.targets = torch::from_blob(y.data(), {n}, torch::kFloat).clone().to(m_ctx.device);
+    } else {
+        auto y = torch::zeros({n, int64_t(m_outputs)}, torch::kFloat);
+        auto acc = y.accessor<float, 2>();
+        for (int64_t i = 0; i < n; ++i)
+            for (int l : labelsOf(i))
+                acc[i][l] = 1.0f;
+        b.targets = y.to(m_ctx.device);
+    }
+    return b;
+}
+
+torch::Tensor ClassifyObjective::lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const
+{
+    namespace F = torch::nn::functional;
+    if (m_data.kind == TaskKind::MultiClass) {
+        auto opts = F::CrossEntropyFuncOptions().label_smoothing(smoothing ? m_ctx.exp.optimizer.labelSmoothing : 0.0);
+        if (m_classWeights.defined())
+            opts.weight(m_classWeights);
+        return F::cross_entropy(logits, batch.targets, opts);
+    }
+    auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
+    if (m_classWeights.defined())
+        opts.pos_weight(m_classWeights);
+    const auto input = m_data.kind == TaskKind::Binary ? logits.squeeze(1) : logits;
+    return F::binary_cross_entropy_with_logits(input, batch.targets, opts);
+}
+
+StepLoss ClassifyObjective::trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end)
+{
+    const Batch batch = makeBatch(examples, begin, end);
+    std::vector<torch::Tensor> logits;
+    {
+        AutocastGuard autocast(m_ctx.bf16, m_ctx.device.is_cuda());
+        logits = m_model->trainingLogits(batch);
+    }
+    StepLoss loss;
+    loss.terms = logits.size();
+    for (const auto &l : logits) {
+        auto part = lossOf(l.to(torch::kFloat), batch, true);
+        loss.sum = loss.sum.defined() ? loss.sum + part : part;
+    }
+    return loss;
+}
+
+// Multiclass with class weights: the weighted mean loss divides by the sum of the examples' weights.
+double ClassifyObjective::lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const
+{
+    if (m_data.kind != TaskKind::MultiClass || m_classWeightsHost.empty())
+        return double(end - begin);
+    double w = 0;
+    for (size_t i = begin; i < end; ++i)
+        w += m_classWeightsHost[size_t(m_data.labels[examples[i]][0])];
+    return w;
+}
+
+// Probabilities of every example, scored in batches taken in order of length (a sequence model pads little)
+// and put back in input order, with the mean loss and the metrics summary.
+EvalOutput ClassifyObjective::score(const std::vector<size_t> &examples)
+{
+    torch::NoGradGuard noGrad;
+    m_model->eval();
+    EvalOutput out;
+    const size_t outputs = size_t(m_outputs);
+    out.probs.resize(examples.size() * outputs);
+    std::vector<const std::vector<int> *> tokens(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i)
+        tokens[i] = &m_tokens[examples[i]];
+    const auto order = lengthOrder(tokens);
+    std::vector<size_t> sorted(examples.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        sorted[i] = examples[order[i]];
+    double lossSum = 0;
+    const size_t chunk = 512;
+    for (size_t begin = 0; begin < sorted.size(); begin += chunk) {
+        const size_t end = std::min(sorted.size(), begin + chunk);
+        const Batch b = makeBatch(sorted, begin, end);
+        torch::Tensor logits;
+        {
+            AutocastGuard autocast(m_ctx.bf16, m_ctx.device.is_cuda());
+            logits = m_model->forward(b).to(torch::kFloat);
+        }
+        lossSum += lossOf(logits, b, false).item<double>() * double(end - begin);
+        auto probs = (m_data.kind == TaskKind::MultiClass ? torch::softmax(logits, 1) : torch::sigmoid(logits))
+                         .to(torch::kCPU, torch::kFloat)
+                         .contiguous();
+        const float *p = probs.data_ptr<float>();
+        for (size_t i = begin; i < end; ++i)
+            std::copy_n(p + (i - begin) * outputs, outputs, out.probs.begin() + std::ptrdiff_t(order[i] * outputs));
+    }
+    m_model->train();
+    out.loss = examples.empty() ? std::nan("") : lossSum / double(examples.size());
+    std::vector<const std::vector<int> *> truth(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i)
+        truth[i] = &m_data.labels[examples[i]];
+    out.summary = summarizeEvaluation(m_data.kind, out.probs, truth, m_data.labelNames, out.loss);
+    return out;
+}
+
+void ClassifyObjective::report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step,
+                               const std::string &split)
+{
+    if (!m_ctx.journal)
+        return;
+    std::vector<const Paper *> papers(examples.size());
+    std::vector<const std::vector<int> *> truth(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i) {
+        papers[i] = &m_papers[m_data.paper[examples[i]]];
+        truth[i] = &m_data.labels[examples[i]];
+    }
+    reportEvaluation(*m_ctx.journal, m_ctx.exp.evaluation, m_data.kind, m_data.labelNames, papers, truth, out, step,
+                     split);
+}
+
+json ClassifyObjective::evaluate(EvalSplit split, int64_t step)
+{
+    const auto &examples = split == EvalSplit::Validation ? m_split.validation : m_split.test;
+    if (examples.empty())
+        return nullptr;
+    const auto out = score(examples);
+    report(examples, out, step, split == EvalSplit::Validation ? "val" : "test");
+    return out.summary;
+}
+
+} // namespace
+
+std::unique_ptr<Objective> makeObjective(RunContext &context)
+{
+    return std::make_unique<ClassifyObjective>(context);
+}
+
+} // namespace lbk

@@ -1,0 +1,71 @@
+#pragma once
+// A training objective: the only part of the engine that knows what the data is, what a batch means, what the
+// loss is and how an evaluation is scored and reported. The step loop (engine/trainer.h) and the LR range test
+// call it; checkpoints, resume, data-parallel averaging and recording are theirs and shared by every objective.
+// Classification (engine/classify.cpp) is the one today; a new objective is a new file implementing this.
+// LibTorch: include only from engine translation units.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "util/result.h"
+
+namespace lbk {
+
+struct RunContext;
+
+// The training loss of one batch. With an ensemble, the sum of its members' losses (each member's gradient is its
+// own loss's); value() is their mean, the logged train/loss, on a single model's scale.
+struct StepLoss {
+    torch::Tensor sum;
+    size_t terms = 1;
+    double value() const { return sum.item<double>() / double(terms); }
+};
+
+enum class EvalSplit { Validation, Test };
+
+class Objective {
+public:
+    virtual ~Objective() = default;
+
+    // Reads the data and trains (or, resuming and on further ranks, loads) the tokenizer. The first rank
+    // prepares before the others, so they find its tokenizer in the run folder.
+    virtual Status prepare() = 0;
+    // run_started's "data" object: the file, counts, splits, vocabulary.
+    virtual nlohmann::json dataSummary() const = 0;
+    // Figures every rank of a data-parallel run must agree on before they train together.
+    virtual std::vector<int64_t> shape() const = 0;
+
+    // Builds the model on the run's device in training mode, with what its loss needs.
+    virtual Status createModel() = 0;
+    virtual torch::nn::Module &model() = 0;
+    // Parameter groups with rates of their own (name prefix, factor of the rate); see TrainerOptimizer.
+    virtual std::vector<std::pair<std::string, double>> lrGroups() const = 0;
+    // The one parameter with row-sparse gradients and its own lazy optimizer; undefined when none.
+    virtual torch::Tensor sparseTable() = 0;
+
+    // The training split's examples, in a fixed order; the loop draws batches from a permutation of them.
+    virtual const std::vector<size_t> &trainExamples() const = 0;
+    virtual StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) = 0;
+    // What the mean loss over examples[begin, end) divides by: a data-parallel rank's share of a batch is weighed
+    // by it, so the average of the ranks' gradients is the whole batch's.
+    virtual double lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const
+    {
+        return double(end - begin);
+    }
+
+    // Scores a split, reports it to the journal and returns its summary (metric name to value); null when the
+    // split is empty.
+    virtual nlohmann::json evaluate(EvalSplit split, int64_t step) = 0;
+    // Files a finished run keeps besides its checkpoints, reported as artifact events.
+    virtual void reportArtifacts() = 0;
+};
+
+// The objective the experiment names (training.objective; classification today).
+std::unique_ptr<Objective> makeObjective(RunContext &context);
+
+} // namespace lbk
