@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "data/dataset.h"
+#include "experiment/fieldtable.h"
 
 namespace lbk {
 
@@ -386,106 +387,11 @@ Result<Experiment> experimentFromJson(const json &j)
             msg += (msg.empty() ? "" : "\n") + i.message;
         return Error{msg};
     }
-    const json r = withDefaults(j);
-    Experiment e;
-    e.config = r;
-    e.name = get<std::string>(r, "name");
+    Experiment e = readFields(withDefaults(j));
+    // A file may leave the name empty (loadExperimentFile fills in the file's stem); a run still needs one.
     if (e.name.empty())
         e.name = "experiment";
     e.config["name"] = e.name;
-    e.description = get<std::string>(r, "description");
-
-    e.data.path = get<std::string>(r, "data.path");
-    e.data.format = get<std::string>(r, "data.format");
-    const std::string text = get<std::string>(r, "data.text");
-    e.data.text = text == "abstract" ? TextField::Abstract : text == "title+abstract" ? TextField::TitleAbstract
-                                                                                       : TextField::Title;
-    e.data.idColumn = get<std::string>(r, "data.columns.id");
-    e.data.titleColumn = get<std::string>(r, "data.columns.title");
-    e.data.abstractColumn = get<std::string>(r, "data.columns.abstract");
-    e.data.categoriesColumn = get<std::string>(r, "data.columns.categories");
-    e.data.maxBadShare = get<double>(r, "data.max_bad_share");
-    e.data.limit = get<int64_t>(r, "data.limit");
-
-    const std::string kind = get<std::string>(r, "labels.kind");
-    e.labels.kind = kind == "binary" ? TaskKind::Binary : kind == "multilabel" ? TaskKind::MultiLabel
-                                                                               : TaskKind::MultiClass;
-    e.labels.topN = get<int>(r, "labels.top_n");
-    e.labels.poolOthers = get<std::string>(r, "labels.others") == "pool";
-    e.labels.positive = get<std::vector<std::string>>(r, "labels.positive");
-    e.labels.matchPrimaryOnly = get<std::string>(r, "labels.match") == "primary";
-    e.labels.prefix = get<std::string>(r, "labels.prefix");
-    e.labels.minCount = get<int>(r, "labels.min_count");
-
-    e.split.train = get<double>(r, "split.train");
-    e.split.validation = get<double>(r, "split.validation");
-    e.split.test = get<double>(r, "split.test");
-    e.split.seed = get<uint64_t>(r, "split.seed");
-    e.split.stratify = get<bool>(r, "split.stratify");
-
-    e.tokenizer.type = get<std::string>(r, "tokenizer.type");
-    e.tokenizer.vocabSize = get<int>(r, "tokenizer.vocab_size");
-    e.tokenizer.lowercase = get<bool>(r, "tokenizer.lowercase");
-    e.tokenizer.maxTokens = get<int>(r, "tokenizer.max_tokens");
-    e.tokenizer.characterCoverage = get<double>(r, "tokenizer.character_coverage");
-    e.tokenizer.minCount = get<int>(r, "tokenizer.min_count");
-
-    e.model.type = get<std::string>(r, "model.type");
-    e.model.embeddingDim = get<int>(r, "model.embedding_dim");
-    e.model.dropout = get<double>(r, "model.dropout");
-    e.model.ngrams = get<int>(r, "model.ngrams");
-    e.model.ngramBuckets = get<int>(r, "model.ngram_buckets");
-    e.model.ngramHash = get<std::string>(r, "model.ngram_hash");
-    e.model.charNgrams = get<int>(r, "model.char_ngrams");
-    e.model.minDf = get<int>(r, "model.min_df");
-    e.model.charNgramsMin = get<int>(r, "model.char_ngrams_min");
-    e.model.weighting = get<std::string>(r, "model.weighting");
-    e.model.kernelSizes = get<std::vector<int>>(r, "model.kernel_sizes");
-    e.model.channels = get<int>(r, "model.channels");
-    e.model.hidden = get<int>(r, "model.hidden");
-    e.model.layers = get<int>(r, "model.layers");
-    e.model.heads = get<int>(r, "model.heads");
-    e.model.pooling = get<std::string>(r, "model.pooling");
-    e.model.bagWeight = get<double>(r, "model.bag_weight");
-    e.model.cnnEmbeddingDim = get<int>(r, "model.cnn_embedding_dim");
-    e.model.cnnLrFactor = get<double>(r, "model.cnn_lr_factor");
-
-    e.optimizer.type = get<std::string>(r, "optimizer.type");
-    e.optimizer.lr = get<double>(r, "optimizer.lr");
-    e.optimizer.weightDecay = get<double>(r, "optimizer.weight_decay");
-    e.optimizer.momentum = get<double>(r, "optimizer.momentum");
-    e.optimizer.beta1 = get<double>(r, "optimizer.beta1");
-    e.optimizer.beta2 = get<double>(r, "optimizer.beta2");
-    e.optimizer.gradClip = get<double>(r, "optimizer.grad_clip");
-    e.optimizer.labelSmoothing = get<double>(r, "optimizer.label_smoothing");
-
-    e.schedule.type = get<std::string>(r, "schedule.type");
-    e.schedule.warmup = get<double>(r, "schedule.warmup");
-    e.schedule.finalLrFactor = get<double>(r, "schedule.final_lr_factor");
-
-    e.training.batchSize = get<int>(r, "training.batch_size");
-    e.training.epochs = get<int>(r, "training.epochs");
-    e.training.maxSteps = get<int64_t>(r, "training.max_steps");
-    e.training.seed = get<uint64_t>(r, "training.seed");
-    e.training.device = get<std::string>(r, "training.device");
-    e.training.threads = get<int>(r, "training.threads");
-    e.training.logEvery = get<int>(r, "training.log_every");
-    e.training.balanced = get<bool>(r, "training.balanced");
-    e.training.processes = get<int>(r, "training.processes");
-    e.training.backend = get<std::string>(r, "training.backend");
-
-    e.evaluation.everySteps = get<int64_t>(r, "evaluation.every_steps");
-    e.evaluation.maxPredictions = get<int64_t>(r, "evaluation.max_predictions");
-    e.evaluation.topK = get<int>(r, "evaluation.top_k");
-    e.evaluation.histogramBins = get<int>(r, "evaluation.histogram_bins");
-    e.evaluation.metric = get<std::string>(r, "evaluation.metric");
-    e.evaluation.earlyStopping = get<int>(r, "evaluation.early_stopping");
-
-    e.lrFinder.minLr = get<double>(r, "lr_finder.min_lr");
-    e.lrFinder.maxLr = get<double>(r, "lr_finder.max_lr");
-    e.lrFinder.steps = get<int>(r, "lr_finder.steps");
-    e.lrFinder.beta = get<double>(r, "lr_finder.beta");
-    e.lrFinder.stopFactor = get<double>(r, "lr_finder.stop_factor");
     return e;
 }
 
