@@ -211,10 +211,72 @@ const json *lookup(const json &j, std::string_view dotted)
     return cur;
 }
 
-template <typename T>
-T get(const json &resolved, const char *path)
+// The checks across fields read the typed Experiment, so a misspelt member does not compile.
+void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)
 {
-    return valueAt(resolved, path).get<T>();
+    const double shares = e.split.train + e.split.validation + e.split.test;
+    if (std::fabs(shares - 1.0) > 1e-6)
+        issues.push_back({"split", "split: train + validation + test is " + formatNumber(shares) +
+                                       "; the three shares must add up to 1"});
+    const TaskKind kind = e.labels.kind;
+    if (kind == TaskKind::Binary && e.labels.positive.empty())
+        issues.push_back({"labels.positive", "labels.positive: a binary task needs at least one positive category, "
+                                             "e.g. [\"cs.CV\"]"});
+    if (kind == TaskKind::MultiLabel && e.labels.prefix.empty())
+        issues.push_back({"labels.prefix", "labels.prefix: a multilabel task needs a category prefix, e.g. \"cs.\""});
+    const std::string &metric = e.evaluation.metric;
+    if ((metric == "roc_auc" || metric == "pr_auc" || metric == "f1") && kind != TaskKind::Binary)
+        issues.push_back(
+            {"evaluation.metric",
+             "evaluation.metric: \"" + metric + "\" is defined for binary tasks only; use accuracy, macro_f1 or loss"});
+    if (metric == "micro_f1" && kind != TaskKind::MultiLabel)
+        issues.push_back({"evaluation.metric",
+                          "evaluation.metric: \"micro_f1\" is defined for multilabel tasks only; use macro_f1"});
+    if (metric == "accuracy" && kind == TaskKind::MultiLabel)
+        issues.push_back({"evaluation.metric", "evaluation.metric: exact-match accuracy is a poor guide for "
+                                               "multilabel tasks; use micro_f1 or macro_f1"});
+}
+
+void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
+{
+    if (m.type == "transformer") {
+        if (m.embeddingDim % m.heads != 0)
+            issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +
+                                                 " does not divide model.embedding_dim " +
+                                                 std::to_string(m.embeddingDim)});
+        if (m.pooling != "cls" && m.pooling != "mean")
+            issues.push_back(
+                {"model.pooling", "model.pooling: \"" + m.pooling +
+                                      "\" is not available for the transformer; allowed: \"cls\", \"mean\""});
+    }
+    if (m.type == "gru" && m.pooling == "cls")
+        issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
+                                           "or meanmax"});
+    if (m.hasBag() && m.charNgrams > 0) {
+        if (m.ngramBuckets == 0)
+            issues.push_back({"model.char_ngrams", "model.char_ngrams: character n-grams are hashed into the n-gram "
+                                                   "buckets; set model.ngram_buckets above 0"});
+        if (m.charNgramsMin > m.charNgrams)
+            issues.push_back({"model.char_ngrams_min", "model.char_ngrams_min: must be at most model.char_ngrams (" +
+                                                           std::to_string(m.charNgrams) + ")"});
+    }
+}
+
+void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues)
+{
+    checkTask(e, issues);
+    checkModel(e.model, issues);
+    const TrainingSpec &t = e.training;
+    if (t.processes > t.batchSize)
+        issues.push_back(
+            {"training.processes", "training.processes: " + std::to_string(t.processes) +
+                                       " processes cannot share a batch of " + std::to_string(t.batchSize) +
+                                       " examples; raise training.batch_size or lower training.processes"});
+    if (t.backend == "nccl" && t.device == "cpu")
+        issues.push_back({"training.backend", "training.backend: \"nccl\" needs CUDA devices; with training.device "
+                                              "\"cpu\" use \"gloo\" or \"auto\""});
+    if (e.lrFinder.minLr >= e.lrFinder.maxLr)
+        issues.push_back({"lr_finder.max_lr", "lr_finder.max_lr: must be greater than lr_finder.min_lr"});
 }
 
 } // namespace
@@ -300,59 +362,7 @@ std::vector<ValidationIssue> validateExperimentJson(const json &j)
     if (!issues.empty())
         return issues; // checks across fields need well-typed values
 
-    const json r = withDefaults(j);
-    const double shares = get<double>(r, "split.train") + get<double>(r, "split.validation") + get<double>(r, "split.test");
-    if (std::fabs(shares - 1.0) > 1e-6)
-        issues.push_back({"split", "split: train + validation + test is " + formatNumber(shares) +
-                                       "; the three shares must add up to 1"});
-    const std::string kind = get<std::string>(r, "labels.kind");
-    if (kind == "binary" && valueAt(r, "labels.positive").empty())
-        issues.push_back({"labels.positive", "labels.positive: a binary task needs at least one positive category, "
-                                             "e.g. [\"cs.CV\"]"});
-    if (kind == "multilabel" && get<std::string>(r, "labels.prefix").empty())
-        issues.push_back({"labels.prefix", "labels.prefix: a multilabel task needs a category prefix, e.g. \"cs.\""});
-    const std::string metric = get<std::string>(r, "evaluation.metric");
-    if ((metric == "roc_auc" || metric == "pr_auc" || metric == "f1") && kind != "binary")
-        issues.push_back({"evaluation.metric", "evaluation.metric: \"" + metric +
-                                                   "\" is defined for binary tasks only; use accuracy, macro_f1 or loss"});
-    if (metric == "micro_f1" && kind != "multilabel")
-        issues.push_back({"evaluation.metric",
-                          "evaluation.metric: \"micro_f1\" is defined for multilabel tasks only; use macro_f1"});
-    if (metric == "accuracy" && kind == "multilabel")
-        issues.push_back({"evaluation.metric", "evaluation.metric: exact-match accuracy is a poor guide for "
-                                               "multilabel tasks; use micro_f1 or macro_f1"});
-    const std::string model = get<std::string>(r, "model.type");
-    const std::string pooling = get<std::string>(r, "model.pooling");
-    if (model == "transformer") {
-        if (get<int>(r, "model.embedding_dim") % get<int>(r, "model.heads") != 0)
-            issues.push_back({"model.heads", "model.heads: " + std::to_string(get<int>(r, "model.heads")) +
-                                                 " does not divide model.embedding_dim " +
-                                                 std::to_string(get<int>(r, "model.embedding_dim"))});
-        if (pooling != "cls" && pooling != "mean")
-            issues.push_back({"model.pooling", "model.pooling: \"" + pooling +
-                                                   "\" is not available for the transformer; allowed: \"cls\", \"mean\""});
-    }
-    if (model == "gru" && pooling == "cls")
-        issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
-                                           "or meanmax"});
-    if (ModelSpec{.type = model}.hasBag() && get<int>(r, "model.char_ngrams") > 0) {
-        if (get<int>(r, "model.ngram_buckets") == 0)
-            issues.push_back({"model.char_ngrams", "model.char_ngrams: character n-grams are hashed into the n-gram "
-                                                   "buckets; set model.ngram_buckets above 0"});
-        if (get<int>(r, "model.char_ngrams_min") > get<int>(r, "model.char_ngrams"))
-            issues.push_back({"model.char_ngrams_min", "model.char_ngrams_min: must be at most model.char_ngrams (" +
-                                                           std::to_string(get<int>(r, "model.char_ngrams")) + ")"});
-    }
-    if (get<int>(r, "training.processes") > get<int>(r, "training.batch_size"))
-        issues.push_back({"training.processes", "training.processes: " + std::to_string(get<int>(r, "training.processes")) +
-                                                    " processes cannot share a batch of " +
-                                                    std::to_string(get<int>(r, "training.batch_size")) +
-                                                    " examples; raise training.batch_size or lower training.processes"});
-    if (get<std::string>(r, "training.backend") == "nccl" && get<std::string>(r, "training.device") == "cpu")
-        issues.push_back({"training.backend", "training.backend: \"nccl\" needs CUDA devices; with training.device "
-                                              "\"cpu\" use \"gloo\" or \"auto\""});
-    if (get<double>(r, "lr_finder.min_lr") >= get<double>(r, "lr_finder.max_lr"))
-        issues.push_back({"lr_finder.max_lr", "lr_finder.max_lr: must be greater than lr_finder.min_lr"});
+    checkAcrossFields(readFields(withDefaults(j)), issues);
     return issues;
 }
 
