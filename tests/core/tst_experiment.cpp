@@ -98,6 +98,22 @@ private Q_SLOTS:
         QVERIFY2(b.write(after) == value, b.write(after).dump().c_str());
     }
 
+    // A recorded config lacks only the fields added after its run; those get the value that run used.
+    void recordedConfigKeepsItsOldValues()
+    {
+        const json old = lbk::withDefaults(json{{"data", {{"path", "a"}}}});
+        json recorded = old;
+        recorded["model"].erase("ngram_hash");
+        QCOMPARE(QString::fromStdString(lbk::experimentFromRecorded(recorded)->model.ngramHash),
+                 QStringLiteral("multiplicative"));
+        QVERIFY(lbk::withRecordedDefaults(recorded)["model"]["ngram_hash"] == "multiplicative");
+        QCOMPARE(QString::fromStdString(lbk::experimentFromRecorded(old)->model.ngramHash), QStringLiteral("mix"));
+        // A config without the field's section is not a recorded one: it is left alone.
+        const json sparse = {{"data", {{"path", "a"}}}};
+        QVERIFY(lbk::withRecordedDefaults(sparse) == sparse);
+        QCOMPARE(QString::fromStdString(lbk::experimentFromJson(sparse)->model.ngramHash), QStringLiteral("mix"));
+    }
+
     void invalid_data()
     {
         QTest::addColumn<QString>("json");
