@@ -112,6 +112,11 @@ public:
         m_b.spec.required = true;
         return *this;
     }
+    Row &recordedBefore(json value)
+    {
+        m_b.recordedDefault = std::move(value);
+        return *this;
+    }
     operator FieldBinding() const { return m_b; }
 
 private:
@@ -316,7 +321,8 @@ std::vector<FieldBinding> modelBagFields()
               "multiplicative: h * 1000003 + token, which puts many n-grams in the same bucket; only for runs "
               "recorded before 2026-11-24, which used it.")
             .choices({"mix", "multiplicative"})
-            .when(bagModels()),
+            .when(bagModels())
+            .recordedBefore("multiplicative"),
         field(&ModelSpec::weighting, "model.weighting",
               "Bag: mean, the plain average of the text's token and n-gram vectors (fastText); tfidf, their sum "
               "weighted by (1 + log tf) x idf and L2-normalised per text, with idf from the training split.")

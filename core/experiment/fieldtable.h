@@ -19,6 +19,9 @@ struct FieldBinding {
     // without a member, which their readers take from Experiment::config (fieldtable.cpp says who).
     std::function<void(const nlohmann::json &value, Experiment &e)> read;
     std::function<nlohmann::json(const Experiment &e)> write;
+    // For a field added after runs were recorded: the value those runs used, which a recorded config that
+    // lacks the field gets instead of today's default (withRecordedDefaults). Null for the others.
+    nlohmann::json recordedDefault;
 };
 
 const std::vector<FieldBinding> &fieldBindings();

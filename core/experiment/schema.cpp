@@ -378,8 +378,14 @@ json withDefaults(const json &j)
 json withRecordedDefaults(const json &j)
 {
     json r = j;
-    if (r.is_object() && r.contains("model") && r["model"].is_object() && !r["model"].contains("ngram_hash"))
-        r["model"]["ngram_hash"] = "multiplicative";
+    for (const auto &b : fieldBindings()) {
+        const std::string &path = b.spec.path;
+        const auto dot = path.rfind('.');
+        // Only where the field's section was recorded: a config without it is not a recorded one.
+        const json *section = dot == std::string::npos ? &r : lookup(r, std::string_view(path).substr(0, dot));
+        if (!b.recordedDefault.is_null() && section && section->is_object() && !lookup(r, path))
+            setValueAt(r, path, b.recordedDefault);
+    }
     return r;
 }
 
