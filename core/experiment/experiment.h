@@ -1,6 +1,7 @@
 #pragma once
-// An experiment: everything a run needs, as typed values. Built from JSON by parseExperiment() (schema.h),
-// which fills every default, so code that reads an Experiment never guesses.
+// An experiment: everything a run needs, as typed values. Built from JSON by experimentFromJson() (schema.h),
+// which fills every default, so code that reads an Experiment never guesses. Each member is bound to its field in
+// experiment/fieldtable.cpp, and its initialiser here is that field's default in the schema and the docs.
 #include <cstdint>
 #include <string>
 #include <vector>
