@@ -59,6 +59,10 @@ Result<LabeledData> buildLabels(const std::vector<Paper> &papers, const LabelSpe
 // The same, with messages naming where the papers came from (a file name) instead of "the data".
 Result<LabeledData> buildLabels(const std::vector<Paper> &papers, const LabelSpec &spec, const std::string &source);
 
+// A trained run's labels (its labelNames) applied to other papers, by the same rule as buildLabels: papers that
+// carry none of them are dropped (counted in `dropped`).
+LabeledData applyLabels(const std::vector<Paper> &papers, const LabelSpec &spec, const std::vector<std::string> &names);
+
 struct DataSplit {
     std::vector<size_t> train, validation, test; // indices into LabeledData examples
 };

@@ -1,4 +1,4 @@
-// buildLabels: papers' categories turned into examples for the three task kinds.
+// buildLabels and applyLabels: papers' categories turned into examples for the three task kinds.
 #include "data/dataset.h"
 
 #include <algorithm>
@@ -65,124 +65,141 @@ std::unordered_map<std::string, int64_t> anyCounts(const std::vector<Paper> &pap
     return counts;
 }
 
-Result<LabeledData> multiClass(const std::vector<Paper> &papers, const LabelSpec &spec, const std::string &source)
+// The one rule that gives a paper its labels, once the label names are known: the primary category (or
+// "other" when labels.pool_others added it) for multiclass, the positive categories for binary, every carried
+// label for multilabel. Training (buildLabels) and `lbk eval` (applyLabels) both label through it.
+class LabelRule {
+public:
+    LabelRule(const LabelSpec &spec, const std::vector<std::string> &names) : m_spec(spec)
+    {
+        for (size_t i = 0; i < names.size(); ++i)
+            m_index.emplace(names[i], int(i));
+        if (spec.kind == TaskKind::MultiClass && spec.poolOthers)
+            m_other = find("other");
+        m_positive.insert(spec.positive.begin(), spec.positive.end());
+    }
+    // The paper's label indices; empty when it carries none of the labels and is left out (never for binary).
+    void apply(const Paper &paper, std::vector<int> &out) const
+    {
+        out.clear();
+        const auto &cats = paper.categories;
+        if (m_spec.kind == TaskKind::Binary) {
+            auto positive = [&](const std::string &c) { return m_positive.count(c) > 0; };
+            const bool isPositive = m_spec.matchPrimaryOnly ? !cats.empty() && positive(cats.front())
+                                                            : std::any_of(cats.begin(), cats.end(), positive);
+            out.push_back(isPositive ? 1 : 0);
+        } else if (m_spec.kind == TaskKind::MultiClass) {
+            const int label = cats.empty() ? -1 : find(cats.front()) >= 0 ? find(cats.front()) : m_other;
+            if (label >= 0)
+                out.push_back(label);
+        } else {
+            for (const auto &c : cats)
+                if (const int l = find(c); l >= 0 && std::find(out.begin(), out.end(), l) == out.end())
+                    out.push_back(l);
+        }
+    }
+
+private:
+    int find(const std::string &name) const
+    {
+        const auto it = m_index.find(name);
+        return it == m_index.end() ? -1 : it->second;
+    }
+    const LabelSpec &m_spec;
+    std::unordered_map<std::string, int> m_index;
+    std::unordered_set<std::string> m_positive;
+    int m_other = -1;
+};
+
+// Every paper labelled by the rule under these names, with the per-label counts.
+LabeledData labelAll(const std::vector<Paper> &papers, const LabelSpec &spec, std::vector<std::string> names)
+{
+    LabeledData d;
+    d.kind = spec.kind;
+    const LabelRule rule(spec, names);
+    d.labelNames = std::move(names);
+    d.labelCounts.assign(d.labelNames.size(), 0);
+    std::vector<int> labels;
+    for (size_t i = 0; i < papers.size(); ++i) {
+        rule.apply(papers[i], labels);
+        if (labels.empty()) {
+            ++d.dropped;
+            continue;
+        }
+        for (int l : labels)
+            ++d.labelCounts[size_t(l)];
+        d.paper.push_back(i);
+        d.labels.push_back(labels);
+    }
+    return d;
+}
+
+Result<std::vector<std::string>> multiClassNames(const std::vector<Paper> &papers, const LabelSpec &spec,
+                                                 const std::string &source)
 {
     if (spec.topN < 1)
         return Error{"labels.topN is " + std::to_string(spec.topN) +
                      "; it must be at least 2 (or 1 with labels.poolOthers)."};
     const Counts counts = sortedCounts(primaryCounts(papers));
     const size_t kept = std::min(counts.size(), size_t(spec.topN));
-
-    LabeledData d;
-    d.kind = TaskKind::MultiClass;
-    std::unordered_map<std::string, int> index;
-    for (size_t i = 0; i < kept; ++i) {
-        index.emplace(counts[i].first, int(i));
-        d.labelNames.push_back(counts[i].first);
-    }
-    const bool pooled = spec.poolOthers && kept < counts.size();
-    if (pooled)
-        d.labelNames.push_back("other");
-    if (d.labelNames.size() < 2)
-        return Error{"labels: " + source + " yields " + std::to_string(d.labelNames.size()) +
+    std::vector<std::string> names;
+    for (size_t i = 0; i < kept; ++i)
+        names.push_back(counts[i].first);
+    if (spec.poolOthers && kept < counts.size())
+        names.push_back("other");
+    if (names.size() < 2)
+        return Error{"labels: " + source + " yields " + std::to_string(names.size()) +
                      " class(es) (primary categories: " + describe(counts) +
                      "); a multiclass task needs at least two. Raise labels.topN, set labels.poolOthers, or use "
                      "data with more categories."};
-
-    const int other = pooled ? int(kept) : -1;
-    for (size_t i = 0; i < papers.size(); ++i) {
-        int label = -1;
-        if (!papers[i].categories.empty()) {
-            const auto it = index.find(papers[i].categories.front());
-            label = it != index.end() ? it->second : other;
-        }
-        if (label < 0) {
-            ++d.dropped;
-            continue;
-        }
-        d.paper.push_back(i);
-        d.labels.push_back({label});
-    }
-    return d;
+    return names;
 }
 
-Result<LabeledData> binary(const std::vector<Paper> &papers, const LabelSpec &spec, const std::string &source)
+Result<std::vector<std::string>> binaryNames(const LabelSpec &spec)
 {
     if (spec.positive.empty())
         return Error{"labels.positive is empty; name the categories that make a paper positive, e.g. [\"cs.CV\"]."};
-    const std::unordered_set<std::string> positive(spec.positive.begin(), spec.positive.end());
     const std::string names = join(spec.positive, "|");
+    return std::vector<std::string>{"not " + names, names};
+}
 
-    LabeledData d;
-    d.kind = TaskKind::Binary;
-    d.labelNames = {"not " + names, names};
-    int64_t nPositive = 0;
-    for (size_t i = 0; i < papers.size(); ++i) {
-        const auto &cats = papers[i].categories;
-        bool isPositive = false;
-        if (spec.matchPrimaryOnly)
-            isPositive = !cats.empty() && positive.count(cats.front());
-        else
-            isPositive =
-                std::any_of(cats.begin(), cats.end(), [&](const std::string &c) { return positive.count(c) > 0; });
-        nPositive += isPositive;
-        d.paper.push_back(i);
-        d.labels.push_back({isPositive ? 1 : 0});
-    }
-
+// A binary task needs positive and negative papers.
+Status checkBinary(const LabeledData &d, const std::vector<Paper> &papers, const LabelSpec &spec,
+                   const std::string &source)
+{
     const char *how = spec.matchPrimaryOnly ? " as its primary category" : "";
-    if (nPositive == 0) {
+    if (d.labelCounts[1] == 0) {
         const Counts counts = sortedCounts(spec.matchPrimaryOnly ? primaryCounts(papers) : anyCounts(papers));
         return Error{"labels.positive: no paper in " + source + " carries " + join(spec.positive, " or ") + how +
                      "; the 5 most common" + (spec.matchPrimaryOnly ? " primary" : "") + " categories are " +
                      describe(counts) + ". Check the spelling (e.g. \"cs.CV\")."};
     }
-    if (nPositive == int64_t(papers.size()))
+    if (d.labelCounts[1] == int64_t(papers.size()))
         return Error{"labels.positive: every paper in " + source + " carries " + join(spec.positive, " or ") + how +
                      "; a binary task needs papers without it too. Use broader data or another category."};
-    return d;
+    return Unit{};
 }
 
-Result<LabeledData> multiLabel(const std::vector<Paper> &papers, const LabelSpec &spec, const std::string &source)
+Result<std::vector<std::string>> multiLabelNames(const std::vector<Paper> &papers, const LabelSpec &spec,
+                                                 const std::string &source)
 {
-    const auto all = anyCounts(papers, spec.prefix);
-    const Counts counts = sortedCounts(all);
+    const Counts counts = sortedCounts(anyCounts(papers, spec.prefix));
     if (counts.empty())
         return Error{"labels.prefix: no paper in " + source + " carries a category starting with \"" + spec.prefix +
                      "\"; the 5 most common categories are " + describe(sortedCounts(anyCounts(papers))) +
                      ". Use a prefix such as \"cs.\" or \"math.\"."};
-
-    LabeledData d;
-    d.kind = TaskKind::MultiLabel;
-    std::unordered_map<std::string, int> index;
+    std::vector<std::string> names;
     for (const auto &[name, n] : counts) {
         if (n < std::max(spec.minCount, 1))
             break; // sorted by count: the rest are rarer
-        index.emplace(name, int(d.labelNames.size()));
-        d.labelNames.push_back(name);
+        names.push_back(name);
     }
-    if (d.labelNames.size() < 2)
-        return Error{"labels: " + std::to_string(d.labelNames.size()) + " category(ies) starting with \"" +
-                     spec.prefix + "\" are carried by at least labels.minCount = " + std::to_string(spec.minCount) +
-                     " papers in " + source + " (the most common: " + describe(counts) +
+    if (names.size() < 2)
+        return Error{"labels: " + std::to_string(names.size()) + " category(ies) starting with \"" + spec.prefix +
+                     "\" are carried by at least labels.minCount = " + std::to_string(spec.minCount) + " papers in " +
+                     source + " (the most common: " + describe(counts) +
                      "); a multilabel task needs at least two. Lower labels.minCount or change labels.prefix."};
-
-    std::vector<int> labels;
-    for (size_t i = 0; i < papers.size(); ++i) {
-        labels.clear();
-        for (const auto &c : papers[i].categories) {
-            const auto it = index.find(c);
-            if (it != index.end() && std::find(labels.begin(), labels.end(), it->second) == labels.end())
-                labels.push_back(it->second);
-        }
-        if (labels.empty()) {
-            ++d.dropped;
-            continue;
-        }
-        d.paper.push_back(i);
-        d.labels.push_back(labels);
-    }
-    return d;
+    return names;
 }
 
 } // namespace
@@ -196,17 +213,21 @@ Result<LabeledData> buildLabels(const std::vector<Paper> &papers, const LabelSpe
 {
     if (papers.empty())
         return Error{"labels: " + source + " holds no papers; nothing to label."};
-    Result<LabeledData> r = spec.kind == TaskKind::Binary       ? binary(papers, spec, source)
-                            : spec.kind == TaskKind::MultiLabel ? multiLabel(papers, spec, source)
-                                                                : multiClass(papers, spec, source);
-    if (!r)
-        return r;
-    LabeledData &d = r.value();
-    d.labelCounts.assign(d.labelNames.size(), 0);
-    for (const auto &ls : d.labels)
-        for (int l : ls)
-            ++d.labelCounts[size_t(l)];
-    return r;
+    auto names = spec.kind == TaskKind::Binary       ? binaryNames(spec)
+                 : spec.kind == TaskKind::MultiLabel ? multiLabelNames(papers, spec, source)
+                                                     : multiClassNames(papers, spec, source);
+    if (!names)
+        return names.error();
+    LabeledData d = labelAll(papers, spec, std::move(*names));
+    if (spec.kind == TaskKind::Binary)
+        if (auto ok = checkBinary(d, papers, spec, source); !ok)
+            return ok.error();
+    return d;
+}
+
+LabeledData applyLabels(const std::vector<Paper> &papers, const LabelSpec &spec, const std::vector<std::string> &names)
+{
+    return labelAll(papers, spec, names);
 }
 
 } // namespace lbk

@@ -785,6 +785,48 @@ private Q_SLOTS:
         QCOMPARE(got, labels);
     }
 
+    // `lbk eval` labels new papers with a trained run's label names by the rule training used: the same examples,
+    // labels and counts as buildLabels gives on the same papers. Before they shared one rule, eval dropped binary
+    // papers without categories that training counts as negatives.
+    void applyLabelsAsTraining_data()
+    {
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<bool>("option");
+        QTest::newRow("multiclass") << int(TaskKind::MultiClass) << false;
+        QTest::newRow("multiclass, others pooled") << int(TaskKind::MultiClass) << true;
+        QTest::newRow("binary, any category") << int(TaskKind::Binary) << false;
+        QTest::newRow("binary, primary only") << int(TaskKind::Binary) << true;
+        QTest::newRow("multilabel") << int(TaskKind::MultiLabel) << false;
+    }
+    void applyLabelsAsTraining()
+    {
+        QFETCH(int, kind);
+        QFETCH(bool, option);
+        const auto papers = papersWith({QStringLiteral("cs.CV cs.LG"), QStringLiteral("cs.LG cs.CV"), QString(),
+                                        QStringLiteral("cs.CL"), QStringLiteral("math.CO cs.CL"),
+                                        QStringLiteral("cs.RO cs.CV"), QStringLiteral("cs.CV")});
+        LabelSpec spec;
+        spec.kind = TaskKind(kind);
+        spec.topN = 2;
+        spec.poolOthers = option;
+        spec.positive = {"cs.CV"};
+        spec.matchPrimaryOnly = option;
+        spec.prefix = "cs.";
+        spec.minCount = 2;
+        const auto built = buildLabels(papers, spec);
+        QVERIFY2(built.ok(), built.ok() ? "" : built.message().c_str());
+        const LabeledData applied = applyLabels(papers, spec, built->labelNames);
+        QCOMPARE(qList(applied.labelNames), qList(built->labelNames));
+        QCOMPARE(applied.paper, built->paper);
+        QCOMPARE(applied.labels, built->labels);
+        QCOMPARE(qCounts(applied.labelCounts), qCounts(built->labelCounts));
+        QCOMPARE(applied.dropped, built->dropped);
+        if (spec.kind == TaskKind::Binary) { // the paper without categories is a negative, not dropped
+            QCOMPARE(applied.paper.size(), papers.size());
+            QCOMPARE(applied.labels[2], std::vector<int>{0});
+        }
+    }
+
     void labelsErrors_data()
     {
         QTest::addColumn<int>("kind");
