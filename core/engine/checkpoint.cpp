@@ -63,20 +63,22 @@ bool readCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Devic
         archive.read("model." + b.key(), t, /*is_buffer=*/true);
         b.value().copy_(t);
     }
-    if (!opt)
-        return true;
-    torch::serialize::InputArchive optArchive;
-    archive.read("optimizer", optArchive);
-    opt->load(optArchive);
-    // A fresh tensor for each read: InputArchive::read into a defined tensor keeps that tensor's dtype and
-    // reinterprets the stored bytes (a double read into the step's int64 tensor came back as 4.6e18).
-    torch::Tensor stepT, bestT, badT;
-    archive.read("step", stepT);
-    archive.read("best", bestT);
-    archive.read("bad_evals", badT);
-    counters->step = stepT.item<int64_t>();
-    counters->best = bestT.item<double>();
-    counters->badEvals = int(badT.item<int64_t>());
+    if (opt) {
+        torch::serialize::InputArchive optArchive;
+        archive.read("optimizer", optArchive);
+        opt->load(optArchive);
+    }
+    if (counters) {
+        // A fresh tensor for each read: InputArchive::read into a defined tensor keeps that tensor's dtype and
+        // reinterprets the stored bytes (a double read into the step's int64 tensor came back as 4.6e18).
+        torch::Tensor stepT, bestT, badT;
+        if (archive.try_read("step", stepT))
+            counters->step = stepT.item<int64_t>();
+        if (archive.try_read("best", bestT))
+            counters->best = bestT.item<double>();
+        if (archive.try_read("bad_evals", badT))
+            counters->badEvals = int(badT.item<int64_t>());
+    }
     return true;
 }
 

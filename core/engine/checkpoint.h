@@ -23,7 +23,7 @@ struct CheckpointCounters {
 void saveCheckpoint(const std::filesystem::path &file, const torch::nn::Module &model, const TrainerOptimizer *opt,
                     const CheckpointCounters &counters);
 
-// False when there is no such file. With opt, also the optimizer's state and the counters. A file that cannot be
+// False when there is no such file. With opt, also the optimizer's state; with counters, the counters. A file that cannot be
 // loaded into this model and optimizer throws std::runtime_error naming it and what to do.
 bool loadCheckpoint(const std::filesystem::path &file, torch::nn::Module &model, torch::Device device,
                     TrainerOptimizer *opt, CheckpointCounters *counters);

@@ -2,10 +2,19 @@
 // The training engine's entry points, free of LibTorch types so that lbk's main compiles fast.
 // A worker trains one run (or runs one LR range test) from a run folder and reports everything as events
 // (docs/PROTOCOL.md) to the run's journal. No exception leaves these functions.
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "util/result.h"
+
 namespace lbk {
+
+struct RunDetail;
+class Store;
 
 struct WorkerOptions {
     std::filesystem::path runDir;   // holds experiment.json (the resolved config); checkpoints go here
@@ -33,23 +42,25 @@ bool cancelRequested();
 // "LibTorch 1.13.0, cpu, 2 threads" and the like, for `lbk --version` and run_started.
 std::string engineDescription();
 
-// ----- Inference and data commands (core/engine/inference.cpp, dataset_dump.cpp); each returns lbk's exit code
-// (0 ok, 1 failed, 2 bad input) and prints its errors to stderr. -----
+// ----- Using a trained model (engine/modelexport.cpp, predict.cpp, evalrun.cpp): each returns what it did, or
+// an error naming what and where (Error::badInput when the input was wrong); printing is the caller's. -----
+
+// A folder holding model.json is an export (`lbk export --format model`); any other a model is loaded from is a
+// run's folder.
+bool isExportFolder(const std::filesystem::path &folder);
 
 // `lbk export RUN --format model --out DIR`: the run's best (else last) weights as a state dict Python's
 // torch.load reads (weights.pt), tokenizer.model, labels.json and model.json (the model card).
-struct ModelExportOptions {
-    std::string store;   // empty: the default store
-    std::string run;     // run reference
-    std::filesystem::path out;
+struct ModelExport {
+    std::string checkpoint; // best | last
+    int64_t step = 0;
 };
-int exportModel(const ModelExportOptions &options);
+Result<ModelExport> exportModel(const RunDetail &run, const std::filesystem::path &out);
 
 // `lbk predict EXPORT_OR_RUN --data FILE --out FILE`: streams JSON lines (plain or .zst) through a model in
 // constant memory; writes JSON lines, or CSV when out ends in .csv.
 struct PredictOptions {
-    std::string store;
-    std::string model;   // an export folder, or a run reference
+    std::filesystem::path model; // an export folder, or a run's folder
     std::filesystem::path data;
     std::filesystem::path out; // "-": stdout
     std::string format = "auto"; // auto (by out's extension) | jsonl | csv
@@ -61,32 +72,34 @@ struct PredictOptions {
     // is what the export's Python client computes. bf16 runs only where this CPU computes in bfloat16
     // natively, else fp32 with a warning.
     std::string precision = "auto";
-    bool quiet = false;
+    std::function<void(const std::string &)> warn;                          // may be empty
+    std::function<void(int64_t bytesRead, int64_t bytes, int64_t rows)> progress; // after each chunk; may be empty
 };
-int predict(const PredictOptions &options);
+struct PredictResult {
+    int64_t rows = 0;
+    int64_t skipped = 0;      // lines that were not JSON objects
+    std::string firstSkipped; // "file:line: what"
+    double seconds = 0;
+    int threads = 0;
+    std::string precision;
+};
+Result<PredictResult> predict(const PredictOptions &options);
 
 // `lbk eval RUN --data FILE`: scores a finished run on another labelled file and records the evaluation
-// (metrics, histograms, predictions) into the run, under the split name `--split` (default "eval:<file stem>").
+// (metrics, histograms, predictions) into the run, under the split name `split` (default "eval:<file name>").
 struct EvalRunOptions {
-    std::string store;
     std::string dataRoot;
-    std::string run;
     std::string data;
     std::string split;
     int threads = 0;
     std::string precision = "auto"; // as PredictOptions::precision
-    bool quiet = false;
+    std::function<void(const std::string &)> warn;
 };
-int evalRun(const EvalRunOptions &options);
-
-// `lbk dataset EXPERIMENT --out FILE`: the examples an experiment trains and tests on, one JSON line each
-// ({"id", "split", "labels", "text"}), so other tools (the scikit-learn baseline, the PyTorch reference) use
-// exactly Labbook's labels and split.
-struct DatasetDumpOptions {
-    std::string experiment;
-    std::string dataRoot;
-    std::filesystem::path out;
+struct EvalRunResult {
+    std::string split, file;
+    int64_t examples = 0, dropped = 0; // dropped: papers without one of the run's labels
+    nlohmann::json summary;
 };
-int dumpDataset(const DatasetDumpOptions &options);
+Result<EvalRunResult> evalRun(Store &store, const RunDetail &run, const EvalRunOptions &options);
 
 } // namespace lbk

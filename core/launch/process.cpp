@@ -86,6 +86,13 @@ fs::path lbkExecutable()
     return "lbk";
 }
 
+fs::path engineExecutable()
+{
+    if (const char *env = std::getenv("LABBOOK_ENGINE"); env && *env)
+        return env;
+    return currentExecutable().parent_path() / "lbk-engine";
+}
+
 Result<ProcessInfo> spawnDetached(const fs::path &program, const std::vector<std::string> &args, const fs::path &logFile)
 {
     posix_spawn_file_actions_t actions;

@@ -22,6 +22,9 @@ std::string localHostName();
 std::filesystem::path currentExecutable();
 // The lbk program: $LABBOOK_LBK, else lbk beside the running program, else lbk on PATH.
 std::filesystem::path lbkExecutable();
+// The engine program that lbk hands its LibTorch commands to: $LABBOOK_ENGINE, else lbk-engine beside the
+// running program.
+std::filesystem::path engineExecutable();
 
 // Starts program with args in a new session, stdin from /dev/null, stdout and stderr appended to logFile.
 Result<ProcessInfo> spawnDetached(const std::filesystem::path &program, const std::vector<std::string> &args,

@@ -10,7 +10,13 @@ namespace lbk {
 
 struct Error {
     std::string message;
+    bool badInput = false; // the user's input was wrong (lbk's exit code 2), rather than the work failing (1)
 };
+
+inline Error badInput(std::string message)
+{
+    return Error{std::move(message), true};
+}
 
 template <typename T>
 class [[nodiscard]] Result {

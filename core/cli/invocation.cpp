@@ -1,0 +1,240 @@
+#include "cli/invocation.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli/targets.h"
+#include "data/datasetdump.h"
+#include "experiment/schema.h"
+
+namespace lbk::cli {
+
+namespace {
+
+void defineGlobals(CLI::App &app, Invocation &inv)
+{
+    app.add_option("--store", inv.common.store, "SQLite run store (default: $XDG_DATA_HOME/labbook/labbook.db)");
+    app.add_option("--data-root", inv.common.dataRoot,
+                   "Folder that relative data paths resolve against (default: $LABBOOK_DATA, else ../shared/data "
+                   "beside the checkout)");
+    app.add_flag("--json", inv.common.json, "Machine-readable output for commands that list or show");
+    app.add_option("--targets", inv.common.targets,
+                   "Launch targets file (default: $XDG_CONFIG_HOME/labbook/targets.json; see docs/LAUNCH.md)");
+}
+
+void defineLaunch(CLI::App &app, Invocation &inv)
+{
+    auto *run = app.add_subcommand("run", "Train an experiment, following it live, and record everything");
+    run->add_option("file", inv.run.file, "Experiment JSON file")->required();
+    run->add_option("--name", inv.run.name, "Run name (default: the experiment's name)");
+    run->add_option("--tag", inv.run.tags, "Tag the run (repeat, or comma-separate)");
+    run->add_flag("--detach", inv.run.detach, "Start the worker and return at once; it reports into the store");
+    run->add_flag("-q,--quiet", inv.run.quiet, "No progress, only the summary");
+    run->add_option("--target", inv.run.target, "Where to train: local (default) or a name from `lbk targets`");
+
+    inv.lrFind.lrFind = true;
+    auto *lr = app.add_subcommand("lr-find", "Run the learning-rate range test for an experiment and suggest a rate");
+    lr->add_option("file", inv.lrFind.file, "Experiment JSON file")->required();
+    lr->add_option("--name", inv.lrFind.name, "Run name");
+    lr->add_option("--tag", inv.lrFind.tags, "Tag the run");
+    lr->add_flag("--detach", inv.lrFind.detach, "Start and return at once");
+    lr->add_flag("-q,--quiet", inv.lrFind.quiet, "No progress, only the summary");
+    lr->add_option("--target", inv.lrFind.target, "Where to run: local (default) or a name from `lbk targets`");
+
+    auto *resume = app.add_subcommand("resume", "Continue an interrupted run from its last checkpoint");
+    resume->add_option("run", inv.ref, "Run id, uid (or a prefix of it) or name")->required();
+    resume->add_flag("--detach", inv.detach, "Start and return at once");
+    resume->add_flag("-q,--quiet", inv.quiet, "No progress, only the summary");
+
+    auto *cancel = app.add_subcommand("cancel", "Stop a running run (it saves a checkpoint and ends as cancelled)");
+    cancel->add_option("run", inv.ref, "Run")->required();
+    auto *del = app.add_subcommand("delete", "Delete a run, its records and its folder");
+    del->add_option("run", inv.ref, "Run")->required();
+    del->add_flag("--yes", inv.yes, "Confirm");
+}
+
+void defineFiles(CLI::App &app, Invocation &inv)
+{
+    auto *validate = app.add_subcommand("validate", "Check an experiment file; errors name the JSON path (exit 2)");
+    validate->add_option("file", inv.file, "Experiment JSON file")->required();
+    auto *schema = app.add_subcommand("schema", "Print the experiment schema (Markdown, or --json)");
+    schema->add_flag("--markdown", inv.markdown, "Markdown table (the default)");
+    auto *dataset = app.add_subcommand("dataset", "Write an experiment's examples with Labbook's labels and split "
+                                                  "(JSON lines), for baselines outside Labbook");
+    dataset->add_option("file", inv.file, "Experiment JSON file")->required();
+    dataset->add_option("--out", inv.predict.out, "Output JSON lines file")->required();
+}
+
+void defineReading(CLI::App &app, Invocation &inv)
+{
+    auto *runs = app.add_subcommand("runs", "List runs");
+    runs->add_option("--status", inv.runs.status, "queued, running, finished, failed, cancelled or interrupted");
+    runs->add_option("--experiment", inv.runs.experiment, "Only runs of this experiment");
+    runs->add_option("--tag", inv.runs.tag, "Only runs with this tag");
+    runs->add_option("--search", inv.runs.search, "Text in the name, experiment, notes or tags");
+    runs->add_option("--kind", inv.runs.kind, "train or lr_find");
+    runs->add_option("--limit", inv.runs.limit, "At most this many (newest first)");
+
+    auto *show = app.add_subcommand("show", "Show a run: status, final and best metrics, config");
+    show->add_option("run", inv.ref, "Run id, uid (or a prefix of it) or name")->required();
+    auto *compare = app.add_subcommand("compare", "Compare runs: config keys that differ and a metrics table");
+    compare->add_option("runs", inv.refs, "Two or more runs")->required()->expected(2, 1000);
+
+    auto &p = inv.predictions;
+    auto *pred = app.add_subcommand("predictions", "Per-example predictions of a run, most confident first");
+    pred->add_option("run", p.run, "Run")->required();
+    pred->add_flag("--misclassified", p.misclassified, "Only the wrong ones");
+    pred->add_option("--split", p.split, "val or test")->capture_default_str();
+    pred->add_option("--step", p.step, "Evaluation step (default: the latest)");
+    pred->add_option("--true", p.trueLabel, "Only examples with this true label");
+    pred->add_option("--predicted", p.predictedLabel, "Only examples predicted as this label");
+    pred->add_option("--search", p.text, "Text in the title");
+    pred->add_option("--limit", p.limit, "At most this many (0: all)")->capture_default_str();
+
+    auto *exp = app.add_subcommand("export", "Export a run's metrics and predictions as CSV or JSON");
+    exp->add_option("run", inv.exportRun.run, "Run")->required();
+    exp->add_option("--format", inv.exportRun.format, "csv, json, or model (a folder for Python and `lbk predict`)")
+        ->capture_default_str();
+    exp->add_option("--what", inv.exportRun.what, "all, metrics or predictions")->capture_default_str();
+    exp->add_option("--out", inv.exportRun.out, "Output file (default: standard output); --format model: a folder");
+}
+
+void defineScoring(CLI::App &app, Invocation &inv)
+{
+    auto &p = inv.predict;
+    auto *predict = app.add_subcommand("predict", "Classify a large JSON lines file with an exported model or a run");
+    predict->add_option("model", p.model, "Export folder (lbk export --format model) or run")->required();
+    predict->add_option("--data", p.data, "JSON lines in (.jsonl or .jsonl.zst), with the run's text fields")->required();
+    predict->add_option("--out", p.out, "Output: .jsonl, .csv, or - for standard output")->required();
+    predict->add_option("--format", p.format, "auto (by --out's extension), jsonl or csv")->capture_default_str();
+    predict->add_option("--threads", p.threads, "Threads (0: all cores)")->capture_default_str();
+    predict->add_option("--batch-size", p.batchSize, "Examples per forward pass")->capture_default_str();
+    predict->add_option("--top-k", p.topK, "Keep the k most probable labels (0: every probability)")
+        ->capture_default_str();
+    const std::string precisionHelp =
+        "auto (a run: the precision it trained in; an export: fp32), fp32, or bf16 (where the CPU computes in "
+        "bfloat16 natively)";
+    const auto precisions = CLI::IsMember({"auto", "fp32", "bf16"});
+    predict->add_option("--precision", p.precision, precisionHelp)->check(precisions)->capture_default_str();
+    predict->add_flag("-q,--quiet", inv.quiet, "No progress bar");
+
+    auto &e = inv.eval;
+    auto *eval = app.add_subcommand("eval", "Evaluate a finished run on another labelled file and record it in the run");
+    eval->add_option("run", inv.ref, "Run")->required();
+    eval->add_option("--data", e.data, "Labelled data file (same columns as the run's data)")->required();
+    eval->add_option("--split", e.split, "Name of the evaluation (default: eval:<file name>)");
+    eval->add_option("--threads", e.threads, "Threads (0: all cores)")->capture_default_str();
+    eval->add_option("--precision", e.precision, precisionHelp)->check(precisions)->capture_default_str();
+    eval->add_flag("-q,--quiet", inv.quiet, "Only the summary");
+}
+
+void defineTargetsAndWorker(CLI::App &app, Invocation &inv)
+{
+    auto *targets = app.add_subcommand("targets", "List launch targets (ssh hosts, Slurm clusters, command templates)");
+    auto *check = targets->add_subcommand("check", "Say what works on a target: connection, lbk, disk, devices");
+    check->add_option("name", inv.name, "Target name")->required();
+    auto *pull = app.add_subcommand("pull", "Copy a remote run's checkpoints and artifacts into its local folder");
+    pull->add_option("run", inv.ref, "Run")->required();
+    pull->add_flag("--all", inv.all, "Every file of the remote run folder, not only reported artifacts");
+
+    auto &w = inv.worker;
+    auto *worker = app.add_subcommand("worker", "Train one run from its folder (started by lbk and the GUI)");
+    worker->group(""); // not for people: hidden from --help
+    worker->add_option("--run-dir", w.runDir, "Run folder holding experiment.json")->required();
+    worker->add_option("--run", w.runUid, "Run uid")->required();
+    worker->add_option("--cache-dir", w.cacheDir, "Tokenizer cache");
+    worker->add_option("--journal", w.journal, "Journal file ('-' for standard output)");
+    worker->add_flag("--lr-find", w.lrFind, "Run the LR range test");
+    worker->add_flag("--resume", w.resume, "Continue from the last checkpoint");
+    worker->add_option("--rank", w.rank, "This process's rank in a data-parallel run (started by rank 0)");
+    worker->add_option("--world-size", w.world, "Processes in the data-parallel run");
+    worker->add_option("--rendezvous", w.rendezvous, "The data-parallel run's rendezvous file");
+}
+
+int dataset(const Invocation &inv)
+{
+    auto exp = loadExperimentFile(inv.file);
+    if (!exp) {
+        std::fprintf(stderr, "lbk: %s\n", exp.message().c_str());
+        return kBadInput;
+    }
+    auto dump = writeDataset(*exp, inv.common.dataRoot, inv.predict.out);
+    if (!dump) {
+        std::fprintf(stderr, "lbk: %s\n", dump.message().c_str());
+        return kFailed;
+    }
+    std::fprintf(stderr, "lbk: %zu examples (%zu train, %zu val, %zu test) written to %s\n", dump->examples,
+                 dump->train, dump->validation, dump->test, inv.predict.out.c_str());
+    return kOk;
+}
+
+} // namespace
+
+void defineCommands(CLI::App &app, Invocation &inv)
+{
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.set_version_flag("--version", std::string("lbk ") + LABBOOK_VERSION);
+    defineGlobals(app, inv);
+    defineLaunch(app, inv);
+    defineFiles(app, inv);
+    defineReading(app, inv);
+    defineScoring(app, inv);
+    defineTargetsAndWorker(app, inv);
+    // After parsing: which subcommand was chosen ("targets check" for the nested one).
+    app.final_callback([&app, &inv] {
+        for (const auto *sub : app.get_subcommands()) {
+            inv.command = sub->get_name();
+            for (const auto *nested : sub->get_subcommands())
+                inv.command += " " + nested->get_name();
+        }
+    });
+}
+
+bool Invocation::needsEngine() const
+{
+    return command == "worker" || command == "predict" || command == "eval" ||
+           (command == "export" && exportRun.format == "model");
+}
+
+int runCommand(const Invocation &inv, EngineCommands &engine)
+{
+    const Common &c = inv.common;
+    const std::string &cmd = inv.command;
+    if (inv.needsEngine())
+        return engine.run(inv);
+    if (cmd == "run")
+        return run(c, inv.run);
+    if (cmd == "lr-find")
+        return run(c, inv.lrFind);
+    if (cmd == "resume")
+        return resume(c, inv.ref, inv.detach, inv.quiet);
+    if (cmd == "validate")
+        return validate(c, inv.file);
+    if (cmd == "schema")
+        return schema(c, inv.markdown);
+    if (cmd == "dataset")
+        return dataset(inv);
+    if (cmd == "runs")
+        return runs(c, inv.runs);
+    if (cmd == "show")
+        return show(c, inv.ref);
+    if (cmd == "compare")
+        return compare(c, inv.refs);
+    if (cmd == "predictions")
+        return predictions(c, inv.predictions);
+    if (cmd == "export")
+        return exportRun(c, inv.exportRun);
+    if (cmd == "cancel")
+        return cancel(c, inv.ref);
+    if (cmd == "delete")
+        return remove(c, inv.ref, inv.yes);
+    if (cmd == "targets")
+        return targetsList(c);
+    if (cmd == "targets check")
+        return targetsCheck(c, inv.name);
+    if (cmd == "pull")
+        return pull(c, inv.ref, inv.all);
+    return kBadInput;
+}
+
+} // namespace lbk::cli

@@ -1,0 +1,195 @@
+#include "engine/enginecommands.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "store/store.h"
+
+namespace lbk::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int fail(const Error &e)
+{
+    std::fprintf(stderr, "lbk: %s\n", e.message.c_str());
+    return e.badInput ? kBadInput : kFailed;
+}
+
+void warn(const std::string &message)
+{
+    std::fprintf(stderr, "lbk: warning: %s\n", message.c_str());
+}
+
+// The store and a training run in it (an LR range test has no model).
+struct StoreRun {
+    std::unique_ptr<Store> store;
+    RunDetail run;
+};
+
+Result<StoreRun> trainingRun(const Common &c, const std::string &ref)
+{
+    auto store = Store::open(c.store.empty() ? Store::defaultPath() : fs::path(c.store));
+    if (!store)
+        return store.error();
+    auto run = (*store)->run(ref);
+    if (!run)
+        return badInput(run.message());
+    if (run->kind != "train")
+        return badInput("run " + std::to_string(run->id) + " is an LR range test; only training runs have a model");
+    return StoreRun{std::move(*store), std::move(*run)};
+}
+
+class ProgressBar {
+public:
+    explicit ProgressBar(bool enabled) : m_on(enabled && ::isatty(STDERR_FILENO)) {}
+    ~ProgressBar()
+    {
+        if (m_on && m_shown)
+            std::fprintf(stderr, "\n");
+    }
+    void update(int64_t done, int64_t total, int64_t rows)
+    {
+        const auto now = std::chrono::steady_clock::now();
+        if (!m_on || now - m_last < std::chrono::milliseconds(200))
+            return;
+        m_last = now;
+        m_shown = true;
+        const double f = total > 0 ? std::min(1.0, double(done) / double(total)) : 0.0;
+        const int width = 30, filled = int(f * width);
+        const double secs = std::chrono::duration<double>(now - m_start).count();
+        std::fprintf(stderr, "\r[%s%s] %5.1f%%  %lld rows  %.0f rows/s ", std::string(size_t(filled), '#').c_str(),
+                     std::string(size_t(width - filled), '.').c_str(), 100 * f, static_cast<long long>(rows),
+                     secs > 0 ? double(rows) / secs : 0.0);
+    }
+
+private:
+    bool m_on, m_shown = false;
+    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now(), m_last{};
+};
+
+int exportModel(const Invocation &inv)
+{
+    const auto &o = inv.exportRun;
+    if (o.out.empty()) {
+        std::fprintf(stderr, "lbk: export --format model needs --out FOLDER\n");
+        return kBadInput;
+    }
+    auto sr = trainingRun(inv.common, o.run);
+    if (!sr)
+        return fail(sr.error());
+    auto done = lbk::exportModel(sr->run, o.out);
+    if (!done)
+        return fail(done.error());
+    std::printf("exported run %lld (%s, %s checkpoint at step %lld) to %s\n", static_cast<long long>(sr->run.id),
+                sr->run.name.c_str(), done->checkpoint.c_str(), static_cast<long long>(done->step), o.out.c_str());
+    return kOk;
+}
+
+// The model to score with: an export folder, else a run named by id, uid or name.
+Result<fs::path> modelFolder(const Invocation &inv)
+{
+    const std::string &ref = inv.predict.model;
+    if (isExportFolder(ref))
+        return fs::path(ref);
+    auto store = Store::open(inv.common.store.empty() ? Store::defaultPath() : fs::path(inv.common.store));
+    if (!store)
+        return store.error();
+    auto run = (*store)->run(ref);
+    if (!run)
+        return badInput(ref + ": neither an export folder (with model.json) nor a run: " + run.message());
+    return fs::path(run->runDir);
+}
+
+int predict(const Invocation &inv)
+{
+    const auto &p = inv.predict;
+    auto folder = modelFolder(inv);
+    if (!folder)
+        return fail(folder.error());
+    PredictOptions o{*folder, p.data, p.out, p.format, p.threads, p.batchSize, p.topK, p.precision};
+    o.warn = warn;
+    ProgressBar bar(!inv.quiet);
+    o.progress = [&](int64_t done, int64_t total, int64_t rows) { bar.update(done, total, rows); };
+    auto r = lbk::predict(o);
+    if (!r)
+        return fail(r.error());
+    if (!inv.quiet)
+        std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",
+                     static_cast<long long>(r->rows), r->seconds, r->seconds > 0 ? double(r->rows) / r->seconds : 0.0,
+                     r->threads, r->precision.c_str());
+    if (r->skipped > 0)
+        std::fprintf(stderr, "lbk: warning: %lld lines skipped (not JSON objects); first: %s\n",
+                     static_cast<long long>(r->skipped), r->firstSkipped.c_str());
+    return kOk;
+}
+
+int eval(const Invocation &inv)
+{
+    auto sr = trainingRun(inv.common, inv.ref);
+    if (!sr)
+        return fail(sr.error());
+    if (isActive(sr->run.status))
+        return fail(badInput("run " + std::to_string(sr->run.id) + " is still " + toString(sr->run.status) +
+                             "; evaluate it once it has ended"));
+    const auto &e = inv.eval;
+    EvalRunOptions o{inv.common.dataRoot, e.data, e.split, e.threads, e.precision, warn};
+    auto r = lbk::evalRun(*sr->store, sr->run, o);
+    if (!r)
+        return fail(r.error());
+    std::printf("run %lld: %s on %lld examples of %s (%lld left out: no label of the run)\n",
+                static_cast<long long>(sr->run.id), r->split.c_str(), static_cast<long long>(r->examples),
+                r->file.c_str(), static_cast<long long>(r->dropped));
+    for (const char *key : {"accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc", "loss"})
+        if (r->summary.contains(key) && r->summary[key].is_number())
+            std::printf("  %-10s %.4f\n", key, r->summary[key].get<double>());
+    return kOk;
+}
+
+void onWorkerSignal(int)
+{
+    requestCancel();
+}
+
+int worker(const Invocation &inv)
+{
+    const auto &w = inv.worker;
+    WorkerOptions o;
+    o.runDir = w.runDir;
+    o.runUid = w.runUid;
+    o.dataRoot = inv.common.dataRoot;
+    o.cacheDir = w.cacheDir;
+    o.journal = w.journal;
+    o.lrFind = w.lrFind;
+    o.resume = w.resume;
+    o.rank = w.rank;
+    o.world = w.world;
+    o.rendezvous = w.rendezvous;
+    // Gloo writes to its sockets without MSG_NOSIGNAL: a peer that dies mid-send must surface as an error the
+    // worker reports, not as a SIGPIPE that kills it silently.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGTERM, onWorkerSignal);
+    std::signal(SIGINT, onWorkerSignal);
+    return runWorker(o);
+}
+
+} // namespace
+
+int LocalEngine::run(const Invocation &inv)
+{
+    if (inv.command == "worker")
+        return worker(inv);
+    if (inv.command == "predict")
+        return predict(inv);
+    if (inv.command == "eval")
+        return eval(inv);
+    if (inv.command == "export")
+        return exportModel(inv);
+    return kBadInput;
+}
+
+} // namespace lbk::cli

@@ -1,0 +1,165 @@
+#include "engine/loadedmodel.h"
+
+#include <fstream>
+
+#include "engine/checkpoint.h"
+#include "engine/optim.h"
+#include "experiment/schema.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::vector<float> LoadedModel::probabilities(const std::vector<const std::vector<int> *> &tokens) const
+{
+    torch::NoGradGuard noGrad;
+    Batch b = makeInputs(tokens, inputs, torch::kCPU);
+    torch::Tensor logits;
+    {
+        AutocastGuard autocast(bf16, /*cuda=*/false);
+        logits = model->forward(b).to(torch::kFloat);
+    }
+    auto p = (kind == TaskKind::MultiClass ? torch::softmax(logits, 1) : torch::sigmoid(logits)).contiguous();
+    return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+}
+
+void LoadedModel::choosePrecision(const std::string &asked, const std::function<void(const std::string &)> &warn)
+{
+    const bool want = asked == "bf16" || (asked == "auto" && trainedPrecision == "bf16");
+    bf16 = want && cpuHasNativeBf16();
+    if (want && !bf16 && warn)
+        warn(std::string(asked == "bf16" ? "--precision bf16" : "the run trained in bf16") +
+             ", but this CPU has no native bfloat16 arithmetic (avx512_bf16 or amx_bf16): scoring in fp32");
+}
+
+namespace {
+
+Result<std::vector<std::string>> readLabels(const fs::path &file)
+{
+    auto j = readJsonFile(file);
+    if (!j)
+        return j.error();
+    if (!j->is_array())
+        return Error{file.string() + ": expected a JSON array of label names"};
+    return j->get<std::vector<std::string>>();
+}
+
+// Model, tokenizer and labels, without the weights.
+Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::path &tokenizerFile,
+                                                const fs::path &labelsFile)
+{
+    auto exp = experimentFromRecorded(config);
+    if (!exp)
+        return exp.error();
+    auto m = std::make_unique<LoadedModel>();
+    m->exp = std::move(*exp);
+    auto tok = Tokenizer::load(tokenizerFile, m->exp.tokenizer);
+    if (!tok)
+        return tok.error();
+    m->tokenizer = std::move(*tok);
+    auto labels = readLabels(labelsFile);
+    if (!labels)
+        return labels.error();
+    m->labels = std::move(*labels);
+    m->kind = m->exp.labels.kind;
+    m->rows = tokenRowsFor(m->exp.model, m->tokenizer->vocabSize());
+    m->outputs = int(m->width());
+    m->model = makeModel(m->exp.model, m->rows.vocab, m->outputs, m->exp.tokenizer.maxTokens);
+    m->model->eval();
+    m->inputs = inputSpecFor(m->exp.model, m->rows.vocab, m->rows.clsId, m->tokenizer->pieceTexts());
+    return m;
+}
+
+// The journal's latest run_started event (a resumed run starts again), or an empty object.
+json latestRunStarted(const fs::path &journal)
+{
+    std::ifstream in(journal);
+    std::string line;
+    json started = json::object();
+    while (std::getline(in, line)) {
+        if (line.find("\"run_started\"") == std::string::npos)
+            continue;
+        auto e = json::parse(line, nullptr, false);
+        if (!e.is_discarded() && e.value("type", "") == "run_started")
+            started = std::move(e);
+    }
+    return started;
+}
+
+Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
+{
+    auto cfg = readJsonFile(runDir / "experiment.json");
+    if (!cfg)
+        return cfg.error();
+    auto m = buildModel(*cfg, runDir / "tokenizer.model", runDir / "labels.json");
+    if (!m)
+        return m.error();
+    LoadedModel &lm = **m;
+    const json started = latestRunStarted(runDir / "journal.jsonl");
+    lm.trainedPrecision = started.value("precision", std::string("fp32"));
+    lm.runData = started.value("data", json::object());
+    for (const char *kind : {"best", "last"}) {
+        CheckpointCounters counters;
+        if (loadCheckpoint(runDir / "checkpoints" / (std::string(kind) + ".pt"), *lm.model, torch::kCPU, nullptr,
+                           &counters)) {
+            lm.step = counters.step;
+            lm.checkpoint = kind;
+            return m;
+        }
+    }
+    return Error{runDir.string() + ": the run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
+}
+
+Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
+{
+    auto card = readJsonFile(dir / "model.json");
+    if (!card)
+        return card.error();
+    if (card->value("format", "") != "labbook-model")
+        return Error{(dir / "model.json").string() + ": not a Labbook model card (\"format\": \"labbook-model\")"};
+    auto m = buildModel(card->value("experiment", json::object()), dir / "tokenizer.model", dir / "labels.json");
+    if (!m)
+        return m.error();
+    const fs::path weights = dir / "weights.pt";
+    std::ifstream in(weights, std::ios::binary);
+    if (!in)
+        return Error{weights.string() + ": cannot read the weights"};
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto dict = torch::pickle_load(bytes).toGenericDict();
+    torch::NoGradGuard noGrad;
+    auto copyFrom = [&](const std::string &name, torch::Tensor &dst) -> Status {
+        auto it = dict.find(name);
+        if (it == dict.end())
+            return Error{weights.string() + ": no tensor named '" + name + "'"};
+        const auto src = it->value().toTensor();
+        if (src.sizes() != dst.sizes())
+            return Error{weights.string() + ": '" + name + "' has the wrong shape"};
+        dst.copy_(src);
+        return Unit{};
+    };
+    for (auto &p : (*m)->model->named_parameters())
+        if (auto ok = copyFrom(p.key(), p.value()); !ok)
+            return ok.error();
+    for (auto &b : (*m)->model->named_buffers())
+        if (auto ok = copyFrom(b.key(), b.value()); !ok)
+            return ok.error();
+    (*m)->checkpoint = "export";
+    (*m)->step = card->value("step", int64_t(0));
+    return m;
+}
+
+} // namespace
+
+bool isExportFolder(const fs::path &folder)
+{
+    std::error_code ec;
+    return fs::is_directory(folder, ec) && fs::exists(folder / "model.json", ec);
+}
+
+Result<std::unique_ptr<LoadedModel>> loadModel(const fs::path &folder)
+{
+    return isExportFolder(folder) ? loadFromExport(folder) : loadFromRunDir(folder);
+}
+
+} // namespace lbk

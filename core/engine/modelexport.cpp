@@ -1,0 +1,179 @@
+// `lbk export RUN --format model`: a run's weights as a state dict Python's torch.load reads, its tokenizer, its
+// labels and a model card that spells out every rule another implementation needs to reproduce its inputs.
+#include <fstream>
+
+#include "engine/engine.h"
+#include "engine/guarded.h"
+#include "engine/loadedmodel.h"
+#include "store/store.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// 2: bag n-gram hash named in architecture.ngram_hash, character n-grams, the word tokenizer.
+// 3: bag_cnn; the CNN's max pooling skips padded windows (architecture.cnn_pooling).
+constexpr int kExportFormatVersion = 3;
+
+std::string bagIdsText(const ModelSpec &ms)
+{
+    std::string t = "token ids, then for each order n = 2..ngrams and each window: vocab_rows + (h mod "
+                    "ngram_buckets) in uint64 arithmetic, h = 0, then over the window ";
+    t += ms.ngramHash == "multiplicative"
+             ? "h = h * 1000003 + (token + 1)"
+             : "h = (h xor (token + 1)) * 0x9E3779B97F4A7C15, then h ^= h >> 33; h *= 0xFF51AFD7ED558CCD; "
+               "h ^= h >> 33; h *= 0xC4CEB93FE53F2E5B; h ^= h >> 33";
+    if (ms.charNgrams > 0)
+        t += "; then for each token its character n-gram rows (architecture.char_ngrams = [min, max]): the "
+             "piece with a leading U+2581 made a space and a space appended, every run of min..max code points "
+             "as UTF-8 bytes through FNV-1a 64 and the same finaliser, vocab_rows + (h mod ngram_buckets)";
+    return t;
+}
+
+// The card's "architecture": what the weights mean, model type by model type.
+json architecture(const LoadedModel &lm)
+{
+    const auto &ms = lm.exp.model;
+    json arch = {{"type", ms.type}, {"embedding_dim", ms.embeddingDim}, {"dropout", ms.dropout},
+                 {"vocab_rows", lm.rows.vocab}, {"outputs", lm.outputs}, {"max_tokens", lm.exp.tokenizer.maxTokens}};
+    if (ms.hasBag()) {
+        arch["ngrams"] = lm.inputs.ngrams;
+        arch["ngram_buckets"] = ms.ngramBuckets;
+        arch["ngram_hash"] = ms.ngramHash;
+        if (ms.charNgrams > 0) // rows from the pieces of tokenizer.model: see charNgramRows in models.h
+            arch["char_ngrams"] = {ms.charNgramsMin, ms.charNgrams};
+        arch["embedding_rows"] = int64_t(lm.rows.vocab) + (ms.ngrams > 1 || ms.charNgrams > 0 ? ms.ngramBuckets : 0);
+        // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
+        // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.
+        arch["bag_mode"] = ms.weighting == "tfidf" ? "tfidf" : "mean";
+    }
+    if (ms.hasCnn()) {
+        arch["kernel_sizes"] = ms.kernelSizes;
+        arch["channels"] = ms.channels;
+        // relu(conv) per kernel k, max over window positions < max(1, length - k + 1) only
+        arch["cnn_pooling"] = "max over the windows inside the text";
+    }
+    if (ms.type == "bag_cnn") { // weights "bag.*" and "cnn.*"; logits bag_weight x bag + (1 - bag_weight) x cnn
+        arch["bag_weight"] = ms.bagWeight;
+        arch["cnn_embedding_dim"] = ms.cnnEmbeddingDim > 0 ? ms.cnnEmbeddingDim : ms.embeddingDim;
+    }
+    if (ms.type == "gru" || ms.type == "transformer") {
+        arch["hidden"] = ms.hidden;
+        arch["layers"] = ms.layers;
+        arch["pooling"] = ms.pooling;
+        if (ms.type == "transformer") {
+            arch["heads"] = ms.heads;
+            arch["cls_id"] = lm.rows.clsId;
+            arch["norm"] = "pre";
+            arch["activation"] = "gelu";
+        } else {
+            arch["bidirectional"] = true;
+        }
+    }
+    return arch;
+}
+
+// The card's "input": how a paper becomes the model's input ids.
+json inputRules(const LoadedModel &lm)
+{
+    const auto &tok = lm.exp.tokenizer;
+    return {{"text", toString(lm.exp.data.text)},
+            {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
+            {"tokenizer",
+             {{"file", "tokenizer.model"},
+              {"type", tok.type},
+              {"lowercase_ascii_first", tok.lowercase},
+              {"max_tokens", tok.maxTokens},
+              {"pad_id", 0},
+              {"unk_id", 1},
+              {"pieces", lm.tokenizer->vocabSize()}}},
+            {"empty_text", "bag: the ids [1]; sequence models: one unknown token (1) unless a CLS id leads"},
+            {"words", tok.type == "word" ? json("before sentencepiece, the (lowercased) text becomes its words joined "
+                                                "by single spaces: runs of ASCII letters, digits, '_' and bytes >= 0x80")
+                                         : json()},
+            {"bag_ids", lm.exp.model.hasBag() ? json(bagIdsText(lm.exp.model)) : json()}};
+}
+
+json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
+{
+    return {
+        {"format", "labbook-model"},
+        {"format_version", kExportFormatVersion},
+        {"labbook_version", LABBOOK_VERSION},
+        {"engine", engineDescription()},
+        {"run", {{"id", run.id}, {"uid", run.uid}, {"name", run.name}, {"experiment", run.experiment}}},
+        {"checkpoint", lm.checkpoint},
+        {"step", lm.step},
+        {"task", toString(lm.kind)},
+        {"labels", lm.labels},
+        {"output", lm.kind == TaskKind::MultiClass ? "softmax over labels"
+                   : lm.kind == TaskKind::Binary   ? "sigmoid: probability of labels[1]"
+                                                   : "sigmoid per label"},
+        {"architecture", architecture(lm)},
+        {"parameters", params},
+        {"input", inputRules(lm)},
+        {"hyper_parameters", lm.exp.config},
+        {"experiment", lm.exp.config},
+        {"data", lm.runData},
+        {"metrics", run.summary},
+        {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"}, {"tokenizer", "tokenizer.model"},
+                   {"labels", "labels.json"}}},
+    };
+}
+
+// A state dict as Python's torch.save writes it: a dict of parameter name -> tensor. Returns the parameters'
+// names and shapes for the card.
+Result<json> writeWeights(const LoadedModel &lm, const fs::path &file)
+{
+    c10::Dict<std::string, at::Tensor> dict;
+    json params = json::array();
+    for (const auto &p : lm.model->named_parameters()) {
+        dict.insert(p.key(), p.value().detach().cpu().contiguous());
+        params.push_back({{"name", p.key()}, {"shape", p.value().sizes().vec()}});
+    }
+    for (const auto &b : lm.model->named_buffers())
+        dict.insert(b.key(), b.value().detach().cpu().contiguous());
+    const auto bytes = torch::pickle_save(c10::IValue(dict));
+    std::ofstream out(file, std::ios::binary);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    if (!out)
+        return Error{file.string() + ": write failed"};
+    return params;
+}
+
+Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
+{
+    auto m = loadModel(run.runDir);
+    if (!m)
+        return m.error();
+    const LoadedModel &lm = **m;
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec)
+        return Error{out.string() + ": cannot create the export folder: " + ec.message()};
+    auto params = writeWeights(lm, out / "weights.pt");
+    if (!params)
+        return params.error();
+    fs::copy_file(fs::path(run.runDir) / "tokenizer.model", out / "tokenizer.model", fs::copy_options::overwrite_existing,
+                  ec);
+    if (ec)
+        return Error{(out / "tokenizer.model").string() + ": " + ec.message()};
+    std::ofstream(out / "labels.json") << json(lm.labels).dump(2) << '\n';
+    std::ofstream card(out / "model.json");
+    card << modelCard(run, lm, *params).dump(2) << '\n';
+    if (!card)
+        return Error{(out / "model.json").string() + ": write failed"};
+    return ModelExport{lm.checkpoint, lm.step};
+}
+
+} // namespace
+
+Result<ModelExport> exportModel(const RunDetail &run, const fs::path &out)
+{
+    return guarded<ModelExport>([&] { return writeExport(run, out); });
+}
+
+} // namespace lbk

@@ -1,0 +1,248 @@
+// `lbk predict`: JSON lines in (plain or .zst), one prediction per line out (JSON lines or CSV), in constant
+// memory: chunks of lines are parsed and tokenized on every thread, scored in length-ordered batches, rendered
+// on every thread and written in input order.
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <thread>
+
+#include "data/dataset.h"
+#include "data/linereader.h"
+#include "engine/engine.h"
+#include "engine/guarded.h"
+#include "engine/loadedmodel.h"
+#include "engine/threads.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string csvField(const std::string &s)
+{
+    if (s.find_first_of(",\"\n\r") == std::string::npos)
+        return s;
+    std::string q = "\"";
+    for (char c : s)
+        q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
+void appendFloat(std::string &out, float v)
+{
+    char buf[32];
+    const int n = std::snprintf(buf, sizeof buf, "%.9g", double(v));
+    out.append(buf, size_t(n));
+}
+
+// Runs fn(i, t) for i in [0, n) on up to `threads` threads; t is the thread's index.
+template <class Fn>
+void parallelFor(size_t n, int threads, Fn fn)
+{
+    threads = std::max(1, std::min<int>(threads, int(n / 64) + 1));
+    if (threads == 1) {
+        for (size_t i = 0; i < n; ++i)
+            fn(i, 0);
+        return;
+    }
+    std::vector<std::thread> pool;
+    const size_t per = (n + size_t(threads) - 1) / size_t(threads);
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (size_t i = size_t(t) * per; i < std::min(n, size_t(t + 1) * per); ++i)
+                fn(i, t);
+        });
+    for (auto &th : pool)
+        th.join();
+}
+
+class Predictor {
+public:
+    Predictor(const PredictOptions &o, const LoadedModel &lm, std::string format, int threads)
+        : m_o(o), m_lm(lm), m_csv(format == "csv"), m_threads(threads), m_caches(size_t(threads))
+    {
+    }
+    std::string header() const;
+    static constexpr size_t kChunk = 8192; // lines read, parsed and scored together
+    // Scores one chunk of lines and writes the rows of the lines that are papers, in input order.
+    void scoreChunk(const std::vector<std::string> &lines, std::FILE *out);
+    PredictResult result;
+
+private:
+    void parse(const std::vector<std::string> &lines);
+    void render(const float *row, const std::string &id, std::string &s) const;
+
+    const PredictOptions &m_o;
+    const LoadedModel &m_lm;
+    bool m_csv;
+    int m_threads;
+    std::vector<WordCache> m_caches; // one per thread, bounded
+    std::vector<std::string> m_ids = std::vector<std::string>(kChunk), m_rendered = std::vector<std::string>(kChunk);
+    std::vector<std::vector<int>> m_tokens = std::vector<std::vector<int>>(kChunk);
+    std::vector<char> m_ok = std::vector<char>(kChunk);
+    int64_t m_lineNo = 0;
+};
+
+std::string Predictor::header() const
+{
+    std::string h = "id,label,score";
+    if (m_o.topK <= 0)
+        for (const auto &n : m_lm.labels)
+            h += "," + csvField("p:" + n);
+    return h + "\n";
+}
+
+// Parses and tokenizes in parallel; m_ok[i] says whether line i was a paper.
+void Predictor::parse(const std::vector<std::string> &lines)
+{
+    const DataSpec &ds = m_lm.exp.data;
+    parallelFor(lines.size(), m_threads, [&](size_t i, int t) {
+        m_ok[i] = 0;
+        auto j = json::parse(lines[i], nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+            return;
+        auto str = [&](const std::string &key) {
+            auto it = j.find(key);
+            if (it == j.end() || it->is_null())
+                return std::string();
+            return it->is_string() ? it->get<std::string>() : it->dump();
+        };
+        Paper p;
+        p.id = str(ds.idColumn);
+        p.title = str(ds.titleColumn);
+        p.abstract = str(ds.abstractColumn);
+        m_ids[i] = p.id;
+        m_tokens[i] = m_lm.tokenizer->encode(paperText(p, ds.text), &m_caches[size_t(t)]);
+        m_ok[i] = 1;
+    });
+}
+
+// One output row: the most probable label and its score, then every probability or the top k.
+void Predictor::render(const float *row, const std::string &id, std::string &s) const
+{
+    const auto &names = m_lm.labels;
+    std::vector<float> full;
+    if (m_lm.kind == TaskKind::Binary)
+        full = {1 - row[0], row[0]};
+    else
+        full.assign(row, row + m_lm.width());
+    std::vector<size_t> order(full.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return full[a] > full[b]; });
+    s.clear();
+    if (m_csv) {
+        s += csvField(id) + "," + csvField(names[order[0]]) + ",";
+        appendFloat(s, full[order[0]]);
+        if (m_o.topK <= 0)
+            for (float v : full) {
+                s += ',';
+                appendFloat(s, v);
+            }
+        s += '\n';
+        return;
+    }
+    s += "{\"id\":" + json(id).dump(-1, ' ', false, json::error_handler_t::replace) +
+         ",\"label\":" + json(names[order[0]]).dump() + ",\"score\":";
+    appendFloat(s, full[order[0]]);
+    if (m_o.topK <= 0) {
+        s += ",\"probs\":[";
+        for (size_t c = 0; c < full.size(); ++c) {
+            if (c)
+                s += ',';
+            appendFloat(s, full[c]);
+        }
+    } else {
+        s += ",\"top\":[";
+        for (size_t r = 0; r < std::min(order.size(), size_t(m_o.topK)); ++r) {
+            s += r ? ",[" : "[";
+            s += json(names[order[r]]).dump() + ",";
+            appendFloat(s, full[order[r]]);
+            s += "]";
+        }
+    }
+    s += "]}\n";
+}
+
+void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out)
+{
+    const size_t n = lines.size();
+    parse(lines);
+    std::vector<const std::vector<int> *> good;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < n; ++i) {
+        if (m_ok[i]) {
+            good.push_back(&m_tokens[i]);
+            where.push_back(i);
+        } else if (!lines[i].empty() && result.skipped++ == 0) {
+            result.firstSkipped = m_o.data.string() + ":" + std::to_string(m_lineNo + int64_t(i) + 1) +
+                                  ": not a JSON object";
+        }
+    }
+    m_lineNo += int64_t(n);
+    const size_t k = m_lm.width();
+    const auto probs = scoreInBatches(good, size_t(std::max(1, m_o.batchSize)), k,
+                                      [&](const auto &part) { return m_lm.probabilities(part); });
+    parallelFor(good.size(), m_threads,
+                [&](size_t g, int) { render(probs.data() + g * k, m_ids[where[g]], m_rendered[where[g]]); });
+    for (size_t w : where)
+        std::fwrite(m_rendered[w].data(), 1, m_rendered[w].size(), out);
+    result.rows += int64_t(good.size());
+}
+
+Result<PredictResult> predictAll(const PredictOptions &o)
+{
+    const int threads = threadCount(o.threads);
+    setComputeThreads(threads);
+    std::string format = o.format == "auto" ? (o.out.extension() == ".csv" ? "csv" : "jsonl") : o.format;
+    if (format != "csv" && format != "jsonl")
+        return badInput("--format " + format + ": use jsonl or csv");
+    auto lm = loadModel(o.model);
+    if (!lm)
+        return lm.error();
+    (*lm)->choosePrecision(o.precision, o.warn);
+    auto reader = LineReader::open(o.data);
+    if (!reader)
+        return badInput(reader.message());
+    std::FILE *out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "wb");
+    if (!out)
+        return Error{o.out.string() + ": cannot write the predictions"};
+    Predictor predictor(o, **lm, format, threads);
+    if (format == "csv")
+        std::fputs(predictor.header().c_str(), out);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> lines;
+    for (bool more = true; more;) {
+        lines.clear();
+        std::string line;
+        while (lines.size() < Predictor::kChunk && (more = (*reader)->next(line)))
+            lines.push_back(std::move(line));
+        if (lines.empty())
+            break;
+        predictor.scoreChunk(lines, out);
+        if (o.progress)
+            o.progress((*reader)->bytesRead(), (*reader)->size(), predictor.result.rows);
+    }
+    const bool writeOk = std::fflush(out) == 0 && !std::ferror(out);
+    if (out != stdout)
+        std::fclose(out);
+    if (!(*reader)->error().empty())
+        return Error{o.data.string() + ": " + (*reader)->error()};
+    if (!writeOk)
+        return Error{o.out.string() + ": write failed"};
+    PredictResult r = predictor.result;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.threads = threads;
+    r.precision = (*lm)->precision();
+    return r;
+}
+
+} // namespace
+
+Result<PredictResult> predict(const PredictOptions &o)
+{
+    return guarded<PredictResult>([&] { return predictAll(o); });
+}
+
+} // namespace lbk
