@@ -505,7 +505,7 @@ int run(const Common &c, const RunOptions &o)
     req.name = o.name;
     req.tags = splitTags(o.tags);
     req.experimentFile = o.file;
-    if (!o.target.empty() && o.target != "local") {
+    if (isRemoteTarget(o.target)) {
         std::optional<TargetsFile> targets;
         const Target *target = findTarget(c, o.target, targets);
         if (!target)
@@ -569,7 +569,7 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
     }
     LaunchRequest req;
     req.dataRoot = c.dataRoot;
-    if (run->target != "local" && !run->target.empty()) {
+    if (run->remote()) {
         std::optional<TargetsFile> targets;
         const Target *target = findTarget(c, run->target, targets);
         if (!target)
@@ -949,11 +949,10 @@ int cancel(const Common &c, const std::string &ref)
         printError("run " + std::to_string(r->id) + " is " + toString(r->status) + ", not running");
         return kBadInput;
     }
-    Target local;
-    local.name = "local";
+    const Target local = localTarget();
     const Target *target = &local;
     std::optional<TargetsFile> targets;
-    if (r->target != "local" && !r->target.empty()) {
+    if (r->remote()) {
         target = findTarget(c, r->target, targets);
         if (!target)
             return kBadInput;

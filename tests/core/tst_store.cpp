@@ -250,6 +250,27 @@ private Q_SLOTS:
         QVERIFY(!isActive(RunStatus::Finished) && !isActive(RunStatus::Interrupted));
     }
 
+    void remoteTarget_data()
+    {
+        QTest::addColumn<QString>("target");
+        QTest::addColumn<bool>("remote");
+        QTest::newRow("local") << QStringLiteral("local") << false;
+        QTest::newRow("empty is this machine") << QString() << false;
+        QTest::newRow("a target") << QStringLiteral("gpu") << true;
+        QTest::newRow("case matters") << QStringLiteral("Local") << true;
+    }
+
+    void remoteTarget()
+    {
+        QFETCH(QString, target);
+        QFETCH(bool, remote);
+        RunSummary r;
+        QVERIFY(!r.remote()); // a new run trains here
+        r.target = target.toStdString();
+        QCOMPARE(r.remote(), remote);
+        QCOMPARE(isRemoteTarget(r.target), remote);
+    }
+
     void createRunAndLookUp()
     {
         auto store = openStore(scratch() / "refs.db");

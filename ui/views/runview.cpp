@@ -123,7 +123,7 @@ void RunView::loadRun(bool firstTime)
 void RunView::updateHeader()
 {
     const auto &r = m_run;
-    const bool remote = !r.target.empty() && r.target != "local";
+    const bool remote = r.remote();
     QString tail;
     if (r.startedAt > 0)
         tail += QStringLiteral(" &middot; ") + formatDuration(runDuration(r));
