@@ -305,10 +305,13 @@ void printRunSummary(const RunDetail &r)
                 continue;
             std::printf("  %-5s accuracy %s  macro-F1 %s", split, fmtMetric(acc).c_str(),
                         fmtMetric(summaryValue(r, "final", s + "/macro_f1")).c_str());
-            for (const char *extra : {"f1", "roc_auc", "pr_auc", "micro_f1"}) {
+            for (const std::string_view key : scalarMetricKeys()) {
+                const std::string extra(key);
+                if (extra == "accuracy" || extra == "macro_f1" || extra == "loss")
+                    continue; // the first two lead the line; the loss says little to a reader
                 json v = summaryValue(r, "final", s + "/" + extra);
                 if (!v.is_null())
-                    std::printf("  %s %s", extra, fmtMetric(v).c_str());
+                    std::printf("  %s %s", extra.c_str(), fmtMetric(v).c_str());
             }
             std::printf("\n");
         }

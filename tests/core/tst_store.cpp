@@ -592,6 +592,29 @@ private Q_SLOTS:
                  logs[1].message.c_str());
     }
 
+    void binaryEvaluationScalars()
+    {
+        // A binary run's evaluations hold f1 (the positive class's), which evaluation.metric may name: it is a
+        // scalar like the others, a metric series and a final and best value.
+        auto store = openStore(scratch() / "binary.db");
+        const int64_t id = newRun(*store);
+        const std::string first = line(1, "evaluation",
+                                       {{"step", 10}, {"split", "val"},
+                                        {"summary", {{"loss", 0.5}, {"accuracy", 0.8}, {"f1", 0.7}, {"roc_auc", 0.9}}}});
+        const std::string second = line(2, "evaluation",
+                                        {{"step", 20}, {"split", "val"},
+                                         {"summary", {{"loss", 0.6}, {"accuracy", 0.8}, {"f1", 0.6}, {"roc_auc", 0.9}}}});
+        QVERIFY(store->ingestLines(id, {first, second}, 0));
+        const auto f1 = store->metric(id, "val/f1");
+        QCOMPARE(f1.size(), size_t(2));
+        QCOMPARE(f1[1].value, 0.6);
+        const json summary = store->runById(id)->summary;
+        QCOMPARE(summary["final"]["val/f1"].get<double>(), 0.6);
+        QCOMPARE(summary["best"]["val/f1"].get<double>(), 0.7);
+        QCOMPARE(summary["best_step"]["val/f1"].get<int>(), 10);
+        QCOMPARE(summary["best"]["val/loss"].get<double>(), 0.5);
+    }
+
     void metricsLineVariants_data()
     {
         // Each line is read by the fast metrics scanner or, when it cannot, the general JSON parser: both must
