@@ -764,7 +764,7 @@ int compare(const Common &c, const std::vector<std::string> &refs)
     Table met(header);
     for (const auto &k : metricKeys) {
         std::vector<std::string> row = {k};
-        // The best value per row is marked with *; lower is better for losses.
+        // The best value per row is marked with *; lower is better for losses and times (higherIsBetter).
         double best = higherIsBetter(k) ? -INFINITY : INFINITY;
         for (const auto &r : list) {
             json v = summaryValue(r, "final", k);

@@ -283,7 +283,7 @@ const std::vector<std::string_view> &scalarMetricKeys()
 
 bool higherIsBetter(const std::string &metric)
 {
-    return metric.find("loss") == std::string::npos;
+    return metric.find("loss") == std::string::npos && metric.find("time") == std::string::npos;
 }
 
 } // namespace lbk

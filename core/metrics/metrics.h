@@ -48,7 +48,8 @@ std::vector<int64_t> histogram(const std::vector<float> &values, int bins, doubl
 // and a final/best entry of the run summary ("val/accuracy"); evaluation.metric names one of them.
 const std::vector<std::string_view> &scalarMetricKeys();
 
-// Which direction is better for a metric key ("loss" lower, everything else higher).
+// Which direction is better for a metric key: losses and times ("val/loss", "train/step_time") lower, everything
+// else (accuracy, F1, AUC, examples per second) higher.
 bool higherIsBetter(const std::string &metric);
 
 } // namespace lbk

@@ -794,10 +794,10 @@ private:
                 return sqlError("store metric " + name, mirror);
             if (!v)
                 continue;
-            const bool lowerIsBetter = key == "loss";
+            const bool higher = higherIsBetter(key);
             auto b = best.find(name);
             const bool better = b == best.end() || !b->is_number()
-                                || (lowerIsBetter ? *v < b->get<double>() : *v > b->get<double>());
+                                || (higher ? *v > b->get<double>() : *v < b->get<double>());
             if (better) {
                 best[name] = *v;
                 bestStep[name] = *step;

@@ -99,6 +99,27 @@ private Q_SLOTS:
         QVERIFY(isScalar("f1") && isScalar("micro_f1") && isScalar("loss"));
     }
 
+    void direction_data()
+    {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<bool>("higher");
+        QTest::newRow("loss") << QStringLiteral("loss") << false;
+        QTest::newRow("val/loss") << QStringLiteral("val/loss") << false;
+        QTest::newRow("accuracy") << QStringLiteral("val/accuracy") << true;
+        QTest::newRow("f1") << QStringLiteral("f1") << true;
+        QTest::newRow("roc_auc") << QStringLiteral("test/roc_auc") << true;
+        QTest::newRow("throughput") << QStringLiteral("train/examples_per_s") << true;
+        // The compare view always ranked times low; lbk compare used to star the slowest run.
+        QTest::newRow("time") << QStringLiteral("train/step_time") << false;
+    }
+
+    void direction()
+    {
+        QFETCH(QString, key);
+        QFETCH(bool, higher);
+        QCOMPARE(lbk::higherIsBetter(key.toStdString()), higher);
+    }
+
     void histogram()
     {
         const auto h = lbk::histogram({0.0f, 0.05f, 0.1f, 0.5f, 0.99f, 1.0f, NAN, -1.0f}, 10);

@@ -30,7 +30,7 @@ void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs)
         for (const auto &k : keys) {
             Row row;
             row.label = qs(k) + QStringLiteral(" (") + QLatin1String(section) + QLatin1Char(')');
-            const bool higher = lbk::higherIsBetter(k) && k.find("time") == std::string::npos;
+            const bool higher = lbk::higherIsBetter(k);
             for (const auto &r : runs) {
                 const double v = summaryValue(r, section, k);
                 row.values.push_back(v);
