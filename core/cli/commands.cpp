@@ -60,15 +60,23 @@ std::unique_ptr<Store> openStore(const Common &c, bool sync = true)
     return std::move(*store);
 }
 
-std::string fmtMetric(const json &v, int digits = 4)
+std::string fmtMetric(double v, int digits = 4)
 {
-    if (!v.is_number())
-        return "-";
     std::ostringstream os;
     os.setf(std::ios::fixed);
     os.precision(digits);
-    os << v.get<double>();
+    os << v;
     return os.str();
+}
+
+std::string fmtMetric(const json &v, int digits = 4)
+{
+    return v.is_number() ? fmtMetric(v.get<double>(), digits) : "-";
+}
+
+std::string fmtMetric(std::optional<double> v, int digits = 4)
+{
+    return v ? fmtMetric(*v, digits) : "-";
 }
 
 std::string fmtTime(double unixSeconds)
@@ -96,22 +104,14 @@ std::string fmtDuration(double seconds)
     return buf;
 }
 
-double runDuration(const RunSummary &r)
+std::string fmtDuration(std::optional<double> seconds)
 {
-    if (r.startedAt <= 0)
-        return -1;
-    const double end = r.endedAt > 0 ? r.endedAt : (isActive(r.status) ? std::chrono::duration<double>(
-                                                                             std::chrono::system_clock::now().time_since_epoch())
-                                                                             .count()
-                                                                       : r.startedAt);
-    return end - r.startedAt;
+    return seconds ? fmtDuration(*seconds) : "-";
 }
 
-json summaryValue(const RunSummary &r, const char *section, const std::string &key)
+std::string fmtStep(std::optional<double> step)
 {
-    if (!r.summary.contains(section) || !r.summary[section].is_object())
-        return json();
-    return r.summary[section].value(key, json());
+    return step ? std::to_string(int64_t(*step)) : "-";
 }
 
 json runJson(const RunSummary &r)
@@ -284,7 +284,7 @@ struct Progress {
 void printRunSummary(const RunDetail &r)
 {
     std::printf("Run %lld (%s) %s after %s: %s", (long long)r.id, r.uid.c_str(), toString(r.status),
-                fmtDuration(runDuration(r)).c_str(), r.name.c_str());
+                fmtDuration(r.duration()).c_str(), r.name.c_str());
     if (!r.task.empty())
         std::printf(", %s", r.task.c_str());
     std::printf("\n");
@@ -300,28 +300,26 @@ void printRunSummary(const RunDetail &r)
     } else {
         for (const char *split : {"val", "test"}) {
             const std::string s = split;
-            json acc = summaryValue(r, "final", s + "/accuracy");
-            if (acc.is_null())
+            const auto acc = r.summaryValue("final", s + "/accuracy");
+            if (!acc)
                 continue;
             std::printf("  %-5s accuracy %s  macro-F1 %s", split, fmtMetric(acc).c_str(),
-                        fmtMetric(summaryValue(r, "final", s + "/macro_f1")).c_str());
+                        fmtMetric(r.summaryValue("final", s + "/macro_f1")).c_str());
             for (const std::string_view key : scalarMetricKeys()) {
                 const std::string extra(key);
                 if (extra == "accuracy" || extra == "macro_f1" || extra == "loss")
                     continue; // the first two lead the line; the loss says little to a reader
-                json v = summaryValue(r, "final", s + "/" + extra);
-                if (!v.is_null())
+                if (const auto v = r.summaryValue("final", s + "/" + extra))
                     std::printf("  %s %s", extra.c_str(), fmtMetric(v).c_str());
             }
             std::printf("\n");
         }
         const json m = valueAt(r.config, "evaluation.metric");
         const std::string metric = m.is_string() ? m.get<std::string>() : "macro_f1";
-        json best = summaryValue(r, "best", "val/" + metric);
-        if (best.is_number()) {
-            json at = summaryValue(r, "best_step", "val/" + metric);
+        if (const auto best = r.summaryValue("best", "val/" + metric)) {
+            const auto at = r.summaryValue("best_step", "val/" + metric);
             std::printf("  best val %s %s%s\n", metric.c_str(), fmtMetric(best).c_str(),
-                        at.is_number() ? (" at step " + std::to_string(at.get<int64_t>())).c_str() : "");
+                        at ? (" at step " + fmtStep(at)).c_str() : "");
         }
     }
     std::printf("  run folder: %s\n", r.runDir.c_str());
@@ -639,10 +637,10 @@ int runs(const Common &c, const RunsOptions &o)
              "TAGS"});
     for (const auto &r : list)
         t.add({std::to_string(r.id), toString(r.status), r.name, r.kind, r.task, std::to_string(r.lastStep),
-               fmtMetric(summaryValue(r, "final", "val/accuracy"), 3),
-               fmtMetric(summaryValue(r, "final", "val/macro_f1"), 3),
-               fmtMetric(summaryValue(r, "final", "test/accuracy"), 3), fmtTime(r.startedAt > 0 ? r.startedAt : r.createdAt),
-               fmtDuration(runDuration(r)), r.host, joinTags(r.tags)});
+               fmtMetric(r.summaryValue("final", "val/accuracy"), 3),
+               fmtMetric(r.summaryValue("final", "val/macro_f1"), 3),
+               fmtMetric(r.summaryValue("final", "test/accuracy"), 3), fmtTime(r.startedAt > 0 ? r.startedAt : r.createdAt),
+               fmtDuration(r.duration()), r.host, joinTags(r.tags)});
     std::printf("%s", t.render().c_str());
     if (list.empty())
         std::printf("(no runs in %s)\n", store->path().c_str());
@@ -678,10 +676,7 @@ int show(const Common &c, const std::string &ref)
         std::printf("\nFinal metrics\n");
         Table t({"METRIC", "FINAL", "BEST", "BEST AT"});
         for (const auto &[k, v] : r->summary["final"].items())
-            t.add({k, fmtMetric(v), fmtMetric(summaryValue(*r, "best", k)),
-                   summaryValue(*r, "best_step", k).is_number()
-                       ? std::to_string(summaryValue(*r, "best_step", k).get<int64_t>())
-                       : "-"});
+            t.add({k, fmtMetric(v), fmtMetric(r->summaryValue("best", k)), fmtStep(r->summaryValue("best_step", k))});
         std::printf("%s", t.render().c_str());
     }
     const auto evals = store->evaluations(r->id, "test");
@@ -740,8 +735,10 @@ int compare(const Common &c, const std::vector<std::string> &refs)
         }
         for (const auto &k : metricKeys) {
             json row = json::array();
-            for (const auto &r : list)
-                row.push_back(summaryValue(r, "final", k));
+            for (const auto &r : list) {
+                const auto v = r.summaryValue("final", k);
+                row.push_back(v ? json(*v) : json());
+            }
             out["metrics"][k] = row;
         }
         std::printf("%s\n", dumpJson(out).c_str());
@@ -766,14 +763,12 @@ int compare(const Common &c, const std::vector<std::string> &refs)
         std::vector<std::string> row = {k};
         // The best value per row is marked with *; lower is better for losses and times (higherIsBetter).
         double best = higherIsBetter(k) ? -INFINITY : INFINITY;
+        for (const auto &r : list)
+            if (const auto v = r.summaryValue("final", k))
+                best = higherIsBetter(k) ? std::max(best, *v) : std::min(best, *v);
         for (const auto &r : list) {
-            json v = summaryValue(r, "final", k);
-            if (v.is_number())
-                best = higherIsBetter(k) ? std::max(best, v.get<double>()) : std::min(best, v.get<double>());
-        }
-        for (const auto &r : list) {
-            json v = summaryValue(r, "final", k);
-            row.push_back(fmtMetric(v) + (v.is_number() && v.get<double>() == best && list.size() > 1 ? " *" : ""));
+            const auto v = r.summaryValue("final", k);
+            row.push_back(fmtMetric(v) + (v && *v == best && list.size() > 1 ? " *" : ""));
         }
         met.add(row);
     }

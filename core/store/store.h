@@ -63,6 +63,11 @@ struct RunSummary {
     nlohmann::json summary = nlohmann::json::object(); // {"final": {key: value}, "best": {key: value}, ...}
 
     bool remote() const { return isRemoteTarget(target); }
+    // Seconds from start to end, or to now while the run is still active; nullopt when it never started.
+    std::optional<double> duration() const;
+    // A number of the summary, e.g. summaryValue("best", "val/accuracy"); section is "final", "best" or
+    // "best_step". nullopt when absent, null or not a number.
+    std::optional<double> summaryValue(const char *section, const std::string &key) const;
 };
 
 struct RunDetail : RunSummary {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -269,6 +270,42 @@ private Q_SLOTS:
         r.target = target.toStdString();
         QCOMPARE(r.remote(), remote);
         QCOMPARE(isRemoteTarget(r.target), remote);
+    }
+
+    void runDuration()
+    {
+        // lbk said -1 and the GUI 0 for a run that never started; both now ask RunSummary.
+        RunSummary r;
+        r.status = RunStatus::Failed;
+        QVERIFY(!r.duration()); // failed before it started
+        r.status = RunStatus::Queued;
+        QVERIFY(!r.duration());
+        r.startedAt = 1000;
+        r.endedAt = 1090.5;
+        r.status = RunStatus::Finished;
+        QCOMPARE(r.duration(), std::optional<double>(90.5));
+        r.endedAt = 0;
+        r.status = RunStatus::Interrupted; // died unseen: no end time to count to
+        QCOMPARE(r.duration(), std::optional<double>(0.0));
+        r.status = RunStatus::Running; // still going: counts to now
+        r.startedAt = double(std::time(nullptr)) - 60;
+        QVERIFY(r.duration() && *r.duration() >= 59 && *r.duration() < 3600);
+    }
+
+    void summaryValue()
+    {
+        RunSummary r;
+        QVERIFY(!r.summaryValue("final", "val/accuracy"));
+        r.summary = {{"final", {{"val/accuracy", 0.5}, {"val/loss", nullptr}, {"note", "x"}}},
+                     {"best_step", {{"val/accuracy", 40}}},
+                     {"best", 3}};
+        QCOMPARE(r.summaryValue("final", "val/accuracy"), std::optional<double>(0.5));
+        QVERIFY(!r.summaryValue("final", "val/loss")); // a non-finite value, stored as null
+        QVERIFY(!r.summaryValue("final", "note"));
+        QVERIFY(!r.summaryValue("best", "val/accuracy")); // not an object
+        QCOMPARE(r.summaryValue("best_step", "val/accuracy"), std::optional<double>(40));
+        r.summary = nullptr;
+        QVERIFY(!r.summaryValue("final", "val/accuracy"));
     }
 
     void createRunAndLookUp()

@@ -126,7 +126,7 @@ void RunView::updateHeader()
     const bool remote = r.remote();
     QString tail;
     if (r.startedAt > 0)
-        tail += QStringLiteral(" &middot; ") + formatDuration(runDuration(r));
+        tail += QStringLiteral(" &middot; ") + formatDuration(r.duration());
     if (remote)
         tail += QStringLiteral(" &middot; ") + tr("on %1").arg(qs(r.target).toHtmlEscaped());
     m_header->setText(QStringLiteral("<span style='font-size:large'><b>#%1 %2</b></span> &nbsp; "
