@@ -15,6 +15,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cli/runtext.h"
 #include "cli/table.h"
 #include "cli/targets.h"
 #include "experiment/schema.h"
@@ -87,26 +88,6 @@ std::string fmtTime(double unixSeconds)
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", std::localtime(&t));
     return buf;
-}
-
-std::string fmtDuration(double seconds)
-{
-    if (seconds < 0 || !std::isfinite(seconds))
-        return "-";
-    char buf[32];
-    const auto s = int64_t(seconds);
-    if (s < 60)
-        std::snprintf(buf, sizeof buf, "%.1fs", seconds);
-    else if (s < 3600)
-        std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-    else
-        std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)((s % 3600) / 60));
-    return buf;
-}
-
-std::string fmtDuration(std::optional<double> seconds)
-{
-    return seconds ? fmtDuration(*seconds) : "-";
 }
 
 std::string fmtStep(std::optional<double> step)
@@ -283,11 +264,7 @@ struct Progress {
 
 void printRunSummary(const RunDetail &r)
 {
-    std::printf("Run %lld (%s) %s after %s: %s", (long long)r.id, r.uid.c_str(), toString(r.status),
-                fmtDuration(r.duration()).c_str(), r.name.c_str());
-    if (!r.task.empty())
-        std::printf(", %s", r.task.c_str());
-    std::printf("\n");
+    std::printf("%s\n", runHeadline(r).c_str());
     if (!r.error.empty())
         std::printf("  reason: %s\n", r.error.c_str());
     if (r.kind == "lr_find") {
