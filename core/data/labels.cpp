@@ -68,8 +68,8 @@ std::unordered_map<std::string, int64_t> anyCounts(const std::vector<Paper> &pap
 Result<LabeledData> multiClass(const std::vector<Paper> &papers, const LabelSpec &spec, const std::string &source)
 {
     if (spec.topN < 1)
-        return Error{"labels.topN is " + std::to_string(spec.topN) +
-                     "; it must be at least 2 (or 1 with labels.poolOthers)."};
+        return Error{"labels.top_n is " + std::to_string(spec.topN) +
+                     "; it must be at least 2 (or 1 with labels.others = \"pool\")."};
     const Counts counts = sortedCounts(primaryCounts(papers));
     const size_t kept = std::min(counts.size(), size_t(spec.topN));
 
@@ -86,8 +86,8 @@ Result<LabeledData> multiClass(const std::vector<Paper> &papers, const LabelSpec
     if (d.labelNames.size() < 2)
         return Error{"labels: " + source + " yields " + std::to_string(d.labelNames.size()) +
                      " class(es) (primary categories: " + describe(counts) +
-                     "); a multiclass task needs at least two. Raise labels.topN, set labels.poolOthers, or use "
-                     "data with more categories."};
+                     "); a multiclass task needs at least two. Raise labels.top_n, set labels.others to \"pool\", "
+                     "or use data with more categories."};
 
     const int other = pooled ? int(kept) : -1;
     for (size_t i = 0; i < papers.size(); ++i) {
@@ -163,9 +163,9 @@ Result<LabeledData> multiLabel(const std::vector<Paper> &papers, const LabelSpec
     }
     if (d.labelNames.size() < 2)
         return Error{"labels: " + std::to_string(d.labelNames.size()) + " category(ies) starting with \"" +
-                     spec.prefix + "\" are carried by at least labels.minCount = " + std::to_string(spec.minCount) +
+                     spec.prefix + "\" are carried by at least labels.min_count = " + std::to_string(spec.minCount) +
                      " papers in " + source + " (the most common: " + describe(counts) +
-                     "); a multilabel task needs at least two. Lower labels.minCount or change labels.prefix."};
+                     "); a multilabel task needs at least two. Lower labels.min_count or change labels.prefix."};
 
     std::vector<int> labels;
     for (size_t i = 0; i < papers.size(); ++i) {

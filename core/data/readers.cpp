@@ -542,19 +542,20 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
     const int abstractCol = column(spec.abstractColumn);
     const int categoriesCol = column(spec.categoriesColumn);
     auto missing = [&](const char *key, const std::string &name) {
-        return t.fileName + ": the header has no column " + inQuotes(name) + " (data." + key + "); its columns are " +
-               headerList + ". Set data." + key + " to the right one, or rename the column.";
+        return t.fileName + ": the header has no column " + inQuotes(name) + " (data.columns." + key +
+               "); its columns are " + headerList + ". Set data.columns." + key +
+               " to the right one, or rename the column.";
     };
     if (header.size() < 2)
         return t.fileName + ": the header row has a single column (" + headerList + "); is the separator right? " +
                (sep == ',' ? "This is read as CSV (comma-separated); for tabs use data.format \"tsv\" or a .tsv name."
                            : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
     if (titleCol < 0)
-        return missing("titleColumn", spec.titleColumn);
+        return missing("title", spec.titleColumn);
     if (categoriesCol < 0)
-        return missing("categoriesColumn", spec.categoriesColumn);
+        return missing("categories", spec.categoriesColumn);
     if (abstractCol < 0 && spec.text != TextField::Title)
-        return missing("abstractColumn", spec.abstractColumn) + " (The text includes the abstract; for titles "
+        return missing("abstract", spec.abstractColumn) + " (The text includes the abstract; for titles "
                                                                 "alone set data.text to \"title\".)";
 
     std::vector<std::string> fields;
@@ -624,7 +625,7 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
         return Error{"data.format is \"" + spec.format + "\"; use \"auto\", \"jsonl\", \"csv\" or \"tsv\"."};
     }
     if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
-        return Error{"data.maxBadShare is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1."};
+        return Error{"data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1."};
 
     std::error_code ec;
     const fs::file_status st = fs::status(file, ec);
@@ -674,11 +675,11 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
     };
     if (r.bad > 0 && double(r.bad) > spec.maxBadShare * double(r.lines)) {
         char share[64];
-        std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.maxBadShare = %g%%",
+        std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.max_bad_share = %g%%",
                       100.0 * double(r.bad) / double(r.lines), static_cast<long long>(r.lines),
                       100.0 * spec.maxBadShare);
         return Error{name + ": " + std::to_string(r.bad) + " lines could not be read (" + share +
-                     "). Fix the file, or raise data.maxBadShare to skip them. The first:" + firstErrors()};
+                     "). Fix the file, or raise data.max_bad_share to skip them. The first:" + firstErrors()};
     }
     if (t.papers.empty())
         return Error{name + ": no papers in it" +

@@ -277,7 +277,9 @@ private Q_SLOTS:
             const QString m = q(r.message());
             QVERIFY2(m.contains(q(file.string())), qPrintable(m));
             QVERIFY2(m.contains(QStringLiteral("5 lines could not be read")), qPrintable(m));
-            QVERIFY2(m.contains(QStringLiteral("data.maxBadShare")), qPrintable(m));
+            // the key as experiment files spell it
+            QVERIFY2(m.contains(QStringLiteral("more than data.max_bad_share = ")), qPrintable(m));
+            QVERIFY2(m.contains(QStringLiteral("raise data.max_bad_share")), qPrintable(m));
             QVERIFY2(m.contains(q(file.string()) + QStringLiteral(":3: bad JSON")), qPrintable(m));
         }
     }
@@ -450,14 +452,14 @@ private Q_SLOTS:
         QTest::newRow("csv without categories")
             << QStringLiteral("nocat.csv") << QByteArray("id,title,abstract,subjects\n1,T,A,cs.CL\n")
             << int(TextField::Title)
-            << QStringLiteral("no column \"categories\" (data.categoriesColumn); its columns are \"id\", \"title\", "
+            << QStringLiteral("no column \"categories\" (data.columns.categories); its columns are \"id\", \"title\", "
                               "\"abstract\", \"subjects\"");
         QTest::newRow("tsv without title")
             << QStringLiteral("notitle.tsv") << QByteArray("id\theadline\tcategories\n1\tT\tcs.CL\n")
-            << int(TextField::Title) << QStringLiteral("no column \"title\" (data.titleColumn)");
+            << int(TextField::Title) << QStringLiteral("no column \"title\" (data.columns.title)");
         QTest::newRow("abstract needed") << QStringLiteral("noabs.csv") << QByteArray("title,categories\nT,cs.CL\n")
                                          << int(TextField::TitleAbstract)
-                                         << QStringLiteral("no column \"abstract\" (data.abstractColumn)");
+                                         << QStringLiteral("no column \"abstract\" (data.columns.abstract)");
         QTest::newRow("abstract not needed") << QStringLiteral("noabs.csv") << QByteArray("title,categories\nT,cs.CL\n")
                                              << int(TextField::Title) << QString();
         QTest::newRow("wrong separator") << QStringLiteral("tabs.csv")
@@ -804,14 +806,14 @@ private Q_SLOTS:
             << QStringList{QStringLiteral("every paper in papers.jsonl carries cs.LG or cs.CL")};
         QTest::newRow("multiclass, one class")
             << mc << QStringList() << 1 << QString()
-            << QStringList{QStringLiteral("needs at least two"), QStringLiteral("labels.topN")};
+            << QStringList{QStringLiteral("needs at least two"), QStringLiteral("labels.top_n")};
         QTest::newRow("multiclass, topN 0")
-            << mc << QStringList() << 0 << QString() << QStringList{QStringLiteral("labels.topN is 0")};
+            << mc << QStringList() << 0 << QString() << QStringList{QStringLiteral("labels.top_n is 0")};
         QTest::newRow("multilabel, unknown prefix")
             << ml << QStringList() << 1 << QStringLiteral("q-bio.")
             << QStringList{QStringLiteral("labels.prefix"), QStringLiteral("q-bio.")};
         QTest::newRow("multilabel, minCount too high")
-            << ml << QStringList() << 3 << QStringLiteral("cs.") << QStringList{QStringLiteral("labels.minCount = 3")};
+            << ml << QStringList() << 3 << QStringLiteral("cs.") << QStringList{QStringLiteral("labels.min_count = 3")};
     }
     void labelsErrors()
     {
