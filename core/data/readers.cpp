@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <system_error>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <zstd.h>
@@ -328,7 +329,7 @@ public:
     }
 
     // After a parse: the paper, or a description of what is wrong with the line.
-    bool take(Paper &paper, int64_t lineNumber, std::string &problem)
+    bool take(Paper &paper, std::string &problem)
     {
         if (!m_problem.empty()) {
             problem = m_problem;
@@ -349,8 +350,6 @@ public:
         paper = std::move(m_paper);
         paper.categories = std::move(m_categories);
         m_categories = {};
-        if (!m_has[kId] || paper.id.empty())
-            paper.id = std::to_string(lineNumber);
         return true;
     }
 
@@ -396,11 +395,12 @@ private:
     std::string m_problem;
 };
 
-// Shared bookkeeping of one read: counts, the first errors, the limit.
+// Shared bookkeeping of one read: counts, the first errors, the papers seen, the limit.
 struct Tally {
     std::string fileName;
     ReadReport report;
     std::vector<Paper> papers;
+    std::unordered_map<std::string, int64_t> firstLine; // canonical id -> the line that read it
     int64_t limit = 0;
 
     void bad(int64_t line, const std::string &what)
@@ -409,10 +409,30 @@ struct Tally {
         if (report.firstErrors.size() < kMaxErrors)
             report.firstErrors.push_back(fileName + ":" + std::to_string(line) + ": " + what);
     }
-    void add(Paper &&p)
+    // Keeps the paper unless its id was read before. One without an id cannot be recognised again: it gets its
+    // line number (should another paper have that number as its id, splitData puts the two in one split).
+    void add(Paper &&p, int64_t line)
     {
+        if (p.id.empty()) {
+            p.id = std::to_string(line);
+        } else {
+            std::string id = canonicalPaperId(p.id);
+            const auto [first, isNew] = firstLine.try_emplace(id, line);
+            if (!isNew) {
+                duplicate(line, p.id, first->second);
+                return;
+            }
+            p.id = std::move(id);
+        }
         papers.push_back(std::move(p));
         ++report.rows;
+    }
+    void duplicate(int64_t line, const std::string &id, int64_t first)
+    {
+        ++report.duplicates;
+        if (report.firstDuplicates.size() < kMaxErrors)
+            report.firstDuplicates.push_back(fileName + ":" + std::to_string(line) + ": paper " + id +
+                                             " again, first at line " + std::to_string(first));
     }
     bool full() const { return limit > 0 && report.rows >= limit; }
 };
@@ -436,8 +456,8 @@ std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
         if (!parsed)
             sax.fail("bad JSON");
         Paper paper;
-        if (sax.take(paper, lines.lineNumber(), problem))
-            t.add(std::move(paper));
+        if (sax.take(paper, problem))
+            t.add(std::move(paper), lines.lineNumber());
         else
             t.bad(lines.lineNumber(), problem);
     }
@@ -586,9 +606,7 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
             p.abstract = std::move(fields[size_t(abstractCol)]);
         if (idCol >= 0)
             p.id = std::move(fields[size_t(idCol)]);
-        if (p.id.empty())
-            p.id = std::to_string(line);
-        t.add(std::move(p));
+        t.add(std::move(p), line);
     }
     return lines.error();
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <set>
 
 #include <zstd.h>
@@ -282,6 +283,64 @@ private Q_SLOTS:
             QVERIFY2(m.contains(QStringLiteral("raise data.max_bad_share")), qPrintable(m));
             QVERIFY2(m.contains(q(file.string()) + QStringLiteral(":3: bad JSON")), qPrintable(m));
         }
+    }
+
+    void canonicalId_data()
+    {
+        QTest::addColumn<QString>("id");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("new style, version") << QStringLiteral("2101.00001v2") << QStringLiteral("2101.00001");
+        QTest::newRow("four digits, version") << QStringLiteral("0704.0001v10") << QStringLiteral("0704.0001");
+        QTest::newRow("no version") << QStringLiteral("2101.00001") << QStringLiteral("2101.00001");
+        QTest::newRow("old style") << QStringLiteral("hep-th/9901001v1") << QStringLiteral("hep-th/9901001");
+        QTest::newRow("old style with class")
+            << QStringLiteral("math.GT/0309136v3") << QStringLiteral("math.GT/0309136");
+        QTest::newRow("not arXiv") << QStringLiteral("doc12v3") << QStringLiteral("doc12v3");
+        QTest::newRow("v without number") << QStringLiteral("2101.00001v") << QStringLiteral("2101.00001v");
+        QTest::newRow("a line number") << QStringLiteral("17") << QStringLiteral("17");
+    }
+    void canonicalId()
+    {
+        QFETCH(QString, id);
+        QFETCH(QString, expected);
+        QCOMPARE(q(canonicalPaperId(id.toStdString())), expected);
+    }
+
+    // A paper listed twice (another version, or the same line again) is read once: its copies would otherwise
+    // land in different splits and the test split would hold training papers.
+    void readDuplicates()
+    {
+        const QByteArray jsonl = "{\"id\": \"2101.00001\", \"title\": \"First\", \"categories\": \"cs.CL\"}\n"
+                                 "{\"id\": \"2101.00002\", \"title\": \"Second\", \"categories\": \"cs.LG\"}\n"
+                                 "{\"id\": \"2101.00001v2\", \"title\": \"First, v2\", \"categories\": \"cs.CV\"}\n"
+                                 "{\"title\": \"No id\", \"categories\": \"cs.CL\"}\n"
+                                 "{\"id\": \"2101.00002\", \"title\": \"Second again\", \"categories\": \"cs.LG\"}\n"
+                                 "{\"id\": \"2101.00003v1\", \"title\": \"Third\", \"categories\": \"cs.LG\"}\n";
+        ReadReport report;
+        const fs::path file = write(QStringLiteral("twice.jsonl"), jsonl);
+        const auto r = readPapers(file, DataSpec{}, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(report.lines, 6);
+        QCOMPARE(report.rows, 4);
+        QCOMPARE(report.bad, 0);
+        QCOMPARE(report.duplicates, 2);
+        const QString f = q(file.string());
+        QCOMPARE(qList(report.firstDuplicates),
+                 (QStringList{f + QStringLiteral(":3: paper 2101.00001v2 again, first at line 1"),
+                              f + QStringLiteral(":5: paper 2101.00002 again, first at line 2")}));
+        std::vector<std::string> ids;
+        for (const auto &p : *r)
+            ids.push_back(p.id);
+        QCOMPARE(ids, (std::vector<std::string>{"2101.00001", "2101.00002", "4", "2101.00003"}));
+        QCOMPARE(q(r->front().title), QStringLiteral("First")); // the first copy is kept
+
+        ReadReport csvReport;
+        const auto csv = readPapers(write(QStringLiteral("twice.csv"), "id,title,categories\na,A,cs.CL\na,B,cs.LG\n"),
+                                    DataSpec{}, &csvReport);
+        QVERIFY(csv.ok());
+        QCOMPARE(csv->size(), size_t(1));
+        QCOMPARE(csvReport.duplicates, 1);
+        QCOMPARE(int(csvReport.firstDuplicates.size()), 1);
     }
 
     void readLimit()
@@ -886,6 +945,29 @@ private Q_SLOTS:
         for (size_t i : b->test)
             idsB.insert(s.papers[reversed.paper[i]].id);
         QVERIFY(idsA == idsB);
+    }
+
+    // Papers that share an id (put together without readPapers) never sit in two splits, even when their
+    // labels put them in different strata.
+    void splitKeepsAPaperInOneSplit()
+    {
+        Synthetic s = synthetic({60, 60}); // interleaved: examples 2j and 2j+1 have different labels
+        for (size_t i = 1; i < s.papers.size(); i += 2)
+            s.papers[i].id = s.papers[i - 1].id + (i % 4 == 1 ? "v2" : "");
+        const auto split = splitData(s.data, s.papers, SplitSpec{});
+        QVERIFY2(split.ok(), split.ok() ? "" : split.message().c_str());
+        std::map<std::string, std::set<int>> splitsOf;
+        int k = 0;
+        for (const auto *part : {&split->train, &split->validation, &split->test}) {
+            QVERIFY(std::is_sorted(part->begin(), part->end()));
+            for (size_t i : *part)
+                splitsOf[canonicalPaperId(s.papers[s.data.paper[i]].id)].insert(k);
+            ++k;
+        }
+        QCOMPARE(splitsOf.size(), size_t(60));
+        for (const auto &[id, splits] : splitsOf)
+            QVERIFY2(splits.size() == 1, id.c_str());
+        QCOMPARE(split->train.size() + split->validation.size() + split->test.size(), size_t(120));
     }
 
     void splitStratified_data()

@@ -585,6 +585,8 @@ void ExperimentForm::startDataPreview()
         QString text = QStringLiteral("<b>%L1 rows</b> in %2").arg(report.rows).arg(qs(file.filename().string()).toHtmlEscaped());
         if (report.bad > 0)
             text += QStringLiteral(" (%L1 bad lines skipped)").arg(report.bad);
+        if (report.duplicates > 0)
+            text += QStringLiteral(" (%L1 papers listed again, read once)").arg(report.duplicates);
         auto labels = lbk::buildLabels(*papers, e.labels, file.filename().string());
         if (!labels) {
             text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(labels.message()).toHtmlEscaped());
