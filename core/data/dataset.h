@@ -1,7 +1,7 @@
 #pragma once
-// Reading papers (arXiv metadata JSON lines, plain or zstd-compressed, and CSV/TSV with a column mapping),
-// turning their categories into labels for the three task kinds, and the seeded, stratified split that is
-// identical on every machine.
+// Reading papers (arXiv metadata JSON lines or one JSON array of them, plain or zstd-compressed, and CSV/TSV with
+// a column mapping), turning their categories into labels for the three task kinds, and the seeded, stratified
+// split that is identical on every machine.
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -343,6 +343,114 @@ private Q_SLOTS:
         QCOMPARE(int(csvReport.firstDuplicates.size()), 1);
     }
 
+    // A file that is one JSON array of papers used to fail as "1 lines could not be read".
+    void readJsonArray_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::newRow("pretty-printed")
+            << QByteArray("[\n  {\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"},\n"
+                          "  {\"id\": \"a2\", \"title\": \"Two\", \"categories\": [\"cs.LG\", \"cs.AI\"],\n"
+                          "   \"extra\": [1, {\"title\": \"nested\"}], \"more\": {\"categories\": [\"x\"]}}\n]\n");
+        QTest::newRow("one line, spaces and a byte order mark first")
+            << QByteArray("\xEF\xBB\xBF  [{\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"}, "
+                          "{\"id\": \"a2\", \"title\": \"Two\", \"categories\": \"cs.LG cs.AI\"}]");
+        QTest::newRow("blank lines first, CRLF")
+            << QByteArray("\r\n\r\n[\r\n{\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"},\r\n"
+                          "{\"id\": \"a2\", \"title\": \"Two\",\r\n \"categories\": \"cs.LG cs.AI\"}\r\n]");
+    }
+    void readJsonArray()
+    {
+        QFETCH(QByteArray, bytes);
+        ReadReport report;
+        const auto r = readPapers(write(QStringLiteral("array.json"), bytes), DataSpec{}, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(report.lines, 2);
+        QCOMPARE(report.rows, 2);
+        QCOMPARE(report.bad, 0);
+        QCOMPARE(q(r->at(0).id), QStringLiteral("a1"));
+        QCOMPARE(q(r->at(0).title), QStringLiteral("One"));
+        QCOMPARE(q(r->at(1).title), QStringLiteral("Two")); // the nested "title" did not overwrite it
+        QCOMPARE(qList(r->at(1).categories), (QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.AI")}));
+    }
+
+    void readJsonArrayBadElements()
+    {
+        const QByteArray bytes = "[{\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"},\n"
+                                 " 5,\n"
+                                 " {\"categories\": \"cs.CL\"},\n"
+                                 " [1, [2]],\n"
+                                 " {\"title\": \"No id\", \"categories\": \"cs.LG\"},\n"
+                                 " {\"id\": \"a1\", \"title\": \"One again\", \"categories\": \"cs.CL\"},\n"
+                                 " {\"id\": \"a3\", \"title\": 3, \"categories\": \"cs.CL\"}]\n";
+        DataSpec spec;
+        spec.maxBadShare = 1.0;
+        ReadReport report;
+        const fs::path file = write(QStringLiteral("mixed.json"), bytes);
+        const auto r = readPapers(file, spec, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(report.lines, 7);
+        QCOMPARE(report.rows, 2);
+        QCOMPARE(report.bad, 4);
+        QCOMPARE(report.duplicates, 1);
+        const QString f = q(file.string());
+        QCOMPARE(qList(report.firstErrors),
+                 (QStringList{f + QStringLiteral(": element 2: not a JSON object"),
+                              f + QStringLiteral(": element 3: no \"title\""),
+                              f + QStringLiteral(": element 4: not a JSON object"),
+                              f + QStringLiteral(": element 7: \"title\" is a number, not a string")}));
+        QCOMPARE(qList(report.firstDuplicates),
+                 QStringList{f + QStringLiteral(": element 6: paper a1 again, first at element 1")});
+        QCOMPARE(q(r->at(1).id), QStringLiteral("5")); // no id: its element number
+
+        // Over the limit of bad elements, the message counts elements.
+        spec.maxBadShare = 0.1;
+        const auto refused = readPapers(file, spec);
+        QVERIFY(!refused.ok());
+        QVERIFY2(q(refused.message()).contains(QStringLiteral("4 elements could not be read")),
+                 refused.message().c_str());
+    }
+
+    void readJsonArrayErrors_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<QStringList>("expected");
+        QTest::newRow("cut short")
+            << QByteArray("[{\"title\": \"T\", \"categories\": \"cs.CL\"},\n{\"title\": \"U\"")
+            << QStringList{QStringLiteral("bad JSON at line 2"), QStringLiteral("one JSON array"),
+                           QStringLiteral("jq -c '.[]' in.json > out.jsonl")};
+        QTest::newRow("text after the array")
+            << QByteArray("[{\"title\": \"T\", \"categories\": \"cs.CL\"}]\n"
+                          "{\"title\": \"U\", \"categories\": \"x\"}\n")
+            << QStringList{QStringLiteral("bad JSON at line 2"), QStringLiteral("jq -c")};
+        QTest::newRow("empty array") << QByteArray("[ ]\n") << QStringList{QStringLiteral("its array is empty")};
+    }
+    void readJsonArrayErrors()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(QStringList, expected);
+        const fs::path file = write(QStringLiteral("broken.json"), bytes);
+        const auto r = readPapers(file, DataSpec{});
+        QVERIFY(!r.ok());
+        const QString m = q(r.message());
+        QVERIFY2(m.startsWith(q(file.string()) + QStringLiteral(": ")), qPrintable(m));
+        for (const auto &e : expected)
+            QVERIFY2(m.contains(e), qPrintable(m));
+    }
+
+    void readJsonArrayLimit()
+    {
+        DataSpec spec;
+        spec.limit = 1;
+        ReadReport report;
+        const auto r = readPapers(write(QStringLiteral("limited.json"),
+                                        "[{\"title\": \"T\", \"categories\": \"cs.CL\"}, {\"title\": \"U\", "
+                                        "\"categories\": \"cs.LG\"}, {\"broken"),
+                                  spec, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str()); // stops before the broken part
+        QCOMPARE(r->size(), size_t(1));
+        QCOMPARE(q(r->at(0).id), QStringLiteral("1"));
+    }
+
     void readLimit()
     {
         DataSpec spec;
