@@ -210,15 +210,18 @@ std::string clip(std::string s, size_t max = 160)
 
 enum Field { kId, kTitle, kAbstract, kCategories, kFieldCount };
 
-// Collects the mapped top-level fields of one JSON object; everything else is lexed and dropped.
-class PaperSax {
-public:
+// The names of the value types in nlohmann's SAX handler signatures.
+struct SaxTypes {
     using number_integer_t = json::number_integer_t;
     using number_unsigned_t = json::number_unsigned_t;
     using number_float_t = json::number_float_t;
     using string_t = json::string_t;
     using binary_t = json::binary_t;
+};
 
+// Collects the mapped top-level fields of one JSON object; everything else is lexed and dropped.
+class PaperSax : public SaxTypes {
+public:
     explicit PaperSax(const DataSpec &spec)
         : m_keys{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn}
     {}
@@ -445,14 +448,8 @@ struct Tally {
 
 // Reads a file that is one JSON array of papers ([{...}, {...}], as json.dump(list) writes it): each element goes
 // through PaperSax as if it were a line of its own, and its number stands in for a line number.
-class PaperArraySax {
+class PaperArraySax : public SaxTypes {
 public:
-    using number_integer_t = json::number_integer_t;
-    using number_unsigned_t = json::number_unsigned_t;
-    using number_float_t = json::number_float_t;
-    using string_t = json::string_t;
-    using binary_t = json::binary_t;
-
     PaperArraySax(const DataSpec &spec, Tally &t) : m_paper(spec), m_t(t) {}
 
     bool null() { return value([&] { m_paper.null(); }); }
