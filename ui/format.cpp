@@ -50,11 +50,13 @@ QString formatMetric(double v)
     return QString::number(v, 'g', 4);
 }
 
-QString formatDuration(double seconds)
+QString formatDuration(std::optional<double> seconds)
 {
-    if (!(seconds > 0))
+    if (!seconds)
+        return QStringLiteral("-");
+    if (!(*seconds > 0))
         return QString();
-    const qint64 s = qint64(std::llround(seconds));
+    const qint64 s = qint64(std::llround(*seconds));
     if (s < 60)
         return QStringLiteral("%1 s").arg(s);
     if (s < 3600)
@@ -67,30 +69,6 @@ QString formatTimestamp(double unixSeconds)
     if (unixSeconds <= 0)
         return QString();
     return QDateTime::fromMSecsSinceEpoch(qint64(unixSeconds * 1000.0)).toString(QStringLiteral("yyyy-MM-dd HH:mm"));
-}
-
-double runDuration(const lbk::RunSummary &run)
-{
-    if (run.startedAt <= 0)
-        return 0;
-    const double end = run.endedAt > 0 ? run.endedAt
-                       : lbk::isActive(run.status) ? double(QDateTime::currentMSecsSinceEpoch()) / 1000.0
-                                                   : run.startedAt;
-    return end - run.startedAt;
-}
-
-double summaryValue(const lbk::RunSummary &run, const char *section, const std::string &key)
-{
-    const auto nan = std::numeric_limits<double>::quiet_NaN();
-    if (!run.summary.is_object())
-        return nan;
-    auto sec = run.summary.find(section);
-    if (sec == run.summary.end() || !sec->is_object())
-        return nan;
-    auto v = sec->find(key);
-    if (v == sec->end() || !v->is_number())
-        return nan;
-    return v->get<double>();
 }
 
 QColor seriesColor(int i)

@@ -1,5 +1,7 @@
 #pragma once
 // Small conversions shared by models and views: std <-> Qt strings, numbers, times, run status colours.
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,12 +22,11 @@ QString statusText(lbk::RunStatus s);
 // A colour readable on both light and dark backgrounds.
 QColor statusColor(lbk::RunStatus s);
 QString formatMetric(double v);         // 4 significant digits, "-" for NaN
-QString formatDuration(double seconds); // "12 s", "3 min 04 s", "2 h 05 min"
+// "12 s", "3 min 04 s", "2 h 05 min"; "-" for a run that never started (RunSummary::duration()).
+QString formatDuration(std::optional<double> seconds);
 QString formatTimestamp(double unixSeconds);
-// The run's duration: ended - started, or now - started for a live run; 0 when not started.
-double runDuration(const lbk::RunSummary &run);
-// A metric of the run summary: section "final" or "best"; NaN when absent.
-double summaryValue(const lbk::RunSummary &run, const char *section, const std::string &key);
+// A value that may be missing (RunSummary::summaryValue(), duration()) as tables and plots take it: NaN.
+inline double orNan(std::optional<double> v) { return v.value_or(std::numeric_limits<double>::quiet_NaN()); }
 // The colour of series i in plots that overlay several runs or metrics.
 QColor seriesColor(int i);
 

@@ -222,7 +222,7 @@ void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QSt
     request.lrFind = lrFind;
     request.experimentFile = ss(m_form->sourceFile());
     const lbk::Experiment e = parsed.value();
-    if (!target.isEmpty() && target != QLatin1String("local")) {
+    if (lbk::isRemoteTarget(ss(target))) {
         const lbk::Target *t = m_remote->targets().find(ss(target));
         if (!t) {
             QString msg = tr("No target named \"%1\" in %2.").arg(target, m_remote->targetsPath());
@@ -302,7 +302,7 @@ void MainWindow::resumeRun(qint64 id)
     for (const auto &r : m_store->runs())
         if (r.id == id)
             run = &r;
-    if (run && !run->target.empty() && run->target != "local") {
+    if (run && run->remote()) {
         statusBar()->showMessage(tr("Resuming run #%1 on %2...").arg(id).arg(qs(run->target)));
         m_remote->resume(id, this, [this](RemoteService::Outcome o) {
             m_store->reloadRuns();

@@ -38,9 +38,7 @@ lbk::TargetsFile localOnly()
 {
     lbk::TargetsFile file;
     file.path = lbk::defaultTargetsPath();
-    lbk::Target local;
-    local.name = "local";
-    file.targets.push_back(local);
+    file.targets.push_back(lbk::localTarget());
     return file;
 }
 
@@ -148,15 +146,11 @@ void RemoteService::answer(QObject *context, Done done, Outcome o)
 
 const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) const
 {
-    static const lbk::Target local = [] {
-        lbk::Target t;
-        t.name = "local";
-        return t;
-    }();
+    static const lbk::Target local = lbk::localTarget();
     for (const auto &r : m_store->runs()) {
         if (r.id != runId)
             continue;
-        if (r.target.empty() || r.target == "local")
+        if (!r.remote())
             return &local;
         if (const auto *t = m_targets.find(r.target))
             return t;
@@ -280,7 +274,7 @@ void RemoteService::syncTick()
         return;
     bool any = false;
     for (const auto &r : m_store->runs())
-        any = any || (lbk::isActive(r.status) && !r.target.empty() && r.target != "local");
+        any = any || (lbk::isActive(r.status) && r.remote());
     if (!any)
         return;
     m_syncing = true;

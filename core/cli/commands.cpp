@@ -15,6 +15,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cli/runtext.h"
 #include "cli/table.h"
 #include "cli/targets.h"
 #include "experiment/schema.h"
@@ -60,15 +61,23 @@ std::unique_ptr<Store> openStore(const Common &c, bool sync = true)
     return std::move(*store);
 }
 
-std::string fmtMetric(const json &v, int digits = 4)
+std::string fmtMetric(double v, int digits = 4)
 {
-    if (!v.is_number())
-        return "-";
     std::ostringstream os;
     os.setf(std::ios::fixed);
     os.precision(digits);
-    os << v.get<double>();
+    os << v;
     return os.str();
+}
+
+std::string fmtMetric(const json &v, int digits = 4)
+{
+    return v.is_number() ? fmtMetric(v.get<double>(), digits) : "-";
+}
+
+std::string fmtMetric(std::optional<double> v, int digits = 4)
+{
+    return v ? fmtMetric(*v, digits) : "-";
 }
 
 std::string fmtTime(double unixSeconds)
@@ -81,37 +90,9 @@ std::string fmtTime(double unixSeconds)
     return buf;
 }
 
-std::string fmtDuration(double seconds)
+std::string fmtStep(std::optional<double> step)
 {
-    if (seconds < 0 || !std::isfinite(seconds))
-        return "-";
-    char buf[32];
-    const auto s = int64_t(seconds);
-    if (s < 60)
-        std::snprintf(buf, sizeof buf, "%.1fs", seconds);
-    else if (s < 3600)
-        std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-    else
-        std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)((s % 3600) / 60));
-    return buf;
-}
-
-double runDuration(const RunSummary &r)
-{
-    if (r.startedAt <= 0)
-        return -1;
-    const double end = r.endedAt > 0 ? r.endedAt : (isActive(r.status) ? std::chrono::duration<double>(
-                                                                             std::chrono::system_clock::now().time_since_epoch())
-                                                                             .count()
-                                                                       : r.startedAt);
-    return end - r.startedAt;
-}
-
-json summaryValue(const RunSummary &r, const char *section, const std::string &key)
-{
-    if (!r.summary.contains(section) || !r.summary[section].is_object())
-        return json();
-    return r.summary[section].value(key, json());
+    return step ? std::to_string(int64_t(*step)) : "-";
 }
 
 json runJson(const RunSummary &r)
@@ -283,11 +264,7 @@ struct Progress {
 
 void printRunSummary(const RunDetail &r)
 {
-    std::printf("Run %lld (%s) %s after %s: %s", (long long)r.id, r.uid.c_str(), toString(r.status),
-                fmtDuration(runDuration(r)).c_str(), r.name.c_str());
-    if (!r.task.empty())
-        std::printf(", %s", r.task.c_str());
-    std::printf("\n");
+    std::printf("%s\n", runHeadline(r).c_str());
     if (!r.error.empty())
         std::printf("  reason: %s\n", r.error.c_str());
     if (r.kind == "lr_find") {
@@ -300,25 +277,26 @@ void printRunSummary(const RunDetail &r)
     } else {
         for (const char *split : {"val", "test"}) {
             const std::string s = split;
-            json acc = summaryValue(r, "final", s + "/accuracy");
-            if (acc.is_null())
+            const auto acc = r.summaryValue("final", s + "/accuracy");
+            if (!acc)
                 continue;
             std::printf("  %-5s accuracy %s  macro-F1 %s", split, fmtMetric(acc).c_str(),
-                        fmtMetric(summaryValue(r, "final", s + "/macro_f1")).c_str());
-            for (const char *extra : {"f1", "roc_auc", "pr_auc", "micro_f1"}) {
-                json v = summaryValue(r, "final", s + "/" + extra);
-                if (!v.is_null())
-                    std::printf("  %s %s", extra, fmtMetric(v).c_str());
+                        fmtMetric(r.summaryValue("final", s + "/macro_f1")).c_str());
+            for (const std::string_view key : scalarMetricKeys()) {
+                const std::string extra(key);
+                if (extra == "accuracy" || extra == "macro_f1" || extra == "loss")
+                    continue; // the first two lead the line; the loss says little to a reader
+                if (const auto v = r.summaryValue("final", s + "/" + extra))
+                    std::printf("  %s %s", extra.c_str(), fmtMetric(v).c_str());
             }
             std::printf("\n");
         }
         const json m = valueAt(r.config, "evaluation.metric");
         const std::string metric = m.is_string() ? m.get<std::string>() : "macro_f1";
-        json best = summaryValue(r, "best", "val/" + metric);
-        if (best.is_number()) {
-            json at = summaryValue(r, "best_step", "val/" + metric);
+        if (const auto best = r.summaryValue("best", "val/" + metric)) {
+            const auto at = r.summaryValue("best_step", "val/" + metric);
             std::printf("  best val %s %s%s\n", metric.c_str(), fmtMetric(best).c_str(),
-                        at.is_number() ? (" at step " + std::to_string(at.get<int64_t>())).c_str() : "");
+                        at ? (" at step " + fmtStep(at)).c_str() : "");
         }
     }
     std::printf("  run folder: %s\n", r.runDir.c_str());
@@ -505,7 +483,7 @@ int run(const Common &c, const RunOptions &o)
     req.name = o.name;
     req.tags = splitTags(o.tags);
     req.experimentFile = o.file;
-    if (!o.target.empty() && o.target != "local") {
+    if (isRemoteTarget(o.target)) {
         std::optional<TargetsFile> targets;
         const Target *target = findTarget(c, o.target, targets);
         if (!target)
@@ -569,7 +547,7 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
     }
     LaunchRequest req;
     req.dataRoot = c.dataRoot;
-    if (run->target != "local" && !run->target.empty()) {
+    if (run->remote()) {
         std::optional<TargetsFile> targets;
         const Target *target = findTarget(c, run->target, targets);
         if (!target)
@@ -636,10 +614,10 @@ int runs(const Common &c, const RunsOptions &o)
              "TAGS"});
     for (const auto &r : list)
         t.add({std::to_string(r.id), toString(r.status), r.name, r.kind, r.task, std::to_string(r.lastStep),
-               fmtMetric(summaryValue(r, "final", "val/accuracy"), 3),
-               fmtMetric(summaryValue(r, "final", "val/macro_f1"), 3),
-               fmtMetric(summaryValue(r, "final", "test/accuracy"), 3), fmtTime(r.startedAt > 0 ? r.startedAt : r.createdAt),
-               fmtDuration(runDuration(r)), r.host, joinTags(r.tags)});
+               fmtMetric(r.summaryValue("final", "val/accuracy"), 3),
+               fmtMetric(r.summaryValue("final", "val/macro_f1"), 3),
+               fmtMetric(r.summaryValue("final", "test/accuracy"), 3), fmtTime(r.startedAt > 0 ? r.startedAt : r.createdAt),
+               fmtDuration(r.duration()), r.host, joinTags(r.tags)});
     std::printf("%s", t.render().c_str());
     if (list.empty())
         std::printf("(no runs in %s)\n", store->path().c_str());
@@ -675,10 +653,7 @@ int show(const Common &c, const std::string &ref)
         std::printf("\nFinal metrics\n");
         Table t({"METRIC", "FINAL", "BEST", "BEST AT"});
         for (const auto &[k, v] : r->summary["final"].items())
-            t.add({k, fmtMetric(v), fmtMetric(summaryValue(*r, "best", k)),
-                   summaryValue(*r, "best_step", k).is_number()
-                       ? std::to_string(summaryValue(*r, "best_step", k).get<int64_t>())
-                       : "-"});
+            t.add({k, fmtMetric(v), fmtMetric(r->summaryValue("best", k)), fmtStep(r->summaryValue("best_step", k))});
         std::printf("%s", t.render().c_str());
     }
     const auto evals = store->evaluations(r->id, "test");
@@ -737,8 +712,10 @@ int compare(const Common &c, const std::vector<std::string> &refs)
         }
         for (const auto &k : metricKeys) {
             json row = json::array();
-            for (const auto &r : list)
-                row.push_back(summaryValue(r, "final", k));
+            for (const auto &r : list) {
+                const auto v = r.summaryValue("final", k);
+                row.push_back(v ? json(*v) : json());
+            }
             out["metrics"][k] = row;
         }
         std::printf("%s\n", dumpJson(out).c_str());
@@ -761,16 +738,14 @@ int compare(const Common &c, const std::vector<std::string> &refs)
     Table met(header);
     for (const auto &k : metricKeys) {
         std::vector<std::string> row = {k};
-        // The best value per row is marked with *; lower is better for losses.
+        // The best value per row is marked with *; lower is better for losses and times (higherIsBetter).
         double best = higherIsBetter(k) ? -INFINITY : INFINITY;
+        for (const auto &r : list)
+            if (const auto v = r.summaryValue("final", k))
+                best = higherIsBetter(k) ? std::max(best, *v) : std::min(best, *v);
         for (const auto &r : list) {
-            json v = summaryValue(r, "final", k);
-            if (v.is_number())
-                best = higherIsBetter(k) ? std::max(best, v.get<double>()) : std::min(best, v.get<double>());
-        }
-        for (const auto &r : list) {
-            json v = summaryValue(r, "final", k);
-            row.push_back(fmtMetric(v) + (v.is_number() && v.get<double>() == best && list.size() > 1 ? " *" : ""));
+            const auto v = r.summaryValue("final", k);
+            row.push_back(fmtMetric(v) + (v && *v == best && list.size() > 1 ? " *" : ""));
         }
         met.add(row);
     }
@@ -949,11 +924,10 @@ int cancel(const Common &c, const std::string &ref)
         printError("run " + std::to_string(r->id) + " is " + toString(r->status) + ", not running");
         return kBadInput;
     }
-    Target local;
-    local.name = "local";
+    const Target local = localTarget();
     const Target *target = &local;
     std::optional<TargetsFile> targets;
-    if (r->target != "local" && !r->target.empty()) {
+    if (r->remote()) {
         target = findTarget(c, r->target, targets);
         if (!target)
             return kBadInput;

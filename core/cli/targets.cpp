@@ -77,7 +77,7 @@ int pull(const Common &c, const std::string &ref, bool all)
         printError(run.message());
         return kBadInput;
     }
-    if (run->target == "local") {
+    if (!run->remote()) {
         printError("run " + std::to_string(run->id) + " ran on this machine; its files are in " + run->runDir);
         return kBadInput;
     }
@@ -111,7 +111,7 @@ void syncRemote(Store &store, const Common &c)
         RunFilter f;
         f.status = status;
         for (const auto &r : store.runs(f))
-            any = any || (r.target != "local" && !r.target.empty());
+            any = any || r.remote();
     }
     if (!any)
         return;

@@ -1,7 +1,8 @@
-// Where the data lives, and the text a model sees. Reading is in readers.cpp, labels in labels.cpp, the split
-// in split.cpp.
+// Where the data lives, which paper an id names, and the text a model sees. Reading is in readers.cpp, labels in
+// labels.cpp, the split in split.cpp.
 #include "data/dataset.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <system_error>
 
@@ -10,6 +11,26 @@ namespace lbk {
 namespace fs = std::filesystem;
 
 namespace {
+
+bool allDigits(std::string_view s)
+{
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// arXiv's identifiers: "2101.00001" since 2007 (four digits after the dot until 2014), and before that an
+// archive and a number, "hep-th/9901001" or "math.GT/0309136".
+bool isArxivId(std::string_view id)
+{
+    if (const size_t slash = id.find('/'); slash != std::string_view::npos) {
+        const std::string_view archive = id.substr(0, slash), number = id.substr(slash + 1);
+        const auto archiveChar = [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.';
+        };
+        return !archive.empty() && std::all_of(archive.begin(), archive.end(), archiveChar) && number.size() == 7 &&
+               allDigits(number);
+    }
+    return (id.size() == 9 || id.size() == 10) && id[4] == '.' && allDigits(id.substr(0, 4)) && allDigits(id.substr(5));
+}
 
 bool isDirectory(const fs::path &p)
 {
@@ -84,6 +105,14 @@ std::string paperText(const Paper &paper, TextField field)
         return paper.title + ". " + paper.abstract;
     }
     return paper.title;
+}
+
+std::string canonicalPaperId(std::string_view id)
+{
+    const size_t v = id.rfind('v');
+    if (v != std::string_view::npos && allDigits(id.substr(v + 1)) && isArxivId(id.substr(0, v)))
+        return std::string(id.substr(0, v));
+    return std::string(id);
 }
 
 } // namespace lbk

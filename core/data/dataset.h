@@ -1,7 +1,7 @@
 #pragma once
-// Reading papers (arXiv metadata JSON lines, plain or zstd-compressed, and CSV/TSV with a column mapping),
-// turning their categories into labels for the three task kinds, and the seeded, stratified split that is
-// identical on every machine.
+// Reading papers (arXiv metadata JSON lines or one JSON array of them, plain or zstd-compressed, and CSV/TSV with
+// a column mapping), turning their categories into labels for the three task kinds, and the seeded, stratified
+// split that is identical on every machine.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -25,6 +25,8 @@ struct ReadReport {
     int64_t rows = 0;     // papers read
     int64_t bad = 0;      // lines that failed to parse, skipped
     std::vector<std::string> firstErrors; // up to 5, each "file:line: what is wrong"
+    int64_t duplicates = 0; // lines whose paper was read before (same id, arXiv version aside), skipped
+    std::vector<std::string> firstDuplicates; // up to 5, each "file:line: paper <id> again, first at line <n>"
 };
 
 // The path a data spec names, resolved against the data root when relative. The data root is dataRoot when
@@ -33,9 +35,15 @@ struct ReadReport {
 std::filesystem::path resolveDataPath(const std::string &path, const std::string &dataRoot = {});
 std::filesystem::path defaultDataRoot();
 
+// A paper's id without arXiv's version suffix ("2101.00001v2" -> "2101.00001", "hep-th/9901001v1" ->
+// "hep-th/9901001"), so two versions of a paper are one paper; ids not shaped like arXiv's are kept as they are.
+std::string canonicalPaperId(std::string_view id);
+
 // Reads every paper. Fails with a message naming the file (and line) when the file is missing, unreadable, a
 // column is missing, or more than spec.maxBadShare of its lines fail to parse; otherwise bad lines are
-// counted in the report.
+// counted in the report. Each paper is read once: ids are made canonical, and a line whose paper was read
+// before is skipped (the first is kept; a paper in two splits would be tested on what it trained on) and
+// counted in the report. A paper without an id gets its line number as one.
 Result<std::vector<Paper>> readPapers(const std::filesystem::path &file, const DataSpec &spec,
                                       ReadReport *report = nullptr);
 
@@ -68,8 +76,9 @@ struct DataSplit {
 };
 
 // Deterministic on every machine: order within each stratum (the example's first label) comes from a
-// 64-bit hash of (seed, paper id), never from std:: distributions. Fails when a split that is asked for
-// (share > 0) ends up empty.
+// 64-bit hash of (seed, paper id), never from std:: distributions. Examples whose papers share an id (by
+// canonicalPaperId) all go to one split, so no paper is tested on after training on it. Fails when a split that
+// is asked for (share > 0) ends up empty.
 Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &papers, const SplitSpec &spec);
 
 // 64-bit FNV-1a, then a splitmix64 finaliser: stable across machines and compilers.

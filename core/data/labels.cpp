@@ -138,8 +138,8 @@ Result<std::vector<std::string>> multiClassNames(const std::vector<Paper> &paper
                                                  const std::string &source)
 {
     if (spec.topN < 1)
-        return Error{"labels.topN is " + std::to_string(spec.topN) +
-                     "; it must be at least 2 (or 1 with labels.poolOthers)."};
+        return Error{"labels.top_n is " + std::to_string(spec.topN) +
+                     "; it must be at least 2 (or 1 with labels.others = \"pool\")."};
     const Counts counts = sortedCounts(primaryCounts(papers));
     const size_t kept = std::min(counts.size(), size_t(spec.topN));
     std::vector<std::string> names;
@@ -150,8 +150,8 @@ Result<std::vector<std::string>> multiClassNames(const std::vector<Paper> &paper
     if (names.size() < 2)
         return Error{"labels: " + source + " yields " + std::to_string(names.size()) +
                      " class(es) (primary categories: " + describe(counts) +
-                     "); a multiclass task needs at least two. Raise labels.topN, set labels.poolOthers, or use "
-                     "data with more categories."};
+                     "); a multiclass task needs at least two. Raise labels.top_n, set labels.others to \"pool\", "
+                     "or use data with more categories."};
     return names;
 }
 
@@ -196,9 +196,9 @@ Result<std::vector<std::string>> multiLabelNames(const std::vector<Paper> &paper
     }
     if (names.size() < 2)
         return Error{"labels: " + std::to_string(names.size()) + " category(ies) starting with \"" + spec.prefix +
-                     "\" are carried by at least labels.minCount = " + std::to_string(spec.minCount) + " papers in " +
+                     "\" are carried by at least labels.min_count = " + std::to_string(spec.minCount) + " papers in " +
                      source + " (the most common: " + describe(counts) +
-                     "); a multilabel task needs at least two. Lower labels.minCount or change labels.prefix."};
+                     "); a multilabel task needs at least two. Lower labels.min_count or change labels.prefix."};
     return names;
 }
 

@@ -1,4 +1,5 @@
-// readPapers: JSON lines (plain or zstd, decompressed as a stream) and CSV/TSV with a header row.
+// readPapers: JSON lines (plain or zstd, decompressed as a stream), a JSON array of papers (a file starting with
+// '[', read whole), and CSV/TSV with a header row.
 //
 // JSON lines go through nlohmann's SAX interface rather than json::parse: only four top-level fields are kept,
 // so building a DOM per line (a map, a node per value) would be wasted work on 167k lines.
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <system_error>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <zstd.h>
@@ -208,15 +210,18 @@ std::string clip(std::string s, size_t max = 160)
 
 enum Field { kId, kTitle, kAbstract, kCategories, kFieldCount };
 
-// Collects the mapped top-level fields of one JSON object; everything else is lexed and dropped.
-class PaperSax {
-public:
+// The names of the value types in nlohmann's SAX handler signatures.
+struct SaxTypes {
     using number_integer_t = json::number_integer_t;
     using number_unsigned_t = json::number_unsigned_t;
     using number_float_t = json::number_float_t;
     using string_t = json::string_t;
     using binary_t = json::binary_t;
+};
 
+// Collects the mapped top-level fields of one JSON object; everything else is lexed and dropped.
+class PaperSax : public SaxTypes {
+public:
     explicit PaperSax(const DataSpec &spec)
         : m_keys{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn}
     {}
@@ -328,7 +333,7 @@ public:
     }
 
     // After a parse: the paper, or a description of what is wrong with the line.
-    bool take(Paper &paper, int64_t lineNumber, std::string &problem)
+    bool take(Paper &paper, std::string &problem)
     {
         if (!m_problem.empty()) {
             problem = m_problem;
@@ -349,8 +354,6 @@ public:
         paper = std::move(m_paper);
         paper.categories = std::move(m_categories);
         m_categories = {};
-        if (!m_has[kId] || paper.id.empty())
-            paper.id = std::to_string(lineNumber);
         return true;
     }
 
@@ -396,26 +399,184 @@ private:
     std::string m_problem;
 };
 
-// Shared bookkeeping of one read: counts, the first errors, the limit.
+// Shared bookkeeping of one read: counts, the first errors, the papers seen, the limit.
 struct Tally {
     std::string fileName;
     ReadReport report;
     std::vector<Paper> papers;
+    std::unordered_map<std::string, int64_t> firstLine; // canonical id -> the line that read it
     int64_t limit = 0;
+    bool array = false; // the file is one JSON array: "lines" are its elements, numbered from 1
 
+    std::string place(int64_t line) const
+    {
+        return array ? fileName + ": element " + std::to_string(line) : fileName + ":" + std::to_string(line);
+    }
     void bad(int64_t line, const std::string &what)
     {
         ++report.bad;
         if (report.firstErrors.size() < kMaxErrors)
-            report.firstErrors.push_back(fileName + ":" + std::to_string(line) + ": " + what);
+            report.firstErrors.push_back(place(line) + ": " + what);
     }
-    void add(Paper &&p)
+    // Keeps the paper unless its id was read before. One without an id cannot be recognised again: it gets its
+    // line number (should another paper have that number as its id, splitData puts the two in one split).
+    void add(Paper &&p, int64_t line)
     {
+        if (p.id.empty()) {
+            p.id = std::to_string(line);
+        } else {
+            std::string id = canonicalPaperId(p.id);
+            const auto [first, isNew] = firstLine.try_emplace(id, line);
+            if (!isNew) {
+                duplicate(line, p.id, first->second);
+                return;
+            }
+            p.id = std::move(id);
+        }
         papers.push_back(std::move(p));
         ++report.rows;
     }
+    void duplicate(int64_t line, const std::string &id, int64_t first)
+    {
+        ++report.duplicates;
+        if (report.firstDuplicates.size() < kMaxErrors)
+            report.firstDuplicates.push_back(place(line) + ": paper " + id + " again, first at " +
+                                             (array ? "element " : "line ") + std::to_string(first));
+    }
     bool full() const { return limit > 0 && report.rows >= limit; }
 };
+
+// Reads a file that is one JSON array of papers ([{...}, {...}], as json.dump(list) writes it): each element goes
+// through PaperSax as if it were a line of its own, and its number stands in for a line number.
+class PaperArraySax : public SaxTypes {
+public:
+    PaperArraySax(const DataSpec &spec, Tally &t) : m_paper(spec), m_t(t) {}
+
+    bool null() { return value([&] { m_paper.null(); }); }
+    bool boolean(bool v) { return value([&] { m_paper.boolean(v); }); }
+    bool number_integer(number_integer_t v) { return value([&] { m_paper.number_integer(v); }); }
+    bool number_unsigned(number_unsigned_t v) { return value([&] { m_paper.number_unsigned(v); }); }
+    bool number_float(number_float_t v, const string_t &s) { return value([&] { m_paper.number_float(v, s); }); }
+    bool binary(binary_t &v) { return value([&] { m_paper.binary(v); }); }
+    bool string(string_t &s) { return value([&] { m_paper.string(s); }); }
+    bool key(string_t &k)
+    {
+        if (m_depth >= 2 && m_isObject)
+            m_paper.key(k);
+        return true;
+    }
+    bool start_object(std::size_t n) { return open(true, [&] { m_paper.start_object(n); }); }
+    bool start_array(std::size_t n)
+    {
+        if (m_depth == 0) { // the file's own array
+            m_depth = 1;
+            return true;
+        }
+        return open(false, [&] { m_paper.start_array(n); });
+    }
+    bool end_object() { return close([&] { m_paper.end_object(); }); }
+    bool end_array() { return close([&] { m_paper.end_array(); }); }
+    bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &ex)
+    {
+        // "[json.exception.parse_error.101] parse error at line 3, column 7: ..." -> "line 3, column 7: ..."
+        std::string what = ex.what();
+        if (const size_t at = what.find("line "); at != std::string::npos)
+            what = what.substr(at);
+        m_syntaxError = clip(what);
+        return false;
+    }
+
+    // Empty unless the JSON itself is broken: then nothing after that point can be read.
+    const std::string &syntaxError() const { return m_syntaxError; }
+
+private:
+    // A value directly in the array is an element, and not an object; deeper ones belong to their element.
+    template <class Forward> bool value(Forward forward)
+    {
+        if (m_depth == 1) {
+            beginElement(false);
+            return endElement();
+        }
+        if (m_isObject)
+            forward();
+        return true;
+    }
+    template <class Forward> bool open(bool object, Forward forward)
+    {
+        if (m_depth == 1)
+            beginElement(object);
+        if (m_isObject)
+            forward();
+        ++m_depth;
+        return true;
+    }
+    template <class Forward> bool close(Forward forward)
+    {
+        if (--m_depth == 0)
+            return true; // the end of the file's array
+        if (m_isObject)
+            forward();
+        return m_depth == 1 ? endElement() : true;
+    }
+    void beginElement(bool object)
+    {
+        ++m_element;
+        ++m_t.report.lines;
+        m_isObject = object;
+        m_paper.reset();
+    }
+    // Returns false to stop at data.limit.
+    bool endElement()
+    {
+        Paper paper;
+        std::string problem = "not a JSON object";
+        if (m_isObject && m_paper.take(paper, problem))
+            m_t.add(std::move(paper), m_element);
+        else
+            m_t.bad(m_element, problem);
+        m_isObject = false;
+        return !m_t.full();
+    }
+
+    PaperSax m_paper;
+    Tally &m_t;
+    int m_depth = 0; // 1: in the file's array; 2 and more: in an element
+    int64_t m_element = 0;
+    bool m_isObject = false; // the current element is an object, forwarded to m_paper
+    std::string m_syntaxError;
+};
+
+bool startsArray(std::string_view line)
+{
+    const size_t first = line.find_first_not_of(" \t\r\f\v");
+    return first != std::string_view::npos && line[first] == '[';
+}
+
+// The whole file is held in memory (JSON lines stream), as the array's elements need not sit on lines of their own.
+std::string readJsonArray(LineReader &lines, std::string_view firstLine, const DataSpec &spec, Tally &t)
+{
+    t.array = true;
+    std::string text(firstLine);
+    std::string_view line;
+    while (lines.next(line)) {
+        text += '\n';
+        text += line;
+    }
+    if (!lines.error().empty())
+        return lines.error();
+    PaperArraySax sax(spec, t);
+    try {
+        json::sax_parse(text.begin(), text.end(), &sax);
+    } catch (const json::exception &e) {
+        sax.parse_error(0, {}, e);
+    }
+    if (sax.syntaxError().empty())
+        return {};
+    return t.fileName + ": bad JSON at " + sax.syntaxError() +
+           ". The file starts with '[', so it is read as one JSON array of papers, and nothing after this point can be "
+           "read. Fix the JSON, or write the papers as JSON lines (one object per line), e.g. with "
+           "`jq -c '.[]' in.json > out.jsonl`.";
+}
 
 std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
 {
@@ -425,6 +586,8 @@ std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
     while (!t.full() && lines.next(line)) {
         if (isBlank(line))
             continue;
+        if (t.report.lines == 0 && startsArray(line))
+            return readJsonArray(lines, line, spec, t);
         ++t.report.lines;
         sax.reset();
         bool parsed = false;
@@ -436,8 +599,8 @@ std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
         if (!parsed)
             sax.fail("bad JSON");
         Paper paper;
-        if (sax.take(paper, lines.lineNumber(), problem))
-            t.add(std::move(paper));
+        if (sax.take(paper, problem))
+            t.add(std::move(paper), lines.lineNumber());
         else
             t.bad(lines.lineNumber(), problem);
     }
@@ -542,19 +705,20 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
     const int abstractCol = column(spec.abstractColumn);
     const int categoriesCol = column(spec.categoriesColumn);
     auto missing = [&](const char *key, const std::string &name) {
-        return t.fileName + ": the header has no column " + inQuotes(name) + " (data." + key + "); its columns are " +
-               headerList + ". Set data." + key + " to the right one, or rename the column.";
+        return t.fileName + ": the header has no column " + inQuotes(name) + " (data.columns." + key +
+               "); its columns are " + headerList + ". Set data.columns." + key +
+               " to the right one, or rename the column.";
     };
     if (header.size() < 2)
         return t.fileName + ": the header row has a single column (" + headerList + "); is the separator right? " +
                (sep == ',' ? "This is read as CSV (comma-separated); for tabs use data.format \"tsv\" or a .tsv name."
                            : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
     if (titleCol < 0)
-        return missing("titleColumn", spec.titleColumn);
+        return missing("title", spec.titleColumn);
     if (categoriesCol < 0)
-        return missing("categoriesColumn", spec.categoriesColumn);
+        return missing("categories", spec.categoriesColumn);
     if (abstractCol < 0 && spec.text != TextField::Title)
-        return missing("abstractColumn", spec.abstractColumn) + " (The text includes the abstract; for titles "
+        return missing("abstract", spec.abstractColumn) + " (The text includes the abstract; for titles "
                                                                 "alone set data.text to \"title\".)";
 
     std::vector<std::string> fields;
@@ -585,9 +749,7 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
             p.abstract = std::move(fields[size_t(abstractCol)]);
         if (idCol >= 0)
             p.id = std::move(fields[size_t(idCol)]);
-        if (p.id.empty())
-            p.id = std::to_string(line);
-        t.add(std::move(p));
+        t.add(std::move(p), line);
     }
     return lines.error();
 }
@@ -624,7 +786,7 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
         return Error{"data.format is \"" + spec.format + "\"; use \"auto\", \"jsonl\", \"csv\" or \"tsv\"."};
     }
     if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
-        return Error{"data.maxBadShare is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1."};
+        return Error{"data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1."};
 
     std::error_code ec;
     const fs::file_status st = fs::status(file, ec);
@@ -674,16 +836,18 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
     };
     if (r.bad > 0 && double(r.bad) > spec.maxBadShare * double(r.lines)) {
         char share[64];
-        std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.maxBadShare = %g%%",
+        std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.max_bad_share = %g%%",
                       100.0 * double(r.bad) / double(r.lines), static_cast<long long>(r.lines),
                       100.0 * spec.maxBadShare);
-        return Error{name + ": " + std::to_string(r.bad) + " lines could not be read (" + share +
-                     "). Fix the file, or raise data.maxBadShare to skip them. The first:" + firstErrors()};
+        return Error{name + ": " + std::to_string(r.bad) + (t.array ? " elements" : " lines") +
+                     " could not be read (" + share +
+                     "). Fix the file, or raise data.max_bad_share to skip them. The first:" + firstErrors()};
     }
     if (t.papers.empty())
         return Error{name + ": no papers in it" +
-                     (format == "jsonl" ? std::string(" (the file is empty or every line is blank)")
-                                        : std::string(" (no rows under the header)")) +
+                     (t.array             ? std::string(" (its array is empty)")
+                      : format == "jsonl" ? std::string(" (the file is empty or every line is blank)")
+                                          : std::string(" (no rows under the header)")) +
                      ". Check data.path."};
     return std::move(t.papers);
 }

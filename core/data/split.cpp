@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <unordered_map>
 
 namespace lbk {
 
@@ -31,6 +32,33 @@ std::string number(double v)
 }
 
 constexpr const char *kSplitNames[3] = {"split.train", "split.validation", "split.test"};
+
+// Moves every example whose paper id was seen in an earlier example to that example's split. readPapers keeps
+// each paper once, so this only acts on papers put together elsewhere, or a paper without an id whose line
+// number another paper has as its id; splits of papers with distinct ids are left as they are.
+void keepPapersTogether(DataSplit &out, const LabeledData &data, const std::vector<Paper> &papers)
+{
+    const std::array<std::vector<size_t> *, 3> parts = {&out.train, &out.validation, &out.test};
+    std::vector<size_t> splitOf(data.paper.size());
+    for (size_t k = 0; k < 3; ++k)
+        for (const size_t i : *parts[k])
+            splitOf[i] = k;
+    std::unordered_map<std::string, size_t> home; // canonical id -> split of its first example
+    bool moved = false;
+    for (size_t i = 0; i < splitOf.size(); ++i) {
+        const auto [first, isNew] = home.try_emplace(canonicalPaperId(papers[data.paper[i]].id), splitOf[i]);
+        if (!isNew && first->second != splitOf[i]) {
+            splitOf[i] = first->second;
+            moved = true;
+        }
+    }
+    if (!moved)
+        return;
+    for (auto *part : parts)
+        part->clear();
+    for (size_t i = 0; i < splitOf.size(); ++i)
+        parts[splitOf[i]]->push_back(i);
+}
 
 } // namespace
 
@@ -139,6 +167,7 @@ Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &p
         }
     }
 
+    keepPapersTogether(out, data, papers);
     for (size_t k = 0; k < 3; ++k) {
         std::sort(parts[k]->begin(), parts[k]->end());
         if (share[k] > 0.0 && parts[k]->empty())

@@ -41,7 +41,7 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
     nr.task = toString(experiment.labels.kind);
     nr.config = experiment.config;
     nr.configHash = configHash(experiment.config);
-    nr.target = "local";
+    nr.target = kLocalTarget;
     nr.tags = experiment.config.value("tags", std::vector<std::string>{});
     for (const auto &t : request.tags)
         if (std::find(nr.tags.begin(), nr.tags.end(), t) == nr.tags.end())
@@ -149,7 +149,7 @@ SyncResult syncActiveRuns(Store &store)
         RunFilter filter;
         filter.status = status;
         for (const auto &run : store.runs(filter)) {
-            if (run.target != "local")
+            if (run.remote())
                 continue; // remote runs are followed by their launcher
             auto stats = syncRun(store, run);
             if (!stats) {

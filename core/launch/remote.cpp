@@ -661,17 +661,16 @@ Result<std::string> cancelRun(Store &store, const Target &target, const RunSumma
     const std::string id = std::to_string(run.id);
     if (!isActive(run.status))
         return Error{"run " + id + " is " + toString(run.status) + ", not running"};
-    const bool remoteRun = run.target != "local" && !run.target.empty();
-    if (remoteRun != target.remote() || (remoteRun && run.target != target.name))
+    if (run.remote() != target.remote() || (run.remote() && run.target != target.name))
         return Error{"run " + id + " runs on target \"" + run.target + "\", not on \"" + target.name + "\""};
-    if (remoteRun) {
+    if (run.remote()) {
         if (auto st = cancelRemoteRun(target, run); !st)
             return st.error();
         return "asked run " + id + " on " + target.name + " (job " + run.jobId +
                ") to stop; it saves a checkpoint and ends as cancelled";
     }
     const bool noWorker = run.pid == 0 || (run.host == localHostName() && !processAlive(run.pid, run.pidStart));
-    if (run.target == "local" && noWorker) {
+    if (noWorker) {
         // Nothing is running it (it never started, or its worker died unseen): record the cancel.
         (void)store.setStatus(run.id, RunStatus::Cancelled, "cancelled while no worker was running it");
         return "run " + id + " had no live worker; marked cancelled";
@@ -827,7 +826,7 @@ SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::a
         RunFilter filter;
         filter.status = status;
         for (const auto &run : store.runs(filter)) {
-            if (run.target == "local" || run.target.empty())
+            if (!run.remote())
                 continue;
             if (stop && stop->load())
                 return result;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "launch/shellquote.h"
+#include "store/store.h"
 
 namespace lbk {
 
@@ -26,6 +27,13 @@ const char *toString(TargetType t)
     case TargetType::Command: return "command";
     }
     return "local";
+}
+
+Target localTarget()
+{
+    Target t;
+    t.name = kLocalTarget;
+    return t;
 }
 
 std::string Target::describe() const
@@ -212,7 +220,7 @@ std::vector<ValidationIssue> validateTargetsJson(const json &j)
     }
     for (const auto &[name, t] : j["targets"].items()) {
         const std::string path = "targets." + name;
-        if (name.empty() || name == "local" || name.find_first_of(" \t\n/'\"") != std::string::npos) {
+        if (name.empty() || name == kLocalTarget || name.find_first_of(" \t\n/'\"") != std::string::npos) {
             issues.push_back({path, path + ": \"" + name + "\" cannot name a target (\"local\" is built in; no "
                               "spaces, quotes or slashes)"});
             continue;
@@ -280,9 +288,7 @@ Result<TargetsFile> targetsFromJson(const json &j)
         return Error{msg};
     }
     TargetsFile file;
-    Target local;
-    local.name = "local";
-    file.targets.push_back(local);
+    file.targets.push_back(localTarget());
     if (!j.contains("targets"))
         return file;
     for (const auto &[name, t] : j["targets"].items()) {
@@ -324,9 +330,7 @@ Result<TargetsFile> loadTargets(const fs::path &pathIn)
             return Error{path.string() + ": no such targets file (see docs/LAUNCH.md for its format)"};
         TargetsFile file;
         file.path = path;
-        Target local;
-        local.name = "local";
-        file.targets.push_back(local);
+        file.targets.push_back(localTarget());
         return file;
     }
     auto j = readJsonFile(path);

@@ -53,6 +53,9 @@ struct Target {
     std::string describe() const;
 };
 
+// This machine's built-in target, named kLocalTarget (store/store.h); every TargetsFile lists it first.
+Target localTarget();
+
 struct TargetsFile {
     std::filesystem::path path; // where it was read from (may not exist: then only `local`)
     std::vector<Target> targets; // `local` first

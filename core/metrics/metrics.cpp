@@ -274,9 +274,16 @@ std::vector<int64_t> histogram(const std::vector<float> &values, int bins, doubl
     return counts;
 }
 
+const std::vector<std::string_view> &scalarMetricKeys()
+{
+    static const std::vector<std::string_view> keys = {"accuracy", "macro_f1", "micro_f1", "f1",
+                                                       "roc_auc",  "pr_auc",   "loss"};
+    return keys;
+}
+
 bool higherIsBetter(const std::string &metric)
 {
-    return metric.find("loss") == std::string::npos;
+    return metric.find("loss") == std::string::npos && metric.find("time") == std::string::npos;
 }
 
 } // namespace lbk

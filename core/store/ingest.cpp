@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "metrics/metrics.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 #include "util/text.h"
@@ -27,9 +28,6 @@ namespace {
 
 constexpr size_t kChunkBytes = 4u << 20; // journal bytes per transaction
 constexpr size_t kQuoteChars = 160;       // how much of a bad line a warning quotes
-
-// Evaluation summary keys that become summary.final / summary.best entries ("val/accuracy", ...).
-constexpr const char *kScalarKeys[] = {"loss", "accuracy", "macro_f1", "micro_f1", "roc_auc", "pr_auc"};
 
 double now()
 {
@@ -782,7 +780,8 @@ private:
         // the same way; an explicit metrics event for the same key and step wins.
         auto mirror = m_stmts.get("INSERT OR IGNORE INTO metrics (run, key, step, wall, value) VALUES (?, ?, ?, ?, ?)");
         mirror.bindInt(1, m_run).bindInt(3, *step).bindOptDouble(4, t);
-        for (const char *key : kScalarKeys) {
+        for (const std::string_view scalar : scalarMetricKeys()) {
+            const std::string key(scalar);
             auto it = summary.find(key);
             if (it == summary.end())
                 continue;
@@ -795,10 +794,10 @@ private:
                 return sqlError("store metric " + name, mirror);
             if (!v)
                 continue;
-            const bool lowerIsBetter = std::string_view(key) == "loss";
+            const bool higher = higherIsBetter(key);
             auto b = best.find(name);
             const bool better = b == best.end() || !b->is_number()
-                                || (lowerIsBetter ? *v < b->get<double>() : *v > b->get<double>());
+                                || (higher ? *v > b->get<double>() : *v < b->get<double>());
             if (better) {
                 best[name] = *v;
                 bestStep[name] = *step;

@@ -332,7 +332,7 @@ Result<RunDetail> Store::createRun(const NewRun &run)
             .bindText(5, run.task)
             .bindText(6, config)
             .bindText(7, run.configHash)
-            .bindText(8, run.target.empty() ? "local" : run.target)
+            .bindText(8, run.target.empty() ? kLocalTarget : run.target)
             .bindText(9, run.runDir)
             .bindText(10, tagsText)
             .bindDouble(11, created);

@@ -32,6 +32,14 @@ const char *toString(RunStatus s);
 std::optional<RunStatus> runStatusFromString(std::string_view s);
 bool isActive(RunStatus s); // queued or running
 
+// The target name of this machine; every other target is a name from the targets file (launch/targets.h).
+inline constexpr char kLocalTarget[] = "local";
+// Whether a run on this target trains on another machine. An empty name is this machine, as for NewRun.
+inline bool isRemoteTarget(std::string_view target)
+{
+    return !target.empty() && target != kLocalTarget;
+}
+
 struct RunSummary {
     int64_t id = 0;
     std::string uid;         // globally unique (worker, journal and remote side use it)
@@ -44,7 +52,7 @@ struct RunSummary {
     std::string host;
     int64_t pid = 0;
     int64_t pidStart = 0;    // process start time (clock ticks since boot), guards against PID reuse
-    std::string target = "local";
+    std::string target = kLocalTarget;
     std::string jobId;       // scheduler job id for remote targets
     std::string runDir;      // folder with journal.jsonl, checkpoints, artifacts
     double createdAt = 0, startedAt = 0, endedAt = 0; // Unix seconds, 0 when not yet
@@ -53,6 +61,13 @@ struct RunSummary {
     int64_t lastStep = 0;
     std::string configHash;
     nlohmann::json summary = nlohmann::json::object(); // {"final": {key: value}, "best": {key: value}, ...}
+
+    bool remote() const { return isRemoteTarget(target); }
+    // Seconds from start to end, or to now while the run is still active; nullopt when it never started.
+    std::optional<double> duration() const;
+    // A number of the summary, e.g. summaryValue("best", "val/accuracy"); section is "final", "best" or
+    // "best_step". nullopt when absent, null or not a number.
+    std::optional<double> summaryValue(const char *section, const std::string &key) const;
 };
 
 struct RunDetail : RunSummary {
@@ -67,7 +82,7 @@ struct NewRun {
     std::string task;
     nlohmann::json config = nlohmann::json::object();
     std::string configHash;
-    std::string target = "local";
+    std::string target = kLocalTarget;
     std::string runDir;
     std::vector<std::string> tags;
 };

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <set>
 
 #include <zstd.h>
@@ -51,6 +52,16 @@ std::vector<std::string> sList(const QStringList &l)
 }
 
 QList<qint64> qCounts(const std::vector<int64_t> &v) { return QList<qint64>(v.begin(), v.end()); }
+
+// A read's counts: lines (or array elements), papers, bad ones, repeated ones.
+QList<qint64> readCounts(const ReadReport &r) { return {r.lines, r.rows, r.bad, r.duplicates}; }
+
+// Why reading the file failed; empty when it did not.
+QString readError(const fs::path &file)
+{
+    const auto r = readPapers(file, DataSpec{});
+    return r.ok() ? QString() : q(r.message());
+}
 
 QByteArray zstdCompress(const QByteArray &plain, int level = 3)
 {
@@ -277,9 +288,167 @@ private Q_SLOTS:
             const QString m = q(r.message());
             QVERIFY2(m.contains(q(file.string())), qPrintable(m));
             QVERIFY2(m.contains(QStringLiteral("5 lines could not be read")), qPrintable(m));
-            QVERIFY2(m.contains(QStringLiteral("data.maxBadShare")), qPrintable(m));
+            // the key as experiment files spell it
+            QVERIFY2(m.contains(QStringLiteral("more than data.max_bad_share = ")), qPrintable(m));
+            QVERIFY2(m.contains(QStringLiteral("raise data.max_bad_share")), qPrintable(m));
             QVERIFY2(m.contains(q(file.string()) + QStringLiteral(":3: bad JSON")), qPrintable(m));
         }
+    }
+
+    void canonicalId_data()
+    {
+        QTest::addColumn<QString>("id");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("new style, version") << QStringLiteral("2101.00001v2") << QStringLiteral("2101.00001");
+        QTest::newRow("four digits, version") << QStringLiteral("0704.0001v10") << QStringLiteral("0704.0001");
+        QTest::newRow("no version") << QStringLiteral("2101.00001") << QStringLiteral("2101.00001");
+        QTest::newRow("old style") << QStringLiteral("hep-th/9901001v1") << QStringLiteral("hep-th/9901001");
+        QTest::newRow("old style with class")
+            << QStringLiteral("math.GT/0309136v3") << QStringLiteral("math.GT/0309136");
+        QTest::newRow("not arXiv") << QStringLiteral("doc12v3") << QStringLiteral("doc12v3");
+        QTest::newRow("v without number") << QStringLiteral("2101.00001v") << QStringLiteral("2101.00001v");
+        QTest::newRow("a line number") << QStringLiteral("17") << QStringLiteral("17");
+    }
+    void canonicalId()
+    {
+        QFETCH(QString, id);
+        QFETCH(QString, expected);
+        QCOMPARE(q(canonicalPaperId(id.toStdString())), expected);
+    }
+
+    // A paper listed twice (another version, or the same line again) is read once: its copies would otherwise
+    // land in different splits and the test split would hold training papers.
+    void readDuplicates()
+    {
+        const QByteArray jsonl = "{\"id\": \"2101.00001\", \"title\": \"First\", \"categories\": \"cs.CL\"}\n"
+                                 "{\"id\": \"2101.00002\", \"title\": \"Second\", \"categories\": \"cs.LG\"}\n"
+                                 "{\"id\": \"2101.00001v2\", \"title\": \"First, v2\", \"categories\": \"cs.CV\"}\n"
+                                 "{\"title\": \"No id\", \"categories\": \"cs.CL\"}\n"
+                                 "{\"id\": \"2101.00002\", \"title\": \"Second again\", \"categories\": \"cs.LG\"}\n"
+                                 "{\"id\": \"2101.00003v1\", \"title\": \"Third\", \"categories\": \"cs.LG\"}\n";
+        ReadReport report;
+        const fs::path file = write(QStringLiteral("twice.jsonl"), jsonl);
+        const auto r = readPapers(file, DataSpec{}, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(readCounts(report), (QList<qint64>{6, 4, 0, 2}));
+        const QString f = q(file.string());
+        QCOMPARE(qList(report.firstDuplicates),
+                 (QStringList{f + QStringLiteral(":3: paper 2101.00001v2 again, first at line 1"),
+                              f + QStringLiteral(":5: paper 2101.00002 again, first at line 2")}));
+        std::vector<std::string> ids;
+        for (const auto &p : *r)
+            ids.push_back(p.id);
+        QCOMPARE(ids, (std::vector<std::string>{"2101.00001", "2101.00002", "4", "2101.00003"}));
+        QCOMPARE(q(r->front().title), QStringLiteral("First")); // the first copy is kept
+
+        ReadReport csvReport;
+        const auto csv = readPapers(write(QStringLiteral("twice.csv"), "id,title,categories\na,A,cs.CL\na,B,cs.LG\n"),
+                                    DataSpec{}, &csvReport);
+        QVERIFY(csv.ok());
+        QCOMPARE(csv->size(), size_t(1));
+        QCOMPARE(csvReport.duplicates, 1);
+        QCOMPARE(int(csvReport.firstDuplicates.size()), 1);
+    }
+
+    // A file that is one JSON array of papers used to fail as "1 lines could not be read".
+    void readJsonArray_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::newRow("pretty-printed")
+            << QByteArray("[\n  {\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"},\n"
+                          "  {\"id\": \"a2\", \"title\": \"Two\", \"categories\": [\"cs.LG\", \"cs.AI\"],\n"
+                          "   \"extra\": [1, {\"title\": \"nested\"}], \"more\": {\"categories\": [\"x\"]}}\n]\n");
+        QTest::newRow("one line, spaces and a byte order mark first")
+            << QByteArray("\xEF\xBB\xBF  [{\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"}, "
+                          "{\"id\": \"a2\", \"title\": \"Two\", \"categories\": \"cs.LG cs.AI\"}]");
+        QTest::newRow("blank lines first, CRLF")
+            << QByteArray("\r\n\r\n[\r\n{\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"},\r\n"
+                          "{\"id\": \"a2\", \"title\": \"Two\",\r\n \"categories\": \"cs.LG cs.AI\"}\r\n]");
+    }
+    void readJsonArray()
+    {
+        QFETCH(QByteArray, bytes);
+        ReadReport report;
+        const auto r = readPapers(write(QStringLiteral("array.json"), bytes), DataSpec{}, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(readCounts(report), (QList<qint64>{2, 2, 0, 0}));
+        QCOMPARE(q(r->at(0).id), QStringLiteral("a1"));
+        QCOMPARE(q(r->at(0).title), QStringLiteral("One"));
+        QCOMPARE(q(r->at(1).title), QStringLiteral("Two")); // the nested "title" did not overwrite it
+        QCOMPARE(qList(r->at(1).categories), (QStringList{QStringLiteral("cs.LG"), QStringLiteral("cs.AI")}));
+    }
+
+    void readJsonArrayBadElements()
+    {
+        const QByteArray bytes = "[{\"id\": \"a1\", \"title\": \"One\", \"categories\": \"cs.CL\"},\n"
+                                 " 5,\n"
+                                 " {\"categories\": \"cs.CL\"},\n"
+                                 " [1, [2]],\n"
+                                 " {\"title\": \"No id\", \"categories\": \"cs.LG\"},\n"
+                                 " {\"id\": \"a1\", \"title\": \"One again\", \"categories\": \"cs.CL\"},\n"
+                                 " {\"id\": \"a3\", \"title\": 3, \"categories\": \"cs.CL\"}]\n";
+        DataSpec spec;
+        spec.maxBadShare = 1.0;
+        ReadReport report;
+        const fs::path file = write(QStringLiteral("mixed.json"), bytes);
+        const auto r = readPapers(file, spec, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(readCounts(report), (QList<qint64>{7, 2, 4, 1}));
+        const QString f = q(file.string());
+        QCOMPARE(qList(report.firstErrors),
+                 (QStringList{f + QStringLiteral(": element 2: not a JSON object"),
+                              f + QStringLiteral(": element 3: no \"title\""),
+                              f + QStringLiteral(": element 4: not a JSON object"),
+                              f + QStringLiteral(": element 7: \"title\" is a number, not a string")}));
+        QCOMPARE(qList(report.firstDuplicates),
+                 QStringList{f + QStringLiteral(": element 6: paper a1 again, first at element 1")});
+        QCOMPARE(q(r->at(1).id), QStringLiteral("5")); // no id: its element number
+
+        // Over the limit of bad elements, the message counts elements.
+        spec.maxBadShare = 0.1;
+        const auto refused = readPapers(file, spec);
+        QVERIFY(!refused.ok());
+        QVERIFY2(q(refused.message()).contains(QStringLiteral("4 elements could not be read")),
+                 refused.message().c_str());
+    }
+
+    void readJsonArrayErrors_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<QStringList>("expected");
+        QTest::newRow("cut short")
+            << QByteArray("[{\"title\": \"T\", \"categories\": \"cs.CL\"},\n{\"title\": \"U\"")
+            << QStringList{QStringLiteral("bad JSON at line 2"), QStringLiteral("one JSON array"),
+                           QStringLiteral("jq -c '.[]' in.json > out.jsonl")};
+        QTest::newRow("text after the array")
+            << QByteArray("[{\"title\": \"T\", \"categories\": \"cs.CL\"}]\n"
+                          "{\"title\": \"U\", \"categories\": \"x\"}\n")
+            << QStringList{QStringLiteral("bad JSON at line 2"), QStringLiteral("jq -c")};
+        QTest::newRow("empty array") << QByteArray("[ ]\n") << QStringList{QStringLiteral("its array is empty")};
+    }
+    void readJsonArrayErrors()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(QStringList, expected);
+        const fs::path file = write(QStringLiteral("broken.json"), bytes);
+        const QString m = readError(file);
+        QVERIFY2(m.startsWith(q(file.string()) + QStringLiteral(": ")), qPrintable(m)); // failed, naming the file
+        for (const auto &e : expected)
+            QVERIFY2(m.contains(e), qPrintable(m));
+    }
+
+    void readJsonArrayLimit()
+    {
+        DataSpec spec;
+        spec.limit = 1;
+        ReadReport report;
+        const auto r = readPapers(write(QStringLiteral("limited.json"),
+                                        "[{\"title\": \"T\", \"categories\": \"cs.CL\"}, {\"title\": \"U\", "
+                                        "\"categories\": \"cs.LG\"}, {\"broken"),
+                                  spec, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str()); // stops before the broken part
+        QCOMPARE(r->size(), size_t(1));
+        QCOMPARE(q(r->at(0).id), QStringLiteral("1"));
     }
 
     void readLimit()
@@ -450,14 +619,14 @@ private Q_SLOTS:
         QTest::newRow("csv without categories")
             << QStringLiteral("nocat.csv") << QByteArray("id,title,abstract,subjects\n1,T,A,cs.CL\n")
             << int(TextField::Title)
-            << QStringLiteral("no column \"categories\" (data.categoriesColumn); its columns are \"id\", \"title\", "
+            << QStringLiteral("no column \"categories\" (data.columns.categories); its columns are \"id\", \"title\", "
                               "\"abstract\", \"subjects\"");
         QTest::newRow("tsv without title")
             << QStringLiteral("notitle.tsv") << QByteArray("id\theadline\tcategories\n1\tT\tcs.CL\n")
-            << int(TextField::Title) << QStringLiteral("no column \"title\" (data.titleColumn)");
+            << int(TextField::Title) << QStringLiteral("no column \"title\" (data.columns.title)");
         QTest::newRow("abstract needed") << QStringLiteral("noabs.csv") << QByteArray("title,categories\nT,cs.CL\n")
                                          << int(TextField::TitleAbstract)
-                                         << QStringLiteral("no column \"abstract\" (data.abstractColumn)");
+                                         << QStringLiteral("no column \"abstract\" (data.columns.abstract)");
         QTest::newRow("abstract not needed") << QStringLiteral("noabs.csv") << QByteArray("title,categories\nT,cs.CL\n")
                                              << int(TextField::Title) << QString();
         QTest::newRow("wrong separator") << QStringLiteral("tabs.csv")
@@ -846,14 +1015,14 @@ private Q_SLOTS:
             << QStringList{QStringLiteral("every paper in papers.jsonl carries cs.LG or cs.CL")};
         QTest::newRow("multiclass, one class")
             << mc << QStringList() << 1 << QString()
-            << QStringList{QStringLiteral("needs at least two"), QStringLiteral("labels.topN")};
+            << QStringList{QStringLiteral("needs at least two"), QStringLiteral("labels.top_n")};
         QTest::newRow("multiclass, topN 0")
-            << mc << QStringList() << 0 << QString() << QStringList{QStringLiteral("labels.topN is 0")};
+            << mc << QStringList() << 0 << QString() << QStringList{QStringLiteral("labels.top_n is 0")};
         QTest::newRow("multilabel, unknown prefix")
             << ml << QStringList() << 1 << QStringLiteral("q-bio.")
             << QStringList{QStringLiteral("labels.prefix"), QStringLiteral("q-bio.")};
         QTest::newRow("multilabel, minCount too high")
-            << ml << QStringList() << 3 << QStringLiteral("cs.") << QStringList{QStringLiteral("labels.minCount = 3")};
+            << ml << QStringList() << 3 << QStringLiteral("cs.") << QStringList{QStringLiteral("labels.min_count = 3")};
     }
     void labelsErrors()
     {
@@ -926,6 +1095,29 @@ private Q_SLOTS:
         for (size_t i : b->test)
             idsB.insert(s.papers[reversed.paper[i]].id);
         QVERIFY(idsA == idsB);
+    }
+
+    // Papers that share an id (put together without readPapers) never sit in two splits, even when their
+    // labels put them in different strata.
+    void splitKeepsAPaperInOneSplit()
+    {
+        Synthetic s = synthetic({60, 60}); // interleaved: examples 2j and 2j+1 have different labels
+        for (size_t i = 1; i < s.papers.size(); i += 2)
+            s.papers[i].id = s.papers[i - 1].id + (i % 4 == 1 ? "v2" : "");
+        const auto split = splitData(s.data, s.papers, SplitSpec{});
+        QVERIFY2(split.ok(), split.ok() ? "" : split.message().c_str());
+        std::map<std::string, std::set<int>> splitsOf;
+        int k = 0;
+        for (const auto *part : {&split->train, &split->validation, &split->test}) {
+            QVERIFY(std::is_sorted(part->begin(), part->end()));
+            for (size_t i : *part)
+                splitsOf[canonicalPaperId(s.papers[s.data.paper[i]].id)].insert(k);
+            ++k;
+        }
+        QCOMPARE(splitsOf.size(), size_t(60));
+        for (const auto &[id, splits] : splitsOf)
+            QVERIFY2(splits.size() == 1, id.c_str());
+        QCOMPARE(split->train.size() + split->validation.size() + split->test.size(), size_t(120));
     }
 
     void splitStratified_data()

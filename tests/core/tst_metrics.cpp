@@ -1,6 +1,7 @@
 // Metric functions against values computed by hand (and checked against scikit-learn's definitions).
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 
 #include "metrics/metrics.h"
@@ -79,6 +80,44 @@ private Q_SLOTS:
         // per label f1: a 1, b 1, c 0 -> macro 2/3
         QVERIFY(std::abs(s["macro_f1"].get<double>() - 2.0 / 3.0) < 1e-12);
         QCOMPARE(s["accuracy"].get<double>(), 0.0);
+    }
+
+    void scalarKeysCoverEverySummary()
+    {
+        // Every number a summary holds at its top level (but the example count) is a scalar metric key, so the
+        // store keeps it as a series and a final/best value.
+        const auto &keys = lbk::scalarMetricKeys();
+        const auto isScalar = [&](const std::string &k) { return std::find(keys.begin(), keys.end(), k) != keys.end(); };
+        const std::vector<nlohmann::json> summaries = {
+            lbk::multiclassSummary({0.7f, 0.3f, 0.2f, 0.8f}, {0, 1}, {"a", "b"}, 0.4),
+            lbk::binarySummary({0.9f, 0.2f, 0.6f, 0.4f}, {1, 0, 0, 1}, {"not x", "x"}, 0.3),
+            lbk::multilabelSummary({0.9f, 0.1f, 0.4f, 0.2f, 0.7f, 0.6f}, {{0, 2}, {1}}, {"a", "b", "c"}, 0.1)};
+        for (const auto &s : summaries)
+            for (const auto &[k, v] : s.items())
+                if (v.is_number() && k != "examples")
+                    QVERIFY2(isScalar(k), k.c_str());
+        QVERIFY(isScalar("f1") && isScalar("micro_f1") && isScalar("loss"));
+    }
+
+    void direction_data()
+    {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<bool>("higher");
+        QTest::newRow("loss") << QStringLiteral("loss") << false;
+        QTest::newRow("val/loss") << QStringLiteral("val/loss") << false;
+        QTest::newRow("accuracy") << QStringLiteral("val/accuracy") << true;
+        QTest::newRow("f1") << QStringLiteral("f1") << true;
+        QTest::newRow("roc_auc") << QStringLiteral("test/roc_auc") << true;
+        QTest::newRow("throughput") << QStringLiteral("train/examples_per_s") << true;
+        // The compare view always ranked times low; lbk compare used to star the slowest run.
+        QTest::newRow("time") << QStringLiteral("train/step_time") << false;
+    }
+
+    void direction()
+    {
+        QFETCH(QString, key);
+        QFETCH(bool, higher);
+        QCOMPARE(lbk::higherIsBetter(key.toStdString()), higher);
     }
 
     void histogram()

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -248,6 +249,63 @@ private Q_SLOTS:
         QVERIFY(!runStatusFromString("paused"));
         QVERIFY(isActive(RunStatus::Queued) && isActive(RunStatus::Running));
         QVERIFY(!isActive(RunStatus::Finished) && !isActive(RunStatus::Interrupted));
+    }
+
+    void remoteTarget_data()
+    {
+        QTest::addColumn<QString>("target");
+        QTest::addColumn<bool>("remote");
+        QTest::newRow("local") << QStringLiteral("local") << false;
+        QTest::newRow("empty is this machine") << QString() << false;
+        QTest::newRow("a target") << QStringLiteral("gpu") << true;
+        QTest::newRow("case matters") << QStringLiteral("Local") << true;
+    }
+
+    void remoteTarget()
+    {
+        QFETCH(QString, target);
+        QFETCH(bool, remote);
+        RunSummary r;
+        QVERIFY(!r.remote()); // a new run trains here
+        r.target = target.toStdString();
+        QCOMPARE(r.remote(), remote);
+        QCOMPARE(isRemoteTarget(r.target), remote);
+    }
+
+    void runDuration()
+    {
+        // lbk said -1 and the GUI 0 for a run that never started; both now ask RunSummary.
+        RunSummary r;
+        r.status = RunStatus::Failed;
+        QVERIFY(!r.duration()); // failed before it started
+        r.status = RunStatus::Queued;
+        QVERIFY(!r.duration());
+        r.startedAt = 1000;
+        r.endedAt = 1090.5;
+        r.status = RunStatus::Finished;
+        QCOMPARE(r.duration(), std::optional<double>(90.5));
+        r.endedAt = 0;
+        r.status = RunStatus::Interrupted; // died unseen: no end time to count to
+        QCOMPARE(r.duration(), std::optional<double>(0.0));
+        r.status = RunStatus::Running; // still going: counts to now
+        r.startedAt = double(std::time(nullptr)) - 60;
+        QVERIFY(r.duration() && *r.duration() >= 59 && *r.duration() < 3600);
+    }
+
+    void summaryValue()
+    {
+        RunSummary r;
+        QVERIFY(!r.summaryValue("final", "val/accuracy"));
+        r.summary = {{"final", {{"val/accuracy", 0.5}, {"val/loss", nullptr}, {"note", "x"}}},
+                     {"best_step", {{"val/accuracy", 40}}},
+                     {"best", 3}};
+        QCOMPARE(r.summaryValue("final", "val/accuracy"), std::optional<double>(0.5));
+        QVERIFY(!r.summaryValue("final", "val/loss")); // a non-finite value, stored as null
+        QVERIFY(!r.summaryValue("final", "note"));
+        QVERIFY(!r.summaryValue("best", "val/accuracy")); // not an object
+        QCOMPARE(r.summaryValue("best_step", "val/accuracy"), std::optional<double>(40));
+        r.summary = nullptr;
+        QVERIFY(!r.summaryValue("final", "val/accuracy"));
     }
 
     void createRunAndLookUp()
@@ -569,6 +627,29 @@ private Q_SLOTS:
         QCOMPARE(logs[1].seq, 17);
         QVERIFY2(contains(logs[1].message, "gpu_temperature") && contains(logs[1].message, "71"),
                  logs[1].message.c_str());
+    }
+
+    void binaryEvaluationScalars()
+    {
+        // A binary run's evaluations hold f1 (the positive class's), which evaluation.metric may name: it is a
+        // scalar like the others, a metric series and a final and best value.
+        auto store = openStore(scratch() / "binary.db");
+        const int64_t id = newRun(*store);
+        const std::string first = line(1, "evaluation",
+                                       {{"step", 10}, {"split", "val"},
+                                        {"summary", {{"loss", 0.5}, {"accuracy", 0.8}, {"f1", 0.7}, {"roc_auc", 0.9}}}});
+        const std::string second = line(2, "evaluation",
+                                        {{"step", 20}, {"split", "val"},
+                                         {"summary", {{"loss", 0.6}, {"accuracy", 0.8}, {"f1", 0.6}, {"roc_auc", 0.9}}}});
+        QVERIFY(store->ingestLines(id, {first, second}, 0));
+        const auto f1 = store->metric(id, "val/f1");
+        QCOMPARE(f1.size(), size_t(2));
+        QCOMPARE(f1[1].value, 0.6);
+        const json summary = store->runById(id)->summary;
+        QCOMPARE(summary["final"]["val/f1"].get<double>(), 0.6);
+        QCOMPARE(summary["best"]["val/f1"].get<double>(), 0.7);
+        QCOMPARE(summary["best_step"]["val/f1"].get<int>(), 10);
+        QCOMPARE(summary["best"]["val/loss"].get<double>(), 0.5);
     }
 
     void metricsLineVariants_data()

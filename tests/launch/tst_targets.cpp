@@ -211,6 +211,31 @@ private Q_SLOTS:
         QVERIFY(!lbk::runStatusForSlurmState("RUNNING"));
     }
 
+    // A run whose target name is empty is this machine's, as everywhere else: one no worker runs is marked
+    // cancelled (it used to be refused as running on another host).
+    void cancelRunWithEmptyTarget()
+    {
+        auto store = lbk::Store::open(m_dir.filePath(QStringLiteral("cancel.db")).toStdString());
+        QVERIFY2(store, store ? "" : store.message().c_str());
+        lbk::NewRun nr;
+        nr.name = "queued";
+        auto run = (*store)->createRun(nr);
+        QVERIFY(run);
+        QVERIFY((*store)->setJob(run->id, "", ""));
+        auto reread = (*store)->runById(run->id);
+        QVERIFY(reread);
+        QCOMPARE(reread->target, std::string());
+        auto done = lbk::cancelRun(**store, lbk::localTarget(), *reread);
+        QVERIFY2(done, done ? "" : done.message().c_str());
+        QCOMPARE((*store)->runById(run->id)->status, lbk::RunStatus::Cancelled);
+    }
+
+    void localTarget()
+    {
+        QCOMPARE(lbk::localTarget().name, std::string(lbk::kLocalTarget));
+        QVERIFY(!lbk::localTarget().remote());
+    }
+
     void sha256()
     {
         const std::string path = m_dir.filePath(QStringLiteral("abc")).toStdString();

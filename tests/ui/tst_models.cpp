@@ -99,6 +99,26 @@ private Q_SLOTS:
         QVERIFY(!model.setData(model.index(2, RunsModel::Status), QStringLiteral("x")));
     }
 
+    void durationOfARunThatNeverStarted()
+    {
+        // The runs table and the compare table say "-", as lbk does, where they used to say nothing and "0".
+        lbk::RunSummary queued = makeRun(5, "debug-q", lbk::RunStatus::Queued, 0.1);
+        queued.startedAt = 0;
+        queued.endedAt = 0;
+        RunsModel runs;
+        runs.setRuns({makeRun(4, "debug-f", lbk::RunStatus::Finished, 0.5), queued});
+        QCOMPARE(runs.index(0, RunsModel::Duration).data().toString(), QStringLiteral("30 s"));
+        QCOMPARE(runs.index(1, RunsModel::Duration).data().toString(), QStringLiteral("-"));
+        QVERIFY(runs.index(1, RunsModel::Duration).data(RunsModel::SortRole).toDouble() <
+                runs.index(0, RunsModel::Duration).data(RunsModel::SortRole).toDouble());
+        CompareMetricsModel compare;
+        compare.setRuns({makeRun(4, "debug-f", lbk::RunStatus::Finished, 0.5), queued});
+        const int last = compare.rowCount() - 1;
+        QCOMPARE(compare.index(last, 0).data().toString(), QStringLiteral("duration (s)"));
+        QCOMPARE(compare.index(last, 1).data().toString(), QStringLiteral("30"));
+        QCOMPARE(compare.index(last, 2).data().toString(), QStringLiteral("-"));
+    }
+
     void runsFilterProxy()
     {
         RunsModel model;

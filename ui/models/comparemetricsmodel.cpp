@@ -30,9 +30,9 @@ void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs)
         for (const auto &k : keys) {
             Row row;
             row.label = qs(k) + QStringLiteral(" (") + QLatin1String(section) + QLatin1Char(')');
-            const bool higher = lbk::higherIsBetter(k) && k.find("time") == std::string::npos;
+            const bool higher = lbk::higherIsBetter(k);
             for (const auto &r : runs) {
-                const double v = summaryValue(r, section, k);
+                const double v = orNan(r.summaryValue(section, k));
                 row.values.push_back(v);
                 if (!std::isfinite(v))
                     continue;
@@ -51,7 +51,7 @@ void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs)
     Row duration;
     duration.label = tr("duration (s)");
     for (const auto &r : runs)
-        duration.values.push_back(runDuration(r));
+        duration.values.push_back(orNan(r.duration())); // "-" for a run that never started
     m_rows.push_back(std::move(duration));
     endResetModel();
 }

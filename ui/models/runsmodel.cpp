@@ -77,8 +77,8 @@ int RunsModel::columnCount(const QModelIndex &parent) const
 namespace {
 double bestOf(const lbk::RunSummary &r, const std::string &key)
 {
-    double v = summaryValue(r, "best", key);
-    return std::isfinite(v) ? v : summaryValue(r, "final", key);
+    const auto best = r.summaryValue("best", key);
+    return orNan(best ? best : r.summaryValue("final", key));
 }
 } // namespace
 
@@ -132,14 +132,15 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     case FinalLoss: {
         double v = index.column() == BestF1 ? bestOf(r, "val/macro_f1")
                    : index.column() == BestAccuracy ? bestOf(r, "val/accuracy")
-                                                    : summaryValue(r, "final", "val/loss");
+                                                    : orNan(r.summaryValue("final", "val/loss"));
         if (sort)
             return std::isfinite(v) ? v : -1e300; // runs without the metric sort last in descending order
         return std::isfinite(v) ? formatMetric(v) : QString();
     }
     case Started: return sort ? QVariant(r.startedAt > 0 ? r.startedAt : r.createdAt)
                               : QVariant(formatTimestamp(r.startedAt > 0 ? r.startedAt : r.createdAt));
-    case Duration: return sort ? QVariant(runDuration(r)) : QVariant(formatDuration(runDuration(r)));
+    // A run that never started sorts below one that took no time.
+    case Duration: return sort ? QVariant(r.duration().value_or(-1.0)) : QVariant(formatDuration(r.duration()));
     case Host: return qs(r.host);
     case Tags: return toStringList(r.tags).join(QStringLiteral(", "));
     case Notes: return role == Qt::DisplayRole ? qs(r.notes).section(QLatin1Char('\n'), 0, 0) : qs(r.notes);

@@ -12,6 +12,7 @@
 #include <QVBoxLayout>
 
 #include "format.h"
+#include "metrics/metrics.h"
 #include "models/perclassmodel.h"
 #include "plots/plotwidget.h"
 #include "storeservice.h"
@@ -131,9 +132,11 @@ void ClassesPage::showEvaluation()
     }
     const auto &s = m_evaluations[size_t(i)].summary;
     QStringList parts;
-    for (const char *key : {"accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc", "loss", "examples"}) {
+    std::vector<std::string> keys(lbk::scalarMetricKeys().begin(), lbk::scalarMetricKeys().end());
+    keys.push_back("examples");
+    for (const std::string &key : keys) {
         if (s.contains(key) && s[key].is_number())
-            parts << QStringLiteral("%1 <b>%2</b>").arg(QLatin1String(key), formatMetric(s[key].get<double>()));
+            parts << QStringLiteral("%1 <b>%2</b>").arg(qs(key), formatMetric(s[key].get<double>()));
     }
     m_headline->setText(parts.join(QStringLiteral(" &nbsp; ")));
     m_model->setSummary(s);

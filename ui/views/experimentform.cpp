@@ -141,7 +141,7 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     m_target = new QComboBox(this);
     m_target->setObjectName(QStringLiteral("target"));
     m_target->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-    setTargets({{QStringLiteral("local"), tr("this machine")}}, QString());
+    setTargets({{QLatin1String(lbk::kLocalTarget), tr("this machine")}}, QString());
     launchBar->addWidget(m_target, 1);
     m_findLr = new QPushButton(tr("Find LR"), this);
     m_findLr->setObjectName(QStringLiteral("findLr"));
@@ -181,11 +181,11 @@ ExperimentForm::~ExperimentForm()
 void ExperimentForm::setTargets(const std::vector<TargetChoice> &targets, const QString &targetsFile,
                                 const QString &problem)
 {
-    const QString current = m_target->count() > 0 ? currentTarget() : QStringLiteral("local");
+    const QString current = m_target->count() > 0 ? currentTarget() : QLatin1String(lbk::kLocalTarget);
     const QSignalBlocker block(m_target);
     m_target->clear();
     for (const auto &t : targets) {
-        const bool local = t.name == QLatin1String("local");
+        const bool local = t.name == QLatin1String(lbk::kLocalTarget);
         m_target->addItem(local ? tr("This machine (local worker process)")
                                 : QStringLiteral("%1 \u2014 %2").arg(t.name, t.description),
                           t.name);
@@ -206,7 +206,7 @@ void ExperimentForm::setTargets(const std::vector<TargetChoice> &targets, const 
 QString ExperimentForm::currentTarget() const
 {
     const QString name = m_target->currentData().toString();
-    return name.isEmpty() ? QStringLiteral("local") : name;
+    return name.isEmpty() ? QString(QLatin1String(lbk::kLocalTarget)) : name;
 }
 
 bool ExperimentForm::setCurrentTarget(const QString &name)
@@ -585,6 +585,8 @@ void ExperimentForm::startDataPreview()
         QString text = QStringLiteral("<b>%L1 rows</b> in %2").arg(report.rows).arg(qs(file.filename().string()).toHtmlEscaped());
         if (report.bad > 0)
             text += QStringLiteral(" (%L1 bad lines skipped)").arg(report.bad);
+        if (report.duplicates > 0)
+            text += QStringLiteral(" (%L1 papers listed again, read once)").arg(report.duplicates);
         auto labels = lbk::buildLabels(*papers, e.labels, file.filename().string());
         if (!labels) {
             text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(labels.message()).toHtmlEscaped());

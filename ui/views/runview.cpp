@@ -123,10 +123,10 @@ void RunView::loadRun(bool firstTime)
 void RunView::updateHeader()
 {
     const auto &r = m_run;
-    const bool remote = !r.target.empty() && r.target != "local";
+    const bool remote = r.remote();
     QString tail;
     if (r.startedAt > 0)
-        tail += QStringLiteral(" &middot; ") + formatDuration(runDuration(r));
+        tail += QStringLiteral(" &middot; ") + formatDuration(r.duration());
     if (remote)
         tail += QStringLiteral(" &middot; ") + tr("on %1").arg(qs(r.target).toHtmlEscaped());
     m_header->setText(QStringLiteral("<span style='font-size:large'><b>#%1 %2</b></span> &nbsp; "

@@ -1,0 +1,19 @@
+#pragma once
+// How lbk words a run for a person: its first line in `lbk show` and at the end of `lbk run`, and durations.
+#include <optional>
+#include <string>
+
+#include "store/store.h"
+
+namespace lbk::cli {
+
+// "12.5s", "3m04s", "2h05m"; "-" for a negative or unknown span, such as a run that never started.
+std::string fmtDuration(double seconds);
+std::string fmtDuration(std::optional<double> seconds);
+
+// How the run stands: "finished after 3m04s", "failed before training began" (it never started), "queued".
+std::string runOutcome(const RunSummary &run);
+// "Run 7 (1f3a...) failed after 12.5s: debug, multiclass"; the error, if any, is the caller's next line.
+std::string runHeadline(const RunSummary &run);
+
+} // namespace lbk::cli

@@ -1,0 +1,33 @@
+// The rules read off a run record, kept here so that lbk and the GUI tell the same story about a run.
+#include "store/store.h"
+
+#include <chrono>
+
+namespace lbk {
+
+std::optional<double> RunSummary::duration() const
+{
+    if (startedAt <= 0)
+        return std::nullopt;
+    if (endedAt > 0)
+        return endedAt - startedAt;
+    if (!isActive(status))
+        return 0.0; // it ended without saying when (a worker that died unseen): no time can be counted
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return std::chrono::duration<double>(now).count() - startedAt;
+}
+
+std::optional<double> RunSummary::summaryValue(const char *section, const std::string &key) const
+{
+    if (!summary.is_object())
+        return std::nullopt;
+    const auto sec = summary.find(section);
+    if (sec == summary.end() || !sec->is_object())
+        return std::nullopt;
+    const auto v = sec->find(key);
+    if (v == sec->end() || !v->is_number())
+        return std::nullopt;
+    return v->get<double>();
+}
+
+} // namespace lbk

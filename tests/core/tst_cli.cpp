@@ -1,0 +1,64 @@
+// How lbk words a run (cli/runtext.h): the first line of `lbk show` and the end of `lbk run`.
+#include <QtTest>
+
+#include "cli/runtext.h"
+
+using namespace lbk;
+
+class TestCli : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void outcome_data()
+    {
+        QTest::addColumn<int>("status");
+        QTest::addColumn<double>("startedAt");
+        QTest::addColumn<double>("endedAt");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("finished") << int(RunStatus::Finished) << 1000.0 << 1184.0 << QStringLiteral("finished after 3m04s");
+        QTest::newRow("failed mid-run") << int(RunStatus::Failed) << 1000.0 << 1012.5 << QStringLiteral("failed after 12.5s");
+        // These read "failed after -" and "queued after -" before.
+        QTest::newRow("failed before the first step")
+            << int(RunStatus::Failed) << 0.0 << 1012.5 << QStringLiteral("failed before training began");
+        QTest::newRow("cancelled while queued")
+            << int(RunStatus::Cancelled) << 0.0 << 0.0 << QStringLiteral("cancelled before training began");
+        QTest::newRow("queued") << int(RunStatus::Queued) << 0.0 << 0.0 << QStringLiteral("queued");
+    }
+
+    void outcome()
+    {
+        QFETCH(int, status);
+        QFETCH(double, startedAt);
+        QFETCH(double, endedAt);
+        QFETCH(QString, expected);
+        RunSummary r;
+        r.status = RunStatus(status);
+        r.startedAt = startedAt;
+        r.endedAt = endedAt;
+        QCOMPARE(QString::fromStdString(cli::runOutcome(r)), expected);
+    }
+
+    void headline()
+    {
+        RunSummary r;
+        r.id = 7;
+        r.uid = "1f3a";
+        r.name = "debug";
+        r.status = RunStatus::Failed;
+        QCOMPARE(cli::runHeadline(r), std::string("Run 7 (1f3a) failed before training began: debug"));
+        r.task = "multiclass";
+        r.startedAt = 1000;
+        r.endedAt = 4000;
+        QCOMPARE(cli::runHeadline(r), std::string("Run 7 (1f3a) failed after 50m00s: debug, multiclass"));
+    }
+
+    void duration()
+    {
+        // The TIME column of `lbk runs`: "-" for a run that never started, as the GUI shows.
+        QCOMPARE(cli::fmtDuration(RunSummary{}.duration()), std::string("-"));
+        QCOMPARE(cli::fmtDuration(-1.0), std::string("-"));
+        QCOMPARE(cli::fmtDuration(7322.0), std::string("2h02m"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
