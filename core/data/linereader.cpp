@@ -1,96 +1,173 @@
 #include "data/linereader.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <zstd.h>
 
 namespace lbk {
 
 namespace fs = std::filesystem;
 
-Result<std::unique_ptr<LineReader>> LineReader::open(const fs::path &file)
+namespace {
+
+constexpr size_t kChunk = size_t(1) << 20;
+
+struct FileCloser {
+    void operator()(std::FILE *f) const { std::fclose(f); }
+};
+using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
+
+class PlainSource final : public ByteSource {
+public:
+    PlainSource(FilePtr f, std::string name) : m_f(std::move(f)), m_name(std::move(name)) {}
+
+    size_t read(char *dst, size_t cap, std::string &error) override
+    {
+        const size_t n = std::fread(dst, 1, cap, m_f.get());
+        m_fileBytes += int64_t(n);
+        if (n < cap && std::ferror(m_f.get()))
+            error = m_name + ": read error: " + std::strerror(errno);
+        return n;
+    }
+
+private:
+    FilePtr m_f;
+    std::string m_name;
+};
+
+class ZstdSource final : public ByteSource {
+public:
+    ZstdSource(FilePtr f, std::string name)
+        : m_f(std::move(f)), m_name(std::move(name)), m_stream(ZSTD_createDStream()), m_in(ZSTD_DStreamInSize())
+    {
+        ZSTD_initDStream(m_stream);
+    }
+    ~ZstdSource() override { ZSTD_freeDStream(m_stream); }
+    ZstdSource(const ZstdSource &) = delete;
+    ZstdSource &operator=(const ZstdSource &) = delete;
+
+    size_t read(char *dst, size_t cap, std::string &error) override
+    {
+        ZSTD_outBuffer out{dst, cap, 0};
+        for (;;) {
+            if (m_inBuf.pos == m_inBuf.size && !m_eof) {
+                const size_t n = std::fread(m_in.data(), 1, m_in.size(), m_f.get());
+                m_fileBytes += int64_t(n);
+                if (n == 0) {
+                    if (std::ferror(m_f.get())) {
+                        error = m_name + ": read error: " + std::strerror(errno);
+                        return 0;
+                    }
+                    m_eof = true;
+                } else {
+                    m_inBuf = ZSTD_inBuffer{m_in.data(), n, 0};
+                }
+            }
+            const bool haveInput = m_inBuf.pos < m_inBuf.size;
+            if (!haveInput && !m_mayHoldOutput) {
+                // The end of the file: fine between frames, not inside one.
+                if (m_lastRet != 0)
+                    error = m_name + ": the zstd data ends in the middle of a frame (the file is truncated?). "
+                                     "Check it with `zstd -t`, and copy or download it again.";
+                return 0;
+            }
+            const size_t ret = ZSTD_decompressStream(m_stream, &out, &m_inBuf);
+            if (ZSTD_isError(ret)) {
+                error = m_name + ": corrupt zstd data (" + ZSTD_getErrorName(ret) +
+                        "). The file is damaged or not zstd-compressed; check it with `zstd -t`, or drop the .zst "
+                        "suffix if it is plain text.";
+                return 0;
+            }
+            m_lastRet = ret;
+            // A full output buffer may leave decoded bytes inside zstd; it must be called again to flush them.
+            m_mayHoldOutput = out.pos == out.size;
+            if (out.pos > 0)
+                return out.pos;
+        }
+    }
+
+private:
+    FilePtr m_f;
+    std::string m_name;
+    ZSTD_DStream *m_stream;
+    std::vector<char> m_in;
+    ZSTD_inBuffer m_inBuf{nullptr, 0, 0};
+    size_t m_lastRet = 0;
+    bool m_eof = false;
+    bool m_mayHoldOutput = false;
+};
+
+} // namespace
+
+Result<std::unique_ptr<ByteSource>> openByteSource(const fs::path &file, bool zstd)
 {
-    std::unique_ptr<LineReader> r(new LineReader);
-    r->m_file = std::fopen(file.c_str(), "rb");
-    if (!r->m_file)
-        return Error{file.string() + ": cannot open for reading"};
+    const std::string name = file.string();
+    errno = 0;
+    FilePtr f(std::fopen(name.c_str(), "rb"));
+    if (!f)
+        return Error{name + ": cannot open it: " + std::strerror(errno) + ". Check the file's permissions."};
+    // zstd by name, or by its magic number when the name does not say.
+    unsigned char magic[4] = {};
+    const size_t got = std::fread(magic, 1, 4, f.get());
+    zstd = zstd || (got == 4 && magic[0] == 0x28 && magic[1] == 0xB5 && magic[2] == 0x2F && magic[3] == 0xFD);
+    std::rewind(f.get());
+    std::unique_ptr<ByteSource> source;
+    if (zstd)
+        source = std::make_unique<ZstdSource>(std::move(f), name);
+    else
+        source = std::make_unique<PlainSource>(std::move(f), name);
     std::error_code ec;
-    r->m_size = int64_t(fs::file_size(file, ec));
-    const std::string name = file.filename().string();
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".zst") == 0) {
-        r->m_zstd = ZSTD_createDStream();
-        ZSTD_initDStream(r->m_zstd);
-        r->m_out.resize(ZSTD_DStreamOutSize());
-    }
-    r->m_in.resize(1 << 17);
-    return r;
+    const auto size = fs::file_size(file, ec);
+    source->m_fileSize = ec ? 0 : int64_t(size);
+    return source;
 }
 
-LineReader::~LineReader()
-{
-    if (m_file)
-        std::fclose(m_file);
-    if (m_zstd)
-        ZSTD_freeDStream(m_zstd);
-}
+LineReader::LineReader(ByteSource &src) : m_src(src), m_buf(kChunk) {}
 
-bool LineReader::next(std::string &line)
+bool LineReader::next(std::string_view &line)
 {
-    while (true) {
-        const size_t nl = m_buf.find('\n', m_pos);
-        if (nl != std::string::npos) {
-            line.assign(m_buf, m_pos, nl - m_pos);
-            m_pos = nl + 1;
+    for (;;) {
+        const char *base = m_buf.data();
+        if (const void *nl = std::memchr(base + m_scan, '\n', m_end - m_scan)) {
+            const size_t at = static_cast<const char *>(nl) - base;
+            line = finish(std::string_view(base + m_begin, at - m_begin));
+            m_begin = m_scan = at + 1;
             return true;
         }
-        m_buf.erase(0, m_pos);
-        m_pos = 0;
-        if (!fill()) {
-            if (m_buf.empty())
+        m_scan = m_end;
+        if (m_eof) {
+            if (m_begin == m_end)
                 return false;
-            line.swap(m_buf);
-            m_buf.clear();
+            line = finish(std::string_view(base + m_begin, m_end - m_begin));
+            m_begin = m_scan = m_end;
             return true;
         }
-    }
-}
-
-bool LineReader::fill()
-{
-    return m_zstd ? fillZstd() : fillPlain();
-}
-
-bool LineReader::fillPlain()
-{
-    const size_t n = std::fread(m_in.data(), 1, m_in.size(), m_file);
-    m_read += int64_t(n);
-    m_buf.append(m_in.data(), n);
-    return n > 0;
-}
-
-bool LineReader::fillZstd()
-{
-    while (true) {
-        if (m_zinPos == m_zinSize) {
-            const size_t n = std::fread(m_in.data(), 1, m_in.size(), m_file);
-            m_read += int64_t(n);
-            if (n == 0)
-                return false;
-            m_zin = m_in.data();
-            m_zinSize = n;
-            m_zinPos = 0;
+        if (m_begin > 0) {
+            std::memmove(m_buf.data(), m_buf.data() + m_begin, m_end - m_begin);
+            m_end -= m_begin;
+            m_scan -= m_begin;
+            m_begin = 0;
         }
-        ZSTD_inBuffer in{m_zin, m_zinSize, m_zinPos};
-        ZSTD_outBuffer out{m_out.data(), m_out.size(), 0};
-        const size_t rc = ZSTD_decompressStream(m_zstd, &out, &in);
-        m_zinPos = in.pos;
-        if (ZSTD_isError(rc)) {
-            m_error = ZSTD_getErrorName(rc);
+        if (m_end == m_buf.size())
+            m_buf.resize(m_buf.size() * 2);
+        const size_t n = m_src.read(m_buf.data() + m_end, m_buf.size() - m_end, m_error);
+        if (!m_error.empty())
             return false;
-        }
-        if (out.pos > 0) {
-            m_buf.append(m_out.data(), out.pos);
-            return true;
-        }
+        if (n == 0)
+            m_eof = true;
+        m_end += n;
     }
+}
+
+std::string_view LineReader::finish(std::string_view line)
+{
+    ++m_line;
+    if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+    if (m_line == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") // a UTF-8 byte order mark
+        line.remove_prefix(3);
+    return line;
 }
 
 } // namespace lbk

@@ -5,6 +5,7 @@
 // so building a DOM per line (a map, a node per value) would be wasted work on 167k lines.
 #include "util/text.h"
 #include "data/dataset.h"
+#include "data/linereader.h"
 
 #include <algorithm>
 #include <cctype>
@@ -16,7 +17,6 @@
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
-#include <zstd.h>
 
 namespace lbk {
 
@@ -25,160 +25,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kChunk = size_t(1) << 20;
 constexpr size_t kMaxErrors = 5;
-
-struct FileCloser {
-    void operator()(std::FILE *f) const { std::fclose(f); }
-};
-using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
-
-// A stream of bytes; read() returns 0 at the end, and sets error (a complete message) when it fails.
-class ByteSource {
-public:
-    virtual ~ByteSource() = default;
-    virtual size_t read(char *dst, size_t cap, std::string &error) = 0;
-};
-
-class PlainSource final : public ByteSource {
-public:
-    PlainSource(FilePtr f, std::string name) : m_f(std::move(f)), m_name(std::move(name)) {}
-
-    size_t read(char *dst, size_t cap, std::string &error) override
-    {
-        const size_t n = std::fread(dst, 1, cap, m_f.get());
-        if (n < cap && std::ferror(m_f.get()))
-            error = m_name + ": read error: " + std::strerror(errno);
-        return n;
-    }
-
-private:
-    FilePtr m_f;
-    std::string m_name;
-};
-
-class ZstdSource final : public ByteSource {
-public:
-    ZstdSource(FilePtr f, std::string name)
-        : m_f(std::move(f)), m_name(std::move(name)), m_stream(ZSTD_createDStream()), m_in(ZSTD_DStreamInSize())
-    {
-        ZSTD_initDStream(m_stream);
-    }
-    ~ZstdSource() override { ZSTD_freeDStream(m_stream); }
-    ZstdSource(const ZstdSource &) = delete;
-    ZstdSource &operator=(const ZstdSource &) = delete;
-
-    size_t read(char *dst, size_t cap, std::string &error) override
-    {
-        ZSTD_outBuffer out{dst, cap, 0};
-        for (;;) {
-            if (m_inBuf.pos == m_inBuf.size && !m_eof) {
-                const size_t n = std::fread(m_in.data(), 1, m_in.size(), m_f.get());
-                if (n == 0) {
-                    if (std::ferror(m_f.get())) {
-                        error = m_name + ": read error: " + std::strerror(errno);
-                        return 0;
-                    }
-                    m_eof = true;
-                } else {
-                    m_inBuf = ZSTD_inBuffer{m_in.data(), n, 0};
-                }
-            }
-            const bool haveInput = m_inBuf.pos < m_inBuf.size;
-            if (!haveInput && !m_mayHoldOutput) {
-                // The end of the file: fine between frames, not inside one.
-                if (m_lastRet != 0)
-                    error = m_name + ": the zstd data ends in the middle of a frame (the file is truncated?). "
-                                     "Check it with `zstd -t`, and copy or download it again.";
-                return 0;
-            }
-            const size_t ret = ZSTD_decompressStream(m_stream, &out, &m_inBuf);
-            if (ZSTD_isError(ret)) {
-                error = m_name + ": corrupt zstd data (" + ZSTD_getErrorName(ret) +
-                        "). The file is damaged or not zstd-compressed; check it with `zstd -t`, or drop the .zst "
-                        "suffix if it is plain text.";
-                return 0;
-            }
-            m_lastRet = ret;
-            // A full output buffer may leave decoded bytes inside zstd; it must be called again to flush them.
-            m_mayHoldOutput = out.pos == out.size;
-            if (out.pos > 0)
-                return out.pos;
-        }
-    }
-
-private:
-    FilePtr m_f;
-    std::string m_name;
-    ZSTD_DStream *m_stream;
-    std::vector<char> m_in;
-    ZSTD_inBuffer m_inBuf{nullptr, 0, 0};
-    size_t m_lastRet = 0;
-    bool m_eof = false;
-    bool m_mayHoldOutput = false;
-};
-
-// Lines of a byte stream, without their "\n" or "\r\n"; a view stays valid until the next call.
-class LineReader {
-public:
-    explicit LineReader(ByteSource &src) : m_src(src), m_buf(kChunk) {}
-
-    bool next(std::string_view &line)
-    {
-        for (;;) {
-            const char *base = m_buf.data();
-            if (const void *nl = std::memchr(base + m_scan, '\n', m_end - m_scan)) {
-                const size_t at = static_cast<const char *>(nl) - base;
-                line = finish(std::string_view(base + m_begin, at - m_begin));
-                m_begin = m_scan = at + 1;
-                return true;
-            }
-            m_scan = m_end;
-            if (m_eof) {
-                if (m_begin == m_end)
-                    return false;
-                line = finish(std::string_view(base + m_begin, m_end - m_begin));
-                m_begin = m_scan = m_end;
-                return true;
-            }
-            if (m_begin > 0) {
-                std::memmove(m_buf.data(), m_buf.data() + m_begin, m_end - m_begin);
-                m_end -= m_begin;
-                m_scan -= m_begin;
-                m_begin = 0;
-            }
-            if (m_end == m_buf.size())
-                m_buf.resize(m_buf.size() * 2);
-            const size_t n = m_src.read(m_buf.data() + m_end, m_buf.size() - m_end, m_error);
-            if (!m_error.empty())
-                return false;
-            if (n == 0)
-                m_eof = true;
-            m_end += n;
-        }
-    }
-
-    int64_t lineNumber() const { return m_line; }
-    const std::string &error() const { return m_error; }
-
-private:
-    std::string_view finish(std::string_view line)
-    {
-        ++m_line;
-        if (!line.empty() && line.back() == '\r')
-            line.remove_suffix(1);
-        if (m_line == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") // a UTF-8 byte order mark
-            line.remove_prefix(3);
-        return line;
-    }
-
-    ByteSource &m_src;
-    std::vector<char> m_buf;
-    size_t m_begin = 0, m_scan = 0, m_end = 0;
-    bool m_eof = false;
-    int64_t m_line = 0;
-    std::string m_error;
-};
 
 bool isBlank(std::string_view s)
 {
@@ -799,23 +646,10 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
     if (fs::is_directory(st))
         return Error{name + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv)."};
 
-    errno = 0;
-    FilePtr f(std::fopen(name.c_str(), "rb"));
-    if (!f)
-        return Error{name + ": cannot open it: " + std::strerror(errno) + ". Check the file's permissions."};
-
-    // zstd by name, or by its magic number when the name does not say.
-    unsigned char magic[4] = {};
-    const size_t got = std::fread(magic, 1, 4, f.get());
-    const bool zstMagic = got == 4 && magic[0] == 0x28 && magic[1] == 0xB5 && magic[2] == 0x2F && magic[3] == 0xFD;
-    std::rewind(f.get());
-
-    std::unique_ptr<ByteSource> source;
-    if (zstSuffix || zstMagic)
-        source = std::make_unique<ZstdSource>(std::move(f), name);
-    else
-        source = std::make_unique<PlainSource>(std::move(f), name);
-    LineReader lines(*source);
+    auto source = openByteSource(name, zstSuffix);
+    if (!source)
+        return source.error();
+    LineReader lines(**source);
 
     Tally t;
     t.fileName = name;

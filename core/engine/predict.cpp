@@ -202,9 +202,10 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (!lm)
         return lm.error();
     (*lm)->choosePrecision(o.precision, o.warn);
-    auto reader = LineReader::open(o.data);
-    if (!reader)
-        return badInput(reader.message());
+    auto source = openByteSource(o.data, false);
+    if (!source)
+        return badInput(source.message());
+    LineReader reader(**source);
     std::FILE *out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "wb");
     if (!out)
         return Error{o.out.string() + ": cannot write the predictions"};
@@ -215,20 +216,20 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     std::vector<std::string> lines;
     for (bool more = true; more;) {
         lines.clear();
-        std::string line;
-        while (lines.size() < Predictor::kChunk && (more = (*reader)->next(line)))
-            lines.push_back(std::move(line));
+        std::string_view line;
+        while (lines.size() < Predictor::kChunk && (more = reader.next(line)))
+            lines.emplace_back(line);
         if (lines.empty())
             break;
         predictor.scoreChunk(lines, out);
         if (o.progress)
-            o.progress((*reader)->bytesRead(), (*reader)->size(), predictor.result.rows);
+            o.progress((*source)->fileBytesRead(), (*source)->fileSize(), predictor.result.rows);
     }
     const bool writeOk = std::fflush(out) == 0 && !std::ferror(out);
     if (out != stdout)
         std::fclose(out);
-    if (!(*reader)->error().empty())
-        return Error{o.data.string() + ": " + (*reader)->error()};
+    if (!reader.error().empty())
+        return Error{reader.error()};
     if (!writeOk)
         return Error{o.out.string() + ": write failed"};
     PredictResult r = predictor.result;
