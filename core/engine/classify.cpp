@@ -81,6 +81,13 @@ Status ClassifyObjective::readData()
             msg += "\n  " + err;
         m_ctx.log("warning", msg);
     }
+    if (m_report.duplicates > 0) {
+        std::string msg = std::to_string(m_report.duplicates) + " papers of " + m_dataFile.string() +
+                          " were listed more than once; each is kept once, in one split";
+        for (const auto &dup : m_report.firstDuplicates)
+            msg += "\n  " + dup;
+        m_ctx.log("warning", msg);
+    }
     auto data = buildLabels(m_papers, e.labels, m_dataFile.string());
     if (!data)
         return data.error();
@@ -155,6 +162,7 @@ json ClassifyObjective::dataSummary() const
             {"lines", m_report.lines},
             {"rows", m_report.rows},
             {"bad_lines", m_report.bad},
+            {"duplicates", m_report.duplicates},
             {"examples", m_data.paper.size()},
             {"dropped", m_data.dropped},
             {"classes", m_data.labelNames.size()},

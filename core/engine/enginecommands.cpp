@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 
 namespace lbk::cli {
@@ -144,9 +145,9 @@ int eval(const Invocation &inv)
     std::printf("run %lld: %s on %lld examples of %s (%lld left out: no label of the run)\n",
                 static_cast<long long>(sr->run.id), r->split.c_str(), static_cast<long long>(r->examples),
                 r->file.c_str(), static_cast<long long>(r->dropped));
-    for (const char *key : {"accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc", "loss"})
-        if (r->summary.contains(key) && r->summary[key].is_number())
-            std::printf("  %-10s %.4f\n", key, r->summary[key].get<double>());
+    for (const auto key : scalarMetricKeys())
+        if (const auto &v = r->summary.value(std::string(key), nlohmann::json()); v.is_number())
+            std::printf("  %-10s %.4f\n", std::string(key).c_str(), v.get<double>());
     return kOk;
 }
 

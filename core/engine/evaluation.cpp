@@ -166,9 +166,9 @@ void reportEvaluation(JournalWriter &journal, const EvaluationSpec &spec, TaskKi
 {
     journal.emit("evaluation", {{"step", step}, {"split", split}, {"summary", out.summary}});
     json values = json::object();
-    for (const char *k : {"loss", "accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc"})
+    for (const auto k : scalarMetricKeys())
         if (out.summary.contains(k))
-            values[split + "/" + k] = out.summary[k];
+            values[split + "/" + std::string(k)] = out.summary[std::string(k)];
     journal.emit("metrics", {{"step", step}, {"values", values}});
     const EvalEvents ev{journal, spec, kind, names, papers, truth, out, step, split};
     emitHistograms(ev);

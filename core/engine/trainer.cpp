@@ -289,9 +289,9 @@ int StepLoop::finish()
     const bool best = loadCheckpoint(m_bestCkpt, m_obj.model(), m_ctx.device, nullptr, nullptr);
     summary["test_checkpoint"] = best ? "best" : "last";
     const json test = m_obj.evaluate(EvalSplit::Test, m_ctx.step);
-    for (const char *k : {"loss", "accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc"})
+    for (const auto k : scalarMetricKeys())
         if (test.is_object() && test.contains(k))
-            summary[std::string("test/") + k] = test[k];
+            summary["test/" + std::string(k)] = test[std::string(k)];
     if (std::isfinite(m_best))
         summary["best/val/" + m_e.evaluation.metric] = m_best;
     m_obj.reportArtifacts();
