@@ -56,6 +56,14 @@ class TestSlurm : public QObject {
         const auto pos = out.find("JobState=");
         return pos == std::string::npos ? std::string() : out.substr(pos + 9, out.find(' ', pos) - pos - 9);
     }
+    // The state a job ends in: COMPLETING is Slurm's passing state while it cleans up after the job's processes
+    // have ended, which can outlast the moment the run is recorded as ended.
+    QString finalJobState(const std::string &job) const
+    {
+        std::string state;
+        Harness::waitFor([&] { return (state = jobState(job)) != "COMPLETING"; }, 60000);
+        return QString::fromStdString(state);
+    }
 
 private Q_SLOTS:
     void initTestCase()
@@ -98,7 +106,7 @@ private Q_SLOTS:
         const auto run = *s->runById(id);
         QCOMPARE(run.status, lbk::RunStatus::Finished);
         QCOMPARE(run.target, std::string("cluster"));
-        QCOMPARE(jobState(run.jobId), std::string("COMPLETED"));
+        QCOMPARE(finalJobState(run.jobId), QStringLiteral("COMPLETED"));
         const QString diff = compareWithRemote(*s, run);
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
         const std::string out = readFile(remoteRunDir(run) / ("slurm-" + run.jobId + ".out"));
@@ -119,7 +127,7 @@ private Q_SLOTS:
         auto s = h.open();
         const auto run = *s->runById(id);
         QCOMPARE(run.status, lbk::RunStatus::Finished);
-        QCOMPARE(jobState(run.jobId), std::string("COMPLETED"));
+        QCOMPARE(finalJobState(run.jobId), QStringLiteral("COMPLETED"));
         QProcess p;
         QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
         e.insert(QStringLiteral("SLURM_CONF"), QString::fromStdString(slurm.at("SLURM_CONF")));
@@ -158,7 +166,7 @@ private Q_SLOTS:
         run = h.run(id);
         QCOMPARE(run.status, lbk::RunStatus::Cancelled);
         QVERIFY2(run.error.find("CANCELLED") != std::string::npos, run.error.c_str());
-        QCOMPARE(jobState(run.jobId), std::string("CANCELLED"));
+        QCOMPARE(finalJobState(run.jobId), QStringLiteral("CANCELLED"));
     }
 
     void cancelRunningJob()
@@ -180,7 +188,7 @@ private Q_SLOTS:
         auto s = h.open();
         const auto run = *s->runById(id);
         QCOMPARE(run.status, lbk::RunStatus::Cancelled);
-        QCOMPARE(jobState(run.jobId), std::string("CANCELLED"));
+        QCOMPARE(finalJobState(run.jobId), QStringLiteral("CANCELLED"));
         const QString diff = compareWithRemote(*s, run);
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
     }
@@ -199,7 +207,7 @@ private Q_SLOTS:
         const auto run = h.run(id);
         QCOMPARE(run.status, lbk::RunStatus::Failed);
         QVERIFY2(run.error.find("TIMEOUT") != std::string::npos, run.error.c_str());
-        QCOMPARE(jobState(run.jobId), std::string("TIMEOUT"));
+        QCOMPARE(finalJobState(run.jobId), QStringLiteral("TIMEOUT"));
         QVERIFY2(err.contains(QStringLiteral("TIMEOUT")), qPrintable(err));
     }
 };
