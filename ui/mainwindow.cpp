@@ -221,117 +221,40 @@ void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QSt
     lbk::LaunchRequest request;
     request.lrFind = lrFind;
     request.experimentFile = ss(m_form->sourceFile());
-    const lbk::Experiment e = parsed.value();
-    if (lbk::isRemoteTarget(ss(target))) {
-        const lbk::Target *t = m_remote->targets().find(ss(target));
-        if (!t) {
-            QString msg = tr("No target named \"%1\" in %2.").arg(target, m_remote->targetsPath());
-            if (!m_remote->targetsError().isEmpty())
-                msg += QLatin1Char('\n') + m_remote->targetsError();
-            showProblem(tr("Launch"), msg);
+    // Off the GUI thread (staging on a remote target takes a round trip or two, plus the data when the target
+    // lacks it); its steps show in the status bar as they happen.
+    statusBar()->showMessage(lrFind ? tr("Starting the LR range test on %1...").arg(target)
+                                    : tr("Launching on %1...").arg(target));
+    m_remote->launch(parsed.value(), request, target, this, [this, lrFind, target](RemoteService::Outcome o) {
+        m_store->reloadRuns();
+        if (!o.ok) {
+            const QString msg = tr("Launch on %1 failed: %2").arg(target, o.message);
+            statusBar()->showMessage(msg, 15000);
+            showProblem(tr("Launch on %1").arg(target), msg);
             Q_EMIT launchFailed(msg);
             return;
         }
-        // Staging (a round trip or two, plus the data when the target lacks it) runs on the remote service's
-        // threads; its steps show in the status bar as they happen.
-        statusBar()->showMessage(tr("%1 on %2 (%3)...")
-                                     .arg(lrFind ? tr("Starting the LR range test") : tr("Launching"), target,
-                                          qs(t->describe())));
-        m_remote->launch(e, request, target, this, [this, lrFind, target](RemoteService::Outcome o) {
-            m_store->reloadRuns();
-            if (!o.ok) {
-                const QString msg = tr("Launch on %1 failed: %2").arg(target, o.message);
-                statusBar()->showMessage(msg, 15000);
-                showProblem(tr("Launch on %1").arg(target), msg);
-                Q_EMIT launchFailed(msg);
-                return;
-            }
-            statusBar()->showMessage(o.message, 8000);
-            showRunWhenListed(o.runId);
-            if (lrFind)
-                m_runView->tabs()->setCurrentIndex(RunView::LrFinder);
-            Q_EMIT runLaunched(o.runId);
-        });
-        return;
-    }
-    struct Launched {
-        qint64 run = 0;
-        qint64 pid = 0;
-        QString error;
-    };
-    statusBar()->showMessage(lrFind ? tr("Starting the LR range test...") : tr("Launching..."));
-    m_store->request<Launched>(
-        this,
-        [e, request](lbk::Store &s) {
-            Launched l;
-            auto run = lbk::createLocalRun(s, e, request);
-            if (!run) {
-                l.error = qs(run.message());
-                return l;
-            }
-            l.run = run->id;
-            auto proc = lbk::startLocalWorker(s, *run, request, false);
-            if (!proc) {
-                (void)s.setStatus(run->id, lbk::RunStatus::Failed, proc.message());
-                l.error = qs(proc.message());
-                return l;
-            }
-            l.pid = proc->pid;
-            return l;
-        },
-        [this, lrFind](Launched l) {
-            m_store->reloadRuns();
-            if (!l.error.isEmpty()) {
-                statusBar()->showMessage(l.error, 10000);
-                QMessageBox::warning(this, tr("Launch"), l.error);
-                Q_EMIT launchFailed(l.error);
-                return;
-            }
-            m_store->adoptChild(l.pid);
-            statusBar()->showMessage(tr("Run #%1 started (worker process %2)").arg(l.run).arg(l.pid), 5000);
-            showRunWhenListed(l.run);
-            if (lrFind)
-                m_runView->tabs()->setCurrentIndex(RunView::LrFinder);
-            Q_EMIT runLaunched(l.run);
-        });
+        if (o.workerPid > 0)
+            m_store->adoptChild(o.workerPid);
+        statusBar()->showMessage(o.message, 8000);
+        showRunWhenListed(o.runId);
+        if (lrFind)
+            m_runView->tabs()->setCurrentIndex(RunView::LrFinder);
+        Q_EMIT runLaunched(o.runId);
+    });
 }
 
 void MainWindow::resumeRun(qint64 id)
 {
-    const lbk::RunSummary *run = nullptr;
-    for (const auto &r : m_store->runs())
-        if (r.id == id)
-            run = &r;
-    if (run && run->remote()) {
-        statusBar()->showMessage(tr("Resuming run #%1 on %2...").arg(id).arg(qs(run->target)));
-        m_remote->resume(id, this, [this](RemoteService::Outcome o) {
-            m_store->reloadRuns();
-            statusBar()->showMessage(o.message, o.ok ? 8000 : 15000);
-            if (!o.ok)
-                showProblem(tr("Resume run"), o.message);
-        });
-        return;
-    }
-    m_store->request<QString>(
-        this,
-        [id](lbk::Store &s) -> QString {
-            auto run = s.runById(id);
-            if (!run)
-                return qs(run.message());
-            auto proc = lbk::resumeLocalRun(s, *run, {});
-            if (!proc)
-                return qs(proc.message());
-            return QStringLiteral("pid:%1").arg(proc->pid);
-        },
-        [this, id](QString result) {
-            if (result.startsWith(QLatin1String("pid:"))) {
-                m_store->adoptChild(result.mid(4).toLongLong());
-                statusBar()->showMessage(tr("Run #%1 resumed").arg(id), 5000);
-                m_store->reloadRuns();
-            } else {
-                showProblem(tr("Resume run"), result);
-            }
-        });
+    statusBar()->showMessage(tr("Resuming run #%1...").arg(id));
+    m_remote->resume(id, this, [this](RemoteService::Outcome o) {
+        if (o.workerPid > 0)
+            m_store->adoptChild(o.workerPid);
+        m_store->reloadRuns();
+        statusBar()->showMessage(o.message, o.ok ? 8000 : 15000);
+        if (!o.ok)
+            showProblem(tr("Resume run"), o.message);
+    });
 }
 
 void MainWindow::cancelRun(qint64 id)

@@ -10,6 +10,7 @@
 
 #include "format.h"
 #include "storeservice.h"
+#include "usecases/runactions.h"
 
 namespace labbook {
 
@@ -168,50 +169,51 @@ const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) cons
 void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request,
                            const QString &targetName, QObject *context, Done done)
 {
-    const lbk::Target *t = m_targets.find(ss(targetName));
-    if (!t || !t->remote() || !m_store->isOpen()) {
+    auto target = lbk::usecase::findTarget(m_targets, ss(targetName));
+    if (!target || !m_store->isOpen()) {
         Outcome o;
-        o.message = !m_store->isOpen() ? tr("No store is open.")
-                                       : tr("No remote target named \"%1\" in %2.").arg(targetName, targetsPath());
+        o.message = !m_store->isOpen() ? tr("No store is open.") : qs(target.message());
         answer(context, std::move(done), o);
         return;
     }
-    runForOutcome(context, std::move(done), [this, shared = m_shared, path = m_store->path(), target = *t, experiment,
-                                             request] {
+    runForOutcome(context, std::move(done), [this, shared = m_shared, path = m_store->path(), target = *target,
+                                             experiment, request] {
         Outcome o;
         auto store = lbk::Store::open(ss(path));
         if (!store) {
             o.message = qs(store.message());
-        } else {
-            const QString name = qs(target.name);
-            auto launched =
-                lbk::launchRemoteRun(**store, target, experiment, request, [this, shared, name](const std::string &m) {
-                    shared->deliver([this, name, m] { Q_EMIT notice(tr("Launch on %1: %2").arg(name, qs(m))); });
-                });
-            if (!launched) {
-                o.message = qs(launched.message());
-            } else {
-                o.ok = true;
-                o.runId = launched->id;
-                o.message =
-                    (request.lrFind ? tr("LR range test #%1 started on %2 (%3)") : tr("Run #%1 started on %2 (%3)"))
-                        .arg(launched->id)
-                        .arg(name, target.type == lbk::TargetType::Slurm
-                                       ? tr("Slurm job %1").arg(qs(launched->jobId))
-                                       : tr("worker pid %1 there").arg(qs(launched->jobId)));
-            }
+            return o;
         }
+        const QString name = qs(target.name);
+        auto launched = lbk::usecase::launch(**store, target, experiment, request, [this, shared, name](const std::string &m) {
+            shared->deliver([this, name, m] { Q_EMIT notice(tr("Launch on %1: %2").arg(name, qs(m))); });
+        });
+        if (!launched) {
+            o.message = qs(launched.message());
+            return o;
+        }
+        o.ok = true;
+        o.runId = launched->run.id;
+        o.workerPid = launched->worker ? launched->worker->pid : 0;
+        const QString what = request.lrFind ? tr("LR range test #%1").arg(o.runId) : tr("Run #%1").arg(o.runId);
+        if (launched->worker)
+            o.message = tr("%1 started (worker process %2)").arg(what).arg(o.workerPid);
+        else
+            o.message = tr("%1 started on %2 (%3)")
+                            .arg(what, name, target.type == lbk::TargetType::Slurm
+                                                 ? tr("Slurm job %1").arg(qs(launched->run.jobId))
+                                                 : tr("worker pid %1 there").arg(qs(launched->run.jobId)));
         return o;
     });
 }
 
-void RemoteService::withRemoteRun(qint64 runId, bool remoteOnly, QObject *context, Done done, RunAction action)
+void RemoteService::withRun(qint64 runId, QObject *context, Done done, RunAction action)
 {
     QString error;
     const lbk::Target *t = targetOfRun(runId, &error);
-    if (!t || (remoteOnly && !t->remote())) {
+    if (!t) {
         Outcome o;
-        o.message = t ? tr("Run #%1 runs on this machine.").arg(runId) : error;
+        o.message = error;
         answer(context, std::move(done), o);
         return;
     }
@@ -231,27 +233,29 @@ void RemoteService::withRemoteRun(qint64 runId, bool remoteOnly, QObject *contex
 
 void RemoteService::resume(qint64 runId, QObject *context, Done done)
 {
-    withRemoteRun(runId, true, context, std::move(done),
+    withRun(runId, context, std::move(done),
                   [runId](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
-                      if (lbk::isActive(run.status)) {
-                          o.ok = true; // the catch-up passes follow it; nothing to start
-                          o.message = tr("Run #%1 is still running on %2; it is followed live.")
-                                          .arg(runId)
-                                          .arg(qs(target.name));
-                      } else if (auto st = lbk::resumeRemoteRun(store, target, run, {}); !st) {
-                          o.message = qs(st.message());
-                      } else {
-                          o.ok = true;
-                          o.message = tr("Resuming run #%1 on %2 from its last checkpoint").arg(runId).arg(qs(target.name));
+                      auto resumed = lbk::usecase::resume(store, target, run);
+                      if (!resumed) {
+                          o.message = qs(resumed.message());
+                          return;
                       }
+                      o.ok = true;
+                      o.workerPid = resumed->worker ? resumed->worker->pid : 0;
+                      if (!resumed->started) // the catch-up passes follow it; nothing to start
+                          o.message = tr("Run #%1 is still running on %2; it is followed live.").arg(runId).arg(qs(target.name));
+                      else if (target.remote())
+                          o.message = tr("Resuming run #%1 on %2 from its last checkpoint").arg(runId).arg(qs(target.name));
+                      else
+                          o.message = tr("Run #%1 resumed").arg(runId);
                   });
 }
 
 void RemoteService::cancel(qint64 runId, QObject *context, Done done)
 {
-    withRemoteRun(runId, false, context, std::move(done),
+    withRun(runId, context, std::move(done),
                   [](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
-                      if (auto done = lbk::cancelRun(store, target, run); !done) {
+                      if (auto done = lbk::usecase::cancel(store, target, run); !done) {
                           o.message = qs(done.message());
                       } else {
                           o.ok = true;

@@ -1,8 +1,8 @@
 #pragma once
-// Runs on other machines, for the window: the targets file (read again whenever it changes, so the form's target
+// Runs on every target, for the window: the targets file (read again whenever it changes, so the form's target
 // list follows it), and everything that talks to a target, always off the GUI thread and through the same
-// launch/remote.h functions as lbk: launching a run or an LR range test, resuming, cancelling (on any target,
-// local included), and catching up remote runs that are running every few seconds (syncRemoteRuns) so their
+// use cases as lbk (usecases/runactions.h): launching a run or an LR range test, resuming, cancelling (on any
+// target, local included), and catching up remote runs that are running every few seconds (syncRemoteRuns) so their
 // curves grow as the remote journal does. Each job opens its own store connection; results come back as values.
 #include <functional>
 #include <memory>
@@ -38,14 +38,17 @@ public:
     struct Outcome {
         bool ok = false;
         qint64 runId = 0;
+        qint64 workerPid = 0; // a local worker started: the window adopts it (reaps it when it ends)
         QString message; // what happened, or what failed and where, in plain words
     };
     using Done = std::function<void(Outcome)>;
-    // Creates the run, stages experiment and data on the target and starts its worker (seconds over ssh, longer
-    // while data is copied); notice() tells each step. done runs on the GUI thread unless context is gone.
+    // Creates the run and starts its worker on the target, through lbk::usecase::launch: here at once, or staged
+    // on an ssh host or Slurm cluster (seconds, longer while data is copied; notice() tells each step). done runs
+    // on the GUI thread unless context is gone.
     void launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request, const QString &target,
                 QObject *context, Done done);
-    // A remote run that ended: its worker starts again from the last checkpoint. One still running is followed.
+    // A run that ended, on any target: its worker starts again from the last checkpoint. A remote one still
+    // running is followed.
     void resume(qint64 runId, QObject *context, Done done);
     // Any run that is queued or running, wherever it runs (lbk::cancelRun).
     void cancel(qint64 runId, QObject *context, Done done);
@@ -70,10 +73,10 @@ private:
     void answer(QObject *context, Done done, Outcome o);
     void syncTick();
     const lbk::Target *targetOfRun(qint64 runId, QString *error) const;
-    // Resume and cancel: the run's target (remoteOnly: refuse a local one), then on the pool the run read from
+    // Resume and cancel: the run's target, then on the pool the run read from
     // the store and `action` filling the outcome.
     using RunAction = std::function<void(lbk::Store &, const lbk::Target &, const lbk::RunDetail &, Outcome &)>;
-    void withRemoteRun(qint64 runId, bool remoteOnly, QObject *context, Done done, RunAction action);
+    void withRun(qint64 runId, QObject *context, Done done, RunAction action);
 
     StoreService *m_store;
     std::shared_ptr<Shared> m_shared;

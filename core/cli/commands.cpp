@@ -23,6 +23,7 @@
 #include "launch/remote.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "usecases/runactions.h"
 
 namespace lbk::cli {
 
@@ -398,18 +399,27 @@ int followRemote(Store &store, const RunDetail &run, const Target &target, bool 
     }
 }
 
-const Target *findTarget(const Common &c, const std::string &name, std::optional<TargetsFile> &holder)
+// The target a name means (kLocalTarget: this machine), or nothing after printing why.
+std::optional<Target> findTarget(const Common &c, const std::string &name)
 {
+    if (!isRemoteTarget(name))
+        return localTarget();
     auto file = loadTargetsFor(c);
     if (!file) {
         printError(file.message());
-        return nullptr;
+        return std::nullopt;
     }
-    holder = std::move(*file);
-    const Target *t = holder->find(name);
-    if (!t)
-        printError("no target named \"" + name + "\" in " + holder->path.string() + " (`lbk targets` lists them)");
-    return t;
+    auto target = usecase::findTarget(*file, name);
+    if (!target) {
+        printError(target.message());
+        return std::nullopt;
+    }
+    return std::move(*target);
+}
+
+int exitCodeOf(const Error &e)
+{
+    return e.badInput ? kBadInput : kFailed;
 }
 
 std::vector<std::string> splitTags(const std::vector<std::string> &tags)
@@ -467,6 +477,21 @@ int schema(const Common &c, bool markdown)
     return kOk;
 }
 
+// What `lbk run --detach` prints: the run's id, or with --json where it runs.
+void printDetached(const Common &c, const RunDetail &run, const usecase::Launched &launched)
+{
+    if (!c.json) {
+        std::printf("%lld\n", (long long)run.id);
+        return;
+    }
+    json j = {{"id", run.id}, {"uid", run.uid}};
+    if (launched.worker)
+        j["pid"] = launched.worker->pid;
+    else
+        j.update({{"target", run.target}, {"job_id", run.jobId}});
+    std::printf("%s\n", dumpJson(j, -1).c_str());
+}
+
 int run(const Common &c, const RunOptions &o)
 {
     auto exp = loadExperimentFile(o.file);
@@ -477,110 +502,67 @@ int run(const Common &c, const RunOptions &o)
     auto store = openStore(c);
     if (!store)
         return kFailed;
+    const auto target = findTarget(c, o.target);
+    if (!target)
+        return kBadInput;
     LaunchRequest req;
     req.dataRoot = c.dataRoot;
     req.lrFind = o.lrFind;
     req.name = o.name;
     req.tags = splitTags(o.tags);
     req.experimentFile = o.file;
-    if (isRemoteTarget(o.target)) {
-        std::optional<TargetsFile> targets;
-        const Target *target = findTarget(c, o.target, targets);
-        if (!target)
-            return kBadInput;
-        auto remote = launchRemoteRun(*store, *target, *exp, req, [&](const std::string &m) {
-            if (!o.quiet)
-                std::fprintf(stderr, "%s\n", m.c_str());
-        });
-        if (!remote) {
-            printError(remote.message());
-            return kFailed;
-        }
+    auto launched = usecase::launch(*store, *target, *exp, req, [&](const std::string &m) {
         if (!o.quiet)
-            std::fprintf(stderr, "%s run %lld (%s) of %s started on %s; store %s\n",
-                         o.lrFind ? "LR range test" : "Training", (long long)remote->id, remote->uid.c_str(),
-                         o.file.c_str(), target->name.c_str(), store->path().c_str());
-        if (o.detach) {
-            if (c.json)
-                std::printf("%s\n", json({{"id", remote->id}, {"uid", remote->uid}, {"target", target->name},
-                                          {"job_id", remote->jobId}}).dump().c_str());
-            else
-                std::printf("%lld\n", (long long)remote->id);
-            return kOk;
-        }
-        return followRemote(*store, *remote, *target, o.quiet);
-    }
-    auto run = createLocalRun(*store, *exp, req);
-    if (!run) {
-        printError(run.message());
+            std::fprintf(stderr, "%s\n", m.c_str());
+    });
+    if (!launched) {
+        printError(launched.message());
         return kFailed;
     }
-    auto proc = startLocalWorker(*store, *run, req, false);
-    if (!proc) {
-        (void)store->setStatus(run->id, RunStatus::Failed, proc.message());
-        printError(proc.message());
-        return kFailed;
-    }
+    const RunDetail &run = launched->run;
+    const std::string where = launched->worker ? ", worker pid " + std::to_string(launched->worker->pid)
+                                               : " on " + target->name;
     if (!o.quiet)
-        std::fprintf(stderr, "%s run %lld (%s) of %s started, worker pid %lld; store %s\n",
-                     o.lrFind ? "LR range test" : "Training", (long long)run->id, run->uid.c_str(), o.file.c_str(),
-                     (long long)proc->pid, store->path().c_str());
+        std::fprintf(stderr, "%s run %lld (%s) of %s started%s; store %s\n",
+                     o.lrFind ? "LR range test" : "Training", (long long)run.id, run.uid.c_str(), o.file.c_str(),
+                     where.c_str(), store->path().c_str());
     if (o.detach) {
-        if (c.json)
-            std::printf("%s\n", dumpJson(json({{"id", run->id}, {"uid", run->uid}, {"pid", proc->pid}}), -1).c_str());
-        else
-            std::printf("%lld\n", (long long)run->id);
+        printDetached(c, run, *launched);
         return kOk;
     }
-    return follow(*store, *run, *proc, o.quiet);
+    return launched->worker ? follow(*store, run, *launched->worker, o.quiet)
+                            : followRemote(*store, run, *target, o.quiet);
 }
 
 int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto run = findRun(*store, ref);
-    if (!run) {
-        printError(run.message());
+    auto [store, run, failure] = openRun(c, ref);
+    if (!run)
+        return failure;
+    const auto target = findTarget(c, run->target);
+    if (!target)
         return kBadInput;
-    }
     LaunchRequest req;
     req.dataRoot = c.dataRoot;
-    if (run->remote()) {
-        std::optional<TargetsFile> targets;
-        const Target *target = findTarget(c, run->target, targets);
-        if (!target)
-            return kBadInput;
-        // A remote run still going (the connection dropped, or lbk was stopped) is followed again; one that
-        // ended starts its worker again from the last checkpoint.
-        if (!isActive(run->status)) {
-            if (auto st = resumeRemoteRun(*store, *target, *run, req); !st) {
-                printError(st.message());
-                return kBadInput;
-            }
-            if (!quiet)
-                std::fprintf(stderr, "Resuming run %lld (%s) on %s from its last checkpoint\n", (long long)run->id,
-                             run->uid.c_str(), target->name.c_str());
-        } else if (!quiet) {
-            std::fprintf(stderr, "Following run %lld (%s) on %s again\n", (long long)run->id, run->uid.c_str(),
-                         target->name.c_str());
-        }
-        if (detach)
-            return kOk;
-        return followRemote(*store, *run, *target, quiet);
+    auto resumed = usecase::resume(*store, *target, *run, req);
+    if (!resumed) {
+        printError(resumed.message());
+        return exitCodeOf(resumed.error());
     }
-    auto proc = resumeLocalRun(*store, *run, req);
-    if (!proc) {
-        printError(proc.message());
-        return kBadInput;
+    if (!quiet) {
+        const std::string on = target->remote() ? " on " + target->name : "";
+        if (!resumed->started)
+            std::fprintf(stderr, "Following run %lld (%s)%s again\n", (long long)run->id, run->uid.c_str(), on.c_str());
+        else if (resumed->worker)
+            std::fprintf(stderr, "Resuming run %lld (%s) from its last checkpoint, worker pid %lld\n",
+                         (long long)run->id, run->uid.c_str(), (long long)resumed->worker->pid);
+        else
+            std::fprintf(stderr, "Resuming run %lld (%s)%s from its last checkpoint\n", (long long)run->id,
+                         run->uid.c_str(), on.c_str());
     }
-    if (!quiet)
-        std::fprintf(stderr, "Resuming run %lld (%s) from its last checkpoint, worker pid %lld\n", (long long)run->id,
-                     run->uid.c_str(), (long long)proc->pid);
     if (detach)
         return kOk;
-    return follow(*store, *run, *proc, quiet);
+    return resumed->worker ? follow(*store, *run, *resumed->worker, quiet) : followRemote(*store, *run, *target, quiet);
 }
 
 int runs(const Common &c, const RunsOptions &o)
@@ -920,23 +902,13 @@ int cancel(const Common &c, const std::string &ref)
     auto [store, r, failure] = openRun(c, ref);
     if (!r)
         return failure;
-    if (!isActive(r->status)) {
-        printError("run " + std::to_string(r->id) + " is " + toString(r->status) + ", not running");
+    const auto target = findTarget(c, r->target);
+    if (!target)
         return kBadInput;
-    }
-    const Target local = localTarget();
-    const Target *target = &local;
-    std::optional<TargetsFile> targets;
-    if (r->remote()) {
-        target = findTarget(c, r->target, targets);
-        if (!target)
-            return kBadInput;
-    }
-    // launch/remote.h's cancelRun is the one cancel, shared with the GUI.
-    auto done = cancelRun(*store, *target, *r);
+    auto done = usecase::cancel(*store, *target, *r);
     if (!done) {
         printError(done.message());
-        return kFailed;
+        return exitCodeOf(done.error());
     }
     std::printf("%s\n", done->c_str());
     return kOk;
@@ -947,22 +919,15 @@ int remove(const Common &c, const std::string &ref, bool yes)
     auto [store, r, failure] = openRun(c, ref);
     if (!r)
         return failure;
-    if (isActive(r->status)) {
-        printError("run " + std::to_string(r->id) + " is still " + toString(r->status) + "; cancel it first");
-        return kBadInput;
-    }
-    if (!yes) {
+    if (!yes && !isActive(r->status)) {
         printError("this deletes run " + std::to_string(r->id) + " (" + r->name + ") and its folder " + r->runDir +
                    "; add --yes to confirm");
         return kBadInput;
     }
-    if (auto st = store->deleteRun(r->id); !st) {
+    if (auto st = usecase::remove(*store, *r); !st) {
         printError(st.message());
-        return kFailed;
+        return exitCodeOf(st.error());
     }
-    std::error_code ec;
-    if (!r->runDir.empty() && fs::path(r->runDir).parent_path() == store->runsRoot())
-        fs::remove_all(r->runDir, ec);
     std::printf("deleted run %lld\n", (long long)r->id);
     return kOk;
 }

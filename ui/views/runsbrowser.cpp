@@ -18,6 +18,7 @@
 #include "models/runsfilterproxy.h"
 #include "models/runsmodel.h"
 #include "storeservice.h"
+#include "usecases/runactions.h"
 
 namespace labbook {
 
@@ -225,10 +226,12 @@ void RunsBrowser::deleteSelected()
         QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
     if (answer != QMessageBox::Yes)
         return;
+    // lbk::usecase::remove, as `lbk delete`: the records and the run's folder (its checkpoints can be gigabytes).
     m_store->execute(
         [ids](lbk::Store &s) {
             for (auto id : ids)
-                (void)s.deleteRun(id);
+                if (auto run = s.runById(id))
+                    (void)lbk::usecase::remove(s, *run);
         },
         this, [this] { m_store->reloadRuns(); });
 }

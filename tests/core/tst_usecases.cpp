@@ -1,0 +1,109 @@
+// The run use cases every front-end calls (core/usecases/runactions.h): what each refuses, and the rules written
+// once there: a run that cannot start is recorded as failed; deleting a run removes its folder too (the GUI used
+// to delete the records and leave the folder, with its checkpoints, on disk).
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+#include "experiment/schema.h"
+#include "usecases/runactions.h"
+
+namespace fs = std::filesystem;
+using namespace lbk;
+
+class TestUseCases : public QObject {
+    Q_OBJECT
+
+    fs::path m_dir;
+    std::unique_ptr<Store> m_store;
+
+    static Experiment debugExperiment()
+    {
+        auto exp = loadExperimentFile(fs::path(LABBOOK_SOURCE_DIR) / "experiments" / "debug.json");
+        if (!exp)
+            qFatal("%s", exp.message().c_str());
+        return *exp;
+    }
+
+    RunDetail makeRun(RunStatus status)
+    {
+        auto run = createLocalRun(*m_store, debugExperiment(), {});
+        if (!run)
+            qFatal("%s", run.message().c_str());
+        if (status != RunStatus::Queued)
+            (void)m_store->setStatus(run->id, status);
+        return *m_store->runById(run->id);
+    }
+
+private Q_SLOTS:
+    void init()
+    {
+        m_dir = fs::path(LABBOOK_TEST_TMP) / "tst_usecases";
+        fs::remove_all(m_dir);
+        fs::create_directories(m_dir);
+        auto store = Store::open(m_dir / "labbook.db");
+        QVERIFY2(store.ok(), store.ok() ? "" : store.message().c_str());
+        m_store = std::move(*store);
+    }
+
+    void removeDeletesRecordsAndFolder()
+    {
+        const RunDetail run = makeRun(RunStatus::Failed);
+        std::ofstream(fs::path(run.runDir) / "checkpoints.pt") << "weights";
+        QVERIFY(fs::exists(run.runDir));
+        const auto removed = usecase::remove(*m_store, run);
+        QVERIFY2(removed.ok(), removed.ok() ? "" : removed.message().c_str());
+        QVERIFY(!m_store->runById(run.id).ok());
+        QVERIFY2(!fs::exists(run.runDir), run.runDir.c_str());
+    }
+
+    void removeRefusesAnActiveRun()
+    {
+        const RunDetail run = makeRun(RunStatus::Running);
+        const auto removed = usecase::remove(*m_store, run);
+        QVERIFY(!removed.ok());
+        QVERIFY(removed.error().badInput);
+        QVERIFY2(removed.message().find("cancel it first") != std::string::npos, removed.message().c_str());
+        QVERIFY(m_store->runById(run.id).ok());
+        QVERIFY(fs::exists(run.runDir));
+    }
+
+    void cancelRefusesARunThatEnded()
+    {
+        const RunDetail run = makeRun(RunStatus::Finished);
+        const auto cancelled = usecase::cancel(*m_store, localTarget(), run);
+        QVERIFY(!cancelled.ok());
+        QVERIFY(cancelled.error().badInput);
+        QVERIFY2(cancelled.message().find("not running") != std::string::npos, cancelled.message().c_str());
+    }
+
+    // A worker that cannot be started leaves the run failed with the reason, never queued.
+    void launchThatCannotStartIsRecordedAsFailed()
+    {
+        qputenv("LABBOOK_LBK", "/nonexistent/lbk");
+        const auto launched = usecase::launch(*m_store, localTarget(), debugExperiment(), {});
+        qunsetenv("LABBOOK_LBK");
+        QVERIFY(!launched.ok());
+        const auto runs = m_store->runs({});
+        QCOMPARE(runs.size(), size_t(1));
+        QCOMPARE(runs[0].status, RunStatus::Failed);
+        QVERIFY2(!runs[0].error.empty(), "the reason is recorded");
+    }
+
+    void findTarget()
+    {
+        TargetsFile file;
+        file.path = "/tmp/targets.json";
+        file.targets = {localTarget()};
+        QCOMPARE(usecase::findTarget(file, "").value().name, std::string(kLocalTarget));
+        QCOMPARE(usecase::findTarget(file, kLocalTarget).value().name, std::string(kLocalTarget));
+        const auto missing = usecase::findTarget(file, "gpu-box");
+        QVERIFY(!missing.ok());
+        QVERIFY(missing.error().badInput);
+        QVERIFY2(missing.message().find("/tmp/targets.json") != std::string::npos, missing.message().c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestUseCases)
+#include "tst_usecases.moc"
