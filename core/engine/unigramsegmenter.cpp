@@ -82,6 +82,120 @@ int charLen(unsigned char c)
     return kLen[c >> 4];
 }
 
+// The fields of sentencepiece's ModelProto this segmenter needs, with the proto's defaults.
+enum PieceType { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+struct Piece {
+    std::string_view text;
+    float score = 0;
+    int type = kNormal;
+};
+struct ModelProto {
+    std::vector<Piece> pieces;
+    int modelType = 1;
+    bool splitByWhitespace = true, suffix = false, byteFallback = false;
+    std::string_view normaliser;
+    bool dummyPrefix = true, removeExtraSpace = true, escapeSpace = true, customRules = false;
+};
+
+Piece readPiece(WireReader &m)
+{
+    Piece p;
+    while (m.more()) {
+        const uint64_t t = m.varint();
+        if (t == (1 << 3 | 2))
+            p.text = m.bytes();
+        else if (t == (2 << 3 | 5))
+            p.score = m.fixed32();
+        else if (t == (3 << 3 | 0))
+            p.type = int(m.varint());
+        else
+            m.skip(int(t & 7));
+    }
+    return p;
+}
+
+void readTrainerSpec(WireReader &m, ModelProto &proto)
+{
+    while (m.more()) {
+        const uint64_t t = m.varint();
+        const int f = int(t >> 3);
+        if ((t & 7) != 0) {
+            m.skip(int(t & 7));
+            continue;
+        }
+        const uint64_t v = m.varint();
+        if (f == 3)
+            proto.modelType = int(v);
+        else if (f == 22)
+            proto.splitByWhitespace = v != 0;
+        else if (f == 24)
+            proto.suffix = v != 0;
+        else if (f == 35)
+            proto.byteFallback = v != 0;
+    }
+}
+
+void readNormalizerSpec(WireReader &m, ModelProto &proto)
+{
+    while (m.more()) {
+        const uint64_t t = m.varint();
+        const int f = int(t >> 3);
+        if (t == (1 << 3 | 2)) {
+            proto.normaliser = m.bytes();
+        } else if (t == (6 << 3 | 2)) {
+            proto.customRules = !m.bytes().empty();
+        } else if ((t & 7) == 0 && f >= 3 && f <= 5) {
+            const bool v = m.varint() != 0;
+            (f == 3 ? proto.dummyPrefix : f == 4 ? proto.removeExtraSpace : proto.escapeSpace) = v;
+        } else {
+            m.skip(int(t & 7));
+        }
+    }
+}
+
+// False when the bytes are not a readable ModelProto.
+bool readModelProto(std::string_view serialized, ModelProto &proto)
+{
+    WireReader r(serialized);
+    while (r.more()) {
+        const uint64_t tag = r.varint();
+        const int field = int(tag >> 3), wire = int(tag & 7);
+        if (wire != 2) {
+            r.skip(wire);
+            continue;
+        }
+        WireReader m(r.bytes());
+        if (field == 1) // ModelProto.pieces
+            proto.pieces.push_back(readPiece(m));
+        else if (field == 2)
+            readTrainerSpec(m, proto);
+        else if (field == 3)
+            readNormalizerSpec(m, proto);
+        if (!m.ok)
+            r.ok = false;
+    }
+    return r.ok && !proto.pieces.empty();
+}
+
+// Why this segmenter cannot reproduce the model's segmentation exactly, or empty when it can.
+std::string unsupported(const ModelProto &p)
+{
+    if (p.modelType != 1)
+        return "not a unigram model";
+    if (!p.splitByWhitespace || p.suffix || p.byteFallback)
+        return "pieces may cross white space, or byte fallback";
+    if (!(p.normaliser == "nmt_nfkc" || p.normaliser == "nfkc" || p.normaliser == "identity") || p.customRules ||
+        !p.dummyPrefix || !p.removeExtraSpace || !p.escapeSpace)
+        return "a normaliser other than sentencepiece's stock ones";
+    for (const Piece &piece : p.pieces) {
+        if (piece.type == kUserDefined)
+            return "user-defined symbols";
+        if (piece.type == kNormal && piece.text.empty())
+            return "an empty piece";
+    }
+    return {};
+}
+
 } // namespace
 
 UnigramSegmenter::~UnigramSegmenter() = default;
@@ -93,106 +207,23 @@ std::unique_ptr<UnigramSegmenter> UnigramSegmenter::fromModel(std::string_view s
             *why = reason;
         return std::unique_ptr<UnigramSegmenter>();
     };
-    enum Type { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
-    struct Piece {
-        std::string_view text;
-        float score = 0;
-        int type = kNormal;
-    };
-    std::vector<Piece> pieces;
-    int modelType = 1; // proto defaults
-    bool splitByWhitespace = true, suffix = false, byteFallback = false;
-    std::string_view normaliser;
-    bool dummyPrefix = true, removeExtraSpace = true, escapeSpace = true, customRules = false;
-
-    WireReader r(serialized);
-    while (r.more()) {
-        const uint64_t tag = r.varint();
-        const int field = int(tag >> 3), wire = int(tag & 7);
-        if (wire != 2) {
-            r.skip(wire);
-            continue;
-        }
-        const std::string_view body = r.bytes();
-        WireReader m(body);
-        if (field == 1) { // ModelProto.pieces
-            Piece p;
-            while (m.more()) {
-                const uint64_t t = m.varint();
-                if (t == (1 << 3 | 2))
-                    p.text = m.bytes();
-                else if (t == (2 << 3 | 5))
-                    p.score = m.fixed32();
-                else if (t == (3 << 3 | 0))
-                    p.type = int(m.varint());
-                else
-                    m.skip(int(t & 7));
-            }
-            pieces.push_back(p);
-        } else if (field == 2) { // TrainerSpec
-            while (m.more()) {
-                const uint64_t t = m.varint();
-                const int f = int(t >> 3);
-                if ((t & 7) != 0) {
-                    m.skip(int(t & 7));
-                    continue;
-                }
-                const uint64_t v = m.varint();
-                if (f == 3)
-                    modelType = int(v);
-                else if (f == 22)
-                    splitByWhitespace = v != 0;
-                else if (f == 24)
-                    suffix = v != 0;
-                else if (f == 35)
-                    byteFallback = v != 0;
-            }
-        } else if (field == 3) { // NormalizerSpec
-            while (m.more()) {
-                const uint64_t t = m.varint();
-                const int f = int(t >> 3);
-                if (t == (1 << 3 | 2)) {
-                    normaliser = m.bytes();
-                } else if (t == (6 << 3 | 2)) {
-                    customRules = !m.bytes().empty();
-                } else if ((t & 7) == 0 && f >= 3 && f <= 5) {
-                    const bool v = m.varint() != 0;
-                    (f == 3 ? dummyPrefix : f == 4 ? removeExtraSpace : escapeSpace) = v;
-                } else {
-                    m.skip(int(t & 7));
-                }
-            }
-        }
-        if (!m.ok)
-            r.ok = false;
-    }
-    if (!r.ok || pieces.empty())
+    ModelProto proto;
+    if (!readModelProto(serialized, proto))
         return fail("cannot read the model");
-    if (modelType != 1)
-        return fail("not a unigram model");
-    if (!splitByWhitespace || suffix || byteFallback)
-        return fail("pieces may cross white space, or byte fallback");
-    if (!(normaliser == "nmt_nfkc" || normaliser == "nfkc" || normaliser == "identity") || customRules ||
-        !dummyPrefix || !removeExtraSpace || !escapeSpace)
-        return fail("a normaliser other than sentencepiece's stock ones");
-
-    std::unique_ptr<UnigramSegmenter> s(new UnigramSegmenter);
+    if (const std::string reason = unsupported(proto); !reason.empty())
+        return fail(reason);
+    const auto &pieces = proto.pieces;
     int unkId = -1;
     float minScore = std::numeric_limits<float>::max();
     for (size_t i = 0; i < pieces.size(); ++i) {
-        const Piece &p = pieces[i];
-        if (p.type == kUserDefined)
-            return fail("user-defined symbols");
-        if (p.type == kUnknown)
+        if (pieces[i].type == kUnknown)
             unkId = int(i);
-        if (p.type == kNormal) {
-            if (p.text.empty())
-                return fail("an empty piece");
-            minScore = std::min(minScore, p.score);
-        }
+        if (pieces[i].type == kNormal)
+            minScore = std::min(minScore, pieces[i].score);
     }
     if (unkId < 0 || minScore == std::numeric_limits<float>::max())
         return fail("no unknown piece or no pieces");
+    std::unique_ptr<UnigramSegmenter> s(new UnigramSegmenter);
     // As sentencepiece's unigram model: an unknown character scores the lowest piece score minus 10.
     s->m_unkId = unkId;
     s->m_unkScore = minScore - 10.0f;
