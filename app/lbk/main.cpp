@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -37,18 +36,7 @@ private:
 
 int main(int argc, char **argv)
 {
-    // No exception is meant to reach here; if one does, say what it was instead of a bare abort.
-    std::set_terminate([] {
-        try {
-            if (auto e = std::current_exception())
-                std::rethrow_exception(e);
-        } catch (const std::exception &e) {
-            std::fprintf(stderr, "lbk: internal error: %s\n", e.what());
-        } catch (...) {
-            std::fprintf(stderr, "lbk: internal error\n");
-        }
-        std::_Exit(1);
-    });
+    lbk::cli::reportUncaughtExceptions();
     CLI::App app{"lbk: train, evaluate and record text classifiers (Labbook's command line)", "lbk"};
     lbk::cli::Invocation inv;
     lbk::cli::defineCommands(app, inv);

@@ -24,6 +24,7 @@
 #include "metrics/metrics.h"
 #include "store/store.h"
 #include "usecases/runactions.h"
+#include "util/text.h"
 
 namespace lbk::cli {
 
@@ -852,14 +853,6 @@ int exportRun(const Common &c, const ExportOptions &o)
             doc["predictions"] = {{"val", predictionsJson("val")}, {"test", predictionsJson("test")}};
         out << dumpJson(doc) << '\n';
     } else if (o.format == "csv") {
-        auto csvField = [](const std::string &s) {
-            if (s.find_first_of(",\"\n") == std::string::npos)
-                return s;
-            std::string q = "\"";
-            for (char ch : s)
-                q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-            return q + "\"";
-        };
         if (o.what == "predictions") {
             out << "split,step,id,title,truth,predicted,probability,correct,p_true\n";
             for (const std::string split : {"val", "test"}) {

@@ -1,5 +1,9 @@
 #include "cli/invocation.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/targets.h"
@@ -21,24 +25,24 @@ void defineGlobals(CLI::App &app, Invocation &inv)
                    "Launch targets file (default: $XDG_CONFIG_HOME/labbook/targets.json; see docs/LAUNCH.md)");
 }
 
+// run and lr-find take the same options: an experiment file, then where and how to start it.
+void defineLaunchOptions(CLI::App *cmd, RunOptions &o, const char *what)
+{
+    cmd->add_option("file", o.file, "Experiment JSON file")->required();
+    cmd->add_option("--name", o.name, "Run name (default: the experiment's name)");
+    cmd->add_option("--tag", o.tags, "Tag the run (repeat, or comma-separate)");
+    cmd->add_flag("--detach", o.detach, "Start the worker and return at once; it reports into the store");
+    cmd->add_flag("-q,--quiet", o.quiet, "No progress, only the summary");
+    cmd->add_option("--target", o.target, std::string("Where to ") + what + ": local (default) or a name from `lbk targets`");
+}
+
 void defineLaunch(CLI::App &app, Invocation &inv)
 {
-    auto *run = app.add_subcommand("run", "Train an experiment, following it live, and record everything");
-    run->add_option("file", inv.run.file, "Experiment JSON file")->required();
-    run->add_option("--name", inv.run.name, "Run name (default: the experiment's name)");
-    run->add_option("--tag", inv.run.tags, "Tag the run (repeat, or comma-separate)");
-    run->add_flag("--detach", inv.run.detach, "Start the worker and return at once; it reports into the store");
-    run->add_flag("-q,--quiet", inv.run.quiet, "No progress, only the summary");
-    run->add_option("--target", inv.run.target, "Where to train: local (default) or a name from `lbk targets`");
-
+    defineLaunchOptions(app.add_subcommand("run", "Train an experiment, following it live, and record everything"),
+                        inv.run, "train");
     inv.lrFind.lrFind = true;
-    auto *lr = app.add_subcommand("lr-find", "Run the learning-rate range test for an experiment and suggest a rate");
-    lr->add_option("file", inv.lrFind.file, "Experiment JSON file")->required();
-    lr->add_option("--name", inv.lrFind.name, "Run name");
-    lr->add_option("--tag", inv.lrFind.tags, "Tag the run");
-    lr->add_flag("--detach", inv.lrFind.detach, "Start and return at once");
-    lr->add_flag("-q,--quiet", inv.lrFind.quiet, "No progress, only the summary");
-    lr->add_option("--target", inv.lrFind.target, "Where to run: local (default) or a name from `lbk targets`");
+    defineLaunchOptions(app.add_subcommand("lr-find", "Run the learning-rate range test for an experiment and suggest a rate"),
+                        inv.lrFind, "run");
 
     auto *resume = app.add_subcommand("resume", "Continue an interrupted run from its last checkpoint");
     resume->add_option("run", inv.ref, "Run id, uid (or a prefix of it) or name")->required();
@@ -168,6 +172,21 @@ int dataset(const Invocation &inv)
 }
 
 } // namespace
+
+void reportUncaughtExceptions()
+{
+    std::set_terminate([] {
+        try {
+            if (auto e = std::current_exception())
+                std::rethrow_exception(e);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "lbk: internal error: %s\n", e.what());
+        } catch (...) {
+            std::fprintf(stderr, "lbk: internal error\n");
+        }
+        std::_Exit(1);
+    });
+}
 
 void defineCommands(CLI::App &app, Invocation &inv)
 {

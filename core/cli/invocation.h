@@ -44,6 +44,9 @@ struct Invocation {
     bool needsEngine() const;
 };
 
+// No exception is meant to reach main; if one does, both programs say what it was instead of a bare abort.
+void reportUncaughtExceptions();
+
 // Defines every subcommand and option on `app`, bound to `inv`.
 void defineCommands(CLI::App &app, Invocation &inv);
 

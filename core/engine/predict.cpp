@@ -12,6 +12,7 @@
 #include "engine/guarded.h"
 #include "engine/loadedmodel.h"
 #include "engine/threads.h"
+#include "util/text.h"
 
 namespace lbk {
 
@@ -19,16 +20,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string csvField(const std::string &s)
-{
-    if (s.find_first_of(",\"\n\r") == std::string::npos)
-        return s;
-    std::string q = "\"";
-    for (char c : s)
-        q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-}
 
 void appendFloat(std::string &out, float v)
 {

@@ -23,4 +23,14 @@ std::string toValidUtf8(std::string_view text)
     return out;
 }
 
+std::string csvField(const std::string &s)
+{
+    if (s.find_first_of(",\"\n\r") == std::string::npos)
+        return s;
+    std::string q = "\"";
+    for (char c : s)
+        q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
 } // namespace lbk

@@ -8,6 +8,9 @@ namespace lbk {
 // Bytes that do not form UTF-8 become '?'; control characters other than tab and newline too.
 std::string toValidUtf8(std::string_view text);
 
+// A CSV field: as it is, or in double quotes (quotes doubled) when it holds a comma, a quote or a line break.
+std::string csvField(const std::string &s);
+
 // Calls fn(word) for each run of characters between spaces, tabs and line breaks.
 template <typename Fn>
 void forEachWord(std::string_view text, Fn &&fn)
