@@ -24,6 +24,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <sys/resource.h>
@@ -132,6 +133,19 @@ double gruFlops(const json &c, double tokens, bool firstInputGates = true)
 }
 
 // The child: everything one implementation does, timed.
+// The papers of --data (the first --limit), or nothing after saying why.
+std::optional<std::vector<lbk::Paper>> readBenchPapers(const Options &o)
+{
+    lbk::DataSpec ds;
+    ds.limit = o.limit;
+    auto papers = lbk::readPapers(o.data, ds);
+    if (!papers) {
+        std::fprintf(stderr, "bench_engine: %s\n", papers.message().c_str());
+        return std::nullopt;
+    }
+    return std::move(*papers);
+}
+
 int runChild(const Options &o)
 {
     lbk::setComputeThreads(o.threads);
@@ -139,13 +153,9 @@ int runChild(const Options &o)
                 {"precision", o.precision}};
     const bool bf16 = o.precision == "bf16";
     const auto t0 = Clock::now();
-    lbk::DataSpec ds;
-    ds.limit = o.limit;
-    auto papers = lbk::readPapers(o.data, ds);
-    if (!papers) {
-        std::fprintf(stderr, "bench_engine: %s\n", papers.message().c_str());
+    auto papers = readBenchPapers(o);
+    if (!papers)
         return 1;
-    }
     lbk::LabelSpec ls;
     ls.topN = 20;
     auto labels = lbk::buildLabels(*papers, ls);
@@ -434,13 +444,9 @@ int main(int argc, char **argv)
             }
         }
     }
-    lbk::DataSpec ds;
-    ds.limit = o.limit;
-    auto papers = lbk::readPapers(o.data, ds);
-    if (!papers) {
-        std::fprintf(stderr, "bench_engine: %s\n", papers.message().c_str());
+    auto papers = readBenchPapers(o);
+    if (!papers)
         return 1;
-    }
     std::vector<std::string> titles;
     for (const auto &p : *papers)
         titles.push_back(p.title);

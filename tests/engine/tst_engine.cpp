@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "sampledata.h"
 #include "data/dataset.h"
 #include "engine/models.h"
 #include "engine/threads.h"
@@ -19,11 +20,10 @@ class TestEngine : public QObject {
 private Q_SLOTS:
     void initTestCase()
     {
-        lbk::DataSpec spec;
-        auto papers = lbk::readPapers(lbk::resolveDataPath("arxiv/arxiv-sample-5k.jsonl"), spec);
-        QVERIFY2(papers.ok(), papers.ok() ? "" : papers.message().c_str());
+        const auto papers = lbktest::samplePapers();
+        QVERIFY(papers.size() >= 2000);
         for (size_t i = 0; i < 2000; ++i)
-            m_titles.push_back((*papers)[i].title);
+            m_titles.push_back(papers[i].title);
         m_cache = fs::path(LABBOOK_TEST_TMP) / "tokenizer-cache";
         fs::remove_all(m_cache);
     }

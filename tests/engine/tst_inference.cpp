@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "sampledata.h"
 #include "data/dataset.h"
 #include "experiment/schema.h"
 #include "engine/models.h"
@@ -30,10 +31,9 @@ class TestInference : public QObject {
 private Q_SLOTS:
     void initTestCase()
     {
-        lbk::DataSpec spec;
-        auto papers = lbk::readPapers(lbk::resolveDataPath("arxiv/arxiv-sample-5k.jsonl"), spec);
-        QVERIFY2(papers.ok(), papers.ok() ? "" : papers.message().c_str());
-        for (const auto &p : *papers) {
+        const auto papers = lbktest::samplePapers();
+        QVERIFY(!papers.empty());
+        for (const auto &p : papers) {
             m_titles.push_back(p.title);
             m_texts.push_back(lbk::paperText(p, lbk::TextField::TitleAbstract));
         }

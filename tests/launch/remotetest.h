@@ -111,6 +111,20 @@ public:
             qFatal("%s", r.message().c_str());
         return *r;
     }
+
+    // Waits until run `id` has recorded a training step, cancels it with `lbk cancel` and waits until it has
+    // ended (each catch-up through `lbk runs`). Empty when it did, else what went wrong.
+    QString cancelOnceTraining(int64_t id, int startTimeoutMs) const
+    {
+        if (!waitFor([&] { lbk({QStringLiteral("runs")}); return run(id).lastStep > 0; }, startTimeoutMs))
+            return QStringLiteral("run %1 recorded no step").arg(id);
+        const auto c = lbk({QStringLiteral("cancel"), QString::number(id)});
+        if (c.exitCode != 0)
+            return QStringLiteral("lbk cancel failed: ") + c.err + c.out;
+        if (!waitFor([&] { lbk({QStringLiteral("runs")}); return !lbk::isActive(run(id).status); }, 120000))
+            return QStringLiteral("run %1 did not end after lbk cancel").arg(id);
+        return {};
+    }
 };
 
 // The remote run folder from the run's remote.json.

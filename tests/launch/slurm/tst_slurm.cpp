@@ -175,16 +175,8 @@ private Q_SLOTS:
                         QStringLiteral("--target"), QStringLiteral("cluster"), QStringLiteral("--detach")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         const int64_t id = r.out.trimmed().toLongLong();
-        QVERIFY(Harness::waitFor([&] {
-            h.lbk({QStringLiteral("runs")});
-            return h.run(id).lastStep > 0;
-        }, 180000));
-        auto c = h.lbk({QStringLiteral("cancel"), QString::number(id)});
-        QVERIFY2(c.exitCode == 0, qPrintable(c.err + c.out));
-        QVERIFY(Harness::waitFor([&] {
-            h.lbk({QStringLiteral("runs")});
-            return !lbk::isActive(h.run(id).status);
-        }, 120000));
+        const QString cancelled = h.cancelOnceTraining(id, 180000);
+        QVERIFY2(cancelled.isEmpty(), qPrintable(cancelled));
         auto s = h.open();
         const auto run = *s->runById(id);
         QCOMPARE(run.status, lbk::RunStatus::Cancelled);

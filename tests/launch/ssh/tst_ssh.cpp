@@ -324,10 +324,8 @@ private Q_SLOTS:
                         QStringLiteral("box"), QStringLiteral("--detach")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         const int64_t id = runId(r);
-        QVERIFY(Harness::waitFor([&] {
-            h.lbk({QStringLiteral("runs")});
-            return h.run(id).lastStep > 0;
-        }, 120000));
+        const QString cancelled = h.cancelOnceTraining(id, 120000);
+        QVERIFY2(cancelled.isEmpty(), qPrintable(cancelled));
         auto c = h.lbk({QStringLiteral("cancel"), QString::number(id)});
         QVERIFY2(c.exitCode == 0, qPrintable(c.err + c.out));
         QVERIFY(Harness::waitFor([&] {
