@@ -94,10 +94,12 @@ json modelConfig(const std::string &type, int vocab, int outputs)
 lbk::ModelSpec specOf(const json &c)
 {
     lbk::ModelSpec s;
-    s.type = c["type"];
+    for (const auto &[word, type] : lbk::modelTypeWords())
+        if (c["type"] == word)
+            s.type = type;
     s.embeddingDim = c["embedding_dim"];
     s.dropout = c["dropout"];
-    if (s.type == "bag") {
+    if (s.type == lbk::ModelType::Bag) {
         s.ngrams = c["ngrams"];
         s.ngramBuckets = c["ngram_buckets"];
     } else {

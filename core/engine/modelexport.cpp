@@ -37,7 +37,7 @@ std::string bagIdsText(const ModelSpec &ms)
 json architecture(const LoadedModel &lm)
 {
     const auto &ms = lm.exp.model;
-    json arch = {{"type", ms.type}, {"embedding_dim", ms.embeddingDim}, {"dropout", ms.dropout},
+    json arch = {{"type", toString(ms.type)}, {"embedding_dim", ms.embeddingDim}, {"dropout", ms.dropout},
                  {"vocab_rows", lm.rows.vocab}, {"outputs", lm.outputs}, {"max_tokens", lm.exp.tokenizer.maxTokens}};
     if (ms.hasBag()) {
         arch["ngrams"] = lm.inputs.ngrams;
@@ -56,15 +56,15 @@ json architecture(const LoadedModel &lm)
         // relu(conv) per kernel k, max over window positions < max(1, length - k + 1) only
         arch["cnn_pooling"] = "max over the windows inside the text";
     }
-    if (ms.type == "bag_cnn") { // weights "bag.*" and "cnn.*"; logits bag_weight x bag + (1 - bag_weight) x cnn
+    if (ms.type == ModelType::BagCnn) { // weights "bag.*" and "cnn.*"; logits bag_weight x bag + (1 - bag_weight) x cnn
         arch["bag_weight"] = ms.bagWeight;
         arch["cnn_embedding_dim"] = ms.cnnEmbeddingDim > 0 ? ms.cnnEmbeddingDim : ms.embeddingDim;
     }
-    if (ms.type == "gru" || ms.type == "transformer") {
+    if (ms.type == ModelType::Gru || ms.type == ModelType::Transformer) {
         arch["hidden"] = ms.hidden;
         arch["layers"] = ms.layers;
         arch["pooling"] = ms.pooling;
-        if (ms.type == "transformer") {
+        if (ms.type == ModelType::Transformer) {
             arch["heads"] = ms.heads;
             arch["cls_id"] = lm.rows.clsId;
             arch["norm"] = "pre";

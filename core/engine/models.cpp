@@ -370,7 +370,7 @@ std::vector<int64_t> charNgramRows(const std::string &piece, int minLen, int max
 
 TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
 {
-    if (spec.type == "transformer" && spec.pooling == "cls")
+    if (spec.type == ModelType::Transformer && spec.pooling == "cls")
         return {pieces + 1, pieces};
     return {pieces, -1};
 }
@@ -520,14 +520,13 @@ std::vector<float> scoreInBatches(const std::vector<const std::vector<int> *> &t
 std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int outputs, int maxTokens,
                                           bool sparseEmbeddings)
 {
-    if (spec.type == "cnn")
-        return CnnModel(spec, vocab, outputs).ptr();
-    if (spec.type == "bag_cnn")
-        return BagCnnModel(spec, vocab, outputs, sparseEmbeddings).ptr();
-    if (spec.type == "gru")
-        return GruModel(spec, vocab, outputs).ptr();
-    if (spec.type == "transformer")
-        return TransformerModel(spec, vocab, outputs, maxTokens).ptr();
+    switch (spec.type) {
+    case ModelType::Cnn: return CnnModel(spec, vocab, outputs).ptr();
+    case ModelType::BagCnn: return BagCnnModel(spec, vocab, outputs, sparseEmbeddings).ptr();
+    case ModelType::Gru: return GruModel(spec, vocab, outputs).ptr();
+    case ModelType::Transformer: return TransformerModel(spec, vocab, outputs, maxTokens).ptr();
+    case ModelType::Bag: break;
+    }
     return BagModel(spec, vocab, outputs, sparseEmbeddings).ptr();
 }
 

@@ -50,8 +50,11 @@ struct TokenizerSpec {
     double characterCoverage = 0.9995;
 };
 
+// model.type. BagCnn: a bag and a CNN, their logits averaged.
+enum class ModelType { Bag, Cnn, Gru, Transformer, BagCnn };
+
 struct ModelSpec {
-    std::string type = "bag"; // bag | cnn | gru | transformer | bag_cnn (a bag and a CNN, their logits averaged)
+    ModelType type = ModelType::Bag;
     int embeddingDim = 64;
     double dropout = 0.1;
     int ngrams = 2;               // bag: word n-grams up to this order (hashed into buckets)
@@ -71,9 +74,9 @@ struct ModelSpec {
     int cnnEmbeddingDim = 0;      // bag_cnn: the CNN member's token embedding size (0: embeddingDim)
     double cnnLrFactor = 1.0;     // bag_cnn: the CNN member's learning rate as a multiple of optimizer.lr
 
-    bool hasBag() const { return type == "bag" || type == "bag_cnn"; }
-    bool hasCnn() const { return type == "cnn" || type == "bag_cnn"; }
-    bool hasSequence() const { return type != "bag"; } // the model reads padded token sequences
+    bool hasBag() const { return type == ModelType::Bag || type == ModelType::BagCnn; }
+    bool hasCnn() const { return type == ModelType::Cnn || type == ModelType::BagCnn; }
+    bool hasSequence() const { return type != ModelType::Bag; } // the model reads padded token sequences
 };
 
 struct OptimizerSpec {
@@ -141,5 +144,8 @@ struct Experiment {
 
 const char *toString(TextField f);
 const char *toString(TaskKind k);
+// model.type's words and the types they name, in the order the docs list them; toString gives the word.
+const std::vector<std::pair<std::string, ModelType>> &modelTypeWords();
+const char *toString(ModelType t);
 
 } // namespace lbk

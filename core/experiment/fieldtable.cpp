@@ -283,12 +283,12 @@ std::vector<FieldBinding> tokenizerFields()
 std::vector<FieldBinding> modelCommonFields()
 {
     return {
-        field(&ModelSpec::type, "model.type",
+        choiceField(&ModelSpec::type, "model.type",
               "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token embeddings; gru: "
               "bidirectional GRU with pooling; transformer: a small pre-norm encoder; bag_cnn: a bag and a CNN side "
               "by side, each trained on its own loss (train/loss is their mean), predicting with their logits "
-              "averaged (model.bag_weight); it gains over either alone because they make different mistakes.")
-            .choices({"bag", "cnn", "gru", "transformer", "bag_cnn"}),
+              "averaged (model.bag_weight); it gains over either alone because they make different mistakes.",
+              modelTypeWords()),
         field(&ModelSpec::embeddingDim, "model.embedding_dim", "Token embedding size.").range(8, 4096),
         field(&ModelSpec::dropout, "model.dropout", "Dropout before the classifier (and inside the model).")
             .range(0, 1, false, true),

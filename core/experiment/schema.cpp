@@ -35,6 +35,24 @@ const char *toString(TaskKind k)
     return "multiclass";
 }
 
+const std::vector<std::pair<std::string, ModelType>> &modelTypeWords()
+{
+    static const std::vector<std::pair<std::string, ModelType>> words = {{"bag", ModelType::Bag},
+                                                                       {"cnn", ModelType::Cnn},
+                                                                       {"gru", ModelType::Gru},
+                                                                       {"transformer", ModelType::Transformer},
+                                                                       {"bag_cnn", ModelType::BagCnn}};
+    return words;
+}
+
+const char *toString(ModelType t)
+{
+    for (const auto &[word, type] : modelTypeWords())
+        if (type == t)
+            return word.c_str();
+    return "bag";
+}
+
 namespace {
 
 std::string describeValue(const json &v)
@@ -239,7 +257,7 @@ void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)
 
 void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
 {
-    if (m.type == "transformer") {
+    if (m.type == ModelType::Transformer) {
         if (m.embeddingDim % m.heads != 0)
             issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +
                                                  " does not divide model.embedding_dim " +
@@ -249,7 +267,7 @@ void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
                 {"model.pooling", "model.pooling: \"" + m.pooling +
                                       "\" is not available for the transformer; allowed: \"cls\", \"mean\""});
     }
-    if (m.type == "gru" && m.pooling == "cls")
+    if (m.type == ModelType::Gru && m.pooling == "cls")
         issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
                                            "or meanmax"});
     if (m.hasBag() && m.charNgrams > 0) {

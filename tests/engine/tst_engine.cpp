@@ -12,6 +12,15 @@
 
 namespace fs = std::filesystem;
 
+// The ModelType a model.type word names (the words the experiment schema accepts).
+lbk::ModelType modelType(const std::string &word)
+{
+    for (const auto &[w, type] : lbk::modelTypeWords())
+        if (w == word)
+            return type;
+    qFatal("no model type %s", word.c_str());
+}
+
 class TestEngine : public QObject {
     Q_OBJECT
     std::vector<std::string> m_titles;
@@ -124,7 +133,7 @@ private Q_SLOTS:
         QFETCH(QString, type);
         QFETCH(QString, pooling);
         lbk::ModelSpec spec;
-        spec.type = type.toStdString();
+        spec.type = modelType(type.toStdString());
         spec.pooling = pooling.toStdString();
         spec.embeddingDim = 16;
         spec.hidden = 16;
@@ -152,7 +161,7 @@ private Q_SLOTS:
     void cnnIgnoresPadding()
     {
         lbk::ModelSpec spec;
-        spec.type = "cnn";
+        spec.type = lbk::ModelType::Cnn;
         spec.embeddingDim = 8;
         spec.channels = 6;
         spec.kernelSizes = {1, 3};
@@ -170,7 +179,7 @@ private Q_SLOTS:
     void bagCnnAveragesItsMembers()
     {
         lbk::ModelSpec spec;
-        spec.type = "bag_cnn";
+        spec.type = lbk::ModelType::BagCnn;
         spec.embeddingDim = 16;
         spec.channels = 8;
         spec.kernelSizes = {1, 2};
@@ -211,8 +220,8 @@ private Q_SLOTS:
         }
         // A bag alone builds no token matrix; a CNN alone no bag ids.
         lbk::ModelSpec bag = spec, cnn = spec;
-        bag.type = "bag";
-        cnn.type = "cnn";
+        bag.type = lbk::ModelType::Bag;
+        cnn.type = lbk::ModelType::Cnn;
         QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(bag, 50, -1), torch::kCPU).tokens.defined());
         QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(cnn, 50, -1), torch::kCPU).bagIds.defined());
     }

@@ -232,7 +232,7 @@ private Q_SLOTS:
 
         // In a batch they follow the token and n-gram ids of each text; control pieces (id 0 here) add none.
         lbk::ModelSpec model;
-        model.type = "bag";
+        model.type = lbk::ModelType::Bag;
         model.ngrams = 2;
         model.ngramBuckets = 1000;
         model.charNgrams = 3;
@@ -273,7 +273,7 @@ private Q_SLOTS:
         // Without autograd the encoder blocks run ATen's fused layer; it must give the module path's outputs.
         torch::manual_seed(3);
         lbk::ModelSpec spec;
-        spec.type = "transformer";
+        spec.type = lbk::ModelType::Transformer;
         spec.embeddingDim = 32;
         spec.hidden = 64;
         spec.layers = 2;
@@ -314,7 +314,7 @@ private Q_SLOTS:
         const auto restore = qScopeGuard([before] { lbk::setComputeThreads(before); });
         torch::manual_seed(11);
         lbk::ModelSpec spec;
-        spec.type = "gru";
+        spec.type = lbk::ModelType::Gru;
         spec.embeddingDim = 24;
         spec.hidden = 20;
         spec.layers = layers;
