@@ -84,14 +84,14 @@ json inputRules(const LoadedModel &lm)
             {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
             {"tokenizer",
              {{"file", "tokenizer.model"},
-              {"type", tok.type},
+              {"type", toString(tok.type)},
               {"lowercase_ascii_first", tok.lowercase},
               {"max_tokens", tok.maxTokens},
               {"pad_id", 0},
               {"unk_id", 1},
               {"pieces", lm.tokenizer->vocabSize()}}},
             {"empty_text", "bag: the ids [1]; sequence models: one unknown token (1) unless a CLS id leads"},
-            {"words", tok.type == "word" ? json("before sentencepiece, the (lowercased) text becomes its words joined "
+            {"words", tok.type == TokenizerType::Word ? json("before sentencepiece, the (lowercased) text becomes its words joined "
                                                 "by single spaces: runs of ASCII letters, digits, '_' and bytes >= 0x80")
                                          : json()},
             {"bag_ids", lm.exp.model.hasBag() ? json(bagIdsText(lm.exp.model)) : json()}};

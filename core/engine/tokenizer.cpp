@@ -42,15 +42,15 @@ namespace {
 // Words keep every character: below full coverage sentencepiece would drop each word holding a rare one.
 double effectiveCoverage(const TokenizerSpec &spec)
 {
-    return spec.type == "word" ? 1.0 : spec.characterCoverage;
+    return spec.type == TokenizerType::Word ? 1.0 : spec.characterCoverage;
 }
 } // namespace
 
 std::string Tokenizer::cacheKey(const std::vector<std::string> &trainTexts, const TokenizerSpec &spec)
 {
-    uint64_t h = stableHash(spec.type + "|" + std::to_string(spec.vocabSize) + "|" + std::to_string(spec.lowercase) +
+    uint64_t h = stableHash(std::string(toString(spec.type)) + "|" + std::to_string(spec.vocabSize) + "|" + std::to_string(spec.lowercase) +
                             "|" + std::to_string(effectiveCoverage(spec)) +
-                            (spec.type == "word" ? "|min" + std::to_string(spec.minCount) : std::string()) +
+                            (spec.type == TokenizerType::Word ? "|min" + std::to_string(spec.minCount) : std::string()) +
                             "|spm-0.1.97|v1");
     for (const auto &t : trainTexts)
         h = stableHash(t, h);
@@ -66,7 +66,7 @@ std::string Tokenizer::normalise(std::string_view text) const
         for (char &c : s)
             if (c >= 'A' && c <= 'Z')
                 c = char(c - 'A' + 'a');
-    if (m_spec.type != "word")
+    if (m_spec.type != TokenizerType::Word)
         return s;
     // Words: runs of ASCII letters, digits and '_', and of any non-ASCII byte (UTF-8 characters stay whole),
     // joined by single spaces; ASCII punctuation, spaces and control characters only separate them.
@@ -94,7 +94,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const fs::path &model, const 
     const auto status = t->m_sp->Load(model.string());
     if (!status.ok())
         return Error{model.string() + ": cannot load the sentencepiece model: " + status.ToString()};
-    if (spec.type == "unigram")
+    if (spec.type == TokenizerType::Unigram)
         t->m_segmenter = UnigramSegmenter::fromModel(t->m_sp->serialized_model_proto());
     return t;
 }
@@ -133,7 +133,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
         std::ofstream out(tsv, std::ios::binary);
         size_t written = 0;
         for (const auto &[w, c] : counts)
-            if (spec.type != "word" || c >= spec.minCount) {
+            if (spec.type != TokenizerType::Word || c >= spec.minCount) {
                 out << w << '\t' << c << '\n';
                 ++written;
             }
@@ -152,7 +152,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
         {"input", tsv.string()},
         {"input_format", "tsv"},
         {"model_prefix", prefix.string()},
-        {"model_type", spec.type},
+        {"model_type", toString(spec.type)},
         {"vocab_size", std::to_string(spec.vocabSize)},
         {"character_coverage", std::to_string(effectiveCoverage(spec))},
         {"hard_vocab_limit", "false"}, // small corpora cannot fill a large vocabulary
@@ -326,7 +326,7 @@ void Tokenizer::segmentWord(std::string_view word, std::vector<int> &ids, double
 
 std::vector<int> Tokenizer::encode(std::string_view text, WordCache *cache) const
 {
-    if (!cache || (!m_segmenter && m_spec.type != "bpe"))
+    if (!cache || (!m_segmenter && m_spec.type != TokenizerType::Bpe))
         return encodeUncached(text);
     ++cache->m_stats.texts;
     const auto limit = size_t(m_spec.maxTokens);

@@ -41,8 +41,11 @@ struct SplitSpec {
     bool stratify = true;
 };
 
+// tokenizer.type: sentencepiece's unigram or BPE pieces, or whole words (also through sentencepiece).
+enum class TokenizerType { Unigram, Bpe, Word };
+
 struct TokenizerSpec {
-    std::string type = "unigram"; // unigram | bpe | word
+    TokenizerType type = TokenizerType::Unigram;
     int vocabSize = 8000;
     int minCount = 2;             // word: rarer words are unknown
     bool lowercase = true;
@@ -147,5 +150,7 @@ const char *toString(TaskKind k);
 // model.type's words and the types they name, in the order the docs list them; toString gives the word.
 const std::vector<std::pair<std::string, ModelType>> &modelTypeWords();
 const char *toString(ModelType t);
+const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords();
+const char *toString(TokenizerType t); // also sentencepiece's model_type
 
 } // namespace lbk

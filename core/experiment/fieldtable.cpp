@@ -258,11 +258,11 @@ std::vector<FieldBinding> splitFields()
 std::vector<FieldBinding> tokenizerFields()
 {
     return {
-        field(&TokenizerSpec::type, "tokenizer.type",
+        choiceField(&TokenizerSpec::type, "tokenizer.type",
               "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII letters, digits, _ "
               "and non-ASCII characters; everything else separates them), the vocab_size most frequent seen at least "
-              "tokenizer.min_count times, others unknown.")
-            .choices({"unigram", "bpe", "word"}),
+              "tokenizer.min_count times, others unknown.",
+              tokenizerTypeWords()),
         field(&TokenizerSpec::minCount, "tokenizer.min_count",
               "Word tokenizer: words seen fewer times in the training split are unknown.")
             .range(1, 1000000)

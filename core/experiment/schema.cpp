@@ -53,6 +53,21 @@ const char *toString(ModelType t)
     return "bag";
 }
 
+const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords()
+{
+    static const std::vector<std::pair<std::string, TokenizerType>> words = {
+        {"unigram", TokenizerType::Unigram}, {"bpe", TokenizerType::Bpe}, {"word", TokenizerType::Word}};
+    return words;
+}
+
+const char *toString(TokenizerType t)
+{
+    for (const auto &[word, type] : tokenizerTypeWords())
+        if (type == t)
+            return word.c_str();
+    return "unigram";
+}
+
 namespace {
 
 std::string describeValue(const json &v)

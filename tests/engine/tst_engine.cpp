@@ -55,7 +55,7 @@ private Q_SLOTS:
     {
         // Whole words; punctuation separates them; words seen fewer than min_count times are unknown (1).
         lbk::TokenizerSpec spec;
-        spec.type = "word";
+        spec.type = lbk::TokenizerType::Word;
         spec.vocabSize = 1000;
         spec.minCount = 2;
         const std::vector<std::string> texts = {"Graph neural networks: a survey", "Graph networks for physics",
@@ -101,11 +101,11 @@ private Q_SLOTS:
         QCOMPARE((*first)->modelPath(), (*second)->modelPath());
         QCOMPARE((*first)->encode(m_titles[3]), (*second)->encode(m_titles[3]));
         // Other settings or other texts are another model.
-        spec.type = "bpe";
+        spec.type = lbk::TokenizerType::Bpe;
         QVERIFY(lbk::Tokenizer::cacheKey(m_titles, spec) != (*first)->modelPath().stem().string());
         auto fewer = m_titles;
         fewer.pop_back();
-        spec.type = "unigram";
+        spec.type = lbk::TokenizerType::Unigram;
         QVERIFY(lbk::Tokenizer::cacheKey(fewer, spec) != (*first)->modelPath().stem().string());
         // Lower-casing and truncation.
         spec.maxTokens = 4;

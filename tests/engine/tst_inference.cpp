@@ -58,7 +58,7 @@ private Q_SLOTS:
         QFETCH(bool, lowercase);
         QFETCH(int, maxTokens);
         lbk::TokenizerSpec spec;
-        spec.type = type.toStdString();
+        spec.type = type == QLatin1String("bpe") ? lbk::TokenizerType::Bpe : lbk::TokenizerType::Unigram;
         spec.vocabSize = 3000;
         spec.lowercase = lowercase;
         spec.maxTokens = maxTokens;
