@@ -95,6 +95,4 @@ struct SlurmJob {
 };
 std::optional<SlurmJob> parseScontrolJob(const std::string &text);
 
-std::string sha256File(const std::filesystem::path &file); // hex; empty when unreadable
-
 } // namespace lbk

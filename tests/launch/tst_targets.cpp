@@ -8,6 +8,7 @@
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
 #include "launch/targets.h"
+#include "util/sha256.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
