@@ -7,6 +7,7 @@
 #include "launch/remote.h"
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
+#include "launch/slurm.h"
 #include "launch/targets.h"
 #include "util/sha256.h"
 
