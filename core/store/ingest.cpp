@@ -4,7 +4,6 @@
 #include <unordered_map>
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 
 #include <fcntl.h>
@@ -14,10 +13,10 @@
 #include <sqlite3.h>
 
 #include "metrics/metrics.h"
+#include "protocol/eventreader.h"
 #include "protocol/fastmetrics.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
-#include "util/text.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -27,119 +26,19 @@ namespace lbk {
 namespace {
 
 constexpr size_t kChunkBytes = 4u << 20; // journal bytes per transaction
-constexpr size_t kQuoteChars = 160;       // how much of a bad line a warning quotes
 
 double now()
 {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::optional<int64_t> getInt(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    if (it == j.end())
-        return std::nullopt;
-    if (it->is_number_integer() || it->is_number_unsigned())
-        return it->get<int64_t>();
-    if (it->is_number_float()) {
-        const double d = it->get<double>();
-        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
-            return int64_t(d);
-    }
-    return std::nullopt;
-}
-
-// A finite number; nullopt for null, NaN, infinities, strings or absence.
-std::optional<double> getNum(const json &v)
-{
-    if (!v.is_number())
-        return std::nullopt;
-    const double d = v.get<double>();
-    return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
-}
-
-std::optional<double> getNum(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    return it == j.end() ? std::nullopt : getNum(*it);
-}
-
-std::string getStr(const json &j, const char *key, std::string fallback = {})
-{
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null())
-        return fallback;
-    return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-const json *getObj(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    return it != j.end() && it->is_object() ? &*it : nullptr;
-}
-
-const json *getArr(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    return it != j.end() && it->is_array() ? &*it : nullptr;
-}
-
-bool blank(std::string_view line)
-{
-    return std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
-}
-
-// The start of a bad line for a warning, as valid UTF-8 (a log line is shown and exported as JSON later):
-// bytes that do not form UTF-8 become '?'.
-std::string quote(std::string_view line)
-{
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-        line.remove_suffix(1);
-    const bool cut = line.size() > kQuoteChars;
-    if (cut)
-        line = line.substr(0, kQuoteChars);
-    std::string out = toValidUtf8(line);
-    for (char &c : out)
-        if (c == '\n')
-            c = '?';
-    return cut ? out + "..." : out;
-}
-
-// Python's json.dumps writes NaN, Infinity and -Infinity, which are not JSON. Rather than lose a whole metrics
-// event to one diverged value, such a line is read again with those tokens (outside strings) as null.
-std::optional<std::string> nonFiniteAsNull(std::string_view line)
-{
-    std::string out;
-    out.reserve(line.size());
-    bool inString = false, changed = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (inString) {
-            out += c;
-            if (c == '\\' && i + 1 < line.size())
-                out += line[++i];
-            else if (c == '"')
-                inString = false;
-            continue;
-        }
-        if (c == '"') {
-            inString = true;
-            out += c;
-            continue;
-        }
-        for (std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
-            if (line.substr(i, token.size()) == token) {
-                out += "null";
-                i += token.size() - 1;
-                changed = true;
-                goto next;
-            }
-        }
-        out += c;
-    next:;
-    }
-    return changed ? std::optional<std::string>(std::move(out)) : std::nullopt;
-}
+using event::blank;
+using event::getArr;
+using event::getInt;
+using event::getNum;
+using event::getObj;
+using event::getStr;
+using event::quote;
 
 // What a batch changes on the run's row, read once inside the transaction and written back once at its end.
 struct RunState {
@@ -217,11 +116,7 @@ public:
             const bool fresh = !offsetsKnown || at >= cursor.offset;
             const std::string where = offsetsKnown ? "journal line at byte " + std::to_string(at)
                                                    : "journal line after seq " + std::to_string(m_maxSeq);
-            json j = json::parse(line, nullptr, false);
-            if (j.is_discarded()) {
-                if (auto fixed = nonFiniteAsNull(line))
-                    j = json::parse(*fixed, nullptr, false);
-            }
+            json j = event::parseLine(line);
             if (j.is_discarded() || !j.is_object()) {
                 if (auto s = malformed(fresh, where + " is not a JSON object: " + quote(line)); !s)
                     return s.error();
