@@ -34,16 +34,17 @@ std::optional<std::string> nonFiniteAsNull(std::string_view line)
             out += c;
             continue;
         }
+        bool replaced = false;
         for (std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
             if (line.substr(i, token.size()) == token) {
                 out += "null";
                 i += token.size() - 1;
-                changed = true;
-                goto next;
+                changed = replaced = true;
+                break;
             }
         }
-        out += c;
-    next:;
+        if (!replaced)
+            out += c;
     }
     return changed ? std::optional<std::string>(std::move(out)) : std::nullopt;
 }
