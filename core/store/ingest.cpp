@@ -1,20 +1,15 @@
 // The journal ingester: JSON-lines events (docs/PROTOCOL.md) into the store, idempotently by (run, seq).
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <unordered_map>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "metrics/metrics.h"
 #include "protocol/eventreader.h"
 #include "protocol/fastmetrics.h"
+#include "protocol/journalreader.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 
@@ -24,8 +19,6 @@ using nlohmann::json;
 namespace lbk {
 
 namespace {
-
-constexpr size_t kChunkBytes = 4u << 20; // journal bytes per transaction
 
 double now()
 {
@@ -717,67 +710,33 @@ Result<IngestStats> ingestJournal(Store &store, int64_t run, const fs::path &jou
 {
     IngestStats total;
     const IngestCursor start = store.cursor(run);
-    const int fd = ::open(journal.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT && start.offset == 0)
+    auto reader = JournalReader::open(journal);
+    if (!reader)
+        return reader.error();
+    if (!reader->exists()) {
+        if (start.offset == 0)
             return total; // the worker has not written anything yet
-        if (errno == ENOENT)
-            return Error{"the journal " + journal.string() + " of run " + std::to_string(run) + " is gone, though "
-                         + std::to_string(start.offset) + " bytes of it were stored; the run folder was moved or "
-                         "deleted (what was stored stays in " + store.path().string() + ")"};
-        return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
+        return Error{"the journal " + journal.string() + " of run " + std::to_string(run) + " is gone, though "
+                     + std::to_string(start.offset) + " bytes of it were stored; the run folder was moved or "
+                     "deleted (what was stored stays in " + store.path().string() + ")"};
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0)
-        return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
-    if (st.st_size < start.offset)
-        return Error{"the journal " + journal.string() + " is " + std::to_string(st.st_size) + " bytes, shorter than the "
-                     + std::to_string(start.offset) + " bytes already stored for run " + std::to_string(run)
+    if (reader->size() < start.offset)
+        return Error{"the journal " + journal.string() + " is " + std::to_string(reader->size()) + " bytes, shorter "
+                     "than the " + std::to_string(start.offset) + " bytes already stored for run " + std::to_string(run)
                      + ": it was truncated or replaced; nothing was read. Its stored events stay in "
                      + store.path().string()};
-
-    int64_t offset = start.offset; // journal offset of buffer[0]
-    std::string buffer;
-    std::vector<std::string_view> lines;
-    for (;;) {
-        // Fill the buffer to a chunk; a line longer than that (a large predictions event) doubles it.
-        const size_t have = buffer.size();
-        const size_t want = have < kChunkBytes ? kChunkBytes : 2 * have;
-        buffer.resize(want);
-        ssize_t n;
-        do
-            n = ::pread(fd, buffer.data() + have, want - have, off_t(offset + int64_t(have)));
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
-        buffer.resize(have + size_t(n));
-        if (n == 0)
-            break; // end of file: what is left is an incomplete line that waits for the next call
-        const size_t lastNewline = buffer.rfind('\n');
-        if (lastNewline == std::string::npos)
-            continue;
-        lines.clear();
-        std::string_view all(buffer.data(), lastNewline + 1);
-        while (!all.empty()) {
-            const size_t nl = all.find('\n');
-            lines.push_back(all.substr(0, nl));
-            all.remove_prefix(nl + 1);
-        }
-        const int64_t consumed = int64_t(lastNewline) + 1;
-        auto stats = store.ingestLines(run, lines, offset + consumed);
+    auto read = reader->readLines(start.offset, [&](const std::vector<std::string_view> &lines, int64_t newOffset) {
+        auto stats = store.ingestLines(run, lines, newOffset);
         if (!stats)
-            return stats.error();
+            return Status(stats.error());
         total.events += stats->events;
         total.duplicates += stats->duplicates;
         total.malformed += stats->malformed;
         total.finalEvent = total.finalEvent || stats->finalEvent;
-        buffer.erase(0, size_t(consumed));
-        offset += consumed;
-    }
+        return okStatus();
+    });
+    if (!read)
+        return read.error();
     return total;
 }
 
