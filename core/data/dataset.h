@@ -81,7 +81,4 @@ struct DataSplit {
 // is asked for (share > 0) ends up empty.
 Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &papers, const SplitSpec &spec);
 
-// 64-bit FNV-1a, then a splitmix64 finaliser: stable across machines and compilers.
-uint64_t stableHash(std::string_view s, uint64_t seed = 0);
-
 } // namespace lbk

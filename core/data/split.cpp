@@ -1,5 +1,5 @@
-// splitData and stableHash: a split that is the same on every machine, compiler and standard library, so a
-// run's numbers can be compared with one made elsewhere.
+// splitData: a split that is the same on every machine, compiler and standard library, so a run's numbers can
+// be compared with one made elsewhere.
 #include "data/dataset.h"
 
 #include <algorithm>
@@ -9,20 +9,11 @@
 #include <map>
 #include <unordered_map>
 
+#include "util/stablehash.h"
+
 namespace lbk {
 
 namespace {
-
-constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
-constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
-constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
-
-uint64_t splitmix64Finalise(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 std::string number(double v)
 {
@@ -61,18 +52,6 @@ void keepPapersTogether(DataSplit &out, const LabeledData &data, const std::vect
 }
 
 } // namespace
-
-// FNV-1a over the bytes, XOR the finalised seed, then the splitmix64 finaliser: the FNV state alone is poorly
-// mixed in its high bits, and mixing the seed first makes nearby seeds give unrelated orders.
-uint64_t stableHash(std::string_view s, uint64_t seed)
-{
-    uint64_t h = kFnvOffset;
-    for (const char c : s) {
-        h ^= static_cast<unsigned char>(c);
-        h *= kFnvPrime;
-    }
-    return splitmix64Finalise(h ^ splitmix64Finalise(seed + kGolden));
-}
 
 Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &papers, const SplitSpec &spec)
 {

@@ -17,6 +17,7 @@
 
 #include "data/dataset.h"
 #include "engine/unigramsegmenter.h"
+#include "util/stablehash.h"
 #include "util/text.h"
 
 namespace sentencepiece::logging {

@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "data/dataset.h"
 #include "experiment/fieldtable.h"
+#include "util/stablehash.h"
 
 namespace lbk {
 

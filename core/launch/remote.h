@@ -87,14 +87,4 @@ Result<FollowEnd> followRemoteRun(Store &store, const Target &target, const RunS
 // the local run folder. Returns the paths copied, relative to the run folder.
 Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &target, const RunSummary &run, bool all);
 
-// Slurm: a job state onto a run status (nullopt for states that are not final: PENDING, RUNNING, ...).
-std::optional<RunStatus> runStatusForSlurmState(const std::string &state);
-// Fields of `scontrol show job -o` output: JobState, Reason, ExitCode, TimeLimit.
-struct SlurmJob {
-    std::string state, reason, exitCode, timeLimit;
-};
-std::optional<SlurmJob> parseScontrolJob(const std::string &text);
-
-std::string sha256File(const std::filesystem::path &file); // hex; empty when unreadable
-
 } // namespace lbk

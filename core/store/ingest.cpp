@@ -1,23 +1,17 @@
 // The journal ingester: JSON-lines events (docs/PROTOCOL.md) into the store, idempotently by (run, seq).
 #include <algorithm>
-#include <charconv>
+#include <chrono>
 #include <deque>
 #include <unordered_map>
-#include <cerrno>
-#include <chrono>
-#include <cmath>
-#include <cstring>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "metrics/metrics.h"
+#include "protocol/eventreader.h"
+#include "protocol/fastmetrics.h"
+#include "protocol/journalreader.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
-#include "util/text.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -26,316 +20,18 @@ namespace lbk {
 
 namespace {
 
-constexpr size_t kChunkBytes = 4u << 20; // journal bytes per transaction
-constexpr size_t kQuoteChars = 160;       // how much of a bad line a warning quotes
-
 double now()
 {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::optional<int64_t> getInt(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    if (it == j.end())
-        return std::nullopt;
-    if (it->is_number_integer() || it->is_number_unsigned())
-        return it->get<int64_t>();
-    if (it->is_number_float()) {
-        const double d = it->get<double>();
-        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
-            return int64_t(d);
-    }
-    return std::nullopt;
-}
-
-// A finite number; nullopt for null, NaN, infinities, strings or absence.
-std::optional<double> getNum(const json &v)
-{
-    if (!v.is_number())
-        return std::nullopt;
-    const double d = v.get<double>();
-    return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
-}
-
-std::optional<double> getNum(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    return it == j.end() ? std::nullopt : getNum(*it);
-}
-
-std::string getStr(const json &j, const char *key, std::string fallback = {})
-{
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null())
-        return fallback;
-    return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-const json *getObj(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    return it != j.end() && it->is_object() ? &*it : nullptr;
-}
-
-const json *getArr(const json &j, const char *key)
-{
-    auto it = j.find(key);
-    return it != j.end() && it->is_array() ? &*it : nullptr;
-}
-
-bool blank(std::string_view line)
-{
-    return std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
-}
-
-// The start of a bad line for a warning, as valid UTF-8 (a log line is shown and exported as JSON later):
-// bytes that do not form UTF-8 become '?'.
-std::string quote(std::string_view line)
-{
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-        line.remove_suffix(1);
-    const bool cut = line.size() > kQuoteChars;
-    if (cut)
-        line = line.substr(0, kQuoteChars);
-    std::string out = toValidUtf8(line);
-    for (char &c : out)
-        if (c == '\n')
-            c = '?';
-    return cut ? out + "..." : out;
-}
-
-// Python's json.dumps writes NaN, Infinity and -Infinity, which are not JSON. Rather than lose a whole metrics
-// event to one diverged value, such a line is read again with those tokens (outside strings) as null.
-std::optional<std::string> nonFiniteAsNull(std::string_view line)
-{
-    std::string out;
-    out.reserve(line.size());
-    bool inString = false, changed = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (inString) {
-            out += c;
-            if (c == '\\' && i + 1 < line.size())
-                out += line[++i];
-            else if (c == '"')
-                inString = false;
-            continue;
-        }
-        if (c == '"') {
-            inString = true;
-            out += c;
-            continue;
-        }
-        for (std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
-            if (line.substr(i, token.size()) == token) {
-                out += "null";
-                i += token.size() - 1;
-                changed = true;
-                goto next;
-            }
-        }
-        out += c;
-    next:;
-    }
-    return changed ? std::optional<std::string>(std::move(out)) : std::nullopt;
-}
-
-// The hot event, metrics, read without building a JSON tree: {"seq": 1, "t": 2.5, "type": "metrics", "step": 3,
-// "values": {"train/loss": 0.7, "lr": null}} in any field order. Anything it does not fully understand (escapes,
-// arrays, other nesting, NaN tokens, bad syntax, another type) returns false and goes to the general parser,
-// which also reports what is wrong; so the fast path never accepts a line the general one would refuse.
-struct FastMetrics {
-    int64_t seq = 0;
-    bool hasSeq = false;
-    std::optional<double> t;
-    std::optional<int64_t> step;
-    bool hasValues = false;
-    bool isMetrics = false;
-    std::vector<std::pair<std::string_view, std::optional<double>>> values;
-};
-
-class Scanner {
-public:
-    explicit Scanner(std::string_view s) : m_p(s.data()), m_end(s.data() + s.size()) {}
-
-    bool metrics(FastMetrics &out)
-    {
-        out.values.clear(); // keeps its capacity from line to line
-        out.seq = 0;
-        out.hasSeq = out.hasValues = out.isMetrics = false;
-        out.t.reset();
-        out.step.reset();
-        if (!expect('{'))
-            return false;
-        if (peek() == '}')
-            return false;
-        for (;;) {
-            std::string_view key;
-            if (!string(key) || !expect(':'))
-                return false;
-            skip();
-            if (key == "values") {
-                if (!values(out))
-                    return false;
-            } else if (m_p < m_end && *m_p == '"') {
-                std::string_view v;
-                if (!string(v))
-                    return false;
-                if (key == "type")
-                    out.isMetrics = v == "metrics";
-            } else if (m_p < m_end && (*m_p == '-' || (*m_p >= '0' && *m_p <= '9'))) {
-                std::string_view tok = number();
-                if (tok.empty())
-                    return false;
-                if (key == "seq") {
-                    if (!integer(tok, out.seq))
-                        return false; // not a positive integer: the general path explains
-                    out.hasSeq = true;
-                } else if (key == "step") {
-                    int64_t v = 0;
-                    if (!integer(tok, v))
-                        return false;
-                    out.step = v;
-                } else if (key == "t") {
-                    double d = 0;
-                    if (!real(tok, d))
-                        return false;
-                    out.t = d;
-                }
-            } else if (!literal()) {
-                return false; // objects, arrays, NaN: not for the fast path
-            }
-            skip();
-            if (m_p < m_end && *m_p == ',') {
-                ++m_p;
-                continue;
-            }
-            if (!expect('}'))
-                return false;
-            skip();
-            return m_p == m_end && out.isMetrics && out.hasSeq && out.seq >= 1;
-        }
-    }
-
-private:
-    void skip()
-    {
-        while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\r' || *m_p == '\n'))
-            ++m_p;
-    }
-    char peek()
-    {
-        skip();
-        return m_p < m_end ? *m_p : '\0';
-    }
-    bool expect(char c)
-    {
-        skip();
-        if (m_p < m_end && *m_p == c) {
-            ++m_p;
-            return true;
-        }
-        return false;
-    }
-    bool string(std::string_view &out)
-    {
-        if (!expect('"'))
-            return false;
-        const char *start = m_p;
-        while (m_p < m_end && *m_p != '"') {
-            // Escapes, control characters and non-ASCII (whose UTF-8 the general parser validates) go the slow way.
-            const unsigned char c = static_cast<unsigned char>(*m_p);
-            if (c == '\\' || c < 0x20 || c >= 0x80)
-                return false;
-            ++m_p;
-        }
-        if (m_p == m_end)
-            return false;
-        out = std::string_view(start, size_t(m_p - start));
-        ++m_p;
-        return true;
-    }
-    std::string_view number()
-    {
-        const char *start = m_p;
-        while (m_p < m_end && ((*m_p >= '0' && *m_p <= '9') || *m_p == '-' || *m_p == '+' || *m_p == '.'
-                               || *m_p == 'e' || *m_p == 'E'))
-            ++m_p;
-        return std::string_view(start, size_t(m_p - start));
-    }
-    bool literal()
-    {
-        for (std::string_view lit : {"null", "true", "false"}) {
-            if (size_t(m_end - m_p) >= lit.size() && std::string_view(m_p, lit.size()) == lit) {
-                m_p += lit.size();
-                return true;
-            }
-        }
-        return false;
-    }
-    static bool real(std::string_view tok, double &d)
-    {
-        // JSON numbers only: from_chars alone would also take "1." or "-.5" or a leading '+'.
-        if (tok.front() == '+' || tok.back() == '.' || tok.find(".e") != std::string_view::npos
-            || tok.find(".E") != std::string_view::npos)
-            return false;
-        const std::string_view digits = tok.front() == '-' ? tok.substr(1) : tok;
-        if (digits.empty() || digits.front() == '.' || (digits.size() > 1 && digits[0] == '0' && digits[1] != '.'
-                                                        && digits[1] != 'e' && digits[1] != 'E'))
-            return false;
-        auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), d);
-        return ec == std::errc() && end == tok.data() + tok.size() && std::isfinite(d);
-    }
-    static bool integer(std::string_view tok, int64_t &v)
-    {
-        double d = 0;
-        if (!real(tok, d) || d != std::floor(d) || std::fabs(d) >= 9e15)
-            return false;
-        if (tok.find_first_of(".eE") == std::string_view::npos) {
-            auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
-            return ec == std::errc() && end == tok.data() + tok.size();
-        }
-        v = int64_t(d);
-        return true;
-    }
-    bool values(FastMetrics &out)
-    {
-        if (!expect('{'))
-            return false;
-        out.hasValues = true;
-        if (peek() == '}') {
-            ++m_p;
-            return true;
-        }
-        for (;;) {
-            std::string_view key;
-            if (!string(key) || !expect(':'))
-                return false;
-            skip();
-            if (m_p < m_end && (*m_p == '-' || (*m_p >= '0' && *m_p <= '9'))) {
-                double d = 0;
-                if (!real(number(), d))
-                    return false;
-                out.values.emplace_back(key, d);
-            } else if (size_t(m_end - m_p) >= 4 && std::string_view(m_p, 4) == "null") {
-                m_p += 4;
-                out.values.emplace_back(key, std::nullopt);
-            } else {
-                return false;
-            }
-            skip();
-            if (m_p < m_end && *m_p == ',') {
-                ++m_p;
-                continue;
-            }
-            return expect('}');
-        }
-    }
-
-    const char *m_p;
-    const char *m_end;
-};
+using event::blank;
+using event::getArr;
+using event::getInt;
+using event::getNum;
+using event::getObj;
+using event::getStr;
+using event::quote;
 
 // What a batch changes on the run's row, read once inside the transaction and written back once at its end.
 struct RunState {
@@ -392,7 +88,7 @@ public:
             lineOffset += int64_t(line.size()) + 1;
             if (blank(line))
                 continue;
-            if (Scanner(line).metrics(m_fast)) {
+            if (scanFastMetrics(line, m_fast)) {
                 if (m_fast.seq <= m_maxSeq) {
                     ++m_stats.duplicates;
                     continue;
@@ -413,11 +109,7 @@ public:
             const bool fresh = !offsetsKnown || at >= cursor.offset;
             const std::string where = offsetsKnown ? "journal line at byte " + std::to_string(at)
                                                    : "journal line after seq " + std::to_string(m_maxSeq);
-            json j = json::parse(line, nullptr, false);
-            if (j.is_discarded()) {
-                if (auto fixed = nonFiniteAsNull(line))
-                    j = json::parse(*fixed, nullptr, false);
-            }
+            json j = event::parseLine(line);
             if (j.is_discarded() || !j.is_object()) {
                 if (auto s = malformed(fresh, where + " is not a JSON object: " + quote(line)); !s)
                     return s.error();
@@ -1018,67 +710,33 @@ Result<IngestStats> ingestJournal(Store &store, int64_t run, const fs::path &jou
 {
     IngestStats total;
     const IngestCursor start = store.cursor(run);
-    const int fd = ::open(journal.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT && start.offset == 0)
+    auto reader = JournalReader::open(journal);
+    if (!reader)
+        return reader.error();
+    if (!reader->exists()) {
+        if (start.offset == 0)
             return total; // the worker has not written anything yet
-        if (errno == ENOENT)
-            return Error{"the journal " + journal.string() + " of run " + std::to_string(run) + " is gone, though "
-                         + std::to_string(start.offset) + " bytes of it were stored; the run folder was moved or "
-                         "deleted (what was stored stays in " + store.path().string() + ")"};
-        return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
+        return Error{"the journal " + journal.string() + " of run " + std::to_string(run) + " is gone, though "
+                     + std::to_string(start.offset) + " bytes of it were stored; the run folder was moved or "
+                     "deleted (what was stored stays in " + store.path().string() + ")"};
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0)
-        return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
-    if (st.st_size < start.offset)
-        return Error{"the journal " + journal.string() + " is " + std::to_string(st.st_size) + " bytes, shorter than the "
-                     + std::to_string(start.offset) + " bytes already stored for run " + std::to_string(run)
+    if (reader->size() < start.offset)
+        return Error{"the journal " + journal.string() + " is " + std::to_string(reader->size()) + " bytes, shorter "
+                     "than the " + std::to_string(start.offset) + " bytes already stored for run " + std::to_string(run)
                      + ": it was truncated or replaced; nothing was read. Its stored events stay in "
                      + store.path().string()};
-
-    int64_t offset = start.offset; // journal offset of buffer[0]
-    std::string buffer;
-    std::vector<std::string_view> lines;
-    for (;;) {
-        // Fill the buffer to a chunk; a line longer than that (a large predictions event) doubles it.
-        const size_t have = buffer.size();
-        const size_t want = have < kChunkBytes ? kChunkBytes : 2 * have;
-        buffer.resize(want);
-        ssize_t n;
-        do
-            n = ::pread(fd, buffer.data() + have, want - have, off_t(offset + int64_t(have)));
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            return Error{"cannot read the journal " + journal.string() + ": " + std::strerror(errno)};
-        buffer.resize(have + size_t(n));
-        if (n == 0)
-            break; // end of file: what is left is an incomplete line that waits for the next call
-        const size_t lastNewline = buffer.rfind('\n');
-        if (lastNewline == std::string::npos)
-            continue;
-        lines.clear();
-        std::string_view all(buffer.data(), lastNewline + 1);
-        while (!all.empty()) {
-            const size_t nl = all.find('\n');
-            lines.push_back(all.substr(0, nl));
-            all.remove_prefix(nl + 1);
-        }
-        const int64_t consumed = int64_t(lastNewline) + 1;
-        auto stats = store.ingestLines(run, lines, offset + consumed);
+    auto read = reader->readLines(start.offset, [&](const std::vector<std::string_view> &lines, int64_t newOffset) {
+        auto stats = store.ingestLines(run, lines, newOffset);
         if (!stats)
-            return stats.error();
+            return Status(stats.error());
         total.events += stats->events;
         total.duplicates += stats->duplicates;
         total.malformed += stats->malformed;
         total.finalEvent = total.finalEvent || stats->finalEvent;
-        buffer.erase(0, size_t(consumed));
-        offset += consumed;
-    }
+        return okStatus();
+    });
+    if (!read)
+        return read.error();
     return total;
 }
 

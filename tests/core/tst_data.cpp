@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "data/dataset.h"
+#include "util/stablehash.h"
 
 using namespace lbk;
 namespace fs = std::filesystem;

@@ -7,7 +7,9 @@
 #include "launch/remote.h"
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
+#include "launch/slurm.h"
 #include "launch/targets.h"
+#include "util/sha256.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;

@@ -326,12 +326,6 @@ private Q_SLOTS:
         const int64_t id = runId(r);
         const QString cancelled = h.cancelOnceTraining(id, 120000);
         QVERIFY2(cancelled.isEmpty(), qPrintable(cancelled));
-        auto c = h.lbk({QStringLiteral("cancel"), QString::number(id)});
-        QVERIFY2(c.exitCode == 0, qPrintable(c.err + c.out));
-        QVERIFY(Harness::waitFor([&] {
-            h.lbk({QStringLiteral("runs")});
-            return !lbk::isActive(h.run(id).status);
-        }, 120000));
         auto s = h.open();
         const auto run = *s->runById(id);
         QCOMPARE(run.status, lbk::RunStatus::Cancelled);

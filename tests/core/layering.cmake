@@ -1,0 +1,33 @@
+# core_layering: fails when a file in a core folder includes a header of a core folder its library does not link.
+# LAYERS (written by core/CMakeLists.txt) holds a line per folder, "folder: the folders it may include"; the
+# engine is a core folder no part may include. Run by CTest: cmake -DCORE=<core> -DLAYERS=<file> -P layering.cmake
+cmake_minimum_required(VERSION 3.25)
+file(STRINGS ${LAYERS} _lines)
+set(_folders engine)
+foreach(_line ${_lines})
+  string(REGEX MATCH "^([a-z]+): (.*)$" _ "${_line}")
+  list(APPEND _folders ${CMAKE_MATCH_1})
+  string(REPLACE " " ";" _may_${CMAKE_MATCH_1} "${CMAKE_MATCH_2}")
+endforeach()
+
+set(_wrong 0)
+foreach(_line ${_lines})
+  string(REGEX MATCH "^[a-z]+" _from "${_line}")
+  file(GLOB _files ${CORE}/${_from}/*.h ${CORE}/${_from}/*.cpp)
+  foreach(_file ${_files})
+    file(STRINGS ${_file} _includes REGEX "^#include \"[a-z]+/")
+    foreach(_include ${_includes})
+      string(REGEX MATCH "^#include \"([a-z]+)/" _ "${_include}")
+      if(CMAKE_MATCH_1 IN_LIST _folders AND NOT CMAKE_MATCH_1 IN_LIST _may_${_from})
+        message("${_file}: ${_include}: labbook_${_from} does not link labbook_${CMAKE_MATCH_1} "
+                "(core/${_from}/CMakeLists.txt); move the code or the dependency so it points downwards")
+        math(EXPR _wrong "${_wrong} + 1")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(_wrong GREATER 0)
+  message(FATAL_ERROR "${_wrong} include(s) reach a part that is not linked")
+endif()
+list(LENGTH _lines _count)
+message("core_layering: ${_count} folders, every include within the parts each one links")
