@@ -35,6 +35,20 @@ const char *toString(TaskKind k)
     return "multiclass";
 }
 
+namespace {
+
+// The word a closed set's value is written as (every value has one, so the first word is never needed).
+template <typename T>
+const char *wordOf(const std::vector<std::pair<std::string, T>> &words, T value)
+{
+    for (const auto &[word, v] : words)
+        if (v == value)
+            return word.c_str();
+    return words.front().first.c_str();
+}
+
+} // namespace
+
 const std::vector<std::pair<std::string, ModelType>> &modelTypeWords()
 {
     static const std::vector<std::pair<std::string, ModelType>> words = {{"bag", ModelType::Bag},
@@ -47,10 +61,7 @@ const std::vector<std::pair<std::string, ModelType>> &modelTypeWords()
 
 const char *toString(ModelType t)
 {
-    for (const auto &[word, type] : modelTypeWords())
-        if (type == t)
-            return word.c_str();
-    return "bag";
+    return wordOf(modelTypeWords(), t);
 }
 
 const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords()
@@ -62,10 +73,7 @@ const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords()
 
 const char *toString(TokenizerType t)
 {
-    for (const auto &[word, type] : tokenizerTypeWords())
-        if (type == t)
-            return word.c_str();
-    return "unigram";
+    return wordOf(tokenizerTypeWords(), t);
 }
 
 namespace {
