@@ -2,7 +2,9 @@
 // The hot event, metrics, read without building a JSON tree: {"seq": 1, "t": 2.5, "type": "metrics", "step": 3,
 // "values": {"train/loss": 0.7, "lr": null}} in any field order. Anything it does not fully understand (escapes,
 // arrays, other nesting, NaN tokens, bad syntax, another type) returns false and goes to the general parser,
-// which also reports what is wrong; so the fast path never accepts a line the general one would refuse.
+// which also reports what is wrong; so the fast path never accepts a line the general one would refuse. It is
+// hand-written because nlohmann's SAX parser, tried in its place, is several times slower on these lines
+// (docs/BENCHMARKS.md).
 #include <cstdint>
 #include <optional>
 #include <string_view>
