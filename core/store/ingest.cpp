@@ -9,6 +9,7 @@
 #include "metrics/metrics.h"
 #include "protocol/eventreader.h"
 #include "protocol/fastmetrics.h"
+#include "protocol/journal.h"
 #include "protocol/journalreader.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
@@ -19,11 +20,6 @@ using nlohmann::json;
 namespace lbk {
 
 namespace {
-
-double now()
-{
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 using event::blank;
 using event::getArr;
@@ -160,7 +156,7 @@ public:
                 "INSERT INTO ingest_cursor (run, byte_offset, seq, updated_at) VALUES (?1, ?2, ?3, ?4) "
                 "ON CONFLICT (run) DO UPDATE SET byte_offset = max(byte_offset, excluded.byte_offset), "
                 "seq = max(seq, excluded.seq), updated_at = excluded.updated_at");
-            s.bindInt(1, m_run).bindInt(2, std::max<int64_t>(newOffset, 0)).bindInt(3, m_maxSeq).bindDouble(4, now());
+            s.bindInt(1, m_run).bindInt(2, std::max<int64_t>(newOffset, 0)).bindInt(3, m_maxSeq).bindDouble(4, wallTime());
             if (!s.run())
                 return sqlError("move the ingest cursor", s);
         }
@@ -235,7 +231,7 @@ private:
     Status malformed(bool record, const std::string &message)
     {
         ++m_stats.malformed;
-        return record ? log(std::nullopt, now(), "warning", message) : okStatus();
+        return record ? log(std::nullopt, wallTime(), "warning", message) : okStatus();
     }
 
     Status log(std::optional<int64_t> seq, std::optional<double> wall, std::string_view level,
@@ -263,7 +259,7 @@ private:
     {
         --m_stats.events;
         ++m_stats.malformed;
-        return log(seq, now(), "warning",
+        return log(seq, wallTime(), "warning",
                    type + " event seq " + std::to_string(seq) + " skipped: it needs " + fields);
     }
 
@@ -302,7 +298,7 @@ private:
         if (type == "finished" || type == "failed" || type == "cancelled") {
             m_state.status = type;
             m_state.error = type == "failed" ? getStr(e, "reason", "the run failed without giving a reason") : "";
-            m_state.endedAt = t ? *t : now();
+            m_state.endedAt = t ? *t : wallTime();
             touchStep(getInt(e, "step"));
             if (type == "finished") {
                 if (const json *summary = getObj(e, "summary"))
@@ -324,7 +320,7 @@ private:
     {
         m_state.status = "running";
         if (!m_state.startedAt) // a resumed run keeps its first start
-            m_state.startedAt = t ? *t : now();
+            m_state.startedAt = t ? *t : wallTime();
         m_state.endedAt.reset();
         m_state.error.clear();
         if (auto it = e.find("host"); it != e.end() && it->is_string())
