@@ -1,0 +1,68 @@
+#pragma once
+// A Hugging Face encoder checkpoint folder (as transformers' save_pretrained writes it): its config.json for the
+// BERT family (model_type "bert" or "roberta"), which weights file it has, and which tokenizer files. No LibTorch.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.h"
+
+namespace lbk::hf {
+
+enum class EncoderFamily { Bert, Roberta };
+std::string_view familyName(EncoderFamily f); // "bert", "roberta"
+// The activations transformers names in hidden_act that Labbook implements.
+enum class Activation { GeluErf, GeluTanh, Relu };
+
+struct EncoderConfig {
+    EncoderFamily family = EncoderFamily::Bert;
+    int vocabSize = 30522;
+    int hiddenSize = 768;
+    int layers = 12;                 // num_hidden_layers
+    int heads = 12;                  // num_attention_heads
+    int intermediateSize = 3072;
+    int maxPositions = 512;          // max_position_embeddings
+    int typeVocabSize = 2;
+    int padTokenId = 0;
+    double layerNormEps = 1e-12;
+    Activation activation = Activation::GeluErf; // "gelu" -> GeluErf; "gelu_new", "gelu_pytorch_tanh" -> GeluTanh
+    std::string hiddenAct = "gelu";  // as written
+    double hiddenDropout = 0.1, attentionDropout = 0.1;
+    std::vector<std::string> id2label; // a classifier's labels, when the config has them
+    nlohmann::json raw;              // the whole file, kept so an export can write unknown keys back
+
+    // RoBERTa's positions start at padTokenId + 1; BERT's at 0.
+    int positionOffset() const { return family == EncoderFamily::Roberta ? padTokenId + 1 : 0; }
+    // Tokens a sequence may hold given the position table.
+    int maxTokens() const { return maxPositions - positionOffset(); }
+};
+
+// Reads DIR/config.json. Errors (bad input) name the file and the key: no config.json, not JSON, model_type
+// missing or not bert/roberta (the message lists what is supported), a size that is missing, not a positive
+// integer, or hidden_size not divisible by num_attention_heads, an unknown hidden_act.
+Result<EncoderConfig> readEncoderConfig(const std::filesystem::path &folder);
+Result<EncoderConfig> encoderConfigFromJson(const nlohmann::json &j, const std::string &where);
+
+// config.json for an export: the raw keys kept, sizes from `c`, plus architectures ("BertForSequenceClassification"
+// or "RobertaForSequenceClassification"), id2label/label2id and problem_type when labels are given.
+nlohmann::json encoderConfigJson(const EncoderConfig &c, const std::vector<std::string> &labels,
+                                 const std::string &problemType /* "single_label_classification" | "multi_label_classification" | "" */);
+
+enum class WeightsFormat { Safetensors, PytorchBin };
+enum class TokenizerFiles { WordPiece /* vocab.txt */, ByteBpe /* vocab.json + merges.txt */, TokenizerJson, None };
+
+// What a folder holds, for the GUI's picker and the worker's messages.
+struct CheckpointFolder {
+    std::filesystem::path folder;
+    EncoderConfig config;
+    std::optional<WeightsFormat> weights; // model.safetensors preferred over pytorch_model.bin
+    std::filesystem::path weightsPath;
+    TokenizerFiles tokenizer = TokenizerFiles::None;
+    std::string describe() const; // "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors"
+};
+Result<CheckpointFolder> inspectCheckpointFolder(const std::filesystem::path &folder);
+
+} // namespace lbk::hf
