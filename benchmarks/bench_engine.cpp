@@ -202,7 +202,7 @@ int runChild(const Options &o)
     // The trainer's own optimizer; none without training, as in PyTorch (whose AdamW allocates at step 1).
     std::unique_ptr<lbk::TrainerOptimizer> opt;
     if (o.training)
-        opt = lbk::makeOptimizer(*model, {}, table, os, os.lr);
+        opt = lbk::makeOptimizer(*model, nullptr, table, os, os.lr);
 
     // One epoch in a shuffled order, as the trainer runs it.
     const size_t n = tokens.size();

@@ -96,10 +96,10 @@ void defineReading(CLI::App &app, Invocation &inv)
 
     auto *exp = app.add_subcommand("export", "Export a run's metrics and predictions as CSV or JSON");
     exp->add_option("run", inv.exportRun.run, "Run")->required();
-    exp->add_option("--format", inv.exportRun.format, "csv, json, or model (a folder for Python and `lbk predict`)")
+    exp->add_option("--format", inv.exportRun.format, "csv, json, model (a folder for Python and `lbk predict`) or hf (a fine-tuned encoder for transformers)")
         ->capture_default_str();
     exp->add_option("--what", inv.exportRun.what, "all, metrics or predictions")->capture_default_str();
-    exp->add_option("--out", inv.exportRun.out, "Output file (default: standard output); --format model: a folder");
+    exp->add_option("--out", inv.exportRun.out, "Output file (default: standard output); --format model or hf: a folder");
 }
 
 void defineScoring(CLI::App &app, Invocation &inv)
@@ -212,7 +212,7 @@ void defineCommands(CLI::App &app, Invocation &inv)
 bool Invocation::needsEngine() const
 {
     return command == "worker" || command == "predict" || command == "eval" ||
-           (command == "export" && exportRun.format == "model");
+           (command == "export" && (exportRun.format == "model" || exportRun.format == "hf"));
 }
 
 int runCommand(const Invocation &inv, EngineCommands &engine)

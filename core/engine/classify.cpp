@@ -4,9 +4,11 @@
 
 #include "data/dataset.h"
 #include "engine/evaluation.h"
+#include "engine/hfweights.h"
 #include "engine/models.h"
 #include "engine/objective.h"
 #include "engine/optim.h"
+#include "engine/pretrained.h"
 #include "engine/runcontext.h"
 #include "engine/tokenizer.h"
 
@@ -29,17 +31,25 @@ public:
     }
     Status createModel() override;
     torch::nn::Module &model() override { return *m_model; }
-    std::vector<std::pair<std::string, double>> lrGroups() const override { return m_model->lrGroups(); }
+    std::function<ParamGroup(const std::string &)> paramGroupOf() const override
+    {
+        return [model = m_model](const std::string &name) { return model->paramGroup(name); };
+    }
     torch::Tensor sparseTable() override { return m_sparse ? m_model->bag()->embeddingWeight() : torch::Tensor(); }
     const std::vector<size_t> &trainExamples() const override { return m_split.train; }
     StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override;
     double lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const override;
     json evaluate(EvalSplit split, int64_t step) override;
-    void reportArtifacts() override { m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", "tokenizer.model"}}); }
+    void reportArtifacts() override
+    {
+        m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", m_pretrained ? "hf" : "tokenizer.model"}});
+    }
 
 private:
     Status readData();
     Status prepareTokenizer(const std::vector<std::string> &texts);
+    Status preparePretrained();
+    Status loadPretrainedWeights();
     void setClassWeights();
     Batch makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const;
     torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
@@ -52,8 +62,9 @@ private:
     std::vector<Paper> m_papers;
     LabeledData m_data;
     DataSplit m_split;
-    std::unique_ptr<Tokenizer> m_tokenizer;
+    std::unique_ptr<TextEncoder> m_tokenizer;
     bool m_tokenizerFromCache = false;
+    std::optional<PretrainedEncoder> m_pretrained; // model.init_from
     std::vector<std::vector<int>> m_tokens; // per example
     TokenRows m_rows;
     int m_outputs = 0;
@@ -126,11 +137,43 @@ Status ClassifyObjective::prepareTokenizer(const std::vector<std::string> &texts
     auto tok = Tokenizer::trainOrLoad(trainTexts, e.tokenizer, cache, m_ctx.threadsPerProcess(), &m_tokenizerFromCache);
     if (!tok)
         return tok.error();
-    m_tokenizer = std::move(*tok);
     std::error_code ec;
-    fs::copy_file(m_tokenizer->modelPath(), runTokenizer, fs::copy_options::overwrite_existing, ec);
+    fs::copy_file((*tok)->modelPath(), runTokenizer, fs::copy_options::overwrite_existing, ec);
     if (ec)
         return Error{runTokenizer.string() + ": cannot copy the tokenizer into the run folder: " + ec.message()};
+    m_tokenizer = std::move(*tok);
+    return Unit{};
+}
+
+// model.init_from: the folder's config and tokenizer, or (resuming, further ranks) the run's own copy of them.
+Status ClassifyObjective::preparePretrained()
+{
+    const fs::path hfDir = runHfDir(m_ctx.options.runDir);
+    const bool fromRun = (m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(hfDir / "config.json");
+    auto p = fromRun ? readRunPretrained(hfDir) : openPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir);
+    if (!p)
+        return p.error();
+    m_pretrained = std::move(*p);
+    m_tokenizer = hfTextEncoder(m_pretrained->tokenizer, m_ctx.exp.tokenizer.maxTokens);
+    m_ctx.log("info", "encoder " + std::string(hf::familyName(m_pretrained->config.family)) + ": " +
+                          std::to_string(m_pretrained->config.layers) + " layers, hidden " +
+                          std::to_string(m_pretrained->config.hiddenSize) + ", " + m_pretrained->tokenizer->kind() +
+                          " vocabulary of " + std::to_string(m_pretrained->tokenizer->vocabSize()) +
+                          (fromRun ? " (the run's copy)" : " from " + m_ctx.exp.model.initFrom));
+    return Unit{};
+}
+
+// The folder's weights into the new model (a resumed run's come from its checkpoint instead).
+Status ClassifyObjective::loadPretrainedWeights()
+{
+    if (!m_pretrained || !m_pretrained->folder)
+        return Unit{};
+    auto *encoder = dynamic_cast<EncoderClassifierImpl *>(m_model.get());
+    auto report = loadEncoderWeights(*encoder, *m_pretrained->folder, m_ctx.exp.model.allowMissingWeights);
+    if (!report)
+        return report.error();
+    for (const auto &msg : report->messages(m_pretrained->folder->weightsPath.string()))
+        m_ctx.log(report->missing.empty() ? "info" : "warning", msg);
     return Unit{};
 }
 
@@ -141,7 +184,7 @@ Status ClassifyObjective::prepare()
     std::vector<std::string> texts(m_data.paper.size());
     for (size_t i = 0; i < texts.size(); ++i)
         texts[i] = paperText(m_papers[m_data.paper[i]], m_ctx.exp.data.text);
-    if (auto tok = prepareTokenizer(texts); !tok)
+    if (auto tok = m_ctx.exp.model.pretrained() ? preparePretrained() : prepareTokenizer(texts); !tok)
         return tok;
     m_tokens = m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess());
     m_rows = tokenRowsFor(m_ctx.exp.model, m_tokenizer->vocabSize());
@@ -171,6 +214,12 @@ json ClassifyObjective::dataSummary() const
             {"validation", m_split.validation.size()},
             {"test", m_split.test.size()},
             {"vocab", m_tokenizer->vocabSize()},
+            {"encoder", m_pretrained ? json{{"family", hf::familyName(m_pretrained->config.family)},
+                                            {"layers", m_pretrained->config.layers},
+                                            {"hidden", m_pretrained->config.hiddenSize},
+                                            {"heads", m_pretrained->config.heads},
+                                            {"init_from", m_ctx.exp.model.initFrom}}
+                                      : json()},
             {"tokenizer_cached", m_tokenizerFromCache}};
 }
 
@@ -199,7 +248,11 @@ Status ClassifyObjective::createModel()
     // turns them off (dense AdamW, PyTorch's default behaviour).
     m_sparse = e.model.hasBag() && e.optimizer.type == "adamw" &&
                e.config.value("optimizer", json::object()).value("sparse_embeddings", true);
-    m_model = makeModel(e.model, m_rows.vocab, m_outputs, e.tokenizer.maxTokens, m_sparse);
+    m_model = makeModel(e.model, m_rows.vocab, m_outputs, e.tokenizer.maxTokens, m_sparse,
+                        m_pretrained ? &m_pretrained->config : nullptr);
+    if (!m_ctx.options.resume)
+        if (auto loaded = loadPretrainedWeights(); !loaded)
+            return loaded;
     m_model->to(m_ctx.device);
     m_model->train();
     m_inputs = inputSpecFor(e.model, m_rows.vocab, m_rows.clsId, m_tokenizer->pieceTexts());

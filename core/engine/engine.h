@@ -56,6 +56,9 @@ struct ModelExport {
     int64_t step = 0;
 };
 Result<ModelExport> exportModel(const RunDetail &run, const std::filesystem::path &out);
+// `lbk export RUN --format hf --out DIR`: a fine-tuned encoder (model.init_from, model.pooling "pooler") as
+// transformers' save_pretrained writes it: config.json with id2label, model.safetensors, the tokenizer's files.
+Result<ModelExport> exportHuggingFace(const RunDetail &run, const std::filesystem::path &out);
 
 // `lbk predict EXPORT_OR_RUN --data FILE --out FILE`: streams JSON lines (plain or .zst) through a model in
 // constant memory; writes JSON lines, or CSV when out ends in .csv.

@@ -77,13 +77,13 @@ int exportModel(const Invocation &inv)
 {
     const auto &o = inv.exportRun;
     if (o.out.empty()) {
-        std::fprintf(stderr, "lbk: export --format model needs --out FOLDER\n");
+        std::fprintf(stderr, "lbk: export --format %s needs --out FOLDER\n", o.format.c_str());
         return kBadInput;
     }
     auto sr = trainingRun(inv.common, o.run);
     if (!sr)
         return fail(sr.error());
-    auto done = lbk::exportModel(sr->run, o.out);
+    auto done = o.format == "hf" ? lbk::exportHuggingFace(sr->run, o.out) : lbk::exportModel(sr->run, o.out);
     if (!done)
         return fail(done.error());
     std::printf("exported run %lld (%s, %s checkpoint at step %lld) to %s\n", static_cast<long long>(sr->run.id),

@@ -45,19 +45,34 @@ Result<std::vector<std::string>> readLabels(const fs::path &file)
     return j->get<std::vector<std::string>>();
 }
 
+// The tokenizer a run or export folder holds: tokenizer.model, or a fine-tuned checkpoint's in hf/.
+Status loadTokenizer(LoadedModel &m, const fs::path &folder)
+{
+    if (m.exp.model.pretrained()) {
+        auto p = readRunPretrained(runHfDir(folder));
+        if (!p)
+            return p.error();
+        m.pretrained = std::move(*p);
+        m.tokenizer = hfTextEncoder(m.pretrained->tokenizer, m.exp.tokenizer.maxTokens);
+        return Unit{};
+    }
+    auto tok = Tokenizer::load(folder / "tokenizer.model", m.exp.tokenizer);
+    if (!tok)
+        return tok.error();
+    m.tokenizer = std::move(*tok);
+    return Unit{};
+}
+
 // Model, tokenizer and labels, without the weights.
-Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::path &tokenizerFile,
-                                                const fs::path &labelsFile)
+Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::path &folder, const fs::path &labelsFile)
 {
     auto exp = experimentFromRecorded(config);
     if (!exp)
         return exp.error();
     auto m = std::make_unique<LoadedModel>();
     m->exp = std::move(*exp);
-    auto tok = Tokenizer::load(tokenizerFile, m->exp.tokenizer);
-    if (!tok)
+    if (auto tok = loadTokenizer(*m, folder); !tok)
         return tok.error();
-    m->tokenizer = std::move(*tok);
     auto labels = readLabels(labelsFile);
     if (!labels)
         return labels.error();
@@ -65,7 +80,8 @@ Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::pa
     m->kind = m->exp.labels.kind;
     m->rows = tokenRowsFor(m->exp.model, m->tokenizer->vocabSize());
     m->outputs = int(m->width());
-    m->model = makeModel(m->exp.model, m->rows.vocab, m->outputs, m->exp.tokenizer.maxTokens);
+    m->model = makeModel(m->exp.model, m->rows.vocab, m->outputs, m->exp.tokenizer.maxTokens, false,
+                         m->pretrained ? &m->pretrained->config : nullptr);
     m->model->eval();
     m->inputs = inputSpecFor(m->exp.model, m->rows.vocab, m->rows.clsId, m->tokenizer->pieceTexts());
     return m;
@@ -92,7 +108,7 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
     auto cfg = readJsonFile(runDir / "experiment.json");
     if (!cfg)
         return cfg.error();
-    auto m = buildModel(*cfg, runDir / "tokenizer.model", runDir / "labels.json");
+    auto m = buildModel(*cfg, runDir, runDir / "labels.json");
     if (!m)
         return m.error();
     LoadedModel &lm = **m;
@@ -118,7 +134,7 @@ Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
         return card.error();
     if (card->value("format", "") != "labbook-model")
         return Error{(dir / "model.json").string() + ": not a Labbook model card (\"format\": \"labbook-model\")"};
-    auto m = buildModel(card->value("experiment", json::object()), dir / "tokenizer.model", dir / "labels.json");
+    auto m = buildModel(card->value("experiment", json::object()), dir, dir / "labels.json");
     if (!m)
         return m.error();
     const fs::path weights = dir / "weights.pt";

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "engine/models.h"
+#include "engine/pretrained.h"
 #include "engine/tokenizer.h"
 #include "experiment/experiment.h"
 #include "util/result.h"
@@ -20,7 +22,8 @@ namespace lbk {
 
 struct LoadedModel {
     Experiment exp;
-    std::unique_ptr<Tokenizer> tokenizer;
+    std::unique_ptr<TextEncoder> tokenizer;
+    std::optional<PretrainedEncoder> pretrained; // a fine-tuned checkpoint folder's config and tokenizer (hf/)
     std::vector<std::string> labels;
     TaskKind kind = TaskKind::MultiClass;
     TokenRows rows;

@@ -46,7 +46,7 @@ int lrRangeTest(RunContext &ctx, Objective &objective)
     torch::manual_seed(e.training.seed);
     if (auto created = objective.createModel(); !created)
         return ctx.fail(created.message());
-    auto optimizer = makeOptimizer(objective.model(), objective.lrGroups(), objective.sparseTable(), e.optimizer, lf.minLr);
+    auto optimizer = makeOptimizer(objective.model(), objective.paramGroupOf(), objective.sparseTable(), e.optimizer, lf.minLr);
     // The range test must leave the model as it found it: keep a copy of every parameter to restore.
     std::vector<torch::Tensor> saved;
     for (const auto &p : objective.model().parameters())

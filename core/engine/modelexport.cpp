@@ -2,6 +2,7 @@
 // labels and a model card that spells out every rule another implementation needs to reproduce its inputs.
 #include <fstream>
 
+#include "engine/encoder.h"
 #include "engine/engine.h"
 #include "engine/guarded.h"
 #include "engine/loadedmodel.h"
@@ -33,6 +34,26 @@ std::string bagIdsText(const ModelSpec &ms)
     return t;
 }
 
+// An encoder: transformers' BERT or RoBERTa with the sizes of its config; the weights carry transformers' names.
+json encoderArchitecture(const LoadedModel &lm, json arch)
+{
+    const auto *encoder = dynamic_cast<const EncoderClassifierImpl *>(lm.model.get());
+    const hf::EncoderConfig &c = encoder->config();
+    arch["family"] = hf::familyName(c.family);
+    arch["layers"] = c.layers;
+    arch["hidden_size"] = c.hiddenSize;
+    arch["heads"] = c.heads;
+    arch["intermediate_size"] = c.intermediateSize;
+    arch["hidden_act"] = c.hiddenAct;
+    arch["layer_norm_eps"] = c.layerNormEps;
+    arch["position_offset"] = c.positionOffset();
+    arch["pooling"] = lm.exp.model.pooling;
+    arch["cls_id"] = lm.rows.clsId;
+    arch["norm"] = "post";
+    arch["config"] = lm.pretrained ? "hf/config.json" : "";
+    return arch;
+}
+
 // The card's "architecture": what the weights mean, model type by model type.
 json architecture(const LoadedModel &lm)
 {
@@ -60,6 +81,8 @@ json architecture(const LoadedModel &lm)
         arch["bag_weight"] = ms.bagWeight;
         arch["cnn_embedding_dim"] = ms.cnnEmbeddingDim > 0 ? ms.cnnEmbeddingDim : ms.embeddingDim;
     }
+    if (lm.pretrained || ms.type == ModelType::Encoder)
+        return encoderArchitecture(lm, arch);
     if (ms.type == ModelType::Gru || ms.type == ModelType::Transformer) {
         arch["hidden"] = ms.hidden;
         arch["layers"] = ms.layers;
@@ -80,6 +103,15 @@ json architecture(const LoadedModel &lm)
 json inputRules(const LoadedModel &lm)
 {
     const auto &tok = lm.exp.tokenizer;
+    if (lm.pretrained)
+        return {{"text", toString(lm.exp.data.text)},
+                {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
+                {"tokenizer",
+                 {{"folder", "hf"},
+                  {"type", lm.pretrained->tokenizer->kind()},
+                  {"max_tokens", tok.maxTokens},
+                  {"special", "[CLS] ... [SEP] (RoBERTa: <s> ... </s>), cut to max_tokens"},
+                  {"pieces", lm.tokenizer->vocabSize()}}}};
     return {{"text", toString(lm.exp.data.text)},
             {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
             {"tokenizer",
@@ -119,7 +151,8 @@ json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
         {"experiment", lm.exp.config},
         {"data", lm.runData},
         {"metrics", run.summary},
-        {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"}, {"tokenizer", "tokenizer.model"},
+        {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"},
+                   {"tokenizer", lm.pretrained ? "hf (config.json and the tokenizer's files)" : "tokenizer.model"},
                    {"labels", "labels.json"}}},
     };
 }
@@ -157,10 +190,11 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
     auto params = writeWeights(lm, out / "weights.pt");
     if (!params)
         return params.error();
-    fs::copy_file(fs::path(run.runDir) / "tokenizer.model", out / "tokenizer.model", fs::copy_options::overwrite_existing,
-                  ec);
+    const fs::path tokenizer = lm.pretrained ? fs::path("hf") : fs::path("tokenizer.model");
+    fs::copy(fs::path(run.runDir) / tokenizer, out / tokenizer,
+             fs::copy_options::overwrite_existing | fs::copy_options::recursive, ec);
     if (ec)
-        return Error{(out / "tokenizer.model").string() + ": " + ec.message()};
+        return Error{(out / tokenizer).string() + ": " + ec.message()};
     std::ofstream(out / "labels.json") << json(lm.labels).dump(2) << '\n';
     std::ofstream card(out / "model.json");
     card << modelCard(run, lm, *params).dump(2) << '\n';

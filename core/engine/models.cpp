@@ -1,4 +1,5 @@
 #include "engine/models.h"
+#include "engine/encoder.h"
 
 #include "engine/fusedgru.h"
 
@@ -372,6 +373,9 @@ TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
 {
     if (spec.type == ModelType::Transformer && spec.pooling == "cls")
         return {pieces + 1, pieces};
+    // An encoder from scratch always starts a text with its CLS id; a pretrained one's tokenizer adds its own.
+    if (spec.type == ModelType::Encoder && !spec.pretrained())
+        return {pieces + 1, pieces};
     return {pieces, -1};
 }
 
@@ -518,9 +522,11 @@ std::vector<float> scoreInBatches(const std::vector<const std::vector<int> *> &t
 }
 
 std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int outputs, int maxTokens,
-                                          bool sparseEmbeddings)
+                                          bool sparseEmbeddings, const hf::EncoderConfig *encoder)
 {
     switch (spec.type) {
+    case ModelType::Encoder:
+        return EncoderClassifier(encoder ? *encoder : scratchEncoderConfig(spec, vocab, maxTokens), spec, outputs).ptr();
     case ModelType::Cnn: return CnnModel(spec, vocab, outputs).ptr();
     case ModelType::BagCnn: return BagCnnModel(spec, vocab, outputs, sparseEmbeddings).ptr();
     case ModelType::Gru: return GruModel(spec, vocab, outputs).ptr();

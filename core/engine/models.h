@@ -10,6 +10,10 @@
 
 namespace lbk {
 
+namespace hf {
+struct EncoderConfig;
+}
+
 // One mini-batch, already on the model's device.
 struct Batch {
     torch::Tensor tokens;     // [B, L] int64, 0-padded (sequence models)
@@ -38,6 +42,14 @@ TORCH_MODULE(FastDropout);
 
 struct InputSpec;
 class BagModelImpl;
+
+// An optimizer group (see ClassifierImpl::paramGroup). `logged`: its rate is recorded as "lr/<name>".
+struct ParamGroup {
+    std::string name;       // "": the default group, at the rate itself, with weight decay
+    double lrFactor = 1.0;
+    bool decay = true;
+    bool logged = false;
+};
 class FoldedInputGates;
 
 // Every model maps a batch to logits: [B, outputs].
@@ -50,9 +62,9 @@ public:
     virtual std::vector<torch::Tensor> trainingLogits(const Batch &batch) { return {forward(batch)}; }
     // The bag model, or an ensemble's bag member (TF-IDF statistics, the row-sparse table); else null.
     virtual BagModelImpl *bag() { return nullptr; }
-    // Parameters whose names start with one of these prefixes train at that multiple of the learning rate, each
-    // prefix in an optimizer group of its own (bag_cnn: "cnn." at model.cnn_lr_factor); the rest at 1.
-    virtual std::vector<std::pair<std::string, double>> lrGroups() const { return {}; }
+    // The optimizer group of a parameter (by its name): its rate as a multiple of the learning rate and whether
+    // weight decay applies. Parameters of one group name share an optimizer group; the unnamed one comes first.
+    virtual ParamGroup paramGroup(const std::string &name) const { return {}; }
 };
 
 class BagModelImpl : public ClassifierImpl {
@@ -102,7 +114,10 @@ public:
     torch::Tensor forward(const Batch &batch) override;
     std::vector<torch::Tensor> trainingLogits(const Batch &batch) override;
     BagModelImpl *bag() override { return m_bag.get(); }
-    std::vector<std::pair<std::string, double>> lrGroups() const override { return {{"cnn.", m_cnnLrFactor}}; }
+    ParamGroup paramGroup(const std::string &name) const override
+    {
+        return name.rfind("cnn.", 0) == 0 ? ParamGroup{"cnn", m_cnnLrFactor, true, true} : ParamGroup{};
+    }
 private:
     BagModel m_bag{nullptr};
     CnnModel m_cnn{nullptr};
@@ -212,8 +227,9 @@ std::vector<size_t> lengthOrder(const std::vector<const std::vector<int> *> &tok
 std::vector<float> scoreInBatches(const std::vector<const std::vector<int> *> &tokens, size_t batch, size_t width,
                                   const std::function<std::vector<float>(const std::vector<const std::vector<int> *> &)> &score);
 
-// The model an experiment asks for. vocab counts the tokenizer's pieces (plus the CLS id when used).
+// The model an experiment asks for. vocab counts the tokenizer's pieces (plus the CLS id when used). An encoder
+// takes its sizes from `encoder` (a checkpoint's config) when given, else from the experiment.
 std::shared_ptr<ClassifierImpl> makeModel(const ModelSpec &spec, int vocab, int outputs, int maxTokens,
-                                          bool sparseEmbeddings = false);
+                                          bool sparseEmbeddings = false, const hf::EncoderConfig *encoder = nullptr);
 
 } // namespace lbk

@@ -4,6 +4,7 @@
 // call it; checkpoints, resume, data-parallel averaging and recording are theirs and shared by every objective.
 // Classification (engine/classify.cpp) is the one today; a new objective is a new file implementing this.
 // LibTorch: include only from engine translation units.
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "engine/models.h"
 #include "util/result.h"
 
 namespace lbk {
@@ -43,8 +45,8 @@ public:
     // Builds the model on the run's device in training mode, with what its loss needs.
     virtual Status createModel() = 0;
     virtual torch::nn::Module &model() = 0;
-    // Parameter groups with rates of their own (name prefix, factor of the rate); see TrainerOptimizer.
-    virtual std::vector<std::pair<std::string, double>> lrGroups() const = 0;
+    // Each parameter's optimizer group (rate factor, weight decay), by its name; see makeOptimizer.
+    virtual std::function<ParamGroup(const std::string &)> paramGroupOf() const = 0;
     // The one parameter with row-sparse gradients and its own lazy optimizer; undefined when none.
     virtual torch::Tensor sparseTable() = 0;
 

@@ -2,29 +2,45 @@
 
 namespace lbk {
 
-std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model,
-                                                std::vector<std::pair<std::string, double>> lrGroups,
+namespace {
+
+std::unique_ptr<torch::optim::OptimizerOptions> groupOptions(const OptimizerSpec &o, double lr, bool decay)
+{
+    const double wd = decay ? o.weightDecay : 0.0;
+    if (o.type == "sgd")
+        return std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(wd));
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(lr).betas({o.beta1, o.beta2}).weight_decay(wd));
+}
+
+} // namespace
+
+std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, const ParamGroupOf &groupOf,
                                                 const torch::Tensor &sparseTable, const OptimizerSpec &o, double lr)
 {
     auto opt = std::make_unique<TrainerOptimizer>();
-    opt->lrGroups = std::move(lrGroups);
-    std::vector<std::vector<torch::Tensor>> dense(opt->lrGroups.size() + 1);
+    opt->groups.push_back(ParamGroup{});
+    std::vector<std::vector<torch::Tensor>> params(1);
     for (const auto &p : model.named_parameters()) {
-        if (sparseTable.defined() && p.value().is_same(sparseTable))
+        if ((sparseTable.defined() && p.value().is_same(sparseTable)) || !p.value().requires_grad())
             continue;
-        size_t group = 0;
-        for (size_t i = 0; i < opt->lrGroups.size() && group == 0; ++i)
-            if (p.key().rfind(opt->lrGroups[i].first, 0) == 0)
-                group = i + 1;
-        dense[group].push_back(p.value());
+        const ParamGroup g = groupOf ? groupOf(p.key()) : ParamGroup{};
+        size_t i = 0;
+        while (i < opt->groups.size() && opt->groups[i].name != g.name)
+            ++i;
+        if (i == opt->groups.size()) {
+            opt->groups.push_back(g);
+            params.emplace_back();
+        }
+        params[i].push_back(p.value());
     }
-    std::vector<torch::optim::OptimizerParamGroup> groups(dense.begin(), dense.end());
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    for (size_t i = 0; i < params.size(); ++i)
+        groups.emplace_back(params[i], groupOptions(o, lr, opt->groups[i].decay));
     if (o.type == "sgd")
-        opt->dense = std::make_unique<torch::optim::SGD>(
-            groups, torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(o.weightDecay));
+        opt->dense = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(lr));
     else
-        opt->dense = std::make_unique<torch::optim::AdamW>(
-            groups, torch::optim::AdamWOptions(lr).betas({o.beta1, o.beta2}).weight_decay(o.weightDecay));
+        opt->dense = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
     if (sparseTable.defined())
         opt->sparse = std::make_unique<SparseRowAdamW>(sparseTable, o);
     opt->setLr(lr);

@@ -3,12 +3,14 @@
 // (the trainer, and the engine benchmark, which must time exactly what the trainer runs).
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include "engine/models.h"
 #include "experiment/experiment.h"
 
 namespace lbk {
@@ -77,9 +79,8 @@ class TrainerOptimizer {
 public:
     std::unique_ptr<torch::optim::Optimizer> dense;
     std::unique_ptr<SparseRowAdamW> sparse;
-    // The model's ClassifierImpl::lrGroups (name prefix, rate factor): dense group i + 1 is lrGroups[i]; group 0
-    // holds the other parameters, at the rate itself.
-    std::vector<std::pair<std::string, double>> lrGroups;
+    // The dense optimizer's groups, in its order (group 0: the default one); see ClassifierImpl::paramGroup.
+    std::vector<ParamGroup> groups;
     void zero_grad()
     {
         dense->zero_grad();
@@ -96,7 +97,7 @@ public:
     {
         auto &groups = dense->param_groups();
         for (size_t i = 0; i < groups.size(); ++i)
-            groups[i].options().set_lr(lr * (i > 0 && i <= lrGroups.size() ? lrGroups[i - 1].second : 1.0));
+            groups[i].options().set_lr(lr * (i < this->groups.size() ? this->groups[i].lrFactor : 1.0));
         if (sparse)
             sparse->setLr(lr);
     }
@@ -120,10 +121,11 @@ public:
     }
 };
 
-// The optimizer of a model's parameters (optimizer.type): dense groups by lrGroups' name prefixes after the
-// rest, and the lazy row-sparse AdamW for `sparseTable` when it is defined (it is then left out of the dense one).
-std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model,
-                                                std::vector<std::pair<std::string, double>> lrGroups,
+// The optimizer of a model's parameters (optimizer.type): dense groups by `groupOf` (the default group first, the
+// others in the order their first parameter comes; parameters that do not train are left out), and the lazy
+// row-sparse AdamW for `sparseTable` when it is defined (it is then left out of the dense one).
+using ParamGroupOf = std::function<ParamGroup(const std::string &name)>;
+std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, const ParamGroupOf &groupOf,
                                                 const torch::Tensor &sparseTable, const OptimizerSpec &spec, double lr);
 
 // training.precision "bf16": autocast regions in bfloat16 where the hardware computes in it natively (CPUs

@@ -17,6 +17,7 @@
 
 #include "data/dataset.h"
 #include "engine/unigramsegmenter.h"
+#include "hf/hftokenizer.h"
 #include "util/stablehash.h"
 #include "util/text.h"
 
@@ -379,7 +380,7 @@ std::vector<int> Tokenizer::encode(std::string_view text, WordCache *cache) cons
     return ids;
 }
 
-std::vector<std::vector<int>> Tokenizer::encodeAll(const std::vector<std::string> &texts, int threads) const
+std::vector<std::vector<int>> TextEncoder::encodeAll(const std::vector<std::string> &texts, int threads) const
 {
     std::vector<std::vector<int>> out(texts.size());
     threads = std::max(1, std::min<int>(threads, int(texts.size() / 256) + 1));
@@ -425,6 +426,30 @@ std::vector<std::string> Tokenizer::pieceTexts() const
         if (!m_sp->IsControl(i) && !m_sp->IsUnknown(i) && !m_sp->IsUnused(i))
             out[size_t(i)] = m_sp->IdToPiece(i);
     return out;
+}
+
+namespace {
+
+class HfTextEncoder : public TextEncoder {
+public:
+    HfTextEncoder(std::shared_ptr<const hf::HfTokenizer> tokenizer, int maxTokens)
+        : m_tok(std::move(tokenizer)), m_maxTokens(maxTokens)
+    {
+    }
+    std::vector<int> encode(std::string_view text, WordCache *) const override { return m_tok->encode(text, m_maxTokens); }
+    int vocabSize() const override { return m_tok->vocabSize(); }
+    std::vector<std::string> pieceTexts() const override { return {}; }
+
+private:
+    std::shared_ptr<const hf::HfTokenizer> m_tok;
+    int m_maxTokens;
+};
+
+} // namespace
+
+std::unique_ptr<TextEncoder> hfTextEncoder(std::shared_ptr<const hf::HfTokenizer> tokenizer, int maxTokens)
+{
+    return std::make_unique<HfTextEncoder>(std::move(tokenizer), maxTokens);
 }
 
 } // namespace lbk

@@ -17,7 +17,29 @@ class SentencePieceProcessor;
 
 namespace lbk {
 
+namespace hf {
+class HfTokenizer;
+}
+
 class UnigramSegmenter;
+class WordCache;
+
+// What the engine asks of a tokenizer: a text's ids in the model's embedding rows. Labbook's own sentencepiece
+// Tokenizer, or a Hugging Face checkpoint folder's (hfTextEncoder).
+class TextEncoder {
+public:
+    virtual ~TextEncoder() = default;
+    // Ids, cut to the experiment's tokenizer.max_tokens (a pretrained tokenizer's special tokens included).
+    virtual std::vector<int> encode(std::string_view text, WordCache *cache = nullptr) const = 0;
+    // Every text's ids, on `threads` threads, each with a word cache of its own.
+    std::vector<std::vector<int>> encodeAll(const std::vector<std::string> &texts, int threads) const;
+    virtual int vocabSize() const = 0;
+    // Every id's piece as text, for the bag's character n-grams ("" where there is none).
+    virtual std::vector<std::string> pieceTexts() const = 0;
+};
+
+// A Hugging Face tokenizer as the engine's: [CLS] ... [SEP] (or <s> ... </s>) cut to maxTokens ids.
+std::unique_ptr<TextEncoder> hfTextEncoder(std::shared_ptr<const hf::HfTokenizer> tokenizer, int maxTokens);
 
 // Token ids per space-separated word, memoised. Sentencepiece never builds a piece across a space (its default
 // split_by_whitespace), so a text's ids are the concatenation of its words' ids, and real text repeats its
@@ -72,7 +94,7 @@ private:
     std::vector<int> m_ids; // scratch: a new word's ids
 };
 
-class Tokenizer {
+class Tokenizer : public TextEncoder {
 public:
     // Trains on trainTexts, or loads the cached model with the same inputs from cacheDir. Training reads
     // whitespace word counts (sentencepiece's TSV input) instead of raw text, which keeps it fast on large data.
@@ -81,18 +103,17 @@ public:
                                                           const std::filesystem::path &cacheDir, int threads,
                                                           bool *fromCache = nullptr);
     static Result<std::unique_ptr<Tokenizer>> load(const std::filesystem::path &model, const TokenizerSpec &spec);
-    ~Tokenizer();
+    ~Tokenizer() override;
 
     // Token ids (0 is padding, 1 unknown), cut to spec.maxTokens. With a cache, words seen before are looked
     // up instead of encoded (same ids as without).
-    std::vector<int> encode(std::string_view text, WordCache *cache = nullptr) const;
+    std::vector<int> encode(std::string_view text, WordCache *cache = nullptr) const override;
     // Without the word cache: sentencepiece on the whole text (the reference the cache is tested against).
     std::vector<int> encodeUncached(std::string_view text) const;
-    std::vector<std::vector<int>> encodeAll(const std::vector<std::string> &texts, int threads) const;
     std::vector<std::string> pieces(std::string_view text) const;
-    int vocabSize() const;
+    int vocabSize() const override;
     // Every id's piece as text ("▁" marks a word start); "" for control and unknown pieces.
-    std::vector<std::string> pieceTexts() const;
+    std::vector<std::string> pieceTexts() const override;
     const std::filesystem::path &modelPath() const { return m_modelPath; }
 
     // The cache key: a hash of the settings and every training text.

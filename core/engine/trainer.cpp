@@ -65,6 +65,7 @@ private:
     int control();
     int cancel();
     Status step();
+    double accumulate(size_t lo, size_t hi, double scale);
     void logMetrics(double lr, double lossValue, size_t examples);
     void evaluateAndCheckpoint();
     int finish();
@@ -130,7 +131,7 @@ Status StepLoop::setUp()
     if (auto created = m_obj.createModel(); !created)
         return created;
     m_sparse = m_obj.sparseTable();
-    m_opt = makeOptimizer(m_obj.model(), m_obj.lrGroups(), m_sparse, m_e.optimizer, m_e.optimizer.lr);
+    m_opt = makeOptimizer(m_obj.model(), m_obj.paramGroupOf(), m_sparse, m_e.optimizer, m_e.optimizer.lr);
     fs::create_directories(m_lastCkpt.parent_path());
     if (m_ctx.options.resume) {
         CheckpointCounters c;
@@ -189,13 +190,7 @@ Status StepLoop::step()
     const double shareWeight = dist ? m_obj.lossWeight(m_order, lo, hi) : 1.0;
     const double batchWeight = dist ? m_obj.lossWeight(m_order, begin, end) : 1.0;
     m_opt->zero_grad();
-    double lossValue = 0;
-    if (hi > lo) {
-        const auto loss = m_obj.trainingLoss(m_order, lo, hi);
-        lossValue = m_ctx.step + 1 == injectNanAtStep() ? std::nan("") : loss.value();
-        if (std::isfinite(lossValue))
-            (dist ? loss.sum * (shareWeight * double(m_ctx.world) / batchWeight) : loss.sum).backward();
-    }
+    double lossValue = hi > lo ? accumulate(lo, hi, dist ? shareWeight * double(m_ctx.world) / batchWeight : 1.0) : 0.0;
     if (dist) {
         auto total = torch::tensor({lossValue * shareWeight}, torch::TensorOptions(torch::kDouble).device(m_ctx.device));
         dist->sum(total);
@@ -221,6 +216,27 @@ Status StepLoop::step()
     return Unit{};
 }
 
+// The gradient of the mean loss over examples [lo, hi) times `scale`, computed in training.accumulate parts, each
+// part's mean weighed by its share of the whole; returns that mean loss (NaN or infinite: nothing was applied).
+double StepLoop::accumulate(size_t lo, size_t hi, double scale)
+{
+    const auto parts = size_t(m_e.training.accumulate);
+    const double whole = parts > 1 ? m_obj.lossWeight(m_order, lo, hi) : 1.0;
+    double value = 0;
+    for (size_t k = 0; k < parts; ++k) {
+        const size_t a = lo + (hi - lo) * k / parts, b = lo + (hi - lo) * (k + 1) / parts;
+        if (b <= a)
+            continue;
+        const auto loss = m_obj.trainingLoss(m_order, a, b);
+        const double share = parts > 1 ? m_obj.lossWeight(m_order, a, b) / whole : 1.0;
+        value += loss.value() * share;
+        if (!std::isfinite(value) || m_ctx.step + 1 == injectNanAtStep())
+            return m_ctx.step + 1 == injectNanAtStep() ? std::nan("") : value;
+        (loss.sum * (share * scale)).backward();
+    }
+    return value;
+}
+
 void StepLoop::logMetrics(double lr, double lossValue, size_t examples)
 {
     m_lossSum += lossValue;
@@ -234,12 +250,12 @@ void StepLoop::logMetrics(double lr, double lossValue, size_t examples)
                    {"lr", lr},
                    {"epoch", double(m_ctx.step) / double(m_stepsPerEpoch)},
                    {"train/examples_per_s", secs > 0 ? double(m_examplesSinceLog) / secs : 0.0}};
-    // A parameter group with a rate of its own (bag_cnn's "cnn."): the rate its optimizer group holds, as "lr/cnn".
+    // A parameter group with a rate of its own (bag_cnn's "cnn", an encoder's "head"): the rate its optimizer
+    // group holds, as "lr/cnn".
     const auto &groups = m_opt->dense->param_groups();
-    for (size_t g = 1; g < groups.size() && g <= m_opt->lrGroups.size(); ++g) {
-        const std::string &prefix = m_opt->lrGroups[g - 1].first;
-        values["lr/" + prefix.substr(0, prefix.find('.'))] = groups[g].options().get_lr();
-    }
+    for (size_t g = 1; g < groups.size() && g < m_opt->groups.size(); ++g)
+        if (m_opt->groups[g].logged)
+            values["lr/" + m_opt->groups[g].name] = groups[g].options().get_lr();
     m_ctx.emit("metrics", {{"step", m_ctx.step}, {"values", std::move(values)}});
     m_lossSum = 0;
     m_lossCount = m_examplesSinceLog = 0;

@@ -53,8 +53,9 @@ struct TokenizerSpec {
     double characterCoverage = 0.9995;
 };
 
-// model.type. BagCnn: a bag and a CNN, their logits averaged.
-enum class ModelType { Bag, Cnn, Gru, Transformer, BagCnn };
+// model.type. BagCnn: a bag and a CNN, their logits averaged. Encoder: the BERT family as Hugging Face implements it
+// (post-norm blocks, learned positions), from scratch or fine-tuned from a checkpoint folder (model.init_from).
+enum class ModelType { Bag, Cnn, Gru, Transformer, BagCnn, Encoder };
 
 struct ModelSpec {
     ModelType type = ModelType::Bag;
@@ -69,10 +70,15 @@ struct ModelSpec {
     std::string weighting = "mean"; // bag: mean | tfidf
     std::vector<int> kernelSizes = {2, 3, 4}; // cnn
     int channels = 128;           // cnn: filters per kernel size
-    int hidden = 128;             // gru: hidden size per direction; transformer: feed-forward size
-    int layers = 1;               // gru, transformer
-    int heads = 4;                // transformer
-    std::string pooling = "mean"; // gru: mean | max | meanmax; transformer: cls | mean
+    int hidden = 128;             // gru: hidden size per direction; transformer, encoder: feed-forward size
+    int layers = 1;               // gru, transformer, encoder
+    int heads = 4;                // transformer, encoder
+    std::string pooling = "mean"; // gru: mean | max | meanmax; transformer: cls | mean; encoder: pooler | cls | mean
+    std::string initFrom;         // encoder: a Hugging Face checkpoint folder to start from ("": from scratch)
+    bool allowMissingWeights = false; // encoder: weights the folder lacks (besides the new head) start random
+    double headLrFactor = 1.0;    // encoder: the classification head's rate as a multiple of optimizer.lr
+    double layerLrDecay = 1.0;    // encoder: each layer below the top trains at this times the rate of the one above
+    bool freezeEmbeddings = false; // encoder: the embedding tables do not train
     double bagWeight = 0.7;       // bag_cnn: the bag's share of the averaged logits
     int cnnEmbeddingDim = 0;      // bag_cnn: the CNN member's token embedding size (0: embeddingDim)
     double cnnLrFactor = 1.0;     // bag_cnn: the CNN member's learning rate as a multiple of optimizer.lr
@@ -80,6 +86,7 @@ struct ModelSpec {
     bool hasBag() const { return type == ModelType::Bag || type == ModelType::BagCnn; }
     bool hasCnn() const { return type == ModelType::Cnn || type == ModelType::BagCnn; }
     bool hasSequence() const { return type != ModelType::Bag; } // the model reads padded token sequences
+    bool pretrained() const { return type == ModelType::Encoder && !initFrom.empty(); } // tokenizer from the folder
 };
 
 struct OptimizerSpec {
@@ -107,6 +114,7 @@ struct TrainingSpec {
     int threads = 0;             // 0: all cores
     int logEvery = 10;           // steps between train metric events
     bool balanced = false;       // class weights inversely proportional to frequency
+    int accumulate = 1;          // micro-batches per step: a step's batch is computed in this many parts
     int processes = 1;           // data-parallel training processes (torch.distributed)
     std::string backend = "auto"; // auto | gloo | nccl
 };

@@ -287,7 +287,9 @@ std::vector<FieldBinding> modelCommonFields()
               "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token embeddings; gru: "
               "bidirectional GRU with pooling; transformer: a small pre-norm encoder; bag_cnn: a bag and a CNN side "
               "by side, each trained on its own loss (train/loss is their mean), predicting with their logits "
-              "averaged (model.bag_weight); it gains over either alone because they make different mistakes.",
+              "averaged (model.bag_weight); it gains over either alone because they make different mistakes; "
+              "encoder: a BERT or RoBERTa encoder as Hugging Face's transformers implements it, fine-tuned from a "
+              "checkpoint folder (model.init_from) or trained from scratch.",
               modelTypeWords()),
         field(&ModelSpec::embeddingDim, "model.embedding_dim", "Token embedding size.").range(8, 4096),
         field(&ModelSpec::dropout, "model.dropout", "Dropout before the classifier (and inside the model).")
@@ -361,19 +363,51 @@ std::vector<FieldBinding> modelCnnFields()
 std::vector<FieldBinding> modelSequenceFields()
 {
     return {
-        field(&ModelSpec::hidden, "model.hidden", "GRU: hidden size per direction; transformer: feed-forward size.")
+        field(&ModelSpec::hidden, "model.hidden",
+              "GRU: hidden size per direction; transformer, encoder: feed-forward size (encoder with init_from: the "
+              "checkpoint's intermediate_size).")
             .range(1, 16384)
-            .when({"model.type=gru", "model.type=transformer"}),
-        field(&ModelSpec::layers, "model.layers", "GRU or transformer layers.")
-            .range(1, 24)
-            .when({"model.type=gru", "model.type=transformer"}),
-        field(&ModelSpec::heads, "model.heads", "Transformer: attention heads (must divide embedding_dim).")
+            .when({"model.type=gru", "model.type=transformer", "model.type=encoder"}),
+        field(&ModelSpec::layers, "model.layers", "GRU, transformer or encoder layers (encoder with init_from: the "
+                                                  "checkpoint's).")
+            .range(1, 48)
+            .when({"model.type=gru", "model.type=transformer", "model.type=encoder"}),
+        field(&ModelSpec::heads, "model.heads", "Transformer, encoder: attention heads (must divide embedding_dim).")
             .range(1, 64)
-            .when({"model.type=transformer"}),
+            .when({"model.type=transformer", "model.type=encoder"}),
         field(&ModelSpec::pooling, "model.pooling",
-              "How token states become one vector: mean, max, meanmax (GRU), cls (transformer).")
-            .choices({"mean", "max", "meanmax", "cls"})
-            .when({"model.type=gru", "model.type=transformer"}),
+              "How token states become one vector: mean, max, meanmax (GRU), cls (transformer, encoder: the first "
+              "token's state), pooler (encoder: Hugging Face's own head, BERT's pooler or RoBERTa's dense layer over "
+              "the first token; needed for `lbk export --format hf`).")
+            .choices({"mean", "max", "meanmax", "cls", "pooler"})
+            .when({"model.type=gru", "model.type=transformer", "model.type=encoder"}),
+    };
+}
+
+std::vector<FieldBinding> modelEncoderFields()
+{
+    const std::vector<std::string> encoder = {"model.type=encoder"};
+    return {
+        field(&ModelSpec::initFrom, "model.init_from",
+              "A Hugging Face checkpoint folder (config.json, model.safetensors, vocab.txt or vocab.json + "
+              "merges.txt) to fine-tune from; its sizes and tokenizer replace the experiment's. Empty: train from "
+              "scratch with model.layers, embedding_dim, heads and hidden.")
+            .when(encoder),
+        field(&ModelSpec::allowMissingWeights, "model.allow_missing_weights",
+              "Start weights the folder lacks (other than the new classification head) at random instead of "
+              "failing.")
+            .when(encoder),
+        field(&ModelSpec::headLrFactor, "model.head_lr_factor",
+              "The classification head's learning rate as a multiple of optimizer.lr.")
+            .range(0, 1000, true)
+            .when(encoder),
+        field(&ModelSpec::layerLrDecay, "model.layer_lr_decay",
+              "Layer-wise rate decay: each layer trains at this times the rate of the layer above (the embeddings "
+              "lowest); 1: off.")
+            .range(0, 1, true)
+            .when(encoder),
+        field(&ModelSpec::freezeEmbeddings, "model.freeze_embeddings", "Keep the embedding tables as loaded.")
+            .when(encoder),
     };
 }
 
@@ -426,6 +460,9 @@ std::vector<FieldBinding> trainingFields()
 {
     return {
         field(&TrainingSpec::batchSize, "training.batch_size", "Examples per step.").range(1, 65536),
+        field(&TrainingSpec::accumulate, "training.accumulate",
+              "Gradient accumulation: each step's batch is computed in this many parts (same result, less memory).")
+            .range(1, 1024),
         field(&TrainingSpec::epochs, "training.epochs", "Passes over the training split.").range(1, 10000),
         field(&TrainingSpec::maxSteps, "training.max_steps", "Stop after this many steps (0: the epochs decide).")
             .range(0, kMaxInt64),
@@ -498,7 +535,7 @@ const std::vector<FieldBinding> &fieldBindings()
     static const std::vector<FieldBinding> table = [] {
         std::vector<FieldBinding> all;
         for (auto part : {topLevelFields, dataFields, labelFields, splitFields, tokenizerFields, modelCommonFields,
-                          modelBagFields, modelCnnFields, modelSequenceFields, optimizerFields, scheduleFields,
+                          modelBagFields, modelCnnFields, modelSequenceFields, modelEncoderFields, optimizerFields, scheduleFields,
                           trainingFields, evaluationFields, lrFinderFields})
             for (auto &row : part())
                 all.push_back(std::move(row));

@@ -55,7 +55,8 @@ const std::vector<std::pair<std::string, ModelType>> &modelTypeWords()
                                                                        {"cnn", ModelType::Cnn},
                                                                        {"gru", ModelType::Gru},
                                                                        {"transformer", ModelType::Transformer},
-                                                                       {"bag_cnn", ModelType::BagCnn}};
+                                                                       {"bag_cnn", ModelType::BagCnn},
+                                                                       {"encoder", ModelType::Encoder}};
     return words;
 }
 
@@ -290,9 +291,19 @@ void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
                 {"model.pooling", "model.pooling: \"" + m.pooling +
                                       "\" is not available for the transformer; allowed: \"cls\", \"mean\""});
     }
-    if (m.type == ModelType::Gru && m.pooling == "cls")
-        issues.push_back({"model.pooling", "model.pooling: \"cls\" is for the transformer; for the GRU use mean, max "
-                                           "or meanmax"});
+    if (m.type == ModelType::Encoder) {
+        if (m.initFrom.empty() && m.embeddingDim % m.heads != 0)
+            issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +
+                                                 " does not divide model.embedding_dim " +
+                                                 std::to_string(m.embeddingDim)});
+        if (m.pooling != "pooler" && m.pooling != "cls" && m.pooling != "mean")
+            issues.push_back({"model.pooling", "model.pooling: \"" + m.pooling +
+                                                   "\" is not available for the encoder; allowed: \"pooler\", "
+                                                   "\"cls\", \"mean\""});
+    }
+    if (m.type == ModelType::Gru && (m.pooling == "cls" || m.pooling == "pooler"))
+        issues.push_back({"model.pooling", "model.pooling: \"" + m.pooling + "\" is for the transformer and the "
+                                           "encoder; for the GRU use mean, max or meanmax"});
     if (m.hasBag() && m.charNgrams > 0) {
         if (m.ngramBuckets == 0)
             issues.push_back({"model.char_ngrams", "model.char_ngrams: character n-grams are hashed into the n-gram "
@@ -308,7 +319,11 @@ void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues
     checkTask(e, issues);
     checkModel(e.model, issues);
     const TrainingSpec &t = e.training;
-    if (t.processes > t.batchSize)
+    if (int64_t(t.processes) * t.accumulate > t.batchSize)
+        issues.push_back({"training.accumulate", "training.accumulate: " + std::to_string(t.processes) + " x " +
+                                                     std::to_string(t.accumulate) + " parts cannot share a batch of " +
+                                                     std::to_string(t.batchSize) + " examples"});
+    else if (t.processes > t.batchSize)
         issues.push_back(
             {"training.processes", "training.processes: " + std::to_string(t.processes) +
                                        " processes cannot share a batch of " + std::to_string(t.batchSize) +

@@ -190,13 +190,13 @@ private Q_SLOTS:
         auto model = lbk::makeModel(spec, 50, 5, 12);
         QVERIFY(model->bag() != nullptr);
         // The CNN's parameters form their own learning-rate group, at model.cnn_lr_factor.
-        const auto groups = model->lrGroups();
-        QCOMPARE(groups.size(), size_t(1));
-        QCOMPARE(groups[0].first, std::string("cnn."));
-        QCOMPARE(groups[0].second, 2.0);
         size_t cnnParams = 0;
-        for (const auto &p : model->named_parameters())
-            cnnParams += p.key().rfind(groups[0].first, 0) == 0;
+        for (const auto &p : model->named_parameters()) {
+            const auto group = model->paramGroup(p.key());
+            cnnParams += group.name == "cnn";
+            QCOMPARE(group.lrFactor, group.name == "cnn" ? 2.0 : 1.0);
+            QCOMPARE(p.key().rfind("cnn.", 0) == 0, group.name == "cnn");
+        }
         QCOMPARE(cnnParams, size_t(1 + 2 * 2 + 2)); // its embeddings, two convolutions and its output layer
         const std::vector<int> a = {3, 4, 5}, c = {7, 8};
         const auto in = lbk::makeInputs({&a, &c}, lbk::inputSpecFor(spec, 50, -1), torch::kCPU);

@@ -1,0 +1,197 @@
+// Encoder weights in and out of Hugging Face's files.
+#include "engine/hfweights.h"
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "hf/safetensors.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string listed(const std::vector<std::string> &names)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < names.size(); ++i)
+        s += (i ? ", '" : "'") + names[i] + "'";
+    return s + "]";
+}
+
+std::string shapeText(at::IntArrayRef shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+bool endsWith(const std::string &s, std::string_view tail)
+{
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// A file key in the model's names: the family prefix added to a bare BertModel's keys, TensorFlow-era layer-norm
+// names made today's. "" for keys transformers ignores (the position_ids buffer).
+std::string canonicalKey(std::string key, const std::string &prefix)
+{
+    if (endsWith(key, "position_ids"))
+        return "";
+    if (endsWith(key, "LayerNorm.gamma"))
+        key.replace(key.size() - 5, 5, "weight");
+    else if (endsWith(key, "LayerNorm.beta"))
+        key.replace(key.size() - 4, 4, "bias");
+    static const std::vector<std::string> heads = {"bert.", "roberta.", "classifier.", "cls.", "lm_head.", "pooler."};
+    for (const auto &h : heads)
+        if (key.rfind(h, 0) == 0)
+            return h == "pooler." ? prefix + key : key;
+    return prefix + key;
+}
+
+using TensorVisitor = std::function<Status(const std::string &key, const torch::Tensor &value)>;
+
+torch::ScalarType torchType(hf::DType d)
+{
+    switch (d) {
+    case hf::DType::F16: return torch::kHalf;
+    case hf::DType::BF16: return torch::kBFloat16;
+    case hf::DType::I64: return torch::kLong;
+    case hf::DType::F32: break;
+    }
+    return torch::kFloat;
+}
+
+// Every tensor of a safetensors file, viewed in place (the mapping lives while the visitor runs).
+Status visitSafetensors(const fs::path &file, const TensorVisitor &visit)
+{
+    auto st = hf::SafetensorsFile::open(file);
+    if (!st)
+        return st.error();
+    for (const auto &t : (*st)->header().tensors) {
+        const auto bytes = (*st)->bytes(t);
+        auto view = torch::from_blob(const_cast<char *>(bytes.data()), t.shape,
+                                     torch::TensorOptions(torchType(t.dtype)));
+        if (auto s = visit(t.name, view); !s)
+            return s;
+    }
+    return okStatus();
+}
+
+// pytorch_model.bin: LibTorch reads what torch.save writes only for some files (Python's pickled OrderedDict of a
+// zip archive is a known failure of torch::pickle_load), so the message says how to convert.
+Status visitPytorchBin(const fs::path &file, const TensorVisitor &visit)
+{
+    const std::string convert =
+        "; convert it to model.safetensors with transformers: AutoModel.from_pretrained(DIR)"
+        ".save_pretrained(DIR, safe_serialization=True), or with safetensors.torch.save_file(torch.load(FILE), "
+        "'model.safetensors')";
+    std::ifstream in(file, std::ios::binary);
+    std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    c10::IValue loaded;
+    try {
+        loaded = torch::pickle_load(data);
+    } catch (const std::exception &) {
+        return badInput(file.string() + ": LibTorch cannot read this PyTorch pickle" + convert);
+    }
+    if (!loaded.isGenericDict())
+        return badInput(file.string() + ": not a state dict of named tensors" + convert);
+    for (const auto &item : loaded.toGenericDict()) {
+        if (!item.key().isString() || !item.value().isTensor())
+            return badInput(file.string() + ": not a state dict of named tensors" + convert);
+        if (auto s = visit(item.key().toStringRef(), item.value().toTensor()); !s)
+            return s;
+    }
+    return okStatus();
+}
+
+} // namespace
+
+std::vector<std::string> WeightsReport::messages(const std::string &file) const
+{
+    std::vector<std::string> out;
+    if (!unused.empty())
+        out.push_back("Some weights of the model checkpoint at " + file + " were not used: " + listed(unused) +
+                      " (expected when the checkpoint was trained with another head, such as masked-language "
+                      "modelling)");
+    if (!newlyInitialized.empty())
+        out.push_back("Some weights were not initialized from the model checkpoint at " + file +
+                      " and are newly initialized: " + listed(newlyInitialized) +
+                      "; fine-tuning trains them for this task");
+    if (!missing.empty())
+        out.push_back("Weights missing from " + file + " start at random (model.allow_missing_weights): " +
+                      listed(missing));
+    return out;
+}
+
+Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
+                                         bool allowMissing)
+{
+    const fs::path &file = folder.weightsPath;
+    std::map<std::string, torch::Tensor> params;
+    for (auto &p : model.named_parameters())
+        params.emplace(p.key(), p.value());
+    WeightsReport report;
+    std::set<std::string> loaded;
+    torch::NoGradGuard noGrad;
+    const TensorVisitor copyOne = [&](const std::string &key, const torch::Tensor &value) -> Status {
+        const std::string name = canonicalKey(key, model.backbonePrefix());
+        if (name.empty())
+            return okStatus();
+        auto it = params.find(name);
+        if (it == params.end()) {
+            report.unused.push_back(key);
+            return okStatus();
+        }
+        if (it->second.sizes() != value.sizes()) {
+            if (model.isHead(name)) { // a classifier for other labels: this task's head starts anew
+                report.unused.push_back(key);
+                return okStatus();
+            }
+            return badInput(file.string() + ": '" + key + "' has shape " + shapeText(value.sizes()) +
+                            " but the model built from config.json needs " + shapeText(it->second.sizes()));
+        }
+        it->second.copy_(value);
+        loaded.insert(name);
+        return okStatus();
+    };
+    const Status read = folder.weights == hf::WeightsFormat::PytorchBin ? visitPytorchBin(file, copyOne)
+                                                                         : visitSafetensors(file, copyOne);
+    if (!read)
+        return read.error();
+    for (const auto &[name, _] : params) {
+        if (loaded.count(name))
+            continue;
+        const bool expected = model.isHead(name) || name.find(".pooler.") != std::string::npos;
+        (expected ? report.newlyInitialized : report.missing).push_back(name);
+    }
+    report.loaded = loaded.size();
+    if (!report.missing.empty() && !allowMissing)
+        return badInput(file.string() + ": " + std::to_string(report.missing.size()) +
+                        " weights of the encoder are missing: " + listed(report.missing) +
+                        " (set model.allow_missing_weights to start them at random)");
+    return report;
+}
+
+Status saveEncoderWeights(EncoderClassifierImpl &model, const fs::path &file, bool binaryAsTwo)
+{
+    std::vector<torch::Tensor> keep; // owns the bytes the views point at
+    std::vector<hf::TensorView> views;
+    for (const auto &p : model.named_parameters()) {
+        torch::Tensor t = p.value().detach().to(torch::kCPU, torch::kFloat);
+        const bool logits = model.isHead(p.key()) && t.size(0) == 1 &&
+                            (p.key() == "classifier.weight" || p.key() == "classifier.bias" ||
+                             p.key().rfind("classifier.out_proj.", 0) == 0);
+        if (binaryAsTwo && logits)
+            t = torch::cat({torch::zeros_like(t), t}, 0);
+        t = t.contiguous();
+        keep.push_back(t);
+        views.push_back({p.key(), hf::DType::F32, t.sizes().vec(), t.data_ptr(), size_t(t.nbytes())});
+    }
+    return hf::writeSafetensors(file, views, {{"format", "pt"}});
+}
+
+} // namespace lbk

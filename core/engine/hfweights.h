@@ -1,0 +1,37 @@
+#pragma once
+// Weights between an encoder model and Hugging Face files: a checkpoint folder's model.safetensors (or
+// pytorch_model.bin where LibTorch can read it) loaded into an EncoderClassifier, and a model written back as
+// model.safetensors. LibTorch: include only from engine translation units.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/encoder.h"
+#include "hf/encoderconfig.h"
+#include "util/result.h"
+
+namespace lbk {
+
+// What loading found, as transformers reports it when from_pretrained builds a model from a checkpoint.
+struct WeightsReport {
+    std::vector<std::string> newlyInitialized; // the model's, absent from the file: the new head (and pooler)
+    std::vector<std::string> missing;          // absent from the file and not the head: an error unless allowed
+    std::vector<std::string> unused;           // in the file, not in the model (an MLM head, say)
+    size_t loaded = 0;
+    // Lines for the run's log: "Some weights of the checkpoint were not used: ..." and the like.
+    std::vector<std::string> messages(const std::string &file) const;
+};
+
+// Loads the folder's weights into `model`. A file key may carry the model's prefix ("bert.") or not (a bare
+// BertModel); TensorFlow-era names (LayerNorm.gamma/beta) and the position_ids buffer are handled. Errors (bad
+// input) name the file and the key: a shape that disagrees with the config, missing weights (unless
+// allowMissing), an unreadable file.
+Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
+                                         bool allowMissing);
+
+// The model's parameters in transformers' names as model.safetensors (float32). binaryAsTwo: a one-logit head
+// (Labbook's binary task) is written as two logits [0, z], whose softmax is [1 - sigmoid(z), sigmoid(z)], so
+// AutoModelForSequenceClassification scores it as a two-class classifier with the same probabilities.
+Status saveEncoderWeights(EncoderClassifierImpl &model, const std::filesystem::path &file, bool binaryAsTwo);
+
+} // namespace lbk

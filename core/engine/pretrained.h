@@ -1,0 +1,37 @@
+#pragma once
+// model.init_from: the Hugging Face checkpoint folder a run fine-tunes, checked against the experiment, and the
+// run's own copy of what it needs to score text later (config.json and the tokenizer files in RUN/hf), so predict,
+// eval and export never depend on the original folder. No LibTorch here (the weights: engine/hfweights.h).
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "experiment/experiment.h"
+#include "hf/encoderconfig.h"
+#include "hf/hftokenizer.h"
+#include "util/result.h"
+
+namespace lbk {
+
+struct PretrainedEncoder {
+    std::optional<hf::CheckpointFolder> folder; // the init_from folder (absent when read back from a run)
+    hf::EncoderConfig config;
+    std::shared_ptr<const hf::HfTokenizer> tokenizer;
+};
+
+// The folder a run keeps its copy in, beside its checkpoints.
+inline std::filesystem::path runHfDir(const std::filesystem::path &runDir) { return runDir / "hf"; }
+
+// Opens model.init_from (a path resolved as data paths are), checks the experiment against it and writes the
+// run's copy into runHfDir(runDir). Errors (bad input) name the folder, file and key.
+Result<PretrainedEncoder> openPretrained(const Experiment &e, const std::string &dataRoot,
+                                         const std::filesystem::path &runDir);
+// The run's copy (resuming, further ranks, predict, eval, export).
+Result<PretrainedEncoder> readRunPretrained(const std::filesystem::path &hfDir);
+
+// Sizes set in the experiment (other than their defaults) that contradict the checkpoint's config.json, and a max_tokens its position table
+// cannot hold: one message naming both values, or nothing.
+std::optional<std::string> contradictions(const Experiment &e, const hf::EncoderConfig &c, const std::string &where);
+
+} // namespace lbk
