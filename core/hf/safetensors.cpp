@@ -123,7 +123,7 @@ public:
             if (depth == 0)
                 fail(m_where + ": the header is not a JSON object");
             if (depth == 1)
-                fail(entryLabel() + ": is a list, not an object {dtype, shape, data_offsets}");
+                fail(entryLabel() + ": is a list, not " + entryShape());
             if (depth >= 3)
                 fail(entryLabel() + ": '" + m_entryKey + "' is nested deeper than a safetensors header can be");
             m_items = 0;
@@ -143,7 +143,7 @@ public:
             if (depth == 0)
                 fail(m_where + ": the header is not a JSON object");
             if (depth == 1 && !(m_key == "__metadata__" && parsed.is_null()))
-                fail(entryLabel() + ": is " + parsed.dump() + ", not an object {dtype, shape, data_offsets}");
+                fail(entryLabel() + ": is " + parsed.dump() + ", not " + entryShape());
             if (depth == 3 && ++m_items > kMaxListItems)
                 fail(entryLabel() + ": '" + m_entryKey + "' has more than " + std::to_string(kMaxListItems) +
                      " items");
@@ -172,6 +172,11 @@ private:
     std::string entryLabel() const
     {
         return m_key == "__metadata__" ? m_where + ": __metadata__" : m_where + ": tensor '" + m_key + "'";
+    }
+
+    std::string entryShape() const
+    {
+        return m_key == "__metadata__" ? "an object of strings" : "an object {dtype, shape, data_offsets}";
     }
 
     void setMetadata(const json &m)
