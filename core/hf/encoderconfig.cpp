@@ -196,7 +196,8 @@ Result<EncoderConfig> encoderConfigFromJson(const json &j, const std::string &wh
     try {
         const json *type = r.find("model_type");
         if (!type)
-            r.fail("model_type is missing (supported: bert, roberta)");
+            r.fail("model_type is missing (supported: bert, roberta); an older checkpoint may lack it: add "
+                   "\"model_type\": \"bert\" (or \"roberta\") to the file");
         if (!type->is_string())
             r.fail("model_type " + type->dump() + " is not supported (supported: bert, roberta)");
         const std::string modelType = type->get<std::string>();
