@@ -461,6 +461,8 @@ std::vector<float> SafetensorsFile::toFloat(const TensorInfo &t) const
     const std::string_view raw = bytes(t);
     const size_t n = raw.size() / dtypeSize(t.dtype);
     std::vector<float> out(n);
+    if (n == 0)
+        return out;
     const char *p = raw.data(); // not necessarily aligned in a file from another writer: copy element by element
     switch (t.dtype) {
     case DType::F32:
