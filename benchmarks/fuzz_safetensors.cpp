@@ -4,7 +4,8 @@
 // be read in full. Then the memory a hostile 100 MB header costs. Prints counts and figures; exits 1 on a broken
 // invariant. Not a test. The real check runs it under the sanitizers, from the source root:
 //   g++ -std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -Icore \
-//       benchmarks/fuzz_safetensors.cpp core/hf/safetensors.cpp -o fuzz_safetensors && ./fuzz_safetensors 100000 1 --no-big
+//       benchmarks/fuzz_safetensors.cpp core/hf/safetensors.cpp -o fuzz_safetensors && ./fuzz_safetensors 100000 1
+//       --no-big
 //   fuzz_safetensors [iterations=200000] [seed=1] [--no-big]
 #include <algorithm>
 #include <cstdio>
@@ -64,10 +65,28 @@ std::string seedFile(std::mt19937_64 &rng, const fs::path &scratch)
 
 void mutate(std::string &file, std::mt19937_64 &rng)
 {
-    static const char *tokens[] = {"[",  "]",    "{",    "}",   "\"",  ",",   ":",  "-1",  "0",  "1e400",
-                                   "18446744073709551615", "18446744073709551616", "9223372036854775807", "null",
-                                   "\"F64\"", "\"__metadata__\"", "[[", "2.5", "\\u0000", "\xff"};
-    const size_t headerEnd = file.size() >= 8 ? std::min(file.size(), size_t(8 + (uint8_t(file[0]) | uint8_t(file[1]) << 8))) : 0;
+    static const char *tokens[] = {"[",
+                                   "]",
+                                   "{",
+                                   "}",
+                                   "\"",
+                                   ",",
+                                   ":",
+                                   "-1",
+                                   "0",
+                                   "1e400",
+                                   "18446744073709551615",
+                                   "18446744073709551616",
+                                   "9223372036854775807",
+                                   "null",
+                                   "\"F64\"",
+                                   "\"__metadata__\"",
+                                   "[[",
+                                   "2.5",
+                                   "\\u0000",
+                                   "\xff"};
+    const size_t headerEnd =
+        file.size() >= 8 ? std::min(file.size(), size_t(8 + (uint8_t(file[0]) | uint8_t(file[1]) << 8))) : 0;
     switch (rng() % 6) {
     case 0: // flip bytes, mostly in the header
         for (int n = 1 + int(rng() % 4); n > 0 && !file.empty(); --n)
@@ -211,7 +230,8 @@ int main(int argc, char **argv)
         // The most tensors a 100 MB header can name: ~49-byte entries of empty F32 tensors.
         std::string header = "{";
         for (long i = 0; header.size() < 100'000'000 - 64; ++i)
-            header += (i ? ",\"" : "\"") + std::to_string(i) + "\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}";
+            header +=
+                (i ? ",\"" : "\"") + std::to_string(i) + "\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}";
         header += "}";
         std::string file(8, '\0');
         const uint64_t n = header.size();

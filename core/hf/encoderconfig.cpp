@@ -30,10 +30,8 @@ struct ActivationName {
     Activation activation;
 };
 constexpr ActivationName kActivations[] = {
-    {"gelu", Activation::GeluErf},
-    {"gelu_python", Activation::GeluErf},
-    {"gelu_new", Activation::GeluTanh},
-    {"gelu_pytorch_tanh", Activation::GeluTanh},
+    {"gelu", Activation::GeluErf},       {"gelu_python", Activation::GeluErf},
+    {"gelu_new", Activation::GeluTanh},  {"gelu_pytorch_tanh", Activation::GeluTanh},
     {"gelu_fast", Activation::GeluTanh}, // the same tanh approximation, written differently
     {"relu", Activation::Relu},
 };
@@ -62,8 +60,8 @@ public:
         const std::string kind = min > 0 ? "a positive integer" : "a non-negative integer";
         if (!v->is_number_integer())
             fail(std::string(key) + " must be " + kind + ", not " + v->dump());
-        const int64_t n = v->is_number_unsigned() ? int64_t(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX))
-                                                  : v->get<int64_t>();
+        const int64_t n =
+            v->is_number_unsigned() ? int64_t(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX)) : v->get<int64_t>();
         if (n < min || n > std::numeric_limits<int>::max())
             fail(std::string(key) + " must be " + kind + ", not " + v->dump());
         return int(n);
@@ -75,8 +73,8 @@ public:
         const json *v = find(key);
         if (!v)
             return fallback;
-        const std::string range = zeroAllowed ? "a number from 0 up to " + fmt(max)
-                                              : "a positive number below " + fmt(max);
+        const std::string range =
+            zeroAllowed ? "a number from 0 up to " + fmt(max) : "a positive number below " + fmt(max);
         if (!v->is_number())
             fail(std::string(key) + " must be " + range + ", not " + v->dump());
         const double x = v->get<double>();
@@ -299,8 +297,7 @@ json encoderConfigJson(const EncoderConfig &c, const std::vector<std::string> &l
         j["architectures"] = json::array({roberta ? "RobertaModel" : "BertModel"});
         return j;
     }
-    j["architectures"] =
-        json::array({roberta ? "RobertaForSequenceClassification" : "BertForSequenceClassification"});
+    j["architectures"] = json::array({roberta ? "RobertaForSequenceClassification" : "BertForSequenceClassification"});
     json id2label = json::object(), label2id = json::object();
     for (size_t i = 0; i < labels.size(); ++i) {
         id2label[std::to_string(i)] = labels[i];

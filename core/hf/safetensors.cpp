@@ -60,8 +60,8 @@ std::optional<DType> dtypeFromName(std::string_view s)
 // The dtypes the format defines that Labbook does not read, so the message can tell "unsupported" from "unknown".
 bool formatDType(std::string_view s)
 {
-    static const std::set<std::string_view> known = {"BOOL", "U8",  "I8",  "I16",     "U16",     "I32",
-                                                     "U32",  "F64", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0",
+    static const std::set<std::string_view> known = {"BOOL", "U8",      "I8",      "I16",     "U16",     "I32",
+                                                     "U32",  "F64",     "U64",     "F8_E4M3", "F8_E5M2", "F8_E8M0",
                                                      "F4",   "F6_E2M3", "F6_E3M2", "C64"};
     return known.count(s) > 0;
 }
@@ -145,8 +145,7 @@ public:
             if (depth == 1 && !(m_key == "__metadata__" && parsed.is_null()))
                 fail(entryLabel() + ": is " + parsed.dump() + ", not " + entryShape());
             if (depth == 3 && ++m_items > kMaxListItems)
-                fail(entryLabel() + ": '" + m_entryKey + "' has more than " + std::to_string(kMaxListItems) +
-                     " items");
+                fail(entryLabel() + ": '" + m_entryKey + "' has more than " + std::to_string(kMaxListItems) + " items");
             return true;
         case E::object_end:
             if (depth == 1) {
@@ -203,8 +202,9 @@ private:
         const std::string dtypeText = dtype->get<std::string>();
         const auto d = dtypeFromName(dtypeText);
         if (!d)
-            fail(label + (formatDType(dtypeText) ? "dtype '" + dtypeText + "' is not supported" : "unknown dtype '" +
-                                                                                                 dtypeText + "'") +
+            fail(label +
+                 (formatDType(dtypeText) ? "dtype '" + dtypeText + "' is not supported"
+                                         : "unknown dtype '" + dtypeText + "'") +
                  " (supported: F32, F16, BF16, I64)");
         t.dtype = *d;
 
@@ -281,14 +281,14 @@ Result<ParsedHeader> parseHeader(std::string_view file, uint64_t fileSize, const
         return badInput(where + ": the header length " + std::to_string(n) + " runs past the end of the file (" +
                         std::to_string(fileSize) + " bytes); the file is truncated or not safetensors");
     if (file.size() - 8 < n)
-        return badInput(where + ": only " + std::to_string(file.size()) + " bytes of the file were read; the header needs " +
-                        std::to_string(8 + n));
+        return badInput(where + ": only " + std::to_string(file.size()) +
+                        " bytes of the file were read; the header needs " + std::to_string(8 + n));
 
     const std::string_view text = file.substr(8, size_t(n));
     HeaderBuilder builder(where, fileSize - 8 - n, checkEnd);
     try {
-        [[maybe_unused]] const json emptied = json::parse(
-            text.begin(), text.end(), [&](int depth, json::parse_event_t ev, json &parsed) {
+        [[maybe_unused]] const json emptied =
+            json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t ev, json &parsed) {
                 return builder.event(depth, ev, parsed);
             });
     } catch (const HeaderError &e) {
@@ -303,8 +303,9 @@ Result<ParsedHeader> parseHeader(std::string_view file, uint64_t fileSize, const
     }
 
     std::vector<TensorInfo> &tensors = builder.header.tensors;
-    std::sort(tensors.begin(), tensors.end(),
-              [](const TensorInfo &a, const TensorInfo &b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+    std::sort(tensors.begin(), tensors.end(), [](const TensorInfo &a, const TensorInfo &b) {
+        return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+    });
     const TensorInfo *reach = nullptr; // the tensor that ends furthest so far
     for (const TensorInfo &t : tensors) {
         if (t.begin == t.end)
@@ -525,7 +526,8 @@ Status writeSafetensors(const fs::path &path, const std::vector<TensorView> &ten
     }
     std::vector<size_t> nameOrder(tensors.size());
     std::iota(nameOrder.begin(), nameOrder.end(), size_t(0));
-    std::sort(nameOrder.begin(), nameOrder.end(), [&](size_t a, size_t b) { return tensors[a].name < tensors[b].name; });
+    std::sort(nameOrder.begin(), nameOrder.end(),
+              [&](size_t a, size_t b) { return tensors[a].name < tensors[b].name; });
 
     std::string header = "{";
     if (!metadata.empty()) {

@@ -19,7 +19,10 @@ using nlohmann::json;
 
 namespace {
 
-QString q(const std::string &s) { return QString::fromStdString(s); }
+QString q(const std::string &s)
+{
+    return QString::fromStdString(s);
+}
 
 QStringList ql(std::initializer_list<const char *> texts)
 {
@@ -61,8 +64,7 @@ void writeAll(const fs::path &p, const std::string &bytes)
     std::ofstream(p, std::ios::binary) << bytes;
 }
 
-template <typename T>
-std::string rawBytes(const std::vector<T> &v)
+template <typename T> std::string rawBytes(const std::vector<T> &v)
 {
     return std::string(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
 }
@@ -78,9 +80,9 @@ QString configError(const std::string &text)
 // bert-base's sizes, to which a case adds or overrides keys.
 json bertConfig(const json &changes = json::object())
 {
-    json j = {{"model_type", "bert"},          {"vocab_size", 30522},         {"hidden_size", 768},
-              {"num_hidden_layers", 12},       {"num_attention_heads", 12},   {"intermediate_size", 3072},
-              {"max_position_embeddings", 512}, {"type_vocab_size", 2},        {"hidden_act", "gelu"}};
+    json j = {{"model_type", "bert"},           {"vocab_size", 30522},       {"hidden_size", 768},
+              {"num_hidden_layers", 12},        {"num_attention_heads", 12}, {"intermediate_size", 3072},
+              {"max_position_embeddings", 512}, {"type_vocab_size", 2},      {"hidden_act", "gelu"}};
     for (auto it = changes.begin(); it != changes.end(); ++it) {
         if (it.value().is_null())
             j.erase(it.key());
@@ -293,7 +295,7 @@ private Q_SLOTS:
             "     ";
         QCOMPARE(header.size(), size_t(120));
         const std::string data = std::string("\x07\0\0\0\0\0\0\0", 8) + std::string(8, '\xff') + // 7, -1
-                                 std::string("\x80\x3f\x00\x40\x40\x40\x80\x40", 8);               // 1, 2, 3, 4
+                                 std::string("\x80\x3f\x00\x40\x40\x40\x80\x40", 8);             // 1, 2, 3, 4
         const fs::path p = tmp("handwritten.safetensors");
         writeAll(p, stBytes(header, data));
         auto file = SafetensorsFile::open(p);
@@ -327,11 +329,16 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("name");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("shape and bytes disagree") << "size" << "8 bytes given, but the shape holds 3 elements of F32";
-        QTest::newRow("reserved name") << "__metadata__" << "reserved";
-        QTest::newRow("twice") << "twice" << "given twice";
-        QTest::newRow("not UTF-8") << "notutf8" << "not UTF-8";
-        QTest::newRow("no folder") << "nofolder" << "cannot write";
+        QTest::newRow("shape and bytes disagree") << "size"
+                                                  << "8 bytes given, but the shape holds 3 elements of F32";
+        QTest::newRow("reserved name") << "__metadata__"
+                                       << "reserved";
+        QTest::newRow("twice") << "twice"
+                               << "given twice";
+        QTest::newRow("not UTF-8") << "notutf8"
+                                   << "not UTF-8";
+        QTest::newRow("no folder") << "nofolder"
+                                   << "cannot write";
     }
 
     void writeErrors()
@@ -339,12 +346,14 @@ private Q_SLOTS:
         QFETCH(QString, name);
         QFETCH(QString, expected);
         const std::vector<float> v = {1, 2};
-        std::vector<TensorView> views = {{name.toStdString(), DType::F32, {name == QLatin1String("size") ? 3 : 2}, v.data(), 8}};
+        std::vector<TensorView> views = {
+            {name.toStdString(), DType::F32, {name == QLatin1String("size") ? 3 : 2}, v.data(), 8}};
         if (name == QLatin1String("twice"))
             views.push_back(views.front());
         if (name == QLatin1String("notutf8"))
             views.front().name = "bad\xff";
-        const fs::path p = name == QLatin1String("nofolder") ? tmp("no/such/folder/m.safetensors") : tmp("errors.safetensors");
+        const fs::path p =
+            name == QLatin1String("nofolder") ? tmp("no/such/folder/m.safetensors") : tmp("errors.safetensors");
         const Status s = writeSafetensors(p, views);
         QVERIFY(!s.ok());
         QVERIFY2(q(s.message()).contains(expected), s.message().c_str());
@@ -380,14 +389,14 @@ private Q_SLOTS:
                                   << ql({"tensor 'w'", "no 'dtype'"});
         QTest::newRow("unknown dtype") << "{\"w\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,4]}}" << 4
                                        << ql({"tensor 'w'", "unknown dtype 'Q4'", "supported: F32"});
-        QTest::newRow("unsupported dtype") << "{\"w\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}"
-                                           << 8 << ql({"tensor 'w'", "dtype 'F64' is not supported"});
+        QTest::newRow("unsupported dtype") << "{\"w\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}" << 8
+                                           << ql({"tensor 'w'", "dtype 'F64' is not supported"});
         QTest::newRow("no shape") << "{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}" << 4
                                   << ql({"tensor 'w'", "no 'shape'"});
         QTest::newRow("negative dim") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,-1],\"data_offsets\":[0,4]}}" << 4
                                       << ql({"tensor 'w'", "shape [2, -1] has a negative dimension"});
-        QTest::newRow("fractional dim") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,4]}}"
-                                        << 4 << ql({"tensor 'w'", "other than non-negative integers"});
+        QTest::newRow("fractional dim") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,4]}}" << 4
+                                        << ql({"tensor 'w'", "other than non-negative integers"});
         QTest::newRow("product overflows")
             << "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,2],\"data_offsets\":[0,4]}}" << 4
             << ql({"tensor 'w'", "more elements than 63 bits"});
@@ -403,11 +412,11 @@ private Q_SLOTS:
                                     << ql({"tensor 'w'", "not two non-negative integers"});
         QTest::newRow("negative offset") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}" << 4
                                          << ql({"tensor 'w'", "not two non-negative integers"});
-        QTest::newRow("end before begin") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}"
-                                          << 8 << ql({"tensor 'w'", "[8, 4] end before they begin"});
+        QTest::newRow("end before begin") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}" << 8
+                                          << ql({"tensor 'w'", "[8, 4] end before they begin"});
         QTest::newRow("size disagrees") << q("{" + f32("w", 6, 0, 20) + "}") << 24
                                         << ql({"tensor 'w'", "[0, 20] hold 20 bytes, but shape [6] of F32 "
-                                                                     "needs 24"});
+                                                             "needs 24"});
         QTest::newRow("overlap") << q("{" + f32("a", 2, 0, 8) + "," + f32("b", 2, 4, 12) + "}") << 12
                                  << ql({"tensor 'b'", "[4, 12] overlap those of tensor 'a' [0, 8]"});
         QTest::newRow("overlap inside") << q("{" + f32("a", 4, 0, 16) + "," + f32("b", 1, 4, 8) + "}") << 16
@@ -417,16 +426,17 @@ private Q_SLOTS:
         QTest::newRow("duplicate key") << "{\"w\":{\"dtype\":\"F32\",\"dtype\":\"F16\",\"shape\":[1],"
                                           "\"data_offsets\":[0,4]}}"
                                        << 4 << ql({"tensor 'w'", "key 'dtype' appears twice"});
-        QTest::newRow("nested too deep") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[[1]],\"data_offsets\":[0,4]}}"
-                                         << 4 << ql({"tensor 'w'", "'shape' is nested deeper"});
-        QTest::newRow("rank over 64") << q("{\"w\":{\"dtype\":\"F32\",\"shape\":[" + ones(70) + "],\"data_offsets\":[0,4]}}")
+        QTest::newRow("nested too deep") << "{\"w\":{\"dtype\":\"F32\",\"shape\":[[1]],\"data_offsets\":[0,4]}}" << 4
+                                         << ql({"tensor 'w'", "'shape' is nested deeper"});
+        QTest::newRow("rank over 64") << q("{\"w\":{\"dtype\":\"F32\",\"shape\":[" + ones(70) +
+                                           "],\"data_offsets\":[0,4]}}")
                                       << 4 << ql({"tensor 'w'", "'shape' has more than 64 items"});
         QTest::newRow("metadata of numbers") << "{\"__metadata__\":{\"format\":\"pt\",\"epoch\":3}}" << 0
                                              << ql({"__metadata__", "'epoch' is 3, not a string"});
         QTest::newRow("metadata a list") << "{\"__metadata__\":[\"pt\"]}" << 0
                                          << ql({"__metadata__", "not an object of strings"});
-        QTest::newRow("metadata a string") << "{\"__metadata__\":\"pt\"}" << 0
-                                           << ql({"__metadata__", "not an object of strings"});
+        QTest::newRow("metadata a string")
+            << "{\"__metadata__\":\"pt\"}" << 0 << ql({"__metadata__", "not an object of strings"});
         QTest::newRow("metadata twice") << "{\"__metadata__\":{},\"__metadata__\":{}}" << 0
                                         << ql({"__metadata__", "appears twice"});
         QTest::newRow("runs past the end")
@@ -434,7 +444,7 @@ private Q_SLOTS:
                "\"bert.pooler.dense.weight\":{\"dtype\":\"F16\",\"shape\":[5],\"data_offsets\":[10,20]}}"
             << 16
             << ql({"model.safetensors: tensor 'bert.pooler.dense.weight': data_offsets [10, 20] run past the "
-                           "end of the data (16 bytes)"});
+                   "end of the data (16 bytes)"});
         QTest::newRow("offsets far past the end")
             << "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[18446744073709551608,18446744073709551612]}}"
             << 4 << ql({"tensor 'w'", "run past the end of the data (4 bytes)"});
@@ -459,15 +469,13 @@ private Q_SLOTS:
         QTest::newRow("no tensors") << "{}" << 0 << 0;
         QTest::newRow("only metadata, padded") << "{\"__metadata__\":{\"format\":\"pt\"}}      " << 0 << 0;
         QTest::newRow("null metadata") << "{\"__metadata__\":null}" << 0 << 0;
-        QTest::newRow("any order of offsets")
-            << "{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-               "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}"
-            << 8 << 2;
+        QTest::newRow("any order of offsets") << "{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                                                 "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}"
+                                              << 8 << 2;
         // Holes are accepted (the file comment of safetensors.cpp says why); overlaps are not.
-        QTest::newRow("a hole between tensors")
-            << "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-               "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}"
-            << 16 << 2;
+        QTest::newRow("a hole between tensors") << "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                                                   "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}"
+                                                << 16 << 2;
         QTest::newRow("empty tensors share an offset")
             << "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
                "\"b\":{\"dtype\":\"F32\",\"shape\":[2,0],\"data_offsets\":[4,4]},"
@@ -554,8 +562,8 @@ private Q_SLOTS:
         auto empty = SafetensorsFile::open(tmp("empty.safetensors"));
         QVERIFY(!empty.ok());
         QVERIFY2(q(empty.message()).contains(QStringLiteral("too short")), empty.message().c_str());
-        writeAll(tmp("garbage.safetensors"), stBytes("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}",
-                                                     "abcd"));
+        writeAll(tmp("garbage.safetensors"),
+                 stBytes("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}", "abcd"));
         auto garbage = SafetensorsFile::open(tmp("garbage.safetensors"));
         QVERIFY(!garbage.ok());
         QVERIFY2(q(garbage.message()).contains(QStringLiteral("garbage.safetensors: the header is not valid JSON")),
@@ -633,37 +641,51 @@ private Q_SLOTS:
                               << "/ckpt/config.json: model_type 'gpt2' is not supported (supported: bert, roberta)";
         QTest::newRow("no model_type") << R"({"model_type": null})"
                                        << "/ckpt/config.json: model_type is missing (supported: bert, roberta)";
-        QTest::newRow("no hidden_size") << R"({"hidden_size": null})" << "/ckpt/config.json: hidden_size is missing";
-        QTest::newRow("no vocab_size") << R"({"vocab_size": null})" << "/ckpt/config.json: vocab_size is missing";
-        QTest::newRow("no layers") << R"({"num_hidden_layers": null})" << "num_hidden_layers is missing";
+        QTest::newRow("no hidden_size") << R"({"hidden_size": null})"
+                                        << "/ckpt/config.json: hidden_size is missing";
+        QTest::newRow("no vocab_size") << R"({"vocab_size": null})"
+                                       << "/ckpt/config.json: vocab_size is missing";
+        QTest::newRow("no layers") << R"({"num_hidden_layers": null})"
+                                   << "num_hidden_layers is missing";
         QTest::newRow("hidden_size a string") << R"({"hidden_size": "768"})"
                                               << "hidden_size must be a positive integer, not \"768\"";
-        QTest::newRow("hidden_size fractional") << R"({"hidden_size": 76.8})" << "hidden_size must be a positive";
+        QTest::newRow("hidden_size fractional") << R"({"hidden_size": 76.8})"
+                                                << "hidden_size must be a positive";
         QTest::newRow("zero heads") << R"({"num_attention_heads": 0})"
                                     << "num_attention_heads must be a positive integer, not 0";
-        QTest::newRow("negative layers") << R"({"num_hidden_layers": -2})" << "num_hidden_layers must be a positive";
-        QTest::newRow("too large") << R"({"intermediate_size": 99999999999})" << "intermediate_size must be a positive";
-        QTest::newRow("not divisible") << R"({"hidden_size": 100})"
-                                       << "/ckpt/config.json: hidden_size 100 is not divisible by num_attention_heads 12";
+        QTest::newRow("negative layers") << R"({"num_hidden_layers": -2})"
+                                         << "num_hidden_layers must be a positive";
+        QTest::newRow("too large") << R"({"intermediate_size": 99999999999})"
+                                   << "intermediate_size must be a positive";
+        QTest::newRow("not divisible")
+            << R"({"hidden_size": 100})"
+            << "/ckpt/config.json: hidden_size 100 is not divisible by num_attention_heads 12";
         QTest::newRow("unknown hidden_act") << R"({"hidden_act": "swish"})"
                                             << "/ckpt/config.json: hidden_act 'swish' is not supported (supported: "
                                                "gelu, gelu_python, gelu_new";
-        QTest::newRow("hidden_act not a string") << R"({"hidden_act": 1})" << "hidden_act must be a string";
+        QTest::newRow("hidden_act not a string") << R"({"hidden_act": 1})"
+                                                 << "hidden_act must be a string";
         QTest::newRow("pad beyond vocabulary") << R"({"pad_token_id": 30522})"
                                                << "pad_token_id 30522 is not below vocab_size 30522";
-        QTest::newRow("negative pad") << R"({"pad_token_id": -1})" << "pad_token_id must be a non-negative integer";
+        QTest::newRow("negative pad") << R"({"pad_token_id": -1})"
+                                      << "pad_token_id must be a non-negative integer";
         QTest::newRow("roberta without positions")
             << R"({"model_type": "roberta", "pad_token_id": 1, "max_position_embeddings": 2})"
             << "max_position_embeddings 2 leaves no positions: RoBERTa's start at pad_token_id + 1 = 2";
         QTest::newRow("relative positions") << R"({"position_embedding_type": "relative_key"})"
                                             << "position_embedding_type 'relative_key' is not supported";
-        QTest::newRow("eps zero") << R"({"layer_norm_eps": 0})" << "layer_norm_eps must be a positive number";
-        QTest::newRow("dropout one") << R"({"hidden_dropout_prob": 1.0})" << "hidden_dropout_prob must be a number";
-        QTest::newRow("id2label a list") << R"({"id2label": ["a"]})" << "id2label must be an object";
-        QTest::newRow("id2label key") << R"({"id2label": {"zero": "a"}})" << "id2label key 'zero' is not a label id";
+        QTest::newRow("eps zero") << R"({"layer_norm_eps": 0})"
+                                  << "layer_norm_eps must be a positive number";
+        QTest::newRow("dropout one") << R"({"hidden_dropout_prob": 1.0})"
+                                     << "hidden_dropout_prob must be a number";
+        QTest::newRow("id2label a list") << R"({"id2label": ["a"]})"
+                                         << "id2label must be an object";
+        QTest::newRow("id2label key") << R"({"id2label": {"zero": "a"}})"
+                                      << "id2label key 'zero' is not a label id";
         QTest::newRow("id2label gap") << R"({"id2label": {"0": "a", "2": "c"}})"
                                       << "id2label has no label for id 1 (ids must run 0..1)";
-        QTest::newRow("id2label value") << R"({"id2label": {"0": 5}})" << "id2label '0' must be a label name";
+        QTest::newRow("id2label value") << R"({"id2label": {"0": 5}})"
+                                        << "id2label '0' must be a label name";
     }
 
     void configErrors()
@@ -699,8 +721,7 @@ private Q_SLOTS:
         auto r = readEncoderConfig(none);
         QVERIFY(!r.ok());
         QVERIFY(r.error().badInput);
-        QVERIFY2(q(r.message()).startsWith(q((none / "config.json").string() + ": not found")),
-                 r.message().c_str());
+        QVERIFY2(q(r.message()).startsWith(q((none / "config.json").string() + ": not found")), r.message().c_str());
 
         const fs::path broken = folderWith("broken-config", "", {});
         writeAll(broken / "config.json", "{\"model_type\": \"bert\",");
@@ -713,8 +734,8 @@ private Q_SLOTS:
         writeAll(gpt2 / "config.json", bertConfig({{"model_type", "gpt2"}}).dump());
         r = readEncoderConfig(gpt2);
         QVERIFY(!r.ok());
-        QCOMPARE(r.message(), (gpt2 / "config.json").string() +
-                                  ": model_type 'gpt2' is not supported (supported: bert, roberta)");
+        QCOMPARE(r.message(),
+                 (gpt2 / "config.json").string() + ": model_type 'gpt2' is not supported (supported: bert, roberta)");
     }
 
     // ---- config.json for an export ----
@@ -774,12 +795,12 @@ private Q_SLOTS:
             << int(WeightsFormat::Safetensors) << int(TokenizerFiles::WordPiece)
             << "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors";
         QTest::newRow("roberta, bin, BPE")
-            << "roberta" << ql({"pytorch_model.bin", "vocab.json", "merges.txt"})
-            << int(WeightsFormat::PytorchBin) << int(TokenizerFiles::ByteBpe)
+            << "roberta" << ql({"pytorch_model.bin", "vocab.json", "merges.txt"}) << int(WeightsFormat::PytorchBin)
+            << int(TokenizerFiles::ByteBpe)
             << "roberta, 12 layers, hidden 768, 12 heads, vocabulary 50,265 (byte-level BPE), pytorch_model.bin";
         QTest::newRow("tokenizer.json only")
-            << "roberta" << ql({"model.safetensors", "tokenizer.json", "vocab.json"})
-            << int(WeightsFormat::Safetensors) << int(TokenizerFiles::TokenizerJson)
+            << "roberta" << ql({"model.safetensors", "tokenizer.json", "vocab.json"}) << int(WeightsFormat::Safetensors)
+            << int(TokenizerFiles::TokenizerJson)
             << "roberta, 12 layers, hidden 768, 12 heads, vocabulary 50,265 (tokenizer.json), model.safetensors";
         QTest::newRow("no tokenizer") << "bert" << ql({"model.safetensors"}) << int(WeightsFormat::Safetensors)
                                       << int(TokenizerFiles::None)
@@ -797,14 +818,15 @@ private Q_SLOTS:
         std::vector<std::string> names;
         for (const QString &f : files)
             names.push_back(f.toStdString());
-        const fs::path dir = folderWith("inspect-" + std::string(QTest::currentDataTag()), fixture.toStdString(), names);
+        const fs::path dir =
+            folderWith("inspect-" + std::string(QTest::currentDataTag()), fixture.toStdString(), names);
         auto r = inspectCheckpointFolder(dir);
         QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
         QCOMPARE(r->folder, dir);
         QVERIFY(r->weights.has_value());
         QCOMPARE(int(*r->weights), weights);
-        QCOMPARE(r->weightsPath, dir / (weights == int(WeightsFormat::Safetensors) ? "model.safetensors"
-                                                                                   : "pytorch_model.bin"));
+        QCOMPARE(r->weightsPath,
+                 dir / (weights == int(WeightsFormat::Safetensors) ? "model.safetensors" : "pytorch_model.bin"));
         QCOMPARE(int(r->tokenizer), tokenizer);
         QCOMPARE(q(r->describe()), describe);
     }
@@ -816,7 +838,7 @@ private Q_SLOTS:
         QVERIFY(!r.ok());
         QVERIFY(r.error().badInput);
         QCOMPARE(r.message(), noWeights.string() + ": no model.safetensors or pytorch_model.bin; the folder holds "
-                                  "config.json, tf_model.h5, vocab.txt");
+                                                   "config.json, tf_model.h5, vocab.txt");
 
         const fs::path sharded = folderWith("sharded", "bert", {"model.safetensors.index.json"});
         r = inspectCheckpointFolder(sharded);
@@ -835,8 +857,7 @@ private Q_SLOTS:
         const fs::path noConfig = folderWith("inspect-no-config", "", {"model.safetensors", "vocab.txt"});
         r = inspectCheckpointFolder(noConfig);
         QVERIFY(!r.ok());
-        QVERIFY2(q(r.message()).contains(q((noConfig / "config.json").string() + ": not found")),
-                 r.message().c_str());
+        QVERIFY2(q(r.message()).contains(q((noConfig / "config.json").string() + ": not found")), r.message().c_str());
 
         CheckpointFolder empty;
         QCOMPARE(q(empty.describe()), QStringLiteral("bert, 12 layers, hidden 768, 12 heads, vocabulary 30,522 (no "
