@@ -45,6 +45,8 @@ class SafetensorsFile {
 public:
     static Result<std::unique_ptr<SafetensorsFile>> open(const std::filesystem::path &path);
     ~SafetensorsFile();
+    SafetensorsFile(const SafetensorsFile &) = delete;
+    SafetensorsFile &operator=(const SafetensorsFile &) = delete;
     const SafetensorsHeader &header() const { return m_header; }
     const std::filesystem::path &path() const { return m_path; }
     // The tensor's raw bytes (little-endian, its dtype).
@@ -68,14 +70,18 @@ struct TensorView {
     const void *data = nullptr;
     size_t bytes = 0;
 };
-// Writes tensors (in the order given; the header lists them sorted, as the reference writer does) and metadata.
-// Written to a temporary file and renamed, so a failed write leaves no half file.
+// Writes tensors and metadata as the reference writer lays them out: the data ordered by dtype size (largest first)
+// then by name, so every tensor is aligned to its element size; the header lists "__metadata__" first, then the
+// tensors sorted by name, padded with spaces to a multiple of 8 bytes. Written to a temporary file and renamed, so a
+// failed write leaves no half file. Errors: a view whose bytes do not match its shape, a duplicate or reserved
+// name, text that is not UTF-8, or the write itself.
 Status writeSafetensors(const std::filesystem::path &path, const std::vector<TensorView> &tensors,
                         const std::map<std::string, std::string> &metadata = {});
 
-// bf16/f16 <-> f32 helpers (round to nearest even when narrowing).
+// bf16/f16 <-> f32 helpers (round to nearest even when narrowing; NaN stays NaN, overflow becomes infinity).
 float bf16ToFloat(uint16_t v);
 float f16ToFloat(uint16_t v);
 uint16_t floatToBf16(float f);
+uint16_t floatToF16(float f);
 
 } // namespace lbk::hf
