@@ -1,0 +1,215 @@
+// Fine-tuning a pretrained encoder as a user does, with real processes: a tiny BERT and RoBERTa in Hugging Face's
+// layout (written by reference/hf_encoder.py with Debian's python3-torch), `lbk run` of an experiment whose
+// model.init_from names the folder, `lbk export --format hf`, and the Python reference of transformers' model
+// reading the export: its probabilities equal `lbk predict`'s on the same papers. Also `--format model`, resume,
+// and what a user sees for a folder that is not a checkpoint.
+#include <QtTest>
+
+#include <fstream>
+
+#include "lbkprocess.h"
+#include "data/dataset.h"
+#include "hf/hftokenizer.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+using Result = lbktest::ProcessResult;
+const char *kSample = LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl";
+const QString kPython = QStringLiteral("/usr/bin/python3");
+const QString kReference = QStringLiteral(LABBOOK_SOURCE_DIR "/reference/hf_encoder.py");
+
+json readJson(const fs::path &file)
+{
+    std::ifstream in(file);
+    return json::parse(in);
+}
+
+} // namespace
+
+class TestFinetune : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir{QStringLiteral(LABBOOK_TEST_TMP "/e2e-finetune-XXXXXX")};
+    QString m_store;
+
+    QString path(const QString &name) { return m_dir.filePath(name); }
+    Result lbk(QStringList args, int timeoutMs = 600000)
+    {
+        args.prepend(m_store);
+        args.prepend(QStringLiteral("--store"));
+        return lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args, timeoutMs);
+    }
+    Result python(const QStringList &args) { return lbktest::runProcess(kPython, QStringList{kReference} + args); }
+
+    // An experiment fine-tuning the folder on the 5k sample's titles, a few dozen steps.
+    QString experiment(const QString &name, const QString &folder, const json &more = json::object())
+    {
+        json changes = {{"model", {{"type", "encoder"}, {"init_from", folder.toStdString()}, {"pooling", "pooler"},
+                                   {"dropout", 0.1}, {"head_lr_factor", 5.0}}},
+                        {"tokenizer", {{"max_tokens", 40}}},
+                        {"data", {{"limit", 1200}}},
+                        {"optimizer", {{"lr", 0.002}, {"weight_decay", 0.01}}},
+                        {"training", {{"batch_size", 16}, {"epochs", 1}, {"max_steps", 40}, {"accumulate", 2}}},
+                        {"evaluation", {{"every_steps", 20}}}};
+        changes.merge_patch(more);
+        return lbktest::debugVariant(m_dir.path(), name, changes);
+    }
+
+    // A run's journal, as its folder holds it.
+    QString journal(const QString &run)
+    {
+        auto s = lbk::Store::open(m_store.toStdString());
+        if (!s.ok() || !(*s)->run(run.toStdString()).ok())
+            return {};
+        std::ifstream in(fs::path((*s)->run(run.toStdString())->runDir) / "journal.jsonl");
+        return QString::fromStdString(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+    }
+
+    // The first n sample papers' ids and title token ids under the export's own tokenizer.
+    std::pair<std::vector<std::string>, std::vector<std::vector<int>>> encodeTitles(const fs::path &exportDir, size_t n)
+    {
+        auto tok = lbk::hf::loadHfTokenizer(exportDir);
+        if (!tok.ok())
+            qFatal("%s", tok.message().c_str());
+        std::ifstream in(kSample);
+        std::vector<std::string> ids;
+        std::vector<std::vector<int>> tokens;
+        for (std::string line; ids.size() < n && std::getline(in, line);) {
+            const json p = json::parse(line);
+            ids.push_back(p.value("id", ""));
+            tokens.push_back((*tok)->encode(p.value("title", ""), 40));
+        }
+        return {ids, tokens};
+    }
+
+    // Labbook's probabilities (lbk predict on the run) against the reference's softmax over the export's logits.
+    double maxDifference(const QString &run, const fs::path &exportDir)
+    {
+        const QString head = path(QStringLiteral("head.jsonl"));
+        {
+            std::ifstream in(kSample);
+            std::ofstream out(head.toStdString());
+            std::string line;
+            for (int i = 0; i < 50 && std::getline(in, line); ++i)
+                out << line << '\n';
+        }
+        const QString preds = path(QStringLiteral("preds-") + run + QStringLiteral(".jsonl"));
+        const auto p = lbk({QStringLiteral("predict"), run, QStringLiteral("--data"), head, QStringLiteral("--out"), preds});
+        if (p.exitCode != 0)
+            qFatal("predict: %s", qPrintable(p.err));
+        auto [ids, tokens] = encodeTitles(exportDir, 50);
+        const QString idsFile = path(QStringLiteral("ids.json")), outFile = path(QStringLiteral("ref.json"));
+        std::ofstream(idsFile.toStdString()) << json(tokens).dump();
+        const auto r = python({QStringLiteral("forward"), QStringLiteral("--folder"), QString::fromStdString(exportDir.string()),
+                               QStringLiteral("--ids"), idsFile, QStringLiteral("--out"), outFile});
+        if (r.exitCode != 0)
+            qFatal("reference: %s", qPrintable(r.err));
+        const json ref = readJson(outFile.toStdString());
+        std::ifstream in(preds.toStdString());
+        double worst = 0;
+        size_t row = 0;
+        for (std::string line; std::getline(in, line); ++row) {
+            const json got = json::parse(line);
+            if (got["id"] != ids[row])
+                qFatal("prediction %zu is for %s, not %s", row, got["id"].dump().c_str(), ids[row].c_str());
+            const auto logits = ref["logits"][row].get<std::vector<double>>();
+            double top = *std::max_element(logits.begin(), logits.end()), sum = 0;
+            for (double l : logits)
+                sum += std::exp(l - top);
+            for (size_t k = 0; k < logits.size(); ++k) {
+                const double mine = got["probs"][k].get<double>();
+                worst = std::max(worst, std::abs(mine - std::exp(logits[k] - top) / sum));
+            }
+        }
+        if (row != 50)
+            qFatal("predict wrote %zu rows", row);
+        return worst;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        if (lbktest::runProcess(kPython, {QStringLiteral("-c"), QStringLiteral("import torch")}).exitCode != 0)
+            QSKIP("Debian's python3-torch is not installed (./test.sh installs it)");
+        m_store = path(QStringLiteral("store.db"));
+    }
+
+    void fineTuneExportAndScore_data()
+    {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<QString>("task");
+        QTest::newRow("bert, multiclass") << "bert" << "multiclass";
+        QTest::newRow("roberta, binary") << "roberta" << "binary";
+    }
+    void fineTuneExportAndScore()
+    {
+        QFETCH(QString, family);
+        QFETCH(QString, task);
+        const QString folder = path(family);
+        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), family, QStringLiteral("--out"), folder,
+                         QStringLiteral("--mlm-head")})
+                     .exitCode,
+                 0);
+        const json labels = task == QStringLiteral("binary")
+                                ? json{{"kind", "binary"}, {"positive", {"cs.LG"}}}
+                                : json{{"kind", "multiclass"}, {"top_n", 5}};
+        const QString name = family + QStringLiteral("-") + task;
+        const auto r = lbk({QStringLiteral("run"), experiment(name, folder, {{"labels", labels}})});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        // The run's log says what the folder held and what loading found, as transformers does.
+        const QString log = journal(name);
+        QVERIFY2(log.contains(QStringLiteral("encoder ") + family), qPrintable(log));
+        QVERIFY2(log.contains(QStringLiteral("were not used")), qPrintable(log));
+        QVERIFY2(log.contains(QStringLiteral("newly initialized")), qPrintable(log));
+
+        const fs::path out = path(name + QStringLiteral("-hf")).toStdString();
+        const auto e = lbk({QStringLiteral("export"), name, QStringLiteral("--format"), QStringLiteral("hf"),
+                            QStringLiteral("--out"), QString::fromStdString(out.string())});
+        QVERIFY2(e.exitCode == 0, qPrintable(e.out + e.err));
+        for (const char *file : {"config.json", "model.safetensors"})
+            QVERIFY2(fs::exists(out / file), file);
+        const json config = readJson(out / "config.json");
+        QCOMPARE(config["architectures"][0].get<std::string>(),
+                 std::string(family == QStringLiteral("bert") ? "BertForSequenceClassification" : "RobertaForSequenceClassification"));
+        QCOMPARE(config["id2label"].size(), size_t(task == QStringLiteral("binary") ? 2 : 5));
+        const double d = maxDifference(name, out);
+        QVERIFY2(d < 1e-5, qPrintable(QStringLiteral("probabilities differ by %1").arg(d)));
+
+        // The model export for Labbook's own clients works for encoders too.
+        const fs::path model = path(name + QStringLiteral("-model")).toStdString();
+        const auto m = lbk({QStringLiteral("export"), name, QStringLiteral("--format"), QStringLiteral("model"),
+                            QStringLiteral("--out"), QString::fromStdString(model.string())});
+        QVERIFY2(m.exitCode == 0, qPrintable(m.out + m.err));
+        QVERIFY(fs::exists(model / "hf" / "config.json"));
+        QCOMPARE(readJson(model / "model.json")["architecture"]["family"].get<std::string>(), family.toStdString());
+    }
+
+    // A folder without config.json: the run fails before training with a message naming the folder.
+    void notACheckpoint()
+    {
+        const QString empty = path(QStringLiteral("empty-folder"));
+        QVERIFY(QDir().mkpath(empty));
+        const auto r = lbk({QStringLiteral("run"), experiment(QStringLiteral("not-a-checkpoint"), empty)});
+        QVERIFY(r.exitCode != 0);
+        QVERIFY2((r.out + r.err).contains(QStringLiteral("config.json")), qPrintable(r.out + r.err));
+    }
+
+    // --format hf refuses what transformers could not load the same way, and says what to use instead.
+    void exportRefusesOtherModels()
+    {
+        const auto r = lbk({QStringLiteral("run"), lbktest::debugVariant(m_dir.path(), QStringLiteral("bag"),
+                                                                          {{"training", {{"max_steps", 5}}}})});
+        QCOMPARE(r.exitCode, 0);
+        const auto e = lbk({QStringLiteral("export"), QStringLiteral("bag"), QStringLiteral("--format"), QStringLiteral("hf"),
+                            QStringLiteral("--out"), path(QStringLiteral("bag-hf"))});
+        QCOMPARE(e.exitCode, 2);
+        QVERIFY2(e.err.contains(QStringLiteral("--format model")), qPrintable(e.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestFinetune)
+#include "tst_finetune.moc"
