@@ -1,0 +1,66 @@
+#include "hf/hffiles.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+namespace lbk::hf {
+
+namespace fs = std::filesystem;
+
+Result<std::string> readTextFile(const fs::path &file)
+{
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec))
+        return badInput(file.string() + ": no such file");
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        return badInput(file.string() + ": cannot open: " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad())
+        return badInput(file.string() + ": read error");
+    return ss.str();
+}
+
+Result<nlohmann::json> readJsonFile(const fs::path &file)
+{
+    auto text = readTextFile(file);
+    if (!text)
+        return text.error();
+    try {
+        return nlohmann::json::parse(*text);
+    } catch (const nlohmann::json::exception &e) {
+        return badInput(file.string() + ": not valid JSON (" + e.what() + ")");
+    }
+}
+
+Status writeTextFile(const fs::path &file, const std::string &content)
+{
+    const fs::path tmp = file.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out)
+            return Error{tmp.string() + ": cannot write: " + std::strerror(errno)};
+        out << content;
+        out.flush();
+        if (!out)
+            return Error{tmp.string() + ": write error (disk full?)"};
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        return Error{file.string() + ": cannot replace: " + ec.message()};
+    }
+    return okStatus();
+}
+
+Status writeJsonFile(const fs::path &file, const nlohmann::ordered_json &json)
+{
+    return writeTextFile(file, json.dump(2) + "\n");
+}
+
+} // namespace lbk::hf
