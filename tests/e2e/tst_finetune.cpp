@@ -48,7 +48,7 @@ class TestFinetune : public QObject {
     QString experiment(const QString &name, const QString &folder, const json &more = json::object())
     {
         json changes = {{"model", {{"type", "encoder"}, {"init_from", folder.toStdString()}, {"pooling", "pooler"},
-                                   {"dropout", 0.1}, {"head_lr_factor", 5.0}}},
+                                   {"dropout", 0.1}, {"head_lr_factor", 5.0}, {"embedding_dim", nullptr}}},
                         {"tokenizer", {{"max_tokens", 40}}},
                         {"data", {{"limit", 1200}}},
                         {"optimizer", {{"lr", 0.002}, {"weight_decay", 0.01}}},
@@ -195,7 +195,8 @@ private Q_SLOTS:
         QVERIFY(QDir().mkpath(empty));
         const auto r = lbk({QStringLiteral("run"), experiment(QStringLiteral("not-a-checkpoint"), empty)});
         QVERIFY(r.exitCode != 0);
-        QVERIFY2((r.out + r.err).contains(QStringLiteral("config.json")), qPrintable(r.out + r.err));
+        const QString said = r.out + r.err;
+        QVERIFY2(said.contains(QStringLiteral("config.json")), qPrintable(said));
     }
 
     // --format hf refuses what transformers could not load the same way, and says what to use instead.
