@@ -19,12 +19,17 @@ It writes into --out:
   bytebpe/vocab.json, bytebpe/merges.txt, bytebpe/tokenizer.json
       a byte-level BPE with a few thousand merges learnt from the 5k sample by plain BPE training over GPT-2's
       pre-tokenizer words, RoBERTa's specials (<s> 0, <pad> 1, </s> 2, <unk> 3, <mask> last);
+  bytebpe-across/vocab.json, bytebpe-across/merges.txt
+      a merge for the two characters around each of GPT-2's word boundaries in the edge cases, then merges learnt
+      on the edge cases as whole texts, so that the pieces show where the pre-tokenizer cut (with bytebpe's
+      vocabulary most boundaries change no piece);
   vectors.jsonl.zst
       one JSON object per text: {"id", "field"} for a paper's title or abstract in arxiv-dev.jsonl.zst (the text is
       not committed; the test reads it from ../shared/data), or {"text"} for an edge case written here; then
       "wp": the ids of FullTokenizer(do_lower_case=True).tokenize; "wpc": do_lower_case=False, same vocabulary,
       for titles and edge cases only; "bpe": the byte length of each piece of Encoder.encode, one base-36 digit
-      a piece ("3a1" is 3, 10 and 1 bytes).
+      a piece ("3a1" is 3, 10 and 1 bytes); "bpex" (edge cases only): the byte lengths of bytebpe-across's
+      pieces, a list.
       WordPiece ids only: the script checks that id -> piece is one-to-one, so the pieces are exactly the
       vocabulary's line [id]. BPE lengths only: byte-level pieces are the text's UTF-8 bytes cut in a row, so the
       text and the lengths give the pieces (bytes_to_unicode of each slice) and their ids back; the script checks
@@ -61,7 +66,7 @@ EDGE_CASES = [
     "", " ", "   ", "\t", "\n", " \t\n\r ", "a", "A", "abc  ", "  leading spaces", "a  b   c    d",
     "\x00\x01abc\x7f def\x1f", "\ufffd", "x\ufffdy", "\x0b\x0c vertical tab and form feed", "next\x85line",
     "Hello, World!", "don't you're we've I'm he'll she'd it's", "'s's 's 'S", "DON'T WON'T", "''s '' ' s",
-    "rock 'n' roll", "\u2019s curly apostrophe\u2019s",
+    "rock 'n' roll", "IT'S HE'LL WE'VE THEY'RE I'M SHE'D", "it's' x'sy 'll' ''ll 're're o'clock rock'n'roll", "\u2019s curly apostrophe\u2019s",
     "\u4e2d\u6587\u5b57\u7b26\u6d4b\u8bd5 and \u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8",
     "\ud55c\uad6d\uc5b4 \ud14d\uc2a4\ud2b8", "\u4e2d\u6587abc\u5b57def", "\U00020000\U0002a700 ext-B/C",
     "\uf900\ufa0b compatibility ideographs",
@@ -190,13 +195,14 @@ def learn_wordpiece(bert, texts):
     return vocab
 
 
-def learn_bpe(gpt2, texts):
-    """Plain BPE training (most frequent pair first, ties by first seen), with pair counts kept up to date."""
+def learn_bpe(gpt2, texts, max_merges=BPE_MERGES, min_count=2, pretokenize=True):
+    """Plain BPE training (most frequent pair first, ties by a fixed order), with pair counts kept up to date.
+    Without pretokenize each text is one word, so merges also cross the pre-tokenizer's word boundaries."""
     enc = gpt2.Encoder(encoder={}, bpe_merges=[])
     byte_encoder = gpt2.bytes_to_unicode()
     counts = collections.Counter()
     for t in texts:
-        for tok in gpt2.re.findall(enc.pat, t):
+        for tok in gpt2.re.findall(enc.pat, t) if pretokenize else [t]:
             counts["".join(byte_encoder[b] for b in tok.encode("utf-8"))] += 1
     words = [list(w) for w in counts]
     freq = [counts[w] for w in counts]
@@ -209,11 +215,11 @@ def learn_bpe(gpt2, texts):
     heap = [(-n, hash_order(p), p) for p, n in pairs.items()]
     heapq.heapify(heap)
     merges = []
-    while len(merges) < BPE_MERGES and heap:
+    while len(merges) < max_merges and heap:
         neg, _, best = heapq.heappop(heap)
         if pairs.get(best, 0) != -neg:
             continue  # a stale entry: the pair's count changed since it was pushed
-        if -neg < 2:
+        if -neg < min_count:
             break
         merges.append(best)
         a, b = best
@@ -347,6 +353,26 @@ def main():
     with open(bpe_dir / "merges.txt", "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n" + "".join(a + " " + b + "\n" for a, b in merges))
     write_json(bpe_dir / "tokenizer.json", bpe_tokenizer_json(bpe_vocab, merges), compact=True)
+    # Merges learnt on the edge cases as whole texts: they join across the pre-tokenizer's word boundaries, so a
+    # boundary put elsewhere than GPT-2's pattern puts it shows in the pieces (with the vocabulary above, most
+    # boundaries are invisible: few merges join an apostrophe or a space run to what follows).
+    words_dir = args.out / "bytebpe-across"
+    words_dir.mkdir(parents=True, exist_ok=True)
+    across_vocab, across_merges = learn_bpe(gpt2, EDGE_CASES, max_merges=10 ** 6, min_count=1, pretokenize=False)
+    # First of all, a merge for the two characters on either side of each of GPT-2's boundaries in the edge cases,
+    # so that a word that runs over one gets a piece that GPT-2 never gives.
+    byte_encoder, pat = gpt2.bytes_to_unicode(), gpt2.Encoder(encoder={}, bpe_merges=[]).pat
+    boundary = []
+    for text in EDGE_CASES:
+        words = ["".join(byte_encoder[b] for b in w.encode("utf-8")) for w in gpt2.re.findall(pat, text)]
+        for left, right in zip(words, words[1:]):
+            if (left[-1], right[0]) not in boundary:
+                boundary.append((left[-1], right[0]))
+    across_merges = boundary + [m for m in across_merges if m not in boundary]
+    across_vocab = across_vocab[:-1] + [a + b for a, b in boundary if a + b not in across_vocab] + ["<mask>"]
+    write_json(words_dir / "vocab.json", {t: i for i, t in enumerate(across_vocab)}, compact=True)
+    with open(words_dir / "merges.txt", "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(a + " " + b + "\n" for a, b in across_merges))
 
     # The references, loaded from the files just written, as their own loaders read them.
     wp_lower = bert.FullTokenizer(str(wp_dir / "vocab.txt"), do_lower_case=True)
@@ -358,7 +384,22 @@ def main():
     with open(bpe_dir / "merges.txt", encoding="utf-8") as f:
         bpe_merges = [tuple(m.split()) for m in f.read().split("\n")[1:-1]]
     bpe = gpt2.Encoder(encoder=encoder, bpe_merges=bpe_merges)
+    with open(words_dir / "vocab.json", encoding="utf-8") as f:
+        across_encoder = json.load(f)
+    with open(words_dir / "merges.txt", encoding="utf-8") as f:
+        bpe_across = gpt2.Encoder(encoder=across_encoder,
+                                  bpe_merges=[tuple(m.split()) for m in f.read().split("\n")[1:-1]])
     assert len(wp_lower.vocab) == len(wp_vocab) and len(encoder) == len(bpe_vocab)
+
+    def lengths_of(enc, text):  # BPE pieces as byte lengths, checked to give the ids back
+        ids = enc.encode(text)
+        lengths = [len(enc.decoder[i]) for i in ids]
+        raw, pos, again = text.encode("utf-8"), 0, []
+        for n in lengths:
+            again.append(enc.encoder["".join(enc.byte_encoder[b] for b in raw[pos:pos + n])])
+            pos += n
+        assert again == ids and pos == len(raw)
+        return lengths
 
     def vector(text, cased):
         out = {}
@@ -368,13 +409,7 @@ def main():
             assert tok.convert_ids_to_tokens(ids) == pieces
             out[key] = ids
         # Byte-level BPE's pieces are the text's bytes cut in a row: their lengths and the text give them back.
-        ids = bpe.encode(text)
-        lengths = [len(bpe.decoder[i]) for i in ids]
-        raw, pos, again = text.encode("utf-8"), 0, []
-        for n in lengths:
-            again.append(encoder["".join(bpe.byte_encoder[b] for b in raw[pos:pos + n])])
-            pos += n
-        assert again == ids and pos == len(raw)
+        lengths = lengths_of(bpe, text)
         assert max(lengths, default=0) < len(LENGTH_DIGITS)
         out["bpe"] = "".join(LENGTH_DIGITS[n] for n in lengths)
         return out
@@ -383,7 +418,7 @@ def main():
     chosen = choose_papers(papers, rng)
     lines = []
     for text in EDGE_CASES:
-        lines.append({"text": text, **vector(text, True)})
+        lines.append({"text": text, **vector(text, True), "bpex": lengths_of(bpe_across, text)})
     for p in chosen:
         for field in ("title", "abstract"):
             lines.append({"id": p["id"], "field": field, **vector(p[field], field == "title")})
