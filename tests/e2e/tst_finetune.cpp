@@ -188,6 +188,27 @@ private Q_SLOTS:
         QCOMPARE(readJson(model / "model.json")["architecture"]["family"].get<std::string>(), family.toStdString());
     }
 
+    // A run that failed part way resumes from its checkpoint with the run's own copy of the folder's config and
+    // tokenizer: the original folder may be gone by then.
+    void resumesWithoutTheFolder()
+    {
+        const QString folder = path(QStringLiteral("resume-bert"));
+        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), QStringLiteral("bert"), QStringLiteral("--out"),
+                         folder}).exitCode, 0);
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LABBOOK_INJECT_NAN_STEP"), QStringLiteral("30"));
+        const auto failed = lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                                                {QStringLiteral("--store"), m_store, QStringLiteral("run"),
+                                                 experiment(QStringLiteral("resumed"), folder)}, 600000, env);
+        QVERIFY2(failed.exitCode != 0, qPrintable(failed.out));
+        QVERIFY(QDir(folder).removeRecursively());
+        const auto r = lbk({QStringLiteral("resume"), QStringLiteral("resumed")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        const QString log = journal(QStringLiteral("resumed"));
+        QVERIFY2(log.contains(QStringLiteral("(the run's copy)")), qPrintable(log));
+        QVERIFY2(log.contains(QStringLiteral("\"resumed_from_step\":20")), qPrintable(log));
+    }
+
     // A folder without config.json: the run fails before training with a message naming the folder.
     void notACheckpoint()
     {
