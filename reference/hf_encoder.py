@@ -22,6 +22,7 @@ import sys
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
 NAMES = {v: k for k, v in DTYPES.items()}
@@ -60,90 +61,159 @@ ACT = {"gelu": F.gelu, "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
        "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"), "relu": F.relu}
 
 
-class Encoder:
-    """transformers' BertModel / RobertaModel in eval mode (no dropout), over a state dict with its names."""
+class Embeddings(nn.Module):
+    """BertEmbeddings / RobertaEmbeddings: word + position + token type (all type 0), LayerNorm, dropout."""
 
-    def __init__(self, config, weights):
-        self.c, self.w = config, weights
-        self.roberta = config["model_type"] == "roberta"
-        self.prefix = "roberta." if self.roberta else "bert."
-        if not any(k.startswith(self.prefix) for k in weights):  # a bare BertModel's names
-            self.w = {self.prefix + k: v for k, v in weights.items()}
-            self.w.update(weights)
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.word_embeddings = nn.Embedding(c["vocab_size"], h)
+        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], h)
+        self.token_type_embeddings = nn.Embedding(c.get("type_vocab_size", 2), h)
+        self.LayerNorm = nn.LayerNorm(h, eps=c.get("layer_norm_eps", 1e-12))
+        self.dropout = nn.Dropout(c.get("hidden_dropout_prob", 0.1))
+        self.roberta = c["model_type"] == "roberta"
+        self.pad = c.get("pad_token_id", 1 if self.roberta else 0)
 
-    def p(self, name):
-        return self.w[self.prefix + name].float()
-
-    def linear(self, x, name):
-        return F.linear(x, self.p(name + ".weight"), self.p(name + ".bias"))
-
-    def norm(self, x, name):
-        eps = self.c.get("layer_norm_eps", 1e-12)
-        return F.layer_norm(x, (x.shape[-1],), self.p(name + ".weight"), self.p(name + ".bias"), eps)
-
-    def embeddings(self, ids, mask):
+    def forward(self, ids, mask):
         if self.roberta:  # create_position_ids_from_input_ids: pads keep the padding index
-            pad = self.c.get("pad_token_id", 1)
-            positions = (torch.cumsum(mask, dim=1) * mask) + pad
+            positions = (torch.cumsum(mask, dim=1) * mask) + self.pad
         else:
-            positions = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
-        types = torch.zeros_like(ids)
-        x = F.embedding(ids, self.p("embeddings.word_embeddings.weight")) + \
-            F.embedding(positions, self.p("embeddings.position_embeddings.weight")) + \
-            F.embedding(types, self.p("embeddings.token_type_embeddings.weight"))
-        return self.norm(x, "embeddings.LayerNorm")
+            positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0).expand_as(ids)
+        x = self.word_embeddings(ids) + self.position_embeddings(positions) + \
+            self.token_type_embeddings(torch.zeros_like(ids))
+        return self.dropout(self.LayerNorm(x))
 
-    def layer(self, x, ext, i):
-        n = f"encoder.layer.{i}."
-        heads = self.c["num_attention_heads"]
+
+class Dense(nn.Module):
+    """BertSelfOutput / BertOutput: dense, dropout, residual, LayerNorm (or BertIntermediate without a norm)."""
+
+    def __init__(self, c, i, o, norm=True):
+        super().__init__()
+        self.dense = nn.Linear(i, o)
+        if norm:
+            self.LayerNorm = nn.LayerNorm(o, eps=c.get("layer_norm_eps", 1e-12))
+            self.dropout = nn.Dropout(c.get("hidden_dropout_prob", 0.1))
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.heads = c["num_attention_heads"]
+        self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
+        self.dropout = nn.Dropout(c.get("attention_probs_dropout_prob", 0.1))
+
+    def forward(self, x, ext):
         b, l, h = x.shape
-        d = h // heads
+        d = h // self.heads
 
         def split(t):
-            return t.view(b, l, heads, d).permute(0, 2, 1, 3)
+            return t.view(b, l, self.heads, d).permute(0, 2, 1, 3)
 
-        q, k, v = (split(self.linear(x, n + "attention.self." + w)) for w in ("query", "key", "value"))
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d) + ext
-        ctx = torch.matmul(torch.softmax(scores, dim=-1), v).permute(0, 2, 1, 3).reshape(b, l, h)
-        attn = self.norm(self.linear(ctx, n + "attention.output.dense") + x, n + "attention.output.LayerNorm")
-        inner = ACT[self.c.get("hidden_act", "gelu")](self.linear(attn, n + "intermediate.dense"))
-        return self.norm(self.linear(inner, n + "output.dense") + attn, n + "output.LayerNorm")
+        probs = self.dropout(torch.softmax(scores, dim=-1))
+        return torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(b, l, h)
+
+
+class Layer(nn.Module):
+    """BertLayer: attention.self, attention.output, intermediate, output (post-norm)."""
+
+    def __init__(self, c):
+        super().__init__()
+        h, ff = c["hidden_size"], c["intermediate_size"]
+        self.attention = nn.Module()
+        self.attention.self = SelfAttention(c)
+        self.attention.output = Dense(c, h, h)
+        self.intermediate = Dense(c, h, ff, norm=False)
+        self.output = Dense(c, ff, h)
+        self.act = ACT[c.get("hidden_act", "gelu")]
+
+    def forward(self, x, ext):
+        out = self.attention.output
+        a = out.LayerNorm(out.dropout(out.dense(self.attention.self(x, ext))) + x)
+        inner = self.act(self.intermediate.dense(a))
+        return self.output.LayerNorm(self.output.dropout(self.output.dense(inner)) + a)
+
+
+class Encoder(nn.Module):
+    """BertModel / RobertaModel (RoBERTa without a pooler, as in its sequence classifier)."""
+
+    def __init__(self, c, pooler=True):
+        super().__init__()
+        self.embeddings = Embeddings(c)
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList(Layer(c) for _ in range(c["num_hidden_layers"]))
+        if pooler:
+            self.pooler = nn.Module()
+            self.pooler.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
 
     def forward(self, ids, mask):
         ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         x = self.embeddings(ids, mask)
-        for i in range(self.c["num_hidden_layers"]):
-            x = self.layer(x, ext, i)
+        for layer in self.encoder.layer:
+            x = layer(x, ext)
         return x
 
-    def classify(self, hidden):
-        """BertForSequenceClassification / RobertaForSequenceClassification in eval mode; None without a head."""
+
+class SequenceClassifier(nn.Module):
+    """BertForSequenceClassification (pooler, dropout, classifier) or RobertaForSequenceClassification
+    (classifier.dense, tanh, classifier.out_proj over <s>); labels=0: the encoder alone."""
+
+    def __init__(self, c, labels):
+        super().__init__()
+        self.roberta = c["model_type"] == "roberta"
+        self.labels = labels
+        setattr(self, "roberta" if self.roberta else "bert", Encoder(c, pooler=not self.roberta))
+        self.dropout = nn.Dropout(c.get("hidden_dropout_prob", 0.1))
+        if labels and self.roberta:
+            self.classifier = nn.Module()
+            self.classifier.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
+            self.classifier.out_proj = nn.Linear(c["hidden_size"], labels)
+        elif labels:
+            self.classifier = nn.Linear(c["hidden_size"], labels)
+
+    def encode(self, ids, mask):
+        return getattr(self, "roberta" if self.roberta else "bert")(ids, mask)
+
+    def forward(self, ids, mask):
+        hidden = self.encode(ids, mask)
+        if not self.labels:
+            return hidden, None
+        first = hidden[:, 0]
         if self.roberta:
-            if "classifier.out_proj.weight" not in self.w:
-                return None
-            x = torch.tanh(F.linear(hidden[:, 0], self.w["classifier.dense.weight"], self.w["classifier.dense.bias"]))
-            return F.linear(x, self.w["classifier.out_proj.weight"], self.w["classifier.out_proj.bias"])
-        if "classifier.weight" not in self.w:
-            return None
-        pooled = torch.tanh(self.linear(hidden[:, 0], "pooler.dense"))
-        return F.linear(pooled, self.w["classifier.weight"], self.w["classifier.bias"])
+            x = torch.tanh(self.classifier.dense(self.dropout(first)))
+            return hidden, self.classifier.out_proj(self.dropout(x))
+        pooled = torch.tanh(self.bert.pooler.dense(first))
+        return hidden, self.classifier(self.dropout(pooled))
 
 
 def load(folder):
+    """The folder's model in eval mode, its state dict loaded strictly (after adding a bare BertModel's prefix)."""
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    return Encoder(config, read_safetensors(os.path.join(folder, "model.safetensors")))
+    weights = read_safetensors(os.path.join(folder, "model.safetensors"))
+    prefix = config["model_type"] + "."
+    weights = {k if k.startswith((prefix, "classifier.", "cls.")) else prefix + k: v for k, v in weights.items()}
+    weights = {k: v.float() for k, v in weights.items() if not k.startswith("cls.")}
+    labels = 0
+    for key in ("classifier.weight", "classifier.out_proj.weight"):
+        if key in weights:
+            labels = weights[key].shape[0]
+    model = SequenceClassifier(config, labels)
+    model.load_state_dict(weights, strict=True)
+    return model.eval(), config
 
 
 def forward(folder, id_lists):
-    enc = load(folder)
-    pad = enc.c.get("pad_token_id", 0)
+    model, config = load(folder)
+    pad = config.get("pad_token_id", 0)
     longest = max(len(x) for x in id_lists)
     ids = torch.tensor([x + [pad] * (longest - len(x)) for x in id_lists])
     mask = torch.tensor([[1] * len(x) + [0] * (longest - len(x)) for x in id_lists])
     with torch.no_grad():
-        hidden = enc.forward(ids, mask)
-        logits = enc.classify(hidden)
+        hidden, logits = model(ids, mask)
     out = {"hidden": [hidden[i, :len(x)].tolist() for i, x in enumerate(id_lists)]}
     if logits is not None:
         out["logits"] = logits.tolist()
