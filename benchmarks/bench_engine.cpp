@@ -4,10 +4,11 @@
 // tokenization examples/s; one training epoch end to end (read, parse, label, tokenize, batch, forward,
 // backward, step) in examples/s; inference examples/s (texts to probabilities); peak RSS. Also the machine's
 // fp32 matmul peak, the share of it the sequence models' training and inference reach, and the cost of recording
-// a metrics event per step. Models: the bag, and the two sequence models (bidirectional GRU, Transformer).
+// a metrics event per step. Models: the bag, the sequence models (bidirectional GRU, Transformer) and the encoder
+// (transformers' BERT layout, trained from scratch at BERT-mini's size; the reference: reference/hf_encoder.py).
 // See docs/BENCHMARKS.md.
 //
-//   bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] [--models bag,gru,transformer]
+//   bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] [--models bag,gru,transformer,encoder]
 //                [--precision fp32|bf16] [--python /usr/bin/python3] [--no-reference] [--skip-training]
 //                [--no-dense] [--repeat R]
 // --precision bf16: bfloat16 autocast around every forward pass on both sides (training.precision "bf16" and
@@ -86,6 +87,10 @@ json modelConfig(const std::string &type, int vocab, int outputs)
     if (type == "gru")
         return {{"type", "gru"}, {"embedding_dim", 128}, {"hidden", 128}, {"layers", 1}, {"pooling", "mean"},
                 {"dropout", 0.1}, {"vocab_rows", vocab}, {"outputs", outputs}, {"max_tokens", 48}, {"lr", 0.002}};
+    if (type == "encoder") // BERT's layout at BERT-mini's size (4 layers, hidden 256)
+        return {{"type", "encoder"}, {"embedding_dim", 256}, {"hidden", 1024}, {"layers", 4}, {"heads", 4},
+                {"pooling", "pooler"}, {"dropout", 0.1}, {"vocab_rows", vocab}, {"outputs", outputs},
+                {"max_tokens", 48}, {"cls_id", -1}, {"lr", 0.0001}};
     return {{"type", "transformer"}, {"embedding_dim", 128}, {"hidden", 512}, {"layers", 2}, {"heads", 4},
             {"pooling", "mean"}, {"dropout", 0.1}, {"vocab_rows", vocab}, {"outputs", outputs}, {"max_tokens", 48},
             {"cls_id", -1}, {"lr", 0.001}};
@@ -235,7 +240,7 @@ int runChild(const Options &o)
             table.mutable_grad() = table.grad().coalesce();
         opt->step();
         lossSum += loss.item<double>();
-        if (o.child == "transformer")
+        if (o.child == "transformer" || o.child == "encoder")
             flops += transformerFlops(cfg, int64_t(e - b), batch.tokens.size(1));
         else if (o.child == "gru")
             flops += gruFlops(cfg, batch.lengths.sum().item<double>());
@@ -277,7 +282,7 @@ int runChild(const Options &o)
                 folds = gru && gru->foldsFirstLayer();
                 logits = model->forward(in).to(torch::kFloat);
             }
-            if (o.child == "transformer") // forward only: a third of transformerFlops
+            if (o.child == "transformer" || o.child == "encoder") // forward only: a third of transformerFlops
                 inferFlops += transformerFlops(cfg, int64_t(part.size()), in.tokens.size(1)) / 3;
             else if (o.child == "gru") {
                 const double tokens = in.lengths.sum().item<double>();
@@ -407,7 +412,7 @@ int main(int argc, char **argv)
     app.add_option("--batch", o.batch, "Training batch size")->capture_default_str()->check(CLI::Range(1, 1 << 30));
     app.add_option("--models", o.models, "Models to run")
         ->delimiter(',')
-        ->check(CLI::IsMember({"bag", "gru", "transformer"}))
+        ->check(CLI::IsMember({"bag", "gru", "transformer", "encoder"}))
         ->capture_default_str();
     app.add_option("--precision", o.precision,
                    "fp32, or bf16: bfloat16 autocast around the forward pass on both sides (the trainer's "

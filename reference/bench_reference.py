@@ -7,7 +7,7 @@ batches, train one epoch (forward, cross-entropy, backward, AdamW step), then cl
 batch, forward, softmax). Prints one JSON line of figures. Run by bench_engine with Debian's /usr/bin/python3
 (python3-torch 1.13.1, python3-sentencepiece 0.1.97).
 
-  /usr/bin/python3 reference/bench_reference.py --model bag|gru|transformer --data FILE.jsonl --tokenizer M.model
+  /usr/bin/python3 reference/bench_reference.py --model bag|gru|transformer|encoder --data FILE.jsonl --tokenizer M.model
       [--threads 2] [--batch 64] [--limit N] [--sparse] [--skip-training] [--repeat R] [--precision fp32|bf16]
 --sparse: the bag model with sparse=True gradients, SparseAdam on the table and AdamW on the rest (the closest
 PyTorch has to Labbook's lazy AdamW); without it, dense AdamW on every parameter (PyTorch's default).
@@ -39,6 +39,9 @@ def config(model, vocab, outputs):
     if model == "gru":
         return dict(type="gru", embedding_dim=128, hidden=128, layers=1, pooling="mean", dropout=0.1,
                     vocab_rows=vocab, outputs=outputs, max_tokens=48, lr=0.002)
+    if model == "encoder":
+        return dict(type="encoder", embedding_dim=256, hidden=1024, layers=4, heads=4, pooling="pooler", dropout=0.1,
+                    vocab_rows=vocab, outputs=outputs, max_tokens=48, cls_id=-1, lr=0.0001)
     return dict(type="transformer", embedding_dim=128, hidden=512, layers=2, heads=4, pooling="mean", dropout=0.1,
                 vocab_rows=vocab, outputs=outputs, max_tokens=48, cls_id=-1, lr=0.001)
 
@@ -137,7 +140,7 @@ def main():
         for o in opts:
             o.step()
         loss_sum += loss.item()
-        if a.model == "transformer":
+        if a.model in ("transformer", "encoder"):
             flops += transformer_flops(cfg, len(idx), inputs[0].size(1))
         elif a.model == "gru":
             flops += gru_flops(cfg, inputs[1].sum().item())
@@ -158,7 +161,7 @@ def main():
             inputs = lbkmodels.make_inputs([again[i] for i in order[b:b + 512]], cfg)
             with autocast():
                 logits = model(*inputs)
-            if a.model == "transformer":  # forward only: a third of transformer_flops
+            if a.model in ("transformer", "encoder"):  # forward only: a third of transformer_flops
                 flops_inf += transformer_flops(cfg, inputs[0].size(0), inputs[0].size(1)) / 3
             elif a.model == "gru":
                 flops_inf += gru_flops(cfg, inputs[1].sum().item()) / 3

@@ -292,6 +292,25 @@ class TransformerModel(nn.Module):
         return self.out(self.dropout(pooled))
 
 
+class EncoderModel(nn.Module):
+    """model.type "encoder" from scratch: transformers' BertForSequenceClassification (reference/hf_encoder.py)
+    with the experiment's sizes, over (tokens, lengths) as Labbook's other sequence models."""
+
+    def __init__(self, arch):
+        super().__init__()
+        import hf_encoder
+        config = {"model_type": "bert", "vocab_size": arch["vocab_rows"], "hidden_size": arch["embedding_dim"],
+                  "num_hidden_layers": arch["layers"], "num_attention_heads": arch["heads"],
+                  "intermediate_size": arch["hidden"], "max_position_embeddings": arch["max_tokens"] + 2,
+                  "hidden_act": "gelu", "layer_norm_eps": 1e-12, "type_vocab_size": 2, "pad_token_id": 0,
+                  "hidden_dropout_prob": arch["dropout"], "attention_probs_dropout_prob": arch["dropout"]}
+        self.model = hf_encoder.SequenceClassifier(config, arch["outputs"])
+
+    def forward(self, tokens, lengths):
+        mask = (torch.arange(tokens.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).long()
+        return self.model(tokens, mask)[1]
+
+
 def make_model(arch, sparse=False):
     kind = arch["type"]
     if kind == "bag":
@@ -304,6 +323,8 @@ def make_model(arch, sparse=False):
         return GruModel(arch)
     if kind == "transformer":
         return TransformerModel(arch)
+    if kind == "encoder":
+        return EncoderModel(arch)
     raise ValueError(f"unknown model type {kind!r}")
 
 
