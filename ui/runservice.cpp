@@ -1,4 +1,4 @@
-#include "remoteservice.h"
+#include "runservice.h"
 
 #include <atomic>
 #include <mutex>
@@ -14,13 +14,13 @@
 
 namespace labbook {
 
-Q_LOGGING_CATEGORY(lcRemote, "labbook.remote", QtWarningMsg)
+Q_LOGGING_CATEGORY(lcRuns, "labbook.runs", QtWarningMsg)
 
 // What the pool's jobs share with the service: they may outlive it (the destructor waits, but results of jobs
 // that end meanwhile have nowhere to go).
-struct RemoteService::Shared {
+struct RunService::Shared {
     std::mutex mutex;
-    RemoteService *owner = nullptr;
+    RunService *owner = nullptr;
     std::atomic<bool> stop{false};
 
     // fn on the GUI thread, unless the service is gone. Posting under the lock: the owner cannot be destroyed
@@ -55,13 +55,13 @@ QString fileSignature(const QString &path)
 
 } // namespace
 
-RemoteService::RemoteService(StoreService *store, QObject *parent)
+RunService::RunService(StoreService *store, QObject *parent)
     : QObject(parent), m_store(store), m_shared(std::make_shared<Shared>())
 {
     m_shared->owner = this;
     // Launches stage in parallel; the catch-up pass takes one thread at a time.
     m_pool.setMaxThreadCount(4);
-    m_pool.setObjectName(QStringLiteral("labbook-remote"));
+    m_pool.setObjectName(QStringLiteral("labbook-runs"));
     m_reloadTimer.setSingleShot(true);
     m_reloadTimer.setInterval(150);
     connect(&m_reloadTimer, &QTimer::timeout, this, [this] {
@@ -70,13 +70,13 @@ RemoteService::RemoteService(StoreService *store, QObject *parent)
     });
     connect(&m_watcher, &QFileSystemWatcher::fileChanged, this, [this] { m_reloadTimer.start(); });
     connect(&m_watcher, &QFileSystemWatcher::directoryChanged, this, [this] { m_reloadTimer.start(); });
-    connect(&m_syncTimer, &QTimer::timeout, this, &RemoteService::syncTick);
+    connect(&m_syncTimer, &QTimer::timeout, this, &RunService::syncTick);
     m_targets = localOnly();
     reloadTargets();
     setSyncInterval(2000);
 }
 
-RemoteService::~RemoteService()
+RunService::~RunService()
 {
     m_syncTimer.stop();
     m_shared->stop = true;
@@ -87,12 +87,12 @@ RemoteService::~RemoteService()
     m_pool.waitForDone();
 }
 
-QString RemoteService::targetsPath() const
+QString RunService::targetsPath() const
 {
     return qs(lbk::defaultTargetsPath().string());
 }
 
-void RemoteService::reloadTargets()
+void RunService::reloadTargets()
 {
     const QString path = targetsPath();
     m_signature = fileSignature(path);
@@ -116,13 +116,13 @@ void RemoteService::reloadTargets()
     Q_EMIT targetsChanged();
 }
 
-void RemoteService::run(std::function<void()> job)
+void RunService::run(std::function<void()> job)
 {
     ++m_jobs;
     m_pool.start(std::move(job));
 }
 
-void RemoteService::runForOutcome(QObject *context, Done done, std::function<Outcome()> job)
+void RunService::runForOutcome(QObject *context, Done done, std::function<Outcome()> job)
 {
     run([this, shared = m_shared, ctx = QPointer<QObject>(context), done = std::move(done), job = std::move(job)] {
         Outcome o = job();
@@ -134,7 +134,7 @@ void RemoteService::runForOutcome(QObject *context, Done done, std::function<Out
     });
 }
 
-void RemoteService::answer(QObject *context, Done done, Outcome o)
+void RunService::answer(QObject *context, Done done, Outcome o)
 {
     QMetaObject::invokeMethod(
         this,
@@ -145,7 +145,7 @@ void RemoteService::answer(QObject *context, Done done, Outcome o)
         Qt::QueuedConnection);
 }
 
-const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) const
+const lbk::Target *RunService::targetOfRun(qint64 runId, QString *error) const
 {
     static const lbk::Target local = lbk::localTarget();
     for (const auto &r : m_store->runs()) {
@@ -166,8 +166,8 @@ const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) cons
     return nullptr;
 }
 
-void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request,
-                           const QString &targetName, QObject *context, Done done)
+void RunService::launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request,
+                        const QString &targetName, QObject *context, Done done)
 {
     auto target = lbk::usecase::findTarget(m_targets, ss(targetName));
     if (!target || !m_store->isOpen()) {
@@ -207,7 +207,7 @@ void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchR
     });
 }
 
-void RemoteService::withRun(qint64 runId, QObject *context, Done done, RunAction action)
+void RunService::withRun(qint64 runId, QObject *context, Done done, RunAction action)
 {
     QString error;
     const lbk::Target *t = targetOfRun(runId, &error);
@@ -231,7 +231,7 @@ void RemoteService::withRun(qint64 runId, QObject *context, Done done, RunAction
     });
 }
 
-void RemoteService::resume(qint64 runId, QObject *context, Done done)
+void RunService::resume(qint64 runId, QObject *context, Done done)
 {
     withRun(runId, context, std::move(done),
                   [runId](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
@@ -251,7 +251,7 @@ void RemoteService::resume(qint64 runId, QObject *context, Done done)
                   });
 }
 
-void RemoteService::cancel(qint64 runId, QObject *context, Done done)
+void RunService::cancel(qint64 runId, QObject *context, Done done)
 {
     withRun(runId, context, std::move(done),
                   [](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
@@ -264,7 +264,7 @@ void RemoteService::cancel(qint64 runId, QObject *context, Done done)
                   });
 }
 
-void RemoteService::setSyncInterval(int ms)
+void RunService::setSyncInterval(int ms)
 {
     if (ms <= 0)
         m_syncTimer.stop();
@@ -272,7 +272,7 @@ void RemoteService::setSyncInterval(int ms)
         m_syncTimer.start(ms);
 }
 
-void RemoteService::syncTick()
+void RunService::syncTick()
 {
     if (m_syncing || !m_store->isOpen())
         return;
@@ -290,7 +290,7 @@ void RemoteService::syncTick()
             result.warnings.push_back(store.message());
         else
             result = lbk::syncRemoteRuns(**store, targets, &shared->stop);
-        qCDebug(lcRemote, "catch-up pass: %lld events, %d interrupted, %zu warnings, %lld ms",
+        qCDebug(lcRuns, "catch-up pass: %lld events, %d interrupted, %zu warnings, %lld ms",
                 static_cast<long long>(result.events), result.interrupted, result.warnings.size(),
                 static_cast<long long>(took.elapsed()));
         shared->deliver([this, result] {

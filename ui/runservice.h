@@ -20,12 +20,12 @@ namespace labbook {
 
 class StoreService;
 
-class RemoteService : public QObject {
+class RunService : public QObject {
     Q_OBJECT
 public:
-    explicit RemoteService(StoreService *store, QObject *parent = nullptr);
+    explicit RunService(StoreService *store, QObject *parent = nullptr);
     // Waits for jobs in flight: a launch still staging finishes (or fails) rather than being cut in half.
-    ~RemoteService() override;
+    ~RunService() override;
 
     // lbk::defaultTargetsPath(): $LABBOOK_TARGETS, else $XDG_CONFIG_HOME/labbook/targets.json.
     QString targetsPath() const;
