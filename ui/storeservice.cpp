@@ -28,7 +28,8 @@ StoreService::StoreService(QObject *parent)
 StoreService::~StoreService()
 {
     m_timer.stop();
-    m_lane.start([this] { m_connection.reset(); }); // closed on the thread that used it, after the jobs before
+    m_lane.clear(); // jobs not started yet are dropped, as the store thread's queued events were when it quit
+    m_lane.start([this] { m_connection.reset(); }); // closed on the thread that used it, after the job in flight
     m_lane.waitForDone();
 }
 
