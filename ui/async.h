@@ -9,6 +9,8 @@
 //   delivered. No QPointer crosses threads. context lives on the GUI thread; without one nothing is delivered.
 // - run() returns the job's future, to ask whether it still runs or to wait for it. Waiting on a job still queued
 //   runs it on the waiting thread (Qt takes it off the pool), so an ordered lane waits with waitForQueued().
+// - Jobs do not throw (no exception crosses a thread): one that does ends the program, as it did before this
+//   helper, rather than leave a done() that never comes.
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -54,14 +56,14 @@ QFuture<void> run(QThreadPool *pool, QObject *context, Job &&job, Done &&done)
 {
     using R = std::invoke_result_t<std::decay_t<Job> &>;
     if constexpr (std::is_void_v<R>) {
-        QFuture<void> future = QtConcurrent::run(pool, std::forward<Job>(job));
+        QFuture<void> future = QtConcurrent::run(pool, [job = std::forward<Job>(job)]() mutable noexcept { job(); });
         whenFinished(future, context, std::forward<Done>(done));
         return future;
     } else {
         // The value waits here rather than in QFuture's result store, so done() can take it by move.
         auto value = std::make_shared<std::optional<R>>();
-        QFuture<void> future =
-            QtConcurrent::run(pool, [value, job = std::forward<Job>(job)]() mutable { value->emplace(job()); });
+        QFuture<void> future = QtConcurrent::run(
+            pool, [value, job = std::forward<Job>(job)]() mutable noexcept { value->emplace(job()); });
         whenFinished(future, context,
                      [value, done = std::forward<Done>(done)]() mutable { done(std::move(**value)); });
         return future;
