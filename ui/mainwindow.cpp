@@ -22,7 +22,7 @@
 #include "format.h"
 #include "launch/local.h"
 #include "plots/plotwidget.h"
-#include "remoteservice.h"
+#include "runservice.h"
 #include "storeservice.h"
 #include "theme.h"
 #include "views/compareview.h"
@@ -48,7 +48,7 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     setObjectName(QStringLiteral("labbookMainWindow"));
     setWindowIcon(QIcon(QStringLiteral(":/labbook/labbook.svg")));
     m_store = new StoreService(this);
-    m_remote = new RemoteService(m_store, this);
+    m_runService = new RunService(m_store, this);
     m_runs = new RunsBrowser(m_store, this);
     auto *dock = new QDockWidget(tr("Runs"), this);
     dock->setObjectName(QStringLiteral("runsDock"));
@@ -85,10 +85,10 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     });
     connect(m_store, &StoreService::syncWarning, this,
             [this](const QString &m) { statusBar()->showMessage(m, 8000); });
-    connect(m_remote, &RemoteService::syncWarning, this,
+    connect(m_runService, &RunService::syncWarning, this,
             [this](const QString &m) { statusBar()->showMessage(m, 10000); });
-    connect(m_remote, &RemoteService::notice, this, [this](const QString &m) { statusBar()->showMessage(m, 30000); });
-    connect(m_remote, &RemoteService::targetsChanged, this, &MainWindow::targetsChanged);
+    connect(m_runService, &RunService::notice, this, [this](const QString &m) { statusBar()->showMessage(m, 30000); });
+    connect(m_runService, &RunService::targetsChanged, this, &MainWindow::targetsChanged);
     connect(m_form, &ExperimentForm::launchRequested, this, &MainWindow::launch);
     connect(m_form, &ExperimentForm::modifiedChanged, this, &MainWindow::updateTitle);
     connect(m_form, &ExperimentForm::fileChanged, this, &MainWindow::updateTitle);
@@ -225,7 +225,7 @@ void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QSt
     // lacks it); its steps show in the status bar as they happen.
     statusBar()->showMessage(lrFind ? tr("Starting the LR range test on %1...").arg(target)
                                     : tr("Launching on %1...").arg(target));
-    m_remote->launch(parsed.value(), request, target, this, [this, lrFind, target](RemoteService::Outcome o) {
+    m_runService->launch(parsed.value(), request, target, this, [this, lrFind, target](RunService::Outcome o) {
         m_store->reloadRuns();
         if (!o.ok) {
             const QString msg = tr("Launch on %1 failed: %2").arg(target, o.message);
@@ -247,7 +247,7 @@ void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QSt
 void MainWindow::resumeRun(qint64 id)
 {
     statusBar()->showMessage(tr("Resuming run #%1...").arg(id));
-    m_remote->resume(id, this, [this](RemoteService::Outcome o) {
+    m_runService->resume(id, this, [this](RunService::Outcome o) {
         if (o.workerPid > 0)
             m_store->adoptChild(o.workerPid);
         m_store->reloadRuns();
@@ -260,7 +260,7 @@ void MainWindow::resumeRun(qint64 id)
 void MainWindow::cancelRun(qint64 id)
 {
     statusBar()->showMessage(tr("Cancelling run #%1...").arg(id));
-    m_remote->cancel(id, this, [this, id](RemoteService::Outcome o) {
+    m_runService->cancel(id, this, [this, id](RunService::Outcome o) {
         m_store->reloadRuns();
         statusBar()->showMessage(o.message, o.ok ? 8000 : 15000);
         if (!o.ok)
@@ -277,9 +277,9 @@ TargetsDialog *MainWindow::openTargetsDialog()
             open->activateWindow();
             return open;
         }
-    auto *dialog = new TargetsDialog(m_remote->targetsPath(), this);
+    auto *dialog = new TargetsDialog(m_runService->targetsPath(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &TargetsDialog::saved, m_remote, &RemoteService::reloadTargets);
+    connect(dialog, &TargetsDialog::saved, m_runService, &RunService::reloadTargets);
     dialog->show();
     return dialog;
 }
@@ -287,14 +287,14 @@ TargetsDialog *MainWindow::openTargetsDialog()
 void MainWindow::targetsChanged()
 {
     std::vector<ExperimentForm::TargetChoice> choices;
-    for (const auto &t : m_remote->targets().targets)
+    for (const auto &t : m_runService->targets().targets)
         choices.push_back({qs(t.name), qs(t.describe())});
-    m_form->setTargets(choices, m_remote->targetsPath(), m_remote->targetsError());
+    m_form->setTargets(choices, m_runService->targetsPath(), m_runService->targetsError());
     if (!m_savedTarget.isEmpty() && m_form->setCurrentTarget(m_savedTarget))
         m_savedTarget.clear();
-    if (!m_remote->targetsError().isEmpty())
+    if (!m_runService->targetsError().isEmpty())
         statusBar()->showMessage(tr("The targets file has problems (Settings > Targets): %1")
-                                     .arg(m_remote->targetsError().section(QLatin1Char('\n'), 0, 0)),
+                                     .arg(m_runService->targetsError().section(QLatin1Char('\n'), 0, 0)),
                                  15000);
 }
 

@@ -14,7 +14,7 @@ namespace labbook {
 class CompareView;
 class ExperimentForm;
 class RunView;
-class RemoteService;
+class RunService;
 class RunsBrowser;
 class StoreService;
 class TargetsDialog;
@@ -28,7 +28,7 @@ public:
     ~MainWindow() override;
 
     StoreService *store() const { return m_store; }
-    RemoteService *remote() const { return m_remote; }
+    RunService *runService() const { return m_runService; }
     ExperimentForm *form() const { return m_form; }
     RunView *runView() const { return m_runView; }
     CompareView *compareView() const { return m_compare; }
@@ -70,7 +70,7 @@ private:
     void showProblem(const QString &title, const QString &message); // non-modal, so nothing waits on it
 
     StoreService *m_store = nullptr;
-    RemoteService *m_remote = nullptr;
+    RunService *m_runService = nullptr;
     RunsBrowser *m_runs = nullptr;
     QTabWidget *m_pages = nullptr;
     ExperimentForm *m_form = nullptr;

@@ -7,12 +7,6 @@
 
 namespace labbook {
 
-// Lives on the store thread and owns that thread's connection.
-class StoreHost : public QObject {
-public:
-    std::unique_ptr<lbk::Store> store;
-};
-
 namespace {
 struct PollResult {
     lbk::SyncResult sync;
@@ -25,76 +19,75 @@ StoreService::StoreService(QObject *parent)
     : QObject(parent)
 {
     qRegisterMetaType<std::set<qint64>>("std::set<qint64>");
-    m_host = new StoreHost;
-    m_host->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_host, &QObject::deleteLater);
-    m_thread.setObjectName(QStringLiteral("labbook-store"));
-    m_thread.start();
+    m_lane.setObjectName(QStringLiteral("labbook-store"));
+    m_lane.setMaxThreadCount(1);
+    m_lane.setExpiryTimeout(-1); // the thread, and so the connection's thread, stays for the service's life
     connect(&m_timer, &QTimer::timeout, this, &StoreService::poll);
 }
 
 StoreService::~StoreService()
 {
     m_timer.stop();
-    m_thread.quit();
-    m_thread.wait();
+    m_lane.clear(); // jobs not started yet are dropped, as the store thread's queued events were when it quit
+    m_lane.start([this] { m_connection.reset(); }); // closed on the thread that used it, after the job in flight
+    m_lane.waitForDone();
 }
 
 void StoreService::open(const QString &path)
 {
     m_path = path;
     m_open = false;
-    QMetaObject::invokeMethod(m_host, [this, host = m_host, path] {
-        host->store.reset();
-        auto opened = lbk::Store::open(path.toStdString());
+    struct Opened {
         QString error;
         std::vector<lbk::RunSummary> runs;
-        if (opened) {
-            host->store = std::move(opened.value());
-            lbk::syncActiveRuns(*host->store); // runs that died while the GUI was closed become interrupted
-            runs = host->store->runs();
-        } else {
-            error = QString::fromStdString(opened.message());
-        }
-        deliver([this, path, error, runs = std::move(runs)]() mutable {
+    };
+    async::run(
+        &m_lane, this,
+        [this, connect = connector()] {
+            Opened o;
+            m_connection.reset();
+            auto opened = connect();
+            if (opened) {
+                m_connection = std::move(opened.value());
+                lbk::syncActiveRuns(*m_connection); // runs that died while the GUI was closed become interrupted
+                o.runs = m_connection->runs();
+            } else {
+                o.error = QString::fromStdString(opened.message());
+            }
+            return o;
+        },
+        [this, path](Opened o) {
             if (path != m_path)
                 return; // another open followed this one
-            m_open = error.isEmpty();
+            m_open = o.error.isEmpty();
             if (m_open)
-                applyRuns(std::move(runs));
+                applyRuns(std::move(o.runs));
             else
                 applyRuns({});
-            Q_EMIT storeOpened(path, error);
+            Q_EMIT storeOpened(path, o.error);
         });
-    });
 }
 
-void StoreService::post(std::function<void(lbk::Store &)> job)
+StoreService::Connector StoreService::connector() const
 {
-    QMetaObject::invokeMethod(m_host, [host = m_host, job = std::move(job)] {
-        if (host->store)
-            job(*host->store);
-    });
-}
-
-void StoreService::deliver(std::function<void()> fn)
-{
-    // This object outlives the store thread (the destructor joins it), so queuing onto it is always safe.
-    QMetaObject::invokeMethod(this, std::move(fn), Qt::QueuedConnection);
+    return [path = m_path.toStdString()] { return lbk::Store::open(path); };
 }
 
 void StoreService::execute(std::function<void(lbk::Store &)> job, QObject *context, std::function<void()> done)
 {
-    QPointer<QObject> ctx(context);
-    const bool hasCallback = bool(done);
-    post([this, ctx, hasCallback, job = std::move(job), done = std::move(done)](lbk::Store &store) {
-        job(store);
-        if (hasCallback)
-            deliver([ctx, done] {
-                if (ctx)
-                    done();
-            });
-    });
+    QObject *const deliverTo = done ? context : nullptr;
+    async::run(
+        &m_lane, deliverTo,
+        [this, job = std::move(job)] {
+            if (!m_connection)
+                return false;
+            job(*m_connection);
+            return true;
+        },
+        [done = std::move(done)](bool ran) {
+            if (ran)
+                done();
+        });
 }
 
 void StoreService::reloadRuns()
@@ -119,7 +112,7 @@ void StoreService::adoptChild(qint64 pid)
 
 void StoreService::waitForIdle()
 {
-    QMetaObject::invokeMethod(m_host, [] {}, Qt::BlockingQueuedConnection);
+    async::waitForQueued(&m_lane);
 }
 
 void StoreService::poll()

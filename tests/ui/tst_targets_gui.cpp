@@ -25,7 +25,7 @@
 #include "lbkprocess.h"
 #include "mainwindow.h"
 #include "plots/curvesplot.h"
-#include "remoteservice.h"
+#include "runservice.h"
 #include "storeservice.h"
 #include "views/curvespage.h"
 #include "views/experimentform.h"
@@ -406,7 +406,7 @@ private Q_SLOTS:
         m_window->show();
         QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
         QTRY_VERIFY_WITH_TIMEOUT(m_window->store()->isOpen(), 10000);
-        connect(m_window->remote(), &RemoteService::syncWarning, this,
+        connect(m_window->runService(), &RunService::syncWarning, this,
                 [](const QString &m) { qWarning("remote sync: %s", qPrintable(m)); });
         m_window->pages()->setCurrentIndex(MainWindow::FormPage);
         ExperimentForm *form = m_window->form();
@@ -454,13 +454,13 @@ private Q_SLOTS:
         QCOMPARE(form->currentTarget(), QStringLiteral("here"));
         // A broken file keeps the last good list and says what is wrong.
         std::ofstream(ss(m_targetsPath)) << R"({"targets": {"x": {"type": "ssh", "host": "h", "port": 0}}})";
-        QTRY_VERIFY_WITH_TIMEOUT(!m_window->remote()->targetsError().isEmpty(), 10000);
-        QVERIFY(m_window->remote()->targetsError().contains(QLatin1String("targets.x.port")));
+        QTRY_VERIFY_WITH_TIMEOUT(!m_window->runService()->targetsError().isEmpty(), 10000);
+        QVERIFY(m_window->runService()->targetsError().contains(QLatin1String("targets.x.port")));
         QVERIFY(combo->toolTip().contains(QLatin1String("targets.x.port")));
         QVERIFY(combo->findData(QStringLiteral("here")) >= 0);
         writeTargets(m_targets);
         QTRY_VERIFY_WITH_TIMEOUT(combo->findData(QStringLiteral("extra")) < 0, 10000);
-        QVERIFY(m_window->remote()->targetsError().isEmpty());
+        QVERIFY(m_window->runService()->targetsError().isEmpty());
         QCOMPARE(form->currentTarget(), QStringLiteral("here"));
 
         // Saving in Settings > Targets reloads the list at once.

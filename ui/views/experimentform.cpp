@@ -22,8 +22,8 @@
 #include <QSignalBlocker>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
+#include "async.h"
 #include "data/dataset.h"
 #include "format.h"
 
@@ -161,13 +161,6 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     m_previewTimer.setSingleShot(true);
     m_previewTimer.setInterval(400);
     connect(&m_previewTimer, &QTimer::timeout, this, &ExperimentForm::startDataPreview);
-    connect(&m_preview, &QFutureWatcher<std::shared_ptr<DataPreview>>::finished, this, [this] {
-        auto p = m_preview.result();
-        if (!p || p->key != m_previewKey)
-            return; // an older preview; a newer one is on its way
-        m_dataInfo->setText(p->text);
-        m_dataInfo->setProperty("ok", p->ok);
-    });
 
     buildForm();
     newExperiment();
@@ -572,7 +565,7 @@ void ExperimentForm::startDataPreview()
     } else {
         e.data.path = path;
     }
-    m_preview.setFuture(QtConcurrent::run([key, root, e]() -> std::shared_ptr<DataPreview> {
+    auto read = [key, root, e]() -> std::shared_ptr<DataPreview> {
         auto p = std::make_shared<DataPreview>();
         p->key = key;
         const auto file = lbk::resolveDataPath(e.data.path, root);
@@ -616,7 +609,13 @@ void ExperimentForm::startDataPreview()
         p->text = text;
         p->ok = true;
         return p;
-    }));
+    };
+    m_preview = async::run(QThreadPool::globalInstance(), this, std::move(read), [this](std::shared_ptr<DataPreview> p) {
+        if (!p || p->key != m_previewKey)
+            return; // an older preview; a newer one is on its way
+        m_dataInfo->setText(p->text);
+        m_dataInfo->setProperty("ok", p->ok);
+    });
 }
 
 QString ExperimentForm::experimentsFolder()

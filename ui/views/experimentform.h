@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include <QFutureWatcher>
+#include <QFuture>
 #include <QPointer>
 #include <QTimer>
 #include <QWidget>
@@ -24,8 +24,6 @@ class QPushButton;
 class QScrollArea;
 
 namespace labbook {
-
-struct DataPreview; // the data file's row count and label distribution
 
 class ExperimentForm : public QWidget {
     Q_OBJECT
@@ -116,7 +114,7 @@ private:
     QPushButton *m_findLr = nullptr;
     QScrollArea *m_scroll = nullptr;
     QTimer m_previewTimer;
-    QFutureWatcher<std::shared_ptr<DataPreview>> m_preview;
+    QFuture<void> m_preview; // the latest preview's job, waited for on destruction
     std::string m_previewKey; // the inputs of the preview being shown or computed
 };
 

@@ -21,8 +21,8 @@
 #include <QSignalBlocker>
 #include <QTabWidget>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
+#include "async.h"
 #include "experiment/schema.h"
 #include "format.h"
 
@@ -120,16 +120,6 @@ TargetsDialog::TargetsDialog(const QString &path, QWidget *parent) : QDialog(par
     setWindowTitle(tr("Launch targets"));
     buildUi();
     load();
-    connect(&m_checkWatcher, &QFutureWatcher<lbk::TargetCheck>::finished, this, [this] {
-        const lbk::TargetCheck check = m_checkWatcher.result();
-        const QString report = qs(check.text());
-        m_checkResult->setPlainText(report);
-        m_checkStatus->setText(check.ready ? tr("ready") : check.connected ? tr("not ready") : tr("cannot connect"));
-        m_checkStatus->setStyleSheet(check.ready ? QStringLiteral("color: #2e7d32; font-weight: bold;")
-                                                 : kErrorStyle + QStringLiteral(" font-weight: bold;"));
-        revalidate(); // enables Check again
-        Q_EMIT checkFinished(report, check.ready);
-    });
 }
 
 // A check still running (up to a minute) is not waited for: it works on its own copy of the target.
@@ -698,7 +688,7 @@ void TargetsDialog::revalidate()
         m_problemsLabel->setStyleSheet(kErrorStyle);
     }
     m_save->setEnabled(canSave());
-    m_check->setEnabled(!m_checkWatcher.isRunning() && currentParsed().has_value());
+    m_check->setEnabled(!m_checkJob.isRunning() && currentParsed().has_value());
 }
 
 void TargetsDialog::setModified(bool on)
@@ -728,13 +718,25 @@ bool TargetsDialog::save()
 void TargetsDialog::checkCurrent()
 {
     const auto target = currentParsed();
-    if (!target || m_checkWatcher.isRunning())
+    if (!target || m_checkJob.isRunning())
         return;
     m_check->setEnabled(false);
     m_checkStatus->setStyleSheet(QString());
     m_checkStatus->setText(tr("Checking %1 (%2)...").arg(m_current, qs(target->describe())));
     m_checkResult->clear();
-    m_checkWatcher.setFuture(QtConcurrent::run([t = *target] { return lbk::checkTarget(t); }));
+    m_checkJob = async::run(QThreadPool::globalInstance(), this, [t = *target] { return lbk::checkTarget(t); },
+                            [this](const lbk::TargetCheck &check) { showCheck(check); });
+}
+
+void TargetsDialog::showCheck(const lbk::TargetCheck &check)
+{
+    const QString report = qs(check.text());
+    m_checkResult->setPlainText(report);
+    m_checkStatus->setText(check.ready ? tr("ready") : check.connected ? tr("not ready") : tr("cannot connect"));
+    m_checkStatus->setStyleSheet(check.ready ? QStringLiteral("color: #2e7d32; font-weight: bold;")
+                                             : kErrorStyle + QStringLiteral(" font-weight: bold;"));
+    revalidate(); // enables Check again
+    Q_EMIT checkFinished(report, check.ready);
 }
 
 void TargetsDialog::reject()

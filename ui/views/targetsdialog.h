@@ -8,7 +8,7 @@
 #include <vector>
 
 #include <QDialog>
-#include <QFutureWatcher>
+#include <QFuture>
 
 #include <nlohmann/json.hpp>
 
@@ -83,6 +83,7 @@ private:
     void revalidate();
     void setModified(bool on);
     std::optional<lbk::Target> currentParsed() const;
+    void showCheck(const lbk::TargetCheck &check); // a check that ended: its report, and Check enabled again
 
     QString m_path;
     nlohmann::json m_doc;
@@ -108,7 +109,7 @@ private:
     QPlainTextEdit *m_checkResult = nullptr;
     QPushButton *m_save = nullptr;
     QWidget *m_editor = nullptr; // everything about the selected entry (disabled when there is none)
-    QFutureWatcher<lbk::TargetCheck> m_checkWatcher;
+    QFuture<void> m_checkJob; // the running check, if any
 };
 
 } // namespace labbook

@@ -1,37 +1,19 @@
-#include "remoteservice.h"
-
-#include <atomic>
-#include <mutex>
+#include "runservice.h"
 
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QLoggingCategory>
+#include <QPointer>
 
+#include "async.h"
 #include "format.h"
 #include "storeservice.h"
 #include "usecases/runactions.h"
 
 namespace labbook {
 
-Q_LOGGING_CATEGORY(lcRemote, "labbook.remote", QtWarningMsg)
-
-// What the pool's jobs share with the service: they may outlive it (the destructor waits, but results of jobs
-// that end meanwhile have nowhere to go).
-struct RemoteService::Shared {
-    std::mutex mutex;
-    RemoteService *owner = nullptr;
-    std::atomic<bool> stop{false};
-
-    // fn on the GUI thread, unless the service is gone. Posting under the lock: the owner cannot be destroyed
-    // between the check and the post, and Qt drops events posted to an object that is destroyed later.
-    void deliver(std::function<void()> fn)
-    {
-        std::lock_guard lock(mutex);
-        if (owner)
-            QMetaObject::invokeMethod(owner, std::move(fn), Qt::QueuedConnection);
-    }
-};
+Q_LOGGING_CATEGORY(lcRuns, "labbook.runs", QtWarningMsg)
 
 namespace {
 
@@ -55,13 +37,12 @@ QString fileSignature(const QString &path)
 
 } // namespace
 
-RemoteService::RemoteService(StoreService *store, QObject *parent)
-    : QObject(parent), m_store(store), m_shared(std::make_shared<Shared>())
+RunService::RunService(StoreService *store, QObject *parent)
+    : QObject(parent), m_store(store)
 {
-    m_shared->owner = this;
     // Launches stage in parallel; the catch-up pass takes one thread at a time.
     m_pool.setMaxThreadCount(4);
-    m_pool.setObjectName(QStringLiteral("labbook-remote"));
+    m_pool.setObjectName(QStringLiteral("labbook-runs"));
     m_reloadTimer.setSingleShot(true);
     m_reloadTimer.setInterval(150);
     connect(&m_reloadTimer, &QTimer::timeout, this, [this] {
@@ -70,29 +51,25 @@ RemoteService::RemoteService(StoreService *store, QObject *parent)
     });
     connect(&m_watcher, &QFileSystemWatcher::fileChanged, this, [this] { m_reloadTimer.start(); });
     connect(&m_watcher, &QFileSystemWatcher::directoryChanged, this, [this] { m_reloadTimer.start(); });
-    connect(&m_syncTimer, &QTimer::timeout, this, &RemoteService::syncTick);
+    connect(&m_syncTimer, &QTimer::timeout, this, &RunService::syncTick);
     m_targets = localOnly();
     reloadTargets();
     setSyncInterval(2000);
 }
 
-RemoteService::~RemoteService()
+RunService::~RunService()
 {
     m_syncTimer.stop();
-    m_shared->stop = true;
-    {
-        std::lock_guard lock(m_shared->mutex);
-        m_shared->owner = nullptr;
-    }
-    m_pool.waitForDone();
+    m_stopping = true;
+    m_pool.waitForDone(); // results that come meanwhile are dropped with this object's watchers
 }
 
-QString RemoteService::targetsPath() const
+QString RunService::targetsPath() const
 {
     return qs(lbk::defaultTargetsPath().string());
 }
 
-void RemoteService::reloadTargets()
+void RunService::reloadTargets()
 {
     const QString path = targetsPath();
     m_signature = fileSignature(path);
@@ -116,36 +93,24 @@ void RemoteService::reloadTargets()
     Q_EMIT targetsChanged();
 }
 
-void RemoteService::run(std::function<void()> job)
+void RunService::runForOutcome(QObject *context, Done done, std::function<Outcome()> job)
 {
     ++m_jobs;
-    m_pool.start(std::move(job));
+    // Delivered to this service, which counts its jobs even when the asker is gone.
+    async::run(&m_pool, this, std::move(job),
+               [this, ctx = QPointer<QObject>(context), done = std::move(done)](Outcome o) {
+                   --m_jobs;
+                   if (ctx)
+                       done(std::move(o));
+               });
 }
 
-void RemoteService::runForOutcome(QObject *context, Done done, std::function<Outcome()> job)
+void RunService::answer(QObject *context, Done done, Outcome o)
 {
-    run([this, shared = m_shared, ctx = QPointer<QObject>(context), done = std::move(done), job = std::move(job)] {
-        Outcome o = job();
-        shared->deliver([this, o, ctx, done] {
-            --m_jobs;
-            if (ctx)
-                done(o);
-        });
-    });
+    async::post(context, [done = std::move(done), o = std::move(o)] { done(o); });
 }
 
-void RemoteService::answer(QObject *context, Done done, Outcome o)
-{
-    QMetaObject::invokeMethod(
-        this,
-        [ctx = QPointer<QObject>(context), done = std::move(done), o = std::move(o)] {
-            if (ctx)
-                done(o);
-        },
-        Qt::QueuedConnection);
-}
-
-const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) const
+const lbk::Target *RunService::targetOfRun(qint64 runId, QString *error) const
 {
     static const lbk::Target local = lbk::localTarget();
     for (const auto &r : m_store->runs()) {
@@ -166,8 +131,8 @@ const lbk::Target *RemoteService::targetOfRun(qint64 runId, QString *error) cons
     return nullptr;
 }
 
-void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request,
-                           const QString &targetName, QObject *context, Done done)
+void RunService::launch(const lbk::Experiment &experiment, const lbk::LaunchRequest &request,
+                        const QString &targetName, QObject *context, Done done)
 {
     auto target = lbk::usecase::findTarget(m_targets, ss(targetName));
     if (!target || !m_store->isOpen()) {
@@ -176,17 +141,18 @@ void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchR
         answer(context, std::move(done), o);
         return;
     }
-    runForOutcome(context, std::move(done), [this, shared = m_shared, path = m_store->path(), target = *target,
-                                             experiment, request] {
+    runForOutcome(context, std::move(done), [this, connect = m_store->connector(), target = *target, experiment,
+                                             request] {
         Outcome o;
-        auto store = lbk::Store::open(ss(path));
+        auto store = connect();
         if (!store) {
             o.message = qs(store.message());
             return o;
         }
         const QString name = qs(target.name);
-        auto launched = lbk::usecase::launch(**store, target, experiment, request, [this, shared, name](const std::string &m) {
-            shared->deliver([this, name, m] { Q_EMIT notice(tr("Launch on %1: %2").arg(name, qs(m))); });
+        auto launched = lbk::usecase::launch(**store, target, experiment, request, [this, name](const std::string &m) {
+            // Safe from the job: this service outlives its jobs (its destructor waits for them).
+            async::post(this, [this, name, m] { Q_EMIT notice(tr("Launch on %1: %2").arg(name, qs(m))); });
         });
         if (!launched) {
             o.message = qs(launched.message());
@@ -207,7 +173,7 @@ void RemoteService::launch(const lbk::Experiment &experiment, const lbk::LaunchR
     });
 }
 
-void RemoteService::withRun(qint64 runId, QObject *context, Done done, RunAction action)
+void RunService::withRun(qint64 runId, QObject *context, Done done, RunAction action)
 {
     QString error;
     const lbk::Target *t = targetOfRun(runId, &error);
@@ -217,10 +183,11 @@ void RemoteService::withRun(qint64 runId, QObject *context, Done done, RunAction
         answer(context, std::move(done), o);
         return;
     }
-    runForOutcome(context, std::move(done), [path = m_store->path(), target = *t, runId, action = std::move(action)] {
+    runForOutcome(context, std::move(done), [connect = m_store->connector(), target = *t, runId,
+                                             action = std::move(action)] {
         Outcome o;
         o.runId = runId;
-        auto store = lbk::Store::open(ss(path));
+        auto store = connect();
         auto run = store ? (*store)->runById(runId) : lbk::Result<lbk::RunDetail>(store.error());
         if (!run) {
             o.message = qs(run.message());
@@ -231,7 +198,7 @@ void RemoteService::withRun(qint64 runId, QObject *context, Done done, RunAction
     });
 }
 
-void RemoteService::resume(qint64 runId, QObject *context, Done done)
+void RunService::resume(qint64 runId, QObject *context, Done done)
 {
     withRun(runId, context, std::move(done),
                   [runId](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
@@ -251,7 +218,7 @@ void RemoteService::resume(qint64 runId, QObject *context, Done done)
                   });
 }
 
-void RemoteService::cancel(qint64 runId, QObject *context, Done done)
+void RunService::cancel(qint64 runId, QObject *context, Done done)
 {
     withRun(runId, context, std::move(done),
                   [](lbk::Store &store, const lbk::Target &target, const lbk::RunDetail &run, Outcome &o) {
@@ -264,7 +231,7 @@ void RemoteService::cancel(qint64 runId, QObject *context, Done done)
                   });
 }
 
-void RemoteService::setSyncInterval(int ms)
+void RunService::setSyncInterval(int ms)
 {
     if (ms <= 0)
         m_syncTimer.stop();
@@ -272,7 +239,7 @@ void RemoteService::setSyncInterval(int ms)
         m_syncTimer.start(ms);
 }
 
-void RemoteService::syncTick()
+void RunService::syncTick()
 {
     if (m_syncing || !m_store->isOpen())
         return;
@@ -282,35 +249,37 @@ void RemoteService::syncTick()
     if (!any)
         return;
     m_syncing = true;
-    run([this, shared = m_shared, path = m_store->path(), targets = m_targets] {
+    ++m_jobs;
+    auto pass = [this, connect = m_store->connector(), targets = m_targets] {
         QElapsedTimer took;
         took.start();
         lbk::SyncResult result;
-        if (auto store = lbk::Store::open(ss(path)); !store)
+        if (auto store = connect(); !store)
             result.warnings.push_back(store.message());
         else
-            result = lbk::syncRemoteRuns(**store, targets, &shared->stop);
-        qCDebug(lcRemote, "catch-up pass: %lld events, %d interrupted, %zu warnings, %lld ms",
+            result = lbk::syncRemoteRuns(**store, targets, &m_stopping);
+        qCDebug(lcRuns, "catch-up pass: %lld events, %d interrupted, %zu warnings, %lld ms",
                 static_cast<long long>(result.events), result.interrupted, result.warnings.size(),
                 static_cast<long long>(took.elapsed()));
-        shared->deliver([this, result] {
-            --m_jobs;
-            m_syncing = false;
-            QStringList warnings;
-            for (const auto &w : result.warnings)
-                warnings << qs(w);
-            for (const auto &w : warnings)
-                if (!m_lastWarnings.contains(w))
-                    Q_EMIT syncWarning(w);
-            m_lastWarnings = warnings;
-            // New events move statuses, steps and curves; a Slurm state (PENDING and its reason, or how a job
-            // ended) can change a run without one, so every few passes the list is read anyway.
-            if (result.events > 0 || result.interrupted > 0 || ++m_quietPasses >= 5) {
-                m_quietPasses = 0;
-                m_store->reloadRuns();
-            }
-            Q_EMIT synced();
-        });
+        return result;
+    };
+    async::run(&m_pool, this, std::move(pass), [this](lbk::SyncResult result) {
+        --m_jobs;
+        m_syncing = false;
+        QStringList warnings;
+        for (const auto &w : result.warnings)
+            warnings << qs(w);
+        for (const auto &w : warnings)
+            if (!m_lastWarnings.contains(w))
+                Q_EMIT syncWarning(w);
+        m_lastWarnings = warnings;
+        // New events move statuses, steps and curves; a Slurm state (PENDING and its reason, or how a job
+        // ended) can change a run without one, so every few passes the list is read anyway.
+        if (result.events > 0 || result.interrupted > 0 || ++m_quietPasses >= 5) {
+            m_quietPasses = 0;
+            m_store->reloadRuns();
+        }
+        Q_EMIT synced();
     });
 }
 

@@ -3,13 +3,14 @@
 // list follows it), and everything that talks to a target, always off the GUI thread and through the same
 // use cases as lbk (usecases/runactions.h): launching a run or an LR range test, resuming, cancelling (on any
 // target, local included), and catching up remote runs that are running every few seconds (syncRemoteRuns) so their
-// curves grow as the remote journal does. Each job opens its own store connection; results come back as values.
+// curves grow as the remote journal does. Jobs run on this service's pool (async.h), each on a connection of its
+// own that StoreService::connector() opens, so seconds of staging never hold up the store lane the views read
+// from; results come back as values.
+#include <atomic>
 #include <functional>
-#include <memory>
 
 #include <QFileSystemWatcher>
 #include <QObject>
-#include <QPointer>
 #include <QStringList>
 #include <QThreadPool>
 #include <QTimer>
@@ -20,12 +21,13 @@ namespace labbook {
 
 class StoreService;
 
-class RemoteService : public QObject {
+class RunService : public QObject {
     Q_OBJECT
 public:
-    explicit RemoteService(StoreService *store, QObject *parent = nullptr);
-    // Waits for jobs in flight: a launch still staging finishes (or fails) rather than being cut in half.
-    ~RemoteService() override;
+    explicit RunService(StoreService *store, QObject *parent = nullptr);
+    // Waits for jobs in flight: a launch still staging finishes (or fails) rather than being cut in half; a
+    // catch-up pass stops between runs.
+    ~RunService() override;
 
     // lbk::defaultTargetsPath(): $LABBOOK_TARGETS, else $XDG_CONFIG_HOME/labbook/targets.json.
     QString targetsPath() const;
@@ -65,8 +67,6 @@ Q_SIGNALS:
     void synced();                            // a catch-up pass ended (tests)
 
 private:
-    struct Shared;
-    void run(std::function<void()> job);
     // job on the pool; its outcome to done on the GUI thread, unless context is gone by then.
     void runForOutcome(QObject *context, Done done, std::function<Outcome()> job);
     // An outcome known at once, delivered the same way (queued: done never runs inside the caller).
@@ -79,7 +79,7 @@ private:
     void withRun(qint64 runId, QObject *context, Done done, RunAction action);
 
     StoreService *m_store;
-    std::shared_ptr<Shared> m_shared;
+    std::atomic<bool> m_stopping{false}; // read by jobs, which end before it goes: the destructor waits for them
     QThreadPool m_pool;
     QTimer m_syncTimer;
     QTimer m_reloadTimer;
