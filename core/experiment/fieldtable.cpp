@@ -90,9 +90,9 @@ public:
         m_b.spec.maxExclusive = hiExclusive;
         return *this;
     }
-    Row &choices(std::vector<std::string> c) // a string member then takes only these
+    Row &choices(std::vector<std::string> c) // a string member (or a config-only enum) then takes only these
     {
-        assert(m_b.spec.type == FieldType::String);
+        assert(m_b.spec.type == FieldType::String || m_b.spec.type == FieldType::Enum);
         m_b.spec.type = FieldType::Enum;
         m_b.spec.choices = std::move(c);
         return *this;

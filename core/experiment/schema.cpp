@@ -319,15 +319,15 @@ void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues
     checkTask(e, issues);
     checkModel(e.model, issues);
     const TrainingSpec &t = e.training;
-    if (int64_t(t.processes) * t.accumulate > t.batchSize)
-        issues.push_back({"training.accumulate", "training.accumulate: " + std::to_string(t.processes) + " x " +
-                                                     std::to_string(t.accumulate) + " parts cannot share a batch of " +
-                                                     std::to_string(t.batchSize) + " examples"});
-    else if (t.processes > t.batchSize)
+    if (t.processes > t.batchSize)
         issues.push_back(
             {"training.processes", "training.processes: " + std::to_string(t.processes) +
                                        " processes cannot share a batch of " + std::to_string(t.batchSize) +
                                        " examples; raise training.batch_size or lower training.processes"});
+    else if (int64_t(t.processes) * t.accumulate > t.batchSize)
+        issues.push_back({"training.accumulate", "training.accumulate: " + std::to_string(t.processes) + " x " +
+                                                     std::to_string(t.accumulate) + " parts cannot share a batch of " +
+                                                     std::to_string(t.batchSize) + " examples"});
     if (t.backend == "nccl" && t.device == "cpu")
         issues.push_back({"training.backend", "training.backend: \"nccl\" needs CUDA devices; with training.device "
                                               "\"cpu\" use \"gloo\" or \"auto\""});

@@ -3,6 +3,8 @@
 // processes, follow them live, close and reopen the window while a run trains, then find curves,
 // histograms, predictions, per-class metrics, the LR finder and the comparison populated. Writes a screenshot
 // of every view into <build>/screenshots.
+#include <fstream>
+
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
 #include <QDir>
@@ -43,6 +45,7 @@
 #include "views/runview.h"
 
 using namespace labbook;
+using nlohmann::json;
 
 namespace {
 const lbk::RunSummary *findRun(StoreService *s, qint64 id)
@@ -177,6 +180,46 @@ private Q_SLOTS:
         form->setFieldValue(QStringLiteral("tokenizer.type"), "unigram");
         form->setFieldValue(QStringLiteral("model.weighting"), "mean");
         QVERIFY(!minCount->isVisibleTo(form));
+        scroll->verticalScrollBar()->setValue(0);
+    }
+
+    // An encoder shows its fields; a checkpoint folder picked for model.init_from says what it holds, and a folder
+    // that is not one says why.
+    void encoderForm()
+    {
+        ExperimentForm *form = m_window->form();
+        const json before = form->experiment();
+        auto *initFrom = form->findChild<QWidget *>(QStringLiteral("field:model.init_from"));
+        auto *headLr = form->findChild<QWidget *>(QStringLiteral("field:model.head_lr_factor"));
+        QVERIFY(initFrom && headLr);
+        QVERIFY(!initFrom->isVisibleTo(form));
+        form->setFieldValue(QStringLiteral("model.type"), "encoder");
+        form->setFieldValue(QStringLiteral("model.pooling"), "pooler");
+        QVERIFY(initFrom->isVisibleTo(form) && headLr->isVisibleTo(form));
+        QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("from scratch")), 5000);
+
+        const QString folder = QDir(m_dir).filePath(QStringLiteral("scibert-like"));
+        QVERIFY(QDir().mkpath(folder));
+        std::ofstream(ss(folder + QStringLiteral("/config.json")))
+            << json{{"model_type", "bert"}, {"vocab_size", 31090}, {"hidden_size", 768}, {"num_hidden_layers", 12},
+                    {"num_attention_heads", 12}, {"intermediate_size", 3072}, {"max_position_embeddings", 512}}
+                   .dump();
+        std::ofstream(ss(folder + QStringLiteral("/vocab.txt"))) << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+        std::ofstream(ss(folder + QStringLiteral("/model.safetensors"))) << "";
+        form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
+        QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("12 layers")), 5000);
+        QVERIFY2(form->folderSummary().contains(QLatin1String("31,090")), qPrintable(form->folderSummary()));
+        QVERIFY(form->isValid());
+        auto *scroll = form->findChild<QScrollArea *>();
+        scroll->ensureWidgetVisible(headLr, 0, 200);
+        shoot(QStringLiteral("form-encoder"));
+
+        form->setFieldValue(QStringLiteral("model.init_from"), ss(m_dir));
+        QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("config.json")), 5000);
+        QVERIFY2(form->folderSummary().contains(QLatin1String("e53935")), qPrintable(form->folderSummary()));
+        form->setFieldValue(QStringLiteral("model.init_from"), "");
+        form->setFieldValue(QStringLiteral("model.pooling"), lbk::valueAt(before, "model.pooling"));
+        form->setFieldValue(QStringLiteral("model.type"), lbk::valueAt(before, "model.type"));
         scroll->verticalScrollBar()->setValue(0);
     }
 
