@@ -30,8 +30,4 @@ Result<PretrainedEncoder> openPretrained(const Experiment &e, const std::string 
 // The run's copy (resuming, further ranks, predict, eval, export).
 Result<PretrainedEncoder> readRunPretrained(const std::filesystem::path &hfDir);
 
-// Sizes set in the experiment (other than their defaults) that contradict the checkpoint's config.json, and a max_tokens its position table
-// cannot hold: one message naming both values, or nothing.
-std::optional<std::string> contradictions(const Experiment &e, const hf::EncoderConfig &c, const std::string &where);
-
 } // namespace lbk

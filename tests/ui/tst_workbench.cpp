@@ -188,7 +188,8 @@ private Q_SLOTS:
     void encoderForm()
     {
         ExperimentForm *form = m_window->form();
-        const json before = form->experiment();
+        const json poolingBefore = form->fieldValue(QStringLiteral("model.pooling"));
+        const json typeBefore = form->fieldValue(QStringLiteral("model.type"));
         auto *initFrom = form->findChild<QWidget *>(QStringLiteral("field:model.init_from"));
         auto *headLr = form->findChild<QWidget *>(QStringLiteral("field:model.head_lr_factor"));
         QVERIFY(initFrom && headLr);
@@ -198,7 +199,8 @@ private Q_SLOTS:
         QVERIFY(initFrom->isVisibleTo(form) && headLr->isVisibleTo(form));
         QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("from scratch")), 5000);
 
-        const QString folder = QDir(m_dir).filePath(QStringLiteral("scibert-like"));
+        QTemporaryDir scratch(QStringLiteral(LABBOOK_TEST_TMP "/encoder-form-XXXXXX"));
+        const QString folder = scratch.filePath(QStringLiteral("scibert-like"));
         QVERIFY(QDir().mkpath(folder));
         std::ofstream(ss(folder + QStringLiteral("/config.json")))
             << json{{"model_type", "bert"}, {"vocab_size", 31090}, {"hidden_size", 768}, {"num_hidden_layers", 12},
@@ -210,16 +212,25 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("12 layers")), 5000);
         QVERIFY2(form->folderSummary().contains(QLatin1String("31,090")), qPrintable(form->folderSummary()));
         QVERIFY(form->isValid());
+        // The debug experiment sets embedding_dim 48: the folder's config.json says 768, as the engine would.
+        QVERIFY2(form->folderSummary().contains(
+                     QLatin1String("model.embedding_dim is 48 but its config.json has hidden_size 768")),
+                 qPrintable(form->folderSummary()));
         auto *scroll = form->findChild<QScrollArea *>();
         scroll->ensureWidgetVisible(headLr, 0, 200);
         shoot(QStringLiteral("form-encoder"));
+        const json dimBefore = form->fieldValue(QStringLiteral("model.embedding_dim"));
+        form->setFieldValue(QStringLiteral("model.embedding_dim"), "");
+        QTRY_VERIFY_WITH_TIMEOUT(!form->folderSummary().contains(QLatin1String("embedding_dim")), 5000);
+        QVERIFY(form->folderSummary().contains(QLatin1String("12 layers")));
+        form->setFieldValue(QStringLiteral("model.embedding_dim"), dimBefore);
 
-        form->setFieldValue(QStringLiteral("model.init_from"), ss(m_dir));
+        form->setFieldValue(QStringLiteral("model.init_from"), ss(scratch.path()));
         QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("config.json")), 5000);
         QVERIFY2(form->folderSummary().contains(QLatin1String("e53935")), qPrintable(form->folderSummary()));
         form->setFieldValue(QStringLiteral("model.init_from"), "");
-        form->setFieldValue(QStringLiteral("model.pooling"), lbk::valueAt(before, "model.pooling"));
-        form->setFieldValue(QStringLiteral("model.type"), lbk::valueAt(before, "model.type"));
+        form->setFieldValue(QStringLiteral("model.pooling"), poolingBefore);
+        form->setFieldValue(QStringLiteral("model.type"), typeBefore);
         scroll->verticalScrollBar()->setValue(0);
     }
 

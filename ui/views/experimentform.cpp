@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <set>
 
 #include <QCheckBox>
 #include <QCoreApplication>
@@ -25,6 +26,8 @@
 
 #include "async.h"
 #include "data/dataset.h"
+#include "experiment/checkpointfit.h"
+#include "hf/encoderconfig.h"
 #include "format.h"
 
 namespace labbook {
@@ -160,7 +163,10 @@ ExperimentForm::ExperimentForm(QWidget *parent)
 
     m_previewTimer.setSingleShot(true);
     m_previewTimer.setInterval(400);
-    connect(&m_previewTimer, &QTimer::timeout, this, &ExperimentForm::startDataPreview);
+    connect(&m_previewTimer, &QTimer::timeout, this, [this] {
+        startDataPreview();
+        startFolderPreview();
+    });
 
     buildForm();
     newExperiment();
@@ -169,6 +175,7 @@ ExperimentForm::ExperimentForm(QWidget *parent)
 ExperimentForm::~ExperimentForm()
 {
     m_preview.waitForFinished();
+    m_folderPreview.waitForFinished();
 }
 
 void ExperimentForm::setTargets(const std::vector<TargetChoice> &targets, const QString &targetsFile,
@@ -242,12 +249,13 @@ void ExperimentForm::buildForm()
             row.error->setStyleSheet(QStringLiteral("color: #e53935;"));
             row.error->setVisible(false);
             v->addWidget(row.error);
-            if (f.path == "data.path") {
-                m_dataInfo = new QLabel(cell);
-                m_dataInfo->setObjectName(QStringLiteral("dataInfo"));
-                m_dataInfo->setWordWrap(true);
-                m_dataInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
-                v->addWidget(m_dataInfo);
+            if (f.path == "data.path" || f.path == "model.init_from") {
+                auto *info = new QLabel(cell);
+                info->setObjectName(f.path == "data.path" ? QStringLiteral("dataInfo") : QStringLiteral("folderInfo"));
+                info->setWordWrap(true);
+                info->setTextInteractionFlags(Qt::TextSelectableByMouse);
+                v->addWidget(info);
+                (f.path == "data.path" ? m_dataInfo : m_folderInfo) = info;
             }
             const std::string key = f.path.substr(f.path.find('.') == std::string::npos ? 0 : f.path.find('.') + 1);
             row.label = new QLabel(qs(key) + (f.required ? QStringLiteral(" *") : QString()), box);
@@ -291,7 +299,7 @@ QWidget *ExperimentForm::makeEditor(FieldRow &row)
                                                        : displayValue(f.defaultValue)));
     edit->setClearButtonEnabled(f.type == lbk::FieldType::String || f.type == lbk::FieldType::StringList);
     connect(edit, &QLineEdit::textChanged, this, &ExperimentForm::fieldEdited);
-    if (f.path != "data.path" && !f.logScale)
+    if (f.path != "data.path" && f.path != "model.init_from" && !f.logScale)
         return edit;
     auto *box = new QWidget;
     auto *h = new QHBoxLayout(box);
@@ -311,6 +319,17 @@ QWidget *ExperimentForm::makeEditor(FieldRow &row)
             const QString root = QDir(start).absolutePath();
             const QString rel = QDir(root).relativeFilePath(file);
             edit->setText(rel.startsWith(QLatin1String("..")) ? file : rel);
+        });
+        h->addWidget(browse);
+    } else if (f.path == "model.init_from") {
+        auto *browse = new QToolButton(box);
+        browse->setText(tr("Folder..."));
+        browse->setToolTip(tr("A Hugging Face checkpoint folder (config.json, model.safetensors, the tokenizer's files)"));
+        connect(browse, &QToolButton::clicked, this, [this, edit] {
+            const QString folder = QFileDialog::getExistingDirectory(this, tr("Choose a checkpoint folder"),
+                                                                     edit->text().isEmpty() ? QDir::homePath() : edit->text());
+            if (!folder.isEmpty())
+                edit->setText(folder);
         });
         h->addWidget(browse);
     } else {
@@ -453,6 +472,53 @@ QString ExperimentForm::dataSummary() const
     return m_dataInfo ? m_dataInfo->text() : QString();
 }
 
+QString ExperimentForm::folderSummary() const
+{
+    return m_folderInfo ? m_folderInfo->text() : QString();
+}
+
+void ExperimentForm::startFolderPreview()
+{
+    const json resolved = lbk::withDefaults(experiment());
+    const json v = lbk::valueAt(resolved, "model.init_from");
+    const std::string folder = v.is_string() ? v.get<std::string>() : std::string();
+    const std::string root = ss(m_dataRoot);
+    // The folder, and the fields its config.json is checked against.
+    const std::string key = folder + '\n' + root + '\n' + resolved.value("model", json()).dump() +
+                            resolved.value("tokenizer", json()).dump();
+    if (!m_folderInfo || key == m_folderKey)
+        return;
+    const bool sameFolder = m_folderKey.rfind(folder + '\n' + root + '\n', 0) == 0;
+    m_folderKey = key;
+    if (folder.empty()) {
+        m_folderInfo->setText(tr("Empty: the encoder trains from scratch with the sizes below. Choose a Hugging Face "
+                                 "checkpoint folder to fine-tune it (docs/ENCODERS.md)."));
+        return;
+    }
+    if (!sameFolder)
+        m_folderInfo->setText(tr("Reading %1...").arg(qs(folder)));
+    auto parsed = lbk::experimentFromJson(resolved); // a form with errors elsewhere shows the folder alone
+    std::optional<lbk::Experiment> e;
+    if (parsed)
+        e = std::move(parsed.value());
+    auto inspect = [key, folder, root, e = std::move(e)] {
+        auto f = lbk::hf::inspectCheckpointFolder(lbk::resolveDataPath(folder, root));
+        if (!f)
+            return std::make_pair(key, QStringLiteral("<span style='color:#e53935'>%1</span>")
+                                           .arg(qs(f.message()).toHtmlEscaped()));
+        QString text = QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped());
+        if (e)
+            if (auto bad = lbk::checkpointContradictions(*e, f->config, "its config.json"))
+                text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(*bad).toHtmlEscaped());
+        return std::make_pair(key, text);
+    };
+    m_folderPreview = async::run(QThreadPool::globalInstance(), this, std::move(inspect),
+                                 [this](std::pair<std::string, QString> r) {
+                                     if (r.first == m_folderKey)
+                                         m_folderInfo->setText(r.second);
+                                 });
+}
+
 void ExperimentForm::fieldEdited()
 {
     if (m_loading)
@@ -461,7 +527,8 @@ void ExperimentForm::fieldEdited()
     setModified(true);
     QObject *s = sender();
     const QString name = s ? s->objectName() : QString();
-    if (name.startsWith(QLatin1String("field:data.")) || name.startsWith(QLatin1String("field:labels.")))
+    if (name.startsWith(QLatin1String("field:data.")) || name.startsWith(QLatin1String("field:labels.")) ||
+        name.startsWith(QLatin1String("field:model.")) || name == QLatin1String("field:tokenizer.max_tokens"))
         scheduleDataPreview();
 }
 
@@ -508,6 +575,13 @@ void ExperimentForm::revalidate()
 void ExperimentForm::updateApplicability()
 {
     const json resolved = lbk::withDefaults(experiment());
+    // Qt 6.4's QFormLayout lays itself out inside setRowVisible with a stale row count and writes past its arrays
+    // (valgrind; a crash a few edits later), so the layouts rest while rows change and are laid out once after.
+    std::set<QFormLayout *> layouts;
+    for (auto &row : m_rows)
+        layouts.insert(row.layout);
+    for (auto *l : layouts)
+        l->setEnabled(false);
     for (auto &row : m_rows) {
         bool applies = row.spec->appliesTo.empty();
         for (const auto &cond : row.spec->appliesTo) {
@@ -518,6 +592,10 @@ void ExperimentForm::updateApplicability()
         }
         // A field that does not apply but holds an error stays visible, or the error could not be fixed.
         row.layout->setRowVisible(row.row, applies || row.error->isVisibleTo(row.row));
+    }
+    for (auto *l : layouts) {
+        l->setEnabled(true);
+        l->activate();
     }
 }
 

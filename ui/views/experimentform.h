@@ -48,6 +48,7 @@ public:
     std::vector<lbk::ValidationIssue> issues() const { return m_issues; }
     bool isValid() const { return m_issues.empty(); }
     QString dataSummary() const;
+    QString folderSummary() const; // what the model.init_from folder holds, as the form shows it
 
     // Experiment files: default folder experiments/ of the checkout (or the working directory).
     static QString experimentsFolder();
@@ -97,6 +98,8 @@ private:
     void setModified(bool modified);
     void scheduleDataPreview();
     void startDataPreview();
+    // model.init_from: what the checkpoint folder holds (model type, sizes, vocabulary), or why it is not one.
+    void startFolderPreview();
 
     std::vector<FieldRow> m_rows;
     std::map<std::string, size_t> m_byPath;
@@ -109,6 +112,7 @@ private:
     QLabel *m_fileLabel = nullptr;
     QLabel *m_problems = nullptr;
     QLabel *m_dataInfo = nullptr;
+    QLabel *m_folderInfo = nullptr;
     QComboBox *m_target = nullptr;
     QPushButton *m_launch = nullptr;
     QPushButton *m_findLr = nullptr;
@@ -116,6 +120,8 @@ private:
     QTimer m_previewTimer;
     QFuture<void> m_preview; // the latest preview's job, waited for on destruction
     std::string m_previewKey; // the inputs of the preview being shown or computed
+    QFuture<void> m_folderPreview;
+    std::string m_folderKey;
 };
 
 } // namespace labbook

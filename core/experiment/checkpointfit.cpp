@@ -1,0 +1,39 @@
+#include "experiment/checkpointfit.h"
+
+#include "experiment/schema.h"
+
+namespace lbk {
+
+using nlohmann::json;
+
+std::optional<std::string> checkpointContradictions(const Experiment &e, const hf::EncoderConfig &c,
+                                                    const std::string &where)
+{
+    struct Size {
+        const char *field, *key;
+        int value;
+    };
+    const Size sizes[] = {{"model.layers", "num_hidden_layers", c.layers},
+                          {"model.embedding_dim", "hidden_size", c.hiddenSize},
+                          {"model.heads", "num_attention_heads", c.heads},
+                          {"model.hidden", "intermediate_size", c.intermediateSize}};
+    std::string msg;
+    for (const auto &s : sizes) {
+        // The recorded config has every default filled in: a value other than the field's default was set.
+        const json set = valueAt(e.config, s.field);
+        const FieldSpec *f = findField(s.field);
+        if (set.is_number_integer() && f && set != f->defaultValue && set.get<int>() != s.value)
+            msg += std::string(msg.empty() ? "" : "; ") + s.field + " is " + std::to_string(set.get<int>()) +
+                   " but " + where + " has " + s.key + " " + std::to_string(s.value);
+    }
+    if (e.tokenizer.maxTokens > c.maxTokens())
+        msg += std::string(msg.empty() ? "" : "; ") + "tokenizer.max_tokens is " +
+               std::to_string(e.tokenizer.maxTokens) + " but " + where + " has position embeddings for " +
+               std::to_string(c.maxTokens()) + " tokens (max_position_embeddings " + std::to_string(c.maxPositions) +
+               ")";
+    if (msg.empty())
+        return std::nullopt;
+    return msg + " (remove the model fields to take the checkpoint's sizes)";
+}
+
+} // namespace lbk
