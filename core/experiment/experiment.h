@@ -2,16 +2,39 @@
 // An experiment: everything a run needs, as typed values. Built from JSON by experimentFromJson() (schema.h),
 // which fills every default, so code that reads an Experiment never guesses. Each member is bound to its field in
 // experiment/fieldtable.cpp, and its initialiser here is that field's default in the schema and the docs.
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace lbk {
 
+// A closed set of the experiment is an enum whose words, as the JSON writes them, wordsOf() lists once, right below
+// it, in the order the docs give them: the field table binds the field to them (so the schema's choices are these
+// words), toString() writes a value's word and fromWord() reads one.
+template <typename E>
+struct Word {
+    const char *word;
+    E value;
+};
+
 enum class TextField { Title, Abstract, TitleAbstract };
+constexpr auto wordsOf(TextField)
+{
+    return std::to_array<Word<TextField>>(
+        {{"title", TextField::Title}, {"abstract", TextField::Abstract}, {"title+abstract", TextField::TitleAbstract}});
+}
+
 enum class TaskKind { MultiClass, Binary, MultiLabel };
+constexpr auto wordsOf(TaskKind)
+{
+    return std::to_array<Word<TaskKind>>(
+        {{"multiclass", TaskKind::MultiClass}, {"binary", TaskKind::Binary}, {"multilabel", TaskKind::MultiLabel}});
+}
 
 struct DataSpec {
     std::string path;          // as written; resolve with resolveDataPath()
@@ -41,8 +64,14 @@ struct SplitSpec {
     bool stratify = true;
 };
 
-// tokenizer.type: sentencepiece's unigram or BPE pieces, or whole words (also through sentencepiece).
+// tokenizer.type: sentencepiece's unigram or BPE pieces, or whole words (also through sentencepiece). Its word is
+// also sentencepiece's model_type.
 enum class TokenizerType { Unigram, Bpe, Word };
+constexpr auto wordsOf(TokenizerType)
+{
+    return std::to_array<Word<TokenizerType>>(
+        {{"unigram", TokenizerType::Unigram}, {"bpe", TokenizerType::Bpe}, {"word", TokenizerType::Word}});
+}
 
 struct TokenizerSpec {
     TokenizerType type = TokenizerType::Unigram;
@@ -56,6 +85,15 @@ struct TokenizerSpec {
 // model.type. BagCnn: a bag and a CNN, their logits averaged. Encoder: the BERT family as Hugging Face implements it
 // (post-norm blocks, learned positions), from scratch or fine-tuned from a checkpoint folder (model.init_from).
 enum class ModelType { Bag, Cnn, Gru, Transformer, BagCnn, Encoder };
+constexpr auto wordsOf(ModelType)
+{
+    return std::to_array<Word<ModelType>>({{"bag", ModelType::Bag},
+                                           {"cnn", ModelType::Cnn},
+                                           {"gru", ModelType::Gru},
+                                           {"transformer", ModelType::Transformer},
+                                           {"bag_cnn", ModelType::BagCnn},
+                                           {"encoder", ModelType::Encoder}});
+}
 
 struct ModelSpec {
     ModelType type = ModelType::Bag;
@@ -153,12 +191,27 @@ struct Experiment {
     nlohmann::json config; // the full JSON with every default filled in, as stored with each run
 };
 
-const char *toString(TextField f);
-const char *toString(TaskKind k);
-// model.type's words and the types they name, in the order the docs list them; toString gives the word.
-const std::vector<std::pair<std::string, ModelType>> &modelTypeWords();
-const char *toString(ModelType t);
-const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords();
-const char *toString(TokenizerType t); // also sentencepiece's model_type
+template <typename E>
+concept ClosedSet = requires(E value) { wordsOf(value); };
+
+// The word a value is written as.
+template <ClosedSet E>
+constexpr const char *toString(E value)
+{
+    for (const auto &w : wordsOf(value))
+        if (w.value == value)
+            return w.word;
+    return wordsOf(value)[0].word; // not reached: every value has a word
+}
+
+// The value a word stands for; none for a word outside the set.
+template <ClosedSet E>
+constexpr std::optional<E> fromWord(std::string_view word)
+{
+    for (const auto &w : wordsOf(E{}))
+        if (word == w.word)
+            return w.value;
+    return std::nullopt;
+}
 
 } // namespace lbk

@@ -134,8 +134,8 @@ Row field(M Part::*member, std::string path, std::string help)
     return Row(std::move(b));
 }
 
-// A choice whose member is not the string but an enum (data.text) or a bool named by two words (labels.others):
-// the words and the values they stand for are listed together, in the order the docs give them.
+// A choice whose member is not the string but a value each word stands for, such as a bool named by two words
+// (labels.others): the words and their values are listed together, in the order the docs give them.
 template <typename Part, typename M>
 Row choiceField(M Part::*member, std::string path, std::string help, std::vector<std::pair<std::string, M>> words)
 {
@@ -155,6 +155,16 @@ Row choiceField(M Part::*member, std::string path, std::string help, std::vector
     for (const auto &[word, value] : words)
         b.spec.choices.push_back(word);
     return Row(std::move(b));
+}
+
+// The usual choice: an enum of experiment.h, written with its words (wordsOf).
+template <typename Part, ClosedSet M>
+Row choiceField(M Part::*member, std::string path, std::string help)
+{
+    std::vector<std::pair<std::string, M>> words;
+    for (const auto &w : wordsOf(M{}))
+        words.emplace_back(w.word, w.value);
+    return choiceField(member, std::move(path), std::move(help), std::move(words));
 }
 
 // A field without a member: the code that uses it reads Experiment::config, named at each such row.
@@ -195,10 +205,7 @@ std::vector<FieldBinding> dataFields()
             .required(),
         field(&DataSpec::format, "data.format", "File format; auto decides by the extension.")
             .choices({"auto", "jsonl", "csv", "tsv"}),
-        choiceField(&DataSpec::text, "data.text", "Which text the model reads.",
-                    {{"title", TextField::Title},
-                     {"abstract", TextField::Abstract},
-                     {"title+abstract", TextField::TitleAbstract}}),
+        choiceField(&DataSpec::text, "data.text", "Which text the model reads."),
         field(&DataSpec::idColumn, "data.columns.id", "Column (or JSON field) holding the paper id."),
         field(&DataSpec::titleColumn, "data.columns.title", "Column (or JSON field) holding the title."),
         field(&DataSpec::abstractColumn, "data.columns.abstract", "Column (or JSON field) holding the abstract."),
@@ -214,11 +221,9 @@ std::vector<FieldBinding> dataFields()
 std::vector<FieldBinding> labelFields()
 {
     return {
-        choiceField(
-            &LabelSpec::kind, "labels.kind",
-            "multiclass: the primary category among the N most common; binary: does the paper carry one of "
-            "the positive categories; multilabel: every category with a prefix.",
-            {{"multiclass", TaskKind::MultiClass}, {"binary", TaskKind::Binary}, {"multilabel", TaskKind::MultiLabel}}),
+        choiceField(&LabelSpec::kind, "labels.kind",
+                    "multiclass: the primary category among the N most common; binary: does the paper carry one of "
+                    "the positive categories; multilabel: every category with a prefix."),
         field(&LabelSpec::topN, "labels.top_n", "Multiclass: keep the N most common primary categories.")
             .range(2, 10000)
             .when({"labels.kind=multiclass"}),
@@ -258,11 +263,11 @@ std::vector<FieldBinding> splitFields()
 std::vector<FieldBinding> tokenizerFields()
 {
     return {
-        choiceField(&TokenizerSpec::type, "tokenizer.type",
-              "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII letters, digits, _ "
-              "and non-ASCII characters; everything else separates them), the vocab_size most frequent seen at least "
-              "tokenizer.min_count times, others unknown.",
-              tokenizerTypeWords()),
+        choiceField(
+            &TokenizerSpec::type, "tokenizer.type",
+            "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII letters, digits, _ "
+            "and non-ASCII characters; everything else separates them), the vocab_size most frequent seen at least "
+            "tokenizer.min_count times, others unknown."),
         field(&TokenizerSpec::minCount, "tokenizer.min_count",
               "Word tokenizer: words seen fewer times in the training split are unknown.")
             .range(1, 1000000)
@@ -283,14 +288,14 @@ std::vector<FieldBinding> tokenizerFields()
 std::vector<FieldBinding> modelCommonFields()
 {
     return {
-        choiceField(&ModelSpec::type, "model.type",
-              "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token embeddings; gru: "
-              "bidirectional GRU with pooling; transformer: a small pre-norm encoder; bag_cnn: a bag and a CNN side "
-              "by side, each trained on its own loss (train/loss is their mean), predicting with their logits "
-              "averaged (model.bag_weight); it gains over either alone because they make different mistakes; "
-              "encoder: a BERT or RoBERTa encoder as Hugging Face's transformers implements it, fine-tuned from a "
-              "checkpoint folder (model.init_from) or trained from scratch.",
-              modelTypeWords()),
+        choiceField(
+            &ModelSpec::type, "model.type",
+            "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token embeddings; gru: "
+            "bidirectional GRU with pooling; transformer: a small pre-norm encoder; bag_cnn: a bag and a CNN side "
+            "by side, each trained on its own loss (train/loss is their mean), predicting with their logits "
+            "averaged (model.bag_weight); it gains over either alone because they make different mistakes; "
+            "encoder: a BERT or RoBERTa encoder as Hugging Face's transformers implements it, fine-tuned from a "
+            "checkpoint folder (model.init_from) or trained from scratch."),
         field(&ModelSpec::embeddingDim, "model.embedding_dim", "Token embedding size.").range(8, 4096),
         field(&ModelSpec::dropout, "model.dropout", "Dropout before the classifier (and inside the model).")
             .range(0, 1, false, true),

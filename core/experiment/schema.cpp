@@ -15,68 +15,6 @@ namespace lbk {
 
 using nlohmann::json;
 
-const char *toString(TextField f)
-{
-    switch (f) {
-    case TextField::Title: return "title";
-    case TextField::Abstract: return "abstract";
-    case TextField::TitleAbstract: return "title+abstract";
-    }
-    return "title";
-}
-
-const char *toString(TaskKind k)
-{
-    switch (k) {
-    case TaskKind::MultiClass: return "multiclass";
-    case TaskKind::Binary: return "binary";
-    case TaskKind::MultiLabel: return "multilabel";
-    }
-    return "multiclass";
-}
-
-namespace {
-
-// The word a closed set's value is written as (every value has one, so the first word is never needed).
-template <typename T>
-const char *wordOf(const std::vector<std::pair<std::string, T>> &words, T value)
-{
-    for (const auto &[word, v] : words)
-        if (v == value)
-            return word.c_str();
-    return words.front().first.c_str();
-}
-
-} // namespace
-
-const std::vector<std::pair<std::string, ModelType>> &modelTypeWords()
-{
-    static const std::vector<std::pair<std::string, ModelType>> words = {{"bag", ModelType::Bag},
-                                                                       {"cnn", ModelType::Cnn},
-                                                                       {"gru", ModelType::Gru},
-                                                                       {"transformer", ModelType::Transformer},
-                                                                       {"bag_cnn", ModelType::BagCnn},
-                                                                       {"encoder", ModelType::Encoder}};
-    return words;
-}
-
-const char *toString(ModelType t)
-{
-    return wordOf(modelTypeWords(), t);
-}
-
-const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords()
-{
-    static const std::vector<std::pair<std::string, TokenizerType>> words = {
-        {"unigram", TokenizerType::Unigram}, {"bpe", TokenizerType::Bpe}, {"word", TokenizerType::Word}};
-    return words;
-}
-
-const char *toString(TokenizerType t)
-{
-    return wordOf(tokenizerTypeWords(), t);
-}
-
 namespace {
 
 std::string describeValue(const json &v)
