@@ -127,8 +127,14 @@ struct ModelSpec {
     bool pretrained() const { return type == ModelType::Encoder && !initFrom.empty(); } // tokenizer from the folder
 };
 
+enum class OptimizerType { AdamW, Sgd };
+constexpr auto wordsOf(OptimizerType)
+{
+    return std::to_array<Word<OptimizerType>>({{"adamw", OptimizerType::AdamW}, {"sgd", OptimizerType::Sgd}});
+}
+
 struct OptimizerSpec {
-    std::string type = "adamw"; // adamw | sgd
+    OptimizerType type = OptimizerType::AdamW;
     double lr = 3e-3;
     double weightDecay = 0.01;
     double momentum = 0.9;      // sgd

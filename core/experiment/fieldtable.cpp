@@ -419,7 +419,7 @@ std::vector<FieldBinding> modelEncoderFields()
 std::vector<FieldBinding> optimizerFields()
 {
     return {
-        field(&OptimizerSpec::type, "optimizer.type", "AdamW, or SGD with momentum.").choices({"adamw", "sgd"}),
+        choiceField(&OptimizerSpec::type, "optimizer.type", "AdamW, or SGD with momentum."),
         field(&OptimizerSpec::lr, "optimizer.lr", "Peak learning rate (the LR finder suggests one).")
             .range(0, 10, true)
             .logScaled(),
