@@ -143,8 +143,17 @@ struct OptimizerSpec {
     double labelSmoothing = 0.0;
 };
 
+enum class ScheduleType { Constant, Linear, OneCycle, Cosine };
+constexpr auto wordsOf(ScheduleType)
+{
+    return std::to_array<Word<ScheduleType>>({{"constant", ScheduleType::Constant},
+                                              {"linear", ScheduleType::Linear},
+                                              {"onecycle", ScheduleType::OneCycle},
+                                              {"cosine", ScheduleType::Cosine}});
+}
+
 struct ScheduleSpec {
-    std::string type = "constant"; // constant | linear | onecycle | cosine
+    ScheduleType type = ScheduleType::Constant;
     double warmup = 0.0;   // share of total steps spent warming up (linear, cosine, onecycle)
     double finalLrFactor = 0.0; // lr at the end as a share of the peak (linear, cosine)
 };

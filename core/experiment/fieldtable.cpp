@@ -449,10 +449,9 @@ std::vector<FieldBinding> optimizerFields()
 std::vector<FieldBinding> scheduleFields()
 {
     return {
-        field(&ScheduleSpec::type, "schedule.type",
-              "constant; linear: warm-up then linear decay; onecycle: cosine up then down; cosine: warm-up then "
-              "cosine decay.")
-            .choices({"constant", "linear", "onecycle", "cosine"}),
+        choiceField(&ScheduleSpec::type, "schedule.type",
+                    "constant; linear: warm-up then linear decay; onecycle: cosine up then down; cosine: warm-up then "
+                    "cosine decay."),
         field(&ScheduleSpec::warmup, "schedule.warmup", "Share of all steps spent warming up.")
             .range(0, 1, false, true),
         field(&ScheduleSpec::finalLrFactor, "schedule.final_lr_factor",
