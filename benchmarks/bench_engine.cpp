@@ -103,7 +103,7 @@ lbk::ModelSpec specOf(const json &c)
     } else {
         s.hidden = c["hidden"];
         s.layers = c["layers"];
-        s.pooling = c["pooling"];
+        s.pooling = lbk::fromWord<lbk::Pooling>(c["pooling"].get<std::string>()).value();
         if (c.contains("heads"))
             s.heads = c["heads"];
     }

@@ -47,7 +47,7 @@ json encoderArchitecture(const LoadedModel &lm, json arch)
     arch["hidden_act"] = c.hiddenAct;
     arch["layer_norm_eps"] = c.layerNormEps;
     arch["position_offset"] = c.positionOffset();
-    arch["pooling"] = lm.exp.model.pooling;
+    arch["pooling"] = toString(lm.exp.model.pooling);
     arch["cls_id"] = lm.rows.clsId;
     arch["norm"] = "post";
     arch["config"] = lm.pretrained ? "hf/config.json" : "";
@@ -86,7 +86,7 @@ json architecture(const LoadedModel &lm)
     if (ms.type == ModelType::Gru || ms.type == ModelType::Transformer) {
         arch["hidden"] = ms.hidden;
         arch["layers"] = ms.layers;
-        arch["pooling"] = ms.pooling;
+        arch["pooling"] = toString(ms.pooling);
         if (ms.type == ModelType::Transformer) {
             arch["heads"] = ms.heads;
             arch["cls_id"] = lm.rows.clsId;

@@ -186,7 +186,7 @@ GruModelImpl::GruModelImpl(const ModelSpec &spec, int vocab, int outputs)
                                                       .batch_first(true)
                                                       .dropout(spec.layers > 1 ? spec.dropout : 0.0)));
     m_dropout = register_module("dropout", FastDropout(spec.dropout));
-    const int64_t states = 2 * int64_t(spec.hidden) * (m_pooling == "meanmax" ? 2 : 1);
+    const int64_t states = 2 * int64_t(spec.hidden) * (m_pooling == Pooling::MeanMax ? 2 : 1);
     m_out = register_module("out", torch::nn::Linear(states, outputs));
 }
 
@@ -198,7 +198,7 @@ bool GruModelImpl::foldsFirstLayer() const
 
 torch::Tensor GruModelImpl::forward(const Batch &batch)
 {
-    const bool wantMean = m_pooling != "max", wantMax = m_pooling != "mean";
+    const bool wantMean = m_pooling != Pooling::Max, wantMax = m_pooling != Pooling::Mean;
     torch::Tensor mean, max; // over each text's own tokens: [B, 2H]
     if (m_fused && fusedGruApplies(m_embedding->weight)) {
         // The same layers on the module's weights, fused (engine/fusedgru.h).
@@ -322,7 +322,7 @@ torch::Tensor TransformerModelImpl::forward(const Batch &batch)
         x = m_blocks[i]->as<EncoderBlock>()->forward(x, padMask);
     x = m_norm->forward(x);
     torch::Tensor pooled;
-    if (m_pooling == "cls") {
+    if (m_pooling == Pooling::Cls) {
         pooled = x.select(1, 0);
     } else {
         auto keep = padMask.logical_not().unsqueeze(2).to(x.dtype());
@@ -371,7 +371,7 @@ std::vector<int64_t> charNgramRows(const std::string &piece, int minLen, int max
 
 TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
 {
-    if (spec.type == ModelType::Transformer && spec.pooling == "cls")
+    if (spec.type == ModelType::Transformer && spec.pooling == Pooling::Cls)
         return {pieces + 1, pieces};
     // An encoder from scratch always starts a text with its CLS id; a pretrained one's tokenizer adds its own.
     if (spec.type == ModelType::Encoder && !spec.pretrained())

@@ -95,6 +95,18 @@ constexpr auto wordsOf(ModelType)
                                            {"encoder", ModelType::Encoder}});
 }
 
+// model.pooling: how token states become one vector. gru: mean | max | meanmax; transformer: cls | mean; encoder:
+// pooler | cls | mean.
+enum class Pooling { Mean, Max, MeanMax, Cls, Pooler };
+constexpr auto wordsOf(Pooling)
+{
+    return std::to_array<Word<Pooling>>({{"mean", Pooling::Mean},
+                                         {"max", Pooling::Max},
+                                         {"meanmax", Pooling::MeanMax},
+                                         {"cls", Pooling::Cls},
+                                         {"pooler", Pooling::Pooler}});
+}
+
 struct ModelSpec {
     ModelType type = ModelType::Bag;
     int embeddingDim = 64;
@@ -111,7 +123,7 @@ struct ModelSpec {
     int hidden = 128;             // gru: hidden size per direction; transformer, encoder: feed-forward size
     int layers = 1;               // gru, transformer, encoder
     int heads = 4;                // transformer, encoder
-    std::string pooling = "mean"; // gru: mean | max | meanmax; transformer: cls | mean; encoder: pooler | cls | mean
+    Pooling pooling = Pooling::Mean;
     std::string initFrom;         // encoder: a Hugging Face checkpoint folder to start from ("": from scratch)
     bool allowMissingWeights = false; // encoder: weights the folder lacks (besides the new head) start random
     double headLrFactor = 1.0;    // encoder: the classification head's rate as a multiple of optimizer.lr

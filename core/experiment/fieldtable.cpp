@@ -380,11 +380,10 @@ std::vector<FieldBinding> modelSequenceFields()
         field(&ModelSpec::heads, "model.heads", "Transformer, encoder: attention heads (must divide embedding_dim).")
             .range(1, 64)
             .when({"model.type=transformer", "model.type=encoder"}),
-        field(&ModelSpec::pooling, "model.pooling",
-              "How token states become one vector: mean, max, meanmax (GRU), cls (transformer, encoder: the first "
-              "token's state), pooler (encoder: Hugging Face's own head, BERT's pooler or RoBERTa's dense layer over "
-              "the first token; needed for `lbk export --format hf`).")
-            .choices({"mean", "max", "meanmax", "cls", "pooler"})
+        choiceField(&ModelSpec::pooling, "model.pooling",
+                    "How token states become one vector: mean, max, meanmax (GRU), cls (transformer, encoder: the "
+                    "first token's state), pooler (encoder: Hugging Face's own head, BERT's pooler or RoBERTa's dense "
+                    "layer over the first token; needed for `lbk export --format hf`).")
             .when({"model.type=gru", "model.type=transformer", "model.type=encoder"}),
     };
 }

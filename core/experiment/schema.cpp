@@ -224,9 +224,9 @@ void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
             issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +
                                                  " does not divide model.embedding_dim " +
                                                  std::to_string(m.embeddingDim)});
-        if (m.pooling != "cls" && m.pooling != "mean")
+        if (m.pooling != Pooling::Cls && m.pooling != Pooling::Mean)
             issues.push_back(
-                {"model.pooling", "model.pooling: \"" + m.pooling +
+                {"model.pooling", "model.pooling: \"" + std::string(toString(m.pooling)) +
                                       "\" is not available for the transformer; allowed: \"cls\", \"mean\""});
     }
     if (m.type == ModelType::Encoder) {
@@ -234,14 +234,15 @@ void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
             issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +
                                                  " does not divide model.embedding_dim " +
                                                  std::to_string(m.embeddingDim)});
-        if (m.pooling != "pooler" && m.pooling != "cls" && m.pooling != "mean")
-            issues.push_back({"model.pooling", "model.pooling: \"" + m.pooling +
+        if (m.pooling != Pooling::Pooler && m.pooling != Pooling::Cls && m.pooling != Pooling::Mean)
+            issues.push_back({"model.pooling", "model.pooling: \"" + std::string(toString(m.pooling)) +
                                                    "\" is not available for the encoder; allowed: \"pooler\", "
                                                    "\"cls\", \"mean\""});
     }
-    if (m.type == ModelType::Gru && (m.pooling == "cls" || m.pooling == "pooler"))
-        issues.push_back({"model.pooling", "model.pooling: \"" + m.pooling + "\" is for the transformer and the "
-                                           "encoder; for the GRU use mean, max or meanmax"});
+    if (m.type == ModelType::Gru && (m.pooling == Pooling::Cls || m.pooling == Pooling::Pooler))
+        issues.push_back({"model.pooling", "model.pooling: \"" + std::string(toString(m.pooling)) +
+                                               "\" is for the transformer and the encoder; for the GRU use mean, "
+                                               "max or meanmax"});
     if (m.hasBag() && m.charNgrams > 0) {
         if (m.ngramBuckets == 0)
             issues.push_back({"model.char_ngrams", "model.char_ngrams: character n-grams are hashed into the n-gram "

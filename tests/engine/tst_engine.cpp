@@ -133,7 +133,7 @@ private Q_SLOTS:
         QFETCH(QString, pooling);
         lbk::ModelSpec spec;
         spec.type = modelType(type.toStdString());
-        spec.pooling = pooling.toStdString();
+        spec.pooling = lbk::fromWord<lbk::Pooling>(pooling.toStdString()).value();
         spec.embeddingDim = 16;
         spec.hidden = 16;
         spec.channels = 8;

@@ -318,7 +318,7 @@ private Q_SLOTS:
         spec.embeddingDim = 24;
         spec.hidden = 20;
         spec.layers = layers;
-        spec.pooling = pooling.toStdString();
+        spec.pooling = lbk::fromWord<lbk::Pooling>(pooling.toStdString()).value();
         spec.dropout = 0.0; // training mode below: the two paths draw different dropout masks
         auto model = lbk::makeModel(spec, 60, 4, 16);
         auto *gru = dynamic_cast<lbk::GruModelImpl *>(model.get());
