@@ -69,7 +69,7 @@ json architecture(const LoadedModel &lm)
         arch["embedding_rows"] = int64_t(lm.rows.vocab) + (ms.ngrams > 1 || ms.charNgrams > 0 ? ms.ngramBuckets : 0);
         // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
         // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.
-        arch["bag_mode"] = ms.weighting == "tfidf" ? "tfidf" : "mean";
+        arch["bag_mode"] = toString(ms.weighting);
     }
     if (ms.hasCnn()) {
         arch["kernel_sizes"] = ms.kernelSizes;

@@ -68,10 +68,11 @@ BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool s
     m_embedding = register_module(
         "embedding",
         torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(rows, spec.embeddingDim)
-                                    .mode(spec.weighting == "tfidf" ? torch::nn::EmbeddingBagMode(torch::kSum)
-                                                                    : torch::nn::EmbeddingBagMode(torch::kMean))
+                                    .mode(spec.weighting == BagWeighting::TfIdf
+                                              ? torch::nn::EmbeddingBagMode(torch::kSum)
+                                              : torch::nn::EmbeddingBagMode(torch::kMean))
                                     .sparse(sparse)));
-    m_tfidf = spec.weighting == "tfidf";
+    m_tfidf = spec.weighting == BagWeighting::TfIdf;
     m_minDf = spec.minDf;
     if (m_tfidf)
         m_idf = register_buffer("idf", torch::ones({rows}));
@@ -388,7 +389,7 @@ InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::v
     in.clsId = clsId;
     in.ngrams = spec.ngramBuckets > 0 ? spec.ngrams : 1;
     in.buckets = spec.ngramBuckets;
-    in.unique = in.bag && spec.weighting == "tfidf";
+    in.unique = in.bag && spec.weighting == BagWeighting::TfIdf;
     in.mixHash = spec.ngramHash != "multiplicative";
     if (in.bag && spec.charNgrams > 0 && spec.ngramBuckets > 0) {
         auto rows = std::make_shared<std::vector<std::vector<int64_t>>>(size_t(vocab));

@@ -95,6 +95,13 @@ constexpr auto wordsOf(ModelType)
                                            {"encoder", ModelType::Encoder}});
 }
 
+// model.weighting: how the bag averages its token and n-gram vectors.
+enum class BagWeighting { Mean, TfIdf };
+constexpr auto wordsOf(BagWeighting)
+{
+    return std::to_array<Word<BagWeighting>>({{"mean", BagWeighting::Mean}, {"tfidf", BagWeighting::TfIdf}});
+}
+
 // model.pooling: how token states become one vector. gru: mean | max | meanmax; transformer: cls | mean; encoder:
 // pooler | cls | mean.
 enum class Pooling { Mean, Max, MeanMax, Cls, Pooler };
@@ -117,7 +124,7 @@ struct ModelSpec {
     int charNgrams = 0;           // bag: character n-grams of each token up to this length (0: off)
     int minDf = 1;                // bag, tfidf: rows in fewer training texts get weight 0
     int charNgramsMin = 2;
-    std::string weighting = "mean"; // bag: mean | tfidf
+    BagWeighting weighting = BagWeighting::Mean; // bag
     std::vector<int> kernelSizes = {2, 3, 4}; // cnn
     int channels = 128;           // cnn: filters per kernel size
     int hidden = 128;             // gru: hidden size per direction; transformer, encoder: feed-forward size

@@ -330,10 +330,9 @@ std::vector<FieldBinding> modelBagFields()
             .choices({"mix", "multiplicative"})
             .when(bagModels())
             .recordedBefore("multiplicative"),
-        field(&ModelSpec::weighting, "model.weighting",
-              "Bag: mean, the plain average of the text's token and n-gram vectors (fastText); tfidf, their sum "
-              "weighted by (1 + log tf) x idf and L2-normalised per text, with idf from the training split.")
-            .choices({"mean", "tfidf"})
+        choiceField(&ModelSpec::weighting, "model.weighting",
+                    "Bag: mean, the plain average of the text's token and n-gram vectors (fastText); tfidf, their sum "
+                    "weighted by (1 + log tf) x idf and L2-normalised per text, with idf from the training split.")
             .when(bagModels()),
     };
 }
