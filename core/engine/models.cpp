@@ -390,7 +390,7 @@ InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::v
     in.ngrams = spec.ngramBuckets > 0 ? spec.ngrams : 1;
     in.buckets = spec.ngramBuckets;
     in.unique = in.bag && spec.weighting == BagWeighting::TfIdf;
-    in.mixHash = spec.ngramHash != "multiplicative";
+    in.mixHash = spec.ngramHash != NgramHash::Multiplicative;
     if (in.bag && spec.charNgrams > 0 && spec.ngramBuckets > 0) {
         auto rows = std::make_shared<std::vector<std::vector<int64_t>>>(size_t(vocab));
         for (size_t id = 0; id < pieces.size() && id < size_t(vocab); ++id)

@@ -95,6 +95,14 @@ constexpr auto wordsOf(ModelType)
                                            {"encoder", ModelType::Encoder}});
 }
 
+// model.ngram_hash: how the bag hashes an n-gram into its buckets. Multiplicative only for runs recorded before the
+// field existed, which used it.
+enum class NgramHash { Mix, Multiplicative };
+constexpr auto wordsOf(NgramHash)
+{
+    return std::to_array<Word<NgramHash>>({{"mix", NgramHash::Mix}, {"multiplicative", NgramHash::Multiplicative}});
+}
+
 // model.weighting: how the bag averages its token and n-gram vectors.
 enum class BagWeighting { Mean, TfIdf };
 constexpr auto wordsOf(BagWeighting)
@@ -120,7 +128,7 @@ struct ModelSpec {
     double dropout = 0.1;
     int ngrams = 2;               // bag: word n-grams up to this order (hashed into buckets)
     int ngramBuckets = 200000;    // bag
-    std::string ngramHash = "mix"; // bag: mix | multiplicative (runs recorded before the field existed)
+    NgramHash ngramHash = NgramHash::Mix; // bag
     int charNgrams = 0;           // bag: character n-grams of each token up to this length (0: off)
     int minDf = 1;                // bag, tfidf: rows in fewer training texts get weight 0
     int charNgramsMin = 2;

@@ -323,11 +323,10 @@ std::vector<FieldBinding> modelBagFields()
         field(&ModelSpec::charNgramsMin, "model.char_ngrams_min", "Bag: shortest character n-gram.")
             .range(1, 8)
             .when(bagModels()),
-        field(&ModelSpec::ngramHash, "model.ngram_hash",
-              "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash (docs/EXPERIMENTS.md). "
-              "multiplicative: h * 1000003 + token, which puts many n-grams in the same bucket; only for runs "
-              "recorded before 2026-11-24, which used it.")
-            .choices({"mix", "multiplicative"})
+        choiceField(&ModelSpec::ngramHash, "model.ngram_hash",
+                    "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash (docs/EXPERIMENTS.md). "
+                    "multiplicative: h * 1000003 + token, which puts many n-grams in the same bucket; only for runs "
+                    "recorded before 2026-11-24, which used it.")
             .when(bagModels())
             .recordedBefore("multiplicative"),
         choiceField(&ModelSpec::weighting, "model.weighting",

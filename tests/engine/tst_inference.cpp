@@ -399,12 +399,12 @@ private Q_SLOTS:
         auto cfg = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "bag"}}}});
         auto fresh = lbk::experimentFromRecorded(cfg);
         QVERIFY2(fresh, fresh ? "" : fresh.message().c_str());
-        QVERIFY(fresh->model.ngramHash == "mix");
+        QVERIFY(fresh->model.ngramHash == lbk::NgramHash::Mix);
         cfg["model"].erase("ngram_hash");
         auto old = lbk::experimentFromRecorded(cfg);
-        QVERIFY(old && old->model.ngramHash == "multiplicative");
+        QVERIFY(old && old->model.ngramHash == lbk::NgramHash::Multiplicative);
         QVERIFY(lbk::inputSpecFor(old->model, 100, -1).mixHash == false);
-        QVERIFY(lbk::experimentFromJson(cfg)->model.ngramHash == "mix");
+        QVERIFY(lbk::experimentFromJson(cfg)->model.ngramHash == lbk::NgramHash::Mix);
     }
 };
 
