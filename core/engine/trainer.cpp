@@ -109,7 +109,7 @@ StepLoop::StepLoop(RunContext &context, Objective &objective)
 // from rank 0's weights (the same seed gives the same ones; this makes it a fact).
 Status StepLoop::joinRanks()
 {
-    if (m_sparse.defined() && m_ctx.dist->backend() == "nccl")
+    if (m_sparse.defined() && m_ctx.dist->backend() == CollectiveBackend::Nccl)
         return Error{"training.backend \"nccl\" has no all-reduce for the bag model's row-sparse table; use "
                      "\"gloo\", or optimizer.sparse_embeddings: false"};
     std::vector<int64_t> shape = m_obj.shape();

@@ -185,18 +185,35 @@ struct ScheduleSpec {
     double finalLrFactor = 0.0; // lr at the end as a share of the peak (linear, cosine)
 };
 
+// training.device: auto is CUDA when available, else the CPU.
+enum class TrainingDevice { Auto, Cpu, Cuda };
+constexpr auto wordsOf(TrainingDevice)
+{
+    return std::to_array<Word<TrainingDevice>>(
+        {{"auto", TrainingDevice::Auto}, {"cpu", TrainingDevice::Cpu}, {"cuda", TrainingDevice::Cuda}});
+}
+
+// training.backend, the collectives' library when processes > 1: auto is NCCL on CUDA (where LibTorch has it), else
+// Gloo.
+enum class CollectiveBackend { Auto, Gloo, Nccl };
+constexpr auto wordsOf(CollectiveBackend)
+{
+    return std::to_array<Word<CollectiveBackend>>(
+        {{"auto", CollectiveBackend::Auto}, {"gloo", CollectiveBackend::Gloo}, {"nccl", CollectiveBackend::Nccl}});
+}
+
 struct TrainingSpec {
     int batchSize = 64;
     int epochs = 3;
     int64_t maxSteps = 0; // 0: epochs decide
     uint64_t seed = 13;
-    std::string device = "auto"; // auto | cpu | cuda
+    TrainingDevice device = TrainingDevice::Auto;
     int threads = 0;             // 0: all cores
     int logEvery = 10;           // steps between train metric events
     bool balanced = false;       // class weights inversely proportional to frequency
     int accumulate = 1;          // micro-batches per step: a step's batch is computed in this many parts
     int processes = 1;           // data-parallel training processes (torch.distributed)
-    std::string backend = "auto"; // auto | gloo | nccl
+    CollectiveBackend backend = CollectiveBackend::Auto;
 };
 
 struct EvaluationSpec {

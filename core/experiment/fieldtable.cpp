@@ -469,8 +469,7 @@ std::vector<FieldBinding> trainingFields()
             .range(0, kMaxInt64),
         field(&TrainingSpec::seed, "training.seed", "Seed for initialisation, data order and dropout.")
             .range(0, kMaxInt64),
-        field(&TrainingSpec::device, "training.device", "auto: CUDA when available, else CPU.")
-            .choices({"auto", "cpu", "cuda"}),
+        choiceField(&TrainingSpec::device, "training.device", "auto: CUDA when available, else CPU."),
         field(&TrainingSpec::threads, "training.threads",
               "CPU threads for LibTorch and the BLAS under it (0: all cores).")
             .range(0, 1024),
@@ -487,9 +486,8 @@ std::vector<FieldBinding> trainingFields()
               "Training processes (torch.distributed, data parallel): the global batch is split across them and only "
               "the first reports. Started by the worker itself, or by srun as one task each in a Slurm job.")
             .range(1, 256),
-        field(&TrainingSpec::backend, "training.backend",
-              "Collective backend when processes > 1; auto: NCCL on CUDA, Gloo on CPU.")
-            .choices({"auto", "gloo", "nccl"}),
+        choiceField(&TrainingSpec::backend, "training.backend",
+                    "Collective backend when processes > 1; auto: NCCL on CUDA, Gloo on CPU."),
     };
 }
 

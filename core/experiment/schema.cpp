@@ -267,7 +267,7 @@ void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues
             {"training.processes", "training.processes: " + std::to_string(t.processes) +
                                        " processes cannot share a batch of " + std::to_string(t.batchSize) +
                                        " examples; raise training.batch_size or lower training.processes"});
-    if (t.backend == "nccl" && t.device == "cpu")
+    if (t.backend == CollectiveBackend::Nccl && t.device == TrainingDevice::Cpu)
         issues.push_back({"training.backend", "training.backend: \"nccl\" needs CUDA devices; with training.device "
                                               "\"cpu\" use \"gloo\" or \"auto\""});
     if (e.lrFinder.minLr >= e.lrFinder.maxLr)
