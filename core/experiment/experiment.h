@@ -216,12 +216,26 @@ struct TrainingSpec {
     CollectiveBackend backend = CollectiveBackend::Auto;
 };
 
+// evaluation.metric: the validation metric that picks the best checkpoint. Its word is the metric's key in an
+// evaluation summary (metrics.h, scalarMetricKeys).
+enum class EvalMetric { Accuracy, MacroF1, MicroF1, Loss, RocAuc, PrAuc, F1 };
+constexpr auto wordsOf(EvalMetric)
+{
+    return std::to_array<Word<EvalMetric>>({{"accuracy", EvalMetric::Accuracy},
+                                            {"macro_f1", EvalMetric::MacroF1},
+                                            {"micro_f1", EvalMetric::MicroF1},
+                                            {"loss", EvalMetric::Loss},
+                                            {"roc_auc", EvalMetric::RocAuc},
+                                            {"pr_auc", EvalMetric::PrAuc},
+                                            {"f1", EvalMetric::F1}});
+}
+
 struct EvaluationSpec {
     int64_t everySteps = 0;     // 0: once per epoch
     int64_t maxPredictions = 0; // per evaluation and split (0: all)
     int topK = 3;
     int histogramBins = 20;
-    std::string metric = "macro_f1"; // the one that picks the best checkpoint
+    EvalMetric metric = EvalMetric::MacroF1;
     int earlyStopping = 0;      // evaluations without improvement before stopping (0: off)
 };
 

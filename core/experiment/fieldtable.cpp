@@ -503,9 +503,8 @@ std::vector<FieldBinding> evaluationFields()
         field(&EvaluationSpec::topK, "evaluation.top_k", "Predicted labels kept per example.").range(1, 50),
         field(&EvaluationSpec::histogramBins, "evaluation.histogram_bins", "Bins of the prediction histograms.")
             .range(2, 1000),
-        field(&EvaluationSpec::metric, "evaluation.metric",
-              "Validation metric that picks the best checkpoint and drives early stopping.")
-            .choices({"accuracy", "macro_f1", "micro_f1", "loss", "roc_auc", "pr_auc", "f1"}),
+        choiceField(&EvaluationSpec::metric, "evaluation.metric",
+                    "Validation metric that picks the best checkpoint and drives early stopping."),
         field(&EvaluationSpec::earlyStopping, "evaluation.early_stopping",
               "Stop after this many evaluations without improvement (0: off).")
             .range(0, kMaxInt),

@@ -204,15 +204,16 @@ void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)
                                              "e.g. [\"cs.CV\"]"});
     if (kind == TaskKind::MultiLabel && e.labels.prefix.empty())
         issues.push_back({"labels.prefix", "labels.prefix: a multilabel task needs a category prefix, e.g. \"cs.\""});
-    const std::string &metric = e.evaluation.metric;
-    if ((metric == "roc_auc" || metric == "pr_auc" || metric == "f1") && kind != TaskKind::Binary)
-        issues.push_back(
-            {"evaluation.metric",
-             "evaluation.metric: \"" + metric + "\" is defined for binary tasks only; use accuracy, macro_f1 or loss"});
-    if (metric == "micro_f1" && kind != TaskKind::MultiLabel)
+    const EvalMetric metric = e.evaluation.metric;
+    if ((metric == EvalMetric::RocAuc || metric == EvalMetric::PrAuc || metric == EvalMetric::F1) &&
+        kind != TaskKind::Binary)
+        issues.push_back({"evaluation.metric", "evaluation.metric: \"" + std::string(toString(metric)) +
+                                                   "\" is defined for binary tasks only; use accuracy, macro_f1 or "
+                                                   "loss"});
+    if (metric == EvalMetric::MicroF1 && kind != TaskKind::MultiLabel)
         issues.push_back({"evaluation.metric",
                           "evaluation.metric: \"micro_f1\" is defined for multilabel tasks only; use macro_f1"});
-    if (metric == "accuracy" && kind == TaskKind::MultiLabel)
+    if (metric == EvalMetric::Accuracy && kind == TaskKind::MultiLabel)
         issues.push_back({"evaluation.metric", "evaluation.metric: exact-match accuracy is a poor guide for "
                                                "multilabel tasks; use micro_f1 or macro_f1"});
 }
