@@ -36,9 +36,17 @@ constexpr auto wordsOf(TaskKind)
         {{"multiclass", TaskKind::MultiClass}, {"binary", TaskKind::Binary}, {"multilabel", TaskKind::MultiLabel}});
 }
 
+// data.format. Auto: by the file's extension (.zst is decompressed first).
+enum class DataFormat { Auto, Jsonl, Csv, Tsv };
+constexpr auto wordsOf(DataFormat)
+{
+    return std::to_array<Word<DataFormat>>(
+        {{"auto", DataFormat::Auto}, {"jsonl", DataFormat::Jsonl}, {"csv", DataFormat::Csv}, {"tsv", DataFormat::Tsv}});
+}
+
 struct DataSpec {
     std::string path;          // as written; resolve with resolveDataPath()
-    std::string format = "auto"; // auto | jsonl | csv | tsv (auto: by extension; .zst is decompressed first)
+    DataFormat format = DataFormat::Auto;
     TextField text = TextField::Title;
     std::string idColumn = "id";
     std::string titleColumn = "title";

@@ -203,8 +203,7 @@ std::vector<FieldBinding> dataFields()
               "paths resolve against the data root (--data-root, $LABBOOK_DATA, else ../shared/data beside the "
               "checkout).")
             .required(),
-        field(&DataSpec::format, "data.format", "File format; auto decides by the extension.")
-            .choices({"auto", "jsonl", "csv", "tsv"}),
+        choiceField(&DataSpec::format, "data.format", "File format; auto decides by the extension."),
         choiceField(&DataSpec::text, "data.text", "Which text the model reads."),
         field(&DataSpec::idColumn, "data.columns.id", "Column (or JSON field) holding the paper id."),
         field(&DataSpec::titleColumn, "data.columns.title", "Column (or JSON field) holding the title."),

@@ -129,6 +129,8 @@ private Q_SLOTS:
                                       << "-0.1 is out of range; allowed: a number > 0 and <= 10";
         QTest::newRow("enum") << R"({"data":{"path":"a"},"model":{"type":"lstm"}})" << "model.type"
                               << "\"lstm\" is not allowed; allowed: one of \"bag\", \"cnn\", \"gru\", \"transformer\"";
+        QTest::newRow("format") << R"({"data":{"path":"a","format":"xml"}})" << "data.format"
+                                << "\"xml\" is not allowed; allowed: one of \"auto\", \"jsonl\", \"csv\", \"tsv\"";
         QTest::newRow("bool") << R"({"data":{"path":"a"},"split":{"stratify":"yes"}})" << "split.stratify"
                               << "is not true or false";
         QTest::newRow("list item") << R"({"data":{"path":"a"},"model":{"kernel_sizes":[2,0]}})"
