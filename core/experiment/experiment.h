@@ -3,46 +3,29 @@
 // which fills every default, so code that reads an Experiment never guesses. Each member is bound to its field in
 // experiment/fieldtable.cpp, and its initialiser here is that field's default in the schema and the docs.
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace lbk {
 
-// A closed set of the experiment is an enum whose words, as the JSON writes them, wordsOf() lists once, right below
-// it, in the order the docs give them: the field table binds the field to them (so the schema's choices are these
-// words), toString() writes a value's word and fromWord() reads one.
-template <typename E>
-struct Word {
-    const char *word;
-    E value;
-};
+// A closed set of the experiment is an enum whose words, as the JSON writes them, kWords lists right below it: one
+// for each value, in the enum's order, which is the order the docs give them. The field table binds the field to
+// them (so the schema's choices are these words), toString() writes a value's word and fromWord() reads one.
+template <typename E> inline constexpr std::array<const char *, 0> kWords{}; // not a closed set
 
 enum class TextField { Title, Abstract, TitleAbstract };
-constexpr auto wordsOf(TextField)
-{
-    return std::to_array<Word<TextField>>(
-        {{"title", TextField::Title}, {"abstract", TextField::Abstract}, {"title+abstract", TextField::TitleAbstract}});
-}
-
-enum class TaskKind { MultiClass, Binary, MultiLabel };
-constexpr auto wordsOf(TaskKind)
-{
-    return std::to_array<Word<TaskKind>>(
-        {{"multiclass", TaskKind::MultiClass}, {"binary", TaskKind::Binary}, {"multilabel", TaskKind::MultiLabel}});
-}
+template <> inline constexpr auto kWords<TextField> = std::to_array({"title", "abstract", "title+abstract"});
 
 // data.format. Auto: by the file's extension (.zst is decompressed first).
 enum class DataFormat { Auto, Jsonl, Csv, Tsv };
-constexpr auto wordsOf(DataFormat)
-{
-    return std::to_array<Word<DataFormat>>(
-        {{"auto", DataFormat::Auto}, {"jsonl", DataFormat::Jsonl}, {"csv", DataFormat::Csv}, {"tsv", DataFormat::Tsv}});
-}
+template <> inline constexpr auto kWords<DataFormat> = std::to_array({"auto", "jsonl", "csv", "tsv"});
 
 struct DataSpec {
     std::string path;          // as written; resolve with resolveDataPath()
@@ -55,6 +38,9 @@ struct DataSpec {
     double maxBadShare = 0.01; // lines that fail to parse, as a share of all lines, before reading fails
     int64_t limit = 0;         // read at most this many rows (0: all)
 };
+
+enum class TaskKind { MultiClass, Binary, MultiLabel };
+template <> inline constexpr auto kWords<TaskKind> = std::to_array({"multiclass", "binary", "multilabel"});
 
 struct LabelSpec {
     TaskKind kind = TaskKind::MultiClass;
@@ -75,11 +61,7 @@ struct SplitSpec {
 // tokenizer.type: sentencepiece's unigram or BPE pieces, or whole words (also through sentencepiece). Its word is
 // also sentencepiece's model_type.
 enum class TokenizerType { Unigram, Bpe, Word };
-constexpr auto wordsOf(TokenizerType)
-{
-    return std::to_array<Word<TokenizerType>>(
-        {{"unigram", TokenizerType::Unigram}, {"bpe", TokenizerType::Bpe}, {"word", TokenizerType::Word}});
-}
+template <> inline constexpr auto kWords<TokenizerType> = std::to_array({"unigram", "bpe", "word"});
 
 struct TokenizerSpec {
     TokenizerType type = TokenizerType::Unigram;
@@ -93,42 +75,22 @@ struct TokenizerSpec {
 // model.type. BagCnn: a bag and a CNN, their logits averaged. Encoder: the BERT family as Hugging Face implements it
 // (post-norm blocks, learned positions), from scratch or fine-tuned from a checkpoint folder (model.init_from).
 enum class ModelType { Bag, Cnn, Gru, Transformer, BagCnn, Encoder };
-constexpr auto wordsOf(ModelType)
-{
-    return std::to_array<Word<ModelType>>({{"bag", ModelType::Bag},
-                                           {"cnn", ModelType::Cnn},
-                                           {"gru", ModelType::Gru},
-                                           {"transformer", ModelType::Transformer},
-                                           {"bag_cnn", ModelType::BagCnn},
-                                           {"encoder", ModelType::Encoder}});
-}
+template <>
+inline constexpr auto kWords<ModelType> = std::to_array({"bag", "cnn", "gru", "transformer", "bag_cnn", "encoder"});
 
 // model.ngram_hash: how the bag hashes an n-gram into its buckets. Multiplicative only for runs recorded before the
 // field existed, which used it.
 enum class NgramHash { Mix, Multiplicative };
-constexpr auto wordsOf(NgramHash)
-{
-    return std::to_array<Word<NgramHash>>({{"mix", NgramHash::Mix}, {"multiplicative", NgramHash::Multiplicative}});
-}
+template <> inline constexpr auto kWords<NgramHash> = std::to_array({"mix", "multiplicative"});
 
 // model.weighting: how the bag averages its token and n-gram vectors.
 enum class BagWeighting { Mean, TfIdf };
-constexpr auto wordsOf(BagWeighting)
-{
-    return std::to_array<Word<BagWeighting>>({{"mean", BagWeighting::Mean}, {"tfidf", BagWeighting::TfIdf}});
-}
+template <> inline constexpr auto kWords<BagWeighting> = std::to_array({"mean", "tfidf"});
 
 // model.pooling: how token states become one vector. gru: mean | max | meanmax; transformer: cls | mean; encoder:
 // pooler | cls | mean.
 enum class Pooling { Mean, Max, MeanMax, Cls, Pooler };
-constexpr auto wordsOf(Pooling)
-{
-    return std::to_array<Word<Pooling>>({{"mean", Pooling::Mean},
-                                         {"max", Pooling::Max},
-                                         {"meanmax", Pooling::MeanMax},
-                                         {"cls", Pooling::Cls},
-                                         {"pooler", Pooling::Pooler}});
-}
+template <> inline constexpr auto kWords<Pooling> = std::to_array({"mean", "max", "meanmax", "cls", "pooler"});
 
 struct ModelSpec {
     ModelType type = ModelType::Bag;
@@ -163,10 +125,7 @@ struct ModelSpec {
 };
 
 enum class OptimizerType { AdamW, Sgd };
-constexpr auto wordsOf(OptimizerType)
-{
-    return std::to_array<Word<OptimizerType>>({{"adamw", OptimizerType::AdamW}, {"sgd", OptimizerType::Sgd}});
-}
+template <> inline constexpr auto kWords<OptimizerType> = std::to_array({"adamw", "sgd"});
 
 struct OptimizerSpec {
     OptimizerType type = OptimizerType::AdamW;
@@ -179,13 +138,7 @@ struct OptimizerSpec {
 };
 
 enum class ScheduleType { Constant, Linear, OneCycle, Cosine };
-constexpr auto wordsOf(ScheduleType)
-{
-    return std::to_array<Word<ScheduleType>>({{"constant", ScheduleType::Constant},
-                                              {"linear", ScheduleType::Linear},
-                                              {"onecycle", ScheduleType::OneCycle},
-                                              {"cosine", ScheduleType::Cosine}});
-}
+template <> inline constexpr auto kWords<ScheduleType> = std::to_array({"constant", "linear", "onecycle", "cosine"});
 
 struct ScheduleSpec {
     ScheduleType type = ScheduleType::Constant;
@@ -195,20 +148,12 @@ struct ScheduleSpec {
 
 // training.device: auto is CUDA when available, else the CPU.
 enum class TrainingDevice { Auto, Cpu, Cuda };
-constexpr auto wordsOf(TrainingDevice)
-{
-    return std::to_array<Word<TrainingDevice>>(
-        {{"auto", TrainingDevice::Auto}, {"cpu", TrainingDevice::Cpu}, {"cuda", TrainingDevice::Cuda}});
-}
+template <> inline constexpr auto kWords<TrainingDevice> = std::to_array({"auto", "cpu", "cuda"});
 
 // training.backend, the collectives' library when processes > 1: auto is NCCL on CUDA (where LibTorch has it), else
 // Gloo.
 enum class CollectiveBackend { Auto, Gloo, Nccl };
-constexpr auto wordsOf(CollectiveBackend)
-{
-    return std::to_array<Word<CollectiveBackend>>(
-        {{"auto", CollectiveBackend::Auto}, {"gloo", CollectiveBackend::Gloo}, {"nccl", CollectiveBackend::Nccl}});
-}
+template <> inline constexpr auto kWords<CollectiveBackend> = std::to_array({"auto", "gloo", "nccl"});
 
 struct TrainingSpec {
     int batchSize = 64;
@@ -227,16 +172,9 @@ struct TrainingSpec {
 // evaluation.metric: the validation metric that picks the best checkpoint. Its word is the metric's key in an
 // evaluation summary (metrics.h, scalarMetricKeys).
 enum class EvalMetric { Accuracy, MacroF1, MicroF1, Loss, RocAuc, PrAuc, F1 };
-constexpr auto wordsOf(EvalMetric)
-{
-    return std::to_array<Word<EvalMetric>>({{"accuracy", EvalMetric::Accuracy},
-                                            {"macro_f1", EvalMetric::MacroF1},
-                                            {"micro_f1", EvalMetric::MicroF1},
-                                            {"loss", EvalMetric::Loss},
-                                            {"roc_auc", EvalMetric::RocAuc},
-                                            {"pr_auc", EvalMetric::PrAuc},
-                                            {"f1", EvalMetric::F1}});
-}
+template <>
+inline constexpr auto kWords<EvalMetric> = std::to_array({"accuracy", "macro_f1", "micro_f1", "loss", "roc_auc",
+                                                          "pr_auc", "f1"});
 
 struct EvaluationSpec {
     int64_t everySteps = 0;     // 0: once per epoch
@@ -273,25 +211,24 @@ struct Experiment {
 };
 
 template <typename E>
-concept ClosedSet = requires(E value) { wordsOf(value); };
+concept ClosedSet = std::is_enum_v<E> && (kWords<E>.size() > 0);
 
 // The word a value is written as.
 template <ClosedSet E>
 constexpr const char *toString(E value)
 {
-    for (const auto &w : wordsOf(value))
-        if (w.value == value)
-            return w.word;
-    return wordsOf(value)[0].word; // not reached: every value has a word
+    const auto i = static_cast<size_t>(value);
+    assert(i < kWords<E>.size()); // a value without a word: add it to kWords
+    return kWords<E>[i];
 }
 
 // The value a word stands for; none for a word outside the set.
 template <ClosedSet E>
 constexpr std::optional<E> fromWord(std::string_view word)
 {
-    for (const auto &w : wordsOf(E{}))
-        if (word == w.word)
-            return w.value;
+    for (size_t i = 0; i < kWords<E>.size(); ++i)
+        if (word == kWords<E>[i])
+            return static_cast<E>(i);
     return std::nullopt;
 }
 

@@ -157,13 +157,13 @@ Row choiceField(M Part::*member, std::string path, std::string help, std::vector
     return Row(std::move(b));
 }
 
-// The usual choice: an enum of experiment.h, written with its words (wordsOf).
+// The usual choice: an enum of experiment.h, written with its words (kWords).
 template <typename Part, ClosedSet M>
 Row choiceField(M Part::*member, std::string path, std::string help)
 {
     std::vector<std::pair<std::string, M>> words;
-    for (const auto &w : wordsOf(M{}))
-        words.emplace_back(w.word, w.value);
+    for (size_t i = 0; i < kWords<M>.size(); ++i)
+        words.emplace_back(kWords<M>[i], static_cast<M>(i));
     return choiceField(member, std::move(path), std::move(help), std::move(words));
 }
 
