@@ -99,9 +99,7 @@ json modelConfig(const std::string &type, int vocab, int outputs)
 lbk::ModelSpec specOf(const json &c)
 {
     lbk::ModelSpec s;
-    for (const auto &[word, type] : lbk::modelTypeWords())
-        if (c["type"] == word)
-            s.type = type;
+    s.type = lbk::fromWord<lbk::ModelType>(c["type"].get<std::string>()).value_or(lbk::ModelType::Bag);
     s.embeddingDim = c["embedding_dim"];
     s.dropout = c["dropout"];
     if (s.type == lbk::ModelType::Bag) {
@@ -110,7 +108,7 @@ lbk::ModelSpec specOf(const json &c)
     } else {
         s.hidden = c["hidden"];
         s.layers = c["layers"];
-        s.pooling = c["pooling"];
+        s.pooling = lbk::fromWord<lbk::Pooling>(c["pooling"].get<std::string>()).value();
         if (c.contains("heads"))
             s.heads = c["heads"];
     }

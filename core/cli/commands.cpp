@@ -269,7 +269,7 @@ void printRunSummary(const RunDetail &r)
     std::printf("%s\n", runHeadline(r).c_str());
     if (!r.error.empty())
         std::printf("  reason: %s\n", r.error.c_str());
-    if (r.kind == "lr_find") {
+    if (r.lrFind()) {
         const json s = r.summary.value("lr_suggestion", json());
         if (s.is_object() && s.value("lr", json()).is_number())
             std::printf("  suggested learning rate: %.3g (steepest descent of the smoothed loss)\n",

@@ -616,21 +616,17 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
     if (zstSuffix)
         base.resize(base.size() - 4);
 
-    std::string format = lower(spec.format);
-    if (format.empty() || format == "auto") {
+    DataFormat format = spec.format;
+    if (format == DataFormat::Auto) {
         if (endsWith(base, ".jsonl") || endsWith(base, ".json") || endsWith(base, ".ndjson"))
-            format = "jsonl";
+            format = DataFormat::Jsonl;
         else if (endsWith(base, ".csv"))
-            format = "csv";
+            format = DataFormat::Csv;
         else if (endsWith(base, ".tsv") || endsWith(base, ".tab"))
-            format = "tsv";
+            format = DataFormat::Tsv;
         else
             return Error{name + ": cannot tell the format from the file name; name it .jsonl, .csv or .tsv (with "
                                 "an optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\"."};
-    } else if (format == "json" || format == "ndjson") {
-        format = "jsonl";
-    } else if (format != "jsonl" && format != "csv" && format != "tsv") {
-        return Error{"data.format is \"" + spec.format + "\"; use \"auto\", \"jsonl\", \"csv\" or \"tsv\"."};
     }
     if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
         return Error{"data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1."};
@@ -654,8 +650,9 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
     Tally t;
     t.fileName = name;
     t.limit = spec.limit;
-    std::string failure =
-        format == "jsonl" ? readJsonLines(lines, spec, t) : readDelimited(lines, spec, format == "csv" ? ',' : '\t', t);
+    std::string failure = format == DataFormat::Jsonl
+                              ? readJsonLines(lines, spec, t)
+                              : readDelimited(lines, spec, format == DataFormat::Csv ? ',' : '\t', t);
     if (report)
         *report = t.report;
     if (!failure.empty())
@@ -679,9 +676,9 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
     }
     if (t.papers.empty())
         return Error{name + ": no papers in it" +
-                     (t.array             ? std::string(" (its array is empty)")
-                      : format == "jsonl" ? std::string(" (the file is empty or every line is blank)")
-                                          : std::string(" (no rows under the header)")) +
+                     (t.array                       ? std::string(" (its array is empty)")
+                      : format == DataFormat::Jsonl ? std::string(" (the file is empty or every line is blank)")
+                                                    : std::string(" (no rows under the header)")) +
                      ". Check data.path."};
     return std::move(t.papers);
 }

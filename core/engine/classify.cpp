@@ -246,7 +246,7 @@ Status ClassifyObjective::createModel()
     const Experiment &e = m_ctx.exp;
     // Row-sparse updates pay off for the bag model's big table with AdamW; `optimizer.sparse_embeddings`
     // turns them off (dense AdamW, PyTorch's default behaviour).
-    m_sparse = e.model.hasBag() && e.optimizer.type == "adamw" &&
+    m_sparse = e.model.hasBag() && e.optimizer.type == OptimizerType::AdamW &&
                e.config.value("optimizer", json::object()).value("sparse_embeddings", true);
     m_model = makeModel(e.model, m_rows.vocab, m_outputs, e.tokenizer.maxTokens, m_sparse,
                         m_pretrained ? &m_pretrained->config : nullptr);

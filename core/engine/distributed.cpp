@@ -29,7 +29,9 @@ std::unique_ptr<Collective> Collective::open(const CollectiveOptions &o)
 #else
     const bool nccl = false; // Debian's LibTorch: Gloo only, which also runs collectives on CUDA tensors
 #endif
-    c->m_backend = o.backend == "auto" ? (o.device.is_cuda() && nccl ? "nccl" : "gloo") : o.backend;
+    c->m_backend = o.backend == CollectiveBackend::Auto
+                       ? (o.device.is_cuda() && nccl ? CollectiveBackend::Nccl : CollectiveBackend::Gloo)
+                       : o.backend;
     c->m_group = std::make_unique<Group>();
     c->m_group->store = c10::make_intrusive<::c10d::FileStore>(o.rendezvous.string(), o.world);
     return c;
@@ -57,7 +59,7 @@ std::optional<std::string> Collective::announcement(const std::string &key)
 
 void Collective::connect()
 {
-    if (m_backend == "nccl") {
+    if (m_backend == CollectiveBackend::Nccl) {
 #ifdef USE_C10D_NCCL
         auto opts = ::c10d::ProcessGroupNCCL::Options::create();
         opts->timeout = m_timeout;

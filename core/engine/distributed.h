@@ -13,13 +13,15 @@
 
 #include <torch/torch.h>
 
+#include "experiment/experiment.h"
+
 namespace lbk {
 
 struct CollectiveOptions {
     int rank = 0;
     int world = 1;
     std::filesystem::path rendezvous; // the FileStore file: unique per launch
-    std::string backend = "auto";     // auto | gloo | nccl
+    CollectiveBackend backend = CollectiveBackend::Auto;
     torch::Device device = torch::kCPU;
     bool loopback = true;             // Gloo binds 127.0.0.1 (one machine); else this host's address
     // How long a collective waits (a dead peer is noticed at once, by its closed connection): the other ranks
@@ -47,7 +49,7 @@ public:
 
     int rank() const { return m_rank; }
     int world() const { return m_world; }
-    const std::string &backend() const { return m_backend; }
+    CollectiveBackend backend() const { return m_backend; } // never Auto
 
     // Rank 0's values into every rank's tensors (parameters at the start, so every rank begins alike).
     void broadcast(const std::vector<torch::Tensor> &tensors);
@@ -68,7 +70,7 @@ private:
     struct Group;
     std::unique_ptr<Group> m_group;
     int m_rank = 0, m_world = 1;
-    std::string m_backend;
+    CollectiveBackend m_backend = CollectiveBackend::Gloo;
     torch::Device m_device = torch::kCPU;
     bool m_loopback = true;
     std::chrono::milliseconds m_timeout{0};

@@ -138,9 +138,9 @@ EncoderClassifierImpl::EncoderClassifierImpl(const hf::EncoderConfig &c, const M
 {
     const bool roberta = c.family == hf::EncoderFamily::Roberta;
     m_prefix = roberta ? "roberta." : "bert.";
-    const bool bertPooler = m_pooling == "pooler" && !roberta;
+    const bool bertPooler = m_pooling == Pooling::Pooler && !roberta;
     m_encoder = register_module(roberta ? "roberta" : "bert", EncoderModel(c, bertPooler));
-    if (m_pooling == "pooler" && roberta) {
+    if (m_pooling == Pooling::Pooler && roberta) {
         auto head = holder(*this, "classifier");
         m_headDense = head->register_module("dense", torch::nn::Linear(c.hiddenSize, c.hiddenSize));
         m_outProj = head->register_module("out_proj", torch::nn::Linear(c.hiddenSize, outputs));
@@ -158,7 +158,7 @@ EncoderClassifierImpl::EncoderClassifierImpl(const hf::EncoderConfig &c, const M
 torch::Tensor EncoderClassifierImpl::forward(const Batch &batch)
 {
     auto hidden = m_encoder->forward(batch.tokens, batch.lengths);
-    if (m_pooling == "mean") {
+    if (m_pooling == Pooling::Mean) {
         const int64_t l = hidden.size(1);
         auto real = (torch::arange(l, batch.lengths.options()).unsqueeze(0) < batch.lengths.unsqueeze(1))
                         .to(hidden.scalar_type())

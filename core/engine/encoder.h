@@ -84,7 +84,8 @@ public:
 
 private:
     hf::EncoderConfig m_config;
-    std::string m_pooling, m_prefix;
+    Pooling m_pooling;
+    std::string m_prefix;
     EncoderModel m_encoder{nullptr};
     torch::nn::Linear m_classifier{nullptr}, m_headDense{nullptr}, m_outProj{nullptr};
     FastDropout m_dropout{nullptr};

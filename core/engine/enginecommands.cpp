@@ -40,7 +40,7 @@ Result<StoreRun> trainingRun(const Common &c, const std::string &ref)
     auto run = (*store)->run(ref);
     if (!run)
         return badInput(run.message());
-    if (run->kind != "train")
+    if (run->lrFind())
         return badInput("run " + std::to_string(run->id) + " is an LR range test; only training runs have a model");
     return StoreRun{std::move(*store), std::move(*run)};
 }

@@ -27,8 +27,8 @@ Status checkExportable(const LoadedModel &lm, const std::string &runName)
     if (!lm.pretrained)
         return badInput(run + " trained its encoder with Labbook's sentencepiece tokenizer, which transformers' "
                               "BERT and RoBERTa tokenizers cannot load; use --format model");
-    if (lm.exp.model.pooling != "pooler")
-        return badInput(run + " pools with \"" + lm.exp.model.pooling + "\"; transformers' " +
+    if (lm.exp.model.pooling != Pooling::Pooler)
+        return badInput(run + " pools with \"" + toString(lm.exp.model.pooling) + "\"; transformers' " +
                         "*ForSequenceClassification heads are model.pooling \"pooler\"; use --format model");
     return okStatus();
 }

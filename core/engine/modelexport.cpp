@@ -23,7 +23,7 @@ std::string bagIdsText(const ModelSpec &ms)
 {
     std::string t = "token ids, then for each order n = 2..ngrams and each window: vocab_rows + (h mod "
                     "ngram_buckets) in uint64 arithmetic, h = 0, then over the window ";
-    t += ms.ngramHash == "multiplicative"
+    t += ms.ngramHash == NgramHash::Multiplicative
              ? "h = h * 1000003 + (token + 1)"
              : "h = (h xor (token + 1)) * 0x9E3779B97F4A7C15, then h ^= h >> 33; h *= 0xFF51AFD7ED558CCD; "
                "h ^= h >> 33; h *= 0xC4CEB93FE53F2E5B; h ^= h >> 33";
@@ -47,7 +47,7 @@ json encoderArchitecture(const LoadedModel &lm, json arch)
     arch["hidden_act"] = c.hiddenAct;
     arch["layer_norm_eps"] = c.layerNormEps;
     arch["position_offset"] = c.positionOffset();
-    arch["pooling"] = lm.exp.model.pooling;
+    arch["pooling"] = toString(lm.exp.model.pooling);
     arch["cls_id"] = lm.rows.clsId;
     arch["norm"] = "post";
     arch["config"] = lm.pretrained ? "hf/config.json" : "";
@@ -63,13 +63,13 @@ json architecture(const LoadedModel &lm)
     if (ms.hasBag()) {
         arch["ngrams"] = lm.inputs.ngrams;
         arch["ngram_buckets"] = ms.ngramBuckets;
-        arch["ngram_hash"] = ms.ngramHash;
+        arch["ngram_hash"] = toString(ms.ngramHash);
         if (ms.charNgrams > 0) // rows from the pieces of tokenizer.model: see charNgramRows in models.h
             arch["char_ngrams"] = {ms.charNgramsMin, ms.charNgrams};
         arch["embedding_rows"] = int64_t(lm.rows.vocab) + (ms.ngrams > 1 || ms.charNgrams > 0 ? ms.ngramBuckets : 0);
         // tfidf: each id once per text with its count; weights (1 + log count) x idf (buffer "idf"),
         // L2-normalised per text; EmbeddingBag in sum mode with those per-sample weights.
-        arch["bag_mode"] = ms.weighting == "tfidf" ? "tfidf" : "mean";
+        arch["bag_mode"] = toString(ms.weighting);
     }
     if (ms.hasCnn()) {
         arch["kernel_sizes"] = ms.kernelSizes;
@@ -86,7 +86,7 @@ json architecture(const LoadedModel &lm)
     if (ms.type == ModelType::Gru || ms.type == ModelType::Transformer) {
         arch["hidden"] = ms.hidden;
         arch["layers"] = ms.layers;
-        arch["pooling"] = ms.pooling;
+        arch["pooling"] = toString(ms.pooling);
         if (ms.type == ModelType::Transformer) {
             arch["heads"] = ms.heads;
             arch["cls_id"] = lm.rows.clsId;

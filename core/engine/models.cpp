@@ -68,10 +68,11 @@ BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool s
     m_embedding = register_module(
         "embedding",
         torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(rows, spec.embeddingDim)
-                                    .mode(spec.weighting == "tfidf" ? torch::nn::EmbeddingBagMode(torch::kSum)
-                                                                    : torch::nn::EmbeddingBagMode(torch::kMean))
+                                    .mode(spec.weighting == BagWeighting::TfIdf
+                                              ? torch::nn::EmbeddingBagMode(torch::kSum)
+                                              : torch::nn::EmbeddingBagMode(torch::kMean))
                                     .sparse(sparse)));
-    m_tfidf = spec.weighting == "tfidf";
+    m_tfidf = spec.weighting == BagWeighting::TfIdf;
     m_minDf = spec.minDf;
     if (m_tfidf)
         m_idf = register_buffer("idf", torch::ones({rows}));
@@ -186,7 +187,7 @@ GruModelImpl::GruModelImpl(const ModelSpec &spec, int vocab, int outputs)
                                                       .batch_first(true)
                                                       .dropout(spec.layers > 1 ? spec.dropout : 0.0)));
     m_dropout = register_module("dropout", FastDropout(spec.dropout));
-    const int64_t states = 2 * int64_t(spec.hidden) * (m_pooling == "meanmax" ? 2 : 1);
+    const int64_t states = 2 * int64_t(spec.hidden) * (m_pooling == Pooling::MeanMax ? 2 : 1);
     m_out = register_module("out", torch::nn::Linear(states, outputs));
 }
 
@@ -198,7 +199,7 @@ bool GruModelImpl::foldsFirstLayer() const
 
 torch::Tensor GruModelImpl::forward(const Batch &batch)
 {
-    const bool wantMean = m_pooling != "max", wantMax = m_pooling != "mean";
+    const bool wantMean = m_pooling != Pooling::Max, wantMax = m_pooling != Pooling::Mean;
     torch::Tensor mean, max; // over each text's own tokens: [B, 2H]
     if (m_fused && fusedGruApplies(m_embedding->weight)) {
         // The same layers on the module's weights, fused (engine/fusedgru.h).
@@ -322,7 +323,7 @@ torch::Tensor TransformerModelImpl::forward(const Batch &batch)
         x = m_blocks[i]->as<EncoderBlock>()->forward(x, padMask);
     x = m_norm->forward(x);
     torch::Tensor pooled;
-    if (m_pooling == "cls") {
+    if (m_pooling == Pooling::Cls) {
         pooled = x.select(1, 0);
     } else {
         auto keep = padMask.logical_not().unsqueeze(2).to(x.dtype());
@@ -371,7 +372,7 @@ std::vector<int64_t> charNgramRows(const std::string &piece, int minLen, int max
 
 TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
 {
-    if (spec.type == ModelType::Transformer && spec.pooling == "cls")
+    if (spec.type == ModelType::Transformer && spec.pooling == Pooling::Cls)
         return {pieces + 1, pieces};
     // An encoder from scratch always starts a text with its CLS id; a pretrained one's tokenizer adds its own.
     if (spec.type == ModelType::Encoder && !spec.pretrained())
@@ -388,8 +389,8 @@ InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::v
     in.clsId = clsId;
     in.ngrams = spec.ngramBuckets > 0 ? spec.ngrams : 1;
     in.buckets = spec.ngramBuckets;
-    in.unique = in.bag && spec.weighting == "tfidf";
-    in.mixHash = spec.ngramHash != "multiplicative";
+    in.unique = in.bag && spec.weighting == BagWeighting::TfIdf;
+    in.mixHash = spec.ngramHash != NgramHash::Multiplicative;
     if (in.bag && spec.charNgrams > 0 && spec.ngramBuckets > 0) {
         auto rows = std::make_shared<std::vector<std::vector<int64_t>>>(size_t(vocab));
         for (size_t id = 0; id < pieces.size() && id < size_t(vocab); ++id)

@@ -140,7 +140,7 @@ private:
     std::shared_ptr<FoldedInputGates> m_folded;
     torch::nn::Embedding m_embedding{nullptr};
     torch::nn::GRU m_gru{nullptr};
-    std::string m_pooling;
+    Pooling m_pooling;
     FastDropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };
@@ -171,7 +171,7 @@ private:
     torch::nn::Embedding m_embedding{nullptr}, m_positions{nullptr};
     torch::nn::ModuleList m_blocks;
     torch::nn::LayerNorm m_norm{nullptr};
-    std::string m_pooling;
+    Pooling m_pooling;
     FastDropout m_dropout{nullptr};
     torch::nn::Linear m_out{nullptr};
 };

@@ -7,7 +7,7 @@ namespace {
 std::unique_ptr<torch::optim::OptimizerOptions> groupOptions(const OptimizerSpec &o, double lr, bool decay)
 {
     const double wd = decay ? o.weightDecay : 0.0;
-    if (o.type == "sgd")
+    if (o.type == OptimizerType::Sgd)
         return std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(wd));
     return std::make_unique<torch::optim::AdamWOptions>(
         torch::optim::AdamWOptions(lr).betas({o.beta1, o.beta2}).weight_decay(wd));
@@ -37,7 +37,7 @@ std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, 
     std::vector<torch::optim::OptimizerParamGroup> groups;
     for (size_t i = 0; i < params.size(); ++i)
         groups.emplace_back(params[i], groupOptions(o, lr, opt->groups[i].decay));
-    if (o.type == "sgd")
+    if (o.type == OptimizerType::Sgd)
         opt->dense = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(lr));
     else
         opt->dense = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));

@@ -97,7 +97,7 @@ StepLoop::StepLoop(RunContext &context, Objective &objective)
     m_stepsPerEpoch = std::max<int64_t>(1, int64_t((m_obj.trainExamples().size() + batch - 1) / batch));
     m_totalSteps = m_e.training.maxSteps > 0 ? m_e.training.maxSteps : m_stepsPerEpoch * m_e.training.epochs;
     m_evalEvery = m_e.evaluation.everySteps > 0 ? m_e.evaluation.everySteps : m_stepsPerEpoch;
-    m_higher = higherIsBetter(m_e.evaluation.metric);
+    m_higher = higherIsBetter(toString(m_e.evaluation.metric));
     m_best = m_higher ? -INFINITY : INFINITY;
     const fs::path dir = m_ctx.options.runDir / "checkpoints";
     m_lastCkpt = dir / "last.pt";
@@ -109,7 +109,7 @@ StepLoop::StepLoop(RunContext &context, Objective &objective)
 // from rank 0's weights (the same seed gives the same ones; this makes it a fact).
 Status StepLoop::joinRanks()
 {
-    if (m_sparse.defined() && m_ctx.dist->backend() == "nccl")
+    if (m_sparse.defined() && m_ctx.dist->backend() == CollectiveBackend::Nccl)
         return Error{"training.backend \"nccl\" has no all-reduce for the bag model's row-sparse table; use "
                      "\"gloo\", or optimizer.sparse_embeddings: false"};
     std::vector<int64_t> shape = m_obj.shape();
@@ -269,7 +269,7 @@ void StepLoop::evaluateAndCheckpoint()
     const int stepThreads = at::get_num_threads();
     if (m_ctx.dist)
         setComputeThreads(threadCount(m_e.training.threads));
-    const std::string metric = m_e.evaluation.metric;
+    const std::string metric = toString(m_e.evaluation.metric);
     const json summary = m_obj.evaluate(EvalSplit::Validation, m_ctx.step);
     if (!summary.is_null()) {
         const json v = summary.value(metric, json());
@@ -309,7 +309,7 @@ int StepLoop::finish()
         if (test.is_object() && test.contains(k))
             summary["test/" + std::string(k)] = test[std::string(k)];
     if (std::isfinite(m_best))
-        summary["best/val/" + m_e.evaluation.metric] = m_best;
+        summary["best/val/" + std::string(toString(m_e.evaluation.metric))] = m_best;
     m_obj.reportArtifacts();
     m_ctx.emit("finished", {{"step", m_ctx.step}, {"summary", summary}});
     return kWorkerFinished;

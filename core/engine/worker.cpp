@@ -72,11 +72,12 @@ Status Worker::loadExperiment()
 
 Status Worker::chooseDevice()
 {
-    const std::string dev = m_ctx.exp.training.device;
-    if (dev == "cuda" && !torch::cuda::is_available())
+    const TrainingDevice dev = m_ctx.exp.training.device;
+    if (dev == TrainingDevice::Cuda && !torch::cuda::is_available())
         return Error{"training.device: \"cuda\" was asked for, but no CUDA device is available on " + hostName() +
                      "; use \"auto\" or \"cpu\""};
-    m_ctx.device = (dev != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    m_ctx.device = (dev != TrainingDevice::Cpu && torch::cuda::is_available()) ? torch::Device(torch::kCUDA)
+                                                                               : torch::Device(torch::kCPU);
     return Unit{};
 }
 
@@ -239,7 +240,7 @@ int Worker::failWithPeers(const std::string &error)
         return m_ctx.fail(error);
     const std::string dead = m_peers.dead(std::chrono::milliseconds(500));
     const std::string where = "training process " + std::to_string(m_ctx.rank) + " of " + std::to_string(m_ctx.world) +
-                              " (" + m_dist->backend() + ")";
+                              " (" + toString(m_dist->backend()) + ")";
     if (!dead.empty())
         return m_ctx.fail(dead + " at step " + std::to_string(m_ctx.step) + "; " + where + " stopped: " + error);
     return m_ctx.fail(where + ": " + error);
@@ -316,7 +317,7 @@ void RunContext::started(const std::string &kind, int64_t totalSteps, int64_t re
     if (resumedFrom >= 0)
         f["resumed_from_step"] = resumedFrom;
     if (dist)
-        f["backend"] = dist->backend();
+        f["backend"] = toString(dist->backend());
     emit("run_started", f);
 }
 

@@ -2,20 +2,34 @@
 // An experiment: everything a run needs, as typed values. Built from JSON by experimentFromJson() (schema.h),
 // which fills every default, so code that reads an Experiment never guesses. Each member is bound to its field in
 // experiment/fieldtable.cpp, and its initialiser here is that field's default in the schema and the docs.
+#include <array>
+#include <cassert>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace lbk {
 
+// A closed set of the experiment is an enum whose words, as the JSON writes them, kWords lists right below it: one
+// for each value, in the enum's order, which is the order the docs give them. The field table binds the field to
+// them (so the schema's choices are these words), toString() writes a value's word and fromWord() reads one.
+template <typename E> inline constexpr std::array<const char *, 0> kWords{}; // not a closed set
+
 enum class TextField { Title, Abstract, TitleAbstract };
-enum class TaskKind { MultiClass, Binary, MultiLabel };
+template <> inline constexpr auto kWords<TextField> = std::to_array({"title", "abstract", "title+abstract"});
+
+// data.format. Auto: by the file's extension (.zst is decompressed first).
+enum class DataFormat { Auto, Jsonl, Csv, Tsv };
+template <> inline constexpr auto kWords<DataFormat> = std::to_array({"auto", "jsonl", "csv", "tsv"});
 
 struct DataSpec {
     std::string path;          // as written; resolve with resolveDataPath()
-    std::string format = "auto"; // auto | jsonl | csv | tsv (auto: by extension; .zst is decompressed first)
+    DataFormat format = DataFormat::Auto;
     TextField text = TextField::Title;
     std::string idColumn = "id";
     std::string titleColumn = "title";
@@ -24,6 +38,9 @@ struct DataSpec {
     double maxBadShare = 0.01; // lines that fail to parse, as a share of all lines, before reading fails
     int64_t limit = 0;         // read at most this many rows (0: all)
 };
+
+enum class TaskKind { MultiClass, Binary, MultiLabel };
+template <> inline constexpr auto kWords<TaskKind> = std::to_array({"multiclass", "binary", "multilabel"});
 
 struct LabelSpec {
     TaskKind kind = TaskKind::MultiClass;
@@ -41,8 +58,10 @@ struct SplitSpec {
     bool stratify = true;
 };
 
-// tokenizer.type: sentencepiece's unigram or BPE pieces, or whole words (also through sentencepiece).
+// tokenizer.type: sentencepiece's unigram or BPE pieces, or whole words (also through sentencepiece). Its word is
+// also sentencepiece's model_type.
 enum class TokenizerType { Unigram, Bpe, Word };
+template <> inline constexpr auto kWords<TokenizerType> = std::to_array({"unigram", "bpe", "word"});
 
 struct TokenizerSpec {
     TokenizerType type = TokenizerType::Unigram;
@@ -56,6 +75,22 @@ struct TokenizerSpec {
 // model.type. BagCnn: a bag and a CNN, their logits averaged. Encoder: the BERT family as Hugging Face implements it
 // (post-norm blocks, learned positions), from scratch or fine-tuned from a checkpoint folder (model.init_from).
 enum class ModelType { Bag, Cnn, Gru, Transformer, BagCnn, Encoder };
+template <>
+inline constexpr auto kWords<ModelType> = std::to_array({"bag", "cnn", "gru", "transformer", "bag_cnn", "encoder"});
+
+// model.ngram_hash: how the bag hashes an n-gram into its buckets. Multiplicative only for runs recorded before the
+// field existed, which used it.
+enum class NgramHash { Mix, Multiplicative };
+template <> inline constexpr auto kWords<NgramHash> = std::to_array({"mix", "multiplicative"});
+
+// model.weighting: how the bag averages its token and n-gram vectors.
+enum class BagWeighting { Mean, TfIdf };
+template <> inline constexpr auto kWords<BagWeighting> = std::to_array({"mean", "tfidf"});
+
+// model.pooling: how token states become one vector. gru: mean | max | meanmax; transformer: cls | mean; encoder:
+// pooler | cls | mean.
+enum class Pooling { Mean, Max, MeanMax, Cls, Pooler };
+template <> inline constexpr auto kWords<Pooling> = std::to_array({"mean", "max", "meanmax", "cls", "pooler"});
 
 struct ModelSpec {
     ModelType type = ModelType::Bag;
@@ -63,17 +98,17 @@ struct ModelSpec {
     double dropout = 0.1;
     int ngrams = 2;               // bag: word n-grams up to this order (hashed into buckets)
     int ngramBuckets = 200000;    // bag
-    std::string ngramHash = "mix"; // bag: mix | multiplicative (runs recorded before the field existed)
+    NgramHash ngramHash = NgramHash::Mix; // bag
     int charNgrams = 0;           // bag: character n-grams of each token up to this length (0: off)
     int minDf = 1;                // bag, tfidf: rows in fewer training texts get weight 0
     int charNgramsMin = 2;
-    std::string weighting = "mean"; // bag: mean | tfidf
+    BagWeighting weighting = BagWeighting::Mean; // bag
     std::vector<int> kernelSizes = {2, 3, 4}; // cnn
     int channels = 128;           // cnn: filters per kernel size
     int hidden = 128;             // gru: hidden size per direction; transformer, encoder: feed-forward size
     int layers = 1;               // gru, transformer, encoder
     int heads = 4;                // transformer, encoder
-    std::string pooling = "mean"; // gru: mean | max | meanmax; transformer: cls | mean; encoder: pooler | cls | mean
+    Pooling pooling = Pooling::Mean;
     std::string initFrom;         // encoder: a Hugging Face checkpoint folder to start from ("": from scratch)
     bool allowMissingWeights = false; // encoder: weights the folder lacks (besides the new head) start random
     double headLrFactor = 1.0;    // encoder: the classification head's rate as a multiple of optimizer.lr
@@ -89,8 +124,11 @@ struct ModelSpec {
     bool pretrained() const { return type == ModelType::Encoder && !initFrom.empty(); } // tokenizer from the folder
 };
 
+enum class OptimizerType { AdamW, Sgd };
+template <> inline constexpr auto kWords<OptimizerType> = std::to_array({"adamw", "sgd"});
+
 struct OptimizerSpec {
-    std::string type = "adamw"; // adamw | sgd
+    OptimizerType type = OptimizerType::AdamW;
     double lr = 3e-3;
     double weightDecay = 0.01;
     double momentum = 0.9;      // sgd
@@ -99,32 +137,51 @@ struct OptimizerSpec {
     double labelSmoothing = 0.0;
 };
 
+enum class ScheduleType { Constant, Linear, OneCycle, Cosine };
+template <> inline constexpr auto kWords<ScheduleType> = std::to_array({"constant", "linear", "onecycle", "cosine"});
+
 struct ScheduleSpec {
-    std::string type = "constant"; // constant | linear | onecycle | cosine
+    ScheduleType type = ScheduleType::Constant;
     double warmup = 0.0;   // share of total steps spent warming up (linear, cosine, onecycle)
     double finalLrFactor = 0.0; // lr at the end as a share of the peak (linear, cosine)
 };
+
+// training.device: auto is CUDA when available, else the CPU.
+enum class TrainingDevice { Auto, Cpu, Cuda };
+template <> inline constexpr auto kWords<TrainingDevice> = std::to_array({"auto", "cpu", "cuda"});
+
+// training.backend, the collectives' library when processes > 1: auto is NCCL on CUDA (where LibTorch has it), else
+// Gloo.
+enum class CollectiveBackend { Auto, Gloo, Nccl };
+template <> inline constexpr auto kWords<CollectiveBackend> = std::to_array({"auto", "gloo", "nccl"});
 
 struct TrainingSpec {
     int batchSize = 64;
     int epochs = 3;
     int64_t maxSteps = 0; // 0: epochs decide
     uint64_t seed = 13;
-    std::string device = "auto"; // auto | cpu | cuda
+    TrainingDevice device = TrainingDevice::Auto;
     int threads = 0;             // 0: all cores
     int logEvery = 10;           // steps between train metric events
     bool balanced = false;       // class weights inversely proportional to frequency
     int accumulate = 1;          // micro-batches per step: a step's batch is computed in this many parts
     int processes = 1;           // data-parallel training processes (torch.distributed)
-    std::string backend = "auto"; // auto | gloo | nccl
+    CollectiveBackend backend = CollectiveBackend::Auto;
 };
+
+// evaluation.metric: the validation metric that picks the best checkpoint. Its word is the metric's key in an
+// evaluation summary (metrics.h, scalarMetricKeys).
+enum class EvalMetric { Accuracy, MacroF1, MicroF1, Loss, RocAuc, PrAuc, F1 };
+template <>
+inline constexpr auto kWords<EvalMetric> = std::to_array({"accuracy", "macro_f1", "micro_f1", "loss", "roc_auc",
+                                                          "pr_auc", "f1"});
 
 struct EvaluationSpec {
     int64_t everySteps = 0;     // 0: once per epoch
     int64_t maxPredictions = 0; // per evaluation and split (0: all)
     int topK = 3;
     int histogramBins = 20;
-    std::string metric = "macro_f1"; // the one that picks the best checkpoint
+    EvalMetric metric = EvalMetric::MacroF1;
     int earlyStopping = 0;      // evaluations without improvement before stopping (0: off)
 };
 
@@ -153,12 +210,26 @@ struct Experiment {
     nlohmann::json config; // the full JSON with every default filled in, as stored with each run
 };
 
-const char *toString(TextField f);
-const char *toString(TaskKind k);
-// model.type's words and the types they name, in the order the docs list them; toString gives the word.
-const std::vector<std::pair<std::string, ModelType>> &modelTypeWords();
-const char *toString(ModelType t);
-const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords();
-const char *toString(TokenizerType t); // also sentencepiece's model_type
+template <typename E>
+concept ClosedSet = std::is_enum_v<E> && (kWords<E>.size() > 0);
+
+// The word a value is written as.
+template <ClosedSet E>
+constexpr const char *toString(E value)
+{
+    const auto i = static_cast<size_t>(value);
+    assert(i < kWords<E>.size()); // a value without a word: add it to kWords
+    return kWords<E>[i];
+}
+
+// The value a word stands for; none for a word outside the set.
+template <ClosedSet E>
+constexpr std::optional<E> fromWord(std::string_view word)
+{
+    for (size_t i = 0; i < kWords<E>.size(); ++i)
+        if (word == kWords<E>[i])
+            return static_cast<E>(i);
+    return std::nullopt;
+}
 
 } // namespace lbk

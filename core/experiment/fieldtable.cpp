@@ -134,8 +134,8 @@ Row field(M Part::*member, std::string path, std::string help)
     return Row(std::move(b));
 }
 
-// A choice whose member is not the string but an enum (data.text) or a bool named by two words (labels.others):
-// the words and the values they stand for are listed together, in the order the docs give them.
+// A choice whose member is not the string but a value each word stands for, such as a bool named by two words
+// (labels.others): the words and their values are listed together, in the order the docs give them.
 template <typename Part, typename M>
 Row choiceField(M Part::*member, std::string path, std::string help, std::vector<std::pair<std::string, M>> words)
 {
@@ -155,6 +155,16 @@ Row choiceField(M Part::*member, std::string path, std::string help, std::vector
     for (const auto &[word, value] : words)
         b.spec.choices.push_back(word);
     return Row(std::move(b));
+}
+
+// The usual choice: an enum of experiment.h, written with its words (kWords).
+template <typename Part, ClosedSet M>
+Row choiceField(M Part::*member, std::string path, std::string help)
+{
+    std::vector<std::pair<std::string, M>> words;
+    for (size_t i = 0; i < kWords<M>.size(); ++i)
+        words.emplace_back(kWords<M>[i], static_cast<M>(i));
+    return choiceField(member, std::move(path), std::move(help), std::move(words));
 }
 
 // A field without a member: the code that uses it reads Experiment::config, named at each such row.
@@ -193,12 +203,8 @@ std::vector<FieldBinding> dataFields()
               "paths resolve against the data root (--data-root, $LABBOOK_DATA, else ../shared/data beside the "
               "checkout).")
             .required(),
-        field(&DataSpec::format, "data.format", "File format; auto decides by the extension.")
-            .choices({"auto", "jsonl", "csv", "tsv"}),
-        choiceField(&DataSpec::text, "data.text", "Which text the model reads.",
-                    {{"title", TextField::Title},
-                     {"abstract", TextField::Abstract},
-                     {"title+abstract", TextField::TitleAbstract}}),
+        choiceField(&DataSpec::format, "data.format", "File format; auto decides by the extension."),
+        choiceField(&DataSpec::text, "data.text", "Which text the model reads."),
         field(&DataSpec::idColumn, "data.columns.id", "Column (or JSON field) holding the paper id."),
         field(&DataSpec::titleColumn, "data.columns.title", "Column (or JSON field) holding the title."),
         field(&DataSpec::abstractColumn, "data.columns.abstract", "Column (or JSON field) holding the abstract."),
@@ -214,11 +220,9 @@ std::vector<FieldBinding> dataFields()
 std::vector<FieldBinding> labelFields()
 {
     return {
-        choiceField(
-            &LabelSpec::kind, "labels.kind",
-            "multiclass: the primary category among the N most common; binary: does the paper carry one of "
-            "the positive categories; multilabel: every category with a prefix.",
-            {{"multiclass", TaskKind::MultiClass}, {"binary", TaskKind::Binary}, {"multilabel", TaskKind::MultiLabel}}),
+        choiceField(&LabelSpec::kind, "labels.kind",
+                    "multiclass: the primary category among the N most common; binary: does the paper carry one of "
+                    "the positive categories; multilabel: every category with a prefix."),
         field(&LabelSpec::topN, "labels.top_n", "Multiclass: keep the N most common primary categories.")
             .range(2, 10000)
             .when({"labels.kind=multiclass"}),
@@ -258,11 +262,11 @@ std::vector<FieldBinding> splitFields()
 std::vector<FieldBinding> tokenizerFields()
 {
     return {
-        choiceField(&TokenizerSpec::type, "tokenizer.type",
-              "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII letters, digits, _ "
-              "and non-ASCII characters; everything else separates them), the vocab_size most frequent seen at least "
-              "tokenizer.min_count times, others unknown.",
-              tokenizerTypeWords()),
+        choiceField(
+            &TokenizerSpec::type, "tokenizer.type",
+            "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII letters, digits, _ "
+            "and non-ASCII characters; everything else separates them), the vocab_size most frequent seen at least "
+            "tokenizer.min_count times, others unknown."),
         field(&TokenizerSpec::minCount, "tokenizer.min_count",
               "Word tokenizer: words seen fewer times in the training split are unknown.")
             .range(1, 1000000)
@@ -283,14 +287,14 @@ std::vector<FieldBinding> tokenizerFields()
 std::vector<FieldBinding> modelCommonFields()
 {
     return {
-        choiceField(&ModelSpec::type, "model.type",
-              "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token embeddings; gru: "
-              "bidirectional GRU with pooling; transformer: a small pre-norm encoder; bag_cnn: a bag and a CNN side "
-              "by side, each trained on its own loss (train/loss is their mean), predicting with their logits "
-              "averaged (model.bag_weight); it gains over either alone because they make different mistakes; "
-              "encoder: a BERT or RoBERTa encoder as Hugging Face's transformers implements it, fine-tuned from a "
-              "checkpoint folder (model.init_from) or trained from scratch.",
-              modelTypeWords()),
+        choiceField(
+            &ModelSpec::type, "model.type",
+            "bag: fastText-style bag of word and n-gram embeddings; cnn: convolutions over token embeddings; gru: "
+            "bidirectional GRU with pooling; transformer: a small pre-norm encoder; bag_cnn: a bag and a CNN side "
+            "by side, each trained on its own loss (train/loss is their mean), predicting with their logits "
+            "averaged (model.bag_weight); it gains over either alone because they make different mistakes; "
+            "encoder: a BERT or RoBERTa encoder as Hugging Face's transformers implements it, fine-tuned from a "
+            "checkpoint folder (model.init_from) or trained from scratch."),
         field(&ModelSpec::embeddingDim, "model.embedding_dim", "Token embedding size.").range(8, 4096),
         field(&ModelSpec::dropout, "model.dropout", "Dropout before the classifier (and inside the model).")
             .range(0, 1, false, true),
@@ -318,17 +322,15 @@ std::vector<FieldBinding> modelBagFields()
         field(&ModelSpec::charNgramsMin, "model.char_ngrams_min", "Bag: shortest character n-gram.")
             .range(1, 8)
             .when(bagModels()),
-        field(&ModelSpec::ngramHash, "model.ngram_hash",
-              "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash (docs/EXPERIMENTS.md). "
-              "multiplicative: h * 1000003 + token, which puts many n-grams in the same bucket; only for runs "
-              "recorded before 2026-11-24, which used it.")
-            .choices({"mix", "multiplicative"})
+        choiceField(&ModelSpec::ngramHash, "model.ngram_hash",
+                    "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash (docs/EXPERIMENTS.md). "
+                    "multiplicative: h * 1000003 + token, which puts many n-grams in the same bucket; only for runs "
+                    "recorded before 2026-11-24, which used it.")
             .when(bagModels())
             .recordedBefore("multiplicative"),
-        field(&ModelSpec::weighting, "model.weighting",
-              "Bag: mean, the plain average of the text's token and n-gram vectors (fastText); tfidf, their sum "
-              "weighted by (1 + log tf) x idf and L2-normalised per text, with idf from the training split.")
-            .choices({"mean", "tfidf"})
+        choiceField(&ModelSpec::weighting, "model.weighting",
+                    "Bag: mean, the plain average of the text's token and n-gram vectors (fastText); tfidf, their sum "
+                    "weighted by (1 + log tf) x idf and L2-normalised per text, with idf from the training split.")
             .when(bagModels()),
     };
 }
@@ -375,11 +377,10 @@ std::vector<FieldBinding> modelSequenceFields()
         field(&ModelSpec::heads, "model.heads", "Transformer, encoder: attention heads (must divide embedding_dim).")
             .range(1, 64)
             .when({"model.type=transformer", "model.type=encoder"}),
-        field(&ModelSpec::pooling, "model.pooling",
-              "How token states become one vector: mean, max, meanmax (GRU), cls (transformer, encoder: the first "
-              "token's state), pooler (encoder: Hugging Face's own head, BERT's pooler or RoBERTa's dense layer over "
-              "the first token; needed for `lbk export --format hf`).")
-            .choices({"mean", "max", "meanmax", "cls", "pooler"})
+        choiceField(&ModelSpec::pooling, "model.pooling",
+                    "How token states become one vector: mean, max, meanmax (GRU), cls (transformer, encoder: the "
+                    "first token's state), pooler (encoder: Hugging Face's own head, BERT's pooler or RoBERTa's dense "
+                    "layer over the first token; needed for `lbk export --format hf`).")
             .when({"model.type=gru", "model.type=transformer", "model.type=encoder"}),
     };
 }
@@ -414,7 +415,7 @@ std::vector<FieldBinding> modelEncoderFields()
 std::vector<FieldBinding> optimizerFields()
 {
     return {
-        field(&OptimizerSpec::type, "optimizer.type", "AdamW, or SGD with momentum.").choices({"adamw", "sgd"}),
+        choiceField(&OptimizerSpec::type, "optimizer.type", "AdamW, or SGD with momentum."),
         field(&OptimizerSpec::lr, "optimizer.lr", "Peak learning rate (the LR finder suggests one).")
             .range(0, 10, true)
             .logScaled(),
@@ -444,10 +445,9 @@ std::vector<FieldBinding> optimizerFields()
 std::vector<FieldBinding> scheduleFields()
 {
     return {
-        field(&ScheduleSpec::type, "schedule.type",
-              "constant; linear: warm-up then linear decay; onecycle: cosine up then down; cosine: warm-up then "
-              "cosine decay.")
-            .choices({"constant", "linear", "onecycle", "cosine"}),
+        choiceField(&ScheduleSpec::type, "schedule.type",
+                    "constant; linear: warm-up then linear decay; onecycle: cosine up then down; cosine: warm-up then "
+                    "cosine decay."),
         field(&ScheduleSpec::warmup, "schedule.warmup", "Share of all steps spent warming up.")
             .range(0, 1, false, true),
         field(&ScheduleSpec::finalLrFactor, "schedule.final_lr_factor",
@@ -468,8 +468,7 @@ std::vector<FieldBinding> trainingFields()
             .range(0, kMaxInt64),
         field(&TrainingSpec::seed, "training.seed", "Seed for initialisation, data order and dropout.")
             .range(0, kMaxInt64),
-        field(&TrainingSpec::device, "training.device", "auto: CUDA when available, else CPU.")
-            .choices({"auto", "cpu", "cuda"}),
+        choiceField(&TrainingSpec::device, "training.device", "auto: CUDA when available, else CPU."),
         field(&TrainingSpec::threads, "training.threads",
               "CPU threads for LibTorch and the BLAS under it (0: all cores).")
             .range(0, 1024),
@@ -486,9 +485,8 @@ std::vector<FieldBinding> trainingFields()
               "Training processes (torch.distributed, data parallel): the global batch is split across them and only "
               "the first reports. Started by the worker itself, or by srun as one task each in a Slurm job.")
             .range(1, 256),
-        field(&TrainingSpec::backend, "training.backend",
-              "Collective backend when processes > 1; auto: NCCL on CUDA, Gloo on CPU.")
-            .choices({"auto", "gloo", "nccl"}),
+        choiceField(&TrainingSpec::backend, "training.backend",
+                    "Collective backend when processes > 1; auto: NCCL on CUDA, Gloo on CPU."),
     };
 }
 
@@ -504,9 +502,8 @@ std::vector<FieldBinding> evaluationFields()
         field(&EvaluationSpec::topK, "evaluation.top_k", "Predicted labels kept per example.").range(1, 50),
         field(&EvaluationSpec::histogramBins, "evaluation.histogram_bins", "Bins of the prediction histograms.")
             .range(2, 1000),
-        field(&EvaluationSpec::metric, "evaluation.metric",
-              "Validation metric that picks the best checkpoint and drives early stopping.")
-            .choices({"accuracy", "macro_f1", "micro_f1", "loss", "roc_auc", "pr_auc", "f1"}),
+        choiceField(&EvaluationSpec::metric, "evaluation.metric",
+                    "Validation metric that picks the best checkpoint and drives early stopping."),
         field(&EvaluationSpec::earlyStopping, "evaluation.early_stopping",
               "Stop after this many evaluations without improvement (0: off).")
             .range(0, kMaxInt),

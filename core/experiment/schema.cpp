@@ -15,68 +15,6 @@ namespace lbk {
 
 using nlohmann::json;
 
-const char *toString(TextField f)
-{
-    switch (f) {
-    case TextField::Title: return "title";
-    case TextField::Abstract: return "abstract";
-    case TextField::TitleAbstract: return "title+abstract";
-    }
-    return "title";
-}
-
-const char *toString(TaskKind k)
-{
-    switch (k) {
-    case TaskKind::MultiClass: return "multiclass";
-    case TaskKind::Binary: return "binary";
-    case TaskKind::MultiLabel: return "multilabel";
-    }
-    return "multiclass";
-}
-
-namespace {
-
-// The word a closed set's value is written as (every value has one, so the first word is never needed).
-template <typename T>
-const char *wordOf(const std::vector<std::pair<std::string, T>> &words, T value)
-{
-    for (const auto &[word, v] : words)
-        if (v == value)
-            return word.c_str();
-    return words.front().first.c_str();
-}
-
-} // namespace
-
-const std::vector<std::pair<std::string, ModelType>> &modelTypeWords()
-{
-    static const std::vector<std::pair<std::string, ModelType>> words = {{"bag", ModelType::Bag},
-                                                                       {"cnn", ModelType::Cnn},
-                                                                       {"gru", ModelType::Gru},
-                                                                       {"transformer", ModelType::Transformer},
-                                                                       {"bag_cnn", ModelType::BagCnn},
-                                                                       {"encoder", ModelType::Encoder}};
-    return words;
-}
-
-const char *toString(ModelType t)
-{
-    return wordOf(modelTypeWords(), t);
-}
-
-const std::vector<std::pair<std::string, TokenizerType>> &tokenizerTypeWords()
-{
-    static const std::vector<std::pair<std::string, TokenizerType>> words = {
-        {"unigram", TokenizerType::Unigram}, {"bpe", TokenizerType::Bpe}, {"word", TokenizerType::Word}};
-    return words;
-}
-
-const char *toString(TokenizerType t)
-{
-    return wordOf(tokenizerTypeWords(), t);
-}
-
 namespace {
 
 std::string describeValue(const json &v)
@@ -266,15 +204,16 @@ void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)
                                              "e.g. [\"cs.CV\"]"});
     if (kind == TaskKind::MultiLabel && e.labels.prefix.empty())
         issues.push_back({"labels.prefix", "labels.prefix: a multilabel task needs a category prefix, e.g. \"cs.\""});
-    const std::string &metric = e.evaluation.metric;
-    if ((metric == "roc_auc" || metric == "pr_auc" || metric == "f1") && kind != TaskKind::Binary)
-        issues.push_back(
-            {"evaluation.metric",
-             "evaluation.metric: \"" + metric + "\" is defined for binary tasks only; use accuracy, macro_f1 or loss"});
-    if (metric == "micro_f1" && kind != TaskKind::MultiLabel)
+    const EvalMetric metric = e.evaluation.metric;
+    if ((metric == EvalMetric::RocAuc || metric == EvalMetric::PrAuc || metric == EvalMetric::F1) &&
+        kind != TaskKind::Binary)
+        issues.push_back({"evaluation.metric", "evaluation.metric: \"" + std::string(toString(metric)) +
+                                                   "\" is defined for binary tasks only; use accuracy, macro_f1 or "
+                                                   "loss"});
+    if (metric == EvalMetric::MicroF1 && kind != TaskKind::MultiLabel)
         issues.push_back({"evaluation.metric",
                           "evaluation.metric: \"micro_f1\" is defined for multilabel tasks only; use macro_f1"});
-    if (metric == "accuracy" && kind == TaskKind::MultiLabel)
+    if (metric == EvalMetric::Accuracy && kind == TaskKind::MultiLabel)
         issues.push_back({"evaluation.metric", "evaluation.metric: exact-match accuracy is a poor guide for "
                                                "multilabel tasks; use micro_f1 or macro_f1"});
 }
@@ -286,9 +225,9 @@ void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
             issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +
                                                  " does not divide model.embedding_dim " +
                                                  std::to_string(m.embeddingDim)});
-        if (m.pooling != "cls" && m.pooling != "mean")
+        if (m.pooling != Pooling::Cls && m.pooling != Pooling::Mean)
             issues.push_back(
-                {"model.pooling", "model.pooling: \"" + m.pooling +
+                {"model.pooling", "model.pooling: \"" + std::string(toString(m.pooling)) +
                                       "\" is not available for the transformer; allowed: \"cls\", \"mean\""});
     }
     if (m.type == ModelType::Encoder) {
@@ -296,14 +235,15 @@ void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
             issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +
                                                  " does not divide model.embedding_dim " +
                                                  std::to_string(m.embeddingDim)});
-        if (m.pooling != "pooler" && m.pooling != "cls" && m.pooling != "mean")
-            issues.push_back({"model.pooling", "model.pooling: \"" + m.pooling +
+        if (m.pooling != Pooling::Pooler && m.pooling != Pooling::Cls && m.pooling != Pooling::Mean)
+            issues.push_back({"model.pooling", "model.pooling: \"" + std::string(toString(m.pooling)) +
                                                    "\" is not available for the encoder; allowed: \"pooler\", "
                                                    "\"cls\", \"mean\""});
     }
-    if (m.type == ModelType::Gru && (m.pooling == "cls" || m.pooling == "pooler"))
-        issues.push_back({"model.pooling", "model.pooling: \"" + m.pooling + "\" is for the transformer and the "
-                                           "encoder; for the GRU use mean, max or meanmax"});
+    if (m.type == ModelType::Gru && (m.pooling == Pooling::Cls || m.pooling == Pooling::Pooler))
+        issues.push_back({"model.pooling", "model.pooling: \"" + std::string(toString(m.pooling)) +
+                                               "\" is for the transformer and the encoder; for the GRU use mean, "
+                                               "max or meanmax"});
     if (m.hasBag() && m.charNgrams > 0) {
         if (m.ngramBuckets == 0)
             issues.push_back({"model.char_ngrams", "model.char_ngrams: character n-grams are hashed into the n-gram "
@@ -328,7 +268,7 @@ void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues
         issues.push_back({"training.accumulate", "training.accumulate: " + std::to_string(t.processes) + " x " +
                                                      std::to_string(t.accumulate) + " parts cannot share a batch of " +
                                                      std::to_string(t.batchSize) + " examples"});
-    if (t.backend == "nccl" && t.device == "cpu")
+    if (t.backend == CollectiveBackend::Nccl && t.device == TrainingDevice::Cpu)
         issues.push_back({"training.backend", "training.backend: \"nccl\" needs CUDA devices; with training.device "
                                               "\"cpu\" use \"gloo\" or \"auto\""});
     if (e.lrFinder.minLr >= e.lrFinder.maxLr)

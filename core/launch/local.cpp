@@ -80,7 +80,7 @@ Result<ProcessInfo> startLocalWorker(Store &store, const RunSummary &run, const 
         args.insert(args.end(), {"--data-root", request.dataRoot});
     if (!request.cacheDir.empty())
         args.insert(args.end(), {"--cache-dir", request.cacheDir.string()});
-    if (request.lrFind || run.kind == "lr_find")
+    if (request.lrFind || run.lrFind())
         args.push_back("--lr-find");
     if (resume)
         args.push_back("--resume");
@@ -99,7 +99,7 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
                      "or cancelled run can be resumed"};
     if (run.status == RunStatus::Finished)
         return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
-    if (run.kind == "lr_find")
+    if (run.lrFind())
         return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
     if (run.runDir.empty() || !fs::exists(fs::path(run.runDir) / "experiment.json"))
         return Error{"run " + std::to_string(run.id) + ": its folder " + run.runDir +

@@ -63,6 +63,7 @@ struct RunSummary {
     nlohmann::json summary = nlohmann::json::object(); // {"final": {key: value}, "best": {key: value}, ...}
 
     bool remote() const { return isRemoteTarget(target); }
+    bool lrFind() const { return kind == "lr_find"; } // an LR range test, not a training run
     // Seconds from start to end, or to now while the run is still active; nullopt when it never started.
     std::optional<double> duration() const;
     // A number of the summary, e.g. summaryValue("best", "val/accuracy"); section is "final", "best" or

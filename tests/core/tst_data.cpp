@@ -663,8 +663,6 @@ private Q_SLOTS:
                                   << QStringLiteral("is a folder");
         QTest::newRow("unknown extension")
             << QStringLiteral("papers.txt") << QStringLiteral("auto") << QStringLiteral("cannot tell the format");
-        QTest::newRow("unknown format") << QStringLiteral("good.jsonl") << QStringLiteral("xml")
-                                        << QStringLiteral("data.format is \"xml\"");
         QTest::newRow("empty file") << QStringLiteral("empty.jsonl") << QStringLiteral("auto")
                                     << QStringLiteral("no papers");
     }
@@ -678,7 +676,7 @@ private Q_SLOTS:
         write(QStringLiteral("empty.jsonl"), "\n  \n");
         QDir(m_tmp).mkpath(QStringLiteral("folder.jsonl"));
         DataSpec spec;
-        spec.format = format.toStdString();
+        spec.format = lbk::fromWord<lbk::DataFormat>(format.toStdString()).value();
         const fs::path file = fs::path(m_tmp.toStdString()) / name.toStdString();
         const auto r = readPapers(file, spec);
         QVERIFY(!r.ok());
@@ -709,7 +707,7 @@ private Q_SLOTS:
         QFETCH(QString, format);
         QFETCH(QByteArray, bytes);
         DataSpec spec;
-        spec.format = format.toStdString();
+        spec.format = lbk::fromWord<lbk::DataFormat>(format.toStdString()).value();
         const auto r = readPapers(write(name, bytes), spec);
         QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
         QCOMPARE(r->size(), size_t(1));

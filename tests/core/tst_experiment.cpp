@@ -104,14 +104,13 @@ private Q_SLOTS:
         const json old = lbk::withDefaults(json{{"data", {{"path", "a"}}}});
         json recorded = old;
         recorded["model"].erase("ngram_hash");
-        QCOMPARE(QString::fromStdString(lbk::experimentFromRecorded(recorded)->model.ngramHash),
-                 QStringLiteral("multiplicative"));
+        QVERIFY(lbk::experimentFromRecorded(recorded)->model.ngramHash == lbk::NgramHash::Multiplicative);
         QVERIFY(lbk::withRecordedDefaults(recorded)["model"]["ngram_hash"] == "multiplicative");
-        QCOMPARE(QString::fromStdString(lbk::experimentFromRecorded(old)->model.ngramHash), QStringLiteral("mix"));
+        QVERIFY(lbk::experimentFromRecorded(old)->model.ngramHash == lbk::NgramHash::Mix);
         // A config without the field's section is not a recorded one: it is left alone.
         const json sparse = {{"data", {{"path", "a"}}}};
         QVERIFY(lbk::withRecordedDefaults(sparse) == sparse);
-        QCOMPARE(QString::fromStdString(lbk::experimentFromJson(sparse)->model.ngramHash), QStringLiteral("mix"));
+        QVERIFY(lbk::experimentFromJson(sparse)->model.ngramHash == lbk::NgramHash::Mix);
     }
 
     void invalid_data()
@@ -130,6 +129,8 @@ private Q_SLOTS:
                                       << "-0.1 is out of range; allowed: a number > 0 and <= 10";
         QTest::newRow("enum") << R"({"data":{"path":"a"},"model":{"type":"lstm"}})" << "model.type"
                               << "\"lstm\" is not allowed; allowed: one of \"bag\", \"cnn\", \"gru\", \"transformer\"";
+        QTest::newRow("format") << R"({"data":{"path":"a","format":"xml"}})" << "data.format"
+                                << "\"xml\" is not allowed; allowed: one of \"auto\", \"jsonl\", \"csv\", \"tsv\"";
         QTest::newRow("bool") << R"({"data":{"path":"a"},"split":{"stratify":"yes"}})" << "split.stratify"
                               << "is not true or false";
         QTest::newRow("list item") << R"({"data":{"path":"a"},"model":{"kernel_sizes":[2,0]}})"

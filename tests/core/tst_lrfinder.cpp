@@ -99,19 +99,19 @@ private Q_SLOTS:
     void schedules()
     {
         lbk::ScheduleSpec s;
-        s.type = "constant";
+        s.type = lbk::ScheduleType::Constant;
         QCOMPARE(lbk::scheduledLr(s, 0.1, 50, 100), 0.1);
-        s.type = "linear";
+        s.type = lbk::ScheduleType::Linear;
         s.warmup = 0.1;
         QVERIFY(std::abs(lbk::scheduledLr(s, 0.1, 0, 100) - 0.01) < 1e-12);  // first warm-up step
         QVERIFY(std::abs(lbk::scheduledLr(s, 0.1, 9, 100) - 0.1) < 1e-12);   // end of warm-up: the peak
         QVERIFY(std::abs(lbk::scheduledLr(s, 0.1, 99, 100) - 0.0) < 1e-12);  // last step: final factor 0
-        s.type = "cosine";
+        s.type = lbk::ScheduleType::Cosine;
         s.finalLrFactor = 0.1;
         QVERIFY(std::abs(lbk::scheduledLr(s, 0.1, 99, 100) - 0.01) < 1e-12);
         const double mid = lbk::scheduledLr(s, 0.1, 10 + 89 / 2, 100);
         QVERIFY(mid > 0.05 && mid < 0.06);
-        s.type = "onecycle";
+        s.type = lbk::ScheduleType::OneCycle;
         s.warmup = 0.3;
         s.finalLrFactor = 0;
         QVERIFY(std::abs(lbk::scheduledLr(s, 0.1, 0, 100) - 0.004) < 1e-12); // peak / 25

@@ -87,7 +87,8 @@ class TestEncoder : public QObject {
         std::shared_ptr<lbk::EncoderClassifierImpl> model;
         lbk::WeightsReport report;
     };
-    Loaded load(const fs::path &folder, int outputs, const std::string &pooling = "pooler", bool allowMissing = false)
+    Loaded load(const fs::path &folder, int outputs, lbk::Pooling pooling = lbk::Pooling::Pooler,
+                bool allowMissing = false)
     {
         auto f = lbk::hf::inspectCheckpointFolder(folder);
         if (!f.ok())
@@ -180,7 +181,7 @@ private Q_SLOTS:
         QVERIFY(f.ok());
         lbk::ModelSpec spec;
         spec.type = lbk::ModelType::Encoder;
-        spec.pooling = "pooler";
+        spec.pooling = lbk::Pooling::Pooler;
         // A config whose sizes disagree with the weights: the message names the file, the key and both shapes.
         auto wrong = f->config;
         wrong.intermediateSize = 48;
@@ -278,7 +279,7 @@ private Q_SLOTS:
         QVERIFY(f.ok());
         lbk::ModelSpec spec;
         spec.type = lbk::ModelType::Encoder;
-        spec.pooling = "pooler";
+        spec.pooling = lbk::Pooling::Pooler;
         spec.headLrFactor = 10;
         spec.layerLrDecay = 0.5;
         spec.freezeEmbeddings = true;

@@ -15,9 +15,8 @@ namespace fs = std::filesystem;
 // The ModelType a model.type word names (the words the experiment schema accepts).
 lbk::ModelType modelType(const std::string &word)
 {
-    for (const auto &[w, type] : lbk::modelTypeWords())
-        if (w == word)
-            return type;
+    if (const auto type = lbk::fromWord<lbk::ModelType>(word))
+        return *type;
     qFatal("no model type %s", word.c_str());
 }
 
@@ -134,7 +133,7 @@ private Q_SLOTS:
         QFETCH(QString, pooling);
         lbk::ModelSpec spec;
         spec.type = modelType(type.toStdString());
-        spec.pooling = pooling.toStdString();
+        spec.pooling = lbk::fromWord<lbk::Pooling>(pooling.toStdString()).value();
         spec.embeddingDim = 16;
         spec.hidden = 16;
         spec.channels = 8;

@@ -318,7 +318,7 @@ private Q_SLOTS:
         spec.embeddingDim = 24;
         spec.hidden = 20;
         spec.layers = layers;
-        spec.pooling = pooling.toStdString();
+        spec.pooling = lbk::fromWord<lbk::Pooling>(pooling.toStdString()).value();
         spec.dropout = 0.0; // training mode below: the two paths draw different dropout masks
         auto model = lbk::makeModel(spec, 60, 4, 16);
         auto *gru = dynamic_cast<lbk::GruModelImpl *>(model.get());
@@ -399,12 +399,12 @@ private Q_SLOTS:
         auto cfg = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "bag"}}}});
         auto fresh = lbk::experimentFromRecorded(cfg);
         QVERIFY2(fresh, fresh ? "" : fresh.message().c_str());
-        QVERIFY(fresh->model.ngramHash == "mix");
+        QVERIFY(fresh->model.ngramHash == lbk::NgramHash::Mix);
         cfg["model"].erase("ngram_hash");
         auto old = lbk::experimentFromRecorded(cfg);
-        QVERIFY(old && old->model.ngramHash == "multiplicative");
+        QVERIFY(old && old->model.ngramHash == lbk::NgramHash::Multiplicative);
         QVERIFY(lbk::inputSpecFor(old->model, 100, -1).mixHash == false);
-        QVERIFY(lbk::experimentFromJson(cfg)->model.ngramHash == "mix");
+        QVERIFY(lbk::experimentFromJson(cfg)->model.ngramHash == lbk::NgramHash::Mix);
     }
 };
 

@@ -125,7 +125,7 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     case Id: return sort ? QVariant::fromValue<qint64>(r.id) : QVariant(QString::number(r.id));
     case Name: return qs(r.name);
     case Experiment: return qs(r.experiment);
-    case Kind: return r.kind == "lr_find" ? QStringLiteral("LR finder") : QStringLiteral("train");
+    case Kind: return r.lrFind() ? QStringLiteral("LR finder") : QStringLiteral("train");
     case Task: return qs(r.task);
     case BestF1:
     case BestAccuracy:

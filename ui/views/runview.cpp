@@ -109,7 +109,7 @@ void RunView::loadRun(bool firstTime)
             m_classes->setRun(m_run);
             m_log->setRun(m_run);
             if (firstTime) {
-                if (m_run.kind == "lr_find")
+                if (m_run.lrFind())
                     m_tabs->setCurrentIndex(LrFinder);
                 else if (m_run.status == lbk::RunStatus::Failed)
                     m_tabs->setCurrentIndex(Log);
@@ -134,7 +134,7 @@ void RunView::updateHeader()
                           .arg(r.id)
                           .arg(qs(r.name).toHtmlEscaped(), statusColor(r.status).name(), statusText(r.status),
                                qs(r.experiment).toHtmlEscaped(),
-                               r.kind == "lr_find" ? tr("LR range test") : qs(r.task),
+                               r.lrFind() ? tr("LR range test") : qs(r.task),
                                r.startedAt > 0 ? tr("started %1").arg(formatTimestamp(r.startedAt)) : tr("not started"),
                                tail));
     const bool bad = r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted;
