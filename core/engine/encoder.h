@@ -35,6 +35,9 @@ public:
     explicit EncoderLayerImpl(const hf::EncoderConfig &c);
     // x [B, L, H]; mask [B, 1, 1, L]: 0 for tokens, a large negative number for padding.
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &mask);
+    // Scoring only: the same block as ATen's fused encoder layer; padded [B, L] is true for padding.
+    bool fusable(const torch::Tensor &x) const;
+    torch::Tensor forwardFused(const torch::Tensor &x, const torch::Tensor &padded);
 
 private:
     torch::Tensor selfAttention(const torch::Tensor &x, const torch::Tensor &mask);
