@@ -18,6 +18,8 @@
 #include "cli/runtext.h"
 #include "cli/table.h"
 #include "cli/targets.h"
+#include "data/dataset.h"
+#include "experiment/checkpointfit.h"
 #include "experiment/schema.h"
 #include "launch/local.h"
 #include "launch/remote.h"
@@ -447,6 +449,9 @@ int validate(const Common &c, const std::string &file)
         if (j->is_object() && !j->contains("name"))
             (*j)["name"] = fs::path(file).stem().string();
         issues = validateExperimentJson(*j);
+        if (auto e = experimentFromJson(*j); issues.empty() && e && e->model.pretrained())
+            if (auto bad = checkInitFrom(*e, resolveDataPath(e->model.initFrom, c.dataRoot)))
+                issues.push_back(*bad);
     }
     if (c.json) {
         json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};

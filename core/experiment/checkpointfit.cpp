@@ -36,4 +36,14 @@ std::optional<std::string> checkpointContradictions(const Experiment &e, const h
     return msg + " (remove the model fields to take the checkpoint's sizes)";
 }
 
+std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder)
+{
+    auto checkpoint = hf::inspectCheckpointFolder(folder);
+    if (!checkpoint)
+        return ValidationIssue{"model.init_from", "model.init_from: " + checkpoint.message()};
+    if (auto bad = checkpointContradictions(e, checkpoint->config, (folder / "config.json").string()))
+        return ValidationIssue{"model.init_from", *bad};
+    return std::nullopt;
+}
+
 } // namespace lbk

@@ -1,10 +1,12 @@
 #pragma once
 // Whether an experiment fits the pretrained checkpoint its model.init_from names: the one rule the engine applies
 // when it opens the folder and the form shows as the user types.
+#include <filesystem>
 #include <optional>
 #include <string>
 
 #include "experiment/experiment.h"
+#include "experiment/schema.h"
 #include "hf/encoderconfig.h"
 
 namespace lbk {
@@ -13,5 +15,9 @@ namespace lbk {
 // max_tokens its position table cannot hold: one message naming both values, or nothing. where names the config.
 std::optional<std::string> checkpointContradictions(const Experiment &e, const hf::EncoderConfig &c,
                                                     const std::string &where);
+
+// model.init_from against the folder it names (resolved as data paths are): not a checkpoint folder, or sizes
+// that contradict its config.json, as an issue on model.init_from; nothing when it fits. lbk validate asks this.
+std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder);
 
 } // namespace lbk

@@ -220,6 +220,33 @@ private Q_SLOTS:
         QVERIFY2(said.contains(QStringLiteral("config.json")), qPrintable(said));
     }
 
+    // lbk validate reads the folder: a size that contradicts its config.json names both values; the folder's own
+    // sizes validate; a folder that is not a checkpoint says why.
+    void validateChecksTheFolder()
+    {
+        const QString folder = path(QStringLiteral("validate-bert"));
+        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), QStringLiteral("bert"), QStringLiteral("--out"),
+                         folder}).exitCode, 0);
+        const json config = readJson(folder.toStdString() + "/config.json");
+        const int layers = config["num_hidden_layers"].get<int>();
+        const auto bad = lbk({QStringLiteral("validate"),
+                              experiment(QStringLiteral("validate-bad"), folder, {{"model", {{"layers", layers + 3}}}})});
+        QCOMPARE(bad.exitCode, 2);
+        const QString expected = QStringLiteral("model.layers is %1 but %2/config.json has num_hidden_layers %3")
+                                     .arg(layers + 3)
+                                     .arg(folder)
+                                     .arg(layers);
+        QVERIFY2(bad.err.contains(expected), qPrintable(bad.err));
+        const auto good = lbk({QStringLiteral("validate"), experiment(QStringLiteral("validate-good"), folder)});
+        QVERIFY2(good.exitCode == 0, qPrintable(good.err));
+        const QString empty = path(QStringLiteral("validate-empty"));
+        QVERIFY(QDir().mkpath(empty));
+        const auto none = lbk({QStringLiteral("validate"), experiment(QStringLiteral("validate-none"), empty)});
+        QCOMPARE(none.exitCode, 2);
+        QVERIFY2(none.err.contains(QStringLiteral("model.init_from: ")) && none.err.contains(QStringLiteral("config.json")),
+                 qPrintable(none.err));
+    }
+
     // --format hf refuses what transformers could not load the same way, and says what to use instead.
     void exportRefusesOtherModels()
     {
