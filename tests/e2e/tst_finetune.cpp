@@ -5,6 +5,7 @@
 // and what a user sees for a folder that is not a checkpoint.
 #include <QtTest>
 
+#include <cmath>
 #include <fstream>
 
 #include "lbkprocess.h"
@@ -218,6 +219,47 @@ private Q_SLOTS:
         QVERIFY(r.exitCode != 0);
         const QString said = r.out + r.err;
         QVERIFY2(said.contains(QStringLiteral("config.json")), qPrintable(said));
+    }
+
+    // bf16 autocast on the CPU fine-tunes the same checkpoint to about the same loss as fp32 (where the CPU computes
+    // bf16 natively; elsewhere the run falls back to fp32 and says so), and predict scores the bf16 run.
+    void bf16FineTunes()
+    {
+        const QString folder = path(QStringLiteral("bf16-bert"));
+        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), QStringLiteral("bert"), QStringLiteral("--out"),
+                         folder}).exitCode, 0);
+        auto lossAt10 = [&](const QString &name, const char *precision) {
+            const auto r = lbk({QStringLiteral("run"),
+                                experiment(name, folder, {{"training", {{"precision", precision}, {"max_steps", 10}}}})});
+            if (r.exitCode != 0)
+                qFatal("%s: %s", precision, qPrintable(r.out + r.err));
+            for (const auto &line : journal(name).split(QLatin1Char('\n'), Qt::SkipEmptyParts)) {
+                const json e = json::parse(line.toStdString());
+                if (e.value("type", "") == "metrics" && e.value("step", 0) == 10 && e["values"].contains("train/loss"))
+                    return e["values"]["train/loss"].get<double>();
+            }
+            qFatal("%s: no train/loss at step 10", precision);
+        };
+        const double fp32 = lossAt10(QStringLiteral("enc-fp32"), "fp32"), bf16 = lossAt10(QStringLiteral("enc-bf16"), "bf16");
+        qInfo("train/loss at step 10: fp32 %.5f, bf16 %.5f", fp32, bf16);
+        QVERIFY(std::isfinite(bf16));
+        QVERIFY2(std::abs(bf16 - fp32) < 0.03 * fp32, qPrintable(QStringLiteral("%1 vs %2").arg(bf16).arg(fp32)));
+        const QString head = path(QStringLiteral("head20.jsonl")), preds = path(QStringLiteral("preds-bf16.jsonl"));
+        {
+            std::ifstream in(kSample);
+            std::ofstream out(head.toStdString());
+            std::string line;
+            for (int i = 0; i < 20 && std::getline(in, line); ++i)
+                out << line << '\n';
+        }
+        const auto p = lbk({QStringLiteral("predict"), QStringLiteral("enc-bf16"), QStringLiteral("--data"), head,
+                            QStringLiteral("--out"), preds});
+        QVERIFY2(p.exitCode == 0, qPrintable(p.err));
+        std::ifstream scored(preds.toStdString());
+        int rows = 0;
+        for (std::string line; std::getline(scored, line);)
+            rows += json::parse(line)["probs"].size() == 5;
+        QCOMPARE(rows, 20);
     }
 
     // lbk validate reads the folder: a size that contradicts its config.json names both values; the folder's own
