@@ -129,6 +129,8 @@ private Q_SLOTS:
         QTest::newRow("bag, 3 processes") << QStringLiteral("bag") << 3;
         // Class weights: each share's weighted mean divides by its own weight sum, so the shares are weighted by it.
         QTest::newRow("bag, balanced, 2 processes") << QStringLiteral("bag-balanced") << 2;
+        // BERT's block from scratch, each process's share of the batch in two accumulated parts.
+        QTest::newRow("encoder, accumulate 2, 2 processes") << QStringLiteral("encoder") << 2;
     }
 
     void sameLossCurveAsOneProcess()
@@ -140,6 +142,11 @@ private Q_SLOTS:
             changes = {{"model", {{"type", "gru"}, {"embedding_dim", 32}, {"hidden", 32}, {"dropout", 0.0}}},
                        {"optimizer", {{"lr", 0.005}}},
                        {"training", {{"epochs", 1}}}};
+        if (model == QLatin1String("encoder"))
+            changes = {{"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2},
+                                  {"dropout", 0.0}, {"pooling", "cls"}}},
+                       {"optimizer", {{"lr", 0.002}}},
+                       {"training", {{"epochs", 1}, {"accumulate", 2}}}};
         if (model == QLatin1String("bag-balanced"))
             changes["training"]["balanced"] = true;
         const QString tag = model + QString::number(processes);
