@@ -215,13 +215,7 @@ std::vector<std::string> ByteBpe::tokenize(std::string_view text) const
 
 std::vector<int> ByteBpe::piecesToIds(const std::vector<std::string> &pieces) const
 {
-    std::vector<int> ids;
-    ids.reserve(pieces.size());
-    for (const auto &p : pieces) {
-        const auto it = m_ids.find(p);
-        ids.push_back(it == m_ids.end() ? m_special.unk : it->second);
-    }
-    return ids;
+    return lookUp(m_ids, pieces, m_special.unk);
 }
 
 std::vector<int> ByteBpe::encode(std::string_view text, int maxTokens) const

@@ -361,4 +361,16 @@ Result<std::unique_ptr<HfTokenizer>> loadHfTokenizer(const fs::path &folder)
                     "tokenizer.json");
 }
 
+std::vector<int> HfTokenizer::lookUp(const std::unordered_map<std::string, int> &ids,
+                                     const std::vector<std::string> &pieces, int unk)
+{
+    std::vector<int> out;
+    out.reserve(pieces.size());
+    for (const auto &p : pieces) {
+        const auto it = ids.find(p);
+        out.push_back(it == ids.end() ? unk : it->second);
+    }
+    return out;
+}
+
 } // namespace lbk::hf

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "util/result.h"
@@ -32,6 +33,11 @@ public:
     // Writes the tokenizer's files (vocab.txt, or vocab.json + merges.txt; tokenizer_config.json and
     // special_tokens_map.json) into folder, so transformers' AutoTokenizer loads the same tokenizer.
     virtual Status save(const std::filesystem::path &folder) const = 0;
+
+protected:
+    // piecesToIds for a vocabulary held as a map from piece to id.
+    static std::vector<int> lookUp(const std::unordered_map<std::string, int> &ids,
+                                   const std::vector<std::string> &pieces, int unk);
 };
 
 // WordPiece as BERT's tokenization.py: basic tokenizer (clean-up, CJK split, lower-case + accent strip when
