@@ -320,9 +320,10 @@ int StepLoop::run()
     if (auto ready = setUp(); !ready)
         return m_ctx.fail(ready.message());
     m_ctx.started("train", m_totalSteps, m_resumedFrom, m_obj.dataSummary());
-    // Dropout differs per resume point (and per rank), but data order and schedule depend only on the step.
-    torch::manual_seed(m_e.training.seed + uint64_t(m_ctx.step) + 1000003ULL * uint64_t(m_ctx.rank));
     while (m_ctx.step < m_totalSteps) {
+        // Dropout's draws, like data order and schedule, depend on the step (and rank) alone: a resumed run trains
+        // as the uninterrupted one did.
+        torch::manual_seed(m_e.training.seed + uint64_t(m_ctx.step) + 1000003ULL * uint64_t(m_ctx.rank));
         const int word = control();
         if (word == 2)
             return cancel();
