@@ -156,6 +156,28 @@ void onInterrupt(int)
     g_interrupts.fetch_add(1);
 }
 
+
+// run_started's data object as one line: examples and classes, or an MLM run's documents and sequences.
+std::string dataLine(const json &d)
+{
+    const auto n = [&](const char *key) { return std::to_string(d.value(key, int64_t(0))); };
+    if (d.value("objective", std::string()) == "mlm")
+        return n("documents") + " documents (train " + n("train_documents") + ", held out " +
+               n("validation_documents") + ") in " + n("train") + " + " + n("validation") + " sequences of " +
+               n("sequence_length") + " tokens (" + n("train_tokens") + " training tokens)";
+    return n("examples") + " examples in " + n("classes") + " classes (train " + n("train") + ", validation " +
+           n("validation") + ", test " + n("test") + ")";
+}
+
+// A validation metrics event as one line: accuracy and macro-F1, or an MLM run's masked-token figures.
+std::string validationLine(const json &v)
+{
+    if (v.contains("val/perplexity"))
+        return "val loss " + fmtMetric(v.value("val/loss", json())) + ", masked-token accuracy " +
+               fmtMetric(v["val/accuracy"]) + ", perplexity " + fmtMetric(v["val/perplexity"], 1);
+    return "val accuracy " + fmtMetric(v["val/accuracy"]) + ", macro-F1 " + fmtMetric(v.value("val/macro_f1", json()));
+}
+
 struct Progress {
     bool tty = false;
     bool quiet = false;
@@ -180,10 +202,7 @@ struct Progress {
                 std::string resumed = e.contains("resumed_from_step")
                                           ? ", resumed from step " + std::to_string(e["resumed_from_step"].get<int64_t>())
                                           : "";
-                say("data: " + std::to_string(d.value("examples", 0)) + " examples in " +
-                    std::to_string(d.value("classes", 0)) + " classes (train " + std::to_string(d.value("train", 0)) +
-                    ", validation " + std::to_string(d.value("validation", 0)) + ", test " +
-                    std::to_string(d.value("test", 0)) + "); vocabulary " + std::to_string(d.value("vocab", 0)) +
+                say("data: " + dataLine(d) + "; vocabulary " + std::to_string(d.value("vocab", 0)) +
                     (d.value("tokenizer_cached", false) ? " (cached)" : "") + "; " + e.value("device", "") + ", " +
                     (e.value("processes", 1) > 1 ? std::to_string(e.value("processes", 1)) + " processes (" +
                                                        e.value("backend", std::string("gloo")) + ") x "
@@ -205,8 +224,7 @@ struct Progress {
             if (v.contains("val/macro_f1") && v["val/macro_f1"].is_number())
                 valF1 = v["val/macro_f1"];
             if (v.contains("val/accuracy") && !tty && !quiet)
-                say("step " + std::to_string(step) + "/" + std::to_string(totalSteps) + ": val accuracy " +
-                    fmtMetric(v["val/accuracy"]) + ", macro-F1 " + fmtMetric(v.value("val/macro_f1", json())));
+                say("step " + std::to_string(step) + "/" + std::to_string(totalSteps) + ": " + validationLine(v));
             draw();
         } else if (type == "lr_point") {
             step = e.value("index", int64_t(0)) + 1;
@@ -284,6 +302,11 @@ void printRunSummary(const RunDetail &r)
             const auto acc = r.summaryValue("final", s + "/accuracy");
             if (!acc)
                 continue;
+            if (const auto ppl = r.summaryValue("final", s + "/perplexity")) { // an MLM run
+                std::printf("  %-5s masked-token accuracy %s  loss %s  perplexity %s\n", split, fmtMetric(acc).c_str(),
+                            fmtMetric(r.summaryValue("final", s + "/loss")).c_str(), fmtMetric(ppl, 1).c_str());
+                continue;
+            }
             std::printf("  %-5s accuracy %s  macro-F1 %s", split, fmtMetric(acc).c_str(),
                         fmtMetric(r.summaryValue("final", s + "/macro_f1")).c_str());
             for (const std::string_view key : scalarMetricKeys()) {

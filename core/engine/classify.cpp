@@ -85,20 +85,7 @@ Status ClassifyObjective::readData()
     if (!papers)
         return papers.error();
     m_papers = std::move(*papers);
-    if (m_report.bad > 0) {
-        std::string msg = std::to_string(m_report.bad) + " of " + std::to_string(m_report.lines) + " lines of " +
-                          m_dataFile.string() + " could not be read and were skipped";
-        for (const auto &err : m_report.firstErrors)
-            msg += "\n  " + err;
-        m_ctx.log("warning", msg);
-    }
-    if (m_report.duplicates > 0) {
-        std::string msg = std::to_string(m_report.duplicates) + " papers of " + m_dataFile.string() +
-                          " were listed more than once; each is kept once, in one split";
-        for (const auto &dup : m_report.firstDuplicates)
-            msg += "\n  " + dup;
-        m_ctx.log("warning", msg);
-    }
+    logReadReport(m_ctx, m_report, m_dataFile);
     auto data = buildLabels(m_papers, e.labels, m_dataFile.string());
     if (!data)
         return data.error();
@@ -115,32 +102,17 @@ Status ClassifyObjective::readData()
     return Unit{};
 }
 
-// Resuming, or a further rank of a data-parallel run (rank 0 has trained or loaded it already), loads the run's
-// own tokenizer; otherwise it is trained on the training split (or found in the cache) and copied into the run.
 Status ClassifyObjective::prepareTokenizer(const std::vector<std::string> &texts)
 {
-    const Experiment &e = m_ctx.exp;
-    const fs::path runTokenizer = m_ctx.options.runDir / "tokenizer.model";
-    if ((m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(runTokenizer)) {
-        auto tok = Tokenizer::load(runTokenizer, e.tokenizer);
-        if (!tok)
-            return tok.error();
-        m_tokenizer = std::move(*tok);
-        m_tokenizerFromCache = true;
-        return Unit{};
-    }
     std::vector<std::string> trainTexts;
     trainTexts.reserve(m_split.train.size());
     for (size_t i : m_split.train)
         trainTexts.push_back(texts[i]);
-    const fs::path cache = m_ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : m_ctx.options.cacheDir;
-    auto tok = Tokenizer::trainOrLoad(trainTexts, e.tokenizer, cache, m_ctx.threadsPerProcess(), &m_tokenizerFromCache);
+    const RunTokenizerRequest request{m_ctx.options.runDir, m_ctx.options.cacheDir,
+                                      m_ctx.options.resume || m_ctx.rank > 0, m_ctx.threadsPerProcess()};
+    auto tok = prepareRunTokenizer(request, trainTexts, m_ctx.exp.tokenizer, &m_tokenizerFromCache);
     if (!tok)
         return tok.error();
-    std::error_code ec;
-    fs::copy_file((*tok)->modelPath(), runTokenizer, fs::copy_options::overwrite_existing, ec);
-    if (ec)
-        return Error{runTokenizer.string() + ": cannot copy the tokenizer into the run folder: " + ec.message()};
     m_tokenizer = std::move(*tok);
     return Unit{};
 }
@@ -410,8 +382,28 @@ json ClassifyObjective::evaluate(EvalSplit split, int64_t step)
 
 } // namespace
 
+void logReadReport(const RunContext &ctx, const ReadReport &report, const fs::path &file)
+{
+    if (report.bad > 0) {
+        std::string msg = std::to_string(report.bad) + " of " + std::to_string(report.lines) + " lines of " +
+                          file.string() + " could not be read and were skipped";
+        for (const auto &err : report.firstErrors)
+            msg += "\n  " + err;
+        ctx.log("warning", msg);
+    }
+    if (report.duplicates > 0) {
+        std::string msg = std::to_string(report.duplicates) + " papers of " + file.string() +
+                          " were listed more than once; each is kept once, in one split";
+        for (const auto &dup : report.firstDuplicates)
+            msg += "\n  " + dup;
+        ctx.log("warning", msg);
+    }
+}
+
 std::unique_ptr<Objective> makeObjective(RunContext &context)
 {
+    if (context.exp.training.objective == TrainingObjective::Mlm)
+        return makeMlmObjective(context);
     return std::make_unique<ClassifyObjective>(context);
 }
 

@@ -228,6 +228,40 @@ ParamGroup EncoderClassifierImpl::paramGroup(const std::string &name) const
     return {group + noDecay, std::pow(m_layerLrDecay, layers + 1 - depth), decay, decay && depth == 0};
 }
 
+EncoderMaskedLMImpl::EncoderMaskedLMImpl(const hf::EncoderConfig &c) : m_config(c)
+{
+    const bool roberta = c.family == hf::EncoderFamily::Roberta;
+    m_prefix = roberta ? "roberta." : "bert.";
+    m_encoder = register_module(roberta ? "roberta" : "bert", EncoderModel(c, false));
+    std::shared_ptr<torch::nn::Module> head;
+    if (roberta) {
+        head = holder(*this, "lm_head");
+        m_dense = head->register_module("dense", torch::nn::Linear(c.hiddenSize, c.hiddenSize));
+        m_norm = head->register_module("layer_norm", layerNorm(c));
+    } else {
+        head = holder(*holder(*this, "cls"), "predictions");
+        auto transform = holder(*head, "transform");
+        m_dense = transform->register_module("dense", torch::nn::Linear(c.hiddenSize, c.hiddenSize));
+        m_norm = transform->register_module("LayerNorm", layerNorm(c));
+    }
+    m_bias = head->register_parameter("bias", torch::zeros({c.vocabSize}));
+    initLikeTransformers(*this, c.raw.is_object() ? c.raw.value("initializer_range", 0.02) : 0.02);
+    torch::NoGradGuard noGrad;
+    m_norm->weight.fill_(1.0); // "layer_norm" is not transformers' "LayerNorm": initialise it by hand
+}
+
+std::pair<torch::Tensor, torch::Tensor> EncoderMaskedLMImpl::maskedLogits(const torch::Tensor &ids,
+                                                                          const torch::Tensor &lengths,
+                                                                          const torch::Tensor &labels)
+{
+    const auto hidden = m_encoder->forward(ids, lengths);
+    const auto chosen = labels >= 0;
+    const auto states = hidden.index({chosen});                          // [N, H]
+    const auto h = m_norm(activate(m_dense(states), m_config.activation)); // transformers' prediction transform
+    const auto logits = torch::linear(h, m_encoder->wordWeight(), m_bias);
+    return {logits, labels.index({chosen})};
+}
+
 hf::EncoderConfig scratchEncoderConfig(const ModelSpec &spec, int vocab, int maxTokens)
 {
     hf::EncoderConfig c;

@@ -5,6 +5,7 @@
 // transformers' names ("bert.encoder.layer.3.attention.self.query.weight"), so a checkpoint maps one to one.
 // LibTorch: include only from engine translation units.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -19,6 +20,7 @@ class EncoderEmbeddingsImpl : public torch::nn::Module {
 public:
     explicit EncoderEmbeddingsImpl(const hf::EncoderConfig &c);
     torch::Tensor forward(const torch::Tensor &ids); // [B, L] -> [B, L, H]
+    const torch::Tensor &wordWeight() const { return m_words->weight; }
 
 private:
     torch::nn::Embedding m_words{nullptr}, m_positions{nullptr}, m_types{nullptr};
@@ -60,6 +62,7 @@ public:
     torch::Tensor pool(const torch::Tensor &hidden);
     bool hasPooler() const { return !m_pooler.is_empty(); }
     int layerCount() const { return int(m_layers->size()); }
+    const torch::Tensor &wordWeight() const { return m_embeddings->wordWeight(); }
 
 private:
     EncoderEmbeddings m_embeddings{nullptr};
@@ -95,6 +98,29 @@ private:
     double m_headLrFactor = 1, m_layerLrDecay = 1;
 };
 TORCH_MODULE(EncoderClassifier);
+
+// An encoder with transformers' masked-language-model head, named as BertForMaskedLM (`bert.`,
+// `cls.predictions.transform.{dense,LayerNorm}`, `cls.predictions.bias`) or RobertaForMaskedLM (`roberta.`,
+// `lm_head.{dense,layer_norm,bias}`): dense, the config's activation, layer norm, then the word embeddings
+// (tied, as transformers ties them) plus a bias.
+class EncoderMaskedLMImpl : public torch::nn::Module {
+public:
+    explicit EncoderMaskedLMImpl(const hf::EncoderConfig &c);
+    // Logits over the vocabulary at the positions whose label is >= 0 ([N, V]), and those labels ([N]).
+    std::pair<torch::Tensor, torch::Tensor> maskedLogits(const torch::Tensor &ids, const torch::Tensor &lengths,
+                                                         const torch::Tensor &labels);
+    const hf::EncoderConfig &config() const { return m_config; }
+    const std::string &backbonePrefix() const { return m_prefix; }
+
+private:
+    hf::EncoderConfig m_config;
+    std::string m_prefix;
+    EncoderModel m_encoder{nullptr};
+    torch::nn::Linear m_dense{nullptr};
+    torch::nn::LayerNorm m_norm{nullptr};
+    torch::Tensor m_bias;
+};
+TORCH_MODULE(EncoderMaskedLM);
 
 // The encoder's config for model.type "encoder" trained from scratch: sizes from the experiment, BERT's layout.
 hf::EncoderConfig scratchEncoderConfig(const ModelSpec &spec, int vocab, int maxTokens);

@@ -2,8 +2,9 @@
 // A training objective: the only part of the engine that knows what the data is, what a batch means, what the
 // loss is and how an evaluation is scored and reported. The step loop (engine/trainer.h) and the LR range test
 // call it; checkpoints, resume, data-parallel averaging and recording are theirs and shared by every objective.
-// Classification (engine/classify.cpp) is the one today; a new objective is a new file implementing this.
+// Classification (engine/classify.cpp) and MLM pre-training (engine/mlm.cpp); a new objective is a new file.
 // LibTorch: include only from engine translation units.
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "data/dataset.h"
 #include "engine/models.h"
 #include "util/result.h"
 
@@ -67,7 +69,12 @@ public:
     virtual void reportArtifacts() = 0;
 };
 
-// The objective the experiment names (training.objective; classification today).
+// The objective the experiment names (training.objective): classification (engine/classify.cpp) or
+// masked-language-model pre-training (engine/mlm.cpp).
 std::unique_ptr<Objective> makeObjective(RunContext &context);
+std::unique_ptr<Objective> makeMlmObjective(RunContext &context);
+
+// The bad and repeated lines a data file had, as warnings in the run's log.
+void logReadReport(const RunContext &context, const ReadReport &report, const std::filesystem::path &file);
 
 } // namespace lbk

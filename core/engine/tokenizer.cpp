@@ -452,4 +452,25 @@ std::unique_ptr<TextEncoder> hfTextEncoder(std::shared_ptr<const hf::HfTokenizer
     return std::make_unique<HfTextEncoder>(std::move(tokenizer), maxTokens);
 }
 
+Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest &request,
+                                                       const std::vector<std::string> &trainTexts,
+                                                       const TokenizerSpec &spec, bool *fromCache)
+{
+    const fs::path runTokenizer = request.runDir / "tokenizer.model";
+    if (request.reuseRunCopy && fs::exists(runTokenizer)) {
+        if (fromCache)
+            *fromCache = true;
+        return Tokenizer::load(runTokenizer, spec);
+    }
+    const fs::path cache = request.cacheDir.empty() ? Tokenizer::defaultCacheDir() : request.cacheDir;
+    auto tok = Tokenizer::trainOrLoad(trainTexts, spec, cache, request.threads, fromCache);
+    if (!tok)
+        return tok.error();
+    std::error_code ec;
+    fs::copy_file((*tok)->modelPath(), runTokenizer, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+        return Error{runTokenizer.string() + ": cannot copy the tokenizer into the run folder: " + ec.message()};
+    return tok;
+}
+
 } // namespace lbk

@@ -131,4 +131,16 @@ private:
     std::filesystem::path m_modelPath;
 };
 
+// A run's own sentencepiece tokenizer: resuming, or a further rank of a data-parallel run (the first has trained
+// or loaded it already), loads runDir/tokenizer.model; otherwise it is trained on trainTexts (or found in the
+// cache) and copied into runDir.
+struct RunTokenizerRequest {
+    std::filesystem::path runDir, cacheDir; // cacheDir empty: Tokenizer::defaultCacheDir()
+    bool reuseRunCopy = false;              // resuming, or not the first rank
+    int threads = 1;
+};
+Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest &request,
+                                                       const std::vector<std::string> &trainTexts,
+                                                       const TokenizerSpec &spec, bool *fromCache);
+
 } // namespace lbk

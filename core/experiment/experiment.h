@@ -155,7 +155,13 @@ template <> inline constexpr auto kWords<TrainingDevice> = std::to_array({"auto"
 enum class CollectiveBackend { Auto, Gloo, Nccl };
 template <> inline constexpr auto kWords<CollectiveBackend> = std::to_array({"auto", "gloo", "nccl"});
 
+// training.objective: what a run learns. classify: the labels (every task kind); mlm: masked-language-model
+// pre-training of an encoder on the texts alone (engine/mlm.cpp).
+enum class TrainingObjective { Classify, Mlm };
+template <> inline constexpr auto kWords<TrainingObjective> = std::to_array({"classify", "mlm"});
+
 struct TrainingSpec {
+    TrainingObjective objective = TrainingObjective::Classify;
     int batchSize = 64;
     int epochs = 3;
     int64_t maxSteps = 0; // 0: epochs decide
@@ -193,6 +199,13 @@ struct LrFinderSpec {
     double stopFactor = 4.0;
 };
 
+// Masked-language-model pre-training (training.objective "mlm"), as BERT's: of the non-special tokens a share is
+// chosen for the loss; of those 80% become the mask token, 10% a random token, 10% stay.
+struct MlmSpec {
+    double probability = 0.15;
+    bool onePerDocument = false; // one document per sequence (cut), else packed across documents
+};
+
 struct Experiment {
     std::string name;
     std::string description;
@@ -206,6 +219,7 @@ struct Experiment {
     TrainingSpec training;
     EvaluationSpec evaluation;
     LrFinderSpec lrFinder;
+    MlmSpec mlm;
 
     nlohmann::json config; // the full JSON with every default filled in, as stored with each run
 };

@@ -32,6 +32,7 @@ template <> constexpr ScheduleSpec Experiment::*kPart<ScheduleSpec> = &Experimen
 template <> constexpr TrainingSpec Experiment::*kPart<TrainingSpec> = &Experiment::training;
 template <> constexpr EvaluationSpec Experiment::*kPart<EvaluationSpec> = &Experiment::evaluation;
 template <> constexpr LrFinderSpec Experiment::*kPart<LrFinderSpec> = &Experiment::lrFinder;
+template <> constexpr MlmSpec Experiment::*kPart<MlmSpec> = &Experiment::mlm;
 
 template <typename Part, typename M, typename E>
 auto &memberOf(E &e, M Part::*member)
@@ -459,6 +460,9 @@ std::vector<FieldBinding> scheduleFields()
 std::vector<FieldBinding> trainingFields()
 {
     return {
+        choiceField(&TrainingSpec::objective, "training.objective",
+                    "classify: learn the labels; mlm: pre-train an encoder with masked-language modelling on the "
+                    "texts alone (docs/PRETRAINING.md)."),
         field(&TrainingSpec::batchSize, "training.batch_size", "Examples per step.").range(1, 65536),
         field(&TrainingSpec::accumulate, "training.accumulate",
               "Gradient accumulation: each step's batch is computed in this many parts (same result, less memory).")
@@ -510,6 +514,21 @@ std::vector<FieldBinding> evaluationFields()
     };
 }
 
+std::vector<FieldBinding> mlmFields()
+{
+    return {
+        field(&MlmSpec::probability, "mlm.probability",
+              "Share of the non-special tokens chosen for the loss, drawn afresh for every batch; of those 80% become "
+              "the mask token, 10% a random token, 10% stay.")
+            .range(0, 1, true, true)
+            .when({"training.objective=mlm"}),
+        field(&MlmSpec::onePerDocument, "mlm.one_per_document",
+              "One document per sequence (cut to tokenizer.max_tokens); otherwise documents are packed across their "
+              "boundaries with separators, so no sequence but the last has padding.")
+            .when({"training.objective=mlm"}),
+    };
+}
+
 std::vector<FieldBinding> lrFinderFields()
 {
     return {
@@ -533,7 +552,7 @@ const std::vector<FieldBinding> &fieldBindings()
         std::vector<FieldBinding> all;
         for (auto part : {topLevelFields, dataFields, labelFields, splitFields, tokenizerFields, modelCommonFields,
                           modelBagFields, modelCnnFields, modelSequenceFields, modelEncoderFields, optimizerFields, scheduleFields,
-                          trainingFields, evaluationFields, lrFinderFields})
+                          trainingFields, evaluationFields, lrFinderFields, mlmFields})
             for (auto &row : part())
                 all.push_back(std::move(row));
         return all;

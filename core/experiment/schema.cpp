@@ -192,12 +192,16 @@ const json *lookup(const json &j, std::string_view dotted)
 }
 
 // The checks across fields read the typed Experiment, so a misspelt member does not compile.
-void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)
+void checkSplit(const Experiment &e, std::vector<ValidationIssue> &issues)
 {
     const double shares = e.split.train + e.split.validation + e.split.test;
     if (std::fabs(shares - 1.0) > 1e-6)
         issues.push_back({"split", "split: train + validation + test is " + formatNumber(shares) +
                                        "; the three shares must add up to 1"});
+}
+
+void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)
+{
     const TaskKind kind = e.labels.kind;
     if (kind == TaskKind::Binary && e.labels.positive.empty())
         issues.push_back({"labels.positive", "labels.positive: a binary task needs at least one positive category, "
@@ -254,9 +258,26 @@ void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
     }
 }
 
+// Masked-language-model pre-training: an encoder, no labels, scored by the masked tokens' loss or accuracy.
+void checkMlm(const Experiment &e, std::vector<ValidationIssue> &issues)
+{
+    if (e.model.type != ModelType::Encoder)
+        issues.push_back({"model.type", "model.type: training.objective \"mlm\" pre-trains an encoder; set model.type "
+                                        "to \"encoder\" (it is \"" + std::string(toString(e.model.type)) + "\")"});
+    const EvalMetric metric = e.evaluation.metric;
+    if (metric != EvalMetric::Loss && metric != EvalMetric::Accuracy)
+        issues.push_back({"evaluation.metric", "evaluation.metric: an mlm run is scored by the masked tokens' "
+                                               "\"loss\" or \"accuracy\", not \"" + std::string(toString(metric)) +
+                                               "\""});
+}
+
 void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues)
 {
-    checkTask(e, issues);
+    checkSplit(e, issues);
+    if (e.training.objective == TrainingObjective::Mlm)
+        checkMlm(e, issues);
+    else
+        checkTask(e, issues);
     checkModel(e.model, issues);
     const TrainingSpec &t = e.training;
     if (t.processes > t.batchSize)

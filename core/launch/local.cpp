@@ -38,7 +38,7 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
     nr.name = request.name.empty() ? experiment.name : request.name;
     nr.experiment = experiment.name;
     nr.kind = request.lrFind ? "lr_find" : "train";
-    nr.task = toString(experiment.labels.kind);
+    nr.task = experiment.training.objective == TrainingObjective::Mlm ? "mlm" : toString(experiment.labels.kind);
     nr.config = experiment.config;
     nr.configHash = configHash(experiment.config);
     nr.target = kLocalTarget;

@@ -277,13 +277,14 @@ std::vector<int64_t> histogram(const std::vector<float> &values, int bins, doubl
 const std::vector<std::string_view> &scalarMetricKeys()
 {
     static const std::vector<std::string_view> keys = {"accuracy", "macro_f1", "micro_f1", "f1",
-                                                       "roc_auc",  "pr_auc",   "loss"};
+                                                       "roc_auc",  "pr_auc",   "loss",     "perplexity"};
     return keys;
 }
 
 bool higherIsBetter(const std::string &metric)
 {
-    return metric.find("loss") == std::string::npos && metric.find("time") == std::string::npos;
+    return metric.find("loss") == std::string::npos && metric.find("time") == std::string::npos &&
+           metric.find("perplexity") == std::string::npos;
 }
 
 } // namespace lbk

@@ -44,11 +44,12 @@ nlohmann::json prCurve(const std::vector<float> &scores, const std::vector<int> 
 std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo = 0.0, double hi = 1.0);
 
 // The scalar keys an evaluation summary may hold, in the order people read them (headline first, loss last):
-// accuracy, macro_f1, micro_f1 (multi-label), f1, roc_auc, pr_auc (binary), loss. Each becomes a metric series
+// accuracy, macro_f1, micro_f1 (multi-label), f1, roc_auc, pr_auc (binary), loss, perplexity (MLM pre-training,
+// where accuracy is the masked tokens'). Each becomes a metric series
 // and a final/best entry of the run summary ("val/accuracy"); evaluation.metric names one of them.
 const std::vector<std::string_view> &scalarMetricKeys();
 
-// Which direction is better for a metric key: losses and times ("val/loss", "train/step_time") lower, everything
+// Which direction is better for a metric key: losses, perplexities and times ("val/loss", "train/step_time") lower, everything
 // else (accuracy, F1, AUC, examples per second) higher.
 bool higherIsBetter(const std::string &metric);
 

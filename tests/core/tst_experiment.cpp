@@ -149,6 +149,24 @@ private Q_SLOTS:
                                << "model.heads" << "does not divide";
         QTest::newRow("metric for task") << R"({"data":{"path":"a"},"evaluation":{"metric":"roc_auc"}})"
                                          << "evaluation.metric" << "binary tasks only";
+        QTest::newRow("mlm of a bag") << R"({"data":{"path":"a"},"training":{"objective":"mlm"},"evaluation":{"metric":"loss"}})"
+                                      << "model.type" << "pre-trains an encoder";
+        QTest::newRow("mlm by macro_f1") << R"({"data":{"path":"a"},"training":{"objective":"mlm"},"model":{"type":"encoder"}})"
+                                         << "evaluation.metric" << "masked tokens' \"loss\" or \"accuracy\"";
+        QTest::newRow("mlm probability") << R"({"data":{"path":"a"},"mlm":{"probability":1}})" << "mlm.probability"
+                                         << "out of range";
+    }
+
+    // An mlm run has no labels to check: a binary task without positives is no error there.
+    void mlmIgnoresTheLabels()
+    {
+        const json j = {{"data", {{"path", "a"}}}, {"labels", {{"kind", "binary"}}},
+                        {"training", {{"objective", "mlm"}}}, {"model", {{"type", "encoder"}}},
+                        {"evaluation", {{"metric", "loss"}}}};
+        const auto issues = lbk::validateExperimentJson(j);
+        QVERIFY2(issues.empty(), issues.empty() ? "" : issues[0].message.c_str());
+        QVERIFY(lbk::experimentFromJson(j)->training.objective == lbk::TrainingObjective::Mlm);
+        QCOMPARE(lbk::experimentFromJson(j)->mlm.probability, 0.15);
     }
 
     void invalid()

@@ -48,7 +48,7 @@ QString groupTitle(const std::string &group)
         {"experiment", "Experiment"}, {"data", "Data"},          {"labels", "Labels"},
         {"split", "Split"},           {"tokenizer", "Tokenizer"}, {"model", "Model"},
         {"optimizer", "Optimization"}, {"schedule", "Learning-rate schedule"}, {"training", "Training"},
-        {"evaluation", "Evaluation"}, {"lr_finder", "LR finder"}};
+        {"evaluation", "Evaluation"}, {"lr_finder", "LR finder"}, {"mlm", "Masked-language-model pre-training"}};
     auto it = titles.find(group);
     return it != titles.end() ? QString::fromLatin1(it->second) : qs(group);
 }

@@ -1,0 +1,301 @@
+// Masked-language-model pre-training (training.objective "mlm"): an encoder learns the texts alone. Documents
+// are split into training and held-out ones, tokenized whole with the run's sentencepiece model, packed into
+// sequences of tokenizer.max_tokens ids (data/packing.h), and masked afresh for every batch (engine/mlm.h).
+// Evaluation scores the held-out sequences under one fixed masking: loss, accuracy and perplexity of the
+// masked tokens.
+#include "engine/mlm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <tuple>
+
+#include "data/dataset.h"
+#include "data/packing.h"
+#include "engine/encoder.h"
+#include "engine/objective.h"
+#include "engine/optim.h"
+#include "engine/runcontext.h"
+#include "engine/tokenizer.h"
+#include "util/stablehash.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+MaskedTokens maskTokens(const torch::Tensor &ids, const torch::Tensor &maskable, const MaskingOptions &o,
+                        torch::Generator &gen)
+{
+    const auto draw = [&](double p) {
+        return torch::bernoulli(torch::full(ids.sizes(), p, torch::kFloat), gen).to(torch::kBool);
+    };
+    const auto chosen = draw(o.probability).logical_and(maskable);
+    const auto replaced = draw(0.8).logical_and(chosen);
+    const auto randomised = draw(0.5).logical_and(chosen).logical_and(replaced.logical_not());
+    const auto randomIds = torch::randint(o.vocab, ids.sizes(), gen, torch::TensorOptions(torch::kLong));
+    auto inputs = torch::where(replaced, torch::full_like(ids, o.maskId), ids);
+    inputs = torch::where(randomised, randomIds, inputs);
+    return {inputs, torch::where(chosen, ids, torch::full_like(ids, -100))};
+}
+
+namespace {
+
+// The ids the tokenizer's rows end with: sentencepiece's pieces, then [CLS], [SEP] and [MASK].
+struct SpecialIds {
+    int pad = 0, cls = 0, sep = 0, mask = 0, rows = 0;
+};
+
+class MlmObjective : public Objective {
+public:
+    explicit MlmObjective(RunContext &context) : m_ctx(context) {}
+
+    Status prepare() override;
+    json dataSummary() const override;
+    std::vector<int64_t> shape() const override
+    {
+        return {int64_t(m_train.size()), int64_t(m_validation.size()), int64_t(m_special.rows)};
+    }
+    Status createModel() override;
+    torch::nn::Module &model() override { return *m_model; }
+    std::function<ParamGroup(const std::string &)> paramGroupOf() const override
+    {
+        return [](const std::string &name) {
+            const bool decay = !(name.find("LayerNorm") != std::string::npos ||
+                                 name.find("layer_norm") != std::string::npos ||
+                                 (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0));
+            return ParamGroup{decay ? "" : "no_decay", 1.0, decay, false};
+        };
+    }
+    torch::Tensor sparseTable() override { return {}; }
+    const std::vector<size_t> &trainExamples() const override { return m_trainOrder; }
+    StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override;
+    json evaluate(EvalSplit split, int64_t step) override;
+    void reportArtifacts() override { m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", "tokenizer.model"}}); }
+
+private:
+    Status readDocuments(std::vector<std::string> &train, std::vector<std::string> &heldOut);
+    PackedSequences pack(const std::vector<std::string> &texts) const;
+    // Sequences [begin, end) of packed, in the order given, as ids [B, L] and lengths [B].
+    std::pair<torch::Tensor, torch::Tensor> batchOf(const PackedSequences &packed, const std::vector<size_t> &order,
+                                                    size_t begin, size_t end) const;
+    MaskedTokens mask(const torch::Tensor &ids, torch::Generator &gen) const;
+    // Sum of the masked tokens' losses, how many were right, and how many there were.
+    std::tuple<torch::Tensor, int64_t, int64_t> masked(const torch::Tensor &ids, const torch::Tensor &lengths,
+                                                       torch::Generator &gen, bool countCorrect);
+
+    RunContext &m_ctx;
+    fs::path m_dataFile;
+    ReadReport m_report;
+    size_t m_documents = 0, m_trainDocuments = 0, m_heldOutDocuments = 0;
+    std::unique_ptr<Tokenizer> m_tokenizer;
+    bool m_tokenizerFromCache = false;
+    SpecialIds m_special;
+    PackedSequences m_train, m_validation;
+    std::vector<size_t> m_trainOrder;
+    std::shared_ptr<EncoderMaskedLMImpl> m_model;
+};
+
+// Documents in a seeded order: split.train's share trains, split.validation's is held out for evaluation, the
+// rest (split.test) is left unused.
+Status MlmObjective::readDocuments(std::vector<std::string> &train, std::vector<std::string> &heldOut)
+{
+    const Experiment &e = m_ctx.exp;
+    m_dataFile = resolveDataPath(e.data.path, m_ctx.options.dataRoot);
+    m_ctx.log("info", "reading " + m_dataFile.string());
+    auto papers = readPapers(m_dataFile, e.data, &m_report);
+    if (!papers)
+        return papers.error();
+    logReadReport(m_ctx, m_report, m_dataFile);
+    std::vector<size_t> order(papers->size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::mt19937_64 rng(e.split.seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    const auto n = double(order.size());
+    const size_t nTrain = size_t(std::llround(e.split.train * n));
+    const size_t nHeld = std::min(order.size() - nTrain, size_t(std::llround(e.split.validation * n)));
+    for (size_t k = 0; k < nTrain + nHeld; ++k)
+        (k < nTrain ? train : heldOut).push_back(paperText((*papers)[order[k]], e.data.text));
+    m_documents = order.size();
+    m_trainDocuments = nTrain;
+    m_heldOutDocuments = nHeld;
+    if (train.empty())
+        return Error{"split: no document trains; raise split.train or use more data (" + m_dataFile.string() + ")"};
+    return Unit{};
+}
+
+PackedSequences MlmObjective::pack(const std::vector<std::string> &texts) const
+{
+    PackingOptions o;
+    o.window = m_ctx.exp.tokenizer.maxTokens;
+    o.cls = m_special.cls;
+    o.sep = m_special.sep;
+    o.onePerDocument = m_ctx.exp.mlm.onePerDocument;
+    return packSequences(m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess()), o);
+}
+
+Status MlmObjective::prepare()
+{
+    std::vector<std::string> train, heldOut;
+    if (auto read = readDocuments(train, heldOut); !read)
+        return read;
+    if (m_ctx.exp.model.pretrained())
+        return Error{"model.init_from: continued pre-training of a Hugging Face checkpoint is not supported yet; "
+                     "pre-train from scratch (leave model.init_from empty)"};
+    // Documents are encoded whole: the sequence length is the packing's, not a cut of each text.
+    TokenizerSpec whole = m_ctx.exp.tokenizer;
+    whole.maxTokens = std::numeric_limits<int>::max() / 2;
+    const RunTokenizerRequest request{m_ctx.options.runDir, m_ctx.options.cacheDir,
+                                      m_ctx.options.resume || m_ctx.rank > 0, m_ctx.threadsPerProcess()};
+    auto tok = prepareRunTokenizer(request, train, whole, &m_tokenizerFromCache);
+    if (!tok)
+        return tok.error();
+    m_tokenizer = std::move(*tok);
+    const int pieces = m_tokenizer->vocabSize();
+    m_special = {0, pieces, pieces + 1, pieces + 2, pieces + 3};
+    m_train = pack(train);
+    m_validation = pack(heldOut);
+    m_trainOrder.resize(m_train.size());
+    std::iota(m_trainOrder.begin(), m_trainOrder.end(), size_t(0));
+    return Unit{};
+}
+
+json MlmObjective::dataSummary() const
+{
+    const auto tokens = [](const PackedSequences &p) {
+        return std::accumulate(p.lengths.begin(), p.lengths.end(), int64_t(0));
+    };
+    return {{"file", m_dataFile.string()},
+            {"lines", m_report.lines},
+            {"rows", m_report.rows},
+            {"bad_lines", m_report.bad},
+            {"duplicates", m_report.duplicates},
+            {"objective", "mlm"},
+            {"documents", m_documents},
+            {"train_documents", m_trainDocuments},
+            {"validation_documents", m_heldOutDocuments},
+            {"train", m_train.size()},
+            {"validation", m_validation.size()},
+            {"test", 0},
+            {"train_tokens", tokens(m_train)},
+            {"validation_tokens", tokens(m_validation)},
+            {"sequence_length", m_train.window},
+            {"vocab", m_special.rows},
+            {"special_ids", {{"pad", m_special.pad}, {"cls", m_special.cls}, {"sep", m_special.sep},
+                             {"mask", m_special.mask}}},
+            {"tokenizer_cached", m_tokenizerFromCache}};
+}
+
+Status MlmObjective::createModel()
+{
+    const Experiment &e = m_ctx.exp;
+    m_model = EncoderMaskedLM(scratchEncoderConfig(e.model, m_special.rows, e.tokenizer.maxTokens)).ptr();
+    m_model->to(m_ctx.device);
+    m_model->train();
+    return Unit{};
+}
+
+std::pair<torch::Tensor, torch::Tensor> MlmObjective::batchOf(const PackedSequences &packed,
+                                                              const std::vector<size_t> &order, size_t begin,
+                                                              size_t end) const
+{
+    const auto n = int64_t(end - begin);
+    int64_t width = 0;
+    for (size_t i = begin; i < end; ++i)
+        width = std::max<int64_t>(width, packed.lengths[order[i]]);
+    auto ids = torch::full({n, width}, int64_t(m_special.pad), torch::kLong);
+    auto lengths = torch::empty({n}, torch::kLong);
+    auto a = ids.accessor<int64_t, 2>();
+    auto len = lengths.accessor<int64_t, 1>();
+    for (int64_t r = 0; r < n; ++r) {
+        const size_t s = order[begin + size_t(r)];
+        const int32_t *p = packed.begin(s);
+        for (int32_t k = 0; k < packed.lengths[s]; ++k)
+            a[r][k] = p[k];
+        len[r] = packed.lengths[s];
+    }
+    return {ids, lengths};
+}
+
+MaskedTokens MlmObjective::mask(const torch::Tensor &ids, torch::Generator &gen) const
+{
+    const auto maskable = ids.ne(m_special.pad).logical_and(ids.ne(m_special.cls)).logical_and(ids.ne(m_special.sep));
+    return maskTokens(ids, maskable, {m_ctx.exp.mlm.probability, m_special.mask, m_special.rows}, gen);
+}
+
+std::tuple<torch::Tensor, int64_t, int64_t> MlmObjective::masked(const torch::Tensor &ids, const torch::Tensor &lengths,
+                                                                 torch::Generator &gen, bool countCorrect)
+{
+    const auto m = mask(ids, gen);
+    torch::Tensor logits, labels;
+    {
+        AutocastGuard autocast(m_ctx.bf16, m_ctx.device.is_cuda());
+        std::tie(logits, labels) = m_model->maskedLogits(m.inputs.to(m_ctx.device), lengths.to(m_ctx.device),
+                                                         m.labels.to(m_ctx.device));
+    }
+    logits = logits.to(torch::kFloat);
+    const int64_t count = labels.size(0);
+    if (count == 0) // nothing chosen (a tiny batch): a zero loss that still reaches every parameter
+        return {logits.sum() * 0.0, 0, 0};
+    const auto sum = torch::nn::functional::cross_entropy(
+        logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    const int64_t right = countCorrect ? logits.argmax(1).eq(labels).sum().item<int64_t>() : 0;
+    return {sum, right, count};
+}
+
+StepLoss MlmObjective::trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end)
+{
+    // The masks depend on the run's seed, the step and the batch alone: a resumed run draws the same ones.
+    const uint64_t seed = stableHash(std::to_string(m_ctx.exp.training.seed) + ':' + std::to_string(m_ctx.step) +
+                                       ':' + std::to_string(begin) + ':' + std::to_string(examples[begin]));
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const auto [ids, lengths] = batchOf(m_train, examples, begin, end);
+    auto [sum, right, count] = masked(ids, lengths, gen, false);
+    return {sum / double(std::max<int64_t>(1, count)), 1};
+}
+
+json MlmObjective::evaluate(EvalSplit split, int64_t step)
+{
+    if (split == EvalSplit::Test || m_validation.size() == 0)
+        return nullptr;
+    torch::NoGradGuard noGrad;
+    m_model->eval();
+    // One fixed masking for every evaluation, so the curve compares like with like.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(m_ctx.exp.training.seed ^ 0x6d6c6d2d6576616cULL);
+    std::vector<size_t> order(m_validation.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    double lossSum = 0;
+    int64_t right = 0, count = 0;
+    const size_t chunk = 64;
+    for (size_t begin = 0; begin < order.size(); begin += chunk) {
+        const auto [ids, lengths] = batchOf(m_validation, order, begin, std::min(order.size(), begin + chunk));
+        auto [sum, r, c] = masked(ids, lengths, gen, true);
+        lossSum += sum.item<double>();
+        right += r;
+        count += c;
+    }
+    m_model->train();
+    const double loss = count > 0 ? lossSum / double(count) : std::nan("");
+    const json summary = {{"loss", loss},
+                          {"accuracy", count > 0 ? double(right) / double(count) : std::nan("")},
+                          {"perplexity", std::exp(loss)},
+                          {"examples", m_validation.size()},
+                          {"masked_tokens", count}};
+    m_ctx.emit("evaluation", {{"step", step}, {"split", "val"}, {"summary", summary}});
+    m_ctx.emit("metrics", {{"step", step},
+                           {"values", {{"val/loss", summary["loss"]},
+                                       {"val/accuracy", summary["accuracy"]},
+                                       {"val/perplexity", summary["perplexity"]}}}}); // for lbk run's progress
+    return summary;
+}
+
+} // namespace
+
+std::unique_ptr<Objective> makeMlmObjective(RunContext &context)
+{
+    return std::make_unique<MlmObjective>(context);
+}
+
+} // namespace lbk
