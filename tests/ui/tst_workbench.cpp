@@ -472,6 +472,47 @@ private Q_SLOTS:
         shoot(QStringLiteral("run-histograms-binary"));
     }
 
+    // A masked-language-model pre-training run: its held-out loss, masked-token accuracy and perplexity are curves
+    // like any other, and the overview says what it is.
+    void mlmRun()
+    {
+        json e = lbk::readJsonFile(LABBOOK_SOURCE_DIR "/experiments/pretrain-debug.json").value();
+        lbk::setValueAt(e, "name", "pretrain-gui");
+        lbk::setValueAt(e, "data.limit", 600);
+        lbk::setValueAt(e, "tokenizer.vocab_size", 1000);
+        lbk::setValueAt(e, "tokenizer.max_tokens", 48);
+        lbk::setValueAt(e, "training.max_steps", 40);
+        lbk::setValueAt(e, "training.log_every", 5);
+        lbk::setValueAt(e, "training.threads", 2);
+        lbk::setValueAt(e, "evaluation.every_steps", 10);
+        QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
+        m_window->launch(e, false);
+        QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 1, 15000);
+        const qint64 id = launched.at(0).at(0).toLongLong();
+        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), id) &&
+                                     !lbk::isActive(findRun(m_window->store(), id)->status),
+                                 120000);
+        QVERIFY2(findRun(m_window->store(), id)->status == lbk::RunStatus::Finished,
+                 qPrintable(qs(findRun(m_window->store(), id)->error)));
+        m_window->runsBrowser()->selectRun(id);
+        m_window->showRun(id);
+        RunView *view = m_window->runView();
+        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), id, 5000);
+        view->tabs()->setCurrentIndex(RunView::Curves);
+        CurvesPage *curves = view->curves();
+        curves->findChild<QSlider *>(QStringLiteral("smoothing"))->setValue(0); // four evaluations: the points as they are
+        QTRY_VERIFY_WITH_TIMEOUT(curves->availableKeys().contains(QStringLiteral("val/perplexity")), 10000);
+        curves->setSelectedKeys({QStringLiteral("train/loss"), QStringLiteral("val/loss")});
+        QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 2, 10000);
+        shoot(QStringLiteral("run-mlm-curves"));
+        curves->setSelectedKeys({QStringLiteral("val/perplexity")});
+        QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 1, 10000);
+        QCOMPARE(int(curves->plot()->series().front().x.size()), 4);
+        shoot(QStringLiteral("run-mlm-perplexity"));
+        view->tabs()->setCurrentIndex(RunView::Overview);
+        shoot(QStringLiteral("run-mlm-overview"));
+    }
+
     void compareRuns()
     {
         m_window->compareRuns({m_trainA, m_trainB});
@@ -508,7 +549,7 @@ private Q_SLOTS:
     void runsBrowser()
     {
         RunsBrowser *b = m_window->runsBrowser();
-        QCOMPARE(b->model()->rowCount(), 4);
+        QCOMPARE(b->model()->rowCount(), 5); // four from the loop, the MLM run
         QAbstractItemModelTester tester(b->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
         b->searchField()->setText(QStringLiteral("slow"));
         QCOMPARE(b->proxy()->rowCount(), 1);
