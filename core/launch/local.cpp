@@ -38,7 +38,8 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
     nr.name = request.name.empty() ? experiment.name : request.name;
     nr.experiment = experiment.name;
     nr.kind = request.lrFind ? "lr_find" : "train";
-    nr.task = experiment.training.objective == TrainingObjective::Mlm ? "mlm" : toString(experiment.labels.kind);
+    nr.task = experiment.training.objective == TrainingObjective::Mlm ? toString(TrainingObjective::Mlm)
+                                                                     : toString(experiment.labels.kind);
     nr.config = experiment.config;
     nr.configHash = configHash(experiment.config);
     nr.target = kLocalTarget;

@@ -509,6 +509,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 1, 10000);
         QCOMPARE(int(curves->plot()->series().front().x.size()), 4);
         shoot(QStringLiteral("run-mlm-perplexity"));
+        QVERIFY(!view->tabs()->isTabEnabled(RunView::Predictions) && !view->tabs()->isTabEnabled(RunView::Classes));
         view->tabs()->setCurrentIndex(RunView::Overview);
         shoot(QStringLiteral("run-mlm-overview"));
     }

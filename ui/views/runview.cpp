@@ -6,6 +6,7 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
+#include "experiment/experiment.h"
 #include "format.h"
 #include "storeservice.h"
 #include "views/classespage.h"
@@ -108,6 +109,12 @@ void RunView::loadRun(bool firstTime)
             m_predictions->setRun(m_run);
             m_classes->setRun(m_run);
             m_log->setRun(m_run);
+            // A pre-training run has no labels: no per-example predictions, histograms or per-class figures.
+            const bool labelled = m_run.task != lbk::toString(lbk::TrainingObjective::Mlm);
+            for (int tab : {Histograms, Predictions, Classes}) {
+                m_tabs->setTabEnabled(tab, labelled);
+                m_tabs->setTabToolTip(tab, labelled ? QString() : tr("A masked-language-model run has no labels"));
+            }
             if (firstTime) {
                 if (m_run.lrFind())
                     m_tabs->setCurrentIndex(LrFinder);
