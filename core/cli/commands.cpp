@@ -546,7 +546,7 @@ int run(const Common &c, const RunOptions &o)
     });
     if (!launched) {
         printError(launched.message());
-        return kFailed;
+        return exitCodeOf(launched.error()); // 2 for what the user can fix (a bad model.init_from run)
     }
     const RunDetail &run = launched->run;
     const std::string where = launched->worker ? ", worker pid " + std::to_string(launched->worker->pid)

@@ -50,6 +50,9 @@ private:
     Status prepareTokenizer(const std::vector<std::string> &texts);
     Status preparePretrained();
     Status loadPretrainedWeights();
+    fs::path initRunDir() const; // model.init_from "run:UID": that run's folder, beside this one
+    Status prepareFromRun();
+    Status loadRunWeights();
     void setClassWeights();
     Batch makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const;
     torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
@@ -149,6 +152,68 @@ Status ClassifyObjective::loadPretrainedWeights()
     return Unit{};
 }
 
+fs::path ClassifyObjective::initRunDir() const
+{
+    return m_ctx.options.runDir.parent_path() / m_ctx.exp.model.initFrom.substr(4);
+}
+
+// model.init_from "run:UID": the pre-training run's sentencepiece model, copied into this run (resume, predict and
+// export read the copy); its [CLS] row follows the pieces as in the MLM run.
+Status ClassifyObjective::prepareFromRun()
+{
+    const fs::path own = m_ctx.options.runDir / "tokenizer.model";
+    if (!((m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(own))) {
+        const fs::path theirs = initRunDir() / "tokenizer.model";
+        std::error_code ec;
+        fs::copy_file(theirs, own, fs::copy_options::overwrite_existing, ec);
+        if (ec)
+            return Error{"model.init_from: " + theirs.string() + ": cannot copy the pre-training run's tokenizer (" +
+                         ec.message() + "); is the run's folder on this machine?"};
+    }
+    auto tok = Tokenizer::load(own, m_ctx.exp.tokenizer);
+    if (!tok)
+        return tok.error();
+    m_tokenizer = std::move(*tok);
+    m_ctx.log("info", "encoder pre-trained by run " + m_ctx.exp.model.initFrom.substr(4) + " (" +
+                          initRunDir().string() + ")");
+    return Unit{};
+}
+
+// The pre-training run's encoder weights (its best checkpoint, else its last) into this classifier's encoder;
+// the position table keeps the rows this run's max_tokens needs. The head is new.
+Status ClassifyObjective::loadRunWeights()
+{
+    fs::path file = initRunDir() / "checkpoints" / "best.pt";
+    if (!fs::exists(file))
+        file = initRunDir() / "checkpoints" / "last.pt";
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(file.string());
+    } catch (const std::exception &ex) {
+        return Error{"model.init_from: " + file.string() + ": cannot read the pre-training run's checkpoint: " +
+                     std::string(ex.what()).substr(0, std::string(ex.what()).find('\n'))};
+    }
+    torch::NoGradGuard noGrad;
+    size_t loaded = 0;
+    for (auto &p : m_model->named_parameters()) {
+        if (p.key().rfind("bert.", 0) != 0)
+            continue;
+        torch::Tensor t;
+        if (!archive.try_read("model." + p.key(), t))
+            return Error{"model.init_from: " + file.string() + " has no " + p.key() + "; is it an MLM run's?"};
+        if (p.key().find("position_embeddings") != std::string::npos && t.size(0) >= p.value().size(0))
+            t = t.narrow(0, 0, p.value().size(0));
+        if (t.sizes() != p.value().sizes())
+            return Error{"model.init_from: " + p.key() + " is " + shapeText(t.sizes()) + " in " + file.string() + " but " +
+                         shapeText(p.value().sizes()) + " here: the sizes must be the pre-training run's, tokenizer.max_tokens at most its own"};
+        p.value().copy_(t);
+        ++loaded;
+    }
+    m_ctx.log("info", "loaded " + std::to_string(loaded) + " encoder tensors from " + file.string() +
+                          "; the classification head is newly initialized");
+    return Unit{};
+}
+
 Status ClassifyObjective::prepare()
 {
     if (auto read = readData(); !read)
@@ -156,7 +221,9 @@ Status ClassifyObjective::prepare()
     std::vector<std::string> texts(m_data.paper.size());
     for (size_t i = 0; i < texts.size(); ++i)
         texts[i] = paperText(m_papers[m_data.paper[i]], m_ctx.exp.data.text);
-    if (auto tok = m_ctx.exp.model.pretrained() ? preparePretrained() : prepareTokenizer(texts); !tok)
+    const ModelSpec &m = m_ctx.exp.model;
+    if (auto tok = m.initFromRun() ? prepareFromRun() : m.pretrained() ? preparePretrained() : prepareTokenizer(texts);
+        !tok)
         return tok;
     m_tokens = m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess());
     m_rows = tokenRowsFor(m_ctx.exp.model, m_tokenizer->vocabSize());
@@ -223,7 +290,7 @@ Status ClassifyObjective::createModel()
     m_model = makeModel(e.model, m_rows.vocab, m_outputs, e.tokenizer.maxTokens, m_sparse,
                         m_pretrained ? &m_pretrained->config : nullptr);
     if (!m_ctx.options.resume)
-        if (auto loaded = loadPretrainedWeights(); !loaded)
+        if (auto loaded = e.model.initFromRun() ? loadRunWeights() : loadPretrainedWeights(); !loaded)
             return loaded;
     m_model->to(m_ctx.device);
     m_model->train();

@@ -12,6 +12,14 @@ namespace lbk {
 
 namespace fs = std::filesystem;
 
+std::string shapeText(at::IntArrayRef shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
 namespace {
 
 std::string listed(const std::vector<std::string> &names)
@@ -19,14 +27,6 @@ std::string listed(const std::vector<std::string> &names)
     std::string s = "[";
     for (size_t i = 0; i < names.size(); ++i)
         s += (i ? ", '" : "'") + names[i] + "'";
-    return s + "]";
-}
-
-std::string shapeText(at::IntArrayRef shape)
-{
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(shape[i]);
     return s + "]";
 }
 

@@ -26,6 +26,9 @@ struct WeightsReport {
 // BertModel); TensorFlow-era names (LayerNorm.gamma/beta) and the position_ids buffer are handled. Errors (bad
 // input) name the file and the key: a shape that disagrees with the config, missing weights (unless
 // allowMissing), an unreadable file.
+// "[768, 3072]": a tensor's shape in messages.
+std::string shapeText(at::IntArrayRef shape);
+
 Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
                                          bool allowMissing);
 

@@ -374,6 +374,9 @@ TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
 {
     if (spec.type == ModelType::Transformer && spec.pooling == Pooling::Cls)
         return {pieces + 1, pieces};
+    // An encoder pre-trained by an MLM run: its tokenizer's pieces, then [CLS], [SEP], [MASK] (engine/mlm.cpp).
+    if (spec.initFromRun())
+        return {pieces + 3, pieces};
     // An encoder from scratch always starts a text with its CLS id; a pretrained one's tokenizer adds its own.
     if (spec.type == ModelType::Encoder && !spec.pretrained())
         return {pieces + 1, pieces};

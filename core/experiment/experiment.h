@@ -121,7 +121,10 @@ struct ModelSpec {
     bool hasBag() const { return type == ModelType::Bag || type == ModelType::BagCnn; }
     bool hasCnn() const { return type == ModelType::Cnn || type == ModelType::BagCnn; }
     bool hasSequence() const { return type != ModelType::Bag; } // the model reads padded token sequences
-    bool pretrained() const { return type == ModelType::Encoder && !initFrom.empty(); } // tokenizer from the folder
+    // model.init_from "run:UID": an MLM pre-training run of the same store (its encoder, tokenizer and sizes).
+    bool initFromRun() const { return type == ModelType::Encoder && initFrom.rfind("run:", 0) == 0; }
+    // model.init_from a Hugging Face folder: sizes and tokenizer from the folder.
+    bool pretrained() const { return type == ModelType::Encoder && !initFrom.empty() && !initFromRun(); }
 };
 
 enum class OptimizerType { AdamW, Sgd };

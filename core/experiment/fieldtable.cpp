@@ -392,8 +392,9 @@ std::vector<FieldBinding> modelEncoderFields()
     return {
         field(&ModelSpec::initFrom, "model.init_from",
               "A Hugging Face checkpoint folder (config.json, model.safetensors, vocab.txt or vocab.json + "
-              "merges.txt) to fine-tune from; its sizes and tokenizer replace the experiment's. Empty: train from "
-              "scratch with model.layers, embedding_dim, heads and hidden.")
+              "merges.txt) to fine-tune from; its sizes and tokenizer replace the experiment's. \"run:ID\": the "
+              "encoder of an MLM pre-training run of this store (id, name or uid). Empty: train from scratch with "
+              "model.layers, embedding_dim, heads and hidden.")
             .when(encoder),
         field(&ModelSpec::allowMissingWeights, "model.allow_missing_weights",
               "Start weights the folder lacks (other than the new classification head) at random instead of "

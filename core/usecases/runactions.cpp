@@ -1,5 +1,7 @@
 #include "usecases/runactions.h"
 
+#include "experiment/schema.h"
+
 #include "launch/remote.h"
 
 namespace lbk::usecase {
@@ -15,9 +17,45 @@ Result<Target> findTarget(const TargetsFile &targets, const std::string &name)
     return badInput("no target named \"" + name + "\" in " + targets.path.string() + " (`lbk targets` lists them)");
 }
 
-Result<Launched> launch(Store &store, const Target &target, const Experiment &experiment, const LaunchRequest &request,
+namespace {
+
+using nlohmann::json;
+
+// model.init_from "run:REF" (an id, name or uid of this store) names an MLM pre-training run: the recorded config
+// names it by uid and carries its encoder's sizes, so the worker, predict and export rebuild the same encoder.
+Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment)
+{
+    const std::string ref = experiment.model.initFrom.substr(4);
+    auto pre = store.run(ref);
+    if (!pre)
+        return badInput("model.init_from: no run \"" + ref + "\" in " + store.path().string());
+    if (pre->task != toString(TrainingObjective::Mlm))
+        return badInput("model.init_from: run " + ref + " is not an MLM pre-training run (its task is " + pre->task +
+                        ")");
+    json config = experiment.config;
+    config["model"]["init_from"] = "run:" + pre->uid;
+    for (const char *size : {"embedding_dim", "hidden", "layers", "heads"})
+        config["model"][size] = valueAt(pre->config, std::string("model.") + size);
+    const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");
+    if (preTokens.is_number_integer() && experiment.tokenizer.maxTokens > preTokens.get<int>())
+        return badInput("model.init_from: tokenizer.max_tokens is " + std::to_string(experiment.tokenizer.maxTokens) +
+                        " but run " + ref + " pre-trained on sequences of " + std::to_string(preTokens.get<int>()) +
+                        " tokens; lower it");
+    return experimentFromJson(config);
+}
+
+} // namespace
+
+Result<Launched> launch(Store &store, const Target &target, const Experiment &original, const LaunchRequest &request,
                         const Progress &progress)
 {
+    Experiment experiment = original;
+    if (original.model.initFromRun()) {
+        auto resolved = resolveInitRun(store, original);
+        if (!resolved)
+            return resolved.error();
+        experiment = std::move(*resolved);
+    }
     if (target.remote()) {
         auto run = launchRemoteRun(store, target, experiment, request, progress ? progress : [](const std::string &) {});
         if (!run)

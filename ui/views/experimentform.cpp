@@ -495,6 +495,12 @@ void ExperimentForm::startFolderPreview()
                                  "checkpoint folder to fine-tune it (docs/ENCODERS.md)."));
         return;
     }
+    if (folder.rfind("run:", 0) == 0) {
+        m_folderInfo->setText(tr("The encoder of MLM pre-training run %1 of this store, with its tokenizer and "
+                                 "sizes (docs/PRETRAINING.md).")
+                                  .arg(qs(folder.substr(4))));
+        return;
+    }
     if (!sameFolder)
         m_folderInfo->setText(tr("Reading %1...").arg(qs(folder)));
     auto parsed = lbk::experimentFromJson(resolved); // a form with errors elsewhere shows the folder alone

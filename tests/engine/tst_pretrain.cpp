@@ -1,10 +1,13 @@
 // Masked-language-model pre-training as a user runs it: `lbk run` of an experiment with training.objective "mlm"
 // on the sample's abstracts trains a small encoder from scratch and records masked-token loss, accuracy and
 // perplexity on held-out documents; a run that fails part-way and is resumed draws the same masks and reproduces
-// the uninterrupted loss curve.
+// the uninterrupted loss curve; a classifier fine-tuned with model.init_from "run:NAME" starts from exactly the
+// pre-trained encoder. (An engine test: it reads the checkpoints with LibTorch.)
 #include <QtTest>
 
 #include <cmath>
+
+#include <torch/torch.h>
 
 #include "lbkprocess.h"
 #include "store/store.h"
@@ -70,6 +73,44 @@ private Q_SLOTS:
         QVERIFY(run->summaryValue("best", "val/loss").has_value());
         const auto loss = s->metric(run->id, "train/loss");
         QCOMPARE(loss.size(), size_t(8));
+    }
+
+    // model.init_from "run:mlm": the recorded config names the run by uid with its sizes, and with the embeddings
+    // frozen the fine-tuned run's word and position embeddings are the pre-trained ones, value for value.
+    void fineTunesFromTheRun()
+    {
+        const QString file = lbktest::debugVariant(
+            m_dir.path(), QStringLiteral("from-mlm"),
+            {{"data", {{"limit", 800}}},
+             {"tokenizer", {{"max_tokens", 24}}},
+             {"model", {{"type", "encoder"}, {"init_from", "run:mlm"}, {"pooling", "cls"}, {"freeze_embeddings", true}}},
+             {"training", {{"max_steps", 12}}},
+             {"evaluation", {{"every_steps", 6}}}});
+        const auto r = lbk({QStringLiteral("run"), file});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("encoder tensors from")), qPrintable(r.err));
+        auto s = store();
+        const auto pre = s->run("mlm"), fine = s->run("from-mlm");
+        QVERIFY(pre.ok() && fine.ok());
+        QCOMPARE(fine->config["model"]["init_from"].get<std::string>(), "run:" + pre->uid);
+        QCOMPARE(fine->config["model"]["embedding_dim"], pre->config["model"]["embedding_dim"]);
+        torch::serialize::InputArchive a, b;
+        a.load_from((std::filesystem::path(pre->runDir) / "checkpoints" / "best.pt").string());
+        b.load_from((std::filesystem::path(fine->runDir) / "checkpoints" / "last.pt").string());
+        for (const char *key : {"model.bert.embeddings.word_embeddings.weight",
+                                "model.bert.embeddings.position_embeddings.weight"}) {
+            torch::Tensor x, y;
+            a.read(key, x);
+            b.read(key, y);
+            QVERIFY2(torch::equal(x.narrow(0, 0, y.size(0)), y), key);
+        }
+        // A run that is not a pre-training run is refused, naming it.
+        const QString bad = lbktest::debugVariant(
+            m_dir.path(), QStringLiteral("from-classifier"),
+            {{"model", {{"type", "encoder"}, {"init_from", "run:from-mlm"}}}});
+        const auto refused = lbk({QStringLiteral("run"), bad});
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains(QStringLiteral("is not an MLM pre-training run")), qPrintable(refused.err));
     }
 
     // A run stopped by a diverging loss at step 25 resumes from its step-20 checkpoint and then trains exactly as
