@@ -207,8 +207,7 @@ bool EncoderClassifierImpl::isHead(const std::string &name) const
 // by that factor per layer from the top (the pooler) down to the embeddings; the head at model.head_lr_factor.
 ParamGroup EncoderClassifierImpl::paramGroup(const std::string &name) const
 {
-    const bool decay = !(name.find("LayerNorm") != std::string::npos ||
-                         (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0));
+    const bool decay = decaysWeight(name);
     const std::string noDecay = decay ? "" : "/no_decay";
     if (isHead(name))
         return {"head" + noDecay, m_headLrFactor, decay, decay};

@@ -43,11 +43,6 @@ MaskedTokens maskTokens(const torch::Tensor &ids, const torch::Tensor &maskable,
 
 namespace {
 
-// The ids the tokenizer's rows end with: sentencepiece's pieces, then [CLS], [SEP] and [MASK].
-struct SpecialIds {
-    int pad = 0, cls = 0, sep = 0, mask = 0, rows = 0;
-};
-
 class MlmObjective : public Objective {
 public:
     explicit MlmObjective(RunContext &context) : m_ctx(context) {}
@@ -63,9 +58,7 @@ public:
     std::function<ParamGroup(const std::string &)> paramGroupOf() const override
     {
         return [](const std::string &name) {
-            const bool decay = !(name.find("LayerNorm") != std::string::npos ||
-                                 name.find("layer_norm") != std::string::npos ||
-                                 (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0));
+            const bool decay = decaysWeight(name);
             return ParamGroup{decay ? "" : "no_decay", 1.0, decay, false};
         };
     }
@@ -92,7 +85,7 @@ private:
     size_t m_documents = 0, m_trainDocuments = 0, m_heldOutDocuments = 0;
     std::unique_ptr<Tokenizer> m_tokenizer;
     bool m_tokenizerFromCache = false;
-    SpecialIds m_special;
+    MlmSpecialIds m_special;
     PackedSequences m_train, m_validation;
     std::vector<size_t> m_trainOrder;
     std::shared_ptr<EncoderMaskedLMImpl> m_model;
@@ -154,7 +147,7 @@ Status MlmObjective::prepare()
         return tok.error();
     m_tokenizer = std::move(*tok);
     const int pieces = m_tokenizer->vocabSize();
-    m_special = {0, pieces, pieces + 1, pieces + 2, pieces + 3};
+    m_special = mlmSpecialIds(pieces);
     m_train = pack(train);
     m_validation = pack(heldOut);
     m_trainOrder.resize(m_train.size());

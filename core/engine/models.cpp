@@ -376,11 +376,20 @@ TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
         return {pieces + 1, pieces};
     // An encoder pre-trained by an MLM run: its tokenizer's pieces, then [CLS], [SEP], [MASK] (engine/mlm.cpp).
     if (spec.initFromRun())
-        return {pieces + 3, pieces};
+        return {mlmSpecialIds(pieces).rows, mlmSpecialIds(pieces).cls};
     // An encoder from scratch always starts a text with its CLS id; a pretrained one's tokenizer adds its own.
     if (spec.type == ModelType::Encoder && !spec.pretrained())
         return {pieces + 1, pieces};
     return {pieces, -1};
+}
+
+bool decaysWeight(const std::string &name)
+{
+    const auto endsWith = [&](std::string_view tail) {
+        return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    return name.find("LayerNorm") == std::string::npos && name.find("layer_norm") == std::string::npos &&
+           !endsWith("bias");
 }
 
 InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::vector<std::string> &pieces)

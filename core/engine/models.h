@@ -185,6 +185,16 @@ struct TokenRows {
 };
 TokenRows tokenRowsFor(const ModelSpec &spec, int pieces);
 
+// The rows of an MLM pre-training run's vocabulary (engine/mlm.cpp), kept by the classifiers fine-tuned from it:
+// sentencepiece's pieces (0 is padding), then [CLS], [SEP] and [MASK].
+struct MlmSpecialIds {
+    int pad = 0, cls = 0, sep = 0, mask = 0, rows = 0;
+};
+inline MlmSpecialIds mlmSpecialIds(int pieces) { return {0, pieces, pieces + 1, pieces + 2, pieces + 3}; }
+
+// Weight decay applies to weight matrices, not to biases and layer norms (transformers' fine-tuning recipe).
+bool decaysWeight(const std::string &parameterName);
+
 // How token lists become a model's inputs; shared by training, evaluation and inference so they never differ.
 struct InputSpec {
     bool bag = false;     // the bag model: unigram ids plus hashed n-gram ids (EmbeddingBag)

@@ -589,14 +589,8 @@ void ExperimentForm::updateApplicability()
     for (auto *l : layouts)
         l->setEnabled(false);
     for (auto &row : m_rows) {
-        bool applies = row.spec->appliesTo.empty();
-        for (const auto &cond : row.spec->appliesTo) {
-            const auto eq = cond.find('=');
-            const json v = lbk::valueAt(resolved, cond.substr(0, eq));
-            if (v.is_string() && v.get<std::string>() == cond.substr(eq + 1))
-                applies = true;
-        }
         // A field that does not apply but holds an error stays visible, or the error could not be fixed.
+        const bool applies = lbk::fieldApplies(*row.spec, resolved);
         row.layout->setRowVisible(row.row, applies || row.error->isVisibleTo(row.row));
     }
     for (auto *l : layouts) {
