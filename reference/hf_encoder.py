@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A reference of Hugging Face's BERT and RoBERTa encoders in plain PyTorch, written from transformers' published
 modelling code (modeling_bert.py, modeling_roberta.py: BertEmbeddings, BertSelfAttention, BertLayer, BertPooler,
-BertForSequenceClassification, RobertaClassificationHead), with a safetensors reader and writer of a few lines.
+BertForSequenceClassification, RobertaClassificationHead, BertForMaskedLM), with a safetensors reader and writer of a few lines.
 Labbook's tests compare its C++ encoder with this one (tests/engine/tst_encoder.cpp); bench_engine times both.
 
 Runs with Debian's python3-torch (1.13) and the standard library; transformers is not needed.
@@ -11,7 +11,8 @@ Runs with Debian's python3-torch (1.13) and the standard library; transformers i
       tokenizer (vocab.txt; or vocab.json + merges.txt).
   hf_encoder.py forward --folder DIR --ids IDS.json --out OUT.json
       IDS.json: a list of token id lists (padded here on the right). OUT.json: {"hidden": [B][L][H] of the last
-      layer (real tokens only), "logits": [B][K] when the folder has a classifier head}.
+      layer (real tokens only), "logits": [B][K] when the folder has a classifier head; for a BertForMaskedLM
+      folder "top5" and "top5_probs": [B][L][5], the five likeliest tokens at every position}.
 """
 import argparse
 import json
@@ -189,11 +190,43 @@ class SequenceClassifier(nn.Module):
         return hidden, self.classifier(self.dropout(pooled))
 
 
+class MaskedLM(nn.Module):
+    """BertForMaskedLM: the encoder without a pooler and cls.predictions (transform.dense, the activation,
+    transform.LayerNorm, then the decoder, whose weight is the word embeddings', plus cls.predictions.bias)."""
+
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.bert = Encoder(c, pooler=False)
+        self.cls = nn.Module()
+        self.cls.predictions = nn.Module()
+        p = self.cls.predictions
+        p.transform = nn.Module()
+        p.transform.dense = nn.Linear(h, h)
+        p.transform.LayerNorm = nn.LayerNorm(h, eps=c.get("layer_norm_eps", 1e-12))
+        p.decoder = nn.Linear(h, c["vocab_size"], bias=False)
+        p.bias = nn.Parameter(torch.zeros(c["vocab_size"]))
+        self.act = ACT[c.get("hidden_act", "gelu")]
+
+    def forward(self, ids, mask):
+        hidden = self.bert(ids, mask)
+        p = self.cls.predictions
+        x = p.transform.LayerNorm(self.act(p.transform.dense(hidden)))
+        return hidden, F.linear(x, self.bert.embeddings.word_embeddings.weight, p.bias)
+
+
 def load(folder):
     """The folder's model in eval mode, its state dict loaded strictly (after adding a bare BertModel's prefix)."""
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     weights = read_safetensors(os.path.join(folder, "model.safetensors"))
+    if "BertForMaskedLM" in config.get("architectures", []):
+        model = MaskedLM(config)
+        tied = weights["cls.predictions.decoder.weight"]
+        if not torch.equal(tied, weights["bert.embeddings.word_embeddings.weight"]):
+            raise SystemExit("cls.predictions.decoder.weight is not tied to the word embeddings")
+        model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
+        return model.eval(), config
     prefix = config["model_type"] + "."
     weights = {k if k.startswith((prefix, "classifier.", "cls.")) else prefix + k: v for k, v in weights.items()}
     weights = {k: v.float() for k, v in weights.items() if not k.startswith("cls.")}
@@ -215,7 +248,11 @@ def forward(folder, id_lists):
     with torch.no_grad():
         hidden, logits = model(ids, mask)
     out = {"hidden": [hidden[i, :len(x)].tolist() for i, x in enumerate(id_lists)]}
-    if logits is not None:
+    if isinstance(model, MaskedLM):  # the five likeliest tokens at every position, and their probabilities
+        p, i = torch.softmax(logits, dim=-1).topk(5, dim=-1)
+        out["top5"] = [i[b, :len(x)].tolist() for b, x in enumerate(id_lists)]
+        out["top5_probs"] = [p[b, :len(x)].tolist() for b, x in enumerate(id_lists)]
+    elif logits is not None:
         out["logits"] = logits.tolist()
     return out
 

@@ -75,6 +75,7 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     connect(m_runs, &RunsBrowser::resumeRequested, this, &MainWindow::resumeRun);
     connect(m_runs, &RunsBrowser::cancelRequested, this, &MainWindow::cancelRun);
     connect(m_store, &StoreService::runsUpdated, m_runView, &RunView::runsUpdated);
+    connect(m_runView, &RunView::openRunRequested, this, &MainWindow::showRun);
     connect(m_store, &StoreService::storeOpened, this, [this](const QString &path, const QString &error) {
         if (!error.isEmpty()) {
             QMessageBox::critical(this, tr("Open store"), error);

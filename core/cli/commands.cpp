@@ -25,6 +25,7 @@
 #include "launch/remote.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "usecases/lineage.h"
 #include "usecases/runactions.h"
 #include "util/text.h"
 
@@ -635,6 +636,24 @@ int runs(const Common &c, const RunsOptions &o)
     return kOk;
 }
 
+namespace {
+
+// The runs this one is linked to by model.init_from "run:UID", either way.
+void printLineage(const Store &store, const RunDetail &r)
+{
+    if (const auto source = usecase::encoderSource(store, r))
+        std::printf("  encoder from: %s\n", source->run ? ("run " + std::to_string(source->run->id) + " " +
+                                                            source->run->name + " (" + source->uid + ")").c_str()
+                                                       : ("run " + source->uid + ", no longer in this store").c_str());
+    std::vector<std::string> names;
+    for (const auto &f : usecase::fineTunedFrom(store, r))
+        names.push_back(std::to_string(f.id) + " " + f.name);
+    if (!names.empty())
+        std::printf("  fine-tuned by runs: %s\n", joinTags(names).c_str());
+}
+
+} // namespace
+
 int show(const Common &c, const std::string &ref)
 {
     auto [store, r, failure] = openRun(c, ref);
@@ -648,6 +667,12 @@ int show(const Common &c, const std::string &ref)
         for (const auto &a : store->artifacts(r->id))
             arts.push_back({{"kind", a.kind}, {"path", a.path}, {"step", a.step}});
         out["artifacts"] = arts;
+        if (const auto source = usecase::encoderSource(*store, *r))
+            out["encoder_from"] = source->uid;
+        json fineTuned = json::array();
+        for (const auto &f : usecase::fineTunedFrom(*store, *r))
+            fineTuned.push_back(f.uid);
+        out["fine_tuned_by"] = fineTuned;
         std::printf("%s\n", dumpJson(out).c_str());
         return kOk;
     }
@@ -660,6 +685,7 @@ int show(const Common &c, const std::string &ref)
         std::printf("  tags: %s\n", joinTags(r->tags).c_str());
     if (!r->notes.empty())
         std::printf("  notes: %s\n", r->notes.c_str());
+    printLineage(*store, *r);
     if (r->summary.contains("final")) {
         std::printf("\nFinal metrics\n");
         Table t({"METRIC", "FINAL", "BEST", "BEST AT"});

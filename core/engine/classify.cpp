@@ -1,10 +1,12 @@
 // Classification: papers to labels (multiclass, binary, multilabel), the task every Labbook model trains on.
 // The objective reads and splits the data, tokenizes it, builds the classifier and scores evaluations.
 #include <fstream>
+#include <map>
 
 #include "data/dataset.h"
 #include "engine/evaluation.h"
 #include "engine/hfweights.h"
+#include "engine/mlm.h"
 #include "engine/models.h"
 #include "engine/objective.h"
 #include "engine/optim.h"
@@ -154,7 +156,7 @@ Status ClassifyObjective::loadPretrainedWeights()
 
 fs::path ClassifyObjective::initRunDir() const
 {
-    return m_ctx.options.runDir.parent_path() / m_ctx.exp.model.initFrom.substr(4);
+    return m_ctx.options.runDir.parent_path() / m_ctx.exp.model.initRunRef();
 }
 
 // model.init_from "run:UID": the pre-training run's sentencepiece model, copied into this run (resume, predict and
@@ -174,7 +176,7 @@ Status ClassifyObjective::prepareFromRun()
     if (!tok)
         return tok.error();
     m_tokenizer = std::move(*tok);
-    m_ctx.log("info", "encoder pre-trained by run " + m_ctx.exp.model.initFrom.substr(4) + " (" +
+    m_ctx.log("info", "encoder pre-trained by run " + m_ctx.exp.model.initRunRef() + " (" +
                           initRunDir().string() + ")");
     return Unit{};
 }
@@ -183,34 +185,33 @@ Status ClassifyObjective::prepareFromRun()
 // the position table keeps the rows this run's max_tokens needs. The head is new.
 Status ClassifyObjective::loadRunWeights()
 {
-    fs::path file = initRunDir() / "checkpoints" / "best.pt";
-    if (!fs::exists(file))
-        file = initRunDir() / "checkpoints" / "last.pt";
-    torch::serialize::InputArchive archive;
-    try {
-        archive.load_from(file.string());
-    } catch (const std::exception &ex) {
-        return Error{"model.init_from: " + file.string() + ": cannot read the pre-training run's checkpoint: " +
-                     std::string(ex.what()).substr(0, std::string(ex.what()).find('\n'))};
-    }
+    auto pre = loadMlmRun(initRunDir());
+    if (!pre)
+        return Error{"model.init_from: " + pre.message()};
+    std::map<std::string, torch::Tensor> theirs;
+    for (const auto &p : pre->model->named_parameters())
+        theirs.emplace(p.key(), p.value());
     torch::NoGradGuard noGrad;
     size_t loaded = 0;
     for (auto &p : m_model->named_parameters()) {
         if (p.key().rfind("bert.", 0) != 0)
             continue;
-        torch::Tensor t;
-        if (!archive.try_read("model." + p.key(), t))
-            return Error{"model.init_from: " + file.string() + " has no " + p.key() + "; is it an MLM run's?"};
+        const auto it = theirs.find(p.key());
+        if (it == theirs.end())
+            return Error{"model.init_from: run " + m_ctx.exp.model.initRunRef() + " has no " + p.key()};
+        torch::Tensor t = it->second;
         if (p.key().find("position_embeddings") != std::string::npos && t.size(0) >= p.value().size(0))
             t = t.narrow(0, 0, p.value().size(0));
         if (t.sizes() != p.value().sizes())
-            return Error{"model.init_from: " + p.key() + " is " + shapeText(t.sizes()) + " in " + file.string() + " but " +
-                         shapeText(p.value().sizes()) + " here: the sizes must be the pre-training run's, tokenizer.max_tokens at most its own"};
+            return Error{"model.init_from: " + p.key() + " is " + shapeText(t.sizes()) + " in run " +
+                         m_ctx.exp.model.initRunRef() + " but " + shapeText(p.value().sizes()) +
+                         " here: the sizes must be the pre-training run's, tokenizer.max_tokens at most its own"};
         p.value().copy_(t);
         ++loaded;
     }
-    m_ctx.log("info", "loaded " + std::to_string(loaded) + " encoder tensors from " + file.string() +
-                          "; the classification head is newly initialized");
+    m_ctx.log("info", "loaded " + std::to_string(loaded) + " encoder tensors from " + initRunDir().string() +
+                          "/checkpoints/" + pre->checkpoint + ".pt (step " + std::to_string(pre->step) +
+                          "); the classification head is newly initialized");
     return Unit{};
 }
 

@@ -1,6 +1,7 @@
 // `lbk export RUN --format hf --out DIR`: a fine-tuned encoder as transformers writes one (config.json with the
 // labels, model.safetensors, the tokenizer's files), so AutoModelForSequenceClassification.from_pretrained(DIR)
-// and AutoTokenizer.from_pretrained(DIR) load it.
+// and AutoTokenizer.from_pretrained(DIR) load it; an MLM pre-training run as BertForMaskedLM with its
+// sentencepiece model.
 #include <fstream>
 
 #include "engine/encoder.h"
@@ -8,6 +9,8 @@
 #include "engine/guarded.h"
 #include "engine/hfweights.h"
 #include "engine/loadedmodel.h"
+#include "engine/mlm.h"
+#include "experiment/schema.h"
 #include "store/store.h"
 
 namespace lbk {
@@ -61,11 +64,56 @@ Result<ModelExport> writeHfExport(const RunDetail &run, const fs::path &out)
     return ModelExport{lm.checkpoint, lm.step};
 }
 
+// BertForMaskedLM's names: bert.* without a pooler, cls.predictions.*, the decoder written out tied to the word
+// embeddings. config.json records where Labbook put the special tokens; tokenizer.model is the run's
+// sentencepiece model, whose pieces are ids 0..N-1 (docs/PRETRAINING.md: using the export in Python).
+Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
+{
+    auto pre = loadMlmRun(run.runDir);
+    if (!pre)
+        return pre.error();
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec)
+        return Error{out.string() + ": cannot create the export folder: " + ec.message()};
+    std::vector<std::pair<std::string, torch::Tensor>> named;
+    for (const auto &p : pre->model->named_parameters()) {
+        named.emplace_back(p.key(), p.value());
+        if (p.key() == "bert.embeddings.word_embeddings.weight")
+            named.emplace_back("cls.predictions.decoder.weight", p.value());
+    }
+    if (auto saved = saveTensors(named, out / "model.safetensors"); !saved)
+        return saved.error();
+    json config = hf::encoderConfigJson(pre->model->config(), {}, "");
+    config["architectures"] = json::array({"BertForMaskedLM"});
+    config["tie_word_embeddings"] = true;
+    const MlmSpecialIds &s = pre->special;
+    config["labbook_tokenizer"] = {{"file", "tokenizer.model"},
+                                   {"kind", "sentencepiece"},
+                                   {"pieces", pre->tokenizer->vocabSize()},
+                                   {"lowercase", pre->exp.tokenizer.lowercase},
+                                   {"special_ids", {{"pad", s.pad}, {"cls", s.cls}, {"sep", s.sep}, {"mask", s.mask}}}};
+    std::ofstream file(out / "config.json");
+    file << config.dump(2) << '\n';
+    if (!file)
+        return Error{(out / "config.json").string() + ": write failed"};
+    fs::copy_file(run.runDir + "/tokenizer.model", out / "tokenizer.model", fs::copy_options::overwrite_existing, ec);
+    if (ec)
+        return Error{(out / "tokenizer.model").string() + ": cannot copy the run's tokenizer: " + ec.message()};
+    return ModelExport{pre->checkpoint, pre->step};
+}
+
+bool isMlmRun(const RunDetail &run)
+{
+    const json objective = valueAt(run.config, "training.objective");
+    return objective.is_string() && objective.get<std::string>() == toString(TrainingObjective::Mlm);
+}
+
 } // namespace
 
 Result<ModelExport> exportHuggingFace(const RunDetail &run, const fs::path &out)
 {
-    return guarded<ModelExport>([&] { return writeHfExport(run, out); });
+    return guarded<ModelExport>([&] { return isMlmRun(run) ? writeMlmExport(run, out) : writeHfExport(run, out); });
 }
 
 } // namespace lbk

@@ -176,22 +176,31 @@ Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf:
     return report;
 }
 
-Status saveEncoderWeights(EncoderClassifierImpl &model, const fs::path &file, bool binaryAsTwo)
+Status saveTensors(const std::vector<std::pair<std::string, torch::Tensor>> &named, const fs::path &file)
 {
     std::vector<torch::Tensor> keep; // owns the bytes the views point at
     std::vector<hf::TensorView> views;
+    for (const auto &[name, tensor] : named) {
+        const torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat).contiguous();
+        keep.push_back(t);
+        views.push_back({name, hf::DType::F32, t.sizes().vec(), t.data_ptr(), size_t(t.nbytes())});
+    }
+    return hf::writeSafetensors(file, views, {{"format", "pt"}});
+}
+
+Status saveEncoderWeights(EncoderClassifierImpl &model, const fs::path &file, bool binaryAsTwo)
+{
+    std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto &p : model.named_parameters()) {
-        torch::Tensor t = p.value().detach().to(torch::kCPU, torch::kFloat);
+        torch::Tensor t = p.value();
         const bool logits = model.isHead(p.key()) && t.size(0) == 1 &&
                             (p.key() == "classifier.weight" || p.key() == "classifier.bias" ||
                              p.key().rfind("classifier.out_proj.", 0) == 0);
         if (binaryAsTwo && logits)
             t = torch::cat({torch::zeros_like(t), t}, 0);
-        t = t.contiguous();
-        keep.push_back(t);
-        views.push_back({p.key(), hf::DType::F32, t.sizes().vec(), t.data_ptr(), size_t(t.nbytes())});
+        named.emplace_back(p.key(), t);
     }
-    return hf::writeSafetensors(file, views, {{"format", "pt"}});
+    return saveTensors(named, file);
 }
 
 } // namespace lbk

@@ -4,6 +4,7 @@
 // model.safetensors. LibTorch: include only from engine translation units.
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/encoder.h"
@@ -31,6 +32,9 @@ std::string shapeText(at::IntArrayRef shape);
 
 Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
                                          bool allowMissing);
+
+// Named tensors as a safetensors file (float32, on the CPU).
+Status saveTensors(const std::vector<std::pair<std::string, torch::Tensor>> &named, const std::filesystem::path &file);
 
 // The model's parameters in transformers' names as model.safetensors (float32). binaryAsTwo: a one-logit head
 // (Labbook's binary task) is written as two logits [0, z], whose softmax is [1 - sigmoid(z), sigmoid(z)], so

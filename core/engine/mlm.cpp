@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -14,11 +15,13 @@
 
 #include "data/dataset.h"
 #include "data/packing.h"
+#include "engine/checkpoint.h"
 #include "engine/encoder.h"
 #include "engine/objective.h"
 #include "engine/optim.h"
 #include "engine/runcontext.h"
 #include "engine/tokenizer.h"
+#include "experiment/schema.h"
 #include "util/stablehash.h"
 
 namespace lbk {
@@ -39,6 +42,115 @@ MaskedTokens maskTokens(const torch::Tensor &ids, const torch::Tensor &maskable,
     auto inputs = torch::where(replaced, torch::full_like(ids, o.maskId), ids);
     inputs = torch::where(randomised, randomIds, inputs);
     return {inputs, torch::where(chosen, ids, torch::full_like(ids, -100))};
+}
+
+Result<PretrainedMlm> loadMlmRun(const fs::path &runDir)
+{
+    auto config = readJsonFile(runDir / "experiment.json");
+    if (!config)
+        return config.error();
+    auto exp = experimentFromRecorded(*config);
+    if (!exp)
+        return exp.error();
+    if (exp->training.objective != TrainingObjective::Mlm)
+        return Error{runDir.string() + ": not a masked-language-model pre-training run"};
+    PretrainedMlm out;
+    out.exp = std::move(*exp);
+    auto tok = Tokenizer::load(runDir / "tokenizer.model", out.exp.tokenizer);
+    if (!tok)
+        return tok.error();
+    out.tokenizer = std::move(*tok);
+    out.special = mlmSpecialIds(out.tokenizer->vocabSize());
+    out.model = EncoderMaskedLM(scratchEncoderConfig(out.exp.model, out.special.rows, out.exp.tokenizer.maxTokens)).ptr();
+    out.model->eval();
+    for (const char *kind : {"best", "last"}) {
+        CheckpointCounters counters;
+        if (loadCheckpoint(runDir / "checkpoints" / (std::string(kind) + ".pt"), *out.model, torch::kCPU, nullptr,
+                           &counters)) {
+            out.checkpoint = kind;
+            out.step = counters.step;
+            return out;
+        }
+    }
+    return Error{runDir.string() + ": the pre-training run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
+}
+
+std::vector<std::string> mlmPieceNames(std::vector<std::string> pieces, const MlmSpecialIds &special)
+{
+    pieces.resize(size_t(special.rows));
+    pieces[size_t(special.pad)] = "[PAD]";
+    pieces[size_t(special.cls)] = "[CLS]";
+    pieces[size_t(special.sep)] = "[SEP]";
+    pieces[size_t(special.mask)] = "[MASK]";
+    return pieces;
+}
+
+namespace {
+
+// Pieces [from, to) of a sequence as text, the chosen position `at` between brackets as the model saw it. A word
+// starts where sentencepiece's mark is, on the original piece where a token was replaced; [CLS] and [SEP] stand
+// apart.
+std::string contextText(const FillSample &s, int64_t row, int64_t from, int64_t to, int64_t at,
+                        const std::vector<std::string> &names)
+{
+    static const std::string kMark = "\u2581";
+    const int64_t width = s.inputs.size(1);
+    const int64_t *ids = s.inputs.data_ptr<int64_t>() + row * width;
+    const int64_t *labels = s.labels.data_ptr<int64_t>() + row * width;
+    const auto name = [&](int64_t id) { return size_t(id) < names.size() ? names[size_t(id)] : std::string("?"); };
+    std::string text = from > 0 ? "\u2026" : "";
+    bool afterSeparate = false;
+    for (int64_t k = from; k < to; ++k) {
+        std::string piece = name(ids[k]);
+        const bool separate = ids[k] == s.special.cls || ids[k] == s.special.sep;
+        const bool word = separate || afterSeparate || (labels[k] >= 0 ? name(labels[k]) : piece).starts_with(kMark);
+        if (piece.starts_with(kMark))
+            piece.erase(0, kMark.size());
+        if (word && !text.empty() && text.back() != ' ')
+            text += ' ';
+        text += k == at ? "\u27e6" + piece + "\u27e7" : piece;
+        afterSeparate = separate;
+    }
+    return text;
+}
+
+} // namespace
+
+json fillRows(const FillSample &s, const std::vector<std::string> &names)
+{
+    const auto probs = torch::softmax(s.logits, 1);
+    const auto [topPs, topIds] = probs.topk(std::min<int64_t>(5, probs.size(1)), 1);
+    const auto p = probs.accessor<float, 2>();
+    const auto topP = topPs.accessor<float, 2>();
+    const auto topId = topIds.accessor<int64_t, 2>();
+    const int64_t width = s.inputs.size(1);
+    const int64_t *lab = s.labels.data_ptr<int64_t>();
+    const auto len = s.lengths.accessor<int64_t, 1>();
+    const auto name = [&](int64_t id) { return size_t(id) < names.size() ? names[size_t(id)] : std::string("?"); };
+    json rows = json::array();
+    int64_t n = 0; // index into the chosen positions, row-major as maskedLogits returns them
+    for (int64_t r = 0; r < s.inputs.size(0); ++r)
+        for (int64_t k = 0; k < width; ++k) {
+            if (lab[r * width + k] < 0)
+                continue;
+            if (r < s.sequences) {
+                const int64_t truth = lab[r * width + k];
+                json top = json::array();
+                for (int64_t j = 0; j < topIds.size(1); ++j)
+                    top.push_back(json::array({name(topId[n][j]), topP[n][j]}));
+                char id[48];
+                std::snprintf(id, sizeof id, "seq%03lld:%03lld", (long long)r, (long long)k);
+                rows.push_back({{"id", id},
+                                {"title", contextText(s, r, std::max<int64_t>(0, k - 12),
+                                                      std::min<int64_t>(len[r], k + 13), k, names)},
+                                {"truth", json::array({name(truth)})},
+                                {"top", top},
+                                {"correct", topId[n][0] == truth},
+                                {"p_true", p[n][truth]}});
+            }
+            ++n;
+        }
+    return rows;
 }
 
 namespace {
@@ -75,9 +187,12 @@ private:
     std::pair<torch::Tensor, torch::Tensor> batchOf(const PackedSequences &packed, const std::vector<size_t> &order,
                                                     size_t begin, size_t end) const;
     MaskedTokens mask(const torch::Tensor &ids, torch::Generator &gen) const;
-    // Sum of the masked tokens' losses, how many were right, and how many there were.
-    std::tuple<torch::Tensor, int64_t, int64_t> masked(const torch::Tensor &ids, const torch::Tensor &lengths,
-                                                       torch::Generator &gen, bool countCorrect);
+    // Sum of the masked tokens' losses, how many were right, and how many there were; logits, when asked for,
+    // receives the chosen positions' logits [N, V] in row-major order.
+    std::tuple<torch::Tensor, int64_t, int64_t> masked(const MaskedTokens &m, const torch::Tensor &lengths,
+                                                       bool countCorrect, torch::Tensor *logitsOut = nullptr);
+    // Prediction rows for the chosen tokens of the first sequences of an evaluation batch (fillRows).
+    json fills(const MaskedTokens &m, const torch::Tensor &lengths, const torch::Tensor &logits) const;
 
     RunContext &m_ctx;
     fs::path m_dataFile;
@@ -91,8 +206,10 @@ private:
     std::shared_ptr<EncoderMaskedLMImpl> m_model;
 };
 
-// Documents in a seeded order: split.train's share trains, split.validation's is held out for evaluation, the
-// rest (split.test) is left unused.
+// Which documents train and which are held out. By default a seeded shuffle: split.train's share trains,
+// split.validation's is held out, the rest (split.test) is left unused. With mlm.task_split the documents fall as a
+// classifier of this experiment's labels splits its papers, so pre-training never reads a paper that a classifier
+// fine-tuned on that task validates or tests on.
 Status MlmObjective::readDocuments(std::vector<std::string> &train, std::vector<std::string> &heldOut)
 {
     const Experiment &e = m_ctx.exp;
@@ -102,18 +219,41 @@ Status MlmObjective::readDocuments(std::vector<std::string> &train, std::vector<
     if (!papers)
         return papers.error();
     logReadReport(m_ctx, m_report, m_dataFile);
-    std::vector<size_t> order(papers->size());
-    std::iota(order.begin(), order.end(), size_t(0));
-    std::mt19937_64 rng(e.split.seed);
-    std::shuffle(order.begin(), order.end(), rng);
-    const auto n = double(order.size());
-    const size_t nTrain = size_t(std::llround(e.split.train * n));
-    const size_t nHeld = std::min(order.size() - nTrain, size_t(std::llround(e.split.validation * n)));
-    for (size_t k = 0; k < nTrain + nHeld; ++k)
-        (k < nTrain ? train : heldOut).push_back(paperText((*papers)[order[k]], e.data.text));
-    m_documents = order.size();
-    m_trainDocuments = nTrain;
-    m_heldOutDocuments = nHeld;
+    std::vector<size_t> trainPapers, heldOutPapers;
+    if (e.mlm.taskSplit) {
+        auto data = buildLabels(*papers, e.labels, m_dataFile.string());
+        if (!data)
+            return data.error();
+        auto split = splitData(*data, *papers, e.split);
+        if (!split)
+            return split.error();
+        for (const size_t i : split->train)
+            trainPapers.push_back(data->paper[i]);
+        for (const size_t i : split->validation)
+            heldOutPapers.push_back(data->paper[i]);
+        m_ctx.log("info", "mlm.task_split: " + std::to_string(trainPapers.size()) + " training and " +
+                              std::to_string(heldOutPapers.size()) + " validation papers of the task; its " +
+                              std::to_string(split->test.size()) + " test papers and the " +
+                              std::to_string(papers->size() - data->paper.size()) +
+                              " papers outside it are not read");
+    } else {
+        std::vector<size_t> order(papers->size());
+        std::iota(order.begin(), order.end(), size_t(0));
+        std::mt19937_64 rng(e.split.seed);
+        std::shuffle(order.begin(), order.end(), rng);
+        const auto n = double(order.size());
+        const size_t nTrain = size_t(std::llround(e.split.train * n));
+        const size_t nHeld = std::min(order.size() - nTrain, size_t(std::llround(e.split.validation * n)));
+        trainPapers.assign(order.begin(), order.begin() + ptrdiff_t(nTrain));
+        heldOutPapers.assign(order.begin() + ptrdiff_t(nTrain), order.begin() + ptrdiff_t(nTrain + nHeld));
+    }
+    for (const size_t i : trainPapers)
+        train.push_back(paperText((*papers)[i], e.data.text));
+    for (const size_t i : heldOutPapers)
+        heldOut.push_back(paperText((*papers)[i], e.data.text));
+    m_documents = papers->size();
+    m_trainDocuments = train.size();
+    m_heldOutDocuments = heldOut.size();
     if (train.empty())
         return Error{"split: no document trains; raise split.train or use more data (" + m_dataFile.string() + ")"};
     return Unit{};
@@ -218,10 +358,9 @@ MaskedTokens MlmObjective::mask(const torch::Tensor &ids, torch::Generator &gen)
     return maskTokens(ids, maskable, {m_ctx.exp.mlm.probability, m_special.mask, m_special.rows}, gen);
 }
 
-std::tuple<torch::Tensor, int64_t, int64_t> MlmObjective::masked(const torch::Tensor &ids, const torch::Tensor &lengths,
-                                                                 torch::Generator &gen, bool countCorrect)
+std::tuple<torch::Tensor, int64_t, int64_t> MlmObjective::masked(const MaskedTokens &m, const torch::Tensor &lengths,
+                                                                 bool countCorrect, torch::Tensor *logitsOut)
 {
-    const auto m = mask(ids, gen);
     torch::Tensor logits, labels;
     {
         AutocastGuard autocast(m_ctx.bf16, m_ctx.device.is_cuda());
@@ -229,6 +368,8 @@ std::tuple<torch::Tensor, int64_t, int64_t> MlmObjective::masked(const torch::Te
                                                          m.labels.to(m_ctx.device));
     }
     logits = logits.to(torch::kFloat);
+    if (logitsOut)
+        *logitsOut = logits;
     const int64_t count = labels.size(0);
     if (count == 0) // nothing chosen (a tiny batch): a zero loss that still reaches every parameter
         return {logits.sum() * 0.0, 0, 0};
@@ -245,7 +386,7 @@ StepLoss MlmObjective::trainingLoss(const std::vector<size_t> &examples, size_t 
                                        ':' + std::to_string(begin) + ':' + std::to_string(examples[begin]));
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const auto [ids, lengths] = batchOf(m_train, examples, begin, end);
-    auto [sum, right, count] = masked(ids, lengths, gen, false);
+    auto [sum, right, count] = masked(mask(ids, gen), lengths, false);
     return {sum / double(std::max<int64_t>(1, count)), 1};
 }
 
@@ -262,9 +403,14 @@ json MlmObjective::evaluate(EvalSplit split, int64_t step)
     double lossSum = 0;
     int64_t right = 0, count = 0;
     const size_t chunk = 64;
+    json rows;
     for (size_t begin = 0; begin < order.size(); begin += chunk) {
         const auto [ids, lengths] = batchOf(m_validation, order, begin, std::min(order.size(), begin + chunk));
-        auto [sum, r, c] = masked(ids, lengths, gen, true);
+        const auto m = mask(ids, gen);
+        torch::Tensor logits;
+        auto [sum, r, c] = masked(m, lengths, true, begin == 0 ? &logits : nullptr);
+        if (begin == 0)
+            rows = fills(m, lengths, logits);
         lossSum += sum.item<double>();
         right += r;
         count += c;
@@ -281,7 +427,20 @@ json MlmObjective::evaluate(EvalSplit split, int64_t step)
                            {"values", {{"val/loss", summary["loss"]},
                                        {"val/accuracy", summary["accuracy"]},
                                        {"val/perplexity", summary["perplexity"]}}}}); // for lbk run's progress
+    m_ctx.emit("predictions", {{"step", step}, {"split", "val"}, {"labels", json::array()}, {"rows", std::move(rows)}});
     return summary;
+}
+
+json MlmObjective::fills(const MaskedTokens &m, const torch::Tensor &lengths, const torch::Tensor &logits) const
+{
+    FillSample sample;
+    sample.inputs = m.inputs.contiguous();
+    sample.labels = m.labels.contiguous();
+    sample.lengths = lengths;
+    sample.logits = logits;
+    sample.special = m_special;
+    sample.sequences = kFillSequences;
+    return fillRows(sample, mlmPieceNames(m_tokenizer->pieceTexts(), m_special));
 }
 
 } // namespace

@@ -4,8 +4,19 @@
 // 10% stay as they are. The objective itself is engine/mlm.cpp (makeMlmObjective).
 // LibTorch: include only from engine translation units.
 #include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include "engine/encoder.h"
+#include "engine/models.h"
+#include "engine/tokenizer.h"
+#include "experiment/experiment.h"
+#include "util/result.h"
 
 namespace lbk {
 
@@ -24,5 +35,33 @@ struct MaskedTokens {
 // The draws come from gen alone, so the same generator state gives the same masks.
 MaskedTokens maskTokens(const torch::Tensor &ids, const torch::Tensor &maskable, const MaskingOptions &options,
                         torch::Generator &gen);
+
+// A pre-training run's masked-language model at its best checkpoint (else its last), with its tokenizer: what
+// `lbk export --format hf` writes and what a classifier with model.init_from "run:UID" starts from.
+struct PretrainedMlm {
+    Experiment exp;
+    std::unique_ptr<Tokenizer> tokenizer;
+    MlmSpecialIds special;
+    std::shared_ptr<EncoderMaskedLMImpl> model; // in eval mode, on the CPU
+    std::string checkpoint;                     // best | last
+    int64_t step = 0;
+};
+Result<PretrainedMlm> loadMlmRun(const std::filesystem::path &runDir);
+
+// Every row of an MLM vocabulary as text: the sentencepiece pieces, then [PAD], [CLS], [SEP] and [MASK] where
+// mlmSpecialIds puts them.
+std::vector<std::string> mlmPieceNames(std::vector<std::string> pieces, const MlmSpecialIds &special);
+
+// An evaluation batch under its masking, and the model's logits at the chosen positions (maskedLogits' order).
+struct FillSample {
+    torch::Tensor inputs, labels, lengths, logits; // inputs and labels contiguous, [B, L] on the CPU
+    MlmSpecialIds special;
+    int64_t sequences = 0; // rows come from the first this many sequences
+};
+inline constexpr int64_t kFillSequences = 8; // held-out sequences whose fills each evaluation records
+
+// One prediction row (docs/PROTOCOL.md) per chosen token: id "seqNNN:POS", the text around it as the model saw it
+// (the token between brackets), the original piece as the truth, and the model's five likeliest pieces.
+nlohmann::json fillRows(const FillSample &sample, const std::vector<std::string> &names);
 
 } // namespace lbk

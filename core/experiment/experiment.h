@@ -92,6 +92,9 @@ template <> inline constexpr auto kWords<BagWeighting> = std::to_array({"mean", 
 enum class Pooling { Mean, Max, MeanMax, Cls, Pooler };
 template <> inline constexpr auto kWords<Pooling> = std::to_array({"mean", "max", "meanmax", "cls", "pooler"});
 
+// model.init_from "run:REF" names a pre-training run of the same store instead of a folder.
+inline constexpr std::string_view kInitRunPrefix = "run:";
+
 struct ModelSpec {
     ModelType type = ModelType::Bag;
     int embeddingDim = 64;
@@ -122,7 +125,9 @@ struct ModelSpec {
     bool hasCnn() const { return type == ModelType::Cnn || type == ModelType::BagCnn; }
     bool hasSequence() const { return type != ModelType::Bag; } // the model reads padded token sequences
     // model.init_from "run:UID": an MLM pre-training run of the same store (its encoder, tokenizer and sizes).
-    bool initFromRun() const { return type == ModelType::Encoder && initFrom.rfind("run:", 0) == 0; }
+    bool initFromRun() const { return type == ModelType::Encoder && initFrom.starts_with(kInitRunPrefix); }
+    // The run that init_from "run:REF" names (REF, a uid once launched); empty for any other init_from.
+    std::string initRunRef() const { return initFromRun() ? initFrom.substr(kInitRunPrefix.size()) : std::string(); }
     // model.init_from a Hugging Face folder: sizes and tokenizer from the folder.
     bool pretrained() const { return type == ModelType::Encoder && !initFrom.empty() && !initFromRun(); }
 };
@@ -207,6 +212,7 @@ struct LrFinderSpec {
 struct MlmSpec {
     double probability = 0.15;
     bool onePerDocument = false; // one document per sequence (cut), else packed across documents
+    bool taskSplit = false;      // documents split as a classifier of this experiment's labels splits its papers
 };
 
 struct Experiment {

@@ -527,6 +527,11 @@ std::vector<FieldBinding> mlmFields()
               "One document per sequence (cut to tokenizer.max_tokens); otherwise documents are packed across their "
               "boundaries with separators, so no sequence but the last has padding.")
             .when({"training.objective=mlm"}),
+        field(&MlmSpec::taskSplit, "mlm.task_split",
+              "Split the documents as a classifier with this experiment's labels and split would: its training papers "
+              "train, its validation papers are held out, its test papers and papers outside the task are never read. "
+              "Pre-training then never sees a paper the fine-tuned classifier is validated or tested on.")
+            .when({"training.objective=mlm"}),
     };
 }
 

@@ -274,10 +274,10 @@ void checkMlm(const Experiment &e, std::vector<ValidationIssue> &issues)
 void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues)
 {
     checkSplit(e, issues);
+    if (e.training.objective != TrainingObjective::Mlm || e.mlm.taskSplit)
+        checkTask(e, issues);
     if (e.training.objective == TrainingObjective::Mlm)
         checkMlm(e, issues);
-    else
-        checkTask(e, issues);
     checkModel(e.model, issues);
     const TrainingSpec &t = e.training;
     if (t.processes > t.batchSize)

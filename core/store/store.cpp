@@ -414,7 +414,7 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
     // Only the runs table: a list of thousands of runs stays instant however long their metric series are.
     std::string sql = "SELECT " + std::string(kSummaryColumns) + " FROM runs WHERE 1";
     int n = 0;
-    int pStatus = 0, pExperiment = 0, pKind = 0, pTag = 0, pText = 0, pLimit = 0;
+    int pStatus = 0, pExperiment = 0, pKind = 0, pTag = 0, pText = 0, pConfigPath = 0, pConfigValue = 0, pLimit = 0;
     if (filter.status) {
         pStatus = ++n;
         sql += " AND status = ?" + std::to_string(pStatus);
@@ -437,6 +437,12 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
         sql += " AND (name LIKE " + p + " ESCAPE '\\' OR experiment LIKE " + p + " ESCAPE '\\' OR notes LIKE " + p
                + " ESCAPE '\\' OR tags LIKE " + p + " ESCAPE '\\')";
     }
+    if (!filter.configPath.empty()) {
+        pConfigPath = ++n;
+        pConfigValue = ++n;
+        sql += " AND json_extract(config, '$.' || ?" + std::to_string(pConfigPath) + ") = ?" +
+               std::to_string(pConfigValue);
+    }
     sql += " ORDER BY created_at DESC, id DESC";
     if (filter.limit > 0) {
         pLimit = ++n;
@@ -453,6 +459,10 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
         s.bindText(pTag, filter.tag);
     if (pText)
         s.bindText(pText, likePattern(filter.text));
+    if (pConfigPath) {
+        s.bindText(pConfigPath, filter.configPath);
+        s.bindText(pConfigValue, filter.configValue);
+    }
     if (pLimit)
         s.bindInt(pLimit, filter.limit);
     std::vector<RunSummary> out;

@@ -25,7 +25,7 @@ using nlohmann::json;
 // names it by uid and carries its encoder's sizes, so the worker, predict and export rebuild the same encoder.
 Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment)
 {
-    const std::string ref = experiment.model.initFrom.substr(4);
+    const std::string ref = experiment.model.initRunRef();
     auto pre = store.run(ref);
     if (!pre)
         return badInput("model.init_from: no run \"" + ref + "\" in " + store.path().string());
@@ -33,7 +33,7 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
         return badInput("model.init_from: run " + ref + " is not an MLM pre-training run (its task is " + pre->task +
                         ")");
     json config = experiment.config;
-    config["model"]["init_from"] = "run:" + pre->uid;
+    config["model"]["init_from"] = std::string(kInitRunPrefix) + pre->uid;
     for (const char *size : {"embedding_dim", "hidden", "layers", "heads"})
         config["model"][size] = valueAt(pre->config, std::string("model.") + size);
     const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");

@@ -2,17 +2,36 @@
 // on the sample's abstracts trains a small encoder from scratch and records masked-token loss, accuracy and
 // perplexity on held-out documents; a run that fails part-way and is resumed draws the same masks and reproduces
 // the uninterrupted loss curve; a classifier fine-tuned with model.init_from "run:NAME" starts from exactly the
-// pre-trained encoder. (An engine test: it reads the checkpoints with LibTorch.)
+// pre-trained encoder, the store links the two runs, and the fine-tuned run predicts, exports and resumes like any
+// other; `lbk export --format hf` of the pre-training run is a BertForMaskedLM folder that the Python reference
+// loads strictly and that fills masks as Labbook does. (An engine test: it reads the checkpoints with LibTorch.)
 #include <QtTest>
 
 #include <cmath>
+#include <fstream>
 
 #include <torch/torch.h>
 
+#include "engine/mlm.h"
 #include "lbkprocess.h"
 #include "store/store.h"
 
+namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+const QString kPython = QStringLiteral("/usr/bin/python3");
+const QString kReference = QStringLiteral(LABBOOK_SOURCE_DIR "/reference/hf_encoder.py");
+const QString kSample = QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl");
+
+json readJson(const fs::path &file)
+{
+    std::ifstream in(file);
+    return json::parse(in);
+}
+
+} // namespace
 
 class TestPretrain : public QObject {
     Q_OBJECT
@@ -73,6 +92,77 @@ private Q_SLOTS:
         QVERIFY(run->summaryValue("best", "val/loss").has_value());
         const auto loss = s->metric(run->id, "train/loss");
         QCOMPARE(loss.size(), size_t(8));
+        // Each evaluation records the fills of a few held-out sequences: the masked token in its context, the
+        // original piece, the five likeliest guesses.
+        lbk::PredictionFilter filter;
+        const auto fills = s->predictions(run->id, filter);
+        QVERIFY2(fills.size() > 20, qPrintable(QString::number(fills.size())));
+        for (const auto &f : fills) {
+            QCOMPARE(f.truth.size(), size_t(1));
+            QCOMPARE(f.top.size(), size_t(5));
+            QVERIFY2(f.title.find("\u27e6") != std::string::npos, f.title.c_str());
+            QVERIFY(f.top[0].second >= f.top[4].second);
+        }
+        // It has no labels to predict: predict says what to do instead.
+        const auto p = lbk({QStringLiteral("predict"), QStringLiteral("mlm"), QStringLiteral("--data"), kSample,
+                            QStringLiteral("--out"), m_dir.filePath(QStringLiteral("mlm-preds.jsonl"))});
+        QCOMPARE(p.exitCode, 2);
+        QVERIFY2(p.err.contains(QStringLiteral("--format hf")), qPrintable(p.err));
+    }
+
+    // The export is BertForMaskedLM's layout: the Python reference loads every tensor strictly, and its five
+    // likeliest tokens at masked positions are Labbook's, with the same probabilities.
+    void exportFillsMasksAsLabbook()
+    {
+        if (lbktest::runProcess(kPython, {QStringLiteral("-c"), QStringLiteral("import torch")}).exitCode != 0)
+            QSKIP("Debian's python3-torch is not installed (./test.sh installs it)");
+        const fs::path out = m_dir.filePath(QStringLiteral("mlm-hf")).toStdString();
+        const auto e = lbk({QStringLiteral("export"), QStringLiteral("mlm"), QStringLiteral("--format"),
+                            QStringLiteral("hf"), QStringLiteral("--out"), QString::fromStdString(out.string())});
+        QVERIFY2(e.exitCode == 0, qPrintable(e.out + e.err));
+        const json config = readJson(out / "config.json");
+        QCOMPARE(config["architectures"][0].get<std::string>(), std::string("BertForMaskedLM"));
+        QVERIFY(fs::exists(out / "tokenizer.model"));
+
+        auto pre = lbk::loadMlmRun(store()->run("mlm")->runDir);
+        QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
+        std::vector<int> ids = {pre->special.cls};
+        for (const int id : pre->tokenizer->encode("we propose a new method for the detection of gravitational waves"))
+            ids.push_back(id);
+        ids.push_back(pre->special.sep);
+        const int64_t n = int64_t(ids.size());
+        auto input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).unsqueeze(0);
+        auto labels = torch::full({1, n}, int64_t(-100));
+        for (const int64_t at : {int64_t(2), n / 2, n - 2}) {
+            labels[0][at] = input[0][at].item<int64_t>();
+            input[0][at] = pre->special.mask;
+        }
+        torch::NoGradGuard noGrad;
+        const auto [logits, truth] = pre->model->maskedLogits(input, torch::tensor({n}), labels);
+        const auto [probs, top] = torch::softmax(logits, 1).topk(5, 1);
+
+        const QString idsFile = m_dir.filePath(QStringLiteral("fill-ids.json"));
+        const QString refFile = m_dir.filePath(QStringLiteral("fill-ref.json"));
+        std::ofstream(idsFile.toStdString()) << json::array({json(std::vector<int64_t>(
+            input.data_ptr<int64_t>(), input.data_ptr<int64_t>() + n))}).dump();
+        const auto r = lbktest::runProcess(kPython, {kReference, QStringLiteral("forward"), QStringLiteral("--folder"),
+                                                     QString::fromStdString(out.string()), QStringLiteral("--ids"),
+                                                     idsFile, QStringLiteral("--out"), refFile});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const json ref = readJson(refFile.toStdString());
+        int64_t row = 0;
+        double worst = 0;
+        for (int64_t at = 0; at < n; ++at) {
+            if (labels[0][at].item<int64_t>() < 0)
+                continue;
+            for (int64_t j = 0; j < 5; ++j) {
+                QCOMPARE(ref["top5"][0][at][j].get<int64_t>(), top[row][j].item<int64_t>());
+                worst = std::max(worst, std::abs(ref["top5_probs"][0][at][j].get<double>() - probs[row][j].item<double>()));
+            }
+            ++row;
+        }
+        qInfo("top-5 fills at 3 masked positions agree; probabilities differ by at most %.2g", worst);
+        QVERIFY(worst < 1e-5);
     }
 
     // model.init_from "run:mlm": the recorded config names the run by uid with its sizes, and with the embeddings
@@ -104,6 +194,27 @@ private Q_SLOTS:
             b.read(key, y);
             QVERIFY2(torch::equal(x.narrow(0, 0, y.size(0)), y), key);
         }
+        // The store links the two runs, both ways.
+        const auto shown = lbk({QStringLiteral("show"), QStringLiteral("from-mlm"), QStringLiteral("--json")});
+        QVERIFY2(shown.exitCode == 0, qPrintable(shown.err));
+        QCOMPARE(json::parse(shown.out.toStdString())["encoder_from"].get<std::string>(), pre->uid);
+        const auto source = lbk({QStringLiteral("show"), QStringLiteral("mlm"), QStringLiteral("--json")});
+        QCOMPARE(json::parse(source.out.toStdString())["fine_tuned_by"], json::array({fine->uid}));
+        QVERIFY(lbk({QStringLiteral("show"), QStringLiteral("from-mlm")}).out.contains(QStringLiteral("encoder from: run")));
+        // It predicts and exports like any classifier: its folder holds the tokenizer and the weights.
+        const QString preds = m_dir.filePath(QStringLiteral("from-mlm.jsonl"));
+        const auto p = lbk({QStringLiteral("predict"), QStringLiteral("from-mlm"), QStringLiteral("--data"), kSample,
+                            QStringLiteral("--out"), preds});
+        QVERIFY2(p.exitCode == 0, qPrintable(p.err));
+        std::ifstream scored(preds.toStdString());
+        int rows = 0;
+        for (std::string line; std::getline(scored, line);)
+            rows += json::parse(line).contains("probs");
+        QVERIFY2(rows > 1000, qPrintable(QString::number(rows)));
+        const auto m = lbk({QStringLiteral("export"), QStringLiteral("from-mlm"), QStringLiteral("--format"),
+                            QStringLiteral("model"), QStringLiteral("--out"), m_dir.filePath(QStringLiteral("from-mlm-model"))});
+        QVERIFY2(m.exitCode == 0, qPrintable(m.err));
+
         // A run that is not a pre-training run is refused, naming it.
         const QString bad = lbktest::debugVariant(
             m_dir.path(), QStringLiteral("from-classifier"),
@@ -134,6 +245,60 @@ private Q_SLOTS:
         }
         qInfo("largest difference of %zu logged losses: %.3g", whole.size(), worst);
         QVERIFY(worst < 1e-5);
+    }
+
+    // mlm.task_split: pre-training reads exactly the papers a classifier of the experiment's labels trains on, and
+    // holds out its validation papers; its test papers are never read.
+    void taskSplitReadsOnlyTheTasksTrainingPapers()
+    {
+        const QString file = lbktest::debugVariant(
+            m_dir.path(), QStringLiteral("mlm-task"),
+            {{"data", {{"text", "abstract"}, {"limit", 800}}},
+             {"tokenizer", {{"max_tokens", 48}, {"vocab_size", 1000}}},
+             {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
+             {"training", {{"objective", "mlm"}, {"batch_size", 16}, {"max_steps", 4}}},
+             {"evaluation", {{"every_steps", 4}, {"metric", "loss"}}},
+             {"mlm", {{"task_split", true}}}});
+        const auto r = lbk({QStringLiteral("run"), file});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("test papers")), qPrintable(r.err));
+        auto s = store();
+        const auto pre = s->run("mlm-task"), classifier = s->run("from-mlm"); // the same 800 papers, labels, split
+        QVERIFY(pre.ok() && classifier.ok());
+        const json &mlmData = pre->summary["data"], &taskData = classifier->summary["data"];
+        QCOMPARE(mlmData["train_documents"].get<int64_t>(), taskData["train"].get<int64_t>());
+        QCOMPARE(mlmData["validation_documents"].get<int64_t>(), taskData["validation"].get<int64_t>());
+        QVERIFY(mlmData["documents"].get<int64_t>() >
+                taskData["train"].get<int64_t>() + taskData["validation"].get<int64_t>() + taskData["test"].get<int64_t>() - 1);
+    }
+
+    // A classifier fine-tuned from the pre-training run that fails part way resumes from its own checkpoint and
+    // copies (not from the pre-trained weights again): its curve is the uninterrupted run's.
+    void fineTuneResumesExactly()
+    {
+        const auto variant = [&](const QString &name) {
+            return lbktest::debugVariant(
+                m_dir.path(), name,
+                {{"data", {{"limit", 800}}},
+                 {"tokenizer", {{"max_tokens", 24}}},
+                 {"model", {{"type", "encoder"}, {"init_from", "run:mlm"}, {"pooling", "cls"}}},
+                 {"training", {{"max_steps", 12}, {"log_every", 2}}},
+                 {"evaluation", {{"every_steps", 4}}}});
+        };
+        QCOMPARE(lbk({QStringLiteral("run"), variant(QStringLiteral("ft-whole"))}).exitCode, 0);
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LABBOOK_INJECT_NAN_STEP"), QStringLiteral("7"));
+        QVERIFY(lbk({QStringLiteral("run"), variant(QStringLiteral("ft-resumed"))}, env).exitCode != 0);
+        const auto r = lbk({QStringLiteral("resume"), QStringLiteral("ft-resumed")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        auto s = store();
+        const auto whole = s->metric(s->run("ft-whole")->id, "train/loss");
+        auto resumed = s->metric(s->run("ft-resumed")->id, "train/loss");
+        // The failed attempt recorded the diverged step's loss (NaN) before it stopped; the rest is the curve.
+        std::erase_if(resumed, [](const lbk::MetricPoint &p) { return std::isnan(p.value); });
+        QCOMPARE(resumed.size(), whole.size());
+        for (size_t i = 0; i < whole.size(); ++i)
+            QVERIFY2(std::abs(resumed[i].value - whole[i].value) < 1e-5, qPrintable(QString::number(resumed[i].step)));
     }
 };
 

@@ -61,7 +61,7 @@ class TestWorkbench : public QObject {
     Q_OBJECT
     QString m_dir, m_shots, m_storePath;
     std::unique_ptr<MainWindow> m_window;
-    qint64 m_trainA = 0, m_trainB = 0, m_lrRun = 0, m_binary = 0;
+    qint64 m_trainA = 0, m_trainB = 0, m_lrRun = 0, m_binary = 0, m_mlmRun = 0;
 
     void openWindow()
     {
@@ -509,9 +509,52 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 1, 10000);
         QCOMPARE(int(curves->plot()->series().front().x.size()), 4);
         shoot(QStringLiteral("run-mlm-perplexity"));
-        QVERIFY(!view->tabs()->isTabEnabled(RunView::Predictions) && !view->tabs()->isTabEnabled(RunView::Classes));
+        QVERIFY(!view->tabs()->isTabEnabled(RunView::Histograms) && !view->tabs()->isTabEnabled(RunView::Classes));
+        // The predictions are fills: each masked token of a few held-out sequences, its context and five guesses.
+        QVERIFY(view->tabs()->isTabEnabled(RunView::Predictions));
+        view->tabs()->setCurrentIndex(RunView::Predictions);
+        PredictionsPage *preds = view->predictions();
+        QTRY_VERIFY_WITH_TIMEOUT(!preds->isLoading() && preds->model()->rowCount() > 20, 15000);
+        QVERIFY(preds->model()->index(0, PredictionsModel::Title).data().toString().contains(QChar(0x27e6)));
+        shoot(QStringLiteral("run-mlm-fills"));
         view->tabs()->setCurrentIndex(RunView::Overview);
         shoot(QStringLiteral("run-mlm-overview"));
+        m_mlmRun = id;
+    }
+
+    // A classifier fine-tuned from the pre-training run: its overview says where the encoder came from, and the
+    // link opens that run; the pre-training run's overview lists it back.
+    void fineTuneFromMlmRun()
+    {
+        QVERIFY(m_mlmRun > 0);
+        const auto pre = findRun(m_window->store(), m_mlmRun);
+        json e = lbk::readJsonFile(LABBOOK_SOURCE_DIR "/experiments/debug.json").value();
+        lbk::setValueAt(e, "name", "finetune-gui");
+        lbk::setValueAt(e, "model", json{{"type", "encoder"}, {"init_from", "run:" + pre->uid}, {"pooling", "cls"}});
+        lbk::setValueAt(e, "tokenizer.max_tokens", 24);
+        lbk::setValueAt(e, "training.max_steps", 10);
+        lbk::setValueAt(e, "evaluation.every_steps", 5);
+        QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
+        m_window->launch(e, false);
+        QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 1, 15000);
+        const qint64 id = launched.at(0).at(0).toLongLong();
+        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), id) && !lbk::isActive(findRun(m_window->store(), id)->status),
+                                 120000);
+        QVERIFY2(findRun(m_window->store(), id)->status == lbk::RunStatus::Finished,
+                 qPrintable(qs(findRun(m_window->store(), id)->error)));
+        m_window->showRun(id);
+        RunView *view = m_window->runView();
+        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), id, 5000);
+        view->tabs()->setCurrentIndex(RunView::Overview);
+        auto *overview = view->findChild<QLabel *>(QStringLiteral("runOverview"));
+        QTRY_VERIFY_WITH_TIMEOUT(overview->text().contains(QStringLiteral("Encoder from")), 5000);
+        QVERIFY(overview->text().contains(QStringLiteral("href='run:%1'").arg(m_mlmRun)));
+        shoot(QStringLiteral("run-finetuned-overview"));
+        Q_EMIT overview->linkActivated(QStringLiteral("run:%1").arg(m_mlmRun)); // as a click on the link does
+        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), m_mlmRun, 5000);
+        view->tabs()->setCurrentIndex(RunView::Overview);
+        QTRY_VERIFY_WITH_TIMEOUT(overview->text().contains(QStringLiteral("Fine-tuned by")), 5000);
+        QVERIFY(overview->text().contains(QStringLiteral("href='run:%1'").arg(id)));
     }
 
     void compareRuns()

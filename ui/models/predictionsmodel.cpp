@@ -215,18 +215,26 @@ QVariant PredictionsModel::data(const QModelIndex &index, int role) const
     }
 }
 
+void PredictionsModel::setMaskedTokens(bool maskedTokens)
+{
+    if (maskedTokens == m_maskedTokens)
+        return;
+    m_maskedTokens = maskedTokens;
+    Q_EMIT headerDataChanged(Qt::Horizontal, 0, columnCount() - 1);
+}
+
 QVariant PredictionsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Title: return tr("Title");
-    case Truth: return tr("True");
+    case Title: return m_maskedTokens ? tr("Masked token in context") : tr("Title");
+    case Truth: return m_maskedTokens ? tr("Original") : tr("True");
     case Predicted: return tr("Predicted");
     case Confidence: return tr("Confidence");
     case PTrue: return tr("P(true)");
     case Correct: return tr("Correct");
-    case ExampleId: return tr("Paper id");
+    case ExampleId: return m_maskedTokens ? tr("Sequence:position") : tr("Paper id");
     default: return {};
     }
 }

@@ -39,6 +39,8 @@ public:
     int totalCount() const { return int(m_rows.size()); }
     const lbk::PredictionRow *rowAt(int visibleRow) const;
     QStringList labels() const { return m_labelNames; } // every label seen in truth or predictions
+    // An MLM run's rows are masked tokens in their context, not papers: the headers say so.
+    void setMaskedTokens(bool maskedTokens);
 
     // Visible rows (or only the given ones) as CSV with a header; tab-separated text for the clipboard.
     bool writeCsv(QIODevice *out) const;
@@ -70,6 +72,7 @@ private:
     QStringList m_labelNames;
     QHash<QString, int> m_labelIds;
     PredictionQuery m_query;
+    bool m_maskedTokens = false;
     int m_sortColumn = Confidence;
     Qt::SortOrder m_sortOrder = Qt::DescendingOrder;
 };

@@ -20,6 +20,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "experiment/experiment.h"
 #include "format.h"
 #include "models/confusionmodel.h"
 #include "models/predictionsmodel.h"
@@ -112,6 +113,7 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     m_table->addAction(copyAction);
 
     auto *right = new QWidget(split);
+    m_confusionPanel = right;
     auto *rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
     auto *confTitle = new QLabel(tr("<b>Confusion matrix</b> (rows: true, columns: predicted; click a cell)"), right);
@@ -176,6 +178,9 @@ void PredictionsPage::setRun(const lbk::RunSummary &run)
 {
     const bool same = run.id == m_run.id;
     m_run = run;
+    const bool tokens = run.task == lbk::toString(lbk::TrainingObjective::Mlm);
+    m_model->setMaskedTokens(tokens);
+    m_table->horizontalHeader()->resizeSection(PredictionsModel::ExampleId, tokens ? 120 : 96);
     if (!same) {
         m_model->clear();
         m_confusion->setSummary({});
@@ -260,6 +265,7 @@ void PredictionsPage::loadStep()
                 return;
             m_model->setRows(std::move(l.rows));
             m_confusion->setSummary(l.summary);
+            m_confusionPanel->setVisible(m_confusion->rowCount() > 0);
             // Give the matrix the room it needs (up to half the page); the table takes the rest.
             m_confusionView->resizeColumnsToContents();
             int need = m_confusionView->verticalHeader()->width() + 2 * m_confusionView->frameWidth() + 4;
@@ -296,7 +302,8 @@ void PredictionsPage::applyQuery()
     q.maxConfidence = m_maxConf->value();
     q.text = m_text->text();
     m_model->setQuery(q);
-    m_count->setText(tr("%L1 of %L2 papers shown (step %3, %4)")
+    const bool tokens = m_run.task == lbk::toString(lbk::TrainingObjective::Mlm);
+    m_count->setText((tokens ? tr("%L1 of %L2 masked tokens shown (step %3, %4)") : tr("%L1 of %L2 papers shown (step %3, %4)"))
                          .arg(m_model->rowCount())
                          .arg(m_model->totalCount())
                          .arg(m_step->currentText(), m_split->currentText()));

@@ -54,6 +54,7 @@ private:
     QLabel *m_count = nullptr;
     QTableView *m_table = nullptr, *m_confusionView = nullptr;
     QSplitter *m_split2 = nullptr;
+    QWidget *m_confusionPanel = nullptr; // hidden where the evaluation has no confusion matrix (MLM, multilabel)
     bool m_loading = false;
     int m_generation = 0;
     bool m_updatingCombos = false;

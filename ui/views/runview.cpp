@@ -43,8 +43,13 @@ RunView::RunView(StoreService *store, QWidget *parent)
     auto *overview = new QSplitter(Qt::Vertical, m_tabs);
     m_overview = new QLabel(overview);
     m_overview->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    m_overview->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_overview->setObjectName(QStringLiteral("runOverview"));
+    m_overview->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
     m_overview->setWordWrap(true);
+    connect(m_overview, &QLabel::linkActivated, this, [this](const QString &link) {
+        if (link.startsWith(QLatin1String("run:")))
+            Q_EMIT openRunRequested(link.mid(4).toLongLong());
+    });
     m_config = new QPlainTextEdit(overview);
     m_config->setReadOnly(true);
     QFont mono(QStringLiteral("monospace"));
@@ -83,23 +88,30 @@ void RunView::loadRun(bool firstTime)
 {
     const qint64 id = m_run.id;
     const int gen = m_generation;
-    m_store->request<std::optional<lbk::RunDetail>>(
+    struct Loaded {
+        lbk::RunDetail run;
+        std::optional<lbk::usecase::EncoderSource> source;
+        std::vector<lbk::RunSummary> fineTuned;
+    };
+    m_store->request<std::optional<Loaded>>(
         this,
-        [id](lbk::Store &s) -> std::optional<lbk::RunDetail> {
+        [id](lbk::Store &s) -> std::optional<Loaded> {
             auto r = s.runById(id);
             if (!r)
                 return std::nullopt;
-            return r.value();
+            Loaded loaded{r.value(), lbk::usecase::encoderSource(s, *r), lbk::usecase::fineTunedFrom(s, *r)};
+            return loaded;
         },
-        [this, gen, firstTime](std::optional<lbk::RunDetail> run) {
+        [this, gen, firstTime](std::optional<Loaded> loaded) {
             if (gen != m_generation)
                 return;
-            if (!run) {
+            if (!loaded) {
                 m_header->setText(tr("Run %1 is not in this store (deleted?).").arg(m_run.id));
                 m_tabs->setEnabled(false);
                 return;
             }
-            m_run = *run;
+            m_lineage = lineageRows(loaded->source, loaded->fineTuned);
+            m_run = std::move(loaded->run);
             m_tabs->setEnabled(true);
             updateHeader();
             m_config->setPlainText(qs(m_run.config.dump(2)));
@@ -109,12 +121,16 @@ void RunView::loadRun(bool firstTime)
             m_predictions->setRun(m_run);
             m_classes->setRun(m_run);
             m_log->setRun(m_run);
-            // A pre-training run has no labels: no per-example predictions, histograms or per-class figures.
+            // A pre-training run has no labels: no histograms or per-class figures. Its predictions are the fills
+            // of masked tokens in held-out sequences.
             const bool labelled = m_run.task != lbk::toString(lbk::TrainingObjective::Mlm);
-            for (int tab : {Histograms, Predictions, Classes}) {
+            for (int tab : {Histograms, Classes}) {
                 m_tabs->setTabEnabled(tab, labelled);
                 m_tabs->setTabToolTip(tab, labelled ? QString() : tr("A masked-language-model run has no labels"));
             }
+            m_tabs->setTabToolTip(Predictions, labelled ? QString()
+                                                        : tr("Masked tokens of held-out sequences and the model's "
+                                                             "five likeliest fills"));
             if (firstTime) {
                 if (m_run.lrFind())
                     m_tabs->setCurrentIndex(LrFinder);
@@ -125,6 +141,34 @@ void RunView::loadRun(bool firstTime)
             }
             Q_EMIT runLoaded(m_run.id);
         });
+}
+
+namespace {
+
+QString runLink(const lbk::RunSummary &r)
+{
+    return QStringLiteral("<a href='run:%1'>#%1 %2</a>").arg(r.id).arg(qs(r.name).toHtmlEscaped());
+}
+
+} // namespace
+
+QString RunView::lineageRows(const std::optional<lbk::usecase::EncoderSource> &source,
+                             const std::vector<lbk::RunSummary> &fineTuned)
+{
+    QString rows;
+    const auto row = [&rows](const QString &k, const QString &html) {
+        rows += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, html);
+    };
+    if (source)
+        row(tr("Encoder from"), source->run ? tr("pre-training run %1").arg(runLink(*source->run))
+                                            : tr("run %1 (no longer in this store)").arg(qs(source->uid).toHtmlEscaped()));
+    if (!fineTuned.empty()) {
+        QStringList links;
+        for (const auto &r : fineTuned)
+            links << runLink(r);
+        row(tr("Fine-tuned by"), links.join(QStringLiteral(", ")));
+    }
+    return rows;
 }
 
 void RunView::updateHeader()
@@ -174,7 +218,7 @@ void RunView::updateHeader()
         row(tr("LR suggestion"), s.contains("lr") && s["lr"].is_number() ? QString::number(s["lr"].get<double>(), 'g', 3)
                                                                           : tr("none"));
     }
-    info += QStringLiteral("</table>");
+    info += m_lineage + QStringLiteral("</table>");
     m_overview->setText(info);
 }
 

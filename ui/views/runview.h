@@ -6,6 +6,7 @@
 #include <QWidget>
 
 #include "store/store.h"
+#include "usecases/lineage.h"
 
 class QLabel;
 class QPlainTextEdit;
@@ -41,13 +42,18 @@ public:
 
 Q_SIGNALS:
     void runLoaded(qint64 runId);
+    // A link on the overview names another run (the pre-training run an encoder came from, or a fine-tuned one).
+    void openRunRequested(qint64 runId);
 
 private:
     void loadRun(bool firstTime);
     void updateHeader();
+    static QString lineageRows(const std::optional<lbk::usecase::EncoderSource> &source,
+                               const std::vector<lbk::RunSummary> &fineTuned);
 
     StoreService *m_store;
     lbk::RunDetail m_run;
+    QString m_lineage; // overview rows linking the runs this one came from or gave rise to
     QLabel *m_header = nullptr;
     QLabel *m_error = nullptr;
     QTabWidget *m_tabs = nullptr;

@@ -1,0 +1,24 @@
+#pragma once
+// Runs made from other runs: a classifier whose model.init_from is "run:UID" was fine-tuned from that MLM
+// pre-training run. The link is the recorded config itself (launch rewrites the reference to the uid), so it
+// holds in any copy of the store and needs no table of its own.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace lbk::usecase {
+
+struct EncoderSource {
+    std::string uid;                // as the run's config names it
+    std::optional<RunSummary> run;  // empty: no longer in this store (deleted)
+};
+
+// Where the run's encoder came from, when it was fine-tuned from a pre-training run of this store.
+std::optional<EncoderSource> encoderSource(const Store &store, const RunDetail &run);
+
+// The runs fine-tuned from this one, newest first.
+std::vector<RunSummary> fineTunedFrom(const Store &store, const RunSummary &pretraining);
+
+} // namespace lbk::usecase
