@@ -6,11 +6,12 @@
 // fp32 matmul peak, the share of it the sequence models' training and inference reach, and the cost of recording
 // a metrics event per step. Models: the bag, the sequence models (bidirectional GRU, Transformer) and the encoder
 // (transformers' BERT layout, trained from scratch at BERT-mini's size; the reference: reference/hf_encoder.py).
+// With the encoder it also times masked-language-model pre-training on both sides (mlmbench.h) in tokens/s.
 // See docs/BENCHMARKS.md.
 //
 //   bench_engine [--data FILE.jsonl] [--limit N] [--threads T] [--batch B] [--models bag,gru,transformer,encoder]
 //                [--precision fp32|bf16] [--python /usr/bin/python3] [--no-reference] [--skip-training]
-//                [--no-dense] [--repeat R]
+//                [--no-dense] [--repeat R] [--mlm-steps S] [--mlm-batch B]
 // --precision bf16: bfloat16 autocast around every forward pass on both sides (training.precision "bf16" and
 // `lbk predict --precision bf16` in Labbook, torch.autocast in the reference);
 // --skip-training: tokenization and inference only (on the initial weights: same cost), for large inputs;
@@ -40,6 +41,7 @@
 #include "engine/optim.h"
 #include "engine/threads.h"
 #include "engine/tokenizer.h"
+#include "mlmbench.h"
 #include "protocol/journal.h"
 
 namespace fs = std::filesystem;
@@ -73,7 +75,9 @@ struct Options {
     bool training = true;
     bool dense = true;
     int repeat = 3;
-    std::string child; // model to run as a child process
+    int mlmSteps = 40; // the encoder's MLM pre-training: timed steps
+    int mlmBatch = 32; // and sequences of 128 per step
+    std::string child; // model to run as a child process ("mlm": the encoder's MLM pre-training)
     fs::path work = fs::temp_directory_path() / "lbk-bench";
 };
 
@@ -153,6 +157,11 @@ std::optional<std::vector<lbk::Paper>> readBenchPapers(const Options &o)
 
 int runChild(const Options &o)
 {
+    if (o.child == "mlm") {
+        const json out = lbkbench::runMlmBench({o.data, o.tokenizer, o.limit, o.threads, o.mlmBatch, o.mlmSteps});
+        std::printf("%s\n", out.dump().c_str());
+        return out.contains("error") ? 1 : 0;
+    }
     lbk::setComputeThreads(o.threads);
     json out = {{"impl", "labbook"}, {"model", o.child}, {"threads", o.threads}, {"batch", o.batch},
                 {"precision", o.precision}};
@@ -394,6 +403,36 @@ std::string ratio(const json &a, const json &b, bool lowerIsBetter = false)
     return buf;
 }
 
+// The encoder's MLM pre-training, Labbook against the PyTorch reference (mlmbench.h).
+void printMlm(const Options &o, const std::string &self)
+{
+    const std::string args = " --data '" + o.data.string() + "' --tokenizer '" + o.tokenizer.string() +
+                             "' --threads " + std::to_string(o.threads) +
+                             (o.limit ? " --limit " + std::to_string(o.limit) : std::string());
+    const json lb = runProcess("'" + self + "' --child mlm --mlm-steps " + std::to_string(o.mlmSteps) +
+                               " --mlm-batch " + std::to_string(o.mlmBatch) + args);
+    json py = json::object();
+    if (o.reference)
+        py = runProcess("OPENBLAS_NUM_THREADS=" + std::to_string(o.threads) + " " + o.python + " '" +
+                        std::string(LABBOOK_SOURCE_DIR) + "/reference/bench_mlm_reference.py' --steps " +
+                        std::to_string(o.mlmSteps) + " --batch " + std::to_string(o.mlmBatch) + args);
+    std::printf("== encoder, MLM pre-training (BertForMaskedLM, %s sequences of 128 from the abstracts, batch %d, "
+                "%d timed steps) ==\n",
+                fmt(lb.value("sequences", json())).c_str(), o.mlmBatch, o.mlmSteps);
+    std::printf("%-34s %14s %20s %9s\n", "", "Labbook (C++)", "PyTorch (Py)", "ratio");
+    auto row = [&](const char *name, const char *key, const char *f, bool lower = false) {
+        std::printf("%-34s %14s %20s %9s\n", name, fmt(lb.value(key, json()), f).c_str(),
+                    fmt(py.value(key, json()), f).c_str(),
+                    ratio(lb.value(key, json()), py.value(key, json()), lower).c_str());
+    };
+    row("training (tokens/s)", "train_tokens_per_s", "%.0f");
+    row("  mean step (ms)", "step_ms", "%.1f", true);
+    row("peak memory (MB RSS)", "peak_rss_mb", "%.0f", true);
+    row("mean masked-token loss", "mean_loss", "%.3f", true);
+    std::printf("\n");
+    std::fflush(stdout);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -422,6 +461,12 @@ int main(int argc, char **argv)
     app.add_flag("!--skip-training", o.training, "Tokenization and inference only (on the initial weights)");
     app.add_flag("!--no-dense", o.dense, "Bag: leave out PyTorch's dense AdamW (very slow on every paper)");
     app.add_option("--repeat", o.repeat, "Tokenization passes per side (median reported)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--mlm-steps", o.mlmSteps, "Encoder: timed steps of MLM pre-training")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--mlm-batch", o.mlmBatch, "Encoder: sequences of 128 per MLM step")
         ->capture_default_str()
         ->check(CLI::Range(1, 1 << 30));
     app.add_option("--child", o.child, "Internal: run one model's Labbook side and print its figures as JSON");
@@ -555,6 +600,8 @@ int main(int argc, char **argv)
                         lb["step_ms"].get<double>());
         std::printf("\n");
         std::fflush(stdout);
+        if (m == "encoder" && o.training)
+            printMlm(o, self);
     }
     return 0;
 }

@@ -641,10 +641,14 @@ namespace {
 // The runs this one is linked to by model.init_from "run:UID", either way.
 void printLineage(const Store &store, const RunDetail &r)
 {
-    if (const auto source = usecase::encoderSource(store, r))
-        std::printf("  encoder from: %s\n", source->run ? ("run " + std::to_string(source->run->id) + " " +
-                                                            source->run->name + " (" + source->uid + ")").c_str()
-                                                       : ("run " + source->uid + ", no longer in this store").c_str());
+    if (const auto source = usecase::encoderSource(store, r)) {
+        const std::string at = source->step >= 0 ? " as at step " + std::to_string(source->step) : "";
+        std::printf("  encoder from: %s%s\n",
+                    source->run ? ("run " + std::to_string(source->run->id) + " " + source->run->name + " (" +
+                                   source->uid + ")").c_str()
+                                : ("run " + source->uid + ", no longer in this store").c_str(),
+                    at.c_str());
+    }
     std::vector<std::string> names;
     for (const auto &f : usecase::fineTunedFrom(store, r))
         names.push_back(std::to_string(f.id) + " " + f.name);

@@ -2,6 +2,8 @@
 // labels.cpp, the split in split.cpp.
 #include "data/dataset.h"
 
+#include <glob.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <system_error>
@@ -90,6 +92,26 @@ fs::path resolveDataPath(const std::string &path, const std::string &dataRoot)
     // No data root anywhere: leave the path relative to the working directory, and let the reader's "no such
     // file" message say where it looked.
     return root.empty() ? p : root / p;
+}
+
+Result<std::vector<fs::path>> resolveDataFiles(const std::string &path, const std::string &dataRoot)
+{
+    const fs::path resolved = resolveDataPath(path, dataRoot);
+    if (path.find_first_of("*?[") == std::string::npos)
+        return std::vector<fs::path>{resolved};
+    glob_t found{};
+    const int rc = ::glob(resolved.c_str(), GLOB_ERR, nullptr, &found);
+    std::vector<fs::path> files;
+    for (size_t i = 0; rc == 0 && i < found.gl_pathc; ++i)
+        if (!fs::is_directory(found.gl_pathv[i]))
+            files.emplace_back(found.gl_pathv[i]);
+    globfree(&found);
+    if (rc != 0 && rc != GLOB_NOMATCH)
+        return Error{"data.path: cannot list the folders of " + resolved.string()};
+    if (files.empty())
+        return Error{"data.path: no file matches " + resolved.string() +
+                     " (in a pattern * stands for any characters, ? for one, [abc] for one of a set)"};
+    return files;
 }
 
 std::string paperText(const Paper &paper, TextField field)

@@ -34,6 +34,9 @@ struct ReadReport {
 // and the working directory).
 std::filesystem::path resolveDataPath(const std::string &path, const std::string &dataRoot = {});
 std::filesystem::path defaultDataRoot();
+// The files data.path names: the one file, or, when the path holds a pattern (* ? [...], as the shell's), every
+// file it matches, sorted. A pattern that matches nothing is an error naming it.
+Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::string &path, const std::string &dataRoot = {});
 
 // A paper's id without arXiv's version suffix ("2101.00001v2" -> "2101.00001", "hep-th/9901001v1" ->
 // "hep-th/9901001"), so two versions of a paper are one paper; ids not shaped like arXiv's are kept as they are.
@@ -46,6 +49,15 @@ std::string canonicalPaperId(std::string_view id);
 // counted in the report. A paper without an id gets its line number as one.
 Result<std::vector<Paper>> readPapers(const std::filesystem::path &file, const DataSpec &spec,
                                       ReadReport *report = nullptr);
+// What a reader of the papers needs of each: a classifier their categories (a line without is bad); masked-language
+// pre-training only the text, so a corpus such as the Pile's ({"text": ...}) reads.
+struct ReadNeeds {
+    bool categories = true;
+};
+// readPapers of several files in turn, as one corpus (shards): a paper repeated in a later file is a duplicate, a
+// paper without an id gets "<file name>:<line>", data.limit counts across the files, the report sums them.
+Result<std::vector<Paper>> readPaperFiles(const std::vector<std::filesystem::path> &files, const DataSpec &spec,
+                                          ReadReport *report = nullptr, const ReadNeeds &needs = {});
 
 // The model's input text for a paper.
 std::string paperText(const Paper &paper, TextField field);

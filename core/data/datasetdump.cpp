@@ -13,7 +13,10 @@ using nlohmann::json;
 Result<DatasetDump> writeDataset(const Experiment &exp, const std::string &dataRoot, const std::filesystem::path &out)
 {
     const auto file = resolveDataPath(exp.data.path, dataRoot);
-    auto papers = readPapers(file, exp.data);
+    auto files = resolveDataFiles(exp.data.path, dataRoot);
+    if (!files)
+        return files.error();
+    auto papers = readPaperFiles(*files, exp.data);
     if (!papers)
         return papers.error();
     auto data = buildLabels(*papers, exp.labels, file.string());

@@ -180,7 +180,8 @@ public:
     }
 
     // After a parse: the paper, or a description of what is wrong with the line.
-    bool take(Paper &paper, std::string &problem)
+    // categories: whether a paper without categories is a bad line (a classifier's data), or fine (pre-training).
+    bool take(Paper &paper, std::string &problem, bool categories)
     {
         if (!m_problem.empty()) {
             problem = m_problem;
@@ -190,11 +191,11 @@ public:
             problem = (m_has[kTitle] ? "empty " : "no ") + inQuotes(m_keys[kTitle]);
             return false;
         }
-        if (!m_has[kCategories]) {
+        if (!m_has[kCategories] && categories) {
             problem = "no " + inQuotes(m_keys[kCategories]);
             return false;
         }
-        if (m_categories.empty()) {
+        if (m_categories.empty() && categories) {
             problem = "empty " + inQuotes(m_keys[kCategories]);
             return false;
         }
@@ -248,11 +249,18 @@ private:
 
 // Shared bookkeeping of one read: counts, the first errors, the papers seen, the limit.
 struct Tally {
+    struct Place {
+        size_t file = 0;
+        int64_t line = 0;
+    };
+    std::vector<std::string> fileNames; // every file read so far; the last is the one being read
     std::string fileName;
+    std::string lineIdPrefix; // for papers without an id when several files are read: "<file>:"
     ReadReport report;
     std::vector<Paper> papers;
-    std::unordered_map<std::string, int64_t> firstLine; // canonical id -> the line that read it
+    std::unordered_map<std::string, Place> firstLine; // canonical id -> where it was read
     int64_t limit = 0;
+    bool categoriesRequired = true; // a paper without categories is a bad line
     bool array = false; // the file is one JSON array: "lines" are its elements, numbered from 1
 
     std::string place(int64_t line) const
@@ -270,10 +278,10 @@ struct Tally {
     void add(Paper &&p, int64_t line)
     {
         if (p.id.empty()) {
-            p.id = std::to_string(line);
+            p.id = lineIdPrefix + std::to_string(line);
         } else {
             std::string id = canonicalPaperId(p.id);
-            const auto [first, isNew] = firstLine.try_emplace(id, line);
+            const auto [first, isNew] = firstLine.try_emplace(id, Place{fileNames.size() - 1, line});
             if (!isNew) {
                 duplicate(line, p.id, first->second);
                 return;
@@ -283,12 +291,14 @@ struct Tally {
         papers.push_back(std::move(p));
         ++report.rows;
     }
-    void duplicate(int64_t line, const std::string &id, int64_t first)
+    void duplicate(int64_t line, const std::string &id, const Place &first)
     {
         ++report.duplicates;
-        if (report.firstDuplicates.size() < kMaxErrors)
-            report.firstDuplicates.push_back(place(line) + ": paper " + id + " again, first at " +
-                                             (array ? "element " : "line ") + std::to_string(first));
+        if (report.firstDuplicates.size() >= kMaxErrors)
+            return;
+        const std::string where = first.file + 1 == fileNames.size() ? "" : fileNames[first.file] + " ";
+        report.firstDuplicates.push_back(place(line) + ": paper " + id + " again, first at " + where +
+                                         (array ? "element " : "line ") + std::to_string(first.line));
     }
     bool full() const { return limit > 0 && report.rows >= limit; }
 };
@@ -377,7 +387,7 @@ private:
     {
         Paper paper;
         std::string problem = "not a JSON object";
-        if (m_isObject && m_paper.take(paper, problem))
+        if (m_isObject && m_paper.take(paper, problem, m_t.categoriesRequired))
             m_t.add(std::move(paper), m_element);
         else
             m_t.bad(m_element, problem);
@@ -446,7 +456,7 @@ std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
         if (!parsed)
             sax.fail("bad JSON");
         Paper paper;
-        if (sax.take(paper, problem))
+        if (sax.take(paper, problem, t.categoriesRequired))
             t.add(std::move(paper), lines.lineNumber());
         else
             t.bad(lines.lineNumber(), problem);
@@ -562,7 +572,7 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
                            : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
     if (titleCol < 0)
         return missing("title", spec.titleColumn);
-    if (categoriesCol < 0)
+    if (categoriesCol < 0 && t.categoriesRequired)
         return missing("categories", spec.categoriesColumn);
     if (abstractCol < 0 && spec.text != TextField::Title)
         return missing("abstract", spec.abstractColumn) + " (The text includes the abstract; for titles "
@@ -587,8 +597,9 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
             t.bad(line, "empty " + inQuotes(spec.titleColumn));
             continue;
         }
-        splitCategories(fields[size_t(categoriesCol)], p.categories);
-        if (p.categories.empty()) {
+        if (categoriesCol >= 0)
+            splitCategories(fields[size_t(categoriesCol)], p.categories);
+        if (p.categories.empty() && t.categoriesRequired) {
             t.bad(line, "empty " + inQuotes(spec.categoriesColumn));
             continue;
         }
@@ -606,9 +617,8 @@ bool endsWith(const std::string &s, std::string_view suffix)
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-} // namespace
-
-Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec, ReadReport *report)
+// Reads one file's papers into t. Returns what is wrong with the file, or "".
+std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
 {
     const std::string name = file.string();
     std::string base = lower(file.filename().string());
@@ -625,40 +635,44 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
         else if (endsWith(base, ".tsv") || endsWith(base, ".tab"))
             format = DataFormat::Tsv;
         else
-            return Error{name + ": cannot tell the format from the file name; name it .jsonl, .csv or .tsv (with "
-                                "an optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\"."};
+            return name + ": cannot tell the format from the file name; name it .jsonl, .csv or .tsv (with an "
+                          "optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\".";
     }
     if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
-        return Error{"data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1."};
+        return "data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1.";
 
     std::error_code ec;
     const fs::file_status st = fs::status(file, ec);
     if (!fs::exists(st)) {
         const std::string where = file.is_relative() ? " (looked for " + fs::absolute(file, ec).string() + ")" : "";
-        return Error{name + ": no such file" + where +
-                     ". Check data.path in the experiment (a relative path is "
-                     "resolved against the data folder: $LABBOOK_DATA or ../shared/data beside the checkout)."};
+        return name + ": no such file" + where +
+               ". Check data.path in the experiment (a relative path is "
+               "resolved against the data folder: $LABBOOK_DATA or ../shared/data beside the checkout).";
     }
     if (fs::is_directory(st))
-        return Error{name + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv)."};
+        return name + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv), or files with a "
+                      "pattern such as \"shards/*.jsonl.zst\".";
 
     auto source = openByteSource(name, zstSuffix);
     if (!source)
-        return source.error();
+        return source.message();
     LineReader lines(**source);
 
-    Tally t;
+    t.fileNames.push_back(name);
     t.fileName = name;
-    t.limit = spec.limit;
+    t.array = false;
+    const ReadReport before = t.report;
+    const size_t papersBefore = t.papers.size();
     std::string failure = format == DataFormat::Jsonl
                               ? readJsonLines(lines, spec, t)
                               : readDelimited(lines, spec, format == DataFormat::Csv ? ',' : '\t', t);
-    if (report)
-        *report = t.report;
     if (!failure.empty())
-        return Error{failure};
+        return failure;
 
-    const ReadReport &r = t.report;
+    ReadReport r = t.report; // this file's counts
+    r.lines -= before.lines;
+    r.bad -= before.bad;
+    r.firstErrors.erase(r.firstErrors.begin(), r.firstErrors.begin() + ptrdiff_t(before.firstErrors.size()));
     auto firstErrors = [&] {
         std::string s;
         for (const auto &e : r.firstErrors)
@@ -670,15 +684,43 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
         std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.max_bad_share = %g%%",
                       100.0 * double(r.bad) / double(r.lines), static_cast<long long>(r.lines),
                       100.0 * spec.maxBadShare);
-        return Error{name + ": " + std::to_string(r.bad) + (t.array ? " elements" : " lines") +
-                     " could not be read (" + share +
-                     "). Fix the file, or raise data.max_bad_share to skip them. The first:" + firstErrors()};
+        return name + ": " + std::to_string(r.bad) + (t.array ? " elements" : " lines") + " could not be read (" +
+               share + "). Fix the file, or raise data.max_bad_share to skip them. The first:" + firstErrors();
+    }
+    if (t.papers.size() == papersBefore && r.lines == 0)
+        return name + ": no papers in it" +
+               (t.array                       ? std::string(" (its array is empty)")
+                : format == DataFormat::Jsonl ? std::string(" (the file is empty or every line is blank)")
+                                              : std::string(" (no rows under the header)")) +
+               ". Check data.path.";
+    return {};
+}
+
+} // namespace
+
+Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec, ReadReport *report)
+{
+    return readPaperFiles({file}, spec, report);
+}
+
+Result<std::vector<Paper>> readPaperFiles(const std::vector<fs::path> &files, const DataSpec &spec,
+                                          ReadReport *report, const ReadNeeds &needs)
+{
+    Tally t;
+    t.limit = spec.limit;
+    t.categoriesRequired = needs.categories;
+    for (size_t i = 0; i < files.size() && !t.full(); ++i) {
+        if (files.size() > 1)
+            t.lineIdPrefix = files[i].filename().string() + ":";
+        const std::string failure = readFileInto(files[i], spec, t);
+        if (report)
+            *report = t.report;
+        if (!failure.empty())
+            return Error{failure};
     }
     if (t.papers.empty())
-        return Error{name + ": no papers in it" +
-                     (t.array                       ? std::string(" (its array is empty)")
-                      : format == DataFormat::Jsonl ? std::string(" (the file is empty or every line is blank)")
-                                                    : std::string(" (no rows under the header)")) +
+        return Error{(files.empty() ? std::string("data.path") : files.front().string()) + ": no papers in it" +
+                     (files.size() > 1 ? " or the other " + std::to_string(files.size() - 1) + " files" : "") +
                      ". Check data.path."};
     return std::move(t.papers);
 }

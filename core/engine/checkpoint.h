@@ -4,6 +4,7 @@
 // LibTorch: include only from engine translation units.
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include <torch/torch.h>
 
@@ -17,6 +18,9 @@ struct CheckpointCounters {
     double best = 0;  // the best validation value so far (+-inf before the first)
     int badEvals = 0; // evaluations since it last improved
 };
+
+// The weights kept at an evaluation step (evaluation.keep_checkpoints): checkpoints/<this>.pt.
+inline std::string keptCheckpointName(int64_t step) { return "step-" + std::to_string(step); }
 
 // opt null: the weights and counters only (the best checkpoint, which is only ever scored, never resumed).
 // Throws std::runtime_error naming the file when the disk lacks the space for it.

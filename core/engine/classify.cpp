@@ -84,13 +84,10 @@ private:
 Status ClassifyObjective::readData()
 {
     const Experiment &e = m_ctx.exp;
-    m_dataFile = resolveDataPath(e.data.path, m_ctx.options.dataRoot);
-    m_ctx.log("info", "reading " + m_dataFile.string());
-    auto papers = readPapers(m_dataFile, e.data, &m_report);
+    auto papers = readRunPapers(m_ctx, m_dataFile, m_report);
     if (!papers)
         return papers.error();
     m_papers = std::move(*papers);
-    logReadReport(m_ctx, m_report, m_dataFile);
     auto data = buildLabels(m_papers, e.labels, m_dataFile.string());
     if (!data)
         return data.error();
@@ -156,7 +153,7 @@ Status ClassifyObjective::loadPretrainedWeights()
 
 fs::path ClassifyObjective::initRunDir() const
 {
-    return m_ctx.options.runDir.parent_path() / m_ctx.exp.model.initRunRef();
+    return m_ctx.options.runDir.parent_path() / m_ctx.exp.model.initRun().ref;
 }
 
 // model.init_from "run:UID": the pre-training run's sentencepiece model, copied into this run (resume, predict and
@@ -176,7 +173,7 @@ Status ClassifyObjective::prepareFromRun()
     if (!tok)
         return tok.error();
     m_tokenizer = std::move(*tok);
-    m_ctx.log("info", "encoder pre-trained by run " + m_ctx.exp.model.initRunRef() + " (" +
+    m_ctx.log("info", "encoder pre-trained by run " + m_ctx.exp.model.initRun().ref + " (" +
                           initRunDir().string() + ")");
     return Unit{};
 }
@@ -185,7 +182,7 @@ Status ClassifyObjective::prepareFromRun()
 // the position table keeps the rows this run's max_tokens needs. The head is new.
 Status ClassifyObjective::loadRunWeights()
 {
-    auto pre = loadMlmRun(initRunDir());
+    auto pre = loadMlmRun(initRunDir(), m_ctx.exp.model.initRun().step);
     if (!pre)
         return Error{"model.init_from: " + pre.message()};
     std::map<std::string, torch::Tensor> theirs;
@@ -198,13 +195,13 @@ Status ClassifyObjective::loadRunWeights()
             continue;
         const auto it = theirs.find(p.key());
         if (it == theirs.end())
-            return Error{"model.init_from: run " + m_ctx.exp.model.initRunRef() + " has no " + p.key()};
+            return Error{"model.init_from: run " + m_ctx.exp.model.initRun().ref + " has no " + p.key()};
         torch::Tensor t = it->second;
         if (p.key().find("position_embeddings") != std::string::npos && t.size(0) >= p.value().size(0))
             t = t.narrow(0, 0, p.value().size(0));
         if (t.sizes() != p.value().sizes())
             return Error{"model.init_from: " + p.key() + " is " + shapeText(t.sizes()) + " in run " +
-                         m_ctx.exp.model.initRunRef() + " but " + shapeText(p.value().sizes()) +
+                         m_ctx.exp.model.initRun().ref + " but " + shapeText(p.value().sizes()) +
                          " here: the sizes must be the pre-training run's, tokenizer.max_tokens at most its own"};
         p.value().copy_(t);
         ++loaded;
@@ -450,22 +447,34 @@ json ClassifyObjective::evaluate(EvalSplit split, int64_t step)
 
 } // namespace
 
-void logReadReport(const RunContext &ctx, const ReadReport &report, const fs::path &file)
+Result<std::vector<Paper>> readRunPapers(const RunContext &ctx, fs::path &dataFile, ReadReport &report,
+                                         const ReadNeeds &needs)
 {
+    const Experiment &e = ctx.exp;
+    dataFile = resolveDataPath(e.data.path, ctx.options.dataRoot);
+    auto files = resolveDataFiles(e.data.path, ctx.options.dataRoot);
+    if (!files)
+        return files.error();
+    ctx.log("info", "reading " + dataFile.string() +
+                        (files->size() > 1 ? " (" + std::to_string(files->size()) + " files)" : ""));
+    auto papers = readPaperFiles(*files, e.data, &report, needs);
+    if (!papers)
+        return papers.error();
     if (report.bad > 0) {
         std::string msg = std::to_string(report.bad) + " of " + std::to_string(report.lines) + " lines of " +
-                          file.string() + " could not be read and were skipped";
+                          dataFile.string() + " could not be read and were skipped";
         for (const auto &err : report.firstErrors)
             msg += "\n  " + err;
         ctx.log("warning", msg);
     }
     if (report.duplicates > 0) {
-        std::string msg = std::to_string(report.duplicates) + " papers of " + file.string() +
+        std::string msg = std::to_string(report.duplicates) + " papers of " + dataFile.string() +
                           " were listed more than once; each is kept once, in one split";
         for (const auto &dup : report.firstDuplicates)
             msg += "\n  " + dup;
         ctx.log("warning", msg);
     }
+    return papers;
 }
 
 std::unique_ptr<Objective> makeObjective(RunContext &context)

@@ -44,7 +44,7 @@ MaskedTokens maskTokens(const torch::Tensor &ids, const torch::Tensor &maskable,
     return {inputs, torch::where(chosen, ids, torch::full_like(ids, -100))};
 }
 
-Result<PretrainedMlm> loadMlmRun(const fs::path &runDir)
+Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
 {
     auto config = readJsonFile(runDir / "experiment.json");
     if (!config)
@@ -63,15 +63,18 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir)
     out.special = mlmSpecialIds(out.tokenizer->vocabSize());
     out.model = EncoderMaskedLM(scratchEncoderConfig(out.exp.model, out.special.rows, out.exp.tokenizer.maxTokens)).ptr();
     out.model->eval();
-    for (const char *kind : {"best", "last"}) {
+    const std::vector<std::string> kinds =
+        step >= 0 ? std::vector<std::string>{keptCheckpointName(step)} : std::vector<std::string>{"best", "last"};
+    for (const auto &kind : kinds) {
         CheckpointCounters counters;
-        if (loadCheckpoint(runDir / "checkpoints" / (std::string(kind) + ".pt"), *out.model, torch::kCPU, nullptr,
-                           &counters)) {
+        if (loadCheckpoint(runDir / "checkpoints" / (kind + ".pt"), *out.model, torch::kCPU, nullptr, &counters)) {
             out.checkpoint = kind;
             out.step = counters.step;
             return out;
         }
     }
+    if (step >= 0)
+        return Error{runDir.string() + ": no checkpoints/" + keptCheckpointName(step) + ".pt"};
     return Error{runDir.string() + ": the pre-training run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
 }
 
@@ -213,12 +216,9 @@ private:
 Status MlmObjective::readDocuments(std::vector<std::string> &train, std::vector<std::string> &heldOut)
 {
     const Experiment &e = m_ctx.exp;
-    m_dataFile = resolveDataPath(e.data.path, m_ctx.options.dataRoot);
-    m_ctx.log("info", "reading " + m_dataFile.string());
-    auto papers = readPapers(m_dataFile, e.data, &m_report);
+    auto papers = readRunPapers(m_ctx, m_dataFile, m_report, ReadNeeds{e.mlm.taskSplit});
     if (!papers)
         return papers.error();
-    logReadReport(m_ctx, m_report, m_dataFile);
     std::vector<size_t> trainPapers, heldOutPapers;
     if (e.mlm.taskSplit) {
         auto data = buildLabels(*papers, e.labels, m_dataFile.string());
@@ -398,7 +398,8 @@ json MlmObjective::evaluate(EvalSplit split, int64_t step)
     m_model->eval();
     // One fixed masking for every evaluation, so the curve compares like with like.
     auto gen = at::make_generator<at::CPUGeneratorImpl>(m_ctx.exp.training.seed ^ 0x6d6c6d2d6576616cULL);
-    std::vector<size_t> order(m_validation.size());
+    const size_t cap = size_t(m_ctx.exp.mlm.evalSequences);
+    std::vector<size_t> order(cap > 0 ? std::min(cap, m_validation.size()) : m_validation.size());
     std::iota(order.begin(), order.end(), size_t(0));
     double lossSum = 0;
     int64_t right = 0, count = 0;
@@ -420,7 +421,7 @@ json MlmObjective::evaluate(EvalSplit split, int64_t step)
     const json summary = {{"loss", loss},
                           {"accuracy", count > 0 ? double(right) / double(count) : std::nan("")},
                           {"perplexity", std::exp(loss)},
-                          {"examples", m_validation.size()},
+                          {"examples", order.size()},
                           {"masked_tokens", count}};
     m_ctx.emit("evaluation", {{"step", step}, {"split", "val"}, {"summary", summary}});
     m_ctx.emit("metrics", {{"step", step},

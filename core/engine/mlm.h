@@ -43,10 +43,11 @@ struct PretrainedMlm {
     std::unique_ptr<Tokenizer> tokenizer;
     MlmSpecialIds special;
     std::shared_ptr<EncoderMaskedLMImpl> model; // in eval mode, on the CPU
-    std::string checkpoint;                     // best | last
+    std::string checkpoint;                     // best | last | step-N
     int64_t step = 0;
 };
-Result<PretrainedMlm> loadMlmRun(const std::filesystem::path &runDir);
+// step >= 0: the weights kept at that evaluation (checkpoints/step-N.pt, evaluation.keep_checkpoints).
+Result<PretrainedMlm> loadMlmRun(const std::filesystem::path &runDir, int64_t step = -1);
 
 // Every row of an MLM vocabulary as text: the sentencepiece pieces, then [PAD], [CLS], [SEP] and [MASK] where
 // mlmSpecialIds puts them.

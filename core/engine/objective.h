@@ -74,7 +74,9 @@ public:
 std::unique_ptr<Objective> makeObjective(RunContext &context);
 std::unique_ptr<Objective> makeMlmObjective(RunContext &context);
 
-// The bad and repeated lines a data file had, as warnings in the run's log.
-void logReadReport(const RunContext &context, const ReadReport &report, const std::filesystem::path &file);
+// The experiment's papers: data.path resolved (a pattern names every file it matches, read in turn), the
+// reading logged, bad and repeated lines as warnings. dataFile receives the path as resolved (a pattern stays one).
+Result<std::vector<Paper>> readRunPapers(const RunContext &context, std::filesystem::path &dataFile,
+                                         ReadReport &report, const ReadNeeds &needs = {});
 
 } // namespace lbk

@@ -286,6 +286,11 @@ void StepLoop::evaluateAndCheckpoint()
             ++m_badEvals;
         }
     }
+    if (m_e.evaluation.keepCheckpoints) {
+        const std::string name = keptCheckpointName(m_ctx.step);
+        saveCheckpoint(m_lastCkpt.parent_path() / (name + ".pt"), m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals});
+        m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "kept"}, {"path", "checkpoints/" + name + ".pt"}});
+    }
     saveLast();
     if (m_e.evaluation.earlyStopping > 0 && m_badEvals >= m_e.evaluation.earlyStopping && m_ctx.step < m_totalSteps) {
         m_ctx.log("info", "early stopping at step " + std::to_string(m_ctx.step) + ": val/" + metric + " has not " +

@@ -4,6 +4,7 @@
 // experiment/fieldtable.cpp, and its initialiser here is that field's default in the schema and the docs.
 #include <array>
 #include <cassert>
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -92,8 +93,32 @@ template <> inline constexpr auto kWords<BagWeighting> = std::to_array({"mean", 
 enum class Pooling { Mean, Max, MeanMax, Cls, Pooler };
 template <> inline constexpr auto kWords<Pooling> = std::to_array({"mean", "max", "meanmax", "cls", "pooler"});
 
-// model.init_from "run:REF" names a pre-training run of the same store instead of a folder.
+// model.init_from "run:REF" names a pre-training run of the same store instead of a folder; "run:REF@STEP" names
+// the copy of its weights kept at that evaluation step (evaluation.keep_checkpoints).
 inline constexpr std::string_view kInitRunPrefix = "run:";
+
+struct InitRun {
+    std::string ref;   // an id, name or uid (a uid once launched)
+    int64_t step = -1; // -1: the run's best checkpoint, else its last
+};
+// The run that an init_from value names, or nothing when it does not start with kInitRunPrefix. A malformed step
+// ("run:x@abc") gives step -2, which launch refuses.
+inline std::optional<InitRun> parseInitRun(std::string_view initFrom)
+{
+    if (!initFrom.starts_with(kInitRunPrefix))
+        return std::nullopt;
+    initFrom.remove_prefix(kInitRunPrefix.size());
+    const auto at = initFrom.rfind('@');
+    if (at == std::string_view::npos)
+        return InitRun{std::string(initFrom), -1};
+    InitRun run{std::string(initFrom.substr(0, at)), -2};
+    const std::string_view step = initFrom.substr(at + 1);
+    int64_t value = 0;
+    const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), value);
+    if (ec == std::errc() && end == step.data() + step.size() && value >= 0)
+        run.step = value;
+    return run;
+}
 
 struct ModelSpec {
     ModelType type = ModelType::Bag;
@@ -126,8 +151,8 @@ struct ModelSpec {
     bool hasSequence() const { return type != ModelType::Bag; } // the model reads padded token sequences
     // model.init_from "run:UID": an MLM pre-training run of the same store (its encoder, tokenizer and sizes).
     bool initFromRun() const { return type == ModelType::Encoder && initFrom.starts_with(kInitRunPrefix); }
-    // The run that init_from "run:REF" names (REF, a uid once launched); empty for any other init_from.
-    std::string initRunRef() const { return initFromRun() ? initFrom.substr(kInitRunPrefix.size()) : std::string(); }
+    // The run (and step) that init_from "run:REF[@STEP]" names; ref empty for any other init_from.
+    InitRun initRun() const { return initFromRun() ? parseInitRun(initFrom).value_or(InitRun{}) : InitRun{}; }
     // model.init_from a Hugging Face folder: sizes and tokenizer from the folder.
     bool pretrained() const { return type == ModelType::Encoder && !initFrom.empty() && !initFromRun(); }
 };
@@ -197,6 +222,7 @@ struct EvaluationSpec {
     int histogramBins = 20;
     EvalMetric metric = EvalMetric::MacroF1;
     int earlyStopping = 0;      // evaluations without improvement before stopping (0: off)
+    bool keepCheckpoints = false; // keep the weights of every evaluation as checkpoints/step-N.pt
 };
 
 struct LrFinderSpec {
@@ -213,6 +239,7 @@ struct MlmSpec {
     double probability = 0.15;
     bool onePerDocument = false; // one document per sequence (cut), else packed across documents
     bool taskSplit = false;      // documents split as a classifier of this experiment's labels splits its papers
+    int evalSequences = 2000;    // held-out sequences scored per evaluation (0: all)
 };
 
 struct Experiment {

@@ -512,6 +512,9 @@ std::vector<FieldBinding> evaluationFields()
         field(&EvaluationSpec::earlyStopping, "evaluation.early_stopping",
               "Stop after this many evaluations without improvement (0: off).")
             .range(0, kMaxInt),
+        field(&EvaluationSpec::keepCheckpoints, "evaluation.keep_checkpoints",
+              "Keep the model's weights at every evaluation as checkpoints/step-N.pt, e.g. to fine-tune from a "
+              "pre-training run as it was after N steps (model.init_from \"run:ID@N\")."),
     };
 }
 
@@ -531,6 +534,10 @@ std::vector<FieldBinding> mlmFields()
               "Split the documents as a classifier with this experiment's labels and split would: its training papers "
               "train, its validation papers are held out, its test papers and papers outside the task are never read. "
               "Pre-training then never sees a paper the fine-tuned classifier is validated or tested on.")
+            .when({"training.objective=mlm"}),
+        field(&MlmSpec::evalSequences, "mlm.eval_sequences",
+              "Held-out sequences scored at each evaluation, the same ones every time (0: all of them).")
+            .range(0, kMaxInt)
             .when({"training.objective=mlm"}),
     };
 }

@@ -377,7 +377,7 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
 std::string stagedDataPath(const std::string &written, const fs::path &local, const std::string &hash)
 {
     const fs::path p(written);
-    bool plain = p.is_relative() && !written.empty();
+    bool plain = p.is_relative() && !written.empty() && written.find_first_of("*?[") == std::string::npos;
     for (const auto &part : p)
         if (part == ".." || part == ".")
             plain = false;
@@ -435,7 +435,14 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     fs::path localData;
     std::string hash;
     if (t.dataRoot.empty()) {
-        localData = resolveDataPath(experiment.data.path, request.dataRoot);
+        auto files = resolveDataFiles(experiment.data.path, request.dataRoot);
+        if (!files)
+            return files.error();
+        if (files->size() > 1)
+            return Error{"data.path: " + experiment.data.path + " matches " + std::to_string(files->size()) +
+                         " files; Labbook copies one data file to a target. Give target " + t.name +
+                         " a data_root where the files already are (the pattern is then read there)"};
+        localData = files->front();
         hash = sha256File(localData);
         if (hash.empty())
             return Error{"data.path: " + localData.string() + " cannot be read, so it cannot be copied to " + t.name};

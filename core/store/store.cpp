@@ -81,15 +81,15 @@ void readSummary(const detail::Stmt &s, RunSummary &r)
 }
 
 // LIKE pattern for a plain substring: % and _ in the user's text match themselves.
-std::string likePattern(std::string_view text)
+// text for a LIKE pattern with ESCAPE '\\': its wildcards match only themselves.
+std::string likeEscaped(std::string_view text)
 {
-    std::string p = "%";
+    std::string p;
     for (char c : text) {
         if (c == '%' || c == '_' || c == '\\')
             p += '\\';
         p += c;
     }
-    p += '%';
     return p;
 }
 
@@ -414,7 +414,7 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
     // Only the runs table: a list of thousands of runs stays instant however long their metric series are.
     std::string sql = "SELECT " + std::string(kSummaryColumns) + " FROM runs WHERE 1";
     int n = 0;
-    int pStatus = 0, pExperiment = 0, pKind = 0, pTag = 0, pText = 0, pConfigPath = 0, pConfigValue = 0, pLimit = 0;
+    int pStatus = 0, pExperiment = 0, pKind = 0, pTag = 0, pText = 0, pConfigPath = 0, pConfigPrefix = 0, pLimit = 0;
     if (filter.status) {
         pStatus = ++n;
         sql += " AND status = ?" + std::to_string(pStatus);
@@ -439,9 +439,9 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
     }
     if (!filter.configPath.empty()) {
         pConfigPath = ++n;
-        pConfigValue = ++n;
-        sql += " AND json_extract(config, '$.' || ?" + std::to_string(pConfigPath) + ") = ?" +
-               std::to_string(pConfigValue);
+        pConfigPrefix = ++n;
+        sql += " AND json_extract(config, '$.' || ?" + std::to_string(pConfigPath) + ") LIKE ?" +
+               std::to_string(pConfigPrefix) + " ESCAPE '\\'";
     }
     sql += " ORDER BY created_at DESC, id DESC";
     if (filter.limit > 0) {
@@ -458,10 +458,10 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
     if (pTag)
         s.bindText(pTag, filter.tag);
     if (pText)
-        s.bindText(pText, likePattern(filter.text));
+        s.bindText(pText, "%" + likeEscaped(filter.text) + "%");
     if (pConfigPath) {
         s.bindText(pConfigPath, filter.configPath);
-        s.bindText(pConfigValue, filter.configValue);
+        s.bindText(pConfigPrefix, likeEscaped(filter.configPrefix) + "%");
     }
     if (pLimit)
         s.bindInt(pLimit, filter.limit);
@@ -759,7 +759,7 @@ std::vector<PredictionRow> Store::predictions(int64_t run, const PredictionFilte
     if (pMax)
         s.bindDouble(pMax, filter.maxConfidence);
     if (pText)
-        s.bindText(pText, likePattern(filter.text));
+        s.bindText(pText, "%" + likeEscaped(filter.text) + "%");
     if (pLimit)
         s.bindInt(pLimit, filter.limit);
     while (s.step()) {

@@ -94,8 +94,9 @@ struct RunFilter {
     std::string tag;        // empty: any
     std::string text;       // substring of name, experiment, notes or tags; empty: any
     std::string kind;       // empty: any
-    // Runs whose config holds configValue (a string) at configPath (dotted, e.g. "model.init_from"); empty: any
-    std::string configPath, configValue;
+    // Runs whose config holds a string starting with configPrefix at configPath (dotted, e.g. "model.init_from");
+    // empty: any
+    std::string configPath, configPrefix;
     int limit = 0;          // 0: no limit
 };
 

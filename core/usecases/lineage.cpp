@@ -8,9 +8,10 @@ namespace lbk::usecase {
 std::optional<EncoderSource> encoderSource(const Store &store, const RunDetail &run)
 {
     const auto initFrom = valueAt(run.config, "model.init_from");
-    if (!initFrom.is_string() || !initFrom.get<std::string>().starts_with(kInitRunPrefix))
+    const auto init = initFrom.is_string() ? parseInitRun(initFrom.get<std::string>()) : std::nullopt;
+    if (!init)
         return std::nullopt;
-    EncoderSource source{initFrom.get<std::string>().substr(kInitRunPrefix.size()), std::nullopt};
+    EncoderSource source{init->ref, init->step, std::nullopt};
     if (auto found = store.run(source.uid); found && found->uid == source.uid)
         source.run = static_cast<const RunSummary &>(*found);
     return source;
@@ -20,8 +21,15 @@ std::vector<RunSummary> fineTunedFrom(const Store &store, const RunSummary &pret
 {
     RunFilter filter;
     filter.configPath = "model.init_from";
-    filter.configValue = std::string(kInitRunPrefix) + pretraining.uid;
-    return store.runs(filter);
+    filter.configPrefix = std::string(kInitRunPrefix) + pretraining.uid;
+    auto runs = store.runs(filter);
+    std::erase_if(runs, [&](const RunSummary &r) { // "run:<uid>" or "run:<uid>@STEP", not a longer uid
+        const auto detail = store.runById(r.id);
+        const auto initFrom = detail ? valueAt(detail->config, "model.init_from") : nlohmann::json();
+        const auto init = initFrom.is_string() ? parseInitRun(initFrom.get<std::string>()) : std::nullopt;
+        return !init || init->ref != pretraining.uid;
+    });
+    return runs;
 }
 
 } // namespace lbk::usecase

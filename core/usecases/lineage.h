@@ -12,6 +12,7 @@ namespace lbk::usecase {
 
 struct EncoderSource {
     std::string uid;                // as the run's config names it
+    int64_t step = -1;              // the kept weights of that step; -1: its best (else last) checkpoint
     std::optional<RunSummary> run;  // empty: no longer in this store (deleted)
 };
 

@@ -21,25 +21,34 @@ namespace {
 
 using nlohmann::json;
 
-// model.init_from "run:REF" (an id, name or uid of this store) names an MLM pre-training run: the recorded config
-// names it by uid and carries its encoder's sizes, so the worker, predict and export rebuild the same encoder.
+// model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
+// config names it by uid and carries its encoder's sizes, so the worker, predict and export rebuild the same encoder.
 Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment)
 {
-    const std::string ref = experiment.model.initRunRef();
-    auto pre = store.run(ref);
+    const InitRun init = experiment.model.initRun();
+    auto pre = store.run(init.ref);
     if (!pre)
-        return badInput("model.init_from: no run \"" + ref + "\" in " + store.path().string());
+        return badInput("model.init_from: no run \"" + init.ref + "\" in " + store.path().string());
     if (pre->task != toString(TrainingObjective::Mlm))
-        return badInput("model.init_from: run " + ref + " is not an MLM pre-training run (its task is " + pre->task +
-                        ")");
+        return badInput("model.init_from: run " + init.ref + " is not an MLM pre-training run (its task is " +
+                        pre->task + ")");
+    std::string word = std::string(kInitRunPrefix) + pre->uid;
+    if (init.step != -1) {
+        const fs::path kept = fs::path(pre->runDir) / "checkpoints" / ("step-" + std::to_string(init.step) + ".pt");
+        if (init.step < 0 || !fs::exists(kept))
+            return badInput("model.init_from: run " + init.ref + " kept no weights at step " +
+                            experiment.model.initFrom.substr(experiment.model.initFrom.rfind('@') + 1) +
+                            " (its evaluation.keep_checkpoints keeps checkpoints/step-N.pt at each evaluation)");
+        word += "@" + std::to_string(init.step);
+    }
     json config = experiment.config;
-    config["model"]["init_from"] = std::string(kInitRunPrefix) + pre->uid;
+    config["model"]["init_from"] = word;
     for (const char *size : {"embedding_dim", "hidden", "layers", "heads"})
         config["model"][size] = valueAt(pre->config, std::string("model.") + size);
     const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");
     if (preTokens.is_number_integer() && experiment.tokenizer.maxTokens > preTokens.get<int>())
         return badInput("model.init_from: tokenizer.max_tokens is " + std::to_string(experiment.tokenizer.maxTokens) +
-                        " but run " + ref + " pre-trained on sequences of " + std::to_string(preTokens.get<int>()) +
+                        " but run " + init.ref + " pre-trained on sequences of " + std::to_string(preTokens.get<int>()) +
                         " tokens; lower it");
     return experimentFromJson(config);
 }

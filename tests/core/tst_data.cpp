@@ -792,6 +792,45 @@ private Q_SLOTS:
         QTest::newRow("relative, from LABBOOK_DATA") << QStringLiteral("arxiv/a.jsonl") << QString()
                                                      << QStringLiteral("/env") << QStringLiteral("/env/arxiv/a.jsonl");
     }
+    // data.path "shards/part-*.jsonl": every matching file, sorted, read as one corpus. A paper repeated in a
+    // later shard is a duplicate naming the shard it was first in; papers without an id are told apart by their
+    // shard; data.limit counts across the shards; a pattern that matches nothing names itself.
+    void readsShardsThroughAPattern()
+    {
+        QDir(m_tmp).mkpath(QStringLiteral("shards"));
+        write(QStringLiteral("shards/part-2.jsonl"), "{\"id\": \"2101.00003\", \"text\": \"c\"}\n"
+                                                      "{\"id\": \"2101.00001v3\", \"text\": \"a again\"}\n"
+                                                      "{\"text\": \"no id\"}\n");
+        write(QStringLiteral("shards/part-1.jsonl"), "{\"id\": \"2101.00001\", \"text\": \"a\"}\n"
+                                                      "{\"text\": \"no id\"}\n");
+        write(QStringLiteral("shards/notes.txt"), "not a shard\n");
+        const auto files = resolveDataFiles("shards/part-*.jsonl", m_tmp.toStdString());
+        QVERIFY2(files.ok(), files.ok() ? "" : files.message().c_str());
+        QCOMPARE(files->size(), size_t(2));
+        QCOMPARE(q(files->front().filename().string()), QStringLiteral("part-1.jsonl"));
+        DataSpec spec;
+        spec.titleColumn = "text";
+        ReadReport report;
+        QVERIFY(!readPaperFiles(*files, spec).ok()); // a classifier needs categories
+        const auto papers = readPaperFiles(*files, spec, &report, ReadNeeds{false});
+        QVERIFY2(papers.ok(), papers.ok() ? "" : papers.message().c_str());
+        std::vector<std::string> ids;
+        for (const auto &p : *papers)
+            ids.push_back(p.id);
+        QCOMPARE(ids, (std::vector<std::string>{"2101.00001", "part-1.jsonl:2", "2101.00003", "part-2.jsonl:3"}));
+        QCOMPARE(readCounts(report), (QList<qint64>{5, 4, 0, 1}));
+        QCOMPARE(q(report.firstDuplicates.at(0)),
+                 q(files->back().string()) + QStringLiteral(":2: paper 2101.00001v3 again, first at ") +
+                     q(files->front().string()) + QStringLiteral(" line 1"));
+        spec.limit = 3;
+        QCOMPARE(readPaperFiles(*files, spec, nullptr, ReadNeeds{false})->size(), size_t(3));
+        // One file without a pattern; a pattern without a match.
+        QCOMPARE(resolveDataFiles("shards/part-1.jsonl", m_tmp.toStdString())->size(), size_t(1));
+        const auto none = resolveDataFiles("shards/*.jsonl.zst", m_tmp.toStdString());
+        QVERIFY(!none.ok());
+        QVERIFY2(q(none.message()).contains(QStringLiteral("no file matches")), none.message().c_str());
+    }
+
     void resolvesDataPath()
     {
         QFETCH(QString, path);

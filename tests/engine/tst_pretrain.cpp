@@ -54,7 +54,7 @@ class TestPretrain : public QObject {
              {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
              {"optimizer", {{"lr", 0.002}, {"weight_decay", 0.01}}},
              {"training", {{"objective", "mlm"}, {"batch_size", 16}, {"epochs", 1}, {"max_steps", 40}, {"log_every", 5}}},
-             {"evaluation", {{"every_steps", 10}, {"metric", "loss"}}}});
+             {"evaluation", {{"every_steps", 10}, {"metric", "loss"}, {"keep_checkpoints", true}}}});
     }
 
     std::unique_ptr<lbk::Store> store()
@@ -222,6 +222,42 @@ private Q_SLOTS:
         const auto refused = lbk({QStringLiteral("run"), bad});
         QCOMPARE(refused.exitCode, 2);
         QVERIFY2(refused.err.contains(QStringLiteral("is not an MLM pre-training run")), qPrintable(refused.err));
+    }
+
+    // evaluation.keep_checkpoints keeps the weights of every evaluation; "run:mlm@20" starts from those of step 20
+    // (with frozen embeddings they stay the step-20 ones exactly), and a step that was not kept is refused.
+    void fineTunesFromAnEarlierStep()
+    {
+        auto s = store();
+        const auto pre = s->run("mlm");
+        QVERIFY(pre.ok());
+        for (const int step : {10, 20, 30, 40})
+            QVERIFY(fs::exists(fs::path(pre->runDir) / "checkpoints" / ("step-" + std::to_string(step) + ".pt")));
+        const auto variant = [&](const QString &name, const std::string &from) {
+            return lbktest::debugVariant(
+                m_dir.path(), name,
+                {{"data", {{"limit", 800}}},
+                 {"tokenizer", {{"max_tokens", 24}}},
+                 {"model", {{"type", "encoder"}, {"init_from", from}, {"pooling", "cls"}, {"freeze_embeddings", true}}},
+                 {"training", {{"max_steps", 6}}},
+                 {"evaluation", {{"every_steps", 6}}}});
+        };
+        const auto r = lbk({QStringLiteral("run"), variant(QStringLiteral("from-step-20"), "run:mlm@20")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        const auto fine = s->run("from-step-20");
+        QCOMPARE(fine->config["model"]["init_from"].get<std::string>(), "run:" + pre->uid + "@20");
+        torch::serialize::InputArchive a, b;
+        a.load_from((fs::path(pre->runDir) / "checkpoints" / "step-20.pt").string());
+        b.load_from((fs::path(fine->runDir) / "checkpoints" / "last.pt").string());
+        torch::Tensor x, y;
+        a.read("model.bert.embeddings.word_embeddings.weight", x);
+        b.read("model.bert.embeddings.word_embeddings.weight", y);
+        QVERIFY(torch::equal(x, y));
+        QVERIFY(lbk({QStringLiteral("show"), QStringLiteral("from-step-20")})
+                    .out.contains(QStringLiteral("as at step 20")));
+        const auto refused = lbk({QStringLiteral("run"), variant(QStringLiteral("from-step-21"), "run:mlm@21")});
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains(QStringLiteral("kept no weights at step 21")), qPrintable(refused.err));
     }
 
     // A run stopped by a diverging loss at step 25 resumes from its step-20 checkpoint and then trains exactly as

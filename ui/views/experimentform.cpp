@@ -495,10 +495,13 @@ void ExperimentForm::startFolderPreview()
                                  "checkpoint folder to fine-tune it (docs/ENCODERS.md)."));
         return;
     }
-    if (folder.rfind("run:", 0) == 0) {
-        m_folderInfo->setText(tr("The encoder of MLM pre-training run %1 of this store, with its tokenizer and "
+    if (const auto run = lbk::parseInitRun(folder)) {
+        const QString at = run->step >= 0 ? tr(", as it was at step %L1").arg(run->step)
+                           : run->step == -1 ? QString()
+                                             : tr(" (<span style='color:#e53935'>after @ comes a step number</span>)");
+        m_folderInfo->setText(tr("The encoder of MLM pre-training run %1 of this store%2, with its tokenizer and "
                                  "sizes (docs/PRETRAINING.md).")
-                                  .arg(qs(folder.substr(4))));
+                                  .arg(qs(run->ref).toHtmlEscaped(), at));
         return;
     }
     if (!sameFolder)

@@ -159,9 +159,13 @@ QString RunView::lineageRows(const std::optional<lbk::usecase::EncoderSource> &s
     const auto row = [&rows](const QString &k, const QString &html) {
         rows += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, html);
     };
-    if (source)
-        row(tr("Encoder from"), source->run ? tr("pre-training run %1").arg(runLink(*source->run))
-                                            : tr("run %1 (no longer in this store)").arg(qs(source->uid).toHtmlEscaped()));
+    if (source) {
+        QString from = source->run ? tr("pre-training run %1").arg(runLink(*source->run))
+                                   : tr("run %1 (no longer in this store)").arg(qs(source->uid).toHtmlEscaped());
+        if (source->step >= 0)
+            from += tr(", as it was at step %L1").arg(source->step);
+        row(tr("Encoder from"), from);
+    }
     if (!fineTuned.empty()) {
         QStringList links;
         for (const auto &r : fineTuned)
