@@ -178,6 +178,8 @@ public:
         };
     }
     torch::Tensor sparseTable() override { return {}; }
+    // train/accuracy (of the masked tokens since the last log), train/perplexity, train/tokens_per_s.
+    void addTrainingMetrics(json &values, double meanLoss, double examplesPerSecond) override;
     const std::vector<size_t> &trainExamples() const override { return m_trainOrder; }
     StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override;
     json evaluate(EvalSplit split, int64_t step) override;
@@ -207,6 +209,7 @@ private:
     PackedSequences m_train, m_validation;
     std::vector<size_t> m_trainOrder;
     std::shared_ptr<EncoderMaskedLMImpl> m_model;
+    int64_t m_trainRight = 0, m_trainMasked = 0; // masked tokens guessed right, and trained on, since the last log
 };
 
 // Which documents train and which are held out. By default a seeded shuffle: split.train's share trains,
@@ -386,8 +389,20 @@ StepLoss MlmObjective::trainingLoss(const std::vector<size_t> &examples, size_t 
                                        ':' + std::to_string(begin) + ':' + std::to_string(examples[begin]));
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const auto [ids, lengths] = batchOf(m_train, examples, begin, end);
-    auto [sum, right, count] = masked(mask(ids, gen), lengths, false);
+    auto [sum, right, count] = masked(mask(ids, gen), lengths, true);
+    m_trainRight += right;
+    m_trainMasked += count;
     return {sum / double(std::max<int64_t>(1, count)), 1};
+}
+
+void MlmObjective::addTrainingMetrics(json &values, double meanLoss, double examplesPerSecond)
+{
+    if (m_trainMasked > 0)
+        values["train/accuracy"] = double(m_trainRight) / double(m_trainMasked);
+    values["train/perplexity"] = std::exp(meanLoss);
+    const double tokens = std::accumulate(m_train.lengths.begin(), m_train.lengths.end(), 0.0);
+    values["train/tokens_per_s"] = examplesPerSecond * tokens / double(std::max<size_t>(1, m_train.size()));
+    m_trainRight = m_trainMasked = 0;
 }
 
 json MlmObjective::evaluate(EvalSplit split, int64_t step)

@@ -62,6 +62,13 @@ public:
         return double(end - begin);
     }
 
+    // Training figures of the objective's own beside train/loss (the mean loss since the last log) and
+    // train/examples_per_s, added to each logged metrics event; the counts behind them start again.
+    virtual void addTrainingMetrics(nlohmann::json &values, double meanLoss, double examplesPerSecond)
+    {
+        (void)values, (void)meanLoss, (void)examplesPerSecond;
+    }
+
     // Scores a split, reports it to the journal and returns its summary (metric name to value); null when the
     // split is empty.
     virtual nlohmann::json evaluate(EvalSplit split, int64_t step) = 0;

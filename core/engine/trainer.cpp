@@ -250,6 +250,7 @@ void StepLoop::logMetrics(double lr, double lossValue, size_t examples)
                    {"lr", lr},
                    {"epoch", double(m_ctx.step) / double(m_stepsPerEpoch)},
                    {"train/examples_per_s", secs > 0 ? double(m_examplesSinceLog) / secs : 0.0}};
+    m_obj.addTrainingMetrics(values, values["train/loss"].get<double>(), values["train/examples_per_s"].get<double>());
     // A parameter group with a rate of its own (bag_cnn's "cnn", an encoder's "head"): the rate its optimizer
     // group holds, as "lr/cnn".
     const auto &groups = m_opt->dense->param_groups();

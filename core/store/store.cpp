@@ -80,8 +80,7 @@ void readSummary(const detail::Stmt &s, RunSummary &r)
         r.summary = json::object();
 }
 
-// LIKE pattern for a plain substring: % and _ in the user's text match themselves.
-// text for a LIKE pattern with ESCAPE '\\': its wildcards match only themselves.
+// Text for a LIKE pattern escaped with a backslash: the user's % and _ match only themselves.
 std::string likeEscaped(std::string_view text)
 {
     std::string p;

@@ -5,10 +5,19 @@
 
 namespace lbk::usecase {
 
+namespace {
+
+std::optional<InitRun> initRunOf(const nlohmann::json &config)
+{
+    const auto initFrom = valueAt(config, "model.init_from");
+    return initFrom.is_string() ? parseInitRun(initFrom.get<std::string>()) : std::nullopt;
+}
+
+} // namespace
+
 std::optional<EncoderSource> encoderSource(const Store &store, const RunDetail &run)
 {
-    const auto initFrom = valueAt(run.config, "model.init_from");
-    const auto init = initFrom.is_string() ? parseInitRun(initFrom.get<std::string>()) : std::nullopt;
+    const auto init = initRunOf(run.config);
     if (!init)
         return std::nullopt;
     EncoderSource source{init->ref, init->step, std::nullopt};
@@ -25,8 +34,7 @@ std::vector<RunSummary> fineTunedFrom(const Store &store, const RunSummary &pret
     auto runs = store.runs(filter);
     std::erase_if(runs, [&](const RunSummary &r) { // "run:<uid>" or "run:<uid>@STEP", not a longer uid
         const auto detail = store.runById(r.id);
-        const auto initFrom = detail ? valueAt(detail->config, "model.init_from") : nlohmann::json();
-        const auto init = initFrom.is_string() ? parseInitRun(initFrom.get<std::string>()) : std::nullopt;
+        const auto init = detail ? initRunOf(detail->config) : std::nullopt;
         return !init || init->ref != pretraining.uid;
     });
     return runs;

@@ -92,6 +92,17 @@ private Q_SLOTS:
         QVERIFY(run->summaryValue("best", "val/loss").has_value());
         const auto loss = s->metric(run->id, "train/loss");
         QCOMPARE(loss.size(), size_t(8));
+        // Beside the loss, every log has the masked tokens' accuracy, the perplexity and tokens/s.
+        const auto accuracy = s->metric(run->id, "train/accuracy");
+        const auto trainPerplexity = s->metric(run->id, "train/perplexity");
+        const auto tokens = s->metric(run->id, "train/tokens_per_s");
+        QCOMPARE(accuracy.size(), loss.size());
+        QCOMPARE(tokens.size(), loss.size());
+        for (size_t i = 0; i < loss.size(); ++i) {
+            QVERIFY(accuracy[i].value >= 0.0 && accuracy[i].value <= 1.0);
+            QVERIFY(std::abs(trainPerplexity[i].value - std::exp(loss[i].value)) < 1e-6 * trainPerplexity[i].value);
+            QVERIFY(tokens[i].value > 0);
+        }
         // Each evaluation records the fills of a few held-out sequences: the masked token in its context, the
         // original piece, the five likeliest guesses.
         lbk::PredictionFilter filter;
