@@ -85,11 +85,7 @@ json runMlmBench(const MlmBenchOptions &o)
     lbk::OptimizerSpec os;
     os.lr = 1e-4;
     os.weightDecay = 0.01;
-    const auto groups = [](const std::string &name) {
-        const bool decay = lbk::decaysWeight(name);
-        return lbk::ParamGroup{decay ? "" : "no_decay", 1.0, decay, false};
-    };
-    auto opt = lbk::makeOptimizer(*model, groups, {}, os, os.lr);
+    auto opt = lbk::makeOptimizer(*model, lbk::mlmParamGroup, {}, os, os.lr);
 
     std::vector<size_t> order(packed.size());
     std::iota(order.begin(), order.end(), size_t(0));
@@ -103,8 +99,7 @@ json runMlmBench(const MlmBenchOptions &o)
     for (int step = 0; step < warmup + o.steps; ++step) {
         const auto t = Clock::now();
         const auto [ids, lengths] = batchAt(packed, order, size_t(step), size_t(o.batch), special.pad);
-        const auto maskable = ids.ne(special.pad).logical_and(ids.ne(special.cls)).logical_and(ids.ne(special.sep));
-        const auto m = lbk::maskTokens(ids, maskable, mo, gen);
+        const auto m = lbk::maskTokens(ids, lbk::mlmMaskable(ids, special), mo, gen);
         opt->zero_grad();
         const auto [logits, labels] = model->maskedLogits(m.inputs, lengths, m.labels);
         const auto loss = torch::nn::functional::cross_entropy(logits, labels);

@@ -78,6 +78,17 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
     return Error{runDir.string() + ": the pre-training run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
 }
 
+torch::Tensor mlmMaskable(const torch::Tensor &ids, const MlmSpecialIds &special)
+{
+    return ids.ne(special.pad).logical_and(ids.ne(special.cls)).logical_and(ids.ne(special.sep));
+}
+
+ParamGroup mlmParamGroup(const std::string &name)
+{
+    const bool decay = decaysWeight(name);
+    return ParamGroup{decay ? "" : "no_decay", 1.0, decay, false};
+}
+
 std::vector<std::string> mlmPieceNames(std::vector<std::string> pieces, const MlmSpecialIds &special)
 {
     pieces.resize(size_t(special.rows));
@@ -172,10 +183,7 @@ public:
     torch::nn::Module &model() override { return *m_model; }
     std::function<ParamGroup(const std::string &)> paramGroupOf() const override
     {
-        return [](const std::string &name) {
-            const bool decay = decaysWeight(name);
-            return ParamGroup{decay ? "" : "no_decay", 1.0, decay, false};
-        };
+        return mlmParamGroup;
     }
     torch::Tensor sparseTable() override { return {}; }
     // train/accuracy (of the masked tokens since the last log), train/perplexity, train/tokens_per_s.
@@ -357,8 +365,7 @@ std::pair<torch::Tensor, torch::Tensor> MlmObjective::batchOf(const PackedSequen
 
 MaskedTokens MlmObjective::mask(const torch::Tensor &ids, torch::Generator &gen) const
 {
-    const auto maskable = ids.ne(m_special.pad).logical_and(ids.ne(m_special.cls)).logical_and(ids.ne(m_special.sep));
-    return maskTokens(ids, maskable, {m_ctx.exp.mlm.probability, m_special.mask, m_special.rows}, gen);
+    return maskTokens(ids, mlmMaskable(ids, m_special), {m_ctx.exp.mlm.probability, m_special.mask, m_special.rows}, gen);
 }
 
 std::tuple<torch::Tensor, int64_t, int64_t> MlmObjective::masked(const MaskedTokens &m, const torch::Tensor &lengths,

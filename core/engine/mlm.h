@@ -14,6 +14,7 @@
 
 #include "engine/encoder.h"
 #include "engine/models.h"
+#include "engine/optim.h"
 #include "engine/tokenizer.h"
 #include "experiment/experiment.h"
 #include "util/result.h"
@@ -48,6 +49,11 @@ struct PretrainedMlm {
 };
 // step >= 0: the weights kept at that evaluation (checkpoints/step-N.pt, evaluation.keep_checkpoints).
 Result<PretrainedMlm> loadMlmRun(const std::filesystem::path &runDir, int64_t step = -1);
+
+// The tokens masking may choose: not padding, [CLS] or [SEP].
+torch::Tensor mlmMaskable(const torch::Tensor &ids, const MlmSpecialIds &special);
+// The optimizer group of a BertForMaskedLM parameter: no weight decay on biases and norms.
+ParamGroup mlmParamGroup(const std::string &name);
 
 // Every row of an MLM vocabulary as text: the sentencepiece pieces, then [PAD], [CLS], [SEP] and [MASK] where
 // mlmSpecialIds puts them.
