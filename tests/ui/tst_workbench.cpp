@@ -593,7 +593,7 @@ private Q_SLOTS:
     void runsBrowser()
     {
         RunsBrowser *b = m_window->runsBrowser();
-        QCOMPARE(b->model()->rowCount(), 5); // four from the loop, the MLM run
+        QCOMPARE(b->model()->rowCount(), 6); // four from the loop, the MLM run and its fine-tune
         QAbstractItemModelTester tester(b->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
         b->searchField()->setText(QStringLiteral("slow"));
         QCOMPARE(b->proxy()->rowCount(), 1);
