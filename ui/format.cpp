@@ -4,6 +4,7 @@
 #include <limits>
 
 #include <QDateTime>
+#include <QLocale>
 
 namespace labbook {
 
@@ -47,7 +48,26 @@ QString formatMetric(double v)
 {
     if (!std::isfinite(v))
         return QStringLiteral("-");
+    if (v == std::trunc(v) && std::fabs(v) >= 1000 && std::fabs(v) < 1e15)
+        return formatCount(qint64(v)); // a count (examples, steps), not 1.984e+04
     return QString::number(v, 'g', 4);
+}
+
+QLocale numberLocale()
+{
+    QLocale locale;
+    locale.setNumberOptions(locale.numberOptions() & ~QLocale::OmitGroupSeparator);
+    return locale;
+}
+
+void useDigitGrouping()
+{
+    QLocale::setDefault(numberLocale()); // "%L1" and QLocale().toString() group digits, also in the C locale
+}
+
+QString formatCount(qint64 n)
+{
+    return numberLocale().toString(n);
 }
 
 QString formatDuration(std::optional<double> seconds)

@@ -21,7 +21,11 @@ std::vector<std::string> fromStringList(const QStringList &l);
 QString statusText(lbk::RunStatus s);
 // A colour readable on both light and dark backgrounds.
 QColor statusColor(lbk::RunStatus s);
-QString formatMetric(double v);         // 4 significant digits, "-" for NaN
+QString formatMetric(double v);         // 4 significant digits, "-" for NaN; whole numbers >= 1000 as counts
+QString formatCount(qint64 n);          // whole numbers with digit grouping: 19,837
+// Makes the application's default locale group digits (the C locale omits the separators), so "%L1" agrees
+// with formatCount(); the window calls it once.
+void useDigitGrouping();
 // "12 s", "3 min 04 s", "2 h 05 min"; "-" for a run that never started (RunSummary::duration()).
 QString formatDuration(std::optional<double> seconds);
 QString formatTimestamp(double unixSeconds);

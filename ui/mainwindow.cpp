@@ -17,6 +17,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QVBoxLayout>
 
 #include "experiment/schema.h"
 #include "format.h"
@@ -27,6 +28,7 @@
 #include "theme.h"
 #include "views/compareview.h"
 #include "views/experimentform.h"
+#include "views/firstrunhint.h"
 #include "views/lrfinderpage.h"
 #include "views/runsbrowser.h"
 #include "views/runview.h"
@@ -45,6 +47,7 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     : QMainWindow(parent)
 {
     initLabbookResources();
+    useDigitGrouping();
     setObjectName(QStringLiteral("labbookMainWindow"));
     setWindowIcon(QIcon(QStringLiteral(":/labbook/labbook.svg")));
     m_store = new StoreService(this);
@@ -64,17 +67,48 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     m_pages->addTab(m_form, tr("Experiment"));
     m_pages->addTab(m_runView, tr("Run"));
     m_pages->addTab(m_compare, tr("Compare"));
-    setCentralWidget(m_pages);
+    m_hint = new FirstRunHint(this);
+    auto *central = new QWidget(this);
+    auto *centralLayout = new QVBoxLayout(central);
+    centralLayout->setContentsMargins(0, 0, 0, 0);
+    centralLayout->addWidget(m_hint);
+    centralLayout->addWidget(m_pages, 1);
+    setCentralWidget(central);
 
     m_storeLabel = new QLabel(this);
     statusBar()->addPermanentWidget(m_storeLabel);
 
     connect(m_runs, &RunsBrowser::runActivated, this, &MainWindow::showRun);
     connect(m_runs, &RunsBrowser::compareRequested, this, &MainWindow::compareRuns);
+    // The Compare tab compares what is selected: when it is opened, and as the selection changes while it is open.
+    connect(m_runs, &RunsBrowser::selectionChanged, this, [this](const std::vector<qint64> &ids) {
+        if (m_pages->currentWidget() == m_compare && ids.size() >= 2)
+            compareRuns(ids);
+    });
+    connect(m_pages, &QTabWidget::currentChanged, this, [this](int page) {
+        const auto ids = m_runs->selectedRunIds();
+        if (page == ComparePage && ids.size() >= 2)
+            compareRuns(ids);
+    });
     connect(m_runs, &RunsBrowser::duplicateRequested, this, &MainWindow::duplicateConfig);
     connect(m_runs, &RunsBrowser::resumeRequested, this, &MainWindow::resumeRun);
     connect(m_runs, &RunsBrowser::cancelRequested, this, &MainWindow::cancelRun);
     connect(m_store, &StoreService::runsUpdated, m_runView, &RunView::runsUpdated);
+    connect(m_store, &StoreService::runsChanged, this, [this] {
+        m_hint->setRunCount(m_store->isOpen() ? int(m_store->runs().size()) : -1);
+    });
+    connect(m_hint, &FirstRunHint::openDebugRequested, this, [this] {
+        QString error;
+        if (!m_form->openFile(ExperimentForm::experimentsFolder() + QStringLiteral("/debug.json"), &error))
+            showProblem(tr("Open experiment"), error);
+        m_pages->setCurrentWidget(m_form);
+    });
+    connect(m_hint, &FirstRunHint::openFileRequested, this, [this] {
+        m_pages->setCurrentWidget(m_form);
+        m_form->openInteractively();
+    });
+    connect(m_hint, &FirstRunHint::launchRequested, this,
+            [this] { launch(m_form->experiment(), false, m_form->currentTarget()); });
     connect(m_runView, &RunView::openRunRequested, this, &MainWindow::showRun);
     connect(m_store, &StoreService::storeOpened, this, [this](const QString &path, const QString &error) {
         if (!error.isEmpty()) {
@@ -347,7 +381,8 @@ void MainWindow::compareRuns(const std::vector<qint64> &ids)
         statusBar()->showMessage(tr("Select two or more runs to compare (Ctrl+click in the run list)."), 5000);
         return;
     }
-    m_compare->setRuns(ids);
+    if (m_compare->runIds() != ids)
+        m_compare->setRuns(ids);
     m_pages->setCurrentWidget(m_compare);
 }
 

@@ -13,6 +13,7 @@ namespace labbook {
 
 class CompareView;
 class ExperimentForm;
+class FirstRunHint;
 class RunView;
 class RunService;
 class RunsBrowser;
@@ -34,6 +35,7 @@ public:
     CompareView *compareView() const { return m_compare; }
     RunsBrowser *runsBrowser() const { return m_runs; }
     QTabWidget *pages() const { return m_pages; }
+    FirstRunHint *firstRunHint() const { return m_hint; }
 
     void openStore(const QString &path);
     // Validates, creates the run and starts its worker, here or on a target of the targets file (staging there
@@ -77,6 +79,7 @@ private:
     RunView *m_runView = nullptr;
     CompareView *m_compare = nullptr;
     QLabel *m_storeLabel = nullptr;
+    FirstRunHint *m_hint = nullptr;
     bool m_confirmOnClose = true;
     QString m_savedTarget; // the target chosen last time, applied once the targets file is read
 };

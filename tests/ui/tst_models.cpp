@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "format.h"
 #include "models/comparemetricsmodel.h"
 #include "models/comparepredictionsmodel.h"
 #include "models/configdiffmodel.h"
@@ -222,8 +223,52 @@ private Q_SLOTS:
         QCOMPARE(model.index(1, 0).data(ConfusionModel::PredictedLabelRole).toString(), QStringLiteral("a"));
         QCOMPARE(model.index(1, 1).data(ConfusionModel::RowShareRole).toDouble(), 0.8);
         QVERIFY(!model.index(0, 2).data(Qt::BackgroundRole).isValid()); // empty cells stay plain
+        QCOMPARE(model.headerData(2, Qt::Horizontal).toString(), QStringLiteral("3")); // numbered columns
+        QCOMPARE(model.headerData(2, Qt::Vertical).toString(), QStringLiteral("3  c")); // rows say which is which
         model.setSummary(nlohmann::json::object());                     // multilabel: no matrix
         QCOMPARE(model.rowCount(), 0);
+    }
+
+    void countsHaveDigitGrouping()
+    {
+        QCOMPARE(formatCount(19837), QStringLiteral("19,837"));
+        QCOMPARE(formatMetric(19837.0), QStringLiteral("19,837")); // an "examples" figure, not 1.984e+04
+        QCOMPARE(formatMetric(0.61234), QStringLiteral("0.6123"));
+        QCOMPARE(formatMetric(12.0), QStringLiteral("12"));
+        useDigitGrouping();
+        QCOMPARE(QStringLiteral("%L1").arg(1234567), QStringLiteral("1,234,567"));
+    }
+
+    void curvesKeepOnlyTheUsersZoom()
+    {
+        CurvesPlot plot;
+        plot.resize(800, 400);
+        CurveSeries s;
+        s.name = QStringLiteral("train/loss");
+        s.color = Qt::blue;
+        s.x << 5;
+        s.y << 1.5;
+        plot.setSeries({s}); // a live run's first point
+        plot.appendPoints(0, {10, 2172}, {1.0, 0.2});
+        QVERIFY(plot.xAxis->range().contains(5) && plot.xAxis->range().contains(2172));
+        QVERIFY(plot.yAxis->range().contains(0.2) && plot.yAxis->range().contains(1.5));
+        // The user zooms with the wheel: live points no longer move the view...
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        const QPoint centre = plot.axisRect()->rect().center();
+        QWheelEvent wheel(centre, plot.mapToGlobal(centre), {}, {0, 120}, Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(&plot, &wheel);
+        QVERIFY(plot.userZoomed());
+        const QCPRange zoomed = plot.xAxis->range();
+        plot.appendPoints(0, {3000}, {0.1});
+        QCOMPARE(plot.xAxis->range(), zoomed);
+        // ...until another run's curves come (same metric name) or the user resets the view.
+        plot.setSeries({});
+        plot.setSeries({s});
+        QVERIFY(!plot.userZoomed());
+        QVERIFY(plot.xAxis->range().contains(5));
+        plot.resetView();
+        QVERIFY(plot.xAxis->range().contains(5));
     }
 
     void perClassModel()

@@ -65,7 +65,7 @@ QVariant ConfusionModel::data(const QModelIndex &index, int role) const
     const qint64 total = m_rowTotals[size_t(t)];
     const double share = total > 0 ? double(n) / double(total) : 0.0;
     switch (role) {
-    case Qt::DisplayRole: return QString::number(n);
+    case Qt::DisplayRole: return formatCount(n);
     case CountRole: return n;
     case RowShareRole: return share;
     case TrueLabelRole: return m_labels.value(t);
@@ -80,7 +80,7 @@ QVariant ConfusionModel::data(const QModelIndex &index, int role) const
     }
     case Qt::ToolTipRole:
         return tr("%1 papers of %2 predicted as %3 (%4% of %2)\nClick to list them")
-            .arg(n)
+            .arg(formatCount(n))
             .arg(m_labels.value(t), m_labels.value(p))
             .arg(share * 100.0, 0, 'f', 1);
     default: return {};
@@ -91,10 +91,14 @@ QVariant ConfusionModel::headerData(int section, Qt::Orientation orientation, in
 {
     if (role == Qt::ToolTipRole)
         return orientation == Qt::Vertical ? tr("true: %1").arg(m_labels.value(section))
-                                           : tr("predicted: %1").arg(m_labels.value(section));
+                                           : tr("predicted: %1 (%2)").arg(m_labels.value(section)).arg(section + 1);
     if (role != Qt::DisplayRole || section < 0 || section >= m_labels.size())
         return {};
-    return m_labels.value(section);
+    // Columns are numbered so twenty classes fit beside the predictions; rows say which number is which class.
+    // Beyond a dozen classes the columns are narrow: every fifth is numbered (and the first), like a ruler.
+    if (orientation == Qt::Horizontal)
+        return m_labels.size() <= 12 || section == 0 || (section + 1) % 5 == 0 ? QString::number(section + 1) : QString();
+    return QStringLiteral("%1  %2").arg(section + 1).arg(m_labels.value(section));
 }
 
 } // namespace labbook

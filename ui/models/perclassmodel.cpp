@@ -51,7 +51,7 @@ QVariant PerClassModel::data(const QModelIndex &index, int role) const
         if (index.column() == Label)
             return r.label;
         if (index.column() == Support)
-            return QString::number(r.support);
+            return formatCount(r.support);
         return QString::number(value, 'f', 3);
     case SortRole:
         if (index.column() == Label)

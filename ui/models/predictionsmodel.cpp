@@ -179,8 +179,8 @@ QVariant PredictionsModel::data(const QModelIndex &index, int role) const
     case ConfidenceRole: return it.confidence;
     case ExampleIdRole: return it.id;
     case Qt::ForegroundRole:
-        if (index.column() == Correct)
-            return QBrush(it.correct ? QColor(0x2e, 0x9d, 0x4f) : QColor(0xe5, 0x39, 0x35));
+        if (index.column() == Correct || index.column() == Predicted) // right or wrong at a glance, Correct hidden or not
+            return QBrush(statusColor(it.correct ? lbk::RunStatus::Finished : lbk::RunStatus::Failed));
         return {};
     case Qt::TextAlignmentRole:
         if (index.column() == Confidence || index.column() == PTrue)
@@ -225,13 +225,20 @@ void PredictionsModel::setMaskedTokens(bool maskedTokens)
 
 QVariant PredictionsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        switch (section) {
+        case Confidence: return tr("Confidence: the probability of the predicted label");
+        case PTrue: return tr("The probability the model gave the true label");
+        default: return {};
+        }
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
     case Title: return m_maskedTokens ? tr("Masked token in context") : tr("Title");
     case Truth: return m_maskedTokens ? tr("Original") : tr("True");
     case Predicted: return tr("Predicted");
-    case Confidence: return tr("Confidence");
+    case Confidence: return tr("P(pred)");
     case PTrue: return tr("P(true)");
     case Correct: return tr("Correct");
     case ExampleId: return m_maskedTokens ? tr("Sequence:position") : tr("Paper id");

@@ -41,6 +41,7 @@ public:
     QStringList labels() const { return m_labelNames; } // every label seen in truth or predictions
     // An MLM run's rows are masked tokens in their context, not papers: the headers say so.
     void setMaskedTokens(bool maskedTokens);
+    bool maskedTokens() const { return m_maskedTokens; }
 
     // Visible rows (or only the given ones) as CSV with a header; tab-separated text for the clipboard.
     bool writeCsv(QIODevice *out) const;

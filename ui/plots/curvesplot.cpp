@@ -24,10 +24,6 @@ CurvesPlot::CurvesPlot(QWidget *parent)
     m_readout->setPositionAlignment(Qt::AlignTop | Qt::AlignLeft);
     m_readout->setTextAlignment(Qt::AlignLeft);
     m_readout->setPadding(QMargins(6, 4, 6, 4));
-    connect(xAxis, qOverload<const QCPRange &>(&QCPAxis::rangeChanged), this, [this] {
-        if (QApplication::mouseButtons() != Qt::NoButton || underMouse())
-            m_userZoomed = true;
-    });
     applyPalette();
 }
 
@@ -54,6 +50,12 @@ void CurvesPlot::setSeries(std::vector<CurveSeries> series)
     if (!same)
         m_userZoomed = false;
     rebuild(!m_userZoomed);
+}
+
+void CurvesPlot::resetView()
+{
+    m_userZoomed = false;
+    rebuild(true);
 }
 
 void CurvesPlot::appendPoints(int i, const QVector<double> &x, const QVector<double> &y)
@@ -156,7 +158,10 @@ void CurvesPlot::rebuild(bool rescale)
     setEmptyMessage(m_series.empty() ? tr("Choose one or more metrics") : QString());
     if (rescale && !m_series.empty()) {
         rescaleAxes(true);
-        // A little air above and below the curves.
+        // A little air around the curves: a last evaluation's point is not cut in half by the right edge.
+        const QCPRange rx = xAxis->range();
+        if (!m_logX && rx.size() > 0)
+            xAxis->setRange(rx.lower, rx.upper + rx.size() * 0.015);
         const QCPRange r = yAxis->range();
         if (!m_logY && r.size() > 0)
             yAxis->setRange(r.lower - r.size() * 0.04, r.upper + r.size() * 0.04);
@@ -219,8 +224,30 @@ void CurvesPlot::leaveEvent(QEvent *event)
 void CurvesPlot::mouseDoubleClickEvent(QMouseEvent *event)
 {
     PlotWidget::mouseDoubleClickEvent(event);
-    m_userZoomed = false;
-    rebuild(true);
+    resetView();
+}
+
+// Only the user's own zoom and drag keep a view across live updates; a range set by the plot itself (a
+// rescale while the mouse happens to hover) never does.
+void CurvesPlot::wheelEvent(QWheelEvent *event)
+{
+    PlotWidget::wheelEvent(event);
+    if (!m_series.empty())
+        m_userZoomed = true;
+}
+
+void CurvesPlot::mousePressEvent(QMouseEvent *event)
+{
+    PlotWidget::mousePressEvent(event);
+    m_pressRange = xAxis->range();
+    m_pressYRange = yAxis->range();
+}
+
+void CurvesPlot::mouseReleaseEvent(QMouseEvent *event)
+{
+    PlotWidget::mouseReleaseEvent(event);
+    if (!m_series.empty() && (xAxis->range() != m_pressRange || yAxis->range() != m_pressYRange))
+        m_userZoomed = true; // dragged
 }
 
 void CurvesPlot::resizeEvent(QResizeEvent *event)

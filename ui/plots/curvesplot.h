@@ -35,11 +35,17 @@ public:
     QString readoutAt(double x) const;
     // Recomputes the drawn data now (normally deferred to the next replot).
     void rebuildNow();
+    // Forgets the user's zoom and shows every point of every series (double-click, Reset zoom, other runs).
+    void resetView() override;
+    bool userZoomed() const { return m_userZoomed; }
 
 protected:
     void mouseMoveEvent(QMouseEvent *event) override;
     void leaveEvent(QEvent *event) override;
     void mouseDoubleClickEvent(QMouseEvent *event) override;
+    void wheelEvent(QWheelEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    void mouseReleaseEvent(QMouseEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
     void applyPalette() override;
 
@@ -50,6 +56,7 @@ private:
     double m_smoothing = 0;
     bool m_logX = false, m_logY = false;
     bool m_userZoomed = false;
+    QCPRange m_pressRange, m_pressYRange; // the view when a mouse button went down: a drag changes it
     int m_builtWidth = 0;
     QCPItemStraightLine *m_cursor = nullptr;
     QCPItemText *m_readout = nullptr;

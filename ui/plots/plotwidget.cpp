@@ -146,14 +146,17 @@ void PlotWidget::exportInteractively()
         QMessageBox::warning(this, tr("Export plot"), error);
 }
 
+void PlotWidget::resetView()
+{
+    rescaleAxes();
+    requestReplot();
+}
+
 void PlotWidget::contextMenuEvent(QContextMenuEvent *event)
 {
     QMenu menu(this);
     menu.addAction(tr("Export as PNG, PDF or SVG..."), this, &PlotWidget::exportInteractively);
-    menu.addAction(tr("Reset zoom"), this, [this] {
-        rescaleAxes();
-        requestReplot();
-    });
+    menu.addAction(tr("Reset zoom"), this, &PlotWidget::resetView);
     menu.exec(event->globalPos());
 }
 

@@ -25,6 +25,8 @@ public:
     QColor gridColor() const;
     // Shown in the middle when the plot has nothing to show ("No evaluations yet").
     void setEmptyMessage(const QString &message);
+    // Shows all the data again (the context menu's Reset zoom).
+    virtual void resetView();
 
 Q_SIGNALS:
     void paletteApplied();

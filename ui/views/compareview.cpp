@@ -44,7 +44,7 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
     m_metrics = new CompareMetricsModel(this);
     m_predictions = new ComparePredictionsModel(this);
     auto *layout = new QVBoxLayout(this);
-    m_title = new QLabel(tr("Select two or more runs in the list and choose Compare (Ctrl+D)."), this);
+    m_title = new QLabel(tr("Select two or more runs in the list (Ctrl+click or Shift+click): they are compared here."), this);
     m_title->setWordWrap(true);
     layout->addWidget(m_title);
     m_tabs = new QTabWidget(this);

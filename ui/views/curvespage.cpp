@@ -82,6 +82,7 @@ void CurvesPage::setRuns(const std::vector<lbk::RunSummary> &runs)
     m_runs = runs;
     m_data.clear();
     ++m_generation;
+    m_plot->setSeries({}); // other runs: their whole curves, not the last run's zoom
     if (runs.size() > 1 && !m_keys->count())
         m_wanted = {QStringLiteral("val/macro_f1")};
     loadKeys();

@@ -17,16 +17,34 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
+#include <QStyledItemDelegate>
 #include <QTableView>
+#include <QTextBrowser>
 #include <QVBoxLayout>
 
 #include "experiment/experiment.h"
+#include "columnchooser.h"
 #include "format.h"
 #include "models/confusionmodel.h"
 #include "models/predictionsmodel.h"
+#include "paperabstracts.h"
 #include "storeservice.h"
 
 namespace labbook {
+
+namespace {
+// A confusion cell's count where it fits its column, nothing rather than an elided "..." where it does not.
+class CountIfFitsDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    void initStyleOption(QStyleOptionViewItem *option, const QModelIndex &index) const override
+    {
+        QStyledItemDelegate::initStyleOption(option, index);
+        if (option->fontMetrics.horizontalAdvance(option->text) > option->rect.width() - 4)
+            option->text.clear();
+    }
+};
+} // namespace
 
 PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     : QWidget(parent)
@@ -47,6 +65,10 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     m_step->setObjectName(QStringLiteral("predictionStep"));
     m_step->setMinimumContentsLength(8);
     row1->addWidget(m_step);
+    auto *mistakes = new QPushButton(tr("Misclassified, most confident first"), this);
+    mistakes->setObjectName(QStringLiteral("confidentMistakes"));
+    mistakes->setToolTip(tr("The model's worst mistakes: only misclassified papers, the most confident on top"));
+    row1->addWidget(mistakes);
     m_misclassified = new QCheckBox(tr("&Misclassified only"), this);
     m_misclassified->setObjectName(QStringLiteral("misclassifiedOnly"));
     row1->addWidget(m_misclassified);
@@ -99,20 +121,30 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     m_table->setWordWrap(false);
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
     m_table->verticalHeader()->setVisible(false);
-    m_table->horizontalHeader()->setSectionResizeMode(PredictionsModel::Title, QHeaderView::Stretch);
-    // Fixed widths: sizing columns to contents would measure all 100k rows.
-    m_table->horizontalHeader()->setDefaultSectionSize(74);
-    m_table->horizontalHeader()->resizeSection(PredictionsModel::Truth, 100);
-    m_table->horizontalHeader()->resizeSection(PredictionsModel::Predicted, 100);
-    m_table->horizontalHeader()->resizeSection(PredictionsModel::Correct, 60);
-    m_table->horizontalHeader()->resizeSection(PredictionsModel::ExampleId, 96);
+    // The title is what a user reads: it takes the free width. Fixed widths for the rest (sizing columns to
+    // contents would measure all 100k rows), just wide enough for their headers and values.
+    QHeaderView *header = m_table->horizontalHeader();
+    header->setSectionResizeMode(PredictionsModel::Title, QHeaderView::Stretch);
+    header->setMinimumSectionSize(36);
+    // A column's header (and its sort arrow) must fit; its values are narrower.
+    const auto fit = [this, header](int column) {
+        return header->fontMetrics().horizontalAdvance(m_model->headerData(column, Qt::Horizontal).toString()) + 24;
+    };
+    // Truth and Predicted: as wide as the data's labels need (fitLabelColumns()), capped.
+    for (int column : {PredictionsModel::Confidence, PredictionsModel::PTrue, PredictionsModel::Correct})
+        header->resizeSection(column, fit(column));
+    // Right or wrong shows in the Predicted column's colour, the paper id in the details: both columns start hidden.
+    header->setSectionHidden(PredictionsModel::Correct, true);
+    header->setSectionHidden(PredictionsModel::ExampleId, true);
+    addColumnChooser(header, {PredictionsModel::Title});
     auto *copyAction = new QAction(tr("Copy"), m_table);
     copyAction->setShortcut(QKeySequence::Copy);
     copyAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     connect(copyAction, &QAction::triggered, this, &PredictionsPage::copySelection);
     m_table->addAction(copyAction);
-
-    auto *right = new QWidget(split);
+    // Beside the table: the confusion matrix over the selected paper's details.
+    auto *side = new QSplitter(Qt::Vertical, split);
+    auto *right = new QWidget(side);
     m_confusionPanel = right;
     auto *rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
@@ -122,12 +154,26 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     m_confusionView = new QTableView(right);
     m_confusionView->setObjectName(QStringLiteral("confusionTable"));
     m_confusionView->setModel(m_confusion);
-    m_confusionView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_confusionView->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Numbered columns that share the panel's width, so the whole matrix is in view; a count is written where
+    // it fits (the colour and the tooltip always tell).
+    m_confusionView->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_confusionView->horizontalHeader()->setMinimumSectionSize(6); // twenty classes fit a narrow panel as colours
+    m_confusionView->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_confusionView->verticalHeader()->setDefaultSectionSize(m_confusionView->fontMetrics().height() + 4);
+    m_confusionView->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_confusionView->setItemDelegate(new CountIfFitsDelegate(m_confusionView));
     m_confusionView->setSelectionMode(QAbstractItemView::SingleSelection);
     rightLayout->addWidget(m_confusionView, 1);
+    m_detail = new QTextBrowser(side);
+    m_detail->setObjectName(QStringLiteral("predictionDetail"));
+    m_detail->setOpenLinks(false);
+    side->addWidget(right);
+    side->addWidget(m_detail);
+    side->setStretchFactor(0, 3);
+    side->setStretchFactor(1, 2);
+    m_abstracts = new PaperAbstracts(this);
     split->addWidget(m_table);
-    split->addWidget(right);
+    split->addWidget(side);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 1);
     split->setCollapsible(0, false);
@@ -143,6 +189,10 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
             loadStep();
     });
     connect(m_misclassified, &QCheckBox::toggled, this, &PredictionsPage::applyQuery);
+    connect(mistakes, &QPushButton::clicked, this, &PredictionsPage::showConfidentMistakes);
+    connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { showDetail(); });
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] { showDetail(); });
+    connect(m_abstracts, &PaperAbstracts::loaded, this, [this] { showDetail(); });
     connect(m_trueLabel, &QComboBox::currentIndexChanged, this, &PredictionsPage::applyQuery);
     connect(m_predLabel, &QComboBox::currentIndexChanged, this, &PredictionsPage::applyQuery);
     connect(m_minConf, &QDoubleSpinBox::valueChanged, this, &PredictionsPage::applyQuery);
@@ -180,8 +230,13 @@ void PredictionsPage::setRun(const lbk::RunSummary &run)
     m_run = run;
     const bool tokens = run.task == lbk::toString(lbk::TrainingObjective::Mlm);
     m_model->setMaskedTokens(tokens);
-    m_table->horizontalHeader()->resizeSection(PredictionsModel::ExampleId, tokens ? 120 : 96);
+    m_detail->setPlaceholderText(tokens ? tr("Select a row to see the masked token in its context, the original and "
+                                             "the model's top-5 guesses.")
+                                        : tr("Select a row to read the paper's full title, abstract, true labels and "
+                                             "the model's top predictions."));
+    m_table->horizontalHeader()->resizeSection(PredictionsModel::ExampleId, tokens ? 120 : 90);
     if (!same) {
+        m_sidePanelFitted = false; // a new run's matrix may need other room; later refreshes keep the user's
         m_model->clear();
         m_confusion->setSummary({});
         m_step->clear();
@@ -243,6 +298,7 @@ void PredictionsPage::loadStep()
     struct Loaded {
         std::vector<lbk::PredictionRow> rows;
         nlohmann::json summary;
+        nlohmann::json config;
     };
     const int gen = ++m_generation;
     m_loading = true;
@@ -258,22 +314,25 @@ void PredictionsPage::loadStep()
             for (auto &e : s.evaluations(id, split))
                 if (e.step == step)
                     l.summary = std::move(e.summary);
+            if (auto run = s.runById(id))
+                l.config = std::move(run->config);
             return l;
         },
         [this, gen](Loaded l) {
             if (gen != m_generation)
                 return;
+            if (!m_model->maskedTokens()) {
+                std::vector<std::string> ids;
+                ids.reserve(l.rows.size());
+                for (const auto &r : l.rows)
+                    ids.push_back(r.exampleId);
+                m_abstracts->load(l.config, std::move(ids));
+            }
             m_model->setRows(std::move(l.rows));
             m_confusion->setSummary(l.summary);
             m_confusionPanel->setVisible(m_confusion->rowCount() > 0);
-            // Give the matrix the room it needs (up to half the page); the table takes the rest.
-            m_confusionView->resizeColumnsToContents();
-            int need = m_confusionView->verticalHeader()->width() + 2 * m_confusionView->frameWidth() + 4;
-            for (int c = 0; c < m_confusion->columnCount(); ++c)
-                need += m_confusionView->columnWidth(c);
-            const int total = m_split2->width();
-            if (total >= 600) // before the page is first shown its width means nothing
-                m_split2->setSizes({total - std::clamp(need, 200, total / 2), std::clamp(need, 200, total / 2)});
+            fitLabelColumns();
+            fitSidePanel();
             m_updatingCombos = true;
             const QString t = m_trueLabel->currentText(), p = m_predLabel->currentText();
             QStringList labels = m_confusion->labels().isEmpty() ? m_model->labels() : m_confusion->labels();
@@ -307,6 +366,86 @@ void PredictionsPage::applyQuery()
                          .arg(m_model->rowCount())
                          .arg(m_model->totalCount())
                          .arg(m_step->currentText(), m_split->currentText()));
+}
+
+void PredictionsPage::fitSidePanel()
+{
+    // The matrix and details get the room the counts need, up to 30% of the page; the titles the rest.
+    const int total = m_split2->width();
+    if (m_sidePanelFitted || !isVisible() || total < 600) // a hidden page's width means nothing yet
+        return;
+    const int cell = m_confusionView->fontMetrics().horizontalAdvance(QStringLiteral("8,888")) + 8;
+    const int need = m_confusionView->verticalHeader()->sizeHint().width() + 2 * m_confusionView->frameWidth() +
+                     cell * int(m_confusion->columnCount()) + 4;
+    const int side = std::clamp(need, 260, total * 3 / 10);
+    m_split2->setSizes({total - side, side});
+    m_sidePanelFitted = true;
+}
+
+void PredictionsPage::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    fitSidePanel();
+}
+
+void PredictionsPage::fitLabelColumns()
+{
+    QHeaderView *header = m_table->horizontalHeader();
+    int widest = header->fontMetrics().horizontalAdvance(m_model->headerData(PredictionsModel::Predicted, Qt::Horizontal).toString());
+    for (const QString &label : m_model->labels())
+        widest = std::max(widest, m_table->fontMetrics().horizontalAdvance(label));
+    const int width = std::min(widest + 16, m_table->fontMetrics().horizontalAdvance(QLatin1Char('x')) * 16);
+    header->resizeSection(PredictionsModel::Truth, width);
+    header->resizeSection(PredictionsModel::Predicted, width);
+}
+
+void PredictionsPage::showConfidentMistakes()
+{
+    m_updatingCombos = true;
+    m_trueLabel->setCurrentIndex(0);
+    m_predLabel->setCurrentIndex(0);
+    m_minConf->setValue(0);
+    m_maxConf->setValue(1);
+    m_misclassified->setChecked(true);
+    m_updatingCombos = false;
+    m_table->sortByColumn(PredictionsModel::Confidence, Qt::DescendingOrder);
+    applyQuery();
+    if (m_model->rowCount() > 0)
+        m_table->selectRow(0);
+}
+
+void PredictionsPage::showDetail()
+{
+    const QModelIndex current = m_table->selectionModel()->currentIndex();
+    const lbk::PredictionRow *row = current.isValid() ? m_model->rowAt(current.row()) : nullptr;
+    if (!row) {
+        m_detail->clear();
+        return;
+    }
+    const bool tokens = m_model->maskedTokens();
+    QString html = QStringLiteral("<p style='font-size:large'><b>%1</b></p>").arg(qs(row->title).toHtmlEscaped());
+    html += QStringLiteral("<p>%1 <b>%2</b> &nbsp; %3 <b>%4</b> &nbsp; <span style='color:%5'>%6</span></p>")
+                .arg(tokens ? tr("Position") : tr("Paper"), qs(row->exampleId).toHtmlEscaped(),
+                     tokens ? tr("Original:") : tr("True:"), toStringList(row->truth).join(QStringLiteral(", ")).toHtmlEscaped(),
+                     statusColor(row->correct ? lbk::RunStatus::Finished : lbk::RunStatus::Failed).name(),
+                     row->correct ? tr("right") : tr("wrong"));
+    QStringList top;
+    for (const auto &[label, p] : row->top) {
+        const bool isTrue = std::find(row->truth.begin(), row->truth.end(), label) != row->truth.end();
+        top << QStringLiteral("%1%2 %3%4").arg(isTrue ? QStringLiteral("<b>") : QString(), qs(label).toHtmlEscaped(),
+                                               QString::number(p, 'f', 3), isTrue ? QStringLiteral("</b>") : QString());
+    }
+    html += QStringLiteral("<p>%1 %2</p>").arg(tokens ? tr("Top guesses:") : tr("Top predictions:"), top.join(QStringLiteral(" &middot; ")));
+    if (!tokens) {
+        const QString abstract = m_abstracts->abstractOf(row->exampleId);
+        if (!abstract.isEmpty())
+            html += QStringLiteral("<p>%1</p>").arg(abstract.toHtmlEscaped());
+        else
+            html += QStringLiteral("<p style='color:gray'>%1</p>")
+                        .arg(m_abstracts->status().isEmpty() ? tr("The data has no abstract for this paper.")
+                                                             : m_abstracts->status().toHtmlEscaped());
+    }
+    m_detail->setHtml(html);
 }
 
 void PredictionsPage::filterToCell(const QString &trueLabel, const QString &predictedLabel)

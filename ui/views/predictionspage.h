@@ -13,10 +13,12 @@ class QLabel;
 class QLineEdit;
 class QSplitter;
 class QTableView;
+class QTextBrowser;
 
 namespace labbook {
 
 class ConfusionModel;
+class PaperAbstracts;
 class PredictionsModel;
 class StoreService;
 
@@ -37,11 +39,23 @@ public:
     void copySelection() const;
     // Filters the table to papers of trueLabel predicted as predictedLabel (a confusion cell).
     void filterToCell(const QString &trueLabel, const QString &predictedLabel);
+    // One click to the model's worst mistakes: misclassified only, most confident first, the first selected.
+    void showConfidentMistakes();
+    QTextBrowser *detail() const { return m_detail; }
+    PaperAbstracts *abstracts() const { return m_abstracts; }
 
 private:
     void loadSteps();
     void loadStep();
     void applyQuery();
+    void showDetail(); // the current row in the detail pane
+    void fitLabelColumns();
+    void fitSidePanel(); // once per run, when the page is shown
+
+protected:
+    void showEvent(QShowEvent *event) override;
+
+private:
 
     StoreService *m_store;
     lbk::RunSummary m_run;
@@ -53,9 +67,12 @@ private:
     QLineEdit *m_text = nullptr;
     QLabel *m_count = nullptr;
     QTableView *m_table = nullptr, *m_confusionView = nullptr;
+    QTextBrowser *m_detail = nullptr;
+    PaperAbstracts *m_abstracts = nullptr;
     QSplitter *m_split2 = nullptr;
     QWidget *m_confusionPanel = nullptr; // hidden where the evaluation has no confusion matrix (MLM, multilabel)
     bool m_loading = false;
+    bool m_sidePanelFitted = false;
     int m_generation = 0;
     bool m_updatingCombos = false;
 };

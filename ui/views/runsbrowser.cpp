@@ -14,6 +14,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "columnchooser.h"
 #include "format.h"
 #include "models/runsfilterproxy.h"
 #include "models/runsmodel.h"
@@ -66,13 +67,7 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     m_view->setWordWrap(false);
     m_view->verticalHeader()->setVisible(false);
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
-    m_view->horizontalHeader()->setStretchLastSection(true);
-    m_view->horizontalHeader()->setSectionsMovable(true);
-    m_view->horizontalHeader()->setDefaultSectionSize(80);
-    m_view->horizontalHeader()->resizeSection(RunsModel::Id, 44);
-    m_view->horizontalHeader()->resizeSection(RunsModel::Name, 130);
-    m_view->horizontalHeader()->resizeSection(RunsModel::Experiment, 110);
-    m_view->horizontalHeader()->resizeSection(RunsModel::Started, 120);
+    setDefaultColumns();
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     layout->addWidget(m_view, 1);
     m_count = new QLabel(this);
@@ -144,6 +139,27 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     connect(m_store, &StoreService::runsChanged, this, &RunsBrowser::storeRunsChanged);
     connect(m_proxy, &QAbstractItemModel::rowsInserted, this, [this] { storeRunsChanged(); });
     storeRunsChanged();
+}
+
+void RunsBrowser::setDefaultColumns()
+{
+    // What a glance needs first (status, name, the key metric, time), the rest to the right; users drag columns,
+    // resize and hide them (right-click the header), and the window remembers it (saveHeaderState()).
+    QHeaderView *h = m_view->horizontalHeader();
+    h->setStretchLastSection(true);
+    h->setSectionsMovable(true);
+    h->setDefaultSectionSize(80);
+    const std::pair<int, int> columns[] = {
+        {RunsModel::Status, 66},   {RunsModel::Name, 120},    {RunsModel::BestF1, 62},   {RunsModel::Duration, 84},
+        {RunsModel::Started, 124}, {RunsModel::Id, 40},       {RunsModel::Experiment, 110}, {RunsModel::Task, 80},
+        {RunsModel::Kind, 60},     {RunsModel::BestAccuracy, 66}, {RunsModel::FinalLoss, 62}, {RunsModel::Host, 90},
+        {RunsModel::Tags, 90},     {RunsModel::Notes, 120}};
+    int visual = 0;
+    for (const auto &[column, width] : columns) {
+        h->moveSection(h->visualIndex(column), visual++);
+        h->resizeSection(column, width);
+    }
+    addColumnChooser(h, {RunsModel::Status, RunsModel::Name});
 }
 
 void RunsBrowser::storeRunsChanged()

@@ -44,6 +44,7 @@ Q_SIGNALS:
     void cancelRequested(qint64 id);
 
 private:
+    void setDefaultColumns();
     void storeRunsChanged();
     void updateFilterChoices();
     StoreService *m_store;

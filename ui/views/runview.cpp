@@ -205,7 +205,7 @@ void RunView::updateHeader()
     row(tr("Target"), remote ? tr("%1 (Slurm job or worker PID there: %2)").arg(qs(r.target), qs(r.jobId))
                              : qs(r.target));
     row(tr("Folder"), qs(r.runDir));
-    row(tr("Last step"), QString::number(r.lastStep));
+    row(tr("Last step"), formatCount(r.lastStep));
     row(tr("Tags"), toStringList(r.tags).join(QStringLiteral(", ")));
     row(tr("Notes"), qs(r.notes));
     row(tr("Config hash"), qs(r.configHash));
