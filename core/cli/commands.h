@@ -49,6 +49,15 @@ struct ExportOptions {
     std::string out;             // empty: stdout
 };
 
+// `lbk record`: a run that another program trains here (the Python library's labbook.init() run by hand).
+struct RecordOptions {
+    std::string name, experiment, task;
+    std::vector<std::string> tags;
+    std::string config;  // JSON file of the run's config; "-": standard input
+    std::string journal; // a journal written elsewhere, imported into the new run
+    long long pid = 0;   // the process that writes the journal
+};
+
 int validate(const Common &c, const std::string &file);
 int schema(const Common &c, bool markdown);
 int run(const Common &c, const RunOptions &o);
@@ -60,5 +69,6 @@ int predictions(const Common &c, const PredictionsOptions &o);
 int exportRun(const Common &c, const ExportOptions &o);
 int cancel(const Common &c, const std::string &run);
 int remove(const Common &c, const std::string &run, bool yes);
+int record(const Common &c, const RecordOptions &o); // in record.cpp
 
 } // namespace lbk::cli

@@ -140,6 +140,17 @@ void defineTargetsAndWorker(CLI::App &app, Invocation &inv)
     pull->add_option("run", inv.ref, "Run")->required();
     pull->add_flag("--all", inv.all, "Every file of the remote run folder, not only reported artifacts");
 
+    auto &r = inv.record;
+    auto *record = app.add_subcommand("record", "Record a run that another program trains (the Python library, "
+                                                "docs/PYTHON.md): creates it and prints where its journal goes");
+    record->add_option("--name", r.name, "Run name (default: python)");
+    record->add_option("--experiment", r.experiment, "Experiment name (default: the run name)");
+    record->add_option("--tag", r.tags, "Tag the run (repeat, or comma-separate)")->delimiter(',');
+    record->add_option("--task", r.task, "multiclass, binary or multilabel (shown with the run)");
+    record->add_option("--config", r.config, "JSON file holding the run's config ('-': standard input)");
+    record->add_option("--pid", r.pid, "The process that writes the journal; the run is interrupted once it is gone");
+    record->add_option("--journal", r.journal, "Import a journal written elsewhere into the new run");
+
     auto &w = inv.worker;
     auto *worker = app.add_subcommand("worker", "Train one run from its folder (started by lbk and the GUI)");
     worker->group(""); // not for people: hidden from --help
@@ -253,6 +264,8 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
         return targetsCheck(c, inv.name);
     if (cmd == "pull")
         return pull(c, inv.ref, inv.all);
+    if (cmd == "record")
+        return record(c, inv.record);
     return kBadInput;
 }
 

@@ -27,6 +27,7 @@ struct Invocation {
     RunsOptions runs;
     PredictionsOptions predictions;
     ExportOptions exportRun;
+    RecordOptions record;
     struct {
         std::string model, data, out, format = "auto", precision = "auto";
         int threads = 0, batchSize = 512, topK = 0;

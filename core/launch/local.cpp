@@ -47,7 +47,23 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
     for (const auto &t : request.tags)
         if (std::find(nr.tags.begin(), nr.tags.end(), t) == nr.tags.end())
             nr.tags.push_back(t);
-    auto run = store.createRun(nr);
+    auto run = createRunWithFolder(store, nr);
+    if (!run)
+        return run;
+    const fs::path dir = run->runDir;
+    std::ofstream out(dir / "experiment.json");
+    out << experiment.config.dump(2) << '\n';
+    if (!out) {
+        const std::string why = (dir / "experiment.json").string() + ": cannot write the run's experiment";
+        (void)store.setStatus(run->id, RunStatus::Failed, why);
+        return Error{why};
+    }
+    return run;
+}
+
+Result<RunDetail> createRunWithFolder(Store &store, const NewRun &newRun)
+{
+    auto run = store.createRun(newRun);
     if (!run)
         return run.error();
     const fs::path dir = store.runsRoot() / run->uid;
@@ -62,12 +78,6 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
         return failed(dir.string() + ": cannot create the run folder: " + ec.message());
     ::chmod(store.runsRoot().c_str(), 0700);
     ::chmod(dir.c_str(), 0700);
-    {
-        std::ofstream out(dir / "experiment.json");
-        out << experiment.config.dump(2) << '\n';
-        if (!out)
-            return failed((dir / "experiment.json").string() + ": cannot write the run's experiment");
-    }
     if (auto st = store.setRunDir(run->id, dir.string()); !st)
         return failed(st.message());
     run->runDir = dir.string();

@@ -25,6 +25,9 @@ struct LaunchRequest {
 // Creates the run (queued) in the store, its folder (mode 0700) under the store's runs root, and the folder's
 // experiment.json holding the resolved config.
 Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, const LaunchRequest &request);
+// The part of it every run created here shares: the store's row (queued) and its folder (mode 0700), whose path
+// is recorded as the run's folder. A folder that cannot be made leaves the run failed, with the reason.
+Result<RunDetail> createRunWithFolder(Store &store, const NewRun &run);
 
 // Starts `lbk worker` for the run in its own session and records host, PID and start time.
 Result<ProcessInfo> startLocalWorker(Store &store, const RunSummary &run, const LaunchRequest &request, bool resume);

@@ -1,0 +1,77 @@
+// `lbk record`: the store's side of a run that another program trains on this machine (launch/external.h). The
+// Python library calls it when a script using labbook.init() is started by hand; it prints where the journal goes.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "cli/commands.h"
+#include "launch/external.h"
+#include "launch/local.h"
+#include "store/store.h"
+
+namespace lbk::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+Result<json> readConfig(const std::string &from)
+{
+    if (from.empty())
+        return json::object();
+    std::string text;
+    if (from == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), {});
+    } else {
+        std::ifstream in(from);
+        if (!in)
+            return badInput("--config " + from + ": cannot read the file");
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto config = json::parse(text, nullptr, false);
+    if (!config.is_object())
+        return badInput("--config " + (from == "-" ? std::string("(standard input)") : from) +
+                        ": not a JSON object; give the run's config as {\"key\": value, ...}");
+    return config;
+}
+
+int fail(const Error &e)
+{
+    std::fprintf(stderr, "lbk: %s\n", e.message.c_str());
+    return e.badInput ? kBadInput : kFailed;
+}
+
+} // namespace
+
+int record(const Common &c, const RecordOptions &o)
+{
+    if (o.task != "" && o.task != "multiclass" && o.task != "binary" && o.task != "multilabel")
+        return fail(badInput("--task " + o.task + ": allowed are multiclass, binary and multilabel"));
+    if (!o.journal.empty() && !fs::is_regular_file(o.journal))
+        return fail(badInput("--journal " + o.journal + ": no such file"));
+    auto config = readConfig(o.config);
+    if (!config)
+        return fail(config.error());
+    auto store = Store::open(c.store.empty() ? Store::defaultPath() : fs::path(c.store));
+    if (!store)
+        return fail(store.error());
+    ExternalRun request{o.name, o.experiment, o.task, o.tags, *config, o.pid};
+    auto run = createExternalRun(**store, request);
+    if (!run)
+        return fail(run.error());
+    if (!o.journal.empty())
+        if (auto stats = importJournal(**store, *run, o.journal); !stats)
+            return fail(stats.error());
+    const json out = {{"id", run->id}, {"uid", run->uid}, {"run_dir", run->runDir},
+                      {"journal", journalPath(*run).string()}};
+    if (c.json)
+        std::printf("%s\n", out.dump(2).c_str());
+    else
+        std::printf("run %lld (%s) recorded; its journal: %s\n", static_cast<long long>(run->id), run->uid.c_str(),
+                    journalPath(*run).c_str());
+    return kOk;
+}
+
+} // namespace lbk::cli

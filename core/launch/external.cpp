@@ -1,0 +1,58 @@
+#include "launch/external.h"
+
+#include "experiment/schema.h"
+#include "launch/local.h"
+#include "launch/process.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+
+Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
+{
+    int64_t started = 0;
+    if (request.pid != 0) {
+        started = processStartTime(request.pid);
+        if (started == 0)
+            return badInput("--pid " + std::to_string(request.pid) + ": no such process on this machine; give the pid "
+                            "of the program that writes the run's journal");
+    }
+    NewRun nr;
+    nr.name = request.name.empty() ? "python" : request.name;
+    nr.experiment = request.experiment.empty() ? nr.name : request.experiment;
+    nr.task = request.task;
+    nr.tags = request.tags;
+    nr.config = request.config.is_object() ? request.config : nlohmann::json::object();
+    nr.configHash = configHash(nr.config);
+    nr.target = kLocalTarget;
+    auto run = createRunWithFolder(store, nr);
+    if (!run || request.pid == 0)
+        return run;
+    if (auto st = store.setProcess(run->id, localHostName(), request.pid, started); !st) {
+        (void)store.setStatus(run->id, RunStatus::Failed, st.message());
+        return st.error();
+    }
+    run->host = localHostName();
+    run->pid = request.pid;
+    run->pidStart = started;
+    return run;
+}
+
+Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs::path &journal)
+{
+    std::error_code ec;
+    fs::copy_file(journal, journalPath(run), fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+        const std::string why = journal.string() + ": cannot copy the journal into the run's folder " + run.runDir +
+                                ": " + ec.message();
+        (void)store.setStatus(run.id, RunStatus::Failed, why);
+        return Error{why};
+    }
+    auto stats = ingestJournal(store, run.id, journalPath(run));
+    if (stats && !stats->finalEvent)
+        (void)store.setStatus(run.id, RunStatus::Interrupted,
+                              "the imported journal " + journal.string() + " ends without reporting how the run ended");
+    return stats;
+}
+
+} // namespace lbk

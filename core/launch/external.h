@@ -1,0 +1,34 @@
+#pragma once
+// Runs that another program trains on this machine: a training script that records itself with the Python
+// library (python/labbook), started by hand rather than by a Labbook target. The store creates the run and its
+// folder; the program appends the journal there; every lbk command and the GUI then follow the run as they
+// follow a local worker (launch/local.h), the program's own process telling whether it is still alive.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+#include "util/result.h"
+
+namespace lbk {
+
+struct ExternalRun {
+    std::string name;              // empty: "python"
+    std::string experiment;        // empty: the name
+    std::string task;              // multiclass, binary, multilabel, or empty when not known
+    std::vector<std::string> tags;
+    nlohmann::json config = nlohmann::json::object();
+    int64_t pid = 0;               // the process that writes the journal; 0: none (a journal brought from elsewhere)
+};
+
+// Creates the run (queued until its journal's run_started) with its folder, and records the writing process.
+// A pid that is not a live process here is refused before anything is created.
+Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request);
+
+// Copies a journal written elsewhere (a script run by hand on a TPU VM) into the run's folder and stores it.
+Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal);
+
+} // namespace lbk
