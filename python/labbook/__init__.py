@@ -1,0 +1,114 @@
+"""Record training scripts that Labbook does not run itself (Hugging Face's Trainer, Lightning, plain PyTorch
+or PyTorch/XLA loops) as Labbook runs: the same journal events as Labbook's own worker (docs/PROTOCOL.md), so
+the store, `lbk` and the GUI show them like any run. Standard library only; torch is used when the script has
+it. docs/PYTHON.md has examples.
+
+    import labbook
+    run = labbook.init(config={"lr": 3e-4}, name="bert-base", tags=["tpu"])
+    run.log({"train/loss": loss, "lr": lr}, step=step)
+    run.evaluation("val", step=step, labels=names, truth=y, probs=p, ids=ids, titles=titles)
+    run.finish()
+"""
+import os
+import socket
+import sys
+
+from . import _hooks, _locate
+from ._journal import Journal, JournalError
+from ._ranks import process_rank
+from ._report import warn
+from ._values import jsonable
+from .run import Run
+
+__version__ = "0.1.0"
+__all__ = ["init", "Run", "process_rank", "__version__"]
+
+
+def init(config=None, *, name=None, tags=None, task=None, experiment=None, journal=None, store=None,
+         folder=None, lbk=None, main_process=None, kind="train", total_steps=None, device=None, data=None,
+         graceful_cancel=False, strict=False):
+    """Starts recording a run and returns it.
+
+    Where it goes: `journal` (a path, e.g. a target's {journal}); else the run folder a Labbook target gives
+    the script ($LABBOOK_RUN_DIR); else, started by hand, a new run in the store through `lbk record` (`store`
+    picks the store file, `lbk` or $LABBOOK_LBK the program); else, without lbk, a folder under `folder`
+    (default ./labbook-runs) to import later. Only the job's main process records (torch.distributed rank,
+    torch_xla ordinal, accelerate's process index, RANK/LOCAL_RANK/SLURM_PROCID), unless main_process says.
+    A journal that cannot be opened is a warning and a run that records nothing, or an error with strict=True.
+    """
+    if main_process is None:
+        main_process = process_rank()[0] == 0
+    if not main_process:
+        return Run()
+    tags = [str(t) for t in (tags or [])]
+    try:
+        place = _place(journal, name, config, tags, task, store, experiment, folder, lbk)
+        opened = Journal(place.journal)
+    except (JournalError, _locate.LocateError) as e:
+        if strict:
+            raise
+        warn(f"{e}; this run is not recorded, the training goes on")
+        return Run()
+    run = Run(place, opened, graceful_cancel=graceful_cancel)
+    _hooks.install(run)
+    _started(run, place, config, kind, total_steps, device, data, tags)
+    return run
+
+
+def _place(journal, name, config, tags, task, store, experiment, folder, lbk):
+    if journal is not None:
+        return _locate.given(journal, name)
+    if folder is None and store is None:
+        place = _locate.from_target(name)
+        if place is not None:
+            return place
+    if folder is None:
+        program = _locate.lbk_program(lbk)
+        if program:
+            return _locate.from_store(program, name, jsonable(config or {}), tags, task, store, experiment)
+        warn("lbk was not found (set $LABBOOK_LBK or put lbk on PATH), so the run is written to a folder: "
+             "store it later with `lbk record --journal FILE`")
+    return _locate.in_folder(folder, name)
+
+
+def _started(run, place, config, kind, total_steps, device, data, tags):
+    fields = {"run": place.uid, "config": jsonable(config or {}), "host": socket.gethostname(), "pid": os.getpid(),
+              "device": device or _device(), "threads": _threads(), "version": f"labbook-python {__version__}",
+              "kind": kind, "recorder": "python"}
+    if total_steps is not None:
+        fields["total_steps"] = int(total_steps)
+    if data is not None:
+        fields["data"] = jsonable(data)
+    if tags:
+        fields["tags"] = tags
+    run._emit("run_started", **fields)
+    if place.origin == "target" and config:
+        # The store keeps the target's experiment as the run's config; the script's own is kept in the log.
+        run.message("the training script's config: " + _compact(jsonable(config)))
+    if place.origin == "folder":
+        warn(f"recording to {place.journal}")
+
+
+def _compact(value):
+    import json
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _device():
+    if "torch_xla" in sys.modules:
+        return "xla"
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_available():
+            return "cuda"
+    except (AttributeError, RuntimeError):
+        pass
+    return "cpu"
+
+
+def _threads():
+    torch = sys.modules.get("torch")
+    try:
+        return int(torch.get_num_threads()) if torch is not None else os.cpu_count()
+    except (AttributeError, RuntimeError):
+        return os.cpu_count()

@@ -1,0 +1,108 @@
+"""How a recorded run ends when the script does not say: as Labbook's own worker does (core/engine/worker.cpp).
+
+- SIGTERM (`lbk cancel`, scancel, a time limit): `cancelled` is written and the process exits with code 3, the
+  worker's; with graceful_cancel the first SIGTERM only sets run.cancel_requested, so the loop (or an
+  integration) can save a checkpoint and stop, and finish() then writes `cancelled`.
+- An uncaught exception: `failed`, with the exception and where it was raised; Ctrl-C: `cancelled`.
+- The script's normal end without finish(): `finished`.
+- Killed outright (SIGKILL, the machine gone): nothing is written, and Labbook sets the run `interrupted`.
+Only the process that called labbook.init() acts: forked children (DataLoader workers) inherit nothing.
+"""
+import atexit
+import os
+import signal
+import sys
+import threading
+
+_state = {"run": None, "pid": 0, "previous_term": None, "previous_hook": None, "atexit": False}
+
+
+def install(run):
+    _state["run"], _state["pid"] = run, os.getpid()
+    if not _state["atexit"]:
+        atexit.register(_at_exit)
+        os.register_at_fork(after_in_child=_forget)
+        _state["atexit"] = True
+    if sys.excepthook is not _excepthook:
+        _state["previous_hook"], sys.excepthook = sys.excepthook, _excepthook
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous is not _on_term:
+            _state["previous_term"] = previous
+            signal.signal(signal.SIGTERM, _on_term)
+
+
+def release(run):
+    """The run has ended: the script's own handlers are back."""
+    if _state["run"] is not run:
+        return
+    _state["run"] = None
+    if sys.excepthook is _excepthook and _state["previous_hook"] is not None:
+        sys.excepthook = _state["previous_hook"]
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is _on_term:
+        signal.signal(signal.SIGTERM, _state["previous_term"] or signal.SIG_DFL)
+
+
+def _forget():
+    run, _state["run"] = _state["run"], None
+    if run is not None:
+        run._journal = None  # the child's copy only
+
+
+def _live_run():
+    run = _state["run"]
+    if run is None or run.ended or os.getpid() != _state["pid"]:
+        return None
+    return run
+
+
+def _on_term(signum, frame):
+    run = _live_run()
+    previous = _state["previous_term"]
+    if run is None:
+        return _chain(previous, signum, frame)
+    if run.graceful_cancel and not run.cancel_requested:
+        run.cancel_requested = True
+        run.message("SIGTERM received: the run stops at the end of this step and records itself cancelled")
+        return None
+    if run._journal is not None and run._journal.writing_here():
+        run._pending_signal = signum  # finish the line being written first; _emit calls cancel_now after it
+        return None
+    cancel_now(run, previous, frame)
+
+
+def cancel_now(run, previous=None, frame=None):
+    previous = previous or _state["previous_term"]
+    run._pending_signal = None
+    run._end("cancelled", step=run.step)
+    if callable(previous) and previous not in (signal.SIG_DFL, signal.SIG_IGN):
+        return previous(signal.SIGTERM, frame)  # the script's (or its framework's) own handler decides
+    raise SystemExit(3)  # as Labbook's worker ends when cancelled
+
+
+def _chain(previous, signum, frame):
+    if callable(previous):
+        return previous(signum, frame)
+    if previous == signal.SIG_IGN:
+        return None
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return None
+
+
+def _excepthook(kind, error, tb):
+    run = _live_run()
+    if run is not None:
+        from .run import describe_exception
+
+        if issubclass(kind, KeyboardInterrupt):
+            run._end("cancelled", step=run.step)
+        else:
+            run.fail(describe_exception(kind, error, tb, run.step))
+    (_state["previous_hook"] or sys.__excepthook__)(kind, error, tb)
+
+
+def _at_exit():
+    run = _live_run()
+    if run is not None:
+        run.finish()

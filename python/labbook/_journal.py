@@ -1,0 +1,114 @@
+"""Appending events to a run's journal: one JSON object a line, each line handed to the kernel in one write.
+
+The format is docs/PROTOCOL.md's. As the C++ worker's JournalWriter does, a journal that already holds events
+continues their numbering (a resumed run), a torn last line is closed first, and a second writer on the same
+journal is refused (an flock held while the file is open).
+"""
+import errno
+import fcntl
+import json
+import os
+import threading
+import time
+
+FINAL_TYPES = ("finished", "failed", "cancelled")
+
+
+class JournalError(Exception):
+    """The journal cannot be opened for writing; the message names the file and what to do."""
+
+
+def last_seq(path, tail=64 * 1024):
+    """The highest seq among the journal's complete lines, reading only its end (0 for a missing file)."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            while True:
+                start = max(0, size - tail)
+                f.seek(start)
+                lines = f.read(size - start).split(b"\n")[:-1]  # the last piece is incomplete or empty
+                if start > 0:
+                    lines = lines[1:]  # may begin before this tail
+                for line in reversed(lines):
+                    try:
+                        seq = json.loads(line).get("seq")
+                    except (ValueError, AttributeError):
+                        continue
+                    if isinstance(seq, int):
+                        return seq
+                if start == 0:
+                    return 0
+                tail *= 4
+    except FileNotFoundError:
+        return 0
+
+
+class Journal:
+    """An open journal. emit() returns False (and remembers why in .error) when a write fails."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.error = None
+        self._lock = threading.Lock()
+        self._writer = None  # the thread inside emit(): a signal handler on it must not emit again
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as e:
+            raise JournalError(f"{self.path}: cannot open the run journal for writing: {e.strerror}; "
+                               "check that the folder exists and is writable") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(self._fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise JournalError(f"{self.path}: another process is writing this run's journal; is the run "
+                                   "already running (a second labbook.init, or a second process of the job)?") from None
+            raise JournalError(f"{self.path}: cannot lock the run journal: {e.strerror}") from None
+        self.seq = last_seq(self.path)
+        self._close_torn_line()
+
+    def _close_torn_line(self):
+        # A writer killed mid-line leaves it without its newline; close it so it stays one bad line.
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return
+        with open(self.path, "rb") as f:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                self._write(b"\n")
+
+    def _write(self, data):
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+
+    def emit(self, type_, fields):
+        """Writes {"seq", "t", "type", **fields}; final events are also fsync'ed. Values must be JSON already."""
+        with self._lock:
+            self._writer = threading.get_ident()
+            event = {"seq": self.seq + 1, "t": time.time(), "type": type_}
+            event.update(fields)
+            try:
+                line = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+                self._write(line.encode("utf-8", "replace"))
+                if type_ in FINAL_TYPES:
+                    os.fsync(self._fd)
+            except (OSError, ValueError, TypeError) as e:
+                self.error = f"{self.path}: cannot write a {type_} event: {getattr(e, 'strerror', None) or e}"
+                return False
+            finally:
+                self._writer = None
+            self.seq += 1
+            return True
+
+    def writing_here(self):
+        """True inside emit() on this thread (a signal handler that interrupted a write)."""
+        return self._writer == threading.get_ident()
+
+    def close(self):
+        if self._fd >= 0:
+            os.close(self._fd)  # releases the lock
+            self._fd = -1

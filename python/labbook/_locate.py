@@ -1,0 +1,83 @@
+"""Where a run's journal goes.
+
+- Started by a Labbook target (docs/LAUNCH.md): the worker's environment holds LABBOOK_RUN_DIR (the run folder,
+  also the working directory), LABBOOK_RUN_UID and LABBOOK_RUN_NAME; the journal is the folder's journal.jsonl,
+  which lbk mirrors and ingests.
+- Started by hand: `lbk record` creates the run in the store (the same ingest then follows it, with this process
+  for liveness) and says where its journal goes. Without lbk the journal is written under ./labbook-runs/, and
+  `lbk record --journal FILE` stores it later.
+"""
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+
+class LocateError(Exception):
+    """No journal could be set up; the message says what was tried."""
+
+
+@dataclass
+class Place:
+    journal: str
+    uid: str
+    name: str
+    run_dir: str
+    origin: str           # "target", "store", "folder" or "given"
+    store_id: int = 0     # the store's run id when lbk record created it
+    config_in_store: bool = False  # the store already holds the config (the target's experiment, or lbk record's)
+
+
+def from_target(name):
+    run_dir = os.environ.get("LABBOOK_RUN_DIR", "")
+    if not run_dir:
+        return None
+    uid = os.environ.get("LABBOOK_RUN_UID", "")
+    return Place(os.path.join(run_dir, "journal.jsonl"), uid, os.environ.get("LABBOOK_RUN_NAME", "") or name or "",
+                 run_dir, "target", config_in_store=True)
+
+
+def lbk_program(explicit=None):
+    """The lbk to call: the argument, $LABBOOK_LBK (as lbk and the GUI use it), else lbk on PATH."""
+    for candidate in (explicit, os.environ.get("LABBOOK_LBK")):
+        if candidate:
+            return candidate
+    return shutil.which("lbk")
+
+
+def from_store(lbk, name, config, tags, task, store=None, experiment=None):
+    """Asks `lbk record` for a run; raises LocateError with lbk's own message when it refuses."""
+    args = [lbk] + (["--store", os.fspath(store)] if store else []) + ["--json", "record", "--config", "-",
+                                                                    "--pid", str(os.getpid())]
+    for flag, value in (("--name", name), ("--experiment", experiment), ("--task", task)):
+        if value:
+            args += [flag, value]
+    for tag in tags or ():
+        args += ["--tag", tag]
+    try:
+        done = subprocess.run(args, input=json.dumps(config), capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise LocateError(f"{lbk} record: {e}") from None
+    if done.returncode != 0:
+        raise LocateError(f"{lbk} record failed: {done.stderr.strip() or 'exit code ' + str(done.returncode)}")
+    try:
+        out = json.loads(done.stdout)
+        return Place(out["journal"], out["uid"], name or "python", out["run_dir"], "store", int(out["id"]),
+                     config_in_store=True)
+    except (ValueError, KeyError, TypeError):
+        raise LocateError(f"{lbk} record printed no run: {done.stdout.strip()!r}") from None
+
+
+def in_folder(folder, name):
+    uid = secrets.token_hex(6)
+    run_dir = os.path.join(folder or "labbook-runs", uid)
+    return Place(os.path.join(run_dir, "journal.jsonl"), uid, name or "python", run_dir, "folder")
+
+
+def given(journal, name):
+    journal = os.fspath(journal)
+    return Place(journal, os.environ.get("LABBOOK_RUN_UID", ""), name or os.environ.get("LABBOOK_RUN_NAME", ""),
+                 os.path.dirname(os.path.abspath(journal)), "given",
+                 config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")))

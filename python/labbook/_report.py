@@ -1,0 +1,16 @@
+"""How the recorder tells the person running the script that something was not recorded: one line on
+standard error, each distinct problem once, prefixed with "labbook:". The training itself always goes on."""
+import sys
+
+_said = set()
+
+
+def warn(message, key=None):
+    key = key or message
+    if key in _said:
+        return
+    _said.add(key)
+    try:
+        print(f"labbook: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr closed: nothing left to tell
+        pass

@@ -1,0 +1,80 @@
+"""The LR range test's arithmetic as Labbook's engine does it (core/train/lrfinder.cpp): the debiased EMA of
+the loss, the divergence stop, and the suggestion at the steepest descent of the smoothed loss against
+log10(lr), looked for only up to the loss's minimum and where it is at or below its median there."""
+import math
+
+
+def rate(min_lr, max_lr, steps, i):
+    """lr_i = min_lr * (max_lr / min_lr) ** (i / (steps - 1)), i = 0 .. steps - 1."""
+    return min_lr if steps <= 1 else min_lr * (max_lr / min_lr) ** (i / (steps - 1))
+
+
+class DebiasedEma:
+    """An exponential moving average of the losses, debiased; non-finite losses are not averaged in."""
+
+    def __init__(self, beta=0.98):
+        self.beta, self.avg, self.count = beta, 0.0, 0
+
+    def add(self, loss):
+        if loss is not None and math.isfinite(loss):
+            self.avg = self.beta * self.avg + (1.0 - self.beta) * loss
+            self.count += 1
+        return self.value()
+
+    def value(self):
+        return math.nan if self.count == 0 else self.avg / (1.0 - self.beta ** self.count)
+
+
+def smooth(losses, beta=0.98):
+    ema = DebiasedEma(beta)
+    return [ema.add(loss) for loss in losses]
+
+
+def diverged(smoothed, best, stop_factor=4.0):
+    """True when a range test should stop: a non-finite loss, or the smoothed loss above stop_factor x best."""
+    if not math.isfinite(smoothed):
+        return True
+    return math.isfinite(best) and smoothed > stop_factor * best
+
+
+def _usable(lrs, smoothed):
+    return [i for i in range(min(len(lrs), len(smoothed)))
+            if smoothed[i] is not None and math.isfinite(smoothed[i]) and lrs[i] is not None
+            and math.isfinite(lrs[i]) and lrs[i] > 0]
+
+
+def suggest(lrs, smoothed, skip_start=10, skip_end=1):
+    """{"lr", "index", "method"} at the steepest descent; lr None with a "reason" when none can be made."""
+    out = {"lr": None, "index": -1, "method": "steepest"}
+    idx = _usable(lrs, smoothed)
+    skip_start, skip_end = min(skip_start, len(idx) // 5), min(skip_end, len(idx) // 10)
+    if len(idx) - skip_start - skip_end < 3:
+        out["reason"] = (f"too few finite points ({len(idx)}) to find a slope; run more steps or lower the "
+                         "highest rate")
+        return out
+    pts = idx[skip_start:len(idx) - skip_end]
+    min_at = min(range(len(pts)), key=lambda i: (smoothed[pts[i]], i))
+    if min_at < 1:
+        out["reason"] = "the loss never went down over the sweep; start from a lower rate"
+        return out
+    pts = pts[:min_at + 1]
+    levels = sorted(smoothed[p] for p in pts)
+    median = levels[len(levels) // 2]
+    best = 0.0
+    for i, p in enumerate(pts):
+        if smoothed[p] > median:
+            continue
+        a, b = (0 if i == 0 else i - 1), (i + 1 if i + 1 < len(pts) else i)
+        if a == b:
+            continue
+        dx = math.log10(lrs[pts[b]]) - math.log10(lrs[pts[a]])
+        if dx <= 0:
+            continue
+        slope = (smoothed[pts[b]] - smoothed[pts[a]]) / dx
+        if slope < best:
+            best, out["index"] = slope, p
+    if out["index"] < 0:
+        out["reason"] = "no descending stretch in the smoothed loss"
+        return out
+    out["lr"] = lrs[out["index"]]
+    return out

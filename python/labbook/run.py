@@ -1,0 +1,340 @@
+"""A run as a training script records it: metrics, evaluations, histograms, predictions, an LR range test,
+artifacts, and how it ended, written as docs/PROTOCOL.md's events to the run's journal. Every method returns
+quickly and never raises on bad input or a failing disk: what cannot be recorded is said once on stderr (and,
+where the journal still works, as a warning in the run's log), and the training goes on."""
+import functools
+import hashlib
+import math
+import os
+import traceback
+
+from . import _evaluation, lr_finder as _lr, metrics as _metrics
+from ._inputs import evaluation_inputs
+from ._report import warn
+from ._values import as_list, finite_or_none, jsonable, scalar
+
+PREDICTION_CHUNK = 2000  # rows per predictions event, so that no journal line grows beyond a few megabytes
+
+
+def _guarded(method):
+    """Runs a recording method; an error in it becomes a warning naming the call, never the script's exception."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if self._journal is None:
+            return None
+        if self.ended:
+            warn(f"run.{method.__name__}() after the run ended ({self.ended}); not recorded",
+                 key=f"after-end:{method.__name__}")
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - the recorder must not stop the training
+            self._problem(f"run.{method.__name__}(): {e}; not recorded, the training goes on",
+                          key=f"{method.__name__}:{type(e).__name__}:{e}")
+            return None
+    return call
+
+
+class Run:
+    """Created by labbook.init(). On processes other than the job's main one every method does nothing."""
+
+    def __init__(self, place=None, journal=None, graceful_cancel=False):
+        self._journal = journal
+        self.uid = place.uid if place else ""
+        self.name = place.name if place else ""
+        self.run_dir = place.run_dir if place else ""
+        self.journal_path = place.journal if place else ""
+        self.store_id = place.store_id if place else 0
+        self.step = 0
+        self.graceful_cancel = graceful_cancel
+        self.cancel_requested = False  # set by SIGTERM when graceful_cancel: finish() then records `cancelled`
+        self.ended = None              # "finished", "failed" or "cancelled" once written
+        self._explicit_step = False
+        self._write_failed = False
+        self._pending_signal = None
+        self._problems = set()
+
+    @property
+    def main(self):
+        """Whether this process records (the job's main process)."""
+        return self._journal is not None
+
+    # ----- writing -----
+
+    def _emit(self, type_, **fields):
+        if self._journal is None or self.ended:
+            return False
+        ok = self._journal.emit(type_, fields)
+        if not ok and not self._write_failed:
+            self._write_failed = True
+            warn(f"{self._journal.error}; the run's record stops here, the training goes on")
+        if self._pending_signal is not None:
+            from ._hooks import cancel_now
+            cancel_now(self)
+        return ok
+
+    def _problem(self, message, key):
+        """Said once per kind of problem: on stderr, and as a warning in the run's own log."""
+        if key in self._problems:
+            return
+        self._problems.add(key)
+        warn(message, key)
+        if not self._write_failed:
+            self._emit("log", level="warning", message=message)
+
+    def _step_for(self, step, advance=False):
+        if step is None:
+            if advance and not self._explicit_step:
+                self.step += 1
+            return self.step
+        value = scalar(step)
+        if not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
+            raise ValueError(f"step={step!r}: give the optimizer step as a whole number")
+        self.step, self._explicit_step = int(value), True
+        return self.step
+
+    # ----- metrics -----
+
+    @_guarded
+    def log(self, values, step=None):
+        """Metric values by key ("train/loss", "lr", "val/accuracy"), at `step` (default: the step given last;
+        a script that never gives one counts its log() calls). NaN and infinities are kept as gaps."""
+        step = self._step_for(step, advance=True)
+        clean = {}
+        for key, value in values.items():
+            if type(value) is float and value - value == 0.0:  # the common case: a finite float
+                clean[key if type(key) is str else str(key)] = value
+            else:
+                self._slow_value(clean, str(key), value, step)
+        return self._emit("metrics", step=step, values=clean)
+
+    def _slow_value(self, clean, key, value, step):
+        number = scalar(value)
+        if number is None:
+            self._problem(f"run.log(): {key!r} at step {step} is {type(value).__name__} {value!r:.60}, not a "
+                          "number; left out", key=f"log-type:{key}")
+            return
+        if isinstance(number, float) and not math.isfinite(number):
+            self._problem(f"run.log(): {key!r} is {number} at step {step}; stored as a gap (said once per "
+                          "key)", key=f"log-nan:{key}")
+            number = None
+        clean[key] = number
+
+    # ----- evaluations -----
+
+    @_guarded
+    def evaluation(self, split="val", *, step=None, labels=None, truth=None, probs=None, loss=None, task=None,
+                   summary=None, ids=None, titles=None, top_k=3, histogram_bins=20, max_predictions=0):
+        """One evaluation of `split` at `step`: from truth and probabilities (the summary, metrics, probability
+        histograms and, with ids, per-example predictions, as Labbook's own evaluations), or a ready summary.
+        Returns the summary."""
+        step = self._step_for(step)
+        if summary is not None:
+            summary = jsonable(summary)
+            if loss is not None:
+                summary.setdefault("loss", finite_or_none(float(loss)))
+            self._emit_summary(split, step, summary)
+            return summary
+        task, names, truth, probs = evaluation_inputs(task, labels, truth, probs)
+        summary = _metrics.summarize(task, probs, truth, names, None if loss is None else float(scalar(loss)))
+        self._emit_summary(split, step, summary)
+        for name, values in _evaluation.probability_sets(task, probs, truth).items():
+            self._emit_histogram(name, _metrics.histogram(values, histogram_bins), 0.0, 1.0, split, step)
+        if ids is not None:
+            rows = _evaluation.prediction_rows(task, probs, truth, names, as_list(ids), as_list(titles),
+                                               int(top_k), int(max_predictions))
+            self._emit_rows(rows, names, split, step)
+        return summary
+
+    def _emit_summary(self, split, step, summary):
+        self._emit("evaluation", step=step, split=split, summary=summary)
+        values = {f"{split}/{k}": summary[k] for k in _metrics.SCALAR_KEYS if summary.get(k) is not None}
+        self._emit("metrics", step=step, values=values)
+
+    # ----- histograms and predictions -----
+
+    @_guarded
+    def histogram(self, name, values=None, *, counts=None, lo=0.0, hi=1.0, bins=20, split="val", step=None):
+        """Equal-width bins over [lo, hi]: from raw values (NaN left out, outliers in the end bins) or ready counts."""
+        step = self._step_for(step)
+        if (values is None) == (counts is None):
+            raise ValueError(f"histogram {name!r}: give either values= or counts=")
+        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+            raise ValueError(f"histogram {name!r}: lo={lo}, hi={hi}; need finite lo < hi")
+        if counts is None:
+            counts = _metrics.histogram([float(v) for v in as_list(values)], bins, lo, hi)
+        counts = [int(c) for c in as_list(counts)]
+        return self._emit_histogram(str(name), counts, float(lo), float(hi), split, step)
+
+    def _emit_histogram(self, name, counts, lo, hi, split, step):
+        return self._emit("histogram", step=step, split=split, name=name, lo=lo, hi=hi, counts=counts)
+
+    @_guarded
+    def predictions(self, rows, *, split="val", step=None, labels=None):
+        """Per-example rows: {"id", "title", "truth": [labels], "top": [[label, p], ...]}; "correct" and
+        "p_true" are filled in when left out (single-label truth)."""
+        step = self._step_for(step)
+        checked = [_prediction_row(i, row) for i, row in enumerate(rows)]
+        if labels is None:
+            labels = sorted({t for r in checked for t in r["truth"]} | {p[0] for r in checked for p in r["top"]})
+        return self._emit_rows(checked, [str(x) for x in labels], split, step)
+
+    def _emit_rows(self, rows, labels, split, step):
+        for start in range(0, len(rows), PREDICTION_CHUNK):
+            self._emit("predictions", step=step, split=split, labels=labels,
+                       rows=rows[start:start + PREDICTION_CHUNK])
+        return True
+
+    # ----- LR range test -----
+
+    @_guarded
+    def lr_finder(self, points, suggestion=None, *, beta=0.98, method=None):
+        """An LR range test's curve: (lr, loss) pairs, {"lr", "loss"[, "smoothed"]} dicts, or {"lr": [...],
+        "loss": [...]}. Unsmoothed losses get Labbook's debiased EMA; without a suggestion, Labbook's steepest-
+        descent rule picks one. Returns the suggestion."""
+        lrs, losses, smoothed = _lr_points(points, beta)
+        for i, (lr, loss, sm) in enumerate(zip(lrs, losses, smoothed)):
+            self._emit("lr_point", index=i, lr=lr, loss=finite_or_none(loss), smoothed=finite_or_none(sm))
+        chosen = _lr_suggestion(suggestion, lrs, smoothed, method)
+        self._emit("lr_suggestion", **chosen)
+        return chosen
+
+    # ----- files and messages -----
+
+    @_guarded
+    def artifact(self, path, kind="file", sha256=True):
+        """A file the run leaves (a model, an export); path recorded relative to the run folder when inside it."""
+        return self._emit("artifact", **self._file_fields(path, sha256), kind=str(kind))
+
+    @_guarded
+    def checkpoint(self, path, kind="last", step=None, metric=None):
+        """A checkpoint file (kind "last" or "best"), with the metric it was chosen by."""
+        fields = self._file_fields(path, False)
+        if metric is not None:
+            fields["metric"] = jsonable(metric)
+        return self._emit("checkpoint", step=self._step_for(step), kind=str(kind), **fields)
+
+    def _file_fields(self, path, sha256):
+        path = os.path.abspath(os.fspath(path))
+        if not os.path.isfile(path):
+            raise ValueError(f"{path}: no such file")
+        inside = self.run_dir and os.path.commonpath([path, os.path.abspath(self.run_dir)]) == os.path.abspath(self.run_dir)
+        fields = {"path": os.path.relpath(path, self.run_dir) if inside else path}
+        if sha256:
+            fields["sha256"] = _sha256(path)
+        return fields
+
+    @_guarded
+    def message(self, text, level="info"):
+        """A line in the run's log (level info, warning or error)."""
+        if level not in ("info", "warning", "error"):
+            raise ValueError(f"level={level!r}: allowed are info, warning and error")
+        return self._emit("log", level=level, message=str(text))
+
+    # ----- the end -----
+
+    @_guarded
+    def finish(self, summary=None, step=None):
+        """Records the end: `finished` with the summary (final figures), or `cancelled` when a SIGTERM asked the
+        run to stop and the script stopped gracefully (graceful_cancel)."""
+        step = self._step_for(step)
+        if self.cancel_requested:
+            return self._end("cancelled", step=step)
+        return self._end("finished", step=step, summary={"steps": step, **jsonable(summary or {})})
+
+    @_guarded
+    def fail(self, reason, step=None):
+        """Records the run as failed with `reason` (shown as its error)."""
+        return self._end("failed", step=self._step_for(step), reason=str(reason))
+
+    def _end(self, type_, **fields):
+        ok = self._emit(type_, **fields)
+        self.ended = type_
+        from ._hooks import release
+        release(self)
+        return ok
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if self._journal is None or self.ended:
+            return False
+        if kind is None or (kind is SystemExit and error.code in (None, 0)):
+            self.finish()
+        elif kind is KeyboardInterrupt:
+            self._end("cancelled", step=self.step)
+        else:
+            self.fail(describe_exception(kind, error, tb, self.step))
+        return False
+
+
+
+def describe_exception(kind, error, tb, step):
+    """"ValueError: bad shape (train.py:42, step 120)": what went wrong and where, for the run's error."""
+    if kind is SystemExit:
+        return f"the script exited with code {error.code} at step {step}"
+    where = ""
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    if frames:
+        last = frames[-1]
+        where = f"{os.path.basename(last.filename)}:{last.lineno}, "
+    return f"{kind.__name__}: {error} ({where}step {step})"
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _prediction_row(i, row):
+    if not isinstance(row, dict) or "id" not in row or "top" not in row:
+        raise ValueError(f"rows[{i}]: a prediction row is a dict with at least \"id\", \"truth\" and \"top\"")
+    truth = row.get("truth", [])
+    truth = [str(t) for t in (truth if isinstance(truth, (list, tuple)) else [truth])]
+    top = []
+    for entry in row["top"]:
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or scalar(entry[1]) is None:
+            raise ValueError(f"rows[{i}].top: {entry!r} is not a [label, probability] pair")
+        top.append([str(entry[0]), float(scalar(entry[1]))])
+    out = {"id": str(row["id"]), "title": str(row.get("title", "")), "truth": truth, "top": top}
+    probs = dict((label, p) for label, p in top)
+    out["correct"] = bool(row["correct"]) if "correct" in row else bool(top) and len(truth) == 1 and top[0][0] == truth[0]
+    p_true = row.get("p_true", probs.get(truth[0]) if len(truth) == 1 else None)
+    out["p_true"] = None if p_true is None else finite_or_none(float(scalar(p_true)))
+    return out
+
+
+def _lr_points(points, beta):
+    if isinstance(points, dict):
+        pairs = list(zip(as_list(points["lr"]), as_list(points["loss"])))
+        pairs = [{"lr": lr, "loss": loss} for lr, loss in pairs]
+    else:
+        pairs = [p if isinstance(p, dict) else {"lr": p[0], "loss": p[1]} for p in points]
+    lrs = [float(scalar(p["lr"])) for p in pairs]
+    losses = [float(scalar(p["loss"])) if p["loss"] is not None else math.nan for p in pairs]
+    if any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
+        raise ValueError("every learning rate of an LR range test must be a positive number")
+    if all("smoothed" in p for p in pairs):
+        smoothed = [math.nan if p["smoothed"] is None else float(scalar(p["smoothed"])) for p in pairs]
+    else:
+        smoothed = _lr.smooth(losses, beta)
+    return lrs, losses, smoothed
+
+
+def _lr_suggestion(suggestion, lrs, smoothed, method):
+    if suggestion is None:
+        chosen = _lr.suggest(lrs, smoothed)
+    elif isinstance(suggestion, dict):
+        chosen = {"lr": suggestion.get("lr"), "index": suggestion.get("index", -1),
+                  "method": suggestion.get("method", method or "given")}
+    else:
+        lr = float(scalar(suggestion))
+        index = min(range(len(lrs)), key=lambda i: abs(math.log(lrs[i] / lr))) if lrs and lr > 0 else -1
+        chosen = {"lr": lr, "index": index, "method": method or "given"}
+    if method:
+        chosen["method"] = method
+    return jsonable(chosen)
