@@ -1,0 +1,257 @@
+"""The Run API writes the events Labbook's own worker writes, and a script's end, failure, Ctrl-C and SIGTERM
+are recorded as the worker records them; processes other than the job's main one write nothing."""
+import io
+import os
+import signal
+import subprocess
+import time
+import unittest
+from contextlib import redirect_stderr
+
+import support
+from support import PYTHON, env, events, needs_torch, script, temp_dir, wait_for
+
+import labbook
+
+
+def journal_in(test):
+    return os.path.join(temp_dir(test), "run", "journal.jsonl")
+
+
+def types(path):
+    return [e["type"] for e in events(path)]
+
+
+def child(test, body, **extra_env):
+    """Runs `body` as a script that records to a journal; returns (journal, process)."""
+    path = journal_in(test)
+    code = f"import labbook, os, sys, time\nrun = labbook.init(journal={path!r}, config={{'lr': 0.1}})\n{body}\n"
+    proc = subprocess.Popen([PYTHON, script(test, code)], env=env(**extra_env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return path, proc
+
+
+class RunApiTest(unittest.TestCase):
+    def test_started_metrics_and_steps(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path, config={"lr": 0.1, "nan": float("nan")}, total_steps=10)
+        run.log({"train/loss": 1.0})
+        run.log({"train/loss": 0.9})
+        run.log({"train/loss": 0.5, "lr": 0.1}, step=10)
+        run.log({"epoch": 1})
+        run.finish()
+        got = events(path)
+        started = got[0]
+        self.assertEqual(started["type"], "run_started")
+        self.assertEqual(started["config"], {"lr": 0.1, "nan": None})
+        self.assertEqual((started["pid"], started["kind"], started["total_steps"]), (os.getpid(), "train", 10))
+        self.assertEqual([e["step"] for e in got if e["type"] == "metrics"], [1, 2, 10, 10])
+        self.assertEqual(got[-1]["type"], "finished")
+        self.assertEqual(got[-1]["summary"], {"steps": 10})
+
+    @needs_torch
+    def test_tensors_and_numpy_values(self):
+        import numpy
+        import torch
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        run.log({"a": torch.tensor(0.25), "b": numpy.float32(0.5), "c": 3, "d": True}, step=1)
+        probs = torch.softmax(torch.tensor([[2.0, 0.0], [0.0, 2.0]]), dim=1)
+        run.evaluation("val", labels=["x", "y"], truth=torch.tensor([0, 0]), probs=probs, loss=torch.tensor(0.7))
+        run.finish()
+        got = events(path)
+        self.assertEqual(got[1]["values"], {"a": 0.25, "b": 0.5, "c": 3, "d": 1})
+        self.assertEqual(got[2]["summary"]["accuracy"], 0.5)
+        self.assertAlmostEqual(got[2]["summary"]["loss"], 0.7, places=6)
+
+    def test_bad_values_are_warned_once_and_left_out(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        err = io.StringIO()
+        with redirect_stderr(err):
+            for step in range(1, 4):
+                run.log({"train/loss": float("nan"), "note": "text", "ok": 1.0}, step=step)
+            run.log({"x": 1.0}, step="ten")
+        run.finish()
+        metrics = [e for e in events(path) if e["type"] == "metrics"]
+        self.assertEqual(metrics[0]["values"], {"train/loss": None, "ok": 1.0})
+        self.assertEqual(len(metrics), 3)  # the call with a bad step recorded nothing
+        text = err.getvalue()
+        self.assertEqual(text.count("'train/loss' is nan at step 1"), 1)
+        self.assertEqual(text.count("'note' at step 1 is str"), 1)
+        self.assertIn("step='ten': give the optimizer step as a whole number", text)
+        logs = [e["message"] for e in events(path) if e["type"] == "log"]
+        self.assertEqual(len(logs), 3)  # the same warnings, once each, in the run's own log
+
+    def test_evaluation_events_match_the_engine(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        names = ["cs.CV", "cs.CL", "cs.LG"]
+        run.evaluation("val", step=5, labels=names, truth=["cs.CV", "cs.LG"], probs=[[.6, .3, .1], [.2, .5, .3]],
+                       loss=0.9, ids=["2601.1", "2601.2"], titles=["A", "B"], top_k=2, histogram_bins=4)
+        run.finish()
+        got = events(path)
+        self.assertEqual([e["type"] for e in got[1:6]], ["evaluation", "metrics", "histogram", "histogram",
+                                                          "predictions"])
+        self.assertEqual(got[2]["values"], {"val/accuracy": 0.5, "val/macro_f1": 1 / 3, "val/loss": 0.9})
+        self.assertEqual((got[3]["name"], got[3]["counts"]), ("p_true", [0, 1, 1, 0]))
+        self.assertEqual((got[4]["name"], got[4]["counts"]), ("p_predicted", [0, 0, 2, 0]))
+        rows = got[5]["rows"]
+        self.assertEqual(rows[1], {"id": "2601.2", "title": "B", "truth": ["cs.LG"],
+                                   "top": [["cs.CL", .5], ["cs.LG", .3]], "correct": False, "p_true": .3})
+        self.assertEqual(got[5]["labels"], names)
+
+    def test_predictions_rows_are_completed_and_checked(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        err = io.StringIO()
+        with redirect_stderr(err):
+            run.predictions([{"id": 7, "title": "T", "truth": "a", "top": [("a", 0.7), ("b", 0.3)]}], step=3)
+            run.predictions([{"id": 8, "top": [("a",)]}], step=3)
+        run.finish()
+        rows = [e for e in events(path) if e["type"] == "predictions"]
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["rows"][0], {"id": "7", "title": "T", "truth": ["a"], "top": [["a", .7], ["b", .3]],
+                                              "correct": True, "p_true": .7})
+        self.assertIn("rows[0].top: ('a',) is not a [label, probability] pair", err.getvalue())
+
+    def test_histograms_from_values_or_counts(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        run.histogram("grad_norm", [0.5, 1.5, 2.5, 9.0], lo=0, hi=3, bins=3, split="train", step=2)
+        run.histogram("p_true", counts=[1, 2], step=2)
+        with redirect_stderr(io.StringIO()) as err:
+            run.histogram("bad", [1.0], lo=1, hi=1)
+        run.finish()
+        h = [e for e in events(path) if e["type"] == "histogram"]
+        self.assertEqual([(e["name"], e["counts"], e["split"]) for e in h],
+                         [("grad_norm", [1, 1, 2], "train"), ("p_true", [1, 2], "val")])
+        self.assertIn("need finite lo < hi", err.getvalue())
+
+    def test_lr_finder_from_pairs_dicts_and_a_given_rate(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        lrs = [10 ** (-5 + i / 10) for i in range(50)]
+        losses = [2.0 - i * 0.02 if i < 40 else 2.0 + (i - 40) for i in range(50)]
+        computed = run.lr_finder(list(zip(lrs, losses)))
+        given = run.lr_finder({"lr": lrs, "loss": losses}, suggestion=lrs[20] * 1.01, method="valley")
+        run.finish()
+        self.assertEqual(computed["method"], "steepest")
+        self.assertIsNotNone(computed["lr"])
+        self.assertEqual(given, {"lr": lrs[20] * 1.01, "index": 20, "method": "valley"})
+        points = [e for e in events(path) if e["type"] == "lr_point"]
+        self.assertEqual(len(points), 100)
+        self.assertAlmostEqual(points[0]["smoothed"], 2.0)
+        self.assertEqual([e["type"] for e in events(path)].count("lr_suggestion"), 2)
+
+    def test_artifacts_relative_to_the_run_folder(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        model = os.path.join(os.path.dirname(path), "model.bin")
+        with open(model, "wb") as f:
+            f.write(b"abc")
+        run.artifact(model, kind="model")
+        run.checkpoint(model, kind="best", step=4, metric={"val/accuracy": 0.8})
+        with redirect_stderr(io.StringIO()) as err:
+            run.artifact("/no/such/file")
+        run.finish()
+        got = [e for e in events(path) if e["type"] in ("artifact", "checkpoint")]
+        self.assertEqual(got[0]["path"], "model.bin")
+        self.assertEqual(got[0]["sha256"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        self.assertEqual((got[1]["kind"], got[1]["step"], got[1]["metric"]), ("best", 4, {"val/accuracy": 0.8}))
+        self.assertIn("/no/such/file: no such file", err.getvalue())
+
+    def test_calls_after_the_end_are_not_recorded(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        run.finish()
+        with redirect_stderr(io.StringIO()) as err:
+            run.log({"x": 1.0}, step=1)
+            run.finish()
+        self.assertEqual(types(path), ["run_started", "finished"])
+        self.assertIn("run.log() after the run ended (finished)", err.getvalue())
+
+
+class EndingTest(unittest.TestCase):
+    def test_script_end_without_finish_is_finished(self):
+        path, proc = child(self, "run.log({'train/loss': 1.0}, step=3)")
+        proc.communicate(timeout=60)
+        self.assertEqual(types(path)[-1], "finished")
+        self.assertEqual(events(path)[-1]["step"], 3)
+
+    def test_uncaught_exception_is_failed_with_where(self):
+        path, proc = child(self, "run.log({'train/loss': 1.0}, step=7)\nraise RuntimeError('CUDA out of memory')")
+        _, err = proc.communicate(timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("RuntimeError: CUDA out of memory", err)  # the script's own traceback is still printed
+        last = events(path)[-1]
+        self.assertEqual((last["type"], last["step"]), ("failed", 7))
+        self.assertRegex(last["reason"], r"^RuntimeError: CUDA out of memory \(script\.py:4, step 7\)$")
+
+    def test_context_manager_records_failure_and_exit_codes(self):
+        path, proc = child(self, "with run:\n    run.log({'x': 1.0}, step=2)\n    sys.exit(4)")
+        proc.communicate(timeout=60)
+        last = events(path)[-1]
+        self.assertEqual((last["type"], last["reason"]), ("failed", "the script exited with code 4 at step 2"))
+
+    def test_ctrl_c_is_cancelled(self):
+        path, proc = child(self, "run.log({'x': 1.0}, step=2)\nraise KeyboardInterrupt")
+        proc.communicate(timeout=60)
+        self.assertEqual(types(path)[-1], "cancelled")
+
+    def test_sigterm_is_cancelled_with_the_workers_exit_code(self):
+        path, proc = child(self, "for s in range(1, 100000):\n    run.log({'x': 1.0}, step=s)\n    time.sleep(0.01)")
+        wait_for(lambda: os.path.exists(path) and len(events(path)) > 5, what="metrics in the journal")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 3)
+        got = events(path)
+        self.assertEqual(got[-1]["type"], "cancelled")
+        self.assertEqual(got[-1]["step"], got[-2]["step"])
+        self.assertEqual([e["seq"] for e in got], list(range(1, len(got) + 1)))
+
+    def test_graceful_cancel_lets_the_loop_stop_and_save(self):
+        body = ("run.graceful_cancel = True\nfor s in range(1, 100000):\n    run.log({'x': 1.0}, step=s)\n"
+                "    time.sleep(0.01)\n    if run.cancel_requested:\n        run.message('saved checkpoint')\n"
+                "        break\nrun.finish()")
+        path, proc = child(self, body)
+        wait_for(lambda: os.path.exists(path) and len(events(path)) > 5, what="metrics in the journal")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(types(path)[-3:], ["log", "log", "cancelled"])
+        self.assertEqual(events(path)[-2]["message"], "saved checkpoint")
+
+    def test_sigterm_reaches_the_scripts_own_handler_after_recording(self):
+        path = journal_in(self)
+        code = ("import labbook, os, signal, time\n"
+                "signal.signal(signal.SIGTERM, lambda s, f: (print('own handler'), os._exit(9)))\n"
+                f"run = labbook.init(journal={path!r})\nrun.log({{'x': 1.0}}, step=1)\n"
+                "os.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(30)\n")
+        done = subprocess.run([PYTHON, script(self, code)], env=env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 9)
+        self.assertIn("own handler", done.stdout)
+        self.assertEqual(types(path)[-1], "cancelled")
+
+
+class MainProcessTest(unittest.TestCase):
+    def test_other_ranks_write_nothing(self):
+        for var, value in (("RANK", "1"), ("LOCAL_RANK", "2"), ("SLURM_PROCID", "3")):
+            with self.subTest(var=var):
+                path, proc = child(self, "run.log({'x': 1.0}, step=1)\nrun.finish()", **{var: value})
+                proc.communicate(timeout=60)
+                self.assertEqual(proc.returncode, 0)
+                self.assertFalse(os.path.exists(path))
+        path, proc = child(self, "run.finish()", RANK="0", LOCAL_RANK="0")
+        proc.communicate(timeout=60)
+        self.assertEqual(types(path), ["run_started", "finished"])
+
+    def test_forked_children_do_not_write(self):
+        path, proc = child(self, "pid = os.fork()\nif pid == 0:\n    run.log({'child': 1.0}, step=9)\n"
+                                 "    os._exit(0)\nos.waitpid(pid, 0)\nrun.log({'parent': 1.0}, step=2)")
+        proc.communicate(timeout=60)
+        self.assertEqual([e["values"] for e in events(path) if e["type"] == "metrics"], [{"parent": 1.0}])
+
+
+if __name__ == "__main__":
+    unittest.main()
