@@ -346,7 +346,7 @@ def make(args):
         lin(n + "intermediate.dense", h, ff)
         lin(n + "output.dense", ff, h)
         norm(n + "output.LayerNorm")
-    if not roberta:
+    if not roberta and not args.mlm_full:
         lin("pooler.dense", h, h)
     w = {prefix + k: v for k, v in w.items()}
     if args.labels > 0:
@@ -360,6 +360,14 @@ def make(args):
             lin("classifier", h, args.labels)
     if args.mlm_head:  # an unused pre-training head, as BertForMaskedLM checkpoints carry
         w["cls.predictions.bias"] = torch.zeros(vocab)
+    if args.mlm_full:  # BertForMaskedLM as saved: no pooler, the whole prediction head, the decoder tied
+        if roberta:
+            raise SystemExit("--mlm-full: BERT only")
+        config["architectures"] = ["BertForMaskedLM"]
+        lin("cls.predictions.transform.dense", h, h)
+        norm("cls.predictions.transform.LayerNorm")
+        w["cls.predictions.bias"] = torch.randn(vocab) * 0.1
+        w["cls.predictions.decoder.weight"] = w["bert.embeddings.word_embeddings.weight"]
     if args.bare:  # BertModel.save_pretrained: no family prefix
         w = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in w.items()}
     write_safetensors(os.path.join(args.out, "model.safetensors"), w)
@@ -382,6 +390,7 @@ def main():
     m.add_argument("--act", default="gelu")
     m.add_argument("--labels", type=int, default=0)
     m.add_argument("--mlm-head", action="store_true")
+    m.add_argument("--mlm-full", action="store_true", help="a whole BertForMaskedLM (continued pre-training)")
     m.add_argument("--bare", action="store_true")
     f = sub.add_parser("forward")
     f.add_argument("--folder", required=True)

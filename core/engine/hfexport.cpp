@@ -64,9 +64,37 @@ Result<ModelExport> writeHfExport(const RunDetail &run, const fs::path &out)
     return ModelExport{lm.checkpoint, lm.step};
 }
 
-// BertForMaskedLM's names: bert.* without a pooler, cls.predictions.*, the decoder written out tied to the word
-// embeddings. config.json records where Labbook put the special tokens; tokenizer.model is the run's
-// sentencepiece model, whose pieces are ids 0..N-1 (docs/PRETRAINING.md: using the export in Python).
+// Continued pre-training of a Hugging Face checkpoint: its own layout (BertForMaskedLM or RobertaForMaskedLM), its
+// config with the trained weights, its tokenizer's files.
+Status writeHfMlmFiles(const PretrainedMlm &pre, const fs::path &out, json &config)
+{
+    config = pre.hf->config.raw.is_object() ? pre.hf->config.raw : hf::encoderConfigJson(pre.model->config(), {}, "");
+    const bool roberta = pre.hf->config.family == hf::EncoderFamily::Roberta;
+    config["architectures"] = json::array({roberta ? "RobertaForMaskedLM" : "BertForMaskedLM"});
+    return pre.hf->tokenizer->save(out);
+}
+
+// A run pre-trained from scratch: BertForMaskedLM's names, config.json records where Labbook put the special
+// tokens; tokenizer.model is the run's sentencepiece model, whose pieces are ids 0..N-1 (docs/PRETRAINING.md:
+// using the export in Python).
+Status writeScratchMlmFiles(const PretrainedMlm &pre, const RunDetail &run, const fs::path &out, json &config)
+{
+    config = hf::encoderConfigJson(pre.model->config(), {}, "");
+    config["architectures"] = json::array({"BertForMaskedLM"});
+    const MlmSpecialIds &s = pre.special;
+    config["labbook_tokenizer"] = {{"file", "tokenizer.model"},
+                                   {"kind", "sentencepiece"},
+                                   {"pieces", pre.tokenizer->vocabSize()},
+                                   {"lowercase", pre.exp.tokenizer.lowercase},
+                                   {"special_ids", {{"pad", s.pad}, {"cls", s.cls}, {"sep", s.sep}, {"mask", s.mask}}}};
+    std::error_code ec;
+    fs::copy_file(run.runDir + "/tokenizer.model", out / "tokenizer.model", fs::copy_options::overwrite_existing, ec);
+    if (ec)
+        return Error{(out / "tokenizer.model").string() + ": cannot copy the run's tokenizer: " + ec.message()};
+    return okStatus();
+}
+
+// The masked-language model in transformers' names, the decoder written out tied to the word embeddings.
 Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
 {
     auto pre = loadMlmRun(run.runDir);
@@ -76,30 +104,24 @@ Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
     fs::create_directories(out, ec);
     if (ec)
         return Error{out.string() + ": cannot create the export folder: " + ec.message()};
+    const std::string prefix = pre->model->backbonePrefix();
+    const std::string decoder = prefix == "roberta." ? "lm_head.decoder.weight" : "cls.predictions.decoder.weight";
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto &p : pre->model->named_parameters()) {
         named.emplace_back(p.key(), p.value());
-        if (p.key() == "bert.embeddings.word_embeddings.weight")
-            named.emplace_back("cls.predictions.decoder.weight", p.value());
+        if (p.key() == prefix + "embeddings.word_embeddings.weight")
+            named.emplace_back(decoder, p.value());
     }
     if (auto saved = saveTensors(named, out / "model.safetensors"); !saved)
         return saved.error();
-    json config = hf::encoderConfigJson(pre->model->config(), {}, "");
-    config["architectures"] = json::array({"BertForMaskedLM"});
+    json config;
+    if (auto files = pre->hf ? writeHfMlmFiles(*pre, out, config) : writeScratchMlmFiles(*pre, run, out, config); !files)
+        return files.error();
     config["tie_word_embeddings"] = true;
-    const MlmSpecialIds &s = pre->special;
-    config["labbook_tokenizer"] = {{"file", "tokenizer.model"},
-                                   {"kind", "sentencepiece"},
-                                   {"pieces", pre->tokenizer->vocabSize()},
-                                   {"lowercase", pre->exp.tokenizer.lowercase},
-                                   {"special_ids", {{"pad", s.pad}, {"cls", s.cls}, {"sep", s.sep}, {"mask", s.mask}}}};
     std::ofstream file(out / "config.json");
     file << config.dump(2) << '\n';
     if (!file)
         return Error{(out / "config.json").string() + ": write failed"};
-    fs::copy_file(run.runDir + "/tokenizer.model", out / "tokenizer.model", fs::copy_options::overwrite_existing, ec);
-    if (ec)
-        return Error{(out / "tokenizer.model").string() + ": cannot copy the run's tokenizer: " + ec.message()};
     return ModelExport{pre->checkpoint, pre->step};
 }
 

@@ -120,15 +120,17 @@ std::vector<std::string> WeightsReport::messages(const std::string &file) const
     if (!newlyInitialized.empty())
         out.push_back("Some weights were not initialized from the model checkpoint at " + file +
                       " and are newly initialized: " + listed(newlyInitialized) +
-                      "; fine-tuning trains them for this task");
+                      "; this run trains them");
     if (!missing.empty())
         out.push_back("Weights missing from " + file + " start at random (model.allow_missing_weights): " +
                       listed(missing));
     return out;
 }
 
-Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
-                                         bool allowMissing)
+// The folder's tensors into model's parameters of the same (canonical) names; isHead: the parameters a task adds.
+static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const std::string &backbonePrefix,
+                                         const std::function<bool(const std::string &)> &isHead,
+                                         const hf::CheckpointFolder &folder, bool allowMissing)
 {
     const fs::path &file = folder.weightsPath;
     std::map<std::string, torch::Tensor> params;
@@ -138,7 +140,7 @@ Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf:
     std::set<std::string> loaded;
     torch::NoGradGuard noGrad;
     const TensorVisitor copyOne = [&](const std::string &key, const torch::Tensor &value) -> Status {
-        const std::string name = canonicalKey(key, model.backbonePrefix());
+        const std::string name = canonicalKey(key, backbonePrefix);
         if (name.empty())
             return okStatus();
         auto it = params.find(name);
@@ -147,7 +149,7 @@ Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf:
             return okStatus();
         }
         if (it->second.sizes() != value.sizes()) {
-            if (model.isHead(name)) { // a classifier for other labels: this task's head starts anew
+            if (isHead(name)) { // a classifier for other labels: this task's head starts anew
                 report.unused.push_back(key);
                 return okStatus();
             }
@@ -165,7 +167,7 @@ Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf:
     for (const auto &[name, _] : params) {
         if (loaded.count(name))
             continue;
-        const bool expected = model.isHead(name) || name.find(".pooler.") != std::string::npos;
+        const bool expected = isHead(name) || name.find(".pooler.") != std::string::npos;
         (expected ? report.newlyInitialized : report.missing).push_back(name);
     }
     report.loaded = loaded.size();
@@ -174,6 +176,20 @@ Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf:
                         " weights of the encoder are missing: " + listed(report.missing) +
                         " (set model.allow_missing_weights to start them at random)");
     return report;
+}
+
+Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
+                                         bool allowMissing)
+{
+    const auto isHead = [&model](const std::string &name) { return model.isHead(name); };
+    return loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing);
+}
+
+Result<WeightsReport> loadEncoderWeights(EncoderMaskedLMImpl &model, const hf::CheckpointFolder &folder,
+                                         bool allowMissing)
+{
+    const auto isHead = [](const std::string &name) { return name.rfind("cls.", 0) == 0 || name.rfind("lm_head.", 0) == 0; };
+    return loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing);
 }
 
 Status saveTensors(const std::vector<std::pair<std::string, torch::Tensor>> &named, const fs::path &file)

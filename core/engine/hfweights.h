@@ -32,6 +32,11 @@ std::string shapeText(at::IntArrayRef shape);
 
 Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
                                          bool allowMissing);
+// The same into an encoder with a masked-language-model head (continued pre-training): a checkpoint without the
+// head (a bare BertModel) leaves it newly initialized; BERT's next-sentence head and the decoder (tied to the word
+// embeddings) are reported unused.
+Result<WeightsReport> loadEncoderWeights(EncoderMaskedLMImpl &model, const hf::CheckpointFolder &folder,
+                                         bool allowMissing);
 
 // Named tensors as a safetensors file (float32, on the CPU).
 Status saveTensors(const std::vector<std::pair<std::string, torch::Tensor>> &named, const std::filesystem::path &file);

@@ -11,12 +11,14 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <thread>
 #include <tuple>
 
 #include "data/dataset.h"
 #include "data/packing.h"
 #include "engine/checkpoint.h"
 #include "engine/encoder.h"
+#include "engine/hfweights.h"
 #include "engine/objective.h"
 #include "engine/optim.h"
 #include "engine/runcontext.h"
@@ -56,12 +58,21 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
         return Error{runDir.string() + ": not a masked-language-model pre-training run"};
     PretrainedMlm out;
     out.exp = std::move(*exp);
-    auto tok = Tokenizer::load(runDir / "tokenizer.model", out.exp.tokenizer);
-    if (!tok)
-        return tok.error();
-    out.tokenizer = std::move(*tok);
-    out.special = mlmSpecialIds(out.tokenizer->vocabSize());
-    out.model = EncoderMaskedLM(scratchEncoderConfig(out.exp.model, out.special.rows, out.exp.tokenizer.maxTokens)).ptr();
+    if (out.exp.model.pretrained()) { // continued pre-training: the checkpoint's config and tokenizer, copied into the run
+        auto hf = readRunPretrained(runHfDir(runDir));
+        if (!hf)
+            return hf.error();
+        out.hf = std::move(*hf);
+        out.special = mlmSpecialIds(*out.hf->tokenizer, out.hf->config.vocabSize);
+        out.model = EncoderMaskedLM(out.hf->config).ptr();
+    } else {
+        auto tok = Tokenizer::load(runDir / "tokenizer.model", out.exp.tokenizer);
+        if (!tok)
+            return tok.error();
+        out.tokenizer = std::move(*tok);
+        out.special = mlmSpecialIds(out.tokenizer->vocabSize());
+        out.model = EncoderMaskedLM(scratchEncoderConfig(out.exp.model, out.special.rows, out.exp.tokenizer.maxTokens)).ptr();
+    }
     out.model->eval();
     const std::vector<std::string> kinds =
         step >= 0 ? std::vector<std::string>{keptCheckpointName(step)} : std::vector<std::string>{"best", "last"};
@@ -76,6 +87,12 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
     if (step >= 0)
         return Error{runDir.string() + ": no checkpoints/" + keptCheckpointName(step) + ".pt"};
     return Error{runDir.string() + ": the pre-training run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
+}
+
+MlmSpecialIds mlmSpecialIds(const hf::HfTokenizer &tokenizer, int rows)
+{
+    const hf::SpecialTokens &t = tokenizer.special();
+    return {t.pad, t.cls, t.sep, t.mask, rows};
 }
 
 torch::Tensor mlmMaskable(const torch::Tensor &ids, const MlmSpecialIds &special)
@@ -191,11 +208,19 @@ public:
     const std::vector<size_t> &trainExamples() const override { return m_trainOrder; }
     StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override;
     json evaluate(EvalSplit split, int64_t step) override;
-    void reportArtifacts() override { m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", "tokenizer.model"}}); }
+    void reportArtifacts() override
+    {
+        m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", m_pretrained ? "hf" : "tokenizer.model"}});
+    }
 
 private:
     Status readDocuments(std::vector<std::string> &train, std::vector<std::string> &heldOut);
     PackedSequences pack(const std::vector<std::string> &texts) const;
+    // The tokenizer: a sentencepiece model trained on the training documents, or (model.init_from) the checkpoint's.
+    Status prepareTokenizer(const std::vector<std::string> &train);
+    Status preparePretrained();
+    std::vector<std::vector<int>> encodeAll(const std::vector<std::string> &texts) const;
+    std::vector<std::string> pieceNames() const;
     // Sequences [begin, end) of packed, in the order given, as ids [B, L] and lengths [B].
     std::pair<torch::Tensor, torch::Tensor> batchOf(const PackedSequences &packed, const std::vector<size_t> &order,
                                                     size_t begin, size_t end) const;
@@ -212,6 +237,7 @@ private:
     ReadReport m_report;
     size_t m_documents = 0, m_trainDocuments = 0, m_heldOutDocuments = 0;
     std::unique_ptr<Tokenizer> m_tokenizer;
+    std::optional<PretrainedEncoder> m_pretrained; // model.init_from: continued pre-training of that checkpoint
     bool m_tokenizerFromCache = false;
     MlmSpecialIds m_special;
     PackedSequences m_train, m_validation;
@@ -277,17 +303,35 @@ PackedSequences MlmObjective::pack(const std::vector<std::string> &texts) const
     o.cls = m_special.cls;
     o.sep = m_special.sep;
     o.onePerDocument = m_ctx.exp.mlm.onePerDocument;
-    return packSequences(m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess()), o);
+    return packSequences(encodeAll(texts), o);
 }
 
-Status MlmObjective::prepare()
+std::vector<std::vector<int>> MlmObjective::encodeAll(const std::vector<std::string> &texts) const
 {
-    std::vector<std::string> train, heldOut;
-    if (auto read = readDocuments(train, heldOut); !read)
-        return read;
-    if (m_ctx.exp.model.pretrained())
-        return Error{"model.init_from: continued pre-training of a Hugging Face checkpoint is not supported yet; "
-                     "pre-train from scratch (leave model.init_from empty)"};
+    if (!m_pretrained)
+        return m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess());
+    // Whole documents in the checkpoint's pieces, without special tokens (packing adds them), on the run's threads.
+    std::vector<std::vector<int>> out(texts.size());
+    const auto &tok = *m_pretrained->tokenizer;
+    const size_t threads = size_t(std::max(1, m_ctx.threadsPerProcess()));
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (size_t i = t; i < texts.size(); i += threads)
+                out[i] = tok.piecesToIds(tok.tokenize(texts[i]));
+        });
+    for (auto &th : pool)
+        th.join();
+    return out;
+}
+
+std::vector<std::string> MlmObjective::pieceNames() const
+{
+    return mlmPieceNames(m_pretrained ? m_pretrained->tokenizer->displayPieces() : m_tokenizer->pieceTexts(), m_special);
+}
+
+Status MlmObjective::prepareTokenizer(const std::vector<std::string> &train)
+{
     // Documents are encoded whole: the sequence length is the packing's, not a cut of each text.
     TokenizerSpec whole = m_ctx.exp.tokenizer;
     whole.maxTokens = std::numeric_limits<int>::max() / 2;
@@ -297,8 +341,34 @@ Status MlmObjective::prepare()
     if (!tok)
         return tok.error();
     m_tokenizer = std::move(*tok);
-    const int pieces = m_tokenizer->vocabSize();
-    m_special = mlmSpecialIds(pieces);
+    m_special = mlmSpecialIds(m_tokenizer->vocabSize());
+    return Unit{};
+}
+
+// model.init_from: the folder's config and tokenizer, or (resuming, further ranks) the run's own copy of them.
+Status MlmObjective::preparePretrained()
+{
+    const fs::path hfDir = runHfDir(m_ctx.options.runDir);
+    const bool fromRun = (m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(hfDir / "config.json");
+    auto p = fromRun ? readRunPretrained(hfDir) : openPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir);
+    if (!p)
+        return p.error();
+    m_pretrained = std::move(*p);
+    const hf::EncoderConfig &c = m_pretrained->config; // openPretrained checked the sizes and max_tokens against it
+    m_special = mlmSpecialIds(*m_pretrained->tokenizer, c.vocabSize);
+    m_ctx.log("info", "continued pre-training of " + std::string(hf::familyName(c.family)) + " (" +
+                          std::to_string(c.layers) + " layers, hidden " + std::to_string(c.hiddenSize) + ", " +
+                          m_pretrained->tokenizer->kind() + " vocabulary of " + std::to_string(c.vocabSize) + ")");
+    return Unit{};
+}
+
+Status MlmObjective::prepare()
+{
+    std::vector<std::string> train, heldOut;
+    if (auto read = readDocuments(train, heldOut); !read)
+        return read;
+    if (auto tok = m_ctx.exp.model.pretrained() ? preparePretrained() : prepareTokenizer(train); !tok)
+        return tok;
     m_train = pack(train);
     m_validation = pack(heldOut);
     m_trainOrder.resize(m_train.size());
@@ -329,13 +399,25 @@ json MlmObjective::dataSummary() const
             {"vocab", m_special.rows},
             {"special_ids", {{"pad", m_special.pad}, {"cls", m_special.cls}, {"sep", m_special.sep},
                              {"mask", m_special.mask}}},
-            {"tokenizer_cached", m_tokenizerFromCache}};
+            {"tokenizer_cached", m_tokenizerFromCache},
+            {"tokenizer", m_pretrained ? m_pretrained->tokenizer->kind() : "sentencepiece"}};
 }
 
 Status MlmObjective::createModel()
 {
     const Experiment &e = m_ctx.exp;
-    m_model = EncoderMaskedLM(scratchEncoderConfig(e.model, m_special.rows, e.tokenizer.maxTokens)).ptr();
+    m_model = EncoderMaskedLM(m_pretrained ? m_pretrained->config
+                                           : scratchEncoderConfig(e.model, m_special.rows, e.tokenizer.maxTokens))
+                  .ptr();
+    if (m_pretrained && m_pretrained->folder) { // a fresh run: the checkpoint's weights (resuming: the run's own)
+        auto report = loadEncoderWeights(*m_model, *m_pretrained->folder, e.model.allowMissingWeights);
+        if (!report)
+            return report.error();
+        m_ctx.log("info", "loaded " + std::to_string(report->loaded) + " tensors from " +
+                              m_pretrained->folder->weightsPath.string());
+        for (const auto &msg : report->messages(m_pretrained->folder->weightsPath.string()))
+            m_ctx.log(report->missing.empty() ? "info" : "warning", msg);
+    }
     m_model->to(m_ctx.device);
     m_model->train();
     return Unit{};
@@ -463,7 +545,7 @@ json MlmObjective::fills(const MaskedTokens &m, const torch::Tensor &lengths, co
     sample.logits = logits;
     sample.special = m_special;
     sample.sequences = kFillSequences;
-    return fillRows(sample, mlmPieceNames(m_tokenizer->pieceTexts(), m_special));
+    return fillRows(sample, pieceNames());
 }
 
 } // namespace

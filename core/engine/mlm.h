@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "engine/encoder.h"
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "engine/pretrained.h"
 #include "engine/tokenizer.h"
 #include "experiment/experiment.h"
 #include "util/result.h"
@@ -41,7 +43,8 @@ MaskedTokens maskTokens(const torch::Tensor &ids, const torch::Tensor &maskable,
 // `lbk export --format hf` writes and what a classifier with model.init_from "run:UID" starts from.
 struct PretrainedMlm {
     Experiment exp;
-    std::unique_ptr<Tokenizer> tokenizer;
+    std::unique_ptr<Tokenizer> tokenizer;     // pre-trained from scratch: the run's sentencepiece model
+    std::optional<PretrainedEncoder> hf;       // continued pre-training: the checkpoint's config and tokenizer
     MlmSpecialIds special;
     std::shared_ptr<EncoderMaskedLMImpl> model; // in eval mode, on the CPU
     std::string checkpoint;                     // best | last | step-N
@@ -49,6 +52,9 @@ struct PretrainedMlm {
 };
 // step >= 0: the weights kept at that evaluation (checkpoints/step-N.pt, evaluation.keep_checkpoints).
 Result<PretrainedMlm> loadMlmRun(const std::filesystem::path &runDir, int64_t step = -1);
+
+// The special ids of a Hugging Face tokenizer ([CLS] or <s>, ...), its whole vocabulary the rows.
+MlmSpecialIds mlmSpecialIds(const hf::HfTokenizer &tokenizer, int rows);
 
 // The tokens masking may choose: not padding, [CLS] or [SEP].
 torch::Tensor mlmMaskable(const torch::Tensor &ids, const MlmSpecialIds &special);

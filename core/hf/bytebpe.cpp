@@ -264,4 +264,35 @@ Status ByteBpe::save(const std::filesystem::path &folder) const
     return writeJsonFile(folder / "special_tokens_map.json", specials);
 }
 
+std::vector<std::string> ByteBpe::displayPieces() const
+{
+    // Each symbol character back to its byte, the bytes read as UTF-8; the space byte (Ġ) starts a word.
+    std::unordered_map<std::string, char> byteOf;
+    const auto symbols = byteSymbols();
+    for (int b = 0; b < 256; ++b)
+        byteOf.emplace(symbols[size_t(b)], char(b));
+    std::vector<std::string> out(static_cast<size_t>(m_vocabSize));
+    for (const auto &[token, id] : m_vocab) {
+        if (id < 0 || id >= m_vocabSize)
+            continue;
+        std::vector<char32_t> cps;
+        decodeUtf8(token, cps, nullptr, false);
+        std::string bytes;
+        bool known = true;
+        for (const char32_t c : cps) {
+            std::string one;
+            appendUtf8(one, c);
+            const auto it = byteOf.find(one);
+            known = known && it != byteOf.end();
+            bytes += known ? it->second : '?';
+        }
+        if (!known || bytes.empty() || (token.front() == '<' && token.back() == '>')) { // <s>, <mask>...: as written
+            out[size_t(id)] = token;
+            continue;
+        }
+        out[size_t(id)] = bytes.front() == ' ' ? "\u2581" + bytes.substr(1) : bytes;
+    }
+    return out;
+}
+
 } // namespace lbk::hf

@@ -28,6 +28,7 @@ public:
     int vocabSize() const override { return m_vocabSize; }
     const SpecialTokens &special() const override { return m_special; }
     std::string kind() const override { return "byte-level BPE"; }
+    std::vector<std::string> displayPieces() const override;
     Status save(const std::filesystem::path &folder) const override;
 
 private:

@@ -30,6 +30,10 @@ public:
     virtual int vocabSize() const = 0;
     virtual const SpecialTokens &special() const = 0;
     virtual std::string kind() const = 0; // "WordPiece" or "byte-level BPE"
+    // Every id's piece as text to show (masked-language-model fills), vocabSize() of them, in sentencepiece's
+    // convention: a piece that starts a word begins with U+2581, a continuation does not (WordPiece's "##" and
+    // byte-level BPE's byte symbols are translated).
+    virtual std::vector<std::string> displayPieces() const = 0;
     // Writes the tokenizer's files (vocab.txt, or vocab.json + merges.txt; tokenizer_config.json and
     // special_tokens_map.json) into folder, so transformers' AutoTokenizer loads the same tokenizer.
     virtual Status save(const std::filesystem::path &folder) const = 0;

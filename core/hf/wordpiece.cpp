@@ -289,6 +289,17 @@ std::vector<int> WordPiece::encode(std::string_view text, int maxTokens) const
     return ids;
 }
 
+std::vector<std::string> WordPiece::displayPieces() const
+{
+    std::vector<std::string> out;
+    out.reserve(m_tokens.size());
+    for (const auto &t : m_tokens) {
+        const bool special = t.size() > 2 && t.front() == '[' && t.back() == ']';
+        out.push_back(special ? t : t.rfind("##", 0) == 0 ? t.substr(2) : "\u2581" + t);
+    }
+    return out;
+}
+
 Status WordPiece::save(const std::filesystem::path &folder) const
 {
     if (m_options.prefix != "##" || m_options.maxInputCharsPerWord != 100)

@@ -32,6 +32,7 @@ public:
     int vocabSize() const override { return int(m_tokens.size()); }
     const SpecialTokens &special() const override { return m_special; }
     std::string kind() const override { return "WordPiece"; }
+    std::vector<std::string> displayPieces() const override;
     Status save(const std::filesystem::path &folder) const override;
 
 private:

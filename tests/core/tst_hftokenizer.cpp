@@ -509,6 +509,34 @@ private Q_SLOTS:
             QCOMPARE(readFile(saved / "merges.txt"), readFile(source / "merges.txt"));
     }
 
+    // Pieces to show (MLM fills) in sentencepiece's convention: a word's first piece starts with U+2581, a
+    // continuation does not, special tokens stay as written; the text of a word reads back from its pieces.
+    void displayPieces_data()
+    {
+        QTest::addColumn<QString>("kind");
+        QTest::newRow("WordPiece") << QStringLiteral("wordpiece");
+        QTest::newRow("byte-level BPE") << QStringLiteral("bytebpe");
+    }
+
+    void displayPieces()
+    {
+        QFETCH(QString, kind);
+        const auto tok = load(loadHfTokenizer(kFixtures / kind.toStdString()));
+        const auto shown = tok->displayPieces();
+        QCOMPARE(int(shown.size()), tok->vocabSize());
+        const std::string mark = "\u2581";
+        std::string text;
+        for (const int id : tok->encode("Transformers learn representations", 64)) {
+            const std::string &p = shown[size_t(id)];
+            if (id == tok->special().cls || id == tok->special().sep) {
+                QVERIFY2(p.find(mark) == std::string::npos, p.c_str());
+                continue;
+            }
+            text += p.rfind(mark, 0) == 0 ? " " + p.substr(mark.size()) : p;
+        }
+        QCOMPARE(QString::fromStdString(text).trimmed().toLower(), QStringLiteral("transformers learn representations"));
+    }
+
     // tokenizer_config.json's do_lower_case reaches the folder's WordPiece.
     void configLowercase()
     {

@@ -12,7 +12,9 @@
 
 #include <torch/torch.h>
 
+#include "engine/hfweights.h"
 #include "engine/mlm.h"
+#include "hf/hftokenizer.h"
 #include "lbkprocess.h"
 #include "store/store.h"
 
@@ -55,6 +57,52 @@ class TestPretrain : public QObject {
              {"optimizer", {{"lr", 0.002}, {"weight_decay", 0.01}}},
              {"training", {{"objective", "mlm"}, {"batch_size", 16}, {"epochs", 1}, {"max_steps", 40}, {"log_every", 5}}},
              {"evaluation", {{"every_steps", 10}, {"metric", "loss"}, {"keep_checkpoints", true}}}});
+    }
+
+    // The model's five likeliest tokens at three masked positions of ids, and their probabilities, are the Python
+    // reference's for the BertForMaskedLM folder.
+    void compareFills(lbk::EncoderMaskedLMImpl &model, const std::vector<int> &ids, int maskId, const fs::path &folder)
+    {
+        const int64_t n = int64_t(ids.size());
+        auto input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).unsqueeze(0);
+        auto labels = torch::full({1, n}, int64_t(-100));
+        for (const int64_t at : {int64_t(2), n / 2, n - 2}) {
+            labels[0][at] = input[0][at].item<int64_t>();
+            input[0][at] = maskId;
+        }
+        torch::NoGradGuard noGrad;
+        model.eval();
+        const auto [logits, truth] = model.maskedLogits(input, torch::tensor({n}), labels);
+        const auto [probs, top] = torch::softmax(logits, 1).topk(5, 1);
+
+        const QString idsFile = m_dir.filePath(QStringLiteral("fill-ids.json"));
+        const QString refFile = m_dir.filePath(QStringLiteral("fill-ref.json"));
+        std::ofstream(idsFile.toStdString()) << json::array({json(std::vector<int64_t>(
+            input.data_ptr<int64_t>(), input.data_ptr<int64_t>() + n))}).dump();
+        const auto r = lbktest::runProcess(kPython, {kReference, QStringLiteral("forward"), QStringLiteral("--folder"),
+                                                     QString::fromStdString(folder.string()), QStringLiteral("--ids"),
+                                                     idsFile, QStringLiteral("--out"), refFile});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const json ref = readJson(refFile.toStdString());
+        int64_t row = 0;
+        double worst = 0;
+        for (int64_t at = 0; at < n; ++at) {
+            if (labels[0][at].item<int64_t>() < 0)
+                continue;
+            for (int64_t j = 0; j < 5; ++j) {
+                QCOMPARE(ref["top5"][0][at][j].get<int64_t>(), top[row][j].item<int64_t>());
+                worst = std::max(worst, std::abs(ref["top5_probs"][0][at][j].get<double>() - probs[row][j].item<double>()));
+            }
+            ++row;
+        }
+        qInfo("top-5 fills at 3 masked positions agree with %s; probabilities differ by at most %.2g",
+              folder.filename().c_str(), worst);
+        QVERIFY(worst < 1e-5);
+    }
+
+    bool hasPython()
+    {
+        return lbktest::runProcess(kPython, {QStringLiteral("-c"), QStringLiteral("import torch")}).exitCode == 0;
     }
 
     std::unique_ptr<lbk::Store> store()
@@ -125,7 +173,7 @@ private Q_SLOTS:
     // likeliest tokens at masked positions are Labbook's, with the same probabilities.
     void exportFillsMasksAsLabbook()
     {
-        if (lbktest::runProcess(kPython, {QStringLiteral("-c"), QStringLiteral("import torch")}).exitCode != 0)
+        if (!hasPython())
             QSKIP("Debian's python3-torch is not installed (./test.sh installs it)");
         const fs::path out = m_dir.filePath(QStringLiteral("mlm-hf")).toStdString();
         const auto e = lbk({QStringLiteral("export"), QStringLiteral("mlm"), QStringLiteral("--format"),
@@ -141,39 +189,80 @@ private Q_SLOTS:
         for (const int id : pre->tokenizer->encode("we propose a new method for the detection of gravitational waves"))
             ids.push_back(id);
         ids.push_back(pre->special.sep);
-        const int64_t n = int64_t(ids.size());
-        auto input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).unsqueeze(0);
-        auto labels = torch::full({1, n}, int64_t(-100));
-        for (const int64_t at : {int64_t(2), n / 2, n - 2}) {
-            labels[0][at] = input[0][at].item<int64_t>();
-            input[0][at] = pre->special.mask;
-        }
-        torch::NoGradGuard noGrad;
-        const auto [logits, truth] = pre->model->maskedLogits(input, torch::tensor({n}), labels);
-        const auto [probs, top] = torch::softmax(logits, 1).topk(5, 1);
+        compareFills(*pre->model, ids, pre->special.mask, out);
+    }
 
-        const QString idsFile = m_dir.filePath(QStringLiteral("fill-ids.json"));
-        const QString refFile = m_dir.filePath(QStringLiteral("fill-ref.json"));
-        std::ofstream(idsFile.toStdString()) << json::array({json(std::vector<int64_t>(
-            input.data_ptr<int64_t>(), input.data_ptr<int64_t>() + n))}).dump();
-        const auto r = lbktest::runProcess(kPython, {kReference, QStringLiteral("forward"), QStringLiteral("--folder"),
-                                                     QString::fromStdString(out.string()), QStringLiteral("--ids"),
-                                                     idsFile, QStringLiteral("--out"), refFile});
-        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-        const json ref = readJson(refFile.toStdString());
-        int64_t row = 0;
-        double worst = 0;
-        for (int64_t at = 0; at < n; ++at) {
-            if (labels[0][at].item<int64_t>() < 0)
-                continue;
-            for (int64_t j = 0; j < 5; ++j) {
-                QCOMPARE(ref["top5"][0][at][j].get<int64_t>(), top[row][j].item<int64_t>());
-                worst = std::max(worst, std::abs(ref["top5_probs"][0][at][j].get<double>() - probs[row][j].item<double>()));
-            }
-            ++row;
+    // model.init_from a Hugging Face BertForMaskedLM folder: continued pre-training (domain adaptation). The
+    // checkpoint loads exactly (its fills are the reference's), the run trains in the checkpoint's WordPiece
+    // pieces, its export is the checkpoint's layout and tokenizer again, and a classifier is pointed at the export.
+    void continuesAHuggingFaceCheckpoint()
+    {
+        if (!hasPython())
+            QSKIP("Debian's python3-torch is not installed (./test.sh installs it)");
+        const QString folder = m_dir.filePath(QStringLiteral("tiny-bert-mlm"));
+        const auto made = lbktest::runProcess(kPython, {kReference, QStringLiteral("make"), QStringLiteral("--family"),
+                                                        QStringLiteral("bert"), QStringLiteral("--out"), folder,
+                                                        QStringLiteral("--mlm-full"), QStringLiteral("--hidden"),
+                                                        QStringLiteral("48"), QStringLiteral("--positions"),
+                                                        QStringLiteral("64")});
+        QVERIFY2(made.exitCode == 0, qPrintable(made.err));
+        auto inspected = lbk::hf::inspectCheckpointFolder(folder.toStdString());
+        QVERIFY2(inspected.ok(), inspected.ok() ? "" : inspected.message().c_str());
+        auto tokenizer = lbk::hf::loadHfTokenizer(folder.toStdString());
+        QVERIFY(tokenizer.ok());
+        const std::vector<int> ids = (*tokenizer)->encode("we propose a new method for the detection of waves", 64);
+        {
+            lbk::EncoderMaskedLMImpl model(inspected->config);
+            auto report = lbk::loadEncoderWeights(model, *inspected, false);
+            QVERIFY2(report.ok(), report.ok() ? "" : report.message().c_str());
+            QVERIFY(report->newlyInitialized.empty());
+            compareFills(model, ids, (*tokenizer)->special().mask, folder.toStdString());
         }
-        qInfo("top-5 fills at 3 masked positions agree; probabilities differ by at most %.2g", worst);
-        QVERIFY(worst < 1e-5);
+
+        const QString file = lbktest::debugVariant(
+            m_dir.path(), QStringLiteral("cpt"),
+            {{"data", {{"text", "abstract"}, {"limit", 400}}},
+             {"tokenizer", {{"max_tokens", 48}}},
+             {"model", {{"type", "encoder"}, {"init_from", folder.toStdString()}}},
+             {"optimizer", {{"lr", 0.001}}},
+             {"training", {{"objective", "mlm"}, {"batch_size", 16}, {"epochs", 1}, {"max_steps", 20}, {"log_every", 5}}},
+             {"evaluation", {{"every_steps", 10}, {"metric", "loss"}}}});
+        const auto r = lbk({QStringLiteral("run"), file});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        auto s = store();
+        auto run = s->run("cpt");
+        QVERIFY(run.ok());
+        QCOMPARE(run->status, lbk::RunStatus::Finished);
+        QCOMPARE(s->metric(run->id, "val/loss").size(), size_t(2));
+        bool loadedLine = false;
+        for (const auto &line : s->logs(run->id))
+            loadedLine = loadedLine || line.message.find("continued pre-training of bert") != std::string::npos;
+        QVERIFY(loadedLine);
+        // The fills are in the checkpoint's pieces: whole words of its vocabulary appear as guesses or truths.
+        const auto fills = s->predictions(run->id, lbk::PredictionFilter{});
+        QVERIFY(!fills.empty());
+        for (const auto &f : fills)
+            QVERIFY2(f.truth.front().find("##") == std::string::npos, f.truth.front().c_str());
+
+        // The export is BertForMaskedLM with the checkpoint's tokenizer files; the reference agrees with the run.
+        const fs::path out = m_dir.filePath(QStringLiteral("cpt-hf")).toStdString();
+        const auto e = lbk({QStringLiteral("export"), QStringLiteral("cpt"), QStringLiteral("--format"),
+                            QStringLiteral("hf"), QStringLiteral("--out"), QString::fromStdString(out.string())});
+        QVERIFY2(e.exitCode == 0, qPrintable(e.out + e.err));
+        QVERIFY(fs::exists(out / "vocab.txt"));
+        QCOMPARE(readJson(out / "config.json")["architectures"][0].get<std::string>(), std::string("BertForMaskedLM"));
+        auto pre = lbk::loadMlmRun(run->runDir);
+        QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
+        QVERIFY(pre->hf.has_value());
+        compareFills(*pre->model, ids, pre->special.mask, out);
+
+        // A classifier fine-tunes from the export; "run:cpt" says so.
+        const QString direct = lbktest::debugVariant(
+            m_dir.path(), QStringLiteral("from-cpt"), {{"model", {{"type", "encoder"}, {"init_from", "run:cpt"}}}});
+        const auto refused = lbk({QStringLiteral("run"), direct});
+        QVERIFY(refused.exitCode != 0);
+        const QString said = refused.out + refused.err;
+        QVERIFY2(said.contains(QStringLiteral("--format hf")), qPrintable(said));
     }
 
     // model.init_from "run:mlm": the recorded config names the run by uid with its sizes, and with the embeddings

@@ -177,7 +177,7 @@ void HistogramsPage::showEvaluation(int index)
     }
     m_bars->setEmptyMessage(QString());
     const qint64 step = m_steps[size_t(index)];
-    m_stepLabel->setText(tr("step %1 (%2 of %3)").arg(step).arg(index + 1).arg(m_steps.size()));
+    m_stepLabel->setText(tr("step %L1 (%2 of %3)").arg(step).arg(index + 1).arg(m_steps.size()));
     for (auto *h : m_heatmaps)
         h->setMarker(index);
     double maxShare = 0;
