@@ -1,0 +1,101 @@
+"""A script started by hand: labbook.init() asks `lbk record` for a run, which the store then follows like a
+local worker (the same ingest, the script's process for liveness). lbk cancel ends it `cancelled`, a kill
+`interrupted`; without lbk the journal lands in a folder and `lbk record --journal` stores it later."""
+import os
+import signal
+import subprocess
+import unittest
+
+from support import PYTHON, env, events, lbk, lbk_json, needs_lbk, query, script, temp_dir, wait_for
+
+LOOP = """
+import labbook, sys, time
+run = labbook.init(config={"lr": 0.1, "model": "bag"}, name="by-hand", tags=["a", "b"], task="binary",
+                   store=sys.argv[1])
+print(run.store_id, run.uid, flush=True)
+for step in range(1, int(sys.argv[2]) + 1):
+    run.log({"train/loss": 1.0 / step}, step=step)
+    time.sleep(float(sys.argv[3]))
+run.finish({"note": "done"})
+"""
+
+
+@needs_lbk
+class ByHandTest(unittest.TestCase):
+    def start(self, steps, sleep, **extra_env):
+        self.store = os.path.join(temp_dir(self), "store.db")
+        proc = subprocess.Popen([PYTHON, script(self, LOOP), self.store, str(steps), str(sleep)], env=env(**extra_env),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        run_id, uid = proc.stdout.readline().split()
+        return proc, int(run_id), uid
+
+    def show(self, run_id):
+        return lbk_json(self.store, "show", str(run_id))
+
+    def test_a_finished_run_is_in_the_store(self):
+        proc, run_id, uid = self.start(5, 0)
+        proc.communicate(timeout=60)
+        run = self.show(run_id)
+        self.assertEqual((run["status"], run["name"], run["uid"], run["task"]), ("finished", "by-hand", uid, "binary"))
+        self.assertEqual(run["tags"], ["a", "b"])
+        self.assertEqual(run["config"], {"lr": 0.1, "model": "bag"})
+        self.assertEqual(run["target"], "local")
+        self.assertEqual(run["summary"]["final"]["steps"], 5)
+        self.assertEqual(run["summary"]["note"], "done")
+        self.assertEqual(query(self.store, "SELECT count(*) FROM metrics WHERE run = ? AND key = 'train/loss'",
+                               run_id), [(5,)])
+        listed = lbk(self.store, "runs").stdout
+        self.assertIn("by-hand", listed)
+
+    def test_lbk_cancel_records_cancelled(self):
+        proc, run_id, _ = self.start(100000, 0.02)
+        wait_for(lambda: self.show(run_id)["last_step"] > 3, what="the run's first steps in the store")
+        said = lbk(self.store, "cancel", str(run_id)).stdout
+        self.assertIn("asked run", said)
+        proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 3)
+        run = self.show(run_id)
+        self.assertEqual(run["status"], "cancelled")
+
+    def test_a_killed_script_is_interrupted(self):
+        proc, run_id, _ = self.start(100000, 0.02)
+        wait_for(lambda: self.show(run_id)["last_step"] > 3, what="the run's first steps in the store")
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        run = self.show(run_id)
+        self.assertEqual(run["status"], "interrupted")
+        self.assertIn(f"the worker process {proc.pid}", run["error"])
+        self.assertGreater(run["last_step"], 3)
+
+    def test_without_lbk_the_journal_waits_in_a_folder_to_be_imported(self):
+        folder = temp_dir(self)
+        code = ("import labbook\nrun = labbook.init(config={'x': 1}, name='offline')\n"
+                "run.log({'train/loss': 0.5}, step=1)\nrun.finish()\nprint(run.journal_path)\n")
+        done = subprocess.run([PYTHON, script(self, code)], env=env(LABBOOK_LBK="", PATH="/nonexistent"), cwd=folder,
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("lbk was not found", done.stderr)
+        journal = done.stdout.strip()
+        self.assertTrue(journal.startswith(os.path.join(folder, "labbook-runs")) or journal.startswith("labbook-runs"))
+        journal = os.path.join(folder, journal)
+        self.assertEqual(events(journal)[-1]["type"], "finished")
+        store = os.path.join(temp_dir(self), "store.db")
+        out = lbk_json(store, "record", "--name", "offline", "--journal", journal)
+        run = lbk_json(store, "show", str(out["id"]))
+        self.assertEqual((run["status"], run["config"]), ("finished", {"x": 1}))
+        self.assertEqual(query(store, "SELECT value FROM metrics WHERE run = ?", out["id"]), [(0.5,)])
+
+    def test_refusals_name_the_problem(self):
+        store = os.path.join(temp_dir(self), "store.db")
+        for args, message in ((["--pid", "999999999"], "--pid 999999999: no such process"),
+                              (["--task", "regression"], "--task regression: allowed are"),
+                              (["--journal", "/no/such.jsonl"], "--journal /no/such.jsonl: no such file")):
+            with self.subTest(message=message):
+                done = lbk(store, "record", *args, check=False)
+                self.assertEqual(done.returncode, 2)
+                self.assertIn(message, done.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
