@@ -1,126 +1,68 @@
 #!/usr/bin/env python3
-"""Report a PyTorch/XLA (or any Python) training script into Labbook.
+"""Report a PyTorch/XLA (or any Python) training script into Labbook: now a thin wrapper of the labbook
+library (python/labbook, docs/PYTHON.md), kept so that targets whose worker template names this file go on
+working. New scripts use the library directly:
 
-Labbook follows any program that appends the event protocol (docs/PROTOCOL.md) to a journal file. Run your
-script through a `command` target whose "worker" template passes the journal path, e.g. in targets.json:
-
-    "tpu": {"type": "command",
-            "command": ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "{name}", "--zone", "{zone}",
-                        "--command", "{cmd}"],
-            "vars": {"name": "my-v4", "zone": "us-central2-b"},
-            "worker": ["accelerate", "launch", "train.py", "--labbook-journal", "{journal}"]}
-
-and in train.py:
-
-    from xla_logger import LabbookLogger
-    log = LabbookLogger(args.labbook_journal)          # only the main process writes
-    log.started(config=vars(args), device="xla")
+    import labbook
+    run = labbook.init(journal=args.labbook_journal, config=vars(args))   # only the main process writes
     for step, batch in enumerate(loader, 1):
         loss = train_step(batch)
         if step % 10 == 0:
-            log.metrics(step, **{"train/loss": loss.item(), "lr": scheduler.get_last_lr()[0]})
-    log.finished(step)
+            run.log({"train/loss": loss.item(), "lr": scheduler.get_last_lr()[0]}, step=step)
+    run.finish()
 
-Labbook sets LABBOOK_RUN_UID, LABBOOK_RUN_NAME and LABBOOK_RUN_DIR in the worker's environment. A SIGTERM
-(lbk cancel, scancel, a Slurm time limit) is recorded as `cancelled` before the process ends.
-
-`python3 xla_logger.py --demo --journal FILE` writes a short fake run without PyTorch, to try a target.
+`python3 xla_logger.py --demo --journal FILE [--experiment FILE]` writes a short fake run without PyTorch, to
+try a target.
 """
 import argparse
 import json
-import math
 import os
-import signal
-import socket
 import sys
 import time
 
-
-def _is_main_process():
-    # torch_xla's own notion first (one writer per job), then the launchers' environment variables.
-    try:
-        import torch_xla.core.xla_model as xm  # noqa: F401  (only present on XLA hosts)
-        return xm.is_master_ordinal()
-    except Exception:
-        pass
-    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
-        if os.environ.get(var, "0") != "0":
-            return False
-    return True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # unless installed
+import labbook  # noqa: E402
 
 
 class LabbookLogger:
-    """Appends one JSON event per line to the journal and flushes each line, as docs/PROTOCOL.md asks."""
+    """The old interface over labbook.Run, for scripts written against it."""
 
     def __init__(self, journal, run_uid=None, enabled=None):
-        self.enabled = _is_main_process() if enabled is None else enabled
-        self.run_uid = run_uid or os.environ.get("LABBOOK_RUN_UID", "")
-        self.seq = 0
-        self.step = 0
-        self.f = None
-        if not self.enabled:
-            return
-        # Continue the journal's numbering when it already holds events (a resumed run).
-        if os.path.exists(journal):
-            with open(journal, "rb") as old:
-                for line in old:
-                    try:
-                        self.seq = max(self.seq, json.loads(line)["seq"])
-                    except (ValueError, KeyError):
-                        pass
-        self.f = open(journal, "a", buffering=1, encoding="utf-8")
-        signal.signal(signal.SIGTERM, self._on_term)
-
-    def emit(self, type_, **fields):
-        if not self.enabled:
-            return
-        self.seq += 1
-        event = {"seq": self.seq, "t": time.time(), "type": type_}
-        event.update(fields)
-        self.f.write(json.dumps(event, allow_nan=False, default=str) + "\n")
-        self.f.flush()
-        if type_ in ("finished", "failed", "cancelled"):
-            os.fsync(self.f.fileno())
+        self.run = None
+        self.journal, self.enabled = journal, enabled
 
     def started(self, config=None, device="xla", kind="train", **extra):
-        self.emit("run_started", run=self.run_uid, config=config or {}, host=socket.gethostname(),
-                  pid=os.getpid(), device=device, kind=kind, **extra)
+        self.run = labbook.init(config=config, journal=self.journal, device=device, kind=kind,
+                                main_process=self.enabled, data=extra.get("data"))
 
     def metrics(self, step, **values):
-        self.step = step
-        clean = {k: (v if isinstance(v, (int, float)) and math.isfinite(v) else None) for k, v in values.items()}
-        self.emit("metrics", step=step, values=clean)
+        self.run.log(values, step=step)
 
     def log(self, message, level="info"):
-        self.emit("log", level=level, message=message)
+        self.run.message(message, level)
 
     def checkpoint(self, step, path, kind="last"):
-        self.emit("checkpoint", step=step, kind=kind, path=path)
+        self.run.checkpoint(path, kind=kind, step=step)
 
     def finished(self, step=None, **summary):
-        self.emit("finished", step=self.step if step is None else step, summary=summary)
+        self.run.finish(summary, step=step)
 
     def failed(self, reason, step=None):
-        self.emit("failed", step=self.step if step is None else step, reason=reason)
-
-    def _on_term(self, signum, frame):
-        self.emit("cancelled", step=self.step)
-        sys.exit(3)
+        self.run.fail(reason, step=step)
 
 
-def _demo(args):
+def demo(args):
     config = {}
     if args.experiment and os.path.exists(args.experiment):
         with open(args.experiment, encoding="utf-8") as f:
             config = json.load(f)
-    log = LabbookLogger(args.journal)
-    log.started(config=config, device="cpu (demo)")
+    run = labbook.init(config=config, journal=args.journal, device="cpu (demo)")
     loss = 2.0
     for step in range(1, args.steps + 1):
         loss *= 0.97
-        log.metrics(step, **{"train/loss": loss, "lr": 0.01})
+        run.log({"train/loss": loss, "lr": 0.01}, step=step)
         time.sleep(args.sleep)
-    log.finished(args.steps, **{"train/loss": loss})
+    run.finish({"train/loss": loss})
 
 
 if __name__ == "__main__":
@@ -132,5 +74,5 @@ if __name__ == "__main__":
     p.add_argument("--sleep", type=float, default=0.05)
     a = p.parse_args()
     if not a.demo:
-        p.error("import LabbookLogger from your training script, or pass --demo")
-    _demo(a)
+        p.error("import labbook from your training script (docs/PYTHON.md), or pass --demo")
+    demo(a)

@@ -12,7 +12,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("LABBOOK_SOURCE_DIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 BIN = os.environ.get("LABBOOK_BIN_DIR") or os.path.join(SOURCE, "build", "bin")
-LBK = os.environ.get("LABBOOK_LBK") or os.path.join(BIN, "lbk")
+# LABBOOK_TEST_LBK: another lbk than the build's (one built elsewhere while build/ is busy).
+LBK = os.environ.get("LABBOOK_TEST_LBK") or os.environ.get("LABBOOK_LBK") or os.path.join(BIN, "lbk")
 DATA = os.environ.get("LABBOOK_DATA") or os.path.abspath(os.path.join(SOURCE, "..", "shared", "data"))
 PYTHON = sys.executable
 sys.path.insert(0, os.path.join(SOURCE, "python"))
