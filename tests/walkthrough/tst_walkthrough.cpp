@@ -246,6 +246,16 @@ private Q_SLOTS:
         const QModelIndex lastCell = page->confusion()->index(0, page->confusion()->columnCount() - 1);
         QVERIFY(cv->viewport()->rect().contains(cv->visualRect(lastCell)));
 
+        // Tick "Misclassified only": every row left is a mistake.
+        const int all = page->model()->rowCount();
+        click(page->misclassifiedBox());
+        QVERIFY(page->misclassifiedBox()->isChecked());
+        QVERIFY(page->model()->rowCount() > 0 && page->model()->rowCount() < all);
+        for (int r = 0; r < page->model()->rowCount(); ++r)
+            QVERIFY(!page->model()->index(r, 0).data(PredictionsModel::CorrectRole).toBool());
+        click(page->misclassifiedBox());
+        QCOMPARE(page->model()->rowCount(), all);
+        // One click to the worst mistakes: misclassified, most confident first, the first one selected.
         click(page->findChild<QPushButton *>(QStringLiteral("confidentMistakes")));
         QVERIFY(page->misclassifiedBox()->isChecked());
         QVERIFY(page->model()->rowCount() > 0);
