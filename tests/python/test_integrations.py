@@ -32,7 +32,7 @@ class NamesTest(unittest.TestCase):
 class TrainerCallbackStandInTest(unittest.TestCase):
     def test_logs_evaluations_and_the_end(self):
         path = journal(self)
-        recorder = lbt._Recorder(journal=path, name="hf")
+        recorder = lbt._Recorder(journal=path, name="hf", config={"labels": ["cs.CV", "cs.CL"]})
         args = SimpleNamespace(to_dict=lambda: {"learning_rate": 5e-5, "per_device_train_batch_size": 8})
         model = SimpleNamespace(config=SimpleNamespace(id2label={0: "cs.CV", 1: "cs.CL"}, problem_type=None,
                                                        to_dict=lambda: {"model_type": "bert"}))
@@ -50,6 +50,8 @@ class TrainerCallbackStandInTest(unittest.TestCase):
         recorder.on_train_end(args, state, control)
         got = events(path)
         self.assertEqual(got[0]["config"]["model"], {"model_type": "bert"})
+        self.assertEqual(got[0]["config"]["labels"], ["cs.CV", "cs.CL"])
+        self.assertEqual(got[0]["config"]["training_args"]["learning_rate"], 5e-5)
         self.assertEqual(got[0]["total_steps"], 20)
         self.assertEqual(got[1]["values"], {"train/loss": 0.7, "lr": 4e-5, "epoch": 0.5})
         self.assertEqual(got[2]["values"], {"val/loss": 0.6, "val/accuracy": 0.5})

@@ -40,7 +40,8 @@ class _Recorder:
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if self.run is None:
-            config = {"training_args": args.to_dict() if hasattr(args, "to_dict") else vars(args)}
+            config = dict(self.init_kwargs.pop("config", None) or {})  # the script's own settings first
+            config["training_args"] = args.to_dict() if hasattr(args, "to_dict") else vars(args)
             if model is not None and hasattr(getattr(model, "config", None), "to_dict"):
                 config["model"] = model.config.to_dict()
             self.init_kwargs.setdefault("total_steps", getattr(state, "max_steps", None) or None)
