@@ -36,6 +36,8 @@ def env(**extra):
     e["PYTHONPATH"] = os.path.join(SOURCE, "python") + os.pathsep + e.get("PYTHONPATH", "")
     e["LABBOOK_LBK"] = LBK
     e["LABBOOK_DATA"] = DATA
+    if os.access(os.path.join(BIN, "lbk-engine"), os.X_OK):  # the build's, whichever lbk runs
+        e.setdefault("LABBOOK_ENGINE", os.path.join(BIN, "lbk-engine"))
     for k in ("LABBOOK_RUN_DIR", "LABBOOK_RUN_UID", "LABBOOK_RUN_NAME", "RANK", "LOCAL_RANK", "SLURM_PROCID"):
         e.pop(k, None)
     e.update({k: str(v) for k, v in extra.items()})
