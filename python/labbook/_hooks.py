@@ -21,7 +21,8 @@ def install(run):
     _state["run"], _state["pid"] = run, os.getpid()
     if not _state["atexit"]:
         atexit.register(_at_exit)
-        os.register_at_fork(after_in_child=_forget)
+        if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+            os.register_at_fork(after_in_child=_forget)
         _state["atexit"] = True
     if sys.excepthook is not _excepthook:
         _state["previous_hook"], sys.excepthook = sys.excepthook, _excepthook

@@ -5,11 +5,15 @@ continues their numbering (a resumed run), a torn last line is closed first, and
 journal is refused (an flock held while the file is open).
 """
 import errno
-import fcntl
 import json
 import os
 import threading
 import time
+
+try:
+    import fcntl
+except ImportError:  # Windows: no second-writer check there
+    fcntl = None
 
 FINAL_TYPES = ("finished", "failed", "cancelled")
 # One encoder for every line: json.dumps with options builds a new one per call, a third of a log() call.
@@ -56,10 +60,18 @@ class Journal:
         folder = os.path.dirname(os.path.abspath(self.path))
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+            self._fd = os.open(self.path, flags, 0o600)
         except OSError as e:
             raise JournalError(f"{self.path}: cannot open the run journal for writing: {e.strerror}; "
                                "check that the folder exists and is writable") from None
+        self._lock_file()
+        self.seq = last_seq(self.path)
+        self._close_torn_line()
+
+    def _lock_file(self):
+        if fcntl is None:
+            return
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -68,8 +80,6 @@ class Journal:
                 raise JournalError(f"{self.path}: another process is writing this run's journal; is the run "
                                    "already running (a second labbook.init, or a second process of the job)?") from None
             raise JournalError(f"{self.path}: cannot lock the run journal: {e.strerror}") from None
-        self.seq = last_seq(self.path)
-        self._close_torn_line()
 
     def _close_torn_line(self):
         # A writer killed mid-line leaves it without its newline; close it so it stays one bad line.

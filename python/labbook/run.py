@@ -218,7 +218,8 @@ class Run:
         path = os.path.abspath(os.fspath(path))
         if not os.path.isfile(path):
             raise ValueError(f"{path}: no such file")
-        inside = self.run_dir and os.path.commonpath([path, os.path.abspath(self.run_dir)]) == os.path.abspath(self.run_dir)
+        folder = os.path.abspath(self.run_dir) if self.run_dir else ""
+        inside = folder and os.path.commonpath([path, folder]) == folder
         fields = {"path": os.path.relpath(path, self.run_dir) if inside else path}
         if sha256:
             fields["sha256"] = _sha256(path)
@@ -302,7 +303,8 @@ def _prediction_row(i, row):
         top.append([str(entry[0]), float(scalar(entry[1]))])
     out = {"id": str(row["id"]), "title": str(row.get("title", "")), "truth": truth, "top": top}
     probs = dict((label, p) for label, p in top)
-    out["correct"] = bool(row["correct"]) if "correct" in row else bool(top) and len(truth) == 1 and top[0][0] == truth[0]
+    single = bool(top) and len(truth) == 1 and top[0][0] == truth[0]
+    out["correct"] = bool(row["correct"]) if "correct" in row else single
     p_true = row.get("p_true", probs.get(truth[0]) if len(truth) == 1 else None)
     out["p_true"] = None if p_true is None else finite_or_none(float(scalar(p_true)))
     return out

@@ -76,7 +76,8 @@ class CommandTargetTest(unittest.TestCase):
         lr_points = [e for e in events(remote) if e["type"] == "lr_point"]
         self.assertTrue(10 <= len(lr_points) <= 40)  # 40 rates at most; it stops once the loss diverges
         self.assertEqual(self.count("SELECT count(*) FROM lr_points WHERE run = ?", rid), len(lr_points))
-        self.assertEqual(query(self.store, "SELECT kind, path FROM artifacts WHERE run = ?", rid), [("model", "model.pt")])
+        self.assertEqual(query(self.store, "SELECT kind, path FROM artifacts WHERE run = ?", rid),
+                         [("model", "model.pt")])
         wrong = json.loads(self.lbk("--json", "predictions", str(rid), "--misclassified", "--limit", "3").stdout)
         self.assertEqual(len(wrong), 3)
         self.assertFalse(any(row["correct"] for row in wrong))

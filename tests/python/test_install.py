@@ -13,8 +13,8 @@ class InstallTest(unittest.TestCase):
         made = subprocess.run([PYTHON, "-m", "venv", venv], capture_output=True, text=True, timeout=120)
         if made.returncode != 0:
             self.skipTest(f"this Python cannot make a venv with pip: {made.stderr.strip()[-200:]}")
-        pip = subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--no-index", os.path.join(SOURCE, "python")],
-                             capture_output=True, text=True, timeout=300)
+        pip = subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--no-index",
+                              os.path.join(SOURCE, "python")], capture_output=True, text=True, timeout=300)
         self.assertEqual(pip.returncode, 0, pip.stdout + pip.stderr)
         journal = os.path.join(temp_dir(self), "journal.jsonl")
         code = ("import labbook, sys; run = labbook.init(journal=sys.argv[1]); run.log({'x': 1.0}, step=1); "
