@@ -26,7 +26,7 @@ Read readAbstracts(const nlohmann::json &config, const std::vector<std::string> 
         out.problem = QObject::tr("the run's config does not parse: %1").arg(qs(parsed.message()));
         return out;
     }
-    auto files = lbk::resolveDataFiles(parsed->data.path);
+    auto files = lbk::resolveDataFiles(parsed->data.paths);
     if (!files) {
         out.problem = qs(files.message());
         return out;
@@ -58,7 +58,8 @@ void PaperAbstracts::load(const nlohmann::json &runConfig, std::vector<std::stri
     m_key = key;
     m_abstracts.reset();
     m_loading = true;
-    m_status = tr("Reading the abstracts from %1...").arg(qs(data.value("path", std::string())));
+    const nlohmann::json path = data.is_object() ? data.value("path", nlohmann::json()) : nlohmann::json();
+    m_status = tr("Reading the abstracts from %1...").arg(qs(path.is_string() ? path.get<std::string>() : path.dump()));
     const int gen = ++m_generation;
     async::run(
         QThreadPool::globalInstance(), this, [runConfig, ids = std::move(paperIds)] { return readAbstracts(runConfig, ids); },

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <system_error>
 
 namespace lbk {
@@ -112,6 +113,28 @@ Result<std::vector<fs::path>> resolveDataFiles(const std::string &path, const st
         return Error{"data.path: no file matches " + resolved.string() +
                      " (in a pattern * stands for any characters, ? for one, [abc] for one of a set)"};
     return files;
+}
+
+Result<std::vector<fs::path>> resolveDataFiles(const std::vector<std::string> &paths, const std::string &dataRoot)
+{
+    if (paths.empty())
+        return Error{"data.path: is required (the dataset file)"};
+    std::vector<fs::path> all;
+    std::set<fs::path> seen;
+    for (const auto &path : paths) {
+        auto files = resolveDataFiles(path, dataRoot);
+        if (!files)
+            return files.error();
+        for (auto &f : *files)
+            if (seen.insert(f.lexically_normal()).second)
+                all.push_back(std::move(f));
+    }
+    return all;
+}
+
+fs::path dataSourcePath(const DataSpec &spec, const std::string &dataRoot)
+{
+    return spec.paths.size() == 1 ? resolveDataPath(spec.paths.front(), dataRoot) : fs::path(spec.pathText());
 }
 
 std::string paperText(const Paper &paper, TextField field)

@@ -37,6 +37,12 @@ std::filesystem::path defaultDataRoot();
 // The files data.path names: the one file, or, when the path holds a pattern (* ? [...], as the shell's), every
 // file it matches, sorted. A pattern that matches nothing is an error naming it.
 Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::string &path, const std::string &dataRoot = {});
+// Every path's files in turn (data.path as a list): a file that two of them name is listed once, where it first is.
+Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::vector<std::string> &paths,
+                                                            const std::string &dataRoot = {});
+// The data a spec names, as messages and summaries name it: the resolved path, or the paths as written when the
+// spec lists several.
+std::filesystem::path dataSourcePath(const DataSpec &spec, const std::string &dataRoot = {});
 
 // A paper's id without arXiv's version suffix ("2101.00001v2" -> "2101.00001", "hep-th/9901001v1" ->
 // "hep-th/9901001"), so two versions of a paper are one paper; ids not shaped like arXiv's are kept as they are.

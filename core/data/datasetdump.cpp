@@ -12,8 +12,8 @@ using nlohmann::json;
 
 Result<DatasetDump> writeDataset(const Experiment &exp, const std::string &dataRoot, const std::filesystem::path &out)
 {
-    const auto file = resolveDataPath(exp.data.path, dataRoot);
-    auto files = resolveDataFiles(exp.data.path, dataRoot);
+    const auto file = dataSourcePath(exp.data, dataRoot);
+    auto files = resolveDataFiles(exp.data.paths, dataRoot);
     if (!files)
         return files.error();
     auto papers = readPaperFiles(*files, exp.data);

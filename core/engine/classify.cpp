@@ -456,8 +456,8 @@ Result<std::vector<Paper>> readRunPapers(const RunContext &ctx, fs::path &dataFi
                                          const ReadNeeds &needs)
 {
     const Experiment &e = ctx.exp;
-    dataFile = resolveDataPath(e.data.path, ctx.options.dataRoot);
-    auto files = resolveDataFiles(e.data.path, ctx.options.dataRoot);
+    dataFile = dataSourcePath(e.data, ctx.options.dataRoot);
+    auto files = resolveDataFiles(e.data.paths, ctx.options.dataRoot);
     if (!files)
         return files.error();
     ctx.log("info", "reading " + dataFile.string() +

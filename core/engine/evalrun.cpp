@@ -96,7 +96,7 @@ Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, cons
     LoadedModel &lm = **m;
     lm.choosePrecision(o.precision, o.warn);
     DataSpec ds = lm.exp.data;
-    ds.path = o.data;
+    ds.paths = {o.data};
     ds.limit = 0;
     const fs::path file = resolveDataPath(o.data, o.dataRoot);
     auto papers = readPapers(file, ds);

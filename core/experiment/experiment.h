@@ -29,7 +29,16 @@ enum class DataFormat { Auto, Jsonl, Csv, Tsv };
 template <> inline constexpr auto kWords<DataFormat> = std::to_array({"auto", "jsonl", "csv", "tsv"});
 
 struct DataSpec {
-    std::string path;          // as written; resolve with resolveDataPath()
+    // data.path as written: one path or pattern, or several (a list in the file); resolve with resolveDataFiles().
+    std::vector<std::string> paths;
+    // The paths as messages name them: "a.jsonl", or "a.jsonl, shards/*.jsonl.zst".
+    std::string pathText() const
+    {
+        std::string s;
+        for (const auto &p : paths)
+            s += (s.empty() ? "" : ", ") + p;
+        return s;
+    }
     DataFormat format = DataFormat::Auto;
     TextField text = TextField::Title;
     std::string idColumn = "id";

@@ -135,6 +135,22 @@ Row field(M Part::*member, std::string path, std::string help)
     return Row(std::move(b));
 }
 
+// data.path: one path (written back as a string, as every config recorded before lists existed has it) or a list.
+Row pathsField(std::vector<std::string> DataSpec::*member, std::string path, std::string help)
+{
+    FieldBinding b;
+    b.read = [member](const json &v, Experiment &e) {
+        auto &paths = memberOf(e, member);
+        paths = v.is_array() ? v.get<std::vector<std::string>>() : std::vector<std::string>{v.get<std::string>()};
+    };
+    b.write = [member](const Experiment &e) {
+        const auto &paths = memberOf(e, member);
+        return paths.size() == 1 ? json(paths.front()) : paths.empty() ? json("") : json(paths);
+    };
+    b.spec = makeSpec(std::move(path), FieldType::Paths, b.write(Experiment{}), std::move(help));
+    return Row(std::move(b));
+}
+
 // A choice whose member is not the string but a value each word stands for, such as a bool named by two words
 // (labels.others): the words and their values are listed together, in the order the docs give them.
 template <typename Part, typename M>
@@ -199,10 +215,11 @@ std::vector<FieldBinding> topLevelFields()
 std::vector<FieldBinding> dataFields()
 {
     return {
-        field(&DataSpec::path, "data.path",
-              "Dataset file: JSON lines (.jsonl, .jsonl.zst) as arXiv's metadata, or CSV/TSV with a header. Relative "
-              "paths resolve against the data root (--data-root, $LABBOOK_DATA, else ../shared/data beside the "
-              "checkout).")
+        pathsField(&DataSpec::paths, "data.path",
+                   "Dataset file: JSON lines (.jsonl, .jsonl.zst) as arXiv's metadata, or CSV/TSV with a header; a "
+                   "pattern (shards/*.jsonl.zst) reads every matching file, and a list of paths and patterns reads them "
+                   "all as one corpus. Relative paths resolve against the data root (--data-root, $LABBOOK_DATA, else "
+                   "../shared/data beside the checkout).")
             .required(),
         choiceField(&DataSpec::format, "data.format", "File format; auto decides by the extension."),
         choiceField(&DataSpec::text, "data.text", "Which text the model reads."),

@@ -38,6 +38,7 @@ std::string allowedText(const FieldSpec &f)
     case FieldType::Bool: return "true or false";
     case FieldType::String: return "a string";
     case FieldType::StringList: return "a list of strings";
+    case FieldType::Paths: return "a path, or a list of paths";
     case FieldType::Enum: {
         std::string s = "one of ";
         for (size_t i = 0; i < f.choices.size(); ++i)
@@ -112,7 +113,8 @@ std::optional<std::string> checkScalar(const FieldSpec &f, FieldType type, const
         if (!numberInRange(f, v.get<double>()))
             return got + " is out of range; allowed: " + allowedText(f);
         return std::nullopt;
-    case FieldType::StringList: break;
+    case FieldType::StringList:
+    case FieldType::Paths: break;
     }
     return std::nullopt;
 }
@@ -340,6 +342,17 @@ void setValueAt(json &j, std::string_view dottedPath, json value)
 
 std::optional<ValidationIssue> validateField(const FieldSpec &f, const json &v)
 {
+    if (f.type == FieldType::Paths) { // one path, or a non-empty list of them
+        const bool one = v.is_string() && !v.get<std::string>().empty();
+        if (!one && !(v.is_array() && !v.empty()))
+            return ValidationIssue{f.path, f.path + ": " + describeValue(v) + " is not " + allowedText(f)};
+        for (size_t i = 0; v.is_array() && i < v.size(); ++i)
+            if (!v[i].is_string() || v[i].get<std::string>().empty()) {
+                const std::string p = f.path + "[" + std::to_string(i) + "]";
+                return ValidationIssue{p, p + ": " + describeValue(v[i]) + " is not a non-empty string"};
+            }
+        return std::nullopt;
+    }
     if (f.type == FieldType::StringList || f.type == FieldType::IntList) {
         if (!v.is_array())
             return ValidationIssue{f.path, f.path + ": " + describeValue(v) + " is not a list; allowed: " + allowedText(f)};
@@ -535,6 +548,7 @@ std::string fieldTypeName(FieldType t)
     case FieldType::Enum: return "choice";
     case FieldType::StringList: return "list of strings";
     case FieldType::IntList: return "list of integers";
+    case FieldType::Paths: return "path or list of paths";
     }
     return "";
 }

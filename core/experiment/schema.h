@@ -14,7 +14,7 @@
 
 namespace lbk {
 
-enum class FieldType { Int, Float, Bool, String, Enum, StringList, IntList };
+enum class FieldType { Int, Float, Bool, String, Enum, StringList, IntList, Paths }; // Paths: a path or a list of them
 
 struct FieldSpec {
     std::string path;  // dotted JSON path, e.g. "optimizer.lr"

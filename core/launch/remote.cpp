@@ -435,11 +435,11 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     fs::path localData;
     std::string hash;
     if (t.dataRoot.empty()) {
-        auto files = resolveDataFiles(experiment.data.path, request.dataRoot);
+        auto files = resolveDataFiles(experiment.data.paths, request.dataRoot);
         if (!files)
             return files.error();
         if (files->size() > 1)
-            return Error{"data.path: " + experiment.data.path + " matches " + std::to_string(files->size()) +
+            return Error{"data.path: " + experiment.data.pathText() + " names " + std::to_string(files->size()) +
                          " files; Labbook copies one data file to a target. Give target " + t.name +
                          " a data_root where the files already are (the pattern is then read there)"};
         localData = files->front();
@@ -476,10 +476,11 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     staged.runDir = workDir + "/runs/" + run.uid;
     json remoteConfig = experiment.config;
     if (t.dataRoot.empty()) {
-        const std::string rel = stagedDataPath(experiment.data.path, localData, hash);
+        const std::string &asWritten = experiment.data.paths.front(); // one file, checked above
+        const std::string rel = stagedDataPath(asWritten, localData, hash);
         const std::string dest = workDir + "/data/" + rel;
         staged.dataRoot = workDir + "/data";
-        if (rel != experiment.data.path)
+        if (rel != asWritten)
             remoteConfig["data"]["path"] = rel;
         auto remoteHash = sh.run("sha256sum -- " + shellQuote(dest) + " 2>/dev/null || true", {}, 600);
         if (remoteHash && remoteHash->exitCode == 0 && remoteHash->out.rfind(hash, 0) == 0) {

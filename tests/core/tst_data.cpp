@@ -829,6 +829,21 @@ private Q_SLOTS:
         const auto none = resolveDataFiles("shards/*.jsonl.zst", m_tmp.toStdString());
         QVERIFY(!none.ok());
         QVERIFY2(q(none.message()).contains(QStringLiteral("no file matches")), none.message().c_str());
+        // data.path as a list: each entry's files in turn, a file named twice listed once, a bad entry names itself.
+        const auto listed = resolveDataFiles(std::vector<std::string>{"shards/part-2.jsonl", "shards/part-*.jsonl"},
+                                             m_tmp.toStdString());
+        QVERIFY2(listed.ok(), listed.ok() ? "" : listed.message().c_str());
+        QCOMPARE(listed->size(), size_t(2));
+        QCOMPARE(q(listed->front().filename().string()), QStringLiteral("part-2.jsonl"));
+        QCOMPARE(q(listed->back().filename().string()), QStringLiteral("part-1.jsonl"));
+        const auto badEntry = resolveDataFiles(std::vector<std::string>{"shards/part-1.jsonl", "elsewhere/*.jsonl"},
+                                               m_tmp.toStdString());
+        QVERIFY(!badEntry.ok());
+        QVERIFY2(q(badEntry.message()).contains(QStringLiteral("elsewhere")), badEntry.message().c_str());
+        DataSpec two;
+        two.paths = {"shards/part-1.jsonl", "shards/part-2.jsonl"};
+        QCOMPARE(q(dataSourcePath(two, m_tmp.toStdString()).string()),
+                 QStringLiteral("shards/part-1.jsonl, shards/part-2.jsonl"));
     }
 
     void resolvesDataPath()

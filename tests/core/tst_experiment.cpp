@@ -27,6 +27,7 @@ json otherValue(const lbk::FieldSpec &f)
         return f.max ? (v == *f.max ? (v + *f.min) / 2 : (v + *f.max) / 2) : v + 1;
     }
     case lbk::FieldType::String: return def.get<std::string>() + "x";
+    case lbk::FieldType::Paths: return json::array({"y.jsonl", "shards/*.jsonl.zst"});
     case lbk::FieldType::Enum:
         for (const auto &c : f.choices)
             if (c != def)
@@ -98,6 +99,21 @@ private Q_SLOTS:
         QVERIFY2(b.write(after) == value, b.write(after).dump().c_str());
     }
 
+    // data.path: one path stays a string (recorded configs and their hashes do not change), several are a list.
+    void dataPathIsOneOrSeveral()
+    {
+        const auto one = lbk::experimentFromJson(json{{"data", {{"path", "a.jsonl"}}}});
+        QVERIFY(one.ok());
+        QCOMPARE(one->data.paths, std::vector<std::string>{"a.jsonl"});
+        QVERIFY(lbk::writeFields(*one)["data"]["path"] == "a.jsonl");
+        const json list = {"pile/*.jsonl.zst", "arxiv/abstracts.jsonl"};
+        const auto two = lbk::experimentFromJson(json{{"data", {{"path", list}}}});
+        QVERIFY(two.ok());
+        QCOMPARE(two->data.paths.size(), size_t(2));
+        QCOMPARE(two->data.pathText(), std::string("pile/*.jsonl.zst, arxiv/abstracts.jsonl"));
+        QVERIFY(lbk::writeFields(*two)["data"]["path"] == list);
+    }
+
     // A recorded config lacks only the fields added after its run; those get the value that run used.
     void recordedConfigKeepsItsOldValues()
     {
@@ -140,6 +156,9 @@ private Q_SLOTS:
         QTest::newRow("huge int field") << R"({"data":{"path":"a"},"evaluation":{"early_stopping":4294967296}})"
                                         << "evaluation.early_stopping" << "out of range";
         QTest::newRow("missing path") << R"({"model":{}})" << "data.path" << "is required";
+        QTest::newRow("empty path list") << R"({"data":{"path":[]}})" << "data.path" << "is not a path, or a list of paths";
+        QTest::newRow("path list item") << R"({"data":{"path":["a.jsonl", 3]}})" << "data.path[1]"
+                                        << "3 is not a non-empty string";
         QTest::newRow("not object") << R"({"data":{"path":"a"},"model":3})" << "model" << "is not an object";
         QTest::newRow("split sum") << R"({"data":{"path":"a"},"split":{"train":0.8,"validation":0.15,"test":0.15}})"
                                    << "split" << "must add up to 1";

@@ -297,7 +297,8 @@ QWidget *ExperimentForm::makeEditor(FieldRow &row)
     edit->setPlaceholderText(tr("default: %1").arg(displayValue(f.defaultValue).isEmpty()
                                                        ? QStringLiteral("(empty)")
                                                        : displayValue(f.defaultValue)));
-    edit->setClearButtonEnabled(f.type == lbk::FieldType::String || f.type == lbk::FieldType::StringList);
+    edit->setClearButtonEnabled(f.type == lbk::FieldType::String || f.type == lbk::FieldType::StringList ||
+                                f.type == lbk::FieldType::Paths);
     connect(edit, &QLineEdit::textChanged, this, &ExperimentForm::fieldEdited);
     if (f.path != "data.path" && f.path != "model.init_from" && !f.logScale)
         return edit;
@@ -373,6 +374,15 @@ json ExperimentForm::editorValue(const FieldRow &row) const
     const QString text = lineEditOf(row.editor)->text();
     switch (f.type) {
     case lbk::FieldType::String: return ss(text);
+    case lbk::FieldType::Paths: { // one path as a string; several, separated by commas, as a list
+        QStringList parts;
+        for (const auto &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts))
+            if (!part.trimmed().isEmpty())
+                parts << part.trimmed();
+        if (parts.size() <= 1)
+            return ss(parts.isEmpty() ? QString() : parts.front());
+        return fromStringList(parts);
+    }
     case lbk::FieldType::Int:
     case lbk::FieldType::Float:
         if (text.trimmed().isEmpty())
@@ -624,9 +634,15 @@ void ExperimentForm::scheduleDataPreview()
 void ExperimentForm::startDataPreview()
 {
     json j = lbk::withDefaults(experiment());
-    const std::string path = lbk::valueAt(j, "data.path").is_string() ? lbk::valueAt(j, "data.path").get<std::string>()
-                                                                       : std::string();
-    if (path.empty()) {
+    const json given = lbk::valueAt(j, "data.path");
+    std::vector<std::string> paths;
+    if (given.is_string() && !given.get<std::string>().empty())
+        paths = {given.get<std::string>()};
+    else if (given.is_array())
+        for (const auto &p : given)
+            if (p.is_string() && !p.get<std::string>().empty())
+                paths.push_back(p.get<std::string>());
+    if (paths.empty()) {
         m_dataInfo->setText(tr("Choose a data file to see its rows and labels."));
         m_previewKey.clear();
         return;
@@ -636,7 +652,7 @@ void ExperimentForm::startDataPreview()
     if (key == m_previewKey)
         return;
     m_previewKey = key;
-    m_dataInfo->setText(tr("Reading %1...").arg(qs(path)));
+    m_dataInfo->setText(tr("Reading %1...").arg(qs(lbk::DataSpec{.paths = paths}.pathText())));
     const std::string root = ss(m_dataRoot);
     // Validation of the labels is the form's job; here a best-effort parse with defaults where fields are bad.
     auto parsed = lbk::experimentFromJson(j);
@@ -644,19 +660,23 @@ void ExperimentForm::startDataPreview()
     if (parsed) {
         e = parsed.value();
     } else {
-        e.data.path = path;
+        e.data.paths = paths;
     }
     auto read = [key, root, e]() -> std::shared_ptr<DataPreview> {
         auto p = std::make_shared<DataPreview>();
         p->key = key;
-        const auto file = lbk::resolveDataPath(e.data.path, root);
+        const auto file = lbk::dataSourcePath(e.data, root);
         lbk::ReadReport report;
-        auto papers = lbk::readPapers(file, e.data, &report);
+        auto files = lbk::resolveDataFiles(e.data.paths, root);
+        auto papers = files ? lbk::readPaperFiles(*files, e.data, &report)
+                            : lbk::Result<std::vector<lbk::Paper>>(files.error());
         if (!papers) {
             p->text = QStringLiteral("<span style='color:#e53935'>%1</span>").arg(qs(papers.message()).toHtmlEscaped());
             return p;
         }
         QString text = QStringLiteral("<b>%L1 rows</b> in %2").arg(report.rows).arg(qs(file.filename().string()).toHtmlEscaped());
+        if (files->size() > 1)
+            text += QStringLiteral(" (%L1 files)").arg(files->size());
         if (report.bad > 0)
             text += QStringLiteral(" (%L1 bad lines skipped)").arg(report.bad);
         if (report.duplicates > 0)
