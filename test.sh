@@ -4,7 +4,7 @@
 # Arguments go to ctest, e.g. ./test.sh -L core   or   ./test.sh -R tst_store
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-export LABBOOK_EXTRA_PKGS="${LABBOOK_EXTRA_PKGS:-} xvfb xauth openssh-server openssh-client rsync slurmctld slurmd slurm-client munge python3-torch python3-sentencepiece"
+export LABBOOK_EXTRA_PKGS="${LABBOOK_EXTRA_PKGS:-} xvfb xauth openssh-server openssh-client rsync slurmctld slurmd slurm-client munge python3-torch python3-sentencepiece python3-venv"
 ./packaging/bootstrap.sh
 mkdir -p build
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/.configure.log 2>&1 ||
