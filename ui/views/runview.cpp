@@ -205,6 +205,18 @@ void RunView::updateHeader()
     row(tr("Target"), remote ? tr("%1 (Slurm job or worker PID there: %2)").arg(qs(r.target), qs(r.jobId))
                              : qs(r.target));
     row(tr("Folder"), qs(r.runDir));
+    // What trained and recorded it: Labbook's worker, or a script through the Python library (labbook-python).
+    const auto &ran = r.summary.contains("run") ? r.summary["run"] : nlohmann::json();
+    if (ran.is_object() && ran.value("version", nlohmann::json()).is_string()) {
+        const QString version = qs(ran["version"].get<std::string>());
+        const bool worker = !version.isEmpty() && version.front().isDigit(); // the worker writes its bare version
+        const int threads = ran.value("threads", nlohmann::json()).is_number_integer() ? ran["threads"].get<int>() : 0;
+        const nlohmann::json device = ran.value("device", nlohmann::json());
+        row(tr("Recorded by"), QStringLiteral("%1 (%2, %3)")
+                                   .arg(worker ? tr("Labbook worker %1").arg(version) : version,
+                                        device.is_string() ? qs(device.get<std::string>()) : QStringLiteral("?"),
+                                        threads == 1 ? tr("1 thread") : tr("%1 threads").arg(threads)));
+    }
     row(tr("Last step"), formatCount(r.lastStep));
     row(tr("Tags"), toStringList(r.tags).join(QStringLiteral(", ")));
     row(tr("Notes"), qs(r.notes));
