@@ -150,11 +150,13 @@ def bag_inputs(token_lists, arch):
 
 def sequence_inputs(token_lists, arch):
     cls = arch.get("cls_id", -1)
+    sep = arch.get("sep_id", -1)
     lead = 1 if cls is not None and cls >= 0 else 0
-    lengths = [max(1, len(t) + lead) for t in token_lists]
+    trail = 1 if sep is not None and sep >= 0 else 0
+    lengths = [max(1, len(t) + lead + trail) for t in token_lists]
     out = torch.zeros(len(token_lists), max(lengths), dtype=torch.long)
     for i, t in enumerate(token_lists):
-        row = ([cls] if lead else []) + list(t)
+        row = ([cls] if lead else []) + list(t) + ([sep] if trail else [])
         if not row:
             row = [1]
         out[i, : len(row)] = torch.tensor(row, dtype=torch.long)

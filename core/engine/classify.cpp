@@ -297,7 +297,7 @@ Status ClassifyObjective::createModel()
             return loaded;
     m_model->to(m_ctx.device);
     m_model->train();
-    m_inputs = inputSpecFor(e.model, m_rows.vocab, m_rows.clsId, m_tokenizer->pieceTexts());
+    m_inputs = inputSpecFor(e.model, m_rows, m_tokenizer->pieceTexts());
     if (auto *bag = m_model->bag(); bag && bag->tfidf()) {
         std::vector<const std::vector<int> *> train;
         for (size_t i : m_split.train)

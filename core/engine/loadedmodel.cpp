@@ -87,7 +87,7 @@ Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::pa
     m->model = makeModel(m->exp.model, m->rows.vocab, m->outputs, m->exp.tokenizer.maxTokens, false,
                          m->pretrained ? &m->pretrained->config : nullptr);
     m->model->eval();
-    m->inputs = inputSpecFor(m->exp.model, m->rows.vocab, m->rows.clsId, m->tokenizer->pieceTexts());
+    m->inputs = inputSpecFor(m->exp.model, m->rows, m->tokenizer->pieceTexts());
     return m;
 }
 

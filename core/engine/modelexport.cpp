@@ -49,6 +49,7 @@ json encoderArchitecture(const LoadedModel &lm, json arch)
     arch["position_offset"] = c.positionOffset();
     arch["pooling"] = toString(lm.exp.model.pooling);
     arch["cls_id"] = lm.rows.clsId;
+    arch["sep_id"] = lm.rows.sepId; // >= 0: appended after the pieces (an encoder from an MLM run)
     arch["norm"] = "post";
     arch["config"] = lm.pretrained ? "hf/config.json" : "";
     return arch;

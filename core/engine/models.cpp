@@ -375,8 +375,10 @@ TokenRows tokenRowsFor(const ModelSpec &spec, int pieces)
     if (spec.type == ModelType::Transformer && spec.pooling == Pooling::Cls)
         return {pieces + 1, pieces};
     // An encoder pre-trained by an MLM run: its tokenizer's pieces, then [CLS], [SEP], [MASK] (engine/mlm.cpp).
-    if (spec.initFromRun())
-        return {mlmSpecialIds(pieces).rows, mlmSpecialIds(pieces).cls};
+    if (spec.initFromRun()) {
+        const MlmSpecialIds ids = mlmSpecialIds(pieces);
+        return {ids.rows, ids.cls, spec.appendSep ? ids.sep : -1};
+    }
     // An encoder from scratch always starts a text with its CLS id; a pretrained one's tokenizer adds its own.
     if (spec.type == ModelType::Encoder && !spec.pretrained())
         return {pieces + 1, pieces};
@@ -390,6 +392,13 @@ bool decaysWeight(const std::string &name)
     };
     return name.find("LayerNorm") == std::string::npos && name.find("layer_norm") == std::string::npos &&
            !endsWith("bias");
+}
+
+InputSpec inputSpecFor(const ModelSpec &spec, const TokenRows &rows, const std::vector<std::string> &pieces)
+{
+    InputSpec in = inputSpecFor(spec, rows.vocab, rows.clsId, pieces);
+    in.sepId = rows.sepId;
+    return in;
 }
 
 InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::vector<std::string> &pieces)
@@ -483,10 +492,10 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
             b.bagCounts = torch::from_blob(counts.data(), {k}, torch::kFloat).clone().to(device);
     }
     if (spec.sequence || !spec.bag) {
-        const int lead = spec.clsId >= 0 ? 1 : 0;
+        const int lead = spec.clsId >= 0 ? 1 : 0, trail = spec.sepId >= 0 ? 1 : 0;
         int64_t maxLen = 1;
         for (const auto *t : tokens)
-            maxLen = std::max<int64_t>(maxLen, int64_t(t->size()) + lead);
+            maxLen = std::max<int64_t>(maxLen, int64_t(t->size()) + lead + trail);
         auto out = torch::zeros({n, maxLen}, torch::kLong);
         int64_t *acc = out.data_ptr<int64_t>();
         for (int64_t i = 0; i < n; ++i) {
@@ -496,9 +505,11 @@ Batch makeInputs(const std::vector<const std::vector<int> *> &tokens, const Inpu
                 row[0] = spec.clsId;
             for (size_t j = 0; j < t.size(); ++j)
                 row[int64_t(j) + lead] = t[j];
-            if (t.empty() && !lead)
+            if (trail)
+                row[int64_t(t.size()) + lead] = spec.sepId;
+            if (t.empty() && !lead && !trail)
                 row[0] = 1; // unknown, so every sequence has at least one real token
-            len[i] = std::max<int64_t>(1, int64_t(t.size()) + lead);
+            len[i] = std::max<int64_t>(1, int64_t(t.size()) + lead + trail);
         }
         b.tokens = out.to(device);
     }

@@ -182,6 +182,7 @@ TORCH_MODULE(TransformerModel);
 struct TokenRows {
     int vocab = 0;  // embedding rows for tokens
     int clsId = -1; // >= 0: the CLS id (the last row)
+    int sepId = -1; // >= 0: appended to every text (an encoder from an MLM run, model.append_sep)
 };
 TokenRows tokenRowsFor(const ModelSpec &spec, int pieces);
 
@@ -201,6 +202,7 @@ struct InputSpec {
     bool sequence = false; // padded token ids as well as the bag's (bag_cnn); models without a bag always get them
     int vocab = 0;        // embedding rows for tokens; n-gram buckets start here (bag)
     int clsId = -1;       // >= 0: prepend this id (transformer with CLS pooling)
+    int sepId = -1;       // >= 0: append this id (an encoder from an MLM pre-training run)
     int ngrams = 1;       // bag: n-gram orders up to this (1: unigrams only)
     int64_t buckets = 0;  // bag: hash buckets for orders >= 2
     bool unique = false;  // bag: each id once per text, with its count (tfidf weighting)
@@ -210,6 +212,8 @@ struct InputSpec {
 };
 // pieces: the tokenizer's pieceTexts(), needed for the bag's character n-grams (else may be empty).
 InputSpec inputSpecFor(const ModelSpec &spec, int vocab, int clsId, const std::vector<std::string> &pieces = {});
+// The same for a model's token rows (tokenRowsFor): its CLS and SEP ids.
+InputSpec inputSpecFor(const ModelSpec &spec, const TokenRows &rows, const std::vector<std::string> &pieces);
 
 // A piece's character n-gram rows: the piece as text, its leading "▁" turned into a space and a space appended
 // (so " graph " for the word-start piece "▁graph", "ing " for "ing"); every run of minLen..maxLen characters

@@ -147,6 +147,7 @@ struct ModelSpec {
     int heads = 4;                // transformer, encoder
     Pooling pooling = Pooling::Mean;
     std::string initFrom;         // encoder: a Hugging Face checkpoint folder to start from ("": from scratch)
+    bool appendSep = true;        // encoder from an MLM run ("run:ID"): texts end with [SEP], as its sequences did
     bool allowMissingWeights = false; // encoder: weights the folder lacks (besides the new head) start random
     double headLrFactor = 1.0;    // encoder: the classification head's rate as a multiple of optimizer.lr
     double layerLrDecay = 1.0;    // encoder: each layer below the top trains at this times the rate of the one above

@@ -413,6 +413,11 @@ std::vector<FieldBinding> modelEncoderFields()
               "encoder of an MLM pre-training run of this store (id, name or uid). Empty: train from scratch with "
               "model.layers, embedding_dim, heads and hidden.")
             .when(encoder),
+        field(&ModelSpec::appendSep, "model.append_sep",
+              "Encoder from an MLM pre-training run (init_from \"run:ID\"): a text is [CLS] pieces [SEP], as the "
+              "pre-training sequences were; false: [CLS] pieces, as runs recorded before 2026-12-03 had it.")
+            .when(encoder)
+            .recordedBefore(false),
         field(&ModelSpec::allowMissingWeights, "model.allow_missing_weights",
               "Start weights the folder lacks (other than the new classification head) at random instead of "
               "failing.")

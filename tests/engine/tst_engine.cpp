@@ -9,6 +9,7 @@
 #include "engine/models.h"
 #include "engine/threads.h"
 #include "engine/tokenizer.h"
+#include "experiment/schema.h"
 
 namespace fs = std::filesystem;
 
@@ -223,6 +224,36 @@ private Q_SLOTS:
         cnn.type = lbk::ModelType::Cnn;
         QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(bag, 50, -1), torch::kCPU).tokens.defined());
         QVERIFY(!lbk::makeInputs({&a}, lbk::inputSpecFor(cnn, 50, -1), torch::kCPU).bagIds.defined());
+    }
+
+    // An encoder fine-tuned from an MLM run reads [CLS] pieces [SEP], as its pre-training sequences were framed;
+    // a run recorded before model.append_sep existed keeps [CLS] pieces.
+    void encoderFromARunFramesTexts()
+    {
+        lbk::ModelSpec spec;
+        spec.type = lbk::ModelType::Encoder;
+        spec.initFrom = "run:pre";
+        const auto rows = lbk::tokenRowsFor(spec, 100); // pieces 0..99, then [CLS] 100, [SEP] 101, [MASK] 102
+        QCOMPARE(rows.vocab, 103);
+        QCOMPARE(rows.clsId, 100);
+        QCOMPARE(rows.sepId, 101);
+        const std::vector<int> a = {3, 4, 5}, b = {7};
+        const auto in = lbk::makeInputs({&a, &b}, lbk::inputSpecFor(spec, rows, {}), torch::kCPU);
+        QCOMPARE(in.tokens.size(1), int64_t(5));
+        const auto ids = [](std::vector<int64_t> v) { return torch::tensor(v, torch::kLong); };
+        QVERIFY(torch::equal(in.tokens[0], ids({100, 3, 4, 5, 101})));
+        QVERIFY(torch::equal(in.tokens[1], ids({100, 7, 101, 0, 0})));
+        QVERIFY(torch::equal(in.lengths, ids({5, 3})));
+        spec.appendSep = false;
+        QCOMPARE(lbk::tokenRowsFor(spec, 100).sepId, -1);
+        const auto old = lbk::experimentFromRecorded(
+            lbk::withDefaults(nlohmann::json{{"data", {{"path", "a"}}},
+                                             {"model", {{"type", "encoder"}, {"init_from", "run:pre"}}}}));
+        QVERIFY(old.ok());
+        QVERIFY(old->model.appendSep); // a config with every field: today's default
+        auto recorded = old->config;
+        recorded["model"].erase("append_sep");
+        QVERIFY(!lbk::experimentFromRecorded(recorded)->model.appendSep); // recorded before the field: none
     }
 
     void computeThreadsReachTheBlas()

@@ -284,6 +284,7 @@ private Q_SLOTS:
         QVERIFY(pre.ok() && fine.ok());
         QCOMPARE(fine->config["model"]["init_from"].get<std::string>(), "run:" + pre->uid);
         QCOMPARE(fine->config["model"]["embedding_dim"], pre->config["model"]["embedding_dim"]);
+        QCOMPARE(fine->config["model"]["append_sep"], json(true)); // [CLS] pieces [SEP], as pre-training framed them
         torch::serialize::InputArchive a, b;
         a.load_from((std::filesystem::path(pre->runDir) / "checkpoints" / "best.pt").string());
         b.load_from((std::filesystem::path(fine->runDir) / "checkpoints" / "last.pt").string());
