@@ -122,18 +122,13 @@ Status ClassifyObjective::prepareTokenizer(const std::vector<std::string> &texts
 // model.init_from: the folder's config and tokenizer, or (resuming, further ranks) the run's own copy of them.
 Status ClassifyObjective::preparePretrained()
 {
-    const fs::path hfDir = runHfDir(m_ctx.options.runDir);
-    const bool fromRun = (m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(hfDir / "config.json");
-    auto p = fromRun ? readRunPretrained(hfDir) : openPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir);
+    auto p = prepareRunPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir,
+                                  m_ctx.options.resume || m_ctx.rank > 0);
     if (!p)
         return p.error();
     m_pretrained = std::move(*p);
     m_tokenizer = hfTextEncoder(m_pretrained->tokenizer, m_ctx.exp.tokenizer.maxTokens);
-    m_ctx.log("info", "encoder " + std::string(hf::familyName(m_pretrained->config.family)) + ": " +
-                          std::to_string(m_pretrained->config.layers) + " layers, hidden " +
-                          std::to_string(m_pretrained->config.hiddenSize) + ", " + m_pretrained->tokenizer->kind() +
-                          " vocabulary of " + std::to_string(m_pretrained->tokenizer->vocabSize()) +
-                          (fromRun ? " (the run's copy)" : " from " + m_ctx.exp.model.initFrom));
+    m_ctx.log("info", "encoder " + describeEncoder(*m_pretrained, m_ctx.exp.model.initFrom));
     return Unit{};
 }
 

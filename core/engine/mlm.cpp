@@ -348,17 +348,13 @@ Status MlmObjective::prepareTokenizer(const std::vector<std::string> &train)
 // model.init_from: the folder's config and tokenizer, or (resuming, further ranks) the run's own copy of them.
 Status MlmObjective::preparePretrained()
 {
-    const fs::path hfDir = runHfDir(m_ctx.options.runDir);
-    const bool fromRun = (m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(hfDir / "config.json");
-    auto p = fromRun ? readRunPretrained(hfDir) : openPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir);
+    auto p = prepareRunPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir,
+                                  m_ctx.options.resume || m_ctx.rank > 0);
     if (!p)
         return p.error();
-    m_pretrained = std::move(*p);
-    const hf::EncoderConfig &c = m_pretrained->config; // openPretrained checked the sizes and max_tokens against it
-    m_special = mlmSpecialIds(*m_pretrained->tokenizer, c.vocabSize);
-    m_ctx.log("info", "continued pre-training of " + std::string(hf::familyName(c.family)) + " (" +
-                          std::to_string(c.layers) + " layers, hidden " + std::to_string(c.hiddenSize) + ", " +
-                          m_pretrained->tokenizer->kind() + " vocabulary of " + std::to_string(c.vocabSize) + ")");
+    m_pretrained = std::move(*p); // openPretrained checked the sizes and max_tokens against the experiment
+    m_special = mlmSpecialIds(*m_pretrained->tokenizer, m_pretrained->config.vocabSize);
+    m_ctx.log("info", "continued pre-training of " + describeEncoder(*m_pretrained, m_ctx.exp.model.initFrom));
     return Unit{};
 }
 

@@ -76,4 +76,21 @@ Result<PretrainedEncoder> readRunPretrained(const fs::path &hfDir)
     return p;
 }
 
+Result<PretrainedEncoder> prepareRunPretrained(const Experiment &e, const std::string &dataRoot, const fs::path &runDir,
+                                               bool continuing)
+{
+    const fs::path hfDir = runHfDir(runDir);
+    if (continuing && fs::exists(hfDir / "config.json"))
+        return readRunPretrained(hfDir);
+    return openPretrained(e, dataRoot, runDir);
+}
+
+std::string describeEncoder(const PretrainedEncoder &p, const std::string &initFrom)
+{
+    const hf::EncoderConfig &c = p.config;
+    return std::string(hf::familyName(c.family)) + ": " + std::to_string(c.layers) + " layers, hidden " +
+           std::to_string(c.hiddenSize) + ", " + p.tokenizer->kind() + " vocabulary of " +
+           std::to_string(p.tokenizer->vocabSize()) + (p.folder ? " from " + initFrom : " (the run's copy)");
+}
+
 } // namespace lbk

@@ -29,5 +29,11 @@ Result<PretrainedEncoder> openPretrained(const Experiment &e, const std::string 
                                          const std::filesystem::path &runDir);
 // The run's copy (resuming, further ranks, predict, eval, export).
 Result<PretrainedEncoder> readRunPretrained(const std::filesystem::path &hfDir);
+// What a training run starts from: its own copy when it continues (resume, a further rank) and has one, else
+// the folder (openPretrained).
+Result<PretrainedEncoder> prepareRunPretrained(const Experiment &e, const std::string &dataRoot,
+                                               const std::filesystem::path &runDir, bool continuing);
+// For the run's log: "bert: 12 layers, hidden 768, WordPiece vocabulary of 31090 from FOLDER" (or "(the run's copy)").
+std::string describeEncoder(const PretrainedEncoder &p, const std::string &initFrom);
 
 } // namespace lbk
