@@ -35,14 +35,14 @@ std::pair<torch::Tensor, torch::Tensor> batchAt(const lbk::PackedSequences &pack
                                                 size_t b, size_t batch, int pad)
 {
     const size_t begin = (b * batch) % order.size();
-    auto ids = torch::full({int64_t(batch), int64_t(packed.window)}, int64_t(pad), torch::kLong);
+    auto ids = torch::full({int64_t(batch), int64_t(packed.window())}, int64_t(pad), torch::kLong);
     auto lengths = torch::empty({int64_t(batch)}, torch::kLong);
     auto a = ids.accessor<int64_t, 2>();
     for (size_t r = 0; r < batch; ++r) {
         const size_t s = order[(begin + r) % order.size()];
-        for (int32_t k = 0; k < packed.lengths[s]; ++k)
+        for (int k = 0; k < packed.length(s); ++k)
             a[int64_t(r)][k] = packed.begin(s)[k];
-        lengths[int64_t(r)] = packed.lengths[s];
+        lengths[int64_t(r)] = packed.length(s);
     }
     return {ids, lengths};
 }

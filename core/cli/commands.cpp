@@ -165,7 +165,8 @@ std::string dataLine(const json &d)
     if (d.value("objective", std::string()) == "mlm")
         return n("documents") + " documents (train " + n("train_documents") + ", held out " +
                n("validation_documents") + ") in " + n("train") + " + " + n("validation") + " sequences of " +
-               n("sequence_length") + " tokens (" + n("train_tokens") + " training tokens)";
+               n("sequence_length") + " tokens (" + n("train_tokens") + " training tokens" +
+               (d.value("corpus_cached", false) ? ", packed before" : "") + ")";
     return n("examples") + " examples in " + n("classes") + " classes (train " + n("train") + ", validation " +
            n("validation") + ", test " + n("test") + ")";
 }

@@ -4,6 +4,7 @@
 // split that is identical on every machine.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,12 @@ struct ReadNeeds {
 // paper without an id gets "<file name>:<line>", data.limit counts across the files, the report sums them.
 Result<std::vector<Paper>> readPaperFiles(const std::vector<std::filesystem::path> &files, const DataSpec &spec,
                                           ReadReport *report = nullptr, const ReadNeeds &needs = {});
+
+// readPaperFiles as a stream, for a corpus larger than memory: each paper goes to sink as it is read, in order,
+// and is not kept; the sink returns false to stop. Only the ids read so far are remembered (to skip repeats).
+using PaperSink = std::function<bool(Paper &&)>;
+Status readPaperStream(const std::vector<std::filesystem::path> &files, const DataSpec &spec, const PaperSink &sink,
+                       ReadReport *report = nullptr, const ReadNeeds &needs = {});
 
 // The model's input text for a paper.
 std::string paperText(const Paper &paper, TextField field);

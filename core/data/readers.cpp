@@ -258,6 +258,8 @@ struct Tally {
     std::string lineIdPrefix; // for papers without an id when several files are read: "<file>:"
     ReadReport report;
     std::vector<Paper> papers;
+    const PaperSink *sink = nullptr; // set: papers go there instead of into `papers`
+    bool stopped = false;            // the sink asked for no more
     std::unordered_map<std::string, Place> firstLine; // canonical id -> where it was read
     int64_t limit = 0;
     bool categoriesRequired = true; // a paper without categories is a bad line
@@ -288,8 +290,11 @@ struct Tally {
             }
             p.id = std::move(id);
         }
-        papers.push_back(std::move(p));
         ++report.rows;
+        if (!sink)
+            papers.push_back(std::move(p));
+        else if (!(*sink)(std::move(p)))
+            stopped = true;
     }
     void duplicate(int64_t line, const std::string &id, const Place &first)
     {
@@ -300,7 +305,7 @@ struct Tally {
         report.firstDuplicates.push_back(place(line) + ": paper " + id + " again, first at " + where +
                                          (array ? "element " : "line ") + std::to_string(first.line));
     }
-    bool full() const { return limit > 0 && report.rows >= limit; }
+    bool full() const { return stopped || (limit > 0 && report.rows >= limit); }
 };
 
 // Reads a file that is one JSON array of papers ([{...}, {...}], as json.dump(list) writes it): each element goes
@@ -662,7 +667,7 @@ std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
     t.fileName = name;
     t.array = false;
     const ReadReport before = t.report;
-    const size_t papersBefore = t.papers.size();
+    const int64_t rowsBefore = t.report.rows;
     std::string failure = format == DataFormat::Jsonl
                               ? readJsonLines(lines, spec, t)
                               : readDelimited(lines, spec, format == DataFormat::Csv ? ',' : '\t', t);
@@ -687,7 +692,7 @@ std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
         return name + ": " + std::to_string(r.bad) + (t.array ? " elements" : " lines") + " could not be read (" +
                share + "). Fix the file, or raise data.max_bad_share to skip them. The first:" + firstErrors();
     }
-    if (t.papers.size() == papersBefore && r.lines == 0)
+    if (t.report.rows == rowsBefore && r.lines == 0)
         return name + ": no papers in it" +
                (t.array                       ? std::string(" (its array is empty)")
                 : format == DataFormat::Jsonl ? std::string(" (the file is empty or every line is blank)")
@@ -703,10 +708,11 @@ Result<std::vector<Paper>> readPapers(const fs::path &file, const DataSpec &spec
     return readPaperFiles({file}, spec, report);
 }
 
-Result<std::vector<Paper>> readPaperFiles(const std::vector<fs::path> &files, const DataSpec &spec,
-                                          ReadReport *report, const ReadNeeds &needs)
+namespace {
+
+Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadReport *report, const ReadNeeds &needs,
+                Tally &t)
 {
-    Tally t;
     t.limit = spec.limit;
     t.categoriesRequired = needs.categories;
     for (size_t i = 0; i < files.size() && !t.full(); ++i) {
@@ -718,11 +724,30 @@ Result<std::vector<Paper>> readPaperFiles(const std::vector<fs::path> &files, co
         if (!failure.empty())
             return Error{failure};
     }
-    if (t.papers.empty())
+    if (t.report.rows == 0)
         return Error{(files.empty() ? std::string("data.path") : files.front().string()) + ": no papers in it" +
                      (files.size() > 1 ? " or the other " + std::to_string(files.size() - 1) + " files" : "") +
                      ". Check data.path."};
+    return Unit{};
+}
+
+} // namespace
+
+Result<std::vector<Paper>> readPaperFiles(const std::vector<fs::path> &files, const DataSpec &spec,
+                                          ReadReport *report, const ReadNeeds &needs)
+{
+    Tally t;
+    if (auto read = readInto(files, spec, report, needs, t); !read)
+        return read.error();
     return std::move(t.papers);
+}
+
+Status readPaperStream(const std::vector<fs::path> &files, const DataSpec &spec, const PaperSink &sink,
+                       ReadReport *report, const ReadNeeds &needs)
+{
+    Tally t;
+    t.sink = &sink;
+    return readInto(files, spec, report, needs, t);
 }
 
 } // namespace lbk

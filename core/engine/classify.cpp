@@ -460,6 +460,12 @@ Result<std::vector<Paper>> readRunPapers(const RunContext &ctx, fs::path &dataFi
     auto papers = readPaperFiles(*files, e.data, &report, needs);
     if (!papers)
         return papers.error();
+    logReadReport(ctx, dataFile, report);
+    return papers;
+}
+
+void logReadReport(const RunContext &ctx, const fs::path &dataFile, const ReadReport &report)
+{
     if (report.bad > 0) {
         std::string msg = std::to_string(report.bad) + " of " + std::to_string(report.lines) + " lines of " +
                           dataFile.string() + " could not be read and were skipped";
@@ -474,7 +480,6 @@ Result<std::vector<Paper>> readRunPapers(const RunContext &ctx, fs::path &dataFi
             msg += "\n  " + dup;
         ctx.log("warning", msg);
     }
-    return papers;
 }
 
 std::unique_ptr<Objective> makeObjective(RunContext &context)

@@ -1,6 +1,7 @@
 // Masked-language-model pre-training (training.objective "mlm"): an encoder learns the texts alone. Documents
-// are split into training and held-out ones, tokenized whole with the run's sentencepiece model, packed into
-// sequences of tokenizer.max_tokens ids (data/packing.h), and masked afresh for every batch (engine/mlm.h).
+// are read as a stream, split into training and held-out ones, tokenized whole with the run's tokenizer and
+// packed into sequences of tokenizer.max_tokens ids in files of a cache (data/mlmcorpus.h), which training maps
+// back, so memory does not grow with the corpus; they are masked afresh for every batch (engine/mlm.h).
 // Evaluation scores the held-out sequences under one fixed masking: loss, accuracy and perplexity of the
 // masked tokens.
 #include "engine/mlm.h"
@@ -8,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -15,6 +18,7 @@
 #include <tuple>
 
 #include "data/dataset.h"
+#include "data/mlmcorpus.h"
 #include "data/packing.h"
 #include "engine/checkpoint.h"
 #include "engine/encoder.h"
@@ -214,11 +218,15 @@ public:
     }
 
 private:
-    Status readDocuments(std::vector<std::string> &train, std::vector<std::string> &heldOut);
-    PackedSequences pack(const std::vector<std::string> &texts) const;
+    // The documents and their roles, made once, when first asked for: with mlm.task_split that reads the papers'
+    // ids and categories, which a run whose tokenizer and corpus are cached never needs.
+    Result<MlmDocuments> documents();
     // The tokenizer: a sentencepiece model trained on the training documents, or (model.init_from) the checkpoint's.
-    Status prepareTokenizer(const std::vector<std::string> &train);
+    Status prepareTokenizer();
     Status preparePretrained();
+    Status prepareCorpus();
+    // The packed corpus's cache entry: everything the sequences depend on.
+    fs::path corpusCacheBase() const;
     std::vector<std::vector<int>> encodeAll(const std::vector<std::string> &texts) const;
     std::vector<std::string> pieceNames() const;
     // Sequences [begin, end) of packed, in the order given, as ids [B, L] and lengths [B].
@@ -234,8 +242,10 @@ private:
 
     RunContext &m_ctx;
     fs::path m_dataFile;
-    ReadReport m_report;
-    size_t m_documents = 0, m_trainDocuments = 0, m_heldOutDocuments = 0;
+    std::vector<fs::path> m_files;
+    std::optional<MlmDocuments> m_documents;
+    MlmCorpusCounts m_counts;
+    bool m_corpusFromCache = false;
     std::unique_ptr<Tokenizer> m_tokenizer;
     std::optional<PretrainedEncoder> m_pretrained; // model.init_from: continued pre-training of that checkpoint
     bool m_tokenizerFromCache = false;
@@ -246,64 +256,25 @@ private:
     int64_t m_trainRight = 0, m_trainMasked = 0; // masked tokens guessed right, and trained on, since the last log
 };
 
-// Which documents train and which are held out. By default a seeded shuffle: split.train's share trains,
-// split.validation's is held out, the rest (split.test) is left unused. With mlm.task_split the documents fall as a
-// classifier of this experiment's labels splits its papers, so pre-training never reads a paper that a classifier
-// fine-tuned on that task validates or tests on.
-Status MlmObjective::readDocuments(std::vector<std::string> &train, std::vector<std::string> &heldOut)
+// Which documents train and which are held out: by default by a hash of each paper's id (data/mlmcorpus.h). With
+// mlm.task_split the documents fall as a classifier of this experiment's labels splits its papers, so pre-training
+// never reads a paper that a classifier fine-tuned on that task validates or tests on.
+Result<MlmDocuments> MlmObjective::documents()
 {
+    if (m_documents)
+        return *m_documents;
     const Experiment &e = m_ctx.exp;
-    auto papers = readRunPapers(m_ctx, m_dataFile, m_report, ReadNeeds{e.mlm.taskSplit});
-    if (!papers)
-        return papers.error();
-    std::vector<size_t> trainPapers, heldOutPapers;
+    MlmDocuments docs{m_files, e.data, DocumentSplit::byHash(e.split)};
     if (e.mlm.taskSplit) {
-        auto data = buildLabels(*papers, e.labels, m_dataFile.string());
-        if (!data)
-            return data.error();
-        auto split = splitData(*data, *papers, e.split);
+        std::string summary;
+        auto split = DocumentSplit::byTask(m_files, e.data, e.labels, e.split, &summary);
         if (!split)
             return split.error();
-        for (const size_t i : split->train)
-            trainPapers.push_back(data->paper[i]);
-        for (const size_t i : split->validation)
-            heldOutPapers.push_back(data->paper[i]);
-        m_ctx.log("info", "mlm.task_split: " + std::to_string(trainPapers.size()) + " training and " +
-                              std::to_string(heldOutPapers.size()) + " validation papers of the task; its " +
-                              std::to_string(split->test.size()) + " test papers and the " +
-                              std::to_string(papers->size() - data->paper.size()) +
-                              " papers outside it are not read");
-    } else {
-        std::vector<size_t> order(papers->size());
-        std::iota(order.begin(), order.end(), size_t(0));
-        std::mt19937_64 rng(e.split.seed);
-        std::shuffle(order.begin(), order.end(), rng);
-        const auto n = double(order.size());
-        const size_t nTrain = size_t(std::llround(e.split.train * n));
-        const size_t nHeld = std::min(order.size() - nTrain, size_t(std::llround(e.split.validation * n)));
-        trainPapers.assign(order.begin(), order.begin() + ptrdiff_t(nTrain));
-        heldOutPapers.assign(order.begin() + ptrdiff_t(nTrain), order.begin() + ptrdiff_t(nTrain + nHeld));
+        docs.split = std::move(*split);
+        m_ctx.log("info", summary);
     }
-    for (const size_t i : trainPapers)
-        train.push_back(paperText((*papers)[i], e.data.text));
-    for (const size_t i : heldOutPapers)
-        heldOut.push_back(paperText((*papers)[i], e.data.text));
-    m_documents = papers->size();
-    m_trainDocuments = train.size();
-    m_heldOutDocuments = heldOut.size();
-    if (train.empty())
-        return Error{"split: no document trains; raise split.train or use more data (" + m_dataFile.string() + ")"};
-    return Unit{};
-}
-
-PackedSequences MlmObjective::pack(const std::vector<std::string> &texts) const
-{
-    PackingOptions o;
-    o.window = m_ctx.exp.tokenizer.maxTokens;
-    o.cls = m_special.cls;
-    o.sep = m_special.sep;
-    o.onePerDocument = m_ctx.exp.mlm.onePerDocument;
-    return packSequences(encodeAll(texts), o);
+    m_documents = docs;
+    return docs;
 }
 
 std::vector<std::vector<int>> MlmObjective::encodeAll(const std::vector<std::string> &texts) const
@@ -330,14 +301,24 @@ std::vector<std::string> MlmObjective::pieceNames() const
     return mlmPieceNames(m_pretrained ? m_pretrained->tokenizer->displayPieces() : m_tokenizer->pieceTexts(), m_special);
 }
 
-Status MlmObjective::prepareTokenizer(const std::vector<std::string> &train)
+Status MlmObjective::prepareTokenizer()
 {
     // Documents are encoded whole: the sequence length is the packing's, not a cut of each text.
     TokenizerSpec whole = m_ctx.exp.tokenizer;
     whole.maxTokens = std::numeric_limits<int>::max() / 2;
     const RunTokenizerRequest request{m_ctx.options.runDir, m_ctx.options.cacheDir,
                                       m_ctx.options.resume || m_ctx.rank > 0, m_ctx.threadsPerProcess()};
-    auto tok = prepareRunTokenizer(request, train, whole, &m_tokenizerFromCache);
+    const TokenizerFeed feed = [&](TokenizerCorpus &corpus) -> Status {
+        auto docs = documents();
+        if (!docs)
+            return docs.error();
+        m_ctx.log("info", "reading " + m_dataFile.string() + " for the tokenizer's word counts");
+        return docs->forEach([&](DocumentRole role, std::string &&text) {
+            if (role == DocumentRole::Train)
+                corpus.add(text);
+        });
+    };
+    auto tok = prepareRunTokenizer(request, feed, whole, &m_tokenizerFromCache);
     if (!tok)
         return tok.error();
     m_tokenizer = std::move(*tok);
@@ -358,15 +339,83 @@ Status MlmObjective::preparePretrained()
     return Unit{};
 }
 
+namespace {
+// A hash of the files' bytes, in the order given (a tokenizer's: a few MB at most).
+uint64_t contentHash(const std::vector<fs::path> &files, uint64_t h)
+{
+    for (const auto &f : files) {
+        std::ifstream in(f, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        h = stableHash(f.filename().string() + ":" + bytes, h);
+    }
+    return h;
+}
+} // namespace
+
+fs::path MlmObjective::corpusCacheBase() const
+{
+    const Experiment &e = m_ctx.exp;
+    std::vector<fs::path> tokenizerFiles;
+    if (m_pretrained) {
+        for (const auto &entry : fs::directory_iterator(runHfDir(m_ctx.options.runDir)))
+            if (entry.is_regular_file() && entry.path().filename() != "config.json")
+                tokenizerFiles.push_back(entry.path());
+        std::sort(tokenizerFiles.begin(), tokenizerFiles.end());
+    } else {
+        tokenizerFiles.push_back(m_tokenizer->modelPath());
+    }
+    const json &c = e.config;
+    const std::string settings =
+        "mlm-corpus-v1|" + c.value("data", json::object()).dump() + "|" + c.value("split", json::object()).dump() +
+        "|" + (e.mlm.taskSplit ? c.value("labels", json::object()).dump() : std::string("hash")) + "|window " +
+        std::to_string(e.tokenizer.maxTokens) + "|one " + std::to_string(e.mlm.onePerDocument) + "|" +
+        std::to_string(m_special.cls) + "," + std::to_string(m_special.sep);
+    const uint64_t h = contentHash(tokenizerFiles, stableHash(settings, dataFilesStamp(m_files)));
+    char key[17];
+    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(h));
+    const fs::path cache = m_ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : m_ctx.options.cacheDir;
+    return cache / "mlm-corpus" / key;
+}
+
+Status MlmObjective::prepareCorpus()
+{
+    auto docs = documents();
+    if (!docs)
+        return docs.error();
+    PackingOptions o;
+    o.window = m_ctx.exp.tokenizer.maxTokens;
+    o.cls = m_special.cls;
+    o.sep = m_special.sep;
+    o.onePerDocument = m_ctx.exp.mlm.onePerDocument;
+    const fs::path base = corpusCacheBase();
+    auto corpus = openMlmCorpus(
+        *docs, o, [&](const std::vector<std::string> &texts) { return encodeAll(texts); }, base);
+    if (!corpus)
+        return corpus.error();
+    if (!corpus->cacheProblem.empty())
+        m_ctx.log("warning", corpus->cacheProblem + "; the corpus was packed anew");
+    m_train = std::move(corpus->train);
+    m_validation = std::move(corpus->heldOut);
+    m_counts = corpus->counts;
+    m_corpusFromCache = corpus->fromCache;
+    if (m_corpusFromCache)
+        m_ctx.log("info", "packed sequences of " + m_dataFile.string() + " from the cache: " + base.string());
+    else
+        logReadReport(m_ctx, m_dataFile, m_counts.report);
+    return Unit{};
+}
+
 Status MlmObjective::prepare()
 {
-    std::vector<std::string> train, heldOut;
-    if (auto read = readDocuments(train, heldOut); !read)
-        return read;
-    if (auto tok = m_ctx.exp.model.pretrained() ? preparePretrained() : prepareTokenizer(train); !tok)
+    m_dataFile = dataSourcePath(m_ctx.exp.data, m_ctx.options.dataRoot);
+    auto files = resolveDataFiles(m_ctx.exp.data.paths, m_ctx.options.dataRoot);
+    if (!files)
+        return files.error();
+    m_files = std::move(*files);
+    if (auto tok = m_ctx.exp.model.pretrained() ? preparePretrained() : prepareTokenizer(); !tok)
         return tok;
-    m_train = pack(train);
-    m_validation = pack(heldOut);
+    if (auto corpus = prepareCorpus(); !corpus)
+        return corpus;
     m_trainOrder.resize(m_train.size());
     std::iota(m_trainOrder.begin(), m_trainOrder.end(), size_t(0));
     return Unit{};
@@ -374,24 +423,22 @@ Status MlmObjective::prepare()
 
 json MlmObjective::dataSummary() const
 {
-    const auto tokens = [](const PackedSequences &p) {
-        return std::accumulate(p.lengths.begin(), p.lengths.end(), int64_t(0));
-    };
     return {{"file", m_dataFile.string()},
-            {"lines", m_report.lines},
-            {"rows", m_report.rows},
-            {"bad_lines", m_report.bad},
-            {"duplicates", m_report.duplicates},
+            {"lines", m_counts.report.lines},
+            {"rows", m_counts.report.rows},
+            {"bad_lines", m_counts.report.bad},
+            {"duplicates", m_counts.report.duplicates},
             {"objective", "mlm"},
-            {"documents", m_documents},
-            {"train_documents", m_trainDocuments},
-            {"validation_documents", m_heldOutDocuments},
+            {"documents", m_counts.documents},
+            {"train_documents", m_counts.train},
+            {"validation_documents", m_counts.heldOut},
             {"train", m_train.size()},
             {"validation", m_validation.size()},
             {"test", 0},
-            {"train_tokens", tokens(m_train)},
-            {"validation_tokens", tokens(m_validation)},
-            {"sequence_length", m_train.window},
+            {"train_tokens", m_train.tokens()},
+            {"validation_tokens", m_validation.tokens()},
+            {"sequence_length", m_train.window()},
+            {"corpus_cached", m_corpusFromCache},
             {"vocab", m_special.rows},
             {"special_ids", {{"pad", m_special.pad}, {"cls", m_special.cls}, {"sep", m_special.sep},
                              {"mask", m_special.mask}}},
@@ -426,7 +473,7 @@ std::pair<torch::Tensor, torch::Tensor> MlmObjective::batchOf(const PackedSequen
     const auto n = int64_t(end - begin);
     int64_t width = 0;
     for (size_t i = begin; i < end; ++i)
-        width = std::max<int64_t>(width, packed.lengths[order[i]]);
+        width = std::max<int64_t>(width, packed.length(order[i]));
     auto ids = torch::full({n, width}, int64_t(m_special.pad), torch::kLong);
     auto lengths = torch::empty({n}, torch::kLong);
     auto a = ids.accessor<int64_t, 2>();
@@ -434,9 +481,10 @@ std::pair<torch::Tensor, torch::Tensor> MlmObjective::batchOf(const PackedSequen
     for (int64_t r = 0; r < n; ++r) {
         const size_t s = order[begin + size_t(r)];
         const int32_t *p = packed.begin(s);
-        for (int32_t k = 0; k < packed.lengths[s]; ++k)
+        const int n = packed.length(s);
+        for (int k = 0; k < n; ++k)
             a[r][k] = p[k];
-        len[r] = packed.lengths[s];
+        len[r] = n;
     }
     return {ids, lengths};
 }
@@ -485,8 +533,8 @@ void MlmObjective::addTrainingMetrics(json &values, double meanLoss, double exam
     if (m_trainMasked > 0)
         values["train/accuracy"] = double(m_trainRight) / double(m_trainMasked);
     values["train/perplexity"] = std::exp(meanLoss);
-    const double tokens = std::accumulate(m_train.lengths.begin(), m_train.lengths.end(), 0.0);
-    values["train/tokens_per_s"] = examplesPerSecond * tokens / double(std::max<size_t>(1, m_train.size()));
+    values["train/tokens_per_s"] =
+        examplesPerSecond * double(m_train.tokens()) / double(std::max<size_t>(1, m_train.size()));
     m_trainRight = m_trainMasked = 0;
 }
 
@@ -498,9 +546,12 @@ json MlmObjective::evaluate(EvalSplit split, int64_t step)
     m_model->eval();
     // One fixed masking for every evaluation, so the curve compares like with like.
     auto gen = at::make_generator<at::CPUGeneratorImpl>(m_ctx.exp.training.seed ^ 0x6d6c6d2d6576616cULL);
-    const size_t cap = size_t(m_ctx.exp.mlm.evalSequences);
-    std::vector<size_t> order(cap > 0 ? std::min(cap, m_validation.size()) : m_validation.size());
-    std::iota(order.begin(), order.end(), size_t(0));
+    // Spread evenly over the held-out sequences, which are in the files' order, so a capped evaluation samples
+    // all of the corpus and not its first documents.
+    const size_t n = m_validation.size(), cap = size_t(m_ctx.exp.mlm.evalSequences);
+    std::vector<size_t> order(cap > 0 ? std::min(cap, n) : n);
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = size_t(uint64_t(i) * n / order.size());
     double lossSum = 0;
     int64_t right = 0, count = 0;
     const size_t chunk = 64;

@@ -85,5 +85,7 @@ std::unique_ptr<Objective> makeMlmObjective(RunContext &context);
 // reading logged, bad and repeated lines as warnings. dataFile receives the path as resolved (a pattern stays one).
 Result<std::vector<Paper>> readRunPapers(const RunContext &context, std::filesystem::path &dataFile,
                                          ReadReport &report, const ReadNeeds &needs = {});
+// The reading's bad and repeated lines as warnings in the run's log.
+void logReadReport(const RunContext &context, const std::filesystem::path &dataFile, const ReadReport &report);
 
 } // namespace lbk

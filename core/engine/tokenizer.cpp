@@ -48,27 +48,49 @@ double effectiveCoverage(const TokenizerSpec &spec)
 }
 } // namespace
 
-std::string Tokenizer::cacheKey(const std::vector<std::string> &trainTexts, const TokenizerSpec &spec)
+namespace {
+uint64_t settingsHash(const TokenizerSpec &spec)
 {
-    uint64_t h = stableHash(std::string(toString(spec.type)) + "|" + std::to_string(spec.vocabSize) + "|" + std::to_string(spec.lowercase) +
-                            "|" + std::to_string(effectiveCoverage(spec)) +
-                            (spec.type == TokenizerType::Word ? "|min" + std::to_string(spec.minCount) : std::string()) +
-                            "|spm-0.1.97|v1");
-    for (const auto &t : trainTexts)
-        h = stableHash(t, h);
+    return stableHash(std::string(toString(spec.type)) + "|" + std::to_string(spec.vocabSize) + "|" +
+                      std::to_string(spec.lowercase) + "|" + std::to_string(effectiveCoverage(spec)) +
+                      (spec.type == TokenizerType::Word ? "|min" + std::to_string(spec.minCount) : std::string()) +
+                      "|spm-0.1.97|v1");
+}
+
+std::string hexKey(uint64_t h)
+{
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
     return buf;
 }
+} // namespace
 
-std::string Tokenizer::normalise(std::string_view text) const
+TokenizerCorpus::TokenizerCorpus(const TokenizerSpec &spec) : m_spec(spec), m_hash(settingsHash(spec)) {}
+
+void TokenizerCorpus::add(std::string_view text)
+{
+    m_hash = stableHash(text, m_hash);
+    forEachWord(Tokenizer::normalise(text, m_spec), [&](std::string_view w) { m_counts[std::string(w)]++; });
+}
+
+std::string TokenizerCorpus::cacheKey() const { return hexKey(m_hash); }
+
+std::string Tokenizer::cacheKey(const std::vector<std::string> &trainTexts, const TokenizerSpec &spec)
+{
+    uint64_t h = settingsHash(spec);
+    for (const auto &t : trainTexts)
+        h = stableHash(t, h);
+    return hexKey(h);
+}
+
+std::string Tokenizer::normalise(std::string_view text, const TokenizerSpec &spec)
 {
     std::string s(text);
-    if (m_spec.lowercase)
+    if (spec.lowercase)
         for (char &c : s)
             if (c >= 'A' && c <= 'Z')
                 c = char(c - 'A' + 'a');
-    if (m_spec.type != TokenizerType::Word)
+    if (spec.type != TokenizerType::Word)
         return s;
     // Words: runs of ASCII letters, digits and '_', and of any non-ASCII byte (UTF-8 characters stay whole),
     // joined by single spaces; ASCII punctuation, spaces and control characters only separate them.
@@ -105,7 +127,24 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
                                                           const TokenizerSpec &spec, const fs::path &cacheDir,
                                                           int threads, bool *fromCache)
 {
+    // The key first: a cached model needs no word counts.
     const fs::path model = cacheDir / (cacheKey(trainTexts, spec) + ".model");
+    if (fs::exists(model)) {
+        if (fromCache)
+            *fromCache = true;
+        return load(model, spec);
+    }
+    TokenizerCorpus corpus(spec);
+    for (const auto &text : trainTexts)
+        corpus.add(text);
+    return trainOrLoad(corpus, cacheDir, threads, fromCache);
+}
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const TokenizerCorpus &corpus, const fs::path &cacheDir,
+                                                          int threads, bool *fromCache)
+{
+    const TokenizerSpec &spec = corpus.spec();
+    const fs::path model = cacheDir / (corpus.cacheKey() + ".model");
     if (fs::exists(model)) {
         if (fromCache)
             *fromCache = true;
@@ -117,15 +156,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std:
     fs::create_directories(cacheDir, ec);
     if (ec)
         return Error{cacheDir.string() + ": cannot create the tokenizer cache folder: " + ec.message()};
-
     // Word counts of the normalised training texts, written as sentencepiece's "sentence<TAB>count" input.
-    Tokenizer norm;
-    norm.m_spec = spec;
-    std::unordered_map<std::string, int64_t> counts;
-    for (const auto &text : trainTexts) {
-        const std::string s = norm.normalise(text);
-        forEachWord(s, [&](std::string_view w) { counts[std::string(w)]++; });
-    }
+    const auto &counts = corpus.wordCounts();
     if (counts.empty())
         return Error{"tokenizer: the training split has no text to learn a vocabulary from"};
     // Unique names, so two processes training the same model at once never read each other's half-written file.
@@ -452,9 +484,11 @@ std::unique_ptr<TextEncoder> hfTextEncoder(std::shared_ptr<const hf::HfTokenizer
     return std::make_unique<HfTextEncoder>(std::move(tokenizer), maxTokens);
 }
 
-Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest &request,
-                                                       const std::vector<std::string> &trainTexts,
-                                                       const TokenizerSpec &spec, bool *fromCache)
+namespace {
+// The run's copy when it may reuse one, else `make` (train or find in the cache), copied into the run folder.
+template <class Make>
+Result<std::unique_ptr<Tokenizer>> runTokenizer(const RunTokenizerRequest &request, const TokenizerSpec &spec,
+                                               bool *fromCache, Make make)
 {
     const fs::path runTokenizer = request.runDir / "tokenizer.model";
     if (request.reuseRunCopy && fs::exists(runTokenizer)) {
@@ -463,7 +497,7 @@ Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest
         return Tokenizer::load(runTokenizer, spec);
     }
     const fs::path cache = request.cacheDir.empty() ? Tokenizer::defaultCacheDir() : request.cacheDir;
-    auto tok = Tokenizer::trainOrLoad(trainTexts, spec, cache, request.threads, fromCache);
+    auto tok = make(cache);
     if (!tok)
         return tok.error();
     std::error_code ec;
@@ -471,6 +505,27 @@ Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest
     if (ec)
         return Error{runTokenizer.string() + ": cannot copy the tokenizer into the run folder: " + ec.message()};
     return tok;
+}
+} // namespace
+
+Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest &request,
+                                                       const std::vector<std::string> &trainTexts,
+                                                       const TokenizerSpec &spec, bool *fromCache)
+{
+    return runTokenizer(request, spec, fromCache, [&](const fs::path &cache) {
+        return Tokenizer::trainOrLoad(trainTexts, spec, cache, request.threads, fromCache);
+    });
+}
+
+Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest &request, const TokenizerFeed &feed,
+                                                       const TokenizerSpec &spec, bool *fromCache)
+{
+    return runTokenizer(request, spec, fromCache, [&](const fs::path &cache) -> Result<std::unique_ptr<Tokenizer>> {
+        TokenizerCorpus corpus(spec);
+        if (auto fed = feed(corpus); !fed)
+            return fed.error();
+        return Tokenizer::trainOrLoad(corpus, cache, request.threads, fromCache);
+    });
 }
 
 } // namespace lbk

@@ -3,9 +3,11 @@
 // their inputs, so a second run with the same data and settings reuses the model. No LibTorch here.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "experiment/experiment.h"
@@ -94,12 +96,32 @@ private:
     std::vector<int> m_ids; // scratch: a new word's ids
 };
 
+// The training texts of a sentencepiece tokenizer, fed one at a time, so a corpus larger than memory can train
+// one: their whitespace word counts (what training reads) and the cache key, a hash of the settings and of every
+// text in order (Tokenizer::cacheKey). Memory grows with the distinct words, not with the texts.
+class TokenizerCorpus {
+public:
+    explicit TokenizerCorpus(const TokenizerSpec &spec);
+    void add(std::string_view text);
+    std::string cacheKey() const;
+    const TokenizerSpec &spec() const { return m_spec; }
+    const std::unordered_map<std::string, int64_t> &wordCounts() const { return m_counts; }
+
+private:
+    TokenizerSpec m_spec;
+    uint64_t m_hash;
+    std::unordered_map<std::string, int64_t> m_counts;
+};
+
 class Tokenizer : public TextEncoder {
 public:
     // Trains on trainTexts, or loads the cached model with the same inputs from cacheDir. Training reads
     // whitespace word counts (sentencepiece's TSV input) instead of raw text, which keeps it fast on large data.
     static Result<std::unique_ptr<Tokenizer>> trainOrLoad(const std::vector<std::string> &trainTexts,
                                                           const TokenizerSpec &spec,
+                                                          const std::filesystem::path &cacheDir, int threads,
+                                                          bool *fromCache = nullptr);
+    static Result<std::unique_ptr<Tokenizer>> trainOrLoad(const TokenizerCorpus &corpus,
                                                           const std::filesystem::path &cacheDir, int threads,
                                                           bool *fromCache = nullptr);
     static Result<std::unique_ptr<Tokenizer>> load(const std::filesystem::path &model, const TokenizerSpec &spec);
@@ -120,9 +142,13 @@ public:
     static std::string cacheKey(const std::vector<std::string> &trainTexts, const TokenizerSpec &spec);
     static std::filesystem::path defaultCacheDir(); // $XDG_CACHE_HOME/labbook/tokenizers
 
+    // The text as the model sees it: lower-cased when the spec says so, words joined by single spaces for the
+    // word tokenizer.
+    static std::string normalise(std::string_view text, const TokenizerSpec &spec);
+
 private:
     Tokenizer() = default;
-    std::string normalise(std::string_view text) const;
+    std::string normalise(std::string_view text) const { return normalise(text, m_spec); }
     // A word's ids, into `ids`, with the score and limit a WordCache keeps with them.
     void segmentWord(std::string_view word, std::vector<int> &ids, double &score, double &limit) const;
     std::unique_ptr<sentencepiece::SentencePieceProcessor> m_sp; // neither copyable nor movable
@@ -141,6 +167,11 @@ struct RunTokenizerRequest {
 };
 Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest &request,
                                                        const std::vector<std::string> &trainTexts,
+                                                       const TokenizerSpec &spec, bool *fromCache);
+// The same for a corpus read as a stream: feed adds every training text to the corpus it is given; it is called
+// only when the run has no copy to reuse.
+using TokenizerFeed = std::function<Status(TokenizerCorpus &)>;
+Result<std::unique_ptr<Tokenizer>> prepareRunTokenizer(const RunTokenizerRequest &request, const TokenizerFeed &feed,
                                                        const TokenizerSpec &spec, bool *fromCache);
 
 } // namespace lbk

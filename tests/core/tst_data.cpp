@@ -14,7 +14,6 @@
 #include <zstd.h>
 
 #include "data/dataset.h"
-#include "data/packing.h"
 #include "util/stablehash.h"
 
 using namespace lbk;
@@ -181,51 +180,6 @@ private Q_SLOTS:
     }
 
     // The hash decides every split: a change to it changes every run's data, so it must be deliberate.
-    // MLM packing: documents joined with [SEP] into windows that each start with [CLS], every window full but the
-    // last, a long document continuing in the next window; or one document per window, cut.
-    void packsDocumentsIntoWindows()
-    {
-        const int C = 1, S = 2;
-        const std::vector<std::vector<int>> docs = {{10, 11, 12}, {}, {20, 21, 22, 23, 24, 25, 26}, {30}};
-        lbk::PackingOptions o;
-        o.window = 6;
-        o.cls = C;
-        o.sep = S;
-        const auto packed = lbk::packSequences(docs, o);
-        std::vector<std::vector<int>> got;
-        for (size_t i = 0; i < packed.size(); ++i)
-            got.emplace_back(packed.begin(i), packed.begin(i) + packed.lengths[i]);
-        const std::vector<std::vector<int>> expected = {
-            {C, 10, 11, 12, S, 20}, {C, 21, 22, 23, 24, 25}, {C, 26, S, 30, S}};
-        QCOMPARE(got, expected);
-        QCOMPARE(packed.ids.size(), size_t(3 * 6));
-        // Every document id appears once, in order, whatever the window.
-        for (int window : {3, 4, 5, 7, 64}) {
-            o.window = window;
-            const auto p = lbk::packSequences(docs, o);
-            std::vector<int> content, all;
-            for (size_t i = 0; i < p.size(); ++i) {
-                QVERIFY(p.lengths[i] <= window && p.begin(i)[0] == C);
-                QVERIFY(i + 1 == p.size() || p.lengths[i] == window);
-                for (int k = 1; k < p.lengths[i]; ++k)
-                    if (p.begin(i)[k] != S)
-                        content.push_back(p.begin(i)[k]);
-            }
-            for (const auto &d : docs)
-                all.insert(all.end(), d.begin(), d.end());
-            QCOMPARE(content, all);
-        }
-
-        o.window = 5;
-        o.onePerDocument = true;
-        const auto one = lbk::packSequences(docs, o);
-        got.clear();
-        for (size_t i = 0; i < one.size(); ++i)
-            got.emplace_back(one.begin(i), one.begin(i) + one.lengths[i]);
-        const std::vector<std::vector<int>> cut = {{C, 10, 11, 12, S}, {C, 20, 21, 22, S}, {C, 30, S}};
-        QCOMPARE(got, cut);
-    }
-
     void stableHashPinned_data()
     {
         QTest::addColumn<QByteArray>("input");

@@ -384,6 +384,31 @@ private Q_SLOTS:
         QVERIFY(worst < 1e-5);
     }
 
+    // The corpus is packed once: a second run of the same corpus and tokenizer maps the cached sequences, encodes
+    // nothing, and trains exactly as the first did.
+    void aSecondRunMapsThePackedCorpus()
+    {
+        QTemporaryDir cache(m_dir.filePath(QStringLiteral("cache-XXXXXX")));
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), cache.path());
+        for (const char *name : {"mlm-packs", "mlm-maps"}) {
+            const auto r = lbk({QStringLiteral("run"), experiment(QString::fromLatin1(name))}, env);
+            QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        }
+        auto s = store();
+        const auto packs = s->run("mlm-packs"), maps = s->run("mlm-maps");
+        QVERIFY(packs.ok() && maps.ok());
+        QCOMPARE(packs->summary["data"].value("corpus_cached", true), false);
+        QCOMPARE(maps->summary["data"].value("corpus_cached", false), true);
+        QCOMPARE(maps->summary["data"]["train_tokens"], packs->summary["data"]["train_tokens"]);
+        QCOMPARE(maps->summary["data"]["train_documents"], packs->summary["data"]["train_documents"]);
+        QVERIFY(fs::exists(fs::path(cache.path().toStdString()) / "labbook" / "tokenizers" / "mlm-corpus"));
+        const auto first = s->metric(packs->id, "train/loss"), second = s->metric(maps->id, "train/loss");
+        QCOMPARE(second.size(), first.size());
+        for (size_t i = 0; i < first.size(); ++i)
+            QCOMPARE(second[i].value, first[i].value);
+    }
+
     // mlm.task_split: pre-training reads exactly the papers a classifier of the experiment's labels trains on, and
     // holds out its validation papers; its test papers are never read.
     void taskSplitReadsOnlyTheTasksTrainingPapers()
