@@ -1,6 +1,7 @@
 #include "data/mlmcorpus.h"
 
 #include <fstream>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -66,13 +67,10 @@ DocumentRole DocumentSplit::roleOf(const std::string &paperId) const
     return u < m_spec.train + m_spec.validation ? DocumentRole::HeldOut : DocumentRole::Unused;
 }
 
-Status MlmDocuments::forEach(const std::function<void(DocumentRole, std::string &&)> &visit, ReadReport *report) const
+Status MlmDocuments::forEach(const std::function<bool(DocumentRole, std::string &&)> &visit, ReadReport *report) const
 {
-    const PaperSink sink = [&](Paper &&p) {
-        visit(split.roleOf(p.id), paperText(p, data.text));
-        return true;
-    };
-    return readPaperStream(files, data, sink, report, ReadNeeds{false});
+    const PaperSink sink = [&](Paper &&p) { return visit(split.roleOf(p.id), paperText(p, data.text)); };
+    return readPaperStream(files, data, sink, report, needs);
 }
 
 namespace {
@@ -100,8 +98,9 @@ MlmCorpusCounts countsFrom(const json &j)
 fs::path part(const fs::path &base, const char *role) { return fs::path(base.string() + "-" + role); }
 fs::path countsPath(const fs::path &base) { return fs::path(base.string() + ".json"); }
 
-// The cached corpus, when its counts file (written last) and both packed pairs are there and whole.
-Result<MlmCorpus> openCached(const fs::path &base)
+// The cached corpus, when its counts file (written last) and both packed pairs are there, whole, and fit the
+// request.
+Result<MlmCorpus> openCached(const fs::path &base, const MlmCorpusRequest &r)
 {
     std::ifstream in(countsPath(base));
     if (!in)
@@ -118,10 +117,43 @@ Result<MlmCorpus> openCached(const fs::path &base)
     auto heldOut = mapPackedFile(part(base, "heldout"));
     if (!heldOut)
         return heldOut.error();
+    for (const PackedSequences *p : {&*train, &*heldOut}) {
+        const fs::path file = packedIdsPath(part(base, p == &*train ? "train" : "heldout"));
+        if (p->window() != r.packing.window)
+            return Error{file.string() + ": packed in windows of " + std::to_string(p->window()) + ", not " +
+                         std::to_string(r.packing.window)};
+        if (!packedIdsBelow(*p, r.vocabRows))
+            return Error{file.string() + ": damaged (an id outside the vocabulary of " + std::to_string(r.vocabRows) + ")"};
+    }
     c.train = std::move(*train);
     c.heldOut = std::move(*heldOut);
     c.fromCache = true;
     return c;
+}
+
+// Written under a name of this process's own, then renamed: another process packing the same entry at once
+// never reads or moves a half-written file.
+Status writeCounts(const fs::path &base, const MlmCorpusCounts &counts)
+{
+    const fs::path tmp = countsPath(base).string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                         std::to_string(uintptr_t(&counts));
+    {
+        std::ofstream out(tmp);
+        out << countsJson(counts).dump() << '\n';
+        if (!out.flush()) {
+            std::error_code ignored;
+            fs::remove(tmp, ignored);
+            return Error{countsPath(base).string() + ": cannot write the corpus counts"};
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, countsPath(base), ec);
+    if (ec) {
+        std::error_code ignored;
+        fs::remove(tmp, ignored);
+        return Error{countsPath(base).string() + ": cannot store the corpus counts: " + ec.message()};
+    }
+    return Unit{};
 }
 
 // Texts of one role waiting to be encoded together (encoding is parallel within a batch), then packed in order.
@@ -137,6 +169,7 @@ public:
         if (m_texts.size() == kBatch)
             flush();
     }
+    size_t pending() const { return m_texts.size(); }
     void finish()
     {
         flush();
@@ -156,20 +189,24 @@ private:
     std::vector<std::string> m_texts;
 };
 
-Result<MlmCorpus> build(const MlmDocuments &docs, const PackingOptions &o, const DocumentEncoder &encode,
-                        const fs::path &base)
+Result<MlmCorpus> build(const MlmCorpusRequest &r)
 {
+    const fs::path &base = r.cacheBase;
+    auto docs = r.documents();
+    if (!docs)
+        return docs.error();
     std::error_code ec;
     fs::create_directories(base.parent_path(), ec);
     if (ec)
         return Error{base.parent_path().string() + ": cannot create the packed-corpus cache folder: " + ec.message()};
-    auto trainFile = PackedFileWriter::create(part(base, "train"), o.window);
+    removeStalePackedFiles(base.parent_path());
+    auto trainFile = PackedFileWriter::create(part(base, "train"), r.packing.window);
     if (!trainFile)
         return trainFile.error();
-    auto heldOutFile = PackedFileWriter::create(part(base, "heldout"), o.window);
+    auto heldOutFile = PackedFileWriter::create(part(base, "heldout"), r.packing.window);
     if (!heldOutFile)
         return heldOutFile.error();
-    RolePacker train(o, **trainFile, encode), heldOut(o, **heldOutFile, encode);
+    RolePacker train(r.packing, **trainFile, r.encode), heldOut(r.packing, **heldOutFile, r.encode);
     MlmCorpus c;
     const auto visit = [&](DocumentRole role, std::string &&text) {
         ++c.counts.documents;
@@ -180,27 +217,21 @@ Result<MlmCorpus> build(const MlmDocuments &docs, const PackingOptions &o, const
             ++c.counts.heldOut;
             heldOut.add(std::move(text));
         }
+        return !(*trainFile)->failed() && !(*heldOutFile)->failed(); // a full disk: stop reading, commit says why
     };
-    if (auto read = docs.forEach(visit, &c.counts.report); !read)
+    if (auto read = docs->forEach(visit, &c.counts.report); !read)
         return read.error();
     if (c.counts.train == 0)
         return Error{"split: no document trains; raise split.train or use more data (" +
-                     (docs.files.empty() ? std::string("data.path") : docs.files.front().string()) + ")"};
+                     (docs->files.empty() ? std::string("data.path") : docs->files.front().string()) + ")"};
     train.finish();
     heldOut.finish();
     for (auto *file : {trainFile->get(), heldOutFile->get()})
         if (auto done = file->commit(); !done)
             return done.error();
-    {
-        std::ofstream out(countsPath(base).string() + ".tmp");
-        out << countsJson(c.counts).dump() << '\n';
-        if (!out.flush())
-            return Error{countsPath(base).string() + ": cannot write the corpus counts"};
-    }
-    fs::rename(countsPath(base).string() + ".tmp", countsPath(base), ec);
-    if (ec)
-        return Error{countsPath(base).string() + ": cannot store the corpus counts: " + ec.message()};
-    auto mapped = openCached(base);
+    if (auto counts = writeCounts(base, c.counts); !counts)
+        return counts.error();
+    auto mapped = openCached(base, r);
     if (!mapped)
         return mapped.error();
     mapped->counts.report = c.counts.report; // with the first errors, for the run's warnings
@@ -210,13 +241,14 @@ Result<MlmCorpus> build(const MlmDocuments &docs, const PackingOptions &o, const
 
 } // namespace
 
-Result<MlmCorpus> openMlmCorpus(const MlmDocuments &documents, const PackingOptions &packing,
-                                const DocumentEncoder &encode, const fs::path &cacheBase)
+Result<MlmCorpus> openMlmCorpus(const MlmCorpusRequest &request)
 {
-    auto cached = openCached(cacheBase);
+    auto cached = openCached(request.cacheBase, request);
     if (cached)
         return cached;
-    auto built = build(documents, packing, encode, cacheBase);
+    auto built = build(request);
+    if (!built && !cached.message().empty())
+        return Error{built.message() + " (packing it anew, as " + cached.message() + ")"};
     if (built)
         built->cacheProblem = cached.message();
     return built;
@@ -224,14 +256,27 @@ Result<MlmCorpus> openMlmCorpus(const MlmDocuments &documents, const PackingOpti
 
 uint64_t dataFilesStamp(const std::vector<fs::path> &files)
 {
-    uint64_t h = stableHash("data-files-v1");
+    uint64_t h = stableHash("data-files-v2");
     for (const auto &f : files) {
         struct stat st {};
-        const bool ok = ::stat(f.c_str(), &st) == 0;
         std::error_code ec;
-        h = stableHash(fs::absolute(f, ec).string() + "|" + std::to_string(ok ? st.st_size : -1) + "|" +
-                           std::to_string(ok ? st.st_mtim.tv_sec : 0) + "." + std::to_string(ok ? st.st_mtim.tv_nsec : 0),
+        h = stableHash(fs::absolute(f, ec).string(), h);
+        if (::stat(f.c_str(), &st) != 0) {
+            h = stableHash("missing", h);
+            continue;
+        }
+        h = stableHash(std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
+                           std::to_string(st.st_mtim.tv_nsec),
                        h);
+        // Its first and last 64 KiB too: a file rewritten with its size and time kept (rsync -a, cp -p of another
+        // version) is still told apart, without reading all of it.
+        std::ifstream in(f, std::ios::binary);
+        std::string chunk(size_t(std::min<int64_t>(st.st_size, 1 << 16)), '\0');
+        in.read(chunk.data(), std::streamsize(chunk.size()));
+        h = stableHash(chunk, h);
+        in.seekg(std::max<int64_t>(0, int64_t(st.st_size) - (1 << 16)));
+        in.read(chunk.data(), std::streamsize(chunk.size()));
+        h = stableHash(chunk, h);
     }
     return h;
 }

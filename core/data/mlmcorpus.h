@@ -44,8 +44,12 @@ struct MlmDocuments {
     std::vector<std::filesystem::path> files;
     DataSpec data;
     DocumentSplit split;
-    // visit(role, text) for every document, in the files' order. Errors name the file and line.
-    Status forEach(const std::function<void(DocumentRole, std::string &&)> &visit, ReadReport *report = nullptr) const;
+    // A paper without categories is a bad line when the split reads them (mlm.task_split), so both passes count
+    // the same papers.
+    ReadNeeds needs{false};
+    // visit(role, text) for every document, in the files' order, until it returns false. Errors name the file and
+    // line.
+    Status forEach(const std::function<bool(DocumentRole, std::string &&)> &visit, ReadReport *report = nullptr) const;
 };
 
 // Counts of the documents read, kept with the packed files.
@@ -64,13 +68,23 @@ struct MlmCorpus {
 // A batch of documents' ids, in order, without special tokens.
 using DocumentEncoder = std::function<std::vector<std::vector<int>>(const std::vector<std::string> &)>;
 
-// The packed corpus under cacheBase (cacheBase-train.*, cacheBase-heldout.*, cacheBase.json written last): mapped
-// when it is there and whole, otherwise read, encoded in batches and packed anew. cacheBase names everything the
-// sequences depend on (mlmCorpusKey).
-Result<MlmCorpus> openMlmCorpus(const MlmDocuments &documents, const PackingOptions &packing,
-                                const DocumentEncoder &encode, const std::filesystem::path &cacheBase);
+struct MlmCorpusRequest {
+    // The documents; asked for only when the corpus is packed anew (with mlm.task_split making them reads the
+    // papers' ids and categories).
+    std::function<Result<MlmDocuments>()> documents;
+    PackingOptions packing;
+    DocumentEncoder encode;
+    int32_t vocabRows = 0; // every id must be below it (the model's embedding rows)
+    // Names everything the sequences depend on: the files are cacheBase-train.*, cacheBase-heldout.* and
+    // cacheBase.json, written last.
+    std::filesystem::path cacheBase;
+};
 
-// A hash of the files as they are now (path, size, modification time): part of a cache key.
+// The packed corpus: mapped from the cache when it is there, whole and fits the request (window, ids), otherwise
+// read, encoded in batches and packed anew.
+Result<MlmCorpus> openMlmCorpus(const MlmCorpusRequest &request);
+
+// A hash of the files as they are now (path, size, modification time, first and last 64 KiB): part of a cache key.
 uint64_t dataFilesStamp(const std::vector<std::filesystem::path> &files);
 
 } // namespace lbk

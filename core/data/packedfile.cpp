@@ -1,7 +1,9 @@
 #include "data/packedfile.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unistd.h>
@@ -78,8 +80,10 @@ void PackedFileWriter::add(const int32_t *ids, int length)
     m_tokens += length;
     ++m_count;
     if (std::fwrite(ids, sizeof(int32_t), size_t(length), m_ids) != size_t(length) ||
-        std::fwrite(&m_tokens, sizeof m_tokens, 1, m_idx) != 1)
+        std::fwrite(&m_tokens, sizeof m_tokens, 1, m_idx) != 1) {
         m_failed = true;
+        m_errno = errno;
+    }
 }
 
 Status PackedFileWriter::commit()
@@ -88,14 +92,19 @@ Status PackedFileWriter::commit()
     header.window = m_window;
     header.count = m_count;
     header.tokens = m_tokens;
-    const bool written = !m_failed && std::fflush(m_ids) == 0 && std::fseek(m_idx, 0, SEEK_SET) == 0 &&
-                         std::fwrite(&header, sizeof header, 1, m_idx) == 1 && std::fflush(m_idx) == 0;
-    const bool closed = std::fclose(m_ids) == 0 && std::fclose(m_idx) == 0;
+    // On disk before the names change, so a crash never leaves a named pair with missing bytes.
+    const bool written = !m_failed && std::fflush(m_ids) == 0 && ::fsync(::fileno(m_ids)) == 0 &&
+                         std::fseek(m_idx, 0, SEEK_SET) == 0 && std::fwrite(&header, sizeof header, 1, m_idx) == 1 &&
+                         std::fflush(m_idx) == 0 && ::fsync(::fileno(m_idx)) == 0;
+    const int writeErrno = m_failed ? m_errno : errno;
+    const bool idsClosed = std::fclose(m_ids) == 0;
+    const bool idxClosed = std::fclose(m_idx) == 0;
+    const int closeErrno = errno;
     m_ids = m_idx = nullptr;
-    if (!written || !closed) {
-        const std::string why = std::strerror(errno);
+    if (!written || !idsClosed || !idxClosed) {
+        const std::string why = std::strerror(!written ? writeErrno : closeErrno);
         discard();
-        return Error{m_idsTmp.string() + ": cannot write the packed sequences: " + why};
+        return Error{packedIdsPath(m_base).string() + ": cannot write the packed sequences: " + why};
     }
     std::error_code ec;
     fs::rename(m_idsTmp, packedIdsPath(m_base), ec);
@@ -130,9 +139,10 @@ Result<PackedSequences> mapPackedFile(const fs::path &base)
     std::memcpy(&h, (*idx)->data(), sizeof h);
     if (h.magic != kMagic || h.window < 3 || h.count < 0 || h.tokens < 0)
         return damaged("not a Labbook packed-sequence index");
-    if ((*idx)->size() != sizeof h + sizeof(int64_t) * size_t(h.count + 1))
+    const size_t offsetBytes = (*idx)->size() - sizeof h;
+    if (offsetBytes % sizeof(int64_t) != 0 || uint64_t(h.count) != offsetBytes / sizeof(int64_t) - 1)
         return damaged("its size does not match its " + std::to_string(h.count) + " sequences");
-    if ((*ids)->size() != sizeof(int32_t) * size_t(h.tokens))
+    if (uint64_t(h.tokens) > (*ids)->size() / sizeof(int32_t) || (*ids)->size() != sizeof(int32_t) * size_t(h.tokens))
         return damaged(idsPath.filename().string() + " does not hold " + std::to_string(h.tokens) + " ids");
     const auto *offsets = reinterpret_cast<const int64_t *>((*idx)->data() + sizeof h);
     if (offsets[0] != 0 || offsets[h.count] != h.tokens)
@@ -146,6 +156,34 @@ Result<PackedSequences> mapPackedFile(const fs::path &base)
     auto keep = std::make_shared<Both>(Both{*idx, *ids});
     return PackedSequences(h.window, reinterpret_cast<const int32_t *>(keep->ids->data()), offsets, size_t(h.count),
                            keep);
+}
+
+bool packedIdsBelow(const PackedSequences &packed, int32_t rows)
+{
+    if (packed.size() == 0)
+        return true;
+    const int32_t *ids = packed.begin(0);
+    const int64_t n = packed.tokens();
+    int32_t lo = 0, hi = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        lo = std::min(lo, ids[i]);
+        hi = std::max(hi, ids[i]);
+    }
+    return lo >= 0 && hi < rows;
+}
+
+void removeStalePackedFiles(const fs::path &folder)
+{
+    std::error_code ec;
+    for (const auto &entry : fs::directory_iterator(folder, ec)) {
+        const std::string name = entry.path().filename().string();
+        const size_t at = name.find(".tmp-");
+        if (at == std::string::npos)
+            continue;
+        const long pid = std::strtol(name.c_str() + at + 5, nullptr, 10);
+        if (pid > 0 && !fs::exists("/proc/" + std::to_string(pid)))
+            fs::remove(entry.path(), ec);
+    }
 }
 
 } // namespace lbk

@@ -271,6 +271,7 @@ Result<MlmDocuments> MlmObjective::documents()
         if (!split)
             return split.error();
         docs.split = std::move(*split);
+        docs.needs.categories = true;
         m_ctx.log("info", summary);
     }
     m_documents = docs;
@@ -316,6 +317,7 @@ Status MlmObjective::prepareTokenizer()
         return docs->forEach([&](DocumentRole role, std::string &&text) {
             if (role == DocumentRole::Train)
                 corpus.add(text);
+            return true;
         });
     };
     auto tok = prepareRunTokenizer(request, feed, whole, &m_tokenizerFromCache);
@@ -367,6 +369,7 @@ fs::path MlmObjective::corpusCacheBase() const
     const json &c = e.config;
     const std::string settings =
         "mlm-corpus-v1|" + c.value("data", json::object()).dump() + "|" + c.value("split", json::object()).dump() +
+        "|" + c.value("tokenizer", json::object()).dump() +
         "|" + (e.mlm.taskSplit ? c.value("labels", json::object()).dump() : std::string("hash")) + "|window " +
         std::to_string(e.tokenizer.maxTokens) + "|one " + std::to_string(e.mlm.onePerDocument) + "|" +
         std::to_string(m_special.cls) + "," + std::to_string(m_special.sep);
@@ -379,17 +382,16 @@ fs::path MlmObjective::corpusCacheBase() const
 
 Status MlmObjective::prepareCorpus()
 {
-    auto docs = documents();
-    if (!docs)
-        return docs.error();
-    PackingOptions o;
-    o.window = m_ctx.exp.tokenizer.maxTokens;
-    o.cls = m_special.cls;
-    o.sep = m_special.sep;
-    o.onePerDocument = m_ctx.exp.mlm.onePerDocument;
-    const fs::path base = corpusCacheBase();
-    auto corpus = openMlmCorpus(
-        *docs, o, [&](const std::vector<std::string> &texts) { return encodeAll(texts); }, base);
+    MlmCorpusRequest r;
+    r.documents = [&] { return documents(); };
+    r.packing.window = m_ctx.exp.tokenizer.maxTokens;
+    r.packing.cls = m_special.cls;
+    r.packing.sep = m_special.sep;
+    r.packing.onePerDocument = m_ctx.exp.mlm.onePerDocument;
+    r.encode = [&](const std::vector<std::string> &texts) { return encodeAll(texts); };
+    r.vocabRows = m_special.rows;
+    r.cacheBase = corpusCacheBase();
+    auto corpus = openMlmCorpus(r);
     if (!corpus)
         return corpus.error();
     if (!corpus->cacheProblem.empty())
@@ -398,10 +400,15 @@ Status MlmObjective::prepareCorpus()
     m_validation = std::move(corpus->heldOut);
     m_counts = corpus->counts;
     m_corpusFromCache = corpus->fromCache;
-    if (m_corpusFromCache)
-        m_ctx.log("info", "packed sequences of " + m_dataFile.string() + " from the cache: " + base.string());
-    else
+    if (m_corpusFromCache) {
+        m_ctx.log("info", "packed sequences of " + m_dataFile.string() + " from the cache: " + r.cacheBase.string());
+        if (m_counts.report.bad > 0 || m_counts.report.duplicates > 0)
+            m_ctx.log("warning", "when it was packed, " + std::to_string(m_counts.report.bad) + " lines of " +
+                                     m_dataFile.string() + " could not be read and " +
+                                     std::to_string(m_counts.report.duplicates) + " repeated a paper; they were skipped");
+    } else {
         logReadReport(m_ctx, m_dataFile, m_counts.report);
+    }
     return Unit{};
 }
 

@@ -64,6 +64,17 @@ private:
         return o;
     }
 
+    MlmCorpusRequest request(const MlmDocuments &docs, const DocumentEncoder &encode, const fs::path &base) const
+    {
+        MlmCorpusRequest r;
+        r.documents = [docs]() -> Result<MlmDocuments> { return docs; };
+        r.packing = packing(64);
+        r.encode = encode;
+        r.vocabRows = 1000;
+        r.cacheBase = base;
+        return r;
+    }
+
     MlmDocuments sampleDocuments(int64_t limit) const
     {
         MlmDocuments d;
@@ -84,8 +95,6 @@ private Q_SLOTS:
         m_tmp = fs::path(LABBOOK_TEST_TMP) / "tst_mlmcorpus";
         fs::remove_all(m_tmp);
         fs::create_directories(m_tmp);
-        if (!fs::exists(sample()))
-            QSKIP("the 5k sample is not there (LABBOOK_DATA)");
     }
 
     // MLM packing: documents joined with [SEP] into windows that each start with [CLS], every window full but the
@@ -217,6 +226,8 @@ private Q_SLOTS:
     // The stream hands on the papers readPaperFiles returns, in order, and stops when the sink says so.
     void readsPapersAsAStream()
     {
+        if (!fs::exists(sample()))
+            QSKIP("the 5k sample is not there (LABBOOK_DATA)");
         ReadReport whole, streamed;
         const auto papers = readPaperFiles({sample()}, DataSpec{}, &whole);
         QVERIFY(papers);
@@ -266,6 +277,8 @@ private Q_SLOTS:
     // and the papers outside the task are never read.
     void taskSplitFollowsTheClassifier()
     {
+        if (!fs::exists(sample()))
+            QSKIP("the 5k sample is not there (LABBOOK_DATA)");
         DataSpec data;
         LabelSpec labels;
         labels.topN = 5;
@@ -302,6 +315,8 @@ private Q_SLOTS:
     // message naming it.
     void corpusIsPackedOnceThenMapped()
     {
+        if (!fs::exists(sample()))
+            QSKIP("the 5k sample is not there (LABBOOK_DATA)");
         const auto docs = sampleDocuments(1500);
         int encoded = 0;
         const DocumentEncoder encode = [&](const std::vector<std::string> &texts) {
@@ -309,7 +324,7 @@ private Q_SLOTS:
             return wordLengths(texts);
         };
         const fs::path base = m_tmp / "cache" / "corpus";
-        auto first = openMlmCorpus(docs, packing(64), encode, base);
+        auto first = openMlmCorpus(request(docs, encode, base));
         QVERIFY2(first, first ? "" : first.message().c_str());
         QVERIFY(!first->fromCache);
         QCOMPARE(first->counts.documents, int64_t(1500));
@@ -322,11 +337,12 @@ private Q_SLOTS:
         QVERIFY(docs.forEach([&](DocumentRole role, std::string &&text) {
             if (role == DocumentRole::Train)
                 trainTexts.push_back(std::move(text));
+            return true;
         }));
         QVERIFY(sequencesOf(first->train) == sequencesOf(packSequences(wordLengths(trainTexts), packing(64))));
 
         encoded = 0;
-        auto second = openMlmCorpus(docs, packing(64), encode, base);
+        auto second = openMlmCorpus(request(docs, encode, base));
         QVERIFY(second);
         QVERIFY(second->fromCache);
         QCOMPARE(encoded, 0);
@@ -340,16 +356,32 @@ private Q_SLOTS:
         first = Error{};
         second = Error{};
         fs::resize_file(packedIdsPath(fs::path(base.string() + "-train")), 8);
-        auto third = openMlmCorpus(docs, packing(64), encode, base);
+        auto third = openMlmCorpus(request(docs, encode, base));
         QVERIFY(third);
         QVERIFY(!third->fromCache);
         QVERIFY2(third->cacheProblem.find("corpus-train.idx") != std::string::npos, third->cacheProblem.c_str());
         QVERIFY(sequencesOf(third->train) == packed);
+        third = Error{};
+
+        // An entry that does not fit the request is packed anew: another window, or ids past the vocabulary.
+        auto wider = request(docs, encode, base);
+        wider.packing.window = 80;
+        auto fourth = openMlmCorpus(wider);
+        QVERIFY(fourth && !fourth->fromCache);
+        QVERIFY2(fourth->cacheProblem.find("windows of 64, not 80") != std::string::npos, fourth->cacheProblem.c_str());
+        fourth = Error{};
+        auto smaller = request(docs, encode, base);
+        smaller.vocabRows = 12; // word lengths make ids from 11 up
+        auto fifth = openMlmCorpus(smaller);
+        QVERIFY(!fifth);
+        QVERIFY2(fifth.message().find("outside the vocabulary") != std::string::npos, fifth.message().c_str());
     }
 
     // Nothing to train on, or a file that is not there: an error naming it, and no cache entry.
     void corpusErrorsAreNamed()
     {
+        if (!fs::exists(sample()))
+            QSKIP("the 5k sample is not there (LABBOOK_DATA)");
         auto docs = sampleDocuments(200);
         SplitSpec none;
         none.train = 0;
@@ -357,12 +389,14 @@ private Q_SLOTS:
         none.test = 0.5;
         docs.split = DocumentSplit::byHash(none);
         const fs::path base = m_tmp / "errors" / "corpus";
-        auto empty = openMlmCorpus(docs, packing(), wordLengths, base);
+        auto empty = openMlmCorpus(request(docs, wordLengths, base));
         QVERIFY(!empty);
         QVERIFY2(empty.message().find("no document trains") != std::string::npos, empty.message().c_str());
         QVERIFY(!fs::exists(base.string() + ".json"));
+        for (const auto &entry : fs::directory_iterator(base.parent_path())) // nothing half-written is left
+            QVERIFY2(false, entry.path().c_str());
         docs.files = {m_tmp / "missing.jsonl.zst"};
-        auto missing = openMlmCorpus(docs, packing(), wordLengths, base);
+        auto missing = openMlmCorpus(request(docs, wordLengths, base));
         QVERIFY(!missing);
         QVERIFY2(missing.message().find("missing.jsonl.zst") != std::string::npos, missing.message().c_str());
     }

@@ -1,0 +1,156 @@
+#include "sweep/searchspace.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "experiment/schema.h"
+#include "util/stablehash.h"
+
+namespace lbk {
+
+using nlohmann::json;
+
+namespace {
+
+// splitmix64: a stream of 64-bit values from one seed, the same everywhere.
+class Draws {
+public:
+    explicit Draws(uint64_t seed) : m_state(seed) {}
+    uint64_t next()
+    {
+        uint64_t z = (m_state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    double unit() { return double(next() >> 11) * 0x1p-53; } // [0, 1)
+    uint64_t below(uint64_t n) { return uint64_t(unit() * double(n)); }
+
+private:
+    uint64_t m_state;
+};
+
+double significant(double x, int digits)
+{
+    if (x == 0 || !std::isfinite(x))
+        return x;
+    const double scale = std::pow(10.0, digits - 1 - int(std::floor(std::log10(std::abs(x)))));
+    return std::round(x * scale) / scale;
+}
+
+// Steps from low to high, the last at most high (a step that overshoots by rounding error is kept at high).
+size_t stepCount(const ParamSpec &p) { return size_t(std::floor((p.high - p.low) / p.step + 1e-9)) + 1; }
+
+json stepped(const ParamSpec &p, size_t k)
+{
+    const double v = std::min(p.high, p.low + double(k) * p.step);
+    return p.kind == ParamKind::IntUniform ? json(int64_t(std::llround(v))) : json(significant(v, 12));
+}
+
+json draw(const ParamSpec &p, Draws &d)
+{
+    switch (p.kind) {
+    case ParamKind::Values: return p.values[size_t(d.below(p.values.size()))];
+    case ParamKind::Uniform:
+        if (p.step > 0)
+            return stepped(p, size_t(d.below(stepCount(p))));
+        return significant(p.low + d.unit() * (p.high - p.low), 4);
+    case ParamKind::LogUniform:
+        return significant(std::exp(std::log(p.low) + d.unit() * (std::log(p.high) - std::log(p.low))), 4);
+    case ParamKind::IntUniform: return stepped(p, size_t(d.below(stepCount(p))));
+    case ParamKind::AroundLrFinder: break; // resolved before drawing (withLrSuggestion)
+    }
+    return nullptr;
+}
+
+} // namespace
+
+std::vector<json> gridValues(const ParamSpec &p)
+{
+    if (p.kind == ParamKind::Values)
+        return p.values;
+    std::vector<json> out;
+    if (p.step > 0)
+        for (size_t k = 0, n = stepCount(p); k < n; ++k)
+            out.push_back(stepped(p, k));
+    return out;
+}
+
+size_t gridSize(const SweepSpec &spec)
+{
+    size_t n = 1;
+    for (const auto &p : spec.parameters)
+        n *= std::max<size_t>(1, gridValues(p).size());
+    return n;
+}
+
+std::vector<json> sweepTrials(const SweepSpec &spec)
+{
+    std::vector<json> trials;
+    if (spec.method == SweepMethod::Grid) {
+        std::vector<std::vector<json>> axes;
+        for (const auto &p : spec.parameters)
+            axes.push_back(gridValues(p));
+        size_t n = gridSize(spec);
+        if (spec.trials > 0)
+            n = std::min(n, size_t(spec.trials));
+        for (size_t i = 0; i < n; ++i) {
+            json values = json::object();
+            size_t rest = i;
+            for (size_t a = axes.size(); a-- > 0;) { // the last key varies fastest
+                values[spec.parameters[a].key] = axes[a][rest % axes[a].size()];
+                rest /= axes[a].size();
+            }
+            trials.push_back(std::move(values));
+        }
+        return trials;
+    }
+    for (int i = 0; i < spec.trials; ++i) {
+        Draws d(stableHash("trial " + std::to_string(i), spec.seed));
+        json values = json::object();
+        for (const auto &p : spec.parameters)
+            values[p.key] = draw(p, d);
+        trials.push_back(std::move(values));
+    }
+    return trials;
+}
+
+Result<json> trialExperiment(const SweepSpec &spec, const json &values, int index)
+{
+    json e = spec.base;
+    for (const auto &[key, v] : values.items())
+        setValueAt(e, key, v);
+    e["name"] = spec.name + "-" + std::to_string(index);
+    const auto issues = validateExperimentJson(e);
+    if (issues.empty())
+        return e;
+    std::string msg = "trial " + std::to_string(index) + " (" + values.dump() + ") is not a valid experiment:";
+    for (const auto &i : issues)
+        msg += "\n  " + i.message;
+    return badInput(msg);
+}
+
+bool needsLrFinder(const SweepSpec &spec)
+{
+    return std::any_of(spec.parameters.begin(), spec.parameters.end(),
+                       [](const ParamSpec &p) { return p.kind == ParamKind::AroundLrFinder; });
+}
+
+SweepSpec withLrSuggestion(SweepSpec spec, double suggestion)
+{
+    const FieldSpec *lr = findField("optimizer.lr");
+    for (auto &p : spec.parameters)
+        if (p.kind == ParamKind::AroundLrFinder) {
+            p.kind = ParamKind::LogUniform;
+            p.low = significant(suggestion / p.factor, 4);
+            p.high = significant(suggestion * p.factor, 4);
+            if (lr && lr->min)
+                p.low = std::max(p.low, *lr->min * (lr->minExclusive ? 1.000001 : 1.0));
+            if (lr && lr->max)
+                p.high = std::min(p.high, *lr->max);
+        }
+    return spec;
+}
+
+} // namespace lbk

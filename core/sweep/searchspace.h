@@ -1,0 +1,35 @@
+#pragma once
+// The trials a sweep runs: each an assignment of its swept keys ({"optimizer.lr": 0.003, ...}) and the experiment
+// that makes of the base. Deterministic on every machine: grid order is fixed, and random draws come from the
+// stable hash and integer arithmetic alone, never from std:: distributions.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sweep/sweepspec.h"
+#include "util/result.h"
+
+namespace lbk {
+
+// Grid: the product of every key's values, in key order with the last key varying fastest, cut to spec.trials
+// when it is set. Random: spec.trials draws; trial i's values come from a generator seeded by (seed, i) alone, so
+// they do not depend on the other trials. Continuous draws keep 4 significant digits. A sweep with an
+// around_lr_finder key must have it resolved first (withLrSuggestion).
+std::vector<nlohmann::json> sweepTrials(const SweepSpec &spec);
+// How many trials a grid holds (the product of its keys' value counts).
+size_t gridSize(const SweepSpec &spec);
+// Every value a key takes in a grid: its values, or its range stepped from low to high.
+std::vector<nlohmann::json> gridValues(const ParamSpec &param);
+
+// The base experiment with the trial's values set, named "<sweep name>-<index>" (from 1); an invalid combination
+// is an error naming the trial and its values.
+Result<nlohmann::json> trialExperiment(const SweepSpec &spec, const nlohmann::json &values, int index);
+
+// around_lr_finder resolved: a log-uniform range from suggestion / factor to suggestion * factor, kept within the
+// schema's limits for optimizer.lr.
+SweepSpec withLrSuggestion(SweepSpec spec, double suggestion);
+bool needsLrFinder(const SweepSpec &spec);
+
+} // namespace lbk

@@ -1,0 +1,327 @@
+#include "sweep/sweepspec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "experiment/schema.h"
+#include "metrics/metrics.h"
+
+namespace lbk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char *toString(ParamKind k)
+{
+    switch (k) {
+    case ParamKind::Values: return "values";
+    case ParamKind::Uniform: return "uniform";
+    case ParamKind::LogUniform: return "log_uniform";
+    case ParamKind::IntUniform: return "int_uniform";
+    case ParamKind::AroundLrFinder: return "around_lr_finder";
+    }
+    return "?";
+}
+
+const char *toString(PrunerType t)
+{
+    switch (t) {
+    case PrunerType::None: return "none";
+    case PrunerType::Asha: return "asha";
+    case PrunerType::Median: return "median";
+    }
+    return "?";
+}
+
+namespace {
+
+const std::set<std::string> kTopKeys = {"name",     "description", "experiment", "parameters", "method",
+                                        "seed",     "trials",      "metric",     "direction",  "parallel",
+                                        "target",   "early_stopping"};
+const std::set<std::string> kStoppingKeys = {"type", "resource", "min_resource", "eta", "max_resource", "grace",
+                                             "min_trials"};
+
+// Collects problems, each "path: what is wrong".
+struct Problems {
+    std::vector<std::string> lines;
+    void add(const std::string &path, const std::string &what) { lines.push_back(path + ": " + what); }
+    bool empty() const { return lines.empty(); }
+    Error error() const
+    {
+        std::string s;
+        for (const auto &l : lines)
+            s += (s.empty() ? "" : "\n") + l;
+        return badInput(s);
+    }
+};
+
+std::string list(const std::set<std::string> &keys)
+{
+    std::string s;
+    for (const auto &k : keys)
+        s += (s.empty() ? "" : ", ") + k;
+    return s;
+}
+
+void unknownKeys(const json &j, const std::set<std::string> &allowed, const std::string &prefix, Problems &p)
+{
+    for (const auto &[k, v] : j.items())
+        if (!allowed.count(k))
+            p.add(prefix + k, "unknown key; allowed: " + list(allowed));
+}
+
+// A number in the field's range, as the schema checks one value.
+bool inRange(const FieldSpec &field, const json &value, const std::string &path, Problems &p)
+{
+    if (auto issue = validateField(field, value)) {
+        p.add(path, issue->message);
+        return false;
+    }
+    return true;
+}
+
+bool readPair(const json &v, const std::string &path, double &low, double &high, Problems &p)
+{
+    if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number()) {
+        p.add(path, "must be [low, high], two numbers");
+        return false;
+    }
+    low = v[0].get<double>();
+    high = v[1].get<double>();
+    if (!(low <= high)) {
+        p.add(path, "low is above high");
+        return false;
+    }
+    return true;
+}
+
+void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems &p)
+{
+    const std::string path = "parameters." + key;
+    const FieldSpec *field = findField(key);
+    if (!field) {
+        p.add(path, "not an experiment key (see `lbk schema`)");
+        return;
+    }
+    if (!v.is_object()) {
+        p.add(path, "must be an object such as {\"values\": [...]} or {\"log_uniform\": [low, high]}");
+        return;
+    }
+    ParamSpec ps;
+    ps.key = key;
+    int kinds = 0;
+    for (const ParamKind k : {ParamKind::Values, ParamKind::Uniform, ParamKind::LogUniform, ParamKind::IntUniform,
+                              ParamKind::AroundLrFinder})
+        if (v.contains(toString(k))) {
+            ps.kind = k;
+            ++kinds;
+        }
+    unknownKeys(v, {"values", "uniform", "log_uniform", "int_uniform", "around_lr_finder", "step"}, path + ".", p);
+    if (kinds != 1) {
+        p.add(path, "give exactly one of values, uniform, log_uniform, int_uniform, around_lr_finder");
+        return;
+    }
+    const std::string kindPath = path + "." + toString(ps.kind);
+    const json &spec = v[toString(ps.kind)];
+    const bool numeric = field->type == FieldType::Int || field->type == FieldType::Float;
+    switch (ps.kind) {
+    case ParamKind::Values:
+        if (!spec.is_array() || spec.empty()) {
+            p.add(kindPath, "must be a non-empty list");
+            return;
+        }
+        for (size_t i = 0; i < spec.size(); ++i)
+            if (inRange(*field, spec[i], kindPath + "[" + std::to_string(i) + "]", p))
+                ps.values.push_back(spec[i]);
+        break;
+    case ParamKind::Uniform:
+    case ParamKind::LogUniform:
+    case ParamKind::IntUniform:
+        if (!numeric || (ps.kind == ParamKind::IntUniform) != (field->type == FieldType::Int)) {
+            p.add(kindPath, std::string("not for a ") + fieldTypeName(field->type) + " key; use " +
+                                (field->type == FieldType::Int ? "int_uniform or values"
+                                 : numeric                     ? "uniform or log_uniform"
+                                                               : "values"));
+            return;
+        }
+        if (!readPair(spec, kindPath, ps.low, ps.high, p))
+            return;
+        if (ps.kind == ParamKind::IntUniform && (ps.low != std::floor(ps.low) || ps.high != std::floor(ps.high)))
+            p.add(kindPath, "low and high must be whole numbers");
+        if (ps.kind == ParamKind::LogUniform && !(ps.low > 0))
+            p.add(kindPath, "a log-uniform range must start above 0");
+        inRange(*field, field->type == FieldType::Int ? json(int64_t(ps.low)) : json(ps.low), kindPath + "[0]", p);
+        inRange(*field, field->type == FieldType::Int ? json(int64_t(ps.high)) : json(ps.high), kindPath + "[1]", p);
+        break;
+    case ParamKind::AroundLrFinder:
+        if (key != "optimizer.lr")
+            p.add(kindPath, "only optimizer.lr is swept around the LR finder's suggestion");
+        if (!spec.is_number() || !(spec.get<double>() > 1))
+            p.add(kindPath, "must be a factor above 1 (10: from a tenth to ten times the suggestion)");
+        else
+            ps.factor = spec.get<double>();
+        break;
+    }
+    if (v.contains("step")) {
+        if (ps.kind != ParamKind::Uniform && ps.kind != ParamKind::IntUniform)
+            p.add(path + ".step", "only uniform and int_uniform ranges take a step");
+        else if (!v["step"].is_number() || !(v["step"].get<double>() > 0))
+            p.add(path + ".step", "must be a number above 0");
+        else
+            ps.step = v["step"].get<double>();
+        if (ps.kind == ParamKind::IntUniform && ps.step != std::floor(ps.step))
+            p.add(path + ".step", "must be a whole number for int_uniform");
+    } else if (ps.kind == ParamKind::IntUniform) {
+        ps.step = 1;
+    }
+    s.parameters.push_back(std::move(ps));
+}
+
+template <class T> T number(const json &j, const char *key, T fallback, const std::string &path, double lo, double hi,
+                            Problems &p)
+{
+    if (!j.contains(key))
+        return fallback;
+    const json &v = j[key];
+    const bool whole = std::is_integral_v<T>;
+    if (!(whole ? v.is_number_integer() : v.is_number()) || v.get<double>() < lo || v.get<double>() > hi) {
+        p.add(path + key, std::string("must be ") + (whole ? "a whole number" : "a number") + " from " +
+                              json(lo).dump() + " to " + json(hi).dump());
+        return fallback;
+    }
+    return v.get<T>();
+}
+
+std::string word(const json &j, const char *key, const std::string &fallback, const std::set<std::string> &choices,
+                 const std::string &path, Problems &p)
+{
+    if (!j.contains(key))
+        return fallback;
+    if (!j[key].is_string() || !choices.count(j[key].get<std::string>())) {
+        p.add(path + key, "must be one of " + list(choices));
+        return fallback;
+    }
+    return j[key].get<std::string>();
+}
+
+void readEarlyStopping(const json &j, SweepSpec &s, Problems &p)
+{
+    const std::string path = "early_stopping.";
+    if (!j.is_object()) {
+        p.add("early_stopping", "must be an object such as {\"type\": \"asha\"}");
+        return;
+    }
+    unknownKeys(j, kStoppingKeys, path, p);
+    EarlyStoppingSpec &e = s.earlyStopping;
+    const std::string type = word(j, "type", "none", {"none", "asha", "median"}, path, p);
+    e.type = type == "asha" ? PrunerType::Asha : type == "median" ? PrunerType::Median : PrunerType::None;
+    e.resource = word(j, "resource", "evaluations", {"evaluations", "steps"}, path, p) == "steps"
+                     ? ResourceUnit::Steps
+                     : ResourceUnit::Evaluations;
+    e.minResource = number<double>(j, "min_resource", 1, path, 1e-9, 1e12, p);
+    e.eta = number<double>(j, "eta", 3, path, 1.01, 100, p);
+    e.maxResource = number<double>(j, "max_resource", 0, path, 0, 1e12, p);
+    e.grace = number<double>(j, "grace", 1, path, 0, 1e12, p);
+    e.minTrials = number<int>(j, "min_trials", 3, path, 1, 1000, p);
+}
+
+json readBase(const json &j, const fs::path &dir, SweepSpec &s, Problems &p)
+{
+    if (!j.contains("experiment")) {
+        p.add("experiment", "missing: the base experiment, a path (relative to the sweep file) or an object");
+        return nullptr;
+    }
+    json base = j["experiment"];
+    if (base.is_string()) {
+        const fs::path file = fs::path(base.get<std::string>()).is_absolute() ? fs::path(base.get<std::string>())
+                                                                              : dir / base.get<std::string>();
+        auto read = readJsonFile(file);
+        if (!read) {
+            p.add("experiment", read.message());
+            return nullptr;
+        }
+        s.baseFile = file.lexically_normal().string();
+        base = std::move(*read);
+        if (base.is_object() && !base.contains("name"))
+            base["name"] = file.stem().string();
+    }
+    if (!base.is_object()) {
+        p.add("experiment", "must be a path or an experiment object");
+        return nullptr;
+    }
+    for (const auto &issue : validateExperimentJson(base))
+        p.add("experiment", issue.message);
+    return base;
+}
+
+} // namespace
+
+Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
+{
+    if (!j.is_object())
+        return badInput("a sweep must be a JSON object (docs/SWEEPS.md)");
+    Problems p;
+    SweepSpec s;
+    s.source = j;
+    unknownKeys(j, kTopKeys, "", p);
+    s.base = readBase(j, dir, s, p);
+    s.name = j.value("name", s.base.is_object() ? s.base.value("name", std::string("sweep")) + "-sweep" : "sweep");
+    if (!j.contains("parameters") || !j["parameters"].is_object() || j["parameters"].empty())
+        p.add("parameters", "must name at least one experiment key, e.g. {\"optimizer.lr\": {\"log_uniform\": [1e-4, 1e-1]}}");
+    else
+        for (const auto &[key, v] : j["parameters"].items())
+            readParameter(key, v, s, p);
+    s.method = word(j, "method", "random", {"grid", "random"}, "", p) == "grid" ? SweepMethod::Grid : SweepMethod::Random;
+    s.seed = number<uint64_t>(j, "seed", 1, "", 0, 4e18, p);
+    s.trials = number<int>(j, "trials", 0, "", 1, 100000, p);
+    if (s.method == SweepMethod::Random && s.trials == 0 && !j.contains("trials"))
+        p.add("trials", "missing: how many trials a random sweep draws");
+    if (s.method == SweepMethod::Grid)
+        for (const auto &ps : s.parameters)
+            if (ps.kind == ParamKind::LogUniform || ps.kind == ParamKind::AroundLrFinder ||
+                (ps.kind == ParamKind::Uniform && ps.step == 0))
+                p.add("parameters." + ps.key, "a grid needs values or a range with a step; this range is continuous");
+    s.parallel = number<int>(j, "parallel", 1, "", 1, 256, p);
+    if (j.contains("target") && (!j["target"].is_string() || j["target"].get<std::string>().empty()))
+        p.add("target", "must be a target's name (`lbk targets`), or \"local\"");
+    else
+        s.target = j.value("target", std::string("local"));
+    if (j.contains("metric") && (!j["metric"].is_string() || j["metric"].get<std::string>().empty()))
+        p.add("metric", "must be a metric key such as \"val/macro_f1\"");
+    else if (j.contains("metric"))
+        s.metric = j["metric"].get<std::string>();
+    else if (s.base.is_object())
+        s.metric = "val/" + valueAt(withDefaults(s.base), "evaluation.metric").get<std::string>();
+    const std::string direction =
+        word(j, "direction", higherIsBetter(s.metric) ? "maximize" : "minimize", {"maximize", "minimize"}, "", p);
+    s.maximize = direction == "maximize";
+    if (j.contains("early_stopping"))
+        readEarlyStopping(j["early_stopping"], s, p);
+    if (!p.empty())
+        return p.error();
+    return s;
+}
+
+Result<SweepSpec> loadSweepFile(const fs::path &file)
+{
+    auto j = readJsonFile(file);
+    if (!j)
+        return j.error();
+    auto s = sweepFromJson(*j, file.parent_path());
+    if (!s) {
+        std::string msg;
+        for (size_t at = 0, next; at <= s.message().size(); at = next + 1) {
+            next = s.message().find('\n', at);
+            if (next == std::string::npos)
+                next = s.message().size();
+            msg += (msg.empty() ? "" : "\n") + file.string() + ": " + s.message().substr(at, next - at);
+        }
+        return badInput(msg);
+    }
+    if (!j->contains("name"))
+        s->name = file.stem().string();
+    return s;
+}
+
+} // namespace lbk

@@ -1,0 +1,278 @@
+// core/sweep: the sweep file and its errors, the trials a grid or a seeded random search draws, and early stopping
+// (ASHA and the median rule) on synthetic learning curves, against outcomes computed by hand.
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "sweep/pruner.h"
+#include "sweep/searchspace.h"
+#include "sweep/sweepspec.h"
+
+using namespace lbk;
+using nlohmann::json;
+
+namespace {
+
+json baseExperiment()
+{
+    return json::parse(R"({"name": "base", "data": {"path": "arxiv/arxiv-sample-5k.jsonl"},
+                           "model": {"type": "bag"}, "optimizer": {"lr": 0.01}})");
+}
+
+json sweepJson()
+{
+    json j;
+    j["experiment"] = baseExperiment();
+    j["trials"] = 8;
+    j["parameters"] = {{"optimizer.lr", {{"log_uniform", {1e-4, 1e-1}}}},
+                       {"model.dropout", {{"uniform", {0.0, 0.5}}, {"step", 0.1}}},
+                       {"model.embedding_dim", {{"values", {32, 64, 128}}}},
+                       {"training.batch_size", {{"int_uniform", {16, 64}}, {"step", 16}}}};
+    return j;
+}
+
+SweepSpec parse(const json &j)
+{
+    auto s = sweepFromJson(j, ".");
+    if (!s)
+        qFatal("%s", s.message().c_str());
+    return *s;
+}
+
+TrialProgress curve(int index, std::vector<TrialPoint> points) { return TrialProgress{index, std::move(points)}; }
+
+EarlyStoppingSpec ashaRule(double eta = 3, double minResource = 1)
+{
+    EarlyStoppingSpec r;
+    r.type = PrunerType::Asha;
+    r.eta = eta;
+    r.minResource = minResource;
+    return r;
+}
+
+} // namespace
+
+class TestSweep : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void parsesASweep()
+    {
+        const SweepSpec s = parse(sweepJson());
+        QCOMPARE(s.parameters.size(), size_t(4));
+        QCOMPARE(QString::fromStdString(s.parameters[0].key), QStringLiteral("model.dropout")); // sorted by key
+        QCOMPARE(s.method, SweepMethod::Random);
+        QCOMPARE(s.trials, 8);
+        QCOMPARE(QString::fromStdString(s.metric), QStringLiteral("val/macro_f1")); // the base's evaluation.metric
+        QVERIFY(s.maximize);
+        QCOMPARE(s.parallel, 1);
+        QCOMPARE(s.earlyStopping.type, PrunerType::None);
+        QCOMPARE(QString::fromStdString(s.name), QStringLiteral("base-sweep"));
+        json j = sweepJson();
+        j["metric"] = "val/loss";
+        j["early_stopping"] = {{"type", "asha"}, {"eta", 2}, {"min_resource", 2}};
+        const SweepSpec loss = parse(j);
+        QVERIFY(!loss.maximize); // a loss is minimised unless the file says otherwise
+        QCOMPARE(loss.earlyStopping.type, PrunerType::Asha);
+        QCOMPARE(loss.earlyStopping.eta, 2.0);
+        QCOMPARE(loss.earlyStopping.minResource, 2.0);
+    }
+
+    void namesEveryProblem_data()
+    {
+        QTest::addColumn<QString>("patch"); // merged into a valid sweep
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("unknown key") << R"({"trails": 3})" << "trails: unknown key";
+        QTest::newRow("not a key") << R"({"parameters": {"optimizer.rate": {"values": [1]}}})"
+                                   << "parameters.optimizer.rate: not an experiment key";
+        QTest::newRow("uniform on an int") << R"({"parameters": {"model.embedding_dim": {"uniform": [8, 64]}}})"
+                                           << "parameters.model.embedding_dim.uniform: not for a";
+        QTest::newRow("out of the schema's range") << R"({"parameters": {"model.dropout": {"uniform": [0.1, 1.5]}}})"
+                                                   << "parameters.model.dropout.uniform[1]:";
+        QTest::newRow("log from zero") << R"({"parameters": {"optimizer.lr": {"log_uniform": [0, 0.1]}}})"
+                                       << "must start above 0";
+        QTest::newRow("bad value") << R"({"parameters": {"model.type": {"values": ["bag", "lstm"]}}})"
+                                   << "parameters.model.type.values[1]:";
+        QTest::newRow("two kinds") << R"({"parameters": {"optimizer.lr": {"values": [0.1], "log_uniform": [1, 2]}}})"
+                                   << "exactly one of";
+        QTest::newRow("around on another key")
+            << R"({"parameters": {"model.dropout": {"around_lr_finder": 10}}})" << "only optimizer.lr";
+        QTest::newRow("continuous grid") << R"({"method": "grid"})" << "parameters.optimizer.lr: a grid needs values";
+        QTest::newRow("eta") << R"({"early_stopping": {"type": "asha", "eta": 1}})" << "early_stopping.eta: must be";
+        QTest::newRow("pruner") << R"({"early_stopping": {"type": "hyperband"}})" << "early_stopping.type: must be one of";
+        QTest::newRow("base") << R"({"experiment": {"name": "x", "optimizer": {"lr": -1}}})" << "experiment: optimizer.lr";
+        QTest::newRow("parallel") << R"({"parallel": 0})" << "parallel: must be a whole number from 1";
+    }
+
+    void namesEveryProblem()
+    {
+        QFETCH(QString, patch);
+        QFETCH(QString, expected);
+        json j = sweepJson();
+        const json changes = json::parse(patch.toStdString());
+        for (const auto &[k, v] : changes.items())
+            j[k] = v; // "parameters" replaces them all
+        const auto s = sweepFromJson(j, ".");
+        QVERIFY(!s);
+        QVERIFY2(QString::fromStdString(s.message()).contains(expected), s.message().c_str());
+        QVERIFY(s.error().badInput);
+        const auto missing = sweepFromJson(json{{"experiment", baseExperiment()}, {"parameters", sweepJson()["parameters"]}}, ".");
+        QVERIFY(!missing);
+        QVERIFY2(missing.message().find("trials: missing") != std::string::npos, missing.message().c_str());
+    }
+
+    // The product of the keys' values, the last key fastest, cut to the budget.
+    void gridEnumerates()
+    {
+        json j;
+        j["experiment"] = baseExperiment();
+        j["method"] = "grid";
+        j["parameters"] = {{"model.type", {{"values", {"bag", "cnn"}}}},
+                           {"training.epochs", {{"int_uniform", {1, 3}}}}};
+        SweepSpec s = parse(j);
+        QCOMPARE(gridSize(s), size_t(6));
+        const auto trials = sweepTrials(s);
+        const std::vector<json> expected = {
+            {{"model.type", "bag"}, {"training.epochs", 1}}, {{"model.type", "bag"}, {"training.epochs", 2}},
+            {{"model.type", "bag"}, {"training.epochs", 3}}, {{"model.type", "cnn"}, {"training.epochs", 1}},
+            {{"model.type", "cnn"}, {"training.epochs", 2}}, {{"model.type", "cnn"}, {"training.epochs", 3}}};
+        QCOMPARE(trials.size(), expected.size());
+        for (size_t i = 0; i < trials.size(); ++i)
+            QCOMPARE(QString::fromStdString(trials[i].dump()), QString::fromStdString(expected[i].dump()));
+        s.trials = 4;
+        QCOMPARE(sweepTrials(s).size(), size_t(4));
+        json stepped = j;
+        stepped["parameters"] = {{"model.dropout", {{"uniform", {0.0, 0.3}}, {"step", 0.1}}}};
+        const auto dropouts = sweepTrials(parse(stepped));
+        QCOMPARE(dropouts.size(), size_t(4)); // 0, 0.1, 0.2, 0.3: the end is in
+        QCOMPARE(dropouts[3]["model.dropout"].get<double>(), 0.3);
+    }
+
+    // Seeded and reproducible; a trial's values depend on the seed and its index alone; every value in its range.
+    void randomIsSeededAndReproducible()
+    {
+        const SweepSpec s = parse(sweepJson());
+        const auto a = sweepTrials(s), b = sweepTrials(s);
+        QCOMPARE(a.size(), size_t(8));
+        QCOMPARE(QString::fromStdString(json(a).dump()), QString::fromStdString(json(b).dump()));
+        SweepSpec more = s;
+        more.trials = 20;
+        const auto c = sweepTrials(more);
+        for (size_t i = 0; i < a.size(); ++i)
+            QCOMPARE(QString::fromStdString(c[i].dump()), QString::fromStdString(a[i].dump()));
+        SweepSpec other = s;
+        other.seed = 2;
+        QVERIFY(json(sweepTrials(other)).dump() != json(a).dump());
+        more.trials = 2000;
+        std::vector<double> lrs;
+        std::set<int> embeddings, batches;
+        for (const auto &t : sweepTrials(more)) {
+            const double lr = t["optimizer.lr"].get<double>(), dropout = t["model.dropout"].get<double>();
+            QVERIFY(lr >= 1e-4 && lr <= 1e-1);
+            QVERIFY(std::abs(dropout * 10 - std::round(dropout * 10)) < 1e-9 && dropout >= 0 && dropout <= 0.5);
+            embeddings.insert(t["model.embedding_dim"].get<int>());
+            batches.insert(t["training.batch_size"].get<int>());
+            lrs.push_back(lr);
+        }
+        QCOMPARE(embeddings, (std::set<int>{32, 64, 128}));
+        QCOMPARE(batches, (std::set<int>{16, 32, 48, 64}));
+        // Log-uniform: the median is near the geometric mean of the ends (3.2e-3), a quarter below 1e-3 or so.
+        std::sort(lrs.begin(), lrs.end());
+        QVERIFY2(lrs[1000] > 2.2e-3 && lrs[1000] < 4.5e-3, qPrintable(QString::number(lrs[1000])));
+        const auto below = std::count_if(lrs.begin(), lrs.end(), [](double x) { return x < 1e-3; });
+        QVERIFY2(below > 560 && below < 780, qPrintable(QString::number(below)));
+    }
+
+    void trialExperimentSetsTheKeys()
+    {
+        const SweepSpec s = parse(sweepJson());
+        const json values = {{"optimizer.lr", 0.003}, {"model.embedding_dim", 64}};
+        const auto e = trialExperiment(s, values, 3);
+        QVERIFY(e);
+        QCOMPARE((*e)["optimizer"]["lr"].get<double>(), 0.003);
+        QCOMPARE((*e)["model"]["embedding_dim"].get<int>(), 64);
+        QCOMPARE(QString::fromStdString((*e)["name"].get<std::string>()), QStringLiteral("base-sweep-3"));
+        const auto bad = trialExperiment(s, json{{"split.train", 0.99}}, 4); // the split no longer sums to 1
+        QVERIFY(!bad);
+        QVERIFY2(bad.message().find("trial 4") != std::string::npos, bad.message().c_str());
+    }
+
+    void aroundTheLrFinder()
+    {
+        json j = sweepJson();
+        j["parameters"]["optimizer.lr"] = {{"around_lr_finder", 10}};
+        SweepSpec s = parse(j);
+        QVERIFY(needsLrFinder(s));
+        const SweepSpec resolved = withLrSuggestion(s, 0.02);
+        QVERIFY(!needsLrFinder(resolved));
+        const auto &lr = *std::find_if(resolved.parameters.begin(), resolved.parameters.end(),
+                                       [](const ParamSpec &p) { return p.key == "optimizer.lr"; });
+        QCOMPARE(lr.kind, ParamKind::LogUniform);
+        QCOMPARE(lr.low, 0.002);
+        QCOMPARE(lr.high, 0.2);
+    }
+
+    // Six trials reach rung 1 one after another (eta 3): the first two lead when they arrive, the third is worse
+    // than both (1 of 3 continues), the fourth leads, the fifth ranks 3 of 5, the sixth 6 of 6 (2 of 6 continue).
+    // At rung 3 the first arrival continues and a worse second is stopped.
+    void ashaAsComputedByHand()
+    {
+        std::vector<TrialProgress> t = {curve(0, {{1, 0.50, 1}, {2, 0.60, 7}, {3, 0.65, 10}}),
+                                        curve(1, {{1, 0.60, 2}, {2, 0.66, 6}, {3, 0.70, 8}}),
+                                        curve(2, {{1, 0.40, 3}}),
+                                        curve(3, {{1, 0.70, 4}}),
+                                        curve(4, {{1, 0.55, 5}}),
+                                        curve(5, {{1, 0.30, 6}})};
+        const auto rule = ashaRule();
+        QCOMPARE(ashaRungs(rule, 10), (std::vector<double>{1, 3, 9}));
+        const std::vector<bool> pruned = {true, false, true, false, true, true};
+        for (int i = 0; i < 6; ++i)
+            QCOMPARE(decidePrune(rule, true, t, i).has_value(), bool(pruned[size_t(i)]));
+        const auto zero = decidePrune(rule, true, t, 0);
+        QCOMPARE(QString::fromStdString(zero->rule), QStringLiteral("asha"));
+        QVERIFY2(zero->reason.find("rung 3: 0.65 ranks 2 of 2") != std::string::npos, zero->reason.c_str());
+        const auto five = decidePrune(rule, true, t, 5);
+        QVERIFY2(five->reason.find("rung 1: 0.3 ranks 6 of 6 trials there; the best 2 continue") != std::string::npos,
+                 five->reason.c_str());
+        // Trial 0 before its third evaluation: it passed rung 1 (it was first there) whatever came later.
+        t[0].points.resize(2);
+        QVERIFY(!decidePrune(rule, true, t, 0));
+        // Minimising, the order turns: trial 5 (0.3) leads at rung 1, trial 3 (0.7) ranks 4 of 4.
+        QVERIFY(!decidePrune(rule, false, t, 5).has_value() || decidePrune(rule, false, t, 5)->reason.find("rung 1") == std::string::npos);
+        const auto three = decidePrune(rule, false, t, 3);
+        QVERIFY(three && three->reason.find("rung 1: 0.7 ranks 4 of 4") != std::string::npos);
+        // No rung at or beyond max_resource: the trial is about to finish anyway.
+        auto capped = rule;
+        capped.maxResource = 3;
+        QCOMPARE(ashaRungs(capped, 10), (std::vector<double>{1}));
+    }
+
+    // Median rule (grace 2, at least 2 others): at resource 2, C's best (0.35) is below the median of A's and B's
+    // bests (0.6, 0.7 -> 0.65); A's (0.6) is above the median of B and C (0.525); nothing before the grace.
+    void medianAsComputedByHand()
+    {
+        EarlyStoppingSpec rule;
+        rule.type = PrunerType::Median;
+        rule.grace = 2;
+        rule.minTrials = 2;
+        const std::vector<TrialProgress> t = {curve(0, {{1, 0.5, 1}, {2, 0.6, 4}}), curve(1, {{1, 0.4, 2}, {2, 0.7, 5}}),
+                                              curve(2, {{1, 0.3, 3}, {2, 0.35, 6}}), curve(3, {{1, 0.1, 7}})};
+        const auto c = decidePrune(rule, true, t, 2);
+        QVERIFY(c);
+        QCOMPARE(QString::fromStdString(c->rule), QStringLiteral("median"));
+        QVERIFY2(c->reason.find("best so far 0.35 is below the median 0.65 of 2 other trials") != std::string::npos,
+                 c->reason.c_str());
+        QVERIFY(!decidePrune(rule, true, t, 0));
+        QVERIFY(!decidePrune(rule, true, t, 1));
+        QVERIFY(!decidePrune(rule, true, t, 3)); // at 1: within the grace
+        rule.minTrials = 3;
+        QVERIFY(!decidePrune(rule, true, t, 2)); // too few others at 2
+        rule.minTrials = 2;
+        QVERIFY(!decidePrune(rule, false, t, 2)); // minimising, 0.3 is best
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSweep)
+#include "tst_sweep.moc"
