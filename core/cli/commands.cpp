@@ -42,12 +42,14 @@ std::string dumpJson(const json &j, int indent = 2)
     return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
+} // namespace
+
 void printError(const std::string &msg)
 {
     std::fprintf(stderr, "lbk: %s\n", msg.c_str());
 }
 
-std::unique_ptr<Store> openStore(const Common &c, bool sync = true)
+std::unique_ptr<Store> openStore(const Common &c, bool sync)
 {
     const fs::path path = c.store.empty() ? Store::defaultPath() : fs::path(c.store);
     auto store = Store::open(path);
@@ -65,6 +67,8 @@ std::unique_ptr<Store> openStore(const Common &c, bool sync = true)
     }
     return std::move(*store);
 }
+
+namespace {
 
 std::string fmtMetric(double v, int digits = 4)
 {

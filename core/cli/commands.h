@@ -3,9 +3,14 @@
 // --json) and returns the process exit code: 0 ok, 1 failed, 2 bad input, 3 cancelled.
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace lbk {
+class Store;
+}
 
 namespace lbk::cli {
 
@@ -57,6 +62,11 @@ struct RecordOptions {
     std::string journal; // a journal written elsewhere, imported into the new run
     long long pid = 0;   // the process that writes the journal
 };
+
+// "lbk: msg" on stderr.
+void printError(const std::string &msg);
+// The store Common names (else the default one), synced with the runs going on; nullptr after printing why.
+std::unique_ptr<Store> openStore(const Common &c, bool sync = true);
 
 int validate(const Common &c, const std::string &file);
 int schema(const Common &c, bool markdown);

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/sweeps.h"
 #include "cli/targets.h"
 #include "data/datasetdump.h"
 #include "experiment/schema.h"
@@ -54,6 +55,25 @@ void defineLaunch(CLI::App &app, Invocation &inv)
     auto *del = app.add_subcommand("delete", "Delete a run, its records and its folder");
     del->add_option("run", inv.ref, "Run")->required();
     del->add_flag("--yes", inv.yes, "Confirm");
+}
+
+void defineSweeps(CLI::App &app, Invocation &inv)
+{
+    auto *sweep = app.add_subcommand("sweep", "Run a sweep file: trials around a base experiment, bad ones stopped "
+                                              "early, followed live (docs/SWEEPS.md)");
+    sweep->add_option("file", inv.file, "Sweep JSON file");
+    sweep->add_flag("--detach", inv.detach, "Start the sweep's scheduler in the background and print the sweep's id");
+    sweep->add_flag("-q,--quiet", inv.quiet, "No progress, only the trials at the end");
+    sweep->require_subcommand(0, 1);
+    auto *show = sweep->add_subcommand("show", "A sweep's trials, best first, and the best one's values");
+    show->add_option("sweep", inv.ref, "Sweep id, uid or name")->required();
+    auto *cancel = sweep->add_subcommand("cancel", "Stop a sweep: running trials are cancelled, pending ones never start");
+    cancel->add_option("sweep", inv.ref, "Sweep")->required();
+    auto *resume = sweep->add_subcommand("resume", "Follow a sweep again: launch what is missing, never a trial twice");
+    resume->add_option("sweep", inv.ref, "Sweep")->required();
+    resume->add_flag("--detach", inv.detach, "In the background");
+    resume->add_flag("-q,--quiet", inv.quiet, "No progress, only the trials at the end");
+    app.add_subcommand("sweeps", "List sweeps");
 }
 
 void defineFiles(CLI::App &app, Invocation &inv)
@@ -206,6 +226,7 @@ void defineCommands(CLI::App &app, Invocation &inv)
     app.set_version_flag("--version", std::string("lbk ") + LABBOOK_VERSION);
     defineGlobals(app, inv);
     defineLaunch(app, inv);
+    defineSweeps(app, inv);
     defineFiles(app, inv);
     defineReading(app, inv);
     defineScoring(app, inv);
@@ -262,6 +283,21 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
         return targetsList(c);
     if (cmd == "targets check")
         return targetsCheck(c, inv.name);
+    if (cmd == "sweep") {
+        if (inv.file.empty()) {
+            std::fprintf(stderr, "lbk sweep: give a sweep file, or one of show, cancel, resume (lbk sweep --help)\n");
+            return kBadInput;
+        }
+        return sweepRun(c, inv.file, inv.detach, inv.quiet);
+    }
+    if (cmd == "sweep show")
+        return sweepShow(c, inv.ref);
+    if (cmd == "sweep cancel")
+        return sweepCancel(c, inv.ref);
+    if (cmd == "sweep resume")
+        return sweepResume(c, inv.ref, inv.detach, inv.quiet);
+    if (cmd == "sweeps")
+        return sweepsList(c);
     if (cmd == "pull")
         return pull(c, inv.ref, inv.all);
     if (cmd == "record")

@@ -10,15 +10,6 @@ namespace lbk::cli {
 
 using nlohmann::json;
 
-namespace {
-
-void printError(const std::string &msg)
-{
-    std::fprintf(stderr, "lbk: %s\n", msg.c_str());
-}
-
-} // namespace
-
 Result<TargetsFile> loadTargetsFor(const Common &c)
 {
     return loadTargets(c.targets.empty() ? std::filesystem::path() : std::filesystem::path(c.targets));

@@ -35,6 +35,7 @@ std::string workerLogTail(const RunSummary &run, size_t maxLines)
 Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, const LaunchRequest &request)
 {
     NewRun nr;
+    nr.uid = request.uid;
     nr.name = request.name.empty() ? experiment.name : request.name;
     nr.experiment = experiment.name;
     nr.kind = request.lrFind ? "lr_find" : "train";

@@ -20,6 +20,7 @@ struct LaunchRequest {
     std::string name;                  // empty: the experiment's name
     std::vector<std::string> tags;     // added to the experiment's tags
     std::string experimentFile;        // where the experiment came from, kept in the run's notes of origin
+    std::string uid;                   // the run's uid, chosen beforehand (a sweep's trial); empty: a new one
 };
 
 // Creates the run (queued) in the store, its folder (mode 0700) under the store's runs root, and the folder's

@@ -146,14 +146,42 @@ CREATE TABLE ingest_cursor (
     updated_at  REAL
 );
 )sql"},
+    {2, "sweeps and their trials",
+     R"sql(
+CREATE TABLE sweeps (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid        TEXT NOT NULL UNIQUE,
+    name       TEXT NOT NULL DEFAULT '',
+    spec       TEXT NOT NULL DEFAULT '{}',           -- the sweep file's JSON, its base experiment inline
+    status     TEXT NOT NULL DEFAULT 'running'
+               CHECK (status IN ('running', 'finished', 'failed', 'cancelled', 'interrupted')),
+    error      TEXT NOT NULL DEFAULT '',
+    host       TEXT NOT NULL DEFAULT '',             -- the scheduler's process, while one follows the sweep
+    pid        INTEGER NOT NULL DEFAULT 0,
+    pid_start  INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    ended_at   REAL
+);
+CREATE INDEX sweeps_by_created ON sweeps (created_at);
+
+CREATE TABLE sweep_trials (
+    sweep   INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+    trial   INTEGER NOT NULL,                        -- from 1, in the order the sweep draws them
+    params  TEXT NOT NULL DEFAULT '{}',              -- {"optimizer.lr": 0.003, ...}
+    run_uid TEXT NOT NULL DEFAULT '',                -- chosen before the run is created: a trial never runs twice
+    run     INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+    state   TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'launching', 'running', 'pruning', 'finished', 'pruned', 'failed',
+                             'cancelled', 'interrupted')),
+    reason  TEXT NOT NULL DEFAULT '',                -- why it was pruned or failed
+    value   REAL,                                    -- its best value of the sweep's metric
+    PRIMARY KEY (sweep, trial)
+);
+CREATE INDEX sweep_trials_by_run ON sweep_trials (run);
+)sql"},
 };
 
 constexpr int kKnown = int(sizeof(kMigrations) / sizeof(kMigrations[0]));
-
-double now()
-{
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 int64_t scalar(sqlite3 *db, const char *sql, bool *ok = nullptr)
 {

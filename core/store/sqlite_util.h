@@ -2,8 +2,11 @@
 // Private to core/store: a thin RAII layer over the SQLite C API. Statements are prepared once per connection
 // and kept in a StatementCache; a Stmt borrows one for a single use and resets it on scope exit, so no
 // half-read SELECT keeps a read transaction (and the WAL) pinned.
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <random>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,6 +141,22 @@ inline Status exec(sqlite3 *db, const char *sql)
         return Error{msg};
     }
     return okStatus();
+}
+
+// Unix seconds now, as every time in the store.
+inline double now()
+{
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// 48 random bits as 12 hex digits: a run's or a sweep's uid.
+inline std::string newUid()
+{
+    std::random_device rd;
+    const uint64_t bits = (uint64_t(rd()) << 32 | rd()) & 0xFFFFFFFFFFFFull;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(bits));
+    return buf;
 }
 
 // BEGIN IMMEDIATE takes the write lock up front (waiting up to the busy timeout), so a transaction never has to

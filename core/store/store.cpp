@@ -36,10 +36,8 @@ constexpr std::string_view kSummaryColumns =
     "created_at, started_at, ended_at, tags, notes, last_step, config_hash, summary";
 constexpr int kSummaryColumnCount = 22;
 
-double now()
-{
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using detail::newUid;
+using detail::now;
 
 json parseOr(std::string_view text, json fallback)
 {
@@ -156,15 +154,6 @@ bool fastTop(std::string_view s, std::vector<std::pair<std::string, double>> &ou
         }
     }
     return true;
-}
-
-std::string newUid()
-{
-    std::random_device rd;
-    const uint64_t bits = (uint64_t(rd()) << 32 | rd()) & 0xFFFFFFFFFFFFull;
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(bits));
-    return buf;
 }
 
 bool validUid(std::string_view uid)

@@ -8,6 +8,7 @@
 // idempotently by (run, seq).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -171,6 +172,41 @@ struct IngestStats {
     bool finalEvent = false; // finished, failed or cancelled seen (stored now, or earlier and read again)
 };
 
+// A sweep (core/sweep) as the store keeps it: its spec and the scheduler's state, so a sweep outlives the
+// process that follows it.
+enum class SweepStatus { Running, Finished, Failed, Cancelled, Interrupted };
+const char *toString(SweepStatus s);
+std::optional<SweepStatus> sweepStatusFromString(std::string_view s);
+
+// A trial: pending until launched; launching from the moment its run's uid is chosen until the run exists;
+// running; pruning while an early-stopping rule's cancel takes effect; then how it ended.
+enum class TrialState { Pending, Launching, Running, Pruning, Finished, Pruned, Failed, Cancelled, Interrupted };
+const char *toString(TrialState s);
+std::optional<TrialState> trialStateFromString(std::string_view s);
+bool isOpen(TrialState s); // not yet ended: pending, launching, running, pruning
+
+struct SweepRecord {
+    int64_t id = 0;
+    std::string uid, name;
+    nlohmann::json spec = nlohmann::json::object();
+    SweepStatus status = SweepStatus::Running;
+    std::string error;
+    std::string host;
+    int64_t pid = 0, pidStart = 0; // the scheduler following it; 0 when none
+    double createdAt = 0, endedAt = 0;
+};
+
+struct TrialRecord {
+    int64_t sweep = 0;
+    int trial = 0;
+    nlohmann::json params = nlohmann::json::object();
+    std::string runUid;
+    int64_t run = 0; // 0: no run yet
+    TrialState state = TrialState::Pending;
+    std::string reason;
+    std::optional<double> value;
+};
+
 class Store {
 public:
     // Opens (creating and migrating as needed) the store at path. Sets WAL and a busy timeout.
@@ -222,6 +258,25 @@ public:
     std::vector<LrPoint> lrPoints(int64_t run) const;
     std::vector<ArtifactRecord> artifacts(int64_t run) const;
     std::vector<LogLine> logs(int64_t run) const;
+
+    // Sweeps (store/sweeps.cpp). createSweep writes the sweep and all its trials, pending, in one transaction.
+    Result<SweepRecord> createSweep(const std::string &name, const nlohmann::json &spec,
+                                    const std::vector<nlohmann::json> &trialParams);
+    // By id, uid, unique uid prefix or name (the newest of that name).
+    Result<SweepRecord> sweep(std::string_view ref) const;
+    std::vector<SweepRecord> sweeps() const; // newest first
+    std::vector<TrialRecord> trials(int64_t sweep) const;
+    Status setSweepStatus(int64_t sweep, SweepStatus status, const std::string &error = {});
+    // Records the process following the sweep (pid 0: none) only if no other live one holds it: false when one
+    // does (alive is asked about the recorded one).
+    Result<bool> claimSweep(int64_t sweep, const std::string &host, int64_t pid, int64_t pidStart,
+                            const std::function<bool(int64_t pid, int64_t pidStart)> &alive);
+    // A pending trial becomes launching with the uid its run will have; false when it is not pending any more.
+    Result<bool> claimTrial(int64_t sweep, int trial, const std::string &runUid);
+    // Writes the trial's run, state, reason and value.
+    Status updateTrial(const TrialRecord &trial);
+    // The sweep and trial a run was launched for, if any.
+    std::optional<TrialRecord> trialOfRun(int64_t run) const;
 
     IngestCursor cursor(int64_t run) const;
     // Applies complete journal lines in one transaction, skipping seq already stored, and moves the cursor to

@@ -1,0 +1,284 @@
+#include "cli/sweeps.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+
+#include "cli/table.h"
+#include "cli/targets.h"
+#include "launch/process.h"
+#include "store/store.h"
+#include "sweep/scheduler.h"
+#include "sweep/sweepspec.h"
+
+namespace lbk::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::atomic<int> g_sweepInterrupts{0};
+void onSweepInterrupt(int) { g_sweepInterrupts.fetch_add(1); }
+
+std::string fmt(std::optional<double> v)
+{
+    if (!v)
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f", *v);
+    return buf;
+}
+
+std::string valueText(const json &v)
+{
+    if (v.is_number_float()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.4g", v.get<double>());
+        return buf;
+    }
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// A running sweep whose scheduler is gone is not being followed: say so.
+std::string statusText(const SweepRecord &s)
+{
+    if (s.status == SweepStatus::Running && !(s.pid > 0 && processAlive(s.pid, s.pidStart)))
+        return "running (not followed: lbk sweep resume " + std::to_string(s.id) + ")";
+    return toString(s.status);
+}
+
+// The trials, best first (those without a value last, in trial order).
+std::vector<TrialRecord> ranked(std::vector<TrialRecord> trials, bool maximize)
+{
+    std::stable_sort(trials.begin(), trials.end(), [&](const TrialRecord &a, const TrialRecord &b) {
+        if (a.value.has_value() != b.value.has_value())
+            return a.value.has_value();
+        if (!a.value)
+            return false;
+        return maximize ? *a.value > *b.value : *a.value < *b.value;
+    });
+    return trials;
+}
+
+std::optional<TrialRecord> best(const std::vector<TrialRecord> &trials, bool maximize)
+{
+    for (const auto &t : ranked(trials, maximize))
+        if (t.value && t.state == TrialState::Finished)
+            return t;
+    return std::nullopt;
+}
+
+void printTrials(Store &store, const SweepRecord &sweep, const SweepSpec &spec)
+{
+    const auto trials = store.trials(sweep.id);
+    std::vector<std::string> header = {"trial", "state", spec.metric, "step", "run"};
+    for (const auto &p : spec.parameters)
+        header.push_back(p.key);
+    header.push_back("why");
+    Table table(header);
+    for (const auto &t : ranked(trials, spec.maximize)) {
+        std::string step = "-";
+        if (t.run > 0)
+            if (auto run = store.runById(t.run))
+                step = std::to_string(run->lastStep);
+        std::vector<std::string> row = {std::to_string(t.trial), toString(t.state), fmt(t.value), step,
+                                        t.run > 0 ? std::to_string(t.run) : "-"};
+        for (const auto &p : spec.parameters)
+            row.push_back(t.params.contains(p.key) ? valueText(t.params[p.key]) : "-");
+        row.push_back(t.state == TrialState::Pruned || t.state == TrialState::Failed ? t.reason.substr(0, 90) : "");
+        table.add(std::move(row));
+    }
+    std::printf("%s", table.render().c_str());
+    if (const auto b = best(trials, spec.maximize))
+        std::printf("best: trial %d, %s %s (run %lld): %s\n", b->trial, spec.metric.c_str(), fmt(b->value).c_str(),
+                    (long long)b->run, b->params.dump().c_str());
+}
+
+int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
+{
+    auto targets = loadTargetsFor(c);
+    if (!targets) {
+        printError(targets.message());
+        return kBadInput;
+    }
+    SweepOptions o;
+    o.dataRoot = c.dataRoot;
+    o.interrupts = &g_sweepInterrupts;
+    std::signal(SIGINT, onSweepInterrupt);
+    std::signal(SIGTERM, onSweepInterrupt);
+    SweepScheduler scheduler(store, *targets, sweep, o, [&](const std::string &m) {
+        if (!quiet)
+            std::fprintf(stderr, "%s\n", m.c_str());
+    });
+    auto end = scheduler.run();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    if (!end) {
+        printError(end.message());
+        return end.error().badInput ? kBadInput : kFailed;
+    }
+    auto spec = sweepSpecOf(sweep);
+    if (spec && *end != SweepStatus::Interrupted)
+        printTrials(store, sweep, *spec);
+    switch (*end) {
+    case SweepStatus::Finished: return kOk;
+    case SweepStatus::Interrupted:
+        std::fprintf(stderr, "Stopped following sweep %lld; its running trials go on. `lbk sweep resume %lld` follows it "
+                             "again, `lbk sweep cancel %lld` stops them.\n",
+                     (long long)sweep.id, (long long)sweep.id, (long long)sweep.id);
+        return kCancelled;
+    default: return kCancelled;
+    }
+}
+
+// `lbk sweep resume ID --quiet` in its own session, its output in a log beside the store's runs.
+int detach(const Common &c, Store &store, const SweepRecord &sweep)
+{
+    std::vector<std::string> args = {"--store", store.path().string()};
+    if (!c.targets.empty())
+        args.insert(args.end(), {"--targets", c.targets});
+    if (!c.dataRoot.empty())
+        args.insert(args.end(), {"--data-root", c.dataRoot});
+    args.insert(args.end(), {"sweep", "resume", std::to_string(sweep.id), "--quiet"});
+    std::error_code ec;
+    std::filesystem::create_directories(store.runsRoot(), ec);
+    auto proc = spawnDetached(lbkExecutable(), args, store.runsRoot() / ("sweep-" + sweep.uid + ".log"));
+    if (!proc) {
+        printError(proc.message());
+        return kFailed;
+    }
+    std::printf("%lld\n", (long long)sweep.id);
+    return kOk;
+}
+
+} // namespace
+
+int sweepRun(const Common &c, const std::string &file, bool detached, bool quiet)
+{
+    auto spec = loadSweepFile(file);
+    if (!spec) {
+        std::fprintf(stderr, "%s\n", spec.message().c_str());
+        return kBadInput;
+    }
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto sweep = createSweep(*store, *spec);
+    if (!sweep) {
+        printError(sweep.message());
+        return sweep.error().badInput ? kBadInput : kFailed;
+    }
+    if (!quiet)
+        std::fprintf(stderr, "Sweep %lld (%s) of %s: %zu trials, %d at a time on %s; store %s\n", (long long)sweep->id,
+                     sweep->uid.c_str(), file.c_str(), store->trials(sweep->id).size(), spec->parallel,
+                     spec->target.c_str(), store->path().c_str());
+    return detached ? detach(c, *store, *sweep) : follow(c, *store, *sweep, quiet);
+}
+
+int sweepResume(const Common &c, const std::string &ref, bool detached, bool quiet)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto sweep = store->sweep(ref);
+    if (!sweep) {
+        printError(sweep.message());
+        return kBadInput;
+    }
+    if (sweep->status == SweepStatus::Finished || sweep->status == SweepStatus::Cancelled) {
+        printError("sweep " + std::to_string(sweep->id) + " has " + toString(sweep->status) +
+                   "; `lbk sweep show " + std::to_string(sweep->id) + "` shows its trials");
+        return kBadInput;
+    }
+    return detached ? detach(c, *store, *sweep) : follow(c, *store, *sweep, quiet);
+}
+
+int sweepsList(const Common &c)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    Table table({"id", "name", "status", "trials", "finished", "pruned", "metric", "best"});
+    json out = json::array();
+    for (const auto &s : store->sweeps()) {
+        const auto trials = store->trials(s.id);
+        const auto count = [&](TrialState st) {
+            return std::count_if(trials.begin(), trials.end(), [&](const TrialRecord &t) { return t.state == st; });
+        };
+        auto spec = sweepSpecOf(s);
+        const std::string metric = spec ? spec->metric : "?";
+        const auto b = spec ? best(trials, spec->maximize) : std::nullopt;
+        table.add({std::to_string(s.id), s.name, statusText(s), std::to_string(trials.size()),
+                   std::to_string(count(TrialState::Finished)), std::to_string(count(TrialState::Pruned)), metric,
+                   b ? fmt(b->value) + " (trial " + std::to_string(b->trial) + ")" : "-"});
+        out.push_back({{"id", s.id}, {"uid", s.uid}, {"name", s.name}, {"status", toString(s.status)},
+                       {"trials", trials.size()}, {"metric", metric}, {"best", b ? json(*b->value) : json()}});
+    }
+    if (c.json)
+        std::printf("%s\n", out.dump(2).c_str());
+    else
+        std::printf("%s", table.render().c_str());
+    return kOk;
+}
+
+int sweepShow(const Common &c, const std::string &ref)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto sweep = store->sweep(ref);
+    if (!sweep) {
+        printError(sweep.message());
+        return kBadInput;
+    }
+    auto spec = sweepSpecOf(*sweep);
+    if (!spec) {
+        printError(spec.message());
+        return kFailed;
+    }
+    if (c.json) {
+        json trials = json::array();
+        for (const auto &t : ranked(store->trials(sweep->id), spec->maximize))
+            trials.push_back({{"trial", t.trial}, {"state", toString(t.state)}, {"value", t.value ? json(*t.value) : json()},
+                              {"run", t.run}, {"params", t.params}, {"reason", t.reason}});
+        std::printf("%s\n", json{{"id", sweep->id}, {"uid", sweep->uid}, {"name", sweep->name},
+                                 {"status", toString(sweep->status)}, {"metric", spec->metric},
+                                 {"maximize", spec->maximize}, {"trials", trials}}
+                                .dump(2)
+                                .c_str());
+        return kOk;
+    }
+    std::printf("sweep %lld (%s) %s: %s; %s, %s %s, early stopping %s\n", (long long)sweep->id, sweep->uid.c_str(),
+                sweep->name.c_str(), statusText(*sweep).c_str(), spec->method == SweepMethod::Grid ? "grid" : "random",
+                spec->maximize ? "maximizing" : "minimizing", spec->metric.c_str(), toString(spec->earlyStopping.type));
+    printTrials(*store, *sweep, *spec);
+    return kOk;
+}
+
+int sweepCancel(const Common &c, const std::string &ref)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto sweep = store->sweep(ref);
+    if (!sweep) {
+        printError(sweep.message());
+        return kBadInput;
+    }
+    auto targets = loadTargetsFor(c);
+    if (!targets) {
+        printError(targets.message());
+        return kBadInput;
+    }
+    auto said = cancelSweep(*store, *targets, *sweep);
+    if (!said) {
+        printError(said.message());
+        return said.error().badInput ? kBadInput : kFailed;
+    }
+    std::fprintf(stderr, "%s\n", said->c_str());
+    return kOk;
+}
+
+} // namespace lbk::cli

@@ -1,0 +1,310 @@
+#include "sweep/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "experiment/schema.h"
+#include "launch/local.h"
+#include "launch/process.h"
+#include "launch/remote.h"
+#include "sweep/searchspace.h"
+#include "usecases/runactions.h"
+
+namespace lbk {
+
+using nlohmann::json;
+
+namespace {
+
+std::string trialName(const SweepRecord &sweep, int trial) { return sweep.name + "-" + std::to_string(trial); }
+
+// The sweep's JSON as stored: the base experiment inline, so the sweep never depends on the file again.
+json storedSpec(const SweepSpec &spec)
+{
+    json j = spec.source;
+    j["experiment"] = spec.base;
+    j["name"] = spec.name;
+    if (!spec.baseFile.empty())
+        j["experiment_file"] = spec.baseFile;
+    return j;
+}
+
+} // namespace
+
+Result<SweepSpec> sweepSpecOf(const SweepRecord &sweep)
+{
+    json j = sweep.spec;
+    const std::string file = j.value("experiment_file", std::string());
+    j.erase("experiment_file");
+    auto spec = sweepFromJson(j, ".");
+    if (!spec)
+        return Error{"sweep " + std::to_string(sweep.id) + ": its recorded spec no longer reads: " + spec.message()};
+    spec->baseFile = file;
+    return spec;
+}
+
+Result<SweepRecord> createSweep(Store &store, const SweepSpec &spec)
+{
+    if (needsLrFinder(spec))
+        return badInput("parameters.optimizer.lr: around_lr_finder needs the LR range test's suggestion first "
+                        "(not yet run by the sweep itself: run `lbk lr-find` and give the range as log_uniform)");
+    const auto trials = sweepTrials(spec);
+    if (trials.empty())
+        return badInput("the sweep draws no trial");
+    for (size_t i = 0; i < trials.size(); ++i) {
+        auto e = trialExperiment(spec, trials[i], int(i + 1));
+        if (!e)
+            return e.error();
+    }
+    return store.createSweep(spec.name, storedSpec(spec), trials);
+}
+
+std::vector<TrialPoint> trialPoints(const Store &store, const SweepSpec &spec, int64_t run)
+{
+    std::vector<TrialPoint> points;
+    int evaluations = 0;
+    for (const auto &p : store.metric(run, spec.metric)) {
+        ++evaluations;
+        if (!std::isfinite(p.value))
+            continue; // a diverged evaluation ranks nowhere; the run's own failure ends the trial
+        const double resource =
+            spec.earlyStopping.resource == ResourceUnit::Steps ? double(p.step) : double(evaluations);
+        points.push_back({resource, p.value, p.wall});
+    }
+    return points;
+}
+
+SweepScheduler::SweepScheduler(Store &store, const TargetsFile &targets, const SweepRecord &sweep, SweepOptions options,
+                               Say say)
+    : m_store(store), m_targets(targets), m_sweep(sweep), m_o(std::move(options)), m_say(std::move(say))
+{
+    if (!m_say)
+        m_say = [](const std::string &) {};
+}
+
+Result<SweepStatus> SweepScheduler::run()
+{
+    auto spec = sweepSpecOf(m_sweep);
+    if (!spec)
+        return spec.error();
+    m_spec = std::move(*spec);
+    const int64_t pid = ::getpid();
+    auto claimed = m_store.claimSweep(m_sweep.id, localHostName(), pid, processStartTime(pid), processAlive);
+    if (!claimed)
+        return claimed.error();
+    if (!*claimed)
+        return badInput("sweep " + std::to_string(m_sweep.id) + " is followed by another process (pid " +
+                        std::to_string(m_store.sweep(std::to_string(m_sweep.id))->pid) + ")");
+    if (m_sweep.status == SweepStatus::Interrupted || m_sweep.status == SweepStatus::Failed)
+        (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Running);
+    while (true) {
+        auto open = step();
+        if (!open) {
+            (void)m_store.claimSweep(m_sweep.id, "", 0, 0, processAlive);
+            return open.error();
+        }
+        if (!*open)
+            break;
+        if (m_o.interrupts && m_o.interrupts->load() > 0) {
+            (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Interrupted,
+                                         "its scheduler was stopped; `lbk sweep resume " + std::to_string(m_sweep.id) +
+                                             "` follows it again");
+            (void)m_store.claimSweep(m_sweep.id, "", 0, 0, processAlive);
+            return SweepStatus::Interrupted;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(int(m_o.pollSeconds * 1000)));
+    }
+    auto now = m_store.sweep(std::to_string(m_sweep.id));
+    const SweepStatus end = now && now->status == SweepStatus::Cancelled ? SweepStatus::Cancelled : SweepStatus::Finished;
+    (void)m_store.setSweepStatus(m_sweep.id, end);
+    (void)m_store.claimSweep(m_sweep.id, "", 0, 0, processAlive);
+    return end;
+}
+
+Result<bool> SweepScheduler::step()
+{
+    for (auto it = m_children.begin(); it != m_children.end();) {
+        int code = 0;
+        it = reapChild(*it, &code) ? m_children.erase(it) : it + 1;
+    }
+    (void)syncActiveRuns(m_store);
+    if (isRemoteTarget(m_spec.target))
+        (void)syncRemoteRuns(m_store, m_targets);
+    auto now = m_store.sweep(std::to_string(m_sweep.id));
+    if (!now)
+        return now.error();
+    const bool cancelled = now->status == SweepStatus::Cancelled;
+    auto trials = m_store.trials(m_sweep.id);
+    for (auto &t : trials) {
+        if (t.state == TrialState::Launching) { // the last scheduler stopped between choosing the uid and launching
+            if (auto run = m_store.run(t.runUid)) {
+                t.run = run->id;
+                t.state = TrialState::Running;
+                (void)m_store.updateTrial(t);
+            } else if (auto launched = launchTrial(t); !launched) {
+                return launched.error();
+            }
+        }
+        if ((t.state == TrialState::Running || t.state == TrialState::Pruning) && t.run > 0) {
+            auto run = m_store.runById(t.run);
+            if (run && !isActive(run->status))
+                recordEnd(t, *run);
+        }
+        if (cancelled && t.state == TrialState::Pending) {
+            t.state = TrialState::Cancelled;
+            t.reason = "the sweep was cancelled before it started";
+            (void)m_store.updateTrial(t);
+        }
+    }
+    if (!cancelled)
+        prune(trials);
+    int running = int(std::count_if(trials.begin(), trials.end(), [](const TrialRecord &t) {
+        return t.state == TrialState::Running || t.state == TrialState::Pruning || t.state == TrialState::Launching;
+    }));
+    for (auto &t : trials) {
+        if (cancelled || running >= m_spec.parallel)
+            break;
+        if (t.state != TrialState::Pending)
+            continue;
+        auto claimed = m_store.claimTrial(m_sweep.id, t.trial, m_sweep.uid + "-t" + std::to_string(t.trial));
+        if (!claimed)
+            return claimed.error();
+        if (!*claimed)
+            continue;
+        t.runUid = m_sweep.uid + "-t" + std::to_string(t.trial);
+        t.state = TrialState::Launching;
+        if (auto launched = launchTrial(t); !launched)
+            return launched.error();
+        running += t.state == TrialState::Running;
+    }
+    return std::any_of(trials.begin(), trials.end(), [](const TrialRecord &t) { return isOpen(t.state); });
+}
+
+// The trial's experiment launched on the sweep's target under the uid chosen for it. A launch that fails (bad
+// input, an unreachable host) fails the trial, not the sweep.
+Status SweepScheduler::launchTrial(TrialRecord &t)
+{
+    auto fail = [&](const std::string &why) {
+        t.state = TrialState::Failed;
+        t.reason = why;
+        m_say("trial " + std::to_string(t.trial) + " failed to start: " + why);
+        return m_store.updateTrial(t);
+    };
+    auto config = trialExperiment(m_spec, t.params, t.trial);
+    if (!config)
+        return fail(config.message());
+    if (!isRemoteTarget(m_spec.target) && m_spec.parallel > 1 && valueAt(m_spec.base, "training.threads").is_null()) {
+        // Trials running side by side share the cores instead of each taking them all.
+        const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+        setValueAt(*config, "training.threads", std::max(1, cores / m_spec.parallel));
+    }
+    auto exp = experimentFromJson(*config);
+    if (!exp)
+        return fail(exp.message());
+    auto target = usecase::findTarget(m_targets, m_spec.target);
+    if (!target)
+        return fail(target.message());
+    LaunchRequest req;
+    req.dataRoot = m_o.dataRoot;
+    req.name = trialName(m_sweep, t.trial);
+    req.tags = {"sweep:" + m_sweep.name};
+    req.uid = t.runUid;
+    req.experimentFile = m_spec.baseFile;
+    auto launched = usecase::launch(m_store, *target, *exp, req);
+    if (!launched) {
+        if (auto run = m_store.run(t.runUid)) // created, then failed to start: the run says why
+            t.run = run->id;
+        return fail(launched.message());
+    }
+    if (launched->worker)
+        m_children.push_back(launched->worker->pid);
+    t.run = launched->run.id;
+    t.state = TrialState::Running;
+    m_say("trial " + std::to_string(t.trial) + " started as run " + std::to_string(t.run) + ": " + t.params.dump());
+    return m_store.updateTrial(t);
+}
+
+void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
+{
+    const auto points = trialPoints(m_store, m_spec, run.id);
+    for (const auto &p : points)
+        if (!t.value || (m_spec.maximize ? p.value > *t.value : p.value < *t.value))
+            t.value = p.value;
+    const bool pruned = t.state == TrialState::Pruning && run.status == RunStatus::Cancelled;
+    switch (run.status) {
+    case RunStatus::Finished: t.state = TrialState::Finished; break;
+    case RunStatus::Cancelled: t.state = pruned ? TrialState::Pruned : TrialState::Cancelled; break;
+    case RunStatus::Failed: t.state = TrialState::Failed; break;
+    default: t.state = TrialState::Interrupted; break;
+    }
+    if (!pruned && t.reason.empty())
+        t.reason = run.error;
+    (void)m_store.updateTrial(t);
+    if (pruned) {
+        (void)m_store.setStatus(run.id, RunStatus::Cancelled, "pruned by the sweep (" + t.reason + ")");
+        auto tags = run.tags;
+        if (std::find(tags.begin(), tags.end(), "pruned") == tags.end())
+            tags.push_back("pruned");
+        (void)m_store.setTags(run.id, tags);
+    }
+    const std::string value = t.value ? std::to_string(*t.value) : std::string("no value");
+    m_say("trial " + std::to_string(t.trial) + " " + toString(t.state) + " (" + m_spec.metric + " " + value + ")" +
+          (pruned ? ": " + t.reason : ""));
+}
+
+void SweepScheduler::prune(std::vector<TrialRecord> &trials)
+{
+    if (m_spec.earlyStopping.type == PrunerType::None)
+        return;
+    std::vector<TrialProgress> progress;
+    for (const auto &t : trials)
+        if (t.run > 0)
+            progress.push_back({t.trial, trialPoints(m_store, m_spec, t.run)});
+    for (auto &t : trials) {
+        if (t.state != TrialState::Running)
+            continue;
+        const auto decision = decidePrune(m_spec.earlyStopping, m_spec.maximize, progress, t.trial);
+        if (!decision)
+            continue;
+        t.state = TrialState::Pruning; // recorded before the cancel, so a resumed scheduler knows why it ended
+        t.reason = decision->rule + ": " + decision->reason;
+        (void)m_store.updateTrial(t);
+        auto run = m_store.runById(t.run);
+        auto target = usecase::findTarget(m_targets, m_spec.target);
+        if (run && target && isActive(run->status))
+            (void)usecase::cancel(m_store, *target, *run);
+        m_say("trial " + std::to_string(t.trial) + " is stopped early: " + t.reason);
+    }
+}
+
+Result<std::string> cancelSweep(Store &store, const TargetsFile &targets, const SweepRecord &sweep)
+{
+    if (sweep.status == SweepStatus::Finished)
+        return badInput("sweep " + std::to_string(sweep.id) + " has finished; there is nothing to cancel");
+    if (auto st = store.setSweepStatus(sweep.id, SweepStatus::Cancelled, "cancelled"); !st)
+        return st.error();
+    int cancelled = 0, notStarted = 0;
+    for (auto &t : store.trials(sweep.id)) {
+        if (t.state == TrialState::Pending) {
+            t.state = TrialState::Cancelled;
+            t.reason = "the sweep was cancelled before it started";
+            (void)store.updateTrial(t);
+            ++notStarted;
+            continue;
+        }
+        if (t.run <= 0 || !isOpen(t.state))
+            continue;
+        auto run = store.runById(t.run);
+        if (!run || !isActive(run->status))
+            continue;
+        auto target = usecase::findTarget(targets, run->target);
+        if (target && usecase::cancel(store, *target, *run))
+            ++cancelled;
+    }
+    return "sweep " + std::to_string(sweep.id) + " cancelled: " + std::to_string(cancelled) +
+           " running trials asked to stop, " + std::to_string(notStarted) + " trials will not start";
+}
+
+} // namespace lbk

@@ -1,0 +1,66 @@
+#pragma once
+// Runs a sweep: its trials go through the launch use cases as any run does (this machine, an ssh host, a Slurm
+// cluster), `parallel` at a time; their metrics are followed in the store, and the early-stopping rule
+// (sweep/pruner.h) cancels the bad ones, which end as pruned with the rule's numbers. Every decision is in the
+// store before it takes effect, so a scheduler that is killed loses nothing: resuming follows the trials still
+// running and launches only those never launched (a trial's run uid is chosen before its run is created, so no
+// trial runs twice).
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "launch/targets.h"
+#include "store/store.h"
+#include "sweep/pruner.h"
+#include "sweep/sweepspec.h"
+#include "util/result.h"
+
+namespace lbk {
+
+// Records a new sweep: its spec (the base experiment inline) and every trial it draws, each trial's experiment
+// checked first, so a bad combination is an error before anything runs.
+Result<SweepRecord> createSweep(Store &store, const SweepSpec &spec);
+// The spec a sweep was recorded with.
+Result<SweepSpec> sweepSpecOf(const SweepRecord &sweep);
+
+struct SweepOptions {
+    std::string dataRoot;
+    double pollSeconds = 0.25;
+    const std::atomic<int> *interrupts = nullptr; // set: stop following (the trials keep running)
+};
+
+class SweepScheduler {
+public:
+    using Say = std::function<void(const std::string &)>;
+    SweepScheduler(Store &store, const TargetsFile &targets, const SweepRecord &sweep, SweepOptions options, Say say);
+
+    // Follows the sweep until every trial has ended (finished, or cancelled when the sweep was), or until
+    // options.interrupts is set (then it is left for `lbk sweep resume`, its trials running). Claims the sweep
+    // first: another live scheduler of it is an error.
+    Result<SweepStatus> run();
+    // One round: the trials' runs synced, ended trials recorded, bad ones stopped, free slots filled. Whether any
+    // trial is still open.
+    Result<bool> step();
+
+private:
+    Status launchTrial(TrialRecord &trial);
+    void recordEnd(TrialRecord &trial, const RunSummary &run);
+    void prune(std::vector<TrialRecord> &trials);
+
+    Store &m_store;
+    const TargetsFile &m_targets;
+    SweepRecord m_sweep;
+    SweepSpec m_spec;
+    SweepOptions m_o;
+    Say m_say;
+    std::vector<int64_t> m_children; // local workers this process started, to reap
+};
+
+// Stops a sweep: it is marked cancelled, its pending trials never start, the runs of its running ones are
+// cancelled. Says what was done.
+Result<std::string> cancelSweep(Store &store, const TargetsFile &targets, const SweepRecord &sweep);
+
+// The trial's progress as the rule counts it: one point per value of the sweep's metric.
+std::vector<TrialPoint> trialPoints(const Store &store, const SweepSpec &spec, int64_t run);
+
+} // namespace lbk

@@ -1,0 +1,198 @@
+// lbk's sweeps as a user runs them: the shipped debug sweep (12 random trials, 3 at a time, ASHA), its best trial
+// run alone, a scheduler killed mid-way and resumed, a sweep cancelled, and a bad sweep file.
+#include <QtTest>
+
+#include <QTemporaryDir>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "lbkprocess.h"
+#include "store/store.h"
+
+using nlohmann::json;
+
+class TestSweeps : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir{QStringLiteral(LABBOOK_TEST_TMP "/e2e-sweeps-XXXXXX")};
+    const QString kSweep = QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug-sweep.json");
+
+    QString storePath(const QString &name) const { return m_dir.filePath(name + QStringLiteral(".db")); }
+
+    lbktest::ProcessResult lbk(const QString &store, QStringList args)
+    {
+        args.prepend(store);
+        args.prepend(QStringLiteral("--store"));
+        return lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args, 600000);
+    }
+
+    std::unique_ptr<lbk::Store> open(const QString &store)
+    {
+        auto s = lbk::Store::open(store.toStdString());
+        return s ? std::move(*s) : nullptr;
+    }
+
+    // Every trial ended, each with a run of its own, and no other run of the sweep in the store.
+    void checkComplete(lbk::Store &s, int64_t sweep)
+    {
+        const auto trials = s.trials(sweep);
+        QCOMPARE(trials.size(), size_t(12));
+        std::set<int64_t> runs;
+        for (const auto &t : trials) {
+            QVERIFY2(!lbk::isOpen(t.state), lbk::toString(t.state));
+            QVERIFY(t.run > 0);
+            runs.insert(t.run);
+        }
+        QCOMPARE(runs.size(), size_t(12));
+        QCOMPARE(s.runCount(), int64_t(12)); // nothing launched twice
+    }
+
+    // Waits until the sweep's detached scheduler has launched at least `trials` trials; returns its pid.
+    int64_t waitForTrials(const QString &store, int64_t sweep, int trials)
+    {
+        for (int i = 0; i < 600; ++i) {
+            if (auto s = open(store)) {
+                const auto all = s->trials(sweep);
+                const auto launched = std::count_if(all.begin(), all.end(), [](const lbk::TrialRecord &t) { return t.run > 0; });
+                auto rec = s->sweep(std::to_string(sweep));
+                if (launched >= trials && rec && rec->pid > 0)
+                    return rec->pid;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return 0;
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    // The shipped sweep: every trial recorded, some pruned with ASHA's numbers, and the best trial's config run
+    // alone gives its value again.
+    void runsTheShippedSweep()
+    {
+        const QString store = storePath(QStringLiteral("shipped"));
+        const auto r = lbk(store, {QStringLiteral("sweep"), kSweep});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("best: trial")), qPrintable(r.out));
+        auto s = open(store);
+        const auto sweeps = s->sweeps();
+        QCOMPARE(sweeps.size(), size_t(1));
+        QCOMPARE(sweeps[0].status, lbk::SweepStatus::Finished);
+        checkComplete(*s, sweeps[0].id);
+        int pruned = 0;
+        std::optional<lbk::TrialRecord> best;
+        for (const auto &t : s->trials(sweeps[0].id)) {
+            QVERIFY(t.value.has_value());
+            if (t.state == lbk::TrialState::Pruned) {
+                ++pruned;
+                QVERIFY2(t.reason.find("asha: rung ") == 0, t.reason.c_str());
+                const auto run = s->runById(t.run);
+                QCOMPARE(run->status, lbk::RunStatus::Cancelled);
+                QVERIFY2(run->error.find("pruned by the sweep") != std::string::npos, run->error.c_str());
+                QVERIFY(std::find(run->tags.begin(), run->tags.end(), "pruned") != run->tags.end());
+            } else {
+                QCOMPARE(t.state, lbk::TrialState::Finished);
+            }
+            if (t.state == lbk::TrialState::Finished && (!best || *t.value > *best->value))
+                best = t;
+        }
+        qInfo("%d of 12 trials pruned; best trial %d: %.4f", pruned, best->trial, *best->value);
+        QVERIFY(pruned >= 1 && pruned <= 10);
+        QVERIFY(best && *best->value > 0.5);
+
+        // The best trial's recorded experiment, run alone, reaches the same best macro-F1.
+        const auto run = s->runById(best->run);
+        const QString config = QString::fromStdString(run->runDir + "/experiment.json");
+        const auto alone = lbk(store, {QStringLiteral("run"), config, QStringLiteral("--name"), QStringLiteral("alone"),
+                                       QStringLiteral("--quiet")});
+        QVERIFY2(alone.exitCode == 0, qPrintable(alone.err));
+        s = open(store);
+        const auto again = s->run("alone");
+        QVERIFY(again.ok());
+        const auto value = again->summaryValue("best", "val/macro_f1");
+        QVERIFY(value.has_value());
+        QVERIFY2(std::abs(*value - *best->value) < 1e-6, qPrintable(QString::number(*value) + QStringLiteral(" vs ") +
+                                                                     QString::number(*best->value)));
+
+        const auto list = lbk(store, {QStringLiteral("sweeps")});
+        QVERIFY(list.out.contains(QStringLiteral("debug-sweep")) && list.out.contains(QStringLiteral("finished")));
+        const auto show = lbk(store, {QStringLiteral("--json"), QStringLiteral("sweep"), QStringLiteral("show"),
+                                      QStringLiteral("debug-sweep")});
+        QCOMPARE(show.exitCode, 0);
+        const json j = json::parse(show.out.toStdString());
+        QCOMPARE(j["trials"].size(), size_t(12));
+        QCOMPARE(j["trials"][0]["trial"].get<int>(), best->trial); // best first
+    }
+
+    // The scheduler killed mid-sweep: its trials go on, `lbk sweep resume` follows them and launches the rest,
+    // and no trial runs twice.
+    void resumesAKilledScheduler()
+    {
+        const QString store = storePath(QStringLiteral("killed"));
+        const auto started = lbk(store, {QStringLiteral("sweep"), kSweep, QStringLiteral("--detach")});
+        QVERIFY2(started.exitCode == 0, qPrintable(started.err));
+        const int64_t sweep = started.out.trimmed().toLongLong();
+        QVERIFY(sweep > 0);
+        const int64_t pid = waitForTrials(store, sweep, 4);
+        QVERIFY(pid > 0);
+        QCOMPARE(::kill(pid_t(pid), SIGKILL), 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        const auto list = lbk(store, {QStringLiteral("sweeps")});
+        QVERIFY2(list.out.contains(QStringLiteral("not followed")), qPrintable(list.out));
+        const auto resumed = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), QString::number(sweep)});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.out + resumed.err));
+        auto s = open(store);
+        QCOMPARE(s->sweep(std::to_string(sweep))->status, lbk::SweepStatus::Finished);
+        checkComplete(*s, sweep);
+    }
+
+    // Cancelled: running trials are stopped, pending ones never start, the scheduler ends.
+    void cancelsASweep()
+    {
+        const QString store = storePath(QStringLiteral("cancelled"));
+        const auto started = lbk(store, {QStringLiteral("sweep"), kSweep, QStringLiteral("--detach")});
+        QVERIFY2(started.exitCode == 0, qPrintable(started.err));
+        const int64_t sweep = started.out.trimmed().toLongLong();
+        QVERIFY(waitForTrials(store, sweep, 1) > 0);
+        const auto cancelled = lbk(store, {QStringLiteral("sweep"), QStringLiteral("cancel"), QString::number(sweep)});
+        QVERIFY2(cancelled.exitCode == 0, qPrintable(cancelled.err));
+        bool ended = false;
+        for (int i = 0; i < 600 && !ended; ++i) {
+            auto s = open(store);
+            const auto trials = s->trials(sweep);
+            ended = std::none_of(trials.begin(), trials.end(), [](const lbk::TrialRecord &t) { return lbk::isOpen(t.state); }) &&
+                    s->sweep(std::to_string(sweep))->pid == 0;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        QVERIFY(ended);
+        auto s = open(store);
+        QCOMPARE(s->sweep(std::to_string(sweep))->status, lbk::SweepStatus::Cancelled);
+        int notStarted = 0;
+        for (const auto &t : s->trials(sweep)) {
+            notStarted += t.run == 0;
+            if (t.run > 0)
+                QVERIFY(!lbk::isActive(s->runById(t.run)->status));
+        }
+        QVERIFY(notStarted > 0);
+        const auto again = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), QString::number(sweep)});
+        QCOMPARE(again.exitCode, 2);
+    }
+
+    void badSweepFileIsNamed()
+    {
+        const QString file = m_dir.filePath(QStringLiteral("bad-sweep.json"));
+        const json bad = {{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
+                          {"trials", 2},
+                          {"parameters", {{"optimizer.rate", {{"values", {0.1}}}}}}};
+        std::ofstream(file.toStdString()) << bad.dump();
+        const auto r = lbk(storePath(QStringLiteral("bad")), {QStringLiteral("sweep"), file});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("bad-sweep.json: parameters.optimizer.rate: not an experiment key")),
+                 qPrintable(r.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSweeps)
+#include "tst_sweeps.moc"
