@@ -149,6 +149,52 @@ private Q_SLOTS:
         QVERIFY(m_tmp->isValid());
     }
 
+    // A sweep and its trials: written at once, found by id, uid or name; a trial is claimed once; only one live
+    // scheduler holds a sweep; deleting a trial's run leaves the trial without it.
+    void sweepsAndTheirTrials()
+    {
+        auto store = openStore(scratch() / "sweeps.db");
+        QVERIFY(store);
+        const std::vector<json> params = {{{"optimizer.lr", 0.01}}, {{"optimizer.lr", 0.1}}};
+        auto sweep = store->createSweep("lr-sweep", {{"trials", 2}}, params);
+        QVERIFY2(sweep, sweep ? "" : sweep.message().c_str());
+        QCOMPARE(sweep->status, SweepStatus::Running);
+        QCOMPARE(store->sweep(sweep->uid)->id, sweep->id);
+        QCOMPARE(store->sweep("lr-sweep")->id, sweep->id);
+        QCOMPARE(store->sweep(std::to_string(sweep->id))->name, std::string("lr-sweep"));
+        QVERIFY(!store->sweep("nope"));
+        auto trials = store->trials(sweep->id);
+        QCOMPARE(trials.size(), size_t(2));
+        QCOMPARE(trials[1].params["optimizer.lr"].get<double>(), 0.1);
+        QCOMPARE(trials[0].state, TrialState::Pending);
+
+        QVERIFY(*store->claimTrial(sweep->id, 1, sweep->uid + "-t1"));
+        QVERIFY(!*store->claimTrial(sweep->id, 1, sweep->uid + "-t1")); // claimed already: never launched twice
+        const int64_t run = newRun(*store, "lr-sweep-1", sweep->uid + "-t1");
+        auto t = store->trials(sweep->id)[0];
+        QCOMPARE(t.state, TrialState::Launching);
+        t.run = run;
+        t.state = TrialState::Pruned;
+        t.reason = "asha: rung 1";
+        t.value = 0.5;
+        QVERIFY(store->updateTrial(t));
+        QCOMPARE(store->trialOfRun(run)->trial, 1);
+        QCOMPARE(store->trialOfRun(run)->value.value_or(0), 0.5);
+
+        const auto alive = [](int64_t pid, int64_t) { return pid == 111; };
+        QVERIFY(*store->claimSweep(sweep->id, "h", 111, 5, alive));
+        QVERIFY(!*store->claimSweep(sweep->id, "h", 222, 6, alive)); // 111 still follows it
+        QVERIFY(*store->claimSweep(sweep->id, "h", 111, 5, alive)); // the holder again
+        QVERIFY(*store->claimSweep(sweep->id, "", 0, 0, alive));    // released
+        QVERIFY(*store->claimSweep(sweep->id, "h", 222, 6, alive));
+        QVERIFY(store->setSweepStatus(sweep->id, SweepStatus::Finished));
+        QVERIFY(store->sweeps()[0].endedAt > 0);
+
+        QVERIFY(store->deleteRun(run));
+        QCOMPARE(store->trials(sweep->id)[0].run, int64_t(0));
+        QCOMPARE(store->trials(sweep->id)[0].state, TrialState::Pruned);
+    }
+
     void createOpenReopen()
     {
         const fs::path dir = scratch() / "nested" / "deeper";
