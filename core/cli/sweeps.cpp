@@ -165,6 +165,20 @@ int sweepRun(const Common &c, const std::string &file, bool detached, bool quiet
     auto store = openStore(c);
     if (!store)
         return kFailed;
+    auto targets = loadTargetsFor(c);
+    if (!targets) {
+        printError(targets.message());
+        return kBadInput;
+    }
+    auto resolved = resolveLrFinder(*store, *targets, *spec, c.dataRoot, [&](const std::string &m) {
+        if (!quiet)
+            std::fprintf(stderr, "%s\n", m.c_str());
+    });
+    if (!resolved) {
+        printError(resolved.message());
+        return resolved.error().badInput ? kBadInput : kFailed;
+    }
+    spec = std::move(*resolved);
     auto sweep = createSweep(*store, *spec);
     if (!sweep) {
         printError(sweep.message());

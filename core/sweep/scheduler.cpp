@@ -20,7 +20,8 @@ namespace {
 
 std::string trialName(const SweepRecord &sweep, int trial) { return sweep.name + "-" + std::to_string(trial); }
 
-// The sweep's JSON as stored: the base experiment inline, so the sweep never depends on the file again.
+// The sweep's JSON as stored: the base experiment inline, so the sweep never depends on the file again, and an
+// around_lr_finder range as the log-uniform range it became.
 json storedSpec(const SweepSpec &spec)
 {
     json j = spec.source;
@@ -28,7 +29,36 @@ json storedSpec(const SweepSpec &spec)
     j["name"] = spec.name;
     if (!spec.baseFile.empty())
         j["experiment_file"] = spec.baseFile;
+    for (const auto &p : spec.parameters)
+        if (p.kind == ParamKind::LogUniform && j["parameters"][p.key].contains("around_lr_finder"))
+            j["parameters"][p.key] = {{"log_uniform", {p.low, p.high}}};
     return j;
+}
+
+std::optional<double> suggestionOf(const RunSummary &run)
+{
+    const json s = run.summary.value("lr_suggestion", json());
+    if (s.is_object() && s.contains("lr") && s["lr"].is_number() && s["lr"].get<double>() > 0)
+        return s["lr"].get<double>();
+    return std::nullopt;
+}
+
+// Waits for a run this process launched to end, syncing it (and reaping its worker) meanwhile.
+RunDetail waitForRun(Store &store, const TargetsFile &targets, const RunDetail &run, int64_t worker)
+{
+    RunDetail now = run;
+    while (isActive(now.status)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        int code = 0;
+        if (worker > 0 && reapChild(worker, &code))
+            worker = 0;
+        (void)syncActiveRuns(store);
+        if (now.remote())
+            (void)syncRemoteRuns(store, targets);
+        if (auto fresh = store.runById(run.id))
+            now = std::move(*fresh);
+    }
+    return now;
 }
 
 } // namespace
@@ -45,11 +75,53 @@ Result<SweepSpec> sweepSpecOf(const SweepRecord &sweep)
     return spec;
 }
 
+Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, const SweepSpec &spec,
+                                  const std::string &dataRoot, const std::function<void(const std::string &)> &say)
+{
+    if (!needsLrFinder(spec))
+        return spec;
+    auto base = experimentFromJson(spec.base);
+    if (!base)
+        return base.error();
+    const std::string hash = configHash(base->config);
+    RunFilter filter;
+    filter.kind = "lr_find";
+    filter.status = RunStatus::Finished;
+    for (const auto &run : store.runs(filter))
+        if (run.configHash == hash)
+            if (const auto lr = suggestionOf(run)) {
+                say("around the LR range test of run " + std::to_string(run.id) + ": its suggestion " +
+                    std::to_string(*lr));
+                return withLrSuggestion(spec, *lr);
+            }
+    auto target = usecase::findTarget(targets, spec.target);
+    if (!target)
+        return target.error();
+    LaunchRequest req;
+    req.dataRoot = dataRoot;
+    req.lrFind = true;
+    req.experimentFile = spec.baseFile;
+    auto launched = usecase::launch(store, *target, *base, req);
+    if (!launched)
+        return launched.error();
+    say("the LR range test of the base experiment runs first: run " + std::to_string(launched->run.id));
+    const RunDetail done = waitForRun(store, targets, launched->run, launched->worker ? launched->worker->pid : 0);
+    const auto lr = suggestionOf(done);
+    if (done.status != RunStatus::Finished || !lr)
+        return Error{"the LR range test (run " + std::to_string(done.id) + ") " +
+                     (done.status != RunStatus::Finished ? std::string("ended ") + toString(done.status) +
+                                                               (done.error.empty() ? "" : ": " + done.error)
+                                                         : std::string("suggested no rate")) +
+                     "; give optimizer.lr a log_uniform range instead"};
+    say("the LR range test suggests " + std::to_string(*lr));
+    return withLrSuggestion(spec, *lr);
+}
+
 Result<SweepRecord> createSweep(Store &store, const SweepSpec &spec)
 {
     if (needsLrFinder(spec))
         return badInput("parameters.optimizer.lr: around_lr_finder needs the LR range test's suggestion first "
-                        "(not yet run by the sweep itself: run `lbk lr-find` and give the range as log_uniform)");
+                        "(resolveLrFinder)");
     const auto trials = sweepTrials(spec);
     if (trials.empty())
         return badInput("the sweep draws no trial");

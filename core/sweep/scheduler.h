@@ -17,6 +17,12 @@
 
 namespace lbk {
 
+// A sweep with "optimizer.lr": {"around_lr_finder": F} made concrete: the LR range test of the base experiment,
+// a finished one with the same config reused, else launched on the sweep's target and waited for; its suggestion
+// s turns the key into log_uniform [s / F, s * F]. Other sweeps come back as they are.
+Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, const SweepSpec &spec,
+                                  const std::string &dataRoot, const std::function<void(const std::string &)> &say);
+
 // Records a new sweep: its spec (the base experiment inline) and every trial it draws, each trial's experiment
 // checked first, so a bad combination is an error before anything runs.
 Result<SweepRecord> createSweep(Store &store, const SweepSpec &spec);

@@ -180,6 +180,36 @@ private Q_SLOTS:
         QCOMPARE(again.exitCode, 2);
     }
 
+    // around_lr_finder: the base's LR range test runs first, the rates are drawn within a factor of its suggestion,
+    // and a second sweep of the same base reuses it.
+    void sweepsAroundTheLrFinder()
+    {
+        const QString store = storePath(QStringLiteral("lr"));
+        const QString file = m_dir.filePath(QStringLiteral("lr-sweep.json"));
+        const json sweep = {{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
+                            {"trials", 2},
+                            {"parallel", 2},
+                            {"parameters", {{"optimizer.lr", {{"around_lr_finder", 10}}}}}};
+        std::ofstream(file.toStdString()) << sweep.dump();
+        for (int round = 0; round < 2; ++round) {
+            const auto r = lbk(store, {QStringLiteral("sweep"), file});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        }
+        auto s = open(store);
+        lbk::RunFilter lrFinds;
+        lrFinds.kind = "lr_find";
+        const auto finders = s->runs(lrFinds);
+        QCOMPARE(finders.size(), size_t(1)); // the second sweep reused it
+        const double suggestion = finders[0].summary["lr_suggestion"]["lr"].get<double>();
+        for (const auto &sw : s->sweeps())
+            for (const auto &t : s->trials(sw.id)) {
+                const double lr = t.params["optimizer.lr"].get<double>();
+                QVERIFY2(lr >= suggestion / 10.01 && lr <= suggestion * 10.01, qPrintable(QString::number(lr)));
+                QCOMPARE(t.state, lbk::TrialState::Finished);
+            }
+        QVERIFY(s->sweeps()[0].spec["parameters"]["optimizer.lr"].contains("log_uniform"));
+    }
+
     void badSweepFileIsNamed()
     {
         const QString file = m_dir.filePath(QStringLiteral("bad-sweep.json"));
