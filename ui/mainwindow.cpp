@@ -25,6 +25,7 @@
 #include "plots/plotwidget.h"
 #include "runservice.h"
 #include "storeservice.h"
+#include "views/sweeppage.h"
 #include "theme.h"
 #include "views/compareview.h"
 #include "views/experimentform.h"
@@ -67,6 +68,8 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     m_pages->addTab(m_form, tr("Experiment"));
     m_pages->addTab(m_runView, tr("Run"));
     m_pages->addTab(m_compare, tr("Compare"));
+    m_sweeps = new SweepPage(m_store, m_pages);
+    m_pages->addTab(m_sweeps, tr("Sweeps"));
     m_hint = new FirstRunHint(this);
     auto *central = new QWidget(this);
     auto *centralLayout = new QVBoxLayout(central);
@@ -89,6 +92,14 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
         const auto ids = m_runs->selectedRunIds();
         if (page == ComparePage && ids.size() >= 2)
             compareRuns(ids);
+        if (page == SweepsPage)
+            m_sweeps->reload();
+    });
+    connect(m_sweeps, &SweepPage::openRunRequested, this, &MainWindow::showRun);
+    connect(m_sweeps, &SweepPage::openExperimentRequested, this, [this](const nlohmann::json &experiment) {
+        m_form->setExperiment(experiment);
+        m_pages->setCurrentWidget(m_form);
+        statusBar()->showMessage(tr("The form holds the sweep's best trial; change it and launch."), 5000);
     });
     connect(m_runs, &RunsBrowser::duplicateRequested, this, &MainWindow::duplicateConfig);
     connect(m_runs, &RunsBrowser::resumeRequested, this, &MainWindow::resumeRun);

@@ -18,12 +18,13 @@ class RunView;
 class RunService;
 class RunsBrowser;
 class StoreService;
+class SweepPage;
 class TargetsDialog;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { FormPage, RunPage, ComparePage };
+    enum Page { FormPage, RunPage, ComparePage, SweepsPage };
     // storePath empty: the last store (QSettings), else lbk::Store::defaultPath().
     explicit MainWindow(const QString &storePath = {}, QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -33,6 +34,7 @@ public:
     ExperimentForm *form() const { return m_form; }
     RunView *runView() const { return m_runView; }
     CompareView *compareView() const { return m_compare; }
+    SweepPage *sweepPage() const { return m_sweeps; }
     RunsBrowser *runsBrowser() const { return m_runs; }
     QTabWidget *pages() const { return m_pages; }
     FirstRunHint *firstRunHint() const { return m_hint; }
@@ -78,6 +80,7 @@ private:
     ExperimentForm *m_form = nullptr;
     RunView *m_runView = nullptr;
     CompareView *m_compare = nullptr;
+    SweepPage *m_sweeps = nullptr;
     QLabel *m_storeLabel = nullptr;
     FirstRunHint *m_hint = nullptr;
     bool m_confirmOnClose = true;

@@ -1,0 +1,195 @@
+#include "sweep/overview.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "sweep/scheduler.h"
+
+namespace lbk {
+
+using nlohmann::json;
+
+double SweepAxis::position(const json &value) const
+{
+    if (value.is_null())
+        return std::nan("");
+    if (!categories.empty()) {
+        const std::string s = label(value);
+        const auto it = std::find(categories.begin(), categories.end(), s);
+        const double n = double(categories.size());
+        return it == categories.end() ? std::nan("") : n <= 1 ? 0.5 : double(it - categories.begin()) / (n - 1);
+    }
+    if (!value.is_number())
+        return std::nan("");
+    double v = value.get<double>();
+    if (log)
+        v = v > 0 ? std::log10(v) : std::nan("");
+    return hi > lo ? (v - lo) / (hi - lo) : 0.5;
+}
+
+std::string SweepAxis::label(const json &value) const
+{
+    if (value.is_string())
+        return value.get<std::string>();
+    if (value.is_number_float()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.4g", value.get<double>());
+        return buf;
+    }
+    return value.dump();
+}
+
+std::optional<TrialRow> SweepOverview::best() const
+{
+    for (const auto &t : trials) // best first
+        if (t.trial.value && t.trial.state == TrialState::Finished)
+            return t;
+    return std::nullopt;
+}
+
+namespace {
+
+SweepAxis axisOf(const ParamSpec &p, const std::vector<TrialRow> &trials)
+{
+    SweepAxis a;
+    a.key = p.key;
+    a.log = p.kind == ParamKind::LogUniform;
+    bool numeric = p.kind != ParamKind::Values;
+    if (!numeric)
+        numeric = std::all_of(p.values.begin(), p.values.end(), [](const json &v) { return v.is_number(); });
+    if (!numeric) {
+        for (const auto &v : p.values)
+            a.categories.push_back(a.label(v));
+        return a;
+    }
+    std::vector<double> xs;
+    if (p.kind == ParamKind::Values)
+        for (const auto &v : p.values)
+            xs.push_back(v.get<double>());
+    else
+        xs = {p.low, p.high};
+    for (const auto &t : trials)
+        if (t.trial.params.contains(p.key) && t.trial.params[p.key].is_number())
+            xs.push_back(t.trial.params[p.key].get<double>());
+    for (double &x : xs)
+        x = a.log ? std::log10(std::max(x, 1e-300)) : x;
+    a.lo = *std::min_element(xs.begin(), xs.end());
+    a.hi = *std::max_element(xs.begin(), xs.end());
+    return a;
+}
+
+std::vector<double> ranks(const std::vector<double> &v)
+{
+    std::vector<size_t> order(v.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+    std::vector<double> r(v.size());
+    for (size_t i = 0; i < order.size();) {
+        size_t j = i;
+        while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]])
+            ++j;
+        for (size_t k = i; k <= j; ++k)
+            r[order[k]] = (double(i) + double(j)) / 2; // ties share their mean rank
+        i = j + 1;
+    }
+    return r;
+}
+
+double pearson(const std::vector<double> &x, const std::vector<double> &y)
+{
+    const double n = double(x.size());
+    const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n, my = std::accumulate(y.begin(), y.end(), 0.0) / n;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : std::nan("");
+}
+
+} // namespace
+
+Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId)
+{
+    auto sweep = store.sweep(std::to_string(sweepId));
+    if (!sweep)
+        return sweep.error();
+    auto spec = sweepSpecOf(*sweep);
+    if (!spec)
+        return spec.error();
+    SweepOverview o;
+    o.sweep = std::move(*sweep);
+    o.spec = std::move(*spec);
+    for (auto &t : store.trials(sweepId)) {
+        TrialRow row;
+        if (t.run > 0)
+            if (auto run = store.runById(t.run)) {
+                row.lastStep = run->lastStep;
+                row.runName = run->name;
+            }
+        row.trial = std::move(t);
+        o.trials.push_back(std::move(row));
+    }
+    const bool maximize = o.spec.maximize;
+    std::stable_sort(o.trials.begin(), o.trials.end(), [&](const TrialRow &a, const TrialRow &b) {
+        if (a.trial.value.has_value() != b.trial.value.has_value())
+            return a.trial.value.has_value();
+        if (!a.trial.value)
+            return false;
+        return maximize ? *a.trial.value > *b.trial.value : *a.trial.value < *b.trial.value;
+    });
+    for (const auto &p : o.spec.parameters)
+        o.axes.push_back(axisOf(p, o.trials));
+    return o;
+}
+
+std::vector<KeyImportance> keyImportance(const SweepOverview &o)
+{
+    std::vector<KeyImportance> out;
+    for (const auto &axis : o.axes) {
+        std::vector<double> x, y;
+        std::vector<std::string> cats;
+        for (const auto &t : o.trials) {
+            if (!t.trial.value || !t.trial.params.contains(axis.key))
+                continue;
+            const json &v = t.trial.params[axis.key];
+            y.push_back(*t.trial.value);
+            if (axis.categories.empty())
+                x.push_back(v.is_number() ? v.get<double>() : std::nan(""));
+            else
+                cats.push_back(axis.label(v));
+        }
+        KeyImportance k{axis.key, std::nan(""), 0};
+        if (y.size() >= 3 && axis.categories.empty()) {
+            const double rho = pearson(ranks(x), ranks(y));
+            k.score = std::abs(rho);
+            k.direction = std::isnan(rho) ? 0 : (rho > 0 ? 1 : -1);
+        } else if (y.size() >= 3) {
+            const double mean = std::accumulate(y.begin(), y.end(), 0.0) / double(y.size());
+            double total = 0, between = 0;
+            for (double v : y)
+                total += (v - mean) * (v - mean);
+            for (const auto &c : axis.categories) {
+                double sum = 0;
+                int n = 0;
+                for (size_t i = 0; i < y.size(); ++i)
+                    if (cats[i] == c) {
+                        sum += y[i];
+                        ++n;
+                    }
+                if (n > 0)
+                    between += n * (sum / n - mean) * (sum / n - mean);
+            }
+            k.score = total > 0 ? std::sqrt(between / total) : std::nan("");
+        }
+        out.push_back(k);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const KeyImportance &a, const KeyImportance &b) {
+        return (std::isnan(b.score) ? -1 : b.score) < (std::isnan(a.score) ? -1 : a.score);
+    });
+    return out;
+}
+
+} // namespace lbk

@@ -1,0 +1,55 @@
+#pragma once
+// A sweep as a person reads it: its trials with their runs' progress, each swept key as an axis (numbers, on a
+// log scale for log-uniform keys, or categories), and how much each key matters to the metric. What lbk sweep show
+// and the GUI's sweep page present; computed here so both say the same.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+#include "sweep/sweepspec.h"
+#include "util/result.h"
+
+namespace lbk {
+
+struct TrialRow {
+    TrialRecord trial;
+    int64_t lastStep = 0;
+    std::string runName;
+};
+
+// One swept key as an axis: a value's position in [0, 1], from its range (log10 for log-uniform keys) or its
+// category's index.
+struct SweepAxis {
+    std::string key;
+    bool log = false;
+    std::vector<std::string> categories; // non-numeric values, in order of first appearance; empty: numeric
+    double lo = 0, hi = 1;               // numeric: the values' extent (log10 when log)
+    double position(const nlohmann::json &value) const; // NaN when the value is missing
+    std::string label(const nlohmann::json &value) const;
+};
+
+struct SweepOverview {
+    SweepRecord sweep;
+    SweepSpec spec;
+    std::vector<TrialRow> trials; // best first, as lbk sweep show lists them
+    std::vector<SweepAxis> axes;  // one per swept key, in key order
+    std::optional<TrialRow> best() const; // the best finished trial
+};
+
+Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId);
+
+// How strongly a key goes with the metric, over the trials with a value: for a numeric key the absolute Spearman
+// rank correlation (log-uniform keys are ranked as they are: ranks do not change under log), for a categorical one
+// the correlation ratio (the share of the metric's variance between the categories, square-rooted). 0 to 1;
+// NaN with fewer than 3 trials or a key that never varies.
+struct KeyImportance {
+    std::string key;
+    double score = 0;
+    double direction = 0; // numeric keys: the sign of the correlation (+1: higher values, higher metric)
+};
+std::vector<KeyImportance> keyImportance(const SweepOverview &overview);
+
+} // namespace lbk

@@ -1,0 +1,140 @@
+// The sweep page on a store holding a finished sweep of eight trials (records written as the scheduler writes
+// them): the trials best first, one line per trial in the parallel coordinates, brushing filters the table, the
+// key that drives the metric ranks first, "Open best as experiment" gives the best trial's experiment. Writes
+// screenshots/sweep-page.png.
+#include <QtTest>
+
+#include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QDir>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTemporaryDir>
+
+#include <fstream>
+
+#include "models/trialsmodel.h"
+#include "plots/parallelplot.h"
+#include "storeservice.h"
+#include "store/store.h"
+#include "views/sweeppage.h"
+
+using nlohmann::json;
+
+namespace {
+
+std::string line(int64_t seq, const std::string &type, json fields)
+{
+    fields["seq"] = seq;
+    fields["t"] = 1763941000.0 + double(seq);
+    fields["type"] = type;
+    return fields.dump();
+}
+
+} // namespace
+
+class TestSweepPage : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir{QStringLiteral(LABBOOK_TEST_TMP "/sweeppage-XXXXXX")};
+    QString m_store;
+    int64_t m_sweep = 0;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_store = m_dir.filePath(QStringLiteral("s.db"));
+        auto store = lbk::Store::open(m_store.toStdString());
+        QVERIFY(store);
+        std::ifstream in(LABBOOK_SOURCE_DIR "/experiments/debug.json");
+        json spec = {{"name", "page-sweep"},
+                     {"experiment", json::parse(in)},
+                     {"trials", 8},
+                     {"parameters",
+                      {{"optimizer.lr", {{"log_uniform", {0.001, 0.3}}}}, {"model.type", {{"values", {"bag", "cnn"}}}}}}};
+        // The rate drives the metric; the model type barely does. Trial 2 is pruned early.
+        const double lrs[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3};
+        std::vector<json> params;
+        for (int i = 0; i < 8; ++i)
+            params.push_back({{"optimizer.lr", lrs[i]}, {"model.type", i % 2 ? "cnn" : "bag"}});
+        auto sweep = (*store)->createSweep("page-sweep", spec, params);
+        QVERIFY(sweep);
+        m_sweep = sweep->id;
+        for (auto t : (*store)->trials(m_sweep)) {
+            lbk::NewRun nr;
+            nr.name = "page-sweep-" + std::to_string(t.trial);
+            nr.uid = sweep->uid + "-t" + std::to_string(t.trial);
+            auto run = (*store)->createRun(nr);
+            QVERIFY(run);
+            std::vector<std::string> lines;
+            const int evaluations = t.trial == 2 ? 1 : 3;
+            double best = 0;
+            for (int e = 1; e <= evaluations; ++e) {
+                best = 0.3 + 0.05 * t.trial + 0.02 * e;
+                lines.push_back(line(e, "metrics", {{"step", 40 * e}, {"values", {{"val/macro_f1", best}}}}));
+            }
+            std::vector<std::string_view> views(lines.begin(), lines.end());
+            QVERIFY((*store)->ingestLines(run->id, views, 1000));
+            t.run = run->id;
+            t.state = t.trial == 2 ? lbk::TrialState::Pruned : lbk::TrialState::Finished;
+            t.reason = t.trial == 2 ? "asha: rung 1: 0.42 ranks 2 of 2 trials there; the best 1 continue (eta 3)" : "";
+            t.value = best;
+            QVERIFY((*store)->updateTrial(t));
+        }
+        QVERIFY((*store)->setSweepStatus(m_sweep, lbk::SweepStatus::Finished));
+    }
+
+    void showsTheSweep()
+    {
+        labbook::StoreService service;
+        QSignalSpy opened(&service, &labbook::StoreService::storeOpened);
+        service.open(m_store);
+        QVERIFY(opened.wait(5000));
+        labbook::SweepPage page(&service);
+        page.resize(1200, 820);
+        page.show();
+        QSignalSpy loaded(&page, &labbook::SweepPage::loaded);
+        page.reload();
+        QVERIFY(loaded.wait(5000));
+        QAbstractItemModelTester tester(page.trials());
+        QCOMPARE(page.sweepId(), qint64(m_sweep));
+        QCOMPARE(page.chooser()->count(), 1);
+        QCOMPARE(page.trials()->rowCount(), 8);
+        // Best first: trial 8 (0.76), and the pruned trial 2 in its place by value.
+        const auto *visible = page.visibleTrials();
+        QCOMPARE(visible->index(0, labbook::TrialsModel::Trial).data().toInt(), 8);
+        QCOMPARE(visible->index(0, labbook::TrialsModel::Value).data().toString(), QStringLiteral("0.76"));
+        QCOMPARE(page.plot()->lineCount(), 8);
+        QCOMPARE(page.plot()->axisCount(), 3); // model.type, optimizer.lr, the metric
+        // The rate drives the metric: it ranks first, with a perfect rank correlation.
+        QVERIFY2(page.importance()->text().indexOf(QStringLiteral("optimizer.lr")) <
+                     page.importance()->text().indexOf(QStringLiteral("model.type")),
+                 qPrintable(page.importance()->text()));
+        QVERIFY(page.importance()->text().contains(QStringLiteral("1.00")));
+
+        // Brushing the metric's upper half keeps the trials whose value is there.
+        page.plot()->setBrush(2, 0.5, 1.0);
+        QCOMPARE(visible->rowCount(), 4); // trials 5 to 8: 0.61 .. 0.76 of a range 0.41 .. 0.76
+        page.plot()->setBrush(0, 0.9, 1.0);  // and model.type "cnn" (the second category, at the top)
+        QCOMPARE(visible->rowCount(), 2);    // trials 6 and 8
+        QDir().mkpath(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots"));
+        page.plot()->replot(); // not the throttled one: the grab comes at once
+        QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page-brushed.png")));
+        page.plot()->clearBrushes();
+        QCOMPARE(visible->rowCount(), 8);
+
+        QSignalSpy experiment(&page, &labbook::SweepPage::openExperimentRequested);
+        QMetaObject::invokeMethod(page.findChild<QObject *>(QStringLiteral("openBest")), "click");
+        QCOMPARE(experiment.count(), 1);
+        const json e = experiment.takeFirst().at(0).value<json>();
+        QCOMPARE(e["optimizer"]["lr"].get<double>(), 0.3);
+        QCOMPARE(e["model"]["type"].get<std::string>(), std::string("cnn"));
+        QCOMPARE(e["name"].get<std::string>(), std::string("page-sweep-8"));
+        page.plot()->replot();
+        QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page.png")));
+    }
+};
+
+QTEST_MAIN(TestSweepPage)
+#include "tst_sweeppage.moc"

@@ -1,0 +1,266 @@
+#include "plots/parallelplot.h"
+
+#include <QMouseEvent>
+
+#include <algorithm>
+#include <cmath>
+
+namespace labbook {
+
+namespace {
+constexpr double kTop = 1.0, kLabelY = 1.09;
+
+QColor metricColor(double t, bool dark) // t in [0, 1]: 1 is the best
+{
+    const QColor lo = dark ? QColor(0x4a, 0x55, 0x68) : QColor(0xc8, 0xd3, 0xe3);
+    const QColor hi = dark ? QColor(0xff, 0xa0, 0x40) : QColor(0x1f, 0x4e, 0x9c);
+    const auto mix = [&](int a, int b) { return int(a + (b - a) * t); };
+    return QColor(mix(lo.red(), hi.red()), mix(lo.green(), hi.green()), mix(lo.blue(), hi.blue()));
+}
+} // namespace
+
+ParallelPlot::ParallelPlot(QWidget *parent) : PlotWidget(parent)
+{
+    xAxis->setVisible(false);
+    yAxis->setVisible(false);
+    axisRect()->setAutoMargins(QCP::msNone);
+    axisRect()->setMargins(QMargins(20, 34, 20, 12));
+    setEmptyMessage(tr("No trial has a value yet"));
+}
+
+void ParallelPlot::setOverview(const lbk::SweepOverview &overview)
+{
+    m_o = overview;
+    m_axes = overview.axes;
+    m_brushes.erase(m_brushes.lower_bound(axisCount()), m_brushes.end());
+    rebuild();
+}
+
+double ParallelPlot::metricPosition(double value) const
+{
+    if (std::isnan(value))
+        return std::nan("");
+    const double p = m_metricHi > m_metricLo ? (value - m_metricLo) / (m_metricHi - m_metricLo) : 0.5;
+    return m_o.spec.maximize ? p : 1 - p; // the best at the top either way
+}
+
+QString ParallelPlot::metricLabel(double position) const
+{
+    const double p = m_o.spec.maximize ? position : 1 - position;
+    return QString::number(m_metricLo + p * (m_metricHi - m_metricLo), 'g', 4);
+}
+
+void ParallelPlot::rebuild()
+{
+    clearPlottables();
+    for (QCPAbstractItem *it : m_items) // not clearItems(): the empty message is an item too
+        removeItem(it);
+    m_items.clear();
+    for (auto &[axis, rect] : m_brushItems)
+        removeItem(rect);
+    m_brushItems.clear();
+    m_lines.clear();
+    std::vector<double> values;
+    for (const auto &row : m_o.trials)
+        if (row.trial.value)
+            values.push_back(*row.trial.value);
+    m_metricLo = values.empty() ? 0 : *std::min_element(values.begin(), values.end());
+    m_metricHi = values.empty() ? 1 : *std::max_element(values.begin(), values.end());
+    for (const auto &row : m_o.trials) {
+        Line line;
+        line.trial = row.trial.trial;
+        for (const auto &a : m_axes)
+            line.y.push_back(a.position(row.trial.params.value(a.key, nlohmann::json())));
+        line.value = row.trial.value ? *row.trial.value : std::nan("");
+        line.y.push_back(metricPosition(line.value));
+        line.pruned = row.trial.state == lbk::TrialState::Pruned;
+        m_lines.push_back(std::move(line));
+    }
+    // Worst first, so the best lines are drawn last, on top.
+    std::sort(m_lines.begin(), m_lines.end(), [](const Line &a, const Line &b) {
+        return (std::isnan(a.y.back()) ? -1 : a.y.back()) < (std::isnan(b.y.back()) ? -1 : b.y.back());
+    });
+    for (auto &line : m_lines) {
+        line.curve = new QCPCurve(xAxis, yAxis);
+        QVector<double> xs, ys;
+        for (size_t i = 0; i < line.y.size(); ++i)
+            if (!std::isnan(line.y[i])) {
+                xs.push_back(double(i));
+                ys.push_back(line.y[i]);
+            }
+        line.curve->setData(xs, ys);
+        line.curve->setName(tr("trial %1").arg(line.trial));
+    }
+    const int n = axisCount();
+    for (int i = 0; i < n; ++i) {
+        auto *axisLine = new QCPItemLine(this);
+        m_items.push_back(axisLine);
+        axisLine->setObjectName(QStringLiteral("axis"));
+        axisLine->start->setCoords(i, 0);
+        axisLine->end->setCoords(i, kTop);
+        auto *title = new QCPItemText(this);
+        m_items.push_back(title);
+        title->setObjectName(QStringLiteral("label"));
+        title->position->setCoords(i, kLabelY);
+        title->setText(i < int(m_axes.size()) ? QString::fromStdString(m_axes[size_t(i)].key) +
+                                                    (m_axes[size_t(i)].log ? tr(" (log)") : QString())
+                                              : QString::fromStdString(m_o.spec.metric));
+        title->setFont(QFont(font().family(), font().pointSize(), QFont::Bold));
+        title->setClipToAxisRect(false);
+        std::vector<std::pair<double, QString>> ticks;
+        if (i < int(m_axes.size())) {
+            const auto &a = m_axes[size_t(i)];
+            if (!a.categories.empty()) {
+                for (size_t k = 0; k < a.categories.size(); ++k)
+                    ticks.emplace_back(a.position(a.categories[k]), QString::fromStdString(a.categories[k]));
+            } else {
+                for (double p : {0.0, 0.5, 1.0}) {
+                    const double v = a.lo + p * (a.hi - a.lo);
+                    ticks.emplace_back(p, QString::number(a.log ? std::pow(10.0, v) : v, 'g', 3));
+                }
+            }
+        } else if (!values.empty()) {
+            for (double p : {0.0, 0.5, 1.0})
+                ticks.emplace_back(p, metricLabel(p));
+        }
+        for (const auto &[p, text] : ticks) {
+            auto *t = new QCPItemText(this);
+            m_items.push_back(t);
+            t->setObjectName(QStringLiteral("tick"));
+            t->position->setCoords(i, p);
+            t->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+            t->setPadding(QMargins(5, 0, 0, 0));
+            t->setText(text);
+            t->setClipToAxisRect(false);
+        }
+    }
+    const auto brushes = m_brushes; // drawn again over the new lines
+    for (const auto &[axis, range] : brushes)
+        setBrush(axis, range.first, range.second);
+    xAxis->setRange(-0.15, n - 1 + 0.6);
+    yAxis->setRange(-0.05, kLabelY + 0.05);
+    setEmptyMessage(values.empty() ? tr("No trial has a value yet") : QString());
+    restyle();
+}
+
+void ParallelPlot::restyle()
+{
+    const bool dark = palette().color(QPalette::Base).lightness() < 128;
+    const std::set<int> selected = selectedTrials();
+    const QColor text = textColor();
+    for (auto &line : m_lines) {
+        const double t = std::isnan(line.y.back()) ? 0 : line.y.back();
+        QColor c = metricColor(t, dark);
+        const bool in = selected.count(line.trial) > 0;
+        if (!in)
+            c.setAlpha(70);
+        QPen pen(c, in ? 1.5 + 1.5 * t : 1.0, line.pruned ? Qt::DashLine : Qt::SolidLine);
+        line.curve->setPen(pen);
+        line.curve->setLineStyle(QCPCurve::lsLine);
+        line.curve->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, in ? 4 : 2));
+    }
+    for (QCPAbstractItem *it : m_items) {
+        if (auto *l = qobject_cast<QCPItemLine *>(it)) {
+            QColor c = text;
+            c.setAlpha(150);
+            l->setPen(QPen(c, 1.2));
+        } else if (auto *t = qobject_cast<QCPItemText *>(it)) {
+            t->setColor(text);
+        }
+    }
+    for (auto &[axis, rect] : m_brushItems) {
+        QColor c = palette().color(QPalette::Highlight);
+        c.setAlpha(60);
+        rect->setBrush(c);
+        rect->setPen(QPen(palette().color(QPalette::Highlight)));
+    }
+    requestReplot();
+}
+
+void ParallelPlot::applyPalette()
+{
+    PlotWidget::applyPalette();
+    if (!m_lines.empty())
+        restyle();
+}
+
+std::set<int> ParallelPlot::selectedTrials() const
+{
+    std::set<int> out;
+    for (const auto &line : m_lines) {
+        bool in = true;
+        for (const auto &[axis, range] : m_brushes) {
+            const double y = size_t(axis) < line.y.size() ? line.y[size_t(axis)] : std::nan("");
+            in = in && !std::isnan(y) && y >= range.first - 1e-9 && y <= range.second + 1e-9;
+        }
+        if (in)
+            out.insert(line.trial);
+    }
+    return out;
+}
+
+void ParallelPlot::setBrush(int axis, double lo, double hi)
+{
+    if (axis < 0 || axis >= axisCount())
+        return;
+    m_brushes[axis] = {std::min(lo, hi), std::max(lo, hi)};
+    QCPItemRect *&rect = m_brushItems[axis];
+    if (!rect)
+        rect = new QCPItemRect(this);
+    rect->topLeft->setCoords(axis - 0.06, m_brushes[axis].second);
+    rect->bottomRight->setCoords(axis + 0.06, m_brushes[axis].first);
+    restyle();
+    Q_EMIT trialsSelected(selectedTrials());
+}
+
+void ParallelPlot::clearBrushes()
+{
+    for (auto &[axis, rect] : m_brushItems)
+        removeItem(rect);
+    m_brushItems.clear();
+    m_brushes.clear();
+    restyle();
+    Q_EMIT trialsSelected(selectedTrials());
+}
+
+int ParallelPlot::axisAt(double x) const
+{
+    const int i = int(std::lround(x));
+    return i >= 0 && i < axisCount() && std::abs(x - i) < 0.2 ? i : -1;
+}
+
+void ParallelPlot::mousePressEvent(QMouseEvent *event)
+{
+    const double x = xAxis->pixelToCoord(event->position().x());
+    m_dragAxis = event->button() == Qt::LeftButton ? axisAt(x) : -1;
+    m_dragFrom = yAxis->pixelToCoord(event->position().y());
+    if (m_dragAxis < 0)
+        PlotWidget::mousePressEvent(event);
+}
+
+void ParallelPlot::mouseMoveEvent(QMouseEvent *event)
+{
+    if (m_dragAxis < 0)
+        return PlotWidget::mouseMoveEvent(event);
+    const double y = std::clamp(yAxis->pixelToCoord(event->position().y()), 0.0, kTop);
+    setBrush(m_dragAxis, std::clamp(m_dragFrom, 0.0, kTop), y);
+}
+
+void ParallelPlot::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (m_dragAxis < 0)
+        return PlotWidget::mouseReleaseEvent(event);
+    const double y = yAxis->pixelToCoord(event->position().y());
+    if (std::abs(y - m_dragFrom) < 0.01) { // a click: this axis's brush goes
+        if (auto it = m_brushItems.find(m_dragAxis); it != m_brushItems.end()) {
+            removeItem(it->second);
+            m_brushItems.erase(it);
+        }
+        m_brushes.erase(m_dragAxis);
+        restyle();
+        Q_EMIT trialsSelected(selectedTrials());
+    }
+    m_dragAxis = -1;
+}
+
+} // namespace labbook

@@ -1,0 +1,226 @@
+#include "views/sweeppage.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "format.h"
+#include "models/trialsmodel.h"
+#include "plots/parallelplot.h"
+#include "storeservice.h"
+#include "sweep/searchspace.h"
+
+namespace labbook {
+
+namespace {
+
+// The table shows the trials the parallel coordinates' brushes let through.
+class BrushedTrials : public QSortFilterProxyModel {
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+    void setTrials(const std::set<int> &trials)
+    {
+        m_trials = trials;
+        invalidateFilter();
+    }
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex &parent) const override
+    {
+        const int trial = sourceModel()->index(row, 0, parent).data(TrialsModel::TrialRole).toInt();
+        return m_trials.count(trial) > 0;
+    }
+
+private:
+    std::set<int> m_trials;
+};
+
+struct Loaded {
+    std::vector<lbk::SweepRecord> sweeps;
+    std::optional<lbk::SweepOverview> overview;
+    std::vector<lbk::KeyImportance> importance;
+    QString error;
+};
+
+QString importanceHtml(const std::vector<lbk::KeyImportance> &keys)
+{
+    QString html = QStringLiteral("<b>%1</b><table>").arg(SweepPage::tr("How much each key goes with the metric"));
+    for (const auto &k : keys) {
+        const QString bar = std::isnan(k.score) ? QStringLiteral("-")
+                                                : QString(int(std::lround(k.score * 20)), QChar(0x2588)) +
+                                                      QStringLiteral(" %1").arg(k.score, 0, 'f', 2);
+        const QString sign = k.direction > 0 ? QStringLiteral(" (higher is better)")
+                             : k.direction < 0 ? QStringLiteral(" (lower is better)")
+                                               : QString();
+        html += QStringLiteral("<tr><td>%1&nbsp;&nbsp;</td><td>%2%3</td></tr>")
+                    .arg(QString::fromStdString(k.key).toHtmlEscaped(), bar, sign);
+    }
+    return html + QStringLiteral("</table><p><small>%1</small></p>")
+                      .arg(SweepPage::tr("Spearman rank correlation for numbers, correlation ratio for categories, "
+                                         "over the trials with a value."));
+}
+
+} // namespace
+
+SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_store(store)
+{
+    m_chooser = new QComboBox(this);
+    m_chooser->setObjectName(QStringLiteral("sweepChooser"));
+    m_chooser->setMinimumContentsLength(28);
+    m_status = new QLabel(this);
+    m_openBest = new QPushButton(tr("Open best as experiment"), this);
+    m_openBest->setObjectName(QStringLiteral("openBest"));
+    m_openBest->setEnabled(false);
+    auto *top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Sweep:"), this));
+    top->addWidget(m_chooser);
+    top->addWidget(m_status, 1);
+    top->addWidget(m_openBest);
+
+    m_plot = new ParallelPlot(this);
+    m_plot->setObjectName(QStringLiteral("parallelPlot"));
+    m_plot->setMinimumHeight(260);
+    m_model = new TrialsModel(this);
+    auto *proxy = new BrushedTrials(this);
+    m_proxy = proxy;
+    m_proxy->setSourceModel(m_model);
+    m_proxy->setSortRole(TrialsModel::SortRole);
+    m_table = new QTableView(this);
+    m_table->setObjectName(QStringLiteral("trialsTable"));
+    m_table->setModel(m_proxy);
+    m_table->setSortingEnabled(true);
+    m_table->sortByColumn(TrialsModel::Value, Qt::DescendingOrder);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->verticalHeader()->hide();
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_importance = new QLabel(this);
+    m_importance->setObjectName(QStringLiteral("keyImportance"));
+    m_importance->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_importance->setWordWrap(true);
+    m_importance->setMargin(6);
+    m_importance->setMinimumWidth(300);
+
+    auto *bottom = new QSplitter(Qt::Horizontal, this);
+    bottom->addWidget(m_table);
+    bottom->addWidget(m_importance);
+    bottom->setStretchFactor(0, 3);
+    bottom->setStretchFactor(1, 1);
+    auto *split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_plot);
+    split->addWidget(bottom);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(top);
+    layout->addWidget(split, 1);
+
+    connect(m_chooser, &QComboBox::activated, this, [this](int i) { showSweep(m_chooser->itemData(i).toLongLong()); });
+    connect(m_plot, &ParallelPlot::trialsSelected, this, [proxy](const std::set<int> &trials) { proxy->setTrials(trials); });
+    connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
+        const qint64 run = index.data(TrialsModel::RunIdRole).toLongLong();
+        if (run > 0)
+            Q_EMIT openRunRequested(run);
+    });
+    connect(m_openBest, &QPushButton::clicked, this, &SweepPage::openBest);
+    connect(m_store, &StoreService::runsUpdated, this, [this] {
+        if (m_live && isVisible())
+            reload();
+    });
+}
+
+void SweepPage::reload() { showSweep(m_sweepId); }
+
+void SweepPage::showSweep(qint64 id)
+{
+    const int generation = ++m_generation;
+    m_store->request<Loaded>(
+        this,
+        [id](lbk::Store &s) {
+            Loaded l;
+            l.sweeps = s.sweeps();
+            const qint64 shown = id > 0 ? id : (l.sweeps.empty() ? 0 : l.sweeps.front().id);
+            if (shown > 0) {
+                auto o = lbk::sweepOverview(s, shown);
+                if (o) {
+                    l.importance = lbk::keyImportance(*o);
+                    l.overview = std::move(*o);
+                } else {
+                    l.error = QString::fromStdString(o.message());
+                }
+            }
+            return l;
+        },
+        [this, generation](Loaded l) {
+            if (generation != m_generation)
+                return;
+            m_chooser->clear();
+            for (const auto &s : l.sweeps)
+                m_chooser->addItem(QStringLiteral("%1 (#%2, %3)")
+                                       .arg(QString::fromStdString(s.name))
+                                       .arg(s.id)
+                                       .arg(QString::fromUtf8(lbk::toString(s.status))),
+                                   qint64(s.id));
+            if (!l.overview) {
+                m_sweepId = 0;
+                m_live = false;
+                m_status->setText(l.sweeps.empty() ? tr("No sweep yet: `lbk sweep experiments/debug-sweep.json` runs one")
+                                                   : l.error);
+                m_openBest->setEnabled(false);
+                Q_EMIT loaded();
+                return;
+            }
+            present(*l.overview, l.importance);
+        });
+}
+
+void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyImportance> &importance)
+{
+    m_sweepId = o.sweep.id;
+    m_live = o.sweep.status == lbk::SweepStatus::Running;
+    m_chooser->setCurrentIndex(m_chooser->findData(qint64(o.sweep.id)));
+    int ended = 0, pruned = 0;
+    for (const auto &t : o.trials) {
+        ended += !lbk::isOpen(t.trial.state);
+        pruned += t.trial.state == lbk::TrialState::Pruned;
+    }
+    const auto best = o.best();
+    m_status->setText(tr("%1 of %2 trials ended, %3 pruned; %4 %5%6")
+                          .arg(ended)
+                          .arg(o.trials.size())
+                          .arg(pruned)
+                          .arg(o.spec.maximize ? tr("maximizing") : tr("minimizing"))
+                          .arg(QString::fromStdString(o.spec.metric))
+                          .arg(best ? tr("; best: trial %1, %2").arg(best->trial.trial).arg(formatMetric(*best->trial.value))
+                                    : QString()));
+    m_openBest->setEnabled(best.has_value());
+    const bool first = m_model->rowCount() == 0;
+    m_model->setOverview(o);
+    if (first) // best first, until the user sorts otherwise
+        m_table->sortByColumn(TrialsModel::Value, o.spec.maximize ? Qt::DescendingOrder : Qt::AscendingOrder);
+    m_plot->setOverview(o);
+    static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
+    m_importance->setText(importanceHtml(importance));
+    m_table->resizeColumnsToContents();
+    Q_EMIT loaded();
+}
+
+void SweepPage::openBest()
+{
+    const auto &o = m_model->overview();
+    const auto best = o.best();
+    if (!best)
+        return;
+    auto experiment = lbk::trialExperiment(o.spec, best->trial.params, best->trial.trial);
+    if (experiment)
+        Q_EMIT openExperimentRequested(*experiment);
+}
+
+} // namespace labbook

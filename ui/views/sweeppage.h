@@ -1,0 +1,62 @@
+#pragma once
+// A sweep at a glance: choose a sweep; its trials in parallel coordinates (brush an axis to filter the table), the
+// trials table best first (double-click opens a trial's run), how much each swept key goes with the metric, and
+// "Open best as experiment", which puts the best trial's experiment in the form. Live while the sweep runs.
+#include <set>
+
+#include <QWidget>
+
+#include <nlohmann/json.hpp>
+
+#include "sweep/overview.h"
+
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace labbook {
+
+class ParallelPlot;
+class StoreService;
+class TrialsModel;
+
+class SweepPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit SweepPage(StoreService *store, QWidget *parent = nullptr);
+
+    // Reloads the list of sweeps and the one shown (the newest when none was).
+    void reload();
+    void showSweep(qint64 id);
+    qint64 sweepId() const { return m_sweepId; }
+    TrialsModel *trials() const { return m_model; }
+    QSortFilterProxyModel *visibleTrials() const { return m_proxy; }
+    ParallelPlot *plot() const { return m_plot; }
+    QComboBox *chooser() const { return m_chooser; }
+    QLabel *importance() const { return m_importance; }
+
+Q_SIGNALS:
+    void loaded();
+    void openRunRequested(qint64 runId);
+    void openExperimentRequested(const nlohmann::json &experiment);
+
+private:
+    void present(const lbk::SweepOverview &overview, const std::vector<lbk::KeyImportance> &importance);
+    void openBest();
+
+    StoreService *m_store;
+    qint64 m_sweepId = 0;
+    bool m_live = false; // the shown sweep is running: reload as its runs change
+    QComboBox *m_chooser = nullptr;
+    QLabel *m_status = nullptr, *m_importance = nullptr;
+    QPushButton *m_openBest = nullptr;
+    ParallelPlot *m_plot = nullptr;
+    TrialsModel *m_model = nullptr;
+    QSortFilterProxyModel *m_proxy = nullptr;
+    QTableView *m_table = nullptr;
+    int m_generation = 0;
+};
+
+} // namespace labbook
