@@ -31,10 +31,13 @@ struct RunOptions {
     bool quiet = false;
     bool lrFind = false;
     std::string target; // empty or "local": this machine; else a name from the targets file
+    std::vector<long long> seeds; // several: a run group, one run per seed (a grid sweep over training.seed)
+    int parallel = 1;             // with seeds: runs at once
 };
 
 struct RunsOptions {
     std::string status, experiment, tag, search, kind;
+    std::string group; // a sweep (run group): its runs, and each metric's mean and deviation
     int limit = 0;
 };
 

@@ -35,6 +35,11 @@ void defineLaunchOptions(CLI::App *cmd, RunOptions &o, const char *what)
     cmd->add_flag("--detach", o.detach, "Start the worker and return at once; it reports into the store");
     cmd->add_flag("-q,--quiet", o.quiet, "No progress, only the summary");
     cmd->add_option("--target", o.target, std::string("Where to ") + what + ": local (default) or a name from `lbk targets`");
+    if (std::string(what) == "train") {
+        cmd->add_option("--seeds", o.seeds, "A run group: one run per seed, e.g. 13,14,15; metrics as mean and deviation")
+            ->delimiter(',');
+        cmd->add_option("--parallel", o.parallel, "With --seeds: runs at once (default 1)")->check(CLI::Range(1, 256));
+    }
 }
 
 void defineLaunch(CLI::App &app, Invocation &inv)
@@ -97,11 +102,13 @@ void defineReading(CLI::App &app, Invocation &inv)
     runs->add_option("--search", inv.runs.search, "Text in the name, experiment, notes or tags");
     runs->add_option("--kind", inv.runs.kind, "train or lr_find");
     runs->add_option("--limit", inv.runs.limit, "At most this many (newest first)");
+    runs->add_option("--group", inv.runs.group, "A run group or sweep (id or name): its runs, each metric's mean and deviation");
 
     auto *show = app.add_subcommand("show", "Show a run: status, final and best metrics, config");
     show->add_option("run", inv.ref, "Run id, uid (or a prefix of it) or name")->required();
     auto *compare = app.add_subcommand("compare", "Compare runs: config keys that differ and a metrics table");
-    compare->add_option("runs", inv.refs, "Two or more runs")->required()->expected(2, 1000);
+    compare->add_option("runs", inv.refs, "Two or more runs")->expected(0, 1000);
+    compare->add_option("--group", inv.groups, "Compare run groups (sweeps) instead: each metric's mean and deviation; repeat");
 
     auto &p = inv.predictions;
     auto *pred = app.add_subcommand("predictions", "Per-example predictions of a run, most confident first");
@@ -254,7 +261,7 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
     if (inv.needsEngine())
         return engine.run(inv);
     if (cmd == "run")
-        return run(c, inv.run);
+        return inv.run.seeds.empty() ? run(c, inv.run) : runSeeds(c, inv.run);
     if (cmd == "lr-find")
         return run(c, inv.lrFind);
     if (cmd == "resume")
@@ -266,11 +273,18 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
     if (cmd == "dataset")
         return dataset(inv);
     if (cmd == "runs")
-        return runs(c, inv.runs);
+        return inv.runs.group.empty() ? runs(c, inv.runs) : groupRuns(c, inv.runs.group);
     if (cmd == "show")
         return show(c, inv.ref);
-    if (cmd == "compare")
+    if (cmd == "compare") {
+        if (!inv.groups.empty())
+            return compareGroups(c, inv.groups);
+        if (inv.refs.size() < 2) {
+            std::fprintf(stderr, "lbk compare: give two or more runs, or --group twice or more\n");
+            return kBadInput;
+        }
         return compare(c, inv.refs);
+    }
     if (cmd == "predictions")
         return predictions(c, inv.predictions);
     if (cmd == "export")

@@ -24,6 +24,7 @@ struct Invocation {
     std::string file;    // validate, dataset's experiment
     std::string name;    // targets check
     std::vector<std::string> refs; // compare
+    std::vector<std::string> groups; // compare --group
     RunsOptions runs;
     PredictionsOptions predictions;
     ExportOptions exportRun;

@@ -8,8 +8,11 @@
 
 #include "cli/table.h"
 #include "cli/targets.h"
+#include "experiment/schema.h"
 #include "launch/process.h"
 #include "store/store.h"
+#include "sweep/groups.h"
+#include "sweep/overview.h"
 #include "sweep/scheduler.h"
 #include "sweep/sweepspec.h"
 
@@ -96,6 +99,53 @@ void printTrials(Store &store, const SweepRecord &sweep, const SweepSpec &spec)
                     (long long)b->run, b->params.dump().c_str());
 }
 
+// A group's values other than the seed, as a column or row label ("all" when the seed is the only key).
+std::string groupLabel(const RunGroup &g)
+{
+    if (g.params.empty())
+        return "all";
+    std::string s;
+    for (const auto &[k, v] : g.params.items())
+        s += (s.empty() ? "" : ", ") + k + "=" + valueText(v);
+    return s;
+}
+
+// Each group's metrics as mean and deviation, one column per group.
+void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups)
+{
+    std::vector<std::string> keys;
+    for (const auto &[label, g] : groups)
+        for (const auto &m : g.metrics)
+            if (std::find(keys.begin(), keys.end(), m.key) == keys.end())
+                keys.push_back(m.key);
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> header = {"METRIC"};
+    for (const auto &[label, g] : groups)
+        header.push_back(label + " (" + std::to_string(g.metrics.empty() ? 0 : g.metrics.front().n) + " runs)");
+    Table table(header);
+    for (const auto &k : keys) {
+        std::vector<std::string> row = {k};
+        for (const auto &[label, g] : groups) {
+            const auto it = std::find_if(g.metrics.begin(), g.metrics.end(), [&](const MetricStats &m) { return m.key == k; });
+            row.push_back(it == g.metrics.end() ? "-" : formatStats(*it));
+        }
+        table.add(std::move(row));
+    }
+    std::printf("%s", table.render().c_str());
+}
+
+void printGroups(Store &store, const SweepRecord &sweep)
+{
+    auto o = sweepOverview(store, sweep.id);
+    if (!o || !sweepsSeeds(o->spec))
+        return;
+    std::vector<std::pair<std::string, RunGroup>> labelled;
+    for (auto &g : sweepGroups(store, *o))
+        labelled.emplace_back(groupLabel(g), std::move(g));
+    std::printf("\nAcross seeds (final metrics of the finished runs: mean \u00b1 sample standard deviation)\n");
+    printGroupStats(labelled);
+}
+
 int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
 {
     auto targets = loadTargetsFor(c);
@@ -120,8 +170,10 @@ int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
         return end.error().badInput ? kBadInput : kFailed;
     }
     auto spec = sweepSpecOf(sweep);
-    if (spec && *end != SweepStatus::Interrupted)
+    if (spec && *end != SweepStatus::Interrupted) {
         printTrials(store, sweep, *spec);
+        printGroups(store, sweep);
+    }
     switch (*end) {
     case SweepStatus::Finished: return kOk;
     case SweepStatus::Interrupted:
@@ -155,13 +207,10 @@ int detach(const Common &c, Store &store, const SweepRecord &sweep)
 
 } // namespace
 
-int sweepRun(const Common &c, const std::string &file, bool detached, bool quiet)
+// Creates the sweep (its LR range test first when it asks for one) and follows it, or leaves it to a scheduler of
+// its own.
+int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file, bool detached, bool quiet)
 {
-    auto spec = loadSweepFile(file);
-    if (!spec) {
-        std::fprintf(stderr, "%s\n", spec.message().c_str());
-        return kBadInput;
-    }
     auto store = openStore(c);
     if (!store)
         return kFailed;
@@ -189,6 +238,107 @@ int sweepRun(const Common &c, const std::string &file, bool detached, bool quiet
                      sweep->uid.c_str(), file.c_str(), store->trials(sweep->id).size(), spec->parallel,
                      spec->target.c_str(), store->path().c_str());
     return detached ? detach(c, *store, *sweep) : follow(c, *store, *sweep, quiet);
+}
+
+int sweepRun(const Common &c, const std::string &file, bool detached, bool quiet)
+{
+    auto spec = loadSweepFile(file);
+    if (!spec) {
+        std::fprintf(stderr, "%s\n", spec.message().c_str());
+        return kBadInput;
+    }
+    return startSweep(c, std::move(spec), file, detached, quiet);
+}
+
+int runSeeds(const Common &c, const RunOptions &o)
+{
+    auto base = readJsonFile(o.file);
+    if (!base) {
+        std::fprintf(stderr, "%s\n", base.message().c_str());
+        return kBadInput;
+    }
+    const std::string experiment =
+        base->is_object() ? base->value("name", std::filesystem::path(o.file).stem().string()) : std::string("run");
+    json j = {{"name", o.name.empty() ? experiment + "-seeds" : o.name},
+              {"experiment", std::filesystem::absolute(o.file).string()},
+              {"method", "grid"},
+              {"parallel", o.parallel},
+              {"parameters", {{kSeedKey, {{"values", o.seeds}}}}}};
+    if (!o.target.empty())
+        j["target"] = o.target;
+    auto spec = sweepFromJson(j, ".");
+    if (!spec) {
+        std::fprintf(stderr, "%s: %s\n", o.file.c_str(), spec.message().c_str());
+        return kBadInput;
+    }
+    return startSweep(c, std::move(spec), o.file, o.detach, o.quiet);
+}
+
+int groupRuns(const Common &c, const std::string &ref)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    auto sweep = store->sweep(ref);
+    if (!sweep) {
+        printError(sweep.message());
+        return kBadInput;
+    }
+    auto o = sweepOverview(*store, sweep->id);
+    if (!o) {
+        printError(o.message());
+        return kFailed;
+    }
+    const auto groups = sweepGroups(*store, *o);
+    if (c.json) {
+        json out = json::array();
+        for (const auto &g : groups) {
+            json metrics = json::object();
+            for (const auto &m : g.metrics)
+                metrics[m.key] = {{"n", m.n}, {"mean", m.mean}, {"std", m.stddev}};
+            out.push_back({{"params", g.params}, {"runs", g.runs}, {"seeds", g.seeds}, {"metrics", metrics}});
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+        return kOk;
+    }
+    Table runs({"run", "name", "status", "seed", o->spec.metric});
+    for (const auto &g : groups)
+        for (size_t i = 0; i < g.runs.size(); ++i)
+            if (auto r = store->runById(g.runs[i]))
+                runs.add({std::to_string(r->id), r->name, toString(r->status),
+                          i < g.seeds.size() ? std::to_string(g.seeds[i]) : "-", fmt(r->summaryValue("final", o->spec.metric))});
+    std::printf("%s\n", runs.render().c_str());
+    std::vector<std::pair<std::string, RunGroup>> labelled;
+    for (const auto &g : groups)
+        labelled.emplace_back(sweep->name + (groups.size() > 1 ? " " + groupLabel(g) : ""), g);
+    printGroupStats(labelled);
+    return kOk;
+}
+
+int compareGroups(const Common &c, const std::vector<std::string> &refs)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    std::vector<std::pair<std::string, RunGroup>> labelled;
+    for (const auto &ref : refs) {
+        auto sweep = store->sweep(ref);
+        if (!sweep) {
+            printError(sweep.message());
+            return kBadInput;
+        }
+        auto o = sweepOverview(*store, sweep->id);
+        if (!o) {
+            printError(o.message());
+            return kFailed;
+        }
+        const auto groups = sweepGroups(*store, *o);
+        for (const auto &g : groups)
+            labelled.emplace_back(sweep->name + (groups.size() > 1 ? " " + groupLabel(g) : ""), g);
+    }
+    std::printf("Final metrics of the finished runs: mean \u00b1 sample standard deviation\n");
+    printGroupStats(labelled);
+    return kOk;
 }
 
 int sweepResume(const Common &c, const std::string &ref, bool detached, bool quiet)
@@ -268,6 +418,7 @@ int sweepShow(const Common &c, const std::string &ref)
                 sweep->name.c_str(), statusText(*sweep).c_str(), spec->method == SweepMethod::Grid ? "grid" : "random",
                 spec->maximize ? "maximizing" : "minimizing", spec->metric.c_str(), toString(spec->earlyStopping.type));
     printTrials(*store, *sweep, *spec);
+    printGroups(*store, *sweep);
     return kOk;
 }
 

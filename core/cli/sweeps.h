@@ -13,4 +13,9 @@ int sweepsList(const Common &c);
 int sweepShow(const Common &c, const std::string &ref);
 int sweepCancel(const Common &c, const std::string &ref);
 
+// Run groups: `lbk run FILE --seeds ...` (a grid sweep over training.seed), `lbk runs --group`, `lbk compare --group`.
+int runSeeds(const Common &c, const RunOptions &o);
+int groupRuns(const Common &c, const std::string &ref);
+int compareGroups(const Common &c, const std::vector<std::string> &refs);
+
 } // namespace lbk::cli

@@ -210,6 +210,42 @@ private Q_SLOTS:
         QVERIFY(s->sweeps()[0].spec["parameters"]["optimizer.lr"].contains("log_uniform"));
     }
 
+    // A run group: one run per seed, each metric's mean and sample deviation across them, the same in runs --group
+    // and compare --group.
+    void runsASeedGroup()
+    {
+        const QString store = storePath(QStringLiteral("group"));
+        const QString debug = QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json");
+        const auto r = lbk(store, {QStringLiteral("run"), debug, QStringLiteral("--seeds"), QStringLiteral("13,14"),
+                                   QStringLiteral("--parallel"), QStringLiteral("2")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("Across seeds")), qPrintable(r.out));
+        const auto g = lbk(store, {QStringLiteral("--json"), QStringLiteral("runs"), QStringLiteral("--group"),
+                                   QStringLiteral("debug-seeds")});
+        QCOMPARE(g.exitCode, 0);
+        const json groups = json::parse(g.out.toStdString());
+        QCOMPARE(groups.size(), size_t(1));
+        auto s = open(store);
+        std::vector<double> f1;
+        std::set<int64_t> seeds;
+        for (const auto &id : groups[0]["runs"]) {
+            const auto run = s->runById(id.get<int64_t>());
+            f1.push_back(*run->summaryValue("final", "val/macro_f1"));
+            seeds.insert(run->config["training"]["seed"].get<int64_t>());
+        }
+        QCOMPARE(seeds, (std::set<int64_t>{13, 14}));
+        const json &stats = groups[0]["metrics"]["val/macro_f1"];
+        QCOMPARE(stats["n"].get<int>(), 2);
+        QVERIFY(std::abs(stats["mean"].get<double>() - (f1[0] + f1[1]) / 2) < 1e-12);
+        QVERIFY(std::abs(stats["std"].get<double>() - std::abs(f1[0] - f1[1]) / std::sqrt(2.0)) < 1e-12);
+        const auto cmp = lbk(store, {QStringLiteral("compare"), QStringLiteral("--group"), QStringLiteral("debug-seeds"),
+                                     QStringLiteral("--group"), QStringLiteral("debug-seeds")});
+        QCOMPARE(cmp.exitCode, 0);
+        QVERIFY2(cmp.out.contains(QStringLiteral("debug-seeds (2 runs)")), qPrintable(cmp.out));
+        const auto one = lbk(store, {QStringLiteral("compare"), QStringLiteral("1")});
+        QCOMPARE(one.exitCode, 2);
+    }
+
     void badSweepFileIsNamed()
     {
         const QString file = m_dir.filePath(QStringLiteral("bad-sweep.json"));

@@ -1,0 +1,80 @@
+#include "sweep/groups.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+namespace lbk {
+
+using nlohmann::json;
+
+std::vector<MetricStats> metricStats(const std::vector<RunSummary> &runs)
+{
+    std::map<std::string, std::vector<double>> values;
+    for (const auto &r : runs)
+        if (r.summary.contains("final") && r.summary["final"].is_object())
+            for (const auto &[k, v] : r.summary["final"].items())
+                if (v.is_number() && std::isfinite(v.get<double>()))
+                    values[k].push_back(v.get<double>());
+    std::vector<MetricStats> out;
+    for (const auto &[key, xs] : values) {
+        MetricStats s;
+        s.key = key;
+        s.n = int(xs.size());
+        for (double x : xs)
+            s.mean += x / double(s.n);
+        double ss = 0;
+        for (double x : xs)
+            ss += (x - s.mean) * (x - s.mean);
+        s.stddev = s.n > 1 ? std::sqrt(ss / double(s.n - 1)) : 0;
+        out.push_back(s);
+    }
+    return out;
+}
+
+bool sweepsSeeds(const SweepSpec &spec)
+{
+    return std::any_of(spec.parameters.begin(), spec.parameters.end(),
+                       [](const ParamSpec &p) { return p.key == kSeedKey; });
+}
+
+std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &o)
+{
+    std::vector<RunGroup> groups; // trials come best first, so groups come in the order of their best member
+    std::vector<std::vector<RunSummary>> members;
+    for (const auto &row : o.trials) {
+        const TrialRecord &t = row.trial;
+        json params = t.params;
+        const int64_t seed = params.value(kSeedKey, int64_t(0));
+        params.erase(kSeedKey);
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const RunGroup &g) { return g.params == params; });
+        if (it == groups.end()) {
+            groups.push_back(RunGroup{params, {}, {}, {}, {}});
+            members.emplace_back();
+            it = groups.end() - 1;
+        }
+        it->trials.push_back(t.trial);
+        it->seeds.push_back(seed);
+        if (t.run > 0) {
+            it->runs.push_back(t.run);
+            if (auto run = store.runById(t.run); run && run->status == RunStatus::Finished)
+                members[size_t(it - groups.begin())].push_back(*run);
+        }
+    }
+    for (size_t i = 0; i < groups.size(); ++i)
+        groups[i].metrics = metricStats(members[i]);
+    return groups;
+}
+
+std::string formatStats(const MetricStats &s)
+{
+    char buf[64];
+    if (s.n > 1)
+        std::snprintf(buf, sizeof buf, "%.4f \u00b1 %.4f", s.mean, s.stddev);
+    else
+        std::snprintf(buf, sizeof buf, "%.4f", s.mean);
+    return buf;
+}
+
+} // namespace lbk

@@ -1,0 +1,42 @@
+#pragma once
+// Run groups: runs that differ only in training.seed, read as one result, each metric's mean and standard
+// deviation across them. `lbk run FILE --seeds 13,14,15` makes one (a grid sweep over the seed); a sweep with
+// training.seed among other keys groups its trials by the other keys' values.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+#include "sweep/overview.h"
+
+namespace lbk {
+
+inline constexpr char kSeedKey[] = "training.seed";
+
+struct MetricStats {
+    std::string key;
+    int n = 0;          // runs with a value
+    double mean = 0;
+    double stddev = 0;  // sample standard deviation (n - 1); 0 for one run
+};
+
+// Each numeric "final" metric of the runs (and the best value of the sweep's metric), in key order.
+std::vector<MetricStats> metricStats(const std::vector<RunSummary> &runs);
+
+struct RunGroup {
+    nlohmann::json params = nlohmann::json::object(); // the trials' values other than the seed
+    std::vector<int> trials;
+    std::vector<int64_t> runs;
+    std::vector<int64_t> seeds;
+    std::vector<MetricStats> metrics;
+};
+
+// A sweep's trials grouped by their values other than training.seed, in the order of their best member.
+std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &overview);
+bool sweepsSeeds(const SweepSpec &spec);
+
+// "0.6812 ± 0.0040": a statistic as the tables print it.
+std::string formatStats(const MetricStats &s);
+
+} // namespace lbk
