@@ -257,6 +257,11 @@ json readBase(const json &j, const fs::path &dir, SweepSpec &s, Problems &p)
 
 } // namespace
 
+bool isSweepJson(const json &j)
+{
+    return j.is_object() && j.contains("experiment") && j.contains("parameters");
+}
+
 Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
 {
     if (!j.is_object())

@@ -7,6 +7,7 @@
 
 #include "experiment/fieldtable.h"
 #include "experiment/schema.h"
+#include "sweep/sweepspec.h"
 
 using nlohmann::json;
 
@@ -225,17 +226,27 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(e->name), QStringLiteral("my-exp"));
     }
 
+    // Every file in experiments/ reads: the experiments as experiments, the sweeps (debug-sweep.json) as sweeps.
     void shippedExperimentsAreValid()
     {
-        int count = 0;
+        int count = 0, sweeps = 0;
         for (const auto &entry : std::filesystem::directory_iterator(std::string(LABBOOK_SOURCE_DIR) + "/experiments")) {
             if (entry.path().extension() != ".json")
                 continue;
+            auto j = lbk::readJsonFile(entry.path());
+            QVERIFY2(j.ok(), j.ok() ? "" : j.message().c_str());
+            if (lbk::isSweepJson(*j)) {
+                auto s = lbk::loadSweepFile(entry.path());
+                QVERIFY2(s.ok(), s.ok() ? "" : s.message().c_str());
+                ++sweeps;
+                continue;
+            }
             auto e = lbk::loadExperimentFile(entry.path());
             QVERIFY2(e.ok(), e.ok() ? "" : e.message().c_str());
             ++count;
         }
         QVERIFY(count >= 4);
+        QVERIFY(sweeps >= 1);
     }
 
     void hashAndDiff()

@@ -10,12 +10,14 @@
 #include <QLabel>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QTabWidget>
 #include <QTemporaryDir>
 
 #include <fstream>
 
 #include "models/trialsmodel.h"
 #include "plots/parallelplot.h"
+#include "plots/sweepscatter.h"
 #include "storeservice.h"
 #include "store/store.h"
 #include "views/sweeppage.h"
@@ -133,6 +135,10 @@ private Q_SLOTS:
         QCOMPARE(e["name"].get<std::string>(), std::string("page-sweep-8"));
         page.plot()->replot();
         QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page.png")));
+        QCOMPARE(page.scatter()->panelCount(), 2);
+        page.views()->setCurrentWidget(page.scatter());
+        page.scatter()->replot();
+        QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page-scatter.png")));
     }
 };
 

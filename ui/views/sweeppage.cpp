@@ -7,6 +7,7 @@
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -15,6 +16,7 @@
 #include "format.h"
 #include "models/trialsmodel.h"
 #include "plots/parallelplot.h"
+#include "plots/sweepscatter.h"
 #include "storeservice.h"
 #include "sweep/searchspace.h"
 
@@ -88,6 +90,13 @@ SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_
     m_plot = new ParallelPlot(this);
     m_plot->setObjectName(QStringLiteral("parallelPlot"));
     m_plot->setMinimumHeight(260);
+    m_scatter = new SweepScatter(this);
+    m_scatter->setObjectName(QStringLiteral("sweepScatter"));
+    m_views = new QTabWidget(this);
+    m_views->setObjectName(QStringLiteral("sweepViews"));
+    m_views->setDocumentMode(true);
+    m_views->addTab(m_plot, tr("Parallel coordinates"));
+    m_views->addTab(m_scatter, tr("Metric against each key"));
     m_model = new TrialsModel(this);
     auto *proxy = new BrushedTrials(this);
     m_proxy = proxy;
@@ -114,7 +123,7 @@ SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_
     bottom->setStretchFactor(0, 3);
     bottom->setStretchFactor(1, 1);
     auto *split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(m_plot);
+    split->addWidget(m_views);
     split->addWidget(bottom);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
@@ -206,6 +215,7 @@ void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyI
     if (first) // best first, until the user sorts otherwise
         m_table->sortByColumn(TrialsModel::Value, o.spec.maximize ? Qt::DescendingOrder : Qt::AscendingOrder);
     m_plot->setOverview(o);
+    m_scatter->setOverview(o);
     static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
     m_importance->setText(importanceHtml(importance));
     m_table->resizeColumnsToContents();

@@ -1,5 +1,6 @@
 #pragma once
-// A sweep at a glance: choose a sweep; its trials in parallel coordinates (brush an axis to filter the table), the
+// A sweep at a glance: choose a sweep; its trials in parallel coordinates (brush an axis to filter the table) or
+// as the metric against each key, the
 // trials table best first (double-click opens a trial's run), how much each swept key goes with the metric, and
 // "Open best as experiment", which puts the best trial's experiment in the form. Live while the sweep runs.
 #include <set>
@@ -14,11 +15,13 @@ class QComboBox;
 class QLabel;
 class QPushButton;
 class QSortFilterProxyModel;
+class QTabWidget;
 class QTableView;
 
 namespace labbook {
 
 class ParallelPlot;
+class SweepScatter;
 class StoreService;
 class TrialsModel;
 
@@ -34,6 +37,8 @@ public:
     TrialsModel *trials() const { return m_model; }
     QSortFilterProxyModel *visibleTrials() const { return m_proxy; }
     ParallelPlot *plot() const { return m_plot; }
+    SweepScatter *scatter() const { return m_scatter; }
+    QTabWidget *views() const { return m_views; }
     QComboBox *chooser() const { return m_chooser; }
     QLabel *importance() const { return m_importance; }
 
@@ -53,6 +58,8 @@ private:
     QLabel *m_status = nullptr, *m_importance = nullptr;
     QPushButton *m_openBest = nullptr;
     ParallelPlot *m_plot = nullptr;
+    SweepScatter *m_scatter = nullptr;
+    QTabWidget *m_views = nullptr;
     TrialsModel *m_model = nullptr;
     QSortFilterProxyModel *m_proxy = nullptr;
     QTableView *m_table = nullptr;

@@ -3,6 +3,8 @@
 // pending job's reason, scancel, a time limit ending as TIMEOUT, and a run name that tries to be shell code.
 #include "../remotetest.h"
 
+#include <set>
+
 using namespace remotetest;
 
 class TestSlurm : public QObject {
@@ -113,6 +115,37 @@ private Q_SLOTS:
         QVERIFY2(out.find("labbook-setup-ran") != std::string::npos, out.c_str());
         const json info = json::parse(readFile(fs::path(run.runDir) / "remote.json"));
         QCOMPARE(info.value("state", ""), std::string("COMPLETED"));
+    }
+
+    // A sweep on the cluster: each trial one sbatch job, two at a time, ASHA cancelling the worst with scancel;
+    // every trial ends, each with a job of its own.
+    void sweepOnTheCluster()
+    {
+        const QString base = h.variant(QStringLiteral("slurm-sweep-base"), json::object());
+        const QString file = h.dir.filePath(QStringLiteral("slurm-sweep.json"));
+        const json sweep = {{"name", "slurm-sweep"},
+                            {"experiment", base.toStdString()},
+                            {"trials", 4},
+                            {"parallel", 2},
+                            {"target", "cluster"},
+                            {"parameters", {{"optimizer.lr", {{"log_uniform", {0.0005, 0.2}}}}}},
+                            {"early_stopping", {{"type", "asha"}, {"eta", 2}}}};
+        std::ofstream(file.toStdString()) << sweep.dump(2);
+        const auto r = h.lbk({QStringLiteral("sweep"), file}, 900000);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        auto s = h.open();
+        const auto sweeps = s->sweeps();
+        QCOMPARE(sweeps.size(), size_t(1));
+        QCOMPARE(sweeps[0].status, lbk::SweepStatus::Finished);
+        std::set<std::string> jobs;
+        for (const auto &t : s->trials(sweeps[0].id)) {
+            QVERIFY2(t.state == lbk::TrialState::Finished || t.state == lbk::TrialState::Pruned, lbk::toString(t.state));
+            const auto run = *s->runById(t.run);
+            QCOMPARE(run.target, std::string("cluster"));
+            QVERIFY(!run.jobId.empty());
+            jobs.insert(run.jobId);
+        }
+        QCOMPARE(jobs.size(), size_t(4));
     }
 
     void twoProcessesAsTwoSlurmTasks()
