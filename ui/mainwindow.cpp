@@ -8,6 +8,10 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDockWidget>
+#include <QTimer>
+#include <QFile>
+#include <QDir>
+#include <QDateTime>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -25,7 +29,9 @@
 #include "plots/plotwidget.h"
 #include "runservice.h"
 #include "storeservice.h"
+#include "views/sweepdialog.h"
 #include "views/sweeppage.h"
+#include "launch/process.h"
 #include "theme.h"
 #include "views/compareview.h"
 #include "views/experimentform.h"
@@ -136,6 +142,11 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     connect(m_runService, &RunService::notice, this, [this](const QString &m) { statusBar()->showMessage(m, 30000); });
     connect(m_runService, &RunService::targetsChanged, this, &MainWindow::targetsChanged);
     connect(m_form, &ExperimentForm::launchRequested, this, &MainWindow::launch);
+    connect(m_form, &ExperimentForm::sweepRequested, this,
+            [this](const nlohmann::json &experiment, const QString &target) { openSweepDialog(experiment, target); });
+    connect(m_runView->lrFinder(), &LrFinderPage::sweepAroundRate, this, [this](double lr, const nlohmann::json &config) {
+        openSweepDialog(lbk::withRecordedDefaults(config), m_form->currentTarget(), lr);
+    });
     connect(m_form, &ExperimentForm::modifiedChanged, this, &MainWindow::updateTitle);
     connect(m_form, &ExperimentForm::fileChanged, this, &MainWindow::updateTitle);
     connect(m_runView->lrFinder(), &LrFinderPage::useRate, this, [this](double lr, const nlohmann::json &config) {
@@ -395,6 +406,50 @@ void MainWindow::compareRuns(const std::vector<qint64> &ids)
     if (m_compare->runIds() != ids)
         m_compare->setRuns(ids);
     m_pages->setCurrentWidget(m_compare);
+}
+
+SweepDialog *MainWindow::openSweepDialog(const nlohmann::json &experiment, const QString &target,
+                                         std::optional<double> rate)
+{
+    auto *dialog = new SweepDialog(experiment, m_form->targetNames(), target, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (rate)
+        dialog->sweepAroundRate(*rate);
+    connect(dialog, &SweepDialog::startRequested, this, &MainWindow::startSweep);
+    dialog->show();
+    return dialog;
+}
+
+void MainWindow::startSweep(const nlohmann::json &sweep)
+{
+    const QFileInfo store(m_store->path());
+    const QString dir = store.dir().filePath(store.completeBaseName() + QStringLiteral(".runs/sweeps"));
+    QDir().mkpath(dir);
+    const QString stem = QString::fromStdString(sweep.value("name", std::string("sweep"))) + QLatin1Char('-') +
+                         QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+    const QString file = QDir(dir).filePath(stem + QStringLiteral(".json"));
+    QFile out(file);
+    if (!out.open(QIODevice::WriteOnly) || out.write(QByteArray::fromStdString(sweep.dump(2))) < 0) {
+        showProblem(tr("Cannot start the sweep"), tr("%1: cannot write the sweep file").arg(file));
+        return;
+    }
+    out.close();
+    std::vector<std::string> args = {"--store", m_store->path().toStdString()};
+    if (!m_runService->targetsPath().isEmpty())
+        args.insert(args.end(), {"--targets", m_runService->targetsPath().toStdString()});
+    args.insert(args.end(), {"sweep", file.toStdString(), "--quiet"});
+    auto proc = lbk::spawnDetached(lbk::lbkExecutable(), args, QDir(dir).filePath(stem + QStringLiteral(".log")).toStdString());
+    if (!proc) {
+        showProblem(tr("Cannot start the sweep"), QString::fromStdString(proc.message()));
+        return;
+    }
+    m_store->adoptChild(proc->pid);
+    m_pages->setCurrentWidget(m_sweeps);
+    statusBar()->showMessage(tr("Sweep %1 started (lbk pid %2); it goes on if this window closes.")
+                                 .arg(QString::fromStdString(sweep.value("name", std::string()))).arg(proc->pid),
+                             8000);
+    // The sweep appears in the store once lbk has checked it (and run the LR test when it asks for one).
+    QTimer::singleShot(1500, m_sweeps, [this] { m_sweeps->showSweep(0); });
 }
 
 void MainWindow::duplicateConfig(qint64 id)

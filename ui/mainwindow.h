@@ -4,6 +4,8 @@
 // closing it leaves them running, and reopening it picks them up live again.
 #include <QMainWindow>
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 class QLabel;
@@ -18,6 +20,7 @@ class RunView;
 class RunService;
 class RunsBrowser;
 class StoreService;
+class SweepDialog;
 class SweepPage;
 class TargetsDialog;
 
@@ -52,6 +55,10 @@ public:
     // showRun() once the run list holds the run (a run just created may not be listed yet).
     void showRunWhenListed(qint64 id);
     void compareRuns(const std::vector<qint64> &ids);
+    // The sweep dialog for an experiment (around a rate when given); Start runs `lbk sweep` detached.
+    SweepDialog *openSweepDialog(const nlohmann::json &experiment, const QString &target, std::optional<double> rate = {});
+    // Writes the sweep beside the store's runs and starts `lbk sweep` on it in its own session.
+    void startSweep(const nlohmann::json &sweep);
     void duplicateConfig(qint64 id);
     // Skips "save changes?" questions (tests, and closing after a save).
     void setConfirmOnClose(bool on) { m_confirmOnClose = on; }

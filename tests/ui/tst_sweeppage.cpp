@@ -8,6 +8,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QLabel>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QTabWidget>
@@ -20,6 +21,8 @@
 #include "plots/sweepscatter.h"
 #include "storeservice.h"
 #include "store/store.h"
+#include "sweep/sweepspec.h"
+#include "views/sweepdialog.h"
 #include "views/sweeppage.h"
 
 using nlohmann::json;
@@ -139,6 +142,42 @@ private Q_SLOTS:
         page.views()->setCurrentWidget(page.scatter());
         page.scatter()->replot();
         QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page-scatter.png")));
+    }
+
+    // The sweep dialog: nothing ticked is not a sweep; around a rate is; a range beyond the schema's limits names the
+    // key and disables Start; Start gives a sweep that reads as a sweep file does.
+    void dialogBuildsASweep()
+    {
+        std::ifstream in(LABBOOK_SOURCE_DIR "/experiments/debug.json");
+        const json debug = json::parse(in);
+        labbook::SweepDialog dialog(debug, {QStringLiteral("local")}, QStringLiteral("local"));
+        dialog.show();
+        QVERIFY(!dialog.problems().isEmpty());
+        QVERIFY(!dialog.startButton()->isEnabled());
+        dialog.sweepAroundRate(0.02);
+        QVERIFY2(dialog.problems().isEmpty(), qPrintable(dialog.problems()));
+        QCOMPARE(dialog.sweep()["parameters"]["optimizer.lr"]["log_uniform"], json({0.002, 0.2}));
+        QVERIFY(dialog.setParameter(QStringLiteral("model.dropout"), QStringLiteral("uniform"), QStringLiteral("0.1"),
+                                    QStringLiteral("1.5")));
+        QVERIFY2(dialog.problems().contains(QStringLiteral("parameters.model.dropout.uniform[1]")),
+                 qPrintable(dialog.problems()));
+        QVERIFY(!dialog.startButton()->isEnabled());
+        QVERIFY(dialog.setParameter(QStringLiteral("model.dropout"), QStringLiteral("uniform"), QStringLiteral("0.1"),
+                                    QStringLiteral("0.5")));
+        QVERIFY(dialog.setParameter(QStringLiteral("model.embedding_dim"), QStringLiteral("values"),
+                                    QStringLiteral("32, 64"), QString()));
+        QVERIFY(dialog.startButton()->isEnabled());
+        QDir().mkpath(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots"));
+        QVERIFY(dialog.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-dialog.png")));
+        QSignalSpy started(&dialog, &labbook::SweepDialog::startRequested);
+        dialog.startButton()->click();
+        QCOMPARE(started.count(), 1);
+        const json sweep = started.takeFirst().at(0).value<json>();
+        auto spec = lbk::sweepFromJson(sweep, ".");
+        QVERIFY2(spec, spec ? "" : spec.message().c_str());
+        QCOMPARE(spec->parameters.size(), size_t(3));
+        QCOMPARE(spec->earlyStopping.type, lbk::PrunerType::Asha);
+        QCOMPARE(sweep["parameters"]["model.embedding_dim"]["values"], json({32, 64}));
     }
 };
 

@@ -149,6 +149,11 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     m_findLr = new QPushButton(tr("Find LR"), this);
     m_findLr->setObjectName(QStringLiteral("findLr"));
     m_findLr->setToolTip(tr("Run the LR range test with this experiment (Ctrl+Shift+L)"));
+    auto *sweepButton = new QPushButton(tr("Sweep..."), this);
+    sweepButton->setObjectName(QStringLiteral("sweep"));
+    sweepButton->setToolTip(tr("Run many trials of this experiment with some keys varied (docs/SWEEPS.md)"));
+    connect(sweepButton, &QPushButton::clicked, this, [this] { Q_EMIT sweepRequested(experiment(), currentTarget()); });
+    launchBar->addWidget(sweepButton);
     m_launch = new QPushButton(tr("Launch"), this);
     m_launch->setObjectName(QStringLiteral("launch"));
     m_launch->setDefault(true);
@@ -201,6 +206,17 @@ void ExperimentForm::setTargets(const std::vector<TargetChoice> &targets, const 
     m_target->setToolTip(tip);
     if (!setCurrentTarget(current))
         m_target->setCurrentIndex(0);
+}
+
+QStringList ExperimentForm::targetNames() const
+{
+    QStringList names;
+    for (int i = 0; i < m_target->count(); ++i)
+        names << (m_target->itemData(i).toString().isEmpty() ? QString(QLatin1String(lbk::kLocalTarget))
+                                                              : m_target->itemData(i).toString());
+    if (names.isEmpty())
+        names << QString(QLatin1String(lbk::kLocalTarget));
+    return names;
 }
 
 QString ExperimentForm::currentTarget() const

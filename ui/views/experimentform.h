@@ -64,6 +64,7 @@ public:
     };
     void setTargets(const std::vector<TargetChoice> &targets, const QString &targetsFile, const QString &problem = {});
     QString currentTarget() const;
+    QStringList targetNames() const; // every target the launch bar lists, this machine first
     bool setCurrentTarget(const QString &name); // false when no such target is listed
     QComboBox *targetCombo() const { return m_target; }
 
@@ -75,6 +76,7 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void launchRequested(const nlohmann::json &experiment, bool lrFind, const QString &target);
+    void sweepRequested(const nlohmann::json &experiment, const QString &target);
     void modifiedChanged(bool modified);
     void fileChanged(const QString &file);
     void validated(bool ok);

@@ -31,7 +31,11 @@ LrFinderPage::LrFinderPage(StoreService *store, QWidget *parent)
     m_use = new QPushButton(tr("&Use this rate"), this);
     m_use->setObjectName(QStringLiteral("useRate"));
     m_use->setToolTip(tr("Write the picked rate (or the suggestion) into the experiment form's optimizer.lr"));
+    m_sweep = new QPushButton(tr("S&weep around this rate..."), this);
+    m_sweep->setObjectName(QStringLiteral("sweepAroundRate"));
+    m_sweep->setToolTip(tr("Set up a sweep of this experiment with the rate drawn from a tenth to ten times this one"));
     bar->addWidget(exportButton);
+    bar->addWidget(m_sweep);
     bar->addWidget(m_use);
     layout->addLayout(bar);
     connect(exportButton, &QPushButton::clicked, m_plot, &LrFinderPlot::exportInteractively);
@@ -39,6 +43,10 @@ LrFinderPage::LrFinderPage(StoreService *store, QWidget *parent)
     connect(m_use, &QPushButton::clicked, this, [this] {
         if (auto lr = chosenRate())
             Q_EMIT useRate(*lr, m_config);
+    });
+    connect(m_sweep, &QPushButton::clicked, this, [this] {
+        if (auto lr = chosenRate())
+            Q_EMIT sweepAroundRate(*lr, m_config);
     });
     updateLabels();
 }
@@ -120,6 +128,7 @@ void LrFinderPage::updateLabels()
         parts << tr("Click the curve to pick another rate.");
     m_info->setText(parts.join(QStringLiteral(" &nbsp; ")));
     m_use->setEnabled(chosenRate().has_value());
+    m_sweep->setEnabled(chosenRate().has_value() && m_config.is_object());
 }
 
 } // namespace labbook

@@ -27,6 +27,7 @@ public:
 
 Q_SIGNALS:
     void useRate(double lr, const nlohmann::json &config);
+    void sweepAroundRate(double lr, const nlohmann::json &config);
 
 private:
     void updateLabels();
@@ -35,7 +36,7 @@ private:
     nlohmann::json m_config;
     LrFinderPlot *m_plot = nullptr;
     QLabel *m_info = nullptr;
-    QPushButton *m_use = nullptr;
+    QPushButton *m_use = nullptr, *m_sweep = nullptr;
     int m_points = 0;
     int m_generation = 0;
 };
