@@ -418,6 +418,14 @@ int sweepShow(const Common &c, const std::string &ref)
                 sweep->name.c_str(), statusText(*sweep).c_str(), spec->method == SweepMethod::Grid ? "grid" : "random",
                 spec->maximize ? "maximizing" : "minimizing", spec->metric.c_str(), toString(spec->earlyStopping.type));
     printTrials(*store, *sweep, *spec);
+    if (auto o = sweepOverview(*store, sweep->id)) {
+        Table keys({"KEY", "FOREST SHARE", "RANK CORRELATION"});
+        for (const auto &k : keyImportance(*o))
+            keys.add({k.key, std::isnan(k.permutation) ? "-" : fmt(k.permutation),
+                      std::isnan(k.score) ? "-" : fmt(k.score) + (k.direction > 0 ? " (+)" : k.direction < 0 ? " (-)" : "")});
+        std::printf("\nHow much each key matters (a random forest's permutation importance; Spearman or correlation ratio)\n%s",
+                    keys.render().c_str());
+    }
     printGroups(*store, *sweep);
     return kOk;
 }

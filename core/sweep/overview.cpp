@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "sweep/forest.h"
 #include "sweep/scheduler.h"
 
 namespace lbk {
@@ -148,6 +149,21 @@ Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId)
 std::vector<KeyImportance> keyImportance(const SweepOverview &o)
 {
     std::vector<KeyImportance> out;
+    // The forest reads every key at once, as the axes place them (log for log-uniform keys, categories in order).
+    std::vector<std::vector<double>> X;
+    std::vector<double> Y;
+    for (const auto &t : o.trials) {
+        if (!t.trial.value)
+            continue;
+        std::vector<double> row;
+        for (const auto &axis : o.axes) {
+            const double p = axis.position(t.trial.params.value(axis.key, json()));
+            row.push_back(std::isnan(p) ? 0.5 : p);
+        }
+        X.push_back(std::move(row));
+        Y.push_back(*t.trial.value);
+    }
+    const auto permutation = permutationImportance(X, Y);
     for (const auto &axis : o.axes) {
         std::vector<double> x, y;
         std::vector<std::string> cats;
@@ -161,7 +177,8 @@ std::vector<KeyImportance> keyImportance(const SweepOverview &o)
             else
                 cats.push_back(axis.label(v));
         }
-        KeyImportance k{axis.key, std::nan(""), 0};
+        KeyImportance k{axis.key, std::nan(""), 0,
+                        permutation.empty() ? std::nan("") : permutation[size_t(&axis - o.axes.data())]};
         if (y.size() >= 3 && axis.categories.empty()) {
             const double rho = pearson(ranks(x), ranks(y));
             k.score = std::abs(rho);
@@ -186,9 +203,11 @@ std::vector<KeyImportance> keyImportance(const SweepOverview &o)
         }
         out.push_back(k);
     }
-    std::stable_sort(out.begin(), out.end(), [](const KeyImportance &a, const KeyImportance &b) {
-        return (std::isnan(b.score) ? -1 : b.score) < (std::isnan(a.score) ? -1 : a.score);
-    });
+    // The forest's share orders them when there is one (it sees what a correlation misses), else the correlation.
+    const auto rank = [](const KeyImportance &k) {
+        return !std::isnan(k.permutation) ? k.permutation : (std::isnan(k.score) ? -1 : k.score);
+    };
+    std::stable_sort(out.begin(), out.end(), [&](const KeyImportance &a, const KeyImportance &b) { return rank(a) > rank(b); });
     return out;
 }
 

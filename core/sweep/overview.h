@@ -45,11 +45,15 @@ Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId);
 // rank correlation (log-uniform keys are ranked as they are: ranks do not change under log), for a categorical one
 // the correlation ratio (the share of the metric's variance between the categories, square-rooted). 0 to 1;
 // NaN with fewer than 3 trials or a key that never varies.
+// Beside it, the key's share of a small random forest's permutation importance (sweep/forest.h), NaN with fewer
+// than 4 trials with a value.
 struct KeyImportance {
     std::string key;
     double score = 0;
     double direction = 0; // numeric keys: the sign of the correlation (+1: higher values, higher metric)
+    double permutation = 0;
 };
+// Ordered by the forest's share (by the correlation when there are too few trials for a forest).
 std::vector<KeyImportance> keyImportance(const SweepOverview &overview);
 
 } // namespace lbk

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "sweep/forest.h"
 #include "sweep/pruner.h"
 #include "sweep/searchspace.h"
 #include "sweep/sweepspec.h"
@@ -271,6 +272,24 @@ private Q_SLOTS:
         QVERIFY(!decidePrune(rule, true, t, 2)); // too few others at 2
         rule.minTrials = 2;
         QVERIFY(!decidePrune(rule, false, t, 2)); // minimising, 0.3 is best
+    }
+
+    // A metric that peaks in the middle of one key (a rate too low and too high both hurt): no rank correlation to
+    // speak of, but the forest gives that key nearly all of the importance; a key the metric ignores gets little.
+    void forestSeesWhatACorrelationMisses()
+    {
+        std::vector<std::vector<double>> X;
+        std::vector<double> y;
+        for (int i = 0; i < 60; ++i) {
+            const double a = (i % 10) / 9.0, b = ((i * 7) % 11) / 10.0;
+            X.push_back({a, b});
+            y.push_back(0.7 - (a - 0.5) * (a - 0.5));
+        }
+        const auto imp = permutationImportance(X, y);
+        QCOMPARE(imp.size(), size_t(2));
+        QVERIFY2(imp[0] > 0.9 && imp[1] < 0.1, qPrintable(QString::number(imp[0]) + QLatin1Char(' ') + QString::number(imp[1])));
+        QCOMPARE(permutationImportance(X, y), imp); // seeded: the same every time
+        QVERIFY(permutationImportance({{1.0}, {2.0}}, {0.1, 0.2}).empty()); // too few trials
     }
 };
 

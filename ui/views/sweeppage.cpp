@@ -54,20 +54,23 @@ struct Loaded {
 
 QString importanceHtml(const std::vector<lbk::KeyImportance> &keys)
 {
-    QString html = QStringLiteral("<b>%1</b><table>").arg(SweepPage::tr("How much each key goes with the metric"));
+    const auto bar = [](double v) {
+        return std::isnan(v) ? QStringLiteral("-")
+                             : QString(int(std::lround(v * 6)), QChar(0x2588)) + QStringLiteral("&nbsp;%1").arg(v, 0, 'f', 2);
+    };
+    QString html = QStringLiteral("<b>%1</b><table cellspacing=3><tr><th></th><th align=left>%2</th><th align=left>%3</th></tr>")
+                       .arg(SweepPage::tr("How much each key matters"), SweepPage::tr("forest"),
+                            SweepPage::tr("correlation"));
     for (const auto &k : keys) {
-        const QString bar = std::isnan(k.score) ? QStringLiteral("-")
-                                                : QString(int(std::lround(k.score * 20)), QChar(0x2588)) +
-                                                      QStringLiteral(" %1").arg(k.score, 0, 'f', 2);
-        const QString sign = k.direction > 0 ? QStringLiteral(" (higher is better)")
-                             : k.direction < 0 ? QStringLiteral(" (lower is better)")
-                                               : QString();
-        html += QStringLiteral("<tr><td>%1&nbsp;&nbsp;</td><td>%2%3</td></tr>")
-                    .arg(QString::fromStdString(k.key).toHtmlEscaped(), bar, sign);
+        const QString sign = k.direction > 0 ? QStringLiteral(" +") : k.direction < 0 ? QStringLiteral(" \u2212") : QString();
+        html += QStringLiteral("<tr><td>%1&nbsp;</td><td>%2&nbsp;</td><td>%3%4</td></tr>")
+                    .arg(QString::fromStdString(k.key).toHtmlEscaped(), bar(k.permutation), bar(k.score), sign);
     }
     return html + QStringLiteral("</table><p><small>%1</small></p>")
-                      .arg(SweepPage::tr("Spearman rank correlation for numbers, correlation ratio for categories, "
-                                         "over the trials with a value."));
+                      .arg(SweepPage::tr("Forest: each key's share of how much worse a small random forest predicts the "
+                                         "metric when the key's values are shuffled (sees effects that are not "
+                                         "monotonic). Rank correlation: Spearman's for numbers (+: higher values do "
+                                         "better), the correlation ratio for categories."));
 }
 
 } // namespace
