@@ -67,6 +67,29 @@ std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &o)
     return groups;
 }
 
+GroupCurve groupCurve(const std::vector<std::vector<MetricPoint>> &series)
+{
+    std::map<int64_t, std::vector<double>> byStep;
+    for (const auto &points : series)
+        for (const auto &p : points)
+            if (std::isfinite(p.value))
+                byStep[p.step].push_back(p.value);
+    GroupCurve c;
+    for (const auto &[step, xs] : byStep) {
+        double m = 0;
+        for (double x : xs)
+            m += x / double(xs.size());
+        double ss = 0;
+        for (double x : xs)
+            ss += (x - m) * (x - m);
+        c.steps.push_back(step);
+        c.mean.push_back(m);
+        c.stddev.push_back(xs.size() > 1 ? std::sqrt(ss / double(xs.size() - 1)) : 0);
+        c.n.push_back(int(xs.size()));
+    }
+    return c;
+}
+
 std::string formatStats(const MetricStats &s)
 {
     char buf[64];

@@ -36,6 +36,15 @@ struct RunGroup {
 std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &overview);
 bool sweepsSeeds(const SweepSpec &spec);
 
+// A group's curve of one metric: at each step some run logged, the mean and sample deviation over the runs that
+// logged it there (a step logged by one run has deviation 0).
+struct GroupCurve {
+    std::vector<int64_t> steps;
+    std::vector<double> mean, stddev;
+    std::vector<int> n;
+};
+GroupCurve groupCurve(const std::vector<std::vector<MetricPoint>> &series);
+
 // "0.6812 ± 0.0040": a statistic as the tables print it.
 std::string formatStats(const MetricStats &s);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "sweep/forest.h"
+#include "sweep/groups.h"
 #include "sweep/pruner.h"
 #include "sweep/searchspace.h"
 #include "sweep/sweepspec.h"
@@ -272,6 +273,19 @@ private Q_SLOTS:
         QVERIFY(!decidePrune(rule, true, t, 2)); // too few others at 2
         rule.minTrials = 2;
         QVERIFY(!decidePrune(rule, false, t, 2)); // minimising, 0.3 is best
+    }
+
+    // A group's curve: the mean and sample deviation at each step over the runs that logged it.
+    void groupCurveAveragesBySteps()
+    {
+        const std::vector<std::vector<MetricPoint>> runs = {{{10, 0, 0.5}, {20, 0, 0.7}},
+                                                            {{10, 0, 0.3}, {20, 0, 0.9}, {30, 0, 1.0}},
+                                                            {{10, 0, std::nan("")}}};
+        const auto c = groupCurve(runs);
+        QCOMPARE(c.steps, (std::vector<int64_t>{10, 20, 30}));
+        QCOMPARE(c.n, (std::vector<int>{2, 2, 1}));
+        QVERIFY(std::abs(c.mean[0] - 0.4) < 1e-12 && std::abs(c.mean[1] - 0.8) < 1e-12 && c.mean[2] == 1.0);
+        QVERIFY(std::abs(c.stddev[0] - std::sqrt(0.02)) < 1e-12 && c.stddev[2] == 0);
     }
 
     // A metric that peaks in the middle of one key (a rate too low and too high both hurt): no rank correlation to

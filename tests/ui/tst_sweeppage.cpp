@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "models/trialsmodel.h"
+#include "plots/groupcurvesplot.h"
 #include "plots/parallelplot.h"
 #include "plots/sweepscatter.h"
 #include "storeservice.h"
@@ -142,6 +143,62 @@ private Q_SLOTS:
         page.views()->setCurrentWidget(page.scatter());
         page.scatter()->replot();
         QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page-scatter.png")));
+    }
+
+    // A sweep over seeds and two rates: two groups, each drawn as its mean with a band.
+    void drawsGroupsAcrossSeeds()
+    {
+        auto store = lbk::Store::open(m_store.toStdString());
+        QVERIFY(store);
+        std::ifstream in(LABBOOK_SOURCE_DIR "/experiments/debug.json");
+        const json spec = {{"name", "seed-sweep"},
+                           {"experiment", json::parse(in)},
+                           {"method", "grid"},
+                           {"parameters",
+                            {{"optimizer.lr", {{"values", {0.01, 0.1}}}}, {"training.seed", {{"values", {13, 14, 15}}}}}}};
+        std::vector<json> params;
+        for (double lr : {0.01, 0.1})
+            for (int seed : {13, 14, 15})
+                params.push_back({{"optimizer.lr", lr}, {"training.seed", seed}});
+        auto sweep = (*store)->createSweep("seed-sweep", spec, params);
+        QVERIFY(sweep);
+        for (auto t : (*store)->trials(sweep->id)) {
+            lbk::NewRun nr;
+            nr.name = "seed-sweep-" + std::to_string(t.trial);
+            auto run = (*store)->createRun(nr);
+            QVERIFY(run);
+            const double lr = t.params["optimizer.lr"].get<double>(), seed = t.params["training.seed"].get<double>();
+            std::vector<std::string> lines;
+            for (int e = 1; e <= 6; ++e) {
+                const double v = (lr > 0.05 ? 0.6 : 0.45) + 0.03 * e - 0.002 * e * e + 0.004 * (seed - 14) * e / 6;
+                lines.push_back(line(e, "metrics", {{"step", 40 * e}, {"values", {{"val/macro_f1", v}}}}));
+            }
+            std::vector<std::string_view> views(lines.begin(), lines.end());
+            QVERIFY((*store)->ingestLines(run->id, views, 1000));
+            QVERIFY((*store)->setStatus(run->id, lbk::RunStatus::Finished));
+            t.run = run->id;
+            t.state = lbk::TrialState::Finished;
+            t.value = 0.5;
+            QVERIFY((*store)->updateTrial(t));
+        }
+        QVERIFY((*store)->setSweepStatus(sweep->id, lbk::SweepStatus::Finished));
+
+        labbook::StoreService service;
+        QSignalSpy opened(&service, &labbook::StoreService::storeOpened);
+        service.open(m_store);
+        QVERIFY(opened.wait(5000));
+        labbook::SweepPage page(&service);
+        page.resize(1200, 820);
+        page.show();
+        QSignalSpy loaded(&page, &labbook::SweepPage::loaded);
+        page.showSweep(sweep->id);
+        QVERIFY(loaded.wait(5000));
+        QVERIFY(page.views()->isTabEnabled(2));
+        page.views()->setCurrentIndex(2);
+        QTRY_COMPARE(page.groupCurves()->groupCount(), 2);
+        page.groupCurves()->replot();
+        QDir().mkpath(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots"));
+        QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page-groups.png")));
     }
 
     // The sweep dialog: nothing ticked is not a sweep; around a rate is; a range beyond the schema's limits names the

@@ -15,9 +15,11 @@
 
 #include "format.h"
 #include "models/trialsmodel.h"
+#include "plots/groupcurvesplot.h"
 #include "plots/parallelplot.h"
 #include "plots/sweepscatter.h"
 #include "storeservice.h"
+#include "sweep/groups.h"
 #include "sweep/searchspace.h"
 
 namespace labbook {
@@ -100,6 +102,21 @@ SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_
     m_views->setDocumentMode(true);
     m_views->addTab(m_plot, tr("Parallel coordinates"));
     m_views->addTab(m_scatter, tr("Metric against each key"));
+    m_groupTab = new QWidget(this);
+    m_curveMetric = new QComboBox(m_groupTab);
+    m_curveMetric->setObjectName(QStringLiteral("groupMetric"));
+    m_groupCurves = new GroupCurvesPlot(m_groupTab);
+    m_groupCurves->setObjectName(QStringLiteral("groupCurves"));
+    auto *groupBar = new QHBoxLayout;
+    groupBar->addWidget(new QLabel(tr("Mean and one standard deviation across seeds of"), m_groupTab));
+    groupBar->addWidget(m_curveMetric);
+    groupBar->addStretch(1);
+    auto *groupLayout = new QVBoxLayout(m_groupTab);
+    groupLayout->setContentsMargins(0, 4, 0, 0);
+    groupLayout->addLayout(groupBar);
+    groupLayout->addWidget(m_groupCurves, 1);
+    m_views->addTab(m_groupTab, tr("Curves across seeds"));
+    connect(m_curveMetric, &QComboBox::activated, this, &SweepPage::loadGroupCurves);
     m_model = new TrialsModel(this);
     auto *proxy = new BrushedTrials(this);
     m_proxy = proxy;
@@ -219,10 +236,49 @@ void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyI
         m_table->sortByColumn(TrialsModel::Value, o.spec.maximize ? Qt::DescendingOrder : Qt::AscendingOrder);
     m_plot->setOverview(o);
     m_scatter->setOverview(o);
+    const bool seeds = lbk::sweepsSeeds(o.spec);
+    m_views->setTabEnabled(m_views->indexOf(m_groupTab), seeds);
+    m_views->setTabToolTip(m_views->indexOf(m_groupTab),
+                           seeds ? QString() : tr("For sweeps over training.seed (lbk run FILE --seeds ...)"));
+    if (seeds) {
+        const QString metric = QString::fromStdString(o.spec.metric);
+        const QString chosen = m_curveMetric->currentText();
+        m_curveMetric->clear();
+        for (const QString &k : {metric, QStringLiteral("val/accuracy"), QStringLiteral("val/loss"), QStringLiteral("train/loss")})
+            if (m_curveMetric->findText(k) < 0)
+                m_curveMetric->addItem(k);
+        m_curveMetric->setCurrentIndex(std::max(0, m_curveMetric->findText(chosen)));
+        loadGroupCurves();
+    }
     static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
     m_importance->setText(importanceHtml(importance));
     m_table->resizeColumnsToContents();
     Q_EMIT loaded();
+}
+
+void SweepPage::loadGroupCurves()
+{
+    const lbk::SweepOverview overview = m_model->overview();
+    const std::string key = m_curveMetric->currentText().toStdString();
+    using Curves = std::vector<std::pair<QString, lbk::GroupCurve>>;
+    m_store->request<Curves>(
+        this,
+        [overview, key](lbk::Store &s) {
+            Curves out;
+            for (const auto &g : lbk::sweepGroups(s, overview)) {
+                std::vector<std::vector<lbk::MetricPoint>> series;
+                for (const int64_t run : g.runs)
+                    series.push_back(s.metric(run, key));
+                QString label;
+                for (const auto &[k, v] : g.params.items())
+                    label += (label.isEmpty() ? QString() : QStringLiteral(", ")) + QString::fromStdString(k) +
+                             QLatin1Char('=') + QString::fromStdString(v.is_string() ? v.get<std::string>() : v.dump());
+                out.emplace_back(label.isEmpty() ? QString::fromStdString(overview.sweep.name) : label,
+                                 lbk::groupCurve(series));
+            }
+            return out;
+        },
+        [this](Curves curves) { m_groupCurves->setCurves(curves, m_curveMetric->currentText()); });
 }
 
 void SweepPage::openBest()

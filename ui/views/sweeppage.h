@@ -20,6 +20,7 @@ class QTableView;
 
 namespace labbook {
 
+class GroupCurvesPlot;
 class ParallelPlot;
 class SweepScatter;
 class StoreService;
@@ -39,6 +40,8 @@ public:
     ParallelPlot *plot() const { return m_plot; }
     SweepScatter *scatter() const { return m_scatter; }
     QTabWidget *views() const { return m_views; }
+    GroupCurvesPlot *groupCurves() const { return m_groupCurves; }
+    QComboBox *curveMetric() const { return m_curveMetric; }
     QComboBox *chooser() const { return m_chooser; }
     QLabel *importance() const { return m_importance; }
 
@@ -50,6 +53,8 @@ Q_SIGNALS:
 private:
     void present(const lbk::SweepOverview &overview, const std::vector<lbk::KeyImportance> &importance);
     void openBest();
+    // The groups' curves of the metric the curve combo names (the store lane reads every run's series).
+    void loadGroupCurves();
 
     StoreService *m_store;
     qint64 m_sweepId = 0;
@@ -59,6 +64,9 @@ private:
     QPushButton *m_openBest = nullptr;
     ParallelPlot *m_plot = nullptr;
     SweepScatter *m_scatter = nullptr;
+    GroupCurvesPlot *m_groupCurves = nullptr;
+    QComboBox *m_curveMetric = nullptr;
+    QWidget *m_groupTab = nullptr;
     QTabWidget *m_views = nullptr;
     TrialsModel *m_model = nullptr;
     QSortFilterProxyModel *m_proxy = nullptr;

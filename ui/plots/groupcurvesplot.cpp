@@ -1,0 +1,65 @@
+#include "plots/groupcurvesplot.h"
+
+#include <algorithm>
+
+#include "format.h"
+
+namespace labbook {
+
+GroupCurvesPlot::GroupCurvesPlot(QWidget *parent) : PlotWidget(parent)
+{
+    xAxis->setLabel(tr("step"));
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    setEmptyMessage(tr("No run of the group has logged this metric yet"));
+}
+
+void GroupCurvesPlot::setCurves(const std::vector<std::pair<QString, lbk::GroupCurve>> &curves, const QString &metric)
+{
+    clearGraphs();
+    m_groups = 0;
+    yAxis->setLabel(metric);
+    double lo = INFINITY, hi = -INFINITY, last = 0;
+    for (const auto &[label, c] : curves) {
+        if (c.steps.empty())
+            continue;
+        const QColor color = seriesColor(m_groups++);
+        QVector<double> x, mean, upper, lower;
+        for (size_t i = 0; i < c.steps.size(); ++i) {
+            x.push_back(double(c.steps[i]));
+            mean.push_back(c.mean[i]);
+            upper.push_back(c.mean[i] + c.stddev[i]);
+            lower.push_back(c.mean[i] - c.stddev[i]);
+            lo = std::min(lo, lower.back());
+            hi = std::max(hi, upper.back());
+            last = std::max(last, x.back());
+        }
+        QCPGraph *low = addGraph();
+        low->setData(x, lower, true);
+        low->setPen(Qt::NoPen);
+        low->removeFromLegend();
+        QCPGraph *high = addGraph();
+        high->setData(x, upper, true);
+        high->setPen(Qt::NoPen);
+        QColor fill = color;
+        fill.setAlpha(50);
+        high->setBrush(fill);
+        high->setChannelFillGraph(low);
+        high->removeFromLegend();
+        QCPGraph *line = addGraph();
+        line->setData(x, mean, true);
+        line->setPen(QPen(color, 2));
+        const int runs = *std::max_element(c.n.begin(), c.n.end());
+        line->setName(tr("%1 (%n runs)", nullptr, runs).arg(label));
+    }
+    if (m_groups > 0) {
+        const double pad = hi > lo ? (hi - lo) * 0.06 : 0.05;
+        yAxis->setRange(lo - pad, hi + pad);
+        xAxis->setRange(0, last * 1.015);
+    }
+    setEmptyMessage(m_groups == 0 ? tr("No run of the group has logged this metric yet") : QString());
+    applyPalette();
+    requestReplot();
+}
+
+} // namespace labbook
