@@ -1,7 +1,8 @@
 // GUI benchmarks: prints (does not assert) how long the window takes to first paint over a store of 1,000
 // runs and 10M metric points, how long drawing a 100k-step series takes, and how long filtering 100k
 // prediction rows takes. Targets: < 1 s, < 200 ms, < 100 ms. The store is built once (about half a minute)
-// and reused; pass --rebuild to build it again, --store PATH to use another.
+// and reused; pass --rebuild to build it again, --store PATH to use another. --sweeps measures sweeps' scale
+// instead (guisweepbench.h).
 //
 //   QT_QPA_PLATFORM=offscreen build/bin/bench_gui
 #include <algorithm>
@@ -17,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "guisweepbench.h"
 #include "mainwindow.h"
 #include "models/predictionsmodel.h"
 #include "models/runsmodel.h"
@@ -134,6 +136,9 @@ int main(int argc, char **argv)
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("labbook-bench"));
     const QStringList args = app.arguments();
+    if (args.contains(QStringLiteral("--sweeps"))) // the sweeps' scale: a store of its own
+        return runSweepBench(QStringLiteral(LABBOOK_BENCH_DATA_DIR "/bench-gui-sweeps.db"),
+                             args.contains(QStringLiteral("--rebuild")));
     QString path = QStringLiteral(LABBOOK_BENCH_DATA_DIR "/bench-gui.db");
     if (const auto i = args.indexOf(QStringLiteral("--store")); i >= 0 && i + 1 < args.size())
         path = args[i + 1];

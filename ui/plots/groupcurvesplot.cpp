@@ -6,6 +6,10 @@
 
 namespace labbook {
 
+namespace {
+constexpr size_t kMaxPoints = 800;
+}
+
 GroupCurvesPlot::GroupCurvesPlot(QWidget *parent) : PlotWidget(parent)
 {
     xAxis->setLabel(tr("step"));
@@ -25,13 +29,23 @@ void GroupCurvesPlot::setCurves(const std::vector<std::pair<QString, lbk::GroupC
             continue;
         const QColor color = seriesColor(m_groups++);
         QVector<double> x, mean, upper, lower;
-        for (size_t i = 0; i < c.steps.size(); ++i) {
-            x.push_back(double(c.steps[i]));
-            mean.push_back(c.mean[i]);
-            upper.push_back(c.mean[i] + c.stddev[i]);
-            lower.push_back(c.mean[i] - c.stddev[i]);
-            lo = std::min(lo, lower.back());
-            hi = std::max(hi, upper.back());
+        // At most kMaxPoints per line: consecutive steps share a bucket, the line its mean, the band its envelope, so
+        // a 10k-step group draws as fast as a short one and no excursion of the band is lost.
+        const size_t n = c.steps.size(), buckets = std::min(n, kMaxPoints);
+        for (size_t b = 0; b < buckets; ++b) {
+            const size_t from = b * n / buckets, to = (b + 1) * n / buckets;
+            double m = 0, up = -INFINITY, down = INFINITY;
+            for (size_t i = from; i < to; ++i) {
+                m += c.mean[i] / double(to - from);
+                up = std::max(up, c.mean[i] + c.stddev[i]);
+                down = std::min(down, c.mean[i] - c.stddev[i]);
+            }
+            x.push_back(double(c.steps[to - 1]));
+            mean.push_back(m);
+            upper.push_back(up);
+            lower.push_back(down);
+            lo = std::min(lo, down);
+            hi = std::max(hi, up);
             last = std::max(last, x.back());
         }
         QCPGraph *low = addGraph();
