@@ -257,8 +257,9 @@ int runSeeds(const Common &c, const RunOptions &o)
         std::fprintf(stderr, "%s\n", base.message().c_str());
         return kBadInput;
     }
-    const std::string experiment =
-        base->is_object() ? base->value("name", std::filesystem::path(o.file).stem().string()) : std::string("run");
+    const std::string experiment = base->is_object() && base->contains("name") && (*base)["name"].is_string()
+                                       ? (*base)["name"].get<std::string>()
+                                       : std::filesystem::path(o.file).stem().string();
     json j = {{"name", o.name.empty() ? experiment + "-seeds" : o.name},
               {"experiment", std::filesystem::absolute(o.file).string()},
               {"method", "grid"},
@@ -351,7 +352,9 @@ int sweepResume(const Common &c, const std::string &ref, bool detached, bool qui
         printError(sweep.message());
         return kBadInput;
     }
-    if (sweep->status == SweepStatus::Finished || sweep->status == SweepStatus::Cancelled) {
+    const auto trials = store->trials(sweep->id);
+    const bool open = std::any_of(trials.begin(), trials.end(), [](const TrialRecord &t) { return isOpen(t.state); });
+    if (sweep->status == SweepStatus::Finished || (sweep->status == SweepStatus::Cancelled && !open)) {
         printError("sweep " + std::to_string(sweep->id) + " has " + toString(sweep->status) +
                    "; `lbk sweep show " + std::to_string(sweep->id) + "` shows its trials");
         return kBadInput;
@@ -451,6 +454,15 @@ int sweepCancel(const Common &c, const std::string &ref)
         return said.error().badInput ? kBadInput : kFailed;
     }
     std::fprintf(stderr, "%s\n", said->c_str());
+    // Nobody follows it: wait here for the cancelled runs to end and record each trial's end, so none stays open.
+    if (!(sweep->pid > 0 && processAlive(sweep->pid, sweep->pidStart))) {
+        auto now = store->sweep(std::to_string(sweep->id));
+        if (now) {
+            SweepScheduler scheduler(*store, *targets, *now, SweepOptions{c.dataRoot}, {});
+            if (auto end = scheduler.run(); !end)
+                printError(end.message());
+        }
+    }
     return kOk;
 }
 

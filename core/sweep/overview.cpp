@@ -182,7 +182,8 @@ std::vector<KeyImportance> keyImportance(const SweepOverview &o)
         if (y.size() >= 3 && axis.categories.empty()) {
             const double rho = pearson(ranks(x), ranks(y));
             k.score = std::abs(rho);
-            k.direction = std::isnan(rho) ? 0 : (rho > 0 ? 1 : -1);
+            // +1: higher values do better (a higher metric when maximizing, a lower one when minimizing).
+            k.direction = std::isnan(rho) ? 0 : ((rho > 0) == o.spec.maximize ? 1 : -1);
         } else if (y.size() >= 3) {
             const double mean = std::accumulate(y.begin(), y.end(), 0.0) / double(y.size());
             double total = 0, between = 0;

@@ -50,7 +50,7 @@ Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId);
 struct KeyImportance {
     std::string key;
     double score = 0;
-    double direction = 0; // numeric keys: the sign of the correlation (+1: higher values, higher metric)
+    double direction = 0; // numeric keys: +1 when higher values do better (the metric's direction considered)
     double permutation = 0;
 };
 // Ordered by the forest's share (by the correlation when there are too few trials for a forest).

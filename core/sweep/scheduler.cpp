@@ -174,15 +174,18 @@ Result<SweepStatus> SweepScheduler::run()
     while (true) {
         auto open = step();
         if (!open) {
+            (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Failed, open.message());
             (void)m_store.claimSweep(m_sweep.id, "", 0, 0, processAlive);
             return open.error();
         }
         if (!*open)
             break;
         if (m_o.interrupts && m_o.interrupts->load() > 0) {
-            (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Interrupted,
-                                         "its scheduler was stopped; `lbk sweep resume " + std::to_string(m_sweep.id) +
-                                             "` follows it again");
+            auto now = m_store.sweep(std::to_string(m_sweep.id));
+            if (now && now->status == SweepStatus::Running) // a cancel that came meanwhile stays a cancel
+                (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Interrupted,
+                                             "its scheduler was stopped; `lbk sweep resume " +
+                                                 std::to_string(m_sweep.id) + "` follows it again");
             (void)m_store.claimSweep(m_sweep.id, "", 0, 0, processAlive);
             return SweepStatus::Interrupted;
         }
@@ -210,19 +213,21 @@ Result<bool> SweepScheduler::step()
     const bool cancelled = now->status == SweepStatus::Cancelled;
     auto trials = m_store.trials(m_sweep.id);
     for (auto &t : trials) {
-        if (t.state == TrialState::Launching) { // the last scheduler stopped between choosing the uid and launching
-            if (auto run = m_store.run(t.runUid)) {
-                t.run = run->id;
-                t.state = TrialState::Running;
-                (void)m_store.updateTrial(t);
-            } else if (auto launched = launchTrial(t); !launched) {
-                return launched.error();
-            }
+        if (t.state == TrialState::Launching) // the last scheduler stopped between choosing the uid and launching
+            if (auto recovered = recoverLaunch(t, cancelled); !recovered)
+                return recovered.error();
+        if ((t.state == TrialState::Running || t.state == TrialState::Pruning) && t.run <= 0) {
+            t.state = TrialState::Failed; // its run was deleted (the store's foreign key cleared it)
+            t.reason = "its run was deleted";
+            (void)m_store.updateTrial(t);
+            continue;
         }
         if ((t.state == TrialState::Running || t.state == TrialState::Pruning) && t.run > 0) {
             auto run = m_store.runById(t.run);
             if (run && !isActive(run->status))
                 recordEnd(t, *run);
+            else if (run && (cancelled || t.state == TrialState::Pruning))
+                cancelOnce(*run); // a cancel that did not land (or came before this scheduler) is asked again
         }
         if (cancelled && t.state == TrialState::Pending) {
             t.state = TrialState::Cancelled;
@@ -252,6 +257,35 @@ Result<bool> SweepScheduler::step()
         running += t.state == TrialState::Running;
     }
     return std::any_of(trials.begin(), trials.end(), [](const TrialRecord &t) { return isOpen(t.state); });
+}
+
+// A trial left launching by a scheduler that stopped: its run, if it was created, is followed (or, never started
+// by a worker or a job, failed); without one it is launched now, or cancelled with the sweep.
+Status SweepScheduler::recoverLaunch(TrialRecord &t, bool cancelled)
+{
+    auto run = m_store.run(t.runUid);
+    if (run && run->uid == t.runUid) {
+        t.run = run->id;
+        t.state = TrialState::Running;
+        if (run->status == RunStatus::Queued && run->pid == 0 && run->jobId.empty())
+            (void)m_store.setStatus(run->id, RunStatus::Failed,
+                                    "its launch was interrupted (the sweep's scheduler stopped before it started)");
+        return m_store.updateTrial(t);
+    }
+    if (cancelled) {
+        t.state = TrialState::Cancelled;
+        t.reason = "the sweep was cancelled before it started";
+        return m_store.updateTrial(t);
+    }
+    return launchTrial(t);
+}
+
+void SweepScheduler::cancelOnce(const RunSummary &run)
+{
+    if (!m_cancelled.insert(run.id).second)
+        return;
+    if (auto target = usecase::findTarget(m_targets, run.target))
+        (void)usecase::cancel(m_store, *target, run);
 }
 
 // The trial's experiment launched on the sweep's target under the uid chosen for it. A launch that fails (bad
@@ -286,7 +320,7 @@ Status SweepScheduler::launchTrial(TrialRecord &t)
     req.experimentFile = m_spec.baseFile;
     auto launched = usecase::launch(m_store, *target, *exp, req);
     if (!launched) {
-        if (auto run = m_store.run(t.runUid)) // created, then failed to start: the run says why
+        if (auto run = m_store.run(t.runUid); run && run->uid == t.runUid) // created, then failed to start
             t.run = run->id;
         return fail(launched.message());
     }
@@ -311,8 +345,8 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
     case RunStatus::Failed: t.state = TrialState::Failed; break;
     default: t.state = TrialState::Interrupted; break;
     }
-    if (!pruned && t.reason.empty())
-        t.reason = run.error;
+    if (!pruned)
+        t.reason = run.error; // a pruning whose cancel came too late: the run's own ending, not the rule's
     (void)m_store.updateTrial(t);
     if (pruned) {
         (void)m_store.setStatus(run.id, RunStatus::Cancelled, "pruned by the sweep (" + t.reason + ")");
@@ -343,10 +377,8 @@ void SweepScheduler::prune(std::vector<TrialRecord> &trials)
         t.state = TrialState::Pruning; // recorded before the cancel, so a resumed scheduler knows why it ended
         t.reason = decision->rule + ": " + decision->reason;
         (void)m_store.updateTrial(t);
-        auto run = m_store.runById(t.run);
-        auto target = usecase::findTarget(m_targets, m_spec.target);
-        if (run && target && isActive(run->status))
-            (void)usecase::cancel(m_store, *target, *run);
+        if (auto run = m_store.runById(t.run); run && isActive(run->status))
+            cancelOnce(*run);
         m_say("trial " + std::to_string(t.trial) + " is stopped early: " + t.reason);
     }
 }
@@ -359,7 +391,7 @@ Result<std::string> cancelSweep(Store &store, const TargetsFile &targets, const 
         return st.error();
     int cancelled = 0, notStarted = 0;
     for (auto &t : store.trials(sweep.id)) {
-        if (t.state == TrialState::Pending) {
+        if (t.state == TrialState::Pending || (t.state == TrialState::Launching && t.run <= 0 && !store.run(t.runUid))) {
             t.state = TrialState::Cancelled;
             t.reason = "the sweep was cancelled before it started";
             (void)store.updateTrial(t);

@@ -7,6 +7,7 @@
 // trial runs twice).
 #include <atomic>
 #include <functional>
+#include <set>
 #include <string>
 
 #include "launch/targets.h"
@@ -50,6 +51,9 @@ public:
 
 private:
     Status launchTrial(TrialRecord &trial);
+    Status recoverLaunch(TrialRecord &trial, bool cancelled);
+    // Cancels the run once per scheduler (a cancel asked again each poll would signal a saving worker again).
+    void cancelOnce(const RunSummary &run);
     void recordEnd(TrialRecord &trial, const RunSummary &run);
     void prune(std::vector<TrialRecord> &trials);
 
@@ -60,6 +64,7 @@ private:
     SweepOptions m_o;
     Say m_say;
     std::vector<int64_t> m_children; // local workers this process started, to reap
+    std::set<int64_t> m_cancelled;   // runs this scheduler asked to stop
 };
 
 // Stops a sweep: it is marked cancelled, its pending trials never start, the runs of its running ones are

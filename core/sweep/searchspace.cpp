@@ -44,7 +44,9 @@ size_t stepCount(const ParamSpec &p) { return size_t(std::floor((p.high - p.low)
 
 json stepped(const ParamSpec &p, size_t k)
 {
-    const double v = std::min(p.high, p.low + double(k) * p.step);
+    double v = std::min(p.high, p.low + double(k) * p.step);
+    const double grain = p.step * 1e-9; // rounding error relative to the step: -0.3 + 3 x 0.1 is 0, not 5.6e-17
+    v = std::round(v / grain) * grain;
     return p.kind == ParamKind::IntUniform ? json(int64_t(std::llround(v))) : json(significant(v, 12));
 }
 

@@ -271,7 +271,12 @@ Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
     s.source = j;
     unknownKeys(j, kTopKeys, "", p);
     s.base = readBase(j, dir, s, p);
-    s.name = j.value("name", s.base.is_object() ? s.base.value("name", std::string("sweep")) + "-sweep" : "sweep");
+    const bool baseNamed = s.base.is_object() && s.base.contains("name") && s.base["name"].is_string();
+    s.name = baseNamed ? s.base["name"].get<std::string>() + "-sweep" : "sweep";
+    if (j.contains("name") && (!j["name"].is_string() || j["name"].get<std::string>().empty()))
+        p.add("name", "must be a non-empty string");
+    else if (j.contains("name"))
+        s.name = j["name"].get<std::string>();
     if (!j.contains("parameters") || !j["parameters"].is_object() || j["parameters"].empty())
         p.add("parameters", "must name at least one experiment key, e.g. {\"optimizer.lr\": {\"log_uniform\": [1e-4, 1e-1]}}");
     else
@@ -279,7 +284,7 @@ Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
             readParameter(key, v, s, p);
     s.method = word(j, "method", "random", {"grid", "random"}, "", p) == "grid" ? SweepMethod::Grid : SweepMethod::Random;
     s.seed = number<uint64_t>(j, "seed", 1, "", 0, 4e18, p);
-    s.trials = number<int>(j, "trials", 0, "", 1, 100000, p);
+    s.trials = number<int>(j, "trials", 0, "", 1, kMaxTrials, p);
     if (s.method == SweepMethod::Random && s.trials == 0 && !j.contains("trials"))
         p.add("trials", "missing: how many trials a random sweep draws");
     if (s.method == SweepMethod::Grid)
@@ -287,6 +292,16 @@ Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
             if (ps.kind == ParamKind::LogUniform || ps.kind == ParamKind::AroundLrFinder ||
                 (ps.kind == ParamKind::Uniform && ps.step == 0))
                 p.add("parameters." + ps.key, "a grid needs values or a range with a step; this range is continuous");
+    if (s.method == SweepMethod::Grid) { // counted, not built: a range of a billion steps is refused, not drawn
+        double size = 1;
+        for (const auto &ps : s.parameters)
+            size *= ps.kind == ParamKind::Values ? double(ps.values.size())
+                     : ps.step > 0               ? std::floor((ps.high - ps.low) / ps.step + 1e-9) + 1
+                                                 : 1;
+        if (size > kMaxTrials)
+            p.add("parameters", "the grid holds " + std::to_string(int64_t(std::min(size, 9e18))) + " combinations; at most " +
+                                    std::to_string(kMaxTrials) + " (take fewer values or larger steps)");
+    }
     s.parallel = number<int>(j, "parallel", 1, "", 1, 256, p);
     if (j.contains("target") && (!j["target"].is_string() || j["target"].get<std::string>().empty()))
         p.add("target", "must be a target's name (`lbk targets`), or \"local\"");
@@ -296,8 +311,10 @@ Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
         p.add("metric", "must be a metric key such as \"val/macro_f1\"");
     else if (j.contains("metric"))
         s.metric = j["metric"].get<std::string>();
-    else if (s.base.is_object())
+    else if (s.base.is_object() && valueAt(withDefaults(s.base), "evaluation.metric").is_string())
         s.metric = "val/" + valueAt(withDefaults(s.base), "evaluation.metric").get<std::string>();
+    else
+        s.metric = "val/macro_f1"; // the base's own problem is reported above
     const std::string direction =
         word(j, "direction", higherIsBetter(s.metric) ? "maximize" : "minimize", {"maximize", "minimize"}, "", p);
     s.maximize = direction == "maximize";

@@ -14,6 +14,8 @@
 
 namespace lbk {
 
+inline constexpr int kMaxTrials = 100000; // a sweep's trials, random or grid
+
 enum class ParamKind { Values, Uniform, LogUniform, IntUniform, AroundLrFinder };
 
 // One swept experiment key ("optimizer.lr") and where its values come from.

@@ -106,6 +106,9 @@ private Q_SLOTS:
         QTest::newRow("pruner") << R"({"early_stopping": {"type": "hyperband"}})" << "early_stopping.type: must be one of";
         QTest::newRow("base") << R"({"experiment": {"name": "x", "optimizer": {"lr": -1}}})" << "experiment: optimizer.lr";
         QTest::newRow("parallel") << R"({"parallel": 0})" << "parallel: must be a whole number from 1";
+        QTest::newRow("name") << R"({"name": 5})" << "name: must be a non-empty string";
+        QTest::newRow("huge grid") << R"({"method": "grid", "parameters": {"training.epochs": {"int_uniform": [1, 1000]},
+            "training.batch_size": {"int_uniform": [1, 1000]}}})" << "parameters: the grid holds 1000000 combinations";
     }
 
     void namesEveryProblem()
@@ -150,6 +153,14 @@ private Q_SLOTS:
         const auto dropouts = sweepTrials(parse(stepped));
         QCOMPARE(dropouts.size(), size_t(4)); // 0, 0.1, 0.2, 0.3: the end is in
         QCOMPARE(dropouts[3]["model.dropout"].get<double>(), 0.3);
+        ParamSpec across; // a range across zero lands on zero, not on its rounding error
+        across.kind = ParamKind::Uniform;
+        across.low = -0.3;
+        across.high = 0.3;
+        across.step = 0.1;
+        const auto values = gridValues(across);
+        QCOMPARE(values.size(), size_t(7));
+        QCOMPARE(values[3].get<double>(), 0.0);
     }
 
     // Seeded and reproducible; a trial's values depend on the seed and its index alone; every value in its range.

@@ -123,7 +123,10 @@ private Q_SLOTS:
         QCOMPARE(show.exitCode, 0);
         const json j = json::parse(show.out.toStdString());
         QCOMPARE(j["trials"].size(), size_t(12));
-        QCOMPARE(j["trials"][0]["trial"].get<int>(), best->trial); // best first
+        double top = 0; // best first, pruned trials included (one may have led before it was cut)
+        for (const auto &t : s->trials(sweeps[0].id))
+            top = std::max(top, *t.value);
+        QCOMPARE(j["trials"][0]["value"].get<double>(), top);
     }
 
     // The scheduler killed mid-sweep: its trials go on, `lbk sweep resume` follows them and launches the rest,
@@ -244,6 +247,29 @@ private Q_SLOTS:
         QVERIFY2(cmp.out.contains(QStringLiteral("debug-seeds (2 runs)")), qPrintable(cmp.out));
         const auto one = lbk(store, {QStringLiteral("compare"), QStringLiteral("1")});
         QCOMPARE(one.exitCode, 2);
+    }
+
+    // Cancelled while nobody follows it (its scheduler killed): lbk sweep cancel waits for the runs and records
+    // every trial's end, so none stays open.
+    void cancelsASweepNobodyFollows()
+    {
+        const QString store = storePath(QStringLiteral("orphan"));
+        const auto started = lbk(store, {QStringLiteral("sweep"), kSweep, QStringLiteral("--detach")});
+        QVERIFY2(started.exitCode == 0, qPrintable(started.err));
+        const int64_t sweep = started.out.trimmed().toLongLong();
+        const int64_t pid = waitForTrials(store, sweep, 2);
+        QVERIFY(pid > 0);
+        QCOMPARE(::kill(pid_t(pid), SIGKILL), 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        const auto cancelled = lbk(store, {QStringLiteral("sweep"), QStringLiteral("cancel"), QString::number(sweep)});
+        QVERIFY2(cancelled.exitCode == 0, qPrintable(cancelled.err));
+        auto s = open(store);
+        QCOMPARE(s->sweep(std::to_string(sweep))->status, lbk::SweepStatus::Cancelled);
+        for (const auto &t : s->trials(sweep)) {
+            QVERIFY2(!lbk::isOpen(t.state), lbk::toString(t.state));
+            if (t.run > 0)
+                QVERIFY(!lbk::isActive(s->runById(t.run)->status));
+        }
     }
 
     void badSweepFileIsNamed()
