@@ -5,6 +5,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <unistd.h>
 
 #include "cli/table.h"
 #include "cli/targets.h"
@@ -146,6 +147,54 @@ void printGroups(Store &store, const SweepRecord &sweep)
     printGroupStats(labelled);
 }
 
+// On a terminal, the trials as a table redrawn in place after every round of the scheduler, best first (at most
+// kLiveRows of them), with the events printed above it; elsewhere (a log, a pipe) only the events.
+class LiveTrials {
+public:
+    LiveTrials(Store &store, const SweepRecord &sweep) : m_store(store), m_sweep(sweep), m_spec(sweepSpecOf(sweep)) {}
+    void say(const std::string &line)
+    {
+        erase();
+        std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    void redraw()
+    {
+        if (!m_spec)
+            return;
+        erase();
+        const auto trials = ranked(m_store.trials(m_sweep.id), m_spec->maximize);
+        Table table({"trial", "state", m_spec->metric, "step"});
+        int ended = 0;
+        for (const auto &t : trials)
+            ended += !isOpen(t.state);
+        for (size_t i = 0; i < trials.size() && i < kLiveRows; ++i) {
+            std::string step = "-";
+            if (trials[i].run > 0)
+                if (auto run = m_store.runById(trials[i].run))
+                    step = std::to_string(run->lastStep);
+            table.add({std::to_string(trials[i].trial), toString(trials[i].state), fmt(trials[i].value), step});
+        }
+        const std::string text = table.render() + std::to_string(ended) + " of " + std::to_string(trials.size()) +
+                                 " trials ended" + (trials.size() > kLiveRows ? " (the best " + std::to_string(kLiveRows) + " shown)" : "") +
+                                 "; Ctrl-C stops following, the trials go on\n";
+        std::fputs(text.c_str(), stderr);
+        m_lines = int(std::count(text.begin(), text.end(), '\n'));
+    }
+    void erase()
+    {
+        if (m_lines > 0)
+            std::fprintf(stderr, "\x1b[%dA\x1b[J", m_lines); // up over the table, then clear to the end
+        m_lines = 0;
+    }
+
+private:
+    static constexpr size_t kLiveRows = 15;
+    Store &m_store;
+    SweepRecord m_sweep;
+    Result<SweepSpec> m_spec;
+    int m_lines = 0;
+};
+
 int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
 {
     auto targets = loadTargetsFor(c);
@@ -158,11 +207,19 @@ int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
     o.interrupts = &g_sweepInterrupts;
     std::signal(SIGINT, onSweepInterrupt);
     std::signal(SIGTERM, onSweepInterrupt);
+    const bool live = !quiet && ::isatty(STDERR_FILENO);
+    LiveTrials table(store, sweep);
+    if (live)
+        o.afterStep = [&] { table.redraw(); };
     SweepScheduler scheduler(store, *targets, sweep, o, [&](const std::string &m) {
-        if (!quiet)
+        if (live)
+            table.say(m);
+        else if (!quiet)
             std::fprintf(stderr, "%s\n", m.c_str());
     });
     auto end = scheduler.run();
+    if (live)
+        table.erase(); // the final table below replaces it
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     if (!end) {

@@ -178,6 +178,8 @@ Result<SweepStatus> SweepScheduler::run()
             (void)m_store.claimSweep(m_sweep.id, "", 0, 0, processAlive);
             return open.error();
         }
+        if (m_o.afterStep)
+            m_o.afterStep();
         if (!*open)
             break;
         if (m_o.interrupts && m_o.interrupts->load() > 0) {

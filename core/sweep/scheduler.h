@@ -34,6 +34,7 @@ struct SweepOptions {
     std::string dataRoot;
     double pollSeconds = 0.25;
     const std::atomic<int> *interrupts = nullptr; // set: stop following (the trials keep running)
+    std::function<void()> afterStep;              // called after every round (a live view redraws)
 };
 
 class SweepScheduler {
