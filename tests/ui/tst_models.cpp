@@ -409,6 +409,36 @@ private Q_SLOTS:
         QVERIFY(!plot.exportTo(dir.filePath(QStringLiteral("x.bmpx")), &error));
         QVERIFY(error.contains(QLatin1String("png")));
     }
+
+    // One row per sweep: a sweep's runs fold into its best by macro F1, named after the sweep; the others hide;
+    // unfolding shows them all again.
+    void runsFoldIntoOneRowPerSweep()
+    {
+        RunsModel model;
+        QAbstractItemModelTester tester(&model);
+        std::vector<lbk::RunSummary> runs;
+        for (int i = 1; i <= 4; ++i) {
+            auto r = makeRun(i, "debug-sweep-" + std::to_string(i), lbk::RunStatus::Finished, 0.5 + 0.01 * (i % 3));
+            r.tags = {"sweep:debug-sweep"};
+            runs.push_back(r);
+        }
+        runs.push_back(makeRun(5, "alone-1", lbk::RunStatus::Finished, 0.7));
+        model.setRuns(runs);
+        RunsFilterProxy proxy;
+        proxy.setSourceModel(&model);
+        QCOMPARE(proxy.rowCount(), 5);
+        proxy.setFoldSweeps(true);
+        QCOMPARE(proxy.rowCount(), 2);
+        QStringList names;
+        for (int r = 0; r < proxy.rowCount(); ++r)
+            names << proxy.index(r, RunsModel::Name).data().toString();
+        names.sort();
+        QCOMPARE(names, (QStringList{QStringLiteral("alone-1"), QStringLiteral("debug-sweep: best of 4 (debug-sweep-2)")}));
+        model.updateRuns(runs); // a refresh keeps the fold
+        QCOMPARE(proxy.rowCount(), 2);
+        proxy.setFoldSweeps(false);
+        QCOMPARE(proxy.rowCount(), 5);
+    }
 };
 
 QTEST_MAIN(TestModels)

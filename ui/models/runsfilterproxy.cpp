@@ -42,6 +42,13 @@ void RunsFilterProxy::setKind(const QString &kind)
     invalidateFilter();
 }
 
+void RunsFilterProxy::setFoldSweeps(bool on)
+{
+    if (auto *model = qobject_cast<RunsModel *>(sourceModel()))
+        model->setFoldSweeps(on);
+    invalidateFilter();
+}
+
 bool RunsFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
 {
     if (sourceParent.isValid())
@@ -50,6 +57,8 @@ bool RunsFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceP
     const lbk::RunSummary *r = model ? model->runAt(sourceRow) : nullptr;
     if (!r)
         return true;
+    if (model->foldedAway(sourceRow))
+        return false;
     if (m_status && r->status != *m_status)
         return false;
     if (!m_experiment.isEmpty() && qs(r->experiment) != m_experiment)

@@ -18,6 +18,7 @@ public:
     void setExperiment(const QString &experiment); // empty: any
     void setTask(const QString &task);             // empty: any
     void setKind(const QString &kind);             // "train", "lr_find", empty: any
+    void setFoldSweeps(bool on);                   // one row per sweep (RunsModel::setFoldSweeps)
 
 protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const override;

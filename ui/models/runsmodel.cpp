@@ -14,7 +14,53 @@ void RunsModel::setRuns(std::vector<lbk::RunSummary> runs)
 {
     beginResetModel();
     m_runs = std::move(runs);
+    refold();
     endResetModel();
+}
+
+void RunsModel::setFoldSweeps(bool on)
+{
+    m_fold = on;
+    refold();
+    if (!m_runs.empty())
+        Q_EMIT dataChanged(index(0, Name), index(int(m_runs.size()) - 1, Name));
+}
+
+bool RunsModel::foldedAway(int row) const
+{
+    return m_fold && row >= 0 && row < int(m_runs.size()) && m_foldedAway.count(m_runs[size_t(row)].id) > 0;
+}
+
+void RunsModel::refold()
+{
+    m_folds.clear();
+    m_foldedAway.clear();
+    if (!m_fold)
+        return;
+    struct Group {
+        int64_t best = 0;
+        double bestValue = -1;
+        std::vector<int64_t> runs;
+    };
+    std::unordered_map<std::string, Group> groups;
+    for (const auto &r : m_runs)
+        for (const auto &tag : r.tags)
+            if (tag.rfind("sweep:", 0) == 0) {
+                Group &g = groups[tag.substr(6)];
+                const double v = r.summaryValue("best", "val/macro_f1").value_or(-0.5);
+                if (g.runs.empty() || v > g.bestValue) {
+                    g.best = r.id;
+                    g.bestValue = v;
+                }
+                g.runs.push_back(r.id);
+                break;
+            }
+    for (const auto &[name, g] : groups) {
+        m_folds[g.best] = {name, int(g.runs.size())};
+        for (const int64_t id : g.runs)
+            if (id != g.best)
+                m_foldedAway.insert(id);
+    }
 }
 
 void RunsModel::updateRuns(std::vector<lbk::RunSummary> runs)
@@ -47,6 +93,7 @@ void RunsModel::updateRuns(std::vector<lbk::RunSummary> runs)
         m_runs.insert(m_runs.begin() + qsizetype(i), runs[i]);
         endInsertRows();
     }
+    refold();
     if (!m_runs.empty())
         Q_EMIT dataChanged(index(0, 0), index(int(m_runs.size()) - 1, ColumnCount - 1));
 }
@@ -123,7 +170,11 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     switch (index.column()) {
     case Status: return statusText(r.status);
     case Id: return sort ? QVariant::fromValue<qint64>(r.id) : QVariant(QString::number(r.id));
-    case Name: return qs(r.name);
+    case Name:
+        if (m_fold && role == Qt::DisplayRole)
+            if (const auto it = m_folds.find(r.id); it != m_folds.end())
+                return tr("%1: best of %2 (%3)").arg(qs(it->second.first)).arg(it->second.second).arg(qs(r.name));
+        return qs(r.name);
     case Experiment: return qs(r.experiment);
     case Kind: return r.lrFind() ? QStringLiteral("LR finder") : QStringLiteral("train");
     case Task: return qs(r.task);

@@ -1,6 +1,9 @@
 #pragma once
 // The run list as a table: a thin adapter over lbk::RunSummary values (never metric history, so 1,000 runs
 // load instantly). Live updates merge by run id, so selection and scroll position survive a refresh.
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <QAbstractTableModel>
@@ -23,6 +26,11 @@ public:
     // Merges a fresh list: rows of vanished runs are removed, new runs inserted, changed rows updated.
     void updateRuns(std::vector<lbk::RunSummary> runs);
     const std::vector<lbk::RunSummary> &runs() const { return m_runs; }
+    // One row per sweep (or run group): its runs (tagged "sweep:NAME") fold into the best of them by macro F1,
+    // named "NAME: best of N (run name)"; the others are foldedAway() for the filter proxy to hide.
+    void setFoldSweeps(bool on);
+    bool foldSweeps() const { return m_fold; }
+    bool foldedAway(int row) const;
     const lbk::RunSummary *runAt(int row) const;
     int rowOf(qint64 runId) const;
 
@@ -38,7 +46,11 @@ Q_SIGNALS:
     void runEdited(qint64 runId, int column, const QString &value);
 
 private:
+    void refold();
     std::vector<lbk::RunSummary> m_runs;
+    bool m_fold = false;
+    std::unordered_map<int64_t, std::pair<std::string, int>> m_folds; // representative run id -> sweep, runs
+    std::unordered_set<int64_t> m_foldedAway;
 };
 
 } // namespace labbook

@@ -3,6 +3,7 @@
 #include <set>
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -53,7 +54,12 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     filters->addWidget(m_status);
     filters->addWidget(m_experiment, 1);
     filters->addWidget(m_task);
+    auto *fold = new QCheckBox(tr("One row per sweep"), this);
+    fold->setObjectName(QStringLiteral("foldSweeps"));
+    fold->setToolTip(tr("Each sweep's trials (and each run group) as one row: the best of them by macro F1"));
+    filters->addWidget(fold);
     layout->addLayout(filters);
+    connect(fold, &QCheckBox::toggled, m_proxy, &RunsFilterProxy::setFoldSweeps);
 
     m_view = new QTableView(this);
     m_view->setObjectName(QStringLiteral("runsTable"));
