@@ -53,51 +53,72 @@ std::string statusText(const SweepRecord &s)
     return toString(s.status);
 }
 
-// The trials, best first (those without a value last, in trial order).
-std::vector<TrialRecord> ranked(std::vector<TrialRecord> trials, bool maximize)
+// The trials as sweepOverview ranks them (best first), and the best finished one.
+void printTrials(const SweepOverview &o)
 {
-    std::stable_sort(trials.begin(), trials.end(), [&](const TrialRecord &a, const TrialRecord &b) {
-        if (a.value.has_value() != b.value.has_value())
-            return a.value.has_value();
-        if (!a.value)
-            return false;
-        return maximize ? *a.value > *b.value : *a.value < *b.value;
-    });
-    return trials;
-}
-
-std::optional<TrialRecord> best(const std::vector<TrialRecord> &trials, bool maximize)
-{
-    for (const auto &t : ranked(trials, maximize))
-        if (t.value && t.state == TrialState::Finished)
-            return t;
-    return std::nullopt;
-}
-
-void printTrials(Store &store, const SweepRecord &sweep, const SweepSpec &spec)
-{
-    const auto trials = store.trials(sweep.id);
-    std::vector<std::string> header = {"trial", "state", spec.metric, "step", "run"};
-    for (const auto &p : spec.parameters)
+    std::vector<std::string> header = {"trial", "state", o.spec.metric, "step", "run"};
+    for (const auto &p : o.spec.parameters)
         header.push_back(p.key);
     header.push_back("why");
     Table table(header);
-    for (const auto &t : ranked(trials, spec.maximize)) {
-        std::string step = "-";
-        if (t.run > 0)
-            if (auto run = store.runById(t.run))
-                step = std::to_string(run->lastStep);
-        std::vector<std::string> row = {std::to_string(t.trial), toString(t.state), fmt(t.value), step,
-                                        t.run > 0 ? std::to_string(t.run) : "-"};
-        for (const auto &p : spec.parameters)
-            row.push_back(t.params.contains(p.key) ? valueText(t.params[p.key]) : "-");
-        row.push_back(t.state == TrialState::Pruned || t.state == TrialState::Failed ? t.reason.substr(0, 90) : "");
-        table.add(std::move(row));
+    for (const auto &row : o.trials) {
+        const TrialRecord &t = row.trial;
+        std::vector<std::string> cells = {std::to_string(t.trial), toString(t.state), fmt(t.value),
+                                          t.run > 0 ? std::to_string(row.lastStep) : "-",
+                                          t.run > 0 ? std::to_string(t.run) : "-"};
+        for (const auto &p : o.spec.parameters)
+            cells.push_back(t.params.contains(p.key) ? valueText(t.params[p.key]) : "-");
+        cells.push_back(t.state == TrialState::Pruned || t.state == TrialState::Failed ? t.reason.substr(0, 90) : "");
+        table.add(std::move(cells));
     }
     std::printf("%s", table.render().c_str());
-    if (const auto b = best(trials, spec.maximize))
-        std::printf("best: trial %d, %s %s (run %lld): %s\n", b->trial, spec.metric.c_str(), fmt(b->value).c_str(),
-                    (long long)b->run, b->params.dump().c_str());
+    if (const auto b = o.best())
+        std::printf("best: trial %d, %s %s (run %lld): %s\n", b->trial.trial, o.spec.metric.c_str(),
+                    fmt(b->trial.value).c_str(), (long long)b->trial.run, b->trial.params.dump().c_str());
+}
+
+// Says why when a command cannot have its store, its sweep or the sweep's overview: the exit code, else kOk.
+struct OpenedSweep {
+    std::unique_ptr<Store> store;
+    std::optional<SweepRecord> sweep;
+    int failure = kOk;
+};
+OpenedSweep openSweep(const Common &c, const std::string &ref)
+{
+    OpenedSweep o;
+    o.store = openStore(c);
+    if (!o.store) {
+        o.failure = kFailed;
+        return o;
+    }
+    auto sweep = o.store->sweep(ref);
+    if (!sweep) {
+        printError(sweep.message());
+        o.failure = kBadInput;
+        return o;
+    }
+    o.sweep = std::move(*sweep);
+    return o;
+}
+
+std::optional<SweepOverview> overviewOrSay(const Store &store, int64_t sweep)
+{
+    auto o = sweepOverview(store, sweep);
+    if (!o) {
+        printError(o.message());
+        return std::nullopt;
+    }
+    return std::move(*o);
+}
+
+std::optional<TargetsFile> targetsOrSay(const Common &c)
+{
+    auto targets = loadTargetsFor(c);
+    if (!targets) {
+        printError(targets.message());
+        return std::nullopt;
+    }
+    return std::move(*targets);
 }
 
 // A group's values other than the seed, as a column or row label ("all" when the seed is the only key).
@@ -135,13 +156,12 @@ void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups
     std::printf("%s", table.render().c_str());
 }
 
-void printGroups(Store &store, const SweepRecord &sweep)
+void printGroups(const Store &store, const SweepOverview &o)
 {
-    auto o = sweepOverview(store, sweep.id);
-    if (!o || !sweepsSeeds(o->spec))
+    if (!sweepsSeeds(o.spec))
         return;
     std::vector<std::pair<std::string, RunGroup>> labelled;
-    for (auto &g : sweepGroups(store, *o))
+    for (auto &g : sweepGroups(store, o))
         labelled.emplace_back(groupLabel(g), std::move(g));
     std::printf("\nAcross seeds (final metrics of the finished runs: mean \u00b1 sample standard deviation)\n");
     printGroupStats(labelled);
@@ -151,7 +171,7 @@ void printGroups(Store &store, const SweepRecord &sweep)
 // kLiveRows of them), with the events printed above it; elsewhere (a log, a pipe) only the events.
 class LiveTrials {
 public:
-    LiveTrials(Store &store, const SweepRecord &sweep) : m_store(store), m_sweep(sweep), m_spec(sweepSpecOf(sweep)) {}
+    LiveTrials(Store &store, int64_t sweep) : m_store(store), m_sweep(sweep) {}
     void say(const std::string &line)
     {
         erase();
@@ -159,23 +179,21 @@ public:
     }
     void redraw()
     {
-        if (!m_spec)
+        auto o = sweepOverview(m_store, m_sweep);
+        if (!o)
             return;
         erase();
-        const auto trials = ranked(m_store.trials(m_sweep.id), m_spec->maximize);
-        Table table({"trial", "state", m_spec->metric, "step"});
-        int ended = 0;
-        for (const auto &t : trials)
-            ended += !isOpen(t.state);
-        for (size_t i = 0; i < trials.size() && i < kLiveRows; ++i) {
-            std::string step = "-";
-            if (trials[i].run > 0)
-                if (auto run = m_store.runById(trials[i].run))
-                    step = std::to_string(run->lastStep);
-            table.add({std::to_string(trials[i].trial), toString(trials[i].state), fmt(trials[i].value), step});
+        Table table({"trial", "state", o->spec.metric, "step"});
+        const auto ended = std::count_if(o->trials.begin(), o->trials.end(),
+                                         [](const TrialRow &r) { return !isOpen(r.trial.state); });
+        for (size_t i = 0; i < o->trials.size() && i < kLiveRows; ++i) {
+            const TrialRecord &t = o->trials[i].trial;
+            table.add({std::to_string(t.trial), toString(t.state), fmt(t.value),
+                       t.run > 0 ? std::to_string(o->trials[i].lastStep) : "-"});
         }
-        const std::string text = table.render() + std::to_string(ended) + " of " + std::to_string(trials.size()) +
-                                 " trials ended" + (trials.size() > kLiveRows ? " (the best " + std::to_string(kLiveRows) + " shown)" : "") +
+        const size_t n = o->trials.size();
+        const std::string text = table.render() + std::to_string(ended) + " of " + std::to_string(n) + " trials ended" +
+                                 (n > kLiveRows ? " (the best " + std::to_string(kLiveRows) + " shown)" : "") +
                                  "; Ctrl-C stops following, the trials go on\n";
         std::fputs(text.c_str(), stderr);
         m_lines = int(std::count(text.begin(), text.end(), '\n'));
@@ -190,25 +208,22 @@ public:
 private:
     static constexpr size_t kLiveRows = 15;
     Store &m_store;
-    SweepRecord m_sweep;
-    Result<SweepSpec> m_spec;
+    int64_t m_sweep;
     int m_lines = 0;
 };
 
 int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
 {
-    auto targets = loadTargetsFor(c);
-    if (!targets) {
-        printError(targets.message());
+    auto targets = targetsOrSay(c);
+    if (!targets)
         return kBadInput;
-    }
     SweepOptions o;
     o.dataRoot = c.dataRoot;
     o.interrupts = &g_sweepInterrupts;
     std::signal(SIGINT, onSweepInterrupt);
     std::signal(SIGTERM, onSweepInterrupt);
     const bool live = !quiet && ::isatty(STDERR_FILENO);
-    LiveTrials table(store, sweep);
+    LiveTrials table(store, sweep.id);
     if (live)
         o.afterStep = [&] { table.redraw(); };
     SweepScheduler scheduler(store, *targets, sweep, o, [&](const std::string &m) {
@@ -226,11 +241,11 @@ int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
         printError(end.message());
         return end.error().badInput ? kBadInput : kFailed;
     }
-    auto spec = sweepSpecOf(sweep);
-    if (spec && *end != SweepStatus::Interrupted) {
-        printTrials(store, sweep, *spec);
-        printGroups(store, sweep);
-    }
+    if (*end != SweepStatus::Interrupted)
+        if (auto o = overviewOrSay(store, sweep.id)) {
+            printTrials(*o);
+            printGroups(store, *o);
+        }
     switch (*end) {
     case SweepStatus::Finished: return kOk;
     case SweepStatus::Interrupted:
@@ -271,11 +286,9 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
     auto store = openStore(c);
     if (!store)
         return kFailed;
-    auto targets = loadTargetsFor(c);
-    if (!targets) {
-        printError(targets.message());
+    auto targets = targetsOrSay(c);
+    if (!targets)
         return kBadInput;
-    }
     auto resolved = resolveLrFinder(*store, *targets, *spec, c.dataRoot, [&](const std::string &m) {
         if (!quiet)
             std::fprintf(stderr, "%s\n", m.c_str());
@@ -332,21 +345,22 @@ int runSeeds(const Common &c, const RunOptions &o)
     return startSweep(c, std::move(spec), o.file, o.detach, o.quiet);
 }
 
+// Each of the sweep's groups labelled for a column: the sweep's name, and the group's other values when it has several.
+void labelGroups(const std::string &sweep, const std::vector<RunGroup> &groups,
+                 std::vector<std::pair<std::string, RunGroup>> &out)
+{
+    for (const auto &g : groups)
+        out.emplace_back(sweep + (groups.size() > 1 ? " " + groupLabel(g) : ""), g);
+}
+
 int groupRuns(const Common &c, const std::string &ref)
 {
-    auto store = openStore(c);
-    if (!store)
+    auto [store, sweep, failure] = openSweep(c, ref);
+    if (failure != kOk)
+        return failure;
+    auto o = overviewOrSay(*store, sweep->id);
+    if (!o)
         return kFailed;
-    auto sweep = store->sweep(ref);
-    if (!sweep) {
-        printError(sweep.message());
-        return kBadInput;
-    }
-    auto o = sweepOverview(*store, sweep->id);
-    if (!o) {
-        printError(o.message());
-        return kFailed;
-    }
     const auto groups = sweepGroups(*store, *o);
     if (c.json) {
         json out = json::array();
@@ -367,8 +381,7 @@ int groupRuns(const Common &c, const std::string &ref)
                           i < g.seeds.size() ? std::to_string(g.seeds[i]) : "-", fmt(r->summaryValue("final", o->spec.metric))});
     std::printf("%s\n", runs.render().c_str());
     std::vector<std::pair<std::string, RunGroup>> labelled;
-    for (const auto &g : groups)
-        labelled.emplace_back(sweep->name + (groups.size() > 1 ? " " + groupLabel(g) : ""), g);
+    labelGroups(sweep->name, groups, labelled);
     printGroupStats(labelled);
     return kOk;
 }
@@ -385,14 +398,10 @@ int compareGroups(const Common &c, const std::vector<std::string> &refs)
             printError(sweep.message());
             return kBadInput;
         }
-        auto o = sweepOverview(*store, sweep->id);
-        if (!o) {
-            printError(o.message());
+        auto o = overviewOrSay(*store, sweep->id);
+        if (!o)
             return kFailed;
-        }
-        const auto groups = sweepGroups(*store, *o);
-        for (const auto &g : groups)
-            labelled.emplace_back(sweep->name + (groups.size() > 1 ? " " + groupLabel(g) : ""), g);
+        labelGroups(sweep->name, sweepGroups(*store, *o), labelled);
     }
     std::printf("Final metrics of the finished runs: mean \u00b1 sample standard deviation\n");
     printGroupStats(labelled);
@@ -401,14 +410,9 @@ int compareGroups(const Common &c, const std::vector<std::string> &refs)
 
 int sweepResume(const Common &c, const std::string &ref, bool detached, bool quiet)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto sweep = store->sweep(ref);
-    if (!sweep) {
-        printError(sweep.message());
-        return kBadInput;
-    }
+    auto [store, sweep, failure] = openSweep(c, ref);
+    if (failure != kOk)
+        return failure;
     const auto trials = store->trials(sweep->id);
     const bool open = std::any_of(trials.begin(), trials.end(), [](const TrialRecord &t) { return isOpen(t.state); });
     if (sweep->status == SweepStatus::Finished || (sweep->status == SweepStatus::Cancelled && !open)) {
@@ -427,18 +431,19 @@ int sweepsList(const Common &c)
     Table table({"id", "name", "status", "trials", "finished", "pruned", "metric", "best"});
     json out = json::array();
     for (const auto &s : store->sweeps()) {
-        const auto trials = store->trials(s.id);
+        const auto o = sweepOverview(*store, s.id);
         const auto count = [&](TrialState st) {
-            return std::count_if(trials.begin(), trials.end(), [&](const TrialRecord &t) { return t.state == st; });
+            return o ? std::count_if(o->trials.begin(), o->trials.end(), [&](const TrialRow &t) { return t.trial.state == st; })
+                     : 0;
         };
-        auto spec = sweepSpecOf(s);
-        const std::string metric = spec ? spec->metric : "?";
-        const auto b = spec ? best(trials, spec->maximize) : std::nullopt;
-        table.add({std::to_string(s.id), s.name, statusText(s), std::to_string(trials.size()),
+        const std::string metric = o ? o->spec.metric : "?";
+        const auto b = o ? o->best() : std::nullopt;
+        const size_t trials = o ? o->trials.size() : 0;
+        table.add({std::to_string(s.id), s.name, statusText(s), std::to_string(trials),
                    std::to_string(count(TrialState::Finished)), std::to_string(count(TrialState::Pruned)), metric,
-                   b ? fmt(b->value) + " (trial " + std::to_string(b->trial) + ")" : "-"});
+                   b ? fmt(b->trial.value) + " (trial " + std::to_string(b->trial.trial) + ")" : "-"});
         out.push_back({{"id", s.id}, {"uid", s.uid}, {"name", s.name}, {"status", toString(s.status)},
-                       {"trials", trials.size()}, {"metric", metric}, {"best", b ? json(*b->value) : json()}});
+                       {"trials", trials}, {"metric", metric}, {"best", b ? json(*b->trial.value) : json()}});
     }
     if (c.json)
         std::printf("%s\n", out.dump(2).c_str());
@@ -449,62 +454,49 @@ int sweepsList(const Common &c)
 
 int sweepShow(const Common &c, const std::string &ref)
 {
-    auto store = openStore(c);
-    if (!store)
+    auto [store, sweep, failure] = openSweep(c, ref);
+    if (failure != kOk)
+        return failure;
+    auto o = overviewOrSay(*store, sweep->id);
+    if (!o)
         return kFailed;
-    auto sweep = store->sweep(ref);
-    if (!sweep) {
-        printError(sweep.message());
-        return kBadInput;
-    }
-    auto spec = sweepSpecOf(*sweep);
-    if (!spec) {
-        printError(spec.message());
-        return kFailed;
-    }
+    const SweepSpec &spec = o->spec;
     if (c.json) {
         json trials = json::array();
-        for (const auto &t : ranked(store->trials(sweep->id), spec->maximize))
+        for (const auto &row : o->trials) {
+            const TrialRecord &t = row.trial;
             trials.push_back({{"trial", t.trial}, {"state", toString(t.state)}, {"value", t.value ? json(*t.value) : json()},
                               {"run", t.run}, {"params", t.params}, {"reason", t.reason}});
+        }
         std::printf("%s\n", json{{"id", sweep->id}, {"uid", sweep->uid}, {"name", sweep->name},
-                                 {"status", toString(sweep->status)}, {"metric", spec->metric},
-                                 {"maximize", spec->maximize}, {"trials", trials}}
+                                 {"status", toString(sweep->status)}, {"metric", spec.metric},
+                                 {"maximize", spec.maximize}, {"trials", trials}}
                                 .dump(2)
                                 .c_str());
         return kOk;
     }
     std::printf("sweep %lld (%s) %s: %s; %s, %s %s, early stopping %s\n", (long long)sweep->id, sweep->uid.c_str(),
-                sweep->name.c_str(), statusText(*sweep).c_str(), spec->method == SweepMethod::Grid ? "grid" : "random",
-                spec->maximize ? "maximizing" : "minimizing", spec->metric.c_str(), toString(spec->earlyStopping.type));
-    printTrials(*store, *sweep, *spec);
-    if (auto o = sweepOverview(*store, sweep->id)) {
-        Table keys({"KEY", "FOREST SHARE", "RANK CORRELATION"});
-        for (const auto &k : keyImportance(*o))
-            keys.add({k.key, std::isnan(k.permutation) ? "-" : fmt(k.permutation),
-                      std::isnan(k.score) ? "-" : fmt(k.score) + (k.direction > 0 ? " (+)" : k.direction < 0 ? " (-)" : "")});
-        std::printf("\nHow much each key matters (a random forest's permutation importance; Spearman or correlation ratio)\n%s",
-                    keys.render().c_str());
-    }
-    printGroups(*store, *sweep);
+                sweep->name.c_str(), statusText(*sweep).c_str(), toString(spec.method),
+                spec.maximize ? "maximizing" : "minimizing", spec.metric.c_str(), toString(spec.earlyStopping.type));
+    printTrials(*o);
+    Table keys({"KEY", "FOREST SHARE", "RANK CORRELATION"});
+    for (const auto &k : keyImportance(*o))
+        keys.add({k.key, std::isnan(k.permutation) ? "-" : fmt(k.permutation),
+                  std::isnan(k.score) ? "-" : fmt(k.score) + (k.direction > 0 ? " (+)" : k.direction < 0 ? " (-)" : "")});
+    std::printf("\nHow much each key matters (a random forest's permutation importance; Spearman or correlation ratio)\n%s",
+                keys.render().c_str());
+    printGroups(*store, *o);
     return kOk;
 }
 
 int sweepCancel(const Common &c, const std::string &ref)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    auto sweep = store->sweep(ref);
-    if (!sweep) {
-        printError(sweep.message());
+    auto [store, sweep, failure] = openSweep(c, ref);
+    if (failure != kOk)
+        return failure;
+    auto targets = targetsOrSay(c);
+    if (!targets)
         return kBadInput;
-    }
-    auto targets = loadTargetsFor(c);
-    if (!targets) {
-        printError(targets.message());
-        return kBadInput;
-    }
     auto said = cancelSweep(*store, *targets, *sweep);
     if (!said) {
         printError(said.message());

@@ -4,25 +4,11 @@
 #include <cmath>
 #include <numeric>
 
+#include "util/stablehash.h"
+
 namespace lbk {
 
 namespace {
-
-class Draws { // splitmix64: the same stream everywhere
-public:
-    explicit Draws(uint64_t seed) : m_s(seed) {}
-    uint64_t next()
-    {
-        uint64_t z = (m_s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    size_t below(size_t n) { return size_t(double(next() >> 11) * 0x1p-53 * double(n)); }
-
-private:
-    uint64_t m_s;
-};
 
 struct Node {
     int feature = -1; // -1: a leaf
@@ -43,7 +29,7 @@ double mean(const std::vector<double> &y, const std::vector<size_t> &rows)
 // Grows a node over rows: the split (over a random third of the features, at least one) that most reduces the
 // squared error, until maxDepth or minLeaf.
 int grow(Tree &tree, const std::vector<std::vector<double>> &X, const std::vector<double> &y, std::vector<size_t> rows,
-         int depth, const ForestOptions &o, Draws &d)
+         int depth, const ForestOptions &o, StableDraws &d)
 {
     const int at = int(tree.size());
     tree.push_back(Node{-1, 0, mean(y, rows), -1, -1});
@@ -120,7 +106,7 @@ std::vector<double> permutationImportance(const std::vector<std::vector<double>>
 {
     if (X.size() < 4 || X.size() != y.size() || X.front().empty())
         return {};
-    Draws d(o.seed);
+    StableDraws d(o.seed);
     std::vector<Tree> forest;
     for (int t = 0; t < o.trees; ++t) {
         std::vector<size_t> sample(X.size());

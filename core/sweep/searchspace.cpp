@@ -13,24 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-// splitmix64: a stream of 64-bit values from one seed, the same everywhere.
-class Draws {
-public:
-    explicit Draws(uint64_t seed) : m_state(seed) {}
-    uint64_t next()
-    {
-        uint64_t z = (m_state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    double unit() { return double(next() >> 11) * 0x1p-53; } // [0, 1)
-    uint64_t below(uint64_t n) { return uint64_t(unit() * double(n)); }
-
-private:
-    uint64_t m_state;
-};
-
 double significant(double x, int digits)
 {
     if (x == 0 || !std::isfinite(x))
@@ -50,7 +32,7 @@ json stepped(const ParamSpec &p, size_t k)
     return p.kind == ParamKind::IntUniform ? json(int64_t(std::llround(v))) : json(significant(v, 12));
 }
 
-json draw(const ParamSpec &p, Draws &d)
+json draw(const ParamSpec &p, StableDraws &d)
 {
     switch (p.kind) {
     case ParamKind::Values: return p.values[size_t(d.below(p.values.size()))];
@@ -109,7 +91,7 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
         return trials;
     }
     for (int i = 0; i < spec.trials; ++i) {
-        Draws d(stableHash("trial " + std::to_string(i), spec.seed));
+        StableDraws d(stableHash("trial " + std::to_string(i), spec.seed));
         json values = json::object();
         for (const auto &p : spec.parameters)
             values[p.key] = draw(p, d);

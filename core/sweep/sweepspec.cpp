@@ -12,27 +12,8 @@ namespace lbk {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const char *toString(ParamKind k)
-{
-    switch (k) {
-    case ParamKind::Values: return "values";
-    case ParamKind::Uniform: return "uniform";
-    case ParamKind::LogUniform: return "log_uniform";
-    case ParamKind::IntUniform: return "int_uniform";
-    case ParamKind::AroundLrFinder: return "around_lr_finder";
-    }
-    return "?";
-}
-
-const char *toString(PrunerType t)
-{
-    switch (t) {
-    case PrunerType::None: return "none";
-    case PrunerType::Asha: return "asha";
-    case PrunerType::Median: return "median";
-    }
-    return "?";
-}
+enum class Direction { Maximize, Minimize };
+template <> inline constexpr auto kWords<Direction> = std::to_array({"maximize", "minimize"});
 
 namespace {
 
@@ -193,16 +174,18 @@ template <class T> T number(const json &j, const char *key, T fallback, const st
     return v.get<T>();
 }
 
-std::string word(const json &j, const char *key, const std::string &fallback, const std::set<std::string> &choices,
-                 const std::string &path, Problems &p)
+// A closed set's word (kWords), or fallback when the key is absent; an unknown word is a problem naming the choices.
+template <ClosedSet E> E word(const json &j, const char *key, E fallback, const std::string &path, Problems &p)
 {
     if (!j.contains(key))
         return fallback;
-    if (!j[key].is_string() || !choices.count(j[key].get<std::string>())) {
+    const auto value = j[key].is_string() ? fromWord<E>(j[key].get<std::string>()) : std::nullopt;
+    if (!value) {
+        std::set<std::string> choices(kWords<E>.begin(), kWords<E>.end());
         p.add(path + key, "must be one of " + list(choices));
         return fallback;
     }
-    return j[key].get<std::string>();
+    return *value;
 }
 
 void readEarlyStopping(const json &j, SweepSpec &s, Problems &p)
@@ -214,11 +197,8 @@ void readEarlyStopping(const json &j, SweepSpec &s, Problems &p)
     }
     unknownKeys(j, kStoppingKeys, path, p);
     EarlyStoppingSpec &e = s.earlyStopping;
-    const std::string type = word(j, "type", "none", {"none", "asha", "median"}, path, p);
-    e.type = type == "asha" ? PrunerType::Asha : type == "median" ? PrunerType::Median : PrunerType::None;
-    e.resource = word(j, "resource", "evaluations", {"evaluations", "steps"}, path, p) == "steps"
-                     ? ResourceUnit::Steps
-                     : ResourceUnit::Evaluations;
+    e.type = word(j, "type", PrunerType::None, path, p);
+    e.resource = word(j, "resource", ResourceUnit::Evaluations, path, p);
     e.minResource = number<double>(j, "min_resource", 1, path, 1e-9, 1e12, p);
     e.eta = number<double>(j, "eta", 3, path, 1.01, 100, p);
     e.maxResource = number<double>(j, "max_resource", 0, path, 0, 1e12, p);
@@ -282,7 +262,7 @@ Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
     else
         for (const auto &[key, v] : j["parameters"].items())
             readParameter(key, v, s, p);
-    s.method = word(j, "method", "random", {"grid", "random"}, "", p) == "grid" ? SweepMethod::Grid : SweepMethod::Random;
+    s.method = word(j, "method", SweepMethod::Random, "", p);
     s.seed = number<uint64_t>(j, "seed", 1, "", 0, 4e18, p);
     s.trials = number<int>(j, "trials", 0, "", 1, kMaxTrials, p);
     if (s.method == SweepMethod::Random && s.trials == 0 && !j.contains("trials"))
@@ -315,9 +295,8 @@ Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
         s.metric = "val/" + valueAt(withDefaults(s.base), "evaluation.metric").get<std::string>();
     else
         s.metric = "val/macro_f1"; // the base's own problem is reported above
-    const std::string direction =
-        word(j, "direction", higherIsBetter(s.metric) ? "maximize" : "minimize", {"maximize", "minimize"}, "", p);
-    s.maximize = direction == "maximize";
+    s.maximize = word(j, "direction", higherIsBetter(s.metric) ? Direction::Maximize : Direction::Minimize, "", p) ==
+                 Direction::Maximize;
     if (j.contains("early_stopping"))
         readEarlyStopping(j["early_stopping"], s, p);
     if (!p.empty())

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiment/experiment.h" // kWords, toString, fromWord
 #include "util/result.h"
 
 namespace lbk {
@@ -17,6 +18,9 @@ namespace lbk {
 inline constexpr int kMaxTrials = 100000; // a sweep's trials, random or grid
 
 enum class ParamKind { Values, Uniform, LogUniform, IntUniform, AroundLrFinder };
+template <>
+inline constexpr auto kWords<ParamKind> =
+    std::to_array({"values", "uniform", "log_uniform", "int_uniform", "around_lr_finder"});
 
 // One swept experiment key ("optimizer.lr") and where its values come from.
 struct ParamSpec {
@@ -29,9 +33,12 @@ struct ParamSpec {
 };
 
 enum class SweepMethod { Grid, Random };
+template <> inline constexpr auto kWords<SweepMethod> = std::to_array({"grid", "random"});
 enum class PrunerType { None, Asha, Median };
+template <> inline constexpr auto kWords<PrunerType> = std::to_array({"none", "asha", "median"});
 // What a trial's progress is counted in: its evaluations (1, 2, 3, ...) or its training steps.
 enum class ResourceUnit { Evaluations, Steps };
+template <> inline constexpr auto kWords<ResourceUnit> = std::to_array({"evaluations", "steps"});
 
 struct EarlyStoppingSpec {
     PrunerType type = PrunerType::None;
@@ -70,8 +77,5 @@ bool isSweepJson(const nlohmann::json &j);
 // Parses and checks a sweep; `dir` resolves a relative "experiment" path. Errors list every problem, one a line.
 Result<SweepSpec> sweepFromJson(const nlohmann::json &j, const std::filesystem::path &dir);
 Result<SweepSpec> loadSweepFile(const std::filesystem::path &file);
-
-const char *toString(ParamKind k);
-const char *toString(PrunerType t);
 
 } // namespace lbk

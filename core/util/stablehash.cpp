@@ -29,4 +29,10 @@ uint64_t stableHash(std::string_view s, uint64_t seed)
     return splitmix64Finalise(h ^ splitmix64Finalise(seed + kGolden));
 }
 
+uint64_t StableDraws::next()
+{
+    m_state += kGolden;
+    return splitmix64Finalise(m_state);
+}
+
 } // namespace lbk

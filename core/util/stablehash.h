@@ -9,4 +9,17 @@ namespace lbk {
 // 64-bit FNV-1a, then a splitmix64 finaliser: stable across machines and compilers.
 uint64_t stableHash(std::string_view s, uint64_t seed = 0);
 
+// A stream of 64-bit values from one seed (splitmix64, the finaliser above), the same on every machine: seeded
+// draws that must not depend on the standard library's distributions (a sweep's trials, a forest's samples).
+class StableDraws {
+public:
+    explicit StableDraws(uint64_t seed) : m_state(seed) {}
+    uint64_t next();
+    double unit() { return double(next() >> 11) * 0x1p-53; } // [0, 1)
+    uint64_t below(uint64_t n) { return uint64_t(unit() * double(n)); }
+
+private:
+    uint64_t m_state;
+};
+
 } // namespace lbk
