@@ -231,6 +231,8 @@ Result<bool> SweepScheduler::step()
             else if (run && (cancelled || t.state == TrialState::Pruning))
                 cancelOnce(*run); // a cancel that did not land (or came before this scheduler) is asked again
         }
+        if (t.state == TrialState::Interrupted && !cancelled)
+            resumeInterrupted(t);
         if (cancelled && t.state == TrialState::Pending) {
             t.state = TrialState::Cancelled;
             t.reason = "the sweep was cancelled before it started";
@@ -334,13 +336,39 @@ Status SweepScheduler::launchTrial(TrialRecord &t)
     return m_store.updateTrial(t);
 }
 
+// A trial whose run was interrupted (its worker killed, its machine restarted, its Slurm job out of time) goes on
+// from its last checkpoint, once per scheduler, so a run that dies at every start cannot keep the sweep busy.
+void SweepScheduler::resumeInterrupted(TrialRecord &t)
+{
+    if (t.run <= 0 || !m_resumed.insert(t.trial).second)
+        return;
+    auto run = m_store.runById(t.run);
+    if (!run || run->status != RunStatus::Interrupted)
+        return;
+    auto target = usecase::findTarget(m_targets, run->target);
+    auto resumed = target ? usecase::resume(m_store, *target, *run) : Result<usecase::Resumed>(target.error());
+    if (!resumed) {
+        m_say("trial " + std::to_string(t.trial) + " stays interrupted: " + resumed.message());
+        return;
+    }
+    if (resumed->worker)
+        m_children.push_back(resumed->worker->pid);
+    t.state = TrialState::Running;
+    t.reason.clear();
+    (void)m_store.updateTrial(t);
+    m_say("trial " + std::to_string(t.trial) + " was interrupted; run " + std::to_string(t.run) +
+          " resumes from its last checkpoint");
+}
+
 void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
 {
     const auto points = trialPoints(m_store, m_spec, run.id);
     for (const auto &p : points)
         if (!t.value || (m_spec.maximize ? p.value > *t.value : p.value < *t.value))
             t.value = p.value;
-    const bool pruned = t.state == TrialState::Pruning && run.status == RunStatus::Cancelled;
+    // A trial being pruned whose worker died instead of saving is pruned all the same; it is not resumed.
+    const bool pruned = t.state == TrialState::Pruning &&
+                        (run.status == RunStatus::Cancelled || run.status == RunStatus::Interrupted);
     switch (run.status) {
     case RunStatus::Finished: t.state = TrialState::Finished; break;
     case RunStatus::Cancelled: t.state = pruned ? TrialState::Pruned : TrialState::Cancelled; break;

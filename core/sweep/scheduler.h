@@ -3,8 +3,8 @@
 // cluster), `parallel` at a time; their metrics are followed in the store, and the early-stopping rule
 // (sweep/pruner.h) cancels the bad ones, which end as pruned with the rule's numbers. Every decision is in the
 // store before it takes effect, so a scheduler that is killed loses nothing: resuming follows the trials still
-// running and launches only those never launched (a trial's run uid is chosen before its run is created, so no
-// trial runs twice).
+// running, resumes those whose run was interrupted, and launches only those never launched (a trial's run uid is
+// chosen before its run is created, so no trial runs twice).
 #include <atomic>
 #include <functional>
 #include <set>
@@ -56,6 +56,8 @@ private:
     // Cancels the run once per scheduler (a cancel asked again each poll would signal a saving worker again).
     void cancelOnce(const RunSummary &run);
     void recordEnd(TrialRecord &trial, const RunSummary &run);
+    // Resumes the trial's interrupted run from its last checkpoint, once per scheduler.
+    void resumeInterrupted(TrialRecord &trial);
     void prune(std::vector<TrialRecord> &trials);
 
     Store &m_store;
@@ -66,6 +68,7 @@ private:
     Say m_say;
     std::vector<int64_t> m_children; // local workers this process started, to reap
     std::set<int64_t> m_cancelled;   // runs this scheduler asked to stop
+    std::set<int> m_resumed;         // trials this scheduler resumed after an interruption
 };
 
 // Stops a sweep: it is marked cancelled, its pending trials never start, the runs of its running ones are

@@ -151,6 +151,43 @@ private Q_SLOTS:
         checkComplete(*s, sweep);
     }
 
+    // The scheduler and the trials' workers killed (a machine that went down): resuming the sweep resumes the
+    // interrupted trials from their checkpoints, in the same runs, and every trial ends.
+    void resumesInterruptedTrials()
+    {
+        const QString store = storePath(QStringLiteral("workers-killed"));
+        const auto started = lbk(store, {QStringLiteral("sweep"), kSweep, QStringLiteral("--detach")});
+        QVERIFY2(started.exitCode == 0, qPrintable(started.err));
+        const int64_t sweep = started.out.trimmed().toLongLong();
+        const int64_t pid = waitForTrials(store, sweep, 4);
+        QVERIFY(pid > 0);
+        QCOMPARE(::kill(pid_t(pid), SIGKILL), 0);
+        std::set<int64_t> killed;
+        auto s = open(store);
+        for (const auto &t : s->trials(sweep))
+            if (t.run > 0)
+                if (auto run = s->runById(t.run); run && lbk::isActive(run->status) && run->pid > 0 &&
+                                                  ::kill(pid_t(run->pid), SIGKILL) == 0)
+                    killed.insert(run->id);
+        if (killed.empty())
+            QSKIP("every running trial had ended before its worker could be killed");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        const auto resumed = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), QString::number(sweep)});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.out + resumed.err));
+        QVERIFY2((resumed.out + resumed.err).contains(QStringLiteral("resumes from its last checkpoint")),
+                 qPrintable(resumed.out + resumed.err));
+        s = open(store);
+        QCOMPARE(s->sweep(std::to_string(sweep))->status, lbk::SweepStatus::Finished);
+        checkComplete(*s, sweep);
+        for (const auto &t : s->trials(sweep))
+            if (killed.count(t.run)) {
+                QVERIFY2(t.state == lbk::TrialState::Finished || t.state == lbk::TrialState::Pruned,
+                         lbk::toString(t.state));
+                QVERIFY(t.value.has_value());
+            }
+        qInfo("%zu trials' workers killed, resumed and ended", killed.size());
+    }
+
     // Cancelled: running trials are stopped, pending ones never start, the scheduler ends.
     void cancelsASweep()
     {
