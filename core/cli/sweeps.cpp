@@ -507,7 +507,9 @@ int sweepCancel(const Common &c, const std::string &ref)
     if (!(sweep->pid > 0 && processAlive(sweep->pid, sweep->pidStart))) {
         auto now = store->sweep(std::to_string(sweep->id));
         if (now) {
-            SweepScheduler scheduler(*store, *targets, *now, SweepOptions{c.dataRoot}, {});
+            SweepOptions options;
+            options.dataRoot = c.dataRoot;
+            SweepScheduler scheduler(*store, *targets, *now, options, {});
             if (auto end = scheduler.run(); !end)
                 printError(end.message());
         }

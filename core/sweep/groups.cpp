@@ -9,6 +9,20 @@ namespace lbk {
 
 using nlohmann::json;
 
+MetricStats statsOf(std::string key, const std::vector<double> &xs)
+{
+    MetricStats s;
+    s.key = std::move(key);
+    s.n = int(xs.size());
+    for (double x : xs)
+        s.mean += x / double(s.n);
+    double ss = 0;
+    for (double x : xs)
+        ss += (x - s.mean) * (x - s.mean);
+    s.stddev = s.n > 1 ? std::sqrt(ss / double(s.n - 1)) : 0;
+    return s;
+}
+
 std::vector<MetricStats> metricStats(const std::vector<RunSummary> &runs)
 {
     std::map<std::string, std::vector<double>> values;
@@ -18,18 +32,8 @@ std::vector<MetricStats> metricStats(const std::vector<RunSummary> &runs)
                 if (v.is_number() && std::isfinite(v.get<double>()))
                     values[k].push_back(v.get<double>());
     std::vector<MetricStats> out;
-    for (const auto &[key, xs] : values) {
-        MetricStats s;
-        s.key = key;
-        s.n = int(xs.size());
-        for (double x : xs)
-            s.mean += x / double(s.n);
-        double ss = 0;
-        for (double x : xs)
-            ss += (x - s.mean) * (x - s.mean);
-        s.stddev = s.n > 1 ? std::sqrt(ss / double(s.n - 1)) : 0;
-        out.push_back(s);
-    }
+    for (const auto &[key, xs] : values)
+        out.push_back(statsOf(key, xs));
     return out;
 }
 
@@ -76,18 +80,32 @@ GroupCurve groupCurve(const std::vector<std::vector<MetricPoint>> &series)
                 byStep[p.step].push_back(p.value);
     GroupCurve c;
     for (const auto &[step, xs] : byStep) {
-        double m = 0;
-        for (double x : xs)
-            m += x / double(xs.size());
-        double ss = 0;
-        for (double x : xs)
-            ss += (x - m) * (x - m);
+        const MetricStats s = statsOf({}, xs);
         c.steps.push_back(step);
-        c.mean.push_back(m);
-        c.stddev.push_back(xs.size() > 1 ? std::sqrt(ss / double(xs.size() - 1)) : 0);
-        c.n.push_back(int(xs.size()));
+        c.mean.push_back(s.mean);
+        c.stddev.push_back(s.stddev);
+        c.n.push_back(s.n);
     }
     return c;
+}
+
+std::string groupTag(const SweepSpec &spec, const json &params)
+{
+    if (!sweepsSeeds(spec))
+        return {};
+    std::string label = kGroupTagPrefix + spec.name;
+    std::string others;
+    for (const auto &[key, value] : params.items()) {
+        if (key == kSeedKey)
+            continue;
+        char number[32];
+        if (value.is_number_float())
+            std::snprintf(number, sizeof number, "%.6g", value.get<double>());
+        others += (others.empty() ? "" : ", ") + key + "=" +
+                  (value.is_number_float() ? std::string(number) : value.is_string() ? value.get<std::string>()
+                                                                                       : value.dump());
+    }
+    return others.empty() ? label : label + " (" + others + ")";
 }
 
 std::string formatStats(const MetricStats &s)

@@ -13,6 +13,10 @@
 namespace lbk {
 
 inline constexpr char kSeedKey[] = "training.seed";
+// How a run says what it belongs to: every trial of a sweep is tagged kSweepTagPrefix + the sweep's name, and a
+// trial of a sweep over the seed also groupTag(), so a run list can fold either without reading the sweeps.
+inline constexpr char kSweepTagPrefix[] = "sweep:";
+inline constexpr char kGroupTagPrefix[] = "group:";
 
 struct MetricStats {
     std::string key;
@@ -21,6 +25,8 @@ struct MetricStats {
     double stddev = 0;  // sample standard deviation (n - 1); 0 for one run
 };
 
+// The mean and sample deviation of xs.
+MetricStats statsOf(std::string key, const std::vector<double> &xs);
 // Each numeric "final" metric of the runs (and the best value of the sweep's metric), in key order.
 std::vector<MetricStats> metricStats(const std::vector<RunSummary> &runs);
 
@@ -35,6 +41,9 @@ struct RunGroup {
 // A sweep's trials grouped by their values other than training.seed, in the order of their best member.
 std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &overview);
 bool sweepsSeeds(const SweepSpec &spec);
+// The tag of a trial's run group: "group:NAME" when the sweep's only key is the seed, "group:NAME (k=v, ...)"
+// with its other values when it has more; empty when the sweep does not sweep the seed.
+std::string groupTag(const SweepSpec &spec, const nlohmann::json &params);
 
 // A group's curve of one metric: at each step some run logged, the mean and sample deviation over the runs that
 // logged it there (a step logged by one run has deviation 0).

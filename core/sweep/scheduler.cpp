@@ -9,6 +9,7 @@
 #include "launch/local.h"
 #include "launch/process.h"
 #include "launch/remote.h"
+#include "sweep/groups.h"
 #include "sweep/searchspace.h"
 #include "usecases/runactions.h"
 
@@ -319,7 +320,9 @@ Status SweepScheduler::launchTrial(TrialRecord &t)
     LaunchRequest req;
     req.dataRoot = m_o.dataRoot;
     req.name = trialName(m_sweep, t.trial);
-    req.tags = {"sweep:" + m_sweep.name};
+    req.tags = {kSweepTagPrefix + m_sweep.name};
+    if (const std::string group = groupTag(m_spec, t.params); !group.empty())
+        req.tags.push_back(group);
     req.uid = t.runUid;
     req.experimentFile = m_spec.baseFile;
     auto launched = usecase::launch(m_store, *target, *exp, req);

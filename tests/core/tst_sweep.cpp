@@ -299,6 +299,21 @@ private Q_SLOTS:
         QVERIFY(std::abs(c.stddev[0] - std::sqrt(0.02)) < 1e-12 && c.stddev[2] == 0);
     }
 
+    // A trial's group tag: the sweep's name when the seed is its only key, with the other values when it has more,
+    // nothing when it does not sweep the seed.
+    void groupTagNamesTheConfig()
+    {
+        json j = sweepJson();
+        j["name"] = "s";
+        QCOMPARE(groupTag(parse(j), json{{"optimizer.lr", 0.01}}), std::string());
+        j["parameters"] = {{"training.seed", {{"values", {13, 14}}}}};
+        QCOMPARE(groupTag(parse(j), json{{"training.seed", 13}}), std::string("group:s"));
+        j["parameters"]["optimizer.lr"] = {{"values", {0.01, 0.1}}};
+        j["parameters"]["model.type"] = {{"values", {"bag", "cnn"}}};
+        QCOMPARE(groupTag(parse(j), json{{"training.seed", 13}, {"optimizer.lr", 0.0123456789}, {"model.type", "cnn"}}),
+                 std::string("group:s (model.type=cnn, optimizer.lr=0.0123457)"));
+    }
+
     // A metric that peaks in the middle of one key (a rate too low and too high both hurt): no rank correlation to
     // speak of, but the forest gives that key nearly all of the importance; a key the metric ignores gets little.
     void forestSeesWhatACorrelationMisses()

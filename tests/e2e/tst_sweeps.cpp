@@ -174,7 +174,7 @@ private Q_SLOTS:
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         const auto resumed = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), QString::number(sweep)});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.out + resumed.err));
-        QVERIFY2((resumed.out + resumed.err).contains(QStringLiteral("resumes from its last checkpoint")),
+        QVERIFY2(QString(resumed.out + resumed.err).contains(QStringLiteral("resumes from its last checkpoint")),
                  qPrintable(resumed.out + resumed.err));
         s = open(store);
         QCOMPARE(s->sweep(std::to_string(sweep))->status, lbk::SweepStatus::Finished);
@@ -272,6 +272,8 @@ private Q_SLOTS:
             const auto run = s->runById(id.get<int64_t>());
             f1.push_back(*run->summaryValue("final", "val/macro_f1"));
             seeds.insert(run->config["training"]["seed"].get<int64_t>());
+            // tagged as the group, so the run list folds it into one row of means
+            QVERIFY(std::find(run->tags.begin(), run->tags.end(), "group:debug-seeds") != run->tags.end());
         }
         QCOMPARE(seeds, (std::set<int64_t>{13, 14}));
         const json &stats = groups[0]["metrics"]["val/macro_f1"];

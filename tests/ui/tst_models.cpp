@@ -439,6 +439,48 @@ private Q_SLOTS:
         proxy.setFoldSweeps(false);
         QCOMPARE(proxy.rowCount(), 5);
     }
+
+    // A run group (the same config over seeds, tagged "group:...") folds into one row whose metric columns are
+    // the mean and sample deviation across its runs; a sweep's other group folds into a row of its own.
+    void aRunGroupFoldsIntoItsMean()
+    {
+        RunsModel model;
+        QAbstractItemModelTester tester(&model);
+        std::vector<lbk::RunSummary> runs;
+        const double f1[] = {0.60, 0.62, 0.64};
+        for (int i = 1; i <= 3; ++i) {
+            auto r = makeRun(i, "top20-seeds-" + std::to_string(i), lbk::RunStatus::Finished, f1[i - 1]);
+            r.tags = {"sweep:top20-seeds", "group:top20-seeds"};
+            runs.push_back(r);
+        }
+        auto other = makeRun(4, "top20-seeds-4", lbk::RunStatus::Finished, 0.5);
+        other.tags = {"sweep:top20-seeds", "group:top20-seeds (optimizer.lr=0.01)"};
+        runs.push_back(other);
+        model.setRuns(runs);
+        RunsFilterProxy proxy;
+        proxy.setSourceModel(&model);
+        proxy.setFoldSweeps(true);
+        QCOMPARE(proxy.rowCount(), 2);
+        QModelIndex group;
+        for (int r = 0; r < proxy.rowCount(); ++r)
+            if (proxy.index(r, RunsModel::Name).data().toString() == QStringLiteral("top20-seeds: mean of 3"))
+                group = proxy.index(r, 0);
+        QVERIFY(group.isValid());
+        // best macro F1 is f1 + 0.01: mean 0.63, sample deviation 0.02
+        const QModelIndex f1Cell = group.siblingAtColumn(RunsModel::BestF1);
+        QCOMPARE(f1Cell.data().toString(), QStringLiteral("0.63 \u00b1 0.02"));
+        QCOMPARE(f1Cell.data(RunsModel::SortRole).toDouble(), 0.63);
+        QVERIFY(f1Cell.data(Qt::ToolTipRole).toString().contains(QLatin1String("3 runs")));
+        // final val/loss is 1 - f1: mean 0.38
+        QVERIFY(group.siblingAtColumn(RunsModel::FinalLoss).data().toString().startsWith(QStringLiteral("0.38 \u00b1")));
+        bool single = false;
+        for (int r = 0; r < proxy.rowCount(); ++r)
+            single |= proxy.index(r, RunsModel::Name).data().toString() ==
+                      QStringLiteral("top20-seeds (optimizer.lr=0.01): mean of 1");
+        QVERIFY(single);
+        proxy.setFoldSweeps(false);
+        QCOMPARE(proxy.index(0, RunsModel::BestF1).data().toString().contains(QChar(0x00b1)), false);
+    }
 };
 
 QTEST_MAIN(TestModels)

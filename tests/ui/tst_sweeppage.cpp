@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include <QAbstractItemModelTester>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QLabel>
@@ -12,17 +13,21 @@
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTemporaryDir>
 
 #include <fstream>
 
+#include "models/runsmodel.h"
 #include "models/trialsmodel.h"
 #include "plots/groupcurvesplot.h"
 #include "plots/parallelplot.h"
 #include "plots/sweepscatter.h"
 #include "storeservice.h"
 #include "store/store.h"
+#include "sweep/groups.h"
 #include "sweep/sweepspec.h"
+#include "views/runsbrowser.h"
 #include "views/sweepdialog.h"
 #include "views/sweeppage.h"
 
@@ -162,16 +167,20 @@ private Q_SLOTS:
                 params.push_back({{"optimizer.lr", lr}, {"training.seed", seed}});
         auto sweep = (*store)->createSweep("seed-sweep", spec, params);
         QVERIFY(sweep);
+        const auto parsed = lbk::sweepFromJson(spec, ".");
+        QVERIFY(parsed);
         for (auto t : (*store)->trials(sweep->id)) {
             lbk::NewRun nr;
             nr.name = "seed-sweep-" + std::to_string(t.trial);
+            nr.tags = {lbk::kSweepTagPrefix + std::string("seed-sweep"), lbk::groupTag(*parsed, t.params)};
             auto run = (*store)->createRun(nr);
             QVERIFY(run);
             const double lr = t.params["optimizer.lr"].get<double>(), seed = t.params["training.seed"].get<double>();
             std::vector<std::string> lines;
             for (int e = 1; e <= 6; ++e) {
                 const double v = (lr > 0.05 ? 0.6 : 0.45) + 0.03 * e - 0.002 * e * e + 0.004 * (seed - 14) * e / 6;
-                lines.push_back(line(e, "metrics", {{"step", 40 * e}, {"values", {{"val/macro_f1", v}}}}));
+                // evaluations, as a worker writes them: the curve and the run's best and final values
+                lines.push_back(line(e, "evaluation", {{"step", 40 * e}, {"split", "val"}, {"summary", {{"macro_f1", v}}}}));
             }
             std::vector<std::string_view> views(lines.begin(), lines.end());
             QVERIFY((*store)->ingestLines(run->id, views, 1000));
@@ -199,6 +208,29 @@ private Q_SLOTS:
         page.groupCurves()->replot();
         QDir().mkpath(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots"));
         QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page-groups.png")));
+
+        // The run list folded: one row per rate, its metric the mean and deviation over the three seeds.
+        labbook::RunsBrowser runs(&service);
+        runs.resize(620, 240);
+        runs.show();
+        service.reloadRuns();
+        auto *table = runs.findChild<QTableView *>(QStringLiteral("runsTable"));
+        QTRY_VERIFY(table->model()->rowCount() >= 6);
+        const int unfolded = table->model()->rowCount(); // the other test's sweep is in this store too
+        runs.findChild<QCheckBox *>(QStringLiteral("foldSweeps"))->setChecked(true);
+        QCOMPARE(table->model()->rowCount(), unfolded - 4);
+        QStringList names;
+        for (int r = 0; r < table->model()->rowCount(); ++r) {
+            const QModelIndex name = table->model()->index(r, labbook::RunsModel::Name);
+            if (!name.data().toString().contains(QLatin1String("mean of")))
+                continue;
+            names << name.data().toString();
+            QVERIFY(name.siblingAtColumn(labbook::RunsModel::BestF1).data().toString().contains(QChar(0x00b1)));
+        }
+        names.sort();
+        QCOMPARE(names, (QStringList{QStringLiteral("seed-sweep (optimizer.lr=0.01): mean of 3"),
+                                     QStringLiteral("seed-sweep (optimizer.lr=0.1): mean of 3")}));
+        QVERIFY(runs.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/runs-folded-groups.png")));
     }
 
     // The sweep dialog: nothing ticked is not a sweep; around a rate is; a range beyond the schema's limits names the

@@ -31,36 +31,92 @@ bool RunsModel::foldedAway(int row) const
     return m_fold && row >= 0 && row < int(m_runs.size()) && m_foldedAway.count(m_runs[size_t(row)].id) > 0;
 }
 
+namespace {
+// The value each metric column shows: the best validation value (the final one when no best was recorded).
+double columnValue(const lbk::RunSummary &r, int column)
+{
+    const auto bestOrFinal = [&](const char *key) {
+        const auto best = r.summaryValue("best", key);
+        return orNan(best ? best : r.summaryValue("final", key));
+    };
+    switch (column) {
+    case RunsModel::BestF1: return bestOrFinal("val/macro_f1");
+    case RunsModel::BestAccuracy: return bestOrFinal("val/accuracy");
+    case RunsModel::FinalLoss: return orNan(r.summaryValue("final", "val/loss"));
+    default: return std::nan("");
+    }
+}
+
+constexpr int kStatColumns[] = {RunsModel::BestF1, RunsModel::BestAccuracy, RunsModel::FinalLoss};
+
+// The folded row's tag of a run: its group's when it has one, else its sweep's; nullptr when neither.
+const std::string *foldTag(const lbk::RunSummary &r)
+{
+    const std::string *sweep = nullptr;
+    for (const auto &tag : r.tags) {
+        if (tag.rfind(lbk::kGroupTagPrefix, 0) == 0)
+            return &tag;
+        if (!sweep && tag.rfind(lbk::kSweepTagPrefix, 0) == 0)
+            sweep = &tag;
+    }
+    return sweep;
+}
+} // namespace
+
 void RunsModel::refold()
 {
     m_folds.clear();
     m_foldedAway.clear();
     if (!m_fold)
         return;
-    struct Group {
+    struct Members {
         int64_t best = 0;
         double bestValue = -1;
-        std::vector<int64_t> runs;
+        std::vector<const lbk::RunSummary *> runs;
     };
-    std::unordered_map<std::string, Group> groups;
-    for (const auto &r : m_runs)
-        for (const auto &tag : r.tags)
-            if (tag.rfind("sweep:", 0) == 0) {
-                Group &g = groups[tag.substr(6)];
-                const double v = r.summaryValue("best", "val/macro_f1").value_or(-0.5);
-                if (g.runs.empty() || v > g.bestValue) {
-                    g.best = r.id;
-                    g.bestValue = v;
-                }
-                g.runs.push_back(r.id);
-                break;
-            }
-    for (const auto &[name, g] : groups) {
-        m_folds[g.best] = {name, int(g.runs.size())};
-        for (const int64_t id : g.runs)
-            if (id != g.best)
-                m_foldedAway.insert(id);
+    std::unordered_map<std::string, Members> folds;
+    for (const auto &r : m_runs) {
+        const std::string *tag = foldTag(r);
+        if (!tag)
+            continue;
+        Members &m = folds[*tag];
+        const double v = r.summaryValue("best", "val/macro_f1").value_or(-0.5);
+        if (m.runs.empty() || v > m.bestValue) {
+            m.best = r.id;
+            m.bestValue = v;
+        }
+        m.runs.push_back(&r);
     }
+    for (const auto &[tag, m] : folds) {
+        Fold f;
+        f.group = tag.rfind(lbk::kGroupTagPrefix, 0) == 0;
+        f.label = tag.substr(tag.find(':') + 1);
+        f.runs = int(m.runs.size());
+        for (const int column : kStatColumns) {
+            std::vector<double> xs;
+            for (const auto *r : m.runs)
+                if (const double v = columnValue(*r, column); std::isfinite(v))
+                    xs.push_back(v);
+            f.stats.push_back(lbk::statsOf({}, xs));
+        }
+        for (const auto *r : m.runs)
+            if (r->id != m.best)
+                m_foldedAway.insert(r->id);
+        m_folds[m.best] = std::move(f);
+    }
+}
+
+const lbk::MetricStats *RunsModel::groupStats(const lbk::RunSummary &r, int column) const
+{
+    if (!m_fold)
+        return nullptr;
+    const auto it = m_folds.find(r.id);
+    if (it == m_folds.end() || !it->second.group)
+        return nullptr;
+    for (size_t i = 0; i < std::size(kStatColumns); ++i)
+        if (kStatColumns[i] == column)
+            return it->second.stats[i].n > 0 ? &it->second.stats[i] : nullptr;
+    return nullptr;
 }
 
 void RunsModel::updateRuns(std::vector<lbk::RunSummary> runs)
@@ -121,14 +177,6 @@ int RunsModel::columnCount(const QModelIndex &parent) const
     return parent.isValid() ? 0 : ColumnCount;
 }
 
-namespace {
-double bestOf(const lbk::RunSummary &r, const std::string &key)
-{
-    const auto best = r.summaryValue("best", key);
-    return orNan(best ? best : r.summaryValue("final", key));
-}
-} // namespace
-
 QVariant RunsModel::data(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
@@ -152,6 +200,9 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         if (index.column() == Status && !r.error.empty())
             return qs(r.error);
+        if (const auto *stats = groupStats(r, index.column()))
+            return tr("Mean and sample standard deviation over the %n runs of the group that have it", nullptr,
+                      stats->n);
         if (index.column() == Notes || index.column() == Name)
             return qs(r.notes);
         return {};
@@ -173,7 +224,9 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     case Name:
         if (m_fold && role == Qt::DisplayRole)
             if (const auto it = m_folds.find(r.id); it != m_folds.end())
-                return tr("%1: best of %2 (%3)").arg(qs(it->second.first)).arg(it->second.second).arg(qs(r.name));
+                return it->second.group
+                           ? tr("%1: mean of %2").arg(qs(it->second.label)).arg(it->second.runs)
+                           : tr("%1: best of %2 (%3)").arg(qs(it->second.label)).arg(it->second.runs).arg(qs(r.name));
         return qs(r.name);
     case Experiment: return qs(r.experiment);
     case Kind: return r.lrFind() ? QStringLiteral("LR finder") : QStringLiteral("train");
@@ -181,11 +234,12 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     case BestF1:
     case BestAccuracy:
     case FinalLoss: {
-        double v = index.column() == BestF1 ? bestOf(r, "val/macro_f1")
-                   : index.column() == BestAccuracy ? bestOf(r, "val/accuracy")
-                                                    : orNan(r.summaryValue("final", "val/loss"));
+        const auto *stats = groupStats(r, index.column());
+        const double v = stats ? stats->mean : columnValue(r, index.column());
         if (sort)
             return std::isfinite(v) ? v : -1e300; // runs without the metric sort last in descending order
+        if (stats && stats->n > 1 && role == Qt::DisplayRole)
+            return QString(formatMetric(v) + QStringLiteral(" \u00b1 ") + formatMetric(stats->stddev));
         return std::isfinite(v) ? formatMetric(v) : QString();
     }
     case Started: return sort ? QVariant(r.startedAt > 0 ? r.startedAt : r.createdAt)

@@ -9,6 +9,7 @@
 #include <QAbstractTableModel>
 
 #include "store/store.h"
+#include "sweep/groups.h"
 
 namespace labbook {
 
@@ -26,8 +27,10 @@ public:
     // Merges a fresh list: rows of vanished runs are removed, new runs inserted, changed rows updated.
     void updateRuns(std::vector<lbk::RunSummary> runs);
     const std::vector<lbk::RunSummary> &runs() const { return m_runs; }
-    // One row per sweep (or run group): its runs (tagged "sweep:NAME") fold into the best of them by macro F1,
-    // named "NAME: best of N (run name)"; the others are foldedAway() for the filter proxy to hide.
+    // One row per sweep and per run group, the others foldedAway() for the filter proxy to hide. A sweep's runs
+    // (tagged "sweep:NAME") fold into the best of them by macro F1, named "NAME: best of N (run name)"; a run
+    // group's (tagged "group:LABEL", the same config over seeds) into one row "LABEL: mean of N" whose metric
+    // columns are the mean and sample deviation across its runs.
     void setFoldSweeps(bool on);
     bool foldSweeps() const { return m_fold; }
     bool foldedAway(int row) const;
@@ -47,9 +50,17 @@ Q_SIGNALS:
 
 private:
     void refold();
+    // A folded group row's statistics for a metric column; nullptr for any other row or column.
+    const lbk::MetricStats *groupStats(const lbk::RunSummary &r, int column) const;
     std::vector<lbk::RunSummary> m_runs;
     bool m_fold = false;
-    std::unordered_map<int64_t, std::pair<std::string, int>> m_folds; // representative run id -> sweep, runs
+    struct Fold {
+        std::string label;
+        int runs = 0;
+        bool group = false;                // a run group: its metric columns are means
+        std::vector<lbk::MetricStats> stats; // group only: BestF1, BestAccuracy, FinalLoss
+    };
+    std::unordered_map<int64_t, Fold> m_folds; // representative run id (the best) -> its fold
     std::unordered_set<int64_t> m_foldedAway;
 };
 

@@ -56,10 +56,16 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     filters->addWidget(m_task);
     auto *fold = new QCheckBox(tr("One row per sweep"), this);
     fold->setObjectName(QStringLiteral("foldSweeps"));
-    fold->setToolTip(tr("Each sweep's trials (and each run group) as one row: the best of them by macro F1"));
+    fold->setToolTip(tr("Each sweep's trials as one row, the best of them by macro F1; each run group (the same "
+                        "config over seeds) as one row of means and deviations"));
     filters->addWidget(fold);
     layout->addLayout(filters);
-    connect(fold, &QCheckBox::toggled, m_proxy, &RunsFilterProxy::setFoldSweeps);
+    connect(fold, &QCheckBox::toggled, this, [this](bool on) {
+        m_proxy->setFoldSweeps(on);
+        if (on) // the folded names and "mean ± deviation" cells are longer than a run's: show them whole
+            for (const int column : {RunsModel::Name, RunsModel::BestF1, RunsModel::BestAccuracy, RunsModel::FinalLoss})
+                m_view->resizeColumnToContents(column);
+    });
 
     m_view = new QTableView(this);
     m_view->setObjectName(QStringLiteral("runsTable"));
