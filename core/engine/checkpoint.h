@@ -19,6 +19,12 @@ struct CheckpointCounters {
     int badEvals = 0; // evaluations since it last improved
 };
 
+// The resumable checkpoint of a run folder: weights, optimizer state and counters, while the run is unfinished.
+inline std::filesystem::path resumableCheckpoint(const std::filesystem::path &runDir)
+{
+    return runDir / "checkpoints" / "last.pt";
+}
+
 // The weights kept at an evaluation step (evaluation.keep_checkpoints): checkpoints/<this>.pt.
 inline std::string keptCheckpointName(int64_t step) { return "step-" + std::to_string(step); }
 

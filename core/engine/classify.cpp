@@ -4,6 +4,7 @@
 #include <map>
 
 #include "data/dataset.h"
+#include "engine/checkpoint.h"
 #include "engine/evaluation.h"
 #include "engine/hfweights.h"
 #include "engine/mlm.h"
@@ -281,13 +282,13 @@ void ClassifyObjective::setClassWeights()
 Status ClassifyObjective::createModel()
 {
     const Experiment &e = m_ctx.exp;
-    // Row-sparse updates pay off for the bag model's big table with AdamW; `optimizer.sparse_embeddings`
-    // turns them off (dense AdamW, PyTorch's default behaviour).
-    m_sparse = e.model.hasBag() && e.optimizer.type == OptimizerType::AdamW &&
-               e.config.value("optimizer", json::object()).value("sparse_embeddings", true);
+    // Row-sparse updates pay off for the bag model's big table (engine/optim.h, SparseRowOptimizer);
+    // `optimizer.sparse_embeddings` turns them off (a dense optimizer on every row, PyTorch's default behaviour).
+    m_sparse = e.model.hasBag() && e.config.value("optimizer", json::object()).value("sparse_embeddings", true);
     m_model = makeModel(e.model, m_rows.vocab, m_outputs, e.tokenizer.maxTokens, m_sparse,
                         m_pretrained ? &m_pretrained->config : nullptr);
-    if (!m_ctx.options.resume)
+    // A resumed run's weights come from its checkpoint; one resumed before it wrote any starts as a new run does.
+    if (!(m_ctx.options.resume && fs::exists(resumableCheckpoint(m_ctx.options.runDir))))
         if (auto loaded = e.model.initFromRun() ? loadRunWeights() : loadPretrainedWeights(); !loaded)
             return loaded;
     m_model->to(m_ctx.device);

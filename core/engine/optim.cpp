@@ -42,7 +42,7 @@ std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, 
     else
         opt->dense = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
     if (sparseTable.defined())
-        opt->sparse = std::make_unique<SparseRowAdamW>(sparseTable, o);
+        opt->sparse = std::make_unique<SparseRowOptimizer>(sparseTable, o);
     opt->setLr(lr);
     return opt;
 }

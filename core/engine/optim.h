@@ -15,16 +15,23 @@
 
 namespace lbk {
 
-// Lazy AdamW for the bag model's embedding table (hundreds of thousands of rows, of which a batch touches a few
-// thousand): only the rows in the batch's row-sparse gradient are updated, with their moments, as PyTorch's
-// SparseAdam and TensorFlow's LazyAdam do. A dense AdamW would read and write every row's weight and two
-// moments each step. Bias correction uses the global step; decoupled weight decay applies to the touched rows.
-class SparseRowAdamW {
+// The optimizer of the bag model's embedding table (hundreds of thousands to millions of rows, of which a batch
+// touches a few thousand): only the rows in the batch's row-sparse gradient are updated.
+// - adamw: lazy AdamW, as PyTorch's SparseAdam and TensorFlow's LazyAdam do: the touched rows and their moments.
+//   Bias correction uses the global step; decoupled weight decay applies to the touched rows. Its two moments are
+//   two more copies of the table, in memory and in the resumable checkpoint.
+// - sgd: fastText's rule, w -= lr * g on the touched rows (with optimizer.momentum, a velocity per row, updated
+//   lazily likewise): no state beside the table unless momentum asks for one.
+// A dense optimizer would read and write every row each step.
+class SparseRowOptimizer {
 public:
-    SparseRowAdamW(torch::Tensor weight, const OptimizerSpec &o) : m_w(std::move(weight)), m_o(o)
+    SparseRowOptimizer(torch::Tensor weight, const OptimizerSpec &o)
+        : m_w(std::move(weight)), m_o(o), m_sgd(o.type == OptimizerType::Sgd)
     {
-        m_m = torch::zeros_like(m_w);
-        m_v = torch::zeros_like(m_w);
+        if (!m_sgd || m_o.momentum > 0)
+            m_m = torch::zeros_like(m_w);
+        if (!m_sgd)
+            m_v = torch::zeros_like(m_w);
     }
     void setLr(double lr) { m_lr = lr; }
     void zeroGrad() { m_w.mutable_grad() = torch::Tensor(); }
@@ -38,20 +45,17 @@ public:
         const auto g = grad.is_coalesced() ? grad : grad.coalesce();
         const auto rows = g._indices().select(0, 0);
         const auto values = g._values();
-        auto m = m_m.index_select(0, rows).mul_(m_o.beta1).add_(values, 1 - m_o.beta1);
-        auto v = m_v.index_select(0, rows).mul_(m_o.beta2).addcmul_(values, values, 1 - m_o.beta2);
-        m_m.index_copy_(0, rows, m);
-        m_v.index_copy_(0, rows, v);
-        const double c1 = 1 - std::pow(m_o.beta1, double(m_t)), c2 = 1 - std::pow(m_o.beta2, double(m_t));
-        auto update = m.div_(v.div_(c2).sqrt_().add_(1e-8)).mul_(-m_lr / c1);
+        auto update = m_sgd ? sgdUpdate(rows, values) : adamUpdate(rows, values);
         if (m_o.weightDecay > 0)
             update.add_(m_w.index_select(0, rows), -m_lr * m_o.weightDecay);
         m_w.index_add_(0, rows, update);
     }
     void save(torch::serialize::OutputArchive &a) const
     {
-        a.write("exp_avg", m_m);
-        a.write("exp_avg_sq", m_v);
+        if (m_m.defined())
+            a.write(m_sgd ? "momentum_buffer" : "exp_avg", m_m);
+        if (m_v.defined())
+            a.write("exp_avg_sq", m_v);
         a.write("step", torch::tensor(m_t));
     }
     void load(torch::serialize::InputArchive &a)
@@ -59,17 +63,40 @@ public:
         // A fresh tensor per read: reading into a defined tensor keeps its dtype and reinterprets the bytes (the
         // int64 step read into the float moments' tensor came back as 0, restarting bias correction).
         torch::Tensor m, v, step;
-        a.read("exp_avg", m);
-        m_m.copy_(m);
-        a.read("exp_avg_sq", v);
-        m_v.copy_(v);
+        if (m_m.defined()) {
+            a.read(m_sgd ? "momentum_buffer" : "exp_avg", m);
+            m_m.copy_(m);
+        }
+        if (m_v.defined()) {
+            a.read("exp_avg_sq", v);
+            m_v.copy_(v);
+        }
         a.read("step", step);
         m_t = step.item<int64_t>();
     }
 
 private:
-    torch::Tensor m_w, m_m, m_v;
+    torch::Tensor adamUpdate(const torch::Tensor &rows, const torch::Tensor &values)
+    {
+        auto m = m_m.index_select(0, rows).mul_(m_o.beta1).add_(values, 1 - m_o.beta1);
+        auto v = m_v.index_select(0, rows).mul_(m_o.beta2).addcmul_(values, values, 1 - m_o.beta2);
+        m_m.index_copy_(0, rows, m);
+        m_v.index_copy_(0, rows, v);
+        const double c1 = 1 - std::pow(m_o.beta1, double(m_t)), c2 = 1 - std::pow(m_o.beta2, double(m_t));
+        return m.div_(v.div_(c2).sqrt_().add_(1e-8)).mul_(-m_lr / c1);
+    }
+    torch::Tensor sgdUpdate(const torch::Tensor &rows, const torch::Tensor &values)
+    {
+        if (!m_m.defined())
+            return values.mul(-m_lr);
+        auto velocity = m_m.index_select(0, rows).mul_(m_o.momentum).add_(values);
+        m_m.index_copy_(0, rows, velocity);
+        return velocity.mul_(-m_lr);
+    }
+
+    torch::Tensor m_w, m_m, m_v; // m_m: AdamW's first moment or SGD's velocity; m_v: AdamW's second moment
     OptimizerSpec m_o;
+    bool m_sgd = false;
     double m_lr = 0;
     int64_t m_t = 0;
 };
@@ -78,7 +105,7 @@ private:
 class TrainerOptimizer {
 public:
     std::unique_ptr<torch::optim::Optimizer> dense;
-    std::unique_ptr<SparseRowAdamW> sparse;
+    std::unique_ptr<SparseRowOptimizer> sparse;
     // The dense optimizer's groups, in its order (group 0: the default one); see ClassifierImpl::paramGroup.
     std::vector<ParamGroup> groups;
     void zero_grad()
@@ -123,7 +150,7 @@ public:
 
 // The optimizer of a model's parameters (optimizer.type): dense groups by `groupOf` (the default group first, the
 // others in the order their first parameter comes; parameters that do not train are left out), and the lazy
-// row-sparse AdamW for `sparseTable` when it is defined (it is then left out of the dense one).
+// row-sparse optimizer for `sparseTable` when it is defined (it is then left out of the dense one).
 using ParamGroupOf = std::function<ParamGroup(const std::string &name)>;
 std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, const ParamGroupOf &groupOf,
                                                 const torch::Tensor &sparseTable, const OptimizerSpec &spec, double lr);

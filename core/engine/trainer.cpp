@@ -70,6 +70,10 @@ private:
     void evaluateAndCheckpoint();
     int finish();
     void saveLast();
+    // The resumable checkpoint when training.checkpoint_minutes have passed since the last one.
+    void saveLastWhenDue();
+    // A finished run keeps what scoring and export need, not the resumable state.
+    void keepFinalCheckpoint();
 
     RunContext &m_ctx;
     Objective &m_obj;
@@ -88,6 +92,7 @@ private:
     double m_lossSum = 0;
     int64_t m_lossCount = 0, m_examplesSinceLog = 0;
     std::chrono::steady_clock::time_point m_lastLog = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point m_lastSave = std::chrono::steady_clock::now();
 };
 
 StepLoop::StepLoop(RunContext &context, Objective &objective)
@@ -99,9 +104,8 @@ StepLoop::StepLoop(RunContext &context, Objective &objective)
     m_evalEvery = m_e.evaluation.everySteps > 0 ? m_e.evaluation.everySteps : m_stepsPerEpoch;
     m_higher = higherIsBetter(toString(m_e.evaluation.metric));
     m_best = m_higher ? -INFINITY : INFINITY;
-    const fs::path dir = m_ctx.options.runDir / "checkpoints";
-    m_lastCkpt = dir / "last.pt";
-    m_bestCkpt = dir / "best.pt";
+    m_lastCkpt = resumableCheckpoint(m_ctx.options.runDir);
+    m_bestCkpt = m_lastCkpt.parent_path() / "best.pt";
 }
 
 // Every rank must train the same run: same data, split, vocabulary and starting step (a data file changed between
@@ -159,6 +163,33 @@ int StepLoop::control()
 void StepLoop::saveLast()
 {
     saveCheckpoint(m_lastCkpt, m_obj.model(), m_opt.get(), {m_ctx.step, m_best, m_badEvals});
+    m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
+    m_lastSave = std::chrono::steady_clock::now();
+}
+
+void StepLoop::saveLastWhenDue()
+{
+    const double minutes = m_e.training.checkpointMinutes;
+    if (minutes <= 0 || m_ctx.step >= m_totalSteps)
+        return;
+    const auto since = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_lastSave).count();
+    if (since >= minutes * 60)
+        saveLast();
+}
+
+// The best checkpoint is what the test split was scored with and what export, predict and eval read; the
+// resumable last.pt (for the bag, the table's two AdamW moments: three times the weights) is removed. Without a
+// best checkpoint (no validation value), the final weights are kept as last.pt, without the optimizer's state.
+void StepLoop::keepFinalCheckpoint()
+{
+    std::error_code ec;
+    if (fs::exists(m_bestCkpt)) {
+        if (fs::remove(m_lastCkpt, ec))
+            m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"},
+                                      {"removed", true}});
+        return;
+    }
+    saveCheckpoint(m_lastCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals});
     m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
 }
 
@@ -292,7 +323,10 @@ void StepLoop::evaluateAndCheckpoint()
         saveCheckpoint(m_lastCkpt.parent_path() / (name + ".pt"), m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals});
         m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "kept"}, {"path", "checkpoints/" + name + ".pt"}});
     }
-    saveLast();
+    // Every evaluation saves the resumable state when asked to (checkpoint_minutes 0); the last step never does:
+    // the run is about to finish.
+    if (m_e.training.checkpointMinutes <= 0 && m_ctx.step < m_totalSteps)
+        saveLast();
     if (m_e.evaluation.earlyStopping > 0 && m_badEvals >= m_e.evaluation.earlyStopping && m_ctx.step < m_totalSteps) {
         m_ctx.log("info", "early stopping at step " + std::to_string(m_ctx.step) + ": val/" + metric + " has not " +
                               "improved for " + std::to_string(m_badEvals) + " evaluations");
@@ -316,6 +350,7 @@ int StepLoop::finish()
             summary["test/" + std::string(k)] = test[std::string(k)];
     if (std::isfinite(m_best))
         summary["best/val/" + std::string(toString(m_e.evaluation.metric))] = m_best;
+    keepFinalCheckpoint();
     m_obj.reportArtifacts();
     m_ctx.emit("finished", {{"step", m_ctx.step}, {"summary", summary}});
     return kWorkerFinished;
@@ -341,6 +376,8 @@ int StepLoop::run()
             return m_ctx.fail(stepped.message());
         if (m_ctx.rank == 0 && (m_ctx.step % m_evalEvery == 0 || m_ctx.step == m_totalSteps))
             evaluateAndCheckpoint();
+        if (m_ctx.rank == 0)
+            saveLastWhenDue();
     }
     return m_ctx.rank > 0 ? kWorkerFinished : finish();
 }

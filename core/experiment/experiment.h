@@ -216,6 +216,9 @@ struct TrainingSpec {
     int accumulate = 1;          // micro-batches per step: a step's batch is computed in this many parts
     int processes = 1;           // data-parallel training processes (torch.distributed)
     CollectiveBackend backend = CollectiveBackend::Auto;
+    // Minutes of training a killed run may lose: the resumable checkpoints/last.pt (weights and optimizer state) is
+    // written this often, and when the run is cancelled; 0: at every evaluation. A finished run keeps none.
+    double checkpointMinutes = 10;
 };
 
 // evaluation.metric: the validation metric that picks the best checkpoint. Its word is the metric's key in an

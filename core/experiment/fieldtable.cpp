@@ -460,8 +460,9 @@ std::vector<FieldBinding> optimizerFields()
             .range(0, 1, false, true),
         // The trainer reads it from the config when it builds the optimizer (engine/trainer.cpp).
         configOnly("optimizer.sparse_embeddings", FieldType::Bool, true,
-                   "Bag with AdamW: update only the embedding rows a batch uses (lazy AdamW, as PyTorch's "
-                   "SparseAdam); much faster on large n-gram tables. false: dense AdamW on every row.")
+                   "Bag: update only the embedding rows a batch uses (lazy AdamW, as PyTorch's SparseAdam, or SGD "
+                   "as fastText does); much faster on large n-gram tables, and SGD keeps no moments. false: the "
+                   "optimizer on every row.")
             .when(bagModels()),
     };
 }
@@ -500,6 +501,11 @@ std::vector<FieldBinding> trainingFields()
               "CPU threads for LibTorch and the BLAS under it (0: all cores).")
             .range(0, 1024),
         field(&TrainingSpec::logEvery, "training.log_every", "Steps between training metrics.").range(1, 1000000),
+        field(&TrainingSpec::checkpointMinutes, "training.checkpoint_minutes",
+              "Minutes of training a killed run may lose: the resumable checkpoint (checkpoints/last.pt, with the "
+              "optimizer's state) is written this often, and when the run is cancelled (0: at every evaluation). A "
+              "finished run keeps only best.pt.")
+            .range(0, 10080),
         field(&TrainingSpec::balanced, "training.balanced",
               "Weight classes inversely to their frequency (for skewed labels)."),
         // The trainer and the scorer read it from the config (engine/trainer.cpp, engine/inference.cpp).

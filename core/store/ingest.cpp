@@ -663,6 +663,11 @@ private:
         if (path.empty())
             return missing(seq, type, "a \"path\"");
         std::string kind = type == "checkpoint" ? "checkpoint-" + getStr(e, "kind", "last") : getStr(e, "kind", "file");
+        if (auto removed = e.find("removed"); removed != e.end() && removed->is_boolean() && removed->get<bool>()) {
+            auto d = m_stmts.get("DELETE FROM artifacts WHERE run = ?1 AND kind = ?2 AND path = ?3");
+            d.bindInt(1, m_run).bindText(2, kind).bindText(3, path);
+            return d.run() ? okStatus() : Status(sqlError("remove an artifact", d));
+        }
         json meta = json::object();
         if (auto it = e.find("metric"); it != e.end())
             meta["metric"] = *it;

@@ -93,7 +93,7 @@ class TestDistributed : public QObject {
     // Starts a long two-process run detached and waits until it has written `checkpoints` last checkpoints.
     lbk::RunDetail startLong(const QString &name, int checkpoints)
     {
-        const QString file = variant(name, {{"training", {{"epochs", 200}, {"processes", 2}}},
+        const QString file = variant(name, {{"training", {{"epochs", 200}, {"processes", 2}, {"checkpoint_minutes", 0}}},
                                             {"evaluation", {{"every_steps", 25}, {"max_predictions", 50}}}});
         auto start = lbk({QStringLiteral("run"), file, QStringLiteral("--detach"), QStringLiteral("--quiet")});
         if (start.exitCode != 0)

@@ -200,7 +200,9 @@ private Q_SLOTS:
         env.insert(QStringLiteral("LABBOOK_INJECT_NAN_STEP"), QStringLiteral("30"));
         const auto failed = lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
                                                 {QStringLiteral("--store"), m_store, QStringLiteral("run"),
-                                                 experiment(QStringLiteral("resumed"), folder)}, 600000, env);
+                                                 experiment(QStringLiteral("resumed"), folder,
+                                                            {{"training", {{"checkpoint_minutes", 0}}}})},
+                                                600000, env);
         QVERIFY2(failed.exitCode != 0, qPrintable(failed.out));
         QVERIFY(QDir(folder).removeRecursively());
         const auto r = lbk({QStringLiteral("resume"), QStringLiteral("resumed")});

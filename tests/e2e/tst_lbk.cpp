@@ -125,10 +125,10 @@ private Q_SLOTS:
         QVERIFY(bestCkpt);
         const fs::path ckpts = fs::path(run->runDir) / "checkpoints";
         QVERIFY(fs::exists(ckpts / "best.pt"));
-        // The best checkpoint holds the weights only; the last one (for resuming) also AdamW's two moments, so
-        // it is about three times the size.
-        const double ratio = double(fs::file_size(ckpts / "last.pt")) / double(fs::file_size(ckpts / "best.pt"));
-        QVERIFY2(ratio > 2.5 && ratio < 3.5, qPrintable(QString::number(ratio)));
+        // A finished run keeps what scoring and export read, not the resumable state, and says so.
+        QVERIFY(!fs::exists(ckpts / "last.pt"));
+        for (const auto &a : s->artifacts(run->id))
+            QVERIFY2(a.kind != "checkpoint-last", a.path.c_str());
         QVERIFY(!s->logs(run->id).empty());
         QCOMPARE(s->cursor(run->id).offset, int64_t(fs::file_size(fs::path(run->runDir) / "journal.jsonl")));
     }
@@ -207,7 +207,8 @@ private Q_SLOTS:
     // as a power cut would. Sets *id to the run's id.
     void startThenKill(const QString &name, std::string *id)
     {
-        const QString file = variant(name, {{"training", {{"epochs", 40}}}, {"evaluation", {{"every_steps", 25}}}});
+        const QString file = variant(name, {{"training", {{"epochs", 40}, {"checkpoint_minutes", 0}}},
+                                            {"evaluation", {{"every_steps", 25}}}});
         auto start = lbk({QStringLiteral("run"), file, QStringLiteral("--detach"), QStringLiteral("--quiet")});
         QVERIFY2(start.exitCode == 0, qPrintable(start.err));
         *id = start.out.trimmed().toStdString();
@@ -248,6 +249,10 @@ private Q_SLOTS:
         QVERIFY(stepAtKill >= 75);
         const auto keptLoss = s->metric(run->id, "train/loss").size();
         QVERIFY(keptLoss > 0);
+        // The resumable checkpoint holds AdamW's two moments beside the weights: about three times the best one.
+        const fs::path ckpts = fs::path(run->runDir) / "checkpoints";
+        const double ratio = double(fs::file_size(ckpts / "last.pt")) / double(fs::file_size(ckpts / "best.pt"));
+        QVERIFY2(ratio > 2.5 && ratio < 3.5, qPrintable(QString::number(ratio)));
 
         auto resumed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err + resumed.out));
@@ -270,6 +275,50 @@ private Q_SLOTS:
         QVERIFY(series.size() >= keptLoss);
         for (size_t i = 1; i < series.size(); ++i)
             QVERIFY(series[i].step > series[i - 1].step);
+    }
+
+    // training.checkpoint_minutes: the resumable checkpoint comes by time, between evaluations. A run killed after
+    // one and resumed ends exactly as the same run left alone.
+    void timeCheckpointResumesExactly()
+    {
+        const json changes = {{"training", {{"epochs", 12}, {"checkpoint_minutes", 0.01}}},
+                              {"evaluation", {{"every_steps", 1000000}}}};
+        const auto alone = lbk({QStringLiteral("run"), variant(QStringLiteral("timed-alone"), changes),
+                                QStringLiteral("--quiet")});
+        QVERIFY2(alone.exitCode == 0, qPrintable(alone.err));
+        const QString file = variant(QStringLiteral("timed-killed"), changes);
+        auto start = lbk({QStringLiteral("run"), file, QStringLiteral("--detach"), QStringLiteral("--quiet")});
+        QVERIFY2(start.exitCode == 0, qPrintable(start.err));
+        const std::string id = start.out.trimmed().toStdString();
+        auto run = store()->run(id);
+        QVERIFY(run.ok());
+        const fs::path journal = fs::path(run->runDir) / "journal.jsonl";
+        int64_t checkpointStep = 0;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                std::ifstream in(journal);
+                for (std::string line; std::getline(in, line);)
+                    if (line.find("\"type\":\"checkpoint\"") != std::string::npos)
+                        checkpointStep = json::parse(line)["step"].get<int64_t>();
+                return checkpointStep > 0;
+            }(),
+            120000);
+        QCOMPARE(::kill(pid_t(run->pid), SIGKILL), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(!lbk::processAlive(run->pid, 0), 10000);
+        auto resumed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err + resumed.out));
+        auto s = store();
+        const auto killed = s->run(id), left = s->run("timed-alone");
+        QCOMPARE(killed->status, lbk::RunStatus::Finished);
+        std::ifstream in(journal);
+        int64_t resumedFrom = -1;
+        for (std::string line; std::getline(in, line);)
+            if (line.find("resumed_from_step") != std::string::npos)
+                resumedFrom = json::parse(line)["resumed_from_step"].get<int64_t>();
+        QVERIFY2(resumedFrom > 0 && resumedFrom < killed->lastStep, qPrintable(QString::number(resumedFrom)));
+        for (const char *key : {"test/accuracy", "test/loss", "val/loss"})
+            QCOMPARE(killed->summaryValue("final", key).value_or(-1), left->summaryValue("final", key).value_or(-2));
+        QVERIFY(!fs::exists(fs::path(killed->runDir) / "checkpoints" / "last.pt"));
     }
 
     // A resume from a checkpoint that cannot be read fails with the file's path, keeping what was recorded.

@@ -5,6 +5,8 @@
 // hashes n-grams as documented.
 #include <QtTest>
 
+#include <sstream>
+
 #include <torch/torch.h>
 
 #include <set>
@@ -159,7 +161,7 @@ private Q_SLOTS:
         o.weightDecay = 0.01;
         auto w = torch::randn({50, 4}).requires_grad_(true);
         auto ref = w.detach().clone().requires_grad_(true);
-        lbk::SparseRowAdamW lazy(w, o);
+        lbk::SparseRowOptimizer lazy(w, o);
         lazy.setLr(0.01);
         torch::optim::AdamW dense({ref}, torch::optim::AdamWOptions(0.01).weight_decay(0.01));
         const auto ids = torch::tensor(std::vector<int64_t>{3, 7, 7, 20});
@@ -178,6 +180,50 @@ private Q_SLOTS:
         // Untouched rows stay as they were (dense AdamW would decay them).
         QVERIFY(torch::equal(w.detach()[0], before[0]));
         QVERIFY(!torch::equal(ref.detach()[0], before[0]));
+    }
+
+    // optimizer.type sgd on the table: fastText's rule on the touched rows, with momentum as torch's SGD has it
+    // (two steps, so the velocity carries), and no state without momentum.
+    void lazySgdMatchesDenseSgdOnTouchedRows()
+    {
+        for (const double momentum : {0.0, 0.9}) {
+            torch::manual_seed(5);
+            lbk::OptimizerSpec o;
+            o.type = lbk::OptimizerType::Sgd;
+            o.weightDecay = 0;
+            o.momentum = momentum;
+            auto w = torch::randn({50, 4}).requires_grad_(true);
+            auto ref = w.detach().clone().requires_grad_(true);
+            lbk::SparseRowOptimizer lazy(w, o);
+            lazy.setLr(0.5);
+            torch::optim::SGD dense({ref}, torch::optim::SGDOptions(0.5).momentum(momentum));
+            const auto ids = torch::tensor(std::vector<int64_t>{3, 7, 7, 20});
+            const auto offsets = torch::tensor(std::vector<int64_t>{0, 2});
+            const auto before = w.detach().clone();
+            for (int step = 0; step < 2; ++step) {
+                lazy.zeroGrad();
+                dense.zero_grad();
+                auto loss = torch::embedding_bag(w, ids, offsets, false, 1, /*sparse=*/true);
+                std::get<0>(loss).pow(2).sum().backward();
+                w.mutable_grad() = w.grad().coalesce();
+                lazy.step();
+                auto lossRef = torch::embedding_bag(ref, ids, offsets, false, 1, false);
+                std::get<0>(lossRef).pow(2).sum().backward();
+                dense.step();
+            }
+            for (int64_t r : {3, 7, 20})
+                QVERIFY(torch::allclose(w.detach()[r], ref.detach()[r], 1e-6, 1e-6));
+            QVERIFY(torch::equal(w.detach()[0], before[0]));
+            torch::serialize::OutputArchive a;
+            lazy.save(a);
+            std::stringstream bytes;
+            a.save_to(bytes);
+            torch::serialize::InputArchive in;
+            in.load_from(bytes);
+            const std::vector<std::string> keys = in.keys();
+            QCOMPARE(std::find(keys.begin(), keys.end(), "momentum_buffer") != keys.end(), momentum > 0);
+            QVERIFY(std::find(keys.begin(), keys.end(), "exp_avg_sq") == keys.end());
+        }
     }
 
     void bagInputsHashNgramsAsDocumented()

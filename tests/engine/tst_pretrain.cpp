@@ -287,7 +287,7 @@ private Q_SLOTS:
         QCOMPARE(fine->config["model"]["append_sep"], json(true)); // [CLS] pieces [SEP], as pre-training framed them
         torch::serialize::InputArchive a, b;
         a.load_from((std::filesystem::path(pre->runDir) / "checkpoints" / "best.pt").string());
-        b.load_from((std::filesystem::path(fine->runDir) / "checkpoints" / "last.pt").string());
+        b.load_from((std::filesystem::path(fine->runDir) / "checkpoints" / "best.pt").string());
         for (const char *key : {"model.bert.embeddings.word_embeddings.weight",
                                 "model.bert.embeddings.position_embeddings.weight"}) {
             torch::Tensor x, y;
@@ -349,7 +349,7 @@ private Q_SLOTS:
         QCOMPARE(fine->config["model"]["init_from"].get<std::string>(), "run:" + pre->uid + "@20");
         torch::serialize::InputArchive a, b;
         a.load_from((fs::path(pre->runDir) / "checkpoints" / "step-20.pt").string());
-        b.load_from((fs::path(fine->runDir) / "checkpoints" / "last.pt").string());
+        b.load_from((fs::path(fine->runDir) / "checkpoints" / "best.pt").string());
         torch::Tensor x, y;
         a.read("model.bert.embeddings.word_embeddings.weight", x);
         b.read("model.bert.embeddings.word_embeddings.weight", y);
@@ -436,31 +436,44 @@ private Q_SLOTS:
 
     // A classifier fine-tuned from the pre-training run that fails part way resumes from its own checkpoint and
     // copies (not from the pre-trained weights again): its curve is the uninterrupted run's.
+    // A fine-tuning run that failed at step 7 and was resumed trains as the run left alone: from its checkpoint
+    // of step 4 (checkpoint_minutes 0: one at every evaluation), or from the pre-trained weights again when it
+    // failed before its first checkpoint (they were once skipped on resume, leaving a random encoder).
+    void fineTuneResumesExactly_data()
+    {
+        QTest::addColumn<double>("checkpointMinutes");
+        QTest::newRow("from its checkpoint") << 0.0;
+        QTest::newRow("before any checkpoint") << 10.0;
+    }
+
     void fineTuneResumesExactly()
     {
+        QFETCH(double, checkpointMinutes);
+        const std::string tag = checkpointMinutes > 0 ? "-late" : "";
         const auto variant = [&](const QString &name) {
             return lbktest::debugVariant(
                 m_dir.path(), name,
                 {{"data", {{"limit", 800}}},
                  {"tokenizer", {{"max_tokens", 24}}},
                  {"model", {{"type", "encoder"}, {"init_from", "run:mlm"}, {"pooling", "cls"}}},
-                 {"training", {{"max_steps", 12}, {"log_every", 2}}},
+                 {"training", {{"max_steps", 12}, {"log_every", 2}, {"checkpoint_minutes", checkpointMinutes}}},
                  {"evaluation", {{"every_steps", 4}}}});
         };
-        QCOMPARE(lbk({QStringLiteral("run"), variant(QStringLiteral("ft-whole"))}).exitCode, 0);
+        const QString whole = QString::fromStdString("ft-whole" + tag), resumedName = QString::fromStdString("ft-resumed" + tag);
+        QCOMPARE(lbk({QStringLiteral("run"), variant(whole)}).exitCode, 0);
         auto env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("LABBOOK_INJECT_NAN_STEP"), QStringLiteral("7"));
-        QVERIFY(lbk({QStringLiteral("run"), variant(QStringLiteral("ft-resumed"))}, env).exitCode != 0);
-        const auto r = lbk({QStringLiteral("resume"), QStringLiteral("ft-resumed")});
+        QVERIFY(lbk({QStringLiteral("run"), variant(resumedName)}, env).exitCode != 0);
+        const auto r = lbk({QStringLiteral("resume"), resumedName});
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         auto s = store();
-        const auto whole = s->metric(s->run("ft-whole")->id, "train/loss");
-        auto resumed = s->metric(s->run("ft-resumed")->id, "train/loss");
+        const auto wholeLoss = s->metric(s->run(whole.toStdString())->id, "train/loss");
+        auto resumed = s->metric(s->run(resumedName.toStdString())->id, "train/loss");
         // The failed attempt recorded the diverged step's loss (NaN) before it stopped; the rest is the curve.
         std::erase_if(resumed, [](const lbk::MetricPoint &p) { return std::isnan(p.value); });
-        QCOMPARE(resumed.size(), whole.size());
-        for (size_t i = 0; i < whole.size(); ++i)
-            QVERIFY2(std::abs(resumed[i].value - whole[i].value) < 1e-5, qPrintable(QString::number(resumed[i].step)));
+        QCOMPARE(resumed.size(), wholeLoss.size());
+        for (size_t i = 0; i < wholeLoss.size(); ++i)
+            QVERIFY2(std::abs(resumed[i].value - wholeLoss[i].value) < 1e-5, qPrintable(QString::number(resumed[i].step)));
     }
 };
 

@@ -67,7 +67,8 @@ class TestSsh : public QObject {
     {
         return h.variant(name, {{"training", {{"epochs", qEnvironmentVariableIntValue("LBK_TEST_LONG_EPOCHS") > 0
                                                               ? qEnvironmentVariableIntValue("LBK_TEST_LONG_EPOCHS")
-                                                              : 30}}}});
+                                                              : 30},
+                                                 {"checkpoint_minutes", 0}}}}); // resumable at every evaluation
     }
 
     int64_t runId(const LbkResult &r) const { return r.out.trimmed().toLongLong(); }
