@@ -6,18 +6,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fcntl.h>
 #include <filesystem>
 #include <string>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "launch/process.h"
+#include "processmeasure.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -71,54 +68,22 @@ lbk::Status fillStore(const fs::path &file, int runs)
     return lbk::Unit{};
 }
 
-struct Sample {
-    double ms = 0;
-    long maxRssKb = 0;
-};
-
-// One run of the program, its output discarded: wall time and the child's peak resident memory.
-Sample runOnce(const std::vector<std::string> &args)
-{
-    std::vector<char *> argv;
-    for (const auto &a : args)
-        argv.push_back(const_cast<char *>(a.c_str()));
-    argv.push_back(nullptr);
-    const auto t = std::chrono::steady_clock::now();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    struct rusage usage {};
-    ::wait4(pid, &status, 0, &usage);
-    Sample s;
-    s.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-    s.maxRssKb = usage.ru_maxrss;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        s.ms = -1;
-    return s;
-}
-
 void measure(const std::string &label, const std::vector<std::string> &args, int repeat)
 {
     std::vector<double> ms;
-    long rss = 0;
+    double rss = 0;
     for (int i = 0; i < repeat; ++i) {
-        const Sample s = runOnce(args);
-        if (s.ms < 0) {
+        const auto s = lbkbench::runMeasured(args);
+        if (s.exitCode != 0) {
             std::printf("%-34s FAILED (non-zero exit)\n", label.c_str());
             return;
         }
-        ms.push_back(s.ms);
-        rss = std::max(rss, s.maxRssKb);
+        ms.push_back(s.wallS * 1000);
+        rss = std::max(rss, s.peakRssMb);
     }
     std::sort(ms.begin(), ms.end());
     std::printf("%-34s median %7.1f ms  worst %7.1f ms  peak RSS %6.1f MB\n", label.c_str(), ms[ms.size() / 2],
-                ms.back(), double(rss) / 1024.0);
+                ms.back(), rss);
 }
 
 } // namespace
