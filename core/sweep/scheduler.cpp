@@ -349,7 +349,9 @@ void SweepScheduler::resumeInterrupted(TrialRecord &t)
     if (!run || run->status != RunStatus::Interrupted)
         return;
     auto target = usecase::findTarget(m_targets, run->target);
-    auto resumed = target ? usecase::resume(m_store, *target, *run) : Result<usecase::Resumed>(target.error());
+    LaunchRequest req;
+    req.dataRoot = m_o.dataRoot; // as the trial was launched
+    auto resumed = target ? usecase::resume(m_store, *target, *run, req) : Result<usecase::Resumed>(target.error());
     if (!resumed) {
         m_say("trial " + std::to_string(t.trial) + " stays interrupted: " + resumed.message());
         return;

@@ -281,7 +281,7 @@ private Q_SLOTS:
     // one and resumed ends exactly as the same run left alone.
     void timeCheckpointResumesExactly()
     {
-        const json changes = {{"training", {{"epochs", 12}, {"checkpoint_minutes", 0.01}}},
+        const json changes = {{"training", {{"epochs", 30}, {"checkpoint_minutes", 0.01}}},
                               {"evaluation", {{"every_steps", 1000000}}}};
         const auto alone = lbk({QStringLiteral("run"), variant(QStringLiteral("timed-alone"), changes),
                                 QStringLiteral("--quiet")});
@@ -298,7 +298,9 @@ private Q_SLOTS:
             [&] {
                 std::ifstream in(journal);
                 for (std::string line; std::getline(in, line);)
-                    if (line.find("\"type\":\"checkpoint\"") != std::string::npos)
+                    if (line.find("\"type\":\"checkpoint\"") != std::string::npos &&
+                        line.find("\"kind\":\"last\"") != std::string::npos &&
+                        line.find("\"removed\"") == std::string::npos) // a resumable one, not the finished run's
                         checkpointStep = json::parse(line)["step"].get<int64_t>();
                 return checkpointStep > 0;
             }(),

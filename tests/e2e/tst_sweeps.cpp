@@ -182,7 +182,8 @@ private Q_SLOTS:
         for (const auto &t : s->trials(sweep))
             if (killed.count(t.run)) {
                 QVERIFY2(t.state == lbk::TrialState::Finished || t.state == lbk::TrialState::Pruned,
-                         lbk::toString(t.state));
+                         qPrintable(QString::fromStdString(std::string(lbk::toString(t.state)) + ": " + t.reason) +
+                                    QStringLiteral("\n") + resumed.out + resumed.err));
                 QVERIFY(t.value.has_value());
             }
         qInfo("%zu trials' workers killed, resumed and ended", killed.size());
