@@ -60,6 +60,7 @@ Result<std::vector<Paper>> readPapers(const std::filesystem::path &file, const D
 // pre-training only the text, so a corpus such as the Pile's ({"text": ...}) reads.
 struct ReadNeeds {
     bool categories = true;
+    bool abstracts = true; // false: abstracts are dropped as papers are read (a title-only run need not hold them)
 };
 // readPapers of several files in turn, as one corpus (shards): a paper repeated in a later file is a duplicate, a
 // paper without an id gets "<file name>:<line>", data.limit counts across the files, the report sums them.

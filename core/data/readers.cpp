@@ -263,6 +263,7 @@ struct Tally {
     std::unordered_map<std::string, Place> firstLine; // canonical id -> where it was read
     int64_t limit = 0;
     bool categoriesRequired = true; // a paper without categories is a bad line
+    bool keepAbstracts = true;
     bool array = false; // the file is one JSON array: "lines" are its elements, numbered from 1
 
     std::string place(int64_t line) const
@@ -291,6 +292,8 @@ struct Tally {
             p.id = std::move(id);
         }
         ++report.rows;
+        if (!keepAbstracts)
+            std::string().swap(p.abstract);
         if (!sink)
             papers.push_back(std::move(p));
         else if (!(*sink)(std::move(p)))
@@ -715,6 +718,7 @@ Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadRe
 {
     t.limit = spec.limit;
     t.categoriesRequired = needs.categories;
+    t.keepAbstracts = needs.abstracts;
     for (size_t i = 0; i < files.size() && !t.full(); ++i) {
         if (files.size() > 1)
             t.lineIdPrefix = files[i].filename().string() + ":";

@@ -458,7 +458,9 @@ Result<std::vector<Paper>> readRunPapers(const RunContext &ctx, fs::path &dataFi
         return files.error();
     ctx.log("info", "reading " + dataFile.string() +
                         (files->size() > 1 ? " (" + std::to_string(files->size()) + " files)" : ""));
-    auto papers = readPaperFiles(*files, e.data, &report, needs);
+    ReadNeeds reading = needs;
+    reading.abstracts = reading.abstracts && e.data.text != TextField::Title; // most of a paper's bytes
+    auto papers = readPaperFiles(*files, e.data, &report, reading);
     if (!papers)
         return papers.error();
     logReadReport(ctx, dataFile, report);

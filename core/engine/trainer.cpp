@@ -84,6 +84,7 @@ private:
     int64_t m_stepsPerEpoch = 1, m_totalSteps = 0, m_evalEvery = 1, m_resumedFrom = -1;
     bool m_higher = true;
     double m_best = 0;
+    int64_t m_bestStep = -1; // the step best.pt was written at by this process (-1: none, or before a resume)
     int m_badEvals = 0;
     bool m_stoppedEarly = false, m_stopPending = false;
     std::vector<size_t> m_order; // this epoch's permutation of the training examples
@@ -312,6 +313,7 @@ void StepLoop::evaluateAndCheckpoint()
             // Without the optimizer's moments (for the bag, two more copies of its n-gram table): the best
             // checkpoint is scored and exported, while resuming starts from the last one.
             saveCheckpoint(m_bestCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals});
+            m_bestStep = m_ctx.step;
             m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
                                       {"metric", {{"val/" + metric, value}}}});
         } else {
@@ -342,7 +344,10 @@ int StepLoop::finish()
     if (m_ctx.dist)
         setComputeThreads(threadCount(m_e.training.threads)); // the other ranks have finished
     json summary = {{"steps", m_ctx.step}, {"stopped_early", m_stoppedEarly}};
-    const bool best = loadCheckpoint(m_bestCkpt, m_obj.model(), m_ctx.device, nullptr, nullptr);
+    // The weights in memory are the best ones when the last evaluation was the best (a short run's only one):
+    // reading best.pt back would cost its size in memory and time for nothing.
+    const bool best = m_bestStep == m_ctx.step ||
+                      loadCheckpoint(m_bestCkpt, m_obj.model(), m_ctx.device, nullptr, nullptr);
     summary["test_checkpoint"] = best ? "best" : "last";
     const json test = m_obj.evaluate(EvalSplit::Test, m_ctx.step);
     for (const auto k : scalarMetricKeys())

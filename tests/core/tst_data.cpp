@@ -225,6 +225,21 @@ private Q_SLOTS:
         QCOMPARE(qList(p[3].categories), (QStringList{QStringLiteral("hep-th"), QStringLiteral("gr-qc")}));
     }
 
+    // A title-only run reads without abstracts (ReadNeeds::abstracts false): the rest of each paper is as read.
+    void readWithoutAbstracts()
+    {
+        const auto file = write(QStringLiteral("no-abstracts.jsonl"), kGoodJsonl);
+        ReadNeeds needs;
+        needs.abstracts = false;
+        const auto r = readPaperFiles({file}, DataSpec{}, nullptr, needs);
+        QVERIFY(r.ok());
+        QCOMPARE(r->size(), size_t(4));
+        QCOMPARE(q((*r)[0].title), QStringLiteral("First paper"));
+        QCOMPARE(qList((*r)[0].categories), (QStringList{QStringLiteral("cs.CL"), QStringLiteral("cs.LG")}));
+        for (const auto &p : *r)
+            QVERIFY(p.abstract.empty());
+    }
+
     void readJsonlMapping()
     {
         DataSpec spec;
