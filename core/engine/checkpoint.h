@@ -25,6 +25,13 @@ inline std::filesystem::path resumableCheckpoint(const std::filesystem::path &ru
     return runDir / "checkpoints" / "last.pt";
 }
 
+// Whether a run continues from its own state: a resume that finds its resumable checkpoint. One resumed before its
+// first checkpoint starts as a new run does, pre-trained weights included.
+inline bool continuesFromCheckpoint(bool resume, const std::filesystem::path &runDir)
+{
+    return resume && std::filesystem::exists(resumableCheckpoint(runDir));
+}
+
 // The weights kept at an evaluation step (evaluation.keep_checkpoints): checkpoints/<this>.pt.
 inline std::string keptCheckpointName(int64_t step) { return "step-" + std::to_string(step); }
 

@@ -124,7 +124,8 @@ Status ClassifyObjective::prepareTokenizer(const std::vector<std::string> &texts
 Status ClassifyObjective::preparePretrained()
 {
     auto p = prepareRunPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir,
-                                  m_ctx.options.resume || m_ctx.rank > 0);
+                                  continuesFromCheckpoint(m_ctx.options.resume, m_ctx.options.runDir) ||
+                                      m_ctx.rank > 0);
     if (!p)
         return p.error();
     m_pretrained = std::move(*p);
@@ -288,7 +289,7 @@ Status ClassifyObjective::createModel()
     m_model = makeModel(e.model, m_rows.vocab, m_outputs, e.tokenizer.maxTokens, m_sparse,
                         m_pretrained ? &m_pretrained->config : nullptr);
     // A resumed run's weights come from its checkpoint; one resumed before it wrote any starts as a new run does.
-    if (!(m_ctx.options.resume && fs::exists(resumableCheckpoint(m_ctx.options.runDir))))
+    if (!continuesFromCheckpoint(m_ctx.options.resume, m_ctx.options.runDir))
         if (auto loaded = e.model.initFromRun() ? loadRunWeights() : loadPretrainedWeights(); !loaded)
             return loaded;
     m_model->to(m_ctx.device);

@@ -332,7 +332,8 @@ Status MlmObjective::prepareTokenizer()
 Status MlmObjective::preparePretrained()
 {
     auto p = prepareRunPretrained(m_ctx.exp, m_ctx.options.dataRoot, m_ctx.options.runDir,
-                                  m_ctx.options.resume || m_ctx.rank > 0);
+                                  continuesFromCheckpoint(m_ctx.options.resume, m_ctx.options.runDir) ||
+                                      m_ctx.rank > 0);
     if (!p)
         return p.error();
     m_pretrained = std::move(*p); // openPretrained checked the sizes and max_tokens against the experiment

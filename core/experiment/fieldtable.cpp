@@ -461,7 +461,8 @@ std::vector<FieldBinding> optimizerFields()
         // The trainer reads it from the config when it builds the optimizer (engine/trainer.cpp).
         configOnly("optimizer.sparse_embeddings", FieldType::Bool, true,
                    "Bag: update only the embedding rows a batch uses (lazy AdamW, as PyTorch's SparseAdam, or SGD "
-                   "as fastText does); much faster on large n-gram tables, and SGD keeps no moments. false: the "
+                   "as fastText does); much faster on large n-gram tables. SGD with momentum 0 keeps no state beside "
+                   "the table (AdamW keeps two copies of it). Weight decay applies to the rows updated. false: the "
                    "optimizer on every row.")
             .when(bagModels()),
     };

@@ -74,8 +74,15 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::filesystem
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return Error{path.string() + ": cannot open the run journal for writing: " + std::strerror(errno)};
-    // Two workers on one run would interleave their sequence numbers; the second is refused.
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    // Two workers on one run would interleave their sequence numbers; the second is refused. A worker that was
+    // killed can still hold the lock for a moment while its threads exit (its main thread already shows as gone,
+    // so it was marked interrupted and resumed): wait a little for that before refusing.
+    bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    for (int i = 0; !locked && i < 100; ++i) {
+        ::usleep(100 * 1000);
+        locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    }
+    if (!locked) {
         ::close(fd);
         return Error{path.string() + ": another worker is writing this run's journal; is the run already running?"};
     }

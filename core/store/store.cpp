@@ -505,7 +505,9 @@ Result<bool> Store::markInterrupted(int64_t run, int64_t pid, int64_t pidStart, 
 
 Result<bool> Store::claimForResume(int64_t run)
 {
-    auto s = stmt("UPDATE runs SET status = 'queued', error = '', ended_at = NULL "
+    // The dead worker's pid goes with it: a sync in another process before the new worker's is recorded must not
+    // find the old one gone and mark the resumed run interrupted again (syncActiveRuns skips a run without a pid).
+    auto s = stmt("UPDATE runs SET status = 'queued', error = '', ended_at = NULL, pid = 0, pid_start = 0 "
                   "WHERE id = ?1 AND status IN ('interrupted', 'failed', 'cancelled')");
     s.bindInt(1, run);
     if (!s.run())

@@ -89,11 +89,11 @@ GroupCurve groupCurve(const std::vector<std::vector<MetricPoint>> &series)
     return c;
 }
 
-std::string groupTag(const SweepSpec &spec, const json &params)
+std::string groupTag(const SweepSpec &spec, int64_t sweepId, const json &params)
 {
     if (!sweepsSeeds(spec))
         return {};
-    std::string label = kGroupTagPrefix + spec.name;
+    std::string label = kGroupTagPrefix + spec.name + " #" + std::to_string(sweepId);
     std::string others;
     for (const auto &[key, value] : params.items()) {
         if (key == kSeedKey)

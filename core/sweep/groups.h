@@ -41,9 +41,10 @@ struct RunGroup {
 // A sweep's trials grouped by their values other than training.seed, in the order of their best member.
 std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &overview);
 bool sweepsSeeds(const SweepSpec &spec);
-// The tag of a trial's run group: "group:NAME" when the sweep's only key is the seed, "group:NAME (k=v, ...)"
-// with its other values when it has more; empty when the sweep does not sweep the seed.
-std::string groupTag(const SweepSpec &spec, const nlohmann::json &params);
+// The tag of a trial's run group: "group:NAME #ID" (the sweep's name and id: two sweeps of one name are two groups)
+// when the sweep's only key is the seed, "group:NAME #ID (k=v, ...)" with its other values when it has more; empty
+// when the sweep does not sweep the seed.
+std::string groupTag(const SweepSpec &spec, int64_t sweepId, const nlohmann::json &params);
 
 // A group's curve of one metric: at each step some run logged, the mean and sample deviation over the runs that
 // logged it there (a step logged by one run has deviation 0).

@@ -321,7 +321,7 @@ Status SweepScheduler::launchTrial(TrialRecord &t)
     req.dataRoot = m_o.dataRoot;
     req.name = trialName(m_sweep, t.trial);
     req.tags = {kSweepTagPrefix + m_sweep.name};
-    if (const std::string group = groupTag(m_spec, t.params); !group.empty())
+    if (const std::string group = groupTag(m_spec, m_sweep.id, t.params); !group.empty())
         req.tags.push_back(group);
     req.uid = t.runUid;
     req.experimentFile = m_spec.baseFile;

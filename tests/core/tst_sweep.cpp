@@ -305,13 +305,13 @@ private Q_SLOTS:
     {
         json j = sweepJson();
         j["name"] = "s";
-        QCOMPARE(groupTag(parse(j), json{{"optimizer.lr", 0.01}}), std::string());
+        QCOMPARE(groupTag(parse(j), 7, json{{"optimizer.lr", 0.01}}), std::string());
         j["parameters"] = {{"training.seed", {{"values", {13, 14}}}}};
-        QCOMPARE(groupTag(parse(j), json{{"training.seed", 13}}), std::string("group:s"));
+        QCOMPARE(groupTag(parse(j), 7, json{{"training.seed", 13}}), std::string("group:s #7"));
         j["parameters"]["optimizer.lr"] = {{"values", {0.01, 0.1}}};
         j["parameters"]["model.type"] = {{"values", {"bag", "cnn"}}};
-        QCOMPARE(groupTag(parse(j), json{{"training.seed", 13}, {"optimizer.lr", 0.0123456789}, {"model.type", "cnn"}}),
-                 std::string("group:s (model.type=cnn, optimizer.lr=0.0123457)"));
+        QCOMPARE(groupTag(parse(j), 7, json{{"training.seed", 13}, {"optimizer.lr", 0.0123456789}, {"model.type", "cnn"}}),
+                 std::string("group:s #7 (model.type=cnn, optimizer.lr=0.0123457)"));
     }
 
     // A metric that peaks in the middle of one key (a rate too low and too high both hurt): no rank correlation to

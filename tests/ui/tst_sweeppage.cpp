@@ -172,7 +172,7 @@ private Q_SLOTS:
         for (auto t : (*store)->trials(sweep->id)) {
             lbk::NewRun nr;
             nr.name = "seed-sweep-" + std::to_string(t.trial);
-            nr.tags = {lbk::kSweepTagPrefix + std::string("seed-sweep"), lbk::groupTag(*parsed, t.params)};
+            nr.tags = {lbk::kSweepTagPrefix + std::string("seed-sweep"), lbk::groupTag(*parsed, sweep->id, t.params)};
             auto run = (*store)->createRun(nr);
             QVERIFY(run);
             const double lr = t.params["optimizer.lr"].get<double>(), seed = t.params["training.seed"].get<double>();
@@ -228,8 +228,9 @@ private Q_SLOTS:
             QVERIFY(name.siblingAtColumn(labbook::RunsModel::BestF1).data().toString().contains(QChar(0x00b1)));
         }
         names.sort();
-        QCOMPARE(names, (QStringList{QStringLiteral("seed-sweep (optimizer.lr=0.01): mean of 3"),
-                                     QStringLiteral("seed-sweep (optimizer.lr=0.1): mean of 3")}));
+        const QString id = QString::number(sweep->id);
+        QCOMPARE(names, (QStringList{QStringLiteral("seed-sweep #%1 (optimizer.lr=0.01): mean of 3").arg(id),
+                                     QStringLiteral("seed-sweep #%1 (optimizer.lr=0.1): mean of 3").arg(id)}));
         QVERIFY(runs.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/runs-folded-groups.png")));
     }
 

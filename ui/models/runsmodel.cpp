@@ -22,8 +22,8 @@ void RunsModel::setFoldSweeps(bool on)
 {
     m_fold = on;
     refold();
-    if (!m_runs.empty())
-        Q_EMIT dataChanged(index(0, Name), index(int(m_runs.size()) - 1, Name));
+    if (!m_runs.empty()) // names and, for groups, the metric cells change
+        Q_EMIT dataChanged(index(0, 0), index(int(m_runs.size()) - 1, ColumnCount - 1));
 }
 
 bool RunsModel::foldedAway(int row) const
@@ -94,8 +94,8 @@ void RunsModel::refold()
         f.runs = int(m.runs.size());
         for (const int column : kStatColumns) {
             std::vector<double> xs;
-            for (const auto *r : m.runs)
-                if (const double v = columnValue(*r, column); std::isfinite(v))
+            for (const auto *r : m.runs) // finished runs only, as `lbk runs --group` counts them
+                if (const double v = columnValue(*r, column); r->status == lbk::RunStatus::Finished && std::isfinite(v))
                     xs.push_back(v);
             f.stats.push_back(lbk::statsOf({}, xs));
         }

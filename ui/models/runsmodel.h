@@ -30,7 +30,7 @@ public:
     // One row per sweep and per run group, the others foldedAway() for the filter proxy to hide. A sweep's runs
     // (tagged "sweep:NAME") fold into the best of them by macro F1, named "NAME: best of N (run name)"; a run
     // group's (tagged "group:LABEL", the same config over seeds) into one row "LABEL: mean of N" whose metric
-    // columns are the mean and sample deviation across its runs.
+    // columns are the mean and sample deviation across its finished runs.
     void setFoldSweeps(bool on);
     bool foldSweeps() const { return m_fold; }
     bool foldedAway(int row) const;
