@@ -343,10 +343,16 @@ Status SweepScheduler::launchTrial(TrialRecord &t)
 // from its last checkpoint, once per scheduler, so a run that dies at every start cannot keep the sweep busy.
 void SweepScheduler::resumeInterrupted(TrialRecord &t)
 {
-    if (t.run <= 0 || !m_resumed.insert(t.trial).second)
+    if (t.run <= 0)
         return;
     auto run = m_store.runById(t.run);
-    if (!run || run->status != RunStatus::Interrupted)
+    if (run && isActive(run->status)) { // resumed by hand (`lbk resume`, the GUI): followed again
+        t.state = TrialState::Running;
+        t.reason.clear();
+        (void)m_store.updateTrial(t);
+        return;
+    }
+    if (!run || run->status != RunStatus::Interrupted || !m_resumed.insert(t.trial).second)
         return;
     auto target = usecase::findTarget(m_targets, run->target);
     LaunchRequest req;
