@@ -25,6 +25,26 @@
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// One step of the row-sparse optimizer on w and of torch's dense one on ref (a copy of w), from the same
+// embedding-bag loss over rows 3, 7, 7 and 20.
+template <typename Dense>
+void stepBoth(torch::Tensor &w, lbk::SparseRowOptimizer &lazy, torch::Tensor &ref, Dense &dense)
+{
+    const auto ids = torch::tensor(std::vector<int64_t>{3, 7, 7, 20});
+    const auto offsets = torch::tensor(std::vector<int64_t>{0, 2});
+    auto loss = torch::embedding_bag(w, ids, offsets, false, 1, /*sparse=*/true);
+    std::get<0>(loss).pow(2).sum().backward();
+    w.mutable_grad() = w.grad().coalesce();
+    lazy.step();
+    auto lossRef = torch::embedding_bag(ref, ids, offsets, false, 1, false);
+    std::get<0>(lossRef).pow(2).sum().backward();
+    dense.step();
+}
+
+} // namespace
+
 class TestInference : public QObject {
     Q_OBJECT
     std::vector<std::string> m_titles, m_texts;
@@ -164,17 +184,9 @@ private Q_SLOTS:
         lbk::SparseRowOptimizer lazy(w, o);
         lazy.setLr(0.01);
         torch::optim::AdamW dense({ref}, torch::optim::AdamWOptions(0.01).weight_decay(0.01));
-        const auto ids = torch::tensor(std::vector<int64_t>{3, 7, 7, 20});
-        const auto offsets = torch::tensor(std::vector<int64_t>{0, 2});
         const auto before = w.detach().clone();
         // One step from zero moments: both must agree on the touched rows.
-        auto loss = torch::embedding_bag(w, ids, offsets, false, 1, /*sparse=*/true);
-        std::get<0>(loss).pow(2).sum().backward();
-        w.mutable_grad() = w.grad().coalesce();
-        lazy.step();
-        auto lossRef = torch::embedding_bag(ref, ids, offsets, false, 1, false);
-        std::get<0>(lossRef).pow(2).sum().backward();
-        dense.step();
+        stepBoth(w, lazy, ref, dense);
         for (int64_t r : {3, 7, 20})
             QVERIFY(torch::allclose(w.detach()[r], ref.detach()[r], 1e-6, 1e-6));
         // Untouched rows stay as they were (dense AdamW would decay them).
@@ -197,19 +209,11 @@ private Q_SLOTS:
             lbk::SparseRowOptimizer lazy(w, o);
             lazy.setLr(0.5);
             torch::optim::SGD dense({ref}, torch::optim::SGDOptions(0.5).momentum(momentum));
-            const auto ids = torch::tensor(std::vector<int64_t>{3, 7, 7, 20});
-            const auto offsets = torch::tensor(std::vector<int64_t>{0, 2});
             const auto before = w.detach().clone();
             for (int step = 0; step < 2; ++step) {
                 lazy.zeroGrad();
                 dense.zero_grad();
-                auto loss = torch::embedding_bag(w, ids, offsets, false, 1, /*sparse=*/true);
-                std::get<0>(loss).pow(2).sum().backward();
-                w.mutable_grad() = w.grad().coalesce();
-                lazy.step();
-                auto lossRef = torch::embedding_bag(ref, ids, offsets, false, 1, false);
-                std::get<0>(lossRef).pow(2).sum().backward();
-                dense.step();
+                stepBoth(w, lazy, ref, dense);
             }
             for (int64_t r : {3, 7, 20})
                 QVERIFY(torch::allclose(w.detach()[r], ref.detach()[r], 1e-6, 1e-6));
