@@ -114,6 +114,7 @@ struct Trial {
     ProcessSample process;
     double diskMb = 0;
     double accuracy = 0;
+    int64_t run = 0; // Labbook's run, the one scored afterwards
 };
 
 double median(std::vector<double> xs)
@@ -140,6 +141,7 @@ Trial labbookResult(const fs::path &store, const ProcessSample &p)
         return t;
     t.accuracy = runs.front().summaryValue("final", "test/accuracy").value_or(0);
     t.diskMb = double(bytesUnder(runs.front().runDir)) / 1e6;
+    t.run = runs.front().id;
     return t;
 }
 
@@ -257,7 +259,8 @@ int main(int argc, char **argv)
     std::printf("\nScoring %zu titles:\n", p.predictLines);
     for (int i = 1; i <= runs; ++i) {
         double load = lbkbench::loadAverage();
-        const auto lb = lbkbench::runMeasured({(bin / "lbk").string(), "--store", store.string(), "predict", "1",
+        const auto lb = lbkbench::runMeasured({(bin / "lbk").string(), "--store", store.string(), "predict",
+                                                std::to_string(train.labbook.back().run),
                                                 "--data", p.titlesJsonl.string(), "--out", (dir / "lbk-pred.jsonl").string(),
                                                 "--top-k", "1", "--threads", "2", "--quiet"},
                                                (dir / "lbk-predict.log").string());
