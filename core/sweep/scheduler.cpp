@@ -380,7 +380,7 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
     // A trial being pruned whose worker died instead of saving is pruned all the same; it is not resumed.
     const bool pruned = t.state == TrialState::Pruning &&
                         (run.status == RunStatus::Cancelled || run.status == RunStatus::Interrupted);
-    switch (run.status) {
+    switch (pruned ? RunStatus::Cancelled : run.status) {
     case RunStatus::Finished: t.state = TrialState::Finished; break;
     case RunStatus::Cancelled: t.state = pruned ? TrialState::Pruned : TrialState::Cancelled; break;
     case RunStatus::Failed: t.state = TrialState::Failed; break;

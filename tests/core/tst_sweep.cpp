@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <set>
 
+#include "launch/targets.h"
+#include "store/store.h"
 #include "sweep/forest.h"
 #include "sweep/groups.h"
 #include "sweep/pruner.h"
+#include "sweep/scheduler.h"
 #include "sweep/searchspace.h"
 #include "sweep/sweepspec.h"
 
@@ -312,6 +316,44 @@ private Q_SLOTS:
         j["parameters"]["model.type"] = {{"values", {"bag", "cnn"}}};
         QCOMPARE(groupTag(parse(j), 7, json{{"training.seed", 13}, {"optimizer.lr", 0.0123456789}, {"model.type", "cnn"}}),
                  std::string("group:s #7 (model.type=cnn, optimizer.lr=0.0123457)"));
+    }
+
+    // A trial being pruned whose worker died before it could stop cleanly (its run interrupted, not cancelled) ends
+    // pruned with the rule's reason, its run marked cancelled; it is not left interrupted for a resume to miss.
+    void prunedTrialWhoseWorkerDiedEndsPruned()
+    {
+        const std::filesystem::path dir = LABBOOK_TEST_TMP "/tst_sweep";
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        auto store = Store::open(dir / "store.db");
+        QVERIFY(store);
+        json j = sweepJson();
+        j["trials"] = 1;
+        const SweepSpec spec = parse(j);
+        auto sweep = createSweep(**store, spec);
+        QVERIFY2(sweep, sweep ? "" : sweep.message().c_str());
+        QVERIFY(*(*store)->claimTrial(sweep->id, 1, sweep->uid + "-t1"));
+        NewRun nr;
+        nr.uid = sweep->uid + "-t1";
+        nr.name = "base";
+        auto run = (*store)->createRun(nr);
+        QVERIFY(run);
+        QVERIFY((*store)->setStatus(run->id, RunStatus::Interrupted, "its worker was killed"));
+        auto t = (*store)->trials(sweep->id)[0];
+        t.run = run->id;
+        t.state = TrialState::Pruning;
+        t.reason = "asha: rung 1: 0.07 ranks 3 of 3 trials there";
+        QVERIFY((*store)->updateTrial(t));
+
+        TargetsFile targets;
+        SweepScheduler scheduler(**store, targets, *sweep, SweepOptions{}, [](const std::string &) {});
+        auto open = scheduler.step();
+        QVERIFY2(open, open ? "" : open.message().c_str());
+        QVERIFY(!*open);
+        t = (*store)->trials(sweep->id)[0];
+        QVERIFY2(t.state == TrialState::Pruned, toString(t.state));
+        QCOMPARE(QString::fromStdString(t.reason), QStringLiteral("asha: rung 1: 0.07 ranks 3 of 3 trials there"));
+        QVERIFY((*store)->runById(run->id)->status == RunStatus::Cancelled);
     }
 
     // A metric that peaks in the middle of one key (a rate too low and too high both hurt): no rank correlation to
