@@ -3,11 +3,15 @@
 #include "data/dataset.h"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <system_error>
+
+#include "util/stablehash.h"
 
 namespace lbk {
 
@@ -158,6 +162,33 @@ std::string canonicalPaperId(std::string_view id)
     if (v != std::string_view::npos && allDigits(id.substr(v + 1)) && isArxivId(id.substr(0, v)))
         return std::string(id.substr(0, v));
     return std::string(id);
+}
+
+uint64_t dataFilesStamp(const std::vector<fs::path> &files)
+{
+    uint64_t h = stableHash("data-files-v2");
+    for (const auto &f : files) {
+        struct stat st {};
+        std::error_code ec;
+        h = stableHash(fs::absolute(f, ec).string(), h);
+        if (::stat(f.c_str(), &st) != 0) {
+            h = stableHash("missing", h);
+            continue;
+        }
+        h = stableHash(std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
+                           std::to_string(st.st_mtim.tv_nsec),
+                       h);
+        // Its first and last 64 KiB too: a file rewritten with its size and time kept (rsync -a, cp -p of another
+        // version) is still told apart, without reading all of it.
+        std::ifstream in(f, std::ios::binary);
+        std::string chunk(size_t(std::min<int64_t>(st.st_size, 1 << 16)), '\0');
+        in.read(chunk.data(), std::streamsize(chunk.size()));
+        h = stableHash(chunk, h);
+        in.seekg(std::max<int64_t>(0, int64_t(st.st_size) - (1 << 16)));
+        in.read(chunk.data(), std::streamsize(chunk.size()));
+        h = stableHash(chunk, h);
+    }
+    return h;
 }
 
 } // namespace lbk

@@ -84,7 +84,4 @@ struct MlmCorpusRequest {
 // read, encoded in batches and packed anew.
 Result<MlmCorpus> openMlmCorpus(const MlmCorpusRequest &request);
 
-// A hash of the files as they are now (path, size, modification time, first and last 64 KiB): part of a cache key.
-uint64_t dataFilesStamp(const std::vector<std::filesystem::path> &files);
-
 } // namespace lbk

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "data/dataset.h"
+#include "data/papercache.h"
 #include "engine/checkpoint.h"
 #include "engine/evaluation.h"
 #include "engine/hfweights.h"
@@ -461,9 +462,16 @@ Result<std::vector<Paper>> readRunPapers(const RunContext &ctx, fs::path &dataFi
                         (files->size() > 1 ? " (" + std::to_string(files->size()) + " files)" : ""));
     ReadNeeds reading = needs;
     reading.abstracts = reading.abstracts && e.data.text != TextField::Title; // most of a paper's bytes
-    auto papers = readPaperFiles(*files, e.data, &report, reading);
+    const fs::path cacheRoot = ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : ctx.options.cacheDir;
+    PaperCacheUse cache;
+    auto papers = readPaperFilesCached(*files, e.data, reading, cacheRoot, report, cache);
+    if (!cache.problem.empty())
+        ctx.log("warning", cache.problem);
     if (!papers)
         return papers.error();
+    if (cache.hit)
+        ctx.log("info", "read " + std::to_string(papers->size()) + " papers from the cache (" +
+                            paperCachePath(cacheRoot, *files, e.data, reading).string() + ")");
     logReadReport(ctx, dataFile, report);
     return papers;
 }

@@ -20,7 +20,7 @@ struct WorkerOptions {
     std::filesystem::path runDir;   // holds experiment.json (the resolved config); checkpoints go here
     std::string runUid;
     std::string dataRoot;           // empty: resolveDataPath's default
-    std::filesystem::path cacheDir; // tokenizer cache; empty: Tokenizer::defaultCacheDir()
+    std::filesystem::path cacheDir; // tokenizers, papers read, packed corpora; empty: Tokenizer::defaultCacheDir()
     std::filesystem::path journal;  // empty: runDir/journal.jsonl; "-": stdout
     bool lrFind = false;            // the LR range test instead of training
     bool resume = false;            // continue from runDir/checkpoints/last.pt

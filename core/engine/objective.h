@@ -83,6 +83,8 @@ std::unique_ptr<Objective> makeMlmObjective(RunContext &context);
 
 // The experiment's papers: data.path resolved (a pattern names every file it matches, read in turn), the
 // reading logged, bad and repeated lines as warnings. dataFile receives the path as resolved (a pattern stays one).
+// Read through the papers cache (data/papercache.h) under the run's cache folder: a second run of the same files
+// reads them back instead of parsing them again.
 Result<std::vector<Paper>> readRunPapers(const RunContext &context, std::filesystem::path &dataFile,
                                          ReadReport &report, const ReadNeeds &needs = {});
 // The reading's bad and repeated lines as warnings in the run's log.

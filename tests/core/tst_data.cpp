@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
@@ -14,6 +15,7 @@
 #include <zstd.h>
 
 #include "data/dataset.h"
+#include "data/papercache.h"
 #include "util/stablehash.h"
 
 using namespace lbk;
@@ -746,6 +748,105 @@ private Q_SLOTS:
             ids.insert(p.id);
         }
         QCOMPARE(ids.size(), size_t(5000));
+    }
+
+    // A second read of the same files comes from the cache entry, papers and report alike; a changed file is a new
+    // entry; a damaged entry is named, read anew and rewritten.
+    void paperCacheRoundTrip()
+    {
+        const fs::path data = write(QStringLiteral("cached.jsonl"),
+                                    "{\"id\": \"2101.00001\", \"title\": \"One\", \"abstract\": \"A.\", "
+                                    "\"categories\": \"cs.LG stat.ML\"}\n"
+                                    "not json\n"
+                                    "{\"id\": \"2101.00002\", \"title\": \"Two\", \"abstract\": \"B.\", "
+                                    "\"categories\": \"math.CO\"}\n"
+                                    "{\"id\": \"2101.00001v2\", \"title\": \"One again\", \"categories\": \"cs.LG\"}\n");
+        const fs::path cache = fs::path(m_tmp.toStdString()) / "paper-cache";
+        DataSpec spec;
+        spec.maxBadShare = 0.5;
+        const ReadNeeds needs;
+        const auto readCached = [&](PaperCacheUse &use, ReadReport &report) {
+            return readPaperFilesCached({data}, spec, needs, cache, report, use);
+        };
+
+        ReadReport first, second;
+        PaperCacheUse miss, hit;
+        const auto read = readCached(miss, first);
+        QVERIFY2(read.ok(), qPrintable(q(read.ok() ? std::string() : read.message())));
+        QVERIFY(!miss.hit);
+        QVERIFY2(miss.problem.empty(), miss.problem.c_str());
+        const fs::path entry = paperCachePath(cache, {data}, spec, needs);
+        QVERIFY(fs::exists(entry));
+        const auto again = readCached(hit, second);
+        QVERIFY(again.ok());
+        QVERIFY(hit.hit);
+        QCOMPARE(readCounts(second), readCounts(first));
+        QCOMPARE(readCounts(second), (QList<qint64>{4, 2, 1, 1}));
+        QCOMPARE(qList(second.firstErrors), qList(first.firstErrors));
+        QCOMPARE(qList(second.firstDuplicates), qList(first.firstDuplicates));
+        QCOMPARE(again->size(), read->size());
+        for (size_t i = 0; i < read->size(); ++i) {
+            QCOMPARE(q((*again)[i].id), q((*read)[i].id));
+            QCOMPARE(q((*again)[i].title), q((*read)[i].title));
+            QCOMPARE(q((*again)[i].abstract), q((*read)[i].abstract));
+            QCOMPARE(qList((*again)[i].categories), qList((*read)[i].categories));
+        }
+
+        // What the reader needs is part of the key: a title-only read is an entry of its own, without abstracts.
+        QVERIFY(paperCachePath(cache, {data}, spec, ReadNeeds{true, false}) != entry);
+        spec.limit = 1;
+        QVERIFY(paperCachePath(cache, {data}, spec, needs) != entry);
+        spec.limit = 0;
+
+        // A byte changed inside the entry: named, read anew, the entry written again.
+        {
+            std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(40);
+            f.put('\x7f');
+        }
+        const auto damaged = loadPaperCache(entry);
+        QVERIFY(!damaged.ok());
+        QVERIFY2(damaged.message().find(entry.string()) != std::string::npos, damaged.message().c_str());
+        PaperCacheUse afterDamage, rewritten;
+        ReadReport r3, r4;
+        QVERIFY(readCached(afterDamage, r3).ok());
+        QVERIFY(!afterDamage.hit);
+        QVERIFY2(afterDamage.problem.find("damaged") != std::string::npos, afterDamage.problem.c_str());
+        QCOMPARE(readCounts(r3), readCounts(first));
+        QVERIFY(readCached(rewritten, r4).ok());
+        QVERIFY(rewritten.hit);
+
+        // Cut short: named as well.
+        fs::resize_file(entry, fs::file_size(entry) / 2);
+        QVERIFY(!loadPaperCache(entry).ok());
+
+        // The file changed (a paper added): a new entry, the new paper read.
+        QFile f(QString::fromStdString(data.string()));
+        QVERIFY(f.open(QIODevice::Append));
+        f.write("{\"id\": \"2101.00003\", \"title\": \"Three\", \"categories\": \"cs.CL\"}\n");
+        f.close();
+        QVERIFY(paperCachePath(cache, {data}, spec, needs) != entry);
+        PaperCacheUse changed;
+        ReadReport r5;
+        const auto more = readCached(changed, r5);
+        QVERIFY(more.ok());
+        QVERIFY(!changed.hit);
+        QCOMPARE(more->size(), size_t(3));
+    }
+
+    // An entry that cannot be written (the cache folder is a file) is a problem to report, never a failed read.
+    void paperCacheUnwritable()
+    {
+        const fs::path data = write(QStringLiteral("unwritable.jsonl"),
+                                    "{\"id\": \"1\", \"title\": \"One\", \"categories\": \"cs.LG\"}\n");
+        const fs::path blocker = write(QStringLiteral("not-a-folder"), "x");
+        PaperCacheUse use;
+        ReadReport report;
+        const auto read = readPaperFilesCached({data}, DataSpec{}, ReadNeeds{}, blocker, report, use);
+        QVERIFY(read.ok());
+        QCOMPARE(read->size(), size_t(1));
+        QVERIFY(!use.hit);
+        QVERIFY2(use.problem.find("cannot be written") != std::string::npos, use.problem.c_str());
     }
 
     void resolvesDataPath_data()
