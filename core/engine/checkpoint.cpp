@@ -3,6 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <ATen/Parallel.h>
+
+#include "engine/models.h"
 #include "engine/optim.h"
 
 namespace lbk {
@@ -47,15 +54,97 @@ void saveAtomically(torch::serialize::OutputArchive &archive, const fs::path &fi
     }
 }
 
+// A bag model's n-gram table is mostly rows no batch touched (2M buckets over 92k titles: about three in four),
+// still at their initial values, which its seed regenerates (BagModelImpl::initialRows). A checkpoint writes only
+// the rows that differ, their indices and the seed, under "<key>#rows", "<key>#values" and "<key>#seed"; loading
+// regenerates the rest exactly.
+struct CompactTable {
+    std::string key; // "model.<parameter name>"; empty: the model has no bag table
+    torch::Tensor weight;
+    uint64_t seed = 0;
+};
+
+CompactTable compactTableOf(const torch::nn::Module &model)
+{
+    const BagModelImpl *bag = bagOf(model);
+    if (!bag)
+        return {};
+    const torch::Tensor table = bag->embeddingWeight();
+    for (const auto &p : model.named_parameters())
+        if (p.value().is_same(table))
+            return {"model." + p.key(), table, bag->initSeed()};
+    return {};
+}
+
+// The indices of the rows that differ from their initial values.
+torch::Tensor changedRows(const torch::Tensor &table, uint64_t seed)
+{
+    const int64_t rows = table.size(0), dim = table.size(1);
+    const float *data = table.data_ptr<float>();
+    std::vector<uint8_t> changed(size_t(rows), 0);
+    at::parallel_for(0, rows, 4096, [&](int64_t begin, int64_t end) {
+        std::vector<float> initial(static_cast<size_t>(dim));
+        for (int64_t r = begin; r < end; ++r) {
+            BagModelImpl::initialRows(initial.data(), r, 1, dim, seed);
+            changed[size_t(r)] = std::memcmp(initial.data(), data + r * dim, size_t(dim) * sizeof(float)) != 0;
+        }
+    });
+    std::vector<int64_t> indices;
+    for (int64_t r = 0; r < rows; ++r)
+        if (changed[size_t(r)])
+            indices.push_back(r);
+    return torch::from_blob(indices.data(), {int64_t(indices.size())}, torch::kLong).clone();
+}
+
+void writeCompactTable(torch::serialize::OutputArchive &archive, const CompactTable &t)
+{
+    const torch::Tensor table = t.weight.detach().cpu().contiguous();
+    const torch::Tensor rows = changedRows(table, t.seed);
+    archive.write(t.key + "#rows", rows, /*is_buffer=*/true);
+    archive.write(t.key + "#values", table.index_select(0, rows), /*is_buffer=*/true);
+    archive.write(t.key + "#seed", torch::tensor(int64_t(t.seed)), /*is_buffer=*/true);
+}
+
+// The table from its changed rows and its seed, into `weight` (whose shape is the model's).
+void readCompactTable(torch::serialize::InputArchive &archive, const std::string &key, torch::Tensor &weight,
+                      BagModelImpl &bag)
+{
+    torch::Tensor rows, values, seed;
+    archive.read(key + "#rows", rows, /*is_buffer=*/true);
+    archive.read(key + "#values", values, /*is_buffer=*/true);
+    archive.read(key + "#seed", seed, /*is_buffer=*/true);
+    const int64_t n = weight.size(0), dim = weight.size(1);
+    if (rows.dim() != 1 || values.dim() != 2 || values.size(0) != rows.size(0) || values.size(1) != dim ||
+        seed.numel() != 1 || (rows.numel() > 0 && (rows.min().item<int64_t>() < 0 || rows.max().item<int64_t>() >= n)))
+        throw std::runtime_error("its table " + key + " does not fit this model (" + std::to_string(n) + " x " +
+                                 std::to_string(dim) + ")");
+    const auto s = uint64_t(seed.item<int64_t>());
+    auto table = torch::empty({n, dim}, torch::kFloat);
+    float *data = table.data_ptr<float>();
+    at::parallel_for(0, n, 4096, [&](int64_t begin, int64_t end) {
+        BagModelImpl::initialRows(data + begin * dim, begin, end - begin, dim, s);
+    });
+    table.index_copy_(0, rows, values.to(torch::kFloat));
+    weight.copy_(table);
+    bag.setInitSeed(s);
+}
+
 bool readCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Device device, TrainerOptimizer *opt,
                     CheckpointCounters *counters)
 {
     torch::serialize::InputArchive archive;
     archive.load_from(file.string(), device);
     torch::NoGradGuard noGrad;
+    auto *classifier = dynamic_cast<ClassifierImpl *>(&model);
+    BagModelImpl *bag = classifier ? classifier->bag() : nullptr;
     for (auto &p : model.named_parameters()) {
         torch::Tensor t;
-        archive.read("model." + p.key(), t);
+        if (bag && p.value().is_same(bag->embeddingWeight()) && !archive.try_read("model." + p.key(), t)) {
+            readCompactTable(archive, "model." + p.key(), p.value(), *bag);
+            continue;
+        }
+        if (!t.defined())
+            archive.read("model." + p.key(), t);
         p.value().copy_(t);
     }
     for (auto &b : model.named_buffers()) {
@@ -89,8 +178,13 @@ void saveCheckpoint(const fs::path &file, const torch::nn::Module &model, const 
 {
     checkSpaceFor(file, model, opt != nullptr);
     torch::serialize::OutputArchive archive;
-    for (const auto &p : model.named_parameters())
-        archive.write("model." + p.key(), p.value().detach().cpu());
+    const CompactTable table = compactTableOf(model);
+    for (const auto &p : model.named_parameters()) {
+        if (!table.key.empty() && p.value().is_same(table.weight))
+            writeCompactTable(archive, table);
+        else
+            archive.write("model." + p.key(), p.value().detach().cpu());
+    }
     for (const auto &b : model.named_buffers())
         archive.write("model." + b.key(), b.value().detach().cpu(), /*is_buffer=*/true);
     if (opt) {
@@ -116,6 +210,9 @@ bool loadCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Devic
         // checkpoint from before its CNN had a parameter group of its own).
         throw std::runtime_error(file.string() + " cannot be loaded into this run's model and optimizer (" +
                                  err.what_without_backtrace() + "); start the experiment again as a new run");
+    } catch (const std::runtime_error &err) {
+        throw std::runtime_error(file.string() + " cannot be loaded into this run's model: " + err.what() +
+                                 "; start the experiment again as a new run");
     }
 }
 

@@ -4,6 +4,7 @@
 #include "engine/fusedgru.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+
+#include "util/stablehash.h"
 
 namespace lbk {
 
@@ -62,6 +65,31 @@ torch::Tensor fastDropout(const torch::Tensor &x, double p, bool training)
     return x * mask;
 }
 
+// fastText's initialisation, small uniform input vectors in [-1/dim, 1/dim), from a hash of (seed, element) on
+// every core: a 2M x 64 table in about 0.1 s, where the module's own normal fill and a uniform one over it took
+// 1.3 s. The seed is drawn from the generator training.seed seeded, so a run's table is its seed's.
+torch::Tensor BagModelImpl::initialTable(int64_t rows, int64_t dim)
+{
+    m_initSeed = uint64_t(torch::randint(std::numeric_limits<int64_t>::max(), {1}, torch::kLong).item<int64_t>());
+    auto table = torch::empty({rows, dim}, torch::kFloat);
+    float *data = table.data_ptr<float>();
+    at::parallel_for(0, rows, 4096, [&](int64_t begin, int64_t end) {
+        initialRows(data + begin * dim, begin, end - begin, dim, m_initSeed);
+    });
+    return table;
+}
+
+void BagModelImpl::initialRows(float *out, int64_t firstRow, int64_t rows, int64_t dim, uint64_t seed)
+{
+    fillHashedUniform(out, rows * dim, seed, uint64_t(firstRow * dim), 1.0f / float(dim));
+}
+
+const BagModelImpl *bagOf(const torch::nn::Module &model)
+{
+    const auto *classifier = dynamic_cast<const ClassifierImpl *>(&model);
+    return classifier ? const_cast<ClassifierImpl *>(classifier)->bag() : nullptr; // bag() only finds the member
+}
+
 BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool sparse)
 {
     const int64_t rows = int64_t(vocab) + (spec.ngrams > 1 || spec.charNgrams > 0 ? spec.ngramBuckets : 0);
@@ -71,13 +99,12 @@ BagModelImpl::BagModelImpl(const ModelSpec &spec, int vocab, int outputs, bool s
                                     .mode(spec.weighting == BagWeighting::TfIdf
                                               ? torch::nn::EmbeddingBagMode(torch::kSum)
                                               : torch::nn::EmbeddingBagMode(torch::kMean))
-                                    .sparse(sparse)));
+                                    .sparse(sparse)
+                                    ._weight(initialTable(rows, spec.embeddingDim))));
     m_tfidf = spec.weighting == BagWeighting::TfIdf;
     m_minDf = spec.minDf;
     if (m_tfidf)
         m_idf = register_buffer("idf", torch::ones({rows}));
-    // fastText's initialisation: small uniform input vectors.
-    torch::nn::init::uniform_(m_embedding->weight, -1.0 / spec.embeddingDim, 1.0 / spec.embeddingDim);
     m_dropout = register_module("dropout", FastDropout(spec.dropout));
     m_out = register_module("out", torch::nn::Linear(spec.embeddingDim, outputs));
 }

@@ -67,6 +67,9 @@ public:
     virtual ParamGroup paramGroup(const std::string &name) const { return {}; }
 };
 
+// The model's bag table (its own, or an ensemble's bag member's), when it is a classifier with one; else null.
+const BagModelImpl *bagOf(const torch::nn::Module &model);
+
 class BagModelImpl : public ClassifierImpl {
 public:
     // sparse: the embedding table gets row-sparse gradients (only the rows a batch uses), for the lazy
@@ -80,7 +83,14 @@ public:
     // as scikit-learn's smooth idf; 0 for rows in fewer than model.min_df texts when that is above 1). A buffer,
     // so checkpoints and exports carry it.
     void setIdf(const std::vector<const std::vector<int> *> &examples, const InputSpec &spec);
+    // The seed the table's initial values were drawn from, and those values: rows [firstRow, firstRow + rows) of a
+    // table of `dim` columns into out. A checkpoint writes only the rows that differ from them (engine/checkpoint.cpp).
+    uint64_t initSeed() const { return m_initSeed; }
+    void setInitSeed(uint64_t seed) { m_initSeed = seed; }
+    static void initialRows(float *out, int64_t firstRow, int64_t rows, int64_t dim, uint64_t seed);
 private:
+    torch::Tensor initialTable(int64_t rows, int64_t dim);
+    uint64_t m_initSeed = 0;
     torch::nn::EmbeddingBag m_embedding{nullptr};
     torch::Tensor m_idf;
     bool m_tfidf = false;

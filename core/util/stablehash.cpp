@@ -35,4 +35,13 @@ uint64_t StableDraws::next()
     return splitmix64Finalise(m_state);
 }
 
+void fillHashedUniform(float *out, int64_t n, uint64_t seed, uint64_t firstIndex, float scale)
+{
+    const uint64_t base = splitmix64Finalise(seed + kGolden);
+    for (int64_t i = 0; i < n; ++i) {
+        const uint64_t r = splitmix64Finalise(base + (firstIndex + uint64_t(i)) * kGolden);
+        out[i] = scale * (float(r >> 40) * 0x1p-23f - 1.0f); // 24 bits: [-1, 1) in steps of 2^-23
+    }
+}
+
 } // namespace lbk

@@ -22,4 +22,8 @@ private:
     uint64_t m_state;
 };
 
+// Fills out[0, n) with values in [-scale, scale) that depend on (seed, firstIndex + i) alone: a table initialised
+// element by element, on any number of threads in any order, each part reproducible on its own.
+void fillHashedUniform(float *out, int64_t n, uint64_t seed, uint64_t firstIndex, float scale);
+
 } // namespace lbk

@@ -249,10 +249,11 @@ private Q_SLOTS:
         QVERIFY(stepAtKill >= 75);
         const auto keptLoss = s->metric(run->id, "train/loss").size();
         QVERIFY(keptLoss > 0);
-        // The resumable checkpoint holds AdamW's two moments beside the weights: about three times the best one.
+        // The resumable checkpoint holds AdamW's two moments beside the weights: more than twice the best one, which
+        // holds the weights alone (and of the bag's table only the rows training changed).
         const fs::path ckpts = fs::path(run->runDir) / "checkpoints";
         const double ratio = double(fs::file_size(ckpts / "last.pt")) / double(fs::file_size(ckpts / "best.pt"));
-        QVERIFY2(ratio > 2.5 && ratio < 3.5, qPrintable(QString::number(ratio)));
+        QVERIFY2(ratio > 2.5, qPrintable(QString::number(ratio)));
 
         auto resumed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err + resumed.out));

@@ -14,6 +14,7 @@
 #include "sampledata.h"
 #include "data/dataset.h"
 #include "experiment/schema.h"
+#include "engine/checkpoint.h"
 #include "engine/models.h"
 #include "engine/optim.h"
 #include "engine/threads.h"
@@ -192,6 +193,54 @@ private Q_SLOTS:
         // Untouched rows stay as they were (dense AdamW would decay them).
         QVERIFY(torch::equal(w.detach()[0], before[0]));
         QVERIFY(!torch::equal(ref.detach()[0], before[0]));
+    }
+
+    // A bag table's checkpoint holds only the rows that left their initial values, and loads back bit for bit into a
+    // model built with another seed (whose own initial rows are different): the untouched rows are regenerated from
+    // the checkpoint's seed. A checkpoint that lies about its rows is named, not loaded.
+    void bagCheckpointWritesOnlyChangedRows()
+    {
+        lbk::ModelSpec spec;
+        spec.type = lbk::ModelType::Bag;
+        spec.embeddingDim = 16;
+        spec.ngrams = 2;
+        spec.ngramBuckets = 20000;
+        torch::manual_seed(1);
+        lbk::BagModel trained(spec, 1000, 5, true);
+        torch::manual_seed(2);
+        lbk::BagModel fresh(spec, 1000, 5, true);
+        QVERIFY(trained->initSeed() != fresh->initSeed());
+        {
+            torch::NoGradGuard noGrad;
+            auto w = trained->embeddingWeight();
+            for (int64_t r : {0, 17, 999, 1000, 20999})
+                w[r].add_(0.25);
+        }
+        const fs::path dir = fs::path(LABBOOK_TEST_TMP) / "compact-table";
+        fs::create_directories(dir);
+        const fs::path file = dir / "best.pt";
+        lbk::saveCheckpoint(file, *trained, nullptr, {7, 0.5, 0});
+        const auto fullTable = uintmax_t(21000) * 16 * sizeof(float);
+        QVERIFY2(fs::file_size(file) < fullTable / 10, qPrintable(QString::number(fs::file_size(file))));
+        lbk::CheckpointCounters counters;
+        QVERIFY(lbk::loadCheckpoint(file, *fresh, torch::kCPU, nullptr, &counters));
+        QCOMPARE(counters.step, int64_t(7));
+        for (const auto &p : trained->named_parameters())
+            QVERIFY2(torch::equal(p.value(), fresh->named_parameters()[p.key()]), p.key().c_str());
+        QCOMPARE(fresh->initSeed(), trained->initSeed());
+
+        // Its rows point past this model's table: named, and the model keeps its weights.
+        spec.ngramBuckets = 10;
+        lbk::BagModel small(spec, 1000, 5, true);
+        const auto before = small->embeddingWeight().clone();
+        bool named = false;
+        try {
+            lbk::loadCheckpoint(file, *small, torch::kCPU, nullptr, nullptr);
+        } catch (const std::runtime_error &e) {
+            named = std::string(e.what()).find(file.string()) != std::string::npos;
+        }
+        QVERIFY(named);
+        QVERIFY(torch::equal(small->embeddingWeight(), before));
     }
 
     // optimizer.type sgd on the table: fastText's rule on the touched rows, with momentum as torch's SGD has it
