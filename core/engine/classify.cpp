@@ -5,6 +5,7 @@
 
 #include "data/dataset.h"
 #include "data/papercache.h"
+#include "data/tokencache.h"
 #include "engine/checkpoint.h"
 #include "engine/evaluation.h"
 #include "engine/hfweights.h"
@@ -15,6 +16,7 @@
 #include "engine/pretrained.h"
 #include "engine/runcontext.h"
 #include "engine/tokenizer.h"
+#include "util/cacheentry.h"
 
 namespace lbk {
 
@@ -58,6 +60,7 @@ private:
     Status prepareFromRun();
     Status loadRunWeights();
     void setClassWeights();
+    std::vector<std::vector<int>> encodeExamples(const std::vector<std::string> &texts);
     Batch makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const;
     torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
     EvalOutput score(const std::vector<size_t> &examples);
@@ -226,7 +229,7 @@ Status ClassifyObjective::prepare()
     if (auto tok = m.initFromRun() ? prepareFromRun() : m.pretrained() ? preparePretrained() : prepareTokenizer(texts);
         !tok)
         return tok;
-    m_tokens = m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess());
+    m_tokens = encodeExamples(texts);
     m_rows = tokenRowsFor(m_ctx.exp.model, m_tokenizer->vocabSize());
     m_outputs = m_data.kind == TaskKind::Binary ? 1 : int(m_data.labelNames.size());
     if (m_ctx.rank == 0) {
@@ -234,6 +237,35 @@ Status ClassifyObjective::prepare()
         labels << json(m_data.labelNames).dump(2) << '\n';
     }
     return Unit{};
+}
+
+// The examples' token ids, from the token cache when a run of the same texts and tokenizer wrote them, else encoded
+// and cached. Only a sentencepiece tokenizer has a model file that names it; a Hugging Face one encodes every time.
+std::vector<std::vector<int>> ClassifyObjective::encodeExamples(const std::vector<std::string> &texts)
+{
+    const auto *sentencepiece = dynamic_cast<const Tokenizer *>(m_tokenizer.get());
+    const fs::path cacheRoot =
+        m_ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : m_ctx.options.cacheDir;
+    const fs::path entry =
+        sentencepiece ? tokenCachePath(cacheRoot, sentencepiece->modelPath(),
+                                       m_ctx.exp.config.value("tokenizer", json::object()).dump(), texts)
+                      : fs::path();
+    std::error_code ec;
+    if (!entry.empty() && fs::exists(entry, ec)) {
+        auto cached = loadTokenCache(entry, texts.size());
+        if (cached) {
+            touchCacheEntry(entry);
+            m_ctx.log("info", "token ids of " + std::to_string(texts.size()) + " texts from the cache (" +
+                                  entry.string() + ")");
+            return std::move(*cached);
+        }
+        m_ctx.log("warning", cached.message() + "; the texts were encoded anew");
+    }
+    auto tokens = m_tokenizer->encodeAll(texts, m_ctx.threadsPerProcess());
+    if (!entry.empty() && m_ctx.rank == 0)
+        if (auto saved = saveTokenCache(entry, tokens); !saved)
+            m_ctx.log("warning", saved.message() + "; the next run encodes the texts again");
+    return tokens;
 }
 
 json ClassifyObjective::dataSummary() const

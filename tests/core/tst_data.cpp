@@ -16,6 +16,7 @@
 
 #include "data/dataset.h"
 #include "data/papercache.h"
+#include "data/tokencache.h"
 #include "util/stablehash.h"
 
 using namespace lbk;
@@ -847,6 +848,39 @@ private Q_SLOTS:
         QCOMPARE(read->size(), size_t(1));
         QVERIFY(!use.hit);
         QVERIFY2(use.problem.find("cannot be written") != std::string::npos, use.problem.c_str());
+    }
+
+    // Token ids come back as written; the key follows the tokenizer's bytes, its settings and every text; an entry
+    // for another count of texts, or a damaged one, is named.
+    void tokenCacheRoundTrip()
+    {
+        const fs::path model = write(QStringLiteral("tok.model"), "pieces");
+        const fs::path otherModel = write(QStringLiteral("tok2.model"), "other pieces");
+        const fs::path cache = fs::path(m_tmp.toStdString()) / "token-cache";
+        const std::vector<std::string> texts = {"a title", "another title", ""};
+        const fs::path entry = tokenCachePath(cache, model, "{\"max_tokens\":48}", texts);
+        QVERIFY(!entry.empty());
+        QVERIFY(tokenCachePath(cache, model, "{\"max_tokens\":48}", {"a title", "another title!", ""}) != entry);
+        QVERIFY(tokenCachePath(cache, model, "{\"max_tokens\":32}", texts) != entry);
+        QVERIFY(tokenCachePath(cache, otherModel, "{\"max_tokens\":48}", texts) != entry);
+        QVERIFY(tokenCachePath(cache, fs::path(m_tmp.toStdString()) / "missing.model", "{}", texts).empty());
+
+        const std::vector<std::vector<int>> tokens = {{5, 6}, {5, 7, 6}, {}};
+        QVERIFY(saveTokenCache(entry, tokens));
+        const auto back = loadTokenCache(entry, texts.size());
+        QVERIFY2(back.ok(), back.ok() ? "" : back.message().c_str());
+        QVERIFY(*back == tokens);
+        const auto wrongCount = loadTokenCache(entry, 2);
+        QVERIFY(!wrongCount.ok());
+        QVERIFY(wrongCount.message().find(entry.string()) != std::string::npos);
+        {
+            std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(20);
+            f.put('\x7f');
+        }
+        const auto damaged = loadTokenCache(entry, texts.size());
+        QVERIFY(!damaged.ok());
+        QVERIFY2(damaged.message().find("damaged") != std::string::npos, damaged.message().c_str());
     }
 
     void resolvesDataPath_data()

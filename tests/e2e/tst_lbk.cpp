@@ -319,6 +319,17 @@ private Q_SLOTS:
             if (line.find("resumed_from_step") != std::string::npos)
                 resumedFrom = json::parse(line)["resumed_from_step"].get<int64_t>();
         QVERIFY2(resumedFrom > 0 && resumedFrom < killed->lastStep, qPrintable(QString::number(resumedFrom)));
+        // Both starts of this run read the papers and their token ids from the caches the run left alone filled,
+        // and still end exactly as that run did.
+        int cachedPapers = 0, cachedTokens = 0;
+        in.clear();
+        in.seekg(0);
+        for (std::string line; std::getline(in, line);) {
+            cachedPapers += line.find("papers from the cache") != std::string::npos;
+            cachedTokens += line.find("token ids of") != std::string::npos;
+        }
+        QCOMPARE(cachedPapers, 2);
+        QCOMPARE(cachedTokens, 2);
         for (const char *key : {"test/accuracy", "test/loss", "val/loss"})
             QCOMPARE(killed->summaryValue("final", key).value_or(-1), left->summaryValue("final", key).value_or(-2));
         QVERIFY(!fs::exists(fs::path(killed->runDir) / "checkpoints" / "last.pt"));

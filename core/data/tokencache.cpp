@@ -1,0 +1,63 @@
+#include "data/tokencache.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "util/cacheentry.h"
+#include "util/stablehash.h"
+
+namespace fs = std::filesystem;
+
+namespace lbk {
+
+namespace {
+
+constexpr std::string_view kMagic = "LBKTOK01";
+constexpr size_t kKeptEntries = 8;
+
+} // namespace
+
+fs::path tokenCachePath(const fs::path &cacheRoot, const fs::path &modelFile, const std::string &settings,
+                        const std::vector<std::string> &texts)
+{
+    std::ifstream in(modelFile, std::ios::binary);
+    const std::string model((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (model.empty()) // missing or unreadable
+        return {};
+    uint64_t h = stableHash("tokens-v1|" + settings, stableHash(model));
+    for (const auto &t : texts)
+        h = stableHash(t, h);
+    char name[24];
+    std::snprintf(name, sizeof name, "%016llx.tokens", static_cast<unsigned long long>(h));
+    return cacheRoot / "tokens" / name;
+}
+
+Result<std::vector<std::vector<int>>> loadTokenCache(const fs::path &entry, size_t texts)
+{
+    auto payload = readCacheEntry(entry, kMagic);
+    if (!payload)
+        return payload.error();
+    ByteReader r(*payload);
+    uint64_t count = 0;
+    if (!r.u64(count) || count != texts)
+        return Error{entry.string() + ": holds another number of texts than the run has (the file is damaged)"};
+    std::vector<std::vector<int>> tokens(texts);
+    for (auto &ids : tokens)
+        if (!r.ints(ids))
+            return Error{entry.string() + ": its contents do not add up (the file is damaged)"};
+    if (!r.atEnd())
+        return Error{entry.string() + ": its contents do not add up (the file is damaged)"};
+    return tokens;
+}
+
+Status saveTokenCache(const fs::path &entry, const std::vector<std::vector<int>> &tokens)
+{
+    ByteWriter w;
+    w.u64(tokens.size());
+    for (const auto &ids : tokens)
+        w.ints(ids);
+    return writeCacheEntry(entry, kMagic, w.bytes(), kKeptEntries);
+}
+
+} // namespace lbk
