@@ -119,13 +119,16 @@ void readCompactTable(torch::serialize::InputArchive &archive, const std::string
         throw std::runtime_error("its table " + key + " does not fit this model (" + std::to_string(n) + " x " +
                                  std::to_string(dim) + ")");
     const auto s = uint64_t(seed.item<int64_t>());
-    auto table = torch::empty({n, dim}, torch::kFloat);
+    // In place where the weight is a plain CPU table (no second copy of it in memory while scoring).
+    const bool inPlace = weight.device().is_cpu() && weight.is_contiguous() && weight.scalar_type() == torch::kFloat;
+    torch::Tensor table = inPlace ? weight : torch::empty({n, dim}, torch::kFloat);
     float *data = table.data_ptr<float>();
     at::parallel_for(0, n, 4096, [&](int64_t begin, int64_t end) {
         BagModelImpl::initialRows(data + begin * dim, begin, end - begin, dim, s);
     });
     table.index_copy_(0, rows, values.to(torch::kFloat));
-    weight.copy_(table);
+    if (!inPlace)
+        weight.copy_(table);
     bag.setInitSeed(s);
 }
 
