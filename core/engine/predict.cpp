@@ -4,7 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <numeric>
-#include <thread>
+
+#include <ATen/Parallel.h>
 
 #include "data/dataset.h"
 #include "data/linereader.h"
@@ -28,31 +29,23 @@ void appendFloat(std::string &out, float v)
     out.append(buf, size_t(n));
 }
 
-// Runs fn(i, t) for i in [0, n) on up to `threads` threads; t is the thread's index.
+// Runs fn(i, t) for i in [0, n) on LibTorch's own threads (the ones that score), t being the thread's index below
+// at::get_num_threads(): a second pool of threads beside LibTorch's would leave its OpenMP threads spinning for
+// the cores while this one parses.
 template <class Fn>
-void parallelFor(size_t n, int threads, Fn fn)
+void parallelFor(size_t n, Fn fn)
 {
-    threads = std::max(1, std::min<int>(threads, int(n / 64) + 1));
-    if (threads == 1) {
-        for (size_t i = 0; i < n; ++i)
-            fn(i, 0);
-        return;
-    }
-    std::vector<std::thread> pool;
-    const size_t per = (n + size_t(threads) - 1) / size_t(threads);
-    for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&, t] {
-            for (size_t i = size_t(t) * per; i < std::min(n, size_t(t + 1) * per); ++i)
-                fn(i, t);
-        });
-    for (auto &th : pool)
-        th.join();
+    at::parallel_for(0, int64_t(n), 64, [&](int64_t begin, int64_t end) {
+        const int t = at::get_thread_num();
+        for (int64_t i = begin; i < end; ++i)
+            fn(size_t(i), t);
+    });
 }
 
 class Predictor {
 public:
     Predictor(const PredictOptions &o, const LoadedModel &lm, std::string format, int threads)
-        : m_o(o), m_lm(lm), m_csv(format == "csv"), m_threads(threads), m_caches(size_t(threads))
+        : m_o(o), m_lm(lm), m_csv(format == "csv"), m_caches(size_t(std::max(threads, at::get_num_threads())))
     {
     }
     std::string header() const;
@@ -68,7 +61,6 @@ private:
     const PredictOptions &m_o;
     const LoadedModel &m_lm;
     bool m_csv;
-    int m_threads;
     std::vector<WordCache> m_caches; // one per thread, bounded
     std::vector<std::string> m_ids = std::vector<std::string>(kChunk), m_rendered = std::vector<std::string>(kChunk);
     std::vector<std::vector<int>> m_tokens = std::vector<std::vector<int>>(kChunk);
@@ -89,7 +81,7 @@ std::string Predictor::header() const
 void Predictor::parse(const std::vector<std::string> &lines)
 {
     const DataSpec &ds = m_lm.exp.data;
-    parallelFor(lines.size(), m_threads, [&](size_t i, int t) {
+    parallelFor(lines.size(), [&](size_t i, int t) {
         m_ok[i] = 0;
         auto j = json::parse(lines[i], nullptr, false);
         if (j.is_discarded() || !j.is_object())
@@ -175,8 +167,7 @@ void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out
     const size_t k = m_lm.width();
     const auto probs = scoreInBatches(good, size_t(std::max(1, m_o.batchSize)), k,
                                       [&](const auto &part) { return m_lm.probabilities(part); });
-    parallelFor(good.size(), m_threads,
-                [&](size_t g, int) { render(probs.data() + g * k, m_ids[where[g]], m_rendered[where[g]]); });
+    parallelFor(good.size(), [&](size_t g, int) { render(probs.data() + g * k, m_ids[where[g]], m_rendered[where[g]]); });
     for (size_t w : where)
         std::fwrite(m_rendered[w].data(), 1, m_rendered[w].size(), out);
     result.rows += int64_t(good.size());
