@@ -268,6 +268,7 @@ private Q_SLOTS:
         lbk::setValueAt(second, "name", "debug-slow");
         // Still training when the window is reopened, however fast the machine: cancelled once followed again.
         lbk::setValueAt(second, "training.epochs", 5000);
+        lbk::setValueAt(second, "schedule.type", "constant"); // its rate from the first step, not a long warm-up
         m_window->launch(second, false);
         QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 2, 15000);
         m_trainB = launched.at(1).at(0).toLongLong();
