@@ -41,7 +41,8 @@ Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::string &p
 // Every path's files in turn (data.path as a list): a file that two of them name is listed once, where it first is.
 Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::vector<std::string> &paths,
                                                             const std::string &dataRoot = {});
-// A hash of the files as they are now (path, size, modification time, first and last 64 KiB): part of every cache key built from the data (papers read, packed corpora).
+// A hash of the files as they are now (path, size, modification time, first and last 64 KiB): part of every
+// cache key built from the data (papers read, packed corpora).
 uint64_t dataFilesStamp(const std::vector<std::filesystem::path> &files);
 
 // The data a spec names, as messages and summaries name it: the resolved path, or the paths as written when the

@@ -1,7 +1,5 @@
 #include "data/papercache.h"
 
-#include <cstdio>
-
 #include "util/cacheentry.h"
 #include "util/stablehash.h"
 
@@ -14,13 +12,6 @@ namespace {
 constexpr std::string_view kMagic = "LBKPAP02";
 constexpr size_t kKeptEntries = 8;
 
-std::string hex(uint64_t h)
-{
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
-}
-
 } // namespace
 
 fs::path paperCachePath(const fs::path &cacheRoot, const std::vector<fs::path> &files, const DataSpec &spec,
@@ -30,7 +21,7 @@ fs::path paperCachePath(const fs::path &cacheRoot, const std::vector<fs::path> &
                                  spec.titleColumn + "|" + spec.abstractColumn + "|" + spec.categoriesColumn + "|" +
                                  std::to_string(spec.maxBadShare) + "|" + std::to_string(spec.limit) + "|" +
                                  std::to_string(needs.categories) + std::to_string(needs.abstracts);
-    return cacheRoot / "papers" / (hex(stableHash(settings, dataFilesStamp(files))) + ".papers");
+    return cacheRoot / "papers" / (hexKey(stableHash(settings, dataFilesStamp(files))) + ".papers");
 }
 
 Result<CachedPapers> loadPaperCache(const fs::path &entry)
@@ -78,6 +69,7 @@ Result<std::vector<Paper>> readPaperFilesCached(const std::vector<fs::path> &fil
                                                 ReadReport &report, PaperCacheUse &use)
 {
     const fs::path entry = paperCachePath(cacheRoot, files, spec, needs);
+    use.entry = entry;
     std::error_code ec;
     if (fs::exists(entry, ec)) {
         auto cached = loadPaperCache(entry);

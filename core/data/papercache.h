@@ -31,6 +31,7 @@ Status savePaperCache(const std::filesystem::path &entry, const std::vector<Pape
 // How a cached read went, for the run's log.
 struct PaperCacheUse {
     bool hit = false;
+    std::filesystem::path entry; // the entry read or written
     std::string problem; // a damaged entry read anew, or an entry that could not be written
 };
 

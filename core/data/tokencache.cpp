@@ -1,6 +1,5 @@
 #include "data/tokencache.h"
 
-#include <cstdio>
 #include <fstream>
 #include <iterator>
 
@@ -28,9 +27,7 @@ fs::path tokenCachePath(const fs::path &cacheRoot, const fs::path &modelFile, co
     uint64_t h = stableHash("tokens-v1|" + settings, stableHash(model));
     for (const auto &t : texts)
         h = stableHash(t, h);
-    char name[24];
-    std::snprintf(name, sizeof name, "%016llx.tokens", static_cast<unsigned long long>(h));
-    return cacheRoot / "tokens" / name;
+    return cacheRoot / "tokens" / (hexKey(h) + ".tokens");
 }
 
 Result<std::vector<std::vector<int>>> loadTokenCache(const fs::path &entry, size_t texts)

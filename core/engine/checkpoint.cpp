@@ -54,7 +54,7 @@ void saveAtomically(torch::serialize::OutputArchive &archive, const fs::path &fi
     }
 }
 
-// A bag model's n-gram table is mostly rows no batch touched (2M buckets over 92k titles: about three in four),
+// A bag model's n-gram table is mostly rows no batch touched (2M buckets over 92k titles: about four in five),
 // still at their initial values, which its seed regenerates (BagModelImpl::initialRows). A checkpoint writes only
 // the rows that differ, their indices and the seed, under "<key>#rows", "<key>#values" and "<key>#seed"; loading
 // regenerates the rest exactly.

@@ -244,10 +244,8 @@ Status ClassifyObjective::prepare()
 std::vector<std::vector<int>> ClassifyObjective::encodeExamples(const std::vector<std::string> &texts)
 {
     const auto *sentencepiece = dynamic_cast<const Tokenizer *>(m_tokenizer.get());
-    const fs::path cacheRoot =
-        m_ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : m_ctx.options.cacheDir;
     const fs::path entry =
-        sentencepiece ? tokenCachePath(cacheRoot, sentencepiece->modelPath(),
+        sentencepiece ? tokenCachePath(cacheRoot(m_ctx.options.cacheDir), sentencepiece->modelPath(),
                                        m_ctx.exp.config.value("tokenizer", json::object()).dump(), texts)
                       : fs::path();
     std::error_code ec;
@@ -494,16 +492,15 @@ Result<std::vector<Paper>> readRunPapers(const RunContext &ctx, fs::path &dataFi
                         (files->size() > 1 ? " (" + std::to_string(files->size()) + " files)" : ""));
     ReadNeeds reading = needs;
     reading.abstracts = reading.abstracts && e.data.text != TextField::Title; // most of a paper's bytes
-    const fs::path cacheRoot = ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : ctx.options.cacheDir;
     PaperCacheUse cache;
-    auto papers = readPaperFilesCached(*files, e.data, reading, cacheRoot, report, cache);
+    auto papers = readPaperFilesCached(*files, e.data, reading, cacheRoot(ctx.options.cacheDir), report, cache);
     if (!cache.problem.empty())
         ctx.log("warning", cache.problem);
     if (!papers)
         return papers.error();
     if (cache.hit)
-        ctx.log("info", "read " + std::to_string(papers->size()) + " papers from the cache (" +
-                            paperCachePath(cacheRoot, *files, e.data, reading).string() + ")");
+        ctx.log("info",
+                "read " + std::to_string(papers->size()) + " papers from the cache (" + cache.entry.string() + ")");
     logReadReport(ctx, dataFile, report);
     return papers;
 }

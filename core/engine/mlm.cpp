@@ -375,10 +375,7 @@ fs::path MlmObjective::corpusCacheBase() const
         std::to_string(e.tokenizer.maxTokens) + "|one " + std::to_string(e.mlm.onePerDocument) + "|" +
         std::to_string(m_special.cls) + "," + std::to_string(m_special.sep);
     const uint64_t h = contentHash(tokenizerFiles, stableHash(settings, dataFilesStamp(m_files)));
-    char key[17];
-    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(h));
-    const fs::path cache = m_ctx.options.cacheDir.empty() ? Tokenizer::defaultCacheDir() : m_ctx.options.cacheDir;
-    return cache / "mlm-corpus" / key;
+    return cacheRoot(m_ctx.options.cacheDir) / "mlm-corpus" / hexKey(h);
 }
 
 Status MlmObjective::prepareCorpus()

@@ -31,6 +31,11 @@ namespace fs = std::filesystem;
 
 Tokenizer::~Tokenizer() = default;
 
+fs::path cacheRoot(const fs::path &cacheDir)
+{
+    return cacheDir.empty() ? Tokenizer::defaultCacheDir() : cacheDir;
+}
+
 fs::path Tokenizer::defaultCacheDir()
 {
     if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x)
@@ -55,13 +60,6 @@ uint64_t settingsHash(const TokenizerSpec &spec)
                       std::to_string(spec.lowercase) + "|" + std::to_string(effectiveCoverage(spec)) +
                       (spec.type == TokenizerType::Word ? "|min" + std::to_string(spec.minCount) : std::string()) +
                       "|spm-0.1.97|v1");
-}
-
-std::string hexKey(uint64_t h)
-{
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
 }
 } // namespace
 
@@ -496,8 +494,7 @@ Result<std::unique_ptr<Tokenizer>> runTokenizer(const RunTokenizerRequest &reque
             *fromCache = true;
         return Tokenizer::load(runTokenizer, spec);
     }
-    const fs::path cache = request.cacheDir.empty() ? Tokenizer::defaultCacheDir() : request.cacheDir;
-    auto tok = make(cache);
+    auto tok = make(cacheRoot(request.cacheDir));
     if (!tok)
         return tok.error();
     std::error_code ec;

@@ -96,6 +96,10 @@ private:
     std::vector<int> m_ids; // scratch: a new word's ids
 };
 
+// The cache folder a worker was given (tokenizers, papers read, token ids, packed corpora), else
+// Tokenizer::defaultCacheDir().
+std::filesystem::path cacheRoot(const std::filesystem::path &cacheDir);
+
 // The training texts of a sentencepiece tokenizer, fed one at a time, so a corpus larger than memory can train
 // one: their whitespace word counts (what training reads) and the cache key, a hash of the settings and of every
 // text in order (Tokenizer::cacheKey). Memory grows with the distinct words, not with the texts.

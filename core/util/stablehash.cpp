@@ -1,5 +1,7 @@
 #include "util/stablehash.h"
 
+#include <cstdio>
+
 namespace lbk {
 
 namespace {
@@ -33,6 +35,13 @@ uint64_t StableDraws::next()
 {
     m_state += kGolden;
     return splitmix64Finalise(m_state);
+}
+
+std::string hexKey(uint64_t h)
+{
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
 }
 
 void fillHashedUniform(float *out, int64_t n, uint64_t seed, uint64_t firstIndex, float scale)

@@ -2,6 +2,7 @@
 // A hash that is the same on every machine, compiler and standard library: the data split's order, a config's
 // hash and a tokenizer's cache key all depend on it, so their results can be compared across machines.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace lbk {
@@ -21,6 +22,9 @@ public:
 private:
     uint64_t m_state;
 };
+
+// A hash as 16 lower-case hex digits: cache entries' names.
+std::string hexKey(uint64_t h);
 
 // Fills out[0, n) with values in [-scale, scale) that depend on (seed, firstIndex + i) alone: a table initialised
 // element by element, on any number of threads in any order, each part reproducible on its own.

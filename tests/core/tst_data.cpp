@@ -781,6 +781,7 @@ private Q_SLOTS:
         const auto again = readCached(hit, second);
         QVERIFY(again.ok());
         QVERIFY(hit.hit);
+        QVERIFY(hit.entry == entry && miss.entry == entry);
         QCOMPARE(readCounts(second), readCounts(first));
         QCOMPARE(readCounts(second), (QList<qint64>{4, 2, 1, 1}));
         QCOMPARE(qList(second.firstErrors), qList(first.firstErrors));
