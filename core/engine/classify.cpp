@@ -8,6 +8,7 @@
 #include "data/tokencache.h"
 #include "engine/checkpoint.h"
 #include "engine/evaluation.h"
+#include "engine/fusedbag.h"
 #include "engine/hfweights.h"
 #include "engine/mlm.h"
 #include "engine/models.h"
@@ -45,6 +46,12 @@ public:
     const std::vector<size_t> &trainExamples() const override { return m_split.train; }
     StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override;
     double lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const override;
+    bool hasManualStep() const override { return m_fused != nullptr; }
+    double manualLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override
+    {
+        return m_fused->loss(makeBatch(examples, begin, end));
+    }
+    void manualApply(double lr) override { m_fused->apply(lr); }
     json evaluate(EvalSplit split, int64_t step) override;
     void reportArtifacts() override
     {
@@ -82,6 +89,7 @@ private:
     std::shared_ptr<ClassifierImpl> m_model;
     InputSpec m_inputs;
     bool m_sparse = false;        // the bag model's table has row-sparse gradients and its own lazy AdamW
+    std::unique_ptr<FusedBagStep> m_fused; // the bag's hand-written SGD step, when it applies
     torch::Tensor m_classWeights; // multiclass weights, or pos_weight for binary/multilabel (undefined: none)
     std::vector<float> m_classWeightsHost;
 };
@@ -334,6 +342,12 @@ Status ClassifyObjective::createModel()
     }
     if (e.training.balanced)
         setClassWeights();
+    std::string whyNot;
+    m_fused = FusedBagStep::forRun(*m_model, m_ctx, m_data.kind == TaskKind::MultiClass, m_classWeights.defined(), whyNot);
+    if (m_fused)
+        m_ctx.log("info", "training step: the bag model's fused SGD step (fastText's, without autograd)");
+    else if (e.model.type == ModelType::Bag)
+        m_ctx.log("info", "training step: autograd (the fused bag step needs fastText's set-up: " + whyNot + ")");
     return Unit{};
 }
 

@@ -78,6 +78,8 @@ public:
     torch::Tensor forward(const Batch &batch) override;
     BagModelImpl *bag() override { return this; }
     torch::Tensor embeddingWeight() const { return m_embedding->weight; }
+    const torch::nn::Linear &outputLayer() const { return m_out; }
+    double dropout() const { return m_dropout->p(); }
     bool tfidf() const { return m_tfidf; }
     // tfidf weighting: idf per embedding row, from document frequencies over `examples` (log((1+N)/(1+df))+1,
     // as scikit-learn's smooth idf; 0 for rows in fewer than model.min_df texts when that is above 1). A buffer,

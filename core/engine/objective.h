@@ -55,6 +55,12 @@ public:
     // The training split's examples, in a fixed order; the loop draws batches from a permutation of them.
     virtual const std::vector<size_t> &trainExamples() const = 0;
     virtual StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) = 0;
+    // A training step the objective computes by hand, without autograd, when it has one for this run (the bag model
+    // under plain SGD: engine/fusedbag.h). The loop then calls manualLoss for the batch and, when the loss is
+    // finite, manualApply with the step's rate, instead of backward, clipping and the optimizer.
+    virtual bool hasManualStep() const { return false; }
+    virtual double manualLoss(const std::vector<size_t> &examples, size_t begin, size_t end) { return 0; }
+    virtual void manualApply(double lr) { (void)lr; }
     // What the mean loss over examples[begin, end) divides by: a data-parallel rank's share of a batch is weighed
     // by it, so the average of the ranks' gradients is the whole batch's.
     virtual double lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const

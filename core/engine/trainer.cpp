@@ -66,6 +66,7 @@ private:
     int cancel();
     Status step();
     double accumulate(size_t lo, size_t hi, double scale);
+    void applyGradients();
     void logMetrics(double lr, double lossValue, size_t examples);
     void evaluateAndCheckpoint();
     int finish();
@@ -221,8 +222,14 @@ Status StepLoop::step()
     const auto [lo, hi] = dist ? rankShare(begin, end, m_ctx.rank, m_ctx.world) : std::pair{begin, end};
     const double shareWeight = dist ? m_obj.lossWeight(m_order, lo, hi) : 1.0;
     const double batchWeight = dist ? m_obj.lossWeight(m_order, begin, end) : 1.0;
-    m_opt->zero_grad();
-    double lossValue = hi > lo ? accumulate(lo, hi, dist ? shareWeight * double(m_ctx.world) / batchWeight : 1.0) : 0.0;
+    const bool manual = m_obj.hasManualStep();
+    if (!manual)
+        m_opt->zero_grad();
+    double lossValue = hi <= lo ? 0.0
+                       : manual ? m_obj.manualLoss(m_order, lo, hi)
+                                : accumulate(lo, hi, dist ? shareWeight * double(m_ctx.world) / batchWeight : 1.0);
+    if (manual && m_ctx.step + 1 == injectNanAtStep())
+        lossValue = std::nan("");
     if (dist) {
         auto total = torch::tensor({lossValue * shareWeight}, torch::TensorOptions(torch::kDouble).device(m_ctx.device));
         dist->sum(total);
@@ -234,8 +241,20 @@ Status StepLoop::step()
                      " at step " + std::to_string(m_ctx.step + 1) + " (learning rate " + std::to_string(lr) +
                      "); lower optimizer.lr (run `lbk lr-find`) or set optimizer.grad_clip"};
     }
-    if (dist) {
-        dist->averageGradients(m_obj.model().parameters(), m_sparse);
+    if (manual && hi > lo)
+        m_obj.manualApply(lr);
+    else if (!manual)
+        applyGradients();
+    ++m_ctx.step;
+    logMetrics(lr, lossValue, end - begin);
+    return Unit{};
+}
+
+// The optimizer's step from the gradients backward left: averaged over the processes, clipped when asked.
+void StepLoop::applyGradients()
+{
+    if (m_ctx.dist) {
+        m_ctx.dist->averageGradients(m_obj.model().parameters(), m_sparse);
     } else if (m_sparse.defined() && m_sparse.grad().defined()) {
         // Coalesced once here, so the clipping norm and the lazy update see each row once.
         m_sparse.mutable_grad() = m_sparse.grad().coalesce();
@@ -243,9 +262,6 @@ Status StepLoop::step()
     if (m_e.optimizer.gradClip > 0)
         torch::nn::utils::clip_grad_norm_(m_obj.model().parameters(), m_e.optimizer.gradClip);
     m_opt->step();
-    ++m_ctx.step;
-    logMetrics(lr, lossValue, end - begin);
-    return Unit{};
 }
 
 // The gradient of the mean loss over examples [lo, hi) times `scale`, computed in training.accumulate parts, each

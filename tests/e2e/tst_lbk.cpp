@@ -279,15 +279,30 @@ private Q_SLOTS:
     }
 
     // training.checkpoint_minutes: the resumable checkpoint comes by time, between evaluations. A run killed after
-    // one and resumed ends exactly as the same run left alone.
+    // one and resumed ends exactly as the same run left alone: with AdamW through autograd, and with the bag's
+    // fused SGD step (fastText's set-up, engine/fusedbag.h).
+    void timeCheckpointResumesExactly_data()
+    {
+        QTest::addColumn<QString>("suffix");
+        QTest::addColumn<bool>("fused");
+        QTest::newRow("adamw, autograd") << QString() << false;
+        QTest::newRow("sgd, fused step") << QStringLiteral("-sgd") << true;
+    }
+
     void timeCheckpointResumesExactly()
     {
-        const json changes = {{"training", {{"epochs", 30}, {"checkpoint_minutes", 0.01}}},
-                              {"evaluation", {{"every_steps", 1000000}}}};
-        const auto alone = lbk({QStringLiteral("run"), variant(QStringLiteral("timed-alone"), changes),
-                                QStringLiteral("--quiet")});
+        QFETCH(QString, suffix);
+        QFETCH(bool, fused);
+        json changes = {{"training", {{"epochs", 30}, {"checkpoint_minutes", 0.01}}},
+                        {"evaluation", {{"every_steps", 1000000}}}};
+        if (fused) // 70 us a step: it takes many more for a checkpoint by time to come before the end
+            changes.merge_patch({{"model", {{"dropout", 0}}},
+                                 {"optimizer", {{"type", "sgd"}, {"lr", 2.0}, {"momentum", 0}}},
+                                 {"training", {{"epochs", 2000}, {"log_every", 200}}}});
+        const QString aloneName = QStringLiteral("timed-alone") + suffix;
+        const auto alone = lbk({QStringLiteral("run"), variant(aloneName, changes), QStringLiteral("--quiet")});
         QVERIFY2(alone.exitCode == 0, qPrintable(alone.err));
-        const QString file = variant(QStringLiteral("timed-killed"), changes);
+        const QString file = variant(QStringLiteral("timed-killed") + suffix, changes);
         auto start = lbk({QStringLiteral("run"), file, QStringLiteral("--detach"), QStringLiteral("--quiet")});
         QVERIFY2(start.exitCode == 0, qPrintable(start.err));
         const std::string id = start.out.trimmed().toStdString();
@@ -311,7 +326,7 @@ private Q_SLOTS:
         auto resumed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err + resumed.out));
         auto s = store();
-        const auto killed = s->run(id), left = s->run("timed-alone");
+        const auto killed = s->run(id), left = s->run(aloneName.toStdString());
         QCOMPARE(killed->status, lbk::RunStatus::Finished);
         std::ifstream in(journal);
         int64_t resumedFrom = -1;
@@ -321,15 +336,17 @@ private Q_SLOTS:
         QVERIFY2(resumedFrom > 0 && resumedFrom < killed->lastStep, qPrintable(QString::number(resumedFrom)));
         // Both starts of this run read the papers and their token ids from the caches the run left alone filled,
         // and still end exactly as that run did.
-        int cachedPapers = 0, cachedTokens = 0;
+        int cachedPapers = 0, cachedTokens = 0, fusedSteps = 0;
         in.clear();
         in.seekg(0);
         for (std::string line; std::getline(in, line);) {
             cachedPapers += line.find("papers from the cache") != std::string::npos;
             cachedTokens += line.find("token ids of") != std::string::npos;
+            fusedSteps += line.find("fused SGD step") != std::string::npos;
         }
         QCOMPARE(cachedPapers, 2);
         QCOMPARE(cachedTokens, 2);
+        QCOMPARE(fusedSteps, fused ? 2 : 0);
         for (const char *key : {"test/accuracy", "test/loss", "val/loss"})
             QCOMPARE(killed->summaryValue("final", key).value_or(-1), left->summaryValue("final", key).value_or(-2));
         QVERIFY(!fs::exists(fs::path(killed->runDir) / "checkpoints" / "last.pt"));

@@ -1,8 +1,8 @@
 // The engine's speed paths must not change results: the word cache gives sentencepiece's own ids (unigram and
 // BPE, titles and abstracts, with truncation and with long texts), the unigram segmenter behind it finds
 // sentencepiece's pieces and the true lead of the best segmentation over the second, the lazy row-sparse AdamW
-// matches a dense Adam step on the rows a batch touches and leaves the others alone, and the shared input builder
-// hashes n-grams as documented.
+// matches a dense Adam step on the rows a batch touches and leaves the others alone, the bag's fused SGD step
+// trains as autograd does, and the shared input builder hashes n-grams as documented.
 #include <QtTest>
 
 #include <sstream>
@@ -15,8 +15,10 @@
 #include "data/dataset.h"
 #include "experiment/schema.h"
 #include "engine/checkpoint.h"
+#include "engine/fusedbag.h"
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "engine/runcontext.h"
 #include "engine/threads.h"
 #include "engine/tokenizer.h"
 #include "engine/unigramsegmenter.h"
@@ -277,6 +279,68 @@ private Q_SLOTS:
             QCOMPARE(std::find(keys.begin(), keys.end(), "momentum_buffer") != keys.end(), momentum > 0);
             QVERIFY(std::find(keys.begin(), keys.end(), "exp_avg_sq") == keys.end());
         }
+    }
+
+    // The bag's fused SGD step (engine/fusedbag.h) trains as autograd and torch's SGD do: three steps on batches
+    // with an id twice in one text and in two texts, with label smoothing; and it is offered only where it does.
+    void fusedBagStepMatchesAutogradSgd()
+    {
+        lbk::RunContext ctx;
+        ctx.exp.optimizer.type = lbk::OptimizerType::Sgd;
+        ctx.exp.optimizer.momentum = 0;
+        ctx.exp.optimizer.weightDecay = 0;
+        ctx.exp.optimizer.labelSmoothing = 0.1;
+        lbk::ModelSpec spec;
+        spec.type = lbk::ModelType::Bag;
+        spec.embeddingDim = 24; // not a multiple of the vector width: the loops' tails count too
+        spec.ngramBuckets = 0;
+        spec.ngrams = 1;
+        spec.dropout = 0;
+        torch::manual_seed(3);
+        auto fused = lbk::makeModel(spec, 40, 6, 12, true);
+        auto reference = lbk::makeModel(spec, 40, 6, 12, true);
+        {
+            torch::NoGradGuard noGrad;
+            for (size_t i = 0; i < fused->parameters().size(); ++i)
+                reference->parameters()[i].copy_(fused->parameters()[i]);
+        }
+        std::string whyNot;
+        auto step = lbk::FusedBagStep::forRun(*fused, ctx, true, false, whyNot);
+        QVERIFY2(step, whyNot.c_str());
+        const auto opt = lbk::makeOptimizer(*reference, {}, reference->bag()->embeddingWeight(), ctx.exp.optimizer, 0.7);
+        const std::vector<std::vector<int64_t>> ids = {{3, 7, 7, 20, 5, 9}, {1, 2, 3}, {39, 38, 5, 5, 5}};
+        for (int s = 0; s < 3; ++s) {
+            lbk::Batch b;
+            b.bagIds = torch::tensor(ids[size_t(s)]);
+            b.bagOffsets = torch::tensor(std::vector<int64_t>{0, 2, s == 2 ? 4 : 3});
+            b.targets = torch::tensor(std::vector<int64_t>{1, 4, int64_t(s)});
+            opt->zero_grad();
+            const auto loss = torch::nn::functional::cross_entropy(
+                reference->forward(b), b.targets, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(0.1));
+            loss.backward();
+            auto table = reference->bag()->embeddingWeight();
+            table.mutable_grad() = table.grad().coalesce();
+            opt->step();
+            const double fusedLoss = step->loss(b);
+            step->apply(0.7);
+            QVERIFY2(std::abs(fusedLoss - loss.item<double>()) < 1e-6, qPrintable(QString::number(fusedLoss)));
+        }
+        for (size_t i = 0; i < fused->parameters().size(); ++i)
+            QVERIFY(torch::allclose(fused->parameters()[i], reference->parameters()[i], 1e-5, 1e-6));
+        QVERIFY(!torch::equal(fused->bag()->embeddingWeight()[7], torch::zeros({24}))); // trained rows moved
+
+        // Where the step would train otherwise, the run keeps autograd, and says why.
+        ctx.exp.optimizer.momentum = 0.9;
+        QVERIFY(!lbk::FusedBagStep::forRun(*fused, ctx, true, false, whyNot));
+        QVERIFY(whyNot.find("plain SGD") != std::string::npos);
+        ctx.exp.optimizer.momentum = 0;
+        QVERIFY(!lbk::FusedBagStep::forRun(*fused, ctx, true, true, whyNot));
+        QVERIFY(!lbk::FusedBagStep::forRun(*fused, ctx, false, false, whyNot));
+        spec.dropout = 0.1;
+        QVERIFY(!lbk::FusedBagStep::forRun(*lbk::makeModel(spec, 40, 6, 12, true), ctx, true, false, whyNot));
+        spec.type = lbk::ModelType::BagCnn;
+        spec.dropout = 0;
+        QVERIFY(!lbk::FusedBagStep::forRun(*lbk::makeModel(spec, 40, 6, 12, true), ctx, true, false, whyNot));
     }
 
     void bagInputsHashNgramsAsDocumented()
