@@ -153,6 +153,8 @@ public:
 private:
     Tokenizer() = default;
     std::string normalise(std::string_view text) const { return normalise(text, m_spec); }
+    // The cached encoding of a text split at ASCII spaces (encode without its dispatch).
+    std::vector<int> encodeWords(std::string_view text, WordCache *cache) const;
     // A word's ids, into `ids`, with the score and limit a WordCache keeps with them.
     void segmentWord(std::string_view word, std::vector<int> &ids, double &score, double &limit) const;
     std::unique_ptr<sentencepiece::SentencePieceProcessor> m_sp; // neither copyable nor movable

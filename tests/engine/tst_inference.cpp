@@ -73,6 +73,7 @@ private Q_SLOTS:
         QTest::addColumn<int>("maxTokens");
         QTest::newRow("unigram") << QStringLiteral("unigram") << true << 64;
         QTest::newRow("bpe, cased") << QStringLiteral("bpe") << false << 64;
+        QTest::newRow("word") << QStringLiteral("word") << true << 48;
         QTest::newRow("unigram, truncated") << QStringLiteral("unigram") << true << 7;
         // Long texts: running scores in the thousands, where float rounding is coarsest.
         QTest::newRow("unigram, 512 tokens") << QStringLiteral("unigram") << true << 512;
@@ -83,7 +84,7 @@ private Q_SLOTS:
         QFETCH(bool, lowercase);
         QFETCH(int, maxTokens);
         lbk::TokenizerSpec spec;
-        spec.type = type == QLatin1String("bpe") ? lbk::TokenizerType::Bpe : lbk::TokenizerType::Unigram;
+        spec.type = lbk::fromWord<lbk::TokenizerType>(type.toStdString()).value();
         spec.vocabSize = 3000;
         spec.lowercase = lowercase;
         spec.maxTokens = maxTokens;
