@@ -65,6 +65,7 @@ Result<std::vector<Paper>> readPapers(const std::filesystem::path &file, const D
 struct ReadNeeds {
     bool categories = true;
     bool abstracts = true; // false: abstracts are dropped as papers are read (a title-only run need not hold them)
+    bool fastJson = true;  // false: every JSON line through the SAX reader alone (tests compare the two readers)
 };
 // readPapers of several files in turn, as one corpus (shards): a paper repeated in a later file is a duplicate, a
 // paper without an id gets "<file name>:<line>", data.limit counts across the files, the report sums them.

@@ -1,10 +1,12 @@
 // readPapers: JSON lines (plain or zstd, decompressed as a stream), a JSON array of papers (a file starting with
 // '[', read whole), and CSV/TSV with a header row.
 //
-// JSON lines go through nlohmann's SAX interface rather than json::parse: only four top-level fields are kept,
-// so building a DOM per line (a map, a node per value) would be wasted work on 167k lines.
+// JSON lines go through simdjson first (data/fastpaper.h), and a line it does not take whole through nlohmann's SAX
+// interface rather than json::parse: only four top-level fields are kept, so building a DOM per line (a map, a
+// node per value) would be wasted work on 167k lines; the SAX reader words every problem of a bad line.
 #include "util/text.h"
 #include "data/dataset.h"
+#include "data/fastpaper.h"
 #include "data/linereader.h"
 
 #include <algorithm>
@@ -26,12 +28,6 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kMaxErrors = 5;
-
-bool isBlank(std::string_view s)
-{
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; });
-}
 
 void splitCategories(std::string_view s, std::vector<std::string> &out)
 {
@@ -264,6 +260,7 @@ struct Tally {
     int64_t limit = 0;
     bool categoriesRequired = true; // a paper without categories is a bad line
     bool keepAbstracts = true;
+    bool fastJson = true; // JSON lines through FastPaperParser first (data/fastpaper.h)
     bool array = false; // the file is one JSON array: "lines" are its elements, numbered from 1
 
     std::string place(int64_t line) const
@@ -446,6 +443,7 @@ std::string readJsonArray(LineReader &lines, std::string_view firstLine, const D
 std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
 {
     PaperSax sax(spec);
+    const auto fast = t.fastJson ? FastPaperParser::create(spec, t.categoriesRequired, t.keepAbstracts) : nullptr;
     std::string_view line;
     std::string problem;
     while (!t.full() && lines.next(line)) {
@@ -454,6 +452,10 @@ std::string readJsonLines(LineReader &lines, const DataSpec &spec, Tally &t)
         if (t.report.lines == 0 && startsArray(line))
             return readJsonArray(lines, line, spec, t);
         ++t.report.lines;
+        if (Paper paper; fast && fast->parse(line, paper)) {
+            t.add(std::move(paper), lines.lineNumber());
+            continue;
+        }
         sax.reset();
         bool parsed = false;
         try {
@@ -719,6 +721,7 @@ Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadRe
     t.limit = spec.limit;
     t.categoriesRequired = needs.categories;
     t.keepAbstracts = needs.abstracts;
+    t.fastJson = needs.fastJson;
     for (size_t i = 0; i < files.size() && !t.full(); ++i) {
         if (files.size() > 1)
             t.lineIdPrefix = files[i].filename().string() + ":";

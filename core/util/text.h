@@ -11,6 +11,16 @@ std::string toValidUtf8(std::string_view text);
 // A CSV field: as it is, or in double quotes (quotes doubled) when it holds a comma, a quote or a line break.
 std::string csvField(const std::string &s);
 
+// Whether a text holds nothing but spaces, tabs and the like (no line breaks: those end a line): a blank line, or a
+// paper's blank title.
+inline bool isBlank(std::string_view s)
+{
+    for (char c : s)
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\f' && c != '\v')
+            return false;
+    return true;
+}
+
 // Calls fn(word) for each run of characters between spaces, tabs and line breaks.
 template <typename Fn>
 void forEachWord(std::string_view text, Fn &&fn)

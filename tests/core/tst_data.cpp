@@ -282,6 +282,46 @@ private Q_SLOTS:
         QCOMPARE(q(r->at(2).id), QStringLiteral("g4"));
     }
 
+    // simdjson's fast path (data/fastpaper.h) and the SAX reader alone read the same papers and report the same
+    // problems: on the 5k sample, on the bad lines above, and on lines only the SAX reader should take or word.
+    void fastAndSaxReadersAgree()
+    {
+        QByteArray tricky = kBadJsonl;
+        tricky += "{\"id\": 77, \"title\": \"Numeric id\", \"categories\": [\"cs.CL\", \"cs.LG stat.ML\"]}\n"
+                  "{\"id\": \"e1\", \"title\": \"Esc \\u00e9 \\ud83d\\ude00 \\\"q\\\" \\n\", \"categories\": \"cs.CL\", \"x\": {\"title\": 1}}\n"
+                  "{\"id\": \"d1\", \"title\": \"First\", \"title\": \"Second\", \"categories\": \"cs.CL\"}\n"
+                  "{\"id\": \"n1\", \"title\": null, \"categories\": \"cs.CL\"}\n"
+                  "{\"id\": \"c1\", \"title\": \"Cats\", \"categories\": [\"cs.CL\", 3]}\n"
+                  "{\"id\": \"t1\", \"title\": \"Trailing\", \"categories\": \"cs.CL\"} x\n"
+                  "{\"id\": \"u1\", \"title\": \"Lone \\ud83d surrogate\", \"categories\": \"cs.CL\"}\n"
+                  "{\"id\": \"b1\", \"title\": \"Big\", \"n\": 123456789012345678901234567890, \"categories\": \"cs.CL\"}\n";
+        std::vector<fs::path> files = {write(QStringLiteral("tricky.jsonl"), tricky)};
+        const fs::path sample = resolveDataPath("arxiv/arxiv-sample-5k.jsonl");
+        if (fs::exists(sample))
+            files.push_back(sample);
+        for (const auto &file : files) {
+            DataSpec spec;
+            spec.maxBadShare = 1;
+            ReadReport fastReport, saxReport;
+            ReadNeeds saxOnly;
+            saxOnly.fastJson = false;
+            const auto fast = readPaperFiles({file}, spec, &fastReport);
+            const auto sax = readPaperFiles({file}, spec, &saxReport, saxOnly);
+            QVERIFY(fast.ok() && sax.ok());
+            QCOMPARE(fast->size(), sax->size());
+            for (size_t i = 0; i < fast->size(); ++i) {
+                const Paper &a = fast->at(i), &b = sax->at(i);
+                QVERIFY2(a.id == b.id && a.title == b.title && a.abstract == b.abstract && a.categories == b.categories,
+                         (a.id + " / " + b.id + ": " + a.title + " / " + b.title).c_str());
+            }
+            QCOMPARE(fastReport.bad, saxReport.bad);
+            QCOMPARE(q(fastReport.firstErrors.empty() ? "" : fastReport.firstErrors.back()),
+                     q(saxReport.firstErrors.empty() ? "" : saxReport.firstErrors.back()));
+            if (file == files.front())
+                QVERIFY2(fast->size() >= 12 && fastReport.bad >= 5, std::to_string(fastReport.bad).c_str());
+        }
+    }
+
     void readJsonlBadShare_data()
     {
         QTest::addColumn<double>("maxBadShare");
