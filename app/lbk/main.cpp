@@ -20,11 +20,13 @@ public:
     explicit ExecEngine(char **argv) : m_argv(argv) {}
     int run(const lbk::cli::Invocation &inv) override
     {
-        // Scoring parses and tokenizes between short parallel regions, where OpenMP's default of spinning for the
-        // cores cost a quarter of `lbk predict`'s time on 1M titles (20.7 s against 15.5 s waiting passively; see
-        // docs/BENCHMARKS.md). Training's small regions back to back are faster spinning, the default. libgomp
-        // reads this when it loads, so it is set before the exec; a value the user set wins.
-        if (inv.command == "predict")
+        // OpenMP's threads spin for the cores between parallel regions (libgomp's default): the fastest for an
+        // engine alone, but CPU-bound engines at once then slow each other far more than sharing the cores
+        // explains. Two AdamW bag runs started together took 43 s with the default and 15 s waiting passively,
+        // while one alone takes 9 s spinning and 17.5 s passively (docs/BENCHMARKS.md). So an engine started
+        // while another runs on this machine waits passively. libgomp reads this when it loads, so it is set
+        // before the exec; a value the user set wins.
+        if (lbk::otherEnginesRunning() > 0)
             ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
         const auto engine = lbk::engineExecutable();
         m_argv[0] = const_cast<char *>(engine.c_str());

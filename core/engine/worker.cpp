@@ -229,6 +229,10 @@ int Worker::runStages()
         }
     if (m_dist)
         m_dist->connect();
+    if (const char *wait = std::getenv("OMP_WAIT_POLICY"); wait && m_ctx.rank == 0)
+        m_ctx.log("info", std::string("OMP_WAIT_POLICY=") + wait +
+                              " (lbk sets PASSIVE when another Labbook engine runs on this machine: CPU-bound engines "
+                              "at once are much faster waiting passively, one alone spinning)");
     setComputeThreads(m_ctx.threadsPerProcess());
     choosePrecision();
     return m_ctx.options.lrFind ? lrRangeTest(m_ctx, *m_objective) : trainRun(m_ctx, *m_objective);

@@ -49,6 +49,23 @@ bool processAlive(int64_t pid, int64_t startTime)
     return now != 0 && (startTime == 0 || now == startTime);
 }
 
+int otherEnginesRunning()
+{
+    const std::string self = std::to_string(::getpid());
+    int count = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        const std::string pid = it->path().filename().string();
+        if (pid == self || pid.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        std::ifstream comm(it->path() / "comm");
+        std::string name;
+        if (std::getline(comm, name) && name == "lbk-engine" && processStartTime(std::stoll(pid)) != 0)
+            ++count; // a zombie (start time 0) holds no core
+    }
+    return count;
+}
+
 std::string localHostName()
 {
     char buf[256] = {0};

@@ -26,6 +26,10 @@ std::filesystem::path lbkExecutable();
 // running program.
 std::filesystem::path engineExecutable();
 
+// How many processes named lbk-engine, other than this one, are running on this machine (from /proc): the engines
+// of other runs, scorings and evaluations, which share the cores with a new one.
+int otherEnginesRunning();
+
 // Starts program with args in a new session, stdin from /dev/null, stdout and stderr appended to logFile.
 Result<ProcessInfo> spawnDetached(const std::filesystem::path &program, const std::vector<std::string> &args,
                                   const std::filesystem::path &logFile);

@@ -1,9 +1,12 @@
 // Launch targets without servers: shell quoting (through a real /bin/sh), the targets file's validation,
-// command templates, Slurm state parsing and mapping, and SHA-256.
+// command templates, Slurm state parsing and mapping, SHA-256, and counting the engines that share the machine.
 #include <QtTest>
+
+#include <QProcess>
 
 #include <fstream>
 
+#include "launch/process.h"
 #include "launch/remote.h"
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
@@ -230,6 +233,21 @@ private Q_SLOTS:
         auto done = lbk::cancelRun(**store, lbk::localTarget(), *reread);
         QVERIFY2(done, done ? "" : done.message().c_str());
         QCOMPARE((*store)->runById(run->id)->status, lbk::RunStatus::Cancelled);
+    }
+
+    // A process named lbk-engine (a copy of sleep under that name) is counted, this one and finished ones are not.
+    void countsOtherEngines()
+    {
+        const int before = lbk::otherEnginesRunning();
+        const QString fake = m_dir.filePath(QStringLiteral("lbk-engine"));
+        QVERIFY(QFile::copy(QStringLiteral("/bin/sleep"), fake));
+        QProcess engine;
+        engine.start(fake, {QStringLiteral("30")});
+        QVERIFY(engine.waitForStarted());
+        QTRY_COMPARE(lbk::otherEnginesRunning(), before + 1);
+        engine.kill();
+        QVERIFY(engine.waitForFinished());
+        QCOMPARE(lbk::otherEnginesRunning(), before);
     }
 
     void localTarget()
