@@ -211,6 +211,7 @@ public:
     void addTrainingMetrics(json &values, double meanLoss, double examplesPerSecond) override;
     const std::vector<size_t> &trainExamples() const override { return m_trainOrder; }
     StepLoss trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end) override;
+    double lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const override;
     json evaluate(EvalSplit split, int64_t step) override;
     void reportArtifacts() override
     {
@@ -233,6 +234,9 @@ private:
     std::pair<torch::Tensor, torch::Tensor> batchOf(const PackedSequences &packed, const std::vector<size_t> &order,
                                                     size_t begin, size_t end) const;
     MaskedTokens mask(const torch::Tensor &ids, torch::Generator &gen) const;
+    // A training batch's masks (sequences examples[begin...] as ids and lengths from batchOf), drawn per sequence.
+    MaskedTokens trainingMasks(const std::vector<size_t> &examples, size_t begin, const torch::Tensor &ids,
+                               const torch::Tensor &lengths) const;
     // Sum of the masked tokens' losses, how many were right, and how many there were; logits, when asked for,
     // receives the chosen positions' logits [N, V] in row-major order.
     std::tuple<torch::Tensor, int64_t, int64_t> masked(const MaskedTokens &m, const torch::Tensor &lengths,
@@ -520,14 +524,36 @@ std::tuple<torch::Tensor, int64_t, int64_t> MlmObjective::masked(const MaskedTok
     return {sum, right, count};
 }
 
+// Each sequence's masks come from the run's seed, the step and the sequence's index alone, over its own tokens:
+// the same whichever batch, data-parallel share or accumulated part holds it, and again when a run resumes. So N
+// processes, each weighing its share by its masked tokens (lossWeight), take exactly one process's step.
+MaskedTokens MlmObjective::trainingMasks(const std::vector<size_t> &examples, size_t begin, const torch::Tensor &ids,
+                                         const torch::Tensor &lengths) const
+{
+    MaskedTokens out{ids.clone(), torch::full_like(ids, -100)};
+    const int64_t *length = lengths.data_ptr<int64_t>();
+    for (int64_t b = 0; b < ids.size(0); ++b) {
+        const uint64_t seed = stableHash(std::to_string(m_ctx.exp.training.seed) + ':' + std::to_string(m_ctx.step) +
+                                         ':' + std::to_string(examples[begin + size_t(b)]));
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+        const auto row = mask(ids[b].narrow(0, 0, length[b]).unsqueeze(0), gen);
+        out.inputs[b].narrow(0, 0, length[b]).copy_(row.inputs[0]);
+        out.labels[b].narrow(0, 0, length[b]).copy_(row.labels[0]);
+    }
+    return out;
+}
+
+double MlmObjective::lossWeight(const std::vector<size_t> &examples, size_t begin, size_t end) const
+{
+    const auto [ids, lengths] = batchOf(m_train, examples, begin, end);
+    const int64_t chosen = trainingMasks(examples, begin, ids, lengths).labels.ne(-100).sum().item<int64_t>();
+    return double(std::max<int64_t>(1, chosen)); // none chosen: a zero loss, weighed as one token
+}
+
 StepLoss MlmObjective::trainingLoss(const std::vector<size_t> &examples, size_t begin, size_t end)
 {
-    // The masks depend on the run's seed, the step and the batch alone: a resumed run draws the same ones.
-    const uint64_t seed = stableHash(std::to_string(m_ctx.exp.training.seed) + ':' + std::to_string(m_ctx.step) +
-                                       ':' + std::to_string(begin) + ':' + std::to_string(examples[begin]));
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const auto [ids, lengths] = batchOf(m_train, examples, begin, end);
-    auto [sum, right, count] = masked(mask(ids, gen), lengths, true);
+    auto [sum, right, count] = masked(trainingMasks(examples, begin, ids, lengths), lengths, true);
     m_trainRight += right;
     m_trainMasked += count;
     return {sum / double(std::max<int64_t>(1, count)), 1};
