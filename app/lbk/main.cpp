@@ -22,10 +22,10 @@ public:
     {
         // OpenMP's threads spin for the cores between parallel regions (libgomp's default): the fastest for an
         // engine alone, but CPU-bound engines at once then slow each other far more than sharing the cores
-        // explains. Two AdamW bag runs started together took 43 s with the default and 15 s waiting passively,
-        // while one alone takes 9 s spinning and 17.5 s passively (docs/BENCHMARKS.md). So an engine started
-        // while another runs on this machine waits passively. libgomp reads this when it loads, so it is set
-        // before the exec; a value the user set wins.
+        // explains. Two AdamW bag runs took 43 s for both spinning, 22 s with the second one passive and 15 s
+        // with both, while one alone takes 9 s spinning and 17.5 s passively (docs/BENCHMARKS.md). So an engine
+        // started while another runs (or is starting) on this machine waits passively. libgomp reads this when it
+        // loads, so it is set before the exec; a value the user set wins.
         if (lbk::otherEnginesRunning() > 0)
             ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
         const auto engine = lbk::engineExecutable();

@@ -14,6 +14,7 @@ class FastPaperParser {
 public:
     // null when Labbook was built without simdjson: every line then goes through the SAX reader.
     static std::unique_ptr<FastPaperParser> create(const DataSpec &spec, bool categoriesRequired, bool keepAbstracts);
+    static bool available() { return create(DataSpec{}, true, true) != nullptr; }
     virtual ~FastPaperParser() = default;
     // The paper of a line that is a valid JSON object whose mapped fields are strings (the categories a string or
     // an array of strings), with a title that is not blank and, when required, categories; false for any other

@@ -343,6 +343,9 @@ Status ClassifyObjective::createModel()
     if (e.training.balanced)
         setClassWeights();
     std::string whyNot;
+    m_fused.reset();
+    if (m_ctx.options.lrFind) // the LR range test trains through autograd (engine/lrfind.cpp)
+        return Unit{};
     m_fused = FusedBagStep::forRun(*m_model, m_ctx, m_data.kind == TaskKind::MultiClass, m_classWeights.defined(), whyNot);
     if (m_fused)
         m_ctx.log("info", "training step: the bag model's fused SGD step (fastText's, without autograd)");

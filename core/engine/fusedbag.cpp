@@ -1,5 +1,7 @@
 #include "engine/fusedbag.h"
 
+#include <stdexcept>
+
 #include "engine/runcontext.h"
 
 namespace lbk {
@@ -44,9 +46,19 @@ double FusedBagStep::loss(Batch batch)
     in.targets = m_batch.targets.data_ptr<int64_t>();
     in.examples = m_batch.bagOffsets.size(0);
     in.idCount = m_batch.bagIds.size(0);
-    return m_step.loss(parameters(), in, m_smoothing);
+    const bag::Parameters p = parameters();
+    // The checks embedding_bag and cross_entropy make, so that a bad id is an error and never a write outside the
+    // table.
+    const auto outside = [](const torch::Tensor &t, int64_t size) {
+        return t.numel() > 0 && (t.min().item<int64_t>() < 0 || t.max().item<int64_t>() >= size);
+    };
+    if (outside(m_batch.bagIds, m_bag.embeddingWeight().size(0)) || outside(m_batch.targets, p.classes))
+        throw std::out_of_range("the bag's fused step got an id or a class outside the model's table or classes");
+    return m_step.loss(p, in, m_smoothing);
 }
 
+// Writes the parameters through their data pointers, as torch's optimizers do under NoGradGuard: no autograd graph
+// holds them between steps.
 void FusedBagStep::apply(double lr)
 {
     m_step.apply(parameters(), lr);

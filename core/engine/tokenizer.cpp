@@ -413,11 +413,11 @@ std::vector<int> Tokenizer::encodeWords(std::string_view text, WordCache *cache)
         }
         context += e->score;
         const int *w = cache->idsOf(*e);
-        // sentencepiece gives a run of unknown words one id, as it does a run of unknown characters.
-        const bool repeatedUnknown = m_spec.type == TokenizerType::Word && e->idCount == 1 && w[0] == m_sp->unk_id() &&
-                                     !ids.empty() && ids.back() == w[0];
-        if (!repeatedUnknown)
-            ids.insert(ids.end(), w, w + std::min<size_t>(e->idCount, limit - ids.size()));
+        // sentencepiece gives a run of unknown words one id, as it does a run of unknown characters (a word its
+        // normaliser splits, at a no-break space say, may start with one).
+        const size_t skip = m_spec.type == TokenizerType::Word && e->idCount > 0 && w[0] == m_sp->unk_id() &&
+                            !ids.empty() && ids.back() == w[0];
+        ids.insert(ids.end(), w + skip, w + skip + std::min<size_t>(e->idCount - skip, limit - ids.size()));
         i = j;
     }
     return ids;

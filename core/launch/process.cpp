@@ -49,7 +49,7 @@ bool processAlive(int64_t pid, int64_t startTime)
     return now != 0 && (startTime == 0 || now == startTime);
 }
 
-int otherEnginesRunning()
+int otherProcessesNamed(const std::string &name, const std::string &firstArg)
 {
     const std::string self = std::to_string(::getpid());
     int count = 0;
@@ -59,11 +59,22 @@ int otherEnginesRunning()
         if (pid == self || pid.find_first_not_of("0123456789") != std::string::npos)
             continue;
         std::ifstream comm(it->path() / "comm");
-        std::string name;
-        if (std::getline(comm, name) && name == "lbk-engine" && processStartTime(std::stoll(pid)) != 0)
-            ++count; // a zombie (start time 0) holds no core
+        std::string program, argv0, argv1;
+        if (!std::getline(comm, program) || program != name)
+            continue;
+        if (!firstArg.empty()) {
+            std::ifstream cmdline(it->path() / "cmdline");
+            if (!std::getline(cmdline, argv0, '\0') || !std::getline(cmdline, argv1, '\0') || argv1 != firstArg)
+                continue;
+        }
+        count += processStartTime(std::stoll(pid)) != 0; // a zombie (start time 0) holds no core
     }
     return count;
+}
+
+int otherEnginesRunning()
+{
+    return otherProcessesNamed("lbk-engine") + otherProcessesNamed("lbk", "worker");
 }
 
 std::string localHostName()

@@ -26,8 +26,11 @@ std::filesystem::path lbkExecutable();
 // running program.
 std::filesystem::path engineExecutable();
 
-// How many processes named lbk-engine, other than this one, are running on this machine (from /proc): the engines
-// of other runs, scorings and evaluations, which share the cores with a new one.
+// How many live processes other than this one run a program named `name` (/proc/PID/comm), with `firstArg` as
+// their first argument when it is not empty.
+int otherProcessesNamed(const std::string &name, const std::string &firstArg = {});
+// The engines of other runs, scorings and evaluations on this machine, which share its cores with a new one:
+// lbk-engine processes, and `lbk worker` processes about to become one (a sweep starts its trials together).
 int otherEnginesRunning();
 
 // Starts program with args in a new session, stdin from /dev/null, stdout and stderr appended to logFile.

@@ -15,6 +15,7 @@
 #include <zstd.h>
 
 #include "data/dataset.h"
+#include "data/fastpaper.h"
 #include "data/papercache.h"
 #include "data/tokencache.h"
 #include "util/stablehash.h"
@@ -286,6 +287,12 @@ private Q_SLOTS:
     // problems: on the 5k sample, on the bad lines above, and on lines only the SAX reader should take or word.
     void fastAndSaxReadersAgree()
     {
+        if (!FastPaperParser::available())
+            QSKIP("built without simdjson: every line goes through the SAX reader");
+        Paper taken;
+        QVERIFY(FastPaperParser::create(DataSpec{}, true, true)
+                    ->parse(R"({"id": "a", "title": "T", "categories": "cs.CL"})", taken));
+        QCOMPARE(q(taken.title), QStringLiteral("T"));
         QByteArray tricky = kBadJsonl;
         tricky += "{\"id\": 77, \"title\": \"Numeric id\", \"categories\": [\"cs.CL\", \"cs.LG stat.ML\"]}\n"
                   "{\"id\": \"e1\", \"title\": \"Esc \\u00e9 \\ud83d\\ude00 \\\"q\\\" \\n\", \"categories\": \"cs.CL\", \"x\": {\"title\": 1}}\n"
@@ -315,8 +322,8 @@ private Q_SLOTS:
                          (a.id + " / " + b.id + ": " + a.title + " / " + b.title).c_str());
             }
             QCOMPARE(fastReport.bad, saxReport.bad);
-            QCOMPARE(q(fastReport.firstErrors.empty() ? "" : fastReport.firstErrors.back()),
-                     q(saxReport.firstErrors.empty() ? "" : saxReport.firstErrors.back()));
+            QCOMPARE(fastReport.duplicates, saxReport.duplicates);
+            QVERIFY(fastReport.firstErrors == saxReport.firstErrors);
             if (file == files.front())
                 QVERIFY2(fast->size() >= 12 && fastReport.bad >= 5, std::to_string(fastReport.bad).c_str());
         }

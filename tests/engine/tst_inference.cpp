@@ -100,7 +100,8 @@ private Q_SLOTS:
         // The cache is used: only texts with a word too near a tie for their length go to sentencepiece whole.
         QVERIFY2(cache.stats().wholeTexts * 20 < cache.stats().texts, std::to_string(cache.stats().wholeTexts).c_str());
         // Odd white space and an empty text.
-        for (const char *t : {"  Two  spaces\tand a tab\n", "", "   ", "caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 $\\mathbb{A}^1$"})
+        for (const char *t : {"  Two  spaces\tand a tab\n", "", "   ", "caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 $\\mathbb{A}^1$",
+                              "zzqx zzqy\xc2\xa0of the", "zzqx\xe3\x80\x80zzqy of"})
             QCOMPARE((*tok)->encode(t, &cache), (*tok)->encodeUncached(t));
         QCOMPARE((*tok)->encodeAll(m_titles, 2)[17], (*tok)->encodeUncached(m_titles[17]));
     }

@@ -235,19 +235,22 @@ private Q_SLOTS:
         QCOMPARE((*store)->runById(run->id)->status, lbk::RunStatus::Cancelled);
     }
 
-    // A process named lbk-engine (a copy of sleep under that name) is counted, this one and finished ones are not.
-    void countsOtherEngines()
+    // Processes counted by name (a copy of sleep under a name of its own, so that engines other tests start do not
+    // count) and by first argument; this one and finished ones are not.
+    void countsOtherProcessesByName()
     {
-        const int before = lbk::otherEnginesRunning();
-        const QString fake = m_dir.filePath(QStringLiteral("lbk-engine"));
+        const QString fake = m_dir.filePath(QStringLiteral("lbktst-engine"));
         QVERIFY(QFile::copy(QStringLiteral("/bin/sleep"), fake));
+        QCOMPARE(lbk::otherProcessesNamed("lbktst-engine"), 0);
         QProcess engine;
         engine.start(fake, {QStringLiteral("30")});
         QVERIFY(engine.waitForStarted());
-        QTRY_COMPARE(lbk::otherEnginesRunning(), before + 1);
+        QTRY_COMPARE(lbk::otherProcessesNamed("lbktst-engine"), 1);
+        QCOMPARE(lbk::otherProcessesNamed("lbktst-engine", "30"), 1);
+        QCOMPARE(lbk::otherProcessesNamed("lbktst-engine", "worker"), 0);
         engine.kill();
         QVERIFY(engine.waitForFinished());
-        QCOMPARE(lbk::otherEnginesRunning(), before);
+        QCOMPARE(lbk::otherProcessesNamed("lbktst-engine"), 0);
     }
 
     void localTarget()
