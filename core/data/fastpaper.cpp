@@ -5,19 +5,16 @@
 
 #include <string>
 
-#include "util/text.h"
+#include "data/paperfields.h"
 
 namespace lbk {
 
 namespace {
 
-enum Field { kId, kTitle, kAbstract, kCategories, kFieldCount };
-
 class SimdPaperParser : public FastPaperParser {
 public:
     SimdPaperParser(const DataSpec &spec, bool categoriesRequired, bool keepAbstracts)
-        : m_keys{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn},
-          m_categoriesRequired(categoriesRequired), m_keepAbstracts(keepAbstracts)
+        : m_fields(spec), m_categoriesRequired(categoriesRequired), m_keepAbstracts(keepAbstracts)
     {
     }
 
@@ -33,7 +30,7 @@ public:
         Paper p;
         bool has[kFieldCount] = {};
         for (const auto field : object) {
-            const int f = fieldOf(field.key);
+            const int f = m_fields.find(field.key);
             if (f < 0)
                 continue;
             has[f] = true;
@@ -57,34 +54,27 @@ public:
                 break;
             case kCategories:
                 p.categories.clear();
-                forEachWord(s, [&](std::string_view w) { p.categories.emplace_back(w); });
+                PaperFields::splitCategories(s, p.categories);
                 break;
             }
         }
-        if (!has[kTitle] || isBlank(p.title) || (m_categoriesRequired && p.categories.empty()))
-            return false;
+        if (!m_fields.problem(p, has, m_categoriesRequired).empty())
+            return false; // the SAX reader words it
         paper = std::move(p);
         return true;
     }
 
 private:
-    int fieldOf(std::string_view key) const
-    {
-        for (int i = 0; i < kFieldCount; ++i)
-            if (key == m_keys[i])
-                return i;
-        return -1;
-    }
     static bool addCategories(simdjson::dom::element e, Paper &p)
     {
         std::string_view s;
         if (e.get_string().get(s))
             return false;
-        forEachWord(s, [&](std::string_view w) { p.categories.emplace_back(w); });
+        PaperFields::splitCategories(s, p.categories);
         return true;
     }
 
-    std::string m_keys[kFieldCount];
+    PaperFields m_fields;
     bool m_categoriesRequired, m_keepAbstracts;
     simdjson::dom::parser m_parser;
     std::string m_buffer;

@@ -7,6 +7,7 @@
 #include "util/text.h"
 #include "data/dataset.h"
 #include "data/fastpaper.h"
+#include "data/paperfields.h"
 #include "data/linereader.h"
 
 #include <algorithm>
@@ -29,11 +30,6 @@ namespace {
 
 constexpr size_t kMaxErrors = 5;
 
-void splitCategories(std::string_view s, std::vector<std::string> &out)
-{
-    forEachWord(s, [&](std::string_view w) { out.emplace_back(w); });
-}
-
 std::string lower(std::string s)
 {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -51,8 +47,6 @@ std::string clip(std::string s, size_t max = 160)
     return s;
 }
 
-enum Field { kId, kTitle, kAbstract, kCategories, kFieldCount };
-
 // The names of the value types in nlohmann's SAX handler signatures.
 struct SaxTypes {
     using number_integer_t = json::number_integer_t;
@@ -66,7 +60,7 @@ struct SaxTypes {
 class PaperSax : public SaxTypes {
 public:
     explicit PaperSax(const DataSpec &spec)
-        : m_keys{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn}
+        : m_keys(spec)
     {}
 
     void reset()
@@ -99,11 +93,11 @@ public:
             case kAbstract: m_paper.abstract = std::move(s); break;
             case kCategories:
                 m_categories.clear();
-                splitCategories(s, m_categories);
+                PaperFields::splitCategories(s, m_categories);
                 break;
             }
         } else if (m_depth == 2 && m_inCategories) {
-            splitCategories(s, m_categories);
+            PaperFields::splitCategories(s, m_categories);
         }
         return true;
     }
@@ -126,13 +120,7 @@ public:
     bool key(string_t &k)
     {
         if (m_depth == 1) {
-            m_field = -1;
-            for (int i = 0; i < kFieldCount; ++i) {
-                if (k == m_keys[i]) {
-                    m_field = i;
-                    break;
-                }
-            }
+            m_field = m_keys.find(k);
         }
         return true;
     }
@@ -183,21 +171,12 @@ public:
             problem = m_problem;
             return false;
         }
-        if (!m_has[kTitle] || isBlank(m_paper.title)) {
-            problem = (m_has[kTitle] ? "empty " : "no ") + inQuotes(m_keys[kTitle]);
-            return false;
-        }
-        if (!m_has[kCategories] && categories) {
-            problem = "no " + inQuotes(m_keys[kCategories]);
-            return false;
-        }
-        if (m_categories.empty() && categories) {
-            problem = "empty " + inQuotes(m_keys[kCategories]);
-            return false;
-        }
-        paper = std::move(m_paper);
-        paper.categories = std::move(m_categories);
+        m_paper.categories = std::move(m_categories);
         m_categories = {};
+        problem = m_keys.problem(m_paper, m_has, categories);
+        if (!problem.empty())
+            return false;
+        paper = std::move(m_paper);
         return true;
     }
 
@@ -226,14 +205,14 @@ private:
     {
         if (m_problem.empty()) {
             if (m_depth == 1 && m_field >= 0)
-                m_problem = inQuotes(m_keys[m_field]) + " is " + what + ", not a string";
+                m_problem = inQuotes(m_keys.name(m_field)) + " is " + what + ", not a string";
             else if (m_depth == 2 && m_inCategories)
-                m_problem = inQuotes(m_keys[kCategories]) + " holds " + what + ", not only strings";
+                m_problem = inQuotes(m_keys.name(kCategories)) + " holds " + what + ", not only strings";
         }
         return true;
     }
 
-    std::string m_keys[kFieldCount];
+    PaperFields m_keys;
     int m_depth = 0;
     int m_field = -1;
     bool m_inCategories = false;
@@ -608,7 +587,7 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
             continue;
         }
         if (categoriesCol >= 0)
-            splitCategories(fields[size_t(categoriesCol)], p.categories);
+            PaperFields::splitCategories(fields[size_t(categoriesCol)], p.categories);
         if (p.categories.empty() && t.categoriesRequired) {
             t.bad(line, "empty " + inQuotes(spec.categoriesColumn));
             continue;

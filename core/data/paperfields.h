@@ -1,0 +1,53 @@
+#pragma once
+// The four fields a paper is read from, under the names the experiment's data section gives them, and what makes a
+// paper read from them usable: one place for both JSON readers (the SAX reader in data/readers.cpp and the
+// simdjson one in data/fastpaper.cpp), so the two cannot drift apart.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/dataset.h"
+#include "util/text.h"
+
+namespace lbk {
+
+enum PaperField { kId, kTitle, kAbstract, kCategories, kFieldCount };
+
+class PaperFields {
+public:
+    explicit PaperFields(const DataSpec &spec)
+        : m_names{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn}
+    {
+    }
+    // The field a key names, or -1 for a key that is not mapped.
+    int find(std::string_view key) const
+    {
+        for (int i = 0; i < kFieldCount; ++i)
+            if (key == m_names[i])
+                return i;
+        return -1;
+    }
+    const std::string &name(int field) const { return m_names[field]; }
+    // Why a paper read with these fields (has[f]: field f was there) cannot be used, or "" when it can.
+    // categoriesRequired: a classifier's data needs them; pre-training does not.
+    std::string problem(const Paper &p, const bool (&has)[kFieldCount], bool categoriesRequired) const
+    {
+        if (!has[kTitle] || isBlank(p.title))
+            return (has[kTitle] ? "empty \"" : "no \"") + m_names[kTitle] + "\"";
+        if (categoriesRequired && !has[kCategories])
+            return "no \"" + m_names[kCategories] + "\"";
+        if (categoriesRequired && p.categories.empty())
+            return "empty \"" + m_names[kCategories] + "\"";
+        return {};
+    }
+    // The categories a field's text lists, separated by white space, appended to out.
+    static void splitCategories(std::string_view text, std::vector<std::string> &out)
+    {
+        forEachWord(text, [&](std::string_view w) { out.emplace_back(w); });
+    }
+
+private:
+    std::string m_names[kFieldCount];
+};
+
+} // namespace lbk
