@@ -8,6 +8,7 @@ namespace lbk::bag {
 namespace {
 
 constexpr int64_t kPrefetchAhead = 6;
+constexpr int64_t kMinExamplesPerThread = 16; // below this a thread costs more than it saves
 
 void prefetchRow(const float *row, int64_t dim)
 {
@@ -55,46 +56,69 @@ double softmaxGradient(float *logits, int64_t classes, int64_t target, double sm
     return loss;
 }
 
+// Example i's loss; adds its gradient to the layer's (gw [classes, dim], gb [classes]) and writes the pooled
+// vector's, divided among its ids (mean pooling), to rowGrad [dim]. pooled and logits are scratch.
+double exampleGradient(const Parameters &p, const Inputs &in, int64_t i, double smoothing, float scale, float *pooled,
+                       float *logits, float *gw, float *gb, float *rowGrad)
+{
+    const int64_t dim = p.dim, classes = p.classes;
+    pool(p, in, i, pooled);
+    for (int64_t c = 0; c < classes; ++c) {
+        const float *w = p.weight + c * dim;
+        float z = p.bias[c];
+        for (int64_t d = 0; d < dim; ++d)
+            z += w[d] * pooled[d];
+        logits[c] = z;
+    }
+    const double loss = softmaxGradient(logits, classes, in.targets[i], smoothing, scale);
+    const int64_t count = (i + 1 < in.examples ? in.offsets[i + 1] : in.idCount) - in.offsets[i];
+    const float share = count > 0 ? 1.0f / float(count) : 0.0f;
+    std::fill(rowGrad, rowGrad + dim, 0.0f);
+    for (int64_t c = 0; c < classes; ++c) {
+        const float g = logits[c];
+        const float *w = p.weight + c * dim;
+        float *gwc = gw + c * dim;
+        gb[c] += g;
+        for (int64_t d = 0; d < dim; ++d) {
+            gwc[d] += g * pooled[d];
+            rowGrad[d] += g * w[d];
+        }
+    }
+    for (int64_t d = 0; d < dim; ++d)
+        rowGrad[d] *= share;
+    return loss;
+}
+
 } // namespace
 
-double SoftmaxSgdStep::loss(const Parameters &p, const Inputs &in, double labelSmoothing)
+// The examples are split into one contiguous part per thread, each with its own layer gradient, summed in thread
+// order afterwards: the same figures for the same thread count, run after run.
+double SoftmaxSgdStep::loss(const Parameters &p, const Inputs &in, double labelSmoothing, int threads)
 {
     m_in = in;
     const int64_t n = in.examples, dim = p.dim, classes = p.classes;
-    m_pooled.resize(size_t(dim));
-    m_logits.resize(size_t(classes));
-    m_rowGrad.assign(size_t(n * dim), 0.0f);
-    m_weightGrad.assign(size_t(classes * dim), 0.0f);
-    m_biasGrad.assign(size_t(classes), 0.0f);
+    const int parts = int(std::clamp<int64_t>(n / kMinExamplesPerThread, 1, std::max(1, threads)));
+    const size_t layer = size_t(classes * dim + classes), scratch = size_t(dim + classes);
+    m_rowGrad.resize(size_t(n * dim));
+    m_partGrad.assign(size_t(parts) * layer, 0.0f);
+    m_scratch.resize(size_t(parts) * scratch);
+    m_partLoss.assign(size_t(parts), 0.0);
     const float perExample = 1.0f / float(std::max<int64_t>(1, n));
-    double total = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        float *pooled = m_pooled.data(), *logits = m_logits.data();
-        pool(p, in, i, pooled);
-        for (int64_t c = 0; c < classes; ++c) {
-            const float *w = p.weight + c * dim;
-            float z = p.bias[c];
-            for (int64_t d = 0; d < dim; ++d)
-                z += w[d] * pooled[d];
-            logits[c] = z;
-        }
-        total += softmaxGradient(logits, classes, in.targets[i], labelSmoothing, perExample);
-        // The layer's gradients, and the pooled vector's divided among the example's ids (mean pooling).
-        const int64_t count = (i + 1 < n ? in.offsets[i + 1] : in.idCount) - in.offsets[i];
-        const float share = count > 0 ? 1.0f / float(count) : 0.0f;
-        float *rowGrad = m_rowGrad.data() + i * dim;
-        for (int64_t c = 0; c < classes; ++c) {
-            const float g = logits[c];
-            const float *w = p.weight + c * dim;
-            float *gw = m_weightGrad.data() + c * dim;
-            m_biasGrad[size_t(c)] += g;
-            for (int64_t d = 0; d < dim; ++d) {
-                gw[d] += g * pooled[d];
-                rowGrad[d] += g * w[d];
-            }
-        }
-        for (int64_t d = 0; d < dim; ++d)
-            rowGrad[d] *= share;
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
+    for (int t = 0; t < parts; ++t) {
+        float *gw = m_partGrad.data() + size_t(t) * layer, *gb = gw + classes * dim;
+        float *pooled = m_scratch.data() + size_t(t) * scratch, *logits = pooled + dim;
+        for (int64_t i = n * t / parts; i < n * (t + 1) / parts; ++i)
+            m_partLoss[size_t(t)] += exampleGradient(p, in, i, labelSmoothing, perExample, pooled, logits, gw, gb,
+                                                     m_rowGrad.data() + i * dim);
+    }
+    m_weightGrad.assign(m_partGrad.begin(), m_partGrad.begin() + std::ptrdiff_t(layer));
+    double total = m_partLoss[0];
+    for (int t = 1; t < parts; ++t) {
+        const float *g = m_partGrad.data() + size_t(t) * layer;
+        for (size_t j = 0; j < layer; ++j)
+            m_weightGrad[j] += g[j];
+        total += m_partLoss[size_t(t)];
     }
     return total / double(std::max<int64_t>(1, n));
 }
@@ -112,10 +136,11 @@ void SoftmaxSgdStep::apply(const Parameters &p, double lr)
                 row[d] -= rate * g[d];
         }
     }
+    const float *gb = m_weightGrad.data() + p.classes * dim; // the bias's gradient follows the weight's
     for (int64_t j = 0; j < p.classes * dim; ++j)
         p.weight[j] -= rate * m_weightGrad[size_t(j)];
     for (int64_t c = 0; c < p.classes; ++c)
-        p.bias[c] -= rate * m_biasGrad[size_t(c)];
+        p.bias[c] -= rate * gb[c];
 }
 
 } // namespace lbk::bag

@@ -30,14 +30,18 @@ class SoftmaxSgdStep {
 public:
     // The batch's mean cross-entropy (label smoothing as PyTorch's: (1 - s) on the target, s spread evenly over
     // all classes) and its gradients, kept for apply(). Reads the parameters only.
-    double loss(const Parameters &p, const Inputs &in, double labelSmoothing);
+    // threads: at most this many, one contiguous part of the batch each (OpenMP).
+    double loss(const Parameters &p, const Inputs &in, double labelSmoothing, int threads = 1);
     // p -= lr x gradient, for the rows of the batch that loss() saw and for the layer: exactly what PyTorch's SGD
     // without momentum or weight decay does after backward, up to the order of floating-point sums.
     void apply(const Parameters &p, double lr);
 
 private:
     Inputs m_in;
-    std::vector<float> m_pooled, m_logits, m_rowGrad, m_weightGrad, m_biasGrad;
+    std::vector<float> m_rowGrad;    // [examples, dim]: each example's pooled gradient, divided among its ids
+    std::vector<float> m_weightGrad; // the layer's: [classes, dim], then the bias's [classes]
+    std::vector<float> m_partGrad, m_scratch; // per thread: the layer's gradient; pooled vector and logits
+    std::vector<double> m_partLoss;
 };
 
 } // namespace lbk::bag

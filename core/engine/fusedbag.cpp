@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <ATen/Parallel.h>
+
 #include "engine/runcontext.h"
 
 namespace lbk {
@@ -54,7 +56,7 @@ double FusedBagStep::loss(Batch batch)
     };
     if (outside(m_batch.bagIds, m_bag.embeddingWeight().size(0)) || outside(m_batch.targets, p.classes))
         throw std::out_of_range("the bag's fused step got an id or a class outside the model's table or classes");
-    return m_step.loss(p, in, m_smoothing);
+    return m_step.loss(p, in, m_smoothing, at::get_num_threads());
 }
 
 // Writes the parameters through their data pointers, as torch's optimizers do under NoGradGuard: no autograd graph

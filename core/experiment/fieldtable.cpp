@@ -443,7 +443,7 @@ std::vector<FieldBinding> optimizerFields()
                     "AdamW, or SGD with momentum. A bag model (mean weighting, no dropout) on a multiclass task "
                     "without class weights, with plain SGD (momentum, weight decay and clipping 0), one fp32 process "
                     "on the CPU and one part per batch, trains with fastText's fused step, without autograd: the same "
-                    "updates in half the time (docs/BENCHMARKS.md, fastText)."),
+                    "updates in a third of the time (docs/BENCHMARKS.md, fastText)."),
         field(&OptimizerSpec::lr, "optimizer.lr", "Peak learning rate (the LR finder suggests one).")
             .range(0, 10, true)
             .logScaled(),

@@ -331,6 +331,32 @@ private Q_SLOTS:
             QVERIFY(torch::allclose(fused->parameters()[i], reference->parameters()[i], 1e-5, 1e-6));
         QVERIFY(!torch::equal(fused->bag()->embeddingWeight()[7], torch::zeros({24}))); // trained rows moved
 
+        // Split over threads (one contiguous part each), the step gives what one thread gives.
+        std::vector<int64_t> bagIds, offsets, targets;
+        for (int64_t i = 0; i < 100; ++i) {
+            offsets.push_back(int64_t(bagIds.size()));
+            for (int64_t k = 0; k < 1 + i % 7; ++k)
+                bagIds.push_back((i * 7 + k * 13) % 40);
+            targets.push_back(i % 6);
+        }
+        lbk::bag::Inputs in{bagIds.data(), offsets.data(), targets.data(), 100, int64_t(bagIds.size())};
+        std::vector<std::vector<float>> after;
+        std::vector<double> losses;
+        for (const int threads : {1, 3}) {
+            auto table = fused->bag()->embeddingWeight().detach().clone();
+            auto weight = fused->bag()->outputLayer()->weight.detach().clone();
+            auto bias = fused->bag()->outputLayer()->bias.detach().clone();
+            lbk::bag::Parameters p{table.data_ptr<float>(), weight.data_ptr<float>(), bias.data_ptr<float>(), 24, 6};
+            lbk::bag::SoftmaxSgdStep kernel;
+            losses.push_back(kernel.loss(p, in, 0.1, threads));
+            kernel.apply(p, 0.7);
+            after.emplace_back(table.data_ptr<float>(), table.data_ptr<float>() + table.numel());
+            after.back().insert(after.back().end(), weight.data_ptr<float>(), weight.data_ptr<float>() + weight.numel());
+        }
+        QVERIFY(std::abs(losses[0] - losses[1]) < 1e-9);
+        for (size_t j = 0; j < after[0].size(); ++j)
+            QVERIFY(std::abs(after[0][j] - after[1][j]) < 1e-6);
+
         // Where the step would train otherwise, the run keeps autograd, and says why.
         ctx.exp.optimizer.momentum = 0.9;
         QVERIFY(!lbk::FusedBagStep::forRun(*fused, ctx, true, false, whyNot));
