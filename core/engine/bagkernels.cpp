@@ -108,9 +108,11 @@ double SoftmaxSgdStep::loss(const Parameters &p, const Inputs &in, double labelS
     for (int t = 0; t < parts; ++t) {
         float *gw = m_partGrad.data() + size_t(t) * layer, *gb = gw + classes * dim;
         float *pooled = m_scratch.data() + size_t(t) * scratch, *logits = pooled + dim;
+        double partLoss = 0; // summed here, not in m_partLoss, whose neighbouring slots share a cache line
         for (int64_t i = n * t / parts; i < n * (t + 1) / parts; ++i)
-            m_partLoss[size_t(t)] += exampleGradient(p, in, i, labelSmoothing, perExample, pooled, logits, gw, gb,
-                                                     m_rowGrad.data() + i * dim);
+            partLoss += exampleGradient(p, in, i, labelSmoothing, perExample, pooled, logits, gw, gb,
+                                        m_rowGrad.data() + i * dim);
+        m_partLoss[size_t(t)] = partLoss;
     }
     m_weightGrad.assign(m_partGrad.begin(), m_partGrad.begin() + std::ptrdiff_t(layer));
     double total = m_partLoss[0];
