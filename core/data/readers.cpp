@@ -60,7 +60,7 @@ struct SaxTypes {
 class PaperSax : public SaxTypes {
 public:
     explicit PaperSax(const DataSpec &spec)
-        : m_keys(spec)
+        : m_fields(spec)
     {}
 
     void reset()
@@ -120,7 +120,7 @@ public:
     bool key(string_t &k)
     {
         if (m_depth == 1) {
-            m_field = m_keys.find(k);
+            m_field = m_fields.find(k);
         }
         return true;
     }
@@ -173,7 +173,7 @@ public:
         }
         m_paper.categories = std::move(m_categories);
         m_categories = {};
-        problem = m_keys.problem(m_paper, m_has, categories);
+        problem = m_fields.problem(m_paper, m_has, categories);
         if (!problem.empty())
             return false;
         paper = std::move(m_paper);
@@ -205,14 +205,14 @@ private:
     {
         if (m_problem.empty()) {
             if (m_depth == 1 && m_field >= 0)
-                m_problem = inQuotes(m_keys.name(m_field)) + " is " + what + ", not a string";
+                m_problem = inQuotes(m_fields.name(m_field)) + " is " + what + ", not a string";
             else if (m_depth == 2 && m_inCategories)
-                m_problem = inQuotes(m_keys.name(kCategories)) + " holds " + what + ", not only strings";
+                m_problem = inQuotes(m_fields.name(kCategories)) + " holds " + what + ", not only strings";
         }
         return true;
     }
 
-    PaperFields m_keys;
+    PaperFields m_fields;
     int m_depth = 0;
     int m_field = -1;
     bool m_inCategories = false;

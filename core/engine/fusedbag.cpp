@@ -51,11 +51,16 @@ double FusedBagStep::loss(Batch batch)
     const bag::Parameters p = parameters();
     // The checks embedding_bag and cross_entropy make, so that a bad id is an error and never a write outside the
     // table.
-    const auto outside = [](const torch::Tensor &t, int64_t size) {
-        return t.numel() > 0 && (t.min().item<int64_t>() < 0 || t.max().item<int64_t>() >= size);
+    const auto checkRange = [](const torch::Tensor &t, int64_t size, const char *what) {
+        if (t.numel() == 0)
+            return;
+        const int64_t lo = t.min().item<int64_t>(), hi = t.max().item<int64_t>();
+        if (lo < 0 || hi >= size)
+            throw std::out_of_range(std::string("the bag's fused training step got ") + what + " " +
+                                    std::to_string(lo < 0 ? lo : hi) + ", outside [0, " + std::to_string(size) + ")");
     };
-    if (outside(m_batch.bagIds, m_bag.embeddingWeight().size(0)) || outside(m_batch.targets, p.classes))
-        throw std::out_of_range("the bag's fused step got an id or a class outside the model's table or classes");
+    checkRange(m_batch.bagIds, m_bag.embeddingWeight().size(0), "the table row");
+    checkRange(m_batch.targets, p.classes, "the class");
     return m_step.loss(p, in, m_smoothing, at::get_num_threads());
 }
 

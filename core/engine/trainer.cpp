@@ -241,10 +241,10 @@ Status StepLoop::step()
                      " at step " + std::to_string(m_ctx.step + 1) + " (learning rate " + std::to_string(lr) +
                      "); lower optimizer.lr (run `lbk lr-find`) or set optimizer.grad_clip"};
     }
-    if (manual && hi > lo)
-        m_obj.manualApply(lr);
-    else if (!manual)
+    if (!manual)
         applyGradients();
+    else if (hi > lo)
+        m_obj.manualApply(lr);
     ++m_ctx.step;
     logMetrics(lr, lossValue, end - begin);
     return Unit{};
