@@ -192,7 +192,8 @@ class SequenceClassifier(nn.Module):
 
 class MaskedLM(nn.Module):
     """BertForMaskedLM: the encoder without a pooler and cls.predictions (transform.dense, the activation,
-    transform.LayerNorm, then the decoder, whose weight is the word embeddings', plus cls.predictions.bias)."""
+    transform.LayerNorm, then the decoder, whose weight is the word embeddings' unless the config says
+    tie_word_embeddings: false, plus cls.predictions.bias)."""
 
     def __init__(self, c):
         super().__init__()
@@ -208,11 +209,14 @@ class MaskedLM(nn.Module):
         p.bias = nn.Parameter(torch.zeros(c["vocab_size"]))
         self.act = ACT[c.get("hidden_act", "gelu")]
 
+        self.tied = c.get("tie_word_embeddings", True)
+
     def forward(self, ids, mask):
         hidden = self.bert(ids, mask)
         p = self.cls.predictions
         x = p.transform.LayerNorm(self.act(p.transform.dense(hidden)))
-        return hidden, F.linear(x, self.bert.embeddings.word_embeddings.weight, p.bias)
+        decoder = self.bert.embeddings.word_embeddings.weight if self.tied else p.decoder.weight
+        return hidden, F.linear(x, decoder, p.bias)
 
 
 def load(folder):
@@ -223,7 +227,7 @@ def load(folder):
     if "BertForMaskedLM" in config.get("architectures", []):
         model = MaskedLM(config)
         tied = weights["cls.predictions.decoder.weight"]
-        if not torch.equal(tied, weights["bert.embeddings.word_embeddings.weight"]):
+        if model.tied and not torch.equal(tied, weights["bert.embeddings.word_embeddings.weight"]):
             raise SystemExit("cls.predictions.decoder.weight is not tied to the word embeddings")
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
         return model.eval(), config

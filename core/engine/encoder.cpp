@@ -244,6 +244,8 @@ EncoderMaskedLMImpl::EncoderMaskedLMImpl(const hf::EncoderConfig &c) : m_config(
         m_norm = transform->register_module("LayerNorm", layerNorm(c));
     }
     m_bias = head->register_parameter("bias", torch::zeros({c.vocabSize}));
+    if (!c.tieWordEmbeddings)
+        m_decoder = holder(*head, "decoder")->register_parameter("weight", torch::empty({c.vocabSize, c.hiddenSize}));
     initLikeTransformers(*this, c.raw.is_object() ? c.raw.value("initializer_range", 0.02) : 0.02);
     torch::NoGradGuard noGrad;
     m_norm->weight.fill_(1.0); // "layer_norm" is not transformers' "LayerNorm": initialise it by hand
@@ -257,7 +259,7 @@ std::pair<torch::Tensor, torch::Tensor> EncoderMaskedLMImpl::maskedLogits(const 
     const auto chosen = labels >= 0;
     const auto states = hidden.index({chosen});                          // [N, H]
     const auto h = m_norm(activate(m_dense(states), m_config.activation)); // transformers' prediction transform
-    const auto logits = torch::linear(h, m_encoder->wordWeight(), m_bias);
+    const auto logits = torch::linear(h, m_decoder.defined() ? m_decoder : m_encoder->wordWeight(), m_bias);
     return {logits, labels.index({chosen})};
 }
 

@@ -101,8 +101,9 @@ TORCH_MODULE(EncoderClassifier);
 
 // An encoder with transformers' masked-language-model head, named as BertForMaskedLM (`bert.`,
 // `cls.predictions.transform.{dense,LayerNorm}`, `cls.predictions.bias`) or RobertaForMaskedLM (`roberta.`,
-// `lm_head.{dense,layer_norm,bias}`): dense, the config's activation, layer norm, then the word embeddings
-// (tied, as transformers ties them) plus a bias.
+// `lm_head.{dense,layer_norm,bias}`): dense, the config's activation, layer norm, then the decoder plus a bias. The
+// decoder is the word embeddings (tied, as transformers ties them by default) or, when the config's
+// tieWordEmbeddings is false, a matrix of its own (`cls.predictions.decoder.weight`, `lm_head.decoder.weight`).
 class EncoderMaskedLMImpl : public torch::nn::Module {
 public:
     explicit EncoderMaskedLMImpl(const hf::EncoderConfig &c);
@@ -119,6 +120,7 @@ private:
     torch::nn::Linear m_dense{nullptr};
     torch::nn::LayerNorm m_norm{nullptr};
     torch::Tensor m_bias;
+    torch::Tensor m_decoder; // untied only
 };
 TORCH_MODULE(EncoderMaskedLM);
 

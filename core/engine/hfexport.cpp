@@ -94,7 +94,7 @@ Status writeScratchMlmFiles(const PretrainedMlm &pre, const RunDetail &run, cons
     return okStatus();
 }
 
-// The masked-language model in transformers' names, the decoder written out tied to the word embeddings.
+// The masked-language model in transformers' names; a tied decoder is written out as a copy of the word embeddings.
 Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
 {
     auto pre = loadMlmRun(run.runDir);
@@ -107,9 +107,10 @@ Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
     const std::string prefix = pre->model->backbonePrefix();
     const std::string decoder = prefix == "roberta." ? "lm_head.decoder.weight" : "cls.predictions.decoder.weight";
     std::vector<std::pair<std::string, torch::Tensor>> named;
+    const bool tied = pre->model->config().tieWordEmbeddings;
     for (const auto &p : pre->model->named_parameters()) {
         named.emplace_back(p.key(), p.value());
-        if (p.key() == prefix + "embeddings.word_embeddings.weight")
+        if (tied && p.key() == prefix + "embeddings.word_embeddings.weight")
             named.emplace_back(decoder, p.value());
     }
     if (auto saved = saveTensors(named, out / "model.safetensors"); !saved)
@@ -117,7 +118,7 @@ Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
     json config;
     if (auto files = pre->hf ? writeHfMlmFiles(*pre, out, config) : writeScratchMlmFiles(*pre, run, out, config); !files)
         return files.error();
-    config["tie_word_embeddings"] = true;
+    config["tie_word_embeddings"] = tied;
     std::ofstream file(out / "config.json");
     file << config.dump(2) << '\n';
     if (!file)

@@ -50,6 +50,14 @@ MaskedTokens maskTokens(const torch::Tensor &ids, const torch::Tensor &maskable,
     return {inputs, torch::where(chosen, ids, torch::full_like(ids, -100))};
 }
 
+// A pre-training run's model from scratch: the experiment's sizes, and its decoder tied or not (mlm.tied_decoder).
+static hf::EncoderConfig scratchMlmConfig(const Experiment &e, int rows)
+{
+    hf::EncoderConfig c = scratchEncoderConfig(e.model, rows, e.tokenizer.maxTokens);
+    c.tieWordEmbeddings = e.mlm.tiedDecoder;
+    return c;
+}
+
 Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
 {
     auto config = readJsonFile(runDir / "experiment.json");
@@ -75,7 +83,7 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
             return tok.error();
         out.tokenizer = std::move(*tok);
         out.special = mlmSpecialIds(out.tokenizer->vocabSize());
-        out.model = EncoderMaskedLM(scratchEncoderConfig(out.exp.model, out.special.rows, out.exp.tokenizer.maxTokens)).ptr();
+        out.model = EncoderMaskedLM(scratchMlmConfig(out.exp, out.special.rows)).ptr();
     }
     out.model->eval();
     const std::vector<std::string> kinds =
@@ -458,9 +466,7 @@ json MlmObjective::dataSummary() const
 Status MlmObjective::createModel()
 {
     const Experiment &e = m_ctx.exp;
-    m_model = EncoderMaskedLM(m_pretrained ? m_pretrained->config
-                                           : scratchEncoderConfig(e.model, m_special.rows, e.tokenizer.maxTokens))
-                  .ptr();
+    m_model = EncoderMaskedLM(m_pretrained ? m_pretrained->config : scratchMlmConfig(e, m_special.rows)).ptr();
     if (m_pretrained && m_pretrained->folder) { // a fresh run: the checkpoint's weights (resuming: the run's own)
         auto report = loadEncoderWeights(*m_model, *m_pretrained->folder, e.model.allowMissingWeights);
         if (!report)

@@ -253,6 +253,7 @@ struct MlmSpec {
     bool onePerDocument = false; // one document per sequence (cut), else packed across documents
     bool taskSplit = false;      // documents split as a classifier of this experiment's labels splits its papers
     int evalSequences = 2000;    // held-out sequences scored per evaluation (0: all)
+    bool tiedDecoder = true;     // the prediction head's decoder is the word embeddings (BERT's layout)
 };
 
 struct Experiment {

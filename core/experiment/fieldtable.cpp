@@ -572,6 +572,12 @@ std::vector<FieldBinding> mlmFields()
               "Held-out sequences scored at each evaluation, the same ones every time (0: all of them).")
             .range(0, kMaxInt)
             .when({"training.objective=mlm"}),
+        field(&MlmSpec::tiedDecoder, "mlm.tied_decoder",
+              "The prediction head's decoder is the word embeddings, as in BERT. false gives it a matrix of its own "
+              "(the export says tie_word_embeddings: false), so the softmax over the vocabulary no longer pushes the "
+              "input embeddings of rarely seen words towards one another: what a short pre-training leaves them with "
+              "(docs/PRETRAINING.md). Pre-training from scratch only; a checkpoint in model.init_from keeps its own.")
+            .when({"training.objective=mlm"}),
     };
 }
 

@@ -83,6 +83,16 @@ public:
         return x;
     }
 
+    bool boolean(const char *key, bool fallback) const
+    {
+        const json *v = find(key);
+        if (!v)
+            return fallback;
+        if (!v->is_boolean())
+            fail(std::string(key) + " must be true or false, not " + v->dump());
+        return v->get<bool>();
+    }
+
     std::string string(const char *key, const std::string &fallback) const
     {
         const json *v = find(key);
@@ -239,6 +249,7 @@ Result<EncoderConfig> encoderConfigFromJson(const json &j, const std::string &wh
         c.layerNormEps = r.number("layer_norm_eps", 1e-12, 0, 1, false);
         c.hiddenDropout = r.number("hidden_dropout_prob", 0.1, 0, 1, true);
         c.attentionDropout = r.number("attention_probs_dropout_prob", 0.1, 0, 1, true);
+        c.tieWordEmbeddings = r.boolean("tie_word_embeddings", true);
         c.id2label = readId2Label(r);
     } catch (const ConfigError &e) {
         return badInput(e.message);
@@ -292,6 +303,7 @@ json encoderConfigJson(const EncoderConfig &c, const std::vector<std::string> &l
     j["hidden_act"] = c.hiddenAct;
     j["hidden_dropout_prob"] = c.hiddenDropout;
     j["attention_probs_dropout_prob"] = c.attentionDropout;
+    j["tie_word_embeddings"] = c.tieWordEmbeddings;
     if (labels.empty()) {
         // The encoder alone: whatever head the source had is not in the exported weights.
         j["architectures"] = json::array({roberta ? "RobertaModel" : "BertModel"});

@@ -31,6 +31,8 @@ struct EncoderConfig {
     Activation activation = Activation::GeluErf; // "gelu" -> GeluErf; "gelu_new", "gelu_pytorch_tanh" -> GeluTanh
     std::string hiddenAct = "gelu";  // as written
     double hiddenDropout = 0.1, attentionDropout = 0.1;
+    // A masked-language model's decoder is the word embeddings (BERT's and RoBERTa's layout), or a matrix of its own.
+    bool tieWordEmbeddings = true;
     std::vector<std::string> id2label; // a classifier's labels, when the config has them
     nlohmann::json raw;              // the whole file, kept so an export can write unknown keys back
 

@@ -181,10 +181,56 @@ private Q_SLOTS:
         QVERIFY2(e.exitCode == 0, qPrintable(e.out + e.err));
         const json config = readJson(out / "config.json");
         QCOMPARE(config["architectures"][0].get<std::string>(), std::string("BertForMaskedLM"));
+        QCOMPARE(config["tie_word_embeddings"].get<bool>(), true);
         QVERIFY(fs::exists(out / "tokenizer.model"));
 
         auto pre = lbk::loadMlmRun(store()->run("mlm")->runDir);
         QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
+        std::vector<int> ids = {pre->special.cls};
+        for (const int id : pre->tokenizer->encode("we propose a new method for the detection of gravitational waves"))
+            ids.push_back(id);
+        ids.push_back(pre->special.sep);
+        compareFills(*pre->model, ids, pre->special.mask, out);
+    }
+
+    // mlm.tied_decoder false: the prediction head has a decoder of its own, trained apart from the word embeddings;
+    // the export says tie_word_embeddings false and carries that matrix, the reference loads it strictly and fills
+    // masks as Labbook does, and a classifier fine-tunes from the run's encoder.
+    void untiedDecoderIsExportedAndFineTunes()
+    {
+        auto exp = readJson(experiment(QStringLiteral("mlm-untied")).toStdString());
+        exp["mlm"]["tied_decoder"] = false;
+        exp["training"]["max_steps"] = 20;
+        const QString file = m_dir.filePath(QStringLiteral("mlm-untied.json"));
+        std::ofstream(file.toStdString()) << exp.dump(2);
+        const auto r = lbk({QStringLiteral("run"), file});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+
+        auto pre = lbk::loadMlmRun(store()->run("mlm-untied")->runDir);
+        QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
+        std::map<std::string, torch::Tensor> params;
+        for (const auto &p : pre->model->named_parameters())
+            params.emplace(p.key(), p.value());
+        QVERIFY(params.count("cls.predictions.decoder.weight"));
+        QVERIFY(!torch::equal(params["cls.predictions.decoder.weight"], params["bert.embeddings.word_embeddings.weight"]));
+
+        const auto tune = lbk({QStringLiteral("run"),
+                               lbktest::debugVariant(m_dir.path(), QStringLiteral("tuned-untied"),
+                                                     {{"data", {{"limit", 600}}},
+                                                      {"tokenizer", {{"max_tokens", 24}, {"vocab_size", 1000}}},
+                                                      {"model", {{"type", "encoder"}, {"init_from", "run:mlm-untied"},
+                                                                 {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1},
+                                                                 {"heads", 2}}},
+                                                      {"training", {{"max_steps", 5}}}})});
+        QVERIFY2(tune.exitCode == 0, qPrintable(tune.out + tune.err));
+
+        if (!hasPython())
+            QSKIP("Debian's python3-torch is not installed (./test.sh installs it)");
+        const fs::path out = m_dir.filePath(QStringLiteral("mlm-untied-hf")).toStdString();
+        const auto e = lbk({QStringLiteral("export"), QStringLiteral("mlm-untied"), QStringLiteral("--format"),
+                            QStringLiteral("hf"), QStringLiteral("--out"), QString::fromStdString(out.string())});
+        QVERIFY2(e.exitCode == 0, qPrintable(e.out + e.err));
+        QCOMPARE(readJson(out / "config.json")["tie_word_embeddings"].get<bool>(), false);
         std::vector<int> ids = {pre->special.cls};
         for (const int id : pre->tokenizer->encode("we propose a new method for the detection of gravitational waves"))
             ids.push_back(id);
