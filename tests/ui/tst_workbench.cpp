@@ -488,6 +488,22 @@ private Q_SLOTS:
         lbk::setValueAt(e, "training.log_every", 5);
         lbk::setValueAt(e, "training.threads", 2);
         lbk::setValueAt(e, "evaluation.every_steps", 10);
+
+        // The form shows the pre-training fields for an "mlm" objective, the head's decoder among them.
+        ExperimentForm *form = m_window->form();
+        const json formBefore = form->experiment();
+        const QString fileBefore = form->sourceFile();
+        form->setExperiment(e);
+        auto *tied = form->findChild<QWidget *>(QStringLiteral("field:mlm.tied_decoder"));
+        QVERIFY(tied && tied->isVisibleTo(form));
+        form->setFieldValue(QStringLiteral("mlm.tied_decoder"), false);
+        QVERIFY(form->isValid());
+        QCOMPARE(form->experiment()["mlm"]["tied_decoder"], json(false));
+        QCoreApplication::processEvents(); // the pre-training group laid out before scrolling to it
+        form->findChild<QScrollArea *>()->ensureWidgetVisible(tied, 0, 60);
+        shoot(QStringLiteral("form-mlm"));
+        form->setExperiment(formBefore, fileBefore);
+
         QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
         m_window->launch(e, false);
         QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 1, 15000);
