@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Here, before a GPU session's device run: makes what benchmarks/gpu/check.sh reads there, under .gpu-carry/ (ignored;
+# name it in the run's carry): two tiny BertForMaskedLM exports of Labbook MLM runs on the sample, the decoder tied
+# and untied. Needs build/bin/lbk (./test.sh or ./run.sh builds it); about a minute on two cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=.gpu-carry
+rm -rf "$out" && mkdir -p "$out"
+store="$out/store.db"
+for tied in true false; do
+  name="gpu-mlm-tied-$tied"
+  /usr/bin/python3 - "$name" "$tied" "$out/$name.json" <<'PY'
+import json, sys
+name, tied, path = sys.argv[1], sys.argv[2] == "true", sys.argv[3]
+e = json.load(open("experiments/pretrain-debug.json"))
+e["name"] = name
+e["data"]["limit"] = 600
+e["tokenizer"].update({"vocab_size": 1000, "max_tokens": 48})
+e["model"].update({"embedding_dim": 32, "hidden": 64, "layers": 1, "heads": 2})
+e["training"].update({"max_steps": 30, "log_every": 10})
+e["evaluation"] = {"every_steps": 30, "metric": "loss"}
+e.setdefault("mlm", {})["tied_decoder"] = tied
+json.dump(e, open(path, "w"), indent=1)
+PY
+  build/bin/lbk --store "$store" run "$out/$name.json" >/dev/null
+  build/bin/lbk --store "$store" export "$name" --format hf --out "$out/$name"
+done
+rm -rf "$store" "${store%.db}.runs" "$out"/*.json
+du -sh "$out"
