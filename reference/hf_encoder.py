@@ -372,6 +372,9 @@ def make(args):
         norm("cls.predictions.transform.LayerNorm")
         w["cls.predictions.bias"] = torch.randn(vocab) * 0.1
         w["cls.predictions.decoder.weight"] = w["bert.embeddings.word_embeddings.weight"]
+        if args.untied:  # tie_word_embeddings false: a decoder of its own
+            config["tie_word_embeddings"] = False
+            w["cls.predictions.decoder.weight"] = torch.randn(vocab, h)
     if args.bare:  # BertModel.save_pretrained: no family prefix
         w = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in w.items()}
     write_safetensors(os.path.join(args.out, "model.safetensors"), w)
@@ -395,6 +398,7 @@ def main():
     m.add_argument("--labels", type=int, default=0)
     m.add_argument("--mlm-head", action="store_true")
     m.add_argument("--mlm-full", action="store_true", help="a whole BertForMaskedLM (continued pre-training)")
+    m.add_argument("--untied", action="store_true", help="with --mlm-full: the decoder untied from the embeddings")
     m.add_argument("--bare", action="store_true")
     f = sub.add_parser("forward")
     f.add_argument("--folder", required=True)

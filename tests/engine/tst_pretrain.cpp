@@ -238,6 +238,31 @@ private Q_SLOTS:
         compareFills(*pre->model, ids, pre->special.mask, out);
     }
 
+    // A BertForMaskedLM whose config says tie_word_embeddings false loads its own decoder (tied, the fills would
+    // be the word embeddings' and differ from the reference's).
+    void loadsAnUntiedHuggingFaceDecoder()
+    {
+        if (!hasPython())
+            QSKIP("Debian's python3-torch is not installed (./test.sh installs it)");
+        const QString folder = m_dir.filePath(QStringLiteral("tiny-bert-mlm-untied"));
+        const auto made = lbktest::runProcess(kPython, {kReference, QStringLiteral("make"), QStringLiteral("--family"),
+                                                        QStringLiteral("bert"), QStringLiteral("--out"), folder,
+                                                        QStringLiteral("--mlm-full"), QStringLiteral("--untied"),
+                                                        QStringLiteral("--hidden"), QStringLiteral("48")});
+        QVERIFY2(made.exitCode == 0, qPrintable(made.err));
+        auto inspected = lbk::hf::inspectCheckpointFolder(folder.toStdString());
+        QVERIFY2(inspected.ok(), inspected.ok() ? "" : inspected.message().c_str());
+        QVERIFY(!inspected->config.tieWordEmbeddings);
+        auto tokenizer = lbk::hf::loadHfTokenizer(folder.toStdString());
+        QVERIFY(tokenizer.ok());
+        lbk::EncoderMaskedLMImpl model(inspected->config);
+        auto report = lbk::loadEncoderWeights(model, *inspected, false);
+        QVERIFY2(report.ok(), report.ok() ? "" : report.message().c_str());
+        QVERIFY(report->newlyInitialized.empty());
+        compareFills(model, (*tokenizer)->encode("we propose a new method for the detection of waves", 64),
+                     (*tokenizer)->special().mask, folder.toStdString());
+    }
+
     // model.init_from a Hugging Face BertForMaskedLM folder: continued pre-training (domain adaptation). The
     // checkpoint loads exactly (its fills are the reference's), the run trains in the checkpoint's WordPiece
     // pieces, its export is the checkpoint's layout and tokenizer again, and a classifier is pointed at the export.
