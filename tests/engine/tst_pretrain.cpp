@@ -100,6 +100,16 @@ class TestPretrain : public QObject {
         QVERIFY(worst < 1e-5);
     }
 
+    // compareFills for a pre-training run's model on a sentence framed as its sequences are.
+    void compareRunFills(lbk::PretrainedMlm &pre, const fs::path &folder)
+    {
+        std::vector<int> ids = {pre.special.cls};
+        for (const int id : pre.tokenizer->encode("we propose a new method for the detection of gravitational waves"))
+            ids.push_back(id);
+        ids.push_back(pre.special.sep);
+        compareFills(*pre.model, ids, pre.special.mask, folder);
+    }
+
     bool hasPython()
     {
         return lbktest::runProcess(kPython, {QStringLiteral("-c"), QStringLiteral("import torch")}).exitCode == 0;
@@ -186,11 +196,7 @@ private Q_SLOTS:
 
         auto pre = lbk::loadMlmRun(store()->run("mlm")->runDir);
         QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
-        std::vector<int> ids = {pre->special.cls};
-        for (const int id : pre->tokenizer->encode("we propose a new method for the detection of gravitational waves"))
-            ids.push_back(id);
-        ids.push_back(pre->special.sep);
-        compareFills(*pre->model, ids, pre->special.mask, out);
+        compareRunFills(*pre, out);
     }
 
     // mlm.tied_decoder false: the prediction head has a decoder of its own, trained apart from the word embeddings;
@@ -231,11 +237,7 @@ private Q_SLOTS:
                             QStringLiteral("hf"), QStringLiteral("--out"), QString::fromStdString(out.string())});
         QVERIFY2(e.exitCode == 0, qPrintable(e.out + e.err));
         QCOMPARE(readJson(out / "config.json")["tie_word_embeddings"].get<bool>(), false);
-        std::vector<int> ids = {pre->special.cls};
-        for (const int id : pre->tokenizer->encode("we propose a new method for the detection of gravitational waves"))
-            ids.push_back(id);
-        ids.push_back(pre->special.sep);
-        compareFills(*pre->model, ids, pre->special.mask, out);
+        compareRunFills(*pre, out);
     }
 
     // A BertForMaskedLM whose config says tie_word_embeddings false loads its own decoder (tied, the fills would
