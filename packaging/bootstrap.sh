@@ -24,10 +24,11 @@ if [ "$(id -u)" -ne 0 ]; then
     log "not root and no sudo: install packages by hand or run as root"; fi
 fi
 
-# Build and runtime packages. qt6-svg for SVG export of plots; libgloo-dev for torch.distributed headers.
+# Build and runtime packages. qt6-svg for SVG export of plots; libgloo-dev for torch.distributed headers;
+# OpenBLAS's OpenMP build under LibTorch (selected below).
 pkgs=(
   build-essential cmake pkg-config ninja-build git ca-certificates
-  libtorch-dev libopenblas0-pthread libgloo-dev
+  libtorch-dev libopenblas0-openmp libgloo-dev
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev libgl-dev
   nlohmann-json3-dev libsimdjson-dev libsqlite3-dev sqlite3 libzstd-dev zstd libcli11-dev libicu-dev
   protobuf-compiler libprotobuf-dev dpkg-dev
@@ -48,6 +49,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   log "all Debian packages present"
 fi
+
+# OpenBLAS's pthreads build (Debian's default, priority 100) keeps a thread pool of its own beside LibTorch's
+# OpenMP pool, and each spins while the other works: on two cores Transformer encoders trained 2.2x slower than
+# with the OpenMP build, which shares LibTorch's pool (docs/BENCHMARKS.md, "Which OpenBLAS"). All three
+# alternatives move together, so that no process loads both builds. An alternative set by hand is left alone.
+multiarch="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)"
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+  name="$lib-$multiarch"
+  target="/usr/lib/$multiarch/openblas-openmp/$lib"
+  query="$(update-alternatives --query "$name" 2>/dev/null || true)"
+  if [ -e "$target" ] && grep -q '^Status: auto' <<<"$query" && ! grep -qx "Value: $target" <<<"$query"; then
+    log "selecting OpenBLAS's OpenMP build for $lib"
+    "${sudo_cmd[@]}" update-alternatives --quiet --set "$name" "$target"
+  fi
+done
 
 # sentencepiece from Debian's source package, against the system protobuf.
 if [ -f "$spm_prefix/lib/pkgconfig/sentencepiece.pc" ] && [ -f "$spm_prefix/.labbook-built" ]; then

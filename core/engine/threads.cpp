@@ -13,6 +13,7 @@ namespace {
 // GRU reads and sets the count around every layer, so no dlsym per call.
 using SetThreads = void (*)(int);
 using GetThreads = int (*)();
+using GetParallel = int (*)();
 SetThreads openblasSet()
 {
     static const auto fn = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
@@ -23,7 +24,27 @@ GetThreads openblasGet()
     static const auto fn = reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
     return fn;
 }
+GetParallel openblasParallel()
+{
+    static const auto fn = reinterpret_cast<GetParallel>(::dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    return fn;
+}
 } // namespace
+
+BlasThreading blasThreading()
+{
+    auto parallel = openblasParallel();
+    if (!parallel)
+        return BlasThreading::Unknown;
+    switch (parallel()) {
+    case 0:
+        return BlasThreading::Sequential;
+    case 1:
+        return BlasThreading::Pthreads;
+    default:
+        return BlasThreading::OpenMP;
+    }
+}
 
 int threadCount(int configured)
 {
@@ -39,6 +60,10 @@ void setComputeThreads(int threads)
 
 void setBlasThreads(int threads)
 {
+    // OpenBLAS's OpenMP build follows OpenMP's count (at::set_num_threads) and runs on one thread inside a parallel
+    // region; its setter would set OpenMP's count for LibTorch's kernels too.
+    if (blasThreading() == BlasThreading::OpenMP)
+        return;
     if (auto set = openblasSet())
         set(std::max(1, threads));
 }
