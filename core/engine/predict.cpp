@@ -185,7 +185,8 @@ Result<PredictResult> predictAll(const PredictOptions &o)
         return lm.error();
     (*lm)->choosePrecision(o.precision, o.warn);
     // The bag model's matmul (a batch by its dimension by the classes) is too small to split: OpenBLAS's threads
-    // would only wake and wait (in sched_yield) beside the threads that parse, 40% of the CPU time on 1M titles.
+    // would only wake and wait (in sched_yield) beside the threads that parse, 40% of the CPU time on 1M titles
+    // (its pthreads build; the OpenMP build keeps a matmul this small on one thread by itself).
     if (!(*lm)->exp.model.hasSequence())
         setBlasThreads(1);
     auto source = openByteSource(o.data, false);

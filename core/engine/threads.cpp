@@ -70,6 +70,9 @@ void setBlasThreads(int threads)
 
 int blasThreads()
 {
+    // The OpenMP build uses OpenMP's count (its own counter lags, and stays put when that count is 1).
+    if (blasThreading() == BlasThreading::OpenMP)
+        return at::get_num_threads();
     auto get = openblasGet();
     return get ? get() : -1;
 }

@@ -20,7 +20,8 @@ BlasThreading blasThreading();
 // both sides use the cores they are given.
 void setComputeThreads(int threads);
 
-// The BLAS's own thread count, or -1 when the BLAS has no such setting (not OpenBLAS).
+// The BLAS's thread count (its OpenMP build: OpenMP's count, which it follows), or -1 when the BLAS has no such
+// setting (not OpenBLAS).
 int blasThreads();
 
 // Sets the BLAS's thread count alone (no-op without OpenBLAS, and with its OpenMP build, which runs on one

@@ -259,7 +259,8 @@ private Q_SLOTS:
     void computeThreadsReachTheBlas()
     {
         // training.threads and --threads set LibTorch's threads and the BLAS's: at::set_num_threads alone
-        // leaves OpenBLAS (Debian's LibTorch calls it for every matmul) on every core.
+        // leaves OpenBLAS's pthreads build (Debian's LibTorch calls it for every matmul) on every core. Its
+        // OpenMP build (what bootstrap.sh selects) follows OpenMP's count, which blasThreads() then reports.
         QCOMPARE(lbk::threadCount(3), 3);
         QVERIFY(lbk::threadCount(0) >= 1);
         const int before = at::get_num_threads();
