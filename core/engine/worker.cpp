@@ -234,11 +234,12 @@ int Worker::runStages()
                               " (lbk sets PASSIVE when another Labbook engine runs on this machine: CPU-bound engines "
                               "at once are much faster waiting passively, one alone spinning)");
     setComputeThreads(m_ctx.threadsPerProcess());
-    if (blasThreading() == BlasThreading::Pthreads && m_ctx.threadsPerProcess() > 1 && m_ctx.rank == 0)
+    if (blasThreading() == BlasThreading::Pthreads && m_ctx.threadsPerProcess() > 1 && m_ctx.exp.model.hasSequence() &&
+        m_ctx.rank == 0)
         m_ctx.log("warning", "the BLAS is OpenBLAS's pthreads build, whose threads spin beside LibTorch's OpenMP "
-                             "threads: Transformer encoders train about half as fast as with its OpenMP build. "
-                             "Install libopenblas0-openmp and select it (update-alternatives --config "
-                             "libblas.so.3-x86_64-linux-gnu), as ./run.sh does on a machine it sets up");
+                             "threads: sequence models and encoders train up to half as fast as with its OpenMP "
+                             "build. Install libopenblas0-openmp and select it for libblas.so.3, liblapack.so.3 and "
+                             "libopenblas.so.0 (update-alternatives), as packaging/bootstrap.sh (./run.sh) does");
     choosePrecision();
     return m_ctx.options.lrFind ? lrRangeTest(m_ctx, *m_objective) : trainRun(m_ctx, *m_objective);
 }
