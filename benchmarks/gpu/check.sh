@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
-# The GPU machine's checks that need only its Python (torch with CUDA, transformers, lightning), one command:
+# Everything a GPU machine checks for issues 17 and 18, in one command (../shared/notes/gpu.md):
 #   issue 17: transformers' BertForMaskedLM.from_pretrained on Labbook's exports gives Labbook's top-5 fills;
+#             the engine built against the machine's CUDA LibTorch pre-trains the mini encoder in bf16 and fp32,
+#             tokens/s against the CPU figure; the bf16 run's export loads in transformers too;
 #   issue 18: the Hugging Face Trainer and Lightning integrations, with the real frameworks (test_frameworks.py).
 # Run benchmarks/gpu/prepare.sh here first, then on the device, carrying .gpu-carry:
-#   bash benchmarks/gpu/check.sh        (writes $OUT/gpu-check.log when OUT is set)
-# Figures go to docs/PRETRAINING.md and docs/PYTHON.md. The engine's own CUDA build (bf16 pre-training tokens/s)
-# is not part of this script: ../shared/notes/gpu.md says what that build needs.
+#   bash benchmarks/gpu/check.sh        (logs under $OUT when OUT is set, else /tmp)
+# The Python checks come first, so that a failed engine build still leaves their results. About 8-10 minutes.
+# Figures go to docs/PRETRAINING.md, docs/PYTHON.md and docs/GPU.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-log="${OUT:-/tmp}/gpu-check.log"
+out="${OUT:-/tmp}"
+log="$out/gpu-check.log"
 export PYTHONUNBUFFERED=1
 status=0
 {
-  echo "== machine"; nvidia-smi -L 2>&1 | head -2
+  echo "== machine"; nvidia-smi -L 2>&1 | head -2; nproc
   python3 -c 'import torch, transformers, sys; print("python", sys.version.split()[0], "torch", torch.__version__,
 "cuda", torch.cuda.is_available(), "transformers", transformers.__version__)'
-  echo "== issue 17: transformers loads the MLM exports"
-  python3 benchmarks/gpu/hf_fills.py .gpu-carry/*/ || status=1
+  echo "== issue 17: transformers loads the MLM exports made here"
+  python3 benchmarks/gpu/hf_fills.py .gpu-carry/gpu-mlm-*/ || status=1
   echo "== issue 18: the integrations with the real frameworks"
   PYTHONPATH=python python3 tests/python/run.py tests/python/test_frameworks.py || status=1
+  echo "== issue 17: the engine against this machine's LibTorch"
+  if bash benchmarks/gpu/build-engine.sh >"$out/gpu-build.log" 2>&1; then
+    tail -3 "$out/gpu-build.log"
+    source build-gpu/env.sh
+    build-gpu/bin/lbk-engine --version 2>&1 | head -3
+    python3 benchmarks/gpu/mlm_speed.py --lbk build-gpu/bin/lbk --data .gpu-carry --out /tmp/gpu-speed || status=1
+    echo "== issue 17: transformers loads the export of the CUDA bf16 run"
+    python3 benchmarks/gpu/hf_fills.py /tmp/gpu-speed/export-*/ || status=1
+  else
+    grep -E 'error|Error' "$out/gpu-build.log" | head -30; tail -20 "$out/gpu-build.log"
+    echo "engine build failed: $out/gpu-build.log"; status=1
+  fi
   echo "== exit $status"
 } 2>&1 | tee "$log"
 exit $status

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Here, before a GPU session's device run: makes what benchmarks/gpu/check.sh reads there, under .gpu-carry/ (ignored;
 # name it in the run's carry): two tiny BertForMaskedLM exports of Labbook MLM runs on the sample, the decoder tied
-# and untied. Needs build/bin/lbk (./test.sh or ./run.sh builds it); about a minute on two cores.
+# and untied; the 5k sample, compressed; and the engine's build dependencies (stage-engine-deps.sh). About 25 MB.
+# Needs build/bin/lbk (./test.sh or ./run.sh builds it); about two minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.gpu-carry
@@ -26,4 +27,6 @@ PY
   build/bin/lbk --store "$store" export "$name" --format hf --out "$out/$name"
 done
 rm -rf "$store" "${store%.db}.runs" "$out"/*.json
+zstd -q -19 -f ../shared/data/arxiv/arxiv-sample-5k.jsonl -o "$out/arxiv-sample-5k.jsonl.zst"
+benchmarks/gpu/stage-engine-deps.sh
 du -sh "$out"

@@ -2,7 +2,13 @@
 #include "engine/distributed.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
+// Gloo's headers come with libgloo-dev on Debian; a PyTorch wheel (a GPU machine's LibTorch) has none, and there
+// the engine trains in one process (or with NCCL where the build enables it).
+#if __has_include(<gloo/algorithm.h>)
+#define USE_C10D_GLOO
+#define LABBOOK_HAVE_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -69,11 +75,16 @@ void Collective::connect()
 #endif
         return;
     }
+#ifdef LABBOOK_HAVE_GLOO
     auto opts = ::c10d::ProcessGroupGloo::Options::create(m_timeout);
     opts->devices.push_back(m_loopback ? ::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                        : ::c10d::ProcessGroupGloo::createDefaultDevice());
     opts->threads = 2;
     m_group->pg = c10::make_intrusive<::c10d::ProcessGroupGloo>(m_group->store, m_rank, m_world, opts);
+#else
+    TORCH_CHECK(false, "training.processes > 1: this engine was built without Gloo's headers (libgloo-dev); "
+                       "train in one process, or build against a LibTorch that has them");
+#endif
 }
 
 void Collective::broadcast(const std::vector<torch::Tensor> &tensors)

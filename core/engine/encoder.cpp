@@ -1,7 +1,6 @@
 // The BERT family's encoder in LibTorch, parameter for parameter as transformers' modeling_bert.py writes it.
 #include "engine/encoder.h"
-
-#include <ATen/autocast_mode.h>
+#include "engine/precision.h"
 
 #include <cmath>
 #include <limits>
@@ -101,7 +100,7 @@ torch::Tensor EncoderLayerImpl::selfAttention(const torch::Tensor &x, const torc
 bool EncoderLayerImpl::fusable(const torch::Tensor &x) const
 {
     return !is_training() && !torch::GradMode::is_enabled() && x.scalar_type() == torch::kFloat &&
-           m_act == hf::Activation::GeluErf && !at::autocast::is_cpu_enabled() && !at::autocast::is_enabled();
+           m_act == hf::Activation::GeluErf && !autocastActive();
 }
 
 torch::Tensor EncoderLayerImpl::forwardFused(const torch::Tensor &x, const torch::Tensor &padded)

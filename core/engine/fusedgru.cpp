@@ -2,9 +2,9 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
-#include <ATen/autocast_mode.h>
 
 #include "engine/grukernels.h"
+#include "engine/precision.h"
 #include "engine/threads.h"
 
 #include <algorithm>
@@ -236,8 +236,7 @@ PackedRows packRows(const torch::Tensor &lengths, int64_t maxLength)
 
 bool fusedGruApplies(const torch::Tensor &x)
 {
-    return x.device().is_cpu() && x.scalar_type() == torch::kFloat && !at::autocast::is_cpu_enabled() &&
-           !at::autocast::is_enabled();
+    return x.device().is_cpu() && x.scalar_type() == torch::kFloat && !autocastActive();
 }
 
 torch::Tensor fusedBiGruLayer(const torch::Tensor &x, const std::vector<int64_t> &batchSizes,

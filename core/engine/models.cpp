@@ -1,11 +1,11 @@
 #include "engine/models.h"
 #include "engine/encoder.h"
+#include "engine/precision.h"
 
 #include "engine/fusedgru.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <cmath>
@@ -298,7 +298,7 @@ torch::Tensor EncoderBlockImpl::forward(const torch::Tensor &x, const torch::Ten
     // exact GELU), which packs the attention into fewer kernels: 1.3x on a 2-layer, 128-wide block, within 1e-6
     // of the module path below (tst_inference compares them).
     if (!is_training() && !torch::GradMode::is_enabled() && x.scalar_type() == torch::kFloat &&
-        !at::autocast::is_cpu_enabled() && !at::autocast::is_enabled()) {
+        !autocastActive()) {
         return at::_transformer_encoder_layer_fwd(
             x, m_dim, m_heads, m_attn->in_proj_weight, m_attn->in_proj_bias, m_attn->out_proj->weight,
             m_attn->out_proj->bias, /*use_gelu=*/true, /*norm_first=*/true, m_norm1->options.eps(), m_norm1->weight,

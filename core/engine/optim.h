@@ -2,15 +2,14 @@
 // The trainer's optimizer pieces and precision switch. LibTorch: include only from engine translation units
 // (the trainer, and the engine benchmark, which must time exactly what the trainer runs).
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "engine/models.h"
+#include "engine/precision.h"
 #include "experiment/experiment.h"
 
 namespace lbk {
@@ -154,51 +153,5 @@ public:
 using ParamGroupOf = std::function<ParamGroup(const std::string &name)>;
 std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, const ParamGroupOf &groupOf,
                                                 const torch::Tensor &sparseTable, const OptimizerSpec &spec, double lr);
-
-// training.precision "bf16": autocast regions in bfloat16 where the hardware computes in it natively (CPUs
-// with AVX512-BF16 or AMX, CUDA). Elsewhere bf16 is emulated and slower than fp32, so the run falls back to
-// fp32 with a logged warning rather than failing: the experiment stays portable between machines.
-inline bool cpuHasNativeBf16()
-{
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("flags", 0) == 0)
-            return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
-    return false;
-}
-
-class AutocastGuard {
-public:
-    AutocastGuard(bool on, bool cuda) : m_on(on), m_cuda(cuda)
-    {
-        if (!m_on)
-            return;
-        if (m_cuda) {
-            at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-            at::autocast::set_enabled(true);
-        } else {
-            at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-            at::autocast::set_cpu_enabled(true);
-        }
-        at::autocast::increment_nesting();
-    }
-    ~AutocastGuard()
-    {
-        if (!m_on)
-            return;
-        if (at::autocast::decrement_nesting() == 0)
-            at::autocast::clear_cache();
-        if (m_cuda)
-            at::autocast::set_enabled(false);
-        else
-            at::autocast::set_cpu_enabled(false);
-    }
-    AutocastGuard(const AutocastGuard &) = delete;
-    AutocastGuard &operator=(const AutocastGuard &) = delete;
-
-private:
-    bool m_on, m_cuda;
-};
 
 } // namespace lbk
