@@ -1,11 +1,22 @@
 // c10d process groups for data-parallel training: the only translation unit that includes the c10d headers.
 #include "engine/distributed.h"
+#include "engine/torchversion.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
+// 2.0 split the collective backends (Gloo, NCCL) from ProcessGroup; the engine holds the backend itself.
+#if LABBOOK_TORCH_AT_LEAST(2, 0)
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+using CollectiveBackendGroup = ::c10d::Backend;
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+using CollectiveBackendGroup = ::c10d::ProcessGroup;
+#endif
 // Gloo's headers come with libgloo-dev on Debian; a PyTorch wheel (a GPU machine's LibTorch) has none, and there
 // the engine trains in one process (or with NCCL where the build enables it).
 #if __has_include(<gloo/algorithm.h>)
-#define USE_C10D_GLOO
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO // Debian's TorchConfig defines it; a wheel's may not
+#endif
 #define LABBOOK_HAVE_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
@@ -17,7 +28,7 @@ namespace lbk {
 
 struct Collective::Group {
     c10::intrusive_ptr<::c10d::Store> store;
-    c10::intrusive_ptr<::c10d::ProcessGroup> pg;
+    c10::intrusive_ptr<CollectiveBackendGroup> pg;
 };
 
 Collective::~Collective() = default;

@@ -6,7 +6,8 @@
 #include <string>
 
 #include <ATen/autocast_mode.h>
-#include <torch/version.h>
+
+#include "engine/torchversion.h"
 
 namespace lbk {
 
@@ -26,7 +27,7 @@ inline bool cpuHasNativeBf16()
 // LibTorch 2.4 replaced the per-device autocast switches (set_enabled, set_cpu_enabled, set_autocast_gpu_dtype,
 // ...) by ones that take the device type; the old ones still compile there but warn at every call. The engine
 // builds against Debian's 1.13 and against the PyTorch wheel of a GPU machine (docs/GPU.md).
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if LABBOOK_TORCH_AT_LEAST(2, 4)
 inline void setAutocast(bool cuda, bool on, at::ScalarType type = at::kBFloat16)
 {
     const auto device = cuda ? at::kCUDA : at::kCPU;
