@@ -161,7 +161,8 @@ std::string contextText(const FillSample &s, int64_t row, int64_t from, int64_t 
 
 json fillRows(const FillSample &s, const std::vector<std::string> &names)
 {
-    const auto probs = torch::softmax(s.logits, 1);
+    // On the CPU before the accessors below read them (a CUDA run's logits live on the GPU).
+    const auto probs = torch::softmax(s.logits.to(torch::kCPU, torch::kFloat), 1);
     const auto [topPs, topIds] = probs.topk(std::min<int64_t>(5, probs.size(1)), 1);
     const auto p = probs.accessor<float, 2>();
     const auto topP = topPs.accessor<float, 2>();
