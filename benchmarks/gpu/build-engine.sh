@@ -43,7 +43,19 @@ sed -i -e 's/-lsentencepiece -lsentencepiece_train/-lsentencepiece_train -lsente
 export PKG_CONFIG_PATH="$spm/lib/pkgconfig:$PKG_CONFIG_PATH"
 log "sentencepiece built in $spm"
 
-cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+# A CUDA LibTorch's CMake files look for the CUDA toolkit (nvcc) and cuDNN, which a wheel takes from pip's
+# nvidia-cudnn package: point them there (that package has no unversioned libcudnn.so for find_library).
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
+cuda_args=()
+cudnn=$(python3 -c 'import os, nvidia.cudnn as c; print(os.path.dirname(c.__file__) if c.__file__ else list(c.__path__)[0])' \
+  2>/dev/null || true)
+if [ -n "$cudnn" ] && [ -f "$cudnn/include/cudnn.h" ]; then
+  cudnn_lib=$(ls "$cudnn"/lib/libcudnn.so* 2>/dev/null | head -1)
+  [ -n "$cudnn_lib" ] && cuda_args+=(-DCUDNN_INCLUDE_PATH="$cudnn/include" -DCUDNN_LIBRARY_PATH="$cudnn_lib")
+fi
+log "nvcc: $(command -v nvcc || echo none); cuDNN: ${cudnn:-none}"
+
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" \
   -DLABBOOK_BUILD_GUI=OFF -DLABBOOK_BUILD_TESTS=OFF -DLABBOOK_BUILD_BENCHMARKS=OFF \
   -DLABBOOK_DEPS_DIR="$work" -DCMAKE_PREFIX_PATH="$torch_prefix;$sys" -DICU_ROOT="$sys" \
   -DSQLite3_INCLUDE_DIR="$sys/include" -DSQLite3_LIBRARY="$sys/lib/libsqlite3.so" \

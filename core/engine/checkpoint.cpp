@@ -126,7 +126,8 @@ void readCompactTable(torch::serialize::InputArchive &archive, const std::string
     at::parallel_for(0, n, 4096, [&](int64_t begin, int64_t end) {
         BagModelImpl::initialRows(data + begin * dim, begin, end - begin, dim, s);
     });
-    table.index_copy_(0, rows, values.to(torch::kFloat));
+    // The archive was loaded onto the run's device; the table is on the CPU unless the weight is.
+    table.index_copy_(0, rows.to(table.device()), values.to(table.device(), torch::kFloat));
     if (!inPlace)
         weight.copy_(table);
     bag.setInitSeed(s);

@@ -268,7 +268,10 @@ torch::Tensor GruModelImpl::forward(const Batch &batch)
         // Packing keeps padding out of the recurrence; lengths must live on the CPU.
         auto packed = torch::nn::utils::rnn::pack_padded_sequence(emb, batch.lengths.cpu(), /*batch_first=*/true,
                                                                   /*enforce_sorted=*/false);
-        auto out = std::get<0>(m_gru->forward_with_packed_input(packed));
+        const auto out = [&] {
+            const CudaAutocastPause fp32(emb.is_cuda()); // not fp16 under "bf16" (precision.h)
+            return std::get<0>(m_gru->forward_with_packed_input(packed));
+        }();
         auto states = std::get<0>(torch::nn::utils::rnn::pad_packed_sequence(out, /*batch_first=*/true, 0.0,
                                                                                batch.tokens.size(1)));
         auto mask = (torch::arange(states.size(1), states.options().dtype(torch::kLong)).unsqueeze(0) <

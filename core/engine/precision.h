@@ -34,10 +34,8 @@ inline void setAutocast(bool cuda, bool on, at::ScalarType type = at::kBFloat16)
     at::autocast::set_autocast_dtype(device, type);
     at::autocast::set_autocast_enabled(device, on);
 }
-inline bool autocastActive()
-{
-    return at::autocast::is_autocast_enabled(at::kCPU) || at::autocast::is_autocast_enabled(at::kCUDA);
-}
+inline bool cudaAutocastEnabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+inline bool autocastActive() { return at::autocast::is_autocast_enabled(at::kCPU) || cudaAutocastEnabled(); }
 #else
 inline void setAutocast(bool cuda, bool on, at::ScalarType type = at::kBFloat16)
 {
@@ -49,8 +47,30 @@ inline void setAutocast(bool cuda, bool on, at::ScalarType type = at::kBFloat16)
         at::autocast::set_cpu_enabled(on);
     }
 }
-inline bool autocastActive() { return at::autocast::is_cpu_enabled() || at::autocast::is_enabled(); }
+inline bool cudaAutocastEnabled() { return at::autocast::is_enabled(); }
+inline bool autocastActive() { return at::autocast::is_cpu_enabled() || cudaAutocastEnabled(); }
 #endif
+
+// CUDA's autocast off for one region, back on after it: autocast sends a packed GRU to cuDNN in fp16 whatever
+// dtype it was asked for (cuDNN's RNN has no bf16 path there), so under "bf16" the recurrence stays in fp32.
+class CudaAutocastPause {
+public:
+    explicit CudaAutocastPause(bool when) : m_paused(when && cudaAutocastEnabled())
+    {
+        if (m_paused)
+            setAutocast(/*cuda=*/true, false);
+    }
+    ~CudaAutocastPause()
+    {
+        if (m_paused)
+            setAutocast(/*cuda=*/true, true);
+    }
+    CudaAutocastPause(const CudaAutocastPause &) = delete;
+    CudaAutocastPause &operator=(const CudaAutocastPause &) = delete;
+
+private:
+    bool m_paused;
+};
 
 class AutocastGuard {
 public:
