@@ -17,11 +17,18 @@ torch_prefix="${LABBOOK_TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.ut
 abi=$(python3 -c 'import torch; print(int(torch.compiled_with_cxx11_abi()))' 2>/dev/null || echo "?")
 log "LibTorch from $torch_prefix (C++11 ABI: $abi); $(c++ --version | head -1); $(cmake --version | head -1)"
 
-rm -rf "$work" && mkdir -p "$work"
-# Python unpacks (the image may lack the xz tool).
-python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1])
+# The carried files and sentencepiece once per machine (a stamp says they are done): a second run rebuilds only
+# what changed in the checkout.
+stamp="$work/.unpacked-$(cksum <.gpu-carry/engine-deps.tar.xz | cut -d' ' -f1)"
+fresh=0
+if [ ! -f "$stamp" ]; then
+  fresh=1
+  rm -rf "$work" && mkdir -p "$work"
+  # Python unpacks (the image may lack the xz tool).
+  python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1])
 t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' \
-  .gpu-carry/engine-deps.tar.xz "$work"
+    .gpu-carry/engine-deps.tar.xz "$work"
+fi
 sys="$work/sysroot"
 export PKG_CONFIG_PATH="$sys/lib/pkgconfig"
 if ! command -v pkg-config >/dev/null; then
@@ -32,14 +39,17 @@ generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 # sentencepiece, static with its bundled protobuf-lite: the engine links it with --exclude-libs, so that
 # protobuf stays private to it beside LibTorch's (the clash of ../shared/notes/toolchain.md cannot arise).
 spm="$work/sentencepiece-0.1.97"
-cmake -S "$work/spm-src" -B "$work/spm-build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DSPM_ENABLE_SHARED=OFF -DSPM_USE_BUILTIN_PROTOBUF=ON -DSPM_ENABLE_TCMALLOC=OFF \
-  -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$spm" -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
-cmake --build "$work/spm-build" -j "$(nproc)" >/dev/null
-cmake --install "$work/spm-build" >/dev/null
-# Static archives link in dependency order: the trainer's library before the one it calls.
-sed -i -e 's/-lsentencepiece -lsentencepiece_train/-lsentencepiece_train -lsentencepiece/' \
-  "$spm/lib/pkgconfig/sentencepiece.pc"
+if [ "$fresh" = 1 ]; then
+  cmake -S "$work/spm-src" -B "$work/spm-build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DSPM_ENABLE_SHARED=OFF -DSPM_USE_BUILTIN_PROTOBUF=ON -DSPM_ENABLE_TCMALLOC=OFF \
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$spm" -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
+  cmake --build "$work/spm-build" -j "$(nproc)" >/dev/null
+  cmake --install "$work/spm-build" >/dev/null
+  # Static archives link in dependency order: the trainer's library before the one it calls.
+  sed -i -e 's/-lsentencepiece -lsentencepiece_train/-lsentencepiece_train -lsentencepiece/' \
+    "$spm/lib/pkgconfig/sentencepiece.pc"
+  touch "$stamp"
+fi
 export PKG_CONFIG_PATH="$spm/lib/pkgconfig:$PKG_CONFIG_PATH"
 log "sentencepiece built in $spm"
 

@@ -5,12 +5,14 @@
 #             tokens/s against the CPU figure; the bf16 run's export loads in transformers too;
 #   issue 18: the Hugging Face Trainer and Lightning integrations, with the real frameworks (test_frameworks.py).
 # Run benchmarks/gpu/prepare.sh here first, then on the device, carrying .gpu-carry:
-#   bash benchmarks/gpu/check.sh        (logs under $OUT when OUT is set, else /tmp)
+#   bash benchmarks/gpu/check.sh        (gpu-check.log, gpu-build.log, gpu-mlm-speed.json under $OUT, else /tmp)
 # The Python checks come first, so that a failed engine build still leaves their results. About 8-10 minutes.
 # Figures go to docs/PRETRAINING.md, docs/PYTHON.md and docs/GPU.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp}"
+export LABBOOK_GPU_BUILD="${LABBOOK_GPU_BUILD:-build-gpu}"
+build="$LABBOOK_GPU_BUILD"
 log="$out/gpu-check.log"
 export PYTHONUNBUFFERED=1
 status=0
@@ -25,9 +27,10 @@ status=0
   echo "== issue 17: the engine against this machine's LibTorch"
   if bash benchmarks/gpu/build-engine.sh >"$out/gpu-build.log" 2>&1; then
     tail -3 "$out/gpu-build.log"
-    source build-gpu/env.sh
-    build-gpu/bin/lbk-engine --version 2>&1 | head -3
-    python3 benchmarks/gpu/mlm_speed.py --lbk build-gpu/bin/lbk --data .gpu-carry --out /tmp/gpu-speed || status=1
+    source "$build/env.sh"
+    "$build/bin/lbk-engine" --version 2>&1 | head -3
+    python3 benchmarks/gpu/mlm_speed.py --lbk "$build/bin/lbk" --data .gpu-carry --out /tmp/gpu-speed \
+      --json "$out/gpu-mlm-speed.json" || status=1
     echo "== issue 17: transformers loads the export of the CUDA bf16 run"
     python3 benchmarks/gpu/hf_fills.py /tmp/gpu-speed/export-*/ || status=1
   else

@@ -5,6 +5,7 @@ prints MLM training tokens/s (the median of the run's logged `train/tokens_per_s
 the CPU figure of docs/PRETRAINING.md. The bf16 CUDA run is exported (--format hf) for hf_fills.py.
 
   mlm_speed.py --lbk build-gpu/bin/lbk --data .gpu-carry --out DIR [--steps 300] [--settings cuda-bf16-32,...]
+               [--json FILE]
 
 A setting is DEVICE-PRECISION-BATCH. Standard library only; the GPU machine's python3 runs it.
 """
@@ -87,6 +88,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--settings", default=DEFAULT_SETTINGS)
+    p.add_argument("--json", help="also write the results here")
     args = p.parse_args()
     args.lbk, args.data, args.out = (os.path.abspath(x) for x in (args.lbk, args.data, args.out))
     os.makedirs(args.out, exist_ok=True)
@@ -98,6 +100,9 @@ def main():
               f"{r['wall_s']:>9.1f}{r['val_accuracy']:>14.4f}")
     for r in results:
         print(f"[{r['setting']}] {r['ran_on']}" + "".join(f"\n  warning: {w}" for w in r["warnings"][:3]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cpu_tokens_per_s": CPU_TOKENS_PER_S, "results": results}, f, indent=1)
     bf16 = next((r for r in results if r["setting"].startswith("cuda-bf16")), None)
     if bf16:
         folder = os.path.join(args.out, "export-" + bf16["setting"])

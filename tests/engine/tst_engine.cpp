@@ -7,6 +7,7 @@
 #include "sampledata.h"
 #include "data/dataset.h"
 #include "engine/models.h"
+#include "engine/precision.h"
 #include "engine/threads.h"
 #include "engine/tokenizer.h"
 #include "experiment/schema.h"
@@ -275,6 +276,29 @@ private Q_SLOTS:
         QCOMPARE(lbk::blasThreads(), 2);
         lbk::setComputeThreads(0); // never fewer than one
         QCOMPARE(lbk::blasThreads(), 1);
+    }
+
+    void autocastSwitchesNest()
+    {
+        // precision.h writes the autocast switches once for LibTorch 1.13 and 2.4+: a guard turns its device's
+        // autocast on for its scope (bf16 matmuls), a pause of CUDA's leaves the CPU's alone, and both restore.
+        QVERIFY(!lbk::autocastActive());
+        const auto a = torch::randn({4, 8}), b = torch::randn({8, 4});
+        {
+            const lbk::AutocastGuard guard(true, /*cuda=*/false);
+            QVERIFY(lbk::autocastActive());
+            QVERIFY(!lbk::cudaAutocastEnabled());
+            QVERIFY(torch::mm(a, b).scalar_type() == torch::kBFloat16);
+            {
+                const lbk::CudaAutocastPause pause(true);
+                QVERIFY(lbk::autocastActive());
+            }
+            QVERIFY(lbk::autocastActive());
+        }
+        QVERIFY(!lbk::autocastActive());
+        QVERIFY(torch::mm(a, b).scalar_type() == torch::kFloat);
+        const lbk::AutocastGuard off(false, /*cuda=*/false);
+        QVERIFY(!lbk::autocastActive());
     }
 };
 
