@@ -32,7 +32,7 @@ fi
 sys="$work/sysroot"
 export PKG_CONFIG_PATH="$sys/lib/pkgconfig"
 if ! command -v pkg-config >/dev/null; then
-  export PKG_CONFIG="$sys/bin/pkg-config" LD_LIBRARY_PATH="$sys/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export PKG_CONFIG="$sys/bin/pkg-config" # a wrapper: the carried libraries for pkgconf alone, not the compiler
 fi
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 

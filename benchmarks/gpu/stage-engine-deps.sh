@@ -23,7 +23,14 @@ for so in libicuuc.so.72 libicudata.so.72 libsqlite3.so.0 libzstd.so.1 libpkgcon
   cp -L "$libdir/$so" "$sys/lib/$so"
   ln -sf "$so" "$sys/lib/${so%%.so*}.so"
 done
-cp /usr/bin/pkgconf "$sys/bin/pkg-config"
+# pkgconf for a machine without pkg-config, behind a wrapper that gives only it the carried libraries.
+cp /usr/bin/pkgconf "$sys/bin/pkgconf-debian"
+cat >"$sys/bin/pkg-config" <<'SH'
+#!/bin/sh
+here=$(dirname "$(readlink -f "$0")")
+LD_LIBRARY_PATH="$here/../lib" exec "$here/pkgconf-debian" "$@"
+SH
+chmod +x "$sys/bin/pkg-config"
 cat >"$sys/lib/pkgconfig/libzstd.pc" <<'PC'
 prefix=${pcfiledir}/../..
 libdir=${prefix}/lib
