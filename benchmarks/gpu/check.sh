@@ -16,27 +16,27 @@ build="$LABBOOK_GPU_BUILD"
 log="$out/gpu-check.log"
 export PYTHONUNBUFFERED=1
 status=0
-{
-  echo "== machine"; nvidia-smi -L 2>&1 | head -2; nproc
-  python3 -c 'import torch, transformers, sys; print("python", sys.version.split()[0], "torch", torch.__version__,
+# Everything below also goes to the log; the status must not live in a piped subshell, or it would be lost.
+exec > >(tee "$log") 2>&1
+echo "== machine"; nvidia-smi -L 2>&1 | head -2; nproc
+python3 -c 'import torch, transformers, sys; print("python", sys.version.split()[0], "torch", torch.__version__,
 "cuda", torch.cuda.is_available(), "transformers", transformers.__version__)'
-  echo "== issue 17: transformers loads the MLM exports made here"
-  python3 benchmarks/gpu/hf_fills.py .gpu-carry/gpu-mlm-*/ || status=1
-  echo "== issue 18: the integrations with the real frameworks"
-  PYTHONPATH=python python3 tests/python/run.py tests/python/test_frameworks.py || status=1
-  echo "== issue 17: the engine against this machine's LibTorch"
-  if bash benchmarks/gpu/build-engine.sh >"$out/gpu-build.log" 2>&1; then
-    tail -3 "$out/gpu-build.log"
-    # The carried libraries only for Labbook's programs (in a subshell): Python's own modules keep the image's.
-    (source "$build/env.sh"
-     python3 benchmarks/gpu/mlm_speed.py --lbk "$build/bin/lbk" --data .gpu-carry --out /tmp/gpu-speed \
-       --json "$out/gpu-mlm-speed.json") || status=1
-    echo "== issue 17: transformers loads the export of the CUDA bf16 run"
-    python3 benchmarks/gpu/hf_fills.py /tmp/gpu-speed/export-*/ || status=1
-  else
-    grep -E 'error|Error' "$out/gpu-build.log" | head -30; tail -20 "$out/gpu-build.log"
-    echo "engine build failed: $out/gpu-build.log"; status=1
-  fi
-  echo "== exit $status"
-} 2>&1 | tee "$log"
+echo "== issue 17: transformers loads the MLM exports made here"
+python3 benchmarks/gpu/hf_fills.py .gpu-carry/gpu-mlm-*/ || status=1
+echo "== issue 18: the integrations with the real frameworks"
+PYTHONPATH=python python3 tests/python/run.py tests/python/test_frameworks.py || status=1
+echo "== issue 17: the engine against this machine's LibTorch"
+if bash benchmarks/gpu/build-engine.sh >"$out/gpu-build.log" 2>&1; then
+  tail -3 "$out/gpu-build.log"
+  # The carried libraries only for Labbook's programs (in a subshell): Python's own modules keep the image's.
+  (source "$build/env.sh"
+   python3 benchmarks/gpu/mlm_speed.py --lbk "$build/bin/lbk" --data .gpu-carry --out /tmp/gpu-speed \
+     --json "$out/gpu-mlm-speed.json") || status=1
+  echo "== issue 17: transformers loads the export of the CUDA bf16 run"
+  python3 benchmarks/gpu/hf_fills.py /tmp/gpu-speed/export-*/ || status=1
+else
+  grep -E 'error|Error' "$out/gpu-build.log" | head -30; tail -20 "$out/gpu-build.log"
+  echo "engine build failed: $out/gpu-build.log"; status=1
+fi
+echo "== exit $status"
 exit $status
