@@ -12,6 +12,7 @@ root=$PWD
 build="${LABBOOK_GPU_BUILD:-build-gpu}"
 work="$root/$build/deps"
 log() { printf '[build-engine] %s\n' "$*" >&2; }
+trap 'log "stopped: exit $? at line $LINENO: $BASH_COMMAND"' ERR
 
 torch_prefix="${LABBOOK_TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}"
 abi=$(python3 -c 'import torch; print(int(torch.compiled_with_cxx11_abi()))' 2>/dev/null || echo "?")
@@ -42,7 +43,8 @@ spm="$work/sentencepiece-0.1.97"
 if [ "$fresh" = 1 ]; then
   cmake -S "$work/spm-src" -B "$work/spm-build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DSPM_ENABLE_SHARED=OFF -DSPM_USE_BUILTIN_PROTOBUF=ON -DSPM_ENABLE_TCMALLOC=OFF \
-    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$spm" -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$spm" -DCMAKE_INSTALL_LIBDIR=lib \
+    -DCMAKE_POLICY_VERSION_MINIMUM=3.5 >/dev/null # its cmake_minimum_required(3.1) stops CMake 4 (pip's) without it
   cmake --build "$work/spm-build" -j "$(nproc)" >/dev/null
   cmake --install "$work/spm-build" >/dev/null
   # Static archives link in dependency order: the trainer's library before the one it calls.
@@ -60,7 +62,7 @@ cuda_args=()
 cudnn=$(python3 -c 'import os, nvidia.cudnn as c; print(os.path.dirname(c.__file__) if c.__file__ else list(c.__path__)[0])' \
   2>/dev/null || true)
 if [ -n "$cudnn" ] && [ -f "$cudnn/include/cudnn.h" ]; then
-  cudnn_lib=$(ls "$cudnn"/lib/libcudnn.so* 2>/dev/null | head -1)
+  cudnn_lib=$(ls "$cudnn"/lib/libcudnn.so* 2>/dev/null | head -1 || true)
   [ -n "$cudnn_lib" ] && cuda_args+=(-DCUDNN_INCLUDE_PATH="$cudnn/include" -DCUDNN_LIBRARY_PATH="$cudnn_lib")
 fi
 log "nvcc: $(command -v nvcc || echo none); cuDNN: ${cudnn:-none}"

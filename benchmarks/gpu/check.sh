@@ -5,8 +5,10 @@
 #             tokens/s against the CPU figure; the bf16 run's export loads in transformers too;
 #   issue 18: the Hugging Face Trainer and Lightning integrations, with the real frameworks (test_frameworks.py).
 # Run benchmarks/gpu/prepare.sh here first, then on the device, carrying .gpu-carry:
-#   bash benchmarks/gpu/check.sh        (gpu-check.log, gpu-build.log, gpu-mlm-speed.json under $OUT, else /tmp)
-# The Python checks come first, so that a failed engine build still leaves their results. About 8-10 minutes.
+#   bash benchmarks/gpu/check.sh        (gpu-check.log, gpu-build.log, gpu-mlm-speed.json under $OUT, else /tmp;
+#                                         gpu-configure.log too when the engine's configure fails)
+# The Python checks come first, so that a failed engine build still leaves their results. About 6-8 minutes on
+# 16 cores (an estimate: it has not run there); give the device call about 590 s.
 # Figures go to docs/PRETRAINING.md, docs/PYTHON.md and docs/GPU.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +20,8 @@ export PYTHONUNBUFFERED=1
 status=0
 # Everything below also goes to the log; the status must not live in a piped subshell, or it would be lost.
 exec > >(tee "$log") 2>&1
-echo "== machine"; nvidia-smi -L 2>&1 | head -2; nproc
+echo "== machine"; nvidia-smi -L 2>&1 | head -2; nproc; cmake --version | head -1
+nvcc --version 2>&1 | tail -1 || /usr/local/cuda/bin/nvcc --version 2>&1 | tail -1
 python3 -c 'import torch, transformers, sys; print("python", sys.version.split()[0], "torch", torch.__version__,
 "cuda", torch.cuda.is_available(), "transformers", transformers.__version__)'
 echo "== issue 17: transformers loads the MLM exports made here"
@@ -29,6 +32,7 @@ echo "== issue 17: the engine against this machine's LibTorch"
 if bash benchmarks/gpu/build-engine.sh >"$out/gpu-build.log" 2>&1; then
   tail -3 "$out/gpu-build.log"
   # The carried libraries only for Labbook's programs (in a subshell): Python's own modules keep the image's.
+  rm -rf /tmp/gpu-speed # a rerun on a warm machine must not read the last call's runs or export
   (source "$build/env.sh"
    python3 benchmarks/gpu/mlm_speed.py --lbk "$build/bin/lbk" --data .gpu-carry --out /tmp/gpu-speed \
      --json "$out/gpu-mlm-speed.json") || status=1
@@ -36,7 +40,10 @@ if bash benchmarks/gpu/build-engine.sh >"$out/gpu-build.log" 2>&1; then
   python3 benchmarks/gpu/hf_fills.py /tmp/gpu-speed/export-*/ || status=1
 else
   grep -E 'error|Error' "$out/gpu-build.log" | head -30; tail -20 "$out/gpu-build.log"
+  cp "$build/configure.log" "$out/gpu-configure.log" 2>/dev/null
   echo "engine build failed: $out/gpu-build.log"; status=1
 fi
 echo "== exit $status"
+exec 1>&- 2>&-
+wait $! # tee: the log's last lines are written before $OUT is collected
 exit $status

@@ -64,8 +64,12 @@ def run_setting(args, setting):
     with open(exp_path, "w") as f:
         json.dump(experiment(name, device, precision, int(batch), steps), f, indent=1)
     start = time.time()
-    done = subprocess.run([args.lbk, "--store", store, "--data-root", args.data, "run", exp_path],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        done = subprocess.run([args.lbk, "--store", store, "--data-root", args.data, "run", exp_path],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired as e:
+        print(f"{setting}: stopped after {args.timeout} s\n{(e.stdout or '')[-2000:]}", flush=True)
+        return None
     wall = time.time() - start
     runs = os.path.join(args.out, name, "store.runs")
     run_dirs = [os.path.join(runs, d) for d in os.listdir(runs)] if os.path.isdir(runs) else []
@@ -81,6 +85,15 @@ def run_setting(args, setting):
             "ran_on": ran_on, "warnings": warnings}
 
 
+def export_hf(args, r):
+    """The run as a BertForMaskedLM folder, for hf_fills.py."""
+    folder = os.path.join(args.out, "export-" + r["setting"])
+    shutil.rmtree(folder, ignore_errors=True)
+    done = subprocess.run([args.lbk, "--store", r["store"], "export", r["name"], "--format", "hf", "--out", folder],
+                          check=False)
+    return done.returncode == 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lbk", required=True)
@@ -88,28 +101,28 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--settings", default=DEFAULT_SETTINGS)
-    p.add_argument("--json", help="also write the results here")
+    p.add_argument("--json", help="also write the results here (after each setting)")
+    p.add_argument("--timeout", type=int, default=180, help="seconds one setting may take")
     args = p.parse_args()
     args.lbk, args.data, args.out = (os.path.abspath(x) for x in (args.lbk, args.data, args.out))
     os.makedirs(args.out, exist_ok=True)
-    results = [r for r in (run_setting(args, s) for s in args.settings.split(",")) if r]
-    print(f"\nMLM pre-training, BERT-mini, sequences of 128 (CPU figure: {CPU_TOKENS_PER_S} tokens/s on two cores)")
-    print(f"{'setting':<16}{'steps':>7}{'tokens/s':>12}{'x CPU':>8}{'wall s':>9}{'held-out acc':>14}")
-    for r in results:
+    print(f"MLM pre-training, BERT-mini, sequences of 128 (CPU figure: {CPU_TOKENS_PER_S} tokens/s on two cores)")
+    print(f"{'setting':<16}{'steps':>7}{'tokens/s':>12}{'x CPU':>8}{'wall s':>9}{'held-out acc':>14}", flush=True)
+    results, exported = [], False
+    for setting in args.settings.split(","):  # each row as soon as it is known: a stopped call keeps the earlier
+        r = run_setting(args, setting)
+        if not r:
+            continue
+        results.append(r)
         print(f"{r['setting']:<16}{r['steps']:>7}{r['tokens_per_s']:>12.0f}{r['tokens_per_s'] / CPU_TOKENS_PER_S:>8.1f}"
-              f"{r['wall_s']:>9.1f}{r['val_accuracy']:>14.4f}")
-    for r in results:
-        print(f"[{r['setting']}] {r['ran_on']}" + "".join(f"\n  warning: {w}" for w in r["warnings"][:3]))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"cpu_tokens_per_s": CPU_TOKENS_PER_S, "results": results}, f, indent=1)
-    bf16 = next((r for r in results if r["setting"].startswith("cuda-bf16")), None)
-    if bf16:
-        folder = os.path.join(args.out, "export-" + bf16["setting"])
-        shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([args.lbk, "--store", bf16["store"], "export", bf16["name"], "--format", "hf", "--out", folder],
-                       check=False)
-        print(f"exported {bf16['name']} to {folder}")
+              f"{r['wall_s']:>9.1f}{r['val_accuracy']:>14.4f}  {r['ran_on']}", flush=True)
+        for w in r["warnings"][:3]:
+            print(f"  warning: {w}", flush=True)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"cpu_tokens_per_s": CPU_TOKENS_PER_S, "results": results}, f, indent=1)
+        if setting.startswith("cuda-bf16") and not exported:
+            exported = export_hf(args, r)
     return 0 if len(results) == len(args.settings.split(",")) else 1
 
 

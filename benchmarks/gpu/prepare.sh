@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Here, before a GPU session's device run: makes what benchmarks/gpu/check.sh reads there, under .gpu-carry/ (ignored;
 # name it in the run's carry): two tiny BertForMaskedLM exports of Labbook MLM runs on the sample, the decoder tied
-# and untied; the 5k sample, compressed; and the engine's build dependencies (stage-engine-deps.sh). About 25 MB.
-# Needs build/bin/lbk (./test.sh or ./run.sh builds it); about two minutes on two cores.
+# and untied; the 5k sample, compressed; and the engine's build dependencies (stage-engine-deps.sh). About 14 MB.
+# Needs build/bin/lbk (./test.sh or ./run.sh builds it); about 35 s on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.gpu-carry
