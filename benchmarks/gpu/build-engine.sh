@@ -70,6 +70,7 @@ log "nvcc: $(command -v nvcc || echo none); cuDNN: ${cudnn:-none}"
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" \
   -DLABBOOK_BUILD_GUI=OFF -DLABBOOK_BUILD_TESTS=OFF -DLABBOOK_BUILD_BENCHMARKS=OFF \
   -DLABBOOK_DEPS_DIR="$work" -DCMAKE_PREFIX_PATH="$torch_prefix;$sys" -DICU_ROOT="$sys" \
+  -DCMAKE_PROJECT_INCLUDE="$root/benchmarks/gpu/nvtx-shim.cmake" \
   -DSQLite3_INCLUDE_DIR="$sys/include" -DSQLite3_LIBRARY="$sys/lib/libsqlite3.so" \
   -DCMAKE_EXE_LINKER_FLAGS="-Wl,--exclude-libs,ALL -Wl,-rpath-link,$sys/lib" >"$root/$build/configure.log" 2>&1 ||
   { tail -40 "$root/$build/configure.log" >&2; log "configure failed; log in $build/configure.log"; exit 1; }
