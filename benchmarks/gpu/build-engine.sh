@@ -41,19 +41,21 @@ generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 # protobuf stays private to it beside LibTorch's (the clash of ../shared/notes/toolchain.md cannot arise).
 spm="$work/sentencepiece-0.1.97"
 if [ "$fresh" = 1 ]; then
-  cmake -S "$work/spm-src" -B "$work/spm-build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DSPM_ENABLE_SHARED=OFF -DSPM_USE_BUILTIN_PROTOBUF=ON -DSPM_ENABLE_TCMALLOC=OFF \
-    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$spm" -DCMAKE_INSTALL_LIBDIR=lib \
-    -DCMAKE_POLICY_VERSION_MINIMUM=3.5 >/dev/null # its cmake_minimum_required(3.1) stops CMake 4 (pip's) without it
-  cmake --build "$work/spm-build" -j "$(nproc)" >/dev/null
-  cmake --install "$work/spm-build" >/dev/null
+  # CMAKE_POLICY_VERSION_MINIMUM: its cmake_minimum_required(3.1) stops CMake 4 (pip's) without it.
+  if ! { cmake -S "$work/spm-src" -B "$work/spm-build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+           -DSPM_ENABLE_SHARED=OFF -DSPM_USE_BUILTIN_PROTOBUF=ON -DSPM_ENABLE_TCMALLOC=OFF \
+           -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$spm" -DCMAKE_INSTALL_LIBDIR=lib \
+           -DCMAKE_POLICY_VERSION_MINIMUM=3.5 &&
+         cmake --build "$work/spm-build" -j "$(nproc)" && cmake --install "$work/spm-build"; } >"$work/spm.log" 2>&1; then
+    tail -30 "$work/spm.log" >&2; log "sentencepiece's build failed; log in $build/deps/spm.log"; exit 1
+  fi
   # Static archives link in dependency order: the trainer's library before the one it calls.
   sed -i -e 's/-lsentencepiece -lsentencepiece_train/-lsentencepiece_train -lsentencepiece/' \
     "$spm/lib/pkgconfig/sentencepiece.pc"
   touch "$stamp"
 fi
 export PKG_CONFIG_PATH="$spm/lib/pkgconfig:$PKG_CONFIG_PATH"
-log "sentencepiece built in $spm"
+log "sentencepiece in $spm"
 
 # A CUDA LibTorch's CMake files look for the CUDA toolkit (nvcc) and cuDNN, which a wheel takes from pip's
 # nvidia-cudnn package: point them there (that package has no unversioned libcudnn.so for find_library).

@@ -32,7 +32,6 @@ echo "== issue 17: the engine against this machine's LibTorch"
 if bash benchmarks/gpu/build-engine.sh >"$out/gpu-build.log" 2>&1; then
   tail -3 "$out/gpu-build.log"
   # The carried libraries only for Labbook's programs (in a subshell): Python's own modules keep the image's.
-  rm -rf /tmp/gpu-speed # a rerun on a warm machine must not read the last call's runs or export
   (source "$build/env.sh"
    python3 benchmarks/gpu/mlm_speed.py --lbk "$build/bin/lbk" --data .gpu-carry --out /tmp/gpu-speed \
      --json "$out/gpu-mlm-speed.json") || status=1

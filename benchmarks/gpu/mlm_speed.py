@@ -10,6 +10,7 @@ the CPU figure of docs/PRETRAINING.md. The bf16 CUDA run is exported (--format h
 A setting is DEVICE-PRECISION-BATCH. Standard library only; the GPU machine's python3 runs it.
 """
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -44,7 +45,7 @@ def journal(run_dir):
             event = json.loads(line)
             if event.get("type") == "metrics":
                 rows.append(event.get("values", {}))
-            elif "engine" in event and "device" in event:
+            elif event.get("type") == "run_started":
                 started = event
             elif event.get("type") == "log" and event.get("level") in ("warning", "error"):
                 warnings.append(event.get("message", ""))
@@ -59,7 +60,8 @@ def run_setting(args, setting):
         steps = max(50, steps // 3)
     name = "gpu-speed-" + setting
     store = os.path.join(args.out, name, "store.db")
-    os.makedirs(os.path.dirname(store), exist_ok=True)
+    shutil.rmtree(os.path.dirname(store), ignore_errors=True)  # a rerun reads its own run, never the last one
+    os.makedirs(os.path.dirname(store))
     exp_path = os.path.join(args.out, name, "experiment.json")
     with open(exp_path, "w") as f:
         json.dump(experiment(name, device, precision, int(batch), steps), f, indent=1)
@@ -108,6 +110,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     print(f"MLM pre-training, BERT-mini, sequences of 128 (CPU figure: {CPU_TOKENS_PER_S} tokens/s on two cores)")
     print(f"{'setting':<16}{'steps':>7}{'tokens/s':>12}{'x CPU':>8}{'wall s':>9}{'held-out acc':>14}", flush=True)
+    for old in glob.glob(os.path.join(args.out, "export-*")):  # hf_fills.py must never find an earlier call's
+        shutil.rmtree(old)
     results, exported = [], False
     for setting in args.settings.split(","):  # each row as soon as it is known: a stopped call keeps the earlier
         r = run_setting(args, setting)

@@ -5,7 +5,7 @@
 #             libraries they name (Debian 12's; they need glibc 2.36, the GPU image has a newer one) and pkgconf;
 #   spm-src/  Debian's sentencepiece 0.1.97 source (its static libraries restored), built there statically with
 #             its bundled protobuf-lite.
-# About 20 MB. Called by prepare.sh.
+# About 11 MB. Called by prepare.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.gpu-carry
@@ -42,7 +42,7 @@ Libs: -L${libdir} -lzstd
 Cflags: -I${includedir}
 PC
 
-packaging/spm-source.sh "$stage/src" 2>/dev/null
+packaging/spm-source.sh "$stage/src"
 # Debian's packaging patch drops the static libraries; the GPU build needs them (build-engine.sh says why).
 patch -s -R -d "$stage/src/spm" -p1 <"$stage/src/spm/debian/patches/disable-static-library.patch"
 mkdir -p "$stage/spm-src"

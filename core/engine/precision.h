@@ -28,22 +28,22 @@ inline bool cpuHasNativeBf16()
 // ...) by ones that take the device type; the old ones still compile there but warn at every call. The engine
 // builds against Debian's 1.13 and against the PyTorch wheel of a GPU machine (docs/GPU.md).
 #if LABBOOK_TORCH_AT_LEAST(2, 4)
-inline void setAutocast(bool cuda, bool on, at::ScalarType type = at::kBFloat16)
+inline void setAutocast(bool cuda, bool on) // in bfloat16, the engine's one autocast type
 {
     const auto device = cuda ? at::kCUDA : at::kCPU;
-    at::autocast::set_autocast_dtype(device, type);
+    at::autocast::set_autocast_dtype(device, at::kBFloat16);
     at::autocast::set_autocast_enabled(device, on);
 }
 inline bool cudaAutocastEnabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
 inline bool autocastActive() { return at::autocast::is_autocast_enabled(at::kCPU) || cudaAutocastEnabled(); }
 #else
-inline void setAutocast(bool cuda, bool on, at::ScalarType type = at::kBFloat16)
+inline void setAutocast(bool cuda, bool on)
 {
     if (cuda) {
-        at::autocast::set_autocast_gpu_dtype(type);
+        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
         at::autocast::set_enabled(on);
     } else {
-        at::autocast::set_autocast_cpu_dtype(type);
+        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
         at::autocast::set_cpu_enabled(on);
     }
 }
