@@ -39,6 +39,24 @@ def pack(documents, cls, sep):
     return sequences
 
 
+def mask_batch(ids, maskable, mask, rows, gen):
+    """BERT's masking, as transformers' DataCollatorForLanguageModeling: 15% of the maskable ids chosen, of those
+    80% replaced by the mask id, 10% by a random id, 10% kept. Returns the inputs and the chosen positions."""
+    chosen = torch.bernoulli(torch.full(ids.shape, 0.15), generator=gen).bool() & maskable
+    replaced = torch.bernoulli(torch.full(ids.shape, 0.8), generator=gen).bool() & chosen
+    randomised = torch.bernoulli(torch.full(ids.shape, 0.5), generator=gen).bool() & chosen & ~replaced
+    inputs = torch.where(replaced, torch.full_like(ids, mask), ids)
+    return torch.where(randomised, torch.randint(rows, ids.shape, generator=gen), inputs), chosen
+
+
+def bert_config(rows, hidden=256, layers=4, heads=4, feed_forward=1024, dropout=0.1):
+    """A transformers BertConfig (as a dict) of BERT-mini's sizes by default, for Labbook's id layout (0 pads)."""
+    return {"model_type": "bert", "vocab_size": rows, "hidden_size": hidden, "num_hidden_layers": layers,
+            "num_attention_heads": heads, "intermediate_size": feed_forward, "max_position_embeddings": WINDOW + 2,
+            "hidden_act": "gelu", "layer_norm_eps": 1e-12, "type_vocab_size": 2, "pad_token_id": 0,
+            "hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+
+
 def init_like_transformers(model):
     """BertPreTrainedModel._init_weights: normal(0, 0.02) matrices and embeddings, zero biases, unit norms."""
     with torch.no_grad():
@@ -78,10 +96,7 @@ def main():
     lowered = [t.translate(lbkmodels._ASCII_LOWER) for t in abstracts]
     sequences = pack(tok.sp.encode(lowered, num_threads=a.threads), cls, sep)
 
-    config = {"model_type": "bert", "vocab_size": rows, "hidden_size": 256, "num_hidden_layers": 4,
-              "num_attention_heads": 4, "intermediate_size": 1024, "max_position_embeddings": WINDOW + 2,
-              "hidden_act": "gelu", "layer_norm_eps": 1e-12, "type_vocab_size": 2, "pad_token_id": pad,
-              "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
+    config = bert_config(rows)
     torch.manual_seed(1)
     model = hf_encoder.MaskedLM(config)
     init_like_transformers(model)
@@ -103,11 +118,7 @@ def main():
         for r, s in enumerate(chosen_rows):
             ids[r, :len(s)] = torch.tensor(s)
         maskable = (ids != pad) & (ids != cls) & (ids != sep)
-        chosen = torch.bernoulli(torch.full(ids.shape, 0.15), generator=gen).bool() & maskable
-        replaced = torch.bernoulli(torch.full(ids.shape, 0.8), generator=gen).bool() & chosen
-        randomised = torch.bernoulli(torch.full(ids.shape, 0.5), generator=gen).bool() & chosen & ~replaced
-        inputs = torch.where(replaced, torch.full_like(ids, mask), ids)
-        inputs = torch.where(randomised, torch.randint(rows, ids.shape, generator=gen), inputs)
+        inputs, chosen = mask_batch(ids, maskable, mask, rows, gen)
         attention = (torch.arange(WINDOW).unsqueeze(0) < lengths.unsqueeze(1)).long()
         opt.zero_grad()
         _, logits = model(inputs, attention)
