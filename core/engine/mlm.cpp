@@ -419,6 +419,7 @@ Status MlmObjective::prepareCorpus()
                                      std::to_string(m_counts.report.duplicates) + " repeated a paper; they were skipped");
     } else {
         logReadReport(m_ctx, m_dataFile, m_counts.report);
+        m_ctx.log("info", "packed sequences of " + m_dataFile.string() + " kept in the cache: " + r.cacheBase.string());
     }
     return Unit{};
 }

@@ -476,6 +476,16 @@ private Q_SLOTS:
         QCOMPARE(maps->summary["data"]["train_tokens"], packs->summary["data"]["train_tokens"]);
         QCOMPARE(maps->summary["data"]["train_documents"], packs->summary["data"]["train_documents"]);
         QVERIFY(fs::exists(fs::path(cache.path().toStdString()) / "labbook" / "tokenizers" / "mlm-corpus"));
+        // Both runs' logs name the cache entry (the reference tools of docs/PRETRAINING.md read it), the same one.
+        std::vector<std::string> entries;
+        for (const auto id : {packs->id, maps->id})
+            for (const auto &line : s->logs(id))
+                for (const std::string said : {" kept in the cache: ", " from the cache: "})
+                    if (const auto at = line.message.find(said); at != std::string::npos)
+                        entries.push_back(line.message.substr(at + said.size()));
+        QCOMPARE(entries.size(), size_t(2));
+        QCOMPARE(entries[1], entries[0]);
+        QVERIFY2(fs::exists(entries[0] + "-train.ids"), entries[0].c_str());
         const auto first = s->metric(packs->id, "train/loss"), second = s->metric(maps->id, "train/loss");
         QCOMPARE(second.size(), first.size());
         for (size_t i = 0; i < first.size(); ++i)
