@@ -49,10 +49,10 @@ def mask_batch(ids, maskable, mask, rows, gen):
     return torch.where(randomised, torch.randint(rows, ids.shape, generator=gen), inputs), chosen
 
 
-def bert_config(rows, hidden=256, layers=4, heads=4, feed_forward=1024, dropout=0.1):
+def bert_config(rows, hidden=256, layers=4, heads=4, feed_forward=1024, dropout=0.1, window=WINDOW):
     """A transformers BertConfig (as a dict) of BERT-mini's sizes by default, for Labbook's id layout (0 pads)."""
     return {"model_type": "bert", "vocab_size": rows, "hidden_size": hidden, "num_hidden_layers": layers,
-            "num_attention_heads": heads, "intermediate_size": feed_forward, "max_position_embeddings": WINDOW + 2,
+            "num_attention_heads": heads, "intermediate_size": feed_forward, "max_position_embeddings": window + 2,
             "hidden_act": "gelu", "layer_norm_eps": 1e-12, "type_vocab_size": 2, "pad_token_id": 0,
             "hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
 

@@ -93,7 +93,7 @@ def main():
     eval_rows = np.linspace(0, len(held) - 1, min(a.eval_sequences, len(held))).astype(int).tolist()
     torch.manual_seed(a.seed)
     model = hf_encoder.MaskedLM(bert_config(vocab, m["embedding_dim"], m["layers"], m["heads"], m["hidden"],
-                                            m.get("dropout", 0.1)))
+                                            m.get("dropout", 0.1), train.window))
     init_like_transformers(model)
     model.train()
     decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
