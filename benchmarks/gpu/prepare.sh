@@ -3,8 +3,16 @@
 # name it in the run's carry): two tiny BertForMaskedLM exports of Labbook MLM runs on the sample, the decoder tied
 # and untied; the 5k sample, compressed; and the engine's build dependencies (stage-engine-deps.sh). About 14 MB.
 # Needs build/bin/lbk (./test.sh or ./run.sh builds it); about 35 s on two cores.
+#   prepare.sh --goal   instead puts the whole arXiv corpus under .gpu-goal/arxiv/ (51 MB) for goal.py, carried
+#                       by a second device call on the machine check.sh built on (docs/GPU.md, "Issue 17's goal").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = "--goal" ]; then
+  rm -rf .gpu-goal && mkdir -p .gpu-goal/arxiv
+  cp ../shared/data/arxiv/arxiv-dev.jsonl.zst .gpu-goal/arxiv/
+  du -sh .gpu-goal
+  exit 0
+fi
 out=.gpu-carry
 rm -rf "$out" && mkdir -p "$out"
 store="$out/store.db"
