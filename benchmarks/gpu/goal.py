@@ -39,9 +39,12 @@ def experiment(file, name, args, changes):
     return path
 
 
+def lbk_command(args, *command):
+    return [args.lbk, "--store", os.path.join(args.out, "store.db"), "--data-root", args.data_root, *command]
+
+
 def lbk(args, *command, timeout=None):
-    base = [args.lbk, "--store", os.path.join(args.out, "store.db"), "--data-root", args.data_root]
-    return subprocess.run(base + list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    return subprocess.run(lbk_command(args, *command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout)
 
 
@@ -49,8 +52,7 @@ def run_limited(args, path, name, seconds):
     """`lbk run` of the file, stopped by `lbk cancel` (which keeps its best checkpoint) when it outlasts seconds.
     Returns the run's summary and the wall time."""
     start = time.time()
-    proc = subprocess.Popen([args.lbk, "--store", os.path.join(args.out, "store.db"), "--data-root",
-                             args.data_root, "run", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(lbk_command(args, "run", path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = proc.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -75,7 +77,7 @@ def show(args, name):
         return {"error": done.stdout[-500:]}
     run = json.loads(done.stdout)
     best = run.get("summary", {}).get("best", {})
-    keep = ("test/accuracy", "test/macro_f1", "val/accuracy", "val/loss", "train/tokens_per_s")
+    keep = ("test/accuracy", "test/macro_f1", "val/accuracy", "val/loss")
     return {"status": run.get("status"), "last_step": run.get("last_step"),
             **{k: best[k] for k in keep if k in best}}
 
