@@ -57,6 +57,14 @@ def bert_config(rows, hidden=256, layers=4, heads=4, feed_forward=1024, dropout=
             "hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
 
 
+def adamw(model, lr, weight_decay):
+    """AdamW as BERT recipes (and Labbook) set it up: no weight decay on biases and layer norms."""
+    named = list(model.named_parameters())
+    exempt = lambda name: name.endswith("bias") or "LayerNorm" in name  # noqa: E731
+    return torch.optim.AdamW([{"params": [p for n, p in named if not exempt(n)], "weight_decay": weight_decay},
+                              {"params": [p for n, p in named if exempt(n)], "weight_decay": 0.0}], lr=lr)
+
+
 def init_like_transformers(model):
     """BertPreTrainedModel._init_weights: normal(0, 0.02) matrices and embeddings, zero biases, unit norms."""
     with torch.no_grad():
@@ -101,10 +109,7 @@ def main():
     model = hf_encoder.MaskedLM(config)
     init_like_transformers(model)
     model.train()
-    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
-    rest = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}],
-                            lr=1e-4)
+    opt = adamw(model, 1e-4, 0.01)
 
     g = torch.Generator().manual_seed(7)
     order = torch.randperm(len(sequences), generator=g).tolist()

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hf_encoder  # noqa: E402
-from bench_mlm_reference import bert_config, init_like_transformers, mask_batch  # noqa: E402
+from bench_mlm_reference import adamw, bert_config, init_like_transformers, mask_batch  # noqa: E402
 
 
 class Packed:
@@ -96,10 +96,7 @@ def main():
                                             m.get("dropout", 0.1), train.window))
     init_like_transformers(model)
     model.train()
-    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
-    rest = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": opt_cfg.get("weight_decay", 0.0)},
-                             {"params": rest, "weight_decay": 0.0}], lr=opt_cfg["lr"])
+    opt = adamw(model, opt_cfg["lr"], opt_cfg.get("weight_decay", 0.0))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: linear_schedule(s, total, e.get("schedule", {}).get("warmup", 0.0)))
 
