@@ -44,6 +44,16 @@ std::optional<double> suggestionOf(const RunSummary &run)
     return std::nullopt;
 }
 
+// The sweep with its around_lr_finder range made concrete, said so the user sees which rates it will draw.
+SweepSpec resolvedAround(const SweepSpec &spec, double suggestion, const std::function<void(const std::string &)> &say)
+{
+    SweepSpec resolved = withLrSuggestion(spec, suggestion);
+    for (const auto &p : resolved.parameters)
+        if (p.key == "optimizer.lr" && p.kind == ParamKind::LogUniform)
+            say("optimizer.lr is drawn log-uniform from " + json(p.low).dump() + " to " + json(p.high).dump());
+    return resolved;
+}
+
 // Waits for a run this process launched to end, syncing it (and reaping its worker) meanwhile.
 RunDetail waitForRun(Store &store, const TargetsFile &targets, const RunDetail &run, int64_t worker)
 {
@@ -93,7 +103,7 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
             if (const auto lr = suggestionOf(run)) {
                 say("around the LR range test of run " + std::to_string(run.id) + ": its suggestion " +
                     std::to_string(*lr));
-                return withLrSuggestion(spec, *lr);
+                return resolvedAround(spec, *lr, say);
             }
     auto target = usecase::findTarget(targets, spec.target);
     if (!target)
@@ -115,7 +125,7 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
                                                          : std::string("suggested no rate")) +
                      "; give optimizer.lr a log_uniform range instead"};
     say("the LR range test suggests " + std::to_string(*lr));
-    return withLrSuggestion(spec, *lr);
+    return resolvedAround(spec, *lr, say);
 }
 
 Result<SweepRecord> createSweep(Store &store, const SweepSpec &spec)

@@ -127,8 +127,9 @@ SweepSpec withLrSuggestion(SweepSpec spec, double suggestion)
     for (auto &p : spec.parameters)
         if (p.kind == ParamKind::AroundLrFinder) {
             p.kind = ParamKind::LogUniform;
-            p.low = significant(suggestion / p.factor, 4);
-            p.high = significant(suggestion * p.factor, 4);
+            const double middle = suggestion * p.centre;
+            p.low = significant(middle / p.factor, 4);
+            p.high = significant(middle * p.factor, 4);
             if (lr && lr->min)
                 p.low = std::max(p.low, *lr->min * (lr->minExclusive ? 1.000001 : 1.0));
             if (lr && lr->max)

@@ -27,8 +27,8 @@ std::vector<nlohmann::json> gridValues(const ParamSpec &param);
 // is an error naming the trial and its values.
 Result<nlohmann::json> trialExperiment(const SweepSpec &spec, const nlohmann::json &values, int index);
 
-// around_lr_finder resolved: a log-uniform range from suggestion / factor to suggestion * factor, kept within the
-// schema's limits for optimizer.lr.
+// around_lr_finder resolved: a log-uniform range from middle / factor to middle * factor, where middle is the
+// suggestion times the parameter's centre (1 unless given), kept within the schema's limits for optimizer.lr.
 SweepSpec withLrSuggestion(SweepSpec spec, double suggestion);
 bool needsLrFinder(const SweepSpec &spec);
 

@@ -98,7 +98,8 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
             ps.kind = k;
             ++kinds;
         }
-    unknownKeys(v, {"values", "uniform", "log_uniform", "int_uniform", "around_lr_finder", "step"}, path + ".", p);
+    unknownKeys(v, {"values", "uniform", "log_uniform", "int_uniform", "around_lr_finder", "step", "centre"},
+                path + ".", p);
     if (kinds != 1) {
         p.add(path, "give exactly one of values, uniform, log_uniform, int_uniform, around_lr_finder");
         return;
@@ -143,6 +144,14 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
         else
             ps.factor = spec.get<double>();
         break;
+    }
+    if (v.contains("centre")) {
+        if (ps.kind != ParamKind::AroundLrFinder)
+            p.add(path + ".centre", "only around_lr_finder takes a centre");
+        else if (!v["centre"].is_number() || !(v["centre"].get<double>() > 0))
+            p.add(path + ".centre", "must be a multiple of the suggestion above 0 (0.1: a decade below it)");
+        else
+            ps.centre = v["centre"].get<double>();
     }
     if (v.contains("step")) {
         if (ps.kind != ParamKind::Uniform && ps.kind != ParamKind::IntUniform)

@@ -29,7 +29,8 @@ struct ParamSpec {
     std::vector<nlohmann::json> values; // Values
     double low = 0, high = 0;           // Uniform, LogUniform, IntUniform (inclusive)
     double step = 0;                    // Uniform, IntUniform: values on low + k * step; 0: continuous
-    double factor = 0;                  // AroundLrFinder: within suggestion / factor .. suggestion * factor
+    double factor = 0;                  // AroundLrFinder: within middle / factor .. middle * factor, where
+    double centre = 1;                  //   middle = suggestion * centre (0.1: a decade below the suggestion)
 };
 
 enum class SweepMethod { Grid, Random };

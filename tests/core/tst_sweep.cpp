@@ -105,6 +105,11 @@ private Q_SLOTS:
                                    << "exactly one of";
         QTest::newRow("around on another key")
             << R"({"parameters": {"model.dropout": {"around_lr_finder": 10}}})" << "only optimizer.lr";
+        QTest::newRow("centre without around")
+            << R"({"parameters": {"optimizer.lr": {"log_uniform": [0.01, 0.1], "centre": 0.1}}})"
+            << "parameters.optimizer.lr.centre: only around_lr_finder";
+        QTest::newRow("centre at 0") << R"({"parameters": {"optimizer.lr": {"around_lr_finder": 3, "centre": 0}}})"
+                                     << "parameters.optimizer.lr.centre: must be a multiple";
         QTest::newRow("continuous grid") << R"({"method": "grid"})" << "parameters.optimizer.lr: a grid needs values";
         QTest::newRow("eta") << R"({"early_stopping": {"type": "asha", "eta": 1}})" << "early_stopping.eta: must be";
         QTest::newRow("pruner") << R"({"early_stopping": {"type": "hyperband"}})" << "early_stopping.type: must be one of";
@@ -229,6 +234,14 @@ private Q_SLOTS:
         QVERIFY(lr.kind == ParamKind::LogUniform);
         QCOMPARE(lr.low, 0.002);
         QCOMPARE(lr.high, 0.2);
+
+        // Centred a decade below the suggestion, within a factor of 3 of that.
+        j["parameters"]["optimizer.lr"] = {{"around_lr_finder", 3}, {"centre", 0.1}};
+        const SweepSpec lower = withLrSuggestion(parse(j), 0.2);
+        const auto &low = *std::find_if(lower.parameters.begin(), lower.parameters.end(),
+                                        [](const ParamSpec &p) { return p.key == "optimizer.lr"; });
+        QCOMPARE(low.low, 0.006667);
+        QCOMPARE(low.high, 0.06);
     }
 
     // Six trials reach rung 1 one after another (eta 3): the first two lead when they arrive, the third is worse
