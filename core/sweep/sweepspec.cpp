@@ -77,6 +77,95 @@ bool readPair(const json &v, const std::string &path, double &low, double &high,
     return true;
 }
 
+// Which of values, uniform, ... the parameter gives; false (and a problem) unless exactly one.
+bool readKind(const json &v, const std::string &path, ParamSpec &ps, Problems &p)
+{
+    int kinds = 0;
+    for (const ParamKind k : {ParamKind::Values, ParamKind::Uniform, ParamKind::LogUniform, ParamKind::IntUniform,
+                              ParamKind::AroundLrFinder})
+        if (v.contains(toString(k))) {
+            ps.kind = k;
+            ++kinds;
+        }
+    unknownKeys(v, {"values", "uniform", "log_uniform", "int_uniform", "around_lr_finder", "step", "centre"},
+                path + ".", p);
+    if (kinds != 1)
+        p.add(path, "give exactly one of values, uniform, log_uniform, int_uniform, around_lr_finder");
+    return kinds == 1;
+}
+
+void readValues(const FieldSpec &field, const json &spec, const std::string &kindPath, ParamSpec &ps, Problems &p)
+{
+    if (!spec.is_array() || spec.empty()) {
+        p.add(kindPath, "must be a non-empty list");
+        return;
+    }
+    for (size_t i = 0; i < spec.size(); ++i)
+        if (inRange(field, spec[i], kindPath + "[" + std::to_string(i) + "]", p))
+            ps.values.push_back(spec[i]);
+}
+
+// uniform, log_uniform and int_uniform: [low, high] of the key's type, within the schema's limits.
+void readRange(const FieldSpec &field, const json &spec, const std::string &kindPath, ParamSpec &ps, Problems &p)
+{
+    const bool numeric = field.type == FieldType::Int || field.type == FieldType::Float;
+    if (!numeric || (ps.kind == ParamKind::IntUniform) != (field.type == FieldType::Int)) {
+        p.add(kindPath, std::string("not for a ") + fieldTypeName(field.type) + " key; use " +
+                            (field.type == FieldType::Int ? "int_uniform or values"
+                             : numeric                    ? "uniform or log_uniform"
+                                                          : "values"));
+        return;
+    }
+    if (!readPair(spec, kindPath, ps.low, ps.high, p))
+        return;
+    if (ps.kind == ParamKind::IntUniform && (ps.low != std::floor(ps.low) || ps.high != std::floor(ps.high)))
+        p.add(kindPath, "low and high must be whole numbers");
+    if (ps.kind == ParamKind::LogUniform && !(ps.low > 0))
+        p.add(kindPath, "a log-uniform range must start above 0");
+    const bool isInt = field.type == FieldType::Int;
+    inRange(field, isInt ? json(int64_t(ps.low)) : json(ps.low), kindPath + "[0]", p);
+    inRange(field, isInt ? json(int64_t(ps.high)) : json(ps.high), kindPath + "[1]", p);
+}
+
+void readAroundLrFinder(const json &v, const std::string &path, ParamSpec &ps, Problems &p)
+{
+    const std::string kindPath = path + ".around_lr_finder";
+    const json &factor = v["around_lr_finder"];
+    if (ps.key != "optimizer.lr")
+        p.add(kindPath, "only optimizer.lr is swept around the LR finder's suggestion");
+    if (!factor.is_number() || !(factor.get<double>() > 1))
+        p.add(kindPath, "must be a factor above 1 (10: from a tenth to ten times the suggestion)");
+    else
+        ps.factor = factor.get<double>();
+    if (v.contains("centre")) {
+        if (!v["centre"].is_number() || !(v["centre"].get<double>() > 0))
+            p.add(path + ".centre", "must be a multiple of the suggestion above 0 (0.1: a decade below it)");
+        else
+            ps.centre = v["centre"].get<double>();
+    }
+}
+
+// The optional "step" of uniform and int_uniform ranges (int_uniform's is 1 unless given), and "centre" only
+// where around_lr_finder reads it.
+void readModifiers(const json &v, const std::string &path, ParamSpec &ps, Problems &p)
+{
+    if (v.contains("centre") && ps.kind != ParamKind::AroundLrFinder)
+        p.add(path + ".centre", "only around_lr_finder takes a centre");
+    if (!v.contains("step")) {
+        if (ps.kind == ParamKind::IntUniform)
+            ps.step = 1;
+        return;
+    }
+    if (ps.kind != ParamKind::Uniform && ps.kind != ParamKind::IntUniform)
+        p.add(path + ".step", "only uniform and int_uniform ranges take a step");
+    else if (!v["step"].is_number() || !(v["step"].get<double>() > 0))
+        p.add(path + ".step", "must be a number above 0");
+    else
+        ps.step = v["step"].get<double>();
+    if (ps.kind == ParamKind::IntUniform && ps.step != std::floor(ps.step))
+        p.add(path + ".step", "must be a whole number for int_uniform");
+}
+
 void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems &p)
 {
     const std::string path = "parameters." + key;
@@ -91,80 +180,23 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
     }
     ParamSpec ps;
     ps.key = key;
-    int kinds = 0;
-    for (const ParamKind k : {ParamKind::Values, ParamKind::Uniform, ParamKind::LogUniform, ParamKind::IntUniform,
-                              ParamKind::AroundLrFinder})
-        if (v.contains(toString(k))) {
-            ps.kind = k;
-            ++kinds;
-        }
-    unknownKeys(v, {"values", "uniform", "log_uniform", "int_uniform", "around_lr_finder", "step", "centre"},
-                path + ".", p);
-    if (kinds != 1) {
-        p.add(path, "give exactly one of values, uniform, log_uniform, int_uniform, around_lr_finder");
+    if (!readKind(v, path, ps, p))
         return;
-    }
     const std::string kindPath = path + "." + toString(ps.kind);
-    const json &spec = v[toString(ps.kind)];
-    const bool numeric = field->type == FieldType::Int || field->type == FieldType::Float;
     switch (ps.kind) {
     case ParamKind::Values:
-        if (!spec.is_array() || spec.empty()) {
-            p.add(kindPath, "must be a non-empty list");
-            return;
-        }
-        for (size_t i = 0; i < spec.size(); ++i)
-            if (inRange(*field, spec[i], kindPath + "[" + std::to_string(i) + "]", p))
-                ps.values.push_back(spec[i]);
+        readValues(*field, v[toString(ps.kind)], kindPath, ps, p);
         break;
     case ParamKind::Uniform:
     case ParamKind::LogUniform:
     case ParamKind::IntUniform:
-        if (!numeric || (ps.kind == ParamKind::IntUniform) != (field->type == FieldType::Int)) {
-            p.add(kindPath, std::string("not for a ") + fieldTypeName(field->type) + " key; use " +
-                                (field->type == FieldType::Int ? "int_uniform or values"
-                                 : numeric                     ? "uniform or log_uniform"
-                                                               : "values"));
-            return;
-        }
-        if (!readPair(spec, kindPath, ps.low, ps.high, p))
-            return;
-        if (ps.kind == ParamKind::IntUniform && (ps.low != std::floor(ps.low) || ps.high != std::floor(ps.high)))
-            p.add(kindPath, "low and high must be whole numbers");
-        if (ps.kind == ParamKind::LogUniform && !(ps.low > 0))
-            p.add(kindPath, "a log-uniform range must start above 0");
-        inRange(*field, field->type == FieldType::Int ? json(int64_t(ps.low)) : json(ps.low), kindPath + "[0]", p);
-        inRange(*field, field->type == FieldType::Int ? json(int64_t(ps.high)) : json(ps.high), kindPath + "[1]", p);
+        readRange(*field, v[toString(ps.kind)], kindPath, ps, p);
         break;
     case ParamKind::AroundLrFinder:
-        if (key != "optimizer.lr")
-            p.add(kindPath, "only optimizer.lr is swept around the LR finder's suggestion");
-        if (!spec.is_number() || !(spec.get<double>() > 1))
-            p.add(kindPath, "must be a factor above 1 (10: from a tenth to ten times the suggestion)");
-        else
-            ps.factor = spec.get<double>();
+        readAroundLrFinder(v, path, ps, p);
         break;
     }
-    if (v.contains("centre")) {
-        if (ps.kind != ParamKind::AroundLrFinder)
-            p.add(path + ".centre", "only around_lr_finder takes a centre");
-        else if (!v["centre"].is_number() || !(v["centre"].get<double>() > 0))
-            p.add(path + ".centre", "must be a multiple of the suggestion above 0 (0.1: a decade below it)");
-        else
-            ps.centre = v["centre"].get<double>();
-    }
-    if (v.contains("step")) {
-        if (ps.kind != ParamKind::Uniform && ps.kind != ParamKind::IntUniform)
-            p.add(path + ".step", "only uniform and int_uniform ranges take a step");
-        else if (!v["step"].is_number() || !(v["step"].get<double>() > 0))
-            p.add(path + ".step", "must be a number above 0");
-        else
-            ps.step = v["step"].get<double>();
-        if (ps.kind == ParamKind::IntUniform && ps.step != std::floor(ps.step))
-            p.add(path + ".step", "must be a whole number for int_uniform");
-    } else if (ps.kind == ParamKind::IntUniform) {
-        ps.step = 1;
-    }
+    readModifiers(v, path, ps, p);
     s.parameters.push_back(std::move(ps));
 }
 
