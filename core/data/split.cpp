@@ -51,9 +51,8 @@ void keepPapersTogether(DataSplit &out, const LabeledData &data, const std::vect
         parts[splitOf[i]]->push_back(i);
 }
 
-} // namespace
-
-Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &papers, const SplitSpec &spec)
+// The three shares as given, each in [0, 1] and adding up to 1.
+Result<std::array<double, 3>> checkedShares(const SplitSpec &spec)
 {
     const std::array<double, 3> given = {spec.train, spec.validation, spec.test};
     for (size_t k = 0; k < 3; ++k)
@@ -68,21 +67,82 @@ Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &p
     std::array<double, 3> share;
     for (size_t k = 0; k < 3; ++k)
         share[k] = given[k] / sum;
+    return share;
+}
 
+// How many of a stratum's `size` examples each split takes: the floor of its exact share, the remainders to the
+// splits furthest behind (`behind`, updated), and one for every requested split when the stratum can spare it.
+std::array<int64_t, 3> stratumCounts(int64_t size, const std::array<double, 3> &share, std::array<double, 3> &behind)
+{
+    std::array<double, 3> exact;
+    std::array<int64_t, 3> count;
+    int64_t assigned = 0;
+    for (size_t k = 0; k < 3; ++k) {
+        exact[k] = double(size) * share[k];
+        count[k] = share[k] > 0.0 ? int64_t(std::floor(exact[k] + 1e-9)) : 0;
+        assigned += count[k];
+    }
+    while (assigned > size) { // only by floating-point slack
+        const size_t k = size_t(std::max_element(count.begin(), count.end()) - count.begin());
+        --count[k];
+        --assigned;
+    }
+    std::array<size_t, 3> order = {0, 1, 2};
+    std::array<double, 3> priority;
+    for (size_t k = 0; k < 3; ++k)
+        priority[k] = exact[k] - double(count[k]) + behind[k];
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return priority[a] > priority[b]; });
+    for (size_t j = 0; assigned < size; j = (j + 1) % 3) {
+        if (share[order[j]] <= 0.0)
+            continue;
+        ++count[order[j]];
+        ++assigned;
+    }
+    if (size >= 3) // every requested split sees every stratum that can spare an example
+        for (size_t k = 0; k < 3; ++k)
+            if (share[k] > 0.0 && count[k] == 0) {
+                // from the split furthest above its exact share that can spare one (one always can: size >= 3)
+                size_t from = k;
+                for (size_t j = 0; j < 3; ++j)
+                    if (count[j] >= 2 && (from == k || count[j] - exact[j] > count[from] - exact[from]))
+                        from = j;
+                --count[from];
+                ++count[k];
+            }
+    for (size_t k = 0; k < 3; ++k)
+        behind[k] += exact[k] - double(count[k]);
+    return count;
+}
+
+// Each example's paper id hashed with the seed; an error when an example names a paper that is not there.
+Result<std::vector<uint64_t>> paperHashes(const LabeledData &data, const std::vector<Paper> &papers, uint64_t seed)
+{
+    std::vector<uint64_t> hash(data.paper.size());
+    for (size_t i = 0; i < hash.size(); ++i) {
+        if (data.paper[i] >= papers.size())
+            return Error{"split: example " + std::to_string(i) + " names paper " + std::to_string(data.paper[i]) +
+                         " of " + std::to_string(papers.size()) + "; the labels were built from other papers."};
+        hash[i] = stableHash(papers[data.paper[i]].id, seed);
+    }
+    return hash;
+}
+
+} // namespace
+
+Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &papers, const SplitSpec &spec)
+{
+    const auto share = checkedShares(spec);
+    if (!share)
+        return share.error();
     const size_t n = data.paper.size();
     if (data.labels.size() != n)
         return Error{"split: the labeled data is inconsistent (" + std::to_string(n) + " examples, " +
                      std::to_string(data.labels.size()) + " label lists)."};
     if (n == 0)
         return Error{"split: there are no examples to split; check the data and the labels."};
-
-    std::vector<uint64_t> hash(n);
-    for (size_t i = 0; i < n; ++i) {
-        if (data.paper[i] >= papers.size())
-            return Error{"split: example " + std::to_string(i) + " names paper " + std::to_string(data.paper[i]) +
-                         " of " + std::to_string(papers.size()) + "; the labels were built from other papers."};
-        hash[i] = stableHash(papers[data.paper[i]].id, spec.seed);
-    }
+    const auto hash = paperHashes(data, papers, spec.seed);
+    if (!hash)
+        return hash.error();
 
     // Strata in label order (std::map), so the allocation below never depends on hash-map iteration.
     std::map<int, std::vector<size_t>> strata;
@@ -96,60 +156,21 @@ Result<DataSplit> splitData(const LabeledData &data, const std::vector<Paper> &p
     std::array<double, 3> behind = {0.0, 0.0, 0.0};
     for (auto &[label, members] : strata) {
         (void)label;
+        const auto &h = *hash;
         std::sort(members.begin(), members.end(),
-                  [&](size_t a, size_t b) { return hash[a] != hash[b] ? hash[a] < hash[b] : a < b; });
-        const int64_t size = int64_t(members.size());
-
-        std::array<double, 3> exact;
-        std::array<int64_t, 3> count;
-        int64_t assigned = 0;
-        for (size_t k = 0; k < 3; ++k) {
-            exact[k] = double(size) * share[k];
-            count[k] = share[k] > 0.0 ? int64_t(std::floor(exact[k] + 1e-9)) : 0;
-            assigned += count[k];
-        }
-        while (assigned > size) { // only by floating-point slack
-            const size_t k = size_t(std::max_element(count.begin(), count.end()) - count.begin());
-            --count[k];
-            --assigned;
-        }
-        std::array<size_t, 3> order = {0, 1, 2};
-        std::array<double, 3> priority;
-        for (size_t k = 0; k < 3; ++k)
-            priority[k] = exact[k] - double(count[k]) + behind[k];
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return priority[a] > priority[b]; });
-        for (size_t j = 0; assigned < size; j = (j + 1) % 3) {
-            if (share[order[j]] <= 0.0)
-                continue;
-            ++count[order[j]];
-            ++assigned;
-        }
-        // Every requested split sees every stratum that can spare an example.
-        if (size >= 3) {
-            for (size_t k = 0; k < 3; ++k) {
-                if (share[k] > 0.0 && count[k] == 0) {
-                    // from the split furthest above its exact share that can spare one (one always can: size >= 3)
-                    size_t from = k;
-                    for (size_t j = 0; j < 3; ++j)
-                        if (count[j] >= 2 && (from == k || count[j] - exact[j] > count[from] - exact[from]))
-                            from = j;
-                    --count[from];
-                    ++count[k];
-                }
-            }
-        }
+                  [&](size_t a, size_t b) { return h[a] != h[b] ? h[a] < h[b] : a < b; });
+        const auto count = stratumCounts(int64_t(members.size()), *share, behind);
         size_t at = 0;
-        for (size_t k = 0; k < 3; ++k) {
-            behind[k] += exact[k] - double(count[k]);
+        for (size_t k = 0; k < 3; ++k)
             for (int64_t c = 0; c < count[k]; ++c)
                 parts[k]->push_back(members[at++]);
-        }
     }
 
     keepPapersTogether(out, data, papers);
+    const std::array<double, 3> given = {spec.train, spec.validation, spec.test};
     for (size_t k = 0; k < 3; ++k) {
         std::sort(parts[k]->begin(), parts[k]->end());
-        if (share[k] > 0.0 && parts[k]->empty())
+        if ((*share)[k] > 0.0 && parts[k]->empty())
             return Error{std::string(kSplitNames[k]) + " is " + number(given[k]) + ", but none of the " +
                          std::to_string(n) + " examples fell in it; raise " + kSplitNames[k] +
                          " or use more data (or set it to 0 to do without)."};
