@@ -705,109 +705,190 @@ SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::a
     return result;
 }
 
-Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummary &run, const FollowOptions &o)
+namespace {
+
+// Another lbk (or the GUI) streams this run: shows what it stores until the run ends or the user detaches
+// (an end), or the other follower stops and the lock is taken (nullopt: follow it from here).
+std::optional<Result<FollowEnd>> watchOtherFollower(Store &store, const RunSummary &run, const FollowOptions &o,
+                                                    FollowLock &lock)
 {
-    using clock = std::chrono::steady_clock;
-    FollowLock lock(run);
-    if (!lock.tryLock()) {
-        // Another lbk (or the GUI) streams this run: watch what it stores.
-        notify(o.onNotice, "another lbk process follows this run; showing what it stores");
+    notify(o.onNotice, "another lbk process follows this run; showing what it stores");
+    for (;;) {
+        if (auto st = syncRun(store, run, o.onEvent); !st)
+            return Result<FollowEnd>(st.error());
+        auto fresh = store.runById(run.id);
+        if (!fresh || !isActive(fresh->status))
+            return Result<FollowEnd>(FollowEnd::Ended);
+        if (o.interrupts && o.interrupts->load() >= 2)
+            return Result<FollowEnd>(FollowEnd::Detached);
+        if (lock.tryLock())
+            return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+}
+
+// One follower of a remote run: streams the journal's new bytes into the local mirror and the store, asks the
+// target how the run ended when the stream ends, and reconnects with back-off when the connection drops.
+class RemoteFollower {
+public:
+    RemoteFollower(Store &store, const Target &t, const RunSummary &run, const FollowOptions &o, RemoteRunInfo info)
+        : m_store(store), m_t(t), m_run(run), m_o(o), m_info(std::move(info)), m_sh(t)
+    {
+    }
+
+    Result<FollowEnd> follow()
+    {
         for (;;) {
-            auto st = syncRun(store, run, o.onEvent);
-            if (!st)
-                return st.error();
-            auto fresh = store.runById(run.id);
-            if (!fresh || !isActive(fresh->status))
-                return FollowEnd::Ended;
-            if (o.interrupts && o.interrupts->load() >= 2)
+            if (detachAsked())
                 return FollowEnd::Detached;
-            if (lock.tryLock())
-                break; // the other follower stopped: take over
-            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            pollSlurmState();
+            if (!m_stream) {
+                const auto script = followScript(m_t, m_info, mirrorSize(m_run), false);
+                auto started = StreamingProcess::start(m_sh.argv(script));
+                if (!started)
+                    return started.error();
+                m_stream = std::move(*started);
+            }
+            auto running = pump();
+            if (!running)
+                return running.error();
+            if (*running)
+                continue;
+            const AfterStream next = streamEnded();
+            if (next == AfterStream::Ended)
+                return FollowEnd::Ended;
+            if (next == AfterStream::Reconnect && !waitToReconnect())
+                return FollowEnd::LostConnection;
         }
     }
+
+private:
+    using clock = std::chrono::steady_clock;
+    enum class AfterStream { Ended, Restream, Reconnect };
+
+    bool interrupted() const { return m_o.interrupts && m_o.interrupts->load() > m_handledInterrupts; }
+
+    // The first Ctrl-C cancels the run (its worker saves a checkpoint), the second stops following.
+    bool detachAsked()
+    {
+        if (!interrupted())
+            return false;
+        m_handledInterrupts = m_o.interrupts->load();
+        if (m_handledInterrupts > 1)
+            return true;
+        auto c = cancelRemoteRun(m_t, m_run);
+        notify(m_o.onNotice, c ? "cancelling (the worker saves a checkpoint; Ctrl-C again to stop following "
+                                 "and leave the run as it is)"
+                               : "cannot cancel: " + c.message());
+        return false;
+    }
+
+    void sayState(const RemoteState &st)
+    {
+        notify(m_o.onNotice,
+               "Slurm job " + m_info.jobId + ": " + st.state + (st.reason.empty() ? "" : " (" + st.reason + ")"));
+    }
+
+    // Every 5 s a Slurm job's state (pending, running, its reason) is asked for and recorded when it changed.
+    void pollSlurmState()
+    {
+        if (m_t.type != TargetType::Slurm || clock::now() - m_lastStatePoll < std::chrono::seconds(5))
+            return;
+        m_lastStatePoll = clock::now();
+        if (auto st = queryRemoteState(m_t, m_info); st && st->known && st->state != m_info.state) {
+            sayState(*st);
+            recordState(m_store, m_run, m_info, *st);
+        }
+    }
+
+    // What the stream sent in the last 250 ms, into the mirror and the store; false once the stream has ended.
+    Result<bool> pump()
+    {
+        std::string bytes;
+        const bool running = m_stream->read(bytes, std::chrono::milliseconds(250));
+        if (!bytes.empty()) {
+            m_inOutage = false;
+            m_backoff = 1;
+            if (auto w = appendMirror(m_run, bytes); !w)
+                return w.error();
+            if (auto s = syncRun(m_store, m_run, m_o.onEvent); !s)
+                notify(m_o.onNotice, "warning: " + s.message());
+        }
+        return running;
+    }
+
+    // The stream ended: when cleanly, the target (and Slurm) says how the run ended and the run is settled (or it
+    // still runs: stream again at once); a lost connection or a failed question is said, then reconnect.
+    AfterStream streamEnded()
+    {
+        const int code = m_stream->exitCode();
+        const std::string err = m_sh.sanitize(trimmed(m_stream->errors()));
+        m_stream.reset();
+        if (code != 0) {
+            notify(m_o.onNotice, "connection to " + m_t.name + " lost (exit code " + std::to_string(code) +
+                                     (err.empty() ? "" : ": " + err) + "); reconnecting from byte " +
+                                     std::to_string(mirrorSize(m_run)) + " in " + std::to_string(int(m_backoff)) +
+                                     " s");
+            return AfterStream::Reconnect;
+        }
+        auto st = queryRemoteState(m_t, m_info);
+        if (!st) {
+            notify(m_o.onNotice, "cannot ask how the run ended: " + st.message());
+            return AfterStream::Reconnect;
+        }
+        if (st->alive) // a transient squeue failure: stream on
+            return AfterStream::Restream;
+        recordState(m_store, m_run, m_info, *st);
+        (void)syncRun(m_store, m_run, m_o.onEvent);
+        settle(m_store, m_t, m_run, m_info, *st);
+        if (m_t.type == TargetType::Slurm)
+            sayState(*st);
+        return AfterStream::Ended;
+    }
+
+    // Sleeps the back-off (shorter when Ctrl-C is pressed) and doubles it up to 15 s; false when the connection
+    // has been down longer than the options allow.
+    bool waitToReconnect()
+    {
+        if (!m_inOutage) {
+            m_inOutage = true;
+            m_outageSince = clock::now();
+        }
+        if (std::chrono::duration<double>(clock::now() - m_outageSince).count() > m_o.maxOutageSeconds)
+            return false;
+        const auto until = clock::now() + std::chrono::duration<double>(m_backoff);
+        while (clock::now() < until && !interrupted())
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        m_backoff = std::min(m_backoff * 2, 15.0);
+        return true;
+    }
+
+    Store &m_store;
+    const Target &m_t;
+    const RunSummary &m_run;
+    const FollowOptions &m_o;
+    RemoteRunInfo m_info;
+    RemoteShell m_sh;
+    std::unique_ptr<StreamingProcess> m_stream;
+    int m_handledInterrupts = 0;
+    double m_backoff = 1; // seconds before the next reconnection
+    bool m_inOutage = false;
+    clock::time_point m_outageSince{};
+    clock::time_point m_lastStatePoll = clock::now() - std::chrono::hours(1);
+};
+
+} // namespace
+
+Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummary &run, const FollowOptions &o)
+{
+    FollowLock lock(run);
+    if (!lock.tryLock())
+        if (auto end = watchOtherFollower(store, run, o, lock))
+            return *end;
     auto info = readRemoteInfo(run);
     if (!info)
         return info.error();
-    std::unique_ptr<StreamingProcess> stream;
-    int handledInterrupts = 0;
-    double backoff = 1;
-    clock::time_point outageSince{};
-    bool inOutage = false;
-    auto lastStatePoll = clock::now() - std::chrono::hours(1);
-    RemoteShell sh(t);
-    for (;;) {
-        if (o.interrupts && o.interrupts->load() > handledInterrupts) {
-            handledInterrupts = o.interrupts->load();
-            if (handledInterrupts == 1) {
-                auto c = cancelRemoteRun(t, run);
-                notify(o.onNotice, c ? "cancelling (the worker saves a checkpoint; Ctrl-C again to stop following "
-                                       "and leave the run as it is)"
-                                     : "cannot cancel: " + c.message());
-            } else {
-                return FollowEnd::Detached;
-            }
-        }
-        if (t.type == TargetType::Slurm && clock::now() - lastStatePoll > std::chrono::seconds(5)) {
-            lastStatePoll = clock::now();
-            if (auto st = queryRemoteState(t, *info); st && st->known && st->state != info->state) {
-                notify(o.onNotice, "Slurm job " + info->jobId + ": " + st->state +
-                                       (st->reason.empty() ? "" : " (" + st->reason + ")"));
-                recordState(store, run, *info, *st);
-            }
-        }
-        if (!stream) {
-            auto started = StreamingProcess::start(sh.argv(followScript(t, *info, mirrorSize(run), false)));
-            if (!started)
-                return started.error();
-            stream = std::move(*started);
-        }
-        std::string bytes;
-        const bool running = stream->read(bytes, std::chrono::milliseconds(250));
-        if (!bytes.empty()) {
-            inOutage = false;
-            backoff = 1;
-            if (auto w = appendMirror(run, bytes); !w)
-                return w.error();
-            if (auto s = syncRun(store, run, o.onEvent); !s)
-                notify(o.onNotice, "warning: " + s.message());
-        }
-        if (running)
-            continue;
-        const int code = stream->exitCode();
-        const std::string err = sh.sanitize(trimmed(stream->errors()));
-        stream.reset();
-        if (code == 0) {
-            // The loop saw the process gone. Ask the target (and Slurm) how it ended before settling.
-            auto st = queryRemoteState(t, *info);
-            if (st && st->alive)
-                continue; // a transient squeue failure: stream on
-            if (st) {
-                recordState(store, run, *info, *st);
-                (void)syncRun(store, run, o.onEvent);
-                settle(store, t, run, *info, *st);
-                if (t.type == TargetType::Slurm)
-                    notify(o.onNotice, "Slurm job " + info->jobId + ": " + st->state +
-                                           (st->reason.empty() ? "" : " (" + st->reason + ")"));
-                return FollowEnd::Ended;
-            }
-            notify(o.onNotice, "cannot ask how the run ended: " + st.message());
-        } else {
-            notify(o.onNotice, "connection to " + t.name + " lost (exit code " + std::to_string(code) +
-                                   (err.empty() ? "" : ": " + err) + "); reconnecting from byte " +
-                                   std::to_string(mirrorSize(run)) + " in " + std::to_string(int(backoff)) + " s");
-        }
-        if (!inOutage) {
-            inOutage = true;
-            outageSince = clock::now();
-        }
-        if (std::chrono::duration<double>(clock::now() - outageSince).count() > o.maxOutageSeconds)
-            return FollowEnd::LostConnection;
-        const auto until = clock::now() + std::chrono::duration<double>(backoff);
-        while (clock::now() < until && !(o.interrupts && o.interrupts->load() > handledInterrupts))
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        backoff = std::min(backoff * 2, 15.0);
-    }
+    return RemoteFollower(store, t, run, o, std::move(*info)).follow();
 }
 
 Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &t, const RunSummary &run, bool all)
