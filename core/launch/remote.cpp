@@ -426,27 +426,80 @@ Status writeRemoteInfo(const RunSummary &run, const RemoteRunInfo &info)
     return okStatus();
 }
 
+namespace {
+
+// The one local data file a target without a data_root receives, and its SHA-256; none for a target with one.
+struct LocalData {
+    fs::path file;
+    std::string hash;
+};
+
+Result<LocalData> localDataFor(const Target &t, const Experiment &experiment, const LaunchRequest &request)
+{
+    if (!t.dataRoot.empty())
+        return LocalData{};
+    auto files = resolveDataFiles(experiment.data.paths, request.dataRoot);
+    if (!files)
+        return files.error();
+    if (files->size() > 1)
+        return Error{"data.path: " + experiment.data.pathText() + " names " + std::to_string(files->size()) +
+                     " files; Labbook copies one data file to a target. Give target " + t.name +
+                     " a data_root where the files already are (the pattern is then read there)"};
+    LocalData d{files->front(), sha256File(files->front())};
+    if (d.hash.empty())
+        return Error{"data.path: " + d.file.string() + " cannot be read, so it cannot be copied to " + t.name};
+    return d;
+}
+
+// Creates the run's folder on the target and returns the target's work folder as an absolute path.
+Result<std::string> makeRemoteRunDir(RemoteShell &sh, const Target &t, const RunDetail &run)
+{
+    auto prepared = sh.check("creating the run folder",
+                             "w=" + workDirWord(t) + "\nmkdir -p \"$w/runs/\"" + shellQuote(run.uid) +
+                                 " \"$w/data\" && cd \"$w\" && printf 'LBK-DIR %s\\n' \"$(pwd -P)\"");
+    if (!prepared)
+        return prepared.error();
+    const std::string workDir = marked(*prepared, "LBK-DIR");
+    if (workDir.empty() || workDir.front() != '/')
+        return Error{t.name + ": the remote work folder could not be found (output: " + trimmed(*prepared) + ")"};
+    return workDir;
+}
+
+// Copies the data file to `dest` on the target unless a file with the same SHA-256 is there already; through a
+// part file, so an interrupted copy never leaves a partial file under the final name.
+Status copyDataOnce(RemoteShell &sh, const Target &t, const LocalData &data, const std::string &rel,
+                    const std::string &dest, const std::string &runUid,
+                    const std::function<void(const std::string &)> &onNotice)
+{
+    auto remoteHash = sh.run("sha256sum -- " + shellQuote(dest) + " 2>/dev/null || true", {}, 600);
+    if (remoteHash && remoteHash->exitCode == 0 && remoteHash->out.rfind(data.hash, 0) == 0) {
+        notify(onNotice, "data " + rel + " is already on " + t.name + " (same SHA-256), not copied");
+        return okStatus();
+    }
+    std::error_code ec;
+    notify(onNotice, "copying data " + rel + " (" + std::to_string(fs::file_size(data.file, ec) / 1024) +
+                         " KiB) to " + t.name);
+    const std::string part = dest + ".part-" + runUid;
+    auto copied = sh.check("copying " + rel,
+                           "mkdir -p -- " + shellQuote(fs::path(dest).parent_path().string()) + " && cat > " +
+                               shellQuote(part) + " && mv -f -- " + shellQuote(part) + " " + shellQuote(dest),
+                           {}, 3600, data.file);
+    if (!copied)
+        return copied.error();
+    return okStatus();
+}
+
+} // namespace
+
 Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experiment &experiment,
                                   const LaunchRequest &request, const std::function<void(const std::string &)> &onNotice)
 {
     if (!t.remote())
         return Error{"target " + t.name + " is not remote"};
     // Everything that can fail on this side is checked before the run exists.
-    fs::path localData;
-    std::string hash;
-    if (t.dataRoot.empty()) {
-        auto files = resolveDataFiles(experiment.data.paths, request.dataRoot);
-        if (!files)
-            return files.error();
-        if (files->size() > 1)
-            return Error{"data.path: " + experiment.data.pathText() + " names " + std::to_string(files->size()) +
-                         " files; Labbook copies one data file to a target. Give target " + t.name +
-                         " a data_root where the files already are (the pattern is then read there)"};
-        localData = files->front();
-        hash = sha256File(localData);
-        if (hash.empty())
-            return Error{"data.path: " + localData.string() + " cannot be read, so it cannot be copied to " + t.name};
-    }
+    const auto data = localDataFor(t, experiment, request);
+    if (!data)
+        return data.error();
     auto created = createLocalRun(store, experiment, request);
     if (!created)
         return created.error();
@@ -464,41 +517,21 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     run.target = t.name;
     RemoteShell sh(t);
     notify(onNotice, "preparing " + t.name + " (" + t.describe() + ")");
-    auto prepared = sh.check("creating the run folder",
-                             "w=" + workDirWord(t) + "\nmkdir -p \"$w/runs/\"" + shellQuote(run.uid) +
-                                 " \"$w/data\" && cd \"$w\" && printf 'LBK-DIR %s\\n' \"$(pwd -P)\"");
-    if (!prepared)
-        return fail(prepared.message());
-    const std::string workDir = marked(*prepared, "LBK-DIR");
-    if (workDir.empty() || workDir.front() != '/')
-        return fail(t.name + ": the remote work folder could not be found (output: " + trimmed(*prepared) + ")");
+    const auto workDir = makeRemoteRunDir(sh, t, run);
+    if (!workDir)
+        return fail(workDir.message());
     Staged staged;
-    staged.runDir = workDir + "/runs/" + run.uid;
+    staged.runDir = *workDir + "/runs/" + run.uid;
+    staged.dataRoot = t.dataRoot;
     json remoteConfig = experiment.config;
     if (t.dataRoot.empty()) {
         const std::string &asWritten = experiment.data.paths.front(); // one file, checked above
-        const std::string rel = stagedDataPath(asWritten, localData, hash);
-        const std::string dest = workDir + "/data/" + rel;
-        staged.dataRoot = workDir + "/data";
+        const std::string rel = stagedDataPath(asWritten, data->file, data->hash);
+        staged.dataRoot = *workDir + "/data";
         if (rel != asWritten)
             remoteConfig["data"]["path"] = rel;
-        auto remoteHash = sh.run("sha256sum -- " + shellQuote(dest) + " 2>/dev/null || true", {}, 600);
-        if (remoteHash && remoteHash->exitCode == 0 && remoteHash->out.rfind(hash, 0) == 0) {
-            notify(onNotice, "data " + rel + " is already on " + t.name + " (same SHA-256), not copied");
-        } else {
-            std::error_code ec;
-            notify(onNotice, "copying data " + rel + " (" + std::to_string(fs::file_size(localData, ec) / 1024) +
-                                 " KiB) to " + t.name);
-            const std::string part = dest + ".part-" + run.uid;
-            auto copied = sh.check("copying " + rel,
-                                   "mkdir -p -- " + shellQuote(fs::path(dest).parent_path().string()) + " && cat > " +
-                                       shellQuote(part) + " && mv -f -- " + shellQuote(part) + " " + shellQuote(dest),
-                                   {}, 3600, localData);
-            if (!copied)
-                return fail(copied.message());
-        }
-    } else {
-        staged.dataRoot = t.dataRoot;
+        if (auto copied = copyDataOnce(sh, t, *data, rel, staged.dataRoot + "/" + rel, run.uid, onNotice); !copied)
+            return fail(copied.message());
     }
     auto sent = sh.check("copying experiment.json", "cat > " + shellQuote(staged.runDir + "/experiment.json"),
                          remoteConfig.dump(2) + "\n");
