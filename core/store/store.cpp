@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <set>
+#include <variant>
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -687,6 +688,91 @@ std::vector<int64_t> Store::predictionSteps(int64_t run, const std::string &spli
     return {steps.begin(), steps.end()};
 }
 
+namespace {
+
+// A predictions query for one run, split and step (?1, ?2, ?3), and the filter's parameters numbered after them.
+struct PredictionQuery {
+    std::string sql;
+    std::vector<std::variant<std::string, double, int64_t>> params; // ?4, ?5, ...
+
+    std::string param(std::variant<std::string, double, int64_t> v)
+    {
+        params.push_back(std::move(v));
+        return "?" + std::to_string(params.size() + 3);
+    }
+
+    explicit PredictionQuery(const PredictionFilter &filter)
+    {
+        sql = "SELECT p.example_id, coalesce(e.title, ''), p.truth, p.top, p.correct, p.p_true ";
+        if (filter.text.empty())
+            sql += "FROM predictions p LEFT JOIN examples e ON e.run = p.run AND e.example_id = p.example_id ";
+        else // Titles are scanned once in their own table, then the matches looked up by primary key (CROSS JOIN
+             // fixes that order; walking 100k predictions and testing each title is ten times slower).
+            sql += "FROM (SELECT example_id, title FROM examples WHERE run = ?1 AND title LIKE " +
+                   param("%" + likeEscaped(filter.text) + "%") +
+                   " ESCAPE '\\') e CROSS JOIN predictions p ON p.run = ?1 AND p.example_id = e.example_id ";
+        sql += "WHERE p.run = ?1 AND p.split = ?2 AND p.step = ?3";
+        if (filter.misclassifiedOnly)
+            sql += " AND p.correct = 0";
+        if (!filter.trueLabel.empty()) // instr() on the JSON text is the cheap filter; json_each makes it exact.
+            sql += " AND instr(p.truth, " + param(json(filter.trueLabel).dump()) +
+                   ") > 0 AND EXISTS (SELECT 1 FROM json_each(p.truth) WHERE json_each.value = " +
+                   param(filter.trueLabel) + ")";
+        if (!filter.predictedLabel.empty())
+            sql += " AND p.top1_label = " + param(filter.predictedLabel);
+        if (filter.minConfidence > 0)
+            sql += " AND p.top1_prob >= " + param(filter.minConfidence);
+        if (filter.maxConfidence < 1)
+            sql += " AND p.top1_prob <= " + param(filter.maxConfidence);
+        sql += " ORDER BY p.top1_prob DESC, p.example_id";
+        if (filter.limit > 0)
+            sql += " LIMIT " + param(int64_t(filter.limit));
+    }
+
+    void bind(detail::Stmt &s) const
+    {
+        for (size_t i = 0; i < params.size(); ++i) {
+            const int at = int(i) + 4;
+            if (const auto *text = std::get_if<std::string>(&params[i]))
+                s.bindText(at, *text);
+            else if (const auto *number = std::get_if<double>(&params[i]))
+                s.bindDouble(at, *number);
+            else
+                s.bindInt(at, std::get<int64_t>(params[i]));
+        }
+    }
+};
+
+// A row of the query above; the true labels and top-k are read by the fast scanners, by the JSON parser when
+// they are written some other way.
+PredictionRow predictionRow(detail::Stmt &s)
+{
+    PredictionRow r;
+    r.exampleId = s.text(0);
+    r.title = s.text(1);
+    if (!fastTruth(s.textView(2), r.truth)) {
+        r.truth.clear();
+        json truth = parseOr(s.textView(2), json::array());
+        if (truth.is_array())
+            for (const auto &t : truth)
+                if (t.is_string())
+                    r.truth.push_back(t.get<std::string>());
+    }
+    if (!fastTop(s.textView(3), r.top)) {
+        r.top.clear();
+        json top = parseOr(s.textView(3), json::array());
+        if (top.is_array())
+            for (const auto &t : top)
+                if (t.is_array() && t.size() >= 2 && t[0].is_string())
+                    r.top.emplace_back(t[0].get<std::string>(), t[1].is_number() ? t[1].get<double>() : std::nan(""));
+    }
+    r.correct = s.i64(4) != 0;
+    r.pTrue = s.f64OrNaN(5);
+    return r;
+}
+
+} // namespace
+
 std::vector<PredictionRow> Store::predictions(int64_t run, const PredictionFilter &filter) const
 {
     std::vector<PredictionRow> out;
@@ -698,85 +784,12 @@ std::vector<PredictionRow> Store::predictions(int64_t run, const PredictionFilte
             return out;
         step = s.i64(0);
     }
-    int n = 3;
-    int pTruthQuoted = 0, pTruth = 0, pPred = 0, pMin = 0, pMax = 0, pText = 0, pLimit = 0;
-    std::string sql = "SELECT p.example_id, coalesce(e.title, ''), p.truth, p.top, p.correct, p.p_true ";
-    if (filter.text.empty()) {
-        sql += "FROM predictions p LEFT JOIN examples e ON e.run = p.run AND e.example_id = p.example_id ";
-    } else {
-        // Titles are scanned once in their own table, then the matches looked up by primary key (CROSS JOIN
-        // fixes that order; walking 100k predictions and testing each title is ten times slower).
-        pText = ++n;
-        sql += "FROM (SELECT example_id, title FROM examples WHERE run = ?1 AND title LIKE ?" + std::to_string(pText)
-               + " ESCAPE '\\') e CROSS JOIN predictions p ON p.run = ?1 AND p.example_id = e.example_id ";
-    }
-    sql += "WHERE p.run = ?1 AND p.split = ?2 AND p.step = ?3";
-    if (filter.misclassifiedOnly)
-        sql += " AND p.correct = 0";
-    if (!filter.trueLabel.empty()) {
-        // instr() on the JSON text is the cheap filter; json_each makes it exact.
-        pTruthQuoted = ++n;
-        pTruth = ++n;
-        sql += " AND instr(p.truth, ?" + std::to_string(pTruthQuoted)
-               + ") > 0 AND EXISTS (SELECT 1 FROM json_each(p.truth) WHERE json_each.value = ?"
-               + std::to_string(pTruth) + ")";
-    }
-    if (!filter.predictedLabel.empty()) {
-        pPred = ++n;
-        sql += " AND p.top1_label = ?" + std::to_string(pPred);
-    }
-    if (filter.minConfidence > 0) {
-        pMin = ++n;
-        sql += " AND p.top1_prob >= ?" + std::to_string(pMin);
-    }
-    if (filter.maxConfidence < 1) {
-        pMax = ++n;
-        sql += " AND p.top1_prob <= ?" + std::to_string(pMax);
-    }
-    sql += " ORDER BY p.top1_prob DESC, p.example_id";
-    if (filter.limit > 0) {
-        pLimit = ++n;
-        sql += " LIMIT ?" + std::to_string(pLimit);
-    }
-    auto s = stmt(sql);
+    const PredictionQuery query(filter);
+    auto s = stmt(query.sql);
     s.bindInt(1, run).bindText(2, filter.split).bindInt(3, step);
-    if (pTruth)
-        s.bindText(pTruthQuoted, json(filter.trueLabel).dump()).bindText(pTruth, filter.trueLabel);
-    if (pPred)
-        s.bindText(pPred, filter.predictedLabel);
-    if (pMin)
-        s.bindDouble(pMin, filter.minConfidence);
-    if (pMax)
-        s.bindDouble(pMax, filter.maxConfidence);
-    if (pText)
-        s.bindText(pText, "%" + likeEscaped(filter.text) + "%");
-    if (pLimit)
-        s.bindInt(pLimit, filter.limit);
-    while (s.step()) {
-        PredictionRow r;
-        r.exampleId = s.text(0);
-        r.title = s.text(1);
-        if (!fastTruth(s.textView(2), r.truth)) {
-            r.truth.clear();
-            json truth = parseOr(s.textView(2), json::array());
-            if (truth.is_array())
-                for (const auto &t : truth)
-                    if (t.is_string())
-                        r.truth.push_back(t.get<std::string>());
-        }
-        if (!fastTop(s.textView(3), r.top)) {
-            r.top.clear();
-            json top = parseOr(s.textView(3), json::array());
-            if (top.is_array())
-                for (const auto &t : top)
-                    if (t.is_array() && t.size() >= 2 && t[0].is_string())
-                        r.top.emplace_back(t[0].get<std::string>(),
-                                           t[1].is_number() ? t[1].get<double>() : std::nan(""));
-        }
-        r.correct = s.i64(4) != 0;
-        r.pTrue = s.f64OrNaN(5);
-        out.push_back(std::move(r));
-    }
+    query.bind(s);
+    while (s.step())
+        out.push_back(predictionRow(s));
     return out;
 }
 
