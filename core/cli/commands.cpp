@@ -861,8 +861,90 @@ std::string exactNumber(double v)
     return std::string(buf, r.ptr);
 }
 
+namespace {
+
+// A split's latest per-example predictions as JSON rows; empty when the run recorded none for it.
+json predictionsJson(const Store &store, int64_t run, const std::string &split)
+{
+    json rows = json::array();
+    PredictionFilter f;
+    f.split = split;
+    if (store.predictionSteps(run, split).empty())
+        return rows;
+    for (const auto &p : store.predictions(run, f)) {
+        json top = json::array();
+        for (const auto &[l, pr] : p.top)
+            top.push_back({l, pr});
+        rows.push_back({{"id", p.exampleId}, {"title", p.title}, {"truth", p.truth}, {"top", top},
+                        {"correct", p.correct}, {"p_true", std::isfinite(p.pTrue) ? json(p.pTrue) : json()}});
+    }
+    return rows;
+}
+
+// The run's metric series ([step, wall, value]), evaluations and LR-finder points, as the JSON export holds them.
+void addRecordJson(const Store &store, int64_t run, json &doc)
+{
+    json metrics = json::object();
+    for (const auto &k : store.metricKeys(run)) {
+        json series = json::array();
+        for (const auto &p : store.metric(run, k))
+            series.push_back({p.step, p.wall, std::isfinite(p.value) ? json(p.value) : json()});
+        metrics[k] = series;
+    }
+    doc["metrics"] = metrics;
+    json evals = json::array();
+    for (const auto &e : store.evaluations(run))
+        evals.push_back({{"step", e.step}, {"split", e.split}, {"summary", e.summary}});
+    doc["evaluations"] = evals;
+    json lr = json::array();
+    for (const auto &p : store.lrPoints(run))
+        lr.push_back({{"index", p.index}, {"lr", p.lr}, {"loss", p.loss}, {"smoothed", p.smoothed}});
+    if (!lr.empty())
+        doc["lr_finder"] = lr;
+}
+
+void writePredictionsCsv(const Store &store, int64_t run, std::ostream &out)
+{
+    out << "split,step,id,title,truth,predicted,probability,correct,p_true\n";
+    for (const std::string split : {"val", "test"}) {
+        const auto steps = store.predictionSteps(run, split);
+        if (steps.empty())
+            continue;
+        PredictionFilter f;
+        f.split = split;
+        for (const auto &p : store.predictions(run, f)) {
+            std::string truth;
+            for (const auto &l : p.truth)
+                truth += (truth.empty() ? "" : " ") + l;
+            out << split << ',' << steps.back() << ',' << csvField(p.exampleId) << ',' << csvField(p.title) << ','
+                << csvField(truth) << ',' << csvField(p.top.empty() ? "" : p.top[0].first) << ','
+                << (p.top.empty() ? "" : exactNumber(p.top[0].second)) << ',' << (p.correct ? 1 : 0) << ','
+                << exactNumber(p.pTrue) << '\n';
+        }
+    }
+}
+
+void writeMetricsCsv(const Store &store, int64_t run, std::ostream &out)
+{
+    out << "key,step,wall,value\n";
+    for (const auto &k : store.metricKeys(run))
+        for (const auto &p : store.metric(run, k))
+            out << csvField(k) << ',' << p.step << ',' << exactNumber(p.wall) << ',' << exactNumber(p.value) << '\n';
+}
+
+} // namespace
+
 int exportRun(const Common &c, const ExportOptions &o)
 {
+    if (o.format != "json" && o.format != "csv") {
+        printError("--format " + o.format + ": use csv, json or model (a folder: --out DIR)");
+        return kBadInput;
+    }
+    const bool all = o.what == "all";
+    if (o.format == "csv" && !all && o.what != "metrics" && o.what != "predictions") {
+        printError("--what " + o.what + ": CSV exports metrics or predictions");
+        return kBadInput;
+    }
     auto [store, r, failure] = openRun(c, o.run);
     if (!r)
         return failure;
@@ -875,78 +957,19 @@ int exportRun(const Common &c, const ExportOptions &o)
         }
     }
     std::ostream &out = o.out.empty() ? std::cout : file;
-    auto predictionsJson = [&](const std::string &split) {
-        json rows = json::array();
-        PredictionFilter f;
-        f.split = split;
-        if (store->predictionSteps(r->id, split).empty())
-            return rows;
-        for (const auto &p : store->predictions(r->id, f)) {
-            json top = json::array();
-            for (const auto &[l, pr] : p.top)
-                top.push_back({l, pr});
-            rows.push_back({{"id", p.exampleId}, {"title", p.title}, {"truth", p.truth}, {"top", top},
-                            {"correct", p.correct}, {"p_true", std::isfinite(p.pTrue) ? json(p.pTrue) : json()}});
-        }
-        return rows;
-    };
     if (o.format == "json") {
         json doc = runJson(*r);
         doc["config"] = r->config;
-        if (o.what == "all" || o.what == "metrics") {
-            json metrics = json::object();
-            for (const auto &k : store->metricKeys(r->id)) {
-                json series = json::array();
-                for (const auto &p : store->metric(r->id, k))
-                    series.push_back({p.step, p.wall, std::isfinite(p.value) ? json(p.value) : json()});
-                metrics[k] = series;
-            }
-            doc["metrics"] = metrics;
-            json evals = json::array();
-            for (const auto &e : store->evaluations(r->id))
-                evals.push_back({{"step", e.step}, {"split", e.split}, {"summary", e.summary}});
-            doc["evaluations"] = evals;
-            json lr = json::array();
-            for (const auto &p : store->lrPoints(r->id))
-                lr.push_back({{"index", p.index}, {"lr", p.lr}, {"loss", p.loss}, {"smoothed", p.smoothed}});
-            if (!lr.empty())
-                doc["lr_finder"] = lr;
-        }
-        if (o.what == "all" || o.what == "predictions")
-            doc["predictions"] = {{"val", predictionsJson("val")}, {"test", predictionsJson("test")}};
+        if (all || o.what == "metrics")
+            addRecordJson(*store, r->id, doc);
+        if (all || o.what == "predictions")
+            doc["predictions"] = {{"val", predictionsJson(*store, r->id, "val")},
+                                  {"test", predictionsJson(*store, r->id, "test")}};
         out << dumpJson(doc) << '\n';
-    } else if (o.format == "csv") {
-        if (o.what == "predictions") {
-            out << "split,step,id,title,truth,predicted,probability,correct,p_true\n";
-            for (const std::string split : {"val", "test"}) {
-                const auto steps = store->predictionSteps(r->id, split);
-                if (steps.empty())
-                    continue;
-                PredictionFilter f;
-                f.split = split;
-                for (const auto &p : store->predictions(r->id, f)) {
-                    std::string truth;
-                    for (const auto &l : p.truth)
-                        truth += (truth.empty() ? "" : " ") + l;
-                    out << split << ',' << steps.back() << ',' << csvField(p.exampleId) << ',' << csvField(p.title)
-                        << ',' << csvField(truth) << ',' << csvField(p.top.empty() ? "" : p.top[0].first) << ','
-                        << (p.top.empty() ? "" : exactNumber(p.top[0].second)) << ',' << (p.correct ? 1 : 0) << ','
-                        << exactNumber(p.pTrue) << '\n';
-                }
-            }
-        } else if (o.what == "metrics" || o.what == "all") {
-            out << "key,step,wall,value\n";
-            for (const auto &k : store->metricKeys(r->id))
-                for (const auto &p : store->metric(r->id, k))
-                    out << csvField(k) << ',' << p.step << ',' << exactNumber(p.wall) << ',' << exactNumber(p.value)
-                        << '\n';
-        } else {
-            printError("--what " + o.what + ": CSV exports metrics or predictions");
-            return kBadInput;
-        }
+    } else if (o.what == "predictions") {
+        writePredictionsCsv(*store, r->id, out);
     } else {
-        printError("--format " + o.format + ": use csv, json or model (a folder: --out DIR)");
-        return kBadInput;
+        writeMetricsCsv(*store, r->id, out);
     }
     if (!o.out.empty())
         std::fprintf(stderr, "wrote %s\n", o.out.c_str());
