@@ -70,6 +70,11 @@ QString formatCount(qint64 n)
     return numberLocale().toString(n);
 }
 
+QString counted(qint64 n, const QString &one, const QString &many)
+{
+    return formatCount(n) + QLatin1Char(' ') + (n == 1 ? one : many);
+}
+
 QString formatDuration(std::optional<double> seconds)
 {
     if (!seconds)

@@ -23,6 +23,8 @@ QString statusText(lbk::RunStatus s);
 QColor statusColor(lbk::RunStatus s);
 QString formatMetric(double v);         // 4 significant digits, "-" for NaN; whole numbers >= 1000 as counts
 QString formatCount(qint64 n);          // whole numbers with digit grouping: 19,837
+// "1 run", "2 runs", "1,200 runs": the count and the noun in its number (English plurals without a translation).
+QString counted(qint64 n, const QString &one, const QString &many);
 // Makes the application's default locale group digits (the C locale omits the separators), so "%L1" agrees
 // with formatCount(); the window calls it once.
 void useDigitGrouping();

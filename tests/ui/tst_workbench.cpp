@@ -211,11 +211,16 @@ private Q_SLOTS:
         form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
         QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("12 layers")), 5000);
         QVERIFY2(form->folderSummary().contains(QLatin1String("31,090")), qPrintable(form->folderSummary()));
-        QVERIFY(form->isValid());
-        // The debug experiment sets embedding_dim 48: the folder's config.json says 768, as the engine would.
+        // The debug experiment sets embedding_dim 48: the folder's config.json says 768, as the engine would. The
+        // form counts it as a problem and Launch waits until it is resolved.
         QVERIFY2(form->folderSummary().contains(
                      QLatin1String("model.embedding_dim is 48 but its config.json has hidden_size 768")),
                  qPrintable(form->folderSummary()));
+        QVERIFY(form->issues().empty());
+        QVERIFY(!form->isValid());
+        auto *problems = form->findChild<QLabel *>(QStringLiteral("problems"));
+        QVERIFY(problems->text().contains(QLatin1String("1 problem")) &&
+                problems->text().contains(QLatin1String("hidden_size 768")));
         auto *scroll = form->findChild<QScrollArea *>();
         scroll->ensureWidgetVisible(headLr, 0, 200);
         shoot(QStringLiteral("form-encoder"));
@@ -223,6 +228,8 @@ private Q_SLOTS:
         form->setFieldValue(QStringLiteral("model.embedding_dim"), "");
         QTRY_VERIFY_WITH_TIMEOUT(!form->folderSummary().contains(QLatin1String("embedding_dim")), 5000);
         QVERIFY(form->folderSummary().contains(QLatin1String("12 layers")));
+        QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
+        QVERIFY(problems->text().contains(QLatin1String("No problems")));
         form->setFieldValue(QStringLiteral("model.embedding_dim"), dimBefore);
 
         form->setFieldValue(QStringLiteral("model.init_from"), ss(scratch.path()));
@@ -494,6 +501,7 @@ private Q_SLOTS:
         const json formBefore = form->experiment();
         const QString fileBefore = form->sourceFile();
         form->setExperiment(e);
+        m_window->pages()->setCurrentIndex(MainWindow::FormPage);
         auto *tied = form->findChild<QWidget *>(QStringLiteral("field:mlm.tied_decoder"));
         QVERIFY(tied && tied->isVisibleTo(form));
         form->setFieldValue(QStringLiteral("mlm.tied_decoder"), false);

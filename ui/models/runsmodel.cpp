@@ -201,8 +201,8 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
         if (index.column() == Status && !r.error.empty())
             return qs(r.error);
         if (const auto *stats = groupStats(r, index.column()))
-            return tr("Mean and sample standard deviation over the %n runs of the group that have it", nullptr,
-                      stats->n);
+            return tr("Mean and sample standard deviation over the %1 of the group that have it")
+                .arg(counted(stats->n, tr("run"), tr("runs")));
         if (index.column() == Notes || index.column() == Name)
             return qs(r.notes);
         return {};

@@ -64,7 +64,7 @@ void GroupCurvesPlot::setCurves(const std::vector<std::pair<QString, lbk::GroupC
         line->setData(x, mean, true);
         line->setPen(QPen(color, 2));
         const int runs = *std::max_element(c.n.begin(), c.n.end());
-        line->setName(tr("%1 (%n runs)", nullptr, runs).arg(label));
+        line->setName(tr("%1 (%2)").arg(label, counted(runs, tr("run"), tr("runs"))));
     }
     if (m_groups > 0) {
         const double pad = hi > lo ? (hi - lo) * 0.06 : 0.05;

@@ -148,7 +148,7 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
         std::vector<std::vector<lbk::PredictionRow>> predictions;
     };
     const int gen = ++m_generation;
-    m_title->setText(tr("Loading %n run(s)...", nullptr, int(ids.size())));
+    m_title->setText(tr("Loading %1...").arg(counted(qint64(ids.size()), tr("run"), tr("runs"))));
     m_store->request<Loaded>(
         this,
         [ids](lbk::Store &s) {
@@ -175,12 +175,15 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
                 configs.push_back(r.config);
                 summaries.push_back(r);
             }
-            m_title->setText(tr("<b>Comparing %n run(s):</b> ", nullptr, int(m_runs.size())) +
+            m_title->setText(tr("<b>Comparing %1:</b> ").arg(counted(qint64(m_runs.size()), tr("run"), tr("runs"))) +
                              names.join(QStringLiteral(", ")).toHtmlEscaped());
             m_config->setConfigs(names, configs);
-            m_configInfo->setText(tr("<b>%1 config keys differ</b>; %2 identical keys folded away")
-                                      .arg(m_config->differingCount())
-                                      .arg(m_config->identicalCount()));
+            const int differing = m_config->differingCount();
+            m_configInfo->setText(tr("<b>%1 %2</b>; %3 folded away")
+                                      .arg(counted(differing, tr("config key"), tr("config keys")),
+                                           differing == 1 ? tr("differs") : tr("differ"),
+                                           counted(m_config->identicalCount(), tr("identical key"),
+                                                   tr("identical keys"))));
             m_metrics->setRuns(summaries);
             m_curves->setRuns(summaries);
             m_predictions->setRuns(names, l.predictions);

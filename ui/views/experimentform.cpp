@@ -516,6 +516,10 @@ void ExperimentForm::startFolderPreview()
         return;
     const bool sameFolder = m_folderKey.rfind(folder + '\n' + root + '\n', 0) == 0;
     m_folderKey = key;
+    if (!m_folderProblem.isEmpty()) { // until the folder is read again
+        m_folderProblem.clear();
+        showProblems();
+    }
     if (folder.empty()) {
         m_folderInfo->setText(tr("Empty: the encoder trains from scratch with the sizes below. Choose a Hugging Face "
                                  "checkpoint folder to fine-tune it (docs/ENCODERS.md)."));
@@ -536,22 +540,31 @@ void ExperimentForm::startFolderPreview()
     std::optional<lbk::Experiment> e;
     if (parsed)
         e = std::move(parsed.value());
+    struct Inspected {
+        std::string key;
+        QString text, problem;
+    };
     auto inspect = [key, folder, root, e = std::move(e)] {
         auto f = lbk::hf::inspectCheckpointFolder(lbk::resolveDataPath(folder, root));
         if (!f)
-            return std::make_pair(key, QStringLiteral("<span style='color:#e53935'>%1</span>")
-                                           .arg(qs(f.message()).toHtmlEscaped()));
-        QString text = QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped());
+            return Inspected{key, QStringLiteral("<span style='color:#e53935'>%1</span>")
+                                      .arg(qs(f.message()).toHtmlEscaped()),
+                             {}};
+        Inspected r{key, QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped()), {}};
         if (e)
-            if (auto bad = lbk::checkpointContradictions(*e, f->config, "its config.json"))
-                text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(*bad).toHtmlEscaped());
-        return std::make_pair(key, text);
+            if (auto bad = lbk::checkpointContradictions(*e, f->config, "its config.json")) {
+                r.problem = qs(*bad);
+                r.text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(r.problem.toHtmlEscaped());
+            }
+        return r;
     };
-    m_folderPreview = async::run(QThreadPool::globalInstance(), this, std::move(inspect),
-                                 [this](std::pair<std::string, QString> r) {
-                                     if (r.first == m_folderKey)
-                                         m_folderInfo->setText(r.second);
-                                 });
+    m_folderPreview = async::run(QThreadPool::globalInstance(), this, std::move(inspect), [this](Inspected r) {
+        if (r.key != m_folderKey)
+            return;
+        m_folderInfo->setText(r.text);
+        m_folderProblem = r.problem;
+        showProblems();
+    });
 }
 
 void ExperimentForm::fieldEdited()
@@ -591,20 +604,28 @@ void ExperimentForm::revalidate()
             e->setStyleSheet(bad ? QStringLiteral("QLineEdit { border: 1px solid #e53935; }") : QString());
     }
     updateApplicability();
-    if (m_issues.empty()) {
+    showProblems();
+}
+
+void ExperimentForm::showProblems()
+{
+    QStringList all;
+    for (const auto &i : m_issues)
+        all << qs(i.message).toHtmlEscaped();
+    if (!m_folderProblem.isEmpty())
+        all << tr("model.init_from: %1 (the engine would refuse it)").arg(m_folderProblem.toHtmlEscaped());
+    if (all.isEmpty()) {
         m_problems->setText(tr("No problems: `lbk validate` would accept this experiment."));
         m_problems->setStyleSheet(QStringLiteral("color: #2e9d4f;"));
     } else {
-        QStringList all;
-        for (const auto &i : m_issues)
-            all << qs(i.message).toHtmlEscaped();
-        m_problems->setText(tr("<b>%n problem(s)</b> (the same as `lbk validate`):<br>", nullptr, int(m_issues.size())) +
+        m_problems->setText(QStringLiteral("<b>%1</b>:<br>").arg(counted(all.size(), tr("problem"), tr("problems"))) +
                             all.join(QStringLiteral("<br>")));
         m_problems->setStyleSheet(QStringLiteral("color: #e53935;"));
     }
-    m_launch->setEnabled(m_issues.empty());
-    m_findLr->setEnabled(m_issues.empty());
-    Q_EMIT validated(m_issues.empty());
+    const bool ok = isValid();
+    m_launch->setEnabled(ok);
+    m_findLr->setEnabled(ok);
+    Q_EMIT validated(ok);
 }
 
 void ExperimentForm::updateApplicability()

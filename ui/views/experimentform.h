@@ -46,7 +46,8 @@ public:
     // The inline message under a field ("" when valid) and every current issue.
     QString fieldError(const QString &path) const;
     std::vector<lbk::ValidationIssue> issues() const { return m_issues; }
-    bool isValid() const { return m_issues.empty(); }
+    // No schema problem, and the model.init_from folder does not contradict the form (the engine would refuse).
+    bool isValid() const { return m_issues.empty() && m_folderProblem.isEmpty(); }
     QString dataSummary() const;
     QString folderSummary() const; // what the model.init_from folder holds, as the form shows it
 
@@ -102,11 +103,14 @@ private:
     void startDataPreview();
     // model.init_from: what the checkpoint folder holds (model type, sizes, vocabulary), or why it is not one.
     void startFolderPreview();
+    // The problems line and Launch from the schema's issues and the folder's contradiction.
+    void showProblems();
 
     std::vector<FieldRow> m_rows;
     std::map<std::string, size_t> m_byPath;
     nlohmann::json m_loaded = nlohmann::json::object();
     std::vector<lbk::ValidationIssue> m_issues;
+    QString m_folderProblem; // model.init_from's config.json against the form's sizes; empty when they agree
     QString m_file;
     QString m_dataRoot;
     bool m_modified = false;

@@ -187,7 +187,7 @@ void RunsBrowser::storeRunsChanged()
     int live = 0;
     for (const auto &r : m_model->runs())
         live += lbk::isActive(r.status) ? 1 : 0;
-    m_count->setText(tr("%L1 runs").arg(total) + (shown != total ? tr(", %L1 shown").arg(shown) : QString()) +
+    m_count->setText(counted(total, tr("run"), tr("runs")) + (shown != total ? tr(", %L1 shown").arg(shown) : QString()) +
                      (live ? tr(", %1 live").arg(live) : QString()));
 }
 
@@ -249,8 +249,8 @@ void RunsBrowser::deleteSelected()
         }
     const auto answer = QMessageBox::question(
         this, tr("Delete runs"),
-        tr("Delete %n run(s) and everything recorded for them (metrics, predictions, logs)?\n\n", nullptr,
-           int(ids.size())) + names.mid(0, 15).join(QLatin1Char('\n')) + (names.size() > 15 ? QStringLiteral("\n...") : QString()),
+        tr("Delete %1 and everything recorded for them (metrics, predictions, logs)?\n\n")
+            .arg(counted(qint64(ids.size()), tr("run"), tr("runs"))) + names.mid(0, 15).join(QLatin1Char('\n')) + (names.size() > 15 ? QStringLiteral("\n...") : QString()),
         QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
     if (answer != QMessageBox::Yes)
         return;
