@@ -76,6 +76,7 @@ private Q_SLOTS:
             lbk::NewRun nr;
             nr.name = "page-sweep-" + std::to_string(t.trial);
             nr.uid = sweep->uid + "-t" + std::to_string(t.trial);
+            nr.tags = {lbk::kSweepTagPrefix + std::string("page-sweep")}; // as the scheduler tags a trial's run
             auto run = (*store)->createRun(nr);
             QVERIFY(run);
             std::vector<std::string> lines;
@@ -83,10 +84,11 @@ private Q_SLOTS:
             double best = 0;
             for (int e = 1; e <= evaluations; ++e) {
                 best = 0.3 + 0.05 * t.trial + 0.02 * e;
-                lines.push_back(line(e, "metrics", {{"step", 40 * e}, {"values", {{"val/macro_f1", best}}}}));
+                lines.push_back(line(e, "evaluation", {{"step", 40 * e}, {"split", "val"}, {"summary", {{"macro_f1", best}}}}));
             }
             std::vector<std::string_view> views(lines.begin(), lines.end());
             QVERIFY((*store)->ingestLines(run->id, views, 1000));
+            QVERIFY((*store)->setStatus(run->id, t.trial == 2 ? lbk::RunStatus::Cancelled : lbk::RunStatus::Finished));
             t.run = run->id;
             t.state = t.trial == 2 ? lbk::TrialState::Pruned : lbk::TrialState::Finished;
             t.reason = t.trial == 2 ? "asha: rung 1: 0.42 ranks 2 of 2 trials there; the best 1 continue (eta 3)" : "";
@@ -177,8 +179,10 @@ private Q_SLOTS:
             QVERIFY(run);
             const double lr = t.params["optimizer.lr"].get<double>(), seed = t.params["training.seed"].get<double>();
             std::vector<std::string> lines;
+            double best = 0;
             for (int e = 1; e <= 6; ++e) {
                 const double v = (lr > 0.05 ? 0.6 : 0.45) + 0.03 * e - 0.002 * e * e + 0.004 * (seed - 14) * e / 6;
+                best = std::max(best, v);
                 // evaluations, as a worker writes them: the curve and the run's best and final values
                 lines.push_back(line(e, "evaluation", {{"step", 40 * e}, {"split", "val"}, {"summary", {{"macro_f1", v}}}}));
             }
@@ -187,7 +191,7 @@ private Q_SLOTS:
             QVERIFY((*store)->setStatus(run->id, lbk::RunStatus::Finished));
             t.run = run->id;
             t.state = lbk::TrialState::Finished;
-            t.value = 0.5;
+            t.value = best; // as the scheduler records it: the trial's best value of the metric
             QVERIFY((*store)->updateTrial(t));
         }
         QVERIFY((*store)->setSweepStatus(sweep->id, lbk::SweepStatus::Finished));
@@ -215,10 +219,15 @@ private Q_SLOTS:
         runs.show();
         service.reloadRuns();
         auto *table = runs.findChild<QTableView *>(QStringLiteral("runsTable"));
-        QTRY_VERIFY(table->model()->rowCount() >= 6);
-        const int unfolded = table->model()->rowCount(); // the other test's sweep is in this store too
+        QTRY_COMPARE(table->model()->rowCount(), 14); // the first test's sweep of 8 trials is in this store too
         runs.findChild<QCheckBox *>(QStringLiteral("foldSweeps"))->setChecked(true);
-        QCOMPARE(table->model()->rowCount(), unfolded - 4);
+        // Two rows of means for the seed sweep's two rates, and the page sweep's best trial.
+        QCOMPARE(table->model()->rowCount(), 3);
+        bool bestOfEight = false;
+        for (int r = 0; r < 3; ++r)
+            bestOfEight |= table->model()->index(r, labbook::RunsModel::Name).data().toString().startsWith(
+                QLatin1String("page-sweep: best of 8"));
+        QVERIFY(bestOfEight);
         QStringList names;
         for (int r = 0; r < table->model()->rowCount(); ++r) {
             const QModelIndex name = table->model()->index(r, labbook::RunsModel::Name);

@@ -227,6 +227,8 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
                 return it->second.group
                            ? tr("%1: mean of %2").arg(qs(it->second.label)).arg(it->second.runs)
                            : tr("%1: best of %2 (%3)").arg(qs(it->second.label)).arg(it->second.runs).arg(qs(r.name));
+        if (role == Qt::DisplayRole && r.lrFind()) // told apart from the experiment's training runs at a glance
+            return tr("%1 (LR test)").arg(qs(r.name));
         return qs(r.name);
     case Experiment: return qs(r.experiment);
     case Kind: return r.lrFind() ? QStringLiteral("LR finder") : QStringLiteral("train");

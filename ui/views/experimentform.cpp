@@ -283,6 +283,12 @@ void ExperimentForm::buildForm()
         }
         layout->addWidget(box);
     }
+    // One label width for every group, so the editors of all groups start at the same x.
+    int labelWidth = 0;
+    for (const auto &row : m_rows)
+        labelWidth = std::max(labelWidth, row.label->sizeHint().width());
+    for (const auto &row : m_rows)
+        row.label->setMinimumWidth(labelWidth);
     layout->addStretch(1);
     m_scroll->setWidget(content);
 }
@@ -435,7 +441,9 @@ void ExperimentForm::setEditorValue(FieldRow &row, const json &value)
     }
     default: break;
     }
-    lineEditOf(row.editor)->setText(displayValue(value));
+    QLineEdit *edit = lineEditOf(row.editor);
+    edit->setText(displayValue(value));
+    edit->setCursorPosition(0); // a long value (a description, a path) shows its beginning
 }
 
 void ExperimentForm::setExperiment(const json &experiment, const QString &sourceFile)

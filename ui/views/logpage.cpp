@@ -28,7 +28,9 @@ LogPage::LogPage(StoreService *store, QWidget *parent)
     m_log = new QPlainTextEdit(this);
     m_log->setObjectName(QStringLiteral("logText"));
     m_log->setReadOnly(true);
-    m_log->setLineWrapMode(QPlainTextEdit::NoWrap);
+    // Wrapped at the pane's edge, so a long line (a path, an error) is read whole without scrolling sideways.
+    m_log->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+    m_log->setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
     QFont mono(QStringLiteral("monospace"));
     mono.setStyleHint(QFont::Monospace);
     m_log->setFont(mono);

@@ -52,39 +52,64 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
 {
     m_model = new PredictionsModel(this);
     m_confusion = new ConfusionModel(this);
+    m_abstracts = new PaperAbstracts(this);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(buildSelectionRow());
+    layout->addLayout(buildFilterRow());
+    auto *split = new QSplitter(this);
+    m_split2 = split;
+    split->addWidget(buildTable());
+    split->addWidget(buildSidePanel());
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    split->setCollapsible(0, false);
+    split->setSizes({900, 300});
+    layout->addWidget(split, 1);
+    m_count = new QLabel(this);
+    m_count->setObjectName(QStringLiteral("predictionCount"));
+    layout->addWidget(m_count);
+    connectControls();
+    setWording(false);
+}
 
-    auto *row1 = new QHBoxLayout;
-    row1->addWidget(new QLabel(tr("Split:"), this));
+// Split, step, the one-click mistakes, and the class filters.
+QHBoxLayout *PredictionsPage::buildSelectionRow()
+{
+    auto *row = new QHBoxLayout;
+    row->addWidget(new QLabel(tr("Split:"), this));
     m_split = new QComboBox(this);
     m_split->addItems({QStringLiteral("val"), QStringLiteral("test")});
-    row1->addWidget(m_split);
-    row1->addWidget(new QLabel(tr("Step:"), this));
+    row->addWidget(m_split);
+    row->addWidget(new QLabel(tr("Step:"), this));
     m_step = new QComboBox(this);
     m_step->setObjectName(QStringLiteral("predictionStep"));
     m_step->setMinimumContentsLength(8);
-    row1->addWidget(m_step);
-    auto *mistakes = new QPushButton(tr("Misclassified, most confident first"), this);
-    mistakes->setObjectName(QStringLiteral("confidentMistakes"));
-    mistakes->setToolTip(tr("The model's worst mistakes: only misclassified papers, the most confident on top"));
-    row1->addWidget(mistakes);
-    m_misclassified = new QCheckBox(tr("&Misclassified only"), this);
+    row->addWidget(m_step);
+    m_mistakes = new QPushButton(this);
+    m_mistakes->setObjectName(QStringLiteral("confidentMistakes"));
+    row->addWidget(m_mistakes);
+    m_misclassified = new QCheckBox(this);
     m_misclassified->setObjectName(QStringLiteral("misclassifiedOnly"));
-    row1->addWidget(m_misclassified);
-    row1->addWidget(new QLabel(tr("True:"), this));
+    row->addWidget(m_misclassified);
+    m_trueCaption = new QLabel(this);
+    row->addWidget(m_trueCaption);
     m_trueLabel = new QComboBox(this);
     m_trueLabel->setObjectName(QStringLiteral("trueLabelFilter"));
-    row1->addWidget(m_trueLabel);
-    row1->addWidget(new QLabel(tr("Predicted:"), this));
+    row->addWidget(m_trueLabel);
+    row->addWidget(new QLabel(tr("Predicted:"), this));
     m_predLabel = new QComboBox(this);
     m_predLabel->setObjectName(QStringLiteral("predictedLabelFilter"));
-    row1->addWidget(m_predLabel);
-    row1->addStretch(1);
-    layout->addLayout(row1);
+    row->addWidget(m_predLabel);
+    row->addStretch(1);
+    return row;
+}
 
-    auto *row2 = new QHBoxLayout;
-    row2->addWidget(new QLabel(tr("Confidence:"), this));
+// The confidence range, the text search, and what is done with the rows.
+QHBoxLayout *PredictionsPage::buildFilterRow()
+{
+    auto *row = new QHBoxLayout;
+    row->addWidget(new QLabel(tr("Confidence:"), this));
     m_minConf = new QDoubleSpinBox(this);
     m_maxConf = new QDoubleSpinBox(this);
     for (auto *s : {m_minConf, m_maxConf}) {
@@ -93,25 +118,25 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
         s->setDecimals(2);
     }
     m_maxConf->setValue(1);
-    row2->addWidget(m_minConf);
-    row2->addWidget(new QLabel(QStringLiteral("\u2013"), this));
-    row2->addWidget(m_maxConf);
+    row->addWidget(m_minConf);
+    row->addWidget(new QLabel(QStringLiteral("\u2013"), this));
+    row->addWidget(m_maxConf);
     m_text = new QLineEdit(this);
     m_text->setObjectName(QStringLiteral("predictionSearch"));
-    m_text->setPlaceholderText(tr("Search titles or paper ids"));
     m_text->setClearButtonEnabled(true);
-    row2->addWidget(m_text, 1);
-    auto *reset = new QPushButton(tr("Clear filters"), this);
-    auto *copy = new QPushButton(tr("Copy"), this);
-    auto *csv = new QPushButton(tr("Export CSV..."), this);
-    row2->addWidget(reset);
-    row2->addWidget(copy);
-    row2->addWidget(csv);
-    layout->addLayout(row2);
+    row->addWidget(m_text, 1);
+    m_reset = new QPushButton(tr("Clear filters"), this);
+    m_copy = new QPushButton(tr("Copy"), this);
+    m_csv = new QPushButton(tr("Export CSV..."), this);
+    row->addWidget(m_reset);
+    row->addWidget(m_copy);
+    row->addWidget(m_csv);
+    return row;
+}
 
-    auto *split = new QSplitter(this);
-    m_split2 = split;
-    m_table = new QTableView(split);
+QTableView *PredictionsPage::buildTable()
+{
+    m_table = new QTableView(this);
     m_table->setObjectName(QStringLiteral("predictionsTable"));
     m_table->setModel(m_model);
     m_table->setSortingEnabled(true);
@@ -142,8 +167,13 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     copyAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     connect(copyAction, &QAction::triggered, this, &PredictionsPage::copySelection);
     m_table->addAction(copyAction);
-    // Beside the table: the confusion matrix over the selected paper's details.
-    auto *side = new QSplitter(Qt::Vertical, split);
+    return m_table;
+}
+
+// Beside the table: the confusion matrix over the selected paper's details.
+QSplitter *PredictionsPage::buildSidePanel()
+{
+    auto *side = new QSplitter(Qt::Vertical, this);
     auto *right = new QWidget(side);
     m_confusionPanel = right;
     auto *rightLayout = new QVBoxLayout(right);
@@ -171,25 +201,18 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     side->addWidget(m_detail);
     side->setStretchFactor(0, 3);
     side->setStretchFactor(1, 2);
-    m_abstracts = new PaperAbstracts(this);
-    split->addWidget(m_table);
-    split->addWidget(side);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 1);
-    split->setCollapsible(0, false);
-    split->setSizes({900, 300});
-    layout->addWidget(split, 1);
-    m_count = new QLabel(this);
-    m_count->setObjectName(QStringLiteral("predictionCount"));
-    layout->addWidget(m_count);
+    return side;
+}
 
+void PredictionsPage::connectControls()
+{
     connect(m_split, &QComboBox::currentIndexChanged, this, [this] { loadSteps(); });
     connect(m_step, &QComboBox::currentIndexChanged, this, [this] {
         if (!m_updatingCombos)
             loadStep();
     });
     connect(m_misclassified, &QCheckBox::toggled, this, &PredictionsPage::applyQuery);
-    connect(mistakes, &QPushButton::clicked, this, &PredictionsPage::showConfidentMistakes);
+    connect(m_mistakes, &QPushButton::clicked, this, &PredictionsPage::showConfidentMistakes);
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { showDetail(); });
     connect(m_model, &QAbstractItemModel::modelReset, this, [this] { showDetail(); });
     connect(m_abstracts, &PaperAbstracts::loaded, this, [this] { showDetail(); });
@@ -198,19 +221,9 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     connect(m_minConf, &QDoubleSpinBox::valueChanged, this, &PredictionsPage::applyQuery);
     connect(m_maxConf, &QDoubleSpinBox::valueChanged, this, &PredictionsPage::applyQuery);
     connect(m_text, &QLineEdit::textChanged, this, &PredictionsPage::applyQuery);
-    connect(reset, &QPushButton::clicked, this, [this] {
-        m_updatingCombos = true;
-        m_misclassified->setChecked(false);
-        m_trueLabel->setCurrentIndex(0);
-        m_predLabel->setCurrentIndex(0);
-        m_minConf->setValue(0);
-        m_maxConf->setValue(1);
-        m_text->clear();
-        m_updatingCombos = false;
-        applyQuery();
-    });
-    connect(copy, &QPushButton::clicked, this, &PredictionsPage::copySelection);
-    connect(csv, &QPushButton::clicked, this, [this] {
+    connect(m_reset, &QPushButton::clicked, this, &PredictionsPage::clearFilters);
+    connect(m_copy, &QPushButton::clicked, this, &PredictionsPage::copySelection);
+    connect(m_csv, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export predictions"),
                                                           QStringLiteral("predictions-run%1.csv").arg(m_run.id),
                                                           tr("CSV (*.csv)"));
@@ -224,12 +237,40 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     });
 }
 
+void PredictionsPage::clearFilters()
+{
+    m_updatingCombos = true;
+    m_misclassified->setChecked(false);
+    m_trueLabel->setCurrentIndex(0);
+    m_predLabel->setCurrentIndex(0);
+    m_minConf->setValue(0);
+    m_maxConf->setValue(1);
+    m_text->clear();
+    m_updatingCombos = false;
+    applyQuery();
+}
+
+// A classifier's rows are papers and their classes; a pre-training run's are masked tokens and their fills.
+void PredictionsPage::setWording(bool maskedTokens)
+{
+    m_mistakes->setText(maskedTokens ? tr("Wrong fills, most confident first") : tr("Misclassified, most confident first"));
+    m_mistakes->setToolTip(maskedTokens
+                               ? tr("The model's worst guesses: only masked tokens it filled wrongly, the most "
+                                    "confident on top")
+                               : tr("The model's worst mistakes: only misclassified papers, the most confident on top"));
+    m_misclassified->setText(maskedTokens ? tr("&Wrong only") : tr("&Misclassified only"));
+    m_trueCaption->setText(maskedTokens ? tr("Original:") : tr("True:"));
+    m_text->setPlaceholderText(maskedTokens ? tr("Search contexts or sequence:position")
+                                            : tr("Search titles or paper ids"));
+}
+
 void PredictionsPage::setRun(const lbk::RunSummary &run)
 {
     const bool same = run.id == m_run.id;
     m_run = run;
     const bool tokens = run.task == lbk::toString(lbk::TrainingObjective::Mlm);
     m_model->setMaskedTokens(tokens);
+    setWording(tokens);
     m_detail->setPlaceholderText(tokens ? tr("Select a row to see the masked token in its context, the original and "
                                              "the model's top-5 guesses.")
                                         : tr("Select a row to read the paper's full title, abstract, true labels and "

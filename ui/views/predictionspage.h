@@ -7,6 +7,8 @@
 #include "store/store.h"
 
 class QCheckBox;
+class QHBoxLayout;
+class QPushButton;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -45,6 +47,13 @@ public:
     PaperAbstracts *abstracts() const { return m_abstracts; }
 
 private:
+    QHBoxLayout *buildSelectionRow();
+    QHBoxLayout *buildFilterRow();
+    QTableView *buildTable();
+    QSplitter *buildSidePanel();
+    void connectControls();
+    void clearFilters();
+    void setWording(bool maskedTokens);
     void loadSteps();
     void loadStep();
     void applyQuery();
@@ -63,6 +72,8 @@ private:
     ConfusionModel *m_confusion = nullptr;
     QComboBox *m_split = nullptr, *m_step = nullptr, *m_trueLabel = nullptr, *m_predLabel = nullptr;
     QCheckBox *m_misclassified = nullptr;
+    QPushButton *m_mistakes = nullptr, *m_reset = nullptr, *m_copy = nullptr, *m_csv = nullptr;
+    QLabel *m_trueCaption = nullptr;
     QDoubleSpinBox *m_minConf = nullptr, *m_maxConf = nullptr;
     QLineEdit *m_text = nullptr;
     QLabel *m_count = nullptr;

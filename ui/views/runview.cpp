@@ -92,6 +92,7 @@ void RunView::loadRun(bool firstTime)
         lbk::RunDetail run;
         std::optional<lbk::usecase::EncoderSource> source;
         std::vector<lbk::RunSummary> fineTuned;
+        bool lrCurve = false; // an LR range test, or a run that recorded one (the Python library's lr_finder)
     };
     m_store->request<std::optional<Loaded>>(
         this,
@@ -99,7 +100,8 @@ void RunView::loadRun(bool firstTime)
             auto r = s.runById(id);
             if (!r)
                 return std::nullopt;
-            Loaded loaded{r.value(), lbk::usecase::encoderSource(s, *r), lbk::usecase::fineTunedFrom(s, *r)};
+            Loaded loaded{r.value(), lbk::usecase::encoderSource(s, *r), lbk::usecase::fineTunedFrom(s, *r),
+                          r->lrFind() || !s.lrPoints(id).empty()};
             return loaded;
         },
         [this, gen, firstTime](std::optional<Loaded> loaded) {
@@ -128,6 +130,10 @@ void RunView::loadRun(bool firstTime)
                 m_tabs->setTabEnabled(tab, labelled);
                 m_tabs->setTabToolTip(tab, labelled ? QString() : tr("A masked-language-model run has no labels"));
             }
+            m_tabs->setTabEnabled(LrFinder, loaded->lrCurve);
+            m_tabs->setTabToolTip(LrFinder, loaded->lrCurve ? QString()
+                                                            : tr("This run recorded no LR range test; Run > Find LR "
+                                                                 "runs one for its experiment"));
             m_tabs->setTabToolTip(Predictions, labelled ? QString()
                                                         : tr("Masked tokens of held-out sequences and the model's "
                                                              "five likeliest fills"));
