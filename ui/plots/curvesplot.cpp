@@ -11,6 +11,7 @@ CurvesPlot::CurvesPlot(QWidget *parent)
 {
     setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     legend->setVisible(true);
+    setLegendAvoidsData(true);
     legend->setFont(font());
     axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     xAxis->setLabel(tr("step"));

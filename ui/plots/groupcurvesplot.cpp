@@ -14,6 +14,7 @@ GroupCurvesPlot::GroupCurvesPlot(QWidget *parent) : PlotWidget(parent)
 {
     xAxis->setLabel(tr("step"));
     legend->setVisible(true);
+    setLegendAvoidsData(true);
     axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
     setEmptyMessage(tr("No run of the group has logged this metric yet"));
 }

@@ -90,7 +90,7 @@ void LrFinderPlot::setPoints(const std::vector<lbk::LrPoint> &points, double bet
             lo = std::min(lo, v);
             hi = std::max(hi, v);
         }
-        hi = std::min(hi, sy.first() * 2.0 + 0.1);
+        hi = std::min(hi, sy.first() * 1.5 + 0.05); // fastai-style: above half again the start is divergence
         for (double v : fy) // the raw loss dips below the smoothed curve: keep it in view up to the divergence
             if (v <= hi)
                 lo = std::min(lo, v);

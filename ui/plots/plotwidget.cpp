@@ -1,5 +1,7 @@
 #include "plotwidget.h"
 
+#include <algorithm>
+
 #include <QApplication>
 #include <QContextMenuEvent>
 #include <QFileDialog>
@@ -20,7 +22,10 @@ PlotWidget::PlotWidget(QWidget *parent)
     setPlottingHint(QCP::phCacheLabels, true);
     m_replotTimer.setSingleShot(true);
     m_replotTimer.setInterval(30);
-    connect(&m_replotTimer, &QTimer::timeout, this, [this] { replot(QCustomPlot::rpQueuedRefresh); });
+    connect(&m_replotTimer, &QTimer::timeout, this, [this] {
+        placeLegend();
+        replot(QCustomPlot::rpQueuedRefresh);
+    });
     m_empty = new QCPItemText(this);
     m_empty->position->setType(QCPItemPosition::ptAxisRectRatio);
     m_empty->position->setCoords(0.5, 0.5);
@@ -89,6 +94,33 @@ void PlotWidget::changeEvent(QEvent *event)
     if (event->type() == QEvent::PaletteChange || event->type() == QEvent::ApplicationPaletteChange)
         applyPalette();
     QCustomPlot::changeEvent(event);
+}
+
+void PlotWidget::placeLegend()
+{
+    if (!m_legendAvoidsData || !legend || !legend->visible() || graphCount() == 0)
+        return;
+    const QRect area = axisRect()->rect();
+    const QSize size = legend->minimumOuterSizeHint() + QSize(12, 12); // the inset's margin around it
+    // Top right first: where a legend is looked for; the others in reading order.
+    const Qt::Alignment corners[] = {Qt::AlignTop | Qt::AlignRight, Qt::AlignBottom | Qt::AlignRight,
+                                     Qt::AlignTop | Qt::AlignLeft, Qt::AlignBottom | Qt::AlignLeft};
+    int counts[4] = {0, 0, 0, 0};
+    for (int g = 0; g < graphCount(); ++g) {
+        const QCPGraph *graph = this->graph(g);
+        if (!graph->visible())
+            continue;
+        for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it) {
+            const QPointF p(graph->keyAxis()->coordToPixel(it->key), graph->valueAxis()->coordToPixel(it->value));
+            for (int c = 0; c < 4; ++c) {
+                const int x = corners[c] & Qt::AlignLeft ? area.left() : area.right() - size.width();
+                const int y = corners[c] & Qt::AlignTop ? area.top() : area.bottom() - size.height();
+                counts[c] += QRectF(x, y, size.width(), size.height()).contains(p) ? 1 : 0;
+            }
+        }
+    }
+    const int best = int(std::min_element(counts, counts + 4) - counts);
+    axisRect()->insetLayout()->setInsetAlignment(0, corners[best]);
 }
 
 void PlotWidget::requestReplot()

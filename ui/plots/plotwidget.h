@@ -27,6 +27,8 @@ public:
     void setEmptyMessage(const QString &message);
     // Shows all the data again (the context menu's Reset zoom).
     virtual void resetView();
+    // Before each replot, moves the legend to the corner of the axis rect that covers the fewest data points.
+    void setLegendAvoidsData(bool on) { m_legendAvoidsData = on; }
 
 Q_SIGNALS:
     void paletteApplied();
@@ -37,7 +39,10 @@ protected:
     virtual void applyPalette();
 
 private:
+    void placeLegend();
+
     QTimer m_replotTimer;
+    bool m_legendAvoidsData = false;
     QCPItemText *m_empty = nullptr;
 };
 
