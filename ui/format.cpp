@@ -1,6 +1,7 @@
 #include "format.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include <QDateTime>
@@ -50,7 +51,12 @@ QString formatMetric(double v)
         return QStringLiteral("-");
     if (v == std::trunc(v) && std::fabs(v) >= 1000 && std::fabs(v) < 1e15)
         return formatCount(qint64(v)); // a count (examples, steps), not 1.984e+04
-    return QString::number(v, 'g', 4);
+    if (v == std::trunc(v))
+        return QString::number(v, 'g', 15); // 12, not 12.00
+    // Trailing zeros kept ("0.8430" beside "0.6672"), so a column of metrics lines up digit for digit.
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%#.4g", v);
+    return QString::fromLatin1(buf);
 }
 
 QLocale numberLocale()

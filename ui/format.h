@@ -21,7 +21,8 @@ std::vector<std::string> fromStringList(const QStringList &l);
 QString statusText(lbk::RunStatus s);
 // A colour readable on both light and dark backgrounds.
 QColor statusColor(lbk::RunStatus s);
-QString formatMetric(double v);         // 4 significant digits, "-" for NaN; whole numbers >= 1000 as counts
+QString formatMetric(double v);         // 4 significant digits with trailing zeros ("0.8430"), "-" for NaN;
+                                        // whole numbers as integers, from 1000 on with digit grouping
 QString formatCount(qint64 n);          // whole numbers with digit grouping: 19,837
 // "1 run", "2 runs", "1,200 runs": the count and the noun in its number (English plurals without a translation).
 QString counted(qint64 n, const QString &one, const QString &many);

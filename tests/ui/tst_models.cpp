@@ -77,7 +77,7 @@ private Q_SLOTS:
                        makeRun(1, "top20-x", lbk::RunStatus::Failed, 0.2)});
         QCOMPARE(model.rowCount(), 3);
         QCOMPARE(model.index(0, RunsModel::Status).data().toString(), QStringLiteral("running"));
-        QCOMPARE(model.index(1, RunsModel::BestF1).data().toString(), QStringLiteral("0.71"));
+        QCOMPARE(model.index(1, RunsModel::BestF1).data().toString(), QStringLiteral("0.7100"));
         QCOMPARE(model.index(2, RunsModel::Id).data(RunsModel::RunIdRole).toLongLong(), 1);
 
         // A live merge: a new run at the top, one gone, one changed; rows of the others stay put.
@@ -235,6 +235,8 @@ private Q_SLOTS:
         QCOMPARE(formatMetric(19837.0), QStringLiteral("19,837")); // an "examples" figure, not 1.984e+04
         QCOMPARE(formatMetric(0.61234), QStringLiteral("0.6123"));
         QCOMPARE(formatMetric(12.0), QStringLiteral("12"));
+        QCOMPARE(formatMetric(0.843), QStringLiteral("0.8430")); // lines up with 0.6672 in a column
+        QCOMPARE(formatMetric(0.0525), QStringLiteral("0.05250"));
         useDigitGrouping();
         QCOMPARE(QStringLiteral("%L1").arg(1234567), QStringLiteral("1,234,567"));
     }
@@ -468,11 +470,11 @@ private Q_SLOTS:
         QVERIFY(group.isValid());
         // best macro F1 is f1 + 0.01: mean 0.63, sample deviation 0.02
         const QModelIndex f1Cell = group.siblingAtColumn(RunsModel::BestF1);
-        QCOMPARE(f1Cell.data().toString(), QStringLiteral("0.63 \u00b1 0.02"));
+        QCOMPARE(f1Cell.data().toString(), QStringLiteral("0.6300 \u00b1 0.0200"));
         QCOMPARE(f1Cell.data(RunsModel::SortRole).toDouble(), 0.63);
         QVERIFY(f1Cell.data(Qt::ToolTipRole).toString().contains(QLatin1String("3 runs")));
         // final val/loss is 1 - f1: mean 0.38
-        QVERIFY(group.siblingAtColumn(RunsModel::FinalLoss).data().toString().startsWith(QStringLiteral("0.38 \u00b1")));
+        QVERIFY(group.siblingAtColumn(RunsModel::FinalLoss).data().toString().startsWith(QStringLiteral("0.3800 \u00b1")));
         bool single = false;
         for (int r = 0; r < proxy.rowCount(); ++r)
             single |= proxy.index(r, RunsModel::Name).data().toString() ==

@@ -117,7 +117,7 @@ private Q_SLOTS:
         // Best first: trial 8 (0.76), and the pruned trial 2 in its place by value.
         const auto *visible = page.visibleTrials();
         QCOMPARE(visible->index(0, labbook::TrialsModel::Trial).data().toInt(), 8);
-        QCOMPARE(visible->index(0, labbook::TrialsModel::Value).data().toString(), QStringLiteral("0.76"));
+        QCOMPARE(visible->index(0, labbook::TrialsModel::Value).data().toString(), QStringLiteral("0.7600"));
         QCOMPARE(page.plot()->lineCount(), 8);
         QCOMPARE(page.plot()->axisCount(), 3); // model.type, optimizer.lr, the metric
         // The rate drives the metric: it ranks first, with a perfect rank correlation and most of the forest's share.

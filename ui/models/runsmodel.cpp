@@ -241,7 +241,7 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
         if (sort)
             return std::isfinite(v) ? v : -1e300; // runs without the metric sort last in descending order
         if (stats && stats->n > 1 && role == Qt::DisplayRole)
-            return QString(formatMetric(v) + QStringLiteral(" \u00b1 ") + formatMetric(stats->stddev));
+            return qs(lbk::formatStats(*stats)); // as `lbk runs --group` writes it
         return std::isfinite(v) ? formatMetric(v) : QString();
     }
     case Started: return sort ? QVariant(r.startedAt > 0 ? r.startedAt : r.createdAt)
