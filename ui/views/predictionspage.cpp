@@ -174,13 +174,14 @@ QTableView *PredictionsPage::buildTable()
 QSplitter *PredictionsPage::buildSidePanel()
 {
     auto *side = new QSplitter(Qt::Vertical, this);
+    m_side = side;
     auto *right = new QWidget(side);
     m_confusionPanel = right;
     auto *rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
-    auto *confTitle = new QLabel(tr("<b>Confusion matrix</b> (rows: true, columns: predicted; click a cell)"), right);
-    confTitle->setWordWrap(true);
-    rightLayout->addWidget(confTitle);
+    m_confusionTitle = new QLabel(tr("<b>Confusion matrix</b> (rows: true, columns: predicted; click a cell)"), right);
+    m_confusionTitle->setWordWrap(true);
+    rightLayout->addWidget(m_confusionTitle);
     m_confusionView = new QTableView(right);
     m_confusionView->setObjectName(QStringLiteral("confusionTable"));
     m_confusionView->setModel(m_confusion);
@@ -420,6 +421,15 @@ void PredictionsPage::fitSidePanel()
                      cell * int(m_confusion->columnCount()) + 4;
     const int side = std::clamp(need, 260, total * 3 / 10);
     m_split2->setSizes({total - side, side});
+    // Above the details, the matrix gets the height its rows need (up to 60%), the abstract the rest.
+    const int height = m_side->height(), rows = int(m_confusion->rowCount());
+    if (rows > 0 && height > 200) {
+        const int matrix = m_confusionTitle->heightForWidth(side) + m_confusionView->horizontalHeader()->sizeHint().height() +
+                           rows * m_confusionView->verticalHeader()->defaultSectionSize() +
+                           2 * m_confusionView->frameWidth() + 8;
+        const int top = std::clamp(matrix, 120, height * 6 / 10);
+        m_side->setSizes({top, height - top});
+    }
     m_sidePanelFitted = true;
 }
 

@@ -81,6 +81,8 @@ private:
     QTextBrowser *m_detail = nullptr;
     PaperAbstracts *m_abstracts = nullptr;
     QSplitter *m_split2 = nullptr;
+    QSplitter *m_side = nullptr; // the confusion matrix above the selected row's details
+    QLabel *m_confusionTitle = nullptr;
     QWidget *m_confusionPanel = nullptr; // hidden where the evaluation has no confusion matrix (MLM, multilabel)
     bool m_loading = false;
     bool m_sidePanelFitted = false;
