@@ -51,6 +51,21 @@ void PlotWidget::setEmptyMessage(const QString &message)
 {
     m_empty->setText(message);
     m_empty->setVisible(!message.isEmpty());
+    // Axes with nothing on them mean nothing: hidden with their grids while the message stands.
+    if (!message.isEmpty() && m_hiddenAxes.isEmpty()) {
+        for (QCPAxis *a : {xAxis, yAxis})
+            if (a && a->visible()) {
+                a->setVisible(false);
+                a->grid()->setVisible(false);
+                m_hiddenAxes << a;
+            }
+    } else if (message.isEmpty()) {
+        for (QCPAxis *a : m_hiddenAxes) {
+            a->setVisible(true);
+            a->grid()->setVisible(true);
+        }
+        m_hiddenAxes.clear();
+    }
     requestReplot();
 }
 

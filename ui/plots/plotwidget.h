@@ -44,6 +44,7 @@ private:
     QTimer m_replotTimer;
     bool m_legendAvoidsData = false;
     QCPItemText *m_empty = nullptr;
+    QList<QCPAxis *> m_hiddenAxes; // hidden by setEmptyMessage, shown again when it is cleared
 };
 
 } // namespace labbook
