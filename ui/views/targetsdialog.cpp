@@ -133,8 +133,24 @@ void TargetsDialog::buildUi()
     m_fileLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_fileLabel->setWordWrap(true);
     outer->addWidget(m_fileLabel);
-
     auto *body = new QHBoxLayout;
+    body->addLayout(buildTargetList());
+    m_editor = new QWidget(this);
+    auto *right = new QVBoxLayout(m_editor);
+    right->setContentsMargins(0, 0, 0, 0);
+    right->addLayout(buildEntryHead());
+    right->addWidget(buildEntryTabs(), 1);
+    buildCheckArea(right);
+    body->addWidget(m_editor, 1);
+    outer->addLayout(body, 1);
+    outer->addWidget(buildButtons());
+    connectEditors();
+    resize(980, 780);
+}
+
+// The targets of the file, with Add (by type) and Remove under them.
+QVBoxLayout *TargetsDialog::buildTargetList()
+{
     auto *left = new QVBoxLayout;
     m_list = new QListWidget(this);
     m_list->setObjectName(QStringLiteral("targetList"));
@@ -156,11 +172,12 @@ void TargetsDialog::buildUi()
     listButtons->addWidget(add);
     listButtons->addWidget(m_remove);
     left->addLayout(listButtons);
-    body->addLayout(left);
+    return left;
+}
 
-    m_editor = new QWidget(this);
-    auto *right = new QVBoxLayout(m_editor);
-    right->setContentsMargins(0, 0, 0, 0);
+// The entry's name (with its own error line) and type.
+QFormLayout *TargetsDialog::buildEntryHead()
+{
     auto *head = new QFormLayout;
     head->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     auto *nameCell = new QWidget(m_editor);
@@ -185,8 +202,12 @@ void TargetsDialog::buildUi()
     m_type->setToolTip(tr("ssh: a host running lbk worker; slurm: a cluster, the worker submitted with sbatch; "
                           "command: any command template that runs a shell command elsewhere ({cmd})"));
     head->addRow(tr("Type"), m_type);
-    right->addLayout(head);
+    return head;
+}
 
+// The entry as fields for the common keys (Settings) and as its whole JSON.
+QTabWidget *TargetsDialog::buildEntryTabs()
+{
     m_tabs = new QTabWidget(m_editor);
     m_tabs->setObjectName(QStringLiteral("entryTabs"));
     auto *scroll = new QScrollArea(m_tabs);
@@ -198,6 +219,26 @@ void TargetsDialog::buildUi()
     formColumn->addLayout(m_form);
     formColumn->addStretch(1); // spare height goes below the fields, not between them
     m_form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    addSettingsFields();
+    auto *more = new QLabel(tr("env, vars, sbatch, ssh_options, worker and the other keys: JSON tab "
+                               "(docs/LAUNCH.md lists them all)."),
+                            formHost);
+    more->setWordWrap(true);
+    more->setEnabled(false);
+    m_form->addRow(more);
+    scroll->setWidget(formHost);
+    m_tabs->addTab(scroll, tr("Settings"));
+    m_raw = new QPlainTextEdit(m_tabs);
+    m_raw->setObjectName(QStringLiteral("rawJson"));
+    m_raw->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_raw->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_raw->setTabChangesFocus(true);
+    m_tabs->addTab(m_raw, tr("JSON"));
+    return m_tabs;
+}
+
+void TargetsDialog::addSettingsFields()
+{
     const QStringList all = {QStringLiteral("ssh"), QStringLiteral("slurm"), QStringLiteral("command")};
     const QStringList ssh = {QStringLiteral("ssh")}, slurm = {QStringLiteral("slurm")},
                       command = {QStringLiteral("command")};
@@ -241,22 +282,11 @@ void TargetsDialog::buildUi()
     addField(QStringLiteral("setup"), QStringLiteral("setup"), Kind::Lines, all,
              tr("shell lines run before the worker, one per line\n(module load ..., a virtualenv)"),
              tr("Shell code by design: it comes from your own file"));
-    auto *more = new QLabel(tr("env, vars, sbatch, ssh_options, worker and the other keys: JSON tab "
-                               "(docs/LAUNCH.md lists them all)."),
-                            formHost);
-    more->setWordWrap(true);
-    more->setEnabled(false);
-    m_form->addRow(more);
-    scroll->setWidget(formHost);
-    m_tabs->addTab(scroll, tr("Settings"));
-    m_raw = new QPlainTextEdit(m_tabs);
-    m_raw->setObjectName(QStringLiteral("rawJson"));
-    m_raw->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    m_raw->setLineWrapMode(QPlainTextEdit::NoWrap);
-    m_raw->setTabChangesFocus(true);
-    m_tabs->addTab(m_raw, tr("JSON"));
-    right->addWidget(m_tabs, 1);
+}
 
+// The entry's problems, Check and what the check found.
+void TargetsDialog::buildCheckArea(QVBoxLayout *right)
+{
     m_problemsLabel = new QLabel(m_editor);
     m_problemsLabel->setObjectName(QStringLiteral("problems"));
     m_problemsLabel->setWordWrap(true);
@@ -282,9 +312,10 @@ void TargetsDialog::buildUi()
     m_checkResult->setPlaceholderText(tr("Check connects to the target and reports what it finds."));
     m_checkResult->setFixedHeight(m_checkResult->fontMetrics().lineSpacing() * 7 + 12);
     right->addWidget(m_checkResult);
-    body->addWidget(m_editor, 1);
-    outer->addLayout(body, 1);
+}
 
+QDialogButtonBox *TargetsDialog::buildButtons()
+{
     auto *buttons = new QDialogButtonBox(this);
     m_save = buttons->addButton(QDialogButtonBox::Save);
     m_save->setObjectName(QStringLiteral("save"));
@@ -292,8 +323,12 @@ void TargetsDialog::buildUi()
     auto *close = buttons->addButton(QDialogButtonBox::Close);
     connect(m_save, &QPushButton::clicked, this, &TargetsDialog::save);
     connect(close, &QPushButton::clicked, this, &TargetsDialog::reject);
-    outer->addWidget(buttons);
 
+    return buttons;
+}
+
+void TargetsDialog::connectEditors()
+{
     connect(m_list, &QListWidget::currentRowChanged, this, [this](int row) {
         if (m_updating || row < 0)
             return;
@@ -306,7 +341,6 @@ void TargetsDialog::buildUi()
     connect(m_name, &QLineEdit::textEdited, this, &TargetsDialog::nameEdited);
     connect(m_type, &QComboBox::currentTextChanged, this, &TargetsDialog::typeChosen);
     connect(m_raw, &QPlainTextEdit::textChanged, this, &TargetsDialog::rawEdited);
-    resize(980, 780);
 }
 
 void TargetsDialog::addField(const QString &key, const QString &label, Kind kind, const QStringList &types,

@@ -15,6 +15,7 @@
 #include "launch/remote.h"
 
 class QComboBox;
+class QDialogButtonBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
@@ -22,6 +23,7 @@ class QListWidget;
 class QPlainTextEdit;
 class QPushButton;
 class QTabWidget;
+class QVBoxLayout;
 
 namespace labbook {
 
@@ -70,6 +72,13 @@ private:
     };
     void load();
     void buildUi();
+    QVBoxLayout *buildTargetList();
+    QFormLayout *buildEntryHead();
+    QTabWidget *buildEntryTabs();
+    void addSettingsFields();
+    void buildCheckArea(QVBoxLayout *right);
+    QDialogButtonBox *buildButtons();
+    void connectEditors();
     void addField(const QString &key, const QString &label, Kind kind, const QStringList &types,
                   const QString &placeholder, const QString &help);
     nlohmann::json &entry();
