@@ -38,6 +38,31 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     m_search->setPlaceholderText(tr("Search runs: name, experiment, tags, notes, host (Ctrl+F)"));
     m_search->setClearButtonEnabled(true);
     layout->addWidget(m_search);
+    layout->addLayout(buildFilters());
+    layout->addWidget(buildTable(), 1);
+    m_count = new QLabel(this);
+    m_count->setObjectName(QStringLiteral("runCount"));
+    layout->addWidget(m_count);
+    connectFilters();
+    connect(m_view, &QTableView::activated, this, [this](const QModelIndex &idx) {
+        Q_EMIT runActivated(idx.data(RunsModel::RunIdRole).toLongLong());
+    });
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        const auto ids = selectedRunIds();
+        Q_EMIT selectionChanged(ids);
+        if (ids.size() == 1)
+            Q_EMIT runActivated(ids.front());
+    });
+    connect(m_view, &QTableView::customContextMenuRequested, this, &RunsBrowser::showContextMenu);
+    connect(m_model, &RunsModel::runEdited, this, &RunsBrowser::saveEdit);
+    connect(m_store, &StoreService::runsChanged, this, &RunsBrowser::storeRunsChanged);
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, [this] { storeRunsChanged(); });
+    storeRunsChanged();
+}
+
+// Status, experiment and task filters, and the fold of sweeps and run groups into one row each.
+QHBoxLayout *RunsBrowser::buildFilters()
+{
     auto *filters = new QHBoxLayout;
     m_status = new QComboBox(this);
     m_status->setObjectName(QStringLiteral("statusFilter"));
@@ -54,19 +79,16 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     filters->addWidget(m_status);
     filters->addWidget(m_experiment, 1);
     filters->addWidget(m_task);
-    auto *fold = new QCheckBox(tr("One row per sweep"), this);
-    fold->setObjectName(QStringLiteral("foldSweeps"));
-    fold->setToolTip(tr("Each sweep's trials as one row, the best of them by macro F1; each run group (the same "
-                        "config over seeds) as one row of means and deviations"));
-    filters->addWidget(fold);
-    layout->addLayout(filters);
-    connect(fold, &QCheckBox::toggled, this, [this](bool on) {
-        m_proxy->setFoldSweeps(on);
-        if (on) // the folded names and "mean ± deviation" cells are longer than a run's: show them whole
-            for (const int column : {RunsModel::Name, RunsModel::BestF1, RunsModel::BestAccuracy, RunsModel::FinalLoss})
-                m_view->resizeColumnToContents(column);
-    });
+    m_fold = new QCheckBox(tr("One row per sweep"), this);
+    m_fold->setObjectName(QStringLiteral("foldSweeps"));
+    m_fold->setToolTip(tr("Each sweep's trials as one row, the best of them by macro F1; each run group (the same "
+                          "config over seeds) as one row of means and deviations"));
+    filters->addWidget(m_fold);
+    return filters;
+}
 
+QTableView *RunsBrowser::buildTable()
+{
     m_view = new QTableView(this);
     m_view->setObjectName(QStringLiteral("runsTable"));
     m_view->setModel(m_proxy);
@@ -81,17 +103,16 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     setDefaultColumns();
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
-    layout->addWidget(m_view, 1);
-    m_count = new QLabel(this);
-    m_count->setObjectName(QStringLiteral("runCount"));
-    layout->addWidget(m_count);
+    m_delete = new QAction(tr("Delete..."), m_view);
+    m_delete->setShortcut(QKeySequence::Delete);
+    m_delete->setShortcutContext(Qt::WidgetShortcut);
+    connect(m_delete, &QAction::triggered, this, &RunsBrowser::deleteSelected);
+    m_view->addAction(m_delete);
+    return m_view;
+}
 
-    auto *del = new QAction(tr("Delete..."), m_view);
-    del->setShortcut(QKeySequence::Delete);
-    del->setShortcutContext(Qt::WidgetShortcut);
-    connect(del, &QAction::triggered, this, &RunsBrowser::deleteSelected);
-    m_view->addAction(del);
-
+void RunsBrowser::connectFilters()
+{
     connect(m_search, &QLineEdit::textChanged, m_proxy, &RunsFilterProxy::setText);
     connect(m_status, &QComboBox::currentIndexChanged, this, [this] {
         const int s = m_status->currentData().toInt();
@@ -102,55 +123,54 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     });
     connect(m_task, &QComboBox::currentIndexChanged, this,
             [this] { m_proxy->setTask(m_task->currentIndex() > 0 ? m_task->currentText() : QString()); });
-    connect(m_view, &QTableView::activated, this, [this](const QModelIndex &idx) {
-        Q_EMIT runActivated(idx.data(RunsModel::RunIdRole).toLongLong());
+    connect(m_fold, &QCheckBox::toggled, this, [this](bool on) {
+        m_proxy->setFoldSweeps(on);
+        if (on) // the folded names and "mean ± deviation" cells are longer than a run's: show them whole
+            for (const int column : {RunsModel::Name, RunsModel::BestF1, RunsModel::BestAccuracy, RunsModel::FinalLoss})
+                m_view->resizeColumnToContents(column);
     });
-    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
-        const auto ids = selectedRunIds();
-        Q_EMIT selectionChanged(ids);
-        if (ids.size() == 1)
-            Q_EMIT runActivated(ids.front());
+}
+
+void RunsBrowser::showContextMenu(const QPoint &pos)
+{
+    const auto ids = selectedRunIds();
+    if (ids.empty())
+        return;
+    QMenu menu(this);
+    menu.addAction(tr("Open"), this, [this, ids] { Q_EMIT runActivated(ids.front()); });
+    auto *cmp = menu.addAction(tr("Compare selected"), this, [this, ids] { Q_EMIT compareRequested(ids); });
+    cmp->setEnabled(ids.size() >= 2);
+    menu.addAction(tr("Duplicate config into the form"), this, [this, ids] { Q_EMIT duplicateRequested(ids.front()); });
+    bool active = false;
+    for (const auto &r : m_store->runs())
+        if (r.id == ids.front())
+            active = lbk::isActive(r.status);
+    menu.addAction(tr("Resume"), this, [this, ids] { Q_EMIT resumeRequested(ids.front()); });
+    auto *cancel = menu.addAction(tr("Cancel run"), this, [this, ids] { Q_EMIT cancelRequested(ids.front()); });
+    cancel->setEnabled(active);
+    menu.addSeparator();
+    menu.addAction(tr("Edit notes..."), this, &RunsBrowser::editNotesOfCurrent);
+    menu.addAction(m_delete);
+    menu.exec(m_view->viewport()->mapToGlobal(pos));
+}
+
+// A name, notes or tags edited in the table, written to the store (tags: comma-separated, blanks dropped).
+void RunsBrowser::saveEdit(qint64 id, int column, const QString &value)
+{
+    const std::string v = ss(value);
+    m_store->execute([id, column, v](lbk::Store &s) {
+        if (column == RunsModel::Name)
+            (void)s.setName(id, v);
+        else if (column == RunsModel::Notes)
+            (void)s.setNotes(id, v);
+        else if (column == RunsModel::Tags) {
+            std::vector<std::string> tags;
+            for (const auto &t : QString::fromStdString(v).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                if (!t.trimmed().isEmpty())
+                    tags.push_back(t.trimmed().toStdString());
+            (void)s.setTags(id, tags);
+        }
     });
-    connect(m_view, &QTableView::customContextMenuRequested, this, [this, del](const QPoint &pos) {
-        const auto ids = selectedRunIds();
-        if (ids.empty())
-            return;
-        QMenu menu(this);
-        menu.addAction(tr("Open"), this, [this, ids] { Q_EMIT runActivated(ids.front()); });
-        auto *cmp = menu.addAction(tr("Compare selected"), this, [this, ids] { Q_EMIT compareRequested(ids); });
-        cmp->setEnabled(ids.size() >= 2);
-        menu.addAction(tr("Duplicate config into the form"), this, [this, ids] { Q_EMIT duplicateRequested(ids.front()); });
-        bool active = false;
-        for (const auto &r : m_store->runs())
-            if (r.id == ids.front())
-                active = lbk::isActive(r.status);
-        menu.addAction(tr("Resume"), this, [this, ids] { Q_EMIT resumeRequested(ids.front()); });
-        auto *cancel = menu.addAction(tr("Cancel run"), this, [this, ids] { Q_EMIT cancelRequested(ids.front()); });
-        cancel->setEnabled(active);
-        menu.addSeparator();
-        menu.addAction(tr("Edit notes..."), this, &RunsBrowser::editNotesOfCurrent);
-        menu.addAction(del);
-        menu.exec(m_view->viewport()->mapToGlobal(pos));
-    });
-    connect(m_model, &RunsModel::runEdited, this, [this](qint64 id, int column, const QString &value) {
-        const std::string v = ss(value);
-        m_store->execute([id, column, v](lbk::Store &s) {
-            if (column == RunsModel::Name)
-                (void)s.setName(id, v);
-            else if (column == RunsModel::Notes)
-                (void)s.setNotes(id, v);
-            else if (column == RunsModel::Tags) {
-                std::vector<std::string> tags;
-                for (const auto &t : QString::fromStdString(v).split(QLatin1Char(','), Qt::SkipEmptyParts))
-                    if (!t.trimmed().isEmpty())
-                        tags.push_back(t.trimmed().toStdString());
-                (void)s.setTags(id, tags);
-            }
-        });
-    });
-    connect(m_store, &StoreService::runsChanged, this, &RunsBrowser::storeRunsChanged);
-    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, [this] { storeRunsChanged(); });
-    storeRunsChanged();
 }
 
 void RunsBrowser::setDefaultColumns()

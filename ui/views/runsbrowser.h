@@ -6,7 +6,10 @@
 
 #include <QWidget>
 
+class QAction;
+class QCheckBox;
 class QComboBox;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QTableView;
@@ -44,6 +47,11 @@ Q_SIGNALS:
     void cancelRequested(qint64 id);
 
 private:
+    QHBoxLayout *buildFilters();
+    QTableView *buildTable();
+    void connectFilters();
+    void showContextMenu(const QPoint &pos);
+    void saveEdit(qint64 id, int column, const QString &value);
     void setDefaultColumns();
     void storeRunsChanged();
     void updateFilterChoices();
@@ -54,6 +62,8 @@ private:
     QLineEdit *m_search = nullptr;
     QComboBox *m_status = nullptr, *m_experiment = nullptr, *m_task = nullptr;
     QLabel *m_count = nullptr;
+    QCheckBox *m_fold = nullptr;
+    QAction *m_delete = nullptr; // the Delete key and the context menu's entry
 };
 
 } // namespace labbook
