@@ -65,7 +65,28 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     dock->setWidget(m_runs);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::LeftDockWidgetArea, dock);
+    buildPages();
+    m_storeLabel = new QLabel(this);
+    statusBar()->addPermanentWidget(m_storeLabel);
+    connectRunList();
+    connectStoreAndHint();
+    connectFormAndLrFinder();
+    buildMenus();
+    restoreSettings();
+    targetsChanged();
+    QString path = storePath;
+    if (path.isEmpty())
+        path = QSettings().value(QStringLiteral("store/path")).toString();
+    if (path.isEmpty())
+        path = qs(lbk::Store::defaultPath().string());
+    openStore(path);
+    m_store->setPollInterval(1000);
+    updateTitle();
+}
 
+// The Experiment, Run, Compare and Sweeps pages under the first-run hint.
+void MainWindow::buildPages()
+{
     m_pages = new QTabWidget(this);
     m_pages->setObjectName(QStringLiteral("pages"));
     m_form = new ExperimentForm(m_pages);
@@ -83,10 +104,11 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     centralLayout->addWidget(m_hint);
     centralLayout->addWidget(m_pages, 1);
     setCentralWidget(central);
+}
 
-    m_storeLabel = new QLabel(this);
-    statusBar()->addPermanentWidget(m_storeLabel);
-
+// The run list drives the pages: a run opens on the Run page, a selection is compared, a sweep's best opens.
+void MainWindow::connectRunList()
+{
     connect(m_runs, &RunsBrowser::runActivated, this, &MainWindow::showRun);
     connect(m_runs, &RunsBrowser::compareRequested, this, &MainWindow::compareRuns);
     // The Compare tab compares what is selected: when it is opened, and as the selection changes while it is open.
@@ -110,6 +132,11 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
     connect(m_runs, &RunsBrowser::duplicateRequested, this, &MainWindow::duplicateConfig);
     connect(m_runs, &RunsBrowser::resumeRequested, this, &MainWindow::resumeRun);
     connect(m_runs, &RunsBrowser::cancelRequested, this, &MainWindow::cancelRun);
+}
+
+// The store's and the run service's news (status bar, title, the first-run hint) and the hint's buttons.
+void MainWindow::connectStoreAndHint()
+{
     connect(m_store, &StoreService::runsUpdated, m_runView, &RunView::runsUpdated);
     connect(m_store, &StoreService::runsChanged, this, [this] {
         m_hint->setRunCount(m_store->isOpen() ? int(m_store->runs().size()) : -1);
@@ -141,6 +168,11 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
             [this](const QString &m) { statusBar()->showMessage(m, 10000); });
     connect(m_runService, &RunService::notice, this, [this](const QString &m) { statusBar()->showMessage(m, 30000); });
     connect(m_runService, &RunService::targetsChanged, this, &MainWindow::targetsChanged);
+}
+
+// Launch and sweep from the form; the LR finder's rate into the form or a sweep around it.
+void MainWindow::connectFormAndLrFinder()
+{
     connect(m_form, &ExperimentForm::launchRequested, this, &MainWindow::launch);
     connect(m_form, &ExperimentForm::sweepRequested, this,
             [this](const nlohmann::json &experiment, const QString &target) { openSweepDialog(experiment, target); });
@@ -158,18 +190,6 @@ MainWindow::MainWindow(const QString &storePath, QWidget *parent)
         m_pages->setCurrentWidget(m_form);
         statusBar()->showMessage(tr("optimizer.lr set to %1").arg(QString::number(lr, 'g', 3)), 5000);
     });
-
-    buildMenus();
-    restoreSettings();
-    targetsChanged();
-    QString path = storePath;
-    if (path.isEmpty())
-        path = QSettings().value(QStringLiteral("store/path")).toString();
-    if (path.isEmpty())
-        path = qs(lbk::Store::defaultPath().string());
-    openStore(path);
-    m_store->setPollInterval(1000);
-    updateTitle();
 }
 
 MainWindow::~MainWindow() = default;

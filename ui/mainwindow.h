@@ -72,6 +72,10 @@ protected:
     void closeEvent(QCloseEvent *event) override;
 
 private:
+    void buildPages();
+    void connectRunList();
+    void connectStoreAndHint();
+    void connectFormAndLrFinder();
     void buildMenus();
     void restoreSettings();
     void saveSettings();
