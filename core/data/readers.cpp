@@ -11,6 +11,7 @@
 #include "data/linereader.h"
 
 #include <algorithm>
+#include <optional>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -518,85 +519,106 @@ bool nextRecord(LineReader &lines, char sep, bool quoting, std::vector<std::stri
     return true;
 }
 
-std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tally &t)
-{
-    const bool quoting = sep == ',';
+// The header row of a CSV or TSV file: where the experiment's columns are (-1: absent).
+struct DelimitedColumns {
     std::vector<std::string> header;
+    int id = -1, title = -1, abstract = -1, categories = -1;
+};
+
+// Reads the header and finds data.columns in it (exact name first, then any case); what is wrong with it, or "".
+std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally &t, DelimitedColumns &c)
+{
     int64_t line = 0;
     std::string problem;
-    if (!nextRecord(lines, sep, quoting, header, line, problem))
+    if (!nextRecord(lines, sep, sep == ',', c.header, line, problem))
         return lines.error(); // empty file: reported by the caller as "no papers"
     if (!problem.empty())
         return t.fileName + ":" + std::to_string(line) + ": the header row: " + problem;
-    for (auto &h : header) { // tolerate spaces around header names
+    for (auto &h : c.header) { // tolerate spaces around header names
         const size_t b = h.find_first_not_of(" \t"), e = h.find_last_not_of(" \t");
         h = b == std::string::npos ? std::string() : h.substr(b, e - b + 1);
     }
-
-    auto column = [&](const std::string &name) -> int {
-        for (size_t i = 0; i < header.size(); ++i)
-            if (header[i] == name)
+    const auto column = [&](const std::string &name) -> int {
+        for (size_t i = 0; i < c.header.size(); ++i)
+            if (c.header[i] == name)
                 return int(i);
-        for (size_t i = 0; i < header.size(); ++i)
-            if (lower(header[i]) == lower(name))
+        for (size_t i = 0; i < c.header.size(); ++i)
+            if (lower(c.header[i]) == lower(name))
                 return int(i);
         return -1;
     };
     std::string headerList;
-    for (const auto &h : header)
+    for (const auto &h : c.header)
         headerList += (headerList.empty() ? "" : ", ") + inQuotes(h);
-
-    const int idCol = column(spec.idColumn);
-    const int titleCol = column(spec.titleColumn);
-    const int abstractCol = column(spec.abstractColumn);
-    const int categoriesCol = column(spec.categoriesColumn);
-    auto missing = [&](const char *key, const std::string &name) {
+    c.id = column(spec.idColumn);
+    c.title = column(spec.titleColumn);
+    c.abstract = column(spec.abstractColumn);
+    c.categories = column(spec.categoriesColumn);
+    const auto missing = [&](const char *key, const std::string &name) {
         return t.fileName + ": the header has no column " + inQuotes(name) + " (data.columns." + key +
                "); its columns are " + headerList + ". Set data.columns." + key +
                " to the right one, or rename the column.";
     };
-    if (header.size() < 2)
+    if (c.header.size() < 2)
         return t.fileName + ": the header row has a single column (" + headerList + "); is the separator right? " +
                (sep == ',' ? "This is read as CSV (comma-separated); for tabs use data.format \"tsv\" or a .tsv name."
                            : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
-    if (titleCol < 0)
+    if (c.title < 0)
         return missing("title", spec.titleColumn);
-    if (categoriesCol < 0 && t.categoriesRequired)
+    if (c.categories < 0 && t.categoriesRequired)
         return missing("categories", spec.categoriesColumn);
-    if (abstractCol < 0 && spec.text != TextField::Title)
+    if (c.abstract < 0 && spec.text != TextField::Title)
         return missing("abstract", spec.abstractColumn) + " (The text includes the abstract; for titles "
                                                                 "alone set data.text to \"title\".)";
+    return {};
+}
 
+// One record's paper; false (and the line counted as bad) when a required field is empty.
+bool delimitedPaper(std::vector<std::string> &fields, const DelimitedColumns &c, const DataSpec &spec, Tally &t,
+                    int64_t line, Paper &p)
+{
+    p.title = std::move(fields[size_t(c.title)]);
+    if (isBlank(p.title)) {
+        t.bad(line, "empty " + inQuotes(spec.titleColumn));
+        return false;
+    }
+    if (c.categories >= 0)
+        PaperFields::splitCategories(fields[size_t(c.categories)], p.categories);
+    if (p.categories.empty() && t.categoriesRequired) {
+        t.bad(line, "empty " + inQuotes(spec.categoriesColumn));
+        return false;
+    }
+    if (c.abstract >= 0)
+        p.abstract = std::move(fields[size_t(c.abstract)]);
+    if (c.id >= 0)
+        p.id = std::move(fields[size_t(c.id)]);
+    return true;
+}
+
+std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tally &t)
+{
+    const bool quoting = sep == ',';
+    DelimitedColumns c;
+    if (std::string problem = readHeader(lines, spec, sep, t, c); !problem.empty() || c.header.empty())
+        return problem; // an empty file reads as no papers, which the caller reports
     std::vector<std::string> fields;
+    int64_t line = 0;
+    std::string problem;
     while (!t.full() && nextRecord(lines, sep, quoting, fields, line, problem)) {
         ++t.report.lines;
         if (!problem.empty()) {
             t.bad(line, problem);
             continue;
         }
-        if (fields.size() != header.size()) {
+        if (fields.size() != c.header.size()) {
             t.bad(line, "has " + std::to_string(fields.size()) + " fields, the header has " +
-                            std::to_string(header.size()) +
+                            std::to_string(c.header.size()) +
                             (quoting ? " (an unquoted comma or quote?)" : " (a tab inside a field?)"));
             continue;
         }
         Paper p;
-        p.title = std::move(fields[size_t(titleCol)]);
-        if (isBlank(p.title)) {
-            t.bad(line, "empty " + inQuotes(spec.titleColumn));
-            continue;
-        }
-        if (categoriesCol >= 0)
-            PaperFields::splitCategories(fields[size_t(categoriesCol)], p.categories);
-        if (p.categories.empty() && t.categoriesRequired) {
-            t.bad(line, "empty " + inQuotes(spec.categoriesColumn));
-            continue;
-        }
-        if (abstractCol >= 0)
-            p.abstract = std::move(fields[size_t(abstractCol)]);
-        if (idCol >= 0)
-            p.id = std::move(fields[size_t(idCol)]);
-        t.add(std::move(p), line);
+        if (delimitedPaper(fields, c, spec, t, line, p))
+            t.add(std::move(p), line);
     }
     return lines.error();
 }
@@ -606,75 +628,60 @@ bool endsWith(const std::string &s, std::string_view suffix)
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Reads one file's papers into t. Returns what is wrong with the file, or "".
-std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
+// The file's format: data.format, or from its name (a .zst suffix aside) when that is "auto"; nullopt when the
+// name does not tell.
+std::optional<DataFormat> formatOf(const fs::path &file, DataFormat given, bool *zst)
 {
-    const std::string name = file.string();
     std::string base = lower(file.filename().string());
-    const bool zstSuffix = endsWith(base, ".zst");
-    if (zstSuffix)
+    *zst = endsWith(base, ".zst");
+    if (*zst)
         base.resize(base.size() - 4);
+    if (given != DataFormat::Auto)
+        return given;
+    if (endsWith(base, ".jsonl") || endsWith(base, ".json") || endsWith(base, ".ndjson"))
+        return DataFormat::Jsonl;
+    if (endsWith(base, ".csv"))
+        return DataFormat::Csv;
+    if (endsWith(base, ".tsv") || endsWith(base, ".tab"))
+        return DataFormat::Tsv;
+    return std::nullopt;
+}
 
-    DataFormat format = spec.format;
-    if (format == DataFormat::Auto) {
-        if (endsWith(base, ".jsonl") || endsWith(base, ".json") || endsWith(base, ".ndjson"))
-            format = DataFormat::Jsonl;
-        else if (endsWith(base, ".csv"))
-            format = DataFormat::Csv;
-        else if (endsWith(base, ".tsv") || endsWith(base, ".tab"))
-            format = DataFormat::Tsv;
-        else
-            return name + ": cannot tell the format from the file name; name it .jsonl, .csv or .tsv (with an "
-                          "optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\".";
-    }
-    if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
-        return "data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1.";
-
+// A path that is not a readable file, said with what to do; "" when it is one.
+std::string notAFile(const fs::path &file)
+{
     std::error_code ec;
     const fs::file_status st = fs::status(file, ec);
     if (!fs::exists(st)) {
         const std::string where = file.is_relative() ? " (looked for " + fs::absolute(file, ec).string() + ")" : "";
-        return name + ": no such file" + where +
+        return file.string() + ": no such file" + where +
                ". Check data.path in the experiment (a relative path is "
                "resolved against the data folder: $LABBOOK_DATA or ../shared/data beside the checkout).";
     }
     if (fs::is_directory(st))
-        return name + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv), or files with a "
-                      "pattern such as \"shards/*.jsonl.zst\".";
+        return file.string() + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv), or "
+                               "files with a pattern such as \"shards/*.jsonl.zst\".";
+    return {};
+}
 
-    auto source = openByteSource(name, zstSuffix);
-    if (!source)
-        return source.message();
-    LineReader lines(**source);
-
-    t.fileNames.push_back(name);
-    t.fileName = name;
-    t.array = false;
-    const ReadReport before = t.report;
-    const int64_t rowsBefore = t.report.rows;
-    std::string failure = format == DataFormat::Jsonl
-                              ? readJsonLines(lines, spec, t)
-                              : readDelimited(lines, spec, format == DataFormat::Csv ? ',' : '\t', t);
-    if (!failure.empty())
-        return failure;
-
+// After one file: too many bad lines for data.max_bad_share, or no papers at all; "" when neither.
+std::string fileProblem(const std::string &name, const DataSpec &spec, DataFormat format, const Tally &t,
+                        const ReadReport &before, int64_t rowsBefore)
+{
     ReadReport r = t.report; // this file's counts
     r.lines -= before.lines;
     r.bad -= before.bad;
     r.firstErrors.erase(r.firstErrors.begin(), r.firstErrors.begin() + ptrdiff_t(before.firstErrors.size()));
-    auto firstErrors = [&] {
-        std::string s;
-        for (const auto &e : r.firstErrors)
-            s += "\n  " + e;
-        return s;
-    };
     if (r.bad > 0 && double(r.bad) > spec.maxBadShare * double(r.lines)) {
         char share[64];
         std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.max_bad_share = %g%%",
                       100.0 * double(r.bad) / double(r.lines), static_cast<long long>(r.lines),
                       100.0 * spec.maxBadShare);
+        std::string first;
+        for (const auto &e : r.firstErrors)
+            first += "\n  " + e;
         return name + ": " + std::to_string(r.bad) + (t.array ? " elements" : " lines") + " could not be read (" +
-               share + "). Fix the file, or raise data.max_bad_share to skip them. The first:" + firstErrors();
+               share + "). Fix the file, or raise data.max_bad_share to skip them. The first:" + first;
     }
     if (t.report.rows == rowsBefore && r.lines == 0)
         return name + ": no papers in it" +
@@ -683,6 +690,36 @@ std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
                                               : std::string(" (no rows under the header)")) +
                ". Check data.path.";
     return {};
+}
+
+// Reads one file's papers into t. Returns what is wrong with the file, or "".
+std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
+{
+    const std::string name = file.string();
+    bool zst = false;
+    const auto format = formatOf(file, spec.format, &zst);
+    if (!format)
+        return name + ": cannot tell the format from the file name; name it .jsonl, .csv or .tsv (with an "
+                      "optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\".";
+    if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
+        return "data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1.";
+    if (std::string problem = notAFile(file); !problem.empty())
+        return problem;
+    auto source = openByteSource(name, zst);
+    if (!source)
+        return source.message();
+    LineReader lines(**source);
+    t.fileNames.push_back(name);
+    t.fileName = name;
+    t.array = false;
+    const ReadReport before = t.report;
+    const int64_t rowsBefore = t.report.rows;
+    std::string failure = *format == DataFormat::Jsonl
+                              ? readJsonLines(lines, spec, t)
+                              : readDelimited(lines, spec, *format == DataFormat::Csv ? ',' : '\t', t);
+    if (!failure.empty())
+        return failure;
+    return fileProblem(name, spec, *format, t, before, rowsBefore);
 }
 
 } // namespace

@@ -93,13 +93,13 @@ bool drain(int fd, std::string &into)
 
 } // namespace
 
-Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std::string &input, double timeoutSeconds,
-                                 const fs::path &inputFile)
+namespace {
+
+// Starts argv with stdin from inputFile (when given) or the in pipe, stdout and stderr into out and err; the
+// child's ends are closed here, the parent's stay open (all closed on failure).
+Result<pid_t> startWithPipes(const std::vector<std::string> &argv, const fs::path &inputFile, Pipe &in, Pipe &out,
+                             Pipe &err)
 {
-    ignoreSigpipe();
-    if (argv.empty())
-        return Error{"no command to run"};
-    Pipe in, out, err;
     int fileIn = -1;
     if (!inputFile.empty()) {
         fileIn = ::open(inputFile.c_str(), O_RDONLY | O_CLOEXEC);
@@ -122,17 +122,23 @@ Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std
     ::close(out.fd[1]);
     ::close(err.fd[1]);
     out.fd[1] = err.fd[1] = -1;
-    if (!pid) {
+    if (!pid)
         in.closeBoth(), out.closeBoth(), err.closeBoth();
-        return pid.error();
-    }
-    ProcessOutput result;
+    return pid;
+}
+
+// Writes input to the child and reads its stdout and stderr until both close, or kills it at the deadline.
+void exchange(pid_t pid, const std::string &input, double timeoutSeconds, Pipe &in, Pipe &out, Pipe &err,
+              ProcessOutput &result)
+{
     int writeFd = in.fd[1];
     size_t written = 0;
-    if (writeFd >= 0 && input.empty()) {
+    const auto closeInput = [&] {
         ::close(writeFd);
         writeFd = in.fd[1] = -1;
-    }
+    };
+    if (writeFd >= 0 && input.empty())
+        closeInput();
     if (writeFd >= 0)
         setNonBlocking(writeFd);
     setNonBlocking(out.fd[0]);
@@ -143,8 +149,8 @@ Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             result.timedOut = true;
-            ::kill(*pid, SIGKILL);
-            break;
+            ::kill(pid, SIGKILL);
+            return;
         }
         pollfd fds[3];
         int n = 0;
@@ -156,7 +162,7 @@ Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std
             fds[n++] = {writeFd, POLLOUT, 0};
         const int rc = ::poll(fds, nfds_t(n), int(std::min<int64_t>(left.count(), 1000)));
         if (rc < 0 && errno != EINTR)
-            break;
+            return;
         for (int i = 0; i < n; ++i) {
             if (!fds[i].revents)
                 continue;
@@ -168,13 +174,27 @@ Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std
                 const ssize_t w = ::write(writeFd, input.data() + written, input.size() - written);
                 if (w > 0)
                     written += size_t(w);
-                if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) {
-                    ::close(writeFd);
-                    writeFd = in.fd[1] = -1;
-                }
+                if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == input.size())
+                    closeInput();
             }
         }
     }
+}
+
+} // namespace
+
+Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std::string &input, double timeoutSeconds,
+                                 const fs::path &inputFile)
+{
+    ignoreSigpipe();
+    if (argv.empty())
+        return Error{"no command to run"};
+    Pipe in, out, err;
+    auto pid = startWithPipes(argv, inputFile, in, out, err);
+    if (!pid)
+        return pid.error();
+    ProcessOutput result;
+    exchange(*pid, input, timeoutSeconds, in, out, err, result);
     in.closeBoth(), out.closeBoth(), err.closeBoth();
     int status = 0;
     while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
