@@ -63,6 +63,8 @@ SweepDialog::SweepDialog(const json &experiment, const QStringList &targets, con
     m_keys->verticalHeader()->hide();
     m_keys->horizontalHeader()->setSectionResizeMode(Key, QHeaderView::ResizeToContents);
     m_keys->horizontalHeader()->setStretchLastSection(true);
+    // Lists of values ("unigram, bpe, word") need more room than a range's high end.
+    m_keys->horizontalHeader()->resizeSection(Low, m_keys->fontMetrics().horizontalAdvance(QStringLiteral("x")) * 30);
     addKeyRows();
 
     m_name = new QLineEdit(QString::fromStdString(experiment.value("name", std::string("experiment")) + "-sweep"), this);
@@ -76,7 +78,9 @@ SweepDialog::SweepDialog(const json &experiment, const QStringList &targets, con
     m_seed->setRange(0, 1000000);
     m_seed->setValue(1);
     m_metric = new QLineEdit(this);
-    m_metric->setPlaceholderText(tr("default: val/ + evaluation.metric"));
+    const json metric = lbk::valueAt(lbk::withDefaults(experiment), "evaluation.metric");
+    m_metric->setPlaceholderText(tr("val/%1, the experiment's evaluation.metric")
+                                     .arg(metric.is_string() ? QString::fromStdString(metric.get<std::string>()) : QStringLiteral("...")));
     m_stopping = new QComboBox(this);
     m_stopping->addItem(tr("none"), QStringLiteral("none"));
     m_stopping->addItem(tr("ASHA (successive halving)"), QStringLiteral("asha"));
@@ -118,7 +122,7 @@ SweepDialog::SweepDialog(const json &experiment, const QStringList &targets, con
     layout->addLayout(form);
     layout->addWidget(m_problems);
     layout->addWidget(buttons);
-    resize(760, 640);
+    resize(860, 760);
 
     connect(m_keys, &QTableWidget::itemChanged, this, &SweepDialog::revalidate);
     for (QComboBox *c : {m_method, m_stopping, m_target})
@@ -184,6 +188,7 @@ bool SweepDialog::setParameter(const QString &key, const QString &kind, const QS
     m_keys->item(r, Low)->setText(low);
     m_keys->item(r, High)->setText(high);
     m_keys->item(r, Key)->setCheckState(Qt::Checked);
+    m_keys->scrollToItem(m_keys->item(r, Key)); // a key set from elsewhere (the LR finder's rate) is in view
     revalidate();
     return true;
 }
