@@ -72,6 +72,8 @@ namespace {
 
 std::string fmtMetric(double v, int digits = 4)
 {
+    if (std::isfinite(v) && v == std::trunc(v) && std::fabs(v) >= 10 && std::fabs(v) < 1e15)
+        return std::to_string(int64_t(v)); // a count (steps, examples), not 228.0000
     std::ostringstream os;
     os.setf(std::ios::fixed);
     os.precision(digits);
@@ -721,59 +723,55 @@ int show(const Common &c, const std::string &ref)
     return kOk;
 }
 
-int compare(const Common &c, const std::vector<std::string> &refs)
+namespace {
+
+// The final metrics any of the runs recorded, sorted.
+std::vector<std::string> finalMetricKeys(const std::vector<RunDetail> &runs)
 {
-    auto store = openStore(c);
-    if (!store)
-        return kFailed;
-    std::vector<RunDetail> list;
-    for (const auto &ref : refs) {
-        auto r = findRun(*store, ref);
-        if (!r) {
-            printError(r.message());
-            return kBadInput;
-        }
-        list.push_back(std::move(*r));
-    }
-    std::vector<json> configs;
-    for (const auto &r : list)
-        configs.push_back(r.config);
-    const auto diff = configDiff(configs);
-    std::vector<std::string> metricKeys;
-    for (const auto &r : list)
+    std::vector<std::string> keys;
+    for (const auto &r : runs)
         if (r.summary.contains("final"))
             for (const auto &[k, v] : r.summary["final"].items())
-                if (v.is_number() && std::find(metricKeys.begin(), metricKeys.end(), k) == metricKeys.end())
-                    metricKeys.push_back(k);
-    std::sort(metricKeys.begin(), metricKeys.end());
-    if (c.json) {
-        json out = {{"runs", json::array()}, {"config_diff", json::object()}, {"metrics", json::object()}};
-        for (const auto &r : list)
-            out["runs"].push_back({{"id", r.id}, {"name", r.name}, {"status", toString(r.status)}});
-        for (const auto &k : diff) {
-            json row = json::array();
-            for (const auto &r : list)
-                row.push_back(valueAt(r.config, k));
-            out["config_diff"][k] = row;
-        }
-        for (const auto &k : metricKeys) {
-            json row = json::array();
-            for (const auto &r : list) {
-                const auto v = r.summaryValue("final", k);
-                row.push_back(v ? json(*v) : json());
-            }
-            out["metrics"][k] = row;
-        }
-        std::printf("%s\n", dumpJson(out).c_str());
-        return kOk;
+                if (v.is_number() && std::find(keys.begin(), keys.end(), k) == keys.end())
+                    keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+json comparisonJson(const std::vector<RunDetail> &runs, const std::vector<std::string> &diff,
+                    const std::vector<std::string> &metricKeys)
+{
+    json out = {{"runs", json::array()}, {"config_diff", json::object()}, {"metrics", json::object()}};
+    for (const auto &r : runs)
+        out["runs"].push_back({{"id", r.id}, {"name", r.name}, {"status", toString(r.status)}});
+    for (const auto &k : diff) {
+        json row = json::array();
+        for (const auto &r : runs)
+            row.push_back(valueAt(r.config, k));
+        out["config_diff"][k] = row;
     }
+    for (const auto &k : metricKeys) {
+        json row = json::array();
+        for (const auto &r : runs) {
+            const auto v = r.summaryValue("final", k);
+            row.push_back(v ? json(*v) : json());
+        }
+        out["metrics"][k] = row;
+    }
+    return out;
+}
+
+// The differing config keys, then the final metrics with the best of each row marked.
+void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::string> &diff,
+                     const std::vector<std::string> &metricKeys)
+{
     std::vector<std::string> header = {"CONFIG KEY"};
-    for (const auto &r : list)
+    for (const auto &r : runs)
         header.push_back("#" + std::to_string(r.id) + " " + r.name);
     Table cfg(header);
     for (const auto &k : diff) {
         std::vector<std::string> row = {k};
-        for (const auto &r : list) {
+        for (const auto &r : runs) {
             json v = valueAt(r.config, k);
             row.push_back(v.is_string() ? v.get<std::string>() : v.dump());
         }
@@ -784,18 +782,42 @@ int compare(const Common &c, const std::vector<std::string> &refs)
     Table met(header);
     for (const auto &k : metricKeys) {
         std::vector<std::string> row = {k};
-        // The best value per row is marked with *; lower is better for losses and times (higherIsBetter).
-        double best = higherIsBetter(k) ? -INFINITY : INFINITY;
-        for (const auto &r : list)
-            if (const auto v = r.summaryValue("final", k))
-                best = higherIsBetter(k) ? std::max(best, *v) : std::min(best, *v);
-        for (const auto &r : list) {
-            const auto v = r.summaryValue("final", k);
-            row.push_back(fmtMetric(v) + (v && *v == best && list.size() > 1 ? " *" : ""));
-        }
+        std::vector<double> values;
+        for (const auto &r : runs)
+            values.push_back(r.summaryValue("final", k).value_or(std::nan("")));
+        const int best = bestRun(k, values); // as the GUI's Compare highlights it
+        for (size_t i = 0; i < runs.size(); ++i)
+            row.push_back(fmtMetric(runs[i].summaryValue("final", k)) + (int(i) == best ? " *" : ""));
         met.add(row);
     }
     std::printf("\nMetrics (final; * best)\n%s", met.render().c_str());
+}
+
+} // namespace
+
+int compare(const Common &c, const std::vector<std::string> &refs)
+{
+    auto store = openStore(c);
+    if (!store)
+        return kFailed;
+    std::vector<RunDetail> runs;
+    for (const auto &ref : refs) {
+        auto r = findRun(*store, ref);
+        if (!r) {
+            printError(r.message());
+            return kBadInput;
+        }
+        runs.push_back(std::move(*r));
+    }
+    std::vector<json> configs;
+    for (const auto &r : runs)
+        configs.push_back(r.config);
+    const auto diff = configDiff(configs);
+    const auto metricKeys = finalMetricKeys(runs);
+    if (c.json)
+        std::printf("%s\n", dumpJson(comparisonJson(runs, diff, metricKeys)).c_str());
+    else
+        printComparison(runs, diff, metricKeys);
     return kOk;
 }
 

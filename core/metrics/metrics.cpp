@@ -287,4 +287,23 @@ bool higherIsBetter(const std::string &metric)
            metric.find("perplexity") == std::string::npos;
 }
 
+int bestRun(const std::string &metric, const std::vector<double> &values)
+{
+    if (values.size() < 2 || metric.find('/') == std::string::npos)
+        return -1;
+    const bool higher = higherIsBetter(metric);
+    int best = -1;
+    bool allEqual = true;
+    for (size_t i = 0; i < values.size(); ++i) {
+        const double v = values[i];
+        if (!std::isfinite(v))
+            continue;
+        if (best >= 0 && v != values[size_t(best)])
+            allEqual = false;
+        if (best < 0 || (higher ? v > values[size_t(best)] : v < values[size_t(best)]))
+            best = int(i);
+    }
+    return allEqual ? -1 : best;
+}
+
 } // namespace lbk

@@ -53,4 +53,8 @@ const std::vector<std::string_view> &scalarMetricKeys();
 // else (accuracy, F1, AUC, examples per second) higher.
 bool higherIsBetter(const std::string &metric);
 
+// Which of several runs' values of a metric is best (NaN: the run has none), to be marked in a comparison; -1
+// when nothing should be: fewer than two values, all equal, or a count rather than a split's metric (steps).
+int bestRun(const std::string &metric, const std::vector<double> &values);
+
 } // namespace lbk

@@ -30,21 +30,9 @@ void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs)
         for (const auto &k : keys) {
             Row row;
             row.label = qs(k) + QStringLiteral(" (") + QLatin1String(section) + QLatin1Char(')');
-            const bool higher = lbk::higherIsBetter(k);
-            for (const auto &r : runs) {
-                const double v = orNan(r.summaryValue(section, k));
-                row.values.push_back(v);
-                if (!std::isfinite(v))
-                    continue;
-                if (row.best < 0 || (higher ? v > row.values[size_t(row.best)] : v < row.values[size_t(row.best)]))
-                    row.best = int(row.values.size() - 1);
-            }
-            // Nothing to highlight for a single run, a tie, or a count such as steps.
-            bool allEqual = true;
-            for (double v : row.values)
-                allEqual = allEqual && (v == row.values.front() || !std::isfinite(v));
-            if (runs.size() < 2 || allEqual || k.find('/') == std::string::npos)
-                row.best = -1;
+            for (const auto &r : runs)
+                row.values.push_back(orNan(r.summaryValue(section, k)));
+            row.best = lbk::bestRun(k, row.values);
             m_rows.push_back(std::move(row));
         }
     }
