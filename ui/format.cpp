@@ -53,6 +53,8 @@ QString formatMetric(double v)
         return formatCount(qint64(v)); // a count (examples, steps), not 1.984e+04
     if (v == std::trunc(v))
         return QString::number(v, 'g', 15); // 12, not 12.00
+    if (std::fabs(v) >= 999.95) // 1234.5 as "1235", not "1234." (%#g keeps the point)
+        return QString::number(v, 'g', 4);
     // Trailing zeros kept ("0.8430" beside "0.6672"), so a column of metrics lines up digit for digit.
     char buf[32];
     std::snprintf(buf, sizeof buf, "%#.4g", v);

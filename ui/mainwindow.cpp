@@ -152,7 +152,7 @@ void MainWindow::connectStoreAndHint()
         m_form->openInteractively();
     });
     connect(m_hint, &FirstRunHint::launchRequested, this,
-            [this] { launch(m_form->experiment(), false, m_form->currentTarget()); });
+            [this] { launchForm(false); });
     connect(m_runView, &RunView::openRunRequested, this, &MainWindow::showRun);
     connect(m_store, &StoreService::storeOpened, this, [this](const QString &path, const QString &error) {
         if (!error.isEmpty()) {
@@ -215,9 +215,9 @@ void MainWindow::buildMenus()
 
     auto *run = menuBar()->addMenu(tr("&Run"));
     run->addAction(tr("&Launch"), QKeySequence(tr("Ctrl+R")), this,
-                   [this] { launch(m_form->experiment(), false, m_form->currentTarget()); });
+                   [this] { launchForm(false); });
     run->addAction(tr("&Find LR"), QKeySequence(tr("Ctrl+Shift+L")), this,
-                   [this] { launch(m_form->experiment(), true, m_form->currentTarget()); });
+                   [this] { launchForm(true); });
     run->addAction(tr("&Resume selected run"), this, [this] {
         const auto ids = m_runs->selectedRunIds();
         if (!ids.empty())
@@ -284,6 +284,18 @@ void MainWindow::openStore(const QString &path)
     QSettings().setValue(QStringLiteral("store/path"), path);
     m_store->open(path);
     m_storeLabel->setText(tr("Opening %1...").arg(path));
+}
+
+void MainWindow::launchForm(bool lrFind)
+{
+    if (!m_form->isValid()) { // what the form's own buttons refuse, the menu and the hint refuse too
+        m_pages->setCurrentWidget(m_form);
+        const QString msg = tr("The experiment has problems; they are listed under the form.");
+        statusBar()->showMessage(msg, 8000);
+        Q_EMIT launchFailed(msg);
+        return;
+    }
+    launch(m_form->experiment(), lrFind, m_form->currentTarget());
 }
 
 void MainWindow::launch(const nlohmann::json &experiment, bool lrFind, const QString &target)

@@ -46,6 +46,8 @@ public:
     // Validates, creates the run and starts its worker, here or on a target of the targets file (staging there
     // runs off the GUI thread, its steps in the status bar); runLaunched() or launchFailed() follows.
     void launch(const nlohmann::json &experiment, bool lrFind, const QString &target = {}); // empty: this machine
+    // The form's experiment on the form's target, unless the form shows a problem (Run menu, first-run hint).
+    void launchForm(bool lrFind);
     // Resume or cancel a run wherever it runs; the outcome goes to the status bar (failures also to a message box).
     void resumeRun(qint64 id);
     void cancelRun(qint64 id);

@@ -134,6 +134,7 @@ SweepSpec withLrSuggestion(SweepSpec spec, double suggestion)
                 p.low = std::max(p.low, *lr->min * (lr->minExclusive ? 1.000001 : 1.0));
             if (lr && lr->max)
                 p.high = std::min(p.high, *lr->max);
+            p.low = std::min(p.low, p.high); // a suggestion at the schema's limit: the range shrinks, never inverts
         }
     return spec;
 }

@@ -94,19 +94,22 @@ bool readKind(const json &v, const std::string &path, ParamSpec &ps, Problems &p
     return kinds == 1;
 }
 
-void readValues(const FieldSpec &field, const json &spec, const std::string &kindPath, ParamSpec &ps, Problems &p)
+// A list of values; false when it is not one (nothing further is checked then).
+bool readValues(const FieldSpec &field, const json &spec, const std::string &kindPath, ParamSpec &ps, Problems &p)
 {
     if (!spec.is_array() || spec.empty()) {
         p.add(kindPath, "must be a non-empty list");
-        return;
+        return false;
     }
     for (size_t i = 0; i < spec.size(); ++i)
         if (inRange(field, spec[i], kindPath + "[" + std::to_string(i) + "]", p))
             ps.values.push_back(spec[i]);
+    return true;
 }
 
-// uniform, log_uniform and int_uniform: [low, high] of the key's type, within the schema's limits.
-void readRange(const FieldSpec &field, const json &spec, const std::string &kindPath, ParamSpec &ps, Problems &p)
+// uniform, log_uniform and int_uniform: [low, high] of the key's type, within the schema's limits; false when
+// the range is not of the key's type or not a pair (nothing further is checked then).
+bool readRange(const FieldSpec &field, const json &spec, const std::string &kindPath, ParamSpec &ps, Problems &p)
 {
     const bool numeric = field.type == FieldType::Int || field.type == FieldType::Float;
     if (!numeric || (ps.kind == ParamKind::IntUniform) != (field.type == FieldType::Int)) {
@@ -114,10 +117,10 @@ void readRange(const FieldSpec &field, const json &spec, const std::string &kind
                             (field.type == FieldType::Int ? "int_uniform or values"
                              : numeric                    ? "uniform or log_uniform"
                                                           : "values"));
-        return;
+        return false;
     }
     if (!readPair(spec, kindPath, ps.low, ps.high, p))
-        return;
+        return false;
     if (ps.kind == ParamKind::IntUniform && (ps.low != std::floor(ps.low) || ps.high != std::floor(ps.high)))
         p.add(kindPath, "low and high must be whole numbers");
     if (ps.kind == ParamKind::LogUniform && !(ps.low > 0))
@@ -125,6 +128,7 @@ void readRange(const FieldSpec &field, const json &spec, const std::string &kind
     const bool isInt = field.type == FieldType::Int;
     inRange(field, isInt ? json(int64_t(ps.low)) : json(ps.low), kindPath + "[0]", p);
     inRange(field, isInt ? json(int64_t(ps.high)) : json(ps.high), kindPath + "[1]", p);
+    return true;
 }
 
 void readAroundLrFinder(const json &v, const std::string &path, ParamSpec &ps, Problems &p)
@@ -138,8 +142,9 @@ void readAroundLrFinder(const json &v, const std::string &path, ParamSpec &ps, P
     else
         ps.factor = factor.get<double>();
     if (v.contains("centre")) {
-        if (!v["centre"].is_number() || !(v["centre"].get<double>() > 0))
-            p.add(path + ".centre", "must be a multiple of the suggestion above 0 (0.1: a decade below it)");
+        if (!v["centre"].is_number() || !(v["centre"].get<double>() > 0 && v["centre"].get<double>() <= 1))
+            p.add(path + ".centre", "must be a multiple of the suggestion above 0 and at most 1 (0.1: a decade "
+                                    "below it)");
         else
             ps.centre = v["centre"].get<double>();
     }
@@ -185,12 +190,14 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
     const std::string kindPath = path + "." + toString(ps.kind);
     switch (ps.kind) {
     case ParamKind::Values:
-        readValues(*field, v[toString(ps.kind)], kindPath, ps, p);
+        if (!readValues(*field, v[toString(ps.kind)], kindPath, ps, p))
+            return;
         break;
     case ParamKind::Uniform:
     case ParamKind::LogUniform:
     case ParamKind::IntUniform:
-        readRange(*field, v[toString(ps.kind)], kindPath, ps, p);
+        if (!readRange(*field, v[toString(ps.kind)], kindPath, ps, p))
+            return;
         break;
     case ParamKind::AroundLrFinder:
         readAroundLrFinder(v, path, ps, p);

@@ -30,7 +30,7 @@ struct ParamSpec {
     double low = 0, high = 0;           // Uniform, LogUniform, IntUniform (inclusive)
     double step = 0;                    // Uniform, IntUniform: values on low + k * step; 0: continuous
     double factor = 0;                  // AroundLrFinder: within middle / factor .. middle * factor, where
-    double centre = 1;                  //   middle = suggestion * centre (0.1: a decade below the suggestion)
+    double centre = 1;                  //   middle = suggestion * centre, in (0, 1] (0.1: a decade below it)
 };
 
 enum class SweepMethod { Grid, Random };

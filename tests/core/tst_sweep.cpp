@@ -110,6 +110,9 @@ private Q_SLOTS:
             << "parameters.optimizer.lr.centre: only around_lr_finder";
         QTest::newRow("centre at 0") << R"({"parameters": {"optimizer.lr": {"around_lr_finder": 3, "centre": 0}}})"
                                      << "parameters.optimizer.lr.centre: must be a multiple";
+        QTest::newRow("centre above the suggestion")
+            << R"({"parameters": {"optimizer.lr": {"around_lr_finder": 3, "centre": 10}}})"
+            << "parameters.optimizer.lr.centre: must be a multiple";
         QTest::newRow("continuous grid") << R"({"method": "grid"})" << "parameters.optimizer.lr: a grid needs values";
         QTest::newRow("eta") << R"({"early_stopping": {"type": "asha", "eta": 1}})" << "early_stopping.eta: must be";
         QTest::newRow("pruner") << R"({"early_stopping": {"type": "hyperband"}})" << "early_stopping.type: must be one of";
@@ -219,6 +222,22 @@ private Q_SLOTS:
         const auto bad = trialExperiment(s, json{{"split.train", 0.99}}, 4); // the split no longer sums to 1
         QVERIFY(!bad);
         QVERIFY2(bad.message().find("trial 4") != std::string::npos, bad.message().c_str());
+    }
+
+    // A parameter that is broken at its root (an empty list, a range of the wrong type) gets that one problem, not
+    // follow-on complaints about its step or the grid it cannot join.
+    void aBrokenParameterSaysOneThing()
+    {
+        json j = sweepJson();
+        j["parameters"] = {{"model.dropout", {{"values", json::array()}, {"step", 2}}}};
+        auto s = sweepFromJson(j, ".");
+        QVERIFY(!s);
+        QCOMPARE(QString::fromStdString(s.message()), QStringLiteral("parameters.model.dropout.values: must be a non-empty list"));
+        j["method"] = "grid";
+        j["parameters"] = {{"model.dropout", {{"uniform", {1, 0}}}}};
+        s = sweepFromJson(j, ".");
+        QVERIFY(!s);
+        QCOMPARE(QString::fromStdString(s.message()), QStringLiteral("parameters.model.dropout.uniform: low is above high"));
     }
 
     void aroundTheLrFinder()

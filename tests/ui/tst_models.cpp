@@ -237,6 +237,9 @@ private Q_SLOTS:
         QCOMPARE(formatMetric(12.0), QStringLiteral("12"));
         QCOMPARE(formatMetric(0.843), QStringLiteral("0.8430")); // lines up with 0.6672 in a column
         QCOMPARE(formatMetric(0.0525), QStringLiteral("0.05250"));
+        QCOMPARE(formatMetric(1234.5), QStringLiteral("1235")); // a throughput: no dangling point
+        QCOMPARE(formatMetric(999.96), QStringLiteral("1000"));
+        QCOMPARE(formatMetric(12.5), QStringLiteral("12.50"));
         useDigitGrouping();
         QCOMPARE(QStringLiteral("%L1").arg(1234567), QStringLiteral("1,234,567"));
     }

@@ -221,6 +221,21 @@ private Q_SLOTS:
         auto *problems = form->findChild<QLabel *>(QStringLiteral("problems"));
         QVERIFY(problems->text().contains(QLatin1String("1 problem")) &&
                 problems->text().contains(QLatin1String("hidden_size 768")));
+        // An error elsewhere stops the check (the experiment does not parse); fixing it brings the check back, so the
+        // contradiction is found again rather than the form calling itself valid.
+        const json lrBefore = form->fieldValue(QStringLiteral("optimizer.lr"));
+        form->setFieldValue(QStringLiteral("optimizer.lr"), -1.0);
+        form->setFieldValue(QStringLiteral("model.embedding_dim"), 96); // changed while it cannot be checked
+        QVERIFY(!form->issues().empty());
+        QTRY_VERIFY_WITH_TIMEOUT(!form->folderSummary().contains(QLatin1String("is 48")), 5000);
+        QVERIFY(!problems->text().contains(QLatin1String("hidden_size 768")));
+        form->setFieldValue(QStringLiteral("optimizer.lr"), lrBefore);
+        QVERIFY(!form->isValid()); // reading the folder again
+        QTRY_VERIFY2_WITH_TIMEOUT(problems->text().contains(QLatin1String("is 96 but its config.json has hidden_size 768")),
+                                  qPrintable(problems->text() + QStringLiteral(" | ") + form->folderSummary()), 5000);
+        QVERIFY(!form->isValid());
+        form->setFieldValue(QStringLiteral("model.embedding_dim"), 48);
+        QTRY_VERIFY_WITH_TIMEOUT(problems->text().contains(QLatin1String("is 48 but")), 5000);
         auto *scroll = form->findChild<QScrollArea *>();
         scroll->ensureWidgetVisible(headLr, 0, 200);
         shoot(QStringLiteral("form-encoder"));

@@ -517,15 +517,18 @@ void ExperimentForm::startFolderPreview()
     const json v = lbk::valueAt(resolved, "model.init_from");
     const std::string folder = v.is_string() ? v.get<std::string>() : std::string();
     const std::string root = ss(m_dataRoot);
-    // The folder, and the fields its config.json is checked against.
+    auto parsed = lbk::experimentFromJson(resolved); // a form with errors elsewhere shows the folder alone
+    // The folder, the fields its config.json is checked against, and whether the check can be made at all (an
+    // error elsewhere fixed makes it possible: the folder is read again).
     const std::string key = folder + '\n' + root + '\n' + resolved.value("model", json()).dump() +
-                            resolved.value("tokenizer", json()).dump();
+                            resolved.value("tokenizer", json()).dump() + (parsed ? "\nchecked" : "\nunchecked");
     if (!m_folderInfo || key == m_folderKey)
         return;
     const bool sameFolder = m_folderKey.rfind(folder + '\n' + root + '\n', 0) == 0;
     m_folderKey = key;
-    if (!m_folderProblem.isEmpty()) { // until the folder is read again
+    if (!m_folderProblem.isEmpty() || m_folderPending) { // until the folder is read again, if it is
         m_folderProblem.clear();
+        m_folderPending = false;
         showProblems();
     }
     if (folder.empty()) {
@@ -544,7 +547,8 @@ void ExperimentForm::startFolderPreview()
     }
     if (!sameFolder)
         m_folderInfo->setText(tr("Reading %1...").arg(qs(folder)));
-    auto parsed = lbk::experimentFromJson(resolved); // a form with errors elsewhere shows the folder alone
+    m_folderPending = true; // Launch waits for the answer
+    showProblems();
     std::optional<lbk::Experiment> e;
     if (parsed)
         e = std::move(parsed.value());
@@ -571,6 +575,7 @@ void ExperimentForm::startFolderPreview()
             return;
         m_folderInfo->setText(r.text);
         m_folderProblem = r.problem;
+        m_folderPending = false;
         showProblems();
     });
 }
@@ -613,6 +618,12 @@ void ExperimentForm::revalidate()
     }
     updateApplicability();
     showProblems();
+    // The init_from folder is checked only against an experiment that parses: when the form starts or stops
+    // parsing, that check is made again at once (not after the preview's pause), so Launch never sees a stale one.
+    if (m_issues.empty() != m_parses) {
+        m_parses = m_issues.empty();
+        startFolderPreview();
+    }
 }
 
 void ExperimentForm::showProblems()
@@ -622,7 +633,10 @@ void ExperimentForm::showProblems()
         all << qs(i.message).toHtmlEscaped();
     if (!m_folderProblem.isEmpty())
         all << tr("model.init_from: %1 (the engine would refuse it)").arg(m_folderProblem.toHtmlEscaped());
-    if (all.isEmpty()) {
+    if (all.isEmpty() && m_folderPending) {
+        m_problems->setText(tr("Reading the model.init_from folder to check it against the form..."));
+        m_problems->setStyleSheet(QString());
+    } else if (all.isEmpty()) {
         m_problems->setText(tr("No problems: `lbk validate` would accept this experiment."));
         m_problems->setStyleSheet(QStringLiteral("color: #2e9d4f;"));
     } else {

@@ -47,7 +47,8 @@ public:
     QString fieldError(const QString &path) const;
     std::vector<lbk::ValidationIssue> issues() const { return m_issues; }
     // No schema problem, and the model.init_from folder does not contradict the form (the engine would refuse).
-    bool isValid() const { return m_issues.empty() && m_folderProblem.isEmpty(); }
+    // While the folder is being read, not yet valid either.
+    bool isValid() const { return m_issues.empty() && m_folderProblem.isEmpty() && !m_folderPending; }
     QString dataSummary() const;
     QString folderSummary() const; // what the model.init_from folder holds, as the form shows it
 
@@ -111,6 +112,8 @@ private:
     nlohmann::json m_loaded = nlohmann::json::object();
     std::vector<lbk::ValidationIssue> m_issues;
     QString m_folderProblem; // model.init_from's config.json against the form's sizes; empty when they agree
+    bool m_folderPending = false; // the folder is being read
+    bool m_parses = true;         // no schema issue at the last revalidate()
     QString m_file;
     QString m_dataRoot;
     bool m_modified = false;
