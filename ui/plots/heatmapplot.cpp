@@ -1,5 +1,7 @@
 #include "heatmapplot.h"
 
+#include <algorithm>
+
 namespace labbook {
 
 HeatmapPlot::HeatmapPlot(QWidget *parent)
@@ -86,6 +88,21 @@ void HeatmapPlot::setHistograms(const QString &title, const std::vector<qint64> 
     xAxis->setRange(-0.5, nx - 0.5);
     yAxis->setRange(lo, hi);
     setMarker(nx - 1);
+}
+
+double HeatmapPlot::maxShare() const
+{
+    double top = 0;
+    for (int e = 0; e < m_map->data()->keySize(); ++e)
+        for (int b = 0; b < m_map->data()->valueSize(); ++b)
+            top = std::max(top, m_map->data()->cell(e, b));
+    return top;
+}
+
+void HeatmapPlot::setShareTop(double top)
+{
+    m_map->setDataRange(QCPRange(0, top > 0 ? top : 1));
+    requestReplot();
 }
 
 void HeatmapPlot::setMarker(int e)

@@ -158,6 +158,12 @@ void HistogramsPage::rebuild()
         }
         m_heatmaps[i]->setHistograms(histogramTitle(qs(m_names[i])), m_steps, counts, lo, hi);
     }
+    // One colour scale for the maps side by side, so the same colour means the same share in each.
+    double top = 0;
+    for (auto *h : m_heatmaps)
+        top = std::max(top, h->maxShare());
+    for (auto *h : m_heatmaps)
+        h->setShareTop(top);
     QSignalBlocker block(m_slider);
     m_slider->setRange(0, std::max(0, int(m_steps.size()) - 1));
     m_slider->setEnabled(m_steps.size() > 1);
