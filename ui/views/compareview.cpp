@@ -1,5 +1,7 @@
 #include "compareview.h"
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -53,6 +55,7 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
 
     // Config and metrics together: what changed, and what it did.
     auto *summary = new QSplitter(Qt::Vertical, m_tabs);
+    m_summary = summary;
     auto *configBox = new QWidget(summary);
     auto *cl = new QVBoxLayout(configBox);
     cl->setContentsMargins(0, 0, 0, 0);
@@ -113,6 +116,7 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
     m_tabs->addTab(preds, tr("Predictions"));
 
     connect(m_showIdentical, &QCheckBox::toggled, m_config, &ConfigDiffModel::setShowIdentical);
+    connect(m_showIdentical, &QCheckBox::toggled, this, &CompareView::fitSummary);
     const auto updatePreds = [this] {
         m_predictions->setPair(m_first->currentIndex(), m_second->currentIndex());
         m_predictions->setOutcome(ComparePredictionsModel::Outcome(m_outcome->currentIndex()));
@@ -185,6 +189,7 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
                                            counted(m_config->identicalCount(), tr("identical key"),
                                                    tr("identical keys"))));
             m_metrics->setRuns(summaries);
+            fitSummary();
             m_curves->setRuns(summaries);
             m_predictions->setRuns(names, l.predictions);
             for (auto *c : {m_first, m_second}) {
@@ -200,6 +205,21 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
                         t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
             Q_EMIT loaded();
         });
+}
+
+// The config diff gets the height its rows need (up to half), the metrics the rest: a five-key diff left 250 px
+// empty above a metrics table that had to scroll.
+void CompareView::fitSummary()
+{
+    auto *config = findChild<QTableView *>(QStringLiteral("configDiffTable"));
+    const int total = m_summary->height();
+    if (!config || total < 200)
+        return;
+    const int rows = config->model()->rowCount();
+    const int need = m_configInfo->sizeHint().height() + config->horizontalHeader()->sizeHint().height() +
+                     (rows + 1) * config->verticalHeader()->defaultSectionSize() + 2 * config->frameWidth() + 12;
+    const int top = std::clamp(need, 120, total / 2);
+    m_summary->setSizes({top, total - top});
 }
 
 } // namespace labbook

@@ -13,6 +13,7 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QTableView;
+class QSplitter;
 class QTabWidget;
 
 namespace labbook {
@@ -41,6 +42,8 @@ Q_SIGNALS:
     void loaded();
 
 private:
+    void fitSummary();
+
     StoreService *m_store;
     std::vector<lbk::RunDetail> m_runs;
     ConfigDiffModel *m_config = nullptr;
@@ -48,6 +51,7 @@ private:
     ComparePredictionsModel *m_predictions = nullptr;
     CurvesPage *m_curves = nullptr;
     QTabWidget *m_tabs = nullptr;
+    QSplitter *m_summary = nullptr; // the config diff above the metrics
     QLabel *m_title = nullptr, *m_configInfo = nullptr, *m_predInfo = nullptr;
     QCheckBox *m_showIdentical = nullptr;
     QComboBox *m_first = nullptr, *m_second = nullptr, *m_outcome = nullptr;
