@@ -222,19 +222,24 @@ private Q_SLOTS:
     }
 
     // around_lr_finder: the base's LR range test runs first, the rates are drawn within a factor of its suggestion,
-    // and a second sweep of the same base reuses it.
+    // and a second sweep of the same base reuses it (centred a decade below the suggestion, within a factor of 2).
     void sweepsAroundTheLrFinder()
     {
         const QString store = storePath(QStringLiteral("lr"));
         const QString file = m_dir.filePath(QStringLiteral("lr-sweep.json"));
-        const json sweep = {{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
-                            {"trials", 2},
-                            {"parallel", 2},
-                            {"parameters", {{"optimizer.lr", {{"around_lr_finder", 10}}}}}};
-        std::ofstream(file.toStdString()) << sweep.dump();
+        json sweep = {{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
+                      {"trials", 2},
+                      {"parallel", 2},
+                      {"parameters", {{"optimizer.lr", {{"around_lr_finder", 10}}}}}};
         for (int round = 0; round < 2; ++round) {
+            if (round == 1)
+                sweep["parameters"]["optimizer.lr"] = {{"around_lr_finder", 2}, {"centre", 0.1}};
+            std::ofstream(file.toStdString()) << sweep.dump();
             const auto r = lbk(store, {QStringLiteral("sweep"), file});
             QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+            QVERIFY2(r.out.contains(QLatin1String("optimizer.lr is drawn log-uniform from")) ||
+                         r.err.contains(QLatin1String("optimizer.lr is drawn log-uniform from")),
+                     qPrintable(r.out + r.err));
         }
         auto s = open(store);
         lbk::RunFilter lrFinds;
@@ -242,12 +247,17 @@ private Q_SLOTS:
         const auto finders = s->runs(lrFinds);
         QCOMPARE(finders.size(), size_t(1)); // the second sweep reused it
         const double suggestion = finders[0].summary["lr_suggestion"]["lr"].get<double>();
-        for (const auto &sw : s->sweeps())
+        for (const auto &sw : s->sweeps()) {
+            const bool centred = sw.spec["parameters"]["optimizer.lr"]["log_uniform"][1].get<double>() < suggestion;
+            const double lo = centred ? suggestion * 0.1 / 2.001 : suggestion / 10.01;
+            const double hi = centred ? suggestion * 0.1 * 2.001 : suggestion * 10.01;
             for (const auto &t : s->trials(sw.id)) {
                 const double lr = t.params["optimizer.lr"].get<double>();
-                QVERIFY2(lr >= suggestion / 10.01 && lr <= suggestion * 10.01, qPrintable(QString::number(lr)));
+                QVERIFY2(lr >= lo && lr <= hi, qPrintable(QString::number(lr)));
                 QCOMPARE(t.state, lbk::TrialState::Finished);
             }
+        }
+        QCOMPARE(s->sweeps().size(), size_t(2));
         QVERIFY(s->sweeps()[0].spec["parameters"]["optimizer.lr"].contains("log_uniform"));
     }
 
