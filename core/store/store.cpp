@@ -46,6 +46,18 @@ json parseOr(std::string_view text, json fallback)
     return j.is_discarded() ? fallback : j;
 }
 
+// The strings of a JSON array column (tags, true labels); anything else in it is skipped.
+std::vector<std::string> stringList(std::string_view text)
+{
+    std::vector<std::string> out;
+    const json list = parseOr(text, json::array());
+    if (list.is_array())
+        for (const auto &t : list)
+            if (t.is_string())
+                out.push_back(t.get<std::string>());
+    return out;
+}
+
 void readSummary(const detail::Stmt &s, RunSummary &r)
 {
     r.id = s.i64(0);
@@ -65,12 +77,7 @@ void readSummary(const detail::Stmt &s, RunSummary &r)
     r.createdAt = s.f64(14);
     r.startedAt = s.isNull(15) ? 0 : s.f64(15);
     r.endedAt = s.isNull(16) ? 0 : s.f64(16);
-    r.tags.clear();
-    json tags = parseOr(s.textView(17), json::array());
-    if (tags.is_array())
-        for (const auto &t : tags)
-            if (t.is_string())
-                r.tags.push_back(t.get<std::string>());
+    r.tags = stringList(s.textView(17));
     r.notes = s.text(18);
     r.lastStep = s.i64(19);
     r.configHash = s.text(20);
@@ -750,14 +757,8 @@ PredictionRow predictionRow(detail::Stmt &s)
     PredictionRow r;
     r.exampleId = s.text(0);
     r.title = s.text(1);
-    if (!fastTruth(s.textView(2), r.truth)) {
-        r.truth.clear();
-        json truth = parseOr(s.textView(2), json::array());
-        if (truth.is_array())
-            for (const auto &t : truth)
-                if (t.is_string())
-                    r.truth.push_back(t.get<std::string>());
-    }
+    if (!fastTruth(s.textView(2), r.truth))
+        r.truth = stringList(s.textView(2));
     if (!fastTop(s.textView(3), r.top)) {
         r.top.clear();
         json top = parseOr(s.textView(3), json::array());
@@ -798,6 +799,13 @@ int64_t Store::predictionCount(int64_t run) const
     auto s = stmt("SELECT count(*) FROM predictions WHERE run = ?");
     s.bindInt(1, run);
     return s.step() ? s.i64(0) : 0;
+}
+
+bool Store::hasLrPoints(int64_t run) const
+{
+    auto s = stmt("SELECT 1 FROM lr_points WHERE run = ? LIMIT 1");
+    s.bindInt(1, run);
+    return s.step();
 }
 
 std::vector<LrPoint> Store::lrPoints(int64_t run) const

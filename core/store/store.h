@@ -256,6 +256,7 @@ public:
     std::vector<PredictionRow> predictions(int64_t run, const PredictionFilter &filter) const;
     int64_t predictionCount(int64_t run) const;
     std::vector<LrPoint> lrPoints(int64_t run) const;
+    bool hasLrPoints(int64_t run) const; // without reading them
     std::vector<ArtifactRecord> artifacts(int64_t run) const;
     std::vector<LogLine> logs(int64_t run) const;
 

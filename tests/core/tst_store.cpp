@@ -646,6 +646,8 @@ private Q_SLOTS:
         // LR finder.
         auto lr = store->lrPoints(id);
         QCOMPARE(lr.size(), size_t(2));
+        QVERIFY(store->hasLrPoints(id));
+        QVERIFY(!store->hasLrPoints(id + 1000));
         QCOMPARE(lr[1].lr, 1e-6);
         QVERIFY(std::isnan(lr[1].loss));
         QCOMPARE(lr[1].smoothed, 2.2);

@@ -125,7 +125,10 @@ void PlotWidget::placeLegend()
         const QCPGraph *graph = this->graph(g);
         if (!graph->visible())
             continue;
-        for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it) {
+        // Every replot runs this on the GUI thread: a long raw series is sampled, at most ~2,000 points a graph.
+        const int n = graph->dataCount(), stride = std::max(1, n / 2000);
+        for (int i = 0; i < n; i += stride) {
+            const auto it = graph->data()->at(i);
             const QPointF p(graph->keyAxis()->coordToPixel(it->key), graph->valueAxis()->coordToPixel(it->value));
             for (int c = 0; c < 4; ++c) {
                 const int x = corners[c] & Qt::AlignLeft ? area.left() : area.right() - size.width();

@@ -101,7 +101,7 @@ void RunView::loadRun(bool firstTime)
             if (!r)
                 return std::nullopt;
             Loaded loaded{r.value(), lbk::usecase::encoderSource(s, *r), lbk::usecase::fineTunedFrom(s, *r),
-                          r->lrFind() || !s.lrPoints(id).empty()};
+                          r->lrFind() || s.hasLrPoints(id)};
             return loaded;
         },
         [this, gen, firstTime](std::optional<Loaded> loaded) {
