@@ -120,6 +120,14 @@ private Q_SLOTS:
         QCOMPARE(visible->index(0, labbook::TrialsModel::Value).data().toString(), QStringLiteral("0.7600"));
         QCOMPARE(page.plot()->lineCount(), 8);
         QCOMPARE(page.plot()->axisCount(), 3); // model.type, optimizer.lr, the metric
+        // Each numeric axis reads its extent at the ends and round values between (decades on the log axis).
+        QStringList ticks;
+        for (const auto *t : page.plot()->findChildren<QCPItemText *>())
+            if (t->objectName() == QLatin1String("tick"))
+                ticks << t->text();
+        for (const char *tick : {"bag", "cnn", "0.001", "0.01", "0.1", "0.3", "0.41", "0.5", "0.6", "0.7", "0.76"})
+            QVERIFY2(ticks.contains(QLatin1String(tick)), qPrintable(ticks.join(QLatin1Char(' '))));
+        QCOMPARE(ticks.size(), 11);
         // The rate drives the metric: it ranks first, with a perfect rank correlation and most of the forest's share.
         QVERIFY2(page.importance()->text().indexOf(QStringLiteral("optimizer.lr")) <
                      page.importance()->text().indexOf(QStringLiteral("model.type")),

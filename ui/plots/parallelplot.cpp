@@ -17,6 +17,62 @@ QColor metricColor(double t, bool dark) // t in [0, 1]: 1 is the best
     const auto mix = [&](int a, int b) { return int(a + (b - a) * t); };
     return QColor(mix(lo.red(), hi.red()), mix(lo.green(), hi.green()), mix(lo.blue(), hi.blue()));
 }
+// Round values an axis from lo to hi (log10 values on a log axis) could be labelled with, coarsest set first:
+// on a log axis whole decades, then 1-2-5 and 1-9 times them; on a linear one multiples of 5, 2 and 1 times
+// ever smaller powers of ten.
+std::vector<std::vector<double>> roundValueSets(double lo, double hi, bool log)
+{
+    std::vector<std::vector<double>> sets;
+    if (log) {
+        for (const std::vector<double> &mults : {std::vector<double>{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+            std::vector<double> values;
+            for (double k = std::floor(lo); k <= std::ceil(hi); ++k)
+                for (double m : mults)
+                    values.push_back(m * std::pow(10.0, k));
+            sets.push_back(std::move(values));
+        }
+        return sets;
+    }
+    const double top = std::pow(10.0, std::ceil(std::log10(hi - lo)));
+    for (double step = top; step > top * 1e-4; step /= 10)
+        for (double m : {5.0, 2.0, 1.0}) {
+            const double s = step * m / 10;
+            std::vector<double> values;
+            for (double v = std::ceil(lo / s) * s; v <= hi && values.size() < 50; v += s)
+                values.push_back(v);
+            sets.push_back(std::move(values));
+        }
+    return sets;
+}
+
+// Labels along a numeric axis, as (position 0..1, value): the two ends (the trials' extent) and between them
+// round values clear of the ends and of each other: the coarsest set that gives two or three of them, else the
+// coarsest that gives one. A single value sits in the middle, as its trials do.
+std::vector<std::pair<double, double>> numericTicks(double lo, double hi, bool log)
+{
+    const auto value = [log](double u) { return log ? std::pow(10.0, u) : u; };
+    if (!(hi > lo))
+        return {{0.5, value(lo)}};
+    std::vector<std::pair<double, double>> ticks{{0.0, value(lo)}, {1.0, value(hi)}};
+    constexpr double kClear = 0.15; // of the axis's length
+    std::vector<std::pair<double, double>> best;
+    for (const auto &set : roundValueSets(lo, hi, log)) {
+        std::vector<std::pair<double, double>> inner;
+        for (double v : set) {
+            const double p = ((log ? std::log10(v) : v) - lo) / (hi - lo);
+            if (p >= kClear && p <= 1 - kClear && (inner.empty() || p - inner.back().first >= kClear))
+                inner.emplace_back(p, v);
+        }
+        if (inner.size() >= 2 && inner.size() <= 3) {
+            best = std::move(inner);
+            break;
+        }
+        if (inner.size() == 1 && best.empty())
+            best = std::move(inner);
+    }
+    ticks.insert(ticks.end(), best.begin(), best.end());
+    return ticks;
+}
 } // namespace
 
 ParallelPlot::ParallelPlot(QWidget *parent) : PlotWidget(parent)
@@ -44,12 +100,6 @@ double ParallelPlot::metricPosition(double value) const
     return m_o.spec.maximize ? p : 1 - p; // the best at the top either way
 }
 
-QString ParallelPlot::metricLabel(double position) const
-{
-    const double p = m_o.spec.maximize ? position : 1 - position;
-    return QString::number(m_metricLo + p * (m_metricHi - m_metricLo), 'g', 4);
-}
-
 void ParallelPlot::rebuild()
 {
     clearPlottables();
@@ -59,6 +109,22 @@ void ParallelPlot::rebuild()
     for (auto &[axis, rect] : m_brushItems)
         removeItem(rect);
     m_brushItems.clear();
+    const bool anyValue = buildLines();
+    const int n = axisCount();
+    for (int i = 0; i < n; ++i)
+        addAxis(i, anyValue);
+    const auto brushes = m_brushes; // drawn again over the new lines
+    for (const auto &[axis, range] : brushes)
+        setBrush(axis, range.first, range.second);
+    xAxis->setRange(-0.15, n - 1 + 0.6);
+    yAxis->setRange(-0.05, kLabelY + 0.05);
+    setEmptyMessage(anyValue ? QString() : tr("No trial has a value yet"));
+    restyle();
+}
+
+// One line per trial through its positions on every axis; false when no trial has a metric value yet.
+bool ParallelPlot::buildLines()
+{
     m_lines.clear();
     std::vector<double> values;
     for (const auto &row : m_o.trials)
@@ -91,56 +157,51 @@ void ParallelPlot::rebuild()
         line.curve->setData(xs, ys);
         line.curve->setName(tr("trial %1").arg(line.trial));
     }
-    const int n = axisCount();
-    for (int i = 0; i < n; ++i) {
-        auto *axisLine = new QCPItemLine(this);
-        m_items.push_back(axisLine);
-        axisLine->setObjectName(QStringLiteral("axis"));
-        axisLine->start->setCoords(i, 0);
-        axisLine->end->setCoords(i, kTop);
-        auto *title = new QCPItemText(this);
-        m_items.push_back(title);
-        title->setObjectName(QStringLiteral("label"));
-        title->position->setCoords(i, kLabelY);
-        title->setText(i < int(m_axes.size()) ? QString::fromStdString(m_axes[size_t(i)].key) +
-                                                    (m_axes[size_t(i)].log ? tr(" (log)") : QString())
-                                              : QString::fromStdString(m_o.spec.metric));
-        title->setFont(QFont(font().family(), font().pointSize(), QFont::Bold));
-        title->setClipToAxisRect(false);
-        std::vector<std::pair<double, QString>> ticks;
-        if (i < int(m_axes.size())) {
-            const auto &a = m_axes[size_t(i)];
-            if (!a.categories.empty()) {
-                for (size_t k = 0; k < a.categories.size(); ++k)
-                    ticks.emplace_back(a.position(a.categories[k]), QString::fromStdString(a.categories[k]));
-            } else {
-                for (double p : {0.0, 0.5, 1.0}) {
-                    const double v = a.lo + p * (a.hi - a.lo);
-                    ticks.emplace_back(p, QString::number(a.log ? std::pow(10.0, v) : v, 'g', 3));
-                }
-            }
-        } else if (!values.empty()) {
-            for (double p : {0.0, 0.5, 1.0})
-                ticks.emplace_back(p, metricLabel(p));
-        }
-        for (const auto &[p, text] : ticks) {
-            auto *t = new QCPItemText(this);
-            m_items.push_back(t);
-            t->setObjectName(QStringLiteral("tick"));
-            t->position->setCoords(i, p);
-            t->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
-            t->setPadding(QMargins(5, 0, 0, 0));
-            t->setText(text);
-            t->setClipToAxisRect(false);
-        }
+    return !values.empty();
+}
+
+// Axis i: its line, its title above, and its labelled values (the metric's only once a trial has one).
+void ParallelPlot::addAxis(int i, bool anyValue)
+{
+    auto *axisLine = new QCPItemLine(this);
+    m_items.push_back(axisLine);
+    axisLine->setObjectName(QStringLiteral("axis"));
+    axisLine->start->setCoords(i, 0);
+    axisLine->end->setCoords(i, kTop);
+    auto *title = new QCPItemText(this);
+    m_items.push_back(title);
+    title->setObjectName(QStringLiteral("label"));
+    title->position->setCoords(i, kLabelY);
+    const bool swept = i < int(m_axes.size());
+    title->setText(swept ? QString::fromStdString(m_axes[size_t(i)].key) + (m_axes[size_t(i)].log ? tr(" (log)") : QString())
+                         : QString::fromStdString(m_o.spec.metric));
+    title->setFont(QFont(font().family(), font().pointSize(), QFont::Bold));
+    title->setClipToAxisRect(false);
+    std::vector<std::pair<double, QString>> ticks;
+    if (swept) {
+        const auto &a = m_axes[size_t(i)];
+        for (size_t k = 0; k < a.categories.size(); ++k)
+            ticks.emplace_back(a.position(a.categories[k]), QString::fromStdString(a.categories[k]));
+        if (a.categories.empty())
+            for (const auto &[p, v] : numericTicks(a.lo, a.hi, a.log))
+                ticks.emplace_back(p, QString::number(v, 'g', 3));
+    } else if (anyValue) {
+        for (const auto &[p, v] : numericTicks(m_metricLo, m_metricHi, false))
+            ticks.emplace_back(metricPosition(v), QString::number(v, 'g', 4));
     }
-    const auto brushes = m_brushes; // drawn again over the new lines
-    for (const auto &[axis, range] : brushes)
-        setBrush(axis, range.first, range.second);
-    xAxis->setRange(-0.15, n - 1 + 0.6);
-    yAxis->setRange(-0.05, kLabelY + 0.05);
-    setEmptyMessage(values.empty() ? tr("No trial has a value yet") : QString());
-    restyle();
+    for (const auto &[p, text] : ticks) {
+        auto *t = new QCPItemText(this);
+        m_items.push_back(t);
+        t->setObjectName(QStringLiteral("tick"));
+        // A few pixels right of the axis line, so its background does not cut the line.
+        t->position->setParentAnchorX(axisLine->start);
+        t->position->setTypeX(QCPItemPosition::ptAbsolute);
+        t->position->setCoords(4, p);
+        t->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+        t->setPadding(QMargins(2, 0, 2, 0));
+        t->setText(text);
+        t->setClipToAxisRect(false);
+    }
 }
 
 void ParallelPlot::restyle()
@@ -166,6 +227,10 @@ void ParallelPlot::restyle()
             l->setPen(QPen(c, 1.2));
         } else if (auto *t = qobject_cast<QCPItemText *>(it)) {
             t->setColor(text);
+            // Lines pass behind a tick's value, not through it.
+            QColor back = palette().color(QPalette::Base);
+            back.setAlpha(t->objectName() == QLatin1String("tick") ? 215 : 0);
+            t->setBrush(back);
         }
     }
     for (auto &[axis, rect] : m_brushItems) {

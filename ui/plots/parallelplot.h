@@ -44,9 +44,10 @@ private:
         QCPCurve *curve = nullptr;
     };
     void rebuild();
+    bool buildLines();
+    void addAxis(int i, bool anyValue);
     void restyle();
     double metricPosition(double value) const;
-    QString metricLabel(double position) const;
     int axisAt(double x) const;
 
     lbk::SweepOverview m_o;
