@@ -17,6 +17,7 @@
 #include "models/runsmodel.h"
 #include "plots/curvesplot.h"
 #include "plots/series.h"
+#include "views/maskedcontextdelegate.h"
 
 using namespace labbook;
 
@@ -382,6 +383,49 @@ private Q_SLOTS:
         QVERIFY(std::isnan(s[3]));
         QVERIFY(s[5] > 10.0 && s[5] < 20.0);
         QCOMPARE(smoothEma(y, 0).size(), y.size());
+    }
+
+    // The engine marks a fill's masked token between U+27E6 and U+27E7; the GUI splits it out to highlight it.
+    void maskedContextSplitsAroundTheToken()
+    {
+        const QString text = QStringLiteral("\u2026of the \u27e6quantum\u27e7 Hall <effect>");
+        const MaskedContext c = splitMaskedContext(text);
+        QVERIFY(c.marked);
+        QCOMPARE(c.before, QStringLiteral("\u2026of the "));
+        QCOMPARE(c.target, QStringLiteral("quantum"));
+        QCOMPARE(c.after, QStringLiteral(" Hall <effect>"));
+        const QString html = maskedContextHtml(text, QPalette());
+        QVERIFY2(html.contains(QLatin1String("&nbsp;quantum&nbsp;</b>")) && html.contains(QLatin1String("&lt;effect&gt;")),
+                 qPrintable(html));
+        const MaskedContext plain = splitMaskedContext(QStringLiteral("A title without marks"));
+        QVERIFY(!plain.marked);
+        QCOMPARE(plain.before, QStringLiteral("A title without marks"));
+        QVERIFY(!splitMaskedContext(QStringLiteral("an \u27e6open mark only")).marked);
+    }
+
+    // A handful of evaluations is drawn as recorded; a dense training series is smoothed.
+    void sparseSeriesAreNotSmoothed()
+    {
+        CurvesPlot plot;
+        plot.resize(800, 400);
+        CurveSeries val, train;
+        val.name = QStringLiteral("val/loss");
+        train.name = QStringLiteral("train/loss");
+        for (int i = 0; i < 6; ++i) {
+            val.x << i * 100;
+            val.y << (i == 5 ? 1.0 : 2.0);
+        }
+        for (int i = 0; i < 500; ++i) {
+            train.x << i;
+            train.y << (i < 499 ? 2.0 : 1.0);
+        }
+        plot.setSeries({val, train});
+        plot.setSmoothing(0.9);
+        const QString readout = plot.readoutAt(499);
+        QVERIFY2(readout.contains(QLatin1String("val/loss: 1  @")), qPrintable(readout)); // no "(smoothed ...)"
+        QVERIFY2(readout.contains(QLatin1String("train/loss: 1 (smoothed 1.9")), qPrintable(readout));
+        QCOMPARE(smoothingFor(kMinPointsToSmooth - 1, 0.9), 0.0);
+        QCOMPARE(smoothingFor(kMinPointsToSmooth, 0.9), 0.9);
     }
 
     void curvesPlotDrawsFewPoints()

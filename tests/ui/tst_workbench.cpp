@@ -40,6 +40,7 @@
 #include "views/histogramspage.h"
 #include "views/logpage.h"
 #include "views/lrfinderpage.h"
+#include "views/maskedcontextdelegate.h"
 #include "views/predictionspage.h"
 #include "views/runsbrowser.h"
 #include "views/runview.h"
@@ -542,7 +543,6 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(view->runId(), id, 5000);
         view->tabs()->setCurrentIndex(RunView::Curves);
         CurvesPage *curves = view->curves();
-        curves->findChild<QSlider *>(QStringLiteral("smoothing"))->setValue(0); // four evaluations: the points as they are
         QTRY_VERIFY_WITH_TIMEOUT(curves->availableKeys().contains(QStringLiteral("val/perplexity")), 10000);
         curves->setSelectedKeys({QStringLiteral("train/loss"), QStringLiteral("val/loss")});
         QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 2, 10000);
@@ -558,6 +558,9 @@ private Q_SLOTS:
         PredictionsPage *preds = view->predictions();
         QTRY_VERIFY_WITH_TIMEOUT(!preds->isLoading() && preds->model()->rowCount() > 20, 15000);
         QVERIFY(preds->model()->index(0, PredictionsModel::Title).data().toString().contains(QChar(0x27e6)));
+        // The masked token is drawn highlighted, not between the engine's brackets.
+        QVERIFY(qobject_cast<MaskedContextDelegate *>(preds->table()->itemDelegateForColumn(PredictionsModel::Title)));
+        preds->table()->selectRow(0); // the detail pane: the context with its token marked, and the five guesses
         shoot(QStringLiteral("run-mlm-fills"));
         view->tabs()->setCurrentIndex(RunView::Overview);
         shoot(QStringLiteral("run-mlm-overview"));

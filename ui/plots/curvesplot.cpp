@@ -132,8 +132,9 @@ void CurvesPlot::rebuild(bool rescale)
             x = fx;
             y = fy;
         }
-        const QVector<double> smooth = smoothEma(y, m_smoothing);
-        if (m_smoothing > 0) {
+        const double weight = smoothingFor(y.size(), m_smoothing);
+        const QVector<double> smooth = smoothEma(y, weight);
+        if (weight > 0) {
             const XY raw = downsampleMinMax(x, y, buckets);
             QCPGraph *g = addGraph();
             QColor faint = s.color;
@@ -185,8 +186,8 @@ QString CurvesPlot::readoutAt(double x) const
         if (k > 0 && std::fabs(s.x[k - 1] - x) < std::fabs(s.x[k] - x))
             --k;
         QString line = QStringLiteral("%1: %2").arg(s.name, QString::number(s.y[k], 'g', 5));
-        if (m_smoothing > 0) {
-            const QVector<double> sm = smoothEma(s.y.mid(0, k + 1), m_smoothing);
+        if (const double weight = smoothingFor(s.y.size(), m_smoothing); weight > 0) {
+            const QVector<double> sm = smoothEma(s.y.mid(0, k + 1), weight);
             line += QStringLiteral(" (smoothed %1)").arg(QString::number(sm.last(), 'g', 5));
         }
         line += QStringLiteral("  @ %1").arg(QString::number(s.x[k], 'g', 7));

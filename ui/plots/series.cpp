@@ -21,6 +21,11 @@ QVector<double> smoothEma(const QVector<double> &y, double weight)
     return out;
 }
 
+double smoothingFor(qsizetype points, double weight)
+{
+    return points < kMinPointsToSmooth ? 0.0 : weight;
+}
+
 XY downsampleMinMax(const QVector<double> &x, const QVector<double> &y, int buckets)
 {
     XY out;

@@ -12,6 +12,11 @@ struct XY {
 
 // weight in [0, 1): 0 returns the input; NaNs stay NaN and are not averaged in.
 QVector<double> smoothEma(const QVector<double> &y, double weight);
+// Series shorter than this are not smoothed: an evaluation series of a handful of points would only lag
+// behind its own values (an EMA of weight 0.9 needs about ten points to follow a change).
+constexpr qsizetype kMinPointsToSmooth = 30;
+// The weight the curves use for a series of `points` points: `weight`, or 0 below kMinPointsToSmooth.
+double smoothingFor(qsizetype points, double weight);
 // At most 4 * buckets points: the series cut into buckets of equal point count, each keeping its first,
 // minimum, maximum and last points in x order. Series of up to 4 * buckets points come back unchanged.
 XY downsampleMinMax(const QVector<double> &x, const QVector<double> &y, int buckets);

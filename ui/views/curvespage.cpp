@@ -13,6 +13,7 @@
 
 #include "format.h"
 #include "plots/curvesplot.h"
+#include "plots/series.h"
 #include "storeservice.h"
 
 namespace labbook {
@@ -38,7 +39,8 @@ CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
     m_smoothing->setObjectName(QStringLiteral("smoothing"));
     m_smoothing->setRange(0, 99);
     m_smoothing->setToolTip(tr("Debiased exponential moving average over the whole series, then drawn. The raw "
-                               "curve stays faint behind it."));
+                               "curve stays faint behind it. Series of fewer than %1 points (evaluations) are drawn as "
+                               "recorded: smoothing a handful of points only makes them lag.").arg(kMinPointsToSmooth));
     m_smoothingLabel = new QLabel(QStringLiteral("0.00"), side);
     auto *sm = new QHBoxLayout;
     sm->addWidget(m_smoothing, 1);

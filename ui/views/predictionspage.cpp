@@ -25,6 +25,7 @@
 #include "experiment/experiment.h"
 #include "columnchooser.h"
 #include "format.h"
+#include "maskedcontextdelegate.h"
 #include "models/confusionmodel.h"
 #include "models/predictionsmodel.h"
 #include "paperabstracts.h"
@@ -139,6 +140,7 @@ QTableView *PredictionsPage::buildTable()
     m_table = new QTableView(this);
     m_table->setObjectName(QStringLiteral("predictionsTable"));
     m_table->setModel(m_model);
+    m_contextDelegate = new MaskedContextDelegate(m_table);
     m_table->setSortingEnabled(true);
     m_table->sortByColumn(PredictionsModel::Confidence, Qt::DescendingOrder);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -272,6 +274,8 @@ void PredictionsPage::setRun(const lbk::RunSummary &run)
     const bool tokens = run.task == lbk::toString(lbk::TrainingObjective::Mlm);
     m_model->setMaskedTokens(tokens);
     setWording(tokens);
+    // A fill's context marks its masked token; the delegate highlights it (a paper's title has no such mark).
+    m_table->setItemDelegateForColumn(PredictionsModel::Title, tokens ? m_contextDelegate : nullptr);
     m_detail->setPlaceholderText(tokens ? tr("Select a row to see the masked token in its context, the original and "
                                              "the model's top-5 guesses.")
                                         : tr("Select a row to read the paper's full title, abstract, true labels and "
@@ -474,7 +478,8 @@ void PredictionsPage::showDetail()
         return;
     }
     const bool tokens = m_model->maskedTokens();
-    QString html = QStringLiteral("<p style='font-size:large'><b>%1</b></p>").arg(qs(row->title).toHtmlEscaped());
+    QString html = tokens ? QStringLiteral("<p style='font-size:large'>%1</p>").arg(maskedContextHtml(qs(row->title), palette()))
+                          : QStringLiteral("<p style='font-size:large'><b>%1</b></p>").arg(qs(row->title).toHtmlEscaped());
     html += QStringLiteral("<p>%1 <b>%2</b> &nbsp; %3 <b>%4</b> &nbsp; <span style='color:%5'>%6</span></p>")
                 .arg(tokens ? tr("Position") : tr("Paper"), qs(row->exampleId).toHtmlEscaped(),
                      tokens ? tr("Original:") : tr("True:"), toStringList(row->truth).join(QStringLiteral(", ")).toHtmlEscaped(),

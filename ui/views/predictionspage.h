@@ -14,6 +14,7 @@ class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QSplitter;
+class QStyledItemDelegate;
 class QTableView;
 class QTextBrowser;
 
@@ -78,6 +79,7 @@ private:
     QLineEdit *m_text = nullptr;
     QLabel *m_count = nullptr;
     QTableView *m_table = nullptr, *m_confusionView = nullptr;
+    QStyledItemDelegate *m_contextDelegate = nullptr;
     QTextBrowser *m_detail = nullptr;
     PaperAbstracts *m_abstracts = nullptr;
     QSplitter *m_split2 = nullptr;
