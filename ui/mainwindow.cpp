@@ -196,6 +196,23 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::buildMenus()
 {
+    buildFileMenu();
+    buildRunMenu();
+    buildViewMenu();
+    auto *settings = menuBar()->addMenu(tr("&Settings"));
+    settings->addAction(tr("&Targets..."), this, [this] { openTargetsDialog(); });
+    auto *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Labbook"), this, [this] {
+        QMessageBox::about(this, tr("About Labbook"),
+                           tr("<b>Labbook %1</b><br>An experiment workbench for text classification.<br>"
+                              "Runs train in separate <code>lbk worker</code> processes and are recorded in the "
+                              "store: %2")
+                               .arg(QStringLiteral(LABBOOK_VERSION), m_store->path().toHtmlEscaped()));
+    });
+}
+
+void MainWindow::buildFileMenu()
+{
     auto *file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&New experiment"), QKeySequence::New, m_form, &ExperimentForm::newExperiment);
     file->addAction(tr("&Open experiment..."), QKeySequence::Open, m_form, &ExperimentForm::openInteractively);
@@ -212,7 +229,11 @@ void MainWindow::buildMenus()
     file->addAction(tr("&Export current plot..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportCurrentPlot);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+}
 
+// Launch, resume, cancel and the actions on the selected runs.
+void MainWindow::buildRunMenu()
+{
     auto *run = menuBar()->addMenu(tr("&Run"));
     run->addAction(tr("&Launch"), QKeySequence(tr("Ctrl+R")), this,
                    [this] { launchForm(false); });
@@ -238,7 +259,11 @@ void MainWindow::buildMenus()
     });
     run->addAction(tr("Edit &notes..."), QKeySequence(tr("Ctrl+Shift+N")), m_runs, &RunsBrowser::editNotesOfCurrent);
     run->addAction(tr("&Delete selected..."), QKeySequence(tr("Ctrl+Shift+Delete")), m_runs, &RunsBrowser::deleteSelected);
+}
 
+// The pages, the run list's dock and the colour scheme.
+void MainWindow::buildViewMenu()
+{
     auto *view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Experiment form"), QKeySequence(tr("Ctrl+1")), this, [this] { m_pages->setCurrentIndex(FormPage); });
     view->addAction(tr("&Run"), QKeySequence(tr("Ctrl+2")), this, [this] { m_pages->setCurrentIndex(RunPage); });
@@ -265,18 +290,6 @@ void MainWindow::buildMenus()
             applyColorScheme(key);
         });
     }
-
-    auto *settings = menuBar()->addMenu(tr("&Settings"));
-    settings->addAction(tr("&Targets..."), this, [this] { openTargetsDialog(); });
-
-    auto *help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About Labbook"), this, [this] {
-        QMessageBox::about(this, tr("About Labbook"),
-                           tr("<b>Labbook %1</b><br>An experiment workbench for text classification.<br>"
-                              "Runs train in separate <code>lbk worker</code> processes and are recorded in the "
-                              "store: %2")
-                               .arg(QStringLiteral(LABBOOK_VERSION), m_store->path().toHtmlEscaped()));
-    });
 }
 
 void MainWindow::openStore(const QString &path)

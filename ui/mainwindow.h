@@ -79,6 +79,9 @@ private:
     void connectStoreAndHint();
     void connectFormAndLrFinder();
     void buildMenus();
+    void buildFileMenu();
+    void buildRunMenu();
+    void buildViewMenu();
     void restoreSettings();
     void saveSettings();
     void exportCurrentPlot();

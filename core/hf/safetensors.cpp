@@ -488,10 +488,10 @@ std::vector<float> SafetensorsFile::toFloat(const TensorInfo &t) const
     return out;
 }
 
-Status writeSafetensors(const fs::path &path, const std::vector<TensorView> &tensors,
-                        const std::map<std::string, std::string> &metadata)
+namespace {
+// Each tensor's name unique and not reserved, its byte count what its shape and dtype hold, its data given.
+Status checkTensors(const std::string &where, const std::vector<TensorView> &tensors)
 {
-    const std::string where = path.string();
     std::set<std::string_view> names;
     for (const TensorView &t : tensors) {
         const std::string label = where + ": tensor '" + t.name + "': ";
@@ -510,14 +510,25 @@ Status writeSafetensors(const fs::path &path, const std::vector<TensorView> &ten
         if (t.bytes > 0 && !t.data)
             return Error{label + "no data given"};
     }
+    return okStatus();
+}
 
-    // The reference writer's data order (see the header), then the header itself with the names sorted.
-    std::vector<size_t> dataOrder(tensors.size());
-    std::iota(dataOrder.begin(), dataOrder.end(), size_t(0));
-    std::sort(dataOrder.begin(), dataOrder.end(), [&](size_t a, size_t b) {
+// The reference writer's data order (see the header): larger alignments first, then by name.
+std::vector<size_t> dataOrderOf(const std::vector<TensorView> &tensors)
+{
+    std::vector<size_t> order(tensors.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         const int ra = alignmentRank(tensors[a].dtype), rb = alignmentRank(tensors[b].dtype);
         return ra != rb ? ra > rb : tensors[a].name < tensors[b].name;
     });
+    return order;
+}
+
+// The JSON header, names sorted, padded with spaces so the data starts 8-aligned.
+Result<std::string> headerText(const std::string &where, const std::vector<TensorView> &tensors,
+                               const std::vector<size_t> &dataOrder, const std::map<std::string, std::string> &metadata)
+{
     std::vector<uint64_t> begins(tensors.size());
     uint64_t offset = 0;
     for (size_t i : dataOrder) {
@@ -526,9 +537,7 @@ Status writeSafetensors(const fs::path &path, const std::vector<TensorView> &ten
     }
     std::vector<size_t> nameOrder(tensors.size());
     std::iota(nameOrder.begin(), nameOrder.end(), size_t(0));
-    std::sort(nameOrder.begin(), nameOrder.end(),
-              [&](size_t a, size_t b) { return tensors[a].name < tensors[b].name; });
-
+    std::sort(nameOrder.begin(), nameOrder.end(), [&](size_t a, size_t b) { return tensors[a].name < tensors[b].name; });
     std::string header = "{";
     if (!metadata.empty()) {
         header += "\"__metadata__\":{";
@@ -555,14 +564,28 @@ Status writeSafetensors(const fs::path &path, const std::vector<TensorView> &ten
         header += "],\"data_offsets\":[" + std::to_string(begins[i]) + "," + std::to_string(begins[i] + t.bytes) + "]}";
     }
     header += "}";
-    header.append((8 - header.size() % 8) % 8, ' '); // the data starts 8-aligned
-    const uint64_t headerSize = header.size();
+    header.append((8 - header.size() % 8) % 8, ' ');
+    return header;
+}
+} // namespace
+
+Status writeSafetensors(const fs::path &path, const std::vector<TensorView> &tensors,
+                        const std::map<std::string, std::string> &metadata)
+{
+    const std::string where = path.string();
+    if (Status checked = checkTensors(where, tensors); !checked)
+        return checked;
+    const std::vector<size_t> dataOrder = dataOrderOf(tensors);
+    const auto header = headerText(where, tensors, dataOrder, metadata);
+    if (!header)
+        return header.error();
+    const uint64_t headerSize = header->size();
 
     const fs::path temp = path.parent_path() / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()));
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return Error{where + ": cannot write: " + errnoText()};
-    bool ok = writeAll(fd, &headerSize, 8) && writeAll(fd, header.data(), header.size());
+    bool ok = writeAll(fd, &headerSize, 8) && writeAll(fd, header->data(), header->size());
     for (size_t k = 0; ok && k < dataOrder.size(); ++k)
         ok = writeAll(fd, tensors[dataOrder[k]].data, tensors[dataOrder[k]].bytes);
     ok = ok && ::fsync(fd) == 0;

@@ -690,10 +690,11 @@ void ExperimentForm::scheduleDataPreview()
     m_previewTimer.start();
 }
 
-void ExperimentForm::startDataPreview()
+namespace {
+// data.path as the paths it names (a string or a list of strings; empty ones left out).
+std::vector<std::string> dataPaths(const json &experiment)
 {
-    json j = lbk::withDefaults(experiment());
-    const json given = lbk::valueAt(j, "data.path");
+    const json given = lbk::valueAt(experiment, "data.path");
     std::vector<std::string> paths;
     if (given.is_string() && !given.get<std::string>().empty())
         paths = {given.get<std::string>()};
@@ -701,6 +702,69 @@ void ExperimentForm::startDataPreview()
         for (const auto &p : given)
             if (p.is_string() && !p.get<std::string>().empty())
                 paths.push_back(p.get<std::string>());
+    return paths;
+}
+
+// "; multiclass task, 20 labels, 92,571 examples" and the twelve largest labels with their shares.
+QString labelSummaryHtml(const lbk::LabeledData &labels)
+{
+    std::vector<std::pair<int64_t, std::string>> dist;
+    int64_t total = 0;
+    for (size_t i = 0; i < labels.labelNames.size(); ++i) {
+        dist.emplace_back(labels.labelCounts[i], labels.labelNames[i]);
+        total += labels.labelCounts[i];
+    }
+    std::sort(dist.rbegin(), dist.rend());
+    QString text = QStringLiteral("; %1 task, <b>%2 labels</b>, %L3 examples").arg(QLatin1String(lbk::toString(labels.kind)))
+                       .arg(dist.size()).arg(labels.paper.size());
+    if (labels.dropped > 0)
+        text += QStringLiteral(" (%L1 papers left out)").arg(labels.dropped);
+    QStringList parts;
+    for (size_t i = 0; i < dist.size() && i < 12; ++i)
+        parts << QStringLiteral("%1&nbsp;%L2&nbsp;(%3%)")
+                     .arg(qs(dist[i].second).toHtmlEscaped())
+                     .arg(dist[i].first)
+                     .arg(total ? 100.0 * double(dist[i].first) / double(total) : 0.0, 0, 'f', 1);
+    if (dist.size() > 12)
+        parts << QStringLiteral("... %1 more").arg(dist.size() - 12);
+    return text + QStringLiteral("<br>") + parts.join(QStringLiteral(", "));
+}
+
+// Reads the data an experiment names (on a worker thread) and says what is in it: rows, bad lines, labels.
+std::shared_ptr<DataPreview> readDataPreview(const std::string &key, const std::string &root, const lbk::Experiment &e)
+{
+    auto p = std::make_shared<DataPreview>();
+    p->key = key;
+    const auto file = lbk::dataSourcePath(e.data, root);
+    lbk::ReadReport report;
+    auto files = lbk::resolveDataFiles(e.data.paths, root);
+    auto papers = files ? lbk::readPaperFiles(*files, e.data, &report) : lbk::Result<std::vector<lbk::Paper>>(files.error());
+    if (!papers) {
+        p->text = QStringLiteral("<span style='color:#e53935'>%1</span>").arg(qs(papers.message()).toHtmlEscaped());
+        return p;
+    }
+    QString text = QStringLiteral("<b>%L1 rows</b> in %2").arg(report.rows).arg(qs(file.filename().string()).toHtmlEscaped());
+    if (files->size() > 1)
+        text += QStringLiteral(" (%L1 files)").arg(files->size());
+    if (report.bad > 0)
+        text += QStringLiteral(" (%L1 bad lines skipped)").arg(report.bad);
+    if (report.duplicates > 0)
+        text += QStringLiteral(" (%L1 papers listed again, read once)").arg(report.duplicates);
+    auto labels = lbk::buildLabels(*papers, e.labels, file.filename().string());
+    if (!labels) {
+        p->text = text + QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(labels.message()).toHtmlEscaped());
+        return p;
+    }
+    p->text = text + labelSummaryHtml(*labels);
+    p->ok = true;
+    return p;
+}
+} // namespace
+
+void ExperimentForm::startDataPreview()
+{
+    json j = lbk::withDefaults(experiment());
+    const std::vector<std::string> paths = dataPaths(j);
     if (paths.empty()) {
         m_dataInfo->setText(tr("Choose a data file to see its rows and labels."));
         m_previewKey.clear();
@@ -716,60 +780,11 @@ void ExperimentForm::startDataPreview()
     // Validation of the labels is the form's job; here a best-effort parse with defaults where fields are bad.
     auto parsed = lbk::experimentFromJson(j);
     lbk::Experiment e;
-    if (parsed) {
+    if (parsed)
         e = parsed.value();
-    } else {
+    else
         e.data.paths = paths;
-    }
-    auto read = [key, root, e]() -> std::shared_ptr<DataPreview> {
-        auto p = std::make_shared<DataPreview>();
-        p->key = key;
-        const auto file = lbk::dataSourcePath(e.data, root);
-        lbk::ReadReport report;
-        auto files = lbk::resolveDataFiles(e.data.paths, root);
-        auto papers = files ? lbk::readPaperFiles(*files, e.data, &report)
-                            : lbk::Result<std::vector<lbk::Paper>>(files.error());
-        if (!papers) {
-            p->text = QStringLiteral("<span style='color:#e53935'>%1</span>").arg(qs(papers.message()).toHtmlEscaped());
-            return p;
-        }
-        QString text = QStringLiteral("<b>%L1 rows</b> in %2").arg(report.rows).arg(qs(file.filename().string()).toHtmlEscaped());
-        if (files->size() > 1)
-            text += QStringLiteral(" (%L1 files)").arg(files->size());
-        if (report.bad > 0)
-            text += QStringLiteral(" (%L1 bad lines skipped)").arg(report.bad);
-        if (report.duplicates > 0)
-            text += QStringLiteral(" (%L1 papers listed again, read once)").arg(report.duplicates);
-        auto labels = lbk::buildLabels(*papers, e.labels, file.filename().string());
-        if (!labels) {
-            text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(labels.message()).toHtmlEscaped());
-            p->text = text;
-            return p;
-        }
-        std::vector<std::pair<int64_t, std::string>> dist;
-        int64_t total = 0;
-        for (size_t i = 0; i < labels->labelNames.size(); ++i) {
-            dist.emplace_back(labels->labelCounts[i], labels->labelNames[i]);
-            total += labels->labelCounts[i];
-        }
-        std::sort(dist.rbegin(), dist.rend());
-        text += QStringLiteral("; %1 task, <b>%2 labels</b>, %L3 examples").arg(QLatin1String(lbk::toString(labels->kind)))
-                    .arg(dist.size()).arg(labels->paper.size());
-        if (labels->dropped > 0)
-            text += QStringLiteral(" (%L1 papers left out)").arg(labels->dropped);
-        QStringList parts;
-        for (size_t i = 0; i < dist.size() && i < 12; ++i)
-            parts << QStringLiteral("%1&nbsp;%L2&nbsp;(%3%)")
-                         .arg(qs(dist[i].second).toHtmlEscaped())
-                         .arg(dist[i].first)
-                         .arg(total ? 100.0 * double(dist[i].first) / double(total) : 0.0, 0, 'f', 1);
-        if (dist.size() > 12)
-            parts << QStringLiteral("... %1 more").arg(dist.size() - 12);
-        text += QStringLiteral("<br>") + parts.join(QStringLiteral(", "));
-        p->text = text;
-        p->ok = true;
-        return p;
-    };
+    auto read = [key, root, e] { return readDataPreview(key, root, e); };
     m_preview = async::run(QThreadPool::globalInstance(), this, std::move(read), [this](std::shared_ptr<DataPreview> p) {
         if (!p || p->key != m_previewKey)
             return; // an older preview; a newer one is on its way
