@@ -52,8 +52,17 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
     m_tabs = new QTabWidget(this);
     m_tabs->setDocumentMode(true);
     layout->addWidget(m_tabs, 1);
+    m_tabs->addTab(buildSummaryTab(), tr("Config && metrics"));
+    m_curves = new CurvesPage(store, m_tabs);
+    m_tabs->addTab(m_curves, tr("Curves"));
+    m_tabs->addTab(buildPredictionsTab(), tr("Predictions"));
+    connect(m_showIdentical, &QCheckBox::toggled, m_config, &ConfigDiffModel::setShowIdentical);
+    connect(m_showIdentical, &QCheckBox::toggled, this, &CompareView::fitSummary);
+}
 
-    // Config and metrics together: what changed, and what it did.
+// Config and metrics together: what changed, and what it did.
+QWidget *CompareView::buildSummaryTab()
+{
     auto *summary = new QSplitter(Qt::Vertical, m_tabs);
     m_summary = summary;
     auto *configBox = new QWidget(summary);
@@ -79,11 +88,12 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
     ml->addWidget(metricsTable);
     summary->addWidget(configBox);
     summary->addWidget(metricsBox);
-    m_tabs->addTab(summary, tr("Config && metrics"));
+    return summary;
+}
 
-    m_curves = new CurvesPage(store, m_tabs);
-    m_tabs->addTab(m_curves, tr("Curves"));
-
+// The papers two runs got right or wrong: pick A and B, an outcome, a search.
+QWidget *CompareView::buildPredictionsTab()
+{
     auto *preds = new QWidget(m_tabs);
     auto *pl = new QVBoxLayout(preds);
     pl->setContentsMargins(0, 0, 0, 0);
@@ -113,10 +123,6 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
     m_predInfo = new QLabel(preds);
     m_predInfo->setObjectName(QStringLiteral("comparePredictionsInfo"));
     pl->addWidget(m_predInfo);
-    m_tabs->addTab(preds, tr("Predictions"));
-
-    connect(m_showIdentical, &QCheckBox::toggled, m_config, &ConfigDiffModel::setShowIdentical);
-    connect(m_showIdentical, &QCheckBox::toggled, this, &CompareView::fitSummary);
     const auto updatePreds = [this] {
         m_predictions->setPair(m_first->currentIndex(), m_second->currentIndex());
         m_predictions->setOutcome(ComparePredictionsModel::Outcome(m_outcome->currentIndex()));
@@ -130,6 +136,7 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
     connect(m_second, &QComboBox::currentIndexChanged, this, updatePreds);
     connect(m_text, &QLineEdit::textChanged, this, updatePreds);
     connect(this, &CompareView::loaded, this, updatePreds);
+    return preds;
 }
 
 void CompareView::setOutcome(int index)

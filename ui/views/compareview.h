@@ -42,6 +42,8 @@ Q_SIGNALS:
     void loaded();
 
 private:
+    QWidget *buildSummaryTab();
+    QWidget *buildPredictionsTab();
     void fitSummary();
 
     StoreService *m_store;

@@ -92,6 +92,33 @@ SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_
     top->addWidget(m_status, 1);
     top->addWidget(m_openBest);
 
+    auto *split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(buildViews());
+    split->addWidget(buildTrialsPane());
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(top);
+    layout->addWidget(split, 1);
+
+    connect(m_chooser, &QComboBox::activated, this, [this](int i) { showSweep(m_chooser->itemData(i).toLongLong()); });
+    connect(m_plot, &ParallelPlot::trialsSelected, this,
+            [this](const std::set<int> &trials) { static_cast<BrushedTrials *>(m_proxy)->setTrials(trials); });
+    connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
+        const qint64 run = index.data(TrialsModel::RunIdRole).toLongLong();
+        if (run > 0)
+            Q_EMIT openRunRequested(run);
+    });
+    connect(m_openBest, &QPushButton::clicked, this, &SweepPage::openBest);
+    connect(m_store, &StoreService::runsUpdated, this, [this] {
+        if (m_live && isVisible())
+            reload();
+    });
+}
+
+// The parallel coordinates, the metric against each key, and the curves across seeds, as tabs.
+QTabWidget *SweepPage::buildViews()
+{
     m_plot = new ParallelPlot(this);
     m_plot->setObjectName(QStringLiteral("parallelPlot"));
     m_plot->setMinimumHeight(260);
@@ -117,9 +144,14 @@ SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_
     groupLayout->addWidget(m_groupCurves, 1);
     m_views->addTab(m_groupTab, tr("Curves across seeds"));
     connect(m_curveMetric, &QComboBox::activated, this, &SweepPage::loadGroupCurves);
+    return m_views;
+}
+
+// The trials table (brushing filters it) and, beside it, how much each key matters.
+QWidget *SweepPage::buildTrialsPane()
+{
     m_model = new TrialsModel(this);
-    auto *proxy = new BrushedTrials(this);
-    m_proxy = proxy;
+    m_proxy = new BrushedTrials(this);
     m_proxy->setSourceModel(m_model);
     m_proxy->setSortRole(TrialsModel::SortRole);
     m_table = new QTableView(this);
@@ -136,33 +168,12 @@ SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_
     m_importance->setWordWrap(true);
     m_importance->setMargin(6);
     m_importance->setMinimumWidth(300);
-
     auto *bottom = new QSplitter(Qt::Horizontal, this);
     bottom->addWidget(m_table);
     bottom->addWidget(m_importance);
     bottom->setStretchFactor(0, 3);
     bottom->setStretchFactor(1, 1);
-    auto *split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(m_views);
-    split->addWidget(bottom);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
-    auto *layout = new QVBoxLayout(this);
-    layout->addLayout(top);
-    layout->addWidget(split, 1);
-
-    connect(m_chooser, &QComboBox::activated, this, [this](int i) { showSweep(m_chooser->itemData(i).toLongLong()); });
-    connect(m_plot, &ParallelPlot::trialsSelected, this, [proxy](const std::set<int> &trials) { proxy->setTrials(trials); });
-    connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
-        const qint64 run = index.data(TrialsModel::RunIdRole).toLongLong();
-        if (run > 0)
-            Q_EMIT openRunRequested(run);
-    });
-    connect(m_openBest, &QPushButton::clicked, this, &SweepPage::openBest);
-    connect(m_store, &StoreService::runsUpdated, this, [this] {
-        if (m_live && isVisible())
-            reload();
-    });
+    return bottom;
 }
 
 void SweepPage::reload() { showSweep(m_sweepId); }

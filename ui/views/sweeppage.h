@@ -51,6 +51,8 @@ Q_SIGNALS:
     void openExperimentRequested(const nlohmann::json &experiment);
 
 private:
+    QTabWidget *buildViews();
+    QWidget *buildTrialsPane();
     void present(const lbk::SweepOverview &overview, const std::vector<lbk::KeyImportance> &importance);
     void openBest();
     // The groups' curves of the metric the curve combo names (the store lane reads every run's series).
