@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "cli/commands.h"
+#include "experiment/experiment.h"
 #include "launch/external.h"
 #include "launch/local.h"
 #include "store/store.h"
@@ -47,7 +48,7 @@ int fail(const Error &e)
 
 int record(const Common &c, const RecordOptions &o)
 {
-    if (o.task != "" && o.task != "multiclass" && o.task != "binary" && o.task != "multilabel")
+    if (o.task != "" && !fromWord<TaskKind>(o.task))
         return fail(badInput("--task " + o.task + ": allowed are multiclass, binary and multilabel"));
     if (!o.journal.empty() && !fs::is_regular_file(o.journal))
         return fail(badInput("--journal " + o.journal + ": no such file"));
@@ -58,6 +59,8 @@ int record(const Common &c, const RecordOptions &o)
     if (!store)
         return fail(store.error());
     ExternalRun request{o.name, o.experiment, o.task, o.tags, *config, o.pid};
+    if (!o.journal.empty())
+        fillFromJournal(request, o.journal); // what the options leave out, as the script named it
     auto run = createExternalRun(**store, request);
     if (!run)
         return fail(run.error());

@@ -1,5 +1,8 @@
 #include "launch/external.h"
 
+#include <fstream>
+
+#include "experiment/experiment.h"
 #include "experiment/schema.h"
 #include "launch/local.h"
 #include "launch/process.h"
@@ -7,6 +10,7 @@
 namespace lbk {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
 {
@@ -36,6 +40,32 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
     run->pid = request.pid;
     run->pidStart = started;
     return run;
+}
+
+void fillFromJournal(ExternalRun &request, const fs::path &journal)
+{
+    std::ifstream in(journal);
+    std::string line;
+    for (int n = 0; n < 1000 && std::getline(in, line); ++n) { // run_started comes first; a bound all the same
+        const json e = json::parse(line, nullptr, false);
+        if (!e.is_object() || e.value("type", "") != "run_started")
+            continue;
+        const auto text = [&](const char *key) {
+            const auto it = e.find(key);
+            return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        if (request.name.empty())
+            request.name = text("name");
+        if (request.task.empty() && fromWord<TaskKind>(text("task")))
+            request.task = text("task");
+        if (const auto tags = e.find("tags"); request.tags.empty() && tags != e.end() && tags->is_array())
+            for (const auto &t : *tags)
+                if (t.is_string())
+                    request.tags.push_back(t.get<std::string>());
+        if (const auto config = e.find("config"); request.config.empty() && config != e.end() && config->is_object())
+            request.config = *config;
+        return;
+    }
 }
 
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs::path &journal)

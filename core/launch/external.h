@@ -28,6 +28,10 @@ struct ExternalRun {
 // A pid that is not a live process here is refused before anything is created.
 Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request);
 
+// What a journal written elsewhere says of its run (its first run_started: name, task, tags, config) fills the
+// fields of `request` that were not given, so `lbk record --journal FILE` stores the run as the script named it.
+void fillFromJournal(ExternalRun &request, const std::filesystem::path &journal);
+
 // Copies a journal written elsewhere (a script run by hand on a TPU VM) into the run's folder and stores it.
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal);
 

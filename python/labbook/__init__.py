@@ -51,7 +51,7 @@ def init(config=None, *, name=None, tags=None, task=None, experiment=None, journ
         return Run()
     run = Run(place, opened, graceful_cancel=graceful_cancel)
     _hooks.install(run)
-    _started(run, place, config, kind, total_steps, device, data, tags)
+    _started(run, place, config, kind, total_steps, device, data, tags, task)
     return run
 
 
@@ -71,7 +71,7 @@ def _place(journal, name, config, tags, task, store, experiment, folder, lbk):
     return _locate.in_folder(folder, name)
 
 
-def _started(run, place, config, kind, total_steps, device, data, tags):
+def _started(run, place, config, kind, total_steps, device, data, tags, task):
     fields = {"run": place.uid, "config": jsonable(config or {}), "host": socket.gethostname(), "pid": os.getpid(),
               "device": device or _device(), "threads": _threads(), "version": f"labbook-python {__version__}",
               "kind": kind, "recorder": "python"}
@@ -81,8 +81,12 @@ def _started(run, place, config, kind, total_steps, device, data, tags):
         fields["data"] = jsonable(data)
     if tags:
         fields["tags"] = tags
+    if place.name:  # read by `lbk record --journal` when the journal is stored later
+        fields["name"] = place.name
+    if task:
+        fields["task"] = task
     run._emit("run_started", **fields)
-    if place.origin == "target" and config:
+    if place.origin in ("target", "given") and place.config_in_store and config:
         # The store keeps the target's experiment as the run's config; the script's own is kept in the log.
         run.message("the training script's config: " + _compact(jsonable(config)))
     if place.origin == "folder":

@@ -70,7 +70,7 @@ class ByHandTest(unittest.TestCase):
 
     def test_without_lbk_the_journal_waits_in_a_folder_to_be_imported(self):
         folder = temp_dir(self)
-        code = ("import labbook\nrun = labbook.init(config={'x': 1}, name='offline')\n"
+        code = ("import labbook\nrun = labbook.init(config={'x': 1}, name='offline', task='multiclass', tags=['tpu'])\n"
                 "run.log({'train/loss': 0.5}, step=1)\nrun.finish()\nprint(run.journal_path)\n")
         done = subprocess.run([PYTHON, script(self, code)], env=env(LABBOOK_LBK="", PATH="/nonexistent"), cwd=folder,
                               capture_output=True, text=True, timeout=60)
@@ -81,9 +81,13 @@ class ByHandTest(unittest.TestCase):
         journal = os.path.join(folder, journal)
         self.assertEqual(events(journal)[-1]["type"], "finished")
         store = os.path.join(temp_dir(self), "store.db")
-        out = lbk_json(store, "record", "--name", "offline", "--journal", journal)
+        out = lbk_json(store, "record", "--journal", journal)  # the name, task and tags come from the journal
         run = lbk_json(store, "show", str(out["id"]))
         self.assertEqual((run["status"], run["config"]), ("finished", {"x": 1}))
+        self.assertEqual((run["name"], run["task"], run["tags"]), ("offline", "multiclass", ["tpu"]))
+        again = lbk_json(store, "record", "--name", "renamed", "--tag", "copy", "--journal", journal)
+        run = lbk_json(store, "show", str(again["id"]))
+        self.assertEqual((run["name"], run["tags"]), ("renamed", ["copy"]))  # options override the journal
         self.assertEqual(query(store, "SELECT value FROM metrics WHERE run = ?", out["id"]), [(0.5,)])
 
     def test_refusals_name_the_problem(self):

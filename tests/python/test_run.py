@@ -49,6 +49,17 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual(got[-1]["type"], "finished")
         self.assertEqual(got[-1]["summary"], {"steps": 10})
 
+    def test_a_targets_journal_keeps_the_scripts_config_in_the_log(self):
+        # Under a target the store holds the target's experiment as the config; the script's goes to the log,
+        # also when the script names the journal itself (--labbook-journal {journal}).
+        path, proc = child(self, "run.finish()", LABBOOK_RUN_DIR=temp_dir(self))
+        proc.communicate(timeout=60)
+        logs = [e["message"] for e in events(path) if e["type"] == "log"]
+        self.assertIn('the training script\'s config: {"lr":0.1}', logs)
+        path, proc = child(self, "run.finish()")  # by hand: the config is the run's own, no log line
+        proc.communicate(timeout=60)
+        self.assertFalse([e for e in events(path) if e["type"] == "log"])
+
     @needs_torch
     def test_tensors_and_numpy_values(self):
         import numpy
