@@ -80,8 +80,10 @@ struct PredictOptions {
 };
 struct PredictResult {
     int64_t rows = 0;
-    int64_t skipped = 0;      // lines that were not JSON objects
+    int64_t skipped = 0;      // lines that were not JSON objects, or had no text in the field the model reads
     std::string firstSkipped; // "file:line: what"
+    int64_t nonFinite = 0;    // rows whose probabilities were NaN or infinite (a damaged or diverged model)
+    std::string firstNonFinite; // "file:line"
     double seconds = 0;
     int threads = 0;
     std::string precision;

@@ -124,7 +124,7 @@ int predict(const Invocation &inv)
                      static_cast<long long>(r->rows), r->seconds, r->seconds > 0 ? double(r->rows) / r->seconds : 0.0,
                      r->threads, r->precision.c_str());
     if (r->skipped > 0)
-        std::fprintf(stderr, "lbk: warning: %lld lines skipped (not JSON objects); first: %s\n",
+        std::fprintf(stderr, "lbk: warning: %lld lines skipped; first: %s\n",
                      static_cast<long long>(r->skipped), r->firstSkipped.c_str());
     return kOk;
 }

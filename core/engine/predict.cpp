@@ -1,7 +1,9 @@
 // `lbk predict`: JSON lines in (plain or .zst), one prediction per line out (JSON lines or CSV), in constant
 // memory: chunks of lines are parsed and tokenized on every thread, scored in length-ordered batches, rendered
 // on every thread and written in input order.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 
@@ -22,8 +24,14 @@ using nlohmann::json;
 
 namespace {
 
-void appendFloat(std::string &out, float v)
+// A probability as text; a non-finite one (a damaged model) as JSON's null or an empty CSV field, so every line
+// stays valid.
+void appendFloat(std::string &out, float v, bool csv)
 {
+    if (!std::isfinite(v)) {
+        out += csv ? "" : "null";
+        return;
+    }
     char buf[32];
     const int n = std::snprintf(buf, sizeof buf, "%.9g", double(v));
     out.append(buf, size_t(n));
@@ -55,8 +63,12 @@ public:
     PredictResult result;
 
 private:
+    static constexpr char kNotObject = 0, kScored = 1, kNoText = 2; // what parse() made of each line
     void parse(const std::vector<std::string> &lines);
     void render(const float *row, const std::string &id, std::string &s) const;
+    // "file:line" of line i of the chunk being scored.
+    std::string place(size_t i) const { return m_o.data.string() + ":" + std::to_string(m_lineNo + int64_t(i) + 1); }
+    std::string noTextReason() const;
 
     const PredictOptions &m_o;
     const LoadedModel &m_lm;
@@ -77,12 +89,21 @@ std::string Predictor::header() const
     return h + "\n";
 }
 
-// Parses and tokenizes in parallel; m_ok[i] says whether line i was a paper.
+std::string Predictor::noTextReason() const
+{
+    const DataSpec &ds = m_lm.exp.data;
+    const std::string fields = ds.text == TextField::Title      ? "\"" + ds.titleColumn + "\""
+                               : ds.text == TextField::Abstract ? "\"" + ds.abstractColumn + "\""
+                                                                : "\"" + ds.titleColumn + "\" or \"" + ds.abstractColumn + "\"";
+    return "no text in " + fields + ", the field this model reads";
+}
+
+// Parses and tokenizes in parallel; m_ok[i] says what line i was (kScored: a paper with text).
 void Predictor::parse(const std::vector<std::string> &lines)
 {
     const DataSpec &ds = m_lm.exp.data;
     parallelFor(lines.size(), [&](size_t i, int t) {
-        m_ok[i] = 0;
+        m_ok[i] = kNotObject;
         auto j = json::parse(lines[i], nullptr, false);
         if (j.is_discarded() || !j.is_object())
             return;
@@ -97,8 +118,13 @@ void Predictor::parse(const std::vector<std::string> &lines)
         p.title = str(ds.titleColumn);
         p.abstract = str(ds.abstractColumn);
         m_ids[i] = p.id;
-        m_tokens[i] = m_lm.tokenizer->encode(paperText(p, ds.text), &m_caches[size_t(t)]);
-        m_ok[i] = 1;
+        const std::string text = paperText(p, ds.text);
+        if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+            m_ok[i] = kNoText; // a file without the field the model reads would score as many empty texts
+            return;
+        }
+        m_tokens[i] = m_lm.tokenizer->encode(text, &m_caches[size_t(t)]);
+        m_ok[i] = kScored;
     });
 }
 
@@ -117,31 +143,31 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
     s.clear();
     if (m_csv) {
         s += csvField(id) + "," + csvField(names[order[0]]) + ",";
-        appendFloat(s, full[order[0]]);
+        appendFloat(s, full[order[0]], true);
         if (m_o.topK <= 0)
             for (float v : full) {
                 s += ',';
-                appendFloat(s, v);
+                appendFloat(s, v, true);
             }
         s += '\n';
         return;
     }
     s += "{\"id\":" + json(id).dump(-1, ' ', false, json::error_handler_t::replace) +
          ",\"label\":" + json(names[order[0]]).dump() + ",\"score\":";
-    appendFloat(s, full[order[0]]);
+    appendFloat(s, full[order[0]], false);
     if (m_o.topK <= 0) {
         s += ",\"probs\":[";
         for (size_t c = 0; c < full.size(); ++c) {
             if (c)
                 s += ',';
-            appendFloat(s, full[c]);
+            appendFloat(s, full[c], false);
         }
     } else {
         s += ",\"top\":[";
         for (size_t r = 0; r < std::min(order.size(), size_t(m_o.topK)); ++r) {
             s += r ? ",[" : "[";
             s += json(names[order[r]]).dump() + ",";
-            appendFloat(s, full[order[r]]);
+            appendFloat(s, full[order[r]], false);
             s += "]";
         }
     }
@@ -155,18 +181,21 @@ void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out
     std::vector<const std::vector<int> *> good;
     std::vector<size_t> where;
     for (size_t i = 0; i < n; ++i) {
-        if (m_ok[i]) {
+        if (m_ok[i] == kScored) {
             good.push_back(&m_tokens[i]);
             where.push_back(i);
         } else if (!lines[i].empty() && result.skipped++ == 0) {
-            result.firstSkipped = m_o.data.string() + ":" + std::to_string(m_lineNo + int64_t(i) + 1) +
-                                  ": not a JSON object";
+            result.firstSkipped = place(i) + (m_ok[i] == kNoText ? ": " + noTextReason() : ": not a JSON object");
         }
     }
     m_lineNo += int64_t(n);
     const size_t k = m_lm.width();
     const auto probs = scoreInBatches(good, size_t(std::max(1, m_o.batchSize)), k,
                                       [&](const auto &part) { return m_lm.probabilities(part); });
+    for (size_t g = 0; g < good.size(); ++g)
+        if (!std::all_of(probs.data() + g * k, probs.data() + (g + 1) * k, [](float v) { return std::isfinite(v); }) &&
+            result.nonFinite++ == 0)
+            result.firstNonFinite = place(where[g]);
     parallelFor(good.size(), [&](size_t g, int) { render(probs.data() + g * k, m_ids[where[g]], m_rendered[where[g]]); });
     for (size_t w : where)
         std::fwrite(m_rendered[w].data(), 1, m_rendered[w].size(), out);
@@ -220,6 +249,13 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (!writeOk)
         return Error{o.out.string() + ": write failed"};
     PredictResult r = predictor.result;
+    if (r.nonFinite > 0)
+        return Error{o.model.string() + ": the model gives non-finite probabilities for " + std::to_string(r.nonFinite) +
+                     " of " + std::to_string(r.rows) + " rows (first: " + r.firstNonFinite +
+                     "); its weights are damaged or diverged. The output holds null for them"};
+    if (r.rows == 0 && r.skipped > 0)
+        return badInput(o.data.string() + ": no line could be scored, " + std::to_string(r.skipped) +
+                        " skipped; first: " + r.firstSkipped);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.threads = threads;
     r.precision = (*lm)->precision();

@@ -651,6 +651,12 @@ private:
         const auto index = getInt(e, "index");
         if (!index)
             return missing(seq, "lr_point", "an integer \"index\"");
+        if (*index == 0) { // a new range test starts: its curve replaces the last one, points beyond its end included
+            auto d = m_stmts.get("DELETE FROM lr_points WHERE run = ?");
+            d.bindInt(1, m_run);
+            if (!d.run())
+                return sqlError("replace an LR-finder curve", d);
+        }
         auto s = m_stmts.get("INSERT OR REPLACE INTO lr_points (run, idx, lr, loss, smoothed) VALUES (?, ?, ?, ?, ?)");
         s.bindInt(1, m_run).bindInt(2, *index).bindOptDouble(3, getNum(e, "lr")).bindOptDouble(4, getNum(e, "loss"))
             .bindOptDouble(5, getNum(e, "smoothed"));

@@ -795,6 +795,27 @@ private Q_SLOTS:
         QCOMPARE(store->runById(id)->lastStep, 99);
     }
 
+    void aSecondLrTestReplacesTheCurve()
+    {
+        // Two range tests in one journal (a script that ran one, then another): the store keeps the second's
+        // curve whole, none of the first's points beyond the second's end.
+        auto store = openStore(scratch() / "lr-twice.db");
+        const int64_t id = newRun(*store);
+        std::vector<std::string> text;
+        int seq = 0;
+        for (int i = 0; i < 5; ++i)
+            text.push_back(line(++seq, "lr_point", {{"index", i}, {"lr", 1e-5 * (i + 1)}, {"loss", 2.0}}));
+        for (int i = 0; i < 3; ++i)
+            text.push_back(line(++seq, "lr_point", {{"index", i}, {"lr", 1e-3 * (i + 1)}, {"loss", 1.0}}));
+        std::vector<std::string_view> views(text.begin(), text.end());
+        QVERIFY(store->ingestLines(id, {views.begin(), views.begin() + 6}, 0));
+        QVERIFY(store->ingestLines(id, {views.begin() + 6, views.end()}, 0));
+        const auto lr = store->lrPoints(id);
+        QCOMPARE(lr.size(), size_t(3));
+        for (const auto &p : lr)
+            QCOMPARE(p.loss, 1.0);
+    }
+
     void predictionRowVariants()
     {
         // What a hand-written trainer may send: a numeric id, truth as a string, top as an object, no "correct".

@@ -151,6 +151,61 @@ private Q_SLOTS:
         QVERIFY(missing.err.contains(QStringLiteral("nope.jsonl")));
     }
 
+    // A line without the text the model reads is skipped and named, not scored as an empty title; a file of
+    // such lines is refused.
+    void predictSkipsLinesWithoutTheText()
+    {
+        {
+            std::ofstream f(path("mixed.jsonl").toStdString());
+            f << R"({"id": "a", "title": "Dark matter halos of dwarf galaxies"})" << "\n"
+              << R"({"id": "b", "abstract": "no title here"})" << "\n"
+              << "not json\n";
+        }
+        auto r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("mixed.jsonl"),
+                      QStringLiteral("--out"), path("mixed-out.jsonl")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QCOMPARE(readLines(path("mixed-out.jsonl")).size(), size_t(1));
+        QVERIFY2(r.err.contains(QStringLiteral("2 lines skipped; first: ")) &&
+                     r.err.contains(QStringLiteral("mixed.jsonl:2: no text in \"title\", the field this model reads")),
+                 qPrintable(r.err));
+        {
+            std::ofstream f(path("notitle.jsonl").toStdString());
+            f << R"({"id": "b", "abstract": "no title here"})" << "\n";
+        }
+        auto none = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("notitle.jsonl"),
+                         QStringLiteral("--out"), path("none.jsonl")});
+        QCOMPARE(none.exitCode, 2);
+        QVERIFY2(none.err.contains(QStringLiteral("no line could be scored")), qPrintable(none.err));
+    }
+
+    // Weights overwritten with 0xFF bytes (NaN): predict says the model is damaged instead of writing "-nan",
+    // and the lines it wrote stay valid JSON.
+    void predictRefusesADamagedModel()
+    {
+        const QString damaged = path("damaged");
+        fs::copy(path("export").toStdString(), damaged.toStdString(), fs::copy_options::recursive);
+        const char *spoil = "import sys, zipfile\n"
+                            "p = sys.argv[1]\n"
+                            "with open(p, 'r+b') as f:\n"
+                            "    for i in zipfile.ZipFile(p).infolist():\n"
+                            "        if '/data/' in i.filename:\n"
+                            "            f.seek(i.header_offset + 26)\n"
+                            "            h = f.read(4)\n"
+                            "            f.seek(i.header_offset + 30 + int.from_bytes(h[:2], 'little') + int.from_bytes(h[2:], 'little'))\n"
+                            "            f.write(b'\\xff' * i.file_size)\n";
+        auto py = run(QStringLiteral("python3"), {QStringLiteral("-c"), QString::fromUtf8(spoil), damaged + QStringLiteral("/weights.pt")});
+        QVERIFY2(py.exitCode == 0, qPrintable(py.err));
+        auto r = lbk({QStringLiteral("predict"), damaged, QStringLiteral("--data"), QString::fromUtf8(kSample),
+                      QStringLiteral("--out"), path("damaged.jsonl"), QStringLiteral("-q")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("non-finite probabilities for 5000 of 5000 rows")) &&
+                     r.err.contains(QStringLiteral("damaged")),
+                 qPrintable(r.err));
+        const auto lines = readLines(path("damaged.jsonl"));
+        QCOMPARE(lines.size(), size_t(5000));
+        QVERIFY(json::parse(lines.front())["probs"][0].is_null());
+    }
+
     void pythonClientReproducesProbabilities()
     {
         if (!hasPythonClient())
