@@ -41,6 +41,11 @@ def init(config=None, *, name=None, tags=None, task=None, experiment=None, journ
     if not main_process:
         return Run()
     tags = [str(t) for t in (tags or [])]
+    previous = _hooks.active_run()
+    if previous is not None:  # one run at a time per process, as a script that trains twice expects
+        warn(f"labbook.init() while run {previous.name or previous.uid} is still recording: it is recorded as "
+             "finished now (call run.finish() or run.fail() first to end it otherwise)")
+        previous.finish()
     try:
         place = _place(journal, name, config, tags, task, store, experiment, folder, lbk)
         opened = Journal(place.journal)

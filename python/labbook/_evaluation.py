@@ -42,6 +42,9 @@ def ranked_row(row, true_set, task, top_k, labels):
 
 def prediction_rows(task, probs, truth, labels, ids, titles, top_k=3, limit=0):
     """Rows of docs/PROTOCOL.md's predictions event, for the first `limit` examples (0: all)."""
+    for name, given in (("ids", ids), ("titles", titles)):
+        if given is not None and len(given) != len(truth):
+            raise ValueError(f"{name} has {len(given)} entries but truth has {len(truth)} examples; give one per example")
     n = len(ids) if not limit else min(limit, len(ids))
     rows = []
     for i in range(n):

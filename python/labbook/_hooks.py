@@ -50,6 +50,11 @@ def _forget():
         run._journal = None  # the child's copy only
 
 
+def active_run():
+    """The run this process is recording and has not ended, if any."""
+    return _live_run()
+
+
 def _live_run():
     run = _state["run"]
     if run is None or run.ended or os.getpid() != _state["pid"]:

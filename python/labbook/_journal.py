@@ -62,6 +62,9 @@ class Journal:
             os.makedirs(folder, mode=0o700, exist_ok=True)
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
             self._fd = os.open(self.path, flags, 0o600)
+        except (FileExistsError, NotADirectoryError):
+            raise JournalError(f"{self.path}: cannot open the run journal for writing: a file is in the way of its "
+                               "folder (some part of the path is a file, not a folder)") from None
         except OSError as e:
             raise JournalError(f"{self.path}: cannot open the run journal for writing: {e.strerror}; "
                                "check that the folder exists and is writable") from None

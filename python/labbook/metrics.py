@@ -119,12 +119,13 @@ def multilabel_summary(probs, truth, labels, loss=None):
 
 
 def summarize(task, probs, truth, labels, loss=None):
-    """The summary of one evaluation; truth holds index lists for multilabel, indices otherwise."""
-    if task == "binary":
-        return binary_summary(probs, truth, labels, loss)
-    if task == "multilabel":
-        return multilabel_summary(probs, truth, labels, loss)
-    return multiclass_summary(probs, truth, labels, loss)
+    """The summary of one evaluation; truth holds index lists for multilabel, indices otherwise. Without a loss
+    the summary has no "loss" key (an empty one would show as a val/loss curve of gaps)."""
+    summary = {"binary": binary_summary, "multilabel": multilabel_summary}.get(task, multiclass_summary)(
+        probs, truth, labels, loss)
+    if summary.get("loss") is None:
+        summary.pop("loss", None)
+    return summary
 
 
 def roc_auc(scores, positive):

@@ -99,6 +99,9 @@ class Run:
     def log(self, values, step=None):
         """Metric values by key ("train/loss", "lr", "val/accuracy"), at `step` (default: the step given last;
         a script that never gives one counts its log() calls). NaN and infinities are kept as gaps."""
+        if not hasattr(values, "items"):
+            raise TypeError(f"values={values!r:.60} is {type(values).__name__}; give a dict of metric name -> number, "
+                            "e.g. run.log({'train/loss': 0.5}, step=10)")
         step = self._step_for(step, advance=True)
         clean = {}
         for key, value in values.items():
@@ -106,13 +109,13 @@ class Run:
                 clean[key if type(key) is str else str(key)] = value
             else:
                 self._slow_value(clean, str(key), value, step)
-        return self._emit("metrics", step=step, values=clean)
+        return self._emit("metrics", step=step, values=clean) if clean else False
 
     def _slow_value(self, clean, key, value, step):
         number = scalar(value)
         if number is None:
             self._problem(f"run.log(): {key!r} at step {step} is {type(value).__name__} {value!r:.60}, not a "
-                          "number; left out", key=f"log-type:{key}")
+                          "number; left out (said once per key)", key=f"log-type:{key}")
             return
         if isinstance(number, float) and not math.isfinite(number):
             self._problem(f"run.log(): {key!r} is {number} at step {step}; stored as a gap (said once per "
@@ -311,6 +314,9 @@ def _prediction_row(i, row):
 
 
 def _lr_points(points, beta):
+    if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
+        raise TypeError(f"points={points!r:.60} is {type(points).__name__}; give (lr, loss) pairs, "
+                        "{'lr', 'loss'} dicts, or {'lr': [...], 'loss': [...]}")
     if isinstance(points, dict):
         pairs = list(zip(as_list(points["lr"]), as_list(points["loss"])))
         pairs = [{"lr": lr, "loss": loss} for lr, loss in pairs]

@@ -182,6 +182,49 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual(types(path), ["run_started", "finished"])
         self.assertIn("run.log() after the run ended (finished)", err.getvalue())
 
+    def test_mistakes_are_named(self):
+        # Found by a walkthrough: each message says what was given and what to give, and nothing is recorded twice.
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        with redirect_stderr(io.StringIO()) as err:
+            run.log("train/loss", 0.5)
+            run.log(None)
+            run.lr_finder("abc")
+            run.evaluation("val", labels=["a", "b"], truth=[0, 1], probs=[[0.9, 0.1], [0.2, 0.8]], ids=["x"])
+            run.log({"train/loss": "high"}, step=1)
+            run.log({"train/loss": [1, 2]}, step=2)
+        said = err.getvalue()
+        self.assertIn("values='train/loss' is str; give a dict of metric name -> number", said)
+        self.assertIn("values=None is NoneType", said)
+        self.assertIn("points='abc' is str; give (lr, loss) pairs", said)
+        self.assertIn("ids has 1 entries but truth has 2 examples", said)
+        self.assertEqual(said.count("not a number; left out (said once per key)"), 1)
+        run.evaluation("val", labels=["a", "b"], truth=[0, 1], probs=[[0.9, 0.1], [0.2, 0.8]], step=3)
+        run.finish()
+        got = events(path)
+        self.assertFalse([e for e in got if e["type"] == "metrics" and not e["values"]])  # no empty metrics events
+        evaluation = [e for e in got if e["type"] == "evaluation"][-1]
+        self.assertNotIn("loss", evaluation["summary"])  # no loss given: no val/loss of gaps
+        self.assertEqual(evaluation["summary"]["accuracy"], 1.0)
+
+    def test_a_journal_under_a_file_names_the_obstacle(self):
+        blocker = os.path.join(temp_dir(self), "file")
+        open(blocker, "w").close()
+        with self.assertRaises(labbook.JournalError) as caught:
+            labbook.init(journal=os.path.join(blocker, "run", "journal.jsonl"), strict=True)
+        self.assertIn("a file is in the way of its folder", str(caught.exception))
+
+    def test_a_second_init_finishes_the_first_run(self):
+        first_path, second_path = journal_in(self), journal_in(self)
+        first = labbook.init(journal=first_path)
+        first.log({"train/loss": 1.0}, step=5)
+        with redirect_stderr(io.StringIO()) as err:
+            second = labbook.init(journal=second_path)
+        self.assertIn("is recorded as finished now", err.getvalue())
+        self.assertEqual((first.ended, types(first_path)[-1]), ("finished", "finished"))
+        second.fail("stopped")
+        self.assertEqual(types(second_path)[-1], "failed")
+
 
 class EndingTest(unittest.TestCase):
     def test_script_end_without_finish_is_finished(self):
