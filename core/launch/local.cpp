@@ -113,9 +113,12 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
         return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
     if (run.lrFind())
         return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
-    if (run.runDir.empty() || !fs::exists(fs::path(run.runDir) / "experiment.json"))
+    if (run.runDir.empty() || !fs::exists(run.runDir))
         return Error{"run " + std::to_string(run.id) + ": its folder " + run.runDir +
                      " is gone, so there is nothing to resume from"};
+    if (!fs::exists(fs::path(run.runDir) / "experiment.json"))
+        return Error{"run " + std::to_string(run.id) + " was recorded by a script Labbook did not start (its folder " +
+                     run.runDir + " holds no experiment.json); start that script again to train more"};
     // Claimed atomically: of two resumes at once (a click in the GUI and `lbk resume`), one starts a worker.
     auto claimed = store.claimForResume(run.id);
     if (!claimed)
@@ -189,10 +192,13 @@ SyncResult syncActiveRuns(Store &store)
             auto fresh = store.runById(run.id);
             if (!fresh || !isActive(fresh->status))
                 continue;
+            // A run without experiment.json was recorded by a script started by hand (lbk record): no resume.
+            const bool labbooksWorker = fs::exists(fs::path(run.runDir) / "experiment.json");
             std::string why = "the worker process " + std::to_string(run.pid) + " on " + host +
-                              " ended without reporting how the run ended (killed, or the machine went down); "
-                              "everything up to step " + std::to_string(fresh->lastStep) +
-                              " is kept. `lbk resume " + std::to_string(run.id) + "` continues from the last checkpoint.";
+                              " ended without reporting how the run ended (it exited early, was killed, or the machine "
+                              "went down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. " +
+                              (labbooksWorker ? "`lbk resume " + std::to_string(run.id) + "` continues from the last checkpoint."
+                                              : std::string("Start the script again to train more."));
             const std::string tail = workerLogTail(run, 3);
             if (!tail.empty())
                 why += "\nLast lines of worker.log:\n" + tail;

@@ -222,9 +222,10 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
     if (!isActive(fresh->status))
         return;
     std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
-                      ") ended without reporting how the run ended (killed, or the machine went down); everything "
-                      "up to step " + std::to_string(fresh->lastStep) + " is kept. `lbk resume " + id +
-                      "` continues from the last checkpoint.";
+                      ") ended without reporting how the run ended (it exited early, was killed, or the machine went "
+                      "down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. `lbk resume " + id +
+                      (t.worker.empty() ? "` continues from the last checkpoint."
+                                        : "` starts the target's worker again, with LABBOOK_RESUME=1.");
     if (auto tail = remoteTail(t, info.runDir + "/worker.log", 3); tail && !tail->empty())
         why += "\nLast lines of worker.log:\n" + *tail;
     (void)store.setStatus(run.id, RunStatus::Interrupted, why);
@@ -272,8 +273,9 @@ struct Staged {
 // The worker command line, every word quoted: `lbk worker ...`, or the target's own trainer template.
 std::string workerCommand(const Target &t, const RunSummary &run, const Staged &staged, bool lrFind, bool resume)
 {
+    // LABBOOK_RESUME=1 tells a target's own trainer that `lbk resume` started it again (Labbook's worker gets --resume).
     std::string cmd = "env LABBOOK_RUN_UID=" + shellQuote(run.uid) + " LABBOOK_RUN_NAME=" + shellQuote(run.name) +
-                      " LABBOOK_RUN_DIR=" + shellQuote(staged.runDir) + " ";
+                      " LABBOOK_RUN_DIR=" + shellQuote(staged.runDir) + (resume ? " LABBOOK_RESUME=1" : "") + " ";
     if (!t.worker.empty()) {
         const std::map<std::string, std::string> values = {
             {"run", run.uid},          {"name", run.name},

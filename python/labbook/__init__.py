@@ -90,6 +90,8 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
         fields["name"] = place.name
     if task:
         fields["task"] = task
+    if place.resumed:
+        fields["resumed"] = True
     run._emit("run_started", **fields)
     if place.origin in ("target", "given") and place.config_in_store and config:
         # The store keeps the target's experiment as the run's config; the script's own is kept in the log.

@@ -28,6 +28,7 @@ class Place:
     origin: str           # "target", "store", "folder" or "given"
     store_id: int = 0     # the store's run id when lbk record created it
     config_in_store: bool = False  # the store already holds the config (the target's experiment, or lbk record's)
+    resumed: bool = False  # a target's `lbk resume` started the script again (LABBOOK_RESUME=1)
 
 
 def from_target(name):
@@ -36,7 +37,7 @@ def from_target(name):
         return None
     uid = os.environ.get("LABBOOK_RUN_UID", "")
     return Place(os.path.join(run_dir, "journal.jsonl"), uid, os.environ.get("LABBOOK_RUN_NAME", "") or name or "",
-                 run_dir, "target", config_in_store=True)
+                 run_dir, "target", config_in_store=True, resumed=_resumed())
 
 
 def lbk_program(explicit=None):
@@ -80,4 +81,8 @@ def given(journal, name):
     journal = os.fspath(journal)
     return Place(journal, os.environ.get("LABBOOK_RUN_UID", ""), name or os.environ.get("LABBOOK_RUN_NAME", ""),
                  os.path.dirname(os.path.abspath(journal)), "given",
-                 config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")))
+                 config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")), resumed=_resumed())
+
+
+def _resumed():
+    return bool(os.environ.get("LABBOOK_RUN_DIR")) and os.environ.get("LABBOOK_RESUME") == "1"

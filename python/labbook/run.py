@@ -45,6 +45,8 @@ class Run:
         self.run_dir = place.run_dir if place else ""
         self.journal_path = place.journal if place else ""
         self.store_id = place.store_id if place else 0
+        # `lbk resume` started the script again under its target: load your last checkpoint and go on from it.
+        self.resumed = place.resumed if place else False
         self.step = 0
         self.graceful_cancel = graceful_cancel
         self.cancel_requested = False  # set by SIGTERM when graceful_cancel: finish() then records `cancelled`

@@ -66,7 +66,11 @@ class ByHandTest(unittest.TestCase):
         run = self.show(run_id)
         self.assertEqual(run["status"], "interrupted")
         self.assertIn(f"the worker process {proc.pid}", run["error"])
+        self.assertIn("Start the script again to train more.", run["error"])  # not `lbk resume`: Labbook cannot
         self.assertGreater(run["last_step"], 3)
+        refused = lbk(self.store, "resume", str(run_id), check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("was recorded by a script Labbook did not start", refused.stderr)
 
     def test_without_lbk_the_journal_waits_in_a_folder_to_be_imported(self):
         folder = temp_dir(self)

@@ -108,7 +108,16 @@ class CommandTargetTest(unittest.TestCase):
         status = wait_for(lambda: self.show(run["id"])["status"] not in ("queued", "running") and
                           self.show(run["id"])["status"], timeout=120, what="the run to end")
         self.assertEqual(status, "interrupted")
-        self.assertIn("ended without reporting how the run ended", self.show(run["id"])["error"])
+        error = self.show(run["id"])["error"]
+        self.assertIn("ended without reporting how the run ended", error)
+        self.assertIn("starts the target's worker again, with LABBOOK_RESUME=1", error)
+        # lbk resume starts the script again and tells it so; the library marks the new start as a resume.
+        self.lbk("resume", str(run["id"]), "--detach")
+        status = wait_for(lambda: self.show(run["id"])["status"] not in ("queued", "running") and
+                          self.show(run["id"])["status"], timeout=180, what="the resumed run to end")
+        self.assertEqual(status, "finished")
+        started = [e for e in events(os.path.join(remote, "journal.jsonl")) if e["type"] == "run_started"]
+        self.assertEqual([e.get("resumed", False) for e in started], [False, True])
 
 
 if __name__ == "__main__":
