@@ -1,5 +1,6 @@
 #include "launch/remote.h"
 
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "launch/placeholders.h"
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
 #include "launch/slurm.h"
@@ -247,24 +249,6 @@ void recordState(Store &store, const RunSummary &run, RemoteRunInfo &info, const
     }
 }
 
-std::string substitute(const std::string &text, const std::map<std::string, std::string> &values)
-{
-    std::string out;
-    for (size_t i = 0; i < text.size();) {
-        if (text[i] == '{') {
-            const size_t close = text.find('}', i);
-            if (close != std::string::npos)
-                if (auto it = values.find(text.substr(i + 1, close - i - 1)); it != values.end()) {
-                    out += it->second;
-                    i = close + 1;
-                    continue;
-                }
-        }
-        out += text[i++];
-    }
-    return out;
-}
-
 struct Staged {
     std::string runDir;   // absolute
     std::string dataRoot; // what the worker gets as --data-root
@@ -281,7 +265,8 @@ std::string workerCommand(const Target &t, const RunSummary &run, const Staged &
             {"run", run.uid},          {"name", run.name},
             {"run_dir", staged.runDir}, {"journal", staged.runDir + "/journal.jsonl"},
             {"experiment", staged.runDir + "/experiment.json"}, {"data_root", staged.dataRoot},
-            {"lbk", t.lbk}};
+            {"lbk", t.lbk}}; // kWorkerPlaceholders, which validation checks templates against
+        assert(values.size() == kWorkerPlaceholders.size());
         std::string words;
         for (const auto &part : t.worker)
             words += (words.empty() ? "" : " ") + remoteWord(substitute(part, values));

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "launch/placeholders.h"
 #include "launch/shellquote.h"
 
 extern char **environ;
@@ -345,30 +346,10 @@ std::vector<std::string> RemoteShell::argv(const std::string &scriptIn) const
     }
     if (t.type == TargetType::Command) {
         std::vector<std::string> a;
-        for (std::string part : t.command) {
-            std::string outPart;
-            // Replace {name} placeholders in one pass, so a value that itself holds "{cmd}" stays as it is.
-            for (size_t i = 0; i < part.size();) {
-                if (part[i] == '{') {
-                    const size_t close = part.find('}', i);
-                    if (close != std::string::npos) {
-                        const std::string key = part.substr(i + 1, close - i - 1);
-                        if (key == "cmd") {
-                            outPart += remoteCommand;
-                            i = close + 1;
-                            continue;
-                        }
-                        if (auto it = t.vars.find(key); it != t.vars.end()) {
-                            outPart += it->second;
-                            i = close + 1;
-                            continue;
-                        }
-                    }
-                }
-                outPart += part[i++];
-            }
-            a.push_back(outPart);
-        }
+        std::map<std::string, std::string> values = t.vars;
+        values["cmd"] = remoteCommand; // one pass: a value that itself holds "{cmd}" stays as it is
+        for (const std::string &part : t.command)
+            a.push_back(substitute(part, values));
         return a;
     }
     return {"sh", "-c", script};

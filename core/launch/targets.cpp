@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launch/placeholders.h"
 #include "launch/shellquote.h"
 #include "store/store.h"
 
@@ -202,6 +203,33 @@ SshEndpoint endpointFrom(const json &e)
 
 } // namespace
 
+namespace {
+// Each {name} in a command template is {cmd} or one of its vars, each in a worker template one Labbook fills: an
+// unknown one would reach the remote shell as literal text.
+void checkPlaceholders(const json &t, const std::string &path, std::vector<ValidationIssue> &issues)
+{
+    const auto check = [&](const char *key, const std::vector<std::string> &known, const std::string &advice) {
+        if (!t.contains(key) || !hasKind(t[key], K::StringList))
+            return;
+        for (size_t i = 0; i < t[key].size(); ++i)
+            for (const std::string &name : placeholdersIn(t[key][i].get<std::string>()))
+                if (std::find(known.begin(), known.end(), name) == known.end()) {
+                    const std::string where = path + "." + key + "[" + std::to_string(i) + "]";
+                    issues.push_back({where, where + ": {" + name + "} is not a placeholder here; " + advice});
+                }
+    };
+    std::vector<std::string> commandNames = {"cmd"};
+    if (t.contains("vars") && t["vars"].is_object())
+        for (const auto &[name, value] : t["vars"].items())
+            commandNames.push_back(name);
+    check("command", commandNames, "use {cmd} or a name defined in \"vars\"");
+    std::string workerNames;
+    for (const auto &name : kWorkerPlaceholders)
+        workerNames += (workerNames.empty() ? "{" : ", {") + name + "}";
+    check("worker", kWorkerPlaceholders, "the worker's are " + workerNames);
+}
+} // namespace
+
 std::vector<ValidationIssue> validateTargetsJson(const json &j)
 {
     std::vector<ValidationIssue> issues;
@@ -256,6 +284,7 @@ std::vector<ValidationIssue> validateTargetsJson(const json &j)
                 issues.push_back({path + ".command", path + ".command: the template needs a {cmd} placeholder where "
                                   "the remote shell command goes, e.g. [\"gcloud\", ..., \"--command\", \"{cmd}\"]"});
         }
+        checkPlaceholders(t, path, issues);
         if (t.contains("env") && t["env"].is_object())
             for (const auto &[k, v] : t["env"].items())
                 if (!isShellName(k))
