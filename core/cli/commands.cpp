@@ -492,8 +492,8 @@ int validate(const Common &c, const std::string &file)
     } else if (issues.empty()) {
         std::printf("%s: valid\n", file.c_str());
     } else {
-        for (const auto &i : issues)
-            std::fprintf(stderr, "%s: %s\n", file.c_str(), i.message.c_str());
+        for (const auto &i : issues) // a file that cannot be read is named by its message already
+            std::fprintf(stderr, "%s\n", (i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());
         std::fprintf(stderr, "%s: %zu error%s\n", file.c_str(), issues.size(), issues.size() == 1 ? "" : "s");
     }
     return issues.empty() ? kOk : kBadInput;

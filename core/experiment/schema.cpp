@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <set>
@@ -444,15 +445,54 @@ Result<Experiment> experimentFromJson(const json &j)
     return e;
 }
 
+namespace {
+// What a hand-written JSON file must not do that the parser allows: nest without end (printing such a value
+// recurses once per level) or give a key twice in one object (the second silently replaces the first).
+struct JsonFileCheck {
+    static constexpr int kMaxDepth = 100;
+    std::vector<std::set<std::string>> keys; // one set per open object (arrays push an empty one, never filled)
+    std::string problem;
+
+    bool operator()(int depth, json::parse_event_t event, json &parsed)
+    {
+        using E = json::parse_event_t;
+        if (event == E::object_start || event == E::array_start) {
+            if (depth >= kMaxDepth) {
+                problem = "nested more than " + std::to_string(kMaxDepth) + " levels deep; not a file Labbook reads";
+                throw std::range_error(problem);
+            }
+            keys.emplace_back();
+        } else if (event == E::object_end || event == E::array_end) {
+            if (!keys.empty())
+                keys.pop_back();
+        } else if (event == E::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second) {
+            problem = "the key \"" + parsed.get<std::string>() + "\" is given twice in one object; the second would "
+                      "silently replace the first";
+            throw std::range_error(problem);
+        }
+        return true;
+    }
+};
+} // namespace
+
 Result<json> readJsonFile(const std::filesystem::path &file)
 {
+    if (std::filesystem::is_directory(file))
+        return Error{file.string() + ": a folder, not a JSON file"};
     std::ifstream in(file, std::ios::binary);
     if (!in)
         return Error{file.string() + ": cannot open the file (" +
                      (std::filesystem::exists(file) ? "permission denied?" : "no such file") + ")"};
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    JsonFileCheck check;
     try {
-        return json::parse(text);
+        return json::parse(text, std::ref(check));
+    } catch (const std::range_error &) {
+        return Error{file.string() + ": " + check.problem};
+    } catch (const json::out_of_range &e) { // a number beyond double's range, such as 1e400
+        std::string what = e.what();
+        what = what.substr(what.find(']') == std::string::npos ? 0 : what.find(']') + 2);
+        return Error{file.string() + ": invalid JSON: " + what};
     } catch (const json::parse_error &e) {
         // Turn the byte offset into line:column, which is what an editor jumps to.
         size_t offset = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());

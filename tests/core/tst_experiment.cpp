@@ -216,6 +216,36 @@ private Q_SLOTS:
         QVERIFY2(QString::fromStdString(e.message()).startsWith(QString::fromStdString(file + ":3:")), e.message().c_str());
     }
 
+    // What the JSON parser accepts but a hand-written file must not do, and what it throws on: each is a message
+    // naming the file (a 70,000-level nesting crashed the command that printed it).
+    void unreadableFilesAreNamed_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("duplicate key") << QByteArray(R"({"training": {"epochs": 2}, "training": {"epochs": 1}})")
+                                       << QStringLiteral("the key \"training\" is given twice in one object");
+        QTest::newRow("too deep") << (QByteArray(R"({"tags": )") + QByteArray(70000, '[') + QByteArray(70000, ']') + "}")
+                                  << QStringLiteral("nested more than 100 levels deep");
+        QTest::newRow("overflow") << QByteArray(R"({"training": {"epochs": 1e400}})")
+                                  << QStringLiteral("invalid JSON: number overflow parsing '1e400'");
+    }
+
+    void unreadableFilesAreNamed()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, expected);
+        const std::string file = std::string(LABBOOK_TEST_TMP) + "/unreadable.json";
+        std::filesystem::create_directories(LABBOOK_TEST_TMP);
+        std::ofstream(file, std::ios::binary) << text.toStdString();
+        auto e = lbk::loadExperimentFile(file);
+        QVERIFY(!e.ok());
+        QVERIFY2(QString::fromStdString(e.message()).startsWith(QString::fromStdString(file + ": ")), e.message().c_str());
+        QVERIFY2(QString::fromStdString(e.message()).contains(expected), e.message().c_str());
+        const std::string folder = std::string(LABBOOK_TEST_TMP) + "/a-folder.json";
+        std::filesystem::create_directories(folder);
+        QCOMPARE(lbk::loadExperimentFile(folder).message(), folder + ": a folder, not a JSON file");
+    }
+
     void fileNameIsDefaultName()
     {
         const std::string file = std::string(LABBOOK_TEST_TMP) + "/my-exp.json";
