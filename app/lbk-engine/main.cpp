@@ -13,7 +13,8 @@ int main(int argc, char **argv)
     CLI::App app{"lbk: train, evaluate and record text classifiers (Labbook's engine)", "lbk"};
     lbk::cli::Invocation inv;
     lbk::cli::defineCommands(app, inv);
-    CLI11_PARSE(app, argc, argv);
+    if (const auto exitCode = lbk::cli::parseCommandLine(app, argc, argv))
+        return *exitCode;
     lbk::cli::LocalEngine engine;
     return lbk::cli::runCommand(inv, engine);
 }

@@ -844,6 +844,14 @@ int predictions(const Common &c, const PredictionsOptions &o)
                    (o.split == "test" ? " (the test split is scored when training finishes)" : ""));
         return kFailed;
     }
+    if (o.step >= 0 && std::find(steps.begin(), steps.end(), o.step) == steps.end()) {
+        std::string have;
+        for (int64_t s : steps)
+            have += (have.empty() ? "" : ", ") + std::to_string(s);
+        printError("--step " + std::to_string(o.step) + ": run " + std::to_string(r->id) + " has no " + o.split +
+                   " predictions at that step; it has them at step " + have);
+        return kBadInput;
+    }
     const auto rows = store->predictions(r->id, f);
     if (c.json) {
         json out = json::array();

@@ -15,6 +15,20 @@ namespace lbk::cli {
 
 namespace {
 
+// A whole number of at least `least`, said plainly (CLI11's own range checks print 1.8e308 as the upper bound).
+CLI::Validator atLeast(long long least)
+{
+    return CLI::Validator(
+        [least](std::string &text) -> std::string {
+            char *end = nullptr;
+            const long long v = std::strtoll(text.c_str(), &end, 10);
+            if (text.empty() || *end != '\0' || v < least)
+                return text + " is not a whole number of " + std::to_string(least) + " or more";
+            return {};
+        },
+        "INT>=" + std::to_string(least));
+}
+
 void defineGlobals(CLI::App &app, Invocation &inv)
 {
     app.add_option("--store", inv.common.store, "SQLite run store (default: $XDG_DATA_HOME/labbook/labbook.db)");
@@ -115,17 +129,19 @@ void defineReading(CLI::App &app, Invocation &inv)
     pred->add_option("run", p.run, "Run")->required();
     pred->add_flag("--misclassified", p.misclassified, "Only the wrong ones");
     pred->add_option("--split", p.split, "val or test")->capture_default_str();
-    pred->add_option("--step", p.step, "Evaluation step (default: the latest)");
+    pred->add_option("--step", p.step, "Evaluation step (default: the latest)")->check(atLeast(0));
     pred->add_option("--true", p.trueLabel, "Only examples with this true label");
     pred->add_option("--predicted", p.predictedLabel, "Only examples predicted as this label");
     pred->add_option("--search", p.text, "Text in the title");
-    pred->add_option("--limit", p.limit, "At most this many (0: all)")->capture_default_str();
+    pred->add_option("--limit", p.limit, "At most this many (0: all)")->check(atLeast(0))->capture_default_str();
 
     auto *exp = app.add_subcommand("export", "Export a run's metrics and predictions as CSV or JSON");
     exp->add_option("run", inv.exportRun.run, "Run")->required();
     exp->add_option("--format", inv.exportRun.format, "csv, json, model (a folder for Python and `lbk predict`) or hf (a fine-tuned encoder for transformers)")
         ->capture_default_str();
-    exp->add_option("--what", inv.exportRun.what, "all, metrics or predictions")->capture_default_str();
+    exp->add_option("--what", inv.exportRun.what, "all, metrics or predictions")
+        ->check(CLI::IsMember({"all", "metrics", "predictions"}))
+        ->capture_default_str();
     exp->add_option("--out", inv.exportRun.out, "Output file (default: standard output); --format model or hf: a folder");
 }
 
@@ -137,9 +153,10 @@ void defineScoring(CLI::App &app, Invocation &inv)
     predict->add_option("--data", p.data, "JSON lines in (.jsonl or .jsonl.zst), with the run's text fields")->required();
     predict->add_option("--out", p.out, "Output: .jsonl, .csv, or - for standard output")->required();
     predict->add_option("--format", p.format, "auto (by --out's extension), jsonl or csv")->capture_default_str();
-    predict->add_option("--threads", p.threads, "Threads (0: all cores)")->capture_default_str();
-    predict->add_option("--batch-size", p.batchSize, "Examples per forward pass")->capture_default_str();
+    predict->add_option("--threads", p.threads, "Threads (0: all cores)")->check(atLeast(0))->capture_default_str();
+    predict->add_option("--batch-size", p.batchSize, "Examples per forward pass")->check(atLeast(1))->capture_default_str();
     predict->add_option("--top-k", p.topK, "Keep the k most probable labels (0: every probability)")
+        ->check(atLeast(0))
         ->capture_default_str();
     const std::string precisionHelp =
         "auto (a run: the precision it trained in; an export: fp32), fp32, or bf16 (where the CPU computes in "
@@ -153,7 +170,7 @@ void defineScoring(CLI::App &app, Invocation &inv)
     eval->add_option("run", inv.ref, "Run")->required();
     eval->add_option("--data", e.data, "Labelled data file (same columns as the run's data)")->required();
     eval->add_option("--split", e.split, "Name of the evaluation (default: eval:<file name>)");
-    eval->add_option("--threads", e.threads, "Threads (0: all cores)")->capture_default_str();
+    eval->add_option("--threads", e.threads, "Threads (0: all cores)")->check(atLeast(0))->capture_default_str();
     eval->add_option("--precision", e.precision, precisionHelp)->check(precisions)->capture_default_str();
     eval->add_flag("-q,--quiet", inv.quiet, "Only the summary");
 }
@@ -246,6 +263,24 @@ void defineCommands(CLI::App &app, Invocation &inv)
                 inv.command += " " + nested->get_name();
         }
     });
+}
+
+std::optional<int> parseCommandLine(CLI::App &app, int argc, char **argv)
+{
+    try {
+        app.parse(argc, argv);
+        return std::nullopt;
+    } catch (const CLI::ParseError &e) {
+        if (e.get_exit_code() == 0)
+            return app.exit(e); // --help, --version
+        const auto left = app.remaining();
+        if (dynamic_cast<const CLI::RequiredError *>(&e) && app.get_subcommands().empty() && !left.empty()) {
+            std::fprintf(stderr, "lbk: %s: no such command; `lbk --help` lists them\n", left.front().c_str());
+            return kBadInput;
+        }
+        app.exit(e);
+        return kBadInput;
+    }
 }
 
 bool Invocation::needsEngine() const

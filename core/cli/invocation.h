@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 // lbk's command line, defined once for both of its programs: `lbk`, which links the core alone and answers
 // the store, file and target commands in milliseconds, and `lbk-engine`, which links LibTorch and runs the
 // commands that need it (the worker, predict, eval, export --format model). lbk hands those over by exec'ing
@@ -51,6 +52,9 @@ void reportUncaughtExceptions();
 
 // Defines every subcommand and option on `app`, bound to `inv`.
 void defineCommands(CLI::App &app, Invocation &inv);
+// Parses argv into the commands defineCommands() set up. None: go on and run the command. Otherwise the exit code:
+// 0 after --help or --version, kBadInput after a mistake, which is printed naming the option or the unknown command.
+std::optional<int> parseCommandLine(CLI::App &app, int argc, char **argv);
 
 // The commands that need the engine, as each program provides them: lbk hands over to lbk-engine, lbk-engine
 // runs them.

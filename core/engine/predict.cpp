@@ -206,7 +206,14 @@ Result<PredictResult> predictAll(const PredictOptions &o)
 {
     const int threads = threadCount(o.threads);
     setComputeThreads(threads);
-    std::string format = o.format == "auto" ? (o.out.extension() == ".csv" ? "csv" : "jsonl") : o.format;
+    std::string format = o.format;
+    if (format == "auto") {
+        const std::string ext = o.out.extension().string();
+        if (ext != ".csv" && ext != ".jsonl" && ext != ".json" && o.out != "-")
+            return badInput("--out " + o.out.string() + ": cannot tell the format from \"" + ext +
+                            "\"; name the file .jsonl or .csv, or give --format jsonl or csv");
+        format = ext == ".csv" ? "csv" : "jsonl";
+    }
     if (format != "csv" && format != "jsonl")
         return badInput("--format " + format + ": use jsonl or csv");
     auto lm = loadModel(o.model);

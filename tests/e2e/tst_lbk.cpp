@@ -180,6 +180,41 @@ private Q_SLOTS:
         QVERIFY(!doc["predictions"]["test"].empty());
     }
 
+    // Mistakes on the command line are bad input (exit 2) with a message naming the option or the word.
+    void commandLineMistakesAreNamed_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("unknown command") << QStringList{QStringLiteral("frobnicate")}
+                                         << QStringLiteral("frobnicate: no such command");
+        QTest::newRow("export --what") << QStringList{QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--what"),
+                                                      QStringLiteral("foo")}
+                                       << QStringLiteral("--what: foo not in {all,metrics,predictions}");
+        QTest::newRow("predictions --step") << QStringList{QStringLiteral("predictions"), QStringLiteral("debug"),
+                                                           QStringLiteral("--step"), QStringLiteral("99999")}
+                                            << QStringLiteral("has no val predictions at that step; it has them at step");
+        QTest::newRow("negative step") << QStringList{QStringLiteral("predictions"), QStringLiteral("debug"),
+                                                      QStringLiteral("--step"), QStringLiteral("-1")}
+                                       << QStringLiteral("--step: -1 is not a whole number of 0 or more");
+        QTest::newRow("batch size") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
+                                                   QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
+                                                   QStringLiteral("--batch-size"), QStringLiteral("0")}
+                                    << QStringLiteral("--batch-size: 0 is not a whole number of 1 or more");
+        QTest::newRow("predict format") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
+                                                       QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl"),
+                                                       QStringLiteral("--out"), QStringLiteral("y.parquet")}
+                                        << QStringLiteral("--out y.parquet: cannot tell the format from \".parquet\"");
+    }
+
+    void commandLineMistakesAreNamed()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, expected);
+        auto r = lbk(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(expected), qPrintable(r.err));
+    }
+
     void lrFinder()
     {
         auto r = lbk({QStringLiteral("lr-find"), experiment("debug.json"), QStringLiteral("--quiet")});
