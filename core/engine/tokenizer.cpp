@@ -4,9 +4,11 @@
 #include <atomic>
 #include <cassert>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <limits>
 #include <thread>
 #include <unistd.h>
@@ -121,17 +123,35 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const fs::path &model, const 
     return t;
 }
 
+namespace {
+// The cached model when it loads. A damaged one (a disk error, a hand edit) would fail every run that shares its
+// inputs: it is removed, said on stderr (the worker's log), and the caller trains the tokenizer again.
+std::optional<Result<std::unique_ptr<Tokenizer>>> loadCached(const fs::path &model, const TokenizerSpec &spec,
+                                                             bool *fromCache)
+{
+    if (!fs::exists(model))
+        return std::nullopt;
+    auto t = Tokenizer::load(model, spec);
+    if (t) {
+        if (fromCache)
+            *fromCache = true;
+        return t;
+    }
+    std::fprintf(stderr, "lbk: warning: %s; the damaged cache entry is removed and the tokenizer trained again\n",
+                 t.message().c_str());
+    std::error_code ec;
+    fs::remove(model, ec);
+    return std::nullopt;
+}
+} // namespace
+
 Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const std::vector<std::string> &trainTexts,
                                                           const TokenizerSpec &spec, const fs::path &cacheDir,
                                                           int threads, bool *fromCache)
 {
     // The key first: a cached model needs no word counts.
-    const fs::path model = cacheDir / (cacheKey(trainTexts, spec) + ".model");
-    if (fs::exists(model)) {
-        if (fromCache)
-            *fromCache = true;
-        return load(model, spec);
-    }
+    if (auto cached = loadCached(cacheDir / (cacheKey(trainTexts, spec) + ".model"), spec, fromCache))
+        return std::move(*cached);
     TokenizerCorpus corpus(spec);
     for (const auto &text : trainTexts)
         corpus.add(text);
@@ -143,11 +163,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::trainOrLoad(const TokenizerCorpus 
 {
     const TokenizerSpec &spec = corpus.spec();
     const fs::path model = cacheDir / (corpus.cacheKey() + ".model");
-    if (fs::exists(model)) {
-        if (fromCache)
-            *fromCache = true;
-        return load(model, spec);
-    }
+    if (auto cached = loadCached(model, spec, fromCache))
+        return std::move(*cached);
     if (fromCache)
         *fromCache = false;
     std::error_code ec;

@@ -1,5 +1,7 @@
 // The engine's parts on real data: LibTorch and sentencepiece loaded in one process (the protobuf clash the
 // bootstrap works around must never return silently), tokenizer training and its cache, and every model.
+#include <fstream>
+
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -114,6 +116,14 @@ private Q_SLOTS:
         QVERIFY(cut.ok());
         QCOMPARE((*cut)->encode("a b c d e f g h").size(), size_t(4));
         QCOMPARE((*second)->encode("GRAPH"), (*second)->encode("graph"));
+        // A damaged cache entry is trained again, to the same model, instead of failing every run that shares it.
+        const auto ids = (*first)->encode(m_titles[3]);
+        spec.maxTokens = lbk::TokenizerSpec{}.maxTokens;
+        std::ofstream((*first)->modelPath(), std::ios::binary | std::ios::trunc) << "not a sentencepiece model";
+        auto again = lbk::Tokenizer::trainOrLoad(m_titles, spec, m_cache, 2, &cached);
+        QVERIFY2(again.ok(), again.ok() ? "" : again.message().c_str());
+        QVERIFY(!cached);
+        QCOMPARE((*again)->encode(m_titles[3]), ids);
     }
 
     void models_data()
