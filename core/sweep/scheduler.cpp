@@ -205,9 +205,13 @@ Result<SweepStatus> SweepScheduler::run()
         std::this_thread::sleep_for(std::chrono::milliseconds(int(m_o.pollSeconds * 1000)));
     }
     auto now = m_store.sweep(std::to_string(m_sweep.id));
-    const SweepStatus end = now && now->status == SweepStatus::Cancelled ? SweepStatus::Cancelled : SweepStatus::Finished;
-    (void)m_store.setSweepStatus(m_sweep.id, end);
+    const SweepStatus end = !m_failure.empty()                                     ? SweepStatus::Failed
+                            : now && now->status == SweepStatus::Cancelled ? SweepStatus::Cancelled
+                                                                           : SweepStatus::Finished;
+    (void)m_store.setSweepStatus(m_sweep.id, end, m_failure);
     (void)m_store.claimSweep(m_sweep.id, "", 0, 0, processAlive);
+    if (!m_failure.empty())
+        return badInput(m_failure);
     return end;
 }
 
@@ -381,6 +385,20 @@ void SweepScheduler::resumeInterrupted(TrialRecord &t)
           " resumes from its last checkpoint");
 }
 
+// A finished trial without the sweep's metric means every trial will lack it (a typo such as "val/acuracy"):
+// nothing could be ranked or pruned, so the sweep stops at once, cancelling the rest, and says what the runs record.
+void SweepScheduler::stopForMissingMetric(const TrialRecord &t, const RunSummary &run)
+{
+    std::string recorded;
+    for (const auto &key : m_store.metricKeys(run.id))
+        recorded += (recorded.empty() ? "" : ", ") + key;
+    m_failure = "metric " + m_spec.metric + ": trial " + std::to_string(t.trial) + " finished without recording it, so "
+                "no trial can be ranked; its run records " + (recorded.empty() ? std::string("no metric") : recorded) +
+                ". Fix \"metric\" in the sweep file and start it again";
+    m_say(m_failure);
+    (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Cancelled, m_failure); // the next step cancels the rest
+}
+
 void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
 {
     const auto points = trialPoints(m_store, m_spec, run.id);
@@ -406,6 +424,8 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
             tags.push_back("pruned");
         (void)m_store.setTags(run.id, tags);
     }
+    if (t.state == TrialState::Finished && !t.value && m_failure.empty())
+        stopForMissingMetric(t, run);
     const std::string value = t.value ? std::to_string(*t.value) : std::string("no value");
     m_say("trial " + std::to_string(t.trial) + " " + toString(t.state) + " (" + m_spec.metric + " " + value + ")" +
           (pruned ? ": " + t.reason : ""));

@@ -56,6 +56,7 @@ private:
     // Cancels the run once per scheduler (a cancel asked again each poll would signal a saving worker again).
     void cancelOnce(const RunSummary &run);
     void recordEnd(TrialRecord &trial, const RunSummary &run);
+    void stopForMissingMetric(const TrialRecord &trial, const RunSummary &run);
     // Resumes the trial's interrupted run from its last checkpoint, once per scheduler.
     void resumeInterrupted(TrialRecord &trial);
     void prune(std::vector<TrialRecord> &trials);
@@ -69,6 +70,7 @@ private:
     std::vector<int64_t> m_children; // local workers this process started, to reap
     std::set<int64_t> m_cancelled;   // runs this scheduler asked to stop
     std::set<int> m_resumed;         // trials this scheduler resumed after an interruption
+    std::string m_failure;           // why the sweep stops early (its metric is one no trial records)
 };
 
 // Stops a sweep: it is marked cancelled, its pending trials never start, the runs of its running ones are

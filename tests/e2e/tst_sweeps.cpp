@@ -335,6 +335,35 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(QStringLiteral("bad-sweep.json: parameters.optimizer.rate: not an experiment key")),
                  qPrintable(r.err));
     }
+
+    // A metric no run records (a typo) stops the sweep after its first finished trial, naming what runs record,
+    // instead of running every trial with nothing to rank them by.
+    void unknownMetricStopsTheSweep()
+    {
+        const QString file = m_dir.filePath(QStringLiteral("typo-sweep.json"));
+        const json typo = {{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
+                           {"trials", 4},
+                           {"parallel", 1},
+                           {"metric", "val/acuracy"},
+                           {"parameters", {{"optimizer.lr", {{"values", {0.01, 0.02, 0.03, 0.04}}}}}}};
+        std::ofstream(file.toStdString()) << typo.dump();
+        const QString store = storePath(QStringLiteral("typo"));
+        const auto r = lbk(store, {QStringLiteral("sweep"), file});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("metric val/acuracy: trial 1 finished without recording it")) &&
+                     r.err.contains(QStringLiteral("val/accuracy")),
+                 qPrintable(r.err));
+        auto s = open(store);
+        const auto sweeps = s->sweeps();
+        QCOMPARE(sweeps.size(), size_t(1));
+        QCOMPARE(sweeps[0].status, lbk::SweepStatus::Failed);
+        int finished = 0;
+        for (const auto &t : s->trials(sweeps[0].id)) {
+            QVERIFY2(!lbk::isOpen(t.state), lbk::toString(t.state));
+            finished += t.state == lbk::TrialState::Finished;
+        }
+        QCOMPARE(finished, 1); // one trial at a time: the rest never started
+    }
 };
 
 QTEST_GUILESS_MAIN(TestSweeps)
