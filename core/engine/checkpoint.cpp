@@ -212,11 +212,10 @@ bool loadCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Devic
     } catch (const c10::Error &err) {
         // A damaged file, or one another version wrote for a different model or optimizer layout (e.g. a bag_cnn
         // checkpoint from before its CNN had a parameter group of its own).
-        throw std::runtime_error(file.string() + " cannot be loaded into this run's model and optimizer (" +
-                                 err.what_without_backtrace() + "); start the experiment again as a new run");
+        throw std::runtime_error(file.string() + " cannot be read as this run's checkpoint: it is damaged, or was "
+                                 "written for another model or optimizer layout (" + err.what_without_backtrace() + ")");
     } catch (const std::runtime_error &err) {
-        throw std::runtime_error(file.string() + " cannot be loaded into this run's model: " + err.what() +
-                                 "; start the experiment again as a new run");
+        throw std::runtime_error(file.string() + " cannot be loaded into this run's model: " + err.what());
     }
 }
 

@@ -141,13 +141,23 @@ Status StepLoop::setUp()
     fs::create_directories(m_lastCkpt.parent_path());
     if (m_ctx.options.resume) {
         CheckpointCounters c;
-        if (loadCheckpoint(m_lastCkpt, m_obj.model(), m_ctx.device, m_opt.get(), &c)) {
+        bool loaded = false;
+        try {
+            loaded = loadCheckpoint(m_lastCkpt, m_obj.model(), m_ctx.device, m_opt.get(), &c);
+        } catch (const std::runtime_error &err) {
+            // What was recorded stays; best.pt (weights only, no optimizer state) still serves predict and export.
+            return Error{std::string("cannot resume: ") + err.what() + ". Everything recorded is kept" +
+                         (fs::exists(m_bestCkpt) ? "; best.pt still serves lbk predict and lbk export" : "") +
+                         "; to train on, start the experiment again as a new run"};
+        }
+        if (loaded) {
             m_ctx.step = m_resumedFrom = c.step;
             m_best = c.best;
             m_badEvals = c.badEvals;
         } else {
-            m_ctx.log("warning", "no checkpoint in " + m_lastCkpt.parent_path().string() +
-                                     " yet: the run starts again from step 0");
+            m_ctx.log("warning", "no last.pt in " + m_lastCkpt.parent_path().string() +
+                                     " (it is written every training.checkpoint_minutes and at the end): the run "
+                                     "starts again from step 0");
         }
     }
     if (m_ctx.dist)

@@ -406,7 +406,10 @@ private Q_SLOTS:
         const auto failed = store()->run(id);
         QCOMPARE(failed->status, lbk::RunStatus::Failed);
         QVERIFY2(failed->error.find(last.string()) != std::string::npos, failed->error.c_str());
-        QVERIFY2(failed->error.find("cannot be loaded") != std::string::npos, failed->error.c_str());
+        QVERIFY2(failed->error.rfind("cannot resume: " + last.string() + " cannot be read as this run's checkpoint: it is "
+                                     "damaged", 0) == 0,
+                 failed->error.c_str());
+        QVERIFY2(failed->error.find("Everything recorded is kept") != std::string::npos, failed->error.c_str());
         QVERIFY(store()->metric(run->id, "train/loss").size() >= keptLoss);
     }
 
