@@ -1,6 +1,8 @@
 #include "cli/commands.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -982,7 +984,10 @@ int exportRun(const Common &c, const ExportOptions &o)
     if (!o.out.empty()) {
         file.open(o.out);
         if (!file) {
-            printError(o.out + ": cannot write the export");
+            const fs::path parent = fs::absolute(o.out).parent_path();
+            printError(o.out + ": cannot write the export: " +
+                       (fs::is_directory(parent) ? std::string(std::strerror(errno))
+                                                 : "the folder " + parent.string() + " does not exist"));
             return kFailed;
         }
     }

@@ -278,7 +278,11 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path &given)
     sqlite3_busy_timeout(db, 5000);
     auto fail = [&](const std::string &what, const std::string &msg) -> Error {
         sqlite3_close(db);
-        return Error{what + " " + path.string() + ": " + msg};
+        // SQLite writes its -wal and -shm files beside the store, also to read it: say so when it cannot.
+        const bool writable = ::access(path.c_str(), W_OK) == 0 && ::access(path.parent_path().c_str(), W_OK) == 0;
+        return Error{what + " " + path.string() + ": " + msg +
+                     (writable ? "" : " (the store or its folder is read-only here; SQLite needs to write the store "
+                                      "and its -wal and -shm files beside it, also to read it)")};
     };
     // A 16 MB page cache (allocated as used): a 100k-row predictions event updates its confidence index all
     // over, and with the default 2 MB SQLite spills and rewrites the same pages to the WAL again and again.
