@@ -9,9 +9,10 @@ ones Labbook's own runs of that experiment use. Run it by hand:
 
     python3 examples/plain_pytorch.py --experiment experiments/debug.json
 
-or from a command target (docs/LAUNCH.md), whose worker template passes the run's files:
+or from a command target (docs/LAUNCH.md), whose worker template passes the run's files. The worker runs in the
+run's own folder on the target, so give the script's absolute path there:
 
-    "worker": ["python3", "examples/plain_pytorch.py", "--experiment", "{experiment}",
+    "worker": ["python3", "/path/to/labbook/examples/plain_pytorch.py", "--experiment", "{experiment}",
                "--data-root", "{data_root}", "--lbk", "{lbk}"]
 """
 import argparse
@@ -160,10 +161,14 @@ def main():
         experiment = json.load(f)
     names, splits = read_dataset(args)
     model = Bag(encode(splits, 20000), args.dim, len(names), args.dropout)
+    total_steps = args.epochs * -(-len(splits["train"]) // args.batch_size)
+    # data= in the keys Labbook's own runs use, so `lbk run` prints "N examples in K classes (train, validation, test)".
     run = labbook.init(config={"experiment": experiment, "script": vars(args)}, task="multiclass",
                        name=args.name or experiment.get("name"), store=args.store, tags=["python"],
-                       data={"rows": sum(map(len, splits.values())), "classes": len(names),
-                             **{k: len(v) for k, v in splits.items()}})
+                       total_steps=total_steps,
+                       data={"examples": sum(map(len, splits.values())), "classes": len(names),
+                             "train": len(splits["train"]), "validation": len(splits["val"]),
+                             "test": len(splits["test"])})
     with run:
         step = train(args, run, names, splits, model)
         test = record_evaluation(run, model, splits["test"], names, "test", step, 256)
