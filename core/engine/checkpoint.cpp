@@ -133,6 +133,34 @@ void readCompactTable(torch::serialize::InputArchive &archive, const std::string
     bag.setInitSeed(s);
 }
 
+// A checksum of the model's weights as they are in memory (parameters and buffers, names and bytes, in the
+// model's order). LibTorch does not check the CRCs of the archive's records, so bytes changed inside a tensor's
+// record would load as different weights without a word; the checksum written with them catches that.
+uint64_t weightsChecksum(const torch::nn::Module &model)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const auto mix = [&h](uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; };
+    const auto add = [&](const std::string &name, const torch::Tensor &value) {
+        for (char c : name)
+            mix(uint8_t(c));
+        const torch::Tensor t = value.detach().cpu().contiguous();
+        const auto *bytes = static_cast<const unsigned char *>(t.data_ptr());
+        const size_t n = size_t(t.numel()) * t.element_size();
+        size_t i = 0;
+        for (uint64_t word; i + 8 <= n; i += 8) {
+            std::memcpy(&word, bytes + i, 8);
+            mix(word);
+        }
+        for (; i < n; ++i)
+            mix(bytes[i]);
+    };
+    for (const auto &p : model.named_parameters())
+        add(p.key(), p.value());
+    for (const auto &b : model.named_buffers())
+        add(b.key(), b.value());
+    return h;
+}
+
 bool readCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Device device, TrainerOptimizer *opt,
                     CheckpointCounters *counters)
 {
@@ -156,6 +184,10 @@ bool readCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Devic
         archive.read("model." + b.key(), t, /*is_buffer=*/true);
         b.value().copy_(t);
     }
+    // Checkpoints from before the checksum have none, and load as they did.
+    if (torch::Tensor written; archive.try_read("weights_checksum", written) &&
+                               uint64_t(written.item<int64_t>()) != weightsChecksum(model))
+        throw std::runtime_error("its weights do not match the checksum written with them: the file is damaged");
     if (opt) {
         torch::serialize::InputArchive optArchive;
         archive.read("optimizer", optArchive);
@@ -196,6 +228,7 @@ void saveCheckpoint(const fs::path &file, const torch::nn::Module &model, const 
         opt->save(optArchive);
         archive.write("optimizer", optArchive);
     }
+    archive.write("weights_checksum", torch::tensor(int64_t(weightsChecksum(model))));
     archive.write("step", torch::tensor(counters.step));
     archive.write("best", torch::tensor(counters.best, torch::kDouble));
     archive.write("bad_evals", torch::tensor(int64_t(counters.badEvals)));

@@ -449,6 +449,37 @@ private Q_SLOTS:
         QVERIFY2(bad.err.contains(QStringLiteral("fp16")), qPrintable(bad.err));
         QVERIFY(!QFileInfo::exists(path("bad.jsonl")));
     }
+
+    // One byte changed inside a tensor of best.pt (a disk error; LibTorch does not check the archive's CRCs): the
+    // checksum written with the weights names the file as damaged instead of predicting with wrong weights.
+    void aChangedByteInACheckpointIsCaught()
+    {
+        auto s = lbk::Store::open(m_store.toStdString());
+        QVERIFY(s.ok());
+        const fs::path best = fs::path((*s)->run("debug")->runDir) / "checkpoints" / "best.pt";
+        const fs::path kept = best.string() + ".kept";
+        fs::copy_file(best, kept, fs::copy_options::overwrite_existing);
+        const char *flip = "import sys, zipfile\n"
+                           "p = sys.argv[1]\n"
+                           "i = max((i for i in zipfile.ZipFile(p).infolist() if '/data/' in i.filename), key=lambda i: i.file_size)\n"
+                           "with open(p, 'r+b') as f:\n"
+                           "    f.seek(i.header_offset + 26)\n"
+                           "    h = f.read(4)\n"
+                           "    at = i.header_offset + 30 + int.from_bytes(h[:2], 'little') + int.from_bytes(h[2:], 'little') + i.file_size // 2\n"
+                           "    f.seek(at)\n"
+                           "    b = f.read(1)\n"
+                           "    f.seek(at)\n"
+                           "    f.write(bytes([b[0] ^ 1]))\n";
+        auto py = run(QStringLiteral("python3"), {QStringLiteral("-c"), QString::fromUtf8(flip), QString::fromStdString(best.string())});
+        QVERIFY2(py.exitCode == 0, qPrintable(py.err));
+        auto r = lbk({QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                      QStringLiteral("--out"), path("flipped.jsonl"), QStringLiteral("-q")});
+        fs::rename(kept, best);
+        QVERIFY(r.exitCode != 0);
+        QVERIFY2(r.err.contains(QString::fromStdString(best.string())) &&
+                     r.err.contains(QStringLiteral("do not match the checksum written with them: the file is damaged")),
+                 qPrintable(r.err));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestInferenceE2e)
