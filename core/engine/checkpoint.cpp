@@ -246,9 +246,11 @@ bool loadCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Devic
         // A damaged file, or one another version wrote for a different model or optimizer layout (e.g. a bag_cnn
         // checkpoint from before its CNN had a parameter group of its own).
         throw std::runtime_error(file.string() + " cannot be read as this run's checkpoint: it is damaged, or was "
-                                 "written for another model or optimizer layout (" + err.what_without_backtrace() + ")");
+                                 "written for another model or optimizer layout than the run's experiment.json and "
+                                 "labels.json describe (" + err.what_without_backtrace() + ")");
     } catch (const std::runtime_error &err) {
-        throw std::runtime_error(file.string() + " cannot be loaded into this run's model: " + err.what());
+        throw std::runtime_error(file.string() + " cannot be loaded into this run's model (built from its "
+                                 "experiment.json and labels.json): " + err.what());
     }
 }
 

@@ -128,7 +128,8 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
             return m;
         }
     }
-    return Error{runDir.string() + ": the run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
+    return Error{runDir.string() + ": no checkpoints/best.pt or last.pt: the run has written none yet (best.pt comes "
+                 "with its first evaluation), or they were deleted"};
 }
 
 Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
