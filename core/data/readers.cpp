@@ -696,6 +696,8 @@ std::string fileProblem(const std::string &name, const DataSpec &spec, DataForma
 std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
 {
     const std::string name = file.string();
+    if (std::string problem = notAFile(file); !problem.empty()) // a folder is named as one, whatever its name
+        return problem;
     bool zst = false;
     const auto format = formatOf(file, spec.format, &zst);
     if (!format)
@@ -703,8 +705,6 @@ std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
                       "optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\".";
     if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
         return "data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1.";
-    if (std::string problem = notAFile(file); !problem.empty())
-        return problem;
     auto source = openByteSource(name, zst);
     if (!source)
         return source.message();

@@ -726,6 +726,8 @@ private Q_SLOTS:
                                       << QStringLiteral("no such file. Check data.path");
         QTest::newRow("a folder") << QStringLiteral("folder.jsonl") << QStringLiteral("auto")
                                   << QStringLiteral("is a folder");
+        QTest::newRow("a folder, no extension") << QStringLiteral("shards") << QStringLiteral("auto")
+                                                << QStringLiteral("is a folder; data.path must name a file");
         QTest::newRow("unknown extension")
             << QStringLiteral("papers.txt") << QStringLiteral("auto") << QStringLiteral("cannot tell the format");
         QTest::newRow("empty file") << QStringLiteral("empty.jsonl") << QStringLiteral("auto")
@@ -740,6 +742,7 @@ private Q_SLOTS:
         write(QStringLiteral("papers.txt"), kGoodJsonl);
         write(QStringLiteral("empty.jsonl"), "\n  \n");
         QDir(m_tmp).mkpath(QStringLiteral("folder.jsonl"));
+        QDir(m_tmp).mkpath(QStringLiteral("shards"));
         DataSpec spec;
         spec.format = lbk::fromWord<lbk::DataFormat>(format.toStdString()).value();
         const fs::path file = fs::path(m_tmp.toStdString()) / name.toStdString();
