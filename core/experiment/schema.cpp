@@ -484,6 +484,11 @@ Result<json> readJsonFile(const std::filesystem::path &file)
         return Error{file.string() + ": cannot open the file (" +
                      (std::filesystem::exists(file) ? "permission denied?" : "no such file") + ")"};
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // What the parser would call "unexpected end of input" or an invalid literal: say what the file is instead.
+    if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF"))
+        return Error{file.string() + ": the file is UTF-16; save it as UTF-8"};
+    if (const size_t nul = text.find('\0'); nul != std::string::npos)
+        return Error{file.string() + ": a NUL byte at offset " + std::to_string(nul) + "; not a JSON text file"};
     JsonFileCheck check;
     try {
         return json::parse(text, std::ref(check));

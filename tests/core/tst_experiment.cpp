@@ -226,6 +226,8 @@ private Q_SLOTS:
                                        << QStringLiteral("the key \"training\" is given twice in one object");
         QTest::newRow("too deep") << (QByteArray(R"({"tags": )") + QByteArray(70000, '[') + QByteArray(70000, ']') + "}")
                                   << QStringLiteral("nested more than 100 levels deep");
+        QTest::newRow("utf-16") << QByteArray("\xFF\xFE{\0}\0", 6) << QStringLiteral("the file is UTF-16; save it as UTF-8");
+        QTest::newRow("binary") << QByteArray("\0\x01\x02", 3) << QStringLiteral("a NUL byte at offset 0; not a JSON text file");
         QTest::newRow("overflow") << QByteArray(R"({"training": {"epochs": 1e400}})")
                                   << QStringLiteral("invalid JSON: number overflow parsing '1e400'");
     }
