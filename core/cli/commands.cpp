@@ -984,10 +984,12 @@ int exportRun(const Common &c, const ExportOptions &o)
     if (!o.out.empty()) {
         file.open(o.out);
         if (!file) {
-            const fs::path parent = fs::absolute(o.out).parent_path();
+            const int why = errno;
+            std::error_code ec;
+            const fs::path parent = fs::absolute(o.out, ec).parent_path();
             printError(o.out + ": cannot write the export: " +
-                       (fs::is_directory(parent) ? std::string(std::strerror(errno))
-                                                 : "the folder " + parent.string() + " does not exist"));
+                       (fs::exists(parent, ec) ? std::string(std::strerror(why))
+                                               : "the folder " + parent.string() + " does not exist"));
             return kFailed;
         }
     }

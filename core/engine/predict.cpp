@@ -2,6 +2,7 @@
 // memory: chunks of lines are parsed and tokenized on every thread, scored in length-ordered batches, rendered
 // on every thread and written in input order.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -188,7 +189,6 @@ void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out
             result.firstSkipped = place(i) + (m_ok[i] == kNoText ? ": " + noTextReason() : ": not a JSON object");
         }
     }
-    m_lineNo += int64_t(n);
     const size_t k = m_lm.width();
     const auto probs = scoreInBatches(good, size_t(std::max(1, m_o.batchSize)), k,
                                       [&](const auto &part) { return m_lm.probabilities(part); });
@@ -200,6 +200,7 @@ void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out
     for (size_t w : where)
         std::fwrite(m_rendered[w].data(), 1, m_rendered[w].size(), out);
     result.rows += int64_t(good.size());
+    m_lineNo += int64_t(n); // after every place() of this chunk
 }
 
 Result<PredictResult> predictAll(const PredictOptions &o)
@@ -208,10 +209,14 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     setComputeThreads(threads);
     std::string format = o.format;
     if (format == "auto") {
-        const std::string ext = o.out.extension().string();
-        if (ext != ".csv" && ext != ".jsonl" && ext != ".json" && o.out != "-")
-            return badInput("--out " + o.out.string() + ": cannot tell the format from \"" + ext +
-                            "\"; name the file .jsonl or .csv, or give --format jsonl or csv");
+        // .csv is CSV and anything else JSON lines (also "preds", /dev/stdout), but a name that promises another
+        // format is refused rather than filled with JSON lines.
+        std::string ext = o.out.extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+        for (const char *other : {".parquet", ".arrow", ".feather", ".xlsx", ".tsv", ".gz", ".zst", ".bz2", ".xz"})
+            if (ext == other)
+                return badInput("--out " + o.out.string() + ": predict writes JSON lines or CSV, not \"" + ext +
+                                "\"; name the file .jsonl or .csv, or give --format jsonl or csv");
         format = ext == ".csv" ? "csv" : "jsonl";
     }
     if (format != "csv" && format != "jsonl")
@@ -260,6 +265,8 @@ Result<PredictResult> predictAll(const PredictOptions &o)
         return Error{o.model.string() + ": the model gives non-finite probabilities for " + std::to_string(r.nonFinite) +
                      " of " + std::to_string(r.rows) + " rows (first: " + r.firstNonFinite +
                      "); its weights are damaged or diverged. The output holds null for them"};
+    if (std::error_code ec; r.rows == 0 && r.skipped > 0 && o.out != "-" && fs::is_regular_file(o.out, ec))
+        fs::remove(o.out, ec); // nothing scored: leave no empty output file behind (never a device such as /dev/stdout)
     if (r.rows == 0 && r.skipped > 0)
         return badInput(o.data.string() + ": no line could be scored, " + std::to_string(r.skipped) +
                         " skipped; first: " + r.firstSkipped);

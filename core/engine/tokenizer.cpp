@@ -11,6 +11,7 @@
 #include <optional>
 #include <limits>
 #include <thread>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -129,7 +130,8 @@ namespace {
 std::optional<Result<std::unique_ptr<Tokenizer>>> loadCached(const fs::path &model, const TokenizerSpec &spec,
                                                              bool *fromCache)
 {
-    if (!fs::exists(model))
+    struct stat before {};
+    if (::stat(model.c_str(), &before) != 0)
         return std::nullopt;
     auto t = Tokenizer::load(model, spec);
     if (t) {
@@ -137,10 +139,22 @@ std::optional<Result<std::unique_ptr<Tokenizer>>> loadCached(const fs::path &mod
             *fromCache = true;
         return t;
     }
+    // Only the file that failed is taken away: another process may have put a good one in its place meanwhile
+    // (two trials of a sweep found the same damaged entry); then that one is loaded.
+    struct stat now {};
+    if (::stat(model.c_str(), &now) == 0 && (now.st_ino != before.st_ino || now.st_mtime != before.st_mtime)) {
+        if (auto again = Tokenizer::load(model, spec)) {
+            if (fromCache)
+                *fromCache = true;
+            return again;
+        }
+    }
     std::fprintf(stderr, "lbk: warning: %s; the damaged cache entry is removed and the tokenizer trained again\n",
                  t.message().c_str());
+    const fs::path aside = model.string() + ".damaged-" + std::to_string(::getpid());
     std::error_code ec;
-    fs::remove(model, ec);
+    fs::rename(model, aside, ec); // atomic: a good model renamed into place after this stays
+    fs::remove(aside, ec);
     return std::nullopt;
 }
 } // namespace

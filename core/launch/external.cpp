@@ -48,7 +48,8 @@ void fillFromJournal(ExternalRun &request, const fs::path &journal)
     std::string line;
     for (int n = 0; n < 1000 && std::getline(in, line); ++n) { // run_started comes first; a bound all the same
         const json e = json::parse(line, nullptr, false);
-        if (!e.is_object() || e.value("type", "") != "run_started")
+        const auto type = e.is_object() ? e.find("type") : e.end();
+        if (!e.is_object() || type == e.end() || *type != "run_started")
             continue;
         const auto text = [&](const char *key) {
             const auto it = e.find(key);

@@ -12,6 +12,7 @@
 
 #include "launch/placeholders.h"
 #include "launch/shellquote.h"
+#include "util/text.h"
 #include "store/store.h"
 
 namespace lbk {
@@ -204,29 +205,32 @@ SshEndpoint endpointFrom(const json &e)
 } // namespace
 
 namespace {
-// Each {name} in a command template is {cmd} or one of its vars, each in a worker template one Labbook fills: an
-// unknown one would reach the remote shell as literal text.
+// Each {name} in a command template is {cmd} or one of its vars: an unknown one would reach the remote shell as
+// literal text. A worker's arguments may hold braces of their own (a trainer's "--filename={epoch}-best"), so there
+// only a near miss of a placeholder Labbook fills ({jornal}, {data_dir}) is refused.
 void checkPlaceholders(const json &t, const std::string &path, std::vector<ValidationIssue> &issues)
 {
-    const auto check = [&](const char *key, const std::vector<std::string> &known, const std::string &advice) {
-        if (!t.contains(key) || !hasKind(t[key], K::StringList))
-            return;
-        for (size_t i = 0; i < t[key].size(); ++i)
-            for (const std::string &name : placeholdersIn(t[key][i].get<std::string>()))
-                if (std::find(known.begin(), known.end(), name) == known.end()) {
-                    const std::string where = path + "." + key + "[" + std::to_string(i) + "]";
-                    issues.push_back({where, where + ": {" + name + "} is not a placeholder here; " + advice});
-                }
+    const auto each = [&](const char *key, const auto &visit) {
+        if (t.contains(key) && hasKind(t[key], K::StringList))
+            for (size_t i = 0; i < t[key].size(); ++i)
+                for (const std::string &name : placeholdersIn(t[key][i].get<std::string>()))
+                    visit(path + "." + key + "[" + std::to_string(i) + "]", name);
     };
-    std::vector<std::string> commandNames = {"cmd"};
+    std::set<std::string> commandNames = {"cmd"};
     if (t.contains("vars") && t["vars"].is_object())
         for (const auto &[name, value] : t["vars"].items())
-            commandNames.push_back(name);
-    check("command", commandNames, "use {cmd} or a name defined in \"vars\"");
-    std::string workerNames;
-    for (const auto &name : kWorkerPlaceholders)
-        workerNames += (workerNames.empty() ? "{" : ", {") + name + "}";
-    check("worker", kWorkerPlaceholders, "the worker's are " + workerNames);
+            commandNames.insert(name);
+    each("command", [&](const std::string &where, const std::string &name) {
+        if (!commandNames.count(name))
+            issues.push_back({where, where + ": {" + name + "} is not a placeholder here; use {cmd} or a name "
+                                     "defined in \"vars\""});
+    });
+    each("worker", [&](const std::string &where, const std::string &name) {
+        for (const auto &known : kWorkerPlaceholders)
+            if (name != known && editDistance(name, known) <= (known.size() <= 4 ? 1u : 2u))
+                issues.push_back({where, where + ": {" + name + "} is not a placeholder; did you mean {" + known +
+                                         "}? (other braces are passed to the worker as written)"});
+    });
 }
 } // namespace
 

@@ -227,7 +227,7 @@ Result<bool> SweepScheduler::step()
     auto now = m_store.sweep(std::to_string(m_sweep.id));
     if (!now)
         return now.error();
-    const bool cancelled = now->status == SweepStatus::Cancelled;
+    bool cancelled = now->status == SweepStatus::Cancelled;
     auto trials = m_store.trials(m_sweep.id);
     for (auto &t : trials) {
         if (t.state == TrialState::Launching) // the last scheduler stopped between choosing the uid and launching
@@ -254,6 +254,7 @@ Result<bool> SweepScheduler::step()
             (void)m_store.updateTrial(t);
         }
     }
+    cancelled = cancelled || !m_failure.empty(); // stopped in this round: launch nothing more
     if (!cancelled)
         prune(trials);
     int running = int(std::count_if(trials.begin(), trials.end(), [](const TrialRecord &t) {
@@ -385,18 +386,25 @@ void SweepScheduler::resumeInterrupted(TrialRecord &t)
           " resumes from its last checkpoint");
 }
 
-// A finished trial without the sweep's metric means every trial will lack it (a typo such as "val/acuracy"):
-// nothing could be ranked or pruned, so the sweep stops at once, cancelling the rest, and says what the runs record.
-void SweepScheduler::stopForMissingMetric(const TrialRecord &t, const RunSummary &run)
+// A finished trial whose run never recorded the sweep's metric key at all, while no trial has a value of it,
+// means every trial will lack it (a typo such as "val/acuracy"): nothing could be ranked or pruned, so the sweep
+// stops at once, cancelling the rest, and says what the run records. A key recorded only as NaN (a diverged
+// trial), or a sweep where other trials have values, is left to rank what it can.
+void SweepScheduler::stopIfNoTrialCanRecord(const TrialRecord &t, const RunSummary &run)
 {
+    const auto keys = m_store.metricKeys(run.id);
+    if (std::find(keys.begin(), keys.end(), m_spec.metric) != keys.end())
+        return;
+    const auto all = m_store.trials(m_sweep.id);
+    if (std::any_of(all.begin(), all.end(), [](const TrialRecord &o) { return o.value.has_value(); }))
+        return;
     std::string recorded;
-    for (const auto &key : m_store.metricKeys(run.id))
+    for (const auto &key : keys)
         recorded += (recorded.empty() ? "" : ", ") + key;
     m_failure = "metric " + m_spec.metric + ": trial " + std::to_string(t.trial) + " finished without recording it, so "
                 "no trial can be ranked; its run records " + (recorded.empty() ? std::string("no metric") : recorded) +
                 ". Fix \"metric\" in the sweep file and start it again";
-    m_say(m_failure);
-    (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Cancelled, m_failure); // the next step cancels the rest
+    (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Cancelled, m_failure); // said once run() returns // the next step cancels the rest
 }
 
 void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
@@ -425,7 +433,7 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
         (void)m_store.setTags(run.id, tags);
     }
     if (t.state == TrialState::Finished && !t.value && m_failure.empty())
-        stopForMissingMetric(t, run);
+        stopIfNoTrialCanRecord(t, run);
     const std::string value = t.value ? std::to_string(*t.value) : std::string("no value");
     m_say("trial " + std::to_string(t.trial) + " " + toString(t.state) + " (" + m_spec.metric + " " + value + ")" +
           (pruned ? ": " + t.reason : ""));

@@ -56,7 +56,7 @@ private:
     // Cancels the run once per scheduler (a cancel asked again each poll would signal a saving worker again).
     void cancelOnce(const RunSummary &run);
     void recordEnd(TrialRecord &trial, const RunSummary &run);
-    void stopForMissingMetric(const TrialRecord &trial, const RunSummary &run);
+    void stopIfNoTrialCanRecord(const TrialRecord &trial, const RunSummary &run);
     // Resumes the trial's interrupted run from its last checkpoint, once per scheduler.
     void resumeInterrupted(TrialRecord &trial);
     void prune(std::vector<TrialRecord> &trials);

@@ -1,5 +1,8 @@
 #include "util/text.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace lbk {
 
 std::string toValidUtf8(std::string_view text)
@@ -31,6 +34,20 @@ std::string csvField(const std::string &s)
     for (char c : s)
         q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
+}
+
+size_t editDistance(std::string_view a, std::string_view b)
+{
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
 }
 
 } // namespace lbk

@@ -11,6 +11,9 @@ std::string toValidUtf8(std::string_view text);
 // A CSV field: as it is, or in double quotes (quotes doubled) when it holds a comma, a quote or a line break.
 std::string csvField(const std::string &s);
 
+// Levenshtein distance: insertions, deletions and substitutions of one byte each ("did you mean" suggestions).
+size_t editDistance(std::string_view a, std::string_view b);
+
 // Whether a text holds nothing but spaces, tabs and the like (no line breaks: those end a line): a blank line, or a
 // paper's blank title.
 inline bool isBlank(std::string_view s)

@@ -42,10 +42,11 @@ def ranked_row(row, true_set, task, top_k, labels):
 
 def prediction_rows(task, probs, truth, labels, ids, titles, top_k=3, limit=0):
     """Rows of docs/PROTOCOL.md's predictions event, for the first `limit` examples (0: all)."""
+    n = len(truth) if not limit else min(limit, len(truth))  # the examples that get a row
     for name, given in (("ids", ids), ("titles", titles)):
-        if given is not None and len(given) != len(truth):
-            raise ValueError(f"{name} has {len(given)} entries but truth has {len(truth)} examples; give one per example")
-    n = len(ids) if not limit else min(limit, len(ids))
+        if given is not None and not n <= len(given) <= len(truth):
+            raise ValueError(f"{name} has {len(given)} entries for {len(truth)} examples ({n} get a row); give one "
+                             "per example")
     rows = []
     for i in range(n):
         if task == "binary":

@@ -154,7 +154,8 @@ class Run:
     def _emit_summary(self, split, step, summary):
         self._emit("evaluation", step=step, split=split, summary=summary)
         values = {f"{split}/{k}": summary[k] for k in _metrics.SCALAR_KEYS if summary.get(k) is not None}
-        self._emit("metrics", step=step, values=values)
+        if values:
+            self._emit("metrics", step=step, values=values)
 
     # ----- histograms and predictions -----
 

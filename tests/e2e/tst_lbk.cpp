@@ -203,7 +203,7 @@ private Q_SLOTS:
         QTest::newRow("predict format") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
                                                        QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl"),
                                                        QStringLiteral("--out"), QStringLiteral("y.parquet")}
-                                        << QStringLiteral("--out y.parquet: cannot tell the format from \".parquet\"");
+                                        << QStringLiteral("--out y.parquet: predict writes JSON lines or CSV, not \".parquet\"");
     }
 
     void commandLineMistakesAreNamed()

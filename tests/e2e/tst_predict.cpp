@@ -176,6 +176,7 @@ private Q_SLOTS:
                          QStringLiteral("--out"), path("none.jsonl")});
         QCOMPARE(none.exitCode, 2);
         QVERIFY2(none.err.contains(QStringLiteral("no line could be scored")), qPrintable(none.err));
+        QVERIFY(!fs::exists(path("none.jsonl").toStdString()));
     }
 
     // Weights overwritten with 0xFF bytes (NaN): predict says the model is damaged instead of writing "-nan",
@@ -198,7 +199,8 @@ private Q_SLOTS:
         auto r = lbk({QStringLiteral("predict"), damaged, QStringLiteral("--data"), QString::fromUtf8(kSample),
                       QStringLiteral("--out"), path("damaged.jsonl"), QStringLiteral("-q")});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains(QStringLiteral("non-finite probabilities for 5000 of 5000 rows")) &&
+        QVERIFY2(r.err.contains(QStringLiteral("non-finite probabilities for 5000 of 5000 rows (first: ") +
+                                QString::fromUtf8(kSample) + QStringLiteral(":1)")) &&
                      r.err.contains(QStringLiteral("damaged")),
                  qPrintable(r.err));
         const auto lines = readLines(path("damaged.jsonl"));

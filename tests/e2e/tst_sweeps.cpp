@@ -363,6 +363,8 @@ private Q_SLOTS:
             finished += t.state == lbk::TrialState::Finished;
         }
         QCOMPARE(finished, 1); // one trial at a time: the rest never started
+        QCOMPARE(s->runs({}).size(), size_t(1));
+        QCOMPARE(r.err.count(QStringLiteral("finished without recording it")), 1); // said once
     }
 };
 

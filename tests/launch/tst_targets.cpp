@@ -81,7 +81,9 @@ private Q_SLOTS:
         auto file = lbk::targetsFromJson(json{{"targets", {{"tpu", tpu}}}});
         QVERIFY2(file.ok(), file.ok() ? "" : file.message().c_str());
         // Braces around anything but a name are an argument's own ('{"a": 1}'), not a placeholder.
-        const json jsonArg = {{"type", "ssh"}, {"host", "h"}, {"worker", {"python3", "t.py", "--cfg", "{\"a\": 1}", "{journal}"}}};
+        const json jsonArg = {{"type", "ssh"}, {"host", "h"},
+                              {"worker", {"python3", "t.py", "--cfg", "{\"a\": 1}", "{journal}", "--filename={epoch}-best",
+                                          "--rank={rank}"}}};
         QVERIFY(lbk::targetsFromJson(json{{"targets", {{"gpu", jsonArg}}}}).ok());
         const lbk::Target *t = file->find("tpu");
         QVERIFY(t);
@@ -148,8 +150,8 @@ private Q_SLOTS:
         QTest::newRow("unknown var") << R"({"targets": {"t": {"type": "command", "command": ["gcloud", "--zone={zone}", "{cmd}"]}}})"
                                      << "targets.t.command[1]: {zone} is not a placeholder here; use {cmd} or a name defined in \"vars\"";
         QTest::newRow("worker placeholder") << R"({"targets": {"a": {"type": "ssh", "host": "h",
-                                                "worker": ["python3", "train.py", "--out", "{bogus}"]}}})"
-                                            << "targets.a.worker[3]: {bogus} is not a placeholder here; the worker's are {journal}, {run_dir}";
+                                                "worker": ["python3", "train.py", "--out", "{jornal}"]}}})"
+                                            << "targets.a.worker[3]: {jornal} is not a placeholder; did you mean {journal}?";
         QTest::newRow("local name") << R"({"targets": {"local": {"type": "ssh", "host": "h"}}})"
                                     << "targets.local: \"local\" cannot name a target";
     }

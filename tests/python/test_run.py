@@ -199,13 +199,18 @@ class RunApiTest(unittest.TestCase):
         self.assertIn("values='train/loss' is str; give a dict of metric name -> number", said)
         self.assertIn("values=None is NoneType", said)
         self.assertIn("points='abc' is str; give (lr, loss) pairs", said)
-        self.assertIn("ids has 1 entries but truth has 2 examples", said)
+        self.assertIn("ids has 1 entries for 2 examples (2 get a row); give one per example", said)
         self.assertEqual(said.count("not a number; left out (said once per key)"), 1)
         run.evaluation("val", labels=["a", "b"], truth=[0, 1], probs=[[0.9, 0.1], [0.2, 0.8]], step=3)
+        with redirect_stderr(io.StringIO()) as err:  # ids for just the examples that get a row: fine
+            run.evaluation("val", labels=["a", "b"], truth=[0, 1], probs=[[0.9, 0.1], [0.2, 0.8]], step=4,
+                           ids=["x"], max_predictions=1)
+        self.assertEqual(err.getvalue(), "")
         run.finish()
         got = events(path)
         self.assertFalse([e for e in got if e["type"] == "metrics" and not e["values"]])  # no empty metrics events
-        evaluation = [e for e in got if e["type"] == "evaluation"][-1]
+        self.assertEqual([len(e["rows"]) for e in got if e["type"] == "predictions"], [1])
+        evaluation = [e for e in got if e["type"] == "evaluation" and e["step"] == 3][-1]
         self.assertNotIn("loss", evaluation["summary"])  # no loss given: no val/loss of gaps
         self.assertEqual(evaluation["summary"]["accuracy"], 1.0)
 

@@ -132,7 +132,7 @@ void CurvesPlot::rebuild(bool rescale)
             x = fx;
             y = fy;
         }
-        const double weight = smoothingFor(y.size(), m_smoothing);
+        const double weight = smoothingFor(s.y.size(), m_smoothing); // by the points recorded, as the readout
         const QVector<double> smooth = smoothEma(y, weight);
         if (weight > 0) {
             const XY raw = downsampleMinMax(x, y, buckets);
