@@ -203,24 +203,31 @@ void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out
     m_lineNo += int64_t(n); // after every place() of this chunk
 }
 
+// jsonl or csv: --format, or with "auto" the output's name. .csv is CSV and anything else JSON lines (also
+// "preds", /dev/stdout), but a name that promises another format is refused rather than filled with JSON lines.
+Result<std::string> outputFormat(const PredictOptions &o)
+{
+    if (o.format != "auto") {
+        if (o.format != "csv" && o.format != "jsonl")
+            return badInput("--format " + o.format + ": use jsonl or csv");
+        return o.format;
+    }
+    std::string ext = o.out.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    for (const char *other : {".parquet", ".arrow", ".feather", ".xlsx", ".tsv", ".gz", ".zst", ".bz2", ".xz"})
+        if (ext == other)
+            return badInput("--out " + o.out.string() + ": predict writes JSON lines or CSV, not \"" + ext +
+                            "\"; name the file .jsonl or .csv, or give --format jsonl or csv");
+    return std::string(ext == ".csv" ? "csv" : "jsonl");
+}
+
 Result<PredictResult> predictAll(const PredictOptions &o)
 {
     const int threads = threadCount(o.threads);
     setComputeThreads(threads);
-    std::string format = o.format;
-    if (format == "auto") {
-        // .csv is CSV and anything else JSON lines (also "preds", /dev/stdout), but a name that promises another
-        // format is refused rather than filled with JSON lines.
-        std::string ext = o.out.extension().string();
-        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-        for (const char *other : {".parquet", ".arrow", ".feather", ".xlsx", ".tsv", ".gz", ".zst", ".bz2", ".xz"})
-            if (ext == other)
-                return badInput("--out " + o.out.string() + ": predict writes JSON lines or CSV, not \"" + ext +
-                                "\"; name the file .jsonl or .csv, or give --format jsonl or csv");
-        format = ext == ".csv" ? "csv" : "jsonl";
-    }
-    if (format != "csv" && format != "jsonl")
-        return badInput("--format " + format + ": use jsonl or csv");
+    const auto format = outputFormat(o);
+    if (!format)
+        return format.error();
     auto lm = loadModel(o.model);
     if (!lm)
         return lm.error();
@@ -237,8 +244,8 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     std::FILE *out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "wb");
     if (!out)
         return Error{o.out.string() + ": cannot write the predictions"};
-    Predictor predictor(o, **lm, format, threads);
-    if (format == "csv")
+    Predictor predictor(o, **lm, *format, threads);
+    if (*format == "csv")
         std::fputs(predictor.header().c_str(), out);
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::string> lines;
