@@ -130,25 +130,23 @@ namespace {
 std::optional<Result<std::unique_ptr<Tokenizer>>> loadCached(const fs::path &model, const TokenizerSpec &spec,
                                                              bool *fromCache)
 {
+    const auto hit = [fromCache](Result<std::unique_ptr<Tokenizer>> t) {
+        if (fromCache)
+            *fromCache = true;
+        return t;
+    };
     struct stat before {};
     if (::stat(model.c_str(), &before) != 0)
         return std::nullopt;
     auto t = Tokenizer::load(model, spec);
-    if (t) {
-        if (fromCache)
-            *fromCache = true;
-        return t;
-    }
+    if (t)
+        return hit(std::move(t));
     // Only the file that failed is taken away: another process may have put a good one in its place meanwhile
     // (two trials of a sweep found the same damaged entry); then that one is loaded.
     struct stat now {};
-    if (::stat(model.c_str(), &now) == 0 && (now.st_ino != before.st_ino || now.st_mtime != before.st_mtime)) {
-        if (auto again = Tokenizer::load(model, spec)) {
-            if (fromCache)
-                *fromCache = true;
-            return again;
-        }
-    }
+    if (::stat(model.c_str(), &now) == 0 && (now.st_ino != before.st_ino || now.st_mtime != before.st_mtime))
+        if (auto again = Tokenizer::load(model, spec))
+            return hit(std::move(again));
     std::fprintf(stderr, "lbk: warning: %s; the damaged cache entry is removed and the tokenizer trained again\n",
                  t.message().c_str());
     const fs::path aside = model.string() + ".damaged-" + std::to_string(::getpid());

@@ -116,7 +116,7 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
     if (run.runDir.empty() || !fs::exists(run.runDir))
         return Error{"run " + std::to_string(run.id) + ": its folder " + run.runDir +
                      " is gone, so there is nothing to resume from"};
-    if (!fs::exists(fs::path(run.runDir) / "experiment.json"))
+    if (!trainedByLabbook(run))
         return Error{"run " + std::to_string(run.id) + " was recorded by a script Labbook did not start (its folder " +
                      run.runDir + " holds no experiment.json); start that script again to train more"};
     // Claimed atomically: of two resumes at once (a click in the GUI and `lbk resume`), one starts a worker.
@@ -129,6 +129,12 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
     if (!proc)
         (void)store.setStatus(run.id, RunStatus::Failed, proc.message());
     return proc;
+}
+
+bool trainedByLabbook(const RunSummary &run)
+{
+    std::error_code ec;
+    return !run.runDir.empty() && fs::exists(fs::path(run.runDir) / "experiment.json", ec);
 }
 
 Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent)
@@ -192,12 +198,10 @@ SyncResult syncActiveRuns(Store &store)
             auto fresh = store.runById(run.id);
             if (!fresh || !isActive(fresh->status))
                 continue;
-            // A run without experiment.json was recorded by a script started by hand (lbk record): no resume.
-            const bool labbooksWorker = fs::exists(fs::path(run.runDir) / "experiment.json");
             std::string why = "the worker process " + std::to_string(run.pid) + " on " + host +
                               " ended without reporting how the run ended (it exited early, was killed, or the machine "
                               "went down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. " +
-                              (labbooksWorker ? "`lbk resume " + std::to_string(run.id) + "` continues from the last checkpoint."
+                              (trainedByLabbook(run) ? "`lbk resume " + std::to_string(run.id) + "` continues from the last checkpoint."
                                               : std::string("Start the script again to train more."));
             const std::string tail = workerLogTail(run, 3);
             if (!tail.empty())

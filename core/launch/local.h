@@ -52,6 +52,10 @@ Result<IngestStats> syncRun(Store &store, const RunSummary &run,
 
 std::filesystem::path journalPath(const RunSummary &run);
 
+// Whether Labbook's worker trains the run (its folder holds experiment.json), and so `lbk resume` can continue it;
+// a run `lbk record` created for a script started by hand has none.
+bool trainedByLabbook(const RunSummary &run);
+
 // The last lines of the run's worker.log, for error messages.
 std::string workerLogTail(const RunSummary &run, size_t maxLines = 5);
 

@@ -404,7 +404,8 @@ void SweepScheduler::stopIfNoTrialCanRecord(const TrialRecord &t, const RunSumma
     m_failure = "metric " + m_spec.metric + ": trial " + std::to_string(t.trial) + " finished without recording it, so "
                 "no trial can be ranked; its run records " + (recorded.empty() ? std::string("no metric") : recorded) +
                 ". Fix \"metric\" in the sweep file and start it again";
-    (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Cancelled, m_failure); // said once run() returns // the next step cancels the rest
+    // The next step cancels the rest; run() then marks the sweep failed and returns the message (said once).
+    (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Cancelled, m_failure);
 }
 
 void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)

@@ -52,10 +52,6 @@ def _forget():
 
 def active_run():
     """The run this process is recording and has not ended, if any."""
-    return _live_run()
-
-
-def _live_run():
     run = _state["run"]
     if run is None or run.ended or os.getpid() != _state["pid"]:
         return None
@@ -63,7 +59,7 @@ def _live_run():
 
 
 def _on_term(signum, frame):
-    run = _live_run()
+    run = active_run()
     previous = _state["previous_term"]
     if run is None:
         return _chain(previous, signum, frame)
@@ -97,7 +93,7 @@ def _chain(previous, signum, frame):
 
 
 def _excepthook(kind, error, tb):
-    run = _live_run()
+    run = active_run()
     if run is not None:
         from .run import describe_exception
 
@@ -109,6 +105,6 @@ def _excepthook(kind, error, tb):
 
 
 def _at_exit():
-    run = _live_run()
+    run = active_run()
     if run is not None:
         run.finish()

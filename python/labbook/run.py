@@ -90,7 +90,8 @@ class Run:
                 self.step += 1
             return self.step
         value = scalar(step)
-        if not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()) or value < 0:
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if not whole or value < 0:
             raise ValueError(f"step={step!r}: give the optimizer step as a whole number, 0 or more")
         self.step, self._explicit_step = int(value), True
         return self.step
