@@ -1,5 +1,6 @@
 #include "cli/invocation.h"
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -28,6 +29,35 @@ CLI::Validator atLeast(long long least)
         },
         "INT>=" + std::to_string(least));
 }
+
+CLI::Validator shardSpec()
+{
+    return CLI::Validator(
+        [](std::string &text) -> std::string {
+            if (parseShard(text))
+                return {};
+            return text + " is not K/N with 0 <= K < N (a Slurm array's $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)";
+        },
+        "K/N");
+}
+
+} // namespace
+
+std::optional<std::pair<int, int>> parseShard(const std::string &text)
+{
+    const size_t slash = text.find('/');
+    if (slash == std::string::npos)
+        return std::nullopt;
+    const char *end = text.data() + text.size();
+    int k = -1, n = 0;
+    const auto a = std::from_chars(text.data(), text.data() + slash, k);
+    const auto b = std::from_chars(text.data() + slash + 1, end, n);
+    if (a.ec != std::errc() || a.ptr != text.data() + slash || b.ec != std::errc() || b.ptr != end || k < 0 || k >= n)
+        return std::nullopt;
+    return std::pair{k, n};
+}
+
+namespace {
 
 void defineGlobals(CLI::App &app, Invocation &inv)
 {
@@ -163,6 +193,10 @@ void defineScoring(CLI::App &app, Invocation &inv)
         "bfloat16 natively)";
     const auto precisions = CLI::IsMember({"auto", "fp32", "bf16"});
     predict->add_option("--precision", p.precision, precisionHelp)->check(precisions)->capture_default_str();
+    predict->add_option("--shard", p.shard,
+                        "Score only the K-th of N contiguous blocks of lines (0 <= K < N), e.g. one task of a Slurm "
+                        "array; the N outputs concatenated in K order are the unsharded output")
+        ->check(shardSpec());
     predict->add_flag("-q,--quiet", inv.quiet, "No progress bar");
 
     auto &e = inv.eval;

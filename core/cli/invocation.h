@@ -5,6 +5,7 @@
 // commands that need it (the worker, predict, eval, export --format model). lbk hands those over by exec'ing
 // lbk-engine with the same arguments, so users type `lbk ...` for everything and the process keeps its pid.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.h"
@@ -31,7 +32,7 @@ struct Invocation {
     ExportOptions exportRun;
     RecordOptions record;
     struct {
-        std::string model, data, out, format = "auto", precision = "auto";
+        std::string model, data, out, format = "auto", precision = "auto", shard;
         int threads = 0, batchSize = 512, topK = 0;
     } predict;
     struct {
@@ -46,6 +47,9 @@ struct Invocation {
     // Whether lbk-engine must run it (it needs LibTorch).
     bool needsEngine() const;
 };
+
+// predict's --shard "K/N" as {K, N}, 0 <= K < N; none when the text is not that.
+std::optional<std::pair<int, int>> parseShard(const std::string &text);
 
 // No exception is meant to reach main; if one does, both programs say what it was instead of a bare abort.
 void reportUncaughtExceptions();

@@ -1,5 +1,7 @@
 #include "engine/checkpoint.h"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -133,34 +135,6 @@ void readCompactTable(torch::serialize::InputArchive &archive, const std::string
     bag.setInitSeed(s);
 }
 
-// A checksum of the model's weights as they are in memory (parameters and buffers, names and bytes, in the
-// model's order). LibTorch does not check the CRCs of the archive's records, so bytes changed inside a tensor's
-// record would load as different weights without a word; the checksum written with them catches that.
-uint64_t weightsChecksum(const torch::nn::Module &model)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    const auto mix = [&h](uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; };
-    const auto add = [&](const std::string &name, const torch::Tensor &value) {
-        for (char c : name)
-            mix(uint8_t(c));
-        const torch::Tensor t = value.detach().cpu().contiguous();
-        const auto *bytes = static_cast<const unsigned char *>(t.data_ptr());
-        const size_t n = size_t(t.numel()) * t.element_size();
-        size_t i = 0;
-        for (uint64_t word; i + 8 <= n; i += 8) {
-            std::memcpy(&word, bytes + i, 8);
-            mix(word);
-        }
-        for (; i < n; ++i)
-            mix(bytes[i]);
-    };
-    for (const auto &p : model.named_parameters())
-        add(p.key(), p.value());
-    for (const auto &b : model.named_buffers())
-        add(b.key(), b.value());
-    return h;
-}
-
 bool readCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Device device, TrainerOptimizer *opt,
                     CheckpointCounters *counters)
 {
@@ -208,6 +182,38 @@ bool readCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Devic
 }
 
 } // namespace
+
+uint64_t weightsChecksum(const torch::nn::Module &model)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const auto mix = [&h](uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; };
+    const auto add = [&](const std::string &name, const torch::Tensor &value) {
+        for (char c : name)
+            mix(uint8_t(c));
+        const torch::Tensor t = value.detach().cpu().contiguous();
+        const auto *bytes = static_cast<const unsigned char *>(t.data_ptr());
+        const size_t n = size_t(t.numel()) * t.element_size();
+        size_t i = 0;
+        for (uint64_t word; i + 8 <= n; i += 8) {
+            std::memcpy(&word, bytes + i, 8);
+            mix(word);
+        }
+        for (; i < n; ++i)
+            mix(bytes[i]);
+    };
+    for (const auto &p : model.named_parameters())
+        add(p.key(), p.value());
+    for (const auto &b : model.named_buffers())
+        add(b.key(), b.value());
+    return h;
+}
+
+std::string weightsChecksumText(const torch::nn::Module &model)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "fnv1a64:%016llx", static_cast<unsigned long long>(weightsChecksum(model)));
+    return text;
+}
 
 void saveCheckpoint(const fs::path &file, const torch::nn::Module &model, const TrainerOptimizer *opt,
                     const CheckpointCounters &counters)

@@ -35,6 +35,14 @@ inline bool continuesFromCheckpoint(bool resume, const std::filesystem::path &ru
 // The weights kept at an evaluation step (evaluation.keep_checkpoints): checkpoints/<this>.pt.
 inline std::string keptCheckpointName(int64_t step) { return "step-" + std::to_string(step); }
 
+// A checksum of the model's weights as they are in memory (parameters and buffers, names and bytes, in the
+// model's order). LibTorch does not check the CRCs of an archive's records, so bytes changed inside a tensor's
+// record would load as different weights without a word; the checksum written with them (checkpoints, and the
+// model card of an export) catches that.
+uint64_t weightsChecksum(const torch::nn::Module &model);
+// The same as text for a JSON file ("fnv1a64:" and 16 hex digits; JSON numbers lose 64-bit integers).
+std::string weightsChecksumText(const torch::nn::Module &model);
+
 // opt null: the weights and counters only (the best checkpoint, which is only ever scored, never resumed).
 // Throws std::runtime_error naming the file when the disk lacks the space for it.
 void saveCheckpoint(const std::filesystem::path &file, const torch::nn::Module &model, const TrainerOptimizer *opt,

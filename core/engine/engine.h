@@ -62,6 +62,8 @@ Result<ModelExport> exportHuggingFace(const RunDetail &run, const std::filesyste
 
 // `lbk predict EXPORT_OR_RUN --data FILE --out FILE`: streams JSON lines (plain or .zst) through a model in
 // constant memory; writes JSON lines, or CSV when out ends in .csv.
+// Lines predict reads, parses and scores together; a shard of --shard K/N is a block of whole chunks.
+constexpr size_t kPredictChunkLines = 8192;
 struct PredictOptions {
     std::filesystem::path model; // an export folder, or a run's folder
     std::filesystem::path data;
@@ -77,6 +79,9 @@ struct PredictOptions {
     std::string precision = "auto";
     std::function<void(const std::string &)> warn;                          // may be empty
     std::function<void(int64_t bytesRead, int64_t bytes, int64_t rows)> progress; // after each chunk; may be empty
+    // --shard K/N (a Slurm array task of N): score only the K-th of N contiguous blocks of the input's lines
+    // (0 <= K < N), so that the N outputs concatenated in K order are the output of one unsharded run.
+    int shard = 0, shards = 1;
 };
 struct PredictResult {
     int64_t rows = 0;
@@ -84,6 +89,7 @@ struct PredictResult {
     std::string firstSkipped; // "file:line: what"
     int64_t nonFinite = 0;    // rows whose probabilities were NaN or infinite (a damaged or diverged model)
     std::string firstNonFinite; // "file:line"
+    int64_t firstLine = 0, lines = 0, totalLines = 0; // the lines this shard read: [firstLine, firstLine + lines) of totalLines (sharded only)
     double seconds = 0;
     int threads = 0;
     std::string precision;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <tuple>
 #include <cstdio>
 #include <unistd.h>
 
@@ -114,6 +115,8 @@ int predict(const Invocation &inv)
         return fail(folder.error());
     PredictOptions o{*folder, p.data, p.out, p.format, p.threads, p.batchSize, p.topK, p.precision};
     o.warn = warn;
+    if (const auto shard = parseShard(p.shard))
+        std::tie(o.shard, o.shards) = *shard;
     ProgressBar bar(!inv.quiet);
     o.progress = [&](int64_t done, int64_t total, int64_t rows) { bar.update(done, total, rows); };
     auto r = lbk::predict(o);
@@ -123,6 +126,14 @@ int predict(const Invocation &inv)
         std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",
                      static_cast<long long>(r->rows), r->seconds, r->seconds > 0 ? double(r->rows) / r->seconds : 0.0,
                      r->threads, r->precision.c_str());
+    if (!inv.quiet && o.shards > 1 && r->lines == 0)
+        std::fprintf(stderr, "lbk: shard %d/%d: no lines; shards are blocks of whole chunks of %zu lines, and the "
+                     "%lld lines fill fewer than %d of them\n", o.shard, o.shards, kPredictChunkLines,
+                     static_cast<long long>(r->totalLines), o.shards);
+    else if (!inv.quiet && o.shards > 1)
+        std::fprintf(stderr, "lbk: shard %d/%d: lines %lld-%lld of %lld\n", o.shard, o.shards,
+                     static_cast<long long>(r->firstLine + 1), static_cast<long long>(r->firstLine + r->lines),
+                     static_cast<long long>(r->totalLines));
     if (r->skipped > 0)
         std::fprintf(stderr, "lbk: warning: %lld lines skipped; first: %s\n",
                      static_cast<long long>(r->skipped), r->firstSkipped.c_str());

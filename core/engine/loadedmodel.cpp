@@ -132,17 +132,10 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
                  "with its first evaluation), or they were deleted"};
 }
 
-Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
+// weights.pt (a pickled dict of name -> tensor, as torch.save writes a state dict) into the model built from the
+// card. Throws c10::Error for a file that is not such a pickle.
+Status loadExportWeights(const fs::path &weights, torch::nn::Module &model)
 {
-    auto card = readJsonFile(dir / "model.json");
-    if (!card)
-        return card.error();
-    if (card->value("format", "") != "labbook-model")
-        return Error{(dir / "model.json").string() + ": not a Labbook model card (\"format\": \"labbook-model\")"};
-    auto m = buildModel(card->value("experiment", json::object()), dir, dir / "labels.json");
-    if (!m)
-        return m.error();
-    const fs::path weights = dir / "weights.pt";
     std::ifstream in(weights, std::ios::binary);
     if (!in)
         return Error{weights.string() + ": cannot read the weights"};
@@ -159,12 +152,36 @@ Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
         dst.copy_(src);
         return Unit{};
     };
-    for (auto &p : (*m)->model->named_parameters())
+    for (auto &p : model.named_parameters())
         if (auto ok = copyFrom(p.key(), p.value()); !ok)
             return ok.error();
-    for (auto &b : (*m)->model->named_buffers())
+    for (auto &b : model.named_buffers())
         if (auto ok = copyFrom(b.key(), b.value()); !ok)
             return ok.error();
+    return okStatus();
+}
+
+Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
+{
+    auto card = readJsonFile(dir / "model.json");
+    if (!card)
+        return card.error();
+    if (card->value("format", "") != "labbook-model")
+        return Error{(dir / "model.json").string() + ": not a Labbook model card (\"format\": \"labbook-model\")"};
+    auto m = buildModel(card->value("experiment", json::object()), dir, dir / "labels.json");
+    if (!m)
+        return m.error();
+    const fs::path weights = dir / "weights.pt";
+    try {
+        if (auto ok = loadExportWeights(weights, *(*m)->model); !ok)
+            return ok.error();
+    } catch (const c10::Error &e) {
+        return Error{weights.string() + ": cannot be read as the export's weights: it is damaged or truncated (" +
+                     e.what_without_backtrace() + ")"};
+    }
+    if (const auto written = card->value("weights_checksum", std::string());
+        !written.empty() && written != weightsChecksumText(*(*m)->model))
+        return Error{weights.string() + ": its weights do not match the checksum in model.json: the file is damaged"};
     (*m)->checkpoint = "export";
     (*m)->step = card->value("step", int64_t(0));
     return m;

@@ -2,6 +2,7 @@
 // labels and a model card that spells out every rule another implementation needs to reproduce its inputs.
 #include <fstream>
 
+#include "engine/checkpoint.h"
 #include "engine/encoder.h"
 #include "engine/engine.h"
 #include "engine/guarded.h"
@@ -152,6 +153,7 @@ json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
         {"experiment", lm.exp.config},
         {"data", lm.runData},
         {"metrics", run.summary},
+        {"weights_checksum", weightsChecksumText(*lm.model)},
         {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"},
                    {"tokenizer", lm.pretrained ? "hf (config.json and the tokenizer's files)" : "tokenizer.model"},
                    {"labels", "labels.json"}}},

@@ -58,9 +58,10 @@ public:
     {
     }
     std::string header() const;
-    static constexpr size_t kChunk = 8192; // lines read, parsed and scored together
+    static constexpr size_t kChunk = kPredictChunkLines;
     // Scores one chunk of lines and writes the rows of the lines that are papers, in input order.
     void scoreChunk(const std::vector<std::string> &lines, std::FILE *out);
+    void startAtLine(int64_t line) { m_lineNo = line; } // for messages: the input's line number of the first line read
     PredictResult result;
 
 private:
@@ -221,6 +222,81 @@ Result<std::string> outputFormat(const PredictOptions &o)
     return std::string(ext == ".csv" ? "csv" : "jsonl");
 }
 
+// The lines one shard scores, [first, end) of the input's total: all of them unsharded; for --shard K/N the K-th
+// of N contiguous blocks, from a first pass that counts the lines as the scoring pass reads them (the same
+// LineReader), so the N blocks cover every line exactly once. Blocks are whole chunks (Predictor::kChunk lines):
+// a chunk is scored in batches made from its own lines, so each row's probabilities come out bit for bit as in
+// an unsharded run, and the N outputs concatenated are its output. A file of fewer than N chunks leaves shards empty.
+struct LineRange {
+    int64_t first = 0, end = INT64_MAX, total = 0;
+};
+
+Result<LineRange> shardLines(const PredictOptions &o)
+{
+    if (o.shards <= 1)
+        return LineRange{};
+    if (std::error_code ec; !fs::is_regular_file(o.data, ec))
+        return badInput("--shard: " + o.data.string() +
+                        " is not a regular file; a shard counts the file's lines first, so it must be read twice");
+    auto source = openByteSource(o.data, false);
+    if (!source)
+        return badInput(source.message());
+    LineReader reader(**source);
+    std::string_view line;
+    int64_t n = 0;
+    while (reader.next(line))
+        ++n;
+    if (!reader.error().empty())
+        return Error{reader.error()};
+    const int64_t chunks = (n + int64_t(Predictor::kChunk) - 1) / int64_t(Predictor::kChunk);
+    const auto lineOf = [&](int64_t k) { return std::min(n, chunks * k / o.shards * int64_t(Predictor::kChunk)); };
+    return LineRange{lineOf(o.shard), lineOf(o.shard + 1), n};
+}
+
+// Skips to range.first, then scores the range's lines chunk by chunk.
+Status scoreLines(const PredictOptions &o, ByteSource &source, const LineRange &range, Predictor &predictor,
+                  std::FILE *out)
+{
+    LineReader reader(source);
+    std::string_view line;
+    int64_t read = 0;
+    while (read < range.first && reader.next(line))
+        ++read;
+    predictor.startAtLine(read);
+    std::vector<std::string> lines;
+    for (bool more = true; more;) {
+        lines.clear();
+        while (lines.size() < Predictor::kChunk && read < range.end && (more = reader.next(line))) {
+            lines.emplace_back(line);
+            ++read;
+        }
+        more = more && read < range.end;
+        if (lines.empty())
+            break;
+        predictor.scoreChunk(lines, out);
+        if (o.progress)
+            o.progress(source.fileBytesRead(), source.fileSize(), predictor.result.rows);
+    }
+    if (!reader.error().empty())
+        return Error{reader.error()};
+    return okStatus();
+}
+
+// What the rows say once written: an error for non-finite probabilities or a file of which nothing was scored.
+Result<PredictResult> checkResult(const PredictOptions &o, const PredictResult &r)
+{
+    if (r.nonFinite > 0)
+        return Error{o.model.string() + ": the model gives non-finite probabilities for " + std::to_string(r.nonFinite) +
+                     " of " + std::to_string(r.rows) + " rows (first: " + r.firstNonFinite +
+                     "); its weights are damaged or diverged. The output holds null for them"};
+    if (std::error_code ec; r.rows == 0 && r.skipped > 0 && o.out != "-" && fs::is_regular_file(o.out, ec))
+        fs::remove(o.out, ec); // nothing scored: leave no empty output file behind (never a device such as /dev/stdout)
+    if (r.rows == 0 && r.skipped > 0)
+        return badInput(o.data.string() + ": no line could be scored, " + std::to_string(r.skipped) +
+                        " skipped; first: " + r.firstSkipped);
+    return r;
+}
+
 Result<PredictResult> predictAll(const PredictOptions &o)
 {
     const int threads = threadCount(o.threads);
@@ -237,10 +313,12 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     // (its pthreads build; the OpenMP build keeps a matmul this small on one thread by itself).
     if (!(*lm)->exp.model.hasSequence())
         setBlasThreads(1);
+    const auto range = shardLines(o);
+    if (!range)
+        return range.error();
     auto source = openByteSource(o.data, false);
     if (!source)
         return badInput(source.message());
-    LineReader reader(**source);
     std::FILE *out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "wb");
     if (!out)
         return Error{o.out.string() + ": cannot write the predictions"};
@@ -248,39 +326,24 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (*format == "csv")
         std::fputs(predictor.header().c_str(), out);
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::string> lines;
-    for (bool more = true; more;) {
-        lines.clear();
-        std::string_view line;
-        while (lines.size() < Predictor::kChunk && (more = reader.next(line)))
-            lines.emplace_back(line);
-        if (lines.empty())
-            break;
-        predictor.scoreChunk(lines, out);
-        if (o.progress)
-            o.progress((*source)->fileBytesRead(), (*source)->fileSize(), predictor.result.rows);
-    }
+    const Status scored = scoreLines(o, **source, *range, predictor, out);
     const bool writeOk = std::fflush(out) == 0 && !std::ferror(out);
     if (out != stdout)
         std::fclose(out);
-    if (!reader.error().empty())
-        return Error{reader.error()};
+    if (!scored)
+        return scored.error();
     if (!writeOk)
         return Error{o.out.string() + ": write failed"};
     PredictResult r = predictor.result;
-    if (r.nonFinite > 0)
-        return Error{o.model.string() + ": the model gives non-finite probabilities for " + std::to_string(r.nonFinite) +
-                     " of " + std::to_string(r.rows) + " rows (first: " + r.firstNonFinite +
-                     "); its weights are damaged or diverged. The output holds null for them"};
-    if (std::error_code ec; r.rows == 0 && r.skipped > 0 && o.out != "-" && fs::is_regular_file(o.out, ec))
-        fs::remove(o.out, ec); // nothing scored: leave no empty output file behind (never a device such as /dev/stdout)
-    if (r.rows == 0 && r.skipped > 0)
-        return badInput(o.data.string() + ": no line could be scored, " + std::to_string(r.skipped) +
-                        " skipped; first: " + r.firstSkipped);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.threads = threads;
     r.precision = (*lm)->precision();
-    return r;
+    if (o.shards > 1) {
+        r.firstLine = range->first;
+        r.lines = range->end - range->first;
+        r.totalLines = range->total;
+    }
+    return checkResult(o, r);
 }
 
 } // namespace

@@ -6,6 +6,8 @@
 
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include "lbkprocess.h"
 #include "store/store.h"
 
@@ -196,8 +198,19 @@ private Q_SLOTS:
                             "            f.write(b'\\xff' * i.file_size)\n";
         auto py = run(QStringLiteral("python3"), {QStringLiteral("-c"), QString::fromUtf8(spoil), damaged + QStringLiteral("/weights.pt")});
         QVERIFY2(py.exitCode == 0, qPrintable(py.err));
-        auto r = lbk({QStringLiteral("predict"), damaged, QStringLiteral("--data"), QString::fromUtf8(kSample),
-                      QStringLiteral("--out"), path("damaged.jsonl"), QStringLiteral("-q")});
+        // The card's checksum catches the changed bytes before anything is scored.
+        const QStringList args = {QStringLiteral("predict"), damaged, QStringLiteral("--data"), QString::fromUtf8(kSample),
+                                  QStringLiteral("--out"), path("damaged.jsonl"), QStringLiteral("-q")};
+        auto caught = lbk(args);
+        QCOMPARE(caught.exitCode, 1);
+        QVERIFY2(caught.err.contains(damaged + QStringLiteral("/weights.pt: its weights do not match the checksum in model.json")),
+                 qPrintable(caught.err));
+        QVERIFY(!QFileInfo::exists(path("damaged.jsonl")));
+        // An export from before the checksum: the damage shows as non-finite probabilities, named.
+        json card = json::parse(std::ifstream(QString(damaged + QStringLiteral("/model.json")).toStdString()));
+        card.erase("weights_checksum");
+        std::ofstream(QString(damaged + QStringLiteral("/model.json")).toStdString()) << card.dump(2);
+        auto r = lbk(args);
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QStringLiteral("non-finite probabilities for 5000 of 5000 rows (first: ") +
                                 QString::fromUtf8(kSample) + QStringLiteral(":1)")) &&
@@ -206,6 +219,57 @@ private Q_SLOTS:
         const auto lines = readLines(path("damaged.jsonl"));
         QCOMPARE(lines.size(), size_t(5000));
         QVERIFY(json::parse(lines.front())["probs"][0].is_null());
+    }
+
+    void predictNamesATruncatedWeightsFile()
+    {
+        const QString cut = path("truncated");
+        fs::copy(path("export").toStdString(), cut.toStdString(), fs::copy_options::recursive);
+        fs::resize_file(QString(cut + QStringLiteral("/weights.pt")).toStdString(), 1000);
+        auto r = lbk({QStringLiteral("predict"), cut, QStringLiteral("--data"), QString::fromUtf8(kSample),
+                      QStringLiteral("--out"), path("truncated.jsonl"), QStringLiteral("-q")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(cut + QStringLiteral("/weights.pt: cannot be read as the export's weights: it is damaged or truncated")),
+                 qPrintable(r.err));
+    }
+
+    // --shard K/N: N array tasks each score a block of whole 8192-line chunks; their outputs, concatenated in K
+    // order, are byte for byte the unsharded output (JSON lines; CSV after dropping the repeated headers).
+    void predictShardsJoinToTheWholeOutput()
+    {
+        {
+            std::ofstream big(path("big.jsonl").toStdString());
+            for (int copy = 0; copy < 4; ++copy)
+                for (const auto &line : readLines(QString::fromUtf8(kSample)))
+                    big << line << '\n';
+        }
+        auto predict = [&](const QString &out, const QStringList &more) {
+            return lbk(QStringList{QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("big.jsonl"),
+                                   QStringLiteral("--out"), out} + more);
+        };
+        QCOMPARE(predict(path("whole.jsonl"), {QStringLiteral("-q")}).exitCode, 0);
+        std::vector<std::string> joined;
+        for (int k = 0; k < 6; ++k) { // 20,000 lines are 3 chunks: shards 0, 2 and 4 of 6 get none
+            const QString part = path("part.jsonl");
+            auto r = predict(part, {QStringLiteral("--shard"), QStringLiteral("%1/6").arg(k)});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+            QVERIFY2(r.err.contains(QStringLiteral("shard %1/6: ").arg(k)), qPrintable(r.err));
+            for (const auto &line : readLines(part))
+                joined.push_back(line);
+        }
+        QCOMPARE(joined, readLines(path("whole.jsonl")));
+        QCOMPARE(joined.size(), size_t(20000));
+
+        for (const char *bad : {"6/6", "1/0", "-1/2", "1", "a/b", "1/2x"}) {
+            auto r = predict(path("bad.jsonl"), {QStringLiteral("--shard"), QString::fromUtf8(bad)});
+            QCOMPARE(r.exitCode, 2);
+            QVERIFY2(r.err.contains(QStringLiteral("--shard: %1 is not K/N").arg(QString::fromUtf8(bad))), qPrintable(r.err));
+        }
+        QVERIFY(::mkfifo(path("fifo").toLocal8Bit().constData(), 0600) == 0);
+        auto fifo = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("fifo"),
+                         QStringLiteral("--out"), path("bad.jsonl"), QStringLiteral("--shard"), QStringLiteral("0/2")});
+        QCOMPARE(fifo.exitCode, 2);
+        QVERIFY2(fifo.err.contains(QStringLiteral("is not a regular file")), qPrintable(fifo.err));
     }
 
     void pythonClientReproducesProbabilities()

@@ -117,6 +117,46 @@ private Q_SLOTS:
         QCOMPARE(info.value("state", ""), std::string("COMPLETED"));
     }
 
+    // Batch scoring on the cluster as docs/PREDICT.md shows it: examples/slurm/predict.sh submits an array of
+    // `lbk predict --shard K/N` tasks and a job that joins their parts; the joined file is byte for byte what one
+    // unsharded `lbk predict` writes. Submitted as the test's own user, straight to the test cluster.
+    void predictArrayOnTheCluster()
+    {
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("predict-model"), json::object()), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QString model = h.dir.filePath(QStringLiteral("export"));
+        r = h.lbk({QStringLiteral("export"), QStringLiteral("predict-model"), QStringLiteral("--format"),
+                   QStringLiteral("model"), QStringLiteral("--out"), model});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QString data = h.dir.filePath(QStringLiteral("papers.jsonl"));
+        {
+            const std::string sample = readFile(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl");
+            std::ofstream out(data.toStdString());
+            for (int copy = 0; copy < 4; ++copy) // 20,000 lines: three chunks of predict's 8,192
+                out << sample;
+        }
+        const QString whole = h.dir.filePath(QStringLiteral("whole.jsonl")), scores = h.dir.filePath(QStringLiteral("scores.jsonl"));
+        r = h.lbk({QStringLiteral("predict"), model, QStringLiteral("--data"), data, QStringLiteral("--out"), whole, QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+
+        QProcess submit;
+        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+        e.insert(QStringLiteral("SLURM_CONF"), QString::fromStdString(slurm.at("SLURM_CONF")));
+        e.insert(QStringLiteral("LBK"), QStringLiteral(LABBOOK_BIN_DIR "/lbk"));
+        submit.setProcessEnvironment(e);
+        submit.start(QStringLiteral(LABBOOK_SOURCE_DIR "/examples/slurm/predict.sh"),
+                     {model, data, scores, QStringLiteral("3"), QStringLiteral("--partition=debug"),
+                      QStringLiteral("--cpus-per-task=1"), QStringLiteral("--time=10")});
+        QVERIFY(submit.waitForFinished(60000));
+        const QString said = QString::fromUtf8(submit.readAllStandardOutput() + submit.readAllStandardError());
+        QVERIFY2(submit.exitCode() == 0 && said.contains(QStringLiteral("scores 3 shards")), qPrintable(said));
+        QVERIFY2(Harness::waitFor([&] { return fs::exists(scores.toStdString()); }, 240000), qPrintable(said));
+        QCOMPARE(readFile(scores.toStdString()), readFile(whole.toStdString()));
+        const fs::path parts = scores.toStdString() + ".parts";
+        QVERIFY(fs::exists(parts / "task-2.log") && fs::exists(parts / "join.log"));
+        QVERIFY(!fs::exists(parts / "part-00000.jsonl")); // removed once joined
+    }
+
     // A sweep on the cluster: each trial one sbatch job, two at a time, ASHA cancelling the worst with scancel;
     // every trial ends, each with a job of its own.
     void sweepOnTheCluster()

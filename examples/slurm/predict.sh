@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Scores a large JSON lines file (plain or .zst) with an exported model on a Slurm cluster: an array of SHARDS
+# tasks, each running `lbk predict --shard K/SHARDS` on its block of lines, then one job that joins the parts in
+# order into OUT, byte for byte what a single `lbk predict` on one machine writes. Run it on a login node:
+#
+#   examples/slurm/predict.sh MODEL DATA OUT SHARDS [sbatch options...]
+#   examples/slurm/predict.sh exports/top20 papers.jsonl.zst scores.jsonl 16 --partition=cpu --cpus-per-task=16
+#
+# MODEL is an export folder (`lbk export RUN --format model --out DIR`); MODEL, DATA and OUT must be on a
+# filesystem the compute nodes share. OUT ending in .csv gives CSV (one header), else JSON lines. lbk is $LBK,
+# else the lbk on PATH (with lbk-engine beside it). The sbatch options go to every job (the joining one too).
+# Parts and task logs go to OUT.parts/; the parts are removed once OUT is written, the logs stay.
+# Shards are blocks of 8192-line chunks: a file of fewer than SHARDS chunks leaves some tasks nothing to do.
+set -euo pipefail
+
+die() {
+  echo "predict.sh: $*" >&2
+  exit 2
+}
+
+part_file() { printf '%s/part-%05d.%s' "$1" "$2" "$3"; } # PARTS K EXT
+
+# In array task K: score shard K of SHARDS into its part file (renamed into place only when complete).
+task() {
+  local lbk="$1" model="$2" data="$3" parts="$4" shards="$5" ext="$6"
+  local k=$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})) part
+  part="$(part_file "$parts" "$k" "$ext")"
+  "$lbk" predict "$model" --data "$data" --out "$part.tmp" --format "$ext" --threads "${SLURM_CPUS_PER_TASK:-0}" \
+    --shard "$k/$shards" -q
+  mv "$part.tmp" "$part"
+}
+
+# After every task succeeded: the parts in shard order into OUT (CSV keeps the first part's header only).
+join_parts() {
+  local out="$1" parts="$2" shards="$3" ext="$4" k f files=()
+  for ((k = 0; k < shards; k++)); do
+    f="$(part_file "$parts" "$k" "$ext")"
+    [ -f "$f" ] || die "$f is missing: task $k did not finish (its log: $parts/task-$k.log)"
+    files+=("$f")
+  done
+  if [ "$ext" = csv ]; then
+    awk 'FNR > 1 || NR == 1' "${files[@]}" >"$out.tmp"
+  else
+    cat "${files[@]}" >"$out.tmp"
+  fi
+  mv "$out.tmp" "$out"
+  rm -f "${files[@]}"
+  echo "predict.sh: wrote $out from $shards shards"
+}
+
+submit() {
+  [ $# -ge 4 ] || die "usage: predict.sh MODEL DATA OUT SHARDS [sbatch options...]"
+  local model data out shards lbk ext parts array join self
+  [ -f "$1/model.json" ] || die "$1: not an export folder (make one with: lbk export RUN --format model --out DIR)"
+  [ -f "$2" ] || die "$2: no such file"
+  model="$(realpath "$1")"
+  data="$(realpath "$2")"
+  out="$(realpath -m "$3")"
+  [ -d "$(dirname "$out")" ] || die "$3: its folder does not exist"
+  [[ "$4" =~ ^[1-9][0-9]*$ ]] || die "SHARDS: $4 is not a whole number of 1 or more"
+  shards="$4"
+  shift 4
+  lbk="${LBK:-$(command -v lbk || true)}"
+  [ -n "$lbk" ] && [ -x "$lbk" ] || die "lbk not found: put it on PATH or set LBK to its path"
+  lbk="$(realpath "$lbk")"
+  ext=jsonl
+  case "$out" in *.csv | *.CSV) ext=csv ;; esac
+  parts="$out.parts"
+  mkdir -p "$parts"
+  self="$(realpath "${BASH_SOURCE[0]}")"
+  array="$(sbatch --parsable --job-name=lbk-predict --array=0-$((shards - 1)) --output="$parts/task-%a.log" "$@" \
+    "$self" --task "$lbk" "$model" "$data" "$parts" "$shards" "$ext")"
+  array="${array%%;*}"
+  join="$(sbatch --parsable --job-name=lbk-predict-join --dependency=afterok:"$array" --kill-on-invalid-dep=yes \
+    --output="$parts/join.log" "$@" "$self" --join "$out" "$parts" "$shards" "$ext")"
+  echo "predict.sh: array job $array scores $shards shards; job ${join%%;*} joins them into $out (logs in $parts/)"
+}
+
+case "${1:-}" in
+--task) shift && task "$@" ;;
+--join) shift && join_parts "$@" ;;
+*) submit "$@" ;;
+esac
