@@ -17,7 +17,8 @@ constexpr size_t kKeptEntries = 8;
 fs::path paperCachePath(const fs::path &cacheRoot, const std::vector<fs::path> &files, const DataSpec &spec,
                         const ReadNeeds &needs)
 {
-    const std::string settings = "papers-v1|" + std::to_string(int(spec.format)) + "|" + spec.idColumn + "|" +
+    const std::string settings = "papers-v2|" + std::to_string(int(spec.format)) + "|" + std::to_string(int(spec.text)) +
+                                 "|" + spec.idColumn + "|" +
                                  spec.titleColumn + "|" + spec.abstractColumn + "|" + spec.categoriesColumn + "|" +
                                  std::to_string(spec.maxBadShare) + "|" + std::to_string(spec.limit) + "|" +
                                  std::to_string(needs.categories) + std::to_string(needs.abstracts);

@@ -16,7 +16,7 @@ enum PaperField { kId, kTitle, kAbstract, kCategories, kFieldCount };
 class PaperFields {
 public:
     explicit PaperFields(const DataSpec &spec)
-        : m_names{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn}
+        : m_names{spec.idColumn, spec.titleColumn, spec.abstractColumn, spec.categoriesColumn}, m_text(spec.text)
     {
     }
     // The field a key names, or -1 for a key that is not mapped.
@@ -34,6 +34,8 @@ public:
     {
         if (!has[kTitle] || isBlank(p.title))
             return (has[kTitle] ? "empty \"" : "no \"") + m_names[kTitle] + "\"";
+        if (m_text == TextField::Abstract && (!has[kAbstract] || isBlank(p.abstract)))
+            return abstractProblem(has[kAbstract]);
         if (categoriesRequired && !has[kCategories])
             return "no \"" + m_names[kCategories] + "\"";
         if (categoriesRequired && p.categories.empty())
@@ -45,9 +47,16 @@ public:
     {
         forEachWord(text, [&](std::string_view w) { out.emplace_back(w); });
     }
+    // A paper whose text is its abstract alone (data.text "abstract") needs one: without it, it would be trained on
+    // or scored as an empty text.
+    std::string abstractProblem(bool present) const
+    {
+        return (present ? "empty \"" : "no \"") + m_names[kAbstract] + "\", the text data.text \"abstract\" reads";
+    }
 
 private:
     std::string m_names[kFieldCount];
+    TextField m_text;
 };
 
 } // namespace lbk

@@ -590,6 +590,10 @@ bool delimitedPaper(std::vector<std::string> &fields, const DelimitedColumns &c,
     }
     if (c.abstract >= 0)
         p.abstract = std::move(fields[size_t(c.abstract)]);
+    if (spec.text == TextField::Abstract && isBlank(p.abstract)) {
+        t.bad(line, PaperFields(spec).abstractProblem(true));
+        return false;
+    }
     if (c.id >= 0)
         p.id = std::move(fields[size_t(c.id)]);
     return true;

@@ -267,6 +267,7 @@ private:
     std::vector<size_t> m_trainOrder;
     std::shared_ptr<EncoderMaskedLMImpl> m_model;
     int64_t m_trainRight = 0, m_trainMasked = 0; // masked tokens guessed right, and trained on, since the last log
+    double m_trainLossSum = 0;                    // their summed loss
 };
 
 // Which documents train and which are held out: by default by a hash of each paper's id (data/mlmcorpus.h). With
@@ -382,7 +383,7 @@ fs::path MlmObjective::corpusCacheBase() const
     }
     const json &c = e.config;
     const std::string settings =
-        "mlm-corpus-v1|" + c.value("data", json::object()).dump() + "|" + c.value("split", json::object()).dump() +
+        "mlm-corpus-v2|" + c.value("data", json::object()).dump() + "|" + c.value("split", json::object()).dump() +
         "|" + c.value("tokenizer", json::object()).dump() +
         "|" + (e.mlm.taskSplit ? c.value("labels", json::object()).dump() : std::string("hash")) + "|window " +
         std::to_string(e.tokenizer.maxTokens) + "|one " + std::to_string(e.mlm.onePerDocument) + "|" +
@@ -435,6 +436,19 @@ Status MlmObjective::prepare()
         return tok;
     if (auto corpus = prepareCorpus(); !corpus)
         return corpus;
+    if (m_train.size() == 0)
+        return badInput(m_dataFile.string() + ": no training sequences: " + std::to_string(m_counts.train) +
+                        " training documents of " + std::to_string(m_counts.documents) +
+                        " gave no tokens. Check data.text and the column it reads (data.columns), and split.validation");
+    const double perBatch = m_ctx.exp.mlm.probability * double(m_ctx.exp.training.batchSize) *
+                            double(m_train.tokens()) / double(m_train.size());
+    if (perBatch < 4) {
+        char text[200];
+        std::snprintf(text, sizeof text, "mlm.probability %g masks about %.1f tokens per batch of %d sequences; a step "
+                      "that masks none trains nothing. Raise mlm.probability or training.batch_size",
+                      m_ctx.exp.mlm.probability, perBatch, m_ctx.exp.training.batchSize);
+        m_ctx.log("warning", text);
+    }
     m_trainOrder.resize(m_train.size());
     std::iota(m_trainOrder.begin(), m_trainOrder.end(), size_t(0));
     return Unit{};
@@ -564,17 +578,29 @@ StepLoss MlmObjective::trainingLoss(const std::vector<size_t> &examples, size_t 
     auto [sum, right, count] = masked(trainingMasks(examples, begin, ids, lengths), lengths, true);
     m_trainRight += right;
     m_trainMasked += count;
+    m_trainLossSum += count > 0 ? sum.item<double>() : 0.0;
     return {sum / double(std::max<int64_t>(1, count)), 1};
 }
 
 void MlmObjective::addTrainingMetrics(json &values, double meanLoss, double examplesPerSecond)
 {
+    // One process: the loss per masked token since the last log, not the mean of the steps' means, as a step
+    // that masked no token (a tiny batch) trains nothing and would pull that mean towards its zero; none masked
+    // at all: no loss. Several: the mean of the steps' losses over every process (this one sees its share only).
+    if (!m_ctx.dist && m_trainMasked > 0)
+        meanLoss = m_trainLossSum / double(m_trainMasked);
+    if (!m_ctx.dist && m_trainMasked == 0)
+        values.erase("train/loss");
+    else
+        values["train/loss"] = meanLoss;
     if (m_trainMasked > 0)
         values["train/accuracy"] = double(m_trainRight) / double(m_trainMasked);
-    values["train/perplexity"] = std::exp(meanLoss);
+    if (values.contains("train/loss"))
+        values["train/perplexity"] = std::exp(meanLoss);
     values["train/tokens_per_s"] =
         examplesPerSecond * double(m_train.tokens()) / double(std::max<size_t>(1, m_train.size()));
     m_trainRight = m_trainMasked = 0;
+    m_trainLossSum = 0;
 }
 
 json MlmObjective::evaluate(EvalSplit split, int64_t step)

@@ -330,8 +330,11 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
             args.push_back("--mem=" + t.mem);
         if (!t.gres.empty())
             args.push_back("--gres=" + t.gres);
-        auto out = sh.check("submitting the job with sbatch", "cd " + rd + " || exit 1\nprintf 'LBK-JOB %s\\n' \"$(" +
-                                                                  shellJoin(args) + ")\"", batch);
+        // sbatch's own refusal (an unknown partition, a bad option, no configuration) reaches its standard error
+        // and its exit code, which check() reports.
+        auto out = sh.check("submitting the job with sbatch",
+                            "cd " + rd + " || exit 1\njob=$(" + shellJoin(args) + ") || exit $?\nprintf 'LBK-JOB %s\\n' \"$job\"",
+                            batch);
         if (!out)
             return out.error();
         std::string job = marked(*out, "LBK-JOB");

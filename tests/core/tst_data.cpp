@@ -244,6 +244,37 @@ private Q_SLOTS:
             QVERIFY(p.abstract.empty());
     }
 
+    // data.text "abstract": a paper without one is a bad line (it would train or score as an empty text), in both
+    // JSON readers and in CSV; with the title beside it ("title+abstract") the title alone is enough.
+    void readRequiresTheAbstractItReads()
+    {
+        DataSpec spec;
+        spec.text = TextField::Abstract;
+        spec.maxBadShare = 1.0;
+        ReadReport report;
+        const auto file = write(QStringLiteral("abstracts.jsonl"), kGoodJsonl);
+        const auto r = readPapers(file, spec, &report);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->size(), size_t(1));
+        QCOMPARE(report.bad, 3);
+        QVERIFY2(q(report.firstErrors[0]).endsWith(QStringLiteral(":3: no \"abstract\", the text data.text \"abstract\" reads")),
+                 report.firstErrors[0].c_str());
+        spec.text = TextField::TitleAbstract;
+        QCOMPARE(readPapers(file, spec)->size(), size_t(4));
+
+        spec.text = TextField::Abstract;
+        ReadReport csvReport;
+        const auto csv = readPapers(write(QStringLiteral("abstracts.csv"), "id,title,abstract,categories\n"
+                                                                           "a,Has one,Some words,cs.CL\n"
+                                                                           "b,Has none,,cs.CL\n"),
+                                    spec, &csvReport);
+        QVERIFY2(csv.ok(), csv.ok() ? "" : csv.message().c_str());
+        QCOMPARE(csv->size(), size_t(1));
+        QCOMPARE(csvReport.bad, 1);
+        QVERIFY2(q(csvReport.firstErrors[0]).endsWith(QStringLiteral(":3: empty \"abstract\", the text data.text \"abstract\" reads")),
+                 csvReport.firstErrors[0].c_str());
+    }
+
     void readJsonlMapping()
     {
         DataSpec spec;

@@ -179,6 +179,50 @@ private Q_SLOTS:
         QVERIFY2(p.err.contains(QStringLiteral("--format hf")), qPrintable(p.err));
     }
 
+    // A batch that masks no token trains nothing: the logged loss is per masked token over the log's window, so
+    // such steps neither log a loss of 0 nor pull the mean down; a probability this small is warned about. A
+    // corpus whose lines lack the text the run reads is refused, not trained on as empty documents.
+    void tinyMaskingLogsNoFakeLoss()
+    {
+        const QString file = lbktest::debugVariant(
+            m_dir.path(), QStringLiteral("tiny-masks"),
+            {{"data", {{"text", "abstract"}, {"limit", 200}}},
+             {"tokenizer", {{"max_tokens", 16}, {"vocab_size", 1000}}},
+             {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
+             {"mlm", {{"probability", 0.01}}},
+             {"training", {{"objective", "mlm"}, {"batch_size", 2}, {"epochs", 1}, {"max_steps", 12}, {"log_every", 1}}},
+             {"evaluation", {{"every_steps", 12}, {"metric", "loss"}}}});
+        const auto r = lbk({QStringLiteral("run"), file});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("mlm.probability 0.01 masks about")), qPrintable(r.err));
+        auto s = store();
+        const auto loss = s->metric(s->run("tiny-masks")->id, "train/loss");
+        QVERIFY(loss.size() < 12); // some of the twelve steps masked nothing
+        for (const auto &p : loss)
+            QVERIFY2(p.value > 0.5, qPrintable(QString::number(p.value)));
+
+        const QString noText = m_dir.filePath(QStringLiteral("no-abstracts.jsonl"));
+        {
+            std::ifstream in(kSample.toStdString());
+            std::ofstream out(noText.toStdString());
+            std::string line;
+            for (int i = 0; i < 200 && std::getline(in, line); ++i) {
+                json j = json::parse(line);
+                j.erase("abstract");
+                out << j.dump() << '\n';
+            }
+        }
+        const auto none = lbk({QStringLiteral("run"), lbktest::debugVariant(m_dir.path(), QStringLiteral("no-text"),
+                                                                          {{"data", {{"path", noText.toStdString()}, {"text", "abstract"}}},
+                                                                           {"tokenizer", {{"max_tokens", 16}}},
+                                                                           {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
+                                                                           {"training", {{"objective", "mlm"}, {"max_steps", 4}}},
+                                                                           {"evaluation", {{"metric", "loss"}}}})});
+        QVERIFY(none.exitCode != 0);
+        QVERIFY2(QString(none.out + none.err).contains(QStringLiteral("no \"abstract\", the text data.text \"abstract\" reads")),
+                 qPrintable(none.out + none.err));
+    }
+
     // The export is BertForMaskedLM's layout: the Python reference loads every tensor strictly, and its five
     // likeliest tokens at masked positions are Labbook's, with the same probabilities.
     void exportFillsMasksAsLabbook()

@@ -78,7 +78,8 @@ private Q_SLOTS:
         QVERIFY(h.init({{"targets",
                          {{"cluster", cluster(json::object())},
                           {"later", cluster({{"sbatch", {"--begin=now+3600"}}})},
-                          {"short", cluster({{"time", "1"}})}}}}));
+                          {"short", cluster({{"time", "1"}})},
+                          {"nopart", cluster({{"partition", "gpu-does-not-exist"}})}}}}));
     }
 
     void check()
@@ -115,6 +116,17 @@ private Q_SLOTS:
         QVERIFY2(out.find("labbook-setup-ran") != std::string::npos, out.c_str());
         const json info = json::parse(readFile(fs::path(run.runDir) / "remote.json"));
         QCOMPARE(info.value("state", ""), std::string("COMPLETED"));
+    }
+
+    // A submission sbatch refuses says sbatch's own reason (it said "sbatch gave no job id (its output: LBK-JOB)").
+    void refusedSubmissionSaysWhy()
+    {
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("slurm-nopart"), json::object()),
+                        QStringLiteral("--target"), QStringLiteral("nopart")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("submitting the job with sbatch failed with exit code")) &&
+                     r.err.contains(QStringLiteral("invalid partition specified: gpu-does-not-exist")),
+                 qPrintable(r.err));
     }
 
     // Batch scoring on the cluster as docs/PREDICT.md shows it: examples/slurm/predict.sh submits an array of
