@@ -9,6 +9,7 @@
 
 #include "cli/table.h"
 #include "cli/targets.h"
+#include "usecases/runactions.h"
 #include "experiment/schema.h"
 #include "launch/process.h"
 #include "store/store.h"
@@ -289,6 +290,10 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
     auto targets = targetsOrSay(c);
     if (!targets)
         return kBadInput;
+    if (auto target = usecase::findTarget(*targets, spec->target); !target) { // before any trial is created
+        printError(file + ": " + target.message());
+        return kBadInput;
+    }
     auto resolved = resolveLrFinder(*store, *targets, *spec, c.dataRoot, [&](const std::string &m) {
         if (!quiet)
             std::fprintf(stderr, "%s\n", m.c_str());

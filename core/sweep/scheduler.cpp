@@ -204,6 +204,8 @@ Result<SweepStatus> SweepScheduler::run()
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(int(m_o.pollSeconds * 1000)));
     }
+    if (m_failure.empty())
+        m_failure = everyTrialFailed();
     auto now = m_store.sweep(std::to_string(m_sweep.id));
     const SweepStatus end = !m_failure.empty()                                     ? SweepStatus::Failed
                             : now && now->status == SweepStatus::Cancelled ? SweepStatus::Cancelled
@@ -213,6 +215,22 @@ Result<SweepStatus> SweepScheduler::run()
     if (!m_failure.empty())
         return badInput(m_failure);
     return end;
+}
+
+// "" unless every trial failed (none finished, none was cancelled): then the sweep failed too, and says why.
+std::string SweepScheduler::everyTrialFailed() const
+{
+    const auto trials = m_store.trials(m_sweep.id);
+    if (trials.empty() ||
+        !std::all_of(trials.begin(), trials.end(), [](const TrialRecord &t) { return t.state == TrialState::Failed; }))
+        return {};
+    const TrialRecord &first = trials.front();
+    std::string why = first.reason;
+    if (why.empty() && first.run > 0)
+        if (auto run = m_store.runById(first.run))
+            why = "run " + std::to_string(first.run) + (run->error.empty() ? "" : ": " + run->error);
+    return "every one of the " + std::to_string(trials.size()) + " trials failed; trial " + std::to_string(first.trial) +
+           ": " + (why.empty() ? "no reason recorded" : why);
 }
 
 Result<bool> SweepScheduler::step()

@@ -60,6 +60,7 @@ private:
     // Resumes the trial's interrupted run from its last checkpoint, once per scheduler.
     void resumeInterrupted(TrialRecord &trial);
     void prune(std::vector<TrialRecord> &trials);
+    std::string everyTrialFailed() const;
 
     Store &m_store;
     const TargetsFile &m_targets;

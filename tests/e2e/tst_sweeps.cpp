@@ -336,6 +336,35 @@ private Q_SLOTS:
                  qPrintable(r.err));
     }
 
+    // A sweep whose every trial fails has failed, and says why (it ended "finished" with exit code 0); an unknown
+    // target is refused before any trial is created.
+    void failingTrialsFailTheSweep()
+    {
+        const QString file = m_dir.filePath(QStringLiteral("failing-sweep.json"));
+        const std::string missing = m_dir.filePath(QStringLiteral("no-such-data.jsonl")).toStdString();
+        json spec = {{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
+                     {"trials", 2},
+                     {"parallel", 1},
+                     {"parameters", {{"data.path", {{"values", {missing, missing + "x"}}}}}}};
+        std::ofstream(file.toStdString()) << spec.dump();
+        const QString store = storePath(QStringLiteral("failing"));
+        auto r = lbk(store, {QStringLiteral("sweep"), file, QStringLiteral("-q")});
+        QVERIFY(r.exitCode != 0);
+        QVERIFY2(r.err.contains(QStringLiteral("every one of the 2 trials failed; trial ")) &&
+                     r.err.contains(QStringLiteral("no such file")),
+                 qPrintable(r.err));
+        auto s = open(store);
+        QCOMPARE(s->sweeps().at(0).status, lbk::SweepStatus::Failed);
+
+        spec["target"] = "nosuch";
+        spec["parameters"] = {{"optimizer.lr", {{"values", {0.1, 0.2}}}}};
+        std::ofstream(file.toStdString()) << spec.dump();
+        r = lbk(store, {QStringLiteral("sweep"), file});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("failing-sweep.json: no target named \"nosuch\"")), qPrintable(r.err));
+        QCOMPARE(open(store)->sweeps().size(), size_t(1));
+    }
+
     // A metric no run records (a typo) stops the sweep after its first finished trial, naming what runs record,
     // instead of running every trial with nothing to rank them by.
     void unknownMetricStopsTheSweep()
