@@ -84,12 +84,16 @@ public:
             lineOffset += int64_t(line.size()) + 1;
             if (blank(line))
                 continue;
+            // A malformed line that lies before the cursor was reported when it was first read.
+            const bool fresh = !offsetsKnown || at >= cursor.offset;
+            const std::string where = offsetsKnown ? "journal line at byte " + std::to_string(at)
+                                                   : "journal line after seq " + std::to_string(m_maxSeq);
             if (scanFastMetrics(line, m_fast)) {
-                if (m_fast.seq <= m_maxSeq) {
-                    ++m_stats.duplicates;
+                const auto skip = repeated(m_fast.seq, offsetsKnown && fresh, where);
+                if (!skip)
+                    return skip.error();
+                if (*skip)
                     continue;
-                }
-                m_maxSeq = m_fast.seq;
                 ++m_stats.events;
                 if (!m_fast.step || !m_fast.hasValues) {
                     if (auto s = missing(m_fast.seq, "metrics", "an integer \"step\" and an object \"values\""); !s)
@@ -101,10 +105,6 @@ public:
                 touchStep(m_fast.step);
                 continue;
             }
-            // A malformed line that lies before the cursor was reported when it was first read.
-            const bool fresh = !offsetsKnown || at >= cursor.offset;
-            const std::string where = offsetsKnown ? "journal line at byte " + std::to_string(at)
-                                                   : "journal line after seq " + std::to_string(m_maxSeq);
             json j = event::parseLine(line);
             if (j.is_discarded() || !j.is_object()) {
                 if (auto s = malformed(fresh, where + " is not a JSON object: " + quote(line)); !s)
@@ -120,14 +120,15 @@ public:
                     return s.error();
                 continue;
             }
-            if (*seq <= m_maxSeq) {
-                ++m_stats.duplicates;
+            const auto skip = repeated(*seq, offsetsKnown && fresh, where);
+            if (!skip)
+                return skip.error();
+            if (*skip) {
                 const auto &type = typeIt->get_ref<const std::string &>();
                 if (type == "finished" || type == "failed" || type == "cancelled")
                     m_stats.finalEvent = true; // seen, though stored before: a tailing launcher can stop
                 continue;
             }
-            m_maxSeq = *seq;
             ++m_stats.events;
             Status applied = okStatus();
             try {
@@ -226,6 +227,33 @@ private:
         if (!s.run())
             return sqlError("update the run", s);
         return okStatus();
+    }
+
+    // Whether the event with this seq is a repeat to skip. Seqs rise through a journal, so one at or below the
+    // highest stored is a line read again (a reconnect re-reading bytes), skipped. In bytes past the cursor
+    // (firstRead) it is the journal's own order that is off (a writer that restarted its count, an edited file):
+    // such an event is stored all the same, with one warning per batch, rather than dropping it and every one
+    // after it. A failed warning is an error (nothing is stored then).
+    Result<bool> repeated(int64_t seq, bool firstRead, const std::string &where)
+    {
+        if (seq > m_maxSeq) {
+            m_maxSeq = seq;
+            return false;
+        }
+        if (!firstRead) {
+            ++m_stats.duplicates;
+            return true;
+        }
+        if (m_warnedOrder)
+            return false;
+        m_warnedOrder = true;
+        if (auto s = log(seq, wallTime(), "warning",
+                         where + " has seq " + std::to_string(seq) + ", not above the " + std::to_string(m_maxSeq) +
+                             " already stored: the journal's events are out of order (a writer that restarted its "
+                             "count, or an edited file); stored all the same");
+            !s)
+            return s.error();
+        return false;
     }
 
     Status malformed(bool record, const std::string &message)
@@ -694,6 +722,7 @@ private:
     RunState m_state;
     IngestStats m_stats;
     int64_t m_maxSeq = 0;
+    bool m_warnedOrder = false; // this batch has said its events are out of order
     FastMetrics m_fast;
     std::deque<std::string> m_keys; // stable addresses for m_keyIndex's views
     std::unordered_map<std::string_view, uint32_t> m_keyIndex;
