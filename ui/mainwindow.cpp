@@ -155,13 +155,17 @@ void MainWindow::connectStoreAndHint()
             [this] { launchForm(false); });
     connect(m_runView, &RunView::openRunRequested, this, &MainWindow::showRun);
     connect(m_store, &StoreService::storeOpened, this, [this](const QString &path, const QString &error) {
-        if (!error.isEmpty()) {
-            QMessageBox::critical(this, tr("Open store"), error);
+        if (!error.isEmpty()) { // not remembered: the next start opens the last store that did open
+            m_storeLabel->setText(tr("No store open (%1 was refused)").arg(QDir::toNativeSeparators(path)));
+            showProblem(tr("Open store"), error);
             return;
         }
+        QSettings().setValue(QStringLiteral("store/path"), path);
         m_storeLabel->setText(tr("Store: %1").arg(QDir::toNativeSeparators(path)));
         updateTitle();
     });
+    connect(m_store, &StoreService::storeDamaged, this,
+            [this](const QString &message) { showProblem(tr("Store damaged"), message); });
     connect(m_store, &StoreService::syncWarning, this,
             [this](const QString &m) { statusBar()->showMessage(m, 8000); });
     connect(m_runService, &RunService::syncWarning, this,
@@ -294,7 +298,6 @@ void MainWindow::buildViewMenu()
 
 void MainWindow::openStore(const QString &path)
 {
-    QSettings().setValue(QStringLiteral("store/path"), path);
     m_store->open(path);
     m_storeLabel->setText(tr("Opening %1...").arg(path));
 }
@@ -566,7 +569,8 @@ void MainWindow::saveSettings()
     s.setValue(QStringLiteral("window/page"), m_pages->currentIndex());
     if (!m_form->sourceFile().isEmpty())
         s.setValue(QStringLiteral("experiment/file"), m_form->sourceFile());
-    s.setValue(QStringLiteral("store/path"), m_store->path());
+    if (m_store->isOpen())
+        s.setValue(QStringLiteral("store/path"), m_store->path());
     s.setValue(QStringLiteral("launch/target"), m_form->currentTarget());
 }
 

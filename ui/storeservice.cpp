@@ -37,6 +37,7 @@ void StoreService::open(const QString &path)
 {
     m_path = path;
     m_open = false;
+    m_damageSaid = false;
     struct Opened {
         QString error;
         std::vector<lbk::RunSummary> runs;
@@ -122,6 +123,11 @@ void StoreService::poll()
     for (auto it = m_children.begin(); it != m_children.end();) {
         int code = 0;
         it = lbk::reapChild(*it, &code) ? m_children.erase(it) : it + 1;
+    }
+    // Damage any read met since the last tick (on the lane or on a view's own connection).
+    if (const auto damage = lbk::takeStoreDamage(); damage && !m_damageSaid) {
+        m_damageSaid = true;
+        Q_EMIT storeDamaged(QString::fromStdString(*damage));
     }
     if (!m_open || m_polling)
         return;

@@ -82,6 +82,8 @@ Q_SIGNALS:
     // Runs whose status or last step changed since the previous poll (their views reload what they show).
     void runsUpdated(const std::set<qint64> &runIds);
     void syncWarning(const QString &message);
+    // The store's file is damaged (lbk::takeStoreDamage): said once per store opened.
+    void storeDamaged(const QString &message);
 
 private:
     void poll();
@@ -93,6 +95,7 @@ private:
     QString m_path;
     bool m_open = false;
     bool m_polling = false; // a poll is in flight; skip ticks meanwhile
+    bool m_damageSaid = false;
     int m_ticks = 0;
     std::vector<lbk::RunSummary> m_runs;
     std::vector<qint64> m_children;

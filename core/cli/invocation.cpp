@@ -11,6 +11,7 @@
 #include "cli/targets.h"
 #include "data/datasetdump.h"
 #include "experiment/schema.h"
+#include "store/store.h"
 
 namespace lbk::cli {
 
@@ -323,7 +324,9 @@ bool Invocation::needsEngine() const
            (command == "export" && (exportRun.format == "model" || exportRun.format == "hf"));
 }
 
-int runCommand(const Invocation &inv, EngineCommands &engine)
+namespace {
+
+int dispatch(const Invocation &inv, EngineCommands &engine)
 {
     const Common &c = inv.common;
     const std::string &cmd = inv.command;
@@ -386,6 +389,18 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
     if (cmd == "record")
         return record(c, inv.record);
     return kBadInput;
+}
+
+} // namespace
+
+int runCommand(const Invocation &inv, EngineCommands &engine)
+{
+    const int rc = dispatch(inv, engine);
+    if (const auto damage = takeStoreDamage()) { // what the command printed or wrote may be incomplete: say so
+        printError(*damage);
+        return rc == kOk ? kFailed : rc;
+    }
+    return rc;
 }
 
 } // namespace lbk::cli

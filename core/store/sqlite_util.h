@@ -18,6 +18,14 @@
 
 namespace lbk::detail {
 
+// Records damage met by a statement of db (see takeStoreDamage in store.h); rc is sqlite3_step's result.
+void noteStoreDamage(sqlite3 *db, int rc);
+
+inline bool isDamage(int rc)
+{
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || (rc & 0xff) == SQLITE_IOERR;
+}
+
 class Stmt {
 public:
     Stmt(sqlite3 *db, sqlite3_stmt *s) : m_db(db), m_s(s) {}
@@ -64,6 +72,8 @@ public:
         if (!m_s || (m_rc != SQLITE_OK && m_rc != SQLITE_ROW && m_rc != SQLITE_DONE))
             return false;
         m_rc = sqlite3_step(m_s);
+        if (isDamage(m_rc))
+            noteStoreDamage(m_db, m_rc);
         return m_rc == SQLITE_ROW;
     }
     // Runs a statement that returns no rows; true on success.

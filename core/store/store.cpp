@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <set>
 #include <variant>
@@ -246,6 +247,33 @@ fs::path Store::defaultPath()
 int Store::currentSchemaVersion()
 {
     return detail::knownSchemaVersion();
+}
+
+namespace {
+
+std::mutex g_damageMutex;
+std::string g_damage; // the first damage not yet taken
+
+} // namespace
+
+void detail::noteStoreDamage(sqlite3 *db, int rc)
+{
+    const char *file = db ? sqlite3_db_filename(db, "main") : nullptr;
+    const std::string what = std::string(file && *file ? file : "the store") + ": the store is damaged (" +
+                             sqlite3_errstr(rc) + "), so what was read from it may be incomplete. Restore it from a "
+                             "backup, or recover what it holds with `sqlite3 FILE .recover | sqlite3 NEW.db`; every run's journal.jsonl can be recorded again "
+                             "with `lbk record --journal`";
+    std::lock_guard lock(g_damageMutex);
+    if (g_damage.empty())
+        g_damage = what;
+}
+
+std::optional<std::string> takeStoreDamage()
+{
+    std::lock_guard lock(g_damageMutex);
+    if (g_damage.empty())
+        return std::nullopt;
+    return std::exchange(g_damage, std::string());
 }
 
 Result<std::unique_ptr<Store>> Store::open(const fs::path &given)

@@ -33,6 +33,11 @@ const char *toString(RunStatus s);
 std::optional<RunStatus> runStatusFromString(std::string_view s);
 bool isActive(RunStatus s); // queued or running
 
+// A store file whose pages cannot be read (SQLITE_CORRUPT, NOTADB or an I/O error while reading) makes the
+// reads that met it return what came before the damage, so every front-end asks here after its work: the
+// first such damage since the last call, as a message naming the file and what to do; nullopt when none.
+std::optional<std::string> takeStoreDamage();
+
 // The target name of this machine; every other target is a name from the targets file (launch/targets.h).
 inline constexpr char kLocalTarget[] = "local";
 // Whether a run on this target trains on another machine. An empty name is this machine, as for NewRun.

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -1020,6 +1021,41 @@ private Q_SLOTS:
         QCOMPARE(replay->events, 0);
         QCOMPARE(replay->duplicates, 5);
         QCOMPARE(store->metric(id, "a").size(), size_t(3));
+    }
+
+    // Pages of the file damaged under a run's metrics: the read returns what came before the damage, and
+    // takeStoreDamage() says so, naming the file (the CLI and the GUI ask it after their reads).
+    void damagedPagesAreReported()
+    {
+        const fs::path db = scratch() / "damaged.db";
+        int64_t id = 0;
+        {
+            auto store = openStore(db);
+            id = newRun(*store);
+            std::string text;
+            for (int64_t i = 1; i <= 20000; ++i)
+                text += line(i, "metrics", {{"step", i}, {"values", {{"a", double(i)}, {"b", 0.5}}}});
+            append(db.parent_path() / "big.jsonl", text);
+            QVERIFY(ingestJournal(*store, id, db.parent_path() / "big.jsonl"));
+            QCOMPARE(store->metric(id, "a").size(), size_t(20000));
+        }
+        QVERIFY(!takeStoreDamage());
+        const auto size = int64_t(fs::file_size(db));
+        {
+            std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+            std::mt19937 random(7);
+            for (int64_t at = size / 2; at < size * 9 / 10; ++at) {
+                f.seekp(at);
+                f.put(char(random()));
+            }
+        }
+        auto store = openStore(db);
+        const auto points = store->metric(id, "a");
+        QVERIFY(points.size() < 20000);
+        const auto damage = takeStoreDamage();
+        QVERIFY(damage);
+        QVERIFY2(contains(*damage, db.string() + ": the store is damaged (database disk image is malformed)"), damage->c_str());
+        QVERIFY(!takeStoreDamage()); // taken
     }
 
     void truncatedJournalIsAnError()

@@ -9,6 +9,11 @@
 #include <QCheckBox>
 #include <QDir>
 #include <QLineEdit>
+#include <QLabel>
+#include <QStatusBar>
+#include <QSignalSpy>
+#include <QSettings>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QTabWidget>
 #include <QTableView>
@@ -72,6 +77,43 @@ class TestWorkbench : public QObject {
         m_window->show();
         QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
         QTRY_VERIFY_WITH_TIMEOUT(m_window->store()->isOpen(), 10000);
+    }
+
+    QMessageBox *problemBox(const QString &title) const
+    {
+        for (auto *box : m_window->findChildren<QMessageBox *>(QStringLiteral("problemBox")))
+            if (box->windowTitle() == title && box->isVisible())
+                return box;
+        return nullptr;
+    }
+
+    // A store with one run of 20,000 steps of metrics, then random bytes over the pages that hold most of them.
+    static qint64 makeDamagedStore(const std::string &path)
+    {
+        qint64 id = 0;
+        {
+            auto store = lbk::Store::open(path);
+            if (!store)
+                return 0;
+            lbk::NewRun run;
+            run.name = "damaged";
+            id = (*store)->createRun(run).value().id;
+            std::vector<std::string> lines;
+            for (int64_t i = 1; i <= 20000; ++i)
+                lines.push_back(nlohmann::json{{"seq", i}, {"type", "metrics"}, {"step", i},
+                                               {"values", {{"train/loss", 1.0 / double(i)}}}}.dump());
+            std::vector<std::string_view> views(lines.begin(), lines.end());
+            (void)(*store)->ingestLines(id, views, 0);
+        }
+        const auto size = std::filesystem::file_size(path);
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        uint32_t x = 7;
+        for (auto at = size / 2; at < size * 9 / 10; ++at) {
+            x = x * 1664525u + 1013904223u;
+            f.seekp(std::streamoff(at));
+            f.put(char(x >> 24));
+        }
+        return id;
     }
 
     void shoot(const QString &name, QWidget *w = nullptr)
@@ -653,6 +695,44 @@ private Q_SLOTS:
         m_window->showRun(m_trainA);
         QTest::qWait(300);
         shoot(QStringLiteral("main-window"));
+    }
+
+    // A store the GUI refuses is not remembered as the last store, and the status bar says none is open; a store
+    // whose pages are damaged under a run's metrics says so in a problem box once that run's curves are read.
+    void refusedAndDamagedStores()
+    {
+        const QString notADatabase = QDir(m_dir).filePath(QStringLiteral("text.db"));
+        {
+            QFile f(notADatabase);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("these are notes, not a database\n");
+        }
+        QSignalSpy opened(m_window->store(), &StoreService::storeOpened);
+        m_window->openStore(notADatabase);
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() == 1, 10000);
+        QVERIFY(!opened.at(0).at(1).toString().isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(problemBox(QStringLiteral("Open store")) != nullptr, 5000);
+        QVERIFY2(problemBox(QStringLiteral("Open store"))->text().contains(notADatabase), qPrintable(problemBox(QStringLiteral("Open store"))->text()));
+        problemBox(QStringLiteral("Open store"))->done(QMessageBox::Ok);
+        QTRY_VERIFY(problemBox(QStringLiteral("Open store")) == nullptr);
+        QCOMPARE(QSettings().value(QStringLiteral("store/path")).toString(), m_storePath);
+        bool said = false;
+        for (auto *label : m_window->statusBar()->findChildren<QLabel *>())
+            said = said || label->text().startsWith(QStringLiteral("No store open"));
+        QVERIFY(said);
+
+        const QString damaged = QDir(m_dir).filePath(QStringLiteral("damaged.db"));
+        const qint64 id = makeDamagedStore(damaged.toStdString());
+        m_window->openStore(damaged);
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->store()->isOpen() && m_window->store()->path() == damaged, 10000);
+        m_window->showRun(id);
+        QMessageBox *box = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((box = problemBox(QStringLiteral("Store damaged"))) != nullptr, 10000);
+        QVERIFY2(box->text().contains(damaged + QStringLiteral(": the store is damaged")), qPrintable(box->text()));
+        shoot(QStringLiteral("store-damaged"), box);
+        box->done(QMessageBox::Ok);
+        m_window->openStore(m_storePath);
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->store()->isOpen() && m_window->store()->path() == m_storePath, 10000);
     }
 
     void cleanupTestCase()
