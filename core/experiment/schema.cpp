@@ -212,8 +212,29 @@ void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)
                                                "multilabel tasks; use micro_f1 or macro_f1"});
 }
 
+// model.init_from: pre-trained weights only an encoder reads (a bag or CNN would ignore them without a word), and a
+// run reference that names a run and, after @, a step.
+void checkInitFrom(const ModelSpec &m, std::vector<ValidationIssue> &issues)
+{
+    if (m.initFrom.empty())
+        return;
+    if (m.type != ModelType::Encoder) {
+        issues.push_back({"model.init_from", "model.init_from: pre-trained weights start an encoder; set model.type "
+                                             "to \"encoder\" (it is \"" + std::string(toString(m.type)) +
+                                             "\"), or remove model.init_from"});
+        return;
+    }
+    if (const auto run = parseInitRun(m.initFrom); run && run->ref.empty())
+        issues.push_back({"model.init_from", "model.init_from: \"" + m.initFrom + "\" names no run; write run:ID, "
+                                             "run:NAME or run:NAME@STEP"});
+    else if (run && run->step == -2)
+        issues.push_back({"model.init_from", "model.init_from: \"" + m.initFrom + "\": after @ comes a step, a "
+                                             "whole number (run:NAME@1300)"});
+}
+
 void checkModel(const ModelSpec &m, std::vector<ValidationIssue> &issues)
 {
+    checkInitFrom(m, issues);
     if (m.type == ModelType::Transformer) {
         if (m.embeddingDim % m.heads != 0)
             issues.push_back({"model.heads", "model.heads: " + std::to_string(m.heads) +

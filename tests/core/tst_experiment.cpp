@@ -175,6 +175,12 @@ private Q_SLOTS:
                                          << "evaluation.metric" << "masked tokens' \"loss\" or \"accuracy\"";
         QTest::newRow("mlm probability") << R"({"data":{"path":"a"},"mlm":{"probability":1}})" << "mlm.probability"
                                          << "out of range";
+        QTest::newRow("init_from of a bag") << R"({"data":{"path":"a"},"model":{"init_from":"hf/scibert"}})"
+                                            << "model.init_from" << "set model.type to \"encoder\" (it is \"bag\")";
+        QTest::newRow("init_from no run") << R"({"data":{"path":"a"},"model":{"type":"encoder","init_from":"run:"}})"
+                                          << "model.init_from" << "names no run";
+        QTest::newRow("init_from bad step") << R"({"data":{"path":"a"},"model":{"type":"encoder","init_from":"run:pre@abc"}})"
+                                            << "model.init_from" << "after @ comes a step";
     }
 
     // An mlm run has no labels to check: a binary task without positives is no error there.
