@@ -137,7 +137,11 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
     for (auto &p : model.named_parameters())
         params.emplace(p.key(), p.value());
     WeightsReport report;
-    std::set<std::string> loaded;
+    struct Source {
+        std::string key;
+        bool bare; // named without the backbone's prefix ("encoder.layer..." for "bert.encoder.layer...")
+    };
+    std::map<std::string, Source> loaded; // parameter name -> the checkpoint's key it was loaded from
     torch::NoGradGuard noGrad;
     const TensorVisitor copyOne = [&](const std::string &key, const torch::Tensor &value) -> Status {
         const std::string name = canonicalKey(key, backbonePrefix);
@@ -148,6 +152,18 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
             report.unused.push_back(key);
             return okStatus();
         }
+        const bool bare = name.starts_with(backbonePrefix) && !key.starts_with(backbonePrefix);
+        if (const auto seen = loaded.find(name); seen != loaded.end()) {
+            // Two tensors for one weight (bert.X and X): the prefixed one is loaded, as transformers does.
+            if (bare || !seen->second.bare) {
+                report.unused.push_back(key);
+                return okStatus();
+            }
+            report.unused.push_back(seen->second.key);
+        }
+        if (value.is_floating_point() && !torch::isfinite(value).all().item<bool>())
+            return badInput(file.string() + ": '" + key + "' holds NaN or infinite values: the checkpoint is damaged "
+                            "(or was saved from a run that diverged)");
         if (it->second.sizes() != value.sizes()) {
             if (isHead(name)) { // a classifier for other labels: this task's head starts anew
                 report.unused.push_back(key);
@@ -157,7 +173,7 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
                             " but the model built from config.json needs " + shapeText(it->second.sizes()));
         }
         it->second.copy_(value);
-        loaded.insert(name);
+        loaded[name] = Source{key, bare};
         return okStatus();
     };
     const Status read = folder.weights == hf::WeightsFormat::PytorchBin ? visitPytorchBin(file, copyOne)

@@ -5,6 +5,8 @@
 #include <QtTest>
 
 #include <fstream>
+#include <functional>
+#include <cstring>
 
 #include <torch/torch.h>
 
@@ -67,6 +69,24 @@ class TestEncoder : public QObject {
         if (r.exitCode != 0)
             qFatal("reference make failed: %s", qPrintable(r.err));
         return path(name).toStdString();
+    }
+
+    // model.safetensors read, its header and data edited, and written back (the header padded to 8 bytes).
+    static void editSafetensors(const fs::path &file, const std::function<void(json &, std::string &)> &edit)
+    {
+        std::ifstream in(file, std::ios::binary);
+        const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        uint64_t n = 0;
+        std::memcpy(&n, all.data(), 8);
+        json header = json::parse(all.substr(8, n));
+        std::string data = all.substr(8 + n);
+        edit(header, data);
+        std::string text = header.dump();
+        text.append((8 - text.size() % 8) % 8, ' ');
+        const uint64_t m = text.size();
+        std::ofstream out(file, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char *>(&m), 8);
+        out << text << data;
     }
 
     // The reference's hidden states and logits for ids, from a folder.
@@ -222,6 +242,52 @@ private Q_SLOTS:
         loaded = lbk::loadEncoderWeights(*model, *fc, false);
         QVERIFY(!loaded.ok());
         QVERIFY2(loaded.message().find("truncated") != std::string::npos, loaded.message().c_str());
+    }
+
+    // Every weight given twice, as bert.X and as X (zeros): the prefixed one is loaded, as transformers does, and
+    // the bare copies are reported unused (the bare zeros won without a word). A NaN in a weight is refused, named.
+    void doubledKeysAndNonFiniteWeights()
+    {
+        const fs::path folder = make(QStringLiteral("doubled"), {QStringLiteral("--family"), QStringLiteral("bert")});
+        const auto original = load(folder, 2);
+        editSafetensors(folder / "model.safetensors", [](json &header, std::string &data) {
+            std::vector<std::pair<std::string, json>> bare;
+            for (const auto &[key, entry] : header.items())
+                if (key.rfind("bert.", 0) == 0) {
+                    const auto [begin, end] = std::pair{entry["data_offsets"][0].get<size_t>(), entry["data_offsets"][1].get<size_t>()};
+                    json copy = entry;
+                    copy["data_offsets"] = {data.size(), data.size() + (end - begin)};
+                    data.append(end - begin, '\0');
+                    bare.emplace_back(key.substr(5), copy);
+                }
+            for (auto &[key, entry] : bare)
+                header[key] = entry;
+        });
+        const auto doubled = load(folder, 2);
+        QVERIFY(doubled.report.unused.size() > 10);
+        QVERIFY(std::find(doubled.report.unused.begin(), doubled.report.unused.end(),
+                          "embeddings.word_embeddings.weight") != doubled.report.unused.end());
+        for (const auto &p : original.model->named_parameters())
+            if (p.key().rfind("classifier.", 0) != 0)
+                QVERIFY2(torch::equal(p.value(), doubled.model->named_parameters()[p.key()]), p.key().c_str());
+
+        const fs::path nan = make(QStringLiteral("nan"), {QStringLiteral("--family"), QStringLiteral("bert")});
+        const std::string key = "bert.encoder.layer.0.attention.self.query.weight";
+        editSafetensors(nan / "model.safetensors", [&](json &header, std::string &data) {
+            QCOMPARE(header[key]["dtype"].get<std::string>(), std::string("F32"));
+            const float value = std::nanf("");
+            std::memcpy(data.data() + header[key]["data_offsets"][0].get<size_t>() + 4, &value, sizeof value);
+        });
+        auto f = lbk::hf::inspectCheckpointFolder(nan);
+        QVERIFY(f.ok());
+        lbk::ModelSpec spec;
+        spec.type = lbk::ModelType::Encoder;
+        auto model = std::dynamic_pointer_cast<lbk::EncoderClassifierImpl>(
+            lbk::makeModel(spec, f->config.vocabSize, 2, 64, false, &f->config));
+        const auto loaded = lbk::loadEncoderWeights(*model, *f, false);
+        QVERIFY(!loaded.ok());
+        QVERIFY2(loaded.message().find("model.safetensors: '" + key + "' holds NaN or infinite values") != std::string::npos,
+                 loaded.message().c_str());
     }
 
     // Import, fine-tune some steps, write model.safetensors and config.json back: the reference reads them and
