@@ -84,6 +84,11 @@ int exportModel(const Invocation &inv)
     auto sr = trainingRun(inv.common, o.run);
     if (!sr)
         return fail(sr.error());
+    // Into a folder of its own: files of an earlier export left beside the new ones (a tokenizer.json beside a
+    // new vocab.txt) would be read in their place by transformers' AutoTokenizer or a script's glob.
+    if (std::error_code ec; fs::is_directory(o.out, ec) && !fs::is_empty(o.out, ec))
+        return fail(badInput(o.out + ": the folder is not empty; export writes a whole folder, so choose a new one "
+                             "or remove this one first"));
     auto done = o.format == "hf" ? lbk::exportHuggingFace(sr->run, o.out) : lbk::exportModel(sr->run, o.out);
     if (!done)
         return fail(done.error());

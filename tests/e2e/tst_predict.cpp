@@ -109,6 +109,13 @@ private Q_SLOTS:
         auto bad = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
                         QStringLiteral("model")});
         QCOMPARE(bad.exitCode, 2);
+        // Into a folder that holds files already: refused, nothing mixed in.
+        for (const char *format : {"model", "hf"}) {
+            auto again = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
+                              QString::fromUtf8(format), QStringLiteral("--out"), path("export")});
+            QCOMPARE(again.exitCode, 2);
+            QVERIFY2(again.err.contains(path("export") + QStringLiteral(": the folder is not empty")), qPrintable(again.err));
+        }
     }
 
     void predictStreamsJsonLinesAndCsv()
