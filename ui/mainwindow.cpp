@@ -111,6 +111,7 @@ void MainWindow::connectRunList()
 {
     connect(m_runs, &RunsBrowser::runActivated, this, &MainWindow::showRun);
     connect(m_runs, &RunsBrowser::compareRequested, this, &MainWindow::compareRuns);
+    connect(m_runs, &RunsBrowser::editFailed, this, [this](const QString &m) { showProblem(tr("Edit run"), m); });
     // The Compare tab compares what is selected: when it is opened, and as the selection changes while it is open.
     connect(m_runs, &RunsBrowser::selectionChanged, this, [this](const std::vector<qint64> &ids) {
         if (m_pages->currentWidget() == m_compare && ids.size() >= 2)

@@ -18,6 +18,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QtTest>
+#include <sqlite3.h>
 #include <QScrollArea>
 #include <QScrollBar>
 
@@ -733,6 +734,26 @@ private Q_SLOTS:
         box->done(QMessageBox::Ok);
         m_window->openStore(m_storePath);
         QTRY_VERIFY_WITH_TIMEOUT(m_window->store()->isOpen() && m_window->store()->path() == m_storePath, 10000);
+    }
+
+    // A rename while another process holds the store's write lock (lbk ingesting a run, a sqlite3 shell) is not
+    // dropped in silence: after the store's wait it says so, and the list shows the stored name again.
+    void editRefusedByALockedStoreIsSaid()
+    {
+        RunsBrowser *b = m_window->runsBrowser();
+        const int row = b->model()->rowOf(m_trainA);
+        const QString before = b->model()->index(row, RunsModel::Name).data().toString();
+        sqlite3 *other = nullptr;
+        QCOMPARE(sqlite3_open(m_storePath.toUtf8().constData(), &other), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+        QVERIFY(b->model()->setData(b->model()->index(row, RunsModel::Name), QStringLiteral("renamed-under-lock")));
+        QTRY_VERIFY_WITH_TIMEOUT(problemBox(QStringLiteral("Edit run")) != nullptr, 15000);
+        QVERIFY2(problemBox(QStringLiteral("Edit run"))->text().contains(QStringLiteral("was not saved")),
+                 qPrintable(problemBox(QStringLiteral("Edit run"))->text()));
+        problemBox(QStringLiteral("Edit run"))->done(QMessageBox::Ok);
+        sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_close(other);
+        QTRY_COMPARE_WITH_TIMEOUT(b->model()->index(b->model()->rowOf(m_trainA), RunsModel::Name).data().toString(), before, 5000);
     }
 
     void cleanupTestCase()

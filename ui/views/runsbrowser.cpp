@@ -158,19 +158,29 @@ void RunsBrowser::showContextMenu(const QPoint &pos)
 void RunsBrowser::saveEdit(qint64 id, int column, const QString &value)
 {
     const std::string v = ss(value);
-    m_store->execute([id, column, v](lbk::Store &s) {
-        if (column == RunsModel::Name)
-            (void)s.setName(id, v);
-        else if (column == RunsModel::Notes)
-            (void)s.setNotes(id, v);
-        else if (column == RunsModel::Tags) {
-            std::vector<std::string> tags;
-            for (const auto &t : QString::fromStdString(v).split(QLatin1Char(','), Qt::SkipEmptyParts))
-                if (!t.trimmed().isEmpty())
-                    tags.push_back(t.trimmed().toStdString());
-            (void)s.setTags(id, tags);
-        }
-    });
+    m_store->request<QString>(
+        this,
+        [id, column, v](lbk::Store &s) {
+            lbk::Status saved = lbk::okStatus();
+            if (column == RunsModel::Name)
+                saved = s.setName(id, v);
+            else if (column == RunsModel::Notes)
+                saved = s.setNotes(id, v);
+            else if (column == RunsModel::Tags) {
+                std::vector<std::string> tags;
+                for (const auto &t : QString::fromStdString(v).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                    if (!t.trimmed().isEmpty())
+                        tags.push_back(t.trimmed().toStdString());
+                saved = s.setTags(id, tags);
+            }
+            return saved ? QString() : QString::fromStdString(saved.message());
+        },
+        [this, id](QString error) {
+            if (error.isEmpty())
+                return;
+            m_store->reloadRuns(); // the list shows what the store holds again
+            Q_EMIT editFailed(tr("The edit of run #%1 was not saved: %2").arg(id).arg(error));
+        });
 }
 
 void RunsBrowser::setDefaultColumns()

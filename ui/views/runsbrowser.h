@@ -45,6 +45,8 @@ Q_SIGNALS:
     void duplicateRequested(qint64 id);
     void resumeRequested(qint64 id);
     void cancelRequested(qint64 id);
+    // A name, tag or note edit the store refused (locked by another process, read-only): the list shows the old.
+    void editFailed(const QString &message);
 
 private:
     QHBoxLayout *buildFilters();
