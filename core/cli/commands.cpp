@@ -51,9 +51,14 @@ void printError(const std::string &msg)
     std::fprintf(stderr, "lbk: %s\n", msg.c_str());
 }
 
-std::unique_ptr<Store> openStore(const Common &c, bool sync)
+std::unique_ptr<Store> openStore(const Common &c, bool sync, bool create)
 {
     const fs::path path = c.store.empty() ? Store::defaultPath() : fs::path(c.store);
+    if (std::error_code ec; !create && !fs::exists(path, ec)) { // a typo in --store must not leave a new store behind
+        printError("no store at " + path.string() + ": nothing has been recorded there (`lbk run` creates it; "
+                   "--store names another)");
+        return nullptr;
+    }
     auto store = Store::open(path);
     if (!store) {
         printError(store.message());
@@ -538,7 +543,7 @@ int run(const Common &c, const RunOptions &o)
         std::fprintf(stderr, "%s\n", exp.message().c_str());
         return kBadInput;
     }
-    auto store = openStore(c);
+    auto store = openStore(c, true, true);
     if (!store)
         return kFailed;
     const auto target = findTarget(c, o.target);

@@ -69,7 +69,7 @@ struct RecordOptions {
 // "lbk: msg" on stderr.
 void printError(const std::string &msg);
 // The store Common names (else the default one), synced with the runs going on; nullptr after printing why.
-std::unique_ptr<Store> openStore(const Common &c, bool sync = true);
+std::unique_ptr<Store> openStore(const Common &c, bool sync = true, bool create = false);
 
 int validate(const Common &c, const std::string &file);
 int schema(const Common &c, bool markdown);

@@ -284,7 +284,7 @@ int detach(const Common &c, Store &store, const SweepRecord &sweep)
 // its own.
 int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file, bool detached, bool quiet)
 {
-    auto store = openStore(c);
+    auto store = openStore(c, true, true);
     if (!store)
         return kFailed;
     auto targets = targetsOrSay(c);

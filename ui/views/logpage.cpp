@@ -61,7 +61,8 @@ void LogPage::refresh()
                 const QString time = l.wall > 0 ? QDateTime::fromMSecsSinceEpoch(qint64(l.wall * 1000))
                                                       .toString(QStringLiteral("HH:mm:ss"))
                                                 : QStringLiteral("--:--:--");
-                text += time + QStringLiteral("  ") + qs(l.level).leftJustified(7) + qs(l.message) + QLatin1Char('\n');
+                text += time + QStringLiteral("  ") + qs(l.level).leftJustified(7) + QStringLiteral("  ") + qs(l.message) +
+                        QLatin1Char('\n');
             }
             if (text == m_log->toPlainText())
                 return;
