@@ -267,7 +267,7 @@ private:
     std::vector<size_t> m_trainOrder;
     std::shared_ptr<EncoderMaskedLMImpl> m_model;
     int64_t m_trainRight = 0, m_trainMasked = 0; // masked tokens guessed right, and trained on, since the last log
-    double m_trainLossSum = 0;                    // their summed loss
+    int64_t m_trainSteps = 0, m_stepsMasking = 0; // training losses since the last log, and those that masked a token
 };
 
 // Which documents train and which are held out: by default by a hash of each paper's id (data/mlmcorpus.h). With
@@ -578,21 +578,22 @@ StepLoss MlmObjective::trainingLoss(const std::vector<size_t> &examples, size_t 
     auto [sum, right, count] = masked(trainingMasks(examples, begin, ids, lengths), lengths, true);
     m_trainRight += right;
     m_trainMasked += count;
-    m_trainLossSum += count > 0 ? sum.item<double>() : 0.0;
+    ++m_trainSteps;
+    m_stepsMasking += count > 0;
     return {sum / double(std::max<int64_t>(1, count)), 1};
 }
 
 void MlmObjective::addTrainingMetrics(json &values, double meanLoss, double examplesPerSecond)
 {
-    // One process: the loss per masked token since the last log, not the mean of the steps' means, as a step
-    // that masked no token (a tiny batch) trains nothing and would pull that mean towards its zero; none masked
-    // at all: no loss. Several: the mean of the steps' losses over every process (this one sees its share only).
-    if (!m_ctx.dist && m_trainMasked > 0)
-        meanLoss = m_trainLossSum / double(m_trainMasked);
-    if (!m_ctx.dist && m_trainMasked == 0)
-        values.erase("train/loss");
-    else
-        values["train/loss"] = meanLoss;
+    // A step that masked no token (a tiny batch) trains nothing and adds a loss of 0 to the trainer's mean of the
+    // steps' losses: one process, one part a step, leaves such steps out of the mean (none masked at all: no loss).
+    // Several processes or parts see their share only, and keep the trainer's mean.
+    if (!m_ctx.dist && m_ctx.exp.training.accumulate == 1 && m_stepsMasking < m_trainSteps) {
+        if (m_stepsMasking == 0)
+            values.erase("train/loss");
+        else
+            values["train/loss"] = meanLoss = meanLoss * double(m_trainSteps) / double(m_stepsMasking);
+    }
     if (m_trainMasked > 0)
         values["train/accuracy"] = double(m_trainRight) / double(m_trainMasked);
     if (values.contains("train/loss"))
@@ -600,7 +601,7 @@ void MlmObjective::addTrainingMetrics(json &values, double meanLoss, double exam
     values["train/tokens_per_s"] =
         examplesPerSecond * double(m_train.tokens()) / double(std::max<size_t>(1, m_train.size()));
     m_trainRight = m_trainMasked = 0;
-    m_trainLossSum = 0;
+    m_trainSteps = m_stepsMasking = 0;
 }
 
 json MlmObjective::evaluate(EvalSplit split, int64_t step)

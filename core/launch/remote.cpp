@@ -223,6 +223,15 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
     }
     if (!isActive(fresh->status))
         return;
+    if (fresh->status == RunStatus::Queued && fresh->lastStep == 0) { // no run_started: a worker that could not start
+        std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
+                          ") ended before it began the run, so nothing was recorded and there is nothing to resume: "
+                          "check the target's lbk (and lbk-engine beside it), worker and setup lines";
+        if (auto tail = remoteTail(t, info.runDir + "/worker.log", 5); tail && !tail->empty())
+            why += "\nLast lines of worker.log:\n" + *tail;
+        (void)store.setStatus(run.id, RunStatus::Failed, why);
+        return;
+    }
     std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
                       ") ended without reporting how the run ended (it exited early, was killed, or the machine went "
                       "down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. `lbk resume " + id +

@@ -112,7 +112,9 @@ private Q_SLOTS:
         xla["worker"] = {"/usr/bin/python3", LABBOOK_SOURCE_DIR "/examples/xla_logger.py", "--demo", "--journal",
                          "{journal}", "--experiment", "{experiment}"};
         xla["data_root"] = qgetenv("LABBOOK_DATA").toStdString();
-        QVERIFY(h.init({{"targets", {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}}}}));
+        json broken = tpu; // a trainer that cannot start (a missing module, a wrong path)
+        broken["worker"] = {"/bin/sh", "-c", "echo cannot import the trainer >&2; exit 3"};
+        QVERIFY(h.init({{"targets", {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}, {"broken", broken}}}}));
     }
 
     void listAndCheck()
@@ -389,6 +391,23 @@ private Q_SLOTS:
         QVERIFY2(done.summary["run"].value("resumed_from_step", 0) > 0, done.summary.dump().c_str());
         const QString diff = compareWithRemote(*s, done);
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
+    }
+
+    // A worker that exits before it begins the run has failed, with its log's last lines, and is not offered a
+    // resume (it was "interrupted ... lbk resume continues from the last checkpoint").
+    void workerThatCannotStartFails()
+    {
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("broken-worker"), json::object()),
+                        QStringLiteral("--target"), QStringLiteral("broken")});
+        QVERIFY(r.exitCode != 0);
+        const auto runs = h.open()->runs({});
+        const auto it = std::find_if(runs.begin(), runs.end(), [](const auto &x) { return x.name == "broken-worker"; });
+        QVERIFY(it != runs.end());
+        QCOMPARE(it->status, lbk::RunStatus::Failed);
+        QVERIFY2(it->error.find("ended before it began the run") != std::string::npos &&
+                     it->error.find("cannot import the trainer") != std::string::npos &&
+                     it->error.find("lbk resume") == std::string::npos,
+                 it->error.c_str());
     }
 
     void cleanupTestCase() { QVERIFY(noPwned()); }
