@@ -675,6 +675,18 @@ Result<RemoteState> queryRemoteState(const Target &t, const RemoteRunInfo &info)
     return st;
 }
 
+// The remote journal's bytes past the local mirror, read once and appended to it.
+Status fetchRestOfJournal(const Target &t, const RemoteRunInfo &info, const RunSummary &run)
+{
+    RemoteShell sh(t);
+    auto out = sh.run(followScript(t, info, mirrorSize(run), /*once=*/true), {}, 300);
+    if (!out)
+        return out.error();
+    if (out->exitCode != 0)
+        return Error{t.name + ": cannot read the journal of run " + std::to_string(run.id) + ": " + trimmed(out->err)};
+    return appendMirror(run, out->out);
+}
+
 Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSummary &run)
 {
     FollowLock lock(run);
@@ -688,14 +700,8 @@ Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSum
     auto st = queryRemoteState(t, *info);
     if (!st)
         return st.error();
-    RemoteShell sh(t);
-    auto out = sh.run(followScript(t, *info, mirrorSize(run), /*once=*/true), {}, 300);
-    if (!out)
-        return out.error();
-    if (out->exitCode != 0)
-        return Error{t.name + ": cannot read the journal of run " + std::to_string(run.id) + ": " + trimmed(out->err)};
-    if (auto w = appendMirror(run, out->out); !w)
-        return w.error();
+    if (auto fetched = fetchRestOfJournal(t, *info, run); !fetched)
+        return fetched.error();
     auto stats = syncRun(store, run);
     if (!stats)
         return stats;
@@ -870,6 +876,12 @@ private:
         }
         if (st->alive) // a transient squeue failure: stream on
             return AfterStream::Restream;
+        // The stream may have ended before the journal did (its loop took a failing squeue, a controller that was
+        // down, for the job's end): read what is left before deciding how the run ended.
+        if (auto fetched = fetchRestOfJournal(m_t, m_info, m_run); !fetched) {
+            notify(m_o.onNotice, "cannot read the rest of the journal: " + fetched.message());
+            return AfterStream::Reconnect;
+        }
         recordState(m_store, m_run, m_info, *st);
         (void)syncRun(m_store, m_run, m_o.onEvent);
         settle(m_store, m_t, m_run, m_info, *st);
