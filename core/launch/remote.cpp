@@ -177,6 +177,18 @@ std::string followScript(const Target &t, const RemoteRunInfo &info, int64_t off
     return s;
 }
 
+// The remote journal's bytes past the local mirror, read once and appended to it.
+Status fetchRestOfJournal(const Target &t, const RemoteRunInfo &info, const RunSummary &run)
+{
+    RemoteShell sh(t);
+    auto out = sh.run(followScript(t, info, mirrorSize(run), /*once=*/true), {}, 300);
+    if (!out)
+        return out.error();
+    if (out->exitCode != 0)
+        return Error{t.name + ": cannot read the journal of run " + std::to_string(run.id) + ": " + trimmed(out->err)};
+    return appendMirror(run, out->out);
+}
+
 Result<std::string> remoteTail(const Target &t, const std::string &file, int lines)
 {
     RemoteShell sh(t);
@@ -563,6 +575,13 @@ Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, cons
         return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
     if (run.status == RunStatus::Finished)
         return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
+    // The journal there may say more than the store: a worker that went on to the end while nobody could read it.
+    if (fetchRestOfJournal(t, *info, run)) {
+        (void)syncRun(store, run);
+        if (auto now = store.runById(run.id); now && now->status == RunStatus::Finished)
+            return badInput("run " + std::to_string(run.id) + " finished on " + t.name + " after all (the rest of its "
+                            "journal was read just now); there is nothing to resume");
+    }
     Staged staged;
     staged.runDir = info->runDir;
     staged.dataRoot = t.dataRoot.empty() ? fs::path(info->runDir).parent_path().parent_path().string() + "/data"
@@ -673,18 +692,6 @@ Result<RemoteState> queryRemoteState(const Target &t, const RemoteRunInfo &info)
     st.alive = marked(out->out, "LBK-ALIVE") == "1";
     st.state = st.alive ? "RUNNING" : "ENDED";
     return st;
-}
-
-// The remote journal's bytes past the local mirror, read once and appended to it.
-Status fetchRestOfJournal(const Target &t, const RemoteRunInfo &info, const RunSummary &run)
-{
-    RemoteShell sh(t);
-    auto out = sh.run(followScript(t, info, mirrorSize(run), /*once=*/true), {}, 300);
-    if (!out)
-        return out.error();
-    if (out->exitCode != 0)
-        return Error{t.name + ": cannot read the journal of run " + std::to_string(run.id) + ": " + trimmed(out->err)};
-    return appendMirror(run, out->out);
 }
 
 Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSummary &run)
