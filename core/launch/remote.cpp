@@ -1016,26 +1016,109 @@ std::string TargetCheck::text() const
     return out;
 }
 
-TargetCheck checkTarget(const Target &t)
+namespace {
+
+// What `lbk targets check` asks the target, in one round trip: each answer on a line of its own, marked.
+std::string checkScript(const Target &t)
 {
-    TargetCheck check;
-    check.heading = t.name + ": " + t.describe();
-    RemoteShell sh(t);
     const std::string w = workDirWord(t);
     std::string script = "w=" + w + "\nmkdir -p \"$w\" 2>/dev/null\necho \"LBK-HOST $(hostname)\"\n";
-    script += setupLines(t);
+    script += setupLines(t) + "echo 'LBK-SETUP ok'\n"; // a setup line that exits ends the script before this
     if (t.worker.empty())
         script += "v=$(" + remoteWord(t.lbk) + " --version 2>&1); rc=$?\n"
-                  "printf 'LBK-VERSION %s\\n' \"$(printf '%s\\n' \"$v\" | head -n 1)\"; echo \"LBK-LBKRC $rc\"\n";
+                  "printf 'LBK-VERSION %s\\n' \"$(printf '%s\\n' \"$v\" | head -n 1)\"; echo \"LBK-LBKRC $rc\"\n"
+                  "e=\"$(dirname \"$(readlink -f \"$(command -v " + remoteWord(t.lbk) + ")\" 2>/dev/null)\")/lbk-engine\"\n"
+                  "[ -x \"$e\" ] && echo 'LBK-ENGINE ok'\n";
     script += "echo \"LBK-DISK $(df -Pk \"$w\" 2>/dev/null | awk 'NR==2 {print $4}')\"\n"
+              "[ -d \"$w\" ] && [ -w \"$w\" ] && echo 'LBK-WRITABLE ok'\n"
               "echo \"LBK-CPUS $( (nproc || getconf _NPROCESSORS_ONLN) 2>/dev/null)\"\n"
               "if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L 2>&1 | sed 's/^/LBK-GPU /'; fi\n"
               "for d in /dev/accel*; do [ -e \"$d\" ] && echo \"LBK-TPU $d\"; done\n";
     if (t.type == TargetType::Slurm)
         script += "if command -v sinfo >/dev/null 2>&1; then sinfo -h -o '%P %a %D %t' 2>&1 | sed 's/^/LBK-SINFO /'; "
                   "else echo 'LBK-SINFO sinfo not found'; fi\n";
+    return script;
+}
+
+// lbk there, with its engine beside it (or the target's own trainer). False when a run could not start.
+bool checkLbk(const Target &t, const std::string &out, TargetCheck &check)
+{
+    if (!t.worker.empty()) {
+        check.lines.push_back({"trainer", t.worker.front() + " (its own program; lbk is not needed there)"});
+        return true;
+    }
+    const std::string version = marked(out, "LBK-VERSION");
+    if (marked(out, "LBK-LBKRC") != "0") {
+        check.lines.push_back({"lbk", "NOT WORKING (" + version + "): " + lbkAdvice()});
+        return false;
+    }
+    if (marked(out, "LBK-ENGINE").empty()) {
+        check.lines.push_back({"lbk", version + ", but no lbk-engine beside it: training needs both programs "
+                                                "in one folder (build/bin/ holds them)"});
+        return false;
+    }
+    check.lines.push_back({"lbk", version});
+    return true;
+}
+
+bool checkWorkFolder(const Target &t, const std::string &out, TargetCheck &check)
+{
+    const std::string disk = marked(out, "LBK-DISK");
+    if (disk.empty() || marked(out, "LBK-WRITABLE").empty()) {
+        check.lines.push_back({"work folder", t.workDir + (disk.empty() ? ": cannot be created or measured"
+                                                                        : ": cannot be written there")});
+        return false;
+    }
+    char free[64];
+    std::snprintf(free, sizeof free, ": %.1f GiB free", std::atof(disk.c_str()) / (1024.0 * 1024.0));
+    check.lines.push_back({"work folder", t.workDir + free});
+    return true;
+}
+
+void listDevices(const std::string &out, TargetCheck &check)
+{
+    std::string devices = marked(out, "LBK-CPUS") + " CPU cores";
+    const auto gpus = allMarked(out, "LBK-GPU");
+    const auto tpus = allMarked(out, "LBK-TPU");
+    for (const auto &g : gpus)
+        devices += "; " + g;
+    if (!tpus.empty())
+        devices += "; " + std::to_string(tpus.size()) + " TPU device(s)";
+    if (gpus.empty() && tpus.empty())
+        devices += "; no GPU found (nvidia-smi absent)";
+    check.lines.push_back({"devices", devices});
+}
+
+// sinfo's partitions, and the target's own partition among them.
+bool checkSlurm(const Target &t, const std::string &out, TargetCheck &check)
+{
+    const auto partitions = allMarked(out, "LBK-SINFO");
+    bool ok = !partitions.empty(), found = t.partition.empty();
+    for (const auto &p : partitions) {
+        check.lines.push_back({"slurm", p});
+        ok = ok && p.find("fatal") == std::string::npos && p.find("error") == std::string::npos &&
+             p != "sinfo not found";
+        std::string name = p.substr(0, p.find(' '));
+        if (!name.empty() && name.back() == '*') // the default partition
+            name.pop_back();
+        found = found || name == t.partition;
+    }
+    if (partitions.empty())
+        check.lines.push_back({"slurm", "no partitions reported"});
+    else if (!found)
+        check.lines.push_back({"slurm", "the target's partition \"" + t.partition + "\" is not among them"});
+    return ok && found;
+}
+
+} // namespace
+
+TargetCheck checkTarget(const Target &t)
+{
+    TargetCheck check;
+    check.heading = t.name + ": " + t.describe();
+    RemoteShell sh(t);
     const auto start = std::chrono::steady_clock::now();
-    auto out = sh.run(script, {}, 60);
+    auto out = sh.run(checkScript(t), {}, 60);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!out || out->timedOut || marked(out->out, "LBK-HOST").empty()) {
         std::string why = !out ? out.message() : out->timedOut ? "no answer within 60 s" : sh.sanitize(out->err);
@@ -1047,47 +1130,20 @@ TargetCheck checkTarget(const Target &t)
         return check;
     }
     check.connected = true;
-    bool ok = true;
     char took[32];
     std::snprintf(took, sizeof took, " (%.2f s)", seconds);
     check.lines.push_back({"connect", "ok, host " + marked(out->out, "LBK-HOST") + took});
-    if (t.worker.empty()) {
-        const std::string version = marked(out->out, "LBK-VERSION");
-        if (marked(out->out, "LBK-LBKRC") == "0") {
-            check.lines.push_back({"lbk", version});
-        } else {
-            ok = false;
-            check.lines.push_back({"lbk", "NOT WORKING (" + version + "): " + lbkAdvice()});
-        }
-    } else {
-        check.lines.push_back({"trainer", t.worker.front() + " (its own program; lbk is not needed there)"});
+    if (marked(out->out, "LBK-SETUP").empty()) {
+        const std::string err = trimmed(sh.sanitize(out->err));
+        check.lines.push_back({"setup", "FAILED: a setup line ended the shell (exit code " +
+                                            std::to_string(out->exitCode) + ")" + (err.empty() ? "" : ": " + err)});
+        return check;
     }
-    const std::string disk = marked(out->out, "LBK-DISK");
-    if (!disk.empty()) {
-        char free[64];
-        std::snprintf(free, sizeof free, ": %.1f GiB free", std::atof(disk.c_str()) / (1024.0 * 1024.0));
-        check.lines.push_back({"work folder", t.workDir + free});
-    } else {
-        ok = false;
-        check.lines.push_back({"work folder", t.workDir + ": cannot be created or measured"});
-    }
-    std::string devices = marked(out->out, "LBK-CPUS") + " CPU cores";
-    const auto gpus = allMarked(out->out, "LBK-GPU");
-    const auto tpus = allMarked(out->out, "LBK-TPU");
-    for (const auto &g : gpus)
-        devices += "; " + g;
-    if (!tpus.empty())
-        devices += "; " + std::to_string(tpus.size()) + " TPU device(s)";
-    if (gpus.empty() && tpus.empty())
-        devices += "; no GPU found (nvidia-smi absent)";
-    check.lines.push_back({"devices", devices});
-    const auto partitions = allMarked(out->out, "LBK-SINFO");
-    for (const auto &p : partitions)
-        check.lines.push_back({"slurm", p});
-    if (t.type == TargetType::Slurm && partitions.empty()) {
-        ok = false;
-        check.lines.push_back({"slurm", "no partitions reported"});
-    }
+    bool ok = checkLbk(t, out->out, check);
+    ok = checkWorkFolder(t, out->out, check) && ok;
+    listDevices(out->out, check);
+    if (t.type == TargetType::Slurm)
+        ok = checkSlurm(t, out->out, check) && ok;
     check.ready = ok;
     return check;
 }

@@ -87,6 +87,11 @@ private Q_SLOTS:
         auto c = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("cluster")});
         QVERIFY2(c.exitCode == 0, qPrintable(c.out + c.err));
         QVERIFY2(c.out.contains(QStringLiteral("slurm        debug* up")), qPrintable(c.out)); // * marks the default
+        // A partition the cluster does not have is not "ready" (sbatch would refuse every run).
+        auto nopart = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("nopart")});
+        QVERIFY(nopart.exitCode != 0);
+        QVERIFY2(nopart.out.contains(QStringLiteral("the target's partition \"gpu-does-not-exist\" is not among them")),
+                 qPrintable(nopart.out + nopart.err));
     }
 
     void runThroughSbatch()
