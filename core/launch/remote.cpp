@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <sys/file.h>
@@ -718,6 +719,46 @@ Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSum
     return stats;
 }
 
+namespace {
+
+constexpr int kUnreachableRetrySeconds = 60;
+
+// A target that did not answer a catch-up is left alone for a minute, by every lbk command and the GUI (a file
+// in the store's runs folder remembers when), so that an unreachable host costs one connection timeout a
+// minute, not one per active run on every command.
+fs::path unreachableMark(const Store &store, const Target &t)
+{
+    std::string name = t.name;
+    for (char &c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+            c = '_';
+    return store.runsRoot() / (".unreachable-" + name);
+}
+
+// Seconds since the target last failed to answer, when under the retry interval.
+std::optional<int> recentlyUnreachable(const Store &store, const Target &t)
+{
+    std::error_code ec;
+    const auto when = fs::last_write_time(unreachableMark(store, t), ec);
+    if (ec)
+        return std::nullopt;
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(fs::file_time_type::clock::now() - when).count();
+    if (age < 0 || age >= kUnreachableRetrySeconds)
+        return std::nullopt;
+    return int(age);
+}
+
+bool isConnectionFailure(const std::string &message)
+{
+    for (const char *sign : {"could not connect", "cannot reach", "no answer within", "Connection timed out",
+                             "Connection refused"})
+        if (message.find(sign) != std::string::npos)
+            return true;
+    return false;
+}
+
+} // namespace
+
 SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::atomic<bool> *stop)
 {
     SyncResult result;
@@ -736,11 +777,23 @@ SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::a
                                           "followed until the target is configured again");
                 continue;
             }
+            if (const auto age = recentlyUnreachable(store, *t)) {
+                result.warnings.push_back("run " + std::to_string(run.id) + ": not caught up: " + t->name +
+                                          " did not answer " + std::to_string(*age) + " s ago; tried again after " +
+                                          std::to_string(kUnreachableRetrySeconds) + " s");
+                continue;
+            }
             auto stats = catchUpRemoteRun(store, *t, run);
             if (!stats) {
                 result.warnings.push_back("run " + std::to_string(run.id) + ": " + stats.message());
+                if (std::error_code ec; isConnectionFailure(stats.message())) {
+                    fs::create_directories(store.runsRoot(), ec);
+                    std::ofstream(unreachableMark(store, *t)) << "unreachable\n";
+                }
                 continue;
             }
+            std::error_code ec;
+            fs::remove(unreachableMark(store, *t), ec);
             result.events += stats->events;
             auto fresh = store.runById(run.id);
             if (fresh && fresh->status == RunStatus::Interrupted)

@@ -393,6 +393,33 @@ private Q_SLOTS:
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
     }
 
+    // A host that does not answer is asked once a minute, not on every command for every active run on it: the
+    // next command says when it was last tried. Once it answers again the run is followed as before.
+    void unreachableHostIsAskedOnceAMinute()
+    {
+        auto r = h.lbk({QStringLiteral("run"), longRun(QStringLiteral("far-away")), QStringLiteral("--target"),
+                        QStringLiteral("box"), QStringLiteral("--detach")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const int64_t id = runId(r);
+        const std::string saved = readFile(h.targets.toStdString());
+        json moved = json::parse(saved);
+        moved["targets"]["box"]["port"] = 1; // nothing listens there
+        std::ofstream(h.targets.toStdString()) << moved.dump();
+        const QString about = QStringLiteral("run %1: ").arg(id);
+        auto first = h.lbk({QStringLiteral("runs")});
+        QVERIFY2(first.err.contains(about) && first.err.contains(QStringLiteral("Connection refused")), qPrintable(first.err));
+        auto second = h.lbk({QStringLiteral("show"), QString::number(id)});
+        QVERIFY2(second.err.contains(about + QStringLiteral("not caught up: box did not answer")), qPrintable(second.err));
+        std::ofstream(h.targets.toStdString()) << saved;
+        fs::remove(h.open()->runsRoot() / ".unreachable-box");
+        auto cancel = h.lbk({QStringLiteral("cancel"), QString::number(id)});
+        QVERIFY2(cancel.exitCode == 0, qPrintable(cancel.err));
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return !lbk::isActive(h.run(id).status);
+        }, 60000));
+    }
+
     // A worker that exits before it begins the run has failed, with its log's last lines, and is not offered a
     // resume (it was "interrupted ... lbk resume continues from the last checkpoint").
     void workerThatCannotStartFails()
