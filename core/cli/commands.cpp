@@ -880,9 +880,8 @@ int predictions(const Common &c, const PredictionsOptions &o)
         std::string truth;
         for (const auto &l : p.truth)
             truth += (truth.empty() ? "" : " ") + l;
-        std::string title = p.title.size() > 80 ? p.title.substr(0, 77) + "..." : p.title;
         t.add({p.correct ? "ok" : "XX", p.exampleId, truth, p.top.empty() ? "-" : p.top[0].first,
-               p.top.empty() ? "-" : fmtMetric(p.top[0].second, 3), title});
+               p.top.empty() ? "-" : fmtMetric(p.top[0].second, 3), p.title}); // cut to the table's width
     }
     std::printf("%s", t.render().c_str());
     return kOk;

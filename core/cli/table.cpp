@@ -12,6 +12,48 @@ size_t displayWidth(const std::string &s)
     return n;
 }
 
+std::string cellText(const std::string &s)
+{
+    std::string out;
+    size_t chars = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if ((c & 0xC0) != 0x80 && ++chars > Table::kMaxCellWidth) {
+            for (int cut = 0; cut < 3 && !out.empty();) { // three characters, whole, make room for "..."
+                const auto b = static_cast<unsigned char>(out.back());
+                out.pop_back();
+                cut += (b & 0xC0) != 0x80;
+            }
+            return out + "...";
+        }
+        // U+202A-U+202E and U+2066-U+2069 (E2 80 AA-AE, E2 81 A6-A9) turn the rest of the line around.
+        if (c == 0xE2 && i + 2 < s.size()) {
+            const auto b1 = static_cast<unsigned char>(s[i + 1]), b2 = static_cast<unsigned char>(s[i + 2]);
+            if ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) {
+                out += '?';
+                i += 2;
+                continue;
+            }
+        }
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c < 0x20 || c == 0x7F)
+            out += '?';
+        else
+            out += char(c);
+    }
+    return out;
+}
+
+void Table::add(std::vector<std::string> row)
+{
+    for (auto &cell : row)
+        cell = cellText(cell);
+    m_rows.push_back(std::move(row));
+}
+
 std::string Table::render() const
 {
     std::vector<size_t> width(m_header.size(), 0);

@@ -1,5 +1,7 @@
 #pragma once
-// Plain-text tables for the terminal: columns padded to their widest cell (counted in UTF-8 characters).
+// Plain-text tables for the terminal: columns padded to their widest cell (counted in UTF-8 characters). A cell
+// is one line: control characters show escaped (a newline as \n), text-direction overrides as '?', and a cell
+// longer than kMaxCellWidth characters is cut with "...", so no name or title can break or flood the table.
 #include <string>
 #include <vector>
 
@@ -8,7 +10,8 @@ namespace lbk::cli {
 class Table {
 public:
     explicit Table(std::vector<std::string> header) : m_header(std::move(header)) {}
-    void add(std::vector<std::string> row) { m_rows.push_back(std::move(row)); }
+    static constexpr size_t kMaxCellWidth = 80;
+    void add(std::vector<std::string> row);
     std::string render() const;
 
 private:
@@ -17,5 +20,7 @@ private:
 };
 
 size_t displayWidth(const std::string &s);
+// A cell as the table shows it (see above).
+std::string cellText(const std::string &s);
 
 } // namespace lbk::cli

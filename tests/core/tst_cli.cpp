@@ -1,7 +1,8 @@
-// How lbk words a run (cli/runtext.h): the first line of `lbk show` and the end of `lbk run`.
+// How lbk words a run (cli/runtext.h): the first line of `lbk show` and the end of `lbk run`; table cells.
 #include <QtTest>
 
 #include "cli/runtext.h"
+#include "cli/table.h"
 
 using namespace lbk;
 
@@ -57,6 +58,25 @@ private Q_SLOTS:
         QCOMPARE(cli::fmtDuration(RunSummary{}.duration()), std::string("-"));
         QCOMPARE(cli::fmtDuration(-1.0), std::string("-"));
         QCOMPARE(cli::fmtDuration(7322.0), std::string("2h02m"));
+    }
+
+    // A name or tag cannot break a table row, turn the line's direction or widen a column without bound.
+    void tableCells()
+    {
+        QCOMPARE(cli::cellText("line1\nline2\ta"), std::string("line1\\nline2\\ta"));
+        QCOMPARE(cli::cellText("\x1b[31mred"), std::string("?[31mred"));
+        QCOMPARE(cli::cellText("abc\u202Eevil"), std::string("abc?evil"));
+        const std::string longName(200, 'x');
+        QCOMPARE(cli::displayWidth(cli::cellText(longName)), cli::Table::kMaxCellWidth);
+        std::string greek; // two bytes a character: the cut keeps whole characters
+        for (int i = 0; i < 100; ++i)
+            greek += "\u03b1";
+        const std::string cut = cli::cellText(greek);
+        QCOMPARE(cli::displayWidth(cut), cli::Table::kMaxCellWidth);
+        QVERIFY(cut.ends_with("\u03b1..."));
+        cli::Table t({"NAME", "TAGS"});
+        t.add({"a\nb", "x"});
+        QCOMPARE(t.render(), std::string("NAME  TAGS\na\\nb  x\n"));
     }
 };
 
