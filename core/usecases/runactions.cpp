@@ -1,5 +1,8 @@
 #include "usecases/runactions.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "experiment/schema.h"
 
 #include "launch/remote.h"
@@ -21,6 +24,23 @@ namespace {
 
 using nlohmann::json;
 
+// ", kept: 650, 1300" for the step-N.pt checkpoints of a run folder (evaluation.keep_checkpoints), "" when none.
+std::string keptStepsText(const RunSummary &run)
+{
+    std::vector<int64_t> steps;
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator(fs::path(run.runDir) / "checkpoints", ec)) {
+        const std::string name = e.path().stem().string();
+        if (name.rfind("step-", 0) == 0 && e.path().extension() == ".pt")
+            steps.push_back(std::atoll(name.c_str() + 5));
+    }
+    std::sort(steps.begin(), steps.end());
+    std::string text;
+    for (const int64_t s : steps)
+        text += (text.empty() ? "; kept: " : ", ") + std::to_string(s);
+    return text;
+}
+
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
 // config names it by uid and carries its encoder's sizes, so the worker, predict and export rebuild the same encoder.
 Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment)
@@ -33,6 +53,10 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
         return badInput("model.init_from: run " + init.ref + " is not an MLM pre-training run (its task is " +
                         pre->task + ")");
     std::string word = std::string(kInitRunPrefix) + pre->uid;
+    if (init.step == -1 && isActive(pre->status)) // its best.pt changes while it trains: the config could not say which
+        return badInput("model.init_from: run " + init.ref + " is still " + toString(pre->status) +
+                        ", and its best checkpoint changes as it trains; wait until it ends, or name a step it kept "
+                        "(run:" + init.ref + "@STEP" + keptStepsText(*pre) + ")");
     if (init.step != -1) {
         const fs::path kept = fs::path(pre->runDir) / "checkpoints" / ("step-" + std::to_string(init.step) + ".pt");
         if (init.step < 0 || !fs::exists(kept))

@@ -91,6 +91,30 @@ private Q_SLOTS:
         QVERIFY2(!runs[0].error.empty(), "the reason is recorded");
     }
 
+    // Fine-tuning from a pre-training run that still trains: its best.pt changes under the recorded config, so the
+    // launch is refused, naming the steps it kept (it took whatever best.pt held at that moment).
+    void initFromARunStillTrainingIsRefused()
+    {
+        auto pre = loadExperimentFile(fs::path(LABBOOK_SOURCE_DIR) / "experiments" / "pretrain-debug.json");
+        QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
+        auto run = createLocalRun(*m_store, *pre, {});
+        QVERIFY(run.ok());
+        (void)m_store->setStatus(run->id, RunStatus::Running);
+        fs::create_directories(fs::path(run->runDir) / "checkpoints");
+        for (const char *kept : {"step-20.pt", "step-40.pt"})
+            std::ofstream(fs::path(run->runDir) / "checkpoints" / kept) << "weights";
+        auto tune = loadExperimentFile(fs::path(LABBOOK_SOURCE_DIR) / "experiments" / "finetune-top20-title.json");
+        QVERIFY(tune.ok());
+        tune->model.initFrom = "run:" + std::to_string(run->id);
+        const auto launched = usecase::launch(*m_store, localTarget(), *tune, {});
+        QVERIFY(!launched.ok());
+        QVERIFY(launched.error().badInput);
+        QVERIFY2(launched.message().find("is still running") != std::string::npos &&
+                     launched.message().find("kept: 20, 40") != std::string::npos,
+                 launched.message().c_str());
+        QCOMPARE(m_store->runs({}).size(), size_t(1)); // nothing created
+    }
+
     void findTarget()
     {
         TargetsFile file;
