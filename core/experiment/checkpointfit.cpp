@@ -26,14 +26,16 @@ std::optional<std::string> checkpointContradictions(const Experiment &e, const h
             msg += std::string(msg.empty() ? "" : "; ") + s.field + " is " + std::to_string(set.get<int>()) +
                    " but " + where + " has " + s.key + " " + std::to_string(s.value);
     }
+    if (!msg.empty())
+        msg += " (remove the model fields to take the checkpoint's sizes)";
     if (e.tokenizer.maxTokens > c.maxTokens())
         msg += std::string(msg.empty() ? "" : "; ") + "tokenizer.max_tokens is " +
                std::to_string(e.tokenizer.maxTokens) + " but " + where + " has position embeddings for " +
                std::to_string(c.maxTokens()) + " tokens (max_position_embeddings " + std::to_string(c.maxPositions) +
-               ")";
+               "): lower tokenizer.max_tokens to " + std::to_string(c.maxTokens()) + " or less";
     if (msg.empty())
         return std::nullopt;
-    return msg + " (remove the model fields to take the checkpoint's sizes)";
+    return msg;
 }
 
 std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder)

@@ -9,6 +9,8 @@
 #include <limits>
 #include <sstream>
 
+#include "experiment/checkpointfit.h"
+#include "experiment/schema.h"
 #include "hf/encoderconfig.h"
 #include "hf/safetensors.h"
 
@@ -590,6 +592,27 @@ private Q_SLOTS:
         QCOMPARE(c->maxTokens(), 512);
         QVERIFY(c->id2label.empty());
         QCOMPARE(c->raw["initializer_range"].get<double>(), 0.02);
+    }
+
+    // An experiment that asks for more tokens than the checkpoint has positions, or other sizes: each named, with
+    // the fix that applies to it (lowering max_tokens; the sizes follow the checkpoint once removed).
+    void contradictionsSayWhatToChange()
+    {
+        auto c = readEncoderConfig(kFixtures / "bert");
+        QVERIFY(c.ok());
+        auto e = experimentFromJson({{"data", {{"path", "a"}}}, {"model", {{"type", "encoder"}}},
+                                     {"tokenizer", {{"max_tokens", 1024}}}});
+        QVERIFY(e.ok());
+        auto said = checkpointContradictions(*e, *c, "bert/config.json");
+        QVERIFY(said);
+        QVERIFY2(said->find("lower tokenizer.max_tokens to 512 or less") != std::string::npos, said->c_str());
+        QVERIFY2(said->find("remove the model fields") == std::string::npos, said->c_str());
+        e = experimentFromJson({{"data", {{"path", "a"}}}, {"model", {{"type", "encoder"}, {"layers", 4}}}});
+        said = checkpointContradictions(*e, *c, "bert/config.json");
+        QVERIFY(said);
+        QVERIFY2(said->find("model.layers is 4 but bert/config.json has num_hidden_layers 12 (remove the model fields") !=
+                     std::string::npos,
+                 said->c_str());
     }
 
     void robertaFixture()
