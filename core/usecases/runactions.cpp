@@ -6,6 +6,7 @@
 #include "experiment/schema.h"
 
 #include "launch/remote.h"
+#include "util/text.h"
 
 namespace lbk::usecase {
 
@@ -17,7 +18,15 @@ Result<Target> findTarget(const TargetsFile &targets, const std::string &name)
         return localTarget();
     if (const Target *t = targets.find(name))
         return *t;
-    return badInput("no target named \"" + name + "\" in " + targets.path.string() + " (`lbk targets` lists them)");
+    if (std::error_code ec; !fs::exists(targets.path, ec))
+        return badInput("no target named \"" + name + "\": there is no targets file at " + targets.path.string() +
+                        " (docs/LAUNCH.md shows one; --targets or $LABBOOK_TARGETS name another)");
+    std::string near;
+    for (const auto &t : targets.targets)
+        if (editDistance(t.name, name) <= 2 && (near.empty() || editDistance(t.name, name) < editDistance(near, name)))
+            near = t.name;
+    return badInput("no target named \"" + name + "\" in " + targets.path.string() +
+                    (near.empty() ? "" : "; did you mean \"" + near + "\"?") + " (`lbk targets` lists them)");
 }
 
 namespace {

@@ -118,14 +118,24 @@ private Q_SLOTS:
     void findTarget()
     {
         TargetsFile file;
-        file.path = "/tmp/targets.json";
+        file.path = m_dir / "no-targets.json";
         file.targets = {localTarget()};
         QCOMPARE(usecase::findTarget(file, "").value().name, std::string(kLocalTarget));
         QCOMPARE(usecase::findTarget(file, kLocalTarget).value().name, std::string(kLocalTarget));
         const auto missing = usecase::findTarget(file, "gpu-box");
         QVERIFY(!missing.ok());
         QVERIFY(missing.error().badInput);
-        QVERIFY2(missing.message().find("/tmp/targets.json") != std::string::npos, missing.message().c_str());
+        QVERIFY2(missing.message().find("there is no targets file at " + file.path.string()) != std::string::npos,
+                 missing.message().c_str());
+        // A file that exists: a near miss is offered.
+        file.path = m_dir / "targets.json";
+        std::ofstream(file.path) << "{}";
+        Target box = localTarget();
+        box.name = "box";
+        file.targets.push_back(box);
+        const auto typo = usecase::findTarget(file, "boxx");
+        QVERIFY(!typo.ok());
+        QVERIFY2(typo.message().find("did you mean \"box\"?") != std::string::npos, typo.message().c_str());
     }
 };
 
