@@ -94,7 +94,7 @@ QVariant CompareMetricsModel::data(const QModelIndex &index, int role) const
 
 QVariant CompareMetricsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
         return {};
     return section == 0 ? tr("Metric") : m_names.value(section - 1);
 }

@@ -98,6 +98,10 @@ QVariant ConfigDiffModel::data(const QModelIndex &index, int role) const
         const auto v = lbk::valueAt(m_configs[size_t(index.column() - 1)], key);
         if (v.is_null())
             return role == Qt::DisplayRole ? QStringLiteral("(absent)") : QVariant();
+        // A sweep's sampled rate (0.0013123456789) in six digits, so narrow columns still tell runs apart; the
+        // tooltip has the value as recorded.
+        if (role == Qt::DisplayRole && v.is_number_float())
+            return QString::number(v.get<double>(), 'g', 6);
         return v.is_string() ? qs(v.get<std::string>()) : qs(v.dump());
     }
     default: return {};
@@ -106,7 +110,7 @@ QVariant ConfigDiffModel::data(const QModelIndex &index, int role) const
 
 QVariant ConfigDiffModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
         return {};
     if (section == 0)
         return tr("Config key");

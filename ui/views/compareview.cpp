@@ -33,6 +33,9 @@ QTableView *makeTable(QWidget *parent, QAbstractItemModel *model, const QString 
     t->verticalHeader()->setVisible(false);
     t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 6);
     t->horizontalHeader()->setStretchLastSection(true);
+    // Run names cut in the middle keep their "#id" and their end ("#12 sweep…lr=3e-4"); the tooltip has all of it.
+    t->horizontalHeader()->setTextElideMode(Qt::ElideMiddle);
+    t->setTextElideMode(Qt::ElideMiddle);
     t->setWordWrap(false);
     return t;
 }
