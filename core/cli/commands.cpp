@@ -53,13 +53,8 @@ void printError(const std::string &msg)
 
 std::unique_ptr<Store> openStore(const Common &c, bool sync, bool create)
 {
-    const fs::path path = c.store.empty() ? Store::defaultPath() : fs::path(c.store);
-    if (std::error_code ec; !create && !fs::exists(path, ec)) { // a typo in --store must not leave a new store behind
-        printError("no store at " + path.string() + ": nothing has been recorded there (`lbk run` creates it; "
-                   "--store names another)");
-        return nullptr;
-    }
-    auto store = Store::open(path);
+    const fs::path path = Store::pathOr(c.store);
+    auto store = create ? Store::open(path) : Store::openExisting(path); // a typo must not leave a new store behind
     if (!store) {
         printError(store.message());
         return nullptr;
@@ -341,7 +336,12 @@ void printRunSummary(const RunDetail &r)
                         at ? (" at step " + fmtStep(at)).c_str() : "");
         }
     }
-    std::printf("  run folder: %s\n", r.runDir.c_str());
+    // Deleted by hand after the run ended: what its recorded reason offers (a resume, an export) needs it.
+    if (std::error_code ec; !r.runDir.empty() && !fs::exists(r.runDir, ec))
+        std::printf("  run folder: %s (gone: its checkpoints and journal went with it, so it cannot be resumed or "
+                    "exported; what the store holds stays)\n", r.runDir.c_str());
+    else
+        std::printf("  run folder: %s\n", r.runDir.c_str());
 }
 
 // Follows a started worker until it ends, ingesting its journal; returns the exit code for lbk.

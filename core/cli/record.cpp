@@ -55,7 +55,7 @@ int record(const Common &c, const RecordOptions &o)
     auto config = readConfig(o.config);
     if (!config)
         return fail(config.error());
-    auto store = Store::open(c.store.empty() ? Store::defaultPath() : fs::path(c.store));
+    auto store = Store::open(Store::pathOr(c.store));
     if (!store)
         return fail(store.error());
     ExternalRun request{o.name, o.experiment, o.task, o.tags, *config, o.pid};

@@ -284,16 +284,16 @@ int detach(const Common &c, Store &store, const SweepRecord &sweep)
 // its own.
 int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file, bool detached, bool quiet)
 {
-    auto store = openStore(c, true, true);
-    if (!store)
-        return kFailed;
     auto targets = targetsOrSay(c);
     if (!targets)
         return kBadInput;
-    if (auto target = usecase::findTarget(*targets, spec->target); !target) { // before any trial is created
-        printError(file + ": " + target.message());
+    if (auto target = usecase::findTarget(*targets, spec->target); !target) { // before the store or any trial
+        printError(target.message());
         return kBadInput;
     }
+    auto store = openStore(c, true, true);
+    if (!store)
+        return kFailed;
     auto resolved = resolveLrFinder(*store, *targets, *spec, c.dataRoot, [&](const std::string &m) {
         if (!quiet)
             std::fprintf(stderr, "%s\n", m.c_str());

@@ -47,6 +47,12 @@ std::string cellText(const std::string &s)
     return out;
 }
 
+Table::Table(std::vector<std::string> header) : m_header(std::move(header))
+{
+    for (auto &cell : m_header) // run names head lbk compare's columns
+        cell = cellText(cell);
+}
+
 void Table::add(std::vector<std::string> row)
 {
     for (auto &cell : row)

@@ -9,7 +9,7 @@ namespace lbk::cli {
 
 class Table {
 public:
-    explicit Table(std::vector<std::string> header) : m_header(std::move(header)) {}
+    explicit Table(std::vector<std::string> header);
     static constexpr size_t kMaxCellWidth = 80;
     void add(std::vector<std::string> row);
     std::string render() const;

@@ -57,7 +57,7 @@ int targetsCheck(const Common &c, const std::string &name)
 
 int pull(const Common &c, const std::string &ref, bool all)
 {
-    auto storeRes = Store::open(c.store.empty() ? Store::defaultPath() : std::filesystem::path(c.store));
+    auto storeRes = Store::openExisting(Store::pathOr(c.store));
     if (!storeRes) {
         printError(storeRes.message());
         return kFailed;

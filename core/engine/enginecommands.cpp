@@ -35,7 +35,7 @@ struct StoreRun {
 
 Result<StoreRun> trainingRun(const Common &c, const std::string &ref)
 {
-    auto store = Store::open(c.store.empty() ? Store::defaultPath() : fs::path(c.store));
+    auto store = Store::openExisting(Store::pathOr(c.store));
     if (!store)
         return store.error();
     auto run = (*store)->run(ref);
@@ -103,7 +103,7 @@ Result<fs::path> modelFolder(const Invocation &inv)
     const std::string &ref = inv.predict.model;
     if (isExportFolder(ref))
         return fs::path(ref);
-    auto store = Store::open(inv.common.store.empty() ? Store::defaultPath() : fs::path(inv.common.store));
+    auto store = Store::openExisting(Store::pathOr(inv.common.store));
     if (!store)
         return store.error();
     auto run = (*store)->run(ref);

@@ -289,6 +289,10 @@ Result<PredictResult> checkResult(const PredictOptions &o, const PredictResult &
         return Error{o.model.string() + ": the model gives non-finite probabilities for " + std::to_string(r.nonFinite) +
                      " of " + std::to_string(r.rows) + " rows (first: " + r.firstNonFinite +
                      "); its weights are damaged or diverged. The output holds null for them"};
+    // Nothing scored in a whole file is refused. One shard's block of nothing but skipped lines is only warned
+    // about (by the caller): the other shards score, and the array's join needs this part, empty, to be there.
+    if (o.shards > 1)
+        return r;
     if (std::error_code ec; r.rows == 0 && r.skipped > 0 && o.out != "-" && fs::is_regular_file(o.out, ec))
         fs::remove(o.out, ec); // nothing scored: leave no empty output file behind (never a device such as /dev/stdout)
     if (r.rows == 0 && r.skipped > 0)

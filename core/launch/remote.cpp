@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <cctype>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -576,6 +577,15 @@ Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, cons
         return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
     if (run.status == RunStatus::Finished)
         return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
+    Staged staged;
+    staged.runDir = info->runDir;
+    staged.dataRoot = t.dataRoot.empty() ? fs::path(info->runDir).parent_path().parent_path().string() + "/data"
+                                         : t.dataRoot;
+    // The old PID is dead: a catch-up between queued and the new PID would settle the run again (see launch).
+    // Taken before the journal is read too, so no other follower appends the same bytes to the mirror meanwhile.
+    FollowLock resuming(run);
+    if (!resuming.lockWithin(std::chrono::seconds(30)))
+        return Error{"run " + std::to_string(run.id) + " is being followed by another lbk process; stop it first"};
     // The journal there may say more than the store: a worker that went on to the end while nobody could read it.
     if (fetchRestOfJournal(t, *info, run)) {
         (void)syncRun(store, run);
@@ -583,14 +593,6 @@ Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, cons
             return badInput("run " + std::to_string(run.id) + " finished on " + t.name + " after all (the rest of its "
                             "journal was read just now); there is nothing to resume");
     }
-    Staged staged;
-    staged.runDir = info->runDir;
-    staged.dataRoot = t.dataRoot.empty() ? fs::path(info->runDir).parent_path().parent_path().string() + "/data"
-                                         : t.dataRoot;
-    // The old PID is dead: a catch-up between queued and the new PID would settle the run again (see launch).
-    FollowLock resuming(run);
-    if (!resuming.lockWithin(std::chrono::seconds(30)))
-        return Error{"run " + std::to_string(run.id) + " is being followed by another lbk process; stop it first"};
     if (auto st = store.setStatus(run.id, RunStatus::Queued); !st)
         return st.error();
     auto job = startWorker(t, run, staged, request.lrFind, true);
@@ -695,30 +697,6 @@ Result<RemoteState> queryRemoteState(const Target &t, const RemoteRunInfo &info)
     return st;
 }
 
-Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSummary &run)
-{
-    FollowLock lock(run);
-    if (!lock.tryLock())
-        return syncRun(store, run); // a live follower fetches; the mirror is still ours to read
-    auto info = readRemoteInfo(run);
-    if (!info)
-        return info.error();
-    // The state first, then the bytes: a worker that wrote its last line and exited between the two reads is
-    // then never taken for one that died silently.
-    auto st = queryRemoteState(t, *info);
-    if (!st)
-        return st.error();
-    if (auto fetched = fetchRestOfJournal(t, *info, run); !fetched)
-        return fetched.error();
-    auto stats = syncRun(store, run);
-    if (!stats)
-        return stats;
-    recordState(store, run, *info, *st);
-    if (!st->alive)
-        settle(store, t, run, *info, *st);
-    return stats;
-}
-
 namespace {
 
 constexpr int kUnreachableRetrySeconds = 60;
@@ -757,7 +735,49 @@ bool isConnectionFailure(const std::string &message)
     return false;
 }
 
+// Remembers the outcome of a catch-up's questions: a connection failure marks the target, an answer clears it.
+void noteReachability(const Store &store, const Target &t, const Status &asked)
+{
+    std::error_code ec;
+    if (asked) {
+        fs::remove(unreachableMark(store, t), ec);
+    } else if (isConnectionFailure(asked.message())) {
+        fs::create_directories(store.runsRoot(), ec);
+        std::ofstream(unreachableMark(store, t)) << "unreachable\n";
+    }
+}
+
 } // namespace
+
+Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSummary &run)
+{
+    FollowLock lock(run);
+    if (!lock.tryLock())
+        return syncRun(store, run); // a live follower fetches; the mirror is still ours to read
+    auto info = readRemoteInfo(run);
+    if (!info)
+        return info.error();
+    if (const auto age = recentlyUnreachable(store, t))
+        return Error{"not caught up: " + t.name + " did not answer " + std::to_string(*age) + " s ago; next try in " +
+                     std::to_string(kUnreachableRetrySeconds - *age) + " s"};
+    // The state first, then the bytes: a worker that wrote its last line and exited between the two reads is
+    // then never taken for one that died silently.
+    auto st = queryRemoteState(t, *info);
+    noteReachability(store, t, st ? okStatus() : Status(st.error()));
+    if (!st)
+        return st.error();
+    if (auto fetched = fetchRestOfJournal(t, *info, run); !fetched) {
+        noteReachability(store, t, fetched);
+        return fetched.error();
+    }
+    auto stats = syncRun(store, run);
+    if (!stats)
+        return stats;
+    recordState(store, run, *info, *st);
+    if (!st->alive)
+        settle(store, t, run, *info, *st);
+    return stats;
+}
 
 SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::atomic<bool> *stop)
 {
@@ -777,23 +797,11 @@ SyncResult syncRemoteRuns(Store &store, const TargetsFile &targets, const std::a
                                           "followed until the target is configured again");
                 continue;
             }
-            if (const auto age = recentlyUnreachable(store, *t)) {
-                result.warnings.push_back("run " + std::to_string(run.id) + ": not caught up: " + t->name +
-                                          " did not answer " + std::to_string(*age) + " s ago; tried again after " +
-                                          std::to_string(kUnreachableRetrySeconds) + " s");
-                continue;
-            }
             auto stats = catchUpRemoteRun(store, *t, run);
             if (!stats) {
                 result.warnings.push_back("run " + std::to_string(run.id) + ": " + stats.message());
-                if (std::error_code ec; isConnectionFailure(stats.message())) {
-                    fs::create_directories(store.runsRoot(), ec);
-                    std::ofstream(unreachableMark(store, *t)) << "unreachable\n";
-                }
                 continue;
             }
-            std::error_code ec;
-            fs::remove(unreachableMark(store, *t), ec);
             result.events += stats->events;
             auto fresh = store.runById(run.id);
             if (fresh && fresh->status == RunStatus::Interrupted)
@@ -1146,7 +1154,8 @@ void listDevices(const std::string &out, TargetCheck &check)
 bool checkSlurm(const Target &t, const std::string &out, TargetCheck &check)
 {
     const auto partitions = allMarked(out, "LBK-SINFO");
-    bool ok = !partitions.empty(), found = t.partition.empty();
+    bool ok = !partitions.empty();
+    std::set<std::string> names;
     for (const auto &p : partitions) {
         check.lines.push_back({"slurm", p});
         ok = ok && p.find("fatal") == std::string::npos && p.find("error") == std::string::npos &&
@@ -1154,13 +1163,20 @@ bool checkSlurm(const Target &t, const std::string &out, TargetCheck &check)
         std::string name = p.substr(0, p.find(' '));
         if (!name.empty() && name.back() == '*') // the default partition
             name.pop_back();
-        found = found || name == t.partition;
+        names.insert(name);
+    }
+    std::string missing; // of the target's partitions ("cpu,gpu" lets Slurm pick either)
+    for (size_t at = 0; !t.partition.empty() && at <= t.partition.size();) {
+        const size_t comma = std::min(t.partition.find(',', at), t.partition.size());
+        if (const std::string one = t.partition.substr(at, comma - at); !one.empty() && !names.count(one))
+            missing += (missing.empty() ? "" : ", ") + one;
+        at = comma + 1;
     }
     if (partitions.empty())
         check.lines.push_back({"slurm", "no partitions reported"});
-    else if (!found)
-        check.lines.push_back({"slurm", "the target's partition \"" + t.partition + "\" is not among them"});
-    return ok && found;
+    else if (!missing.empty())
+        check.lines.push_back({"slurm", "the target's partition \"" + missing + "\" is not among them"});
+    return ok && missing.empty();
 }
 
 } // namespace

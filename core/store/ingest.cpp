@@ -86,8 +86,10 @@ public:
                 continue;
             // A malformed line that lies before the cursor was reported when it was first read.
             const bool fresh = !offsetsKnown || at >= cursor.offset;
-            const std::string where = offsetsKnown ? "journal line at byte " + std::to_string(at)
-                                                   : "journal line after seq " + std::to_string(m_maxSeq);
+            const auto where = [&] { // built only for a message: this loop is the ingest's hot path
+                return offsetsKnown ? "journal line at byte " + std::to_string(at)
+                                    : "journal line after seq " + std::to_string(m_maxSeq);
+            };
             if (scanFastMetrics(line, m_fast)) {
                 const auto skip = repeated(m_fast.seq, offsetsKnown && fresh, where);
                 if (!skip)
@@ -107,14 +109,14 @@ public:
             }
             json j = event::parseLine(line);
             if (j.is_discarded() || !j.is_object()) {
-                if (auto s = malformed(fresh, where + " is not a JSON object: " + quote(line)); !s)
+                if (auto s = malformed(fresh, where() + " is not a JSON object: " + quote(line)); !s)
                     return s.error();
                 continue;
             }
             const auto seq = getInt(j, "seq");
             auto typeIt = j.find("type");
             if (!seq || *seq < 1 || typeIt == j.end() || !typeIt->is_string()) {
-                if (auto s = malformed(fresh, where + " has no positive integer \"seq\" or no string \"type\": "
+                if (auto s = malformed(fresh, where() + " has no positive integer \"seq\" or no string \"type\": "
                                                   + quote(line));
                     !s)
                     return s.error();
@@ -232,9 +234,10 @@ private:
     // Whether the event with this seq is a repeat to skip. Seqs rise through a journal, so one at or below the
     // highest stored is a line read again (a reconnect re-reading bytes), skipped. In bytes past the cursor
     // (firstRead) it is the journal's own order that is off (a writer that restarted its count, an edited file):
-    // such an event is stored all the same, with one warning per batch, rather than dropping it and every one
+    // such an event is stored all the same, with one warning for the run, rather than dropping it and every one
     // after it. A failed warning is an error (nothing is stored then).
-    Result<bool> repeated(int64_t seq, bool firstRead, const std::string &where)
+    template <class Where>
+    Result<bool> repeated(int64_t seq, bool firstRead, const Where &where)
     {
         if (seq > m_maxSeq) {
             m_maxSeq = seq;
@@ -247,14 +250,19 @@ private:
         if (m_warnedOrder)
             return false;
         m_warnedOrder = true;
+        auto said = m_stmts.get("SELECT 1 FROM logs WHERE run = ? AND level = 'warning' AND message LIKE ? LIMIT 1");
+        said.bindInt(1, m_run).bindText(2, std::string("%") + kOutOfOrder + "%");
+        if (said.step())
+            return false; // said before, by an earlier batch
         if (auto s = log(seq, wallTime(), "warning",
-                         where + " has seq " + std::to_string(seq) + ", not above the " + std::to_string(m_maxSeq) +
-                             " already stored: the journal's events are out of order (a writer that restarted its "
-                             "count, or an edited file); stored all the same");
+                         where() + " has seq " + std::to_string(seq) + ", not above the " + std::to_string(m_maxSeq) +
+                             " already stored: " + kOutOfOrder + " (a writer that restarted its count, or an edited "
+                             "file); stored all the same");
             !s)
             return s.error();
         return false;
     }
+    static constexpr const char *kOutOfOrder = "the journal's events are out of order";
 
     Status malformed(bool record, const std::string &message)
     {

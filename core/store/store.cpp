@@ -258,11 +258,12 @@ std::string g_damage; // the first damage not yet taken
 
 void detail::noteStoreDamage(sqlite3 *db, int rc)
 {
-    const char *file = db ? sqlite3_db_filename(db, "main") : nullptr;
-    const std::string what = std::string(file && *file ? file : "the store") + ": the store is damaged (" +
-                             sqlite3_errstr(rc) + "), so what was read from it may be incomplete. Restore it from a "
-                             "backup, or recover what it holds with `sqlite3 FILE .recover | sqlite3 NEW.db`; every run's journal.jsonl can be recorded again "
-                             "with `lbk record --journal`";
+    const char *name = db ? sqlite3_db_filename(db, "main") : nullptr;
+    const std::string file = name && *name ? name : "the store";
+    const std::string what = file + ": the store is damaged (" + sqlite3_errstr(rc) + "), so what was read from it "
+                             "may be incomplete. Restore it from a backup, or recover what it holds with `sqlite3 " +
+                             file + " .recover | sqlite3 recovered.db`; every run's journal.jsonl can be recorded "
+                             "again with `lbk record --journal`";
     std::lock_guard lock(g_damageMutex);
     if (g_damage.empty())
         g_damage = what;
@@ -274,6 +275,14 @@ std::optional<std::string> takeStoreDamage()
     if (g_damage.empty())
         return std::nullopt;
     return std::exchange(g_damage, std::string());
+}
+
+Result<std::unique_ptr<Store>> Store::openExisting(const fs::path &path)
+{
+    if (std::error_code ec; !fs::exists(path, ec))
+        return badInput("no store at " + path.string() + ": nothing has been recorded there (`lbk run` creates it; "
+                        "--store names another)");
+    return open(path);
 }
 
 Result<std::unique_ptr<Store>> Store::open(const fs::path &given)

@@ -216,6 +216,14 @@ class Store {
 public:
     // Opens (creating and migrating as needed) the store at path. Sets WAL and a busy timeout.
     static Result<std::unique_ptr<Store>> open(const std::filesystem::path &path);
+    // The same for a store that must exist already (commands that read): a path where there is none is refused,
+    // bad input, rather than created for a typo.
+    static Result<std::unique_ptr<Store>> openExisting(const std::filesystem::path &path);
+    // --store as given, else the default store.
+    static std::filesystem::path pathOr(const std::string &given)
+    {
+        return given.empty() ? defaultPath() : std::filesystem::path(given);
+    }
     // The default store: $XDG_DATA_HOME/labbook/labbook.db, else ~/.local/share/labbook/labbook.db.
     static std::filesystem::path defaultPath();
     static int currentSchemaVersion();

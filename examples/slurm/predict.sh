@@ -10,7 +10,7 @@
 # filesystem the compute nodes share. OUT ending in .csv gives CSV (one header), else JSON lines. lbk is $LBK,
 # else the lbk on PATH (with lbk-engine beside it). The sbatch options go to every job (the joining one too).
 # Parts and task logs go to OUT.parts/; the parts are removed once OUT is written, the logs stay.
-# Shards are blocks of 8192-line chunks: a file of fewer than SHARDS chunks leaves some tasks nothing to do.
+# Shards are blocks of whole chunks of lines (docs/PREDICT.md): a small file leaves some tasks nothing to do.
 set -euo pipefail
 
 die() {
@@ -25,7 +25,8 @@ task() {
   local lbk="$1" model="$2" data="$3" parts="$4" shards="$5" ext="$6"
   local k=$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})) part
   part="$(part_file "$parts" "$k" "$ext")"
-  "$lbk" predict "$model" --data "$data" --out "$part.tmp" --format "$ext" --threads "${SLURM_CPUS_PER_TASK:-0}" \
+  # The CPUs Slurm gave the task (without --cpus-per-task, nproc counts what its cgroup allows).
+  "$lbk" predict "$model" --data "$data" --out "$part.tmp" --format "$ext" --threads "${SLURM_CPUS_PER_TASK:-$(nproc)}" \
     --shard "$k/$shards" -q
   mv "$part.tmp" "$part"
 }
@@ -71,8 +72,11 @@ submit() {
   array="$(sbatch --parsable --job-name=lbk-predict --array=0-$((shards - 1)) --output="$parts/task-%a.log" "$@" \
     "$self" --task "$lbk" "$model" "$data" "$parts" "$shards" "$ext")"
   array="${array%%;*}"
-  join="$(sbatch --parsable --job-name=lbk-predict-join --dependency=afterok:"$array" --kill-on-invalid-dep=yes \
-    --output="$parts/join.log" "$@" "$self" --join "$out" "$parts" "$shards" "$ext")"
+  if ! join="$(sbatch --parsable --job-name=lbk-predict-join --dependency=afterok:"$array" --kill-on-invalid-dep=yes \
+    --output="$parts/join.log" "$@" "$self" --join "$out" "$parts" "$shards" "$ext")"; then
+    scancel "$array" || true # no join would ever collect its parts
+    die "the joining job was refused, so array job $array was cancelled"
+  fi
   echo "predict.sh: array job $array scores $shards shards; job ${join%%;*} joins them into $out (logs in $parts/)"
 }
 

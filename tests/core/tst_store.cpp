@@ -1021,6 +1021,12 @@ private Q_SLOTS:
         QCOMPARE(replay->events, 0);
         QCOMPARE(replay->duplicates, 5);
         QCOMPARE(store->metric(id, "a").size(), size_t(3));
+        // Later batches still below the highest seq are stored too, without a second warning.
+        append(journal, line(6, "metrics", {{"step", 4}, {"values", {{"a", 4}}}}));
+        QCOMPARE(ingestJournal(*store, id, journal)->events, 1);
+        QCOMPARE(store->metric(id, "a").size(), size_t(4));
+        const auto after = store->logs(id);
+        QCOMPARE(std::count_if(after.begin(), after.end(), [](const auto &l) { return l.level == "warning"; }), 1);
     }
 
     // Pages of the file damaged under a run's metrics: the read returns what came before the damage, and

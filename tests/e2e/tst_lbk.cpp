@@ -411,6 +411,12 @@ private Q_SLOTS:
                  failed->error.c_str());
         QVERIFY2(failed->error.find("Everything recorded is kept") != std::string::npos, failed->error.c_str());
         QVERIFY(store()->metric(run->id, "train/loss").size() >= keptLoss);
+        // Its folder deleted by hand: show says the folder is gone, and that it cannot be resumed any more.
+        fs::remove_all(run->runDir);
+        auto shown = lbk({QStringLiteral("show"), QString::fromStdString(id)});
+        QCOMPARE(shown.exitCode, 0);
+        QVERIFY2(shown.out.contains(QStringLiteral("(gone: its checkpoints and journal went with it, so it cannot be resumed")),
+                 qPrintable(shown.out));
     }
 
     void brokenDataFailsWithFileAndLine()

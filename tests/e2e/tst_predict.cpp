@@ -272,6 +272,20 @@ private Q_SLOTS:
             QCOMPARE(r.exitCode, 2);
             QVERIFY2(r.err.contains(QStringLiteral("--shard: %1 is not K/N").arg(QString::fromUtf8(bad))), qPrintable(r.err));
         }
+        // A shard whose block has nothing to score writes its part, empty, and only warns: the join needs it.
+        std::ofstream(path("untitled.jsonl").toStdString()) << "{\"id\": \"a\"}\n{\"id\": \"b\"}\n";
+        auto empty = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("untitled.jsonl"),
+                          QStringLiteral("--out"), path("empty-part.jsonl"), QStringLiteral("--shard"), QStringLiteral("1/2")});
+        QVERIFY2(empty.exitCode == 0 && empty.err.contains(QStringLiteral("2 lines skipped")), qPrintable(empty.err));
+        QVERIFY(QFileInfo(path("empty-part.jsonl")).exists() && QFileInfo(path("empty-part.jsonl")).size() == 0);
+        // A run in a store that does not exist: refused, and no store is made for the typo.
+        const QString nowhere = path("no-such-folder/labbook.db");
+        auto typo = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                        {QStringLiteral("--store"), nowhere, QStringLiteral("predict"), QStringLiteral("debug"),
+                         QStringLiteral("--data"), QString::fromUtf8(kSample), QStringLiteral("--out"), path("typo.jsonl")});
+        QCOMPARE(typo.exitCode, 2);
+        QVERIFY2(typo.err.contains(QStringLiteral("no store at ") + nowhere), qPrintable(typo.err));
+        QVERIFY(!QFileInfo::exists(path("no-such-folder")));
         QVERIFY(::mkfifo(path("fifo").toLocal8Bit().constData(), 0600) == 0);
         auto fifo = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("fifo"),
                          QStringLiteral("--out"), path("bad.jsonl"), QStringLiteral("--shard"), QStringLiteral("0/2")});

@@ -179,9 +179,10 @@ private Q_SLOTS:
         QVERIFY2(p.err.contains(QStringLiteral("--format hf")), qPrintable(p.err));
     }
 
-    // A batch that masks no token trains nothing: the logged loss is per masked token over the log's window, so
-    // such steps neither log a loss of 0 nor pull the mean down; a probability this small is warned about. A
-    // corpus whose lines lack the text the run reads is refused, not trained on as empty documents.
+    // A batch that masks no token trains nothing: the logged loss is the mean over the window's steps that masked
+    // something, so such steps neither log a loss of 0 nor pull the mean down (an untrained model's loss is about
+    // ln 1000 = 6.9; a window with a zero step in it would read 4.6 or less); a probability this small is warned
+    // about. A corpus whose lines lack the text the run reads is refused, not trained on as empty documents.
     void tinyMaskingLogsNoFakeLoss()
     {
         const QString file = lbktest::debugVariant(
@@ -190,16 +191,16 @@ private Q_SLOTS:
              {"tokenizer", {{"max_tokens", 16}, {"vocab_size", 1000}}},
              {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
              {"mlm", {{"probability", 0.01}}},
-             {"training", {{"objective", "mlm"}, {"batch_size", 2}, {"epochs", 1}, {"max_steps", 12}, {"log_every", 1}}},
+             {"training", {{"objective", "mlm"}, {"batch_size", 2}, {"epochs", 1}, {"max_steps", 12}, {"log_every", 3}}},
              {"evaluation", {{"every_steps", 12}, {"metric", "loss"}}}});
         const auto r = lbk({QStringLiteral("run"), file});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QVERIFY2(r.err.contains(QStringLiteral("mlm.probability 0.01 masks about")), qPrintable(r.err));
         auto s = store();
         const auto loss = s->metric(s->run("tiny-masks")->id, "train/loss");
-        QVERIFY(loss.size() < 12); // some of the twelve steps masked nothing
+        QVERIFY(!loss.empty() && loss.size() <= 4); // windows of three steps; one that masked nothing logs none
         for (const auto &p : loss)
-            QVERIFY2(p.value > 0.5, qPrintable(QString::number(p.value)));
+            QVERIFY2(p.value > 5.0, qPrintable(QString::number(p.value)));
 
         const QString noText = m_dir.filePath(QStringLiteral("no-abstracts.jsonl"));
         {
