@@ -47,6 +47,7 @@ public:
     {
         forEachWord(text, [&](std::string_view w) { out.emplace_back(w); });
     }
+private:
     // A paper whose text is its abstract alone (data.text "abstract") needs one: without it, it would be trained on
     // or scored as an empty text.
     std::string abstractProblem(bool present) const
@@ -54,7 +55,6 @@ public:
         return (present ? "empty \"" : "no \"") + m_names[kAbstract] + "\", the text data.text \"abstract\" reads";
     }
 
-private:
     std::string m_names[kFieldCount];
     TextField m_text;
 };

@@ -573,29 +573,23 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
     return {};
 }
 
-// One record's paper; false (and the line counted as bad) when a required field is empty.
-bool delimitedPaper(std::vector<std::string> &fields, const DelimitedColumns &c, const DataSpec &spec, Tally &t,
+// One record's paper; false (and the line counted as bad) when a field it needs is empty, by the JSON readers'
+// rules (data/paperfields.h).
+bool delimitedPaper(std::vector<std::string> &record, const DelimitedColumns &c, const PaperFields &rules, Tally &t,
                     int64_t line, Paper &p)
 {
-    p.title = std::move(fields[size_t(c.title)]);
-    if (isBlank(p.title)) {
-        t.bad(line, "empty " + inQuotes(spec.titleColumn));
-        return false;
-    }
+    p.title = std::move(record[size_t(c.title)]);
     if (c.categories >= 0)
-        PaperFields::splitCategories(fields[size_t(c.categories)], p.categories);
-    if (p.categories.empty() && t.categoriesRequired) {
-        t.bad(line, "empty " + inQuotes(spec.categoriesColumn));
-        return false;
-    }
+        PaperFields::splitCategories(record[size_t(c.categories)], p.categories);
     if (c.abstract >= 0)
-        p.abstract = std::move(fields[size_t(c.abstract)]);
-    if (spec.text == TextField::Abstract && isBlank(p.abstract)) {
-        t.bad(line, PaperFields(spec).abstractProblem(true));
+        p.abstract = std::move(record[size_t(c.abstract)]);
+    if (c.id >= 0)
+        p.id = std::move(record[size_t(c.id)]);
+    const bool has[kFieldCount] = {c.id >= 0, true, c.abstract >= 0, c.categories >= 0};
+    if (std::string problem = rules.problem(p, has, t.categoriesRequired); !problem.empty()) {
+        t.bad(line, problem);
         return false;
     }
-    if (c.id >= 0)
-        p.id = std::move(fields[size_t(c.id)]);
     return true;
 }
 
@@ -605,6 +599,7 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
     DelimitedColumns c;
     if (std::string problem = readHeader(lines, spec, sep, t, c); !problem.empty() || c.header.empty())
         return problem; // an empty file reads as no papers, which the caller reports
+    const PaperFields rules(spec);
     std::vector<std::string> fields;
     int64_t line = 0;
     std::string problem;
@@ -621,7 +616,7 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
             continue;
         }
         Paper p;
-        if (delimitedPaper(fields, c, spec, t, line, p))
+        if (delimitedPaper(fields, c, rules, t, line, p))
             t.add(std::move(p), line);
     }
     return lines.error();

@@ -264,14 +264,13 @@ Status scoreLines(const PredictOptions &o, ByteSource &source, const LineRange &
         ++read;
     predictor.startAtLine(read);
     std::vector<std::string> lines;
-    for (bool more = true; more;) {
+    while (read < range.end) {
         lines.clear();
-        while (lines.size() < Predictor::kChunk && read < range.end && (more = reader.next(line))) {
+        while (lines.size() < Predictor::kChunk && read < range.end && reader.next(line)) {
             lines.emplace_back(line);
             ++read;
         }
-        more = more && read < range.end;
-        if (lines.empty())
+        if (lines.empty()) // the end of the input
             break;
         predictor.scoreChunk(lines, out);
         if (o.progress)

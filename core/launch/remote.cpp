@@ -1166,12 +1166,10 @@ bool checkSlurm(const Target &t, const std::string &out, TargetCheck &check)
         names.insert(name);
     }
     std::string missing; // of the target's partitions ("cpu,gpu" lets Slurm pick either)
-    for (size_t at = 0; !t.partition.empty() && at <= t.partition.size();) {
-        const size_t comma = std::min(t.partition.find(',', at), t.partition.size());
-        if (const std::string one = t.partition.substr(at, comma - at); !one.empty() && !names.count(one))
+    std::istringstream list(t.partition);
+    for (std::string one; std::getline(list, one, ',');)
+        if (!one.empty() && !names.count(one))
             missing += (missing.empty() ? "" : ", ") + one;
-        at = comma + 1;
-    }
     if (partitions.empty())
         check.lines.push_back({"slurm", "no partitions reported"});
     else if (!missing.empty())

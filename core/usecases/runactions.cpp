@@ -33,6 +33,10 @@ namespace {
 
 using nlohmann::json;
 
+// The weights a run keeps at evaluation step N (evaluation.keep_checkpoints): checkpoints/step-N.pt, as the
+// engine's keptCheckpointName() names them.
+constexpr std::string_view kKeptPrefix = "step-";
+
 // ", kept: 650, 1300" for the step-N.pt checkpoints of a run folder (evaluation.keep_checkpoints), "" when none.
 std::string keptStepsText(const RunSummary &run)
 {
@@ -40,8 +44,8 @@ std::string keptStepsText(const RunSummary &run)
     std::error_code ec;
     for (const auto &e : fs::directory_iterator(fs::path(run.runDir) / "checkpoints", ec)) {
         const std::string name = e.path().stem().string();
-        if (name.rfind("step-", 0) == 0 && e.path().extension() == ".pt")
-            steps.push_back(std::atoll(name.c_str() + 5));
+        if (name.starts_with(kKeptPrefix) && e.path().extension() == ".pt")
+            steps.push_back(std::atoll(name.c_str() + kKeptPrefix.size()));
     }
     std::sort(steps.begin(), steps.end());
     std::string text;
@@ -67,7 +71,7 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
                         ", and its best checkpoint changes as it trains; wait until it ends, or name a step it kept "
                         "(run:" + init.ref + "@STEP" + keptStepsText(*pre) + ")");
     if (init.step != -1) {
-        const fs::path kept = fs::path(pre->runDir) / "checkpoints" / ("step-" + std::to_string(init.step) + ".pt");
+        const fs::path kept = fs::path(pre->runDir) / "checkpoints" / (std::string(kKeptPrefix) + std::to_string(init.step) + ".pt");
         if (init.step < 0 || !fs::exists(kept))
             return badInput("model.init_from: run " + init.ref + " kept no weights at step " +
                             experiment.model.initFrom.substr(experiment.model.initFrom.rfind('@') + 1) +

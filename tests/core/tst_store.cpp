@@ -36,6 +36,17 @@ void append(const fs::path &file, const std::string &text)
     out << text;
 }
 
+// Every line of the journal handed to the ingester again, as a reconnect that replays from the start would.
+Result<IngestStats> replayWholeJournal(Store &store, int64_t run, const fs::path &journal)
+{
+    std::ifstream in(journal);
+    std::vector<std::string> text;
+    for (std::string l; std::getline(in, l);)
+        text.push_back(l);
+    std::vector<std::string_view> views(text.begin(), text.end());
+    return store.ingestLines(run, views, int64_t(fs::file_size(journal)));
+}
+
 int64_t count(const Store &store, const std::string &sql)
 {
     sqlite3_stmt *s = nullptr;
@@ -909,12 +920,7 @@ private Q_SLOTS:
         QCOMPARE(before, (std::vector<int64_t>{11, 2, 4, 1, 2, 3, 3, 3}));
         QVERIFY(ingestJournal(*fresh, id, journal));
         // Lines handed over again (a reconnect that replays from the start): every seq is a duplicate.
-        std::ifstream in(journal);
-        std::vector<std::string> text;
-        for (std::string l; std::getline(in, l);)
-            text.push_back(l);
-        std::vector<std::string_view> views(text.begin(), text.end());
-        auto replay = fresh->ingestLines(id, views, int64_t(fs::file_size(journal)));
+        auto replay = replayWholeJournal(*fresh, id, journal);
         QVERIFY(replay);
         QCOMPARE(replay->events, 0);
         QCOMPARE(replay->duplicates, 18);
@@ -1011,12 +1017,7 @@ private Q_SLOTS:
         QVERIFY2(contains(warning->message, "byte " + std::to_string(first.size() + jump.size()) + " has seq 3, not above the 1011"),
                  warning->message.c_str());
 
-        std::ifstream in(journal);
-        std::vector<std::string> text;
-        for (std::string l; std::getline(in, l);)
-            text.push_back(l);
-        std::vector<std::string_view> views(text.begin(), text.end());
-        auto replay = store->ingestLines(id, views, int64_t(fs::file_size(journal)));
+        auto replay = replayWholeJournal(*store, id, journal);
         QVERIFY(replay);
         QCOMPARE(replay->events, 0);
         QCOMPARE(replay->duplicates, 5);

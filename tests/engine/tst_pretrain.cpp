@@ -47,16 +47,17 @@ class TestPretrain : public QObject {
         return lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args, 600000, env);
     }
 
-    QString experiment(const QString &name)
+    // A tiny pre-training run of the debug experiment; changes are merged into it (RFC 7386, as a JSON merge patch).
+    QString experiment(const QString &name, const json &changes = json::object())
     {
-        return lbktest::debugVariant(
-            m_dir.path(), name,
-            {{"data", {{"text", "abstract"}, {"limit", 600}}},
-             {"tokenizer", {{"max_tokens", 48}, {"vocab_size", 1000}}},
-             {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
-             {"optimizer", {{"lr", 0.002}, {"weight_decay", 0.01}}},
-             {"training", {{"objective", "mlm"}, {"batch_size", 16}, {"epochs", 1}, {"max_steps", 40}, {"log_every", 5}}},
-             {"evaluation", {{"every_steps", 10}, {"metric", "loss"}, {"keep_checkpoints", true}}}});
+        json mlm = {{"data", {{"text", "abstract"}, {"limit", 600}}},
+                    {"tokenizer", {{"max_tokens", 48}, {"vocab_size", 1000}}},
+                    {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
+                    {"optimizer", {{"lr", 0.002}, {"weight_decay", 0.01}}},
+                    {"training", {{"objective", "mlm"}, {"batch_size", 16}, {"epochs", 1}, {"max_steps", 40}, {"log_every", 5}}},
+                    {"evaluation", {{"every_steps", 10}, {"metric", "loss"}, {"keep_checkpoints", true}}}};
+        mlm.merge_patch(changes);
+        return lbktest::debugVariant(m_dir.path(), name, mlm);
     }
 
     // The model's five likeliest tokens at three masked positions of ids, and their probabilities, are the Python
@@ -185,14 +186,12 @@ private Q_SLOTS:
     // about. A corpus whose lines lack the text the run reads is refused, not trained on as empty documents.
     void tinyMaskingLogsNoFakeLoss()
     {
-        const QString file = lbktest::debugVariant(
-            m_dir.path(), QStringLiteral("tiny-masks"),
-            {{"data", {{"text", "abstract"}, {"limit", 200}}},
-             {"tokenizer", {{"max_tokens", 16}, {"vocab_size", 1000}}},
-             {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
-             {"mlm", {{"probability", 0.01}}},
-             {"training", {{"objective", "mlm"}, {"batch_size", 2}, {"epochs", 1}, {"max_steps", 12}, {"log_every", 3}}},
-             {"evaluation", {{"every_steps", 12}, {"metric", "loss"}}}});
+        const QString file = experiment(QStringLiteral("tiny-masks"),
+                                        {{"data", {{"limit", 200}}},
+                                         {"tokenizer", {{"max_tokens", 16}}},
+                                         {"mlm", {{"probability", 0.01}}},
+                                         {"training", {{"batch_size", 2}, {"max_steps", 12}, {"log_every", 3}}},
+                                         {"evaluation", {{"every_steps", 12}}}});
         const auto r = lbk({QStringLiteral("run"), file});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QVERIFY2(r.err.contains(QStringLiteral("mlm.probability 0.01 masks about")), qPrintable(r.err));
@@ -213,12 +212,9 @@ private Q_SLOTS:
                 out << j.dump() << '\n';
             }
         }
-        const auto none = lbk({QStringLiteral("run"), lbktest::debugVariant(m_dir.path(), QStringLiteral("no-text"),
-                                                                          {{"data", {{"path", noText.toStdString()}, {"text", "abstract"}}},
-                                                                           {"tokenizer", {{"max_tokens", 16}}},
-                                                                           {"model", {{"type", "encoder"}, {"embedding_dim", 32}, {"hidden", 64}, {"layers", 1}, {"heads", 2}}},
-                                                                           {"training", {{"objective", "mlm"}, {"max_steps", 4}}},
-                                                                           {"evaluation", {{"metric", "loss"}}}})});
+        const auto none = lbk({QStringLiteral("run"),
+                               experiment(QStringLiteral("no-text"), {{"data", {{"path", noText.toStdString()}}},
+                                                                      {"training", {{"max_steps", 4}}}})});
         QVERIFY(none.exitCode != 0);
         QVERIFY2(QString(none.out + none.err).contains(QStringLiteral("no \"abstract\", the text data.text \"abstract\" reads")),
                  qPrintable(none.out + none.err));

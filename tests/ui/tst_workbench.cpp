@@ -714,6 +714,7 @@ private Q_SLOTS:
         QVERIFY(!opened.at(0).at(1).toString().isEmpty());
         QTRY_VERIFY_WITH_TIMEOUT(problemBox(QStringLiteral("Open store")) != nullptr, 5000);
         QVERIFY2(problemBox(QStringLiteral("Open store"))->text().contains(notADatabase), qPrintable(problemBox(QStringLiteral("Open store"))->text()));
+        shoot(QStringLiteral("store-refused"), problemBox(QStringLiteral("Open store")));
         problemBox(QStringLiteral("Open store"))->done(QMessageBox::Ok);
         QTRY_VERIFY(problemBox(QStringLiteral("Open store")) == nullptr);
         QCOMPARE(QSettings().value(QStringLiteral("store/path")).toString(), m_storePath);
@@ -721,6 +722,10 @@ private Q_SLOTS:
         for (auto *label : m_window->statusBar()->findChildren<QLabel *>())
             said = said || label->text().startsWith(QStringLiteral("No store open"));
         QVERIFY(said);
+        // The run shown before was a run of the old store: the run page no longer shows it.
+        QCOMPARE(m_window->runView()->runId(), qint64(0));
+        QVERIFY(!m_window->runView()->tabs()->isEnabled());
+        shoot(QStringLiteral("store-refused-window"));
 
         const QString damaged = QDir(m_dir).filePath(QStringLiteral("damaged.db"));
         const qint64 id = makeDamagedStore(damaged.toStdString());
@@ -750,6 +755,7 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(problemBox(QStringLiteral("Edit run")) != nullptr, 15000);
         QVERIFY2(problemBox(QStringLiteral("Edit run"))->text().contains(QStringLiteral("was not saved")),
                  qPrintable(problemBox(QStringLiteral("Edit run"))->text()));
+        shoot(QStringLiteral("edit-refused"), problemBox(QStringLiteral("Edit run")));
         problemBox(QStringLiteral("Edit run"))->done(QMessageBox::Ok);
         sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
         sqlite3_close(other);

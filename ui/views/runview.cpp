@@ -84,6 +84,14 @@ void RunView::showRun(qint64 runId)
     loadRun(changed);
 }
 
+void RunView::clear(const QString &why)
+{
+    m_run = {};
+    ++m_generation; // a load still in flight for the old run is dropped
+    m_header->setText(why);
+    m_tabs->setEnabled(false);
+}
+
 void RunView::loadRun(bool firstTime)
 {
     const qint64 id = m_run.id;

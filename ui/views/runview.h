@@ -29,6 +29,8 @@ public:
     explicit RunView(StoreService *store, QWidget *parent = nullptr);
 
     void showRun(qint64 runId);
+    // Shows no run, saying why: after the store changes, a run id of the old one means nothing.
+    void clear(const QString &why);
     qint64 runId() const { return m_run.id; }
     const lbk::RunDetail &run() const { return m_run; }
     void runsUpdated(const std::set<qint64> &ids);
