@@ -59,7 +59,7 @@ Result<ModelExport> writeHfExport(const RunDetail &run, const fs::path &out)
     config << hf::encoderConfigJson(encoder->config(), lm.labels, problem).dump(2) << '\n';
     if (!config)
         return Error{(out / "config.json").string() + ": write failed"};
-    if (auto tok = lm.pretrained->tokenizer->save(out); !tok)
+    if (auto tok = lm.pretrained->tokenizer->save(out, encoder->config().maxTokens()); !tok)
         return tok.error();
     return ModelExport{lm.checkpoint, lm.step};
 }
@@ -71,7 +71,7 @@ Status writeHfMlmFiles(const PretrainedMlm &pre, const fs::path &out, json &conf
     config = pre.hf->config.raw.is_object() ? pre.hf->config.raw : hf::encoderConfigJson(pre.model->config(), {}, "");
     const bool roberta = pre.hf->config.family == hf::EncoderFamily::Roberta;
     config["architectures"] = json::array({roberta ? "RobertaForMaskedLM" : "BertForMaskedLM"});
-    return pre.hf->tokenizer->save(out);
+    return pre.hf->tokenizer->save(out, pre.model->config().maxTokens());
 }
 
 // A run pre-trained from scratch: BertForMaskedLM's names, config.json records where Labbook put the special

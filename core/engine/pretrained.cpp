@@ -33,7 +33,7 @@ Status writeRunCopy(const PretrainedEncoder &p, const fs::path &hfDir)
     out << p.config.raw.dump(2) << '\n';
     if (!out)
         return Error{(hfDir / "config.json").string() + ": cannot write"};
-    return p.tokenizer->save(hfDir);
+    return p.tokenizer->save(hfDir, p.config.maxTokens());
 }
 
 } // namespace

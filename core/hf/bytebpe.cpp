@@ -234,7 +234,7 @@ std::vector<int> ByteBpe::encode(std::string_view text, int maxTokens) const
     return ids;
 }
 
-Status ByteBpe::save(const std::filesystem::path &folder) const
+Status ByteBpe::save(const std::filesystem::path &folder, int64_t maxTokens) const
 {
     std::error_code ec;
     std::filesystem::create_directories(folder, ec);
@@ -254,7 +254,7 @@ Status ByteBpe::save(const std::filesystem::path &folder) const
                                        {"sep_token", "</s>"},   {"pad_token", "<pad>"}, {"cls_token", "<s>"},
                                        {"mask_token", "<mask>"}};
     nlohmann::ordered_json config = {{"tokenizer_class", "RobertaTokenizer"},
-                                     {"model_max_length", m_modelMaxLength},
+                                     {"model_max_length", std::min(m_modelMaxLength, maxTokens)},
                                      {"add_prefix_space", false},
                                      {"errors", "replace"}};
     for (const auto &[k, v] : specials.items())

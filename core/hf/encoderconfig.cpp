@@ -381,7 +381,20 @@ Result<CheckpointFolder> inspectCheckpointFolder(const fs::path &folder)
         out.tokenizer = TokenizerFiles::ByteBpe;
     else if (isFile(folder / "tokenizer.json"))
         out.tokenizer = TokenizerFiles::TokenizerJson;
+    else
+        return badInput(noTokenizerMessage(folder));
     return out;
+}
+
+std::string noTokenizerMessage(const fs::path &folder)
+{
+    std::string msg = folder.string() + ": no tokenizer: expected vocab.txt (WordPiece), vocab.json + merges.txt " +
+                      "(byte-level BPE) or tokenizer.json; the folder holds " + folderListing(folder);
+    if (isFile(folder / "tokenizer.model"))
+        msg += " (a tokenizer.model is Labbook's export of a pre-training run, whose sentencepiece tokenizer "
+               "transformers' BERT and RoBERTa loaders do not read: fine-tune from the run itself, "
+               "model.init_from \"run:ID\")";
+    return msg;
 }
 
 } // namespace lbk::hf

@@ -65,6 +65,9 @@ struct CheckpointFolder {
     TokenizerFiles tokenizer = TokenizerFiles::None;
     std::string describe() const; // "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors"
 };
+// A checkpoint folder: its config, its weights and its tokenizer's files, each refused by name when missing.
 Result<CheckpointFolder> inspectCheckpointFolder(const std::filesystem::path &folder);
+// "FOLDER: no tokenizer: expected ...; the folder holds ...": the one message for a folder without tokenizer files.
+std::string noTokenizerMessage(const std::filesystem::path &folder);
 
 } // namespace lbk::hf

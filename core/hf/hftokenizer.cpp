@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "hf/bytebpe.h"
+#include "hf/encoderconfig.h"
 #include "hf/hffiles.h"
 #include "hf/utf8text.h"
 #include "hf/wordpiece.h"
@@ -356,9 +357,7 @@ Result<std::unique_ptr<HfTokenizer>> loadHfTokenizer(const fs::path &folder)
     }
     if (has("tokenizer.json"))
         return fromTokenizerJson(folder / "tokenizer.json", *config, configFile);
-    return badInput(folder.string() +
-                    ": no tokenizer: expected vocab.txt (WordPiece), vocab.json + merges.txt (byte-level BPE) or "
-                    "tokenizer.json");
+    return badInput(noTokenizerMessage(folder));
 }
 
 std::vector<int> HfTokenizer::lookUp(const std::unordered_map<std::string, int> &ids,

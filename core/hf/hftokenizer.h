@@ -36,7 +36,9 @@ public:
     virtual std::vector<std::string> displayPieces() const = 0;
     // Writes the tokenizer's files (vocab.txt, or vocab.json + merges.txt; tokenizer_config.json and
     // special_tokens_map.json) into folder, so transformers' AutoTokenizer loads the same tokenizer.
-    virtual Status save(const std::filesystem::path &folder) const = 0;
+    // tokenizer_config.json's model_max_length is the source's, at most maxTokens: the ids the model's position
+    // table holds (EncoderConfig::maxTokens), so a text transformers cuts to that length fits the model.
+    virtual Status save(const std::filesystem::path &folder, int64_t maxTokens) const = 0;
 
 protected:
     // piecesToIds for a vocabulary held as a map from piece to id.

@@ -300,7 +300,7 @@ std::vector<std::string> WordPiece::displayPieces() const
     return out;
 }
 
-Status WordPiece::save(const std::filesystem::path &folder) const
+Status WordPiece::save(const std::filesystem::path &folder, int64_t maxTokens) const
 {
     if (m_options.prefix != "##" || m_options.maxInputCharsPerWord != 100)
         return Error{"cannot save this WordPiece tokenizer as vocab.txt: BertTokenizer always uses \"##\" and 100 "
@@ -325,7 +325,7 @@ Status WordPiece::save(const std::filesystem::path &folder) const
     config["strip_accents"] = m_options.stripAccents ? nlohmann::ordered_json(*m_options.stripAccents) : nullptr;
     config["tokenize_chinese_chars"] = m_options.chineseChars;
     config["tokenizer_class"] = "BertTokenizer";
-    config["model_max_length"] = m_options.modelMaxLength;
+    config["model_max_length"] = std::min(m_options.modelMaxLength, maxTokens);
     for (const auto &[k, v] : specials.items())
         config[k] = v;
     if (auto s = writeJsonFile(folder / "tokenizer_config.json", config); !s)

@@ -33,7 +33,7 @@ public:
     const SpecialTokens &special() const override { return m_special; }
     std::string kind() const override { return "WordPiece"; }
     std::vector<std::string> displayPieces() const override;
-    Status save(const std::filesystem::path &folder) const override;
+    Status save(const std::filesystem::path &folder, int64_t maxTokens) const override;
 
 private:
     WordPiece() = default;

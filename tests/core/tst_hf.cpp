@@ -825,10 +825,6 @@ private Q_SLOTS:
             << "roberta" << ql({"model.safetensors", "tokenizer.json", "vocab.json"}) << int(WeightsFormat::Safetensors)
             << int(TokenizerFiles::TokenizerJson)
             << "roberta, 12 layers, hidden 768, 12 heads, vocabulary 50,265 (tokenizer.json), model.safetensors";
-        QTest::newRow("no tokenizer") << "bert" << ql({"model.safetensors"}) << int(WeightsFormat::Safetensors)
-                                      << int(TokenizerFiles::None)
-                                      << "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (no tokenizer "
-                                         "files), model.safetensors";
     }
 
     void inspectFolder()
@@ -881,6 +877,20 @@ private Q_SLOTS:
         r = inspectCheckpointFolder(noConfig);
         QVERIFY(!r.ok());
         QVERIFY2(q(r.message()).contains(q((noConfig / "config.json").string() + ": not found")), r.message().c_str());
+
+        // No tokenizer: refused here, so validate and the form say it before a run starts (it failed in the worker).
+        const fs::path noTokenizer = folderWith("no-tokenizer", "bert", {"model.safetensors", "vocab.json"});
+        r = inspectCheckpointFolder(noTokenizer);
+        QVERIFY(!r.ok());
+        QVERIFY(r.error().badInput);
+        QCOMPARE(r.message(), noTokenizer.string() + ": no tokenizer: expected vocab.txt (WordPiece), vocab.json + "
+                                                     "merges.txt (byte-level BPE) or tokenizer.json; the folder holds "
+                                                     "config.json, model.safetensors, vocab.json");
+        // Labbook's export of a pre-training run (tokenizer.model): the message says what to use instead.
+        const fs::path scratch = folderWith("scratch-export", "bert", {"model.safetensors", "tokenizer.model"});
+        r = inspectCheckpointFolder(scratch);
+        QVERIFY(!r.ok());
+        QVERIFY2(q(r.message()).contains(QStringLiteral("model.init_from \"run:ID\"")), r.message().c_str());
 
         CheckpointFolder empty;
         QCOMPARE(q(empty.describe()), QStringLiteral("bert, 12 layers, hidden 768, 12 heads, vocabulary 30,522 (no "

@@ -365,6 +365,8 @@ private Q_SLOTS:
         QVERIFY2(e.exitCode == 0, qPrintable(e.out + e.err));
         QVERIFY(fs::exists(out / "vocab.txt"));
         QCOMPARE(readJson(out / "config.json")["architectures"][0].get<std::string>(), std::string("BertForMaskedLM"));
+        // The checkpoint's tokenizer said 512; its position table holds 64, so transformers must cut texts there.
+        QCOMPARE(readJson(out / "tokenizer_config.json")["model_max_length"].get<int>(), 64);
         auto pre = lbk::loadMlmRun(run->runDir);
         QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
         QVERIFY(pre->hf.has_value());
