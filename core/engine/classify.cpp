@@ -17,6 +17,7 @@
 #include "engine/pretrained.h"
 #include "engine/runcontext.h"
 #include "engine/tokenizer.h"
+#include "hf/headlabels.h"
 #include "util/cacheentry.h"
 
 namespace lbk {
@@ -152,11 +153,19 @@ Status ClassifyObjective::loadPretrainedWeights()
     if (!m_pretrained || !m_pretrained->folder)
         return Unit{};
     auto *encoder = dynamic_cast<EncoderClassifierImpl *>(m_model.get());
-    auto report = loadEncoderWeights(*encoder, *m_pretrained->folder, m_ctx.exp.model.allowMissingWeights);
+    const auto head = hf::planHead(m_pretrained->config.id2label, m_data.labelNames);
+    const bool fresh = head.action == hf::HeadPlan::Action::Fresh;
+    auto report = loadEncoderWeights(*encoder, *m_pretrained->folder, m_ctx.exp.model.allowMissingWeights, !fresh);
     if (!report)
         return report.error();
     for (const auto &msg : report->messages(m_pretrained->folder->weightsPath.string()))
         m_ctx.log(report->missing.empty() ? "info" : "warning", msg);
+    const bool headLoaded = std::none_of(report->newlyInitialized.begin(), report->newlyInitialized.end(),
+                                         [&](const std::string &name) { return encoder->isLogits(name); });
+    if (headLoaded && head.action == hf::HeadPlan::Action::Reorder)
+        encoder->reorderLogits(head.rows);
+    if (!head.message.empty() && (headLoaded || fresh))
+        m_ctx.log(head.warn ? "warning" : "info", head.message);
     return Unit{};
 }
 

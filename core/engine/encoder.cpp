@@ -202,6 +202,21 @@ bool EncoderClassifierImpl::isHead(const std::string &name) const
     return name.rfind(m_prefix, 0) != 0;
 }
 
+bool EncoderClassifierImpl::isLogits(const std::string &name) const
+{
+    const std::string layer = m_outProj ? "classifier.out_proj." : "classifier.";
+    return name == layer + "weight" || name == layer + "bias";
+}
+
+void EncoderClassifierImpl::reorderLogits(const std::vector<int64_t> &rows)
+{
+    torch::NoGradGuard noGrad;
+    auto &layer = logitsLayer();
+    const auto index = torch::tensor(rows, torch::kLong).to(layer->weight.device());
+    layer->weight.copy_(layer->weight.index_select(0, index));
+    layer->bias.copy_(layer->bias.index_select(0, index));
+}
+
 // transformers' fine-tuning recipe: no decay on biases and layer norms; with model.layer_lr_decay, the rate falls
 // by that factor per layer from the top (the pooler) down to the embeddings; the head at model.head_lr_factor.
 ParamGroup EncoderClassifierImpl::paramGroup(const std::string &name) const

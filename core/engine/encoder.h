@@ -87,6 +87,11 @@ public:
     EncoderModel &encoder() { return m_encoder; }
     // Names of the head's parameters (what a checkpoint without a head lacks).
     bool isHead(const std::string &name) const;
+    // The layer whose outputs are the logits, a row per label: `classifier`, or RoBERTa's `classifier.out_proj`.
+    torch::nn::Linear &logitsLayer() { return m_outProj ? m_outProj : m_classifier; }
+    bool isLogits(const std::string &name) const;
+    // Puts the logits layer's rows in a new order: row i becomes the old row rows[i] (a head's labels reordered).
+    void reorderLogits(const std::vector<int64_t> &rows);
 
 private:
     hf::EncoderConfig m_config;

@@ -128,9 +128,10 @@ std::vector<std::string> WeightsReport::messages(const std::string &file) const
 }
 
 // The folder's tensors into model's parameters of the same (canonical) names; isHead: the parameters a task adds.
+// keepHead false: the file's head tensors are reported unused and the model's head stays as initialized.
 static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const std::string &backbonePrefix,
                                          const std::function<bool(const std::string &)> &isHead,
-                                         const hf::CheckpointFolder &folder, bool allowMissing)
+                                         const hf::CheckpointFolder &folder, bool allowMissing, bool keepHead)
 {
     const fs::path &file = folder.weightsPath;
     std::map<std::string, torch::Tensor> params;
@@ -148,7 +149,7 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
         if (name.empty())
             return okStatus();
         auto it = params.find(name);
-        if (it == params.end()) {
+        if (it == params.end() || (!keepHead && isHead(name))) {
             report.unused.push_back(key);
             return okStatus();
         }
@@ -195,17 +196,17 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
 }
 
 Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
-                                         bool allowMissing)
+                                         bool allowMissing, bool keepHead)
 {
     const auto isHead = [&model](const std::string &name) { return model.isHead(name); };
-    return loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing);
+    return loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing, keepHead);
 }
 
 Result<WeightsReport> loadEncoderWeights(EncoderMaskedLMImpl &model, const hf::CheckpointFolder &folder,
                                          bool allowMissing)
 {
     const auto isHead = [](const std::string &name) { return name.rfind("cls.", 0) == 0 || name.rfind("lm_head.", 0) == 0; };
-    return loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing);
+    return loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing, true);
 }
 
 Status saveTensors(const std::vector<std::pair<std::string, torch::Tensor>> &named, const fs::path &file)
@@ -225,10 +226,7 @@ Status saveEncoderWeights(EncoderClassifierImpl &model, const fs::path &file, bo
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto &p : model.named_parameters()) {
         torch::Tensor t = p.value();
-        const bool logits = model.isHead(p.key()) && t.size(0) == 1 &&
-                            (p.key() == "classifier.weight" || p.key() == "classifier.bias" ||
-                             p.key().rfind("classifier.out_proj.", 0) == 0);
-        if (binaryAsTwo && logits)
+        if (binaryAsTwo && model.isLogits(p.key()))
             t = torch::cat({torch::zeros_like(t), t}, 0);
         named.emplace_back(p.key(), t);
     }

@@ -30,8 +30,9 @@ struct WeightsReport {
 // "[768, 3072]": a tensor's shape in messages.
 std::string shapeText(at::IntArrayRef shape);
 
+// keepHead false: a head in the file (trained for other labels) is not loaded; the model's stays as initialized.
 Result<WeightsReport> loadEncoderWeights(EncoderClassifierImpl &model, const hf::CheckpointFolder &folder,
-                                         bool allowMissing);
+                                         bool allowMissing, bool keepHead = true);
 // The same into an encoder with a masked-language-model head (continued pre-training): a checkpoint without the
 // head (a bare BertModel) leaves it newly initialized; BERT's next-sentence head and the decoder (tied to the word
 // embeddings) are reported unused.

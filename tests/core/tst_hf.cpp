@@ -12,6 +12,7 @@
 #include "experiment/checkpointfit.h"
 #include "experiment/schema.h"
 #include "hf/encoderconfig.h"
+#include "hf/headlabels.h"
 #include "hf/safetensors.h"
 
 using namespace lbk;
@@ -798,6 +799,36 @@ private Q_SLOTS:
         QCOMPARE(plain["architectures"], json::array({"BertModel"}));
         QCOMPARE(plain["vocab_size"].get<int>(), 31090);
         QCOMPARE(plain["model_type"].get<std::string>(), std::string("bert"));
+    }
+
+    // ---- a fine-tuned head meets a run's labels ----
+
+    void planHead()
+    {
+        using lbk::hf::HeadPlan;
+        const std::vector<std::string> ours = {"cs.CV", "cs.LG", "hep-ph"};
+        auto p = lbk::hf::planHead(ours, ours);
+        QCOMPARE(int(p.action), int(HeadPlan::Action::Reuse));
+        QVERIFY(!p.warn);
+        p = lbk::hf::planHead({"hep-ph", "cs.CV", "cs.LG"}, ours);
+        QCOMPARE(int(p.action), int(HeadPlan::Action::Reorder));
+        QCOMPARE(p.rows, (std::vector<int64_t>{1, 2, 0}));
+        p = lbk::hf::planHead({"hep-ph", "cs.CV", "math.AG"}, ours);
+        QCOMPARE(int(p.action), int(HeadPlan::Action::Fresh));
+        QCOMPARE(q(p.message), QStringLiteral("the checkpoint's classification head was trained for other labels "
+                                              "(hep-ph, cs.CV, math.AG; this run's cs.LG are not among them): it "
+                                              "starts anew"));
+        p = lbk::hf::planHead({"cs.CV", "cs.CV", "cs.LG"}, ours); // a name twice cannot be mapped row for row
+        QCOMPARE(int(p.action), int(HeadPlan::Action::Fresh));
+        p = lbk::hf::planHead({"LABEL_0", "LABEL_1", "LABEL_2"}, ours); // transformers' unnamed labels: reused, said
+        QCOMPARE(int(p.action), int(HeadPlan::Action::Reuse));
+        QVERIFY(p.warn);
+        QVERIFY2(q(p.message).contains(QStringLiteral("without label names")), p.message.c_str());
+        p = lbk::hf::planHead({}, ours);
+        QVERIFY(p.warn);
+        p = lbk::hf::planHead({"a", "b"}, ours); // another size is never loaded: nothing to plan or say
+        QCOMPARE(int(p.action), int(HeadPlan::Action::Reuse));
+        QVERIFY(p.message.empty());
     }
 
     // ---- checkpoint folders ----

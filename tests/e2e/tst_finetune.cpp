@@ -7,10 +7,13 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <map>
 
 #include "lbkprocess.h"
 #include "data/dataset.h"
 #include "hf/hftokenizer.h"
+#include "hf/safetensors.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -27,6 +30,55 @@ json readJson(const fs::path &file)
 {
     std::ifstream in(file);
     return json::parse(in);
+}
+
+// The export's tensors as float32 by name.
+std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> readTensors(const fs::path &file)
+{
+    auto st = lbk::hf::SafetensorsFile::open(file);
+    if (!st.ok())
+        qFatal("%s", st.message().c_str());
+    std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> out;
+    for (const auto &t : (*st)->header().tensors)
+        out[t.name] = {t.shape, (*st)->toFloat(t)};
+    return out;
+}
+
+// A copy of an exported classifier whose labels are renamed (rename(id, name)) and, with reverse, whose labels and
+// logit rows are both reversed: the same model with its labels in the other order.
+void copyWithLabels(const fs::path &from, const fs::path &to, bool reverse,
+                    const std::function<std::string(const std::string &)> &rename)
+{
+    fs::create_directories(to);
+    for (const auto &entry : fs::directory_iterator(from))
+        if (entry.path().filename() != "model.safetensors" && entry.path().filename() != "config.json")
+            fs::copy_file(entry.path(), to / entry.path().filename());
+    json config = readJson(from / "config.json");
+    const size_t n = config["id2label"].size();
+    json id2label = json::object(), label2id = json::object();
+    for (size_t i = 0; i < n; ++i) {
+        const std::string name = rename(config["id2label"][std::to_string(reverse ? n - 1 - i : i)]);
+        id2label[std::to_string(i)] = name;
+        label2id[name] = i;
+    }
+    config["id2label"] = id2label;
+    config["label2id"] = label2id;
+    std::ofstream(to / "config.json") << config.dump(2);
+    auto tensors = readTensors(from / "model.safetensors");
+    std::vector<lbk::hf::TensorView> views;
+    for (auto &[name, t] : tensors) {
+        auto &[shape, values] = t;
+        if (reverse && (name == "classifier.weight" || name == "classifier.bias")) {
+            const size_t row = values.size() / n;
+            for (size_t i = 0; i < n / 2; ++i)
+                std::swap_ranges(values.begin() + i * row, values.begin() + (i + 1) * row,
+                                 values.begin() + (n - 1 - i) * row);
+        }
+        views.push_back({name, lbk::hf::DType::F32, shape, values.data(), values.size() * sizeof(float)});
+    }
+    const auto written = lbk::hf::writeSafetensors(to / "model.safetensors", views, {{"format", "pt"}});
+    if (!written.ok())
+        qFatal("%s", written.message().c_str());
 }
 
 } // namespace
@@ -187,6 +239,50 @@ private Q_SLOTS:
         QVERIFY2(m.exitCode == 0, qPrintable(m.out + m.err));
         QVERIFY(fs::exists(model / "hf" / "config.json"));
         QCOMPARE(readJson(model / "model.json")["architecture"]["family"].get<std::string>(), family.toStdString());
+    }
+
+    // Fine-tuning from a fine-tuned classifier reads its id2label before reusing its head: the same labels reuse
+    // it, the same labels in another order put its rows in this run's order (a run barely trained then exports the
+    // original head again), other labels start a new head (transformers would reuse any head of the right size).
+    void headMeetsTheRunsLabels()
+    {
+        const fs::path exported = path(QStringLiteral("bert-multiclass-hf")).toStdString();
+        if (!fs::exists(exported / "config.json"))
+            QSKIP("needs fineTuneExportAndScore's export");
+        const fs::path reordered = path(QStringLiteral("head-reversed")).toStdString();
+        const fs::path other = path(QStringLiteral("head-other")).toStdString();
+        copyWithLabels(exported, reordered, true, [](const std::string &n) { return n; });
+        copyWithLabels(exported, other, false, [](const std::string &n) { return "not-" + n; });
+        const json labels = {{"labels", {{"kind", "multiclass"}, {"top_n", 5}}},
+                             {"optimizer", {{"lr", 1e-9}, {"weight_decay", 0.0}}},
+                             {"training", {{"max_steps", 1}, {"accumulate", 1}}},
+                             {"evaluation", {{"every_steps", 1}}}};
+        const auto fineTune = [&](const QString &name, const fs::path &from) {
+            const auto r = lbk({QStringLiteral("run"), experiment(name, QString::fromStdString(from.string()), labels)});
+            if (r.exitCode != 0)
+                qFatal("%s: %s", qPrintable(name), qPrintable(r.out + r.err));
+            return journal(name);
+        };
+        QString log = fineTune(QStringLiteral("head-same"), exported);
+        QVERIFY2(log.contains(QStringLiteral("is for this run's labels: it is reused")), qPrintable(log));
+        log = fineTune(QStringLiteral("head-reordered"), reordered);
+        QVERIFY2(log.contains(QStringLiteral("in another order: its rows are put in this run's order")), qPrintable(log));
+        const fs::path again = path(QStringLiteral("head-reordered-hf")).toStdString();
+        const auto e = lbk({QStringLiteral("export"), QStringLiteral("head-reordered"), QStringLiteral("--format"),
+                            QStringLiteral("hf"), QStringLiteral("--out"), QString::fromStdString(again.string())});
+        QVERIFY2(e.exitCode == 0, qPrintable(e.err));
+        QCOMPARE(readJson(again / "config.json")["id2label"], readJson(exported / "config.json")["id2label"]);
+        const auto before = readTensors(exported / "model.safetensors"), after = readTensors(again / "model.safetensors");
+        for (const char *name : {"classifier.weight", "classifier.bias"}) {
+            const auto &a = before.at(name).second, &b = after.at(name).second;
+            QCOMPARE(a.size(), b.size());
+            for (size_t i = 0; i < a.size(); ++i)
+                QVERIFY2(std::abs(a[i] - b[i]) < 1e-5, qPrintable(QStringLiteral("%1[%2]: %3 vs %4").arg(QLatin1String(name)).arg(i).arg(a[i]).arg(b[i])));
+        }
+        log = fineTune(QStringLiteral("head-other"), other);
+        QVERIFY2(log.contains(QStringLiteral("trained for other labels (not-")), qPrintable(log));
+        QVERIFY2(log.contains(QStringLiteral("newly initialized: ['classifier.bias', 'classifier.weight']")),
+                 qPrintable(log));
     }
 
     // A run that failed part way resumes from its checkpoint with the run's own copy of the folder's config and
