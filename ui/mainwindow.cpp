@@ -12,7 +12,6 @@
 #include <QFile>
 #include <QDir>
 #include <QDateTime>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
@@ -24,6 +23,7 @@
 #include <QVBoxLayout>
 
 #include "experiment/schema.h"
+#include "filedialogs.h"
 #include "format.h"
 #include "launch/local.h"
 #include "plots/plotwidget.h"
@@ -227,9 +227,9 @@ void MainWindow::buildFileMenu()
     file->addAction(tr("Save experiment &as..."), QKeySequence::SaveAs, m_form, &ExperimentForm::saveAs);
     file->addSeparator();
     file->addAction(tr("Open s&tore..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Open or create a run store"), m_store->path(),
-                                                          tr("Labbook stores (*.db);;All files (*)"), nullptr,
-                                                          QFileDialog::DontConfirmOverwrite);
+        const QString path = filedialogs::saveFile(this, tr("Open or create a run store"), m_store->path(),
+                                                   tr("Labbook stores (*.db);;All files (*)"), nullptr,
+                                                   QFileDialog::DontConfirmOverwrite);
         if (!path.isEmpty())
             openStore(path);
     });

@@ -23,9 +23,11 @@
 #include <QScrollBar>
 
 #include "data/dataset.h"
+#include "filedialogs.h"
 #include "experiment/schema.h"
 #include "format.h"
 #include "launch/process.h"
+#include "lbkprocess.h"
 #include "mainwindow.h"
 #include "models/comparemetricsmodel.h"
 #include "models/comparepredictionsmodel.h"
@@ -760,6 +762,37 @@ private Q_SLOTS:
         sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
         sqlite3_close(other);
         QTRY_COMPARE_WITH_TIMEOUT(b->model()->index(b->model()->rowOf(m_trainA), RunsModel::Name).data().toString(), before, 5000);
+    }
+
+    // A file dialog that lists the store's folder must not read the store's files: closing a descriptor of them
+    // drops this process's SQLite locks, and the next lbk to finish then deletes the write-ahead log the GUI still
+    // reads (Qt's default dialog guessed each file's type from its bytes; the GUI then called the store damaged).
+    void browsingTheStoresFolderKeepsItsLocks()
+    {
+        const QString wal = m_storePath + QStringLiteral("-wal");
+        QVERIFY(QFileInfo::exists(wal));
+        QFileDialog *dialog = filedialogs::create(m_window.get(), QStringLiteral("Open experiment"), m_dir,
+                                                  QStringLiteral("All files (*)"));
+        dialog->setViewMode(QFileDialog::Detail);
+        dialog->resize(900, 500);
+        dialog->show();
+        QVERIFY(QTest::qWaitForWindowExposed(dialog));
+        auto *list = dialog->findChild<QAbstractItemView *>(QStringLiteral("treeView"));
+        QVERIFY(list);
+        QTRY_VERIFY_WITH_TIMEOUT(list->model()->rowCount(list->rootIndex()) >= 3, 10000); // store.db, -wal, -shm
+        QTest::qWait(1000); // the icons and types of the listed files are gathered on Qt's own thread
+        shoot(QStringLiteral("file-dialog-in-store-folder"), dialog);
+        delete dialog;
+        const auto r = lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                                           {QStringLiteral("--store"), m_storePath, QStringLiteral("runs")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(QFileInfo::exists(wal), "lbk deleted the GUI's write-ahead log: the GUI's locks were dropped");
+        const size_t before = m_window->store()->runs().size();
+        m_window->store()->reloadRuns();
+        m_window->store()->waitForIdle();
+        QTest::qWait(200);
+        QCOMPARE(m_window->store()->runs().size(), before);
+        QVERIFY(problemBox(QStringLiteral("Store damaged")) == nullptr);
     }
 
     void cleanupTestCase()

@@ -4,11 +4,12 @@
 
 #include <QApplication>
 #include <QContextMenuEvent>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
 #include <QMessageBox>
 #include <QSvgGenerator>
+
+#include "filedialogs.h"
 
 namespace labbook {
 
@@ -181,9 +182,9 @@ bool PlotWidget::exportTo(const QString &path, QString *error)
 void PlotWidget::exportInteractively()
 {
     QString selected;
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), QStringLiteral("plot.png"),
-                                                      tr("PNG image (*.png);;PDF document (*.pdf);;SVG image (*.svg)"),
-                                                      &selected);
+    const QString path = filedialogs::saveFile(this, tr("Export plot"), QStringLiteral("plot.png"),
+                                                   tr("PNG image (*.png);;PDF document (*.pdf);;SVG image (*.svg)"),
+                                                   &selected);
     if (path.isEmpty())
         return;
     QString file = path;

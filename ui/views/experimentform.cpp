@@ -10,7 +10,6 @@
 #include <QFile>
 #include <QComboBox>
 #include <QDir>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -25,6 +24,7 @@
 #include <QVBoxLayout>
 
 #include "async.h"
+#include "filedialogs.h"
 #include "data/dataset.h"
 #include "experiment/checkpointfit.h"
 #include "hf/encoderconfig.h"
@@ -333,7 +333,7 @@ QWidget *ExperimentForm::makeEditor(FieldRow &row)
         browse->setText(tr("Browse..."));
         connect(browse, &QToolButton::clicked, this, [this, edit] {
             QString start = m_dataRoot.isEmpty() ? qs(lbk::defaultDataRoot().string()) : m_dataRoot;
-            const QString file = QFileDialog::getOpenFileName(
+            const QString file = filedialogs::openFile(
                 this, tr("Choose the data file"), start,
                 tr("Papers (*.jsonl *.jsonl.zst *.json *.csv *.tsv *.zst);;All files (*)"));
             if (file.isEmpty())
@@ -349,7 +349,7 @@ QWidget *ExperimentForm::makeEditor(FieldRow &row)
         browse->setText(tr("Folder..."));
         browse->setToolTip(tr("A Hugging Face checkpoint folder (config.json, model.safetensors, the tokenizer's files)"));
         connect(browse, &QToolButton::clicked, this, [this, edit] {
-            const QString folder = QFileDialog::getExistingDirectory(this, tr("Choose a checkpoint folder"),
+            const QString folder = filedialogs::existingFolder(this, tr("Choose a checkpoint folder"),
                                                                      edit->text().isEmpty() ? QDir::homePath() : edit->text());
             if (!folder.isEmpty())
                 edit->setText(folder);
@@ -854,7 +854,7 @@ bool ExperimentForm::saveFile(const QString &path, QString *error)
 
 void ExperimentForm::openInteractively()
 {
-    const QString file = QFileDialog::getOpenFileName(this, tr("Open experiment"),
+    const QString file = filedialogs::openFile(this, tr("Open experiment"),
                                                       m_file.isEmpty() ? experimentsFolder() : QFileInfo(m_file).path(),
                                                       tr("Experiments (*.json);;All files (*)"));
     if (file.isEmpty())
@@ -881,7 +881,7 @@ bool ExperimentForm::saveAs()
     const QString name = fieldValue(QStringLiteral("name")).is_string()
                              ? qs(fieldValue(QStringLiteral("name")).get<std::string>())
                              : QString();
-    QString file = QFileDialog::getSaveFileName(
+    QString file = filedialogs::saveFile(
         this, tr("Save experiment"),
         QDir(m_file.isEmpty() ? experimentsFolder() : QFileInfo(m_file).path())
             .filePath((name.isEmpty() ? QStringLiteral("experiment") : name) + QStringLiteral(".json")),

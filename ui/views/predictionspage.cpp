@@ -9,7 +9,6 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFile>
-#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -24,6 +23,7 @@
 
 #include "experiment/experiment.h"
 #include "columnchooser.h"
+#include "filedialogs.h"
 #include "format.h"
 #include "maskedcontextdelegate.h"
 #include "models/confusionmodel.h"
@@ -227,7 +227,7 @@ void PredictionsPage::connectControls()
     connect(m_reset, &QPushButton::clicked, this, &PredictionsPage::clearFilters);
     connect(m_copy, &QPushButton::clicked, this, &PredictionsPage::copySelection);
     connect(m_csv, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export predictions"),
+        const QString path = filedialogs::saveFile(this, tr("Export predictions"),
                                                           QStringLiteral("predictions-run%1.csv").arg(m_run.id),
                                                           tr("CSV (*.csv)"));
         QString error;
