@@ -486,21 +486,47 @@ void MainWindow::startSweep(const nlohmann::json &sweep)
     }
     out.close();
     std::vector<std::string> args = {"--store", m_store->path().toStdString()};
-    if (!m_runService->targetsPath().isEmpty())
+    if (QFileInfo::exists(m_runService->targetsPath())) // without the file every sweep is local
         args.insert(args.end(), {"--targets", m_runService->targetsPath().toStdString()});
     args.insert(args.end(), {"sweep", file.toStdString(), "--quiet"});
-    auto proc = lbk::spawnDetached(lbk::lbkExecutable(), args, QDir(dir).filePath(stem + QStringLiteral(".log")).toStdString());
+    const QString log = QDir(dir).filePath(stem + QStringLiteral(".log"));
+    auto proc = lbk::spawnDetached(lbk::lbkExecutable(), args, log.toStdString());
     if (!proc) {
         showProblem(tr("Cannot start the sweep"), QString::fromStdString(proc.message()));
         return;
     }
-    m_store->adoptChild(proc->pid);
+    watchSweepProcess(proc->pid, log);
     m_pages->setCurrentWidget(m_sweeps);
     statusBar()->showMessage(tr("Sweep %1 started (lbk pid %2); it goes on if this window closes.")
                                  .arg(QString::fromStdString(sweep.value("name", std::string()))).arg(proc->pid),
                              8000);
     // The sweep appears in the store once lbk has checked it (and run the LR test when it asks for one).
     QTimer::singleShot(1500, m_sweeps, [this] { m_sweeps->showSweep(0); });
+}
+
+// The detached lbk of a sweep started here: when it ends with an error (a refused sweep, a failed trial), the
+// end of its log says why; this window reaps it while it lives (the sweep goes on if the window closes).
+void MainWindow::watchSweepProcess(qint64 pid, const QString &log)
+{
+    auto *timer = new QTimer(this);
+    connect(timer, &QTimer::timeout, this, [this, timer, pid, log] {
+        int code = 0;
+        if (!lbk::reapChild(pid, &code))
+            return;
+        timer->deleteLater();
+        m_sweeps->showSweep(0);
+        if (code == 0 || code == 3) // finished, or cancelled by the user
+            return;
+        QFile file(log);
+        QStringList lines;
+        if (file.open(QIODevice::ReadOnly))
+            lines = QString::fromUtf8(file.readAll()).trimmed().split(QLatin1Char('\n'));
+        const QStringList tail = lines.mid(std::max<qsizetype>(0, lines.size() - 6));
+        showProblem(tr("Sweep failed"), tr("lbk sweep ended with exit code %1:\n%2\n\n(whole log: %3)")
+                                            .arg(code)
+                                            .arg(tail.join(QLatin1Char('\n')), log));
+    });
+    timer->start(500);
 }
 
 void MainWindow::duplicateConfig(qint64 id)

@@ -61,6 +61,7 @@ public:
     SweepDialog *openSweepDialog(const nlohmann::json &experiment, const QString &target, std::optional<double> rate = {});
     // Writes the sweep beside the store's runs and starts `lbk sweep` on it in its own session.
     void startSweep(const nlohmann::json &sweep);
+    void watchSweepProcess(qint64 pid, const QString &log);
     void duplicateConfig(qint64 id);
     // Skips "save changes?" questions (tests, and closing after a save).
     void setConfirmOnClose(bool on) { m_confirmOnClose = on; }

@@ -795,6 +795,21 @@ private Q_SLOTS:
         QVERIFY(problemBox(QStringLiteral("Store damaged")) == nullptr);
     }
 
+    // A sweep lbk refuses (a metric no run records) is said with the end of lbk's log, not left as "started".
+    void aRefusedSweepIsSaid()
+    {
+        json e = lbk::readJsonFile(LABBOOK_SOURCE_DIR "/experiments/debug.json").value();
+        e["data"]["path"] = LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl";
+        const json sweep = {{"name", "refused-sweep"}, {"experiment", e}, {"method", "grid"},
+                            {"metric", "val/acuracy"}, {"parameters", {{"optimizer.lr", {{"values", {0.1, 0.2}}}}}}};
+        m_window->startSweep(sweep);
+        QMessageBox *box = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((box = problemBox(QStringLiteral("Sweep failed"))) != nullptr, 30000);
+        QVERIFY2(box->text().contains(QStringLiteral("val/acuracy")), qPrintable(box->text()));
+        shoot(QStringLiteral("sweep-refused"), box);
+        box->done(QMessageBox::Ok);
+    }
+
     void cleanupTestCase()
     {
         m_window.reset();
