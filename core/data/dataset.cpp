@@ -105,7 +105,8 @@ Result<std::vector<fs::path>> resolveDataFiles(const std::string &path, const st
     if (path.find_first_of("*?[") == std::string::npos)
         return std::vector<fs::path>{resolved};
     glob_t found{};
-    const int rc = ::glob(resolved.c_str(), GLOB_ERR, nullptr, &found);
+    // Without GLOB_ERR: a folder of the pattern that does not exist is no match (named below), not a read error.
+    const int rc = ::glob(resolved.c_str(), 0, nullptr, &found);
     std::vector<fs::path> files;
     for (size_t i = 0; rc == 0 && i < found.gl_pathc; ++i)
         if (!fs::is_directory(found.gl_pathv[i]))

@@ -86,8 +86,20 @@ Status record(Store &store, const RunDetail &run, const LoadedModel &lm, const s
     return Unit{};
 }
 
+// The splits a run records by itself: an evaluation of another file under one of these names would replace them.
+Status checkSplitName(const std::string &split)
+{
+    for (const char *own : {"train", "val", "test"})
+        if (split == own)
+            return badInput("--split " + split + ": the run's own " + split + " figures are stored under that name; "
+                            "give the evaluation another (the default is eval:<file name>)");
+    return okStatus();
+}
+
 Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, const EvalRunOptions &o)
 {
+    if (auto named = checkSplitName(o.split); !named)
+        return named.error();
     const int threads = threadCount(o.threads);
     setComputeThreads(threads);
     auto m = loadModel(run.runDir);
@@ -98,7 +110,10 @@ Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, cons
     DataSpec ds = lm.exp.data;
     ds.paths = {o.data};
     ds.limit = 0;
-    const fs::path file = resolveDataPath(o.data, o.dataRoot);
+    // A path typed on the command line is the user's: the working directory's file where there is one, else (as in
+    // experiment files) under the data root.
+    std::error_code ec;
+    const fs::path file = fs::exists(o.data, ec) ? fs::path(o.data) : resolveDataPath(o.data, o.dataRoot);
     auto papers = readPapers(file, ds);
     if (!papers)
         return badInput(papers.message());

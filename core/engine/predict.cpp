@@ -88,6 +88,8 @@ std::string Predictor::header() const
     if (m_o.topK <= 0)
         for (const auto &n : m_lm.labels)
             h += "," + csvField("p:" + n);
+    for (int r = 2; r <= std::min<int>(m_o.topK, int(m_lm.labels.size())); ++r)
+        h += ",label_" + std::to_string(r) + ",score_" + std::to_string(r);
     return h + "\n";
 }
 
@@ -151,6 +153,10 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
                 s += ',';
                 appendFloat(s, v, true);
             }
+        for (size_t r = 1; r < std::min(order.size(), size_t(std::max(m_o.topK, 0))); ++r) {
+            s += "," + csvField(names[order[r]]) + ",";
+            appendFloat(s, full[order[r]], true);
+        }
         s += '\n';
         return;
     }
@@ -292,13 +298,70 @@ Result<PredictResult> checkResult(const PredictOptions &o, const PredictResult &
     // about (by the caller): the other shards score, and the array's join needs this part, empty, to be there.
     if (o.shards > 1)
         return r;
-    if (std::error_code ec; r.rows == 0 && r.skipped > 0 && o.out != "-" && fs::is_regular_file(o.out, ec))
-        fs::remove(o.out, ec); // nothing scored: leave no empty output file behind (never a device such as /dev/stdout)
     if (r.rows == 0 && r.skipped > 0)
         return badInput(o.data.string() + ": no line could be scored, " + std::to_string(r.skipped) +
                         " skipped; first: " + r.firstSkipped);
+    if (r.rows == 0)
+        return badInput(o.data.string() + ": holds no papers (an empty file)");
     return r;
 }
+
+// Where the rows go: stdout, a device as named, or a file written beside its final name and renamed over it once
+// every row is in, so a failed run leaves an earlier output whole and no half-written file.
+class Output {
+public:
+    static Result<Output> open(const PredictOptions &o)
+    {
+        Output out;
+        std::error_code ec;
+        if (o.out == "-") {
+            out.m_file = stdout;
+            return out;
+        }
+        if (fs::exists(o.out, ec) && fs::exists(o.data, ec) && fs::equivalent(o.out, o.data, ec))
+            return badInput(o.out.string() + ": is the --data file itself; write the predictions elsewhere");
+        const bool device = fs::exists(o.out, ec) && !fs::is_regular_file(o.out, ec);
+        out.m_final = o.out;
+        out.m_writing = device ? o.out : fs::path(o.out.string() + ".partial");
+        out.m_file = std::fopen(out.m_writing.c_str(), "wb");
+        if (!out.m_file)
+            return Error{o.out.string() + ": cannot write the predictions"};
+        return out;
+    }
+    Output() = default;
+    Output(Output &&other) noexcept { *this = std::move(other); }
+    Output &operator=(Output &&other) noexcept
+    {
+        std::swap(m_file, other.m_file);
+        std::swap(m_final, other.m_final);
+        std::swap(m_writing, other.m_writing);
+        return *this;
+    }
+    ~Output() { close(false); }
+    std::FILE *file() const { return m_file; }
+    // Flushes and closes; kept: the file takes its final name, else the partial file is removed.
+    bool close(bool keep)
+    {
+        if (!m_file)
+            return true;
+        bool ok = std::fflush(m_file) == 0 && !std::ferror(m_file);
+        if (m_file != stdout)
+            ok = std::fclose(m_file) == 0 && ok;
+        m_file = nullptr;
+        std::error_code ec;
+        if (m_writing != m_final) {
+            if (keep && ok)
+                fs::rename(m_writing, m_final, ec);
+            else
+                fs::remove(m_writing, ec);
+        }
+        return ok && !ec;
+    }
+
+private:
+    std::FILE *m_file = nullptr;
+    fs::path m_final, m_writing; // the same for stdout and devices
+};
 
 Result<PredictResult> predictAll(const PredictOptions &o)
 {
@@ -322,21 +385,16 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     auto source = openByteSource(o.data, false);
     if (!source)
         return badInput(source.message());
-    std::FILE *out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "wb");
+    auto out = Output::open(o);
     if (!out)
-        return Error{o.out.string() + ": cannot write the predictions"};
+        return out.error();
     Predictor predictor(o, **lm, *format, threads);
     if (*format == "csv")
-        std::fputs(predictor.header().c_str(), out);
+        std::fputs(predictor.header().c_str(), out->file());
     const auto t0 = std::chrono::steady_clock::now();
-    const Status scored = scoreLines(o, **source, *range, predictor, out);
-    const bool writeOk = std::fflush(out) == 0 && !std::ferror(out);
-    if (out != stdout)
-        std::fclose(out);
+    const Status scored = scoreLines(o, **source, *range, predictor, out->file());
     if (!scored)
         return scored.error();
-    if (!writeOk)
-        return Error{o.out.string() + ": write failed"};
     PredictResult r = predictor.result;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.threads = threads;
@@ -346,7 +404,12 @@ Result<PredictResult> predictAll(const PredictOptions &o)
         r.lines = range->end - range->first;
         r.totalLines = range->total;
     }
-    return checkResult(o, r);
+    auto checked = checkResult(o, r);
+    // Rows with non-finite probabilities are kept (the output says null for them); nothing scored is not.
+    const bool keep = checked || r.nonFinite > 0;
+    if (!out->close(keep))
+        return Error{o.out.string() + ": write failed"};
+    return checked;
 }
 
 } // namespace

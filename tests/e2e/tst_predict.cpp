@@ -153,6 +153,16 @@ private Q_SLOTS:
                         QStringLiteral("-q")});
         QCOMPARE(top.exitCode, 0);
         QCOMPARE(json::parse(readLines(path("top.jsonl"))[0])["top"].size(), size_t(2));
+        // CSV with --top-k: the first label and score, then the next k-1 as label_N, score_N (they were dropped).
+        auto topCsv = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                           QStringLiteral("--out"), path("top.csv"), QStringLiteral("--top-k"), QStringLiteral("3"),
+                           QStringLiteral("-q")});
+        QCOMPARE(topCsv.exitCode, 0);
+        const auto topRows = readLines(path("top.csv"));
+        QCOMPARE(topRows[0], std::string("id,label,score,label_2,score_2,label_3,score_3"));
+        const json top3 = json::parse(readLines(path("top.jsonl"))[0])["top"];
+        QVERIFY2(topRows[1].find("," + top3[1][0].get<std::string>() + ",") != std::string::npos, topRows[1].c_str());
+        QCOMPARE(std::count(topRows[1].begin(), topRows[1].end(), ','), 6);
 
         auto missing = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("nope.jsonl"),
                             QStringLiteral("--out"), path("x.jsonl")});
@@ -186,6 +196,21 @@ private Q_SLOTS:
         QCOMPARE(none.exitCode, 2);
         QVERIFY2(none.err.contains(QStringLiteral("no line could be scored")), qPrintable(none.err));
         QVERIFY(!fs::exists(path("none.jsonl").toStdString()));
+        // The input as the output: refused before the file is opened for writing (it was emptied, exit 0).
+        const auto before = readLines(path("mixed.jsonl"));
+        auto same = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("mixed.jsonl"),
+                         QStringLiteral("--out"), path("mixed.jsonl")});
+        QCOMPARE(same.exitCode, 2);
+        QVERIFY2(same.err.contains(QStringLiteral("is the --data file itself")), qPrintable(same.err));
+        QCOMPARE(readLines(path("mixed.jsonl")), before);
+        // An empty file is refused, and an earlier output of the same name is left as it was.
+        std::ofstream(path("empty.jsonl").toStdString()).close();
+        auto empty = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("empty.jsonl"),
+                          QStringLiteral("--out"), path("mixed-out.jsonl")});
+        QCOMPARE(empty.exitCode, 2);
+        QVERIFY2(empty.err.contains(QStringLiteral("holds no papers")), qPrintable(empty.err));
+        QCOMPARE(readLines(path("mixed-out.jsonl")).size(), size_t(1));
+        QVERIFY(!fs::exists(path("mixed-out.jsonl.partial").toStdString()));
     }
 
     // Weights overwritten with 0xFF bytes (NaN): predict says the model is damaged instead of writing "-nan",
@@ -408,6 +433,28 @@ private Q_SLOTS:
         QVERIFY((*s)->predictions(runRow->id, f).size() > 1000);
         const auto keys = (*s)->metricKeys(runRow->id);
         QVERIFY(std::find(keys.begin(), keys.end(), "eval:arxiv-sample-5k.jsonl/accuracy") != keys.end());
+
+        // --split test would have replaced the run's own test figures with these: refused, the test row kept.
+        const auto testBefore = (*s)->evaluations(runRow->id, "test");
+        QCOMPARE(testBefore.size(), size_t(1));
+        auto own = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"),
+                        QString::fromUtf8(kSample), QStringLiteral("--split"), QStringLiteral("test")});
+        QCOMPARE(own.exitCode, 2);
+        QVERIFY2(own.err.contains(QStringLiteral("the run's own test figures")), qPrintable(own.err));
+        const auto testAfter = (*s)->evaluations(runRow->id, "test");
+        QCOMPARE(testAfter.size(), size_t(1));
+        QCOMPARE(testAfter[0].summary, testBefore[0].summary);
+
+        // A relative --data is the working directory's file (it was looked for under the data root only).
+        fs::create_directories(path("cwd").toStdString());
+        fs::copy_file(kSample, path("cwd/mine.jsonl").toStdString());
+        const auto here = lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                                              {QStringLiteral("--store"), m_store, QStringLiteral("eval"),
+                                               QStringLiteral("debug"), QStringLiteral("--data"),
+                                               QStringLiteral("mine.jsonl")},
+                                              600000, QProcessEnvironment::systemEnvironment(), path("cwd"));
+        QVERIFY2(here.exitCode == 0, qPrintable(here.err));
+        QCOMPARE((*s)->evaluations(runRow->id, "eval:mine.jsonl").size(), size_t(1));
     }
 
     void datasetDumpMatchesTheRun()

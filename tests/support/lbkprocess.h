@@ -17,13 +17,15 @@ struct ProcessResult {
     QString out, err;
 };
 
-// env: the program's whole environment (empty: this process's).
+// env: the program's whole environment (empty: this process's); workDir: its working directory (empty: ours).
 inline ProcessResult runProcess(const QString &program, const QStringList &args, int timeoutMs = 300000,
-                                const QProcessEnvironment &env = {})
+                                const QProcessEnvironment &env = {}, const QString &workDir = {})
 {
     QProcess p;
     if (!env.isEmpty())
         p.setProcessEnvironment(env);
+    if (!workDir.isEmpty())
+        p.setWorkingDirectory(workDir);
     p.start(program, args);
     ProcessResult r;
     if (!p.waitForFinished(timeoutMs)) {
