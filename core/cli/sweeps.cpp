@@ -9,6 +9,7 @@
 
 #include "cli/table.h"
 #include "cli/targets.h"
+#include "data/dataset.h"
 #include "usecases/runactions.h"
 #include "experiment/schema.h"
 #include "launch/process.h"
@@ -282,6 +283,24 @@ int detach(const Common &c, Store &store, const SweepRecord &sweep)
 
 // Creates the sweep (its LR range test first when it asks for one) and follows it, or leaves it to a scheduler of
 // its own.
+// A local sweep whose experiment reads a file that is not there would launch every trial to fail the same way.
+// (A swept data.path is each trial's own; a remote target reads its own disk.)
+Status checkBaseData(const SweepSpec &spec, const std::string &dataRoot)
+{
+    const bool swept = std::any_of(spec.parameters.begin(), spec.parameters.end(),
+                                   [](const ParamSpec &p) { return p.key.rfind("data.", 0) == 0; });
+    auto e = experimentFromJson(spec.base);
+    if (isRemoteTarget(spec.target) || swept || !e)
+        return okStatus(); // an experiment the schema refuses was named when the sweep was read
+    auto files = resolveDataFiles(e->data.paths, dataRoot);
+    if (!files)
+        return badInput(files.message() + " (the sweep's experiment); nothing was launched");
+    for (const auto &f : *files)
+        if (std::error_code ec; !std::filesystem::exists(f, ec))
+            return badInput(f.string() + ": no such file (data.path of the sweep's experiment); nothing was launched");
+    return okStatus();
+}
+
 int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file, bool detached, bool quiet)
 {
     auto targets = targetsOrSay(c);
@@ -289,6 +308,10 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
         return kBadInput;
     if (auto target = usecase::findTarget(*targets, spec->target); !target) { // before the store or any trial
         printError(target.message());
+        return kBadInput;
+    }
+    if (auto data = checkBaseData(*spec, c.dataRoot); !data) {
+        printError(data.message());
         return kBadInput;
     }
     auto store = openStore(c, true, true);
@@ -383,8 +406,13 @@ int groupRuns(const Common &c, const std::string &ref)
         for (size_t i = 0; i < g.runs.size(); ++i)
             if (auto r = store->runById(g.runs[i]))
                 runs.add({std::to_string(r->id), r->name, toString(r->status),
-                          i < g.seeds.size() ? std::to_string(g.seeds[i]) : "-", fmt(r->summaryValue("final", o->spec.metric))});
+                          g.seeds[i] >= 0 ? std::to_string(g.seeds[i]) : "-", fmt(r->summaryValue("final", o->spec.metric))});
     std::printf("%s\n", runs.render().c_str());
+    if (!sweepsSeeds(o->spec)) { // every trial its own group: a column each would say nothing the ranking does not
+        std::printf("sweep %lld does not draw training.seed, so each trial is a group of one; `lbk sweep show %lld` "
+                    "ranks them\n", (long long)sweep->id, (long long)sweep->id);
+        return kOk;
+    }
     std::vector<std::pair<std::string, RunGroup>> labelled;
     labelGroups(sweep->name, groups, labelled);
     printGroupStats(labelled);
@@ -419,10 +447,16 @@ int sweepResume(const Common &c, const std::string &ref, bool detached, bool qui
     if (failure != kOk)
         return failure;
     const auto trials = store->trials(sweep->id);
-    const bool open = std::any_of(trials.begin(), trials.end(), [](const TrialRecord &t) { return isOpen(t.state); });
-    if (sweep->status == SweepStatus::Finished || (sweep->status == SweepStatus::Cancelled && !open)) {
+    const bool open = std::any_of(trials.begin(), trials.end(), [](const TrialRecord &t) {
+        return isOpen(t.state) || t.state == TrialState::Interrupted;
+    });
+    if (sweep->status == SweepStatus::Cancelled && reopenCancelledSweep(*store, *sweep) > 0)
+        sweep = store->sweep(std::to_string(sweep->id)).value();
+    else if (sweep->status == SweepStatus::Finished || (!open && sweep->status != SweepStatus::Interrupted)) {
+        // A failed sweep with nothing left to run would end "finished" and lose why it failed.
         printError("sweep " + std::to_string(sweep->id) + " has " + toString(sweep->status) +
-                   "; `lbk sweep show " + std::to_string(sweep->id) + "` shows its trials");
+                   (sweep->error.empty() ? "" : " (" + sweep->error + ")") + " and has no trial left to run; `lbk " +
+                   "sweep show " + std::to_string(sweep->id) + "` shows its trials");
         return kBadInput;
     }
     return detached ? detach(c, *store, *sweep) : follow(c, *store, *sweep, quiet);
@@ -474,7 +508,7 @@ int sweepShow(const Common &c, const std::string &ref)
                               {"run", t.run}, {"params", t.params}, {"reason", t.reason}});
         }
         std::printf("%s\n", json{{"id", sweep->id}, {"uid", sweep->uid}, {"name", sweep->name},
-                                 {"status", toString(sweep->status)}, {"metric", spec.metric},
+                                 {"status", toString(sweep->status)}, {"error", sweep->error}, {"metric", spec.metric},
                                  {"maximize", spec.maximize}, {"trials", trials}}
                                 .dump(2)
                                 .c_str());
@@ -483,6 +517,8 @@ int sweepShow(const Common &c, const std::string &ref)
     std::printf("sweep %lld (%s) %s: %s; %s, %s %s, early stopping %s\n", (long long)sweep->id, sweep->uid.c_str(),
                 sweep->name.c_str(), statusText(*sweep).c_str(), toString(spec.method),
                 spec.maximize ? "maximizing" : "minimizing", spec.metric.c_str(), toString(spec.earlyStopping.type));
+    if (!sweep->error.empty() && sweep->status != SweepStatus::Finished)
+        std::printf("%s: %s\n", toString(sweep->status), sweep->error.c_str());
     printTrials(*o);
     Table keys({"KEY", "FOREST SHARE", "RANK CORRELATION"});
     for (const auto &k : keyImportance(*o))

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include "experiment/schema.h"
+
 namespace lbk {
 
 using nlohmann::json;
@@ -50,7 +52,6 @@ std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &o)
     for (const auto &row : o.trials) {
         const TrialRecord &t = row.trial;
         json params = t.params;
-        const int64_t seed = params.value(kSeedKey, int64_t(0));
         params.erase(kSeedKey);
         auto it = std::find_if(groups.begin(), groups.end(), [&](const RunGroup &g) { return g.params == params; });
         if (it == groups.end()) {
@@ -59,12 +60,17 @@ std::vector<RunGroup> sweepGroups(const Store &store, const SweepOverview &o)
             it = groups.end() - 1;
         }
         it->trials.push_back(t.trial);
-        it->seeds.push_back(seed);
-        if (t.run > 0) {
-            it->runs.push_back(t.run);
-            if (auto run = store.runById(t.run); run && run->status == RunStatus::Finished)
-                members[size_t(it - groups.begin())].push_back(*run);
-        }
+        if (t.run <= 0)
+            continue;
+        auto run = store.runById(t.run);
+        // The trial's seed when the sweep draws it, else the one its run trained with (the base's).
+        const json seed = t.params.contains(kSeedKey) ? t.params[kSeedKey]
+                          : run                       ? valueAt(run->config, kSeedKey)
+                                                      : json();
+        it->runs.push_back(t.run);
+        it->seeds.push_back(seed.is_number_integer() ? seed.get<int64_t>() : -1); // in step with runs
+        if (run && run->status == RunStatus::Finished)
+            members[size_t(it - groups.begin())].push_back(*run);
     }
     for (size_t i = 0; i < groups.size(); ++i)
         groups[i].metrics = metricStats(members[i]);

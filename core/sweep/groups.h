@@ -34,7 +34,7 @@ struct RunGroup {
     nlohmann::json params = nlohmann::json::object(); // the trials' values other than the seed
     std::vector<int> trials;
     std::vector<int64_t> runs;
-    std::vector<int64_t> seeds;
+    std::vector<int64_t> seeds; // runs[i]'s seed (-1: none recorded)
     std::vector<MetricStats> metrics;
 };
 

@@ -339,7 +339,8 @@ Status SweepScheduler::launchTrial(TrialRecord &t)
     auto config = trialExperiment(m_spec, t.params, t.trial);
     if (!config)
         return fail(config.message());
-    if (!isRemoteTarget(m_spec.target) && m_spec.parallel > 1 && valueAt(m_spec.base, "training.threads").is_null()) {
+    if (!isRemoteTarget(m_spec.target) && m_spec.parallel > 1 && valueAt(m_spec.base, "training.threads").is_null() &&
+        !t.params.contains("training.threads")) {
         // Trials running side by side share the cores instead of each taking them all.
         const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
         setValueAt(*config, "training.threads", std::max(1, cores / m_spec.parallel));
@@ -385,7 +386,9 @@ void SweepScheduler::resumeInterrupted(TrialRecord &t)
         (void)m_store.updateTrial(t);
         return;
     }
-    if (!run || run->status != RunStatus::Interrupted || !m_resumed.insert(t.trial).second)
+    // Interrupted, or cancelled with the sweep and reopened by `lbk sweep resume` (reopenCancelledSweep).
+    const bool resumable = run && (run->status == RunStatus::Interrupted || run->status == RunStatus::Cancelled);
+    if (!resumable || !m_resumed.insert(t.trial).second)
         return;
     auto target = usecase::findTarget(m_targets, run->target);
     LaunchRequest req;
@@ -483,8 +486,9 @@ void SweepScheduler::prune(std::vector<TrialRecord> &trials)
 
 Result<std::string> cancelSweep(Store &store, const TargetsFile &targets, const SweepRecord &sweep)
 {
-    if (sweep.status == SweepStatus::Finished)
-        return badInput("sweep " + std::to_string(sweep.id) + " has finished; there is nothing to cancel");
+    if (sweep.status == SweepStatus::Finished || sweep.status == SweepStatus::Failed)
+        return badInput("sweep " + std::to_string(sweep.id) + " has " + toString(sweep.status) +
+                        "; there is nothing to cancel" + (sweep.error.empty() ? "" : " (" + sweep.error + ")"));
     if (auto st = store.setSweepStatus(sweep.id, SweepStatus::Cancelled, "cancelled"); !st)
         return st.error();
     int cancelled = 0, notStarted = 0;
@@ -507,6 +511,26 @@ Result<std::string> cancelSweep(Store &store, const TargetsFile &targets, const 
     }
     return "sweep " + std::to_string(sweep.id) + " cancelled: " + std::to_string(cancelled) +
            " running trials asked to stop, " + std::to_string(notStarted) + " trials will not start";
+}
+
+int reopenCancelledSweep(Store &store, const SweepRecord &sweep)
+{
+    int reopened = 0;
+    for (auto &t : store.trials(sweep.id)) {
+        reopened += isOpen(t.state) || t.state == TrialState::Interrupted; // left open by the cancel: they go on too
+        if (t.state != TrialState::Cancelled)
+            continue;
+        auto run = t.run > 0 ? store.runById(t.run) : Result<RunDetail>(Error{"no run"});
+        if (t.run > 0 && !(run && (run->status == RunStatus::Cancelled || run->status == RunStatus::Interrupted)))
+            continue; // its run finished or failed after all, or was deleted: the trial stays as it ended
+        t.state = t.run > 0 ? TrialState::Interrupted : TrialState::Pending;
+        t.reason.clear();
+        (void)store.updateTrial(t);
+        ++reopened;
+    }
+    if (reopened > 0)
+        (void)store.setSweepStatus(sweep.id, SweepStatus::Interrupted, "resumed after a cancel");
+    return reopened;
 }
 
 } // namespace lbk

@@ -77,6 +77,10 @@ private:
 // Stops a sweep: it is marked cancelled, its pending trials never start, the runs of its running ones are
 // cancelled. Says what was done.
 Result<std::string> cancelSweep(Store &store, const TargetsFile &targets, const SweepRecord &sweep);
+// `lbk sweep resume` of a cancelled sweep: its cancelled trials open again (never started: pending; a run that
+// was cancelled: resumed from its checkpoint), pruned and ended ones stay. Returns how many trials are open now;
+// when some are, the sweep is marked interrupted, so a scheduler can follow it.
+int reopenCancelledSweep(Store &store, const SweepRecord &sweep);
 
 // The trial's progress as the rule counts it: one point per value of the sweep's metric.
 std::vector<TrialPoint> trialPoints(const Store &store, const SweepSpec &spec, int64_t run);

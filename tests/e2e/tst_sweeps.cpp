@@ -127,6 +127,17 @@ private Q_SLOTS:
         for (const auto &t : s->trials(sweeps[0].id))
             top = std::max(top, *t.value);
         QCOMPARE(j["trials"][0]["value"].get<double>(), top);
+
+        // runs --group: every run's seed is the one it trained with (debug.json's 7; it said 0), and a sweep that
+        // does not draw seeds gets no column per trial.
+        const auto grouped = lbk(store, {QStringLiteral("runs"), QStringLiteral("--group"), QStringLiteral("debug-sweep")});
+        QCOMPARE(grouped.exitCode, 0);
+        const QStringList rows = grouped.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        int sevens = 0;
+        for (const QString &row : rows)
+            sevens += row.contains(QRegularExpression(QStringLiteral("\\s7\\s")));
+        QVERIFY2(sevens == 12, qPrintable(grouped.out));
+        QVERIFY2(grouped.out.contains(QStringLiteral("each trial is a group of one")), qPrintable(grouped.out));
     }
 
     // The scheduler killed mid-sweep: its trials go on, `lbk sweep resume` follows them and launches the rest,
@@ -217,8 +228,15 @@ private Q_SLOTS:
                 QVERIFY(!lbk::isActive(s->runById(t.run)->status));
         }
         QVERIFY(notStarted > 0);
-        const auto again = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), QString::number(sweep)});
-        QCOMPARE(again.exitCode, 2);
+        // Resumed like a cancelled run: the trials never started run, the cancelled ones continue their runs.
+        const auto again = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), QString::number(sweep),
+                                       QStringLiteral("-q")});
+        QVERIFY2(again.exitCode == 0, qPrintable(again.err));
+        s = open(store);
+        QCOMPARE(s->sweep(std::to_string(sweep))->status, lbk::SweepStatus::Finished);
+        checkComplete(*s, sweep);
+        for (const auto &t : s->trials(sweep))
+            QVERIFY2(t.state == lbk::TrialState::Finished || t.state == lbk::TrialState::Pruned, lbk::toString(t.state));
     }
 
     // around_lr_finder: the base's LR range test runs first, the rates are drawn within a factor of its suggestion,
@@ -363,6 +381,17 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains(QStringLiteral("no target named \"nosuch\"")), qPrintable(r.err));
         QCOMPARE(open(store)->sweeps().size(), size_t(1));
+
+        // The experiment's own data file missing (not swept): said before anything is created or launched.
+        json base = json::parse(std::ifstream(LABBOOK_SOURCE_DIR "/experiments/debug.json"));
+        base["data"]["path"] = missing;
+        spec.erase("target");
+        spec["experiment"] = base;
+        std::ofstream(file.toStdString()) << spec.dump();
+        r = lbk(store, {QStringLiteral("sweep"), file});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QString::fromStdString(missing) + QStringLiteral(": no such file")), qPrintable(r.err));
+        QCOMPARE(open(store)->sweeps().size(), size_t(1));
     }
 
     // A metric no run records (a typo) stops the sweep after its first finished trial, naming what runs record,
@@ -394,6 +423,18 @@ private Q_SLOTS:
         QCOMPARE(finished, 1); // one trial at a time: the rest never started
         QCOMPARE(s->runs({}).size(), size_t(1));
         QCOMPARE(r.err.count(QStringLiteral("finished without recording it")), 1); // said once
+        // Why it failed stays with it: shown, and neither resume (it ended "finished") nor cancel erases it.
+        const QString id = QString::number(sweeps[0].id);
+        const auto shown = lbk(store, {QStringLiteral("sweep"), QStringLiteral("show"), id});
+        QVERIFY2(shown.out.contains(QStringLiteral("failed: metric val/acuracy")), qPrintable(shown.out));
+        const auto resumed = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), id});
+        QCOMPARE(resumed.exitCode, 2);
+        QVERIFY2(resumed.err.contains(QStringLiteral("has failed (metric val/acuracy")), qPrintable(resumed.err));
+        const auto cancelled = lbk(store, {QStringLiteral("sweep"), QStringLiteral("cancel"), id});
+        QCOMPARE(cancelled.exitCode, 2);
+        s = open(store);
+        QCOMPARE(s->sweeps()[0].status, lbk::SweepStatus::Failed);
+        QVERIFY(s->sweeps()[0].error.find("val/acuracy") != std::string::npos);
     }
 };
 
