@@ -46,7 +46,8 @@ int lrRangeTest(RunContext &ctx, Objective &objective)
     torch::manual_seed(e.training.seed);
     if (auto created = objective.createModel(); !created)
         return ctx.fail(created.message());
-    auto optimizer = makeOptimizer(objective.model(), objective.paramGroupOf(), objective.sparseTable(), e.optimizer, lf.minLr);
+    torch::Tensor sparse = objective.sparseTable();
+    auto optimizer = makeOptimizer(objective.model(), objective.paramGroupOf(), sparse, e.optimizer, lf.minLr);
     // The range test must leave the model as it found it: keep a copy of every parameter to restore.
     std::vector<torch::Tensor> saved;
     for (const auto &p : objective.model().parameters())
@@ -73,11 +74,12 @@ int lrRangeTest(RunContext &ctx, Objective &objective)
         const double lr = lrFinderRate(lf.minLr, lf.maxLr, lf.steps, i);
         optimizer->setLr(lr);
         optimizer->zero_grad();
-        const auto loss = objective.trainingLoss(order, cursor, std::min(order.size(), cursor + batchSize));
+        // The gradient as the training step takes it: in training.accumulate parts, clipped to optimizer.grad_clip.
+        const double value = accumulateGradients(objective, order, cursor, std::min(order.size(), cursor + batchSize),
+                                                 e.training.accumulate, 1.0);
         cursor += batchSize;
-        const double value = loss.value();
         if (std::isfinite(value)) {
-            loss.sum.backward();
+            coalesceAndClip(objective.model(), sparse, e.optimizer.gradClip);
             optimizer->step();
         }
         const double s = ema.add(value);

@@ -96,4 +96,10 @@ Result<std::vector<Paper>> readRunPapers(const RunContext &context, std::filesys
 // The reading's bad and repeated lines as warnings in the run's log.
 void logReadReport(const RunContext &context, const std::filesystem::path &dataFile, const ReadReport &report);
 
+// The gradient of the mean loss over examples[lo, hi) times `scale`, computed in `parts` parts (training.accumulate),
+// each part's mean weighed by its share of the whole; returns that mean loss (NaN or infinite: the parts after it
+// were not computed). The step loop and the LR range test both take their gradients so (engine/trainer.cpp).
+double accumulateGradients(Objective &objective, const std::vector<size_t> &examples, size_t lo, size_t hi, int parts,
+                           double scale);
+
 } // namespace lbk

@@ -47,4 +47,17 @@ std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, 
     return opt;
 }
 
+void clipGradients(const torch::nn::Module &model, double clip)
+{
+    if (clip > 0)
+        torch::nn::utils::clip_grad_norm_(model.parameters(), clip);
+}
+
+void coalesceAndClip(const torch::nn::Module &model, torch::Tensor &sparseTable, double clip)
+{
+    if (sparseTable.defined() && sparseTable.grad().defined())
+        sparseTable.mutable_grad() = sparseTable.grad().coalesce();
+    clipGradients(model, clip);
+}
+
 } // namespace lbk

@@ -154,4 +154,10 @@ using ParamGroupOf = std::function<ParamGroup(const std::string &name)>;
 std::unique_ptr<TrainerOptimizer> makeOptimizer(const torch::nn::Module &model, const ParamGroupOf &groupOf,
                                                 const torch::Tensor &sparseTable, const OptimizerSpec &spec, double lr);
 
+// The gradients before a step of one process: the sparse table's coalesced (so the clipping norm and the lazy
+// update see each row once), then all clipped to a total norm of `clip` (optimizer.grad_clip) when it is > 0.
+void coalesceAndClip(const torch::nn::Module &model, torch::Tensor &sparseTable, double clip);
+// Every gradient clipped to a total norm of `clip` when it is > 0.
+void clipGradients(const torch::nn::Module &model, double clip);
+
 } // namespace lbk

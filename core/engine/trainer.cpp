@@ -265,34 +265,18 @@ void StepLoop::applyGradients()
 {
     if (m_ctx.dist) {
         m_ctx.dist->averageGradients(m_obj.model().parameters(), m_sparse);
-    } else if (m_sparse.defined() && m_sparse.grad().defined()) {
-        // Coalesced once here, so the clipping norm and the lazy update see each row once.
-        m_sparse.mutable_grad() = m_sparse.grad().coalesce();
+        clipGradients(m_obj.model(), m_e.optimizer.gradClip);
+    } else {
+        coalesceAndClip(m_obj.model(), m_sparse, m_e.optimizer.gradClip);
     }
-    if (m_e.optimizer.gradClip > 0)
-        torch::nn::utils::clip_grad_norm_(m_obj.model().parameters(), m_e.optimizer.gradClip);
     m_opt->step();
 }
 
-// The gradient of the mean loss over examples [lo, hi) times `scale`, computed in training.accumulate parts, each
-// part's mean weighed by its share of the whole; returns that mean loss (NaN or infinite: nothing was applied).
+// The gradient of the mean loss over examples [lo, hi) times `scale`, in training.accumulate parts; returns that
+// mean loss (NaN or infinite: nothing was applied).
 double StepLoop::accumulate(size_t lo, size_t hi, double scale)
 {
-    const auto parts = size_t(m_e.training.accumulate);
-    const double whole = parts > 1 ? m_obj.lossWeight(m_order, lo, hi) : 1.0;
-    double value = 0;
-    for (size_t k = 0; k < parts; ++k) {
-        const size_t a = lo + (hi - lo) * k / parts, b = lo + (hi - lo) * (k + 1) / parts;
-        if (b <= a)
-            continue;
-        const auto loss = m_obj.trainingLoss(m_order, a, b);
-        const double share = parts > 1 ? m_obj.lossWeight(m_order, a, b) / whole : 1.0;
-        value += loss.value() * share;
-        if (!std::isfinite(value))
-            return value;
-        (loss.sum * (share * scale)).backward();
-    }
-    return value;
+    return accumulateGradients(m_obj, m_order, lo, hi, m_e.training.accumulate, scale);
 }
 
 void StepLoop::logMetrics(double lr, double lossValue, size_t examples)
@@ -419,6 +403,26 @@ int trainRun(RunContext &context, Objective &objective)
 {
     StepLoop loop(context, objective);
     return loop.run();
+}
+
+double accumulateGradients(Objective &objective, const std::vector<size_t> &examples, size_t lo, size_t hi, int parts,
+                           double scale)
+{
+    const auto n = size_t(std::max(parts, 1));
+    const double whole = n > 1 ? objective.lossWeight(examples, lo, hi) : 1.0;
+    double value = 0;
+    for (size_t k = 0; k < n; ++k) {
+        const size_t a = lo + (hi - lo) * k / n, b = lo + (hi - lo) * (k + 1) / n;
+        if (b <= a)
+            continue;
+        const auto loss = objective.trainingLoss(examples, a, b);
+        const double share = n > 1 ? objective.lossWeight(examples, a, b) / whole : 1.0;
+        value += loss.value() * share;
+        if (!std::isfinite(value))
+            return value;
+        (loss.sum * (share * scale)).backward();
+    }
+    return value;
 }
 
 } // namespace lbk

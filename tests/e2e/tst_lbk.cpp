@@ -236,6 +236,17 @@ private Q_SLOTS:
         auto cmp = lbk({QStringLiteral("compare"), QStringLiteral("1"), QString::number(runs[0].id)});
         QCOMPARE(cmp.exitCode, 0);
         QVERIFY(cmp.out.contains(QStringLiteral("Config keys that differ")));
+
+        // optimizer.grad_clip shapes the range test as it shapes training (the test ignored it: the same curve).
+        auto clipped = lbk({QStringLiteral("lr-find"), variant(QStringLiteral("clipped"), {{"optimizer", {{"grad_clip", 0.001}}}}),
+                            QStringLiteral("--quiet")});
+        QVERIFY2(clipped.exitCode == 0 || clipped.exitCode == 1, qPrintable(clipped.err));
+        const auto clippedRuns = s->runs(f);
+        QCOMPARE(clippedRuns.size(), size_t(2));
+        const auto other = s->lrPoints(clippedRuns[0].id == runs[0].id ? clippedRuns[1].id : clippedRuns[0].id);
+        QVERIFY(other.size() > 10);
+        QCOMPARE(other[0].loss, pts[0].loss); // the same model and first batch
+        QVERIFY2(other[10].loss != pts[10].loss, qPrintable(QString::number(other[10].loss)));
     }
 
     // Starts a long debug run detached, waits for three "last" checkpoints in its journal, then kills the worker
