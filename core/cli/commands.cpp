@@ -220,7 +220,7 @@ struct Progress {
                     std::to_string(e.value("threads", 0)) + " threads" + resumed);
             }
         } else if (type == "metrics") {
-            step = std::max(step, e.value("step", int64_t(0)));
+            step = e.value("step", step);
             const auto it = e.find("values");
             if (it == e.end() || !it->is_object())
                 return;
@@ -234,9 +234,9 @@ struct Progress {
             if (v.contains("val/macro_f1") && v["val/macro_f1"].is_number())
                 valF1 = v["val/macro_f1"];
             if (v.contains("val/accuracy") && !tty && !quiet)
-                say("step " + std::to_string(step) + "/" + std::to_string(totalSteps) + ": " + validationLine(v));
+                say("step " + stepText() + ": " + validationLine(v));
             draw();
-        } else if (type == "lr_point") {
+        } else if (type == "lr_point" && kind == "lr_find") { // a script's own range test is not its training
             step = e.value("index", int64_t(0)) + 1;
             if (e.contains("smoothed") && e["smoothed"].is_number())
                 loss = e["smoothed"];
@@ -246,6 +246,12 @@ struct Progress {
             if (!quiet || level != "info")
                 say((level == "info" ? "" : level + ": ") + e.value("message", ""));
         }
+    }
+
+    // "120/400", or "120" when the run did not say how many steps it takes (a script of its own).
+    std::string stepText() const
+    {
+        return std::to_string(step) + (totalSteps > 0 ? "/" + std::to_string(totalSteps) : "");
     }
 
     void say(const std::string &line)
@@ -271,16 +277,16 @@ struct Progress {
             std::string bar(size_t(frac * width), '#');
             bar.resize(size_t(width), '.');
             const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-            std::snprintf(line, sizeof line, "[%s] %3d%% step %lld/%lld  loss %.4f  %s%.0f ex/s  %s left", bar.c_str(),
-                          int(frac * 100), (long long)step, (long long)totalSteps, loss,
+            std::snprintf(line, sizeof line, "[%s] %3d%% step %s  loss %.4f  %s%.0f ex/s  %s left", bar.c_str(),
+                          int(frac * 100), stepText().c_str(), loss,
                           std::isfinite(valAccuracy) ? ("val acc " + fmtMetric(valAccuracy, 3) + "  ").c_str() : "",
                           examplesPerSecond, fmtDuration(eta).c_str());
             std::fprintf(stderr, "\r\033[K%s", line);
             drewBar = true;
         } else if (now - lastPlain > std::chrono::seconds(10) && step > 0) {
             lastPlain = now;
-            std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.0f ex/s  %s elapsed", (long long)step,
-                          (long long)totalSteps, loss, examplesPerSecond, fmtDuration(elapsed).c_str());
+            std::snprintf(line, sizeof line, "step %s  loss %.4f  %.0f ex/s  %s elapsed", stepText().c_str(), loss,
+                          examplesPerSecond, fmtDuration(elapsed).c_str());
             std::fprintf(stderr, "%s\n", line);
         }
         std::fflush(stderr);
