@@ -13,11 +13,11 @@ import os
 import socket
 import sys
 
-from . import _hooks, _locate
+from . import _hooks, _locate, _report
 from ._journal import Journal, JournalError
 from ._ranks import process_rank
 from ._report import warn
-from ._values import jsonable
+from ._values import config_object, jsonable
 from .run import Run
 
 __version__ = "0.1.0"
@@ -30,11 +30,13 @@ def init(config=None, *, name=None, tags=None, task=None, experiment=None, journ
     """Starts recording a run and returns it.
 
     Where it goes: `journal` (a path, e.g. a target's {journal}); else the run folder a Labbook target gives
-    the script ($LABBOOK_RUN_DIR); else, started by hand, a new run in the store through `lbk record` (`store`
-    picks the store file, `lbk` or $LABBOOK_LBK the program); else, without lbk, a folder under `folder`
-    (default ./labbook-runs) to import later. Only the job's main process records (torch.distributed rank,
-    torch_xla ordinal, accelerate's process index, RANK/LOCAL_RANK/SLURM_PROCID), unless main_process says.
-    A journal that cannot be opened is a warning and a run that records nothing, or an error with strict=True.
+    the script ($LABBOOK_RUN_DIR; `store` and `folder` are then ignored); else, started by hand, a new run in
+    the store through `lbk record` (`store` picks the store file, `lbk` or $LABBOOK_LBK the program); else,
+    without lbk or when `lbk record` fails, a folder under `folder` (default ./labbook-runs) to import later.
+    Only the job's main process records (torch.distributed rank, torch_xla ordinal, accelerate's process
+    index, RANK/LOCAL_RANK/SLURM_PROCID), unless main_process says. `config` may be a dict or any mapping, an
+    argparse.Namespace or a dataclass. A journal that cannot be opened is a warning and a run that records
+    nothing (still `main` on the main process), or an error with strict=True.
     """
     if main_process is None:
         main_process = process_rank()[0] == 0
@@ -46,38 +48,47 @@ def init(config=None, *, name=None, tags=None, task=None, experiment=None, journ
         warn(f"labbook.init() while run {previous.name or previous.uid} is still recording: it is recorded as "
              "finished now (call run.finish() or run.fail() first to end it otherwise)")
         previous.finish()
+    _report.begin_run()
+    config = config_object(config)
     try:
-        place = _place(journal, name, config, tags, task, store, experiment, folder, lbk)
+        place = _place(journal, name, config, tags, task, store, experiment, folder, lbk, strict)
         opened = Journal(place.journal)
     except (JournalError, _locate.LocateError) as e:
         if strict:
             raise
         warn(f"{e}; this run is not recorded, the training goes on")
-        return Run()
+        return Run(main=True)  # the job's main process all the same: the script's rank-0 work must still run
     run = Run(place, opened, graceful_cancel=graceful_cancel)
     _hooks.install(run)
     _started(run, place, config, kind, total_steps, device, data, tags, task)
     return run
 
 
-def _place(journal, name, config, tags, task, store, experiment, folder, lbk):
+def _place(journal, name, config, tags, task, store, experiment, folder, lbk, strict):
     if journal is not None:
         return _locate.given(journal, name)
-    if folder is None and store is None:
-        place = _locate.from_target(name)
-        if place is not None:
-            return place
+    place = _locate.from_target(name)
+    if place is not None:  # the target decides where its run goes, whatever the script says
+        if store is not None or folder is not None:
+            warn(f"labbook.init(): store= and folder= are ignored under a Labbook target; the run is recorded "
+                 f"to the target's journal {place.journal}")
+        return place
     if folder is None:
         program = _locate.lbk_program(lbk)
-        if program:
-            return _locate.from_store(program, name, jsonable(config or {}), tags, task, store, experiment)
-        warn("lbk was not found (set $LABBOOK_LBK or put lbk on PATH), so the run is written to a folder: "
-             "store it later with `lbk record --journal FILE`")
+        if not program:
+            warn("lbk was not found (set $LABBOOK_LBK or put lbk on PATH), so the run is written to a folder")
+            return _locate.in_folder(None, name)
+        try:
+            return _locate.from_store(program, name, config, tags, task, store, experiment)
+        except _locate.LocateError as e:
+            if strict:
+                raise
+            warn(f"{e}; the run is written to a folder instead")
     return _locate.in_folder(folder, name)
 
 
 def _started(run, place, config, kind, total_steps, device, data, tags, task):
-    fields = {"run": place.uid, "config": jsonable(config or {}), "host": socket.gethostname(), "pid": os.getpid(),
+    fields = {"run": place.uid, "config": config, "host": socket.gethostname(), "pid": os.getpid(),
               "device": device or _device(), "threads": _threads(), "version": f"labbook-python {__version__}",
               "kind": kind, "recorder": "python"}
     if total_steps is not None:
@@ -95,9 +106,10 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
     run._emit("run_started", **fields)
     if place.origin in ("target", "given") and place.config_in_store and config:
         # The store keeps the target's experiment as the run's config; the script's own is kept in the log.
-        run.message("the training script's config: " + _compact(jsonable(config)))
+        run.message("the training script's config: " + _compact(config))
     if place.origin == "folder":
-        warn(f"recording to {place.journal}")
+        journal = os.path.abspath(place.journal)
+        warn(f"recording to {journal}; store it later with `lbk record --journal {journal}`")
 
 
 def _compact(value):

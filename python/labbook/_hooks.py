@@ -3,7 +3,9 @@
 - SIGTERM (`lbk cancel`, scancel, a time limit): `cancelled` is written and the process exits with code 3, the
   worker's; with graceful_cancel the first SIGTERM only sets run.cancel_requested, so the loop (or an
   integration) can save a checkpoint and stop, and finish() then writes `cancelled`.
-- An uncaught exception: `failed`, with the exception and where it was raised; Ctrl-C: `cancelled`.
+- An uncaught exception: `failed`, with the exception and where it was raised; Ctrl-C: `cancelled`. Also when
+  another library (rich.traceback.install()) replaced sys.excepthook after init: Python keeps the exception in
+  sys.last_exc / sys.last_value whichever hook it calls, and the exit handler reads it there.
 - The script's normal end without finish(): `finished`.
 - Killed outright (SIGKILL, the machine gone): nothing is written, and Labbook sets the run `interrupted`.
 Only the process that called labbook.init() acts: forked children (DataLoader workers) inherit nothing.
@@ -14,11 +16,13 @@ import signal
 import sys
 import threading
 
-_state = {"run": None, "pid": 0, "previous_term": None, "previous_hook": None, "atexit": False}
+_state = {"run": None, "pid": 0, "previous_term": None, "previous_hook": None, "atexit": False,
+          "earlier_error": None}
 
 
 def install(run):
     _state["run"], _state["pid"] = run, os.getpid()
+    _state["earlier_error"] = _last_error()  # one from before this run (a REPL's) is not this run's end
     if not _state["atexit"]:
         atexit.register(_at_exit)
         if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
@@ -47,7 +51,7 @@ def release(run):
 def _forget():
     run, _state["run"] = _state["run"], None
     if run is not None:
-        run._journal = None  # the child's copy only
+        run._journal, run._main = None, False  # the child's copy only
 
 
 def active_run():
@@ -95,16 +99,47 @@ def _chain(previous, signum, frame):
 def _excepthook(kind, error, tb):
     run = active_run()
     if run is not None:
-        from .run import describe_exception
-
-        if issubclass(kind, KeyboardInterrupt):
-            run._end("cancelled", step=run.step)
-        else:
-            run.fail(describe_exception(kind, error, tb, run.step))
+        _record_uncaught(run, kind, error, tb)
     (_state["previous_hook"] or sys.__excepthook__)(kind, error, tb)
+
+
+def _record_uncaught(run, kind, error, tb):
+    from .run import describe_exception
+
+    if issubclass(kind, KeyboardInterrupt):
+        run._end("cancelled", step=run.step)
+    else:
+        run.fail(describe_exception(kind, error, tb, run.step))
 
 
 def _at_exit():
     run = active_run()
-    if run is not None:
+    if run is None:
+        return
+    error = _uncaught()
+    if error is None:
         run.finish()
+    else:  # the script died of it, but a hook installed after ours printed it and did not call ours
+        _record_uncaught(run, type(error), error, error.__traceback__)
+
+
+def _last_error():
+    return getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)  # last_exc: Python 3.12 on
+
+
+def _uncaught():
+    """The exception that ended the script, if one did: Python sets sys.last_exc / sys.last_value before it
+    calls whatever sys.excepthook is installed. An interactive session sets them for every error and goes on,
+    so there they say nothing about how the script ended."""
+    error = _last_error()
+    if error is None or error is _state["earlier_error"] or _interactive():
+        return None
+    return error
+
+
+def _interactive():
+    if hasattr(sys, "ps1") or sys.flags.interactive:
+        return True
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return callable(get_ipython) and get_ipython() is not None

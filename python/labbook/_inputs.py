@@ -3,8 +3,18 @@ probabilities in any of the usual shapes (lists, tensors, arrays; indices, names
 error names the argument and the row, so a bad call is fixed from the message alone."""
 import math
 
-from ._values import as_list
+from ._values import as_list, scalar
 from .metrics import TASKS
+
+
+def plain(values):
+    """Python lists and numbers all the way down: a list of arrays, of tensors (list(tensor) gives 0-d ones),
+    or of numpy scalars is read as the lists and numbers it holds, as a whole tensor or array is."""
+    if isinstance(values, (list, tuple)):
+        return [v if type(v) in (float, int, str) else plain(v) for v in values]
+    if callable(getattr(values, "tolist", None)):
+        return as_list(values)
+    return values
 
 
 def label_names(labels, k):
@@ -53,8 +63,9 @@ def _index(value, names, index_of, where):
         if value not in index_of:
             raise ValueError(f"truth{where} is {value!r}, which is not among labels {names}")
         return index_of[value]
-    if isinstance(value, bool) or isinstance(value, float) and value.is_integer():
-        value = int(value)
+    number = scalar(value)
+    if number is not None and (isinstance(number, int) or number.is_integer()):
+        value = int(number)
     if not isinstance(value, int) or not 0 <= value < len(names):
         raise ValueError(f"truth{where} is {value!r}; give a label name or an index from 0 to {len(names) - 1}")
     return value
@@ -79,7 +90,7 @@ def truth_indices(task, truth, names):
 
 def evaluation_inputs(task, labels, truth, probs):
     """(task, label names, truth as indices, probs as lists) or ValueError saying what is wrong."""
-    probs, truth = as_list(probs), as_list(truth)
+    probs, truth = plain(probs), plain(truth)
     if probs is None or truth is None:
         raise ValueError("give truth= and probs= (or summary=) to record an evaluation")
     if len(probs) != len(truth):

@@ -2,7 +2,9 @@
 
 The format is docs/PROTOCOL.md's. As the C++ worker's JournalWriter does, a journal that already holds events
 continues their numbering (a resumed run), a torn last line is closed first, and a second writer on the same
-journal is refused (an flock held while the file is open).
+journal is refused (an flock held while the file is open). A line this writer could only write in part (a full
+disk) is cut off again, or, where the file cannot be cut, ended by the next line's leading newline: either way
+the next event is a line of its own once the disk takes writes again.
 """
 import errno
 import json
@@ -56,6 +58,7 @@ class Journal:
         self.path = os.fspath(path)
         self.error = None
         self._lock = threading.Lock()
+        self._torn = False   # a partial line is left at the end: the next line starts with a newline
         self._writer = None  # the thread inside emit(): a signal handler on it must not emit again
         folder = os.path.dirname(os.path.abspath(self.path))
         try:
@@ -85,20 +88,32 @@ class Journal:
             raise JournalError(f"{self.path}: cannot lock the run journal: {e.strerror}") from None
 
     def _close_torn_line(self):
-        # A writer killed mid-line leaves it without its newline; close it so it stays one bad line.
+        # A writer killed mid-line leaves it without its newline; the first event closes it (a full disk here
+        # must not fail the open), so it stays one bad line.
         size = os.fstat(self._fd).st_size
         if size == 0:
             return
         with open(self.path, "rb") as f:
             f.seek(size - 1)
-            if f.read(1) != b"\n":
-                self._write(b"\n")
+            self._torn = f.read(1) != b"\n"
 
-    def _write(self, data):
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+    def _write_line(self, data):
+        """Writes one whole line or, failing, leaves none of it (see _cut) and raises."""
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        except OSError:
+            if written:
+                self._cut(written)
+            raise
+
+    def _cut(self, count):
+        """Removes the `count` bytes of a line written in part, so the journal ends with its last whole line."""
+        try:
+            os.ftruncate(self._fd, os.fstat(self._fd).st_size - count)
+        except OSError:  # not a regular file, or not ours to cut: the next line closes this one instead
+            self._torn = True
 
     def emit(self, type_, fields):
         """Writes {"seq", "t", "type", **fields}; final events are also fsync'ed. Values must be JSON already."""
@@ -107,8 +122,10 @@ class Journal:
             event = {"seq": self.seq + 1, "t": time.time(), "type": type_}
             event.update(fields)
             try:
-                line = _ENCODER.encode(event) + "\n"
-                self._write(line.encode("utf-8", "replace"))
+                line = ("\n" if self._torn else "") + _ENCODER.encode(event) + "\n"
+                self._write_line(line.encode("utf-8", "replace"))
+                self._torn = False
+                self.seq += 1  # the line is in the file; its seq is used even if the fsync below fails
                 if type_ in FINAL_TYPES:
                     os.fsync(self._fd)
             except (OSError, ValueError, TypeError) as e:
@@ -116,7 +133,6 @@ class Journal:
                 return False
             finally:
                 self._writer = None
-            self.seq += 1
             return True
 
     def writing_here(self):

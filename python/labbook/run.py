@@ -38,8 +38,9 @@ def _guarded(method):
 class Run:
     """Created by labbook.init(). On processes other than the job's main one every method does nothing."""
 
-    def __init__(self, place=None, journal=None, graceful_cancel=False):
+    def __init__(self, place=None, journal=None, graceful_cancel=False, main=None):
         self._journal = journal
+        self._main = journal is not None if main is None else main
         self.uid = place.uid if place else ""
         self.name = place.name if place else ""
         self.run_dir = place.run_dir if place else ""
@@ -51,15 +52,18 @@ class Run:
         self.graceful_cancel = graceful_cancel
         self.cancel_requested = False  # set by SIGTERM when graceful_cancel: finish() then records `cancelled`
         self.ended = None              # "finished", "failed" or "cancelled" once written
-        self._explicit_step = False
-        self._write_failed = False
+        self._log_steps_given = False  # log() was given a step: a step-less log() then goes to the step given last
+        self._log_calls = 0            # else step-less log() calls count themselves
+        self._key_steps = {}           # each metric's highest step, to say when one goes back or is overwritten
+        self._lost = 0                 # events not written since the journal last took one (a full disk)
         self._pending_signal = None
         self._problems = set()
 
     @property
     def main(self):
-        """Whether this process records (the job's main process)."""
-        return self._journal is not None
+        """Whether this is the job's main process, the one that records (true even when its journal could not
+        be opened: the script's rank-0 work does not depend on the record)."""
+        return self._main
 
     # ----- writing -----
 
@@ -67,13 +71,25 @@ class Run:
         if self._journal is None or self.ended:
             return False
         ok = self._journal.emit(type_, fields)
-        if not ok and not self._write_failed:
-            self._write_failed = True
-            warn(f"{self._journal.error}; the run's record stops here, the training goes on")
+        if not ok:
+            self._lost += 1
+            if self._lost == 1:
+                warn(f"{self._journal.error}; events are left out of the run's record until the journal takes "
+                     "writes again, the training goes on", key=f"write:{self._journal.error}")
+        elif self._lost:
+            self._say_lost()
         if self._pending_signal is not None:
             from ._hooks import cancel_now
             cancel_now(self)
         return ok
+
+    def _say_lost(self):
+        """The journal takes writes again (space freed): the record goes on, and says what it is missing."""
+        lost, self._lost = self._lost, 0
+        message = (f"the journal takes writes again; {lost} earlier event(s) could not be written "
+                   f"({self._journal.error}) and are missing from the record")
+        warn(message, key=f"lost:{self._journal.seq}")
+        self._emit("log", level="warning", message=message)
 
     def _problem(self, message, key):
         """Said once per kind of problem: on stderr, and as a warning in the run's own log."""
@@ -81,38 +97,72 @@ class Run:
             return
         self._problems.add(key)
         warn(message, key)
-        if not self._write_failed:
+        if not self._lost:
             self._emit("log", level="warning", message=message)
 
-    def _step_for(self, step, advance=False):
+    def _step_for(self, step):
+        """The step of an evaluation, histogram or checkpoint: the one given (it becomes the run's step), else
+        the run's current step."""
         if step is None:
-            if advance and not self._explicit_step:
-                self.step += 1
             return self.step
         value = scalar(step)
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         if not whole or value < 0:
             raise ValueError(f"step={step!r}: give the optimizer step as a whole number, 0 or more")
-        self.step, self._explicit_step = int(value), True
+        self.step = int(value)
         return self.step
+
+    def _log_step(self, step):
+        """log()'s step: the one given; without one, the step given last once log() has been given one, else
+        the count of log() calls. Steps given to evaluation() and the like move the run's step, not that count,
+        so one evaluation at step 0 does not gather every later log() on step 0."""
+        if step is not None:
+            self._log_steps_given = True
+            return self._step_for(step)
+        if not self._log_steps_given:
+            self._log_calls += 1
+            self.step = self._log_calls
+        return self.step
+
+    def _check_order(self, values, step, given):
+        """Says (once per key, then the key is no longer followed) when a metric's step goes back, or when a
+        step-less log() lands it again on the step it has a value at."""
+        steps = self._key_steps
+        for key in values:
+            last = steps.get(key, -1)
+            if last is None:  # said already
+                continue
+            if step > last:
+                steps[key] = step
+            elif step < last or not given:
+                steps[key] = None
+                self._problem(f"run.log(): {key!r} at step {step} after step {last}: its curve goes back in steps "
+                              "(said once per key)" if step < last else
+                              f"run.log(): {key!r} again at step {step} without step=: it replaces the value logged "
+                              "there; give step= (said once per key)", key=f"log-order:{key}")
 
     # ----- metrics -----
 
     @_guarded
     def log(self, values, step=None):
-        """Metric values by key ("train/loss", "lr", "val/accuracy"), at `step` (default: the step given last;
-        a script that never gives one counts its log() calls). NaN and infinities are kept as gaps."""
+        """Metric values by key ("train/loss", "lr", "val/accuracy"), at `step` (default: the step given last
+        to log(); a script that never gives log() one counts its log() calls, whatever steps its evaluations
+        name). NaN and infinities are kept as gaps."""
         if not hasattr(values, "items"):
             raise TypeError(f"values={values!r:.60} is {type(values).__name__}; give a dict of metric name -> number, "
                             "e.g. run.log({'train/loss': 0.5}, step=10)")
-        step = self._step_for(step, advance=True)
+        given = step is not None
+        step = self._log_step(step)
         clean = {}
         for key, value in values.items():
             if type(value) is float and value - value == 0.0:  # the common case: a finite float
                 clean[key if type(key) is str else str(key)] = value
             else:
                 self._slow_value(clean, str(key), value, step)
-        return self._emit("metrics", step=step, values=clean) if clean else False
+        if not clean:
+            return False
+        self._check_order(clean, step, given)
+        return self._emit("metrics", step=step, values=clean)
 
     def _slow_value(self, clean, key, value, step):
         number = scalar(value)
@@ -141,6 +191,8 @@ class Run:
                 summary.setdefault("loss", finite_or_none(float(loss)))
             self._emit_summary(split, step, summary)
             return summary
+        if ids is not None and not (scalar(top_k) or 0) >= 1:  # before anything is written: all or nothing
+            raise ValueError(f"top_k={top_k!r}: give how many labels each prediction row lists, 1 or more")
         task, names, truth, probs = evaluation_inputs(task, labels, truth, probs)
         summary = _metrics.summarize(task, probs, truth, names, None if loss is None else float(scalar(loss)))
         self._emit_summary(split, step, summary)

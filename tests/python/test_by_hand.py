@@ -94,6 +94,42 @@ class ByHandTest(unittest.TestCase):
         self.assertEqual((run["name"], run["tags"]), ("renamed", ["copy"]))  # options override the journal
         self.assertEqual(query(store, "SELECT value FROM metrics WHERE run = ?", out["id"]), [(0.5,)])
 
+    def test_a_namespace_config_is_the_runs_config(self):
+        # Found by an audit: config=args became its str(), which lbk record refused: the run was lost.
+        self.store = os.path.join(temp_dir(self), "store.db")
+        code = ("import argparse, labbook, sys\nargs = argparse.Namespace(lr=0.1, layers=(2, 3))\n"
+                "run = labbook.init(config=args, store=sys.argv[1])\nrun.finish()\nprint(run.store_id)\n")
+        done = subprocess.run([PYTHON, script(self, code), self.store], env=env(), capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(self.show(int(done.stdout))["config"], {"lr": 0.1, "layers": [2, 3]})
+
+    def test_a_failing_lbk_record_writes_the_journal_to_a_folder(self):
+        # Found by an audit: the run was lost, and run.main turned false, so rank-0 work gated on it was skipped.
+        not_a_store = os.path.join(temp_dir(self), "notes.txt")
+        with open(not_a_store, "w") as f:
+            f.write("not a database\n")
+        code = ("import labbook, sys\nrun = labbook.init(config={'x': 1}, name='fallback', store=sys.argv[1] or None)\n"
+                "run.log({'train/loss': 0.5}, step=1)\nrun.finish()\nprint(run.main, run.journal_path)\n")
+        for store, extra, said in (("/proc/nope/x.db", {}, "record failed"),
+                                   (not_a_store, {}, "record failed"),
+                                   ("", {"LABBOOK_LBK": "/nonexistent/lbk"}, "/nonexistent/lbk record")):
+            with self.subTest(said=said, store=store):
+                folder = temp_dir(self)
+                done = subprocess.run([PYTHON, script(self, code), store], env=env(**extra), cwd=folder,
+                                      capture_output=True, text=True, timeout=60)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                main, journal = done.stdout.split()
+                self.assertEqual(main, "True")
+                self.assertIn(said, done.stderr)
+                self.assertIn("the run is written to a folder instead", done.stderr)
+                journal = os.path.join(folder, journal)
+                self.assertIn(f"store it later with `lbk record --journal {journal}`", done.stderr)
+                self.assertTrue(journal.startswith(os.path.join(folder, "labbook-runs")))
+                stored = lbk_json(os.path.join(folder, "store.db"), "record", "--journal", journal)
+                self.assertEqual(lbk_json(os.path.join(folder, "store.db"), "show", str(stored["id"]))["status"],
+                                 "finished")
+
     def test_refusals_name_the_problem(self):
         store = os.path.join(temp_dir(self), "store.db")
         for args, message in ((["--pid", "999999999"], "--pid 999999999: no such process"),

@@ -45,11 +45,15 @@ class RealTrainerTest(unittest.TestCase):
                           eval_dataset=rows[:12], callbacks=[callback])
         callback.attach(trainer)
         trainer.train()
+        self.assertIsNone(callback.run.ended)  # open for what follows training
+        trainer.evaluate(rows[12:24], metric_key_prefix="test")
+        callback.run.finish()  # as the script's end would
         got = events(os.path.join(folder, "journal.jsonl"))
         types = [e["type"] for e in got]
-        self.assertEqual(types.count("evaluation"), 2)
+        self.assertEqual(types.count("evaluation"), 2)  # the eval set's; the test set's metrics are series
         self.assertEqual(types.count("predictions"), 2)
-        self.assertIn("train/loss", {k for e in got if e["type"] == "metrics" for k in e["values"]})
+        keys = {k for e in got if e["type"] == "metrics" for k in e["values"]}
+        self.assertTrue({"train/loss", "test/loss"} <= keys, keys)
         self.assertEqual(got[-1]["type"], "finished")
 
 
@@ -73,18 +77,26 @@ class RealLightningTest(unittest.TestCase):
                 self.log("train_loss", loss)
                 return loss
 
+            def test_step(self, batch, _):
+                self.log("test_loss", torch.nn.functional.cross_entropy(self.layer(batch[0]), batch[1]))
+
             def configure_optimizers(self):
                 return torch.optim.SGD(self.parameters(), lr=0.1)
 
         data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(32, 4),
                                                                           torch.randint(0, 2, (32,))), batch_size=8)
         path = journal(self)
-        trainer = pl.Trainer(max_steps=8, logger=lbl.LabbookLogger(journal=path), log_every_n_steps=2,
-                             enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu")
-        trainer.fit(Tiny(), data)
+        logger = lbl.LabbookLogger(journal=path)
+        trainer = pl.Trainer(max_steps=8, logger=logger, log_every_n_steps=2, enable_checkpointing=False,
+                             enable_progress_bar=False, accelerator="cpu")
+        module = Tiny()
+        trainer.fit(module, data)
+        trainer.test(module, data)  # after fit's finalize("success"): still recorded
+        logger.experiment.finish()  # as the script's end would
         got = events(path)
-        self.assertEqual(got[0]["config"].get("hidden"), 4)
-        self.assertIn("train/loss", {k for e in got if e["type"] == "metrics" for k in e["values"]})
+        self.assertEqual(got[0]["config"].get("hidden"), 4)  # logged after Lightning first read the experiment
+        keys = {k for e in got if e["type"] == "metrics" for k in e["values"]}
+        self.assertTrue({"train/loss", "test/loss"} <= keys, keys)
         self.assertEqual(got[-1]["type"], "finished")
 
 

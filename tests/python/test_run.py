@@ -1,10 +1,15 @@
 """The Run API writes the events Labbook's own worker writes, and a script's end, failure, Ctrl-C and SIGTERM
 are recorded as the worker records them; processes other than the job's main one write nothing."""
+import argparse
+import collections
+import dataclasses
 import io
 import os
+import pathlib
 import signal
 import subprocess
 import time
+import types as pytypes
 import unittest
 from contextlib import redirect_stderr
 
@@ -48,6 +53,18 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual([e["step"] for e in got if e["type"] == "metrics"], [1, 2, 10, 10])
         self.assertEqual(got[-1]["type"], "finished")
         self.assertEqual(got[-1]["summary"], {"steps": 10})
+
+    def test_store_and_folder_do_not_override_a_target(self):
+        # Found by an audit: store= or folder= in the script sent a target's run elsewhere.
+        run_dir, elsewhere = temp_dir(self), temp_dir(self)
+        code = ("import labbook, sys\nrun = labbook.init(store=sys.argv[1] + '/store.db', folder=sys.argv[1])\n"
+                "run.log({'x': 1.0}, step=1)\nrun.finish()\n")
+        done = subprocess.run([PYTHON, script(self, code), elsewhere], env=env(LABBOOK_RUN_DIR=run_dir,
+                              LABBOOK_RUN_UID="abc"), capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(types(os.path.join(run_dir, "journal.jsonl")), ["run_started", "metrics", "finished"])
+        self.assertEqual(os.listdir(elsewhere), [])
+        self.assertIn("store= and folder= are ignored under a Labbook target", done.stderr)
 
     def test_a_targets_journal_keeps_the_scripts_config_in_the_log(self):
         # Under a target the store holds the target's experiment as the config; the script's goes to the log,
@@ -221,6 +238,124 @@ class RunApiTest(unittest.TestCase):
             labbook.init(journal=os.path.join(blocker, "run", "journal.jsonl"), strict=True)
         self.assertIn("a file is in the way of its folder", str(caught.exception))
 
+    def test_configs_of_every_usual_kind_are_recorded_as_objects(self):
+        # Found by an audit: an argparse Namespace (wandb takes config=args), a dataclass or any mapping became
+        # its str(), which lbk record refused as a config: the whole run was lost.
+        @dataclasses.dataclass
+        class Optim:
+            lr: float = 0.1
+            betas: tuple = (0.9, 0.99)
+
+        @dataclasses.dataclass
+        class Settings:
+            optim: Optim
+            out: pathlib.Path
+            tags: set
+            args: argparse.Namespace
+
+        settings = Settings(Optim(), pathlib.Path("/tmp/out"), {"b", "a"}, argparse.Namespace(seed=1, nan=float("nan")))
+        want = {"optim": {"lr": 0.1, "betas": [0.9, 0.99]}, "out": "/tmp/out", "tags": ["a", "b"],
+                "args": {"seed": 1, "nan": None}}
+        for config, expected in ((argparse.Namespace(lr=0.1, layers=(2, 3)), {"lr": 0.1, "layers": [2, 3]}),
+                                 (settings, want),
+                                 (pytypes.MappingProxyType({"lr": 0.1}), {"lr": 0.1}),
+                                 (collections.UserDict({"lr": 0.1, "sub": collections.UserDict(a=1)}),
+                                  {"lr": 0.1, "sub": {"a": 1}})):
+            with self.subTest(config=type(config).__name__):
+                path = journal_in(self)
+                labbook.init(journal=path, config=config).finish()
+                self.assertEqual(events(path)[0]["config"], expected)
+
+    def test_a_config_that_is_no_object_is_kept_under_value(self):
+        path = journal_in(self)
+        with redirect_stderr(io.StringIO()) as err:
+            labbook.init(journal=path, config=[1, 2]).finish()
+        self.assertEqual(events(path)[0]["config"], {"value": [1, 2]})
+        self.assertIn("labbook.init(config=...): a list is not a set of named settings; recorded as {\"value\": ...}",
+                      err.getvalue())
+
+    @needs_torch
+    def test_arrays_and_tensors_in_a_config_are_lists(self):
+        import numpy
+        import torch
+        path = journal_in(self)
+        labbook.init(journal=path, config={"mean": numpy.array([0.5, 0.25]), "w": torch.tensor([[1, 2]]),
+                                           "flag": numpy.bool_(True), "n": numpy.int64(3)}).finish()
+        self.assertEqual(events(path)[0]["config"], {"mean": [0.5, 0.25], "w": [[1, 2]], "flag": True, "n": 3})
+
+    def test_step_less_logs_go_on_counting_after_a_given_evaluation_step(self):
+        # Found by an audit: one evaluation(step=0) put every later step-less log() on step 0, one point.
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        run.evaluation("val", step=0, summary={"accuracy": 0.5})
+        for _ in range(3):
+            run.log({"train/loss": 1.0})
+        run.histogram("p_true", counts=[1, 2], step=40)
+        run.log({"train/loss": 0.5})
+        run.finish()
+        steps = [e["step"] for e in events(path) if e["type"] == "metrics" and "train/loss" in e["values"]]
+        self.assertEqual(steps, [1, 2, 3, 4])
+
+    def test_steps_that_go_back_or_collapse_are_said_once_per_key(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        with redirect_stderr(io.StringIO()) as err:
+            run.log({"train/loss": 1.0}, step=10)
+            run.log({"train/loss": 0.9}, step=5)
+            run.log({"train/loss": 0.8}, step=4)
+            run.log({"epoch": 1})  # the step given last: a new key there is fine
+            run.log({"lr": 0.1}, step=6)
+            run.log({"lr": 0.1})
+            run.log({"lr": 0.1})
+        said = err.getvalue()
+        self.assertEqual(said.count("'train/loss' at step 5 after step 10: its curve goes back"), 1)
+        self.assertNotIn("step 4", said)
+        self.assertEqual(said.count("'lr' again at step 6 without step=: it replaces the value"), 1)
+        self.assertNotIn("'epoch'", said)
+        run.finish()
+
+    def test_a_second_run_in_the_process_says_its_own_warnings(self):
+        # Found by an audit: what the first run had said was never said for the second.
+        for _ in range(2):
+            run = labbook.init(journal=journal_in(self))
+            with redirect_stderr(io.StringIO()) as err:
+                run.log({"train/loss": float("nan")}, step=1)
+            run.finish()
+            self.assertIn("'train/loss' is nan at step 1", err.getvalue())
+
+    @needs_torch
+    def test_evaluation_takes_numpy_and_tensor_elements(self):
+        # Found by an audit: each of these was refused with a misleading message.
+        import numpy
+        import torch
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        names = ["a", "b", "c"]
+        rows = [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3]]
+        with redirect_stderr(io.StringIO()) as err:
+            run.evaluation("val", step=1, labels=names, truth=[numpy.int64(0), numpy.int64(2)], probs=rows)
+            run.evaluation("val", step=2, labels=names, truth=list(torch.tensor([0, 2])), probs=rows)
+            run.evaluation("val", step=3, labels=names, truth=[0, 2], probs=[numpy.array(r) for r in rows])
+            run.evaluation("val", step=4, labels=names, truth=[0, 2],
+                           probs=[[numpy.float32(p) for p in r] for r in rows], ids=["x", "y"])
+            run.log({"flag": numpy.bool_(True)}, step=4)
+        self.assertEqual(err.getvalue(), "")
+        run.finish()
+        got = events(path)
+        self.assertEqual([e["summary"]["accuracy"] for e in got if e["type"] == "evaluation"], [0.5] * 4)
+        self.assertAlmostEqual(next(e for e in got if e["type"] == "predictions")["rows"][0]["p_true"], 0.7, places=6)
+        self.assertEqual([e["values"] for e in got if e["type"] == "metrics" and "flag" in e["values"]], [{"flag": 1}])
+
+    def test_top_k_below_one_is_named(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        with redirect_stderr(io.StringIO()) as err:
+            run.evaluation("val", step=1, labels=["a", "b"], truth=[0, 1], probs=[[.6, .4], [.3, .7]], ids=["x", "y"],
+                           top_k=0)
+        self.assertIn("top_k=0: give how many labels each prediction row lists, 1 or more", err.getvalue())
+        run.finish()
+        self.assertEqual(types(path), ["run_started", "log", "finished"])  # nothing of it half-written
+
     def test_a_second_init_finishes_the_first_run(self):
         first_path, second_path = journal_in(self), journal_in(self)
         first = labbook.init(journal=first_path)
@@ -254,6 +389,24 @@ class EndingTest(unittest.TestCase):
         proc.communicate(timeout=60)
         last = events(path)[-1]
         self.assertEqual((last["type"], last["reason"]), ("failed", "the script exited with code 4 at step 2"))
+
+    def test_a_failure_is_recorded_when_another_hook_replaced_ours(self):
+        # Found by an audit: rich.traceback.install() after init replaces sys.excepthook, and the crash was
+        # recorded as finished.
+        body = ("sys.excepthook = lambda kind, error, tb: print('fancy', error, file=sys.stderr)\n"
+                "run.log({'x': 1.0}, step=7)\nraise RuntimeError('CUDA out of memory')")
+        path, proc = child(self, body)
+        _, err = proc.communicate(timeout=60)
+        self.assertIn("fancy CUDA out of memory", err)
+        last = events(path)[-1]
+        self.assertEqual(last["type"], "failed")
+        self.assertRegex(last["reason"], r"^RuntimeError: CUDA out of memory \(script\.py:5, step 7\)$")
+
+    def test_an_exception_the_script_handled_does_not_fail_the_run(self):
+        path, proc = child(self, "try:\n    raise ValueError('handled')\nexcept ValueError:\n    pass\n"
+                                 "sys.excepthook = lambda *a: None\nrun.log({'x': 1.0}, step=2)")
+        proc.communicate(timeout=60)
+        self.assertEqual(types(path)[-1], "finished")
 
     def test_ctrl_c_is_cancelled(self):
         path, proc = child(self, "run.log({'x': 1.0}, step=2)\nraise KeyboardInterrupt")

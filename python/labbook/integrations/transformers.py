@@ -1,6 +1,8 @@
 """Hugging Face Trainer into Labbook: a TrainerCallback that records the Trainer's logs as Labbook's series,
-and at each evaluation the per-example predictions of Trainer.predict on the eval set (with the summary,
-per-class figures, confusion matrix and probability histograms Labbook's own evaluations have).
+and at each evaluation of the eval set the per-example predictions of Trainer.predict on it (with the summary,
+per-class figures, confusion matrix and probability histograms Labbook's own evaluations have). The run stays
+open after training, for trainer.evaluate(test_set, metric_key_prefix="test") and the like, and is recorded
+finished when the script ends (or by run.finish()).
 
     from labbook.integrations.transformers import LabbookCallback
     callback = LabbookCallback(name="bert-arxiv", tags=["tpu"])
@@ -13,6 +15,7 @@ import math
 
 from .. import init as _init
 from .._report import warn
+from .._values import config_object
 from ._names import labbook_key
 
 
@@ -40,11 +43,14 @@ class _Recorder:
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if self.run is None:
-            config = dict(self.init_kwargs.pop("config", None) or {})  # the script's own settings first
+            config = config_object(self.init_kwargs.pop("config", None))  # the script's own settings first
             config["training_args"] = args.to_dict() if hasattr(args, "to_dict") else vars(args)
             if model is not None and hasattr(getattr(model, "config", None), "to_dict"):
                 config["model"] = model.config.to_dict()
             self.init_kwargs.setdefault("total_steps", getattr(state, "max_steps", None) or None)
+            task = "multilabel" if _multilabel(getattr(model, "config", None)) else self.task
+            if task:
+                self.init_kwargs.setdefault("task", task)
             self.run = _init(config=config, graceful_cancel=True, **self.init_kwargs)
         return control
 
@@ -64,33 +70,84 @@ class _Recorder:
     def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
         if self.run is None or not self.predictions or self.trainer is None:
             return control
-        dataset = getattr(self.trainer, "eval_dataset", None)
-        if dataset is None or isinstance(dataset, dict):
-            warn("LabbookCallback: per-example predictions need one eval_dataset (not none, not a dict)")
+        metrics = metrics or {}
+        prefix = _metric_prefix(metrics)
+        dataset = self._evaluated_set(prefix, kwargs.get("eval_dataloader"))
+        if dataset is None:  # another set (a test set): its metrics came through on_log, as test/...
             return control
         # Every process calls predict (it is a collective under DDP and XLA); only the main one records.
         out = self.trainer.predict(dataset, metric_key_prefix="labbook")
-        self._record(out, dataset, model or getattr(self.trainer, "model", None), metrics or {}, state.global_step)
+        self._record(out, dataset, model or getattr(self.trainer, "model", None), metrics.get(f"{prefix}_loss"),
+                     _split(prefix), state.global_step)
         return control
 
-    def _record(self, out, dataset, model, metrics, step):
+    def _evaluated_set(self, prefix, dataloader):
+        """The eval set the Trainer just evaluated, or None when it evaluated another one: predictions are
+        made on the eval set only, and what Trainer.evaluate(other_set) scored is not at hand here."""
+        dataset = getattr(self.trainer, "eval_dataset", None)
+        if isinstance(dataset, dict):  # evaluated one by one, as metric_key_prefix "eval_<name>"
+            dataset = dataset.get(prefix[len("eval_"):]) if prefix.startswith("eval_") else None
+        elif prefix != "eval":
+            return None
+        if dataset is None:
+            warn("LabbookCallback: per-example predictions are made on the Trainer's eval_dataset, and it has none "
+                 "for this evaluation")
+            return None
+        scored, ours = _length(getattr(dataloader, "dataset", None)), _length(dataset)
+        if scored is not None and ours is not None and scored != ours:
+            warn(f"LabbookCallback: Trainer.evaluate scored {scored} examples under the prefix {prefix!r}, the eval "
+                 f"set has {ours}; no per-example predictions for it (give metric_key_prefix='test' or another name "
+                 "for another set)", key=f"evaluated-set:{prefix}:{scored}")
+            return None
+        return dataset
+
+    def _record(self, out, dataset, model, loss, split, step):
         config = getattr(model, "config", None)
         logits = out.predictions[0] if isinstance(out.predictions, tuple) else out.predictions
-        multilabel = getattr(config, "problem_type", None) == "multi_label_classification" or self.task == "multilabel"
+        multilabel = _multilabel(config) or self.task == "multilabel"
         probs = _sigmoid(logits) if multilabel else _softmax(logits)
         names = _label_names(config, len(probs[0]) if probs else 0)
         truth = _truth(out.label_ids, multilabel)
         task = "multilabel" if multilabel else (self.task or "multiclass")
         if task == "binary":
             probs = [row[1] for row in probs]
-        self.run.evaluation("val", step=step, labels=names, truth=truth, probs=probs, task=task,
-                            loss=metrics.get("eval_loss"), ids=_column(dataset, self.id_column, len(truth)),
+        self.run.evaluation(split, step=step, labels=names, truth=truth, probs=probs, task=task, loss=loss,
+                            ids=_column(dataset, self.id_column, len(truth)),
                             titles=_column(dataset, self.title_column, None), top_k=self.top_k)
 
     def on_train_end(self, args, state, control, **kwargs):
-        if self.run is not None and not self.run.ended:
+        # The run stays open: trainer.evaluate() on a test set may follow; the script's end records it finished.
+        # A cancelled training ends it now, as the worker's cancelled runs end.
+        if self.run is not None and not self.run.ended and self.run.cancel_requested:
             self.run.finish(step=state.global_step)
         return control
+
+
+def _multilabel(config):
+    return getattr(config, "problem_type", None) == "multi_label_classification"
+
+
+def _metric_prefix(metrics):
+    """Trainer.evaluate's metric_key_prefix, read back from its metrics ("eval_loss", "test_runtime")."""
+    for suffix in ("_runtime", "_loss"):  # every evaluation has a runtime; a compute_metrics key may end in _loss
+        for key in metrics:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                return key[:-len(suffix)]
+    return "eval"
+
+
+def _split(prefix):
+    """The evaluation's split: "eval" -> "val" (Labbook's name), "eval_<name>" -> "<name>", "test" stays."""
+    if prefix == "eval":
+        return "val"
+    return prefix[len("eval_"):] if prefix.startswith("eval_") else prefix
+
+
+def _length(dataset):
+    try:
+        return len(dataset)
+    except TypeError:
+        return None
 
 
 def _rows(values):
