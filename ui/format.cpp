@@ -114,4 +114,12 @@ QColor seriesColor(int i)
     return colors[((i % 10) + 10) % 10];
 }
 
+QString middleCut(const QString &name, int chars)
+{
+    if (name.size() <= chars)
+        return name;
+    const int tail = chars / 3;
+    return name.left(chars - tail - 1) + QChar(0x2026) + name.right(tail);
+}
+
 } // namespace labbook

@@ -34,6 +34,9 @@ QString formatDuration(std::optional<double> seconds);
 QString formatTimestamp(double unixSeconds);
 // A value that may be missing (RunSummary::summaryValue(), duration()) as tables and plots take it: NaN.
 inline double orNan(std::optional<double> v) { return v.value_or(std::numeric_limits<double>::quiet_NaN()); }
+// A name cut in the middle to at most `chars` characters ("sweep-lr-0.0012...-seed-14"), for text that wraps
+// and cannot elide by itself; the whole name belongs in a tooltip.
+QString middleCut(const QString &name, int chars = 64);
 // The colour of series i in plots that overlay several runs or metrics.
 QColor seriesColor(int i);
 

@@ -156,8 +156,10 @@ void MainWindow::connectStoreAndHint()
             [this] { launchForm(false); });
     connect(m_runView, &RunView::openRunRequested, this, &MainWindow::showRun);
     connect(m_store, &StoreService::storeOpened, this, [this](const QString &path, const QString &error) {
-        if (m_runView->runId() != 0) // a run of the store before, not of this one
-            m_runView->clear(error.isEmpty() ? tr("Choose a run in the list.") : tr("No store is open."));
+        // The run, the comparison and the sweep shown were the store before's, not this one's.
+        m_runView->clear(error.isEmpty() ? tr("Choose a run in the list.") : tr("No store is open."));
+        m_compare->setRuns({});
+        m_sweeps->showSweep(0);
         if (!error.isEmpty()) { // not remembered: the next start opens the last store that did open
             m_storeLabel->setText(tr("No store open (%1 was refused)").arg(QDir::toNativeSeparators(path)));
             showProblem(tr("Open store"), error);

@@ -162,8 +162,10 @@ void StoreService::applyRuns(std::vector<lbk::RunSummary> runs)
     std::set<qint64> changed;
     for (const auto &r : runs) {
         auto it = before.find(r.id);
+        // A rename or new tags (here or in another program) change the run page's header too.
         if (it == before.end() || it->second->status != r.status || it->second->lastStep != r.lastStep ||
-            it->second->endedAt != r.endedAt || lbk::isActive(r.status))
+            it->second->endedAt != r.endedAt || it->second->name != r.name || it->second->tags != r.tags ||
+            it->second->notes != r.notes || lbk::isActive(r.status))
             changed.insert(r.id);
     }
     m_runs = std::move(runs);

@@ -810,6 +810,32 @@ private Q_SLOTS:
         box->done(QMessageBox::Ok);
     }
 
+    // The window fits a 1024-pixel-wide screen with the runs list docked (its pages' controls made it 1,363
+    // wide), and a run named with 150 characters does not widen it (its header grew to the whole name).
+    void theWindowFitsALaptop()
+    {
+        QVERIFY2(m_window->minimumSizeHint().width() <= 1024, qPrintable(QString::number(m_window->minimumSizeHint().width())));
+        RunsBrowser *b = m_window->runsBrowser();
+        const QString longName = QStringLiteral("lr-sweep-around-the-finder-") + QString(120, QLatin1Char('x')) + QStringLiteral("-seed-13");
+        QVERIFY(b->model()->setData(b->model()->index(b->model()->rowOf(m_trainA), RunsModel::Name), longName));
+        QTRY_COMPARE_WITH_TIMEOUT(b->model()->index(b->model()->rowOf(m_trainA), RunsModel::Name).data().toString(), longName, 5000);
+        m_window->showRun(m_trainA);
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->runView()->runId() == m_trainA, 5000);
+        // The header follows the rename, cut in the middle; the whole name is its tooltip.
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->runView()->header()->toolTip() == longName, 5000);
+        QVERIFY2(m_window->runView()->header()->text().contains(QStringLiteral("-seed-13")) &&
+                     m_window->runView()->header()->text().contains(QChar(0x2026)),
+                 qPrintable(m_window->runView()->header()->text()));
+        QVERIFY2(m_window->minimumSizeHint().width() <= 1024, qPrintable(QString::number(m_window->minimumSizeHint().width())));
+        const QSize before = m_window->size();
+        m_window->resize(1024, 700);
+        m_window->runView()->tabs()->setCurrentIndex(RunView::Predictions);
+        shoot(QStringLiteral("window-1024-predictions"));
+        m_window->runView()->tabs()->setCurrentIndex(RunView::Curves);
+        shoot(QStringLiteral("window-1024-long-name"));
+        m_window->resize(before);
+    }
+
     void cleanupTestCase()
     {
         m_window.reset();

@@ -11,6 +11,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "compactcombo.h"
 #include "format.h"
 #include "metrics/metrics.h"
 #include "models/perclassmodel.h"
@@ -30,11 +31,12 @@ ClassesPage::ClassesPage(StoreService *store, QWidget *parent)
     bar->addWidget(new QLabel(tr("Evaluation:"), this));
     m_evaluation = new QComboBox(this);
     m_evaluation->setObjectName(QStringLiteral("classesEvaluation"));
-    m_evaluation->setMinimumContentsLength(14);
+    makeCompact(m_evaluation, 14);
     bar->addWidget(m_evaluation);
     m_headline = new QLabel(this);
     m_headline->setObjectName(QStringLiteral("headline"));
     m_headline->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_headline->setWordWrap(true);
     bar->addWidget(m_headline, 1);
     layout->addLayout(bar);
 

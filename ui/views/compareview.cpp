@@ -4,6 +4,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -21,6 +22,15 @@
 #include "views/curvespage.h"
 
 namespace labbook {
+
+namespace {
+QString chooseRunsText()
+{
+    return QCoreApplication::translate("labbook::CompareView",
+                                       "Select two or more runs in the list (Ctrl+click or Shift+click): they are "
+                                       "compared here.");
+}
+} // namespace
 
 namespace {
 QTableView *makeTable(QWidget *parent, QAbstractItemModel *model, const QString &name)
@@ -49,7 +59,7 @@ CompareView::CompareView(StoreService *store, QWidget *parent)
     m_metrics = new CompareMetricsModel(this);
     m_predictions = new ComparePredictionsModel(this);
     auto *layout = new QVBoxLayout(this);
-    m_title = new QLabel(tr("Select two or more runs in the list (Ctrl+click or Shift+click): they are compared here."), this);
+    m_title = new QLabel(chooseRunsText(), this);
     m_title->setWordWrap(true);
     layout->addWidget(m_title);
     m_tabs = new QTabWidget(this);
@@ -121,10 +131,12 @@ QWidget *CompareView::buildPredictionsTab()
     predTable->horizontalHeader()->setDefaultSectionSize(140);
     predTable->horizontalHeader()->resizeSection(0, 100);
     predTable->horizontalHeader()->resizeSection(1, 380);
+    predTable->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch); // the title takes the spare width
     predTable->horizontalHeader()->setStretchLastSection(false);
     pl->addWidget(predTable, 1);
     m_predInfo = new QLabel(preds);
     m_predInfo->setObjectName(QStringLiteral("comparePredictionsInfo"));
+    m_predInfo->setWordWrap(true);
     pl->addWidget(m_predInfo);
     const auto updatePreds = [this] {
         m_predictions->setPair(m_first->currentIndex(), m_second->currentIndex());
@@ -189,7 +201,10 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
                 configs.push_back(r.config);
                 summaries.push_back(r);
             }
-            m_title->setText(tr("<b>Comparing %1:</b> ").arg(counted(qint64(m_runs.size()), tr("run"), tr("runs"))) +
+            if (m_runs.empty())
+                m_title->setText(chooseRunsText());
+            else
+                m_title->setText(tr("<b>Comparing %1:</b> ").arg(counted(qint64(m_runs.size()), tr("run"), tr("runs"))) +
                              names.join(QStringLiteral(", ")).toHtmlEscaped());
             m_config->setConfigs(names, configs);
             const int differing = m_config->differingCount();

@@ -26,6 +26,7 @@ LrFinderPage::LrFinderPage(StoreService *store, QWidget *parent)
     m_info = new QLabel(this);
     m_info->setObjectName(QStringLiteral("lrInfo"));
     m_info->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_info->setWordWrap(true); // the suggestion's sentence wraps instead of widening the window
     bar->addWidget(m_info, 1);
     auto *exportButton = new QPushButton(tr("Export plot..."), this);
     m_use = new QPushButton(tr("&Use this rate"), this);

@@ -23,6 +23,7 @@
 
 #include "experiment/experiment.h"
 #include "columnchooser.h"
+#include "compactcombo.h"
 #include "filedialogs.h"
 #include "format.h"
 #include "maskedcontextdelegate.h"
@@ -58,6 +59,7 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addLayout(buildSelectionRow());
     layout->addLayout(buildFilterRow());
+    layout->addLayout(buildActionRow());
     auto *split = new QSplitter(this);
     m_split2 = split;
     split->addWidget(buildTable());
@@ -74,7 +76,7 @@ PredictionsPage::PredictionsPage(StoreService *store, QWidget *parent)
     setWording(false);
 }
 
-// Split, step, the one-click mistakes, and the class filters.
+// Split, step and the one-click mistakes.
 QHBoxLayout *PredictionsPage::buildSelectionRow()
 {
     auto *row = new QHBoxLayout;
@@ -90,9 +92,15 @@ QHBoxLayout *PredictionsPage::buildSelectionRow()
     m_mistakes = new QPushButton(this);
     m_mistakes->setObjectName(QStringLiteral("confidentMistakes"));
     row->addWidget(m_mistakes);
-    m_misclassified = new QCheckBox(this);
-    m_misclassified->setObjectName(QStringLiteral("misclassifiedOnly"));
-    row->addWidget(m_misclassified);
+    row->addStretch(1);
+    return row;
+}
+
+// The class filters and the confidence range. (Three short rows rather than two long ones: a page as wide as all
+// the controls side by side made the window wider than a laptop's screen.)
+QHBoxLayout *PredictionsPage::buildFilterRow()
+{
+    auto *row = new QHBoxLayout;
     m_trueCaption = new QLabel(this);
     row->addWidget(m_trueCaption);
     m_trueLabel = new QComboBox(this);
@@ -102,14 +110,8 @@ QHBoxLayout *PredictionsPage::buildSelectionRow()
     m_predLabel = new QComboBox(this);
     m_predLabel->setObjectName(QStringLiteral("predictedLabelFilter"));
     row->addWidget(m_predLabel);
-    row->addStretch(1);
-    return row;
-}
-
-// The confidence range, the text search, and what is done with the rows.
-QHBoxLayout *PredictionsPage::buildFilterRow()
-{
-    auto *row = new QHBoxLayout;
+    for (auto *combo : {m_split, m_trueLabel, m_predLabel})
+        makeCompact(combo, 8);
     row->addWidget(new QLabel(tr("Confidence:"), this));
     m_minConf = new QDoubleSpinBox(this);
     m_maxConf = new QDoubleSpinBox(this);
@@ -122,6 +124,17 @@ QHBoxLayout *PredictionsPage::buildFilterRow()
     row->addWidget(m_minConf);
     row->addWidget(new QLabel(QStringLiteral("\u2013"), this));
     row->addWidget(m_maxConf);
+    row->addStretch(1);
+    return row;
+}
+
+// Mistakes only, the text search, and what is done with the rows.
+QHBoxLayout *PredictionsPage::buildActionRow()
+{
+    auto *row = new QHBoxLayout;
+    m_misclassified = new QCheckBox(this);
+    m_misclassified->setObjectName(QStringLiteral("misclassifiedOnly"));
+    row->addWidget(m_misclassified);
     m_text = new QLineEdit(this);
     m_text->setObjectName(QStringLiteral("predictionSearch"));
     m_text->setClearButtonEnabled(true);

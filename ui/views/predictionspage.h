@@ -50,6 +50,7 @@ public:
 private:
     QHBoxLayout *buildSelectionRow();
     QHBoxLayout *buildFilterRow();
+    QHBoxLayout *buildActionRow();
     QTableView *buildTable();
     QSplitter *buildSidePanel();
     void connectControls();

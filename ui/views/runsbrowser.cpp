@@ -16,6 +16,7 @@
 #include <QVBoxLayout>
 
 #include "columnchooser.h"
+#include "compactcombo.h"
 #include "format.h"
 #include "models/runsfilterproxy.h"
 #include "models/runsmodel.h"
@@ -37,8 +38,10 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     m_search->setObjectName(QStringLiteral("runSearch"));
     m_search->setPlaceholderText(tr("Search runs: name, experiment, tags, notes, host (Ctrl+F)"));
     m_search->setClearButtonEnabled(true);
-    layout->addWidget(m_search);
-    layout->addLayout(buildFilters());
+    auto *searchRow = new QHBoxLayout; // the fold beside the search: the filters' row alone set the dock's width
+    searchRow->addWidget(m_search, 1);
+    layout->addLayout(searchRow);
+    layout->addLayout(buildFilters(searchRow));
     layout->addWidget(buildTable(), 1);
     m_count = new QLabel(this);
     m_count->setObjectName(QStringLiteral("runCount"));
@@ -61,7 +64,7 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
 }
 
 // Status, experiment and task filters, and the fold of sweeps and run groups into one row each.
-QHBoxLayout *RunsBrowser::buildFilters()
+QHBoxLayout *RunsBrowser::buildFilters(QHBoxLayout *searchRow)
 {
     auto *filters = new QHBoxLayout;
     m_status = new QComboBox(this);
@@ -76,6 +79,7 @@ QHBoxLayout *RunsBrowser::buildFilters()
     m_task = new QComboBox(this);
     m_task->addItem(tr("any task"));
     m_task->addItems({QStringLiteral("multiclass"), QStringLiteral("binary"), QStringLiteral("multilabel")});
+    makeCompact(m_experiment, 10);
     filters->addWidget(m_status);
     filters->addWidget(m_experiment, 1);
     filters->addWidget(m_task);
@@ -83,7 +87,7 @@ QHBoxLayout *RunsBrowser::buildFilters()
     m_fold->setObjectName(QStringLiteral("foldSweeps"));
     m_fold->setToolTip(tr("Each sweep's trials as one row, the best of them by macro F1; each run group (the same "
                           "config over seeds) as one row of means and deviations"));
-    filters->addWidget(m_fold);
+    searchRow->addWidget(m_fold);
     return filters;
 }
 

@@ -49,7 +49,7 @@ Q_SIGNALS:
     void editFailed(const QString &message);
 
 private:
-    QHBoxLayout *buildFilters();
+    QHBoxLayout *buildFilters(QHBoxLayout *searchRow);
     QTableView *buildTable();
     void connectFilters();
     void showContextMenu(const QPoint &pos);

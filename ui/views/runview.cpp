@@ -90,6 +90,15 @@ void RunView::clear(const QString &why)
     ++m_generation; // a load still in flight for the old run is dropped
     m_header->setText(why);
     m_tabs->setEnabled(false);
+    // The pages let go of the old run too (its curves stayed drawn under "Choose a run").
+    m_lineage.clear();
+    m_config->clear();
+    m_curves->setRuns({});
+    m_lr->setRun(m_run);
+    m_histograms->setRun(m_run);
+    m_predictions->setRun(m_run);
+    m_classes->setRun(m_run);
+    m_log->setRun(m_run);
 }
 
 void RunView::loadRun(bool firstTime)
@@ -116,8 +125,7 @@ void RunView::loadRun(bool firstTime)
             if (gen != m_generation)
                 return;
             if (!loaded) {
-                m_header->setText(tr("Run %1 is not in this store (deleted?).").arg(m_run.id));
-                m_tabs->setEnabled(false);
+                clear(tr("Run %1 is not in this store (deleted?).").arg(m_run.id));
                 return;
             }
             m_lineage = lineageRows(loaded->source, loaded->fineTuned);
@@ -201,11 +209,12 @@ void RunView::updateHeader()
     m_header->setText(QStringLiteral("<span style='font-size:large'><b>#%1 %2</b></span> &nbsp; "
                                      "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &middot; %6 &middot; %7%8")
                           .arg(r.id)
-                          .arg(qs(r.name).toHtmlEscaped(), statusColor(r.status).name(), statusText(r.status),
-                               qs(r.experiment).toHtmlEscaped(),
+                          .arg(middleCut(qs(r.name)).toHtmlEscaped(), statusColor(r.status).name(), statusText(r.status),
+                               middleCut(qs(r.experiment)).toHtmlEscaped(),
                                r.lrFind() ? tr("LR range test") : qs(r.task),
                                r.startedAt > 0 ? tr("started %1").arg(formatTimestamp(r.startedAt)) : tr("not started"),
                                tail));
+    m_header->setToolTip(qs(r.name).size() > 64 ? qs(r.name) : QString());
     const bool bad = r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted;
     m_error->setVisible(bad && !r.error.empty());
     m_error->setText(tr("<b>This run %1:</b> %2").arg(statusText(r.status),

@@ -35,6 +35,7 @@ public:
     const lbk::RunDetail &run() const { return m_run; }
     void runsUpdated(const std::set<qint64> &ids);
     QTabWidget *tabs() const { return m_tabs; }
+    QLabel *header() const { return m_header; }
     CurvesPage *curves() const { return m_curves; }
     LrFinderPage *lrFinder() const { return m_lr; }
     HistogramsPage *histograms() const { return m_histograms; }

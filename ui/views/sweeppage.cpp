@@ -13,6 +13,7 @@
 
 #include <cmath>
 
+#include "compactcombo.h"
 #include "format.h"
 #include "models/trialsmodel.h"
 #include "plots/groupcurvesplot.h"
@@ -81,8 +82,9 @@ SweepPage::SweepPage(StoreService *store, QWidget *parent) : QWidget(parent), m_
 {
     m_chooser = new QComboBox(this);
     m_chooser->setObjectName(QStringLiteral("sweepChooser"));
-    m_chooser->setMinimumContentsLength(28);
+    makeCompact(m_chooser, 24);
     m_status = new QLabel(this);
+    m_status->setWordWrap(true);
     m_openBest = new QPushButton(tr("Open best as experiment"), this);
     m_openBest->setObjectName(QStringLiteral("openBest"));
     m_openBest->setEnabled(false);
@@ -214,6 +216,13 @@ void SweepPage::showSweep(qint64 id)
                 m_status->setText(l.sweeps.empty() ? tr("No sweep yet: `lbk sweep experiments/debug-sweep.json` runs one")
                                                    : l.error);
                 m_openBest->setEnabled(false);
+                // Nothing of another sweep (or another store's) stays on the page.
+                const lbk::SweepOverview none;
+                m_model->setOverview(none);
+                m_plot->setOverview(none);
+                m_scatter->setOverview(none);
+                m_groupCurves->setCurves({}, QString());
+                m_importance->clear();
                 Q_EMIT loaded();
                 return;
             }
