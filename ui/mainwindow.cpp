@@ -126,6 +126,8 @@ void MainWindow::connectRunList()
     });
     connect(m_sweeps, &SweepPage::openRunRequested, this, &MainWindow::showRun);
     connect(m_sweeps, &SweepPage::openExperimentRequested, this, [this](const nlohmann::json &experiment) {
+        if (!m_form->mayReplace(tr("Open best as experiment")))
+            return;
         m_form->setExperiment(experiment);
         m_pages->setCurrentWidget(m_form);
         statusBar()->showMessage(tr("The form holds the sweep's best trial; change it and launch."), 5000);
@@ -193,8 +195,11 @@ void MainWindow::connectFormAndLrFinder()
     connect(m_runView->lrFinder(), &LrFinderPage::useRate, this, [this](double lr, const nlohmann::json &config) {
         // An empty or different form gets the LR test's experiment first, so the rate lands where it belongs.
         const auto formName = m_form->fieldValue(QStringLiteral("name"));
-        if (config.is_object() && formName != config.value("name", nlohmann::json()))
+        if (config.is_object() && formName != config.value("name", nlohmann::json())) {
+            if (!m_form->mayReplace(tr("Use this rate")))
+                return;
             m_form->setExperiment(lbk::withRecordedDefaults(config));
+        }
         m_form->setFieldValue(QStringLiteral("optimizer.lr"), lr);
         m_pages->setCurrentWidget(m_form);
         statusBar()->showMessage(tr("optimizer.lr set to %1").arg(QString::number(lr, 'g', 3)), 5000);
@@ -540,7 +545,7 @@ void MainWindow::duplicateConfig(qint64 id)
             return r ? r->config : nlohmann::json();
         },
         [this, id](nlohmann::json config) {
-            if (!config.is_object())
+            if (!config.is_object() || !m_form->mayReplace(tr("Duplicate config")))
                 return;
             m_form->setExperiment(lbk::withRecordedDefaults(config)); // an older run keeps its n-gram hash
             m_pages->setCurrentWidget(m_form);
@@ -605,16 +610,16 @@ void MainWindow::saveSettings()
     s.setValue(QStringLiteral("launch/target"), m_form->currentTarget());
 }
 
+void MainWindow::setConfirmOnClose(bool on)
+{
+    m_form->setAskToSave(on);
+}
+
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    if (m_confirmOnClose && m_form->isModified()) {
-        const auto answer = QMessageBox::question(this, tr("Quit Labbook"),
-                                                  tr("The experiment has unsaved changes. Save them first?"),
-                                                  QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
-        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !m_form->save())) {
-            event->ignore();
-            return;
-        }
+    if (!m_form->mayReplace(tr("Quit Labbook"))) {
+        event->ignore();
+        return;
     }
     saveSettings();
     // Runs keep training: their workers are separate processes in their own sessions.

@@ -64,7 +64,7 @@ public:
     void watchSweepProcess(qint64 pid, const QString &log);
     void duplicateConfig(qint64 id);
     // Skips "save changes?" questions (tests, and closing after a save).
-    void setConfirmOnClose(bool on) { m_confirmOnClose = on; }
+    void setConfirmOnClose(bool on);
 
 Q_SIGNALS:
     void runLaunched(qint64 runId);
@@ -100,7 +100,6 @@ private:
     SweepPage *m_sweeps = nullptr;
     QLabel *m_storeLabel = nullptr;
     FirstRunHint *m_hint = nullptr;
-    bool m_confirmOnClose = true;
     QString m_savedTarget; // the target chosen last time, applied once the targets file is read
 };
 

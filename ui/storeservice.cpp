@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include <QFileInfo>
+
 #include "launch/local.h"
 #include "launch/process.h"
 
@@ -125,9 +127,12 @@ void StoreService::poll()
         it = lbk::reapChild(*it, &code) ? m_children.erase(it) : it + 1;
     }
     // Damage any read met since the last tick (on the lane or on a view's own connection).
-    if (const auto damage = lbk::takeStoreDamage(); damage && !m_damageSaid) {
+    // Damage of a store left since (a read of the old one still in flight) is not this store's.
+    const auto damage = lbk::takeStoreDamage();
+    if (damage && !m_damageSaid &&
+        QFileInfo(QString::fromStdString(damage->file)).canonicalFilePath() == QFileInfo(m_path).canonicalFilePath()) {
         m_damageSaid = true;
-        Q_EMIT storeDamaged(QString::fromStdString(*damage));
+        Q_EMIT storeDamaged(QString::fromStdString(damage->message));
     }
     if (!m_open || m_polling)
         return;

@@ -397,7 +397,7 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
 {
     const int rc = dispatch(inv, engine);
     if (const auto damage = takeStoreDamage()) { // what the command printed or wrote may be incomplete: say so
-        printError(*damage);
+        printError(damage->message);
         return rc == kOk ? kFailed : rc;
     }
     return rc;

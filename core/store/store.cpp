@@ -252,7 +252,7 @@ int Store::currentSchemaVersion()
 namespace {
 
 std::mutex g_damageMutex;
-std::string g_damage; // the first damage not yet taken
+std::optional<StoreDamage> g_damage; // the first damage not yet taken
 
 } // namespace
 
@@ -265,16 +265,14 @@ void detail::noteStoreDamage(sqlite3 *db, int rc)
                              file + " .recover | sqlite3 recovered.db`; every run's journal.jsonl can be recorded "
                              "again with `lbk record --journal`";
     std::lock_guard lock(g_damageMutex);
-    if (g_damage.empty())
-        g_damage = what;
+    if (!g_damage)
+        g_damage = StoreDamage{file, what};
 }
 
-std::optional<std::string> takeStoreDamage()
+std::optional<StoreDamage> takeStoreDamage()
 {
     std::lock_guard lock(g_damageMutex);
-    if (g_damage.empty())
-        return std::nullopt;
-    return std::exchange(g_damage, std::string());
+    return std::exchange(g_damage, std::nullopt);
 }
 
 Result<std::unique_ptr<Store>> Store::openExisting(const fs::path &path)

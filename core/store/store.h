@@ -35,8 +35,13 @@ bool isActive(RunStatus s); // queued or running
 
 // A store file whose pages cannot be read (SQLITE_CORRUPT, NOTADB or an I/O error while reading) makes the
 // reads that met it return what came before the damage, so every front-end asks here after its work: the
-// first such damage since the last call, as a message naming the file and what to do; nullopt when none.
-std::optional<std::string> takeStoreDamage();
+// first such damage since the last call, as the file and a message naming it and what to do; nullopt when none.
+// (The file: a GUI that switched stores says nothing of the one it left.)
+struct StoreDamage {
+    std::string file;    // as SQLite names it: an absolute path
+    std::string message;
+};
+std::optional<StoreDamage> takeStoreDamage();
 
 // The target name of this machine; every other target is a name from the targets file (launch/targets.h).
 inline constexpr char kLocalTarget[] = "local";

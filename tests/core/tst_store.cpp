@@ -1061,7 +1061,9 @@ private Q_SLOTS:
         QVERIFY(points.size() < 20000);
         const auto damage = takeStoreDamage();
         QVERIFY(damage);
-        QVERIFY2(contains(*damage, db.string() + ": the store is damaged (database disk image is malformed)"), damage->c_str());
+        QVERIFY2(contains(damage->message, db.string() + ": the store is damaged (database disk image is malformed)"),
+                 damage->message.c_str());
+        QCOMPARE(damage->file, fs::absolute(db).string());
         QVERIFY(!takeStoreDamage()); // taken
     }
 

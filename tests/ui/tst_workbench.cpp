@@ -176,8 +176,9 @@ private Q_SLOTS:
 
         lr->setText(QStringLiteral("0.02"));
         epochs->setText(QStringLiteral("4"));
-        train->setText(QStringLiteral("0.7"));
+        train->setText(QStringLiteral(".7")); // as people type it (JSON would not parse it: "not a number")
         QVERIFY2(form->isValid(), form->issues().empty() ? "" : form->issues().front().message.c_str());
+        QCOMPARE(form->fieldValue(QStringLiteral("split.train")).get<double>(), 0.7);
         QVERIFY(form->fieldError(QStringLiteral("optimizer.lr")).isEmpty());
         QVERIFY(form->findChild<QPushButton *>(QStringLiteral("launch"))->isEnabled());
 
@@ -792,7 +793,8 @@ private Q_SLOTS:
         m_window->store()->waitForIdle();
         QTest::qWait(200);
         QCOMPARE(m_window->store()->runs().size(), before);
-        QVERIFY(problemBox(QStringLiteral("Store damaged")) == nullptr);
+        QMessageBox *damaged = problemBox(QStringLiteral("Store damaged"));
+        QVERIFY2(damaged == nullptr, damaged ? qPrintable(damaged->text()) : "");
     }
 
     // A sweep lbk refuses (a metric no run records) is said with the end of lbk's log, not left as "started".
@@ -834,6 +836,33 @@ private Q_SLOTS:
         m_window->runView()->tabs()->setCurrentIndex(RunView::Curves);
         shoot(QStringLiteral("window-1024-long-name"));
         m_window->resize(before);
+    }
+
+    // New, Open, a run's config, a sweep's best: with unsaved edits the form asks first (it replaced them silently).
+    void unsavedEditsAreAskedAbout()
+    {
+        auto *form = m_window->findChild<ExperimentForm *>();
+        QVERIFY(form);
+        form->setFieldValue(QStringLiteral("name"), "my-carefully-edited-name");
+        QVERIFY(form->isModified());
+        m_window->setConfirmOnClose(true);
+        const auto answerWith = [this](QMessageBox::StandardButton button, bool shot) {
+            QTimer::singleShot(300, this, [this, button, shot] {
+                auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+                QVERIFY(box);
+                if (shot)
+                    shoot(QStringLiteral("unsaved-edits-asked"), box);
+                box->button(button)->click();
+            });
+        };
+        answerWith(QMessageBox::Cancel, true);
+        form->newExperiment();
+        QCOMPARE(form->fieldValue(QStringLiteral("name")).get<std::string>(), std::string("my-carefully-edited-name"));
+        answerWith(QMessageBox::Discard, false);
+        m_window->duplicateConfig(m_trainA);
+        QTRY_VERIFY_WITH_TIMEOUT(!form->isModified(), 5000);
+        QVERIFY(form->fieldValue(QStringLiteral("name")).get<std::string>() != "my-carefully-edited-name");
+        m_window->setConfirmOnClose(false);
     }
 
     void cleanupTestCase()

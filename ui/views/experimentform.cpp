@@ -66,6 +66,11 @@ json parseTyped(const QString &text)
             return v;
     } catch (const json::exception &) {
     }
+    // What JSON does not write but people type: ".7", "-.5", "7." (the C locale: a point, never a comma).
+    bool ok = false;
+    const double d = QLocale::c().toDouble(text.trimmed(), &ok);
+    if (ok && std::isfinite(d))
+        return json(d);
     return json(s);
 }
 
@@ -854,6 +859,8 @@ bool ExperimentForm::saveFile(const QString &path, QString *error)
 
 void ExperimentForm::openInteractively()
 {
+    if (!mayReplace(tr("Open experiment")))
+        return;
     const QString file = filedialogs::openFile(this, tr("Open experiment"),
                                                       m_file.isEmpty() ? experimentsFolder() : QFileInfo(m_file).path(),
                                                       tr("Experiments (*.json);;All files (*)"));
@@ -898,8 +905,19 @@ bool ExperimentForm::saveAs()
     return true;
 }
 
+bool ExperimentForm::mayReplace(const QString &what)
+{
+    if (!m_modified || !m_askToSave)
+        return true;
+    const auto answer = QMessageBox::question(this, what, tr("The experiment has unsaved changes. Save them first?"),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    return answer == QMessageBox::Discard || (answer == QMessageBox::Save && save());
+}
+
 void ExperimentForm::newExperiment()
 {
+    if (!mayReplace(tr("New experiment")))
+        return;
     setExperiment(json{{"name", "new-experiment"}, {"data", {{"path", "arxiv/arxiv-sample-5k.jsonl"}}}});
 }
 

@@ -39,6 +39,10 @@ public:
     nlohmann::json experiment() const;
     QString sourceFile() const { return m_file; }
     bool isModified() const { return m_modified; }
+    // Before the form's experiment is replaced (New, Open, a run's config, a sweep's best, quitting): with unsaved
+    // changes, asks to save, discard or cancel; true when the caller may go on. Off in tests (setAskToSave).
+    bool mayReplace(const QString &what);
+    void setAskToSave(bool on) { m_askToSave = on; }
 
     // One field's editor text/state from a JSON value, as if typed (tests, "use this rate").
     void setFieldValue(const QString &path, const nlohmann::json &value);
@@ -117,6 +121,7 @@ private:
     QString m_file;
     QString m_dataRoot;
     bool m_modified = false;
+    bool m_askToSave = true;
     bool m_loading = false;
     QLabel *m_fileLabel = nullptr;
     QLabel *m_problems = nullptr;

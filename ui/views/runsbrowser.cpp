@@ -180,10 +180,9 @@ void RunsBrowser::saveEdit(qint64 id, int column, const QString &value)
             return saved ? QString() : QString::fromStdString(saved.message());
         },
         [this, id](QString error) {
-            if (error.isEmpty())
-                return;
-            m_store->reloadRuns(); // the list shows what the store holds again
-            Q_EMIT editFailed(tr("The edit of run #%1 was not saved: %2").arg(id).arg(error));
+            m_store->reloadRuns(); // the list shows what the store holds; a saved name reaches the run's header
+            if (!error.isEmpty())
+                Q_EMIT editFailed(tr("The edit of run #%1 was not saved: %2").arg(id).arg(error));
         });
 }
 
