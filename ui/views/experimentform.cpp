@@ -800,8 +800,12 @@ void ExperimentForm::startDataPreview()
 
 QString ExperimentForm::experimentsFolder()
 {
-    // The checkout's experiments/ when running from a build tree (bin/ beside the sources), else the working
-    // directory's experiments/, else the working directory.
+    // The checkout's experiments/ when running from a build tree (bin/ beside the sources), the installed ones
+    // (PREFIX/share/labbook/experiments beside PREFIX/bin), else the working directory's experiments/, else the
+    // working directory.
+    const QDir installed(QCoreApplication::applicationDirPath() + QStringLiteral("/../share/labbook/experiments"));
+    if (installed.exists())
+        return installed.absolutePath();
     for (QDir dir(QCoreApplication::applicationDirPath()); !dir.isRoot(); dir.cdUp()) {
         if (dir.exists(QStringLiteral("experiments")) && dir.exists(QStringLiteral("core")))
             return dir.filePath(QStringLiteral("experiments"));
