@@ -8,33 +8,68 @@
 #include "theme.h"
 #include "views/experimentform.h"
 
+namespace {
+
+struct Options {
+    QCommandLineOption store{QStringLiteral("store"), QStringLiteral("The run store to open (default: the last one)."),
+                             QStringLiteral("path")};
+    QCommandLineOption scheme{QStringLiteral("color-scheme"), QStringLiteral("system, light or dark."),
+                              QStringLiteral("scheme")};
+};
+
+void describe(QCommandLineParser &parser, const Options &o)
+{
+    parser.setApplicationDescription(QStringLiteral("Experiment workbench for text classification"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOptions({o.store, o.scheme});
+    parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("An experiment file to open."),
+                                 QStringLiteral("[experiment.json]"));
+}
+
+void nameApplication()
+{
+    QCoreApplication::setApplicationName(QStringLiteral("labbook"));
+    QCoreApplication::setOrganizationName(QStringLiteral("labbook"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(LABBOOK_VERSION));
+}
+
+// --help and --version answer without a display (a QApplication aborts without one, before it parses anything).
+void answerWithoutDisplay(int argc, char **argv, const Options &o)
+{
+    for (int i = 1; i < argc; ++i) {
+        const QString a = QString::fromLocal8Bit(argv[i]);
+        if (a == QLatin1String("-h") || a == QLatin1String("--help") || a == QLatin1String("--help-all") ||
+            a == QLatin1String("-v") || a == QLatin1String("--version")) {
+            QCoreApplication core(argc, argv);
+            nameApplication();
+            QCommandLineParser parser;
+            describe(parser, o);
+            parser.process(core); // prints and exits
+        }
+    }
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
+    const Options options;
+    answerWithoutDisplay(argc, argv, options);
     QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("labbook"));
+    nameApplication();
     QApplication::setApplicationDisplayName(QStringLiteral("Labbook"));
-    QApplication::setOrganizationName(QStringLiteral("labbook"));
-    QApplication::setApplicationVersion(QStringLiteral(LABBOOK_VERSION));
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/labbook/labbook.svg")));
     QApplication::setDesktopFileName(QStringLiteral("labbook"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Experiment workbench for text classification"));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    QCommandLineOption store(QStringLiteral("store"), QStringLiteral("The run store to open (default: the last one)."),
-                             QStringLiteral("path"));
-    QCommandLineOption scheme(QStringLiteral("color-scheme"), QStringLiteral("system, light or dark."),
-                              QStringLiteral("scheme"));
-    parser.addOptions({store, scheme});
-    parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("An experiment file to open."),
-                                 QStringLiteral("[experiment.json]"));
+    describe(parser, options);
     parser.process(app);
 
-    labbook::applyColorScheme(parser.isSet(scheme)
-                                  ? parser.value(scheme)
+    labbook::applyColorScheme(parser.isSet(options.scheme)
+                                  ? parser.value(options.scheme)
                                   : QSettings().value(QStringLiteral("ui/colorScheme"), QStringLiteral("system")).toString());
-    labbook::MainWindow window(parser.value(store));
+    labbook::MainWindow window(parser.value(options.store));
     if (!parser.positionalArguments().isEmpty())
         window.form()->openFile(parser.positionalArguments().constFirst());
     window.show();

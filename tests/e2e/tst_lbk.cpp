@@ -215,6 +215,25 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(expected), qPrintable(r.err));
     }
 
+    // The GUI's --help and --version answer on a machine without a display (a QApplication aborted first).
+    void guiHelpWithoutADisplay()
+    {
+        if (!QFileInfo::exists(QStringLiteral(LABBOOK_BIN_DIR "/labbook")))
+            QSKIP("the GUI is not built");
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.remove(QStringLiteral("DISPLAY"));
+        env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+        env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+        for (const char *option : {"--help", "--version"}) {
+            const auto r = lbktest::runProcess(QStringLiteral(LABBOOK_BIN_DIR "/labbook"), {QString::fromUtf8(option)},
+                                               30000, env);
+            QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+            const QString said = r.out + r.err;
+            const bool help = std::string(option) == "--help";
+            QVERIFY2(said.contains(help ? QStringLiteral("--store") : QStringLiteral("labbook ")), qPrintable(said));
+        }
+    }
+
     void lrFinder()
     {
         auto r = lbk({QStringLiteral("lr-find"), experiment("debug.json"), QStringLiteral("--quiet")});
