@@ -65,15 +65,18 @@ QString importanceHtml(const std::vector<lbk::KeyImportance> &keys)
                        .arg(SweepPage::tr("How much each key matters"), SweepPage::tr("forest"),
                             SweepPage::tr("correlation"));
     for (const auto &k : keys) {
-        const QString sign = k.direction > 0 ? QStringLiteral(" +") : k.direction < 0 ? QStringLiteral(" \u2212") : QString();
-        html += QStringLiteral("<tr><td>%1&nbsp;</td><td>%2&nbsp;</td><td>%3%4</td></tr>")
+        const QString sign = k.direction > 0 ? QStringLiteral("&nbsp;+") : k.direction < 0 ? QStringLiteral("&nbsp;\u2212") : QString();
+        html += QStringLiteral("<tr><td nowrap>%1&nbsp;</td><td nowrap>%2&nbsp;</td><td nowrap>%3%4</td></tr>")
                     .arg(QString::fromStdString(k.key).toHtmlEscaped(), bar(k.permutation), bar(k.score), sign);
     }
-    return html + QStringLiteral("</table><p><small>%1</small></p>")
-                      .arg(SweepPage::tr("Forest: each key's share of how much worse a small random forest predicts the "
-                                         "metric when the key's values are shuffled (sees effects that are not "
-                                         "monotonic). Rank correlation: Spearman's for numbers (+: higher values do "
-                                         "better), the correlation ratio for categories."));
+    return html + QStringLiteral("</table><p><small>%1</small></p>").arg(SweepPage::tr("(hover for how they are computed)"));
+}
+
+QString importanceExplained()
+{
+    return SweepPage::tr("Forest: each key's share of how much worse a small random forest predicts the metric when "
+                         "the key's values are shuffled (sees effects that are not monotonic).\nRank correlation: "
+                         "Spearman's for numbers (+: higher values do better), the correlation ratio for categories.");
 }
 
 } // namespace
@@ -167,12 +170,13 @@ QWidget *SweepPage::buildTrialsPane()
     m_importance = new QLabel(this);
     m_importance->setObjectName(QStringLiteral("keyImportance"));
     m_importance->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    m_importance->setWordWrap(true);
     m_importance->setMargin(6);
-    m_importance->setMinimumWidth(300);
+    m_importance->setToolTip(importanceExplained());
     auto *bottom = new QSplitter(Qt::Horizontal, this);
+    m_bottom = bottom;
     bottom->addWidget(m_table);
     bottom->addWidget(m_importance);
+    bottom->setCollapsible(1, false);
     bottom->setStretchFactor(0, 3);
     bottom->setStretchFactor(1, 1);
     return bottom;
@@ -272,6 +276,10 @@ void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyI
     }
     static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
     m_importance->setText(importanceHtml(importance));
+    // The pane as wide as its table (its columns were clipped when the splitter gave it a quarter of the width).
+    const int wanted = m_importance->sizeHint().width();
+    if (const auto sizes = m_bottom->sizes(); sizes.size() == 2 && sizes[1] < wanted)
+        m_bottom->setSizes({std::max(200, sizes[0] + sizes[1] - wanted), wanted});
     m_table->resizeColumnsToContents();
     Q_EMIT loaded();
 }
