@@ -833,6 +833,8 @@ private Q_SLOTS:
         m_window->resize(1024, 700);
         m_window->runView()->tabs()->setCurrentIndex(RunView::Predictions);
         shoot(QStringLiteral("window-1024-predictions"));
+        m_window->runView()->tabs()->setCurrentIndex(RunView::Histograms);
+        shoot(QStringLiteral("window-1024-histograms"));
         m_window->runView()->tabs()->setCurrentIndex(RunView::Curves);
         shoot(QStringLiteral("window-1024-long-name"));
         m_window->resize(before);

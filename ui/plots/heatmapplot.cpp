@@ -17,6 +17,8 @@ HeatmapPlot::HeatmapPlot(QWidget *parent)
     m_scale->axis()->setLabel(tr("share of papers"));
     m_map->setColorScale(m_scale);
     m_map->setInterpolate(false);
+    // The step labels are chosen for the axis's width once a replot has laid it out, before it draws.
+    connect(this, &QCustomPlot::afterLayout, this, &HeatmapPlot::updateStepTicks);
     // A perceptually ordered dark-blue to yellow ramp: readable on light and dark backgrounds alike.
     QCPColorGradient g;
     g.clearColorStops();
@@ -54,6 +56,7 @@ void HeatmapPlot::setHistograms(const QString &title, const std::vector<qint64> 
 {
     m_title->setText(title);
     m_steps = steps;
+    m_tickEvery = 0; // new steps: their labels are made at the next layout
     const int nx = int(steps.size());
     int ny = 0;
     for (const auto &c : counts)
@@ -80,14 +83,32 @@ void HeatmapPlot::setHistograms(const QString &title, const std::vector<qint64> 
         }
     }
     m_map->rescaleDataRange(true);
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    const int every = std::max(1, nx / 8);
-    for (int e = 0; e < nx; e += every)
-        ticker->addTick(e, QString::number(steps[size_t(e)]));
-    xAxis->setTicker(ticker);
     xAxis->setRange(-0.5, nx - 0.5);
     yAxis->setRange(lo, hi);
     setMarker(nx - 1);
+}
+
+// Every k-th evaluation's step as a label, k chosen so the labels fit the axis's width side by side (eight a
+// fixed count overlapped in a small window).
+void HeatmapPlot::updateStepTicks()
+{
+    const int nx = int(m_steps.size());
+    if (nx == 0)
+        return;
+    const QFontMetrics metrics(xAxis->tickLabelFont());
+    const int label = metrics.horizontalAdvance(QString::number(m_steps.back())) + metrics.horizontalAdvance(QStringLiteral("  "));
+    const int width = std::max(1, xAxis->axisRect()->width()); // laid out: called after each layout (afterLayout)
+    const int fit = std::max(1, width / std::max(1, label));
+    const int every = std::max(1, (nx + fit - 1) / fit);
+    if (every == m_tickEvery && nx == m_tickedEvaluations)
+        return;
+    m_tickEvery = every;
+    m_tickedEvaluations = nx;
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    for (int e = 0; e < nx; e += every)
+        ticker->addTick(e, QString::number(m_steps[size_t(e)]));
+    xAxis->setTicker(ticker);
+    replot(QCustomPlot::rpQueuedReplot); // this layout's ticks were made before: draw again with these
 }
 
 double HeatmapPlot::maxShare() const

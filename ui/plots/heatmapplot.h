@@ -28,7 +28,10 @@ protected:
     void applyPalette() override;
 
 private:
+    void updateStepTicks();
+
     std::vector<qint64> m_steps;
+    int m_tickEvery = 0, m_tickedEvaluations = 0; // the step labels drawn: every k-th of n evaluations
     QCPColorMap *m_map = nullptr;
     QCPColorScale *m_scale = nullptr;
     QCPItemRect *m_marker = nullptr;
