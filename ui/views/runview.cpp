@@ -146,6 +146,15 @@ void RunView::loadRun(bool firstTime)
                 m_tabs->setTabEnabled(tab, labelled);
                 m_tabs->setTabToolTip(tab, labelled ? QString() : tr("A masked-language-model run has no labels"));
             }
+            // An LR range test records its curve and nothing else: its other pages would only be empty.
+            if (m_run.lrFind())
+                for (int tab : {Curves, Histograms, Predictions, Classes}) {
+                    m_tabs->setTabEnabled(tab, false);
+                    m_tabs->setTabToolTip(tab, tr("An LR range test records its loss against the rate (LR finder)"));
+                }
+            else
+                for (int tab : {Curves, Predictions})
+                    m_tabs->setTabEnabled(tab, true);
             m_tabs->setTabEnabled(LrFinder, loaded->lrCurve);
             m_tabs->setTabToolTip(LrFinder, loaded->lrCurve ? QString()
                                                             : tr("This run recorded no LR range test; Run > Find LR "
@@ -212,7 +221,8 @@ void RunView::updateHeader()
                           .arg(middleCut(qs(r.name)).toHtmlEscaped(), statusColor(r.status).name(), statusText(r.status),
                                middleCut(qs(r.experiment)).toHtmlEscaped(),
                                r.lrFind() ? tr("LR range test") : qs(r.task),
-                               r.startedAt > 0 ? tr("started %1").arg(formatTimestamp(r.startedAt)) : tr("not started"),
+                               r.startedAt > 0 ? tr("started %1").arg(formatTimestamp(r.startedAt))
+                                               : tr("created %1, never started").arg(formatTimestamp(r.createdAt)),
                                tail));
     m_header->setToolTip(qs(r.name).size() > 64 ? qs(r.name) : QString());
     const bool bad = r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted;
