@@ -145,7 +145,7 @@ void defineReading(CLI::App &app, Invocation &inv)
     runs->add_option("--experiment", inv.runs.experiment, "Only runs of this experiment");
     runs->add_option("--tag", inv.runs.tag, "Only runs with this tag");
     runs->add_option("--search", inv.runs.search, "Text in the name, experiment, notes or tags");
-    runs->add_option("--kind", inv.runs.kind, "train or lr_find");
+    runs->add_option("--kind", inv.runs.kind, "train or lr_find")->check(CLI::IsMember({"train", "lr_find"}));
     runs->add_option("--limit", inv.runs.limit, "At most this many (newest first)");
     runs->add_option("--group", inv.runs.group, "A run group or sweep (id or name): its runs, each metric's mean and deviation");
 

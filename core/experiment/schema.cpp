@@ -390,6 +390,11 @@ std::vector<ValidationIssue> validateExperimentJson(const json &j)
         issues.push_back({"", "the experiment must be a JSON object, not " + describeValue(j)});
         return issues;
     }
+    if (isSweepJson(j)) { // one line that says what the file is, not an unknown key for each of its keys
+        issues.push_back({"", "this is a sweep (it has \"experiment\" and \"parameters\"), not an experiment: run it "
+                              "with `lbk sweep FILE` (docs/SWEEPS.md)"});
+        return issues;
+    }
     checkKeys(j, "", issues);
     for (const auto &f : experimentFields()) {
         const json *v = lookup(j, f.path);
@@ -634,6 +639,11 @@ std::string schemaMarkdown()
            << allowed << " | " << help << " |\n";
     }
     return md.str();
+}
+
+bool isSweepJson(const json &j)
+{
+    return j.is_object() && j.contains("experiment") && j.contains("parameters");
 }
 
 } // namespace lbk

@@ -66,6 +66,9 @@ std::string configHash(const nlohmann::json &resolved);
 // The keys whose values differ between resolved configs (dotted paths, sorted).
 std::vector<std::string> configDiff(const std::vector<nlohmann::json> &configs);
 nlohmann::json valueAt(const nlohmann::json &j, std::string_view dottedPath); // null when absent
+// A sweep file (docs/SWEEPS.md) names its experiment under "experiment" and what it varies under "parameters":
+// given where an experiment is expected, it is said to be a sweep (and the other way round in the sweep reader).
+bool isSweepJson(const nlohmann::json &j);
 void setValueAt(nlohmann::json &j, std::string_view dottedPath, nlohmann::json value);
 
 // The schema as Markdown (docs/EXPERIMENTS.md is generated from it).

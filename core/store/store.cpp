@@ -441,6 +441,9 @@ Result<RunDetail> Store::run(std::string_view ref) const
         msg += "; give more characters of the uid, or the run's id";
         return Error{msg};
     }
+    if (auto sweep = this->sweep(ref)) // `lbk cancel s4` for a sweep: the sweep commands take it
+        return Error{notFound + "; '" + std::string(ref) + "' is sweep " + std::to_string(sweep->id) +
+                     " (`lbk sweep show|cancel|resume " + std::string(ref) + "`)"};
     return Error{notFound};
 }
 

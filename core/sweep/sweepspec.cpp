@@ -285,15 +285,13 @@ json readBase(const json &j, const fs::path &dir, SweepSpec &s, Problems &p)
 
 } // namespace
 
-bool isSweepJson(const json &j)
-{
-    return j.is_object() && j.contains("experiment") && j.contains("parameters");
-}
-
 Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
 {
     if (!j.is_object())
         return badInput("a sweep must be a JSON object (docs/SWEEPS.md)");
+    if (!isSweepJson(j) && (j.contains("model") || j.contains("data") || j.contains("training")))
+        return badInput("this is an experiment, not a sweep: `lbk run FILE` runs it; a sweep names an experiment "
+                        "under \"experiment\" and what it varies under \"parameters\" (docs/SWEEPS.md)");
     Problems p;
     SweepSpec s;
     s.source = j;

@@ -71,10 +71,6 @@ struct SweepSpec {
     nlohmann::json source;            // the sweep file's JSON, as stored with the sweep
 };
 
-// Whether a JSON file is a sweep rather than an experiment (experiments/ holds both): it names a base experiment
-// and parameters.
-bool isSweepJson(const nlohmann::json &j);
-
 // Parses and checks a sweep; `dir` resolves a relative "experiment" path. Errors list every problem, one a line.
 Result<SweepSpec> sweepFromJson(const nlohmann::json &j, const std::filesystem::path &dir);
 Result<SweepSpec> loadSweepFile(const std::filesystem::path &file);

@@ -352,6 +352,20 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains(QStringLiteral("bad-sweep.json: parameters.optimizer.rate: not an experiment key")),
                  qPrintable(r.err));
+
+        // The wrong kind of file is named as such (13 and 9 unknown-key errors before), and `lbk cancel NAME` of a
+        // sweep points at the sweep commands.
+        const QString store = storePath(QStringLiteral("bad"));
+        auto wrong = lbk(store, {QStringLiteral("sweep"), QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json")});
+        QCOMPARE(wrong.exitCode, 2);
+        QVERIFY2(wrong.err.contains(QStringLiteral("this is an experiment, not a sweep")), qPrintable(wrong.err));
+        wrong = lbk(store, {QStringLiteral("validate"), kSweep});
+        QCOMPARE(wrong.exitCode, 2);
+        QVERIFY2(wrong.err.contains(QStringLiteral("this is a sweep")) && wrong.err.contains(QStringLiteral("1 error")),
+                 qPrintable(wrong.err));
+        wrong = lbk(store, {QStringLiteral("run"), kSweep});
+        QCOMPARE(wrong.exitCode, 2);
+        QVERIFY2(wrong.err.contains(QStringLiteral("lbk sweep FILE")), qPrintable(wrong.err));
     }
 
     // A sweep whose every trial fails has failed, and says why (it ended "finished" with exit code 0); an unknown
