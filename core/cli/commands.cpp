@@ -372,8 +372,8 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
             handledInterrupts = interrupts;
             // First Ctrl-C: the worker saves a checkpoint and ends as cancelled; the second one kills it.
             ::kill(pid_t(proc.pid), interrupts == 1 ? SIGTERM : SIGKILL);
-            progress.say(interrupts == 1 ? "cancelling (the worker saves a checkpoint; Ctrl-C again to kill it)"
-                                         : "killing the worker");
+            progress.say(interrupts == 1 ? "cancelling (" + whatAStopDoes(run) + "; Ctrl-C again to kill it)"
+                                         : std::string("killing the worker"));
         }
         if (reapChild(proc.pid, &exitCode))
             continue; // one more ingest for the last lines
@@ -390,8 +390,7 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
     if (isActive(fresh->status) && syncRun(store, *fresh)) {
         // The worker ended without a final event (crashed or killed), and the journal was read to its end.
         std::string why = "the worker exited with code " + std::to_string(exitCode) +
-                          " without reporting how the run ended; `lbk resume " + std::to_string(run.id) +
-                          "` continues from the last checkpoint";
+                          " without reporting how the run ended; " + howToGoOn(*fresh);
         const std::string tail = workerLogTail(*fresh, 5);
         if (!tail.empty())
             why += "\nLast lines of worker.log:\n" + tail;

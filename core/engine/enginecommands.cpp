@@ -103,13 +103,10 @@ Result<fs::path> modelFolder(const Invocation &inv)
     const std::string &ref = inv.predict.model;
     if (isExportFolder(ref))
         return fs::path(ref);
-    auto store = Store::openExisting(Store::pathOr(inv.common.store));
-    if (!store)
-        return store.error();
-    auto run = (*store)->run(ref);
+    auto run = trainingRun(inv.common, ref); // an LR range test is named as such (it said "no best.pt")
     if (!run)
-        return badInput(ref + ": neither an export folder (with model.json) nor a run: " + run.message());
-    return fs::path(run->runDir);
+        return badInput(ref + ": neither an export folder (with model.json) nor a training run: " + run.message());
+    return fs::path(run->run.runDir);
 }
 
 int predict(const Invocation &inv)

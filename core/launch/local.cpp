@@ -137,6 +137,28 @@ bool trainedByLabbook(const RunSummary &run)
     return !run.runDir.empty() && fs::exists(fs::path(run.runDir) / "experiment.json", ec);
 }
 
+std::string whatAStopDoes(const RunSummary &run)
+{
+    if (run.lrFind())
+        return "the LR range test ends as cancelled";
+    if (!trainedByLabbook(run) && !run.remote())
+        return "the script gets SIGTERM and ends as cancelled (the labbook library records it)";
+    return "it saves a checkpoint and ends as cancelled";
+}
+
+std::string howToGoOn(const RunSummary &run)
+{
+    const std::string id = std::to_string(run.id);
+    if (run.lrFind())
+        return "`lbk lr-find` runs the test again";
+    if (!trainedByLabbook(run) && !run.remote())
+        return "start the script again to train more";
+    std::error_code ec;
+    const bool checkpoint = run.remote() || fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
+    return checkpoint ? "`lbk resume " + id + "` continues from the last checkpoint"
+                      : "`lbk resume " + id + "` starts it again from step 0 (it saved no checkpoint yet)";
+}
+
 Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent)
 {
     if (run.runDir.empty())
@@ -200,9 +222,8 @@ SyncResult syncActiveRuns(Store &store)
                 continue;
             std::string why = "the worker process " + std::to_string(run.pid) + " on " + host +
                               " ended without reporting how the run ended (it exited early, was killed, or the machine "
-                              "went down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. " +
-                              (trainedByLabbook(run) ? "`lbk resume " + std::to_string(run.id) + "` continues from the last checkpoint."
-                                              : std::string("Start the script again to train more."));
+                              "went down); everything up to step " + std::to_string(fresh->lastStep) + " is kept; " +
+                              howToGoOn(*fresh) + ".";
             const std::string tail = workerLogTail(run, 3);
             if (!tail.empty())
                 why += "\nLast lines of worker.log:\n" + tail;

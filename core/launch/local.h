@@ -56,6 +56,13 @@ std::filesystem::path journalPath(const RunSummary &run);
 // a run `lbk record` created for a script started by hand has none.
 bool trainedByLabbook(const RunSummary &run);
 
+// What comes of a stop the run is asked for, as the messages say it: "it saves a checkpoint and ends as
+// cancelled" for a training run of Labbook's worker, less for an LR range test or a script of its own.
+std::string whatAStopDoes(const RunSummary &run);
+// How to go on with a run that ended early, as the messages say it: `lbk resume N` from its last checkpoint (or
+// from step 0 when it saved none yet), the LR range test again, or the script started again.
+std::string howToGoOn(const RunSummary &run);
+
 // The last lines of the run's worker.log, for error messages.
 std::string workerLogTail(const RunSummary &run, size_t maxLines = 5);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "launch/local.h"
 #include "launch/placeholders.h"
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
@@ -636,8 +637,7 @@ Result<std::string> cancelRun(Store &store, const Target &target, const RunSumma
     if (run.remote()) {
         if (auto st = cancelRemoteRun(target, run); !st)
             return st.error();
-        return "asked run " + id + " on " + target.name + " (job " + run.jobId +
-               ") to stop; it saves a checkpoint and ends as cancelled";
+        return "asked run " + id + " on " + target.name + " (job " + run.jobId + ") to stop; " + whatAStopDoes(run);
     }
     const bool noWorker = run.pid == 0 || (run.host == localHostName() && !processAlive(run.pid, run.pidStart));
     if (noWorker) {
@@ -648,8 +648,7 @@ Result<std::string> cancelRun(Store &store, const Target &target, const RunSumma
     if (run.host != localHostName())
         return Error{"run " + id + " runs on " + run.host + ", not on this machine"};
     ::kill(pid_t(run.pid), SIGTERM);
-    return "asked run " + id + " (pid " + std::to_string(run.pid) +
-           ") to stop; it saves a checkpoint and ends as cancelled";
+    return "asked run " + id + " (pid " + std::to_string(run.pid) + ") to stop; " + whatAStopDoes(run);
 }
 
 Result<RemoteState> queryRemoteState(const Target &t, const RemoteRunInfo &info)

@@ -66,7 +66,7 @@ class ByHandTest(unittest.TestCase):
         run = self.show(run_id)
         self.assertEqual(run["status"], "interrupted")
         self.assertIn(f"the worker process {proc.pid}", run["error"])
-        self.assertIn("Start the script again to train more.", run["error"])  # not `lbk resume`: Labbook cannot
+        self.assertIn("start the script again to train more.", run["error"])  # not `lbk resume`: Labbook cannot
         self.assertGreater(run["last_step"], 3)
         refused = lbk(self.store, "resume", str(run_id), check=False)
         self.assertNotEqual(refused.returncode, 0)
