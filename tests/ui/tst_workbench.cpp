@@ -176,6 +176,13 @@ private Q_SLOTS:
 
         lr->setText(QStringLiteral("0.02"));
         epochs->setText(QStringLiteral("4"));
+        // The section's issue is said under its first field too (it was only in the summary at the bottom).
+        QVERIFY2(form->fieldError(QStringLiteral("split.train")).contains(QStringLiteral("must add up to 1")),
+                 qPrintable(form->fieldError(QStringLiteral("split.train"))));
+        QVERIFY(!form->findChild<QLineEdit *>(QStringLiteral("field:split.test"))->styleSheet().isEmpty());
+        if (auto *area = form->findChild<QScrollArea *>())
+            area->ensureWidgetVisible(train, 0, 200);
+        shoot(QStringLiteral("form-split-sum"));
         train->setText(QStringLiteral(".7")); // as people type it (JSON would not parse it: "not a number")
         QVERIFY2(form->isValid(), form->issues().empty() ? "" : form->issues().front().message.c_str());
         QCOMPARE(form->fieldValue(QStringLiteral("split.train")).get<double>(), 0.7);

@@ -603,23 +603,37 @@ void ExperimentForm::revalidate()
     const json j = experiment();
     m_issues = lbk::validateExperimentJson(j);
     std::map<std::string, QString> byField;
+    std::set<std::string> flagged; // fields outlined in red: those with an issue, or in a section that has one
     for (const auto &issue : m_issues) {
         std::string path = issue.path;
         if (auto b = path.find('['); b != std::string::npos)
             path = path.substr(0, b); // model.kernel_sizes[1] belongs to model.kernel_sizes
-        if (m_byPath.count(path)) {
+        if (!m_byPath.count(path)) {
+            // A section's issue ("split": the shares must add up to 1): its fields outlined, said under the first.
+            std::string first;
+            for (const auto &row : m_rows)
+                if (!path.empty() && row.spec->path.rfind(path + ".", 0) == 0) {
+                    flagged.insert(row.spec->path);
+                    if (first.empty())
+                        first = row.spec->path;
+                }
+            path = first;
+        }
+        if (!path.empty()) {
+            flagged.insert(path);
             QString &msg = byField[path];
             msg += (msg.isEmpty() ? QString() : QStringLiteral("\n")) + qs(issue.message);
         }
     }
     for (auto &row : m_rows) {
         auto it = byField.find(row.spec->path);
-        const bool bad = it != byField.end();
-        row.error->setText(bad ? it->second : QString());
-        row.error->setVisible(bad);
+        const bool said = it != byField.end();
+        row.error->setText(said ? it->second : QString());
+        row.error->setVisible(said);
         if (auto *e = lineEditOf(row.editor); e && row.spec->type != lbk::FieldType::Bool &&
                                                row.spec->type != lbk::FieldType::Enum)
-            e->setStyleSheet(bad ? QStringLiteral("QLineEdit { border: 1px solid #e53935; }") : QString());
+            e->setStyleSheet(flagged.count(row.spec->path) ? QStringLiteral("QLineEdit { border: 1px solid #e53935; }")
+                                                           : QString());
     }
     updateApplicability();
     showProblems();
