@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <set>
 #include <unordered_map>
 
 #include <sqlite3.h>
@@ -394,11 +395,35 @@ private:
         const json *values = getObj(e, "values");
         if (!step || !values)
             return missing(seq, "metrics", "an integer \"step\" and an object \"values\"");
-        for (auto it = values->begin(); it != values->end(); ++it)
+        for (auto it = values->begin(); it != values->end(); ++it) {
+            if (!it->is_number() && !it->is_null())
+                if (auto s = warnNotANumber(seq, t, it.key(), *it); !s)
+                    return s;
             addPoint(it.key(), *step, t, getNum(it.value()));
+        }
         touchStep(step);
         return okStatus();
     }
+
+    // A metric value that is text, a flag or an object is stored as a gap, as NaN is; said once per run and key
+    // (it vanished without a word: a script writing "0.93" as a string lost the whole curve).
+    Status warnNotANumber(int64_t seq, std::optional<double> t, const std::string &key, const json &value)
+    {
+        if (!m_warnedKeys.insert(key).second)
+            return okStatus();
+        const std::string marker = "'" + key + "' " + kNotANumber;
+        auto said = m_stmts.get("SELECT 1 FROM logs WHERE run = ? AND level = 'warning' AND message LIKE ? LIMIT 1");
+        said.bindInt(1, m_run).bindText(2, "%" + marker + "%");
+        if (said.step())
+            return okStatus(); // said by an earlier batch
+        std::string shown = value.dump();
+        if (shown.size() > 40)
+            shown = shown.substr(0, 37) + "...";
+        return log(seq, t, "warning",
+                   "metrics at seq " + std::to_string(seq) + ": " + marker + " (it is " + shown +
+                       "); stored as gaps. Write numbers (the labbook library converts tensors and numpy values)");
+    }
+    static constexpr const char *kNotANumber = "is not a number";
 
     // Metric points are gathered over the whole batch and written sorted by (key, step), many rows per
     // statement: consecutive inserts then land next to each other in the primary key's b-tree, which is about
@@ -731,6 +756,7 @@ private:
     IngestStats m_stats;
     int64_t m_maxSeq = 0;
     bool m_warnedOrder = false; // this batch has said its events are out of order
+    std::set<std::string> m_warnedKeys; // metric keys this batch has said are not numbers
     FastMetrics m_fast;
     std::deque<std::string> m_keys; // stable addresses for m_keyIndex's views
     std::unordered_map<std::string_view, uint32_t> m_keyIndex;

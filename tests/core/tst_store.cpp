@@ -1030,6 +1030,28 @@ private Q_SLOTS:
         QCOMPARE(std::count_if(after.begin(), after.end(), [](const auto &l) { return l.level == "warning"; }), 1);
     }
 
+    // A metric value written as text (or a flag) is a gap, as NaN is, and said once per run and key, over
+    // batches (it was stored NULL without a word).
+    void aMetricThatIsNoNumberIsSaid()
+    {
+        auto store = openStore(scratch() / "text-metric.db");
+        const int64_t id = newRun(*store);
+        const fs::path journal = store->path().parent_path() / "text-metric.jsonl";
+        append(journal, line(1, "metrics", {{"step", 1}, {"values", {{"acc", "0.93"}, {"loss", 0.5}}}}) +
+                            line(2, "metrics", {{"step", 2}, {"values", {{"acc", "0.94"}, {"loss", 0.4}}}}));
+        QVERIFY(ingestJournal(*store, id, journal));
+        append(journal, line(3, "metrics", {{"step", 3}, {"values", {{"acc", true}}}}));
+        QVERIFY(ingestJournal(*store, id, journal));
+        QCOMPARE(store->metric(id, "loss").size(), size_t(2));
+        const auto logs = store->logs(id);
+        std::vector<std::string> warnings;
+        for (const auto &l : logs)
+            if (l.level == "warning")
+                warnings.push_back(l.message);
+        QCOMPARE(warnings.size(), size_t(1));
+        QVERIFY2(contains(warnings[0], "'acc' is not a number (it is \"0.93\"); stored as gaps"), warnings[0].c_str());
+    }
+
     // Pages of the file damaged under a run's metrics: the read returns what came before the damage, and
     // takeStoreDamage() says so, naming the file (the CLI and the GUI ask it after their reads).
     void damagedPagesAreReported()
