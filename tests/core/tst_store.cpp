@@ -678,9 +678,10 @@ private Q_SLOTS:
         QCOMPARE(arts[2].kind, std::string("tokenizer"));
         QCOMPARE(arts[2].sha256, std::string("abc123"));
 
-        // Logs, with the unknown event kept as a log line.
+        // Logs, with the unknown event kept as a log line, and the text value of "note" said.
         auto logs = store->logs(id);
-        QCOMPARE(logs.size(), size_t(2));
+        QCOMPARE(logs.size(), size_t(3));
+        QVERIFY2(contains(logs[2].message, "'note' is not a number"), logs[2].message.c_str());
         QCOMPARE(logs[0].seq, 16);
         QCOMPARE(logs[0].level, std::string("warning"));
         QCOMPARE(logs[0].wall, 1763941016.0);
