@@ -215,6 +215,14 @@ private Q_SLOTS:
         QVERIFY2(form->dataSummary().contains(QLatin1String("5 labels")), qPrintable(form->dataSummary()));
         QVERIFY(form->dataSummary().contains(QLatin1String("cs.")));
         shoot(QStringLiteral("form"));
+        // A bad value elsewhere (a rate half typed) does not make the preview fall back to the default labels.
+        auto *rate = form->findChild<QLineEdit *>(QStringLiteral("field:optimizer.lr"));
+        rate->setText(QStringLiteral("0.0x"));
+        form->setFieldValue(QStringLiteral("labels.top_n"), 3);
+        QTRY_VERIFY_WITH_TIMEOUT(form->dataSummary().contains(QLatin1String("3 labels")), 20000);
+        rate->setText(QStringLiteral("0.02"));
+        form->setFieldValue(QStringLiteral("labels.top_n"), 5);
+        QTRY_VERIFY_WITH_TIMEOUT(form->dataSummary().contains(QLatin1String("5 labels")), 20000);
 
         // The word tokenizer's min_count and the TF-IDF bag's min_df show only where they apply.
         auto *minCount = form->findChild<QWidget *>(QStringLiteral("field:tokenizer.min_count"));

@@ -796,8 +796,9 @@ void ExperimentForm::startDataPreview()
     m_previewKey = key;
     m_dataInfo->setText(tr("Reading %1...").arg(qs(lbk::DataSpec{.paths = paths}.pathText())));
     const std::string root = ss(m_dataRoot);
-    // Validation of the labels is the form's job; here a best-effort parse with defaults where fields are bad.
-    auto parsed = lbk::experimentFromJson(j);
+    // Validation is the form's job; the preview parses only what it reads (data and labels), so a bad value in
+    // another field (a rate being typed) does not make it show the default labels, a preview the key then kept.
+    auto parsed = lbk::experimentFromJson({{"name", "preview"}, {"data", j["data"]}, {"labels", j["labels"]}});
     lbk::Experiment e;
     if (parsed)
         e = parsed.value();
