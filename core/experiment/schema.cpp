@@ -188,6 +188,12 @@ void checkSplit(const Experiment &e, std::vector<ValidationIssue> &issues)
     if (std::fabs(shares - 1.0) > 1e-6)
         issues.push_back({"split", "split: train + validation + test is " + formatNumber(shares) +
                                        "; the three shares must add up to 1"});
+    // Early stopping watches the validation metric: with no validation papers it would never stop (it was taken
+    // without a word).
+    if (e.evaluation.earlyStopping > 0 && e.split.validation <= 0)
+        issues.push_back({"evaluation.early_stopping",
+                          "evaluation.early_stopping: stops on the validation metric, but split.validation is 0; "
+                          "give the validation split a share or set early_stopping to 0"});
 }
 
 void checkTask(const Experiment &e, std::vector<ValidationIssue> &issues)

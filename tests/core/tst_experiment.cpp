@@ -163,6 +163,9 @@ private Q_SLOTS:
         QTest::newRow("not object") << R"({"data":{"path":"a"},"model":3})" << "model" << "is not an object";
         QTest::newRow("split sum") << R"({"data":{"path":"a"},"split":{"train":0.8,"validation":0.15,"test":0.15}})"
                                    << "split" << "must add up to 1";
+        QTest::newRow("early stopping without validation")
+            << R"({"data":{"path":"a"},"split":{"train":0.85,"validation":0,"test":0.15},"evaluation":{"early_stopping":3}})"
+            << "evaluation.early_stopping" << "split.validation is 0";
         QTest::newRow("binary no positive") << R"({"data":{"path":"a"},"labels":{"kind":"binary"}})"
                                             << "labels.positive" << "needs at least one positive";
         QTest::newRow("heads") << R"({"data":{"path":"a"},"model":{"type":"transformer","embedding_dim":30,"heads":4}})"
