@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <thread>
 
 #include <ATen/Parallel.h>
 
@@ -363,6 +364,22 @@ private:
     fs::path m_final, m_writing; // the same for stdout and devices
 };
 
+// Options asking for more than there is are said, not taken silently: --top-k above the labels, --threads above
+// the cores (which only makes the threads wait on each other).
+void sayWhatIsCut(const PredictOptions &o, const LoadedModel &lm, int threads)
+{
+    if (!o.warn)
+        return;
+    const auto labels = int(lm.labels.size());
+    if (o.topK > labels)
+        o.warn("--top-k " + std::to_string(o.topK) + ": the model has " + std::to_string(labels) + " labels; all " +
+               std::to_string(labels) + " are written");
+    const auto cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads > cores)
+        o.warn("--threads " + std::to_string(threads) + " is more than this machine's " + std::to_string(cores) +
+               " cores; the extra threads only wait");
+}
+
 Result<PredictResult> predictAll(const PredictOptions &o)
 {
     const int threads = threadCount(o.threads);
@@ -374,6 +391,7 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (!lm)
         return lm.error();
     (*lm)->choosePrecision(o.precision, o.warn);
+    sayWhatIsCut(o, **lm, threads);
     // The bag model's matmul (a batch by its dimension by the classes) is too small to split: OpenBLAS's threads
     // would only wake and wait (in sched_yield) beside the threads that parse, 40% of the CPU time on 1M titles
     // (its pthreads build; the OpenMP build keeps a matmul this small on one thread by itself).

@@ -163,6 +163,12 @@ private Q_SLOTS:
         const json top3 = json::parse(readLines(path("top.jsonl"))[0])["top"];
         QVERIFY2(topRows[1].find("," + top3[1][0].get<std::string>() + ",") != std::string::npos, topRows[1].c_str());
         QCOMPARE(std::count(topRows[1].begin(), topRows[1].end(), ','), 6);
+        // More than the model has is said, not cut in silence.
+        auto tooMany = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                            QStringLiteral("--out"), path("top9.csv"), QStringLiteral("--top-k"), QStringLiteral("9"),
+                            QStringLiteral("-q")});
+        QCOMPARE(tooMany.exitCode, 0);
+        QVERIFY2(tooMany.err.contains(QStringLiteral("--top-k 9: the model has 5 labels")), qPrintable(tooMany.err));
 
         auto missing = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("nope.jsonl"),
                             QStringLiteral("--out"), path("x.jsonl")});
