@@ -215,6 +215,17 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(expected), qPrintable(r.err));
     }
 
+    // labels.top_n above the categories the data has keeps them all, and says so.
+    void aTopNAboveTheCategoriesIsSaid()
+    {
+        auto r = lbk({QStringLiteral("run"),
+                      variant(QStringLiteral("top-n-big"), {{"labels", {{"top_n", 5000}}}, {"training", {{"max_steps", 2}}}})});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("labels.top_n is 5000 but")) &&
+                     r.err.contains(QStringLiteral("primary categories; all of them are the labels")),
+                 qPrintable(r.err));
+    }
+
     // The GUI's --help and --version answer on a machine without a display (a QApplication aborted first).
     void guiHelpWithoutADisplay()
     {
