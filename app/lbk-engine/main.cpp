@@ -6,10 +6,12 @@
 
 #include "cli/invocation.h"
 #include "engine/enginecommands.h"
+#include "engine/torchnotices.h"
 
 int main(int argc, char **argv)
 {
     lbk::cli::reportUncaughtExceptions();
+    lbk::dropTorchApiNotices();
     CLI::App app{"lbk: train, evaluate and record text classifiers (Labbook's engine)", "lbk"};
     lbk::cli::Invocation inv;
     lbk::cli::defineCommands(app, inv);
