@@ -113,11 +113,17 @@ void HeatmapPlot::updateStepTicks()
 
 double HeatmapPlot::maxShare() const
 {
-    double top = 0;
+    // The 98th percentile of the shares, not their largest: one early evaluation with every paper in one bin
+    // (a share of 1) set the top and left every later evaluation nearly black. Cells above it take the top colour.
+    std::vector<double> shares;
     for (int e = 0; e < m_map->data()->keySize(); ++e)
         for (int b = 0; b < m_map->data()->valueSize(); ++b)
-            top = std::max(top, m_map->data()->cell(e, b));
-    return top;
+            shares.push_back(m_map->data()->cell(e, b));
+    if (shares.empty())
+        return 0;
+    const size_t at = std::min(shares.size() - 1, size_t(0.98 * double(shares.size())));
+    std::nth_element(shares.begin(), shares.begin() + std::ptrdiff_t(at), shares.end());
+    return shares[at];
 }
 
 void HeatmapPlot::setShareTop(double top)

@@ -17,7 +17,8 @@ public:
     void setHistograms(const QString &title, const std::vector<qint64> &steps,
                        const std::vector<std::vector<qint64>> &counts, double lo, double hi);
     void setMarker(int evaluation);
-    // The largest share drawn, and the colour scale's top: plots shown side by side share one (setShareTop).
+    // Where the colour scale tops: the 98th percentile of the shares drawn (a cell above it takes the top colour);
+    // plots shown side by side share one (setShareTop).
     double maxShare() const;
     void setShareTop(double top);
     int evaluationCount() const { return int(m_steps.size()); }
