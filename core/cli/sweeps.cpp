@@ -281,14 +281,12 @@ int detach(const Common &c, Store &store, const SweepRecord &sweep)
 
 } // namespace
 
-// Creates the sweep (its LR range test first when it asks for one) and follows it, or leaves it to a scheduler of
-// its own.
 // A local sweep whose experiment reads a file that is not there would launch every trial to fail the same way.
 // (A swept data.path is each trial's own; a remote target reads its own disk.)
 Status checkBaseData(const SweepSpec &spec, const std::string &dataRoot)
 {
     const bool swept = std::any_of(spec.parameters.begin(), spec.parameters.end(),
-                                   [](const ParamSpec &p) { return p.key.rfind("data.", 0) == 0; });
+                                   [](const ParamSpec &p) { return p.key == "data.path"; });
     auto e = experimentFromJson(spec.base);
     if (isRemoteTarget(spec.target) || swept || !e)
         return okStatus(); // an experiment the schema refuses was named when the sweep was read
@@ -301,6 +299,8 @@ Status checkBaseData(const SweepSpec &spec, const std::string &dataRoot)
     return okStatus();
 }
 
+// Creates the sweep (its LR range test first when it asks for one) and follows it, or leaves it to a scheduler of
+// its own.
 int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file, bool detached, bool quiet)
 {
     auto targets = targetsOrSay(c);

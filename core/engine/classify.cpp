@@ -107,11 +107,12 @@ Status ClassifyObjective::readData()
         return data.error();
     m_data = std::move(*data);
     // labels.top_n above what the data has keeps every category, which is what a user meant, but said: a top_n
-    // of 5,000 on 120 categories is usually a mistake for another field.
-    const auto kept = int64_t(m_data.labelNames.size()) - (e.labels.poolOthers ? 1 : 0);
-    if (e.labels.kind == TaskKind::MultiClass && e.labels.topN > kept)
+    // of 5,000 on 120 categories is usually a mistake for another field. (Fewer categories than top_n pool nothing
+    // into "other", so the labels are then exactly the categories.)
+    const auto labels = int64_t(m_data.labelNames.size());
+    if (e.labels.kind == TaskKind::MultiClass && e.labels.topN > labels)
         m_ctx.log("warning", "labels.top_n is " + std::to_string(e.labels.topN) + " but " + m_dataFile.string() +
-                                 " has " + std::to_string(kept) + " primary categories; all of them are the labels");
+                                 " has " + std::to_string(labels) + " primary categories; all of them are the labels");
     auto split = splitData(m_data, m_papers, e.split);
     if (!split)
         return split.error();

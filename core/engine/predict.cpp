@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
-#include <thread>
 
 #include <ATen/Parallel.h>
 
@@ -317,6 +316,7 @@ public:
         std::error_code ec;
         if (o.out == "-") {
             out.m_file = stdout;
+            out.m_final = out.m_writing = "standard output";
             return out;
         }
         if (fs::exists(o.out, ec) && fs::exists(o.data, ec) && fs::equivalent(o.out, o.data, ec))
@@ -338,25 +338,28 @@ public:
         std::swap(m_writing, other.m_writing);
         return *this;
     }
-    ~Output() { close(false); }
+    ~Output() { (void)close(false); }
     std::FILE *file() const { return m_file; }
-    // Flushes and closes; kept: the file takes its final name, else the partial file is removed.
-    bool close(bool keep)
+    // Flushes and closes; kept: the file takes its final name, else the partial file is removed. Errors name the
+    // file and what failed.
+    Status close(bool keep)
     {
         if (!m_file)
-            return true;
+            return okStatus();
         bool ok = std::fflush(m_file) == 0 && !std::ferror(m_file);
         if (m_file != stdout)
             ok = std::fclose(m_file) == 0 && ok;
         m_file = nullptr;
         std::error_code ec;
-        if (m_writing != m_final) {
-            if (keep && ok)
-                fs::rename(m_writing, m_final, ec);
-            else
-                fs::remove(m_writing, ec);
-        }
-        return ok && !ec;
+        if (m_writing != m_final && (!keep || !ok))
+            fs::remove(m_writing, ec);
+        if (!ok)
+            return Error{m_writing.string() + ": writing the predictions failed (is the disk full?)"};
+        if (m_writing != m_final && keep)
+            fs::rename(m_writing, m_final, ec);
+        if (ec)
+            return Error{m_writing.string() + ": cannot be renamed to " + m_final.string() + ": " + ec.message()};
+        return okStatus();
     }
 
 private:
@@ -374,7 +377,7 @@ void sayWhatIsCut(const PredictOptions &o, const LoadedModel &lm, int threads)
     if (o.topK > labels)
         o.warn("--top-k " + std::to_string(o.topK) + ": the model has " + std::to_string(labels) + " labels; all " +
                std::to_string(labels) + " are written");
-    const auto cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    const int cores = threadCount(0); // every core
     if (threads > cores)
         o.warn("--threads " + std::to_string(threads) + " is more than this machine's " + std::to_string(cores) +
                " cores; the extra threads only wait");
@@ -425,8 +428,8 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     auto checked = checkResult(o, r);
     // Rows with non-finite probabilities are kept (the output says null for them); nothing scored is not.
     const bool keep = checked || r.nonFinite > 0;
-    if (!out->close(keep))
-        return Error{o.out.string() + ": write failed"};
+    if (auto closed = out->close(keep); !closed)
+        return closed.error();
     return checked;
 }
 

@@ -248,13 +248,8 @@ private:
             ++m_stats.duplicates;
             return true;
         }
-        if (m_warnedOrder)
+        if (saidBefore(kOutOfOrder))
             return false;
-        m_warnedOrder = true;
-        auto said = m_stmts.get("SELECT 1 FROM logs WHERE run = ? AND level = 'warning' AND message LIKE ? LIMIT 1");
-        said.bindInt(1, m_run).bindText(2, std::string("%") + kOutOfOrder + "%");
-        if (said.step())
-            return false; // said before, by an earlier batch
         if (auto s = log(seq, wallTime(), "warning",
                          where() + " has seq " + std::to_string(seq) + ", not above the " + std::to_string(m_maxSeq) +
                              " already stored: " + kOutOfOrder + " (a writer that restarted its count, or an edited "
@@ -264,6 +259,17 @@ private:
         return false;
     }
     static constexpr const char *kOutOfOrder = "the journal's events are out of order";
+
+    // Whether a warning holding `marker` was said for this run, by this batch or an earlier one (its log lines);
+    // a warning said once per run asks here first, and counts as said from then on.
+    bool saidBefore(const std::string &marker)
+    {
+        if (!m_said.insert(marker).second)
+            return true;
+        auto said = m_stmts.get("SELECT 1 FROM logs WHERE run = ? AND level = 'warning' AND instr(message, ?) > 0 LIMIT 1");
+        said.bindInt(1, m_run).bindText(2, marker);
+        return said.step();
+    }
 
     Status malformed(bool record, const std::string &message)
     {
@@ -409,13 +415,9 @@ private:
     // (it vanished without a word: a script writing "0.93" as a string lost the whole curve).
     Status warnNotANumber(int64_t seq, std::optional<double> t, const std::string &key, const json &value)
     {
-        if (!m_warnedKeys.insert(key).second)
-            return okStatus();
         const std::string marker = "'" + key + "' " + kNotANumber;
-        auto said = m_stmts.get("SELECT 1 FROM logs WHERE run = ? AND level = 'warning' AND message LIKE ? LIMIT 1");
-        said.bindInt(1, m_run).bindText(2, "%" + marker + "%");
-        if (said.step())
-            return okStatus(); // said by an earlier batch
+        if (saidBefore(marker))
+            return okStatus();
         std::string shown = value.dump();
         if (shown.size() > 40)
             shown = shown.substr(0, 37) + "...";
@@ -755,8 +757,7 @@ private:
     RunState m_state;
     IngestStats m_stats;
     int64_t m_maxSeq = 0;
-    bool m_warnedOrder = false; // this batch has said its events are out of order
-    std::set<std::string> m_warnedKeys; // metric keys this batch has said are not numbers
+    std::set<std::string> m_said; // markers of the once-per-run warnings this batch has asked about (saidBefore)
     FastMetrics m_fast;
     std::deque<std::string> m_keys; // stable addresses for m_keyIndex's views
     std::unordered_map<std::string_view, uint32_t> m_keyIndex;

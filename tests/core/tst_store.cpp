@@ -1051,6 +1051,13 @@ private Q_SLOTS:
                 warnings.push_back(l.message);
         QCOMPARE(warnings.size(), size_t(1));
         QVERIFY2(contains(warnings[0], "'acc' is not a number (it is \"0.93\"); stored as gaps"), warnings[0].c_str());
+        // A key is matched as written, not as a LIKE pattern: "val_f1" is not taken as said by "valXf1"'s warning.
+        append(journal, line(4, "metrics", {{"step", 4}, {"values", {{"valXf1", "x"}}}}));
+        QVERIFY(ingestJournal(*store, id, journal));
+        append(journal, line(5, "metrics", {{"step", 5}, {"values", {{"val_f1", "y"}}}}));
+        QVERIFY(ingestJournal(*store, id, journal));
+        const auto later = store->logs(id);
+        QCOMPARE(std::count_if(later.begin(), later.end(), [](const auto &l) { return l.level == "warning"; }), 3);
     }
 
     // Pages of the file damaged under a run's metrics: the read returns what came before the damage, and

@@ -276,9 +276,10 @@ void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyI
     }
     static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
     m_importance->setText(importanceHtml(importance));
-    // The pane as wide as its table (its columns were clipped when the splitter gave it a quarter of the width).
+    // The pane as wide as its table (its columns were clipped when the splitter gave it a quarter of the width),
+    // when a sweep is first shown: a live sweep's refreshes leave a splitter the user moved where it is.
     const int wanted = m_importance->sizeHint().width();
-    if (const auto sizes = m_bottom->sizes(); sizes.size() == 2 && sizes[1] < wanted)
+    if (const auto sizes = m_bottom->sizes(); first && sizes.size() == 2 && sizes[1] < wanted)
         m_bottom->setSizes({std::max(200, sizes[0] + sizes[1] - wanted), wanted});
     m_table->resizeColumnsToContents();
     Q_EMIT loaded();
