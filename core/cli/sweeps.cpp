@@ -17,6 +17,7 @@
 #include "sweep/groups.h"
 #include "sweep/overview.h"
 #include "sweep/scheduler.h"
+#include "sweep/searchspace.h"
 #include "sweep/sweepspec.h"
 
 namespace lbk::cli {
@@ -314,6 +315,8 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
         printError(data.message());
         return kBadInput;
     }
+    for (const auto &notice : sweepNotices(*spec))
+        printError("note: " + notice);
     auto store = openStore(c, true, true);
     if (!store)
         return kFailed;

@@ -44,6 +44,21 @@ std::optional<double> suggestionOf(const RunSummary &run)
     return std::nullopt;
 }
 
+// Why a finished range test suggested no rate ("" when it did, or did not say).
+std::string noSuggestionReason(const RunSummary &run)
+{
+    const json s = run.summary.value("lr_suggestion", json());
+    return s.is_object() && s.value("reason", json()).is_string() ? s["reason"].get<std::string>() : "";
+}
+
+Error suggestedNothing(const RunSummary &run)
+{
+    const std::string reason = noSuggestionReason(run);
+    return Error{"the LR range test (run " + std::to_string(run.id) + ") suggested no rate" +
+                 (reason.empty() ? "" : ": " + reason) +
+                 "; give optimizer.lr a log_uniform range instead, or change the range test's bounds (lr_finder)"};
+}
+
 // The sweep with its around_lr_finder range made concrete, said so the user sees which rates it will draw.
 SweepSpec resolvedAround(const SweepSpec &spec, double suggestion, const std::function<void(const std::string &)> &say)
 {
@@ -98,13 +113,18 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
     RunFilter filter;
     filter.kind = "lr_find";
     filter.status = RunStatus::Finished;
+    std::optional<RunSummary> fruitless; // a finished test of this config that suggested nothing is not rerun
     for (const auto &run : store.runs(filter))
-        if (run.configHash == hash)
+        if (run.configHash == hash) {
             if (const auto lr = suggestionOf(run)) {
                 say("around the LR range test of run " + std::to_string(run.id) + ": its suggestion " +
-                    std::to_string(*lr));
+                    json(*lr).dump());
                 return resolvedAround(spec, *lr, say);
             }
+            fruitless = run;
+        }
+    if (fruitless)
+        return suggestedNothing(*fruitless);
     auto target = usecase::findTarget(targets, spec.target);
     if (!target)
         return target.error();
@@ -118,13 +138,12 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
     say("the LR range test of the base experiment runs first: run " + std::to_string(launched->run.id));
     const RunDetail done = waitForRun(store, targets, launched->run, launched->worker ? launched->worker->pid : 0);
     const auto lr = suggestionOf(done);
-    if (done.status != RunStatus::Finished || !lr)
-        return Error{"the LR range test (run " + std::to_string(done.id) + ") " +
-                     (done.status != RunStatus::Finished ? std::string("ended ") + toString(done.status) +
-                                                               (done.error.empty() ? "" : ": " + done.error)
-                                                         : std::string("suggested no rate")) +
-                     "; give optimizer.lr a log_uniform range instead"};
-    say("the LR range test suggests " + std::to_string(*lr));
+    if (done.status != RunStatus::Finished)
+        return Error{"the LR range test (run " + std::to_string(done.id) + ") ended " + toString(done.status) +
+                     (done.error.empty() ? "" : ": " + done.error) + "; give optimizer.lr a log_uniform range instead"};
+    if (!lr)
+        return suggestedNothing(done);
+    say("the LR range test suggests " + json(*lr).dump());
     return resolvedAround(spec, *lr, say);
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <set>
 #include <string>
 
 #include "experiment/schema.h"
@@ -48,6 +50,32 @@ json draw(const ParamSpec &p, StableDraws &d)
     return nullptr;
 }
 
+// A random sweep draws a trial again at most this often while it repeats an earlier one.
+constexpr int kRedraws = 64;
+
+json drawTrial(const SweepSpec &spec, const std::string &key)
+{
+    StableDraws d(stableHash(key, spec.seed));
+    json values = json::object();
+    for (const auto &p : spec.parameters)
+        values[p.key] = draw(p, d);
+    return values;
+}
+
+// Distinct combinations the parameters can take; infinity when one of them is continuous.
+double combinations(const SweepSpec &spec)
+{
+    double n = 1;
+    for (const auto &p : spec.parameters) {
+        const bool discrete = p.kind == ParamKind::Values || p.kind == ParamKind::IntUniform ||
+                              (p.kind == ParamKind::Uniform && p.step > 0);
+        if (!discrete)
+            return std::numeric_limits<double>::infinity();
+        n *= p.kind == ParamKind::Values ? double(p.values.size()) : double(stepCount(p));
+    }
+    return n;
+}
+
 } // namespace
 
 std::vector<json> gridValues(const ParamSpec &p)
@@ -90,14 +118,39 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
         }
         return trials;
     }
+    const double space = combinations(spec);
+    std::set<std::string> seen;
     for (int i = 0; i < spec.trials; ++i) {
-        StableDraws d(stableHash("trial " + std::to_string(i), spec.seed));
-        json values = json::object();
-        for (const auto &p : spec.parameters)
-            values[p.key] = draw(p, d);
+        json values;
+        for (int attempt = 0; attempt < kRedraws; ++attempt) {
+            values = drawTrial(spec, "trial " + std::to_string(i) + (attempt ? " draw " + std::to_string(attempt) : ""));
+            if (!seen.contains(values.dump()) || double(seen.size()) >= space)
+                break; // new, or every combination has been drawn already
+        }
+        seen.insert(values.dump());
         trials.push_back(std::move(values));
     }
     return trials;
+}
+
+std::vector<std::string> sweepNotices(const SweepSpec &spec)
+{
+    std::vector<std::string> notices;
+    const std::string asked = "\"trials\": " + std::to_string(spec.trials);
+    if (spec.method == SweepMethod::Grid && spec.trials > 0) {
+        const size_t size = gridSize(spec);
+        if (size_t(spec.trials) > size)
+            notices.push_back(asked + ", but the grid holds " + std::to_string(size) + " combinations: the sweep runs " +
+                              std::to_string(size) + " trials");
+        else if (size_t(spec.trials) < size)
+            notices.push_back(asked + ": the sweep runs the first " + std::to_string(spec.trials) + " of the grid's " +
+                              std::to_string(size) + " combinations (in key order, the last key varying fastest)");
+    }
+    const double space = combinations(spec);
+    if (spec.method == SweepMethod::Random && double(spec.trials) > space)
+        notices.push_back(asked + ", but the parameters hold only " + std::to_string(int64_t(space)) +
+                          " combinations: some random trials repeat one (\"method\": \"grid\" runs each once)");
+    return notices;
 }
 
 Result<json> trialExperiment(const SweepSpec &spec, const json &values, int index)

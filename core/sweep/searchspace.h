@@ -4,6 +4,7 @@
 // stable hash and integer arithmetic alone, never from std:: distributions.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,12 +15,16 @@
 namespace lbk {
 
 // Grid: the product of every key's values, in key order with the last key varying fastest, cut to spec.trials
-// when it is set. Random: spec.trials draws; trial i's values come from a generator seeded by (seed, i) alone, so
-// they do not depend on the other trials. Continuous draws keep 4 significant digits. A sweep with an
-// around_lr_finder key must have it resolved first (withLrSuggestion).
+// when it is set. Random: spec.trials draws; trial i's values come from a generator seeded by (seed, i), drawn
+// again (seeded by (seed, i, attempt)) while they repeat an earlier trial's and unseen combinations remain, so a
+// trial depends on the trials before it only when it would have repeated one. Continuous draws keep 4
+// significant digits. A sweep with an around_lr_finder key must have it resolved first (withLrSuggestion).
 std::vector<nlohmann::json> sweepTrials(const SweepSpec &spec);
 // How many trials a grid holds (the product of its keys' value counts).
 size_t gridSize(const SweepSpec &spec);
+// What the user should know before the trials run, each a sentence: a grid cut to `trials` or with fewer
+// combinations than `trials` asks for, a random sweep that must repeat combinations.
+std::vector<std::string> sweepNotices(const SweepSpec &spec);
 // Every value a key takes in a grid: its values, or its range stepped from low to high.
 std::vector<nlohmann::json> gridValues(const ParamSpec &param);
 

@@ -175,7 +175,8 @@ private Q_SLOTS:
         QCOMPARE(values[3].get<double>(), 0.0);
     }
 
-    // Seeded and reproducible; a trial's values depend on the seed and its index alone; every value in its range.
+    // Seeded and reproducible; a trial's values depend on the seed and its index (and on earlier trials only when
+    // it would repeat one); more trials leave the first ones as they were; every value in its range.
     void randomIsSeededAndReproducible()
     {
         const SweepSpec s = parse(sweepJson());
@@ -208,6 +209,46 @@ private Q_SLOTS:
         QVERIFY2(lrs[1000] > 2.2e-3 && lrs[1000] < 4.5e-3, qPrintable(QString::number(lrs[1000])));
         const auto below = std::count_if(lrs.begin(), lrs.end(), [](double x) { return x < 1e-3; });
         QVERIFY2(below > 560 && below < 780, qPrintable(QString::number(below)));
+    }
+
+    // A random sweep over a few discrete values draws each combination once before it repeats any, and says when
+    // it must repeat; a grid says when `trials` cuts it or asks for more than it holds.
+    void randomDoesNotRepeatWhileItCanAndSweepsSayWhatTheyRun()
+    {
+        json j;
+        j["experiment"] = baseExperiment();
+        j["trials"] = 6;
+        j["parameters"] = {{"model.embedding_dim", {{"values", {32, 64, 128}}}},
+                           {"training.batch_size", {{"values", {16, 32}}}}};
+        const auto six = sweepTrials(parse(j));
+        std::set<std::string> distinct;
+        for (const auto &t : six)
+            distinct.insert(t.dump());
+        QCOMPARE(distinct.size(), size_t(6));
+        QVERIFY(sweepNotices(parse(j)).empty());
+        j["trials"] = 8;
+        const auto eight = sweepTrials(parse(j));
+        QCOMPARE(eight.size(), size_t(8));
+        for (size_t i = 0; i < six.size(); ++i) // more trials leave the first ones as they were
+            QCOMPARE(QString::fromStdString(eight[i].dump()), QString::fromStdString(six[i].dump()));
+        auto notices = sweepNotices(parse(j));
+        QCOMPARE(notices.size(), size_t(1));
+        QVERIFY2(notices[0].find("hold only 6 combinations") != std::string::npos, notices[0].c_str());
+        j["method"] = "grid";
+        notices = sweepNotices(parse(j));
+        QCOMPARE(notices.size(), size_t(1));
+        QVERIFY2(notices[0].find("the grid holds 6 combinations: the sweep runs 6 trials") != std::string::npos,
+                 notices[0].c_str());
+        j["trials"] = 4;
+        notices = sweepNotices(parse(j));
+        QCOMPARE(notices.size(), size_t(1));
+        QVERIFY2(notices[0].find("the first 4 of the grid's 6") != std::string::npos, notices[0].c_str());
+        j.erase("trials");
+        QVERIFY(sweepNotices(parse(j)).empty());
+        j["method"] = "random";
+        j["trials"] = 50;
+        j["parameters"]["optimizer.lr"] = {{"log_uniform", {1e-4, 1e-1}}}; // continuous: never said to repeat
+        QVERIFY(sweepNotices(parse(j)).empty());
     }
 
     void trialExperimentSetsTheKeys()

@@ -279,6 +279,30 @@ private Q_SLOTS:
         QVERIFY(s->sweeps()[0].spec["parameters"]["optimizer.lr"].contains("log_uniform"));
     }
 
+    // A range test that suggests no rate fails the sweep with its reason, and a second sweep of the same base says
+    // so again without running the test anew.
+    void lrFinderWithoutSuggestionIsNotRerun()
+    {
+        const QString store = storePath(QStringLiteral("lr-none"));
+        json base = json::parse(std::ifstream(LABBOOK_SOURCE_DIR "/experiments/debug.json"));
+        base["lr_finder"] = {{"min_lr", 1e-9}, {"max_lr", 2e-9}, {"steps", 10}}; // the loss cannot fall
+        const QString baseFile = m_dir.filePath(QStringLiteral("lr-none.json"));
+        std::ofstream(baseFile.toStdString()) << base.dump();
+        const QString file = m_dir.filePath(QStringLiteral("lr-none-sweep.json"));
+        std::ofstream(file.toStdString()) << json{{"experiment", baseFile.toStdString()},
+                                                  {"trials", 2},
+                                                  {"parameters", {{"optimizer.lr", {{"around_lr_finder", 10}}}}}}
+                                                 .dump();
+        for (int round = 0; round < 2; ++round) {
+            const auto r = lbk(store, {QStringLiteral("sweep"), file, QStringLiteral("-q")});
+            QVERIFY2(r.exitCode != 0, qPrintable(r.out + r.err));
+            QVERIFY2(r.err.contains(QLatin1String("suggested no rate: the loss never went down")), qPrintable(r.err));
+        }
+        lbk::RunFilter lrFinds;
+        lrFinds.kind = "lr_find";
+        QCOMPARE(open(store)->runs(lrFinds).size(), size_t(1));
+    }
+
     // A run group: one run per seed, each metric's mean and sample deviation across them, the same in runs --group
     // and compare --group.
     void runsASeedGroup()

@@ -259,8 +259,16 @@ QString SweepDialog::problems() const
 void SweepDialog::revalidate()
 {
     const QString p = problems();
-    m_problems->setText(p.isEmpty() ? tr("The sweep is valid.") : p);
-    m_problems->setStyleSheet(p.isEmpty() ? QStringLiteral("color: #2e7d32") : QStringLiteral("color: #c0392b"));
+    QString text = p.isEmpty() ? tr("The sweep is valid.") : p;
+    QString colour = p.isEmpty() ? QStringLiteral("#2e7d32") : QStringLiteral("#c0392b");
+    if (p.isEmpty())
+        if (const auto spec = lbk::sweepFromJson(sweep(), ".")) // a grid cut short, a random sweep that repeats
+            for (const auto &notice : lbk::sweepNotices(*spec)) {
+                text += QLatin1Char('\n') + QString::fromStdString(notice);
+                colour = QStringLiteral("#9a6700");
+            }
+    m_problems->setText(text);
+    m_problems->setStyleSheet(QStringLiteral("color: ") + colour);
     m_start->setEnabled(p.isEmpty());
 }
 
