@@ -76,8 +76,10 @@ void printTrials(const SweepOverview &o)
     }
     std::printf("%s", table.render().c_str());
     if (const auto b = o.best())
-        std::printf("best: trial %d, %s %s (run %lld): %s\n", b->trial.trial, o.spec.metric.c_str(),
-                    fmt(b->trial.value).c_str(), (long long)b->trial.run, b->trial.params.dump().c_str());
+        std::printf("best: trial %d, %s %s (%s): %s\n", b->trial.trial, o.spec.metric.c_str(),
+                    fmt(b->trial.value).c_str(),
+                    b->trial.run > 0 ? ("run " + std::to_string(b->trial.run)).c_str() : "its run was deleted",
+                    b->trial.params.dump().c_str());
 }
 
 // Says why when a command cannot have its store, its sweep or the sweep's overview: the exit code, else kOk.

@@ -138,6 +138,12 @@ private Q_SLOTS:
             sevens += row.contains(QRegularExpression(QStringLiteral("\\s7\\s")));
         QVERIFY2(sevens == 12, qPrintable(grouped.out));
         QVERIFY2(grouped.out.contains(QStringLiteral("each trial is a group of one")), qPrintable(grouped.out));
+
+        // The best trial's run deleted: the sweep still names the trial, and says its run is gone (it said "run 0").
+        const auto gone = lbk(store, {QStringLiteral("delete"), QString::number(best->run), QStringLiteral("--yes")});
+        QVERIFY2(gone.exitCode == 0, qPrintable(gone.err));
+        const auto after = lbk(store, {QStringLiteral("sweep"), QStringLiteral("show"), QStringLiteral("debug-sweep")});
+        QVERIFY2(after.out.contains(QStringLiteral("(its run was deleted)")), qPrintable(after.out + after.err));
     }
 
     // The scheduler killed mid-sweep: its trials go on, `lbk sweep resume` follows them and launches the rest,
