@@ -36,6 +36,8 @@ struct RunState {
     std::string status;
     std::string error;
     std::optional<double> startedAt, endedAt;
+    double pausedSeconds = 0;
+    std::optional<double> pausedAt;
     std::string host;
     int64_t pid = 0, pidStart = 0;
     std::string kind;
@@ -180,7 +182,7 @@ private:
     Status loadRun()
     {
         auto s = m_stmts.get("SELECT uid, status, error, started_at, ended_at, host, pid, pid_start, kind, last_step, "
-                             "summary, config IN ('', '{}', 'null') FROM runs WHERE id = ?");
+                             "summary, config IN ('', '{}', 'null'), paused_seconds, paused_at FROM runs WHERE id = ?");
         s.bindInt(1, m_run);
         if (!s.step()) {
             if (!s.ok())
@@ -204,6 +206,9 @@ private:
         if (!m_state.summary.is_object())
             m_state.summary = json::object();
         m_state.configEmpty = s.i64(11) != 0;
+        m_state.pausedSeconds = s.f64(12);
+        if (!s.isNull(13))
+            m_state.pausedAt = s.f64(13);
         return okStatus();
     }
 
@@ -211,7 +216,7 @@ private:
     {
         auto s = m_stmts.get("UPDATE runs SET status = ?2, error = ?3, started_at = ?4, ended_at = ?5, host = ?6, "
                              "pid = ?7, pid_start = ?8, kind = ?9, last_step = ?10, summary = ?11, "
-                             "config = coalesce(?12, config) WHERE id = ?1");
+                             "config = coalesce(?12, config), paused_seconds = ?13, paused_at = ?14 WHERE id = ?1");
         s.bindInt(1, m_run)
             .bindText(2, m_state.status)
             .bindText(3, m_state.error)
@@ -227,6 +232,7 @@ private:
             s.bindText(12, *m_state.newConfig);
         else
             s.bindNull(12);
+        s.bindDouble(13, m_state.pausedSeconds).bindOptDouble(14, m_state.pausedAt);
         if (!s.run())
             return sqlError("update the run", s);
         return okStatus();
@@ -362,8 +368,15 @@ private:
     Status onStarted(int64_t seq, const json &e, std::optional<double> t)
     {
         m_state.status = "running";
-        if (!m_state.startedAt) // a resumed run keeps its first start
-            m_state.startedAt = t ? *t : wallTime();
+        const double at = t ? *t : wallTime();
+        // A resumed run keeps its first start; the time it sat stopped (since the end a resume follows, or since
+        // its own end when it starts again unasked, as an external script does) is left out of its duration.
+        const auto stopped = m_state.pausedAt ? m_state.pausedAt : m_state.endedAt;
+        if (m_state.startedAt && stopped)
+            m_state.pausedSeconds += std::max(0.0, at - *stopped);
+        if (!m_state.startedAt)
+            m_state.startedAt = at;
+        m_state.pausedAt.reset();
         m_state.endedAt.reset();
         m_state.error.clear();
         if (auto it = e.find("host"); it != e.end() && it->is_string())

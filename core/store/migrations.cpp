@@ -179,6 +179,11 @@ CREATE TABLE sweep_trials (
 );
 CREATE INDEX sweep_trials_by_run ON sweep_trials (run);
 )sql"},
+    {3, "time a run sat stopped before a resume, left out of its duration",
+     R"sql(
+ALTER TABLE runs ADD COLUMN paused_seconds REAL NOT NULL DEFAULT 0; -- between an end and the resume's start
+ALTER TABLE runs ADD COLUMN paused_at      REAL;                     -- the end a queued resume follows
+)sql"},
 };
 
 constexpr int kKnown = int(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -1,6 +1,7 @@
 // The rules read off a run record, kept here so that lbk and the GUI tell the same story about a run.
 #include "store/store.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace lbk {
@@ -10,11 +11,12 @@ std::optional<double> RunSummary::duration() const
     if (startedAt <= 0)
         return std::nullopt;
     if (endedAt > 0)
-        return endedAt - startedAt;
+        return std::max(0.0, endedAt - startedAt - pausedSeconds);
     if (!isActive(status))
         return 0.0; // it ended without saying when (a worker that died unseen): no time can be counted
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return std::chrono::duration<double>(now).count() - startedAt;
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const double stoppedSince = pausedAt > 0 ? pausedAt : now; // a queued resume: the clock stands still
+    return std::max(0.0, stoppedSince - startedAt - pausedSeconds);
 }
 
 std::optional<double> RunSummary::summaryValue(const char *section, const std::string &key) const

@@ -35,8 +35,8 @@ const char *const kStatusNames[] = {"queued", "running", "finished", "failed", "
 // The RunSummary columns, in the order readSummary() reads them.
 constexpr std::string_view kSummaryColumns =
     "id, uid, name, experiment, kind, task, status, error, host, pid, pid_start, target, job_id, run_dir, "
-    "created_at, started_at, ended_at, tags, notes, last_step, config_hash, summary";
-constexpr int kSummaryColumnCount = 22;
+    "created_at, started_at, ended_at, tags, notes, last_step, config_hash, summary, paused_seconds, paused_at";
+constexpr int kSummaryColumnCount = 24;
 
 using detail::newUid;
 using detail::now;
@@ -85,6 +85,8 @@ void readSummary(const detail::Stmt &s, RunSummary &r)
     r.summary = parseOr(s.textView(21), json::object());
     if (!r.summary.is_object())
         r.summary = json::object();
+    r.pausedSeconds = s.f64(22);
+    r.pausedAt = s.isNull(23) ? 0 : s.f64(23);
 }
 
 // Text for a LIKE pattern escaped with a backslash: the user's % and _ match only themselves.
@@ -557,7 +559,9 @@ Result<bool> Store::claimForResume(int64_t run)
 {
     // The dead worker's pid goes with it: a sync in another process before the new worker's is recorded must not
     // find the old one gone and mark the resumed run interrupted again (syncActiveRuns skips a run without a pid).
-    auto s = stmt("UPDATE runs SET status = 'queued', error = '', ended_at = NULL, pid = 0, pid_start = 0 "
+    // Its end is kept as paused_at: the time until the resumed worker starts is left out of its duration.
+    auto s = stmt("UPDATE runs SET status = 'queued', error = '', paused_at = coalesce(paused_at, ended_at), "
+                  "ended_at = NULL, pid = 0, pid_start = 0 "
                   "WHERE id = ?1 AND status IN ('interrupted', 'failed', 'cancelled')");
     s.bindInt(1, run);
     if (!s.run())

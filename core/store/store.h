@@ -67,6 +67,8 @@ struct RunSummary {
     std::string jobId;       // scheduler job id for remote targets
     std::string runDir;      // folder with journal.jsonl, checkpoints, artifacts
     double createdAt = 0, startedAt = 0, endedAt = 0; // Unix seconds, 0 when not yet
+    double pausedSeconds = 0; // time between an end and a resume's start, not part of the duration
+    double pausedAt = 0;      // the end a resume that has not started yet follows; 0 when none
     std::vector<std::string> tags;
     std::string notes;
     int64_t lastStep = 0;
@@ -75,7 +77,8 @@ struct RunSummary {
 
     bool remote() const { return isRemoteTarget(target); }
     bool lrFind() const { return kind == "lr_find"; } // an LR range test, not a training run
-    // Seconds from start to end, or to now while the run is still active; nullopt when it never started.
+    // Seconds from start to end, or to now while the run is still active, less the time it sat stopped before a
+    // resume; nullopt when it never started.
     std::optional<double> duration() const;
     // A number of the summary, e.g. summaryValue("best", "val/accuracy"); section is "final", "best" or
     // "best_step". nullopt when absent, null or not a number.

@@ -244,6 +244,32 @@ private Q_SLOTS:
         QCOMPARE(count(*again, "SELECT count(*) FROM schema_migrations"), int64_t(Store::currentSchemaVersion()));
     }
 
+    // A store of schema version 2 (before paused_seconds) opens upgraded, its runs kept with nothing paused.
+    void upgradesAVersion2Store()
+    {
+        const fs::path db = scratch() / "version2.db";
+        {
+            auto store = openStore(db);
+            QVERIFY(store);
+            const int64_t id = newRun(*store, "old");
+            const std::string a = line(1, "run_started"), b = line(4, "finished");
+            QVERIFY(store->ingestLines(id, {a, b}, int64_t(a.size() + b.size())));
+            QCOMPARE(sqlite3_exec(store->handle(),
+                                  "ALTER TABLE runs DROP COLUMN paused_at; ALTER TABLE runs DROP COLUMN paused_seconds; "
+                                  "DELETE FROM schema_migrations WHERE version = 3",
+                                  nullptr, nullptr, nullptr),
+                     SQLITE_OK);
+        }
+        auto again = openStore(db);
+        QVERIFY(again);
+        QCOMPARE(again->schemaVersion(), Store::currentSchemaVersion());
+        QVERIFY(Store::currentSchemaVersion() >= 3);
+        const auto run = again->run("old");
+        QVERIFY(run.ok());
+        QCOMPARE(run->pausedSeconds, 0.0);
+        QCOMPARE(run->duration(), std::optional<double>(3));
+    }
+
     void refusesNewerSchema()
     {
         const fs::path db = scratch() / "future.db";
@@ -887,6 +913,39 @@ private Q_SLOTS:
         QCOMPARE(run->endedAt, 1763941002.0);
         QCOMPARE(run->startedAt, 1763941001.0);
         QCOMPARE(run->lastStep, 3);
+    }
+
+    // The time a run sat stopped before a resume is not part of its duration: resumed by Labbook (claimForResume
+    // keeps the end until the new worker starts; the clock stands still while the resume is queued) and started
+    // again by an external script without a claim.
+    void durationLeavesOutTheStoppedTime()
+    {
+        auto store = openStore(scratch() / "paused.db");
+        auto at = [](int64_t seq, const std::string &type, double t, json fields = json::object()) {
+            fields["seq"] = seq;
+            fields["t"] = t;
+            fields["type"] = type;
+            return fields.dump() + "\n";
+        };
+        const int64_t resumed = newRun(*store, "resumed");
+        const std::string a = at(1, "run_started", 1000), b = at(2, "failed", 1100, {{"reason", "node lost"}});
+        QVERIFY(store->ingestLines(resumed, {a, b}, int64_t(a.size() + b.size())));
+        QCOMPARE(store->runById(resumed)->duration(), std::optional<double>(100));
+        QVERIFY(*store->claimForResume(resumed));
+        QCOMPARE(store->runById(resumed)->duration(), std::optional<double>(100)); // queued: not counting
+        const std::string c = at(3, "run_started", 5000), d = at(4, "finished", 5050);
+        QVERIFY(store->ingestLines(resumed, {c, d}, int64_t(a.size() + b.size() + c.size() + d.size())));
+        auto run = store->runById(resumed);
+        QCOMPARE(run->startedAt, 1000.0);
+        QCOMPARE(run->endedAt, 5050.0);
+        QCOMPARE(run->pausedSeconds, 3900.0);
+        QCOMPARE(run->duration(), std::optional<double>(150));
+
+        const int64_t external = newRun(*store, "external");
+        const std::string e = at(1, "run_started", 0 + 2000), f = at(2, "finished", 2010),
+                          g = at(3, "run_started", 2100), h = at(4, "finished", 2120);
+        QVERIFY(store->ingestLines(external, {e, f, g, h}, int64_t(e.size() + f.size() + g.size() + h.size())));
+        QCOMPARE(store->runById(external)->duration(), std::optional<double>(30));
     }
 
     void idempotentIngest()
