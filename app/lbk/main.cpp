@@ -28,6 +28,10 @@ public:
         // loads, so it is set before the exec; a value the user set wins.
         if (lbk::otherEnginesRunning() > 0)
             ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        // A worker hears `lbk cancel` only once its handlers are in (enginecommands.cpp): until then a SIGTERM
+        // waits, blocked, instead of killing it while LibTorch loads (the run then ended interrupted, not cancelled).
+        if (inv.command == "worker")
+            lbk::holdStopSignals();
         const auto engine = lbk::engineExecutable();
         m_argv[0] = const_cast<char *>(engine.c_str());
         ::execv(engine.c_str(), m_argv);

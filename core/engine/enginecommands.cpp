@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "launch/process.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
 
@@ -188,6 +189,7 @@ int worker(const Invocation &inv)
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGTERM, onWorkerSignal);
     std::signal(SIGINT, onWorkerSignal);
+    releaseStopSignals(); // held since lbk started it (launch/process.h): a cancel that came meanwhile lands now
     return runWorker(o);
 }
 

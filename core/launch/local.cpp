@@ -96,7 +96,7 @@ Result<ProcessInfo> startLocalWorker(Store &store, const RunSummary &run, const 
         args.push_back("--lr-find");
     if (resume)
         args.push_back("--resume");
-    auto proc = spawnDetached(lbkExecutable(), args, fs::path(run.runDir) / "worker.log");
+    auto proc = spawnDetached(lbkExecutable(), args, fs::path(run.runDir) / "worker.log", StopSignals::Held);
     if (!proc)
         return proc.error();
     if (auto st = store.setProcess(run.id, localHostName(), proc->pid, proc->startTime); !st)

@@ -121,7 +121,33 @@ fs::path engineExecutable()
     return currentExecutable().parent_path() / "lbk-engine";
 }
 
-Result<ProcessInfo> spawnDetached(const fs::path &program, const std::vector<std::string> &args, const fs::path &logFile)
+namespace {
+
+sigset_t stopSignals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    return set;
+}
+
+} // namespace
+
+void holdStopSignals()
+{
+    const sigset_t set = stopSignals();
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+void releaseStopSignals()
+{
+    const sigset_t set = stopSignals();
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+Result<ProcessInfo> spawnDetached(const fs::path &program, const std::vector<std::string> &args, const fs::path &logFile,
+                                  StopSignals stop)
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -130,12 +156,13 @@ Result<ProcessInfo> spawnDetached(const fs::path &program, const std::vector<std
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
-    // A fresh session, and default signal handling with nothing blocked, whatever the caller had: a worker
-    // started by a thread that blocks SIGTERM must still hear `lbk cancel`.
+    // A fresh session, and default signal handling with nothing blocked but what `stop` holds, whatever the caller
+    // had: a worker started by a thread that blocks SIGTERM must still hear `lbk cancel`.
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
+    const sigset_t held = stopSignals();
+    posix_spawnattr_setsigmask(&attr, stop == StopSignals::Held ? &held : &none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     std::vector<std::string> argv = {program.string()};

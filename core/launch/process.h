@@ -33,9 +33,19 @@ int otherProcessesNamed(const std::string &name, const std::string &firstArg = {
 // lbk-engine processes, and `lbk worker` processes about to become one (a sweep starts its trials together).
 int otherEnginesRunning();
 
+// Whether a spawned program hears SIGTERM and SIGINT from its first instruction (Default), or finds them blocked
+// (Held) until it has installed its handlers and unblocks them (holdStopSignals/releaseStopSignals): a worker
+// cancelled while LibTorch still loads ends as cancelled, not killed.
+enum class StopSignals { Default, Held };
+
 // Starts program with args in a new session, stdin from /dev/null, stdout and stderr appended to logFile.
 Result<ProcessInfo> spawnDetached(const std::filesystem::path &program, const std::vector<std::string> &args,
-                                  const std::filesystem::path &logFile);
+                                  const std::filesystem::path &logFile, StopSignals stop = StopSignals::Default);
+
+// Blocks SIGTERM and SIGINT in the calling thread (kept across exec: a signal that comes meanwhile waits), and
+// unblocks them again once handlers are installed (a waiting one is delivered then).
+void holdStopSignals();
+void releaseStopSignals();
 
 // Non-blocking reap of a child: returns true when it has exited, with its exit code (128+signal if killed).
 bool reapChild(int64_t pid, int *exitCode);

@@ -306,6 +306,25 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!lbk::processAlive(run->pid, 0), 10000);
     }
 
+    // `lbk cancel` at once after a detached start reaches the worker while LibTorch still loads: the signal waits
+    // until its handler is in, and the run ends cancelled (it was killed and ended interrupted), resumable.
+    void cancelRightAfterTheStartEndsCancelled()
+    {
+        for (int round = 0; round < 3; ++round) {
+            auto start = lbk({QStringLiteral("run"), experiment("debug.json"), QStringLiteral("--detach"),
+                              QStringLiteral("--quiet"), QStringLiteral("--name"), QStringLiteral("cancelled-early")});
+            QVERIFY2(start.exitCode == 0, qPrintable(start.err));
+            const QString id = start.out.trimmed();
+            const auto cancel = lbk({QStringLiteral("cancel"), id});
+            QVERIFY2(cancel.exitCode == 0, qPrintable(cancel.err));
+            const int64_t pid = store()->run(id.toStdString())->pid;
+            QTRY_VERIFY_WITH_TIMEOUT(!lbk::processAlive(pid, 0), 60000);
+            const auto shown = lbk({QStringLiteral("--json"), QStringLiteral("show"), id});
+            const auto j = json::parse(shown.out.toStdString());
+            QVERIFY2(j["status"] == "cancelled", qPrintable(shown.out));
+        }
+    }
+
     void killedRunIsInterruptedThenResumes()
     {
         std::string id;
