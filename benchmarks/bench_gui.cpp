@@ -11,6 +11,7 @@
 #include <random>
 
 #include <QApplication>
+#include <QCommandLineParser>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -135,15 +136,22 @@ int main(int argc, char **argv)
         qputenv("QT_QPA_PLATFORM", "offscreen");
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("labbook-bench"));
-    const QStringList args = app.arguments();
-    if (args.contains(QStringLiteral("--sweeps"))) // the sweeps' scale: a store of its own
-        return runSweepBench(QStringLiteral(LABBOOK_BENCH_DATA_DIR "/bench-gui-sweeps.db"),
-                             args.contains(QStringLiteral("--rebuild")));
-    QString path = QStringLiteral(LABBOOK_BENCH_DATA_DIR "/bench-gui.db");
-    if (const auto i = args.indexOf(QStringLiteral("--store")); i >= 0 && i + 1 < args.size())
-        path = args[i + 1];
+    QCommandLineParser cli; // an unknown option is refused, not taken as "run": the first run builds a large store
+    cli.setApplicationDescription(QStringLiteral(
+        "bench_gui: first paint over 1,000 runs and 10M metric points, drawing a 100k-step series, filtering 100k "
+        "prediction rows (docs/BENCHMARKS.md). The store is built once (about half a minute, 170 MB) in " LABBOOK_BENCH_DATA_DIR));
+    cli.addHelpOption();
+    const QCommandLineOption sweeps(QStringLiteral("sweeps"), QStringLiteral("Measure sweeps' scale instead (a store of its own)."));
+    const QCommandLineOption rebuild(QStringLiteral("rebuild"), QStringLiteral("Build the benchmark store again."));
+    const QCommandLineOption storeOption(QStringLiteral("store"), QStringLiteral("Use this store instead."), QStringLiteral("PATH"));
+    cli.addOptions({sweeps, rebuild, storeOption});
+    cli.process(app);
+    if (cli.isSet(sweeps))
+        return runSweepBench(QStringLiteral(LABBOOK_BENCH_DATA_DIR "/bench-gui-sweeps.db"), cli.isSet(rebuild));
+    const QString path = cli.isSet(storeOption) ? cli.value(storeOption)
+                                                : QStringLiteral(LABBOOK_BENCH_DATA_DIR "/bench-gui.db");
     QDir().mkpath(QFileInfo(path).path());
-    if (args.contains(QStringLiteral("--rebuild")) || !QFileInfo::exists(path)) {
+    if (cli.isSet(rebuild) || !QFileInfo::exists(path)) {
         QElapsedTimer t;
         t.start();
         if (!buildStore(path))

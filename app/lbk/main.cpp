@@ -35,9 +35,7 @@ public:
         const auto engine = lbk::engineExecutable();
         m_argv[0] = const_cast<char *>(engine.c_str());
         ::execv(engine.c_str(), m_argv);
-        std::fprintf(stderr, "lbk: this command needs the engine, %s, which cannot be started: %s. Build or install "
-                             "it beside lbk (./run.sh builds both), or point $LABBOOK_ENGINE at it.\n",
-                     engine.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "lbk: %s\n", lbk::engineUnavailable(engine, errno).c_str());
         return lbk::cli::kFailed;
     }
 

@@ -85,6 +85,8 @@ std::string fmtMetric(double v, int digits = 4)
 
 std::string fmtMetric(const json &v, int digits = 4)
 {
+    if (v.is_number_integer()) // a count as a script reported it (steps 4), not 4.0000
+        return v.dump();
     return v.is_number() ? fmtMetric(v.get<double>(), digits) : "-";
 }
 
@@ -330,7 +332,7 @@ void printRunSummary(const RunDetail &r)
                 if (extra == "accuracy" || extra == "macro_f1" || extra == "loss")
                     continue; // the first two lead the line; the loss says little to a reader
                 if (const auto v = r.summaryValue("final", s + "/" + extra))
-                    std::printf("  %s %s", extra.c_str(), fmtMetric(v).c_str());
+                    std::printf("  %s %s", metricLabel(extra).c_str(), fmtMetric(v).c_str());
             }
             std::printf("\n");
         }

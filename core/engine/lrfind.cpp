@@ -91,8 +91,8 @@ int lrRangeTest(RunContext &ctx, Objective &objective)
             bestSmoothed = std::min(bestSmoothed, s);
         if (i >= 5 && (!std::isfinite(value) || lrFinderDiverged(s, bestSmoothed, lf.stopFactor))) {
             points.stopReason = !std::isfinite(value) ? "the loss became non-finite"
-                                                      : "the smoothed loss passed " + std::to_string(lf.stopFactor) +
-                                                            "x its best";
+                                                      : "the smoothed loss passed " + json(lf.stopFactor).dump() +
+                                                            " times its best";
             break;
         }
     }

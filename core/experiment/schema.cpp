@@ -135,9 +135,7 @@ void checkKeys(const json &obj, const std::string &prefix, std::vector<Validatio
                     best = a;
                 }
             }
-            std::string msg = path + ": unknown key";
-            if (!best.empty())
-                msg += "; did you mean \"" + best + "\"?";
+            std::string msg = path + ": unknown key" + (best.empty() ? "." : "; did you mean \"" + best + "\"?");
             std::string list;
             for (const auto &a : allowed)
                 list += (list.empty() ? "" : ", ") + a;

@@ -146,6 +146,26 @@ void releaseStopSignals()
     ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
 }
 
+std::string engineUnavailable(const fs::path &engine, int err)
+{
+    return "this command needs the engine, " + engine.string() + ", which cannot be started: " + std::strerror(err) +
+           ". Build or install it beside lbk (./run.sh builds both), or point $LABBOOK_ENGINE at it.";
+}
+
+Status workerProgramsAvailable()
+{
+    const fs::path lbk = lbkExecutable();
+    if (!lbk.has_parent_path())
+        return okStatus(); // found nowhere: the start itself says so
+    if (::access(lbk.c_str(), X_OK) != 0)
+        return Error{"cannot start " + lbk.string() + ": " + std::strerror(errno)};
+    const char *env = std::getenv("LABBOOK_ENGINE");
+    const fs::path engine = env && *env ? fs::path(env) : lbk.parent_path() / "lbk-engine";
+    if (::access(engine.c_str(), X_OK) != 0)
+        return Error{engineUnavailable(engine, errno)};
+    return okStatus();
+}
+
 Result<ProcessInfo> spawnDetached(const fs::path &program, const std::vector<std::string> &args, const fs::path &logFile,
                                   StopSignals stop)
 {

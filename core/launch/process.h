@@ -25,6 +25,11 @@ std::filesystem::path lbkExecutable();
 // The engine program that lbk hands its LibTorch commands to: $LABBOOK_ENGINE, else lbk-engine beside the
 // running program.
 std::filesystem::path engineExecutable();
+// What lbk says when the engine cannot be started (errno err).
+std::string engineUnavailable(const std::filesystem::path &engine, int err);
+// Whether a local worker can start: lbkExecutable() and the engine it hands the worker to ($LABBOOK_ENGINE, else
+// lbk-engine beside that lbk) are executable. Checked before a run is created, so none is left that never could.
+Status workerProgramsAvailable();
 
 // How many live processes other than this one run a program named `name` (/proc/PID/comm), with `firstArg` as
 // their first argument when it is not empty.

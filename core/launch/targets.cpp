@@ -43,14 +43,17 @@ std::string Target::describe() const
     auto endpoint = [](const SshEndpoint &e) {
         return (e.user.empty() ? "" : e.user + "@") + e.host + ":" + std::to_string(e.port);
     };
+    std::string what;
     switch (type) {
-    case TargetType::Local: return "this machine";
-    case TargetType::Ssh: return "ssh " + endpoint(*ssh);
-    case TargetType::Slurm: return "slurm " + (ssh ? "over ssh " + endpoint(*ssh) : std::string("on this machine")) +
-                                   (partition.empty() ? "" : ", partition " + partition);
-    case TargetType::Command: return "command " + (command.empty() ? std::string("?") : command.front());
+    case TargetType::Local: what = "this machine"; break;
+    case TargetType::Ssh: what = "ssh " + endpoint(*ssh); break;
+    case TargetType::Slurm:
+        what = "slurm " + (ssh ? "over ssh " + endpoint(*ssh) : std::string("on this machine")) +
+               (partition.empty() ? "" : ", partition " + partition);
+        break;
+    case TargetType::Command: what = "command " + (command.empty() ? std::string("?") : command.front()); break;
     }
-    return {};
+    return description.empty() ? what : what + " (" + description + ")";
 }
 
 const Target *TargetsFile::find(const std::string &name) const
@@ -337,6 +340,7 @@ Result<TargetsFile> targetsFromJson(const json &j)
         target.command = t.value("command", std::vector<std::string>{});
         target.vars = t.value("vars", std::map<std::string, std::string>{});
         target.workDir = t.value("work_dir", std::string("labbook"));
+        target.description = t.value("description", std::string());
         target.lbk = t.value("lbk", std::string("lbk"));
         if (t.contains("setup"))
             target.setup = lines(t["setup"]);

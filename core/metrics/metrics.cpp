@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 namespace lbk {
@@ -279,6 +280,14 @@ const std::vector<std::string_view> &scalarMetricKeys()
     static const std::vector<std::string_view> keys = {"accuracy", "macro_f1", "micro_f1", "f1",
                                                        "roc_auc",  "pr_auc",   "loss",     "perplexity"};
     return keys;
+}
+
+std::string metricLabel(std::string_view key)
+{
+    static const std::map<std::string_view, std::string_view> labels = {
+        {"macro_f1", "macro-F1"}, {"micro_f1", "micro-F1"}, {"f1", "F1"}, {"roc_auc", "ROC-AUC"}, {"pr_auc", "PR-AUC"}};
+    const auto it = labels.find(key);
+    return std::string(it == labels.end() ? key : it->second);
 }
 
 bool higherIsBetter(const std::string &metric)

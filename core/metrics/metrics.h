@@ -48,6 +48,8 @@ std::vector<int64_t> histogram(const std::vector<float> &values, int bins, doubl
 // where accuracy is the masked tokens'). Each becomes a metric series
 // and a final/best entry of the run summary ("val/accuracy"); evaluation.metric names one of them.
 const std::vector<std::string_view> &scalarMetricKeys();
+// How a summary line names one of them: "macro-F1", "micro-F1", "ROC-AUC"; other keys as they are.
+std::string metricLabel(std::string_view key);
 
 // Which direction is better for a metric key: losses, perplexities and times ("val/loss", "train/step_time") lower, everything
 // else (accuracy, F1, AUC, examples per second) higher.

@@ -108,6 +108,8 @@ Result<Launched> launch(Store &store, const Target &target, const Experiment &or
             return run.error();
         return Launched{std::move(*run), std::nullopt};
     }
+    if (auto engine = workerProgramsAvailable(); !engine) // before the run exists: no run that never could start
+        return engine.error();
     auto run = createLocalRun(store, experiment, request);
     if (!run)
         return run.error();
@@ -122,6 +124,8 @@ Result<Launched> launch(Store &store, const Target &target, const Experiment &or
 Result<Resumed> resume(Store &store, const Target &target, const RunDetail &run, const LaunchRequest &request)
 {
     if (!target.remote()) {
+        if (auto engine = workerProgramsAvailable(); !engine)
+            return engine.error();
         auto worker = resumeLocalRun(store, run, request);
         if (!worker)
             return badInput(worker.message());

@@ -138,6 +138,8 @@ private Q_SLOTS:
         QTest::newRow("unknown key") << R"({"data":{"path":"a"},"optimizer":{"lr":0.1,"lrr":1}})"
                                      << "optimizer.lrr" << "did you mean \"lr\"";
         QTest::newRow("unknown top") << R"({"data":{"path":"a"},"modle":{}})" << "modle" << "did you mean \"model\"";
+        QTest::newRow("unknown, nothing near") << R"({"data":{"path":"a","title_column":"t"}})" << "data.title_column"
+                                               << "data.title_column: unknown key. Allowed in data: columns";
         QTest::newRow("wrong type") << R"({"data":{"path":"a"},"training":{"batch_size":"64"}})"
                                     << "training.batch_size" << "\"64\" is not a whole number";
         QTest::newRow("fraction for int") << R"({"data":{"path":"a"},"training":{"epochs":1.5}})" << "training.epochs"

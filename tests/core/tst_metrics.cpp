@@ -120,6 +120,14 @@ private Q_SLOTS:
         QCOMPARE(lbk::higherIsBetter(key.toStdString()), higher);
     }
 
+    void labelsReadAsPeopleWriteThem()
+    {
+        QCOMPARE(lbk::metricLabel("macro_f1"), std::string("macro-F1"));
+        QCOMPARE(lbk::metricLabel("micro_f1"), std::string("micro-F1"));
+        QCOMPARE(lbk::metricLabel("roc_auc"), std::string("ROC-AUC"));
+        QCOMPARE(lbk::metricLabel("perplexity"), std::string("perplexity"));
+    }
+
     void histogram()
     {
         const auto h = lbk::histogram({0.0f, 0.05f, 0.1f, 0.5f, 0.99f, 1.0f, NAN, -1.0f}, 10);

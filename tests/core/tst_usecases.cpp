@@ -78,11 +78,38 @@ private Q_SLOTS:
         QVERIFY2(cancelled.message().find("not running") != std::string::npos, cancelled.message().c_str());
     }
 
-    // A worker that cannot be started leaves the run failed with the reason, never queued.
-    void launchThatCannotStartIsRecordedAsFailed()
+    // A worker that cannot be started (no lbk, or no lbk-engine beside it) is refused before a run is created,
+    // naming the program; a start that fails all the same leaves the run failed with the reason, never queued.
+    void launchThatCannotStartIsRefusedOrRecordedAsFailed()
     {
+        const QTemporaryDir dir;
+        const QString lbk = dir.filePath(QStringLiteral("lbk"));
+        QVERIFY(QFile::copy(QStringLiteral("/bin/true"), lbk));
+        qputenv("LABBOOK_LBK", lbk.toUtf8()); // an lbk with no lbk-engine beside it
+        auto launched = usecase::launch(*m_store, localTarget(), debugExperiment(), {});
+        QVERIFY(!launched.ok());
+        QVERIFY2(launched.message().find(dir.filePath(QStringLiteral("lbk-engine")).toStdString() + ", which cannot be "
+                                                                                                   "started") !=
+                     std::string::npos,
+                 launched.message().c_str());
+        QCOMPARE(m_store->runs({}).size(), size_t(0));
         qputenv("LABBOOK_LBK", "/nonexistent/lbk");
-        const auto launched = usecase::launch(*m_store, localTarget(), debugExperiment(), {});
+        launched = usecase::launch(*m_store, localTarget(), debugExperiment(), {});
+        QVERIFY(!launched.ok());
+        QVERIFY2(launched.message().find("cannot start /nonexistent/lbk") != std::string::npos, launched.message().c_str());
+        QCOMPARE(m_store->runs({}).size(), size_t(0));
+        // Executable by its mode, yet no program: the check passes and the start fails.
+        const QString text = dir.filePath(QStringLiteral("text/lbk"));
+        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("text")));
+        QVERIFY(QFile::copy(QStringLiteral("/bin/true"), dir.filePath(QStringLiteral("text/lbk-engine"))));
+        {
+            QFile f(text);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("not a program\n");
+        }
+        QVERIFY(QFile::setPermissions(text, QFileDevice::ReadOwner | QFileDevice::ExeOwner));
+        qputenv("LABBOOK_LBK", text.toUtf8());
+        launched = usecase::launch(*m_store, localTarget(), debugExperiment(), {});
         qunsetenv("LABBOOK_LBK");
         QVERIFY(!launched.ok());
         const auto runs = m_store->runs({});

@@ -169,7 +169,8 @@ private Q_SLOTS:
     {
         const std::string path = m_dir.filePath(QStringLiteral("targets.json")).toStdString();
         std::ofstream(path) << R"({"targets": {
-            "box": {"type": "ssh", "host": "gpu1", "user": "ada", "env": {"CUDA_VISIBLE_DEVICES": "0"}},
+            "box": {"type": "ssh", "host": "gpu1", "user": "ada", "env": {"CUDA_VISIBLE_DEVICES": "0"},
+                    "description": "the lab A100"},
             "cluster": {"type": "slurm", "partition": "gpu", "time": "02:00:00", "cpus": 8, "mem": "16G",
                         "gres": "gpu:1", "sbatch": ["--qos=short"], "setup": ["module load cuda"]},
             "tpu": {"type": "command", "command": ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "{name}",
@@ -183,6 +184,7 @@ private Q_SLOTS:
         QVERIFY(box && box->ssh);
         QCOMPARE(box->ssh->port, 22);
         QCOMPARE(box->workDir, std::string("labbook"));
+        QCOMPARE(box->describe(), std::string("ssh ada@gpu1:22 (the lab A100)")); // the file's description shown
         const auto *cluster = file->find("cluster");
         QVERIFY(cluster && !cluster->ssh);
         QCOMPARE(cluster->cpus, 8);

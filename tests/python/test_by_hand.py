@@ -47,6 +47,8 @@ class ByHandTest(unittest.TestCase):
                                run_id), [(5,)])
         listed = lbk(self.store, "runs").stdout
         self.assertIn("by-hand", listed)
+        shown = lbk(self.store, "show", str(run_id)).stdout  # the script's count as it gave it, not 5.0000
+        self.assertRegex(shown, r"\nsteps +5 ")
 
     def test_lbk_cancel_records_cancelled(self):
         proc, run_id, _ = self.start(100000, 0.02)
