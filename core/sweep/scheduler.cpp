@@ -19,8 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string trialName(const SweepRecord &sweep, int trial) { return sweep.name + "-" + std::to_string(trial); }
-
 // The sweep's JSON as stored: the base experiment inline, so the sweep never depends on the file again, and an
 // around_lr_finder range as the log-uniform range it became.
 json storedSpec(const SweepSpec &spec)
@@ -372,7 +370,7 @@ Status SweepScheduler::launchTrial(TrialRecord &t)
         return fail(target.message());
     LaunchRequest req;
     req.dataRoot = m_o.dataRoot;
-    req.name = trialName(m_sweep, t.trial);
+    req.name = trialName(m_sweep.name, t.trial);
     req.tags = {kSweepTagPrefix + m_sweep.name};
     if (const std::string group = groupTag(m_spec, m_sweep.id, t.params); !group.empty())
         req.tags.push_back(group);

@@ -153,12 +153,15 @@ std::vector<std::string> sweepNotices(const SweepSpec &spec)
     return notices;
 }
 
+std::string trialName(const std::string &sweep, int index) { return sweep + "-" + std::to_string(index); }
+
 Result<json> trialExperiment(const SweepSpec &spec, const json &values, int index)
 {
     json e = spec.base;
     for (const auto &[key, v] : values.items())
         setValueAt(e, key, v);
-    e["name"] = spec.name + "-" + std::to_string(index);
+    if (!e.contains("name") || !e["name"].is_string() || e["name"].get<std::string>().empty())
+        e["name"] = spec.name;
     const auto issues = validateExperimentJson(e);
     if (issues.empty())
         return e;

@@ -259,7 +259,8 @@ private Q_SLOTS:
         QVERIFY(e);
         QCOMPARE((*e)["optimizer"]["lr"].get<double>(), 0.003);
         QCOMPARE((*e)["model"]["embedding_dim"].get<int>(), 64);
-        QCOMPARE(QString::fromStdString((*e)["name"].get<std::string>()), QStringLiteral("base-sweep-3"));
+        QCOMPARE(QString::fromStdString((*e)["name"].get<std::string>()), QStringLiteral("base")); // the base's
+        QCOMPARE(trialName(s.name, 3), std::string("base-sweep-3"));                                  // the run's
         const auto bad = trialExperiment(s, json{{"split.train", 0.99}}, 4); // the split no longer sums to 1
         QVERIFY(!bad);
         QVERIFY2(bad.message().find("trial 4") != std::string::npos, bad.message().c_str());

@@ -336,6 +336,16 @@ private Q_SLOTS:
                                 [](const std::string &t) { return t.rfind("group:debug-seeds #", 0) == 0; }));
         }
         QCOMPARE(seeds, (std::set<int64_t>{13, 14}));
+        // Runs of their experiment like any other: listed under it, and only the seed differs between them.
+        const auto listed = lbk(store, {QStringLiteral("--json"), QStringLiteral("runs"), QStringLiteral("--experiment"),
+                                        QStringLiteral("debug")});
+        QCOMPARE(json::parse(listed.out.toStdString()).size(), size_t(2));
+        const auto ids = groups[0]["runs"];
+        const auto pair = lbk(store, {QStringLiteral("--json"), QStringLiteral("compare"),
+                                      QString::number(ids[0].get<int64_t>()), QString::number(ids[1].get<int64_t>())});
+        QVERIFY2(pair.exitCode == 0, qPrintable(pair.err));
+        const json diff = json::parse(pair.out.toStdString())["config_diff"];
+        QVERIFY2(diff.size() == 1 && diff.contains("training.seed"), diff.dump().c_str()); // the name differed too
         const json &stats = groups[0]["metrics"]["val/macro_f1"];
         QCOMPARE(stats["n"].get<int>(), 2);
         QVERIFY(std::abs(stats["mean"].get<double>() - (f1[0] + f1[1]) / 2) < 1e-12);

@@ -318,6 +318,8 @@ void SweepPage::openBest()
         return;
     auto experiment = lbk::trialExperiment(o.spec, best->trial.params, best->trial.trial);
     if (experiment)
+        (*experiment)["name"] = lbk::trialName(o.sweep.name, best->trial.trial); // a new experiment, not the base
+    if (experiment)
         Q_EMIT openExperimentRequested(*experiment);
 }
 
