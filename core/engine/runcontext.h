@@ -25,6 +25,7 @@ struct RunContext {
     Collective *dist = nullptr;   // the group when world > 1
     JournalWriter *journal = nullptr; // rank 0 only: the other processes of a data-parallel run report nothing
     int64_t step = 0;             // the step reached, for messages
+    double processStarted = 0;    // wall time the worker began, before its data was read (run_started says it)
 
     // Compute threads for this process: training.threads shared among the processes on the machine.
     int threadsPerProcess() const;

@@ -260,6 +260,7 @@ int Worker::run()
 {
     // Only rank 0 (or the only process) reports. A rank is known from --rank, or from Slurm for srun's tasks.
     const auto &o = m_ctx.options;
+    m_ctx.processStarted = wallTime();
     if (o.rank > 0)
         m_ctx.rank = o.rank;
     else if (const int id = slurmTaskRank(); o.rank < 0 && id > 0)
@@ -323,6 +324,7 @@ void RunContext::started(const std::string &kind, int64_t totalSteps, int64_t re
               {"version", LABBOOK_VERSION},
               {"engine", engineDescription()},
               {"total_steps", totalSteps},
+              {"process_started", processStarted},
               {"data", std::move(data)}};
     if (resumedFrom >= 0)
         f["resumed_from_step"] = resumedFrom;

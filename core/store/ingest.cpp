@@ -368,7 +368,10 @@ private:
     Status onStarted(int64_t seq, const json &e, std::optional<double> t)
     {
         m_state.status = "running";
-        const double at = t ? *t : wallTime();
+        // From when the worker began (its data read and tokenized count as the run's time), when it says so.
+        const double event = t ? *t : wallTime();
+        const auto began = getNum(e, "process_started");
+        const double at = began && *began > 0 && *began <= event ? *began : event;
         // A resumed run keeps its first start; the time it sat stopped (since the end a resume follows, or since
         // its own end when it starts again unasked, as an external script does) is left out of its duration.
         const auto stopped = m_state.pausedAt ? m_state.pausedAt : m_state.endedAt;

@@ -946,6 +946,18 @@ private Q_SLOTS:
                           g = at(3, "run_started", 2100), h = at(4, "finished", 2120);
         QVERIFY(store->ingestLines(external, {e, f, g, h}, int64_t(e.size() + f.size() + g.size() + h.size())));
         QCOMPARE(store->runById(external)->duration(), std::optional<double>(30));
+
+        // A worker says when its process began: reading and tokenizing the data count as the run's time; a value
+        // after the event itself (a clock gone wrong) is not believed.
+        const int64_t prepared = newRun(*store, "prepared");
+        const std::string i = at(1, "run_started", 3000, {{"process_started", 2940}}), k = at(2, "finished", 3100);
+        QVERIFY(store->ingestLines(prepared, {i, k}, int64_t(i.size() + k.size())));
+        QCOMPARE(store->runById(prepared)->startedAt, 2940.0);
+        QCOMPARE(store->runById(prepared)->duration(), std::optional<double>(160));
+        const int64_t skewed = newRun(*store, "skewed");
+        const std::string m = at(1, "run_started", 3000, {{"process_started", 3500}}), n = at(2, "finished", 3100);
+        QVERIFY(store->ingestLines(skewed, {m, n}, int64_t(m.size() + n.size())));
+        QCOMPARE(store->runById(skewed)->duration(), std::optional<double>(100));
     }
 
     void idempotentIngest()
