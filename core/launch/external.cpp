@@ -21,7 +21,13 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
             return badInput("--pid " + std::to_string(request.pid) + ": no such process on this machine; give the pid "
                             "of the program that writes the run's journal");
     }
+    if (!request.uid.empty())
+        if (auto known = store.run(request.uid); known && known->uid == request.uid)
+            return badInput("this journal is run " + std::to_string(known->id) + " (" + known->uid + ", " + known->name +
+                            ") of this store already: `lbk show " + std::to_string(known->id) +
+                            "`; to record it again, `lbk delete " + std::to_string(known->id) + "` first");
     NewRun nr;
+    nr.uid = request.uid;
     nr.name = request.name.empty() ? "python" : request.name;
     nr.experiment = request.experiment.empty() ? nr.name : request.experiment;
     nr.task = request.task;
@@ -65,6 +71,8 @@ void fillFromJournal(ExternalRun &request, const fs::path &journal)
                     request.tags.push_back(t.get<std::string>());
         if (const auto config = e.find("config"); request.config.empty() && config != e.end() && config->is_object())
             request.config = *config;
+        if (validUid(text("run")))
+            request.uid = text("run"); // the same journal recorded twice is then the same run, said so
         return;
     }
 }

@@ -22,6 +22,7 @@ struct ExternalRun {
     std::vector<std::string> tags;
     nlohmann::json config = nlohmann::json::object();
     int64_t pid = 0;               // the process that writes the journal; 0: none (a journal brought from elsewhere)
+    std::string uid;               // the run's uid as its journal names it; empty: a new one
 };
 
 // Creates the run (queued until its journal's run_started) with its folder, and records the writing process.

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -235,6 +236,23 @@ void checkPlaceholders(const json &t, const std::string &path, std::vector<Valid
                                          "}? (other braces are passed to the worker as written)"});
     });
 }
+
+// A Slurm target's time and mem as sbatch takes them: a typo ("2h", "16GB") is said when the file is read, not
+// by sbatch for every run.
+void checkSlurmLimits(const json &t, const std::string &path, std::vector<ValidationIssue> &issues)
+{
+    static const std::regex time(R"(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|INFINITE)",
+                                 std::regex::icase);
+    static const std::regex mem(R"(\d+[KMGT]?)", std::regex::icase);
+    if (t.contains("time") && t["time"].is_string() && !std::regex_match(t["time"].get<std::string>(), time))
+        issues.push_back({path + ".time", path + ".time: \"" + t["time"].get<std::string>() + "\" is not a time sbatch " +
+                          "takes: minutes (\"90\"), \"HH:MM:SS\" (\"02:00:00\"), \"D-HH:MM:SS\" (\"1-12:00:00\") or " +
+                          "\"UNLIMITED\""});
+    if (t.contains("mem") && t["mem"].is_string() && !std::regex_match(t["mem"].get<std::string>(), mem))
+        issues.push_back({path + ".mem", path + ".mem: \"" + t["mem"].get<std::string>() + "\" is not a size sbatch " +
+                          "takes: a number with an optional K, M, G or T (\"16G\", \"4000M\"; megabytes without)"});
+}
+
 } // namespace
 
 std::vector<ValidationIssue> validateTargetsJson(const json &j)
@@ -306,6 +324,7 @@ std::vector<ValidationIssue> validateTargetsJson(const json &j)
         for (const char *k : {"partition", "time", "mem", "gres"})
             if (t.contains(k) && t[k].is_string() && hasNewline(t[k].get<std::string>()))
                 issues.push_back({path + "." + k, path + "." + k + ": no line breaks"});
+        checkSlurmLimits(t, path, issues);
         if (t.contains("cpus") && t["cpus"].is_number_integer() && t["cpus"].get<int>() < 0)
             issues.push_back({path + ".cpus", path + ".cpus: must be 0 (Slurm's default) or more"});
         if (t.contains("work_dir") && t["work_dir"].is_string() && t["work_dir"].get<std::string>().empty())

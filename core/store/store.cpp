@@ -167,15 +167,6 @@ bool fastTop(std::string_view s, std::vector<std::pair<std::string, double>> &ou
     return true;
 }
 
-bool validUid(std::string_view uid)
-{
-    if (uid.empty() || uid.size() > 64 || uid.front() == '.' || uid.front() == '-')
-        return false;
-    return std::all_of(uid.begin(), uid.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'
-               || c == '.';
-    });
-}
 
 // Creates dir and its missing parents, each readable by the user only: runs, configs and notes are private.
 Status makePrivateDirs(const fs::path &dir)
@@ -195,6 +186,16 @@ Status makePrivateDirs(const fs::path &dir)
 }
 
 } // namespace
+
+bool validUid(std::string_view uid)
+{
+    if (uid.empty() || uid.size() > 64 || uid.front() == '.' || uid.front() == '-')
+        return false;
+    return std::all_of(uid.begin(), uid.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'
+               || c == '.';
+    });
+}
 
 const char *toString(RunStatus s)
 {

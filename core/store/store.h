@@ -51,6 +51,10 @@ inline bool isRemoteTarget(std::string_view target)
     return !target.empty() && target != kLocalTarget;
 }
 
+// Whether a run uid is one createRun accepts (and a run folder may be named by): letters, digits, '-', '_' and
+// '.', at most 64, not starting with '.' or '-'.
+bool validUid(std::string_view uid);
+
 struct RunSummary {
     int64_t id = 0;
     std::string uid;         // globally unique (worker, journal and remote side use it)

@@ -136,11 +136,11 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
 std::vector<std::string> sweepNotices(const SweepSpec &spec)
 {
     std::vector<std::string> notices;
-    const std::string asked = "\"trials\": " + std::to_string(spec.trials);
+    const std::string asked = "trials is " + std::to_string(spec.trials);
     if (spec.method == SweepMethod::Grid && spec.trials > 0) {
         const size_t size = gridSize(spec);
         if (size_t(spec.trials) > size)
-            notices.push_back(asked + ", but the grid holds " + std::to_string(size) + " combinations: the sweep runs " +
+            notices.push_back(asked + ", but the grid holds only " + std::to_string(size) + " combinations: the sweep runs " +
                               std::to_string(size) + " trials");
         else if (size_t(spec.trials) < size)
             notices.push_back(asked + ": the sweep runs the first " + std::to_string(spec.trials) + " of the grid's " +
@@ -149,7 +149,7 @@ std::vector<std::string> sweepNotices(const SweepSpec &spec)
     const double space = combinations(spec);
     if (spec.method == SweepMethod::Random && double(spec.trials) > space)
         notices.push_back(asked + ", but the parameters hold only " + std::to_string(int64_t(space)) +
-                          " combinations: some random trials repeat one (\"method\": \"grid\" runs each once)");
+                          " combinations: some random trials repeat one (a grid runs each once)");
     return notices;
 }
 

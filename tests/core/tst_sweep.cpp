@@ -237,7 +237,7 @@ private Q_SLOTS:
         j["method"] = "grid";
         notices = sweepNotices(parse(j));
         QCOMPARE(notices.size(), size_t(1));
-        QVERIFY2(notices[0].find("the grid holds 6 combinations: the sweep runs 6 trials") != std::string::npos,
+        QVERIFY2(notices[0].find("trials is 8, but the grid holds only 6 combinations: the sweep runs 6 trials") != std::string::npos,
                  notices[0].c_str());
         j["trials"] = 4;
         notices = sweepNotices(parse(j));

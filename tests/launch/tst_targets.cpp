@@ -154,6 +154,10 @@ private Q_SLOTS:
                                             << "targets.a.worker[3]: {jornal} is not a placeholder; did you mean {journal}?";
         QTest::newRow("local name") << R"({"targets": {"local": {"type": "ssh", "host": "h"}}})"
                                     << "targets.local: \"local\" cannot name a target";
+        QTest::newRow("slurm time") << R"({"targets": {"c": {"type": "slurm", "time": "2h"}}})"
+                                    << "targets.c.time: \"2h\" is not a time sbatch takes";
+        QTest::newRow("slurm mem") << R"({"targets": {"c": {"type": "slurm", "mem": "16GB"}}})"
+                                   << "targets.c.mem: \"16GB\" is not a size sbatch takes";
     }
 
     void validation()

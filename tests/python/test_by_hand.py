@@ -91,10 +91,16 @@ class ByHandTest(unittest.TestCase):
         run = lbk_json(store, "show", str(out["id"]))
         self.assertEqual((run["status"], run["config"]), ("finished", {"x": 1}))
         self.assertEqual((run["name"], run["task"], run["tags"]), ("offline", "multiclass", ["tpu"]))
-        again = lbk_json(store, "record", "--name", "renamed", "--tag", "copy", "--journal", journal)
-        run = lbk_json(store, "show", str(again["id"]))
-        self.assertEqual((run["name"], run["tags"]), ("renamed", ["copy"]))  # options override the journal
+        self.assertEqual(run["uid"], events(journal)[0]["run"])  # the journal's own run
         self.assertEqual(query(store, "SELECT value FROM metrics WHERE run = ?", out["id"]), [(0.5,)])
+        twice = lbk(store, "record", "--journal", journal, check=False)  # it made a second run of the same events
+        self.assertEqual(twice.returncode, 2)
+        self.assertIn(f"this journal is run {out['id']} ", twice.stderr)
+        self.assertEqual(len(lbk_json(store, "runs")), 1)
+        other = os.path.join(temp_dir(self), "other.db")
+        again = lbk_json(other, "record", "--name", "renamed", "--tag", "copy", "--journal", journal)
+        run = lbk_json(other, "show", str(again["id"]))
+        self.assertEqual((run["name"], run["tags"]), ("renamed", ["copy"]))  # options override the journal
 
     def test_a_namespace_config_is_the_runs_config(self):
         # Found by an audit: config=args became its str(), which lbk record refused: the run was lost.

@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -285,6 +286,32 @@ private Q_SLOTS:
         QCOMPARE(spec->parameters.size(), size_t(3));
         QVERIFY(spec->earlyStopping.type == lbk::PrunerType::Asha);
         QCOMPARE(sweep["parameters"]["model.embedding_dim"]["values"], json({32, 64}));
+    }
+
+    // What the sweep will run is said under the form before Start: a grid with fewer combinations than the trials
+    // asked for, a random sweep that must repeat some. Start stays enabled: these are notes, not problems.
+    void dialogSaysWhatAShortGridRuns()
+    {
+        std::ifstream in(LABBOOK_SOURCE_DIR "/experiments/debug.json");
+        labbook::SweepDialog dialog(json::parse(in), {QStringLiteral("local")}, QStringLiteral("local"));
+        dialog.show();
+        QVERIFY(dialog.setParameter(QStringLiteral("model.embedding_dim"), QStringLiteral("values"),
+                                    QStringLiteral("32, 64, 128"), QString()));
+        auto *label = dialog.findChild<QLabel *>(QStringLiteral("sweepProblems"));
+        auto *method = dialog.findChild<QComboBox *>(QStringLiteral("sweepMethod"));
+        auto *trials = dialog.findChild<QSpinBox *>(QStringLiteral("sweepTrials"));
+        QVERIFY(label && method && trials);
+        trials->setValue(12);
+        QVERIFY2(label->text().contains(QStringLiteral("hold only 3 combinations")), qPrintable(label->text()));
+        method->setCurrentIndex(method->findData(QStringLiteral("grid")));
+        QVERIFY2(label->text().contains(QStringLiteral("the grid holds only 3 combinations: the sweep runs 3 trials")),
+                 qPrintable(label->text()));
+        QVERIFY(dialog.startButton()->isEnabled());
+        QCoreApplication::processEvents(); // the layout makes room for the second line
+        QVERIFY2(label->height() >= label->heightForWidth(label->width()), "the note is not cut");
+        QVERIFY(dialog.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-dialog-grid-note.png")));
+        trials->setValue(3);
+        QCOMPARE(label->text(), QStringLiteral("The sweep is valid."));
     }
 };
 

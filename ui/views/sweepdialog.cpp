@@ -69,9 +69,11 @@ SweepDialog::SweepDialog(const json &experiment, const QStringList &targets, con
 
     m_name = new QLineEdit(QString::fromStdString(experiment.value("name", std::string("experiment")) + "-sweep"), this);
     m_method = new QComboBox(this);
+    m_method->setObjectName(QStringLiteral("sweepMethod"));
     m_method->addItem(tr("random"), QStringLiteral("random"));
     m_method->addItem(tr("grid"), QStringLiteral("grid"));
     m_trials = new QSpinBox(this);
+    m_trials->setObjectName(QStringLiteral("sweepTrials"));
     m_trials->setRange(1, 10000);
     m_trials->setValue(12);
     m_seed = new QSpinBox(this);
