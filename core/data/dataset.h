@@ -66,7 +66,12 @@ struct ReadNeeds {
     bool categories = true;
     bool abstracts = true; // false: abstracts are dropped as papers are read (a title-only run need not hold them)
     bool fastJson = true;  // false: every JSON line through the SAX reader alone (tests compare the two readers)
+    bool asWritten = false; // every record as the file has it (lbk predict's rows): a repeated paper is kept, ids
+                            // are not made canonical, and a paper without one keeps an empty id
 };
+// A data file's format from its name (a .zst suffix aside): .jsonl/.json/.ndjson, .csv, .tsv/.tab; nullopt when the
+// name does not tell.
+std::optional<DataFormat> dataFormatOf(const std::filesystem::path &file);
 // readPapers of several files in turn, as one corpus (shards): a paper repeated in a later file is a duplicate, a
 // paper without an id gets "<file name>:<line>", data.limit counts across the files, the report sums them.
 Result<std::vector<Paper>> readPaperFiles(const std::vector<std::filesystem::path> &files, const DataSpec &spec,

@@ -240,6 +240,7 @@ struct Tally {
     int64_t limit = 0;
     bool categoriesRequired = true; // a paper without categories is a bad line
     bool keepAbstracts = true;
+    bool asWritten = false; // ReadNeeds::asWritten
     bool fastJson = true; // JSON lines through FastPaperParser first (data/fastpaper.h)
     bool array = false; // the file is one JSON array: "lines" are its elements, numbered from 1
 
@@ -253,21 +254,11 @@ struct Tally {
         if (report.firstErrors.size() < kMaxErrors)
             report.firstErrors.push_back(place(line) + ": " + what);
     }
-    // Keeps the paper unless its id was read before. One without an id cannot be recognised again: it gets its
-    // line number (should another paper have that number as its id, splitData puts the two in one split).
+    // Keeps the paper unless its id was read before (asWritten: every paper, its id as written).
     void add(Paper &&p, int64_t line)
     {
-        if (p.id.empty()) {
-            p.id = lineIdPrefix + std::to_string(line);
-        } else {
-            std::string id = canonicalPaperId(p.id);
-            const auto [first, isNew] = firstLine.try_emplace(id, Place{fileNames.size() - 1, line});
-            if (!isNew) {
-                duplicate(line, p.id, first->second);
-                return;
-            }
-            p.id = std::move(id);
-        }
+        if (!asWritten && !identify(p, line))
+            return;
         ++report.rows;
         if (!keepAbstracts)
             std::string().swap(p.abstract);
@@ -275,6 +266,23 @@ struct Tally {
             papers.push_back(std::move(p));
         else if (!(*sink)(std::move(p)))
             stopped = true;
+    }
+    // Makes the paper's id canonical; false for a repeat (counted). One without an id cannot be recognised again:
+    // it gets its line number (should another paper have that number as its id, splitData puts the two in one split).
+    bool identify(Paper &p, int64_t line)
+    {
+        if (p.id.empty()) {
+            p.id = lineIdPrefix + std::to_string(line);
+            return true;
+        }
+        std::string id = canonicalPaperId(p.id);
+        const auto [first, isNew] = firstLine.try_emplace(id, Place{fileNames.size() - 1, line});
+        if (!isNew) {
+            duplicate(line, p.id, first->second);
+            return false;
+        }
+        p.id = std::move(id);
+        return true;
     }
     void duplicate(int64_t line, const std::string &id, const Place &first)
     {
@@ -736,6 +744,7 @@ Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadRe
     t.limit = spec.limit;
     t.categoriesRequired = needs.categories;
     t.keepAbstracts = needs.abstracts;
+    t.asWritten = needs.asWritten;
     t.fastJson = needs.fastJson;
     for (size_t i = 0; i < files.size() && !t.full(); ++i) {
         if (files.size() > 1)
@@ -762,6 +771,12 @@ Result<std::vector<Paper>> readPaperFiles(const std::vector<fs::path> &files, co
     if (auto read = readInto(files, spec, report, needs, t); !read)
         return read.error();
     return std::move(t.papers);
+}
+
+std::optional<DataFormat> dataFormatOf(const fs::path &file)
+{
+    bool zst = false;
+    return formatOf(file, DataFormat::Auto, &zst);
 }
 
 Status readPaperStream(const std::vector<fs::path> &files, const DataSpec &spec, const PaperSink &sink,

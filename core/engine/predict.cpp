@@ -1,6 +1,6 @@
-// `lbk predict`: JSON lines in (plain or .zst), one prediction per line out (JSON lines or CSV), in constant
-// memory: chunks of lines are parsed and tokenized on every thread, scored in length-ordered batches, rendered
-// on every thread and written in input order.
+// `lbk predict`: JSON lines in (plain or .zst), or CSV/TSV read by the data readers; one prediction per paper out
+// (JSON lines or CSV), in constant memory: chunks of papers are parsed and tokenized on every thread, scored in
+// length-ordered batches, rendered on every thread and written in input order.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -59,22 +59,34 @@ public:
     }
     std::string header() const;
     static constexpr size_t kChunk = kPredictChunkLines;
-    // Scores one chunk of lines and writes the rows of the lines that are papers, in input order.
+    // Scores one chunk of JSON lines and writes the rows of the lines that are papers, in input order.
     void scoreChunk(const std::vector<std::string> &lines, std::FILE *out);
+    // The same for papers a table reader read (CSV, TSV records; at most kChunk of them).
+    void scorePapers(const std::vector<Paper> &papers, std::FILE *out);
     void startAtLine(int64_t line) { m_lineNo = line; } // for messages: the input's line number of the first line read
+    // Records the reader could not read (a table's bad records): skipped, the first of them named.
+    void countUnreadable(int64_t n, const std::vector<std::string> &first);
     PredictResult result;
 
 private:
     static constexpr char kNotObject = 0, kScored = 1, kNoText = 2; // what parse() made of each line
     void parse(const std::vector<std::string> &lines);
+    void prepare(size_t i, const Paper &p, int thread); // item i of the chunk: its id, tokens and m_ok
+    // Scores items [0, n) of the chunk prepared; counted(i): a line that is not a paper counts as skipped.
+    template <class Counted>
+    void score(size_t n, std::FILE *out, const Counted &counted);
     void render(const float *row, const std::string &id, std::string &s) const;
-    // "file:line" of line i of the chunk being scored.
-    std::string place(size_t i) const { return m_o.data.string() + ":" + std::to_string(m_lineNo + int64_t(i) + 1); }
+    // "file:line" of line i of the chunk being scored ("file: record N" for a table's papers).
+    std::string place(size_t i) const
+    {
+        return m_o.data.string() + (m_records ? ": record " : ":") + std::to_string(m_lineNo + int64_t(i) + 1);
+    }
     std::string noTextReason() const;
 
     const PredictOptions &m_o;
     const LoadedModel &m_lm;
     bool m_csv;
+    bool m_records = false; // items are a table's records, not lines
     std::vector<WordCache> m_caches; // one per thread, bounded
     std::vector<std::string> m_ids = std::vector<std::string>(kChunk), m_rendered = std::vector<std::string>(kChunk);
     std::vector<std::vector<int>> m_tokens = std::vector<std::vector<int>>(kChunk);
@@ -121,15 +133,27 @@ void Predictor::parse(const std::vector<std::string> &lines)
         p.id = str(ds.idColumn);
         p.title = str(ds.titleColumn);
         p.abstract = str(ds.abstractColumn);
-        m_ids[i] = p.id;
-        const std::string text = paperText(p, ds.text);
-        if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-            m_ok[i] = kNoText; // a file without the field the model reads would score as many empty texts
-            return;
-        }
-        m_tokens[i] = m_lm.tokenizer->encode(text, &m_caches[size_t(t)]);
-        m_ok[i] = kScored;
+        prepare(i, p, t);
     });
+}
+
+void Predictor::prepare(size_t i, const Paper &p, int thread)
+{
+    m_ids[i] = p.id;
+    const std::string text = paperText(p, m_lm.exp.data.text);
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+        m_ok[i] = kNoText; // a file without the field the model reads would score as many empty texts
+        return;
+    }
+    m_tokens[i] = m_lm.tokenizer->encode(text, &m_caches[size_t(thread)]);
+    m_ok[i] = kScored;
+}
+
+void Predictor::countUnreadable(int64_t n, const std::vector<std::string> &first)
+{
+    if (n > 0 && result.skipped == 0 && !first.empty())
+        result.firstSkipped = first.front();
+    result.skipped += n;
 }
 
 // One output row: the most probable label and its score, then every probability or the top k.
@@ -184,15 +208,27 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
 
 void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out)
 {
-    const size_t n = lines.size();
     parse(lines);
+    score(lines.size(), out, [&](size_t i) { return !lines[i].empty(); }); // a blank line is no paper
+}
+
+void Predictor::scorePapers(const std::vector<Paper> &papers, std::FILE *out)
+{
+    m_records = true;
+    parallelFor(papers.size(), [&](size_t i, int t) { prepare(i, papers[i], t); });
+    score(papers.size(), out, [](size_t) { return true; });
+}
+
+template <class Counted>
+void Predictor::score(size_t n, std::FILE *out, const Counted &counted)
+{
     std::vector<const std::vector<int> *> good;
     std::vector<size_t> where;
     for (size_t i = 0; i < n; ++i) {
         if (m_ok[i] == kScored) {
             good.push_back(&m_tokens[i]);
             where.push_back(i);
-        } else if (!lines[i].empty() && result.skipped++ == 0) {
+        } else if (counted(i) && result.skipped++ == 0) {
             result.firstSkipped = place(i) + (m_ok[i] == kNoText ? ": " + noTextReason() : ": not a JSON object");
         }
     }
@@ -285,6 +321,53 @@ Status scoreLines(const PredictOptions &o, ByteSource &source, const LineRange &
     if (!reader.error().empty())
         return Error{reader.error()};
     return okStatus();
+}
+
+// CSV or TSV input (by its name), read by the data readers, which know the run's columns and a quoted field's
+// line breaks (so a record is not a line): papers in chunks of kChunk, in order. Records the reader cannot read
+// are skipped and counted as bad lines are.
+Status scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat format, Predictor &predictor,
+                  std::FILE *out)
+{
+    DataSpec spec = trained; // its columns and text
+    spec.paths = {o.data.string()};
+    spec.format = format;
+    spec.limit = 0;
+    spec.maxBadShare = 1.0; // predict skips and counts, and refuses a file of which nothing was scored
+    ReadNeeds needs;
+    needs.categories = false;
+    needs.abstracts = trained.text != TextField::Title;
+    needs.asWritten = true;
+    std::vector<Paper> chunk;
+    const auto flush = [&] {
+        predictor.scorePapers(chunk, out);
+        predictor.startAtLine(predictor.result.rows + predictor.result.skipped);
+        chunk.clear();
+        if (o.progress)
+            o.progress(0, 0, predictor.result.rows);
+    };
+    ReadReport report;
+    auto read = readPaperStream({o.data}, spec, [&](Paper &&p) {
+        chunk.push_back(std::move(p));
+        if (chunk.size() == Predictor::kChunk)
+            flush();
+        return true;
+    }, &report, needs);
+    if (!read)
+        return badInput(read.message());
+    if (!chunk.empty())
+        flush();
+    predictor.countUnreadable(report.bad, report.firstErrors);
+    return okStatus();
+}
+
+// Whether the input is a table (CSV, TSV): by its name, as data.path's format is told.
+std::optional<DataFormat> tableFormat(const fs::path &data)
+{
+    const auto format = dataFormatOf(data);
+    if (format == DataFormat::Csv || format == DataFormat::Tsv)
+        return format;
+    return std::nullopt;
 }
 
 // What the rows say once written: an error for non-finite probabilities or a file of which nothing was scored.
@@ -400,10 +483,14 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     // (its pthreads build; the OpenMP build keeps a matmul this small on one thread by itself).
     if (!(*lm)->exp.model.hasSequence())
         setBlasThreads(1);
-    const auto range = shardLines(o);
+    const auto table = tableFormat(o.data);
+    if (table && o.shards > 1)
+        return badInput("--shard: " + o.data.string() + " is a CSV/TSV table, whose records may span lines; shard a "
+                        "JSON lines file (docs/PREDICT.md)");
+    const auto range = table ? Result<LineRange>(LineRange{}) : shardLines(o);
     if (!range)
         return range.error();
-    auto source = openByteSource(o.data, false);
+    auto source = table ? Result<std::unique_ptr<ByteSource>>(nullptr) : openByteSource(o.data, false);
     if (!source)
         return badInput(source.message());
     auto out = Output::open(o);
@@ -413,7 +500,8 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (*format == "csv")
         std::fputs(predictor.header().c_str(), out->file());
     const auto t0 = std::chrono::steady_clock::now();
-    const Status scored = scoreLines(o, **source, *range, predictor, out->file());
+    const Status scored = table ? scoreTable(o, (*lm)->exp.data, *table, predictor, out->file())
+                                : scoreLines(o, **source, *range, predictor, out->file());
     if (!scored)
         return scored.error();
     PredictResult r = predictor.result;

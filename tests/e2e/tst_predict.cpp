@@ -219,6 +219,64 @@ private Q_SLOTS:
         QVERIFY(!fs::exists(path("mixed-out.jsonl.partial").toStdString()));
     }
 
+    // A CSV or TSV file is read with the run's columns (CSV's quoted fields with their line breaks and commas; TSV
+    // unquoted): every record scores as the same paper in JSON lines does (a repeated paper too), a record without
+    // the text is skipped and named, and --shard (which counts lines) is refused for a table.
+    void predictReadsCsvAndTsv()
+    {
+        const std::vector<json> papers = {
+            {{"id", "p1"}, {"title", "Dark matter halos of dwarf galaxies, revisited"}},
+            {{"id", "p2"}, {"title", "A \"quoted\" title\nthat spans two lines"}},
+            {{"id", "p1"}, {"title", "Dark matter halos of dwarf galaxies, revisited"}},
+            {{"id", "p3"}, {"title", "Transformers for protein folding"}}};
+        {
+            std::ofstream jl(path("table.jsonl").toStdString());
+            std::ofstream csv(path("table.csv").toStdString()), tsv(path("table.tsv").toStdString());
+            csv << "id,title,abstract\n";
+            tsv << "id\ttitle\tabstract\n";
+            for (const auto &p : papers) {
+                jl << p.dump() << "\n";
+                std::string quoted = p["title"].get<std::string>();
+                for (size_t at = 0; (at = quoted.find('"', at)) != std::string::npos; at += 2)
+                    quoted.insert(at, 1, '"');
+                csv << p["id"].get<std::string>() << ",\"" << quoted << "\",\n";
+                if (p["id"] != "p2") // a tab-separated field holds no line break
+                    tsv << p["id"].get<std::string>() << "\t" << p["title"].get<std::string>() << "\t\n";
+            }
+            csv << "p4,,an abstract but no title\n";
+            tsv << "p4\t\tan abstract but no title\n";
+        }
+        auto jsonl = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("table.jsonl"),
+                          QStringLiteral("--out"), path("table-from-jsonl.jsonl"), QStringLiteral("-q")});
+        QVERIFY2(jsonl.exitCode == 0, qPrintable(jsonl.err));
+        const auto expected = readLines(path("table-from-jsonl.jsonl"));
+        QCOMPARE(expected.size(), papers.size());
+        const std::vector<std::string> withoutP2 = {expected[0], expected[2], expected[3]};
+        for (const auto &[table, rows, lastLine] :
+             {std::tuple{"table.csv", expected, 7}, std::tuple{"table.tsv", withoutP2, 5}}) {
+            const QString out = path(table) + QStringLiteral(".out.jsonl");
+            auto r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path(table),
+                          QStringLiteral("--out"), out});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+            const auto got = readLines(out);
+            QCOMPARE(got.size(), rows.size());
+            for (size_t i = 0; i < rows.size(); ++i) { // the same papers; another batch moves the last digits only
+                const json a = json::parse(got[i]), b = json::parse(rows[i]);
+                QCOMPARE(a["id"], b["id"]);
+                QCOMPARE(a["label"], b["label"]);
+                for (size_t c = 0; c < b["probs"].size(); ++c)
+                    QVERIFY(std::abs(a["probs"][c].get<double>() - b["probs"][c].get<double>()) < 1e-6);
+            }
+            QVERIFY2(r.err.contains(QStringLiteral("1 lines skipped; first: ")) &&
+                         r.err.contains(path(table) + QStringLiteral(":%1: empty \"title\"").arg(lastLine)),
+                     qPrintable(r.err));
+        }
+        auto sharded = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("table.csv"),
+                            QStringLiteral("--out"), path("table-part.csv"), QStringLiteral("--shard"), QStringLiteral("0/2")});
+        QCOMPARE(sharded.exitCode, 2);
+        QVERIFY2(sharded.err.contains(QStringLiteral("records may span lines")), qPrintable(sharded.err));
+    }
+
     // Weights overwritten with 0xFF bytes (NaN): predict says the model is damaged instead of writing "-nan",
     // and the lines it wrote stay valid JSON.
     void predictRefusesADamagedModel()
