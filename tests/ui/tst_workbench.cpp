@@ -844,8 +844,21 @@ private Q_SLOTS:
                      m_window->runView()->header()->text().contains(QChar(0x2026)),
                  qPrintable(m_window->runView()->header()->text()));
         QVERIFY2(m_window->minimumSizeHint().width() <= 1024, qPrintable(QString::number(m_window->minimumSizeHint().width())));
+        // The form's file, deep in folders: its path cut in the middle (it ran off the bar), whole in the tooltip.
+        const QString deep = QDir(m_dir).filePath(QStringLiteral("projects/arxiv-classification/experiments/2026-12/"
+                                                                 "a-long-experiment-name.json"));
+        QVERIFY(QDir().mkpath(QFileInfo(deep).path()));
+        QString error;
+        QVERIFY2(m_window->form()->saveFile(deep, &error), qPrintable(error));
+        auto *fileLabel = m_window->form()->findChild<QLabel *>(QStringLiteral("experimentFile"));
+        QVERIFY(fileLabel);
+        QCOMPARE(fileLabel->toolTip(), QDir::toNativeSeparators(deep));
+        QVERIFY2(fileLabel->text().contains(QChar(0x2026)) && fileLabel->text().contains(QStringLiteral("name.json")),
+                 qPrintable(fileLabel->text()));
         const QSize before = m_window->size();
         m_window->resize(1024, 700);
+        m_window->form()->resize(m_window->form()->width(), 600);
+        shoot(QStringLiteral("form-1024-long-path"), m_window->form());
         m_window->runView()->tabs()->setCurrentIndex(RunView::Predictions);
         shoot(QStringLiteral("window-1024-predictions"));
         m_window->runView()->tabs()->setCurrentIndex(RunView::Histograms);

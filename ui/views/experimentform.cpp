@@ -117,6 +117,7 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     auto *outer = new QVBoxLayout(this);
     auto *bar = new QHBoxLayout;
     m_fileLabel = new QLabel(this);
+    m_fileLabel->setObjectName(QStringLiteral("experimentFile"));
     m_fileLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto *newButton = new QPushButton(tr("New"), this);
     auto *openButton = new QPushButton(tr("Open..."), this);
@@ -461,8 +462,7 @@ void ExperimentForm::setExperiment(const json &experiment, const QString &source
     }
     m_loading = false;
     m_file = sourceFile;
-    m_fileLabel->setText(sourceFile.isEmpty() ? tr("<i>Unsaved experiment</i>")
-                                              : QStringLiteral("<b>%1</b>").arg(QDir::toNativeSeparators(sourceFile)));
+    showFile();
     revalidate();
     setModified(false);
     Q_EMIT fileChanged(m_file);
@@ -481,6 +481,14 @@ json ExperimentForm::experiment() const
             lbk::setValueAt(out, row.spec->path, v);
     }
     return out;
+}
+
+void ExperimentForm::showFile()
+{
+    const QString path = QDir::toNativeSeparators(m_file);
+    m_fileLabel->setText(m_file.isEmpty() ? tr("<i>Unsaved experiment</i>")
+                                          : QStringLiteral("<b>%1</b>").arg(middleCut(path, 72).toHtmlEscaped()));
+    m_fileLabel->setToolTip(path);
 }
 
 void ExperimentForm::setFieldValue(const QString &path, const json &value)
@@ -870,7 +878,7 @@ bool ExperimentForm::saveFile(const QString &path, QString *error)
     m_loaded = j;
     m_file = QFileInfo(path).absoluteFilePath();
     setFieldValue(QStringLiteral("name"), j["name"]);
-    m_fileLabel->setText(QStringLiteral("<b>%1</b>").arg(QDir::toNativeSeparators(m_file)));
+    showFile();
     setModified(false);
     Q_EMIT fileChanged(m_file);
     return true;

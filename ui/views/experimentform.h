@@ -104,6 +104,9 @@ private:
     void revalidate();
     void updateApplicability();
     void setModified(bool modified);
+    // The file the form edits in the bar above it: a long path cut in the middle (the window fits 1024 px), whole
+    // in the tooltip.
+    void showFile();
     void scheduleDataPreview();
     void startDataPreview();
     // model.init_from: what the checkpoint folder holds (model type, sizes, vocabulary), or why it is not one.
