@@ -949,10 +949,11 @@ private:
             notify(m_o.onNotice, "cannot read the rest of the journal: " + fetched.message());
             return AfterStream::Reconnect;
         }
+        const bool news = st->state != m_info.state; // the 5 s poll may have said this end already
         recordState(m_store, m_run, m_info, *st);
         (void)syncRun(m_store, m_run, m_o.onEvent);
         settle(m_store, m_t, m_run, m_info, *st);
-        if (m_t.type == TargetType::Slurm)
+        if (m_t.type == TargetType::Slurm && news)
             sayState(*st);
         return AfterStream::Ended;
     }
