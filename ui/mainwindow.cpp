@@ -403,7 +403,7 @@ void MainWindow::targetsChanged()
 {
     std::vector<ExperimentForm::TargetChoice> choices;
     for (const auto &t : m_runService->targets().targets)
-        choices.push_back({qs(t.name), qs(t.describe())});
+        choices.push_back({qs(t.name), qs(t.listed())});
     m_form->setTargets(choices, m_runService->targetsPath(), m_runService->targetsError());
     if (!m_savedTarget.isEmpty() && m_form->setCurrentTarget(m_savedTarget))
         m_savedTarget.clear();

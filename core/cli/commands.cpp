@@ -117,7 +117,8 @@ json runJson(const RunSummary &r)
             {"host", r.host},       {"pid", r.pid},         {"target", r.target},       {"job_id", r.jobId},
             {"run_dir", r.runDir},  {"created_at", r.createdAt}, {"started_at", r.startedAt}, {"ended_at", r.endedAt},
             {"tags", r.tags},       {"notes", r.notes},     {"last_step", r.lastStep},  {"config_hash", r.configHash},
-            {"summary", r.summary}};
+            {"summary", r.summary}, {"paused_seconds", r.pausedSeconds},
+            {"duration", r.duration() ? json(*r.duration()) : json()}}; // the rule lbk runs and the GUI show
 }
 
 std::string joinTags(const std::vector<std::string> &tags)

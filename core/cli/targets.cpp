@@ -25,13 +25,13 @@ int targetsList(const Common &c)
     if (c.json) {
         json out = json::array();
         for (const auto &t : file->targets)
-            out.push_back({{"name", t.name}, {"type", toString(t.type)}, {"description", t.describe()}});
+            out.push_back({{"name", t.name}, {"type", toString(t.type)}, {"description", t.describe()}, {"note", t.description}});
         std::printf("%s\n", out.dump(2).c_str());
         return kOk;
     }
     Table table({"NAME", "TYPE", "WHERE", "WORK DIR"});
     for (const auto &t : file->targets)
-        table.add({t.name, toString(t.type), t.describe(), t.remote() ? t.workDir : "-"});
+        table.add({t.name, toString(t.type), t.listed(), t.remote() ? t.workDir : "-"});
     std::printf("%s", table.render().c_str());
     std::printf("(targets file: %s)\n", file->path.c_str());
     return kOk;

@@ -42,6 +42,16 @@ public:
             return "empty \"" + m_names[kCategories] + "\"";
         return {};
     }
+    // Why a paper has no text to score ("" when it has): the rule lbk predict applies, whatever the file's format.
+    std::string textProblem(const Paper &p) const
+    {
+        if (!isBlank(paperText(p, m_text)))
+            return {};
+        const std::string fields = m_text == TextField::Title      ? "\"" + m_names[kTitle] + "\""
+                                   : m_text == TextField::Abstract ? "\"" + m_names[kAbstract] + "\""
+                                                                   : "\"" + m_names[kTitle] + "\" or \"" + m_names[kAbstract] + "\"";
+        return "no text in " + fields + ", the field this model reads";
+    }
     // The categories a field's text lists, separated by white space, appended to out.
     static void splitCategories(std::string_view text, std::vector<std::string> &out)
     {

@@ -563,6 +563,9 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
     c.abstract = column(spec.abstractColumn);
     c.categories = column(spec.categoriesColumn);
     const auto missing = [&](const char *key, const std::string &name) {
+        if (t.asWritten) // a finished run's columns are what they are
+            return t.fileName + ": the header has no column " + inQuotes(name) + ", which this model reads (data.columns." +
+                   key + " of its experiment); its columns are " + headerList + ". Rename the column.";
         return t.fileName + ": the header has no column " + inQuotes(name) + " (data.columns." + key +
                "); its columns are " + headerList + ". Set data.columns." + key +
                " to the right one, or rename the column.";
@@ -571,13 +574,13 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
         return t.fileName + ": the header row has a single column (" + headerList + "); is the separator right? " +
                (sep == ',' ? "This is read as CSV (comma-separated); for tabs use data.format \"tsv\" or a .tsv name."
                            : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
-    if (c.title < 0)
+    if (c.title < 0 && !(t.asWritten && spec.text == TextField::Abstract)) // predict needs only the text's columns
         return missing("title", spec.titleColumn);
     if (c.categories < 0 && t.categoriesRequired)
         return missing("categories", spec.categoriesColumn);
-    if (c.abstract < 0 && spec.text != TextField::Title)
-        return missing("abstract", spec.abstractColumn) + " (The text includes the abstract; for titles "
-                                                                "alone set data.text to \"title\".)";
+    if (c.abstract < 0 && spec.text != TextField::Title && !(t.asWritten && spec.text == TextField::TitleAbstract))
+        return missing("abstract", spec.abstractColumn) + (t.asWritten ? "" : " (The text includes the abstract; for "
+                                                                              "titles alone set data.text to \"title\".)");
     return {};
 }
 
@@ -586,15 +589,17 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
 bool delimitedPaper(std::vector<std::string> &record, const DelimitedColumns &c, const PaperFields &rules, Tally &t,
                     int64_t line, Paper &p)
 {
-    p.title = std::move(record[size_t(c.title)]);
+    if (c.title >= 0)
+        p.title = std::move(record[size_t(c.title)]);
     if (c.categories >= 0)
         PaperFields::splitCategories(record[size_t(c.categories)], p.categories);
     if (c.abstract >= 0)
         p.abstract = std::move(record[size_t(c.abstract)]);
     if (c.id >= 0)
         p.id = std::move(record[size_t(c.id)]);
-    const bool has[kFieldCount] = {c.id >= 0, true, c.abstract >= 0, c.categories >= 0};
-    if (std::string problem = rules.problem(p, has, t.categoriesRequired); !problem.empty()) {
+    const bool has[kFieldCount] = {c.id >= 0, c.title >= 0, c.abstract >= 0, c.categories >= 0};
+    if (std::string problem = t.asWritten ? rules.textProblem(p) : rules.problem(p, has, t.categoriesRequired);
+        !problem.empty()) {
         t.bad(line, problem);
         return false;
     }
@@ -695,7 +700,7 @@ std::string fileProblem(const std::string &name, const DataSpec &spec, DataForma
                (t.array                       ? std::string(" (its array is empty)")
                 : format == DataFormat::Jsonl ? std::string(" (the file is empty or every line is blank)")
                                               : std::string(" (no rows under the header)")) +
-               ". Check data.path.";
+               (t.asWritten ? "." : ". Check data.path.");
     return {};
 }
 
@@ -755,7 +760,7 @@ Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadRe
         if (!failure.empty())
             return Error{failure};
     }
-    if (t.report.rows == 0)
+    if (t.report.rows == 0 && !needs.asWritten) // predict says itself that nothing could be scored, and why
         return Error{(files.empty() ? std::string("data.path") : files.front().string()) + ": no papers in it" +
                      (files.size() > 1 ? " or the other " + std::to_string(files.size() - 1) + " files" : "") +
                      ". Check data.path."};

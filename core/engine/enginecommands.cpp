@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <thread>
 #include <tuple>
 #include <cstdio>
 #include <unistd.h>
@@ -187,6 +189,8 @@ int worker(const Invocation &inv)
     // Gloo writes to its sockets without MSG_NOSIGNAL: a peer that dies mid-send must surface as an error the
     // worker reports, not as a SIGPIPE that kills it silently.
     std::signal(SIGPIPE, SIG_IGN);
+    if (const char *slow = std::getenv("LABBOOK_TEST_SLOW_START")) // tests: a cancel surely lands before the handler
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(slow)));
     std::signal(SIGTERM, onWorkerSignal);
     std::signal(SIGINT, onWorkerSignal);
     releaseStopSignals(); // held since lbk started it (launch/process.h): a cancel that came meanwhile lands now

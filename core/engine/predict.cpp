@@ -12,6 +12,7 @@
 
 #include "data/dataset.h"
 #include "data/linereader.h"
+#include "data/paperfields.h"
 #include "engine/engine.h"
 #include "engine/guarded.h"
 #include "engine/loadedmodel.h"
@@ -81,7 +82,7 @@ private:
     {
         return m_o.data.string() + (m_records ? ": record " : ":") + std::to_string(m_lineNo + int64_t(i) + 1);
     }
-    std::string noTextReason() const;
+    std::string noTextReason() const { return PaperFields(m_lm.exp.data).textProblem(Paper{}); }
 
     const PredictOptions &m_o;
     const LoadedModel &m_lm;
@@ -105,14 +106,6 @@ std::string Predictor::header() const
     return h + "\n";
 }
 
-std::string Predictor::noTextReason() const
-{
-    const DataSpec &ds = m_lm.exp.data;
-    const std::string fields = ds.text == TextField::Title      ? "\"" + ds.titleColumn + "\""
-                               : ds.text == TextField::Abstract ? "\"" + ds.abstractColumn + "\""
-                                                                : "\"" + ds.titleColumn + "\" or \"" + ds.abstractColumn + "\"";
-    return "no text in " + fields + ", the field this model reads";
-}
 
 // Parses and tokenizes in parallel; m_ok[i] says what line i was (kScored: a paper with text).
 void Predictor::parse(const std::vector<std::string> &lines)

@@ -24,8 +24,7 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
     if (!request.uid.empty())
         if (auto known = store.run(request.uid); known && known->uid == request.uid)
             return badInput("this journal is run " + std::to_string(known->id) + " (" + known->uid + ", " + known->name +
-                            ") of this store already: `lbk show " + std::to_string(known->id) +
-                            "`; to record it again, `lbk delete " + std::to_string(known->id) + "` first");
+                            ") of this store already: `lbk show " + std::to_string(known->id) + "`");
     NewRun nr;
     nr.uid = request.uid;
     nr.name = request.name.empty() ? "python" : request.name;

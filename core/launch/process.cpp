@@ -159,8 +159,11 @@ Status workerProgramsAvailable()
         return okStatus(); // found nowhere: the start itself says so
     if (::access(lbk.c_str(), X_OK) != 0)
         return Error{"cannot start " + lbk.string() + ": " + std::strerror(errno)};
+    // Beside the program a link names, as engineExecutable() finds it from /proc/self/exe in the started lbk.
+    std::error_code ec;
+    const fs::path real = fs::canonical(lbk, ec);
     const char *env = std::getenv("LABBOOK_ENGINE");
-    const fs::path engine = env && *env ? fs::path(env) : lbk.parent_path() / "lbk-engine";
+    const fs::path engine = env && *env ? fs::path(env) : (ec ? lbk : real).parent_path() / "lbk-engine";
     if (::access(engine.c_str(), X_OK) != 0)
         return Error{engineUnavailable(engine, errno)};
     return okStatus();

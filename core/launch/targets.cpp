@@ -54,7 +54,12 @@ std::string Target::describe() const
         break;
     case TargetType::Command: what = "command " + (command.empty() ? std::string("?") : command.front()); break;
     }
-    return description.empty() ? what : what + " (" + description + ")";
+    return what;
+}
+
+std::string Target::listed() const
+{
+    return description.empty() ? describe() : describe() + " \u2014 " + description;
 }
 
 const Target *TargetsFile::find(const std::string &name) const
@@ -244,11 +249,12 @@ void checkSlurmLimits(const json &t, const std::string &path, std::vector<Valida
     static const std::regex time(R"(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|INFINITE)",
                                  std::regex::icase);
     static const std::regex mem(R"(\d+[KMGT]?)", std::regex::icase);
-    if (t.contains("time") && t["time"].is_string() && !std::regex_match(t["time"].get<std::string>(), time))
+    const auto given = [&](const char *k) { return t.contains(k) && t[k].is_string() && !t[k].get<std::string>().empty(); };
+    if (given("time") && !std::regex_match(t["time"].get<std::string>(), time)) // "": Slurm's default
         issues.push_back({path + ".time", path + ".time: \"" + t["time"].get<std::string>() + "\" is not a time sbatch " +
                           "takes: minutes (\"90\"), \"HH:MM:SS\" (\"02:00:00\"), \"D-HH:MM:SS\" (\"1-12:00:00\") or " +
                           "\"UNLIMITED\""});
-    if (t.contains("mem") && t["mem"].is_string() && !std::regex_match(t["mem"].get<std::string>(), mem))
+    if (given("mem") && !std::regex_match(t["mem"].get<std::string>(), mem))
         issues.push_back({path + ".mem", path + ".mem: \"" + t["mem"].get<std::string>() + "\" is not a size sbatch " +
                           "takes: a number with an optional K, M, G or T (\"16G\", \"4000M\"; megabytes without)"});
 }

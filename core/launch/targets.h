@@ -42,7 +42,7 @@ struct Target {
     std::map<std::string, std::string> env; // exported for every remote command and the worker
     std::string dataRoot;             // remote folder holding the data; empty: data is copied to workDir/data
     std::vector<std::string> worker;  // argv template of another trainer instead of `lbk worker`
-    std::string description;          // the user's own words about it, shown after describe()'s
+    std::string description;          // the user's own words about it ("description"), shown by listed()
     // slurm
     std::string partition, time, mem, gres;
     int cpus = 0;
@@ -50,9 +50,10 @@ struct Target {
     nlohmann::json source = nlohmann::json::object(); // the entry as written, for the GUI's editor
 
     bool remote() const { return type != TargetType::Local; }
-    // "ssh ada@gpu.example.org:22", "slurm (local)", "command gcloud": no key paths; then the file's
-    // "description" in brackets when it has one.
+    // "ssh ada@gpu.example.org:22", "slurm (local)", "command gcloud": no key paths (messages name it so).
     std::string describe() const;
+    // describe() and the file's "description" after a dash, for lists of targets (lbk targets, the GUI's menu).
+    std::string listed() const;
 };
 
 // This machine's built-in target, named kLocalTarget (store/store.h); every TargetsFile lists it first.

@@ -108,6 +108,7 @@ public:
                 for (const auto &[key, value] : m_fast.values)
                     addPoint(key, *m_fast.step, m_fast.t, value);
                 touchStep(m_fast.step);
+                m_lastEventAt = m_fast.t ? m_fast.t : m_lastEventAt;
                 continue;
             }
             json j = event::parseLine(line);
@@ -147,6 +148,8 @@ public:
                     return s.error();
                 continue;
             }
+            if (const auto t = getNum(j, "t"))
+                m_lastEventAt = t;
             if (!applied)
                 return applied.error();
         }
@@ -367,6 +370,8 @@ private:
 
     Status onStarted(int64_t seq, const json &e, std::optional<double> t)
     {
+        const bool restarted = m_startedInBatch && m_state.status == "running"; // no end since the last start
+        m_startedInBatch = true;
         m_state.status = "running";
         // From when the worker began (its data read and tokenized count as the run's time), when it says so.
         const double event = t ? *t : wallTime();
@@ -374,7 +379,12 @@ private:
         const double at = began && *began > 0 && *began <= event ? *began : event;
         // A resumed run keeps its first start; the time it sat stopped (since the end a resume follows, or since
         // its own end when it starts again unasked, as an external script does) is left out of its duration.
-        const auto stopped = m_state.pausedAt ? m_state.pausedAt : m_state.endedAt;
+        // A journal read whole (lbk record --journal) holds no end between a worker that died and its resume: the
+        // last event before this start stands for it.
+        const auto stopped = m_state.pausedAt  ? m_state.pausedAt
+                             : m_state.endedAt ? m_state.endedAt
+                             : restarted       ? m_lastEventAt
+                                               : std::nullopt;
         if (m_state.startedAt && stopped)
             m_state.pausedSeconds += std::max(0.0, at - *stopped);
         if (!m_state.startedAt)
@@ -775,6 +785,8 @@ private:
     int64_t m_maxSeq = 0;
     std::set<std::string> m_said; // markers of the once-per-run warnings this batch has asked about (saidBefore)
     FastMetrics m_fast;
+    std::optional<double> m_lastEventAt; // the time of the last event of this batch, for a restart without an end
+    bool m_startedInBatch = false;        // a run_started was applied in this batch
     std::deque<std::string> m_keys; // stable addresses for m_keyIndex's views
     std::unordered_map<std::string_view, uint32_t> m_keyIndex;
     std::vector<Point> m_points, m_sorted;

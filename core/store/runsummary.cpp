@@ -10,8 +10,8 @@ std::optional<double> RunSummary::duration() const
 {
     if (startedAt <= 0)
         return std::nullopt;
-    if (endedAt > 0)
-        return std::max(0.0, endedAt - startedAt - pausedSeconds);
+    if (endedAt > 0) // a resume that ended before its worker started (pausedAt) ran no time after that
+        return std::max(0.0, (pausedAt > 0 ? std::min(endedAt, pausedAt) : endedAt) - startedAt - pausedSeconds);
     if (!isActive(status))
         return 0.0; // it ended without saying when (a worker that died unseen): no time can be counted
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

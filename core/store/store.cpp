@@ -531,9 +531,12 @@ std::vector<std::string> Store::experiments() const
 
 Status Store::setStatus(int64_t run, RunStatus status, const std::string &error)
 {
-    // Active statuses clear the end time (a resumed or re-queued run); final ones keep the first end time.
+    // Active statuses clear the end time (a resumed or re-queued run: the end is kept as paused_at until the new
+    // worker starts, as claimForResume does); final ones keep the first end time.
     auto s = stmt("UPDATE runs SET status = ?2, error = ?3, "
                   "started_at = CASE WHEN ?2 = 'running' THEN coalesce(started_at, ?4) ELSE started_at END, "
+                  "paused_at = CASE WHEN ?2 IN ('queued', 'running') THEN coalesce(paused_at, ended_at) "
+                  "ELSE paused_at END, "
                   "ended_at = CASE WHEN ?2 IN ('queued', 'running') THEN NULL ELSE coalesce(ended_at, ?4) END "
                   "WHERE id = ?1");
     s.bindInt(1, run).bindText(2, toString(status)).bindText(3, toValidUtf8(error)).bindDouble(4, now());
@@ -547,8 +550,10 @@ Status Store::setStatus(int64_t run, RunStatus status, const std::string &error)
 Result<bool> Store::markInterrupted(int64_t run, int64_t pid, int64_t pidStart, const std::string &error)
 {
     // Only while the run is still active and still belongs to the process that was found dead: a resume or
-    // another ingester that stored the final event in between wins.
-    auto s = stmt("UPDATE runs SET status = 'interrupted', error = ?4, ended_at = coalesce(ended_at, ?5) "
+    // another ingester that stored the final event in between wins. It ended when it last logged (its dying went
+    // unseen until now, perhaps overnight), else now.
+    auto s = stmt("UPDATE runs SET status = 'interrupted', error = ?4, "
+                  "ended_at = coalesce(ended_at, (SELECT max(wall) FROM metrics WHERE run = ?1), ?5) "
                   "WHERE id = ?1 AND status IN ('queued', 'running') AND pid = ?2 AND pid_start = ?3");
     s.bindInt(1, run).bindInt(2, pid).bindInt(3, pidStart).bindText(4, toValidUtf8(error)).bindDouble(5, now());
     if (!s.run())

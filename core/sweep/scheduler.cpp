@@ -54,7 +54,8 @@ Error suggestedNothing(const RunSummary &run)
     const std::string reason = noSuggestionReason(run);
     return Error{"the LR range test (run " + std::to_string(run.id) + ") suggested no rate" +
                  (reason.empty() ? "" : ": " + reason) +
-                 "; give optimizer.lr a log_uniform range instead, or change the range test's bounds (lr_finder)"};
+                 "; give optimizer.lr a log_uniform range instead, change the range test's bounds (lr_finder), or "
+                 "`lbk delete " + std::to_string(run.id) + "` to run it again (on data that changed)"};
 }
 
 // The sweep with its around_lr_finder range made concrete, said so the user sees which rates it will draw.

@@ -71,7 +71,10 @@ double combinations(const SweepSpec &spec)
                               (p.kind == ParamKind::Uniform && p.step > 0);
         if (!discrete)
             return std::numeric_limits<double>::infinity();
-        n *= p.kind == ParamKind::Values ? double(p.values.size()) : double(stepCount(p));
+        std::set<std::string> distinct; // [32, 32, 64] holds two values
+        for (const auto &v : p.values)
+            distinct.insert(v.dump());
+        n *= p.kind == ParamKind::Values ? double(distinct.size()) : double(stepCount(p));
     }
     return n;
 }
@@ -97,25 +100,50 @@ size_t gridSize(const SweepSpec &spec)
     return n;
 }
 
+namespace {
+
+// Combination i of the grid, the last key varying fastest.
+json gridPoint(const SweepSpec &spec, const std::vector<std::vector<json>> &axes, size_t i)
+{
+    json values = json::object();
+    for (size_t a = axes.size(); a-- > 0;) {
+        values[spec.parameters[a].key] = axes[a][i % axes[a].size()];
+        i /= axes[a].size();
+    }
+    return values;
+}
+
+std::vector<std::vector<json>> gridAxes(const SweepSpec &spec)
+{
+    std::vector<std::vector<json>> axes;
+    for (const auto &p : spec.parameters)
+        axes.push_back(gridValues(p));
+    return axes;
+}
+
+// The first combination in grid order that no trial has drawn: for a random sweep whose redraws ran out while
+// unseen ones remain (a space nearly used up). Only called for discrete parameters.
+json firstUnseen(const SweepSpec &spec, const std::set<std::string> &seen)
+{
+    const auto axes = gridAxes(spec);
+    for (size_t i = 0, n = gridSize(spec); i < n; ++i)
+        if (json values = gridPoint(spec, axes, i); !seen.contains(values.dump()))
+            return values;
+    return nullptr;
+}
+
+} // namespace
+
 std::vector<json> sweepTrials(const SweepSpec &spec)
 {
     std::vector<json> trials;
     if (spec.method == SweepMethod::Grid) {
-        std::vector<std::vector<json>> axes;
-        for (const auto &p : spec.parameters)
-            axes.push_back(gridValues(p));
+        const auto axes = gridAxes(spec);
         size_t n = gridSize(spec);
         if (spec.trials > 0)
             n = std::min(n, size_t(spec.trials));
-        for (size_t i = 0; i < n; ++i) {
-            json values = json::object();
-            size_t rest = i;
-            for (size_t a = axes.size(); a-- > 0;) { // the last key varies fastest
-                values[spec.parameters[a].key] = axes[a][rest % axes[a].size()];
-                rest /= axes[a].size();
-            }
-            trials.push_back(std::move(values));
-        }
+        for (size_t i = 0; i < n; ++i)
+            trials.push_back(gridPoint(spec, axes, i));
         return trials;
     }
     const double space = combinations(spec);
@@ -127,6 +155,8 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
             if (!seen.contains(values.dump()) || double(seen.size()) >= space)
                 break; // new, or every combination has been drawn already
         }
+        if (seen.contains(values.dump()) && double(seen.size()) < space)
+            values = firstUnseen(spec, seen);
         seen.insert(values.dump());
         trials.push_back(std::move(values));
     }
@@ -160,8 +190,6 @@ Result<json> trialExperiment(const SweepSpec &spec, const json &values, int inde
     json e = spec.base;
     for (const auto &[key, v] : values.items())
         setValueAt(e, key, v);
-    if (!e.contains("name") || !e["name"].is_string() || e["name"].get<std::string>().empty())
-        e["name"] = spec.name;
     const auto issues = validateExperimentJson(e);
     if (issues.empty())
         return e;

@@ -954,6 +954,39 @@ private Q_SLOTS:
         QVERIFY(store->ingestLines(prepared, {i, k}, int64_t(i.size() + k.size())));
         QCOMPARE(store->runById(prepared)->startedAt, 2940.0);
         QCOMPARE(store->runById(prepared)->duration(), std::optional<double>(160));
+        // Resumed on a target (setStatus(Queued), not claimForResume): the stop is left out all the same.
+        const int64_t remote = newRun(*store, "remote");
+        const std::string r1 = at(1, "run_started", 1000), r2 = at(2, "failed", 1100, {{"reason", "time limit"}});
+        QVERIFY(store->ingestLines(remote, {r1, r2}, int64_t(r1.size() + r2.size())));
+        QVERIFY(store->setStatus(remote, RunStatus::Queued));
+        const std::string r3 = at(3, "run_started", 5000), r4 = at(4, "finished", 5050);
+        QVERIFY(store->ingestLines(remote, {r3, r4}, int64_t(r1.size() + r2.size() + r3.size() + r4.size())));
+        QCOMPARE(store->runById(remote)->duration(), std::optional<double>(150));
+
+        // A worker that died unseen ended when it last logged, not when someone noticed (the next morning); a
+        // resume of it that never started adds nothing.
+        const int64_t died = newRun(*store, "died");
+        const std::string d1 = at(1, "run_started", 1000, {{"pid", 7}}),
+                          d2 = at(2, "metrics", 1050, {{"step", 5}, {"values", {{"train/loss", 1.0}}}});
+        QVERIFY(store->ingestLines(died, {d1, d2}, int64_t(d1.size() + d2.size())));
+        QVERIFY(*store->markInterrupted(died, 7, 0, "the worker died"));
+        QCOMPARE(store->runById(died)->endedAt, 1050.0);
+        QCOMPARE(store->runById(died)->duration(), std::optional<double>(50));
+        QVERIFY(*store->claimForResume(died));
+        QVERIFY(store->setStatus(died, RunStatus::Failed, "cannot start the worker"));
+        QCOMPARE(store->runById(died)->duration(), std::optional<double>(50));
+
+        // A journal read whole: a worker that died, then its resume, with no end between them.
+        const int64_t replayed = newRun(*store, "replayed");
+        const std::vector<std::string> lines = {
+            at(1, "run_started", 1000), at(2, "metrics", 1010, {{"step", 5}, {"values", {{"train/loss", 1.0}}}}),
+            at(3, "run_started", 2000, {{"process_started", 1990}}), at(4, "finished", 2030)};
+        int64_t bytes = 0;
+        for (const auto &l : lines)
+            bytes += int64_t(l.size());
+        QVERIFY(store->ingestLines(replayed, {lines[0], lines[1], lines[2], lines[3]}, bytes));
+        QCOMPARE(store->runById(replayed)->duration(), std::optional<double>(50));
+
         const int64_t skewed = newRun(*store, "skewed");
         const std::string m = at(1, "run_started", 3000, {{"process_started", 3500}}), n = at(2, "finished", 3100);
         QVERIFY(store->ingestLines(skewed, {m, n}, int64_t(m.size() + n.size())));

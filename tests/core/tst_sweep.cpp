@@ -249,6 +249,22 @@ private Q_SLOTS:
         j["trials"] = 50;
         j["parameters"]["optimizer.lr"] = {{"log_uniform", {1e-4, 1e-1}}}; // continuous: never said to repeat
         QVERIFY(sweepNotices(parse(j)).empty());
+        // As many trials as combinations: each once, even where 64 redraws would not find the last ones.
+        json full;
+        full["experiment"] = baseExperiment();
+        full["trials"] = 200;
+        full["parameters"] = {{"training.batch_size", {{"int_uniform", {1, 20}}}},
+                              {"training.epochs", {{"int_uniform", {1, 10}}}}};
+        std::set<std::string> all;
+        for (const auto &t : sweepTrials(parse(full)))
+            all.insert(t.dump());
+        QCOMPARE(all.size(), size_t(200));
+        // A value written twice is one value: [32, 32, 64] and two sizes hold 4 combinations, not 6.
+        full["trials"] = 5;
+        full["parameters"] = {{"model.embedding_dim", {{"values", {32, 32, 64}}}},
+                              {"training.batch_size", {{"values", {16, 32}}}}};
+        notices = sweepNotices(parse(full));
+        QVERIFY(notices.size() == 1 && notices[0].find("hold only 4 combinations") != std::string::npos);
     }
 
     void trialExperimentSetsTheKeys()

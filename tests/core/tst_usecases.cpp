@@ -82,6 +82,7 @@ private Q_SLOTS:
     // naming the program; a start that fails all the same leaves the run failed with the reason, never queued.
     void launchThatCannotStartIsRefusedOrRecordedAsFailed()
     {
+        qunsetenv("LABBOOK_ENGINE"); // the engine beside the lbk given, not one a developer exported
         const QTemporaryDir dir;
         const QString lbk = dir.filePath(QStringLiteral("lbk"));
         QVERIFY(QFile::copy(QStringLiteral("/bin/true"), lbk));

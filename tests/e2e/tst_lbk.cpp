@@ -307,14 +307,18 @@ private Q_SLOTS:
     }
 
     // `lbk cancel` at once after a detached start reaches the worker while LibTorch still loads: the signal waits
-    // until its handler is in, and the run ends cancelled (it was killed and ended interrupted), resumable.
+    // until its handler is in, and the run ends cancelled (it was killed and ended interrupted), resumable. The
+    // worker waits 1.5 s before its handler (LABBOOK_TEST_SLOW_START), so the cancel surely comes first.
     void cancelRightAfterTheStartEndsCancelled()
     {
-        for (int round = 0; round < 3; ++round) {
+        qputenv("LABBOOK_TEST_SLOW_START", "1500");
+        const auto restore = qScopeGuard([] { qunsetenv("LABBOOK_TEST_SLOW_START"); });
+        QString id;
+        for (int round = 0; round < 2; ++round) {
             auto start = lbk({QStringLiteral("run"), experiment("debug.json"), QStringLiteral("--detach"),
                               QStringLiteral("--quiet"), QStringLiteral("--name"), QStringLiteral("cancelled-early")});
             QVERIFY2(start.exitCode == 0, qPrintable(start.err));
-            const QString id = start.out.trimmed();
+            id = start.out.trimmed();
             const auto cancel = lbk({QStringLiteral("cancel"), id});
             QVERIFY2(cancel.exitCode == 0, qPrintable(cancel.err));
             const int64_t pid = store()->run(id.toStdString())->pid;
@@ -323,6 +327,10 @@ private Q_SLOTS:
             const auto j = json::parse(shown.out.toStdString());
             QVERIFY2(j["status"] == "cancelled", qPrintable(shown.out));
         }
+        qunsetenv("LABBOOK_TEST_SLOW_START");
+        const auto resumed = lbk({QStringLiteral("resume"), id, QStringLiteral("-q")});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+        QCOMPARE(store()->run(id.toStdString())->status, lbk::RunStatus::Finished);
     }
 
     void killedRunIsInterruptedThenResumes()

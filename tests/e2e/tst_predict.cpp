@@ -268,7 +268,7 @@ private Q_SLOTS:
                     QVERIFY(std::abs(a["probs"][c].get<double>() - b["probs"][c].get<double>()) < 1e-6);
             }
             QVERIFY2(r.err.contains(QStringLiteral("1 lines skipped; first: ")) &&
-                         r.err.contains(path(table) + QStringLiteral(":%1: empty \"title\"").arg(lastLine)),
+                         r.err.contains(path(table) + QStringLiteral(":%1: no text in \"title\", the field this model reads").arg(lastLine)),
                      qPrintable(r.err));
         }
         auto sharded = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("table.csv"),

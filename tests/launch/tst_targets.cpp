@@ -188,7 +188,8 @@ private Q_SLOTS:
         QVERIFY(box && box->ssh);
         QCOMPARE(box->ssh->port, 22);
         QCOMPARE(box->workDir, std::string("labbook"));
-        QCOMPARE(box->describe(), std::string("ssh ada@gpu1:22 (the lab A100)")); // the file's description shown
+        QCOMPARE(box->listed(), std::string("ssh ada@gpu1:22 \u2014 the lab A100")); // the file's description shown
+        QCOMPARE(box->describe(), std::string("ssh ada@gpu1:22"));                   // messages bracket it already
         const auto *cluster = file->find("cluster");
         QVERIFY(cluster && !cluster->ssh);
         QCOMPARE(cluster->cpus, 8);

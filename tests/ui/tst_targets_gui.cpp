@@ -423,7 +423,7 @@ private Q_SLOTS:
         for (int i = 0; i < combo->count(); ++i) {
             const auto &t = file->targets[size_t(i)];
             QCOMPARE(combo->itemData(i).toString(), qs(t.name));
-            QCOMPARE(combo->itemData(i, Qt::ToolTipRole).toString(), qs(t.describe()));
+            QCOMPARE(combo->itemData(i, Qt::ToolTipRole).toString(), qs(t.listed()));
         }
         QVERIFY(form->setCurrentTarget(QStringLiteral("here")));
         shoot(form, QStringLiteral("form-target-selected"));
