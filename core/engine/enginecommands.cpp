@@ -64,9 +64,13 @@ public:
             return;
         m_last = now;
         m_shown = true;
-        const double f = total > 0 ? std::min(1.0, double(done) / double(total)) : 0.0;
-        const int width = 30, filled = int(f * width);
         const double secs = std::chrono::duration<double>(now - m_start).count();
+        if (total <= 0) { // a table read by records: no share of the file to show
+            std::fprintf(stderr, "\r%lld rows  %.0f rows/s ", static_cast<long long>(rows), secs > 0 ? double(rows) / secs : 0.0);
+            return;
+        }
+        const double f = std::min(1.0, double(done) / double(total));
+        const int width = 30, filled = int(f * width);
         std::fprintf(stderr, "\r[%s%s] %5.1f%%  %lld rows  %.0f rows/s ", std::string(size_t(filled), '#').c_str(),
                      std::string(size_t(width - filled), '.').c_str(), 100 * f, static_cast<long long>(rows),
                      secs > 0 ? double(rows) / secs : 0.0);
