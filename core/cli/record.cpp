@@ -44,6 +44,23 @@ int fail(const Error &e)
     return e.badInput ? kBadInput : kFailed;
 }
 
+// A journal whose run this store holds already: its new events go into that run, nothing is made twice.
+int recordAgain(const Common &c, Store &store, const RunDetail &run, const std::string &journal)
+{
+    auto stats = importJournal(store, run, journal);
+    if (!stats)
+        return fail(stats.error());
+    if (c.json)
+        std::printf("%s\n", json{{"id", run.id}, {"uid", run.uid}, {"run_dir", run.runDir},
+                                 {"journal", journalPath(run).string()}, {"new_events", stats->events}}
+                                .dump(2)
+                                .c_str());
+    else
+        std::printf("run %lld (%s) holds this journal already: %lld new events stored\n",
+                    static_cast<long long>(run.id), run.uid.c_str(), static_cast<long long>(stats->events));
+    return kOk;
+}
+
 } // namespace
 
 int record(const Common &c, const RecordOptions &o)
@@ -61,6 +78,8 @@ int record(const Common &c, const RecordOptions &o)
     ExternalRun request{o.name, o.experiment, o.task, o.tags, *config, o.pid};
     if (!o.journal.empty())
         fillFromJournal(request, o.journal); // what the options leave out, as the script named it
+    if (auto known = recordedBefore(**store, request)) // the same journal again, perhaps longer: the same run
+        return recordAgain(c, **store, *known, o.journal);
     auto run = createExternalRun(**store, request);
     if (!run)
         return fail(run.error());

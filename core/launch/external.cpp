@@ -21,10 +21,6 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
             return badInput("--pid " + std::to_string(request.pid) + ": no such process on this machine; give the pid "
                             "of the program that writes the run's journal");
     }
-    if (!request.uid.empty())
-        if (auto known = store.run(request.uid); known && known->uid == request.uid)
-            return badInput("this journal is run " + std::to_string(known->id) + " (" + known->uid + ", " + known->name +
-                            ") of this store already: `lbk show " + std::to_string(known->id) + "`");
     NewRun nr;
     nr.uid = request.uid;
     nr.name = request.name.empty() ? "python" : request.name;
@@ -76,18 +72,37 @@ void fillFromJournal(ExternalRun &request, const fs::path &journal)
     }
 }
 
+std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &request)
+{
+    if (request.uid.empty())
+        return std::nullopt;
+    auto known = store.run(request.uid);
+    if (!known || known->uid != request.uid)
+        return std::nullopt;
+    return std::move(*known);
+}
+
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs::path &journal)
 {
+    if (isActive(run.status) && run.pid > 0 && processAlive(run.pid, run.pidStart))
+        return badInput("run " + std::to_string(run.id) + " (" + run.uid + ") is being written by process " +
+                        std::to_string(run.pid) + ", and its journal is stored as it grows; record this copy once "
+                        "that process has ended");
     std::error_code ec;
-    fs::copy_file(journal, journalPath(run), fs::copy_options::overwrite_existing, ec);
+    if (!fs::equivalent(journal, journalPath(run), ec)) // its own journal, recorded again: nothing to copy
+        fs::copy_file(journal, journalPath(run), fs::copy_options::overwrite_existing, ec);
+    else
+        ec.clear();
     if (ec) {
         const std::string why = journal.string() + ": cannot copy the journal into the run's folder " + run.runDir +
                                 ": " + ec.message();
-        (void)store.setStatus(run.id, RunStatus::Failed, why);
+        if (isActive(run.status)) // a run made for this journal; one recorded before keeps what it holds
+            (void)store.setStatus(run.id, RunStatus::Failed, why);
         return Error{why};
     }
     auto stats = ingestJournal(store, run.id, journalPath(run));
-    if (stats && !stats->finalEvent)
+    const auto now = store.runById(run.id);
+    if (stats && !stats->finalEvent && now && isActive(now->status)) // (an end stored from an earlier copy stays)
         (void)store.setStatus(run.id, RunStatus::Interrupted,
                               "the imported journal " + journal.string() + " ends without reporting how the run ended");
     return stats;

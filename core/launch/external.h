@@ -33,7 +33,12 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request);
 // fields of `request` that were not given, so `lbk record --journal FILE` stores the run as the script named it.
 void fillFromJournal(ExternalRun &request, const std::filesystem::path &journal);
 
-// Copies a journal written elsewhere (a script run by hand on a TPU VM) into the run's folder and stores it.
+// The run a journal's own uid (ExternalRun::uid) names in this store: the same journal recorded before.
+std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &request);
+
+// Copies a journal written elsewhere (a script run by hand on a TPU VM) into the run's folder and stores it: for a
+// run recorded before (a longer copy brought back again), only the events it did not hold yet. Refused while a live
+// process writes the run.
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal);
 
 } // namespace lbk
