@@ -241,6 +241,10 @@ void RunService::setSyncInterval(int ms)
 
 void RunService::syncTick()
 {
+    // A targets file the watcher cannot see: created in a folder that did not exist when the window opened (the
+    // watch is on the folder), or edited while the folder was replaced. One stat every tick.
+    if (!m_reloadTimer.isActive() && fileSignature(targetsPath()) != m_signature)
+        reloadTargets();
     if (m_syncing || !m_store->isOpen())
         return;
     bool any = false;

@@ -474,6 +474,21 @@ private Q_SLOTS:
         QCOMPARE(combo->findData(QStringLiteral("slurm-1")), -1);
         dialog->close();
         QCOMPARE(json::parse(readAll(ss(m_targetsPath))), m_targets);
+
+        // A file written where no folder was when the window looked (a first targets file, in a config folder that
+        // did not exist yet) appears too: it never did, the watch being on the folder.
+        const QString later = QDir(m_dir).filePath(QStringLiteral("not-yet/labbook/targets.json"));
+        qputenv("LABBOOK_TARGETS", later.toUtf8());
+        QTRY_VERIFY_WITH_TIMEOUT(combo->findData(QStringLiteral("here")) < 0, 10000); // no file there: local only
+        QVERIFY(QDir().mkpath(QFileInfo(later).path()));
+        std::ofstream(ss(later)) << json{{"targets", {{"first", {{"type", "ssh"}, {"host", "first.example.org"},
+                                                                  {"description", "the first one"}}}}}}
+                                        .dump();
+        QTRY_VERIFY_WITH_TIMEOUT(combo->findData(QStringLiteral("first")) >= 0, 10000);
+        QVERIFY(combo->itemText(combo->findData(QStringLiteral("first"))).contains(QStringLiteral("the first one")));
+        qputenv("LABBOOK_TARGETS", m_targetsPath.toUtf8());
+        QTRY_VERIFY_WITH_TIMEOUT(combo->findData(QStringLiteral("here")) >= 0, 10000);
+        QVERIFY(form->setCurrentTarget(QStringLiteral("here")));
     }
 
     void launchOnACommandTargetFromTheForm()

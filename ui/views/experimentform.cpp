@@ -28,6 +28,7 @@
 #include "data/dataset.h"
 #include "experiment/checkpointfit.h"
 #include "hf/encoderconfig.h"
+#include "elidedlabel.h"
 #include "format.h"
 
 namespace labbook {
@@ -116,7 +117,7 @@ ExperimentForm::ExperimentForm(QWidget *parent)
 {
     auto *outer = new QVBoxLayout(this);
     auto *bar = new QHBoxLayout;
-    m_fileLabel = new QLabel(this);
+    m_fileLabel = new ElidedLabel(this);
     m_fileLabel->setObjectName(QStringLiteral("experimentFile"));
     m_fileLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto *newButton = new QPushButton(tr("New"), this);
@@ -485,10 +486,11 @@ json ExperimentForm::experiment() const
 
 void ExperimentForm::showFile()
 {
-    const QString path = QDir::toNativeSeparators(m_file);
-    m_fileLabel->setText(m_file.isEmpty() ? tr("<i>Unsaved experiment</i>")
-                                          : QStringLiteral("<b>%1</b>").arg(middleCut(path, 72).toHtmlEscaped()));
-    m_fileLabel->setToolTip(path);
+    QFont font = m_fileLabel->font();
+    font.setBold(!m_file.isEmpty());
+    font.setItalic(m_file.isEmpty());
+    m_fileLabel->setFont(font);
+    m_fileLabel->setFullText(m_file.isEmpty() ? tr("Unsaved experiment") : QDir::toNativeSeparators(m_file));
 }
 
 void ExperimentForm::setFieldValue(const QString &path, const json &value)

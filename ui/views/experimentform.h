@@ -25,6 +25,8 @@ class QScrollArea;
 
 namespace labbook {
 
+class ElidedLabel;
+
 class ExperimentForm : public QWidget {
     Q_OBJECT
 public:
@@ -104,8 +106,8 @@ private:
     void revalidate();
     void updateApplicability();
     void setModified(bool modified);
-    // The file the form edits in the bar above it: a long path cut in the middle (the window fits 1024 px), whole
-    // in the tooltip.
+    // The file the form edits in the bar above it: a long path cut in the middle to the bar's width (the window
+    // fits 1024 px), whole in the tooltip.
     void showFile();
     void scheduleDataPreview();
     void startDataPreview();
@@ -126,7 +128,7 @@ private:
     bool m_modified = false;
     bool m_askToSave = true;
     bool m_loading = false;
-    QLabel *m_fileLabel = nullptr;
+    ElidedLabel *m_fileLabel = nullptr;
     QLabel *m_problems = nullptr;
     QLabel *m_dataInfo = nullptr;
     QLabel *m_folderInfo = nullptr;
