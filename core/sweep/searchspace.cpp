@@ -163,23 +163,33 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
     return trials;
 }
 
+namespace {
+
+// "1 combination", "3 combinations".
+std::string count(int64_t n, const char *what)
+{
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+} // namespace
+
 std::vector<std::string> sweepNotices(const SweepSpec &spec)
 {
     std::vector<std::string> notices;
-    const std::string asked = "trials is " + std::to_string(spec.trials);
     if (spec.method == SweepMethod::Grid && spec.trials > 0) {
-        const size_t size = gridSize(spec);
-        if (size_t(spec.trials) > size)
-            notices.push_back(asked + ", but the grid holds only " + std::to_string(size) + " combinations: the sweep runs " +
-                              std::to_string(size) + " trials");
-        else if (size_t(spec.trials) < size)
-            notices.push_back(asked + ": the sweep runs the first " + std::to_string(spec.trials) + " of the grid's " +
-                              std::to_string(size) + " combinations (in key order, the last key varying fastest)");
+        const auto size = int64_t(gridSize(spec));
+        if (spec.trials > size)
+            notices.push_back(count(spec.trials, "trial") + " asked for, but the grid holds only " +
+                              count(size, "combination") + ": the sweep runs " + count(size, "trial"));
+        else if (spec.trials < size)
+            notices.push_back("the sweep runs the first " + std::to_string(spec.trials) + " of the grid's " +
+                              count(size, "combination") + " (in key order, the last key varying fastest)");
     }
     const double space = combinations(spec);
     if (spec.method == SweepMethod::Random && double(spec.trials) > space)
-        notices.push_back(asked + ", but the parameters hold only " + std::to_string(int64_t(space)) +
-                          " combinations: some random trials repeat one (a grid runs each once)");
+        notices.push_back(count(spec.trials, "trial") + " asked for, but the parameters hold only " +
+                          count(int64_t(space), "distinct combination") +
+                          ": some will run twice (a grid runs each once)");
     return notices;
 }
 

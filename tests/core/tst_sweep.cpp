@@ -233,11 +233,11 @@ private Q_SLOTS:
             QCOMPARE(QString::fromStdString(eight[i].dump()), QString::fromStdString(six[i].dump()));
         auto notices = sweepNotices(parse(j));
         QCOMPARE(notices.size(), size_t(1));
-        QVERIFY2(notices[0].find("hold only 6 combinations") != std::string::npos, notices[0].c_str());
+        QVERIFY2(notices[0].find("hold only 6 distinct combinations") != std::string::npos, notices[0].c_str());
         j["method"] = "grid";
         notices = sweepNotices(parse(j));
         QCOMPARE(notices.size(), size_t(1));
-        QVERIFY2(notices[0].find("trials is 8, but the grid holds only 6 combinations: the sweep runs 6 trials") != std::string::npos,
+        QVERIFY2(notices[0].find("8 trials asked for, but the grid holds only 6 combinations: the sweep runs 6 trials") != std::string::npos,
                  notices[0].c_str());
         j["trials"] = 4;
         notices = sweepNotices(parse(j));
@@ -264,7 +264,7 @@ private Q_SLOTS:
         full["parameters"] = {{"model.embedding_dim", {{"values", {32, 32, 64}}}},
                               {"training.batch_size", {{"values", {16, 32}}}}};
         notices = sweepNotices(parse(full));
-        QVERIFY(notices.size() == 1 && notices[0].find("hold only 4 combinations") != std::string::npos);
+        QVERIFY(notices.size() == 1 && notices[0].find("hold only 4 distinct combinations") != std::string::npos);
     }
 
     void trialExperimentSetsTheKeys()

@@ -302,7 +302,7 @@ private Q_SLOTS:
         auto *trials = dialog.findChild<QSpinBox *>(QStringLiteral("sweepTrials"));
         QVERIFY(label && method && trials);
         trials->setValue(12);
-        QVERIFY2(label->text().contains(QStringLiteral("hold only 3 combinations")), qPrintable(label->text()));
+        QVERIFY2(label->text().contains(QStringLiteral("hold only 3 distinct combinations")), qPrintable(label->text()));
         method->setCurrentIndex(method->findData(QStringLiteral("grid")));
         QVERIFY2(label->text().contains(QStringLiteral("the grid holds only 3 combinations: the sweep runs 3 trials")),
                  qPrintable(label->text()));

@@ -261,16 +261,18 @@ QString SweepDialog::problems() const
 void SweepDialog::revalidate()
 {
     const QString p = problems();
-    QString text = p.isEmpty() ? tr("The sweep is valid.") : p;
-    QString colour = p.isEmpty() ? QStringLiteral("#2e7d32") : QStringLiteral("#c0392b");
+    QStringList notes; // a grid cut short, a random sweep that repeats: said in amber under the green line
     if (p.isEmpty())
-        if (const auto spec = lbk::sweepFromJson(sweep(), ".")) // a grid cut short, a random sweep that repeats
-            for (const auto &notice : lbk::sweepNotices(*spec)) {
-                text += QLatin1Char('\n') + QString::fromStdString(notice);
-                colour = QStringLiteral("#9a6700");
-            }
-    m_problems->setText(text);
-    m_problems->setStyleSheet(QStringLiteral("color: ") + colour);
+        if (const auto spec = lbk::sweepFromJson(sweep(), "."))
+            for (const auto &notice : lbk::sweepNotices(*spec))
+                notes << QStringLiteral("<span style=\"color: #9a6700\">%1</span>")
+                             .arg(QString::fromStdString(notice).toHtmlEscaped());
+    m_problems->setTextFormat(notes.isEmpty() ? Qt::PlainText : Qt::RichText);
+    m_problems->setStyleSheet(p.isEmpty() ? QStringLiteral("color: #2e7d32") : QStringLiteral("color: #c0392b"));
+    m_problems->setText(p.isEmpty() ? (notes.isEmpty() ? tr("The sweep is valid.")
+                                                       : tr("The sweep is valid.") + QStringLiteral("<br>") +
+                                                             notes.join(QStringLiteral("<br>")))
+                                    : p);
     m_start->setEnabled(p.isEmpty());
 }
 
