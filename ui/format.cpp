@@ -89,6 +89,8 @@ QString formatDuration(std::optional<double> seconds)
         return QStringLiteral("-");
     if (!(*seconds > 0))
         return QString();
+    if (*seconds < 10) // a debug run's 0.4 s read "0 s" (lbk says 0.4s)
+        return QStringLiteral("%1 s").arg(*seconds, 0, 'f', 1);
     const qint64 s = qint64(std::llround(*seconds));
     if (s < 60)
         return QStringLiteral("%1 s").arg(s);

@@ -17,6 +17,7 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -580,8 +581,13 @@ void MainWindow::updateTitle()
 void MainWindow::restoreSettings()
 {
     QSettings s;
-    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray()))
-        resize(1400, 900);
+    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) {
+        // A first start: 1400 x 900, or what the screen has room for (at 1280 px Save and Find LR were off-screen).
+        QSize size(1400, 900);
+        if (const QScreen *screen = QGuiApplication::primaryScreen())
+            size = size.boundedTo(screen->availableGeometry().size() * 0.95);
+        resize(size.expandedTo(minimumSizeHint()));
+    }
     if (!restoreState(s.value(QStringLiteral("window/state")).toByteArray()))
         if (auto *dock = findChild<QDockWidget *>(QStringLiteral("runsDock")))
             resizeDocks({dock}, {460}, Qt::Horizontal);

@@ -70,6 +70,16 @@ std::vector<lbk::PredictionRow> makePredictions(int n)
 class TestModels : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // Durations as the run list shows them: tenths under 10 s (a 0.4 s run read "0 s"), then whole units.
+    void formatsDurations()
+    {
+        QCOMPARE(labbook::formatDuration(0.44), QStringLiteral("0.4 s"));
+        QCOMPARE(labbook::formatDuration(9.94), QStringLiteral("9.9 s"));
+        QCOMPARE(labbook::formatDuration(42.4), QStringLiteral("42 s"));
+        QCOMPARE(labbook::formatDuration(61.0), QStringLiteral("1 min 01 s"));
+        QCOMPARE(labbook::formatDuration(std::nullopt), QStringLiteral("-"));
+    }
+
     void runsModel()
     {
         RunsModel model;
