@@ -302,17 +302,17 @@ int bestRun(const std::string &metric, const std::vector<double> &values)
         return -1;
     const bool higher = higherIsBetter(metric);
     int best = -1;
-    bool allEqual = true;
     for (size_t i = 0; i < values.size(); ++i) {
         const double v = values[i];
-        if (!std::isfinite(v))
-            continue;
-        if (best >= 0 && v != values[size_t(best)])
-            allEqual = false;
-        if (best < 0 || (higher ? v > values[size_t(best)] : v < values[size_t(best)]))
+        if (std::isfinite(v) && (best < 0 || (higher ? v > values[size_t(best)] : v < values[size_t(best)])))
             best = int(i);
     }
-    return allEqual ? -1 : best;
+    // Comparisons show 4 decimals: a value that reads the same as the best leaves no lead a reader can see.
+    const auto shown = [](double v) { return std::llround(v * 1e4); };
+    for (size_t i = 0; best >= 0 && i < values.size(); ++i)
+        if (int(i) != best && std::isfinite(values[i]) && shown(values[i]) == shown(values[size_t(best)]))
+            return -1;
+    return best;
 }
 
 } // namespace lbk

@@ -56,7 +56,8 @@ std::string metricLabel(std::string_view key);
 bool higherIsBetter(const std::string &metric);
 
 // Which of several runs' values of a metric is best (NaN: the run has none), to be marked in a comparison; -1
-// when nothing should be: fewer than two values, all equal, or a count rather than a split's metric (steps).
+// when nothing should be: fewer than two values, another as good to the 4 decimals a comparison shows, or a count
+// rather than a split's metric (steps).
 int bestRun(const std::string &metric, const std::vector<double> &values);
 
 } // namespace lbk

@@ -120,6 +120,17 @@ private Q_SLOTS:
         QCOMPARE(lbk::higherIsBetter(key.toStdString()), higher);
     }
 
+    // The best of a comparison is marked only when its lead shows in the 4 decimals printed (two test losses of
+    // 0.8532 had one starred).
+    void bestRunLeadsVisibly()
+    {
+        QCOMPARE(lbk::bestRun("test/loss", {0.85322976, 0.85317486}), -1);
+        QCOMPARE(lbk::bestRun("test/loss", {0.8532, 0.8421}), 1);
+        QCOMPARE(lbk::bestRun("val/accuracy", {0.70, std::nan(""), 0.71}), 2);
+        QCOMPARE(lbk::bestRun("val/accuracy", {0.70, 0.70}), -1);
+        QCOMPARE(lbk::bestRun("steps", {10, 20}), -1);
+    }
+
     void labelsReadAsPeopleWriteThem()
     {
         QCOMPARE(lbk::metricLabel("macro_f1"), std::string("macro-F1"));
