@@ -358,6 +358,9 @@ private:
             }
             m_state.changed = true;
             m_stats.finalEvent = true;
+            if (type == "cancelled") // beside the resume's line: where a stopped run stood
+                if (const auto step = getInt(e, "step"))
+                    return log(seq, t, "info", "cancelled at step " + std::to_string(*step));
             return okStatus();
         }
         // Unknown types (a newer worker, an external trainer's own events) are kept, never an error.
@@ -413,6 +416,9 @@ private:
         if (const json *data = getObj(e, "data"))
             m_state.summary["data"] = *data;
         m_state.changed = true;
+        if (const auto from = getInt(e, "resumed_from_step"); from) // the Log says where a resumed run went on
+            if (auto s = log(seq, t, "info", "resumed from the checkpoint of step " + std::to_string(*from)); !s)
+                return s;
         const std::string uid = getStr(e, "run");
         if (!uid.empty() && uid != m_state.uid)
             return log(seq, t, "warning",

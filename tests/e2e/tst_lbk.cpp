@@ -1,6 +1,7 @@
 // lbk end to end, as a user runs it: real processes, the real 5k sample, a real SQLite store in a scratch folder.
 #include <QtTest>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -326,6 +327,8 @@ private Q_SLOTS:
             const auto shown = lbk({QStringLiteral("--json"), QStringLiteral("show"), id});
             const auto j = json::parse(shown.out.toStdString());
             QVERIFY2(j["status"] == "cancelled", qPrintable(shown.out));
+            const auto logs = store()->logs(j["id"].get<int64_t>());
+            QVERIFY(std::any_of(logs.begin(), logs.end(), [](const auto &l) { return l.message == "cancelled at step 0"; }));
         }
         qunsetenv("LABBOOK_TEST_SLOW_START");
         const auto resumed = lbk({QStringLiteral("resume"), id, QStringLiteral("-q")});
@@ -374,6 +377,10 @@ private Q_SLOTS:
                 resumedFrom = json::parse(line)["resumed_from_step"].get<int64_t>();
         QVERIFY(resumedFrom > 0 && resumedFrom <= stepAtKill);
         QVERIFY(resumedFrom % 25 == 0);
+        // ... and so does its Log, where three starts read alike.
+        const std::string said = "resumed from the checkpoint of step " + std::to_string(resumedFrom);
+        const auto logs = store()->logs(run->id);
+        QVERIFY2(std::any_of(logs.begin(), logs.end(), [&](const auto &l) { return l.message == said; }), said.c_str());
         // Nothing recorded before the kill was lost, and no step is stored twice.
         const auto series = s->metric(run->id, "train/loss");
         QVERIFY(series.size() >= keptLoss);
