@@ -382,6 +382,32 @@ private Q_SLOTS:
             QVERIFY(d.x[i] > d.x[i - 1]);
         const XY small = downsampleMinMax(x.mid(0, 100), y.mid(0, 100), 500);
         QCOMPARE(small.x.size(), 100);
+        y[33333] = std::nan(""); // a break in the line survives the downsampling
+        QVERIFY(std::isnan(downsampleMinMax(x, y, 500).y[downsampleMinMax(x, y, 500).x.indexOf(33333.0)]));
+    }
+
+    // A wall-time series breaks where the run sat stopped (a straight line crossed the stop), not between the
+    // ordinary gaps of its logging.
+    void wallTimeBreaksAtAStop()
+    {
+        QVector<double> x, y;
+        for (int i = 0; i < 50; ++i) { // logged every 0.5 s, stopped for 35 s after the 20th point
+            x << i * 0.5 + (i >= 20 ? 35 : 0);
+            y << 1.0 / (i + 1);
+        }
+        const XY b = breakAtStops(x, y);
+        QCOMPARE(b.x.size(), x.size() + 1);
+        QVERIFY(std::isnan(b.y[20]));
+        QVERIFY(b.x[20] > x[19] && b.x[20] < x[20]);
+        QCOMPARE(breakAtStops(x.mid(0, 20), y.mid(0, 20)).x.size(), 20); // no stop, no break
+        CurvesPlot plot; // as the curves draw it, smoothed: looked at in the screenshot
+        plot.resize(640, 320);
+        plot.setSeries({CurveSeries{QStringLiteral("train/loss"), Qt::blue, b.x, b.y}});
+        plot.setXLabel(QStringLiteral("wall time since the first point (s)"));
+        plot.show();
+        QCoreApplication::processEvents();
+        QDir().mkpath(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots"));
+        QVERIFY(plot.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/curves-wall-time-stop.png")));
     }
 
     void smoothingIsDebiased()

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <vector>
 
 #include "train/lrfinder.h"
 
@@ -45,16 +46,18 @@ XY downsampleMinMax(const QVector<double> &x, const QVector<double> &y, int buck
         qsizetype end = qMin(n, qsizetype(std::llround(per * (b + 1))));
         if (end <= start)
             continue;
-        qsizetype iMin = -1, iMax = -1;
+        qsizetype iMin = -1, iMax = -1, iGap = -1;
         for (qsizetype i = start; i < end; ++i) {
-            if (!std::isfinite(y[i]))
+            if (!std::isfinite(y[i])) {
+                iGap = iGap < 0 ? i : iGap; // a break in the line (a stop, a diverged value) stays one
                 continue;
+            }
             if (iMin < 0 || y[i] < y[iMin])
                 iMin = i;
             if (iMax < 0 || y[i] > y[iMax])
                 iMax = i;
         }
-        qsizetype keep[4] = {start, iMin, iMax, end - 1};
+        qsizetype keep[5] = {start, iMin, iMax, iGap, end - 1};
         // Emit in x order without duplicates.
         std::sort(std::begin(keep), std::end(keep));
         qsizetype last = -2;
@@ -66,6 +69,31 @@ XY downsampleMinMax(const QVector<double> &x, const QVector<double> &y, int buck
             last = k;
         }
         start = end;
+    }
+    return out;
+}
+
+XY breakAtStops(const QVector<double> &x, const QVector<double> &y)
+{
+    const qsizetype n = qMin(x.size(), y.size());
+    std::vector<double> gaps;
+    for (qsizetype i = 1; i < n; ++i)
+        if (x[i] > x[i - 1])
+            gaps.push_back(x[i] - x[i - 1]);
+    XY out{x.mid(0, n), y.mid(0, n)};
+    if (gaps.empty())
+        return out;
+    std::nth_element(gaps.begin(), gaps.begin() + qsizetype(gaps.size() / 2), gaps.end());
+    const double stop = std::max(kStopSeconds, kStopFactor * gaps[gaps.size() / 2]);
+    out.x.clear();
+    out.y.clear();
+    for (qsizetype i = 0; i < n; ++i) {
+        if (i > 0 && x[i] - x[i - 1] > stop) {
+            out.x << (x[i - 1] + x[i]) / 2;
+            out.y << std::nan("");
+        }
+        out.x << x[i];
+        out.y << y[i];
     }
     return out;
 }

@@ -17,8 +17,13 @@ QVector<double> smoothEma(const QVector<double> &y, double weight);
 constexpr qsizetype kMinPointsToSmooth = 30;
 // The weight the curves use for a series of `points` points: `weight`, or 0 below kMinPointsToSmooth.
 double smoothingFor(qsizetype points, double weight);
-// At most 4 * buckets points: the series cut into buckets of equal point count, each keeping its first,
-// minimum, maximum and last points in x order. Series of up to 4 * buckets points come back unchanged.
+// At most 5 * buckets points: the series cut into buckets of equal point count, each keeping its first,
+// minimum, maximum and last points and its first non-finite one (a break in the line) in x order. Series of up to
+// 4 * buckets points come back unchanged.
 XY downsampleMinMax(const QVector<double> &x, const QVector<double> &y, int buckets);
+// A wall-time series with a NaN point inside each stop (a gap between points over kStopFactor times their median
+// gap and over kStopSeconds), so the line breaks where a run sat stopped instead of crossing the stop straight.
+constexpr double kStopFactor = 10, kStopSeconds = 5;
+XY breakAtStops(const QVector<double> &x, const QVector<double> &y);
 
 } // namespace labbook

@@ -228,6 +228,11 @@ void CurvesPage::rebuildPlot()
                 s.x << (wall ? p.wall - t0 : double(p.step));
                 s.y << p.value;
             }
+            if (wall) { // a resumed run's stop is a break in its line, not a straight stretch across it
+                auto broken = breakAtStops(s.x, s.y);
+                s.x = std::move(broken.x);
+                s.y = std::move(broken.y);
+            }
             series.push_back(std::move(s));
             ++r;
         }
