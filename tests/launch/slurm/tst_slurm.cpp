@@ -197,8 +197,9 @@ private Q_SLOTS:
         QCOMPARE(sweeps[0].status, lbk::SweepStatus::Finished);
         std::set<std::string> jobs;
         for (const auto &t : s->trials(sweeps[0].id)) {
-            QVERIFY2(t.state == lbk::TrialState::Finished || t.state == lbk::TrialState::Pruned, lbk::toString(t.state));
             const auto run = *s->runById(t.run);
+            QVERIFY2(t.state == lbk::TrialState::Finished || t.state == lbk::TrialState::Pruned,
+                     (std::string(lbk::toString(t.state)) + ": " + t.reason + " / run: " + run.error).c_str());
             QCOMPARE(run.target, std::string("cluster"));
             QVERIFY(!run.jobId.empty());
             jobs.insert(run.jobId);
