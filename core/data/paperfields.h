@@ -42,10 +42,12 @@ public:
             return "empty \"" + m_names[kCategories] + "\"";
         return {};
     }
+    // Whether a model's input text has anything to score (white space and line breaks alone do not).
+    static bool hasText(std::string_view text) { return text.find_first_not_of(" \t\r\n\f\v") != std::string_view::npos; }
     // Why a paper has no text to score ("" when it has): the rule lbk predict applies, whatever the file's format.
     std::string textProblem(const Paper &p) const
     {
-        if (!isBlank(paperText(p, m_text)))
+        if (hasText(paperText(p, m_text)))
             return {};
         const std::string fields = m_text == TextField::Title      ? "\"" + m_names[kTitle] + "\""
                                    : m_text == TextField::Abstract ? "\"" + m_names[kAbstract] + "\""

@@ -62,7 +62,8 @@ public:
     static constexpr size_t kChunk = kPredictChunkLines;
     // Scores one chunk of JSON lines and writes the rows of the lines that are papers, in input order.
     void scoreChunk(const std::vector<std::string> &lines, std::FILE *out);
-    // The same for papers a table reader read (CSV, TSV records; at most kChunk of them).
+    // The same for papers a table reader read (CSV, TSV records; at most kChunk of them): the reader has skipped and
+    // counted those without text already, by PaperFields::textProblem.
     void scorePapers(const std::vector<Paper> &papers, std::FILE *out);
     void startAtLine(int64_t line) { m_lineNo = line; } // for messages: the input's line number of the first line read
     // Records the reader could not read (a table's bad records): skipped, the first of them named.
@@ -77,17 +78,13 @@ private:
     template <class Counted>
     void score(size_t n, std::FILE *out, const Counted &counted);
     void render(const float *row, const std::string &id, std::string &s) const;
-    // "file:line" of line i of the chunk being scored ("file: record N" for a table's papers).
-    std::string place(size_t i) const
-    {
-        return m_o.data.string() + (m_records ? ": record " : ":") + std::to_string(m_lineNo + int64_t(i) + 1);
-    }
+    // "file:line" of line i of the chunk being scored.
+    std::string place(size_t i) const { return m_o.data.string() + ":" + std::to_string(m_lineNo + int64_t(i) + 1); }
     std::string noTextReason() const { return PaperFields(m_lm.exp.data).textProblem(Paper{}); }
 
     const PredictOptions &m_o;
     const LoadedModel &m_lm;
     bool m_csv;
-    bool m_records = false; // items are a table's records, not lines
     std::vector<WordCache> m_caches; // one per thread, bounded
     std::vector<std::string> m_ids = std::vector<std::string>(kChunk), m_rendered = std::vector<std::string>(kChunk);
     std::vector<std::vector<int>> m_tokens = std::vector<std::vector<int>>(kChunk);
@@ -134,7 +131,7 @@ void Predictor::prepare(size_t i, const Paper &p, int thread)
 {
     m_ids[i] = p.id;
     const std::string text = paperText(p, m_lm.exp.data.text);
-    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    if (!PaperFields::hasText(text)) {
         m_ok[i] = kNoText; // a file without the field the model reads would score as many empty texts
         return;
     }
@@ -207,7 +204,6 @@ void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out
 
 void Predictor::scorePapers(const std::vector<Paper> &papers, std::FILE *out)
 {
-    m_records = true;
     parallelFor(papers.size(), [&](size_t i, int t) { prepare(i, papers[i], t); });
     score(papers.size(), out, [](size_t) { return true; });
 }
@@ -334,7 +330,6 @@ Status scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat f
     std::vector<Paper> chunk;
     const auto flush = [&] {
         predictor.scorePapers(chunk, out);
-        predictor.startAtLine(predictor.result.rows + predictor.result.skipped);
         chunk.clear();
         if (o.progress)
             o.progress(0, 0, predictor.result.rows);

@@ -269,10 +269,10 @@ void SweepDialog::revalidate()
                              .arg(QString::fromStdString(notice).toHtmlEscaped());
     m_problems->setTextFormat(notes.isEmpty() ? Qt::PlainText : Qt::RichText);
     m_problems->setStyleSheet(p.isEmpty() ? QStringLiteral("color: #2e7d32") : QStringLiteral("color: #c0392b"));
-    m_problems->setText(p.isEmpty() ? (notes.isEmpty() ? tr("The sweep is valid.")
-                                                       : tr("The sweep is valid.") + QStringLiteral("<br>") +
-                                                             notes.join(QStringLiteral("<br>")))
-                                    : p);
+    QString text = p.isEmpty() ? tr("The sweep is valid.") : p;
+    if (!notes.isEmpty()) // only under a valid sweep
+        text += QStringLiteral("<br>") + notes.join(QStringLiteral("<br>"));
+    m_problems->setText(text);
     m_start->setEnabled(p.isEmpty());
 }
 
