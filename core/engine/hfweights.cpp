@@ -162,7 +162,10 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
             }
             report.unused.push_back(seen->second.key);
         }
-        if (value.is_floating_point() && !torch::isfinite(value).all().item<bool>())
+        if (!value.is_floating_point())
+            return badInput(file.string() + ": '" + key + "' holds integers (" + std::string(c10::toString(
+                            value.scalar_type())) + "), not a weight: the checkpoint is damaged or not an encoder's");
+        if (!torch::isfinite(value).all().item<bool>())
             return badInput(file.string() + ": '" + key + "' holds NaN or infinite values: the checkpoint is damaged "
                             "(or was saved from a run that diverged)");
         if (it->second.sizes() != value.sizes()) {

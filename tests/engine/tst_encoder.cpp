@@ -295,6 +295,24 @@ private Q_SLOTS:
         QVERIFY(!loaded.ok());
         QVERIFY2(loaded.message().find("model.safetensors: '" + key + "' holds NaN or infinite values") != std::string::npos,
                  loaded.message().c_str());
+
+        // A weight of the right shape stored as integers (its I64 values appended to the data) is refused, not
+        // cast into the float parameter.
+        const fs::path ints = make(QStringLiteral("ints"), {QStringLiteral("--family"), QStringLiteral("bert")});
+        editSafetensors(ints / "model.safetensors", [&](json &header, std::string &data) {
+            const auto &offsets = header[key]["data_offsets"];
+            const size_t floats = (offsets[1].get<size_t>() - offsets[0].get<size_t>()) / 4;
+            header[key]["dtype"] = "I64";
+            header[key]["data_offsets"] = {data.size(), data.size() + floats * 8};
+            data.append(floats * 8, '\0');
+        });
+        auto g = lbk::hf::inspectCheckpointFolder(ints);
+        QVERIFY2(g.ok(), g.ok() ? "" : g.message().c_str());
+        auto intModel = std::dynamic_pointer_cast<lbk::EncoderClassifierImpl>(
+            lbk::makeModel(spec, g->config.vocabSize, 2, 64, false, &g->config));
+        const auto refused = lbk::loadEncoderWeights(*intModel, *g, false);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.message().find("'" + key + "' holds integers") != std::string::npos, refused.message().c_str());
     }
 
     // Import, fine-tune some steps, write model.safetensors and config.json back: the reference reads them and
