@@ -307,11 +307,15 @@ private Q_SLOTS:
         QVERIFY2(label->text().contains(QStringLiteral("the grid holds only 3 combinations: the sweep runs 3 trials")),
                  qPrintable(label->text()));
         QVERIFY(dialog.startButton()->isEnabled());
+        auto *seed = dialog.findChild<QSpinBox *>(QStringLiteral("sweepSeed"));
+        QVERIFY(seed && !seed->isEnabled()); // a grid draws nothing
         QCoreApplication::processEvents(); // the layout makes room for the second line
         QVERIFY2(label->height() >= label->heightForWidth(label->width()), "the note is not cut");
         QVERIFY(dialog.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-dialog-grid-note.png")));
         trials->setValue(3);
         QCOMPARE(label->text(), QStringLiteral("The sweep is valid."));
+        method->setCurrentIndex(method->findData(QStringLiteral("random")));
+        QVERIFY(seed->isEnabled());
     }
 };
 

@@ -77,6 +77,7 @@ SweepDialog::SweepDialog(const json &experiment, const QStringList &targets, con
     m_trials->setRange(1, 10000);
     m_trials->setValue(12);
     m_seed = new QSpinBox(this);
+    m_seed->setObjectName(QStringLiteral("sweepSeed"));
     m_seed->setRange(0, 1000000);
     m_seed->setValue(1);
     m_metric = new QLineEdit(this);
@@ -260,6 +261,10 @@ QString SweepDialog::problems() const
 
 void SweepDialog::revalidate()
 {
+    const bool grid = m_method->currentData().toString() == QStringLiteral("grid");
+    m_seed->setEnabled(!grid);
+    m_seed->setToolTip(grid ? tr("A grid runs its combinations in order: no draw uses the seed")
+                            : tr("Seeds the random draws: the same seed draws the same trials"));
     const QString p = problems();
     QStringList notes; // a grid cut short, a random sweep that repeats: said in amber under the green line
     if (p.isEmpty())
