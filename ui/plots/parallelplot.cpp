@@ -12,7 +12,7 @@ constexpr double kTop = 1.0, kLabelY = 1.09;
 
 QColor metricColor(double t, bool dark) // t in [0, 1]: 1 is the best
 {
-    const QColor lo = dark ? QColor(0x4a, 0x55, 0x68) : QColor(0xc8, 0xd3, 0xe3);
+    const QColor lo = dark ? QColor(0x4a, 0x55, 0x68) : QColor(0x9c, 0xae, 0xc8);
     const QColor hi = dark ? QColor(0xff, 0xa0, 0x40) : QColor(0x1f, 0x4e, 0x9c);
     const auto mix = [&](int a, int b) { return int(a + (b - a) * t); };
     return QColor(mix(lo.red(), hi.red()), mix(lo.green(), hi.green()), mix(lo.blue(), hi.blue()));
