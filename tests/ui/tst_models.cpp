@@ -464,6 +464,27 @@ private Q_SLOTS:
         QCOMPARE(smoothingFor(kMinPointsToSmooth, 0.9), 0.9);
     }
 
+    // The legend goes to a corner no line crosses: here the top right holds no point but a falling segment of the
+    // last evaluations, the bottom right nothing at all.
+    void legendAvoidsLinesNotOnlyPoints()
+    {
+        CurvesPlot plot;
+        plot.resize(800, 400);
+        CurveSeries val, start;
+        val.name = QStringLiteral("val/accuracy");
+        val.x << 0 << 75 << 100;
+        val.y << 0.0 << 1.0 << 0.5;
+        start.name = QStringLiteral("val/macro_f1");
+        start.x << 0;
+        start.y << 1.0;
+        plot.setSeries({val, start});
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        plot.replot(); // lays the axis rect out
+        plot.requestReplot();
+        QTRY_COMPARE(plot.axisRect()->insetLayout()->insetAlignment(0), Qt::AlignBottom | Qt::AlignRight);
+    }
+
     void curvesPlotDrawsFewPoints()
     {
         CurvesPlot plot;

@@ -1,6 +1,8 @@
 #include "plotwidget.h"
 
 #include <algorithm>
+#include <cmath>
+#include <QLineF>
 
 #include <QApplication>
 #include <QContextMenuEvent>
@@ -112,6 +114,25 @@ void PlotWidget::changeEvent(QEvent *event)
     QCustomPlot::changeEvent(event);
 }
 
+namespace {
+
+// Whether the line from a to b crosses r or ends inside it.
+bool segmentMeetsRect(const QPointF &a, const QPointF &b, const QRectF &r)
+{
+    if (r.contains(a) || r.contains(b))
+        return true;
+    const QLineF segment(a, b);
+    const QLineF edges[] = {{r.topLeft(), r.topRight()}, {r.topRight(), r.bottomRight()},
+                            {r.bottomRight(), r.bottomLeft()}, {r.bottomLeft(), r.topLeft()}};
+    return std::any_of(std::begin(edges), std::end(edges), [&](const QLineF &edge) {
+        return segment.intersects(edge, nullptr) == QLineF::BoundedIntersection;
+    });
+}
+
+} // namespace
+
+// The corner whose legend box covers the fewest pieces of the visible graphs' lines (segments, not only points: a
+// curve of a few evaluations is mostly line between them).
 void PlotWidget::placeLegend()
 {
     if (!m_legendAvoidsData || !legend || !legend->visible() || graphCount() == 0)
@@ -121,21 +142,30 @@ void PlotWidget::placeLegend()
     // Top right first: where a legend is looked for; the others in reading order.
     const Qt::Alignment corners[] = {Qt::AlignTop | Qt::AlignRight, Qt::AlignBottom | Qt::AlignRight,
                                      Qt::AlignTop | Qt::AlignLeft, Qt::AlignBottom | Qt::AlignLeft};
+    QRectF boxes[4];
+    for (int c = 0; c < 4; ++c)
+        boxes[c] = QRectF(corners[c] & Qt::AlignLeft ? area.left() : area.right() - size.width(),
+                          corners[c] & Qt::AlignTop ? area.top() : area.bottom() - size.height(), size.width(),
+                          size.height());
     int counts[4] = {0, 0, 0, 0};
     for (int g = 0; g < graphCount(); ++g) {
         const QCPGraph *graph = this->graph(g);
-        if (!graph->visible())
+        if (!graph->visible() || graph->dataCount() == 0)
             continue;
-        // Every replot runs this on the GUI thread: a long raw series is sampled, at most ~2,000 points a graph.
+        // Every replot runs this on the GUI thread: a long raw series is sampled, at most ~2,000 points a graph,
+        // always with its last point.
         const int n = graph->dataCount(), stride = std::max(1, n / 2000);
-        for (int i = 0; i < n; i += stride) {
+        const auto pixel = [&](int i) {
             const auto it = graph->data()->at(i);
-            const QPointF p(graph->keyAxis()->coordToPixel(it->key), graph->valueAxis()->coordToPixel(it->value));
-            for (int c = 0; c < 4; ++c) {
-                const int x = corners[c] & Qt::AlignLeft ? area.left() : area.right() - size.width();
-                const int y = corners[c] & Qt::AlignTop ? area.top() : area.bottom() - size.height();
-                counts[c] += QRectF(x, y, size.width(), size.height()).contains(p) ? 1 : 0;
-            }
+            return QPointF(graph->keyAxis()->coordToPixel(it->key), graph->valueAxis()->coordToPixel(it->value));
+        };
+        QPointF previous = pixel(0);
+        for (int i = 0; i < n; i = (i + stride < n || i == n - 1) ? i + stride : n - 1) {
+            const QPointF p = pixel(i);
+            if (std::isfinite(p.y()) && std::isfinite(previous.y())) // a NaN break in a curve draws no line
+                for (int c = 0; c < 4; ++c)
+                    counts[c] += segmentMeetsRect(previous, p, boxes[c]) ? 1 : 0;
+            previous = p;
         }
     }
     const int best = int(std::min_element(counts, counts + 4) - counts);
