@@ -172,9 +172,10 @@ def main():
     with run:
         step = train(args, run, names, splits, model)
         test = record_evaluation(run, model, splits["test"], names, "test", step, 256)
-        path = os.path.join(run.run_dir or ".", "model.pt")
-        torch.save(model.state_dict(), path)
-        run.artifact(path, kind="model")
+        if run.main:  # the job's main process saves the model; every process has the test summary
+            path = os.path.join(run.run_dir or ".", "model.pt")
+            torch.save(model.state_dict(), path)
+            run.artifact(path, kind="model")
         run.finish({"test/accuracy": test["accuracy"], "test/macro_f1": test["macro_f1"]})
 
 

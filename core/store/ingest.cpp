@@ -595,7 +595,8 @@ private:
     {
         // Accepts {"final": {...}, "best": {...}} as well as a flat {"test/accuracy": 0.8, "best/val/f1": 0.7,
         // "steps": 900, "stopped_early": false}: numbers go to final ("best/..." ones to best), anything else
-        // to the top level of the summary.
+        // to the top level of the summary, except over an object the run's own events made there (its "run"
+        // facts, "best", "lr_suggestion"): a script's finish({"best": "epoch 3"}) does not erase them.
         for (auto it = summary.begin(); it != summary.end(); ++it) {
             const std::string &k = it.key();
             if ((k == "final" || k == "best" || k == "best_step") && it->is_object()) {
@@ -614,9 +615,9 @@ private:
                 if (!into.is_object())
                     into = json::object();
                 into[k] = *it;
-            } else {
+            } else if (!m_state.summary.contains(k) || !m_state.summary[k].is_object()) {
                 m_state.summary[k] = *it;
-            }
+            } // else a value that would replace a part of the run's own record ("run", "best", "lr_suggestion")
         }
     }
 

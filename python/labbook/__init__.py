@@ -42,7 +42,7 @@ def init(config=None, *, name=None, tags=None, task=None, experiment=None, journ
         main_process = process_rank()[0] == 0
     if not main_process:
         return Run()
-    tags = [str(t) for t in (tags or [])]
+    tags, total_steps = _tags(tags), _whole("total_steps", total_steps)
     previous = _hooks.active_run()
     if previous is not None:  # one run at a time per process, as a script that trains twice expects
         warn(f"labbook.init() while run {previous.name or previous.uid} is still recording: it is recorded as "
@@ -57,11 +57,34 @@ def init(config=None, *, name=None, tags=None, task=None, experiment=None, journ
         if strict:
             raise
         warn(f"{e}; this run is not recorded, the training goes on")
-        return Run(main=True)  # the job's main process all the same: the script's rank-0 work must still run
-    run = Run(place, opened, graceful_cancel=graceful_cancel)
+        return Run(main=True, task=task)  # the job's main process all the same: its rank-0 work must still run
+    run = Run(place, opened, graceful_cancel=graceful_cancel, task=task)
     _hooks.install(run)
     _started(run, place, config, kind, total_steps, device, data, tags, task)
     return run
+
+
+def _tags(tags):
+    """A list of tag strings: tags="tpu" is one tag, not three; a single non-string value one tag too."""
+    if tags is None:
+        return []
+    if isinstance(tags, (str, bytes)) or not hasattr(tags, "__iter__"):
+        return [tags.decode() if isinstance(tags, bytes) else str(tags)]
+    return [str(t) for t in tags]
+
+
+def _whole(name, value):
+    """A whole number of at least 0, or None with a warning: a bad argument never stops the training."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+        if number.is_integer() and number >= 0:
+            return int(number)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    warn(f"labbook.init(): {name}={value!r:.40} is not a whole number of at least 0; left out")
+    return None
 
 
 def _place(journal, name, config, tags, task, store, experiment, folder, lbk, strict):
@@ -92,7 +115,7 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
               "device": device or _device(), "threads": _threads(), "version": f"labbook-python {__version__}",
               "kind": kind, "recorder": "python"}
     if total_steps is not None:
-        fields["total_steps"] = int(total_steps)
+        fields["total_steps"] = total_steps
     if data is not None:
         fields["data"] = jsonable(data)
     if tags:

@@ -26,6 +26,26 @@ def label_names(labels, k):
     return names
 
 
+def _is_zero_one(value):
+    return not isinstance(value, str) and value in (0, 1, 0.0, 1.0, True, False)
+
+
+def multi_hot(truth, k):
+    """Whether 2-D truth's rows of numbers are 0/1 rows, one value per label: every such row of length k holding
+    only 0 and 1 (rows of label names are names either way). Decided for the whole call, so [[0, 1], [1]] with
+    two labels is index lists in both rows, never a mix."""
+    numbers = [t for t in truth if isinstance(t, (list, tuple)) and not any(isinstance(x, str) for x in t)]
+    return bool(numbers) and all(len(t) == k and all(map(_is_zero_one, t)) for t in numbers)
+
+
+def _one_hot(truth, probs):
+    """Multi-hot rows with exactly one 1 each, against probabilities that sum to 1: a softmax's one-hot targets."""
+    k = len(probs[0]) if probs and isinstance(probs[0], (list, tuple)) else 0
+    return (k > 0 and multi_hot(truth, k) and all(isinstance(t, (list, tuple)) and not any(
+            isinstance(x, str) for x in t) and sum(bool(x) for x in t) == 1 for t in truth)
+            and all(isinstance(row, (list, tuple)) and abs(sum(row) - 1) < 1e-3 for row in probs))
+
+
 def infer_task(task, probs, truth):
     if task is not None:
         if task not in TASKS:
@@ -33,7 +53,7 @@ def infer_task(task, probs, truth):
         return task
     if probs and not isinstance(probs[0], (list, tuple)):
         return "binary"
-    if truth and isinstance(truth[0], (list, tuple)):
+    if truth and isinstance(truth[0], (list, tuple)) and not _one_hot(truth, probs):
         return "multilabel"
     return "multiclass"
 
@@ -71,18 +91,27 @@ def _index(value, names, index_of, where):
     return value
 
 
+def _single_index(t, names, index_of, where):
+    """A multiclass or binary example's label: a name, an index, or a one-hot row."""
+    if isinstance(t, (list, tuple)):
+        if len(t) == len(names) and all(map(_is_zero_one, t)) and sum(bool(x) for x in t) == 1:
+            return [bool(x) for x in t].index(True)
+        raise ValueError(f"truth{where} is {t!r:.60}; a single-label example's truth is a label name, an index, "
+                         f"or a one-hot row of {len(names)}")
+    return _index(t, names, index_of, where)
+
+
 def truth_indices(task, truth, names):
     index_of = {n: i for i, n in enumerate(names)}
+    if task != "multilabel":
+        return [_single_index(t, names, index_of, f"[{i}]") for i, t in enumerate(truth)]
+    hot = multi_hot(truth, len(names))
     out = []
     for i, t in enumerate(truth):
-        if task != "multilabel":
-            out.append(_index(t, names, index_of, f"[{i}]"))
-            continue
         if not isinstance(t, (list, tuple)):
             raise ValueError(f"truth[{i}] is {t!r}; multilabel truth is a list of labels per example")
-        if len(t) == len(names) and all(x in (0, 1, 0.0, 1.0, True, False) for x in t) and not any(
-                isinstance(x, str) for x in t):
-            out.append([c for c, x in enumerate(t) if x])  # a multi-hot row
+        if hot and not any(isinstance(x, str) for x in t):
+            out.append([c for c, x in enumerate(t) if x])
         else:
             out.append(sorted({_index(x, names, index_of, f"[{i}]") for x in t}))
     return out
@@ -95,6 +124,8 @@ def evaluation_inputs(task, labels, truth, probs):
         raise ValueError("give truth= and probs= (or summary=) to record an evaluation")
     if len(probs) != len(truth):
         raise ValueError(f"truth has {len(truth)} examples but probs has {len(probs)}")
+    if not truth:
+        raise ValueError("truth and probs hold no example: nothing to evaluate")
     task = infer_task(task, probs, truth)
     k = 2 if task == "binary" else (len(probs[0]) if probs else len(as_list(labels) or []))
     names = label_names(labels, k)

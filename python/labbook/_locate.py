@@ -78,10 +78,26 @@ def in_folder(folder, name):
 
 
 def given(journal, name):
+    """A journal path given by the script: the target's run uid when a target started it, else the uid of the run
+    the journal already holds (a script started again appends to it), else a new one, so that `lbk record
+    --journal` of the same file twice goes into one run."""
     journal = os.fspath(journal)
-    return Place(journal, os.environ.get("LABBOOK_RUN_UID", ""), name or os.environ.get("LABBOOK_RUN_NAME", ""),
+    uid = os.environ.get("LABBOOK_RUN_UID", "") or _journal_uid(journal) or secrets.token_hex(6)
+    return Place(journal, uid, name or os.environ.get("LABBOOK_RUN_NAME", ""),
                  os.path.dirname(os.path.abspath(journal)), "given",
                  config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")), resumed=_resumed())
+
+
+def _journal_uid(journal):
+    """The run uid of the journal's first event (run_started), or "" when there is none to read."""
+    if not os.path.isfile(journal):  # nothing yet, or a device such as /dev/full that reads without end
+        return ""
+    try:
+        with open(journal, encoding="utf-8", errors="replace") as f:
+            first = json.loads(f.readline(1 << 20) or "{}")
+        return str(first.get("run") or "") if isinstance(first, dict) else ""
+    except (OSError, ValueError):
+        return ""
 
 
 def _resumed():

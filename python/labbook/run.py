@@ -16,16 +16,19 @@ from ._values import as_list, finite_or_none, jsonable, scalar
 PREDICTION_CHUNK = 2000  # rows per predictions event, so that no journal line grows beyond a few megabytes
 
 
-def _guarded(method):
-    """Runs a recording method; an error in it becomes a warning naming the call, never the script's exception."""
+def _guarded(method, computes=False):
+    """Runs a recording method; an error in it becomes a warning naming the call, never the script's exception.
+    A method that `computes` a result the script uses (evaluation's summary) runs on every process and after the
+    end as well, writing nothing there (_emit writes only while the run records)."""
     @functools.wraps(method)
     def call(self, *args, **kwargs):
-        if self._journal is None:
+        if self._journal is None and not computes:
             return None
         if self.ended:
             warn(f"run.{method.__name__}() after the run ended ({self.ended}); not recorded",
                  key=f"after-end:{method.__name__}")
-            return None
+            if not computes:
+                return None
         try:
             return method(self, *args, **kwargs)
         except Exception as e:  # noqa: BLE001 - the recorder must not stop the training
@@ -38,8 +41,9 @@ def _guarded(method):
 class Run:
     """Created by labbook.init(). On processes other than the job's main one every method does nothing."""
 
-    def __init__(self, place=None, journal=None, graceful_cancel=False, main=None):
+    def __init__(self, place=None, journal=None, graceful_cancel=False, main=None, task=None):
         self._journal = journal
+        self.task = task  # init(task=...): how evaluation() reads its truth when not told
         self._main = journal is not None if main is None else main
         self.uid = place.uid if place else ""
         self.name = place.name if place else ""
@@ -178,29 +182,31 @@ class Run:
 
     # ----- evaluations -----
 
-    @_guarded
+    @functools.partial(_guarded, computes=True)
     def evaluation(self, split="val", *, step=None, labels=None, truth=None, probs=None, loss=None, task=None,
                    summary=None, ids=None, titles=None, top_k=3, histogram_bins=20, max_predictions=0):
         """One evaluation of `split` at `step`: from truth and probabilities (the summary, metrics, probability
         histograms and, with ids, per-example predictions, as Labbook's own evaluations), or a ready summary.
-        Returns the summary."""
+        Returns the summary (on every process, recorded or not), or None when the inputs are refused."""
         step = self._step_for(step)
         if summary is not None:
             summary = jsonable(summary)
             if loss is not None:
-                summary.setdefault("loss", finite_or_none(float(loss)))
+                summary.setdefault("loss", _loss(loss))
             self._emit_summary(split, step, summary)
             return summary
         if ids is not None and not (scalar(top_k) or 0) >= 1:  # before anything is written: all or nothing
             raise ValueError(f"top_k={top_k!r}: give how many labels each prediction row lists, 1 or more")
-        task, names, truth, probs = evaluation_inputs(task, labels, truth, probs)
-        summary = _metrics.summarize(task, probs, truth, names, None if loss is None else float(scalar(loss)))
-        self._emit_summary(split, step, summary)
-        for name, values in _evaluation.probability_sets(task, probs, truth).items():
-            self._emit_histogram(name, _metrics.histogram(values, histogram_bins), 0.0, 1.0, split, step)
+        task, names, truth, probs = evaluation_inputs(task or self.task, labels, truth, probs)
+        summary = _metrics.summarize(task, probs, truth, names, _loss(loss))
+        rows = None  # made before anything is written, so ids or titles of the wrong length write nothing
         if ids is not None:
             rows = _evaluation.prediction_rows(task, probs, truth, names, as_list(ids), as_list(titles),
                                                int(top_k), int(max_predictions))
+        self._emit_summary(split, step, summary)
+        for name, values in _evaluation.probability_sets(task, probs, truth).items():
+            self._emit_histogram(name, _metrics.histogram(values, histogram_bins), 0.0, 1.0, split, step)
+        if rows is not None:
             self._emit_rows(rows, names, split, step)
         return summary
 
@@ -310,6 +316,8 @@ class Run:
     def _end(self, type_, **fields):
         ok = self._emit(type_, **fields)
         self.ended = type_
+        if self._journal is not None:
+            self._journal.close()  # its lock goes with it: this process may record the same journal again
         from ._hooks import release
         release(self)
         return ok
@@ -350,16 +358,33 @@ def _sha256(path):
     return h.hexdigest()
 
 
+def _loss(loss):
+    """evaluation()'s loss: a number, or None (a NaN loss is a gap, as log() keeps it, and said)."""
+    if loss is None:
+        return None
+    value = scalar(loss)
+    if value is None or isinstance(value, bool):
+        raise ValueError(f"loss={loss!r:.40} is not a number")
+    value = float(value)
+    if not math.isfinite(value):
+        warn(f"run.evaluation(): loss={value}; the summary has no loss", key="evaluation-loss-nan")
+        return None
+    return value
+
+
 def _prediction_row(i, row):
     if not isinstance(row, dict) or "id" not in row or "top" not in row:
-        raise ValueError(f"rows[{i}]: a prediction row is a dict with at least \"id\", \"truth\" and \"top\"")
-    truth = row.get("truth", [])
-    truth = [str(t) for t in (truth if isinstance(truth, (list, tuple)) else [truth])]
+        raise ValueError(f"rows[{i}]: a prediction row is a dict with at least \"id\" and \"top\" (and \"truth\")")
+    truth = row.get("truth")
+    truth = [str(t) for t in (truth if isinstance(truth, (list, tuple)) else [] if truth is None else [truth])]
     top = []
     for entry in row["top"]:
         if not isinstance(entry, (list, tuple)) or len(entry) != 2 or scalar(entry[1]) is None:
             raise ValueError(f"rows[{i}].top: {entry!r} is not a [label, probability] pair")
-        top.append([str(entry[0]), float(scalar(entry[1]))])
+        p = float(scalar(entry[1]))
+        if not math.isfinite(p):
+            raise ValueError(f"rows[{i}].top: the probability of {entry[0]!r} is {p}; give finite probabilities")
+        top.append([str(entry[0]), p])
     out = {"id": str(row["id"]), "title": str(row.get("title", "")), "truth": truth, "top": top}
     probs = dict((label, p) for label, p in top)
     single = bool(top) and len(truth) == 1 and top[0][0] == truth[0]

@@ -115,7 +115,8 @@ std::string fullJournal(const std::string &uid)
     j += line(16, "log", {{"level", "warning"}, {"message", "3 lines of the data could not be read"}});
     j += line(17, "gpu_temperature", {{"celsius", 71}});
     j += line(18, "finished", {{"step", 40}, {"summary", {{"final", {{"test/accuracy", 0.77}}}, {"epochs", 2}, {"best/val/f1", 0.66},
-                                                          {"stopped_early", true}}}});
+                                                          {"stopped_early", true}, {"best", "epoch 2"},
+                                                          {"lr_suggestion", "none"}}}});
     return j;
 }
 
@@ -635,6 +636,9 @@ private Q_SLOTS:
         QCOMPARE(summary["best"]["val/f1"].get<double>(), 0.66); // the trainer's flat best/...
         QVERIFY(!summary["final"].contains("best/val/f1"));
         QCOMPARE(summary["stopped_early"].get<bool>(), true);
+        // A finished summary's text does not replace what the run's own events recorded under that name.
+        QVERIFY(summary["best"].is_object());
+        QCOMPARE(summary["lr_suggestion"]["lr"].get<double>(), 3e-4);
 
         auto hist = store->histograms(id);
         QCOMPARE(hist.size(), size_t(1));

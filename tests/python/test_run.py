@@ -356,6 +356,43 @@ class RunApiTest(unittest.TestCase):
         run.finish()
         self.assertEqual(types(path), ["run_started", "log", "finished"])  # nothing of it half-written
 
+    def test_arguments_a_script_gets_wrong_are_read_or_left_out(self):
+        # Found by an audit: each of these raised out of init(), split a tag into letters, or wrote half a call.
+        path = journal_in(self)
+        with redirect_stderr(io.StringIO()) as err:
+            run = labbook.init(journal=path, tags="tpu", total_steps="abc")
+        self.assertIn("total_steps='abc' is not a whole number of at least 0; left out", err.getvalue())
+        started = events(path)[0]
+        self.assertEqual(started["tags"], ["tpu"])
+        self.assertNotIn("total_steps", started)
+        self.assertTrue(started["run"])  # a journal given by hand gets a uid: recorded twice, it is one run
+        names, two = ["a", "b"], [[0.9, 0.1], [0.2, 0.8]]
+        with redirect_stderr(io.StringIO()) as err:
+            self.assertIsNone(run.evaluation("val", step=1, labels=names, truth=[0, 1], probs=two, ids=["x"]))
+            self.assertIsNone(run.evaluation("val", step=2, labels=names, truth=[], probs=[]))
+            self.assertIsNone(run.predictions([{"id": "p", "truth": "a", "top": [["a", float("nan")]]}], step=3))
+        said = err.getvalue()
+        self.assertIn("truth and probs hold no example: nothing to evaluate", said)
+        self.assertIn("rows[0].top: the probability of 'a' is nan; give finite probabilities", said)
+        self.assertEqual(types(path), ["run_started", "log", "log", "log"])  # warnings only, nothing half-written
+        run.predictions([{"id": "p", "truth": None, "top": [["a", 0.7]]}], step=4)
+        self.assertEqual(events(path)[-1]["rows"][0]["truth"], [])
+        # One-hot targets against a softmax are single-label; index lists of varying length are index lists.
+        onehot = run.evaluation("val", step=5, labels=names, truth=[[1, 0], [0, 1]], probs=two)
+        self.assertEqual((onehot["accuracy"], "confusion" in onehot), (1.0, True))
+        lists = run.evaluation("val", step=6, labels=names, task="multilabel", truth=[[0, 1], [1]],
+                               probs=[[0.9, 0.8], [0.2, 0.7]])
+        self.assertEqual(lists["accuracy"], 1.0)
+        run.finish()
+        again = labbook.init(journal=path)  # the same journal started again keeps its run
+        self.assertEqual(again.uid, started["run"])
+        again.finish()
+
+    def test_evaluation_returns_its_summary_on_every_process(self):
+        run = labbook.init(main_process=False)
+        summary = run.evaluation("test", labels=["a", "b"], truth=[0, 1], probs=[[0.9, 0.1], [0.4, 0.6]])
+        self.assertEqual(summary["accuracy"], 1.0)  # what examples/plain_pytorch.py prints on every rank
+
     def test_a_second_init_finishes_the_first_run(self):
         first_path, second_path = journal_in(self), journal_in(self)
         first = labbook.init(journal=first_path)
