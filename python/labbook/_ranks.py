@@ -61,9 +61,11 @@ def process_rank():
         value = os.environ.get(var, "").strip()
         if value:
             try:
-                return int(value), var
+                rank = int(value)
             except ValueError:
                 continue
+            if rank >= 0:  # -1 is the usual "not a distributed job" (Hugging Face's local_rank), not a rank
+                return rank, var
     return 0, "single process"
 
 

@@ -58,6 +58,7 @@ class Run:
         self.ended = None              # "finished", "failed" or "cancelled" once written
         self._log_steps_given = False  # log() was given a step: a step-less log() then goes to the step given last
         self._log_calls = 0            # else step-less log() calls count themselves
+        self._highest_step = 0         # the run's "steps" at finish(): a last call may name an earlier step
         self._key_steps = {}           # each metric's highest step, to say when one goes back or is overwritten
         self._lost = 0                 # events not written since the journal last took one (a full disk)
         self._pending_signal = None
@@ -109,11 +110,12 @@ class Run:
         the run's current step."""
         if step is None:
             return self.step
-        value = scalar(step)
+        value = None if isinstance(step, bool) else scalar(step)  # step=True is a mistake, not step 1
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-        if not whole or value < 0:
+        if not whole or not 0 <= value < 2**63:
             raise ValueError(f"step={step!r}: give the optimizer step as a whole number, 0 or more")
         self.step = int(value)
+        self._highest_step = max(self._highest_step, self.step)
         return self.step
 
     def _log_step(self, step):
@@ -126,6 +128,7 @@ class Run:
         if not self._log_steps_given:
             self._log_calls += 1
             self.step = self._log_calls
+            self._highest_step = max(self._highest_step, self.step)
         return self.step
 
     def _check_order(self, values, step, given):
@@ -227,8 +230,13 @@ class Run:
         if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
             raise ValueError(f"histogram {name!r}: lo={lo}, hi={hi}; need finite lo < hi")
         if counts is None:
+            if not (isinstance(bins, int) and bins >= 1):
+                raise ValueError(f"histogram {name!r}: bins={bins!r}; give 1 or more")
             counts = _metrics.histogram([float(v) for v in as_list(values)], bins, lo, hi)
-        counts = [int(c) for c in as_list(counts)]
+        counts = [scalar(c) for c in as_list(counts)]
+        if not counts or any(not (isinstance(c, (int, float)) and float(c).is_integer() and c >= 0) for c in counts):
+            raise ValueError(f"histogram {name!r}: counts must be whole numbers, 0 or more (one per bin)")
+        counts = [int(c) for c in counts]
         return self._emit_histogram(str(name), counts, float(lo), float(hi), split, step)
 
     def _emit_histogram(self, name, counts, lo, hi, split, step):
@@ -306,7 +314,8 @@ class Run:
         step = self._step_for(step)
         if self.cancel_requested:
             return self._end("cancelled", step=step)
-        return self._end("finished", step=step, summary={"steps": step, **jsonable(summary or {})})
+        return self._end("finished", step=step,
+                         summary={"steps": max(step, self._highest_step), **jsonable(summary or {})})
 
     @_guarded
     def fail(self, reason, step=None):
@@ -399,7 +408,10 @@ def _lr_points(points, beta):
         raise TypeError(f"points={points!r:.60} is {type(points).__name__}; give (lr, loss) pairs, "
                         "{'lr', 'loss'} dicts, or {'lr': [...], 'loss': [...]}")
     if isinstance(points, dict):
-        pairs = list(zip(as_list(points["lr"]), as_list(points["loss"])))
+        lrs, losses = as_list(points["lr"]), as_list(points["loss"])
+        if len(lrs) != len(losses):
+            raise ValueError(f"points has {len(lrs)} learning rates but {len(losses)} losses; give one loss per rate")
+        pairs = list(zip(lrs, losses))
         pairs = [{"lr": lr, "loss": loss} for lr, loss in pairs]
     else:
         pairs = [p if isinstance(p, dict) else {"lr": p[0], "loss": p[1]} for p in points]

@@ -388,6 +388,26 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual(again.uid, started["run"])
         again.finish()
 
+    def test_counts_steps_and_rates_that_cannot_be_right_are_refused(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        run.log({"train/loss": 1.0}, step=100)
+        with redirect_stderr(io.StringIO()) as err:
+            run.histogram("h", counts=[1.7, 2.2])
+            run.histogram("h", values=[0.1], bins=0)
+            run.lr_finder({"lr": [1e-5, 1e-4, 1e-3], "loss": [2.0, 1.0]})
+            run.log({"x": 1.0}, step=2**63)
+            run.log({"x": 1.0}, step=True)
+        said = err.getvalue()
+        self.assertIn("counts must be whole numbers, 0 or more", said)
+        self.assertIn("bins=0; give 1 or more", said)
+        self.assertIn("points has 3 learning rates but 2 losses", said)
+        self.assertEqual(said.count("give the optimizer step as a whole number"), 2)
+        run.evaluation("val", step=22, labels=["a", "b"], truth=[0], probs=[[0.9, 0.1]])
+        run.finish()
+        self.assertEqual(events(path)[-1]["summary"]["steps"], 100)  # the highest step, not the last named
+        self.assertEqual([e for e in events(path) if e["type"] == "lr_point" or e.get("name") == "h"], [])
+
     def test_evaluation_returns_its_summary_on_every_process(self):
         run = labbook.init(main_process=False)
         summary = run.evaluation("test", labels=["a", "b"], truth=[0, 1], probs=[[0.9, 0.1], [0.4, 0.6]])
@@ -494,6 +514,9 @@ class MainProcessTest(unittest.TestCase):
                 self.assertEqual(proc.returncode, 0)
                 self.assertFalse(os.path.exists(path))
         path, proc = child(self, "run.finish()", RANK="0", LOCAL_RANK="0")
+        proc.communicate(timeout=60)
+        self.assertEqual(types(path), ["run_started", "finished"])
+        path, proc = child(self, "run.finish()", LOCAL_RANK="-1")  # Hugging Face's "not distributed"
         proc.communicate(timeout=60)
         self.assertEqual(types(path), ["run_started", "finished"])
 
