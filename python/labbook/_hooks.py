@@ -3,7 +3,8 @@
 - SIGTERM (`lbk cancel`, scancel, a time limit): `cancelled` is written and the process exits with code 3, the
   worker's; with graceful_cancel the first SIGTERM only sets run.cancel_requested, so the loop (or an
   integration) can save a checkpoint and stop, and finish() then writes `cancelled`.
-- An uncaught exception: `failed`, with the exception and where it was raised; Ctrl-C: `cancelled`. Also when
+- An uncaught exception: `failed`, with the exception and where it was raised (also in a thread that called
+  init(), a script training off the main thread); Ctrl-C: `cancelled`. Also when
   another library (rich.traceback.install()) replaced sys.excepthook after init: Python keeps the exception in
   sys.last_exc / sys.last_value whichever hook it calls, and the exit handler reads it there.
 - The script's normal end without finish(): `finished`.
@@ -17,7 +18,7 @@ import sys
 import threading
 
 _state = {"run": None, "pid": 0, "previous_term": None, "previous_hook": None, "atexit": False,
-          "earlier_error": None}
+          "earlier_error": None, "thread": None, "previous_thread_hook": None}
 
 
 def install(run):
@@ -30,6 +31,10 @@ def install(run):
         _state["atexit"] = True
     if sys.excepthook is not _excepthook:
         _state["previous_hook"], sys.excepthook = sys.excepthook, _excepthook
+    # A script that trains in a thread of its own: that thread's uncaught exception is the run's end too.
+    _state["thread"] = threading.get_ident()
+    if threading.excepthook is not _thread_excepthook:
+        _state["previous_thread_hook"], threading.excepthook = threading.excepthook, _thread_excepthook
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
         if previous is not _on_term:
@@ -44,6 +49,8 @@ def release(run):
     _state["run"] = None
     if sys.excepthook is _excepthook and _state["previous_hook"] is not None:
         sys.excepthook = _state["previous_hook"]
+    if threading.excepthook is _thread_excepthook and _state["previous_thread_hook"] is not None:
+        threading.excepthook = _state["previous_thread_hook"]
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is _on_term:
         signal.signal(signal.SIGTERM, _state["previous_term"] or signal.SIG_DFL)
 
@@ -101,6 +108,14 @@ def _excepthook(kind, error, tb):
     if run is not None:
         _record_uncaught(run, kind, error, tb)
     (_state["previous_hook"] or sys.__excepthook__)(kind, error, tb)
+
+
+def _thread_excepthook(args):
+    run = active_run()
+    if (run is not None and args.thread is not None and args.thread.ident == _state["thread"]
+            and args.exc_type is not SystemExit):
+        _record_uncaught(run, args.exc_type, args.exc_value, args.exc_traceback)
+    (_state["previous_thread_hook"] or threading.__excepthook__)(args)
 
 
 def _record_uncaught(run, kind, error, tb):

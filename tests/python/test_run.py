@@ -441,6 +441,20 @@ class EndingTest(unittest.TestCase):
         self.assertEqual((last["type"], last["step"]), ("failed", 7))
         self.assertRegex(last["reason"], r"^RuntimeError: CUDA out of memory \(script\.py:4, step 7\)$")
 
+    def test_an_exception_in_the_thread_that_started_the_run_fails_it(self):
+        path = journal_in(self)
+        code = ("import labbook, threading\n"
+                "def train():\n"
+                f"    run = labbook.init(journal={path!r})\n"
+                "    run.log({'train/loss': 1.0}, step=3)\n"
+                "    raise ValueError('bad batch')\n"
+                "t = threading.Thread(target=train)\nt.start()\nt.join()\n")
+        proc = subprocess.run([PYTHON, script(self, code)], env=env(), capture_output=True, text=True, timeout=60)
+        self.assertIn("ValueError: bad batch", proc.stderr)  # the thread's own traceback is still printed
+        last = events(path)[-1]
+        self.assertEqual((last["type"], last["step"]), ("failed", 3))
+        self.assertRegex(last["reason"], r"^ValueError: bad batch \(script\.py:5, step 3\)$")
+
     def test_context_manager_records_failure_and_exit_codes(self):
         path, proc = child(self, "with run:\n    run.log({'x': 1.0}, step=2)\n    sys.exit(4)")
         proc.communicate(timeout=60)
