@@ -289,6 +289,8 @@ class Run:
 
     def _file_fields(self, path, sha256):
         path = os.path.abspath(os.fspath(path))
+        if os.path.isdir(path):
+            raise ValueError(f"{path} is a folder; record a file (an archive of the folder, or each file in it)")
         if not os.path.isfile(path):
             raise ValueError(f"{path}: no such file")
         folder = os.path.abspath(self.run_dir) if self.run_dir else ""
@@ -350,6 +352,8 @@ class Run:
 def describe_exception(kind, error, tb, step):
     """"ValueError: bad shape (train.py:42, step 120)": what went wrong and where, for the run's error."""
     if kind is SystemExit:
+        if isinstance(error.code, str):  # sys.exit("message") prints the message and exits with 1
+            return f"the script exited: {error.code} (step {step})"
         return f"the script exited with code {error.code} at step {step}"
     where = ""
     frames = traceback.extract_tb(tb) if tb is not None else []

@@ -182,12 +182,14 @@ class RunApiTest(unittest.TestCase):
         run.checkpoint(model, kind="best", step=4, metric={"val/accuracy": 0.8})
         with redirect_stderr(io.StringIO()) as err:
             run.artifact("/no/such/file")
+            run.artifact(os.path.dirname(path))  # a save_pretrained folder
         run.finish()
         got = [e for e in events(path) if e["type"] in ("artifact", "checkpoint")]
         self.assertEqual(got[0]["path"], "model.bin")
         self.assertEqual(got[0]["sha256"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         self.assertEqual((got[1]["kind"], got[1]["step"], got[1]["metric"]), ("best", 4, {"val/accuracy": 0.8}))
         self.assertIn("/no/such/file: no such file", err.getvalue())
+        self.assertIn(" is a folder; record a file (an archive of the folder", err.getvalue())
 
     def test_calls_after_the_end_are_not_recorded(self):
         path = journal_in(self)
@@ -460,6 +462,9 @@ class EndingTest(unittest.TestCase):
         proc.communicate(timeout=60)
         last = events(path)[-1]
         self.assertEqual((last["type"], last["reason"]), ("failed", "the script exited with code 4 at step 2"))
+        path, proc = child(self, "with run:\n    run.log({'x': 1.0}, step=2)\n    sys.exit('config missing')")
+        proc.communicate(timeout=60)
+        self.assertEqual(events(path)[-1]["reason"], "the script exited: config missing (step 2)")
 
     def test_a_failure_is_recorded_when_another_hook_replaced_ours(self):
         # Found by an audit: rich.traceback.install() after init replaces sys.excepthook, and the crash was
