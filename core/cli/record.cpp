@@ -1,5 +1,6 @@
 // `lbk record`: the store's side of a run that another program trains on this machine (launch/external.h). The
 // Python library calls it when a script using labbook.init() is started by hand; it prints where the journal goes.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -45,11 +46,27 @@ int fail(const Error &e)
 }
 
 // A journal whose run this store holds already: its new events go into that run, nothing is made twice.
-int recordAgain(const Common &c, Store &store, const RunDetail &run, const std::string &journal)
+// --name and --tag given again: the run takes the name and gains the tags (the ones it has stay: they may have
+// been added since, in the GUI or with lbk tag).
+Status applyOptionsAgain(Store &store, const RunDetail &run, const RecordOptions &o)
 {
-    auto stats = importJournal(store, run, journal);
+    if (!o.name.empty() && o.name != run.name)
+        if (auto s = store.setName(run.id, o.name); !s)
+            return s;
+    auto tags = run.tags;
+    for (const auto &t : o.tags)
+        if (std::find(tags.begin(), tags.end(), t) == tags.end())
+            tags.push_back(t);
+    return tags.size() == run.tags.size() ? okStatus() : store.setTags(run.id, tags);
+}
+
+int recordAgain(const Common &c, Store &store, const RunDetail &run, const RecordOptions &o)
+{
+    auto stats = importJournal(store, run, o.journal);
     if (!stats)
         return fail(stats.error());
+    if (auto s = applyOptionsAgain(store, run, o); !s)
+        return fail(s.error());
     if (c.json)
         std::printf("%s\n", json{{"id", run.id}, {"uid", run.uid}, {"run_dir", run.runDir},
                                  {"journal", journalPath(run).string()}, {"new_events", stats->events}}
@@ -75,11 +92,11 @@ int record(const Common &c, const RecordOptions &o)
     auto store = Store::open(Store::pathOr(c.store));
     if (!store)
         return fail(store.error());
-    ExternalRun request{o.name, o.experiment, o.task, o.tags, *config, o.pid};
+    ExternalRun request{o.name, o.experiment, o.task, o.tags, *config, o.pid, {}}; // uid: from the journal, if any
     if (!o.journal.empty())
         fillFromJournal(request, o.journal); // what the options leave out, as the script named it
     if (auto known = recordedBefore(**store, request)) // the same journal again, perhaps longer: the same run
-        return recordAgain(c, **store, *known, o.journal);
+        return recordAgain(c, **store, *known, o);
     auto run = createExternalRun(**store, request);
     if (!run)
         return fail(run.error());

@@ -105,6 +105,9 @@ class ByHandTest(unittest.TestCase):
         self.assertEqual(len(lbk_json(store, "runs")), 1)
         self.assertEqual(lbk_json(store, "show", str(out["id"]))["status"], "finished")
         self.assertEqual(lbk_json(store, "record", "--journal", journal)["new_events"], 0)
+        lbk_json(store, "record", "--name", "second-look", "--tag", "vm", "--journal", journal)  # options again
+        run = lbk_json(store, "show", str(out["id"]))
+        self.assertEqual((run["name"], "vm" in run["tags"]), ("second-look", True))
         other = os.path.join(temp_dir(self), "other.db")
         again = lbk_json(other, "record", "--name", "renamed", "--tag", "copy", "--journal", journal)
         run = lbk_json(other, "show", str(again["id"]))
