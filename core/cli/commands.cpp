@@ -601,6 +601,10 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
         printError(resumed.message());
         return exitCodeOf(resumed.error());
     }
+    if (const auto trial = store->trialOfRun(run->id); trial && trial->state == TrialState::Pruned)
+        std::fprintf(stderr, "note: run %lld is trial %d of sweep %lld, which pruned it (%s); the sweep keeps it as "
+                     "pruned at its value then, and this run's own record shows what going on gives\n",
+                     (long long)run->id, trial->trial, (long long)trial->sweep, trial->reason.c_str());
     if (!quiet) {
         const std::string on = target->remote() ? " on " + target->name : "";
         if (!resumed->started)

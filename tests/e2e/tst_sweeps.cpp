@@ -100,6 +100,18 @@ private Q_SLOTS:
         }
         qInfo("%d of 12 trials pruned; best trial %d: %.4f", pruned, best->trial, *best->value);
         QVERIFY(pruned >= 1 && pruned <= 10);
+
+        // A pruned trial's run resumed by hand goes on; lbk says the sweep keeps its record of the trial.
+        for (const auto &t : s->trials(sweeps[0].id))
+            if (t.state == lbk::TrialState::Pruned) {
+                const auto again = lbk(store, {QStringLiteral("resume"), QString::number(t.run), QStringLiteral("--quiet")});
+                QVERIFY2(again.exitCode == 0, qPrintable(again.err));
+                QVERIFY2(again.err.contains(QStringLiteral("is trial %1 of sweep %2, which pruned it (asha: rung ")
+                                                .arg(t.trial).arg(sweeps[0].id)),
+                         qPrintable(again.err));
+                QCOMPARE(s->runById(t.run)->status, lbk::RunStatus::Finished);
+                break;
+            }
         QVERIFY(best && *best->value > 0.5);
 
         // The best trial's recorded experiment, run alone, reaches the same best macro-F1.
