@@ -229,7 +229,18 @@ private Q_SLOTS:
         service.reloadRuns();
         auto *table = runs.findChild<QTableView *>(QStringLiteral("runsTable"));
         QTRY_COMPARE(table->model()->rowCount(), 14); // the first test's sweep of 8 trials is in this store too
+        // Two runs selected, then folded: the fold leaves at most one of them selected, which opens nothing (it
+        // used to open that run, so the Compare page jumped to the Run page).
+        table->selectionModel()->select(table->model()->index(0, 0),
+                                        QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        table->selectionModel()->select(table->model()->index(1, 0),
+                                        QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        QCOMPARE(runs.selectedRunIds().size(), size_t(2));
+        QSignalSpy activated(&runs, &labbook::RunsBrowser::runActivated);
         runs.findChild<QCheckBox *>(QStringLiteral("foldSweeps"))->setChecked(true);
+        QVERIFY(runs.selectedRunIds().size() < 2);
+        QCOMPARE(activated.count(), 0);
+        table->clearSelection();
         // Two rows of means for the seed sweep's two rates, and the page sweep's best trial.
         QCOMPARE(table->model()->rowCount(), 3);
         bool bestOfEight = false;

@@ -53,7 +53,7 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
         const auto ids = selectedRunIds();
         Q_EMIT selectionChanged(ids);
-        if (ids.size() == 1)
+        if (ids.size() == 1 && !m_filtering) // a filter that hid the others is not a click on this one
             Q_EMIT runActivated(ids.front());
     });
     connect(m_view, &QTableView::customContextMenuRequested, this, &RunsBrowser::showContextMenu);
@@ -115,20 +115,32 @@ QTableView *RunsBrowser::buildTable()
     return m_view;
 }
 
+void RunsBrowser::refilter(const std::function<void()> &apply)
+{
+    m_filtering = true;
+    apply();
+    m_filtering = false;
+}
+
 void RunsBrowser::connectFilters()
 {
-    connect(m_search, &QLineEdit::textChanged, m_proxy, &RunsFilterProxy::setText);
+    connect(m_search, &QLineEdit::textChanged, this, [this](const QString &text) {
+        refilter([&] { m_proxy->setText(text); });
+    });
     connect(m_status, &QComboBox::currentIndexChanged, this, [this] {
         const int s = m_status->currentData().toInt();
-        m_proxy->setStatus(s < 0 ? std::nullopt : std::optional<lbk::RunStatus>(lbk::RunStatus(s)));
+        refilter([&] { m_proxy->setStatus(s < 0 ? std::nullopt : std::optional<lbk::RunStatus>(lbk::RunStatus(s))); });
     });
     connect(m_experiment, &QComboBox::currentIndexChanged, this, [this] {
-        m_proxy->setExperiment(m_experiment->currentIndex() > 0 ? m_experiment->currentText() : QString());
+        refilter([&] {
+            m_proxy->setExperiment(m_experiment->currentIndex() > 0 ? m_experiment->currentText() : QString());
+        });
     });
-    connect(m_task, &QComboBox::currentIndexChanged, this,
-            [this] { m_proxy->setTask(m_task->currentIndex() > 0 ? m_task->currentText() : QString()); });
+    connect(m_task, &QComboBox::currentIndexChanged, this, [this] {
+        refilter([&] { m_proxy->setTask(m_task->currentIndex() > 0 ? m_task->currentText() : QString()); });
+    });
     connect(m_fold, &QCheckBox::toggled, this, [this](bool on) {
-        m_proxy->setFoldSweeps(on);
+        refilter([&] { m_proxy->setFoldSweeps(on); });
         if (on) // the folded names and "mean ± deviation" cells are longer than a run's: show them whole
             for (const int column : {RunsModel::Name, RunsModel::BestF1, RunsModel::BestAccuracy, RunsModel::FinalLoss})
                 m_view->resizeColumnToContents(column);

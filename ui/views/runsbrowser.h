@@ -2,6 +2,7 @@
 // Every run in the store: status (live), name, experiment, task, key metrics, start, duration, host, tags and
 // notes; sortable, searchable, filterable; multi-select for compare and delete; name, tags and notes editable
 // in place.
+#include <functional>
 #include <vector>
 
 #include <QWidget>
@@ -52,6 +53,7 @@ private:
     QHBoxLayout *buildFilters(QHBoxLayout *searchRow);
     QTableView *buildTable();
     void connectFilters();
+    void refilter(const std::function<void()> &apply); // apply() with m_filtering set
     void showContextMenu(const QPoint &pos);
     void saveEdit(qint64 id, int column, const QString &value);
     void setDefaultColumns();
@@ -65,6 +67,7 @@ private:
     QComboBox *m_status = nullptr, *m_experiment = nullptr, *m_task = nullptr;
     QLabel *m_count = nullptr;
     QCheckBox *m_fold = nullptr;
+    bool m_filtering = false; // a filter or fold is being applied: the selection it shrinks opens nothing
     QAction *m_delete = nullptr; // the Delete key and the context menu's entry
 };
 
