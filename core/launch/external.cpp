@@ -89,7 +89,16 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
                         std::to_string(run.pid) + ", and its journal is stored as it grows; record this copy once "
                         "that process has ended");
     std::error_code ec;
-    if (!fs::equivalent(journal, journalPath(run), ec)) // its own journal, recorded again: nothing to copy
+    const bool same = fs::equivalent(journal, journalPath(run), ec); // its own journal, recorded again: no copy
+    if (!same && fs::exists(journalPath(run), ec)) { // checked before the copy replaces what the run holds
+        const auto held = fs::file_size(journalPath(run), ec), given = fs::file_size(journal, ec);
+        if (!ec && given < held)
+            return badInput(journal.string() + " is " + std::to_string(given) + " bytes, shorter than the journal "
+                            "run " + std::to_string(run.id) + " holds already (" + std::to_string(held) + " bytes): "
+                            "an earlier or cut copy; the run keeps its own, and nothing was read");
+    }
+    ec.clear();
+    if (!same)
         fs::copy_file(journal, journalPath(run), fs::copy_options::overwrite_existing, ec);
     else
         ec.clear();
@@ -103,8 +112,8 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
     auto stats = ingestJournal(store, run.id, journalPath(run));
     const auto now = store.runById(run.id);
     if (stats && !stats->finalEvent && now && isActive(now->status)) // (an end stored from an earlier copy stays)
-        (void)store.setStatus(run.id, RunStatus::Interrupted,
-                              "the imported journal " + journal.string() + " ends without reporting how the run ended");
+        (void)store.markInterrupted(run.id, "the imported journal " + journal.string() +
+                                                " ends without reporting how the run ended");
     return stats;
 }
 

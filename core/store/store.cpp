@@ -547,14 +547,28 @@ Status Store::setStatus(int64_t run, RunStatus status, const std::string &error)
     return okStatus();
 }
 
+namespace {
+// A run that stopped without saying so ended when it last logged (its dying went unseen until now, perhaps
+// overnight), else now. ?1: the run, ?5: now.
+constexpr char kSetInterrupted[] = "UPDATE runs SET status = 'interrupted', error = ?4, "
+                                   "ended_at = coalesce(ended_at, (SELECT max(wall) FROM metrics WHERE run = ?1), ?5) "
+                                   "WHERE id = ?1 AND status IN ('queued', 'running')";
+} // namespace
+
+Result<bool> Store::markInterrupted(int64_t run, const std::string &error)
+{
+    auto s = stmt(kSetInterrupted);
+    s.bindInt(1, run).bindText(4, toValidUtf8(error)).bindDouble(5, now());
+    if (!s.run())
+        return Error{"cannot mark run " + std::to_string(run) + " interrupted: " + s.error()};
+    return sqlite3_changes(m_db) > 0;
+}
+
 Result<bool> Store::markInterrupted(int64_t run, int64_t pid, int64_t pidStart, const std::string &error)
 {
     // Only while the run is still active and still belongs to the process that was found dead: a resume or
-    // another ingester that stored the final event in between wins. It ended when it last logged (its dying went
-    // unseen until now, perhaps overnight), else now.
-    auto s = stmt("UPDATE runs SET status = 'interrupted', error = ?4, "
-                  "ended_at = coalesce(ended_at, (SELECT max(wall) FROM metrics WHERE run = ?1), ?5) "
-                  "WHERE id = ?1 AND status IN ('queued', 'running') AND pid = ?2 AND pid_start = ?3");
+    // another ingester that stored the final event in between wins.
+    auto s = stmt(std::string(kSetInterrupted) + " AND pid = ?2 AND pid_start = ?3");
     s.bindInt(1, run).bindInt(2, pid).bindInt(3, pidStart).bindText(4, toValidUtf8(error)).bindDouble(5, now());
     if (!s.run())
         return Error{"cannot mark run " + std::to_string(run) + " interrupted: " + s.error()};

@@ -261,6 +261,8 @@ public:
     // Sets the run interrupted only if it is still queued or running under that very process; false when a
     // resume or a final event got there first.
     Result<bool> markInterrupted(int64_t run, int64_t pid, int64_t pidStart, const std::string &error);
+    // Sets a still active run interrupted whatever its process (a journal imported without its end event).
+    Result<bool> markInterrupted(int64_t run, const std::string &error);
     // Queues an interrupted, failed or cancelled run for resuming; false when it is not in such a state any
     // more (another resume claimed it first).
     Result<bool> claimForResume(int64_t run);

@@ -108,6 +108,28 @@ class ByHandTest(unittest.TestCase):
         lbk_json(store, "record", "--name", "second-look", "--tag", "vm", "--journal", journal)  # options again
         run = lbk_json(store, "show", str(out["id"]))
         self.assertEqual((run["name"], "vm" in run["tags"]), ("second-look", True))
+        # A cut copy is refused before it replaces the run's own journal (found by an audit: it was copied first).
+        held = os.path.join(run["run_dir"], "journal.jsonl")
+        before = open(held, "rb").read()
+        cut = os.path.join(temp_dir(self), "cut.jsonl")
+        with open(cut, "wb") as f:
+            f.write(before[:-20])
+        refused = lbk(store, "record", "--journal", cut, check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("shorter than the journal run", refused.stderr)
+        self.assertEqual(open(held, "rb").read(), before)
+        # Without its end event, the imported run ends at its last metrics, not when it was imported.
+        unended = os.path.join(temp_dir(self), "unended.jsonl")
+        with open(unended, "w", encoding="utf-8") as f:
+            for e in events(journal):
+                if e["type"] != "finished":
+                    e["run"] = "0123456789ab" if e["type"] == "run_started" else e.get("run")
+                    e["t"] -= 3600  # written an hour ago
+                    f.write(json.dumps(e) + "\n")
+        late = lbk_json(store, "record", "--journal", unended)
+        ended = query(store, "SELECT status, ended_at FROM runs WHERE id = ?", late["id"])[0]
+        last_metric = query(store, "SELECT max(wall) FROM metrics WHERE run = ?", late["id"])[0][0]
+        self.assertEqual((ended[0], ended[1]), ("interrupted", last_metric))
         other = os.path.join(temp_dir(self), "other.db")
         again = lbk_json(other, "record", "--name", "renamed", "--tag", "copy", "--journal", journal)
         run = lbk_json(other, "show", str(again["id"]))
