@@ -165,6 +165,18 @@ std::string canonicalPaperId(std::string_view id)
     return std::string(id);
 }
 
+Status notAnInput(const fs::path &out, const std::vector<fs::path> &inputs, const std::string &option)
+{
+    std::error_code ec;
+    if (!fs::exists(out, ec))
+        return okStatus();
+    for (const auto &in : inputs)
+        if (fs::equivalent(out, in, ec))
+            return badInput(out.string() + ": is the data file " + in.string() + " itself; give " + option +
+                            " another file");
+    return okStatus();
+}
+
 uint64_t dataFilesStamp(const std::vector<fs::path> &files)
 {
     uint64_t h = stableHash("data-files-v2");

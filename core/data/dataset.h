@@ -41,6 +41,10 @@ Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::string &p
 // Every path's files in turn (data.path as a list): a file that two of them name is listed once, where it first is.
 Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::vector<std::string> &paths,
                                                             const std::string &dataRoot = {});
+// An output file that is one of the data files it is made from (the same file by any path) is refused, naming
+// the option that gave it: writing it would destroy the input.
+Status notAnInput(const std::filesystem::path &out, const std::vector<std::filesystem::path> &inputs,
+                  const std::string &option);
 // A hash of the files as they are now (path, size, modification time, first and last 64 KiB): part of every
 // cache key built from the data (papers read, packed corpora).
 uint64_t dataFilesStamp(const std::vector<std::filesystem::path> &files);

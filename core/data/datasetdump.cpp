@@ -16,6 +16,8 @@ Result<DatasetDump> writeDataset(const Experiment &exp, const std::string &dataR
     auto files = resolveDataFiles(exp.data.paths, dataRoot);
     if (!files)
         return files.error();
+    if (auto s = notAnInput(out, *files, "--out"); !s)
+        return s.error();
     auto papers = readPaperFiles(*files, exp.data);
     if (!papers)
         return papers.error();

@@ -390,8 +390,8 @@ public:
             out.m_final = out.m_writing = "standard output";
             return out;
         }
-        if (fs::exists(o.out, ec) && fs::exists(o.data, ec) && fs::equivalent(o.out, o.data, ec))
-            return badInput(o.out.string() + ": is the --data file itself; write the predictions elsewhere");
+        if (auto s = notAnInput(o.out, {o.data}, "--out"); !s)
+            return s.error();
         const bool device = fs::exists(o.out, ec) && !fs::is_regular_file(o.out, ec);
         out.m_final = o.out;
         out.m_writing = device ? o.out : fs::path(o.out.string() + ".partial");

@@ -207,7 +207,7 @@ private Q_SLOTS:
         auto same = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("mixed.jsonl"),
                          QStringLiteral("--out"), path("mixed.jsonl")});
         QCOMPARE(same.exitCode, 2);
-        QVERIFY2(same.err.contains(QStringLiteral("is the --data file itself")), qPrintable(same.err));
+        QVERIFY2(same.err.contains(QStringLiteral("itself; give --out another file")), qPrintable(same.err));
         QCOMPARE(readLines(path("mixed.jsonl")), before);
         // An empty file is refused, and an earlier output of the same name is left as it was.
         std::ofstream(path("empty.jsonl").toStdString()).close();
@@ -535,6 +535,16 @@ private Q_SLOTS:
             train += json::parse(lines[i])["split"] == "train";
         std::ifstream in(path("export/model.json").toStdString());
         QCOMPARE(train, json::parse(in)["data"]["train"].get<int64_t>());
+
+        // --out naming the experiment's own data file is refused, and the file stays (found by an audit: lbk
+        // dataset wrote over its input).
+        fs::copy_file(kSample, path("own.jsonl").toStdString());
+        const QString own = variant(QStringLiteral("own-data"), {{"data", {{"path", path("own.jsonl").toStdString()}}}});
+        const auto size = fs::file_size(path("own.jsonl").toStdString());
+        auto refused = lbk({QStringLiteral("dataset"), own, QStringLiteral("--out"), path("own.jsonl")});
+        QVERIFY(refused.exitCode != 0);
+        QVERIFY2(refused.err.contains(QStringLiteral("itself; give --out another file")), qPrintable(refused.err));
+        QCOMPARE(fs::file_size(path("own.jsonl").toStdString()), size);
     }
 
     void bf16PrecisionTrains()
