@@ -71,7 +71,7 @@ public:
     PredictResult result;
 
 private:
-    static constexpr char kNotObject = 0, kScored = 1, kNoText = 2; // what parse() made of each line
+    static constexpr char kNotObject = 0, kScored = 1, kNoText = 2, kWrongType = 3; // what parse() made of a line
     void parse(const std::vector<std::string> &lines);
     void prepare(size_t i, const Paper &p, int thread); // item i of the chunk: its id, tokens and m_ok
     // Scores items [0, n) of the chunk prepared; counted(i): a line that is not a paper counts as skipped.
@@ -89,6 +89,7 @@ private:
     std::vector<std::string> m_ids = std::vector<std::string>(kChunk), m_rendered = std::vector<std::string>(kChunk);
     std::vector<std::vector<int>> m_tokens = std::vector<std::vector<int>>(kChunk);
     std::vector<char> m_ok = std::vector<char>(kChunk);
+    std::vector<std::string> m_why = std::vector<std::string>(kChunk); // a kWrongType line's field and type
     int64_t m_lineNo = 0;
 };
 
@@ -105,6 +106,11 @@ std::string Predictor::header() const
 
 
 // Parses and tokenizes in parallel; m_ok[i] says what line i was (kScored: a paper with text).
+static std::string jsonTypeName(const json &v)
+{
+    return v.is_array() ? "an array" : v.is_object() ? "an object" : v.is_boolean() ? "a boolean" : "a number";
+}
+
 void Predictor::parse(const std::vector<std::string> &lines)
 {
     const DataSpec &ds = m_lm.exp.data;
@@ -113,16 +119,29 @@ void Predictor::parse(const std::vector<std::string> &lines)
         auto j = json::parse(lines[i], nullptr, false);
         if (j.is_discarded() || !j.is_object())
             return;
-        auto str = [&](const std::string &key) {
+        // As training reads them: text fields are strings, an id a string or a number; anything else skips the line.
+        bool wrong = false;
+        auto str = [&](const std::string &key, bool numberAllowed) {
             auto it = j.find(key);
             if (it == j.end() || it->is_null())
                 return std::string();
-            return it->is_string() ? it->get<std::string>() : it->dump();
+            if (it->is_string())
+                return it->get<std::string>();
+            if (numberAllowed && it->is_number())
+                return it->dump();
+            if (!wrong)
+                m_why[i] = "\"" + key + "\" is " + jsonTypeName(*it) + ", not a string";
+            wrong = true;
+            return std::string();
         };
         Paper p;
-        p.id = str(ds.idColumn);
-        p.title = str(ds.titleColumn);
-        p.abstract = str(ds.abstractColumn);
+        p.id = str(ds.idColumn, true);
+        p.title = str(ds.titleColumn, false);
+        p.abstract = str(ds.abstractColumn, false);
+        if (wrong) {
+            m_ok[i] = kWrongType;
+            return;
+        }
         prepare(i, p, t);
     });
 }
@@ -218,7 +237,9 @@ void Predictor::score(size_t n, std::FILE *out, const Counted &counted)
             good.push_back(&m_tokens[i]);
             where.push_back(i);
         } else if (counted(i) && result.skipped++ == 0) {
-            result.firstSkipped = place(i) + (m_ok[i] == kNoText ? ": " + noTextReason() : ": not a JSON object");
+            result.firstSkipped = place(i) + ": " + (m_ok[i] == kNoText     ? noTextReason()
+                                                     : m_ok[i] == kWrongType ? m_why[i]
+                                                                             : std::string("not a JSON object"));
         }
     }
     const size_t k = m_lm.width();

@@ -197,6 +197,21 @@ private Q_SLOTS:
             std::ofstream f(path("notitle.jsonl").toStdString());
             f << R"({"id": "b", "abstract": "no title here"})" << "\n";
         }
+        // A title that is not text is skipped as training skips it (it was scored as its JSON), naming the field;
+        // a numeric id is an id.
+        {
+            std::ofstream f(path("types.jsonl").toStdString());
+            f << R"({"id": 7, "title": "Dark matter halos of dwarf galaxies"})" << "\n"
+              << R"({"id": "b", "title": ["Dark matter"]})" << "\n";
+        }
+        auto types = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("types.jsonl"),
+                          QStringLiteral("--out"), path("types-out.jsonl")});
+        QVERIFY2(types.exitCode == 0, qPrintable(types.err));
+        const auto typed = readLines(path("types-out.jsonl"));
+        QCOMPARE(typed.size(), size_t(1));
+        QCOMPARE(json::parse(typed[0])["id"], json("7"));
+        QVERIFY2(types.err.contains(QStringLiteral("types.jsonl:2: \"title\" is an array, not a string")),
+                 qPrintable(types.err));
         auto none = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("notitle.jsonl"),
                          QStringLiteral("--out"), path("none.jsonl")});
         QCOMPARE(none.exitCode, 2);
