@@ -1,5 +1,6 @@
 #include "cli/invocation.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +30,21 @@ CLI::Validator atLeast(long long least)
             return {};
         },
         "INT>=" + std::to_string(least));
+}
+
+// A whole number from least to most, said as atLeast says it.
+CLI::Validator between(long long least, long long most)
+{
+    return CLI::Validator(
+        [least, most](std::string &text) -> std::string {
+            char *end = nullptr;
+            errno = 0;
+            const long long v = std::strtoll(text.c_str(), &end, 10);
+            if (text.empty() || *end != '\0' || errno == ERANGE || v < least || v > most)
+                return text + " is not a whole number from " + std::to_string(least) + " to " + std::to_string(most);
+            return {};
+        },
+        "INT in [" + std::to_string(least) + ", " + std::to_string(most) + "]");
 }
 
 CLI::Validator shardSpec()
@@ -184,7 +200,7 @@ void defineScoring(CLI::App &app, Invocation &inv)
     predict->add_option("--data", p.data, "JSON lines in (.jsonl or .jsonl.zst), with the run's text fields")->required();
     predict->add_option("--out", p.out, "Output: .jsonl, .csv, or - for standard output")->required();
     predict->add_option("--format", p.format, "auto (by --out's extension), jsonl or csv")->capture_default_str();
-    predict->add_option("--threads", p.threads, "Threads (0: all cores)")->check(atLeast(0))->capture_default_str();
+    predict->add_option("--threads", p.threads, "Threads (0: all cores)")->check(between(0, kMaxThreads))->capture_default_str();
     predict->add_option("--batch-size", p.batchSize, "Examples per forward pass")->check(atLeast(1))->capture_default_str();
     predict->add_option("--top-k", p.topK, "Keep the k most probable labels (0: every probability)")
         ->check(atLeast(0))
@@ -205,7 +221,7 @@ void defineScoring(CLI::App &app, Invocation &inv)
     eval->add_option("run", inv.ref, "Run")->required();
     eval->add_option("--data", e.data, "Labelled data file (same columns as the run's data)")->required();
     eval->add_option("--split", e.split, "Name of the evaluation (default: eval:<file name>)");
-    eval->add_option("--threads", e.threads, "Threads (0: all cores)")->check(atLeast(0))->capture_default_str();
+    eval->add_option("--threads", e.threads, "Threads (0: all cores)")->check(between(0, kMaxThreads))->capture_default_str();
     eval->add_option("--precision", e.precision, precisionHelp)->check(precisions)->capture_default_str();
     eval->add_flag("-q,--quiet", inv.quiet, "Only the summary");
 }

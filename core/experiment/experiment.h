@@ -105,6 +105,9 @@ template <> inline constexpr auto kWords<Pooling> = std::to_array({"mean", "max"
 // model.init_from "run:REF" names a pre-training run of the same store instead of a folder; "run:REF@STEP" names
 // the copy of its weights kept at that evaluation step (evaluation.keep_checkpoints).
 inline constexpr std::string_view kInitRunPrefix = "run:";
+// The most CPU threads a run, lbk predict or lbk eval may ask for (beyond it a typo, 100000, starts thread after
+// thread for minutes).
+inline constexpr int kMaxThreads = 1024;
 
 struct InitRun {
     std::string ref;   // an id, name or uid (a uid once launched)
@@ -210,7 +213,7 @@ struct TrainingSpec {
     int64_t maxSteps = 0; // 0: epochs decide
     uint64_t seed = 13;
     TrainingDevice device = TrainingDevice::Auto;
-    int threads = 0;             // 0: all cores
+    int threads = 0;             // 0: all cores; at most kMaxThreads
     int logEvery = 10;           // steps between train metric events
     bool balanced = false;       // class weights inversely proportional to frequency
     int accumulate = 1;          // micro-batches per step: a step's batch is computed in this many parts

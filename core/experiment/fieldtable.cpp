@@ -504,7 +504,7 @@ std::vector<FieldBinding> trainingFields()
         choiceField(&TrainingSpec::device, "training.device", "auto: CUDA when available, else CPU."),
         field(&TrainingSpec::threads, "training.threads",
               "CPU threads for LibTorch and the BLAS under it (0: all cores).")
-            .range(0, 1024),
+            .range(0, kMaxThreads),
         field(&TrainingSpec::logEvery, "training.log_every", "Steps between training metrics.").range(1, 1000000),
         field(&TrainingSpec::checkpointMinutes, "training.checkpoint_minutes",
               "Minutes of training a killed run may lose: the resumable checkpoint (checkpoints/last.pt, with the "

@@ -201,6 +201,10 @@ private Q_SLOTS:
                                                    QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
                                                    QStringLiteral("--batch-size"), QStringLiteral("0")}
                                     << QStringLiteral("--batch-size: 0 is not a whole number of 1 or more");
+        QTest::newRow("threads") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
+                                                QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
+                                                QStringLiteral("--threads"), QStringLiteral("100000")}
+                                 << QStringLiteral("--threads: 100000 is not a whole number from 0 to 1024");
         QTest::newRow("predict format") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
                                                        QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl"),
                                                        QStringLiteral("--out"), QStringLiteral("y.parquet")}
