@@ -25,6 +25,7 @@
 #include "experiment/schema.h"
 #include "launch/local.h"
 #include "launch/remote.h"
+#include "launch/remoteshell.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
 #include "usecases/lineage.h"
@@ -167,6 +168,37 @@ void onInterrupt(int)
 {
     g_interrupts.fetch_add(1);
 }
+
+void onStopWhilePreparing(int)
+{
+    stopCommands();
+}
+
+// While lbk prepares a target (commands over ssh or a template that can take minutes), Ctrl-C, SIGTERM and a
+// closed terminal stop the command under way: the launch fails and marks its run failed, instead of lbk dying
+// with the run queued forever and the command left running. A signal the caller ignores (nohup) stays ignored.
+class StopCommandsOnSignals {
+public:
+    StopCommandsOnSignals()
+    {
+        for (size_t i = 0; i < std::size(kSignals); ++i) {
+            m_previous[i] = std::signal(kSignals[i], onStopWhilePreparing);
+            if (m_previous[i] == SIG_IGN)
+                std::signal(kSignals[i], SIG_IGN);
+        }
+    }
+    ~StopCommandsOnSignals()
+    {
+        for (size_t i = 0; i < std::size(kSignals); ++i)
+            std::signal(kSignals[i], m_previous[i]);
+    }
+    StopCommandsOnSignals(const StopCommandsOnSignals &) = delete;
+    StopCommandsOnSignals &operator=(const StopCommandsOnSignals &) = delete;
+
+private:
+    static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+    void (*m_previous[3])(int) = {};
+};
 
 
 // run_started's data object as one line: examples and classes, or an MLM run's documents and sequences.
@@ -563,10 +595,13 @@ int run(const Common &c, const RunOptions &o)
     req.name = o.name;
     req.tags = splitTags(o.tags);
     req.experimentFile = o.file;
-    auto launched = usecase::launch(*store, *target, *exp, req, [&](const std::string &m) {
-        if (!o.quiet)
-            std::fprintf(stderr, "%s\n", m.c_str());
-    });
+    auto launched = [&] {
+        StopCommandsOnSignals stops;
+        return usecase::launch(*store, *target, *exp, req, [&](const std::string &m) {
+            if (!o.quiet)
+                std::fprintf(stderr, "%s\n", m.c_str());
+        });
+    }();
     if (!launched) {
         printError(launched.message());
         return exitCodeOf(launched.error()); // 2 for what the user can fix (a bad model.init_from run)
@@ -596,7 +631,10 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
         return kBadInput;
     LaunchRequest req;
     req.dataRoot = c.dataRoot;
-    auto resumed = usecase::resume(*store, *target, *run, req);
+    auto resumed = [&] {
+        StopCommandsOnSignals stops;
+        return usecase::resume(*store, *target, *run, req);
+    }();
     if (!resumed) {
         printError(resumed.message());
         return exitCodeOf(resumed.error());

@@ -753,6 +753,17 @@ Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSum
     FollowLock lock(run);
     if (!lock.tryLock())
         return syncRun(store, run); // a live follower fetches; the mirror is still ours to read
+    std::error_code ec;
+    const double age = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+                       run.createdAt; // (a launcher takes the lock right after it creates the run)
+    if (run.status == RunStatus::Queued && age > 30 && !fs::exists(infoPath(run), ec)) {
+        // Its launcher held the lock until the worker was started, which writes remote.json first: it died while
+        // preparing the target (killed, its terminal closed), and nothing runs this run.
+        (void)store.setStatus(run.id, RunStatus::Failed,
+                              "its launch on " + t.name + " stopped before the worker was started (lbk was stopped "
+                              "or killed while preparing the target); start it again with lbk run");
+        return syncRun(store, run);
+    }
     auto info = readRemoteInfo(run);
     if (!info)
         return info.error();

@@ -1,5 +1,6 @@
 #include "launch/remoteshell.h"
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -128,6 +129,8 @@ Result<pid_t> startWithPipes(const std::vector<std::string> &argv, const fs::pat
     return pid;
 }
 
+std::atomic<bool> g_stopCommands{false};
+
 // Writes input to the child and reads its stdout and stderr until both close, or kills it at the deadline.
 void exchange(pid_t pid, const std::string &input, double timeoutSeconds, Pipe &in, Pipe &out, Pipe &err,
               ProcessOutput &result)
@@ -148,8 +151,8 @@ void exchange(pid_t pid, const std::string &input, double timeoutSeconds, Pipe &
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
     while (outOpen || errOpen || writeFd >= 0) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            result.timedOut = true;
+        if (left.count() <= 0 || g_stopCommands.load()) {
+            (left.count() <= 0 ? result.timedOut : result.stopped) = true;
             ::kill(pid, SIGKILL);
             return;
         }
@@ -183,6 +186,11 @@ void exchange(pid_t pid, const std::string &input, double timeoutSeconds, Pipe &
 }
 
 } // namespace
+
+void stopCommands()
+{
+    g_stopCommands.store(true);
+}
 
 Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std::string &input, double timeoutSeconds,
                                  const fs::path &inputFile)
@@ -372,6 +380,8 @@ Result<std::string> RemoteShell::check(const std::string &what, const std::strin
     auto r = run(script, input, timeoutSeconds, inputFile);
     if (!r)
         return Error{m_target.name + ": " + what + ": " + r.message()};
+    if (r->stopped)
+        return Error{m_target.name + ": " + what + ": stopped (lbk was asked to stop)"};
     if (r->timedOut)
         return Error{m_target.name + " (" + m_target.describe() + "): " + what + ": no answer within " +
                      std::to_string(int(timeoutSeconds)) + " s"};

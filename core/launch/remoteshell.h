@@ -19,7 +19,13 @@ struct ProcessOutput {
     int exitCode = -1; // 128+signal when killed; -1 when it could not be waited for
     std::string out, err;
     bool timedOut = false;
+    bool stopped = false; // killed because stopCommands() was called (lbk itself was asked to stop)
 };
+
+// Asks every command runProcess() is waiting on, and every later one, to be killed at once: lbk calls it from its
+// SIGINT/SIGTERM/SIGHUP handler while it prepares a target (async-signal-safe), so a stopped lbk fails the launch
+// and leaves no command behind.
+void stopCommands();
 
 // Runs argv (found on PATH), feeding it input (or the file inputFile) on stdin, and collects its output.
 // A process still running after timeoutSeconds is killed (timedOut set).

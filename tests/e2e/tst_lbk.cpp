@@ -311,6 +311,41 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!lbk::processAlive(run->pid, 0), 10000);
     }
 
+    // lbk stopped (SIGHUP: its terminal closed) while it prepares a target whose command hangs: the command is
+    // killed, the launch fails and its run is failed at once (it stayed queued, and cancel, resume and delete all
+    // refused it, with the command left running).
+    void aStopWhilePreparingATargetFailsItsRun()
+    {
+        const QString marker = m_dir.filePath(QStringLiteral("hang-started"));
+        const QString hang = m_dir.filePath(QStringLiteral("hang.sh"));
+        {
+            std::ofstream f(hang.toStdString());
+            f << "#!/bin/sh\ntouch '" << marker.toStdString() << "'\nexec sleep 600\n";
+        }
+        QFile::setPermissions(hang, QFile::permissions(hang) | QFileDevice::ExeOwner);
+        const QString targets = m_dir.filePath(QStringLiteral("hang-targets.json"));
+        {
+            std::ofstream f(targets.toStdString());
+            f << json{{"targets", {{"hangs", {{"type", "command"}, {"command", {hang.toStdString(), "{cmd}"}}}}}}}.dump();
+        }
+        QProcess p;
+        p.start(lbkPath(), {QStringLiteral("--store"), m_store, QStringLiteral("--targets"), targets, QStringLiteral("run"),
+                            experiment("debug.json"), QStringLiteral("--target"), QStringLiteral("hangs"),
+                            QStringLiteral("--name"), QStringLiteral("stopped-preparing")});
+        QVERIFY(p.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(marker), 30000);
+        ::kill(pid_t(p.processId()), SIGHUP);
+        QVERIFY(p.waitForFinished(10000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(p.exitCode() != 0 && err.contains(QStringLiteral("stopped (lbk was asked to stop)")), qPrintable(err));
+        const auto runs = store()->runs({});
+        const auto it = std::find_if(runs.begin(), runs.end(), [](const auto &r) { return r.name == "stopped-preparing"; });
+        QVERIFY(it != runs.end());
+        QCOMPARE(it->status, lbk::RunStatus::Failed);
+        const auto deleted = lbk({QStringLiteral("delete"), QString::number(it->id), QStringLiteral("--yes")});
+        QVERIFY2(deleted.exitCode == 0, qPrintable(deleted.err));
+    }
+
     // `lbk cancel` at once after a detached start reaches the worker while LibTorch still loads: the signal waits
     // until its handler is in, and the run ends cancelled (it was killed and ended interrupted), resumable. The
     // worker waits 1.5 s before its handler (LABBOOK_TEST_SLOW_START), so the cancel surely comes first.
