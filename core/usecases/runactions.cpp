@@ -5,6 +5,7 @@
 
 #include "experiment/schema.h"
 
+#include "launch/local.h"
 #include "launch/remote.h"
 #include "util/text.h"
 
@@ -121,8 +122,29 @@ Result<Launched> launch(Store &store, const Target &target, const Experiment &or
     return Launched{std::move(*run), *worker};
 }
 
+namespace {
+
+// A journal shorter than what the store has read from it was cut or replaced: a resumed worker would append to
+// it, and the store, which reads on from where it stopped, would take the middle of a line and lose what follows.
+Status journalHoldsWhatWasStored(const Store &store, const RunSummary &run)
+{
+    const int64_t read = store.cursor(run.id).offset;
+    std::error_code ec;
+    const auto size = fs::file_size(journalPath(run), ec);
+    if (ec || int64_t(size) >= read)
+        return okStatus();
+    return badInput("run " + std::to_string(run.id) + ": its journal " + journalPath(run).string() + " is " +
+                    std::to_string(size) + " bytes, shorter than the " + std::to_string(read) + " bytes the store has "
+                    "read from it (cut or replaced); a resume would append to it and lose what it records. Put the "
+                    "whole journal back, or start a new run (the store keeps what it read)");
+}
+
+} // namespace
+
 Result<Resumed> resume(Store &store, const Target &target, const RunDetail &run, const LaunchRequest &request)
 {
+    if (auto intact = journalHoldsWhatWasStored(store, run); !intact)
+        return intact.error();
     if (!target.remote()) {
         if (auto engine = workerProgramsAvailable(); !engine)
             return engine.error();
