@@ -125,6 +125,10 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
                            &counters)) {
             lm.step = counters.step;
             lm.checkpoint = kind;
+            if (lm.checkpoint == "last") // best.pt comes with the first evaluation; a run with some lost it
+                lm.checkpointNote = (runDir / "checkpoints" / "best.pt").string() + " is missing (deleted, or the run "
+                                    "has not evaluated yet): scoring the last checkpoint, step " +
+                                    std::to_string(lm.step) + ", instead of the best";
             return m;
         }
     }

@@ -31,6 +31,7 @@ struct LoadedModel {
     InputSpec inputs;
     std::shared_ptr<ClassifierImpl> model;
     std::string checkpoint; // best | last | export
+    std::string checkpointNote; // said before scoring when the run's best.pt is missing and last.pt is used instead
     int64_t step = 0;
     // The precision the run trained and validated in, as its journal records it ("fp32" for an export, whose
     // contract is the Python client's fp32 arithmetic).

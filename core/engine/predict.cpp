@@ -486,6 +486,8 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (!lm)
         return lm.error();
     (*lm)->choosePrecision(o.precision, o.warn);
+    if (o.warn && !(*lm)->checkpointNote.empty())
+        o.warn((*lm)->checkpointNote);
     sayWhatIsCut(o, **lm, threads);
     // The bag model's matmul (a batch by its dimension by the classes) is too small to split: OpenBLAS's threads
     // would only wake and wait (in sched_yield) beside the threads that parse, 40% of the CPU time on 1M titles

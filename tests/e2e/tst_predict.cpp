@@ -703,6 +703,17 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(QString::fromStdString(best.string())) &&
                      r.err.contains(QStringLiteral("do not match the checksum written with them: the file is damaged")),
                  qPrintable(r.err));
+        // best.pt gone, a last.pt there (as a cancelled run leaves them): the last checkpoint is scored, and that is
+        // said (it was scored without a word).
+        const fs::path last = best.parent_path() / "last.pt";
+        fs::rename(best, last);
+        auto fromLast = lbk({QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
+                             QString::fromUtf8(kSample), QStringLiteral("--out"), path("from-last.jsonl"), QStringLiteral("-q")});
+        fs::rename(last, best);
+        QVERIFY2(fromLast.exitCode == 0, qPrintable(fromLast.err));
+        QVERIFY2(fromLast.err.contains(QStringLiteral("best.pt is missing")) &&
+                     fromLast.err.contains(QStringLiteral("scoring the last checkpoint, step ")),
+                 qPrintable(fromLast.err));
     }
 };
 
