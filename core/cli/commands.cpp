@@ -1023,7 +1023,7 @@ void writeMetricsCsv(const Store &store, int64_t run, std::ostream &out)
 int exportRun(const Common &c, const ExportOptions &o)
 {
     if (o.format != "json" && o.format != "csv") {
-        printError("--format " + o.format + ": use csv, json or model (a folder: --out DIR)");
+        printError("--format " + o.format + ": use csv, json, model or hf (the last two: a folder, --out DIR)");
         return kBadInput;
     }
     const bool all = o.what == "all";

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "experiment/experiment.h"
+#include "experiment/schema.h"
 #include "launch/external.h"
 #include "launch/local.h"
 #include "store/store.h"
@@ -23,16 +24,15 @@ Result<json> readConfig(const std::string &from)
 {
     if (from.empty())
         return json::object();
-    std::string text;
+    json config;
     if (from == "-") {
-        text.assign(std::istreambuf_iterator<char>(std::cin), {});
-    } else {
-        std::ifstream in(from);
-        if (!in)
-            return badInput("--config " + from + ": cannot read the file");
-        text.assign(std::istreambuf_iterator<char>(in), {});
+        config = json::parse(std::string(std::istreambuf_iterator<char>(std::cin), {}), nullptr, false);
+    } else { // a file is read as experiment files are: a syntax error names its line and column
+        auto read = readJsonFile(from);
+        if (!read)
+            return badInput("--config " + read.message());
+        config = std::move(*read);
     }
-    auto config = json::parse(text, nullptr, false);
     if (!config.is_object())
         return badInput("--config " + (from == "-" ? std::string("(standard input)") : from) +
                         ": not a JSON object; give the run's config as {\"key\": value, ...}");
@@ -85,7 +85,8 @@ int record(const Common &c, const RecordOptions &o)
     if (o.task != "" && !fromWord<TaskKind>(o.task))
         return fail(badInput("--task " + o.task + ": allowed are multiclass, binary and multilabel"));
     if (!o.journal.empty() && !fs::is_regular_file(o.journal))
-        return fail(badInput("--journal " + o.journal + ": no such file"));
+        return fail(badInput("--journal " + o.journal + (fs::is_directory(o.journal) ? ": a folder; give its journal.jsonl"
+                                                                                     : ": no such file")));
     auto config = readConfig(o.config);
     if (!config)
         return fail(config.error());

@@ -105,8 +105,11 @@ Result<std::unique_ptr<ByteSource>> openByteSource(const fs::path &file, bool zs
     const std::string name = file.string();
     errno = 0;
     FilePtr f(std::fopen(name.c_str(), "rb"));
-    if (!f)
-        return Error{name + ": cannot open it: " + std::strerror(errno) + ". Check the file's permissions."};
+    if (!f) {
+        const int why = errno;
+        return Error{name + ": cannot open it: " + std::strerror(why) +
+                     (why == EACCES || why == EPERM ? ". Check the file's permissions." : "")};
+    }
     // zstd by name, or by its magic number when the name does not say.
     unsigned char magic[4] = {};
     const size_t got = std::fread(magic, 1, 4, f.get());

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 
 #include <ATen/Parallel.h>
@@ -406,6 +407,8 @@ public:
     {
         Output out;
         std::error_code ec;
+        if (o.out.empty())
+            return badInput("--out is empty: give a file, or - for standard output");
         if (o.out == "-") {
             out.m_file = stdout;
             out.m_final = out.m_writing = "standard output";
@@ -418,7 +421,7 @@ public:
         out.m_writing = device ? o.out : fs::path(o.out.string() + ".partial");
         out.m_file = std::fopen(out.m_writing.c_str(), "wb");
         if (!out.m_file)
-            return Error{o.out.string() + ": cannot write the predictions"};
+            return Error{o.out.string() + ": cannot write the predictions: " + std::strerror(errno)};
         return out;
     }
     Output() = default;

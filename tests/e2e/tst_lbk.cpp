@@ -201,6 +201,13 @@ private Q_SLOTS:
                                                    QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
                                                    QStringLiteral("--batch-size"), QStringLiteral("0")}
                                     << QStringLiteral("--batch-size: 0 is not a whole number of 1 or more");
+        QTest::newRow("empty --out") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
+                                                    QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl"),
+                                                    QStringLiteral("--out"), QString()}
+                                     << QStringLiteral("--out is empty: give a file, or - for standard output");
+        QTest::newRow("record a folder") << QStringList{QStringLiteral("record"), QStringLiteral("--journal"),
+                                                        QStringLiteral(LABBOOK_SOURCE_DIR)}
+                                         << QStringLiteral(": a folder; give its journal.jsonl");
         QTest::newRow("threads") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
                                                 QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
                                                 QStringLiteral("--threads"), QStringLiteral("100000")}
