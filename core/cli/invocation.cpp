@@ -24,8 +24,9 @@ CLI::Validator atLeast(long long least)
     return CLI::Validator(
         [least](std::string &text) -> std::string {
             char *end = nullptr;
+            errno = 0;
             const long long v = std::strtoll(text.c_str(), &end, 10);
-            if (text.empty() || *end != '\0' || v < least)
+            if (text.empty() || *end != '\0' || errno == ERANGE || v < least)
                 return text + " is not a whole number of " + std::to_string(least) + " or more";
             return {};
         },
@@ -98,7 +99,8 @@ void defineLaunchOptions(CLI::App *cmd, RunOptions &o, const char *what)
     cmd->add_option("--target", o.target, std::string("Where to ") + what + ": local (default) or a name from `lbk targets`");
     if (std::string(what) == "train") {
         cmd->add_option("--seeds", o.seeds, "A run group: one run per seed, e.g. 13,14,15; metrics as mean and deviation")
-            ->delimiter(',');
+            ->delimiter(',')
+            ->check(atLeast(0));
         cmd->add_option("--parallel", o.parallel, "With --seeds: runs at once (default 1)")->check(CLI::Range(1, 256));
     }
 }

@@ -208,6 +208,9 @@ private Q_SLOTS:
         QTest::newRow("record a folder") << QStringList{QStringLiteral("record"), QStringLiteral("--journal"),
                                                         QStringLiteral(LABBOOK_SOURCE_DIR)}
                                          << QStringLiteral(": a folder; give its journal.jsonl");
+        QTest::newRow("seeds") << QStringList{QStringLiteral("run"), QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"),
+                                              QStringLiteral("--seeds"), QStringLiteral("13,-1")}
+                               << QStringLiteral("--seeds: -1 is not a whole number of 0 or more");
         QTest::newRow("threads") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
                                                 QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
                                                 QStringLiteral("--threads"), QStringLiteral("100000")}
