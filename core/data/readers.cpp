@@ -623,9 +623,14 @@ std::string readDelimited(LineReader &lines, const DataSpec &spec, char sep, Tal
             continue;
         }
         if (fields.size() != c.header.size()) {
+            // A quote left open joins the lines after it into this record: say which, as their papers are lost too.
+            const int64_t last = lines.lineNumber();
             t.bad(line, "has " + std::to_string(fields.size()) + " fields, the header has " +
                             std::to_string(c.header.size()) +
-                            (quoting ? " (an unquoted comma or quote?)" : " (a tab inside a field?)"));
+                            (last > line ? " (it runs to line " + std::to_string(last) + ": a quote left open joins "
+                                           "the lines after it)"
+                             : quoting   ? " (an unquoted comma or quote?)"
+                                         : " (a tab inside a field?)"));
             continue;
         }
         Paper p;

@@ -705,6 +705,16 @@ private Q_SLOTS:
                  report.firstErrors[1].c_str());
         QVERIFY2(q(report.firstErrors[2]).startsWith(f + QStringLiteral(":6: a quoted field")),
                  report.firstErrors[2].c_str());
+
+        // A quote closed on a later line: the record spans both, and the message names the second line too.
+        ReadReport joined;
+        const fs::path two = write(QStringLiteral("joined.csv"),
+                                   "id,title,categories\n0,Fine,cs.CL\n1,\"Open,cs.CL\n2,Lost\",x,cs.LG\n");
+        QVERIFY(readPapers(two, spec, &joined).ok());
+        QCOMPARE(joined.bad, 1);
+        QVERIFY2(q(joined.firstErrors[0]).startsWith(q(two.string()) + QStringLiteral(":3: has 4 fields, the header has 3 "
+                                                                                       "(it runs to line 4: a quote left open")),
+                 joined.firstErrors[0].c_str());
     }
 
     void readMissingColumn_data()
