@@ -257,6 +257,13 @@ namespace {
 std::mutex g_damageMutex;
 std::optional<StoreDamage> g_damage; // the first damage not yet taken
 
+// What to do with a damaged store file: one text for a store found damaged on opening and while reading.
+std::string damageAdvice(const std::string &file)
+{
+    return "Restore it from a backup, or recover what it holds with `sqlite3 " + file + " .recover | sqlite3 "
+           "recovered.db`; every run's journal.jsonl can be recorded again with `lbk record --journal`";
+}
+
 } // namespace
 
 void detail::noteStoreDamage(sqlite3 *db, int rc)
@@ -264,9 +271,7 @@ void detail::noteStoreDamage(sqlite3 *db, int rc)
     const char *name = db ? sqlite3_db_filename(db, "main") : nullptr;
     const std::string file = name && *name ? name : "the store";
     const std::string what = file + ": the store is damaged (" + sqlite3_errstr(rc) + "), so what was read from it "
-                             "may be incomplete. Restore it from a backup, or recover what it holds with `sqlite3 " +
-                             file + " .recover | sqlite3 recovered.db`; every run's journal.jsonl can be recorded "
-                             "again with `lbk record --journal`";
+                             "may be incomplete. " + damageAdvice(file);
     std::lock_guard lock(g_damageMutex);
     if (!g_damage)
         g_damage = StoreDamage{file, what};
@@ -315,7 +320,12 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path &given)
     }
     sqlite3_busy_timeout(db, 5000);
     auto fail = [&](const std::string &what, const std::string &msg) -> Error {
+        const int code = sqlite3_errcode(db);
         sqlite3_close(db);
+        if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) // a cut file, a damaged header, or another file
+            return Error{what + " " + path.string() + ": " + msg + ". " +
+                         (code == SQLITE_NOTADB ? "If it is a Labbook store, it is damaged: " : "") +
+                         damageAdvice(path.string())};
         // SQLite writes its -wal and -shm files beside the store, also to read it: say so when it cannot.
         const bool writable = ::access(path.c_str(), W_OK) == 0 && ::access(path.parent_path().c_str(), W_OK) == 0;
         return Error{what + " " + path.string() + ": " + msg +

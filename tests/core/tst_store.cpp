@@ -307,6 +307,8 @@ private Q_SLOTS:
         auto bad = Store::open(text);
         QVERIFY(!bad);
         QVERIFY2(contains(bad.message(), text.string()), bad.message().c_str());
+        QVERIFY2(contains(bad.message(), "If it is a Labbook store, it is damaged: Restore it from a backup"),
+                 bad.message().c_str());
     }
 
     void defaultPath()
