@@ -521,6 +521,7 @@ int validate(const Common &c, const std::string &file)
 {
     auto j = readJsonFile(file);
     std::vector<ValidationIssue> issues;
+    std::string dataNote; // data not found here: a note, not an error (a target with its own data_root has it)
     if (!j) {
         issues.push_back({"", j.message()});
     } else {
@@ -530,14 +531,30 @@ int validate(const Common &c, const std::string &file)
         if (auto e = experimentFromJson(*j); issues.empty() && e && e->model.pretrained())
             if (auto bad = checkInitFrom(*e, resolveDataPath(e->model.initFrom, c.dataRoot)))
                 issues.push_back(*bad);
+        if (auto e = experimentFromJson(*j); issues.empty() && e) {
+            auto files = resolveDataFiles(e->data.paths, c.dataRoot);
+            std::error_code ec;
+            if (!files)
+                dataNote = files.message();
+            else
+                for (const auto &f : *files)
+                    if (dataNote.empty() && !fs::exists(f, ec))
+                        dataNote = "data.path: " + f.string() + ": no such file";
+            if (!dataNote.empty())
+                dataNote += " here (a target with its own data_root may have it)";
+        }
     }
     if (c.json) {
         json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};
         for (const auto &i : issues)
             out["errors"].push_back({{"path", i.path}, {"message", i.message}});
+        if (!dataNote.empty())
+            out["notes"] = json::array({dataNote});
         std::printf("%s\n", dumpJson(out).c_str());
     } else if (issues.empty()) {
         std::printf("%s: valid\n", file.c_str());
+        if (!dataNote.empty())
+            std::fprintf(stderr, "note: %s\n", dataNote.c_str());
     } else {
         for (const auto &i : issues) // a file that cannot be read is named by its message already
             std::fprintf(stderr, "%s\n", (i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());

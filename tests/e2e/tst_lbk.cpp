@@ -61,6 +61,15 @@ private Q_SLOTS:
     {
         auto ok = lbk({QStringLiteral("validate"), experiment("debug.json")});
         QCOMPARE(ok.exitCode, 0);
+        QVERIFY2(!ok.err.contains(QStringLiteral("note:")), qPrintable(ok.err));
+        // A data file that is not here: valid (a target may have it), with a note naming it.
+        const QString elsewhere = m_dir.filePath(QStringLiteral("elsewhere.json"));
+        std::ofstream(elsewhere.toStdString()) << R"({"data": {"path": "nowhere/papers.jsonl"}})";
+        auto noted = lbk({QStringLiteral("validate"), elsewhere});
+        QCOMPARE(noted.exitCode, 0);
+        QVERIFY2(noted.err.contains(QStringLiteral("note: data.path: ")) &&
+                     noted.err.contains(QStringLiteral("nowhere/papers.jsonl: no such file here")),
+                 qPrintable(noted.err));
         const QString bad = m_dir.filePath(QStringLiteral("bad.json"));
         std::ofstream(bad.toStdString()) << R"({"data": {"path": "x"}, "optimizer": {"lr": "fast", "mom": 1}})";
         auto r = lbk({QStringLiteral("validate"), bad});
