@@ -555,9 +555,11 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
                 return int(i);
         return -1;
     };
-    std::string headerList;
-    for (const auto &h : c.header)
-        headerList += (headerList.empty() ? "" : ", ") + inQuotes(h);
+    std::string headerList; // a file without a header row would list a whole paper: each name clipped, 12 at most
+    for (size_t i = 0; i < c.header.size() && i < 12; ++i)
+        headerList += (headerList.empty() ? "" : ", ") + inQuotes(clip(c.header[i], 40));
+    if (c.header.size() > 12)
+        headerList += " and " + std::to_string(c.header.size() - 12) + " more";
     c.id = column(spec.idColumn);
     c.title = column(spec.titleColumn);
     c.abstract = column(spec.abstractColumn);

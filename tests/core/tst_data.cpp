@@ -728,6 +728,11 @@ private Q_SLOTS:
             << int(TextField::Title)
             << QStringLiteral("no column \"categories\" (data.columns.categories); its columns are \"id\", \"title\", "
                               "\"abstract\", \"subjects\"");
+        QTest::newRow("csv without a header row")
+            << QStringLiteral("noheader.csv") << (QByteArray("2101.00001,") + QByteArray(80, 'x') + ",cs.CL\n2,T,cs.CL\n")
+            << int(TextField::Title)
+            << (QStringLiteral("its columns are \"2101.00001\", \"") + QString(40, QLatin1Char('x')) +
+                QStringLiteral("...\", \"cs.CL\""));
         QTest::newRow("tsv without title")
             << QStringLiteral("notitle.tsv") << QByteArray("id\theadline\tcategories\n1\tT\tcs.CL\n")
             << int(TextField::Title) << QStringLiteral("no column \"title\" (data.columns.title)");
