@@ -294,6 +294,7 @@ private Q_SLOTS:
         QTest::keyClicks(dialog.field(QStringLiteral("host")), QStringLiteral("gpu2.lab.example.org"));
         QTest::keyClicks(dialog.field(QStringLiteral("port")), QStringLiteral("2222"));
         QTest::keyClicks(dialog.field(QStringLiteral("user")), QStringLiteral("ada"));
+        QTest::keyClicks(dialog.field(QStringLiteral("description")), QStringLiteral("the lab's A100 box"));
         qobject_cast<QPlainTextEdit *>(dialog.field(QStringLiteral("setup")))
             ->setPlainText(QStringLiteral("export OMP_NUM_THREADS=8\n. ~/venv/bin/activate"));
         QVERIFY2(dialog.problems().isEmpty(), qPrintable(dialog.problems().join(QLatin1Char('\n'))));
@@ -324,6 +325,7 @@ private Q_SLOTS:
         QCOMPARE(box->ssh->host, std::string("gpu2.lab.example.org"));
         QCOMPARE(box->ssh->port, 2222);
         QCOMPARE(box->ssh->user, std::string("ada"));
+        QCOMPARE(box->description, std::string("the lab's A100 box"));
         QCOMPARE(box->setup, (std::vector<std::string>{"export OMP_NUM_THREADS=8", ". ~/venv/bin/activate"}));
         const lbk::Target *cmd = file->find("command-1");
         QVERIFY(cmd);

@@ -242,6 +242,9 @@ void TargetsDialog::addSettingsFields()
     const QStringList all = {QStringLiteral("ssh"), QStringLiteral("slurm"), QStringLiteral("command")};
     const QStringList ssh = {QStringLiteral("ssh")}, slurm = {QStringLiteral("slurm")},
                       command = {QStringLiteral("command")};
+    addField(QStringLiteral("description"), QStringLiteral("description"), Kind::Text, all,
+             tr("e.g. the lab's A100 box (8 GPUs)"),
+             tr("One line shown beside the name in lbk targets and the form's target menu"));
     addField(QStringLiteral("host"), QStringLiteral("host *"), Kind::Text, ssh, QStringLiteral("gpu1.lab.example.org"),
              tr("Where to connect (the user goes in \"user\")"));
     addField(QStringLiteral("port"), QStringLiteral("port"), Kind::Int, ssh, QStringLiteral("22"), tr("1 to 65535"));
