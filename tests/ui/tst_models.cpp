@@ -403,7 +403,7 @@ private Q_SLOTS:
         CurvesPlot plot; // as the curves draw it, smoothed: looked at in the screenshot
         plot.resize(640, 320);
         plot.setSeries({CurveSeries{QStringLiteral("train/loss"), Qt::blue, b.x, b.y}});
-        plot.setXLabel(QStringLiteral("wall time since the first point (s)"));
+        plot.setXLabel(QStringLiteral("wall time since the run started (s)"));
         plot.show();
         QCoreApplication::processEvents();
         QDir().mkpath(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots"));

@@ -438,6 +438,23 @@ private Q_SLOTS:
         curves->findChild<QSlider *>(QStringLiteral("smoothing"))->setValue(80);
         QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 2, 10000);
         shoot(QStringLiteral("run-curves-smoothed"));
+        // A metric keeps its colour when another is ticked (colours followed the ticked set's order).
+        const QColor trainColour = curves->plot()->series().front().color;
+        curves->setSelectedKeys({QStringLiteral("lr"), QStringLiteral("train/loss"), QStringLiteral("val/loss")});
+        QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 3, 10000);
+        QCOMPARE(curves->plot()->series()[1].name, QStringLiteral("train/loss"));
+        QCOMPARE(curves->plot()->series()[1].color, trainColour);
+        // Against wall time, one clock for the run: the first evaluation sits where it was made, after the first
+        // training points, not at 0 of its own series.
+        curves->setSelectedKeys({QStringLiteral("train/loss"), QStringLiteral("val/loss")});
+        curves->findChild<QComboBox *>(QStringLiteral("xAxis"))->setCurrentIndex(1);
+        QTRY_COMPARE_WITH_TIMEOUT(int(curves->plot()->series().size()), 2, 10000);
+        const auto &trainSeries = curves->plot()->series()[0], &valSeries = curves->plot()->series()[1];
+        QCOMPARE(valSeries.name, QStringLiteral("val/loss"));
+        QVERIFY2(valSeries.x.front() > trainSeries.x.front(),
+                 qPrintable(QStringLiteral("%1 vs %2").arg(valSeries.x.front()).arg(trainSeries.x.front())));
+        QVERIFY(trainSeries.x.front() >= 0);
+        curves->findChild<QComboBox *>(QStringLiteral("xAxis"))->setCurrentIndex(0);
 
         // Histograms: a heat map per histogram over every evaluation.
         view->tabs()->setCurrentIndex(RunView::Histograms);

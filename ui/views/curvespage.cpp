@@ -1,4 +1,7 @@
 #include "curvespage.h"
+#include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -32,6 +35,7 @@ CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
     sideLayout->addWidget(m_keys, 1);
     auto *form = new QFormLayout;
     m_xAxis = new QComboBox(side);
+    m_xAxis->setObjectName(QStringLiteral("xAxis"));
     m_xAxis->addItem(tr("step"));
     m_xAxis->addItem(tr("wall time (s)"));
     form->addRow(tr("x axis"), m_xAxis);
@@ -200,9 +204,21 @@ void CurvesPage::loadSeries()
         });
 }
 
+// Where a run's wall-time axis starts: when its worker started (one clock for all its curves, so an evaluation
+// sits at the time it was made, not at 0 of its own series), or its earliest point loaded when that is earlier or
+// the start is unknown.
+double CurvesPage::timeOrigin(const lbk::RunSummary &run) const
+{
+    double t0 = run.startedAt > 0 ? run.startedAt : std::numeric_limits<double>::infinity();
+    for (const auto &[key, points] : m_data)
+        if (key.first == run.id && !points.empty())
+            t0 = std::min(t0, points.front().wall);
+    return std::isfinite(t0) ? t0 : 0.0;
+}
+
 void CurvesPage::rebuildPlot()
 {
-    const QStringList keys = selectedKeys();
+    const QStringList keys = selectedKeys(), all = availableKeys();
     const bool wall = m_xAxis->currentIndex() == 1;
     const bool multiRun = m_runs.size() > 1;
     std::vector<CurveSeries> series;
@@ -217,11 +233,12 @@ void CurvesPage::rebuildPlot()
             }
             CurveSeries s;
             s.name = multiRun ? QStringLiteral("#%1 %2 %3").arg(run.id).arg(qs(run.name), key) : key;
-            QColor c = seriesColor(multiRun ? r : k);
+            // A metric keeps its colour whatever else is ticked: its place among the run's metrics, not the ticked.
+            QColor c = seriesColor(multiRun ? r : int(all.indexOf(key)));
             if (multiRun && k > 0)
                 c = c.darker(100 + 35 * k); // second and later metrics of a run: same hue, darker
             s.color = c;
-            const double t0 = it->second.front().wall;
+            const double t0 = timeOrigin(run);
             s.x.reserve(qsizetype(it->second.size()));
             s.y.reserve(qsizetype(it->second.size()));
             for (const auto &p : it->second) {
@@ -238,7 +255,7 @@ void CurvesPage::rebuildPlot()
         }
         ++k;
     }
-    m_plot->setXLabel(wall ? tr("wall time since the first point (s)") : tr("step"));
+    m_plot->setXLabel(wall ? tr("wall time since the run started (s)") : tr("step"));
     m_plot->setYLabel(keys.size() == 1 ? keys.front() : QString());
     m_plot->setSeries(std::move(series));
 }

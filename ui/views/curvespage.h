@@ -38,6 +38,7 @@ private:
     void loadKeys();
     void loadSeries();
     void rebuildPlot();
+    double timeOrigin(const lbk::RunSummary &run) const;
 
     StoreService *m_store;
     std::vector<lbk::RunSummary> m_runs;
