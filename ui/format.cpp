@@ -1,4 +1,5 @@
 #include "format.h"
+#include <algorithm>
 
 #include <cmath>
 #include <cstdio>
@@ -30,6 +31,19 @@ std::vector<std::string> fromStringList(const QStringList &l)
 QString statusText(lbk::RunStatus s)
 {
     return QString::fromLatin1(lbk::toString(s));
+}
+
+QString statusText(const lbk::RunSummary &r)
+{
+    const bool pruned = r.status == lbk::RunStatus::Cancelled &&
+                        std::find(r.tags.begin(), r.tags.end(), "pruned") != r.tags.end();
+    return pruned ? QStringLiteral("pruned") : statusText(r.status);
+}
+
+bool showsWhyItEnded(const lbk::RunSummary &r)
+{
+    return !r.error.empty() && (r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted ||
+                                r.status == lbk::RunStatus::Cancelled);
 }
 
 QColor statusColor(lbk::RunStatus s)

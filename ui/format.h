@@ -19,6 +19,10 @@ QStringList toStringList(const std::vector<std::string> &v);
 std::vector<std::string> fromStringList(const QStringList &l);
 
 QString statusText(lbk::RunStatus s);
+// A run's status as the views show it: "pruned" for a run its sweep stopped early (cancelled, tagged "pruned").
+QString statusText(const lbk::RunSummary &r);
+// Whether a view shows why the run ended (its error): failed, interrupted, or cancelled with a reason (pruned).
+bool showsWhyItEnded(const lbk::RunSummary &r);
 // A colour readable on both light and dark backgrounds.
 QColor statusColor(lbk::RunStatus s);
 QString formatMetric(double v);         // 4 significant digits with trailing zeros ("0.8430"), "-" for NaN;

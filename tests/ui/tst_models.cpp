@@ -109,6 +109,17 @@ private Q_SLOTS:
         QCOMPARE(edits.count(), 1);
         QCOMPARE(model.runAt(2)->tags, (std::vector<std::string>{"a", "b", "c"}));
         QVERIFY(!model.setData(model.index(2, RunsModel::Status), QStringLiteral("x")));
+
+        // A run its sweep stopped early reads "pruned", and its reason is shown; one cancelled by hand reads
+        // "cancelled" (both were "cancelled" with no reason in the views).
+        auto pruned = makeRun(9, "debug-p", lbk::RunStatus::Cancelled, 0.3);
+        pruned.tags.push_back("pruned");
+        pruned.error = "pruned by the sweep (asha: rung 1)";
+        auto stopped = makeRun(8, "debug-s", lbk::RunStatus::Cancelled, 0.3);
+        model.setRuns({pruned, stopped});
+        QCOMPARE(model.index(0, RunsModel::Status).data().toString(), QStringLiteral("pruned"));
+        QCOMPARE(model.index(1, RunsModel::Status).data().toString(), QStringLiteral("cancelled"));
+        QVERIFY(showsWhyItEnded(pruned) && !showsWhyItEnded(stopped));
     }
 
     void durationOfARunThatNeverStarted()

@@ -219,7 +219,7 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     }
     const bool sort = role == SortRole;
     switch (index.column()) {
-    case Status: return statusText(r.status);
+    case Status: return statusText(r);
     case Id: return sort ? QVariant::fromValue<qint64>(r.id) : QVariant(QString::number(r.id));
     case Name:
         if (m_fold && role == Qt::DisplayRole)

@@ -40,9 +40,8 @@ LogPage::LogPage(StoreService *store, QWidget *parent)
 void LogPage::setRun(const lbk::RunSummary &run)
 {
     m_run = run;
-    const bool bad = run.status == lbk::RunStatus::Failed || run.status == lbk::RunStatus::Interrupted;
-    m_error->setVisible(bad && !run.error.empty());
-    m_error->setText(QStringLiteral("<b>%1:</b> %2").arg(statusText(run.status).toHtmlEscaped(),
+    m_error->setVisible(showsWhyItEnded(run));
+    m_error->setText(QStringLiteral("<b>%1:</b> %2").arg(statusText(run).toHtmlEscaped(),
                                                         qs(run.error).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))));
     refresh();
 }

@@ -218,16 +218,15 @@ void RunView::updateHeader()
     m_header->setText(QStringLiteral("<span style='font-size:large'><b>#%1 %2</b></span> &nbsp; "
                                      "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &middot; %6 &middot; %7%8")
                           .arg(r.id)
-                          .arg(middleCut(qs(r.name)).toHtmlEscaped(), statusColor(r.status).name(), statusText(r.status),
+                          .arg(middleCut(qs(r.name)).toHtmlEscaped(), statusColor(r.status).name(), statusText(r),
                                middleCut(qs(r.experiment)).toHtmlEscaped(),
                                r.lrFind() ? tr("LR range test") : qs(r.task),
                                r.startedAt > 0 ? tr("started %1").arg(formatTimestamp(r.startedAt))
                                                : tr("created %1, never started").arg(formatTimestamp(r.createdAt)),
                                tail));
     m_header->setToolTip(qs(r.name).size() > 64 ? qs(r.name) : QString());
-    const bool bad = r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted;
-    m_error->setVisible(bad && !r.error.empty());
-    m_error->setText(tr("<b>This run %1:</b> %2").arg(statusText(r.status),
+    m_error->setVisible(showsWhyItEnded(r));
+    m_error->setText(tr("<b>This run %1:</b> %2").arg(statusText(r),
                                                     qs(r.error).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))));
     QString info = QStringLiteral("<table cellspacing=4>");
     const auto row = [&info](const QString &k, const QString &v) {
