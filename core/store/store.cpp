@@ -440,7 +440,9 @@ Result<RunDetail> Store::run(std::string_view ref) const
     if (byPrefix.size() == 1)
         return runById(byPrefix.front().first);
     {
-        auto s = stmt("SELECT id FROM runs WHERE name = ? ORDER BY created_at DESC, id DESC LIMIT 1");
+        // A name is the latest run of that name; an LR range test of the same experiment (named alike) only when no
+        // training run has the name, so `lbk resume NAME` and model.init_from "run:NAME" do not land on the test.
+        auto s = stmt("SELECT id FROM runs WHERE name = ? ORDER BY kind = 'lr_find', created_at DESC, id DESC LIMIT 1");
         s.bindText(1, ref);
         if (s.step())
             return runById(s.i64(0));

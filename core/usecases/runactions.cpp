@@ -55,17 +55,51 @@ std::string keptStepsText(const RunSummary &run)
     return text;
 }
 
+// What a fine-tune takes from the pre-training run it starts from: the encoder's sizes and how its tokenizer cuts
+// text (the tokenizer file is copied; a fine-tune that cased or split words otherwise would feed the encoder ids
+// it never saw). By dotted key, as the pre-training run recorded them.
+json inheritedFromPretraining(const Experiment &pre)
+{
+    const TokenizerSpec &t = pre.tokenizer;
+    const ModelSpec &m = pre.model;
+    return {{"model.embedding_dim", m.embeddingDim}, {"model.hidden", m.hidden}, {"model.layers", m.layers},
+            {"model.heads", m.heads}, {"tokenizer.type", toString(t.type)}, {"tokenizer.lowercase", t.lowercase},
+            {"tokenizer.vocab_size", t.vocabSize}, {"tokenizer.min_count", t.minCount}};
+}
+
+// A run model.init_from may start from: an MLM pre-training run with weights to take.
+Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_t step)
+{
+    if (pre.lrFind())
+        return badInput("model.init_from: run " + ref + " is an LR range test (run " + std::to_string(pre.id) +
+                        "), not a pre-training run; name the pre-training run by its id (run:ID)");
+    if (pre.task != toString(TrainingObjective::Mlm))
+        return badInput("model.init_from: run " + ref + " is not an MLM pre-training run (its task is " + pre.task +
+                        ")");
+    std::error_code ec;
+    const fs::path checkpoints = fs::path(pre.runDir) / "checkpoints";
+    if (step == -1 && !isActive(pre.status) && !fs::exists(checkpoints / "best.pt", ec) &&
+        !fs::exists(checkpoints / "last.pt", ec))
+        return badInput("model.init_from: run " + ref + " (" + toString(pre.status) + ") left no checkpoint in " +
+                        checkpoints.string() + " to start from");
+    return okStatus();
+}
+
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
-// config names it by uid and carries its encoder's sizes, so the worker, predict and export rebuild the same encoder.
-Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment)
+// config names it by uid and carries its encoder's sizes and tokenizer settings, so the worker, predict and export
+// rebuild the same encoder and cut text as it was cut. A value the file gives otherwise is replaced, and said.
+Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment, std::vector<std::string> &notes)
 {
     const InitRun init = experiment.model.initRun();
     auto pre = store.run(init.ref);
     if (!pre)
         return badInput("model.init_from: no run \"" + init.ref + "\" in " + store.path().string());
-    if (pre->task != toString(TrainingObjective::Mlm))
-        return badInput("model.init_from: run " + init.ref + " is not an MLM pre-training run (its task is " +
-                        pre->task + ")");
+    if (auto ok = checkPretrainingRun(*pre, init.ref, init.step); !ok)
+        return ok.error();
+    auto preExperiment = experimentFromRecorded(pre->config);
+    if (!preExperiment)
+        return badInput("model.init_from: run " + init.ref + "'s recorded config cannot be read: " +
+                        preExperiment.message());
     std::string word = std::string(kInitRunPrefix) + pre->uid;
     if (init.step == -1 && isActive(pre->status)) // its best.pt changes while it trains: the config could not say which
         return badInput("model.init_from: run " + init.ref + " is still " + toString(pre->status) +
@@ -81,8 +115,14 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
     }
     json config = experiment.config;
     config["model"]["init_from"] = word;
-    for (const char *size : {"embedding_dim", "hidden", "layers", "heads"})
-        config["model"][size] = valueAt(pre->config, std::string("model.") + size);
+    const json inherited = inheritedFromPretraining(*preExperiment);
+    for (const auto &[key, value] : inherited.items()) {
+        const json given = valueAt(config, key);
+        if (!given.is_null() && given != value)
+            notes.push_back(key + " " + given.dump() + " is replaced by " + value.dump() + ", as run " + init.ref +
+                            " pre-trained the encoder");
+        setValueAt(config, key, value);
+    }
     const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");
     if (preTokens.is_number_integer() && experiment.tokenizer.maxTokens > preTokens.get<int>())
         return badInput("model.init_from: tokenizer.max_tokens is " + std::to_string(experiment.tokenizer.maxTokens) +
@@ -98,10 +138,14 @@ Result<Launched> launch(Store &store, const Target &target, const Experiment &or
 {
     Experiment experiment = original;
     if (original.model.initFromRun()) {
-        auto resolved = resolveInitRun(store, original);
+        std::vector<std::string> notes;
+        auto resolved = resolveInitRun(store, original, notes);
         if (!resolved)
             return resolved.error();
         experiment = std::move(*resolved);
+        for (const auto &note : notes)
+            if (progress)
+                progress("note: " + note);
     }
     if (target.remote()) {
         auto run = launchRemoteRun(store, target, experiment, request, progress ? progress : [](const std::string &) {});

@@ -429,6 +429,13 @@ private Q_SLOTS:
         QCOMPARE(store->run("abcd1")->id, a2);   // unique prefix
         QCOMPARE(store->run("ffff")->id, c);     // 4 characters are enough
         QCOMPARE(store->run("alpha")->id, a2);   // newest of that name
+        NewRun test = nr;                        // an LR range test of the same experiment, named alike, newer still
+        test.kind = "lr_find";
+        test.uid = "0123456789ab";
+        const auto lrTest = store->createRun(test);
+        QVERIFY(lrTest);
+        QCOMPARE(store->run("alpha")->id, a2);   // a name means the training run, not the test
+        QCOMPARE(store->run("0123456789ab")->id, lrTest->id);
         QCOMPARE(store->run("gamma")->id, c);
 
         auto ambiguous = store->run("abcd");
@@ -450,7 +457,7 @@ private Q_SLOTS:
         QVERIFY(!dup);
         QVERIFY2(contains(dup.message(), "already exists"), dup.message().c_str());
         QVERIFY(!store->createRun(NewRun{.uid = "../escape"}));
-        QCOMPARE(store->runCount(), 4);
+        QCOMPARE(store->runCount(), 5);
     }
 
     void setters()

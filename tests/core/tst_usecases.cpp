@@ -141,6 +141,25 @@ private Q_SLOTS:
                      launched.message().find("kept: 20, 40") != std::string::npos,
                  launched.message().c_str());
         QCOMPARE(m_store->runs({}).size(), size_t(1)); // nothing created
+
+        // Ended without a checkpoint (it failed before its first evaluation): refused before anything is created
+        // (the fine-tune was created, then failed on the missing weights).
+        (void)m_store->setStatus(run->id, RunStatus::Failed, "out of memory");
+        const auto empty = usecase::launch(*m_store, localTarget(), *tune, {});
+        QVERIFY(!empty.ok() && empty.error().badInput);
+        QVERIFY2(empty.message().find("(failed) left no checkpoint in") != std::string::npos, empty.message().c_str());
+        // An LR range test of the pre-training experiment is not a pre-training run.
+        NewRun test;
+        test.name = "lr-test-of-pretraining";
+        test.task = "mlm";
+        test.kind = "lr_find";
+        auto lrTest = m_store->createRun(test);
+        QVERIFY(lrTest.ok());
+        tune->model.initFrom = "run:" + std::to_string(lrTest->id);
+        const auto refused = usecase::launch(*m_store, localTarget(), *tune, {});
+        QVERIFY(!refused.ok() && refused.error().badInput);
+        QVERIFY2(refused.message().find("is an LR range test") != std::string::npos, refused.message().c_str());
+        QCOMPARE(m_store->runs({}).size(), size_t(2)); // no fine-tune created
     }
 
     void findTarget()

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "engine/hfweights.h"
+#include "experiment/schema.h"
 #include "engine/mlm.h"
 #include "hf/hftokenizer.h"
 #include "lbkprocess.h"
@@ -385,10 +386,15 @@ private Q_SLOTS:
     // frozen the fine-tuned run's word and position embeddings are the pre-trained ones, value for value.
     void fineTunesFromTheRun()
     {
+        // The fine-tune's file names another tokenizer type and case: the pre-training run's are used (the encoder
+        // learned its ids), and the replacement is said. (They were taken from the file: text cut otherwise.)
+        auto preRecorded = lbk::experimentFromRecorded(store()->run("mlm")->config);
+        QVERIFY(preRecorded.ok());
+        const std::string otherType = preRecorded->tokenizer.type == lbk::TokenizerType::Bpe ? "unigram" : "bpe";
         const QString file = lbktest::debugVariant(
             m_dir.path(), QStringLiteral("from-mlm"),
             {{"data", {{"limit", 800}}},
-             {"tokenizer", {{"max_tokens", 24}}},
+             {"tokenizer", {{"max_tokens", 24}, {"type", otherType}, {"lowercase", !preRecorded->tokenizer.lowercase}}},
              {"model", {{"type", "encoder"}, {"init_from", "run:mlm"}, {"pooling", "cls"}, {"freeze_embeddings", true}}},
              {"training", {{"max_steps", 12}}},
              {"evaluation", {{"every_steps", 6}}}});
@@ -401,6 +407,10 @@ private Q_SLOTS:
         QCOMPARE(fine->config["model"]["init_from"].get<std::string>(), "run:" + pre->uid);
         QCOMPARE(fine->config["model"]["embedding_dim"], pre->config["model"]["embedding_dim"]);
         QCOMPARE(fine->config["model"]["append_sep"], json(true)); // [CLS] pieces [SEP], as pre-training framed them
+        QCOMPARE(fine->config["tokenizer"]["type"], json(lbk::toString(preRecorded->tokenizer.type)));
+        QCOMPARE(fine->config["tokenizer"]["lowercase"], json(preRecorded->tokenizer.lowercase));
+        QVERIFY2(r.err.contains(QStringLiteral("note: tokenizer.type \"%1\" is replaced by").arg(QString::fromStdString(otherType))),
+                 qPrintable(r.err));
         torch::serialize::InputArchive a, b;
         a.load_from((std::filesystem::path(pre->runDir) / "checkpoints" / "best.pt").string());
         b.load_from((std::filesystem::path(fine->runDir) / "checkpoints" / "best.pt").string());
