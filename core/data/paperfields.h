@@ -32,7 +32,8 @@ public:
     // categoriesRequired: a classifier's data needs them; pre-training does not.
     std::string problem(const Paper &p, const bool (&has)[kFieldCount], bool categoriesRequired) const
     {
-        if (!has[kTitle] || isBlank(p.title))
+        // The title only where the text reads it: abstracts alone (a corpus of them) need no title.
+        if (m_text != TextField::Abstract && (!has[kTitle] || isBlank(p.title)))
             return (has[kTitle] ? "empty \"" : "no \"") + m_names[kTitle] + "\"";
         if (m_text == TextField::Abstract && (!has[kAbstract] || isBlank(p.abstract)))
             return abstractProblem(has[kAbstract]);

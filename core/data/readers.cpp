@@ -576,7 +576,7 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
         return t.fileName + ": the header row has a single column (" + headerList + "); is the separator right? " +
                (sep == ',' ? "This is read as CSV (comma-separated); for tabs use data.format \"tsv\" or a .tsv name."
                            : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
-    if (c.title < 0 && !(t.asWritten && spec.text == TextField::Abstract)) // predict needs only the text's columns
+    if (c.title < 0 && spec.text != TextField::Abstract) // abstracts alone need no title (paperfields.h)
         return missing("title", spec.titleColumn);
     if (c.categories < 0 && t.categoriesRequired)
         return missing("categories", spec.categoriesColumn);

@@ -235,6 +235,7 @@ private:
     Status prepareTokenizer();
     Status preparePretrained();
     Status prepareCorpus();
+    void sayWhenTheCorpusChanged(const std::string &key) const;
     // The packed corpus's cache entry: everything the sequences depend on.
     fs::path corpusCacheBase() const;
     std::vector<std::vector<int>> encodeAll(const std::vector<std::string> &texts) const;
@@ -358,12 +359,15 @@ Status MlmObjective::preparePretrained()
 
 namespace {
 // A hash of the files' bytes, in the order given (a tokenizer's: a few MB at most).
-uint64_t contentHash(const std::vector<fs::path> &files, uint64_t h)
+// The files' bytes, with their names when names tell them apart (a Hugging Face folder's vocab.txt, merges.txt);
+// one sentencepiece model is its bytes alone, so the tokenizer cached under its hash and the run's own copy
+// (tokenizer.model, which a resume loads) give the same key.
+uint64_t contentHash(const std::vector<fs::path> &files, uint64_t h, bool withNames)
 {
     for (const auto &f : files) {
         std::ifstream in(f, std::ios::binary);
         const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        h = stableHash(f.filename().string() + ":" + bytes, h);
+        h = stableHash((withNames ? f.filename().string() + ":" : std::string()) + bytes, h);
     }
     return h;
 }
@@ -388,8 +392,26 @@ fs::path MlmObjective::corpusCacheBase() const
         "|" + (e.mlm.taskSplit ? c.value("labels", json::object()).dump() : std::string("hash")) + "|window " +
         std::to_string(e.tokenizer.maxTokens) + "|one " + std::to_string(e.mlm.onePerDocument) + "|" +
         std::to_string(m_special.cls) + "," + std::to_string(m_special.sep);
-    const uint64_t h = contentHash(tokenizerFiles, stableHash(settings, dataFilesStamp(m_files)));
+    const uint64_t h = contentHash(tokenizerFiles, stableHash(settings, dataFilesStamp(m_files)), m_pretrained.has_value());
     return cacheRoot(m_ctx.options.cacheDir) / "mlm-corpus" / hexKey(h);
+}
+
+// The corpus key (data files' stamp, settings, tokenizer) a run started with is kept in its folder: a resume that
+// finds another packs what the files hold now, with other held-out documents and data positions, so its curves
+// do not continue the interrupted ones. Said as a warning (the files were changed or touched meanwhile).
+void MlmObjective::sayWhenTheCorpusChanged(const std::string &key) const
+{
+    if (m_ctx.rank > 0)
+        return;
+    const fs::path file = m_ctx.options.runDir / "corpus.key";
+    std::string before;
+    if (std::ifstream in(file); in && m_ctx.options.resume)
+        std::getline(in, before);
+    if (!before.empty() && before != key)
+        m_ctx.log("warning", "the corpus is not the one this run started on: its data files changed (or were touched) "
+                             "since, so the held-out documents and the data position differ from the interrupted "
+                             "run's, and its curves do not continue comparably from here");
+    std::ofstream(file) << key << "\n";
 }
 
 Status MlmObjective::prepareCorpus()
@@ -403,6 +425,7 @@ Status MlmObjective::prepareCorpus()
     r.encode = [&](const std::vector<std::string> &texts) { return encodeAll(texts); };
     r.vocabRows = m_special.rows;
     r.cacheBase = corpusCacheBase();
+    sayWhenTheCorpusChanged(r.cacheBase.filename().string());
     auto corpus = openMlmCorpus(r);
     if (!corpus)
         return corpus.error();

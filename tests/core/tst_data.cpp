@@ -273,6 +273,15 @@ private Q_SLOTS:
         QCOMPARE(csvReport.bad, 1);
         QVERIFY2(q(csvReport.firstErrors[0]).endsWith(QStringLiteral(":3: empty \"abstract\", the text data.text \"abstract\" reads")),
                  csvReport.firstErrors[0].c_str());
+
+        // Abstracts alone need no title (a pre-training corpus of abstracts): none on the line, or no such column.
+        const auto untitled = readPapers(write(QStringLiteral("untitled.jsonl"),
+                                               "{\"id\": \"u1\", \"abstract\": \"Words of it\", \"categories\": \"cs.CL\"}\n"),
+                                         spec);
+        QVERIFY2(untitled.ok() && untitled->size() == 1, untitled.ok() ? "" : untitled.message().c_str());
+        const auto noColumn = readPapers(write(QStringLiteral("untitled.csv"), "id,abstract,categories\nu1,Words of it,cs.CL\n"),
+                                         spec);
+        QVERIFY2(noColumn.ok() && noColumn->size() == 1, noColumn.ok() ? "" : noColumn.message().c_str());
     }
 
     void readJsonlMapping()

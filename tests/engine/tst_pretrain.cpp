@@ -508,6 +508,51 @@ private Q_SLOTS:
         }
         qInfo("largest difference of %zu logged losses: %.3g", whole.size(), worst);
         QVERIFY(worst < 1e-5);
+        // The resume maps the corpus its first start packed (it packed it again: the cache key hashed the
+        // tokenizer's file name, the cached copy's then the run's own), and finds the corpus unchanged.
+        std::vector<std::string> entries; // the cache entry each start used
+        for (const auto &line : s->logs(s->run("mlm-resumed")->id)) {
+            if (const auto at = line.message.find(" the cache: "); at != std::string::npos)
+                entries.push_back(line.message.substr(at + 12));
+            QVERIFY2(line.message.find("the corpus is not the one") == std::string::npos, line.message.c_str());
+        }
+        QCOMPARE(entries.size(), size_t(2));
+        QCOMPARE(entries[1], entries[0]);
+    }
+
+    // A resume that finds its data files changed since the run started (papers appended) says its curves no longer
+    // continue comparably (it packed the new corpus without a word: other held-out documents, epoch going back).
+    void aResumeOnAChangedCorpusSaysSo()
+    {
+        const fs::path data = fs::path(m_dir.path().toStdString()) / "growing.jsonl";
+        std::vector<std::string> lines;
+        {
+            std::ifstream in(kSample.toStdString());
+            for (std::string line; lines.size() < 700 && std::getline(in, line);)
+                lines.push_back(line);
+            std::ofstream out(data);
+            for (size_t i = 0; i < 400; ++i)
+                out << lines[i] << "\n";
+        }
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LABBOOK_INJECT_NAN_STEP"), QStringLiteral("15"));
+        const auto failed = lbk({QStringLiteral("run"), experiment(QStringLiteral("mlm-growing"),
+                                                                   {{"data", {{"path", data.string()}, {"limit", nullptr}}},
+                                                                    {"training", {{"max_steps", 20}}}})},
+                                env);
+        QVERIFY(failed.exitCode != 0);
+        {
+            std::ofstream out(data, std::ios::app);
+            for (size_t i = 400; i < lines.size(); ++i)
+                out << lines[i] << "\n";
+        }
+        const auto r = lbk({QStringLiteral("resume"), QStringLiteral("mlm-growing")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        auto s = store();
+        const auto logs = s->logs(s->run("mlm-growing")->id);
+        QVERIFY(std::any_of(logs.begin(), logs.end(), [](const auto &l) {
+            return l.level == "warning" && l.message.find("the corpus is not the one this run started on") != std::string::npos;
+        }));
     }
 
     // The corpus is packed once: a second run of the same corpus and tokenizer maps the cached sequences, encodes
