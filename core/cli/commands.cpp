@@ -703,12 +703,12 @@ int runs(const Common &c, const RunsOptions &o)
         std::printf("%s\n", dumpJson(out).c_str());
         return kOk;
     }
-    Table t({"ID", "STATUS", "NAME", "KIND", "TASK", "STEP", "VAL ACC", "VAL F1", "TEST ACC", "STARTED", "TIME", "HOST",
-             "TAGS"});
+    // The validation columns are the GUI's: best values (the kept checkpoint's choice), else final.
+    Table t({"ID", "STATUS", "NAME", "KIND", "TASK", "STEP", "BEST ACC", "BEST F1", "TEST ACC", "STARTED", "TIME",
+             "HOST", "TAGS"});
     for (const auto &r : list)
         t.add({std::to_string(r.id), toString(r.status), r.name, r.kind, r.task, std::to_string(r.lastStep),
-               fmtMetric(r.summaryValue("final", "val/accuracy"), 3),
-               fmtMetric(r.summaryValue("final", "val/macro_f1"), 3),
+               fmtMetric(r.listedValue("val/accuracy"), 3), fmtMetric(r.listedValue("val/macro_f1"), 3),
                fmtMetric(r.summaryValue("final", "test/accuracy"), 3), fmtTime(r.startedAt > 0 ? r.startedAt : r.createdAt),
                fmtDuration(r.duration()), r.host, joinTags(r.tags)});
     std::printf("%s", t.render().c_str());

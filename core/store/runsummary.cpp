@@ -32,4 +32,10 @@ std::optional<double> RunSummary::summaryValue(const char *section, const std::s
     return v->get<double>();
 }
 
+std::optional<double> RunSummary::listedValue(const std::string &key) const
+{
+    const auto best = summaryValue("best", key);
+    return best ? best : summaryValue("final", key);
+}
+
 } // namespace lbk

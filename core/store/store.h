@@ -87,6 +87,9 @@ struct RunSummary {
     // A number of the summary, e.g. summaryValue("best", "val/accuracy"); section is "final", "best" or
     // "best_step". nullopt when absent, null or not a number.
     std::optional<double> summaryValue(const char *section, const std::string &key) const;
+    // What run lists show for a validation metric: its best value (the kept checkpoint is chosen by the best of
+    // evaluation.metric), the final one when no best was recorded. One rule for lbk runs and the GUI's list.
+    std::optional<double> listedValue(const std::string &key) const;
 };
 
 struct RunDetail : RunSummary {

@@ -150,6 +150,12 @@ private Q_SLOTS:
         const auto list = json::parse(runs.out.toStdString());
         QVERIFY(!list.empty());
         QCOMPARE(list[0]["status"].get<std::string>(), std::string("finished"));
+        // The table's validation columns are the GUI list's: the best F1 (the kept checkpoint's), not the final.
+        auto table = lbk({QStringLiteral("runs")});
+        const double bestF1 = list[0]["summary"]["best"]["val/macro_f1"].get<double>();
+        QVERIFY2(table.out.contains(QStringLiteral("BEST F1")) &&
+                     table.out.contains(QString::number(bestF1, 'f', 3)),
+                 qPrintable(table.out));
 
         auto filtered = lbk({QStringLiteral("--json"), QStringLiteral("runs"), QStringLiteral("--status"),
                              QStringLiteral("failed")});

@@ -35,13 +35,9 @@ namespace {
 // The value each metric column shows: the best validation value (the final one when no best was recorded).
 double columnValue(const lbk::RunSummary &r, int column)
 {
-    const auto bestOrFinal = [&](const char *key) {
-        const auto best = r.summaryValue("best", key);
-        return orNan(best ? best : r.summaryValue("final", key));
-    };
     switch (column) {
-    case RunsModel::BestF1: return bestOrFinal("val/macro_f1");
-    case RunsModel::BestAccuracy: return bestOrFinal("val/accuracy");
+    case RunsModel::BestF1: return orNan(r.listedValue("val/macro_f1"));
+    case RunsModel::BestAccuracy: return orNan(r.listedValue("val/accuracy"));
     case RunsModel::FinalLoss: return orNan(r.summaryValue("final", "val/loss"));
     default: return std::nan("");
     }
@@ -276,9 +272,9 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
     case Experiment: return tr("Experiment");
     case Kind: return tr("Kind");
     case Task: return tr("Task");
-    case BestF1: return tr("Macro F1");
-    case BestAccuracy: return tr("Accuracy");
-    case FinalLoss: return tr("Val loss");
+    case BestF1: return tr("Best F1");
+    case BestAccuracy: return tr("Best acc.");
+    case FinalLoss: return tr("Final val loss");
     case Started: return tr("Started");
     case Duration: return tr("Duration");
     case Host: return tr("Host");
