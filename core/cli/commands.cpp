@@ -723,12 +723,11 @@ namespace {
 void printLineage(const Store &store, const RunDetail &r)
 {
     if (const auto source = usecase::encoderSource(store, r)) {
-        const std::string at = source->step >= 0 ? " as at step " + std::to_string(source->step) : "";
-        std::printf("  encoder from: %s%s\n",
+        const std::string at = source->step >= 0 ? ", its weights of step " + std::to_string(source->step) : "";
+        std::printf("  encoder from: %s\n",
                     source->run ? ("run " + std::to_string(source->run->id) + " " + source->run->name + " (" +
-                                   source->uid + ")").c_str()
-                                : ("run " + source->uid + ", no longer in this store").c_str(),
-                    at.c_str());
+                                   source->uid + ")" + at).c_str()
+                                : ("run " + source->uid + at + " (no longer in this store)").c_str());
     }
     std::vector<std::string> names;
     for (const auto &f : usecase::fineTunedFrom(store, r))

@@ -110,7 +110,8 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
         if (init.step < 0 || !fs::exists(kept))
             return badInput("model.init_from: run " + init.ref + " kept no weights at step " +
                             experiment.model.initFrom.substr(experiment.model.initFrom.rfind('@') + 1) +
-                            " (its evaluation.keep_checkpoints keeps checkpoints/step-N.pt at each evaluation)");
+                            " (its evaluation.keep_checkpoints keeps checkpoints/step-N.pt at each evaluation" +
+                            keptStepsText(*pre) + ")");
         word += "@" + std::to_string(init.step);
     }
     json config = experiment.config;

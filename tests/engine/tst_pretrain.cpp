@@ -481,10 +481,12 @@ private Q_SLOTS:
         b.read("model.bert.embeddings.word_embeddings.weight", y);
         QVERIFY(torch::equal(x, y));
         QVERIFY(lbk({QStringLiteral("show"), QStringLiteral("from-step-20")})
-                    .out.contains(QStringLiteral("as at step 20")));
+                    .out.contains(QStringLiteral(", its weights of step 20")));
         const auto refused = lbk({QStringLiteral("run"), variant(QStringLiteral("from-step-21"), "run:mlm@21")});
         QCOMPARE(refused.exitCode, 2);
-        QVERIFY2(refused.err.contains(QStringLiteral("kept no weights at step 21")), qPrintable(refused.err));
+        QVERIFY2(refused.err.contains(QStringLiteral("kept no weights at step 21")) &&
+                     refused.err.contains(QStringLiteral("; kept: 10, 20")), // the steps it did keep, to choose from
+                 qPrintable(refused.err));
     }
 
     // A run stopped by a diverging loss at step 25 resumes from its step-20 checkpoint and then trains exactly as
