@@ -454,6 +454,7 @@ private Q_SLOTS:
         QVERIFY2(valSeries.x.front() > trainSeries.x.front(),
                  qPrintable(QStringLiteral("%1 vs %2").arg(valSeries.x.front()).arg(trainSeries.x.front())));
         QVERIFY(trainSeries.x.front() >= 0);
+        shoot(QStringLiteral("run-curves-wall-time"));
         curves->findChild<QComboBox *>(QStringLiteral("xAxis"))->setCurrentIndex(0);
 
         // Histograms: a heat map per histogram over every evaluation.
