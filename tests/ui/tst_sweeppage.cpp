@@ -119,6 +119,10 @@ private Q_SLOTS:
         const auto *visible = page.visibleTrials();
         QCOMPARE(visible->index(0, labbook::TrialsModel::Trial).data().toInt(), 8);
         QCOMPARE(visible->index(0, labbook::TrialsModel::Value).data().toString(), QStringLiteral("0.7600"));
+        // The swept keys come right after the metric (they were after Step and Run, off-screen at 1280).
+        QCOMPARE(page.trials()->headerData(labbook::TrialsModel::FirstKey, Qt::Horizontal).toString(),
+                 QStringLiteral("model.type"));
+        QCOMPARE(page.trials()->headerData(page.trials()->stepColumn(), Qt::Horizontal).toString(), QStringLiteral("Step"));
         QCOMPARE(page.plot()->lineCount(), 8);
         QCOMPARE(page.plot()->axisCount(), 3); // model.type, optimizer.lr, the metric
         // Each numeric axis reads its extent at the ends and round values between (decades on the log axis).

@@ -44,14 +44,15 @@ QVariant TrialsModel::data(const QModelIndex &index, int role) const
     if (role == Qt::ToolTipRole && c == reasonColumn())
         return QString::fromStdString(t.reason);
     if (role == SortRole) {
-        switch (c) {
-        case Trial: return t.trial;
-        case Value: return t.value ? *t.value : (m_o.spec.maximize ? -1e300 : 1e300);
-        case Step: return qint64(row.lastStep);
-        case Run: return qint64(t.run);
-        default: break;
-        }
-        if (c >= FirstKey && c < reasonColumn()) {
+        if (c == Trial)
+            return t.trial;
+        if (c == Value)
+            return t.value ? *t.value : (m_o.spec.maximize ? -1e300 : 1e300);
+        if (c == stepColumn())
+            return qint64(row.lastStep);
+        if (c == runColumn())
+            return qint64(t.run);
+        if (isKeyColumn(c)) {
             const auto &axis = m_o.axes[size_t(c - FirstKey)];
             return axis.position(t.params.value(axis.key, nlohmann::json()));
         }
@@ -63,11 +64,13 @@ QVariant TrialsModel::data(const QModelIndex &index, int role) const
     case Trial: return t.trial;
     case State: return QString::fromUtf8(lbk::toString(t.state));
     case Value: return t.value ? formatMetric(*t.value) : QStringLiteral("-");
-    case Step: return t.run > 0 ? formatCount(row.lastStep) : QStringLiteral("-");
-    case Run: return t.run > 0 ? QVariant(qint64(t.run)) : QVariant(QStringLiteral("-"));
     default: break;
     }
-    if (c < reasonColumn()) {
+    if (c == stepColumn())
+        return t.run > 0 ? formatCount(row.lastStep) : QStringLiteral("-");
+    if (c == runColumn())
+        return t.run > 0 ? QVariant(qint64(t.run)) : QVariant(QStringLiteral("-"));
+    if (isKeyColumn(c)) {
         const auto &axis = m_o.axes[size_t(c - FirstKey)];
         return t.params.contains(axis.key) ? QString::fromStdString(axis.label(t.params[axis.key])) : QStringLiteral("-");
     }
@@ -83,11 +86,13 @@ QVariant TrialsModel::headerData(int section, Qt::Orientation orientation, int r
     case Trial: return tr("Trial");
     case State: return tr("State");
     case Value: return QString::fromStdString(m_o.spec.metric);
-    case Step: return tr("Step");
-    case Run: return tr("Run");
     default: break;
     }
-    if (section < reasonColumn())
+    if (section == stepColumn())
+        return tr("Step");
+    if (section == runColumn())
+        return tr("Run");
+    if (isKeyColumn(section))
         return QString::fromStdString(m_o.axes[size_t(section - FirstKey)].key);
     return tr("Why");
 }

@@ -1,6 +1,6 @@
 #pragma once
-// A sweep's trials as a table: trial, state, the metric, the step reached, the run, one column per swept key,
-// and why a trial was pruned or failed. Rows come best first (sweepOverview's order); a filter (from the parallel
+// A sweep's trials as a table: trial, state, the metric, one column per swept key (right after the metric, so a
+// narrow window still shows what each trial tried), the step reached, the run, and why a trial was pruned or failed. Rows come best first (sweepOverview's order); a filter (from the parallel
 // coordinates' brushes) hides rows without changing them.
 #include <functional>
 #include <vector>
@@ -14,7 +14,7 @@ namespace labbook {
 class TrialsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Trial, State, Value, Step, Run, FirstKey };
+    enum Column { Trial, State, Value, FirstKey }; // then the keys, stepColumn(), runColumn(), reasonColumn()
     enum Role { SortRole = Qt::UserRole + 1, RunIdRole, TrialRole };
     using QAbstractTableModel::QAbstractTableModel;
 
@@ -26,8 +26,12 @@ public:
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
+    int stepColumn() const { return FirstKey + int(m_o.axes.size()); }
+    int runColumn() const { return stepColumn() + 1; }
+    int reasonColumn() const { return stepColumn() + 2; }
+
 private:
-    int reasonColumn() const { return FirstKey + int(m_o.axes.size()); }
+    bool isKeyColumn(int c) const { return c >= FirstKey && c < stepColumn(); }
     lbk::SweepOverview m_o;
 };
 
