@@ -524,6 +524,11 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!view->log()->text().isEmpty(), 10000);
         shoot(QStringLiteral("run-log"));
         view->tabs()->setCurrentIndex(RunView::Overview);
+        // Each best value says the step it was reached at; no "best" of the test split.
+        const QString info = view->findChild<QLabel *>(QStringLiteral("runOverview"))->text();
+        QVERIFY2(info.contains(QRegularExpression(QStringLiteral("val/macro_f1 [0-9.]+ \\(step [0-9,]+\\)"))),
+                 qPrintable(info));
+        QVERIFY2(!info.contains(QRegularExpression(QStringLiteral("Best</b></td><td>[^<]*test/"))), qPrintable(info));
         shoot(QStringLiteral("run-overview"));
 
         // Every plot exports to PNG, PDF and SVG.

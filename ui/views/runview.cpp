@@ -255,11 +255,16 @@ void RunView::updateHeader()
     row(tr("Config hash"), qs(r.configHash));
     for (const char *section : {"best", "final"})
         if (r.summary.contains(section) && r.summary[section].is_object()) {
+            const bool best = section == std::string("best");
             QStringList parts;
-            for (const auto &[k, v] : r.summary[section].items())
-                if (v.is_number())
-                    parts << QStringLiteral("%1 %2").arg(qs(k), formatMetric(v.get<double>()));
-            row(section == std::string("best") ? tr("Best") : tr("Final"), parts.join(QStringLiteral(", ")));
+            for (const auto &[k, v] : r.summary[section].items()) {
+                if (!v.is_number() || (best && k.starts_with("test/"))) // a best of the test split is peeking
+                    continue;
+                const auto at = best ? r.summaryValue("best_step", k) : std::nullopt; // each best has its own step
+                parts << QStringLiteral("%1 %2%3").arg(qs(k), formatMetric(v.get<double>()),
+                                                      at ? tr(" (step %L1)").arg(qint64(*at)) : QString());
+            }
+            row(best ? tr("Best") : tr("Final"), parts.join(QStringLiteral(", ")));
         }
     if (r.summary.contains("lr_suggestion") && r.summary["lr_suggestion"].is_object()) {
         const auto &s = r.summary["lr_suggestion"];
