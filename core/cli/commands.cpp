@@ -730,8 +730,8 @@ void printLineage(const Store &store, const RunDetail &r)
                                 : ("run " + source->uid + at + " (no longer in this store)").c_str());
     }
     std::vector<std::string> names;
-    for (const auto &f : usecase::fineTunedFrom(store, r))
-        names.push_back(std::to_string(f.id) + " " + f.name);
+    for (const auto &f : usecase::fineTunedFrom(store, r)) // one that failed or stopped says so
+        names.push_back(std::to_string(f.id) + " " + f.name + usecase::endNote(f));
     if (!names.empty())
         std::printf("  fine-tuned by runs: %s\n", joinTags(names).c_str());
 }

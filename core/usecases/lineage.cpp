@@ -40,4 +40,11 @@ std::vector<RunSummary> fineTunedFrom(const Store &store, const RunSummary &pret
     return runs;
 }
 
+std::string endNote(const RunSummary &fineTune)
+{
+    if (fineTune.status == RunStatus::Finished || isActive(fineTune.status))
+        return {};
+    return " (" + std::string(toString(fineTune.status)) + ")";
+}
+
 } // namespace lbk::usecase

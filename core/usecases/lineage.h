@@ -21,5 +21,8 @@ std::optional<EncoderSource> encoderSource(const Store &store, const RunDetail &
 
 // The runs fine-tuned from this one, newest first.
 std::vector<RunSummary> fineTunedFrom(const Store &store, const RunSummary &pretraining);
+// What a listing of them adds to a fine-tune's name: " (failed)", " (cancelled)", " (interrupted)" for one that did
+// not finish and is not going on; "" otherwise. One rule for lbk show and the GUI's overview.
+std::string endNote(const RunSummary &fineTune);
 
 } // namespace lbk::usecase

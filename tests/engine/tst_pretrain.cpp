@@ -428,6 +428,11 @@ private Q_SLOTS:
         const auto source = lbk({QStringLiteral("show"), QStringLiteral("mlm"), QStringLiteral("--json")});
         QCOMPARE(json::parse(source.out.toStdString())["fine_tuned_by"], json::array({fine->uid}));
         QVERIFY(lbk({QStringLiteral("show"), QStringLiteral("from-mlm")}).out.contains(QStringLiteral("encoder from: run")));
+        // A fine-tune that failed is listed as such (it read as a fine-tune like any other).
+        QVERIFY(s->setStatus(fine->id, lbk::RunStatus::Failed, "for the listing"));
+        QVERIFY2(lbk({QStringLiteral("show"), QStringLiteral("mlm")}).out.contains(QStringLiteral("from-mlm (failed)")),
+                 "the failed fine-tune is marked");
+        QVERIFY(s->setStatus(fine->id, lbk::RunStatus::Finished, ""));
         // It predicts and exports like any classifier: its folder holds the tokenizer and the weights.
         const QString preds = m_dir.filePath(QStringLiteral("from-mlm.jsonl"));
         const auto p = lbk({QStringLiteral("predict"), QStringLiteral("from-mlm"), QStringLiteral("--data"), kSample,

@@ -200,7 +200,7 @@ QString RunView::lineageRows(const std::optional<lbk::usecase::EncoderSource> &s
     if (!fineTuned.empty()) {
         QStringList links;
         for (const auto &r : fineTuned)
-            links << runLink(r);
+            links << runLink(r) + qs(lbk::usecase::endNote(r)).toHtmlEscaped();
         row(tr("Fine-tuned by"), links.join(QStringLiteral(", ")));
     }
     return rows;
