@@ -1,11 +1,11 @@
 #include "format.h"
-#include <algorithm>
 
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
 #include <QDateTime>
+#include <QLabel>
 #include <QLocale>
 
 namespace labbook {
@@ -35,15 +35,28 @@ QString statusText(lbk::RunStatus s)
 
 QString statusText(const lbk::RunSummary &r)
 {
-    const bool pruned = r.status == lbk::RunStatus::Cancelled &&
-                        std::find(r.tags.begin(), r.tags.end(), "pruned") != r.tags.end();
-    return pruned ? QStringLiteral("pruned") : statusText(r.status);
+    return r.pruned() ? QStringLiteral("pruned") : statusText(r.status);
 }
 
 bool showsWhyItEnded(const lbk::RunSummary &r)
 {
     return !r.error.empty() && (r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted ||
                                 r.status == lbk::RunStatus::Cancelled);
+}
+
+void showWhyItEnded(QLabel *banner, const lbk::RunSummary &r)
+{
+    banner->setVisible(showsWhyItEnded(r));
+    const bool failed = r.status == lbk::RunStatus::Failed || r.status == lbk::RunStatus::Interrupted;
+    const QColor edge = failed ? QColor(0xe5, 0x39, 0x35) : QColor(0xc9, 0x8a, 0x1a);
+    banner->setStyleSheet(QStringLiteral("QLabel { background: rgba(%1,%2,%3,40); border: 1px solid %4; "
+                                         "border-radius: 4px; padding: 6px; }")
+                              .arg(edge.red()).arg(edge.green()).arg(edge.blue()).arg(edge.name()));
+    QString status = statusText(r);
+    status[0] = status[0].toUpper();
+    banner->setText(QStringLiteral("<b>%1:</b> %2").arg(status.toHtmlEscaped(),
+                                                        qs(r.error).toHtmlEscaped().replace(QLatin1Char('\n'),
+                                                                                             QStringLiteral("<br>"))));
 }
 
 QColor statusColor(lbk::RunStatus s)

@@ -11,6 +11,8 @@
 
 #include "store/store.h"
 
+class QLabel;
+
 namespace labbook {
 
 inline QString qs(const std::string &s) { return QString::fromStdString(s); }
@@ -23,6 +25,8 @@ QString statusText(lbk::RunStatus s);
 QString statusText(const lbk::RunSummary &r);
 // Whether a view shows why the run ended (its error): failed, interrupted, or cancelled with a reason (pruned).
 bool showsWhyItEnded(const lbk::RunSummary &r);
+// Shows (or hides) that in a banner label: "<b>Failed:</b> reason" on red, a pruned or cancelled run's on amber.
+void showWhyItEnded(QLabel *banner, const lbk::RunSummary &r);
 // A colour readable on both light and dark backgrounds.
 QColor statusColor(lbk::RunStatus s);
 QString formatMetric(double v);         // 4 significant digits with trailing zeros ("0.8430"), "-" for NaN;

@@ -197,7 +197,7 @@ public:
 
 private:
     static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
-    void (*m_previous[3])(int) = {};
+    void (*m_previous[std::size(kSignals)])(int) = {};
 };
 
 
@@ -517,6 +517,24 @@ std::vector<std::string> splitTags(const std::vector<std::string> &tags)
 
 } // namespace
 
+namespace {
+
+// Why the experiment's data is not on this machine ("" when it is): a note for lbk validate, not an error (a
+// target with its own data_root may have it).
+std::string missingDataNote(const Experiment &e, const std::string &dataRoot)
+{
+    auto files = resolveDataFiles(e.data.paths, dataRoot);
+    if (!files)
+        return files.message() + " here (a target with its own data_root may have it)";
+    std::error_code ec;
+    for (const auto &f : *files)
+        if (!fs::exists(f, ec))
+            return "data.path: " + f.string() + ": no such file here (a target with its own data_root may have it)";
+    return {};
+}
+
+} // namespace
+
 int validate(const Common &c, const std::string &file)
 {
     auto j = readJsonFile(file);
@@ -528,20 +546,11 @@ int validate(const Common &c, const std::string &file)
         if (j->is_object() && !j->contains("name"))
             (*j)["name"] = fs::path(file).stem().string();
         issues = validateExperimentJson(*j);
-        if (auto e = experimentFromJson(*j); issues.empty() && e && e->model.pretrained())
-            if (auto bad = checkInitFrom(*e, resolveDataPath(e->model.initFrom, c.dataRoot)))
-                issues.push_back(*bad);
         if (auto e = experimentFromJson(*j); issues.empty() && e) {
-            auto files = resolveDataFiles(e->data.paths, c.dataRoot);
-            std::error_code ec;
-            if (!files)
-                dataNote = files.message();
-            else
-                for (const auto &f : *files)
-                    if (dataNote.empty() && !fs::exists(f, ec))
-                        dataNote = "data.path: " + f.string() + ": no such file";
-            if (!dataNote.empty())
-                dataNote += " here (a target with its own data_root may have it)";
+            if (e->model.pretrained())
+                if (auto bad = checkInitFrom(*e, resolveDataPath(e->model.initFrom, c.dataRoot)))
+                    issues.push_back(*bad);
+            dataNote = missingDataNote(*e, c.dataRoot);
         }
     }
     if (c.json) {

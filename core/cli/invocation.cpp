@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -18,17 +19,23 @@ namespace lbk::cli {
 
 namespace {
 
+// text as a whole number within [least, most] (no overflow, nothing after it).
+bool wholeWithin(const std::string &text, long long least, long long most)
+{
+    char *end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    return !text.empty() && *end == '\0' && errno != ERANGE && v >= least && v <= most;
+}
+
 // A whole number of at least `least`, said plainly (CLI11's own range checks print 1.8e308 as the upper bound).
 CLI::Validator atLeast(long long least)
 {
     return CLI::Validator(
         [least](std::string &text) -> std::string {
-            char *end = nullptr;
-            errno = 0;
-            const long long v = std::strtoll(text.c_str(), &end, 10);
-            if (text.empty() || *end != '\0' || errno == ERANGE || v < least)
-                return text + " is not a whole number of " + std::to_string(least) + " or more";
-            return {};
+            return wholeWithin(text, least, LLONG_MAX) ? std::string()
+                                                       : text + " is not a whole number of " + std::to_string(least) +
+                                                             " or more";
         },
         "INT>=" + std::to_string(least));
 }
@@ -38,12 +45,9 @@ CLI::Validator between(long long least, long long most)
 {
     return CLI::Validator(
         [least, most](std::string &text) -> std::string {
-            char *end = nullptr;
-            errno = 0;
-            const long long v = std::strtoll(text.c_str(), &end, 10);
-            if (text.empty() || *end != '\0' || errno == ERANGE || v < least || v > most)
-                return text + " is not a whole number from " + std::to_string(least) + " to " + std::to_string(most);
-            return {};
+            return wholeWithin(text, least, most) ? std::string()
+                                                  : text + " is not a whole number from " + std::to_string(least) +
+                                                        " to " + std::to_string(most);
         },
         "INT in [" + std::to_string(least) + ", " + std::to_string(most) + "]");
 }

@@ -105,13 +105,13 @@ std::string Predictor::header() const
     return h + "\n";
 }
 
-
-// Parses and tokenizes in parallel; m_ok[i] says what line i was (kScored: a paper with text).
+// "an array", "a number": what a field holds that is not a string, for messages.
 static std::string jsonTypeName(const json &v)
 {
     return v.is_array() ? "an array" : v.is_object() ? "an object" : v.is_boolean() ? "a boolean" : "a number";
 }
 
+// Parses and tokenizes in parallel; m_ok[i] says what line i was (kScored: a paper with text).
 void Predictor::parse(const std::vector<std::string> &lines)
 {
     const DataSpec &ds = m_lm.exp.data;

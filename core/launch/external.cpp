@@ -100,8 +100,6 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
     ec.clear();
     if (!same)
         fs::copy_file(journal, journalPath(run), fs::copy_options::overwrite_existing, ec);
-    else
-        ec.clear();
     if (ec) {
         const std::string why = journal.string() + ": cannot copy the journal into the run's folder " + run.runDir +
                                 ": " + ec.message();

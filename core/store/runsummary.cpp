@@ -32,6 +32,11 @@ std::optional<double> RunSummary::summaryValue(const char *section, const std::s
     return v->get<double>();
 }
 
+bool RunSummary::pruned() const
+{
+    return status == RunStatus::Cancelled && std::find(tags.begin(), tags.end(), kPrunedTag) != tags.end();
+}
+
 std::optional<double> RunSummary::listedValue(const std::string &key) const
 {
     const auto best = summaryValue("best", key);

@@ -55,6 +55,9 @@ inline bool isRemoteTarget(std::string_view target)
 // '.', at most 64, not starting with '.' or '-'.
 bool validUid(std::string_view uid);
 
+// The tag a sweep puts on a run it pruned (RunSummary::pruned()).
+inline constexpr char kPrunedTag[] = "pruned";
+
 struct RunSummary {
     int64_t id = 0;
     std::string uid;         // globally unique (worker, journal and remote side use it)
@@ -81,6 +84,8 @@ struct RunSummary {
 
     bool remote() const { return isRemoteTarget(target); }
     bool lrFind() const { return kind == "lr_find"; } // an LR range test, not a training run
+    // Stopped early by its sweep's rule: cancelled and tagged kPrunedTag (the scheduler tags it so).
+    bool pruned() const;
     // Seconds from start to end, or to now while the run is still active, less the time it sat stopped before a
     // resume; nullopt when it never started.
     std::optional<double> duration() const;

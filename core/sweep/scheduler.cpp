@@ -468,8 +468,8 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
     if (pruned) {
         (void)m_store.setStatus(run.id, RunStatus::Cancelled, "pruned by the sweep (" + t.reason + ")");
         auto tags = run.tags;
-        if (std::find(tags.begin(), tags.end(), "pruned") == tags.end())
-            tags.push_back("pruned");
+        if (std::find(tags.begin(), tags.end(), kPrunedTag) == tags.end())
+            tags.push_back(kPrunedTag);
         (void)m_store.setTags(run.id, tags);
     }
     if (t.state == TrialState::Finished && !t.value && m_failure.empty())

@@ -63,6 +63,16 @@ json drawTrial(const SweepSpec &spec, const std::string &key)
 }
 
 // Distinct combinations the parameters can take; infinity when one of them is continuous.
+namespace {
+size_t distinctCount(const std::vector<json> &values) // [32, 32, 64] holds two values
+{
+    std::set<std::string> distinct;
+    for (const auto &v : values)
+        distinct.insert(v.dump());
+    return distinct.size();
+}
+} // namespace
+
 double combinations(const SweepSpec &spec)
 {
     double n = 1;
@@ -71,10 +81,7 @@ double combinations(const SweepSpec &spec)
                               (p.kind == ParamKind::Uniform && p.step > 0);
         if (!discrete)
             return std::numeric_limits<double>::infinity();
-        std::set<std::string> distinct; // [32, 32, 64] holds two values
-        for (const auto &v : p.values)
-            distinct.insert(v.dump());
-        n *= p.kind == ParamKind::Values ? double(distinct.size()) : double(stepCount(p));
+        n *= p.kind == ParamKind::Values ? double(distinctCount(p.values)) : double(stepCount(p));
     }
     return n;
 }

@@ -38,11 +38,15 @@ def multi_hot(truth, k):
     return bool(numbers) and all(len(t) == k and all(map(_is_zero_one, t)) for t in numbers)
 
 
+def _one_hot_row(t, k):
+    """A row of k values, all 0 or 1, exactly one of them 1."""
+    return isinstance(t, (list, tuple)) and len(t) == k and all(map(_is_zero_one, t)) and sum(map(bool, t)) == 1
+
+
 def _one_hot(truth, probs):
-    """Multi-hot rows with exactly one 1 each, against probabilities that sum to 1: a softmax's one-hot targets."""
+    """One-hot rows against probabilities that sum to 1: a softmax's one-hot targets."""
     k = len(probs[0]) if probs and isinstance(probs[0], (list, tuple)) else 0
-    return (k > 0 and multi_hot(truth, k) and all(isinstance(t, (list, tuple)) and not any(
-            isinstance(x, str) for x in t) and sum(bool(x) for x in t) == 1 for t in truth)
+    return (k > 0 and all(_one_hot_row(t, k) for t in truth)
             and all(isinstance(row, (list, tuple)) and abs(sum(row) - 1) < 1e-3 for row in probs))
 
 
@@ -94,7 +98,7 @@ def _index(value, names, index_of, where):
 def _single_index(t, names, index_of, where):
     """A multiclass or binary example's label: a name, an index, or a one-hot row."""
     if isinstance(t, (list, tuple)):
-        if len(t) == len(names) and all(map(_is_zero_one, t)) and sum(bool(x) for x in t) == 1:
+        if _one_hot_row(t, len(names)):
             return [bool(x) for x in t].index(True)
         raise ValueError(f"truth{where} is {t!r:.60}; a single-label example's truth is a label name, an index, "
                          f"or a one-hot row of {len(names)}")

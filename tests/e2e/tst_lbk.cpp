@@ -212,13 +212,16 @@ private Q_SLOTS:
         QTest::newRow("negative step") << QStringList{QStringLiteral("predictions"), QStringLiteral("debug"),
                                                       QStringLiteral("--step"), QStringLiteral("-1")}
                                        << QStringLiteral("--step: -1 is not a whole number of 0 or more");
-        QTest::newRow("batch size") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
-                                                   QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
-                                                   QStringLiteral("--batch-size"), QStringLiteral("0")}
+        // lbk predict debug --data DATA --out OUT, then more options.
+        const auto predict = [](const QString &data, const QString &out, const QStringList &more = {}) {
+            return QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"), data,
+                               QStringLiteral("--out"), out} + more;
+        };
+        const QString sample = QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl");
+        QTest::newRow("batch size") << predict(QStringLiteral("x.jsonl"), QStringLiteral("y.jsonl"),
+                                               {QStringLiteral("--batch-size"), QStringLiteral("0")})
                                     << QStringLiteral("--batch-size: 0 is not a whole number of 1 or more");
-        QTest::newRow("empty --out") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
-                                                    QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl"),
-                                                    QStringLiteral("--out"), QString()}
+        QTest::newRow("empty --out") << predict(sample, QString())
                                      << QStringLiteral("--out is empty: give a file, or - for standard output");
         QTest::newRow("record a folder") << QStringList{QStringLiteral("record"), QStringLiteral("--journal"),
                                                         QStringLiteral(LABBOOK_SOURCE_DIR)}
@@ -226,13 +229,10 @@ private Q_SLOTS:
         QTest::newRow("seeds") << QStringList{QStringLiteral("run"), QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"),
                                               QStringLiteral("--seeds"), QStringLiteral("13,-1")}
                                << QStringLiteral("--seeds: -1 is not a whole number of 0 or more");
-        QTest::newRow("threads") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
-                                                QStringLiteral("x.jsonl"), QStringLiteral("--out"), QStringLiteral("y.jsonl"),
-                                                QStringLiteral("--threads"), QStringLiteral("100000")}
+        QTest::newRow("threads") << predict(QStringLiteral("x.jsonl"), QStringLiteral("y.jsonl"),
+                                            {QStringLiteral("--threads"), QStringLiteral("100000")})
                                  << QStringLiteral("--threads: 100000 is not a whole number from 0 to 1024");
-        QTest::newRow("predict format") << QStringList{QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
-                                                       QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl"),
-                                                       QStringLiteral("--out"), QStringLiteral("y.parquet")}
+        QTest::newRow("predict format") << predict(sample, QStringLiteral("y.parquet"))
                                         << QStringLiteral("--out y.parquet: predict writes JSON lines or CSV, not \".parquet\"");
     }
 

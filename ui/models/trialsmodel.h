@@ -1,7 +1,8 @@
 #pragma once
 // A sweep's trials as a table: trial, state, the metric, one column per swept key (right after the metric, so a
-// narrow window still shows what each trial tried), the step reached, the run, and why a trial was pruned or failed. Rows come best first (sweepOverview's order); a filter (from the parallel
-// coordinates' brushes) hides rows without changing them.
+// narrow window still shows what each trial tried), the step reached, the run, and why a trial was pruned or
+// failed. Rows come best first (sweepOverview's order); a filter (from the parallel coordinates' brushes) hides
+// rows without changing them.
 #include <functional>
 #include <vector>
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <QLineF>
 
 #include <QApplication>
 #include <QContextMenuEvent>
+#include <QLineF>
 #include <QFileInfo>
 #include <QMenu>
 #include <QMessageBox>

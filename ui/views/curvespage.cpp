@@ -1,4 +1,5 @@
 #include "curvespage.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>

@@ -21,8 +21,6 @@ LogPage::LogPage(StoreService *store, QWidget *parent)
     m_error->setObjectName(QStringLiteral("logError"));
     m_error->setWordWrap(true);
     m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_error->setStyleSheet(QStringLiteral("QLabel { background: rgba(229,57,53,40); border: 1px solid #e53935; "
-                                          "border-radius: 4px; padding: 8px; }"));
     m_error->setVisible(false);
     layout->addWidget(m_error);
     m_log = new QPlainTextEdit(this);
@@ -40,9 +38,7 @@ LogPage::LogPage(StoreService *store, QWidget *parent)
 void LogPage::setRun(const lbk::RunSummary &run)
 {
     m_run = run;
-    m_error->setVisible(showsWhyItEnded(run));
-    m_error->setText(QStringLiteral("<b>%1:</b> %2").arg(statusText(run).toHtmlEscaped(),
-                                                        qs(run.error).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))));
+    showWhyItEnded(m_error, run);
     refresh();
 }
 

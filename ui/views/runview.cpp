@@ -32,8 +32,6 @@ RunView::RunView(StoreService *store, QWidget *parent)
     m_error->setObjectName(QStringLiteral("runError"));
     m_error->setWordWrap(true);
     m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_error->setStyleSheet(QStringLiteral("QLabel { background: rgba(229,57,53,40); border: 1px solid #e53935; "
-                                          "border-radius: 4px; padding: 6px; }"));
     m_error->setVisible(false);
     layout->addWidget(m_error);
     m_tabs = new QTabWidget(this);
@@ -181,6 +179,24 @@ QString runLink(const lbk::RunSummary &r)
     return QStringLiteral("<a href='run:%1'>#%1 %2</a>").arg(r.id).arg(qs(r.name).toHtmlEscaped());
 }
 
+// The summary's best (each with the step it was reached at, none of the test split: that would be peeking) or
+// final figures as one line; a null string when the run has none.
+QString summaryLine(const lbk::RunSummary &r, bool best)
+{
+    const char *section = best ? "best" : "final";
+    if (!r.summary.contains(section) || !r.summary[section].is_object())
+        return {};
+    QStringList parts;
+    for (const auto &[k, v] : r.summary[section].items()) {
+        if (!v.is_number() || (best && k.starts_with("test/")))
+            continue;
+        const auto at = best ? r.summaryValue("best_step", k) : std::nullopt;
+        parts << QStringLiteral("%1 %2%3").arg(qs(k), formatMetric(v.get<double>()),
+                                              at ? RunView::tr(" (step %L1)").arg(qint64(*at)) : QString());
+    }
+    return parts.join(QStringLiteral(", "));
+}
+
 } // namespace
 
 QString RunView::lineageRows(const std::optional<lbk::usecase::EncoderSource> &source,
@@ -225,9 +241,7 @@ void RunView::updateHeader()
                                                : tr("created %1, never started").arg(formatTimestamp(r.createdAt)),
                                tail));
     m_header->setToolTip(qs(r.name).size() > 64 ? qs(r.name) : QString());
-    m_error->setVisible(showsWhyItEnded(r));
-    m_error->setText(tr("<b>This run %1:</b> %2").arg(statusText(r),
-                                                    qs(r.error).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))));
+    showWhyItEnded(m_error, r);
     QString info = QStringLiteral("<table cellspacing=4>");
     const auto row = [&info](const QString &k, const QString &v) {
         info += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, v.toHtmlEscaped());
@@ -253,19 +267,9 @@ void RunView::updateHeader()
     row(tr("Tags"), toStringList(r.tags).join(QStringLiteral(", ")));
     row(tr("Notes"), qs(r.notes));
     row(tr("Config hash"), qs(r.configHash));
-    for (const char *section : {"best", "final"})
-        if (r.summary.contains(section) && r.summary[section].is_object()) {
-            const bool best = section == std::string("best");
-            QStringList parts;
-            for (const auto &[k, v] : r.summary[section].items()) {
-                if (!v.is_number() || (best && k.starts_with("test/"))) // a best of the test split is peeking
-                    continue;
-                const auto at = best ? r.summaryValue("best_step", k) : std::nullopt; // each best has its own step
-                parts << QStringLiteral("%1 %2%3").arg(qs(k), formatMetric(v.get<double>()),
-                                                      at ? tr(" (step %L1)").arg(qint64(*at)) : QString());
-            }
-            row(best ? tr("Best") : tr("Final"), parts.join(QStringLiteral(", ")));
-        }
+    for (const bool best : {true, false})
+        if (const QString line = summaryLine(r, best); !line.isNull())
+            row(best ? tr("Best") : tr("Final"), line);
     if (r.summary.contains("lr_suggestion") && r.summary["lr_suggestion"].is_object()) {
         const auto &s = r.summary["lr_suggestion"];
         row(tr("LR suggestion"), s.contains("lr") && s["lr"].is_number() ? QString::number(s["lr"].get<double>(), 'g', 3)
