@@ -1,5 +1,6 @@
 // The LR range test: the learning rate grows exponentially, one batch per rate, from lr_finder.min_lr towards
-// max_lr, until the smoothed loss diverges; every point and a suggested rate are reported. The model is left as
+// max_lr, until the running smoothed loss diverges; every point and a suggested rate (read off the loss smoothed
+// without lag once the test is over) are reported. The model is left as
 // it was found. The maths (rates, smoothing, divergence, suggestion) is train/lrfinder.h.
 #include <cmath>
 
@@ -16,14 +17,14 @@ using nlohmann::json;
 namespace {
 
 struct RangeTestPoints {
-    std::vector<double> lrs, smoothed;
+    std::vector<double> lrs, losses;
     std::string stopReason = "swept every rate";
 };
 
 // Emits the suggestion and the finished event of a completed range test.
 int reportSuggestion(RunContext &ctx, const RangeTestPoints &points)
 {
-    const auto suggestion = suggestLearningRate(points.lrs, points.smoothed);
+    const auto suggestion = suggestLearningRate(points.lrs, points.losses);
     json sug = {{"lr", suggestion.lr ? json(*suggestion.lr) : json()}, {"index", suggestion.index},
                 {"method", suggestion.method}};
     if (!suggestion.lr)
@@ -84,8 +85,8 @@ int lrRangeTest(RunContext &ctx, Objective &objective)
         }
         const double s = ema.add(value);
         points.lrs.push_back(lr);
-        points.smoothed.push_back(std::isfinite(value) ? s : std::nan(""));
-        ctx.emit("lr_point", {{"index", i}, {"lr", lr}, {"loss", value}, {"smoothed", points.smoothed.back()}});
+        points.losses.push_back(value);
+        ctx.emit("lr_point", {{"index", i}, {"lr", lr}, {"loss", value}, {"smoothed", std::isfinite(value) ? s : std::nan("")}});
         ctx.step = i + 1;
         if (std::isfinite(s))
             bestSmoothed = std::min(bestSmoothed, s);

@@ -142,9 +142,9 @@ void readAroundLrFinder(const json &v, const std::string &path, ParamSpec &ps, P
     else
         ps.factor = factor.get<double>();
     if (v.contains("centre")) {
-        if (!v["centre"].is_number() || !(v["centre"].get<double>() > 0 && v["centre"].get<double>() <= 1))
-            p.add(path + ".centre", "must be a multiple of the suggestion above 0 and at most 1 (0.1: a decade "
-                                    "below it)");
+        if (!v["centre"].is_number() || !(v["centre"].get<double>() > 0 && v["centre"].get<double>() <= 10))
+            p.add(path + ".centre", "must be a multiple of the suggestion above 0 and at most 10 (0.1: a decade "
+                                    "below it; 3: above it, for a GRU or an encoder, docs/SWEEPS.md)");
         else
             ps.centre = v["centre"].get<double>();
     }

@@ -36,10 +36,34 @@ bool lrFinderDiverged(double smoothed, double best, double stopFactor)
     return std::isfinite(best) && smoothed > stopFactor * best;
 }
 
-LrSuggestion suggestLearningRate(const std::vector<double> &lrs, const std::vector<double> &smoothed, int skipStart,
+std::vector<double> lrFinderCurve(const std::vector<double> &losses)
+{
+    const int n = int(losses.size());
+    const int half = std::max(1, int(std::lround(n / 12.0)));
+    std::vector<double> curve(losses.size(), std::numeric_limits<double>::quiet_NaN());
+    for (int i = 0; i < n; ++i) {
+        if (!std::isfinite(losses[size_t(i)]))
+            continue;
+        const int reach = std::min({half, i, n - 1 - i}); // as far on both sides: no lag at the ends either
+        double sum = 0, weights = 0;
+        for (int d = -reach; d <= reach; ++d) {
+            const double v = losses[size_t(i + d)];
+            if (!std::isfinite(v))
+                continue;
+            const double w = half + 1 - std::abs(d);
+            sum += w * v;
+            weights += w;
+        }
+        curve[size_t(i)] = sum / weights;
+    }
+    return curve;
+}
+
+LrSuggestion suggestLearningRate(const std::vector<double> &lrs, const std::vector<double> &losses, int skipStart,
                                  int skipEnd)
 {
     LrSuggestion s;
+    const std::vector<double> smoothed = lrFinderCurve(losses);
     std::vector<int> idx; // the usable points, in order
     const int n = int(std::min(lrs.size(), smoothed.size()));
     for (int i = 0; i < n; ++i)
@@ -65,7 +89,7 @@ LrSuggestion suggestLearningRate(const std::vector<double> &lrs, const std::vect
         return s;
     }
     pts.resize(minAt + 1);
-    // Early spikes leave a long decaying tail in the EMA that looks like a steep descent (Lightning #1767):
+    // Early spikes leave a decaying tail in a smoothed curve that looks like a steep descent (Lightning #1767):
     // look only where the smoothed loss has come down to at most its median over the stretch, which a
     // transient above the usual level never does.
     std::vector<double> levels;

@@ -1,7 +1,7 @@
 #pragma once
 // The LR range test's arithmetic (Smith, arXiv 1506.01186), kept free of LibTorch so it is tested on
-// synthetic curves: the exponential sweep, the debiased EMA of the loss, the divergence stop and the
-// suggestion at the steepest descent of the smoothed loss against log10(lr).
+// synthetic curves: the exponential sweep, the debiased EMA of the loss (the divergence stop), the centred
+// smoothing the suggestion reads, and the suggestion at its steepest descent against log10(lr).
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,11 +33,19 @@ struct LrSuggestion {
     std::string reason; // why no suggestion could be made
 };
 
-// Steepest negative slope of smoothed loss vs log10(lr), looked for only up to the minimum of the smoothed
-// loss (past it the loss is diverging) and only where the smoothed loss is at or below its median there (so
-// the decaying tail of an early spike is never taken for a descent), skipping the first skipStart and last
-// skipEnd points, with non-finite points masked. Fewer points than needed give no suggestion, with the reason.
-LrSuggestion suggestLearningRate(const std::vector<double> &lrs, const std::vector<double> &smoothed,
+// The curve the suggestion reads, once the test is over: each finite loss replaced by a weighted mean of its
+// neighbours on both sides, the weights a triangle spanning a sixth of the sweep (narrowed symmetrically at
+// the ends), non-finite losses left out and kept non-finite. Centred, so it does not lag: the running EMA that
+// decides when to stop trails the loss by beta/(1-beta) points (49 at 0.98, half a 100-step sweep), and its
+// steepest descent fell where the loss was already at its minimum, 5 to 20 times the rates that train best
+// (docs/RESULTS.md, "The LR finder's suggestion without lag").
+std::vector<double> lrFinderCurve(const std::vector<double> &losses);
+
+// Steepest negative slope of lrFinderCurve(losses) vs log10(lr), looked for only up to the curve's minimum
+// (past it the loss is diverging) and only where the curve is at or below its median there (so the decaying
+// tail of an early spike is never taken for a descent), skipping the first skipStart and last skipEnd points,
+// with non-finite points masked. Fewer points than needed give no suggestion, with the reason.
+LrSuggestion suggestLearningRate(const std::vector<double> &lrs, const std::vector<double> &losses,
                                  int skipStart = 10, int skipEnd = 1);
 
 } // namespace lbk

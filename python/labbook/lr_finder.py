@@ -1,6 +1,7 @@
 """The LR range test's arithmetic as Labbook's engine does it (core/train/lrfinder.cpp): the debiased EMA of
-the loss, the divergence stop, and the suggestion at the steepest descent of the smoothed loss against
-log10(lr), looked for only up to the loss's minimum and where it is at or below its median there."""
+the loss (the divergence stop), the centred smoothing the suggestion reads (no lag), and the suggestion at its
+steepest descent against log10(lr), looked for only up to its minimum and where it is at or below its median
+there."""
 import math
 
 
@@ -37,15 +38,34 @@ def diverged(smoothed, best, stop_factor=4.0):
     return math.isfinite(best) and smoothed > stop_factor * best
 
 
+def curve(losses):
+    """Each finite loss replaced by a triangle-weighted mean of its neighbours on both sides, over a sixth of the
+    sweep (narrowed symmetrically at the ends); non-finite losses stay NaN and are left out of the means."""
+    n = len(losses)
+    half = max(1, int(math.floor(n / 12 + 0.5)))
+    out = []
+    for i, loss in enumerate(losses):
+        if loss is None or not math.isfinite(loss):
+            out.append(math.nan)
+            continue
+        reach = min(half, i, n - 1 - i)
+        near = [(half + 1 - abs(d), losses[i + d]) for d in range(-reach, reach + 1)]
+        near = [(w, v) for w, v in near if v is not None and math.isfinite(v)]
+        out.append(sum(w * v for w, v in near) / sum(w for w, _ in near))
+    return out
+
+
 def _usable(lrs, smoothed):
     return [i for i in range(min(len(lrs), len(smoothed)))
             if smoothed[i] is not None and math.isfinite(smoothed[i]) and lrs[i] is not None
             and math.isfinite(lrs[i]) and lrs[i] > 0]
 
 
-def suggest(lrs, smoothed, skip_start=10, skip_end=1):
-    """{"lr", "index", "method"} at the steepest descent; lr None with a "reason" when none can be made."""
+def suggest(lrs, losses, skip_start=10, skip_end=1):
+    """{"lr", "index", "method"} at the steepest descent of curve(losses); lr None with a "reason" when none can
+    be made."""
     out = {"lr": None, "index": -1, "method": "steepest"}
+    smoothed = curve(losses)
     idx = _usable(lrs, smoothed)
     skip_start, skip_end = min(skip_start, len(idx) // 5), min(skip_end, len(idx) // 10)
     if len(idx) - skip_start - skip_end < 3:

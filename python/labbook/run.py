@@ -264,11 +264,11 @@ class Run:
     def lr_finder(self, points, suggestion=None, *, beta=0.98, method=None):
         """An LR range test's curve: (lr, loss) pairs, {"lr", "loss"[, "smoothed"]} dicts, or {"lr": [...],
         "loss": [...]}. Unsmoothed losses get Labbook's debiased EMA; without a suggestion, Labbook's steepest-
-        descent rule picks one. Returns the suggestion."""
+        descent rule (on the losses smoothed without lag) picks one. Returns the suggestion."""
         lrs, losses, smoothed = _lr_points(points, beta)
         for i, (lr, loss, sm) in enumerate(zip(lrs, losses, smoothed)):
             self._emit("lr_point", index=i, lr=lr, loss=finite_or_none(loss), smoothed=finite_or_none(sm))
-        chosen = _lr_suggestion(suggestion, lrs, smoothed, method)
+        chosen = _lr_suggestion(suggestion, lrs, losses, method)
         self._emit("lr_suggestion", **chosen)
         return chosen
 
@@ -430,9 +430,9 @@ def _lr_points(points, beta):
     return lrs, losses, smoothed
 
 
-def _lr_suggestion(suggestion, lrs, smoothed, method):
+def _lr_suggestion(suggestion, lrs, losses, method):
     if suggestion is None:
-        chosen = _lr.suggest(lrs, smoothed)
+        chosen = _lr.suggest(lrs, losses)
     elif isinstance(suggestion, dict):
         chosen = {"lr": suggestion.get("lr"), "index": suggestion.get("index", -1),
                   "method": suggestion.get("method", method or "given")}

@@ -1,13 +1,15 @@
 """The library's evaluation summaries and histograms equal the engine's: a short Labbook run of the debug
 experiment (top_k = every class, so each prediction row holds the full probability vector) is recomputed from
-its own prediction rows with the library, evaluation by evaluation, multiclass and binary."""
+its own prediction rows with the library, evaluation by evaluation, multiclass and binary. Its LR range test's
+suggestion is the library's on the same points."""
 import json
+import math
 import os
 import unittest
 
 from support import BIN, SOURCE, events, lbk, needs_lbk, temp_dir
 
-from labbook import metrics
+from labbook import lr_finder, metrics
 from labbook._evaluation import probability_sets
 
 ENGINE = os.path.join(BIN, "lbk-engine")
@@ -31,7 +33,7 @@ def close(a, b, path=""):
 @needs_lbk
 @unittest.skipUnless(os.access(ENGINE, os.X_OK), f"no lbk-engine at {ENGINE} (build it first)")
 class EngineAgreementTest(unittest.TestCase):
-    def journal_of(self, changes):
+    def journal_of(self, changes, command="run"):
         with open(os.path.join(SOURCE, "experiments", "debug.json")) as f:
             experiment = json.load(f)
         for section, values in changes.items():
@@ -42,8 +44,8 @@ class EngineAgreementTest(unittest.TestCase):
         with open(path, "w") as f:
             json.dump(experiment, f)
         store = os.path.join(folder, "store.db")
-        lbk(store, "run", path, "--quiet")
-        run = json.loads(lbk(store, "--json", "show", "debug").stdout)
+        lbk(store, command, path, "--quiet")
+        run = json.loads(lbk(store, "--json", "show", "1").stdout)
         return events(os.path.join(run["run_dir"], "journal.jsonl"))
 
     def recompute(self, got, task):
@@ -75,6 +77,15 @@ class EngineAgreementTest(unittest.TestCase):
     def test_binary(self):
         got = self.journal_of({"labels": {"kind": "binary", "positive": ["cs.CV"]}})
         self.recompute(got, "binary")
+
+    def test_lr_finder_suggestion(self):
+        got = self.journal_of({}, "lr-find")
+        points = [e for e in got if e["type"] == "lr_point"]
+        engine = next(e for e in got if e["type"] == "lr_suggestion")
+        losses = [math.nan if p["loss"] is None else p["loss"] for p in points]
+        mine = lr_finder.suggest([p["lr"] for p in points], losses)
+        self.assertIsNotNone(engine["lr"])
+        self.assertEqual((mine["index"], mine["lr"]), (engine["index"], engine["lr"]))
 
 
 if __name__ == "__main__":

@@ -88,6 +88,15 @@ class LrFinderTest(unittest.TestCase):
         self.assertTrue(45 <= s["index"] <= 55, s)
         self.assertEqual(s["lr"], lrs[s["index"]])
 
+    def test_curve_is_centred_and_masks_non_finite_losses(self):
+        line = [3.0 - 0.05 * i for i in range(40)]
+        for a, b in zip(lr_finder.curve(line), line):
+            self.assertAlmostEqual(a, b, places=12)  # no lag, at the ends too
+        line[20], line[21] = math.nan, math.inf
+        masked = lr_finder.curve(line)
+        self.assertTrue(math.isnan(masked[20]) and math.isnan(masked[21]))
+        self.assertTrue(1.0 < masked[19] < 3.0 and math.isfinite(masked[22]))
+
     def test_no_suggestion_says_why(self):
         self.assertIn("too few", lr_finder.suggest([1e-3, 1e-2], [1.0, 0.5])["reason"])
         rising = lr_finder.suggest([10 ** (-i / 10) for i in range(40, 0, -1)], [float(i) for i in range(40)])

@@ -19,7 +19,7 @@ LrFinderPlot::LrFinderPlot(QWidget *parent)
     m_rawGraph = addGraph();
     m_rawGraph->setName(tr("loss"));
     m_smoothGraph = addGraph();
-    m_smoothGraph->setName(tr("smoothed (debiased EMA)"));
+    m_smoothGraph->setName(tr("smoothed (centred, no lag)"));
     legend->setVisible(true);
     axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
     m_suggestLine = new QCPItemStraightLine(this);
@@ -53,21 +53,19 @@ void LrFinderPlot::applyPalette()
     m_pickLabel->setColor(QColor(0x2e, 0x9d, 0x4f));
 }
 
-void LrFinderPlot::setPoints(const std::vector<lbk::LrPoint> &points, double beta)
+void LrFinderPlot::setPoints(const std::vector<lbk::LrPoint> &points)
 {
     m_lr.clear();
     m_loss.clear();
-    m_smoothed.clear();
-    lbk::DebiasedEma ema(beta);
     for (const auto &p : points) {
         if (!(p.lr > 0))
             continue;
         m_lr << p.lr;
         m_loss << p.loss;
-        const double s = ema.add(p.loss);
-        // The worker records its own smoothed loss; recompute only where it did not.
-        m_smoothed << (std::isfinite(p.smoothed) ? p.smoothed : s);
     }
+    // The curve the suggestion is read from (not the running EMA the worker records to decide when to stop).
+    const auto curve = lbk::lrFinderCurve(std::vector<double>(m_loss.begin(), m_loss.end()));
+    m_smoothed = QVector<double>(curve.begin(), curve.end());
     QVector<double> fx, fy, sx, sy;
     for (qsizetype i = 0; i < m_lr.size(); ++i) {
         if (std::isfinite(m_loss[i])) {

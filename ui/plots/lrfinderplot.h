@@ -1,5 +1,5 @@
 #pragma once
-// The LR range test: raw and smoothed loss against the learning rate on a log axis, the suggestion marked,
+// The LR range test: raw and smoothed loss (lbk::lrFinderCurve, the curve the suggestion reads) against the learning rate on a log axis, the suggestion marked,
 // and a click on the curve picking another rate (nearest point of the smoothed curve).
 #include <optional>
 #include <vector>
@@ -14,13 +14,14 @@ class LrFinderPlot : public PlotWidget {
 public:
     explicit LrFinderPlot(QWidget *parent = nullptr);
 
-    void setPoints(const std::vector<lbk::LrPoint> &points, double smoothingBeta = 0.98);
+    void setPoints(const std::vector<lbk::LrPoint> &points);
     void setSuggestion(std::optional<double> lr);
     std::optional<double> suggestion() const { return m_suggestion; }
     std::optional<double> pickedRate() const { return m_picked; }
     // Marks the point nearest to lr (in log space) as picked and emits ratePicked.
     void pickRate(double lr);
-    const QVector<double> &smoothed() const { return m_smoothed; }
+    const QVector<double> &rates() const { return m_lr; }
+    const QVector<double> &losses() const { return m_loss; }
 
 Q_SIGNALS:
     void ratePicked(double lr);

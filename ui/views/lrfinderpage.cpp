@@ -8,7 +8,6 @@
 #include "format.h"
 #include "plots/lrfinderplot.h"
 #include "storeservice.h"
-#include "experiment/schema.h"
 #include "train/lrfinder.h"
 
 namespace labbook {
@@ -89,24 +88,19 @@ void LrFinderPage::refresh()
             if (gen != m_generation)
                 return;
             m_config = l.config;
-            const double beta = lbk::valueAt(l.config, "lr_finder.beta").is_number()
-                                    ? lbk::valueAt(l.config, "lr_finder.beta").get<double>()
-                                    : 0.98;
-            m_plot->setPoints(l.points, beta);
+            m_plot->setPoints(l.points);
             m_points = int(l.points.size());
             std::optional<double> suggestion;
             const auto s = l.summary.is_object() ? l.summary.value("lr_suggestion", nlohmann::json()) : nlohmann::json();
             if (s.is_object() && s.contains("lr") && s["lr"].is_number()) {
                 suggestion = s["lr"].get<double>();
             } else if (!l.points.empty()) {
-                // Not recorded (yet): compute it the way the worker does, from the smoothed curve.
-                std::vector<double> lrs, sm;
-                for (double v : m_plot->smoothed())
-                    sm.push_back(v);
-                for (const auto &p : l.points)
-                    if (p.lr > 0)
-                        lrs.push_back(p.lr);
-                suggestion = lbk::suggestLearningRate(lrs, sm).lr;
+                // Not recorded (yet): compute it the way the worker does, from the losses.
+                const auto &lrs = m_plot->rates();
+                const auto &losses = m_plot->losses();
+                suggestion = lbk::suggestLearningRate(std::vector<double>(lrs.begin(), lrs.end()),
+                                                      std::vector<double>(losses.begin(), losses.end()))
+                                 .lr;
             }
             m_plot->setSuggestion(suggestion);
             updateLabels();
