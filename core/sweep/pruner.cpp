@@ -2,18 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+
+#include "util/text.h"
 
 namespace lbk {
 
 namespace {
-
-std::string num(double v)
-{
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
 
 // The trial's first point at or past `resource`.
 const TrialPoint *reached(const TrialProgress &t, double resource)
@@ -33,7 +27,7 @@ std::optional<PruneDecision> asha(const EarlyStoppingSpec &rule, bool maximize, 
         return std::nullopt;
     for (const double rung : ashaRungs(rule, me.points.back().resource)) {
         const TrialPoint *mine = reached(me, rung);
-        int ahead = 0, n = 1; // values at this rung recorded before mine, better than mine
+        int ahead = 0, tied = 0, n = 1; // values at this rung recorded before mine: better than mine, equal to it
         for (const auto &other : trials) {
             if (other.index == me.index)
                 continue;
@@ -41,15 +35,19 @@ std::optional<PruneDecision> asha(const EarlyStoppingSpec &rule, bool maximize, 
             if (!theirs || theirs->wall > mine->wall || (theirs->wall == mine->wall && other.index > me.index))
                 continue;
             ++n;
-            // A tie goes to the trial that got there first.
-            ahead += better(theirs->value, mine->value, maximize) || theirs->value == mine->value;
+            ahead += better(theirs->value, mine->value, maximize);
+            tied += theirs->value == mine->value;
         }
+        // Equal values share a rank (1, 2, 2, 4): a metric on a plateau (an F1 of 0 before anything is predicted
+        // positive, the majority class's macro-F1) cannot tell the trials apart, so none of them is stopped for
+        // arriving later.
         const int keep = std::max(1, int(std::floor(double(n) / rule.eta + 1e-9)));
         if (ahead + 1 > keep)
-            return PruneDecision{"asha", "rung " + num(rung) + ": " + num(mine->value) + " ranks " +
+            return PruneDecision{"asha", "rung " + significant(rung) + ": " + significant(mine->value) + " ranks " +
                                              std::to_string(ahead + 1) + " of " + std::to_string(n) +
-                                             " trials there; the best " + std::to_string(keep) + " continue (eta " +
-                                             num(rule.eta) + ")"};
+                                             " trials there" + (tied ? " (tied with " + std::to_string(tied) + ")" : "") +
+                                             "; the best " + std::to_string(keep) + " continue (eta " + significant(rule.eta) +
+                                             ")"};
     }
     return std::nullopt;
 }
@@ -80,8 +78,8 @@ std::optional<PruneDecision> median(const EarlyStoppingSpec &rule, bool maximize
     const double mine = *bestUpTo(me);
     if (!better(med, mine, maximize))
         return std::nullopt;
-    return PruneDecision{"median", "at " + num(at) + ": best so far " + num(mine) + " is " +
-                                       (maximize ? "below" : "above") + " the median " + num(med) + " of " +
+    return PruneDecision{"median", "at " + significant(at) + ": best so far " + significant(mine) + " is " +
+                                       (maximize ? "below" : "above") + " the median " + significant(med) + " of " +
                                        std::to_string(m) + " other trials there"};
 }
 

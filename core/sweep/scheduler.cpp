@@ -12,6 +12,7 @@
 #include "sweep/groups.h"
 #include "sweep/searchspace.h"
 #include "usecases/runactions.h"
+#include "util/text.h"
 
 namespace lbk {
 
@@ -64,7 +65,7 @@ SweepSpec resolvedAround(const SweepSpec &spec, double suggestion, const std::fu
     SweepSpec resolved = withLrSuggestion(spec, suggestion);
     for (const auto &p : resolved.parameters)
         if (p.key == "optimizer.lr" && p.kind == ParamKind::LogUniform)
-            say("optimizer.lr is drawn log-uniform from " + json(p.low).dump() + " to " + json(p.high).dump());
+            say("optimizer.lr is drawn log-uniform from " + significant(p.low) + " to " + significant(p.high));
     return resolved;
 }
 
@@ -142,7 +143,7 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
                      (done.error.empty() ? "" : ": " + done.error) + "; give optimizer.lr a log_uniform range instead"};
     if (!lr)
         return suggestedNothing(done);
-    say("the LR range test suggests " + json(*lr).dump());
+    say("the LR range test suggests " + significant(*lr));
     return resolvedAround(spec, *lr, say);
 }
 
@@ -454,7 +455,8 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
         if (!t.value || (m_spec.maximize ? p.value > *t.value : p.value < *t.value))
             t.value = p.value;
     // A trial being pruned whose worker died instead of saving is pruned all the same; it is not resumed.
-    const bool pruned = t.state == TrialState::Pruning &&
+    const bool wasPruning = t.state == TrialState::Pruning;
+    const bool pruned = wasPruning &&
                         (run.status == RunStatus::Cancelled || run.status == RunStatus::Interrupted);
     switch (pruned ? RunStatus::Cancelled : run.status) {
     case RunStatus::Finished: t.state = TrialState::Finished; break;
@@ -474,9 +476,9 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
     }
     if (t.state == TrialState::Finished && !t.value && m_failure.empty())
         stopIfNoTrialCanRecord(t, run);
-    const std::string value = t.value ? std::to_string(*t.value) : std::string("no value");
+    const std::string value = t.value ? significant(*t.value) : std::string("no value");
     m_say("trial " + std::to_string(t.trial) + " " + toString(t.state) + " (" + m_spec.metric + " " + value + ")" +
-          (pruned ? ": " + t.reason : ""));
+          (pruned ? ": " + t.reason : wasPruning ? std::string(", before the stop reached it: it counts as ") + toString(t.state) : ""));
 }
 
 void SweepScheduler::prune(std::vector<TrialRecord> &trials)

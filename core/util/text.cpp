@@ -1,6 +1,7 @@
 #include "util/text.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 namespace lbk {
@@ -48,6 +49,13 @@ size_t editDistance(std::string_view a, std::string_view b)
         std::swap(prev, cur);
     }
     return prev[b.size()];
+}
+
+std::string significant(double v, int digits)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
 }
 
 } // namespace lbk

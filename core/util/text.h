@@ -11,6 +11,9 @@ std::string toValidUtf8(std::string_view text);
 // A CSV field: as it is, or in double quotes (quotes doubled) when it holds a comma, a quote or a line break.
 std::string csvField(const std::string &s);
 
+// A number for a message, to `digits` significant digits ("%.4g": 0.05462, 1e-05, 3).
+std::string significant(double v, int digits = 4);
+
 // Levenshtein distance: insertions, deletions and substitutions of one byte each ("did you mean" suggestions).
 size_t editDistance(std::string_view a, std::string_view b);
 

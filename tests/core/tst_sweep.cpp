@@ -110,8 +110,8 @@ private Q_SLOTS:
             << "parameters.optimizer.lr.centre: only around_lr_finder";
         QTest::newRow("centre at 0") << R"({"parameters": {"optimizer.lr": {"around_lr_finder": 3, "centre": 0}}})"
                                      << "parameters.optimizer.lr.centre: must be a multiple";
-        QTest::newRow("centre above the suggestion")
-            << R"({"parameters": {"optimizer.lr": {"around_lr_finder": 3, "centre": 10}}})"
+        QTest::newRow("centre above ten times the suggestion")
+            << R"({"parameters": {"optimizer.lr": {"around_lr_finder": 3, "centre": 11}}})"
             << "parameters.optimizer.lr.centre: must be a multiple";
         QTest::newRow("continuous grid") << R"({"method": "grid"})" << "parameters.optimizer.lr: a grid needs values";
         QTest::newRow("eta") << R"({"early_stopping": {"type": "asha", "eta": 1}})" << "early_stopping.eta: must be";
@@ -319,6 +319,14 @@ private Q_SLOTS:
                                         [](const ParamSpec &p) { return p.key == "optimizer.lr"; });
         QCOMPARE(low.low, 0.006667);
         QCOMPARE(low.high, 0.06);
+
+        // Centred above it (a GRU's or an encoder's loss falls over decades before the rate that trains best).
+        j["parameters"]["optimizer.lr"] = {{"around_lr_finder", 3}, {"centre", 3}};
+        const SweepSpec higher = withLrSuggestion(parse(j), 1e-4);
+        const auto &high = *std::find_if(higher.parameters.begin(), higher.parameters.end(),
+                                         [](const ParamSpec &p) { return p.key == "optimizer.lr"; });
+        QCOMPARE(high.low, 1e-4);
+        QCOMPARE(high.high, 9e-4);
     }
 
     // Six trials reach rung 1 one after another (eta 3): the first two lead when they arrive, the third is worse
@@ -354,6 +362,39 @@ private Q_SLOTS:
         auto capped = rule;
         capped.maxResource = 3;
         QCOMPARE(ashaRungs(capped, 10), (std::vector<double>{1}));
+    }
+
+    // Equal values share a rank: five trials with the same value at rung 1 (an F1 of 0 before anything is
+    // predicted positive) all continue whatever order they arrived in; one below them is stopped, and its reason
+    // says the rank it has below them; a trial tied with the last kept continues.
+    void ashaTiesShareARank()
+    {
+        std::vector<TrialProgress> t;
+        for (int i = 0; i < 5; ++i)
+            t.push_back(curve(i, {{1, 0.0, double(i + 1)}}));
+        const auto rule = ashaRule();
+        for (int i = 0; i < 5; ++i)
+            QVERIFY2(!decidePrune(rule, true, t, i), decidePrune(rule, true, t, i)->reason.c_str());
+        t.push_back(curve(5, {{1, -0.1, 6}}));
+        const auto last = decidePrune(rule, true, t, 5);
+        QVERIFY(last);
+        QVERIFY2(last->reason.find("ranks 6 of 6 trials there; the best 2") != std::string::npos, last->reason.c_str());
+        t = {curve(0, {{1, 0.9, 1}}), curve(1, {{1, 0.5, 2}}), curve(2, {{1, 0.5, 3}}), curve(3, {{1, 0.2, 4}}),
+             curve(4, {{1, 0.1, 5}}), curve(5, {{1, 0.5, 6}})};
+        QVERIFY(!decidePrune(rule, true, t, 5)); // ranks 2 of 6 with two others: the best 2 continue
+        t[0].points[0].value = 0.5;
+        const auto tie = decidePrune(rule, true, t, 3);
+        QVERIFY(tie);
+        QVERIFY2(tie->reason.find("0.2 ranks 4 of 4 trials there; the best 1") != std::string::npos, tie->reason.c_str());
+        QVERIFY(!decidePrune(rule, true, t, 2)); // tied with the two before it for first
+        t[3].points[0].value = 0.5;
+        const auto shared = decidePrune(rule, true, t, 4); // 0.1 after four trials at 0.5: the reason says the tie
+        QVERIFY(shared && shared->reason.find("ranks 5 of 5") != std::string::npos);
+        t[0].points[0].value = t[1].points[0].value = 0.9;
+        const auto below = decidePrune(rule, true, t, 3); // 0.5 after 0.9, 0.9 and 0.5
+        QVERIFY(below);
+        QVERIFY2(below->reason.find("0.5 ranks 3 of 4 trials there (tied with 1); the best 1") != std::string::npos,
+                 below->reason.c_str());
     }
 
     // Median rule (grace 2, at least 2 others): at resource 2, C's best (0.35) is below the median of A's and B's
