@@ -35,7 +35,7 @@ QString statusText(lbk::RunStatus s)
 
 QString statusText(const lbk::RunSummary &r)
 {
-    return r.pruned() ? QStringLiteral("pruned") : statusText(r.status);
+    return QString::fromStdString(r.statusWord());
 }
 
 bool showsWhyItEnded(const lbk::RunSummary &r)

@@ -716,8 +716,8 @@ int runs(const Common &c, const RunsOptions &o)
     Table t({"ID", "STATUS", "NAME", "KIND", "TASK", "STEP", "BEST ACC", "BEST F1", "TEST ACC", "STARTED", "TIME",
              "HOST", "TAGS"});
     for (const auto &r : list)
-        t.add({std::to_string(r.id), toString(r.status), r.name, r.kind, r.task, std::to_string(r.lastStep),
-               fmtMetric(r.listedValue("val/accuracy"), 3), fmtMetric(r.listedValue("val/macro_f1"), 3),
+        t.add({std::to_string(r.id), r.statusWord(), r.name, r.kind, r.task, std::to_string(r.lastStep),
+               fmtMetric(r.listedValue("val/accuracy"), 3), fmtMetric(r.listedValue(r.listedF1Key()), 3),
                fmtMetric(r.summaryValue("final", "test/accuracy"), 3), fmtTime(r.startedAt > 0 ? r.startedAt : r.createdAt),
                fmtDuration(r.duration()), r.host, joinTags(r.tags)});
     std::printf("%s", t.render().c_str());

@@ -86,6 +86,8 @@ struct RunSummary {
     bool lrFind() const { return kind == "lr_find"; } // an LR range test, not a training run
     // Stopped early by its sweep's rule: cancelled and tagged kPrunedTag (the scheduler tags it so).
     bool pruned() const;
+    // The status as run lists say it: "pruned" for a pruned run, else the status's word (lbk runs and the GUI).
+    std::string statusWord() const { return pruned() ? "pruned" : toString(status); }
     // Seconds from start to end, or to now while the run is still active, less the time it sat stopped before a
     // resume; nullopt when it never started.
     std::optional<double> duration() const;
@@ -95,6 +97,9 @@ struct RunSummary {
     // What run lists show for a validation metric: its best value (the kept checkpoint is chosen by the best of
     // evaluation.metric), the final one when no best was recorded. One rule for lbk runs and the GUI's list.
     std::optional<double> listedValue(const std::string &key) const;
+    // The F1 run lists show: the positive class's for a binary task (what its evaluation.metric "f1" keeps the
+    // checkpoint by; its macro-F1 averages in the negative class), macro-F1 otherwise.
+    std::string listedF1Key() const { return task == "binary" ? "val/f1" : "val/macro_f1"; }
 };
 
 struct RunDetail : RunSummary {

@@ -152,6 +152,7 @@ private Q_SLOTS:
         QCOMPARE(list[0]["status"].get<std::string>(), std::string("finished"));
         // The table's validation columns are the GUI list's: the best F1 (the kept checkpoint's), not the final.
         auto table = lbk({QStringLiteral("runs")});
+        QCOMPARE(list[0]["task"].get<std::string>(), std::string("multiclass")); // binary lists its val/f1
         const double bestF1 = list[0]["summary"]["best"]["val/macro_f1"].get<double>();
         QVERIFY2(table.out.contains(QStringLiteral("BEST F1")) &&
                      table.out.contains(QString::number(bestF1, 'f', 3)),

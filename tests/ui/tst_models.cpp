@@ -38,6 +38,10 @@ lbk::RunSummary makeRun(int64_t id, const std::string &name, lbk::RunStatus stat
     r.endedAt = status == lbk::RunStatus::Running ? 0 : r.startedAt + 30;
     r.tags = {"t" + std::to_string(id % 2)};
     r.summary = {{"final", {{"val/macro_f1", f1}, {"val/loss", 1 - f1}}}, {"best", {{"val/macro_f1", f1 + 0.01}}}};
+    if (task == "binary") { // its positive class's F1, what its run list shows
+        r.summary["final"]["val/f1"] = f1;
+        r.summary["best"]["val/f1"] = f1 + 0.01;
+    }
     return r;
 }
 
@@ -90,6 +94,16 @@ private Q_SLOTS:
         QCOMPARE(model.index(0, RunsModel::Status).data().toString(), QStringLiteral("running"));
         QCOMPARE(model.index(1, RunsModel::BestF1).data().toString(), QStringLiteral("0.7100"));
         QCOMPARE(model.index(2, RunsModel::Id).data(RunsModel::RunIdRole).toLongLong(), 1);
+
+        // A binary run's F1 is its positive class's (what its metric "f1" chose the checkpoint by), not the
+        // macro-F1 that averages in the negative class.
+        {
+            RunsModel binary;
+            auto r = makeRun(5, "cv-a", lbk::RunStatus::Finished, 0.8, "binary");
+            r.summary["best"]["val/f1"] = 0.70;
+            binary.setRuns({r});
+            QCOMPARE(binary.index(0, RunsModel::BestF1).data().toString(), QStringLiteral("0.7000"));
+        }
 
         // A live merge: a new run at the top, one gone, one changed; rows of the others stay put.
         QPersistentModelIndex keep = model.index(1, 0);

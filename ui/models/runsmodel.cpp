@@ -36,7 +36,7 @@ namespace {
 double columnValue(const lbk::RunSummary &r, int column)
 {
     switch (column) {
-    case RunsModel::BestF1: return orNan(r.listedValue("val/macro_f1"));
+    case RunsModel::BestF1: return orNan(r.listedValue(r.listedF1Key()));
     case RunsModel::BestAccuracy: return orNan(r.listedValue("val/accuracy"));
     case RunsModel::FinalLoss: return orNan(r.summaryValue("final", "val/loss"));
     default: return std::nan("");
@@ -76,7 +76,7 @@ void RunsModel::refold()
         if (!tag)
             continue;
         Members &m = folds[*tag];
-        const double v = r.summaryValue("best", "val/macro_f1").value_or(-0.5);
+        const double v = r.listedValue(r.listedF1Key()).value_or(-0.5);
         if (m.runs.empty() || v > m.bestValue) {
             m.best = r.id;
             m.bestValue = v;
@@ -257,7 +257,7 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
         return {};
     if (role == Qt::ToolTipRole) {
         switch (section) {
-        case BestF1: return tr("Best validation macro F1 (final when no best was recorded)");
+        case BestF1: return tr("Best validation F1: the positive class's for binary tasks, macro F1 otherwise (final when no best was recorded)");
         case BestAccuracy: return tr("Best validation accuracy");
         case FinalLoss: return tr("Validation loss at the end of the run");
         default: return {};
