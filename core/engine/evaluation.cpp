@@ -90,16 +90,16 @@ PredictionRow binaryRow(double p, int truthIdx, const std::vector<std::string> &
 {
     PredictionRow r;
     r.truth.push_back(names[size_t(truthIdx)]);
-    if (p >= 0.5)
+    if (p >= kPredictedFrom)
         r.top = json::array({json::array({names[1], p}), json::array({names[0], 1 - p})});
     else
         r.top = json::array({json::array({names[0], 1 - p}), json::array({names[1], p})});
-    r.correct = (p >= 0.5) == (truthIdx == 1);
+    r.correct = (p >= kPredictedFrom) == (truthIdx == 1);
     r.pTrue = truthIdx == 1 ? p : 1 - p;
     return r;
 }
 
-// Multiclass: the top-k classes. Multilabel: every class at 0.5 or above (at least the most probable); correct
+// Multiclass: the top-k classes. Multilabel: every class at kPredictedFrom or above (at least the most probable); correct
 // when that set is exactly the true one.
 PredictionRow rankedRow(const float *row, const std::vector<int> &truthIdx, TaskKind kind, size_t topK,
                         const std::vector<std::string> &names)
@@ -119,9 +119,9 @@ PredictionRow rankedRow(const float *row, const std::vector<int> &truthIdx, Task
         return r;
     }
     std::vector<int> predicted;
-    for (size_t i = 0; i < k && (i == 0 || row[order[i]] >= 0.5f); ++i) {
+    for (size_t i = 0; i < k && (i == 0 || row[order[i]] >= kPredictedFrom); ++i) {
         r.top.push_back(json::array({names[order[i]], row[order[i]]}));
-        if (row[order[i]] >= 0.5f)
+        if (row[order[i]] >= kPredictedFrom)
             predicted.push_back(int(order[i]));
     }
     std::vector<int> sortedTruth = truthIdx;

@@ -18,6 +18,7 @@
 #include "engine/guarded.h"
 #include "engine/loadedmodel.h"
 #include "engine/threads.h"
+#include "metrics/metrics.h"
 #include "util/text.h"
 
 namespace lbk {
@@ -97,6 +98,8 @@ private:
 std::string Predictor::header() const
 {
     std::string h = "id,label,score";
+    if (m_lm.kind == TaskKind::MultiLabel)
+        h += ",labels";
     if (m_o.topK <= 0)
         for (const auto &n : m_lm.labels)
             h += "," + csvField("p:" + n);
@@ -166,7 +169,9 @@ void Predictor::countUnreadable(int64_t n, const std::vector<std::string> &first
     result.skipped += n;
 }
 
-// One output row: the most probable label and its score, then every probability or the top k.
+// One output row: the most probable label and its score, a multilabel model's predicted set (every label at
+// kPredictedFrom or above, most probable first; space-separated in CSV, as arXiv's categories), then every
+// probability or the top k.
 void Predictor::render(const float *row, const std::string &id, std::string &s) const
 {
     const auto &names = m_lm.labels;
@@ -178,10 +183,21 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
     std::vector<size_t> order(full.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return full[a] > full[b]; });
+    std::vector<std::string> set;
+    if (m_lm.kind == TaskKind::MultiLabel)
+        for (size_t c : order)
+            if (full[c] >= kPredictedFrom)
+                set.push_back(names[c]);
     s.clear();
     if (m_csv) {
         s += csvField(id) + "," + csvField(names[order[0]]) + ",";
         appendFloat(s, full[order[0]], true);
+        if (m_lm.kind == TaskKind::MultiLabel) {
+            std::string joined;
+            for (const auto &n : set)
+                joined += (joined.empty() ? "" : " ") + n;
+            s += "," + csvField(joined);
+        }
         if (m_o.topK <= 0)
             for (float v : full) {
                 s += ',';
@@ -197,6 +213,8 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
     s += "{\"id\":" + json(id).dump(-1, ' ', false, json::error_handler_t::replace) +
          ",\"label\":" + json(names[order[0]]).dump() + ",\"score\":";
     appendFloat(s, full[order[0]], false);
+    if (m_lm.kind == TaskKind::MultiLabel)
+        s += ",\"labels\":" + json(set).dump();
     if (m_o.topK <= 0) {
         s += ",\"probs\":[";
         for (size_t c = 0; c < full.size(); ++c) {

@@ -117,13 +117,23 @@ json classSummary(const std::vector<int> &predicted, const std::vector<int> &tru
 }
 } // namespace
 
+std::vector<size_t> predictedEntries(const std::vector<std::pair<std::string, double>> &top)
+{
+    std::vector<size_t> out;
+    for (size_t i = 0; i < top.size(); ++i)
+        if (top[i].second >= kPredictedFrom)
+            out.push_back(i);
+    if (out.empty() && !top.empty())
+        out.push_back(0);
+    return out;
+}
+
 json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &truth,
                    const std::vector<std::string> &labels, double loss)
 {
-    // Positive from 0.5 up, as the per-example predictions decide (sigmoid(0) is exactly 0.5).
     std::vector<int> predicted(pPositive.size());
     for (size_t i = 0; i < pPositive.size(); ++i)
-        predicted[i] = pPositive[i] >= 0.5f ? 1 : 0;
+        predicted[i] = pPositive[i] >= kPredictedFrom ? 1 : 0;
     json s = classSummary(predicted, truth, labels, loss);
     s["f1"] = s["per_class"][1]["f1"];
     s["roc_auc"] = finite(rocAuc(pPositive, truth));
@@ -150,7 +160,7 @@ json multilabelSummary(const std::vector<float> &probs, const std::vector<std::v
         }
         bool allRight = true;
         for (size_t c = 0; c < k; ++c) {
-            const bool pred = probs[i * k + c] >= 0.5f;
+            const bool pred = probs[i * k + c] >= kPredictedFrom;
             if (pred && isTrue[c])
                 counts[c].tp++;
             else if (pred)

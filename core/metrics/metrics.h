@@ -10,6 +10,14 @@
 
 namespace lbk {
 
+// A label is predicted from this probability up: a binary task's positive class, each label of a multilabel task
+// (sigmoid(0) is exactly 0.5). One threshold for the metrics, the recorded predictions and `lbk predict`.
+inline constexpr float kPredictedFrom = 0.5f;
+
+// What a prediction row's ranked (label, probability) pairs predict: those at kPredictedFrom or above (a
+// multilabel row's set), else the most probable (a multiclass row whose top class is below it). Indices into top.
+std::vector<size_t> predictedEntries(const std::vector<std::pair<std::string, double>> &top);
+
 struct ClassCounts {
     int64_t tp = 0, fp = 0, fn = 0;
     double precision() const { return tp + fp ? double(tp) / double(tp + fp) : 0.0; }
@@ -29,7 +37,7 @@ nlohmann::json multiclassSummary(const std::vector<float> &probs, const std::vec
 // pr_auc (average precision) and the curves roc and pr to the two-class multiclass summary.
 nlohmann::json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &truth,
                              const std::vector<std::string> &labels, double loss);
-// probs: n x labels; truth: each example's positive label indices; a label is predicted when p >= 0.5.
+// probs: n x labels; truth: each example's positive label indices; a label is predicted at kPredictedFrom and up.
 nlohmann::json multilabelSummary(const std::vector<float> &probs, const std::vector<std::vector<int>> &truth,
                                  const std::vector<std::string> &labels, double loss);
 

@@ -464,6 +464,59 @@ private Q_SLOTS:
                  qPrintable(c.out));
     }
 
+    // A multilabel model predicts a set: each row's "labels" holds every label at 0.5 or above, most probable
+    // first (the rule its evaluations count by), beside the most probable "label"; CSV has a space-separated
+    // "labels" column.
+    void multilabelPredictsTheSet()
+    {
+        auto r = lbk({QStringLiteral("run"),
+                      variant(QStringLiteral("multi"), {{"labels", {{"kind", "multilabel"}, {"prefix", "cs."},
+                                                                    {"min_count", 100}}}}),
+                      QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        const QString jsonl = path("multi.jsonl"), csv = path("multi.csv");
+        for (const QString &out : {jsonl, csv}) {
+            auto p = lbk({QStringLiteral("predict"), QStringLiteral("multi"), QStringLiteral("--data"),
+                          QString::fromUtf8(kSample), QStringLiteral("--out"), out, QStringLiteral("-q")});
+            QVERIFY2(p.exitCode == 0, qPrintable(p.err));
+        }
+        auto store = lbk::Store::open(m_store.toStdString());
+        QVERIFY(store.ok() && (*store)->run("multi").ok());
+        std::ifstream labelsFile(fs::path((*store)->run("multi")->runDir) / "labels.json");
+        const auto names = json::parse(labelsFile).get<std::vector<std::string>>();
+        std::ifstream in(jsonl.toStdString());
+        std::string line;
+        int rows = 0, sets = 0;
+        std::vector<std::string> csvSets;
+        while (std::getline(in, line)) {
+            const auto row = json::parse(line);
+            std::vector<std::pair<double, std::string>> at;
+            for (size_t c = 0; c < names.size(); ++c)
+                if (row["probs"][c].get<double>() >= 0.5)
+                    at.emplace_back(row["probs"][c].get<double>(), names[c]);
+            std::stable_sort(at.begin(), at.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+            std::vector<std::string> expected;
+            std::string joined;
+            for (const auto &[p, n] : at) {
+                expected.push_back(n);
+                joined += (joined.empty() ? "" : " ") + n;
+            }
+            QCOMPARE(row["labels"].get<std::vector<std::string>>(), expected);
+            csvSets.push_back(joined);
+            sets += expected.size() > 1;
+            ++rows;
+        }
+        QVERIFY(rows > 1000);
+        QVERIFY2(sets > 0, "no paper was given two labels"); // the set, not only the most probable
+        std::ifstream c(csv.toStdString());
+        std::getline(c, line);
+        QVERIFY2(line.rfind("id,label,score,labels,", 0) == 0, line.c_str());
+        for (size_t i = 0; i < csvSets.size() && std::getline(c, line); ++i) {
+            const auto fields = QString::fromStdString(line).split(QLatin1Char(','));
+            QCOMPARE(fields.value(3).toStdString(), csvSets[i]);
+        }
+    }
+
     // After exportedModelsReproduceInPython: the bag_cnn run (cnn_lr_factor 2) records the rate its CNN's
     // optimizer group actually held at each logged step, next to the schedule's rate.
     void bagCnnRecordsTheCnnRate()

@@ -385,6 +385,21 @@ private Q_SLOTS:
         model.setOutcome(ComparePredictionsModel::Outcome::All);
         model.setText(QStringLiteral("neural"));
         QVERIFY(model.rowCount() > 0 && model.rowCount() < 150);
+
+        // A multilabel row with one true label predicts its whole set (every label at 0.5 or above), in the run
+        // page's table and in Compare: cs.AI alone read as if the model had said only that.
+        lbk::PredictionRow multi;
+        multi.exampleId = "2604.05533";
+        multi.title = "Agents that plan";
+        multi.truth = {"cs.AI"};
+        multi.top = {{"cs.AI", 0.98}, {"cs.LG", 0.84}};
+        multi.correct = false;
+        model.setText({});
+        model.setRuns({QStringLiteral("A")}, {{multi}});
+        QCOMPARE(model.index(0, 3).data().toString(), QStringLiteral("\u2717 cs.AI, cs.LG (0.98)"));
+        PredictionsModel rows;
+        rows.setRows({multi});
+        QCOMPARE(rows.index(0, PredictionsModel::Predicted).data().toString(), QStringLiteral("cs.AI, cs.LG"));
     }
 
     void downsamplingKeepsSpikes()

@@ -717,6 +717,18 @@ private Q_SLOTS:
             QVERIFY(!cmp->predictionsModel()->index(r, 4).data(ComparePredictionsModel::CorrectRole).toBool());
         }
         shoot(QStringLiteral("compare-predictions"));
+
+        // A multiclass and a binary run: a paper's truth differs between them, so nothing is joined, and the tab
+        // says why instead of marking one run's answers against the other's truth.
+        QSignalSpy again(cmp, &CompareView::loaded);
+        m_window->compareRuns({m_trainA, m_binary});
+        QTRY_VERIFY_WITH_TIMEOUT(again.count() > 0, 15000);
+        QCOMPARE(cmp->predictionsModel()->joinedCount(), 0);
+        auto *info = cmp->findChild<QLabel *>(QStringLiteral("comparePredictionsInfo"));
+        QVERIFY(info);
+        QTRY_VERIFY2_WITH_TIMEOUT(info->text().contains(QStringLiteral("different tasks (multiclass, binary)")),
+                                  qPrintable(info->text()), 5000);
+        shoot(QStringLiteral("compare-predictions-two-tasks"));
     }
 
     void runsBrowser()

@@ -6,6 +6,7 @@
 #include <QColor>
 
 #include "format.h"
+#include "metrics/metrics.h"
 
 namespace labbook {
 
@@ -33,10 +34,12 @@ void ComparePredictionsModel::setRuns(const QStringList &runNames,
                 if (it == at.end())
                     continue;
                 Cell &c = m_joined[it->second].cells[r];
-                if (!row.top.empty()) {
-                    c.predicted = qs(row.top.front().first);
+                QStringList predicted; // a multilabel row's whole set, else the most probable
+                for (size_t e : lbk::predictedEntries(row.top))
+                    predicted << qs(row.top[e].first);
+                c.predicted = predicted.join(QStringLiteral(", "));
+                if (!row.top.empty())
                     c.confidence = row.top.front().second;
-                }
                 c.correct = row.correct;
                 seen[it->second]++;
             }

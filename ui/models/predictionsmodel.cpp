@@ -9,6 +9,7 @@
 #include <QIODevice>
 
 #include "format.h"
+#include "metrics/metrics.h"
 
 namespace labbook {
 
@@ -44,11 +45,8 @@ void PredictionsModel::setRows(std::vector<lbk::PredictionRow> rows)
             it.confidence = r.top.front().second;
         }
         QStringList pred;
-        for (const auto &[label, p] : r.top)
-            if (pred.isEmpty() || p >= 0.5) // multilabel rows list every label above 0.5
-                pred << qs(label);
-        if (r.truth.size() <= 1 && !pred.isEmpty())
-            pred = QStringList{pred.front()};
+        for (size_t e : lbk::predictedEntries(r.top)) // a multilabel row's whole set, else the most probable
+            pred << qs(r.top[e].first);
         it.predicted = pred.join(QStringLiteral(", "));
         it.pTrue = r.pTrue;
         it.correct = r.correct;

@@ -142,9 +142,12 @@ QWidget *CompareView::buildPredictionsTab()
         m_predictions->setPair(m_first->currentIndex(), m_second->currentIndex());
         m_predictions->setOutcome(ComparePredictionsModel::Outcome(m_outcome->currentIndex()));
         m_predictions->setText(m_text->text());
-        m_predInfo->setText(tr("%L1 of %L2 papers (those every run evaluated at its latest validation step)")
-                                .arg(m_predictions->rowCount())
-                                .arg(m_predictions->joinedCount()));
+        if (!m_predNote.isEmpty())
+            m_predInfo->setText(m_predNote);
+        else
+            m_predInfo->setText(tr("%L1 of %L2 papers (those every run evaluated at its latest validation step)")
+                                    .arg(m_predictions->rowCount())
+                                    .arg(m_predictions->joinedCount()));
     };
     connect(m_outcome, &QComboBox::currentIndexChanged, this, updatePreds);
     connect(m_first, &QComboBox::currentIndexChanged, this, updatePreds);
@@ -216,7 +219,18 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
             m_metrics->setRuns(summaries);
             fitSummary();
             m_curves->setRuns(summaries);
-            m_predictions->setRuns(names, l.predictions);
+            // Papers are joined by id with the first run's truth: runs of other tasks hold other truths.
+            QStringList tasks;
+            for (const auto &r : m_runs)
+                if (!tasks.contains(qs(r.task)))
+                    tasks << qs(r.task);
+            m_predNote = tasks.size() > 1 ? tr("These runs have different tasks (%1): the same paper has another truth "
+                                               "in each, so their predictions are not compared paper by paper. Compare "
+                                               "runs of one task here.")
+                                                .arg(tasks.join(QStringLiteral(", ")))
+                                          : QString();
+            m_predictions->setRuns(names, m_predNote.isEmpty() ? l.predictions
+                                                               : std::vector<std::vector<lbk::PredictionRow>>{});
             for (auto *c : {m_first, m_second}) {
                 QSignalBlocker block(c);
                 c->clear();

@@ -55,6 +55,7 @@ private:
     QTabWidget *m_tabs = nullptr;
     QSplitter *m_summary = nullptr; // the config diff above the metrics
     QLabel *m_title = nullptr, *m_configInfo = nullptr, *m_predInfo = nullptr;
+    QString m_predNote; // why the Predictions tab joins nothing (runs of different tasks), else empty
     QCheckBox *m_showIdentical = nullptr;
     QComboBox *m_first = nullptr, *m_second = nullptr, *m_outcome = nullptr;
     QLineEdit *m_text = nullptr;
