@@ -220,6 +220,10 @@ void defineScoring(CLI::App &app, Invocation &inv)
                         "Score only the K-th of N contiguous blocks of lines (0 <= K < N), e.g. one task of a Slurm "
                         "array; the N outputs concatenated in K order are the unsharded output")
         ->check(shardSpec());
+    predict->add_option("--max-bad-share", p.maxBadShare,
+                        "Fail (keeping the rows scored) when more than this share of lines cannot be scored "
+                        "(default: the model's data.max_bad_share, 0.01 unless its experiment set another)")
+        ->check(CLI::Range(0.0, 1.0));
     predict->add_flag("-q,--quiet", inv.quiet, "No progress bar");
 
     auto &e = inv.eval;

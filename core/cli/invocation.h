@@ -34,6 +34,7 @@ struct Invocation {
     struct {
         std::string model, data, out, format = "auto", precision = "auto", shard;
         int threads = 0, batchSize = 512, topK = 0;
+        double maxBadShare = -1; // below 0: the model's data.max_bad_share
     } predict;
     struct {
         std::string data, split, precision = "auto";

@@ -82,6 +82,9 @@ struct PredictOptions {
     // --shard K/N (a Slurm array task of N): score only the K-th of N contiguous blocks of the input's lines
     // (0 <= K < N), so that the N outputs concatenated in K order are the output of one unsharded run.
     int shard = 0, shards = 1;
+    // Lines that cannot be scored, as a share of the lines read, above which predict fails (the rows scored are
+    // kept); below 0: the model's own data.max_bad_share, what its training allowed.
+    double maxBadShare = -1;
 };
 struct PredictResult {
     int64_t rows = 0;

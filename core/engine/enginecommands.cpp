@@ -124,6 +124,7 @@ int predict(const Invocation &inv)
         return fail(folder.error());
     PredictOptions o{*folder, p.data, p.out, p.format, p.threads, p.batchSize, p.topK, p.precision};
     o.warn = warn;
+    o.maxBadShare = p.maxBadShare;
     if (const auto shard = parseShard(p.shard))
         std::tie(o.shard, o.shards) = *shard;
     ProgressBar bar(!inv.quiet);

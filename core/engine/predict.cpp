@@ -398,6 +398,21 @@ std::optional<DataFormat> tableFormat(const fs::path &data)
     return std::nullopt;
 }
 
+// More lines skipped than the model's experiment (or --max-bad-share) allows: the rows scored stay written, and
+// the command fails so that a pipeline notices.
+Status checkSkipped(const PredictOptions &o, const PredictResult &r, double allowed, const char *lines)
+{
+    const int64_t read = r.rows + r.skipped;
+    if (r.skipped == 0 || r.rows == 0 || double(r.skipped) <= allowed * double(read))
+        return okStatus();
+    char share[32];
+    std::snprintf(share, sizeof share, "%.1f%%", 100.0 * double(r.skipped) / double(read));
+    return badInput(o.data.string() + ": " + std::to_string(r.skipped) + " of " + std::to_string(read) + " " +
+                    lines + " (" + share + ") could not be scored, more than the " + significant(allowed) +
+                    " allowed (--max-bad-share; the model's data.max_bad_share unless given); first: " +
+                    r.firstSkipped + ". The " + std::to_string(r.rows) + " rows scored are written");
+}
+
 // What the rows say once written: an error for non-finite probabilities or a file of which nothing was scored.
 Result<PredictResult> checkResult(const PredictOptions &o, const PredictResult &r)
 {
@@ -546,10 +561,15 @@ Result<PredictResult> predictAll(const PredictOptions &o)
         r.totalLines = range->total;
     }
     auto checked = checkResult(o, r);
-    // Rows with non-finite probabilities are kept (the output says null for them); nothing scored is not.
+    const Status skipped = checkSkipped(o, r, o.maxBadShare >= 0 ? o.maxBadShare : (*lm)->exp.data.maxBadShare,
+                                        table ? "records" : "lines");
+    // Rows with non-finite probabilities are kept (the output says null for them), and the rows of a file with
+    // too many bad lines; nothing scored is not.
     const bool keep = checked || r.nonFinite > 0;
     if (auto closed = out->close(keep); !closed)
         return closed.error();
+    if (checked && !skipped)
+        return skipped.error();
     return checked;
 }
 

@@ -186,8 +186,19 @@ private Q_SLOTS:
               << R"({"id": "b", "abstract": "no title here"})" << "\n"
               << "not json\n";
         }
+        // Two of three lines cannot be scored, more than the model's data.max_bad_share (0.01) allows: the command
+        // fails so that a pipeline notices, and the row it scored is written.
+        auto bad = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("mixed.jsonl"),
+                        QStringLiteral("--out"), path("mixed-out.jsonl")});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains(QStringLiteral("2 of 3 lines (66.7%) could not be scored, more than the 0.01 "
+                                                 "allowed")) &&
+                     bad.err.contains(QStringLiteral("The 1 rows scored are written")),
+                 qPrintable(bad.err));
+        QCOMPARE(readLines(path("mixed-out.jsonl")).size(), size_t(1));
         auto r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("mixed.jsonl"),
-                      QStringLiteral("--out"), path("mixed-out.jsonl")});
+                      QStringLiteral("--out"), path("mixed-out.jsonl"), QStringLiteral("--max-bad-share"),
+                      QStringLiteral("1")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QCOMPARE(readLines(path("mixed-out.jsonl")).size(), size_t(1));
         QVERIFY2(r.err.contains(QStringLiteral("2 lines skipped; first: ")) &&
@@ -205,7 +216,8 @@ private Q_SLOTS:
               << R"({"id": "b", "title": ["Dark matter"]})" << "\n";
         }
         auto types = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("types.jsonl"),
-                          QStringLiteral("--out"), path("types-out.jsonl")});
+                          QStringLiteral("--out"), path("types-out.jsonl"), QStringLiteral("--max-bad-share"),
+                          QStringLiteral("0.5")});
         QVERIFY2(types.exitCode == 0, qPrintable(types.err));
         const auto typed = readLines(path("types-out.jsonl"));
         QCOMPARE(typed.size(), size_t(1));
@@ -271,7 +283,7 @@ private Q_SLOTS:
              {std::tuple{"table.csv", expected, 7}, std::tuple{"table.tsv", withoutP2, 5}}) {
             const QString out = path(table) + QStringLiteral(".out.jsonl");
             auto r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path(table),
-                          QStringLiteral("--out"), out});
+                          QStringLiteral("--out"), out, QStringLiteral("--max-bad-share"), QStringLiteral("0.5")});
             QVERIFY2(r.exitCode == 0, qPrintable(r.err));
             const auto got = readLines(out);
             QCOMPARE(got.size(), rows.size());
