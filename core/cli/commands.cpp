@@ -214,6 +214,18 @@ std::string dataLine(const json &d)
            n("validation") + ", test " + n("test") + ")";
 }
 
+// Which weights a split's line of `lbk show` was scored with, where the kept checkpoint is not the last step's:
+// validation figures are the last evaluation's, the test split is scored once with the kept checkpoint.
+std::string weightsNote(const RunSummary &r, const std::string &split, std::optional<double> bestAt)
+{
+    if (!bestAt || int64_t(*bestAt) == r.lastStep)
+        return {};
+    if (split == "val")
+        return "  (the last evaluation, step " + fmtStep(double(r.lastStep)) + ")";
+    const bool kept = r.summary.is_object() && r.summary.value("test_checkpoint", std::string()) == "best";
+    return kept ? "  (the kept checkpoint, step " + fmtStep(bestAt) + ")" : "";
+}
+
 // A validation metrics event as one line: accuracy and macro-F1, or an MLM run's masked-token figures.
 std::string validationLine(const json &v)
 {
@@ -348,6 +360,10 @@ void printRunSummary(const RunDetail &r)
         else if (r.status == RunStatus::Finished)
             std::printf("  no suggestion: %s\n", s.is_object() ? s.value("reason", std::string("?")).c_str() : "?");
     } else {
+        const json m = valueAt(r.config, "evaluation.metric");
+        const std::string metric = m.is_string() ? m.get<std::string>() : "macro_f1";
+        const auto best = r.summaryValue("best", "val/" + metric);
+        const auto bestAt = r.summaryValue("best_step", "val/" + metric);
         for (const char *split : {"val", "test"}) {
             const std::string s = split;
             const auto acc = r.summaryValue("final", s + "/accuracy");
@@ -367,15 +383,11 @@ void printRunSummary(const RunDetail &r)
                 if (const auto v = r.summaryValue("final", s + "/" + extra))
                     std::printf("  %s %s", metricLabel(extra).c_str(), fmtMetric(v).c_str());
             }
-            std::printf("\n");
+            std::printf("%s\n", weightsNote(r, s, bestAt).c_str());
         }
-        const json m = valueAt(r.config, "evaluation.metric");
-        const std::string metric = m.is_string() ? m.get<std::string>() : "macro_f1";
-        if (const auto best = r.summaryValue("best", "val/" + metric)) {
-            const auto at = r.summaryValue("best_step", "val/" + metric);
+        if (best)
             std::printf("  best val %s %s%s\n", metric.c_str(), fmtMetric(best).c_str(),
-                        at ? (" at step " + fmtStep(at)).c_str() : "");
-        }
+                        bestAt ? (" at step " + fmtStep(bestAt) + " (the kept checkpoint)").c_str() : "");
     }
     // Deleted by hand after the run ended: what its recorded reason offers (a resume, an export) needs it.
     if (std::error_code ec; !r.runDir.empty() && !fs::exists(r.runDir, ec))

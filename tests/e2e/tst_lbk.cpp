@@ -617,6 +617,24 @@ private Q_SLOTS:
         QVERIFY(loss.size() >= 11);
         QVERIFY(std::isnan(loss.back().value));
     }
+
+    // A run whose kept checkpoint is not its last step (a rate that overshoots late): lbk show says which weights
+    // each line was scored with, the validation line the last evaluation's, the test line the kept checkpoint's.
+    void showSaysWhichWeightsEachLineScored()
+    {
+        const QString file = variant(QStringLiteral("overshoot"),
+                                     {{"optimizer", {{"lr", 0.3}}}, {"training", {{"threads", 1}}}});
+        auto r = lbk({QStringLiteral("run"), file, QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        auto show = lbk({QStringLiteral("--json"), QStringLiteral("show"), QStringLiteral("overshoot")});
+        const auto run = json::parse(show.out.toStdString());
+        const int64_t best = run["summary"]["best_step"]["val/macro_f1"].get<int64_t>();
+        QVERIFY2(best < run["last_step"].get<int64_t>(), "the kept checkpoint is the last step: pick another rate");
+        auto text = lbk({QStringLiteral("show"), QStringLiteral("overshoot")});
+        QVERIFY2(text.out.contains(QStringLiteral("(the last evaluation, step %1)").arg(run["last_step"].get<int64_t>())) &&
+                     text.out.contains(QStringLiteral("(the kept checkpoint, step %1)").arg(best)),
+                 qPrintable(text.out));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestLbk)
