@@ -80,7 +80,7 @@ ParallelPlot::ParallelPlot(QWidget *parent) : PlotWidget(parent)
     xAxis->setVisible(false);
     yAxis->setVisible(false);
     axisRect()->setAutoMargins(QCP::msNone);
-    axisRect()->setMargins(QMargins(20, 34, 20, 12));
+    axisRect()->setMargins(QMargins(20, 34, 20, 30)); // below: the caption saying how to read it
     setEmptyMessage(tr("No trial has a value yet"));
 }
 
@@ -116,6 +116,7 @@ void ParallelPlot::rebuild()
     const auto brushes = m_brushes; // drawn again over the new lines
     for (const auto &[axis, range] : brushes)
         setBrush(axis, range.first, range.second);
+    addCaption(anyValue);
     xAxis->setRange(-0.15, n - 1 + 0.6);
     yAxis->setRange(-0.05, kLabelY + 0.05);
     setEmptyMessage(anyValue ? QString() : tr("No trial has a value yet"));
@@ -160,6 +161,35 @@ bool ParallelPlot::buildLines()
     return !values.empty();
 }
 
+// A swept key's title: its last part ("dropout" for model.dropout), which fits between neighbouring axes where
+// whole keys ran into each other; the whole key when another swept key ends the same way.
+QString ParallelPlot::axisTitle(int i) const
+{
+    const auto leaf = [](const std::string &key) { return key.substr(key.rfind('.') + 1); };
+    const std::string &key = m_axes[size_t(i)].key;
+    for (size_t j = 0; j < m_axes.size(); ++j)
+        if (int(j) != i && leaf(m_axes[j].key) == leaf(key))
+            return QString::fromStdString(key);
+    return QString::fromStdString(leaf(key));
+}
+
+// How to read the lines, under the plot: the colour scale, what a dashed line is, the brushing.
+void ParallelPlot::addCaption(bool anyValue)
+{
+    if (!anyValue)
+        return;
+    auto *caption = new QCPItemText(this);
+    m_items.push_back(caption);
+    caption->setObjectName(QStringLiteral("caption"));
+    caption->position->setType(QCPItemPosition::ptAxisRectRatio);
+    caption->position->setCoords(0, 1);
+    caption->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    caption->setPadding(QMargins(0, 12, 0, 0));
+    caption->setClipToAxisRect(false);
+    caption->setText(tr("darker, thicker: better %1 \u00b7 dashed: pruned \u00b7 drag along an axis to filter the table")
+                         .arg(QString::fromStdString(m_o.spec.metric)));
+}
+
 // Axis i: its line, its title above, and its labelled values (the metric's only once a trial has one).
 void ParallelPlot::addAxis(int i, bool anyValue)
 {
@@ -173,7 +203,7 @@ void ParallelPlot::addAxis(int i, bool anyValue)
     title->setObjectName(QStringLiteral("label"));
     title->position->setCoords(i, kLabelY);
     const bool swept = i < int(m_axes.size());
-    title->setText(swept ? QString::fromStdString(m_axes[size_t(i)].key) + (m_axes[size_t(i)].log ? tr(" (log)") : QString())
+    title->setText(swept ? axisTitle(i) + (m_axes[size_t(i)].log ? tr(" (log)") : QString())
                          : QString::fromStdString(m_o.spec.metric));
     title->setFont(QFont(font().family(), font().pointSize(), QFont::Bold));
     title->setClipToAxisRect(false);

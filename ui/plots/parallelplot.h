@@ -46,6 +46,8 @@ private:
     void rebuild();
     bool buildLines();
     void addAxis(int i, bool anyValue);
+    void addCaption(bool anyValue);
+    QString axisTitle(int i) const;
     void restyle();
     double metricPosition(double value) const;
     int axisAt(double x) const;

@@ -43,6 +43,7 @@ void SweepScatter::setOverview(const lbk::SweepOverview &o)
         } else {
             const double pad = axis.hi > axis.lo ? (axis.hi - axis.lo) * 0.08 : 0.5;
             x->setRange(axis.lo - pad, axis.hi + pad);
+            x->ticker()->setTickCount(3); // a panel is narrow: five values ran into each other
         }
         auto dots = [&](const QColor &c, QCPScatterStyle::ScatterShape shape, bool filled, double size) {
             QCPGraph *g = QCustomPlot::addGraph(x, y);

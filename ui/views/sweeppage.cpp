@@ -69,14 +69,11 @@ QString importanceHtml(const std::vector<lbk::KeyImportance> &keys)
         html += QStringLiteral("<tr><td nowrap>%1&nbsp;</td><td nowrap>%2&nbsp;</td><td nowrap>%3%4</td></tr>")
                     .arg(QString::fromStdString(k.key).toHtmlEscaped(), bar(k.permutation), bar(k.score), sign);
     }
-    return html + QStringLiteral("</table><p><small>%1</small></p>").arg(SweepPage::tr("(hover for how they are computed)"));
-}
-
-QString importanceExplained()
-{
-    return SweepPage::tr("Forest: each key's share of how much worse a small random forest predicts the metric when "
-                         "the key's values are shuffled (sees effects that are not monotonic).\nRank correlation: "
-                         "Spearman's for numbers (+: higher values do better), the correlation ratio for categories.");
+    return html + QStringLiteral("</table><p><small>%1</small></p>")
+                      .arg(SweepPage::tr("Forest: each key's share of how much worse a small random forest predicts "
+                                         "the metric when the key's values are shuffled (it sees effects that are not "
+                                         "monotonic).<br>Correlation: Spearman's rank correlation for numbers (+: "
+                                         "higher values do better), the correlation ratio for categories."));
 }
 
 } // namespace
@@ -133,7 +130,14 @@ QTabWidget *SweepPage::buildViews()
     m_views->setObjectName(QStringLiteral("sweepViews"));
     m_views->setDocumentMode(true);
     m_views->addTab(m_plot, tr("Parallel coordinates"));
-    m_views->addTab(m_scatter, tr("Metric against each key"));
+    auto *scatterTab = new QWidget(this);
+    auto *scatterLayout = new QVBoxLayout(scatterTab);
+    scatterLayout->setContentsMargins(0, 0, 0, 0);
+    scatterLayout->addWidget(m_scatter, 1);
+    scatterLayout->addWidget(new QLabel(tr("filled: finished \u00b7 hollow: pruned (its best before it was stopped) "
+                                           "\u00b7 ringed: the best trial"),
+                                        scatterTab));
+    m_views->addTab(scatterTab, tr("Metric against each key"));
     m_groupTab = new QWidget(this);
     m_curveMetric = new QComboBox(m_groupTab);
     m_curveMetric->setObjectName(QStringLiteral("groupMetric"));
@@ -148,11 +152,18 @@ QTabWidget *SweepPage::buildViews()
     groupLayout->addLayout(groupBar);
     groupLayout->addWidget(m_groupCurves, 1);
     m_views->addTab(m_groupTab, tr("Curves across seeds"));
+    // Beside the plots, not beside the trials' table: there it took half the width the table's columns need.
+    m_importance = new QLabel(this);
+    m_importance->setObjectName(QStringLiteral("keyImportance"));
+    m_importance->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_importance->setWordWrap(true);
+    m_importance->setMargin(8);
+    m_views->addTab(m_importance, tr("Which keys matter"));
     connect(m_curveMetric, &QComboBox::activated, this, &SweepPage::loadGroupCurves);
     return m_views;
 }
 
-// The trials table (brushing filters it) and, beside it, how much each key matters.
+// The trials table (brushing the parallel coordinates filters it).
 QWidget *SweepPage::buildTrialsPane()
 {
     m_model = new TrialsModel(this);
@@ -167,19 +178,7 @@ QWidget *SweepPage::buildTrialsPane()
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->verticalHeader()->hide();
     m_table->horizontalHeader()->setStretchLastSection(true);
-    m_importance = new QLabel(this);
-    m_importance->setObjectName(QStringLiteral("keyImportance"));
-    m_importance->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    m_importance->setMargin(6);
-    m_importance->setToolTip(importanceExplained());
-    auto *bottom = new QSplitter(Qt::Horizontal, this);
-    m_bottom = bottom;
-    bottom->addWidget(m_table);
-    bottom->addWidget(m_importance);
-    bottom->setCollapsible(1, false);
-    bottom->setStretchFactor(0, 3);
-    bottom->setStretchFactor(1, 1);
-    return bottom;
+    return m_table;
 }
 
 void SweepPage::reload() { showSweep(m_sweepId); }
@@ -276,11 +275,6 @@ void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyI
     }
     static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
     m_importance->setText(importanceHtml(importance));
-    // The pane as wide as its table (its columns were clipped when the splitter gave it a quarter of the width),
-    // when a sweep is first shown: a live sweep's refreshes leave a splitter the user moved where it is.
-    const int wanted = m_importance->sizeHint().width();
-    if (const auto sizes = m_bottom->sizes(); first && sizes.size() == 2 && sizes[1] < wanted)
-        m_bottom->setSizes({std::max(200, sizes[0] + sizes[1] - wanted), wanted});
     m_table->resizeColumnsToContents();
     Q_EMIT loaded();
 }

@@ -5,7 +5,6 @@
 // "Open best as experiment", which puts the best trial's experiment in the form. Live while the sweep runs.
 #include <set>
 
-#include <QSplitter>
 #include <QWidget>
 
 #include <nlohmann/json.hpp>
@@ -64,7 +63,6 @@ private:
     bool m_live = false; // the shown sweep is running: reload as its runs change
     QComboBox *m_chooser = nullptr;
     QLabel *m_status = nullptr, *m_importance = nullptr;
-    QSplitter *m_bottom = nullptr; // the trials' table beside the keys' importance
     QPushButton *m_openBest = nullptr;
     ParallelPlot *m_plot = nullptr;
     SweepScatter *m_scatter = nullptr;
