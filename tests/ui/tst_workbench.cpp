@@ -749,6 +749,24 @@ private Q_SLOTS:
         m_window->showRun(m_trainA);
         QTest::qWait(300);
         shoot(QStringLiteral("main-window"));
+
+        // New runs arriving while a run is selected (a sweep's trials, once its start took the window to the
+        // Sweeps tab) do not open that run again.
+        m_window->pages()->setCurrentIndex(MainWindow::SweepsPage);
+        QSignalSpy activated(b, &RunsBrowser::runActivated);
+        {
+            auto store = lbk::Store::open(m_window->store()->path().toStdString());
+            QVERIFY(store.ok());
+            lbk::NewRun extra;
+            extra.name = "arrives-later";
+            QVERIFY((*store)->createRun(extra).ok());
+        }
+        m_window->store()->reloadRuns();
+        QTRY_COMPARE_WITH_TIMEOUT(b->model()->rowCount(), 7, 5000);
+        QTest::qWait(200);
+        QCOMPARE(activated.count(), 0);
+        QCOMPARE(m_window->pages()->currentIndex(), int(MainWindow::SweepsPage));
+        QCOMPARE(b->selectedRunIds(), std::vector<qint64>{m_trainA});
     }
 
     // A store the GUI refuses is not remembered as the last store, and the status bar says none is open; a store

@@ -53,8 +53,12 @@ RunsBrowser::RunsBrowser(StoreService *store, QWidget *parent)
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
         const auto ids = selectedRunIds();
         Q_EMIT selectionChanged(ids);
-        if (ids.size() == 1 && !m_filtering) // a filter that hid the others is not a click on this one
-            Q_EMIT runActivated(ids.front());
+        // A filter that hid the others is not a click on this one, and neither is a reload that kept it selected
+        // (a sweep's new trials arriving took the window from the Sweeps tab back to the run).
+        const qint64 single = ids.size() == 1 ? ids.front() : 0;
+        if (single && single != m_selectedAlone && !m_filtering)
+            Q_EMIT runActivated(single);
+        m_selectedAlone = single;
     });
     connect(m_view, &QTableView::customContextMenuRequested, this, &RunsBrowser::showContextMenu);
     connect(m_model, &RunsModel::runEdited, this, &RunsBrowser::saveEdit);

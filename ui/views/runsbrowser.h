@@ -68,6 +68,7 @@ private:
     QLabel *m_count = nullptr;
     QCheckBox *m_fold = nullptr;
     bool m_filtering = false; // a filter or fold is being applied: the selection it shrinks opens nothing
+    qint64 m_selectedAlone = 0; // the run selected on its own, so a reload that keeps it does not open it again
     QAction *m_delete = nullptr; // the Delete key and the context menu's entry
 };
 
