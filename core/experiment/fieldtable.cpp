@@ -108,6 +108,11 @@ public:
         m_b.spec.logScale = true;
         return *this;
     }
+    Row &sweptWithin(double lo, double hi)
+    {
+        m_b.spec.sweepRange = std::pair{lo, hi};
+        return *this;
+    }
     Row &required()
     {
         m_b.spec.required = true;
@@ -315,7 +320,8 @@ std::vector<FieldBinding> modelCommonFields()
             "checkpoint folder (model.init_from) or trained from scratch."),
         field(&ModelSpec::embeddingDim, "model.embedding_dim", "Token embedding size.").range(8, 4096),
         field(&ModelSpec::dropout, "model.dropout", "Dropout before the classifier (and inside the model).")
-            .range(0, 1, false, true),
+            .range(0, 1, false, true)
+            .sweptWithin(0, 0.5),
     };
 }
 
@@ -448,20 +454,25 @@ std::vector<FieldBinding> optimizerFields()
             .range(0, 10, true)
             .logScaled(),
         field(&OptimizerSpec::weightDecay, "optimizer.weight_decay", "Decoupled weight decay (AdamW) or L2 (SGD).")
-            .range(0, 1),
+            .range(0, 1)
+            .sweptWithin(0, 0.1),
         field(&OptimizerSpec::momentum, "optimizer.momentum", "SGD momentum.")
             .range(0, 1, false, true)
+            .sweptWithin(0.8, 0.99)
             .when({"optimizer.type=sgd"}),
         field(&OptimizerSpec::beta1, "optimizer.beta1", "AdamW beta1.")
             .range(0, 1, false, true)
+            .sweptWithin(0.8, 0.95)
             .when({"optimizer.type=adamw"}),
         field(&OptimizerSpec::beta2, "optimizer.beta2", "AdamW beta2.")
             .range(0, 1, false, true)
+            .sweptWithin(0.98, 0.9995)
             .when({"optimizer.type=adamw"}),
         field(&OptimizerSpec::gradClip, "optimizer.grad_clip", "Clip the global gradient norm to this (0: off).")
             .range(0, kInf),
         field(&OptimizerSpec::labelSmoothing, "optimizer.label_smoothing", "Label smoothing for multiclass losses.")
-            .range(0, 1, false, true),
+            .range(0, 1, false, true)
+            .sweptWithin(0, 0.2),
         // The trainer reads it from the config when it builds the optimizer (engine/trainer.cpp).
         configOnly("optimizer.sparse_embeddings", FieldType::Bool, true,
                    "Bag: update only the embedding rows a batch uses (lazy AdamW, as PyTorch's SparseAdam, or SGD "

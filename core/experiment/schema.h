@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct FieldSpec {
     std::string help;
     bool required = false;
     bool logScale = false; // a rate: the form steps it by factors of ten
+    // Where a sweep of it usually searches, when "around its current value" would not do (a beta2 of 0.999 halved
+    // and doubled is 0.5 to 1); the sweep dialog starts there.
+    std::optional<std::pair<double, double>> sweepRange;
     std::vector<std::string> appliesTo; // e.g. {"model.type=cnn"}: empty means always
 };
 

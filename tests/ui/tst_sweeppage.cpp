@@ -3,6 +3,7 @@
 // key that drives the metric ranks first, "Open best as experiment" gives the best trial's experiment. Writes
 // screenshots/sweep-page.png.
 #include <QtTest>
+#include <QTableWidget>
 
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
@@ -277,6 +278,19 @@ private Q_SLOTS:
         dialog.show();
         QVERIFY(!dialog.problems().isEmpty());
         QVERIFY(!dialog.startButton()->isEnabled());
+        // A key starts where sweeps of it search: beta2 near 1 (halving and doubling 0.999 gave 0.5 to 1), label
+        // smoothing and dropout below 0.2 and 0.5 (from 0 the range was 0 to 1).
+        auto *keys = dialog.findChild<QTableWidget *>(QStringLiteral("sweepKeys"));
+        QVERIFY(keys);
+        const auto rangeOf = [keys](const QString &key) -> QString {
+            for (int r = 0; r < keys->rowCount(); ++r)
+                if (keys->item(r, 0) && keys->item(r, 0)->text() == key)
+                    return keys->item(r, 2)->text() + QStringLiteral("..") + keys->item(r, 3)->text();
+            return QString();
+        };
+        QCOMPARE(rangeOf(QStringLiteral("optimizer.beta2")), QStringLiteral("0.98..0.9995"));
+        QCOMPARE(rangeOf(QStringLiteral("optimizer.label_smoothing")), QStringLiteral("0..0.2"));
+        QCOMPARE(rangeOf(QStringLiteral("model.dropout")), QStringLiteral("0..0.5"));
         dialog.sweepAroundRate(0.02);
         QVERIFY2(dialog.problems().isEmpty(), qPrintable(dialog.problems()));
         QCOMPARE(dialog.sweep()["parameters"]["optimizer.lr"]["log_uniform"], json({0.002, 0.2}));

@@ -29,7 +29,8 @@ const QStringList kGroups = {QStringLiteral("model"), QStringLiteral("optimizer"
 
 QString num(double v) { return QString::number(v, 'g', 4); }
 
-// The range a key starts with: around its current value, within the schema's limits.
+// The range a key starts with: the field's usual sweep range, else around its current value, within the schema's
+// limits.
 std::pair<QString, QString> defaultRange(const lbk::FieldSpec &f, const json &current)
 {
     if (f.type == lbk::FieldType::Enum) {
@@ -40,6 +41,8 @@ std::pair<QString, QString> defaultRange(const lbk::FieldSpec &f, const json &cu
     }
     if (f.type == lbk::FieldType::Bool)
         return {QStringLiteral("false, true"), QString()};
+    if (f.sweepRange)
+        return {num(f.sweepRange->first), num(f.sweepRange->second)};
     const double v = current.is_number() ? current.get<double>() : f.min.value_or(0);
     double lo = f.logScale ? v / 10 : v / 2, hi = f.logScale ? v * 10 : (v == 0 ? 1 : v * 2);
     if (f.min)
