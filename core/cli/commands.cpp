@@ -795,7 +795,8 @@ int show(const Common &c, const std::string &ref)
         std::printf("\nFinal metrics\n");
         Table t({"METRIC", "FINAL", "BEST", "BEST AT"});
         for (const auto &[k, v] : r->summary["final"].items())
-            t.add({k, fmtMetric(v), fmtMetric(r->summaryValue("best", k)), fmtStep(r->summaryValue("best_step", k))});
+            t.add({k, fmtMetric(v), listsBest(k) ? fmtMetric(r->summaryValue("best", k)) : "-",
+                   listsBest(k) ? fmtStep(r->summaryValue("best_step", k)) : "-"});
         std::printf("%s", t.render().c_str());
     }
     const auto evals = store->evaluations(r->id, "test");
@@ -874,15 +875,24 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
     std::printf("Config keys that differ (%zu; the rest are equal)\n%s", diff.size(), cfg.render().c_str());
     header[0] = "METRIC";
     Table met(header);
+    const auto tasks = distinctTasks(runs);
     for (const auto &k : metricKeys) {
         std::vector<std::string> row = {k};
         std::vector<double> values;
         for (const auto &r : runs)
             values.push_back(r.summaryValue("final", k).value_or(std::nan("")));
-        const int best = bestRun(k, values); // as the GUI's Compare highlights it
+        const int best = tasks.size() > 1 ? -1 : bestRun(k, values); // as the GUI's Compare highlights it
         for (size_t i = 0; i < runs.size(); ++i)
             row.push_back(fmtMetric(runs[i].summaryValue("final", k)) + (int(i) == best ? " *" : ""));
         met.add(row);
+    }
+    if (tasks.size() > 1) {
+        std::string list;
+        for (const auto &t : tasks)
+            list += (list.empty() ? "" : ", ") + t;
+        std::printf("\nMetrics (final; not ranked: the runs have different tasks, %s, so each is measured against "
+                    "other labels)\n%s", list.c_str(), met.render().c_str());
+        return;
     }
     std::printf("\nMetrics (final; * best)\n%s", met.render().c_str());
 }

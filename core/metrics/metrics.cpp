@@ -308,7 +308,9 @@ bool higherIsBetter(const std::string &metric)
 
 int bestRun(const std::string &metric, const std::vector<double> &values)
 {
-    if (values.size() < 2 || metric.find('/') == std::string::npos)
+    // A row one run has alone ranks nothing.
+    if (std::count_if(values.begin(), values.end(), [](double v) { return std::isfinite(v); }) < 2 ||
+        metric.find('/') == std::string::npos)
         return -1;
     const bool higher = higherIsBetter(metric);
     int best = -1;

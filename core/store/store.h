@@ -6,6 +6,7 @@
 // One Store object is one connection: use it from one thread at a time; each thread opens its own. Run lists
 // never touch metric history. Events arrive only through ingestLines() / ingestJournal() (see docs/PROTOCOL.md),
 // idempotently by (run, seq).
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -101,6 +102,22 @@ struct RunSummary {
     // checkpoint by; its macro-F1 averages in the negative class), macro-F1 otherwise.
     std::string listedF1Key() const { return task == "binary" ? "val/f1" : "val/macro_f1"; }
 };
+
+// Whether a metric's best over a run is listed beside its final value: not the test split's (choosing by it is
+// peeking at the test set, and it is scored once, at the end). One rule for lbk show, the Overview and Compare.
+inline bool listsBest(std::string_view key) { return !key.starts_with("test/"); }
+
+// The tasks of runs set side by side, each once, in order: more than one means their metrics and predictions are
+// measured against different labels, so Compare neither ranks the runs nor joins their predictions.
+template <class Runs>
+std::vector<std::string> distinctTasks(const Runs &runs)
+{
+    std::vector<std::string> tasks;
+    for (const auto &r : runs)
+        if (std::find(tasks.begin(), tasks.end(), r.task) == tasks.end())
+            tasks.push_back(r.task);
+    return tasks;
+}
 
 struct RunDetail : RunSummary {
     nlohmann::json config = nlohmann::json::object();

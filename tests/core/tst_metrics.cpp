@@ -129,6 +129,7 @@ private Q_SLOTS:
         QCOMPARE(lbk::bestRun("val/accuracy", {0.70, std::nan(""), 0.71}), 2);
         QCOMPARE(lbk::bestRun("val/accuracy", {0.70, 0.70}), -1);
         QCOMPARE(lbk::bestRun("steps", {10, 20}), -1);
+        QCOMPARE(lbk::bestRun("val/f1", {std::nan(""), 0.7, std::nan("")}), -1); // a row one run has alone
     }
 
     void labelsReadAsPeopleWriteThem()

@@ -634,6 +634,16 @@ private Q_SLOTS:
         QVERIFY2(text.out.contains(QStringLiteral("(the last evaluation, step %1)").arg(run["last_step"].get<int64_t>())) &&
                      text.out.contains(QStringLiteral("(the kept checkpoint, step %1)").arg(best)),
                  qPrintable(text.out));
+
+        // Beside a binary run its metrics are not ranked: each is measured against other labels.
+        const QString binary = variant(QStringLiteral("cv-or-not"),
+                                       {{"labels", {{"kind", "binary"}, {"positive", {"cs.CV"}}}}});
+        QCOMPARE(lbk({QStringLiteral("run"), binary, QStringLiteral("-q")}).exitCode, 0);
+        auto cmp = lbk({QStringLiteral("compare"), QStringLiteral("overshoot"), QStringLiteral("cv-or-not")});
+        QCOMPARE(cmp.exitCode, 0);
+        QVERIFY2(cmp.out.contains(QStringLiteral("not ranked: the runs have different tasks, multiclass, binary")) &&
+                     !cmp.out.contains(QStringLiteral(" *")),
+                 qPrintable(cmp.out));
     }
 };
 

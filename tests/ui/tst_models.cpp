@@ -362,6 +362,18 @@ private Q_SLOTS:
             }
         }
         QVERIFY(sawF1 && sawLoss);
+
+        // A multiclass and a binary run are measured against other labels: nothing is ranked. The test split's
+        // best is not listed (only its final figure).
+        auto binary = makeRun(2, "b", lbk::RunStatus::Finished, 0.7, "binary");
+        auto multi = makeRun(1, "a", lbk::RunStatus::Finished, 0.6);
+        multi.summary["best"]["test/accuracy"] = 0.5;
+        multi.summary["final"]["test/accuracy"] = 0.5;
+        model.setRuns({multi, binary});
+        for (int r = 0; r < model.rowCount(); ++r) {
+            QCOMPARE(model.bestColumn(r), -1);
+            QVERIFY(model.index(r, 0).data().toString() != QLatin1String("test/accuracy (best)"));
+        }
     }
 
     void comparePredictionsModel()

@@ -20,19 +20,20 @@ void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs)
     m_rows.clear();
     for (const auto &r : runs)
         m_names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
-    for (const char *section : {"best", "final"}) {
+    const bool ranked = lbk::distinctTasks(runs).size() <= 1; // runs of other tasks are measured on other labels
+    for (const std::string section : {"best", "final"}) {
         std::set<std::string> keys;
         for (const auto &r : runs)
             if (r.summary.contains(section) && r.summary[section].is_object())
                 for (const auto &[k, v] : r.summary[section].items())
-                    if (v.is_number() && k != "epoch" && k != "lr")
+                    if (v.is_number() && k != "epoch" && k != "lr" && (section == "final" || lbk::listsBest(k)))
                         keys.insert(k);
         for (const auto &k : keys) {
             Row row;
-            row.label = qs(k) + QStringLiteral(" (") + QLatin1String(section) + QLatin1Char(')');
+            row.label = qs(k) + QStringLiteral(" (") + qs(section) + QLatin1Char(')');
             for (const auto &r : runs)
-                row.values.push_back(orNan(r.summaryValue(section, k)));
-            row.best = lbk::bestRun(k, row.values);
+                row.values.push_back(orNan(r.summaryValue(section.c_str(), k)));
+            row.best = ranked ? lbk::bestRun(k, row.values) : -1;
             m_rows.push_back(std::move(row));
         }
     }

@@ -211,19 +211,20 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
                              names.join(QStringLiteral(", ")).toHtmlEscaped());
             m_config->setConfigs(names, configs);
             const int differing = m_config->differingCount();
+            const QStringList tasks = toStringList(lbk::distinctTasks(m_runs));
             m_configInfo->setText(tr("<b>%1 %2</b>; %3 folded away")
                                       .arg(counted(differing, tr("config key"), tr("config keys")),
                                            differing == 1 ? tr("differs") : tr("differ"),
                                            counted(m_config->identicalCount(), tr("identical key"),
-                                                   tr("identical keys"))));
+                                                   tr("identical keys"))) +
+                                  (tasks.size() > 1 ? tr(". The metrics are not ranked: the runs have different tasks "
+                                                         "(%1), each measured against other labels")
+                                                          .arg(tasks.join(QStringLiteral(", ")))
+                                                    : QString()));
             m_metrics->setRuns(summaries);
             fitSummary();
             m_curves->setRuns(summaries);
             // Papers are joined by id with the first run's truth: runs of other tasks hold other truths.
-            QStringList tasks;
-            for (const auto &r : m_runs)
-                if (!tasks.contains(qs(r.task)))
-                    tasks << qs(r.task);
             m_predNote = tasks.size() > 1 ? tr("These runs have different tasks (%1): the same paper has another truth "
                                                "in each, so their predictions are not compared paper by paper. Compare "
                                                "runs of one task here.")

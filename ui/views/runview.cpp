@@ -188,7 +188,7 @@ QString summaryLine(const lbk::RunSummary &r, bool best)
         return {};
     QStringList parts;
     for (const auto &[k, v] : r.summary[section].items()) {
-        if (!v.is_number() || (best && k.starts_with("test/")))
+        if (!v.is_number() || (best && !lbk::listsBest(k)))
             continue;
         const auto at = best ? r.summaryValue("best_step", k) : std::nullopt;
         parts << QStringLiteral("%1 %2%3").arg(qs(k), formatMetric(v.get<double>()),
