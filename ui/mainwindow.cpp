@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include <QAction>
@@ -29,6 +30,7 @@
 #include "launch/local.h"
 #include "plots/plotwidget.h"
 #include "runservice.h"
+#include "sweep/groups.h"
 #include "storeservice.h"
 #include "views/sweepdialog.h"
 #include "views/sweeppage.h"
@@ -472,6 +474,12 @@ SweepDialog *MainWindow::openSweepDialog(const nlohmann::json &experiment, const
 {
     auto *dialog = new SweepDialog(experiment, m_form->targetNames(), target, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
+    QSet<QString> sweeps;
+    for (const auto &r : m_store->runs())
+        for (const auto &tag : r.tags)
+            if (tag.starts_with(lbk::kSweepTagPrefix))
+                sweeps.insert(qs(tag.substr(std::strlen(lbk::kSweepTagPrefix))));
+    dialog->avoidNames(sweeps);
     if (rate)
         dialog->sweepAroundRate(*rate);
     connect(dialog, &SweepDialog::startRequested, this, &MainWindow::startSweep);

@@ -56,6 +56,14 @@ std::string statusText(const SweepRecord &s)
     return toString(s.status);
 }
 
+// Why a trial ended early, as the last column of its row: the reason's first line, whole up to 160 characters (a
+// pruning's reason with a tie in it ran past the 90 it was cut at).
+std::string whyCell(const std::string &reason)
+{
+    const std::string line = reason.substr(0, reason.find('\n'));
+    return line.size() <= 160 ? line : line.substr(0, 157) + "...";
+}
+
 // The trials as sweepOverview ranks them (best first), and the best finished one.
 void printTrials(const SweepOverview &o)
 {
@@ -71,7 +79,7 @@ void printTrials(const SweepOverview &o)
                                           t.run > 0 ? std::to_string(t.run) : "-"};
         for (const auto &p : o.spec.parameters)
             cells.push_back(t.params.contains(p.key) ? valueText(t.params[p.key]) : "-");
-        cells.push_back(t.state == TrialState::Pruned || t.state == TrialState::Failed ? t.reason.substr(0, 90) : "");
+        cells.push_back(t.state == TrialState::Pruned || t.state == TrialState::Failed ? whyCell(t.reason) : "");
         table.add(std::move(cells));
     }
     std::printf("%s", table.render().c_str());

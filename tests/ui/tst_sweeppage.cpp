@@ -291,6 +291,9 @@ private Q_SLOTS:
         QCOMPARE(rangeOf(QStringLiteral("optimizer.beta2")), QStringLiteral("0.98..0.9995"));
         QCOMPARE(rangeOf(QStringLiteral("optimizer.label_smoothing")), QStringLiteral("0..0.2"));
         QCOMPARE(rangeOf(QStringLiteral("model.dropout")), QStringLiteral("0..0.5"));
+        // A name the store's sweeps have is not proposed again.
+        dialog.avoidNames({QStringLiteral("debug-sweep"), QStringLiteral("debug-sweep-2")});
+        QCOMPARE(dialog.sweep()["name"], json("debug-sweep-3"));
         dialog.sweepAroundRate(0.02);
         QVERIFY2(dialog.problems().isEmpty(), qPrintable(dialog.problems()));
         QCOMPARE(dialog.sweep()["parameters"]["optimizer.lr"]["log_uniform"], json({0.002, 0.2}));

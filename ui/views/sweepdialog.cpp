@@ -176,6 +176,15 @@ void SweepDialog::addKeyRows()
     }
 }
 
+void SweepDialog::avoidNames(const QSet<QString> &taken)
+{
+    const QString base = m_name->text().trimmed();
+    QString name = base;
+    for (int n = 2; taken.contains(name); ++n)
+        name = base + QStringLiteral("-%1").arg(n);
+    m_name->setText(name);
+}
+
 int SweepDialog::rowOf(const QString &key) const
 {
     for (int r = 0; r < m_keys->rowCount(); ++r)

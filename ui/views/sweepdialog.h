@@ -6,6 +6,7 @@
 #include <optional>
 
 #include <QDialog>
+#include <QSet>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,9 @@ public:
     SweepDialog(const nlohmann::json &experiment, const QStringList &targets, const QString &target,
                 QWidget *parent = nullptr);
 
+    // The names the store's sweeps already have: the proposed name becomes NAME-2, NAME-3... (two sweeps of one
+    // name made `lbk sweep show NAME` and the trials' run names pick the newest without a word).
+    void avoidNames(const QSet<QString> &taken);
     // "Sweep around this rate": optimizer.lr ticked, log-uniform from rate / 10 to rate * 10.
     void sweepAroundRate(double rate);
     // Ticks a key and sets its range (kind "log_uniform", "uniform", "int_uniform") or values ("values", comma list).
