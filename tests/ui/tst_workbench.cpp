@@ -455,6 +455,13 @@ private Q_SLOTS:
                  qPrintable(QStringLiteral("%1 vs %2").arg(valSeries.x.front()).arg(trainSeries.x.front())));
         QVERIFY(trainSeries.x.front() >= 0);
         shoot(QStringLiteral("run-curves-wall-time"));
+        // Against epochs (read off the run's own epoch series): the last evaluation of this 4-epoch run sits at
+        // epoch 4, and the training loss starts within the first epoch.
+        curves->findChild<QComboBox *>(QStringLiteral("xAxis"))->setCurrentIndex(CurvesPage::Epochs);
+        QTRY_VERIFY_WITH_TIMEOUT(curves->plot()->series().size() == 2 &&
+                                     std::abs(curves->plot()->series()[1].x.back() - 4.0) < 1e-9,
+                                 10000);
+        QVERIFY(curves->plot()->series()[0].x.front() > 0 && curves->plot()->series()[0].x.front() < 1);
         curves->findChild<QComboBox *>(QStringLiteral("xAxis"))->setCurrentIndex(0);
 
         // Histograms: a heat map per histogram over every evaluation.

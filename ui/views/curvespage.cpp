@@ -39,6 +39,7 @@ CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
     m_xAxis->setObjectName(QStringLiteral("xAxis"));
     m_xAxis->addItem(tr("step"));
     m_xAxis->addItem(tr("wall time (s)"));
+    m_xAxis->addItem(tr("epoch"));
     form->addRow(tr("x axis"), m_xAxis);
     m_smoothing = new QSlider(Qt::Horizontal, side);
     m_smoothing->setObjectName(QStringLiteral("smoothing"));
@@ -72,7 +73,7 @@ CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
 
     connect(m_keys, &QListWidget::itemChanged, this, [this] { loadSeries(); });
     connect(m_xAxis, &QComboBox::currentIndexChanged, this, [this] {
-        rebuildPlot();
+        loadSeries(); // the epoch axis needs each run's epoch series
     });
     connect(m_smoothing, &QSlider::valueChanged, this, [this](int v) {
         m_smoothingLabel->setText(QString::number(v / 100.0, 'f', 2));
@@ -160,7 +161,9 @@ void CurvesPage::loadKeys()
 
 void CurvesPage::loadSeries()
 {
-    const QStringList keys = selectedKeys();
+    QStringList keys = selectedKeys();
+    if (m_xAxis->currentIndex() == Epochs && !keys.contains(QStringLiteral("epoch")))
+        keys << QStringLiteral("epoch");
     struct Job {
         qint64 run;
         std::string key;
@@ -205,6 +208,26 @@ void CurvesPage::loadSeries()
         });
 }
 
+// A step's epoch from a run's epoch series (logged at its log steps): interpolated between them, and past the last
+// at the run's steps per epoch (the series grows in proportion to the step); NaN when the run logs no epochs (a
+// script's run that does not say them), so its points are left out of the epoch axis rather than put at 0.
+namespace {
+double epochAtStep(const std::vector<lbk::MetricPoint> &epochs, int64_t step)
+{
+    if (epochs.empty())
+        return std::nan("");
+    const auto after = std::lower_bound(epochs.begin(), epochs.end(), step,
+                                        [](const lbk::MetricPoint &p, int64_t s) { return p.step < s; });
+    const lbk::MetricPoint &last = after == epochs.end() ? epochs.back() : *after;
+    if (after != epochs.end() && after->step == step)
+        return after->value;
+    if (after == epochs.begin() || after == epochs.end())
+        return last.step > 0 ? last.value * double(step) / double(last.step) : std::nan("");
+    const lbk::MetricPoint &before = *(after - 1);
+    return before.value + (last.value - before.value) * double(step - before.step) / double(last.step - before.step);
+}
+} // namespace
+
 // Where a run's wall-time axis starts: when its worker started (one clock for all its curves, so an evaluation
 // sits at the time it was made, not at 0 of its own series), or its earliest point loaded when that is earlier or
 // the start is unknown.
@@ -217,10 +240,28 @@ double CurvesPage::timeOrigin(const lbk::RunSummary &run) const
     return std::isfinite(t0) ? t0 : 0.0;
 }
 
+QVector<double> CurvesPage::xValues(const lbk::RunSummary &run, const std::vector<lbk::MetricPoint> &points) const
+{
+    QVector<double> x;
+    x.reserve(qsizetype(points.size()));
+    const int axis = m_xAxis->currentIndex();
+    const double t0 = axis == WallTime ? timeOrigin(run) : 0.0;
+    const auto epochs = m_data.find({run.id, "epoch"});
+    for (const auto &p : points) {
+        if (axis == WallTime)
+            x << p.wall - t0;
+        else if (axis == Epochs)
+            x << (epochs == m_data.end() ? std::nan("") : epochAtStep(epochs->second, p.step));
+        else
+            x << double(p.step);
+    }
+    return x;
+}
+
 void CurvesPage::rebuildPlot()
 {
     const QStringList keys = selectedKeys(), all = availableKeys();
-    const bool wall = m_xAxis->currentIndex() == 1;
+    const int axis = m_xAxis->currentIndex();
     const bool multiRun = m_runs.size() > 1;
     std::vector<CurveSeries> series;
     int k = 0;
@@ -239,14 +280,17 @@ void CurvesPage::rebuildPlot()
             if (multiRun && k > 0)
                 c = c.darker(100 + 35 * k); // second and later metrics of a run: same hue, darker
             s.color = c;
-            const double t0 = timeOrigin(run);
-            s.x.reserve(qsizetype(it->second.size()));
-            s.y.reserve(qsizetype(it->second.size()));
-            for (const auto &p : it->second) {
-                s.x << (wall ? p.wall - t0 : double(p.step));
-                s.y << p.value;
+            const QVector<double> x = xValues(run, it->second);
+            for (size_t i = 0; i < it->second.size(); ++i)
+                if (!std::isnan(x[qsizetype(i)])) { // a run without epochs has no place on the epoch axis
+                    s.x << x[qsizetype(i)];
+                    s.y << it->second[i].value;
+                }
+            if (s.x.isEmpty()) {
+                ++r;
+                continue;
             }
-            if (wall) { // a resumed run's stop is a break in its line, not a straight stretch across it
+            if (axis == WallTime) { // a resumed run's stop is a break in its line, not a straight stretch across it
                 auto broken = breakAtStops(s.x, s.y);
                 s.x = std::move(broken.x);
                 s.y = std::move(broken.y);
@@ -256,7 +300,9 @@ void CurvesPage::rebuildPlot()
         }
         ++k;
     }
-    m_plot->setXLabel(wall ? tr("wall time since the run started (s)") : tr("step"));
+    m_plot->setXLabel(axis == WallTime ? tr("wall time since the run started (s)")
+                      : axis == Epochs ? tr("epoch")
+                                       : tr("step"));
     m_plot->setYLabel(keys.size() == 1 ? keys.front() : QString());
     m_plot->setSeries(std::move(series));
 }

@@ -34,11 +34,16 @@ public:
     CurvesPlot *plot() const { return m_plot; }
     bool isLoading() const { return m_pending > 0; }
 
+    enum XAxis { Steps, WallTime, Epochs }; // the x axis box's entries, in order
+
 private:
     void loadKeys();
     void loadSeries();
     void rebuildPlot();
     double timeOrigin(const lbk::RunSummary &run) const;
+    // Where each point of a run goes on the x axis: its step, its seconds since the run started, or its epoch
+    // (read off the run's own "epoch" series: runs of other batch sizes or data line up by passes over the data).
+    QVector<double> xValues(const lbk::RunSummary &run, const std::vector<lbk::MetricPoint> &points) const;
 
     StoreService *m_store;
     std::vector<lbk::RunSummary> m_runs;
