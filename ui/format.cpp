@@ -7,6 +7,7 @@
 #include <QDateTime>
 #include <QLabel>
 #include <QLocale>
+#include "metrics/metrics.h"
 
 namespace labbook {
 
@@ -36,6 +37,14 @@ QString statusText(lbk::RunStatus s)
 QString statusText(const lbk::RunSummary &r)
 {
     return QString::fromStdString(r.statusWord());
+}
+
+QString predictedText(const lbk::PredictionRow &row, bool multiLabel)
+{
+    QStringList labels;
+    for (size_t e : lbk::predictedEntries(row.top, multiLabel))
+        labels << qs(row.top[e].first);
+    return labels.isEmpty() && multiLabel ? QObject::tr("(none)") : labels.join(QStringLiteral(", "));
 }
 
 bool showsWhyItEnded(const lbk::RunSummary &r)

@@ -23,6 +23,9 @@ std::vector<std::string> fromStringList(const QStringList &l);
 QString statusText(lbk::RunStatus s);
 // A run's status as the views show it: "pruned" for a run its sweep stopped early (cancelled, tagged "pruned").
 QString statusText(const lbk::RunSummary &r);
+// What a recorded prediction row predicts, as a table cell: a multilabel row's set ("cs.AI, cs.LG", "(none)" when
+// no label reached 0.5), else its most probable label (lbk::predictedEntries).
+QString predictedText(const lbk::PredictionRow &row, bool multiLabel);
 // Whether a view shows why the run ended (its error): failed, interrupted, or cancelled with a reason (pruned).
 bool showsWhyItEnded(const lbk::RunSummary &r);
 // Shows (or hides) that in a banner label: "<b>Failed:</b> reason" on red, a pruned or cancelled run's on amber.

@@ -117,14 +117,14 @@ json classSummary(const std::vector<int> &predicted, const std::vector<int> &tru
 }
 } // namespace
 
-std::vector<size_t> predictedEntries(const std::vector<std::pair<std::string, double>> &top)
+std::vector<size_t> predictedEntries(const std::vector<std::pair<std::string, double>> &top, bool multiLabel)
 {
+    if (!multiLabel)
+        return top.empty() ? std::vector<size_t>{} : std::vector<size_t>{0};
     std::vector<size_t> out;
     for (size_t i = 0; i < top.size(); ++i)
         if (top[i].second >= kPredictedFrom)
             out.push_back(i);
-    if (out.empty() && !top.empty())
-        out.push_back(0);
     return out;
 }
 

@@ -14,9 +14,10 @@ namespace lbk {
 // (sigmoid(0) is exactly 0.5). One threshold for the metrics, the recorded predictions and `lbk predict`.
 inline constexpr float kPredictedFrom = 0.5f;
 
-// What a prediction row's ranked (label, probability) pairs predict: those at kPredictedFrom or above (a
-// multilabel row's set), else the most probable (a multiclass row whose top class is below it). Indices into top.
-std::vector<size_t> predictedEntries(const std::vector<std::pair<std::string, double>> &top);
+// What a prediction row's ranked (label, probability) pairs predict, as indices into top: a multilabel row's set,
+// those at kPredictedFrom or above (none when no label reaches it, as its evaluation counts it); else the most
+// probable (a binary row at exactly 0.5 lists both classes at 0.5, and still predicts one).
+std::vector<size_t> predictedEntries(const std::vector<std::pair<std::string, double>> &top, bool multiLabel);
 
 struct ClassCounts {
     int64_t tp = 0, fp = 0, fn = 0;

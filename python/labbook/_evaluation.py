@@ -2,6 +2,8 @@
 the probability histograms and the per-example prediction rows that go with the summary."""
 import heapq
 
+from .metrics import PREDICTED_FROM
+
 
 def probability_sets(task, probs, truth):
     """The histograms' values by name: how the probabilities spread away from 0.5 as the model learns."""
@@ -21,8 +23,8 @@ def probability_sets(task, probs, truth):
 
 def binary_row(p, t, labels):
     """Binary: the positive label's probability and its complement, the likelier first."""
-    top = [[labels[1], p], [labels[0], 1 - p]] if p >= 0.5 else [[labels[0], 1 - p], [labels[1], p]]
-    return {"truth": [labels[t]], "top": top, "correct": (p >= 0.5) == (t == 1), "p_true": p if t == 1 else 1 - p}
+    top = [[labels[1], p], [labels[0], 1 - p]] if p >= PREDICTED_FROM else [[labels[0], 1 - p], [labels[1], p]]
+    return {"truth": [labels[t]], "top": top, "correct": (p >= PREDICTED_FROM) == (t == 1), "p_true": p if t == 1 else 1 - p}
 
 
 def ranked_row(row, true_set, task, top_k, labels):
@@ -34,8 +36,8 @@ def ranked_row(row, true_set, task, top_k, labels):
         return {"truth": truth, "top": [[labels[i], row[i]] for i in best], "correct": best[0] == true_set[0],
                 "p_true": row[true_set[0]]}
     order = sorted(range(len(row)), key=lambda i: -row[i])
-    chosen = [i for n, i in enumerate(order) if n == 0 or row[i] >= 0.5]
-    predicted = sorted(i for i in chosen if row[i] >= 0.5)
+    chosen = [i for n, i in enumerate(order) if n == 0 or row[i] >= PREDICTED_FROM]
+    predicted = sorted(i for i in chosen if row[i] >= PREDICTED_FROM)
     return {"truth": truth, "top": [[labels[i], row[i]] for i in chosen], "correct": predicted == sorted(true_set),
             "p_true": None}
 

@@ -3,6 +3,10 @@ evaluations (core/metrics/metrics.cpp, core/engine/evaluation.cpp), so a run rec
 trained by Labbook are read, plotted and compared alike. Pure Python: lists in, JSON-ready dicts out."""
 import math
 
+# A label is predicted from this probability up (a binary task's positive class, each label of a multilabel
+# task), as the engine's kPredictedFrom (core/metrics/metrics.h).
+PREDICTED_FROM = 0.5
+
 # The scalar keys an evaluation summary may hold, headline first (scalarMetricKeys() in core/metrics/metrics.h).
 SCALAR_KEYS = ("accuracy", "macro_f1", "micro_f1", "f1", "roc_auc", "pr_auc", "loss", "perplexity")
 TASKS = ("multiclass", "binary", "multilabel")
@@ -77,7 +81,7 @@ def multiclass_summary(probs, truth, labels, loss=None):
 
 def binary_summary(p_positive, truth, labels, loss=None):
     """p_positive: n probabilities of labels[1]; truth: n indices (1 positive). Positive from 0.5 up."""
-    s = _class_summary([1 if p >= 0.5 else 0 for p in p_positive], truth, labels, loss)
+    s = _class_summary([1 if p >= PREDICTED_FROM else 0 for p in p_positive], truth, labels, loss)
     positive = [1 if t == 1 else 0 for t in truth]
     s["f1"] = s["per_class"][1]["f1"]
     s["roc_auc"] = _finite(roc_auc(p_positive, positive))
@@ -100,7 +104,7 @@ def multilabel_summary(probs, truth, labels, loss=None):
             support[t] += 1
         all_right = True
         for c in range(k):
-            pred = row[c] >= 0.5
+            pred = row[c] >= PREDICTED_FROM
             if pred and is_true[c]:
                 counts[c].tp += 1
             elif pred:

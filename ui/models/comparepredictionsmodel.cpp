@@ -6,12 +6,11 @@
 #include <QColor>
 
 #include "format.h"
-#include "metrics/metrics.h"
 
 namespace labbook {
 
 void ComparePredictionsModel::setRuns(const QStringList &runNames,
-                                      const std::vector<std::vector<lbk::PredictionRow>> &predictions)
+                                      const std::vector<std::vector<lbk::PredictionRow>> &predictions, bool multiLabel)
 {
     beginResetModel();
     m_names = runNames;
@@ -34,10 +33,7 @@ void ComparePredictionsModel::setRuns(const QStringList &runNames,
                 if (it == at.end())
                     continue;
                 Cell &c = m_joined[it->second].cells[r];
-                QStringList predicted; // a multilabel row's whole set, else the most probable
-                for (size_t e : lbk::predictedEntries(row.top))
-                    predicted << qs(row.top[e].first);
-                c.predicted = predicted.join(QStringLiteral(", "));
+                c.predicted = predictedText(row, multiLabel);
                 if (!row.top.empty())
                     c.confidence = row.top.front().second;
                 c.correct = row.correct;

@@ -17,7 +17,9 @@ public:
     enum Role { CorrectRole = Qt::UserRole + 1, ExampleIdRole };
     using QAbstractTableModel::QAbstractTableModel;
 
-    void setRuns(const QStringList &runNames, const std::vector<std::vector<lbk::PredictionRow>> &predictions);
+    // The runs' latest predictions, of one task (multiLabel: rows predict sets, as PredictionsModel::setRows).
+    void setRuns(const QStringList &runNames, const std::vector<std::vector<lbk::PredictionRow>> &predictions,
+                 bool multiLabel = false);
     void setPair(int first, int second); // run indices the outcome filter compares
     void setOutcome(Outcome outcome);
     void setText(const QString &text);

@@ -9,7 +9,6 @@
 #include <QIODevice>
 
 #include "format.h"
-#include "metrics/metrics.h"
 
 namespace labbook {
 
@@ -24,7 +23,7 @@ int PredictionsModel::labelId(const std::string &name)
     return int(m_labelNames.size() - 1);
 }
 
-void PredictionsModel::setRows(std::vector<lbk::PredictionRow> rows)
+void PredictionsModel::setRows(std::vector<lbk::PredictionRow> rows, bool multiLabel)
 {
     beginResetModel();
     m_rows = std::move(rows);
@@ -44,10 +43,7 @@ void PredictionsModel::setRows(std::vector<lbk::PredictionRow> rows)
             it.predictedId = labelId(r.top.front().first);
             it.confidence = r.top.front().second;
         }
-        QStringList pred;
-        for (size_t e : lbk::predictedEntries(r.top)) // a multilabel row's whole set, else the most probable
-            pred << qs(r.top[e].first);
-        it.predicted = pred.join(QStringLiteral(", "));
+        it.predicted = predictedText(r, multiLabel);
         it.pTrue = r.pTrue;
         it.correct = r.correct;
         m_items.push_back(std::move(it));

@@ -31,7 +31,8 @@ public:
 
     using QAbstractTableModel::QAbstractTableModel;
 
-    void setRows(std::vector<lbk::PredictionRow> rows);
+    // multiLabel: a row predicts every label at 0.5 or above (possibly none), else its most probable one.
+    void setRows(std::vector<lbk::PredictionRow> rows, bool multiLabel = false);
     void clear() { setRows({}); }
     void setQuery(const PredictionQuery &query);
     const PredictionQuery &query() const { return m_query; }

@@ -387,7 +387,7 @@ void PredictionsPage::loadStep()
                     ids.push_back(r.exampleId);
                 m_abstracts->load(l.config, std::move(ids));
             }
-            m_model->setRows(std::move(l.rows));
+            m_model->setRows(std::move(l.rows), m_run.task == lbk::toString(lbk::TaskKind::MultiLabel));
             m_confusion->setSummary(l.summary);
             m_confusionPanel->setVisible(m_confusion->rowCount() > 0);
             fitLabelColumns();
