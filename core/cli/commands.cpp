@@ -875,7 +875,7 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
     std::printf("Config keys that differ (%zu; the rest are equal)\n%s", diff.size(), cfg.render().c_str());
     header[0] = "METRIC";
     Table met(header);
-    const auto tasks = distinctTasks(runs);
+    const auto tasks = distinctLabelings(runs);
     for (const auto &k : metricKeys) {
         std::vector<std::string> row = {k};
         std::vector<double> values;
@@ -890,8 +890,8 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
         std::string list;
         for (const auto &t : tasks)
             list += (list.empty() ? "" : ", ") + t;
-        std::printf("\nMetrics (final; not ranked: the runs have different tasks, %s, so each is measured against "
-                    "other labels)\n%s", list.c_str(), met.render().c_str());
+        std::printf("\nMetrics (final; not ranked: the runs predict different labels, %s)\n%s", list.c_str(),
+                    met.render().c_str());
         return;
     }
     std::printf("\nMetrics (final; * best)\n%s", met.render().c_str());

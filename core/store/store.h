@@ -99,29 +99,27 @@ struct RunSummary {
     // evaluation.metric), the final one when no best was recorded. One rule for lbk runs and the GUI's list.
     std::optional<double> listedValue(const std::string &key) const;
     // The F1 run lists show: the positive class's for a binary task (what its evaluation.metric "f1" keeps the
-    // checkpoint by; its macro-F1 averages in the negative class), macro-F1 otherwise.
-    std::string listedF1Key() const { return task == "binary" ? "val/f1" : "val/macro_f1"; }
+    // checkpoint by; its macro-F1 averages in the negative class), macro-F1 otherwise or where a script's binary run
+    // records no val/f1.
+    std::string listedF1Key() const
+    {
+        return task == "binary" && listedValue("val/f1") ? "val/f1" : "val/macro_f1";
+    }
 };
 
 // Whether a metric's best over a run is listed beside its final value: not the test split's (choosing by it is
 // peeking at the test set, and it is scored once, at the end). One rule for lbk show, the Overview and Compare.
 inline bool listsBest(std::string_view key) { return !key.starts_with("test/"); }
 
-// The tasks of runs set side by side, each once, in order: more than one means their metrics and predictions are
-// measured against different labels, so Compare neither ranks the runs nor joins their predictions.
-template <class Runs>
-std::vector<std::string> distinctTasks(const Runs &runs)
-{
-    std::vector<std::string> tasks;
-    for (const auto &r : runs)
-        if (std::find(tasks.begin(), tasks.end(), r.task) == tasks.end())
-            tasks.push_back(r.task);
-    return tasks;
-}
-
 struct RunDetail : RunSummary {
     nlohmann::json config = nlohmann::json::object();
 };
+
+// What runs set side by side predict, each labelling once, in order: the task, with its labels section where runs
+// of one task define their labels differently (top_n 5 against 20, another positive class). More than one means
+// their metrics and predictions are measured against different labels, so Compare neither ranks the runs nor joins
+// their predictions.
+std::vector<std::string> distinctLabelings(const std::vector<RunDetail> &runs);
 
 struct NewRun {
     std::string uid; // empty: one is generated

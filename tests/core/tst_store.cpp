@@ -208,6 +208,27 @@ private Q_SLOTS:
         QCOMPARE(store->trials(sweep->id)[0].state, TrialState::Pruned);
     }
 
+    // Runs that predict different labels: another task, or the same task with another labels section (top 5 against
+    // top 20); runs of one labelling read as one.
+    void distinctLabelingsNamesWhatDiffers()
+    {
+        const auto run = [](const std::string &task, const json &labels) {
+            RunDetail r;
+            r.task = task;
+            r.config = {{"labels", labels}, {"optimizer", {{"lr", 0.01}}}};
+            return r;
+        };
+        const json top5 = {{"kind", "multiclass"}, {"top_n", 5}}, top20 = {{"kind", "multiclass"}, {"top_n", 20}};
+        QCOMPARE(distinctLabelings({run("multiclass", top5), run("multiclass", top5)}),
+                 std::vector<std::string>{"multiclass"});
+        QCOMPARE(distinctLabelings({run("multiclass", top5), run("binary", {{"kind", "binary"}})}),
+                 (std::vector<std::string>{"multiclass", "binary"}));
+        const auto two = distinctLabelings({run("multiclass", top5), run("multiclass", top20)});
+        QCOMPARE(two.size(), size_t(2));
+        QVERIFY2(two[0].find("\"top_n\":5") != std::string::npos && two[1].find("\"top_n\":20") != std::string::npos,
+                 two[0].c_str());
+    }
+
     void createOpenReopen()
     {
         const fs::path dir = scratch() / "nested" / "deeper";

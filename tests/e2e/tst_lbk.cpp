@@ -641,7 +641,7 @@ private Q_SLOTS:
         QCOMPARE(lbk({QStringLiteral("run"), binary, QStringLiteral("-q")}).exitCode, 0);
         auto cmp = lbk({QStringLiteral("compare"), QStringLiteral("overshoot"), QStringLiteral("cv-or-not")});
         QCOMPARE(cmp.exitCode, 0);
-        QVERIFY2(cmp.out.contains(QStringLiteral("not ranked: the runs have different tasks, multiclass, binary")) &&
+        QVERIFY2(cmp.out.contains(QStringLiteral("not ranked: the runs predict different labels, multiclass, binary")) &&
                      !cmp.out.contains(QStringLiteral(" *")),
                  qPrintable(cmp.out));
     }

@@ -363,13 +363,13 @@ private Q_SLOTS:
         }
         QVERIFY(sawF1 && sawLoss);
 
-        // A multiclass and a binary run are measured against other labels: nothing is ranked. The test split's
-        // best is not listed (only its final figure).
+        // Runs measured against other labels (lbk::distinctLabelings) are not ranked. The test split's best is not
+        // listed (only its final figure).
         auto binary = makeRun(2, "b", lbk::RunStatus::Finished, 0.7, "binary");
         auto multi = makeRun(1, "a", lbk::RunStatus::Finished, 0.6);
         multi.summary["best"]["test/accuracy"] = 0.5;
         multi.summary["final"]["test/accuracy"] = 0.5;
-        model.setRuns({multi, binary});
+        model.setRuns({multi, binary}, false);
         for (int r = 0; r < model.rowCount(); ++r) {
             QCOMPARE(model.bestColumn(r), -1);
             QVERIFY(model.index(r, 0).data().toString() != QLatin1String("test/accuracy (best)"));
@@ -407,11 +407,19 @@ private Q_SLOTS:
         multi.top = {{"cs.AI", 0.98}, {"cs.LG", 0.84}};
         multi.correct = false;
         model.setText({});
-        model.setRuns({QStringLiteral("A")}, {{multi}});
+        model.setRuns({QStringLiteral("A")}, {{multi}}, true);
         QCOMPARE(model.index(0, 3).data().toString(), QStringLiteral("\u2717 cs.AI, cs.LG (0.98)"));
         PredictionsModel rows;
-        rows.setRows({multi});
+        rows.setRows({multi}, true);
         QCOMPARE(rows.index(0, PredictionsModel::Predicted).data().toString(), QStringLiteral("cs.AI, cs.LG"));
+        // No label at 0.5: the set is empty, as the evaluation counted it (not the most probable label).
+        multi.top = {{"cs.AI", 0.31}};
+        rows.setRows({multi}, true);
+        QCOMPARE(rows.index(0, PredictionsModel::Predicted).data().toString(), QStringLiteral("(none)"));
+        // A binary row at exactly 0.5 lists both classes and predicts one.
+        multi.top = {{"cs.CV", 0.5}, {"not cs.CV", 0.5}};
+        rows.setRows({multi}, false);
+        QCOMPARE(rows.index(0, PredictionsModel::Predicted).data().toString(), QStringLiteral("cs.CV"));
     }
 
     void downsamplingKeepsSpikes()

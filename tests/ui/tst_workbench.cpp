@@ -733,7 +733,7 @@ private Q_SLOTS:
         QCOMPARE(cmp->predictionsModel()->joinedCount(), 0);
         auto *info = cmp->findChild<QLabel *>(QStringLiteral("comparePredictionsInfo"));
         QVERIFY(info);
-        QTRY_VERIFY2_WITH_TIMEOUT(info->text().contains(QStringLiteral("different tasks (multiclass, binary)")),
+        QTRY_VERIFY2_WITH_TIMEOUT(info->text().contains(QStringLiteral("predict different labels (multiclass, binary)")),
                                   qPrintable(info->text()), 5000);
         shoot(QStringLiteral("compare-predictions-two-tasks"));
     }

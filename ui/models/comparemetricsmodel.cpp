@@ -13,14 +13,13 @@
 
 namespace labbook {
 
-void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs)
+void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs, bool ranked)
 {
     beginResetModel();
     m_names.clear();
     m_rows.clear();
     for (const auto &r : runs)
         m_names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
-    const bool ranked = lbk::distinctTasks(runs).size() <= 1; // runs of other tasks are measured on other labels
     for (const std::string section : {"best", "final"}) {
         std::set<std::string> keys;
         for (const auto &r : runs)

@@ -16,7 +16,8 @@ public:
     enum Role { IsBestRole = Qt::UserRole + 1, ValueRole };
     using QAbstractTableModel::QAbstractTableModel;
 
-    void setRuns(const std::vector<lbk::RunSummary> &runs);
+    // ranked: mark each row's best (not for runs measured against different labels, lbk::distinctLabelings).
+    void setRuns(const std::vector<lbk::RunSummary> &runs, bool ranked = true);
     // The column (0-based run index) holding the best value of a row, -1 when none.
     int bestColumn(int row) const;
 

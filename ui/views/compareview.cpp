@@ -14,6 +14,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "experiment/experiment.h"
 #include "format.h"
 #include "models/comparemetricsmodel.h"
 #include "models/comparepredictionsmodel.h"
@@ -211,27 +212,28 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
                              names.join(QStringLiteral(", ")).toHtmlEscaped());
             m_config->setConfigs(names, configs);
             const int differing = m_config->differingCount();
-            const QStringList tasks = toStringList(lbk::distinctTasks(m_runs));
+            const QStringList tasks = toStringList(lbk::distinctLabelings(m_runs));
             m_configInfo->setText(tr("<b>%1 %2</b>; %3 folded away")
                                       .arg(counted(differing, tr("config key"), tr("config keys")),
                                            differing == 1 ? tr("differs") : tr("differ"),
                                            counted(m_config->identicalCount(), tr("identical key"),
                                                    tr("identical keys"))) +
-                                  (tasks.size() > 1 ? tr(". The metrics are not ranked: the runs have different tasks "
-                                                         "(%1), each measured against other labels")
+                                  (tasks.size() > 1 ? tr(". The metrics are not ranked: the runs predict different "
+                                                         "labels (%1)")
                                                           .arg(tasks.join(QStringLiteral(", ")))
                                                     : QString()));
-            m_metrics->setRuns(summaries);
+            m_metrics->setRuns(summaries, tasks.size() <= 1);
             fitSummary();
             m_curves->setRuns(summaries);
             // Papers are joined by id with the first run's truth: runs of other tasks hold other truths.
-            m_predNote = tasks.size() > 1 ? tr("These runs have different tasks (%1): the same paper has another truth "
-                                               "in each, so their predictions are not compared paper by paper. Compare "
-                                               "runs of one task here.")
+            m_predNote = tasks.size() > 1 ? tr("These runs predict different labels (%1): the same paper has another "
+                                               "truth in each, so their predictions are not compared paper by paper. "
+                                               "Compare runs of one labelling here.")
                                                 .arg(tasks.join(QStringLiteral(", ")))
                                           : QString();
-            m_predictions->setRuns(names, m_predNote.isEmpty() ? l.predictions
-                                                               : std::vector<std::vector<lbk::PredictionRow>>{});
+            m_predictions->setRuns(names,
+                                   m_predNote.isEmpty() ? l.predictions : std::vector<std::vector<lbk::PredictionRow>>{},
+                                   !m_runs.empty() && m_runs.front().task == lbk::toString(lbk::TaskKind::MultiLabel));
             for (auto *c : {m_first, m_second}) {
                 QSignalBlocker block(c);
                 c->clear();
