@@ -57,6 +57,10 @@ std::filesystem::path dataSourcePath(const DataSpec &spec, const std::string &da
 // "hep-th/9901001"), so two versions of a paper are one paper; ids not shaped like arXiv's are kept as they are.
 std::string canonicalPaperId(std::string_view id);
 
+// More bad lines than a share allows, said as "66.7% of 3, more than data.max_bad_share = 1%" (limitName naming
+// the limit); "" when within it. One rule for reading training data and for lbk predict.
+std::string tooManyBad(int64_t bad, int64_t lines, double maxBadShare, std::string_view limitName);
+
 // Reads every paper. Fails with a message naming the file (and line) when the file is missing, unreadable, a
 // column is missing, or more than spec.maxBadShare of its lines fail to parse; otherwise bad lines are
 // counted in the report. Each paper is read once: ids are made canonical, and a line whose paper was read

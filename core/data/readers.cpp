@@ -27,6 +27,16 @@ namespace lbk {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+std::string tooManyBad(int64_t bad, int64_t lines, double maxBadShare, std::string_view limitName)
+{
+    if (bad <= 0 || double(bad) <= maxBadShare * double(lines))
+        return {};
+    char share[96];
+    std::snprintf(share, sizeof share, "%.3g%% of %lld, more than %.*s = %g%%", 100.0 * double(bad) / double(lines),
+                  static_cast<long long>(lines), int(limitName.size()), limitName.data(), 100.0 * maxBadShare);
+    return share;
+}
+
 namespace {
 
 constexpr size_t kMaxErrors = 5;
@@ -691,11 +701,7 @@ std::string fileProblem(const std::string &name, const DataSpec &spec, DataForma
     r.lines -= before.lines;
     r.bad -= before.bad;
     r.firstErrors.erase(r.firstErrors.begin(), r.firstErrors.begin() + ptrdiff_t(before.firstErrors.size()));
-    if (r.bad > 0 && double(r.bad) > spec.maxBadShare * double(r.lines)) {
-        char share[64];
-        std::snprintf(share, sizeof share, "%.3g%% of %lld, more than data.max_bad_share = %g%%",
-                      100.0 * double(r.bad) / double(r.lines), static_cast<long long>(r.lines),
-                      100.0 * spec.maxBadShare);
+    if (const std::string share = tooManyBad(r.bad, r.lines, spec.maxBadShare, "data.max_bad_share"); !share.empty()) {
         std::string first;
         for (const auto &e : r.firstErrors)
             first += "\n  " + e;

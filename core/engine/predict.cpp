@@ -402,15 +402,12 @@ std::optional<DataFormat> tableFormat(const fs::path &data)
 // the command fails so that a pipeline notices.
 Status checkSkipped(const PredictOptions &o, const PredictResult &r, double allowed, const char *lines)
 {
-    const int64_t read = r.rows + r.skipped;
-    if (r.skipped == 0 || r.rows == 0 || double(r.skipped) <= allowed * double(read))
+    const std::string share = tooManyBad(r.skipped, r.rows + r.skipped, allowed, "the allowed --max-bad-share");
+    if (share.empty())
         return okStatus();
-    char share[32];
-    std::snprintf(share, sizeof share, "%.1f%%", 100.0 * double(r.skipped) / double(read));
-    return badInput(o.data.string() + ": " + std::to_string(r.skipped) + " of " + std::to_string(read) + " " +
-                    lines + " (" + share + ") could not be scored, more than the " + significant(allowed) +
-                    " allowed (--max-bad-share; the model's data.max_bad_share unless given); first: " +
-                    r.firstSkipped + ". The " + std::to_string(r.rows) + " rows scored are written");
+    return badInput(o.data.string() + ": " + std::to_string(r.skipped) + " " + lines + " could not be scored (" +
+                    share + "; without --max-bad-share, the model's data.max_bad_share); first: " + r.firstSkipped +
+                    ". The " + std::to_string(r.rows) + " rows scored are written");
 }
 
 // What the rows say once written: an error for non-finite probabilities or a file of which nothing was scored.
@@ -420,8 +417,8 @@ Result<PredictResult> checkResult(const PredictOptions &o, const PredictResult &
         return Error{o.model.string() + ": the model gives non-finite probabilities for " + std::to_string(r.nonFinite) +
                      " of " + std::to_string(r.rows) + " rows (first: " + r.firstNonFinite +
                      "); its weights are damaged or diverged. The output holds null for them"};
-    // Nothing scored in a whole file is refused. One shard's block of nothing but skipped lines is only warned
-    // about (by the caller): the other shards score, and the array's join needs this part, empty, to be there.
+    // Nothing scored in a whole file is refused. One shard's block of nothing but skipped lines writes its part,
+    // empty (the array's join needs it), and fails on its share of bad lines (checkSkipped).
     if (o.shards > 1)
         return r;
     if (r.rows == 0 && r.skipped > 0)

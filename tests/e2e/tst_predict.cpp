@@ -191,8 +191,8 @@ private Q_SLOTS:
         auto bad = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("mixed.jsonl"),
                         QStringLiteral("--out"), path("mixed-out.jsonl")});
         QCOMPARE(bad.exitCode, 2);
-        QVERIFY2(bad.err.contains(QStringLiteral("2 of 3 lines (66.7%) could not be scored, more than the 0.01 "
-                                                 "allowed")) &&
+        QVERIFY2(bad.err.contains(QStringLiteral("2 lines could not be scored (66.7% of 3, more than the allowed "
+                                                 "--max-bad-share = 1%")) &&
                      bad.err.contains(QStringLiteral("The 1 rows scored are written")),
                  qPrintable(bad.err));
         QCOMPARE(readLines(path("mixed-out.jsonl")).size(), size_t(1));
@@ -388,11 +388,13 @@ private Q_SLOTS:
             QCOMPARE(r.exitCode, 2);
             QVERIFY2(r.err.contains(QStringLiteral("--shard: %1 is not K/N").arg(QString::fromUtf8(bad))), qPrintable(r.err));
         }
-        // A shard whose block has nothing to score writes its part, empty, and only warns: the join needs it.
+        // A shard whose block has nothing to score writes its part, empty (the join needs it), and fails as any
+        // block with more bad lines than the model's data.max_bad_share does: the array task says it.
         std::ofstream(path("untitled.jsonl").toStdString()) << "{\"id\": \"a\"}\n{\"id\": \"b\"}\n";
         auto empty = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("untitled.jsonl"),
                           QStringLiteral("--out"), path("empty-part.jsonl"), QStringLiteral("--shard"), QStringLiteral("1/2")});
-        QVERIFY2(empty.exitCode == 0 && empty.err.contains(QStringLiteral("2 lines skipped")), qPrintable(empty.err));
+        QVERIFY2(empty.exitCode == 2 && empty.err.contains(QStringLiteral("2 lines could not be scored (100% of 2")),
+                 qPrintable(empty.err));
         QVERIFY(QFileInfo(path("empty-part.jsonl")).exists() && QFileInfo(path("empty-part.jsonl")).size() == 0);
         // A run in a store that does not exist: refused, and no store is made for the typo.
         const QString nowhere = path("no-such-folder/labbook.db");
