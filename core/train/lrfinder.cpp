@@ -36,10 +36,12 @@ bool lrFinderDiverged(double smoothed, double best, double stopFactor)
     return std::isfinite(best) && smoothed > stopFactor * best;
 }
 
+int lrFinderHalfWidth(size_t points) { return std::max(1, int(std::lround(double(points) / 12.0))); }
+
 std::vector<double> lrFinderCurve(const std::vector<double> &losses)
 {
     const int n = int(losses.size());
-    const int half = std::max(1, int(std::lround(n / 12.0)));
+    const int half = lrFinderHalfWidth(losses.size());
     std::vector<double> curve(losses.size(), std::numeric_limits<double>::quiet_NaN());
     for (int i = 0; i < n; ++i) {
         if (!std::isfinite(losses[size_t(i)]))
@@ -69,10 +71,11 @@ LrSuggestion suggestLearningRate(const std::vector<double> &lrs, const std::vect
     for (int i = 0; i < n; ++i)
         if (std::isfinite(smoothed[size_t(i)]) && std::isfinite(lrs[size_t(i)]) && lrs[size_t(i)] > 0)
             idx.push_back(i);
-    // On short sweeps skip proportionally less, so that a curve of 20 points still gets a suggestion.
-    const int usable = int(idx.size());
-    skipStart = std::min(skipStart, usable / 5);
-    skipEnd = std::min(skipEnd, usable / 10);
+    // Not where the curve's window is cut short by an end (there it is the raw loss again), nor, on short sweeps,
+    // more than a fifth and a tenth of the points, so that a curve of 20 points still gets a suggestion.
+    const int usable = int(idx.size()), half = lrFinderHalfWidth(losses.size());
+    skipStart = std::min(std::max(skipStart, half), usable / 5);
+    skipEnd = std::min(std::max(skipEnd, half), usable / 10);
     if (usable - skipStart - skipEnd < 3) {
         s.reason = "too few finite points (" + std::to_string(usable) + ") to find a slope; run more steps or lower "
                    "lr_finder.max_lr";

@@ -38,11 +38,16 @@ def diverged(smoothed, best, stop_factor=4.0):
     return math.isfinite(best) and smoothed > stop_factor * best
 
 
+def half_width(points):
+    """How many neighbours on each side curve() takes for a sweep of this many points."""
+    return max(1, int(math.floor(points / 12 + 0.5)))
+
+
 def curve(losses):
     """Each finite loss replaced by a triangle-weighted mean of its neighbours on both sides, over a sixth of the
     sweep (narrowed symmetrically at the ends); non-finite losses stay NaN and are left out of the means."""
     n = len(losses)
-    half = max(1, int(math.floor(n / 12 + 0.5)))
+    half = half_width(n)
     out = []
     for i, loss in enumerate(losses):
         if loss is None or not math.isfinite(loss):
@@ -67,7 +72,8 @@ def suggest(lrs, losses, skip_start=10, skip_end=1):
     out = {"lr": None, "index": -1, "method": "steepest"}
     smoothed = curve(losses)
     idx = _usable(lrs, smoothed)
-    skip_start, skip_end = min(skip_start, len(idx) // 5), min(skip_end, len(idx) // 10)
+    half = half_width(len(losses))
+    skip_start, skip_end = min(max(skip_start, half), len(idx) // 5), min(max(skip_end, half), len(idx) // 10)
     if len(idx) - skip_start - skip_end < 3:
         out["reason"] = (f"too few finite points ({len(idx)}) to find a slope; run more steps or lower the "
                          "highest rate")

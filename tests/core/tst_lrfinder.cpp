@@ -100,14 +100,17 @@ private Q_SLOTS:
     }
 
     // The running EMA of beta 0.98 (Lightning's and fastai's smoothing) puts the steepest descent of the same
-    // curve at more than three times the rate where the loss falls fastest: the lag the suggestion no longer
-    // reads.
+    // curve at more than three times the rate where the loss falls fastest; the suggestion, read off the centred
+    // curve, is more than three times below it.
     void runningAverageLagsTheDescent()
     {
         std::vector<double> lrs, losses;
         sweep(lrs, losses, 0.0, false);
         const double lagged = steepestOfEma(lrs, losses, 0.98);
         QVERIFY2(lagged > 3e-3, qPrintable(QString::number(lagged)));
+        const auto s = lbk::suggestLearningRate(lrs, losses);
+        QVERIFY(s.lr.has_value());
+        QVERIFY2(*s.lr * 3 < lagged, qPrintable(QStringLiteral("%1 vs %2").arg(*s.lr).arg(lagged)));
     }
 
     // Centred: a straight line comes back unchanged, at the ends too (no lag, no pull towards the middle); a
