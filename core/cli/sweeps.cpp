@@ -38,16 +38,6 @@ std::string fmt(std::optional<double> v)
     return buf;
 }
 
-std::string valueText(const json &v)
-{
-    if (v.is_number_float()) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.4g", v.get<double>());
-        return buf;
-    }
-    return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
 // A running sweep whose scheduler is gone is not being followed: say so.
 std::string statusText(const SweepRecord &s)
 {
@@ -78,7 +68,7 @@ void printTrials(const SweepOverview &o)
                                           t.run > 0 ? std::to_string(row.lastStep) : "-",
                                           t.run > 0 ? std::to_string(t.run) : "-"};
         for (const auto &p : o.spec.parameters)
-            cells.push_back(t.params.contains(p.key) ? valueText(t.params[p.key]) : "-");
+            cells.push_back(t.params.contains(p.key) ? sweptValueText(t.params[p.key]) : "-");
         cells.push_back(t.state == TrialState::Pruned || t.state == TrialState::Failed ? whyCell(t.reason) : "");
         table.add(std::move(cells));
     }
@@ -141,7 +131,7 @@ std::string groupLabel(const RunGroup &g)
         return "all";
     std::string s;
     for (const auto &[k, v] : g.params.items())
-        s += (s.empty() ? "" : ", ") + k + "=" + valueText(v);
+        s += (s.empty() ? "" : ", ") + k + "=" + sweptValueText(v);
     return s;
 }
 
@@ -339,6 +329,13 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
         return resolved.error().badInput ? kBadInput : kFailed;
     }
     spec = std::move(*resolved);
+    for (const auto &earlier : store->sweeps())
+        if (earlier.name == spec->name) { // newest first: the latest of that name
+            printError("note: the store has a sweep named \"" + spec->name + "\" already (sweep " +
+                       std::to_string(earlier.id) + "); the name, and its trials' run names, will mean this one; "
+                       "give the file another \"name\" to keep them apart");
+            break;
+        }
     auto sweep = createSweep(*store, *spec);
     if (!sweep) {
         printError(sweep.message());

@@ -6,6 +6,7 @@
 
 #include "sweep/forest.h"
 #include "sweep/scheduler.h"
+#include "util/text.h"
 
 namespace lbk {
 
@@ -29,16 +30,11 @@ double SweepAxis::position(const json &value) const
     return hi > lo ? (v - lo) / (hi - lo) : 0.5;
 }
 
-std::string SweepAxis::label(const json &value) const
+std::string sweptValueText(const json &value)
 {
     if (value.is_string())
         return value.get<std::string>();
-    if (value.is_number_float()) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.4g", value.get<double>());
-        return buf;
-    }
-    return value.dump();
+    return value.is_number_float() ? significant(value.get<double>()) : value.dump();
 }
 
 std::optional<TrialRow> SweepOverview::best() const

@@ -20,6 +20,9 @@ struct TrialRow {
     std::string runName;
 };
 
+// A swept key's value as tables and axes write it: a string as it is, a fraction to 4 significant digits.
+std::string sweptValueText(const nlohmann::json &value);
+
 // One swept key as an axis: a value's position in [0, 1], from its range (log10 for log-uniform keys) or its
 // category's index.
 struct SweepAxis {
@@ -28,7 +31,7 @@ struct SweepAxis {
     std::vector<std::string> categories; // non-numeric values, in order of first appearance; empty: numeric
     double lo = 0, hi = 1;               // numeric: the values' extent (log10 when log)
     double position(const nlohmann::json &value) const; // NaN when the value is missing
-    std::string label(const nlohmann::json &value) const;
+    std::string label(const nlohmann::json &value) const { return sweptValueText(value); }
 };
 
 struct SweepOverview {

@@ -5,7 +5,8 @@
 // ASHA (asynchronous successive halving, Li et al. 2018): rungs at min_resource * eta^k resource units (below
 // max_resource when set). A trial reaching a rung is compared with the trials that reached that rung before it
 // (by wall time, then trial index) and itself: with n such values, the best max(1, floor(n / eta)) continue; a
-// trial ranked below is stopped. The first trial at a rung therefore continues; the bar rises as more arrive.
+// trial ranked below is stopped. Equal values share a rank (a plateau cannot tell trials apart). The first trial
+// at a rung therefore continues; the bar rises as more arrive.
 //
 // Median rule: at a trial's latest point (at least `grace` units in), its best value so far is compared with the
 // median of the other trials' best values up to the same point, among the trials that reported there (at least

@@ -495,11 +495,13 @@ void SweepScheduler::prune(std::vector<TrialRecord> &trials)
         const auto decision = decidePrune(m_spec.earlyStopping, m_spec.maximize, progress, t.trial);
         if (!decision)
             continue;
+        auto run = m_store.runById(t.run);
+        if (!run || !isActive(run->status))
+            continue; // it has ended meanwhile: it ends as its run did, not pruned
         t.state = TrialState::Pruning; // recorded before the cancel, so a resumed scheduler knows why it ended
         t.reason = decision->rule + ": " + decision->reason;
         (void)m_store.updateTrial(t);
-        if (auto run = m_store.runById(t.run); run && isActive(run->status))
-            cancelOnce(*run);
+        cancelOnce(*run);
         m_say("trial " + std::to_string(t.trial) + " is stopped early: " + t.reason);
     }
 }

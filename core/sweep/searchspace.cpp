@@ -15,7 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-double significant(double x, int digits)
+double roundSignificant(double x, int digits)
 {
     if (x == 0 || !std::isfinite(x))
         return x;
@@ -31,7 +31,7 @@ json stepped(const ParamSpec &p, size_t k)
     double v = std::min(p.high, p.low + double(k) * p.step);
     const double grain = p.step * 1e-9; // rounding error relative to the step: -0.3 + 3 x 0.1 is 0, not 5.6e-17
     v = std::round(v / grain) * grain;
-    return p.kind == ParamKind::IntUniform ? json(int64_t(std::llround(v))) : json(significant(v, 12));
+    return p.kind == ParamKind::IntUniform ? json(int64_t(std::llround(v))) : json(roundSignificant(v, 12));
 }
 
 json draw(const ParamSpec &p, StableDraws &d)
@@ -41,9 +41,9 @@ json draw(const ParamSpec &p, StableDraws &d)
     case ParamKind::Uniform:
         if (p.step > 0)
             return stepped(p, size_t(d.below(stepCount(p))));
-        return significant(p.low + d.unit() * (p.high - p.low), 4);
+        return roundSignificant(p.low + d.unit() * (p.high - p.low), 4);
     case ParamKind::LogUniform:
-        return significant(std::exp(std::log(p.low) + d.unit() * (std::log(p.high) - std::log(p.low))), 4);
+        return roundSignificant(std::exp(std::log(p.low) + d.unit() * (std::log(p.high) - std::log(p.low))), 4);
     case ParamKind::IntUniform: return stepped(p, size_t(d.below(stepCount(p))));
     case ParamKind::AroundLrFinder: break; // resolved before drawing (withLrSuggestion)
     }
@@ -229,8 +229,8 @@ SweepSpec withLrSuggestion(SweepSpec spec, double suggestion)
         if (p.kind == ParamKind::AroundLrFinder) {
             p.kind = ParamKind::LogUniform;
             const double middle = suggestion * p.centre;
-            p.low = significant(middle / p.factor, 4);
-            p.high = significant(middle * p.factor, 4);
+            p.low = roundSignificant(middle / p.factor, 4);
+            p.high = roundSignificant(middle * p.factor, 4);
             if (lr && lr->min)
                 p.low = std::max(p.low, *lr->min * (lr->minExclusive ? 1.000001 : 1.0));
             if (lr && lr->max)

@@ -388,7 +388,7 @@ private Q_SLOTS:
         QVERIFY2(tie->reason.find("0.2 ranks 4 of 4 trials there; the best 1") != std::string::npos, tie->reason.c_str());
         QVERIFY(!decidePrune(rule, true, t, 2)); // tied with the two before it for first
         t[3].points[0].value = 0.5;
-        const auto shared = decidePrune(rule, true, t, 4); // 0.1 after four trials at 0.5: the reason says the tie
+        const auto shared = decidePrune(rule, true, t, 4); // 0.1 after four trials at 0.5, tied with none of them
         QVERIFY(shared && shared->reason.find("ranks 5 of 5") != std::string::npos);
         t[0].points[0].value = t[1].points[0].value = 0.9;
         const auto below = decidePrune(rule, true, t, 3); // 0.5 after 0.9, 0.9 and 0.5

@@ -156,6 +156,13 @@ private Q_SLOTS:
         QVERIFY2(gone.exitCode == 0, qPrintable(gone.err));
         const auto after = lbk(store, {QStringLiteral("sweep"), QStringLiteral("show"), QStringLiteral("debug-sweep")});
         QVERIFY2(after.out.contains(QStringLiteral("(its run was deleted)")), qPrintable(after.out + after.err));
+
+        // The same sweep again: the store has one of that name, and the name will mean the newest; said.
+        const auto twice = lbk(store, {QStringLiteral("sweep"), kSweep, QStringLiteral("--quiet")});
+        QVERIFY2(twice.exitCode == 0, qPrintable(twice.err));
+        QVERIFY2(twice.err.contains(QStringLiteral("note: the store has a sweep named \"debug-sweep\" already "
+                                                   "(sweep %1)").arg(sweeps[0].id)),
+                 qPrintable(twice.err));
     }
 
     // The scheduler killed mid-sweep: its trials go on, `lbk sweep resume` follows them and launches the rest,
