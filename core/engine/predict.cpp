@@ -140,6 +140,8 @@ void Predictor::parse(const std::vector<std::string> &lines)
         };
         Paper p;
         p.id = str(ds.idColumn, true);
+        if (p.id.empty()) // as training names a paper without an id: its line number, so the row joins back
+            p.id = std::to_string(m_lineNo + int64_t(i) + 1);
         p.title = str(ds.titleColumn, false);
         p.abstract = str(ds.abstractColumn, false);
         if (wrong) {

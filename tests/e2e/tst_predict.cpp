@@ -224,6 +224,21 @@ private Q_SLOTS:
         QCOMPARE(json::parse(typed[0])["id"], json("7"));
         QVERIFY2(types.err.contains(QStringLiteral("types.jsonl:2: \"title\" is an array, not a string")),
                  qPrintable(types.err));
+        // A paper without an id is named by its line number, as training names it, so its row joins back.
+        {
+            std::ofstream f(path("noid.jsonl").toStdString());
+            f << R"({"title": "Dark matter halos of dwarf galaxies"})" << "\n"
+              << R"({"id": "x", "title": "Neural networks for galaxies"})" << "\n"
+              << R"({"title": "Graph neural networks"})" << "\n";
+        }
+        auto noid = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("noid.jsonl"),
+                         QStringLiteral("--out"), path("noid-out.jsonl")});
+        QVERIFY2(noid.exitCode == 0, qPrintable(noid.err));
+        const auto named = readLines(path("noid-out.jsonl"));
+        QCOMPARE(named.size(), size_t(3));
+        QCOMPARE(json::parse(named[0])["id"], json("1"));
+        QCOMPARE(json::parse(named[1])["id"], json("x"));
+        QCOMPARE(json::parse(named[2])["id"], json("3"));
         auto none = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("notitle.jsonl"),
                          QStringLiteral("--out"), path("none.jsonl")});
         QCOMPARE(none.exitCode, 2);
