@@ -1,7 +1,6 @@
 #include "mainwindow.h"
 
 #include <algorithm>
-#include <cstring>
 #include <memory>
 
 #include <QAction>
@@ -30,7 +29,6 @@
 #include "launch/local.h"
 #include "plots/plotwidget.h"
 #include "runservice.h"
-#include "sweep/groups.h"
 #include "storeservice.h"
 #include "views/sweepdialog.h"
 #include "views/sweeppage.h"
@@ -474,12 +472,16 @@ SweepDialog *MainWindow::openSweepDialog(const nlohmann::json &experiment, const
 {
     auto *dialog = new SweepDialog(experiment, m_form->targetNames(), target, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    QSet<QString> sweeps;
-    for (const auto &r : m_store->runs())
-        for (const auto &tag : r.tags)
-            if (tag.starts_with(lbk::kSweepTagPrefix))
-                sweeps.insert(qs(tag.substr(std::strlen(lbk::kSweepTagPrefix))));
-    dialog->avoidNames(sweeps);
+    // The store's sweeps, also those with no trial run yet (one still in its LR test), off the GUI thread.
+    m_store->request<QSet<QString>>(
+        dialog,
+        [](lbk::Store &s) {
+            QSet<QString> names;
+            for (const auto &sweep : s.sweeps())
+                names.insert(qs(sweep.name));
+            return names;
+        },
+        [dialog](QSet<QString> names) { dialog->avoidNames(names); });
     if (rate)
         dialog->sweepAroundRate(*rate);
     connect(dialog, &SweepDialog::startRequested, this, &MainWindow::startSweep);
