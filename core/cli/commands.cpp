@@ -886,15 +886,13 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
             row.push_back(fmtMetric(runs[i].summaryValue("final", k)) + (int(i) == best ? " *" : ""));
         met.add(row);
     }
+    std::string ranking = "* best";
     if (tasks.size() > 1) {
-        std::string list;
+        ranking = "not ranked: the runs predict different labels";
         for (const auto &t : tasks)
-            list += (list.empty() ? "" : ", ") + t;
-        std::printf("\nMetrics (final; not ranked: the runs predict different labels, %s)\n%s", list.c_str(),
-                    met.render().c_str());
-        return;
+            ranking += ", " + t;
     }
-    std::printf("\nMetrics (final; * best)\n%s", met.render().c_str());
+    std::printf("\nMetrics (final; %s)\n%s", ranking.c_str(), met.render().c_str());
 }
 
 } // namespace

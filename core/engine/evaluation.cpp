@@ -99,8 +99,8 @@ PredictionRow binaryRow(double p, int truthIdx, const std::vector<std::string> &
     return r;
 }
 
-// Multiclass: the top-k classes. Multilabel: every class at kPredictedFrom or above (at least the most probable); correct
-// when that set is exactly the true one.
+// Multiclass: the top-k classes. Multilabel: every class at kPredictedFrom or above (at least the most probable);
+// correct when that set is exactly the true one.
 PredictionRow rankedRow(const float *row, const std::vector<int> &truthIdx, TaskKind kind, size_t topK,
                         const std::vector<std::string> &names)
 {

@@ -86,7 +86,8 @@ int lrRangeTest(RunContext &ctx, Objective &objective)
         const double s = ema.add(value);
         points.lrs.push_back(lr);
         points.losses.push_back(value);
-        ctx.emit("lr_point", {{"index", i}, {"lr", lr}, {"loss", value}, {"smoothed", std::isfinite(value) ? s : std::nan("")}});
+        ctx.emit("lr_point",
+                 {{"index", i}, {"lr", lr}, {"loss", value}, {"smoothed", std::isfinite(value) ? s : std::nan("")}});
         ctx.step = i + 1;
         if (std::isfinite(s))
             bestSmoothed = std::min(bestSmoothed, s);

@@ -599,7 +599,8 @@ std::vector<FieldBinding> lrFinderFields()
         field(&LrFinderSpec::maxLr, "lr_finder.max_lr", "LR range test: last rate.").range(0, 1000, true).logScaled(),
         field(&LrFinderSpec::steps, "lr_finder.steps", "LR range test: steps (rates, exponentially spaced).")
             .range(10, 100000),
-        field(&LrFinderSpec::beta, "lr_finder.beta", "LR range test: smoothing of the running loss that decides when to stop (EMA, debiased).")
+        field(&LrFinderSpec::beta, "lr_finder.beta",
+              "LR range test: smoothing of the running loss that decides when to stop (EMA, debiased).")
             .range(0, 1, false, true),
         field(&LrFinderSpec::stopFactor, "lr_finder.stop_factor",
               "LR range test: stop when the smoothed loss exceeds this many times the best.")

@@ -44,10 +44,9 @@ std::optional<PruneDecision> asha(const EarlyStoppingSpec &rule, bool maximize, 
         const int keep = std::max(1, int(std::floor(double(n) / rule.eta + 1e-9)));
         if (ahead + 1 > keep)
             return PruneDecision{"asha", "rung " + significant(rung) + ": " + significant(mine->value) + " ranks " +
-                                             std::to_string(ahead + 1) + " of " + std::to_string(n) +
-                                             " trials there" + (tied ? " (tied with " + std::to_string(tied) + ")" : "") +
-                                             "; the best " + std::to_string(keep) + " continue (eta " + significant(rule.eta) +
-                                             ")"};
+                                             std::to_string(ahead + 1) + " of " + std::to_string(n) + " trials there" +
+                                             (tied ? " (tied with " + std::to_string(tied) + ")" : "") + "; the best " +
+                                             std::to_string(keep) + " continue (eta " + significant(rule.eta) + ")"};
     }
     return std::nullopt;
 }

@@ -456,8 +456,7 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
             t.value = p.value;
     // A trial being pruned whose worker died instead of saving is pruned all the same; it is not resumed.
     const bool wasPruning = t.state == TrialState::Pruning;
-    const bool pruned = wasPruning &&
-                        (run.status == RunStatus::Cancelled || run.status == RunStatus::Interrupted);
+    const bool pruned = wasPruning && (run.status == RunStatus::Cancelled || run.status == RunStatus::Interrupted);
     switch (pruned ? RunStatus::Cancelled : run.status) {
     case RunStatus::Finished: t.state = TrialState::Finished; break;
     case RunStatus::Cancelled: t.state = pruned ? TrialState::Pruned : TrialState::Cancelled; break;
@@ -478,7 +477,9 @@ void SweepScheduler::recordEnd(TrialRecord &t, const RunSummary &run)
         stopIfNoTrialCanRecord(t, run);
     const std::string value = t.value ? significant(*t.value) : std::string("no value");
     m_say("trial " + std::to_string(t.trial) + " " + toString(t.state) + " (" + m_spec.metric + " " + value + ")" +
-          (pruned ? ": " + t.reason : wasPruning ? std::string(", before the stop reached it: it counts as ") + toString(t.state) : ""));
+          (pruned       ? ": " + t.reason
+           : wasPruning ? std::string(", before the stop reached it: it counts as ") + toString(t.state)
+                        : ""));
 }
 
 void SweepScheduler::prune(std::vector<TrialRecord> &trials)

@@ -62,7 +62,6 @@ json drawTrial(const SweepSpec &spec, const std::string &key)
     return values;
 }
 
-// Distinct combinations the parameters can take; infinity when one of them is continuous.
 namespace {
 size_t distinctCount(const std::vector<json> &values) // [32, 32, 64] holds two values
 {
@@ -73,6 +72,7 @@ size_t distinctCount(const std::vector<json> &values) // [32, 32, 64] holds two 
 }
 } // namespace
 
+// Distinct combinations the parameters can take; infinity when one of them is continuous.
 double combinations(const SweepSpec &spec)
 {
     double n = 1;

@@ -30,7 +30,8 @@ std::vector<nlohmann::json> gridValues(const ParamSpec &param);
 
 // The base experiment with the trial's values set; it keeps the base's name (an unnamed base is named as
 // experimentFromJson names any, as its LR range test is), so a trial is a run of that experiment (`lbk runs
-// --experiment`, compare) whose run name is the trial's (trialName: "<sweep name>-<index>", from 1). An invalid combination is an error naming the trial and its values.
+// --experiment`, compare) whose run name is the trial's (trialName: "<sweep name>-<index>", from 1). An invalid
+// combination is an error naming the trial and its values.
 Result<nlohmann::json> trialExperiment(const SweepSpec &spec, const nlohmann::json &values, int index);
 std::string trialName(const std::string &sweep, int index);
 

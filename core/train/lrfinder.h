@@ -46,7 +46,8 @@ int lrFinderHalfWidth(size_t points);
 // Steepest negative slope of lrFinderCurve(losses) vs log10(lr), looked for only up to the curve's minimum
 // (past it the loss is diverging) and only where the curve is at or below its median there (so the decaying
 // tail of an early spike is never taken for a descent), skipping the first skipStart and last skipEnd points (at
-// least the curve's half-width at each end, where its window is cut short), with non-finite points masked. Fewer points than needed give no suggestion, with the reason.
+// least the curve's half-width at each end, where its window is cut short), with non-finite points masked. Fewer
+// points than needed give no suggestion, with the reason.
 LrSuggestion suggestLearningRate(const std::vector<double> &lrs, const std::vector<double> &losses,
                                  int skipStart = 10, int skipEnd = 1);
 

@@ -24,7 +24,8 @@ def probability_sets(task, probs, truth):
 def binary_row(p, t, labels):
     """Binary: the positive label's probability and its complement, the likelier first."""
     top = [[labels[1], p], [labels[0], 1 - p]] if p >= PREDICTED_FROM else [[labels[0], 1 - p], [labels[1], p]]
-    return {"truth": [labels[t]], "top": top, "correct": (p >= PREDICTED_FROM) == (t == 1), "p_true": p if t == 1 else 1 - p}
+    return {"truth": [labels[t]], "top": top, "correct": (p >= PREDICTED_FROM) == (t == 1),
+            "p_true": p if t == 1 else 1 - p}
 
 
 def ranked_row(row, true_set, task, top_k, labels):

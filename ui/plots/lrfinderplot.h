@@ -1,6 +1,7 @@
 #pragma once
-// The LR range test: raw and smoothed loss (lbk::lrFinderCurve, the curve the suggestion reads) against the learning rate on a log axis, the suggestion marked,
-// and a click on the curve picking another rate (nearest point of the smoothed curve).
+// The LR range test: raw and smoothed loss (lbk::lrFinderCurve, the curve the suggestion reads) against the
+// learning rate on a log axis, the suggestion marked, and a click on the curve picking another rate (nearest point
+// of the smoothed curve).
 #include <optional>
 #include <vector>
 

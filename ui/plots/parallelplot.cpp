@@ -186,8 +186,9 @@ void ParallelPlot::addCaption(bool anyValue)
     caption->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
     caption->setPadding(QMargins(0, 12, 0, 0));
     caption->setClipToAxisRect(false);
-    caption->setText(tr("darker, thicker: better %1 \u00b7 dashed: pruned \u00b7 drag along an axis to filter the table")
-                         .arg(QString::fromStdString(m_o.spec.metric)));
+    caption->setText(
+        tr("darker, thicker: better %1 \u00b7 dashed: pruned \u00b7 drag along an axis to filter the table")
+            .arg(QString::fromStdString(m_o.spec.metric)));
 }
 
 // Axis i: its line, its title above, and its labelled values (the metric's only once a trial has one).

@@ -231,8 +231,9 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
                                                "Compare runs of one labelling here.")
                                                 .arg(tasks.join(QStringLiteral(", ")))
                                           : QString();
-            m_predictions->setRuns(names,
-                                   m_predNote.isEmpty() ? l.predictions : std::vector<std::vector<lbk::PredictionRow>>{},
+            if (!m_predNote.isEmpty())
+                l.predictions.clear();
+            m_predictions->setRuns(names, l.predictions,
                                    !m_runs.empty() && m_runs.front().task == lbk::toString(lbk::TaskKind::MultiLabel));
             for (auto *c : {m_first, m_second}) {
                 QSignalBlocker block(c);
