@@ -10,6 +10,8 @@
 # filesystem the compute nodes share. OUT ending in .csv gives CSV (one header), else JSON lines. lbk is $LBK,
 # else the lbk on PATH (with lbk-engine beside it). The sbatch options go to every job (the joining one too).
 # Parts and task logs go to OUT.parts/; the parts are removed once OUT is written, the logs stay.
+# Run again after a failed task, it scores only the shards whose parts are missing, as long as the model, the data,
+# lbk and SHARDS are what they were (OUT.parts/inputs records them); otherwise it scores every shard anew.
 # Shards are blocks of whole chunks of lines (docs/PREDICT.md): a small file leaves some tasks nothing to do.
 set -euo pipefail
 
@@ -23,7 +25,7 @@ part_file() { printf '%s/part-%05d.%s' "$1" "$2" "$3"; } # PARTS K EXT
 # In array task K: score shard K of SHARDS into its part file (renamed into place only when complete).
 task() {
   local lbk="$1" model="$2" data="$3" parts="$4" shards="$5" ext="$6"
-  local k=$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})) part
+  local k="$SLURM_ARRAY_TASK_ID" part
   part="$(part_file "$parts" "$k" "$ext")"
   # The CPUs Slurm gave the task (without --cpus-per-task, nproc counts what its cgroup allows).
   "$lbk" predict "$model" --data "$data" --out "$part.tmp" --format "$ext" --threads "${SLURM_CPUS_PER_TASK:-$(nproc)}" \
@@ -49,9 +51,34 @@ join_parts() {
   echo "predict.sh: wrote $out from $shards shards"
 }
 
+# What a part depends on: the model folder's files, the data, lbk (name, size, modification time), SHARDS, format.
+inputs_of() { # MODEL DATA LBK SHARDS EXT
+  stat -L -c '%n %s %Y' "$1"/* "$2" "$3"
+  echo "shards $4 format $5"
+}
+
+# The shards whose part is not in PARTS, as an array spec ("1,4-6"); parts of other inputs are removed first.
+missing_shards() { # PARTS SHARDS EXT INPUTS
+  local parts="$1" shards="$2" ext="$3" inputs="$4" k start=-1 spec=""
+  if [ "$(cat "$parts/inputs" 2>/dev/null)" != "$inputs" ]; then
+    rm -f "$parts"/part-*
+    printf '%s\n' "$inputs" >"$parts/inputs"
+  fi
+  for ((k = 0; k <= shards; k++)); do
+    if [ "$k" -lt "$shards" ] && [ ! -f "$(part_file "$parts" "$k" "$ext")" ]; then
+      [ "$start" -ge 0 ] || start="$k"
+    elif [ "$start" -ge 0 ]; then
+      spec+="${spec:+,}$start"
+      [ "$((k - 1))" -eq "$start" ] || spec+="-$((k - 1))"
+      start=-1
+    fi
+  done
+  echo "$spec"
+}
+
 submit() {
   [ $# -ge 4 ] || die "usage: predict.sh MODEL DATA OUT SHARDS [sbatch options...]"
-  local model data out shards lbk ext parts array join self
+  local model data out shards lbk ext parts todo kept array join self
   [ -f "$1/model.json" ] || die "$1: not an export folder (make one with: lbk export RUN --format model --out DIR)"
   [ -f "$2" ] || die "$2: no such file"
   model="$(realpath "$1")"
@@ -68,8 +95,15 @@ submit() {
   case "$out" in *.csv | *.CSV) ext=csv ;; esac
   parts="$out.parts"
   mkdir -p "$parts"
+  todo="$(missing_shards "$parts" "$shards" "$ext" "$(inputs_of "$model" "$data" "$lbk" "$shards" "$ext")")"
+  kept="$(find "$parts" -maxdepth 1 -name "part-*.$ext" | wc -l)"
+  if [ -z "$todo" ]; then # every part is there from an earlier run whose join did not happen
+    echo "predict.sh: all $shards parts are in $parts/ from an earlier run; joining them here"
+    join_parts "$out" "$parts" "$shards" "$ext"
+    return
+  fi
   self="$(realpath "${BASH_SOURCE[0]}")"
-  array="$(sbatch --parsable --job-name=lbk-predict --array=0-$((shards - 1)) --output="$parts/task-%a.log" "$@" \
+  array="$(sbatch --parsable --job-name=lbk-predict --array="$todo" --output="$parts/task-%a.log" "$@" \
     "$self" --task "$lbk" "$model" "$data" "$parts" "$shards" "$ext")"
   array="${array%%;*}"
   if ! join="$(sbatch --parsable --job-name=lbk-predict-join --dependency=afterok:"$array" --kill-on-invalid-dep=yes \
@@ -77,7 +111,10 @@ submit() {
     scancel "$array" || true # no join would ever collect its parts
     die "the joining job was refused, so array job $array was cancelled"
   fi
-  echo "predict.sh: array job $array scores $shards shards; job ${join%%;*} joins them into $out (logs in $parts/)"
+  local what="$shards shards"
+  [ "$kept" -eq 0 ] ||
+    what="$((shards - kept)) of $shards shards (numbered $todo; $kept parts kept from an earlier run)"
+  echo "predict.sh: array job $array scores $what; job ${join%%;*} joins them into $out (logs in $parts/)"
 }
 
 case "${1:-}" in

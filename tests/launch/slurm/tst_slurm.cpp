@@ -157,20 +157,52 @@ private Q_SLOTS:
         r = h.lbk({QStringLiteral("predict"), model, QStringLiteral("--data"), data, QStringLiteral("--out"), whole, QStringLiteral("-q")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
 
-        QProcess submit;
-        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
-        e.insert(QStringLiteral("SLURM_CONF"), QString::fromStdString(slurm.at("SLURM_CONF")));
-        e.insert(QStringLiteral("LBK"), QStringLiteral(LABBOOK_BIN_DIR "/lbk"));
-        submit.setProcessEnvironment(e);
-        submit.start(QStringLiteral(LABBOOK_SOURCE_DIR "/examples/slurm/predict.sh"),
-                     {model, data, scores, QStringLiteral("3"), QStringLiteral("--partition=debug"),
-                      QStringLiteral("--cpus-per-task=1"), QStringLiteral("--time=10")});
-        QVERIFY(submit.waitForFinished(60000));
-        const QString said = QString::fromUtf8(submit.readAllStandardOutput() + submit.readAllStandardError());
-        QVERIFY2(submit.exitCode() == 0 && said.contains(QStringLiteral("scores 3 shards")), qPrintable(said));
+        // The first submission finds a part left by an earlier run of other inputs (it must not be joined) and
+        // its task 1 fails once, as on a node that died; the second scores only shard 1 and joins all three.
+        const fs::path parts = scores.toStdString() + ".parts";
+        fs::create_directories(parts);
+        std::ofstream(parts / "inputs") << "an earlier run\n";
+        std::ofstream(parts / "part-00000.jsonl") << "{\"stale\": true}\n";
+        const QString wrapper = h.dir.filePath(QStringLiteral("lbk-flaky"));
+        const std::string calls = h.dir.filePath(QStringLiteral("lbk-calls")).toStdString();
+        std::ofstream(wrapper.toStdString())
+            << "#!/bin/sh\necho \"$*\" >> " << calls << "\n"
+            << "case \"$*\" in *'--shard 1/3'*) [ -e " << calls << ".failed ] || { touch " << calls
+            << ".failed; exit 1; } ;; esac\nexec " LABBOOK_BIN_DIR "/lbk \"$@\"\n";
+        fs::permissions(wrapper.toStdString(), fs::perms::owner_all);
+        const auto submit = [&] {
+            QProcess p;
+            QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+            e.insert(QStringLiteral("SLURM_CONF"), QString::fromStdString(slurm.at("SLURM_CONF")));
+            e.insert(QStringLiteral("LBK"), wrapper);
+            p.setProcessEnvironment(e);
+            p.start(QStringLiteral(LABBOOK_SOURCE_DIR "/examples/slurm/predict.sh"),
+                    {model, data, scores, QStringLiteral("3"), QStringLiteral("--partition=debug"),
+                     QStringLiteral("--cpus-per-task=1"), QStringLiteral("--time=10")});
+            p.waitForFinished(60000);
+            const QString output = QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError());
+            return std::make_pair(p.exitCode(), output);
+        };
+        auto [code, said] = submit();
+        QVERIFY2(code == 0 && said.contains(QStringLiteral("scores 3 shards")), qPrintable(said));
+        const auto partsThere = [&] {
+            return fs::exists(parts / "part-00000.jsonl") && fs::exists(parts / "part-00002.jsonl") &&
+                   fs::exists(calls + ".failed") &&
+                   readFile(parts / "part-00000.jsonl").find("stale") == std::string::npos;
+        };
+        QVERIFY2(Harness::waitFor(partsThere, 240000), qPrintable(said));
+        QVERIFY(!fs::exists(scores.toStdString())); // task 1 failed: no join
+
+        std::tie(code, said) = submit();
+        QVERIFY2(code == 0 && said.contains(QStringLiteral("scores 1 of 3 shards (numbered 1; 2 parts kept")),
+                 qPrintable(said));
         QVERIFY2(Harness::waitFor([&] { return fs::exists(scores.toStdString()); }, 240000), qPrintable(said));
         QCOMPARE(readFile(scores.toStdString()), readFile(whole.toStdString()));
-        const fs::path parts = scores.toStdString() + ".parts";
+        std::ifstream log(calls);
+        int scored = 0;
+        for (std::string line; std::getline(log, line);)
+            scored += line.find("--shard") != std::string::npos;
+        QCOMPARE(scored, 4); // three shards, then shard 1 again
         QVERIFY(fs::exists(parts / "task-2.log") && fs::exists(parts / "join.log"));
         QVERIFY(!fs::exists(parts / "part-00000.jsonl")); // removed once joined
     }
