@@ -43,20 +43,52 @@ def half_width(points):
     return max(1, int(math.floor(points / 12 + 0.5)))
 
 
+class _FiniteSums:
+    """Sums over a range of the finite losses, of their positions times them, of their count and of their
+    positions, from a segment tree: a range's sum adds only the losses inside it (a prefix-sum difference would
+    cancel a huge loss, 1e30 before a divergence, into noise for every range after it)."""
+
+    def __init__(self, losses):
+        self.n = n = len(losses)
+        self.tree = [(0.0, 0.0, 0.0, 0.0)] * (2 * n)
+        for i, v in enumerate(losses):
+            if v is not None and math.isfinite(v):
+                self.tree[n + i] = (v, i * v, 1.0, float(i))
+        for i in range(n - 1, 0, -1):
+            a, b = self.tree[2 * i], self.tree[2 * i + 1]
+            self.tree[i] = (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+
+    def over(self, first, last):
+        """The four sums over [first, last], inclusive."""
+        v = jv = count = j = 0.0
+        lo, hi = first + self.n, last + self.n + 1
+        while lo < hi:
+            for k in ((lo,) if lo & 1 else ()) + ((hi - 1,) if hi & 1 else ()):
+                t = self.tree[k]
+                v, jv, count, j = v + t[0], jv + t[1], count + t[2], j + t[3]
+            lo, hi = (lo + (lo & 1)) // 2, (hi - (hi & 1)) // 2
+        return v, jv, count, j
+
+
 def curve(losses):
     """Each finite loss replaced by a triangle-weighted mean of its neighbours on both sides, over a sixth of the
-    sweep (narrowed symmetrically at the ends); non-finite losses stay NaN and are left out of the means."""
+    sweep (narrowed symmetrically at the ends); non-finite losses stay NaN and are left out of the means. The
+    weights are half + 1 - |d|, so each mean comes from range sums (as the engine's lrFinderCurve)."""
     n = len(losses)
     half = half_width(n)
+    sums = _FiniteSums(losses)
     out = []
     for i, loss in enumerate(losses):
         if loss is None or not math.isfinite(loss):
             out.append(math.nan)
             continue
         reach = min(half, i, n - 1 - i)
-        near = [(half + 1 - abs(d), losses[i + d]) for d in range(-reach, reach + 1)]
-        near = [(w, v) for w, v in near if v is not None and math.isfinite(v)]
-        out.append(sum(w * v for w, v in near) / sum(w for w, _ in near))
+        v, _, count, _ = sums.over(i - reach, i + reach)
+        left = sums.over(i - reach, i - 1) if reach else (0.0,) * 4
+        right = sums.over(i + 1, i + reach) if reach else (0.0,) * 4
+        weighted = (half + 1) * v - ((right[1] - i * right[0]) + (i * left[0] - left[1]))
+        weights = (half + 1) * count - ((right[3] - i * right[2]) + (i * left[2] - left[3]))
+        out.append(weighted / weights)
     return out
 
 

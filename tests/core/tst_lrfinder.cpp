@@ -132,6 +132,35 @@ private Q_SLOTS:
         QVERIFY(masked[19] > 1.0 && masked[19] < 3.0);
     }
 
+    // The fast curve is the weighted mean it is defined as (brute force here), with gaps, and with a huge loss
+    // that must not spoil the means after it.
+    void curveMatchesItsDefinition()
+    {
+        std::vector<double> losses;
+        uint32_t state = 7;
+        for (int i = 0; i < 601; ++i) {
+            state = state * 1664525u + 1013904223u;
+            losses.push_back(2.0 + double(state >> 8) / double(1u << 24));
+        }
+        losses[0] = NAN, losses[33] = INFINITY, losses[34] = NAN, losses[300] = 1e30, losses[600] = NAN;
+        const int n = int(losses.size()), half = lbk::lrFinderHalfWidth(losses.size());
+        const auto curve = lbk::lrFinderCurve(losses);
+        for (int i = 0; i < n; ++i) {
+            if (!std::isfinite(losses[size_t(i)])) {
+                QVERIFY(std::isnan(curve[size_t(i)]));
+                continue;
+            }
+            double sum = 0, weights = 0;
+            const int reach = std::min({half, i, n - 1 - i});
+            for (int d = -reach; d <= reach; ++d)
+                if (const double v = losses[size_t(i + d)]; std::isfinite(v))
+                    sum += (half + 1 - std::abs(d)) * v, weights += half + 1 - std::abs(d);
+            const double want = sum / weights;
+            QVERIFY2(std::abs(curve[size_t(i)] - want) <= 1e-12 * std::abs(want),
+                     qPrintable(QStringLiteral("point %1: %2, want %3").arg(i).arg(curve[size_t(i)]).arg(want)));
+        }
+    }
+
     void noSuggestionWhenFlatOrTooShort()
     {
         std::vector<double> lrs, flat;
