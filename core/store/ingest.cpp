@@ -63,112 +63,33 @@ public:
                          + ": " + s.message()};
         if (auto s = loadRun(); !s)
             return s.error();
-        IngestCursor cursor;
-        {
-            auto s = m_stmts.get("SELECT byte_offset, seq FROM ingest_cursor WHERE run = ?");
-            s.bindInt(1, m_run);
-            if (s.step())
-                cursor = {s.i64(0), s.i64(1)};
-            else if (!s.ok())
-                return sqlError("read the ingest cursor", s);
-        }
-        m_maxSeq = cursor.seq;
+        const auto cursor = readCursor();
+        if (!cursor)
+            return cursor.error();
+        m_maxSeq = cursor->seq;
 
         // Byte offsets of the lines, counted back from newOffset, so a warning can point into the journal. When
         // the caller's offsets do not add up (lines from elsewhere) warnings name the last good seq instead.
         int64_t total = 0;
         for (auto l : lines)
             total += int64_t(l.size()) + 1;
-        const bool offsetsKnown = newOffset - total >= 0;
-        int64_t lineOffset = newOffset - total;
-
+        LinePlace place{newOffset - total, newOffset - total >= 0, true};
         for (std::string_view line : lines) {
-            const int64_t at = lineOffset;
-            lineOffset += int64_t(line.size()) + 1;
-            if (blank(line))
-                continue;
             // A malformed line that lies before the cursor was reported when it was first read.
-            const bool fresh = !offsetsKnown || at >= cursor.offset;
-            const auto where = [&] { // built only for a message: this loop is the ingest's hot path
-                return offsetsKnown ? "journal line at byte " + std::to_string(at)
-                                    : "journal line after seq " + std::to_string(m_maxSeq);
-            };
-            if (scanFastMetrics(line, m_fast)) {
-                const auto skip = repeated(m_fast.seq, offsetsKnown && fresh, where);
-                if (!skip)
-                    return skip.error();
-                if (*skip)
-                    continue;
-                ++m_stats.events;
-                if (!m_fast.step || !m_fast.hasValues) {
-                    if (auto s = missing(m_fast.seq, "metrics", "an integer \"step\" and an object \"values\""); !s)
-                        return s.error();
-                    continue;
-                }
-                for (const auto &[key, value] : m_fast.values)
-                    addPoint(key, *m_fast.step, m_fast.t, value);
-                touchStep(m_fast.step);
-                m_lastEventAt = m_fast.t ? m_fast.t : m_lastEventAt;
-                continue;
-            }
-            json j = event::parseLine(line);
-            if (j.is_discarded() || !j.is_object()) {
-                if (auto s = malformed(fresh, where() + " is not a JSON object: " + quote(line)); !s)
+            place.fresh = !place.offsetsKnown || place.at >= cursor->offset;
+            if (!blank(line))
+                if (auto s = ingestLine(line, place); !s)
                     return s.error();
-                continue;
-            }
-            const auto seq = getInt(j, "seq");
-            auto typeIt = j.find("type");
-            if (!seq || *seq < 1 || typeIt == j.end() || !typeIt->is_string()) {
-                if (auto s = malformed(fresh, where() + " has no positive integer \"seq\" or no string \"type\": "
-                                                  + quote(line));
-                    !s)
-                    return s.error();
-                continue;
-            }
-            const auto skip = repeated(*seq, offsetsKnown && fresh, where);
-            if (!skip)
-                return skip.error();
-            if (*skip) {
-                const auto &type = typeIt->get_ref<const std::string &>();
-                if (type == "finished" || type == "failed" || type == "cancelled")
-                    m_stats.finalEvent = true; // seen, though stored before: a tailing launcher can stop
-                continue;
-            }
-            ++m_stats.events;
-            Status applied = okStatus();
-            try {
-                applied = apply(*seq, typeIt->get_ref<const std::string &>(), j);
-            } catch (const json::exception &e) {
-                // A field of an unexpected type: the event is skipped, the batch goes on.
-                --m_stats.events;
-                if (auto s = malformed(true, "event seq " + std::to_string(*seq) + " ("
-                                                 + typeIt->get<std::string>() + ") skipped: " + e.what());
-                    !s)
-                    return s.error();
-                continue;
-            }
-            if (const auto t = getNum(j, "t"))
-                m_lastEventAt = t;
-            if (!applied)
-                return applied.error();
+            place.at += int64_t(line.size()) + 1;
         }
 
         if (auto s = flushPoints(); !s)
             return s.error();
-        if (m_state.changed) {
+        if (m_state.changed)
             if (auto s = saveRun(); !s)
                 return s.error();
-        }
-        {
-            auto s = m_stmts.get(
-                "INSERT INTO ingest_cursor (run, byte_offset, seq, updated_at) VALUES (?1, ?2, ?3, ?4) "
-                "ON CONFLICT (run) DO UPDATE SET byte_offset = max(byte_offset, excluded.byte_offset), "
-                "seq = max(seq, excluded.seq), updated_at = excluded.updated_at");
-            s.bindInt(1, m_run).bindInt(2, std::max<int64_t>(newOffset, 0)).bindInt(3, m_maxSeq).bindDouble(4, wallTime());
-            if (!s.run())
-                return sqlError("move the ingest cursor", s);
-        }
+        if (auto s = saveCursor(newOffset); !s)
+            return s.error();
         if (auto s = tx.commit(); !s)
             return Error{"cannot store events of run " + std::to_string(m_run) + " in " + m_storePath.string() + ": "
                          + s.message()};
@@ -176,6 +97,97 @@ public:
     }
 
 private:
+    // Where a line lies in the journal, for messages and for telling a first read from a re-read.
+    struct LinePlace {
+        int64_t at = 0;
+        bool offsetsKnown = false;
+        bool fresh = true; // past the cursor: read for the first time
+    };
+
+    Result<IngestCursor> readCursor()
+    {
+        auto s = m_stmts.get("SELECT byte_offset, seq FROM ingest_cursor WHERE run = ?");
+        s.bindInt(1, m_run);
+        if (s.step())
+            return IngestCursor{s.i64(0), s.i64(1)};
+        if (!s.ok())
+            return sqlError("read the ingest cursor", s);
+        return IngestCursor{};
+    }
+
+    Status saveCursor(int64_t newOffset)
+    {
+        auto s = m_stmts.get(
+            "INSERT INTO ingest_cursor (run, byte_offset, seq, updated_at) VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT (run) DO UPDATE SET byte_offset = max(byte_offset, excluded.byte_offset), "
+            "seq = max(seq, excluded.seq), updated_at = excluded.updated_at");
+        s.bindInt(1, m_run).bindInt(2, std::max<int64_t>(newOffset, 0)).bindInt(3, m_maxSeq).bindDouble(4, wallTime());
+        return s.run() ? okStatus() : Status(sqlError("move the ingest cursor", s));
+    }
+
+    // One journal line: a metrics line by the fast scanner (the ingest's hot path), anything else parsed.
+    Status ingestLine(std::string_view line, const LinePlace &place)
+    {
+        const auto where = [&] { // built only for a message
+            return place.offsetsKnown ? "journal line at byte " + std::to_string(place.at)
+                                      : "journal line after seq " + std::to_string(m_maxSeq);
+        };
+        if (scanFastMetrics(line, m_fast))
+            return ingestFastMetrics(place.offsetsKnown && place.fresh, where);
+        json j = event::parseLine(line);
+        if (j.is_discarded() || !j.is_object())
+            return malformed(place.fresh, where() + " is not a JSON object: " + quote(line));
+        const auto seq = getInt(j, "seq");
+        auto typeIt = j.find("type");
+        if (!seq || *seq < 1 || typeIt == j.end() || !typeIt->is_string())
+            return malformed(place.fresh,
+                             where() + " has no positive integer \"seq\" or no string \"type\": " + quote(line));
+        const std::string &type = typeIt->get_ref<const std::string &>();
+        const auto skip = repeated(*seq, place.offsetsKnown && place.fresh, where);
+        if (!skip)
+            return skip.error();
+        if (*skip) {
+            if (type == "finished" || type == "failed" || type == "cancelled")
+                m_stats.finalEvent = true; // seen, though stored before: a tailing launcher can stop
+            return okStatus();
+        }
+        return ingestEvent(*seq, type, j);
+    }
+
+    template <class Where>
+    Status ingestFastMetrics(bool firstRead, const Where &where)
+    {
+        const auto skip = repeated(m_fast.seq, firstRead, where);
+        if (!skip)
+            return skip.error();
+        if (*skip)
+            return okStatus();
+        ++m_stats.events;
+        if (!m_fast.step || !m_fast.hasValues)
+            return missing(m_fast.seq, "metrics", "an integer \"step\" and an object \"values\"");
+        for (const auto &[key, value] : m_fast.values)
+            addPoint(key, *m_fast.step, m_fast.t, value);
+        touchStep(m_fast.step);
+        m_lastEventAt = m_fast.t ? m_fast.t : m_lastEventAt;
+        return okStatus();
+    }
+
+    Status ingestEvent(int64_t seq, const std::string &type, const json &j)
+    {
+        ++m_stats.events;
+        Status applied = okStatus();
+        try {
+            applied = apply(seq, type, j);
+        } catch (const json::exception &e) {
+            // A field of an unexpected type: the event is skipped, the batch goes on.
+            --m_stats.events;
+            return malformed(true, "event seq " + std::to_string(seq) + " (" + type + ") skipped: " + e.what());
+        }
+        if (const auto t = getNum(j, "t"))
+            m_lastEventAt = t;
+        return applied;
+    }
+
     Error sqlError(const std::string &what, const detail::Stmt &s) const
     {
         return Error{"cannot " + what + " for run " + std::to_string(m_run) + " in " + m_storePath.string() + ": "
