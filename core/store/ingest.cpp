@@ -30,6 +30,85 @@ using event::getObj;
 using event::getStr;
 using event::quote;
 
+// One row of a predictions event, as the predictions table stores it.
+struct PredictionRow {
+    std::string id, truth, top, top1; // truth and top as JSON text
+    std::optional<double> top1Prob, pTrue;
+    bool correct = false;
+    const std::string *title = nullptr; // into the event, which outlives the row
+};
+
+// The row's id: a string, or a number written as its JSON; empty when it has none.
+std::string predictionId(const json &row)
+{
+    auto it = row.find("id");
+    if (it != row.end() && it->is_string())
+        return it->get<std::string>();
+    if (it != row.end() && it->is_number())
+        return it->dump();
+    return {};
+}
+
+// The true labels: one string or an array of them (other elements left out).
+json predictionTruth(const json &row)
+{
+    json truth = json::array();
+    if (auto it = row.find("truth"); it != row.end()) {
+        if (it->is_string())
+            truth.push_back(*it);
+        else if (it->is_array())
+            for (const auto &l : *it)
+                if (l.is_string())
+                    truth.push_back(l);
+    }
+    return truth;
+}
+
+// The top predictions as [[label, p], ...], most probable first: from that array, or from {"label": p, ...} as a
+// hand-written trainer may send it. A probability that is not a number becomes null.
+json predictionTop(const json &row)
+{
+    json top = json::array();
+    if (const json *t = getArr(row, "top")) {
+        for (const auto &p : *t)
+            if (p.is_array() && p.size() >= 2 && p[0].is_string())
+                top.push_back(json::array({p[0], getNum(p[1]) ? p[1] : json(nullptr)}));
+    } else if (const json *t = getObj(row, "top")) {
+        for (auto it = t->begin(); it != t->end(); ++it)
+            top.push_back(json::array({it.key(), getNum(*it) ? *it : json(nullptr)}));
+        std::stable_sort(top.begin(), top.end(), [](const json &x, const json &y) {
+            return getNum(x[1]).value_or(-1) > getNum(y[1]).value_or(-1);
+        });
+    }
+    return top;
+}
+
+// A row of a predictions event, or nothing for one that is not an object or has no id.
+std::optional<PredictionRow> predictionRow(const json &row)
+{
+    if (!row.is_object())
+        return std::nullopt;
+    PredictionRow r;
+    r.id = predictionId(row);
+    if (r.id.empty())
+        return std::nullopt;
+    const json truth = predictionTruth(row), top = predictionTop(row);
+    if (auto it = row.find("correct"); it != row.end() && it->is_boolean())
+        r.correct = it->get<bool>();
+    else // not given: exact match of the single truth with the top-1 label
+        r.correct = truth.size() == 1 && !top.empty() && top[0][0] == truth[0];
+    if (!top.empty()) {
+        r.top1 = top[0][0].get<std::string>();
+        r.top1Prob = getNum(top[0][1]);
+    }
+    r.pTrue = getNum(row, "p_true");
+    r.truth = truth.dump();
+    r.top = top.dump();
+    if (auto it = row.find("title"); it != row.end() && it->is_string())
+        r.title = &it->get_ref<const std::string &>();
+    return r;
+}
+
 // What a batch changes on the run's row, read once inside the transaction and written back once at its end.
 struct RunState {
     std::string uid;
@@ -659,74 +738,34 @@ private:
         const json *rows = getArr(e, "rows");
         if (!step || split.empty() || !rows)
             return missing(seq, "predictions", "\"step\", \"split\" and an array \"rows\"");
-        struct Row {
-            std::string id, truth, top, top1;
-            std::optional<double> top1Prob, pTrue;
-            bool correct = false;
-            const std::string *title = nullptr;
-        };
-        std::vector<Row> prepared;
+        std::vector<PredictionRow> prepared;
         prepared.reserve(rows->size());
         int64_t bad = 0;
         for (const json &row : *rows) {
-            if (!row.is_object()) {
+            if (auto r = predictionRow(row))
+                prepared.push_back(std::move(*r));
+            else
                 ++bad;
-                continue;
-            }
-            Row r;
-            auto idIt = row.find("id");
-            if (idIt != row.end() && idIt->is_string())
-                r.id = idIt->get<std::string>();
-            else if (idIt != row.end() && idIt->is_number())
-                r.id = idIt->dump();
-            if (r.id.empty()) {
-                ++bad;
-                continue;
-            }
-            json truth = json::array();
-            if (auto it = row.find("truth"); it != row.end()) {
-                if (it->is_string())
-                    truth.push_back(*it);
-                else if (it->is_array())
-                    for (const auto &l : *it)
-                        if (l.is_string())
-                            truth.push_back(l);
-            }
-            json top = json::array();
-            if (const json *t = getArr(row, "top")) {
-                for (const auto &p : *t)
-                    if (p.is_array() && p.size() >= 2 && p[0].is_string())
-                        top.push_back(json::array({p[0], getNum(p[1]) ? p[1] : json(nullptr)}));
-            } else if (const json *t = getObj(row, "top")) {
-                // {"label": p, ...}, as a hand-written trainer may send it: most probable first.
-                for (auto it = t->begin(); it != t->end(); ++it)
-                    top.push_back(json::array({it.key(), getNum(*it) ? *it : json(nullptr)}));
-                std::stable_sort(top.begin(), top.end(), [](const json &x, const json &y) {
-                    return getNum(x[1]).value_or(-1) > getNum(y[1]).value_or(-1);
-                });
-            }
-            if (auto it = row.find("correct"); it != row.end() && it->is_boolean())
-                r.correct = it->get<bool>();
-            else // not given: exact match of the single truth with the top-1 label
-                r.correct = truth.size() == 1 && !top.empty() && top[0][0] == truth[0];
-            if (!top.empty()) {
-                r.top1 = top[0][0].get<std::string>();
-                r.top1Prob = getNum(top[0][1]);
-            }
-            r.pTrue = getNum(row, "p_true");
-            r.truth = truth.dump();
-            r.top = top.dump();
-            if (auto it = row.find("title"); it != row.end() && it->is_string())
-                r.title = &it->get_ref<const std::string &>();
-            prepared.push_back(std::move(r));
         }
         // In primary-key order, so consecutive inserts touch neighbouring pages.
-        std::sort(prepared.begin(), prepared.end(), [](const Row &a, const Row &b) { return a.id < b.id; });
+        std::sort(prepared.begin(), prepared.end(), [](const auto &a, const auto &b) { return a.id < b.id; });
+        if (auto s = storePredictions(split, *step, prepared); !s)
+            return s;
+        if (auto s = storeTitles(prepared); !s)
+            return s;
+        if (bad)
+            return log(seq, std::nullopt, "warning",
+                       "predictions event seq " + std::to_string(seq) + ": " + std::to_string(bad)
+                           + " rows without an \"id\" skipped");
+        return okStatus();
+    }
 
+    Status storePredictions(const std::string &split, int64_t step, const std::vector<PredictionRow> &rows)
+    {
         auto ins = m_stmts.get("INSERT OR REPLACE INTO predictions (run, split, step, example_id, truth, top, "
                                "top1_label, top1_prob, p_true, correct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        ins.bindInt(1, m_run).bindText(2, split).bindInt(3, *step);
-        for (const Row &r : prepared) {
+        ins.bindInt(1, m_run).bindText(2, split).bindInt(3, step);
+        for (const PredictionRow &r : rows) {
             ins.reset();
             ins.bindStaticText(4, r.id).bindStaticText(5, r.truth).bindStaticText(6, r.top);
             if (r.top1.empty())
@@ -737,9 +776,14 @@ private:
             if (!ins.run())
                 return sqlError("store a prediction", ins);
         }
+        return okStatus();
+    }
+
+    Status storeTitles(const std::vector<PredictionRow> &rows)
+    {
         auto title = m_stmts.get("INSERT OR IGNORE INTO examples (run, example_id, title) VALUES (?, ?, ?)");
         title.bindInt(1, m_run);
-        for (const Row &r : prepared) {
+        for (const PredictionRow &r : rows) {
             if (!r.title)
                 continue;
             title.reset();
@@ -747,10 +791,6 @@ private:
             if (!title.run())
                 return sqlError("store an example title", title);
         }
-        if (bad)
-            return log(seq, std::nullopt, "warning",
-                       "predictions event seq " + std::to_string(seq) + ": " + std::to_string(bad)
-                           + " rows without an \"id\" skipped");
         return okStatus();
     }
 
