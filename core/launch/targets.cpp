@@ -259,6 +259,81 @@ void checkSlurmLimits(const json &t, const std::string &path, std::vector<Valida
                           "takes: a number with an optional K, M, G or T (\"16G\", \"4000M\"; megabytes without)"});
 }
 
+// A command target's template must say where the remote shell command goes.
+void checkCommandTemplate(const json &t, const std::string &path, std::vector<ValidationIssue> &issues)
+{
+    if (!hasKind(t.value("command", json()), K::StringList))
+        return;
+    const auto cmd = t["command"].get<std::vector<std::string>>();
+    if (cmd.empty() || std::none_of(cmd.begin(), cmd.end(),
+                                    [](const std::string &a) { return a.find("{cmd}") != std::string::npos; }))
+        issues.push_back({path + ".command", path + ".command: the template needs a {cmd} placeholder where "
+                          "the remote shell command goes, e.g. [\"gcloud\", ..., \"--command\", \"{cmd}\"]"});
+}
+
+// What a value may hold beyond its type: environment names, one sbatch option per entry, no line breaks, bounds.
+void checkValues(const json &t, const std::string &path, std::vector<ValidationIssue> &issues)
+{
+    if (t.contains("env") && t["env"].is_object())
+        for (const auto &[k, v] : t["env"].items())
+            if (!isShellName(k))
+                issues.push_back({path + ".env." + k, path + ".env." + k + ": not an environment variable name "
+                                  "(letters, digits, _; not starting with a digit)"});
+    if (t.contains("sbatch") && hasKind(t["sbatch"], K::StringList))
+        for (size_t i = 0; i < t["sbatch"].size(); ++i)
+            if (const auto &o = t["sbatch"][i].get_ref<const std::string &>(); hasNewline(o) || o.rfind("-", 0) != 0)
+                issues.push_back({path + ".sbatch[" + std::to_string(i) + "]",
+                                  path + ".sbatch[" + std::to_string(i) + "]: one sbatch option per entry, such as "
+                                  "\"--qos=short\" (no line breaks)"});
+    for (const char *k : {"partition", "time", "mem", "gres"})
+        if (t.contains(k) && t[k].is_string() && hasNewline(t[k].get<std::string>()))
+            issues.push_back({path + "." + k, path + "." + k + ": no line breaks"});
+    checkSlurmLimits(t, path, issues);
+    if (t.contains("cpus") && t["cpus"].is_number_integer() && t["cpus"].get<int>() < 0)
+        issues.push_back({path + ".cpus", path + ".cpus: must be 0 (Slurm's default) or more"});
+    if (t.contains("work_dir") && t["work_dir"].is_string() && t["work_dir"].get<std::string>().empty())
+        issues.push_back({path + ".work_dir", path + ".work_dir: must not be empty"});
+}
+
+// One entry of "targets": its name, its type and the keys that type takes, then their values.
+void checkTarget(const std::string &name, const json &t, std::vector<ValidationIssue> &issues)
+{
+    const std::string path = "targets." + name;
+    if (name.empty() || name == kLocalTarget || name.find_first_of(" \t\n/'\"") != std::string::npos) {
+        issues.push_back({path, path + ": \"" + name + "\" cannot name a target (\"local\" is built in; no "
+                          "spaces, quotes or slashes)"});
+        return;
+    }
+    if (!t.is_object()) {
+        issues.push_back({path, path + ": must be an object"});
+        return;
+    }
+    const std::string type = t.value("type", std::string());
+    std::vector<const std::vector<Key> *> tables = {&kCommonKeys};
+    if (type == "ssh")
+        tables.push_back(&kSshKeys);
+    else if (type == "slurm")
+        tables.push_back(&kSlurmKeys);
+    else if (type == "command")
+        tables.push_back(&kCommandKeys);
+    else {
+        issues.push_back({path + ".type", path + ".type: " + (t.contains("type") ? t["type"].dump() : "missing") +
+                          "; use \"ssh\", \"slurm\" or \"command\""});
+        return;
+    }
+    checkKeys(t, path, tables, issues);
+    if (type == "ssh")
+        checkEndpoint(t, path, issues);
+    if (type == "slurm" && t.contains("ssh") && t["ssh"].is_object()) {
+        checkKeys(t["ssh"], path + ".ssh", {&kSshKeys}, issues);
+        checkEndpoint(t["ssh"], path + ".ssh", issues);
+    }
+    if (type == "command")
+        checkCommandTemplate(t, path, issues);
+    checkPlaceholders(t, path, issues);
+    checkValues(t, path, issues);
+}
+
 } // namespace
 
 std::vector<ValidationIssue> validateTargetsJson(const json &j)
@@ -277,65 +352,8 @@ std::vector<ValidationIssue> validateTargetsJson(const json &j)
         issues.push_back({"targets", "targets: must be an object of name -> target"});
         return issues;
     }
-    for (const auto &[name, t] : j["targets"].items()) {
-        const std::string path = "targets." + name;
-        if (name.empty() || name == kLocalTarget || name.find_first_of(" \t\n/'\"") != std::string::npos) {
-            issues.push_back({path, path + ": \"" + name + "\" cannot name a target (\"local\" is built in; no "
-                              "spaces, quotes or slashes)"});
-            continue;
-        }
-        if (!t.is_object()) {
-            issues.push_back({path, path + ": must be an object"});
-            continue;
-        }
-        const std::string type = t.value("type", std::string());
-        std::vector<const std::vector<Key> *> tables = {&kCommonKeys};
-        if (type == "ssh")
-            tables.push_back(&kSshKeys);
-        else if (type == "slurm")
-            tables.push_back(&kSlurmKeys);
-        else if (type == "command")
-            tables.push_back(&kCommandKeys);
-        else {
-            issues.push_back({path + ".type", path + ".type: " + (t.contains("type") ? t["type"].dump() : "missing") +
-                              "; use \"ssh\", \"slurm\" or \"command\""});
-            continue;
-        }
-        checkKeys(t, path, tables, issues);
-        if (type == "ssh")
-            checkEndpoint(t, path, issues);
-        if (type == "slurm" && t.contains("ssh") && t["ssh"].is_object()) {
-            checkKeys(t["ssh"], path + ".ssh", {&kSshKeys}, issues);
-            checkEndpoint(t["ssh"], path + ".ssh", issues);
-        }
-        if (type == "command" && hasKind(t.value("command", json()), K::StringList)) {
-            const auto cmd = t["command"].get<std::vector<std::string>>();
-            if (cmd.empty() || std::none_of(cmd.begin(), cmd.end(),
-                                            [](const std::string &a) { return a.find("{cmd}") != std::string::npos; }))
-                issues.push_back({path + ".command", path + ".command: the template needs a {cmd} placeholder where "
-                                  "the remote shell command goes, e.g. [\"gcloud\", ..., \"--command\", \"{cmd}\"]"});
-        }
-        checkPlaceholders(t, path, issues);
-        if (t.contains("env") && t["env"].is_object())
-            for (const auto &[k, v] : t["env"].items())
-                if (!isShellName(k))
-                    issues.push_back({path + ".env." + k, path + ".env." + k + ": not an environment variable name "
-                                      "(letters, digits, _; not starting with a digit)"});
-        if (t.contains("sbatch") && hasKind(t["sbatch"], K::StringList))
-            for (size_t i = 0; i < t["sbatch"].size(); ++i)
-                if (hasNewline(t["sbatch"][i].get<std::string>()) || t["sbatch"][i].get<std::string>().rfind("-", 0) != 0)
-                    issues.push_back({path + ".sbatch[" + std::to_string(i) + "]",
-                                      path + ".sbatch[" + std::to_string(i) + "]: one sbatch option per entry, such as "
-                                      "\"--qos=short\" (no line breaks)"});
-        for (const char *k : {"partition", "time", "mem", "gres"})
-            if (t.contains(k) && t[k].is_string() && hasNewline(t[k].get<std::string>()))
-                issues.push_back({path + "." + k, path + "." + k + ": no line breaks"});
-        checkSlurmLimits(t, path, issues);
-        if (t.contains("cpus") && t["cpus"].is_number_integer() && t["cpus"].get<int>() < 0)
-            issues.push_back({path + ".cpus", path + ".cpus: must be 0 (Slurm's default) or more"});
-        if (t.contains("work_dir") && t["work_dir"].is_string() && t["work_dir"].get<std::string>().empty())
-            issues.push_back({path + ".work_dir", path + ".work_dir: must not be empty"});
-    }
+    for (const auto &[name, t] : j["targets"].items())
+        checkTarget(name, t, issues);
     return issues;
 }
 
