@@ -173,10 +173,6 @@ std::vector<qint64> CompareView::runIds() const
 
 void CompareView::setRuns(const std::vector<qint64> &ids)
 {
-    struct Loaded {
-        std::vector<lbk::RunDetail> runs;
-        std::vector<std::vector<lbk::PredictionRow>> predictions;
-    };
     const int gen = ++m_generation;
     m_title->setText(tr("Loading %1...").arg(counted(qint64(ids.size()), tr("run"), tr("runs"))));
     m_store->request<Loaded>(
@@ -194,60 +190,81 @@ void CompareView::setRuns(const std::vector<qint64> &ids)
             return l;
         },
         [this, gen](Loaded l) {
-            if (gen != m_generation)
-                return;
-            m_runs = std::move(l.runs);
-            QStringList names;
-            std::vector<nlohmann::json> configs;
-            std::vector<lbk::RunSummary> summaries;
-            for (const auto &r : m_runs) {
-                names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
-                configs.push_back(r.config);
-                summaries.push_back(r);
-            }
-            if (m_runs.empty())
-                m_title->setText(chooseRunsText());
-            else
-                m_title->setText(tr("<b>Comparing %1:</b> ").arg(counted(qint64(m_runs.size()), tr("run"), tr("runs"))) +
-                             names.join(QStringLiteral(", ")).toHtmlEscaped());
-            m_config->setConfigs(names, configs);
-            const int differing = m_config->differingCount();
-            const QStringList tasks = toStringList(lbk::distinctLabelings(m_runs));
-            m_configInfo->setText(tr("<b>%1 %2</b>; %3 folded away")
-                                      .arg(counted(differing, tr("config key"), tr("config keys")),
-                                           differing == 1 ? tr("differs") : tr("differ"),
-                                           counted(m_config->identicalCount(), tr("identical key"),
-                                                   tr("identical keys"))) +
-                                  (tasks.size() > 1 ? tr(". The metrics are not ranked: the runs predict different "
-                                                         "labels (%1)")
-                                                          .arg(tasks.join(QStringLiteral(", ")))
-                                                    : QString()));
-            m_metrics->setRuns(summaries, tasks.size() <= 1);
-            fitSummary();
-            m_curves->setRuns(summaries);
-            // Papers are joined by id with the first run's truth: runs of other tasks hold other truths.
-            m_predNote = tasks.size() > 1 ? tr("These runs predict different labels (%1): the same paper has another "
-                                               "truth in each, so their predictions are not compared paper by paper. "
-                                               "Compare runs of one labelling here.")
-                                                .arg(tasks.join(QStringLiteral(", ")))
-                                          : QString();
-            if (!m_predNote.isEmpty())
-                l.predictions.clear();
-            m_predictions->setRuns(names, l.predictions,
-                                   !m_runs.empty() && m_runs.front().task == lbk::toString(lbk::TaskKind::MultiLabel));
-            for (auto *c : {m_first, m_second}) {
-                QSignalBlocker block(c);
-                c->clear();
-                c->addItems(names);
-            }
-            m_second->setCurrentIndex(names.size() > 1 ? 1 : 0);
-            // One equal column per run beside the key column.
-            for (const char *table : {"configDiffTable", "compareMetricsTable"})
-                if (auto *t = findChild<QTableView *>(QLatin1String(table)))
-                    for (int c = 1; c < t->horizontalHeader()->count(); ++c)
-                        t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
-            Q_EMIT loaded();
+            if (gen == m_generation)
+                showRuns(std::move(l));
         });
+}
+
+void CompareView::showRuns(Loaded read)
+{
+    m_runs = std::move(read.runs);
+    QStringList names;
+    std::vector<nlohmann::json> configs;
+    std::vector<lbk::RunSummary> summaries;
+    for (const auto &r : m_runs) {
+        names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
+        configs.push_back(r.config);
+        summaries.push_back(r);
+    }
+    showTitles(names);
+    m_config->setConfigs(names, configs);
+    const QStringList labelings = toStringList(lbk::distinctLabelings(m_runs));
+    showConfigInfo(labelings);
+    m_metrics->setRuns(summaries, labelings.size() <= 1);
+    fitSummary();
+    m_curves->setRuns(summaries);
+    showPredictions(names, std::move(read.predictions), labelings);
+    // One equal column per run beside the key column.
+    for (const char *table : {"configDiffTable", "compareMetricsTable"})
+        if (auto *t = findChild<QTableView *>(QLatin1String(table)))
+            for (int c = 1; c < t->horizontalHeader()->count(); ++c)
+                t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
+    Q_EMIT loaded();
+}
+
+void CompareView::showTitles(const QStringList &names)
+{
+    if (m_runs.empty())
+        m_title->setText(chooseRunsText());
+    else
+        m_title->setText(tr("<b>Comparing %1:</b> ").arg(counted(qint64(m_runs.size()), tr("run"), tr("runs"))) +
+                         names.join(QStringLiteral(", ")).toHtmlEscaped());
+}
+
+// How many config keys differ, and why the metrics are not ranked when the runs predict different labels.
+void CompareView::showConfigInfo(const QStringList &labelings)
+{
+    const int differing = m_config->differingCount();
+    m_configInfo->setText(
+        tr("<b>%1 %2</b>; %3 folded away")
+            .arg(counted(differing, tr("config key"), tr("config keys")), differing == 1 ? tr("differs") : tr("differ"),
+                 counted(m_config->identicalCount(), tr("identical key"), tr("identical keys"))) +
+        (labelings.size() > 1
+             ? tr(". The metrics are not ranked: the runs predict different labels (%1)")
+                   .arg(labelings.join(QStringLiteral(", ")))
+             : QString()));
+}
+
+// Papers are joined by id with the first run's truth: runs of other labellings hold other truths, so they are not
+// joined, and the Predictions tab says why.
+void CompareView::showPredictions(const QStringList &names, std::vector<std::vector<lbk::PredictionRow>> predictions,
+                                  const QStringList &labelings)
+{
+    m_predNote = labelings.size() > 1 ? tr("These runs predict different labels (%1): the same paper has another "
+                                           "truth in each, so their predictions are not compared paper by paper. "
+                                           "Compare runs of one labelling here.")
+                                            .arg(labelings.join(QStringLiteral(", ")))
+                                      : QString();
+    if (!m_predNote.isEmpty())
+        predictions.clear();
+    m_predictions->setRuns(names, predictions,
+                           !m_runs.empty() && m_runs.front().task == lbk::toString(lbk::TaskKind::MultiLabel));
+    for (auto *c : {m_first, m_second}) {
+        QSignalBlocker block(c);
+        c->clear();
+        c->addItems(names);
+    }
+    m_second->setCurrentIndex(names.size() > 1 ? 1 : 0);
 }
 
 // The config diff gets the height its rows need (up to half), the metrics the rest: a five-key diff left 250 px

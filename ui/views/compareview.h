@@ -42,6 +42,16 @@ Q_SIGNALS:
     void loaded();
 
 private:
+    // The runs and their latest validation predictions, read off the GUI thread.
+    struct Loaded {
+        std::vector<lbk::RunDetail> runs;
+        std::vector<std::vector<lbk::PredictionRow>> predictions;
+    };
+    void showRuns(Loaded read);
+    void showTitles(const QStringList &names);
+    void showConfigInfo(const QStringList &labelings);
+    void showPredictions(const QStringList &names, std::vector<std::vector<lbk::PredictionRow>> predictions,
+                         const QStringList &labelings);
     QWidget *buildSummaryTab();
     QWidget *buildPredictionsTab();
     void fitSummary();
