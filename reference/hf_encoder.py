@@ -7,8 +7,8 @@ Labbook's tests compare its C++ encoder with this one (tests/engine/tst_encoder.
 Runs with Debian's python3-torch (1.13) and the standard library; transformers is not needed.
 
   hf_encoder.py make --family bert|roberta --out DIR [--seed N] [--labels N] [--layers N] [--hidden N] ...
-      A tiny checkpoint folder with random weights in transformers' layout: config.json, model.safetensors and a
-      tokenizer (vocab.txt; or vocab.json + merges.txt).
+      A tiny checkpoint folder with random weights in transformers' layout: config.json, model.safetensors (or with
+      --weights bin|bin-legacy a pytorch_model.bin) and a tokenizer (vocab.txt; or vocab.json + merges.txt).
   hf_encoder.py forward --folder DIR --ids IDS.json --out OUT.json
       IDS.json: a list of token id lists (padded here on the right). OUT.json: {"hidden": [B][L][H] of the last
       layer (real tokens only), "logits": [B][K] when the folder has a classifier head; for a BertForMaskedLM
@@ -219,11 +219,38 @@ class MaskedLM(nn.Module):
         return hidden, F.linear(x, decoder, p.bias)
 
 
+def read_weights(folder):
+    """model.safetensors, else pytorch_model.bin (torch.load, as transformers reads it); the position_ids buffer,
+    which transformers ignores, left out."""
+    path = os.path.join(folder, "model.safetensors")
+    if os.path.exists(path):
+        weights = read_safetensors(path)
+    else:
+        weights = dict(torch.load(os.path.join(folder, "pytorch_model.bin"), map_location="cpu"))
+    return {k: v for k, v in weights.items() if not k.endswith("position_ids")}
+
+
+def write_weights(folder, w, kind):
+    """As save_pretrained writes them: model.safetensors, or a pytorch_model.bin of torch.save's state dict (an
+    OrderedDict with _metadata, tied tensors saved once, the position_ids buffer older transformers kept); "bin-legacy"
+    in the single-stream layout of PyTorch before 1.6 (SciBERT's and SPECTER's files on the Hub)."""
+    if kind == "safetensors":
+        write_safetensors(os.path.join(folder, "model.safetensors"), w)
+        return
+    import collections
+    sd = collections.OrderedDict(w)
+    prefix = next((p for p in ("bert.", "roberta.") if any(k.startswith(p) for k in sd)), "")
+    positions = sd[prefix + "embeddings.position_embeddings.weight"].shape[0]
+    sd[prefix + "embeddings.position_ids"] = torch.arange(positions).unsqueeze(0)
+    sd._metadata = collections.OrderedDict([("", {"version": 1})])
+    torch.save(sd, os.path.join(folder, "pytorch_model.bin"), _use_new_zipfile_serialization=kind == "bin")
+
+
 def load(folder):
     """The folder's model in eval mode, its state dict loaded strictly (after adding a bare BertModel's prefix)."""
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    weights = read_safetensors(os.path.join(folder, "model.safetensors"))
+    weights = read_weights(folder)
     if "BertForMaskedLM" in config.get("architectures", []):
         model = MaskedLM(config)
         tied = weights["cls.predictions.decoder.weight"]
@@ -377,7 +404,7 @@ def make(args):
             w["cls.predictions.decoder.weight"] = torch.randn(vocab, h)
     if args.bare:  # BertModel.save_pretrained: no family prefix
         w = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in w.items()}
-    write_safetensors(os.path.join(args.out, "model.safetensors"), w)
+    write_weights(args.out, w, args.weights)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
 
@@ -400,6 +427,7 @@ def main():
     m.add_argument("--mlm-full", action="store_true", help="a whole BertForMaskedLM (continued pre-training)")
     m.add_argument("--untied", action="store_true", help="with --mlm-full: the decoder untied from the embeddings")
     m.add_argument("--bare", action="store_true")
+    m.add_argument("--weights", choices=["safetensors", "bin", "bin-legacy"], default="safetensors")
     f = sub.add_parser("forward")
     f.add_argument("--folder", required=True)
     f.add_argument("--ids", required=True)

@@ -1,12 +1,16 @@
 // Encoder weights in and out of Hugging Face's files.
 #include "engine/hfweights.h"
 
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <set>
 
+#include <caffe2/serialize/inline_container.h>
+
 #include "hf/safetensors.h"
+#include "hf/torchpickle.h"
 
 namespace lbk {
 
@@ -81,31 +85,92 @@ Status visitSafetensors(const fs::path &file, const TensorVisitor &visit)
     return okStatus();
 }
 
-// pytorch_model.bin: LibTorch reads what torch.save writes only for some files (Python's pickled OrderedDict of a
-// zip archive is a known failure of torch::pickle_load), so the message says how to convert.
-Status visitPytorchBin(const fs::path &file, const TensorVisitor &visit)
+// torch's storage type names as LibTorch's scalar types.
+std::optional<torch::ScalarType> storageScalarType(const std::string &type)
 {
-    const std::string convert =
-        "; convert it to model.safetensors with transformers: AutoModel.from_pretrained(DIR)"
-        ".save_pretrained(DIR, safe_serialization=True), or with safetensors.torch.save_file(torch.load(FILE), "
-        "'model.safetensors')";
-    std::ifstream in(file, std::ios::binary);
-    std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    c10::IValue loaded;
-    try {
-        loaded = torch::pickle_load(data);
-    } catch (const std::exception &) {
-        return badInput(file.string() + ": LibTorch cannot read this PyTorch pickle" + convert);
-    }
-    if (!loaded.isGenericDict())
-        return badInput(file.string() + ": not a state dict of named tensors" + convert);
-    for (const auto &item : loaded.toGenericDict()) {
-        if (!item.key().isString() || !item.value().isTensor())
-            return badInput(file.string() + ": not a state dict of named tensors" + convert);
-        if (auto s = visit(item.key().toStringRef(), item.value().toTensor()); !s)
-            return s;
+    static const std::map<std::string, torch::ScalarType> types = {
+        {"FloatStorage", torch::kFloat}, {"DoubleStorage", torch::kDouble}, {"HalfStorage", torch::kHalf},
+        {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kLong}, {"IntStorage", torch::kInt},
+        {"ShortStorage", torch::kShort}, {"CharStorage", torch::kChar}, {"ByteStorage", torch::kByte},
+        {"BoolStorage", torch::kBool}};
+    if (auto it = types.find(type); it != types.end())
+        return it->second;
+    return std::nullopt;
+}
+
+// Every tensor of a state dict, each a view of its storage's bytes copied into a tensor of its own (the bytes of
+// the legacy layout need not be aligned). storageBytes: a storage's bytes by key, or an error.
+Status visitPickled(const hf::PickledStateDict &dict, const std::string &where,
+                    const std::function<Result<std::string_view>(const std::string &key)> &storageBytes,
+                    const TensorVisitor &visit)
+{
+    for (const auto &t : dict.tensors) {
+        const auto &s = dict.storages.at(t.storage);
+        const auto type = storageScalarType(s.type);
+        if (!type)
+            return badInput(where + ": tensor '" + t.name + "' is stored as " + s.type +
+                            ", which Labbook does not read");
+        const auto bytes = storageBytes(t.storage);
+        if (!bytes)
+            return bytes.error();
+        if (bytes->size() / s.elementSize < size_t(s.elements))
+            return badInput(where + ": storage " + t.storage + " of tensor '" + t.name + "' is shorter than the " +
+                            std::to_string(s.elements) + " elements its pickle says (the file is damaged)");
+        auto storage = torch::empty({s.elements}, torch::TensorOptions(*type));
+        std::memcpy(storage.data_ptr(), bytes->data(), size_t(s.elements) * s.elementSize);
+        if (auto st = visit(t.name, storage.as_strided(t.shape, t.stride, t.offset)); !st)
+            return st;
     }
     return okStatus();
+}
+
+// A zip archive (torch.save since PyTorch 1.6): the pickle in data.pkl, each storage in data/<key>, read with
+// LibTorch's reader of that container (LibTorch's unpickler is not used: it turns the OrderedDict into None).
+Status visitPytorchZip(const fs::path &file, const TensorVisitor &visit)
+{
+    const std::string where = file.string();
+    try {
+        caffe2::serialize::PyTorchStreamReader reader(file.string());
+        const auto [pickle, size] = reader.getRecord("data.pkl");
+        const auto dict = hf::readStateDictPickle(
+            std::string_view(static_cast<const char *>(pickle.get()), size), where);
+        if (!dict)
+            return dict.error();
+        std::string key;
+        std::tuple<at::DataPtr, size_t> record;
+        return visitPickled(*dict, where, [&](const std::string &k) -> Result<std::string_view> {
+            if (k != key) { // consecutive tensors often share a storage (a tied decoder, views)
+                if (!reader.hasRecord("data/" + k))
+                    return badInput(where + ": storage data/" + k + " is missing from the archive");
+                record = reader.getRecord("data/" + k);
+                key = k;
+            }
+            return std::string_view(static_cast<const char *>(std::get<0>(record).get()), std::get<1>(record));
+        }, visit);
+    } catch (const c10::Error &e) {
+        return badInput(where + ": not a readable torch.save archive (" +
+                        std::string(e.what_without_backtrace()).substr(0, 200) + "); it may be damaged or cut short");
+    }
+}
+
+// pytorch_model.bin: torch.save's zip archive, or the single stream of PyTorch before 1.6 (SciBERT's and SPECTER's
+// files on the Hub).
+Status visitPytorchBin(const fs::path &file, const TensorVisitor &visit)
+{
+    std::ifstream in(file, std::ios::binary);
+    char magic[4] = {};
+    if (!in.read(magic, 4))
+        return badInput(file.string() + ": too short to be a PyTorch file");
+    if (std::memcmp(magic, "PK\x03\x04", 4) == 0)
+        return visitPytorchZip(file, visit);
+    in.seekg(0);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto legacy = hf::readLegacyCheckpoint(bytes, file.string());
+    if (!legacy)
+        return legacy.error();
+    return visitPickled(legacy->dict, file.string(), [&](const std::string &k) -> Result<std::string_view> {
+        return legacy->storageBytes.at(k);
+    }, visit);
 }
 
 } // namespace

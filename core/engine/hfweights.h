@@ -1,7 +1,7 @@
 #pragma once
 // Weights between an encoder model and Hugging Face files: a checkpoint folder's model.safetensors (or
-// pytorch_model.bin where LibTorch can read it) loaded into an EncoderClassifier, and a model written back as
-// model.safetensors. LibTorch: include only from engine translation units.
+// pytorch_model.bin, either layout of torch.save: hf/torchpickle.h) loaded into an EncoderClassifier, and a model
+// written back as model.safetensors. LibTorch: include only from engine translation units.
 #include <filesystem>
 #include <string>
 #include <utility>

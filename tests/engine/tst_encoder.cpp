@@ -141,21 +141,32 @@ private Q_SLOTS:
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("act");
         QTest::addColumn<bool>("bare");
-        QTest::newRow("bert gelu") << "bert" << "gelu" << false;
-        QTest::newRow("bert gelu_new, bare BertModel names") << "bert" << "gelu_new" << true;
-        QTest::newRow("roberta gelu") << "roberta" << "gelu" << false;
-        QTest::newRow("roberta gelu_pytorch_tanh") << "roberta" << "gelu_pytorch_tanh" << false;
+        QTest::addColumn<QString>("weights");
+        const QString st = QStringLiteral("safetensors");
+        QTest::newRow("bert gelu") << "bert" << "gelu" << false << st;
+        QTest::newRow("bert gelu_new, bare BertModel names") << "bert" << "gelu_new" << true << st;
+        QTest::newRow("roberta gelu") << "roberta" << "gelu" << false << st;
+        QTest::newRow("roberta gelu_pytorch_tanh") << "roberta" << "gelu_pytorch_tanh" << false << st;
+        // torch.save's state dict (an OrderedDict, which LibTorch's own unpickler reads as None): the zip archive
+        // of PyTorch 1.6 and later, and the single stream before it, as SciBERT's and SPECTER's files on the Hub.
+        QTest::newRow("bert gelu, pytorch_model.bin") << "bert" << "gelu" << false << "bin";
+        QTest::newRow("bert gelu, bare, pytorch_model.bin of PyTorch < 1.6")
+            << "bert" << "gelu" << true << "bin-legacy";
+        QTest::newRow("roberta gelu, pytorch_model.bin of PyTorch < 1.6") << "roberta" << "gelu" << false
+                                                                           << "bin-legacy";
     }
     void matchesTheReference()
     {
         QFETCH(QString, family);
         QFETCH(QString, act);
         QFETCH(bool, bare);
+        QFETCH(QString, weights);
         QStringList args = {QStringLiteral("--family"), family, QStringLiteral("--act"), act, QStringLiteral("--labels"),
-                            QStringLiteral("3"), QStringLiteral("--seed"), QString::number(qHash(act))};
+                            QStringLiteral("3"), QStringLiteral("--seed"), QString::number(qHash(act)),
+                            QStringLiteral("--weights"), weights};
         if (bare)
             args << QStringLiteral("--bare");
-        const fs::path folder = make(family + act + (bare ? QStringLiteral("-bare") : QString()), args);
+        const fs::path folder = make(family + act + (bare ? QStringLiteral("-bare") : QString()) + weights, args);
         auto [model, report] = load(folder, 3);
         QVERIFY(report.missing.empty());
         QVERIFY(report.newlyInitialized.empty()); // the checkpoint has a head for 3 labels
@@ -246,6 +257,43 @@ private Q_SLOTS:
 
     // Every weight given twice, as bert.X and as X (zeros): the prefixed one is loaded, as transformers does, and
     // the bare copies are reported unused (the bare zeros won without a word). A NaN in a weight is refused, named.
+    // pytorch_model.bin cut short in either layout: an error naming the file, never a crash or a half-loaded model.
+    void damagedPytorchBin_data()
+    {
+        QTest::addColumn<QString>("weights");
+        QTest::addColumn<double>("keep");
+        QTest::addColumn<QString>("said");
+        QTest::newRow("zip archive, half") << "bin" << 0.5 << "not a readable torch.save archive";
+        QTest::newRow("zip archive, all but its last byte") << "bin" << -1.0 << "not a readable torch.save archive";
+        QTest::newRow("legacy, half") << "bin-legacy" << 0.5 << "the file ends";
+        QTest::newRow("legacy, in its pickle") << "bin-legacy" << 0.003 << "the file ends";
+    }
+    void damagedPytorchBin()
+    {
+        QFETCH(QString, weights);
+        QFETCH(double, keep);
+        QFETCH(QString, said);
+        const fs::path folder = make(QStringLiteral("damaged-") + weights,
+                                     {QStringLiteral("--family"), QStringLiteral("bert"), QStringLiteral("--weights"),
+                                      weights});
+        const fs::path bin = folder / "pytorch_model.bin";
+        const auto size = fs::file_size(bin);
+        fs::resize_file(bin, keep < 0 ? size - 1 : uintmax_t(double(size) * keep));
+        auto f = lbk::hf::inspectCheckpointFolder(folder);
+        QVERIFY(f.ok());
+        lbk::ModelSpec spec;
+        spec.type = lbk::ModelType::Encoder;
+        spec.pooling = lbk::Pooling::Pooler;
+        auto model = std::dynamic_pointer_cast<lbk::EncoderClassifierImpl>(
+            lbk::makeModel(spec, f->config.vocabSize, 2, 64, false, &f->config));
+        const auto loaded = lbk::loadEncoderWeights(*model, *f, false);
+        QVERIFY(!loaded.ok());
+        QVERIFY(loaded.error().badInput);
+        const std::string &message = loaded.message();
+        QVERIFY2(message.rfind(bin.string(), 0) == 0 && message.find(said.toStdString()) != std::string::npos,
+                 message.c_str());
+    }
+
     void doubledKeysAndNonFiniteWeights()
     {
         // Tensors are read in name order: bert.* before the bare copies, the bare copies before roberta.*, so
