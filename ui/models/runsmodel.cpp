@@ -182,64 +182,59 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     case RunIdRole: return QVariant::fromValue<qint64>(r.id);
     case StatusRole: return int(r.status);
     case UidRole: return qs(r.uid);
+    case Qt::DisplayRole:
+    case Qt::EditRole:
+    case SortRole: return cellData(r, index.column(), role);
+    default: return styleData(r, index.column(), role);
+    }
+}
+
+QVariant RunsModel::styleData(const lbk::RunSummary &r, int column, int role) const
+{
+    switch (role) {
     case Qt::ForegroundRole:
-        if (index.column() == Status)
+        if (column == Status)
             return QBrush(statusColor(r.status));
         return {};
     case Qt::FontRole:
-        if (index.column() == Status && lbk::isActive(r.status)) {
+        if (column == Status && lbk::isActive(r.status)) {
             QFont f;
             f.setBold(true);
             return f;
         }
         return {};
     case Qt::ToolTipRole:
-        if (index.column() == Status && !r.error.empty())
+        if (column == Status && !r.error.empty())
             return qs(r.error);
-        if (const auto *stats = groupStats(r, index.column()))
+        if (const auto *stats = groupStats(r, column))
             return tr("Mean and sample standard deviation over the %1 of the group that have it")
                 .arg(counted(stats->n, tr("run"), tr("runs")));
-        if (index.column() == Notes || index.column() == Name)
+        if (column == Notes || column == Name)
             return qs(r.notes);
         return {};
     case Qt::TextAlignmentRole:
-        switch (index.column()) {
+        switch (column) {
         case Id: case BestF1: case BestAccuracy: case FinalLoss: case Duration:
             return int(Qt::AlignRight | Qt::AlignVCenter);
         default: return {};
         }
-    case Qt::DisplayRole:
-    case Qt::EditRole:
-    case SortRole: break;
     default: return {};
     }
+}
+
+QVariant RunsModel::cellData(const lbk::RunSummary &r, int column, int role) const
+{
     const bool sort = role == SortRole;
-    switch (index.column()) {
+    switch (column) {
     case Status: return statusText(r);
     case Id: return sort ? QVariant::fromValue<qint64>(r.id) : QVariant(QString::number(r.id));
-    case Name:
-        if (m_fold && role == Qt::DisplayRole)
-            if (const auto it = m_folds.find(r.id); it != m_folds.end())
-                return it->second.group
-                           ? tr("%1: mean of %2").arg(qs(it->second.label)).arg(it->second.runs)
-                           : tr("%1: best of %2 (%3)").arg(qs(it->second.label)).arg(it->second.runs).arg(qs(r.name));
-        if (role == Qt::DisplayRole && r.lrFind()) // told apart from the experiment's training runs at a glance
-            return tr("%1 (LR test)").arg(qs(r.name));
-        return qs(r.name);
+    case Name: return nameData(r, role);
     case Experiment: return qs(r.experiment);
     case Kind: return r.lrFind() ? QStringLiteral("LR finder") : QStringLiteral("train");
     case Task: return qs(r.task);
     case BestF1:
     case BestAccuracy:
-    case FinalLoss: {
-        const auto *stats = groupStats(r, index.column());
-        const double v = stats ? stats->mean : columnValue(r, index.column());
-        if (sort)
-            return std::isfinite(v) ? v : -1e300; // runs without the metric sort last in descending order
-        if (stats && stats->n > 1 && role == Qt::DisplayRole)
-            return qs(lbk::formatStats(*stats)); // as `lbk runs --group` writes it
-        return std::isfinite(v) ? formatMetric(v) : QString();
-    }
+    case FinalLoss: return metricData(r, column, role);
     case Started: return sort ? QVariant(r.startedAt > 0 ? r.startedAt : r.createdAt)
                               : QVariant(formatTimestamp(r.startedAt > 0 ? r.startedAt : r.createdAt));
     // A run that never started sorts below one that took no time.
@@ -249,6 +244,31 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     case Notes: return role == Qt::DisplayRole ? qs(r.notes).section(QLatin1Char('\n'), 0, 0) : qs(r.notes);
     default: return {};
     }
+}
+
+// A folded row says what it stands for; an LR range test is told apart from the experiment's training runs.
+QVariant RunsModel::nameData(const lbk::RunSummary &r, int role) const
+{
+    if (m_fold && role == Qt::DisplayRole)
+        if (const auto it = m_folds.find(r.id); it != m_folds.end())
+            return it->second.group
+                       ? tr("%1: mean of %2").arg(qs(it->second.label)).arg(it->second.runs)
+                       : tr("%1: best of %2 (%3)").arg(qs(it->second.label)).arg(it->second.runs).arg(qs(r.name));
+    if (role == Qt::DisplayRole && r.lrFind())
+        return tr("%1 (LR test)").arg(qs(r.name));
+    return qs(r.name);
+}
+
+// A metric column: the run's value, or a folded group's mean and spread as `lbk runs --group` writes them.
+QVariant RunsModel::metricData(const lbk::RunSummary &r, int column, int role) const
+{
+    const auto *stats = groupStats(r, column);
+    const double v = stats ? stats->mean : columnValue(r, column);
+    if (role == SortRole)
+        return std::isfinite(v) ? v : -1e300; // runs without the metric sort last in descending order
+    if (stats && stats->n > 1 && role == Qt::DisplayRole)
+        return qs(lbk::formatStats(*stats));
+    return std::isfinite(v) ? formatMetric(v) : QString();
 }
 
 QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const

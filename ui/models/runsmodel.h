@@ -52,6 +52,11 @@ private:
     void refold();
     // A folded group row's statistics for a metric column; nullptr for any other row or column.
     const lbk::MetricStats *groupStats(const lbk::RunSummary &r, int column) const;
+    // data() by role: the look of a cell (colour, font, tooltip, alignment), and its text or sort key.
+    QVariant styleData(const lbk::RunSummary &r, int column, int role) const;
+    QVariant cellData(const lbk::RunSummary &r, int column, int role) const;
+    QVariant nameData(const lbk::RunSummary &r, int role) const;
+    QVariant metricData(const lbk::RunSummary &r, int column, int role) const;
     std::vector<lbk::RunSummary> m_runs;
     bool m_fold = false;
     struct Fold {
