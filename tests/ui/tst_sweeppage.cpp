@@ -161,8 +161,10 @@ private Q_SLOTS:
         page.plot()->replot();
         QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page.png")));
         QCOMPARE(page.scatter()->panelCount(), 2);
-        page.views()->setCurrentWidget(page.scatter());
+        page.views()->setCurrentWidget(page.scatter()->parentWidget()); // its tab holds it with a caption
+        QCOMPARE(page.views()->currentIndex(), 1);
         page.scatter()->replot();
+        QTest::qWait(50); // the tab's caption is laid out and painted (the grab showed a black strip without)
         QVERIFY(page.grab().save(QStringLiteral(LABBOOK_TEST_TMP "/../screenshots/sweep-page-scatter.png")));
     }
 

@@ -276,6 +276,10 @@ void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyI
     static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
     m_importance->setText(importanceHtml(importance));
     m_table->resizeColumnsToContents();
+    // Sizing to contents fixes the last column's width too, which leaves a blank strip right of "Why" until the
+    // window is resized: stretch it again.
+    m_table->horizontalHeader()->setStretchLastSection(false);
+    m_table->horizontalHeader()->setStretchLastSection(true);
     Q_EMIT loaded();
 }
 
