@@ -224,6 +224,9 @@ void defineScoring(CLI::App &app, Invocation &inv)
                         "Fail (keeping the rows scored) when more than this share of lines cannot be scored "
                         "(default: the model's data.max_bad_share, 0.01 unless its experiment set another)")
         ->check(CLI::Range(0.0, 1.0));
+    predict->add_flag("--resume", p.resume,
+                      "Continue an interrupted run of the same model, data and options from where its OUT.partial "
+                      "stopped (Ctrl-C or SIGTERM stops at a chunk's end and keeps it); else start from the start");
     predict->add_flag("-q,--quiet", inv.quiet, "No progress bar");
 
     auto &e = inv.eval;

@@ -85,6 +85,9 @@ struct PredictOptions {
     // Lines that cannot be scored, as a share of the lines read, above which predict fails (the rows scored are
     // kept); below 0: the model's own data.max_bad_share, what its training allowed.
     double maxBadShare = -1;
+    // Continue an interrupted run of the same inputs from where its OUT.partial stopped (engine/predictprogress.h);
+    // without one, or for other inputs, start afresh and say why. JSON lines input and a file output only.
+    bool resume = false;
 };
 struct PredictResult {
     int64_t rows = 0;
@@ -96,6 +99,8 @@ struct PredictResult {
     double seconds = 0;
     int threads = 0;
     std::string precision;
+    int64_t resumedAtLine = -1; // --resume continued an earlier run from this input line
+    int64_t stoppedAtLine = -1; // stopped by SIGINT or SIGTERM after this many input lines, OUT.partial kept
 };
 Result<PredictResult> predict(const PredictOptions &options);
 

@@ -116,6 +116,12 @@ Result<fs::path> modelFolder(const Invocation &inv)
     return fs::path(run->run.runDir);
 }
 
+void onStopSignal(int signal)
+{
+    requestCancel();
+    std::signal(signal, SIG_DFL);
+}
+
 int predict(const Invocation &inv)
 {
     const auto &p = inv.predict;
@@ -127,11 +133,25 @@ int predict(const Invocation &inv)
     o.maxBadShare = p.maxBadShare;
     if (const auto shard = parseShard(p.shard))
         std::tie(o.shard, o.shards) = *shard;
+    o.resume = p.resume;
     ProgressBar bar(!inv.quiet);
     o.progress = [&](int64_t done, int64_t total, int64_t rows) { bar.update(done, total, rows); };
+    // Ctrl-C or SIGTERM (a Slurm time limit) ends the chunk being scored and keeps the rows for --resume; a second
+    // one stops at once.
+    std::signal(SIGTERM, onStopSignal);
+    std::signal(SIGINT, onStopSignal);
     auto r = lbk::predict(o);
     if (!r)
         return fail(r.error());
+    if (r->stoppedAtLine >= 0) {
+        std::fprintf(stderr, "lbk: stopped after line %lld of %s with %lld rows in %s.partial; the same command with "
+                     "--resume continues from there\n", static_cast<long long>(r->stoppedAtLine), p.data.c_str(),
+                     static_cast<long long>(r->rows), p.out.c_str());
+        return kCancelled;
+    }
+    if (!inv.quiet && r->resumedAtLine >= 0)
+        std::fprintf(stderr, "lbk: continued from line %lld of an interrupted run\n",
+                     static_cast<long long>(r->resumedAtLine));
     if (!inv.quiet)
         std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",
                      static_cast<long long>(r->rows), r->seconds, r->seconds > 0 ? double(r->rows) / r->seconds : 0.0,

@@ -7,7 +7,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <numeric>
+#include <optional>
+
+#include <unistd.h>
 
 #include <ATen/Parallel.h>
 
@@ -16,7 +20,9 @@
 #include "data/paperfields.h"
 #include "engine/engine.h"
 #include "engine/guarded.h"
+#include "engine/checkpoint.h"
 #include "engine/loadedmodel.h"
+#include "engine/predictprogress.h"
 #include "engine/threads.h"
 #include "metrics/metrics.h"
 #include "util/text.h"
@@ -326,14 +332,17 @@ Result<LineRange> shardLines(const PredictOptions &o)
     return LineRange{lineOf(o.shard), lineOf(o.shard + 1), n};
 }
 
-// Skips to range.first, then scores the range's lines chunk by chunk.
-Status scoreLines(const PredictOptions &o, ByteSource &source, const LineRange &range, Predictor &predictor,
-                  std::FILE *out)
+// Skips to line `from` (range.first, or where a resumed run stopped), then scores up to range.end chunk by chunk.
+// After each chunk, chunkDone(lines consumed) (the output's progress), then a stop asked by SIGINT or SIGTERM is
+// honoured. The line it stopped at, or nothing when it read the range to its end.
+Result<std::optional<int64_t>> scoreLines(const PredictOptions &o, ByteSource &source, int64_t from,
+                                          const LineRange &range, Predictor &predictor, std::FILE *out,
+                                          const std::function<Status(int64_t)> &chunkDone)
 {
     LineReader reader(source);
     std::string_view line;
     int64_t read = 0;
-    while (read < range.first && reader.next(line))
+    while (read < from && reader.next(line))
         ++read;
     predictor.startAtLine(read);
     std::vector<std::string> lines;
@@ -346,12 +355,16 @@ Status scoreLines(const PredictOptions &o, ByteSource &source, const LineRange &
         if (lines.empty()) // the end of the input
             break;
         predictor.scoreChunk(lines, out);
+        if (auto s = chunkDone(read); !s)
+            return s.error();
         if (o.progress)
             o.progress(source.fileBytesRead(), source.fileSize(), predictor.result.rows);
+        if (cancelRequested() && read < range.end)
+            return std::optional<int64_t>(read);
     }
     if (!reader.error().empty())
         return Error{reader.error()};
-    return okStatus();
+    return std::optional<int64_t>();
 }
 
 // CSV or TSV input (by its name), read by the data readers, which know the run's columns and a quoted field's
@@ -432,16 +445,19 @@ Result<PredictResult> checkResult(const PredictOptions &o, const PredictResult &
 }
 
 // Where the rows go: stdout, a device as named, or a file written beside its final name and renamed over it once
-// every row is in, so a failed run leaves an earlier output whole and no half-written file.
+// every row is in, so a failed run leaves an earlier output whole and no half-written file. Beside that partial
+// file, its progress after each chunk (engine/predictprogress.h), from which --resume continues.
 class Output {
 public:
-    static Result<Output> open(const PredictOptions &o)
+    static Result<Output> open(const PredictOptions &o, const std::string &inputs)
     {
         Output out;
         std::error_code ec;
         if (o.out.empty())
             return badInput("--out is empty: give a file, or - for standard output");
         if (o.out == "-") {
+            if (o.resume)
+                return badInput("--resume continues an output file; standard output cannot be continued");
             out.m_file = stdout;
             out.m_final = out.m_writing = "standard output";
             return out;
@@ -449,8 +465,16 @@ public:
         if (auto s = notAnInput(o.out, {o.data}, "--out"); !s)
             return s.error();
         const bool device = fs::exists(o.out, ec) && !fs::is_regular_file(o.out, ec);
+        if (device && o.resume)
+            return badInput("--resume: " + o.out.string() + " is not a regular file; a device cannot be continued");
         out.m_final = o.out;
         out.m_writing = device ? o.out : fs::path(o.out.string() + ".partial");
+        if (!device) {
+            out.m_progress = progressFileOf(out.m_writing);
+            out.m_inputs = inputs;
+        }
+        if (o.resume && out.reopen(o))
+            return out;
         out.m_file = std::fopen(out.m_writing.c_str(), "wb");
         if (!out.m_file)
             return Error{o.out.string() + ": cannot write the predictions: " + std::strerror(errno)};
@@ -463,12 +487,36 @@ public:
         std::swap(m_file, other.m_file);
         std::swap(m_final, other.m_final);
         std::swap(m_writing, other.m_writing);
+        std::swap(m_progress, other.m_progress);
+        std::swap(m_inputs, other.m_inputs);
+        std::swap(m_resumed, other.m_resumed);
         return *this;
     }
     ~Output() { (void)close(false); }
     std::FILE *file() const { return m_file; }
-    // Flushes and closes; kept: the file takes its final name, else the partial file is removed. Errors name the
-    // file and what failed.
+    const std::optional<PredictProgress> &resumed() const { return m_resumed; }
+    const fs::path &writing() const { return m_writing; }
+
+    // After a chunk: the rows so far are on disk and the progress says where they end.
+    Status checkpoint(int64_t line, const PredictResult &counts)
+    {
+        if (m_progress.empty())
+            return okStatus();
+        if (std::fflush(m_file) != 0)
+            return Error{m_writing.string() + ": writing the predictions failed (is the disk full?)"};
+        return savePredictProgress(m_progress, m_inputs, {line, int64_t(ftello(m_file)), counts});
+    }
+
+    // Stopped by a signal: the partial file and its progress stay for --resume.
+    void abandon()
+    {
+        if (m_file && m_file != stdout)
+            std::fclose(m_file);
+        m_file = nullptr;
+    }
+
+    // Flushes and closes; kept: the file takes its final name, else the partial file is removed (its progress
+    // goes either way). Errors name the file and what failed.
     Status close(bool keep)
     {
         if (!m_file)
@@ -478,6 +526,8 @@ public:
             ok = std::fclose(m_file) == 0 && ok;
         m_file = nullptr;
         std::error_code ec;
+        if (!m_progress.empty())
+            fs::remove(m_progress, ec);
         if (m_writing != m_final && (!keep || !ok))
             fs::remove(m_writing, ec);
         if (!ok)
@@ -490,8 +540,40 @@ public:
     }
 
 private:
+    // --resume: the partial file of an earlier run of the same inputs, cut to the rows its progress vouches for.
+    // False, with the reason said, when there is none to continue.
+    bool reopen(const PredictOptions &o)
+    {
+        std::error_code ec;
+        std::string why;
+        const auto size = fs::file_size(m_writing, ec);
+        auto p = loadPredictProgress(m_progress, m_inputs);
+        if (ec)
+            why = "there is no " + m_writing.filename().string();
+        else if (!p)
+            why = m_progress.filename().string() + ": " + p.message();
+        else if (uintmax_t(p->bytes) > size)
+            why = m_writing.filename().string() + " is shorter than its progress says";
+        else if (!(m_file = std::fopen(m_writing.c_str(), "r+b")) || ::ftruncate(fileno(m_file), off_t(p->bytes)) ||
+                 std::fseek(m_file, 0, SEEK_END))
+            why = m_writing.string() + ": cannot be reopened: " + std::strerror(errno);
+        if (why.empty()) {
+            m_resumed = *p;
+            return true;
+        }
+        if (m_file)
+            std::fclose(m_file);
+        m_file = nullptr;
+        if (o.warn)
+            o.warn("--resume: nothing to continue (" + why + "); scoring from the start");
+        return false;
+    }
+
     std::FILE *m_file = nullptr;
     fs::path m_final, m_writing; // the same for stdout and devices
+    fs::path m_progress;         // empty for stdout and devices
+    std::string m_inputs;
+    std::optional<PredictProgress> m_resumed;
 };
 
 // Options asking for more than there is are said, not taken silently: --top-k above the labels, --threads above
@@ -508,6 +590,21 @@ void sayWhatIsCut(const PredictOptions &o, const LoadedModel &lm, int threads)
     if (threads > cores)
         o.warn("--threads " + std::to_string(threads) + " is more than this machine's " + std::to_string(cores) +
                " cores; the extra threads only wait");
+}
+
+// What a partial output depends on, for --resume: the weights (their checksum), the data file, the shard and the
+// options that change a row.
+std::string predictInputs(const PredictOptions &o, const std::string &format, const LoadedModel &lm)
+{
+    std::error_code ec;
+    const auto size = fs::file_size(o.data, ec);
+    const auto modified = fs::last_write_time(o.data, ec).time_since_epoch().count();
+    return nlohmann::json{{"weights", weightsChecksumText(*lm.model)}, {"checkpoint", lm.checkpoint},
+                          {"data", fs::absolute(o.data, ec).string()}, {"data_size", ec ? 0 : size},
+                          {"data_modified", modified}, {"shard", std::to_string(o.shard) + "/" + std::to_string(o.shards)},
+                          {"format", format}, {"top_k", o.topK}, {"precision", lm.precision()},
+                          {"batch_size", o.batchSize}}
+        .dump();
 }
 
 Result<PredictResult> predictAll(const PredictOptions &o)
@@ -536,21 +633,40 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     const auto range = table ? Result<LineRange>(LineRange{}) : shardLines(o);
     if (!range)
         return range.error();
+    if (table && o.resume)
+        return badInput("--resume: " + o.data.string() + " is a CSV/TSV table, whose records may span lines; "
+                        "continuing needs JSON lines input (docs/PREDICT.md)");
     auto source = table ? Result<std::unique_ptr<ByteSource>>(nullptr) : openByteSource(o.data, false);
     if (!source)
         return badInput(source.message());
-    auto out = Output::open(o);
+    auto out = Output::open(o, table ? std::string() : predictInputs(o, *format, **lm));
     if (!out)
         return out.error();
     Predictor predictor(o, **lm, *format, threads);
-    if (*format == "csv")
+    int64_t from = range->first;
+    if (const auto &resumed = out->resumed()) {
+        if (resumed->line < range->first || resumed->line > range->end)
+            return badInput(progressFileOf(out->writing()).string() + " is damaged: its line is outside the input");
+        from = resumed->line;
+        predictor.result = resumed->counts;
+    } else if (*format == "csv") {
         std::fputs(predictor.header().c_str(), out->file());
+    }
     const auto t0 = std::chrono::steady_clock::now();
-    const Status scored = table ? scoreTable(o, (*lm)->exp.data, *table, predictor, out->file())
-                                : scoreLines(o, **source, *range, predictor, out->file());
-    if (!scored)
-        return scored.error();
+    std::optional<int64_t> stopAt;
+    if (table) {
+        if (auto s = scoreTable(o, (*lm)->exp.data, *table, predictor, out->file()); !s)
+            return s.error();
+    } else {
+        auto scored = scoreLines(o, **source, from, *range, predictor, out->file(),
+                                 [&](int64_t line) { return out->checkpoint(line, predictor.result); });
+        if (!scored)
+            return scored.error();
+        stopAt = *scored;
+    }
     PredictResult r = predictor.result;
+    if (out->resumed())
+        r.resumedAtLine = from;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.threads = threads;
     r.precision = (*lm)->precision();
@@ -558,6 +674,11 @@ Result<PredictResult> predictAll(const PredictOptions &o)
         r.firstLine = range->first;
         r.lines = range->end - range->first;
         r.totalLines = range->total;
+    }
+    if (stopAt) { // by a signal: the rows so far stay in the partial file, which --resume continues
+        out->abandon();
+        r.stoppedAtLine = *stopAt;
+        return r;
     }
     auto checked = checkResult(o, r);
     const Status skipped = checkSkipped(o, r, o.maxBadShare >= 0 ? o.maxBadShare : (*lm)->exp.data.maxBadShare,

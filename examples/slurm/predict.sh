@@ -22,14 +22,16 @@ die() {
 
 part_file() { printf '%s/part-%05d.%s' "$1" "$2" "$3"; } # PARTS K EXT
 
-# In array task K: score shard K of SHARDS into its part file (renamed into place only when complete).
+# In array task K: score shard K of SHARDS into its part file (renamed into place only when complete). A task
+# stopped by its time limit keeps what it scored (lbk predict stops at a chunk's end on SIGTERM), and the same task
+# run again continues it (--resume).
 task() {
   local lbk="$1" model="$2" data="$3" parts="$4" shards="$5" ext="$6"
   local k="$SLURM_ARRAY_TASK_ID" part
   part="$(part_file "$parts" "$k" "$ext")"
   # The CPUs Slurm gave the task (without --cpus-per-task, nproc counts what its cgroup allows).
   "$lbk" predict "$model" --data "$data" --out "$part.tmp" --format "$ext" --threads "${SLURM_CPUS_PER_TASK:-$(nproc)}" \
-    --shard "$k/$shards" -q
+    --shard "$k/$shards" --resume -q
   mv "$part.tmp" "$part"
 }
 
@@ -51,10 +53,29 @@ join_parts() {
   echo "predict.sh: wrote $out from $shards shards"
 }
 
-# What a part depends on: the model folder's files, the data, lbk (name, size, modification time), SHARDS, format.
+# What a part depends on: the model folder's files, the data, lbk and lbk-engine (name, size, modification time to
+# the nanosecond), SHARDS, format.
 inputs_of() { # MODEL DATA LBK SHARDS EXT
-  stat -L -c '%n %s %Y' "$1"/* "$2" "$3"
+  local engine
+  engine="$(dirname "$3")/lbk-engine"
+  [ -e "$engine" ] || engine=""
+  stat -L -c '%n %s %y' "$1"/* "$2" "$3" ${engine:+"$engine"}
   echo "shards $4 format $5"
+}
+
+# Fails when a job of an earlier submission for these parts is still queued or running: its tasks would write the
+# parts a new array writes. A join that waits on a failed array (DependencyNeverSatisfied) never runs.
+check_no_earlier_jobs() { # PARTS
+  local ids=() id active=""
+  [ -f "$1/jobs" ] || return 0
+  read -ra ids <"$1/jobs" || true
+  for id in "${ids[@]}"; do
+    if squeue -h -j "$id" -o '%T %r' 2>/dev/null | grep -v DependencyNeverSatisfied | grep -q .; then
+      active+="${active:+, }$id"
+    fi
+  done
+  [ -z "$active" ] || die "job $active of an earlier submission for $1 is still queued or running; wait for it to \
+end or cancel it (scancel $active), then run this again"
 }
 
 # The shards whose part is not in PARTS, as an array spec ("1,4-6"); parts of other inputs are removed first.
@@ -95,6 +116,7 @@ submit() {
   case "$out" in *.csv | *.CSV) ext=csv ;; esac
   parts="$out.parts"
   mkdir -p "$parts"
+  check_no_earlier_jobs "$parts"
   todo="$(missing_shards "$parts" "$shards" "$ext" "$(inputs_of "$model" "$data" "$lbk" "$shards" "$ext")")"
   kept="$(find "$parts" -maxdepth 1 -name "part-*.$ext" | wc -l)"
   if [ -z "$todo" ]; then # every part is there from an earlier run whose join did not happen
@@ -114,6 +136,7 @@ submit() {
   local what="$shards shards"
   [ "$kept" -eq 0 ] ||
     what="$((shards - kept)) of $shards shards (numbered $todo; $kept parts kept from an earlier run)"
+  printf '%s %s\n' "$array" "${join%%;*}" >"$parts/jobs"
   echo "predict.sh: array job $array scores $what; job ${join%%;*} joins them into $out (logs in $parts/)"
 }
 

@@ -6,6 +6,8 @@
 
 #include <fstream>
 
+#include <csignal>
+
 #include <sys/stat.h>
 
 #include "lbkprocess.h"
@@ -424,6 +426,71 @@ private Q_SLOTS:
                          QStringLiteral("--out"), path("bad.jsonl"), QStringLiteral("--shard"), QStringLiteral("0/2")});
         QCOMPARE(fifo.exitCode, 2);
         QVERIFY2(fifo.err.contains(QStringLiteral("is not a regular file")), qPrintable(fifo.err));
+    }
+
+    // SIGTERM (a Slurm time limit, Ctrl-C) stops at a chunk's end and keeps the rows; --resume continues, and
+    // the output is byte for byte an uninterrupted run's. Other inputs, or nothing to continue, start afresh.
+    void predictResumesAfterAStop()
+    {
+        {
+            std::ofstream big(path("huge.jsonl").toStdString());
+            for (int copy = 0; copy < 16; ++copy) // 80,000 lines: 10 chunks
+                for (const auto &line : readLines(QString::fromUtf8(kSample)))
+                    big << line << '\n';
+        }
+        const QString out = path("resumed.csv");
+        const QStringList args = {QStringLiteral("--store"), m_store, QStringLiteral("predict"), path("export"),
+                                  QStringLiteral("--data"), path("huge.jsonl"), QStringLiteral("--threads"),
+                                  QStringLiteral("1"), QStringLiteral("--top-k"), QStringLiteral("2")};
+        QCOMPARE(run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"),
+                                                                                 path("whole.csv"), QStringLiteral("-q")})
+                     .exitCode,
+                 0);
+        QProcess p;
+        p.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out});
+        QVERIFY(p.waitForStarted());
+        const QString progress = out + QStringLiteral(".partial.progress");
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(progress), 60000); // the first chunk is written
+        ::kill(pid_t(p.processId()), SIGTERM);
+        QVERIFY(p.waitForFinished(60000));
+        const QString said = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(p.exitCode() == 3 && said.contains(QStringLiteral("the same command with --resume continues")),
+                 qPrintable(said));
+        QVERIFY(!QFileInfo::exists(out));
+        const auto partial = QFileInfo(out + QStringLiteral(".partial")).size();
+        QVERIFY(partial > 0 && partial < QFileInfo(path("whole.csv")).size());
+
+        auto r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out,
+                                                                                 QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("continued from line ")), qPrintable(r.err));
+        QCOMPARE(readLines(out), readLines(path("whole.csv")));
+        QVERIFY(!QFileInfo::exists(progress) && !QFileInfo::exists(out + QStringLiteral(".partial")));
+
+        // Nothing to continue: scored from the start, and said.
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), path("fresh.csv"),
+                                                                            QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("--resume: nothing to continue (there is no "
+                                                                  "fresh.csv.partial); scoring from the start")),
+                 qPrintable(r.err));
+        QCOMPARE(readLines(path("fresh.csv")), readLines(path("whole.csv")));
+        // A partial file of other options (--top-k 2 there, 3 here) is not continued.
+        QProcess q;
+        q.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out});
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(progress), 60000);
+        ::kill(pid_t(q.processId()), SIGTERM);
+        QVERIFY(q.waitForFinished(60000));
+        QCOMPARE(q.exitCode(), 3);
+        QStringList other = args;
+        other.replace(other.indexOf(QStringLiteral("2")), QStringLiteral("3"));
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), other + QStringList{QStringLiteral("--out"), out,
+                                                                             QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("written for other inputs")), qPrintable(r.err));
+        QCOMPARE(readLines(out).size(), size_t(80001)); // the header and every paper, from the start
+        // What cannot be continued is refused by name.
+        r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("huge.jsonl"),
+                 QStringLiteral("--out"), QStringLiteral("-"), QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 2 && r.err.contains(QStringLiteral("standard output cannot be continued")),
+                 qPrintable(r.err));
     }
 
     void pythonClientReproducesProbabilities()

@@ -192,6 +192,10 @@ private Q_SLOTS:
         };
         QVERIFY2(Harness::waitFor(partsThere, 240000), qPrintable(said));
         QVERIFY(!fs::exists(scores.toStdString())); // task 1 failed: no join
+        // Slurm cancels the join whose array failed; until then the script refuses to submit over it.
+        std::string array, join;
+        std::istringstream(readFile(parts / "jobs")) >> array >> join;
+        QVERIFY(Harness::waitFor([&] { return finalJobState(join) == QStringLiteral("CANCELLED"); }, 120000));
 
         std::tie(code, said) = submit();
         QVERIFY2(code == 0 && said.contains(QStringLiteral("scores 1 of 3 shards (numbered 1; 2 parts kept")),
