@@ -98,27 +98,44 @@ std::optional<torch::ScalarType> storageScalarType(const std::string &type)
     return std::nullopt;
 }
 
-// Every tensor of a state dict, each a view of its storage's bytes copied into a tensor of its own (the bytes of
-// the legacy layout need not be aligned). storageBytes: a storage's bytes by key, or an error.
+// Every tensor of a state dict, a view of its storage's bytes copied into a tensor of the storage's type (the
+// bytes of the legacy layout need not be aligned). A storage several tensors share (a tied decoder, views) is
+// copied once and kept until its last tensor is visited. storageBytes: a storage's bytes by key, or an error.
 Status visitPickled(const hf::PickledStateDict &dict, const std::string &where,
                     const std::function<Result<std::string_view>(const std::string &key)> &storageBytes,
                     const TensorVisitor &visit)
 {
+    std::map<std::string, int> uses;
+    for (const auto &t : dict.tensors)
+        ++uses[t.storage];
+    std::map<std::string, torch::Tensor> kept;
     for (const auto &t : dict.tensors) {
         const auto &s = dict.storages.at(t.storage);
         const auto type = storageScalarType(s.type);
         if (!type)
             return badInput(where + ": tensor '" + t.name + "' is stored as " + s.type +
                             ", which Labbook does not read");
-        const auto bytes = storageBytes(t.storage);
-        if (!bytes)
-            return bytes.error();
-        if (bytes->size() / s.elementSize < size_t(s.elements))
-            return badInput(where + ": storage " + t.storage + " of tensor '" + t.name + "' is shorter than the " +
-                            std::to_string(s.elements) + " elements its pickle says (the file is damaged)");
-        auto storage = torch::empty({s.elements}, torch::TensorOptions(*type));
-        std::memcpy(storage.data_ptr(), bytes->data(), size_t(s.elements) * s.elementSize);
-        if (auto st = visit(t.name, storage.as_strided(t.shape, t.stride, t.offset)); !st)
+        torch::Tensor &storage = kept[t.storage];
+        if (!storage.defined()) {
+            const auto bytes = storageBytes(t.storage);
+            if (!bytes)
+                return bytes.error();
+            if (bytes->size() / s.elementSize < size_t(s.elements))
+                return badInput(where + ": storage " + t.storage + " of tensor '" + t.name + "' is shorter than the " +
+                                std::to_string(s.elements) + " elements its pickle says (the file is damaged)");
+            try {
+                storage = torch::empty({s.elements}, torch::TensorOptions(*type));
+            } catch (const c10::Error &) {
+                return badInput(where + ": storage " + t.storage + " claims " + std::to_string(s.elements) +
+                                " elements, more than this machine can hold (the file is damaged)");
+            }
+            if (s.elements > 0)
+                std::memcpy(storage.data_ptr(), bytes->data(), size_t(s.elements) * s.elementSize);
+        }
+        const torch::Tensor view = storage.as_strided(t.shape, t.stride, t.offset); // inside it: hf::viewFits
+        if (--uses[t.storage] == 0)
+            kept.erase(t.storage);
+        if (auto st = visit(t.name, view); !st)
             return st;
     }
     return okStatus();
@@ -126,31 +143,36 @@ Status visitPickled(const hf::PickledStateDict &dict, const std::string &where,
 
 // A zip archive (torch.save since PyTorch 1.6): the pickle in data.pkl, each storage in data/<key>, read with
 // LibTorch's reader of that container (LibTorch's unpickler is not used: it turns the OrderedDict into None).
+// LibTorch's errors while reading are the file's; the visitor's own are passed on as they are.
 Status visitPytorchZip(const fs::path &file, const TensorVisitor &visit)
 {
     const std::string where = file.string();
-    try {
-        caffe2::serialize::PyTorchStreamReader reader(file.string());
-        const auto [pickle, size] = reader.getRecord("data.pkl");
-        const auto dict = hf::readStateDictPickle(
-            std::string_view(static_cast<const char *>(pickle.get()), size), where);
-        if (!dict)
-            return dict.error();
-        std::string key;
-        std::tuple<at::DataPtr, size_t> record;
-        return visitPickled(*dict, where, [&](const std::string &k) -> Result<std::string_view> {
-            if (k != key) { // consecutive tensors often share a storage (a tied decoder, views)
-                if (!reader.hasRecord("data/" + k))
-                    return badInput(where + ": storage data/" + k + " is missing from the archive");
-                record = reader.getRecord("data/" + k);
-                key = k;
-            }
-            return std::string_view(static_cast<const char *>(std::get<0>(record).get()), std::get<1>(record));
-        }, visit);
-    } catch (const c10::Error &e) {
+    const auto unreadable = [&](const c10::Error &e) {
         return badInput(where + ": not a readable torch.save archive (" +
                         std::string(e.what_without_backtrace()).substr(0, 200) + "); it may be damaged or cut short");
+    };
+    std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+    Result<hf::PickledStateDict> dict = badInput(where + ": no data.pkl");
+    try {
+        reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(file.string());
+        const auto [pickle, size] = reader->getRecord("data.pkl");
+        dict = hf::readStateDictPickle(std::string_view(static_cast<const char *>(pickle.get()), size), where);
+    } catch (const c10::Error &e) {
+        return unreadable(e);
     }
+    if (!dict)
+        return dict.error();
+    std::tuple<at::DataPtr, size_t> record;
+    return visitPickled(*dict, where, [&](const std::string &key) -> Result<std::string_view> {
+        try {
+            if (!reader->hasRecord("data/" + key))
+                return badInput(where + ": storage data/" + key + " is missing from the archive");
+            record = reader->getRecord("data/" + key);
+        } catch (const c10::Error &e) {
+            return unreadable(e);
+        }
+        return std::string_view(static_cast<const char *>(std::get<0>(record).get()), std::get<1>(record));
+    }, visit);
 }
 
 // pytorch_model.bin: torch.save's zip archive, or the single stream of PyTorch before 1.6 (SciBERT's and SPECTER's
@@ -230,9 +252,8 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
         if (!value.is_floating_point())
             return badInput(file.string() + ": '" + key + "' holds integers (" + std::string(c10::toString(
                             value.scalar_type())) + "), not a weight: the checkpoint is damaged or not an encoder's");
-        if (!torch::isfinite(value).all().item<bool>())
-            return badInput(file.string() + ": '" + key + "' holds NaN or infinite values: the checkpoint is damaged "
-                            "(or was saved from a run that diverged)");
+        // The shape first: a strided view of a small storage may claim a huge one, which checking its values
+        // would allocate.
         if (it->second.sizes() != value.sizes()) {
             if (isHead(name)) { // a classifier for other labels: this task's head starts anew
                 report.unused.push_back(key);
@@ -241,6 +262,9 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
             return badInput(file.string() + ": '" + key + "' has shape " + shapeText(value.sizes()) +
                             " but the model built from config.json needs " + shapeText(it->second.sizes()));
         }
+        if (!torch::isfinite(value).all().item<bool>())
+            return badInput(file.string() + ": '" + key + "' holds NaN or infinite values: the checkpoint is damaged "
+                            "(or was saved from a run that diverged)");
         it->second.copy_(value);
         loaded[name] = Source{key, bare};
         return okStatus();

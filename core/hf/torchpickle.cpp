@@ -21,13 +21,16 @@ using Ref = Value *;
 struct Value {
     enum class Kind { None, Bool, Int, BigInt, Float, Str, Tuple, List, Dict, Global, Storage, Tensor, Mark };
     Kind kind = Kind::None;
-    int64_t i = 0;
+    int64_t i = 0;                           // Int, Bool; Tensor: its index in the machine's tensors
     double f = 0;
     std::string s, s2;                       // Str, BigInt (little-endian bytes), Global (module, name), Storage key
     std::vector<Ref> items;                  // Tuple, List
     std::vector<std::pair<Ref, Ref>> pairs;  // Dict
-    PickledTensor tensor;                    // Tensor
 };
+
+// A state dict makes a few values per tensor (a BERT-base pickle about 3,000); a pickle that makes more than this
+// is not one, and refusing it bounds the memory a hostile file costs (each value about 150 bytes).
+constexpr size_t kMaxValues = size_t(1) << 20;
 
 // Element sizes of the storage types a state dict may hold.
 std::optional<size_t> storageElementSize(const std::string &type)
@@ -42,13 +45,30 @@ std::optional<size_t> storageElementSize(const std::string &type)
 
 class Unpickler {
 public:
-    Unpickler(std::string_view bytes, const std::string &where, std::map<std::string, PickledStorage> &storages)
-        : m_bytes(bytes), m_where(where), m_storages(storages)
+    // base: where `bytes` starts in the file, for messages.
+    Unpickler(std::string_view bytes, const std::string &where, std::map<std::string, PickledStorage> &storages,
+              size_t base = 0)
+        : m_bytes(bytes), m_where(where), m_storages(storages), m_base(base)
     {
     }
 
     // Runs to the STOP opcode; the object it leaves.
     Result<Ref> run()
+    {
+        try {
+            return loop();
+        } catch (const TooBig &) {
+            return fail("it makes more than " + std::to_string(kMaxValues) + " objects, which no state dict does");
+        }
+    }
+
+    size_t position() const { return m_pos; }
+    const PickledTensor &tensor(const Value &v) const { return m_tensors[size_t(v.i)]; }
+
+private:
+    struct TooBig {};
+
+    Result<Ref> loop()
     {
         while (true) {
             if (m_pos >= m_bytes.size())
@@ -64,11 +84,10 @@ public:
         }
     }
 
-    size_t position() const { return m_pos; }
-
-private:
     Ref make(Value::Kind k)
     {
+        if (m_arena.size() >= kMaxValues)
+            throw TooBig{};
         m_arena.push_back(std::make_unique<Value>());
         m_arena.back()->kind = k;
         return m_arena.back().get();
@@ -91,7 +110,7 @@ private:
     Error fail(const std::string &what) const
     {
         return badInput(m_where + ": not a PyTorch state dict this reader understands: " + what + " (byte " +
-                        std::to_string(m_pos) + ")");
+                        std::to_string(m_base + m_pos) + ")");
     }
 
     bool has(size_t n) const { return m_bytes.size() - m_pos >= n; }
@@ -425,8 +444,9 @@ private:
         if ((name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") &&
             !a.empty() && a[0]->kind == Value::Kind::Tensor)
             return a[0];
-        if (name == "torch._tensor._rebuild_from_type_v2" && a.size() >= 3 && a[2]->kind == Value::Kind::Tuple)
-            return call(*a[0], *a[2]);
+        if (name == "torch._tensor._rebuild_from_type_v2" && a.size() >= 3 && a[0]->kind == Value::Kind::Global &&
+            a[0]->s == "torch._utils" && a[0]->s2.starts_with("_rebuild_tensor") && a[2]->kind == Value::Kind::Tuple)
+            return call(*a[0], *a[2]); // one level: a tensor with attributes, rebuilt as a tensor
         return fail("it calls " + name + ", which is not part of a state dict of tensors");
     }
 
@@ -435,13 +455,16 @@ private:
         if (a.size() < 4 || a[0]->kind != Value::Kind::Storage || !isInt(a[1]) || !isIntTuple(a[2]) ||
             !isIntTuple(a[3]) || a[2]->items.size() != a[3]->items.size())
             return fail("a tensor's arguments are not (storage, offset, size, stride)");
-        auto v = make(Value::Kind::Tensor);
-        v->tensor.storage = a[0]->s;
-        v->tensor.offset = a[1]->i;
+        PickledTensor t;
+        t.storage = a[0]->s;
+        t.offset = a[1]->i;
         for (size_t k = 0; k < a[2]->items.size(); ++k) {
-            v->tensor.shape.push_back(a[2]->items[k]->i);
-            v->tensor.stride.push_back(a[3]->items[k]->i);
+            t.shape.push_back(a[2]->items[k]->i);
+            t.stride.push_back(a[3]->items[k]->i);
         }
+        auto v = make(Value::Kind::Tensor);
+        v->i = int64_t(m_tensors.size());
+        m_tensors.push_back(std::move(t));
         return v;
     }
 
@@ -472,7 +495,9 @@ private:
     std::string_view m_bytes;
     const std::string &m_where;
     std::map<std::string, PickledStorage> &m_storages;
+    size_t m_base = 0;
     size_t m_pos = 0;
+    std::vector<PickledTensor> m_tensors;
     std::vector<Ref> m_stack;
     std::vector<size_t> m_marks;
     std::unordered_map<uint64_t, Ref> m_memo;
@@ -492,7 +517,7 @@ std::string describe(const Value &v)
 }
 
 // The top object as named tensors: a dict of text to tensors, nothing else.
-Result<PickledStateDict> stateDict(const Value &top, const std::string &where,
+Result<PickledStateDict> stateDict(const Unpickler &u, const Value &top, const std::string &where,
                                    std::map<std::string, PickledStorage> storages)
 {
     if (top.kind != Value::Kind::Dict)
@@ -505,7 +530,7 @@ Result<PickledStateDict> stateDict(const Value &top, const std::string &where,
             return badInput(where + ": '" + key->s + "' holds " + describe(*value) +
                             ", not a tensor: not a state dict of named tensors (a training checkpoint holds one "
                             "under a key such as 'state_dict'; save that alone)");
-        PickledTensor t = value->tensor;
+        PickledTensor t = u.tensor(*value);
         t.name = key->s;
         if (!viewFits(t, storages.at(t.storage)))
             return badInput(where + ": tensor '" + t.name + "' reaches past the end of its storage");
@@ -538,16 +563,17 @@ bool viewFits(const PickledTensor &t, const PickledStorage &s)
     return true;
 }
 
-Result<PickledStateDict> readStateDictPickle(std::string_view pickle, const std::string &where, size_t *consumed)
+Result<PickledStateDict> readStateDictPickle(std::string_view pickle, const std::string &where, size_t *consumed,
+                                             size_t base)
 {
     std::map<std::string, PickledStorage> storages;
-    Unpickler u(pickle, where, storages);
+    Unpickler u(pickle, where, storages, base);
     auto top = u.run();
     if (!top)
         return top.error();
     if (consumed)
         *consumed = u.position();
-    return stateDict(**top, where, std::move(storages));
+    return stateDict(u, **top, where, std::move(storages));
 }
 
 namespace {
@@ -563,7 +589,7 @@ struct SmallPickle {
 Result<std::unique_ptr<SmallPickle>> smallPickle(std::string_view file, size_t &pos, const std::string &where)
 {
     auto p = std::make_unique<SmallPickle>();
-    p->machine = std::make_unique<Unpickler>(file.substr(pos), where, p->storages);
+    p->machine = std::make_unique<Unpickler>(file.substr(pos), where, p->storages, pos);
     auto v = p->machine->run();
     if (!v)
         return v.error();
@@ -603,7 +629,7 @@ Result<LegacyCheckpoint> readLegacyCheckpoint(std::string_view file, const std::
     if (auto s = checkLegacyPreamble(file, pos, where); !s)
         return s.error();
     size_t used = 0;
-    auto dict = readStateDictPickle(file.substr(pos), where, &used);
+    auto dict = readStateDictPickle(file.substr(pos), where, &used, pos);
     if (!dict)
         return dict.error();
     pos += used;

@@ -40,9 +40,10 @@ struct PickledStateDict {
 };
 
 // The pickle of a state dict (protocols 2 to 5). `consumed`, when given, gets the bytes up to and including its
-// STOP (the legacy layout has more after it). Errors name `where` and what was found.
+// STOP (the legacy layout has more after it). Errors name `where`, what was found and its byte (base: where the
+// pickle starts in the file). More than a million objects is refused: no state dict makes that many.
 Result<PickledStateDict> readStateDictPickle(std::string_view pickle, const std::string &where,
-                                             size_t *consumed = nullptr);
+                                             size_t *consumed = nullptr, size_t base = 0);
 
 // Whether a tensor's view lies inside its storage (offset and strides within the storage's elements).
 bool viewFits(const PickledTensor &t, const PickledStorage &s);

@@ -126,6 +126,30 @@ private Q_SLOTS:
                      std::string::npos, d.message().c_str());
     }
 
+    // Hostile pickles cost bounded memory and no deep recursion: a rebuild nested 50,000 deep (200 KB), two
+    // million empty tuples; and the byte a message names counts from the file's start in the legacy layout.
+    void hostilePicklesAreRefused()
+    {
+        std::string deep = "\x80\x02" "ctorch._tensor\n_rebuild_from_type_v2\nq\x00";
+        const int n = 50000;
+        for (int k = 0; k < n; ++k)
+            deep += "h\x00N";
+        deep += ")" + std::string(n, '\x87') + "R.";
+        auto d = lbk::hf::readStateDictPickle(deep, "deep.pkl");
+        QVERIFY(!d.ok());
+        QVERIFY2(d.message().find("deep.pkl: not a PyTorch state dict") != std::string::npos, d.message().c_str());
+
+        const std::string many = "\x80\x02" + std::string(size_t(2) << 20, ')') + ".";
+        d = lbk::hf::readStateDictPickle(many, "many.pkl");
+        QVERIFY(!d.ok());
+        QVERIFY2(d.message().find("more than 1048576 objects") != std::string::npos, d.message().c_str());
+
+        const std::string legacy = readAll(kFixtures / "legacy.bin");
+        const auto cut = lbk::hf::readLegacyCheckpoint(legacy.substr(0, 400), "legacy.bin");
+        QVERIFY(!cut.ok());
+        QVERIFY2(cut.message().find("(byte 400)") != std::string::npos, cut.message().c_str());
+    }
+
     // A file cut at any byte is an error, and one with any byte changed is an error or still a state dict whose
     // views fit their storages: never a crash or a read out of bounds.
     void damagedFilesNeverCrash_data()
