@@ -222,15 +222,44 @@ class MaskedLM(nn.Module):
 def read_weights(folder):
     """model.safetensors, else pytorch_model.bin (torch.load, as transformers reads it); the position_ids buffer,
     which transformers ignores, left out."""
-    path = os.path.join(folder, "model.safetensors")
-    if os.path.exists(path):
-        weights = read_safetensors(path)
-    else:
-        weights = dict(torch.load(os.path.join(folder, "pytorch_model.bin"), map_location="cpu"))
+    def one(name):
+        path = os.path.join(folder, name)
+        return read_safetensors(path) if name.endswith(".safetensors") else dict(torch.load(path, map_location="cpu"))
+
+    weights = {}
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if os.path.exists(os.path.join(folder, name)):
+            weights = one(name)
+            break
+        if os.path.exists(os.path.join(folder, name + ".index.json")):
+            with open(os.path.join(folder, name + ".index.json")) as f:
+                for shard in dict.fromkeys(json.load(f)["weight_map"].values()):
+                    weights.update(one(shard))
+            break
     return {k: v for k, v in weights.items() if not k.endswith("position_ids")}
 
 
-def write_weights(folder, w, kind):
+def write_weights(folder, w, kind, shards=1):
+    """save_pretrained's layout; with shards > 1, split as it splits a large model: the tensors in order over the
+    shards (model-00001-of-00002.safetensors, ...) and an index naming each tensor's shard."""
+    if shards > 1:
+        names = list(w)
+        base, ext = ("model", "safetensors") if kind == "safetensors" else ("pytorch_model", "bin")
+        weight_map = {}
+        for i in range(shards):
+            part = {n: w[n] for n in names[i * len(names) // shards:(i + 1) * len(names) // shards]}
+            shard = f"{base}-{i + 1:05d}-of-{shards:05d}.{ext}"
+            write_weights(folder, part, kind)
+            os.rename(os.path.join(folder, "model.safetensors" if kind == "safetensors" else "pytorch_model.bin"),
+                      os.path.join(folder, shard))
+            weight_map.update({n: shard for n in part})
+        with open(os.path.join(folder, f"{base}.{ext}.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=2)
+        return
+    write_one(folder, w, kind)
+
+
+def write_one(folder, w, kind):
     """As save_pretrained writes them: model.safetensors, or a pytorch_model.bin of torch.save's state dict (an
     OrderedDict with _metadata, tied tensors saved once, the position_ids buffer older transformers kept); "bin-legacy"
     in the single-stream layout of PyTorch before 1.6 (SciBERT's and SPECTER's files on the Hub)."""
@@ -240,8 +269,9 @@ def write_weights(folder, w, kind):
     import collections
     sd = collections.OrderedDict(w)
     prefix = next((p for p in ("bert.", "roberta.") if any(k.startswith(p) for k in sd)), "")
-    positions = sd[prefix + "embeddings.position_embeddings.weight"].shape[0]
-    sd[prefix + "embeddings.position_ids"] = torch.arange(positions).unsqueeze(0)
+    if prefix + "embeddings.position_embeddings.weight" in sd:
+        positions = sd[prefix + "embeddings.position_embeddings.weight"].shape[0]
+        sd[prefix + "embeddings.position_ids"] = torch.arange(positions).unsqueeze(0)
     sd._metadata = collections.OrderedDict([("", {"version": 1})])
     torch.save(sd, os.path.join(folder, "pytorch_model.bin"), _use_new_zipfile_serialization=kind == "bin")
 
@@ -404,7 +434,7 @@ def make(args):
             w["cls.predictions.decoder.weight"] = torch.randn(vocab, h)
     if args.bare:  # BertModel.save_pretrained: no family prefix
         w = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in w.items()}
-    write_weights(args.out, w, args.weights)
+    write_weights(args.out, w, args.weights, args.shards)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
 
@@ -428,6 +458,7 @@ def main():
     m.add_argument("--untied", action="store_true", help="with --mlm-full: the decoder untied from the embeddings")
     m.add_argument("--bare", action="store_true")
     m.add_argument("--weights", choices=["safetensors", "bin", "bin-legacy"], default="safetensors")
+    m.add_argument("--shards", type=int, default=1, help="split the weights into this many files with an index")
     f = sub.add_parser("forward")
     f.add_argument("--folder", required=True)
     f.add_argument("--ids", required=True)

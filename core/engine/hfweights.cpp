@@ -220,7 +220,7 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
                                          const std::function<bool(const std::string &)> &isHead,
                                          const hf::CheckpointFolder &folder, bool allowMissing, bool keepHead)
 {
-    const fs::path &file = folder.weightsPath;
+    fs::path file = folder.weightsPath; // for messages: the file (the shard) being read
     std::map<std::string, torch::Tensor> params;
     for (auto &p : model.named_parameters())
         params.emplace(p.key(), p.value());
@@ -269,10 +269,14 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
         loaded[name] = Source{key, bare};
         return okStatus();
     };
-    const Status read = folder.weights == hf::WeightsFormat::PytorchBin ? visitPytorchBin(file, copyOne)
-                                                                         : visitSafetensors(file, copyOne);
-    if (!read)
-        return read.error();
+    for (const auto &shard : folder.weightFiles()) {
+        file = shard;
+        const Status read = folder.weights == hf::WeightsFormat::PytorchBin ? visitPytorchBin(file, copyOne)
+                                                                             : visitSafetensors(file, copyOne);
+        if (!read)
+            return read.error();
+    }
+    file = folder.weightsPath;
     for (const auto &[name, _] : params) {
         if (loaded.count(name))
             continue;

@@ -344,8 +344,75 @@ std::string CheckpointFolder::describe() const
     return std::string(familyName(config.family)) + ", " + std::to_string(config.layers) + " layers, hidden " +
            std::to_string(config.hiddenSize) + ", " + std::to_string(config.heads) + " heads, vocabulary " +
            groupDigits(config.vocabSize) + " (" + tokenizerName + "), " +
-           (weights ? weightsPath.filename().string() : std::string("no weights"));
+           (!weights                ? std::string("no weights")
+            : weightShards.empty() ? weightsPath.filename().string()
+                                   : weightsPath.stem().stem().string() + " in " + std::to_string(weightShards.size()) +
+                                         " shards");
 }
+
+std::vector<fs::path> CheckpointFolder::weightFiles() const
+{
+    return weightShards.empty() ? std::vector<fs::path>{weightsPath} : weightShards;
+}
+
+namespace {
+
+// A sharded checkpoint's index (save_pretrained's model.safetensors.index.json or pytorch_model.bin.index.json):
+// {"weight_map": {"tensor name": "shard file", ...}}. The shards in the order the map first names them, each a file
+// of the folder.
+Result<std::vector<fs::path>> readShardIndex(const fs::path &index)
+{
+    std::ifstream in(index);
+    const json j = json::parse(in, nullptr, false);
+    const auto map = j.is_object() ? j.find("weight_map") : j.end();
+    if (!j.is_object() || map == j.end() || !map->is_object() || map->empty())
+        return badInput(index.string() + ": not a checkpoint index (an object whose \"weight_map\" names each "
+                        "tensor's shard)");
+    std::vector<fs::path> shards;
+    for (const auto &[tensor, file] : map->items()) {
+        if (!file.is_string() || file.get<std::string>().empty() ||
+            file.get<std::string>().find('/') != std::string::npos || file.get<std::string>() == "..")
+            return badInput(index.string() + ": the shard of '" + tensor + "' is not a file name of this folder");
+        const fs::path shard = index.parent_path() / file.get<std::string>();
+        if (std::find(shards.begin(), shards.end(), shard) != shards.end())
+            continue;
+        if (!isFile(shard))
+            return badInput(index.string() + ": names the shard " + shard.filename().string() +
+                            ", which is not in the folder (a download stopped early?)");
+        shards.push_back(shard);
+    }
+    return shards;
+}
+
+// The weights: model.safetensors, pytorch_model.bin, or either split into shards with an index, in that order.
+Status findWeights(CheckpointFolder &out)
+{
+    const fs::path &folder = out.folder;
+    for (const auto &[name, format] : {std::pair{"model.safetensors", WeightsFormat::Safetensors},
+                                       std::pair{"pytorch_model.bin", WeightsFormat::PytorchBin}}) {
+        if (isFile(folder / name)) {
+            out.weights = format;
+            out.weightsPath = folder / name;
+            return okStatus();
+        }
+    }
+    for (const auto &[name, format] : {std::pair{"model.safetensors.index.json", WeightsFormat::Safetensors},
+                                       std::pair{"pytorch_model.bin.index.json", WeightsFormat::PytorchBin}}) {
+        if (!isFile(folder / name))
+            continue;
+        auto shards = readShardIndex(folder / name);
+        if (!shards)
+            return shards.error();
+        out.weights = format;
+        out.weightsPath = folder / name;
+        out.weightShards = std::move(*shards);
+        return okStatus();
+    }
+    return badInput(folder.string() + ": no model.safetensors or pytorch_model.bin (or their *.index.json with "
+                    "shards); the folder holds " + folderListing(folder));
+}
+
+} // namespace
 
 Result<CheckpointFolder> inspectCheckpointFolder(const fs::path &folder)
 {
@@ -361,19 +428,8 @@ Result<CheckpointFolder> inspectCheckpointFolder(const fs::path &folder)
         return config.error();
     out.config = std::move(config.value());
 
-    if (isFile(folder / "model.safetensors")) {
-        out.weights = WeightsFormat::Safetensors;
-        out.weightsPath = folder / "model.safetensors";
-    } else if (isFile(folder / "pytorch_model.bin")) {
-        out.weights = WeightsFormat::PytorchBin;
-        out.weightsPath = folder / "pytorch_model.bin";
-    } else {
-        const bool sharded =
-            isFile(folder / "model.safetensors.index.json") || isFile(folder / "pytorch_model.bin.index.json");
-        return badInput(folder.string() + ": no model.safetensors or pytorch_model.bin" +
-                        (sharded ? " (weights split into shards are not supported)" : "") + "; the folder holds " +
-                        folderListing(folder));
-    }
+    if (auto s = findWeights(out); !s)
+        return s.error();
 
     if (isFile(folder / "vocab.txt"))
         out.tokenizer = TokenizerFiles::WordPiece;

@@ -61,7 +61,10 @@ struct CheckpointFolder {
     std::filesystem::path folder;
     EncoderConfig config;
     std::optional<WeightsFormat> weights; // model.safetensors preferred over pytorch_model.bin
-    std::filesystem::path weightsPath;
+    std::filesystem::path weightsPath;    // the file, or a sharded checkpoint's index (*.index.json)
+    std::vector<std::filesystem::path> weightShards; // the shards the index names, in its order; else empty
+    // The files that hold the weights: the shards, or weightsPath alone.
+    std::vector<std::filesystem::path> weightFiles() const;
     TokenizerFiles tokenizer = TokenizerFiles::None;
     std::string describe() const; // "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors"
 };

@@ -887,13 +887,36 @@ private Q_SLOTS:
         auto r = inspectCheckpointFolder(noWeights);
         QVERIFY(!r.ok());
         QVERIFY(r.error().badInput);
-        QCOMPARE(r.message(), noWeights.string() + ": no model.safetensors or pytorch_model.bin; the folder holds "
-                                                   "config.json, tf_model.h5, vocab.txt");
+        QCOMPARE(r.message(), noWeights.string() + ": no model.safetensors or pytorch_model.bin (or their "
+                                                   "*.index.json with shards); the folder holds config.json, "
+                                                   "tf_model.h5, vocab.txt");
 
-        const fs::path sharded = folderWith("sharded", "bert", {"model.safetensors.index.json"});
+        // A sharded checkpoint: its shards in the index's order; an index that is not one, or names a shard that
+        // is not there (a download stopped early) or one outside the folder, refused by name.
+        const fs::path sharded = folderWith("sharded", "bert", {"vocab.txt", "model-00002-of-00002.safetensors",
+                                                                "model-00001-of-00002.safetensors"});
+        writeAll(sharded / "model.safetensors.index.json",
+                 R"({"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors",
+                     "b": "model-00002-of-00002.safetensors", "c": "model-00001-of-00002.safetensors"}})");
         r = inspectCheckpointFolder(sharded);
-        QVERIFY(!r.ok());
-        QVERIFY2(q(r.message()).contains(QStringLiteral("split into shards")), r.message().c_str());
+        QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+        QCOMPARE(r->weightsPath, sharded / "model.safetensors.index.json");
+        QCOMPARE(r->weightFiles(), (std::vector<fs::path>{sharded / "model-00001-of-00002.safetensors",
+                                                          sharded / "model-00002-of-00002.safetensors"}));
+        QVERIFY2(q(r->describe()).endsWith(QStringLiteral("model.safetensors in 2 shards")), r->describe().c_str());
+        for (const auto &[index, said] :
+             std::vector<std::pair<std::string, std::string>>{
+                 {R"({"weight_map": {"a": "model-00003-of-00003.safetensors"}})",
+                  "names the shard model-00003-of-00003.safetensors, which is not in the folder"},
+                 {R"({"weight_map": {"a": "../elsewhere.safetensors"}})", "the shard of 'a' is not a file name"},
+                 {R"({"metadata": {}})", "not a checkpoint index"},
+                 {"not json", "not a checkpoint index"}}) {
+            writeAll(sharded / "model.safetensors.index.json", index);
+            r = inspectCheckpointFolder(sharded);
+            QVERIFY(!r.ok());
+            QVERIFY2(r.message().rfind((sharded / "model.safetensors.index.json").string() + ": " + said, 0) == 0,
+                     r.message().c_str());
+        }
 
         r = inspectCheckpointFolder(tmp("nowhere"));
         QVERIFY(!r.ok());

@@ -142,18 +142,22 @@ private Q_SLOTS:
         QTest::addColumn<QString>("act");
         QTest::addColumn<bool>("bare");
         QTest::addColumn<QString>("weights");
+        QTest::addColumn<int>("shards");
         const QString st = QStringLiteral("safetensors");
-        QTest::newRow("bert gelu") << "bert" << "gelu" << false << st;
-        QTest::newRow("bert gelu_new, bare BertModel names") << "bert" << "gelu_new" << true << st;
-        QTest::newRow("roberta gelu") << "roberta" << "gelu" << false << st;
-        QTest::newRow("roberta gelu_pytorch_tanh") << "roberta" << "gelu_pytorch_tanh" << false << st;
+        QTest::newRow("bert gelu") << "bert" << "gelu" << false << st << 1;
+        QTest::newRow("bert gelu_new, bare BertModel names") << "bert" << "gelu_new" << true << st << 1;
+        QTest::newRow("roberta gelu") << "roberta" << "gelu" << false << st << 1;
+        QTest::newRow("roberta gelu_pytorch_tanh") << "roberta" << "gelu_pytorch_tanh" << false << st << 1;
         // torch.save's state dict (an OrderedDict, which LibTorch's own unpickler reads as None): the zip archive
         // of PyTorch 1.6 and later, and the single stream before it, as SciBERT's and SPECTER's files on the Hub.
-        QTest::newRow("bert gelu, pytorch_model.bin") << "bert" << "gelu" << false << "bin";
+        QTest::newRow("bert gelu, pytorch_model.bin") << "bert" << "gelu" << false << "bin" << 1;
         QTest::newRow("bert gelu, bare, pytorch_model.bin of PyTorch < 1.6")
-            << "bert" << "gelu" << true << "bin-legacy";
+            << "bert" << "gelu" << true << "bin-legacy" << 1;
         QTest::newRow("roberta gelu, pytorch_model.bin of PyTorch < 1.6") << "roberta" << "gelu" << false
-                                                                           << "bin-legacy";
+                                                                           << "bin-legacy" << 1;
+        // Split into shards with an index, as save_pretrained splits a large model.
+        QTest::newRow("bert gelu, model.safetensors in 3 shards") << "bert" << "gelu" << false << st << 3;
+        QTest::newRow("roberta gelu, pytorch_model.bin in 2 shards") << "roberta" << "gelu" << false << "bin" << 2;
     }
     void matchesTheReference()
     {
@@ -161,12 +165,14 @@ private Q_SLOTS:
         QFETCH(QString, act);
         QFETCH(bool, bare);
         QFETCH(QString, weights);
+        QFETCH(int, shards);
         QStringList args = {QStringLiteral("--family"), family, QStringLiteral("--act"), act, QStringLiteral("--labels"),
                             QStringLiteral("3"), QStringLiteral("--seed"), QString::number(qHash(act)),
-                            QStringLiteral("--weights"), weights};
+                            QStringLiteral("--weights"), weights, QStringLiteral("--shards"), QString::number(shards)};
         if (bare)
             args << QStringLiteral("--bare");
-        const fs::path folder = make(family + act + (bare ? QStringLiteral("-bare") : QString()) + weights, args);
+        const fs::path folder =
+            make(family + act + (bare ? QStringLiteral("-bare") : QString()) + weights + QString::number(shards), args);
         auto [model, report] = load(folder, 3);
         QVERIFY(report.missing.empty());
         QVERIFY(report.newlyInitialized.empty()); // the checkpoint has a head for 3 labels
