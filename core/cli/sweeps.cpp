@@ -136,6 +136,17 @@ std::string groupLabel(const RunGroup &g)
 }
 
 // Each group's metrics as mean and deviation, one column per group.
+// One group's statistic of a metric as a cell: mean and deviation, "-" when none of its runs has the metric.
+std::string groupCell(const RunGroup &g, const std::string &key)
+{
+    const auto it =
+        std::find_if(g.metrics.begin(), g.metrics.end(), [&](const MetricStats &m) { return m.key == key; });
+    return it == g.metrics.end() ? "-" : formatStats(*it);
+}
+
+// Groups side by side, a column each (a metric per row), while they fit beside each other: three at most. More
+// groups (a grid of several keys across seeds, a sweep whose every trial is its own group) get a row each, with a
+// column per metric, so that the table grows downwards instead of running off the terminal.
 void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups)
 {
     std::vector<std::string> keys;
@@ -144,16 +155,28 @@ void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups
             if (std::find(keys.begin(), keys.end(), m.key) == keys.end())
                 keys.push_back(m.key);
     std::sort(keys.begin(), keys.end());
+    const auto runs = [](const RunGroup &g) { return std::to_string(g.metrics.empty() ? 0 : g.metrics.front().n); };
+    if (groups.size() > 3) {
+        std::vector<std::string> header = {"GROUP", "RUNS"};
+        header.insert(header.end(), keys.begin(), keys.end());
+        Table table(header);
+        for (const auto &[label, g] : groups) {
+            std::vector<std::string> row = {label, runs(g)};
+            for (const auto &k : keys)
+                row.push_back(groupCell(g, k));
+            table.add(std::move(row));
+        }
+        std::printf("%s", table.render().c_str());
+        return;
+    }
     std::vector<std::string> header = {"METRIC"};
     for (const auto &[label, g] : groups)
-        header.push_back(label + " (" + std::to_string(g.metrics.empty() ? 0 : g.metrics.front().n) + " runs)");
+        header.push_back(label + " (" + runs(g) + " runs)");
     Table table(header);
     for (const auto &k : keys) {
         std::vector<std::string> row = {k};
-        for (const auto &[label, g] : groups) {
-            const auto it = std::find_if(g.metrics.begin(), g.metrics.end(), [&](const MetricStats &m) { return m.key == k; });
-            row.push_back(it == g.metrics.end() ? "-" : formatStats(*it));
-        }
+        for (const auto &[label, g] : groups)
+            row.push_back(groupCell(g, k));
         table.add(std::move(row));
     }
     std::printf("%s", table.render().c_str());
@@ -444,6 +467,10 @@ int compareGroups(const Common &c, const std::vector<std::string> &refs)
         auto o = overviewOrSay(*store, sweep->id);
         if (!o)
             return kFailed;
+        if (!sweepsSeeds(o->spec))
+            std::printf("sweep %lld (%s) does not draw training.seed, so each of its trials is a group of one run; "
+                        "`lbk sweep show %lld` ranks them\n", (long long)sweep->id, sweep->name.c_str(),
+                        (long long)sweep->id);
         labelGroups(sweep->name, sweepGroups(*store, *o), labelled);
     }
     std::printf("Final metrics of the finished runs: mean \u00b1 sample standard deviation\n");

@@ -150,6 +150,17 @@ private Q_SLOTS:
             sevens += row.contains(QRegularExpression(QStringLiteral("\\s7\\s")));
         QVERIFY2(sevens == 12, qPrintable(grouped.out));
         QVERIFY2(grouped.out.contains(QStringLiteral("each trial is a group of one")), qPrintable(grouped.out));
+        // compare --group of it: the same note, and a row per trial (twelve columns side by side ran to 1,000
+        // characters a line).
+        const auto compared =
+            lbk(store, {QStringLiteral("compare"), QStringLiteral("--group"), QStringLiteral("debug-sweep")});
+        QCOMPARE(compared.exitCode, 0);
+        QVERIFY2(compared.out.contains(QStringLiteral("each of its trials is a group of one run")),
+                 qPrintable(compared.out));
+        const QStringList lines = compared.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.filter(QRegularExpression(QStringLiteral("^debug-sweep "))).size(), 12);
+        for (const QString &line : lines)
+            QVERIFY2(line.size() < 250, qPrintable(line));
 
         // The best trial's run deleted: the sweep still names the trial, and says its run is gone (it said "run 0").
         const auto gone = lbk(store, {QStringLiteral("delete"), QString::number(best->run), QStringLiteral("--yes")});
