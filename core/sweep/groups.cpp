@@ -22,6 +22,7 @@ MetricStats statsOf(std::string key, const std::vector<double> &xs)
     for (double x : xs)
         ss += (x - s.mean) * (x - s.mean);
     s.stddev = s.n > 1 ? std::sqrt(ss / double(s.n - 1)) : 0;
+    s.whole = s.n > 0 && std::all_of(xs.begin(), xs.end(), [](double x) { return x == std::trunc(x) && x > 1; });
     return s;
 }
 
@@ -117,7 +118,11 @@ std::string groupTag(const SweepSpec &spec, int64_t sweepId, const json &params)
 std::string formatStats(const MetricStats &s)
 {
     char buf[64];
-    if (s.n > 1)
+    if (s.whole && s.stddev == 0) // "228", not "228.0000"
+        std::snprintf(buf, sizeof buf, "%.0f", s.mean);
+    else if (s.whole)
+        std::snprintf(buf, sizeof buf, "%.1f \u00b1 %.1f", s.mean, s.stddev);
+    else if (s.n > 1)
         std::snprintf(buf, sizeof buf, "%.4f \u00b1 %.4f", s.mean, s.stddev);
     else
         std::snprintf(buf, sizeof buf, "%.4f", s.mean);

@@ -23,6 +23,7 @@ struct MetricStats {
     int n = 0;          // runs with a value
     double mean = 0;
     double stddev = 0;  // sample standard deviation (n - 1); 0 for one run
+    bool whole = false; // every value a whole number above 1: a count (steps, examples), written without decimals
 };
 
 // The mean and sample deviation of xs.
