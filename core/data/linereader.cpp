@@ -1,5 +1,6 @@
 #include "data/linereader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,27 +19,49 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
+// An open file whose first bytes were read to tell zstd from plain text. A regular file is rewound; a pipe (a
+// process substitution, /dev/stdin) cannot be, so the bytes read are handed out again before the rest.
+class SniffedFile {
+public:
+    SniffedFile(FilePtr f, std::string head) : m_f(std::move(f)), m_head(std::move(head)) {}
+    size_t read(char *dst, size_t cap)
+    {
+        size_t n = std::min(cap, m_head.size() - m_headPos);
+        std::memcpy(dst, m_head.data() + m_headPos, n);
+        m_headPos += n;
+        if (n < cap)
+            n += std::fread(dst + n, 1, cap - n, m_f.get());
+        return n;
+    }
+    bool failed() const { return std::ferror(m_f.get()) != 0; }
+
+private:
+    FilePtr m_f;
+    std::string m_head;
+    size_t m_headPos = 0;
+};
+
 class PlainSource final : public ByteSource {
 public:
-    PlainSource(FilePtr f, std::string name) : m_f(std::move(f)), m_name(std::move(name)) {}
+    PlainSource(SniffedFile f, std::string name) : m_f(std::move(f)), m_name(std::move(name)) {}
 
     size_t read(char *dst, size_t cap, std::string &error) override
     {
-        const size_t n = std::fread(dst, 1, cap, m_f.get());
+        const size_t n = m_f.read(dst, cap);
         m_fileBytes += int64_t(n);
-        if (n < cap && std::ferror(m_f.get()))
+        if (n < cap && m_f.failed())
             error = m_name + ": read error: " + std::strerror(errno);
         return n;
     }
 
 private:
-    FilePtr m_f;
+    SniffedFile m_f;
     std::string m_name;
 };
 
 class ZstdSource final : public ByteSource {
 public:
-    ZstdSource(FilePtr f, std::string name)
+    ZstdSource(SniffedFile f, std::string name)
         : m_f(std::move(f)), m_name(std::move(name)), m_stream(ZSTD_createDStream()), m_in(ZSTD_DStreamInSize())
     {
         ZSTD_initDStream(m_stream);
@@ -52,10 +75,10 @@ public:
         ZSTD_outBuffer out{dst, cap, 0};
         for (;;) {
             if (m_inBuf.pos == m_inBuf.size && !m_eof) {
-                const size_t n = std::fread(m_in.data(), 1, m_in.size(), m_f.get());
+                const size_t n = m_f.read(m_in.data(), m_in.size());
                 m_fileBytes += int64_t(n);
                 if (n == 0) {
-                    if (std::ferror(m_f.get())) {
+                    if (m_f.failed()) {
                         error = m_name + ": read error: " + std::strerror(errno);
                         return 0;
                     }
@@ -88,7 +111,7 @@ public:
     }
 
 private:
-    FilePtr m_f;
+    SniffedFile m_f;
     std::string m_name;
     ZSTD_DStream *m_stream;
     std::vector<char> m_in;
@@ -114,12 +137,15 @@ Result<std::unique_ptr<ByteSource>> openByteSource(const fs::path &file, bool zs
     unsigned char magic[4] = {};
     const size_t got = std::fread(magic, 1, 4, f.get());
     zstd = zstd || (got == 4 && magic[0] == 0x28 && magic[1] == 0xB5 && magic[2] == 0x2F && magic[3] == 0xFD);
-    std::rewind(f.get());
+    std::string head;
+    if (std::fseek(f.get(), 0, SEEK_SET) != 0) // a pipe: what was read is read again from here
+        head.assign(reinterpret_cast<const char *>(magic), got);
+    SniffedFile sniffed(std::move(f), std::move(head));
     std::unique_ptr<ByteSource> source;
     if (zstd)
-        source = std::make_unique<ZstdSource>(std::move(f), name);
+        source = std::make_unique<ZstdSource>(std::move(sniffed), name);
     else
-        source = std::make_unique<PlainSource>(std::move(f), name);
+        source = std::make_unique<PlainSource>(std::move(sniffed), name);
     std::error_code ec;
     const auto size = fs::file_size(file, ec);
     source->m_fileSize = ec ? 0 : int64_t(size);
