@@ -100,7 +100,9 @@ struct PredictResult {
     int threads = 0;
     std::string precision;
     int64_t resumedAtLine = -1; // --resume continued an earlier run from this input line
-    int64_t stoppedAtLine = -1; // stopped by SIGINT or SIGTERM after this many input lines, OUT.partial kept
+    int64_t resumedRows = 0;    // ... which had written this many rows
+    int64_t stoppedAtLine = -1; // stopped by SIGINT or SIGTERM after this many input lines (a table's: records)
+    bool resumable = false;     // ... and OUT.partial with its progress kept for --resume
 };
 Result<PredictResult> predict(const PredictOptions &options);
 

@@ -52,10 +52,13 @@ Result<StoreRun> trainingRun(const Common &c, const std::string &ref)
 class ProgressBar {
 public:
     explicit ProgressBar(bool enabled) : m_on(enabled && ::isatty(STDERR_FILENO)) {}
-    ~ProgressBar()
+    ~ProgressBar() { finish(); }
+    // Ends the bar's line, so that what is said next starts a line of its own.
+    void finish()
     {
         if (m_on && m_shown)
             std::fprintf(stderr, "\n");
+        m_shown = false;
     }
     void update(int64_t done, int64_t total, int64_t rows)
     {
@@ -116,6 +119,21 @@ Result<fs::path> modelFolder(const Invocation &inv)
     return fs::path(run->run.runDir);
 }
 
+// Where a stop by a signal left the output, and whether --resume can continue it.
+void sayStopped(const std::string &data, const std::string &out, const PredictResult &r)
+{
+    const auto line = static_cast<long long>(r.stoppedAtLine), rows = static_cast<long long>(r.rows);
+    if (r.resumable)
+        std::fprintf(stderr, "lbk: stopped after line %lld of %s with %lld rows in %s.partial; the same command with "
+                     "--resume continues from there\n", line, data.c_str(), rows, out.c_str());
+    else if (out == "-")
+        std::fprintf(stderr, "lbk: stopped after line %lld of %s with %lld rows written to standard output, which "
+                     "cannot be continued\n", line, data.c_str(), rows);
+    else
+        std::fprintf(stderr, "lbk: stopped after record %lld of %s with %lld rows in %s.partial; a table cannot be "
+                     "continued (--resume needs JSON lines input)\n", line, data.c_str(), rows, out.c_str());
+}
+
 void onStopSignal(int signal)
 {
     requestCancel();
@@ -141,20 +159,20 @@ int predict(const Invocation &inv)
     std::signal(SIGTERM, onStopSignal);
     std::signal(SIGINT, onStopSignal);
     auto r = lbk::predict(o);
+    bar.finish();
     if (!r)
         return fail(r.error());
     if (r->stoppedAtLine >= 0) {
-        std::fprintf(stderr, "lbk: stopped after line %lld of %s with %lld rows in %s.partial; the same command with "
-                     "--resume continues from there\n", static_cast<long long>(r->stoppedAtLine), p.data.c_str(),
-                     static_cast<long long>(r->rows), p.out.c_str());
+        sayStopped(p.data, p.out, *r);
         return kCancelled;
     }
     if (!inv.quiet && r->resumedAtLine >= 0)
-        std::fprintf(stderr, "lbk: continued from line %lld of an interrupted run\n",
-                     static_cast<long long>(r->resumedAtLine));
+        std::fprintf(stderr, "lbk: continued from line %lld of an interrupted run (%lld rows were there)\n",
+                     static_cast<long long>(r->resumedAtLine), static_cast<long long>(r->resumedRows));
+    const int64_t scored = r->rows - r->resumedRows; // by this run: the rate is this run's
     if (!inv.quiet)
         std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",
-                     static_cast<long long>(r->rows), r->seconds, r->seconds > 0 ? double(r->rows) / r->seconds : 0.0,
+                     static_cast<long long>(scored), r->seconds, r->seconds > 0 ? double(scored) / r->seconds : 0.0,
                      r->threads, r->precision.c_str());
     if (!inv.quiet && o.shards > 1 && r->lines == 0)
         std::fprintf(stderr, "lbk: shard %d/%d: no lines; shards are blocks of whole chunks of %zu lines, and the "

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <numeric>
 #include <optional>
@@ -370,8 +371,9 @@ Result<std::optional<int64_t>> scoreLines(const PredictOptions &o, ByteSource &s
 // CSV or TSV input (by its name), read by the data readers, which know the run's columns and a quoted field's
 // line breaks (so a record is not a line): papers in chunks of kChunk, in order. Records the reader cannot read
 // are skipped and counted as bad lines are.
-Status scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat format, Predictor &predictor,
-                  std::FILE *out)
+// A stop asked by SIGINT or SIGTERM ends it after the chunk being scored: the records read then, else nothing.
+Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat format,
+                                          Predictor &predictor, std::FILE *out)
 {
     DataSpec spec = trained; // its columns and text
     spec.paths = {o.data.string()};
@@ -390,18 +392,22 @@ Status scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat f
             o.progress(0, 0, predictor.result.rows);
     };
     ReadReport report;
+    int64_t records = 0;
+    bool stopped = false;
     auto read = readPaperStream({o.data}, spec, [&](Paper &&p) {
         chunk.push_back(std::move(p));
+        ++records;
         if (chunk.size() == Predictor::kChunk)
             flush();
-        return true;
+        stopped = chunk.empty() && cancelRequested();
+        return !stopped;
     }, &report, needs);
     if (!read)
         return badInput(read.message());
     if (!chunk.empty())
         flush();
     predictor.countUnreadable(report.bad, report.firstErrors);
-    return okStatus();
+    return stopped ? std::optional<int64_t>(records) : std::optional<int64_t>();
 }
 
 // Whether the input is a table (CSV, TSV): by its name, as data.path's format is told.
@@ -475,6 +481,9 @@ public:
         }
         if (o.resume && out.reopen(o))
             return out;
+        if (!o.resume && o.warn && fs::exists(out.m_progress, ec))
+            o.warn(out.m_writing.filename().string() + " holds the rows of an interrupted run, which this run "
+                   "replaces; `--resume` would have continued it");
         out.m_file = std::fopen(out.m_writing.c_str(), "wb");
         if (!out.m_file)
             return Error{o.out.string() + ": cannot write the predictions: " + std::strerror(errno)};
@@ -502,7 +511,8 @@ public:
     {
         if (m_progress.empty())
             return okStatus();
-        if (std::fflush(m_file) != 0)
+        // On disk before the progress vouches for them: after a lost node, no hole of zeros is taken for rows.
+        if (std::fflush(m_file) != 0 || ::fdatasync(fileno(m_file)) != 0)
             return Error{m_writing.string() + ": writing the predictions failed (is the disk full?)"};
         return savePredictProgress(m_progress, m_inputs, {line, int64_t(ftello(m_file)), counts});
     }
@@ -549,11 +559,15 @@ private:
         const auto size = fs::file_size(m_writing, ec);
         auto p = loadPredictProgress(m_progress, m_inputs);
         if (ec)
-            why = "there is no " + m_writing.filename().string();
+            why = "there is no " + m_writing.filename().string() +
+                  (fs::exists(m_final) ? " and " + m_final.filename().string() + " is there: that run finished" : "");
         else if (!p)
             why = m_progress.filename().string() + ": " + p.message();
         else if (uintmax_t(p->bytes) > size)
             why = m_writing.filename().string() + " is shorter than its progress says";
+        else if (!rowsAreThere(*p, o.format == "csv" || m_final.extension() == ".csv"))
+            why = m_writing.filename().string() + " does not hold the " + std::to_string(p->counts.rows) +
+                  " rows its progress says (it was damaged)";
         else if (!(m_file = std::fopen(m_writing.c_str(), "r+b")) || ::ftruncate(fileno(m_file), off_t(p->bytes)) ||
                  std::fseek(m_file, 0, SEEK_END))
             why = m_writing.string() + ": cannot be reopened: " + std::strerror(errno);
@@ -567,6 +581,25 @@ private:
         if (o.warn)
             o.warn("--resume: nothing to continue (" + why + "); scoring from the start");
         return false;
+    }
+
+    // The partial file's first p.bytes hold p.counts.rows whole lines (and CSV's header): a file zeroed or edited
+    // since is not continued.
+    bool rowsAreThere(const PredictProgress &p, bool csv) const
+    {
+        std::ifstream in(m_writing, std::ios::binary);
+        std::vector<char> block(size_t(1) << 20);
+        int64_t left = p.bytes, lines = 0;
+        char last = '\n';
+        while (left > 0 && in.read(block.data(), std::streamsize(std::min<int64_t>(left, int64_t(block.size())))))
+        {
+            const auto n = in.gcount();
+            lines += std::count(block.data(), block.data() + n, '\n');
+            last = block[size_t(n) - 1];
+            left -= n;
+        }
+        const int64_t want = p.counts.rows + (csv && p.bytes > 0 ? 1 : 0);
+        return left == 0 && last == '\n' && (csv ? lines >= want : lines == want);
     }
 
     std::FILE *m_file = nullptr;
@@ -596,13 +629,19 @@ void sayWhatIsCut(const PredictOptions &o, const LoadedModel &lm, int threads)
 // options that change a row.
 std::string predictInputs(const PredictOptions &o, const std::string &format, const LoadedModel &lm)
 {
-    std::error_code ec;
-    const auto size = fs::file_size(o.data, ec);
-    const auto modified = fs::last_write_time(o.data, ec).time_since_epoch().count();
-    return nlohmann::json{{"weights", weightsChecksumText(*lm.model)}, {"checkpoint", lm.checkpoint},
-                          {"data", fs::absolute(o.data, ec).string()}, {"data_size", ec ? 0 : size},
-                          {"data_modified", modified}, {"shard", std::to_string(o.shard) + "/" + std::to_string(o.shards)},
-                          {"format", format}, {"top_k", o.topK}, {"precision", lm.precision()},
+    std::error_code sizeError, timeError, pathError;
+    const auto size = fs::file_size(o.data, sizeError);
+    const auto modified = fs::last_write_time(o.data, timeError).time_since_epoch().count();
+    const auto path = fs::weakly_canonical(o.data, pathError); // ./big.jsonl and big.jsonl are one file
+    return nlohmann::json{{"weights", weightsChecksumText(*lm.model)},
+                          {"checkpoint", lm.checkpoint},
+                          {"data", pathError ? o.data.string() : path.string()},
+                          {"data_size", sizeError ? 0 : size},
+                          {"data_modified", timeError ? 0 : modified},
+                          {"shard", std::to_string(o.shard) + "/" + std::to_string(o.shards)},
+                          {"format", format},
+                          {"top_k", o.topK},
+                          {"precision", lm.precision()},
                           {"batch_size", o.batchSize}}
         .dump();
 }
@@ -655,8 +694,10 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     const auto t0 = std::chrono::steady_clock::now();
     std::optional<int64_t> stopAt;
     if (table) {
-        if (auto s = scoreTable(o, (*lm)->exp.data, *table, predictor, out->file()); !s)
-            return s.error();
+        auto scored = scoreTable(o, (*lm)->exp.data, *table, predictor, out->file());
+        if (!scored)
+            return scored.error();
+        stopAt = *scored;
     } else {
         auto scored = scoreLines(o, **source, from, *range, predictor, out->file(),
                                  [&](int64_t line) { return out->checkpoint(line, predictor.result); });
@@ -665,8 +706,10 @@ Result<PredictResult> predictAll(const PredictOptions &o)
         stopAt = *scored;
     }
     PredictResult r = predictor.result;
-    if (out->resumed())
+    if (out->resumed()) {
         r.resumedAtLine = from;
+        r.resumedRows = out->resumed()->counts.rows;
+    }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.threads = threads;
     r.precision = (*lm)->precision();
@@ -678,6 +721,7 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (stopAt) { // by a signal: the rows so far stay in the partial file, which --resume continues
         out->abandon();
         r.stoppedAtLine = *stopAt;
+        r.resumable = !table && o.out != "-";
         return r;
     }
     auto checked = checkResult(o, r);

@@ -24,7 +24,8 @@ std::filesystem::path progressFileOf(const std::filesystem::path &partial);
 // Written to a temporary name and renamed, so a kill mid-write leaves the previous progress.
 Status savePredictProgress(const std::filesystem::path &file, const std::string &inputs, const PredictProgress &p);
 
-// The progress saved by a run of the same inputs; an error saying why there is none to continue from.
+// The progress saved by a run of the same inputs; an error saying why there is none to continue from ("it is
+// missing", "it is damaged", "it was written for other inputs: --top-k (2 then, 3 now) changed").
 Result<PredictProgress> loadPredictProgress(const std::filesystem::path &file, const std::string &inputs);
 
 } // namespace lbk

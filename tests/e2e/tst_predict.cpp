@@ -9,6 +9,7 @@
 #include <csignal>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lbkprocess.h"
 #include "store/store.h"
@@ -486,6 +487,41 @@ private Q_SLOTS:
                                                                              QStringLiteral("--resume")});
         QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("written for other inputs")), qPrintable(r.err));
         QCOMPARE(readLines(out).size(), size_t(80001)); // the header and every paper, from the start
+        // A partial file zeroed since its progress was written (a lost node's hole) is not taken for rows.
+        QProcess z;
+        z.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out});
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(progress), 60000);
+        ::kill(pid_t(z.processId()), SIGTERM);
+        QVERIFY(z.waitForFinished(60000));
+        const auto zeroed = QFileInfo(out + QStringLiteral(".partial")).size();
+        QVERIFY(::truncate((out + QStringLiteral(".partial")).toLocal8Bit().constData(), 0) == 0);
+        QVERIFY(::truncate((out + QStringLiteral(".partial")).toLocal8Bit().constData(), zeroed) == 0);
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out,
+                                                                            QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("rows its progress says (it was damaged)")),
+                 qPrintable(r.err));
+        QCOMPARE(readLines(out), readLines(path("whole.csv")));
+
+        // A table is read by records, not lines: a stop is honoured all the same, and said not to be continuable.
+        {
+            std::ofstream csv(path("huge-table.csv").toStdString());
+            csv << "id,title\n";
+            for (int i = 0; i < 80000; ++i)
+                csv << "p" << i << ",\"Graph neural networks, part " << i << "\"\n";
+        }
+        QProcess t;
+        const QString tableOut = path("table-out.jsonl");
+        t.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                {QStringLiteral("--store"), m_store, QStringLiteral("predict"), path("export"), QStringLiteral("--data"),
+                 path("huge-table.csv"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--out"),
+                 tableOut});
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(tableOut + QStringLiteral(".partial")).size() > 0, 60000);
+        ::kill(pid_t(t.processId()), SIGTERM);
+        QVERIFY(t.waitForFinished(60000));
+        const QString tableSaid = QString::fromUtf8(t.readAllStandardError());
+        QVERIFY2(t.exitCode() == 3 && tableSaid.contains(QStringLiteral("a table cannot be continued")),
+                 qPrintable(tableSaid));
+
         // What cannot be continued is refused by name.
         r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("huge.jsonl"),
                  QStringLiteral("--out"), QStringLiteral("-"), QStringLiteral("--resume")});
