@@ -30,6 +30,7 @@
 #include "hf/encoderconfig.h"
 #include "elidedlabel.h"
 #include "format.h"
+#include "wheelguard.h"
 
 namespace labbook {
 
@@ -314,6 +315,7 @@ QWidget *ExperimentForm::makeEditor(FieldRow &row)
     case lbk::FieldType::Enum: {
         auto *c = new QComboBox;
         c->setObjectName(name);
+        WheelGuard::install(c); // scrolling the form past it must not change it
         for (const auto &choice : f.choices)
             c->addItem(qs(choice));
         connect(c, &QComboBox::currentTextChanged, this, &ExperimentForm::fieldEdited);

@@ -25,6 +25,7 @@
 #include "async.h"
 #include "experiment/schema.h"
 #include "format.h"
+#include "wheelguard.h"
 
 namespace labbook {
 
@@ -198,6 +199,7 @@ QFormLayout *TargetsDialog::buildEntryHead()
     head->addRow(tr("Name"), nameCell);
     m_type = new QComboBox(m_editor);
     m_type->setObjectName(QStringLiteral("type"));
+    WheelGuard::install(m_type); // scrolling the dialog past it must not change a target's type
     m_type->addItems({QStringLiteral("ssh"), QStringLiteral("slurm"), QStringLiteral("command")});
     m_type->setToolTip(tr("ssh: a host running lbk worker; slurm: a cluster, the worker submitted with sbatch; "
                           "command: any command template that runs a shell command elsewhere ({cmd})"));
