@@ -56,7 +56,8 @@ std::string differences(const std::string &then, const std::string &now)
         if (x == y)
             continue;
         out += std::string(out.empty() ? "" : ", ") + name;
-        if (x.is_primitive() && y.is_primitive() && std::string(key) != "weights" && std::string(key) != "data_modified")
+        const bool sayValues = std::string(key) != "weights" && std::string(key) != "data_modified";
+        if (x.is_primitive() && y.is_primitive() && sayValues)
             out += " (" + (x.is_string() ? x.get<std::string>() : x.dump()) + " then, " +
                    (y.is_string() ? y.get<std::string>() : y.dump()) + " now)";
     }

@@ -304,6 +304,7 @@ private:
         case 'R': return reduce();
         case 'b': return build();
         case 'Q': return persistent();
+        case 0x81: case 0x92: return newObject(op == 0x92);
         default: {
             std::string printable = op >= 32 && op < 127 ? std::string(" ('") + char(op) + "')" : std::string();
             char hex[8];
@@ -403,6 +404,26 @@ private:
         if (m_stack.empty())
             return fail("BUILD with no object");
         return okStatus();
+    }
+
+    // NEWOBJ (NEWOBJ_EX): an instance of a class, which no state dict holds: named, with what to save instead.
+    Status newObject(bool withKeywords)
+    {
+        if (withKeywords && !pop())
+            return fail("NEWOBJ_EX with nothing on the stack");
+        auto args = pop();
+        if (!args)
+            return args.error();
+        auto cls = pop();
+        if (!cls)
+            return cls.error();
+        if ((*cls)->kind != Value::Kind::Global)
+            return fail("it makes an object of an unnamed class");
+        const std::string name = (*cls)->s + "." + (*cls)->s2;
+        return fail("it holds a " + name + " object" +
+                    ((*cls)->s.starts_with("torch.nn") ? " (torch.save(model) saves the whole model; save "
+                                                         "model.state_dict() instead)"
+                                                       : ", which is not part of a state dict of tensors"));
     }
 
     Status reduce()
@@ -516,6 +537,16 @@ std::string describe(const Value &v)
     }
 }
 
+// A training checkpoint ({"epoch": 3, "state_dict": {...}, ...}) keeps the weights under one of its keys: named.
+std::string trainingCheckpointHint(const Value &top)
+{
+    for (const auto &[key, value] : top.pairs)
+        if (key->kind == Value::Kind::Str && value->kind == Value::Kind::Dict)
+            return " (a training checkpoint? its '" + key->s + "' holds a dict: save that alone, as torch.save(" +
+                   "checkpoint['" + key->s + "'], 'pytorch_model.bin'))";
+    return " (a training checkpoint holds one under a key such as 'state_dict': save that alone)";
+}
+
 // The top object as named tensors: a dict of text to tensors, nothing else.
 Result<PickledStateDict> stateDict(const Unpickler &u, const Value &top, const std::string &where,
                                    std::map<std::string, PickledStorage> storages)
@@ -528,8 +559,7 @@ Result<PickledStateDict> stateDict(const Unpickler &u, const Value &top, const s
             return badInput(where + ": a key of its dict is not text: not a state dict of named tensors");
         if (value->kind != Value::Kind::Tensor)
             return badInput(where + ": '" + key->s + "' holds " + describe(*value) +
-                            ", not a tensor: not a state dict of named tensors (a training checkpoint holds one "
-                            "under a key such as 'state_dict'; save that alone)");
+                            ", not a tensor: not a state dict of named tensors" + trainingCheckpointHint(top));
         PickledTensor t = u.tensor(*value);
         t.name = key->s;
         if (!viewFits(t, storages.at(t.storage)))

@@ -115,7 +115,16 @@ private Q_SLOTS:
         QVERIFY(!d.ok());
         QVERIFY2(d.message().find("ckpt/data.pkl: 'state_dict' holds a dict, not a tensor") != std::string::npos,
                  d.message().c_str());
+        QVERIFY2(d.message().find("its 'state_dict' holds a dict: save that alone") != std::string::npos,
+                 d.message().c_str());
         QVERIFY(d.error().badInput);
+        // torch.save(model) pickles the module itself: named, with what to save instead.
+        const std::string module = std::string("\x80\x02" "ctorch.nn.modules.linear\nLinear\nq") + '\0' + ")\x81q\x01.";
+        const auto m = lbk::hf::readStateDictPickle(module, "model.pkl");
+        QVERIFY(!m.ok());
+        QVERIFY2(m.message().find("it holds a torch.nn.modules.linear.Linear object (torch.save(model) saves the "
+                                  "whole model; save model.state_dict() instead)") != std::string::npos,
+                 m.message().c_str());
     }
 
     void notAPickle()

@@ -512,8 +512,8 @@ private Q_SLOTS:
         QProcess t;
         const QString tableOut = path("table-out.jsonl");
         t.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
-                {QStringLiteral("--store"), m_store, QStringLiteral("predict"), path("export"), QStringLiteral("--data"),
-                 path("huge-table.csv"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--out"),
+                {QStringLiteral("--store"), m_store, QStringLiteral("predict"), path("export"),
+                 QStringLiteral("--data"), path("huge-table.csv"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--out"),
                  tableOut});
         QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(tableOut + QStringLiteral(".partial")).size() > 0, 60000);
         ::kill(pid_t(t.processId()), SIGTERM);
