@@ -203,7 +203,10 @@ void defineScoring(CLI::App &app, Invocation &inv)
     auto &p = inv.predict;
     auto *predict = app.add_subcommand("predict", "Classify a large JSON lines file with an exported model or a run");
     predict->add_option("model", p.model, "Export folder (lbk export --format model) or run")->required();
-    predict->add_option("--data", p.data, "JSON lines in (.jsonl or .jsonl.zst), with the run's text fields")->required();
+    predict->add_option("--data", p.data,
+                        "Papers with the run's text fields: JSON lines (.jsonl, .jsonl.zst, or a pipe), or a CSV/TSV "
+                        "table with a header (.csv, .tsv, optionally .zst)")
+        ->required();
     predict->add_option("--out", p.out, "Output: .jsonl, .csv, or - for standard output")->required();
     predict->add_option("--format", p.format, "auto (by --out's extension), jsonl or csv")->capture_default_str();
     predict->add_option("--threads", p.threads, "Threads (0: all cores)")->check(between(0, kMaxThreads))->capture_default_str();

@@ -10,8 +10,10 @@
 # filesystem the compute nodes share. OUT ending in .csv gives CSV (one header), else JSON lines. lbk is $LBK,
 # else the lbk on PATH (with lbk-engine beside it). The sbatch options go to every job (the joining one too).
 # Parts and task logs go to OUT.parts/; the parts are removed once OUT is written, the logs stay.
-# Run again after a failed task, it scores only the shards whose parts are missing, as long as the model, the data,
-# lbk and SHARDS are what they were (OUT.parts/inputs records them); otherwise it scores every shard anew.
+# Run again after a failed task, it scores only the shards whose parts are missing (and a task stopped by its time
+# limit continues its part), as long as the model, the data, lbk, lbk-engine, SHARDS and the format are what they
+# were (OUT.parts/inputs records them); otherwise it scores every shard anew. It refuses while a job of the earlier
+# submission is still queued or running (OUT.parts/jobs).
 # Shards are blocks of whole chunks of lines (docs/PREDICT.md): a small file leaves some tasks nothing to do.
 set -euo pipefail
 
