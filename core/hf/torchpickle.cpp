@@ -337,60 +337,53 @@ private:
         return push(v);
     }
 
-    Status smallTuple(int n)
+    // The top n objects, in stack order.
+    Result<std::vector<Ref>> popTop(size_t n)
     {
-        auto v = make(Value::Kind::Tuple);
-        v->items.resize(size_t(n));
-        for (int k = n - 1; k >= 0; --k) {
+        std::vector<Ref> items(n);
+        for (size_t k = n; k-- > 0;) {
             auto item = pop();
             if (!item)
                 return item.error();
-            v->items[size_t(k)] = std::move(*item);
+            items[k] = *item;
         }
+        return items;
+    }
+
+    // The objects an APPENDS or SETITEMS takes (those above the MARK), or an APPEND's or SETITEM's n.
+    Result<std::vector<Ref>> popItems(bool many, size_t n) { return many ? popMark() : popTop(n); }
+
+    Status smallTuple(int n)
+    {
+        auto items = popTop(size_t(n));
+        if (!items)
+            return items.error();
+        auto v = make(Value::Kind::Tuple);
+        v->items = std::move(*items);
         return push(v);
     }
 
     Status append(bool many)
     {
-        std::vector<Ref> items;
-        if (many) {
-            auto marked = popMark();
-            if (!marked)
-                return marked.error();
-            items = std::move(*marked);
-        } else {
-            auto item = pop();
-            if (!item)
-                return item.error();
-            items.push_back(std::move(*item));
-        }
+        auto items = popItems(many, 1);
+        if (!items)
+            return items.error();
         if (m_stack.empty() || m_stack.back()->kind != Value::Kind::List)
             return fail("APPEND to something that is not a list");
-        for (auto &i : items)
-            m_stack.back()->items.push_back(std::move(i));
+        for (Ref i : *items)
+            m_stack.back()->items.push_back(i);
         return okStatus();
     }
 
     Status setItems(bool many)
     {
-        std::vector<Ref> items;
-        if (many) {
-            auto marked = popMark();
-            if (!marked)
-                return marked.error();
-            items = std::move(*marked);
-        } else {
-            for (int k = 0; k < 2; ++k) {
-                auto item = pop();
-                if (!item)
-                    return item.error();
-                items.insert(items.begin(), std::move(*item));
-            }
-        }
-        if (items.size() % 2 || m_stack.empty() || m_stack.back()->kind != Value::Kind::Dict)
+        auto items = popItems(many, 2);
+        if (!items)
+            return items.error();
+        if (items->size() % 2 || m_stack.empty() || m_stack.back()->kind != Value::Kind::Dict)
             return fail("SETITEMS on something that is not a dict");
-        for (size_t k = 0; k < items.size(); k += 2)
-            m_stack.back()->pairs.emplace_back(items[k], items[k + 1]);
+        for (size_t k = 0; k < items->size(); k += 2)
+            m_stack.back()->pairs.emplace_back((*items)[k], (*items)[k + 1]);
         return okStatus();
     }
 
