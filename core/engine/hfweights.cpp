@@ -1,16 +1,11 @@
 // Encoder weights in and out of Hugging Face's files.
 #include "engine/hfweights.h"
 
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <set>
 
-#include <caffe2/serialize/inline_container.h>
-
+#include "hf/pytorchbin.h"
 #include "hf/safetensors.h"
-#include "hf/torchpickle.h"
 
 namespace lbk {
 
@@ -98,13 +93,16 @@ std::optional<torch::ScalarType> storageScalarType(const std::string &type)
     return std::nullopt;
 }
 
-// Every tensor of a state dict, a view of its storage's bytes copied into a tensor of the storage's type (the
-// bytes of the legacy layout need not be aligned). A storage several tensors share (a tied decoder, views) is
-// copied once and kept until its last tensor is visited. storageBytes: a storage's bytes by key, or an error.
-Status visitPickled(const hf::PickledStateDict &dict, const std::string &where,
-                    const std::function<Result<std::string_view>(const std::string &key)> &storageBytes,
-                    const TensorVisitor &visit)
+// Every tensor of a pytorch_model.bin (either layout), a view of its storage's bytes read into a tensor of the
+// storage's type. A storage several tensors share (a tied decoder, views) is read once and kept until its last
+// tensor is visited.
+Status visitPytorchBin(const fs::path &file, const TensorVisitor &visit)
 {
+    const std::string where = file.string();
+    auto bin = hf::PytorchBin::open(file);
+    if (!bin)
+        return bin.error();
+    const hf::PickledStateDict &dict = (*bin)->dict();
     std::map<std::string, int> uses;
     for (const auto &t : dict.tensors)
         ++uses[t.storage];
@@ -117,20 +115,14 @@ Status visitPickled(const hf::PickledStateDict &dict, const std::string &where,
                             ", which Labbook does not read");
         torch::Tensor &storage = kept[t.storage];
         if (!storage.defined()) {
-            const auto bytes = storageBytes(t.storage);
-            if (!bytes)
-                return bytes.error();
-            if (bytes->size() / s.elementSize < size_t(s.elements))
-                return badInput(where + ": storage " + t.storage + " of tensor '" + t.name + "' is shorter than the " +
-                                std::to_string(s.elements) + " elements its pickle says (the file is damaged)");
             try {
                 storage = torch::empty({s.elements}, torch::TensorOptions(*type));
             } catch (const c10::Error &) {
                 return badInput(where + ": storage " + t.storage + " claims " + std::to_string(s.elements) +
                                 " elements, more than this machine can hold (the file is damaged)");
             }
-            if (s.elements > 0)
-                std::memcpy(storage.data_ptr(), bytes->data(), size_t(s.elements) * s.elementSize);
+            if (auto read = (*bin)->readStorage(t.storage, storage.data_ptr()); !read)
+                return read;
         }
         const torch::Tensor view = storage.as_strided(t.shape, t.stride, t.offset); // inside it: hf::viewFits
         if (--uses[t.storage] == 0)
@@ -139,60 +131,6 @@ Status visitPickled(const hf::PickledStateDict &dict, const std::string &where,
             return st;
     }
     return okStatus();
-}
-
-// A zip archive (torch.save since PyTorch 1.6): the pickle in data.pkl, each storage in data/<key>, read with
-// LibTorch's reader of that container (LibTorch's unpickler is not used: it turns the OrderedDict into None).
-// LibTorch's errors while reading are the file's; the visitor's own are passed on as they are.
-Status visitPytorchZip(const fs::path &file, const TensorVisitor &visit)
-{
-    const std::string where = file.string();
-    const auto unreadable = [&](const c10::Error &e) {
-        return badInput(where + ": not a readable torch.save archive (" +
-                        std::string(e.what_without_backtrace()).substr(0, 200) + "); it may be damaged or cut short");
-    };
-    std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-    Result<hf::PickledStateDict> dict = badInput(where + ": no data.pkl");
-    try {
-        reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(file.string());
-        const auto [pickle, size] = reader->getRecord("data.pkl");
-        dict = hf::readStateDictPickle(std::string_view(static_cast<const char *>(pickle.get()), size), where);
-    } catch (const c10::Error &e) {
-        return unreadable(e);
-    }
-    if (!dict)
-        return dict.error();
-    std::tuple<at::DataPtr, size_t> record;
-    return visitPickled(*dict, where, [&](const std::string &key) -> Result<std::string_view> {
-        try {
-            if (!reader->hasRecord("data/" + key))
-                return badInput(where + ": storage data/" + key + " is missing from the archive");
-            record = reader->getRecord("data/" + key);
-        } catch (const c10::Error &e) {
-            return unreadable(e);
-        }
-        return std::string_view(static_cast<const char *>(std::get<0>(record).get()), std::get<1>(record));
-    }, visit);
-}
-
-// pytorch_model.bin: torch.save's zip archive, or the single stream of PyTorch before 1.6 (SciBERT's and SPECTER's
-// files on the Hub).
-Status visitPytorchBin(const fs::path &file, const TensorVisitor &visit)
-{
-    std::ifstream in(file, std::ios::binary);
-    char magic[4] = {};
-    if (!in.read(magic, 4))
-        return badInput(file.string() + ": too short to be a PyTorch file");
-    if (std::memcmp(magic, "PK\x03\x04", 4) == 0)
-        return visitPytorchZip(file, visit);
-    in.seekg(0);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto legacy = hf::readLegacyCheckpoint(bytes, file.string());
-    if (!legacy)
-        return legacy.error();
-    return visitPickled(legacy->dict, file.string(), [&](const std::string &k) -> Result<std::string_view> {
-        return legacy->storageBytes.at(k);
-    }, visit);
 }
 
 } // namespace

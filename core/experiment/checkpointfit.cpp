@@ -1,6 +1,7 @@
 #include "experiment/checkpointfit.h"
 
 #include "experiment/schema.h"
+#include "hf/storedtensors.h"
 
 namespace lbk {
 
@@ -45,6 +46,8 @@ std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::fil
         return ValidationIssue{"model.init_from", "model.init_from: " + checkpoint.message()};
     if (auto bad = checkpointContradictions(e, checkpoint->config, (folder / "config.json").string()))
         return ValidationIssue{"model.init_from", *bad};
+    if (auto weights = hf::checkWeightsFiles(*checkpoint, e.model.allowMissingWeights); !weights)
+        return ValidationIssue{"model.init_from", "model.init_from: " + weights.message()};
     return std::nullopt;
 }
 

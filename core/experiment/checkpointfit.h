@@ -16,8 +16,9 @@ namespace lbk {
 std::optional<std::string> checkpointContradictions(const Experiment &e, const hf::EncoderConfig &c,
                                                     const std::string &where);
 
-// model.init_from against the folder it names (resolved as data paths are): not a checkpoint folder, or sizes
-// that contradict its config.json, as an issue on model.init_from; nothing when it fits. lbk validate asks this.
+// model.init_from against the folder it names (resolved as data paths are): not a checkpoint folder, sizes that
+// contradict its config.json, or weights files that are damaged or do not fit it (hf/storedtensors.h), as an issue
+// on model.init_from; nothing when it fits. lbk validate and the form ask this.
 std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder);
 
 } // namespace lbk

@@ -1,11 +1,13 @@
 // core/hf: safetensors files (round trips for every dtype, the reference writer's bytes, every hostile header a
-// message naming the file and the tensor, truncation), config.json checks and export, checkpoint folders.
+// message naming the file and the tensor, truncation), config.json checks and export, checkpoint folders, and
+// their weights files checked against config.json without their values (what lbk validate and the form do).
 #include <QtTest>
 
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <sstream>
 
@@ -14,6 +16,7 @@
 #include "hf/encoderconfig.h"
 #include "hf/headlabels.h"
 #include "hf/safetensors.h"
+#include "hf/storedtensors.h"
 
 using namespace lbk;
 using namespace lbk::hf;
@@ -116,6 +119,54 @@ class TestHf : public QObject {
         for (const auto &f : files)
             writeAll(dir / f, "");
         return dir;
+    }
+
+
+    // A tiny BERT checkpoint folder (vocabulary 20, hidden 4, 2 layers, feed-forward 8, 16 positions): config.json,
+    // vocab.txt and model.safetensors with the tensors checkpoints check, zeros. `edit` changes the tensors first.
+    fs::path tinyBert(const std::string &name, const std::function<void(std::vector<TensorView> &)> &edit = {})
+    {
+        const fs::path dir = tmp(name);
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        writeAll(dir / "config.json", bertConfig({{"vocab_size", 20}, {"hidden_size", 4}, {"num_hidden_layers", 2},
+                                                  {"num_attention_heads", 2}, {"intermediate_size", 8},
+                                                  {"max_position_embeddings", 16}})
+                                          .dump());
+        writeAll(dir / "vocab.txt", "[PAD]\n");
+        static const std::vector<float> zeros(128);
+        static const std::vector<int64_t> ids(16);
+        const auto f32 = [](std::string n, std::vector<int64_t> shape) {
+            return TensorView{std::move(n), DType::F32, shape, zeros.data(), size_t(shape[0] * shape[1] * 4)};
+        };
+        std::vector<TensorView> t = {f32("bert.embeddings.word_embeddings.weight", {20, 4}),
+                                     f32("bert.embeddings.position_embeddings.weight", {16, 4}),
+                                     f32("bert.embeddings.token_type_embeddings.weight", {2, 4}),
+                                     {"bert.embeddings.position_ids", DType::I64, {1, 16}, ids.data(), 16 * 8},
+                                     f32("cls.predictions.transform.dense.weight", {4, 4})};
+        for (const std::string layer : {"bert.encoder.layer.0.", "bert.encoder.layer.1."}) {
+            t.push_back(f32(layer + "attention.self.query.weight", {4, 4}));
+            t.push_back(f32(layer + "attention.output.dense.weight", {4, 4}));
+            t.push_back(f32(layer + "intermediate.dense.weight", {8, 4}));
+            t.push_back(f32(layer + "output.dense.weight", {4, 8}));
+        }
+        if (edit)
+            edit(t);
+        for (auto &v : t) // the bytes the (edited) shape holds; the zeros are long enough for every case
+            v.bytes = size_t(v.shape[0] * v.shape[1]) * dtypeSize(v.dtype);
+        const Status written = writeSafetensors(dir / "model.safetensors", t);
+        [&] { QVERIFY2(written.ok(), written.ok() ? "" : written.message().c_str()); }();
+        return dir;
+    }
+
+    // The message checkWeightsFiles gives the folder ("" when it fits).
+    static std::string weightsProblem(const fs::path &dir, bool allowMissing = false)
+    {
+        auto f = inspectCheckpointFolder(dir);
+        if (!f)
+            return "inspect: " + f.message();
+        const Status s = checkWeightsFiles(*f, allowMissing);
+        return s.ok() ? std::string() : s.message();
     }
 
 private Q_SLOTS:
@@ -949,6 +1000,123 @@ private Q_SLOTS:
         CheckpointFolder empty;
         QCOMPARE(q(empty.describe()), QStringLiteral("bert, 12 layers, hidden 768, 12 heads, vocabulary 30,522 (no "
                                                      "tokenizer files), no weights"));
+    }
+
+    // What lbk validate and the form find in the weights before a run: sizes of another model, missing layers,
+    // integers where a weight belongs, another family's names, a file cut short; each naming the file and tensor.
+    void weightsCheckedAgainstTheConfig()
+    {
+        QCOMPARE(q(weightsProblem(tinyBert("fits"))), QString());
+        QCOMPARE(q(weightsProblem(tinyBert("bare-names", [](auto &t) {
+                     for (auto &v : t)
+                         if (v.name.starts_with("bert."))
+                             v.name = v.name.substr(5);
+                 }))),
+                 QString());
+
+        fs::path dir = tinyBert("other-vocabulary", [](auto &t) { t[0].shape = {19, 4}; });
+        QCOMPARE(q(weightsProblem(dir)),
+                 q((dir / "model.safetensors").string() + ": 'bert.embeddings.word_embeddings.weight' has shape "
+                   "[19, 4] but " + (dir / "config.json").string() + " needs [20, 4] (vocab_size 20, hidden_size 4, "
+                   "intermediate_size 8, max_position_embeddings 16): the weights are another model's, or "
+                   "config.json is"));
+        dir = tinyBert("other-feed-forward", [](auto &t) { t.back().shape = {4, 4}; });
+        QVERIFY2(weightsProblem(dir).find("'bert.encoder.layer.1.output.dense.weight' has shape [4, 4] but") !=
+                     std::string::npos, weightsProblem(dir).c_str());
+
+        dir = tinyBert("one-layer", [](auto &t) { t.resize(t.size() - 4); });
+        QCOMPARE(q(weightsProblem(dir)),
+                 q((dir / "model.safetensors").string() + ": holds no weights of encoder layer 1 where config.json "
+                   "has num_hidden_layers 2 (the file has 1 layer; set model.allow_missing_weights to start the "
+                   "missing ones at random)"));
+        QCOMPARE(q(weightsProblem(dir, true)), QString());
+
+        dir = tinyBert("integers", [](auto &t) {
+            static const std::vector<int64_t> ints(32);
+            t[7] = {t[7].name, DType::I64, {8, 4}, ints.data(), 0};
+        });
+        QVERIFY2(weightsProblem(dir).find("'bert.encoder.layer.0.intermediate.dense.weight' holds integers (I64), "
+                                          "not a weight") != std::string::npos, weightsProblem(dir).c_str());
+
+        dir = tinyBert("family");
+        json config = json::parse(readAll(dir / "config.json"));
+        config["model_type"] = "roberta";
+        writeAll(dir / "config.json", config.dump());
+        QVERIFY2(weightsProblem(dir).find(": no roberta.embeddings.word_embeddings.weight: not the weights of a "
+                                          "roberta encoder") != std::string::npos, weightsProblem(dir).c_str());
+
+        dir = tinyBert("cut-short");
+        fs::resize_file(dir / "model.safetensors", fs::file_size(dir / "model.safetensors") - 1);
+        QVERIFY2(weightsProblem(dir).rfind((dir / "model.safetensors").string() + ": ", 0) == 0,
+                 weightsProblem(dir).c_str());
+
+        // checkInitFrom (lbk validate) asks the same, allowing what model.allow_missing_weights allows.
+        Experiment e;
+        e.model.type = ModelType::Encoder;
+        e.tokenizer.maxTokens = 16;
+        auto issue = checkInitFrom(e, tinyBert("validate-one-layer", [](auto &t) { t.resize(t.size() - 4); }));
+        QVERIFY(issue.has_value());
+        QCOMPARE(q(issue->path), QStringLiteral("model.init_from"));
+        QVERIFY2(issue->message.find("model.init_from: ") == 0 &&
+                     issue->message.find("holds no weights of encoder layer 1") != std::string::npos,
+                 issue->message.c_str());
+        e.model.allowMissingWeights = true;
+        QVERIFY(!checkInitFrom(e, tmp("validate-one-layer")).has_value());
+    }
+
+    // A sharded checkpoint: every shard listed, and a problem named by its shard. pytorch_model.bin in either of
+    // torch.save's layouts lists the same tensors (tests/fixtures/torch).
+    void storedTensorsOfShardsAndPytorchBins()
+    {
+        fs::path dir = tinyBert("shards");
+        auto whole = SafetensorsFile::open(dir / "model.safetensors");
+        QVERIFY(whole.ok());
+        std::vector<TensorView> first, second;
+        json map;
+        for (const auto &t : (*whole)->header().tensors) {
+            const auto bytes = (*whole)->bytes(t);
+            auto &shard = t.name.find("layer.1.") == std::string::npos ? first : second;
+            shard.push_back({t.name, t.dtype, t.shape, bytes.data(), bytes.size()});
+            if (t.name == "bert.encoder.layer.1.intermediate.dense.weight")
+                shard.back().shape = {4, 8};
+            map[t.name] = &shard == &first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+        }
+        QVERIFY(writeSafetensors(dir / "model-00001-of-00002.safetensors", first).ok());
+        QVERIFY(writeSafetensors(dir / "model-00002-of-00002.safetensors", second).ok());
+        whole.value().reset();
+        fs::remove(dir / "model.safetensors");
+        writeAll(dir / "model.safetensors.index.json", json{{"weight_map", map}}.dump());
+        auto f = inspectCheckpointFolder(dir);
+        QVERIFY2(f.ok(), f.ok() ? "" : f.message().c_str());
+        auto listed = readStoredTensors(*f);
+        QVERIFY(listed.ok());
+        QCOMPARE(listed->size(), first.size() + second.size());
+        QCOMPARE(listed->back().file, dir / "model-00002-of-00002.safetensors");
+        QVERIFY2(weightsProblem(dir).rfind((dir / "model-00002-of-00002.safetensors").string() +
+                                           ": 'bert.encoder.layer.1.intermediate.dense.weight' has shape [4, 8]", 0) == 0,
+                 weightsProblem(dir).c_str());
+
+        const fs::path torchFixtures = fs::path(LABBOOK_SOURCE_DIR) / "tests" / "fixtures" / "torch";
+        for (const std::string layout : {"legacy.bin", "zip.bin"}) {
+            dir = folderWith("bin-" + layout, "bert", {"vocab.txt"});
+            fs::copy_file(torchFixtures / layout, dir / "pytorch_model.bin");
+            f = inspectCheckpointFolder(dir);
+            QVERIFY(f.ok());
+            listed = readStoredTensors(*f);
+            QVERIFY2(listed.ok(), listed.ok() ? "" : listed.message().c_str());
+            QCOMPARE(listed->size(), size_t(8));
+            const auto &ids = *std::find_if(listed->begin(), listed->end(),
+                                            [](const StoredTensor &t) { return t.name == "position_ids"; });
+            QCOMPARE(ids.dtype, std::string("LongStorage"));
+            QVERIFY(!ids.floating);
+            QCOMPARE(ids.shape, (std::vector<int64_t>{1, 5}));
+            // Not an encoder's weights: said at once, not after a cluster's queue.
+            QVERIFY2(weightsProblem(dir).find("no bert.embeddings.word_embeddings.weight") != std::string::npos,
+                     weightsProblem(dir).c_str());
+            fs::resize_file(dir / "pytorch_model.bin", fs::file_size(dir / "pytorch_model.bin") - 10);
+            QVERIFY2(weightsProblem(dir).rfind((dir / "pytorch_model.bin").string() + ": ", 0) == 0,
+                     weightsProblem(dir).c_str());
+        }
     }
 };
 

@@ -1,6 +1,7 @@
 // pytorch_model.bin's state dict read without LibTorch (hf/torchpickle): the files tests/fixtures/torch/make.py
-// wrote with PyTorch 1.13, against what Python saw in them; a training checkpoint refused by name; every truncation
-// and many corruptions of both layouts give an error or a state dict, never a crash.
+// wrote with PyTorch 1.13, against what Python saw in them, as the pickle alone and as whole files of both layouts
+// (hf/pytorchbin, the zip one through libzip); a training checkpoint refused by name; every truncation and many
+// corruptions of both layouts give an error or a state dict, never a crash.
 #include <QtTest>
 
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hf/pytorchbin.h"
 #include "hf/safetensors.h"
 #include "hf/torchpickle.h"
 
@@ -206,6 +208,63 @@ private Q_SLOTS:
                 readable += r;
             }
         QVERIFY(readable > 0); // some bytes (values, unused text) change nothing the reader checks
+    }
+
+    // Whole files of both layouts: the same tensors and values, each storage's bytes read once.
+    void pytorchBinInBothLayouts_data()
+    {
+        QTest::addColumn<QString>("fixture");
+        QTest::newRow("legacy") << "legacy.bin";
+        QTest::newRow("zip archive") << "zip.bin";
+    }
+    void pytorchBinInBothLayouts()
+    {
+        QFETCH(QString, fixture);
+        const auto bin = lbk::hf::PytorchBin::open(kFixtures / fixture.toStdString());
+        QVERIFY2(bin.ok(), bin.ok() ? "" : bin.message().c_str());
+        const auto &dict = (*bin)->dict();
+        compareLayout(dict);
+        const json expected = json::parse(readAll(kFixtures / "expected.json"));
+        for (const auto &t : dict.tensors) {
+            const auto &s = dict.storages.at(t.storage);
+            std::string bytes(size_t(s.elements) * s.elementSize, '\0');
+            QVERIFY((*bin)->readStorage(t.storage, bytes.data()).ok());
+            QCOMPARE(values(t, s, bytes), expected[t.name]["values"].get<std::vector<double>>());
+        }
+    }
+
+    // A zip archive cut at any byte is refused naming the file; one with any byte changed opens and reads, or is
+    // refused: never a crash (libzip reads the archive; the pickle machine its data.pkl).
+    void damagedArchivesNeverCrash()
+    {
+        const std::string good = readAll(kFixtures / "zip.bin");
+        const fs::path file = fs::path(LABBOOK_TEST_TMP) / "tst_torchpickle-damaged.bin";
+        fs::create_directories(file.parent_path());
+        const auto check = [&](const std::string &bytes) -> int {
+            std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+            const auto bin = lbk::hf::PytorchBin::open(file);
+            if (!bin.ok())
+                return bin.message().rfind(file.string() + ": ", 0) == 0 ? 0 : -1;
+            for (const auto &[key, s] : (*bin)->dict().storages) {
+                std::string out(size_t(s.elements) * s.elementSize, '\0');
+                if (!(*bin)->readStorage(key, out.data()).ok())
+                    return 0;
+            }
+            for (const auto &t : (*bin)->dict().tensors)
+                if (!lbk::hf::viewFits(t, (*bin)->dict().storages.at(t.storage)))
+                    return -1;
+            return 1;
+        };
+        QCOMPARE(check(good), 1);
+        for (size_t cut = 0; cut < good.size(); ++cut)
+            QVERIFY2(check(good.substr(0, cut)) == 0, qPrintable(QStringLiteral("cut at %1").arg(cut)));
+        for (size_t at = 0; at < good.size(); ++at)
+            for (int v : {0x00, 0xff, (good[at] ^ 0x20) & 0xff}) {
+                std::string bad = good;
+                bad[at] = char(v);
+                QVERIFY2(check(bad) >= 0, qPrintable(QStringLiteral("byte %1 set to %2").arg(at).arg(v)));
+            }
+        fs::remove(file);
     }
 };
 

@@ -3,6 +3,7 @@
 // processes, follow them live, close and reopen the window while a run trains, then find curves,
 // histograms, predictions, per-class metrics, the LR finder and the comparison populated. Writes a screenshot
 // of every view into <build>/screenshots.
+#include <filesystem>
 #include <fstream>
 
 #include <QAbstractItemModelTester>
@@ -63,6 +64,38 @@ const lbk::RunSummary *findRun(StoreService *s, qint64 id)
         if (r.id == id)
             return &r;
     return nullptr;
+}
+
+// A BERT model.safetensors of the given sizes as far as a checkpoint folder is checked before a run (the embeddings,
+// each layer's attention and feed-forward weights), zeros as a sparse file: the sizes of SciBERT in no disk space.
+void writeSparseBertWeights(const std::string &file, int vocab, int hidden, int layers, int intermediate,
+                            int positions)
+{
+    std::vector<std::pair<std::string, std::vector<int64_t>>> tensors = {
+        {"bert.embeddings.word_embeddings.weight", {vocab, hidden}},
+        {"bert.embeddings.position_embeddings.weight", {positions, hidden}},
+        {"bert.embeddings.token_type_embeddings.weight", {2, hidden}}};
+    for (int n = 0; n < layers; ++n) {
+        const std::string layer = "bert.encoder.layer." + std::to_string(n) + ".";
+        tensors.push_back({layer + "attention.self.query.weight", {hidden, hidden}});
+        tensors.push_back({layer + "intermediate.dense.weight", {intermediate, hidden}});
+        tensors.push_back({layer + "output.dense.weight", {hidden, intermediate}});
+    }
+    json header = json::object();
+    int64_t at = 0;
+    for (const auto &[name, shape] : tensors) {
+        const int64_t bytes = shape[0] * shape[1] * 2;
+        header[name] = {{"dtype", "F16"}, {"shape", shape}, {"data_offsets", {at, at + bytes}}};
+        at += bytes;
+    }
+    std::string text = header.dump();
+    text.append((8 - text.size() % 8) % 8, ' ');
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    for (int k = 0; k < 8; ++k)
+        out.put(char((uint64_t(text.size()) >> (8 * k)) & 0xff));
+    out << text;
+    out.close();
+    std::filesystem::resize_file(file, 8 + text.size() + uint64_t(at));
 }
 } // namespace
 
@@ -269,7 +302,7 @@ private Q_SLOTS:
                     {"num_attention_heads", 12}, {"intermediate_size", 3072}, {"max_position_embeddings", 512}}
                    .dump();
         std::ofstream(ss(folder + QStringLiteral("/vocab.txt"))) << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-        std::ofstream(ss(folder + QStringLiteral("/model.safetensors"))) << "";
+        writeSparseBertWeights(ss(folder + QStringLiteral("/model.safetensors")), 31090, 768, 12, 3072, 512);
         form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
         QTRY_VERIFY_WITH_TIMEOUT(form->folderSummary().contains(QLatin1String("12 layers")), 5000);
         QVERIFY2(form->folderSummary().contains(QLatin1String("31,090")), qPrintable(form->folderSummary()));
@@ -307,6 +340,20 @@ private Q_SLOTS:
         QVERIFY(form->folderSummary().contains(QLatin1String("12 layers")));
         QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
         QVERIFY(problems->text().contains(QLatin1String("No problems")));
+        // Weights cut short (a download stopped early): said under the folder before a run, and Launch waits.
+        const QString cut = scratch.filePath(QStringLiteral("cut-short"));
+        QVERIFY(QDir().mkpath(cut));
+        for (const QString name : {QStringLiteral("/config.json"), QStringLiteral("/vocab.txt")})
+            QVERIFY(QFile::copy(folder + name, cut + name));
+        writeSparseBertWeights(ss(cut + QStringLiteral("/model.safetensors")), 31090, 768, 12, 3072, 512);
+        std::filesystem::resize_file(ss(cut + QStringLiteral("/model.safetensors")), 1 << 20);
+        form->setFieldValue(QStringLiteral("model.init_from"), ss(cut));
+        QTRY_VERIFY2_WITH_TIMEOUT(problems->text().contains(QLatin1String("model.safetensors: file is truncated")),
+                                  qPrintable(problems->text()), 5000);
+        QVERIFY(!form->isValid());
+        QVERIFY(form->folderSummary().contains(QLatin1String("12 layers")));
+        form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
+        QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
         form->setFieldValue(QStringLiteral("model.embedding_dim"), dimBefore);
 
         form->setFieldValue(QStringLiteral("model.init_from"), ss(scratch.path()));

@@ -27,6 +27,7 @@
 #include "filedialogs.h"
 #include "data/dataset.h"
 #include "experiment/checkpointfit.h"
+#include "hf/storedtensors.h"
 #include "hf/encoderconfig.h"
 #include "elidedlabel.h"
 #include "format.h"
@@ -580,11 +581,16 @@ void ExperimentForm::startFolderPreview()
                                       .arg(qs(f.message()).toHtmlEscaped()),
                              {}};
         Inspected r{key, QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped()), {}};
+        std::optional<std::string> bad;
         if (e)
-            if (auto bad = lbk::checkpointContradictions(*e, f->config, "its config.json")) {
-                r.problem = qs(*bad);
-                r.text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(r.problem.toHtmlEscaped());
-            }
+            bad = lbk::checkpointContradictions(*e, f->config, "its config.json");
+        if (!bad)
+            if (auto weights = lbk::hf::checkWeightsFiles(*f, e && e->model.allowMissingWeights); !weights)
+                bad = weights.message();
+        if (bad) {
+            r.problem = qs(*bad);
+            r.text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(r.problem.toHtmlEscaped());
+        }
         return r;
     };
     m_folderPreview = async::run(QThreadPool::globalInstance(), this, std::move(inspect), [this](Inspected r) {

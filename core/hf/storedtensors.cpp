@@ -1,0 +1,166 @@
+#include "hf/storedtensors.h"
+
+#include <charconv>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "hf/pytorchbin.h"
+#include "hf/safetensors.h"
+
+namespace lbk::hf {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status addSafetensors(const fs::path &file, std::vector<StoredTensor> &out)
+{
+    auto st = SafetensorsFile::open(file);
+    if (!st)
+        return st.error();
+    for (const auto &t : (*st)->header().tensors)
+        out.push_back({file, t.name, std::string(dtypeName(t.dtype)), t.dtype != DType::I64, t.shape});
+    return okStatus();
+}
+
+bool isFloatingStorage(const std::string &type)
+{
+    return type == "FloatStorage" || type == "DoubleStorage" || type == "HalfStorage" || type == "BFloat16Storage";
+}
+
+Status addPytorchBin(const fs::path &file, std::vector<StoredTensor> &out)
+{
+    auto bin = PytorchBin::open(file);
+    if (!bin)
+        return bin.error();
+    const auto &dict = (*bin)->dict();
+    for (const auto &t : dict.tensors) {
+        const std::string &type = dict.storages.at(t.storage).type;
+        out.push_back({file, t.name, type, isFloatingStorage(type), t.shape});
+    }
+    return okStatus();
+}
+
+std::string shapeText(const std::vector<int64_t> &shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+// A backbone tensor's name without the family's prefix ("embeddings...", "encoder.layer..."); "" for the heads'
+// and another family's tensors.
+std::string backboneName(const std::string &name, const std::string &prefix)
+{
+    const std::string bare = name.starts_with(prefix) ? name.substr(prefix.size()) : name;
+    return bare.starts_with("embeddings.") || bare.starts_with("encoder.") ? bare : std::string();
+}
+
+// "encoder.layer.N.REST": N, and REST in `rest`.
+std::optional<int> layerOf(const std::string &bare, std::string &rest)
+{
+    static const std::string head = "encoder.layer.";
+    if (!bare.starts_with(head))
+        return std::nullopt;
+    int n = -1;
+    const char *begin = bare.data() + head.size(), *end = bare.data() + bare.size();
+    const auto [p, ec] = std::from_chars(begin, end, n);
+    if (ec != std::errc() || p == end || *p != '.' || n < 0)
+        return std::nullopt;
+    rest = std::string(p + 1, end);
+    return n;
+}
+
+// The shape config.json gives the backbone tensors checked here; nothing for the others.
+std::optional<std::vector<int64_t>> configShape(const EncoderConfig &c, const std::string &bare)
+{
+    const int64_t h = c.hiddenSize;
+    static const std::map<std::string, int EncoderConfig::*> embeddings = {
+        {"embeddings.word_embeddings.weight", &EncoderConfig::vocabSize},
+        {"embeddings.position_embeddings.weight", &EncoderConfig::maxPositions},
+        {"embeddings.token_type_embeddings.weight", &EncoderConfig::typeVocabSize}};
+    if (const auto it = embeddings.find(bare); it != embeddings.end())
+        return std::vector<int64_t>{c.*(it->second), h};
+    std::string rest;
+    if (!layerOf(bare, rest))
+        return std::nullopt;
+    if (rest == "attention.self.query.weight" || rest == "attention.output.dense.weight")
+        return std::vector<int64_t>{h, h};
+    if (rest == "intermediate.dense.weight")
+        return std::vector<int64_t>{c.intermediateSize, h};
+    if (rest == "output.dense.weight")
+        return std::vector<int64_t>{h, c.intermediateSize};
+    return std::nullopt;
+}
+
+std::string sizesNote(const EncoderConfig &c)
+{
+    return "vocab_size " + std::to_string(c.vocabSize) + ", hidden_size " + std::to_string(c.hiddenSize) +
+           ", intermediate_size " + std::to_string(c.intermediateSize) + ", max_position_embeddings " +
+           std::to_string(c.maxPositions);
+}
+
+} // namespace
+
+Result<std::vector<StoredTensor>> readStoredTensors(const CheckpointFolder &folder)
+{
+    std::vector<StoredTensor> out;
+    for (const auto &file : folder.weightFiles()) {
+        const Status read = folder.weights == WeightsFormat::PytorchBin ? addPytorchBin(file, out)
+                                                                         : addSafetensors(file, out);
+        if (!read)
+            return read.error();
+    }
+    return out;
+}
+
+Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<StoredTensor> &tensors,
+                          bool allowMissing)
+{
+    const EncoderConfig &c = folder.config;
+    const std::string prefix = std::string(familyName(c.family)) + ".";
+    std::set<int> layers;
+    bool wordEmbeddings = false;
+    for (const auto &t : tensors) {
+        const std::string bare = backboneName(t.name, prefix);
+        if (bare.empty() || bare.ends_with("position_ids") || bare.ends_with("token_type_ids"))
+            continue; // a head (replaced when it does not fit) or a buffer transformers ignores
+        if (!t.floating)
+            return badInput(t.file.string() + ": '" + t.name + "' holds integers (" + t.dtype +
+                            "), not a weight: the checkpoint is damaged or not an encoder's");
+        if (const auto want = configShape(c, bare); want && *want != t.shape)
+            return badInput(t.file.string() + ": '" + t.name + "' has shape " + shapeText(t.shape) + " but " +
+                            (folder.folder / "config.json").string() + " needs " + shapeText(*want) + " (" +
+                            sizesNote(c) + "): the weights are another model's, or config.json is");
+        std::string rest;
+        if (const auto n = layerOf(bare, rest))
+            layers.insert(*n);
+        wordEmbeddings |= bare == "embeddings.word_embeddings.weight";
+    }
+    if (allowMissing)
+        return okStatus();
+    const std::string file = folder.weightsPath.string();
+    if (!wordEmbeddings)
+        return badInput(file + ": no " + prefix + "embeddings.word_embeddings.weight: not the weights of a " +
+                        std::string(familyName(c.family)) + " encoder (config.json's model_type) " +
+                        "(set model.allow_missing_weights to start what is missing at random)");
+    for (int n = 0; n < c.layers; ++n)
+        if (!layers.count(n))
+            return badInput(file + ": holds no weights of encoder layer " + std::to_string(n) + " where config.json "
+                            "has num_hidden_layers " + std::to_string(c.layers) + " (the file has " +
+                            std::to_string(layers.size()) + (layers.size() == 1 ? " layer" : " layers") +
+                            "; set model.allow_missing_weights to start the missing ones at random)");
+    return okStatus();
+}
+
+Status checkWeightsFiles(const CheckpointFolder &folder, bool allowMissing)
+{
+    auto tensors = readStoredTensors(folder);
+    if (!tensors)
+        return tensors.error();
+    return checkStoredTensors(folder, *tensors, allowMissing);
+}
+
+} // namespace lbk::hf
