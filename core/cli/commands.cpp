@@ -551,7 +551,8 @@ int validate(const Common &c, const std::string &file)
 {
     auto j = readJsonFile(file);
     std::vector<ValidationIssue> issues;
-    std::string dataNote; // data not found here: a note, not an error (a target with its own data_root has it)
+    std::vector<std::string> notes; // data not found here (a target with its own data_root has it), where a
+                                    // relative init_from was read: notes, not errors
     if (!j) {
         issues.push_back({"", j.message()});
     } else {
@@ -559,23 +560,29 @@ int validate(const Common &c, const std::string &file)
             (*j)["name"] = fs::path(file).stem().string();
         issues = validateExperimentJson(*j);
         if (auto e = experimentFromJson(*j); issues.empty() && e) {
-            if (e->model.pretrained())
-                if (auto bad = checkInitFrom(*e, resolveDataPath(e->model.initFrom, c.dataRoot)))
+            if (e->model.pretrained()) {
+                const fs::path folder = resolveDataPath(e->model.initFrom, c.dataRoot);
+                if (auto bad = checkInitFrom(*e, folder))
                     issues.push_back(*bad);
-            dataNote = missingDataNote(*e, c.dataRoot);
+                else if (!e->model.initFrom.starts_with('~') && fs::path(e->model.initFrom).is_relative())
+                    notes.push_back("model.init_from: read from " + folder.string() +
+                                    " (a relative path starts at the data root; --data-root changes it)");
+            }
+            if (auto missing = missingDataNote(*e, c.dataRoot); !missing.empty())
+                notes.push_back(missing);
         }
     }
     if (c.json) {
         json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};
         for (const auto &i : issues)
             out["errors"].push_back({{"path", i.path}, {"message", i.message}});
-        if (!dataNote.empty())
-            out["notes"] = json::array({dataNote});
+        if (!notes.empty())
+            out["notes"] = notes;
         std::printf("%s\n", dumpJson(out).c_str());
     } else if (issues.empty()) {
         std::printf("%s: valid\n", file.c_str());
-        if (!dataNote.empty())
-            std::fprintf(stderr, "note: %s\n", dataNote.c_str());
+        for (const auto &note : notes)
+            std::fprintf(stderr, "note: %s\n", note.c_str());
     } else {
         for (const auto &i : issues) // a file that cannot be read is named by its message already
             std::fprintf(stderr, "%s\n", (i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());

@@ -7,19 +7,19 @@ namespace lbk {
 
 using nlohmann::json;
 
+std::vector<CheckpointSize> checkpointSizes(const hf::EncoderConfig &c)
+{
+    return {{"model.layers", "num_hidden_layers", c.layers},
+            {"model.embedding_dim", "hidden_size", c.hiddenSize},
+            {"model.heads", "num_attention_heads", c.heads},
+            {"model.hidden", "intermediate_size", c.intermediateSize}};
+}
+
 std::optional<std::string> checkpointContradictions(const Experiment &e, const hf::EncoderConfig &c,
                                                     const std::string &where)
 {
-    struct Size {
-        const char *field, *key;
-        int value;
-    };
-    const Size sizes[] = {{"model.layers", "num_hidden_layers", c.layers},
-                          {"model.embedding_dim", "hidden_size", c.hiddenSize},
-                          {"model.heads", "num_attention_heads", c.heads},
-                          {"model.hidden", "intermediate_size", c.intermediateSize}};
     std::string msg;
-    for (const auto &s : sizes) {
+    for (const auto &s : checkpointSizes(c)) {
         // The recorded config has every default filled in: a value other than the field's default was set.
         const json set = valueAt(e.config, s.field);
         const FieldSpec *f = findField(s.field);

@@ -4,12 +4,21 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "experiment/experiment.h"
 #include "experiment/schema.h"
 #include "hf/encoderconfig.h"
 
 namespace lbk {
+
+// The experiment's size fields a checkpoint's config.json decides, with its key and value there:
+// model.layers (num_hidden_layers), model.embedding_dim (hidden_size), model.heads, model.hidden (intermediate_size).
+struct CheckpointSize {
+    const char *field, *key;
+    int value;
+};
+std::vector<CheckpointSize> checkpointSizes(const hf::EncoderConfig &c = {});
 
 // Sizes set in the experiment (other than their defaults) that contradict the checkpoint's config.json, and a
 // max_tokens its position table cannot hold: one message naming both values, or nothing. where names the config.

@@ -6,6 +6,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -361,7 +362,8 @@ private Q_SLOTS:
     }
 
     // lbk validate reads the folder: a size that contradicts its config.json names both values; the folder's own
-    // sizes validate; a folder that is not a checkpoint says why.
+    // sizes validate; a folder that is not a checkpoint, or whose weights are cut short, says why; a relative folder
+    // is read under the data root, and said.
     void validateChecksTheFolder()
     {
         const QString folder = path(QStringLiteral("validate-bert"));
@@ -385,6 +387,26 @@ private Q_SLOTS:
         QCOMPARE(none.exitCode, 2);
         QVERIFY2(none.err.contains(QStringLiteral("model.init_from: ")) && none.err.contains(QStringLiteral("config.json")),
                  qPrintable(none.err));
+
+        // Weights cut short (a download stopped early) are found here, not by a run after a cluster's queue.
+        const QString cut = path(QStringLiteral("validate-cut"));
+        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), QStringLiteral("bert"), QStringLiteral("--out"),
+                         cut, QStringLiteral("--weights"), QStringLiteral("bin")}).exitCode, 0);
+        const std::string bin = cut.toStdString() + "/pytorch_model.bin";
+        std::filesystem::resize_file(bin, std::filesystem::file_size(bin) / 2);
+        const auto cutShort = lbk({QStringLiteral("validate"), experiment(QStringLiteral("validate-cut"), cut)});
+        QCOMPARE(cutShort.exitCode, 2);
+        QVERIFY2(cutShort.err.contains(QString::fromStdString("model.init_from: " + bin + ": not a readable torch.save "
+                                                              "archive")),
+                 qPrintable(cutShort.err));
+
+        // A relative folder starts at the data root, and validate says where it read it.
+        const auto relative = lbk({QStringLiteral("--data-root"), m_dir.path(), QStringLiteral("validate"),
+                                   experiment(QStringLiteral("validate-relative"), QStringLiteral("validate-bert"))});
+        QVERIFY2(relative.exitCode == 0, qPrintable(relative.err));
+        QVERIFY2(relative.err.contains(QStringLiteral("note: model.init_from: read from %1 (a relative path starts at "
+                                                      "the data root").arg(folder)),
+                 qPrintable(relative.err));
     }
 
     // --format hf refuses what transformers could not load the same way, and says what to use instead.

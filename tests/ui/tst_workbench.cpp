@@ -340,6 +340,31 @@ private Q_SLOTS:
         QVERIFY(form->folderSummary().contains(QLatin1String("12 layers")));
         QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
         QVERIFY(problems->text().contains(QLatin1String("No problems")));
+        // The sizes the checkpoint decides say so, with its values, instead of the scratch defaults; they come
+        // back when the folder is cleared.
+        auto *layers = form->findChild<QLineEdit *>(QStringLiteral("field:model.layers"));
+        auto *dim = form->findChild<QLineEdit *>(QStringLiteral("field:model.embedding_dim"));
+        QVERIFY(layers && dim);
+        QCOMPARE(layers->text(), QString());
+        QCOMPARE(layers->placeholderText(), QStringLiteral("from the checkpoint: 12"));
+        QCOMPARE(dim->placeholderText(), QStringLiteral("from the checkpoint: 768"));
+        form->setFieldValue(QStringLiteral("model.init_from"), "");
+        QTRY_COMPARE_WITH_TIMEOUT(layers->text(), QStringLiteral("1"), 5000);
+        QCOMPARE(layers->placeholderText(), QStringLiteral("default: 1"));
+        form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
+        QTRY_COMPARE_WITH_TIMEOUT(layers->placeholderText(), QStringLiteral("from the checkpoint: 12"), 5000);
+        QCOMPARE(layers->text(), QString());
+        QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
+        // A relative folder starts at the data root, and the line says where it was found.
+        const QString rootBefore = form->dataRoot();
+        form->setDataRoot(scratch.path());
+        form->setFieldValue(QStringLiteral("model.init_from"), "scibert-like");
+        QTRY_VERIFY2_WITH_TIMEOUT(form->folderSummary().contains(QStringLiteral("in %1 (a relative path starts at "
+                                                                                "the data root)").arg(folder)),
+                                  qPrintable(form->folderSummary()), 5000);
+        form->setDataRoot(rootBefore);
+        form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
+        QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
         // Weights cut short (a download stopped early): said under the folder before a run, and Launch waits.
         const QString cut = scratch.filePath(QStringLiteral("cut-short"));
         QVERIFY(QDir().mkpath(cut));

@@ -549,8 +549,9 @@ void ExperimentForm::startFolderPreview()
         m_folderPending = false;
         showProblems();
     }
+    showCheckpointSizes(!folder.empty() && lbk::valueAt(resolved, "model.type") == json("encoder"), std::nullopt);
     if (folder.empty()) {
-        m_folderInfo->setText(tr("Empty: the encoder trains from scratch with the sizes below. Choose a Hugging Face "
+        m_folderInfo->setText(tr("Empty: the encoder trains from scratch with the sizes above. Choose a Hugging Face "
                                  "checkpoint folder to fine-tune it (docs/ENCODERS.md)."));
         return;
     }
@@ -573,14 +574,19 @@ void ExperimentForm::startFolderPreview()
     struct Inspected {
         std::string key;
         QString text, problem;
+        std::optional<lbk::hf::EncoderConfig> config;
     };
     auto inspect = [key, folder, root, e = std::move(e)] {
-        auto f = lbk::hf::inspectCheckpointFolder(lbk::resolveDataPath(folder, root));
+        const auto path = lbk::resolveDataPath(folder, root);
+        auto f = lbk::hf::inspectCheckpointFolder(path);
         if (!f)
             return Inspected{key, QStringLiteral("<span style='color:#e53935'>%1</span>")
                                       .arg(qs(f.message()).toHtmlEscaped()),
-                             {}};
-        Inspected r{key, QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped()), {}};
+                             {}, std::nullopt};
+        Inspected r{key, QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped()), {}, f->config};
+        if (!folder.starts_with('~') && std::filesystem::path(folder).is_relative()) // say where it was found
+            r.text += QStringLiteral("<br>%1").arg(tr("in %1 (a relative path starts at the data root)")
+                                                       .arg(qs(path.string()).toHtmlEscaped()));
         std::optional<std::string> bad;
         if (e)
             bad = lbk::checkpointContradictions(*e, f->config, "its config.json");
@@ -599,8 +605,29 @@ void ExperimentForm::startFolderPreview()
         m_folderInfo->setText(r.text);
         m_folderProblem = r.problem;
         m_folderPending = false;
+        if (r.config)
+            showCheckpointSizes(true, r.config);
         showProblems();
     });
+}
+
+void ExperimentForm::showCheckpointSizes(bool pretrained, const std::optional<lbk::hf::EncoderConfig> &config)
+{
+    for (const auto &size : lbk::checkpointSizes(config.value_or(lbk::hf::EncoderConfig{}))) {
+        const auto it = m_byPath.find(size.field);
+        if (it == m_byPath.end())
+            continue;
+        QLineEdit *edit = lineEditOf(m_rows[it->second].editor);
+        const QString defaultText = displayValue(m_rows[it->second].spec->defaultValue);
+        // Not while it is being typed in; the value stays the same (an empty number field is its default).
+        if (!edit->hasFocus() && edit->text() == (pretrained ? defaultText : QString())) {
+            const QSignalBlocker quiet(edit);
+            edit->setText(pretrained ? QString() : defaultText);
+        }
+        edit->setPlaceholderText(!pretrained ? tr("default: %1").arg(defaultText)
+                                 : config    ? tr("from the checkpoint: %1").arg(size.value)
+                                             : tr("from the checkpoint"));
+    }
 }
 
 void ExperimentForm::fieldEdited()

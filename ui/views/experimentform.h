@@ -6,6 +6,7 @@
 // label distribution (read off the GUI thread).
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <QFuture>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiment/schema.h"
+#include "hf/encoderconfig.h"
 
 class QComboBox;
 class QFormLayout;
@@ -63,6 +65,7 @@ public:
     bool openFile(const QString &path, QString *error = nullptr);
     bool saveFile(const QString &path, QString *error = nullptr);
     void setDataRoot(const QString &dataRoot);
+    QString dataRoot() const { return m_dataRoot; }
 
     // Where Launch and Find LR start the run: `local` first, then the targets file's entries. The choice is
     // kept by name across reloads of the file; problem (the file's, if any) goes into the combo's tooltip.
@@ -113,6 +116,9 @@ private:
     void startDataPreview();
     // model.init_from: what the checkpoint folder holds (model type, sizes, vocabulary), or why it is not one.
     void startFolderPreview();
+    // A pretrained encoder's sizes come from its checkpoint: their fields say so (with the checkpoint's values once
+    // read) instead of showing the scratch defaults; a size typed in stays, checked against the checkpoint.
+    void showCheckpointSizes(bool pretrained, const std::optional<lbk::hf::EncoderConfig> &config);
     // The problems line and Launch from the schema's issues and the folder's contradiction.
     void showProblems();
 
