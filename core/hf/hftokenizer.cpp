@@ -190,12 +190,20 @@ Result<std::unique_ptr<HfTokenizer>> wordPieceFromJson(const json &root, const j
     if (!entries)
         return entries.error();
     addAddedTokens(root, *entries);
-    std::vector<std::string> tokens(entries->size());
-    std::vector<bool> seen(entries->size(), false);
+    // Ids may leave gaps, as the tokenizers library allows (its converter of a vocab.txt with a repeated line leaves
+    // one): a gap is an empty token no text matches. A gap as large as the vocabulary is a damaged file.
+    int maxId = 0;
+    for (const auto &e : *entries)
+        maxId = std::max(maxId, e.second);
+    if (size_t(maxId) >= 2 * entries->size() + 1024)
+        return badInput(where(file, "model.vocab") + ": ids reach " + std::to_string(maxId) + " for " +
+                        std::to_string(entries->size()) + " tokens (the file is damaged)");
+    std::vector<std::string> tokens(size_t(maxId) + 1);
+    std::vector<bool> seen(tokens.size(), false);
     for (const auto &[token, id] : *entries) {
-        if (size_t(id) >= tokens.size() || seen[size_t(id)])
-            return badInput(where(file, "model.vocab") + ": the ids are not 0.." + std::to_string(tokens.size() - 1) +
-                            " each once (\"" + token + "\" has " + std::to_string(id) + ")");
+        if (seen[size_t(id)])
+            return badInput(where(file, "model.vocab") + ": \"" + tokens[size_t(id)] + "\" and \"" + token +
+                            "\" have the same id " + std::to_string(id));
         tokens[size_t(id)] = token;
         seen[size_t(id)] = true;
     }

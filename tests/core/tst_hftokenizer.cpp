@@ -440,6 +440,43 @@ private Q_SLOTS:
             QCOMPARE(fromJson->encode(vs.all[i].text, 512), fromFiles->encode(vs.all[i].text, 512));
     }
 
+    // A vocab.txt with a repeated line (the last one wins) converted by the tokenizers library leaves a gap in
+    // tokenizer.json's ids, which that library accepts: so does Labbook, with the same pieces as the vocab.txt.
+    void tokenizerJsonWithAGapInItsIds()
+    {
+        QTemporaryDir dir;
+        const fs::path txt = fs::path(dir.path().toStdString()) / "txt", gap = fs::path(dir.path().toStdString()) / "gap";
+        fs::create_directories(txt);
+        fs::create_directories(gap);
+        json root = json::parse(readFile(kFixtures / "wordpiece" / "tokenizer.json"));
+        json &vocab = root["model"]["vocab"];
+        std::vector<std::string> lines(vocab.size());
+        for (const auto &[token, id] : vocab.items())
+            lines[id.get<size_t>()] = token;
+        const std::string repeated = lines[2000];
+        const std::string dropped = lines[1000];
+        lines[1000] = repeated; // line 1001 repeats line 2001's token: id 1000 is never given
+        vocab.erase(dropped);
+        std::string text;
+        for (const auto &l : lines)
+            text += l + "\n";
+        writeFile(txt / "vocab.txt", text);
+        writeFile(gap / "tokenizer.json", root.dump());
+        for (const auto &folder : {txt, gap})
+            fs::copy_file(kFixtures / "wordpiece" / "tokenizer_config.json", folder / "tokenizer_config.json");
+        const auto fromTxt = load(loadHfTokenizer(txt));
+        const auto fromGap = load(loadHfTokenizer(gap));
+        QCOMPARE(fromGap->vocabSize(), fromTxt->vocabSize());
+        const auto &vs = vectors();
+        REQUIRE_VECTORS(vs);
+        for (size_t i = 0; i < vs.all.size(); i += 5) {
+            const auto ids = fromGap->encode(vs.all[i].text, 512);
+            QCOMPARE(ids, fromTxt->encode(vs.all[i].text, 512));
+            QVERIFY(std::find(ids.begin(), ids.end(), 1000) == ids.end());
+        }
+        QCOMPARE(fromGap->encode(dropped + " " + repeated, 512), fromTxt->encode(dropped + " " + repeated, 512));
+    }
+
     // Merges as ["left", "right"] (tokenizers 0.20 and later) read as "left right".
     void tokenizerJsonMergePairs()
     {
@@ -653,9 +690,14 @@ private Q_SLOTS:
             {QStringLiteral("tokenizer.json"), QStringLiteral("model.type"), QStringLiteral("Unigram")});
         row("tokenizer.json WordPiece without vocab", "tokenizer.json", R"({"model": {"type": "WordPiece"}})", "", {},
             {QStringLiteral("tokenizer.json"), QStringLiteral("model.vocab")});
-        row("tokenizer.json WordPiece ids with a gap", "tokenizer.json",
-            R"({"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 7}}})", "", {},
-            {QStringLiteral("tokenizer.json"), QStringLiteral("model.vocab"), QStringLiteral("[UNK]")});
+        row("tokenizer.json WordPiece two tokens, one id", "tokenizer.json",
+            R"({"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 0}}})", "", {},
+            {QStringLiteral("tokenizer.json"), QStringLiteral("model.vocab"),
+             QStringLiteral("\"[PAD]\" and \"[UNK]\" have the same id 0")});
+        row("tokenizer.json WordPiece ids far past the tokens", "tokenizer.json",
+            R"({"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 2000000}}})", "", {},
+            {QStringLiteral("tokenizer.json"), QStringLiteral("model.vocab"),
+             QStringLiteral("ids reach 2000000 for 2 tokens")});
         row("tokenizer.json WordPiece other normalizer", "tokenizer.json",
             R"({"normalizer": {"type": "NFC"}, "model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1,
                 "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}}})",
