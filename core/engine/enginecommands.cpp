@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <cstdio>
@@ -134,10 +135,31 @@ void sayStopped(const std::string &data, const std::string &out, const PredictRe
                      "continued (--resume needs JSON lines input)\n", line, data.c_str(), rows, out.c_str());
 }
 
-void onStopSignal(int signal)
+// What a second Ctrl-C says before it ends the process at once: written by the signal handler, so made before.
+std::string g_stoppedAtOnce;
+
+void onSecondStopSignal(int signal)
+{
+    const ssize_t written = ::write(STDERR_FILENO, g_stoppedAtOnce.data(), g_stoppedAtOnce.size());
+    (void)written;
+    ::_exit(128 + signal);
+}
+
+void onStopSignal(int)
 {
     requestCancel();
-    std::signal(signal, SIG_DFL);
+    std::signal(SIGINT, onSecondStopSignal);
+    std::signal(SIGTERM, onSecondStopSignal);
+}
+
+// The message of a second stop: the chunks finished are in OUT.partial, whose progress file --resume reads (a row
+// written after it is cut off then).
+std::string stoppedAtOnceMessage(const std::string &out)
+{
+    if (out == "-")
+        return "\nlbk: stopped at once (a second signal)\n";
+    return "\nlbk: stopped at once (a second signal); the chunks scored before it are in " + out +
+           ".partial, and the same command with --resume continues from there (JSON lines input)\n";
 }
 
 int predict(const Invocation &inv)
@@ -156,6 +178,7 @@ int predict(const Invocation &inv)
     o.progress = [&](int64_t done, int64_t total, int64_t rows) { bar.update(done, total, rows); };
     // Ctrl-C or SIGTERM (a Slurm time limit) ends the chunk being scored and keeps the rows for --resume; a second
     // one stops at once.
+    g_stoppedAtOnce = stoppedAtOnceMessage(p.out);
     std::signal(SIGTERM, onStopSignal);
     std::signal(SIGINT, onStopSignal);
     auto r = lbk::predict(o);

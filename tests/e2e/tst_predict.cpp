@@ -467,6 +467,31 @@ private Q_SLOTS:
         QCOMPARE(readLines(out), readLines(path("whole.csv")));
         QVERIFY(!QFileInfo::exists(progress) && !QFileInfo::exists(out + QStringLiteral(".partial")));
 
+        // A second signal stops at once, says so, and what the finished chunks hold is still continued. (Two
+        // signals pending together are one, and a chunk may end between them: then the stop was an ordinary one.)
+        int exitCode = 0;
+        QString atOnce;
+        for (int attempt = 0; attempt < 5 && exitCode != 128 + SIGTERM; ++attempt) {
+            QFile::remove(out + QStringLiteral(".partial"));
+            QFile::remove(progress);
+            QProcess twice;
+            twice.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out});
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(progress), 60000);
+            ::kill(pid_t(twice.processId()), SIGTERM);
+            QThread::msleep(30);
+            ::kill(pid_t(twice.processId()), SIGTERM);
+            QVERIFY(twice.waitForFinished(60000));
+            exitCode = twice.exitCode();
+            atOnce = QString::fromUtf8(twice.readAllStandardError());
+        }
+        QVERIFY2(exitCode == 128 + SIGTERM && atOnce.contains(QStringLiteral("stopped at once (a second signal); the "
+                                                                             "chunks scored before it are in ")),
+                 qPrintable(QStringLiteral("%1: %2").arg(exitCode).arg(atOnce)));
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out,
+                                                                            QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("continued from line ")), qPrintable(r.err));
+        QCOMPARE(readLines(out), readLines(path("whole.csv")));
+
         // Nothing to continue: scored from the start, and said.
         r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), path("fresh.csv"),
                                                                             QStringLiteral("--resume")});
