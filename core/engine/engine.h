@@ -78,7 +78,8 @@ struct PredictOptions {
     // natively, else fp32 with a warning.
     std::string precision = "auto";
     std::function<void(const std::string &)> warn;                          // may be empty
-    std::function<void(int64_t bytesRead, int64_t bytes, int64_t rows)> progress; // after each chunk; may be empty
+    // Once before the first chunk (the rows a resumed run found), then after each chunk; may be empty.
+    std::function<void(int64_t bytesRead, int64_t bytes, int64_t rows)> progress;
     // --shard K/N (a Slurm array task of N): score only the K-th of N contiguous blocks of the input's lines
     // (0 <= K < N), so that the N outputs concatenated in K order are the output of one unsharded run.
     int shard = 0, shards = 1;

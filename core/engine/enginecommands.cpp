@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -61,28 +62,35 @@ public:
             std::fprintf(stderr, "\n");
         m_shown = false;
     }
+    // The first call is where the count starts (the rows a resumed run found): the rate is of the rows since.
     void update(int64_t done, int64_t total, int64_t rows)
     {
         const auto now = std::chrono::steady_clock::now();
+        if (!m_baseRows) {
+            m_baseRows = rows;
+            m_start = m_last = now;
+            return;
+        }
         if (!m_on || now - m_last < std::chrono::milliseconds(200))
             return;
         m_last = now;
         m_shown = true;
         const double secs = std::chrono::duration<double>(now - m_start).count();
+        const double rate = secs > 0 ? double(rows - *m_baseRows) / secs : 0.0;
         if (total <= 0) { // a table read by records: no share of the file to show
-            std::fprintf(stderr, "\r%lld rows  %.0f rows/s ", static_cast<long long>(rows), secs > 0 ? double(rows) / secs : 0.0);
+            std::fprintf(stderr, "\r%lld rows  %.0f rows/s ", static_cast<long long>(rows), rate);
             return;
         }
         const double f = std::min(1.0, double(done) / double(total));
         const int width = 30, filled = int(f * width);
         std::fprintf(stderr, "\r[%s%s] %5.1f%%  %lld rows  %.0f rows/s ", std::string(size_t(filled), '#').c_str(),
-                     std::string(size_t(width - filled), '.').c_str(), 100 * f, static_cast<long long>(rows),
-                     secs > 0 ? double(rows) / secs : 0.0);
+                     std::string(size_t(width - filled), '.').c_str(), 100 * f, static_cast<long long>(rows), rate);
     }
 
 private:
     bool m_on, m_shown = false;
-    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now(), m_last{};
+    std::optional<int64_t> m_baseRows;
+    std::chrono::steady_clock::time_point m_start, m_last;
 };
 
 int exportModel(const Invocation &inv)

@@ -346,6 +346,8 @@ Result<std::optional<int64_t>> scoreLines(const PredictOptions &o, ByteSource &s
     while (read < from && reader.next(line))
         ++read;
     predictor.startAtLine(read);
+    if (o.progress) // where the count starts: the rows a resumed run found
+        o.progress(source.fileBytesRead(), source.fileSize(), predictor.result.rows);
     std::vector<std::string> lines;
     while (read < range.end) {
         lines.clear();
@@ -385,6 +387,8 @@ Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpe
     needs.abstracts = trained.text != TextField::Title;
     needs.asWritten = true;
     std::vector<Paper> chunk;
+    if (o.progress) // where the count starts
+        o.progress(0, 0, 0);
     const auto flush = [&] {
         predictor.scorePapers(chunk, out);
         chunk.clear();
