@@ -545,6 +545,30 @@ std::string missingDataNote(const Experiment &e, const std::string &dataRoot)
     return {};
 }
 
+// model.init_from "run:REF" against the store's runs, as a launch would resolve it: a wrong run is an issue; what
+// it replaces, or a store that is not there to ask, a note.
+void checkInitRun(const Common &c, const Experiment &e, std::vector<ValidationIssue> &issues,
+                  std::vector<std::string> &notes)
+{
+    const fs::path path = Store::pathOr(c.store);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        notes.push_back("model.init_from: no store at " + path.string() + " to find run " + e.model.initRun().ref +
+                        " in (--store names it)");
+        return;
+    }
+    auto store = Store::openExisting(path);
+    if (!store) {
+        issues.push_back({"model.init_from", "model.init_from: " + store.message()});
+        return;
+    }
+    std::vector<std::string> replaced;
+    if (auto resolved = usecase::resolveInitRun(**store, e, replaced); !resolved)
+        issues.push_back({"model.init_from", resolved.message()});
+    for (const auto &note : replaced)
+        notes.push_back(note);
+}
+
 } // namespace
 
 int validate(const Common &c, const std::string &file)
@@ -568,6 +592,8 @@ int validate(const Common &c, const std::string &file)
                     notes.push_back("model.init_from: read from " + folder.string() +
                                     " (a relative path starts at the data root; --data-root changes it)");
             }
+            if (e->model.initFromRun())
+                checkInitRun(c, *e, issues, notes);
             if (auto missing = missingDataNote(*e, c.dataRoot); !missing.empty())
                 notes.push_back(missing);
         }

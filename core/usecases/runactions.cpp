@@ -85,6 +85,9 @@ Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_
     return okStatus();
 }
 
+
+} // namespace
+
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
 // config names it by uid and carries its encoder's sizes and tokenizer settings, so the worker, predict and export
 // rebuild the same encoder and cut text as it was cut. A value the file gives otherwise is replaced, and said.
@@ -131,8 +134,6 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
                         " tokens; lower it");
     return experimentFromJson(config);
 }
-
-} // namespace
 
 Result<Launched> launch(Store &store, const Target &target, const Experiment &original, const LaunchRequest &request,
                         const Progress &progress)

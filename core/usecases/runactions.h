@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "experiment/experiment.h"
 #include "launch/local.h"
@@ -19,6 +20,12 @@ namespace lbk::usecase {
 // The target a run or a launch names: kLocalTarget (or nothing) is this machine, any other name is looked up
 // in the targets file.
 Result<Target> findTarget(const TargetsFile &targets, const std::string &name);
+
+// model.init_from "run:REF[@STEP]": the experiment as it will run, naming the MLM pre-training run by uid and
+// taking its encoder's sizes and tokenizer settings (what it replaces, in `notes`). Errors (bad input) name the
+// run: not in the store, not a pre-training run, no checkpoint, a step it did not keep, still training. launch
+// asks this; lbk validate too, so a wrong run is found before a job waits in a queue.
+Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment, std::vector<std::string> &notes);
 
 struct Launched {
     RunDetail run;

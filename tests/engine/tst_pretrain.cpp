@@ -454,6 +454,22 @@ private Q_SLOTS:
         const auto refused = lbk({QStringLiteral("run"), bad});
         QCOMPARE(refused.exitCode, 2);
         QVERIFY2(refused.err.contains(QStringLiteral("is not an MLM pre-training run")), qPrintable(refused.err));
+        // lbk validate asks the store the same, before a job waits in a queue; the real run validates, and says
+        // what it takes from the pre-training run.
+        const auto invalid = lbk({QStringLiteral("validate"), bad});
+        QCOMPARE(invalid.exitCode, 2);
+        QVERIFY2(invalid.err.contains(QStringLiteral("model.init_from: run from-mlm is not an MLM pre-training run")),
+                 qPrintable(invalid.err));
+        const QString good = lbktest::debugVariant(m_dir.path(), QStringLiteral("validate-from-mlm"),
+                                                   {{"model", {{"type", "encoder"}, {"init_from", "run:mlm"}}}});
+        const auto valid = lbk({QStringLiteral("validate"), good});
+        QVERIFY2(valid.exitCode == 0 && valid.err.contains(QStringLiteral("note: model.embedding_dim 48 is replaced")),
+                 qPrintable(valid.err));
+        const QString missing = lbktest::debugVariant(m_dir.path(), QStringLiteral("validate-no-run"),
+                                                      {{"model", {{"type", "encoder"}, {"init_from", "run:nowhere"}}}});
+        const auto none = lbk({QStringLiteral("validate"), missing});
+        QVERIFY2(none.exitCode == 2 && none.err.contains(QStringLiteral("model.init_from: no run \"nowhere\"")),
+                 qPrintable(none.err));
     }
 
     // evaluation.keep_checkpoints keeps the weights of every evaluation; "run:mlm@20" starts from those of step 20
