@@ -103,6 +103,11 @@ public:
         m_b.spec.appliesTo = std::move(conditions);
         return *this;
     }
+    Row &unlessSet(std::vector<std::string> paths)
+    {
+        m_b.spec.unlessSet = std::move(paths);
+        return *this;
+    }
     Row &logScaled()
     {
         m_b.spec.logScale = true;
@@ -289,20 +294,25 @@ std::vector<FieldBinding> tokenizerFields()
             &TokenizerSpec::type, "tokenizer.type",
             "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII letters, digits, _ "
             "and non-ASCII characters; everything else separates them), the vocab_size most frequent seen at least "
-            "tokenizer.min_count times, others unknown."),
+            "tokenizer.min_count times, others unknown.")
+            .unlessSet({"model.init_from"}),
         field(&TokenizerSpec::minCount, "tokenizer.min_count",
               "Word tokenizer: words seen fewer times in the training split are unknown.")
             .range(1, 1000000)
-            .when({"tokenizer.type=word"}),
+            .when({"tokenizer.type=word"})
+            .unlessSet({"model.init_from"}),
         field(&TokenizerSpec::vocabSize, "tokenizer.vocab_size", "Vocabulary size (a soft limit on small data).")
-            .range(100, 1000000),
-        field(&TokenizerSpec::lowercase, "tokenizer.lowercase", "Lower-case text before tokenizing."),
+            .range(100, 1000000)
+            .unlessSet({"model.init_from"}),
+        field(&TokenizerSpec::lowercase, "tokenizer.lowercase", "Lower-case text before tokenizing.")
+            .unlessSet({"model.init_from"}),
         field(&TokenizerSpec::maxTokens, "tokenizer.max_tokens", "Longer texts are cut to this many tokens.")
             .range(4, 4096),
         field(&TokenizerSpec::characterCoverage, "tokenizer.character_coverage",
               "Share of characters the vocabulary must cover.")
             .range(0.9, 1)
-            .when({"tokenizer.type=unigram", "tokenizer.type=bpe"}),
+            .when({"tokenizer.type=unigram", "tokenizer.type=bpe"})
+            .unlessSet({"model.init_from"}),
     };
 }
 

@@ -318,6 +318,11 @@ void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues
 
 bool fieldApplies(const FieldSpec &f, const json &resolved)
 {
+    for (const auto &path : f.unlessSet) {
+        const json v = valueAt(resolved, path);
+        if (v.is_string() && !v.get<std::string>().empty())
+            return false;
+    }
     if (f.appliesTo.empty())
         return true;
     for (const auto &cond : f.appliesTo) {
@@ -637,6 +642,8 @@ std::string schemaMarkdown()
                 help += (i ? " or " : "") + f.appliesTo[i];
             help += ")";
         }
+        for (const auto &path : f.unlessSet)
+            help += " (not when " + path + " is set)";
         if (f.required)
             help += " Required.";
         md << "| `" << f.path << "` | " << fieldTypeName(f.type) << " | `" << f.defaultValue.dump() << "` | "

@@ -32,6 +32,9 @@ struct FieldSpec {
     // and doubled is 0.5 to 1); the sweep dialog starts there.
     std::optional<std::pair<double, double>> sweepRange;
     std::vector<std::string> appliesTo; // e.g. {"model.type=cnn"}: empty means always
+    // Paths whose value, when set (not empty), makes the field moot whatever appliesTo says: {"model.init_from"}
+    // for the tokenizer's training options, since a pretrained encoder brings its own tokenizer.
+    std::vector<std::string> unlessSet;
 };
 
 const std::vector<FieldSpec> &experimentFields();
@@ -46,7 +49,8 @@ struct ValidationIssue {
 // Every problem in an experiment JSON: unknown keys (with a did-you-mean), wrong types, out-of-range values,
 // and the checks across fields (split shares summing to 1, a binary task without positives, ...).
 std::vector<ValidationIssue> validateExperimentJson(const nlohmann::json &j);
-// Whether a field matters for this config (its appliesTo conditions), e.g. model.channels only for a CNN.
+// Whether a field matters for this config (its appliesTo and unlessSet conditions), e.g. model.channels only for a
+// CNN, tokenizer.vocab_size not for a pretrained encoder.
 bool fieldApplies(const FieldSpec &field, const nlohmann::json &config);
 // The value of one field checked alone (for the form, as the user types).
 std::optional<ValidationIssue> validateField(const FieldSpec &field, const nlohmann::json &value);

@@ -322,6 +322,22 @@ private Q_SLOTS:
                  "docs/EXPERIMENTS.md is out of date: regenerate its tables with `lbk schema --markdown`");
     }
 
+    // A pretrained encoder brings its own tokenizer: the options that train one do not apply (the form hides them,
+    // a sweep does not offer them); max_tokens still does.
+    void tokenizerOptionsDoNotApplyToAPretrainedEncoder()
+    {
+        json e = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "encoder"}}}});
+        for (const char *path : {"tokenizer.type", "tokenizer.vocab_size", "tokenizer.lowercase", "tokenizer.max_tokens"})
+            QVERIFY2(lbk::fieldApplies(*lbk::findField(path), e), path);
+        for (const std::string from : {"~/models/scibert", "run:pretrain-arxiv-mini"}) {
+            e["model"]["init_from"] = from;
+            for (const char *path : {"tokenizer.type", "tokenizer.vocab_size", "tokenizer.lowercase",
+                                     "tokenizer.character_coverage"})
+                QVERIFY2(!lbk::fieldApplies(*lbk::findField(path), e), path);
+            QVERIFY(lbk::fieldApplies(*lbk::findField("tokenizer.max_tokens"), e));
+        }
+    }
+
     void schemaMarkdownListsEveryField()
     {
         const auto md = QString::fromStdString(lbk::schemaMarkdown());

@@ -347,10 +347,16 @@ private Q_SLOTS:
         QVERIFY(layers && dim);
         QCOMPARE(layers->text(), QString());
         QCOMPARE(layers->placeholderText(), QStringLiteral("from the checkpoint: 12"));
+        // Its tokenizer is the checkpoint's: the options that train one are hidden, max_tokens stays.
+        auto *vocabSize = form->findChild<QWidget *>(QStringLiteral("field:tokenizer.vocab_size"));
+        auto *maxTokens = form->findChild<QWidget *>(QStringLiteral("field:tokenizer.max_tokens"));
+        QVERIFY(vocabSize && maxTokens);
+        QVERIFY(!vocabSize->isVisibleTo(form) && maxTokens->isVisibleTo(form));
         QCOMPARE(dim->placeholderText(), QStringLiteral("from the checkpoint: 768"));
         form->setFieldValue(QStringLiteral("model.init_from"), "");
         QTRY_COMPARE_WITH_TIMEOUT(layers->text(), QStringLiteral("1"), 5000);
         QCOMPARE(layers->placeholderText(), QStringLiteral("default: 1"));
+        QVERIFY(vocabSize->isVisibleTo(form));
         form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
         QTRY_COMPARE_WITH_TIMEOUT(layers->placeholderText(), QStringLiteral("from the checkpoint: 12"), 5000);
         QCOMPARE(layers->text(), QString());

@@ -109,6 +109,8 @@ QString fieldTooltip(const lbk::FieldSpec &f)
                    .arg(f.maxExclusive ? QStringLiteral(")") : QStringLiteral("]"));
     if (!f.appliesTo.empty())
         tip += QStringLiteral("<br>Applies when: %1").arg(toStringList(f.appliesTo).join(QStringLiteral(" or ")));
+    for (const auto &path : f.unlessSet)
+        tip += QStringLiteral("<br>Not when %1 is set").arg(qs(path));
     return tip;
 }
 
