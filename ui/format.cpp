@@ -97,6 +97,13 @@ QString formatMetric(double v)
     return QString::fromLatin1(buf);
 }
 
+QString formatScore(double v)
+{
+    if (v == 0 || v == 1)
+        return QString::number(v, 'f', 4);
+    return formatMetric(v);
+}
+
 QLocale numberLocale()
 {
     QLocale locale;

@@ -34,6 +34,9 @@ void showWhyItEnded(QLabel *banner, const lbk::RunSummary &r);
 QColor statusColor(lbk::RunStatus s);
 QString formatMetric(double v);         // 4 significant digits with trailing zeros ("0.8430"), "-" for NaN;
                                         // whole numbers as integers, from 1000 on with digit grouping
+// A score column's value (accuracy, F1, a sweep's metric): as formatMetric, but an exact 0 or 1 as "0.0000" and
+// "1.0000", so it lines up with the rest of the column instead of reading like a count.
+QString formatScore(double v);
 QString formatCount(qint64 n);          // whole numbers with digit grouping: 19,837
 // "1 run", "2 runs", "1,200 runs": the count and the noun in its number (English plurals without a translation).
 QString counted(qint64 n, const QString &one, const QString &many);

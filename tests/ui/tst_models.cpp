@@ -273,6 +273,10 @@ private Q_SLOTS:
         QCOMPARE(formatMetric(12.0), QStringLiteral("12"));
         QCOMPARE(formatMetric(0.843), QStringLiteral("0.8430")); // lines up with 0.6672 in a column
         QCOMPARE(formatMetric(0.0525), QStringLiteral("0.05250"));
+        // A score column: an F1 of exactly 0 or an accuracy of 1 lines up with 0.6672, not as a count.
+        QCOMPARE(formatScore(0.0), QStringLiteral("0.0000"));
+        QCOMPARE(formatScore(1.0), QStringLiteral("1.0000"));
+        QCOMPARE(formatScore(0.843), QStringLiteral("0.8430"));
         QCOMPARE(formatMetric(1234.5), QStringLiteral("1235")); // a throughput: no dangling point
         QCOMPARE(formatMetric(999.96), QStringLiteral("1000"));
         QCOMPARE(formatMetric(12.5), QStringLiteral("12.50"));

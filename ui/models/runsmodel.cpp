@@ -268,7 +268,7 @@ QVariant RunsModel::metricData(const lbk::RunSummary &r, int column, int role) c
         return std::isfinite(v) ? v : -1e300; // runs without the metric sort last in descending order
     if (stats && stats->n > 1 && role == Qt::DisplayRole)
         return qs(lbk::formatStats(*stats));
-    return std::isfinite(v) ? formatMetric(v) : QString();
+    return std::isfinite(v) ? formatScore(v) : QString();
 }
 
 QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const

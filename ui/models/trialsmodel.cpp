@@ -63,7 +63,7 @@ QVariant TrialsModel::data(const QModelIndex &index, int role) const
     switch (c) {
     case Trial: return t.trial;
     case State: return QString::fromUtf8(lbk::toString(t.state));
-    case Value: return t.value ? formatMetric(*t.value) : QStringLiteral("-");
+    case Value: return t.value ? formatScore(*t.value) : QStringLiteral("-");
     default: break;
     }
     if (c == stepColumn())
