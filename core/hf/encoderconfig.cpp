@@ -335,7 +335,9 @@ std::string CheckpointFolder::describe() const
         tokenizerName = "byte-level BPE";
         break;
     case TokenizerFiles::TokenizerJson:
-        tokenizerName = "tokenizer.json";
+        tokenizerName = tokenizerJsonModel == "WordPiece" ? "WordPiece, tokenizer.json"
+                        : tokenizerJsonModel == "BPE"     ? "byte-level BPE, tokenizer.json"
+                                                          : "tokenizer.json";
         break;
     case TokenizerFiles::None:
         tokenizerName = "no tokenizer files";
@@ -435,9 +437,14 @@ Result<CheckpointFolder> inspectCheckpointFolder(const fs::path &folder)
         out.tokenizer = TokenizerFiles::WordPiece;
     else if (isFile(folder / "vocab.json") && isFile(folder / "merges.txt"))
         out.tokenizer = TokenizerFiles::ByteBpe;
-    else if (isFile(folder / "tokenizer.json"))
+    else if (isFile(folder / "tokenizer.json")) {
         out.tokenizer = TokenizerFiles::TokenizerJson;
-    else
+        std::ifstream in(folder / "tokenizer.json");
+        const json j = json::parse(in, nullptr, false);
+        const json *type = j.is_object() && j.contains("model") && j["model"].is_object() ? &j["model"] : nullptr;
+        if (type && type->contains("type") && (*type)["type"].is_string())
+            out.tokenizerJsonModel = (*type)["type"].get<std::string>();
+    } else
         return badInput(noTokenizerMessage(folder));
     return out;
 }

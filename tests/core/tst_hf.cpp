@@ -932,6 +932,20 @@ private Q_SLOTS:
         QCOMPARE(q(r->describe()), describe);
     }
 
+    // tokenizer.json alone: the folder line says which kind of tokenizer it holds.
+    void tokenizerJsonKindIsSaid()
+    {
+        for (const auto &[type, said] : {std::pair{"WordPiece", "(WordPiece, tokenizer.json)"},
+                                         std::pair{"BPE", "(byte-level BPE, tokenizer.json)"},
+                                         std::pair{"Unigram", "(tokenizer.json)"}}) {
+            const fs::path dir = folderWith(std::string("tokenizer-json-") + type, "bert", {"model.safetensors"});
+            writeAll(dir / "tokenizer.json", json{{"model", {{"type", type}, {"vocab", json::object()}}}}.dump());
+            const auto f = inspectCheckpointFolder(dir);
+            QVERIFY(f.ok());
+            QVERIFY2(f->describe().find(said) != std::string::npos, f->describe().c_str());
+        }
+    }
+
     void inspectErrors()
     {
         const fs::path noWeights = folderWith("no-weights", "bert", {"vocab.txt", "tf_model.h5"});
