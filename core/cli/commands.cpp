@@ -49,7 +49,7 @@ std::string dumpJson(const json &j, int indent = 2)
 
 void printError(const std::string &msg)
 {
-    std::fprintf(stderr, "lbk: %s\n", msg.c_str());
+    std::fprintf(stderr, "lbk: %s\n", toValidUtf8(msg).c_str()); // a file's damaged names print no control codes
 }
 
 std::unique_ptr<Store> openStore(const Common &c, bool sync, bool create)
@@ -611,7 +611,8 @@ int validate(const Common &c, const std::string &file)
             std::fprintf(stderr, "note: %s\n", note.c_str());
     } else {
         for (const auto &i : issues) // a file that cannot be read is named by its message already
-            std::fprintf(stderr, "%s\n", (i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());
+            std::fprintf(stderr, "%s\n",
+                         toValidUtf8(i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());
         std::fprintf(stderr, "%s: %zu error%s\n", file.c_str(), issues.size(), issues.size() == 1 ? "" : "s");
     }
     return issues.empty() ? kOk : kBadInput;

@@ -12,6 +12,7 @@
 #include "launch/external.h"
 #include "launch/local.h"
 #include "store/store.h"
+#include "util/text.h"
 
 namespace lbk::cli {
 
@@ -41,7 +42,7 @@ Result<json> readConfig(const std::string &from)
 
 int fail(const Error &e)
 {
-    std::fprintf(stderr, "lbk: %s\n", e.message.c_str());
+    std::fprintf(stderr, "lbk: %s\n", toValidUtf8(e.message).c_str());
     return e.badInput ? kBadInput : kFailed;
 }
 

@@ -14,6 +14,7 @@
 #include "launch/process.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "util/text.h"
 
 namespace lbk::cli {
 
@@ -23,7 +24,7 @@ namespace {
 
 int fail(const Error &e)
 {
-    std::fprintf(stderr, "lbk: %s\n", e.message.c_str());
+    std::fprintf(stderr, "lbk: %s\n", toValidUtf8(e.message).c_str()); // a file's damaged names print no control codes
     return e.badInput ? kBadInput : kFailed;
 }
 
