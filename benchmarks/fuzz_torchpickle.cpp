@@ -2,13 +2,13 @@
 // and the whole zip archive) at random (bytes flipped or set to opcodes, runs of bytes copied from elsewhere in the
 // file, removed or repeated, the file cut short) and checks that the state-dict reader never crashes and that every
 // state dict it accepts has each tensor's view inside its storage (and, for the legacy layout, each storage's bytes
-// complete). The archive goes through PytorchBin as lbk validate and the engine use it (libzip, then every storage
+// complete). The archive goes through PytorchBin as lbk validate and the engine use it (minizip, then every storage
 // read); its errors must name the file. Prints counts; exits 1 on a broken invariant, keeping the mutated archive
 // (a crash keeps it too: /tmp/fuzz_torchpickle.PID.bin). Not a test. The real check runs it under the sanitizers,
 // from the source root:
 //   g++ -std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -Icore \
 //       -DLABBOOK_FIXTURES_DIR='"tests/fixtures/torch"' benchmarks/fuzz_torchpickle.cpp core/hf/torchpickle.cpp \
-//       core/hf/torchzip.cpp core/hf/pytorchbin.cpp core/util/mappedfile.cpp $(pkg-config --cflags --libs libzip) \
+//       core/hf/torchzip.cpp core/hf/pytorchbin.cpp core/util/mappedfile.cpp $(pkg-config --cflags --libs minizip) \
 //       -o fuzz_torchpickle && ./fuzz_torchpickle 600000 1
 //   fuzz_torchpickle [iterations=600000] [seed=1]   (a third of the iterations for each fixture)
 #include <cstdio>
@@ -101,7 +101,7 @@ bool namesFile(const std::string &message, const fs::path &path)
     return message.compare(0, path.string().size(), path.string()) == 0;
 }
 
-// libzip opens a path, so the mutation goes to disk first. Each storage is read into a buffer of exactly its
+// minizip opens a path, so the mutation goes to disk first. Each storage is read into a buffer of exactly its
 // size, so ASan sees any byte written past it. Returns what broke, empty when nothing did.
 std::string checkZip(const std::string &bytes, const fs::path &path, ZipCounts &n)
 {

@@ -30,7 +30,7 @@ pkgs=(
   build-essential cmake pkg-config ninja-build git ca-certificates
   libtorch-dev libopenblas0-openmp libgloo-dev
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev libgl-dev
-  nlohmann-json3-dev libsimdjson-dev libsqlite3-dev sqlite3 libzstd-dev zstd libzip-dev libcli11-dev libicu-dev
+  nlohmann-json3-dev libsimdjson-dev libsqlite3-dev sqlite3 libzstd-dev zstd libminizip-dev libcli11-dev libicu-dev
   protobuf-compiler libprotobuf-dev dpkg-dev
 )
 # shellcheck disable=SC2206

@@ -413,10 +413,13 @@ private:
         if ((*cls)->kind != Value::Kind::Global)
             return fail("it makes an object of an unnamed class");
         const std::string name = (*cls)->s + "." + (*cls)->s2;
+        // torch.save(model) of any model (torch.nn's, transformers', the user's own class) pickles it this way.
         return fail("it holds a " + name + " object" +
                     ((*cls)->s.starts_with("torch.nn") ? " (torch.save(model) saves the whole model; save "
                                                          "model.state_dict() instead)"
-                                                       : ", which is not part of a state dict of tensors"));
+                                                       : ", which is not part of a state dict of tensors (if it is "
+                                                         "the model, torch.save(model) saved the whole of it; save "
+                                                         "model.state_dict() instead)"));
     }
 
     Status reduce()

@@ -2,7 +2,7 @@
 // The tensors of a `pytorch_model.bin`, as torch.save writes a state dict, read without Python and without
 // LibTorch's unpickler (which turns the OrderedDict every state dict is into None). Two layouts:
 // - since PyTorch 1.6, a zip archive: `data.pkl` (the pickle) and one record `data/<key>` per storage; the engine
-//   opens the archive with libzip (hf/torchzip.h, hf/pytorchbin.h) and hands the pickle to readStateDictPickle;
+//   opens the archive with minizip (hf/torchzip.h, hf/pytorchbin.h) and hands the pickle to readStateDictPickle;
 // - before it (SciBERT's and SPECTER's files on the Hub), one stream: a magic-number pickle, a protocol pickle, a
 //   system-info pickle, the state dict's pickle, a pickle of the storage keys, then each storage as an 8-byte
 //   little-endian element count and its bytes (readLegacyCheckpoint).

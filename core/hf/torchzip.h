@@ -1,15 +1,15 @@
 #pragma once
-// torch.save's zip archive (PyTorch 1.6 and later), read with libzip: ARCHIVE/data.pkl holds the pickle and
+// torch.save's zip archive (PyTorch 1.6 and later), read with zlib's minizip: ARCHIVE/data.pkl holds the pickle and
 // ARCHIVE/data/KEY each storage's bytes, ARCHIVE being the archive's one top folder. No LibTorch: lbk validate and
 // the form check a pytorch_model.bin with it, and the engine reads the storages through it. Errors name the file.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "util/result.h"
 
-struct zip; // libzip's archive
 
 namespace lbk::hf {
 
@@ -31,11 +31,17 @@ public:
 
 private:
     TorchZip() = default;
-    Result<int64_t> entry(const std::string &name) const;
-    Status read(int64_t index, const std::string &name, void *out, uint64_t bytes) const;
+    struct Entry {
+        uint64_t directoryOffset = 0, number = 0; // minizip's position of the entry
+        uint64_t size = 0;                        // uncompressed, as the directory says
+    };
+    // Makes `name` (under the prefix) the archive's current entry; its uncompressed size.
+    Result<uint64_t> locate(const std::string &name) const;
+    Status read(const std::string &name, void *out, uint64_t bytes) const;
     std::string m_where;
-    std::string m_prefix; // "ARCHIVE/"
-    zip *m_zip = nullptr;
+    std::string m_prefix;                  // "ARCHIVE/"
+    std::map<std::string, Entry> m_entries; // by name: one pass over the directory, not one per storage
+    void *m_unzip = nullptr;               // minizip's unzFile
 };
 
 } // namespace lbk::hf
