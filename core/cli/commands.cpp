@@ -586,11 +586,15 @@ int validate(const Common &c, const std::string &file)
         if (auto e = experimentFromJson(*j); issues.empty() && e) {
             if (e->model.pretrained()) {
                 const fs::path folder = resolveDataPath(e->model.initFrom, c.dataRoot);
-                if (auto bad = checkInitFrom(*e, folder))
+                const bool relative = !e->model.initFrom.starts_with('~') && fs::path(e->model.initFrom).is_relative();
+                const std::string where = " (a relative path starts at the data root; --data-root changes it)";
+                if (auto bad = checkInitFrom(*e, folder)) {
                     issues.push_back(*bad);
-                else if (!e->model.initFrom.starts_with('~') && fs::path(e->model.initFrom).is_relative())
-                    notes.push_back("model.init_from: read from " + folder.string() +
-                                    " (a relative path starts at the data root; --data-root changes it)");
+                    if (relative)
+                        issues.back().message += where;
+                } else if (relative) {
+                    notes.push_back("model.init_from: read from " + folder.string() + where);
+                }
             }
             if (e->model.initFromRun())
                 checkInitRun(c, *e, issues, notes);

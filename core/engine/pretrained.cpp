@@ -13,16 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-Status checkVocabulary(const PretrainedEncoder &p, const fs::path &folder)
-{
-    if (p.tokenizer->vocabSize() <= p.config.vocabSize)
-        return okStatus();
-    return badInput((folder / "config.json").string() + ": vocab_size " + std::to_string(p.config.vocabSize) +
-                    " is smaller than the tokenizer's " + std::to_string(p.tokenizer->vocabSize()) +
-                    " pieces (" + p.tokenizer->kind() + " in " + folder.string() +
-                    "): the folder's tokenizer and weights do not belong together");
-}
-
 Status writeRunCopy(const PretrainedEncoder &p, const fs::path &hfDir)
 {
     std::error_code ec;
@@ -55,7 +45,7 @@ Result<PretrainedEncoder> openPretrained(const Experiment &e, const std::string 
     if (!tok)
         return Error{tok.error().message, true};
     p.tokenizer = std::move(*tok);
-    if (auto vocab = checkVocabulary(p, folder); !vocab)
+    if (auto vocab = checkTokenizerFits(*p.tokenizer, p.config, folder); !vocab)
         return vocab.error();
     if (auto copied = writeRunCopy(p, runHfDir(runDir)); !copied)
         return copied.error();

@@ -39,15 +39,40 @@ std::optional<std::string> checkpointContradictions(const Experiment &e, const h
     return msg;
 }
 
+Status checkTokenizerFits(const hf::HfTokenizer &tokenizer, const hf::EncoderConfig &c,
+                          const std::filesystem::path &folder)
+{
+    if (tokenizer.vocabSize() <= c.vocabSize)
+        return okStatus();
+    return badInput((folder / "config.json").string() + ": vocab_size " + std::to_string(c.vocabSize) +
+                    " is smaller than the tokenizer's " + std::to_string(tokenizer.vocabSize()) + " pieces (" +
+                    tokenizer.kind() + " in " + folder.string() +
+                    "): the folder's tokenizer and weights do not belong together");
+}
+
+std::optional<std::string> checkpointProblem(const Experiment *e, const hf::CheckpointFolder &folder,
+                                             const std::string &configWhere)
+{
+    if (e)
+        if (auto bad = checkpointContradictions(*e, folder.config, configWhere))
+            return bad;
+    if (auto weights = hf::checkWeightsFiles(folder, e && e->model.allowMissingWeights); !weights)
+        return weights.message();
+    auto tokenizer = hf::loadHfTokenizer(folder.folder);
+    if (!tokenizer)
+        return tokenizer.message();
+    if (auto fits = checkTokenizerFits(**tokenizer, folder.config, folder.folder); !fits)
+        return fits.message();
+    return std::nullopt;
+}
+
 std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder)
 {
     auto checkpoint = hf::inspectCheckpointFolder(folder);
     if (!checkpoint)
         return ValidationIssue{"model.init_from", "model.init_from: " + checkpoint.message()};
-    if (auto bad = checkpointContradictions(e, checkpoint->config, (folder / "config.json").string()))
-        return ValidationIssue{"model.init_from", *bad};
-    if (auto weights = hf::checkWeightsFiles(*checkpoint, e.model.allowMissingWeights); !weights)
-        return ValidationIssue{"model.init_from", "model.init_from: " + weights.message()};
+    if (auto bad = checkpointProblem(&e, *checkpoint, (folder / "config.json").string()))
+        return ValidationIssue{"model.init_from", bad->starts_with("model.") ? *bad : "model.init_from: " + *bad};
     return std::nullopt;
 }
 

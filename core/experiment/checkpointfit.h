@@ -9,6 +9,7 @@
 #include "experiment/experiment.h"
 #include "experiment/schema.h"
 #include "hf/encoderconfig.h"
+#include "hf/hftokenizer.h"
 
 namespace lbk {
 
@@ -24,6 +25,17 @@ std::vector<CheckpointSize> checkpointSizes(const hf::EncoderConfig &c = {});
 // max_tokens its position table cannot hold: one message naming both values, or nothing. where names the config.
 std::optional<std::string> checkpointContradictions(const Experiment &e, const hf::EncoderConfig &c,
                                                     const std::string &where);
+
+// A folder's tokenizer with more pieces than config.json's vocab_size gives the embedding table rows: the two do
+// not belong together (the engine refuses it; validate and the form say it first).
+Status checkTokenizerFits(const hf::HfTokenizer &tokenizer, const hf::EncoderConfig &c,
+                          const std::filesystem::path &folder);
+
+// What is wrong with an inspected checkpoint folder for an experiment (nullptr: one that does not parse, so only
+// the folder itself is checked): sizes that contradict config.json (named `configWhere`), weights files damaged
+// or not fitting it (hf/storedtensors.h), a tokenizer that cannot be read or does not fit. Nothing when it fits.
+std::optional<std::string> checkpointProblem(const Experiment *e, const hf::CheckpointFolder &folder,
+                                             const std::string &configWhere);
 
 // model.init_from against the folder it names (resolved as data paths are): not a checkpoint folder, sizes that
 // contradict its config.json, or weights files that are damaged or do not fit it (hf/storedtensors.h), as an issue

@@ -122,11 +122,16 @@ Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<Stor
     const EncoderConfig &c = folder.config;
     const std::string prefix = std::string(familyName(c.family)) + ".";
     std::set<int> layers;
+    std::set<std::string> otherPrefixes; // "bert." of a file read under a roberta config
     bool wordEmbeddings = false;
+    size_t backbone = 0;
     for (const auto &t : tensors) {
         const std::string bare = backboneName(t.name, prefix);
+        if (bare.empty() && t.name.find('.') != std::string::npos)
+            otherPrefixes.insert(t.name.substr(0, t.name.find('.') + 1));
         if (bare.empty() || bare.ends_with("position_ids") || bare.ends_with("token_type_ids"))
             continue; // a head (replaced when it does not fit) or a buffer transformers ignores
+        ++backbone;
         if (!t.floating)
             return badInput(t.file.string() + ": '" + t.name + "' holds integers (" + t.dtype +
                             "), not a weight: the checkpoint is damaged or not an encoder's");
@@ -139,9 +144,17 @@ Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<Stor
             layers.insert(*n);
         wordEmbeddings |= bare == "embeddings.word_embeddings.weight";
     }
+    const std::string file = folder.weightsPath.string();
+    if (backbone == 0) { // nothing to load: model.allow_missing_weights would train a random encoder
+        std::string held;
+        for (const auto &p : otherPrefixes)
+            held += (held.empty() ? "" : ", ") + p + "*";
+        return badInput(file + ": none of its tensors is a weight of a " + std::string(familyName(c.family)) +
+                        " encoder (config.json's model_type); it holds " + (held.empty() ? "no encoder" : held) +
+                        " tensors: config.json is another model's, or the weights are");
+    }
     if (allowMissing)
         return okStatus();
-    const std::string file = folder.weightsPath.string();
     if (!wordEmbeddings)
         return badInput(file + ": no " + prefix + "embeddings.word_embeddings.weight: not the weights of a " +
                         std::string(familyName(c.family)) + " encoder (config.json's model_type) " +

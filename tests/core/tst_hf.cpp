@@ -133,7 +133,7 @@ class TestHf : public QObject {
                                                   {"num_attention_heads", 2}, {"intermediate_size", 8},
                                                   {"max_position_embeddings", 16}})
                                           .dump());
-        writeAll(dir / "vocab.txt", "[PAD]\n");
+        writeAll(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\n");
         static const std::vector<float> zeros(128);
         static const std::vector<int64_t> ids(16);
         const auto f32 = [](std::string n, std::vector<int64_t> shape) {
@@ -1056,8 +1056,12 @@ private Q_SLOTS:
         json config = json::parse(readAll(dir / "config.json"));
         config["model_type"] = "roberta";
         writeAll(dir / "config.json", config.dump());
-        QVERIFY2(weightsProblem(dir).find(": no roberta.embeddings.word_embeddings.weight: not the weights of a "
-                                          "roberta encoder") != std::string::npos, weightsProblem(dir).c_str());
+        // Not one tensor to load: refused even with model.allow_missing_weights (it would train a random encoder).
+        for (const bool allowMissing : {false, true})
+            QCOMPARE(q(weightsProblem(dir, allowMissing)),
+                     q((dir / "model.safetensors").string() + ": none of its tensors is a weight of a roberta encoder "
+                       "(config.json's model_type); it holds bert.*, cls.* tensors: config.json is another model's, "
+                       "or the weights are"));
 
         dir = tinyBert("cut-short");
         fs::resize_file(dir / "model.safetensors", fs::file_size(dir / "model.safetensors") - 1);
@@ -1076,6 +1080,15 @@ private Q_SLOTS:
                  issue->message.c_str());
         e.model.allowMissingWeights = true;
         QVERIFY(!checkInitFrom(e, tmp("validate-one-layer")).has_value());
+        // A tokenizer with more pieces than the embedding table has rows: the run would refuse it, so does validate.
+        std::string pieces = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+        for (int i = 0; i < 20; ++i)
+            pieces += "w" + std::to_string(i) + "\n";
+        writeAll(tmp("validate-one-layer") / "vocab.txt", pieces);
+        issue = checkInitFrom(e, tmp("validate-one-layer"));
+        QVERIFY(issue.has_value());
+        QVERIFY2(issue->message.find("config.json: vocab_size 20 is smaller than the tokenizer's 25 pieces") !=
+                     std::string::npos, issue->message.c_str());
     }
 
     // A sharded checkpoint: every shard listed, and a problem named by its shard. pytorch_model.bin in either of

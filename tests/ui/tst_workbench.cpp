@@ -418,6 +418,9 @@ private Q_SLOTS:
     {
         QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
         QSignalSpy failed(m_window.get(), &MainWindow::launchFailed);
+        QTRY_VERIFY2_WITH_TIMEOUT(m_window->form()->isValid(),
+                                  qPrintable(m_window->form()->findChild<QLabel *>(QStringLiteral("problems"))->text()),
+                                  5000);
         QTest::mouseClick(m_window->form()->findChild<QPushButton *>(QStringLiteral("launch")), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(launched.count() + failed.count(), 1, 15000);
         QCOMPARE(failed.count(), 0);

@@ -27,7 +27,6 @@
 #include "filedialogs.h"
 #include "data/dataset.h"
 #include "experiment/checkpointfit.h"
-#include "hf/storedtensors.h"
 #include "hf/encoderconfig.h"
 #include "elidedlabel.h"
 #include "format.h"
@@ -580,22 +579,18 @@ void ExperimentForm::startFolderPreview()
     };
     auto inspect = [key, folder, root, e = std::move(e)] {
         const auto path = lbk::resolveDataPath(folder, root);
+        const bool relative = !folder.starts_with('~') && std::filesystem::path(folder).is_relative();
         auto f = lbk::hf::inspectCheckpointFolder(path);
-        if (!f)
-            return Inspected{key, QStringLiteral("<span style='color:#e53935'>%1</span>")
-                                      .arg(qs(f.message()).toHtmlEscaped()),
-                             {}, std::nullopt};
+        if (!f) { // not a checkpoint folder: a problem, as lbk validate says (Launch waits)
+            const QString why = qs(f.message()) + (relative ? tr(" (a relative path starts at the data root)") : QString());
+            return Inspected{key, QStringLiteral("<span style='color:#e53935'>%1</span>").arg(why.toHtmlEscaped()),
+                             why, std::nullopt};
+        }
         Inspected r{key, QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped()), {}, f->config};
-        if (!folder.starts_with('~') && std::filesystem::path(folder).is_relative()) // say where it was found
+        if (relative) // say where it was found
             r.text += QStringLiteral("<br>%1").arg(tr("in %1 (a relative path starts at the data root)")
                                                        .arg(qs(path.string()).toHtmlEscaped()));
-        std::optional<std::string> bad;
-        if (e)
-            bad = lbk::checkpointContradictions(*e, f->config, "its config.json");
-        if (!bad)
-            if (auto weights = lbk::hf::checkWeightsFiles(*f, e && e->model.allowMissingWeights); !weights)
-                bad = weights.message();
-        if (bad) {
+        if (auto bad = lbk::checkpointProblem(e ? &*e : nullptr, *f, "its config.json")) {
             r.problem = qs(*bad);
             r.text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(r.problem.toHtmlEscaped());
         }
