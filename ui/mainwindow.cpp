@@ -30,6 +30,7 @@
 #include "plots/plotwidget.h"
 #include "runservice.h"
 #include "storeservice.h"
+#include "usecases/runactions.h"
 #include "views/sweepdialog.h"
 #include "views/sweeppage.h"
 #include "launch/process.h"
@@ -91,6 +92,19 @@ void MainWindow::buildPages()
     m_pages = new QTabWidget(this);
     m_pages->setObjectName(QStringLiteral("pages"));
     m_form = new ExperimentForm(m_pages);
+    // init_from "run:REF" asked of this store as a launch resolves it (lbk validate asks the same).
+    m_form->setInitRunCheck([this](const lbk::Experiment &e, std::function<void(QString)> done) {
+        if (!m_store->isOpen())
+            return done(QString());
+        m_store->request<std::string>(
+            m_form,
+            [e](lbk::Store &store) {
+                std::vector<std::string> notes;
+                auto resolved = lbk::usecase::resolveInitRun(store, e, notes);
+                return resolved ? std::string() : resolved.message();
+            },
+            [done = std::move(done)](std::string problem) { done(QString::fromStdString(problem)); });
+    });
     m_runView = new RunView(m_store, m_pages);
     m_compare = new CompareView(m_store, m_pages);
     m_pages->addTab(m_form, tr("Experiment"));

@@ -751,6 +751,20 @@ private Q_SLOTS:
         lbk::setValueAt(e, "tokenizer.max_tokens", 24);
         lbk::setValueAt(e, "training.max_steps", 10);
         lbk::setValueAt(e, "evaluation.every_steps", 5);
+        // The form asks the store about the run as a launch would: one that is not there is a problem.
+        ExperimentForm *form = m_window->form();
+        const json before = form->experiment();
+        form->setExperiment(e);
+        auto *problems = form->findChild<QLabel *>(QStringLiteral("problems"));
+        QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
+        form->setFieldValue(QStringLiteral("model.init_from"), "run:nowhere");
+        QTRY_VERIFY2_WITH_TIMEOUT(problems->text().contains(QStringLiteral("no run &quot;nowhere&quot;")),
+                                  qPrintable(problems->text()), 5000);
+        QVERIFY(!form->isValid());
+        QVERIFY(form->folderSummary().contains(QStringLiteral("e53935")));
+        form->setFieldValue(QStringLiteral("model.init_from"), "run:" + pre->uid);
+        QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
+        form->setExperiment(before);
         QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
         m_window->launch(e, false);
         QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 1, 15000);

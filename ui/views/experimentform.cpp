@@ -560,9 +560,24 @@ void ExperimentForm::startFolderPreview()
         const QString at = run->step >= 0 ? tr(", as it was at step %L1").arg(run->step)
                            : run->step == -1 ? QString()
                                              : tr(" (<span style='color:#e53935'>after @ comes a step number</span>)");
-        m_folderInfo->setText(tr("The encoder of MLM pre-training run %1 of this store%2, with its tokenizer and "
-                                 "sizes (docs/PRETRAINING.md).")
-                                  .arg(qs(run->ref).toHtmlEscaped(), at));
+        const QString text = tr("The encoder of MLM pre-training run %1 of this store%2, with its tokenizer and "
+                                "sizes (docs/PRETRAINING.md).")
+                                 .arg(qs(run->ref).toHtmlEscaped(), at);
+        m_folderInfo->setText(text);
+        if (!m_initRunCheck || !parsed)
+            return;
+        m_folderPending = true; // Launch waits for the store's answer, as lbk validate asks it
+        showProblems();
+        m_initRunCheck(*parsed, [this, key, text](QString problem) {
+            if (key != m_folderKey)
+                return;
+            m_folderProblem = problem;
+            m_folderPending = false;
+            if (!problem.isEmpty())
+                m_folderInfo->setText(text + QStringLiteral("<br><span style='color:#e53935'>%1</span>")
+                                                 .arg(problem.toHtmlEscaped()));
+            showProblems();
+        });
         return;
     }
     if (!sameFolder)

@@ -4,6 +4,7 @@
 // help, hide when they do not apply (CNN fields for a bag model...), and validate as the user types with the
 // exact messages of validateField()/validateExperimentJson(). Choosing the data file shows its row count and
 // label distribution (read off the GUI thread).
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,10 @@ public:
     static QString experimentsFolder();
     bool openFile(const QString &path, QString *error = nullptr);
     bool saveFile(const QString &path, QString *error = nullptr);
+    // How model.init_from "run:REF" is checked against the store (the main window's StoreService): the problem,
+    // or an empty text when the run fits, handed to `done` on the GUI thread. Unset: not checked.
+    using InitRunCheck = std::function<void(const lbk::Experiment &, std::function<void(QString problem)> done)>;
+    void setInitRunCheck(InitRunCheck check) { m_initRunCheck = std::move(check); }
     void setDataRoot(const QString &dataRoot);
     QString dataRoot() const { return m_dataRoot; }
 
@@ -131,6 +136,7 @@ private:
     bool m_parses = true;         // no schema issue at the last revalidate()
     QString m_file;
     QString m_dataRoot;
+    InitRunCheck m_initRunCheck;
     bool m_modified = false;
     bool m_askToSave = true;
     bool m_loading = false;
