@@ -440,7 +440,8 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const fs::path &p
     const uint64_t dataSize = file->m_size - parsed->header.dataOffset;
     if (parsed->dataEnd > dataSize)
         return badInput(where + ": file is truncated: header says " + std::to_string(parsed->dataEnd) +
-                        " bytes of data, file has " + std::to_string(dataSize));
+                        " bytes of data, file has " + std::to_string(dataSize) +
+                        " (a download that stopped early? fetch it again)");
     file->m_header = std::move(parsed->header);
     return file;
 }

@@ -17,7 +17,7 @@ Result<std::unique_ptr<TorchZip>> TorchZip::open(const std::filesystem::path &pa
     out->m_unzip = unzOpen64(path.c_str());
     if (!out->m_unzip)
         return badInput(out->m_where + ": not a readable torch.save archive (its zip directory is missing or "
-                        "damaged); it may be damaged or cut short");
+                        "damaged): it is cut short (a download that stopped early? fetch it again) or damaged");
     // The pickle is ARCHIVE/data.pkl, ARCHIVE being the one folder torch.save writes everything under.
     char name[1024];
     for (int at = unzGoToFirstFile(out->m_unzip); at == UNZ_OK; at = unzGoToNextFile(out->m_unzip)) {

@@ -111,7 +111,8 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
     if (init.step != -1) {
         const fs::path kept = fs::path(pre->runDir) / "checkpoints" / (std::string(kKeptPrefix) + std::to_string(init.step) + ".pt");
         if (init.step < 0 || !fs::exists(kept))
-            return badInput("model.init_from: run " + init.ref + " kept no weights at step " +
+            return badInput("model.init_from: run " + init.ref + " (id " + std::to_string(pre->id) +
+                            ") kept no weights at step " +
                             experiment.model.initFrom.substr(experiment.model.initFrom.rfind('@') + 1) +
                             " (its evaluation.keep_checkpoints keeps checkpoints/step-N.pt at each evaluation" +
                             keptStepsText(*pre) + ")");
@@ -121,10 +122,12 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
     config["model"]["init_from"] = word;
     const json inherited = inheritedFromPretraining(*preExperiment);
     for (const auto &[key, value] : inherited.items()) {
+        // The config has every default filled in: only a value other than the field's default was set, and said.
         const json given = valueAt(config, key);
-        if (!given.is_null() && given != value)
+        const FieldSpec *field = findField(key);
+        if (!given.is_null() && given != value && !(field && given == field->defaultValue))
             notes.push_back(key + " " + given.dump() + " is replaced by " + value.dump() + ", as run " + init.ref +
-                            " pre-trained the encoder");
+                            " (id " + std::to_string(pre->id) + ") pre-trained the encoder");
         setValueAt(config, key, value);
     }
     const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");
