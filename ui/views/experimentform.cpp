@@ -568,14 +568,16 @@ void ExperimentForm::startFolderPreview()
             return;
         m_folderPending = true; // Launch waits for the store's answer, as lbk validate asks it
         showProblems();
-        m_initRunCheck(*parsed, [this, key, text](QString problem) {
+        m_initRunCheck(*parsed, [this, key](QString problem) {
             if (key != m_folderKey)
                 return;
+            const QString field = QStringLiteral("model.init_from: "); // the problems line names the field itself
+            if (problem.startsWith(field))
+                problem.remove(0, int(field.size()));
             m_folderProblem = problem;
             m_folderPending = false;
-            if (!problem.isEmpty())
-                m_folderInfo->setText(text + QStringLiteral("<br><span style='color:#e53935'>%1</span>")
-                                                 .arg(problem.toHtmlEscaped()));
+            if (!problem.isEmpty()) // instead of the line that calls it a pre-training run
+                m_folderInfo->setText(QStringLiteral("<span style='color:#e53935'>%1</span>").arg(problem.toHtmlEscaped()));
             showProblems();
         });
         return;
