@@ -53,17 +53,23 @@ Status checkTokenizerFits(const hf::HfTokenizer &tokenizer, const hf::EncoderCon
 std::optional<std::string> checkpointProblem(const Experiment *e, const hf::CheckpointFolder &folder,
                                              const std::string &configWhere)
 {
+    std::vector<std::string> found; // all of them at once: fixing one should not reveal the next
     if (e)
         if (auto bad = checkpointContradictions(*e, folder.config, configWhere))
-            return bad;
+            found.push_back(*bad);
     if (auto weights = hf::checkWeightsFiles(folder, e && e->model.allowMissingWeights); !weights)
-        return weights.message();
+        found.push_back(weights.message());
     auto tokenizer = hf::loadHfTokenizer(folder.folder);
     if (!tokenizer)
-        return tokenizer.message();
-    if (auto fits = checkTokenizerFits(**tokenizer, folder.config, folder.folder); !fits)
-        return fits.message();
-    return std::nullopt;
+        found.push_back(tokenizer.message());
+    else if (auto fits = checkTokenizerFits(**tokenizer, folder.config, folder.folder); !fits)
+        found.push_back(fits.message());
+    if (found.empty())
+        return std::nullopt;
+    std::string all = found.front();
+    for (size_t i = 1; i < found.size(); ++i)
+        all += "; " + found[i];
+    return all;
 }
 
 std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder)

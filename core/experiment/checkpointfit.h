@@ -33,7 +33,8 @@ Status checkTokenizerFits(const hf::HfTokenizer &tokenizer, const hf::EncoderCon
 
 // What is wrong with an inspected checkpoint folder for an experiment (nullptr: one that does not parse, so only
 // the folder itself is checked): sizes that contradict config.json (named `configWhere`), weights files damaged
-// or not fitting it (hf/storedtensors.h), a tokenizer that cannot be read or does not fit. Nothing when it fits.
+// or not fitting it (hf/storedtensors.h), a tokenizer that cannot be read or does not fit: all that apply, joined
+// by "; ". Nothing when it fits.
 std::optional<std::string> checkpointProblem(const Experiment *e, const hf::CheckpointFolder &folder,
                                              const std::string &configWhere);
 

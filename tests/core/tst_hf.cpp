@@ -1079,6 +1079,15 @@ private Q_SLOTS:
         QVERIFY2(issue->message.find("model.init_from: ") == 0 &&
                      issue->message.find("holds no weights of encoder layer 1") != std::string::npos,
                  issue->message.c_str());
+        // Every problem at once: fixing one does not reveal the next.
+        e.tokenizer.maxTokens = 64;
+        issue = checkInitFrom(e, tmp("validate-one-layer"));
+        QVERIFY(issue.has_value());
+        QVERIFY2(issue->message.find("tokenizer.max_tokens is 64") != std::string::npos &&
+                     issue->message.find("; " + (tmp("validate-one-layer") / "model.safetensors").string() +
+                                         ": holds no weights of encoder layer 1") != std::string::npos,
+                 issue->message.c_str());
+        e.tokenizer.maxTokens = 16;
         e.model.allowMissingWeights = true;
         QVERIFY(!checkInitFrom(e, tmp("validate-one-layer")).has_value());
         // A tokenizer with more pieces than the embedding table has rows: the run would refuse it, so does validate.
