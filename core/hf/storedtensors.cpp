@@ -116,22 +116,29 @@ Result<std::vector<StoredTensor>> readStoredTensors(const CheckpointFolder &fold
     return out;
 }
 
-Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<StoredTensor> &tensors,
-                          bool allowMissing)
-{
-    const EncoderConfig &c = folder.config;
-    const std::string prefix = std::string(familyName(c.family)) + ".";
+namespace {
+
+// What the backbone's tensors showed, for the checks of what is missing.
+struct Seen {
     std::set<int> layers;
     std::set<std::string> otherPrefixes; // "bert." of a file read under a roberta config
     bool wordEmbeddings = false;
     size_t backbone = 0;
+};
+
+// Each backbone tensor against config.json (a float weight of the shape its sizes give), and what was seen.
+Result<Seen> scanTensors(const CheckpointFolder &folder, const std::vector<StoredTensor> &tensors)
+{
+    const EncoderConfig &c = folder.config;
+    const std::string prefix = std::string(familyName(c.family)) + ".";
+    Seen seen;
     for (const auto &t : tensors) {
         const std::string bare = backboneName(t.name, prefix);
         if (bare.empty() && t.name.find('.') != std::string::npos)
-            otherPrefixes.insert(t.name.substr(0, t.name.find('.') + 1));
+            seen.otherPrefixes.insert(t.name.substr(0, t.name.find('.') + 1));
         if (bare.empty() || bare.ends_with("position_ids") || bare.ends_with("token_type_ids"))
             continue; // a head (replaced when it does not fit) or a buffer transformers ignores
-        ++backbone;
+        ++seen.backbone;
         if (!t.floating)
             return badInput(t.file.string() + ": '" + t.name + "' holds integers (" + t.dtype +
                             "), not a weight: the checkpoint is damaged or not an encoder's");
@@ -141,31 +148,51 @@ Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<Stor
                             sizesNote(c) + "): the weights are another model's, or config.json is");
         std::string rest;
         if (const auto n = layerOf(bare, rest))
-            layers.insert(*n);
-        wordEmbeddings |= bare == "embeddings.word_embeddings.weight";
+            seen.layers.insert(*n);
+        seen.wordEmbeddings |= bare == "embeddings.word_embeddings.weight";
     }
+    return seen;
+}
+
+// Nothing of the encoder (always an error: model.allow_missing_weights would train a random one), or, unless
+// allowed, the word embeddings or a layer config.json promises.
+Status checkMissing(const CheckpointFolder &folder, const Seen &seen, bool allowMissing)
+{
+    const EncoderConfig &c = folder.config;
+    const std::string family(familyName(c.family));
     const std::string file = folder.weightsPath.string();
-    if (backbone == 0) { // nothing to load: model.allow_missing_weights would train a random encoder
+    if (seen.backbone == 0) {
         std::string held;
-        for (const auto &p : otherPrefixes)
+        for (const auto &p : seen.otherPrefixes)
             held += (held.empty() ? "" : ", ") + p + "*";
-        return badInput(file + ": none of its tensors is a weight of a " + std::string(familyName(c.family)) +
-                        " encoder (config.json's model_type); it holds " + (held.empty() ? "no encoder" : held) +
-                        " tensors: config.json is another model's, or the weights are");
+        return badInput(file + ": none of its tensors is a weight of a " + family + " encoder (config.json's "
+                        "model_type); it holds " + (held.empty() ? "no encoder" : held) + " tensors: config.json "
+                        "is another model's, or the weights are");
     }
     if (allowMissing)
         return okStatus();
-    if (!wordEmbeddings)
-        return badInput(file + ": no " + prefix + "embeddings.word_embeddings.weight: not the weights of a " +
-                        std::string(familyName(c.family)) + " encoder (config.json's model_type) " +
-                        "(set model.allow_missing_weights to start what is missing at random)");
+    if (!seen.wordEmbeddings)
+        return badInput(file + ": no " + family + ".embeddings.word_embeddings.weight: not the weights of a " + family +
+                        " encoder (config.json's model_type) (set model.allow_missing_weights to start what is "
+                        "missing at random)");
     for (int n = 0; n < c.layers; ++n)
-        if (!layers.count(n))
+        if (!seen.layers.count(n))
             return badInput(file + ": holds no weights of encoder layer " + std::to_string(n) + " where config.json "
                             "has num_hidden_layers " + std::to_string(c.layers) + " (the file has " +
-                            std::to_string(layers.size()) + (layers.size() == 1 ? " layer" : " layers") +
+                            std::to_string(seen.layers.size()) + (seen.layers.size() == 1 ? " layer" : " layers") +
                             "; set model.allow_missing_weights to start the missing ones at random)");
     return okStatus();
+}
+
+} // namespace
+
+Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<StoredTensor> &tensors,
+                          bool allowMissing)
+{
+    auto seen = scanTensors(folder, tensors);
+    if (!seen)
+        return seen.error();
+    return checkMissing(folder, *seen, allowMissing);
 }
 
 Status checkWeightsFiles(const CheckpointFolder &folder, bool allowMissing)

@@ -672,8 +672,8 @@ Result<LegacyCheckpoint> readLegacyCheckpoint(std::string_view file, const std::
         if (it == dict->storages.end())
             return badInput(where + ": storage " + key->s + " is listed but no tensor uses it");
         if (file.size() - pos < 8)
-            return badInput(where + ": the file ends before storage " + key->s + " (it is cut short: a download that stopped "
-                            "early? fetch it again)");
+            return badInput(where + ": the file ends before storage " + key->s +
+                            " (it is cut short: a download that stopped early? fetch it again)");
         uint64_t elements = 0;
         for (size_t k = 0; k < 8; ++k)
             elements |= uint64_t(static_cast<unsigned char>(file[pos + k])) << (8 * k);
@@ -683,8 +683,8 @@ Result<LegacyCheckpoint> readLegacyCheckpoint(std::string_view file, const std::
                             " elements where its tensors' pickle says " + std::to_string(it->second.elements) +
                             " (the file is damaged)");
         if (elements > (file.size() - pos) / it->second.elementSize)
-            return badInput(where + ": the file ends inside storage " + key->s + " (it is cut short: a download that stopped "
-                            "early? fetch it again)");
+            return badInput(where + ": the file ends inside storage " + key->s +
+                            " (it is cut short: a download that stopped early? fetch it again)");
         out.storageBytes[key->s] = file.substr(pos, elements * it->second.elementSize);
         pos += elements * it->second.elementSize;
     }

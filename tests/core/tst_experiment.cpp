@@ -327,7 +327,8 @@ private Q_SLOTS:
     void tokenizerOptionsDoNotApplyToAPretrainedEncoder()
     {
         json e = lbk::withDefaults({{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"model", {{"type", "encoder"}}}});
-        for (const char *path : {"tokenizer.type", "tokenizer.vocab_size", "tokenizer.lowercase", "tokenizer.max_tokens"})
+        for (const char *path :
+             {"tokenizer.type", "tokenizer.vocab_size", "tokenizer.lowercase", "tokenizer.max_tokens"})
             QVERIFY2(lbk::fieldApplies(*lbk::findField(path), e), path);
         for (const std::string from : {"~/models/scibert", "run:pretrain-arxiv-mini"}) {
             e["model"]["init_from"] = from;

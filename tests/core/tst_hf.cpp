@@ -1129,8 +1129,9 @@ private Q_SLOTS:
         QVERIFY(listed.ok());
         QCOMPARE(listed->size(), first.size() + second.size());
         QCOMPARE(listed->back().file, dir / "model-00002-of-00002.safetensors");
-        QVERIFY2(weightsProblem(dir).rfind((dir / "model-00002-of-00002.safetensors").string() +
-                                           ": 'bert.encoder.layer.1.intermediate.dense.weight' has shape [4, 8]", 0) == 0,
+        const std::string shard2 = (dir / "model-00002-of-00002.safetensors").string();
+        QVERIFY2(weightsProblem(dir).rfind(shard2 + ": 'bert.encoder.layer.1.intermediate.dense.weight' has shape "
+                                                    "[4, 8]", 0) == 0,
                  weightsProblem(dir).c_str());
 
         const fs::path torchFixtures = fs::path(LABBOOK_SOURCE_DIR) / "tests" / "fixtures" / "torch";

@@ -445,7 +445,7 @@ private Q_SLOTS:
     void tokenizerJsonWithAGapInItsIds()
     {
         QTemporaryDir dir;
-        const fs::path txt = fs::path(dir.path().toStdString()) / "txt", gap = fs::path(dir.path().toStdString()) / "gap";
+        const fs::path base = dir.path().toStdString(), txt = base / "txt", gap = base / "gap";
         fs::create_directories(txt);
         fs::create_directories(gap);
         json root = json::parse(readFile(kFixtures / "wordpiece" / "tokenizer.json"));

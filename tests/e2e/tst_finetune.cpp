@@ -390,8 +390,10 @@ private Q_SLOTS:
 
         // Weights cut short (a download stopped early) are found here, not by a run after a cluster's queue.
         const QString cut = path(QStringLiteral("validate-cut"));
-        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), QStringLiteral("bert"), QStringLiteral("--out"),
-                         cut, QStringLiteral("--weights"), QStringLiteral("bin")}).exitCode, 0);
+        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), QStringLiteral("bert"),
+                         QStringLiteral("--out"), cut, QStringLiteral("--weights"), QStringLiteral("bin")})
+                     .exitCode,
+                 0);
         const std::string bin = cut.toStdString() + "/pytorch_model.bin";
         std::filesystem::resize_file(bin, std::filesystem::file_size(bin) / 2);
         const auto cutShort = lbk({QStringLiteral("validate"), experiment(QStringLiteral("validate-cut"), cut)});

@@ -271,7 +271,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("said");
         QTest::newRow("zip archive, half") << "bin" << 0.5 << "not a readable torch.save archive";
         // (Its last 24 bytes only repeat what torch.save's zip64 records say: without them it reads whole.)
-        QTest::newRow("zip archive, all but its last 40 bytes") << "bin" << -40.0 << "not a readable torch.save archive";
+        QTest::newRow("zip archive, all but its last 40 bytes")
+            << "bin" << -40.0 << "not a readable torch.save archive";
         QTest::newRow("legacy, half") << "bin-legacy" << 0.5 << "the file ends";
         QTest::newRow("legacy, in its pickle") << "bin-legacy" << 0.003 << "the file ends";
     }

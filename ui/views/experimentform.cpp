@@ -577,7 +577,8 @@ void ExperimentForm::startFolderPreview()
             m_folderProblem = problem;
             m_folderPending = false;
             if (!problem.isEmpty()) // instead of the line that calls it a pre-training run
-                m_folderInfo->setText(QStringLiteral("<span style='color:#e53935'>%1</span>").arg(problem.toHtmlEscaped()));
+                m_folderInfo->setText(
+                    QStringLiteral("<span style='color:#e53935'>%1</span>").arg(problem.toHtmlEscaped()));
             showProblems();
         });
         return;
@@ -599,7 +600,8 @@ void ExperimentForm::startFolderPreview()
         const bool relative = !folder.starts_with('~') && std::filesystem::path(folder).is_relative();
         auto f = lbk::hf::inspectCheckpointFolder(path);
         if (!f) { // not a checkpoint folder: a problem, as lbk validate says (Launch waits)
-            const QString why = qs(f.message()) + (relative ? tr(" (a relative path starts at the data root)") : QString());
+            const QString why =
+                qs(f.message()) + (relative ? tr(" (a relative path starts at the data root)") : QString());
             return Inspected{key, QStringLiteral("<span style='color:#e53935'>%1</span>").arg(why.toHtmlEscaped()),
                              why, std::nullopt};
         }
