@@ -744,10 +744,11 @@ private Q_SLOTS:
     void fineTuneFromMlmRun()
     {
         QVERIFY(m_mlmRun > 0);
-        const auto pre = findRun(m_window->store(), m_mlmRun);
+        // A copy: the run list is reloaded (and the summary moved) whenever the event loop runs.
+        const std::string preUid = findRun(m_window->store(), m_mlmRun)->uid;
         json e = lbk::readJsonFile(LABBOOK_SOURCE_DIR "/experiments/debug.json").value();
         lbk::setValueAt(e, "name", "finetune-gui");
-        lbk::setValueAt(e, "model", json{{"type", "encoder"}, {"init_from", "run:" + pre->uid}, {"pooling", "cls"}});
+        lbk::setValueAt(e, "model", json{{"type", "encoder"}, {"init_from", "run:" + preUid}, {"pooling", "cls"}});
         lbk::setValueAt(e, "tokenizer.max_tokens", 24);
         lbk::setValueAt(e, "training.max_steps", 10);
         lbk::setValueAt(e, "evaluation.every_steps", 5);
@@ -762,7 +763,7 @@ private Q_SLOTS:
                                   qPrintable(problems->text()), 5000);
         QVERIFY(!form->isValid());
         QVERIFY(form->folderSummary().contains(QStringLiteral("e53935")));
-        form->setFieldValue(QStringLiteral("model.init_from"), "run:" + pre->uid);
+        form->setFieldValue(QStringLiteral("model.init_from"), "run:" + preUid);
         QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
         form->setExperiment(before);
         QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
