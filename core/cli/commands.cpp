@@ -586,7 +586,7 @@ int validate(const Common &c, const std::string &file)
         if (auto e = experimentFromJson(*j); issues.empty() && e) {
             if (e->model.pretrained()) {
                 const fs::path folder = resolveDataPath(e->model.initFrom, c.dataRoot);
-                const bool relative = !e->model.initFrom.starts_with('~') && fs::path(e->model.initFrom).is_relative();
+                const bool relative = startsAtDataRoot(e->model.initFrom);
                 const std::string where = " (a relative path starts at the data root; --data-root changes it)";
                 if (auto bad = checkInitFrom(*e, folder)) {
                     issues.push_back(*bad);

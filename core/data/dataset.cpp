@@ -84,6 +84,11 @@ fs::path defaultDataRoot()
     return {};
 }
 
+bool startsAtDataRoot(const std::string &path)
+{
+    return !path.empty() && !path.starts_with("~/") && fs::path(path).is_relative();
+}
+
 fs::path resolveDataPath(const std::string &path, const std::string &dataRoot)
 {
     fs::path p(path);

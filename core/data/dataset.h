@@ -34,6 +34,8 @@ struct ReadReport {
 // not empty, else $LABBOOK_DATA, else ../shared/data beside the checkout (found from the executable's folder
 // and the working directory).
 std::filesystem::path resolveDataPath(const std::string &path, const std::string &dataRoot = {});
+// Whether resolveDataPath puts `path` under the data root (relative, and not ~/): messages say so.
+bool startsAtDataRoot(const std::string &path);
 std::filesystem::path defaultDataRoot();
 // The files data.path names: the one file, or, when the path holds a pattern (* ? [...], as the shell's), every
 // file it matches, sorted. A pattern that matches nothing is an error naming it.

@@ -1,13 +1,12 @@
 // Encoder weights in and out of Hugging Face's files.
 #include "engine/hfweights.h"
 
-#include <algorithm>
 #include <functional>
 #include <map>
-#include <set>
 
 #include "hf/pytorchbin.h"
 #include "hf/safetensors.h"
+#include "hf/storedtensors.h"
 
 namespace lbk {
 
@@ -15,10 +14,7 @@ namespace fs = std::filesystem;
 
 std::string shapeText(at::IntArrayRef shape)
 {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
+    return hf::shapeText(shape.vec());
 }
 
 namespace {
@@ -224,20 +220,6 @@ static Result<WeightsReport> loadModuleWeights(torch::nn::Module &model, const s
         (expected ? report.newlyInitialized : report.missing).push_back(name);
     }
     report.loaded = loaded.size();
-    const bool anyBackbone = std::any_of(loaded.begin(), loaded.end(),
-                                         [&](const auto &l) { return l.first.starts_with(backbonePrefix); });
-    if (!anyBackbone) { // model.allow_missing_weights would train a random encoder: hf/storedtensors says so too
-        std::set<std::string> held;
-        for (const auto &key : report.unused)
-            held.insert(key.substr(0, key.find('.') + 1) + "*");
-        std::string heldText;
-        for (const auto &h : held)
-            heldText += (heldText.empty() ? "" : ", ") + h;
-        return badInput(file.string() + ": none of its tensors is a weight of a " +
-                        backbonePrefix.substr(0, backbonePrefix.size() - 1) + " encoder (config.json's model_type); "
-                        "it holds " + (heldText.empty() ? "no encoder" : heldText) + " tensors: config.json is another "
-                        "model's, or the weights are");
-    }
     if (!report.missing.empty() && !allowMissing)
         return badInput(file.string() + ": " + std::to_string(report.missing.size()) +
                         " weights of the encoder are missing: " + listed(report.missing) +

@@ -5,6 +5,7 @@
 #include "data/dataset.h"
 #include "experiment/checkpointfit.h"
 #include "experiment/schema.h"
+#include "hf/storedtensors.h"
 
 namespace lbk {
 
@@ -41,6 +42,9 @@ Result<PretrainedEncoder> openPretrained(const Experiment &e, const std::string 
     p.folder = std::move(*inspected);
     if (auto bad = checkpointContradictions(e, p.config, (folder / "config.json").string()))
         return badInput(*bad);
+    // The weights files as lbk validate checks them (hf/storedtensors), before loading: the same messages.
+    if (auto weights = hf::checkWeightsFiles(*p.folder, e.model.allowMissingWeights); !weights)
+        return weights.error();
     auto tok = hf::loadHfTokenizer(folder);
     if (!tok)
         return Error{tok.error().message, true};

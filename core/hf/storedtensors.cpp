@@ -24,11 +24,6 @@ Status addSafetensors(const fs::path &file, std::vector<StoredTensor> &out)
     return okStatus();
 }
 
-bool isFloatingStorage(const std::string &type)
-{
-    return type == "FloatStorage" || type == "DoubleStorage" || type == "HalfStorage" || type == "BFloat16Storage";
-}
-
 Status addPytorchBin(const fs::path &file, std::vector<StoredTensor> &out)
 {
     auto bin = PytorchBin::open(file);
@@ -40,14 +35,6 @@ Status addPytorchBin(const fs::path &file, std::vector<StoredTensor> &out)
         out.push_back({file, t.name, type, isFloatingStorage(type), t.shape});
     }
     return okStatus();
-}
-
-std::string shapeText(const std::vector<int64_t> &shape)
-{
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
 }
 
 // A backbone tensor's name without the family's prefix ("embeddings...", "encoder.layer..."); "" for the heads'
@@ -103,6 +90,14 @@ std::string sizesNote(const EncoderConfig &c)
 }
 
 } // namespace
+
+std::string shapeText(const std::vector<int64_t> &shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
 
 Result<std::vector<StoredTensor>> readStoredTensors(const CheckpointFolder &folder)
 {

@@ -21,6 +21,9 @@ struct StoredTensor {
     std::vector<int64_t> shape;
 };
 
+// "[768, 3072]": a tensor's shape in messages.
+std::string shapeText(const std::vector<int64_t> &shape);
+
 // Every tensor of the folder's weights files, in file order. Errors name the file: a file cut short or damaged,
 // a pickle that is not a state dict (a training checkpoint, a whole module: with what to save instead).
 Result<std::vector<StoredTensor>> readStoredTensors(const CheckpointFolder &folder);

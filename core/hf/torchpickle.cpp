@@ -568,6 +568,11 @@ Result<PickledStateDict> stateDict(const Unpickler &u, const Value &top, const s
 
 } // namespace
 
+bool isFloatingStorage(const std::string &type)
+{
+    return type == "FloatStorage" || type == "DoubleStorage" || type == "HalfStorage" || type == "BFloat16Storage";
+}
+
 bool viewFits(const PickledTensor &t, const PickledStorage &s)
 {
     if (t.offset < 0 || t.shape.size() != t.stride.size())

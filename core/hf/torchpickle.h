@@ -45,6 +45,9 @@ struct PickledStateDict {
 Result<PickledStateDict> readStateDictPickle(std::string_view pickle, const std::string &where,
                                              size_t *consumed = nullptr, size_t base = 0);
 
+// Whether torch's storage type holds floating-point values ("FloatStorage", "HalfStorage", ...).
+bool isFloatingStorage(const std::string &type);
+
 // Whether a tensor's view lies inside its storage (offset and strides within the storage's elements).
 bool viewFits(const PickledTensor &t, const PickledStorage &s);
 

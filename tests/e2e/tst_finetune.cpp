@@ -401,6 +401,11 @@ private Q_SLOTS:
         QVERIFY2(cutShort.err.contains(QString::fromStdString("model.init_from: " + bin + ": not a readable torch.save "
                                                               "archive")),
                  qPrintable(cutShort.err));
+        // The run, if launched all the same, stops before training with the same words.
+        const auto ran = lbk({QStringLiteral("run"), experiment(QStringLiteral("validate-cut"), cut)});
+        QVERIFY(ran.exitCode != 0);
+        const QString said = ran.out + ran.err;
+        QVERIFY2(said.contains(QString::fromStdString(bin + ": not a readable torch.save archive")), qPrintable(said));
 
         // A relative folder starts at the data root, and validate says where it read it.
         const auto relative = lbk({QStringLiteral("--data-root"), m_dir.path(), QStringLiteral("validate"),

@@ -597,7 +597,7 @@ void ExperimentForm::startFolderPreview()
     };
     auto inspect = [key, folder, root, e = std::move(e)] {
         const auto path = lbk::resolveDataPath(folder, root);
-        const bool relative = !folder.starts_with('~') && std::filesystem::path(folder).is_relative();
+        const bool relative = lbk::startsAtDataRoot(folder);
         auto f = lbk::hf::inspectCheckpointFolder(path);
         if (!f) { // not a checkpoint folder: a problem, as lbk validate says (Launch waits)
             const QString why =
