@@ -592,14 +592,20 @@ int validate(const Common &c, const std::string &file)
                     issues.push_back(*bad);
                     if (relative)
                         issues.back().message += where;
-                } else if (relative) {
-                    notes.push_back("model.init_from: read from " + folder.string() + where);
+                } else {
+                    if (relative)
+                        notes.push_back("model.init_from: read from " + folder.string() + where);
+                    if (auto f = hf::inspectCheckpointFolder(folder))
+                        if (auto random = leftAtRandomNote(*e, *f))
+                            notes.push_back(*random);
                 }
             }
             if (e->model.initFromRun())
                 checkInitRun(c, *e, issues, notes);
             if (auto missing = missingDataNote(*e, c.dataRoot); !missing.empty())
                 notes.push_back(missing);
+            for (auto &unused : unusedFieldNotes(*j))
+                notes.push_back(std::move(unused));
         }
     }
     if (c.json) {

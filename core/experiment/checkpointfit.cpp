@@ -72,6 +72,18 @@ std::optional<std::string> checkpointProblem(const Experiment *e, const hf::Chec
     return all;
 }
 
+std::optional<std::string> leftAtRandomNote(const Experiment &e, const hf::CheckpointFolder &folder)
+{
+    if (!e.model.allowMissingWeights)
+        return std::nullopt;
+    auto missing = hf::weightsLeftOut(folder); // a file that cannot be read is checkpointProblem's to say
+    if (!missing || missing->empty())
+        return std::nullopt;
+    const bool many = missing->find(',') != std::string::npos || missing->find(" and ") != std::string::npos;
+    return "model.allow_missing_weights: " + *missing + (many ? " are" : " is") + " not in " +
+           folder.weightsPath.string() + " and start" + (many ? "" : "s") + " at random";
+}
+
 std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder)
 {
     auto checkpoint = hf::inspectCheckpointFolder(folder);

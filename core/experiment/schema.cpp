@@ -334,6 +334,34 @@ bool fieldApplies(const FieldSpec &f, const json &resolved)
     return false;
 }
 
+std::string fieldConditionText(const FieldSpec &f)
+{
+    std::string text;
+    for (size_t i = 0; i < f.appliesTo.size(); ++i)
+        text += (i ? " or " : "when ") + f.appliesTo[i];
+    for (const auto &path : f.unlessSet)
+        text += (text.empty() ? "" : ", ") + std::string("not when ") + path + " is set";
+    return text;
+}
+
+std::vector<std::string> unusedFieldNotes(const json &j)
+{
+    std::vector<std::string> notes;
+    if (!j.is_object())
+        return notes;
+    const json resolved = withDefaults(j);
+    const json from = valueAt(resolved, "model.init_from");
+    // A pre-training run's tokenizer settings replace the file's (lbk validate notes those that differ), so a file
+    // may keep its own for the same experiment without init_from (finetune-top20-title.json's sweep runs both).
+    const bool fromRun = from.is_string() && from.get<std::string>().starts_with(kInitRunPrefix);
+    for (const auto &f : experimentFields())
+        if (lookup(j, f.path) && !fieldApplies(f, resolved) && !(fromRun && f.path.starts_with("tokenizer."))) {
+            const std::string when = fieldConditionText(f);
+            notes.push_back(f.path + " is set but not used (" + (when.starts_with("when") ? "only " : "") + when + ")");
+        }
+    return notes;
+}
+
 json valueAt(const json &j, std::string_view dottedPath)
 {
     const json *v = lookup(j, dottedPath);
@@ -636,14 +664,8 @@ std::string schemaMarkdown()
         }
         std::string allowed = allowedText(f);
         std::string help = f.help;
-        if (!f.appliesTo.empty()) {
-            help += " (when ";
-            for (size_t i = 0; i < f.appliesTo.size(); ++i)
-                help += (i ? " or " : "") + f.appliesTo[i];
-            help += ")";
-        }
-        for (const auto &path : f.unlessSet)
-            help += " (not when " + path + " is set)";
+        if (const std::string when = fieldConditionText(f); !when.empty())
+            help += " (" + when + ")";
         if (f.required)
             help += " Required.";
         md << "| `" << f.path << "` | " << fieldTypeName(f.type) << " | `" << f.defaultValue.dump() << "` | "

@@ -52,6 +52,13 @@ std::vector<ValidationIssue> validateExperimentJson(const nlohmann::json &j);
 // Whether a field matters for this config (its appliesTo and unlessSet conditions), e.g. model.channels only for a
 // CNN, tokenizer.vocab_size not for a pretrained encoder.
 bool fieldApplies(const FieldSpec &field, const nlohmann::json &config);
+// Those conditions in words, as the docs, the form's tooltips and the notes below say them:
+// "when model.type=cnn or model.type=bag_cnn", "not when model.init_from is set"; empty for a field that always applies.
+std::string fieldConditionText(const FieldSpec &field);
+// A note for each field a file sets that does nothing with the rest of it (model.channels of a bag,
+// tokenizer.vocab_size with model.init_from): "tokenizer.vocab_size is set but not used (not when model.init_from is
+// set)". j is the file as written; its defaults are filled in to judge.
+std::vector<std::string> unusedFieldNotes(const nlohmann::json &j);
 // The value of one field checked alone (for the form, as the user types).
 std::optional<ValidationIssue> validateField(const FieldSpec &field, const nlohmann::json &value);
 

@@ -149,6 +149,19 @@ Result<Seen> scanTensors(const CheckpointFolder &folder, const std::vector<Store
     return seen;
 }
 
+// The layers config.json promises that the file does not hold: "layer 1", "layers 2, 3", or empty.
+std::string missingLayers(const EncoderConfig &c, const Seen &seen)
+{
+    std::string list;
+    int count = 0;
+    for (int n = 0; n < c.layers; ++n)
+        if (!seen.layers.count(n)) {
+            list += (list.empty() ? "" : ", ") + std::to_string(n);
+            ++count;
+        }
+    return count == 0 ? "" : (count == 1 ? "layer " : "layers ") + list;
+}
+
 // Nothing of the encoder (always an error: model.allow_missing_weights would train a random one), or, unless
 // allowed, the word embeddings or a layer config.json promises.
 Status checkMissing(const CheckpointFolder &folder, const Seen &seen, bool allowMissing)
@@ -170,12 +183,11 @@ Status checkMissing(const CheckpointFolder &folder, const Seen &seen, bool allow
         return badInput(file + ": no " + family + ".embeddings.word_embeddings.weight: not the weights of a " + family +
                         " encoder (config.json's model_type) (set model.allow_missing_weights to start what is "
                         "missing at random)");
-    for (int n = 0; n < c.layers; ++n)
-        if (!seen.layers.count(n))
-            return badInput(file + ": holds no weights of encoder layer " + std::to_string(n) + " where config.json "
-                            "has num_hidden_layers " + std::to_string(c.layers) + " (the file has " +
-                            std::to_string(seen.layers.size()) + (seen.layers.size() == 1 ? " layer" : " layers") +
-                            "; set model.allow_missing_weights to start the missing ones at random)");
+    if (const std::string layers = missingLayers(c, seen); !layers.empty())
+        return badInput(file + ": holds no weights of encoder " + layers + " where config.json has "
+                        "num_hidden_layers " + std::to_string(c.layers) + " (the file has " +
+                        std::to_string(seen.layers.size()) + (seen.layers.size() == 1 ? " layer" : " layers") +
+                        "; set model.allow_missing_weights to start the missing ones at random)");
     return okStatus();
 }
 
@@ -188,6 +200,22 @@ Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<Stor
     if (!seen)
         return seen.error();
     return checkMissing(folder, *seen, allowMissing);
+}
+
+Result<std::string> weightsLeftOut(const CheckpointFolder &folder)
+{
+    auto tensors = readStoredTensors(folder);
+    if (!tensors)
+        return tensors.error();
+    auto seen = scanTensors(folder, *tensors);
+    if (!seen)
+        return seen.error();
+    std::string out;
+    if (!seen->wordEmbeddings)
+        out = "the word embeddings";
+    if (const std::string layers = missingLayers(folder.config, *seen); !layers.empty())
+        out += (out.empty() ? "" : " and ") + std::string("encoder ") + layers;
+    return out;
 }
 
 Status checkWeightsFiles(const CheckpointFolder &folder, bool allowMissing)

@@ -339,6 +339,35 @@ private Q_SLOTS:
         }
     }
 
+    // A field a file sets that does nothing there gets a note (lbk validate prints them); the shipped files set none.
+    void fieldsSetButNotUsedAreNoted()
+    {
+        json e = {{"name", "x"}, {"data", {{"path", "d.jsonl"}}},
+                  {"model", {{"type", "encoder"}, {"init_from", "~/models/scibert"}, {"kernel_sizes", {3}}}},
+                  {"tokenizer", {{"vocab_size", 30000}, {"max_tokens", 128}}}};
+        const auto notes = lbk::unusedFieldNotes(e);
+        QCOMPARE(notes.size(), size_t(2));
+        QCOMPARE(QString::fromStdString(notes[0]),
+                 QStringLiteral("tokenizer.vocab_size is set but not used (not when model.init_from is set)"));
+        QVERIFY2(notes[1].starts_with("model.kernel_sizes is set but not used (only when model.type="),
+                 notes[1].c_str());
+        // A pre-training run's tokenizer replaces the file's settings (validate notes those that differ): the file
+        // may keep its own for the same experiment from random initialisation.
+        e["model"]["init_from"] = "run:pretrain-arxiv-mini";
+        QCOMPARE(lbk::unusedFieldNotes(e).size(), size_t(1));
+        e["model"].erase("init_from");
+        e["model"].erase("kernel_sizes");
+        QVERIFY(lbk::unusedFieldNotes(e).empty());
+        for (const auto &entry : std::filesystem::directory_iterator(std::string(LABBOOK_SOURCE_DIR) + "/experiments")) {
+            std::ifstream in(entry.path());
+            const json file = json::parse(in, nullptr, false);
+            if (file.is_discarded() || lbk::isSweepJson(file))
+                continue;
+            for (const auto &note : lbk::unusedFieldNotes(file))
+                QFAIL((entry.path().filename().string() + ": " + note).c_str());
+        }
+    }
+
     void schemaMarkdownListsEveryField()
     {
         const auto md = QString::fromStdString(lbk::schemaMarkdown());

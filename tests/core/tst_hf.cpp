@@ -1090,6 +1090,27 @@ private Q_SLOTS:
         e.tokenizer.maxTokens = 16;
         e.model.allowMissingWeights = true;
         QVERIFY(!checkInitFrom(e, tmp("validate-one-layer")).has_value());
+        // ... and says what starts at random (lbk validate's note, the form's folder line).
+        auto folder = hf::inspectCheckpointFolder(tmp("validate-one-layer"));
+        QVERIFY2(folder.ok(), folder.ok() ? "" : folder.message().c_str());
+        QCOMPARE(q(leftAtRandomNote(e, *folder).value_or("none")),
+                 q("model.allow_missing_weights: encoder layer 1 is not in " +
+                   (tmp("validate-one-layer") / "model.safetensors").string() + " and starts at random"));
+        e.model.allowMissingWeights = false;
+        QVERIFY(!leftAtRandomNote(e, *folder).has_value()); // without the flag the run refuses it: no note
+        e.model.allowMissingWeights = true;
+        auto whole = hf::inspectCheckpointFolder(tinyBert("validate-whole"));
+        QVERIFY(!leftAtRandomNote(e, *whole).has_value());
+        auto bare = hf::inspectCheckpointFolder(tinyBert("validate-bare", [](auto &t) {
+            t.erase(t.begin()); // the word embeddings, and every layer
+            t.resize(2);
+        }));
+        const auto leftOut = hf::weightsLeftOut(*bare);
+        QVERIFY2(leftOut.ok(), leftOut.ok() ? "" : leftOut.message().c_str());
+        QCOMPARE(q(*leftOut), QStringLiteral("the word embeddings and encoder layers 0, 1"));
+        QCOMPARE(q(leftAtRandomNote(e, *bare).value_or("none")),
+                 q("model.allow_missing_weights: the word embeddings and encoder layers 0, 1 are not in " +
+                   (tmp("validate-bare") / "model.safetensors").string() + " and start at random"));
         // A tokenizer with more pieces than the embedding table has rows: the run would refuse it, so does validate.
         std::string pieces = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
         for (int i = 0; i < 20; ++i)

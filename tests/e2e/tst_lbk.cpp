@@ -70,6 +70,15 @@ private Q_SLOTS:
         QVERIFY2(noted.err.contains(QStringLiteral("note: data.path: ")) &&
                      noted.err.contains(QStringLiteral("nowhere/papers.jsonl: no such file here")),
                  qPrintable(noted.err));
+        // A field that does nothing with the rest of the file: valid, with a note saying when it would apply.
+        const QString unused = m_dir.filePath(QStringLiteral("unused.json"));
+        std::ofstream(unused.toStdString())
+            << R"({"data": {"path": "x.jsonl"}, "model": {"type": "bag", "channels": 64}})";
+        auto unusedNote = lbk({QStringLiteral("validate"), unused});
+        QCOMPARE(unusedNote.exitCode, 0);
+        QVERIFY2(unusedNote.err.contains(QStringLiteral("note: model.channels is set but not used (only when "
+                                                        "model.type=cnn")),
+                 qPrintable(unusedNote.err));
         const QString bad = m_dir.filePath(QStringLiteral("bad.json"));
         std::ofstream(bad.toStdString()) << R"({"data": {"path": "x"}, "optimizer": {"lr": "fast", "mom": 1}})";
         auto r = lbk({QStringLiteral("validate"), bad});

@@ -106,10 +106,8 @@ QString fieldTooltip(const lbk::FieldSpec &f)
                    .arg(f.min ? QString::number(*f.min) : QStringLiteral("-inf"))
                    .arg(f.max ? QString::number(*f.max) : QStringLiteral("inf"))
                    .arg(f.maxExclusive ? QStringLiteral(")") : QStringLiteral("]"));
-    if (!f.appliesTo.empty())
-        tip += QStringLiteral("<br>Applies when: %1").arg(toStringList(f.appliesTo).join(QStringLiteral(" or ")));
-    for (const auto &path : f.unlessSet)
-        tip += QStringLiteral("<br>Not when %1 is set").arg(qs(path));
+    if (const std::string when = lbk::fieldConditionText(f); !when.empty())
+        tip += QStringLiteral("<br>Applies %1").arg(qs(when).toHtmlEscaped());
     return tip;
 }
 
@@ -612,6 +610,8 @@ void ExperimentForm::startFolderPreview()
         if (auto bad = lbk::checkpointProblem(e ? &*e : nullptr, *f, "its config.json")) {
             r.problem = qs(*bad);
             r.text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(r.problem.toHtmlEscaped());
+        } else if (auto random = e ? lbk::leftAtRandomNote(*e, *f) : std::nullopt) {
+            r.text += QStringLiteral("<br><span style='color:#b26a00'>%1</span>").arg(qs(*random).toHtmlEscaped());
         }
         return r;
     };
