@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "data/dataset.h"
+#include "experiment/checkpointfit.h"
 #include "experiment/schema.h"
 
 #include "launch/local.h"
@@ -86,6 +88,19 @@ Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_
 }
 
 
+// A model.init_from folder on this machine that the run could not start from (lbk validate's check): said before the
+// run exists, so a typo or a download cut short records no failed run. A remote target's folder is only there.
+std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const std::string &dataRoot)
+{
+    if (!e.model.pretrained())
+        return std::nullopt;
+    auto bad = checkInitFrom(e, resolveDataPath(e.model.initFrom, dataRoot));
+    if (!bad)
+        return std::nullopt;
+    return startsAtDataRoot(e.model.initFrom) ? bad->message + " (a relative path starts at the data root)"
+                                              : bad->message;
+}
+
 } // namespace
 
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
@@ -160,6 +175,8 @@ Result<Launched> launch(Store &store, const Target &target, const Experiment &or
     }
     if (auto engine = workerProgramsAvailable(); !engine) // before the run exists: no run that never could start
         return engine.error();
+    if (auto bad = pretrainedFolderProblem(experiment, request.dataRoot))
+        return badInput(*bad);
     auto run = createLocalRun(store, experiment, request);
     if (!run)
         return run.error();

@@ -309,13 +309,13 @@ private Q_SLOTS:
         QVERIFY2(log.contains(QStringLiteral("\"resumed_from_step\":20")), qPrintable(log));
     }
 
-    // A folder without config.json: the run fails before training with a message naming the folder.
+    // A folder without config.json: the run is refused before it exists with a message naming the folder.
     void notACheckpoint()
     {
         const QString empty = path(QStringLiteral("empty-folder"));
         QVERIFY(QDir().mkpath(empty));
         const auto r = lbk({QStringLiteral("run"), experiment(QStringLiteral("not-a-checkpoint"), empty)});
-        QVERIFY(r.exitCode != 0);
+        QCOMPARE(r.exitCode, 2);
         const QString said = r.out + r.err;
         QVERIFY2(said.contains(QStringLiteral("config.json")), qPrintable(said));
     }
@@ -401,11 +401,28 @@ private Q_SLOTS:
         QVERIFY2(cutShort.err.contains(QString::fromStdString("model.init_from: " + bin + ": not a readable torch.save "
                                                               "archive")),
                  qPrintable(cutShort.err));
-        // The run, if launched all the same, stops before training with the same words.
+        // A run launched all the same is refused with the same words before it exists: no failed run recorded.
         const auto ran = lbk({QStringLiteral("run"), experiment(QStringLiteral("validate-cut"), cut)});
-        QVERIFY(ran.exitCode != 0);
-        const QString said = ran.out + ran.err;
-        QVERIFY2(said.contains(QString::fromStdString(bin + ": not a readable torch.save archive")), qPrintable(said));
+        QCOMPARE(ran.exitCode, 2);
+        QVERIFY2(ran.err.contains(QString::fromStdString("model.init_from: " + bin + ": not a readable torch.save "
+                                                         "archive")),
+                 qPrintable(ran.err));
+        const auto shown = lbk({QStringLiteral("show"), QStringLiteral("validate-cut")});
+        QVERIFY2(shown.exitCode != 0, qPrintable(shown.out));
+        // With model.allow_missing_weights, what starts at random is said before the run.
+        const QString shallow = path(QStringLiteral("validate-shallow"));
+        QCOMPARE(python({QStringLiteral("make"), QStringLiteral("--family"), QStringLiteral("bert"),
+                         QStringLiteral("--out"), shallow}).exitCode, 0);
+        json deeper = readJson(shallow.toStdString() + "/config.json");
+        deeper["num_hidden_layers"] = layers + 1;
+        std::ofstream(shallow.toStdString() + "/config.json") << deeper.dump();
+        const auto allowed = lbk({QStringLiteral("validate"),
+                                  experiment(QStringLiteral("validate-shallow"), shallow,
+                                             {{"model", {{"allow_missing_weights", true}}}})});
+        QCOMPARE(allowed.exitCode, 0);
+        QVERIFY2(allowed.err.contains(QStringLiteral("note: model.allow_missing_weights: encoder layer %1 is not in %2/"
+                                                     "model.safetensors and starts at random").arg(layers).arg(shallow)),
+                 qPrintable(allowed.err));
 
         // A relative folder starts at the data root, and validate says where it read it.
         const auto relative = lbk({QStringLiteral("--data-root"), m_dir.path(), QStringLiteral("validate"),

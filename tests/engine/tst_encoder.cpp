@@ -15,7 +15,9 @@
 #include "engine/hfweights.h"
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "engine/pretrained.h"
 #include "hf/encoderconfig.h"
+#include "hf/storedtensors.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -259,6 +261,17 @@ private Q_SLOTS:
         loaded = lbk::loadEncoderWeights(*model, *fc, false);
         QVERIFY(!loaded.ok());
         QVERIFY2(loaded.message().find("truncated") != std::string::npos, loaded.message().c_str());
+        // A run opens the folder with lbk validate's check before loading (a local launch refuses such a folder
+        // first; a remote target's folder, or one damaged after the launch, is found here): validate's words.
+        lbk::Experiment e;
+        e.model = spec;
+        e.model.initFrom = cut.string();
+        e.tokenizer.maxTokens = fc->config.maxTokens();
+        const auto opened = lbk::openPretrained(e, {}, path(QStringLiteral("cut-run")).toStdString());
+        QVERIFY(!opened.ok());
+        const std::string validateSays = lbk::hf::checkWeightsFiles(*fc, false).message();
+        QVERIFY2(!validateSays.empty() && opened.message().find(validateSays) != std::string::npos,
+                 (opened.message() + " | " + validateSays).c_str());
     }
 
     // Every weight given twice, as bert.X and as X (zeros): the prefixed one is loaded, as transformers does, and
