@@ -27,7 +27,9 @@ PlotWidget::PlotWidget(QWidget *parent)
     m_replotTimer.setInterval(30);
     connect(&m_replotTimer, &QTimer::timeout, this, [this] {
         placeLegend();
-        replot(QCustomPlot::rpQueuedRefresh);
+        replot(QCustomPlot::rpQueuedRefresh); // lays the axis rect out: on first show, or at a new size, it moved
+        if (placeLegend())                    // under the lines the legend was placed against
+            replot(QCustomPlot::rpQueuedRefresh);
     });
     m_empty = new QCPItemText(this);
     m_empty->position->setType(QCPItemPosition::ptAxisRectRatio);
@@ -132,11 +134,11 @@ bool segmentMeetsRect(const QPointF &a, const QPointF &b, const QRectF &r)
 } // namespace
 
 // The corner whose legend box covers the fewest pieces of the visible graphs' lines (segments, not only points: a
-// curve of a few evaluations is mostly line between them).
-void PlotWidget::placeLegend()
+// curve of a few evaluations is mostly line between them). Whether the legend moved.
+bool PlotWidget::placeLegend()
 {
     if (!m_legendAvoidsData || !legend || !legend->visible() || graphCount() == 0)
-        return;
+        return false;
     const QRect area = axisRect()->rect();
     const QSize size = legend->minimumOuterSizeHint() + QSize(12, 12); // the inset's margin around it
     // Top right first: where a legend is looked for; the others in reading order.
@@ -169,7 +171,17 @@ void PlotWidget::placeLegend()
         }
     }
     const int best = int(std::min_element(counts, counts + 4) - counts);
+    if (axisRect()->insetLayout()->insetAlignment(0) == corners[best])
+        return false;
     axisRect()->insetLayout()->setInsetAlignment(0, corners[best]);
+    return true;
+}
+
+void PlotWidget::resizeEvent(QResizeEvent *event)
+{
+    QCustomPlot::resizeEvent(event); // replots at once, the legend where it was
+    if (m_legendAvoidsData)
+        requestReplot(); // where it covers the fewest lines at this size
 }
 
 void PlotWidget::requestReplot()

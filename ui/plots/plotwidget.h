@@ -35,11 +35,12 @@ Q_SIGNALS:
 
 protected:
     void changeEvent(QEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
     void contextMenuEvent(QContextMenuEvent *event) override;
     virtual void applyPalette();
 
 private:
-    void placeLegend();
+    bool placeLegend();
 
     QTimer m_replotTimer;
     bool m_legendAvoidsData = false;
