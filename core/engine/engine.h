@@ -100,9 +100,10 @@ struct PredictResult {
     double seconds = 0;
     int threads = 0;
     std::string precision;
+    bool table = false;         // the input was a CSV/TSV table: the positions below count its records, not lines
     int64_t resumedAtLine = -1; // --resume continued an earlier run from this input line
     int64_t resumedRows = 0;    // ... which had written this many rows
-    int64_t stoppedAtLine = -1; // stopped by SIGINT or SIGTERM after this many input lines (a table's: records)
+    int64_t stoppedAtLine = -1; // stopped by SIGINT or SIGTERM after this many input lines
     bool resumable = false;     // ... and OUT.partial with its progress kept for --resume
 };
 Result<PredictResult> predict(const PredictOptions &options);

@@ -133,15 +133,13 @@ Result<fs::path> modelFolder(const Invocation &inv)
 void sayStopped(const std::string &data, const std::string &out, const PredictResult &r)
 {
     const auto line = static_cast<long long>(r.stoppedAtLine), rows = static_cast<long long>(r.rows);
+    const char *unit = r.table ? "record" : "line";
     if (r.resumable)
-        std::fprintf(stderr, "lbk: stopped after line %lld of %s with %lld rows in %s.partial; the same command with "
-                     "--resume continues from there\n", line, data.c_str(), rows, out.c_str());
-    else if (out == "-")
-        std::fprintf(stderr, "lbk: stopped after line %lld of %s with %lld rows written to standard output, which "
-                     "cannot be continued\n", line, data.c_str(), rows);
+        std::fprintf(stderr, "lbk: stopped after %s %lld of %s with %lld rows in %s.partial; the same command with "
+                     "--resume continues from there\n", unit, line, data.c_str(), rows, out.c_str());
     else
-        std::fprintf(stderr, "lbk: stopped after record %lld of %s with %lld rows in %s.partial; a table cannot be "
-                     "continued (--resume needs JSON lines input)\n", line, data.c_str(), rows, out.c_str());
+        std::fprintf(stderr, "lbk: stopped after %s %lld of %s with %lld rows written to standard output, which "
+                     "cannot be continued\n", unit, line, data.c_str(), rows);
 }
 
 // What a second Ctrl-C says before it ends the process at once: written by the signal handler, so made before.
@@ -168,7 +166,7 @@ std::string stoppedAtOnceMessage(const std::string &out)
     if (out == "-")
         return "\nlbk: stopped at once (a second signal)\n";
     return "\nlbk: stopped at once (a second signal); the chunks scored before it are in " + out +
-           ".partial, and the same command with --resume continues from there (JSON lines input)\n";
+           ".partial, and the same command with --resume continues from there\n";
 }
 
 int predict(const Invocation &inv)
@@ -199,8 +197,9 @@ int predict(const Invocation &inv)
         return kCancelled;
     }
     if (!inv.quiet && r->resumedAtLine >= 0)
-        std::fprintf(stderr, "lbk: continued from line %lld of an interrupted run (%lld rows were there)\n",
-                     static_cast<long long>(r->resumedAtLine), static_cast<long long>(r->resumedRows));
+        std::fprintf(stderr, "lbk: continued from %s %lld of an interrupted run (%lld rows were there)\n",
+                     r->table ? "record" : "line", static_cast<long long>(r->resumedAtLine),
+                     static_cast<long long>(r->resumedRows));
     const int64_t scored = r->rows - r->resumedRows; // by this run: the rate is this run's
     if (!inv.quiet)
         std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",

@@ -371,11 +371,14 @@ Result<std::optional<int64_t>> scoreLines(const PredictOptions &o, ByteSource &s
 }
 
 // CSV or TSV input (by its name), read by the data readers, which know the run's columns and a quoted field's
-// line breaks (so a record is not a line): papers in chunks of kChunk, in order. Records the reader cannot read
-// are skipped and counted as bad lines are.
-// A stop asked by SIGINT or SIGTERM ends it after the chunk being scored: the records read then, else nothing.
+// line breaks (so a record is not a line): papers in chunks of kChunk, in order, from paper `from` (where a resumed
+// run stopped: the reader reads the papers before it again, unscored). Records the reader cannot read are skipped
+// and counted as bad lines are, at the end (the counts a progress saves leave them out: the reader reads them again).
+// After each chunk, chunkDone(papers consumed); a stop asked by SIGINT or SIGTERM then ends it: the papers read
+// then, else nothing.
 Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat format,
-                                          Predictor &predictor, std::FILE *out)
+                                          int64_t from, Predictor &predictor, std::FILE *out,
+                                          const std::function<Status(int64_t)> &chunkDone)
 {
     DataSpec spec = trained; // its columns and text
     spec.paths = {o.data.string()};
@@ -387,8 +390,8 @@ Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpe
     needs.abstracts = trained.text != TextField::Title;
     needs.asWritten = true;
     std::vector<Paper> chunk;
-    if (o.progress) // where the count starts
-        o.progress(0, 0, 0);
+    if (o.progress) // where the count starts: the rows a resumed run found
+        o.progress(0, 0, predictor.result.rows);
     const auto flush = [&] {
         predictor.scorePapers(chunk, out);
         chunk.clear();
@@ -398,20 +401,32 @@ Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpe
     ReadReport report;
     int64_t records = 0;
     bool stopped = false;
+    Status done = okStatus();
     auto read = readPaperStream({o.data}, spec, [&](Paper &&p) {
+        if (records++ < from) // scored by the run this one continues
+            return true;
         chunk.push_back(std::move(p));
-        ++records;
-        if (chunk.size() == Predictor::kChunk)
-            flush();
-        stopped = chunk.empty() && cancelRequested();
+        if (chunk.size() < Predictor::kChunk)
+            return true;
+        flush();
+        if (done = chunkDone(records); !done)
+            return false;
+        stopped = cancelRequested();
         return !stopped;
     }, &report, needs);
+    if (!done)
+        return done.error();
     if (!read)
         return badInput(read.message());
+    if (stopped)
+        return std::optional<int64_t>(records);
+    if (records < from)
+        return badInput(o.data.string() + " holds " + std::to_string(records) + " papers, fewer than the " +
+                        std::to_string(from) + " the interrupted run had scored: it changed");
     if (!chunk.empty())
         flush();
     predictor.countUnreadable(report.bad, report.firstErrors);
-    return stopped ? std::optional<int64_t>(records) : std::optional<int64_t>();
+    return std::optional<int64_t>();
 }
 
 // Whether the input is a table (CSV, TSV): by its name, as data.path's format is told.
@@ -676,19 +691,16 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     const auto range = table ? Result<LineRange>(LineRange{}) : shardLines(o);
     if (!range)
         return range.error();
-    if (table && o.resume)
-        return badInput("--resume: " + o.data.string() + " is a CSV/TSV table, whose records may span lines; "
-                        "continuing needs JSON lines input (docs/PREDICT.md)");
     auto source = table ? Result<std::unique_ptr<ByteSource>>(nullptr) : openByteSource(o.data, false);
     if (!source)
         return badInput(source.message());
-    auto out = Output::open(o, table ? std::string() : predictInputs(o, *format, **lm));
+    auto out = Output::open(o, predictInputs(o, *format, **lm));
     if (!out)
         return out.error();
     Predictor predictor(o, **lm, *format, threads);
     int64_t from = range->first;
     if (const auto &resumed = out->resumed()) {
-        if (resumed->line < range->first || resumed->line > range->end)
+        if (resumed->line < range->first || (!table && resumed->line > range->end)) // a table's end is not known
             return badInput(progressFileOf(out->writing()).string() + " is damaged: its line is outside the input");
         from = resumed->line;
         predictor.result = resumed->counts;
@@ -696,20 +708,14 @@ Result<PredictResult> predictAll(const PredictOptions &o)
         std::fputs(predictor.header().c_str(), out->file());
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::optional<int64_t> stopAt;
-    if (table) {
-        auto scored = scoreTable(o, (*lm)->exp.data, *table, predictor, out->file());
-        if (!scored)
-            return scored.error();
-        stopAt = *scored;
-    } else {
-        auto scored = scoreLines(o, **source, from, *range, predictor, out->file(),
-                                 [&](int64_t line) { return out->checkpoint(line, predictor.result); });
-        if (!scored)
-            return scored.error();
-        stopAt = *scored;
-    }
+    const auto chunkDone = [&](int64_t consumed) { return out->checkpoint(consumed, predictor.result); };
+    auto scored = table ? scoreTable(o, (*lm)->exp.data, *table, from, predictor, out->file(), chunkDone)
+                        : scoreLines(o, **source, from, *range, predictor, out->file(), chunkDone);
+    if (!scored)
+        return scored.error();
+    const std::optional<int64_t> stopAt = *scored;
     PredictResult r = predictor.result;
+    r.table = table.has_value();
     if (out->resumed()) {
         r.resumedAtLine = from;
         r.resumedRows = out->resumed()->counts.rows;
@@ -725,7 +731,7 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (stopAt) { // by a signal: the rows so far stay in the partial file, which --resume continues
         out->abandon();
         r.stoppedAtLine = *stopAt;
-        r.resumable = !table && o.out != "-";
+        r.resumable = o.out != "-";
         return r;
     }
     auto checked = checkResult(o, r);

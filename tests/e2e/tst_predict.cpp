@@ -527,25 +527,36 @@ private Q_SLOTS:
                  qPrintable(r.err));
         QCOMPARE(readLines(out), readLines(path("whole.csv")));
 
-        // A table is read by records, not lines: a stop is honoured all the same, and said not to be continuable.
+        // A table is read by records, not lines (every seventh title spans two lines): a stop keeps the rows, and
+        // --resume continues after the last whole chunk of records, the output an uninterrupted run's.
         {
             std::ofstream csv(path("huge-table.csv").toStdString());
             csv << "id,title\n";
             for (int i = 0; i < 80000; ++i)
-                csv << "p" << i << ",\"Graph neural networks, part " << i << "\"\n";
+                csv << "p" << i << ",\"Graph neural networks," << (i % 7 == 0 ? "\n" : " ") << "part " << i << "\"\n";
         }
+        const QStringList tableArgs = {QStringLiteral("--store"), m_store, QStringLiteral("predict"), path("export"),
+                                       QStringLiteral("--data"), path("huge-table.csv"), QStringLiteral("--threads"),
+                                       QStringLiteral("1")};
+        QCOMPARE(run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                     tableArgs + QStringList{QStringLiteral("--out"), path("whole-table.jsonl"), QStringLiteral("-q")})
+                     .exitCode,
+                 0);
         QProcess t;
         const QString tableOut = path("table-out.jsonl");
-        t.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
-                {QStringLiteral("--store"), m_store, QStringLiteral("predict"), path("export"),
-                 QStringLiteral("--data"), path("huge-table.csv"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--out"),
-                 tableOut});
-        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(tableOut + QStringLiteral(".partial")).size() > 0, 60000);
+        t.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), tableArgs + QStringList{QStringLiteral("--out"), tableOut});
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(tableOut + QStringLiteral(".partial.progress")), 60000);
         ::kill(pid_t(t.processId()), SIGTERM);
         QVERIFY(t.waitForFinished(60000));
         const QString tableSaid = QString::fromUtf8(t.readAllStandardError());
-        QVERIFY2(t.exitCode() == 3 && tableSaid.contains(QStringLiteral("a table cannot be continued")),
+        QVERIFY2(t.exitCode() == 3 && tableSaid.contains(QStringLiteral("stopped after record ")) &&
+                     tableSaid.contains(QStringLiteral("--resume continues from there")),
                  qPrintable(tableSaid));
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                tableArgs + QStringList{QStringLiteral("--out"), tableOut, QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("continued from record ")), qPrintable(r.err));
+        QCOMPARE(readLines(tableOut), readLines(path("whole-table.jsonl")));
+        QCOMPARE(readLines(tableOut).size(), size_t(80000));
 
         // What cannot be continued is refused by name.
         r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("huge.jsonl"),
