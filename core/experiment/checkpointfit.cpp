@@ -79,9 +79,8 @@ std::optional<std::string> leftAtRandomNote(const Experiment &e, const hf::Check
     auto missing = hf::weightsLeftOut(folder); // a file that cannot be read is checkpointProblem's to say
     if (!missing || missing->empty())
         return std::nullopt;
-    const bool many = missing->find(',') != std::string::npos || missing->find(" and ") != std::string::npos;
-    return "model.allow_missing_weights: " + *missing + (many ? " are" : " is") + " not in " +
-           folder.weightsPath.string() + " and start" + (many ? "" : "s") + " at random";
+    return "model.allow_missing_weights: the run starts " + *missing + " at random (not in " +
+           folder.weightsPath.string() + ")";
 }
 
 std::optional<ValidationIssue> checkInitFrom(const Experiment &e, const std::filesystem::path &folder)

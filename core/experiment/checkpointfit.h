@@ -38,9 +38,10 @@ Status checkTokenizerFits(const hf::HfTokenizer &tokenizer, const hf::EncoderCon
 std::optional<std::string> checkpointProblem(const Experiment *e, const hf::CheckpointFolder &folder,
                                              const std::string &configWhere);
 
-// With model.allow_missing_weights, what of the encoder the folder's weights do not hold and the run starts at
-// random ("model.allow_missing_weights: encoder layers 2, 3 are not in .../model.safetensors and start at random"),
-// as a note for lbk validate and the form; nothing when the flag is off or nothing is missing.
+// With model.allow_missing_weights, the word embeddings and whole layers the folder's weights do not hold, which the
+// run starts at random ("model.allow_missing_weights: the run starts encoder layers 2, 3 at random (not in
+// .../model.safetensors)"), as a note for lbk validate and the form; nothing when the flag is off or nothing is
+// missing (hf::weightsLeftOut says what it does not look for).
 std::optional<std::string> leftAtRandomNote(const Experiment &e, const hf::CheckpointFolder &folder);
 
 // model.init_from against the folder it names (resolved as data paths are): not a checkpoint folder, sizes that

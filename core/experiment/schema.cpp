@@ -354,11 +354,16 @@ std::vector<std::string> unusedFieldNotes(const json &j)
     // A pre-training run's tokenizer settings replace the file's (lbk validate notes those that differ), so a file
     // may keep its own for the same experiment without init_from (finetune-top20-title.json's sweep runs both).
     const bool fromRun = from.is_string() && from.get<std::string>().starts_with(kInitRunPrefix);
-    for (const auto &f : experimentFields())
-        if (lookup(j, f.path) && !fieldApplies(f, resolved) && !(fromRun && f.path.starts_with("tokenizer."))) {
+    for (const auto &f : experimentFields()) {
+        // A value equal to the default is not taken as set: a run's experiment.json (and a form that duplicated
+        // it) writes every field.
+        const json *given = lookup(j, f.path);
+        if (given && *given != f.defaultValue && !fieldApplies(f, resolved) &&
+            !(fromRun && f.path.starts_with("tokenizer."))) {
             const std::string when = fieldConditionText(f);
             notes.push_back(f.path + " is set but not used (" + (when.starts_with("when") ? "only " : "") + when + ")");
         }
+    }
     return notes;
 }
 

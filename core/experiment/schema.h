@@ -57,7 +57,8 @@ bool fieldApplies(const FieldSpec &field, const nlohmann::json &config);
 std::string fieldConditionText(const FieldSpec &field);
 // A note for each field a file sets that does nothing with the rest of it (model.channels of a bag,
 // tokenizer.vocab_size with model.init_from): "tokenizer.vocab_size is set but not used (not when model.init_from is
-// set)". j is the file as written; its defaults are filled in to judge.
+// set)". j is the file as written; its defaults are filled in to judge, and a value equal to its default is not
+// taken as set (a run's recorded config writes every field).
 std::vector<std::string> unusedFieldNotes(const nlohmann::json &j);
 // The value of one field checked alone (for the form, as the user types).
 std::optional<ValidationIssue> validateField(const FieldSpec &field, const nlohmann::json &value);

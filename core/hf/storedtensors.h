@@ -34,8 +34,10 @@ Result<std::vector<StoredTensor>> readStoredTensors(const CheckpointFolder &fold
 Status checkStoredTensors(const CheckpointFolder &folder, const std::vector<StoredTensor> &tensors,
                           bool allowMissing);
 
-// What of the encoder config.json describes the weights files do not hold, which model.allow_missing_weights starts
-// at random: "the word embeddings and encoder layer 2", "encoder layers 2, 3"; empty when they hold it all.
+// The word embeddings and whole encoder layers config.json describes that the weights files do not hold, which
+// model.allow_missing_weights starts at random: "the word embeddings and encoder layer 2", "encoder layers 2, 3";
+// empty when they hold them all. (A single tensor missing inside a layer, a norm, the position embeddings: the run's
+// log lists every weight it starts at random.)
 Result<std::string> weightsLeftOut(const CheckpointFolder &folder);
 
 // Both: what lbk validate and the form ask of an init_from folder.

@@ -358,6 +358,10 @@ private Q_SLOTS:
         e["model"].erase("init_from");
         e["model"].erase("kernel_sizes");
         QVERIFY(lbk::unusedFieldNotes(e).empty());
+        // A run's recorded config (every field written, defaults included) is not a file full of unused fields.
+        QVERIFY(lbk::unusedFieldNotes(lbk::withDefaults(e)).empty());
+        e["model"] = {{"type", "bag"}};
+        QVERIFY(lbk::unusedFieldNotes(lbk::withDefaults(e)).empty());
         for (const auto &entry : std::filesystem::directory_iterator(std::string(LABBOOK_SOURCE_DIR) + "/experiments")) {
             std::ifstream in(entry.path());
             const json file = json::parse(in, nullptr, false);

@@ -1094,8 +1094,8 @@ private Q_SLOTS:
         auto folder = hf::inspectCheckpointFolder(tmp("validate-one-layer"));
         QVERIFY2(folder.ok(), folder.ok() ? "" : folder.message().c_str());
         QCOMPARE(q(leftAtRandomNote(e, *folder).value_or("none")),
-                 q("model.allow_missing_weights: encoder layer 1 is not in " +
-                   (tmp("validate-one-layer") / "model.safetensors").string() + " and starts at random"));
+                 q("model.allow_missing_weights: the run starts encoder layer 1 at random (not in " +
+                   (tmp("validate-one-layer") / "model.safetensors").string() + ")"));
         e.model.allowMissingWeights = false;
         QVERIFY(!leftAtRandomNote(e, *folder).has_value()); // without the flag the run refuses it: no note
         e.model.allowMissingWeights = true;
@@ -1109,8 +1109,8 @@ private Q_SLOTS:
         QVERIFY2(leftOut.ok(), leftOut.ok() ? "" : leftOut.message().c_str());
         QCOMPARE(q(*leftOut), QStringLiteral("the word embeddings and encoder layers 0, 1"));
         QCOMPARE(q(leftAtRandomNote(e, *bare).value_or("none")),
-                 q("model.allow_missing_weights: the word embeddings and encoder layers 0, 1 are not in " +
-                   (tmp("validate-bare") / "model.safetensors").string() + " and start at random"));
+                 q("model.allow_missing_weights: the run starts the word embeddings and encoder layers 0, 1 at "
+                   "random (not in " + (tmp("validate-bare") / "model.safetensors").string() + ")"));
         // A tokenizer with more pieces than the embedding table has rows: the run would refuse it, so does validate.
         std::string pieces = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
         for (int i = 0; i < 20; ++i)

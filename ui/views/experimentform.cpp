@@ -106,8 +106,11 @@ QString fieldTooltip(const lbk::FieldSpec &f)
                    .arg(f.min ? QString::number(*f.min) : QStringLiteral("-inf"))
                    .arg(f.max ? QString::number(*f.max) : QStringLiteral("inf"))
                    .arg(f.maxExclusive ? QStringLiteral(")") : QStringLiteral("]"));
-    if (const std::string when = lbk::fieldConditionText(f); !when.empty())
-        tip += QStringLiteral("<br>Applies %1").arg(qs(when).toHtmlEscaped());
+    if (QString when = qs(lbk::fieldConditionText(f)); !when.isEmpty()) { // "Applies when ...", "Not when ..."
+        when = when.startsWith(QLatin1String("when")) ? QStringLiteral("Applies ") + when
+                                                       : when.replace(0, 1, when[0].toUpper());
+        tip += QStringLiteral("<br>%1").arg(when.toHtmlEscaped());
+    }
     return tip;
 }
 
