@@ -87,7 +87,7 @@ struct PredictOptions {
     // kept); below 0: the model's own data.max_bad_share, what its training allowed.
     double maxBadShare = -1;
     // Continue an interrupted run of the same inputs from where its OUT.partial stopped (engine/predictprogress.h);
-    // without one, or for other inputs, start afresh and say why. JSON lines input and a file output only.
+    // without one, or for other inputs, start afresh and say why. A file output only.
     bool resume = false;
 };
 struct PredictResult {
@@ -100,7 +100,7 @@ struct PredictResult {
     double seconds = 0;
     int threads = 0;
     std::string precision;
-    bool table = false;         // the input was a CSV/TSV table: the positions below count its records, not lines
+    bool table = false;         // the input was a CSV/TSV table: the positions below count the papers read, not lines
     int64_t resumedAtLine = -1; // --resume continued an earlier run from this input line
     int64_t resumedRows = 0;    // ... which had written this many rows
     int64_t stoppedAtLine = -1; // stopped by SIGINT or SIGTERM after this many input lines

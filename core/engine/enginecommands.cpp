@@ -129,17 +129,24 @@ Result<fs::path> modelFolder(const Invocation &inv)
     return fs::path(run->run.runDir);
 }
 
+// A position in the input: "line N" of JSON lines, "N papers" of a table (its records read; one that cannot be
+// read is not among them, and a record may span lines).
+std::string positionText(bool table, long long n)
+{
+    return table ? std::to_string(n) + " papers" : "line " + std::to_string(n);
+}
+
 // Where a stop by a signal left the output, and whether --resume can continue it.
 void sayStopped(const std::string &data, const std::string &out, const PredictResult &r)
 {
     const auto line = static_cast<long long>(r.stoppedAtLine), rows = static_cast<long long>(r.rows);
-    const char *unit = r.table ? "record" : "line";
+    const std::string where = positionText(r.table, line) + " of " + data;
     if (r.resumable)
-        std::fprintf(stderr, "lbk: stopped after %s %lld of %s with %lld rows in %s.partial; the same command with "
-                     "--resume continues from there\n", unit, line, data.c_str(), rows, out.c_str());
+        std::fprintf(stderr, "lbk: stopped after %s with %lld rows in %s.partial; the same command with --resume "
+                     "continues from there\n", where.c_str(), rows, out.c_str());
     else
-        std::fprintf(stderr, "lbk: stopped after %s %lld of %s with %lld rows written to standard output, which "
-                     "cannot be continued\n", unit, line, data.c_str(), rows);
+        std::fprintf(stderr, "lbk: stopped after %s with %lld rows written to %s, which cannot be continued\n",
+                     where.c_str(), rows, out == "-" ? "standard output" : out.c_str());
 }
 
 // What a second Ctrl-C says before it ends the process at once: written by the signal handler, so made before.
@@ -197,9 +204,8 @@ int predict(const Invocation &inv)
         return kCancelled;
     }
     if (!inv.quiet && r->resumedAtLine >= 0)
-        std::fprintf(stderr, "lbk: continued from %s %lld of an interrupted run (%lld rows were there)\n",
-                     r->table ? "record" : "line", static_cast<long long>(r->resumedAtLine),
-                     static_cast<long long>(r->resumedRows));
+        std::fprintf(stderr, "lbk: continued after %s of an interrupted run (%lld rows were there)\n",
+                     positionText(r->table, r->resumedAtLine).c_str(), static_cast<long long>(r->resumedRows));
     const int64_t scored = r->rows - r->resumedRows; // by this run: the rate is this run's
     if (!inv.quiet)
         std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",
@@ -214,8 +220,8 @@ int predict(const Invocation &inv)
                      static_cast<long long>(r->firstLine + 1), static_cast<long long>(r->firstLine + r->lines),
                      static_cast<long long>(r->totalLines));
     if (r->skipped > 0)
-        std::fprintf(stderr, "lbk: warning: %lld lines skipped; first: %s\n",
-                     static_cast<long long>(r->skipped), r->firstSkipped.c_str());
+        std::fprintf(stderr, "lbk: warning: %lld %s%s skipped; first: %s\n", static_cast<long long>(r->skipped),
+                     r->table ? "record" : "line", r->skipped == 1 ? "" : "s", r->firstSkipped.c_str());
     return kOk;
 }
 

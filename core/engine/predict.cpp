@@ -370,26 +370,33 @@ Result<std::optional<int64_t>> scoreLines(const PredictOptions &o, ByteSource &s
     return std::optional<int64_t>();
 }
 
-// CSV or TSV input (by its name), read by the data readers, which know the run's columns and a quoted field's
-// line breaks (so a record is not a line): papers in chunks of kChunk, in order, from paper `from` (where a resumed
-// run stopped: the reader reads the papers before it again, unscored). Records the reader cannot read are skipped
-// and counted as bad lines are, at the end (the counts a progress saves leave them out: the reader reads them again).
-// After each chunk, chunkDone(papers consumed); a stop asked by SIGINT or SIGTERM then ends it: the papers read
-// then, else nothing.
-Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat format,
-                                          int64_t from, Predictor &predictor, std::FILE *out,
-                                          const std::function<Status(int64_t)> &chunkDone)
+// How predict reads a table with the run's columns and text: every record, ids as written, no labels.
+DataSpec tableSpec(const PredictOptions &o, const DataSpec &trained, DataFormat format)
 {
     DataSpec spec = trained; // its columns and text
     spec.paths = {o.data.string()};
     spec.format = format;
     spec.limit = 0;
     spec.maxBadShare = 1.0; // predict skips and counts, and refuses a file of which nothing was scored
+    return spec;
+}
+
+// CSV or TSV input (by its name), read by the data readers, which know the run's columns and a quoted field's
+// line breaks (so a record is not a line): papers in chunks of kChunk, in order, from paper `from` (where a resumed
+// run stopped: the reader reads the papers before it again, unscored). Positions count the papers read, so records
+// the reader cannot read are not among them: they are skipped and counted as bad lines are, at the end (over the
+// whole file, so a resumed run counts them once). After each chunk, chunkDone(papers read); a stop asked by SIGINT
+// or SIGTERM then (or while it skips) ends it: the papers its rows reach, else nothing.
+Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpec &trained, DataFormat format,
+                                          int64_t from, Predictor &predictor, std::FILE *out,
+                                          const std::function<Status(int64_t)> &chunkDone)
+{
     ReadNeeds needs;
     needs.categories = false;
     needs.abstracts = trained.text != TextField::Title;
     needs.asWritten = true;
     std::vector<Paper> chunk;
+    predictor.startAtLine(from); // messages name papers as an uninterrupted run does
     if (o.progress) // where the count starts: the rows a resumed run found
         o.progress(0, 0, predictor.result.rows);
     const auto flush = [&] {
@@ -399,29 +406,28 @@ Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpe
             o.progress(0, 0, predictor.result.rows);
     };
     ReadReport report;
-    int64_t records = 0;
+    int64_t papers = 0;
     bool stopped = false;
     Status done = okStatus();
-    auto read = readPaperStream({o.data}, spec, [&](Paper &&p) {
-        if (records++ < from) // scored by the run this one continues
-            return true;
+    auto read = readPaperStream({o.data}, tableSpec(o, trained, format), [&](Paper &&p) {
+        if (papers++ < from) // scored by the run this one continues
+            return !(stopped = cancelRequested());
         chunk.push_back(std::move(p));
         if (chunk.size() < Predictor::kChunk)
             return true;
         flush();
-        if (done = chunkDone(records); !done)
+        if (done = chunkDone(papers); !done)
             return false;
-        stopped = cancelRequested();
-        return !stopped;
+        return !(stopped = cancelRequested());
     }, &report, needs);
     if (!done)
         return done.error();
     if (!read)
         return badInput(read.message());
-    if (stopped)
-        return std::optional<int64_t>(records);
-    if (records < from)
-        return badInput(o.data.string() + " holds " + std::to_string(records) + " papers, fewer than the " +
+    if (stopped) // the rows reach `from` when it stopped before scoring anything
+        return std::optional<int64_t>(std::max(papers, from));
+    if (papers < from)
+        return badInput(o.data.string() + " holds " + std::to_string(papers) + " papers, fewer than the " +
                         std::to_string(from) + " the interrupted run had scored: it changed");
     if (!chunk.empty())
         flush();
@@ -524,6 +530,8 @@ public:
     std::FILE *file() const { return m_file; }
     const std::optional<PredictProgress> &resumed() const { return m_resumed; }
     const fs::path &writing() const { return m_writing; }
+    // A file with a progress beside it: what a stop leaves there, --resume continues (not stdout, not a device).
+    bool resumable() const { return !m_progress.empty(); }
 
     // After a chunk: the rows so far are on disk and the progress says where they end.
     Status checkpoint(int64_t line, const PredictResult &counts)
@@ -731,7 +739,7 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     if (stopAt) { // by a signal: the rows so far stay in the partial file, which --resume continues
         out->abandon();
         r.stoppedAtLine = *stopAt;
-        r.resumable = o.out != "-";
+        r.resumable = out->resumable();
         return r;
     }
     auto checked = checkResult(o, r);

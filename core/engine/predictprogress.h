@@ -14,7 +14,7 @@
 namespace lbk {
 
 struct PredictProgress {
-    int64_t line = 0;  // input lines consumed (from the file's start)
+    int64_t line = 0;  // input lines consumed (from the file's start); of a table, the papers read
     int64_t bytes = 0; // bytes of the partial output that hold their rows (a CSV header included)
     PredictResult counts; // rows, skipped, nonFinite and the first of each
 };
