@@ -19,8 +19,9 @@ cp -r /usr/include/nlohmann /usr/include/CLI /usr/include/unicode "$sys/include/
 cp /usr/include/sqlite3.h /usr/include/sqlite3ext.h /usr/include/zstd.h /usr/include/zdict.h \
    /usr/include/zstd_errors.h "$sys/include/"
 cp -r /usr/share/cmake/nlohmann_json /usr/share/cmake/CLI11 "$sys/share/cmake/"
-# zlib's minizip and the zlib headers it includes; libz.so.1 itself is the image's (any Python has one), not carried,
-# so as not to put Debian's older one before it.
+# zlib's minizip and the zlib headers it includes (its .pc below names their folder too: an image without zlib's
+# headers finds them there, not by the chance that ICU's include folder is the same); libz.so.1 itself is the
+# image's (any Python has one), not carried, so as not to put Debian's older one before it.
 cp -r /usr/include/minizip /usr/include/zlib.h /usr/include/zconf.h "$sys/include/"
 for so in libicuuc.so.72 libicudata.so.72 libsqlite3.so.0 libzstd.so.1 libpkgconf.so.3 libminizip.so.1; do
   cp -L "$libdir/$so" "$sys/lib/$so"
@@ -53,7 +54,7 @@ Name: minizip
 Description: zip reading of zlib's contrib (Debian 12's, carried)
 Version: 1.2.8
 Libs: -L${libdir} -lminizip
-Cflags: -I${includedir}/minizip
+Cflags: -I${includedir}/minizip -I${includedir}
 PC
 
 packaging/spm-source.sh "$stage/src"
