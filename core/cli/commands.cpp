@@ -28,6 +28,7 @@
 #include "launch/remoteshell.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "sweep/sweepspec.h"
 #include "usecases/lineage.h"
 #include "usecases/runactions.h"
 #include "util/text.h"
@@ -569,45 +570,70 @@ void checkInitRun(const Common &c, const Experiment &e, std::vector<ValidationIs
         notes.push_back(note);
 }
 
-} // namespace
-
-int validate(const Common &c, const std::string &file)
+// The model.init_from folder against the experiment (lbk validate's and a launch's check), where a relative one
+// was read, and what allow_missing_weights starts at random.
+void checkInitFolder(const Common &c, const Experiment &e, std::vector<ValidationIssue> &issues,
+                     std::vector<std::string> &notes)
 {
-    auto j = readJsonFile(file);
-    std::vector<ValidationIssue> issues;
-    std::vector<std::string> notes; // data not found here (a target with its own data_root has it), where a
-                                    // relative init_from was read: notes, not errors
-    if (!j) {
-        issues.push_back({"", j.message()});
-    } else {
-        if (j->is_object() && !j->contains("name"))
-            (*j)["name"] = fs::path(file).stem().string();
-        issues = validateExperimentJson(*j);
-        if (auto e = experimentFromJson(*j); issues.empty() && e) {
-            if (e->model.pretrained()) {
-                const fs::path folder = resolveDataPath(e->model.initFrom, c.dataRoot);
-                const bool relative = startsAtDataRoot(e->model.initFrom);
-                const std::string where = " (a relative path starts at the data root; --data-root changes it)";
-                if (auto bad = checkInitFrom(*e, folder)) {
-                    issues.push_back(*bad);
-                    if (relative)
-                        issues.back().message += where;
-                } else {
-                    if (relative)
-                        notes.push_back("model.init_from: read from " + folder.string() + where);
-                    if (auto f = hf::inspectCheckpointFolder(folder))
-                        if (auto random = leftAtRandomNote(*e, *f))
-                            notes.push_back(*random);
-                }
-            }
-            if (e->model.initFromRun())
-                checkInitRun(c, *e, issues, notes);
-            if (auto missing = missingDataNote(*e, c.dataRoot); !missing.empty())
-                notes.push_back(missing);
-            for (auto &unused : unusedFieldNotes(*j))
-                notes.push_back(std::move(unused));
-        }
+    const fs::path folder = resolveDataPath(e.model.initFrom, c.dataRoot);
+    const bool relative = startsAtDataRoot(e.model.initFrom);
+    const std::string where = " (a relative path starts at the data root; --data-root changes it)";
+    if (auto bad = checkInitFrom(e, folder)) {
+        issues.push_back(*bad);
+        if (relative)
+            issues.back().message += where;
+        return;
     }
+    if (relative)
+        notes.push_back("model.init_from: read from " + folder.string() + where);
+    if (auto f = hf::inspectCheckpointFolder(folder))
+        if (auto random = leftAtRandomNote(e, *f))
+            notes.push_back(*random);
+}
+
+// An experiment (the file's JSON, named) beyond its schema: the encoder it starts from, data not found here, fields
+// set that do nothing. A sweep that gives model.init_from its values has them checked as each trial starts.
+void checkExperiment(const Common &c, const json &j, bool initFromSwept, std::vector<ValidationIssue> &issues,
+                     std::vector<std::string> &notes)
+{
+    auto e = experimentFromJson(j);
+    if (!e)
+        return; // its schema's issues are said already
+    if (initFromSwept)
+        notes.push_back("model.init_from is swept: each trial's folder or run is checked as it starts");
+    else if (e->model.pretrained())
+        checkInitFolder(c, *e, issues, notes);
+    else if (e->model.initFromRun())
+        checkInitRun(c, *e, issues, notes);
+    if (auto missing = missingDataNote(*e, c.dataRoot); !missing.empty())
+        notes.push_back(missing);
+    for (auto &unused : unusedFieldNotes(j))
+        notes.push_back(std::move(unused));
+}
+
+// A sweep file: the sweep's own checks (its keys, ranges and early stopping), then its base experiment's.
+void checkSweepFile(const Common &c, const json &j, const std::string &file, std::vector<ValidationIssue> &issues,
+                    std::vector<std::string> &notes)
+{
+    auto sweep = sweepFromJson(j, fs::path(file).parent_path());
+    if (!sweep) { // every problem, one a line
+        std::istringstream lines(sweep.message());
+        for (std::string line; std::getline(lines, line);)
+            issues.push_back({"", line});
+        return;
+    }
+    json base = sweep->base;
+    if (!base.contains("name"))
+        base["name"] = sweep->name;
+    const bool initFromSwept = std::any_of(sweep->parameters.begin(), sweep->parameters.end(),
+                                           [](const ParamSpec &p) { return p.key == "model.init_from"; });
+    checkExperiment(c, base, initFromSwept, issues, notes);
+}
+
+// What validate found: JSON with --json, else "FILE: valid" and its notes, or every error and their count.
+int reportValidation(const Common &c, const std::string &file, const std::vector<ValidationIssue> &issues,
+                     const std::vector<std::string> &notes)
+{
     if (c.json) {
         json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};
         for (const auto &i : issues)
@@ -626,6 +652,28 @@ int validate(const Common &c, const std::string &file)
         std::fprintf(stderr, "%s: %zu error%s\n", file.c_str(), issues.size(), issues.size() == 1 ? "" : "s");
     }
     return issues.empty() ? kOk : kBadInput;
+}
+
+} // namespace
+
+int validate(const Common &c, const std::string &file)
+{
+    auto j = readJsonFile(file);
+    std::vector<ValidationIssue> issues;
+    std::vector<std::string> notes; // data not found here (a target with its own data_root has it), where a
+                                    // relative init_from was read: notes, not errors
+    if (!j) {
+        issues.push_back({"", j.message()});
+    } else if (isSweepJson(*j)) {
+        checkSweepFile(c, *j, file, issues, notes);
+    } else {
+        if (j->is_object() && !j->contains("name"))
+            (*j)["name"] = fs::path(file).stem().string();
+        issues = validateExperimentJson(*j);
+        if (issues.empty())
+            checkExperiment(c, *j, false, issues, notes);
+    }
+    return reportValidation(c, file, issues, notes);
 }
 
 int schema(const Common &c, bool markdown)
