@@ -305,21 +305,29 @@ int detach(const Common &c, Store &store, const SweepRecord &sweep)
 
 } // namespace
 
-// A local sweep whose experiment reads a file that is not there would launch every trial to fail the same way.
-// (A swept data.path is each trial's own; a remote target reads its own disk.)
-Status checkBaseData(const SweepSpec &spec, const std::string &dataRoot)
+// A local sweep whose experiment reads a file that is not there, or fine-tunes a folder a run could not start from,
+// would launch every trial to fail the same way. (A swept data.path or model.init_from is each trial's own; a
+// remote target reads its own disk.)
+Status checkBaseHere(const SweepSpec &spec, const std::string &dataRoot)
 {
-    const bool swept = std::any_of(spec.parameters.begin(), spec.parameters.end(),
-                                   [](const ParamSpec &p) { return p.key == "data.path"; });
+    const auto swept = [&](const char *key) {
+        return std::any_of(spec.parameters.begin(), spec.parameters.end(), [&](const ParamSpec &p) { return p.key == key; });
+    };
     auto e = experimentFromJson(spec.base);
-    if (isRemoteTarget(spec.target) || swept || !e)
+    if (isRemoteTarget(spec.target) || !e)
         return okStatus(); // an experiment the schema refuses was named when the sweep was read
-    auto files = resolveDataFiles(e->data.paths, dataRoot);
-    if (!files)
-        return badInput(files.message() + " (the sweep's experiment); nothing was launched");
-    for (const auto &f : *files)
-        if (std::error_code ec; !std::filesystem::exists(f, ec))
-            return badInput(f.string() + ": no such file (data.path of the sweep's experiment); nothing was launched");
+    if (!swept("data.path")) {
+        auto files = resolveDataFiles(e->data.paths, dataRoot);
+        if (!files)
+            return badInput(files.message() + " (the sweep's experiment); nothing was launched");
+        for (const auto &f : *files)
+            if (std::error_code ec; !std::filesystem::exists(f, ec))
+                return badInput(f.string() + ": no such file (data.path of the sweep's experiment); nothing was "
+                                "launched");
+    }
+    if (!swept("model.init_from"))
+        if (auto bad = usecase::pretrainedFolderProblem(*e, dataRoot))
+            return badInput(*bad + " (the sweep's experiment); nothing was launched");
     return okStatus();
 }
 
@@ -334,8 +342,8 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
         printError(target.message());
         return kBadInput;
     }
-    if (auto data = checkBaseData(*spec, c.dataRoot); !data) {
-        printError(data.message());
+    if (auto here = checkBaseHere(*spec, c.dataRoot); !here) {
+        printError(here.message());
         return kBadInput;
     }
     for (const auto &notice : sweepNotices(*spec))

@@ -87,9 +87,8 @@ Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_
     return okStatus();
 }
 
+} // namespace
 
-// A model.init_from folder on this machine that the run could not start from (lbk validate's check): said before the
-// run exists, so a typo or a download cut short records no failed run. A remote target's folder is only there.
 std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const std::string &dataRoot)
 {
     if (!e.model.pretrained())
@@ -100,8 +99,6 @@ std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const st
     return startsAtDataRoot(e.model.initFrom) ? bad->message + " (a relative path starts at the data root)"
                                               : bad->message;
 }
-
-} // namespace
 
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
 // config names it by uid and carries its encoder's sizes and tokenizer settings, so the worker, predict and export

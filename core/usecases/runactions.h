@@ -27,6 +27,11 @@ Result<Target> findTarget(const TargetsFile &targets, const std::string &name);
 // asks this; lbk validate too, so a wrong run is found before a job waits in a queue.
 Result<Experiment> resolveInitRun(const Store &store, const Experiment &experiment, std::vector<std::string> &notes);
 
+// A model.init_from folder on this machine that a run could not start from (lbk validate's check), with what is
+// wrong: said before a run or a sweep exists, so a typo or a download cut short records no failed run. Nothing for
+// an experiment without a folder. A remote target's folder is only there: not asked for one.
+std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const std::string &dataRoot);
+
 struct Launched {
     RunDetail run;
     std::optional<ProcessInfo> worker; // a local run's worker process

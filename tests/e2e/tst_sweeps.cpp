@@ -412,7 +412,7 @@ private Q_SLOTS:
     }
 
     // lbk validate checks a sweep file as lbk sweep would start it (its keys and ranges), and its base experiment as
-    // a run's (the encoder folder it starts from), without recording anything.
+    // a run's (the encoder folder it starts from), without recording anything; lbk sweep refuses a bad folder too.
     void validateChecksASweep()
     {
         const QString store = storePath(QStringLiteral("validate"));
@@ -438,6 +438,12 @@ private Q_SLOTS:
         QCOMPARE(bad.exitCode, 2);
         QVERIFY2(bad.err.contains(QStringLiteral("model.init_from: ")) && bad.err.contains(QStringLiteral("config.json")),
                  qPrintable(bad.err));
+        // lbk sweep refuses it before the sweep exists (each trial failed to start, one after the other).
+        const auto refused = lbk(store, {QStringLiteral("sweep"), file});
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains(QStringLiteral("model.init_from: ")) &&
+                     refused.err.contains(QStringLiteral("(the sweep's experiment); nothing was launched")),
+                 qPrintable(refused.err));
         // Swept, the folders are the trials' to check as they start: said.
         std::ofstream(file.toStdString())
             << json{{"experiment", encoder},
