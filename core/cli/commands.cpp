@@ -570,22 +570,19 @@ void checkInitRun(const Common &c, const Experiment &e, std::vector<ValidationIs
         notes.push_back(note);
 }
 
-// The model.init_from folder against the experiment (lbk validate's and a launch's check), where a relative one
-// was read, and what allow_missing_weights starts at random.
+// The model.init_from folder against the experiment (a launch's check), where a relative one was read, and what
+// allow_missing_weights starts at random.
 void checkInitFolder(const Common &c, const Experiment &e, std::vector<ValidationIssue> &issues,
                      std::vector<std::string> &notes)
 {
-    const fs::path folder = resolveDataPath(e.model.initFrom, c.dataRoot);
-    const bool relative = startsAtDataRoot(e.model.initFrom);
-    const std::string where = " (a relative path starts at the data root; --data-root changes it)";
-    if (auto bad = checkInitFrom(e, folder)) {
-        issues.push_back(*bad);
-        if (relative)
-            issues.back().message += where;
+    if (auto bad = usecase::pretrainedFolderProblem(e, c.dataRoot)) { // as a launch refuses it
+        issues.push_back({"model.init_from", *bad});
         return;
     }
-    if (relative)
-        notes.push_back("model.init_from: read from " + folder.string() + where);
+    const fs::path folder = resolveDataPath(e.model.initFrom, c.dataRoot);
+    if (startsAtDataRoot(e.model.initFrom))
+        notes.push_back("model.init_from: read from " + folder.string() +
+                        " (a relative path starts at the data root; --data-root changes it)");
     if (auto f = hf::inspectCheckpointFolder(folder))
         if (auto random = leftAtRandomNote(e, *f))
             notes.push_back(*random);

@@ -311,7 +311,8 @@ int detach(const Common &c, Store &store, const SweepRecord &sweep)
 Status checkBaseHere(const SweepSpec &spec, const std::string &dataRoot)
 {
     const auto swept = [&](const char *key) {
-        return std::any_of(spec.parameters.begin(), spec.parameters.end(), [&](const ParamSpec &p) { return p.key == key; });
+        return std::any_of(spec.parameters.begin(), spec.parameters.end(),
+                           [&](const ParamSpec &p) { return p.key == key; });
     };
     auto e = experimentFromJson(spec.base);
     if (isRemoteTarget(spec.target) || !e)

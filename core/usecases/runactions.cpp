@@ -96,8 +96,9 @@ std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const st
     auto bad = checkInitFrom(e, resolveDataPath(e.model.initFrom, dataRoot));
     if (!bad)
         return std::nullopt;
-    return startsAtDataRoot(e.model.initFrom) ? bad->message + " (a relative path starts at the data root)"
-                                              : bad->message;
+    return startsAtDataRoot(e.model.initFrom)
+               ? bad->message + " (a relative path starts at the data root; --data-root changes it)"
+               : bad->message;
 }
 
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
