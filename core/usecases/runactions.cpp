@@ -87,6 +87,15 @@ Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_
     return okStatus();
 }
 
+// How many runs of the store carry exactly this name.
+size_t runsNamed(const Store &store, const std::string &name)
+{
+    RunFilter filter;
+    filter.text = name;
+    const auto runs = store.runs(filter);
+    return size_t(std::count_if(runs.begin(), runs.end(), [&](const RunSummary &r) { return r.name == name; }));
+}
+
 } // namespace
 
 std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const std::string &dataRoot)
@@ -112,6 +121,10 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
         return badInput("model.init_from: no run \"" + init.ref + "\" in " + store.path().string());
     if (auto ok = checkPretrainingRun(*pre, init.ref, init.step); !ok)
         return ok.error();
+    if (const auto same = runsNamed(store, init.ref); same > 1) // a name is not an id: say which one it meant
+        notes.push_back("model.init_from: " + std::to_string(same) + " runs are named " + init.ref + "; the newest, "
+                        "run " + std::to_string(pre->id) + ", is used (run:" + std::to_string(pre->id) +
+                        " names it whatever else is named so)");
     auto preExperiment = experimentFromRecorded(pre->config);
     if (!preExperiment)
         return badInput("model.init_from: run " + init.ref + "'s recorded config cannot be read: " +

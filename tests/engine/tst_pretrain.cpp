@@ -470,6 +470,15 @@ private Q_SLOTS:
         const auto none = lbk({QStringLiteral("validate"), missing});
         QVERIFY2(none.exitCode == 2 && none.err.contains(QStringLiteral("model.init_from: no run \"nowhere\"")),
                  qPrintable(none.err));
+        // Two pre-training runs of one name: the newest is meant, and said with its id (a name is not an id).
+        const auto untied = s->run("mlm-untied");
+        QVERIFY(untied.ok() && s->setName(untied->id, "mlm"));
+        const auto twoNamed = lbk({QStringLiteral("validate"), good});
+        QVERIFY(s->setName(untied->id, "mlm-untied"));
+        QVERIFY2(twoNamed.exitCode == 0 &&
+                     twoNamed.err.contains(QStringLiteral("note: model.init_from: 2 runs are named mlm; the newest, run "
+                                                          "%1, is used").arg(untied->id)),
+                 qPrintable(twoNamed.err));
     }
 
     // evaluation.keep_checkpoints keeps the weights of every evaluation; "run:mlm@20" starts from those of step 20
