@@ -564,9 +564,21 @@ private Q_SLOTS:
         QVERIFY2(t.exitCode() == 3 && tableSaid.contains(QStringLiteral(" papers of ")) &&
                      tableSaid.contains(QStringLiteral("--resume continues from there")),
                  qPrintable(tableSaid));
+        // A progress that claims more papers than the table holds (one replaced by a table of the same size and time,
+        // or the progress edited) is refused, naming the table; its rows cannot be trusted, so the next --resume
+        // scores from the start.
+        const QString tableProgress = tableOut + QStringLiteral(".partial.progress");
+        json claimed = json::parse(std::ifstream(tableProgress.toStdString()));
+        claimed["line"] = 10000000;
+        std::ofstream(tableProgress.toStdString()) << claimed.dump() << '\n';
         r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
                 tableArgs + QStringList{QStringLiteral("--out"), tableOut, QStringLiteral("--resume")});
-        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("continued after ")), qPrintable(r.err));
+        QVERIFY2(r.exitCode == 2 && r.err.contains(QStringLiteral("holds 79920 papers, fewer than the 10000000")),
+                 qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(tableOut));
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                tableArgs + QStringList{QStringLiteral("--out"), tableOut, QStringLiteral("--resume")});
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("scoring from the start")), qPrintable(r.err));
         QCOMPARE(readLines(tableOut), readLines(path("whole-table.jsonl")));
         QCOMPARE(readLines(tableOut).size(), size_t(79920));
         QCOMPARE(skippedLine(r.err), skippedLine(wholeTable.err));
