@@ -353,7 +353,7 @@ std::vector<std::string> unusedFieldNotes(const json &j)
     const json from = valueAt(resolved, "model.init_from");
     // A pre-training run's tokenizer settings replace the file's (lbk validate notes those that differ), so a file
     // may keep its own for the same experiment without init_from (finetune-top20-title.json's sweep runs both).
-    const bool fromRun = from.is_string() && from.get<std::string>().starts_with(kInitRunPrefix);
+    const bool fromRun = from.is_string() && parseInitRun(from.get<std::string>());
     for (const auto &f : experimentFields()) {
         // A value equal to the default is not taken as set: a run's experiment.json (and a form that duplicated
         // it) writes every field.
