@@ -11,4 +11,5 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/.configure
   { cat build/.configure.log; exit 1; }
 cmake --build build -j 2
 cd build
-ctest --output-on-failure --timeout 900 "$@"
+# Two tests at a time (CI has two cores): the suites wait on processes, servers and disk as much as on a core.
+ctest --output-on-failure --timeout 900 -j 2 "$@"
