@@ -81,6 +81,23 @@ QColor statusColor(lbk::RunStatus s)
     return {};
 }
 
+QString toneColor(Tone t)
+{
+    switch (t) {
+    case Tone::Problem: return QStringLiteral("#e53935");
+    case Tone::Fine: return QStringLiteral("#2e9d4f");
+    case Tone::Note: return QStringLiteral("#b26a00");
+    }
+    return {};
+}
+
+QString toneStyle(Tone t) { return QStringLiteral("color: %1;").arg(toneColor(t)); }
+
+QString toned(const QString &plainText, Tone t)
+{
+    return QStringLiteral("<span style='color:%1'>%2</span>").arg(toneColor(t), plainText.toHtmlEscaped());
+}
+
 QString formatMetric(double v)
 {
     if (!std::isfinite(v))

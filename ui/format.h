@@ -32,6 +32,12 @@ bool showsWhyItEnded(const lbk::RunSummary &r);
 void showWhyItEnded(QLabel *banner, const lbk::RunSummary &r);
 // A colour readable on both light and dark backgrounds.
 QColor statusColor(lbk::RunStatus s);
+// How a line of feedback under a form or dialog reads: what stops an action (red), all clear (green), a note that
+// stops nothing (amber). One colour each, readable on light and dark palettes.
+enum class Tone { Problem, Fine, Note };
+QString toneColor(Tone t);                     // "#e53935", ...
+QString toneStyle(Tone t);                     // a label's style sheet: "color: #e53935;"
+QString toned(const QString &plainText, Tone t); // the text, HTML-escaped, in a span of that colour
 QString formatMetric(double v);         // 4 significant digits with trailing zeros ("0.8430"), "-" for NaN;
                                         // whole numbers as integers, from 1000 on with digit grouping
 // A score column's value (accuracy, F1, a sweep's metric): as formatMetric, but an exact 0 or 1 as "0.0000" and

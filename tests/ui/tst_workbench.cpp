@@ -276,6 +276,25 @@ private Q_SLOTS:
         form->setFieldValue(QStringLiteral("model.weighting"), "mean");
         QVERIFY(!minCount->isVisibleTo(form));
         scroll->verticalScrollBar()->setValue(0);
+
+        // A file that sets a field doing nothing with the rest of it (a CNN's channels in a GRU): the row stays
+        // hidden, and the problems line notes it in amber under the green one, in lbk validate's words.
+        json gru = form->experiment();
+        lbk::setValueAt(gru, "model.type", "gru");
+        lbk::setValueAt(gru, "model.channels", 256);
+        form->setExperiment(gru);
+        QVERIFY(form->isValid());
+        QVERIFY(!form->findChild<QWidget *>(QStringLiteral("field:model.channels"))->isVisibleTo(form));
+        auto *problems = form->findChild<QLabel *>(QStringLiteral("problems"));
+        const auto notes = lbk::unusedFieldNotes(gru); // the channels, and the bag's n-gram buckets debug.json sets
+        QVERIFY(std::any_of(notes.begin(), notes.end(),
+                            [](const std::string &n) { return n.starts_with("model.channels is set but not used"); }));
+        for (const auto &note : notes)
+            QVERIFY2(problems->text().contains(qs(note).toHtmlEscaped()), qPrintable(problems->text()));
+        QVERIFY(problems->text().contains(toneColor(Tone::Note)) && problems->text().contains(QLatin1String("No problems")));
+        shoot(QStringLiteral("form-unused-field-note"));
+        QVERIFY2(form->openFile(QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"), &error), qPrintable(error));
+        QVERIFY(!problems->text().contains(QLatin1String("Note:")));
     }
 
     // An encoder shows its fields; a checkpoint folder picked for model.init_from says what it holds, and a folder

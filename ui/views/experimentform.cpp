@@ -212,8 +212,7 @@ void ExperimentForm::setTargets(const std::vector<TargetChoice> &targets, const 
     if (!targetsFile.isEmpty())
         tip += QStringLiteral("<br>") + tr("Targets file: %1").arg(targetsFile.toHtmlEscaped());
     if (!problem.isEmpty())
-        tip += QStringLiteral("<br><span style=\"color:#e53935\">%1</span>")
-                   .arg(problem.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
+        tip += QStringLiteral("<br>") + toned(problem, Tone::Problem).replace(QLatin1Char('\n'), QStringLiteral("<br>"));
     m_target->setToolTip(tip);
     if (!setCurrentTarget(current))
         m_target->setCurrentIndex(0);
@@ -273,7 +272,7 @@ void ExperimentForm::buildForm()
             row.error = new QLabel(cell);
             row.error->setObjectName(QStringLiteral("error:") + qs(f.path));
             row.error->setWordWrap(true);
-            row.error->setStyleSheet(QStringLiteral("color: #e53935;"));
+            row.error->setStyleSheet(toneStyle(Tone::Problem));
             row.error->setVisible(false);
             v->addWidget(row.error);
             if (f.path == "data.path" || f.path == "model.init_from") {
@@ -560,7 +559,8 @@ void ExperimentForm::startFolderPreview()
     if (const auto run = lbk::parseInitRun(folder)) {
         const QString at = run->step >= 0 ? tr(", as it was at step %L1").arg(run->step)
                            : run->step == -1 ? QString()
-                                             : tr(" (<span style='color:#e53935'>after @ comes a step number</span>)");
+                                             : QStringLiteral(" (%1)").arg(toned(tr("after @ comes a step number"),
+                                                                                  Tone::Problem));
         const QString text = tr("The encoder of MLM pre-training run %1 of this store%2, with its tokenizer and "
                                 "sizes (docs/PRETRAINING.md).")
                                  .arg(qs(run->ref).toHtmlEscaped(), at);
@@ -578,8 +578,7 @@ void ExperimentForm::startFolderPreview()
             m_folderProblem = problem;
             m_folderPending = false;
             if (!problem.isEmpty()) // instead of the line that calls it a pre-training run
-                m_folderInfo->setText(
-                    QStringLiteral("<span style='color:#e53935'>%1</span>").arg(problem.toHtmlEscaped()));
+                m_folderInfo->setText(toned(problem, Tone::Problem));
             showProblems();
         });
         return;
@@ -603,8 +602,7 @@ void ExperimentForm::startFolderPreview()
         if (!f) { // not a checkpoint folder: a problem, as lbk validate says (Launch waits)
             const QString why =
                 qs(f.message()) + (relative ? tr(" (a relative path starts at the data root)") : QString());
-            return Inspected{key, QStringLiteral("<span style='color:#e53935'>%1</span>").arg(why.toHtmlEscaped()),
-                             why, std::nullopt};
+            return Inspected{key, toned(why, Tone::Problem), why, std::nullopt};
         }
         Inspected r{key, QStringLiteral("<b>%1</b>").arg(qs(f->describe()).toHtmlEscaped()), {}, f->config};
         if (relative) // say where it was found
@@ -612,9 +610,9 @@ void ExperimentForm::startFolderPreview()
                                                        .arg(qs(path.string()).toHtmlEscaped()));
         if (auto bad = lbk::checkpointProblem(e ? &*e : nullptr, *f, "its config.json")) {
             r.problem = qs(*bad);
-            r.text += QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(r.problem.toHtmlEscaped());
+            r.text += QStringLiteral("<br>") + toned(r.problem, Tone::Problem);
         } else if (auto random = e ? lbk::leftAtRandomNote(*e, *f) : std::nullopt) {
-            r.text += QStringLiteral("<br><span style='color:#b26a00'>%1</span>").arg(qs(*random).toHtmlEscaped());
+            r.text += QStringLiteral("<br>") + toned(qs(*random), Tone::Note);
         }
         return r;
     };
@@ -696,7 +694,7 @@ void ExperimentForm::revalidate()
         row.error->setVisible(said);
         if (auto *e = lineEditOf(row.editor); e && row.spec->type != lbk::FieldType::Bool &&
                                                row.spec->type != lbk::FieldType::Enum)
-            e->setStyleSheet(flagged.count(row.spec->path) ? QStringLiteral("QLineEdit { border: 1px solid #e53935; }")
+            e->setStyleSheet(flagged.count(row.spec->path) ? QStringLiteral("QLineEdit { border: 1px solid %1; }").arg(toneColor(Tone::Problem))
                                                            : QString());
     }
     updateApplicability();
@@ -720,12 +718,17 @@ void ExperimentForm::showProblems()
         m_problems->setText(tr("Reading the model.init_from folder to check it against the form..."));
         m_problems->setStyleSheet(QString());
     } else if (all.isEmpty()) {
-        m_problems->setText(tr("No problems: `lbk validate` would accept this experiment."));
-        m_problems->setStyleSheet(QStringLiteral("color: #2e9d4f;"));
+        // What lbk validate notes besides: fields the file sets that do nothing with the rest of it (the form hides
+        // their rows, so only this line says they are there), in amber under the green line.
+        QString text = tr("No problems: `lbk validate` would accept this experiment.").toHtmlEscaped();
+        for (const auto &note : lbk::unusedFieldNotes(experiment()))
+            text += QStringLiteral("<br>") + toned(tr("Note: %1").arg(qs(note)), Tone::Note);
+        m_problems->setText(text);
+        m_problems->setStyleSheet(toneStyle(Tone::Fine));
     } else {
         m_problems->setText(QStringLiteral("<b>%1</b>:<br>").arg(counted(all.size(), tr("problem"), tr("problems"))) +
                             all.join(QStringLiteral("<br>")));
-        m_problems->setStyleSheet(QStringLiteral("color: #e53935;"));
+        m_problems->setStyleSheet(toneStyle(Tone::Problem));
     }
     const bool ok = isValid();
     m_launch->setEnabled(ok);
@@ -823,7 +826,7 @@ std::shared_ptr<DataPreview> readDataPreview(const std::string &key, const std::
     auto files = lbk::resolveDataFiles(e.data.paths, root);
     auto papers = files ? lbk::readPaperFiles(*files, e.data, &report) : lbk::Result<std::vector<lbk::Paper>>(files.error());
     if (!papers) {
-        p->text = QStringLiteral("<span style='color:#e53935'>%1</span>").arg(qs(papers.message()).toHtmlEscaped());
+        p->text = toned(qs(papers.message()), Tone::Problem);
         return p;
     }
     QString text = QStringLiteral("<b>%L1 rows</b> in %2").arg(report.rows).arg(qs(file.filename().string()).toHtmlEscaped());
@@ -835,7 +838,7 @@ std::shared_ptr<DataPreview> readDataPreview(const std::string &key, const std::
         text += QStringLiteral(" (%L1 papers listed again, read once)").arg(report.duplicates);
     auto labels = lbk::buildLabels(*papers, e.labels, file.filename().string());
     if (!labels) {
-        p->text = text + QStringLiteral("<br><span style='color:#e53935'>%1</span>").arg(qs(labels.message()).toHtmlEscaped());
+        p->text = text + QStringLiteral("<br>") + toned(qs(labels.message()), Tone::Problem);
         return p;
     }
     p->text = text + labelSummaryHtml(*labels);

@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "experiment/schema.h"
+#include "format.h"
 #include "sweep/searchspace.h"
 #include "sweep/sweepspec.h"
 
@@ -282,10 +283,9 @@ void SweepDialog::revalidate()
     if (p.isEmpty())
         if (const auto spec = lbk::sweepFromJson(sweep(), "."))
             for (const auto &notice : lbk::sweepNotices(*spec))
-                notes << QStringLiteral("<span style=\"color: #9a6700\">%1</span>")
-                             .arg(QString::fromStdString(notice).toHtmlEscaped());
+                notes << toned(QString::fromStdString(notice), Tone::Note);
     m_problems->setTextFormat(notes.isEmpty() ? Qt::PlainText : Qt::RichText);
-    m_problems->setStyleSheet(p.isEmpty() ? QStringLiteral("color: #2e7d32") : QStringLiteral("color: #c0392b"));
+    m_problems->setStyleSheet(toneStyle(p.isEmpty() ? Tone::Fine : Tone::Problem));
     QString text = p.isEmpty() ? tr("The sweep is valid.") : p;
     if (!notes.isEmpty()) // only under a valid sweep
         text += QStringLiteral("<br>") + notes.join(QStringLiteral("<br>"));

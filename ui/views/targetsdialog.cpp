@@ -33,8 +33,6 @@ using nlohmann::json;
 
 namespace {
 
-const QString kErrorStyle = QStringLiteral("color: #e53935;");
-
 // "ssh.host" -> ["ssh", "host"]
 std::vector<std::string> keyPath(const QString &key)
 {
@@ -191,7 +189,7 @@ QFormLayout *TargetsDialog::buildEntryHead()
                           "slashes; \"local\" is built in"));
     m_nameErrorLabel = new QLabel(nameCell);
     m_nameErrorLabel->setObjectName(QStringLiteral("error:name"));
-    m_nameErrorLabel->setStyleSheet(kErrorStyle);
+    m_nameErrorLabel->setStyleSheet(toneStyle(Tone::Problem));
     m_nameErrorLabel->setWordWrap(true);
     m_nameErrorLabel->setVisible(false);
     nameBox->addWidget(m_name);
@@ -375,7 +373,7 @@ void TargetsDialog::addField(const QString &key, const QString &label, Kind kind
     v->addWidget(f.editor);
     f.error = new QLabel(f.cell);
     f.error->setObjectName(QStringLiteral("error:") + key);
-    f.error->setStyleSheet(kErrorStyle);
+    f.error->setStyleSheet(toneStyle(Tone::Problem));
     f.error->setWordWrap(true);
     f.error->setVisible(false);
     v->addWidget(f.error);
@@ -724,7 +722,7 @@ void TargetsDialog::revalidate()
         for (const auto &p : m_problems)
             lines << p.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"));
         m_problemsLabel->setText(lines.join(QStringLiteral("<br>")));
-        m_problemsLabel->setStyleSheet(kErrorStyle);
+        m_problemsLabel->setStyleSheet(toneStyle(Tone::Problem));
     }
     m_save->setEnabled(canSave());
     m_check->setEnabled(!m_checkJob.isRunning() && currentParsed().has_value());
@@ -743,7 +741,7 @@ bool TargetsDialog::save()
     if (auto st = lbk::saveTargetsFile(ss(m_path), m_doc); !st) {
         m_problems << qs(st.message());
         m_problemsLabel->setText(qs(st.message()).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
-        m_problemsLabel->setStyleSheet(kErrorStyle);
+        m_problemsLabel->setStyleSheet(toneStyle(Tone::Problem));
         return false;
     }
     m_loadError.clear();
@@ -772,8 +770,8 @@ void TargetsDialog::showCheck(const lbk::TargetCheck &check)
     const QString report = qs(check.text());
     m_checkResult->setPlainText(report);
     m_checkStatus->setText(check.ready ? tr("ready") : check.connected ? tr("not ready") : tr("cannot connect"));
-    m_checkStatus->setStyleSheet(check.ready ? QStringLiteral("color: #2e7d32; font-weight: bold;")
-                                             : kErrorStyle + QStringLiteral(" font-weight: bold;"));
+    m_checkStatus->setStyleSheet(check.ready ? toneStyle(Tone::Fine) + QStringLiteral(" font-weight: bold;")
+                                             : toneStyle(Tone::Problem) + QStringLiteral(" font-weight: bold;"));
     revalidate(); // enables Check again
     Q_EMIT checkFinished(report, check.ready);
 }
