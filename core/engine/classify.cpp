@@ -187,9 +187,7 @@ Status ClassifyObjective::prepareFromRun()
 {
     const std::string ref = m_ctx.exp.model.initRun().ref;
     if (fs::exists(runHfDir(initRunDir()) / "config.json"))
-        return badInput("model.init_from: run " + ref + " continued the pre-training of a Hugging Face checkpoint; "
-                        "fine-tune from its export instead: lbk export " + ref + " --format hf --out DIR, then "
-                        "model.init_from: DIR");
+        return badInput(continuedPretrainingRefusal(ref));
     const fs::path own = m_ctx.options.runDir / "tokenizer.model";
     if (!((m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(own))) {
         const fs::path theirs = initRunDir() / "tokenizer.model";

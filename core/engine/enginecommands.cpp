@@ -123,6 +123,9 @@ Result<fs::path> modelFolder(const Invocation &inv)
     const std::string &ref = inv.predict.model;
     if (isExportFolder(ref))
         return fs::path(ref);
+    if (std::error_code ec; fs::exists(fs::path(ref) / "config.json", ec)) // transformers' layout, not Labbook's
+        return badInput(ref + ": a Hugging Face folder (config.json, no model.json), which transformers reads; lbk "
+                        "predict scores with a run or its `lbk export RUN --format model --out DIR` folder");
     auto run = trainingRun(inv.common, ref); // an LR range test is named as such (it said "no best.pt")
     if (!run)
         return badInput(ref + ": neither an export folder (with model.json) nor a training run: " + run.message());

@@ -1,6 +1,7 @@
 // Encoder weights in and out of Hugging Face's files.
 #include "engine/hfweights.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -238,7 +239,17 @@ Result<WeightsReport> loadEncoderWeights(EncoderMaskedLMImpl &model, const hf::C
                                          bool allowMissing)
 {
     const auto isHead = [](const std::string &name) { return name.rfind("cls.", 0) == 0 || name.rfind("lm_head.", 0) == 0; };
-    return loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing, true);
+    auto report = loadModuleWeights(model, model.backbonePrefix(), isHead, folder, allowMissing, true);
+    // The file's copies of tied weights are not weights left unused (transformers does not list them either): the
+    // decoder's bias is the head's bias, and a tied decoder's weight is the word embeddings, both loaded.
+    const auto params = model.named_parameters();
+    const bool tied = std::none_of(params.begin(), params.end(),
+                                   [](const auto &p) { return p.key().ends_with("decoder.weight"); });
+    if (report)
+        std::erase_if(report->unused, [tied](const std::string &key) {
+            return key.ends_with("decoder.bias") || (tied && key.ends_with("decoder.weight"));
+        });
+    return report;
 }
 
 Status saveTensors(const std::vector<std::pair<std::string, torch::Tensor>> &named, const fs::path &file)

@@ -70,9 +70,9 @@ Result<std::unique_ptr<LoadedModel>> buildModel(const json &config, const fs::pa
     if (!exp)
         return exp.error();
     if (exp->training.objective == TrainingObjective::Mlm)
-        return badInput(folder.string() + " holds a masked-language-model pre-training run, which has no labels to "
-                        "score: fine-tune a classifier from it (model.init_from \"run:ID\"), or export it with "
-                        "--format hf");
+        return badInput(folder.string() + " holds a masked-language-model pre-training run, which predicts no "
+                        "labels: fine-tune a classifier from it (model.init_from \"run:ID\") to score papers, or "
+                        "export its encoder with --format hf");
     auto m = std::make_unique<LoadedModel>();
     m->exp = std::move(*exp);
     if (auto tok = loadTokenizer(*m, folder); !tok)

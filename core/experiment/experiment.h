@@ -131,6 +131,14 @@ inline std::optional<InitRun> parseInitRun(std::string_view initFrom)
         run.step = value;
     return run;
 }
+// Why a fine-tune cannot start from run:REF when that run continued the pre-training of a Hugging Face checkpoint
+// (its weights and tokenizer are in that checkpoint's layout), and what to do instead: lbk validate, a launch and
+// the engine say it in these words.
+inline std::string continuedPretrainingRefusal(const std::string &ref)
+{
+    return "model.init_from: run " + ref + " continued the pre-training of a Hugging Face checkpoint; fine-tune "
+           "from its export instead: lbk export " + ref + " --format hf --out DIR, then model.init_from: DIR";
+}
 
 struct ModelSpec {
     ModelType type = ModelType::Bag;

@@ -103,9 +103,9 @@ public:
         m_b.spec.appliesTo = std::move(conditions);
         return *this;
     }
-    Row &unlessSet(std::vector<std::string> paths)
+    Row &unless(std::vector<std::string> conditions)
     {
-        m_b.spec.unlessSet = std::move(paths);
+        m_b.spec.unless = std::move(conditions);
         return *this;
     }
     Row &logScaled()
@@ -295,24 +295,24 @@ std::vector<FieldBinding> tokenizerFields()
             "Sentencepiece model type: unigram or bpe pieces; word: whole words (runs of ASCII letters, digits, _ "
             "and non-ASCII characters; everything else separates them), the vocab_size most frequent seen at least "
             "tokenizer.min_count times, others unknown.")
-            .unlessSet({"model.init_from"}),
+            .unless({"model.init_from"}),
         field(&TokenizerSpec::minCount, "tokenizer.min_count",
               "Word tokenizer: words seen fewer times in the training split are unknown.")
             .range(1, 1000000)
             .when({"tokenizer.type=word"})
-            .unlessSet({"model.init_from"}),
+            .unless({"model.init_from"}),
         field(&TokenizerSpec::vocabSize, "tokenizer.vocab_size", "Vocabulary size (a soft limit on small data).")
             .range(100, 1000000)
-            .unlessSet({"model.init_from"}),
+            .unless({"model.init_from"}),
         field(&TokenizerSpec::lowercase, "tokenizer.lowercase", "Lower-case text before tokenizing.")
-            .unlessSet({"model.init_from"}),
+            .unless({"model.init_from"}),
         field(&TokenizerSpec::maxTokens, "tokenizer.max_tokens", "Longer texts are cut to this many tokens.")
             .range(4, 4096),
         field(&TokenizerSpec::characterCoverage, "tokenizer.character_coverage",
               "Share of characters the vocabulary must cover.")
             .range(0.9, 1)
             .when({"tokenizer.type=unigram", "tokenizer.type=bpe"})
-            .unlessSet({"model.init_from"}),
+            .unless({"model.init_from"}),
     };
 }
 
@@ -415,13 +415,15 @@ std::vector<FieldBinding> modelSequenceFields()
                     "How token states become one vector: mean, max, meanmax (GRU), cls (transformer, encoder: the "
                     "first token's state), pooler (encoder: Hugging Face's own head, BERT's pooler or RoBERTa's dense "
                     "layer over the first token; needed for `lbk export --format hf`).")
-            .when({"model.type=gru", "model.type=transformer", "model.type=encoder"}),
+            .when({"model.type=gru", "model.type=transformer", "model.type=encoder"})
+            .unless({"training.objective=mlm"}),
     };
 }
 
 std::vector<FieldBinding> modelEncoderFields()
 {
     const std::vector<std::string> encoder = {"model.type=encoder"};
+    const std::vector<std::string> classifierOnly = {"training.objective=mlm"}; // pre-training trains all at one rate
     return {
         field(&ModelSpec::initFrom, "model.init_from",
               "A Hugging Face checkpoint folder (config.json, model.safetensors, vocab.txt or vocab.json + "
@@ -441,14 +443,18 @@ std::vector<FieldBinding> modelEncoderFields()
         field(&ModelSpec::headLrFactor, "model.head_lr_factor",
               "The classification head's learning rate as a multiple of optimizer.lr.")
             .range(0, 1000, true)
-            .when(encoder),
+            .when(encoder)
+            .unless(classifierOnly),
         field(&ModelSpec::layerLrDecay, "model.layer_lr_decay",
-              "Layer-wise rate decay: each layer trains at this times the rate of the layer above (the embeddings "
-              "lowest); 1: off.")
+              "Layer-wise rate decay: the pooler (when there is one) trains at optimizer.lr, the top layer at this "
+              "times it, each layer below at this times the one above, the embeddings lowest (this to the power "
+              "layers + 1); 1: off.")
             .range(0, 1, true)
-            .when(encoder),
+            .when(encoder)
+            .unless(classifierOnly),
         field(&ModelSpec::freezeEmbeddings, "model.freeze_embeddings", "Keep the embedding tables as loaded.")
-            .when(encoder),
+            .when(encoder)
+            .unless(classifierOnly),
     };
 }
 
@@ -598,7 +604,8 @@ std::vector<FieldBinding> mlmFields()
               "(the export says tie_word_embeddings: false), so the softmax over the vocabulary no longer pushes the "
               "input embeddings of rarely seen words towards one another: what a short pre-training leaves them with "
               "(docs/PRETRAINING.md). Pre-training from scratch only; a checkpoint in model.init_from keeps its own.")
-            .when({"training.objective=mlm"}),
+            .when({"training.objective=mlm"})
+            .unless({"model.init_from"}),
     };
 }
 

@@ -316,22 +316,27 @@ void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues
 
 } // namespace
 
+namespace {
+
+// A field's condition against a config: "path=value" holds when the path has that value; a bare "path" when it is
+// set (a string that is not empty).
+bool conditionHolds(const std::string &cond, const json &resolved)
+{
+    const auto eq = cond.find('=');
+    const json v = valueAt(resolved, cond.substr(0, eq));
+    if (eq == std::string::npos)
+        return v.is_string() && !v.get<std::string>().empty();
+    return v.is_string() && v.get<std::string>() == cond.substr(eq + 1);
+}
+
+} // namespace
+
 bool fieldApplies(const FieldSpec &f, const json &resolved)
 {
-    for (const auto &path : f.unlessSet) {
-        const json v = valueAt(resolved, path);
-        if (v.is_string() && !v.get<std::string>().empty())
-            return false;
-    }
-    if (f.appliesTo.empty())
-        return true;
-    for (const auto &cond : f.appliesTo) {
-        auto eq = cond.find('=');
-        json v = valueAt(resolved, cond.substr(0, eq));
-        if (v.is_string() && v.get<std::string>() == cond.substr(eq + 1))
-            return true;
-    }
-    return false;
+    const auto holds = [&](const std::string &cond) { return conditionHolds(cond, resolved); };
+    if (std::any_of(f.unless.begin(), f.unless.end(), holds))
+        return false;
+    return f.appliesTo.empty() || std::any_of(f.appliesTo.begin(), f.appliesTo.end(), holds);
 }
 
 std::string fieldConditionText(const FieldSpec &f)
@@ -339,8 +344,9 @@ std::string fieldConditionText(const FieldSpec &f)
     std::string text;
     for (size_t i = 0; i < f.appliesTo.size(); ++i)
         text += (i ? " or " : "when ") + f.appliesTo[i];
-    for (const auto &path : f.unlessSet)
-        text += (text.empty() ? "" : ", ") + std::string("not when ") + path + " is set";
+    for (const auto &cond : f.unless)
+        text += (text.empty() ? "" : ", ") + std::string("not when ") + cond +
+                (cond.find('=') == std::string::npos ? " is set" : "");
     return text;
 }
 

@@ -32,9 +32,10 @@ struct FieldSpec {
     // and doubled is 0.5 to 1); the sweep dialog starts there.
     std::optional<std::pair<double, double>> sweepRange;
     std::vector<std::string> appliesTo; // e.g. {"model.type=cnn"}: empty means always
-    // Paths whose value, when set (not empty), makes the field moot whatever appliesTo says: {"model.init_from"}
-    // for the tokenizer's training options, since a pretrained encoder brings its own tokenizer.
-    std::vector<std::string> unlessSet;
+    // Conditions any of which makes the field moot whatever appliesTo says: a path set (not empty),
+    // {"model.init_from"} for the tokenizer's training options since a pretrained encoder brings its own tokenizer; or
+    // "path=value", {"training.objective=mlm"} for what only a classifier's training reads.
+    std::vector<std::string> unless;
 };
 
 const std::vector<FieldSpec> &experimentFields();
@@ -49,7 +50,7 @@ struct ValidationIssue {
 // Every problem in an experiment JSON: unknown keys (with a did-you-mean), wrong types, out-of-range values,
 // and the checks across fields (split shares summing to 1, a binary task without positives, ...).
 std::vector<ValidationIssue> validateExperimentJson(const nlohmann::json &j);
-// Whether a field matters for this config (its appliesTo and unlessSet conditions), e.g. model.channels only for a
+// Whether a field matters for this config (its appliesTo and unless conditions), e.g. model.channels only for a
 // CNN, tokenizer.vocab_size not for a pretrained encoder.
 bool fieldApplies(const FieldSpec &field, const nlohmann::json &config);
 // Those conditions in words, as the docs, the form's tooltips and the notes below say them:

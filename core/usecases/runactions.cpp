@@ -70,7 +70,7 @@ json inheritedFromPretraining(const Experiment &pre)
 }
 
 // A run model.init_from may start from: an MLM pre-training run with weights to take.
-Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_t step)
+Status checkPretrainingRun(const RunDetail &pre, const std::string &ref, int64_t step)
 {
     if (pre.lrFind())
         return badInput("model.init_from: run " + ref + " is an LR range test (run " + std::to_string(pre.id) +
@@ -78,6 +78,8 @@ Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_
     if (pre.task != toString(TrainingObjective::Mlm))
         return badInput("model.init_from: run " + ref + " is not an MLM pre-training run (its task is " + pre.task +
                         ")");
+    if (const json from = valueAt(pre.config, "model.init_from"); from.is_string() && !from.get<std::string>().empty())
+        return badInput(continuedPretrainingRefusal(ref)); // before the run exists, as the engine would refuse it
     std::error_code ec;
     const fs::path checkpoints = fs::path(pre.runDir) / "checkpoints";
     if (step == -1 && !isActive(pre.status) && !fs::exists(checkpoints / "best.pt", ec) &&
@@ -87,13 +89,15 @@ Status checkPretrainingRun(const RunSummary &pre, const std::string &ref, int64_
     return okStatus();
 }
 
-// How many runs of the store carry exactly this name.
-size_t runsNamed(const Store &store, const std::string &name)
+// How many training runs of the store carry exactly this name (a name means the newest of them: Store::run passes
+// over LR range tests named alike).
+size_t trainingRunsNamed(const Store &store, const std::string &name)
 {
     RunFilter filter;
     filter.text = name;
     const auto runs = store.runs(filter);
-    return size_t(std::count_if(runs.begin(), runs.end(), [&](const RunSummary &r) { return r.name == name; }));
+    return size_t(std::count_if(runs.begin(), runs.end(),
+                                [&](const RunSummary &r) { return r.name == name && !r.lrFind(); }));
 }
 
 } // namespace
@@ -110,6 +114,25 @@ std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const st
                : bad->message;
 }
 
+namespace {
+
+// model.init_from a Hugging Face folder: the encoder takes its sizes from the folder's config.json, and the recorded
+// config says so (lbk show, lbk compare, a duplicated config), as a fine-tune from run:REF records its pre-training
+// run's. Read on this machine: a remote target's folder is only there, and its run records the file's sizes.
+Experiment withCheckpointSizes(const Experiment &e, const std::string &dataRoot)
+{
+    const auto c = hf::readEncoderConfig(resolveDataPath(e.model.initFrom, dataRoot));
+    if (!c) // pretrainedFolderProblem has said so
+        return e;
+    json config = e.config;
+    for (const auto &size : checkpointSizes(*c))
+        setValueAt(config, size.field, size.value);
+    auto sized = experimentFromJson(config);
+    return sized ? std::move(*sized) : e;
+}
+
+} // namespace
+
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
 // config names it by uid and carries its encoder's sizes and tokenizer settings, so the worker, predict and export
 // rebuild the same encoder and cut text as it was cut. A value the file gives otherwise is replaced, and said.
@@ -121,9 +144,9 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
         return badInput("model.init_from: no run \"" + init.ref + "\" in " + store.path().string());
     if (auto ok = checkPretrainingRun(*pre, init.ref, init.step); !ok)
         return ok.error();
-    if (const auto same = runsNamed(store, init.ref); same > 1) // a name is not an id: say which one it meant
-        notes.push_back("model.init_from: " + std::to_string(same) + " runs are named " + init.ref + "; the newest, "
-                        "run " + std::to_string(pre->id) + ", is used (run:" + std::to_string(pre->id) +
+    if (const auto same = trainingRunsNamed(store, init.ref); same > 1) // a name is not an id: say which it meant
+        notes.push_back("model.init_from: " + std::to_string(same) + " training runs are named " + init.ref +
+                        "; the newest, run " + std::to_string(pre->id) + ", is used (run:" + std::to_string(pre->id) +
                         " names it whatever else is named so)");
     auto preExperiment = experimentFromRecorded(pre->config);
     if (!preExperiment)
@@ -188,6 +211,8 @@ Result<Launched> launch(Store &store, const Target &target, const Experiment &or
         return engine.error();
     if (auto bad = pretrainedFolderProblem(experiment, request.dataRoot))
         return badInput(*bad);
+    if (experiment.model.pretrained())
+        experiment = withCheckpointSizes(experiment, request.dataRoot);
     auto run = createLocalRun(store, experiment, request);
     if (!run)
         return run.error();

@@ -219,6 +219,16 @@ private Q_SLOTS:
         QVERIFY2(log.contains(QStringLiteral("encoder ") + family), qPrintable(log));
         QVERIFY2(log.contains(QStringLiteral("were not used")), qPrintable(log));
         QVERIFY2(log.contains(QStringLiteral("newly initialized")), qPrintable(log));
+        // The recorded config carries the encoder's sizes from the folder's config.json, not the file's defaults, so
+        // lbk show and lbk compare say what was trained.
+        const json folderConfig = readJson(fs::path(folder.toStdString()) / "config.json");
+        const auto shown = lbk({QStringLiteral("show"), name, QStringLiteral("--json")});
+        QVERIFY2(shown.exitCode == 0, qPrintable(shown.err));
+        const json recorded = json::parse(shown.out.toStdString())["config"]["model"];
+        QCOMPARE(recorded["layers"], folderConfig["num_hidden_layers"]);
+        QCOMPARE(recorded["embedding_dim"], folderConfig["hidden_size"]);
+        QCOMPARE(recorded["heads"], folderConfig["num_attention_heads"]);
+        QCOMPARE(recorded["hidden"], folderConfig["intermediate_size"]);
 
         const fs::path out = path(name + QStringLiteral("-hf")).toStdString();
         const auto e = lbk({QStringLiteral("export"), name, QStringLiteral("--format"), QStringLiteral("hf"),
@@ -232,6 +242,12 @@ private Q_SLOTS:
         QCOMPARE(config["id2label"].size(), size_t(task == QStringLiteral("binary") ? 2 : 5));
         const double d = maxDifference(name, out);
         QVERIFY2(d < 1e-5, qPrintable(QStringLiteral("probabilities differ by %1").arg(d)));
+        // lbk predict reads Labbook's model folder, not transformers': it says which to export.
+        const auto wrong = lbk({QStringLiteral("predict"), QString::fromStdString(out.string()), QStringLiteral("--data"),
+                                QString::fromUtf8(kSample), QStringLiteral("--out"),
+                                path(name + QStringLiteral("-wrong.jsonl"))});
+        QCOMPARE(wrong.exitCode, 2);
+        QVERIFY2(wrong.err.contains(QStringLiteral("--format model")), qPrintable(wrong.err));
 
         // The model export for Labbook's own clients works for encoders too.
         const fs::path model = path(name + QStringLiteral("-model")).toStdString();

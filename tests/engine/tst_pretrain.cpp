@@ -331,6 +331,8 @@ private Q_SLOTS:
             auto report = lbk::loadEncoderWeights(model, *inspected, false);
             QVERIFY2(report.ok(), report.ok() ? "" : report.message().c_str());
             QVERIFY(report->newlyInitialized.empty());
+            // The file's copy of the tied decoder is the word embeddings, loaded: not a weight the run leaves unused.
+            QVERIFY2(report->unused.empty(), report->unused.front().c_str());
             compareFills(model, ids, (*tokenizer)->special().mask, folder.toStdString());
         }
 
@@ -373,13 +375,19 @@ private Q_SLOTS:
         QVERIFY(pre->hf.has_value());
         compareFills(*pre->model, ids, pre->special.mask, out);
 
-        // A classifier fine-tunes from the export; "run:cpt" says so.
+        // A classifier fine-tunes from the export; "run:cpt" says so, in lbk validate and before a launch creates a
+        // run that could not start.
         const QString direct = lbktest::debugVariant(
             m_dir.path(), QStringLiteral("from-cpt"), {{"model", {{"type", "encoder"}, {"init_from", "run:cpt"}}}});
+        const auto invalid = lbk({QStringLiteral("validate"), direct});
+        QCOMPARE(invalid.exitCode, 2);
+        QVERIFY2(invalid.err.contains(QString::fromStdString(lbk::continuedPretrainingRefusal("cpt"))),
+                 qPrintable(invalid.out + invalid.err));
         const auto refused = lbk({QStringLiteral("run"), direct});
-        QVERIFY(refused.exitCode != 0);
+        QCOMPARE(refused.exitCode, 2);
         const QString said = refused.out + refused.err;
         QVERIFY2(said.contains(QStringLiteral("--format hf")), qPrintable(said));
+        QVERIFY(!store()->run("from-cpt").ok());
     }
 
     // model.init_from "run:mlm": the recorded config names the run by uid with its sizes, and with the embeddings
@@ -476,7 +484,7 @@ private Q_SLOTS:
         const auto twoNamed = lbk({QStringLiteral("validate"), good});
         QVERIFY(s->setName(untied->id, "mlm-untied"));
         QVERIFY2(twoNamed.exitCode == 0 &&
-                     twoNamed.err.contains(QStringLiteral("note: model.init_from: 2 runs are named mlm; the newest, run "
+                     twoNamed.err.contains(QStringLiteral("note: model.init_from: 2 training runs are named mlm; the newest, run "
                                                           "%1, is used").arg(untied->id)),
                  qPrintable(twoNamed.err));
     }
