@@ -217,6 +217,13 @@ std::string dataLine(const json &d)
 
 // Which weights a split's line of `lbk show` was scored with, where the kept checkpoint is not the last step's:
 // validation figures are the last evaluation's, the test split is scored once with the kept checkpoint.
+// The validation metric a run keeps its best checkpoint by (evaluation.metric).
+std::string keptByMetric(const RunDetail &r)
+{
+    const json m = valueAt(r.config, "evaluation.metric");
+    return m.is_string() ? m.get<std::string>() : "macro_f1";
+}
+
 std::string weightsNote(const RunSummary &r, const std::string &split, std::optional<double> bestAt)
 {
     if (!bestAt || int64_t(*bestAt) == r.lastStep)
@@ -302,6 +309,20 @@ struct Progress {
         return std::to_string(step) + (totalSteps > 0 ? "/" + std::to_string(totalSteps) : "");
     }
 
+    // "loss 0.8430  " and "156 ex/s  ", or nothing until the run has logged one (an evaluation may come first).
+    std::string lossText() const
+    {
+        char text[48];
+        std::snprintf(text, sizeof text, "loss %.4f  ", loss);
+        return std::isnan(loss) ? std::string() : text;
+    }
+    std::string speedText() const
+    {
+        char text[48];
+        std::snprintf(text, sizeof text, "%.0f ex/s  ", examplesPerSecond);
+        return examplesPerSecond > 0 ? text : std::string();
+    }
+
     void say(const std::string &line)
     {
         if (drewBar) {
@@ -325,16 +346,16 @@ struct Progress {
             std::string bar(size_t(frac * width), '#');
             bar.resize(size_t(width), '.');
             const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-            std::snprintf(line, sizeof line, "[%s] %3d%% step %s  loss %.4f  %s%.0f ex/s  %s left", bar.c_str(),
-                          int(frac * 100), stepText().c_str(), loss,
+            std::snprintf(line, sizeof line, "[%s] %3d%% step %s  %s%s%s left", bar.c_str(), int(frac * 100),
+                          stepText().c_str(), lossText().c_str(),
                           std::isfinite(valAccuracy) ? ("val acc " + fmtMetric(valAccuracy, 3) + "  ").c_str() : "",
-                          examplesPerSecond, fmtDuration(eta).c_str());
+                          (speedText() + fmtDuration(eta)).c_str());
             std::fprintf(stderr, "\r\033[K%s", line);
             drewBar = true;
         } else if (now - lastPlain > std::chrono::seconds(10) && step > 0) {
             lastPlain = now;
-            std::snprintf(line, sizeof line, "step %s  loss %.4f  %.0f ex/s  %s elapsed", stepText().c_str(), loss,
-                          examplesPerSecond, fmtDuration(elapsed).c_str());
+            std::snprintf(line, sizeof line, "step %s  %s%s%s elapsed", stepText().c_str(), lossText().c_str(),
+                          speedText().c_str(), fmtDuration(elapsed).c_str());
             std::fprintf(stderr, "%s\n", line);
         }
         std::fflush(stderr);
@@ -361,8 +382,7 @@ void printRunSummary(const RunDetail &r)
         else if (r.status == RunStatus::Finished)
             std::printf("  no suggestion: %s\n", s.is_object() ? s.value("reason", std::string("?")).c_str() : "?");
     } else {
-        const json m = valueAt(r.config, "evaluation.metric");
-        const std::string metric = m.is_string() ? m.get<std::string>() : "macro_f1";
+        const std::string metric = keptByMetric(r);
         const auto best = r.summaryValue("best", "val/" + metric);
         const auto bestAt = r.summaryValue("best_step", "val/" + metric);
         for (const char *split : {"val", "test"}) {
@@ -391,11 +411,17 @@ void printRunSummary(const RunDetail &r)
                         bestAt ? (" at step " + fmtStep(bestAt) + " (the kept checkpoint)").c_str() : "");
     }
     // Deleted by hand after the run ended: what its recorded reason offers (a resume, an export) needs it.
-    if (std::error_code ec; !r.runDir.empty() && !fs::exists(r.runDir, ec))
+    std::error_code ec;
+    if (!r.runDir.empty() && !fs::exists(r.runDir, ec)) {
         std::printf("  run folder: %s (gone: its checkpoints and journal went with it, so it cannot be resumed or "
                     "exported; what the store holds stays)\n", r.runDir.c_str());
-    else
-        std::printf("  run folder: %s\n", r.runDir.c_str());
+        return;
+    }
+    // A run stopped early says how to go on, unless its reason already does (an interrupted run's does).
+    if ((r.status == RunStatus::Cancelled || r.status == RunStatus::Interrupted) &&
+        r.error.find("lbk resume") == std::string::npos && r.error.find("lbk lr-find") == std::string::npos)
+        std::printf("  to go on: %s\n", howToGoOn(r).c_str());
+    std::printf("  run folder: %s\n", r.runDir.c_str());
 }
 
 // Follows a started worker until it ends, ingesting its journal; returns the exit code for lbk.
@@ -555,7 +581,8 @@ void checkInitRun(const Common &c, const Experiment &e, std::vector<ValidationIs
     std::error_code ec;
     if (!fs::exists(path, ec)) {
         notes.push_back("model.init_from: no store at " + path.string() + " to find run " + e.model.initRun().ref +
-                        " in (--store names it)");
+                        " in: a launch with this store would refuse the file until that run is there (--store names "
+                        "the store that holds it)");
         return;
     }
     auto store = Store::openExisting(path);
@@ -772,14 +799,16 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
                      (long long)run->id, trial->trial, (long long)trial->sweep, trial->reason.c_str());
     if (!quiet) {
         const std::string on = target->remote() ? " on " + target->name : "";
+        const std::string from = resumesFromCheckpoint(*run) ? "from its last checkpoint"
+                                                             : "from step 0 (it saved no checkpoint)";
         if (!resumed->started)
             std::fprintf(stderr, "Following run %lld (%s)%s again\n", (long long)run->id, run->uid.c_str(), on.c_str());
         else if (resumed->worker)
-            std::fprintf(stderr, "Resuming run %lld (%s) from its last checkpoint, worker pid %lld\n",
-                         (long long)run->id, run->uid.c_str(), (long long)resumed->worker->pid);
+            std::fprintf(stderr, "Resuming run %lld (%s) %s, worker pid %lld\n", (long long)run->id,
+                         run->uid.c_str(), from.c_str(), (long long)resumed->worker->pid);
         else
-            std::fprintf(stderr, "Resuming run %lld (%s)%s from its last checkpoint\n", (long long)run->id,
-                         run->uid.c_str(), on.c_str());
+            std::fprintf(stderr, "Resuming run %lld (%s)%s %s\n", (long long)run->id, run->uid.c_str(), on.c_str(),
+                         from.c_str());
     }
     if (detach)
         return kOk;
@@ -891,7 +920,10 @@ int show(const Common &c, const std::string &ref)
     const auto evals = store->evaluations(r->id, "test");
     if (!evals.empty() && evals.back().summary.is_object() && evals.back().summary.contains("per_class") &&
         evals.back().summary["per_class"].is_array()) {
-        std::printf("\nPer-class test metrics (step %lld)\n", (long long)evals.back().step);
+        // Scored on the weights the test line above names: the kept checkpoint's step, not the event's.
+        const std::string kept = weightsNote(*r, "test", r->summaryValue("best_step", "val/" + keptByMetric(*r)));
+        std::printf("\nPer-class test metrics %s\n",
+                    kept.empty() ? ("(step " + std::to_string(evals.back().step) + ")").c_str() : kept.c_str() + 2);
         Table t({"LABEL", "PRECISION", "RECALL", "F1", "SUPPORT"});
         for (const auto &pc : evals.back().summary["per_class"]) {
             if (!pc.is_object())

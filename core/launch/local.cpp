@@ -153,10 +153,14 @@ std::string howToGoOn(const RunSummary &run)
         return "`lbk lr-find` runs the test again";
     if (!trainedByLabbook(run) && !run.remote())
         return "start the script again to train more";
+    return resumesFromCheckpoint(run) ? "`lbk resume " + id + "` continues from the last checkpoint"
+                                      : "`lbk resume " + id + "` starts it again from step 0 (it saved no checkpoint yet)";
+}
+
+bool resumesFromCheckpoint(const RunSummary &run)
+{
     std::error_code ec;
-    const bool checkpoint = run.remote() || fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
-    return checkpoint ? "`lbk resume " + id + "` continues from the last checkpoint"
-                      : "`lbk resume " + id + "` starts it again from step 0 (it saved no checkpoint yet)";
+    return run.remote() || fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
 }
 
 Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent)

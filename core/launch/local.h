@@ -59,6 +59,9 @@ bool trainedByLabbook(const RunSummary &run);
 // What comes of a stop the run is asked for, as the messages say it: "it saves a checkpoint and ends as
 // cancelled" for a training run of Labbook's worker, less for an LR range test or a script of its own.
 std::string whatAStopDoes(const RunSummary &run);
+// Whether `lbk resume` of the run goes on from a checkpoint (its last.pt; a remote run's is on its target, taken to
+// be there), rather than from step 0.
+bool resumesFromCheckpoint(const RunSummary &run);
 // How to go on with a run that ended early, as the messages say it: `lbk resume N` from its last checkpoint (or
 // from step 0 when it saved none yet), the LR range test again, or the script started again.
 std::string howToGoOn(const RunSummary &run);
