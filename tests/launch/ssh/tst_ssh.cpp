@@ -243,6 +243,27 @@ private Q_SLOTS:
         QVERIFY(noPwned());
     }
 
+    void twoProcessesOnAnSshHost()
+    {
+        // training.processes: 2 on an ssh target: the remote worker starts its peer there as it does locally, the
+        // ranks meet through a file in the remote run folder, and only rank 0's journal comes back.
+        auto r = h.lbk({QStringLiteral("run"),
+                        h.variant(QStringLiteral("ssh-two"), {{"training", {{"processes", 2}, {"epochs", 2}}}}),
+                        QStringLiteral("--target"), QStringLiteral("box")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        auto s = h.open();
+        const auto run = *s->run("ssh-two");
+        QCOMPARE(run.status, lbk::RunStatus::Finished);
+        const std::string journal = readFile(remoteRunDir(run) / "journal.jsonl");
+        QVERIFY2(journal.find("\"processes\":2") != std::string::npos, journal.substr(0, 2000).c_str());
+        QVERIFY2(journal.find("\"backend\":\"gloo\"") != std::string::npos, journal.substr(0, 2000).c_str());
+        const QString diff = compareWithRemote(*s, run);
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+        QVERIFY(!s->metric(run.id, "train/loss").empty());
+        for (const auto &f : fs::directory_iterator(remoteRunDir(run)))
+            QVERIFY2(f.path().filename().string().rfind("rendezvous-", 0) != 0, f.path().c_str());
+    }
+
     void externalTrainerReportsThroughCommandTarget()
     {
         auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("xla-demo"), json::object()),
