@@ -215,8 +215,6 @@ std::string dataLine(const json &d)
            n("validation") + ", test " + n("test") + ")";
 }
 
-// Which weights a split's line of `lbk show` was scored with, where the kept checkpoint is not the last step's:
-// validation figures are the last evaluation's, the test split is scored once with the kept checkpoint.
 // The validation metric a run keeps its best checkpoint by (evaluation.metric).
 std::string keptByMetric(const RunDetail &r)
 {
@@ -224,6 +222,8 @@ std::string keptByMetric(const RunDetail &r)
     return m.is_string() ? m.get<std::string>() : "macro_f1";
 }
 
+// Which weights a split's line of `lbk show` was scored with, where the kept checkpoint is not the last step's:
+// validation figures are the last evaluation's, the test split is scored once with the kept checkpoint.
 std::string weightsNote(const RunSummary &r, const std::string &split, std::optional<double> bestAt)
 {
     if (!bestAt || int64_t(*bestAt) == r.lastStep)
