@@ -314,10 +314,6 @@ void checkAcrossFields(const Experiment &e, std::vector<ValidationIssue> &issues
         issues.push_back({"lr_finder.max_lr", "lr_finder.max_lr: must be greater than lr_finder.min_lr"});
 }
 
-} // namespace
-
-namespace {
-
 // A field's condition against a config: "path=value" holds when the path has that value; a bare "path" when it is
 // set (a string that is not empty).
 bool conditionHolds(const std::string &cond, const json &resolved)

@@ -100,22 +100,6 @@ size_t trainingRunsNamed(const Store &store, const std::string &name)
                                 [&](const RunSummary &r) { return r.name == name && !r.lrFind(); }));
 }
 
-} // namespace
-
-std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const std::string &dataRoot)
-{
-    if (!e.model.pretrained())
-        return std::nullopt;
-    auto bad = checkInitFrom(e, resolveDataPath(e.model.initFrom, dataRoot));
-    if (!bad)
-        return std::nullopt;
-    return startsAtDataRoot(e.model.initFrom)
-               ? bad->message + " (a relative path starts at the data root; --data-root changes it)"
-               : bad->message;
-}
-
-namespace {
-
 // model.init_from a Hugging Face folder: the encoder takes its sizes from the folder's config.json, and the recorded
 // config says so (lbk show, lbk compare, a duplicated config), as a fine-tune from run:REF records its pre-training
 // run's. Read on this machine: a remote target's folder is only there, and its run records the file's sizes.
@@ -132,6 +116,18 @@ Experiment withCheckpointSizes(const Experiment &e, const std::string &dataRoot)
 }
 
 } // namespace
+
+std::optional<std::string> pretrainedFolderProblem(const Experiment &e, const std::string &dataRoot)
+{
+    if (!e.model.pretrained())
+        return std::nullopt;
+    auto bad = checkInitFrom(e, resolveDataPath(e.model.initFrom, dataRoot));
+    if (!bad)
+        return std::nullopt;
+    return startsAtDataRoot(e.model.initFrom)
+               ? bad->message + " (a relative path starts at the data root; --data-root changes it)"
+               : bad->message;
+}
 
 // model.init_from "run:REF[@STEP]" (an id, name or uid of this store) names an MLM pre-training run: the recorded
 // config names it by uid and carries its encoder's sizes and tokenizer settings, so the worker, predict and export
