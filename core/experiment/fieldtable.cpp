@@ -415,13 +415,15 @@ std::vector<FieldBinding> modelSequenceFields()
                     "How token states become one vector: mean, max, meanmax (GRU), cls (transformer, encoder: the "
                     "first token's state), pooler (encoder: Hugging Face's own head, BERT's pooler or RoBERTa's dense "
                     "layer over the first token; needed for `lbk export --format hf`).")
-            .when({"model.type=gru", "model.type=transformer", "model.type=encoder"}),
+            .when({"model.type=gru", "model.type=transformer", "model.type=encoder"})
+            .unless({"training.objective=mlm"}),
     };
 }
 
 std::vector<FieldBinding> modelEncoderFields()
 {
     const std::vector<std::string> encoder = {"model.type=encoder"};
+    const std::vector<std::string> classifierOnly = {"training.objective=mlm"}; // pre-training trains all at one rate
     return {
         field(&ModelSpec::initFrom, "model.init_from",
               "A Hugging Face checkpoint folder (config.json, model.safetensors, vocab.txt or vocab.json + "
@@ -441,15 +443,18 @@ std::vector<FieldBinding> modelEncoderFields()
         field(&ModelSpec::headLrFactor, "model.head_lr_factor",
               "The classification head's learning rate as a multiple of optimizer.lr.")
             .range(0, 1000, true)
-            .when(encoder),
+            .when(encoder)
+            .unless(classifierOnly),
         field(&ModelSpec::layerLrDecay, "model.layer_lr_decay",
               "Layer-wise rate decay: the pooler (when there is one) trains at optimizer.lr, the top layer at this "
               "times it, each layer below at this times the one above, the embeddings lowest (this to the power "
               "layers + 1); 1: off.")
             .range(0, 1, true)
-            .when(encoder),
+            .when(encoder)
+            .unless(classifierOnly),
         field(&ModelSpec::freezeEmbeddings, "model.freeze_embeddings", "Keep the embedding tables as loaded.")
-            .when(encoder),
+            .when(encoder)
+            .unless(classifierOnly),
     };
 }
 

@@ -325,6 +325,19 @@ bool conditionHolds(const std::string &cond, const json &resolved)
     return v.is_string() && v.get<std::string>() == cond.substr(eq + 1);
 }
 
+// Why a field that does not apply here does not: the first "unless" that holds ("not when X"), else the conditions
+// none of which holds ("only when A or B").
+std::string whyNotApplied(const FieldSpec &f, const json &resolved)
+{
+    for (const auto &cond : f.unless)
+        if (conditionHolds(cond, resolved))
+            return "not when " + cond + (cond.find('=') == std::string::npos ? " is set" : "");
+    std::string text = "only";
+    for (size_t i = 0; i < f.appliesTo.size(); ++i)
+        text += (i ? " or " : " when ") + f.appliesTo[i];
+    return text;
+}
+
 } // namespace
 
 bool fieldApplies(const FieldSpec &f, const json &resolved)
@@ -361,10 +374,8 @@ std::vector<std::string> unusedFieldNotes(const json &j)
         // it) writes every field.
         const json *given = lookup(j, f.path);
         if (given && *given != f.defaultValue && !fieldApplies(f, resolved) &&
-            !(fromRun && f.path.starts_with("tokenizer."))) {
-            const std::string when = fieldConditionText(f);
-            notes.push_back(f.path + " is set but not used (" + (when.starts_with("when") ? "only " : "") + when + ")");
-        }
+            !(fromRun && f.path.starts_with("tokenizer.")))
+            notes.push_back(f.path + " is set but not used (" + whyNotApplied(f, resolved) + ")");
     }
     return notes;
 }

@@ -362,6 +362,15 @@ private Q_SLOTS:
         QVERIFY(lbk::unusedFieldNotes(lbk::withDefaults(e)).empty());
         e["model"] = {{"type", "bag"}};
         QVERIFY(lbk::unusedFieldNotes(lbk::withDefaults(e)).empty());
+        // Pre-training trains every weight at one rate and pools nothing: the fine-tuning fields do nothing there.
+        json mlm = {{"name", "x"}, {"data", {{"path", "d.jsonl"}}}, {"training", {{"objective", "mlm"}}},
+                    {"model", {{"type", "encoder"}, {"pooling", "cls"}, {"layer_lr_decay", 0.9}}}};
+        const auto mlmNotes = lbk::unusedFieldNotes(mlm);
+        QCOMPARE(mlmNotes.size(), size_t(2));
+        QVERIFY2(mlmNotes[0].starts_with("model.pooling is set but not used (not when training.objective=mlm"),
+                 mlmNotes[0].c_str());
+        mlm["training"].erase("objective");
+        QVERIFY(lbk::unusedFieldNotes(mlm).empty());
         for (const auto &entry : std::filesystem::directory_iterator(std::string(LABBOOK_SOURCE_DIR) + "/experiments")) {
             std::ifstream in(entry.path());
             const json file = json::parse(in, nullptr, false);

@@ -11,7 +11,6 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFileInfo>
-#include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -253,43 +252,13 @@ void ExperimentForm::buildForm()
     for (const auto &group : lbk::experimentGroups()) {
         auto *box = new QGroupBox(groupTitle(group), content);
         box->setObjectName(QStringLiteral("group:") + qs(group));
-        auto *form = new QFormLayout(box);
-        form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+        auto *lines = new QVBoxLayout(box);
         for (const auto &f : fields) {
             if (f.group != group)
                 continue;
-            FieldRow row;
-            row.spec = &f;
-            row.layout = form;
-            auto *cell = new QWidget(box);
-            auto *v = new QVBoxLayout(cell);
-            v->setContentsMargins(0, 0, 0, 0);
-            v->setSpacing(2);
-            row.row = cell;
-            row.editor = makeEditor(row);
-            row.editor->setParent(cell);
-            v->addWidget(row.editor);
-            row.error = new QLabel(cell);
-            row.error->setObjectName(QStringLiteral("error:") + qs(f.path));
-            row.error->setWordWrap(true);
-            row.error->setStyleSheet(toneStyle(Tone::Problem));
-            row.error->setVisible(false);
-            v->addWidget(row.error);
-            if (f.path == "data.path" || f.path == "model.init_from") {
-                auto *info = new QLabel(cell);
-                info->setObjectName(f.path == "data.path" ? QStringLiteral("dataInfo") : QStringLiteral("folderInfo"));
-                info->setWordWrap(true);
-                info->setTextInteractionFlags(Qt::TextSelectableByMouse);
-                v->addWidget(info);
-                (f.path == "data.path" ? m_dataInfo : m_folderInfo) = info;
-            }
-            const std::string key = f.path.substr(f.path.find('.') == std::string::npos ? 0 : f.path.find('.') + 1);
-            row.label = new QLabel(qs(key) + (f.required ? QStringLiteral(" *") : QString()), box);
-            row.label->setToolTip(fieldTooltip(f));
-            cell->setToolTip(fieldTooltip(f));
-            form->addRow(row.label, cell);
             m_byPath[f.path] = m_rows.size();
-            m_rows.push_back(row);
+            m_rows.push_back(makeRow(f, box));
+            lines->addWidget(m_rows.back().line);
         }
         layout->addWidget(box);
     }
@@ -301,6 +270,51 @@ void ExperimentForm::buildForm()
         row.label->setMinimumWidth(labelWidth);
     layout->addStretch(1);
     m_scroll->setWidget(content);
+}
+
+// A field's line: its label beside its editor, and under the editor its error and (data.path, model.init_from)
+// what the file or folder holds. A box layout per line, shown and hidden whole as the field starts and stops
+// applying: Qt 6.4's QFormLayout wrote past its arrays when its rows were (setRowVisible; heap corruption).
+ExperimentForm::FieldRow ExperimentForm::makeRow(const lbk::FieldSpec &f, QWidget *parent)
+{
+    FieldRow row;
+    row.spec = &f;
+    row.line = new QWidget(parent);
+    row.line->setObjectName(QStringLiteral("line:") + qs(f.path));
+    auto *h = new QHBoxLayout(row.line);
+    h->setContentsMargins(0, 0, 0, 0);
+    auto *cell = new QWidget(row.line);
+    auto *v = new QVBoxLayout(cell);
+    v->setContentsMargins(0, 0, 0, 0);
+    v->setSpacing(2);
+    row.row = cell;
+    row.editor = makeEditor(row);
+    row.editor->setParent(cell);
+    v->addWidget(row.editor);
+    row.error = new QLabel(cell);
+    row.error->setObjectName(QStringLiteral("error:") + qs(f.path));
+    row.error->setWordWrap(true);
+    row.error->setStyleSheet(toneStyle(Tone::Problem));
+    row.error->setVisible(false);
+    v->addWidget(row.error);
+    if (f.path == "data.path" || f.path == "model.init_from") {
+        auto *info = new QLabel(cell);
+        info->setObjectName(f.path == "data.path" ? QStringLiteral("dataInfo") : QStringLiteral("folderInfo"));
+        info->setWordWrap(true);
+        info->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        v->addWidget(info);
+        (f.path == "data.path" ? m_dataInfo : m_folderInfo) = info;
+    }
+    const std::string key = f.path.substr(f.path.find('.') == std::string::npos ? 0 : f.path.find('.') + 1);
+    row.label = new QLabel(qs(key) + (f.required ? QStringLiteral(" *") : QString()), row.line);
+    row.label->setToolTip(fieldTooltip(f));
+    // Level with the editor's text, also when an error or a note under the editor makes the line taller.
+    row.label->setMinimumHeight(row.editor->sizeHint().height());
+    row.label->setAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    cell->setToolTip(fieldTooltip(f));
+    h->addWidget(row.label, 0, Qt::AlignTop);
+    h->addWidget(cell, 1);
+    return row;
 }
 
 QWidget *ExperimentForm::makeEditor(FieldRow &row)
@@ -739,21 +753,10 @@ void ExperimentForm::showProblems()
 void ExperimentForm::updateApplicability()
 {
     const json resolved = lbk::withDefaults(experiment());
-    // Qt 6.4's QFormLayout lays itself out inside setRowVisible with a stale row count and writes past its arrays
-    // (valgrind; a crash a few edits later), so the layouts rest while rows change and are laid out once after.
-    std::set<QFormLayout *> layouts;
-    for (auto &row : m_rows)
-        layouts.insert(row.layout);
-    for (auto *l : layouts)
-        l->setEnabled(false);
     for (auto &row : m_rows) {
         // A field that does not apply but holds an error stays visible, or the error could not be fixed.
         const bool applies = lbk::fieldApplies(*row.spec, resolved);
-        row.layout->setRowVisible(row.row, applies || row.error->isVisibleTo(row.row));
-    }
-    for (auto *l : layouts) {
-        l->setEnabled(true);
-        l->activate();
+        row.line->setVisible(applies || row.error->isVisibleTo(row.row));
     }
 }
 

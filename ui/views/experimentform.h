@@ -21,7 +21,6 @@
 #include "hf/encoderconfig.h"
 
 class QComboBox;
-class QFormLayout;
 class QLabel;
 class QPushButton;
 class QScrollArea;
@@ -104,9 +103,10 @@ private:
         QWidget *row = nullptr;
         QLabel *label = nullptr;
         QLabel *error = nullptr;
-        QFormLayout *layout = nullptr;
+        QWidget *line = nullptr; // label and cell: shown while the field applies
     };
     void buildForm();
+    FieldRow makeRow(const lbk::FieldSpec &f, QWidget *parent);
     QWidget *makeEditor(FieldRow &row);
     nlohmann::json editorValue(const FieldRow &row) const;
     void setEditorValue(FieldRow &row, const nlohmann::json &value);
