@@ -72,6 +72,7 @@ RunView::RunView(StoreService *store, QWidget *parent)
     m_tabs->addTab(m_log, tr("Lo&g"));
     layout->addWidget(m_tabs, 1);
     m_tabs->setEnabled(false);
+    connect(m_tabs, &QTabWidget::currentChanged, this, &RunView::refreshShownPage);
 }
 
 void RunView::showRun(qint64 runId)
@@ -90,6 +91,7 @@ void RunView::clear(const QString &why)
     m_tabs->setEnabled(false);
     // The pages let go of the old run too (its curves stayed drawn under "Choose a run").
     m_lineage.clear();
+    m_stale.clear();
     m_config->clear();
     m_curves->setRuns({});
     m_lr->setRun(m_run);
@@ -131,6 +133,7 @@ void RunView::loadRun(bool firstTime)
             m_tabs->setEnabled(true);
             updateHeader();
             m_config->setPlainText(qs(m_run.config.dump(2)));
+            m_stale.clear(); // every page loads the run now
             m_curves->setRuns({m_run});
             m_lr->setRun(m_run);
             m_histograms->setRun(m_run);
@@ -289,12 +292,29 @@ void RunView::runsUpdated(const std::set<qint64> &ids)
             static_cast<lbk::RunSummary &>(m_run) = r;
             updateHeader();
         }
-    m_curves->refresh(ids);
-    m_lr->refresh();
-    m_histograms->refresh();
-    m_predictions->refresh();
-    m_classes->refresh();
-    m_log->setRun(m_run);
+    m_stale = {m_curves, m_lr, m_histograms, m_predictions, m_classes, m_log};
+    refreshShownPage();
+}
+
+// A live run's pages reload when shown: the page in view at once, the others when their tab is next opened (six
+// pages reloading every second queued their reads on the store's one lane ahead of the page being watched).
+void RunView::refreshShownPage()
+{
+    QWidget *page = m_tabs->currentWidget();
+    if (!m_stale.erase(page))
+        return;
+    if (page == m_curves)
+        m_curves->refresh({m_run.id});
+    else if (page == m_lr)
+        m_lr->refresh();
+    else if (page == m_histograms)
+        m_histograms->refresh();
+    else if (page == m_predictions)
+        m_predictions->refresh();
+    else if (page == m_classes)
+        m_classes->refresh();
+    else if (page == m_log)
+        m_log->setRun(m_run);
 }
 
 } // namespace labbook

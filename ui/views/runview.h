@@ -51,6 +51,7 @@ Q_SIGNALS:
 private:
     void loadRun(bool firstTime);
     void updateHeader();
+    void refreshShownPage();
     static QString lineageRows(const std::optional<lbk::usecase::EncoderSource> &source,
                                const std::vector<lbk::RunSummary> &fineTuned);
 
@@ -68,6 +69,7 @@ private:
     PredictionsPage *m_predictions = nullptr;
     ClassesPage *m_classes = nullptr;
     LogPage *m_log = nullptr;
+    std::set<QWidget *> m_stale; // pages behind a live run's latest records, reloaded when next shown
     int m_generation = 0;
 };
 
