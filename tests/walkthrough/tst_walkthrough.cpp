@@ -57,8 +57,18 @@ class TestWalkthrough : public QObject {
         return w->mapTo(m_window.get(), local.x() < 0 ? w->rect().center() : local);
     }
 
+    // What a person waits for before aiming: the page laid out. A page shown again lays itself out from posted
+    // layout requests (each posts its parent's), and a field read before that is where it was drawn last time.
+    static void settle()
+    {
+        for (int i = 0; i < 8; ++i)
+            QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+        QCoreApplication::processEvents();
+    }
+
     void click(QWidget *w, QPoint local = {-1, -1}, Qt::KeyboardModifiers mods = {})
     {
+        settle();
         QVERIFY2(w->isVisible(), qPrintable(w->objectName() + QStringLiteral(" is not visible")));
         const QPoint p = at(w, local);
         QVERIFY2(m_window->rect().contains(p), qPrintable(w->objectName() + QStringLiteral(" is outside the window")));
@@ -71,6 +81,7 @@ class TestWalkthrough : public QObject {
     {
         click(tabs->tabBar(), tabs->tabBar()->tabRect(index).center());
         QCOMPARE(tabs->currentIndex(), index);
+        settle();
     }
 
     void clickCell(QAbstractItemView *view, const QModelIndex &index, Qt::KeyboardModifiers mods = {})
@@ -214,7 +225,16 @@ private Q_SLOTS:
                 }
             }
         }
-        QVERIFY2(lengths.size() >= 2, qPrintable(QStringLiteral("curve lengths seen while training: %1").arg(lengths.size())));
+        // What the page showed, to tell a slow machine (the run over between two polls) from a view that stopped.
+        QVERIFY2(lengths.size() >= 2,
+                 qPrintable(QStringLiteral("curve lengths seen while training: %1 in %2 ms; the view shows run %3 (this "
+                                           "run: %4); metrics %5, ticked %6")
+                                .arg(lengths.size())
+                                .arg(clock.elapsed())
+                                .arg(view->runId())
+                                .arg(m_second)
+                                .arg(view->curves()->availableKeys().join(QLatin1Char(',')),
+                                     view->curves()->selectedKeys().join(QLatin1Char(',')))));
         QTRY_VERIFY_WITH_TIMEOUT(finished(m_second), 60000);
         // Finished: the whole curve, every recorded step and value, is in view.
         QTRY_VERIFY_WITH_TIMEOUT(!plot->series().empty() && plot->series().front().x.last() >= double(run(m_second)->lastStep) - 5, 10000);
