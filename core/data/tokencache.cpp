@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "util/filebytes.h"
 #include "util/cacheentry.h"
 #include "util/stablehash.h"
 
@@ -20,8 +21,8 @@ constexpr size_t kKeptEntries = 8;
 fs::path tokenCachePath(const fs::path &cacheRoot, const fs::path &modelFile, const std::string &settings,
                         const std::vector<std::string> &texts)
 {
-    std::ifstream in(modelFile, std::ios::binary);
-    const std::string model((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto read = readFileBytes(modelFile);
+    const std::string model = read ? *read : std::string();
     if (model.empty()) // missing or unreadable
         return {};
     uint64_t h = stableHash("tokens-v1|" + settings, stableHash(model));

@@ -5,6 +5,7 @@
 #include "engine/checkpoint.h"
 #include "engine/optim.h"
 #include "experiment/schema.h"
+#include "util/filebytes.h"
 
 namespace lbk {
 
@@ -140,10 +141,10 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
 // card. Throws c10::Error for a file that is not such a pickle.
 Status loadExportWeights(const fs::path &weights, torch::nn::Module &model)
 {
-    std::ifstream in(weights, std::ios::binary);
-    if (!in)
-        return Error{weights.string() + ": cannot read the weights"};
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto read = readFileBytes(weights);
+    if (!read)
+        return Error{"cannot read the weights: " + read.message()};
+    const std::vector<char> bytes(read->begin(), read->end());
     const auto dict = torch::pickle_load(bytes).toGenericDict();
     torch::NoGradGuard noGrad;
     auto copyFrom = [&](const std::string &name, torch::Tensor &dst) -> Status {

@@ -28,6 +28,7 @@
 #include "engine/runcontext.h"
 #include "engine/tokenizer.h"
 #include "experiment/schema.h"
+#include "util/filebytes.h"
 #include "util/stablehash.h"
 
 namespace lbk {
@@ -365,9 +366,8 @@ namespace {
 uint64_t contentHash(const std::vector<fs::path> &files, uint64_t h, bool withNames)
 {
     for (const auto &f : files) {
-        std::ifstream in(f, std::ios::binary);
-        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        h = stableHash((withNames ? f.filename().string() + ":" : std::string()) + bytes, h);
+        const auto bytes = readFileBytes(f); // one that cannot be read hashes as empty, as a missing one does
+        h = stableHash((withNames ? f.filename().string() + ":" : std::string()) + (bytes ? *bytes : std::string()), h);
     }
     return h;
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "experiment/fieldtable.h"
+#include "util/filebytes.h"
 #include "util/stablehash.h"
 #include "util/text.h"
 
@@ -547,11 +548,12 @@ Result<json> readJsonFile(const std::filesystem::path &file)
 {
     if (std::filesystem::is_directory(file))
         return Error{file.string() + ": a folder, not a JSON file"};
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        return Error{file.string() + ": cannot open the file (" +
-                     (std::filesystem::exists(file) ? "permission denied?" : "no such file") + ")"};
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!std::filesystem::exists(file))
+        return Error{file.string() + ": cannot open the file (no such file)"};
+    auto read = readFileBytes(file);
+    if (!read)
+        return Error{read.message()};
+    std::string text = std::move(*read);
     // What the parser would call "unexpected end of input" or an invalid literal: say what the file is instead.
     if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF"))
         return Error{file.string() + ": the file is UTF-16; save it as UTF-8"};

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "util/filebytes.h"
+
 namespace lbk::hf {
 
 namespace fs = std::filesystem;
@@ -15,14 +17,7 @@ Result<std::string> readTextFile(const fs::path &file)
     std::error_code ec;
     if (!fs::is_regular_file(file, ec))
         return badInput(file.string() + ": no such file");
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        return badInput(file.string() + ": cannot open: " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad())
-        return badInput(file.string() + ": read error");
-    return ss.str();
+    return readFileBytes(file);
 }
 
 Result<nlohmann::json> readJsonFile(const fs::path &file)

@@ -14,6 +14,7 @@
 #include "launch/process.h"
 #include "lbkprocess.h"
 #include "store/store.h"
+#include "util/filebytes.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -33,8 +34,10 @@ std::vector<pid_t> workersWith(const std::string &needle, const std::string &als
         const std::string name = entry.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos)
             continue;
-        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto read = lbk::readFileBytes(entry.path() / "cmdline"); // fails for a process that has just ended
+        if (!read)
+            continue;
+        std::string cmd = std::move(*read);
         std::replace(cmd.begin(), cmd.end(), '\0', ' ');
         if (cmd.find(" worker ") != std::string::npos && cmd.find(needle) != std::string::npos &&
             (alsoNeedle.empty() || cmd.find(alsoNeedle) != std::string::npos))
