@@ -61,11 +61,30 @@ Status applyOptionsAgain(Store &store, const RunDetail &run, const RecordOptions
     return tags.size() == run.tags.size() ? okStatus() : store.setTags(run.id, tags);
 }
 
+// Lines of the journal that were no events are skipped with a warning in the run's log; said here too, where the
+// person who brought the file looks.
+void sayMalformed(const Store &store, int64_t run, const IngestStats &stats, const std::string &journal)
+{
+    if (stats.malformed == 0)
+        return;
+    std::vector<std::string> warnings;
+    for (const auto &l : store.logs(run))
+        if (l.level == "warning")
+            warnings.push_back(l.message);
+    const bool one = stats.malformed == 1;
+    std::fprintf(stderr, "lbk: %lld %s of %s %s skipped:\n", static_cast<long long>(stats.malformed),
+                 one ? "line" : "lines", journal.c_str(), one ? "is no event and was" : "are no events and were");
+    const size_t shown = std::min<size_t>(warnings.size(), std::min<int64_t>(stats.malformed, 5));
+    for (size_t i = warnings.size() - shown; i < warnings.size(); ++i)
+        std::fprintf(stderr, "  %s\n", toValidUtf8(warnings[i]).c_str());
+}
+
 int recordAgain(const Common &c, Store &store, const RunDetail &run, const RecordOptions &o)
 {
     auto stats = importJournal(store, run, o.journal);
     if (!stats)
         return fail(stats.error());
+    sayMalformed(store, run.id, *stats, o.journal);
     if (auto s = applyOptionsAgain(store, run, o); !s)
         return fail(s.error());
     if (c.json)
@@ -95,16 +114,21 @@ int record(const Common &c, const RecordOptions &o)
     if (!store)
         return fail(store.error());
     ExternalRun request{o.name, o.experiment, o.task, o.tags, *config, o.pid, {}}; // uid: from the journal, if any
-    if (!o.journal.empty())
-        fillFromJournal(request, o.journal); // what the options leave out, as the script named it
+    // What the options leave out, as the script named it.
+    if (!o.journal.empty() && !fillFromJournal(request, o.journal))
+        return fail(badInput("--journal " + o.journal + ": none of its first lines is a Labbook event (a JSON object "
+                             "with a \"type\", docs/PROTOCOL.md); nothing was recorded"));
     if (auto known = recordedBefore(**store, request)) // the same journal again, perhaps longer: the same run
         return recordAgain(c, **store, *known, o);
     auto run = createExternalRun(**store, request);
     if (!run)
         return fail(run.error());
-    if (!o.journal.empty())
-        if (auto stats = importJournal(**store, *run, o.journal); !stats)
+    if (!o.journal.empty()) {
+        auto stats = importJournal(**store, *run, o.journal);
+        if (!stats)
             return fail(stats.error());
+        sayMalformed(**store, run->id, *stats, o.journal);
+    }
     const json out = {{"id", run->id}, {"uid", run->uid}, {"run_dir", run->runDir},
                       {"journal", journalPath(*run).string()}};
     if (c.json)

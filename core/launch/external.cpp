@@ -1,6 +1,9 @@
 #include "launch/external.h"
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
+#include <vector>
 
 #include "experiment/experiment.h"
 #include "experiment/schema.h"
@@ -43,13 +46,15 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
     return run;
 }
 
-void fillFromJournal(ExternalRun &request, const fs::path &journal)
+bool fillFromJournal(ExternalRun &request, const fs::path &journal)
 {
     std::ifstream in(journal);
     std::string line;
+    bool events = false;
     for (int n = 0; n < 1000 && std::getline(in, line); ++n) { // run_started comes first; a bound all the same
         const json e = json::parse(line, nullptr, false);
         const auto type = e.is_object() ? e.find("type") : e.end();
+        events = events || (type != e.end() && type->is_string());
         if (!e.is_object() || type == e.end() || *type != "run_started")
             continue;
         const auto text = [&](const char *key) {
@@ -68,8 +73,9 @@ void fillFromJournal(ExternalRun &request, const fs::path &journal)
             request.config = *config;
         if (validUid(text("run")))
             request.uid = text("run"); // the same journal recorded twice is then the same run, said so
-        return;
+        return true;
     }
+    return events;
 }
 
 std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &request)
@@ -81,6 +87,28 @@ std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &r
         return std::nullopt;
     return std::move(*known);
 }
+
+namespace {
+// The first byte at which two files differ within their first n bytes; none when they agree there.
+std::optional<uintmax_t> firstDifference(const fs::path &a, const fs::path &b, uintmax_t n)
+{
+    std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+    std::vector<char> ba(1 << 16), bb(1 << 16);
+    for (uintmax_t at = 0; at < n;) {
+        const auto want = std::streamsize(std::min<uintmax_t>(ba.size(), n - at));
+        fa.read(ba.data(), want);
+        fb.read(bb.data(), want);
+        const auto got = std::min(fa.gcount(), fb.gcount());
+        if (got <= 0)
+            return at; // one of them ends (or cannot be read) before n
+        const auto [pa, pb] = std::mismatch(ba.begin(), ba.begin() + got, bb.begin());
+        if (pa != ba.begin() + got)
+            return at + uintmax_t(pa - ba.begin());
+        at += uintmax_t(got);
+    }
+    return std::nullopt;
+}
+} // namespace
 
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs::path &journal)
 {
@@ -96,6 +124,10 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
             return badInput(journal.string() + " is " + std::to_string(given) + " bytes, shorter than the journal "
                             "run " + std::to_string(run.id) + " holds already (" + std::to_string(held) + " bytes): "
                             "an earlier or cut copy; the run keeps its own, and nothing was read");
+        if (const auto at = ec ? std::nullopt : firstDifference(journalPath(run), journal, held))
+            return badInput(journal.string() + " does not continue the journal run " + std::to_string(run.id) +
+                            " holds (they differ at byte " + std::to_string(*at) + "): another run's journal with "
+                            "the same uid, or a copy edited since; the run keeps its own, and nothing was read");
     }
     ec.clear();
     if (!same)

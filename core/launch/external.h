@@ -31,14 +31,16 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request);
 
 // What a journal written elsewhere says of its run (its first run_started: name, task, tags, config) fills the
 // fields of `request` that were not given, so `lbk record --journal FILE` stores the run as the script named it.
-void fillFromJournal(ExternalRun &request, const std::filesystem::path &journal);
+// False when none of its first lines is an event (a JSON object with a "type"): not a journal at all.
+bool fillFromJournal(ExternalRun &request, const std::filesystem::path &journal);
 
 // The run a journal's own uid (ExternalRun::uid) names in this store: the same journal recorded before.
 std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &request);
 
 // Copies a journal written elsewhere (a script run by hand on a TPU VM) into the run's folder and stores it: for a
 // run recorded before (a longer copy brought back again), only the events it did not hold yet. Refused while a live
-// process writes the run.
+// process writes the run, and for a file that does not continue the journal the run holds (another run's, with the
+// same uid): the run's copy is what the store can be rebuilt from.
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal);
 
 } // namespace lbk

@@ -567,6 +567,8 @@ private:
             it = m_keyIndex.emplace(std::string_view(m_keys.back()), uint32_t(m_keys.size() - 1)).first;
         }
         m_points.push_back({it->second, step, wall, value});
+        if (value && (key.starts_with("val/") || key.starts_with("test/")))
+            noteSplitFigure(std::string(key), step, value);
     }
 
     Status flushPoints()
@@ -644,12 +646,6 @@ private:
             if (!s.run())
                 return sqlError("store an evaluation", s);
         }
-        json &final = m_state.summary["final"];
-        json &best = m_state.summary["best"];
-        json &bestStep = m_state.summary["best_step"];
-        for (json *o : {&final, &best, &bestStep})
-            if (!o->is_object())
-                *o = json::object();
         // The evaluation's scalars also become metric series ("val/accuracy" per step), so every curve is read
         // the same way; an explicit metrics event for the same key and step wins.
         auto mirror = m_stmts.get("INSERT OR IGNORE INTO metrics (run, key, step, wall, value) VALUES (?, ?, ?, ?, ?)");
@@ -661,25 +657,38 @@ private:
                 continue;
             const std::string name = split + "/" + key;
             const auto v = getNum(*it);
-            final[name] = v ? json(*v) : json(nullptr);
+            noteSplitFigure(name, *step, v);
             mirror.reset();
             mirror.bindText(2, name).bindOptDouble(5, v);
             if (!mirror.run())
                 return sqlError("store metric " + name, mirror);
-            if (!v)
-                continue;
-            const bool higher = higherIsBetter(key);
-            auto b = best.find(name);
-            const bool better = b == best.end() || !b->is_number()
-                                || (higher ? *v > b->get<double>() : *v < b->get<double>());
-            if (better) {
-                best[name] = *v;
-                bestStep[name] = *step;
-            }
         }
         touchStep(step);
         m_state.changed = true;
         return okStatus();
+    }
+
+    // A split's figure at a step, from an evaluation or from a script's metric named "val/..." or "test/..." (as a
+    // script that logs its evaluations with run.log() writes them): the summary keeps the last one as final and
+    // the best one with its step, so `lbk runs`, show and compare list them either way.
+    void noteSplitFigure(const std::string &name, int64_t step, std::optional<double> v)
+    {
+        json &final = m_state.summary["final"];
+        json &best = m_state.summary["best"];
+        json &bestStep = m_state.summary["best_step"];
+        for (json *o : {&final, &best, &bestStep})
+            if (!o->is_object())
+                *o = json::object();
+        final[name] = v ? json(*v) : json(nullptr);
+        m_state.changed = true;
+        if (!v)
+            return;
+        const bool higher = higherIsBetter(name);
+        auto b = best.find(name);
+        if (b == best.end() || !b->is_number() || (higher ? *v > b->get<double>() : *v < b->get<double>())) {
+            best[name] = *v;
+            bestStep[name] = step;
+        }
     }
 
     void mergeFinalSummary(const json &summary)

@@ -10,6 +10,7 @@ it. docs/PYTHON.md has examples.
     run.finish()
 """
 import os
+import shlex
 import socket
 import sys
 
@@ -107,7 +108,9 @@ def _place(journal, name, config, tags, task, store, experiment, folder, lbk, st
             if strict:
                 raise
             warn(f"{e}; the run is written to a folder instead")
-    return _locate.in_folder(folder, name)
+    place = _locate.in_folder(folder, name)
+    place.store = os.fspath(store) if store else ""
+    return place
 
 
 def _started(run, place, config, kind, total_steps, device, data, tags, task):
@@ -132,7 +135,11 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
         run.message("the training script's config: " + _compact(config))
     if place.origin == "folder":
         journal = os.path.abspath(place.journal)
-        warn(f"recording to {journal}; store it later with `lbk record --journal {journal}`")
+        store = f"--store {shlex.quote(place.store)} " if place.store else ""
+        warn(f"recording to {journal}; store it later with `lbk {store}record --journal {shlex.quote(journal)}`")
+    if place.appended:  # a script started again with the same journal= (its name and config may differ)
+        warn(f"{place.journal} holds run {place.uid} already: this run is appended to it and recorded as that run "
+             "(give another journal= path for a new run)")
 
 
 def _compact(value):

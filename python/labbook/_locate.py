@@ -29,6 +29,8 @@ class Place:
     store_id: int = 0     # the store's run id when lbk record created it
     config_in_store: bool = False  # the store already holds the config (the target's experiment, or lbk record's)
     resumed: bool = False  # a target's `lbk resume` started the script again (LABBOOK_RESUME=1)
+    appended: bool = False  # journal= named a file that holds a run already: this one continues it
+    store: str = ""        # the store= given, for the hint of a run written to a folder instead
 
 
 def from_target(name):
@@ -82,10 +84,11 @@ def given(journal, name):
     the journal already holds (a script started again appends to it), else a new one, so that `lbk record
     --journal` of the same file twice goes into one run."""
     journal = os.fspath(journal)
-    uid = os.environ.get("LABBOOK_RUN_UID", "") or _journal_uid(journal) or secrets.token_hex(6)
+    held = "" if os.environ.get("LABBOOK_RUN_UID") else _journal_uid(journal)
+    uid = os.environ.get("LABBOOK_RUN_UID", "") or held or secrets.token_hex(6)
     return Place(journal, uid, name or os.environ.get("LABBOOK_RUN_NAME", ""),
                  os.path.dirname(os.path.abspath(journal)), "given",
-                 config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")), resumed=_resumed())
+                 config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")), resumed=_resumed(), appended=bool(held))
 
 
 def _journal_uid(journal):

@@ -1169,6 +1169,28 @@ private Q_SLOTS:
         QCOMPARE(std::count_if(after.begin(), after.end(), [](const auto &l) { return l.level == "warning"; }), 1);
     }
 
+    // A script that logs its evaluations as metrics ("val/accuracy" with run.log()) gets the same summary as one
+    // that writes evaluation events: the last value as final, the best with its step; other keys are only series.
+    void splitMetricsMakeTheSummary()
+    {
+        auto store = openStore(scratch() / "split-metrics.db");
+        const int64_t id = newRun(*store);
+        const fs::path journal = store->path().parent_path() / "split-metrics.jsonl";
+        append(journal, line(1, "metrics", {{"step", 10}, {"values", {{"val/accuracy", 0.5}, {"val/loss", 1.2}}}}) +
+                            line(2, "metrics", {{"step", 20}, {"values", {{"val/accuracy", 0.7}, {"val/loss", 0.9}}}}) +
+                            line(3, "metrics", {{"step", 30}, {"values", {{"val/accuracy", 0.6}, {"val/loss", 1.0},
+                                                                         {"train/loss", 0.3}}}}) +
+                            line(4, "metrics", {{"step", 30}, {"values", {{"test/accuracy", 0.65}}}}));
+        QVERIFY(ingestJournal(*store, id, journal));
+        const json summary = store->runById(id)->summary;
+        QCOMPARE(summary["final"]["val/accuracy"].get<double>(), 0.6);
+        QCOMPARE(summary["best"]["val/accuracy"].get<double>(), 0.7);
+        QCOMPARE(summary["best_step"]["val/accuracy"].get<int>(), 20);
+        QCOMPARE(summary["best"]["val/loss"].get<double>(), 0.9); // lower is better
+        QCOMPARE(summary["final"]["test/accuracy"].get<double>(), 0.65);
+        QVERIFY(!summary["final"].contains("train/loss"));
+    }
+
     // A metric value written as text (or a flag) is a gap, as NaN is, and said once per run and key, over
     // batches (it was stored NULL without a word).
     void aMetricThatIsNoNumberIsSaid()

@@ -165,7 +165,9 @@ class ByHandTest(unittest.TestCase):
                 self.assertIn(said, done.stderr)
                 self.assertIn("the run is written to a folder instead", done.stderr)
                 journal = os.path.join(folder, journal)
-                self.assertIn(f"store it later with `lbk record --journal {journal}`", done.stderr)
+                # The store the script named, where lbk record failed; not lbk's default store.
+                store_option = f"--store {store} " if store else ""
+                self.assertIn(f"store it later with `lbk {store_option}record --journal {journal}`", done.stderr)
                 self.assertTrue(journal.startswith(os.path.join(folder, "labbook-runs")))
                 stored = lbk_json(os.path.join(folder, "store.db"), "record", "--journal", journal)
                 self.assertEqual(lbk_json(os.path.join(folder, "store.db"), "show", str(stored["id"]))["status"],
@@ -180,6 +182,44 @@ class ByHandTest(unittest.TestCase):
                 done = lbk(store, "record", *args, check=False)
                 self.assertEqual(done.returncode, 2)
                 self.assertIn(message, done.stderr)
+
+
+    def test_what_is_no_journal_or_not_this_runs_is_refused(self):
+        # Found by an audit: a file of no events became an interrupted run named "python", and another run's
+        # journal with the same uid replaced the one the store held.
+        folder = temp_dir(self)
+        store = os.path.join(folder, "store.db")
+        files = {}
+        for name, lines in (("garbage", ["garbage"]), ("empty", []),
+                            ("a", ['{"seq":1,"type":"run_started","run":"abcdef012345","name":"a"}',
+                                   '{"seq":2,"type":"metrics","step":1,"values":{"val/accuracy":0.5}}',
+                                   "this is not json", '{"seq":3,"type":"finished","step":1}']),
+                            ("b", ['{"seq":1,"type":"run_started","run":"abcdef012345","name":"b"}',
+                                   '{"seq":2,"type":"metrics","step":1,"values":{"val/accuracy":0.9}}',
+                                   '{"seq":3,"type":"log","message":"a line that makes this copy the longer one"}',
+                                   '{"seq":4,"type":"finished","step":1}'])):
+            files[name] = os.path.join(folder, name + ".jsonl")
+            with open(files[name], "w") as f:
+                f.write("".join(line + "\n" for line in lines))
+        for name in ("garbage", "empty"):
+            done = lbk(store, "record", "--journal", files[name], check=False)
+            self.assertEqual(done.returncode, 2)
+            self.assertIn("none of its first lines is a Labbook event", done.stderr)
+        done = lbk(store, "record", "--journal", files["a"])
+        self.assertIn("1 line of", done.stderr)
+        self.assertIn("is not a JSON object: this is not json", done.stderr)  # the skipped line, where a user looks
+        self.assertEqual(len(lbk_json(store, "runs")), 1)
+        held = os.path.join(folder, "store.runs", "abcdef012345", "journal.jsonl")
+        with open(held) as f:
+            before = f.read()
+        done = lbk(store, "record", "--journal", files["b"], check=False)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("does not continue the journal run 1 holds", done.stderr)
+        with open(held) as f:
+            self.assertEqual(f.read(), before)
+        shown = lbk_json(store, "show", "1")
+        self.assertEqual(shown["name"], "a")
+        self.assertEqual(shown["summary"]["best"]["val/accuracy"], 0.5)  # a logged val metric makes the summary
 
 
 if __name__ == "__main__":

@@ -54,6 +54,18 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual(got[-1]["type"], "finished")
         self.assertEqual(got[-1]["summary"], {"steps": 10})
 
+    def test_a_journal_that_holds_a_run_is_continued_and_said_so(self):
+        # Found by an audit: a script started again with the same journal= silently went on as the first run.
+        path = journal_in(self)
+        first = labbook.init(journal=path, config={"lr": 0.1})
+        first.finish()
+        said = io.StringIO()
+        with redirect_stderr(said):
+            second = labbook.init(journal=path, config={"lr": 0.2})
+            second.finish()
+        self.assertEqual(second.uid, first.uid)
+        self.assertIn(f"{path} holds run {first.uid} already: this run is appended to it", said.getvalue())
+
     def test_store_and_folder_do_not_override_a_target(self):
         # Found by an audit: store= or folder= in the script sent a target's run elsewhere.
         run_dir, elsewhere = temp_dir(self), temp_dir(self)
