@@ -142,17 +142,27 @@ void CurvesPage::loadKeys()
             --m_pending;
             if (gen != m_generation)
                 return;
+            // What was ticked, while this run has any of it (another run's ticks, val/perplexity of a pre-training
+            // run, would tick nothing here); else the keys asked for, else the two loss curves.
+            const QStringList fresh = toStringList(keys);
+            const auto anyHere = [&fresh](const QStringList &l) {
+                return std::any_of(l.begin(), l.end(), [&fresh](const QString &k) { return fresh.contains(k); });
+            };
             QStringList selected = selectedKeys();
-            if (selected.isEmpty())
+            if (!anyHere(selected))
                 selected = m_wanted;
+            if (!anyHere(selected))
+                selected = {QStringLiteral("train/loss"), QStringLiteral("val/loss")};
             QSignalBlocker block(m_keys);
             const QStringList before = availableKeys();
-            if (before != toStringList(keys)) {
+            if (before != fresh) {
                 m_keys->clear();
                 for (const auto &k : keys) {
                     auto *item = new QListWidgetItem(qs(k), m_keys);
                     item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable | Qt::ItemIsSelectable);
-                    item->setCheckState(selected.contains(qs(k)) ? Qt::Checked : Qt::Unchecked);
+                    // A key asked for is ticked when it first appears (val/loss after the first evaluation).
+                    const bool tick = selected.contains(qs(k)) || (!before.contains(qs(k)) && m_wanted.contains(qs(k)));
+                    item->setCheckState(tick ? Qt::Checked : Qt::Unchecked);
                 }
             }
             loadSeries();
@@ -258,9 +268,23 @@ QVector<double> CurvesPage::xValues(const lbk::RunSummary &run, const std::vecto
     return x;
 }
 
+// A metric keeps its colour whatever else is ticked and whatever keys arrive later (test/* at the end of a run
+// came before train/* in the sorted list and shifted every colour): the two default curves have the first two
+// colours, any other key the next free one when it is first drawn, for the page's life (other runs alike).
+int CurvesPage::colorIndex(const QString &key)
+{
+    static const QStringList first = {QStringLiteral("train/loss"), QStringLiteral("val/loss")};
+    if (first.contains(key))
+        return int(first.indexOf(key));
+    auto it = m_colorOf.find(key);
+    if (it == m_colorOf.end())
+        it = m_colorOf.insert(key, int(first.size() + m_colorOf.size()));
+    return it.value();
+}
+
 void CurvesPage::rebuildPlot()
 {
-    const QStringList keys = selectedKeys(), all = availableKeys();
+    const QStringList keys = selectedKeys();
     const int axis = m_xAxis->currentIndex();
     const bool multiRun = m_runs.size() > 1;
     std::vector<CurveSeries> series;
@@ -275,8 +299,7 @@ void CurvesPage::rebuildPlot()
             }
             CurveSeries s;
             s.name = multiRun ? QStringLiteral("#%1 %2 %3").arg(run.id).arg(qs(run.name), key) : key;
-            // A metric keeps its colour whatever else is ticked: its place among the run's metrics, not the ticked.
-            QColor c = seriesColor(multiRun ? r : int(all.indexOf(key)));
+            QColor c = seriesColor(multiRun ? r : colorIndex(key));
             if (multiRun && k > 0)
                 c = c.darker(100 + 35 * k); // second and later metrics of a run: same hue, darker
             s.color = c;

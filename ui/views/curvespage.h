@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include <QMap>
 #include <QWidget>
 
 #include "store/store.h"
@@ -40,6 +41,7 @@ private:
     void loadKeys();
     void loadSeries();
     void rebuildPlot();
+    int colorIndex(const QString &key);
     double timeOrigin(const lbk::RunSummary &run) const;
     // Where each point of a run goes on the x axis: its step, its seconds since the run started, or its epoch
     // (read off the run's own "epoch" series: runs of other batch sizes or data line up by passes over the data).
@@ -55,6 +57,7 @@ private:
     QCheckBox *m_logX = nullptr, *m_logY = nullptr;
     CurvesPlot *m_plot = nullptr;
     QStringList m_wanted; // keys to tick once they exist
+    QMap<QString, int> m_colorOf; // the colour of each key drawn so far (colorIndex)
     int m_pending = 0;
     int m_generation = 0;
 };

@@ -302,6 +302,8 @@ ExperimentForm::FieldRow ExperimentForm::makeRow(const lbk::FieldSpec &f, QWidge
         info->setObjectName(f.path == "data.path" ? QStringLiteral("dataInfo") : QStringLiteral("folderInfo"));
         info->setWordWrap(true);
         info->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        if (f.path == "data.path") // room for its two-line summary from the start: the rows below stay put
+            info->setMinimumHeight(2 * info->fontMetrics().lineSpacing());
         v->addWidget(info);
         (f.path == "data.path" ? m_dataInfo : m_folderInfo) = info;
     }
