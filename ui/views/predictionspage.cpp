@@ -429,14 +429,16 @@ void PredictionsPage::applyQuery()
 
 void PredictionsPage::fitSidePanel()
 {
-    // The matrix and details get the room the counts need, up to 30% of the page; the titles the rest.
+    // The matrix and details get the room the counts need, up to 30% of the page (45% of a narrow one: at 1024 px
+    // the matrix was left 140 px, its cells a few pixels each); the titles the rest.
     const int total = m_split2->width();
-    if (m_sidePanelFitted || !isVisible() || total < 600) // a hidden page's width means nothing yet
+    if (m_sidePanelFitted || !isVisible() || total < 300) // a hidden page's width means nothing yet
         return;
     const int cell = m_confusionView->fontMetrics().horizontalAdvance(QStringLiteral("8,888")) + 8;
     const int need = m_confusionView->verticalHeader()->sizeHint().width() + 2 * m_confusionView->frameWidth() +
                      cell * int(m_confusion->columnCount()) + 4;
-    const int side = std::clamp(need, 260, total * 3 / 10);
+    const int most = total < 900 ? total * 45 / 100 : total * 3 / 10;
+    const int side = std::clamp(need, std::min(260, most), most);
     m_split2->setSizes({total - side, side});
     // Above the details, the matrix gets the height its rows need (up to 60%), the abstract the rest.
     const int height = m_side->height(), rows = int(m_confusion->rowCount());
