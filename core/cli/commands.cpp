@@ -406,9 +406,11 @@ void printRunSummary(const RunDetail &r)
             }
             std::printf("%s\n", weightsNote(r, s, bestAt).c_str());
         }
+        // Labbook's worker keeps the best step's checkpoint; a script's run (lbk record) keeps what it chose to.
+        const std::string kept = trainedByLabbook(r) ? " (the kept checkpoint)" : "";
         if (best)
             std::printf("  best val %s %s%s\n", metric.c_str(), fmtMetric(best).c_str(),
-                        bestAt ? (" at step " + fmtStep(bestAt) + " (the kept checkpoint)").c_str() : "");
+                        bestAt ? (" at step " + fmtStep(bestAt) + kept).c_str() : "");
     }
     // Deleted by hand after the run ended: what its recorded reason offers (a resume, an export) needs it.
     std::error_code ec;

@@ -148,7 +148,8 @@ std::string contextText(const FillSample &s, int64_t row, int64_t from, int64_t 
         std::string piece = name(ids[k]);
         const bool separate = ids[k] == s.special.cls || ids[k] == s.special.sep;
         const bool word = separate || afterSeparate || (labels[k] >= 0 ? name(labels[k]) : piece).starts_with(kMark);
-        if (piece.starts_with(kMark))
+        // The mark is the space before a word; alone at the chosen position it stays, or its brackets hold nothing.
+        if (piece.starts_with(kMark) && !(k == at && piece == kMark))
             piece.erase(0, kMark.size());
         if (word && !text.empty() && text.back() != ' ')
             text += ' ';

@@ -503,7 +503,10 @@ void PredictionsPage::showDetail()
     QStringList top;
     for (const auto &[label, p] : row->top) {
         const bool isTrue = std::find(row->truth.begin(), row->truth.end(), label) != row->truth.end();
-        top << QStringLiteral("%1%2 %3%4").arg(isTrue ? QStringLiteral("<b>") : QString(), qs(label).toHtmlEscaped(),
+        // A token in quotes: s, . and sentencepiece's word mark read as the line's own punctuation otherwise.
+        const QString shown = tokens ? QStringLiteral("\u2018%1\u2019").arg(qs(label).toHtmlEscaped())
+                                     : qs(label).toHtmlEscaped();
+        top << QStringLiteral("%1%2 %3%4").arg(isTrue ? QStringLiteral("<b>") : QString(), shown,
                                                QString::number(p, 'f', 3), isTrue ? QStringLiteral("</b>") : QString());
     }
     html += QStringLiteral("<p>%1 %2</p>").arg(tokens ? tr("Top guesses:") : tr("Top predictions:"), top.join(QStringLiteral(" &middot; ")));
