@@ -1094,11 +1094,15 @@ int predictions(const Common &c, const PredictionsOptions &o)
     std::printf("%s predictions of run %lld at step %lld%s (%zu shown)\n", o.split.c_str(), (long long)r->id,
                 (long long)step, o.misclassified ? ", misclassified only" : "", rows.size());
     Table t({"", "ID", "TRUE", "PREDICTED", "P", "TITLE"});
+    const bool multiLabel = r->task == toString(TaskKind::MultiLabel);
     for (const auto &p : rows) {
-        std::string truth;
+        std::string truth, predicted;
         for (const auto &l : p.truth)
             truth += (truth.empty() ? "" : " ") + l;
-        t.add({p.correct ? "ok" : "XX", p.exampleId, truth, p.top.empty() ? "-" : p.top[0].first,
+        // Every label a multi-label run predicts (its probability past one half), as the GUI shows them.
+        for (size_t e : predictedEntries(p.top, multiLabel))
+            predicted += (predicted.empty() ? "" : " ") + p.top[e].first;
+        t.add({p.correct ? "ok" : "XX", p.exampleId, truth, predicted.empty() ? "-" : predicted,
                p.top.empty() ? "-" : fmtMetric(p.top[0].second, 3), p.title}); // cut to the table's width
     }
     std::printf("%s", t.render().c_str());

@@ -222,5 +222,24 @@ class ByHandTest(unittest.TestCase):
         self.assertEqual(shown["summary"]["best"]["val/accuracy"], 0.5)  # a logged val metric makes the summary
 
 
+    def test_a_multilabel_runs_predictions_list_every_predicted_label(self):
+        # Found by an audit: lbk predictions showed the first of a multi-label row's predicted labels only.
+        folder = temp_dir(self)
+        journal, store = os.path.join(folder, "ml.jsonl"), os.path.join(folder, "store.db")
+        code = ("import labbook, sys\nrun = labbook.init(journal=sys.argv[1], name='ml', task='multilabel')\n"
+                "run.evaluation('val', step=1, labels=['a', 'b', 'c'], task='multilabel', truth=[[0, 1], [2]],\n"
+                "               probs=[[0.9, 0.8, 0.1], [0.6, 0.2, 0.3]], ids=['w', 'z'], titles=['W', 'Z'])\n"
+                "run.finish()\n")
+        done = subprocess.run([PYTHON, script(self, code), journal], env=env(), capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        stored = lbk_json(store, "record", "--journal", journal)
+        table = lbk(store, "predictions", str(stored["id"])).stdout
+        rows = {line.split()[1]: line.split() for line in table.splitlines()[2:]}
+        self.assertEqual(rows["w"][:5], ["ok", "w", "a", "b", "a"])  # truth a b, predicted a b
+        self.assertEqual(rows["w"][5], "b")
+        self.assertEqual(rows["z"][:4], ["XX", "z", "c", "a"])
+
+
 if __name__ == "__main__":
     unittest.main()
