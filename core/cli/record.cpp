@@ -54,6 +54,12 @@ Status applyOptionsAgain(Store &store, const RunDetail &run, const RecordOptions
     if (!o.name.empty() && o.name != run.name)
         if (auto s = store.setName(run.id, o.name); !s)
             return s;
+    // What a run holds from its first record (its config, task, experiment) stays; said, not silently dropped.
+    for (const auto &[given, what] : {std::pair{!o.config.empty(), "--config"}, {!o.task.empty(), "--task"},
+                                      {!o.experiment.empty(), "--experiment"}})
+        if (given)
+            std::fprintf(stderr, "lbk: %s is not applied: run %lld was recorded before and keeps its own\n", what,
+                         static_cast<long long>(run.id));
     auto tags = run.tags;
     for (const auto &t : o.tags)
         if (std::find(tags.begin(), tags.end(), t) == tags.end())
