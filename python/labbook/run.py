@@ -316,8 +316,13 @@ class Run:
         step = self._step_for(step)
         if self.cancel_requested:
             return self._end("cancelled", step=step)
-        return self._end("finished", step=step,
-                         summary={"steps": max(step, self._highest_step), **jsonable(summary or {})})
+        given = summary or {}
+        summary = jsonable(given)
+        for key, value in (summary.items() if isinstance(given, dict) else ()):
+            if value is None and given.get(key) is not None:  # NaN or infinity, as log() says of its values
+                warn(f"run.finish(): {key!r} is {given[key]!r:.20}, not a finite number; the summary has no value "
+                     "for it", key=f"finish-nan:{key}")
+        return self._end("finished", step=step, summary={"steps": max(step, self._highest_step), **summary})
 
     @_guarded
     def fail(self, reason, step=None):

@@ -66,6 +66,16 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual(second.uid, first.uid)
         self.assertIn(f"{path} holds run {first.uid} already: this run is appended to it", said.getvalue())
 
+    def test_a_summary_value_that_is_no_finite_number_is_said(self):
+        path = journal_in(self)
+        run = labbook.init(journal=path)
+        said = io.StringIO()
+        with redirect_stderr(said):
+            run.finish({"test/accuracy": float("nan"), "note": None})
+        self.assertIn("run.finish(): 'test/accuracy' is nan, not a finite number", said.getvalue())
+        self.assertNotIn("'note'", said.getvalue())
+        self.assertIsNone(events(path)[-1]["summary"]["test/accuracy"])
+
     def test_store_and_folder_do_not_override_a_target(self):
         # Found by an audit: store= or folder= in the script sent a target's run elsewhere.
         run_dir, elsewhere = temp_dir(self), temp_dir(self)
