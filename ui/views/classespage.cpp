@@ -20,6 +20,26 @@
 
 namespace labbook {
 
+namespace {
+// The positive class's share of a binary evaluation's examples (its per-class supports); NaN when not recorded.
+double positiveShare(const nlohmann::json &s)
+{
+    const auto perClass = s.find("per_class");
+    if (perClass == s.end() || !perClass->is_array() || perClass->size() != 2)
+        return std::nan("");
+    double positives = 0, all = 0;
+    for (size_t c = 0; c < 2; ++c) {
+        const auto &row = (*perClass)[c];
+        const double support = row.is_object() && row.contains("support") && row["support"].is_number()
+                                   ? row["support"].get<double>()
+                                   : std::nan("");
+        all += support;
+        positives += c == 1 ? support : 0;
+    }
+    return all > 0 ? positives / all : std::nan("");
+}
+} // namespace
+
 ClassesPage::ClassesPage(StoreService *store, QWidget *parent)
     : QWidget(parent)
     , m_store(store)
@@ -146,7 +166,10 @@ void ClassesPage::showEvaluation()
     m_curves->setVisible(binary);
     if (!binary)
         return;
-    const auto draw = [](PlotWidget *plot, const nlohmann::json &points, const QString &name, bool diagonal) {
+    // Each curve over what guessing gives: ROC's diagonal; for precision-recall, the positives' share of the split
+    // (precision at any recall when the scores tell nothing).
+    const auto draw = [](PlotWidget *plot, const nlohmann::json &points, const QString &name, double chanceFrom,
+                         double chanceTo, const QString &chanceName) {
         plot->clearGraphs();
         QVector<double> x, y;
         for (const auto &p : points)
@@ -158,17 +181,20 @@ void ClassesPage::showEvaluation()
         g->setName(name);
         g->setPen(QPen(seriesColor(0), 2));
         g->setData(x, y, true); // ordered by threshold: keep the given order
-        if (diagonal) {
+        if (std::isfinite(chanceFrom)) {
             auto *d = plot->addGraph();
-            d->setName(QObject::tr("chance"));
+            d->setName(chanceName);
             d->setPen(QPen(plot->textColor(), 1, Qt::DashLine));
-            d->setData(QVector<double>{0, 1}, QVector<double>{0, 1});
+            d->setData(QVector<double>{0, 1}, QVector<double>{chanceFrom, chanceTo});
         }
         plot->replot(QCustomPlot::rpQueuedRefresh);
     };
-    draw(m_roc, s["roc"], tr("ROC (AUC %1)").arg(formatMetric(s.value("roc_auc", std::nan("")))), true);
+    draw(m_roc, s["roc"], tr("ROC (ROC-AUC %1)").arg(formatMetric(s.value("roc_auc", std::nan("")))), 0, 1,
+         tr("chance"));
+    const double prevalence = positiveShare(s);
     draw(m_pr, s.value("pr", nlohmann::json::array()),
-         tr("precision-recall (AP %1)").arg(formatMetric(s.value("pr_auc", std::nan("")))), false);
+         tr("precision-recall (PR-AUC %1)").arg(formatMetric(s.value("pr_auc", std::nan("")))), prevalence, prevalence,
+         tr("chance (positives %1)").arg(formatMetric(prevalence)));
 }
 
 } // namespace labbook
