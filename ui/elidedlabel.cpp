@@ -30,7 +30,19 @@ void ElidedLabel::resizeEvent(QResizeEvent *event)
 
 void ElidedLabel::elide()
 {
-    setText(fontMetrics().elidedText(m_text, Qt::ElideMiddle, std::max(0, contentsRect().width())));
+    const QFontMetrics fm = fontMetrics();
+    const int width = std::max(0, contentsRect().width());
+    // A path's file name stays whole while its folders can give up the room: the cut falls among the folders.
+    const qsizetype slash = m_text.lastIndexOf(QLatin1Char('/'));
+    if (slash > 0 && fm.horizontalAdvance(m_text) > width) {
+        const QString name = m_text.mid(slash);
+        const int room = width - fm.horizontalAdvance(name);
+        if (room >= fm.horizontalAdvance(QStringLiteral("/w\u2026")) * 2) {
+            setText(fm.elidedText(m_text.left(slash), Qt::ElideMiddle, room) + name);
+            return;
+        }
+    }
+    setText(fm.elidedText(m_text, Qt::ElideMiddle, width));
 }
 
 } // namespace labbook

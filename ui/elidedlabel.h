@@ -1,6 +1,7 @@
 #pragma once
-// A one-line label that cuts its text in the middle to the width it is given (a deep file path keeps its folder's
-// start and its file name), shows the whole text as its tooltip, and never asks its window for more width.
+// A one-line label that cuts its text in the middle to the width it is given (a deep file path keeps its folders'
+// start and its whole file name while there is room for both), shows the whole text as its tooltip, and never asks
+// its window for more width.
 #include <QLabel>
 
 namespace labbook {
