@@ -382,6 +382,9 @@ void printRunSummary(const RunDetail &r)
         else if (r.status == RunStatus::Finished)
             std::printf("  no suggestion: %s\n", s.is_object() ? s.value("reason", std::string("?")).c_str() : "?");
     } else {
+        // A script that ran the range test itself before training (the Python library's run.lr_finder()).
+        if (const json s = r.summary.value("lr_suggestion", json()); s.is_object() && s.value("lr", json()).is_number())
+            std::printf("  suggested learning rate (its LR range test): %.3g\n", s["lr"].get<double>());
         const std::string metric = keptByMetric(r);
         const auto best = r.summaryValue("best", "val/" + metric);
         const auto bestAt = r.summaryValue("best_step", "val/" + metric);
@@ -1065,8 +1068,10 @@ int predictions(const Common &c, const PredictionsOptions &o)
     f.limit = o.limit;
     const auto steps = store->predictionSteps(r->id, o.split);
     if (steps.empty()) {
-        printError("run " + std::to_string(r->id) + " has no " + o.split + " predictions yet" +
-                   (o.split == "test" ? " (the test split is scored when training finishes)" : ""));
+        const bool over = !isActive(r->status);
+        printError("run " + std::to_string(r->id) + (over ? " recorded no " : " has no ") + o.split + " predictions" +
+                   (over ? "" : " yet") +
+                   (o.split == "test" && !over ? " (the test split is scored when training finishes)" : ""));
         return kFailed;
     }
     if (o.step >= 0 && std::find(steps.begin(), steps.end(), o.step) == steps.end()) {

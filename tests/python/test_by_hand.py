@@ -241,5 +241,18 @@ class ByHandTest(unittest.TestCase):
         self.assertEqual(rows["z"][:4], ["XX", "z", "c", "a"])
 
 
+    def test_show_gives_a_scripts_rate_suggestion_and_says_what_it_did_not_record(self):
+        folder = temp_dir(self)
+        journal, store = os.path.join(folder, "lr.jsonl"), os.path.join(folder, "store.db")
+        with open(journal, "w") as f:
+            f.write('{"seq":1,"type":"run_started","run":"0123456789ab","name":"lr"}\n'
+                    '{"seq":2,"type":"lr_suggestion","lr":0.0125,"index":3,"method":"steepest"}\n'
+                    '{"seq":3,"type":"finished","step":4}\n')
+        run = str(lbk_json(store, "record", "--journal", journal)["id"])
+        self.assertIn("suggested learning rate (its LR range test): 0.0125", lbk(store, "show", run).stdout)
+        done = lbk(store, "predictions", run, "--split", "test", check=False)
+        self.assertIn(f"run {run} recorded no test predictions", done.stderr)  # not "yet": it has ended
+
+
 if __name__ == "__main__":
     unittest.main()
