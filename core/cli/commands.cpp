@@ -994,7 +994,8 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
         std::vector<std::string> row = {k};
         for (const auto &r : runs) {
             json v = valueAt(r.config, k);
-            row.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+            // A key one run's config lacks (a script's own keys beside an experiment's) is not its JSON null.
+            row.push_back(!hasValueAt(r.config, k) ? "(absent)" : v.is_string() ? v.get<std::string>() : v.dump());
         }
         cfg.add(row);
     }

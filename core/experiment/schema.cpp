@@ -387,6 +387,11 @@ json valueAt(const json &j, std::string_view dottedPath)
     return v ? *v : json();
 }
 
+bool hasValueAt(const json &j, std::string_view dottedPath)
+{
+    return lookup(j, dottedPath) != nullptr;
+}
+
 void setValueAt(json &j, std::string_view dottedPath, json value)
 {
     json *cur = &j;

@@ -83,6 +83,7 @@ std::string configHash(const nlohmann::json &resolved);
 // The keys whose values differ between resolved configs (dotted paths, sorted).
 std::vector<std::string> configDiff(const std::vector<nlohmann::json> &configs);
 nlohmann::json valueAt(const nlohmann::json &j, std::string_view dottedPath); // null when absent
+bool hasValueAt(const nlohmann::json &j, std::string_view dottedPath); // a null that is there counts
 // A sweep file (docs/SWEEPS.md) names its experiment under "experiment" and what it varies under "parameters":
 // given where an experiment is expected, it is said to be a sweep (and the other way round in the sweep reader).
 bool isSweepJson(const nlohmann::json &j);

@@ -254,5 +254,21 @@ class ByHandTest(unittest.TestCase):
         self.assertIn(f"run {run} recorded no test predictions", done.stderr)  # not "yet": it has ended
 
 
+    def test_compare_tells_a_missing_key_from_a_null(self):
+        folder = temp_dir(self)
+        store = os.path.join(folder, "store.db")
+        ids = []
+        for uid, config in (("0123456789aa", '{"note": null, "batch": 3}'), ("0123456789bb", '{"note": "x"}')):
+            journal = os.path.join(folder, uid + ".jsonl")
+            with open(journal, "w") as f:
+                f.write(f'{{"seq":1,"type":"run_started","run":"{uid}","config":{config}}}\n'
+                        '{"seq":2,"type":"finished","step":1}\n')
+            ids.append(str(lbk_json(store, "record", "--journal", journal)["id"]))
+        table = lbk(store, "compare", *ids).stdout
+        rows = {line.split()[0]: line.split()[1:] for line in table.splitlines() if line.strip()}
+        self.assertEqual(rows["note"], ["null", "x"])
+        self.assertEqual(rows["batch"], ["3", "(absent)"])
+
+
 if __name__ == "__main__":
     unittest.main()
