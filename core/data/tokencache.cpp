@@ -1,10 +1,7 @@
 #include "data/tokencache.h"
 
-#include <fstream>
-#include <iterator>
-
-#include "util/filebytes.h"
 #include "util/cacheentry.h"
+#include "util/filebytes.h"
 #include "util/stablehash.h"
 
 namespace fs = std::filesystem;

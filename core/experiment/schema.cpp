@@ -326,13 +326,19 @@ bool conditionHolds(const std::string &cond, const json &resolved)
     return v.is_string() && v.get<std::string>() == cond.substr(eq + 1);
 }
 
+// "not when model.init_from is set", "not when training.objective=mlm": one of a field's "unless" conditions.
+std::string notWhenText(const std::string &cond)
+{
+    return "not when " + cond + (cond.find('=') == std::string::npos ? " is set" : "");
+}
+
 // Why a field that does not apply here does not: the first "unless" that holds ("not when X"), else the conditions
 // none of which holds ("only when A or B").
 std::string whyNotApplied(const FieldSpec &f, const json &resolved)
 {
     for (const auto &cond : f.unless)
         if (conditionHolds(cond, resolved))
-            return "not when " + cond + (cond.find('=') == std::string::npos ? " is set" : "");
+            return notWhenText(cond);
     std::string text = "only";
     for (size_t i = 0; i < f.appliesTo.size(); ++i)
         text += (i ? " or " : " when ") + f.appliesTo[i];
@@ -355,8 +361,7 @@ std::string fieldConditionText(const FieldSpec &f)
     for (size_t i = 0; i < f.appliesTo.size(); ++i)
         text += (i ? " or " : "when ") + f.appliesTo[i];
     for (const auto &cond : f.unless)
-        text += (text.empty() ? "" : ", ") + std::string("not when ") + cond +
-                (cond.find('=') == std::string::npos ? " is set" : "");
+        text += (text.empty() ? "" : ", ") + notWhenText(cond);
     return text;
 }
 

@@ -22,6 +22,15 @@
 
 namespace labbook {
 
+namespace {
+// The curves a run's page opens with, and the first two colours: the training and validation loss.
+const QStringList &lossCurves()
+{
+    static const QStringList keys = {QStringLiteral("train/loss"), QStringLiteral("val/loss")};
+    return keys;
+}
+} // namespace
+
 CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
     : QWidget(parent)
     , m_store(store)
@@ -82,7 +91,7 @@ CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
     connect(m_logX, &QCheckBox::toggled, m_plot, &CurvesPlot::setLogX);
     connect(m_logY, &QCheckBox::toggled, m_plot, &CurvesPlot::setLogY);
     connect(exportButton, &QPushButton::clicked, m_plot, &CurvesPlot::exportInteractively);
-    m_wanted = {QStringLiteral("train/loss"), QStringLiteral("val/loss")};
+    m_wanted = lossCurves();
 }
 
 void CurvesPage::setRuns(const std::vector<lbk::RunSummary> &runs)
@@ -152,7 +161,7 @@ void CurvesPage::loadKeys()
             if (!anyHere(selected))
                 selected = m_wanted;
             if (!anyHere(selected))
-                selected = {QStringLiteral("train/loss"), QStringLiteral("val/loss")};
+                selected = lossCurves();
             QSignalBlocker block(m_keys);
             const QStringList before = availableKeys();
             if (before != fresh) {
@@ -273,12 +282,11 @@ QVector<double> CurvesPage::xValues(const lbk::RunSummary &run, const std::vecto
 // colours, any other key the next free one when it is first drawn, for the page's life (other runs alike).
 int CurvesPage::colorIndex(const QString &key)
 {
-    static const QStringList first = {QStringLiteral("train/loss"), QStringLiteral("val/loss")};
-    if (first.contains(key))
-        return int(first.indexOf(key));
+    if (lossCurves().contains(key))
+        return int(lossCurves().indexOf(key));
     auto it = m_colorOf.find(key);
     if (it == m_colorOf.end())
-        it = m_colorOf.insert(key, int(first.size() + m_colorOf.size()));
+        it = m_colorOf.insert(key, int(lossCurves().size() + m_colorOf.size()));
     return it.value();
 }
 
