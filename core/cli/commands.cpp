@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -205,14 +206,19 @@ private:
 // run_started's data object as one line: examples and classes, or an MLM run's documents and sequences.
 std::string dataLine(const json &d)
 {
-    const auto n = [&](const char *key) { return std::to_string(d.value(key, int64_t(0))); };
-    if (d.value("objective", std::string()) == "mlm")
+    const auto n = [&](const char *key) {
+        const json v = d.value(key, json()); // a script's data= may hold anything under these names
+        return v.is_number_integer() ? std::to_string(v.get<int64_t>()) : v.is_null() ? std::string("0") : v.dump();
+    };
+    if (d.value("objective", json()) == "mlm")
         return n("documents") + " documents (train " + n("train_documents") + ", held out " +
                n("validation_documents") + ") in " + n("train") + " + " + n("validation") + " sequences of " +
                n("sequence_length") + " tokens (" + n("train_tokens") + " training tokens" +
                (d.value("corpus_cached", false) ? ", packed before" : "") + ")";
-    return n("examples") + " examples in " + n("classes") + " classes (train " + n("train") + ", validation " +
-           n("validation") + ", test " + n("test") + ")";
+    const std::string splits = d.contains("train") ? " (train " + n("train") + ", validation " + n("validation") +
+                                                         ", test " + n("test") + ")"
+                                                   : ""; // a script's data= may give the totals only
+    return n("examples") + " examples in " + n("classes") + " classes" + splits;
 }
 
 // The validation metric a run keeps its best checkpoint by (evaluation.metric).
@@ -880,6 +886,34 @@ void printLineage(const Store &store, const RunDetail &r)
         std::printf("  fine-tuned by runs: %s\n", joinTags(names).c_str());
 }
 
+// What a summary holds besides the metrics tables and the run's own facts: a trainer's flags ("stopped_early":
+// false) and whatever a script passed to finish() that is no number ({"best_model": "resnet"}).
+void printOtherSummary(const RunDetail &r)
+{
+    static const std::set<std::string> shownElsewhere = {"final", "best", "best_step", "run", "data", "lr_suggestion"};
+    Table t({"KEY", "VALUE"});
+    bool any = false;
+    for (const auto &[k, v] : r.summary.items()) {
+        if (shownElsewhere.count(k))
+            continue;
+        t.add({k, v.is_string() ? v.get<std::string>() : v.dump()});
+        any = true;
+    }
+    if (any)
+        std::printf("\nOther summary values\n%s", t.render().c_str());
+}
+
+// Files the run reported: checkpoints and tokenizer for Labbook's runs, run.artifact() paths for a script's.
+void printArtifacts(const std::vector<ArtifactRecord> &artifacts)
+{
+    if (artifacts.empty())
+        return;
+    Table t({"KIND", "STEP", "PATH"});
+    for (const auto &a : artifacts)
+        t.add({a.kind, std::to_string(a.step), a.path});
+    std::printf("\nArtifacts (relative paths are in the run folder)\n%s", t.render().c_str());
+}
+
 } // namespace
 
 int show(const Common &c, const std::string &ref)
@@ -909,6 +943,8 @@ int show(const Common &c, const std::string &ref)
                 r->kind.c_str(), r->host.c_str(), (long long)r->pid, r->target.c_str());
     std::printf("  created %s, started %s, last step %lld, config hash %s\n", fmtTime(r->createdAt).c_str(),
                 fmtTime(r->startedAt).c_str(), (long long)r->lastStep, r->configHash.c_str());
+    if (const json d = r->summary.value("data", json()); d.is_object()) // Labbook's figures, or a script's data=
+        std::printf("  data: %s\n", (d.contains("examples") || d.contains("documents") ? dataLine(d) : d.dump()).c_str());
     if (!r->tags.empty())
         std::printf("  tags: %s\n", joinTags(r->tags).c_str());
     if (!r->notes.empty())
@@ -940,6 +976,8 @@ int show(const Common &c, const std::string &ref)
         }
         std::printf("%s", t.render().c_str());
     }
+    printOtherSummary(*r);
+    printArtifacts(store->artifacts(r->id));
     std::printf("\nConfig\n%s\n", dumpJson(r->config).c_str());
     return kOk;
 }

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 
@@ -33,6 +34,14 @@ class Place:
     store: str = ""        # the store= given, for the hint of a run written to a folder instead
 
 
+def default_name():
+    """A run started without name=: the script's file name without .py (`python train.py` gives "train", as under
+    accelerate launch or torchrun); "python" for code typed at a prompt or in a notebook."""
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    stem, ext = os.path.splitext(script)
+    return stem if ext == ".py" and stem and not stem.startswith("ipykernel") else "python"
+
+
 def from_target(name):
     run_dir = os.environ.get("LABBOOK_RUN_DIR", "")
     if not run_dir:
@@ -52,6 +61,7 @@ def lbk_program(explicit=None):
 
 def from_store(lbk, name, config, tags, task, store=None, experiment=None):
     """Asks `lbk record` for a run; raises LocateError with lbk's own message when it refuses."""
+    name = name or default_name()
     args = [lbk] + (["--store", os.fspath(store)] if store else []) + ["--json", "record", "--config", "-",
                                                                     "--pid", str(os.getpid())]
     for flag, value in (("--name", name), ("--experiment", experiment), ("--task", task)):
@@ -67,7 +77,7 @@ def from_store(lbk, name, config, tags, task, store=None, experiment=None):
         raise LocateError(f"{lbk} record failed: {done.stderr.strip() or 'exit code ' + str(done.returncode)}")
     try:
         out = json.loads(done.stdout)
-        return Place(out["journal"], out["uid"], name or "python", out["run_dir"], "store", int(out["id"]),
+        return Place(out["journal"], out["uid"], name, out["run_dir"], "store", int(out["id"]),
                      config_in_store=True)
     except (ValueError, KeyError, TypeError):
         raise LocateError(f"{lbk} record printed no run: {done.stdout.strip()!r}") from None
@@ -76,7 +86,7 @@ def from_store(lbk, name, config, tags, task, store=None, experiment=None):
 def in_folder(folder, name):
     uid = secrets.token_hex(6)
     run_dir = os.path.join(folder or "labbook-runs", uid)
-    return Place(os.path.join(run_dir, "journal.jsonl"), uid, name or "python", run_dir, "folder")
+    return Place(os.path.join(run_dir, "journal.jsonl"), uid, name or default_name(), run_dir, "folder")
 
 
 def given(journal, name):
@@ -86,7 +96,7 @@ def given(journal, name):
     journal = os.fspath(journal)
     held = "" if os.environ.get("LABBOOK_RUN_UID") else _journal_uid(journal)
     uid = os.environ.get("LABBOOK_RUN_UID", "") or held or secrets.token_hex(6)
-    return Place(journal, uid, name or os.environ.get("LABBOOK_RUN_NAME", ""),
+    return Place(journal, uid, name or os.environ.get("LABBOOK_RUN_NAME", "") or default_name(),
                  os.path.dirname(os.path.abspath(journal)), "given",
                  config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")), resumed=_resumed(), appended=bool(held))
 

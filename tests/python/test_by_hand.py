@@ -3,6 +3,7 @@ local worker (the same ingest, the script's process for liveness). lbk cancel en
 `interrupted`; without lbk the journal lands in a folder and `lbk record --journal` stores it later."""
 import json
 import os
+import re
 import signal
 import subprocess
 import unittest
@@ -253,6 +254,23 @@ class ByHandTest(unittest.TestCase):
         done = lbk(store, "predictions", run, "--split", "test", check=False)
         self.assertIn(f"run {run} recorded no test predictions", done.stderr)  # not "yet": it has ended
 
+
+    def test_an_unnamed_run_is_named_after_its_script_and_show_lists_what_it_left(self):
+        store = os.path.join(temp_dir(self), "store.db")
+        code = ("import labbook, sys\n"
+                "run = labbook.init(config={'lr': 0.1}, store=sys.argv[1], data={'examples': 40, 'classes': 2})\n"
+                "run.log({'train/loss': 0.5}, step=1)\n"
+                "run.artifact(__file__, kind='model')\n"
+                "run.finish({'best_model': 'resnet', 'epochs_run': 3})\n")
+        path = script(self, code)  # script.py
+        subprocess.run([PYTHON, path, store], env=env(), check=True, capture_output=True, timeout=120)
+        run = lbk_json(store, "show", "1")
+        self.assertEqual((run["name"], run["experiment"]), ("script", "script"))
+        shown = lbk(store, "show", "1").stdout
+        self.assertIn("data: 40 examples in 2 classes", shown)
+        self.assertRegex(shown, r"\nOther summary values\nKEY +VALUE\nbest_model +resnet\n")
+        self.assertRegex(shown, r"\nepochs_run +3 ")  # a number is a final metric
+        self.assertRegex(shown, r"\nArtifacts .*\nKIND +STEP +PATH\nmodel +1 +" + re.escape(path) + "\n")
 
     def test_compare_tells_a_missing_key_from_a_null(self):
         folder = temp_dir(self)
