@@ -1,6 +1,8 @@
 #include "launch/external.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <vector>
@@ -89,24 +91,31 @@ std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &r
 }
 
 namespace {
-// The first byte at which two files differ within their first n bytes; none when they agree there.
-std::optional<uintmax_t> firstDifference(const fs::path &a, const fs::path &b, uintmax_t n)
+// The first byte at which two files differ within their first n bytes (none when they agree there), or why
+// either cannot be read that far. The caller has checked that both hold n bytes.
+Result<std::optional<uintmax_t>> firstDifference(const fs::path &a, const fs::path &b, uintmax_t n)
 {
     std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+    for (const auto &[f, path] : {std::pair{&fa, &a}, std::pair{&fb, &b}})
+        if (!f->is_open())
+            return Error{path->string() + ": cannot open it to compare the journals: " + std::strerror(errno)};
     std::vector<char> ba(1 << 16), bb(1 << 16);
     for (uintmax_t at = 0; at < n;) {
         const auto want = std::streamsize(std::min<uintmax_t>(ba.size(), n - at));
+        errno = 0;
         fa.read(ba.data(), want);
         fb.read(bb.data(), want);
-        const auto got = std::min(fa.gcount(), fb.gcount());
-        if (got <= 0)
-            return at; // one of them ends (or cannot be read) before n
-        const auto [pa, pb] = std::mismatch(ba.begin(), ba.begin() + got, bb.begin());
-        if (pa != ba.begin() + got)
-            return at + uintmax_t(pa - ba.begin());
-        at += uintmax_t(got);
+        for (const auto &[f, path] : {std::pair{&fa, &a}, std::pair{&fb, &b}})
+            if (f->gcount() < want)
+                return Error{path->string() + ": cannot read byte " + std::to_string(at + uintmax_t(f->gcount())) +
+                             " of " + std::to_string(n) + " to compare the journals: " +
+                             (errno ? std::strerror(errno) : "it ends there (it changed while being read)")};
+        const auto [pa, pb] = std::mismatch(ba.begin(), ba.begin() + want, bb.begin());
+        if (pa != ba.begin() + want)
+            return std::optional<uintmax_t>(at + uintmax_t(pa - ba.begin()));
+        at += uintmax_t(want);
     }
-    return std::nullopt;
+    return std::optional<uintmax_t>();
 }
 } // namespace
 
@@ -124,9 +133,12 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
             return badInput(journal.string() + " is " + std::to_string(given) + " bytes, shorter than the journal "
                             "run " + std::to_string(run.id) + " holds already (" + std::to_string(held) + " bytes): "
                             "an earlier or cut copy; the run keeps its own, and nothing was read");
-        if (const auto at = ec ? std::nullopt : firstDifference(journalPath(run), journal, held))
+        const auto at = ec ? Result(std::optional<uintmax_t>()) : firstDifference(journalPath(run), journal, held);
+        if (!at)
+            return Error{at.message() + "; the run keeps its own journal, and nothing was read"};
+        if (*at)
             return badInput(journal.string() + " does not continue the journal run " + std::to_string(run.id) +
-                            " holds (they differ at byte " + std::to_string(*at) + "): another run's journal with "
+                            " holds (they differ at byte " + std::to_string(**at) + "): another run's journal with "
                             "the same uid, or a copy edited since; the run keeps its own, and nothing was read");
     }
     ec.clear();
