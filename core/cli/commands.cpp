@@ -943,8 +943,10 @@ int show(const Common &c, const std::string &ref)
                 r->kind.c_str(), r->host.c_str(), (long long)r->pid, r->target.c_str());
     std::printf("  created %s, started %s, last step %lld, config hash %s\n", fmtTime(r->createdAt).c_str(),
                 fmtTime(r->startedAt).c_str(), (long long)r->lastStep, r->configHash.c_str());
-    if (const json d = r->summary.value("data", json()); d.is_object()) // Labbook's figures, or a script's data=
-        std::printf("  data: %s\n", (d.contains("examples") || d.contains("documents") ? dataLine(d) : d.dump()).c_str());
+    if (const json d = r->summary.value("data", json()); d.is_object()) { // Labbook's figures, or a script's data=
+        const bool known = d.contains("examples") || d.contains("documents");
+        std::printf("  data: %s\n", (known ? dataLine(d) : d.dump()).c_str());
+    }
     if (!r->tags.empty())
         std::printf("  tags: %s\n", joinTags(r->tags).c_str());
     if (!r->notes.empty())
@@ -1315,6 +1317,47 @@ int remove(const Common &c, const std::string &ref, bool yes)
         return exitCodeOf(st.error());
     }
     std::printf("deleted run %lld\n", (long long)r->id);
+    return kOk;
+}
+
+std::vector<std::string> editedTags(std::vector<std::string> tags, const std::vector<std::string> &add,
+                                    const std::vector<std::string> &drop)
+{
+    for (const auto &t : add)
+        if (!trim(t).empty() && std::find(tags.begin(), tags.end(), trim(t)) == tags.end())
+            tags.push_back(std::string(trim(t)));
+    std::erase_if(tags, [&](const std::string &t) { return std::find(drop.begin(), drop.end(), t) != drop.end(); });
+    return tags;
+}
+
+int edit(const Common &c, const EditOptions &o)
+{
+    if (!o.name && !o.notes && o.tags.empty() && o.untags.empty()) {
+        printError("edit: say what to change: --name, --notes, --tag or --untag");
+        return kBadInput;
+    }
+    if (o.name && trim(*o.name).empty()) {
+        printError("edit: --name cannot be blank");
+        return kBadInput;
+    }
+    auto [store, r, failure] = openRun(c, o.ref);
+    if (!r)
+        return failure;
+    const auto tags = editedTags(r->tags, o.tags, o.untags);
+    for (const Status &st : {o.name ? store->setName(r->id, std::string(trim(*o.name))) : okStatus(),
+                             o.notes ? store->setNotes(r->id, *o.notes) : okStatus(),
+                             tags != r->tags ? store->setTags(r->id, tags) : okStatus()})
+        if (!st) {
+            printError("run " + std::to_string(r->id) + ": " + st.message());
+            return exitCodeOf(st.error());
+        }
+    const auto now = store->runById(r->id);
+    if (!now)
+        return kFailed;
+    std::printf("run %lld: %s   tags: %s\n", (long long)now->id, now->name.c_str(),
+                now->tags.empty() ? "(none)" : joinTags(now->tags).c_str());
+    if (!now->notes.empty())
+        std::printf("  notes: %s\n", now->notes.c_str());
     return kOk;
 }
 

@@ -66,6 +66,17 @@ struct RecordOptions {
     long long pid = 0;   // the process that writes the journal
 };
 
+// lbk edit: what to change of a run; unset ones stay.
+struct EditOptions {
+    std::string ref;
+    std::optional<std::string> name, notes;
+    std::vector<std::string> tags, untags;
+};
+
+// A run's tags with `add` appended (those it has already and blank ones left out) and `drop` taken away.
+std::vector<std::string> editedTags(std::vector<std::string> tags, const std::vector<std::string> &add,
+                                    const std::vector<std::string> &drop = {});
+
 // "lbk: msg" on stderr.
 void printError(const std::string &msg);
 // The store Common names (else the default one), synced with the runs going on; nullptr after printing why.
@@ -82,6 +93,7 @@ int predictions(const Common &c, const PredictionsOptions &o);
 int exportRun(const Common &c, const ExportOptions &o);
 int cancel(const Common &c, const std::string &run);
 int remove(const Common &c, const std::string &run, bool yes);
+int edit(const Common &c, const EditOptions &o);
 int record(const Common &c, const RecordOptions &o); // in record.cpp
 
 } // namespace lbk::cli

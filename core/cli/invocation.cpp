@@ -127,6 +127,13 @@ void defineLaunch(CLI::App &app, Invocation &inv)
     auto *del = app.add_subcommand("delete", "Delete a run, its records and its folder");
     del->add_option("run", inv.ref, "Run")->required();
     del->add_flag("--yes", inv.yes, "Confirm");
+
+    auto *edit = app.add_subcommand("edit", "Rename a run, set its notes, add or remove tags");
+    edit->add_option("run", inv.edit.ref, "Run")->required();
+    edit->add_option("--name", inv.edit.name, "The run's new name");
+    edit->add_option("--notes", inv.edit.notes, "The run's notes, replacing what they said ('' clears them)");
+    edit->add_option("--tag", inv.edit.tags, "Add a tag (repeat, or comma-separate)")->delimiter(',');
+    edit->add_option("--untag", inv.edit.untags, "Remove a tag (repeat, or comma-separate)")->delimiter(',');
 }
 
 void defineSweeps(CLI::App &app, Invocation &inv)
@@ -254,7 +261,7 @@ void defineTargetsAndWorker(CLI::App &app, Invocation &inv)
     auto &r = inv.record;
     auto *record = app.add_subcommand("record", "Record a run that another program trains (the Python library, "
                                                 "docs/PYTHON.md): creates it and prints where its journal goes");
-    record->add_option("--name", r.name, "Run name (default: python)");
+    record->add_option("--name", r.name, "Run name (default: the journal's, else python)");
     record->add_option("--experiment", r.experiment, "Experiment name (default: the run name)");
     record->add_option("--tag", r.tags, "Tag the run (repeat, or comma-separate)")->delimiter(',');
     record->add_option("--task", r.task, "multiclass, binary or multilabel (shown with the run)");
@@ -397,6 +404,8 @@ int dispatch(const Invocation &inv, EngineCommands &engine)
         return cancel(c, inv.ref);
     if (cmd == "delete")
         return remove(c, inv.ref, inv.yes);
+    if (cmd == "edit")
+        return edit(c, inv.edit);
     if (cmd == "targets")
         return targetsList(c);
     if (cmd == "targets check")

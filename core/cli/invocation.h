@@ -31,6 +31,7 @@ struct Invocation {
     PredictionsOptions predictions;
     ExportOptions exportRun;
     RecordOptions record;
+    EditOptions edit;
     struct {
         std::string model, data, out, format = "auto", precision = "auto", shard;
         int threads = 0, batchSize = 512, topK = 0;

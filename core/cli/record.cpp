@@ -48,7 +48,7 @@ int fail(const Error &e)
 
 // A journal whose run this store holds already: its new events go into that run, nothing is made twice.
 // --name and --tag given again: the run takes the name and gains the tags (the ones it has stay: they may have
-// been added since, in the GUI or with lbk tag).
+// been added since, in the GUI or with lbk edit).
 Status applyOptionsAgain(Store &store, const RunDetail &run, const RecordOptions &o)
 {
     if (!o.name.empty() && o.name != run.name)
@@ -60,11 +60,8 @@ Status applyOptionsAgain(Store &store, const RunDetail &run, const RecordOptions
         if (given)
             std::fprintf(stderr, "lbk: %s is not applied: run %lld was recorded before and keeps its own\n", what,
                          static_cast<long long>(run.id));
-    auto tags = run.tags;
-    for (const auto &t : o.tags)
-        if (std::find(tags.begin(), tags.end(), t) == tags.end())
-            tags.push_back(t);
-    return tags.size() == run.tags.size() ? okStatus() : store.setTags(run.id, tags);
+    const auto tags = editedTags(run.tags, o.tags);
+    return tags == run.tags ? okStatus() : store.setTags(run.id, tags);
 }
 
 // Lines of the journal that were no events are skipped with a warning in the run's log; said here too, where the

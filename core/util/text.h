@@ -27,6 +27,14 @@ inline bool isBlank(std::string_view s)
     return true;
 }
 
+// The text without the spaces, tabs and line breaks around it (a tag or run name typed on a command line).
+inline std::string_view trim(std::string_view s)
+{
+    constexpr const char *space = " \t\r\n\f\v";
+    const size_t first = s.find_first_not_of(space);
+    return first == std::string_view::npos ? std::string_view() : s.substr(first, s.find_last_not_of(space) - first + 1);
+}
+
 // Calls fn(word) for each run of characters between spaces, tabs and line breaks.
 template <typename Fn>
 void forEachWord(std::string_view text, Fn &&fn)

@@ -272,6 +272,21 @@ class ByHandTest(unittest.TestCase):
         self.assertRegex(shown, r"\nepochs_run +3 ")  # a number is a final metric
         self.assertRegex(shown, r"\nArtifacts .*\nKIND +STEP +PATH\nmodel +1 +" + re.escape(path) + "\n")
 
+    def test_lbk_edit_renames_tags_and_notes_a_run(self):
+        proc, run_id, _ = self.start(2, 0)
+        proc.communicate(timeout=60)
+        said = lbk(self.store, "edit", str(run_id), "--name", " tried ", "--tag", "c, a", "--tag", "d",
+                   "--notes", "lr from the range test").stdout
+        self.assertIn(f"run {run_id}: tried   tags: a,b,c,d", said)
+        lbk(self.store, "edit", "tried", "--untag", "a,d")
+        run = self.show(run_id)
+        self.assertEqual((run["name"], run["tags"], run["notes"]), ("tried", ["b", "c"], "lr from the range test"))
+        lbk(self.store, "edit", str(run_id), "--notes", "")
+        self.assertEqual(self.show(run_id)["notes"], "")
+        for args, message in (([], "say what to change"), (["--name", " "], "--name cannot be blank")):
+            done = lbk(self.store, "edit", str(run_id), *args, check=False)
+            self.assertEqual((done.returncode, message in done.stderr), (2, True), done.stderr)
+
     def test_compare_tells_a_missing_key_from_a_null(self):
         folder = temp_dir(self)
         store = os.path.join(folder, "store.db")
