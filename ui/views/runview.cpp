@@ -296,12 +296,20 @@ void RunView::runsUpdated(const std::set<qint64> &ids)
     refreshShownPage();
 }
 
+// The run view coming back into sight (its tab in the window): the page in view catches up with the run.
+void RunView::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    refreshShownPage();
+}
+
 // A live run's pages reload when shown: the page in view at once, the others when their tab is next opened (six
-// pages reloading every second queued their reads on the store's one lane ahead of the page being watched).
+// pages reloading every second queued their reads on the store's one lane ahead of the page being watched), and
+// none while the run view itself is out of sight (the form or a comparison in front).
 void RunView::refreshShownPage()
 {
     QWidget *page = m_tabs->currentWidget();
-    if (!m_stale.erase(page))
+    if (!isVisible() || !m_stale.erase(page))
         return;
     if (page == m_curves)
         m_curves->refresh({m_run.id});

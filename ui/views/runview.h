@@ -48,6 +48,9 @@ Q_SIGNALS:
     // A link on the overview names another run (the pre-training run an encoder came from, or a fine-tuned one).
     void openRunRequested(qint64 runId);
 
+protected:
+    void showEvent(QShowEvent *event) override;
+
 private:
     void loadRun(bool firstTime);
     void updateHeader();
