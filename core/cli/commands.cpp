@@ -278,7 +278,7 @@ struct Progress {
                     (e.value("processes", 1) > 1 ? std::to_string(e.value("processes", 1)) + " processes (" +
                                                        e.value("backend", std::string("gloo")) + ") x "
                                                  : std::string()) +
-                    std::to_string(e.value("threads", 0)) + " threads" + resumed);
+                    counted(e.value("threads", 0), "thread") + resumed);
             }
         } else if (type == "metrics") {
             step = e.value("step", step);
@@ -684,7 +684,7 @@ int reportValidation(const Common &c, const std::string &file, const std::vector
         for (const auto &i : issues) // a file that cannot be read is named by its message already
             std::fprintf(stderr, "%s\n",
                          toValidUtf8(i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());
-        std::fprintf(stderr, "%s: %zu error%s\n", file.c_str(), issues.size(), issues.size() == 1 ? "" : "s");
+        std::fprintf(stderr, "%s: %s\n", file.c_str(), counted(issues.size(), "error").c_str());
     }
     return issues.empty() ? kOk : kBadInput;
 }

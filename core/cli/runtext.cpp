@@ -27,7 +27,7 @@ std::string fmtDuration(std::optional<double> seconds)
 
 std::string runOutcome(const RunSummary &run)
 {
-    const std::string status = toString(run.status);
+    const std::string status = run.statusWord(); // "pruned" for a trial its sweep stopped
     if (const auto took = run.duration())
         return status + " after " + fmtDuration(*took);
     // A run that ended before its first step used to read "failed after -".

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/table.h"
+#include "util/text.h"
 #include "cli/targets.h"
 #include "data/dataset.h"
 #include "usecases/runactions.h"
@@ -57,7 +58,7 @@ std::string whyCell(const std::string &reason)
 // The trials as sweepOverview ranks them (best first), and the best finished one.
 void printTrials(const SweepOverview &o)
 {
-    std::vector<std::string> header = {"trial", "state", o.spec.metric, "step", "run"};
+    std::vector<std::string> header = {"trial", "state", "best " + o.spec.metric, "step", "run"};
     for (const auto &p : o.spec.parameters)
         header.push_back(p.key);
     header.push_back("why");
@@ -209,7 +210,7 @@ public:
         if (!o)
             return;
         erase();
-        Table table({"trial", "state", o->spec.metric, "step"});
+        Table table({"trial", "state", "best " + o->spec.metric, "step"});
         const auto ended = std::count_if(o->trials.begin(), o->trials.end(),
                                          [](const TrialRow &r) { return !isOpen(r.trial.state); });
         for (size_t i = 0; i < o->trials.size() && i < kLiveRows; ++i) {
@@ -374,9 +375,9 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
         return sweep.error().badInput ? kBadInput : kFailed;
     }
     if (!quiet)
-        std::fprintf(stderr, "Sweep %lld (%s) of %s: %zu trials, %d at a time on %s; store %s\n", (long long)sweep->id,
-                     sweep->uid.c_str(), file.c_str(), store->trials(sweep->id).size(), spec->parallel,
-                     spec->target.c_str(), store->path().c_str());
+        std::fprintf(stderr, "Sweep %lld (%s) of %s: %s, %d at a time on %s; store %s\n", (long long)sweep->id,
+                     sweep->uid.c_str(), file.c_str(), counted(store->trials(sweep->id).size(), "trial").c_str(),
+                     spec->parallel, spec->target.c_str(), store->path().c_str());
     return detached ? detach(c, *store, *sweep) : follow(c, *store, *sweep, quiet);
 }
 
@@ -447,7 +448,7 @@ int groupRuns(const Common &c, const std::string &ref)
     for (const auto &g : groups)
         for (size_t i = 0; i < g.runs.size(); ++i)
             if (auto r = store->runById(g.runs[i]))
-                runs.add({std::to_string(r->id), r->name, toString(r->status),
+                runs.add({std::to_string(r->id), r->name, r->statusWord(),
                           g.seeds[i] >= 0 ? std::to_string(g.seeds[i]) : "-", fmt(r->summaryValue("final", o->spec.metric))});
     std::printf("%s\n", runs.render().c_str());
     if (!sweepsSeeds(o->spec)) { // every trial its own group: a column each would say nothing the ranking does not

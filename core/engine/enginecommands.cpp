@@ -211,9 +211,9 @@ int predict(const Invocation &inv)
                      positionText(r->table, r->resumedAtLine).c_str(), static_cast<long long>(r->resumedRows));
     const int64_t scored = r->rows - r->resumedRows; // by this run: the rate is this run's
     if (!inv.quiet)
-        std::fprintf(stderr, "lbk: %lld rows predicted in %.1f s (%.0f rows/s, %d threads, %s)\n",
-                     static_cast<long long>(scored), r->seconds, r->seconds > 0 ? double(scored) / r->seconds : 0.0,
-                     r->threads, r->precision.c_str());
+        std::fprintf(stderr, "lbk: %s predicted in %.1f s (%.0f rows/s, %s, %s)\n", counted(scored, "row").c_str(),
+                     r->seconds, r->seconds > 0 ? double(scored) / r->seconds : 0.0,
+                     counted(r->threads, "thread").c_str(), r->precision.c_str());
     if (!inv.quiet && o.shards > 1 && r->lines == 0)
         std::fprintf(stderr, "lbk: shard %d/%d: no lines; shards are blocks of whole chunks of %zu lines, and the "
                      "%lld lines fill fewer than %d of them\n", o.shard, o.shards, kPredictChunkLines,
@@ -223,8 +223,8 @@ int predict(const Invocation &inv)
                      static_cast<long long>(r->firstLine + 1), static_cast<long long>(r->firstLine + r->lines),
                      static_cast<long long>(r->totalLines));
     if (r->skipped > 0)
-        std::fprintf(stderr, "lbk: warning: %lld %s%s skipped; first: %s\n", static_cast<long long>(r->skipped),
-                     r->table ? "record" : "line", r->skipped == 1 ? "" : "s", r->firstSkipped.c_str());
+        std::fprintf(stderr, "lbk: warning: %s skipped; first: %s\n",
+                     counted(r->skipped, r->table ? "record" : "line").c_str(), r->firstSkipped.c_str());
     return kOk;
 }
 

@@ -446,12 +446,12 @@ std::optional<DataFormat> tableFormat(const fs::path &data)
 
 // More lines skipped than the model's experiment (or --max-bad-share) allows: the rows scored stay written, and
 // the command fails so that a pipeline notices.
-Status checkSkipped(const PredictOptions &o, const PredictResult &r, double allowed, const char *lines)
+Status checkSkipped(const PredictOptions &o, const PredictResult &r, double allowed, const char *line)
 {
     const std::string share = tooManyBad(r.skipped, r.rows + r.skipped, allowed, "the allowed --max-bad-share");
     if (share.empty())
         return okStatus();
-    return badInput(o.data.string() + ": " + std::to_string(r.skipped) + " " + lines + " could not be scored (" +
+    return badInput(o.data.string() + ": " + counted(r.skipped, line) + " could not be scored (" +
                     share + "; without --max-bad-share, the model's data.max_bad_share); first: " + r.firstSkipped +
                     ". The " + std::to_string(r.rows) + " rows scored are written");
 }
@@ -744,7 +744,7 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     }
     auto checked = checkResult(o, r);
     const Status skipped = checkSkipped(o, r, o.maxBadShare >= 0 ? o.maxBadShare : (*lm)->exp.data.maxBadShare,
-                                        table ? "records" : "lines");
+                                        table ? "record" : "line");
     // Rows with non-finite probabilities are kept (the output says null for them), and the rows of a file with
     // too many bad lines; nothing scored is not.
     const bool keep = checked || r.nonFinite > 0;

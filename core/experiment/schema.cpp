@@ -127,15 +127,7 @@ void checkKeys(const json &obj, const std::string &prefix, std::vector<Validatio
     for (const auto &[key, value] : obj.items()) {
         const std::string path = prefix.empty() ? key : prefix + "." + key;
         if (!allowed.count(key)) {
-            std::string best;
-            size_t bestDist = 3;
-            for (const auto &a : allowed) {
-                size_t d = editDistance(key, a);
-                if (d < bestDist) {
-                    bestDist = d;
-                    best = a;
-                }
-            }
+            const std::string best = nearestWord(key, allowed);
             std::string msg = path + ": unknown key" + (best.empty() ? "." : "; did you mean \"" + best + "\"?");
             std::string list;
             for (const auto &a : allowed)
@@ -706,7 +698,7 @@ std::string schemaMarkdown()
 
 bool isSweepJson(const json &j)
 {
-    return j.is_object() && j.contains("experiment") && j.contains("parameters");
+    return j.is_object() && (j.contains("experiment") || j.contains("parameters"));
 }
 
 } // namespace lbk

@@ -84,8 +84,10 @@ std::string configHash(const nlohmann::json &resolved);
 std::vector<std::string> configDiff(const std::vector<nlohmann::json> &configs);
 nlohmann::json valueAt(const nlohmann::json &j, std::string_view dottedPath); // null when absent
 bool hasValueAt(const nlohmann::json &j, std::string_view dottedPath); // a null that is there counts
-// A sweep file (docs/SWEEPS.md) names its experiment under "experiment" and what it varies under "parameters":
-// given where an experiment is expected, it is said to be a sweep (and the other way round in the sweep reader).
+// A sweep file (docs/SWEEPS.md) names its experiment under "experiment" and what it varies under "parameters";
+// either key makes it one (the other may be missing or misspelled: the sweep's checks say so, not an experiment's
+// nine). Given where an experiment is expected, it is said to be a sweep (and the other way round in the sweep
+// reader).
 bool isSweepJson(const nlohmann::json &j);
 void setValueAt(nlohmann::json &j, std::string_view dottedPath, nlohmann::json value);
 

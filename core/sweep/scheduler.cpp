@@ -118,7 +118,7 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
         if (run.configHash == hash) {
             if (const auto lr = suggestionOf(run)) {
                 say("around the LR range test of run " + std::to_string(run.id) + ": its suggestion " +
-                    json(*lr).dump());
+                    significant(*lr, 3));
                 return resolvedAround(spec, *lr, say);
             }
             fruitless = run;
@@ -422,8 +422,9 @@ void SweepScheduler::resumeInterrupted(TrialRecord &t)
     t.state = TrialState::Running;
     t.reason.clear();
     (void)m_store.updateTrial(t);
-    m_say("trial " + std::to_string(t.trial) + " was interrupted; run " + std::to_string(t.run) +
-          " resumes from its last checkpoint");
+    m_say("trial " + std::to_string(t.trial) + " was " + toString(run->status) + "; run " + std::to_string(t.run) +
+          (resumesFromCheckpoint(*run) ? " resumes from its last checkpoint"
+                                       : " starts again from step 0 (it saved no checkpoint)"));
 }
 
 // A finished trial whose run never recorded the sweep's metric key at all, while no trial has a value of it,
@@ -532,8 +533,8 @@ Result<std::string> cancelSweep(Store &store, const TargetsFile &targets, const 
         if (target && usecase::cancel(store, *target, *run))
             ++cancelled;
     }
-    return "sweep " + std::to_string(sweep.id) + " cancelled: " + std::to_string(cancelled) +
-           " running trials asked to stop, " + std::to_string(notStarted) + " trials will not start";
+    return "sweep " + std::to_string(sweep.id) + " cancelled: " + counted(cancelled, "running trial") +
+           " asked to stop, " + counted(notStarted, "trial") + " will not start";
 }
 
 int reopenCancelledSweep(Store &store, const SweepRecord &sweep)

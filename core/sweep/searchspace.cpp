@@ -8,6 +8,7 @@
 
 #include "experiment/schema.h"
 #include "util/stablehash.h"
+#include "util/text.h"
 
 namespace lbk {
 
@@ -162,7 +163,9 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
             if (!seen.contains(values.dump()) || double(seen.size()) >= space)
                 break; // new, or every combination has been drawn already
         }
-        if (seen.contains(values.dump()) && double(seen.size()) < space)
+        // Redraws ran out: a discrete space nearly used up takes the first combination left; a continuous range
+        // narrower than the 4 significant digits draws are rounded to repeats a value (sweepNotices says so).
+        if (seen.contains(values.dump()) && std::isfinite(space) && double(seen.size()) < space)
             values = firstUnseen(spec, seen);
         seen.insert(values.dump());
         trials.push_back(std::move(values));
@@ -170,15 +173,6 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
     return trials;
 }
 
-namespace {
-
-// "1 combination", "3 combinations".
-std::string count(int64_t n, const char *what)
-{
-    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
-
-} // namespace
 
 std::vector<std::string> sweepNotices(const SweepSpec &spec)
 {
@@ -186,17 +180,27 @@ std::vector<std::string> sweepNotices(const SweepSpec &spec)
     if (spec.method == SweepMethod::Grid && spec.trials > 0) {
         const auto size = int64_t(gridSize(spec));
         if (spec.trials > size)
-            notices.push_back(count(spec.trials, "trial") + " asked for, but the grid holds only " +
-                              count(size, "combination") + ": the sweep runs " + count(size, "trial"));
+            notices.push_back(counted(spec.trials, "trial") + " asked for, but the grid holds only " +
+                              counted(size, "combination") + ": the sweep runs " + counted(size, "trial"));
         else if (spec.trials < size)
             notices.push_back("the sweep runs the first " + std::to_string(spec.trials) + " of the grid's " +
-                              count(size, "combination") + " (in key order, the last key varying fastest)");
+                              counted(size, "combination") +
+                              " (in alphabetical order of the keys, the last key varying fastest)");
     }
     const double space = combinations(spec);
     if (spec.method == SweepMethod::Random && double(spec.trials) > space)
-        notices.push_back(count(spec.trials, "trial") + " asked for, but the parameters hold only " +
-                          count(int64_t(space), "distinct combination") +
+        notices.push_back(counted(spec.trials, "trial") + " asked for, but the parameters hold only " +
+                          counted(int64_t(space), "distinct combination") +
                           ": some will run twice (a grid runs each once)");
+    if (spec.method == SweepMethod::Random && !std::isfinite(space)) {
+        std::set<std::string> distinct;
+        for (const auto &t : sweepTrials(spec))
+            distinct.insert(t.dump());
+        if (const auto repeats = int64_t(spec.trials) - int64_t(distinct.size()); repeats > 0)
+            notices.push_back(counted(repeats, "trial") + " of " + std::to_string(spec.trials) +
+                              " repeat another's values (a range narrower than the 4 significant digits draws are "
+                              "rounded to): they run twice");
+    }
     return notices;
 }
 

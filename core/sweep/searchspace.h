@@ -14,11 +14,11 @@
 
 namespace lbk {
 
-// Grid: the product of every key's values, in key order with the last key varying fastest, cut to spec.trials
-// when it is set. Random: spec.trials draws; trial i's values come from a generator seeded by (seed, i), drawn
-// again (seeded by (seed, i, attempt)) while they repeat an earlier trial's and unseen combinations remain, so a
-// trial depends on the trials before it only when it would have repeated one. Continuous draws keep 4
-// significant digits. A sweep with an around_lr_finder key must have it resolved first (withLrSuggestion).
+// Grid: the product of every key's values, in alphabetical key order with the last key varying fastest, cut to
+// spec.trials when it is set. Random: spec.trials draws; trial i's values come from a generator seeded by
+// (seed, i), drawn again (seeded by (seed, i, attempt)) while they repeat an earlier trial's and unseen
+// combinations remain, so a trial depends on the trials before it only when it would have repeated one.
+// Continuous draws keep 4 significant digits (a range narrower than that repeats values). A sweep with an around_lr_finder key must have it resolved first (withLrSuggestion).
 std::vector<nlohmann::json> sweepTrials(const SweepSpec &spec);
 // How many trials a grid holds (the product of its keys' value counts).
 size_t gridSize(const SweepSpec &spec);

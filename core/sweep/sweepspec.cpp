@@ -5,6 +5,7 @@
 #include <set>
 
 #include "experiment/schema.h"
+#include "util/text.h"
 #include "metrics/metrics.h"
 
 namespace lbk {
@@ -48,8 +49,11 @@ std::string list(const std::set<std::string> &keys)
 void unknownKeys(const json &j, const std::set<std::string> &allowed, const std::string &prefix, Problems &p)
 {
     for (const auto &[k, v] : j.items())
-        if (!allowed.count(k))
-            p.add(prefix + k, "unknown key; allowed: " + list(allowed));
+        if (!allowed.count(k)) {
+            const std::string near = nearestWord(k, allowed);
+            p.add(prefix + k, "unknown key" + (near.empty() ? "" : "; did you mean \"" + near + "\"?") +
+                                  "; allowed: " + list(allowed));
+        }
 }
 
 // A number in the field's range, as the schema checks one value.
@@ -176,7 +180,12 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
     const std::string path = "parameters." + key;
     const FieldSpec *field = findField(key);
     if (!field) {
-        p.add(path, "not an experiment key (see `lbk schema`)");
+        std::vector<std::string> paths;
+        for (const auto &f : experimentFields())
+            paths.push_back(f.path);
+        const std::string near = nearestWord(key, paths);
+        p.add(path, "not an experiment key" + (near.empty() ? "" : "; did you mean \"" + near + "\"?") +
+                        " (see `lbk schema`)");
         return;
     }
     if (!v.is_object()) {
@@ -215,8 +224,9 @@ template <class T> T number(const json &j, const char *key, T fallback, const st
     const json &v = j[key];
     const bool whole = std::is_integral_v<T>;
     if (!(whole ? v.is_number_integer() : v.is_number()) || v.get<double>() < lo || v.get<double>() > hi) {
-        p.add(path + key, std::string("must be ") + (whole ? "a whole number" : "a number") + " from " +
-                              json(lo).dump() + " to " + json(hi).dump());
+        const auto bound = [&](double b) { return whole ? std::to_string(int64_t(b)) : json(b).dump(); };
+        p.add(path + key, std::string("must be ") + (whole ? "a whole number" : "a number") + " from " + bound(lo) +
+                              " to " + bound(hi));
         return fallback;
     }
     return v.get<T>();

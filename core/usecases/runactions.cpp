@@ -24,10 +24,10 @@ Result<Target> findTarget(const TargetsFile &targets, const std::string &name)
     if (std::error_code ec; !fs::exists(targets.path, ec))
         return badInput("no target named \"" + name + "\": there is no targets file at " + targets.path.string() +
                         " (docs/LAUNCH.md shows one; --targets or $LABBOOK_TARGETS name another)");
-    std::string near;
+    std::vector<std::string> names;
     for (const auto &t : targets.targets)
-        if (editDistance(t.name, name) <= 2 && (near.empty() || editDistance(t.name, name) < editDistance(near, name)))
-            near = t.name;
+        names.push_back(t.name);
+    const std::string near = nearestWord(name, names);
     return badInput("no target named \"" + name + "\" in " + targets.path.string() +
                     (near.empty() ? "" : "; did you mean \"" + near + "\"?") + " (`lbk targets` lists them)");
 }

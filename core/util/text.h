@@ -14,8 +14,29 @@ std::string csvField(const std::string &s);
 // A number for a message, to `digits` significant digits ("%.4g": 0.05462, 1e-05, 3).
 std::string significant(double v, int digits = 4);
 
+// "1 trial", "3 trials": a count and its noun (regular plurals only).
+inline std::string counted(long long n, std::string_view noun)
+{
+    return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 // Levenshtein distance: insertions, deletions and substitutions of one byte each ("did you mean" suggestions).
 size_t editDistance(std::string_view a, std::string_view b);
+
+// The candidate nearest a mistyped word within maxDistance edits (the first of equals), for "did you mean";
+// empty when none is that near.
+template <typename Strings>
+std::string nearestWord(std::string_view word, const Strings &candidates, size_t maxDistance = 2)
+{
+    std::string best;
+    size_t bestDistance = maxDistance + 1;
+    for (const auto &c : candidates)
+        if (const size_t d = editDistance(word, c); d < bestDistance) {
+            bestDistance = d;
+            best = c;
+        }
+    return best;
+}
 
 // Whether a text holds nothing but spaces, tabs and the like (no line breaks: those end a line): a blank line, or a
 // paper's blank title.

@@ -848,7 +848,7 @@ private Q_SLOTS:
         };
         auto autoRun = predict(QStringLiteral("bf16"), QStringLiteral("bf16-auto.jsonl"), QString());
         QVERIFY2(autoRun.exitCode == 0, qPrintable(autoRun.err));
-        QVERIFY2(autoRun.err.contains(native ? QStringLiteral("1 threads, bf16)") : QStringLiteral("1 threads, fp32)")),
+        QVERIFY2(autoRun.err.contains(native ? QStringLiteral("1 thread, bf16)") : QStringLiteral("1 thread, fp32)")),
                  qPrintable(autoRun.err));
         if (!native) {
             // The run trained in fp32 on this CPU, so it is scored in fp32 without a word; asking for bf16 says why
@@ -857,12 +857,12 @@ private Q_SLOTS:
             auto asked = predict(QStringLiteral("bf16"), QStringLiteral("bf16-asked.jsonl"), QStringLiteral("bf16"));
             QVERIFY2(asked.exitCode == 0, qPrintable(asked.err));
             QVERIFY2(asked.err.contains(QStringLiteral("no native bfloat16")) &&
-                         asked.err.contains(QStringLiteral("1 threads, fp32)")),
+                         asked.err.contains(QStringLiteral("1 thread, fp32)")),
                      qPrintable(asked.err));
         }
         auto fp32Run = predict(QStringLiteral("bf16"), QStringLiteral("bf16-fp32.jsonl"), QStringLiteral("fp32"));
         QVERIFY2(fp32Run.exitCode == 0, qPrintable(fp32Run.err));
-        QVERIFY2(fp32Run.err.contains(QStringLiteral("1 threads, fp32)")), qPrintable(fp32Run.err));
+        QVERIFY2(fp32Run.err.contains(QStringLiteral("1 thread, fp32)")), qPrintable(fp32Run.err));
 
         const auto a = readLines(path("bf16-auto.jsonl")), b = readLines(path("bf16-fp32.jsonl"));
         QCOMPARE(a.size(), size_t(5000));
