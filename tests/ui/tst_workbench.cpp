@@ -365,19 +365,19 @@ private Q_SLOTS:
         auto *dim = form->findChild<QLineEdit *>(QStringLiteral("field:model.embedding_dim"));
         QVERIFY(layers && dim);
         QCOMPARE(layers->text(), QString());
-        QCOMPARE(layers->placeholderText(), QStringLiteral("from the checkpoint: 12"));
+        QCOMPARE(layers->placeholderText(), QStringLiteral("from the checkpoint: 12 (its num_hidden_layers)"));
         // Its tokenizer is the checkpoint's: the options that train one are hidden, max_tokens stays.
         auto *vocabSize = form->findChild<QWidget *>(QStringLiteral("field:tokenizer.vocab_size"));
         auto *maxTokens = form->findChild<QWidget *>(QStringLiteral("field:tokenizer.max_tokens"));
         QVERIFY(vocabSize && maxTokens);
         QVERIFY(!vocabSize->isVisibleTo(form) && maxTokens->isVisibleTo(form));
-        QCOMPARE(dim->placeholderText(), QStringLiteral("from the checkpoint: 768"));
+        QCOMPARE(dim->placeholderText(), QStringLiteral("from the checkpoint: 768 (its hidden_size)"));
         form->setFieldValue(QStringLiteral("model.init_from"), "");
         QTRY_COMPARE_WITH_TIMEOUT(layers->text(), QStringLiteral("1"), 5000);
         QCOMPARE(layers->placeholderText(), QStringLiteral("default: 1"));
         QVERIFY(vocabSize->isVisibleTo(form));
         form->setFieldValue(QStringLiteral("model.init_from"), ss(folder));
-        QTRY_COMPARE_WITH_TIMEOUT(layers->placeholderText(), QStringLiteral("from the checkpoint: 12"), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(layers->placeholderText(), QStringLiteral("from the checkpoint: 12 (its num_hidden_layers)"), 5000);
         QCOMPARE(layers->text(), QString());
         QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
         // A relative folder starts at the data root, and the line says where it was found.

@@ -657,9 +657,10 @@ void ExperimentForm::showCheckpointSizes(bool pretrained, const std::optional<lb
             const QSignalBlocker quiet(edit);
             edit->setText(pretrained ? QString() : defaultText);
         }
-        edit->setPlaceholderText(!pretrained ? tr("default: %1").arg(defaultText)
-                                 : config    ? tr("from the checkpoint: %1").arg(size.value)
-                                             : tr("from the checkpoint"));
+        // With config.json's own name: model.hidden is its intermediate_size, not its hidden_size.
+        const QString fromConfig = config ? tr("from the checkpoint: %1 (its %2)").arg(size.value).arg(QLatin1String(size.key))
+                                          : tr("from the checkpoint");
+        edit->setPlaceholderText(pretrained ? fromConfig : tr("default: %1").arg(defaultText));
     }
 }
 
