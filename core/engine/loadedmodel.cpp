@@ -1,11 +1,13 @@
 #include "engine/loadedmodel.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "engine/checkpoint.h"
 #include "engine/optim.h"
 #include "experiment/schema.h"
 #include "util/filebytes.h"
+#include "util/sha256.h"
 
 namespace lbk {
 
@@ -41,8 +43,8 @@ Result<std::vector<std::string>> readLabels(const fs::path &file)
     auto j = readJsonFile(file);
     if (!j)
         return j.error();
-    if (!j->is_array())
-        return Error{file.string() + ": expected a JSON array of label names"};
+    if (!j->is_array() || !std::all_of(j->begin(), j->end(), [](const json &v) { return v.is_string(); }))
+        return Error{file.string() + ": expected a JSON array of label names (strings)"};
     return j->get<std::vector<std::string>>();
 }
 
@@ -137,6 +139,14 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
                  "with its first evaluation), or they were deleted"};
 }
 
+std::string shapeText(c10::IntArrayRef sizes)
+{
+    std::string text;
+    for (const auto n : sizes)
+        text += (text.empty() ? "" : ", ") + std::to_string(n);
+    return "[" + text + "]";
+}
+
 // weights.pt (a pickled dict of name -> tensor, as torch.save writes a state dict) into the model built from the
 // card. Throws c10::Error for a file that is not such a pickle.
 Status loadExportWeights(const fs::path &weights, torch::nn::Module &model)
@@ -152,8 +162,9 @@ Status loadExportWeights(const fs::path &weights, torch::nn::Module &model)
         if (it == dict.end())
             return Error{weights.string() + ": no tensor named '" + name + "'"};
         const auto src = it->value().toTensor();
-        if (src.sizes() != dst.sizes())
-            return Error{weights.string() + ": '" + name + "' has the wrong shape"};
+        if (src.sizes() != dst.sizes()) // the card, tokenizer and labels built a model of other sizes
+            return Error{weights.string() + ": '" + name + "' is " + shapeText(src.sizes()) + ", but the model that " +
+                         "model.json, the tokenizer and labels.json describe wants " + shapeText(dst.sizes())};
         dst.copy_(src);
         return Unit{};
     };
@@ -166,6 +177,37 @@ Status loadExportWeights(const fs::path &weights, torch::nn::Module &model)
     return okStatus();
 }
 
+// The tokenizer and labels an export was written with, by the checksums its card holds (exports before them: the
+// card's label list): a file swapped or edited since would score with the wrong pieces or names, without a word.
+Status checkExportFiles(const fs::path &dir, const json &card)
+{
+    const json sums = card.value("file_checksums", json::object());
+    for (const auto &[name, sum] : sums.items()) {
+        std::error_code ec;
+        if (!fs::exists(dir / name, ec))
+            return Error{(dir / name).string() + ": missing; the model was exported with it (model.json lists it)"};
+        if (!sum.is_string() || sha256File(dir / name) != sum.get<std::string>())
+            return Error{(dir / name).string() + ": not the file the model was exported with (its sha256 differs from "
+                         "the one in model.json): replaced, edited or damaged; export the run again"};
+    }
+    if (const json listed = card.value("labels", json()); listed.is_array()) {
+        auto labels = readLabels(dir / "labels.json");
+        if (labels && json(*labels) != listed) {
+            size_t i = 0;
+            while (i < labels->size() && i < listed.size() && json((*labels)[i]) == listed[i])
+                ++i;
+            const std::string how = labels->size() != listed.size()
+                                        ? std::to_string(labels->size()) + " names where model.json has " +
+                                              std::to_string(listed.size())
+                                        : "label " + std::to_string(i) + " is \"" + (*labels)[i] +
+                                              "\" where model.json has " + listed[i].dump();
+            return Error{(dir / "labels.json").string() + ": its labels differ from the ones in model.json (" + how +
+                         "): the file was edited; put back the labels the model was trained on"};
+        }
+    }
+    return okStatus();
+}
+
 Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
 {
     auto card = readJsonFile(dir / "model.json");
@@ -173,6 +215,8 @@ Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
         return card.error();
     if (card->value("format", "") != "labbook-model")
         return Error{(dir / "model.json").string() + ": not a Labbook model card (\"format\": \"labbook-model\")"};
+    if (auto files = checkExportFiles(dir, *card); !files)
+        return files.error();
     auto m = buildModel(card->value("experiment", json::object()), dir, dir / "labels.json");
     if (!m)
         return m.error();

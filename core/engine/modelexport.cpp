@@ -8,6 +8,7 @@
 #include "engine/guarded.h"
 #include "engine/loadedmodel.h"
 #include "store/store.h"
+#include "util/sha256.h"
 
 namespace lbk {
 
@@ -160,6 +161,24 @@ json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
     };
 }
 
+// sha256 of the files beside the weights that the model is built from (the tokenizer's, whole folders file by
+// file, and labels.json), by their path in the export: loadModel refuses a folder whose files were swapped.
+json fileChecksums(const fs::path &out, const std::vector<fs::path> &paths)
+{
+    json sums = json::object();
+    std::error_code ec;
+    for (const auto &p : paths) {
+        if (!fs::is_directory(out / p, ec)) {
+            sums[p.generic_string()] = sha256File(out / p);
+            continue;
+        }
+        for (const auto &f : fs::recursive_directory_iterator(out / p, ec))
+            if (f.is_regular_file(ec))
+                sums[fs::relative(f.path(), out, ec).generic_string()] = sha256File(f.path());
+    }
+    return sums;
+}
+
 // A state dict as Python's torch.save writes it: a dict of parameter name -> tensor. Returns the parameters'
 // names and shapes for the card.
 Result<json> writeWeights(const LoadedModel &lm, const fs::path &file)
@@ -199,8 +218,10 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
     if (ec)
         return Error{(out / tokenizer).string() + ": " + ec.message()};
     std::ofstream(out / "labels.json") << json(lm.labels).dump(2) << '\n';
+    json cardJson = modelCard(run, lm, *params);
+    cardJson["file_checksums"] = fileChecksums(out, {tokenizer, "labels.json"});
     std::ofstream card(out / "model.json");
-    card << modelCard(run, lm, *params).dump(2) << '\n';
+    card << cardJson.dump(2) << '\n';
     if (!card)
         return Error{(out / "model.json").string() + ": write failed"};
     return ModelExport{lm.checkpoint, lm.step};

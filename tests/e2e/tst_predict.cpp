@@ -374,6 +374,37 @@ private Q_SLOTS:
                  qPrintable(r.err));
     }
 
+    // Found by an audit: another tokenizer or edited labels in an export scored without a word (or blamed the
+    // weights). The card's checksums of the files beside the weights name the file that changed.
+    void predictNamesASwappedTokenizerOrLabels()
+    {
+        const auto refused = [&](const QString &folder) {
+            auto r = lbk({QStringLiteral("predict"), folder, QStringLiteral("--data"), QString::fromUtf8(kSample),
+                          QStringLiteral("--out"), folder + QStringLiteral(".jsonl"), QStringLiteral("-q")});
+            return r.exitCode == 1 && !QFileInfo::exists(folder + QStringLiteral(".jsonl")) ? r.err : QString();
+        };
+        const QString swapped = path("swapped");
+        fs::copy(path("export").toStdString(), swapped.toStdString(), fs::copy_options::recursive);
+        std::ofstream(QString(swapped + QStringLiteral("/tokenizer.model")).toStdString(), std::ios::app) << "x";
+        QVERIFY2(refused(swapped).contains(swapped + QStringLiteral("/tokenizer.model: not the file the model was "
+                                                                    "exported with")),
+                 qPrintable(refused(swapped)));
+        const QString relabelled = path("relabelled");
+        fs::copy(path("export").toStdString(), relabelled.toStdString(), fs::copy_options::recursive);
+        const std::string cardFile = QString(relabelled + QStringLiteral("/model.json")).toStdString();
+        json card = json::parse(std::ifstream(cardFile));
+        json labels = card["labels"];
+        std::swap(labels[0], labels[1]);
+        std::ofstream(QString(relabelled + QStringLiteral("/labels.json")).toStdString()) << labels.dump();
+        QVERIFY2(refused(relabelled).contains(relabelled + QStringLiteral("/labels.json: not the file")),
+                 qPrintable(refused(relabelled)));
+        card.erase("file_checksums"); // an export from before them: the card's label list still catches it
+        std::ofstream(cardFile) << card.dump(2);
+        QVERIFY2(refused(relabelled).contains(QStringLiteral("labels.json: its labels differ from the ones in "
+                                                              "model.json (label 0 is")),
+                 qPrintable(refused(relabelled)));
+    }
+
     // --shard K/N: N array tasks each score a block of whole 8192-line chunks; their outputs, concatenated in K
     // order, are byte for byte the unsharded output (JSON lines; CSV after dropping the repeated headers).
     void predictShardsJoinToTheWholeOutput()
