@@ -78,6 +78,8 @@ struct ReadNeeds {
     bool fastJson = true;  // false: every JSON line through the SAX reader alone (tests compare the two readers)
     bool asWritten = false; // every record as the file has it (lbk predict's rows): a repeated paper is kept, ids
                             // are not made canonical, and a paper without one keeps an empty id
+    bool givenFile = false; // a file given to a trained model on the command line (lbk predict, lbk eval): its
+                            // messages say how to fix the file, not which experiment key to change
 };
 // A data file's format from its name (a .zst suffix aside): .jsonl/.json/.ndjson, .csv, .tsv/.tab; nullopt when the
 // name does not tell.
@@ -92,6 +94,10 @@ Result<std::vector<Paper>> readPaperFiles(const std::vector<std::filesystem::pat
 using PaperSink = std::function<bool(Paper &&)>;
 Status readPaperStream(const std::vector<std::filesystem::path> &files, const DataSpec &spec, const PaperSink &sink,
                        ReadReport *report = nullptr, const ReadNeeds &needs = {});
+
+// Why a line of a JSON lines file is no paper's object, for messages: "bad JSON at column 27: ..." or "a JSON
+// array, not an object"; empty when it is an object.
+std::string notAnObjectReason(const std::string &line);
 
 // The model's input text for a paper.
 std::string paperText(const Paper &paper, TextField field);

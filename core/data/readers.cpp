@@ -58,6 +58,15 @@ std::string clip(std::string s, size_t max = 160)
     return s;
 }
 
+// "[json.exception.parse_error.101] parse error at line 1, column 7: syntax error ..." -> "bad JSON at column 7: ..."
+std::string badJsonText(const nlohmann::detail::exception &ex)
+{
+    std::string what = ex.what();
+    if (const size_t at = what.find("column "); at != std::string::npos)
+        what = what.substr(at);
+    return "bad JSON at " + clip(what);
+}
+
 // The names of the value types in nlohmann's SAX handler signatures.
 struct SaxTypes {
     using number_integer_t = json::number_integer_t;
@@ -158,12 +167,8 @@ public:
     }
     bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &ex)
     {
-        // "[json.exception.parse_error.101] parse error at line 1, column 7: syntax error ..." -> "column 7: ..."
-        std::string what = ex.what();
-        if (const size_t at = what.find("column "); at != std::string::npos)
-            what = what.substr(at);
         if (m_problem.empty())
-            m_problem = "bad JSON at " + clip(what);
+            m_problem = badJsonText(ex);
         return false;
     }
 
@@ -251,6 +256,7 @@ struct Tally {
     bool categoriesRequired = true; // a paper without categories is a bad line
     bool keepAbstracts = true;
     bool asWritten = false; // ReadNeeds::asWritten
+    bool givenFile = false; // ReadNeeds::givenFile
     bool fastJson = true; // JSON lines through FastPaperParser first (data/fastpaper.h)
     bool array = false; // the file is one JSON array: "lines" are its elements, numbered from 1
 
@@ -575,7 +581,7 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
     c.abstract = column(spec.abstractColumn);
     c.categories = column(spec.categoriesColumn);
     const auto missing = [&](const char *key, const std::string &name) {
-        if (t.asWritten) // a finished run's columns are what they are
+        if (t.givenFile) // a finished run's columns are what they are
             return t.fileName + ": the header has no column " + inQuotes(name) + ", which this model reads (data.columns." +
                    key + " of its experiment); its columns are " + headerList + ". Rename the column.";
         return t.fileName + ": the header has no column " + inQuotes(name) + " (data.columns." + key +
@@ -705,15 +711,17 @@ std::string fileProblem(const std::string &name, const DataSpec &spec, DataForma
         std::string first;
         for (const auto &e : r.firstErrors)
             first += "\n  " + e;
-        return name + ": " + std::to_string(r.bad) + (t.array ? " elements" : " lines") + " could not be read (" +
-               share + "). Fix the file, or raise data.max_bad_share to skip them. The first:" + first;
+        return name + ": " + counted(r.bad, t.array ? "element" : "line") + " could not be read (" + share +
+               (t.givenFile ? "). Fix the file (the model's experiment sets the share it allows). The first:"
+                            : "). Fix the file, or raise data.max_bad_share to skip them. The first:") +
+               first;
     }
     if (t.report.rows == rowsBefore && r.lines == 0)
         return name + ": no papers in it" +
                (t.array                       ? std::string(" (its array is empty)")
                 : format == DataFormat::Jsonl ? std::string(" (the file is empty or every line is blank)")
                                               : std::string(" (no rows under the header)")) +
-               (t.asWritten ? "." : ". Check data.path.");
+               (t.givenFile ? "." : ". Check data.path.");
     return {};
 }
 
@@ -763,6 +771,7 @@ Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadRe
     t.categoriesRequired = needs.categories;
     t.keepAbstracts = needs.abstracts;
     t.asWritten = needs.asWritten;
+    t.givenFile = needs.givenFile;
     t.fastJson = needs.fastJson;
     for (size_t i = 0; i < files.size() && !t.full(); ++i) {
         if (files.size() > 1)
@@ -803,6 +812,16 @@ Status readPaperStream(const std::vector<fs::path> &files, const DataSpec &spec,
     Tally t;
     t.sink = &sink;
     return readInto(files, spec, report, needs, t);
+}
+
+std::string notAnObjectReason(const std::string &line)
+{
+    try {
+        const json j = json::parse(line);
+        return j.is_object() ? std::string() : "a JSON " + std::string(j.type_name()) + ", not an object";
+    } catch (const json::exception &ex) {
+        return badJsonText(ex);
+    }
 }
 
 } // namespace lbk

@@ -122,6 +122,7 @@ struct EvalRunResult {
     std::string split, file;
     int64_t examples = 0, dropped = 0; // dropped: papers without one of the run's labels
     nlohmann::json summary;
+    std::vector<std::string> cautions; // why the figures may mislead (few papers, the run's own training file)
 };
 Result<EvalRunResult> evalRun(Store &store, const RunDetail &run, const EvalRunOptions &options);
 

@@ -247,6 +247,9 @@ int eval(const Invocation &inv)
     for (const auto key : scalarMetricKeys())
         if (const auto &v = r->summary.value(std::string(key), nlohmann::json()); v.is_number())
             std::printf("  %-10s %.4f\n", std::string(key).c_str(), v.get<double>());
+    std::fflush(stdout); // the cautions after the figures they qualify
+    for (const auto &caution : r->cautions)
+        std::fprintf(stderr, "lbk: warning: %s\n", caution.c_str());
     return kOk;
 }
 

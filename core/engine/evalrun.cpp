@@ -10,6 +10,7 @@
 #include "engine/threads.h"
 #include "protocol/journal.h"
 #include "store/store.h"
+#include "util/text.h"
 
 namespace lbk {
 
@@ -96,6 +97,25 @@ Status checkSplitName(const std::string &split)
     return okStatus();
 }
 
+// Why an evaluation's figures may mislead, each a sentence: a file the run trained on (its training papers are
+// among these), or so few papers carrying the run's labels that the figures say little.
+std::vector<std::string> evalCautions(const LoadedModel &lm, const fs::path &file, const EvalRunResult &r,
+                                      const std::string &dataRoot)
+{
+    std::vector<std::string> cautions;
+    std::error_code ec;
+    if (auto trained = resolveDataFiles(lm.exp.data.paths, dataRoot))
+        for (const auto &f : *trained)
+            if (fs::equivalent(f, file, ec))
+                cautions.push_back(file.string() + " is a file the run trained on (data.path): its training papers "
+                                   "are among these, so the figures overstate how it does on new papers");
+    constexpr int64_t kFew = 100;
+    if (r.examples < kFew)
+        cautions.push_back(file.filename().string() + ": " + counted(r.examples, "paper") + " with one of the "
+                           "run's labels (" + std::to_string(r.dropped) + " left out): figures on so few say little");
+    return cautions;
+}
+
 Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, const EvalRunOptions &o)
 {
     if (auto named = checkSplitName(o.split); !named)
@@ -114,7 +134,9 @@ Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, cons
     // experiment files) under the data root.
     std::error_code ec;
     const fs::path file = fs::exists(o.data, ec) ? fs::path(o.data) : resolveDataPath(o.data, o.dataRoot);
-    auto papers = readPapers(file, ds);
+    ReadNeeds needs;
+    needs.givenFile = true;
+    auto papers = readPaperFiles({file}, ds, nullptr, needs);
     if (!papers)
         return badInput(papers.message());
     // The run's labels, applied to the new papers: examples whose categories map to none are left out.
@@ -127,8 +149,11 @@ Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, cons
     r.file = file.string();
     r.examples = int64_t(data.paper.size());
     r.dropped = data.dropped;
+    r.cautions = evalCautions(lm, file, r, o.dataRoot);
     EvalOutput out = scoreExamples(lm, *papers, data, threads);
     out.summary["data"] = r.file;
+    if (!r.cautions.empty())
+        out.summary["cautions"] = r.cautions; // kept with the figures they qualify
     out.summary["checkpoint"] = lm.checkpoint;
     out.summary["precision"] = lm.precision();
     out.summary["dropped"] = r.dropped;

@@ -128,8 +128,10 @@ void Predictor::parse(const std::vector<std::string> &lines)
     parallelFor(lines.size(), [&](size_t i, int t) {
         m_ok[i] = kNotObject;
         auto j = json::parse(lines[i], nullptr, false);
-        if (j.is_discarded() || !j.is_object())
+        if (j.is_discarded() || !j.is_object()) {
+            m_why[i] = notAnObjectReason(lines[i]); // parsed again to say where (bad lines are few)
             return;
+        }
         // As training reads them: text fields are strings, an id a string or a number; anything else skips the line.
         bool wrong = false;
         auto str = [&](const std::string &key, bool numberAllowed) {
@@ -246,7 +248,7 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
 void Predictor::scoreChunk(const std::vector<std::string> &lines, std::FILE *out)
 {
     parse(lines);
-    score(lines.size(), out, [&](size_t i) { return !lines[i].empty(); }); // a blank line is no paper
+    score(lines.size(), out, [&](size_t i) { return !isBlank(lines[i]); }); // a blank line is no paper (as training reads)
 }
 
 void Predictor::scorePapers(const std::vector<Paper> &papers, std::FILE *out)
@@ -266,8 +268,7 @@ void Predictor::score(size_t n, std::FILE *out, const Counted &counted)
             where.push_back(i);
         } else if (counted(i) && result.skipped++ == 0) {
             result.firstSkipped = place(i) + ": " + (m_ok[i] == kNoText     ? noTextReason()
-                                                     : m_ok[i] == kWrongType ? m_why[i]
-                                                                             : std::string("not a JSON object"));
+                                                                             : m_why[i]);
         }
     }
     const size_t k = m_lm.width();
@@ -395,6 +396,7 @@ Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpe
     needs.categories = false;
     needs.abstracts = trained.text != TextField::Title;
     needs.asWritten = true;
+    needs.givenFile = true;
     std::vector<Paper> chunk;
     predictor.startAtLine(from); // messages name papers as an uninterrupted run does
     if (o.progress) // where the count starts: the rows a resumed run found
@@ -453,7 +455,7 @@ Status checkSkipped(const PredictOptions &o, const PredictResult &r, double allo
         return okStatus();
     return badInput(o.data.string() + ": " + counted(r.skipped, line) + " could not be scored (" +
                     share + "; without --max-bad-share, the model's data.max_bad_share); first: " + r.firstSkipped +
-                    ". The " + std::to_string(r.rows) + " rows scored are written");
+                    ". The rows scored are written (" + counted(r.rows, "row") + ")");
 }
 
 // What the rows say once written: an error for non-finite probabilities or a file of which nothing was scored.

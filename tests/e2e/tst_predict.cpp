@@ -187,6 +187,7 @@ private Q_SLOTS:
             std::ofstream f(path("mixed.jsonl").toStdString());
             f << R"({"id": "a", "title": "Dark matter halos of dwarf galaxies"})" << "\n"
               << R"({"id": "b", "abstract": "no title here"})" << "\n"
+              << "   \n" // blank, as training reads it: no paper, not a bad line
               << "not json\n";
         }
         // Two of three lines cannot be scored, more than the model's data.max_bad_share (0.01) allows: the command
@@ -196,7 +197,7 @@ private Q_SLOTS:
         QCOMPARE(bad.exitCode, 2);
         QVERIFY2(bad.err.contains(QStringLiteral("2 lines could not be scored (66.7% of 3, more than the allowed "
                                                  "--max-bad-share = 1%")) &&
-                     bad.err.contains(QStringLiteral("The 1 rows scored are written")),
+                     bad.err.contains(QStringLiteral("The rows scored are written (1 row)")),
                  qPrintable(bad.err));
         QCOMPARE(readLines(path("mixed-out.jsonl")).size(), size_t(1));
         auto r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("mixed.jsonl"),
@@ -207,6 +208,14 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(QStringLiteral("2 lines skipped; first: ")) &&
                      r.err.contains(QStringLiteral("mixed.jsonl:2: no text in \"title\", the field this model reads")),
                  qPrintable(r.err));
+        // A line that is no JSON is named with where its JSON breaks, as training names it.
+        {
+            std::ofstream f(path("broken.jsonl").toStdString());
+            f << "{\"id\": \"x1\", \"title\": \"broken\n";
+        }
+        auto broken = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), path("broken.jsonl"),
+                           QStringLiteral("--out"), path("broken-out.jsonl")});
+        QVERIFY2(broken.err.contains(QStringLiteral("broken.jsonl:1: bad JSON at column 30: syntax error")), qPrintable(broken.err));
         {
             std::ofstream f(path("notitle.jsonl").toStdString());
             f << R"({"id": "b", "abstract": "no title here"})" << "\n";
@@ -782,8 +791,11 @@ private Q_SLOTS:
         QCOMPARE(runRow->status, lbk::RunStatus::Finished);
         const auto evals = (*s)->evaluations(runRow->id, "eval:arxiv-sample-5k.jsonl");
         QCOMPARE(evals.size(), size_t(1));
-        // The sample holds the training data too, so accuracy is well above chance (0.2).
+        // The sample holds the training data too, so accuracy is well above chance (0.2), which is said, and kept
+        // with the figures.
         QVERIFY(evals[0].summary["accuracy"].get<double>() > 0.6);
+        QVERIFY2(r.err.contains(QStringLiteral("is a file the run trained on (data.path)")), qPrintable(r.err));
+        QVERIFY(evals[0].summary["cautions"].size() == 1);
         QVERIFY(!(*s)->histograms(runRow->id, "eval:arxiv-sample-5k.jsonl").empty());
         lbk::PredictionFilter f;
         f.split = "eval:arxiv-sample-5k.jsonl";
@@ -812,6 +824,17 @@ private Q_SLOTS:
                                               600000, QProcessEnvironment::systemEnvironment(), path("cwd"));
         QVERIFY2(here.exitCode == 0, qPrintable(here.err));
         QCOMPARE((*s)->evaluations(runRow->id, "eval:mine.jsonl").size(), size_t(1));
+        QVERIFY2(!here.err.contains(QStringLiteral("trained on")), qPrintable(here.err)); // a copy: not the same file
+
+        // A file whose papers mostly lack the run's labels: the few it scores are said to say little.
+        for (const auto &line : readLines(QString::fromUtf8(kSample)))
+            if (json::parse(line)["categories"].get<std::string>().rfind("cs.CV", 0) == 0) {
+                std::ofstream(path("few.jsonl").toStdString()) << line << "\n";
+                break;
+            }
+        auto few = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"), path("few.jsonl")});
+        QVERIFY2(few.exitCode == 0 && few.err.contains(QStringLiteral("few.jsonl: 1 paper with one of the run's labels")),
+                 qPrintable(few.err));
     }
 
     void datasetDumpMatchesTheRun()
