@@ -209,10 +209,11 @@ void defineScoring(CLI::App &app, Invocation &inv)
 {
     auto &p = inv.predict;
     auto *predict = app.add_subcommand("predict", "Classify a large JSON lines file with an exported model or a run");
-    predict->add_option("model", p.model, "Export folder (lbk export --format model) or run")->required();
+    predict->add_option("model", p.model, "Export folder (lbk export --format model), run, or a run's folder")
+        ->required();
     predict->add_option("--data", p.data,
-                        "Papers with the run's text fields: JSON lines (.jsonl, .jsonl.zst, or a pipe), or a CSV/TSV "
-                        "table with a header (.csv, .tsv, optionally .zst)")
+                        "Papers with the run's text fields: JSON lines (.jsonl, .jsonl.zst, a pipe, or - for standard "
+                        "input), or a CSV/TSV table with a header (.csv, .tsv, optionally .zst)")
         ->required();
     predict->add_option("--out", p.out, "Output: .jsonl, .csv, or - for standard output")->required();
     predict->add_option("--format", p.format, "auto (by --out's extension), jsonl or csv")->capture_default_str();

@@ -117,7 +117,7 @@ int exportModel(const Invocation &inv)
     return kOk;
 }
 
-// The model to score with: an export folder, else a run named by id, uid or name.
+// The model to score with: an export folder, a run's folder, else a run named by id, uid or name.
 Result<fs::path> modelFolder(const Invocation &inv)
 {
     const std::string &ref = inv.predict.model;
@@ -126,6 +126,10 @@ Result<fs::path> modelFolder(const Invocation &inv)
     if (std::error_code ec; fs::exists(fs::path(ref) / "config.json", ec)) // transformers' layout, not Labbook's
         return badInput(ref + ": a Hugging Face folder (config.json, no model.json), which transformers reads; lbk "
                         "predict scores with a run or its `lbk export RUN --format model --out DIR` folder");
+    // A run's folder, as `lbk run` prints it (another store's, or copied back from a cluster).
+    if (std::error_code ec; fs::exists(fs::path(ref) / "experiment.json", ec) &&
+                            fs::is_directory(fs::path(ref) / "checkpoints", ec))
+        return fs::path(ref);
     auto run = trainingRun(inv.common, ref); // an LR range test is named as such (it said "no best.pt")
     if (!run)
         return badInput(ref + ": neither an export folder (with model.json) nor a training run: " + run.message());
@@ -185,7 +189,8 @@ int predict(const Invocation &inv)
     auto folder = modelFolder(inv);
     if (!folder)
         return fail(folder.error());
-    PredictOptions o{*folder, p.data, p.out, p.format, p.threads, p.batchSize, p.topK, p.precision};
+    const std::string data = p.data == "-" ? "/dev/stdin" : p.data; // as --out - is standard output
+    PredictOptions o{*folder, data, p.out, p.format, p.threads, p.batchSize, p.topK, p.precision};
     o.warn = warn;
     o.maxBadShare = p.maxBadShare;
     if (const auto shard = parseShard(p.shard))
@@ -203,7 +208,7 @@ int predict(const Invocation &inv)
     if (!r)
         return fail(r.error());
     if (r->stoppedAtLine >= 0) {
-        sayStopped(p.data, p.out, *r);
+        sayStopped(data, p.out, *r);
         return kCancelled;
     }
     if (!inv.quiet && r->resumedAtLine >= 0)

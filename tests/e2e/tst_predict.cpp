@@ -143,6 +143,17 @@ private Q_SLOTS:
         const auto again = readLines(path("pred-run.jsonl"));
         QCOMPARE(again.size(), lines.size());
         QCOMPARE(json::parse(again[4321])["label"], json::parse(lines[4321])["label"]);
+        // From the run's folder (as lbk run prints it), reading standard input (--data -): the same rows again.
+        auto store = lbk::Store::open(m_store.toStdString());
+        QVERIFY(store.ok());
+        const QString runDir = QString::fromStdString((*store)->run("debug")->runDir);
+        const auto piped = run(QStringLiteral("sh"), {QStringLiteral("-c"), QStringLiteral("head -5 \"$1\" | \"$2\" "
+                                                      "predict \"$3\" --data - --out - -q"), QStringLiteral("sh"),
+                                                      QString::fromUtf8(kSample), QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
+                                                      runDir});
+        QVERIFY2(piped.exitCode == 0, qPrintable(piped.err));
+        QCOMPARE(piped.out.trimmed().split(QLatin1Char('\n')).size(), 5);
+        QCOMPARE(json::parse(piped.out.split(QLatin1Char('\n')).front().toStdString())["label"], first["label"]);
 
         auto csv = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample),
                         QStringLiteral("--out"), path("pred.csv"), QStringLiteral("-q")});
