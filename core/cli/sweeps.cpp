@@ -65,7 +65,7 @@ void printTrials(const SweepOverview &o)
     Table table(header);
     for (const auto &row : o.trials) {
         const TrialRecord &t = row.trial;
-        std::vector<std::string> cells = {std::to_string(t.trial), toString(t.state), fmt(t.value),
+        std::vector<std::string> cells = {std::to_string(t.trial), row.stateText(), fmt(t.value),
                                           t.run > 0 ? std::to_string(row.lastStep) : "-",
                                           t.run > 0 ? std::to_string(t.run) : "-"};
         for (const auto &p : o.spec.parameters)
@@ -215,7 +215,7 @@ public:
                                          [](const TrialRow &r) { return !isOpen(r.trial.state); });
         for (size_t i = 0; i < o->trials.size() && i < kLiveRows; ++i) {
             const TrialRecord &t = o->trials[i].trial;
-            table.add({std::to_string(t.trial), toString(t.state), fmt(t.value),
+            table.add({std::to_string(t.trial), o->trials[i].stateText(), fmt(t.value),
                        t.run > 0 ? std::to_string(o->trials[i].lastStep) : "-"});
         }
         const size_t n = o->trials.size();

@@ -108,6 +108,14 @@ double pearson(const std::vector<double> &x, const std::vector<double> &y)
 
 } // namespace
 
+std::string TrialRow::stateText() const
+{
+    const std::string state = toString(trial.state);
+    if (isOpen(trial.state) && runStatus && !isActive(*runStatus))
+        return state + " (run " + toString(*runStatus) + ")";
+    return state;
+}
+
 Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId)
 {
     auto sweep = store.sweep(std::to_string(sweepId));
@@ -125,6 +133,7 @@ Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId)
             if (auto run = store.runById(t.run)) {
                 row.lastStep = run->lastStep;
                 row.runName = run->name;
+                row.runStatus = run->status;
             }
         row.trial = std::move(t);
         o.trials.push_back(std::move(row));

@@ -18,6 +18,10 @@ struct TrialRow {
     TrialRecord trial;
     int64_t lastStep = 0;
     std::string runName;
+    std::optional<RunStatus> runStatus; // its run's, which runs ahead of the trial's state while no scheduler
+                                        // follows the sweep (killed, or stopped with Ctrl-C)
+    // The trial's state, and its run's where that has ended while the trial is still open: "running (run finished)".
+    std::string stateText() const;
 };
 
 // A swept key's value as tables and axes write it: a string as it is, a fraction to 4 significant digits.

@@ -13,6 +13,7 @@
 #include "sweep/groups.h"
 #include "sweep/pruner.h"
 #include "sweep/scheduler.h"
+#include "sweep/overview.h"
 #include "sweep/searchspace.h"
 #include "sweep/sweepspec.h"
 
@@ -278,6 +279,21 @@ private Q_SLOTS:
             QVERIFY2(notices.size() == 1 && notices[0].find("of 4 repeat another's values") != std::string::npos,
                      notices.empty() ? "no notice" : notices[0].c_str());
         }
+    }
+
+    // Found by an audit: with no scheduler following (Ctrl-C, a killed one), sweep show said "running" of a trial
+    // whose run had finished. The run's end is shown beside the trial's state until the sweep is resumed.
+    void aTrialBehindItsRunSaysSo()
+    {
+        TrialRow row;
+        row.trial.state = TrialState::Running;
+        QCOMPARE(row.stateText(), std::string("running"));
+        row.runStatus = RunStatus::Running;
+        QCOMPARE(row.stateText(), std::string("running"));
+        row.runStatus = RunStatus::Finished;
+        QCOMPARE(row.stateText(), std::string("running (run finished)"));
+        row.trial.state = TrialState::Finished;
+        QCOMPARE(row.stateText(), std::string("finished"));
     }
 
     void trialExperimentSetsTheKeys()

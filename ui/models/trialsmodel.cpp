@@ -62,7 +62,7 @@ QVariant TrialsModel::data(const QModelIndex &index, int role) const
         return {};
     switch (c) {
     case Trial: return t.trial;
-    case State: return QString::fromUtf8(lbk::toString(t.state));
+    case State: return QString::fromStdString(row.stateText());
     case Value: return t.value ? formatScore(*t.value) : QStringLiteral("-");
     default: break;
     }
