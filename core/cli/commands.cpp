@@ -132,9 +132,23 @@ std::string joinTags(const std::vector<std::string> &tags)
     return s;
 }
 
+// A run by id, uid (prefix) or name; a name that several runs have (a sweep run again under its name) picks the
+// latest, which is said on stderr so that a comparison across them is not made unawares.
 Result<RunDetail> findRun(Store &store, const std::string &ref)
 {
-    return store.run(ref);
+    auto r = store.run(ref);
+    if (!r || r->name != ref || std::to_string(r->id) == ref)
+        return r;
+    RunFilter named;
+    named.text = ref;
+    std::vector<std::string> others;
+    for (const auto &o : store.runs(named))
+        if (o.name == ref && o.id != r->id)
+            others.push_back(std::to_string(o.id));
+    if (!others.empty())
+        std::fprintf(stderr, "lbk: note: %s: the latest of the runs of that name, run %lld (also %s: give an id "
+                     "for another)\n", ref.c_str(), (long long)r->id, joinTags(others).c_str());
+    return r;
 }
 
 // The store and one run in it, for the commands that act on a run; when either cannot be had, what went wrong

@@ -287,6 +287,20 @@ class ByHandTest(unittest.TestCase):
             done = lbk(self.store, "edit", str(run_id), *args, check=False)
             self.assertEqual((done.returncode, message in done.stderr), (2, True), done.stderr)
 
+    def test_a_name_several_runs_have_picks_the_latest_and_says_so(self):
+        folder = temp_dir(self)
+        store = os.path.join(folder, "store.db")
+        for uid in ("0123456789aa", "0123456789bb"):  # a sweep run again under its name gives its trials' names twice
+            journal = os.path.join(folder, uid + ".jsonl")
+            with open(journal, "w") as f:
+                f.write(f'{{"seq":1,"type":"run_started","run":"{uid}","name":"twin"}}\n'
+                        '{"seq":2,"type":"finished","step":1}\n')
+            lbk(store, "record", "--journal", journal)
+        shown = lbk(store, "show", "twin")
+        self.assertTrue(shown.stdout.startswith("Run 2 "), shown.stdout)
+        self.assertIn("twin: the latest of the runs of that name, run 2 (also 1: give an id for another)", shown.stderr)
+        self.assertNotIn("note", lbk(store, "show", "2").stderr)  # an id is that run
+
     def test_compare_tells_a_missing_key_from_a_null(self):
         folder = temp_dir(self)
         store = os.path.join(folder, "store.db")
