@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "experiment/schema.h"
 #include "launch/process.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
@@ -235,6 +236,15 @@ int predict(const Invocation &inv)
 
 int eval(const Invocation &inv)
 {
+    if (isExportFolder(inv.ref)) { // eval records into a run; an export is a copy of one, scored by lbk predict
+        const auto card = readJsonFile(fs::path(inv.ref) / "model.json");
+        const nlohmann::json of = card ? card->value("run", nlohmann::json::object()) : nlohmann::json::object();
+        const nlohmann::json uid = of.value("uid", nlohmann::json());
+        return fail(badInput(inv.ref + ": an export folder" +
+                             (uid.is_string() ? " of run " + uid.get<std::string>() : std::string()) +
+                             "; lbk eval records its figures into the run, so give the run (id, uid or name) in the "
+                             "store that holds it"));
+    }
     auto sr = trainingRun(inv.common, inv.ref);
     if (!sr)
         return fail(sr.error());

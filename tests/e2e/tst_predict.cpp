@@ -837,6 +837,11 @@ private Q_SLOTS:
         QCOMPARE((*s)->evaluations(runRow->id, "eval:mine.jsonl").size(), size_t(1));
         QVERIFY2(!here.err.contains(QStringLiteral("trained on")), qPrintable(here.err)); // a copy: not the same file
 
+        // An export folder is no run to record into: said, with the run it came from.
+        auto ofExport = lbk({QStringLiteral("eval"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample)});
+        QVERIFY2(ofExport.exitCode == 2 && ofExport.err.contains(QStringLiteral(": an export folder of run ")),
+                 qPrintable(ofExport.err));
+
         // A file whose papers mostly lack the run's labels: the few it scores are said to say little.
         for (const auto &line : readLines(QString::fromUtf8(kSample)))
             if (json::parse(line)["categories"].get<std::string>().rfind("cs.CV", 0) == 0) {
