@@ -64,7 +64,6 @@ private:
     Status prepareTokenizer(const std::vector<std::string> &texts);
     Status preparePretrained();
     Status loadPretrainedWeights();
-    fs::path initRunDir() const; // model.init_from "run:UID": that run's folder, beside this one
     Status prepareFromRun();
     Status loadRunWeights();
     void setClassWeights();
@@ -176,67 +175,26 @@ Status ClassifyObjective::loadPretrainedWeights()
     return Unit{};
 }
 
-fs::path ClassifyObjective::initRunDir() const
-{
-    return m_ctx.options.runDir.parent_path() / m_ctx.exp.model.initRun().ref;
-}
-
-// model.init_from "run:UID": the pre-training run's sentencepiece model, copied into this run (resume, predict and
-// export read the copy); its [CLS] row follows the pieces as in the MLM run.
+// model.init_from "run:UID": the pre-training run's sentencepiece model, copied into this run; its [CLS] row
+// follows the pieces as in the MLM run.
 Status ClassifyObjective::prepareFromRun()
 {
-    const std::string ref = m_ctx.exp.model.initRun().ref;
-    if (fs::exists(runHfDir(initRunDir()) / "config.json"))
-        return badInput(continuedPretrainingRefusal(ref));
-    const fs::path own = m_ctx.options.runDir / "tokenizer.model";
-    if (!((m_ctx.options.resume || m_ctx.rank > 0) && fs::exists(own))) {
-        const fs::path theirs = initRunDir() / "tokenizer.model";
-        std::error_code ec;
-        fs::copy_file(theirs, own, fs::copy_options::overwrite_existing, ec);
-        if (ec)
-            return Error{"model.init_from: " + theirs.string() + ": cannot copy the pre-training run's tokenizer (" +
-                         ec.message() + "); is the run's folder on this machine?"};
-    }
-    auto tok = Tokenizer::load(own, m_ctx.exp.tokenizer);
+    auto tok = tokenizerFromRun(m_ctx.options.runDir, m_ctx.exp, m_ctx.options.resume || m_ctx.rank > 0);
     if (!tok)
         return tok.error();
     m_tokenizer = std::move(*tok);
     m_ctx.log("info", "encoder pre-trained by run " + m_ctx.exp.model.initRun().ref + " (" +
-                          initRunDir().string() + ")");
+                          initRunDir(m_ctx.options.runDir, m_ctx.exp).string() + ")");
     return Unit{};
 }
 
-// The pre-training run's encoder weights (its best checkpoint, else its last) into this classifier's encoder;
-// the position table keeps the rows this run's max_tokens needs. The head is new.
+// The pre-training run's encoder weights into this classifier's encoder. The head is new.
 Status ClassifyObjective::loadRunWeights()
 {
-    auto pre = loadMlmRun(initRunDir(), m_ctx.exp.model.initRun().step);
-    if (!pre)
-        return Error{"model.init_from: " + pre.message()};
-    std::map<std::string, torch::Tensor> theirs;
-    for (const auto &p : pre->model->named_parameters())
-        theirs.emplace(p.key(), p.value());
-    torch::NoGradGuard noGrad;
-    size_t loaded = 0;
-    for (auto &p : m_model->named_parameters()) {
-        if (p.key().rfind("bert.", 0) != 0)
-            continue;
-        const auto it = theirs.find(p.key());
-        if (it == theirs.end())
-            return Error{"model.init_from: run " + m_ctx.exp.model.initRun().ref + " has no " + p.key()};
-        torch::Tensor t = it->second;
-        if (p.key().find("position_embeddings") != std::string::npos && t.size(0) >= p.value().size(0))
-            t = t.narrow(0, 0, p.value().size(0));
-        if (t.sizes() != p.value().sizes())
-            return Error{"model.init_from: " + p.key() + " is " + shapeText(t.sizes()) + " in run " +
-                         m_ctx.exp.model.initRun().ref + " but " + shapeText(p.value().sizes()) +
-                         " here: the sizes must be the pre-training run's, tokenizer.max_tokens at most its own"};
-        p.value().copy_(t);
-        ++loaded;
-    }
-    m_ctx.log("info", "loaded " + std::to_string(loaded) + " encoder tensors from " + initRunDir().string() +
-                          "/checkpoints/" + pre->checkpoint + ".pt (step " + std::to_string(pre->step) +
-                          "); the classification head is newly initialized");
+    auto loaded = weightsFromRun(m_ctx.options.runDir, m_ctx.exp, *m_model, "bert.");
+    if (!loaded)
+        return loaded.error();
+    m_ctx.log("info", *loaded + "; the classification head is newly initialized");
     return Unit{};
 }
 

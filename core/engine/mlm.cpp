@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -100,6 +101,60 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
     if (step >= 0)
         return Error{runDir.string() + ": no checkpoints/" + keptCheckpointName(step) + ".pt"};
     return Error{runDir.string() + ": the pre-training run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
+}
+
+fs::path initRunDir(const fs::path &runDir, const Experiment &e)
+{
+    return runDir.parent_path() / e.model.initRun().ref;
+}
+
+Result<std::unique_ptr<Tokenizer>> tokenizerFromRun(const fs::path &runDir, const Experiment &e, bool keepOwnCopy)
+{
+    const std::string ref = e.model.initRun().ref;
+    if (fs::exists(runHfDir(initRunDir(runDir, e)) / "config.json"))
+        return badInput(continuedPretrainingRefusal(ref));
+    const fs::path own = runDir / "tokenizer.model";
+    if (!(keepOwnCopy && fs::exists(own))) {
+        const fs::path theirs = initRunDir(runDir, e) / "tokenizer.model";
+        std::error_code ec;
+        fs::copy_file(theirs, own, fs::copy_options::overwrite_existing, ec);
+        if (ec)
+            return Error{"model.init_from: " + theirs.string() + ": cannot copy the pre-training run's tokenizer (" +
+                         ec.message() + "); is the run's folder on this machine?"};
+    }
+    return Tokenizer::load(own, e.tokenizer);
+}
+
+Result<std::string> weightsFromRun(const fs::path &runDir, const Experiment &e, torch::nn::Module &model,
+                                   const std::string &prefix)
+{
+    const std::string ref = e.model.initRun().ref;
+    auto pre = loadMlmRun(initRunDir(runDir, e), e.model.initRun().step);
+    if (!pre)
+        return Error{"model.init_from: " + pre.message()};
+    std::map<std::string, torch::Tensor> theirs;
+    for (const auto &p : pre->model->named_parameters())
+        theirs.emplace(p.key(), p.value());
+    torch::NoGradGuard noGrad;
+    size_t loaded = 0;
+    for (auto &p : model.named_parameters()) {
+        if (p.key().rfind(prefix, 0) != 0)
+            continue;
+        const auto it = theirs.find(p.key());
+        if (it == theirs.end())
+            return Error{"model.init_from: run " + ref + " has no " + p.key()};
+        torch::Tensor t = it->second;
+        if (p.key().find("position_embeddings") != std::string::npos && t.size(0) >= p.value().size(0))
+            t = t.narrow(0, 0, p.value().size(0));
+        if (t.sizes() != p.value().sizes())
+            return Error{"model.init_from: " + p.key() + " is " + shapeText(t.sizes()) + " in run " + ref + " but " +
+                         shapeText(p.value().sizes()) +
+                         " here: the sizes must be the pre-training run's, tokenizer.max_tokens at most its own"};
+        p.value().copy_(t);
+        ++loaded;
+    }
+    return "loaded " + std::to_string(loaded) + " tensors from " + initRunDir(runDir, e).string() + "/checkpoints/" +
+           pre->checkpoint + ".pt (step " + std::to_string(pre->step) + ")";
 }
 
 MlmSpecialIds mlmSpecialIds(const hf::HfTokenizer &tokenizer, int rows)
@@ -236,6 +291,7 @@ private:
     // The tokenizer: a sentencepiece model trained on the training documents, or (model.init_from) the checkpoint's.
     Status prepareTokenizer();
     Status preparePretrained();
+    Status prepareFromRun(); // model.init_from "run:UID": pre-training continued from that run's tokenizer and weights
     Status prepareCorpus();
     void sayWhenTheCorpusChanged(const std::string &key) const;
     // The packed corpus's cache entry: everything the sequences depend on.
@@ -342,6 +398,19 @@ Status MlmObjective::prepareTokenizer()
         return tok.error();
     m_tokenizer = std::move(*tok);
     m_special = mlmSpecialIds(m_tokenizer->vocabSize());
+    return Unit{};
+}
+
+Status MlmObjective::prepareFromRun()
+{
+    auto tok = tokenizerFromRun(m_ctx.options.runDir, m_ctx.exp, m_ctx.options.resume || m_ctx.rank > 0);
+    if (!tok)
+        return tok.error();
+    m_tokenizer = std::move(*tok);
+    m_tokenizerFromCache = true; // not trained here
+    m_special = mlmSpecialIds(m_tokenizer->vocabSize());
+    m_ctx.log("info", "continued pre-training of run " + m_ctx.exp.model.initRun().ref + " (" +
+                          initRunDir(m_ctx.options.runDir, m_ctx.exp).string() + "), with its tokenizer");
     return Unit{};
 }
 
@@ -456,7 +525,10 @@ Status MlmObjective::prepare()
     if (!files)
         return files.error();
     m_files = std::move(*files);
-    if (auto tok = m_ctx.exp.model.pretrained() ? preparePretrained() : prepareTokenizer(); !tok)
+    const Experiment &e = m_ctx.exp;
+    if (auto tok = e.model.initFromRun() ? prepareFromRun() : e.model.pretrained() ? preparePretrained()
+                                                                                   : prepareTokenizer();
+        !tok)
         return tok;
     if (auto corpus = prepareCorpus(); !corpus)
         return corpus;
@@ -515,6 +587,13 @@ Status MlmObjective::createModel()
                               m_pretrained->folder->weightsPath.string());
         for (const auto &msg : report->messages(m_pretrained->folder->weightsPath.string()))
             m_ctx.log(report->missing.empty() ? "info" : "warning", msg);
+    }
+    // A fresh run continuing a pre-training run: its weights, the prediction head too (resuming: the run's own).
+    if (e.model.initFromRun() && !continuesFromCheckpoint(m_ctx.options.resume, m_ctx.options.runDir)) {
+        auto loaded = weightsFromRun(m_ctx.options.runDir, e, *m_model, "");
+        if (!loaded)
+            return loaded.error();
+        m_ctx.log("info", *loaded);
     }
     m_model->to(m_ctx.device);
     m_model->train();

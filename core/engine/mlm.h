@@ -53,6 +53,19 @@ struct PretrainedMlm {
 // step >= 0: the weights kept at that evaluation (checkpoints/step-N.pt, evaluation.keep_checkpoints).
 Result<PretrainedMlm> loadMlmRun(const std::filesystem::path &runDir, int64_t step = -1);
 
+// model.init_from "run:UID[@STEP]" (a classifier fine-tuned from a pre-training run, or a pre-training continued
+// from one): that run's folder, beside this run's in the store's runs folder.
+std::filesystem::path initRunDir(const std::filesystem::path &runDir, const Experiment &e);
+// Its sentencepiece model, copied into runDir as tokenizer.model (resume, predict and export read the copy; a
+// resume or a further rank reads the copy it has). Refused for a run that continued a Hugging Face checkpoint.
+Result<std::unique_ptr<Tokenizer>> tokenizerFromRun(const std::filesystem::path &runDir, const Experiment &e,
+                                                    bool keepOwnCopy);
+// Its weights (the step named, else its best checkpoint, else its last) into model's parameters whose names start
+// with prefix ("bert." for a classifier's encoder, "" for a whole masked-language model); the position table keeps
+// the rows this run's max_tokens needs. Returns the line for the run's log.
+Result<std::string> weightsFromRun(const std::filesystem::path &runDir, const Experiment &e, torch::nn::Module &model,
+                                   const std::string &prefix);
+
 // The special ids of a Hugging Face tokenizer ([CLS] or <s>, ...), its whole vocabulary the rows.
 MlmSpecialIds mlmSpecialIds(const hf::HfTokenizer &tokenizer, int rows);
 

@@ -272,9 +272,6 @@ void checkMlm(const Experiment &e, std::vector<ValidationIssue> &issues)
     if (e.model.type != ModelType::Encoder)
         issues.push_back({"model.type", "model.type: training.objective \"mlm\" pre-trains an encoder; set model.type "
                                         "to \"encoder\" (it is \"" + std::string(toString(e.model.type)) + "\")"});
-    if (e.model.initFromRun())
-        issues.push_back({"model.init_from", "model.init_from: an mlm run continues a Hugging Face checkpoint folder; "
-                                             "to continue a Labbook pre-training run, resume it (lbk resume RUN)"});
     const EvalMetric metric = e.evaluation.metric;
     if (metric != EvalMetric::Loss && metric != EvalMetric::Accuracy)
         issues.push_back({"evaluation.metric", "evaluation.metric: an mlm run is scored by the masked tokens' "
