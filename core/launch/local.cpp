@@ -110,7 +110,10 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
         return Error{"run " + std::to_string(run.id) + " is " + toString(run.status) + "; only an interrupted, failed "
                      "or cancelled run can be resumed"};
     if (run.status == RunStatus::Finished)
-        return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
+        return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead" +
+                     (run.task == "mlm" ? " (to pre-train further from it, an mlm experiment with model.init_from "
+                                          "\"run:" + std::to_string(run.id) + "\": docs/PRETRAINING.md)"
+                                        : std::string())};
     if (run.lrFind())
         return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
     if (run.runDir.empty() || !fs::exists(run.runDir))
