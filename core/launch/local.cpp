@@ -111,7 +111,7 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
                      "or cancelled run can be resumed"};
     if (run.status == RunStatus::Finished)
         return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead" +
-                     (run.task == "mlm" ? " (to pre-train further from it, an mlm experiment with model.init_from "
+                     (run.task == toString(TrainingObjective::Mlm) ? " (to pre-train further from it, an mlm experiment with model.init_from "
                                           "\"run:" + std::to_string(run.id) + "\": docs/PRETRAINING.md)"
                                         : std::string())};
     if (run.lrFind())
