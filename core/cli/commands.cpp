@@ -615,6 +615,7 @@ void checkInitRun(const Common &c, const Experiment &e, std::vector<ValidationIs
         issues.push_back({"model.init_from", "model.init_from: " + store.message()});
         return;
     }
+    (void)syncActiveRuns(**store); // a detached run that ended meanwhile is seen as ended, as a launch would see it
     std::vector<std::string> replaced;
     if (auto resolved = usecase::resolveInitRun(**store, e, replaced); !resolved)
         issues.push_back({"model.init_from", resolved.message()});

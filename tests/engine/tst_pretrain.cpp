@@ -562,6 +562,24 @@ private Q_SLOTS:
         QVERIFY(continued.front().value < fresh.front().value);
     }
 
+    // lbk validate of a fine-tune from a detached pre-training run that has ended since: the store is caught up
+    // first, as a launch catches it up (found by an audit: "run ... is still queued" of a run that had finished).
+    void validateSeesADetachedRunThatEnded()
+    {
+        const auto started = lbk({QStringLiteral("run"), experiment(QStringLiteral("mlm-detached"),
+                                                                    {{"training", {{"max_steps", 5}}}}),
+                                  QStringLiteral("--detach"), QStringLiteral("-q")});
+        QVERIFY2(started.exitCode == 0, qPrintable(started.err));
+        const std::string id = started.out.trimmed().toStdString();
+        const fs::path journal = fs::path(store()->run(id)->runDir) / "journal.jsonl";
+        QTRY_VERIFY_WITH_TIMEOUT(readFileText(journal).find("\"type\":\"finished\"") != std::string::npos, 120000);
+        const QString fineTune = lbktest::debugVariant(
+            m_dir.path(), QStringLiteral("from-detached"),
+            {{"model", {{"type", "encoder"}, {"init_from", "run:" + id}}}, {"tokenizer", {{"max_tokens", 24}}}});
+        const auto v = lbk({QStringLiteral("validate"), fineTune});
+        QVERIFY2(v.exitCode == 0, qPrintable(v.out + v.err));
+    }
+
     void resumeReproducesTheCurve()
     {
         auto env = QProcessEnvironment::systemEnvironment();
