@@ -773,6 +773,12 @@ Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadRe
     t.asWritten = needs.asWritten;
     t.givenFile = needs.givenFile;
     t.fastJson = needs.fastJson;
+    // Every file is there before any is read: data.limit reached within the first would leave a missing later one
+    // unread and unsaid, while the run's config and cache key name it.
+    if (files.size() > 1)
+        for (const auto &f : files)
+            if (const std::string missing = notAFile(f); !missing.empty())
+                return Error{missing};
     for (size_t i = 0; i < files.size() && !t.full(); ++i) {
         if (files.size() > 1)
             t.lineIdPrefix = files[i].filename().string() + ":";

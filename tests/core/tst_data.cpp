@@ -1063,6 +1063,14 @@ private Q_SLOTS:
                      q(files->front().string()) + QStringLiteral(" line 1"));
         spec.limit = 3;
         QCOMPARE(readPaperFiles(*files, spec, nullptr, ReadNeeds{false})->size(), size_t(3));
+        // A missing file after the first is said even when the limit is reached before it would be read.
+        auto withMissing = *files;
+        withMissing.push_back(fs::path(m_tmp.toStdString()) / "shards" / "part-3.jsonl");
+        spec.limit = 1;
+        const auto missing = readPaperFiles(withMissing, spec, nullptr, ReadNeeds{false});
+        QVERIFY(!missing.ok());
+        QVERIFY2(q(missing.message()).contains(QStringLiteral("part-3.jsonl: no such file")), missing.message().c_str());
+        spec.limit = 3;
         // One file without a pattern; a pattern without a match.
         QCOMPARE(resolveDataFiles("shards/part-1.jsonl", m_tmp.toStdString())->size(), size_t(1));
         const auto none = resolveDataFiles("shards/*.jsonl.zst", m_tmp.toStdString());
