@@ -539,7 +539,8 @@ std::vector<FieldBinding> trainingFields()
               "finished run keeps only best.pt.")
             .range(0, 10080),
         field(&TrainingSpec::balanced, "training.balanced",
-              "Weight classes inversely to their frequency (for skewed labels)."),
+              "Weight classes inversely to their frequency (for skewed labels).")
+            .unless({"training.objective=mlm"}), // masked tokens have no classes to weight
         // The trainer and the scorer read it from the config (engine/trainer.cpp, engine/inference.cpp).
         configOnly("training.precision", FieldType::Enum, "fp32",
                    "bf16: autocast matrix products to bfloat16 on CUDA or on CPUs with native bf16 (AVX512-BF16, "
