@@ -1154,7 +1154,9 @@ int predictions(const Common &c, const PredictionsOptions &o)
     const int64_t step = o.step >= 0 ? o.step : steps.back();
     std::printf("%s predictions of run %lld at step %lld%s (%zu shown)\n", o.split.c_str(), (long long)r->id,
                 (long long)step, o.misclassified ? ", misclassified only" : "", rows.size());
-    Table t({"", "ID", "TRUE", "PREDICTED", "P", "TITLE"});
+    // A pre-training run's rows are masked tokens: the piece, and the text around it as the model saw it.
+    const bool fills = r->task == toString(TrainingObjective::Mlm);
+    Table t({"", "ID", fills ? "PIECE" : "TRUE", "PREDICTED", "P", fills ? "IN CONTEXT" : "TITLE"});
     const bool multiLabel = r->task == toString(TaskKind::MultiLabel);
     for (const auto &p : rows) {
         std::string truth, predicted;

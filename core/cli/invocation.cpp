@@ -192,7 +192,7 @@ void defineReading(CLI::App &app, Invocation &inv)
     pred->add_option("--step", p.step, "Evaluation step (default: the latest)")->check(atLeast(0));
     pred->add_option("--true", p.trueLabel, "Only examples with this true label");
     pred->add_option("--predicted", p.predictedLabel, "Only examples predicted as this label");
-    pred->add_option("--search", p.text, "Text in the title");
+    pred->add_option("--search", p.text, "Text in the title (a pre-training run: in the masked token's context)");
     pred->add_option("--limit", p.limit, "At most this many (0: all)")->check(atLeast(0))->capture_default_str();
 
     auto *exp = app.add_subcommand("export", "Export a run's metrics and predictions as CSV or JSON");
