@@ -69,12 +69,18 @@ json inheritedFromPretraining(const Experiment &pre)
             {"tokenizer.vocab_size", t.vocabSize}, {"tokenizer.min_count", t.minCount}};
 }
 
+// "run 7" for a run named by its id, "run mlm (id 7)" for one named otherwise: the id said once.
+std::string namedRun(const std::string &ref, int64_t id)
+{
+    return ref == std::to_string(id) ? "run " + ref : "run " + ref + " (id " + std::to_string(id) + ")";
+}
+
 // A run model.init_from may start from: an MLM pre-training run with weights to take.
 Status checkPretrainingRun(const RunDetail &pre, const std::string &ref, int64_t step)
 {
     if (pre.lrFind())
-        return badInput("model.init_from: run " + ref + " is an LR range test (run " + std::to_string(pre.id) +
-                        "), not a pre-training run; name the pre-training run by its id (run:ID)");
+        return badInput("model.init_from: " + namedRun(ref, pre.id) + " is an LR range test, not a pre-training "
+                        "run; name the pre-training run by its id (run:ID)");
     if (pre.task != toString(TrainingObjective::Mlm))
         return badInput("model.init_from: run " + ref + " is not an MLM pre-training run (its task is " + pre.task +
                         ")");
@@ -156,8 +162,7 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
     if (init.step != -1) {
         const fs::path kept = fs::path(pre->runDir) / "checkpoints" / (std::string(kKeptPrefix) + std::to_string(init.step) + ".pt");
         if (init.step < 0 || !fs::exists(kept))
-            return badInput("model.init_from: run " + init.ref + " (id " + std::to_string(pre->id) +
-                            ") kept no weights at step " +
+            return badInput("model.init_from: " + namedRun(init.ref, pre->id) + " kept no weights at step " +
                             experiment.model.initFrom.substr(experiment.model.initFrom.rfind('@') + 1) +
                             " (its evaluation.keep_checkpoints keeps checkpoints/step-N.pt at each evaluation" +
                             keptStepsText(*pre) + ")");
@@ -171,8 +176,8 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
         const json given = valueAt(config, key);
         const FieldSpec *field = findField(key);
         if (!given.is_null() && given != value && !(field && given == field->defaultValue))
-            notes.push_back(key + " " + given.dump() + " is replaced by " + value.dump() + ", as run " + init.ref +
-                            " (id " + std::to_string(pre->id) + ") pre-trained the encoder");
+            notes.push_back(key + " " + given.dump() + " is replaced by " + value.dump() + ", as " +
+                            namedRun(init.ref, pre->id) + " pre-trained the encoder");
         setValueAt(config, key, value);
     }
     const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");
