@@ -180,11 +180,17 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
                             namedRun(init.ref, pre->id) + " pre-trained the encoder");
         setValueAt(config, key, value);
     }
+    // Pre-training trained the positions of its windows, [CLS] and [SEP] included; a classifier's text takes
+    // max_tokens pieces between those two, a continued pre-training windows of max_tokens ids.
     const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");
-    if (preTokens.is_number_integer() && experiment.tokenizer.maxTokens > preTokens.get<int>())
+    const bool classifier = experiment.training.objective != TrainingObjective::Mlm;
+    const int most = preTokens.is_number_integer() ? preTokens.get<int>() - (classifier ? 2 : 0) : 0;
+    if (preTokens.is_number_integer() && experiment.tokenizer.maxTokens > most)
         return badInput("model.init_from: tokenizer.max_tokens is " + std::to_string(experiment.tokenizer.maxTokens) +
-                        " but run " + init.ref + " pre-trained on sequences of " + std::to_string(preTokens.get<int>()) +
-                        " tokens; lower it");
+                        " but " + namedRun(init.ref, pre->id) + " pre-trained on sequences of " +
+                        std::to_string(preTokens.get<int>()) + " ids, [CLS] and [SEP] included" +
+                        (classifier ? ", which a text's pieces and those two must fit" : std::string()) +
+                        ": lower it to " + std::to_string(most) + " (positions beyond were never trained)");
     return experimentFromJson(config);
 }
 

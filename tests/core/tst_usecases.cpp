@@ -148,6 +148,23 @@ private Q_SLOTS:
         const auto empty = usecase::launch(*m_store, localTarget(), *tune, {});
         QVERIFY(!empty.ok() && empty.error().badInput);
         QVERIFY2(empty.message().find("(failed) left no checkpoint in") != std::string::npos, empty.message().c_str());
+        // A text of max_tokens pieces between [CLS] and [SEP] must fit the pre-training windows, those two included:
+        // positions beyond were never trained. A continued pre-training takes windows as long as the run's.
+        (void)m_store->setStatus(run->id, RunStatus::Finished);
+        std::ofstream(fs::path(run->runDir) / "checkpoints" / "best.pt") << "weights";
+        const int window = pre->tokenizer.maxTokens;
+        tune->tokenizer.maxTokens = window - 1;
+        tune->config["tokenizer"]["max_tokens"] = window - 1;
+        std::vector<std::string> notes;
+        const auto tooLong = usecase::resolveInitRun(*m_store, *tune, notes);
+        QVERIFY(!tooLong.ok());
+        QVERIFY2(tooLong.message().find("lower it to " + std::to_string(window - 2)) != std::string::npos,
+                 tooLong.message().c_str());
+        auto more = *pre;
+        more.model.initFrom = "run:" + std::to_string(run->id);
+        QVERIFY2(usecase::resolveInitRun(*m_store, more, notes).ok(), "a continuation's windows are the run's");
+        fs::remove(fs::path(run->runDir) / "checkpoints" / "best.pt");
+        (void)m_store->setStatus(run->id, RunStatus::Failed, "out of memory");
         // An LR range test of the pre-training experiment is not a pre-training run.
         NewRun test;
         test.name = "lr-test-of-pretraining";

@@ -477,7 +477,12 @@ private Q_SLOTS:
         QVERIFY2(invalid.err.contains(QStringLiteral("model.init_from: run from-mlm is not an MLM pre-training run")),
                  qPrintable(invalid.err));
         const QString good = lbktest::debugVariant(m_dir.path(), QStringLiteral("validate-from-mlm"),
-                                                   {{"model", {{"type", "encoder"}, {"init_from", "run:mlm"}}}});
+                                                   {{"model", {{"type", "encoder"}, {"init_from", "run:mlm"}}},
+                                                    {"tokenizer", {{"max_tokens", 46}}}}); // 48-id windows
+        const QString tooLong = lbktest::debugVariant(m_dir.path(), QStringLiteral("validate-too-long"),
+                                                      {{"model", {{"type", "encoder"}, {"init_from", "run:mlm"}}}});
+        const auto longer = lbk({QStringLiteral("validate"), tooLong});
+        QVERIFY2(longer.exitCode == 2 && longer.err.contains(QStringLiteral("lower it to 46")), qPrintable(longer.err));
         const auto valid = lbk({QStringLiteral("validate"), good});
         QVERIFY2(valid.exitCode == 0 && valid.err.contains(QStringLiteral("note: model.embedding_dim 48 is replaced")),
                  qPrintable(valid.err));
