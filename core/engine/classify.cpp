@@ -179,7 +179,8 @@ Status ClassifyObjective::loadPretrainedWeights()
 // follows the pieces as in the MLM run.
 Status ClassifyObjective::prepareFromRun()
 {
-    auto tok = tokenizerFromRun(m_ctx.options.runDir, m_ctx.exp, m_ctx.options.resume || m_ctx.rank > 0);
+    auto tok = tokenizerFromRun(m_ctx.options.runDir, m_ctx.exp, m_ctx.exp.tokenizer,
+                                m_ctx.options.resume || m_ctx.rank > 0);
     if (!tok)
         return tok.error();
     m_tokenizer = std::move(*tok);

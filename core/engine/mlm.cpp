@@ -108,7 +108,8 @@ fs::path initRunDir(const fs::path &runDir, const Experiment &e)
     return runDir.parent_path() / e.model.initRun().ref;
 }
 
-Result<std::unique_ptr<Tokenizer>> tokenizerFromRun(const fs::path &runDir, const Experiment &e, bool keepOwnCopy)
+Result<std::unique_ptr<Tokenizer>> tokenizerFromRun(const fs::path &runDir, const Experiment &e,
+                                                    const TokenizerSpec &spec, bool keepOwnCopy)
 {
     const std::string ref = e.model.initRun().ref;
     if (fs::exists(runHfDir(initRunDir(runDir, e)) / "config.json"))
@@ -122,7 +123,7 @@ Result<std::unique_ptr<Tokenizer>> tokenizerFromRun(const fs::path &runDir, cons
             return Error{"model.init_from: " + theirs.string() + ": cannot copy the pre-training run's tokenizer (" +
                          ec.message() + "); is the run's folder on this machine?"};
     }
-    return Tokenizer::load(own, e.tokenizer);
+    return Tokenizer::load(own, spec);
 }
 
 Result<std::string> weightsFromRun(const fs::path &runDir, const Experiment &e, torch::nn::Module &model,
@@ -149,7 +150,7 @@ Result<std::string> weightsFromRun(const fs::path &runDir, const Experiment &e, 
         if (t.sizes() != p.value().sizes())
             return Error{"model.init_from: " + p.key() + " is " + shapeText(t.sizes()) + " in run " + ref + " but " +
                          shapeText(p.value().sizes()) +
-                         " here: the sizes must be the pre-training run's, tokenizer.max_tokens at most its own"};
+                         " here: the sizes must be the pre-training run's, tokenizer.max_tokens within its windows"};
         p.value().copy_(t);
         ++loaded;
     }
@@ -375,11 +376,16 @@ std::vector<std::string> MlmObjective::pieceNames() const
     return mlmPieceNames(m_pretrained ? m_pretrained->tokenizer->displayPieces() : m_tokenizer->pieceTexts(), m_special);
 }
 
+// Documents are encoded whole: the sequence length is the packing's, not a cut of each text.
+static TokenizerSpec wholeDocuments(TokenizerSpec spec)
+{
+    spec.maxTokens = std::numeric_limits<int>::max() / 2;
+    return spec;
+}
+
 Status MlmObjective::prepareTokenizer()
 {
-    // Documents are encoded whole: the sequence length is the packing's, not a cut of each text.
-    TokenizerSpec whole = m_ctx.exp.tokenizer;
-    whole.maxTokens = std::numeric_limits<int>::max() / 2;
+    const TokenizerSpec whole = wholeDocuments(m_ctx.exp.tokenizer);
     const RunTokenizerRequest request{m_ctx.options.runDir, m_ctx.options.cacheDir,
                                       m_ctx.options.resume || m_ctx.rank > 0, m_ctx.threadsPerProcess()};
     const TokenizerFeed feed = [&](TokenizerCorpus &corpus) -> Status {
@@ -403,11 +409,11 @@ Status MlmObjective::prepareTokenizer()
 
 Status MlmObjective::prepareFromRun()
 {
-    auto tok = tokenizerFromRun(m_ctx.options.runDir, m_ctx.exp, m_ctx.options.resume || m_ctx.rank > 0);
+    auto tok = tokenizerFromRun(m_ctx.options.runDir, m_ctx.exp, wholeDocuments(m_ctx.exp.tokenizer),
+                                m_ctx.options.resume || m_ctx.rank > 0);
     if (!tok)
         return tok.error();
-    m_tokenizer = std::move(*tok);
-    m_tokenizerFromCache = true; // not trained here
+    m_tokenizer = std::move(*tok); // the run's, not trained here (and not from the cache either)
     m_special = mlmSpecialIds(m_tokenizer->vocabSize());
     m_ctx.log("info", "continued pre-training of run " + m_ctx.exp.model.initRun().ref + " (" +
                           initRunDir(m_ctx.options.runDir, m_ctx.exp).string() + "), with its tokenizer");

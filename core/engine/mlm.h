@@ -57,9 +57,10 @@ Result<PretrainedMlm> loadMlmRun(const std::filesystem::path &runDir, int64_t st
 // from one): that run's folder, beside this run's in the store's runs folder.
 std::filesystem::path initRunDir(const std::filesystem::path &runDir, const Experiment &e);
 // Its sentencepiece model, copied into runDir as tokenizer.model (resume, predict and export read the copy; a
-// resume or a further rank reads the copy it has). Refused for a run that continued a Hugging Face checkpoint.
+// resume or a further rank reads the copy it has), loaded with spec (a classifier's cuts texts to max_tokens,
+// pre-training encodes whole documents). Refused for a run that continued a Hugging Face checkpoint.
 Result<std::unique_ptr<Tokenizer>> tokenizerFromRun(const std::filesystem::path &runDir, const Experiment &e,
-                                                    bool keepOwnCopy);
+                                                    const TokenizerSpec &spec, bool keepOwnCopy);
 // Its weights (the step named, else its best checkpoint, else its last) into model's parameters whose names start
 // with prefix ("bert." for a classifier's encoder, "" for a whole masked-language model); the position table keeps
 // the rows this run's max_tokens needs. Returns the line for the run's log.

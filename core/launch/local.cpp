@@ -109,13 +109,8 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
     if (run.status == RunStatus::Running || run.status == RunStatus::Queued)
         return Error{"run " + std::to_string(run.id) + " is " + toString(run.status) + "; only an interrupted, failed "
                      "or cancelled run can be resumed"};
-    if (run.status == RunStatus::Finished)
-        return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead" +
-                     (run.task == toString(TrainingObjective::Mlm) ? " (to pre-train further from it, an mlm experiment with model.init_from "
-                                          "\"run:" + std::to_string(run.id) + "\": docs/PRETRAINING.md)"
-                                        : std::string())};
-    if (run.lrFind())
-        return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
+    if (const auto ended = whyNotResumable(run))
+        return Error{*ended};
     if (run.runDir.empty() || !fs::exists(run.runDir))
         return Error{"run " + std::to_string(run.id) + ": its folder " + run.runDir +
                      " is gone, so there is nothing to resume from"};
@@ -147,6 +142,24 @@ std::string whatAStopDoes(const RunSummary &run)
     if (!trainedByLabbook(run) && !run.remote())
         return "the script gets SIGTERM and ends as cancelled (the labbook library records it)";
     return "it saves a checkpoint and ends as cancelled";
+}
+
+bool isPretraining(const RunSummary &run)
+{
+    return run.task == toString(TrainingObjective::Mlm);
+}
+
+std::optional<std::string> whyNotResumable(const RunSummary &run)
+{
+    const std::string id = std::to_string(run.id);
+    if (run.lrFind())
+        return "run " + id + " is an LR range test; start a new one with `lbk lr-find`";
+    if (run.status != RunStatus::Finished)
+        return std::nullopt;
+    return "run " + id + " has finished; start a new run with `lbk run` instead" +
+           (isPretraining(run) ? " (to pre-train further from it, an mlm experiment with model.init_from \"run:" + id +
+                                     "\": docs/PRETRAINING.md)"
+                               : std::string());
 }
 
 std::string howToGoOn(const RunSummary &run)

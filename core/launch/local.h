@@ -3,6 +3,7 @@
 // store, and noticing runs whose worker died without a final event (they become `interrupted`).
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,12 @@ bool resumesFromCheckpoint(const RunSummary &run);
 // How to go on with a run that ended early, as the messages say it: `lbk resume N` from its last checkpoint (or
 // from step 0 when it saved none yet), the LR range test again, or the script started again.
 std::string howToGoOn(const RunSummary &run);
+
+// Whether the run pre-trains an encoder (training.objective "mlm"; its task says so).
+bool isPretraining(const RunSummary &run);
+// Why a run cannot be resumed whatever its folder holds, and what to do instead: an LR range test (run another),
+// a finished run (start a new one; from a finished pre-training run, with model.init_from); nothing otherwise.
+std::optional<std::string> whyNotResumable(const RunSummary &run);
 
 // The last lines of the run's worker.log, for error messages.
 std::string workerLogTail(const RunSummary &run, size_t maxLines = 5);

@@ -574,10 +574,8 @@ Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, cons
     auto info = readRemoteInfo(run);
     if (!info)
         return info.error();
-    if (run.lrFind())
-        return Error{"run " + std::to_string(run.id) + " is an LR range test; start a new one with `lbk lr-find`"};
-    if (run.status == RunStatus::Finished)
-        return Error{"run " + std::to_string(run.id) + " has finished; start a new run with `lbk run` instead"};
+    if (const auto ended = whyNotResumable(run))
+        return Error{*ended};
     Staged staged;
     staged.runDir = info->runDir;
     staged.dataRoot = t.dataRoot.empty() ? fs::path(info->runDir).parent_path().parent_path().string() + "/data"

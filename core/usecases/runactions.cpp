@@ -81,7 +81,7 @@ Status checkPretrainingRun(const RunDetail &pre, const std::string &ref, int64_t
     if (pre.lrFind())
         return badInput("model.init_from: " + namedRun(ref, pre.id) + " is an LR range test, not a pre-training "
                         "run; name the pre-training run by its id (run:ID)");
-    if (pre.task != toString(TrainingObjective::Mlm))
+    if (!isPretraining(pre))
         return badInput("model.init_from: run " + ref + " is not an MLM pre-training run (its task is " + pre.task +
                         ")");
     if (const json from = valueAt(pre.config, "model.init_from"); from.is_string() && !from.get<std::string>().empty())
@@ -181,15 +181,19 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
         setValueAt(config, key, value);
     }
     // Pre-training trained the positions of its windows, [CLS] and [SEP] included; a classifier's text takes
-    // max_tokens pieces between those two, a continued pre-training windows of max_tokens ids.
+    // max_tokens pieces after [CLS] (and before [SEP], model.append_sep), a continued pre-training windows of
+    // max_tokens ids.
     const json preTokens = valueAt(pre->config, "tokenizer.max_tokens");
     const bool classifier = experiment.training.objective != TrainingObjective::Mlm;
-    const int most = preTokens.is_number_integer() ? preTokens.get<int>() - (classifier ? 2 : 0) : 0;
+    const int framing = classifier ? (experiment.model.appendSep ? 2 : 1) : 0;
+    const int most = preTokens.is_number_integer() ? preTokens.get<int>() - framing : 0;
     if (preTokens.is_number_integer() && experiment.tokenizer.maxTokens > most)
         return badInput("model.init_from: tokenizer.max_tokens is " + std::to_string(experiment.tokenizer.maxTokens) +
                         " but " + namedRun(init.ref, pre->id) + " pre-trained on sequences of " +
                         std::to_string(preTokens.get<int>()) + " ids, [CLS] and [SEP] included" +
-                        (classifier ? ", which a text's pieces and those two must fit" : std::string()) +
+                        (framing == 2 ? ", which a text's pieces and those two must fit"
+                         : framing == 1 ? ", which a text's pieces and its [CLS] must fit"
+                                        : std::string()) +
                         ": lower it to " + std::to_string(most) + " (positions beyond were never trained)");
     return experimentFromJson(config);
 }

@@ -547,8 +547,10 @@ private Q_SLOTS:
     // an audit: validate said "resume it", resume said the run had finished.)
     void continuesAFinishedPreTrainingRun()
     {
+        // 500 of the 600 papers: packed anew (not the run's cached corpus), whole documents as the run packed them.
         const auto r = lbk({QStringLiteral("run"),
-                            experiment(QStringLiteral("mlm-more"), {{"model", {{"init_from", "run:mlm"}}},
+                            experiment(QStringLiteral("mlm-more"), {{"data", {{"limit", 500}}},
+                                                                    {"model", {{"init_from", "run:mlm"}}},
                                                                     {"training", {{"max_steps", 10}}}})});
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         QVERIFY2(r.err.contains(QStringLiteral("continued pre-training of run")) &&
@@ -560,6 +562,13 @@ private Q_SLOTS:
         QCOMPARE(more->config["model"]["init_from"].get<std::string>(), "run:" + pre->uid);
         QCOMPARE(readFileText(fs::path(more->runDir) / "tokenizer.model"),
                  readFileText(fs::path(pre->runDir) / "tokenizer.model"));
+        const auto perDocument = [](const lbk::RunDetail &run) {
+            const json d = run.summary.value("data", json::object());
+            return d.value("train_tokens", 0.0) / std::max(1.0, d.value("train_documents", 0.0));
+        };
+        qInfo("tokens per training document: the run %.0f, its continuation %.0f", perDocument(*pre),
+              perDocument(*more));
+        QVERIFY(perDocument(*more) > 0.8 * perDocument(*pre)); // not cut to max_tokens (48) as a classifier's texts
         const auto fresh = s->metric(pre->id, "val/loss"), continued = s->metric(more->id, "val/loss");
         QVERIFY(!fresh.empty() && !continued.empty());
         qInfo("held-out loss at step 10: fresh %.3f, continued %.3f (the fresh run ended at %.3f)", fresh.front().value,

@@ -22,6 +22,7 @@
 #include <QVBoxLayout>
 
 #include "experiment/experiment.h"
+#include "launch/local.h"
 #include "columnchooser.h"
 #include "compactcombo.h"
 #include "filedialogs.h"
@@ -284,7 +285,7 @@ void PredictionsPage::setRun(const lbk::RunSummary &run)
 {
     const bool same = run.id == m_run.id;
     m_run = run;
-    const bool tokens = run.task == lbk::toString(lbk::TrainingObjective::Mlm);
+    const bool tokens = lbk::isPretraining(run);
     m_model->setMaskedTokens(tokens);
     setWording(tokens);
     // A fill's context marks its masked token; the delegate highlights it (a paper's title has no such mark).
@@ -420,7 +421,7 @@ void PredictionsPage::applyQuery()
     q.maxConfidence = m_maxConf->value();
     q.text = m_text->text();
     m_model->setQuery(q);
-    const bool tokens = m_run.task == lbk::toString(lbk::TrainingObjective::Mlm);
+    const bool tokens = lbk::isPretraining(m_run);
     m_count->setText((tokens ? tr("%L1 of %L2 masked tokens shown (step %3, %4)") : tr("%L1 of %L2 papers shown (step %3, %4)"))
                          .arg(m_model->rowCount())
                          .arg(m_model->totalCount())

@@ -7,6 +7,7 @@
 #include <QVBoxLayout>
 
 #include "experiment/experiment.h"
+#include "launch/local.h"
 #include "format.h"
 #include "storeservice.h"
 #include "views/classespage.h"
@@ -142,7 +143,7 @@ void RunView::loadRun(bool firstTime)
             m_log->setRun(m_run);
             // A pre-training run has no labels: no histograms or per-class figures. Its predictions are the fills
             // of masked tokens in held-out sequences.
-            const bool labelled = m_run.task != lbk::toString(lbk::TrainingObjective::Mlm);
+            const bool labelled = !lbk::isPretraining(m_run);
             for (int tab : {Histograms, Classes}) {
                 m_tabs->setTabEnabled(tab, labelled);
                 m_tabs->setTabToolTip(tab, labelled ? QString() : tr("A masked-language-model run has no labels"));
@@ -216,12 +217,13 @@ QString RunView::lineageRows(const std::optional<lbk::usecase::EncoderSource> &s
             from += tr(", as it was at step %L1").arg(source->step);
         row(tr("Encoder from"), from);
     }
-    if (!fineTuned.empty()) {
-        QStringList links;
-        for (const auto &r : fineTuned)
-            links << runLink(r) + qs(lbk::usecase::endNote(r)).toHtmlEscaped();
-        row(tr("Fine-tuned by"), links.join(QStringLiteral(", ")));
-    }
+    QStringList tunes, continuations; // classifiers started from this run; pre-training runs that went on from it
+    for (const auto &r : fineTuned)
+        (lbk::isPretraining(r) ? continuations : tunes) << runLink(r) + qs(lbk::usecase::endNote(r)).toHtmlEscaped();
+    if (!tunes.empty())
+        row(tr("Fine-tuned by"), tunes.join(QStringLiteral(", ")));
+    if (!continuations.empty())
+        row(tr("Pre-training continued by"), continuations.join(QStringLiteral(", ")));
     return rows;
 }
 
