@@ -571,15 +571,10 @@ int sweepShow(const Common &c, const std::string &ref)
     for (const auto &k : keyImportance(*o))
         keys.add({k.key, std::isnan(k.permutation) ? "-" : fmt(k.permutation),
                   std::isnan(k.score) ? "-" : fmt(k.score) + (k.direction > 0 ? " (+)" : k.direction < 0 ? " (-)" : "")});
-    const auto valued = std::count_if(o->trials.begin(), o->trials.end(), [](const TrialRow &r) {
-        return r.trial.value.has_value();
-    });
+    const std::string shortfall = keyImportanceShortfall(*o);
     std::printf("\nHow much each key matters (a random forest's permutation importance; Spearman or correlation ratio)"
                 "%s\n%s",
-                valued < 4 ? (" - " + counted(valued, "trial") + " with a value: the forest needs 4, the correlation 3")
-                                 .c_str()
-                           : "",
-                keys.render().c_str());
+                shortfall.empty() ? "" : (" - " + shortfall).c_str(), keys.render().c_str());
     printGroups(*store, *o);
     return kOk;
 }

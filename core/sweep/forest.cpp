@@ -104,7 +104,7 @@ double forestError(const std::vector<Tree> &forest, const std::vector<std::vecto
 std::vector<double> permutationImportance(const std::vector<std::vector<double>> &X, const std::vector<double> &y,
                                           const ForestOptions &o)
 {
-    if (X.size() < 4 || X.size() != y.size() || X.front().empty())
+    if (X.size() < kForestMinTrials || X.size() != y.size() || X.front().empty())
         return {};
     StableDraws d(o.seed);
     std::vector<Tree> forest;

@@ -17,6 +17,8 @@ struct ForestOptions {
     uint64_t seed = 1;
 };
 
+inline constexpr size_t kForestMinTrials = 4; // fewer rows give no importances
+
 // X: one row per trial, one column per feature (any scale); y: the metric. Returns, per feature, its share of the
 // total increase in mean squared error when shuffled (0 to 1, summing to 1 unless no feature matters: all 0).
 // Empty when there are fewer than 4 rows.

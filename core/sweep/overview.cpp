@@ -151,6 +151,16 @@ Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId)
     return o;
 }
 
+std::string keyImportanceShortfall(const SweepOverview &o)
+{
+    const auto valued = size_t(std::count_if(o.trials.begin(), o.trials.end(),
+                                             [](const TrialRow &r) { return r.trial.value.has_value(); }));
+    if (valued >= kForestMinTrials)
+        return {};
+    return counted(int64_t(valued), "trial") + " with a value: the forest needs " + std::to_string(kForestMinTrials) +
+           ", the correlation " + std::to_string(kCorrelationMinTrials);
+}
+
 std::vector<KeyImportance> keyImportance(const SweepOverview &o)
 {
     std::vector<KeyImportance> out;
@@ -184,12 +194,12 @@ std::vector<KeyImportance> keyImportance(const SweepOverview &o)
         }
         KeyImportance k{axis.key, std::nan(""), 0,
                         permutation.empty() ? std::nan("") : permutation[size_t(&axis - o.axes.data())]};
-        if (y.size() >= 3 && axis.categories.empty()) {
+        if (y.size() >= kCorrelationMinTrials && axis.categories.empty()) {
             const double rho = pearson(ranks(x), ranks(y));
             k.score = std::abs(rho);
             // +1: higher values do better (a higher metric when maximizing, a lower one when minimizing).
             k.direction = std::isnan(rho) ? 0 : ((rho > 0) == o.spec.maximize ? 1 : -1);
-        } else if (y.size() >= 3) {
+        } else if (y.size() >= kCorrelationMinTrials) {
             const double mean = std::accumulate(y.begin(), y.end(), 0.0) / double(y.size());
             double total = 0, between = 0;
             for (double v : y)

@@ -62,5 +62,8 @@ struct KeyImportance {
 };
 // Ordered by the forest's share (by the correlation when there are too few trials for a forest).
 std::vector<KeyImportance> keyImportance(const SweepOverview &overview);
+inline constexpr size_t kCorrelationMinTrials = 3; // trials with a value a key's correlation needs
+// Why keyImportance has nothing to say yet ("2 trials with a value: the forest needs 4, the correlation 3"), or "".
+std::string keyImportanceShortfall(const SweepOverview &overview);
 
 } // namespace lbk

@@ -192,7 +192,8 @@ std::vector<std::string> sweepNotices(const SweepSpec &spec)
         notices.push_back(counted(spec.trials, "trial") + " asked for, but the parameters hold only " +
                           counted(int64_t(space), "distinct combination") +
                           ": some will run twice (a grid runs each once)");
-    if (spec.method == SweepMethod::Random && !std::isfinite(space)) {
+    // (An around_lr_finder range is not known yet: its draws are all alike until the suggestion resolves it.)
+    if (spec.method == SweepMethod::Random && !std::isfinite(space) && !needsLrFinder(spec)) {
         std::set<std::string> distinct;
         for (const auto &t : sweepTrials(spec))
             distinct.insert(t.dump());

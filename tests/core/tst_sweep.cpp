@@ -333,6 +333,8 @@ private Q_SLOTS:
         j["parameters"]["optimizer.lr"] = {{"around_lr_finder", 10}};
         SweepSpec s = parse(j);
         QVERIFY(needsLrFinder(s));
+        for (const auto &notice : sweepNotices(s)) // its draws are alike until resolved: no "repeat" notice then
+            QVERIFY2(notice.find("repeat") == std::string::npos, notice.c_str());
         const SweepSpec resolved = withLrSuggestion(s, 0.02);
         QVERIFY(!needsLrFinder(resolved));
         const auto &lr = *std::find_if(resolved.parameters.begin(), resolved.parameters.end(),

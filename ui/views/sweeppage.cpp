@@ -55,15 +55,17 @@ struct Loaded {
     QString error;
 };
 
-QString importanceHtml(const std::vector<lbk::KeyImportance> &keys)
+QString importanceHtml(const std::vector<lbk::KeyImportance> &keys, const std::string &shortfall)
 {
     const auto bar = [](double v) {
         return std::isnan(v) ? QStringLiteral("-")
                              : QString(int(std::lround(v * 6)), QChar(0x2588)) + QStringLiteral("&nbsp;%1").arg(v, 0, 'f', 2);
     };
-    QString html = QStringLiteral("<b>%1</b><table cellspacing=3><tr><th></th><th align=left>%2</th><th align=left>%3</th></tr>")
-                       .arg(SweepPage::tr("How much each key matters"), SweepPage::tr("forest"),
-                            SweepPage::tr("correlation"));
+    QString html = QStringLiteral("<b>%1</b>").arg(SweepPage::tr("How much each key matters"));
+    if (!shortfall.empty()) // too few trials yet: the bars would all be dashes
+        html += QStringLiteral("<br><small>%1</small>").arg(QString::fromStdString(shortfall).toHtmlEscaped());
+    html += QStringLiteral("<table cellspacing=3><tr><th></th><th align=left>%1</th><th align=left>%2</th></tr>")
+                .arg(SweepPage::tr("forest"), SweepPage::tr("correlation"));
     for (const auto &k : keys) {
         const QString sign = k.direction > 0 ? QStringLiteral("&nbsp;+") : k.direction < 0 ? QStringLiteral("&nbsp;\u2212") : QString();
         html += QStringLiteral("<tr><td nowrap>%1&nbsp;</td><td nowrap>%2&nbsp;</td><td nowrap>%3%4</td></tr>")
@@ -274,7 +276,7 @@ void SweepPage::present(const lbk::SweepOverview &o, const std::vector<lbk::KeyI
         loadGroupCurves();
     }
     static_cast<BrushedTrials *>(m_proxy)->setTrials(m_plot->selectedTrials());
-    m_importance->setText(importanceHtml(importance));
+    m_importance->setText(importanceHtml(importance, lbk::keyImportanceShortfall(o)));
     m_table->resizeColumnsToContents();
     // Sizing to contents fixes the last column's width too, which leaves a blank strip right of "Why" until the
     // window is resized: stretch it again.
