@@ -132,8 +132,8 @@ std::string joinTags(const std::vector<std::string> &tags)
     return s;
 }
 
-// A run by id, uid (prefix) or name; a name that several runs have (a sweep run again under its name) picks the
-// latest, which is said on stderr so that a comparison across them is not made unawares.
+} // namespace
+
 Result<RunDetail> findRun(Store &store, const std::string &ref)
 {
     auto r = store.run(ref);
@@ -141,15 +141,18 @@ Result<RunDetail> findRun(Store &store, const std::string &ref)
         return r;
     RunFilter named;
     named.text = ref;
-    std::vector<std::string> others;
+    std::vector<std::string> others; // of its kind: a name means the latest training run before any LR range test
     for (const auto &o : store.runs(named))
-        if (o.name == ref && o.id != r->id)
+        if (o.name == ref && o.id != r->id && o.lrFind() == r->lrFind())
             others.push_back(std::to_string(o.id));
     if (!others.empty())
-        std::fprintf(stderr, "lbk: note: %s: the latest of the runs of that name, run %lld (also %s: give an id "
-                     "for another)\n", ref.c_str(), (long long)r->id, joinTags(others).c_str());
+        std::fprintf(stderr, "lbk: note: %s: the latest %s of that name, run %lld (also %s: give an id for another)\n",
+                     ref.c_str(), r->lrFind() ? "LR range test" : "training run", (long long)r->id,
+                     joinTags(others).c_str());
     return r;
 }
+
+namespace {
 
 // The store and one run in it, for the commands that act on a run; when either cannot be had, what went wrong
 // is printed and exitCode says how lbk ends.
@@ -217,22 +220,24 @@ private:
 };
 
 
-// run_started's data object as one line: examples and classes, or an MLM run's documents and sequences.
+// run_started's data object as one line: examples and classes, or an MLM run's documents and sequences. A
+// script's data= may give some of the keys, or others of other types: only the numbers given are said.
 std::string dataLine(const json &d)
 {
-    const auto n = [&](const char *key) {
-        const json v = d.value(key, json()); // a script's data= may hold anything under these names
-        return v.is_number_integer() ? std::to_string(v.get<int64_t>()) : v.is_null() ? std::string("0") : v.dump();
-    };
+    const auto has = [&](const char *key) { return d.contains(key) && d[key].is_number_integer(); };
+    const auto n = [&](const char *key) { return has(key) ? std::to_string(d[key].get<int64_t>()) : "?"; };
     if (d.value("objective", json()) == "mlm")
         return n("documents") + " documents (train " + n("train_documents") + ", held out " +
                n("validation_documents") + ") in " + n("train") + " + " + n("validation") + " sequences of " +
                n("sequence_length") + " tokens (" + n("train_tokens") + " training tokens" +
-               (d.value("corpus_cached", false) ? ", packed before" : "") + ")";
-    const std::string splits = d.contains("train") ? " (train " + n("train") + ", validation " + n("validation") +
-                                                         ", test " + n("test") + ")"
-                                                   : ""; // a script's data= may give the totals only
-    return n("examples") + " examples in " + n("classes") + " classes" + splits;
+               (d.value("corpus_cached", json()) == true ? ", packed before" : "") + ")";
+    std::string line = has("examples") ? n("examples") + " examples" : "";
+    if (has("classes"))
+        line += (line.empty() ? "" : " in ") + n("classes") + " classes";
+    if (has("train"))
+        line += (line.empty() ? "" : " ") + std::string("(train ") + n("train") + ", validation " + n("validation") +
+                ", test " + n("test") + ")";
+    return line.empty() ? d.dump() : line;
 }
 
 // The validation metric a run keeps its best checkpoint by (evaluation.metric).
@@ -894,11 +899,13 @@ void printLineage(const Store &store, const RunDetail &r)
                                    source->uid + ")" + at).c_str()
                                 : ("run " + source->uid + at + " (no longer in this store)").c_str());
     }
-    std::vector<std::string> names;
+    std::vector<std::string> tunes, continuations; // classifiers from it; pre-training runs that went on from it
     for (const auto &f : usecase::fineTunedFrom(store, r)) // one that failed or stopped says so
-        names.push_back(std::to_string(f.id) + " " + f.name + usecase::endNote(f));
-    if (!names.empty())
-        std::printf("  fine-tuned by runs: %s\n", joinTags(names).c_str());
+        (isPretraining(f) ? continuations : tunes).push_back(std::to_string(f.id) + " " + f.name + usecase::endNote(f));
+    if (!tunes.empty())
+        std::printf("  fine-tuned by runs: %s\n", joinTags(tunes).c_str());
+    if (!continuations.empty())
+        std::printf("  pre-training continued by runs: %s\n", joinTags(continuations).c_str());
 }
 
 // What a summary holds besides the metrics tables and the run's own facts: a trainer's flags ("stopped_early":
@@ -958,10 +965,8 @@ int show(const Common &c, const std::string &ref)
                 r->kind.c_str(), r->host.c_str(), (long long)r->pid, r->target.c_str());
     std::printf("  created %s, started %s, last step %lld, config hash %s\n", fmtTime(r->createdAt).c_str(),
                 fmtTime(r->startedAt).c_str(), (long long)r->lastStep, r->configHash.c_str());
-    if (const json d = r->summary.value("data", json()); d.is_object()) { // Labbook's figures, or a script's data=
-        const bool known = d.contains("examples") || d.contains("documents");
-        std::printf("  data: %s\n", (known ? dataLine(d) : d.dump()).c_str());
-    }
+    if (const json d = r->summary.value("data", json()); d.is_object()) // Labbook's figures, or a script's data=
+        std::printf("  data: %s\n", dataLine(d).c_str());
     if (!r->tags.empty())
         std::printf("  tags: %s\n", joinTags(r->tags).c_str());
     if (!r->notes.empty())
@@ -1155,7 +1160,7 @@ int predictions(const Common &c, const PredictionsOptions &o)
     std::printf("%s predictions of run %lld at step %lld%s (%zu shown)\n", o.split.c_str(), (long long)r->id,
                 (long long)step, o.misclassified ? ", misclassified only" : "", rows.size());
     // A pre-training run's rows are masked tokens: the piece, and the text around it as the model saw it.
-    const bool fills = r->task == toString(TrainingObjective::Mlm);
+    const bool fills = isPretraining(*r);
     Table t({"", "ID", fills ? "PIECE" : "TRUE", "PREDICTED", "P", fills ? "IN CONTEXT" : "TITLE"});
     const bool multiLabel = r->task == toString(TaskKind::MultiLabel);
     for (const auto &p : rows) {
@@ -1343,7 +1348,9 @@ std::vector<std::string> editedTags(std::vector<std::string> tags, const std::ve
     for (const auto &t : add)
         if (!trim(t).empty() && std::find(tags.begin(), tags.end(), trim(t)) == tags.end())
             tags.push_back(std::string(trim(t)));
-    std::erase_if(tags, [&](const std::string &t) { return std::find(drop.begin(), drop.end(), t) != drop.end(); });
+    std::erase_if(tags, [&](const std::string &t) {
+        return std::any_of(drop.begin(), drop.end(), [&](const std::string &d) { return trim(d) == t; });
+    });
     return tags;
 }
 
@@ -1357,14 +1364,21 @@ int edit(const Common &c, const EditOptions &o)
         printError("edit: --name cannot be blank");
         return kBadInput;
     }
+    if (o.name && trim(*o.name).find_first_not_of("0123456789") == std::string_view::npos) {
+        printError("edit: --name " + *o.name + " is a number, which lbk reads as a run's id; give a name with a "
+                   "letter");
+        return kBadInput;
+    }
     auto [store, r, failure] = openRun(c, o.ref);
     if (!r)
         return failure;
     const auto tags = editedTags(r->tags, o.tags, o.untags);
-    for (const Status &st : {o.name ? store->setName(r->id, std::string(trim(*o.name))) : okStatus(),
-                             o.notes ? store->setNotes(r->id, *o.notes) : okStatus(),
-                             tags != r->tags ? store->setTags(r->id, tags) : okStatus()})
-        if (!st) {
+    const std::function<Status()> writes[] = { // one at a time: the first that fails stops the rest
+        [&] { return o.name ? store->setName(r->id, std::string(trim(*o.name))) : okStatus(); },
+        [&] { return o.notes ? store->setNotes(r->id, *o.notes) : okStatus(); },
+        [&] { return tags != r->tags ? store->setTags(r->id, tags) : okStatus(); }};
+    for (const auto &write : writes)
+        if (const Status st = write(); !st) {
             printError("run " + std::to_string(r->id) + ": " + st.message());
             return exitCodeOf(st.error());
         }

@@ -8,8 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "util/result.h"
+
 namespace lbk {
 class Store;
+struct RunDetail;
 }
 
 namespace lbk::cli {
@@ -76,6 +79,10 @@ struct EditOptions {
 // A run's tags with `add` appended (those it has already and blank ones left out) and `drop` taken away.
 std::vector<std::string> editedTags(std::vector<std::string> tags, const std::vector<std::string> &add,
                                     const std::vector<std::string> &drop = {});
+
+// A run by id, uid (prefix) or name (Store::run). A name that several runs of its kind share (a sweep run again
+// under its name) means the latest of them, which is said on stderr with the others' ids.
+Result<RunDetail> findRun(Store &store, const std::string &ref);
 
 // "lbk: msg" on stderr.
 void printError(const std::string &msg);

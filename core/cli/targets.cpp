@@ -63,7 +63,7 @@ int pull(const Common &c, const std::string &ref, bool all)
         return kFailed;
     }
     auto &store = **storeRes;
-    auto run = store.run(ref);
+    auto run = findRun(store, ref);
     if (!run) {
         printError(run.message());
         return kBadInput;

@@ -590,14 +590,18 @@ std::string readHeader(LineReader &lines, const DataSpec &spec, char sep, Tally 
     };
     if (c.header.size() < 2)
         return t.fileName + ": the header row has a single column (" + headerList + "); is the separator right? " +
-               (sep == ',' ? "This is read as CSV (comma-separated); for tabs use data.format \"tsv\" or a .tsv name."
-                           : "This is read as TSV (tab-separated); for commas use data.format \"csv\" or a .csv name.");
+               (sep == ',' ? "This is read as CSV (comma-separated); for tabs " +
+                                     (t.givenFile ? std::string("name it .tsv.")
+                                                  : std::string("use data.format \"tsv\" or a .tsv name."))
+                           : "This is read as TSV (tab-separated); for commas " +
+                                     (t.givenFile ? std::string("name it .csv.")
+                                                  : std::string("use data.format \"csv\" or a .csv name.")));
     if (c.title < 0 && spec.text != TextField::Abstract) // abstracts alone need no title (paperfields.h)
         return missing("title", spec.titleColumn);
     if (c.categories < 0 && t.categoriesRequired)
         return missing("categories", spec.categoriesColumn);
     if (c.abstract < 0 && spec.text != TextField::Title && !(t.asWritten && spec.text == TextField::TitleAbstract))
-        return missing("abstract", spec.abstractColumn) + (t.asWritten ? "" : " (The text includes the abstract; for "
+        return missing("abstract", spec.abstractColumn) + (t.givenFile ? "" : " (The text includes the abstract; for "
                                                                               "titles alone set data.text to \"title\".)");
     return {};
 }
@@ -682,16 +686,18 @@ std::optional<DataFormat> formatOf(const fs::path &file, DataFormat given, bool 
     return std::nullopt;
 }
 
-// A path that is not a readable file, said with what to do; "" when it is one.
-std::string notAFile(const fs::path &file)
+// A path that is not a readable file, said with what to do; "" when it is one. givenFile: named on the command
+// line (ReadNeeds::givenFile), not by data.path.
+std::string notAFile(const fs::path &file, bool givenFile)
 {
     std::error_code ec;
     const fs::file_status st = fs::status(file, ec);
     if (!fs::exists(st)) {
         const std::string where = file.is_relative() ? " (looked for " + fs::absolute(file, ec).string() + ")" : "";
         return file.string() + ": no such file" + where +
-               ". Check data.path in the experiment (a relative path is "
-               "resolved against the data folder: $LABBOOK_DATA or ../shared/data beside the checkout).";
+               (givenFile ? "."
+                          : ". Check data.path in the experiment (a relative path is resolved against the data "
+                            "folder: $LABBOOK_DATA or ../shared/data beside the checkout).");
     }
     if (fs::is_directory(st))
         return file.string() + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv), or "
@@ -729,13 +735,14 @@ std::string fileProblem(const std::string &name, const DataSpec &spec, DataForma
 std::string readFileInto(const fs::path &file, const DataSpec &spec, Tally &t)
 {
     const std::string name = file.string();
-    if (std::string problem = notAFile(file); !problem.empty()) // a folder is named as one, whatever its name
+    if (std::string problem = notAFile(file, t.givenFile); !problem.empty()) // a folder is named as one
         return problem;
     bool zst = false;
     const auto format = formatOf(file, spec.format, &zst);
     if (!format)
         return name + ": cannot tell the format from the file name; name it .jsonl, .csv or .tsv (with an "
-                      "optional .zst), or set data.format to \"jsonl\", \"csv\" or \"tsv\".";
+                      "optional .zst)" +
+               (t.givenFile ? "." : ", or set data.format to \"jsonl\", \"csv\" or \"tsv\".");
     if (!(spec.maxBadShare >= 0.0 && spec.maxBadShare <= 1.0))
         return "data.max_bad_share is " + std::to_string(spec.maxBadShare) + "; it must be between 0 and 1.";
     auto source = openByteSource(name, zst);
@@ -777,7 +784,7 @@ Status readInto(const std::vector<fs::path> &files, const DataSpec &spec, ReadRe
     // unread and unsaid, while the run's config and cache key name it.
     if (files.size() > 1)
         for (const auto &f : files)
-            if (const std::string missing = notAFile(f); !missing.empty())
+            if (const std::string missing = notAFile(f, t.givenFile); !missing.empty())
                 return Error{missing};
     for (size_t i = 0; i < files.size() && !t.full(); ++i) {
         if (files.size() > 1)

@@ -45,7 +45,7 @@ Result<StoreRun> trainingRun(const Common &c, const std::string &ref)
     auto store = Store::openExisting(Store::pathOr(c.store));
     if (!store)
         return store.error();
-    auto run = (*store)->run(ref);
+    auto run = findRun(**store, ref);
     if (!run)
         return badInput(run.message());
     if (run->lrFind())
@@ -239,7 +239,7 @@ int eval(const Invocation &inv)
     if (isExportFolder(inv.ref)) { // eval records into a run; an export is a copy of one, scored by lbk predict
         const auto card = readJsonFile(fs::path(inv.ref) / "model.json");
         const nlohmann::json of = card ? card->value("run", nlohmann::json::object()) : nlohmann::json::object();
-        const nlohmann::json uid = of.value("uid", nlohmann::json());
+        const nlohmann::json uid = of.is_object() ? of.value("uid", nlohmann::json()) : nlohmann::json();
         return fail(badInput(inv.ref + ": an export folder" +
                              (uid.is_string() ? " of run " + uid.get<std::string>() : std::string()) +
                              "; lbk eval records its figures into the run, so give the run (id, uid or name) in the "

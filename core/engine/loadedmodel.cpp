@@ -1,6 +1,8 @@
 #include "engine/loadedmodel.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "engine/checkpoint.h"
@@ -182,11 +184,16 @@ Status loadExportWeights(const fs::path &weights, torch::nn::Module &model)
 Status checkExportFiles(const fs::path &dir, const json &card)
 {
     const json sums = card.value("file_checksums", json::object());
+    if (!sums.is_object())
+        return Error{(dir / "model.json").string() + ": \"file_checksums\" is not an object of file -> sha256"};
     for (const auto &[name, sum] : sums.items()) {
         std::error_code ec;
         if (!fs::exists(dir / name, ec))
             return Error{(dir / name).string() + ": missing; the model was exported with it (model.json lists it)"};
-        if (!sum.is_string() || sha256File(dir / name) != sum.get<std::string>())
+        const std::string now = sha256File(dir / name);
+        if (now.empty())
+            return Error{(dir / name).string() + ": cannot be read (" + std::strerror(errno) + ")"};
+        if (!sum.is_string() || now != sum.get<std::string>())
             return Error{(dir / name).string() + ": not the file the model was exported with (its sha256 differs from "
                          "the one in model.json): replaced, edited or damaged; export the run again"};
     }

@@ -163,18 +163,24 @@ json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
 
 // sha256 of the files beside the weights that the model is built from (the tokenizer's, whole folders file by
 // file, and labels.json), by their path in the export: loadModel refuses a folder whose files were swapped.
-json fileChecksums(const fs::path &out, const std::vector<fs::path> &paths)
+Result<json> fileChecksums(const fs::path &out, const std::vector<fs::path> &paths)
 {
-    json sums = json::object();
+    std::vector<fs::path> files;
     std::error_code ec;
     for (const auto &p : paths) {
-        if (!fs::is_directory(out / p, ec)) {
-            sums[p.generic_string()] = sha256File(out / p);
-            continue;
-        }
-        for (const auto &f : fs::recursive_directory_iterator(out / p, ec))
-            if (f.is_regular_file(ec))
-                sums[fs::relative(f.path(), out, ec).generic_string()] = sha256File(f.path());
+        if (!fs::is_directory(out / p, ec))
+            files.push_back(p);
+        else
+            for (const auto &f : fs::recursive_directory_iterator(out / p, ec))
+                if (f.is_regular_file(ec))
+                    files.push_back(fs::relative(f.path(), out, ec));
+    }
+    json sums = json::object();
+    for (const auto &f : files) {
+        const std::string sum = sha256File(out / f);
+        if (sum.empty())
+            return Error{(out / f).string() + ": cannot be read back to checksum it"};
+        sums[f.generic_string()] = sum;
     }
     return sums;
 }
@@ -217,9 +223,16 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
              fs::copy_options::overwrite_existing | fs::copy_options::recursive, ec);
     if (ec)
         return Error{(out / tokenizer).string() + ": " + ec.message()};
-    std::ofstream(out / "labels.json") << json(lm.labels).dump(2) << '\n';
+    std::ofstream labelsOut(out / "labels.json");
+    labelsOut << json(lm.labels).dump(2) << '\n';
+    labelsOut.close();
+    if (!labelsOut)
+        return Error{(out / "labels.json").string() + ": write failed"};
+    auto sums = fileChecksums(out, {tokenizer, "labels.json"});
+    if (!sums)
+        return sums.error();
     json cardJson = modelCard(run, lm, *params);
-    cardJson["file_checksums"] = fileChecksums(out, {tokenizer, "labels.json"});
+    cardJson["file_checksums"] = std::move(*sums);
     std::ofstream card(out / "model.json");
     card << cardJson.dump(2) << '\n';
     if (!card)

@@ -98,7 +98,7 @@ private:
     std::vector<std::string> m_ids = std::vector<std::string>(kChunk), m_rendered = std::vector<std::string>(kChunk);
     std::vector<std::vector<int>> m_tokens = std::vector<std::vector<int>>(kChunk);
     std::vector<char> m_ok = std::vector<char>(kChunk);
-    std::vector<std::string> m_why = std::vector<std::string>(kChunk); // a kWrongType line's field and type
+    std::vector<std::string> m_why = std::vector<std::string>(kChunk); // why a kWrongType/kNotObject line is none
     int64_t m_lineNo = 0;
 };
 
@@ -127,6 +127,8 @@ void Predictor::parse(const std::vector<std::string> &lines)
     const DataSpec &ds = m_lm.exp.data;
     parallelFor(lines.size(), [&](size_t i, int t) {
         m_ok[i] = kNotObject;
+        if (isBlank(lines[i]))
+            return; // no paper, and not counted (score's counted())
         auto j = json::parse(lines[i], nullptr, false);
         if (j.is_discarded() || !j.is_object()) {
             m_why[i] = notAnObjectReason(lines[i]); // parsed again to say where (bad lines are few)

@@ -837,6 +837,13 @@ private Q_SLOTS:
         QCOMPARE((*s)->evaluations(runRow->id, "eval:mine.jsonl").size(), size_t(1));
         QVERIFY2(!here.err.contains(QStringLiteral("trained on")), qPrintable(here.err)); // a copy: not the same file
 
+        // A file given on the command line is the user's: its messages name no experiment key.
+        auto absent = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"),
+                           path("absent.jsonl")});
+        QVERIFY2(absent.exitCode == 2 && absent.err.contains(QStringLiteral("absent.jsonl: no such file")) &&
+                     !absent.err.contains(QStringLiteral("data.path")),
+                 qPrintable(absent.err));
+
         // An export folder is no run to record into: said, with the run it came from.
         auto ofExport = lbk({QStringLiteral("eval"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample)});
         QVERIFY2(ofExport.exitCode == 2 && ofExport.err.contains(QStringLiteral(": an export folder of run ")),

@@ -278,12 +278,13 @@ class ByHandTest(unittest.TestCase):
         said = lbk(self.store, "edit", str(run_id), "--name", " tried ", "--tag", "c, a", "--tag", "d",
                    "--notes", "lr from the range test").stdout
         self.assertIn(f"run {run_id}: tried   tags: a,b,c,d", said)
-        lbk(self.store, "edit", "tried", "--untag", "a,d")
+        lbk(self.store, "edit", "tried", "--untag", "a, d")
         run = self.show(run_id)
         self.assertEqual((run["name"], run["tags"], run["notes"]), ("tried", ["b", "c"], "lr from the range test"))
         lbk(self.store, "edit", str(run_id), "--notes", "")
         self.assertEqual(self.show(run_id)["notes"], "")
-        for args, message in (([], "say what to change"), (["--name", " "], "--name cannot be blank")):
+        for args, message in (([], "say what to change"), (["--name", " "], "--name cannot be blank"),
+                              (["--name", "12"], "lbk reads as a run's id")):
             done = lbk(self.store, "edit", str(run_id), *args, check=False)
             self.assertEqual((done.returncode, message in done.stderr), (2, True), done.stderr)
 
@@ -298,7 +299,7 @@ class ByHandTest(unittest.TestCase):
             lbk(store, "record", "--journal", journal)
         shown = lbk(store, "show", "twin")
         self.assertTrue(shown.stdout.startswith("Run 2 "), shown.stdout)
-        self.assertIn("twin: the latest of the runs of that name, run 2 (also 1: give an id for another)", shown.stderr)
+        self.assertIn("twin: the latest training run of that name, run 2 (also 1: give an id for another)", shown.stderr)
         self.assertNotIn("note", lbk(store, "show", "2").stderr)  # an id is that run
 
     def test_compare_tells_a_missing_key_from_a_null(self):
