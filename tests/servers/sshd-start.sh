@@ -46,6 +46,7 @@ StrictModes no
 PermitRootLogin no
 AllowUsers $user
 Subsystem sftp internal-sftp
+LogLevel VERBOSE
 CONF
 /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
 wait_for_file "$dir/sshd.pid" 50
