@@ -18,6 +18,7 @@
 #include "hf/hftokenizer.h"
 #include "lbkprocess.h"
 #include "store/store.h"
+#include "util/filebytes.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -28,10 +29,11 @@ const QString kPython = QStringLiteral("/usr/bin/python3");
 const QString kReference = QStringLiteral(LABBOOK_SOURCE_DIR "/reference/hf_encoder.py");
 const QString kSample = QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl");
 
+// A file's bytes (util/filebytes.h), empty when it cannot be read.
 std::string readFileText(const fs::path &file)
 {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    auto bytes = lbk::readFileBytes(file);
+    return bytes ? std::move(*bytes) : std::string();
 }
 
 json readJson(const fs::path &file)
