@@ -783,7 +783,7 @@ int run(const Common &c, const RunOptions &o)
     auto launched = [&] {
         StopCommandsOnSignals stops;
         return usecase::launch(*store, *target, *exp, req, [&](const std::string &m) {
-            if (!o.quiet)
+            if (!o.quiet || m.rfind("note: ", 0) == 0) // --quiet hides progress, never what was changed
                 std::fprintf(stderr, "%s\n", m.c_str());
         });
     }();

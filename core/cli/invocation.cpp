@@ -99,7 +99,7 @@ void defineLaunchOptions(CLI::App *cmd, RunOptions &o, const char *what)
     cmd->add_option("--name", o.name, "Run name (default: the experiment's name)");
     cmd->add_option("--tag", o.tags, "Tag the run (repeat, or comma-separate)");
     cmd->add_flag("--detach", o.detach, "Start the worker and return at once; it reports into the store");
-    cmd->add_flag("-q,--quiet", o.quiet, "No progress, only the summary");
+    cmd->add_flag("-q,--quiet", o.quiet, "No progress, only notes and the summary");
     cmd->add_option("--target", o.target, std::string("Where to ") + what + ": local (default) or a name from `lbk targets`");
     if (std::string(what) == "train") {
         cmd->add_option("--seeds", o.seeds, "A run group: one run per seed, e.g. 13,14,15; metrics as mean and deviation")

@@ -283,6 +283,7 @@ struct Experiment {
     MlmSpec mlm;
 
     nlohmann::json config; // the full JSON with every default filled in, as stored with each run
+    nlohmann::json given;  // the JSON as the file or form gave it (null for a recorded config): which keys were set
 };
 
 template <typename E>

@@ -506,6 +506,7 @@ Result<Experiment> experimentFromJson(const json &j)
         return Error{msg};
     }
     Experiment e = readFields(withDefaults(j));
+    e.given = j;
     // A file may leave the name empty (loadExperimentFile fills in the file's stem); a run still needs one.
     if (e.name.empty())
         e.name = "experiment";

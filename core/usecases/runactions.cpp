@@ -172,10 +172,13 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
     config["model"]["init_from"] = word;
     const json inherited = inheritedFromPretraining(*preExperiment);
     for (const auto &[key, value] : inherited.items()) {
-        // The config has every default filled in: only a value other than the field's default was set, and said.
+        // A value the file set is said when it changes; the config has every default filled in, so without the
+        // file's own JSON only a value other than the field's default counts as set.
         const json given = valueAt(config, key);
         const FieldSpec *field = findField(key);
-        if (!given.is_null() && given != value && !(field && given == field->defaultValue))
+        const bool set = experiment.given.is_object() ? hasValueAt(experiment.given, key)
+                                                      : !(field && given == field->defaultValue);
+        if (!given.is_null() && given != value && set)
             notes.push_back(key + " " + given.dump() + " is replaced by " + value.dump() + ", as " +
                             namedRun(init.ref, pre->id) + " pre-trained the encoder");
         setValueAt(config, key, value);

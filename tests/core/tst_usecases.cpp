@@ -163,6 +163,23 @@ private Q_SLOTS:
         auto more = *pre;
         more.model.initFrom = "run:" + std::to_string(run->id);
         QVERIFY2(usecase::resolveInitRun(*m_store, more, notes).ok(), "a continuation's windows are the run's");
+        // A size the file sets is said when the run's replaces it, the field's default included (model.heads 4);
+        // one the file leaves out is taken without a note (model.hidden, 128 by default, 512 in the run).
+        auto given = experimentFromJson({{"name", "heads-given"},
+                                         {"data", {{"path", "arxiv/arxiv-sample-5k.jsonl"}}},
+                                         {"model", {{"type", "encoder"}, {"heads", 4},
+                                                    {"init_from", "run:" + std::to_string(run->id)}}}});
+        QVERIFY2(given.ok(), given.ok() ? "" : given.message().c_str());
+        notes.clear();
+        const auto sized = usecase::resolveInitRun(*m_store, *given, notes);
+        QVERIFY2(sized.ok(), sized.ok() ? "" : sized.message().c_str());
+        QCOMPARE(sized->model.heads, pre->model.heads);
+        QCOMPARE(sized->model.hidden, pre->model.hidden);
+        std::string said;
+        for (const auto &note : notes)
+            said += note + "\n";
+        QVERIFY2(said.find("model.heads 4 is replaced by 2") != std::string::npos, said.c_str());
+        QVERIFY2(said.find("model.hidden") == std::string::npos, said.c_str());
         fs::remove(fs::path(run->runDir) / "checkpoints" / "best.pt");
         (void)m_store->setStatus(run->id, RunStatus::Failed, "out of memory");
         // An LR range test of the pre-training experiment is not a pre-training run.
