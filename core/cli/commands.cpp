@@ -936,6 +936,50 @@ void printArtifacts(const std::vector<ArtifactRecord> &artifacts)
     std::printf("\nArtifacts (relative paths are in the run folder)\n%s", t.render().c_str());
 }
 
+// A binary run's test papers: how many are positive and what an all-negative guess scores, and the evaluation's
+// cautions (no paper predicted positive): accuracy alone hides a model that learned nothing of a rare class.
+void printTestBase(const json &summary)
+{
+    if (!summary.is_object())
+        return;
+    const json counts = summary.value("positives", json()), examples = summary.value("examples", json());
+    const json positives = counts.is_object() ? counts.value("true", json()) : json();
+    if (positives.is_number_integer() && examples.is_number_integer() && examples.get<int64_t>() > 0) {
+        const double share = double(positives.get<int64_t>()) / double(examples.get<int64_t>());
+        std::printf("  test papers: %lld of %lld positive (%.1f%%); predicting none scores accuracy %s\n",
+                    (long long)positives.get<int64_t>(), (long long)examples.get<int64_t>(), 100 * share,
+                    fmtMetric(1 - share).c_str());
+    }
+    if (const json cautions = summary.value("cautions", json()); cautions.is_array())
+        for (const auto &c : cautions)
+            if (c.is_string())
+                std::printf("  caution (test): %s\n", c.get<std::string>().c_str());
+}
+
+std::vector<std::string> warningsOf(const Store &store, int64_t run)
+{
+    std::vector<std::string> out;
+    for (const auto &l : store.logs(run))
+        if (l.level == "warning" || l.level == "error")
+            out.push_back(toValidUtf8(l.message));
+    return out;
+}
+
+// What the store warned of while it read the run's journal (lines skipped, a config it could not take) and what
+// the run itself warned of: the first few, with where the rest are.
+void printWarnings(const std::vector<std::string> &warnings, int64_t run)
+{
+    constexpr size_t kShown = 8;
+    if (warnings.empty())
+        return;
+    std::printf("\n%s\n", counted(int64_t(warnings.size()), "warning").c_str());
+    for (size_t i = 0; i < std::min(kShown, warnings.size()); ++i)
+        std::printf("  %s\n", warnings[i].c_str());
+    if (warnings.size() > kShown)
+        std::printf("  ... and %zu more (lbk show %lld --json lists them all)\n", warnings.size() - kShown,
+                    (long long)run);
+}
+
 } // namespace
 
 int show(const Common &c, const std::string &ref)
@@ -957,6 +1001,7 @@ int show(const Common &c, const std::string &ref)
         for (const auto &f : usecase::fineTunedFrom(*store, *r))
             fineTuned.push_back(f.uid);
         out["fine_tuned_by"] = fineTuned;
+        out["warnings"] = warningsOf(*store, r->id);
         std::printf("%s\n", dumpJson(out).c_str());
         return kOk;
     }
@@ -972,6 +1017,9 @@ int show(const Common &c, const std::string &ref)
     if (!r->notes.empty())
         std::printf("  notes: %s\n", r->notes.c_str());
     printLineage(*store, *r);
+    const auto evals = store->evaluations(r->id, "test");
+    if (!evals.empty())
+        printTestBase(evals.back().summary);
     if (r->summary.contains("final")) {
         std::printf("\nFinal metrics\n");
         Table t({"METRIC", "FINAL", "BEST", "BEST AT"});
@@ -980,7 +1028,6 @@ int show(const Common &c, const std::string &ref)
                    listsBest(k) ? fmtStep(r->summaryValue("best_step", k)) : "-"});
         std::printf("%s", t.render().c_str());
     }
-    const auto evals = store->evaluations(r->id, "test");
     if (!evals.empty() && evals.back().summary.is_object() && evals.back().summary.contains("per_class") &&
         evals.back().summary["per_class"].is_array()) {
         // Scored on the weights the test line above names: the kept checkpoint's step, not the event's.
@@ -1000,6 +1047,7 @@ int show(const Common &c, const std::string &ref)
     }
     printOtherSummary(*r);
     printArtifacts(store->artifacts(r->id));
+    printWarnings(warningsOf(*store, r->id), r->id);
     std::printf("\nConfig\n%s\n", dumpJson(r->config).c_str());
     return kOk;
 }
@@ -1077,7 +1125,7 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
     if (tasks.size() > 1) {
         ranking = "not ranked: the runs predict different labels";
         for (const auto &t : tasks)
-            ranking += ", " + t;
+            ranking += ", " + (t.empty() ? std::string("a run with no task recorded") : t);
     }
     std::printf("\nMetrics (final; %s)\n%s", ranking.c_str(), met.render().c_str());
 }
@@ -1125,6 +1173,7 @@ int predictions(const Common &c, const PredictionsOptions &o)
     f.misclassifiedOnly = o.misclassified;
     f.trueLabel = o.trueLabel;
     f.predictedLabel = o.predictedLabel;
+    f.multiLabel = r->task == toString(TaskKind::MultiLabel);
     f.text = o.text;
     f.limit = o.limit;
     const auto steps = store->predictionSteps(r->id, o.split);

@@ -66,28 +66,26 @@ Status applyOptionsAgain(Store &store, const RunDetail &run, const RecordOptions
 
 // Lines of the journal that were no events are skipped with a warning in the run's log; said here too, where the
 // person who brought the file looks.
-void sayMalformed(const Store &store, int64_t run, const IngestStats &stats, const std::string &journal)
+void sayMalformed(int64_t run, const IngestStats &stats, const std::string &journal)
 {
     if (stats.malformed == 0)
         return;
-    std::vector<std::string> warnings;
-    for (const auto &l : store.logs(run))
-        if (l.level == "warning")
-            warnings.push_back(l.message);
     const bool one = stats.malformed == 1;
     std::fprintf(stderr, "lbk: %lld %s of %s %s skipped:\n", static_cast<long long>(stats.malformed),
                  one ? "line" : "lines", journal.c_str(), one ? "is no event and was" : "are no events and were");
-    const size_t shown = std::min<size_t>(warnings.size(), std::min<int64_t>(stats.malformed, 5));
-    for (size_t i = warnings.size() - shown; i < warnings.size(); ++i)
-        std::fprintf(stderr, "  %s\n", toValidUtf8(warnings[i]).c_str());
+    for (const auto &said : stats.skipped)
+        std::fprintf(stderr, "  %s\n", toValidUtf8(said).c_str());
+    if (const auto more = stats.malformed - int64_t(stats.skipped.size()); more > 0)
+        std::fprintf(stderr, "  ... and %lld more: `lbk show %lld` lists the run's warnings\n",
+                     static_cast<long long>(more), static_cast<long long>(run));
 }
 
 int recordAgain(const Common &c, Store &store, const RunDetail &run, const RecordOptions &o)
 {
-    auto stats = importJournal(store, run, o.journal);
+    auto stats = importJournal(store, run, o.journal, false);
     if (!stats)
         return fail(stats.error());
-    sayMalformed(store, run.id, *stats, o.journal);
+    sayMalformed(run.id, *stats, o.journal);
     if (auto s = applyOptionsAgain(store, run, o); !s)
         return fail(s.error());
     if (c.json)
@@ -127,10 +125,10 @@ int record(const Common &c, const RecordOptions &o)
     if (!run)
         return fail(run.error());
     if (!o.journal.empty()) {
-        auto stats = importJournal(**store, *run, o.journal);
+        auto stats = importJournal(**store, *run, o.journal, true);
         if (!stats)
             return fail(stats.error());
-        sayMalformed(**store, run->id, *stats, o.journal);
+        sayMalformed(run->id, *stats, o.journal);
     }
     const json out = {{"id", run->id}, {"uid", run->uid}, {"run_dir", run->runDir},
                       {"journal", journalPath(*run).string()}};

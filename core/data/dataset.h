@@ -95,9 +95,6 @@ using PaperSink = std::function<bool(Paper &&)>;
 Status readPaperStream(const std::vector<std::filesystem::path> &files, const DataSpec &spec, const PaperSink &sink,
                        ReadReport *report = nullptr, const ReadNeeds &needs = {});
 
-// Why a line of a JSON lines file is no paper's object, for messages: "bad JSON at column 27: ..." or "a JSON
-// array, not an object"; empty when it is an object.
-std::string notAnObjectReason(const std::string &line);
 
 // The model's input text for a paper.
 std::string paperText(const Paper &paper, TextField field);

@@ -5,6 +5,7 @@
 // interface rather than json::parse: only four top-level fields are kept, so building a DOM per line (a map, a
 // node per value) would be wasted work on 167k lines; the SAX reader words every problem of a bad line.
 #include "util/text.h"
+#include "util/jsontext.h"
 #include "data/dataset.h"
 #include "data/fastpaper.h"
 #include "data/paperfields.h"
@@ -56,15 +57,6 @@ std::string clip(std::string s, size_t max = 160)
         s += "...";
     }
     return s;
-}
-
-// "[json.exception.parse_error.101] parse error at line 1, column 7: syntax error ..." -> "bad JSON at column 7: ..."
-std::string badJsonText(const nlohmann::detail::exception &ex)
-{
-    std::string what = ex.what();
-    if (const size_t at = what.find("column "); at != std::string::npos)
-        what = what.substr(at);
-    return "bad JSON at " + clip(what);
 }
 
 // The names of the value types in nlohmann's SAX handler signatures.
@@ -825,16 +817,6 @@ Status readPaperStream(const std::vector<fs::path> &files, const DataSpec &spec,
     Tally t;
     t.sink = &sink;
     return readInto(files, spec, report, needs, t);
-}
-
-std::string notAnObjectReason(const std::string &line)
-{
-    try {
-        const json j = json::parse(line);
-        return j.is_object() ? std::string() : "a JSON " + std::string(j.type_name()) + ", not an object";
-    } catch (const json::exception &ex) {
-        return badJsonText(ex);
-    }
 }
 
 } // namespace lbk

@@ -27,6 +27,7 @@
 #include "engine/threads.h"
 #include "metrics/metrics.h"
 #include "util/text.h"
+#include "util/jsontext.h"
 
 namespace lbk {
 

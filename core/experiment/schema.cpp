@@ -11,7 +11,6 @@
 
 #include "experiment/fieldtable.h"
 #include "util/filebytes.h"
-#include "util/stablehash.h"
 #include "util/text.h"
 
 namespace lbk {
@@ -600,22 +599,6 @@ Result<Experiment> loadExperimentFile(const std::filesystem::path &file)
         return Error{msg};
     }
     return e;
-}
-
-std::string configHash(const json &resolved)
-{
-    json copy = resolved;
-    // Name, description and tags do not change what a run computes.
-    if (copy.is_object()) {
-        copy.erase("name");
-        copy.erase("description");
-        copy.erase("tags");
-    }
-    const std::string text = copy.dump();
-    char buf[33];
-    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(stableHash(text, 1)),
-                  static_cast<unsigned long long>(stableHash(text, 2)));
-    return std::string(buf, 16); // 64 bits are plenty to tell configs apart on one desktop
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiment/experiment.h"
+#include "util/confighash.h" // configHash, which every caller of the schema used from here
 #include "util/result.h"
 
 namespace lbk {
@@ -78,8 +79,6 @@ nlohmann::json withRecordedDefaults(const nlohmann::json &j);
 Result<Experiment> loadExperimentFile(const std::filesystem::path &file);
 Result<nlohmann::json> readJsonFile(const std::filesystem::path &file);
 
-// A short stable hash of the resolved config (hex), so identical configs are recognised across runs.
-std::string configHash(const nlohmann::json &resolved);
 // The keys whose values differ between resolved configs (dotted paths, sorted).
 std::vector<std::string> configDiff(const std::vector<nlohmann::json> &configs);
 nlohmann::json valueAt(const nlohmann::json &j, std::string_view dottedPath); // null when absent

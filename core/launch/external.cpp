@@ -119,7 +119,7 @@ Result<std::optional<uintmax_t>> firstDifference(const fs::path &a, const fs::pa
 }
 } // namespace
 
-Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs::path &journal)
+Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs::path &journal, bool newRun)
 {
     if (isActive(run.status) && run.pid > 0 && processAlive(run.pid, run.pidStart))
         return badInput("run " + std::to_string(run.id) + " (" + run.uid + ") is being written by process " +
@@ -147,7 +147,7 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
     if (ec) {
         const std::string why = journal.string() + ": cannot copy the journal into the run's folder " + run.runDir +
                                 ": " + ec.message();
-        if (isActive(run.status)) // a run made for this journal; one recorded before keeps what it holds
+        if (newRun) // a run made for this journal holds nothing else; one recorded before keeps how it stood
             (void)store.setStatus(run.id, RunStatus::Failed, why);
         return Error{why};
     }

@@ -41,6 +41,8 @@ std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &r
 // run recorded before (a longer copy brought back again), only the events it did not hold yet. Refused while a live
 // process writes the run, and for a file that does not continue the journal the run holds (another run's, with the
 // same uid): the run's copy is what the store can be rebuilt from.
-Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal);
+// newRun: the run was made for this journal, and fails with the copy; a run recorded before keeps its status.
+Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal,
+                                  bool newRun);
 
 } // namespace lbk

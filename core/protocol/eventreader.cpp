@@ -13,7 +13,8 @@ namespace {
 
 constexpr size_t kQuoteChars = 160; // how much of a bad line a warning quotes
 
-// The line with NaN, Infinity and -Infinity outside strings as null; nullopt when it has none of them.
+// The line with NaN, Infinity and -Infinity (Python's json.dumps), nan, inf, -nan and -inf (C's printf) outside
+// strings as null; nullopt when it has none of them. Outside strings JSON has no other words that hold them.
 std::optional<std::string> nonFiniteAsNull(std::string_view line)
 {
     std::string out;
@@ -35,7 +36,7 @@ std::optional<std::string> nonFiniteAsNull(std::string_view line)
             continue;
         }
         bool replaced = false;
-        for (std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
+        for (std::string_view token : {"-Infinity", "Infinity", "NaN", "-nan", "-inf", "nan", "inf"}) {
             if (line.substr(i, token.size()) == token) {
                 out += "null";
                 i += token.size() - 1;

@@ -14,6 +14,8 @@
 #include "protocol/journalreader.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
+#include "util/confighash.h"
+#include "util/jsontext.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -124,6 +126,7 @@ struct RunState {
     json summary;
     bool configEmpty = true;
     std::optional<std::string> newConfig;
+    std::optional<std::string> newConfigHash;
     bool changed = false;
 };
 
@@ -215,7 +218,8 @@ private:
             return ingestFastMetrics(place.offsetsKnown && place.fresh, where);
         json j = event::parseLine(line);
         if (j.is_discarded() || !j.is_object())
-            return malformed(place.fresh, where() + " is not a JSON object: " + quote(line));
+            return malformed(place.fresh, where() + " is not a JSON object (" + notAnObjectReason(line) + "): " +
+                                              quote(line));
         const auto seq = getInt(j, "seq");
         auto typeIt = j.find("type");
         if (!seq || *seq < 1 || typeIt == j.end() || !typeIt->is_string())
@@ -310,7 +314,8 @@ private:
     {
         auto s = m_stmts.get("UPDATE runs SET status = ?2, error = ?3, started_at = ?4, ended_at = ?5, host = ?6, "
                              "pid = ?7, pid_start = ?8, kind = ?9, last_step = ?10, summary = ?11, "
-                             "config = coalesce(?12, config), paused_seconds = ?13, paused_at = ?14 WHERE id = ?1");
+                             "config = coalesce(?12, config), paused_seconds = ?13, paused_at = ?14, "
+                             "config_hash = coalesce(?15, config_hash) WHERE id = ?1");
         s.bindInt(1, m_run)
             .bindText(2, m_state.status)
             .bindText(3, m_state.error)
@@ -327,6 +332,10 @@ private:
         else
             s.bindNull(12);
         s.bindDouble(13, m_state.pausedSeconds).bindOptDouble(14, m_state.pausedAt);
+        if (m_state.newConfigHash)
+            s.bindText(15, *m_state.newConfigHash);
+        else
+            s.bindNull(15);
         if (!s.run())
             return sqlError("update the run", s);
         return okStatus();
@@ -371,9 +380,16 @@ private:
         return said.step();
     }
 
-    Status malformed(bool record, const std::string &message)
+    void countSkipped(const std::string &message)
     {
         ++m_stats.malformed;
+        if (m_stats.skipped.size() < IngestStats::kMaxSkippedSaid)
+            m_stats.skipped.push_back(message);
+    }
+
+    Status malformed(bool record, const std::string &message)
+    {
+        countSkipped(message);
         return record ? log(std::nullopt, wallTime(), "warning", message) : okStatus();
     }
 
@@ -401,9 +417,9 @@ private:
     Status missing(int64_t seq, const std::string &type, const char *fields)
     {
         --m_stats.events;
-        ++m_stats.malformed;
-        return log(seq, wallTime(), "warning",
-                   type + " event seq " + std::to_string(seq) + " skipped: it needs " + fields);
+        const std::string message = type + " event seq " + std::to_string(seq) + " skipped: it needs " + fields;
+        countSkipped(message);
+        return log(seq, wallTime(), "warning", message);
     }
 
     Status apply(int64_t seq, const std::string &type, const json &e)
@@ -496,6 +512,7 @@ private:
             m_state.kind = it->get<std::string>();
         if (const json *config = getObj(e, "config"); config && m_state.configEmpty && !config->empty()) {
             m_state.newConfig = config->dump();
+            m_state.newConfigHash = configHash(*config); // runs with equal hashes must have computed the same
             m_state.configEmpty = false;
         }
         json &info = m_state.summary["run"];
@@ -730,9 +747,17 @@ private:
         const json *counts = getArr(e, "counts");
         if (!step || split.empty() || name.empty() || !lo || !hi || !counts)
             return missing(seq, "histogram", "\"step\", \"split\", \"name\", \"lo\", \"hi\" and \"counts\"");
+        // A plot shows a few hundred bins; millions are a writer's mistake that would swell the store.
+        constexpr size_t kMaxBins = 10000;
+        if (counts->size() > kMaxBins || !(*lo < *hi))
+            return missing(seq, "histogram", ("at most " + std::to_string(kMaxBins) + " \"counts\" (it gives " +
+                                              std::to_string(counts->size()) + ") and \"lo\" below \"hi\"").c_str());
         json clean = json::array();
-        for (const auto &c : *counts)
-            clean.push_back(c.is_number() ? c.get<int64_t>() : 0);
+        for (const auto &c : *counts) {
+            if (!c.is_number() || !(c.get<double>() >= 0))
+                return missing(seq, "histogram", "\"counts\" of numbers, none negative");
+            clean.push_back(c.get<int64_t>());
+        }
         auto s = m_stmts.get("INSERT OR REPLACE INTO histograms (run, step, split, name, lo, hi, counts) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?)");
         s.bindInt(1, m_run).bindInt(2, *step).bindText(3, split).bindText(4, name).bindDouble(5, *lo).bindDouble(6, *hi)
@@ -820,6 +845,24 @@ private:
         return s.run() ? okStatus() : Status(sqlError("store an LR-finder point", s));
     }
 
+    // The trainer's best checkpoint names its metric's value: its step is the metric's best step (a tie it broke
+    // by a lower loss is a later step than the first evaluation with that value, which noteSplitFigure keeps).
+    void noteKeptBest(int64_t step, const json &metric)
+    {
+        if (!metric.is_object())
+            return;
+        for (const auto &[name, value] : metric.items()) {
+            if (!value.is_number())
+                continue;
+            for (const char *part : {"best", "best_step"})
+                if (!m_state.summary[part].is_object())
+                    m_state.summary[part] = json::object();
+            m_state.summary["best"][name] = value;
+            m_state.summary["best_step"][name] = step;
+            m_state.changed = true;
+        }
+    }
+
     Status onArtifact(int64_t seq, const std::string &type, const json &e, std::optional<double> t)
     {
         const std::string path = getStr(e, "path");
@@ -835,6 +878,8 @@ private:
         if (auto it = e.find("metric"); it != e.end())
             meta["metric"] = *it;
         const auto step = getInt(e, "step");
+        if (kind == "checkpoint-best" && step)
+            noteKeptBest(*step, meta.value("metric", json()));
         // One row per (kind, path): a checkpoint file rewritten every epoch is one artifact at its latest step.
         auto s = m_stmts.get("INSERT INTO artifacts (run, kind, path, sha256, step, wall, meta) "
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (run, kind, path) DO UPDATE SET "
@@ -899,6 +944,9 @@ Result<IngestStats> ingestJournal(Store &store, int64_t run, const fs::path &jou
         total.events += stats->events;
         total.duplicates += stats->duplicates;
         total.malformed += stats->malformed;
+        for (auto &said : stats->skipped)
+            if (total.skipped.size() < IngestStats::kMaxSkippedSaid)
+                total.skipped.push_back(std::move(said));
         total.finalEvent = total.finalEvent || stats->finalEvent;
         return okStatus();
     });

@@ -1,5 +1,6 @@
 #include "store/store.h"
 #include "util/text.h"
+#include "metrics/metrics.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -359,6 +360,16 @@ fs::path Store::runsRoot() const
     return m_path.parent_path() / (m_path.stem().string() + ".runs");
 }
 
+void Store::findMovedRunDir(RunSummary &r) const
+{
+    std::error_code ec;
+    if (r.runDir.empty() || fs::exists(r.runDir, ec))
+        return;
+    const fs::path here = runsRoot() / r.uid;
+    if (validUid(r.uid) && fs::is_directory(here, ec))
+        r.runDir = here.string();
+}
+
 Result<RunDetail> Store::createRun(const NewRun &run)
 {
     if (!run.uid.empty() && !validUid(run.uid))
@@ -409,6 +420,7 @@ Result<RunDetail> Store::runById(int64_t id) const
     RunDetail r;
     readSummary(s, r);
     r.config = parseOr(s.textView(kSummaryColumnCount), json::object());
+    findMovedRunDir(r);
     return r;
 }
 
@@ -522,6 +534,7 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
     while (s.step()) {
         out.emplace_back();
         readSummary(s, out.back());
+        findMovedRunDir(out.back());
     }
     return out;
 }
@@ -803,7 +816,11 @@ struct PredictionQuery {
             sql += " AND instr(p.truth, " + param(json(filter.trueLabel).dump()) +
                    ") > 0 AND EXISTS (SELECT 1 FROM json_each(p.truth) WHERE json_each.value = " +
                    param(filter.trueLabel) + ")";
-        if (!filter.predictedLabel.empty())
+        if (!filter.predictedLabel.empty() && filter.multiLabel)
+            sql += " AND EXISTS (SELECT 1 FROM json_each(p.top) WHERE json_extract(json_each.value, '$[0]') = " +
+                   param(filter.predictedLabel) + " AND json_extract(json_each.value, '$[1]') >= " +
+                   param(double(kPredictedFrom)) + ")";
+        else if (!filter.predictedLabel.empty())
             sql += " AND p.top1_label = " + param(filter.predictedLabel);
         if (filter.minConfidence > 0)
             sql += " AND p.top1_prob >= " + param(filter.minConfidence);

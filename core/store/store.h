@@ -180,7 +180,8 @@ struct PredictionFilter {
     std::string split = "val";   // val | test
     bool misclassifiedOnly = false;
     std::string trueLabel;       // empty: any
-    std::string predictedLabel;  // top-1; empty: any
+    std::string predictedLabel;  // top-1 (multiLabel: any label at 0.5 or above); empty: any
+    bool multiLabel = false;     // a multi-label run's rows predict every label at 0.5 or above
     double minConfidence = 0, maxConfidence = 1; // top-1 probability range
     std::string text;            // substring of the title, case-insensitive
     int64_t limit = 0;           // 0: all
@@ -214,6 +215,8 @@ struct IngestStats {
     int64_t events = 0;     // newly stored
     int64_t duplicates = 0; // seq already stored, skipped
     int64_t malformed = 0;  // lines that were not valid events, skipped with a warning log line
+    std::vector<std::string> skipped; // the first kMaxSkippedSaid of those warnings, for whoever brought the file
+    static constexpr size_t kMaxSkippedSaid = 5;
     bool finalEvent = false; // finished, failed or cancelled seen (stored now, or earlier and read again)
 };
 
@@ -347,6 +350,8 @@ private:
     Store(std::filesystem::path path, sqlite3 *db);
     detail::Stmt stmt(std::string_view sql) const; // prepared once per connection, reset after each use
     Status update(int64_t run, const char *sql, const std::string &text);
+    // A store moved with its runs folder beside it: a recorded run folder that is gone is found by uid there.
+    void findMovedRunDir(RunSummary &r) const;
     std::filesystem::path m_path;
     sqlite3 *m_db = nullptr;
     std::unique_ptr<detail::StatementCache> m_stmts;

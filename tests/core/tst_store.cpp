@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "store/store.h"
+#include "util/confighash.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -625,6 +626,8 @@ private Q_SLOTS:
         QCOMPARE(run->endedAt, 1763941018.0);
         QCOMPARE(run->lastStep, 41);
         QCOMPARE(run->config["model"]["type"].get<std::string>(), std::string("bag")); // empty config filled
+        QCOMPARE(run->configHash, configHash(run->config)); // and its hash with it (it stayed the hash of {})
+        QVERIFY(run->configHash != configHash(json::object()));
         QCOMPARE(run->summary["run"]["device"].get<std::string>(), std::string("cpu"));
         QCOMPARE(run->summary["data"]["classes"].get<int>(), 3);
 
@@ -700,6 +703,11 @@ private Q_SLOTS:
         QCOMPARE(at20({.trueLabel = "cs.CL"}), (Ids{"p2"}));
         QCOMPARE(at20({.trueLabel = "cs"}), (Ids{}));
         QCOMPARE(at20({.predictedLabel = "cs.AI"}), (Ids{"p1", "p3"}));
+        // Read as a multi-label run's rows: a label is predicted from 0.5 up, wherever it ranks (p3's cs.AI, at
+        // 0.4, is not; it was listed by its top-1), so cs.CL is predicted by p2 alone.
+        QCOMPARE(at20({.predictedLabel = "cs.AI", .multiLabel = true}), (Ids{"p1"}));
+        QCOMPARE(at20({.predictedLabel = "cs.CL", .multiLabel = true}), (Ids{"p2"}));
+        QCOMPARE(at20({.predictedLabel = "cs.CV", .multiLabel = true}), (Ids{}));
         QCOMPARE(at20({.minConfidence = 0.5}), (Ids{"p1", "p2"}));
         QCOMPARE(at20({.minConfidence = 0.5, .maxConfidence = 0.8}), (Ids{"p2"}));
         QCOMPARE(at20({.text = "TRANSFORMER"}), (Ids{"p2"}));
@@ -1122,6 +1130,10 @@ private Q_SLOTS:
         QVERIFY2(contains(logs[1].message, "seq"), logs[1].message.c_str());
         QVERIFY2(contains(logs[2].message, "seq 3") && contains(logs[2].message, "step"), logs[2].message.c_str());
 
+        QCOMPARE(stats->skipped.size(), size_t(4)); // for whoever brought the file, as the log has them
+        QCOMPARE(stats->skipped[0], logs[0].message);
+        QVERIFY2(contains(logs[0].message, "is not a JSON object (bad JSON at column"), logs[0].message.c_str());
+
         // Handing the same bytes over again reports nothing twice.
         std::vector<std::string> text = {good1.substr(0, good1.size() - 1), broken.substr(0, broken.size() - 1), ""};
         std::vector<std::string_view> views(text.begin(), text.end());
@@ -1130,6 +1142,55 @@ private Q_SLOTS:
         QCOMPARE(again->malformed, 1);
         QCOMPARE(again->duplicates, 1);
         QCOMPARE(store->logs(id).size(), size_t(4));
+    }
+
+    // What a hand-written writer gets wrong: C's printf spellings of non-finite numbers are gaps, as Python's are;
+    // a histogram of millions of bins, with lo not below hi or with negative counts, is skipped and said.
+    void handWrittenEventsAreCheckedOrKept()
+    {
+        auto store = openStore(scratch() / "handwritten.db");
+        const int64_t id = newRun(*store);
+        const fs::path journal = store->path().parent_path() / "hand.jsonl";
+        const auto hist = [](int64_t seq, double lo, double hi, json counts) {
+            return line(seq, "histogram", {{"step", 1}, {"split", "val"}, {"name", "h" + std::to_string(seq)},
+                                           {"lo", lo}, {"hi", hi}, {"counts", std::move(counts)}});
+        };
+        append(journal, "{\"seq\": 1, \"t\": 1.0, \"type\": \"metrics\", \"step\": 1, \"values\": {\"a\": nan, "
+                        "\"b\": -inf, \"c\": 2}}\n" +
+                            hist(2, 0, 1, json(std::vector<int>(10001, 1))) + hist(3, 1, 1, {1, 2}) +
+                            hist(4, 0, 1, {1, -2}) + hist(5, 0, 1, {1, 2}));
+        auto stats = ingestJournal(*store, id, journal);
+        QVERIFY2(stats, stats ? "" : stats.message().c_str());
+        QCOMPARE(stats->malformed, 3);
+        QCOMPARE(store->metric(id, "c").size(), size_t(1));
+        QCOMPARE(store->metric(id, "a").size(), size_t(1));
+        QVERIFY(std::isnan(store->metric(id, "a")[0].value));
+        QCOMPARE(store->histograms(id, "val").size(), size_t(1));
+        QVERIFY2(contains(stats->skipped[0], "at most 10000"), stats->skipped[0].c_str());
+    }
+
+    // A store moved with its runs folder beside it (as STORE.md lays them out) finds its runs' folders by uid: the
+    // recorded absolute path is gone. A folder that is still where it was recorded is left as it is.
+    void aMovedStoreFindsItsRunFolders()
+    {
+        const fs::path base = scratch(), before = base / "move-from", after = base / "move-to";
+        fs::create_directories(before);
+        std::string uid;
+        {
+            auto store = openStore(before / "lab.db");
+            uid = "0123456789ab";
+            NewRun nr;
+            nr.uid = uid;
+            nr.runDir = (store->runsRoot() / uid).string(); // as the launchers lay a run out
+            QVERIFY(store->createRun(nr));
+            fs::create_directories(nr.runDir);
+        }
+        fs::rename(before, after);
+        auto store = openStore(after / "lab.db");
+        const auto run = store->run(uid);
+        QVERIFY(run);
+        QCOMPARE(fs::path(run->runDir), after / "lab.runs" / uid);
+        QCOMPARE(fs::path(store->runs().at(0).runDir), after / "lab.runs" / uid);
     }
 
     // A seq out of order in new bytes (one edited line, a writer that restarted its count) costs nothing: the

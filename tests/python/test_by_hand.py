@@ -208,7 +208,8 @@ class ByHandTest(unittest.TestCase):
             self.assertIn("none of its first lines is a Labbook event", done.stderr)
         done = lbk(store, "record", "--journal", files["a"])
         self.assertIn("1 line of", done.stderr)
-        self.assertIn("is not a JSON object: this is not json", done.stderr)  # the skipped line, where a user looks
+        self.assertIn("is not a JSON object (bad JSON at column 2", done.stderr)
+        self.assertIn("this is not json", done.stderr)  # the skipped line, where a user looks
         self.assertEqual(len(lbk_json(store, "runs")), 1)
         held = os.path.join(folder, "store.runs", "abcdef012345", "journal.jsonl")
         with open(held) as f:
@@ -220,6 +221,9 @@ class ByHandTest(unittest.TestCase):
             self.assertEqual(f.read(), before)
         shown = lbk_json(store, "show", "1")
         self.assertEqual(shown["name"], "a")
+        self.assertEqual(len(shown["warnings"]), 1)  # the skipped line, where show's reader looks later
+        self.assertIn("this is not json", shown["warnings"][0])
+        self.assertIn("1 warning\n", lbk(store, "show", "1").stdout)
         self.assertEqual(shown["summary"]["best"]["val/accuracy"], 0.5)  # a logged val metric makes the summary
 
 
