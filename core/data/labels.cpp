@@ -174,6 +174,13 @@ Status checkBinary(const LabeledData &d, const std::vector<Paper> &papers, const
                      "; the 5 most common" + (spec.matchPrimaryOnly ? " primary" : "") + " categories are " +
                      describe(counts) + ". Check the spelling (e.g. \"cs.CV\")."};
     }
+    // One of several positives that no paper carries is a misspelling the others hide.
+    const auto carried = spec.matchPrimaryOnly ? primaryCounts(papers) : anyCounts(papers);
+    for (const auto &p : spec.positive)
+        if (!carried.contains(p))
+            return Error{"labels.positive: no paper in " + source + " carries " + p + how + " (the other positive " +
+                         "categories have " + std::to_string(d.labelCounts[1]) + " papers); check its spelling or "
+                         "leave it out"};
     if (d.labelCounts[1] == int64_t(papers.size()))
         return Error{"labels.positive: every paper in " + source + " carries " + join(spec.positive, " or ") + how +
                      "; a binary task needs papers without it too. Use broader data or another category."};

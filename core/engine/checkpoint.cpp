@@ -170,11 +170,13 @@ bool readCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Devic
     if (counters) {
         // A fresh tensor for each read: InputArchive::read into a defined tensor keeps that tensor's dtype and
         // reinterprets the stored bytes (a double read into the step's int64 tensor came back as 4.6e18).
-        torch::Tensor stepT, bestT, badT;
+        torch::Tensor stepT, bestT, bestLossT, badT;
         if (archive.try_read("step", stepT))
             counters->step = stepT.item<int64_t>();
         if (archive.try_read("best", bestT))
             counters->best = bestT.item<double>();
+        if (archive.try_read("best_loss", bestLossT)) // (a checkpoint from before ties were broken has none)
+            counters->bestLoss = bestLossT.item<double>();
         if (archive.try_read("bad_evals", badT))
             counters->badEvals = int(badT.item<int64_t>());
     }
@@ -237,6 +239,7 @@ void saveCheckpoint(const fs::path &file, const torch::nn::Module &model, const 
     archive.write("weights_checksum", torch::tensor(int64_t(weightsChecksum(model))));
     archive.write("step", torch::tensor(counters.step));
     archive.write("best", torch::tensor(counters.best, torch::kDouble));
+    archive.write("best_loss", torch::tensor(counters.bestLoss, torch::kDouble));
     archive.write("bad_evals", torch::tensor(int64_t(counters.badEvals)));
     saveAtomically(archive, file);
 }

@@ -17,6 +17,7 @@ struct CheckpointCounters {
     int64_t step = 0;
     double best = 0;  // the best validation value so far (+-inf before the first)
     int badEvals = 0; // evaluations since it last improved
+    double bestLoss = INFINITY; // the validation loss at the best evaluation, which breaks a tie in its value
 };
 
 // The resumable checkpoint of a run folder: weights, optimizer state and counters, while the run is unfinished.

@@ -69,7 +69,9 @@ private:
     void setClassWeights();
     std::vector<std::vector<int>> encodeExamples(const std::vector<std::string> &texts);
     Batch makeBatch(const std::vector<size_t> &examples, size_t begin, size_t end) const;
-    torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const;
+    // training: the loss a step minimises (label smoothing, training.balanced's class weights); else the plain
+    // cross-entropy evaluations record, comparable between runs and with lbk eval's.
+    torch::Tensor lossOf(const torch::Tensor &logits, const Batch &batch, bool training) const;
     EvalOutput score(const std::vector<size_t> &examples);
     void report(const std::vector<size_t> &examples, const EvalOutput &out, int64_t step, const std::string &split);
 
@@ -356,17 +358,18 @@ Batch ClassifyObjective::makeBatch(const std::vector<size_t> &examples, size_t b
     return b;
 }
 
-torch::Tensor ClassifyObjective::lossOf(const torch::Tensor &logits, const Batch &batch, bool smoothing) const
+torch::Tensor ClassifyObjective::lossOf(const torch::Tensor &logits, const Batch &batch, bool training) const
 {
     namespace F = torch::nn::functional;
+    const bool weighted = training && m_classWeights.defined();
     if (m_data.kind == TaskKind::MultiClass) {
-        auto opts = F::CrossEntropyFuncOptions().label_smoothing(smoothing ? m_ctx.exp.optimizer.labelSmoothing : 0.0);
-        if (m_classWeights.defined())
+        auto opts = F::CrossEntropyFuncOptions().label_smoothing(training ? m_ctx.exp.optimizer.labelSmoothing : 0.0);
+        if (weighted)
             opts.weight(m_classWeights);
         return F::cross_entropy(logits, batch.targets, opts);
     }
     auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
-    if (m_classWeights.defined())
+    if (weighted)
         opts.pos_weight(m_classWeights);
     const auto input = m_data.kind == TaskKind::Binary ? logits.squeeze(1) : logits;
     return F::binary_cross_entropy_with_logits(input, batch.targets, opts);

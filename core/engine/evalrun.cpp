@@ -152,6 +152,9 @@ Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, cons
     r.cautions = evalCautions(lm, file, r, o.dataRoot);
     EvalOutput out = scoreExamples(lm, *papers, data, threads);
     out.summary["data"] = r.file;
+    if (const json said = out.summary.value("cautions", json()); said.is_array()) // the metrics' own (binary)
+        for (const auto &c : said)
+            r.cautions.push_back(c.get<std::string>());
     if (!r.cautions.empty())
         out.summary["cautions"] = r.cautions; // kept with the figures they qualify
     out.summary["checkpoint"] = lm.checkpoint;

@@ -85,6 +85,7 @@ private:
     int64_t m_stepsPerEpoch = 1, m_totalSteps = 0, m_evalEvery = 1, m_resumedFrom = -1;
     bool m_higher = true;
     double m_best = 0;
+    double m_bestLoss = INFINITY; // the validation loss of the best evaluation: a tie in the metric goes to a lower one
     int64_t m_bestStep = -1; // the step best.pt was written at by this process (-1: none, or before a resume)
     int m_badEvals = 0;
     bool m_stoppedEarly = false, m_stopPending = false;
@@ -153,6 +154,7 @@ Status StepLoop::setUp()
         if (loaded) {
             m_ctx.step = m_resumedFrom = c.step;
             m_best = c.best;
+            m_bestLoss = c.bestLoss;
             m_badEvals = c.badEvals;
         } else {
             m_ctx.log("warning", "no last.pt in " + m_lastCkpt.parent_path().string() +
@@ -174,7 +176,7 @@ int StepLoop::control()
 
 void StepLoop::saveLast()
 {
-    saveCheckpoint(m_lastCkpt, m_obj.model(), m_opt.get(), {m_ctx.step, m_best, m_badEvals});
+    saveCheckpoint(m_lastCkpt, m_obj.model(), m_opt.get(), {m_ctx.step, m_best, m_badEvals, m_bestLoss});
     m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
     m_lastSave = std::chrono::steady_clock::now();
 }
@@ -201,7 +203,7 @@ void StepLoop::keepFinalCheckpoint()
                                       {"removed", true}});
         return;
     }
-    saveCheckpoint(m_lastCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals});
+    saveCheckpoint(m_lastCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals, m_bestLoss});
     m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
 }
 
@@ -315,14 +317,19 @@ void StepLoop::evaluateAndCheckpoint()
     const std::string metric = toString(m_e.evaluation.metric);
     const json summary = m_obj.evaluate(EvalSplit::Validation, m_ctx.step);
     if (!summary.is_null()) {
-        const json v = summary.value(metric, json());
+        const json v = summary.value(metric, json()), l = summary.value("loss", json());
         const double value = v.is_number() ? v.get<double>() : std::nan("");
-        if (std::isfinite(value) && (m_higher ? value > m_best : value < m_best)) {
+        const double loss = l.is_number() ? l.get<double>() : std::nan("");
+        // A tie goes to the lower loss: a binary F1 stays 0 while no paper is predicted positive yet, and the
+        // first of those evaluations, the least trained, would be kept (and scored, and exported).
+        const bool tieWon = value == m_best && std::isfinite(loss) && loss < m_bestLoss;
+        if (std::isfinite(value) && ((m_higher ? value > m_best : value < m_best) || tieWon)) {
             m_best = value;
+            m_bestLoss = std::isfinite(loss) ? loss : INFINITY;
             m_badEvals = 0;
             // Without the optimizer's moments (for the bag, two more copies of its n-gram table): the best
             // checkpoint is scored and exported, while resuming starts from the last one.
-            saveCheckpoint(m_bestCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals});
+            saveCheckpoint(m_bestCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals, m_bestLoss});
             m_bestStep = m_ctx.step;
             m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
                                       {"metric", {{"val/" + metric, value}}}});
@@ -332,7 +339,8 @@ void StepLoop::evaluateAndCheckpoint()
     }
     if (m_e.evaluation.keepCheckpoints) {
         const std::string name = keptCheckpointName(m_ctx.step);
-        saveCheckpoint(m_lastCkpt.parent_path() / (name + ".pt"), m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals});
+        saveCheckpoint(m_lastCkpt.parent_path() / (name + ".pt"), m_obj.model(), nullptr,
+                       {m_ctx.step, m_best, m_badEvals, m_bestLoss});
         m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "kept"}, {"path", "checkpoints/" + name + ".pt"}});
     }
     // Every evaluation saves the resumable state when asked to (checkpoint_minutes 0); the last step never does:

@@ -487,6 +487,7 @@ std::vector<FieldBinding> optimizerFields()
         field(&OptimizerSpec::gradClip, "optimizer.grad_clip", "Clip the global gradient norm to this (0: off).")
             .range(0, kInf),
         field(&OptimizerSpec::labelSmoothing, "optimizer.label_smoothing", "Label smoothing for multiclass losses.")
+            .when({"labels.kind=multiclass"}) // binary and multi-label losses are per-label sigmoids, unsmoothed
             .range(0, 1, false, true)
             .sweptWithin(0, 0.2),
         // The trainer reads it from the config when it builds the optimizer (engine/trainer.cpp).
@@ -539,7 +540,8 @@ std::vector<FieldBinding> trainingFields()
               "finished run keeps only best.pt.")
             .range(0, 10080),
         field(&TrainingSpec::balanced, "training.balanced",
-              "Weight classes inversely to their frequency (for skewed labels).")
+              "Weight classes inversely to their frequency in the training loss (for skewed labels); evaluations "
+              "record the unweighted loss.")
             .unless({"training.objective=mlm"}), // masked tokens have no classes to weight
         // The trainer and the scorer read it from the config (engine/trainer.cpp, engine/inference.cpp).
         configOnly("training.precision", FieldType::Enum, "fp32",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <numeric>
 
@@ -136,6 +137,17 @@ json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &
         predicted[i] = pPositive[i] >= kPredictedFrom ? 1 : 0;
     json s = classSummary(predicted, truth, labels, loss);
     s["f1"] = s["per_class"][1]["f1"];
+    // A rare positive class makes an all-negative model look skilled by accuracy: both counts kept, and said.
+    const auto positives = std::count(truth.begin(), truth.end(), 1);
+    const auto predictedPositive = std::count(predicted.begin(), predicted.end(), 1);
+    s["positives"] = {{"true", positives}, {"predicted", predictedPositive}}; // counts, not metric series
+    if (!truth.empty() && predictedPositive == 0 && positives > 0) {
+        char said[256];
+        std::snprintf(said, sizeof said, "no paper is predicted positive (p >= %.1f): accuracy %.4f is the share of "
+                      "negative papers, not skill; ROC-AUC and PR-AUC say how it ranks them",
+                      double(kPredictedFrom), s["accuracy"].get<double>());
+        s["cautions"] = json::array({said});
+    }
     s["roc_auc"] = finite(rocAuc(pPositive, truth));
     s["pr_auc"] = finite(averagePrecision(pPositive, truth));
     s["roc"] = rocCurve(pPositive, truth);

@@ -35,7 +35,8 @@ struct ClassCounts {
 nlohmann::json multiclassSummary(const std::vector<float> &probs, const std::vector<int> &truth,
                                  const std::vector<std::string> &labels, double loss);
 // pPositive: n probabilities of the positive class (label index 1). Adds f1 (positive class), roc_auc,
-// pr_auc (average precision) and the curves roc and pr to the two-class multiclass summary.
+// pr_auc (average precision), the curves roc and pr, positives ({"true": papers that are, "predicted": papers
+// predicted so}) and cautions (sentences) when no paper is predicted positive, to the two-class summary.
 nlohmann::json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &truth,
                              const std::vector<std::string> &labels, double loss);
 // probs: n x labels; truth: each example's positive label indices; a label is predicted at kPredictedFrom and up.

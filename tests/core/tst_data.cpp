@@ -1354,6 +1354,10 @@ private Q_SLOTS:
             << bin << QStringList{QStringLiteral("cs.XX")} << 0 << QString()
             << QStringList{QStringLiteral("labels.positive: no paper in papers.jsonl carries cs.XX"),
                            QStringLiteral("the 5 most common categories are cs.LG (3), cs.CL (2), cs.CV (2)")};
+        QTest::newRow("binary, one of two misspelt") // the other one's papers hid it
+            << bin << QStringList{QStringLiteral("cs.CV"), QStringLiteral("cs.XX")} << 0 << QString()
+            << QStringList{QStringLiteral("labels.positive: no paper in papers.jsonl carries cs.XX (the other "
+                                          "positive categories have 2 papers); check its spelling")};
         QTest::newRow("binary, nothing named")
             << bin << QStringList() << 0 << QString() << QStringList{QStringLiteral("labels.positive is empty")};
         QTest::newRow("binary, everybody carries it")

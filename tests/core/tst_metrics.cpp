@@ -99,6 +99,23 @@ private Q_SLOTS:
         QVERIFY(isScalar("f1") && isScalar("micro_f1") && isScalar("loss"));
     }
 
+    // A binary model that predicts no paper positive scores the share of negatives: its summary says so.
+    void binarySummaryCountsPositives()
+    {
+        const auto some = lbk::binarySummary({0.9f, 0.2f, 0.6f, 0.4f}, {1, 0, 0, 1}, {"not x", "x"}, 0.3);
+        QCOMPARE(some["positives"]["true"].get<int>(), 2);
+        QCOMPARE(some["positives"]["predicted"].get<int>(), 2);
+        QVERIFY(!some.contains("cautions"));
+        const auto none = lbk::binarySummary({0.1f, 0.2f, 0.3f, 0.4f}, {1, 0, 0, 0}, {"not x", "x"}, 0.3);
+        QCOMPARE(none["positives"]["predicted"].get<int>(), 0);
+        QCOMPARE(none["accuracy"].get<double>(), 0.75);
+        QVERIFY(none["cautions"].is_array() && none["cautions"].size() == 1);
+        const std::string said = none["cautions"][0].get<std::string>();
+        QVERIFY2(said.find("no paper is predicted positive") != std::string::npos &&
+                     said.find("accuracy 0.7500 is the share of negative papers") != std::string::npos,
+                 said.c_str());
+    }
+
     void direction_data()
     {
         QTest::addColumn<QString>("key");

@@ -2,6 +2,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -653,6 +654,53 @@ private Q_SLOTS:
         QVERIFY2(cmp.out.contains(QStringLiteral("not ranked: the runs predict different labels, multiclass, binary")) &&
                      !cmp.out.contains(QStringLiteral(" *")),
                  qPrintable(cmp.out));
+    }
+
+    // A rare positive class (cs.RO, 4.4% of the sample): the model predicts no paper positive, so its F1 ties at
+    // 0 at every evaluation. The tie goes to the lower validation loss (the first, least trained weights were
+    // kept, scored and exported), and show says what accuracy is worth here.
+    void aBinaryModelThatPredictsNoPositiveIsSaid()
+    {
+        const QString file = variant(QStringLiteral("ro-or-not"),
+                                     {{"labels", {{"kind", "binary"}, {"positive", {"cs.RO"}}}},
+                                      {"evaluation", {{"every_steps", 40}, {"metric", "f1"}}},
+                                      {"training", {{"max_steps", 160}, {"threads", 1}}}});
+        QCOMPARE(lbk({QStringLiteral("run"), file, QStringLiteral("-q")}).exitCode, 0);
+        auto s = store();
+        const auto run = s->run("ro-or-not");
+        QVERIFY(run.ok());
+        const auto f1 = s->metric(run->id, "val/f1"), loss = s->metric(run->id, "val/loss");
+        QCOMPARE(f1.size(), size_t(4));
+        for (const auto &p : f1)
+            QVERIFY2(p.value == 0.0, "a positive was predicted: pick a rarer category or fewer steps");
+        const auto lowest = std::min_element(loss.begin(), loss.end(),
+                                             [](const auto &a, const auto &b) { return a.value < b.value; });
+        QVERIFY(lowest->step > f1.front().step);
+        QCOMPARE(run->summaryValue("best_step", "val/f1").value_or(-1), double(lowest->step));
+        const auto shown = lbk({QStringLiteral("show"), QStringLiteral("ro-or-not")});
+        QVERIFY2(shown.out.contains(QStringLiteral("positive (4.4%); predicting none scores accuracy")) &&
+                     shown.out.contains(QStringLiteral("caution (test): no paper is predicted positive")) &&
+                     shown.out.contains(QStringLiteral("best val f1 0.0000 at step %1 (the kept checkpoint)")
+                                            .arg(lowest->step)),
+                 qPrintable(shown.out));
+
+        // training.balanced weights the training loss only: the validation loss is the plain cross-entropy of the
+        // recorded predictions (it was the weighted one, three times as large, and lbk eval said another).
+        const QString balanced = variant(QStringLiteral("ro-balanced"),
+                                         {{"labels", {{"kind", "binary"}, {"positive", {"cs.RO"}}}},
+                                          {"training", {{"max_steps", 40}, {"threads", 1}, {"balanced", true}}}});
+        QCOMPARE(lbk({QStringLiteral("run"), balanced, QStringLiteral("-q")}).exitCode, 0);
+        const auto weighted = s->run("ro-balanced");
+        QVERIFY(weighted.ok());
+        double sum = 0;
+        const auto rows = s->predictions(weighted->id, {.split = "val"});
+        for (const auto &row : rows)
+            sum -= std::log(row.pTrue);
+        QCOMPARE(rows.size(), size_t(750));
+        const double recorded = weighted->summaryValue("final", "val/loss").value_or(-1);
+        QVERIFY2(std::abs(recorded - sum / double(rows.size())) < 1e-4,
+                 qPrintable(QStringLiteral("val/loss %1, cross-entropy of the predictions %2")
+                                .arg(recorded).arg(sum / double(rows.size()))));
     }
 };
 

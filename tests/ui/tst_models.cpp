@@ -416,6 +416,15 @@ private Q_SLOTS:
         PredictionsModel rows;
         rows.setRows({multi}, true);
         QCOMPARE(rows.index(0, PredictionsModel::Predicted).data().toString(), QStringLiteral("cs.AI, cs.LG"));
+        // Filtered by a predicted label, the row is listed for any label of its set (it was its top one only).
+        PredictionQuery second;
+        second.predictedLabel = QStringLiteral("cs.LG");
+        rows.setQuery(second);
+        QCOMPARE(rows.rowCount(), 1);
+        second.predictedLabel = QStringLiteral("cs.CV");
+        rows.setQuery(second);
+        QCOMPARE(rows.rowCount(), 0);
+        rows.setQuery({});
         // No label at 0.5: the set is empty, as the evaluation counted it (not the most probable label).
         multi.top = {{"cs.AI", 0.31}};
         rows.setRows({multi}, true);

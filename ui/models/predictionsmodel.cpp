@@ -9,6 +9,7 @@
 #include <QIODevice>
 
 #include "format.h"
+#include "metrics/metrics.h"
 
 namespace labbook {
 
@@ -39,10 +40,10 @@ void PredictionsModel::setRows(std::vector<lbk::PredictionRow> rows, bool multiL
         it.truth = toStringList(r.truth).join(QStringLiteral(", "));
         for (const auto &t : r.truth)
             it.truthIds.push_back(labelId(t));
-        if (!r.top.empty()) {
-            it.predictedId = labelId(r.top.front().first);
+        if (!r.top.empty())
             it.confidence = r.top.front().second;
-        }
+        for (size_t e : lbk::predictedEntries(r.top, multiLabel)) // multi-label: the labels at 0.5 or above
+            it.predictedIds.push_back(labelId(r.top[e].first));
         it.predicted = predictedText(r, multiLabel);
         it.pTrue = r.pTrue;
         it.correct = r.correct;
@@ -81,7 +82,7 @@ void PredictionsModel::refilter()
         const Item &it = m_items[size_t(row)];
         if (m_query.misclassifiedOnly && it.correct)
             continue;
-        if (wantPred >= 0 && it.predictedId != wantPred)
+        if (wantPred >= 0 && std::find(it.predictedIds.begin(), it.predictedIds.end(), wantPred) == it.predictedIds.end())
             continue;
         if (wantTruth >= 0 && std::find(it.truthIds.begin(), it.truthIds.end(), wantTruth) == it.truthIds.end())
             continue;

@@ -17,7 +17,7 @@ namespace labbook {
 struct PredictionQuery {
     bool misclassifiedOnly = false;
     QString trueLabel;      // empty: any
-    QString predictedLabel; // top-1; empty: any
+    QString predictedLabel; // among the predicted labels (multi-label: any at 0.5 or above); empty: any
     double minConfidence = 0, maxConfidence = 1; // top-1 probability
     QString text;           // substring of the title or id, case-insensitive
     bool operator==(const PredictionQuery &) const = default;
@@ -59,7 +59,7 @@ private:
         QString title, truth, predicted, id;
         std::string haystack; // case-folded title and id as UTF-8: memmem is several times faster than QString::contains
         std::vector<int> truthIds;
-        int predictedId = -1;
+        std::vector<int> predictedIds; // the top label; multi-label: every label at 0.5 or above (maybe none)
         double confidence = 0, pTrue = 0;
         bool correct = false;
     };
