@@ -260,12 +260,18 @@ std::string weightsNote(const RunSummary &r, const std::string &split, std::opti
 }
 
 // A validation metrics event as one line: accuracy and macro-F1, or an MLM run's masked-token figures.
-std::string validationLine(const json &v)
+// An evaluation's line: accuracy and macro-F1, and the metric the run keeps its checkpoint by when it is another
+// (a binary run's F1, stuck at 0, is what says it has not learned the rare class).
+std::string validationLine(const json &v, const std::string &metric)
 {
     if (v.contains("val/perplexity"))
         return "val loss " + fmtMetric(v.value("val/loss", json())) + ", masked-token accuracy " +
                fmtMetric(v["val/accuracy"]) + ", perplexity " + fmtMetric(v["val/perplexity"], 1);
-    return "val accuracy " + fmtMetric(v["val/accuracy"]) + ", macro-F1 " + fmtMetric(v.value("val/macro_f1", json()));
+    std::string line =
+        "val accuracy " + fmtMetric(v["val/accuracy"]) + ", macro-F1 " + fmtMetric(v.value("val/macro_f1", json()));
+    if (metric != "accuracy" && metric != "macro_f1" && v.contains("val/" + metric))
+        line += ", " + metricLabel(metric) + " " + fmtMetric(v["val/" + metric]);
+    return line;
 }
 
 struct Progress {
@@ -275,11 +281,20 @@ struct Progress {
     int64_t step = 0;
     double loss = std::nan("");
     double examplesPerSecond = 0;
-    double valAccuracy = std::nan(""), valF1 = std::nan("");
+    double valAccuracy = std::nan(""), valKept = std::nan(""); // valKept: val/<evaluation.metric>
+    std::string metric = "macro_f1";
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point lastPlain{};
     std::string kind = "train";
     bool drewBar = false;
+
+    // The last evaluation on the bar: the metric the run keeps its checkpoint by, else accuracy.
+    std::string valText() const
+    {
+        if (std::isfinite(valKept))
+            return "val " + metricLabel(metric) + " " + fmtMetric(valKept, 3) + "  ";
+        return std::isfinite(valAccuracy) ? "val acc " + fmtMetric(valAccuracy, 3) + "  " : "";
+    }
 
     void onEvent(const json &e)
     {
@@ -287,6 +302,8 @@ struct Progress {
         if (type == "run_started") {
             totalSteps = e.value("total_steps", int64_t(0));
             kind = e.value("kind", std::string("train"));
+            if (const json m = valueAt(e.value("config", json()), "evaluation.metric"); m.is_string())
+                metric = m.get<std::string>();
             if (!quiet && e.contains("data")) {
                 const auto &d = e["data"];
                 std::string resumed = e.contains("resumed_from_step")
@@ -311,10 +328,10 @@ struct Progress {
                 examplesPerSecond = v["train/examples_per_s"];
             if (v.contains("val/accuracy") && v["val/accuracy"].is_number())
                 valAccuracy = v["val/accuracy"];
-            if (v.contains("val/macro_f1") && v["val/macro_f1"].is_number())
-                valF1 = v["val/macro_f1"];
+            if (const auto kept = v.find("val/" + metric); kept != v.end() && kept->is_number())
+                valKept = *kept;
             if (v.contains("val/accuracy") && !tty && !quiet)
-                say("step " + stepText() + ": " + validationLine(v));
+                say("step " + stepText() + ": " + validationLine(v, metric));
             draw();
         } else if (type == "lr_point" && kind == "lr_find") { // a script's own range test is not its training
             step = e.value("index", int64_t(0)) + 1;
@@ -373,7 +390,7 @@ struct Progress {
             const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
             std::snprintf(line, sizeof line, "[%s] %3d%% step %s  %s%s%s left", bar.c_str(), int(frac * 100),
                           stepText().c_str(), lossText().c_str(),
-                          std::isfinite(valAccuracy) ? ("val acc " + fmtMetric(valAccuracy, 3) + "  ").c_str() : "",
+                          valText().c_str(),
                           (speedText() + fmtDuration(eta)).c_str());
             std::fprintf(stderr, "\r\033[K%s", line);
             drewBar = true;

@@ -132,6 +132,16 @@ json inputRules(const LoadedModel &lm)
             {"bag_ids", lm.exp.model.hasBag() ? json(bagIdsText(lm.exp.model)) : json()}};
 }
 
+// The validation figures of the exported weights, as the store noted them at their checkpoint (a "best" of the
+// run's summary is each metric's own best, perhaps at another step); empty where it noted none for that step.
+json checkpointFigures(const RunDetail &run, int64_t step)
+{
+    const json kept = run.summary.value("kept", json());
+    if (!kept.is_object() || kept.value("step", json()) != json(step) || !kept.value("val", json()).is_object())
+        return json::object();
+    return kept["val"];
+}
+
 json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
 {
     return {
@@ -153,6 +163,7 @@ json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
         {"hyper_parameters", lm.exp.config},
         {"experiment", lm.exp.config},
         {"data", lm.runData},
+        {"checkpoint_metrics", checkpointFigures(run, lm.step)},
         {"metrics", run.summary},
         {"weights_checksum", weightsChecksumText(*lm.model)},
         {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"},

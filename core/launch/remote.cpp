@@ -24,6 +24,7 @@
 #include "launch/shellquote.h"
 #include "launch/slurm.h"
 #include "util/sha256.h"
+#include "util/text.h"
 
 namespace lbk {
 
@@ -1012,37 +1013,70 @@ Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummar
     return RemoteFollower(store, t, run, o, std::move(*info)).follow();
 }
 
-Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &t, const RunSummary &run, bool all)
+namespace {
+
+// What pull copies: every file of the folder (--all), else the artifacts the run reported and the files a run is
+// scored from (a run that ended before it reported them, cancelled or timed out, still has them).
+Result<std::vector<std::string>> filesToPull(Store &store, RemoteShell &sh, const RemoteRunInfo &info,
+                                             const RunSummary &run, bool all)
 {
-    auto info = readRemoteInfo(run);
-    if (!info)
-        return info.error();
-    RemoteShell sh(t);
     std::vector<std::string> paths;
     if (all) {
-        auto out = sh.check("listing the run folder", "cd " + shellQuote(info->runDir) + " && find . -type f");
+        auto out = sh.check("listing the run folder", "cd " + shellQuote(info.runDir) + " && find . -type f");
         if (!out)
             return out.error();
         std::istringstream in(*out);
         for (std::string line; std::getline(in, line);)
             if (line.rfind("./", 0) == 0)
                 paths.push_back(line.substr(2));
-    } else {
-        for (const auto &a : store.artifacts(run.id))
-            if (std::find(paths.begin(), paths.end(), a.path) == paths.end())
-                paths.push_back(a.path);
+        return paths;
     }
+    std::set<std::string> wanted = {"experiment.json", "labels.json", "tokenizer.model"};
+    for (const auto &a : store.artifacts(run.id))
+        wanted.insert(a.path);
+    // One listing for all of them: a folder (a fine-tune's "hf" tokenizer) by its files, a file that is not
+    // there left out; no folder at all, nothing.
+    std::string script = "cd " + shellQuote(info.runDir) + " 2>/dev/null || exit 0; for p in";
+    for (const auto &w : wanted)
+        script += " " + shellQuote(w);
+    script += "; do if [ -d \"$p\" ]; then find \"$p\" -type f; elif [ -f \"$p\" ]; then echo \"$p\"; fi; done";
+    auto out = sh.check("listing the run's files", script);
+    if (!out)
+        return out.error();
+    std::istringstream in(*out);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty())
+            paths.push_back(line);
+    return paths;
+}
+
+bool safeRelative(const std::string &rel)
+{
+    const fs::path p(rel);
+    bool safe = p.is_relative() && !rel.empty();
+    for (const auto &part : p)
+        if (part == "..")
+            safe = false;
+    return safe && rel != "journal.jsonl" && rel != "remote.json" && rel != ".remote.lock";
+}
+
+} // namespace
+
+Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &t, const RunSummary &run, bool all)
+{
+    auto info = readRemoteInfo(run);
+    if (!info)
+        return info.error();
+    RemoteShell sh(t);
+    auto paths = filesToPull(store, sh, *info, run, all);
+    if (!paths)
+        return paths.error();
     std::vector<std::string> copied;
-    for (const auto &rel : paths) {
-        const fs::path p(rel);
-        bool safe = p.is_relative() && !rel.empty();
-        for (const auto &part : p)
-            if (part == "..")
-                safe = false;
-        if (!safe || rel == "journal.jsonl" || rel == "remote.json" || rel == ".remote.lock")
+    for (const auto &rel : *paths) {
+        if (!safeRelative(rel))
             continue;
         // Streamed to a temporary file (checkpoints can be large), renamed into place when complete.
-        const fs::path dest = fs::path(run.runDir) / p;
+        const fs::path dest = fs::path(run.runDir) / rel;
         const fs::path part = dest.string() + ".part";
         std::error_code ec;
         fs::create_directories(dest.parent_path(), ec);
@@ -1061,15 +1095,24 @@ Result<std::vector<std::string>> pullArtifacts(Store &store, const Target &t, co
             if (!f)
                 return Error{part.string() + ": cannot write"};
         }
+        if ((*proc)->exitCode() == 255 && t.ssh) { // ssh's own failure: the connection, not a missing file
+            fs::remove(part, ec);
+            return Error{"copying " + rel + " from " + t.name + " failed: ssh exit code 255 (" +
+                         sh.sanitize(trimmed((*proc)->errors())) + "); " + counted(int64_t(copied.size()), "file") +
+                         " copied before it"};
+        }
         if ((*proc)->exitCode() != 0) {
-            fs::remove(part, ec); // a checkpoint the worker replaced since it was reported, or a lost connection
-            continue;
+            fs::remove(part, ec); // not there: a checkpoint the worker replaced since it was reported, a file the
+            continue;             // run never wrote
         }
         fs::rename(part, dest, ec);
         if (ec)
             return Error{dest.string() + ": cannot write: " + ec.message()};
         copied.push_back(rel);
     }
+    if (copied.empty())
+        return Error{"nothing copied from " + t.name + ": " + info->runDir + " there holds none of the run's files " +
+                     "(removed, or never written)"};
     return copied;
 }
 

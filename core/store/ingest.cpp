@@ -846,7 +846,8 @@ private:
     }
 
     // The trainer's best checkpoint names its metric's value: its step is the metric's best step (a tie it broke
-    // by a lower loss is a later step than the first evaluation with that value, which noteSplitFigure keeps).
+    // by a lower loss is a later step than the first evaluation with that value, which noteSplitFigure keeps), and
+    // the summary's "kept" holds its step and every validation figure there.
     void noteKeptBest(int64_t step, const json &metric)
     {
         if (!metric.is_object())
@@ -861,6 +862,14 @@ private:
             m_state.summary["best_step"][name] = step;
             m_state.changed = true;
         }
+        // The validation figures of the kept weights, from the evaluation just before (a per-metric best is each
+        // metric's own step): what an export of the run describes.
+        json val = json::object();
+        if (const json &final = m_state.summary["final"]; final.is_object())
+            for (const auto &[name, value] : final.items())
+                if (name.rfind("val/", 0) == 0)
+                    val[name] = value;
+        m_state.summary["kept"] = {{"step", step}, {"val", std::move(val)}};
     }
 
     Status onArtifact(int64_t seq, const std::string &type, const json &e, std::optional<double> t)

@@ -106,6 +106,18 @@ private Q_SLOTS:
         QCOMPARE(card["architecture"]["type"].get<std::string>(), std::string("bag"));
         QCOMPARE(card["labels"].size(), size_t(5));
         QVERIFY(card["metrics"]["final"].contains("test/accuracy"));
+        // The weights' own validation figures: the evaluation at the card's step, whichever metric peaked where.
+        auto store = lbk::Store::open(m_store.toStdString());
+        QVERIFY(store);
+        const auto run = (*store)->run("debug");
+        QVERIFY(run);
+        bool seen = false;
+        for (const auto &p : (*store)->metric(run->id, "val/accuracy"))
+            if (p.step == card["step"].get<int64_t>()) {
+                QCOMPARE(card["checkpoint_metrics"]["val/accuracy"].get<double>(), p.value);
+                seen = true;
+            }
+        QVERIFY2(seen, card.dump().c_str());
         QVERIFY(card["data"]["train"].get<int64_t>() > 1000);
         QCOMPARE(card["parameters"].size(), size_t(3));
         // Missing --out is bad input, not a crash.

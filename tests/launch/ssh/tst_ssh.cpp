@@ -2,6 +2,7 @@
 // hash skip, live streaming into the store, a dropped connection and a killed lbk resumed without losing or
 // doubling an event, cancel on both targets, strict host keys, and names that try to be shell code.
 #include "../remotetest.h"
+#include "data/dataset.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -355,6 +356,32 @@ private Q_SLOTS:
         QCOMPARE(run.status, lbk::RunStatus::Cancelled);
         const QString diff = compareWithRemote(*s, run);
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
+
+        // A cancelled run reported no tokenizer (that comes at the end): pull brings the files it is scored from
+        // all the same, and lbk predict scores with it (before the pull, it says to pull).
+        const QString papers = h.dir.filePath(QStringLiteral("three.jsonl"));
+        {
+            std::ifstream in(lbk::resolveDataPath("arxiv/arxiv-sample-5k.jsonl"));
+            std::ofstream out(papers.toStdString());
+            std::string line;
+            for (int i = 0; i < 3 && std::getline(in, line); ++i)
+                out << line << '\n';
+        }
+        const QStringList predict = {QStringLiteral("predict"), QString::number(id), QStringLiteral("--data"), papers,
+                                     QStringLiteral("--out"), QStringLiteral("-"), QStringLiteral("-q")};
+        auto early = h.lbk(predict);
+        QVERIFY2(early.exitCode != 0 && early.err.contains(QStringLiteral("`lbk pull RUN` copies them here")),
+                 qPrintable(early.err));
+        auto pulled = h.lbk({QStringLiteral("pull"), QString::number(id)});
+        QVERIFY2(pulled.exitCode == 0, qPrintable(pulled.err));
+        for (const char *f : {"tokenizer.model", "labels.json", "experiment.json"})
+            QVERIFY2(fs::exists(fs::path(run.runDir) / f), f);
+        auto scored = h.lbk(predict);
+        QVERIFY2(scored.exitCode == 0 && scored.out.count(QLatin1Char('\n')) == 3, qPrintable(scored.err + scored.out));
+        // Nothing there to copy (the folder removed on the host): said, and a failure, not "copied 0 files".
+        fs::remove_all(remoteRunDir(run));
+        auto none = h.lbk({QStringLiteral("pull"), QString::number(id)});
+        QVERIFY2(none.exitCode != 0 && none.err.contains(QStringLiteral("nothing copied from box")), qPrintable(none.err));
     }
 
     void cancelOnCommandTargetWithCtrlC()
