@@ -372,13 +372,21 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
     const std::string lbkCheck = t.worker.empty() ? "command -v " + remoteWord(t.lbk) +
                                                         " >/dev/null 2>&1 || { echo 'LBK-NOLBK 1'; exit 0; }\n"
                                                   : std::string();
-    const std::string script = "cd " + rd + " || exit 1\n" + setupLines(t) + lbkCheck + "nohup " +
-                               workerCommand(t, run, staged, lrFind, resume) +
+    // lbk stopped while the setup ran (its ssh killed, the shell there going on) leaves the marker "withdrawn":
+    // the worker must not start after lbk failed the run.
+    const std::string script = "cd " + rd + " || exit 1\nrm -f withdrawn worker.pid\n" + setupLines(t) + lbkCheck +
+                               "[ -e withdrawn ] && exit 0\nnohup " + workerCommand(t, run, staged, lrFind, resume) +
                                " > worker.log 2>&1 < /dev/null &\n"
                                "echo $! > worker.pid\necho \"LBK-PID $!\"\n";
     auto out = sh.check("starting the worker", script);
-    if (!out)
+    if (!out) {
+        if (commandsStopped()) {
+            CommandsForCleanUp cleanUp;
+            (void)sh.run("cd " + rd + " && touch withdrawn && { [ -f worker.pid ] && kill \"$(cat worker.pid)\"; } "
+                         "2>/dev/null; true", {}, 20);
+        }
         return out.error();
+    }
     if (!marked(*out, "LBK-NOLBK").empty())
         return Error{t.name + " (" + t.describe() + "): starting the worker failed: the program \"" + t.lbk +
                      "\" is not found there; " + lbkAdvice()};

@@ -57,9 +57,16 @@ Result<pid_t> spawn(const std::vector<std::string> &argv, int in, int out, int e
     for (auto &a : copy)
         cargv.push_back(a.data());
     cargv.push_back(nullptr);
+    // A process group of its own: Ctrl-C at the terminal is lbk's to act on (cancel the run, say so); ssh sent it
+    // too dropped the connection under lbk ("connection lost ... reconnecting").
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, copy[0].c_str(), &actions, nullptr, cargv.data(), environ);
+    const int rc = posix_spawnp(&pid, copy[0].c_str(), &actions, &attr, cargv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
     if (rc != 0)
         return Error{"cannot start " + argv[0] + ": " + std::strerror(rc)};
     return pid;
@@ -190,6 +197,19 @@ void exchange(pid_t pid, const std::string &input, double timeoutSeconds, Pipe &
 void stopCommands()
 {
     g_stopCommands.store(true);
+}
+
+bool commandsStopped()
+{
+    return g_stopCommands.load();
+}
+
+CommandsForCleanUp::CommandsForCleanUp() : m_wasStopped(g_stopCommands.exchange(false)) {}
+
+CommandsForCleanUp::~CommandsForCleanUp()
+{
+    if (m_wasStopped)
+        g_stopCommands.store(true);
 }
 
 Result<ProcessOutput> runProcess(const std::vector<std::string> &argv, const std::string &input, double timeoutSeconds,

@@ -26,6 +26,20 @@ struct ProcessOutput {
 // SIGINT/SIGTERM/SIGHUP handler while it prepares a target (async-signal-safe), so a stopped lbk fails the launch
 // and leaves no command behind.
 void stopCommands();
+// Whether stopCommands() was called.
+bool commandsStopped();
+// Lets commands run again for the scope's life (the one short command that undoes what a stopped step began on a
+// host), then stops them again as they were.
+class CommandsForCleanUp {
+public:
+    CommandsForCleanUp();
+    ~CommandsForCleanUp();
+    CommandsForCleanUp(const CommandsForCleanUp &) = delete;
+    CommandsForCleanUp &operator=(const CommandsForCleanUp &) = delete;
+
+private:
+    bool m_wasStopped;
+};
 
 // Runs argv (found on PATH), feeding it input (or the file inputFile) on stdin, and collects its output.
 // A process still running after timeoutSeconds is killed (timedOut set).

@@ -64,6 +64,8 @@ class TestSsh : public QObject {
                 {"known_hosts", knownHosts}};
     }
 
+    static std::string slowSetupMark() { return "/tmp/labbook-test-setup-began-" + std::to_string(::getpid()); }
+
     QString longRun(const QString &name) const
     {
         return h.variant(name, {{"training", {{"epochs", qEnvironmentVariableIntValue("LBK_TEST_LONG_EPOCHS") > 0
@@ -115,7 +117,11 @@ private Q_SLOTS:
         xla["data_root"] = qgetenv("LABBOOK_DATA").toStdString();
         json broken = tpu; // a trainer that cannot start (a missing module, a wrong path)
         broken["worker"] = {"/bin/sh", "-c", "echo cannot import the trainer >&2; exit 3"};
-        QVERIFY(h.init({{"targets", {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}, {"broken", broken}}}}));
+        json slow = box; // a setup that takes its time (a module load, a conda activate)
+        slow["setup"] = {"touch " + slowSetupMark(), "sleep 4"}; // (the test user may write /tmp, not the build)
+        QVERIFY(h.init({{"targets",
+                         {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}, {"broken", broken},
+                          {"slowbox", slow}}}}));
     }
 
     void listAndCheck()
@@ -382,6 +388,32 @@ private Q_SLOTS:
         fs::remove_all(remoteRunDir(run));
         auto none = h.lbk({QStringLiteral("pull"), QString::number(id)});
         QVERIFY2(none.exitCode != 0 && none.err.contains(QStringLiteral("nothing copied from box")), qPrintable(none.err));
+    }
+
+    // lbk stopped while the host runs the target's setup: its ssh is killed, the shell there goes on, and it
+    // started the worker after lbk had failed the run (a run training that lbk could neither see nor cancel).
+    void aStopDuringSetupStartsNoWorker()
+    {
+        const fs::path began = slowSetupMark();
+        fs::remove(began);
+        auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("stopped-in-setup")), QStringLiteral("--target"),
+                          QStringLiteral("slowbox")});
+        QTRY_VERIFY_WITH_TIMEOUT(fs::exists(began), 60000);
+        ::kill(pid_t(p->processId()), SIGTERM);
+        QVERIFY(p->waitForFinished(30000));
+        const QString err = QString::fromUtf8(p->readAllStandardError());
+        QVERIFY2(p->exitCode() != 0 && err.contains(QStringLiteral("stopped (lbk was asked to stop)")), qPrintable(err));
+        auto s = h.open();
+        lbk::RunFilter f;
+        f.experiment = "stopped-in-setup";
+        const auto runs = s->runs(f);
+        QCOMPARE(runs.size(), size_t(1));
+        QCOMPARE(runs.front().status, lbk::RunStatus::Failed);
+        std::this_thread::sleep_for(std::chrono::seconds(6)); // the setup's sleep is over there
+        const fs::path there = remoteRunDir(runs.front());
+        QVERIFY2(!fs::exists(there / "worker.log") && !fs::exists(there / "worker.pid"), there.c_str());
+        QVERIFY2(fs::exists(there / "withdrawn"), there.c_str());
+        fs::remove(began);
     }
 
     void cancelOnCommandTargetWithCtrlC()
