@@ -307,11 +307,16 @@ std::string workerCommand(const Target &t, const RunSummary &run, const Staged &
     return cmd + remoteWord(t.lbk) + " " + shellJoin(args);
 }
 
+// The target's setup lines, each followed by a check of how it ended: a failing line (a `module load` of a module
+// that is not there) ends the script with exit code 97 and says which line, on standard error (where the start's
+// and targets check's messages and a Slurm job's output take it). It was ignored, and the worker trained without
+// what the line was for. A line that may fail is written `... || true`.
 std::string setupLines(const Target &t)
 {
     std::string s;
-    for (const auto &l : t.setup)
-        s += l + "\n";
+    for (size_t i = 0; i < t.setup.size(); ++i)
+        s += t.setup[i] + "\nlbk_rc=$?; [ \"$lbk_rc\" -eq 0 ] || { echo \"setup line " + std::to_string(i + 1) +
+             " failed with exit code $lbk_rc:\" " + shellQuote(t.setup[i]) + " >&2; exit 97; }\n";
     return s;
 }
 
@@ -1262,7 +1267,7 @@ TargetCheck checkTarget(const Target &t)
     check.lines.push_back({"connect", "ok, host " + marked(out->out, "LBK-HOST") + took});
     if (marked(out->out, "LBK-SETUP").empty()) {
         const std::string err = trimmed(sh.sanitize(out->err));
-        check.lines.push_back({"setup", "FAILED: a setup line ended the shell (exit code " +
+        check.lines.push_back({"setup", "FAILED: a setup line failed or ended the shell (exit code " +
                                             std::to_string(out->exitCode) + ")" + (err.empty() ? "" : ": " + err)});
         return check;
     }

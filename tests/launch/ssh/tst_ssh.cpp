@@ -119,9 +119,11 @@ private Q_SLOTS:
         broken["worker"] = {"/bin/sh", "-c", "echo cannot import the trainer >&2; exit 3"};
         json slow = box; // a setup that takes its time (a module load, a conda activate)
         slow["setup"] = {"touch " + slowSetupMark(), "sleep 4"}; // (the test user may write /tmp, not the build)
+        json badSetup = box; // a module the host does not have
+        badSetup["setup"] = {"export LBK_FINE=1", "module load cuda/12.1"};
         QVERIFY(h.init({{"targets",
                          {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}, {"broken", broken},
-                          {"slowbox", slow}}}}));
+                          {"slowbox", slow}, {"badsetup", badSetup}}}}));
     }
 
     void listAndCheck()
@@ -388,6 +390,19 @@ private Q_SLOTS:
         fs::remove_all(remoteRunDir(run));
         auto none = h.lbk({QStringLiteral("pull"), QString::number(id)});
         QVERIFY2(none.exitCode != 0 && none.err.contains(QStringLiteral("nothing copied from box")), qPrintable(none.err));
+    }
+
+    // A setup line that fails stops the start and is named (it was ignored: the worker trained without it).
+    void aFailingSetupLineIsSaid()
+    {
+        auto check = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("badsetup")});
+        QVERIFY2(check.exitCode != 0 && check.out.contains(QStringLiteral("setup line 2 failed with exit code 127: "
+                                                                          "module load cuda/12.1")),
+                 qPrintable(check.out + check.err));
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("bad-setup"), json::object()),
+                        QStringLiteral("--target"), QStringLiteral("badsetup")});
+        QVERIFY2(r.exitCode != 0 && r.err.contains(QStringLiteral("setup line 2 failed with exit code 127")),
+                 qPrintable(r.err));
     }
 
     // lbk stopped while the host runs the target's setup: its ssh is killed, the shell there goes on, and it
