@@ -689,7 +689,8 @@ std::string notAFile(const fs::path &file, bool givenFile)
         return file.string() + ": no such file" + where +
                (givenFile ? "."
                           : ". Check data.path in the experiment (a relative path is resolved against the data "
-                            "folder: $LABBOOK_DATA or ../shared/data beside the checkout).");
+                            "folder: --data-root, on a target its data_root, else $LABBOOK_DATA or ../shared/data "
+                            "beside the checkout).");
     }
     if (fs::is_directory(st))
         return file.string() + ": is a folder; data.path must name a file (.jsonl, .jsonl.zst, .csv or .tsv), or "

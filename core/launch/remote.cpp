@@ -202,6 +202,19 @@ Result<std::string> remoteTail(const Target &t, const std::string &file, int lin
     return trimmed(out->out);
 }
 
+// What `lbk resume` of a remote run will do: go on from the last checkpoint its worker reported, or start again
+// (one killed or cancelled before its first checkpoint, a job that never ran).
+std::string resumeWords(const Store &store, const RunSummary &run)
+{
+    int64_t step = -1;
+    for (const auto &a : store.artifacts(run.id))
+        if (a.kind == "checkpoint-last")
+            step = std::max(step, a.step);
+    const std::string resume = "`lbk resume " + std::to_string(run.id) + "` ";
+    return step >= 0 ? resume + "continues from the last checkpoint (step " + std::to_string(step) + ")"
+                     : resume + "starts it again from step 0 (it saved no checkpoint)";
+}
+
 // Decides how a run whose remote process is gone ended, when its journal does not say, or when the scheduler
 // overrides it (a time limit).
 void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRunInfo &info, const RemoteState &st)
@@ -218,7 +231,7 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
             (void)store.setStatus(run.id, RunStatus::Failed,
                                   job + " ended TIMEOUT: it ran past its time limit" + why +
                                       "; everything up to step " + std::to_string(fresh->lastStep) +
-                                      " is kept, and `lbk resume " + id + "` continues from the last checkpoint");
+                                      " is kept, and " + resumeWords(store, run));
             return;
         }
         if (!isActive(fresh->status))
@@ -231,8 +244,8 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
         else if (state == "COMPLETED" || state.empty() || !st.known)
             (void)store.setStatus(run.id, RunStatus::Interrupted,
                                   job + " ended " + (state.empty() ? std::string("(state unknown)") : state) + why +
-                                      " without the worker reporting how the run ended; `lbk resume " + id +
-                                      "` continues from the last checkpoint" + log);
+                                      " without the worker reporting how the run ended; " +
+                                      resumeWords(store, run) + log);
         else
             (void)store.setStatus(run.id, RunStatus::Failed, job + " ended " + state + why + log);
         return;
@@ -250,9 +263,10 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
     }
     std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
                       ") ended without reporting how the run ended (it exited early, was killed, or the machine went "
-                      "down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. `lbk resume " + id +
-                      (t.worker.empty() ? "` continues from the last checkpoint."
-                                        : "` starts the target's worker again, with LABBOOK_RESUME=1.");
+                      "down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. " +
+                      (t.worker.empty() ? resumeWords(store, run) + "."
+                                        : "`lbk resume " + id + "` starts the target's worker again, with "
+                                          "LABBOOK_RESUME=1.");
     if (auto tail = remoteTail(t, info.runDir + "/worker.log", 3); tail && !tail->empty())
         why += "\nLast lines of worker.log:\n" + *tail;
     (void)store.setStatus(run.id, RunStatus::Interrupted, why);

@@ -394,6 +394,20 @@ Result<ProcessOutput> RemoteShell::run(const std::string &script, const std::str
     return r;
 }
 
+namespace {
+// Whether standard error holds ssh's own complaint: exit code 255 is also what a remote command may return
+// (sbatch refusing an option does), which is no connection problem.
+bool sshSaidIt(const std::string &err)
+{
+    for (const char *sign : {"ssh: ", "Permission denied", "Host key verification failed", "host key",
+                             "kex_exchange_identification", "Connection closed", "Connection refused",
+                             "Connection timed out", "Connection reset", "Could not resolve"})
+        if (err.find(sign) != std::string::npos)
+            return true;
+    return err.empty();
+}
+} // namespace
+
 Result<std::string> RemoteShell::check(const std::string &what, const std::string &script, const std::string &input,
                                        double timeoutSeconds, const fs::path &inputFile) const
 {
@@ -410,7 +424,7 @@ Result<std::string> RemoteShell::check(const std::string &what, const std::strin
         while (!err.empty() && (err.back() == '\n' || err.back() == '\r'))
             err.pop_back();
         std::string hint;
-        if (m_target.ssh && r->exitCode == 255) {
+        if (m_target.ssh && r->exitCode == 255 && sshSaidIt(err)) {
             hint = " (ssh could not connect";
             if (err.find("Host key verification failed") != std::string::npos ||
                 err.find("No ED25519 host key is known") != std::string::npos ||
