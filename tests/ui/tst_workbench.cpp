@@ -687,6 +687,26 @@ private Q_SLOTS:
                                   (QStringList{QStringLiteral("p_positive:positive"), QStringLiteral("p_positive:negative")}),
                                   10000);
         shoot(QStringLiteral("run-histograms-binary"));
+        QVERIFY(view->classes()->cautions().isEmpty()); // cs.CV is common enough to be predicted
+
+        // A rare positive class (cs.RO, 4% of the papers) after a short training: nothing is predicted positive,
+        // and the page says what its accuracy is worth.
+        QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
+        auto rare = m_window->form()->experiment();
+        lbk::setValueAt(rare, "name", "debug-binary-rare");
+        lbk::setValueAt(rare, "labels", {{"kind", "binary"}, {"positive", {"cs.RO"}}});
+        lbk::setValueAt(rare, "training.max_steps", 80);
+        m_window->launch(rare, false);
+        QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 1, 15000);
+        const qint64 id = launched.at(0).at(0).toLongLong();
+        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), id) && !lbk::isActive(findRun(m_window->store(), id)->status),
+                                 60000);
+        m_window->showRun(id);
+        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), id, 5000);
+        view->tabs()->setCurrentIndex(RunView::Classes);
+        QTRY_VERIFY_WITH_TIMEOUT(view->classes()->cautions().contains(QLatin1String("no paper is predicted positive")),
+                                 10000);
+        shoot(QStringLiteral("run-per-class-binary-none-predicted"));
     }
 
     // A masked-language-model pre-training run: its held-out loss, masked-token accuracy and perplexity are curves
@@ -856,7 +876,7 @@ private Q_SLOTS:
     void runsBrowser()
     {
         RunsBrowser *b = m_window->runsBrowser();
-        QCOMPARE(b->model()->rowCount(), 6); // four from the loop, the MLM run and its fine-tune
+        QCOMPARE(b->model()->rowCount(), 7); // four from the loop, a rare binary, the MLM run and its fine-tune
         QAbstractItemModelTester tester(b->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
         b->searchField()->setText(QStringLiteral("slow"));
         QCOMPARE(b->proxy()->rowCount(), 1);

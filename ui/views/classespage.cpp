@@ -59,6 +59,14 @@ ClassesPage::ClassesPage(StoreService *store, QWidget *parent)
     m_headline->setWordWrap(true);
     bar->addWidget(m_headline, 1);
     layout->addLayout(bar);
+    m_cautions = new QLabel(this);
+    m_cautions->setObjectName(QStringLiteral("cautions"));
+    m_cautions->setWordWrap(true);
+    // As wide as the page, wrapped: a long sentence's own width must not set the window's minimum (laptops).
+    m_cautions->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_cautions->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_cautions->setVisible(false);
+    layout->addWidget(m_cautions);
 
     auto *split = new QSplitter(this);
     m_table = new QTableView(split);
@@ -143,12 +151,29 @@ QString ClassesPage::headline() const
     return m_headline->text();
 }
 
+QString ClassesPage::cautions() const
+{
+    return m_cautions->isHidden() ? QString() : m_cautions->text();
+}
+
+void ClassesPage::showCautions(const nlohmann::json &cautions)
+{
+    QStringList lines;
+    if (cautions.is_array())
+        for (const auto &c : cautions)
+            if (c.is_string())
+                lines << tr("<b>Caution:</b> %1").arg(qs(c.get<std::string>()).toHtmlEscaped());
+    m_cautions->setText(lines.join(QStringLiteral("<br>")));
+    m_cautions->setVisible(!lines.isEmpty());
+}
+
 void ClassesPage::showEvaluation()
 {
     const int i = m_evaluation->currentIndex();
     if (i < 0 || i >= int(m_evaluations.size())) {
         m_model->setSummary({});
         m_headline->setText(tr("No evaluations yet."));
+        showCautions({});
         m_curves->setVisible(false);
         return;
     }
@@ -161,6 +186,7 @@ void ClassesPage::showEvaluation()
             parts << QStringLiteral("%1 <b>%2</b>").arg(qs(key), formatMetric(s[key].get<double>()));
     }
     m_headline->setText(parts.join(QStringLiteral(" &nbsp; ")));
+    showCautions(s.value("cautions", nlohmann::json()));
     m_model->setSummary(s);
     const bool binary = s.contains("roc") && s["roc"].is_array();
     m_curves->setVisible(binary);

@@ -26,9 +26,11 @@ public:
     PlotWidget *rocPlot() const { return m_roc; }
     PlotWidget *prPlot() const { return m_pr; }
     QString headline() const;
+    QString cautions() const; // empty when the evaluation carries none
 
 private:
     void showEvaluation();
+    void showCautions(const nlohmann::json &cautions);
 
     StoreService *m_store;
     lbk::RunSummary m_run;
@@ -36,6 +38,7 @@ private:
     PerClassModel *m_model = nullptr;
     QComboBox *m_evaluation = nullptr;
     QLabel *m_headline = nullptr;
+    QLabel *m_cautions = nullptr; // why the figures may mislead (no paper predicted positive, a training file)
     QTableView *m_table = nullptr;
     QWidget *m_curves = nullptr;
     PlotWidget *m_roc = nullptr, *m_pr = nullptr;
