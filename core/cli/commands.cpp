@@ -929,7 +929,8 @@ void printLineage(const Store &store, const RunDetail &r)
 // false) and whatever a script passed to finish() that is no number ({"best_model": "resnet"}).
 void printOtherSummary(const RunDetail &r)
 {
-    static const std::set<std::string> shownElsewhere = {"final", "best", "best_step", "run", "data", "lr_suggestion"};
+    static const std::set<std::string> shownElsewhere = {"final", "best", "best_step", "run", "data", "lr_suggestion",
+                                                          "kept_checkpoint"};
     Table t({"KEY", "VALUE"});
     bool any = false;
     for (const auto &[k, v] : r.summary.items()) {
@@ -1037,11 +1038,20 @@ int show(const Common &c, const std::string &ref)
     const auto evals = store->evaluations(r->id, "test");
     if (!evals.empty())
         printTestBase(evals.back().summary);
-    if (r->summary.contains("final")) {
+    // Every metric with a final value, and those a script gave only a best of (finish({"best/val/f1": ...})).
+    std::set<std::string> keys;
+    for (const char *part : {"final", "best"})
+        if (const json p = r->summary.value(part, json()); p.is_object())
+            for (const auto &[k, v] : p.items())
+                if (std::string(part) == "final" || listsBest(k))
+                    keys.insert(k);
+    if (!keys.empty()) {
         std::printf("\nFinal metrics\n");
         Table t({"METRIC", "FINAL", "BEST", "BEST AT"});
-        for (const auto &[k, v] : r->summary["final"].items())
-            t.add({k, fmtMetric(v), listsBest(k) ? fmtMetric(r->summaryValue("best", k)) : "-",
+        const json final = r->summary.value("final", json::object());
+        for (const auto &k : keys)
+            t.add({k, final.is_object() && final.contains(k) ? fmtMetric(final[k]) : "-",
+                   listsBest(k) ? fmtMetric(r->summaryValue("best", k)) : "-",
                    listsBest(k) ? fmtStep(r->summaryValue("best_step", k)) : "-"});
         std::printf("%s", t.render().c_str());
     }

@@ -51,7 +51,17 @@ int targetsCheck(const Common &c, const std::string &name)
     }
     // The check itself is launch/remote.h's, so the GUI's Check button says the same.
     const auto check = checkTarget(*t);
-    std::printf("%s", check.text().c_str());
+    if (c.json) {
+        json lines = json::array(); // in the report's order; a GPU per line, so names repeat
+        for (const auto &[what, said] : check.lines)
+            lines.push_back({{"check", what}, {"result", said}});
+        std::printf("%s\n", json{{"target", t->name}, {"heading", check.heading}, {"connected", check.connected},
+                                  {"ready", check.ready}, {"checks", lines}}
+                                .dump(2)
+                                .c_str());
+    } else {
+        std::printf("%s", check.text().c_str());
+    }
     return check.ready ? kOk : kFailed;
 }
 

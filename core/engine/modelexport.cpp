@@ -136,7 +136,7 @@ json inputRules(const LoadedModel &lm)
 // run's summary is each metric's own best, perhaps at another step); empty where it noted none for that step.
 json checkpointFigures(const RunDetail &run, int64_t step)
 {
-    const json kept = run.summary.value("kept", json());
+    const json kept = run.summary.value("kept_checkpoint", json());
     if (!kept.is_object() || kept.value("step", json()) != json(step) || !kept.value("val", json()).is_object())
         return json::object();
     return kept["val"];

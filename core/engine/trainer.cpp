@@ -323,10 +323,11 @@ void StepLoop::evaluateAndCheckpoint()
         // A tie goes to the lower loss: a binary F1 stays 0 while no paper is predicted positive yet, and the
         // first of those evaluations, the least trained, would be kept (and scored, and exported).
         const bool tieWon = value == m_best && std::isfinite(loss) && loss < m_bestLoss;
-        if (std::isfinite(value) && ((m_higher ? value > m_best : value < m_best) || tieWon)) {
+        const bool improved = std::isfinite(value) && (m_higher ? value > m_best : value < m_best);
+        if (improved || tieWon) {
             m_best = value;
             m_bestLoss = std::isfinite(loss) ? loss : INFINITY;
-            m_badEvals = 0;
+            m_badEvals = improved ? 0 : m_badEvals + 1; // early stopping waits for the metric itself to improve
             // Without the optimizer's moments (for the bag, two more copies of its n-gram table): the best
             // checkpoint is scored and exported, while resuming starts from the last one.
             saveCheckpoint(m_bestCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals, m_bestLoss});

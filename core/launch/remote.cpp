@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <cctype>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <sys/file.h>
@@ -24,6 +25,7 @@
 #include "launch/shellquote.h"
 #include "launch/slurm.h"
 #include "util/sha256.h"
+#include "util/stablehash.h"
 #include "util/text.h"
 
 namespace lbk {
@@ -203,9 +205,11 @@ Result<std::string> remoteTail(const Target &t, const std::string &file, int lin
 }
 
 // What `lbk resume` of a remote run will do: go on from the last checkpoint its worker reported, or start again
-// (one killed or cancelled before its first checkpoint, a job that never ran).
-std::string resumeWords(const Store &store, const RunSummary &run)
+// (one killed or cancelled before its first checkpoint, a job that never ran); another trainer's, start it again.
+std::string resumeWords(const Store &store, const Target &t, const RunSummary &run)
 {
+    if (!t.worker.empty()) // another trainer keeps its own checkpoints, and is told it resumes
+        return "`lbk resume " + std::to_string(run.id) + "` starts the target's worker again, with LABBOOK_RESUME=1";
     int64_t step = -1;
     for (const auto &a : store.artifacts(run.id))
         if (a.kind == "checkpoint-last")
@@ -222,7 +226,6 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
     auto fresh = store.runById(run.id);
     if (!fresh)
         return;
-    const std::string id = std::to_string(run.id);
     if (t.type == TargetType::Slurm) {
         const std::string job = "Slurm job " + info.jobId;
         const std::string state = st.known ? st.state : info.state;
@@ -231,7 +234,7 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
             (void)store.setStatus(run.id, RunStatus::Failed,
                                   job + " ended TIMEOUT: it ran past its time limit" + why +
                                       "; everything up to step " + std::to_string(fresh->lastStep) +
-                                      " is kept, and " + resumeWords(store, run));
+                                      " is kept, and " + resumeWords(store, t, run));
             return;
         }
         if (!isActive(fresh->status))
@@ -245,7 +248,7 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
             (void)store.setStatus(run.id, RunStatus::Interrupted,
                                   job + " ended " + (state.empty() ? std::string("(state unknown)") : state) + why +
                                       " without the worker reporting how the run ended; " +
-                                      resumeWords(store, run) + log);
+                                      resumeWords(store, t, run) + log);
         else
             (void)store.setStatus(run.id, RunStatus::Failed, job + " ended " + state + why + log);
         return;
@@ -264,9 +267,7 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
     std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
                       ") ended without reporting how the run ended (it exited early, was killed, or the machine went "
                       "down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. " +
-                      (t.worker.empty() ? resumeWords(store, run) + "."
-                                        : "`lbk resume " + id + "` starts the target's worker again, with "
-                                          "LABBOOK_RESUME=1.");
+                      resumeWords(store, t, run) + ".";
     if (auto tail = remoteTail(t, info.runDir + "/worker.log", 3); tail && !tail->empty())
         why += "\nLast lines of worker.log:\n" + *tail;
     (void)store.setStatus(run.id, RunStatus::Interrupted, why);
@@ -325,13 +326,52 @@ std::string workerCommand(const Target &t, const RunSummary &run, const Staged &
 // that is not there) ends the script with exit code 97 and says which line, on standard error (where the start's
 // and targets check's messages and a Slurm job's output take it). It was ignored, and the worker trained without
 // what the line was for. A line that may fail is written `... || true`.
+// Whether a setup line leaves its command open for the next one (a continuation, a pipe, && or ||) or opens a
+// here-document (its delimiter returned in heredoc): no check of an exit status may come between them.
+bool continuesOnNextLine(std::string_view line, std::string &heredoc)
+{
+    line = trim(line);
+    if (const size_t at = line.find("<<"); at != std::string_view::npos) {
+        std::string_view word = trim(line.substr(at + 2));
+        if (!word.empty() && word.front() == '-')
+            word = trim(word.substr(1));
+        word = word.substr(0, word.find_first_of(" \t;&|>"));
+        heredoc.assign(word.begin(), word.end());
+        std::erase_if(heredoc, [](char c) { return c == '\'' || c == '"'; });
+        if (!heredoc.empty())
+            return true;
+    }
+    for (std::string_view end : {"\\", "&&", "||", "|"})
+        if (line.ends_with(end))
+            return true;
+    return false;
+}
+
 std::string setupLines(const Target &t)
 {
-    std::string s;
-    for (size_t i = 0; i < t.setup.size(); ++i)
-        s += t.setup[i] + "\nlbk_rc=$?; [ \"$lbk_rc\" -eq 0 ] || { echo \"setup line " + std::to_string(i + 1) +
+    std::string s, heredoc;
+    for (size_t i = 0; i < t.setup.size(); ++i) {
+        s += t.setup[i] + "\n";
+        if (!heredoc.empty()) { // inside a here-document until its delimiter line
+            if (trim(t.setup[i]) == heredoc)
+                heredoc.clear();
+            else
+                continue;
+        } else if (continuesOnNextLine(t.setup[i], heredoc)) {
+            continue;
+        }
+        s += "lbk_rc=$?; [ \"$lbk_rc\" -eq 0 ] || { echo \"setup line " + std::to_string(i + 1) +
              " failed with exit code $lbk_rc:\" " + shellQuote(t.setup[i]) + " >&2; exit 97; }\n";
+    }
     return s;
+}
+
+// A word no other start of a worker writes: 16 hex digits from the system's random source.
+std::string attemptToken()
+{
+    std::random_device random;
+    const uint64_t value = (uint64_t(random()) << 32) | random();
+    return hexKey(value);
 }
 
 // Starts the worker; returns the job id (Slurm) or PID.
@@ -392,17 +432,21 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
                                                         " >/dev/null 2>&1 || { echo 'LBK-NOLBK 1'; exit 0; }\n"
                                                   : std::string();
     // lbk stopped while the setup ran (its ssh killed, the shell there going on) leaves the marker "withdrawn":
-    // the worker must not start after lbk failed the run.
-    const std::string script = "cd " + rd + " || exit 1\nrm -f withdrawn worker.pid\n" + setupLines(t) + lbkCheck +
-                               "[ -e withdrawn ] && exit 0\nnohup " + workerCommand(t, run, staged, lrFind, resume) +
-                               " > worker.log 2>&1 < /dev/null &\n"
-                               "echo $! > worker.pid\necho \"LBK-PID $!\"\n";
+    // the worker must not start after lbk failed the run, and one that started in the meantime is stopped. The
+    // attempt's token keeps the clean-up off a worker.pid an earlier start left (its PID may be another's now).
+    const std::string token = attemptToken();
+    const std::string script = "cd " + rd + " || exit 1\nrm -f withdrawn worker.pid\necho " + token + " > attempt\n" +
+                               setupLines(t) + lbkCheck + "[ -e withdrawn ] && exit 0\nnohup " +
+                               workerCommand(t, run, staged, lrFind, resume) + " > worker.log 2>&1 < /dev/null &\n"
+                               "echo $! > worker.pid\n[ -e withdrawn ] && { kill $!; exit 0; }\n"
+                               "echo \"LBK-PID $!\"\n";
     auto out = sh.check("starting the worker", script);
     if (!out) {
         if (commandsStopped()) {
             CommandsForCleanUp cleanUp;
-            (void)sh.run("cd " + rd + " && touch withdrawn && { [ -f worker.pid ] && kill \"$(cat worker.pid)\"; } "
-                         "2>/dev/null; true", {}, 20);
+            (void)sh.run("cd " + rd + " && touch withdrawn && if [ \"$(cat attempt 2>/dev/null)\" = " + token +
+                             " ] && [ -f worker.pid ]; then kill \"$(cat worker.pid)\"; fi 2>/dev/null; true",
+                         {}, 20);
         }
         return out.error();
     }
@@ -1058,7 +1102,7 @@ Result<std::vector<std::string>> filesToPull(Store &store, RemoteShell &sh, cons
                 paths.push_back(line.substr(2));
         return paths;
     }
-    std::set<std::string> wanted = {"experiment.json", "labels.json", "tokenizer.model"};
+    std::set<std::string> wanted = {"experiment.json", "labels.json", "tokenizer.model", "hf"};
     for (const auto &a : store.artifacts(run.id))
         wanted.insert(a.path);
     // One listing for all of them: a folder (a fine-tune's "hf" tokenizer) by its files, a file that is not

@@ -401,7 +401,8 @@ bool sshSaidIt(const std::string &err)
 {
     for (const char *sign : {"ssh: ", "Permission denied", "Host key verification failed", "host key",
                              "kex_exchange_identification", "Connection closed", "Connection refused",
-                             "Connection timed out", "Connection reset", "Could not resolve"})
+                             "Connection timed out", "Connection reset", "Could not resolve", "not responding",
+                             "client_loop", "Broken pipe"})
         if (err.find(sign) != std::string::npos)
             return true;
     return err.empty();

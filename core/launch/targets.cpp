@@ -158,13 +158,22 @@ void checkKeys(const json &obj, const std::string &path, const std::vector<const
             std::string allowed;
             for (const auto &k : known)
                 allowed += (allowed.empty() ? "" : ", ") + k;
-            issues.push_back({path + "." + key, path + "." + key + ": unknown key; allowed here: " + allowed});
+            const std::string near = nearestWord(key, known);
+            issues.push_back({path + "." + key, path + "." + key + ": unknown key" +
+                                                    (near.empty() ? "" : " (did you mean \"" + near + "\"?)") +
+                                                    "; allowed here: " + allowed});
         }
 }
 
 void checkEndpoint(const json &e, const std::string &path, std::vector<ValidationIssue> &issues)
 {
     auto host = e.value("host", std::string());
+    if (e.contains("host") && e["host"].is_string() && host.empty())
+        issues.push_back({path + ".host", path + ".host: empty; name the machine (a host name, an IP address or a "
+                                          "Host of ~/.ssh/config)"});
+    if (e.contains("connect_timeout") && e["connect_timeout"].is_number_integer() && e["connect_timeout"].get<int>() < 1)
+        issues.push_back({path + ".connect_timeout", path + ".connect_timeout: " + e["connect_timeout"].dump() +
+                                                         " is out of range; give seconds, 1 or more"});
     if (!host.empty() && (host.front() == '-' || host.find_first_of(" \t\n'\"@") != std::string::npos))
         issues.push_back({path + ".host", path + ".host: \"" + host + "\" is not a host name (write the user in \"user\")"});
     auto user = e.value("user", std::string());

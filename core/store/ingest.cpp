@@ -518,7 +518,7 @@ private:
         json &info = m_state.summary["run"];
         if (!info.is_object())
             info = json::object();
-        for (const char *key : {"device", "threads", "version", "resumed_from_step"})
+        for (const char *key : {"device", "threads", "version", "resumed_from_step", "engine"})
             if (auto it = e.find(key); it != e.end())
                 info[key] = *it;
         if (const json *data = getObj(e, "data"))
@@ -847,10 +847,13 @@ private:
 
     // The trainer's best checkpoint names its metric's value: its step is the metric's best step (a tie it broke
     // by a lower loss is a later step than the first evaluation with that value, which noteSplitFigure keeps), and
-    // the summary's "kept" holds its step and every validation figure there.
+    // the summary's "kept_checkpoint" holds its step and every validation figure there.
     void noteKeptBest(int64_t step, const json &metric)
     {
-        if (!metric.is_object())
+        // Labbook's own trainer (its run_started names the engine): a script's "best" checkpoint may name the
+        // step it saved at with the best value so far (Lightning's callback does), which is no best step.
+        const json &run = m_state.summary["run"];
+        if (!metric.is_object() || !run.is_object() || !run.contains("engine"))
             return;
         for (const auto &[name, value] : metric.items()) {
             if (!value.is_number())
@@ -869,7 +872,7 @@ private:
             for (const auto &[name, value] : final.items())
                 if (name.rfind("val/", 0) == 0)
                     val[name] = value;
-        m_state.summary["kept"] = {{"step", step}, {"val", std::move(val)}};
+        m_state.summary["kept_checkpoint"] = {{"step", step}, {"val", std::move(val)}};
     }
 
     Status onArtifact(int64_t seq, const std::string &type, const json &e, std::optional<double> t)

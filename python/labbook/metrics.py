@@ -88,6 +88,12 @@ def binary_summary(p_positive, truth, labels, loss=None):
     s["pr_auc"] = _finite(average_precision(p_positive, positive))
     s["roc"] = roc_curve(p_positive, positive)
     s["pr"] = pr_curve(p_positive, positive)
+    # A rare positive class makes an all-negative model look skilled by accuracy: both counts kept, and said.
+    predicted_positive = sum(1 for p in p_positive if p >= PREDICTED_FROM)
+    s["positives"] = {"true": sum(positive), "predicted": predicted_positive}
+    if truth and predicted_positive == 0 and sum(positive) > 0:
+        s["cautions"] = [f"no paper is predicted positive (p >= {PREDICTED_FROM:.1f}): accuracy {s['accuracy']:.4f} "
+                         "is the share of negative papers, not skill; ROC-AUC and PR-AUC say how it ranks them"]
     return s
 
 

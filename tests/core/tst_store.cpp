@@ -1169,6 +1169,35 @@ private Q_SLOTS:
         QVERIFY2(contains(stats->skipped[0], "at most 10000"), stats->skipped[0].c_str());
     }
 
+    // The trainer's best checkpoint sets the metric's best step (a tie broken by the loss is a later step than the
+    // first evaluation with that value); a script's "best" checkpoint, which may carry the best value so far at
+    // the step it saved (Lightning's callback), does not.
+    void aBestCheckpointSetsTheBestStepForLabbooksTrainerOnly()
+    {
+        for (const bool engine : {true, false}) {
+            auto store = openStore(scratch() / "kept.db");
+            const int64_t id = newRun(*store);
+            const fs::path journal = store->path().parent_path() / "kept.jsonl";
+            json started = {{"kind", "train"}};
+            if (engine)
+                started["engine"] = "libtorch";
+            const auto eval = [](int64_t seq, int64_t step, double f1, double loss) {
+                return line(seq, "evaluation", {{"step", step}, {"split", "val"},
+                                                 {"summary", {{"f1", f1}, {"loss", loss}, {"accuracy", 0.9}}}});
+            };
+            append(journal, line(1, "run_started", started) + eval(2, 10, 0.0, 0.5) +
+                                line(3, "checkpoint", {{"step", 10}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
+                                                      {"metric", {{"val/f1", 0.0}}}}) +
+                                eval(4, 20, 0.0, 0.3) +
+                                line(5, "checkpoint", {{"step", 20}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
+                                                      {"metric", {{"val/f1", 0.0}}}}));
+            QVERIFY(ingestJournal(*store, id, journal));
+            const auto run = store->runById(id);
+            QCOMPARE(run->summaryValue("best_step", "val/f1").value_or(-1), engine ? 20.0 : 10.0);
+            QCOMPARE(run->summary.contains("kept_checkpoint"), engine);
+        }
+    }
+
     // A store moved with its runs folder beside it (as STORE.md lays them out) finds its runs' folders by uid: the
     // recorded absolute path is gone. A folder that is still where it was recorded is left as it is.
     void aMovedStoreFindsItsRunFolders()

@@ -127,7 +127,11 @@ private Q_SLOTS:
         QTest::addColumn<QString>("text");
         QTest::addColumn<QString>("expected");
         QTest::newRow("unknown key") << R"({"targets": {"a": {"type": "ssh", "host": "h", "prot": 22}}})"
-                                     << "targets.a.prot: unknown key";
+                                     << "targets.a.prot: unknown key (did you mean \"port\"?)";
+        QTest::newRow("empty host") << R"({"targets": {"a": {"type": "ssh", "host": ""}}})"
+                                    << "targets.a.host: empty; name the machine";
+        QTest::newRow("no timeout") << R"({"targets": {"a": {"type": "ssh", "host": "h", "connect_timeout": 0}}})"
+                                    << "targets.a.connect_timeout: 0 is out of range";
         QTest::newRow("missing host") << R"({"targets": {"a": {"type": "ssh"}}})" << "targets.a.host: missing";
         QTest::newRow("port range") << R"({"targets": {"a": {"type": "ssh", "host": "h", "port": 70000}}})"
                                     << "targets.a.port: 70000 is out of range";

@@ -41,6 +41,12 @@ class SummaryTest(unittest.TestCase):
         self.assertEqual(s["roc"][-1][0], 1.0)
         tie = metrics.binary_summary([.5, .5], [1, 0], ["not x", "x"], 0.7)
         self.assertEqual((tie["accuracy"], tie["confusion"][1][1], tie["confusion"][0][1]), (0.5, 1, 1))
+        self.assertEqual(s["positives"], {"true": 2, "predicted": 2})
+        self.assertNotIn("cautions", s)
+        # Nothing predicted positive: accuracy is the negatives' share, and the summary says so (as the engine's).
+        none = metrics.binary_summary([.1, .2, .3, .4], [1, 0, 0, 0], ["not x", "x"], 0.3)
+        self.assertEqual(none["positives"], {"true": 1, "predicted": 0})
+        self.assertIn("accuracy 0.7500 is the share of negative papers", none["cautions"][0])
 
     def test_macro_f1_skips_absent_classes(self):
         s = metrics.multiclass_summary([[.8, .1, .1], [.1, .8, .1]], [0, 1], ["a", "b", "c"], 0.1)

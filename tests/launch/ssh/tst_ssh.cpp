@@ -121,9 +121,11 @@ private Q_SLOTS:
         slow["setup"] = {"touch " + slowSetupMark(), "sleep 4"}; // (the test user may write /tmp, not the build)
         json badSetup = box; // a module the host does not have
         badSetup["setup"] = {"export LBK_FINE=1", "module load cuda/12.1"};
+        json longSetup = box; // a command over several entries: a here-document, a continued line
+        longSetup["setup"] = {"cat > /tmp/labbook-test-heredoc <<'END'", "exit 5", "END", "true &&", "true"};
         QVERIFY(h.init({{"targets",
                          {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}, {"broken", broken},
-                          {"slowbox", slow}, {"badsetup", badSetup}}}}));
+                          {"slowbox", slow}, {"badsetup", badSetup}, {"longsetup", longSetup}}}}));
     }
 
     void listAndCheck()
@@ -403,6 +405,9 @@ private Q_SLOTS:
                         QStringLiteral("--target"), QStringLiteral("badsetup")});
         QVERIFY2(r.exitCode != 0 && r.err.contains(QStringLiteral("setup line 2 failed with exit code 127")),
                  qPrintable(r.err));
+        // Entries that make one command together are checked as one, after its last line.
+        auto whole = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("longsetup")});
+        QVERIFY2(whole.exitCode == 0 && whole.out.contains(QStringLiteral("ready")), qPrintable(whole.out + whole.err));
     }
 
     // lbk stopped while the host runs the target's setup: its ssh is killed, the shell there goes on, and it
