@@ -259,7 +259,6 @@ std::string weightsNote(const RunSummary &r, const std::string &split, std::opti
     return kept ? "  (the kept checkpoint, step " + fmtStep(bestAt) + ")" : "";
 }
 
-// A validation metrics event as one line: accuracy and macro-F1, or an MLM run's masked-token figures.
 // An evaluation's line: accuracy and macro-F1, and the metric the run keeps its checkpoint by when it is another
 // (a binary run's F1, stuck at 0, is what says it has not learned the rare class).
 std::string validationLine(const json &v, const std::string &metric)
@@ -1233,8 +1232,13 @@ int predictions(const Common &c, const PredictionsOptions &o)
         return kOk;
     }
     const int64_t step = o.step >= 0 ? o.step : steps.back();
-    std::printf("%s predictions of run %lld at step %lld%s (%zu shown)\n", o.split.c_str(), (long long)r->id,
-                (long long)step, o.misclassified ? ", misclassified only" : "", rows.size());
+    // The test split is scored once, at the end, with the kept checkpoint: its step, not the last, made them.
+    const std::string weights =
+        o.split == "test" && step == r->lastStep
+            ? weightsNote(*r, "test", r->summaryValue("best_step", "val/" + keptByMetric(*r)))
+            : std::string();
+    std::printf("%s predictions of run %lld at step %lld%s%s (%zu shown)\n", o.split.c_str(), (long long)r->id,
+                (long long)step, weights.c_str(), o.misclassified ? ", misclassified only" : "", rows.size());
     // A pre-training run's rows are masked tokens: the piece, and the text around it as the model saw it.
     const bool fills = isPretraining(*r);
     Table t({"", "ID", fills ? "PIECE" : "TRUE", "PREDICTED", "P", fills ? "IN CONTEXT" : "TITLE"});

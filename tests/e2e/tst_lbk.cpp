@@ -644,6 +644,10 @@ private Q_SLOTS:
         QVERIFY2(text.out.contains(QStringLiteral("(the last evaluation, step %1)").arg(run["last_step"].get<int64_t>())) &&
                      text.out.contains(QStringLiteral("(the kept checkpoint, step %1)").arg(best)),
                  qPrintable(text.out));
+        // The test predictions are recorded at the last step but come from the kept checkpoint: said there too.
+        auto rows = lbk({QStringLiteral("predictions"), QStringLiteral("overshoot"), QStringLiteral("--split"),
+                         QStringLiteral("test"), QStringLiteral("--limit"), QStringLiteral("2")});
+        QVERIFY2(rows.out.contains(QStringLiteral("(the kept checkpoint, step %1)").arg(best)), qPrintable(rows.out));
 
         // Beside a binary run its metrics are not ranked: each is measured against other labels.
         const QString binary = variant(QStringLiteral("cv-or-not"),
