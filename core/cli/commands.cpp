@@ -1184,6 +1184,33 @@ int compare(const Common &c, const std::vector<std::string> &refs)
     return kOk;
 }
 
+// A --true or --predicted label the run does not predict (a typo listed no rows, as if none were wrong), said with
+// the labels its evaluation names; "" when both are among them, or when the run's evaluations name none.
+std::string unknownLabelFilter(const Store &store, const RunSummary &run, const PredictionsOptions &o)
+{
+    std::vector<std::string> labels;
+    for (const auto &e : store.evaluations(run.id, o.split))
+        if (const json l = e.summary.value("labels", json()); l.is_array() && labels.empty())
+            for (const auto &x : l)
+                if (x.is_string())
+                    labels.push_back(x.get<std::string>());
+    if (labels.empty())
+        return {};
+    for (const auto &[option, label] : {std::pair<std::string, std::string>{"--true", o.trueLabel},
+                                        {"--predicted", o.predictedLabel}}) {
+        if (label.empty() || std::find(labels.begin(), labels.end(), label) != labels.end())
+            continue;
+        const std::string near = nearestWord(label, labels);
+        std::string list;
+        for (size_t i = 0; i < labels.size() && i < 12; ++i)
+            list += (list.empty() ? "" : ", ") + labels[i];
+        return option + " " + label + ": not one of run " + std::to_string(run.id) + "'s labels" +
+               (near.empty() ? "" : " (did you mean " + near + "?)") + "; they are " + list +
+               (labels.size() > 12 ? ", ..." : "");
+    }
+    return {};
+}
+
 int predictions(const Common &c, const PredictionsOptions &o)
 {
     auto [store, r, failure] = openRun(c, o.run);
@@ -1216,6 +1243,10 @@ int predictions(const Common &c, const PredictionsOptions &o)
             have += (have.empty() ? "" : ", ") + std::to_string(s);
         printError("--step " + std::to_string(o.step) + ": run " + std::to_string(r->id) + " has no " + o.split +
                    " predictions at that step; it has them at step " + have);
+        return kBadInput;
+    }
+    if (auto unknown = unknownLabelFilter(*store, *r, o); !unknown.empty()) {
+        printError(unknown);
         return kBadInput;
     }
     const auto rows = store->predictions(r->id, f);

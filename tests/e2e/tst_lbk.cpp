@@ -688,6 +688,13 @@ private Q_SLOTS:
                                             .arg(lowest->step)),
                  qPrintable(shown.out));
 
+        // A label the run does not predict is named, not answered with an empty list.
+        auto typo = lbk({QStringLiteral("predictions"), QStringLiteral("ro-or-not"), QStringLiteral("--true"),
+                         QStringLiteral("cs.R0")});
+        QVERIFY2(typo.exitCode == 2 && typo.err.contains(QStringLiteral("not one of run")) &&
+                     typo.err.contains(QStringLiteral("(did you mean cs.RO?)")),
+                 qPrintable(typo.err));
+
         // training.balanced weights the training loss only: the validation loss is the plain cross-entropy of the
         // recorded predictions (it was the weighted one, three times as large, and lbk eval said another).
         const QString balanced = variant(QStringLiteral("ro-balanced"),
