@@ -1184,6 +1184,8 @@ int compare(const Common &c, const std::vector<std::string> &refs)
     return kOk;
 }
 
+namespace {
+
 // A --true or --predicted label the run does not predict (a typo listed no rows, as if none were wrong), said with
 // the labels its evaluation names; "" when both are among them, or when the run's evaluations name none.
 std::string unknownLabelFilter(const Store &store, const RunSummary &run, const PredictionsOptions &o)
@@ -1210,6 +1212,8 @@ std::string unknownLabelFilter(const Store &store, const RunSummary &run, const 
     }
     return {};
 }
+
+} // namespace
 
 int predictions(const Common &c, const PredictionsOptions &o)
 {
