@@ -219,6 +219,18 @@ std::string resumeWords(const Store &store, const Target &t, const RunSummary &r
                      : resume + "starts it again from step 0 (it saved no checkpoint)";
 }
 
+// What a pending reason that waiting will not clear asks of the user: the job asks for more than its partition
+// gives (cpus, mem, time, nodes) or for what no node has; it would sit queued for good.
+std::string pendingAdvice(const std::string &reason, int64_t run)
+{
+    static const std::set<std::string> forGood = {"PartitionConfig", "PartitionNodeLimit", "PartitionTimeLimit",
+                                                  "BadConstraints", "QOSMaxCpuPerJobLimit", "QOSMaxMemoryPerJob"};
+    if (!forGood.count(reason))
+        return {};
+    return " (the job asks for more than its partition allows, or for what no node has: it will not start; `lbk "
+           "cancel " + std::to_string(run) + "` and lower the target's cpus, mem, gres or time)";
+}
+
 // Decides how a run whose remote process is gone ended, when its journal does not say, or when the scheduler
 // overrides it (a time limit).
 void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRunInfo &info, const RemoteState &st)
@@ -284,8 +296,9 @@ void recordState(Store &store, const RunSummary &run, RemoteRunInfo &info, const
     if (st.state == "PENDING") {
         auto fresh = store.runById(run.id);
         if (fresh && fresh->status == RunStatus::Queued)
-            (void)store.setStatus(run.id, RunStatus::Queued,
-                                  "Slurm job " + info.jobId + " PENDING" + (st.reason.empty() ? "" : ": " + st.reason));
+            (void)store.setStatus(run.id, RunStatus::Queued, "Slurm job " + info.jobId + " PENDING" +
+                                                                 (st.reason.empty() ? "" : ": " + st.reason) +
+                                                                 pendingAdvice(st.reason, run.id));
     }
 }
 

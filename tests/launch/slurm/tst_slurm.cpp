@@ -79,7 +79,8 @@ private Q_SLOTS:
                          {{"cluster", cluster(json::object())},
                           {"later", cluster({{"sbatch", {"--begin=now+3600"}}})},
                           {"short", cluster({{"time", "1"}})},
-                          {"nopart", cluster({{"partition", "gpu-does-not-exist"}})}}}}));
+                          {"nopart", cluster({{"partition", "gpu-does-not-exist"}})},
+                          {"toobig", cluster({{"cpus", 64}})}}}}));
     }
 
     void check()
@@ -295,6 +296,28 @@ private Q_SLOTS:
         QCOMPARE(run.status, lbk::RunStatus::Cancelled);
         QVERIFY2(run.error.find("CANCELLED") != std::string::npos, run.error.c_str());
         QCOMPARE(finalJobState(run.jobId), QStringLiteral("CANCELLED"));
+    }
+
+    // A job that asks for more than the partition gives is held for good (PartitionConfig): the run says so and
+    // what to do (it read as queued like any other, forever).
+    void aJobThatCannotStartIsSaid()
+    {
+        auto r = h.lbk({QStringLiteral("run"), h.variant(QStringLiteral("slurm-toobig"), json::object()),
+                        QStringLiteral("--target"), QStringLiteral("toobig"), QStringLiteral("--detach")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const int64_t id = r.out.trimmed().toLongLong();
+        QVERIFY(Harness::waitFor([&] {
+            h.lbk({QStringLiteral("runs")});
+            return h.run(id).error.find("PENDING: ") != std::string::npos;
+        }, 60000));
+        const auto run = h.run(id);
+        QCOMPARE(run.status, lbk::RunStatus::Queued);
+        if (run.error.find("PartitionConfig") == std::string::npos)
+            qWarning("Slurm held the job for another reason: %s", run.error.c_str());
+        else
+            QVERIFY2(run.error.find("it will not start; `lbk cancel " + std::to_string(id) + "`") != std::string::npos,
+                     run.error.c_str());
+        QCOMPARE(h.lbk({QStringLiteral("cancel"), QString::number(id)}).exitCode, 0);
     }
 
     void cancelRunningJob()
