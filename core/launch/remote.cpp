@@ -918,7 +918,9 @@ std::optional<Result<FollowEnd>> watchOtherFollower(Store &store, const RunSumma
         auto fresh = store.runById(run.id);
         if (!fresh || !isActive(fresh->status))
             return Result<FollowEnd>(FollowEnd::Ended);
-        if (o.interrupts && o.interrupts->load() >= 2)
+        // A watcher cancels nothing (the follower that streams the run does): its first Ctrl-C or SIGTERM stops it,
+        // where it waited for a second one and said nothing (`timeout 8 lbk resume` ran on for minutes).
+        if (o.interrupts && o.interrupts->load() >= 1)
             return Result<FollowEnd>(FollowEnd::Detached);
         if (lock.tryLock())
             return std::nullopt;

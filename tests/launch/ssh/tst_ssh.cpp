@@ -353,6 +353,35 @@ private Q_SLOTS:
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
     }
 
+    // A second lbk beside the one that follows a run only watches: its first SIGTERM stops it (it waited for a
+    // second signal, silently), and the run goes on under the first.
+    void aWatchingFollowerStopsAtOnce()
+    {
+        auto first = h.start({QStringLiteral("run"), longRun(QStringLiteral("watched")), QStringLiteral("--target"),
+                              QStringLiteral("box")});
+        int64_t id = 0;
+        QVERIFY(Harness::waitFor([&] {
+            for (const auto &r : h.open()->runs({}))
+                if (r.name == "watched" && r.lastStep > 0) {
+                    id = r.id;
+                    return true;
+                }
+            return false;
+        }, 120000));
+        auto second = h.start({QStringLiteral("resume"), QString::number(id)});
+        QByteArray said;
+        QTRY_VERIFY_WITH_TIMEOUT((said += second->readAllStandardError()).contains("another lbk process follows") ||
+                                     second->state() != QProcess::Running,
+                                 30000);
+        QVERIFY2(said.contains("another lbk process follows"), said.constData());
+        ::kill(pid_t(second->processId()), SIGTERM);
+        QVERIFY(second->waitForFinished(10000));
+        QVERIFY(lbk::isActive(h.run(id).status));
+        QCOMPARE(h.lbk({QStringLiteral("cancel"), QString::number(id)}).exitCode, 0);
+        QVERIFY(first->waitForFinished(120000));
+        QCOMPARE(h.run(id).status, lbk::RunStatus::Cancelled);
+    }
+
     void cancelOnSsh()
     {
         auto r = h.lbk({QStringLiteral("run"), longRun(QStringLiteral("cancel-ssh")), QStringLiteral("--target"),
