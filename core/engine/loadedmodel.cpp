@@ -117,9 +117,9 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
     // A run trained on a target: its folder here holds the journal until lbk pull brings the rest.
     std::error_code ec;
     const fs::path ckpt = runDir / "checkpoints";
-    if (fs::exists(runDir / "remote.json", ec) &&
-        (!fs::exists(runDir / "tokenizer.model", ec) && !fs::exists(runDir / "hf", ec) ||
-         !fs::exists(ckpt / "best.pt", ec) && !fs::exists(ckpt / "last.pt", ec)))
+    const bool tokenizer = fs::exists(runDir / "tokenizer.model", ec) || fs::exists(runDir / "hf", ec);
+    const bool weights = fs::exists(ckpt / "best.pt", ec) || fs::exists(ckpt / "last.pt", ec);
+    if (fs::exists(runDir / "remote.json", ec) && (!tokenizer || !weights))
         return badInput(runDir.string() + ": the run trained on another machine and its checkpoint or tokenizer is "
                         "still there: `lbk pull RUN` copies them here");
     auto cfg = readJsonFile(runDir / "experiment.json");

@@ -335,10 +335,6 @@ std::string workerCommand(const Target &t, const RunSummary &run, const Staged &
     return cmd + remoteWord(t.lbk) + " " + shellJoin(args);
 }
 
-// The target's setup lines, each followed by a check of how it ended: a failing line (a `module load` of a module
-// that is not there) ends the script with exit code 97 and says which line, on standard error (where the start's
-// and targets check's messages and a Slurm job's output take it). It was ignored, and the worker trained without
-// what the line was for. A line that may fail is written `... || true`.
 // Whether a setup line leaves its command open for the next one (a continuation, a pipe, && or ||) or opens a
 // here-document (its delimiter returned in heredoc): no check of an exit status may come between them.
 bool continuesOnNextLine(std::string_view line, std::string &heredoc)
@@ -360,6 +356,10 @@ bool continuesOnNextLine(std::string_view line, std::string &heredoc)
     return false;
 }
 
+// The target's setup lines, each followed by a check of how it ended: a failing line (a `module load` of a module
+// that is not there) ends the script with exit code 97 and says which line, on standard error (where the start's
+// and targets check's messages and a Slurm job's output take it). It was ignored, and the worker trained without
+// what the line was for. A line that may fail is written `... || true`.
 std::string setupLines(const Target &t)
 {
     std::string s, heredoc;

@@ -171,8 +171,8 @@ void checkEndpoint(const json &e, const std::string &path, std::vector<Validatio
     if (e.contains("host") && e["host"].is_string() && host.empty())
         issues.push_back({path + ".host", path + ".host: empty; name the machine (a host name, an IP address or a "
                                           "Host of ~/.ssh/config)"});
-    if (e.contains("connect_timeout") && e["connect_timeout"].is_number_integer() && e["connect_timeout"].get<int>() < 1)
-        issues.push_back({path + ".connect_timeout", path + ".connect_timeout: " + e["connect_timeout"].dump() +
+    if (const json timeout = e.value("connect_timeout", json()); timeout.is_number_integer() && timeout.get<int>() < 1)
+        issues.push_back({path + ".connect_timeout", path + ".connect_timeout: " + timeout.dump() +
                                                          " is out of range; give seconds, 1 or more"});
     if (!host.empty() && (host.front() == '-' || host.find_first_of(" \t\n'\"@") != std::string::npos))
         issues.push_back({path + ".host", path + ".host: \"" + host + "\" is not a host name (write the user in \"user\")"});

@@ -852,7 +852,7 @@ private:
     {
         // Labbook's own trainer (its run_started names the engine): a script's "best" checkpoint may name the
         // step it saved at with the best value so far (Lightning's callback does), which is no best step.
-        const json &run = m_state.summary["run"];
+        const json run = m_state.summary.value("run", json()); // (operator[] would add a null "run")
         if (!metric.is_object() || !run.is_object() || !run.contains("engine"))
             return;
         for (const auto &[name, value] : metric.items()) {
@@ -868,7 +868,7 @@ private:
         // The validation figures of the kept weights, from the evaluation just before (a per-metric best is each
         // metric's own step): what an export of the run describes.
         json val = json::object();
-        if (const json &final = m_state.summary["final"]; final.is_object())
+        if (const json final = m_state.summary.value("final", json()); final.is_object())
             for (const auto &[name, value] : final.items())
                 if (name.rfind("val/", 0) == 0)
                     val[name] = value;

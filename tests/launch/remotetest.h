@@ -104,6 +104,22 @@ public:
         return pred();
     }
 
+    // The id of the run named `name` once it exists (withSteps: once it has recorded a training step), 0 when
+    // that does not happen within timeoutMs.
+    int64_t waitForRun(const std::string &name, bool withSteps = true, int timeoutMs = 180000) const
+    {
+        int64_t id = 0;
+        waitFor([&] {
+            for (const auto &r : open()->runs({}))
+                if (r.name == name && (!withSteps || r.lastStep > 0)) {
+                    id = r.id;
+                    return true;
+                }
+            return false;
+        }, timeoutMs);
+        return id;
+    }
+
     lbk::RunDetail run(int64_t id) const
     {
         auto r = open()->runById(id);

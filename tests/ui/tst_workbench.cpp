@@ -699,8 +699,11 @@ private Q_SLOTS:
         m_window->launch(rare, false);
         QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 1, 15000);
         const qint64 id = launched.at(0).at(0).toLongLong();
-        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), id) && !lbk::isActive(findRun(m_window->store(), id)->status),
-                                 60000);
+        const auto ended = [&] {
+            const auto *r = findRun(m_window->store(), id);
+            return r && !lbk::isActive(r->status);
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(ended(), 60000);
         m_window->showRun(id);
         QTRY_COMPARE_WITH_TIMEOUT(view->runId(), id, 5000);
         view->tabs()->setCurrentIndex(RunView::Classes);

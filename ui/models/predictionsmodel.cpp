@@ -82,7 +82,7 @@ void PredictionsModel::refilter()
         const Item &it = m_items[size_t(row)];
         if (m_query.misclassifiedOnly && it.correct)
             continue;
-        if (wantPred >= 0 && std::find(it.predictedIds.begin(), it.predictedIds.end(), wantPred) == it.predictedIds.end())
+        if (wantPred >= 0 && std::ranges::find(it.predictedIds, wantPred) == it.predictedIds.end())
             continue;
         if (wantTruth >= 0 && std::find(it.truthIds.begin(), it.truthIds.end(), wantTruth) == it.truthIds.end())
             continue;

@@ -31,20 +31,6 @@ class TestSlurm : public QObject {
         return t;
     }
 
-    int64_t waitForRun(const std::string &name, bool withSteps) const
-    {
-        int64_t id = 0;
-        Harness::waitFor([&] {
-            for (const auto &r : h.open()->runs({}))
-                if (r.name == name && (!withSteps || r.lastStep > 0)) {
-                    id = r.id;
-                    return true;
-                }
-            return false;
-        }, 180000);
-        return id;
-    }
-
     std::string jobState(const std::string &job) const
     {
         QProcess p;
@@ -103,7 +89,7 @@ private Q_SLOTS:
         auto p = h.start({QStringLiteral("run"), h.variant(QStringLiteral("slurm-debug"), json::object()),
                           QStringLiteral("--target"), QStringLiteral("cluster"), QStringLiteral("--name"),
                           QString::fromStdString(name)});
-        const int64_t id = waitForRun(name, true);
+        const int64_t id = h.waitForRun(name, true);
         QVERIFY(id > 0);
         qInfo("slurm: %.1f s from submit to the first stored metrics", timer.elapsed() / 1000.0);
         QVERIFY(p->waitForFinished(300000));
@@ -252,7 +238,7 @@ private Q_SLOTS:
                         h.variant(QStringLiteral("slurm-two"), {{"training", {{"processes", 2}, {"epochs", 2}}}}),
                         QStringLiteral("--target"), QStringLiteral("cluster")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
-        const int64_t id = waitForRun("slurm-two", false);
+        const int64_t id = h.waitForRun("slurm-two", false);
         auto s = h.open();
         const auto run = *s->runById(id);
         QCOMPARE(run.status, lbk::RunStatus::Finished);
@@ -346,7 +332,7 @@ private Q_SLOTS:
         QVERIFY(p->waitForFinished(300000));
         const QString err = QString::fromUtf8(p->readAllStandardError());
         QCOMPARE(p->exitCode(), 1);
-        const int64_t id = waitForRun("slurm-timeout", false);
+        const int64_t id = h.waitForRun("slurm-timeout", false);
         const auto run = h.run(id);
         QCOMPARE(run.status, lbk::RunStatus::Failed);
         QVERIFY2(run.error.find("TIMEOUT") != std::string::npos, run.error.c_str());

@@ -295,18 +295,9 @@ private Q_SLOTS:
         timer.start();
         auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("dropped")), QStringLiteral("--target"),
                           QStringLiteral("box")});
-        int64_t id = 0;
-        double firstEvent = 0;
-        QVERIFY(Harness::waitFor([&] {
-            auto s = h.open();
-            for (const auto &r : s->runs({}))
-                if (r.name == "dropped" && r.lastStep > 0) {
-                    id = r.id;
-                    return true;
-                }
-            return false;
-        }, 120000));
-        firstEvent = timer.elapsed() / 1000.0;
+        const int64_t id = h.waitForRun("dropped", true, 120000);
+        QVERIFY(id > 0);
+        const double firstEvent = timer.elapsed() / 1000.0;
         qInfo("ssh: %.1f s from submit to the first stored metrics", firstEvent);
         const pid_t listener = pid_t(std::stol(readFile(env.at("LBK_TEST_SSH_PIDFILE"))));
         const auto sessions = sshdSessions(listener);
@@ -330,15 +321,8 @@ private Q_SLOTS:
     {
         auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("restarted")), QStringLiteral("--target"),
                           QStringLiteral("tpu")});
-        int64_t id = 0;
-        QVERIFY(Harness::waitFor([&] {
-            for (const auto &r : h.open()->runs({}))
-                if (r.name == "restarted" && r.lastStep > 0) {
-                    id = r.id;
-                    return true;
-                }
-            return false;
-        }, 120000));
+        const int64_t id = h.waitForRun("restarted", true, 120000);
+        QVERIFY(id > 0);
         ::kill(pid_t(p->processId()), SIGKILL);
         p->waitForFinished();
         // The worker goes on without anyone following it; lbk resume follows it again from the stored offset.
@@ -359,15 +343,8 @@ private Q_SLOTS:
     {
         auto first = h.start({QStringLiteral("run"), longRun(QStringLiteral("watched")), QStringLiteral("--target"),
                               QStringLiteral("box")});
-        int64_t id = 0;
-        QVERIFY(Harness::waitFor([&] {
-            for (const auto &r : h.open()->runs({}))
-                if (r.name == "watched" && r.lastStep > 0) {
-                    id = r.id;
-                    return true;
-                }
-            return false;
-        }, 120000));
+        const int64_t id = h.waitForRun("watched", true, 120000);
+        QVERIFY(id > 0);
         auto second = h.start({QStringLiteral("resume"), QString::number(id)});
         QByteArray said;
         QTRY_VERIFY_WITH_TIMEOUT((said += second->readAllStandardError()).contains("another lbk process follows") ||
@@ -420,7 +397,8 @@ private Q_SLOTS:
         // Nothing there to copy (the folder removed on the host): said, and a failure, not "copied 0 files".
         fs::remove_all(remoteRunDir(run));
         auto none = h.lbk({QStringLiteral("pull"), QString::number(id)});
-        QVERIFY2(none.exitCode != 0 && none.err.contains(QStringLiteral("nothing copied from box")), qPrintable(none.err));
+        QVERIFY2(none.exitCode != 0 && none.err.contains(QStringLiteral("nothing copied from box")),
+                 qPrintable(none.err));
     }
 
     // A setup line that fails stops the start and is named (it was ignored: the worker trained without it).
@@ -445,13 +423,14 @@ private Q_SLOTS:
     {
         const fs::path began = slowSetupMark();
         fs::remove(began);
-        auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("stopped-in-setup")), QStringLiteral("--target"),
-                          QStringLiteral("slowbox")});
+        auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("stopped-in-setup")),
+                          QStringLiteral("--target"), QStringLiteral("slowbox")});
         QTRY_VERIFY_WITH_TIMEOUT(fs::exists(began), 60000);
         ::kill(pid_t(p->processId()), SIGTERM);
         QVERIFY(p->waitForFinished(30000));
         const QString err = QString::fromUtf8(p->readAllStandardError());
-        QVERIFY2(p->exitCode() != 0 && err.contains(QStringLiteral("stopped (lbk was asked to stop)")), qPrintable(err));
+        QVERIFY2(p->exitCode() != 0 && err.contains(QStringLiteral("stopped (lbk was asked to stop)")),
+                 qPrintable(err));
         auto s = h.open();
         lbk::RunFilter f;
         f.experiment = "stopped-in-setup";
@@ -469,15 +448,8 @@ private Q_SLOTS:
     {
         auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("cancel-cmd")), QStringLiteral("--target"),
                           QStringLiteral("tpu")});
-        int64_t id = 0;
-        QVERIFY(Harness::waitFor([&] {
-            for (const auto &r : h.open()->runs({}))
-                if (r.name == "cancel-cmd" && r.lastStep > 0) {
-                    id = r.id;
-                    return true;
-                }
-            return false;
-        }, 120000));
+        const int64_t id = h.waitForRun("cancel-cmd", true, 120000);
+        QVERIFY(id > 0);
         ::kill(pid_t(p->processId()), SIGINT);
         QVERIFY(p->waitForFinished(120000));
         QCOMPARE(p->exitCode(), 3);
