@@ -701,50 +701,76 @@ void checkSweepFile(const Common &c, const json &j, const std::string &file, std
     checkExperiment(c, base, initFromSwept, issues, notes);
 }
 
-// What validate found: JSON with --json, else "FILE: valid" and its notes, or every error and their count.
-int reportValidation(const Common &c, const std::string &file, const std::vector<ValidationIssue> &issues,
-                     const std::vector<std::string> &notes)
+// What validate found in one file, as --json reports it.
+json validationJson(const std::string &file, const std::vector<ValidationIssue> &issues,
+                    const std::vector<std::string> &notes)
 {
-    if (c.json) {
-        json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};
-        for (const auto &i : issues)
-            out["errors"].push_back({{"path", i.path}, {"message", i.message}});
-        if (!notes.empty())
-            out["notes"] = notes;
-        std::printf("%s\n", dumpJson(out).c_str());
-    } else if (issues.empty()) {
+    json out = {{"file", file}, {"valid", issues.empty()}, {"errors", json::array()}};
+    for (const auto &i : issues)
+        out["errors"].push_back({{"path", i.path}, {"message", i.message}});
+    if (!notes.empty())
+        out["notes"] = notes;
+    return out;
+}
+
+// What validate found in one file, said: "FILE: valid" and its notes (each naming the file when there are several
+// files), or every error and their count.
+void printValidation(const std::string &file, const std::vector<ValidationIssue> &issues,
+                     const std::vector<std::string> &notes, bool severalFiles)
+{
+    if (issues.empty()) {
         std::printf("%s: valid\n", file.c_str());
+        std::fflush(stdout); // its notes follow it on a terminal
         for (const auto &note : notes)
-            std::fprintf(stderr, "note: %s\n", note.c_str());
-    } else {
-        for (const auto &i : issues) // a file that cannot be read is named by its message already
-            std::fprintf(stderr, "%s\n",
-                         toValidUtf8(i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());
-        std::fprintf(stderr, "%s: %s\n", file.c_str(), counted(issues.size(), "error").c_str());
+            std::fprintf(stderr, "%snote: %s\n", severalFiles ? (file + ": ").c_str() : "", note.c_str());
+        return;
     }
-    return issues.empty() ? kOk : kBadInput;
+    for (const auto &i : issues) // a file that cannot be read is named by its message already
+        std::fprintf(stderr, "%s\n",
+                     toValidUtf8(i.message.starts_with(file) ? i.message : file + ": " + i.message).c_str());
+    std::fprintf(stderr, "%s: %s\n", file.c_str(), counted(issues.size(), "error").c_str());
+}
+
+// One experiment or sweep file's errors, and its notes: data not found here (a target with its own data_root
+// has it), where a relative init_from was read.
+std::vector<ValidationIssue> checkFile(const Common &c, const std::string &file, std::vector<std::string> &notes)
+{
+    auto j = readJsonFile(file);
+    if (!j)
+        return {{"", j.message()}};
+    std::vector<ValidationIssue> issues;
+    if (isSweepJson(*j)) {
+        checkSweepFile(c, *j, file, issues, notes);
+        return issues;
+    }
+    if (j->is_object() && !j->contains("name"))
+        (*j)["name"] = fs::path(file).stem().string();
+    issues = validateExperimentJson(*j);
+    if (issues.empty())
+        checkExperiment(c, *j, false, issues, notes);
+    return issues;
 }
 
 } // namespace
 
-int validate(const Common &c, const std::string &file)
+int validate(const Common &c, const std::vector<std::string> &files)
 {
-    auto j = readJsonFile(file);
-    std::vector<ValidationIssue> issues;
-    std::vector<std::string> notes; // data not found here (a target with its own data_root has it), where a
-                                    // relative init_from was read: notes, not errors
-    if (!j) {
-        issues.push_back({"", j.message()});
-    } else if (isSweepJson(*j)) {
-        checkSweepFile(c, *j, file, issues, notes);
-    } else {
-        if (j->is_object() && !j->contains("name"))
-            (*j)["name"] = fs::path(file).stem().string();
-        issues = validateExperimentJson(*j);
-        if (issues.empty())
-            checkExperiment(c, *j, false, issues, notes);
+    json reports = json::array();
+    size_t invalid = 0;
+    for (const auto &file : files) {
+        std::vector<std::string> notes;
+        const auto issues = checkFile(c, file, notes);
+        invalid += issues.empty() ? 0 : 1;
+        if (c.json)
+            reports.push_back(validationJson(file, issues, notes));
+        else
+            printValidation(file, issues, notes, files.size() > 1);
     }
-    return reportValidation(c, file, issues, notes);
+    if (c.json)
+        std::printf("%s\n", dumpJson(files.size() == 1 ? reports[0] : reports).c_str());
+    else if (files.size() > 1 && invalid > 0)
+        std::fprintf(stderr, "%zu of %zu files have errors\n", invalid, files.size());
+    return invalid == 0 ? kOk : kBadInput;
 }
 
 int schema(const Common &c, bool markdown)

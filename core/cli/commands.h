@@ -89,7 +89,8 @@ void printError(const std::string &msg);
 // The store Common names (else the default one), synced with the runs going on; nullptr after printing why.
 std::unique_ptr<Store> openStore(const Common &c, bool sync = true, bool create = false);
 
-int validate(const Common &c, const std::string &file);
+// Each file checked as `lbk validate FILE` checks it; with --json one object for one file, an array for several.
+int validate(const Common &c, const std::vector<std::string> &files);
 int schema(const Common &c, bool markdown);
 int run(const Common &c, const RunOptions &o);
 int resume(const Common &c, const std::string &run, bool detach, bool quiet);

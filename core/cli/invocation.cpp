@@ -157,8 +157,9 @@ void defineSweeps(CLI::App &app, Invocation &inv)
 
 void defineFiles(CLI::App &app, Invocation &inv)
 {
-    auto *validate = app.add_subcommand("validate", "Check an experiment file; errors name the JSON path (exit 2)");
-    validate->add_option("file", inv.file, "Experiment JSON file")->required();
+    auto *validate = app.add_subcommand("validate", "Check experiment or sweep files; errors name the JSON path (exit 2 "
+                                                    "when any file has one)");
+    validate->add_option("files", inv.files, "Experiment or sweep JSON files")->required();
     auto *schema = app.add_subcommand("schema", "Print the experiment schema (Markdown, or --json)");
     schema->add_flag("--markdown", inv.markdown, "Markdown table (the default)");
     auto *dataset = app.add_subcommand("dataset", "Write an experiment's examples with Labbook's labels and split "
@@ -379,7 +380,7 @@ int dispatch(const Invocation &inv, EngineCommands &engine)
     if (cmd == "resume")
         return resume(c, inv.ref, inv.detach, inv.quiet);
     if (cmd == "validate")
-        return validate(c, inv.file);
+        return validate(c, inv.files);
     if (cmd == "schema")
         return schema(c, inv.markdown);
     if (cmd == "dataset")

@@ -23,7 +23,8 @@ struct Invocation {
     RunOptions run, lrFind;
     std::string ref;     // resume, show, cancel, delete, pull, predictions/export's run
     bool detach = false, quiet = false, yes = false, all = false, markdown = false;
-    std::string file;    // validate, dataset's experiment
+    std::string file;    // dataset's experiment
+    std::vector<std::string> files; // validate
     std::string name;    // targets check
     std::vector<std::string> refs; // compare
     std::vector<std::string> groups; // compare --group

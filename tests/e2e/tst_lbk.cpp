@@ -89,6 +89,17 @@ private Q_SLOTS:
         auto js = lbk({QStringLiteral("--json"), QStringLiteral("validate"), bad});
         QCOMPARE(js.exitCode, 2);
         QCOMPARE(json::parse(js.out.toStdString())["errors"].size(), size_t(2));
+        // Several files (experiments/*.json): each said, its notes named by file, and the count of bad ones.
+        auto several = lbk({QStringLiteral("validate"), experiment("debug.json"), unused, bad});
+        QCOMPARE(several.exitCode, 2);
+        QVERIFY2(several.out.contains(QStringLiteral("debug.json: valid")), qPrintable(several.out));
+        QVERIFY2(several.err.contains(unused + QStringLiteral(": note: model.channels is set")), qPrintable(several.err));
+        QVERIFY2(several.err.contains(bad + QStringLiteral(": optimizer.mom: unknown key")), qPrintable(several.err));
+        QVERIFY2(several.err.contains(QStringLiteral("1 of 3 files have errors")), qPrintable(several.err));
+        auto severalJson = lbk({QStringLiteral("--json"), QStringLiteral("validate"), experiment("debug.json"), bad});
+        const auto reports = json::parse(severalJson.out.toStdString());
+        QVERIFY(reports.is_array() && reports.size() == 2);
+        QVERIFY(reports[0]["valid"] == true && reports[1]["valid"] == false);
         // A run of an invalid file records nothing and exits 2.
         auto run = lbk({QStringLiteral("run"), bad});
         QCOMPARE(run.exitCode, 2);
