@@ -1,6 +1,7 @@
 #include "launch/external.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "experiment/schema.h"
 #include "launch/local.h"
 #include "launch/process.h"
+#include "util/stablehash.h"
 
 namespace lbk {
 
@@ -48,12 +50,28 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
     return run;
 }
 
+namespace {
+// The uid of a run whose journal names none (a trainer that writes no run_started, or one without "run"): its file
+// and first line, which stay as it grows, so recording it again finds the run instead of making a second one.
+std::string journalUid(const fs::path &journal, const std::string &firstLine)
+{
+    std::error_code ec;
+    const auto where = fs::weakly_canonical(fs::absolute(journal, ec), ec).string();
+    const std::string identity = where + '\n' + firstLine;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "journal-%016llx", static_cast<unsigned long long>(stableHash(identity, 3)));
+    return buf;
+}
+} // namespace
+
 bool fillFromJournal(ExternalRun &request, const fs::path &journal)
 {
     std::ifstream in(journal);
-    std::string line;
+    std::string line, first;
     bool events = false;
     for (int n = 0; n < 1000 && std::getline(in, line); ++n) { // run_started comes first; a bound all the same
+        if (first.empty())
+            first = line;
         const json e = json::parse(line, nullptr, false);
         const auto type = e.is_object() ? e.find("type") : e.end();
         events = events || (type != e.end() && type->is_string());
@@ -75,8 +93,12 @@ bool fillFromJournal(ExternalRun &request, const fs::path &journal)
             request.config = *config;
         if (validUid(text("run")))
             request.uid = text("run"); // the same journal recorded twice is then the same run, said so
+        else
+            request.uid = journalUid(journal, first);
         return true;
     }
+    if (events)
+        request.uid = journalUid(journal, first);
     return events;
 }
 

@@ -4,6 +4,7 @@ local worker (the same ingest, the script's process for liveness). lbk cancel en
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import unittest
@@ -225,6 +226,24 @@ class ByHandTest(unittest.TestCase):
         self.assertIn("this is not json", shown["warnings"][0])
         self.assertIn("1 warning\n", lbk(store, "show", "1").stdout)
         self.assertEqual(shown["summary"]["best"]["val/accuracy"], 0.5)  # a logged val metric makes the summary
+
+    def test_a_journal_without_run_started_recorded_twice_is_one_run(self):
+        # Found in a review: a journal that names no run uid (a trainer writing no run_started) became a new run at
+        # each `lbk record --journal`, its curve twice in the list and in every comparison.
+        folder = temp_dir(self)
+        store, journal = os.path.join(folder, "store.db"), os.path.join(folder, "plain.jsonl")
+        with open(journal, "w") as f:
+            f.write('{"seq":1,"type":"metrics","step":1,"values":{"train/loss":2.0}}\n')
+        first = lbk_json(store, "record", "--journal", journal)
+        with open(journal, "a") as f:
+            f.write('{"seq":2,"type":"metrics","step":2,"values":{"train/loss":1.5}}\n')
+        again = lbk(store, "record", "--journal", journal)
+        self.assertIn(f"run {first['id']} (", again.stdout)
+        self.assertIn("holds this journal already: 1 new events stored", again.stdout)
+        self.assertEqual(len(lbk_json(store, "runs")), 1)
+        elsewhere = os.path.join(folder, "other.jsonl")  # another file is another run, whatever it holds
+        shutil.copy(journal, elsewhere)
+        self.assertNotEqual(lbk_json(store, "record", "--journal", elsewhere)["id"], first["id"])
 
 
     def test_a_multilabel_runs_predictions_list_every_predicted_label(self):
