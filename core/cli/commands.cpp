@@ -29,6 +29,7 @@
 #include "launch/remoteshell.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "sweep/searchspace.h"
 #include "sweep/sweepspec.h"
 #include "usecases/lineage.h"
 #include "usecases/runactions.h"
@@ -693,6 +694,12 @@ void checkSweepFile(const Common &c, const json &j, const std::string &file, std
             issues.push_back({"", line});
         return;
     }
+    if (auto trials = checkTrials(*sweep); !trials) {
+        issues.push_back({"", trials.message()});
+        return;
+    }
+    for (auto &notice : sweepNotices(*sweep))
+        notes.push_back(std::move(notice));
     json base = sweep->base;
     if (!base.contains("name"))
         base["name"] = sweep->name;

@@ -353,13 +353,20 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
     auto store = openStore(c, true, true);
     if (!store)
         return kFailed;
-    auto resolved = resolveLrFinder(*store, *targets, *spec, c.dataRoot, [&](const std::string &m) {
-        if (!quiet)
-            std::fprintf(stderr, "%s\n", m.c_str());
-    });
+    std::signal(SIGINT, onSweepInterrupt); // Ctrl-C while its range test runs stops waiting, not the test
+    std::signal(SIGTERM, onSweepInterrupt);
+    auto resolved = resolveLrFinder(
+        *store, *targets, *spec, c.dataRoot,
+        [&](const std::string &m) {
+            if (!quiet)
+                std::fprintf(stderr, "%s\n", m.c_str());
+        },
+        &g_sweepInterrupts);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
     if (!resolved) {
         printError(resolved.message());
-        return resolved.error().badInput ? kBadInput : kFailed;
+        return g_sweepInterrupts > 0 ? kCancelled : resolved.error().badInput ? kBadInput : kFailed;
     }
     spec = std::move(*resolved);
     for (const auto &earlier : store->sweeps())
@@ -393,6 +400,12 @@ int sweepRun(const Common &c, const std::string &file, bool detached, bool quiet
 
 int runSeeds(const Common &c, const RunOptions &o)
 {
+    for (size_t i = 1; i < o.seeds.size(); ++i)
+        if (std::find(o.seeds.begin(), o.seeds.begin() + i, o.seeds[i]) != o.seeds.begin() + i) {
+            std::fprintf(stderr, "lbk: --seeds: seed %lld is given twice; a run group runs each seed once (its "
+                                 "deviation would count one result twice)\n", static_cast<long long>(o.seeds[i]));
+            return kBadInput;
+        }
     auto base = readJsonFile(o.file);
     if (!base) {
         std::fprintf(stderr, "%s\n", base.message().c_str());

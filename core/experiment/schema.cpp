@@ -320,6 +320,8 @@ std::string notWhenText(const std::string &cond)
     return "not when " + cond + (cond.find('=') == std::string::npos ? " is set" : "");
 }
 
+} // namespace
+
 // Why a field that does not apply here does not: the first "unless" that holds ("not when X"), else the conditions
 // none of which holds ("only when A or B").
 std::string whyNotApplied(const FieldSpec &f, const json &resolved)
@@ -332,8 +334,6 @@ std::string whyNotApplied(const FieldSpec &f, const json &resolved)
         text += (i ? " or " : " when ") + f.appliesTo[i];
     return text;
 }
-
-} // namespace
 
 bool fieldApplies(const FieldSpec &f, const json &resolved)
 {

@@ -54,6 +54,8 @@ std::vector<ValidationIssue> validateExperimentJson(const nlohmann::json &j);
 // Whether a field matters for this config (its appliesTo and unless conditions), e.g. model.channels only for a
 // CNN, tokenizer.vocab_size not for a pretrained encoder.
 bool fieldApplies(const FieldSpec &field, const nlohmann::json &config);
+// Why a field does not apply to this resolved config: "only when model.type=gru", "not when model.init_from is set".
+std::string whyNotApplied(const FieldSpec &field, const nlohmann::json &resolved);
 // Those conditions in words, as the docs, the form's tooltips and the notes below say them:
 // "when model.type=cnn or model.type=bag_cnn", "not when model.init_from is set"; empty for a field that always applies.
 std::string fieldConditionText(const FieldSpec &field);

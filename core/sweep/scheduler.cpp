@@ -69,11 +69,13 @@ SweepSpec resolvedAround(const SweepSpec &spec, double suggestion, const std::fu
     return resolved;
 }
 
-// Waits for a run this process launched to end, syncing it (and reaping its worker) meanwhile.
-RunDetail waitForRun(Store &store, const TargetsFile &targets, const RunDetail &run, int64_t worker)
+// Waits for a run to end, syncing it (and reaping its worker, when this process launched it) meanwhile; stops
+// waiting when `interrupts` is set (the run goes on).
+RunDetail waitForRun(Store &store, const TargetsFile &targets, const RunDetail &run, int64_t worker,
+                     const std::atomic<int> *interrupts)
 {
     RunDetail now = run;
-    while (isActive(now.status)) {
+    while (isActive(now.status) && !(interrupts && interrupts->load() > 0)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
         int code = 0;
         if (worker > 0 && reapChild(worker, &code))
@@ -101,8 +103,42 @@ Result<SweepSpec> sweepSpecOf(const SweepRecord &sweep)
     return spec;
 }
 
+// A range test of this config that has not ended (a sweep started before was stopped while it ran): waited for,
+// never run twice.
+std::optional<RunDetail> activeRangeTest(Store &store, const std::string &hash)
+{
+    RunFilter filter;
+    filter.kind = "lr_find";
+    for (const auto &run : store.runs(filter))
+        if (run.configHash == hash && isActive(run.status))
+            if (auto detail = store.runById(run.id))
+                return std::move(*detail);
+    return std::nullopt;
+}
+
+// The range test's end: its suggestion makes the sweep's range; stopped waiting for, it goes on (said how to come
+// back to it).
+Result<SweepSpec> afterRangeTest(const SweepSpec &spec, const RunDetail &done,
+                                 const std::function<void(const std::string &)> &say)
+{
+    const std::string id = std::to_string(done.id);
+    if (isActive(done.status))
+        return Error{"stopped waiting for the LR range test (run " + id + "), which goes on; no sweep was made. "
+                     "The same `lbk sweep` again waits for it and then starts the sweep; `lbk cancel " + id +
+                     "` stops it"};
+    const auto lr = suggestionOf(done);
+    if (done.status != RunStatus::Finished)
+        return Error{"the LR range test (run " + id + ") ended " + toString(done.status) +
+                     (done.error.empty() ? "" : ": " + done.error) + "; give optimizer.lr a log_uniform range instead"};
+    if (!lr)
+        return suggestedNothing(done);
+    say("the LR range test suggests " + significant(*lr));
+    return resolvedAround(spec, *lr, say);
+}
+
 Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, const SweepSpec &spec,
-                                  const std::string &dataRoot, const std::function<void(const std::string &)> &say)
+                                  const std::string &dataRoot, const std::function<void(const std::string &)> &say,
+                                  const std::atomic<int> *interrupts)
 {
     if (!needsLrFinder(spec))
         return spec;
@@ -125,6 +161,11 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
         }
     if (fruitless)
         return suggestedNothing(*fruitless);
+    if (auto running = activeRangeTest(store, hash)) {
+        say("the LR range test of the base experiment is running already (run " + std::to_string(running->id) +
+            "): waiting for it");
+        return afterRangeTest(spec, waitForRun(store, targets, *running, 0, interrupts), say);
+    }
     auto target = usecase::findTarget(targets, spec.target);
     if (!target)
         return target.error();
@@ -136,15 +177,8 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
     if (!launched)
         return launched.error();
     say("the LR range test of the base experiment runs first: run " + std::to_string(launched->run.id));
-    const RunDetail done = waitForRun(store, targets, launched->run, launched->worker ? launched->worker->pid : 0);
-    const auto lr = suggestionOf(done);
-    if (done.status != RunStatus::Finished)
-        return Error{"the LR range test (run " + std::to_string(done.id) + ") ended " + toString(done.status) +
-                     (done.error.empty() ? "" : ": " + done.error) + "; give optimizer.lr a log_uniform range instead"};
-    if (!lr)
-        return suggestedNothing(done);
-    say("the LR range test suggests " + significant(*lr));
-    return resolvedAround(spec, *lr, say);
+    const int64_t worker = launched->worker ? launched->worker->pid : 0;
+    return afterRangeTest(spec, waitForRun(store, targets, launched->run, worker, interrupts), say);
 }
 
 Result<SweepRecord> createSweep(Store &store, const SweepSpec &spec)
@@ -152,15 +186,9 @@ Result<SweepRecord> createSweep(Store &store, const SweepSpec &spec)
     if (needsLrFinder(spec))
         return badInput("parameters.optimizer.lr: around_lr_finder needs the LR range test's suggestion first "
                         "(resolveLrFinder)");
-    const auto trials = sweepTrials(spec);
-    if (trials.empty())
-        return badInput("the sweep draws no trial");
-    for (size_t i = 0; i < trials.size(); ++i) {
-        auto e = trialExperiment(spec, trials[i], int(i + 1));
-        if (!e)
-            return e.error();
-    }
-    return store.createSweep(spec.name, storedSpec(spec), trials);
+    if (auto checked = checkTrials(spec); !checked)
+        return checked.error();
+    return store.createSweep(spec.name, storedSpec(spec), sweepTrials(spec));
 }
 
 std::vector<TrialPoint> trialPoints(const Store &store, const SweepSpec &spec, int64_t run)

@@ -21,8 +21,11 @@ namespace lbk {
 // A sweep with "optimizer.lr": {"around_lr_finder": F} made concrete: the LR range test of the base experiment,
 // a finished one with the same config reused, else launched on the sweep's target and waited for; its suggestion
 // s turns the key into log_uniform [s / F, s * F]. Other sweeps come back as they are.
+// One of this config still running (a sweep stopped while it ran) is waited for, not run twice; `interrupts` set
+// stops the waiting (an error saying so), the test going on.
 Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, const SweepSpec &spec,
-                                  const std::string &dataRoot, const std::function<void(const std::string &)> &say);
+                                  const std::string &dataRoot, const std::function<void(const std::string &)> &say,
+                                  const std::atomic<int> *interrupts = nullptr);
 
 // Records a new sweep: its spec (the base experiment inline) and every trial it draws, each trial's experiment
 // checked first, so a bad combination is an error before anything runs.

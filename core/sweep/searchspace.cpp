@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -219,6 +220,56 @@ Result<json> trialExperiment(const SweepSpec &spec, const json &values, int inde
     for (const auto &i : issues)
         msg += "\n  " + i.message;
     return badInput(msg);
+}
+
+namespace {
+// The rate an unresolved around_lr_finder range is checked around: the base's own (its suggestion is not known yet).
+double standInRate(const SweepSpec &spec)
+{
+    const json lr = valueAt(withDefaults(spec.base), "optimizer.lr");
+    return lr.is_number() && lr.get<double>() > 0 ? lr.get<double>() : 1e-3;
+}
+
+// The first swept key that does nothing in any trial (model.hidden of a bag model): its values would run the same
+// experiment again.
+Status everyKeyUsed(const SweepSpec &spec, const std::vector<json> &resolvedTrials)
+{
+    for (const auto &p : spec.parameters) {
+        const FieldSpec *f = findField(p.key);
+        if (!f || std::any_of(resolvedTrials.begin(), resolvedTrials.end(),
+                              [&](const json &e) { return fieldApplies(*f, e); }))
+            continue;
+        return badInput("parameters." + p.key + ": no trial uses it (" + whyNotApplied(*f, resolvedTrials.front()) +
+                        "), so its values run the same experiment again; drop it, or sweep what it depends on too");
+    }
+    return okStatus();
+}
+} // namespace
+
+Status checkTrials(const SweepSpec &given)
+{
+    const SweepSpec spec = needsLrFinder(given) ? withLrSuggestion(given, standInRate(given)) : given;
+    const auto trials = sweepTrials(spec);
+    if (trials.empty())
+        return badInput("the sweep draws no trial");
+    std::optional<Error> firstInvalid;
+    int invalid = 0;
+    std::vector<json> resolved;
+    for (size_t i = 0; i < trials.size(); ++i) {
+        auto e = trialExperiment(spec, trials[i], int(i + 1));
+        if (e)
+            resolved.push_back(withDefaults(*e));
+        else if (++invalid == 1)
+            firstInvalid = e.error();
+    }
+    if (firstInvalid) {
+        Error e = *firstInvalid;
+        if (invalid > 1)
+            e.message += "\n  (and " + counted(invalid - 1, "more trial") + " of " + std::to_string(trials.size()) +
+                         " not valid either)";
+        return e;
+    }
+    return everyKeyUsed(spec, resolved);
 }
 
 bool needsLrFinder(const SweepSpec &spec)

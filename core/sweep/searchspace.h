@@ -34,6 +34,10 @@ std::vector<nlohmann::json> gridValues(const ParamSpec &param);
 // combination is an error naming the trial and its values.
 Result<nlohmann::json> trialExperiment(const SweepSpec &spec, const nlohmann::json &values, int index);
 std::string trialName(const std::string &sweep, int index);
+// Every trial the sweep draws is a valid experiment (else the first that is not, and how many more), and every
+// swept key does something in some trial. An around_lr_finder range not resolved yet is checked around the base's
+// own optimizer.lr. What createSweep refuses, and `lbk validate` says before anything runs.
+Status checkTrials(const SweepSpec &spec);
 
 // around_lr_finder resolved: a log-uniform range from middle / factor to middle * factor, where middle is the
 // suggestion times the parameter's centre (1 unless given), kept within the schema's limits for optimizer.lr.

@@ -117,7 +117,9 @@ bool readRange(const FieldSpec &field, const json &spec, const std::string &kind
 {
     const bool numeric = field.type == FieldType::Int || field.type == FieldType::Float;
     if (!numeric || (ps.kind == ParamKind::IntUniform) != (field.type == FieldType::Int)) {
-        p.add(kindPath, std::string("not for a ") + fieldTypeName(field.type) + " key; use " +
+        const std::string type = fieldTypeName(field.type);
+        p.add(kindPath, std::string(type.find_first_of("aeiou") == 0 ? "not for an " : "not for a ") + type +
+                            " key; use " +
                             (field.type == FieldType::Int ? "int_uniform or values"
                              : numeric                    ? "uniform or log_uniform"
                                                           : "values"));
@@ -173,6 +175,9 @@ void readModifiers(const json &v, const std::string &path, ParamSpec &ps, Proble
         ps.step = v["step"].get<double>();
     if (ps.kind == ParamKind::IntUniform && ps.step != std::floor(ps.step))
         p.add(path + ".step", "must be a whole number for int_uniform");
+    else if (ps.high > ps.low && ps.step > ps.high - ps.low)
+        p.add(path + ".step", "is wider than the range (" + significant(ps.low) + " to " + significant(ps.high) +
+                                  "): only " + significant(ps.low) + " would be drawn");
 }
 
 void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems &p)
@@ -183,7 +188,10 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
         std::vector<std::string> paths;
         for (const auto &f : experimentFields())
             paths.push_back(f.path);
-        const std::string near = nearestWord(key, paths);
+        std::string near = nearestWord(key, paths);
+        for (const auto &f : paths) // "lr" for "optimizer.lr": the key without its section
+            if (near.empty() && f.ends_with("." + key))
+                near = f;
         p.add(path, "not an experiment key" + (near.empty() ? "" : "; did you mean \"" + near + "\"?") +
                         " (see `lbk schema`)");
         return;
@@ -328,6 +336,12 @@ Result<SweepSpec> sweepFromJson(const json &j, const fs::path &dir)
             if (ps.kind == ParamKind::LogUniform || ps.kind == ParamKind::AroundLrFinder ||
                 (ps.kind == ParamKind::Uniform && ps.step == 0))
                 p.add("parameters." + ps.key, "a grid needs values or a range with a step; this range is continuous");
+    if (s.method == SweepMethod::Grid) // a random sweep may weigh a value by giving it twice; a grid runs it twice
+        for (const auto &ps : s.parameters)
+            for (size_t i = 1; i < ps.values.size(); ++i)
+                if (std::find(ps.values.begin(), ps.values.begin() + i, ps.values[i]) != ps.values.begin() + i)
+                    p.add("parameters." + ps.key + ".values[" + std::to_string(i) + "]",
+                          ps.values[i].dump() + " is given twice: a grid would run the same trial twice");
     if (s.method == SweepMethod::Grid) { // counted, not built: a range of a billion steps is refused, not drawn
         double size = 1;
         for (const auto &ps : s.parameters)

@@ -96,8 +96,17 @@ private Q_SLOTS:
                                       << "parameters.optimizer.lrr: not an experiment key; did you mean \"optimizer.lr\"?";
         QTest::newRow("not a key") << R"({"parameters": {"optimizer.rate": {"values": [1]}}})"
                                    << "parameters.optimizer.rate: not an experiment key";
+        QTest::newRow("the key without its section") << R"({"parameters": {"lr": {"values": [1]}}})"
+                                                     << "parameters.lr: not an experiment key; did you mean "
+                                                        "\"optimizer.lr\"?";
         QTest::newRow("uniform on an int") << R"({"parameters": {"model.embedding_dim": {"uniform": [8, 64]}}})"
-                                           << "parameters.model.embedding_dim.uniform: not for a";
+                                           << "parameters.model.embedding_dim.uniform: not for an integer key";
+        QTest::newRow("a value twice in a grid")
+            << R"({"method": "grid", "parameters": {"training.seed": {"values": [13, 14, 13]}}})"
+            << "parameters.training.seed.values[2]: 13 is given twice: a grid would run the same trial twice";
+        QTest::newRow("a step wider than its range")
+            << R"({"parameters": {"model.dropout": {"uniform": [0, 0.5], "step": 0.7}}})"
+            << "parameters.model.dropout.step: is wider than the range (0 to 0.5): only 0 would be drawn";
         QTest::newRow("out of the schema's range") << R"({"parameters": {"model.dropout": {"uniform": [0.1, 1.5]}}})"
                                                    << "parameters.model.dropout.uniform[1]:";
         QTest::newRow("log from zero") << R"({"parameters": {"optimizer.lr": {"log_uniform": [0, 0.1]}}})"
@@ -141,6 +150,34 @@ private Q_SLOTS:
         const auto missing = sweepFromJson(json{{"experiment", baseExperiment()}, {"parameters", sweepJson()["parameters"]}}, ".");
         QVERIFY(!missing);
         QVERIFY2(missing.message().find("trials: missing") != std::string::npos, missing.message().c_str());
+    }
+
+    // Found by an audit: lbk validate passed sweeps that lbk sweep then refused (a trial's heads not dividing its
+    // width), and a swept key no trial uses ran the same experiment under each of its values.
+    void checksEveryTrial()
+    {
+        json j;
+        j["experiment"] = baseExperiment();
+        j["method"] = "grid";
+        j["parameters"] = {{"model.type", {{"values", {"bag", "transformer"}}}},
+                           {"model.heads", {{"values", {4, 5}}}}};
+        j["experiment"]["model"]["embedding_dim"] = 48;
+        const auto invalid = checkTrials(parse(j));
+        QVERIFY(!invalid && invalid.error().badInput);
+        QVERIFY2(invalid.message().find("trial 4 ({\"model.heads\":5,\"model.type\":\"transformer\"}) is not a "
+                                        "valid experiment") != std::string::npos, invalid.message().c_str());
+        j["parameters"]["model.heads"] = {{"values", {4, 6}}};
+        QVERIFY2(checkTrials(parse(j)), "every trial valid");
+        j["parameters"] = {{"model.hidden", {{"values", {64, 128}}}}}; // a bag model has no hidden layer
+        const auto unused = checkTrials(parse(j));
+        QVERIFY(!unused);
+        QVERIFY2(unused.message().find("parameters.model.hidden: no trial uses it (only when model.type=gru") !=
+                     std::string::npos, unused.message().c_str());
+        j["parameters"]["model.type"] = {{"values", {"bag", "gru"}}}; // used by the GRU trials
+        QVERIFY2(checkTrials(parse(j)), "model.hidden used where model.type is gru");
+        json around = sweepJson(); // around_lr_finder unresolved: checked around the base's rate
+        around["parameters"] = {{"optimizer.lr", {{"around_lr_finder", 10}}}};
+        QVERIFY2(checkTrials(parse(around)), "around_lr_finder checked without its suggestion");
     }
 
     // The product of the keys' values, the last key fastest, cut to the budget.

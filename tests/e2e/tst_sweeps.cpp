@@ -319,6 +319,45 @@ private Q_SLOTS:
         QVERIFY(s->sweeps()[0].spec["parameters"]["optimizer.lr"].contains("log_uniform"));
     }
 
+    // Found by an audit: Ctrl-C while a sweep's range test ran killed lbk silently, the test ran on unseen, and the
+    // same sweep again started a second test beside it. Now Ctrl-C says the test goes on, and the sweep again
+    // waits for that one.
+    void interruptedRangeTestIsWaitedForAgain()
+    {
+        const QString store = storePath(QStringLiteral("lr-interrupted"));
+        const QString base = lbktest::debugVariant(m_dir.path(), QStringLiteral("slow-lr"),
+                                                   {{"lr_finder", {{"steps", 3000}}}}); // several seconds
+        const QString file = m_dir.filePath(QStringLiteral("slow-lr-sweep.json"));
+        std::ofstream(file.toStdString()) << json{{"experiment", base.toStdString()},
+                                                  {"trials", 1},
+                                                  {"parameters", {{"optimizer.lr", {{"around_lr_finder", 10}}}}}}
+                                                 .dump();
+        QProcess first;
+        first.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), {QStringLiteral("--store"), store, QStringLiteral("sweep"), file});
+        lbk::RunFilter lrFinds;
+        lrFinds.kind = "lr_find";
+        const auto testRuns = [&] {
+            auto s = open(store);
+            return s ? s->runs(lrFinds) : std::vector<lbk::RunSummary>{};
+        };
+        for (int i = 0; i < 300 && (testRuns().empty() || testRuns()[0].status != lbk::RunStatus::Running); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        QVERIFY2(!testRuns().empty(), "the range test started");
+        QCOMPARE(::kill(pid_t(first.processId()), SIGINT), 0);
+        QVERIFY(first.waitForFinished(30000));
+        QCOMPARE(first.exitCode(), 3);
+        const QString said = QString::fromUtf8(first.readAllStandardError());
+        QVERIFY2(said.contains(QLatin1String("stopped waiting for the LR range test (run 1), which goes on")),
+                 qPrintable(said));
+        QVERIFY(open(store)->sweeps().empty());
+        const auto again = lbk(store, {QStringLiteral("sweep"), file});
+        QVERIFY2(again.exitCode == 0, qPrintable(again.out + again.err));
+        QVERIFY2(again.err.contains(QLatin1String("is running already (run 1): waiting for it")) ||
+                     testRuns()[0].status == lbk::RunStatus::Finished, // it ended before the second sweep looked
+                 qPrintable(again.err));
+        QCOMPARE(testRuns().size(), size_t(1)); // never two range tests of one config
+    }
+
     // A range test that suggests no rate fails the sweep with its reason, and a second sweep of the same base says
     // so again without running the test anew.
     void lrFinderWithoutSuggestionIsNotRerun()
@@ -430,6 +469,19 @@ private Q_SLOTS:
         auto bad = lbk(store, {QStringLiteral("validate"), file});
         QCOMPARE(bad.exitCode, 2);
         QVERIFY2(bad.err.contains(QStringLiteral("parameters.optimizer.rate: not an experiment key")), qPrintable(bad.err));
+        // Found by an audit: validate passed a trial that lbk sweep refuses (5 heads do not divide a width of 48).
+        std::ofstream(file.toStdString())
+            << json{{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
+                    {"method", "grid"},
+                    {"parameters", {{"model.type", {{"values", {"bag", "transformer"}}}},
+                                    {"model.embedding_dim", {{"values", {48}}}},
+                                    {"model.heads", {{"values", {4, 5}}}}}}}
+                   .dump();
+        bad = lbk(store, {QStringLiteral("validate"), file});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains(QStringLiteral("is not a valid experiment:")) &&
+                     bad.err.contains(QStringLiteral("model.heads: 5 does not divide model.embedding_dim 48")),
+                 qPrintable(bad.err));
         // A base that fine-tunes a folder that is not a checkpoint: every trial would fail to start.
         const QString empty = m_dir.filePath(QStringLiteral("not-a-checkpoint"));
         QVERIFY(QDir().mkpath(empty));
