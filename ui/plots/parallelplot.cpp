@@ -1,5 +1,7 @@
 #include "plots/parallelplot.h"
 
+#include "plots/axisticks.h"
+
 #include <QMouseEvent>
 
 #include <algorithm>
@@ -17,61 +19,64 @@ QColor metricColor(double t, bool dark) // t in [0, 1]: 1 is the best
     const auto mix = [&](int a, int b) { return int(a + (b - a) * t); };
     return QColor(mix(lo.red(), hi.red()), mix(lo.green(), hi.green()), mix(lo.blue(), hi.blue()));
 }
-// Round values an axis from lo to hi (log10 values on a log axis) could be labelled with, coarsest set first:
-// on a log axis whole decades, then 1-2-5 and 1-9 times them; on a linear one multiples of 5, 2 and 1 times
-// ever smaller powers of ten.
-std::vector<std::vector<double>> roundValueSets(double lo, double hi, bool log)
+
+using Labels = std::vector<std::pair<double, QString>>; // (position 0..1, text) along an axis
+
+// Whether a key takes whole numbers only (a seed, a size), so no round value between them is fractional.
+bool integerKey(const lbk::ParamSpec &p)
 {
-    std::vector<std::vector<double>> sets;
-    if (log) {
-        for (const std::vector<double> &mults : {std::vector<double>{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
-            std::vector<double> values;
-            for (double k = std::floor(lo); k <= std::ceil(hi); ++k)
-                for (double m : mults)
-                    values.push_back(m * std::pow(10.0, k));
-            sets.push_back(std::move(values));
-        }
-        return sets;
-    }
-    const double top = std::pow(10.0, std::ceil(std::log10(hi - lo)));
-    for (double step = top; step > top * 1e-4; step /= 10)
-        for (double m : {5.0, 2.0, 1.0}) {
-            const double s = step * m / 10;
-            std::vector<double> values;
-            for (double v = std::ceil(lo / s) * s; v <= hi && values.size() < 50; v += s)
-                values.push_back(v);
-            sets.push_back(std::move(values));
-        }
-    return sets;
+    const auto whole = [](const nlohmann::json &v) { return v.is_number_integer(); };
+    return p.kind == lbk::ParamKind::IntUniform ||
+           (p.kind == lbk::ParamKind::Values && std::all_of(p.values.begin(), p.values.end(), whole));
 }
 
-// Labels along a numeric axis, as (position 0..1, value): the two ends (the trials' extent) and between them
-// round values clear of the ends and of each other: the coarsest set that gives two or three of them, else the
-// coarsest that gives one. A single value sits in the middle, as its trials do.
-std::vector<std::pair<double, double>> numericTicks(double lo, double hi, bool log)
+// A numeric key's labels: its extent and round values between.
+Labels numericLabels(const lbk::SweepAxis &a, bool integer)
 {
-    const auto value = [log](double u) { return log ? std::pow(10.0, u) : u; };
-    if (!(hi > lo))
-        return {{0.5, value(lo)}};
-    std::vector<std::pair<double, double>> ticks{{0.0, value(lo)}, {1.0, value(hi)}};
-    constexpr double kClear = 0.15; // of the axis's length
-    std::vector<std::pair<double, double>> best;
-    for (const auto &set : roundValueSets(lo, hi, log)) {
-        std::vector<std::pair<double, double>> inner;
-        for (double v : set) {
-            const double p = ((log ? std::log10(v) : v) - lo) / (hi - lo);
-            if (p >= kClear && p <= 1 - kClear && (inner.empty() || p - inner.back().first >= kClear))
-                inner.emplace_back(p, v);
-        }
-        if (inner.size() >= 2 && inner.size() <= 3) {
-            best = std::move(inner);
-            break;
-        }
-        if (inner.size() == 1 && best.empty())
-            best = std::move(inner);
-    }
-    ticks.insert(ticks.end(), best.begin(), best.end());
-    return ticks;
+    Labels labels;
+    for (const AxisTick &t : numericTicks(a.lo, a.hi, a.log, integer ? 1 : 0))
+        labels.emplace_back(t.position, t.text);
+    return labels;
+}
+
+// A list of numbers' labels: one per value, and one at each end the list does not reach (a trial's value outside
+// it); none when they would crowd each other.
+Labels listLabels(const lbk::SweepAxis &a, const std::vector<nlohmann::json> &values)
+{
+    Labels labels;
+    const auto at = [&](double p) {
+        return std::any_of(labels.begin(), labels.end(), [p](const auto &l) { return std::abs(l.first - p) < 1e-9; });
+    };
+    for (const auto &v : values)
+        if (!at(a.position(v))) // 32 and 32.0 are one value
+            labels.emplace_back(a.position(v), QString::fromStdString(a.label(v)));
+    if (a.hi > a.lo)
+        for (double end : {0.0, 1.0})
+            if (!at(end))
+                labels.emplace_back(end, numberText(end > 0 ? a.hi : a.lo, 4));
+    std::vector<double> positions;
+    for (const auto &l : labels)
+        positions.push_back(l.first);
+    return labelsClear(positions) ? labels : Labels();
+}
+
+// A swept key's labels: each of its categories; each value of a list of numbers where they stand clear of each
+// other; else its extent and round values between (whole ones for an integer key).
+Labels sweptLabels(const lbk::SweepAxis &a, const lbk::SweepSpec &spec)
+{
+    Labels labels;
+    for (const std::string &c : a.categories)
+        labels.emplace_back(a.position(c), QString::fromStdString(c));
+    if (!a.categories.empty())
+        return labels;
+    const auto param = std::find_if(spec.parameters.begin(), spec.parameters.end(),
+                                    [&](const lbk::ParamSpec &p) { return p.key == a.key; });
+    if (param == spec.parameters.end())
+        return numericLabels(a, false);
+    if (param->kind == lbk::ParamKind::Values)
+        if (Labels list = listLabels(a, param->values); !list.empty())
+            return list;
+    return numericLabels(a, integerKey(*param));
 }
 } // namespace
 
@@ -208,19 +213,7 @@ void ParallelPlot::addAxis(int i, bool anyValue)
                          : QString::fromStdString(m_o.spec.metric));
     title->setFont(QFont(font().family(), font().pointSize(), QFont::Bold));
     title->setClipToAxisRect(false);
-    std::vector<std::pair<double, QString>> ticks;
-    if (swept) {
-        const auto &a = m_axes[size_t(i)];
-        for (size_t k = 0; k < a.categories.size(); ++k)
-            ticks.emplace_back(a.position(a.categories[k]), QString::fromStdString(a.categories[k]));
-        if (a.categories.empty())
-            for (const auto &[p, v] : numericTicks(a.lo, a.hi, a.log))
-                ticks.emplace_back(p, QString::number(v, 'g', 3));
-    } else if (anyValue) {
-        for (const auto &[p, v] : numericTicks(m_metricLo, m_metricHi, false))
-            ticks.emplace_back(metricPosition(v), QString::number(v, 'g', 4));
-    }
-    for (const auto &[p, text] : ticks) {
+    for (const auto &[p, text] : axisLabels(i, anyValue)) {
         auto *t = new QCPItemText(this);
         m_items.push_back(t);
         t->setObjectName(QStringLiteral("tick"));
@@ -233,6 +226,18 @@ void ParallelPlot::addAxis(int i, bool anyValue)
         t->setText(text);
         t->setClipToAxisRect(false);
     }
+}
+
+// Axis i's labels: a swept key's (sweptLabels), or the metric's extent and round values between once a trial has one.
+std::vector<std::pair<double, QString>> ParallelPlot::axisLabels(int i, bool anyValue) const
+{
+    if (i < int(m_axes.size()))
+        return sweptLabels(m_axes[size_t(i)], m_o.spec);
+    Labels labels;
+    if (anyValue)
+        for (const AxisTick &t : numericTicks(m_metricLo, m_metricHi, false))
+            labels.emplace_back(metricPosition(t.value), t.text);
+    return labels;
 }
 
 void ParallelPlot::restyle()

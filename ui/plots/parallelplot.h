@@ -5,6 +5,7 @@
 // on an axis clears its brush).
 #include <map>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "plots/plotwidget.h"
@@ -48,6 +49,7 @@ private:
     void addAxis(int i, bool anyValue);
     void addCaption(bool anyValue);
     QString axisTitle(int i) const;
+    std::vector<std::pair<double, QString>> axisLabels(int i, bool anyValue) const;
     void restyle();
     double metricPosition(double value) const;
     int axisAt(double x) const;
