@@ -34,6 +34,11 @@ QString statusText(lbk::RunStatus s)
     return QString::fromLatin1(lbk::toString(s));
 }
 
+QString statusText(lbk::SweepStatus s)
+{
+    return QString::fromLatin1(lbk::toString(s));
+}
+
 QString statusText(const lbk::RunSummary &r)
 {
     return QString::fromStdString(r.statusWord());
@@ -77,6 +82,18 @@ QColor statusColor(lbk::RunStatus s)
     case lbk::RunStatus::Failed: return QColor(0xe5, 0x39, 0x35);
     case lbk::RunStatus::Cancelled: return QColor(0xa0, 0x7c, 0x3a);
     case lbk::RunStatus::Interrupted: return QColor(0xf5, 0x8f, 0x00);
+    }
+    return {};
+}
+
+QColor statusColor(lbk::SweepStatus s)
+{
+    switch (s) {
+    case lbk::SweepStatus::Running: return statusColor(lbk::RunStatus::Running);
+    case lbk::SweepStatus::Finished: return statusColor(lbk::RunStatus::Finished);
+    case lbk::SweepStatus::Failed: return statusColor(lbk::RunStatus::Failed);
+    case lbk::SweepStatus::Cancelled: return statusColor(lbk::RunStatus::Cancelled);
+    case lbk::SweepStatus::Interrupted: return statusColor(lbk::RunStatus::Interrupted);
     }
     return {};
 }

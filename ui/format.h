@@ -21,6 +21,7 @@ QStringList toStringList(const std::vector<std::string> &v);
 std::vector<std::string> fromStringList(const QStringList &l);
 
 QString statusText(lbk::RunStatus s);
+QString statusText(lbk::SweepStatus s);
 // A run's status as the views show it: "pruned" for a run its sweep stopped early (cancelled, tagged "pruned").
 QString statusText(const lbk::RunSummary &r);
 // What a recorded prediction row predicts, as a table cell: a multilabel row's set ("cs.AI, cs.LG", "(none)" when
@@ -32,6 +33,7 @@ bool showsWhyItEnded(const lbk::RunSummary &r);
 void showWhyItEnded(QLabel *banner, const lbk::RunSummary &r);
 // A colour readable on both light and dark backgrounds.
 QColor statusColor(lbk::RunStatus s);
+QColor statusColor(lbk::SweepStatus s); // the colour of the run status of that name
 // How a line of feedback under a form or dialog reads: what stops an action (red), all clear (green), a note that
 // stops nothing (amber). One colour each, readable on light and dark palettes.
 enum class Tone { Problem, Fine, Note };

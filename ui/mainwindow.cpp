@@ -125,17 +125,16 @@ void MainWindow::buildPages()
 void MainWindow::connectRunList()
 {
     connect(m_runs, &RunsBrowser::runActivated, this, &MainWindow::showRun);
-    connect(m_runs, &RunsBrowser::compareRequested, this, &MainWindow::compareRuns);
+    connect(m_runs, &RunsBrowser::compareRequested, this, &MainWindow::compareSelection);
     connect(m_runs, &RunsBrowser::editFailed, this, [this](const QString &m) { showProblem(tr("Edit run"), m); });
     // The Compare tab compares what is selected: when it is opened, and as the selection changes while it is open.
-    connect(m_runs, &RunsBrowser::selectionChanged, this, [this](const std::vector<qint64> &ids) {
-        if (m_pages->currentWidget() == m_compare && ids.size() >= 2)
-            compareRuns(ids);
+    connect(m_runs, &RunsBrowser::selectionChanged, this, [this] {
+        if (m_pages->currentWidget() == m_compare && m_runs->comparison().runs.size() >= 2)
+            compareSelection();
     });
     connect(m_pages, &QTabWidget::currentChanged, this, [this](int page) {
-        const auto ids = m_runs->selectedRunIds();
-        if (page == ComparePage && ids.size() >= 2)
-            compareRuns(ids);
+        if (page == ComparePage && m_runs->comparison().runs.size() >= 2)
+            compareSelection();
         if (page == SweepsPage)
             m_sweeps->reload();
     });
@@ -279,8 +278,7 @@ void MainWindow::buildRunMenu()
             cancelRun(ids.front());
     });
     run->addSeparator();
-    run->addAction(tr("&Compare selected"), QKeySequence(tr("Ctrl+D")), this,
-                   [this] { compareRuns(m_runs->selectedRunIds()); });
+    run->addAction(tr("&Compare selected"), QKeySequence(tr("Ctrl+D")), this, &MainWindow::compareSelection);
     run->addAction(tr("&Duplicate config into the form"), QKeySequence(tr("Ctrl+Shift+D")), this, [this] {
         const auto ids = m_runs->selectedRunIds();
         if (!ids.empty())
@@ -470,15 +468,21 @@ void MainWindow::showRunWhenListed(qint64 id)
     m_store->reloadRuns();
 }
 
-void MainWindow::compareRuns(const std::vector<qint64> &ids)
+void MainWindow::compareRuns(const std::vector<qint64> &ids, const QStringList &folded)
 {
     if (ids.size() < 2) {
         statusBar()->showMessage(tr("Select two or more runs to compare (Ctrl+click in the run list)."), 5000);
         return;
     }
-    if (m_compare->runIds() != ids)
-        m_compare->setRuns(ids);
+    if (m_compare->runIds() != ids || m_compare->folded() != folded)
+        m_compare->setRuns(ids, folded);
     m_pages->setCurrentWidget(m_compare);
+}
+
+void MainWindow::compareSelection()
+{
+    const auto c = m_runs->comparison();
+    compareRuns(c.runs, c.folded);
 }
 
 SweepDialog *MainWindow::openSweepDialog(const nlohmann::json &experiment, const QString &target,

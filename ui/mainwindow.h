@@ -56,7 +56,9 @@ public:
     void showRun(qint64 id);
     // showRun() once the run list holds the run (a run just created may not be listed yet).
     void showRunWhenListed(qint64 id);
-    void compareRuns(const std::vector<qint64> &ids);
+    // Compares the runs; `folded` says which runs folded rows of the list stood for (RunsBrowser::comparison()).
+    void compareRuns(const std::vector<qint64> &ids, const QStringList &folded = {});
+    void compareSelection(); // the run list's selection, a folded run group as all its runs
     // The sweep dialog for an experiment (around a rate when given); Start runs `lbk sweep` detached.
     SweepDialog *openSweepDialog(const nlohmann::json &experiment, const QString &target, std::optional<double> rate = {});
     // Writes the sweep beside the store's runs and starts `lbk sweep` on it in its own session.

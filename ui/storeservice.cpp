@@ -10,10 +10,16 @@
 namespace labbook {
 
 namespace {
+// The run list and the sweeps' bests, read together so that a sweep's row names a trial the list holds.
+StoreService::Listing listing(const lbk::Store &store)
+{
+    return {store.runs(), lbk::sweepBests(store)};
+}
+
 struct PollResult {
     lbk::SyncResult sync;
     bool reloaded = false;
-    std::vector<lbk::RunSummary> runs;
+    StoreService::Listing listing;
 };
 } // namespace
 
@@ -42,7 +48,7 @@ void StoreService::open(const QString &path)
     m_damageSaid = false;
     struct Opened {
         QString error;
-        std::vector<lbk::RunSummary> runs;
+        Listing listing;
     };
     async::run(
         &m_lane, this,
@@ -53,7 +59,7 @@ void StoreService::open(const QString &path)
             if (opened) {
                 m_connection = std::move(opened.value());
                 lbk::syncActiveRuns(*m_connection); // runs that died while the GUI was closed become interrupted
-                o.runs = m_connection->runs();
+                o.listing = listing(*m_connection);
             } else {
                 o.error = QString::fromStdString(opened.message());
             }
@@ -63,10 +69,7 @@ void StoreService::open(const QString &path)
             if (path != m_path)
                 return; // another open followed this one
             m_open = o.error.isEmpty();
-            if (m_open)
-                applyRuns(std::move(o.runs));
-            else
-                applyRuns({});
+            applyRuns(m_open ? std::move(o.listing) : Listing());
             Q_EMIT storeOpened(path, o.error);
         });
 }
@@ -95,9 +98,7 @@ void StoreService::execute(std::function<void(lbk::Store &)> job, QObject *conte
 
 void StoreService::reloadRuns()
 {
-    request<std::vector<lbk::RunSummary>>(
-        this, [](lbk::Store &s) { return s.runs(); },
-        [this](std::vector<lbk::RunSummary> runs) { applyRuns(std::move(runs)); });
+    request<Listing>(this, [](lbk::Store &s) { return listing(s); }, [this](Listing l) { applyRuns(std::move(l)); });
 }
 
 void StoreService::setPollInterval(int ms)
@@ -145,7 +146,7 @@ void StoreService::poll()
             PollResult r;
             r.sync = lbk::syncActiveRuns(store);
             if (forceReload || r.sync.events > 0 || r.sync.interrupted > 0 || store.runCount() != known) {
-                r.runs = store.runs();
+                r.listing = listing(store);
                 r.reloaded = true;
             }
             return r;
@@ -155,12 +156,13 @@ void StoreService::poll()
             for (const auto &w : r.sync.warnings)
                 Q_EMIT syncWarning(QString::fromStdString(w));
             if (r.reloaded)
-                applyRuns(std::move(r.runs));
+                applyRuns(std::move(r.listing));
         });
 }
 
-void StoreService::applyRuns(std::vector<lbk::RunSummary> runs)
+void StoreService::applyRuns(Listing fresh)
 {
+    std::vector<lbk::RunSummary> &runs = fresh.runs;
     std::map<int64_t, const lbk::RunSummary *> before;
     for (const auto &r : m_runs)
         before[r.id] = &r;
@@ -174,6 +176,7 @@ void StoreService::applyRuns(std::vector<lbk::RunSummary> runs)
             changed.insert(r.id);
     }
     m_runs = std::move(runs);
+    m_sweeps = std::move(fresh.sweeps);
     Q_EMIT runsChanged();
     if (!changed.empty())
         Q_EMIT runsUpdated(changed);

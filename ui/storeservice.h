@@ -25,6 +25,7 @@
 
 #include "async.h"
 #include "store/store.h"
+#include "sweep/sweepbest.h"
 
 namespace labbook {
 
@@ -65,8 +66,14 @@ public:
     using Connector = std::function<lbk::Result<std::unique_ptr<lbk::Store>>()>;
     Connector connector() const;
 
-    // The run list, reloaded after every change the service sees; runsChanged() announces it.
+    // The run list, reloaded after every change the service sees; runsChanged() announces it. The sweeps' bests
+    // (sweep/sweepbest.h) come with it, for the list's row per sweep.
+    struct Listing {
+        std::vector<lbk::RunSummary> runs;
+        std::vector<lbk::SweepBest> sweeps;
+    };
     const std::vector<lbk::RunSummary> &runs() const { return m_runs; }
+    const std::vector<lbk::SweepBest> &sweeps() const { return m_sweeps; }
     void reloadRuns();
 
     // Live following: sync every interval ms (0 stops it).
@@ -87,7 +94,7 @@ Q_SIGNALS:
 
 private:
     void poll();
-    void applyRuns(std::vector<lbk::RunSummary> runs);
+    void applyRuns(Listing fresh);
 
     QThreadPool m_lane;                         // one thread: the jobs' order is the order they were posted
     std::unique_ptr<lbk::Store> m_connection; // used on the lane only
@@ -98,6 +105,7 @@ private:
     bool m_damageSaid = false;
     int m_ticks = 0;
     std::vector<lbk::RunSummary> m_runs;
+    std::vector<lbk::SweepBest> m_sweeps;
     std::vector<qint64> m_children;
 };
 

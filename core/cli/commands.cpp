@@ -1169,23 +1169,19 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
     std::printf("Config keys that differ (%zu; the rest are equal)\n%s", diff.size(), cfg.render().c_str());
     header[0] = "METRIC";
     Table met(header);
-    const auto tasks = distinctLabelings(runs);
+    const std::string difference = labelingDifference(runs);
     for (const auto &k : metricKeys) {
         std::vector<std::string> row = {k};
         std::vector<double> values;
         for (const auto &r : runs)
             values.push_back(r.summaryValue("final", k).value_or(std::nan("")));
-        const int best = tasks.size() > 1 ? -1 : bestRun(k, values); // as the GUI's Compare highlights it
+        const int best = !difference.empty() ? -1 : bestRun(k, values); // as the GUI's Compare highlights it
         for (size_t i = 0; i < runs.size(); ++i)
             row.push_back(fmtMetric(runs[i].summaryValue("final", k)) + (int(i) == best ? " *" : ""));
         met.add(row);
     }
-    std::string ranking = "* best";
-    if (tasks.size() > 1) {
-        ranking = "not ranked: the runs predict different labels";
-        for (const auto &t : tasks)
-            ranking += ", " + (t.empty() ? std::string("a run with no task recorded") : t);
-    }
+    const std::string ranking =
+        difference.empty() ? "* best" : "not ranked: the runs predict different labels, " + difference;
     std::printf("\nMetrics (final; %s)\n%s", ranking.c_str(), met.render().c_str());
 }
 

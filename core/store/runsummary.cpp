@@ -43,22 +43,4 @@ std::optional<double> RunSummary::listedValue(const std::string &key) const
     return best ? best : summaryValue("final", key);
 }
 
-std::vector<std::string> distinctLabelings(const std::vector<RunDetail> &runs)
-{
-    const auto labelsOf = [](const RunDetail &r) {
-        const auto it = r.config.find("labels");
-        return it == r.config.end() ? std::string() : it->dump();
-    };
-    std::vector<std::pair<std::string, std::string>> seen; // (task, labels section)
-    for (const auto &r : runs)
-        if (std::find(seen.begin(), seen.end(), std::pair{r.task, labelsOf(r)}) == seen.end())
-            seen.emplace_back(r.task, labelsOf(r));
-    std::vector<std::string> out;
-    for (const auto &[task, labels] : seen) {
-        const bool shared = std::count_if(seen.begin(), seen.end(), [&](const auto &s) { return s.first == task; }) > 1;
-        out.push_back(shared ? task + " " + labels : task);
-    }
-    return out;
-}
-
 } // namespace lbk

@@ -115,11 +115,12 @@ struct RunDetail : RunSummary {
     nlohmann::json config = nlohmann::json::object();
 };
 
-// What runs set side by side predict, each labelling once, in order: the task, with its labels section where runs
-// of one task define their labels differently (top_n 5 against 20, another positive class). More than one means
-// their metrics and predictions are measured against different labels, so Compare neither ranks the runs nor joins
-// their predictions.
-std::vector<std::string> distinctLabelings(const std::vector<RunDetail> &runs);
+// How the labels that runs set side by side predict differ, in words (store/labelings.cpp): empty when they predict
+// the same labels; else the tasks where they differ ("multiclass, binary") and, for a task whose runs define their
+// labels differently, each key of the labels section that differs with its values in the order of the runs
+// ("labels.min_count 50 vs 100"). Not empty means their metrics and predictions are measured against different
+// labels, so Compare neither ranks the runs nor joins their predictions.
+std::string labelingDifference(const std::vector<RunDetail> &runs);
 
 struct NewRun {
     std::string uid; // empty: one is generated

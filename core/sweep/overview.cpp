@@ -6,6 +6,7 @@
 
 #include "sweep/forest.h"
 #include "sweep/scheduler.h"
+#include "sweep/sweepbest.h"
 #include "util/text.h"
 
 namespace lbk {
@@ -40,7 +41,7 @@ std::string sweptValueText(const json &value)
 std::optional<TrialRow> SweepOverview::best() const
 {
     for (const auto &t : trials) // best first
-        if (t.trial.value && t.trial.state == TrialState::Finished)
+        if (mayBeBest(t.trial))
             return t;
     return std::nullopt;
 }
@@ -139,13 +140,8 @@ Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId)
         o.trials.push_back(std::move(row));
     }
     const bool maximize = o.spec.maximize;
-    std::stable_sort(o.trials.begin(), o.trials.end(), [&](const TrialRow &a, const TrialRow &b) {
-        if (a.trial.value.has_value() != b.trial.value.has_value())
-            return a.trial.value.has_value();
-        if (!a.trial.value)
-            return false;
-        return maximize ? *a.trial.value > *b.trial.value : *a.trial.value < *b.trial.value;
-    });
+    std::stable_sort(o.trials.begin(), o.trials.end(),
+                     [&](const TrialRow &a, const TrialRow &b) { return rankedBefore(a.trial, b.trial, maximize); });
     for (const auto &p : o.spec.parameters)
         o.axes.push_back(axisOf(p, o.trials));
     return o;

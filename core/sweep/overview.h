@@ -43,7 +43,7 @@ struct SweepOverview {
     SweepSpec spec;
     std::vector<TrialRow> trials; // best first, as lbk sweep show lists them
     std::vector<SweepAxis> axes;  // one per swept key, in key order
-    std::optional<TrialRow> best() const; // the best finished trial
+    std::optional<TrialRow> best() const; // the best finished trial (sweep/sweepbest.h: mayBeBest)
 };
 
 Result<SweepOverview> sweepOverview(const Store &store, int64_t sweepId);

@@ -209,9 +209,10 @@ private Q_SLOTS:
         QCOMPARE(store->trials(sweep->id)[0].state, TrialState::Pruned);
     }
 
-    // Runs that predict different labels: another task, or the same task with another labels section (top 5 against
-    // top 20); runs of one labelling read as one.
-    void distinctLabelingsNamesWhatDiffers()
+    // Runs that predict different labels: another task, or the same task with another labels section, said in
+    // words (the section's JSON, unwrapped in Compare's header, widened the window past the screen); runs of one
+    // labelling read as one.
+    void labelingDifferenceSaysWhatDiffers()
     {
         const auto run = [](const std::string &task, const json &labels) {
             RunDetail r;
@@ -219,15 +220,28 @@ private Q_SLOTS:
             r.config = {{"labels", labels}, {"optimizer", {{"lr", 0.01}}}};
             return r;
         };
-        const json top5 = {{"kind", "multiclass"}, {"top_n", 5}}, top20 = {{"kind", "multiclass"}, {"top_n", 20}};
-        QCOMPARE(distinctLabelings({run("multiclass", top5), run("multiclass", top5)}),
-                 std::vector<std::string>{"multiclass"});
-        QCOMPARE(distinctLabelings({run("multiclass", top5), run("binary", {{"kind", "binary"}})}),
-                 (std::vector<std::string>{"multiclass", "binary"}));
-        const auto two = distinctLabelings({run("multiclass", top5), run("multiclass", top20)});
-        QCOMPARE(two.size(), size_t(2));
-        QVERIFY2(two[0].find("\"top_n\":5") != std::string::npos && two[1].find("\"top_n\":20") != std::string::npos,
-                 two[0].c_str());
+        const json top5 = {{"kind", "multiclass"}, {"top_n", 5}, {"others", "drop"}};
+        json top20 = top5;
+        top20["top_n"] = 20;
+        const json binary = {{"kind", "binary"}, {"positive", {"cs.CV"}}, {"match", "any"}};
+        json binary2 = binary;
+        binary2["positive"] = {"cs.CV", "cs.LG"};
+        const json ml50 = {{"kind", "multilabel"}, {"match", "any"}, {"min_count", 50}, {"prefix", "cs."}};
+        json ml100 = ml50;
+        ml100["min_count"] = 100;
+        QCOMPARE(labelingDifference({run("multiclass", top5), run("multiclass", top5)}), std::string());
+        QCOMPARE(labelingDifference({run("multiclass", top5), run("binary", binary)}),
+                 std::string("multiclass, binary"));
+        QCOMPARE(labelingDifference({run("multiclass", top5), run("multiclass", top20)}),
+                 std::string("labels.top_n 5 vs 20"));
+        QCOMPARE(labelingDifference({run("multilabel", ml50), run("multilabel", ml100), run("multilabel", ml50)}),
+                 std::string("labels.min_count 50 vs 100"));
+        QCOMPARE(labelingDifference({run("binary", binary), run("binary", binary2)}),
+                 std::string("labels.positive [cs.CV] vs [cs.CV, cs.LG]"));
+        QCOMPARE(labelingDifference({run("multiclass", top5), run("binary", binary), run("multiclass", top20)}),
+                 std::string("multiclass, binary; multiclass: labels.top_n 5 vs 20"));
+        QCOMPARE(labelingDifference({run("multiclass", top5), run("", json())}),
+                 std::string("multiclass, a run with no task recorded"));
     }
 
     void createOpenReopen()

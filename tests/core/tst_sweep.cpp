@@ -15,6 +15,7 @@
 #include "sweep/scheduler.h"
 #include "sweep/overview.h"
 #include "sweep/searchspace.h"
+#include "sweep/sweepbest.h"
 #include "sweep/sweepspec.h"
 
 using namespace lbk;
@@ -46,6 +47,18 @@ SweepSpec parse(const json &j)
     if (!s)
         qFatal("%s", s.message().c_str());
     return *s;
+}
+
+// A store of its own in a fresh folder under the test's scratch space.
+std::unique_ptr<Store> scratchStore(const std::string &name)
+{
+    const std::filesystem::path dir = std::filesystem::path(LABBOOK_TEST_TMP) / name;
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto store = Store::open(dir / "store.db");
+    if (!store)
+        qFatal("%s", store.message().c_str());
+    return std::move(*store);
 }
 
 TrialProgress curve(int index, std::vector<TrialPoint> points) { return TrialProgress{index, std::move(points)}; }
@@ -333,6 +346,57 @@ private Q_SLOTS:
         QCOMPARE(row.stateText(), std::string("finished"));
     }
 
+    // Found by an audit: the run list's row per sweep named a pruned trial whose value before it was stopped beat
+    // the finished ones, where lbk sweeps and the Sweeps tab named a finished trial. One rule, in the metric's
+    // direction: finished trials only, the earlier of a tie.
+    void theBestTrialIsFinishedAndInTheMetricsDirection()
+    {
+        const auto trial = [](int n, TrialState state, std::optional<double> value) {
+            TrialRecord t;
+            t.trial = n;
+            t.state = state;
+            t.value = value;
+            return t;
+        };
+        const std::vector<TrialRecord> trials = {
+            trial(1, TrialState::Finished, 0.60), trial(2, TrialState::Finished, 0.654),
+            trial(3, TrialState::Pruned, 0.6567), trial(4, TrialState::Running, 0.70),
+            trial(5, TrialState::Finished, std::nullopt), trial(6, TrialState::Finished, 0.654)};
+        QCOMPARE(bestTrial(trials, true)->trial, 2);
+        QCOMPARE(bestTrial(trials, false)->trial, 1); // a loss: the lowest finished value
+        QVERIFY(!bestTrial({trial(1, TrialState::Pruned, 0.5)}, true));
+        QVERIFY(rankedBefore(trials[2], trials[1], true)); // listed by value, pruned or not
+        QVERIFY(rankedBefore(trials[0], trials[4], false)); // no value: last
+    }
+
+    // sweepBests, as the run list reads it, names the trial that lbk sweep show (sweepOverview) calls best.
+    void sweepBestsAgreeWithTheOverview()
+    {
+        const auto store = scratchStore("tst_sweep_best");
+        json j = sweepJson();
+        j["trials"] = 3;
+        j["metric"] = "val/loss";
+        auto sweep = createSweep(*store, parse(j));
+        QVERIFY2(sweep, sweep ? "" : sweep.message().c_str());
+        const std::pair<TrialState, double> outcomes[] = {
+            {TrialState::Finished, 0.9}, {TrialState::Pruned, 0.5}, {TrialState::Finished, 0.8}};
+        for (auto t : store->trials(sweep->id)) {
+            std::tie(t.state, t.value) = outcomes[t.trial - 1];
+            QVERIFY(store->updateTrial(t));
+        }
+        QVERIFY(store->setSweepStatus(sweep->id, SweepStatus::Cancelled));
+        const auto bests = sweepBests(*store);
+        QCOMPARE(bests.size(), size_t(1));
+        QCOMPARE(bests[0].name, sweep->name);
+        QVERIFY(bests[0].status == SweepStatus::Cancelled);
+        QCOMPARE(bests[0].metric, std::string("val/loss"));
+        QVERIFY(!bests[0].maximize);
+        QCOMPARE(bests[0].trials, 3);
+        QVERIFY(bests[0].best);
+        QCOMPARE(bests[0].best->trial, 3);
+        QCOMPARE(sweepOverview(*store, sweep->id)->best()->trial.trial, 3);
+    }
+
     void trialExperimentSetsTheKeys()
     {
         const SweepSpec s = parse(sweepJson());
@@ -521,38 +585,34 @@ private Q_SLOTS:
     // pruned with the rule's reason, its run marked cancelled; it is not left interrupted for a resume to miss.
     void prunedTrialWhoseWorkerDiedEndsPruned()
     {
-        const std::filesystem::path dir = LABBOOK_TEST_TMP "/tst_sweep";
-        std::filesystem::remove_all(dir);
-        std::filesystem::create_directories(dir);
-        auto store = Store::open(dir / "store.db");
-        QVERIFY(store);
+        const auto store = scratchStore("tst_sweep");
         json j = sweepJson();
         j["trials"] = 1;
         const SweepSpec spec = parse(j);
-        auto sweep = createSweep(**store, spec);
+        auto sweep = createSweep(*store, spec);
         QVERIFY2(sweep, sweep ? "" : sweep.message().c_str());
-        QVERIFY(*(*store)->claimTrial(sweep->id, 1, sweep->uid + "-t1"));
+        QVERIFY(*store->claimTrial(sweep->id, 1, sweep->uid + "-t1"));
         NewRun nr;
         nr.uid = sweep->uid + "-t1";
         nr.name = "base";
-        auto run = (*store)->createRun(nr);
+        auto run = store->createRun(nr);
         QVERIFY(run);
-        QVERIFY((*store)->setStatus(run->id, RunStatus::Interrupted, "its worker was killed"));
-        auto t = (*store)->trials(sweep->id)[0];
+        QVERIFY(store->setStatus(run->id, RunStatus::Interrupted, "its worker was killed"));
+        auto t = store->trials(sweep->id)[0];
         t.run = run->id;
         t.state = TrialState::Pruning;
         t.reason = "asha: rung 1: 0.07 ranks 3 of 3 trials there";
-        QVERIFY((*store)->updateTrial(t));
+        QVERIFY(store->updateTrial(t));
 
         TargetsFile targets;
-        SweepScheduler scheduler(**store, targets, *sweep, SweepOptions{}, [](const std::string &) {});
+        SweepScheduler scheduler(*store, targets, *sweep, SweepOptions{}, [](const std::string &) {});
         auto open = scheduler.step();
         QVERIFY2(open, open ? "" : open.message().c_str());
         QVERIFY(!*open);
-        t = (*store)->trials(sweep->id)[0];
+        t = store->trials(sweep->id)[0];
         QVERIFY2(t.state == TrialState::Pruned, toString(t.state));
         QCOMPARE(QString::fromStdString(t.reason), QStringLiteral("asha: rung 1: 0.07 ranks 3 of 3 trials there"));
-        QVERIFY((*store)->runById(run->id)->status == RunStatus::Cancelled);
+        QVERIFY(store->runById(run->id)->status == RunStatus::Cancelled);
     }
 
     // A metric that peaks in the middle of one key (a rate too low and too high both hurt): no rank correlation to

@@ -589,8 +589,9 @@ private Q_SLOTS:
         QVERIFY(error.contains(QLatin1String("png")));
     }
 
-    // One row per sweep: a sweep's runs fold into its best by macro F1, named after the sweep; the others hide;
-    // unfolding shows them all again.
+    // One row per sweep: a sweep's runs fold into its best trial as the sweep names it (lbk::sweepBests), named
+    // after the sweep, with the sweep's status; the others hide; unfolding shows them all again. Found by an audit:
+    // the row took the highest macro F1, a pruned trial's, and said "pruned" where the sweep's best is finished.
     void runsFoldIntoOneRowPerSweep()
     {
         RunsModel model;
@@ -601,7 +602,15 @@ private Q_SLOTS:
             r.tags = {"sweep:debug-sweep"};
             runs.push_back(r);
         }
+        runs[1].status = lbk::RunStatus::Cancelled; // the highest macro F1, pruned early
+        runs[1].tags.push_back(lbk::kPrunedTag);
         runs.push_back(makeRun(5, "alone-1", lbk::RunStatus::Finished, 0.7));
+        lbk::SweepBest sweep{7, "debug-sweep", lbk::SweepStatus::Running, "val/loss", false, 6, lbk::TrialRecord{}};
+        sweep.best->trial = 3;
+        sweep.best->run = 3; // its lowest finished val/loss, by the sweep's own rule
+        sweep.best->state = lbk::TrialState::Finished;
+        sweep.best->value = 0.5;
+        model.setSweeps({sweep});
         model.setRuns(runs);
         RunsFilterProxy proxy;
         proxy.setSourceModel(&model);
@@ -612,9 +621,22 @@ private Q_SLOTS:
         for (int r = 0; r < proxy.rowCount(); ++r)
             names << proxy.index(r, RunsModel::Name).data().toString();
         names.sort();
-        QCOMPARE(names, (QStringList{QStringLiteral("alone-1"), QStringLiteral("debug-sweep: best of 4 (debug-sweep-2)")}));
+        QCOMPARE(names, (QStringList{QStringLiteral("alone-1"),
+                                     QStringLiteral("debug-sweep: best of 4, trial 3 (debug-sweep-3)")}));
+        QVERIFY(!model.foldedAway(model.rowOf(3)));
+        const QModelIndex row = model.index(model.rowOf(3), 0);
+        QCOMPARE(row.siblingAtColumn(RunsModel::Status).data().toString(), QStringLiteral("running")); // the sweep's
+        const QString tip = row.siblingAtColumn(RunsModel::Name).data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(QLatin1String("lowest val/loss")), qPrintable(tip));
+        QCOMPARE(model.comparedRuns(3), std::vector<qint64>{3}); // a sweep's row is compared as its best trial
         model.updateRuns(runs); // a refresh keeps the fold
         QCOMPARE(proxy.rowCount(), 2);
+        // A store without the sweep's record (or a best not yet finished): the newest run, not called the best.
+        model.setSweeps({});
+        model.updateRuns(runs);
+        QCOMPARE(proxy.rowCount(), 2);
+        QCOMPARE(model.index(model.rowOf(4), RunsModel::Name).data().toString(),
+                 QStringLiteral("debug-sweep: 4 runs (debug-sweep-4)"));
         proxy.setFoldSweeps(false);
         QCOMPARE(proxy.rowCount(), 5);
     }
@@ -650,6 +672,8 @@ private Q_SLOTS:
         QCOMPARE(f1Cell.data().toString(), QStringLiteral("0.6300 \u00b1 0.0200"));
         QCOMPARE(f1Cell.data(RunsModel::SortRole).toDouble(), 0.63);
         QVERIFY(f1Cell.data(Qt::ToolTipRole).toString().contains(QLatin1String("3 runs")));
+        // Compared, the row is every run of the group, not the one it opens.
+        QCOMPARE(model.comparedRuns(group.data(RunsModel::RunIdRole).toLongLong()), (std::vector<qint64>{1, 2, 3}));
         // final val/loss is 1 - f1: mean 0.38
         QVERIFY(group.siblingAtColumn(RunsModel::FinalLoss).data().toString().startsWith(QStringLiteral("0.3800 \u00b1")));
         bool single = false;

@@ -44,19 +44,6 @@ double columnValue(const lbk::RunSummary &r, int column)
 }
 
 constexpr int kStatColumns[] = {RunsModel::BestF1, RunsModel::BestAccuracy, RunsModel::FinalLoss};
-
-// The folded row's tag of a run: its group's when it has one, else its sweep's; nullptr when neither.
-const std::string *foldTag(const lbk::RunSummary &r)
-{
-    const std::string *sweep = nullptr;
-    for (const auto &tag : r.tags) {
-        if (tag.rfind(lbk::kGroupTagPrefix, 0) == 0)
-            return &tag;
-        if (!sweep && tag.rfind(lbk::kSweepTagPrefix, 0) == 0)
-            sweep = &tag;
-    }
-    return sweep;
-}
 } // namespace
 
 void RunsModel::refold()
@@ -65,50 +52,56 @@ void RunsModel::refold()
     m_foldedAway.clear();
     if (!m_fold)
         return;
-    struct Members {
-        int64_t best = 0;
-        double bestValue = -1;
-        std::vector<const lbk::RunSummary *> runs;
-    };
-    std::unordered_map<std::string, Members> folds;
-    for (const auto &r : m_runs) {
-        const std::string *tag = foldTag(r);
-        if (!tag)
-            continue;
-        Members &m = folds[*tag];
-        const double v = r.listedValue(r.listedF1Key()).value_or(-0.5);
-        if (m.runs.empty() || v > m.bestValue) {
-            m.best = r.id;
-            m.bestValue = v;
-        }
-        m.runs.push_back(&r);
-    }
-    for (const auto &[tag, m] : folds) {
-        Fold f;
-        f.group = tag.rfind(lbk::kGroupTagPrefix, 0) == 0;
-        f.label = tag.substr(tag.find(':') + 1);
-        f.runs = int(m.runs.size());
+    std::unordered_map<int64_t, const lbk::RunSummary *> byId;
+    for (const auto &r : m_runs)
+        byId[r.id] = &r;
+    for (auto &fold : foldRuns(m_runs, m_sweeps)) {
+        Fold f{std::move(fold), {}};
         for (const int column : kStatColumns) {
             std::vector<double> xs;
-            for (const auto *r : m.runs) // finished runs only, as `lbk runs --group` counts them
-                if (const double v = columnValue(*r, column); r->status == lbk::RunStatus::Finished && std::isfinite(v))
+            for (const int64_t id : f.fold.members) { // finished runs only, as `lbk runs --group` counts them
+                const double v = columnValue(*byId[id], column);
+                if (byId[id]->status == lbk::RunStatus::Finished && std::isfinite(v))
                     xs.push_back(v);
+            }
             f.stats.push_back(lbk::statsOf({}, xs));
         }
-        for (const auto *r : m.runs)
-            if (r->id != m.best)
-                m_foldedAway.insert(r->id);
-        m_folds[m.best] = std::move(f);
+        for (const int64_t id : f.fold.members)
+            if (id != f.fold.shown)
+                m_foldedAway.insert(id);
+        const int64_t shown = f.fold.shown;
+        m_folds[shown] = std::move(f);
     }
+}
+
+const RunFold *RunsModel::fold(qint64 runId) const
+{
+    if (!m_fold)
+        return nullptr;
+    const auto it = m_folds.find(runId);
+    return it == m_folds.end() ? nullptr : &it->second.fold;
+}
+
+const RunFold *RunsModel::sweepFold(const lbk::RunSummary &r) const
+{
+    const RunFold *f = fold(r.id);
+    return f && !f->group ? f : nullptr;
+}
+
+std::vector<qint64> RunsModel::comparedRuns(qint64 runId) const
+{
+    const RunFold *f = fold(runId);
+    if (!f || !f->group)
+        return {runId};
+    return {f->members.begin(), f->members.end()};
 }
 
 const lbk::MetricStats *RunsModel::groupStats(const lbk::RunSummary &r, int column) const
 {
-    if (!m_fold)
+    const RunFold *f = fold(r.id);
+    if (!f || !f->group)
         return nullptr;
     const auto it = m_folds.find(r.id);
-    if (it == m_folds.end() || !it->second.group)
-        return nullptr;
     for (size_t i = 0; i < std::size(kStatColumns); ++i)
         if (kStatColumns[i] == column)
             return it->second.stats[i].n > 0 ? &it->second.stats[i] : nullptr;
@@ -189,23 +182,72 @@ QVariant RunsModel::data(const QModelIndex &index, int role) const
     }
 }
 
+namespace {
+// A sweep's row: its best trial as the sweep names it, or why the row shows another of its runs.
+QString sweepName(const RunFold &f, const lbk::RunSummary &shown)
+{
+    const QString label = qs(f.label), name = qs(shown.name);
+    const qint64 n = qint64(f.members.size());
+    if (f.showsBest())
+        return RunsModel::tr("%1: best of %2, trial %3 (%4)").arg(label).arg(n).arg(f.sweep->best->trial).arg(name);
+    if (f.sweep && f.sweep->best)
+        return RunsModel::tr("%1: %2 runs, its best trial %3 not listed (%4)")
+            .arg(label).arg(n).arg(f.sweep->best->trial).arg(name);
+    if (f.sweep)
+        return RunsModel::tr("%1: %2 runs, no trial finished (%3)").arg(label).arg(n).arg(name);
+    return RunsModel::tr("%1: %2 runs (%3)").arg(label).arg(n).arg(name);
+}
+
+// How the sweep chose the row's run: its metric and direction, as lbk sweeps and the Sweeps tab say its best.
+QString sweepTip(const RunFold &f)
+{
+    if (!f.sweep)
+        return RunsModel::tr("The store has no record of this sweep: the row shows its newest run.");
+    const auto &s = *f.sweep;
+    const QString rule = RunsModel::tr("The sweep's best is its finished trial with the %1 %2 (pruned trials' "
+                                       "values are from before they were stopped and do not count)")
+                             .arg(s.maximize ? RunsModel::tr("highest") : RunsModel::tr("lowest"), qs(s.metric));
+    if (!s.best)
+        return rule + RunsModel::tr("; none has finished, so the row shows the newest run.");
+    return rule + RunsModel::tr(": trial %1, %2. The status is the sweep's.")
+                      .arg(s.best->trial)
+                      .arg(formatScore(*s.best->value));
+}
+} // namespace
+
+// A sweep's row says the sweep's status (its best trial has finished by definition); any other row its run's.
+QVariant RunsModel::statusData(const lbk::RunSummary &r, int role) const
+{
+    const RunFold *f = sweepFold(r);
+    const std::optional<lbk::SweepStatus> sweep = f && f->sweep ? std::optional(f->sweep->status) : std::nullopt;
+    switch (role) {
+    case Qt::ForegroundRole: return QBrush(sweep ? statusColor(*sweep) : statusColor(r.status));
+    case Qt::FontRole: {
+        if (!(sweep ? *sweep == lbk::SweepStatus::Running : lbk::isActive(r.status)))
+            return {};
+        QFont font;
+        font.setBold(true);
+        return font;
+    }
+    case Qt::ToolTipRole:
+        if (sweep)
+            return tr("The sweep is %1; the run this row shows is %2").arg(statusText(*sweep), statusText(r));
+        return r.error.empty() ? QVariant() : QVariant(qs(r.error));
+    default: return sweep ? statusText(*sweep) : statusText(r);
+    }
+}
+
 QVariant RunsModel::styleData(const lbk::RunSummary &r, int column, int role) const
 {
     switch (role) {
     case Qt::ForegroundRole:
-        if (column == Status)
-            return QBrush(statusColor(r.status));
-        return {};
     case Qt::FontRole:
-        if (column == Status && lbk::isActive(r.status)) {
-            QFont f;
-            f.setBold(true);
-            return f;
-        }
-        return {};
+        return column == Status ? statusData(r, role) : QVariant();
     case Qt::ToolTipRole:
-        if (column == Status && !r.error.empty())
-            return qs(r.error);
+        if (column == Status)
+            return statusData(r, role);
+        if (const RunFold *f = sweepFold(r); f && column == Name)
+            return sweepTip(*f);
         if (const auto *stats = groupStats(r, column))
             return tr("Mean and sample standard deviation over the %1 of the group that have it")
                 .arg(counted(stats->n, tr("run"), tr("runs")));
@@ -226,7 +268,7 @@ QVariant RunsModel::cellData(const lbk::RunSummary &r, int column, int role) con
 {
     const bool sort = role == SortRole;
     switch (column) {
-    case Status: return statusText(r);
+    case Status: return statusData(r, role);
     case Id: return sort ? QVariant::fromValue<qint64>(r.id) : QVariant(QString::number(r.id));
     case Name: return nameData(r, role);
     case Experiment: return qs(r.experiment);
@@ -249,11 +291,8 @@ QVariant RunsModel::cellData(const lbk::RunSummary &r, int column, int role) con
 // A folded row says what it stands for; an LR range test is told apart from the experiment's training runs.
 QVariant RunsModel::nameData(const lbk::RunSummary &r, int role) const
 {
-    if (m_fold && role == Qt::DisplayRole)
-        if (const auto it = m_folds.find(r.id); it != m_folds.end())
-            return it->second.group
-                       ? tr("%1: mean of %2").arg(qs(it->second.label)).arg(it->second.runs)
-                       : tr("%1: best of %2 (%3)").arg(qs(it->second.label)).arg(it->second.runs).arg(qs(r.name));
+    if (const RunFold *f = fold(r.id); f && role == Qt::DisplayRole)
+        return f->group ? tr("%1: mean of %2").arg(qs(f->label)).arg(f->members.size()) : sweepName(*f, r);
     if (role == Qt::DisplayRole && r.lrFind())
         return tr("%1 (LR test)").arg(qs(r.name));
     return qs(r.name);

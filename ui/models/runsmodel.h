@@ -9,6 +9,7 @@
 #include <QAbstractTableModel>
 
 #include "store/store.h"
+#include "models/runfold.h"
 #include "sweep/groups.h"
 
 namespace labbook {
@@ -27,14 +28,21 @@ public:
     // Merges a fresh list: rows of vanished runs are removed, new runs inserted, changed rows updated.
     void updateRuns(std::vector<lbk::RunSummary> runs);
     const std::vector<lbk::RunSummary> &runs() const { return m_runs; }
-    // One row per sweep and per run group, the others foldedAway() for the filter proxy to hide. A sweep's runs
-    // (tagged "sweep:NAME") fold into the best of them by macro F1, named "NAME: best of N (run name)"; a run
-    // group's (tagged "group:LABEL", the same config over seeds) into one row "LABEL: mean of N" whose metric
-    // columns are the mean and sample deviation across its finished runs.
+    // The store's sweeps, for their rows when folded; set before the runs (setRuns, updateRuns) that fold by them.
+    void setSweeps(std::vector<lbk::SweepBest> sweeps) { m_sweeps = std::move(sweeps); }
+    // One row per sweep and per run group (models/runfold.h), the others foldedAway() for the filter proxy to hide.
+    // A sweep's runs (tagged "sweep:NAME") fold into its best trial by the sweep's own metric, named "NAME: best of
+    // N, trial T (run name)", with the sweep's status; a run group's (tagged "group:LABEL", the same config over
+    // seeds) into one row "LABEL: mean of N" whose metric columns are the mean and sample deviation across its
+    // finished runs.
     void setFoldSweeps(bool on);
     bool foldSweeps() const { return m_fold; }
     bool foldedAway(int row) const;
     const lbk::RunSummary *runAt(int row) const;
+    // The runs a row stands for in a comparison: a run group's every run (each seed), else the row's own run (a
+    // sweep's row: its best trial). fold() says which fold a row shows, nullptr for a run of its own.
+    std::vector<qint64> comparedRuns(qint64 runId) const;
+    const RunFold *fold(qint64 runId) const;
     int rowOf(qint64 runId) const;
 
     int rowCount(const QModelIndex &parent = {}) const override;
@@ -50,22 +58,23 @@ Q_SIGNALS:
 
 private:
     void refold();
+    const RunFold *sweepFold(const lbk::RunSummary &r) const; // the sweep whose row r is, else nullptr
     // A folded group row's statistics for a metric column; nullptr for any other row or column.
     const lbk::MetricStats *groupStats(const lbk::RunSummary &r, int column) const;
     // data() by role: the look of a cell (colour, font, tooltip, alignment), and its text or sort key.
     QVariant styleData(const lbk::RunSummary &r, int column, int role) const;
     QVariant cellData(const lbk::RunSummary &r, int column, int role) const;
     QVariant nameData(const lbk::RunSummary &r, int role) const;
+    QVariant statusData(const lbk::RunSummary &r, int role) const;
     QVariant metricData(const lbk::RunSummary &r, int column, int role) const;
     std::vector<lbk::RunSummary> m_runs;
+    std::vector<lbk::SweepBest> m_sweeps;
     bool m_fold = false;
     struct Fold {
-        std::string label;
-        int runs = 0;
-        bool group = false;                // a run group: its metric columns are means
+        RunFold fold;
         std::vector<lbk::MetricStats> stats; // group only: BestF1, BestAccuracy, FinalLoss
     };
-    std::unordered_map<int64_t, Fold> m_folds; // representative run id (the best) -> its fold
+    std::unordered_map<int64_t, Fold> m_folds; // the run whose row stands for the fold -> its fold
     std::unordered_set<int64_t> m_foldedAway;
 };
 

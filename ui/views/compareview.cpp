@@ -84,6 +84,10 @@ QWidget *CompareView::buildSummaryTab()
     cl->setContentsMargins(0, 0, 0, 0);
     auto *cbar = new QHBoxLayout;
     m_configInfo = new QLabel(configBox);
+    m_configInfo->setObjectName(QStringLiteral("compareConfigInfo"));
+    // Wrapped: why the metrics are not ranked can be a long sentence, and a label that does not wrap asks for its
+    // whole width, which widened the window past the screen.
+    m_configInfo->setWordWrap(true);
     m_showIdentical = new QCheckBox(tr("Show identical keys"), configBox);
     cbar->addWidget(m_configInfo, 1);
     cbar->addWidget(m_showIdentical);
@@ -171,9 +175,10 @@ std::vector<qint64> CompareView::runIds() const
     return ids;
 }
 
-void CompareView::setRuns(const std::vector<qint64> &ids)
+void CompareView::setRuns(const std::vector<qint64> &ids, const QStringList &folded)
 {
     const int gen = ++m_generation;
+    m_folded = folded;
     m_title->setText(tr("Loading %1...").arg(counted(qint64(ids.size()), tr("run"), tr("runs"))));
     m_store->request<Loaded>(
         this,
@@ -208,12 +213,12 @@ void CompareView::showRuns(Loaded read)
     }
     showTitles(names);
     m_config->setConfigs(names, configs);
-    const QStringList labelings = toStringList(lbk::distinctLabelings(m_runs));
-    showConfigInfo(labelings);
-    m_metrics->setRuns(summaries, labelings.size() <= 1);
+    const QString labelsDiffer = qs(lbk::labelingDifference(m_runs));
+    showConfigInfo(labelsDiffer);
+    m_metrics->setRuns(summaries, labelsDiffer.isEmpty());
     fitSummary();
     m_curves->setRuns(summaries);
-    showPredictions(names, std::move(read.predictions), labelings);
+    showPredictions(names, std::move(read.predictions), labelsDiffer);
     // One equal column per run beside the key column.
     for (const char *table : {"configDiffTable", "compareMetricsTable"})
         if (auto *t = findChild<QTableView *>(QLatin1String(table)))
@@ -228,33 +233,35 @@ void CompareView::showTitles(const QStringList &names)
         m_title->setText(chooseRunsText());
     else
         m_title->setText(tr("<b>Comparing %1:</b> ").arg(counted(qint64(m_runs.size()), tr("run"), tr("runs"))) +
-                         names.join(QStringLiteral(", ")).toHtmlEscaped());
+                         names.join(QStringLiteral(", ")).toHtmlEscaped() +
+                         (m_folded.isEmpty() ? QString()
+                                             : tr("<br>From folded rows of the run list: %1.")
+                                                   .arg(m_folded.join(QStringLiteral("; ")).toHtmlEscaped())));
 }
 
 // How many config keys differ, and why the metrics are not ranked when the runs predict different labels.
-void CompareView::showConfigInfo(const QStringList &labelings)
+void CompareView::showConfigInfo(const QString &labelsDiffer)
 {
     const int differing = m_config->differingCount();
     m_configInfo->setText(
         tr("<b>%1 %2</b>; %3 folded away")
             .arg(counted(differing, tr("config key"), tr("config keys")), differing == 1 ? tr("differs") : tr("differ"),
                  counted(m_config->identicalCount(), tr("identical key"), tr("identical keys"))) +
-        (labelings.size() > 1
-             ? tr(". The metrics are not ranked: the runs predict different labels (%1)")
-                   .arg(labelings.join(QStringLiteral(", ")))
-             : QString()));
+        (labelsDiffer.isEmpty() ? QString()
+                                : tr(". The metrics are not ranked: the runs predict different labels (%1)")
+                                      .arg(labelsDiffer.toHtmlEscaped())));
 }
 
 // Papers are joined by id with the first run's truth: runs of other labellings hold other truths, so they are not
 // joined, and the Predictions tab says why.
 void CompareView::showPredictions(const QStringList &names, std::vector<std::vector<lbk::PredictionRow>> predictions,
-                                  const QStringList &labelings)
+                                  const QString &labelsDiffer)
 {
-    m_predNote = labelings.size() > 1 ? tr("These runs predict different labels (%1): the same paper has another "
-                                           "truth in each, so their predictions are not compared paper by paper. "
-                                           "Compare runs of one labelling here.")
-                                            .arg(labelings.join(QStringLiteral(", ")))
-                                      : QString();
+    m_predNote = labelsDiffer.isEmpty() ? QString()
+                                        : tr("These runs predict different labels (%1): the same paper has another "
+                                             "truth in each, so their predictions are not compared paper by paper. "
+                                             "Compare runs of one labelling here.")
+                                              .arg(labelsDiffer);
     if (!m_predNote.isEmpty())
         predictions.clear();
     m_predictions->setRuns(names, predictions,
@@ -276,7 +283,10 @@ void CompareView::fitSummary()
     if (!config || total < 200)
         return;
     const int rows = config->model()->rowCount();
-    const int need = m_configInfo->sizeHint().height() + config->horizontalHeader()->sizeHint().height() +
+    // The line above the diff wraps: as many lines as it takes at its width.
+    const int info = m_configInfo->width() > 0 ? m_configInfo->heightForWidth(m_configInfo->width())
+                                               : m_configInfo->sizeHint().height();
+    const int need = info + config->horizontalHeader()->sizeHint().height() +
                      (rows + 1) * config->verticalHeader()->defaultSectionSize() + 2 * config->frameWidth() + 12;
     const int top = std::clamp(need, 120, total / 2);
     m_summary->setSizes({top, total - top});

@@ -4,6 +4,7 @@
 // validation predictions joined by paper id (which titles one run gets right and the other wrong).
 #include <vector>
 
+#include <QStringList>
 #include <QWidget>
 
 #include "store/store.h"
@@ -29,8 +30,12 @@ class CompareView : public QWidget {
 public:
     explicit CompareView(StoreService *store, QWidget *parent = nullptr);
 
-    void setRuns(const std::vector<qint64> &ids);
+    // `folded` says which runs folded rows of the run list stood for ("top20-seeds: its 3 runs, one per seed"),
+    // for the header: the list showed one row where several runs are compared, or one trial of a sweep.
+    void setRuns(const std::vector<qint64> &ids, const QStringList &folded = {});
     std::vector<qint64> runIds() const;
+    QStringList folded() const { return m_folded; }
+    QLabel *title() const { return m_title; }
     ConfigDiffModel *configModel() const { return m_config; }
     CompareMetricsModel *metricsModel() const { return m_metrics; }
     ComparePredictionsModel *predictionsModel() const { return m_predictions; }
@@ -49,9 +54,9 @@ private:
     };
     void showRuns(Loaded read);
     void showTitles(const QStringList &names);
-    void showConfigInfo(const QStringList &labelings);
+    void showConfigInfo(const QString &labelsDiffer);
     void showPredictions(const QStringList &names, std::vector<std::vector<lbk::PredictionRow>> predictions,
-                         const QStringList &labelings);
+                         const QString &labelsDiffer);
     QWidget *buildSummaryTab();
     QWidget *buildPredictionsTab();
     void fitSummary();
@@ -65,6 +70,7 @@ private:
     QTabWidget *m_tabs = nullptr;
     QSplitter *m_summary = nullptr; // the config diff above the metrics
     QLabel *m_title = nullptr, *m_configInfo = nullptr, *m_predInfo = nullptr;
+    QStringList m_folded;
     QString m_predNote; // why the Predictions tab joins nothing (runs of different tasks), else empty
     QCheckBox *m_showIdentical = nullptr;
     QComboBox *m_first = nullptr, *m_second = nullptr, *m_outcome = nullptr;

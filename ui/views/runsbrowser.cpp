@@ -1,5 +1,6 @@
 #include "runsbrowser.h"
 
+#include <algorithm>
 #include <set>
 
 #include <QAction>
@@ -89,8 +90,9 @@ QHBoxLayout *RunsBrowser::buildFilters(QHBoxLayout *searchRow)
     filters->addWidget(m_task);
     m_fold = new QCheckBox(tr("One row per sweep"), this);
     m_fold->setObjectName(QStringLiteral("foldSweeps"));
-    m_fold->setToolTip(tr("Each sweep's trials as one row, the best of them by macro F1; each run group (the same "
-                          "config over seeds) as one row of means and deviations"));
+    m_fold->setToolTip(tr("Each sweep's trials as one row, its best trial by the sweep's own metric (as the Sweeps "
+                          "tab names it) with the sweep's status; each run group (the same config over seeds) as one "
+                          "row of means and deviations, compared as all its runs"));
     searchRow->addWidget(m_fold);
     return filters;
 }
@@ -158,8 +160,8 @@ void RunsBrowser::showContextMenu(const QPoint &pos)
         return;
     QMenu menu(this);
     menu.addAction(tr("Open"), this, [this, ids] { Q_EMIT runActivated(ids.front()); });
-    auto *cmp = menu.addAction(tr("Compare selected"), this, [this, ids] { Q_EMIT compareRequested(ids); });
-    cmp->setEnabled(ids.size() >= 2);
+    auto *cmp = menu.addAction(tr("Compare selected"), this, [this] { Q_EMIT compareRequested(); });
+    cmp->setEnabled(comparison().runs.size() >= 2);
     menu.addAction(tr("Duplicate config into the form"), this, [this, ids] { Q_EMIT duplicateRequested(ids.front()); });
     bool active = false;
     for (const auto &r : m_store->runs())
@@ -226,6 +228,7 @@ void RunsBrowser::setDefaultColumns()
 void RunsBrowser::storeRunsChanged()
 {
     if (sender() == m_store) {
+        m_model->setSweeps(m_store->sweeps());
         if (m_model->rowCount() == 0)
             m_model->setRuns(m_store->runs());
         else
@@ -265,6 +268,35 @@ std::vector<qint64> RunsBrowser::selectedRunIds() const
     for (const auto &idx : m_view->selectionModel()->selectedRows())
         ids.push_back(idx.data(RunsModel::RunIdRole).toLongLong());
     return ids;
+}
+
+namespace {
+// How Compare takes a folded row, for its header.
+QString foldedText(const RunFold &f)
+{
+    const QString runs = counted(qint64(f.members.size()), RunsBrowser::tr("run"), RunsBrowser::tr("runs"));
+    if (f.group)
+        return RunsBrowser::tr("%1: its %2, one per seed").arg(qs(f.label), runs);
+    if (f.showsBest())
+        return RunsBrowser::tr("%1: its best trial, trial %2 (#%3; untick \"One row per sweep\" to compare others)")
+            .arg(qs(f.label))
+            .arg(f.sweep->best->trial)
+            .arg(f.shown);
+    return RunsBrowser::tr("%1: the run its row shows (#%2)").arg(qs(f.label)).arg(f.shown);
+}
+} // namespace
+
+RunsBrowser::Comparison RunsBrowser::comparison() const
+{
+    Comparison c;
+    for (const qint64 id : selectedRunIds()) {
+        for (const qint64 run : m_model->comparedRuns(id))
+            if (std::find(c.runs.begin(), c.runs.end(), run) == c.runs.end())
+                c.runs.push_back(run);
+        if (const RunFold *f = m_model->fold(id))
+            c.folded << foldedText(*f);
+    }
+    return c;
 }
 
 void RunsBrowser::selectRun(qint64 id)

@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include <QStringList>
 #include <QWidget>
 
 class QAction;
@@ -31,6 +32,14 @@ public:
     QTableView *view() const { return m_view; }
     QLineEdit *searchField() const { return m_search; }
     std::vector<qint64> selectedRunIds() const;
+    // What Compare takes for the selection: a folded run group's every run (each seed; its row alone showed one),
+    // a folded sweep's best trial, every other row's run; each run once. `folded` says it of each folded row, for
+    // Compare's header ("top20-seeds: its 3 runs, one per seed").
+    struct Comparison {
+        std::vector<qint64> runs;
+        QStringList folded;
+    };
+    Comparison comparison() const;
     void selectRun(qint64 id);
     QByteArray saveHeaderState() const;
     void restoreHeaderState(const QByteArray &state);
@@ -42,7 +51,7 @@ public Q_SLOTS:
 Q_SIGNALS:
     void runActivated(qint64 id);
     void selectionChanged(const std::vector<qint64> &ids);
-    void compareRequested(const std::vector<qint64> &ids);
+    void compareRequested(); // the selection (comparison())
     void duplicateRequested(qint64 id);
     void resumeRequested(qint64 id);
     void cancelRequested(qint64 id);
