@@ -343,7 +343,7 @@ std::string CheckpointFolder::describe() const
         tokenizerName = "no tokenizer files";
         break;
     }
-    return std::string(familyName(config.family)) + ", " + std::to_string(config.layers) + " layers, hidden " +
+    return std::string(familyName(config.family)) + ", " + std::to_string(config.layers) + " layers, hidden size " +
            std::to_string(config.hiddenSize) + ", " + std::to_string(config.heads) + " heads, vocabulary " +
            groupDigits(config.vocabSize) + " (" + tokenizerName + "), " +
            (!weights                ? std::string("no weights")

@@ -67,7 +67,7 @@ struct CheckpointFolder {
     std::vector<std::filesystem::path> weightFiles() const;
     TokenizerFiles tokenizer = TokenizerFiles::None;
     std::string tokenizerJsonModel; // tokenizer.json's model.type ("WordPiece", "BPE") when that file alone is there
-    std::string describe() const; // "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors"
+    std::string describe() const; // "bert, 12 layers, hidden size 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors"
 };
 // A checkpoint folder: its config, its weights and its tokenizer's files, each refused by name when missing.
 Result<CheckpointFolder> inspectCheckpointFolder(const std::filesystem::path &folder);

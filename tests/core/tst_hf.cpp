@@ -895,19 +895,19 @@ private Q_SLOTS:
         QTest::newRow("bert, safetensors, WordPiece")
             << "bert" << ql({"model.safetensors", "vocab.txt", "tokenizer_config.json"})
             << int(WeightsFormat::Safetensors) << int(TokenizerFiles::WordPiece)
-            << "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors";
+            << "bert, 12 layers, hidden size 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors";
         QTest::newRow("safetensors preferred")
             << "bert" << ql({"pytorch_model.bin", "model.safetensors", "vocab.txt", "tokenizer.json"})
             << int(WeightsFormat::Safetensors) << int(TokenizerFiles::WordPiece)
-            << "bert, 12 layers, hidden 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors";
+            << "bert, 12 layers, hidden size 768, 12 heads, vocabulary 31,090 (WordPiece), model.safetensors";
         QTest::newRow("roberta, bin, BPE")
             << "roberta" << ql({"pytorch_model.bin", "vocab.json", "merges.txt"}) << int(WeightsFormat::PytorchBin)
             << int(TokenizerFiles::ByteBpe)
-            << "roberta, 12 layers, hidden 768, 12 heads, vocabulary 50,265 (byte-level BPE), pytorch_model.bin";
+            << "roberta, 12 layers, hidden size 768, 12 heads, vocabulary 50,265 (byte-level BPE), pytorch_model.bin";
         QTest::newRow("tokenizer.json only")
             << "roberta" << ql({"model.safetensors", "tokenizer.json", "vocab.json"}) << int(WeightsFormat::Safetensors)
             << int(TokenizerFiles::TokenizerJson)
-            << "roberta, 12 layers, hidden 768, 12 heads, vocabulary 50,265 (tokenizer.json), model.safetensors";
+            << "roberta, 12 layers, hidden size 768, 12 heads, vocabulary 50,265 (tokenizer.json), model.safetensors";
     }
 
     void inspectFolder()
@@ -1013,7 +1013,7 @@ private Q_SLOTS:
         QVERIFY2(q(r.message()).contains(QStringLiteral("model.init_from \"run:ID\"")), r.message().c_str());
 
         CheckpointFolder empty;
-        QCOMPARE(q(empty.describe()), QStringLiteral("bert, 12 layers, hidden 768, 12 heads, vocabulary 30,522 (no "
+        QCOMPARE(q(empty.describe()), QStringLiteral("bert, 12 layers, hidden size 768, 12 heads, vocabulary 30,522 (no "
                                                      "tokenizer files), no weights"));
     }
 
