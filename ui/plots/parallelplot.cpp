@@ -166,6 +166,8 @@ bool ParallelPlot::buildLines()
     return !values.empty();
 }
 
+QFont ParallelPlot::titleFont() const { return QFont(font().family(), font().pointSize(), QFont::Bold); }
+
 // A swept key's title: its last part ("dropout" for model.dropout), which fits between neighbouring axes where
 // whole keys ran into each other; the whole key when another swept key ends the same way.
 QString ParallelPlot::axisTitle(int i) const
@@ -211,7 +213,10 @@ void ParallelPlot::addAxis(int i, bool anyValue)
     const bool swept = i < int(m_axes.size());
     title->setText(swept ? axisTitle(i) + (m_axes[size_t(i)].log ? tr(" (log)") : QString())
                          : QString::fromStdString(m_o.spec.metric));
-    title->setFont(QFont(font().family(), font().pointSize(), QFont::Bold));
+    title->setFont(titleFont());
+    if (i == 0) // centred on the first axis, its left half needs the room ("embedding_dim" lost its "e")
+        axisRect()->setMargins(QMargins(std::max(20, QFontMetrics(titleFont()).horizontalAdvance(title->text()) / 2 + 4),
+                                        34, 20, 30));
     title->setClipToAxisRect(false);
     for (const auto &[p, text] : axisLabels(i, anyValue)) {
         auto *t = new QCPItemText(this);

@@ -49,6 +49,7 @@ private:
     void addAxis(int i, bool anyValue);
     void addCaption(bool anyValue);
     QString axisTitle(int i) const;
+    QFont titleFont() const;
     std::vector<std::pair<double, QString>> axisLabels(int i, bool anyValue) const;
     void restyle();
     double metricPosition(double value) const;
