@@ -118,6 +118,11 @@ public:
         m_b.spec.sweepRange = std::pair{lo, hi};
         return *this;
     }
+    Row &notAHyperparameter()
+    {
+        m_b.spec.hyperparameter = false;
+        return *this;
+    }
     Row &required()
     {
         m_b.spec.required = true;
@@ -355,7 +360,8 @@ std::vector<FieldBinding> modelBagFields()
             .when(bagModels()),
         field(&ModelSpec::charNgramsMin, "model.char_ngrams_min", "Bag: shortest character n-gram.")
             .range(1, 8)
-            .when(bagModels()),
+            .when(bagModels())
+            .unless({"model.char_ngrams=0"}),
         choiceField(&ModelSpec::ngramHash, "model.ngram_hash",
                     "Bag: how an n-gram's tokens pick its bucket. mix: a 64-bit mixing hash (docs/EXPERIMENTS.md). "
                     "multiplicative: h * 1000003 + token, which puts many n-grams in the same bucket; only for runs "
@@ -526,19 +532,25 @@ std::vector<FieldBinding> trainingFields()
             .range(1, 1024),
         field(&TrainingSpec::epochs, "training.epochs", "Passes over the training split.").range(1, 10000),
         field(&TrainingSpec::maxSteps, "training.max_steps", "Stop after this many steps (0: the epochs decide).")
-            .range(0, kMaxInt64),
+            .range(0, kMaxInt64)
+            .notAHyperparameter(), // 0 means no cap: a range around it is trials of a step or two
         field(&TrainingSpec::seed, "training.seed", "Seed for initialisation, data order and dropout.")
             .range(0, kMaxInt64),
-        choiceField(&TrainingSpec::device, "training.device", "auto: CUDA when available, else CPU."),
+        choiceField(&TrainingSpec::device, "training.device", "auto: CUDA when available, else CPU.")
+            .notAHyperparameter(),
         field(&TrainingSpec::threads, "training.threads",
               "CPU threads for LibTorch and the BLAS under it (0: all cores).")
-            .range(0, kMaxThreads),
-        field(&TrainingSpec::logEvery, "training.log_every", "Steps between training metrics.").range(1, 1000000),
+            .range(0, kMaxThreads)
+            .notAHyperparameter(),
+        field(&TrainingSpec::logEvery, "training.log_every", "Steps between training metrics.")
+            .range(1, 1000000)
+            .notAHyperparameter(),
         field(&TrainingSpec::checkpointMinutes, "training.checkpoint_minutes",
               "Minutes of training a killed run may lose: the resumable checkpoint (checkpoints/last.pt, with the "
               "optimizer's state) is written this often, and when the run is cancelled (0: at every evaluation). A "
               "finished run keeps only best.pt.")
-            .range(0, 10080),
+            .range(0, 10080)
+            .notAHyperparameter(),
         field(&TrainingSpec::balanced, "training.balanced",
               "Weight classes inversely to their frequency in the training loss (for skewed labels); evaluations "
               "record the unweighted loss.")
@@ -552,9 +564,11 @@ std::vector<FieldBinding> trainingFields()
         field(&TrainingSpec::processes, "training.processes",
               "Training processes (torch.distributed, data parallel): the global batch is split across them and only "
               "the first reports. Started by the worker itself, or by srun as one task each in a Slurm job.")
-            .range(1, 256),
+            .range(1, 256)
+            .notAHyperparameter(),
         choiceField(&TrainingSpec::backend, "training.backend",
-                    "Collective backend when processes > 1; auto: NCCL on CUDA, Gloo on CPU."),
+                    "Collective backend when processes > 1; auto: NCCL on CUDA, Gloo on CPU.")
+            .notAHyperparameter(),
     };
 }
 

@@ -311,6 +311,8 @@ bool conditionHolds(const std::string &cond, const json &resolved)
     const json v = valueAt(resolved, cond.substr(0, eq));
     if (eq == std::string::npos)
         return v.is_string() && !v.get<std::string>().empty();
+    if (v.is_number()) // "model.char_ngrams=0"
+        return v.dump() == cond.substr(eq + 1);
     return v.is_string() && v.get<std::string>() == cond.substr(eq + 1);
 }
 

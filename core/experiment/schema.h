@@ -32,6 +32,9 @@ struct FieldSpec {
     // Where a sweep of it usually searches, when "around its current value" would not do (a beta2 of 0.999 halved
     // and doubled is 0.5 to 1); the sweep dialog starts there.
     std::optional<std::pair<double, double>> sweepRange;
+    // False for how or where a run computes (threads, device, logging, checkpoints, a step cap), not what it learns:
+    // the sweep dialog does not offer it (a sweep file may still vary it).
+    bool hyperparameter = true;
     std::vector<std::string> appliesTo; // e.g. {"model.type=cnn"}: empty means always
     // Conditions any of which makes the field moot whatever appliesTo says: a path set (not empty),
     // {"model.init_from"} for the tokenizer's training options since a pretrained encoder brings its own tokenizer; or

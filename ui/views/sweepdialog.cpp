@@ -143,13 +143,14 @@ SweepDialog::SweepDialog(const json &experiment, const QStringList &targets, con
 
 void SweepDialog::addKeyRows()
 {
+    const json resolved = lbk::withDefaults(m_experiment); // conditions read the defaults too (char_ngrams 0)
     for (const auto &f : lbk::experimentFields()) {
         const bool tunable = f.type == lbk::FieldType::Int || f.type == lbk::FieldType::Float ||
                              f.type == lbk::FieldType::Enum || f.type == lbk::FieldType::Bool;
-        if (!tunable || !kGroups.contains(QString::fromStdString(f.group)) || !lbk::fieldApplies(f, m_experiment) ||
-            f.path == "training.objective" || f.path == "model.type")
+        if (!tunable || !f.hyperparameter || !kGroups.contains(QString::fromStdString(f.group)) ||
+            !lbk::fieldApplies(f, resolved) || f.path == "training.objective" || f.path == "model.type")
             continue;
-        const json current = lbk::valueAt(lbk::withDefaults(m_experiment), f.path);
+        const json current = lbk::valueAt(resolved, f.path);
         const int row = m_keys->rowCount();
         m_keys->insertRow(row);
         auto *key = new QTableWidgetItem(QString::fromStdString(f.path));
