@@ -142,7 +142,7 @@ void MainWindow::connectRunList()
     connect(m_sweeps, &SweepPage::openExperimentRequested, this, [this](const nlohmann::json &experiment) {
         if (!m_form->mayReplace(tr("Open best as experiment")))
             return;
-        m_form->setExperiment(experiment);
+        m_form->setExperiment(experiment, {}, true);
         m_pages->setCurrentWidget(m_form);
         statusBar()->showMessage(tr("The form holds the sweep's best trial; change it and launch."), 5000);
     });
@@ -158,9 +158,13 @@ void MainWindow::connectStoreAndHint()
     connect(m_store, &StoreService::runsChanged, this, [this] {
         m_hint->setRunCount(m_store->isOpen() ? int(m_store->runs().size()) : -1);
     });
-    connect(m_hint, &FirstRunHint::openDebugRequested, this, [this] {
+    const QString debugExperiment = ExperimentForm::experimentsFolder() + QStringLiteral("/debug.json");
+    m_hint->setDebugExperiment(debugExperiment);
+    m_hint->setLaunchEnabled(m_form->isValid());
+    connect(m_form, &ExperimentForm::validated, m_hint, &FirstRunHint::setLaunchEnabled);
+    connect(m_hint, &FirstRunHint::openDebugRequested, this, [this, debugExperiment] {
         QString error;
-        if (!m_form->openFile(ExperimentForm::experimentsFolder() + QStringLiteral("/debug.json"), &error))
+        if (!m_form->openFile(debugExperiment, &error))
             showProblem(tr("Open experiment"), error);
         m_pages->setCurrentWidget(m_form);
     });
@@ -212,10 +216,11 @@ void MainWindow::connectFormAndLrFinder()
         if (config.is_object() && formName != config.value("name", nlohmann::json())) {
             if (!m_form->mayReplace(tr("Use this rate")))
                 return;
-            m_form->setExperiment(lbk::withRecordedDefaults(config));
+            m_form->setExperiment(lbk::withRecordedDefaults(config), {}, true);
         }
         m_form->setFieldValue(QStringLiteral("optimizer.lr"), lr);
         m_pages->setCurrentWidget(m_form);
+        m_form->showField(QStringLiteral("optimizer.lr"));
         statusBar()->showMessage(tr("optimizer.lr set to %1").arg(QString::number(lr, 'g', 3)), 5000);
     });
 }
@@ -245,7 +250,8 @@ void MainWindow::buildFileMenu()
     file->addAction(tr("&New experiment"), QKeySequence::New, m_form, &ExperimentForm::newExperiment);
     file->addAction(tr("&Open experiment..."), QKeySequence::Open, m_form, &ExperimentForm::openInteractively);
     file->addAction(tr("&Save experiment"), QKeySequence::Save, m_form, &ExperimentForm::save);
-    file->addAction(tr("Save experiment &as..."), QKeySequence::SaveAs, m_form, &ExperimentForm::saveAs);
+    // Not QKeySequence::SaveAs: it is empty outside GNOME and KDE (a bare X server, other desktops).
+    file->addAction(tr("Save experiment &as..."), QKeySequence(tr("Ctrl+Shift+S")), m_form, &ExperimentForm::saveAs);
     file->addSeparator();
     file->addAction(tr("Open s&tore..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
         const QString path = filedialogs::saveFile(this, tr("Open or create a run store"), m_store->path(),
@@ -576,7 +582,8 @@ void MainWindow::duplicateConfig(qint64 id)
         [this, id](nlohmann::json config) {
             if (!config.is_object() || !m_form->mayReplace(tr("Duplicate config")))
                 return;
-            m_form->setExperiment(lbk::withRecordedDefaults(config)); // an older run keeps its n-gram hash
+            // An older run keeps its n-gram hash; unsaved, so New or Open asks before dropping it.
+            m_form->setExperiment(lbk::withRecordedDefaults(config), {}, true);
             m_pages->setCurrentWidget(m_form);
             statusBar()->showMessage(tr("The form holds run #%1's config; change it and launch.").arg(id), 5000);
         });

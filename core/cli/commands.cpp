@@ -609,14 +609,8 @@ namespace {
 // target with its own data_root may have it).
 std::string missingDataNote(const Experiment &e, const std::string &dataRoot)
 {
-    auto files = resolveDataFiles(e.data.paths, dataRoot);
-    if (!files)
-        return files.message() + " here (a target with its own data_root may have it)";
-    std::error_code ec;
-    for (const auto &f : *files)
-        if (!fs::exists(f, ec))
-            return "data.path: " + f.string() + ": no such file here (a target with its own data_root may have it)";
-    return {};
+    const std::string why = dataNotHere(e.data.paths, dataRoot);
+    return why.empty() ? why : why + " here (a target with its own data_root may have it)";
 }
 
 // model.init_from "run:REF" against the store's runs, as a launch would resolve it: a wrong run is an issue; what

@@ -318,15 +318,9 @@ Status checkBaseHere(const SweepSpec &spec, const std::string &dataRoot)
     auto e = experimentFromJson(spec.base);
     if (isRemoteTarget(spec.target) || !e)
         return okStatus(); // an experiment the schema refuses was named when the sweep was read
-    if (!swept("data.path")) {
-        auto files = resolveDataFiles(e->data.paths, dataRoot);
-        if (!files)
-            return badInput(files.message() + " (the sweep's experiment); nothing was launched");
-        for (const auto &f : *files)
-            if (std::error_code ec; !std::filesystem::exists(f, ec))
-                return badInput(f.string() + ": no such file (data.path of the sweep's experiment); nothing was "
-                                "launched");
-    }
+    if (!swept("data.path"))
+        if (const std::string why = dataNotHere(e->data.paths, dataRoot); !why.empty())
+            return badInput(why + " (the sweep's experiment); nothing was launched");
     if (!swept("model.init_from"))
         if (auto bad = usecase::pretrainedFolderProblem(*e, dataRoot))
             return badInput(*bad + " (the sweep's experiment); nothing was launched");

@@ -142,6 +142,18 @@ Result<std::vector<fs::path>> resolveDataFiles(const std::vector<std::string> &p
     return all;
 }
 
+std::string dataNotHere(const std::vector<std::string> &paths, const std::string &dataRoot)
+{
+    auto files = resolveDataFiles(paths, dataRoot);
+    if (!files)
+        return files.message();
+    std::error_code ec;
+    for (const auto &f : *files)
+        if (!fs::exists(f, ec))
+            return "data.path: " + f.lexically_normal().string() + ": no such file";
+    return {};
+}
+
 fs::path dataSourcePath(const DataSpec &spec, const std::string &dataRoot)
 {
     return spec.paths.size() == 1 ? resolveDataPath(spec.paths.front(), dataRoot) : fs::path(spec.pathText());

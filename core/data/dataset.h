@@ -43,6 +43,9 @@ Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::string &p
 // Every path's files in turn (data.path as a list): a file that two of them name is listed once, where it first is.
 Result<std::vector<std::filesystem::path>> resolveDataFiles(const std::vector<std::string> &paths,
                                                             const std::string &dataRoot = {});
+// Why data.path's files are not on this machine ("data.path: /x/papers.jsonl: no such file", a pattern that matches
+// nothing); empty when every one is. What a local launch cannot start without; a target reads its own disk.
+std::string dataNotHere(const std::vector<std::string> &paths, const std::string &dataRoot = {});
 // An output file that is one of the data files it is made from (the same file by any path) is refused, naming
 // the option that gave it: writing it would destroy the input.
 Status notAnInput(const std::filesystem::path &out, const std::vector<std::filesystem::path> &inputs,

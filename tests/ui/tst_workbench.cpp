@@ -18,6 +18,7 @@
 #include <QPushButton>
 #include <QTabWidget>
 #include <QTableView>
+#include <QToolButton>
 #include <QtTest>
 #include <sqlite3.h>
 #include <QScrollArea>
@@ -297,6 +298,55 @@ private Q_SLOTS:
         QVERIFY(!problems->text().contains(QLatin1String("Note:")));
     }
 
+    // Found by an audit of the form: what a local launch would fail on, or what the form cannot show, was let by.
+    void formRefusesWhatWouldFail()
+    {
+        ExperimentForm *form = m_window->form();
+        QString error;
+        QVERIFY2(form->openFile(QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"), &error), qPrintable(error));
+        auto *problems = form->findChild<QLabel *>(QStringLiteral("problems"));
+        auto *hintLaunch = m_window->findChild<QPushButton *>(QStringLiteral("hintLaunch"));
+        QVERIFY(problems && hintLaunch);
+        // A data file that is not here: "No problems" and Launch recorded a run failed at once.
+        form->setFieldValue(QStringLiteral("data.path"), "arxiv/nope.jsonl");
+        QVERIFY(!form->isValid());
+        QVERIFY2(problems->text().contains(QLatin1String("nope.jsonl: no such file on this machine")),
+                 qPrintable(problems->text()));
+        QVERIFY(!form->findChild<QPushButton *>(QStringLiteral("launch"))->isEnabled());
+        QVERIFY(!hintLaunch->isEnabled()); // the first-run hint's Launch as the form's
+        shoot(QStringLiteral("form-data-not-here"));
+        form->setFieldValue(QStringLiteral("data.path"), "arxiv/arxiv-sample-5k.jsonl");
+        QVERIFY(form->isValid() && hintLaunch->isEnabled());
+        // Labels that do not parse show the rows, not the default labels' distribution.
+        form->setFieldValue(QStringLiteral("labels.kind"), "binary"); // no positive class yet
+        QTRY_VERIFY_WITH_TIMEOUT(form->dataSummary().contains(QLatin1String("The labels it yields show once")), 20000);
+        QVERIFY2(!form->dataSummary().contains(QLatin1String("labels</b>")), qPrintable(form->dataSummary()));
+        form->setFieldValue(QStringLiteral("labels.kind"), "multiclass");
+        QTRY_VERIFY_WITH_TIMEOUT(form->dataSummary().contains(QLatin1String("5 labels")), 20000);
+        // x10 on a typo leaves it to be read, not replaced by ten times the default.
+        auto *lr = form->findChild<QLineEdit *>(QStringLiteral("field:optimizer.lr"));
+        lr->setText(QStringLiteral("abc"));
+        auto *box = form->findChild<QWidget *>(QStringLiteral("field:optimizer.lr:box"));
+        QToolButton *times10 = nullptr;
+        for (auto *b : box->findChildren<QToolButton *>())
+            if (b->text() == QStringLiteral("\u00d710"))
+                times10 = b;
+        QVERIFY(times10);
+        times10->click();
+        QCOMPARE(lr->text(), QStringLiteral("abc"));
+        // A key the schema has not (a typo in a hand-written file) has no row: the problems line removes it.
+        json typo = lbk::withDefaults(json::parse(std::ifstream(LABBOOK_SOURCE_DIR "/experiments/debug.json")));
+        typo["training"]["epochz"] = 3;
+        form->setExperiment(typo);
+        QVERIFY(!form->isValid());
+        QVERIFY2(problems->text().contains(QLatin1String("Remove training.epochz from the experiment")),
+                 qPrintable(problems->text()));
+        Q_EMIT problems->linkActivated(QStringLiteral("remove-unknown"));
+        QVERIFY2(form->isValid(), qPrintable(problems->text()));
+        QVERIFY(!form->experiment()["training"].contains("epochz") && form->isModified());
+        QVERIFY2(form->openFile(QStringLiteral(LABBOOK_SOURCE_DIR "/experiments/debug.json"), &error), qPrintable(error));
+    }
+
     // An encoder shows its fields; a checkpoint folder picked for model.init_from says what it holds, and a folder
     // that is not one says why.
     void encoderForm()
@@ -372,6 +422,11 @@ private Q_SLOTS:
         QVERIFY(vocabSize && maxTokens);
         QVERIFY(!vocabSize->isVisibleTo(form) && maxTokens->isVisibleTo(form));
         QCOMPARE(dim->placeholderText(), QStringLiteral("from the checkpoint: 768 (its hidden_size)"));
+        // Found by an audit: the same file opened again showed the scratch defaults as set (the folder unread).
+        const json withFolder = form->experiment();
+        form->setExperiment(withFolder);
+        QTRY_COMPARE_WITH_TIMEOUT(layers->text(), QString(), 5000);
+        QCOMPARE(layers->placeholderText(), QStringLiteral("from the checkpoint: 12 (its num_hidden_layers)"));
         form->setFieldValue(QStringLiteral("model.init_from"), "");
         QTRY_COMPARE_WITH_TIMEOUT(layers->text(), QStringLiteral("1"), 5000);
         QCOMPARE(layers->placeholderText(), QStringLiteral("default: 1"));
@@ -1092,8 +1147,13 @@ private Q_SLOTS:
         QCOMPARE(form->fieldValue(QStringLiteral("name")).get<std::string>(), std::string("my-carefully-edited-name"));
         answerWith(QMessageBox::Discard, false);
         m_window->duplicateConfig(m_trainA);
-        QTRY_VERIFY_WITH_TIMEOUT(!form->isModified(), 5000);
-        QVERIFY(form->fieldValue(QStringLiteral("name")).get<std::string>() != "my-carefully-edited-name");
+        QTRY_VERIFY_WITH_TIMEOUT(form->fieldValue(QStringLiteral("name")).get<std::string>() != "my-carefully-edited-name",
+                                 5000);
+        // Found by an audit: a duplicated config was no file's and not marked modified, so New dropped it unasked.
+        QVERIFY(form->isModified());
+        answerWith(QMessageBox::Cancel, false);
+        form->newExperiment();
+        QVERIFY(form->fieldValue(QStringLiteral("name")).get<std::string>() != "new-experiment");
         m_window->setConfirmOnClose(false);
     }
 

@@ -94,6 +94,20 @@ QString displayValue(const json &v)
     return qs(v.dump());
 }
 
+// data.path as the paths it names (a string or a list of strings; empty ones left out).
+std::vector<std::string> dataPaths(const json &experiment)
+{
+    const json given = lbk::valueAt(experiment, "data.path");
+    std::vector<std::string> paths;
+    if (given.is_string() && !given.get<std::string>().empty())
+        paths = {given.get<std::string>()};
+    else if (given.is_array())
+        for (const auto &p : given)
+            if (p.is_string() && !p.get<std::string>().empty())
+                paths.push_back(p.get<std::string>());
+    return paths;
+}
+
 QString fieldTooltip(const lbk::FieldSpec &f)
 {
     QString tip = QStringLiteral("<b>%1</b> (%2)<br>%3<br>Default: <code>%4</code>")
@@ -146,7 +160,11 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     m_problems = new QLabel(this);
     m_problems->setObjectName(QStringLiteral("problems"));
     m_problems->setWordWrap(true);
-    m_problems->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_problems->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
+    connect(m_problems, &QLabel::linkActivated, this, [this](const QString &link) {
+        if (link == QLatin1String("remove-unknown"))
+            removeUnknownKeys();
+    });
     outer->addWidget(m_problems);
 
     auto *launchBar = new QHBoxLayout;
@@ -156,6 +174,7 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     m_target->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     setTargets({{QLatin1String(lbk::kLocalTarget), tr("this machine")}}, QString());
     launchBar->addWidget(m_target, 1);
+    connect(m_target, &QComboBox::currentIndexChanged, this, [this] { revalidate(); }); // the data must be here
     m_findLr = new QPushButton(tr("Find LR"), this);
     m_findLr->setObjectName(QStringLiteral("findLr"));
     m_findLr->setToolTip(tr("Run the LR range test with this experiment (Ctrl+Shift+L)"));
@@ -391,7 +410,9 @@ QWidget *ExperimentForm::makeEditor(FieldRow &row)
             connect(b, &QToolButton::clicked, this, [edit, factor = factor] {
                 bool ok = false;
                 double v = edit->text().toDouble(&ok);
-                if (!ok || !(v > 0))
+                if (!edit->text().trimmed().isEmpty() && !(ok && v > 0))
+                    return; // a typo stays for its error to be read and fixed, not replaced by the default's multiple
+                if (!ok)
                     v = edit->placeholderText().section(QLatin1Char(' '), 1).toDouble(&ok);
                 if (ok && v > 0)
                     edit->setText(QString::number(v * factor, 'g', 6));
@@ -473,7 +494,7 @@ void ExperimentForm::setEditorValue(FieldRow &row, const json &value)
     edit->setCursorPosition(0); // a long value (a description, a path) shows its beginning
 }
 
-void ExperimentForm::setExperiment(const json &experiment, const QString &sourceFile)
+void ExperimentForm::setExperiment(const json &experiment, const QString &sourceFile, bool unsaved)
 {
     m_loading = true;
     m_loaded = experiment.is_object() ? experiment : json::object();
@@ -483,9 +504,10 @@ void ExperimentForm::setExperiment(const json &experiment, const QString &source
     }
     m_loading = false;
     m_file = sourceFile;
+    m_folderKey.clear(); // the sizes were set to the file's: the folder's are shown again, even for the same folder
     showFile();
     revalidate();
-    setModified(false);
+    setModified(unsaved);
     Q_EMIT fileChanged(m_file);
     scheduleDataPreview();
 }
@@ -511,6 +533,15 @@ void ExperimentForm::showFile()
     font.setItalic(m_file.isEmpty());
     m_fileLabel->setFont(font);
     m_fileLabel->setFullText(m_file.isEmpty() ? tr("Unsaved experiment") : QDir::toNativeSeparators(m_file));
+}
+
+void ExperimentForm::showField(const QString &path)
+{
+    auto it = m_byPath.find(ss(path));
+    if (it == m_byPath.end())
+        return;
+    m_scroll->ensureWidgetVisible(m_rows[it->second].line, 0, 80);
+    m_rows[it->second].editor->setFocus();
 }
 
 void ExperimentForm::setFieldValue(const QString &path, const json &value)
@@ -714,6 +745,7 @@ void ExperimentForm::revalidate()
             e->setStyleSheet(flagged.count(row.spec->path) ? QStringLiteral("QLineEdit { border: 1px solid %1; }").arg(toneColor(Tone::Problem))
                                                            : QString());
     }
+    m_dataProblem = dataProblemHere(j);
     updateApplicability();
     showProblems();
     // The init_from folder is checked only against an experiment that parses: when the form starts or stops
@@ -724,11 +756,53 @@ void ExperimentForm::revalidate()
     }
 }
 
+std::vector<std::string> ExperimentForm::unknownKeys() const
+{
+    std::vector<std::string> keys;
+    for (const auto &i : m_issues)
+        if (!m_byPath.count(i.path) && i.message.rfind(i.path + ": unknown key", 0) == 0)
+            keys.push_back(i.path);
+    return keys;
+}
+
+void ExperimentForm::removeUnknownKeys()
+{
+    for (const auto &path : unknownKeys()) {
+        json *parent = &m_loaded;
+        std::string rest = path;
+        for (auto dot = rest.find('.'); dot != std::string::npos && parent->is_object(); dot = rest.find('.')) {
+            auto it = parent->find(rest.substr(0, dot));
+            parent = it != parent->end() ? &*it : nullptr;
+            if (!parent)
+                break;
+            rest = rest.substr(dot + 1);
+        }
+        if (parent && parent->is_object())
+            parent->erase(rest);
+    }
+    revalidate();
+    setModified(true);
+}
+
+QString ExperimentForm::dataProblemHere(const json &experiment) const
+{
+    if (currentTarget() != QLatin1String(lbk::kLocalTarget))
+        return {}; // a target reads its own data root
+    for (const auto &i : m_issues)
+        if (i.path.rfind("data.path", 0) == 0)
+            return {}; // said already
+    const auto paths = dataPaths(lbk::withDefaults(experiment));
+    return paths.empty() ? QString() : qs(lbk::dataNotHere(paths, ss(m_dataRoot)));
+}
+
 void ExperimentForm::showProblems()
 {
     QStringList all;
     for (const auto &i : m_issues)
         all << qs(i.message).toHtmlEscaped();
+    if (!m_dataProblem.isEmpty())
+        all << tr("%1 on this machine (a run here reads it; a target reads its own data root)")
+                   .arg(m_dataProblem.toHtmlEscaped());
     if (!m_folderProblem.isEmpty())
         all << tr("model.init_from: %1 (the engine would refuse it)").arg(m_folderProblem.toHtmlEscaped());
     if (all.isEmpty() && m_folderPending) {
@@ -743,8 +817,13 @@ void ExperimentForm::showProblems()
         m_problems->setText(text);
         m_problems->setStyleSheet(toneStyle(Tone::Fine));
     } else {
+        QString fix; // a key the form has no row for can only be removed here (or in a text editor)
+        if (const auto unknown = unknownKeys(); !unknown.empty())
+            fix = QStringLiteral("<br><a href=\"remove-unknown\">%1</a>")
+                      .arg(unknown.size() == 1 ? tr("Remove %1 from the experiment").arg(qs(unknown.front()))
+                                               : tr("Remove the %1 unknown keys from the experiment").arg(unknown.size()));
         m_problems->setText(QStringLiteral("<b>%1</b>:<br>").arg(counted(all.size(), tr("problem"), tr("problems"))) +
-                            all.join(QStringLiteral("<br>")));
+                            all.join(QStringLiteral("<br>")) + fix);
         m_problems->setStyleSheet(toneStyle(Tone::Problem));
     }
     const bool ok = isValid();
@@ -774,6 +853,7 @@ void ExperimentForm::setModified(bool modified)
 void ExperimentForm::setDataRoot(const QString &dataRoot)
 {
     m_dataRoot = dataRoot;
+    revalidate();
     scheduleDataPreview();
 }
 
@@ -783,20 +863,6 @@ void ExperimentForm::scheduleDataPreview()
 }
 
 namespace {
-// data.path as the paths it names (a string or a list of strings; empty ones left out).
-std::vector<std::string> dataPaths(const json &experiment)
-{
-    const json given = lbk::valueAt(experiment, "data.path");
-    std::vector<std::string> paths;
-    if (given.is_string() && !given.get<std::string>().empty())
-        paths = {given.get<std::string>()};
-    else if (given.is_array())
-        for (const auto &p : given)
-            if (p.is_string() && !p.get<std::string>().empty())
-                paths.push_back(p.get<std::string>());
-    return paths;
-}
-
 // "; multiclass task, 20 labels, 92,571 examples" and the twelve largest labels with their shares.
 QString labelSummaryHtml(const lbk::LabeledData &labels)
 {
@@ -823,7 +889,8 @@ QString labelSummaryHtml(const lbk::LabeledData &labels)
 }
 
 // Reads the data an experiment names (on a worker thread) and says what is in it: rows, bad lines, labels.
-std::shared_ptr<DataPreview> readDataPreview(const std::string &key, const std::string &root, const lbk::Experiment &e)
+std::shared_ptr<DataPreview> readDataPreview(const std::string &key, const std::string &root, const lbk::Experiment &e,
+                                             bool labelsParse)
 {
     auto p = std::make_shared<DataPreview>();
     p->key = key;
@@ -842,6 +909,12 @@ std::shared_ptr<DataPreview> readDataPreview(const std::string &key, const std::
         text += QStringLiteral(" (%L1 bad lines skipped)").arg(report.bad);
     if (report.duplicates > 0)
         text += QStringLiteral(" (%L1 papers listed again, read once)").arg(report.duplicates);
+    if (!labelsParse) {
+        p->text = text + QStringLiteral("<br>") +
+                  toned(QObject::tr("The labels it yields show once the data and labels sections have no problem."),
+                        Tone::Note);
+        return p;
+    }
     auto labels = lbk::buildLabels(*papers, e.labels, file.filename().string());
     if (!labels) {
         p->text = text + QStringLiteral("<br>") + toned(qs(labels.message()), Tone::Problem);
@@ -877,7 +950,10 @@ void ExperimentForm::startDataPreview()
         e = parsed.value();
     else
         e.data.paths = paths;
-    auto read = [key, root, e] { return readDataPreview(key, root, e); };
+    // Labels that do not parse yield no distribution: the rows alone, never the default labels' (a binary task
+    // without its positive class read as "multiclass, 10 labels").
+    const bool labelsParse = parsed.ok();
+    auto read = [key, root, e, labelsParse] { return readDataPreview(key, root, e, labelsParse); };
     m_preview = async::run(QThreadPool::globalInstance(), this, std::move(read), [this](std::shared_ptr<DataPreview> p) {
         if (!p || p->key != m_previewKey)
             return; // an older preview; a newer one is on its way

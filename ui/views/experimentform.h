@@ -36,7 +36,8 @@ public:
     ~ExperimentForm() override;
 
     // Fills the form from an experiment JSON (missing fields show their defaults).
-    void setExperiment(const nlohmann::json &experiment, const QString &sourceFile = {});
+    // unsaved: the experiment is not any file's (a run's config duplicated), so New and Open ask before dropping it.
+    void setExperiment(const nlohmann::json &experiment, const QString &sourceFile = {}, bool unsaved = false);
     // The experiment as the form holds it: fields that differ from the default, plus those the loaded file
     // set (and any unknown key it had). Values that do not parse are kept as typed (strings), so validation
     // reports them.
@@ -50,13 +51,17 @@ public:
 
     // One field's editor text/state from a JSON value, as if typed (tests, "use this rate").
     void setFieldValue(const QString &path, const nlohmann::json &value);
+    void showField(const QString &path); // scrolled into view, its editor focused
     nlohmann::json fieldValue(const QString &path) const;
     // The inline message under a field ("" when valid) and every current issue.
     QString fieldError(const QString &path) const;
     std::vector<lbk::ValidationIssue> issues() const { return m_issues; }
     // No schema problem, and the model.init_from folder does not contradict the form (the engine would refuse).
     // While the folder is being read, not yet valid either.
-    bool isValid() const { return m_issues.empty() && m_folderProblem.isEmpty() && !m_folderPending; }
+    bool isValid() const
+    {
+        return m_issues.empty() && m_dataProblem.isEmpty() && m_folderProblem.isEmpty() && !m_folderPending;
+    }
     QString dataSummary() const;
     QString folderSummary() const; // what the model.init_from folder holds, as the form shows it
 
@@ -126,11 +131,15 @@ private:
     void showCheckpointSizes(bool pretrained, const std::optional<lbk::hf::EncoderConfig> &config);
     // The problems line and Launch from the schema's issues and the folder's contradiction.
     void showProblems();
+    QString dataProblemHere(const nlohmann::json &experiment) const;
+    std::vector<std::string> unknownKeys() const; // keys the file holds that the schema has not: no row shows them
+    void removeUnknownKeys();
 
     std::vector<FieldRow> m_rows;
     std::map<std::string, size_t> m_byPath;
     nlohmann::json m_loaded = nlohmann::json::object();
     std::vector<lbk::ValidationIssue> m_issues;
+    QString m_dataProblem;   // data.path's files not on this machine, for a local launch; empty when they are
     QString m_folderProblem; // model.init_from's config.json against the form's sizes; empty when they agree
     bool m_folderPending = false; // the folder is being read
     bool m_parses = true;         // no schema issue at the last revalidate()

@@ -1,5 +1,6 @@
 #include "firstrunhint.h"
 
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -25,24 +26,40 @@ FirstRunHint::FirstRunHint(QWidget *parent)
     text->setTextFormat(Qt::RichText);
     layout->addWidget(text, 1);
     auto *buttons = new QVBoxLayout;
-    auto *debug = new QPushButton(tr("Open debug.json"), this);
-    debug->setObjectName(QStringLiteral("hintOpenDebug"));
+    m_debug = new QPushButton(tr("Open debug.json"), this);
+    m_debug->setObjectName(QStringLiteral("hintOpenDebug"));
     auto *open = new QPushButton(tr("Open an experiment..."), this);
-    auto *launch = new QPushButton(tr("Launch"), this);
-    launch->setObjectName(QStringLiteral("hintLaunch"));
-    buttons->addWidget(debug);
+    m_launch = new QPushButton(tr("Launch"), this);
+    m_launch->setObjectName(QStringLiteral("hintLaunch"));
+    buttons->addWidget(m_debug);
     buttons->addWidget(open);
-    buttons->addWidget(launch);
+    buttons->addWidget(m_launch);
     layout->addLayout(buttons);
-    connect(debug, &QPushButton::clicked, this, &FirstRunHint::openDebugRequested);
+    connect(m_debug, &QPushButton::clicked, this, &FirstRunHint::openDebugRequested);
     connect(open, &QPushButton::clicked, this, &FirstRunHint::openFileRequested);
-    connect(launch, &QPushButton::clicked, this, &FirstRunHint::launchRequested);
+    connect(m_launch, &QPushButton::clicked, this, &FirstRunHint::launchRequested);
     setVisible(false);
 }
 
 void FirstRunHint::setRunCount(int runs)
 {
     setVisible(runs == 0);
+}
+
+void FirstRunHint::setLaunchEnabled(bool enabled)
+{
+    m_launch->setEnabled(enabled);
+    m_launch->setToolTip(enabled ? tr("Launch the experiment in the form (Ctrl+R)")
+                                 : tr("The experiment in the form has a problem: the form says what it is"));
+}
+
+void FirstRunHint::setDebugExperiment(const QString &path)
+{
+    const bool there = QFileInfo::exists(path);
+    m_debug->setEnabled(there);
+    m_debug->setToolTip(there ? path
+                              : tr("No %1 here: this labbook found no experiments/ folder beside it or in the "
+                                   "working folder (Open an experiment... opens any file)").arg(path));
 }
 
 } // namespace labbook

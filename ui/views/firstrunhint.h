@@ -4,6 +4,7 @@
 #include <QFrame>
 
 class QLabel;
+class QPushButton;
 
 namespace labbook {
 
@@ -13,11 +14,19 @@ public:
     explicit FirstRunHint(QWidget *parent = nullptr);
     // The store's run count (-1: no store open yet): visible only for an open, empty store.
     void setRunCount(int runs);
+    // Launch as the form's: disabled while the experiment in the form has a problem.
+    void setLaunchEnabled(bool enabled);
+    // The debug.json "Open debug.json" opens; a path that is not there disables it, saying where it looked.
+    void setDebugExperiment(const QString &path);
 
 Q_SIGNALS:
     void openDebugRequested();   // experiments/debug.json into the form
     void openFileRequested();    // the form's Open dialog
     void launchRequested();
+
+private:
+    QPushButton *m_debug = nullptr;
+    QPushButton *m_launch = nullptr;
 };
 
 } // namespace labbook
