@@ -411,6 +411,20 @@ struct Progress {
     }
 };
 
+// A followed run's exit code: 0 finished, 3 cancelled, else 1; an LR range test that suggests no rate is 1 too
+// (what it was run for, a script reads from the code).
+int exitCodeOf(const RunDetail &r)
+{
+    switch (r.status) {
+    case RunStatus::Finished: {
+        const json s = r.summary.value("lr_suggestion", json());
+        return !r.lrFind() || (s.is_object() && s.value("lr", json()).is_number()) ? kOk : kFailed;
+    }
+    case RunStatus::Cancelled: return kCancelled;
+    default: return kFailed;
+    }
+}
+
 void printRunSummary(const RunDetail &r)
 {
     std::printf("%s\n", runHeadline(r).c_str());
@@ -519,11 +533,7 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
         fresh = store.runById(run.id);
     }
     printRunSummary(*fresh);
-    switch (fresh->status) {
-    case RunStatus::Finished: return kOk;
-    case RunStatus::Cancelled: return kCancelled;
-    default: return kFailed;
-    }
+    return exitCodeOf(*fresh);
 }
 
 // follow() for a run on a target: the journal streams into the local mirror and the store (launch/remote.h).
@@ -559,11 +569,7 @@ int followRemote(Store &store, const RunDetail &run, const Target &target, bool 
         return kFailed;
     }
     printRunSummary(*fresh);
-    switch (fresh->status) {
-    case RunStatus::Finished: return kOk;
-    case RunStatus::Cancelled: return kCancelled;
-    default: return kFailed;
-    }
+    return exitCodeOf(*fresh);
 }
 
 // The target a name means (kLocalTarget: this machine), or nothing after printing why.

@@ -87,7 +87,7 @@ void defineGlobals(CLI::App &app, Invocation &inv)
     app.add_option("--data-root", inv.common.dataRoot,
                    "Folder that relative data paths resolve against (default: $LABBOOK_DATA, else ../shared/data "
                    "beside the checkout)");
-    app.add_flag("--json", inv.common.json, "Machine-readable output for commands that list or show");
+    app.add_flag("--json", inv.common.json, "Machine-readable output for commands that list, show, compare or check");
     app.add_option("--targets", inv.common.targets,
                    "Launch targets file (default: $XDG_CONFIG_HOME/labbook/targets.json; see docs/LAUNCH.md)");
 }
@@ -114,7 +114,7 @@ void defineLaunch(CLI::App &app, Invocation &inv)
     defineLaunchOptions(app.add_subcommand("run", "Train an experiment, following it live, and record everything"),
                         inv.run, "train");
     inv.lrFind.lrFind = true;
-    defineLaunchOptions(app.add_subcommand("lr-find", "Run the learning-rate range test for an experiment and suggest a rate"),
+    defineLaunchOptions(app.add_subcommand("lr-find", "Run the learning-rate range test for an experiment and suggest a rate (exit 1 when it suggests none)"),
                         inv.lrFind, "run");
 
     auto *resume = app.add_subcommand("resume", "Continue an interrupted run from its last checkpoint");

@@ -136,6 +136,15 @@ std::string groupLabel(const RunGroup &g)
     return s;
 }
 
+// A group as --json gives it: the values besides the seed, its runs and seeds, each metric's n, mean and deviation.
+json groupJson(const RunGroup &g)
+{
+    json metrics = json::object();
+    for (const auto &m : g.metrics)
+        metrics[m.key] = {{"n", m.n}, {"mean", m.mean}, {"std", m.stddev}};
+    return {{"params", g.params}, {"runs", g.runs}, {"seeds", g.seeds}, {"metrics", metrics}};
+}
+
 // Each group's metrics as mean and deviation, one column per group.
 // One group's statistic of a metric as a cell: mean and deviation, "-" when none of its runs has the metric.
 std::string groupCell(const RunGroup &g, const std::string &key)
@@ -172,7 +181,7 @@ void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups
     }
     std::vector<std::string> header = {"METRIC"};
     for (const auto &[label, g] : groups)
-        header.push_back(label + " (" + runs(g) + " runs)");
+        header.push_back(label + " (" + counted(g.metrics.empty() ? 0 : g.metrics.front().n, "run") + ")");
     Table table(header);
     for (const auto &k : keys) {
         std::vector<std::string> row = {k};
@@ -183,13 +192,20 @@ void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups
     std::printf("%s", table.render().c_str());
 }
 
+// Each of the sweep's groups labelled for a column: the sweep's name, and the group's other values when it has several.
+void labelGroups(const std::string &sweep, const std::vector<RunGroup> &groups,
+                 std::vector<std::pair<std::string, RunGroup>> &out)
+{
+    for (const auto &g : groups)
+        out.emplace_back(sweep + (groups.size() > 1 ? " " + groupLabel(g) : ""), g);
+}
+
 void printGroups(const Store &store, const SweepOverview &o)
 {
     if (!sweepsSeeds(o.spec))
         return;
     std::vector<std::pair<std::string, RunGroup>> labelled;
-    for (auto &g : sweepGroups(store, o))
-        labelled.emplace_back(groupLabel(g), std::move(g));
+    labelGroups(o.sweep.name, sweepGroups(store, o), labelled);
     std::printf("\nAcross seeds (final metrics of the finished runs: mean \u00b1 sample standard deviation)\n");
     printGroupStats(labelled);
 }
@@ -329,7 +345,8 @@ Status checkBaseHere(const SweepSpec &spec, const std::string &dataRoot)
 
 // Creates the sweep (its LR range test first when it asks for one) and follows it, or leaves it to a scheduler of
 // its own.
-int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file, bool detached, bool quiet)
+int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file, bool detached, bool quiet,
+               bool seeds = false)
 {
     auto targets = targetsOrSay(c);
     if (!targets)
@@ -366,8 +383,8 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
     for (const auto &earlier : store->sweeps())
         if (earlier.name == spec->name) { // newest first: the latest of that name
             printError("note: the store has a sweep named \"" + spec->name + "\" already (sweep " +
-                       std::to_string(earlier.id) + "); the name, and its trials' run names, will mean this one; "
-                       "give the file another \"name\" to keep them apart");
+                       std::to_string(earlier.id) + "); the name, and its trials' run names, will mean this one; " +
+                       (seeds ? "give --name" : "give the file another \"name\"") + " to keep them apart");
             break;
         }
     auto sweep = createSweep(*store, *spec);
@@ -420,15 +437,7 @@ int runSeeds(const Common &c, const RunOptions &o)
         std::fprintf(stderr, "%s: %s\n", o.file.c_str(), spec.message().c_str());
         return kBadInput;
     }
-    return startSweep(c, std::move(spec), o.file, o.detach, o.quiet);
-}
-
-// Each of the sweep's groups labelled for a column: the sweep's name, and the group's other values when it has several.
-void labelGroups(const std::string &sweep, const std::vector<RunGroup> &groups,
-                 std::vector<std::pair<std::string, RunGroup>> &out)
-{
-    for (const auto &g : groups)
-        out.emplace_back(sweep + (groups.size() > 1 ? " " + groupLabel(g) : ""), g);
+    return startSweep(c, std::move(spec), o.file, o.detach, o.quiet, true);
 }
 
 int groupRuns(const Common &c, const std::string &ref)
@@ -442,12 +451,8 @@ int groupRuns(const Common &c, const std::string &ref)
     const auto groups = sweepGroups(*store, *o);
     if (c.json) {
         json out = json::array();
-        for (const auto &g : groups) {
-            json metrics = json::object();
-            for (const auto &m : g.metrics)
-                metrics[m.key] = {{"n", m.n}, {"mean", m.mean}, {"std", m.stddev}};
-            out.push_back({{"params", g.params}, {"runs", g.runs}, {"seeds", g.seeds}, {"metrics", metrics}});
-        }
+        for (const auto &g : groups)
+            out.push_back(groupJson(g));
         std::printf("%s\n", out.dump(2).c_str());
         return kOk;
     }
@@ -484,11 +489,21 @@ int compareGroups(const Common &c, const std::vector<std::string> &refs)
         auto o = overviewOrSay(*store, sweep->id);
         if (!o)
             return kFailed;
-        if (!sweepsSeeds(o->spec))
+        if (!sweepsSeeds(o->spec) && !c.json)
             std::printf("sweep %lld (%s) does not draw training.seed, so each of its trials is a group of one run; "
                         "`lbk sweep show %lld` ranks them\n", (long long)sweep->id, sweep->name.c_str(),
                         (long long)sweep->id);
         labelGroups(sweep->name, sweepGroups(*store, *o), labelled);
+    }
+    if (c.json) {
+        json out = json::array();
+        for (const auto &[label, g] : labelled) {
+            json row = groupJson(g);
+            row["label"] = label;
+            out.push_back(std::move(row));
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+        return kOk;
     }
     std::printf("Final metrics of the finished runs: mean \u00b1 sample standard deviation\n");
     printGroupStats(labelled);

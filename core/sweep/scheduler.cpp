@@ -12,6 +12,7 @@
 #include "sweep/groups.h"
 #include "sweep/searchspace.h"
 #include "usecases/runactions.h"
+#include "util/confighash.h"
 #include "util/text.h"
 
 namespace lbk {
@@ -110,10 +111,23 @@ std::optional<RunDetail> activeRangeTest(Store &store, const std::string &hash)
     RunFilter filter;
     filter.kind = "lr_find";
     for (const auto &run : store.runs(filter))
-        if (run.configHash == hash && isActive(run.status))
-            if (auto detail = store.runById(run.id))
+        if (isActive(run.status))
+            if (auto detail = store.runById(run.id); detail && rangeTestHash(detail->config) == hash)
                 return std::move(*detail);
     return std::nullopt;
+}
+
+// The finished range tests of this config, newest first (a test differing only in keys it never reads counts).
+std::vector<RunDetail> finishedRangeTests(Store &store, const std::string &hash)
+{
+    RunFilter filter;
+    filter.kind = "lr_find";
+    filter.status = RunStatus::Finished;
+    std::vector<RunDetail> tests;
+    for (const auto &run : store.runs(filter))
+        if (auto detail = store.runById(run.id); detail && rangeTestHash(detail->config) == hash)
+            tests.push_back(std::move(*detail));
+    return tests;
 }
 
 // The range test's end: its suggestion makes the sweep's range; stopped waiting for, it goes on (said how to come
@@ -145,20 +159,16 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
     auto base = experimentFromJson(spec.base);
     if (!base)
         return base.error();
-    const std::string hash = configHash(base->config);
-    RunFilter filter;
-    filter.kind = "lr_find";
-    filter.status = RunStatus::Finished;
+    const std::string hash = rangeTestHash(base->config);
     std::optional<RunSummary> fruitless; // a finished test of this config that suggested nothing is not rerun
-    for (const auto &run : store.runs(filter))
-        if (run.configHash == hash) {
-            if (const auto lr = suggestionOf(run)) {
-                say("around the LR range test of run " + std::to_string(run.id) + ": its suggestion " +
-                    significant(*lr, 3));
-                return resolvedAround(spec, *lr, say);
-            }
-            fruitless = run;
+    for (const auto &run : finishedRangeTests(store, hash)) {
+        if (const auto lr = suggestionOf(run)) {
+            say("around the LR range test of run " + std::to_string(run.id) + ": its suggestion " +
+                significant(*lr, 3));
+            return resolvedAround(spec, *lr, say);
         }
+        fruitless = run;
+    }
     if (fruitless)
         return suggestedNothing(*fruitless);
     if (auto running = activeRangeTest(store, hash)) {
@@ -224,9 +234,12 @@ Result<SweepStatus> SweepScheduler::run()
     auto claimed = m_store.claimSweep(m_sweep.id, localHostName(), pid, processStartTime(pid), processAlive);
     if (!claimed)
         return claimed.error();
-    if (!*claimed)
-        return badInput("sweep " + std::to_string(m_sweep.id) + " is followed by another process (pid " +
-                        std::to_string(m_store.sweep(std::to_string(m_sweep.id))->pid) + ")");
+    if (!*claimed) {
+        const std::string id = std::to_string(m_sweep.id);
+        return badInput("sweep " + id + " is followed by another process (pid " +
+                        std::to_string(m_store.sweep(id)->pid) + "), which launches its trials: `lbk sweep show " + id +
+                        "` shows how far it is, `lbk sweep cancel " + id + "` stops it");
+    }
     if (m_sweep.status == SweepStatus::Interrupted || m_sweep.status == SweepStatus::Failed)
         (void)m_store.setSweepStatus(m_sweep.id, SweepStatus::Running);
     while (true) {

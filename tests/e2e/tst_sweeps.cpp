@@ -290,8 +290,12 @@ private Q_SLOTS:
                       {"parallel", 2},
                       {"parameters", {{"optimizer.lr", {{"around_lr_finder", 10}}}}}};
         for (int round = 0; round < 2; ++round) {
-            if (round == 1)
+            if (round == 1) { // and a base whose epochs and rate differ: the test reads neither, so it is reused
                 sweep["parameters"]["optimizer.lr"] = {{"around_lr_finder", 2}, {"centre", 0.1}};
+                sweep["experiment"] = lbktest::debugVariant(m_dir.path(), QStringLiteral("debug"),
+                                                            {{"training", {{"epochs", 2}}}, {"optimizer", {{"lr", 0.5}}}})
+                                          .toStdString();
+            }
             std::ofstream(file.toStdString()) << sweep.dump();
             const auto r = lbk(store, {QStringLiteral("sweep"), file});
             QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
@@ -372,6 +376,9 @@ private Q_SLOTS:
                                                   {"trials", 2},
                                                   {"parameters", {{"optimizer.lr", {{"around_lr_finder", 10}}}}}}
                                                  .dump();
+        const auto test = lbk(store, {QStringLiteral("lr-find"), baseFile, QStringLiteral("-q")});
+        QCOMPARE(test.exitCode, 1); // what it was run for is missing; it exited 0
+        QVERIFY2(test.out.contains(QLatin1String("no suggestion")), qPrintable(test.out));
         for (int round = 0; round < 2; ++round) {
             const auto r = lbk(store, {QStringLiteral("sweep"), file, QStringLiteral("-q")});
             QVERIFY2(r.exitCode != 0, qPrintable(r.out + r.err));
@@ -392,6 +399,7 @@ private Q_SLOTS:
                                    QStringLiteral("--parallel"), QStringLiteral("2")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         QVERIFY2(r.out.contains(QStringLiteral("Across seeds")), qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("debug-seeds (2 runs)")), qPrintable(r.out)); // it read "all (2 runs)"
         const auto g = lbk(store, {QStringLiteral("--json"), QStringLiteral("runs"), QStringLiteral("--group"),
                                    QStringLiteral("debug-seeds")});
         QCOMPARE(g.exitCode, 0);
@@ -427,6 +435,16 @@ private Q_SLOTS:
                                      QStringLiteral("--group"), QStringLiteral("debug-seeds")});
         QCOMPARE(cmp.exitCode, 0);
         QVERIFY2(cmp.out.contains(QStringLiteral("debug-seeds (2 runs)")), qPrintable(cmp.out));
+        // Found by an audit: --json was ignored here (a table where a script expects JSON).
+        const auto cmpJson = lbk(store, {QStringLiteral("--json"), QStringLiteral("compare"), QStringLiteral("--group"),
+                                         QStringLiteral("debug-seeds")});
+        QCOMPARE(cmpJson.exitCode, 0);
+        const json side = json::parse(cmpJson.out.toStdString());
+        QVERIFY2(side.size() == 1 && side[0]["label"] == "debug-seeds" && side[0]["metrics"] == groups[0]["metrics"],
+                 qPrintable(cmpJson.out));
+        const auto twice = lbk(store, {QStringLiteral("run"), debug, QStringLiteral("--seeds"), QStringLiteral("13,13")});
+        QCOMPARE(twice.exitCode, 2); // a fake deviation of 0
+        QVERIFY2(twice.err.contains(QStringLiteral("seed 13 is given twice")), qPrintable(twice.err));
         const auto one = lbk(store, {QStringLiteral("compare"), QStringLiteral("1")});
         QCOMPARE(one.exitCode, 2);
     }
