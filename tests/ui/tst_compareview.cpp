@@ -6,15 +6,18 @@
 
 #include <QAction>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QLabel>
 #include <QTableView>
 
 #include <fstream>
+#include <tuple>
 
 #include "mainwindow.h"
 #include "models/comparemetricsmodel.h"
+#include "models/comparepredictionsmodel.h"
 #include "models/runsmodel.h"
 #include "storeservice.h"
 #include "store/store.h"
@@ -59,6 +62,19 @@ public:
         (void)m_store.ingestLines(id, lines, 1000);
         (void)m_store.setStatus(id, status);
         return id;
+    }
+
+    // Validation predictions at the run's evaluation step: each paper with its truth and the top label predicted.
+    void predictions(int64_t run, const std::vector<std::tuple<std::string, std::string, std::string>> &papers)
+    {
+        json rows = json::array();
+        for (const auto &[id, truth, predicted] : papers)
+            rows.push_back({{"id", id}, {"title", "Paper " + id}, {"truth", {truth}},
+                            {"top", {{predicted, 0.8}}}, {"correct", truth == predicted}, {"p_true", 0.5}});
+        const std::string line =
+            json{{"seq", 2}, {"type", "predictions"}, {"step", 40}, {"split", "val"}, {"rows", rows}}.dump();
+        const std::vector<std::string_view> lines = {line};
+        (void)m_store.ingestLines(run, lines, 2000);
     }
 
 private:
@@ -164,6 +180,9 @@ private Q_SLOTS:
                                               {"sweep:debug-seeds", "group:debug-seeds #1"}));
             writeSweep(**store, records);
             m_other = records.run("other", "multiclass", labels("multiclass", 1), 0.62);
+            records.predictions(m_seeds[0], {{"p1", "cs.CV", "cs.CV"}, {"p2", "cs.CL", "cs.AI"}});
+            records.predictions(m_other, {{"p1", "cs.CV", "cs.LG"}, {"p2", "cs.CL", "cs.CL"}});
+            records.predictions(m_ml50, {{"p1", "cs.CV", "cs.CV"}});
         }
         m_window = std::make_unique<MainWindow>(m_storePath);
         m_window->setConfirmOnClose(false);
@@ -242,6 +261,33 @@ private Q_SLOTS:
         select({listedRow(QStringLiteral("debug-seeds #1: mean of 3"))});
         compareSelected();
         QCOMPARE(cmp->runIds().size(), size_t(3));
+    }
+
+    // Found by an audit: with one run of other labels among those selected, the Predictions tab joined nothing,
+    // not even two runs that share their labels. Now A and B are joined when they share a labelling.
+    void aPairOfOneLabellingIsJoinedAmongOthers()
+    {
+        m_window->compareRuns({m_seeds[0], m_other, m_ml50});
+        CompareView *cmp = m_window->compareView();
+        auto *info = cmp->findChild<QLabel *>(QStringLiteral("comparePredictionsInfo"));
+        const auto combos = cmp->findChildren<QComboBox *>();
+        QTRY_VERIFY_WITH_TIMEOUT(cmp->runIds().size() == 3, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(cmp->predictionsModel()->joinedCount(), 2, 5000); // A #seed-1, B other: p1, p2
+        QVERIFY2(info->text().contains(QLatin1String("of A and B, which predict the same labels")),
+                 qPrintable(info->text()));
+        cmp->setOutcome(1); // right in A, wrong in B
+        QCOMPARE(cmp->predictionsModel()->rowCount(), 1);
+        cmp->tabs()->setCurrentIndex(2);
+        shoot(QStringLiteral("compare-predictions-pair"), m_window.get());
+        QComboBox *second = nullptr;
+        for (auto *c : combos)
+            if (c->count() == 3 && c->currentIndex() == 1)
+                second = c;
+        QVERIFY(second);
+        second->setCurrentIndex(2); // the multilabel run: other labels, nothing joined, said
+        QCOMPARE(cmp->predictionsModel()->joinedCount(), 0);
+        QVERIFY2(info->text().contains(QLatin1String("A and B predict different labels")), qPrintable(info->text()));
+        cmp->setOutcome(0);
     }
 
     void cleanupTestCase() { m_window.reset(); }

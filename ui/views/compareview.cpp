@@ -144,13 +144,18 @@ QWidget *CompareView::buildPredictionsTab()
     m_predInfo->setWordWrap(true);
     pl->addWidget(m_predInfo);
     const auto updatePreds = [this] {
-        m_predictions->setPair(m_first->currentIndex(), m_second->currentIndex());
+        joinPair();
+        if (m_pairSource.empty())
+            m_predictions->setPair(m_first->currentIndex(), m_second->currentIndex());
         m_predictions->setOutcome(ComparePredictionsModel::Outcome(m_outcome->currentIndex()));
         m_predictions->setText(m_text->text());
         if (!m_predNote.isEmpty())
             m_predInfo->setText(m_predNote);
         else
-            m_predInfo->setText(tr("%L1 of %L2 papers (those every run evaluated at its latest validation step)")
+            m_predInfo->setText((m_pairSource.empty()
+                                     ? tr("%L1 of %L2 papers (those every run evaluated at its latest validation step)")
+                                     : tr("%L1 of %L2 papers of A and B, which predict the same labels (the runs of "
+                                          "other labels are left out of this table)"))
                                     .arg(m_predictions->rowCount())
                                     .arg(m_predictions->joinedCount()));
     };
@@ -160,6 +165,27 @@ QWidget *CompareView::buildPredictionsTab()
     connect(m_text, &QLineEdit::textChanged, this, updatePreds);
     connect(this, &CompareView::loaded, this, updatePreds);
     return preds;
+}
+
+void CompareView::joinPair()
+{
+    const int a = m_first->currentIndex(), b = m_second->currentIndex();
+    if (m_pairSource.empty() || a < 0 || b < 0 || size_t(std::max(a, b)) >= m_runs.size() ||
+        m_joinedPair == std::pair{a, b})
+        return;
+    m_joinedPair = {a, b};
+    const QString differ = qs(lbk::labelingDifference({m_runs[size_t(a)], m_runs[size_t(b)]}));
+    if (!differ.isEmpty()) {
+        m_predictions->setRuns({}, {});
+        m_predNote = tr("A and B predict different labels (%1): the same paper has another truth in each, so their "
+                        "predictions are not compared paper by paper. Pick two runs of one labelling.")
+                         .arg(differ);
+        return;
+    }
+    m_predictions->setRuns({m_pairNames[a], m_pairNames[b]}, {m_pairSource[size_t(a)], m_pairSource[size_t(b)]},
+                           m_runs[size_t(a)].task == lbk::toString(lbk::TaskKind::MultiLabel));
+    m_predictions->setPair(0, 1);
+    m_predNote.clear();
 }
 
 void CompareView::setOutcome(int index)
@@ -252,20 +278,22 @@ void CompareView::showConfigInfo(const QString &labelsDiffer)
                                       .arg(labelsDiffer.toHtmlEscaped())));
 }
 
-// Papers are joined by id with the first run's truth: runs of other labellings hold other truths, so they are not
-// joined, and the Predictions tab says why.
+// Papers are joined by id with the first run's truth. Runs of other labellings hold other truths: then A and B are
+// joined alone, when they share a labelling (joinPair), and the Predictions tab says so.
 void CompareView::showPredictions(const QStringList &names, std::vector<std::vector<lbk::PredictionRow>> predictions,
                                   const QString &labelsDiffer)
 {
-    m_predNote = labelsDiffer.isEmpty() ? QString()
-                                        : tr("These runs predict different labels (%1): the same paper has another "
-                                             "truth in each, so their predictions are not compared paper by paper. "
-                                             "Compare runs of one labelling here.")
-                                              .arg(labelsDiffer);
-    if (!m_predNote.isEmpty())
-        predictions.clear();
-    m_predictions->setRuns(names, predictions,
-                           !m_runs.empty() && m_runs.front().task == lbk::toString(lbk::TaskKind::MultiLabel));
+    m_predNote.clear();
+    m_pairSource.clear();
+    m_pairNames.clear();
+    m_joinedPair = {-1, -1};
+    if (labelsDiffer.isEmpty()) {
+        m_predictions->setRuns(names, predictions,
+                               !m_runs.empty() && m_runs.front().task == lbk::toString(lbk::TaskKind::MultiLabel));
+    } else {
+        m_pairSource = std::move(predictions);
+        m_pairNames = names;
+    }
     for (auto *c : {m_first, m_second}) {
         QSignalBlocker block(c);
         c->clear();

@@ -57,6 +57,7 @@ private:
     void showConfigInfo(const QString &labelsDiffer);
     void showPredictions(const QStringList &names, std::vector<std::vector<lbk::PredictionRow>> predictions,
                          const QString &labelsDiffer);
+    void joinPair(); // runs of several labellings: A and B joined alone, when they share one
     QWidget *buildSummaryTab();
     QWidget *buildPredictionsTab();
     void fitSummary();
@@ -71,7 +72,11 @@ private:
     QSplitter *m_summary = nullptr; // the config diff above the metrics
     QLabel *m_title = nullptr, *m_configInfo = nullptr, *m_predInfo = nullptr;
     QStringList m_folded;
-    QString m_predNote; // why the Predictions tab joins nothing (runs of different tasks), else empty
+    QString m_predNote; // why the Predictions tab joins only A and B, or nothing; empty when it joins every run
+    // Runs of several labellings: every run's predictions and names, kept for joinPair(), and the pair joined.
+    std::vector<std::vector<lbk::PredictionRow>> m_pairSource;
+    QStringList m_pairNames;
+    std::pair<int, int> m_joinedPair{-1, -1};
     QCheckBox *m_showIdentical = nullptr;
     QComboBox *m_first = nullptr, *m_second = nullptr, *m_outcome = nullptr;
     QLineEdit *m_text = nullptr;
