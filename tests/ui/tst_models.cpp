@@ -171,13 +171,27 @@ private Q_SLOTS:
         QCOMPARE(proxy.rowCount(), 50);
         proxy.setText(QStringLiteral("TOP20"));
         QCOMPARE(proxy.rowCount(), 16);
-        proxy.setStatus(lbk::RunStatus::Failed);
+        proxy.setStatus(QStringLiteral("failed"));
         QCOMPARE(proxy.rowCount(), 3); // 15, 30, 45
         proxy.setText({});
         proxy.setTask(QStringLiteral("binary"));
         QCOMPARE(proxy.rowCount(), 5); // 10, 20, 30, 40, 50
-        proxy.setStatus(std::nullopt);
+        proxy.setStatus({});
         proxy.setTask({});
+        // A pruned trial is a cancelled run with the sweep's tag; the list says "pruned", and so does the filter
+        // (found by an audit: pruned runs were listed under "cancelled", and no filter held them).
+        auto withPruned = runs;
+        withPruned.push_back(makeRun(51, "debug-51", lbk::RunStatus::Cancelled, 0.2));
+        withPruned.back().tags = {lbk::kPrunedTag};
+        withPruned.push_back(makeRun(52, "debug-52", lbk::RunStatus::Cancelled, 0.2));
+        model.setRuns(withPruned);
+        proxy.setStatus(QStringLiteral("pruned"));
+        QCOMPARE(proxy.rowCount(), 1);
+        QCOMPARE(proxy.index(0, RunsModel::Id).data(RunsModel::RunIdRole).toLongLong(), 51);
+        proxy.setStatus(QStringLiteral("cancelled"));
+        QCOMPARE(proxy.rowCount(), 1);
+        proxy.setStatus({});
+        model.setRuns(runs);
         proxy.setExperiment(QStringLiteral("debug"));
         QCOMPARE(proxy.rowCount(), 34);
         proxy.setExperiment({});

@@ -18,9 +18,9 @@ void RunsFilterProxy::setText(const QString &text)
     invalidateFilter();
 }
 
-void RunsFilterProxy::setStatus(std::optional<lbk::RunStatus> status)
+void RunsFilterProxy::setStatus(const QString &statusWord)
 {
-    m_status = status;
+    m_status = statusWord;
     invalidateFilter();
 }
 
@@ -59,7 +59,7 @@ bool RunsFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceP
         return true;
     if (model->foldedAway(sourceRow))
         return false;
-    if (m_status && r->status != *m_status)
+    if (!m_status.isEmpty() && qs(r->statusWord()) != m_status)
         return false;
     if (!m_experiment.isEmpty() && qs(r->experiment) != m_experiment)
         return false;

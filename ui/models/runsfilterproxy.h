@@ -14,7 +14,8 @@ public:
     explicit RunsFilterProxy(QObject *parent = nullptr);
 
     void setText(const QString &text);           // substring of name, experiment, tags, notes, host or id
-    void setStatus(std::optional<lbk::RunStatus> status);
+    // A status as the list words it ("pruned" apart from "cancelled", as the Status column shows it); empty: any.
+    void setStatus(const QString &statusWord);
     void setExperiment(const QString &experiment); // empty: any
     void setTask(const QString &task);             // empty: any
     void setKind(const QString &kind);             // "train", "lr_find", empty: any
@@ -25,7 +26,7 @@ protected:
 
 private:
     QString m_text, m_experiment, m_task, m_kind;
-    std::optional<lbk::RunStatus> m_status;
+    QString m_status;
 };
 
 } // namespace labbook

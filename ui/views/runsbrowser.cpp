@@ -74,10 +74,11 @@ QHBoxLayout *RunsBrowser::buildFilters(QHBoxLayout *searchRow)
     auto *filters = new QHBoxLayout;
     m_status = new QComboBox(this);
     m_status->setObjectName(QStringLiteral("statusFilter"));
-    m_status->addItem(tr("any status"), -1);
+    m_status->addItem(tr("any status"), QString());
     for (auto s : {lbk::RunStatus::Queued, lbk::RunStatus::Running, lbk::RunStatus::Finished, lbk::RunStatus::Failed,
                    lbk::RunStatus::Cancelled, lbk::RunStatus::Interrupted})
-        m_status->addItem(statusText(s), int(s));
+        m_status->addItem(statusText(s), qs(lbk::toString(s)));
+    m_status->insertItem(m_status->findData(QStringLiteral("interrupted")), tr("pruned"), QStringLiteral("pruned"));
     m_experiment = new QComboBox(this);
     m_experiment->setObjectName(QStringLiteral("experimentFilter"));
     m_experiment->addItem(tr("any experiment"));
@@ -134,8 +135,7 @@ void RunsBrowser::connectFilters()
         refilter([&] { m_proxy->setText(text); });
     });
     connect(m_status, &QComboBox::currentIndexChanged, this, [this] {
-        const int s = m_status->currentData().toInt();
-        refilter([&] { m_proxy->setStatus(s < 0 ? std::nullopt : std::optional<lbk::RunStatus>(lbk::RunStatus(s))); });
+        refilter([&] { m_proxy->setStatus(m_status->currentData().toString()); });
     });
     connect(m_experiment, &QComboBox::currentIndexChanged, this, [this] {
         refilter([&] {
