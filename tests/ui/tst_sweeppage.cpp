@@ -293,6 +293,11 @@ private Q_SLOTS:
         QCOMPARE(rangeOf(QStringLiteral("optimizer.beta2")), QStringLiteral("0.98..0.9995"));
         QCOMPARE(rangeOf(QStringLiteral("optimizer.label_smoothing")), QStringLiteral("0..0.2"));
         QCOMPARE(rangeOf(QStringLiteral("model.dropout")), QStringLiteral("0..0.5"));
+        // Found by an audit: how a run computes was offered as a hyperparameter (threads 0 to 1, a step cap of 0 to 1
+        // steps), and so was what the experiment does not use (the shortest character n-gram without any).
+        for (const char *notOffered : {"training.threads", "training.max_steps", "training.device", "training.log_every",
+                                       "training.checkpoint_minutes", "model.char_ngrams_min"})
+            QVERIFY2(rangeOf(QLatin1String(notOffered)).isEmpty(), notOffered);
         // A name the store's sweeps have is not proposed again.
         dialog.avoidNames({QStringLiteral("debug-sweep"), QStringLiteral("debug-sweep-2")});
         QCOMPARE(dialog.sweep()["name"], json("debug-sweep-3"));

@@ -266,10 +266,8 @@ QString SweepDialog::problems() const
     auto spec = lbk::sweepFromJson(j, ".");
     if (!spec)
         return QString::fromStdString(spec.message());
-    const auto trials = lbk::sweepTrials(*spec);
-    for (size_t i = 0; i < trials.size() && i < 500; ++i) // each trial's experiment as lbk validate checks it
-        if (auto e = lbk::trialExperiment(*spec, trials[i], int(i + 1)); !e)
-            return QString::fromStdString(e.message());
+    if (auto trials = lbk::checkTrials(*spec); !trials) // as lbk validate and lbk sweep check them
+        return QString::fromStdString(trials.message());
     return {};
 }
 
