@@ -551,7 +551,10 @@ int sweepsList(const Common &c)
                    std::to_string(count(TrialState::Finished)), std::to_string(count(TrialState::Pruned)), metric,
                    b ? fmt(b->trial.value) + " (trial " + std::to_string(b->trial.trial) + ")" : "-"});
         out.push_back({{"id", s.id}, {"uid", s.uid}, {"name", s.name}, {"status", toString(s.status)},
-                       {"trials", trials}, {"metric", metric}, {"best", b ? json(*b->trial.value) : json()}});
+                       {"trials", trials}, {"finished", count(TrialState::Finished)},
+                       {"pruned", count(TrialState::Pruned)}, {"metric", metric},
+                       {"best", b ? json(*b->trial.value) : json()}, {"best_trial", b ? json(b->trial.trial) : json()},
+                       {"best_run", b ? json(b->trial.run) : json()}});
     }
     if (c.json)
         std::printf("%s\n", out.dump(2).c_str());

@@ -131,6 +131,13 @@ private Q_SLOTS:
 
         const auto list = lbk(store, {QStringLiteral("sweeps")});
         QVERIFY(list.out.contains(QStringLiteral("debug-sweep")) && list.out.contains(QStringLiteral("finished")));
+        // --json says as much as the table (found by an audit: no counts, no best trial).
+        const auto listJson = lbk(store, {QStringLiteral("--json"), QStringLiteral("sweeps")});
+        const json listed = json::parse(listJson.out.toStdString())[0];
+        QCOMPARE(listed["pruned"].get<int>(), pruned);
+        QCOMPARE(listed["finished"].get<int>(), 12 - pruned);
+        QCOMPARE(listed["best_trial"].get<int>(), best->trial);
+        QCOMPARE(listed["best_run"].get<int64_t>(), best->run);
         const auto show = lbk(store, {QStringLiteral("--json"), QStringLiteral("sweep"), QStringLiteral("show"),
                                       QStringLiteral("debug-sweep")});
         QCOMPARE(show.exitCode, 0);
