@@ -114,7 +114,8 @@ void defineLaunch(CLI::App &app, Invocation &inv)
     defineLaunchOptions(app.add_subcommand("run", "Train an experiment, following it live, and record everything"),
                         inv.run, "train");
     inv.lrFind.lrFind = true;
-    defineLaunchOptions(app.add_subcommand("lr-find", "Run the learning-rate range test for an experiment and suggest a rate (exit 1 when it suggests none)"),
+    defineLaunchOptions(app.add_subcommand("lr-find", "Run the learning-rate range test for an experiment and suggest "
+                                                      "a rate (exit 1 when it suggests none)"),
                         inv.lrFind, "run");
 
     auto *resume = app.add_subcommand("resume", "Continue an interrupted run from its last checkpoint");

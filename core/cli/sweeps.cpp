@@ -5,6 +5,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <unistd.h>
 
 #include "cli/table.h"
@@ -29,6 +30,21 @@ namespace {
 
 std::atomic<int> g_sweepInterrupts{0};
 void onSweepInterrupt(int) { g_sweepInterrupts.fetch_add(1); }
+
+// Ctrl-C and SIGTERM counted in g_sweepInterrupts while it lives (the sweep stops following, its runs go on); the
+// default handling again after.
+struct SweepInterruptsCounted {
+    SweepInterruptsCounted()
+    {
+        std::signal(SIGINT, onSweepInterrupt);
+        std::signal(SIGTERM, onSweepInterrupt);
+    }
+    ~SweepInterruptsCounted()
+    {
+        std::signal(SIGINT, SIG_DFL);
+        std::signal(SIGTERM, SIG_DFL);
+    }
+};
 
 std::string fmt(std::optional<double> v)
 {
@@ -165,13 +181,13 @@ void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups
             if (std::find(keys.begin(), keys.end(), m.key) == keys.end())
                 keys.push_back(m.key);
     std::sort(keys.begin(), keys.end());
-    const auto runs = [](const RunGroup &g) { return std::to_string(g.metrics.empty() ? 0 : g.metrics.front().n); };
+    const auto runs = [](const RunGroup &g) { return g.metrics.empty() ? 0 : g.metrics.front().n; };
     if (groups.size() > 3) {
         std::vector<std::string> header = {"GROUP", "RUNS"};
         header.insert(header.end(), keys.begin(), keys.end());
         Table table(header);
         for (const auto &[label, g] : groups) {
-            std::vector<std::string> row = {label, runs(g)};
+            std::vector<std::string> row = {label, std::to_string(runs(g))};
             for (const auto &k : keys)
                 row.push_back(groupCell(g, k));
             table.add(std::move(row));
@@ -181,7 +197,7 @@ void printGroupStats(const std::vector<std::pair<std::string, RunGroup>> &groups
     }
     std::vector<std::string> header = {"METRIC"};
     for (const auto &[label, g] : groups)
-        header.push_back(label + " (" + counted(g.metrics.empty() ? 0 : g.metrics.front().n, "run") + ")");
+        header.push_back(label + " (" + counted(runs(g), "run") + ")");
     Table table(header);
     for (const auto &k : keys) {
         std::vector<std::string> row = {k};
@@ -263,8 +279,7 @@ int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
     SweepOptions o;
     o.dataRoot = c.dataRoot;
     o.interrupts = &g_sweepInterrupts;
-    std::signal(SIGINT, onSweepInterrupt);
-    std::signal(SIGTERM, onSweepInterrupt);
+    auto caught = std::make_optional<SweepInterruptsCounted>();
     const bool live = !quiet && ::isatty(STDERR_FILENO);
     LiveTrials table(store, sweep.id);
     if (live)
@@ -278,8 +293,7 @@ int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
     auto end = scheduler.run();
     if (live)
         table.erase(); // the final table below replaces it
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    caught.reset();
     if (!end) {
         printError(end.message());
         return end.error().badInput ? kBadInput : kFailed;
@@ -364,17 +378,16 @@ int startSweep(const Common &c, Result<SweepSpec> spec, const std::string &file,
     auto store = openStore(c, true, true);
     if (!store)
         return kFailed;
-    std::signal(SIGINT, onSweepInterrupt); // Ctrl-C while its range test runs stops waiting, not the test
-    std::signal(SIGTERM, onSweepInterrupt);
-    auto resolved = resolveLrFinder(
-        *store, *targets, *spec, c.dataRoot,
-        [&](const std::string &m) {
-            if (!quiet)
-                std::fprintf(stderr, "%s\n", m.c_str());
-        },
-        &g_sweepInterrupts);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    auto resolved = [&] {
+        const SweepInterruptsCounted caught; // Ctrl-C while its range test runs stops waiting, not the test
+        return resolveLrFinder(
+            *store, *targets, *spec, c.dataRoot,
+            [&](const std::string &m) {
+                if (!quiet)
+                    std::fprintf(stderr, "%s\n", m.c_str());
+            },
+            &g_sweepInterrupts);
+    }();
     if (!resolved) {
         printError(resolved.message());
         return g_sweepInterrupts > 0 ? kCancelled : resolved.error().badInput ? kBadInput : kFailed;

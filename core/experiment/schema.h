@@ -94,6 +94,7 @@ bool hasValueAt(const nlohmann::json &j, std::string_view dottedPath); // a null
 // reader).
 bool isSweepJson(const nlohmann::json &j);
 void setValueAt(nlohmann::json &j, std::string_view dottedPath, nlohmann::json value);
+void eraseValueAt(nlohmann::json &j, std::string_view dottedPath); // nothing when it is not there
 
 // The schema as Markdown (docs/EXPERIMENTS.md is generated from it).
 std::string schemaMarkdown();

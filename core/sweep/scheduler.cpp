@@ -104,25 +104,11 @@ Result<SweepSpec> sweepSpecOf(const SweepRecord &sweep)
     return spec;
 }
 
-// A range test of this config that has not ended (a sweep started before was stopped while it ran): waited for,
-// never run twice.
-std::optional<RunDetail> activeRangeTest(Store &store, const std::string &hash)
+// The range tests of this config, newest first: one that differs only in keys a test never reads counts.
+std::vector<RunDetail> rangeTests(Store &store, const std::string &hash)
 {
     RunFilter filter;
     filter.kind = "lr_find";
-    for (const auto &run : store.runs(filter))
-        if (isActive(run.status))
-            if (auto detail = store.runById(run.id); detail && rangeTestHash(detail->config) == hash)
-                return std::move(*detail);
-    return std::nullopt;
-}
-
-// The finished range tests of this config, newest first (a test differing only in keys it never reads counts).
-std::vector<RunDetail> finishedRangeTests(Store &store, const std::string &hash)
-{
-    RunFilter filter;
-    filter.kind = "lr_find";
-    filter.status = RunStatus::Finished;
     std::vector<RunDetail> tests;
     for (const auto &run : store.runs(filter))
         if (auto detail = store.runById(run.id); detail && rangeTestHash(detail->config) == hash)
@@ -159,9 +145,11 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
     auto base = experimentFromJson(spec.base);
     if (!base)
         return base.error();
-    const std::string hash = rangeTestHash(base->config);
+    const auto tests = rangeTests(store, rangeTestHash(base->config));
     std::optional<RunSummary> fruitless; // a finished test of this config that suggested nothing is not rerun
-    for (const auto &run : finishedRangeTests(store, hash)) {
+    for (const auto &run : tests) {
+        if (run.status != RunStatus::Finished)
+            continue;
         if (const auto lr = suggestionOf(run)) {
             say("around the LR range test of run " + std::to_string(run.id) + ": its suggestion " +
                 significant(*lr, 3));
@@ -171,7 +159,9 @@ Result<SweepSpec> resolveLrFinder(Store &store, const TargetsFile &targets, cons
     }
     if (fruitless)
         return suggestedNothing(*fruitless);
-    if (auto running = activeRangeTest(store, hash)) {
+    // One still running (a sweep stopped while it ran) is waited for, never run twice.
+    const auto running = std::find_if(tests.begin(), tests.end(), [](const RunDetail &r) { return isActive(r.status); });
+    if (running != tests.end()) {
         say("the LR range test of the base experiment is running already (run " + std::to_string(running->id) +
             "): waiting for it");
         return afterRangeTest(spec, waitForRun(store, targets, *running, 0, interrupts), say);

@@ -174,7 +174,10 @@ ExperimentForm::ExperimentForm(QWidget *parent)
     m_target->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     setTargets({{QLatin1String(lbk::kLocalTarget), tr("this machine")}}, QString());
     launchBar->addWidget(m_target, 1);
-    connect(m_target, &QComboBox::currentIndexChanged, this, [this] { revalidate(); }); // the data must be here
+    connect(m_target, &QComboBox::currentIndexChanged, this, [this] { // the data must be here, asked again
+        m_dataCheck = {};
+        revalidate();
+    });
     m_findLr = new QPushButton(tr("Find LR"), this);
     m_findLr->setObjectName(QStringLiteral("findLr"));
     m_findLr->setToolTip(tr("Run the LR range test with this experiment (Ctrl+Shift+L)"));
@@ -505,6 +508,7 @@ void ExperimentForm::setExperiment(const json &experiment, const QString &source
     m_loading = false;
     m_file = sourceFile;
     m_folderKey.clear(); // the sizes were set to the file's: the folder's are shown again, even for the same folder
+    m_dataCheck = {};    // and its data asked of the disk again
     showFile();
     revalidate();
     setModified(unsaved);
@@ -767,19 +771,8 @@ std::vector<std::string> ExperimentForm::unknownKeys() const
 
 void ExperimentForm::removeUnknownKeys()
 {
-    for (const auto &path : unknownKeys()) {
-        json *parent = &m_loaded;
-        std::string rest = path;
-        for (auto dot = rest.find('.'); dot != std::string::npos && parent->is_object(); dot = rest.find('.')) {
-            auto it = parent->find(rest.substr(0, dot));
-            parent = it != parent->end() ? &*it : nullptr;
-            if (!parent)
-                break;
-            rest = rest.substr(dot + 1);
-        }
-        if (parent && parent->is_object())
-            parent->erase(rest);
-    }
+    for (const auto &path : unknownKeys())
+        lbk::eraseValueAt(m_loaded, path);
     revalidate();
     setModified(true);
 }
@@ -792,7 +785,13 @@ QString ExperimentForm::dataProblemHere(const json &experiment) const
         if (i.path.rfind("data.path", 0) == 0)
             return {}; // said already
     const auto paths = dataPaths(lbk::withDefaults(experiment));
-    return paths.empty() ? QString() : qs(lbk::dataNotHere(paths, ss(m_dataRoot)));
+    if (paths.empty())
+        return {};
+    // Asked of the disk when the paths, the root or the target change or a file is opened, not at every keystroke.
+    const std::string key = json(paths).dump() + '\n' + ss(m_dataRoot);
+    if (key != m_dataCheck.first)
+        m_dataCheck = {key, qs(lbk::dataNotHere(paths, ss(m_dataRoot)))};
+    return m_dataCheck.second;
 }
 
 void ExperimentForm::showProblems()

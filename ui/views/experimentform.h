@@ -140,6 +140,7 @@ private:
     nlohmann::json m_loaded = nlohmann::json::object();
     std::vector<lbk::ValidationIssue> m_issues;
     QString m_dataProblem;   // data.path's files not on this machine, for a local launch; empty when they are
+    mutable std::pair<std::string, QString> m_dataCheck; // the paths and root last asked of the disk, and its answer
     QString m_folderProblem; // model.init_from's config.json against the form's sizes; empty when they agree
     bool m_folderPending = false; // the folder is being read
     bool m_parses = true;         // no schema issue at the last revalidate()
