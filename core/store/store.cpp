@@ -731,6 +731,17 @@ std::vector<EvaluationRecord> Store::evaluations(int64_t run, const std::string 
     return out;
 }
 
+std::vector<std::string> Store::histogramSplits(int64_t run) const
+{
+    std::vector<std::string> out;
+    auto s = stmt("SELECT DISTINCT split FROM histograms WHERE run = ?1 "
+                  "ORDER BY split = 'val' DESC, split = 'test' DESC, split");
+    s.bindInt(1, run);
+    while (s.step())
+        out.push_back(s.text(0));
+    return out;
+}
+
 std::vector<HistogramRecord> Store::histograms(int64_t run, const std::string &split) const
 {
     std::vector<HistogramRecord> out;

@@ -311,6 +311,8 @@ public:
     std::vector<MetricPoint> metricAfter(int64_t run, const std::string &key, int64_t afterStep) const;
     std::vector<EvaluationRecord> evaluations(int64_t run, const std::string &split = {}) const;
     std::vector<HistogramRecord> histograms(int64_t run, const std::string &split = {}) const;
+    // The splits the run has histograms of: val and test first, then any other a script recorded ("train").
+    std::vector<std::string> histogramSplits(int64_t run) const;
     std::vector<int64_t> predictionSteps(int64_t run, const std::string &split) const;
     std::vector<PredictionRow> predictions(int64_t run, const PredictionFilter &filter) const;
     int64_t predictionCount(int64_t run) const;

@@ -206,6 +206,11 @@ private Q_SLOTS:
         QVERIFY2(info->text().contains(QLatin1String("predict different labels (labels.min_count 50 vs 100)")),
                  qPrintable(info->text()));
         QVERIFY2(!info->text().contains(QLatin1Char('{')), qPrintable(info->text()));
+        // Nothing is highlighted, and the metrics' heading does not say it is.
+        auto *metricsTitle = cmp->findChild<QLabel *>(QStringLiteral("compareMetricsTitle"));
+        QVERIFY2(metricsTitle->text().contains(QLatin1String("not ranked")), qPrintable(metricsTitle->text()));
+        for (int row = 0; row < cmp->metricsModel()->rowCount(); ++row)
+            QCOMPARE(cmp->metricsModel()->bestColumn(row), -1);
         QTest::qWait(100); // the layout's resize, had it grown
         QVERIFY2(m_window->width() <= width, qPrintable(QString::number(m_window->width())));
         const int least = m_window->minimumSizeHint().width();
@@ -248,6 +253,9 @@ private Q_SLOTS:
         std::sort(expected.begin(), expected.end());
         QCOMPARE(compared, expected);
         QCOMPARE(cmp->metricsModel()->columnCount(), 5); // the metric, then each run
+        QVERIFY2(cmp->findChild<QLabel *>(QStringLiteral("compareMetricsTitle"))->text().contains(
+                     QLatin1String("best value per row highlighted")),
+                 "runs of one labelling are ranked");
         QVERIFY2(cmp->title()->text().contains(QLatin1String("debug-seeds #1: its 3 runs, one per seed")),
                  qPrintable(cmp->title()->text()));
         QCOMPARE(m_window->pages()->currentWidget(), cmp);

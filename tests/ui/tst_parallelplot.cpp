@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "plots/parallelplot.h"
 #include "sweep/overview.h"
@@ -168,7 +169,34 @@ private Q_SLOTS:
         }
     }
 
-    // Every kind of numeric axis side by side, to look at.
+    // Found by an audit: a trial still running was drawn as if its metric were its last, and one without a metric
+    // yet in the worst colour. Open trials are dotted; one without a metric is grey, and the caption says so.
+    void openTrialsAreDottedAndNotRanked()
+    {
+        labbook::ParallelPlot plot;
+        plot.resize(600, 400);
+        lbk::SweepOverview o = overview({key("split.seed", lbk::ParamKind::Values, {13, 14, 15})}, {0.6, 0.7, 0.8});
+        o.trials[1].trial.state = lbk::TrialState::Running; // an interim metric
+        o.trials[2].trial.state = lbk::TrialState::Pending;
+        o.trials[2].trial.value.reset();
+        plot.setOverview(o);
+        plot.show();
+        std::map<QString, QPen> pens;
+        for (auto *c : plot.findChildren<QCPCurve *>())
+            pens[c->name()] = c->pen();
+        QCOMPARE(pens.at(QStringLiteral("trial 1")).style(), Qt::SolidLine);
+        QCOMPARE(pens.at(QStringLiteral("trial 2")).style(), Qt::DotLine);
+        QCOMPARE(pens.at(QStringLiteral("trial 3")).style(), Qt::DotLine);
+        QCOMPARE(pens.at(QStringLiteral("trial 3")).color().hsvSaturation(), 0);
+        QVERIFY(pens.at(QStringLiteral("trial 2")).color().hsvSaturation() > 0);
+        QString caption;
+        for (auto *t : plot.findChildren<QCPItemText *>())
+            if (t->objectName() == QLatin1String("caption"))
+                caption = t->text();
+        QVERIFY2(caption.contains(QLatin1String("dotted: not ended yet")), qPrintable(caption));
+    }
+
+    // Every kind of numeric axis side by side, to look at; a running trial dotted, one waiting grey.
     void screenshot()
     {
         labbook::ParallelPlot plot;
@@ -178,7 +206,11 @@ private Q_SLOTS:
                                     key("optimizer.lr", K::LogUniform, {1e-4, 3e-4, 2e-3, 0.01, 0.04, 0.1}),
                                     key("model.scale", K::Uniform, {13, 13.3, 13.9, 13.5, 14, 13.1}),
                                     key("split.seed", K::IntUniform, {13, 14, 13, 14, 13, 14})};
-        plot.setOverview(overview(keys, {0.6441, 0.6462, 0.654, 0.6498, 0.6505, 0.6477}));
+        lbk::SweepOverview o = overview(keys, {0.6441, 0.6462, 0.654, 0.6498, 0.6505, 0.6477, 0.0});
+        o.trials[5].trial.state = lbk::TrialState::Running;
+        o.trials[6].trial.state = lbk::TrialState::Pending;
+        o.trials[6].trial.value.reset();
+        plot.setOverview(o);
         QCOMPARE(plot.axisCount(), 5);
         plot.show();
         QCOMPARE(texts(labelsOf(plot, 0)), QStringLiteral("16 32 48 64").split(QLatin1Char(' ')));

@@ -315,6 +315,18 @@ private Q_SLOTS:
         QVERIFY(!form->findChild<QPushButton *>(QStringLiteral("launch"))->isEnabled());
         QVERIFY(!hintLaunch->isEnabled()); // the first-run hint's Launch as the form's
         shoot(QStringLiteral("form-data-not-here"));
+        // The file copied in from a terminal: coming back to the window asks the disk again.
+        QTemporaryDir later;
+        const QString late = later.filePath(QStringLiteral("late.jsonl"));
+        form->setFieldValue(QStringLiteral("data.path"), late.toStdString());
+        QVERIFY(!form->isValid());
+        QVERIFY(QFile::copy(QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl"), late));
+        QVERIFY(!form->isValid()); // not asked at every look
+        m_window->activateWindow();
+        QTRY_VERIFY_WITH_TIMEOUT(form->isActiveWindow(), 5000);
+        QEvent activated(QEvent::ActivationChange);
+        QApplication::sendEvent(form, &activated);
+        QVERIFY2(form->isValid(), qPrintable(problems->text()));
         form->setFieldValue(QStringLiteral("data.path"), "arxiv/arxiv-sample-5k.jsonl");
         QVERIFY(form->isValid() && hintLaunch->isEnabled());
         // Labels that do not parse show the rows, not the default labels' distribution.
@@ -767,6 +779,46 @@ private Q_SLOTS:
         shoot(QStringLiteral("run-per-class-binary-none-predicted"));
     }
 
+    // Found by an audit: a script's run.histogram("grad_norm", lo=0, hi=3, split="train") was stored but the Split
+    // list offered val and test alone, and the bars were drawn over 0..1 as probabilities.
+    void aScriptsOwnHistograms()
+    {
+        qint64 id = 0;
+        {
+            auto store = lbk::Store::open(m_storePath.toStdString());
+            QVERIFY(store.ok());
+            lbk::NewRun run;
+            run.name = "script-histograms";
+            id = (*store)->createRun(run).value().id;
+            std::vector<std::string> lines{
+                json{{"seq", 1}, {"type", "run_started"}, {"version", "labbook-python 0.1.0"}}.dump()};
+            for (int step = 1; step <= 3; ++step)
+                lines.push_back(json{{"seq", step + 1}, {"type", "histogram"}, {"step", step * 10}, {"split", "train"},
+                                     {"name", "grad_norm"}, {"lo", 0.0}, {"hi", 3.0},
+                                     {"counts", {4 - step, 2, step, 1, 0, 1}}}
+                                    .dump());
+            std::vector<std::string_view> views(lines.begin(), lines.end());
+            QVERIFY((*store)->ingestLines(id, views, 0).ok());
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), id), 15000);
+        m_window->showRun(id);
+        RunView *view = m_window->runView();
+        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), id, 5000);
+        view->tabs()->setCurrentIndex(RunView::Histograms);
+        HistogramsPage *hist = view->histograms();
+        QTRY_COMPARE_WITH_TIMEOUT(hist->histogramNames(), QStringList{QStringLiteral("grad_norm")}, 10000);
+        QCOMPARE(hist->splits(), (QStringList{QStringLiteral("val"), QStringLiteral("test"), QStringLiteral("train")}));
+        QCOMPARE(hist->findChild<QComboBox *>(QStringLiteral("histogramSplit"))->currentText(), QStringLiteral("train"));
+        QCOMPARE(hist->evaluationCount(), 3);
+        const QCPRange range = hist->barsPlot()->xAxis->range();
+        QVERIFY2(range.lower == 0 && range.upper == 3, qPrintable(QStringLiteral("%1..%2").arg(range.lower).arg(range.upper)));
+        QCOMPARE(hist->barsPlot()->xAxis->label(), QStringLiteral("value"));
+        shoot(QStringLiteral("run-histograms-script"));
+        auto store = lbk::Store::open(m_storePath.toStdString()); // the run lists of the tests after count runs
+        QVERIFY(store.ok() && (*store)->deleteRun(id).ok());
+        QTRY_VERIFY_WITH_TIMEOUT(!findRun(m_window->store(), id), 15000);
+    }
+
     // A masked-language-model pre-training run: its held-out loss, masked-token accuracy and perplexity are curves
     // like any other, and the overview says what it is.
     void mlmRun()
@@ -910,6 +962,21 @@ private Q_SLOTS:
         cmp->tabs()->setCurrentIndex(1);
         QTRY_COMPARE_WITH_TIMEOUT(int(cmp->curves()->plot()->series().size()), 2, 10000);
         shoot(QStringLiteral("compare-curves"));
+        // Two metrics of two runs: a run's colour, a metric's line style (the second was only a darker shade).
+        QStringList keys = cmp->curves()->selectedKeys();
+        for (const QString &k : cmp->curves()->availableKeys())
+            if (keys.size() < 2 && !keys.contains(k) && k.startsWith(QLatin1String("val/")))
+                keys << k;
+        cmp->curves()->setSelectedKeys(keys);
+        QTRY_COMPARE_WITH_TIMEOUT(int(cmp->curves()->plot()->series().size()), 4, 10000);
+        {
+            const auto &series = cmp->curves()->plot()->series(); // the first metric for each run, then the second
+            QCOMPARE(series[0].style, Qt::SolidLine);
+            QCOMPARE(series[2].style, Qt::DashLine);
+            QCOMPARE(series[0].color.hue(), series[2].color.hue());
+            QVERIFY(series[0].color.hue() != series[1].color.hue());
+        }
+        shoot(QStringLiteral("compare-curves-two-metrics"));
         cmp->tabs()->setCurrentIndex(2);
         cmp->setOutcome(1); // right in A, wrong in B
         for (int r = 0; r < cmp->predictionsModel()->rowCount(); ++r) {

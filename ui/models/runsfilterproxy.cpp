@@ -67,13 +67,26 @@ bool RunsFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceP
         return false;
     if (!m_kind.isEmpty() && qs(r->kind) != m_kind)
         return false;
-    if (m_text.isEmpty())
+    if (m_text.isEmpty() || matchesText(*r))
         return true;
+    // A folded row stands for its sweep's trials or its group's seeds: a search for any of them finds it.
+    if (const RunFold *f = model->fold(r->id)) {
+        if (qs(f->label).contains(m_text, Qt::CaseInsensitive))
+            return true;
+        for (const int64_t member : f->members)
+            if (const lbk::RunSummary *m = model->runAt(model->rowOf(member)); m && matchesText(*m))
+                return true;
+    }
+    return false;
+}
+
+bool RunsFilterProxy::matchesText(const lbk::RunSummary &r) const
+{
     const auto has = [this](const std::string &s) { return qs(s).contains(m_text, Qt::CaseInsensitive); };
-    if (has(r->name) || has(r->experiment) || has(r->notes) || has(r->host) || has(r->uid) ||
-        QString::number(r->id) == m_text)
+    if (has(r.name) || has(r.experiment) || has(r.notes) || has(r.host) || has(r.uid) ||
+        QString::number(r.id) == m_text)
         return true;
-    for (const auto &t : r->tags)
+    for (const auto &t : r.tags)
         if (has(t))
             return true;
     return false;

@@ -13,7 +13,9 @@ class RunsFilterProxy : public QSortFilterProxyModel {
 public:
     explicit RunsFilterProxy(QObject *parent = nullptr);
 
-    void setText(const QString &text);           // substring of name, experiment, tags, notes, host or id
+    // A substring of name, experiment, tags, notes, host or id; a folded row (setFoldSweeps) matches when its
+    // sweep's or group's name or any of its runs does.
+    void setText(const QString &text);
     // A status as the list words it ("pruned" apart from "cancelled", as the Status column shows it); empty: any.
     void setStatus(const QString &statusWord);
     void setExperiment(const QString &experiment); // empty: any
@@ -25,6 +27,7 @@ protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const override;
 
 private:
+    bool matchesText(const lbk::RunSummary &r) const; // the search text in its name, experiment, tags, notes...
     QString m_text, m_experiment, m_task, m_kind;
     QString m_status;
 };

@@ -148,7 +148,7 @@ void CurvesPlot::rebuild(bool rescale)
         const XY drawn = downsampleMinMax(x, smooth, buckets);
         QCPGraph *g = addGraph();
         g->setName(s.name);
-        g->setPen(QPen(s.color, 1.8));
+        g->setPen(QPen(s.color, 1.8, s.style));
         g->setData(drawn.x, drawn.y, true);
         g->setAdaptiveSampling(true);
         if (drawn.x.size() == 1)

@@ -13,6 +13,7 @@ struct CurveSeries {
     QString name;
     QColor color;
     QVector<double> x, y; // x ascending
+    Qt::PenStyle style = Qt::SolidLine; // several metrics of several runs: a run's colour, a metric's style
 };
 
 class CurvesPlot : public PlotWidget {

@@ -132,6 +132,12 @@ void HeatmapPlot::setShareTop(double top)
     requestReplot();
 }
 
+void HeatmapPlot::setLabels(const QString &value, const QString &share)
+{
+    yAxis->setLabel(value);
+    m_scale->axis()->setLabel(share);
+}
+
 void HeatmapPlot::setMarker(int e)
 {
     if (e < 0 || e >= int(m_steps.size())) {

@@ -17,6 +17,8 @@ public:
     void setHistograms(const QString &title, const std::vector<qint64> &steps,
                        const std::vector<std::vector<qint64>> &counts, double lo, double hi);
     void setMarker(int evaluation);
+    // What the bins measure and what their shares are of: "probability", "share of papers" for Labbook's own.
+    void setLabels(const QString &value, const QString &share);
     // Where the colour scale tops: the 98th percentile of the shares drawn (a cell above it takes the top colour);
     // plots shown side by side share one (setShareTop).
     double maxShare() const;

@@ -146,6 +146,7 @@ bool ParallelPlot::buildLines()
         line.value = row.trial.value ? *row.trial.value : std::nan("");
         line.y.push_back(metricPosition(line.value));
         line.pruned = row.trial.state == lbk::TrialState::Pruned;
+        line.open = lbk::isOpen(row.trial.state);
         m_lines.push_back(std::move(line));
     }
     // Worst first, so the best lines are drawn last, on top.
@@ -193,9 +194,10 @@ void ParallelPlot::addCaption(bool anyValue)
     caption->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
     caption->setPadding(QMargins(0, 12, 0, 0));
     caption->setClipToAxisRect(false);
-    caption->setText(
-        tr("darker, thicker: better %1 \u00b7 dashed: pruned \u00b7 drag along an axis to filter the table")
-            .arg(QString::fromStdString(m_o.spec.metric)));
+    const bool anyOpen = std::any_of(m_lines.begin(), m_lines.end(), [](const Line &l) { return l.open; });
+    caption->setText(tr("darker, thicker: better %1 \u00b7 dashed: pruned%2 \u00b7 drag along an axis to filter the table")
+                         .arg(QString::fromStdString(m_o.spec.metric),
+                              anyOpen ? tr(" \u00b7 dotted: not ended yet") : QString()));
 }
 
 // Axis i: its line, its title above, and its labelled values (the metric's only once a trial has one).
@@ -252,11 +254,14 @@ void ParallelPlot::restyle()
     const QColor text = textColor();
     for (auto &line : m_lines) {
         const double t = std::isnan(line.y.back()) ? 0 : line.y.back();
-        QColor c = metricColor(t, dark);
+        // A trial without a metric yet is grey: the colour of the worst would rank it.
+        QColor c = std::isnan(line.y.back()) ? QColor(dark ? 140 : 150, dark ? 140 : 150, dark ? 140 : 150)
+                                             : metricColor(t, dark);
         const bool in = selected.count(line.trial) > 0;
         if (!in)
             c.setAlpha(70);
-        QPen pen(c, in ? 1.5 + 1.5 * t : 1.0, line.pruned ? Qt::DashLine : Qt::SolidLine);
+        QPen pen(c, in ? 1.5 + 1.5 * t : 1.0,
+                 line.pruned ? Qt::DashLine : line.open ? Qt::DotLine : Qt::SolidLine);
         line.curve->setPen(pen);
         line.curve->setLineStyle(QCPCurve::lsLine);
         line.curve->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, in ? 4 : 2));

@@ -42,6 +42,7 @@ private:
         std::vector<double> y; // per axis, NaN where missing
         double value = 0;      // the metric, NaN when none
         bool pruned = false;
+        bool open = false;     // still waiting or running: its metric is not its last
         QCPCurve *curve = nullptr;
     };
     void rebuild();

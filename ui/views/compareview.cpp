@@ -99,7 +99,9 @@ QWidget *CompareView::buildSummaryTab()
     auto *metricsBox = new QWidget(summary);
     auto *ml = new QVBoxLayout(metricsBox);
     ml->setContentsMargins(0, 0, 0, 0);
-    ml->addWidget(new QLabel(tr("<b>Metrics</b> (best value per row highlighted)"), metricsBox));
+    m_metricsTitle = new QLabel(metricsBox);
+    m_metricsTitle->setObjectName(QStringLiteral("compareMetricsTitle"));
+    ml->addWidget(m_metricsTitle);
     auto *metricsTable = makeTable(metricsBox, m_metrics, QStringLiteral("compareMetricsTable"));
     metricsTable->horizontalHeader()->setDefaultSectionSize(150);
     metricsTable->horizontalHeader()->resizeSection(0, 220);
@@ -242,6 +244,8 @@ void CompareView::showRuns(Loaded read)
     const QString labelsDiffer = qs(lbk::labelingDifference(m_runs));
     showConfigInfo(labelsDiffer);
     m_metrics->setRuns(summaries, labelsDiffer.isEmpty());
+    m_metricsTitle->setText(labelsDiffer.isEmpty() ? tr("<b>Metrics</b> (best value per row highlighted)")
+                                                   : tr("<b>Metrics</b> (not ranked: the runs predict different labels)"));
     fitSummary();
     m_curves->setRuns(summaries);
     showPredictions(names, std::move(read.predictions), labelsDiffer);

@@ -71,6 +71,7 @@ private:
     QTabWidget *m_tabs = nullptr;
     QSplitter *m_summary = nullptr; // the config diff above the metrics
     QLabel *m_title = nullptr, *m_configInfo = nullptr, *m_predInfo = nullptr;
+    QLabel *m_metricsTitle = nullptr; // says whether each row's best is highlighted
     QStringList m_folded;
     QString m_predNote; // why the Predictions tab joins only A and B, or nothing; empty when it joins every run
     // Runs of several labellings: every run's predictions and names, kept for joinPair(), and the pair joined.

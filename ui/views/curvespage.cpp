@@ -307,9 +307,13 @@ void CurvesPage::rebuildPlot()
             }
             CurveSeries s;
             s.name = multiRun ? QStringLiteral("#%1 %2 %3").arg(run.id).arg(qs(run.name), key) : key;
+            // Several runs: a run's colour, and its second and later metrics dashed, dotted... and darker.
             QColor c = seriesColor(multiRun ? r : colorIndex(key));
-            if (multiRun && k > 0)
-                c = c.darker(100 + 35 * k); // second and later metrics of a run: same hue, darker
+            if (multiRun && k > 0) {
+                static const Qt::PenStyle styles[] = {Qt::DashLine, Qt::DotLine, Qt::DashDotLine, Qt::DashDotDotLine};
+                c = c.darker(100 + 20 * k);
+                s.style = styles[(k - 1) % 4];
+            }
             s.color = c;
             const QVector<double> x = xValues(run, it->second);
             for (size_t i = 0; i < it->second.size(); ++i)

@@ -10,6 +10,7 @@
 #include <QFile>
 #include <QComboBox>
 #include <QDir>
+#include <QEvent>
 #include <QFileInfo>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -775,6 +776,15 @@ void ExperimentForm::removeUnknownKeys()
         lbk::eraseValueAt(m_loaded, path);
     revalidate();
     setModified(true);
+}
+
+void ExperimentForm::changeEvent(QEvent *event)
+{
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::ActivationChange && isActiveWindow() && !m_dataCheck.second.isEmpty()) {
+        m_dataCheck = {};
+        revalidate();
+    }
 }
 
 QString ExperimentForm::dataProblemHere(const json &experiment) const

@@ -101,6 +101,10 @@ Q_SIGNALS:
     void fileChanged(const QString &file);
     void validated(bool ok);
 
+protected:
+    // Back in the window after copying the missing data file in elsewhere: the disk is asked again.
+    void changeEvent(QEvent *event) override;
+
 private:
     struct FieldRow {
         const lbk::FieldSpec *spec = nullptr;

@@ -7,6 +7,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSlider>
 #include <QSplitter>
 #include <QVBoxLayout>
@@ -34,6 +35,23 @@ QString histogramTitle(const QString &name)
     return name;
 }
 
+namespace {
+// What the bins measure, and what their shares are of: probabilities of papers for the histograms Labbook's
+// evaluations record (p_true, p_positive:...), plain values for a script's own (run.histogram("grad_norm")).
+bool ofPapers(const std::vector<std::string> &names)
+{
+    return std::all_of(names.begin(), names.end(), [](const std::string &n) { return n.rfind("p_", 0) == 0; });
+}
+QString valueLabel(const std::vector<std::string> &names)
+{
+    return ofPapers(names) ? QObject::tr("probability") : QObject::tr("value");
+}
+QString shareLabel(const std::vector<std::string> &names)
+{
+    return ofPapers(names) ? QObject::tr("share of papers") : QObject::tr("share of values");
+}
+} // namespace
+
 HistogramsPage::HistogramsPage(StoreService *store, QWidget *parent)
     : QWidget(parent)
     , m_store(store)
@@ -43,7 +61,8 @@ HistogramsPage::HistogramsPage(StoreService *store, QWidget *parent)
     auto *bar = new QHBoxLayout;
     bar->addWidget(new QLabel(tr("Split:"), this));
     m_split = new QComboBox(this);
-    m_split->addItems({QStringLiteral("val"), QStringLiteral("test")});
+    m_split->setObjectName(QStringLiteral("histogramSplit"));
+    m_split->addItems({QStringLiteral("val"), QStringLiteral("test")}); // until a run's own are read
     bar->addWidget(m_split);
     bar->addSpacing(12);
     bar->addWidget(new QLabel(tr("Evaluation:"), this));
@@ -95,19 +114,53 @@ void HistogramsPage::setRun(const lbk::RunSummary &run)
     refresh();
 }
 
+QStringList HistogramsPage::splits() const
+{
+    QStringList out;
+    for (int i = 0; i < m_split->count(); ++i)
+        out << m_split->itemText(i);
+    return out;
+}
+
 void HistogramsPage::refresh()
 {
     const qint64 id = m_run.id;
     const std::string split = ss(m_split->currentText());
     const int gen = ++m_generation;
-    m_store->request<std::vector<lbk::HistogramRecord>>(
-        this, [id, split](lbk::Store &s) { return s.histograms(id, split); },
-        [this, gen](std::vector<lbk::HistogramRecord> records) {
+    m_store->request<Loaded>(
+        this,
+        [id, split](lbk::Store &s) {
+            Loaded l{s.histogramSplits(id), {}};
+            // The split asked for, else the run's first (a script's run may have train histograms alone).
+            const bool has = std::find(l.splits.begin(), l.splits.end(), split) != l.splits.end();
+            l.records = s.histograms(id, has || l.splits.empty() ? split : l.splits.front());
+            return l;
+        },
+        [this, gen](Loaded l) {
             if (gen != m_generation)
                 return;
-            m_records = std::move(records);
+            showSplits(l.splits);
+            m_records = std::move(l.records);
             rebuild();
         });
+}
+
+// val and test always (an evaluation may yet record them), then any other split the run has.
+void HistogramsPage::showSplits(const std::vector<std::string> &splits)
+{
+    QStringList items{QStringLiteral("val"), QStringLiteral("test")};
+    for (const auto &s : splits)
+        if (!items.contains(qs(s)))
+            items << qs(s);
+    QString current = m_split->currentText();
+    if (!splits.empty() && std::find(splits.begin(), splits.end(), ss(current)) == splits.end())
+        current = qs(splits.front());
+    QSignalBlocker block(m_split);
+    if (items != this->splits()) {
+        m_split->clear();
+        m_split->addItems(items);
+    }
+    m_split->setCurrentText(current);
 }
 
 void HistogramsPage::setEvaluation(int index)
@@ -157,6 +210,7 @@ void HistogramsPage::rebuild()
             hi = r.hi;
         }
         m_heatmaps[i]->setHistograms(histogramTitle(qs(m_names[i])), m_steps, counts, lo, hi);
+        m_heatmaps[i]->setLabels(valueLabel({m_names[i]}), shareLabel({m_names[i]}));
     }
     // One colour scale for the maps side by side, so the same colour means the same share in each.
     double top = 0;
@@ -186,12 +240,16 @@ void HistogramsPage::showEvaluation(int index)
     m_stepLabel->setText(tr("step %L1 (%2 of %3)").arg(step).arg(index + 1).arg(m_steps.size()));
     for (auto *h : m_heatmaps)
         h->setMarker(index);
-    double maxShare = 0;
+    double maxShare = 0, lo = 0, hi = 1;
+    bool first = true;
     int k = 0;
     for (const auto &name : m_names) {
         for (const auto &r : m_records) {
             if (r.step != step || r.name != name || r.counts.empty())
                 continue;
+            lo = first ? r.lo : std::min(lo, r.lo); // a script's histogram has its own range
+            hi = first ? r.hi : std::max(hi, r.hi);
+            first = false;
             qint64 total = 0;
             for (auto c : r.counts)
                 total += c;
@@ -218,7 +276,9 @@ void HistogramsPage::showEvaluation(int index)
         }
         ++k;
     }
-    m_bars->xAxis->setRange(0, 1);
+    m_bars->xAxis->setRange(lo, hi);
+    m_bars->xAxis->setLabel(valueLabel(m_names));
+    m_bars->yAxis->setLabel(shareLabel(m_names));
     m_bars->yAxis->setRange(0, std::max(0.05, maxShare * 1.1));
     m_bars->replot(QCustomPlot::rpQueuedRefresh);
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Prediction histograms over training: one heat map per histogram name (evaluation step x probability bin,
 // e.g. P(true class) and P(predicted class), or P(positive) for truly positive and truly negative papers), and
-// a slider that shows one evaluation's histograms as bars.
+// a slider that shows one evaluation's histograms as bars. A script's own histograms (run.histogram(): gradient
+// norms over [0, 3] on the train split) show the same way, over their own range and split.
 #include <map>
 #include <vector>
 
@@ -32,8 +33,14 @@ public:
     const std::vector<HeatmapPlot *> &heatmaps() const { return m_heatmaps; }
     PlotWidget *barsPlot() const { return m_bars; }
     void setEvaluation(int index);
+    QStringList splits() const; // what the Split list offers
 
 private:
+    struct Loaded {
+        std::vector<std::string> splits;
+        std::vector<lbk::HistogramRecord> records;
+    };
+    void showSplits(const std::vector<std::string> &splits);
     void rebuild();
     void showEvaluation(int index);
 
