@@ -163,7 +163,8 @@ def main():
     model = Bag(encode(splits, 20000), args.dim, len(names), args.dropout)
     total_steps = args.epochs * -(-len(splits["train"]) // args.batch_size)
     # data= in the keys Labbook's own runs use, so `lbk run` prints "N examples in K classes (train, validation, test)".
-    run = labbook.init(config={"experiment": experiment, "script": vars(args)}, task="multiclass",
+    # The experiment's sections (its data, labels and split are this run's) and the script's own settings.
+    run = labbook.init(config=dict(experiment, args=vars(args)), task="multiclass",
                        name=args.name or experiment.get("name"), store=args.store, tags=["python"],
                        total_steps=total_steps,
                        data={"examples": sum(map(len, splits.values())), "classes": len(names),

@@ -252,10 +252,13 @@ std::string keptByMetric(const RunDetail &r)
 // validation figures are the last evaluation's, the test split is scored once with the kept checkpoint.
 std::string weightsNote(const RunSummary &r, const std::string &split, std::optional<double> bestAt)
 {
-    if (!bestAt || int64_t(*bestAt) == r.lastStep)
+    // The last evaluation's step (a script's need not be its last step; a run stored before final_step: the last)
+    const double lastAt =
+        split == "val" ? r.summaryValue("final_step", "val/accuracy").value_or(double(r.lastStep)) : double(r.lastStep);
+    if (!bestAt || int64_t(*bestAt) == int64_t(lastAt))
         return {};
     if (split == "val")
-        return "  (the last evaluation, step " + fmtStep(double(r.lastStep)) + ")";
+        return "  (the last evaluation, step " + fmtStep(lastAt) + ")";
     const bool kept = r.summary.is_object() && r.summary.value("test_checkpoint", std::string()) == "best";
     return kept ? "  (the kept checkpoint, step " + fmtStep(bestAt) + ")" : "";
 }
@@ -879,8 +882,9 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
                      (long long)run->id, trial->trial, (long long)trial->sweep, trial->reason.c_str());
     if (!quiet) {
         const std::string on = target->remote() ? " on " + target->name : "";
-        const std::string from = resumesFromCheckpoint(*run) ? "from its last checkpoint"
-                                                             : "from step 0 (it saved no checkpoint)";
+        const std::string from = !trainedByLabbook(*run)       ? "(" + whatAResumeDoes(*run) + ")"
+                                 : resumesFromCheckpoint(*run) ? "from its last checkpoint"
+                                                               : "from step 0 (it saved no checkpoint)";
         if (!resumed->started)
             std::fprintf(stderr, "Following run %lld (%s)%s again\n", (long long)run->id, run->uid.c_str(), on.c_str());
         else if (resumed->worker)

@@ -131,7 +131,7 @@ int record(const Common &c, const RecordOptions &o)
         sayMalformed(run->id, *stats, o.journal);
     }
     const json out = {{"id", run->id}, {"uid", run->uid}, {"run_dir", run->runDir},
-                      {"journal", journalPath(*run).string()}};
+                      {"journal", journalPath(*run).string()}, {"store", Store::pathOr(c.store).string()}};
     if (c.json)
         std::printf("%s\n", out.dump(2).c_str());
     else

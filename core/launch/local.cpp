@@ -131,7 +131,9 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
 
 bool trainedByLabbook(const RunSummary &run)
 {
-    std::error_code ec;
+    if (const auto worker = run.byWorker())
+        return *worker;
+    std::error_code ec; // not started yet: what launched it
     return !run.runDir.empty() && fs::exists(fs::path(run.runDir) / "experiment.json", ec);
 }
 
@@ -139,7 +141,7 @@ std::string whatAStopDoes(const RunSummary &run)
 {
     if (run.lrFind())
         return "the LR range test ends as cancelled";
-    if (!trainedByLabbook(run) && !run.remote())
+    if (!trainedByLabbook(run))
         return "the script gets SIGTERM and ends as cancelled (the labbook library records it)";
     return "it saves a checkpoint and ends as cancelled";
 }
@@ -169,8 +171,16 @@ std::string howToGoOn(const RunSummary &run)
         return "`lbk lr-find` runs the test again";
     if (!trainedByLabbook(run) && !run.remote())
         return "start the script again to train more";
-    return resumesFromCheckpoint(run) ? "`lbk resume " + id + "` continues from the last checkpoint"
-                                      : "`lbk resume " + id + "` starts it again from step 0 (it saved no checkpoint yet)";
+    return "`lbk resume " + id + "` " + whatAResumeDoes(run);
+}
+
+std::string whatAResumeDoes(const RunSummary &run)
+{
+    if (!trainedByLabbook(run))
+        return "starts the target's script again with LABBOOK_RESUME=1: it goes on from a checkpoint of its own if it "
+               "loads one; the steps it records again replace the earlier values";
+    return resumesFromCheckpoint(run) ? "continues from the last checkpoint"
+                                      : "starts it again from step 0 (it saved no checkpoint yet)";
 }
 
 bool resumesFromCheckpoint(const RunSummary &run)

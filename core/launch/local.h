@@ -53,8 +53,9 @@ Result<IngestStats> syncRun(Store &store, const RunSummary &run,
 
 std::filesystem::path journalPath(const RunSummary &run);
 
-// Whether Labbook's worker trains the run (its folder holds experiment.json), and so `lbk resume` can continue it;
-// a run `lbk record` created for a script started by hand has none.
+// Whether Labbook's worker trains the run, and so keeps checkpoints `lbk resume` continues from: its run_started
+// says so (RunSummary::byWorker); before it started, its folder holding experiment.json (a run `lbk record` created
+// for a script started by hand has none; a target whose `worker` is a script of its own is told by its run_started).
 bool trainedByLabbook(const RunSummary &run);
 
 // What comes of a stop the run is asked for, as the messages say it: "it saves a checkpoint and ends as
@@ -66,6 +67,9 @@ bool resumesFromCheckpoint(const RunSummary &run);
 // How to go on with a run that ended early, as the messages say it: `lbk resume N` from its last checkpoint (or
 // from step 0 when it saved none yet), the LR range test again, or the script started again.
 std::string howToGoOn(const RunSummary &run);
+// What `lbk resume` of the run does, as the messages say it after "`lbk resume N` ": "continues from the last
+// checkpoint", "starts it again from step 0 (...)", or, for a target's script, starts that again.
+std::string whatAResumeDoes(const RunSummary &run);
 
 // Whether the run pre-trains an encoder (training.objective "mlm"; its task says so).
 bool isPretraining(const RunSummary &run);

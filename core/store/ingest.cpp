@@ -514,6 +514,9 @@ private:
             m_state.newConfig = config->dump();
             m_state.newConfigHash = configHash(*config); // runs with equal hashes must have computed the same
             m_state.configEmpty = false;
+        } else if (config && !config->empty() && !e.contains("engine")) {
+            if (auto s = keepScriptConfig(*config); !s)
+                return s;
         }
         json &info = m_state.summary["run"];
         if (!info.is_object())
@@ -532,6 +535,35 @@ private:
             return log(seq, t, "warning",
                        "this journal's run_started names run " + uid + " but it is being stored as run "
                            + m_state.uid + "; check that the run folder belongs to this run");
+        return okStatus();
+    }
+
+    // A target's script, started under the experiment `lbk run` was given (the run's config), trained by a config
+    // of its own (its run_started's): merged in, so compare diffs what the script ran with. Keys the experiment
+    // lacks are added; those whose value differs from the experiment's are kept under "script" (the experiment's
+    // stay, as the target was given them).
+    Status keepScriptConfig(const json &script)
+    {
+        auto q = m_stmts.get("SELECT config FROM runs WHERE id = ?1");
+        q.bindInt(1, m_run);
+        if (!q.step())
+            return sqlError("read the run's config", q);
+        json config = m_state.newConfig ? json::parse(*m_state.newConfig, nullptr, false)
+                                        : json::parse(q.textView(0), nullptr, false);
+        if (!config.is_object())
+            return okStatus();
+        const json before = config;
+        for (const auto &[key, value] : script.items()) {
+            const auto held = before.find(key);
+            if (held == before.end())
+                config[key] = value;
+            else if (*held != value && key != "script" && config.value("script", json::object()).is_object())
+                config["script"][key] = value;
+        }
+        if (config == before)
+            return okStatus(); // the experiment itself, or merged already (a resumed script starts again)
+        m_state.newConfig = config.dump();
+        m_state.newConfigHash = configHash(config);
         return okStatus();
     }
 
@@ -691,12 +723,14 @@ private:
     void noteSplitFigure(const std::string &name, int64_t step, std::optional<double> v)
     {
         json &final = m_state.summary["final"];
+        json &finalStep = m_state.summary["final_step"];
         json &best = m_state.summary["best"];
         json &bestStep = m_state.summary["best_step"];
-        for (json *o : {&final, &best, &bestStep})
+        for (json *o : {&final, &finalStep, &best, &bestStep})
             if (!o->is_object())
                 *o = json::object();
         final[name] = v ? json(*v) : json(nullptr);
+        finalStep[name] = step;
         m_state.changed = true;
         if (!v)
             return;
@@ -852,8 +886,7 @@ private:
     {
         // Labbook's own trainer (its run_started names the engine): a script's "best" checkpoint may name the
         // step it saved at with the best value so far (Lightning's callback does), which is no best step.
-        const json run = m_state.summary.value("run", json()); // (operator[] would add a null "run")
-        if (!metric.is_object() || !run.is_object() || !run.contains("engine"))
+        if (!metric.is_object() || !recordedByWorker(m_state.summary).value_or(false))
             return;
         for (const auto &[name, value] : metric.items()) {
             if (!value.is_number())

@@ -37,6 +37,14 @@ bool RunSummary::pruned() const
     return status == RunStatus::Cancelled && std::find(tags.begin(), tags.end(), kPrunedTag) != tags.end();
 }
 
+std::optional<bool> recordedByWorker(const nlohmann::json &summary)
+{
+    const auto run = summary.is_object() ? summary.find("run") : summary.end();
+    if (!summary.is_object() || run == summary.end() || !run->is_object())
+        return std::nullopt;
+    return run->contains("engine");
+}
+
 std::optional<double> RunSummary::listedValue(const std::string &key) const
 {
     const auto best = summaryValue("best", key);

@@ -59,6 +59,10 @@ bool validUid(std::string_view uid);
 // The tag a sweep puts on a run it pruned (RunSummary::pruned()).
 inline constexpr char kPrunedTag[] = "pruned";
 
+// Whether a run's summary says Labbook's worker recorded it: its run_started event names the engine, which a
+// script's (the Python library's, another trainer's) does not. nullopt before any run_started was stored.
+std::optional<bool> recordedByWorker(const nlohmann::json &summary);
+
 struct RunSummary {
     int64_t id = 0;
     std::string uid;         // globally unique (worker, journal and remote side use it)
@@ -105,6 +109,8 @@ struct RunSummary {
     {
         return task == "binary" && listedValue("val/f1") ? "val/f1" : "val/macro_f1";
     }
+    // Whether Labbook's worker trained it (recordedByWorker), rather than a script; nullopt before it started.
+    std::optional<bool> byWorker() const { return recordedByWorker(summary); }
 };
 
 // Whether a metric's best over a run is listed beside its final value: not the test split's (choosing by it is

@@ -47,18 +47,31 @@ def get_requires_for_build_sdist(config_settings=None):
     return []
 
 
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def _write_wheel(wheel_directory, files):
+    """A wheel of these (archive name, bytes) files and the .dist-info PEP 427 asks for; returns its file name."""
     filename = f"{NAME}-{VERSION}-py3-none-any.whl"
-    files = [(arc, open(path, "rb").read()) for path, arc in _sources()]
-    files.append((f"{DIST_INFO}/METADATA", _metadata().encode()))
-    files.append((f"{DIST_INFO}/WHEEL", b"Wheel-Version: 1.0\nGenerator: labbook_build\nRoot-Is-Purelib: true\n"
-                                        b"Tag: py3-none-any\n"))
+    files = files + [(f"{DIST_INFO}/METADATA", _metadata().encode()),
+                     (f"{DIST_INFO}/WHEEL", b"Wheel-Version: 1.0\nGenerator: labbook_build\nRoot-Is-Purelib: true\n"
+                                            b"Tag: py3-none-any\n")]
     record = "".join(_record_line(arc, data) for arc, data in files) + f"{DIST_INFO}/RECORD,,\n"
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w", zipfile.ZIP_DEFLATED) as whl:
         for arc, data in files:
             whl.writestr(arc, data)
         whl.writestr(f"{DIST_INFO}/RECORD", record)
     return filename
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _write_wheel(wheel_directory, [(arc, open(path, "rb").read()) for path, arc in _sources()])
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    """PEP 660 (`pip install -e python/`): a .pth file that puts this folder on the path, so edits take effect."""
+    return _write_wheel(wheel_directory, [(f"__editable__.{NAME}.pth", (ROOT + "\n").encode())])
 
 
 def build_sdist(sdist_directory, config_settings=None):

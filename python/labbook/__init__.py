@@ -129,10 +129,10 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
         fields["task"] = task
     if place.resumed:
         fields["resumed"] = True
-    run._emit("run_started", **fields)
-    if place.origin in ("target", "given") and place.config_in_store and config:
-        # The store keeps the target's experiment as the run's config; the script's own is kept in the log.
-        run.message("the training script's config: " + _compact(config))
+    run._emit("run_started", **fields)  # under a target, the store keeps config= beside the experiment, as "script"
+    if place.origin == "store":  # as a tracker says where a run went: `lbk show N` finds it
+        warn(f"run {place.store_id} ({place.name}) is recorded into {place.store}; `lbk show {place.store_id}` and "
+             "the GUI show it")
     if place.origin == "folder":
         journal = os.path.abspath(place.journal)
         store = f"--store {shlex.quote(place.store)} " if place.store else ""
@@ -140,11 +140,6 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
     if place.appended:  # a script started again with the same journal= (its name and config may differ)
         warn(f"{place.journal} holds run {place.uid} already: this run is appended to it and recorded as that run "
              "(give another journal= path for a new run)")
-
-
-def _compact(value):
-    import json
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _device():

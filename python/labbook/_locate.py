@@ -28,10 +28,9 @@ class Place:
     run_dir: str
     origin: str           # "target", "store", "folder" or "given"
     store_id: int = 0     # the store's run id when lbk record created it
-    config_in_store: bool = False  # the store already holds the config (the target's experiment, or lbk record's)
     resumed: bool = False  # a target's `lbk resume` started the script again (LABBOOK_RESUME=1)
     appended: bool = False  # journal= named a file that holds a run already: this one continues it
-    store: str = ""        # the store= given, for the hint of a run written to a folder instead
+    store: str = ""        # the store: lbk record's, or the store= given (the hint of a run written to a folder)
 
 
 def default_name():
@@ -48,7 +47,7 @@ def from_target(name):
         return None
     uid = os.environ.get("LABBOOK_RUN_UID", "")
     return Place(os.path.join(run_dir, "journal.jsonl"), uid, os.environ.get("LABBOOK_RUN_NAME", "") or name or "",
-                 run_dir, "target", config_in_store=True, resumed=_resumed())
+                 run_dir, "target", resumed=_resumed())
 
 
 def lbk_program(explicit=None):
@@ -78,7 +77,7 @@ def from_store(lbk, name, config, tags, task, store=None, experiment=None):
     try:
         out = json.loads(done.stdout)
         return Place(out["journal"], out["uid"], name, out["run_dir"], "store", int(out["id"]),
-                     config_in_store=True)
+                     store=out.get("store", ""))
     except (ValueError, KeyError, TypeError):
         raise LocateError(f"{lbk} record printed no run: {done.stdout.strip()!r}") from None
 
@@ -97,8 +96,7 @@ def given(journal, name):
     held = "" if os.environ.get("LABBOOK_RUN_UID") else _journal_uid(journal)
     uid = os.environ.get("LABBOOK_RUN_UID", "") or held or secrets.token_hex(6)
     return Place(journal, uid, name or os.environ.get("LABBOOK_RUN_NAME", "") or default_name(),
-                 os.path.dirname(os.path.abspath(journal)), "given",
-                 config_in_store=bool(os.environ.get("LABBOOK_RUN_DIR")), resumed=_resumed(), appended=bool(held))
+                 os.path.dirname(os.path.abspath(journal)), "given", resumed=_resumed(), appended=bool(held))
 
 
 def _journal_uid(journal):

@@ -5,6 +5,7 @@ where the journal still works, as a warning in the run's log), and the training 
 import functools
 import hashlib
 import math
+import operator
 import os
 import traceback
 
@@ -14,6 +15,7 @@ from ._report import warn
 from ._values import as_list, finite_or_none, jsonable, scalar
 
 PREDICTION_CHUNK = 2000  # rows per predictions event, so that no journal line grows beyond a few megabytes
+MAX_HISTOGRAM_BINS = 10000  # what the store keeps of one histogram (kMaxBins in core/store/ingest.cpp)
 
 
 def _guarded(method, computes=False):
@@ -230,12 +232,20 @@ class Run:
         if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
             raise ValueError(f"histogram {name!r}: lo={lo}, hi={hi}; need finite lo < hi")
         if counts is None:
-            if not (isinstance(bins, int) and bins >= 1):
-                raise ValueError(f"histogram {name!r}: bins={bins!r}; give 1 or more")
+            try:
+                bins = operator.index(bins)  # an int, or numpy's
+            except TypeError:
+                bins = None
+            if bins is None or not 1 <= bins <= MAX_HISTOGRAM_BINS:
+                raise ValueError(f"histogram {name!r}: bins={bins!r}; give a whole number from 1 to "
+                                 f"{MAX_HISTOGRAM_BINS} (the most the store keeps)")
             counts = _metrics.histogram([float(v) for v in as_list(values)], bins, lo, hi)
         counts = [scalar(c) for c in as_list(counts)]
         if not counts or any(not (isinstance(c, (int, float)) and float(c).is_integer() and c >= 0) for c in counts):
             raise ValueError(f"histogram {name!r}: counts must be whole numbers, 0 or more (one per bin)")
+        if len(counts) > MAX_HISTOGRAM_BINS:
+            raise ValueError(f"histogram {name!r}: {len(counts)} counts; the store keeps at most "
+                             f"{MAX_HISTOGRAM_BINS} bins")
         counts = [int(c) for c in counts]
         return self._emit_histogram(str(name), counts, float(lo), float(hi), split, step)
 
@@ -400,8 +410,9 @@ def _prediction_row(i, row):
         if not isinstance(entry, (list, tuple)) or len(entry) != 2 or scalar(entry[1]) is None:
             raise ValueError(f"rows[{i}].top: {entry!r} is not a [label, probability] pair")
         p = float(scalar(entry[1]))
-        if not math.isfinite(p):
-            raise ValueError(f"rows[{i}].top: the probability of {entry[0]!r} is {p}; give finite probabilities")
+        if not (math.isfinite(p) and 0 <= p <= 1):
+            raise ValueError(f"rows[{i}].top: the probability of {entry[0]!r} is {p}; give probabilities from 0 to 1 "
+                             "(softmax or sigmoid outputs, not logits)")
         top.append([str(entry[0]), p])
     out = {"id": str(row["id"]), "title": str(row.get("title", "")), "truth": truth, "top": top}
     probs = dict((label, p) for label, p in top)

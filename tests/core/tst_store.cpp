@@ -1212,6 +1212,40 @@ private Q_SLOTS:
         }
     }
 
+    // A target's script trains by a config of its own (run_started's), not the experiment the run was created with:
+    // merged in (new keys added, differing ones under "script"), so compare diffs it. Found by an audit: the stored
+    // config said adamw and a bag model for a script that ran SGD on a linear model. Labbook's worker (the engine
+    // named) and a second run_started (a resumed script) change nothing.
+    void aTargetScriptsConfigIsMergedIntoTheExperiment()
+    {
+        auto store = openStore(scratch() / "script-config.db");
+        NewRun nr;
+        nr.name = "script";
+        nr.config = {{"optimizer", {{"type", "adamw"}, {"lr", 0.003}}}, {"data", {{"path", "a.jsonl"}}}};
+        nr.configHash = "experiment";
+        const int64_t id = store->createRun(nr)->id;
+        const fs::path journal = store->path().parent_path() / "script-config.jsonl";
+        const json script = {{"optimizer", "sgd"}, {"data", {{"path", "a.jsonl"}}}, {"args", {{"lr", 0.5}}}};
+        append(journal, line(1, "run_started", {{"config", script}, {"version", "labbook-python 0.1.0"}}) +
+                            line(2, "run_started", {{"config", script}, {"resumed", true}}));
+        QVERIFY(ingestJournal(*store, id, journal));
+        const auto run = store->runById(id);
+        const json expected = {{"optimizer", {{"type", "adamw"}, {"lr", 0.003}}},
+                               {"data", {{"path", "a.jsonl"}}},
+                               {"args", {{"lr", 0.5}}},
+                               {"script", {{"optimizer", "sgd"}}}};
+        QCOMPARE(run->config, expected);
+        QVERIFY(run->configHash != "experiment");
+        QCOMPARE(run->byWorker(), std::optional<bool>(false));
+
+        const int64_t worker = store->createRun(nr)->id; // Labbook's worker sends the experiment it was given
+        const fs::path workerJournal = store->path().parent_path() / "worker-config.jsonl";
+        append(workerJournal, line(1, "run_started", {{"config", script}, {"engine", "LibTorch"}}));
+        QVERIFY(ingestJournal(*store, worker, workerJournal));
+        QCOMPARE(store->runById(worker)->config, nr.config);
+        QCOMPARE(store->runById(worker)->byWorker(), std::optional<bool>(true));
+    }
+
     // A store moved with its runs folder beside it (as STORE.md lays them out) finds its runs' folders by uid: the
     // recorded absolute path is gone. A folder that is still where it was recorded is left as it is.
     void aMovedStoreFindsItsRunFolders()
@@ -1292,6 +1326,7 @@ private Q_SLOTS:
         QCOMPARE(summary["best_step"]["val/accuracy"].get<int>(), 20);
         QCOMPARE(summary["best"]["val/loss"].get<double>(), 0.9); // lower is better
         QCOMPARE(summary["final"]["test/accuracy"].get<double>(), 0.65);
+        QCOMPARE(summary["final_step"]["val/accuracy"].get<int>(), 30); // the last evaluation's, for lbk show
         QVERIFY(!summary["final"].contains("train/loss"));
     }
 

@@ -38,7 +38,9 @@ class ByHandTest(unittest.TestCase):
 
     def test_a_finished_run_is_in_the_store(self):
         proc, run_id, uid = self.start(5, 0)
-        proc.communicate(timeout=60)
+        _, said = proc.communicate(timeout=60)
+        # Found by an audit: init() said nothing of where the run went.
+        self.assertIn(f"labbook: run {run_id} (by-hand) is recorded into {self.store}; `lbk show {run_id}`", said)
         run = self.show(run_id)
         self.assertEqual((run["status"], run["name"], run["uid"], run["task"]), ("finished", "by-hand", uid, "binary"))
         self.assertEqual(run["tags"], ["a", "b"])

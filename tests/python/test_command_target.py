@@ -56,6 +56,12 @@ class CommandTargetTest(unittest.TestCase):
             self.assertIn(key, final)
         self.assertGreater(final["test/accuracy"], 0.5)  # five classes: chance is about 0.2
         self.assertEqual(run["summary"]["run"]["version"], "labbook-python 0.1.0")
+        # The script's own settings (its config=) merged into the experiment it was given: compare diffs them.
+        self.assertEqual(run["config"]["args"]["epochs"], 2)
+        self.assertEqual(run["config"]["model"]["type"], "bag")
+        self.assertNotIn("script", run["config"])  # nothing of the experiment's did the script set otherwise
+        # Found by an audit: a script's run was said to keep a checkpoint at its best step, as Labbook's worker does.
+        self.assertNotIn("kept checkpoint", self.lbk("show", str(rid)).stdout)
         self.assertEqual(run["summary"]["lr_suggestion"]["method"], "steepest")
         keys = {k for (k,) in query(self.store, "SELECT DISTINCT key FROM metrics WHERE run = ?", rid)}
         self.assertLessEqual({"train/loss", "lr", "train/examples_per_s", "val/accuracy", "val/loss"}, keys)
@@ -95,7 +101,8 @@ class CommandTargetTest(unittest.TestCase):
 
     def test_lbk_cancel_gives_cancelled(self):
         run = self.start_slow()
-        self.lbk("cancel", str(run["id"]))
+        asked = self.lbk("cancel", str(run["id"]))
+        self.assertIn("the script gets SIGTERM", asked.stdout + asked.stderr)  # not "it saves a checkpoint"
         status = wait_for(lambda: self.show(run["id"])["status"] not in ("queued", "running") and
                           self.show(run["id"])["status"], timeout=120, what="the run to end")
         self.assertEqual(status, "cancelled")
@@ -111,8 +118,11 @@ class CommandTargetTest(unittest.TestCase):
         error = self.show(run["id"])["error"]
         self.assertIn("ended without reporting how the run ended", error)
         self.assertIn("starts the target's worker again, with LABBOOK_RESUME=1", error)
+        self.assertNotIn("from the last checkpoint", self.lbk("show", str(run["id"])).stdout)  # it keeps none
         # lbk resume starts the script again and tells it so; the library marks the new start as a resume.
-        self.lbk("resume", str(run["id"]), "--detach")
+        resumed = self.lbk("resume", str(run["id"]), "--detach")
+        # Found by an audit: it said "from its last checkpoint" for a script that keeps none.
+        self.assertIn("starts the target's script again with LABBOOK_RESUME=1", resumed.stderr)
         status = wait_for(lambda: self.show(run["id"])["status"] not in ("queued", "running") and
                           self.show(run["id"])["status"], timeout=180, what="the resumed run to end")
         self.assertEqual(status, "finished")

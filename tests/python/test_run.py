@@ -88,16 +88,14 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual(os.listdir(elsewhere), [])
         self.assertIn("store= and folder= are ignored under a Labbook target", done.stderr)
 
-    def test_a_targets_journal_keeps_the_scripts_config_in_the_log(self):
-        # Under a target the store holds the target's experiment as the config; the script's goes to the log,
-        # also when the script names the journal itself (--labbook-journal {journal}).
-        path, proc = child(self, "run.finish()", LABBOOK_RUN_DIR=temp_dir(self))
-        proc.communicate(timeout=60)
-        logs = [e["message"] for e in events(path) if e["type"] == "log"]
-        self.assertIn('the training script\'s config: {"lr":0.1}', logs)
-        path, proc = child(self, "run.finish()")  # by hand: the config is the run's own, no log line
-        proc.communicate(timeout=60)
-        self.assertFalse([e for e in events(path) if e["type"] == "log"])
+    def test_a_targets_journal_keeps_the_scripts_config_in_run_started(self):
+        # Under a target the store merges the script's config into the experiment it holds (tst_journal); the
+        # journal carries it in run_started, with no log line, by hand as under a target.
+        for extra in ({"LABBOOK_RUN_DIR": temp_dir(self)}, {}):
+            path, proc = child(self, "run.finish()", **extra)
+            proc.communicate(timeout=60)
+            self.assertEqual(events(path)[0]["config"], {"lr": 0.1})
+            self.assertFalse([e for e in events(path) if e["type"] == "log"])
 
     @needs_torch
     def test_tensors_and_numpy_values(self):
@@ -166,17 +164,30 @@ class RunApiTest(unittest.TestCase):
         self.assertIn("rows[0].top: ('a',) is not a [label, probability] pair", err.getvalue())
 
     def test_histograms_from_values_or_counts(self):
+        class Index:  # what numpy's integers are to operator.index
+            def __init__(self, n):
+                self.n = n
+
+            def __index__(self):
+                return self.n
+
         path = journal_in(self)
         run = labbook.init(journal=path)
         run.histogram("grad_norm", [0.5, 1.5, 2.5, 9.0], lo=0, hi=3, bins=3, split="train", step=2)
         run.histogram("p_true", counts=[1, 2], step=2)
         with redirect_stderr(io.StringIO()) as err:
             run.histogram("bad", [1.0], lo=1, hi=1)
+            # Found by an audit: a million bins were written (a 2 MB line) and then dropped by the store unseen.
+            self.assertFalse(run.histogram("many", [0.5], bins=1_000_000))
+            self.assertFalse(run.histogram("many", counts=[1] * 10001))
+        run.histogram("numpy_bins", [0.5], bins=Index(2))  # an integer type of another library (numpy.int64)
         run.finish()
         h = [e for e in events(path) if e["type"] == "histogram"]
         self.assertEqual([(e["name"], e["counts"], e["split"]) for e in h],
-                         [("grad_norm", [1, 1, 2], "train"), ("p_true", [1, 2], "val")])
+                         [("grad_norm", [1, 1, 2], "train"), ("p_true", [1, 2], "val"), ("numpy_bins", [0, 1], "val")])
         self.assertIn("need finite lo < hi", err.getvalue())
+        self.assertIn("bins=1000000; give a whole number from 1 to 10000", err.getvalue())
+        self.assertIn("10001 counts; the store keeps at most 10000 bins", err.getvalue())
 
     def test_lr_finder_from_pairs_dicts_and_a_given_rate(self):
         path = journal_in(self)
@@ -395,10 +406,13 @@ class RunApiTest(unittest.TestCase):
             self.assertIsNone(run.evaluation("val", step=1, labels=names, truth=[0, 1], probs=two, ids=["x"]))
             self.assertIsNone(run.evaluation("val", step=2, labels=names, truth=[], probs=[]))
             self.assertIsNone(run.predictions([{"id": "p", "truth": "a", "top": [["a", float("nan")]]}], step=3))
+            # Found by an audit: a logit as a probability was taken.
+            self.assertIsNone(run.predictions([{"id": "q", "truth": "a", "top": [["a", 1.7]]}], step=3))
         said = err.getvalue()
         self.assertIn("truth and probs hold no example: nothing to evaluate", said)
-        self.assertIn("rows[0].top: the probability of 'a' is nan; give finite probabilities", said)
-        self.assertEqual(types(path), ["run_started", "log", "log", "log"])  # warnings only, nothing half-written
+        self.assertIn("rows[0].top: the probability of 'a' is nan; give probabilities from 0 to 1", said)
+        self.assertIn("rows[0].top: the probability of 'a' is 1.7; give probabilities from 0 to 1", said)
+        self.assertEqual(types(path), ["run_started", "log", "log", "log", "log"])  # warnings, nothing half-written
         run.predictions([{"id": "p", "truth": None, "top": [["a", 0.7]]}], step=4)
         self.assertEqual(events(path)[-1]["rows"][0]["truth"], [])
         # One-hot targets against a softmax are single-label; index lists of varying length are index lists.
@@ -424,7 +438,7 @@ class RunApiTest(unittest.TestCase):
             run.log({"x": 1.0}, step=True)
         said = err.getvalue()
         self.assertIn("counts must be whole numbers, 0 or more", said)
-        self.assertIn("bins=0; give 1 or more", said)
+        self.assertIn("bins=0; give a whole number from 1 to 10000", said)
         self.assertIn("points has 3 learning rates but 2 losses", said)
         self.assertEqual(said.count("give the optimizer step as a whole number"), 2)
         run.evaluation("val", step=22, labels=["a", "b"], truth=[0], probs=[[0.9, 0.1]])

@@ -260,7 +260,7 @@ void RunView::updateHeader()
     const auto &ran = r.summary.contains("run") ? r.summary["run"] : nlohmann::json();
     if (ran.is_object() && ran.value("version", nlohmann::json()).is_string()) {
         const QString version = qs(ran["version"].get<std::string>());
-        const bool worker = !version.isEmpty() && version.front().isDigit(); // the worker writes its bare version
+        const bool worker = r.byWorker().value_or(false);
         const int threads = ran.value("threads", nlohmann::json()).is_number_integer() ? ran["threads"].get<int>() : 0;
         const nlohmann::json device = ran.value("device", nlohmann::json());
         row(tr("Recorded by"), QStringLiteral("%1 (%2, %3)")
