@@ -152,6 +152,7 @@ json binarySummary(const std::vector<float> &pPositive, const std::vector<int> &
     s["pr_auc"] = finite(averagePrecision(pPositive, truth));
     s["roc"] = rocCurve(pPositive, truth);
     s["pr"] = prCurve(pPositive, truth);
+    s["best_f1"] = bestF1Threshold(pPositive, truth);
     return s;
 }
 
@@ -281,6 +282,27 @@ json prCurve(const std::vector<float> &scores, const std::vector<int> &positive,
         pts.emplace_back(double(tp) / double(totalPos), double(tp) / double(tp + fp));
     }
     return thin(std::move(pts), maxPoints);
+}
+
+json bestF1Threshold(const std::vector<float> &scores, const std::vector<int> &positive)
+{
+    const auto order = byScoreDesc(scores);
+    const int64_t totalPos = std::count_if(positive.begin(), positive.end(), [](int p) { return p != 0; });
+    if (totalPos == 0)
+        return json();
+    int64_t tp = 0, fp = 0;
+    double best = -1, at = 1;
+    for (size_t i = 0; i < order.size(); ++i) {
+        positive[order[i]] ? ++tp : ++fp;
+        if (i + 1 < order.size() && scores[order[i + 1]] == scores[order[i]])
+            continue;
+        const double f1 = 2.0 * double(tp) / double(tp + fp + totalPos); // 2tp / (2tp + fp + fn)
+        if (f1 > best) {
+            best = f1;
+            at = scores[order[i]];
+        }
+    }
+    return {{"threshold", at}, {"f1", best}};
 }
 
 std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo, double hi)

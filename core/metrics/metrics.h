@@ -49,6 +49,10 @@ double averagePrecision(const std::vector<float> &scores, const std::vector<int>
 // Curves as [x, y] points, at most maxPoints of them: ROC is (fpr, tpr), PR is (recall, precision).
 nlohmann::json rocCurve(const std::vector<float> &scores, const std::vector<int> &positive, size_t maxPoints = 200);
 nlohmann::json prCurve(const std::vector<float> &scores, const std::vector<int> &positive, size_t maxPoints = 200);
+// The probability the positive class is best predicted from on these scores, by F1: {"threshold", "f1"} (the
+// threshold is a score: everything at it or above is predicted positive); null without positives. What a binary
+// evaluation records as "best_f1", for `lbk predict --threshold` (read off the validation split, not the test's).
+nlohmann::json bestF1Threshold(const std::vector<float> &scores, const std::vector<int> &positive);
 
 // Equal-width bins over [lo, hi]; values outside are clamped into the end bins, NaN ignored.
 std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo = 0.0, double hi = 1.0);

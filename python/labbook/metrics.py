@@ -88,6 +88,7 @@ def binary_summary(p_positive, truth, labels, loss=None):
     s["pr_auc"] = _finite(average_precision(p_positive, positive))
     s["roc"] = roc_curve(p_positive, positive)
     s["pr"] = pr_curve(p_positive, positive)
+    s["best_f1"] = best_f1_threshold(p_positive, positive)
     # A rare positive class makes an all-negative model look skilled by accuracy: both counts kept, and said.
     predicted_positive = sum(1 for p in p_positive if p >= PREDICTED_FROM)
     s["positives"] = {"true": sum(positive), "predicted": predicted_positive}
@@ -163,7 +164,7 @@ def _desc(scores):
 
 
 def _threshold_points(scores, positive):
-    """(tp, fp) after each distinct score, highest first."""
+    """(tp, fp, score) after each distinct score, highest first."""
     order = _desc(scores)
     tp = fp = 0
     for i, idx in enumerate(order):
@@ -173,7 +174,7 @@ def _threshold_points(scores, positive):
             fp += 1
         if i + 1 < len(order) and scores[order[i + 1]] == scores[idx]:
             continue
-        yield tp, fp
+        yield tp, fp, scores[idx]
 
 
 def average_precision(scores, positive):
@@ -182,7 +183,7 @@ def average_precision(scores, positive):
     if total_pos == 0 or total_pos == len(scores):
         return math.nan if total_pos == 0 else 1.0
     ap = prev_recall = 0.0
-    for tp, fp in _threshold_points(scores, positive):
+    for tp, fp, _ in _threshold_points(scores, positive):
         recall = tp / total_pos
         ap += (recall - prev_recall) * (tp / (tp + fp))
         prev_recall = recall
@@ -206,7 +207,7 @@ def roc_curve(scores, positive, max_points=200):
     total_neg = len(scores) - total_pos
     if total_pos == 0 or total_neg == 0:
         return []
-    pts = [(0.0, 0.0)] + [(fp / total_neg, tp / total_pos) for tp, fp in _threshold_points(scores, positive)]
+    pts = [(0.0, 0.0)] + [(fp / total_neg, tp / total_pos) for tp, fp, _ in _threshold_points(scores, positive)]
     return _thin(pts, max_points)
 
 
@@ -215,8 +216,22 @@ def pr_curve(scores, positive, max_points=200):
     total_pos = sum(1 for p in positive if p)
     if total_pos == 0:
         return []
-    pts = [(tp / total_pos, tp / (tp + fp)) for tp, fp in _threshold_points(scores, positive)]
+    pts = [(tp / total_pos, tp / (tp + fp)) for tp, fp, _ in _threshold_points(scores, positive)]
     return _thin(pts, max_points)
+
+
+def best_f1_threshold(scores, positive):
+    """{"threshold", "f1"}: the score from which predicting positive gives the best F1 (None without positives),
+    as core/metrics' bestF1Threshold: what `lbk predict --threshold` takes."""
+    total_pos = sum(1 for p in positive if p)
+    if total_pos == 0:
+        return None
+    best, at = -1.0, 1.0
+    for tp, fp, score in _threshold_points(scores, positive):
+        f1 = 2 * tp / (tp + fp + total_pos)  # 2tp / (2tp + fp + fn)
+        if f1 > best:
+            best, at = f1, score
+    return {"threshold": at, "f1": best}
 
 
 def histogram(values, bins=20, lo=0.0, hi=1.0):

@@ -51,6 +51,10 @@ private Q_SLOTS:
         QCOMPARE(s["roc_auc"].get<double>(), 0.75);
         QVERIFY(s["roc"].size() >= 2);
         QCOMPARE(s["roc"].back()[0].get<double>(), 1.0);
+        // Where F1 peaks: predicting positive from 0.4 up finds both positives for one false one, F1 0.8.
+        QCOMPARE(s["best_f1"]["f1"].get<double>(), 0.8);
+        QCOMPARE(s["best_f1"]["threshold"].get<float>(), 0.4f);
+        QVERIFY(lbk::binarySummary({0.9f}, {0}, {"not x", "x"}, 0.3)["best_f1"].is_null()); // no positive
     }
 
     void binaryTieAtOneHalfIsPositive()

@@ -39,6 +39,7 @@ class SummaryTest(unittest.TestCase):
         self.assertEqual(s["roc_auc"], 0.75)
         self.assertGreaterEqual(len(s["roc"]), 2)
         self.assertEqual(s["roc"][-1][0], 1.0)
+        self.assertEqual(s["best_f1"], {"threshold": .4, "f1": .8})  # as tst_metrics: both positives, one false
         tie = metrics.binary_summary([.5, .5], [1, 0], ["not x", "x"], 0.7)
         self.assertEqual((tie["accuracy"], tie["confusion"][1][1], tie["confusion"][0][1]), (0.5, 1, 1))
         self.assertEqual(s["positives"], {"true": 2, "predicted": 2})

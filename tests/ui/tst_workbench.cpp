@@ -438,7 +438,9 @@ private Q_SLOTS:
         const json withFolder = form->experiment();
         form->setExperiment(withFolder);
         QTRY_COMPARE_WITH_TIMEOUT(layers->text(), QString(), 5000);
-        QCOMPARE(layers->placeholderText(), QStringLiteral("from the checkpoint: 12 (its num_hidden_layers)"));
+        // The folder's values once it has been read again (on another thread: waited for, not raced).
+        QTRY_COMPARE_WITH_TIMEOUT(layers->placeholderText(), QStringLiteral("from the checkpoint: 12 (its num_hidden_layers)"),
+                                  10000);
         form->setFieldValue(QStringLiteral("model.init_from"), "");
         QTRY_COMPARE_WITH_TIMEOUT(layers->text(), QStringLiteral("1"), 5000);
         QCOMPARE(layers->placeholderText(), QStringLiteral("default: 1"));
@@ -748,6 +750,8 @@ private Q_SLOTS:
                                      view->classes()->rocPlot()->graph(0)->dataCount() > 5, 10000);
         QVERIFY(view->classes()->prPlot()->graph(0)->dataCount() > 5);
         QVERIFY(view->classes()->headline().contains(QLatin1String("roc_auc")));
+        QVERIFY2(view->classes()->headline().contains(QLatin1String("lbk predict --threshold")),
+                 qPrintable(view->classes()->headline())); // where F1 peaks, and how to score by it
         shoot(QStringLiteral("run-per-class-binary"));
         view->tabs()->setCurrentIndex(RunView::Histograms);
         QTRY_COMPARE_WITH_TIMEOUT(view->histograms()->histogramNames(),

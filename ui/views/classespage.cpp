@@ -185,6 +185,10 @@ void ClassesPage::showEvaluation()
         if (s.contains(key) && s[key].is_number())
             parts << QStringLiteral("%1 <b>%2</b>").arg(qs(key), formatMetric(s[key].get<double>()));
     }
+    // A binary run's F1 at 0.5 can hide a model that ranks well: where its F1 peaks, and how to predict by it.
+    if (const auto b = s.value("best_f1", nlohmann::json()); b.is_object() && b.value("f1", 0.0) > 0)
+        parts << tr("best F1 <b>%1</b> from p &ge; %2 (<tt>lbk predict --threshold %2</tt>)")
+                     .arg(formatMetric(b["f1"].get<double>()), QString::number(b["threshold"].get<double>(), 'g', 3));
     m_headline->setText(parts.join(QStringLiteral(" &nbsp; ")));
     showCautions(s.value("cautions", nlohmann::json()));
     m_model->setSummary(s);
