@@ -1449,6 +1449,9 @@ int exportRun(const Common &c, const ExportOptions &o)
         writePredictionsCsv(*store, r->id, out);
     } else {
         writeMetricsCsv(*store, r->id, out);
+        if (all) // found by an audit: the predictions were left out without a word
+            std::fprintf(stderr, "note: a CSV file holds one table: these are the metrics; --what predictions writes "
+                         "the predictions\n");
     }
     if (!o.out.empty())
         std::fprintf(stderr, "wrote %s\n", o.out.c_str());

@@ -197,11 +197,12 @@ void defineReading(CLI::App &app, Invocation &inv)
     pred->add_option("--search", p.text, "Text in the title (a pre-training run: in the masked token's context)");
     pred->add_option("--limit", p.limit, "At most this many (0: all)")->check(atLeast(0))->capture_default_str();
 
-    auto *exp = app.add_subcommand("export", "Export a run's metrics and predictions as CSV or JSON");
+    auto *exp = app.add_subcommand("export", "Export a run's metrics and predictions (CSV, JSON) or its model (a "
+                                             "folder for lbk predict and Python, or Hugging Face's)");
     exp->add_option("run", inv.exportRun.run, "Run")->required();
     exp->add_option("--format", inv.exportRun.format, "csv, json, model (a folder for Python and `lbk predict`) or hf (a fine-tuned encoder for transformers)")
         ->capture_default_str();
-    exp->add_option("--what", inv.exportRun.what, "all, metrics or predictions")
+    exp->add_option("--what", inv.exportRun.what, "all, metrics or predictions (CSV: one table; all gives the metrics)")
         ->check(CLI::IsMember({"all", "metrics", "predictions"}))
         ->capture_default_str();
     exp->add_option("--out", inv.exportRun.out, "Output file (default: standard output); --format model or hf: a folder");
@@ -236,6 +237,10 @@ void defineScoring(CLI::App &app, Invocation &inv)
     predict->add_option("--max-bad-share", p.maxBadShare,
                         "Fail (keeping the rows scored) when more than this share of lines cannot be scored "
                         "(default: the model's data.max_bad_share, 0.01 unless its experiment set another)")
+        ->check(CLI::Range(0.0, 1.0));
+    predict->add_option("--threshold", p.threshold,
+                        "Binary and multilabel models: a label is predicted from this probability up (default 0.5, as "
+                        "the run's metrics count); read a better one off the run's precision-recall curve")
         ->check(CLI::Range(0.0, 1.0));
     predict->add_flag("--resume", p.resume,
                       "Continue an interrupted run of the same model, data and options from where its OUT.partial "

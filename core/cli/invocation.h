@@ -37,6 +37,7 @@ struct Invocation {
         std::string model, data, out, format = "auto", precision = "auto", shard;
         int threads = 0, batchSize = 512, topK = 0;
         double maxBadShare = -1; // below 0: the model's data.max_bad_share
+        double threshold = -1;   // below 0: kPredictedFrom (0.5)
         bool resume = false;
     } predict;
     struct {

@@ -86,12 +86,16 @@ struct PredictOptions {
     // Lines that cannot be scored, as a share of the lines read, above which predict fails (the rows scored are
     // kept); below 0: the model's own data.max_bad_share, what its training allowed.
     double maxBadShare = -1;
+    // Binary and multilabel models: a label is predicted from this probability up (a binary row's label, a
+    // multilabel row's set); below 0, kPredictedFrom as the run's metrics count. A multiclass model refuses one.
+    double threshold = -1;
     // Continue an interrupted run of the same inputs from where its OUT.partial stopped (engine/predictprogress.h);
     // without one, or for other inputs, start afresh and say why. A file output only.
     bool resume = false;
 };
 struct PredictResult {
     int64_t rows = 0;
+    bool inputChanged = false; // a --resume found its input changed: the partial rows it continued are not kept
     int64_t skipped = 0;      // lines that were not JSON objects, or had no text in the field the model reads
     std::string firstSkipped; // "file:line: what"
     int64_t nonFinite = 0;    // rows whose probabilities were NaN or infinite (a damaged or diverged model)

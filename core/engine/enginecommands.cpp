@@ -194,6 +194,7 @@ int predict(const Invocation &inv)
     PredictOptions o{*folder, data, p.out, p.format, p.threads, p.batchSize, p.topK, p.precision};
     o.warn = warn;
     o.maxBadShare = p.maxBadShare;
+    o.threshold = p.threshold;
     if (const auto shard = parseShard(p.shard))
         std::tie(o.shard, o.shards) = *shard;
     o.resume = p.resume;

@@ -2,6 +2,7 @@
 // labels, model.safetensors, the tokenizer's files), so AutoModelForSequenceClassification.from_pretrained(DIR)
 // and AutoTokenizer.from_pretrained(DIR) load it; an MLM pre-training run as BertForMaskedLM with its
 // sentencepiece model.
+#include <algorithm>
 #include <fstream>
 
 #include "engine/encoder.h"
@@ -55,11 +56,17 @@ Result<ModelExport> writeHfExport(const RunDetail &run, const fs::path &out)
     // Binary: two logits [0, z] (saveEncoderWeights), a single-label classifier over both names.
     const std::string problem = lm.kind == TaskKind::MultiLabel ? "multi_label_classification"
                                                                  : "single_label_classification";
+    // Found by an audit: nothing in the folder said which text the model read, and the tokenizer's model_max_length
+    // was the position table's (64) where the run cut at its tokenizer.max_tokens (32): longer inputs, other
+    // probabilities. "labbook_input" says the recipe; the tokenizer cuts where the run did.
+    json hfConfig = hf::encoderConfigJson(encoder->config(), lm.labels, problem);
+    hfConfig["labbook_input"] = inputRules(lm);
     std::ofstream config(out / "config.json");
-    config << hf::encoderConfigJson(encoder->config(), lm.labels, problem).dump(2) << '\n';
+    config << hfConfig.dump(2) << '\n';
     if (!config)
         return Error{(out / "config.json").string() + ": write failed"};
-    if (auto tok = lm.pretrained->tokenizer->save(out, encoder->config().maxTokens()); !tok)
+    const int64_t cut = std::min<int64_t>(encoder->config().maxTokens(), lm.exp.tokenizer.maxTokens);
+    if (auto tok = lm.pretrained->tokenizer->save(out, cut); !tok)
         return tok.error();
     return ModelExport{lm.checkpoint, lm.step};
 }

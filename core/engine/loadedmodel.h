@@ -53,4 +53,8 @@ struct LoadedModel {
 // An export folder (isExportFolder, engine.h) or a run folder.
 Result<std::unique_ptr<LoadedModel>> loadModel(const std::filesystem::path &folder);
 
+// How a paper becomes the model's input ids (which text, the tokenizer, the token cut), as an export says it: the
+// model card's "input", and a Hugging Face export's config.json "labbook_input" (modelexport.cpp).
+nlohmann::json inputRules(const LoadedModel &lm);
+
 } // namespace lbk

@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/guarded.h"
 #include "engine/loadedmodel.h"
+#include "engine/modelreadme.h"
 #include "store/store.h"
 #include "util/sha256.h"
 
@@ -102,36 +103,6 @@ json architecture(const LoadedModel &lm)
     return arch;
 }
 
-// The card's "input": how a paper becomes the model's input ids.
-json inputRules(const LoadedModel &lm)
-{
-    const auto &tok = lm.exp.tokenizer;
-    if (lm.pretrained)
-        return {{"text", toString(lm.exp.data.text)},
-                {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
-                {"tokenizer",
-                 {{"folder", "hf"},
-                  {"type", lm.pretrained->tokenizer->kind()},
-                  {"max_tokens", tok.maxTokens},
-                  {"special", "[CLS] ... [SEP] (RoBERTa: <s> ... </s>), cut to max_tokens"},
-                  {"pieces", lm.tokenizer->vocabSize()}}}};
-    return {{"text", toString(lm.exp.data.text)},
-            {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
-            {"tokenizer",
-             {{"file", "tokenizer.model"},
-              {"type", toString(tok.type)},
-              {"lowercase_ascii_first", tok.lowercase},
-              {"max_tokens", tok.maxTokens},
-              {"pad_id", 0},
-              {"unk_id", 1},
-              {"pieces", lm.tokenizer->vocabSize()}}},
-            {"empty_text", "bag: the ids [1]; sequence models: one unknown token (1) unless a CLS id leads"},
-            {"words", tok.type == TokenizerType::Word ? json("before sentencepiece, the (lowercased) text becomes its words joined "
-                                                "by single spaces: runs of ASCII letters, digits, '_' and bytes >= 0x80")
-                                         : json()},
-            {"bag_ids", lm.exp.model.hasBag() ? json(bagIdsText(lm.exp.model)) : json()}};
-}
-
 // The validation figures of the exported weights, as the store noted them at their checkpoint (a "best" of the
 // run's summary is each metric's own best, perhaps at another step); empty where it noted none for that step.
 json checkpointFigures(const RunDetail &run, int64_t step)
@@ -160,13 +131,13 @@ json modelCard(const RunDetail &run, const LoadedModel &lm, const json &params)
         {"architecture", architecture(lm)},
         {"parameters", params},
         {"input", inputRules(lm)},
-        {"hyper_parameters", lm.exp.config},
         {"experiment", lm.exp.config},
         {"data", lm.runData},
         {"checkpoint_metrics", checkpointFigures(run, lm.step)},
         {"metrics", run.summary},
         {"weights_checksum", weightsChecksumText(*lm.model)},
-        {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor)"},
+        {"files", {{"weights", "weights.pt (torch.load: dict name -> tensor; Labbook's reference/load_export.py "
+                               "rebuilds the model in PyTorch)"},
                    {"tokenizer", lm.pretrained ? "hf (config.json and the tokenizer's files)" : "tokenizer.model"},
                    {"labels", "labels.json"}}},
     };
@@ -248,10 +219,43 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
     card << cardJson.dump(2) << '\n';
     if (!card)
         return Error{(out / "model.json").string() + ": write failed"};
+    std::ofstream readme(out / "README.md"); // the card in words, for whoever finds the folder
+    readme << modelReadme(cardJson);
+    if (!readme)
+        return Error{(out / "README.md").string() + ": write failed"};
     return ModelExport{lm.checkpoint, lm.step};
 }
 
 } // namespace
+
+json inputRules(const LoadedModel &lm)
+{
+    const auto &tok = lm.exp.tokenizer;
+    if (lm.pretrained)
+        return {{"text", toString(lm.exp.data.text)},
+                {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
+                {"tokenizer",
+                 {{"folder", "hf"},
+                  {"type", lm.pretrained->tokenizer->kind()},
+                  {"max_tokens", tok.maxTokens},
+                  {"special", "[CLS] ... [SEP] (RoBERTa: <s> ... </s>), cut to max_tokens"},
+                  {"pieces", lm.tokenizer->vocabSize()}}}};
+    return {{"text", toString(lm.exp.data.text)},
+            {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
+            {"tokenizer",
+             {{"file", "tokenizer.model"},
+              {"type", toString(tok.type)},
+              {"lowercase_ascii_first", tok.lowercase},
+              {"max_tokens", tok.maxTokens},
+              {"pad_id", 0},
+              {"unk_id", 1},
+              {"pieces", lm.tokenizer->vocabSize()}}},
+            {"empty_text", "bag: the ids [1]; sequence models: one unknown token (1) unless a CLS id leads"},
+            {"words", tok.type == TokenizerType::Word ? json("before sentencepiece, the (lowercased) text becomes its words joined "
+                                                "by single spaces: runs of ASCII letters, digits, '_' and bytes >= 0x80")
+                                         : json()},
+            {"bag_ids", lm.exp.model.hasBag() ? json(bagIdsText(lm.exp.model)) : json()}};
+}
 
 Result<ModelExport> exportModel(const RunDetail &run, const fs::path &out)
 {

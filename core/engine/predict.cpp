@@ -183,9 +183,9 @@ void Predictor::countUnreadable(int64_t n, const std::vector<std::string> &first
     result.skipped += n;
 }
 
-// One output row: the most probable label and its score, a multilabel model's predicted set (every label at
-// kPredictedFrom or above, most probable first; space-separated in CSV, as arXiv's categories), then every
-// probability or the top k.
+// One output row: the most probable label and its score (a binary model's under --threshold: the positive label
+// from the threshold up), a multilabel model's predicted set (every label at kPredictedFrom or --threshold or
+// above, most probable first; space-separated in CSV, as arXiv's categories), then every probability or the top k.
 void Predictor::render(const float *row, const std::string &id, std::string &s) const
 {
     const auto &names = m_lm.labels;
@@ -197,15 +197,18 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
     std::vector<size_t> order(full.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return full[a] > full[b]; });
+    const float threshold = m_o.threshold >= 0 ? float(m_o.threshold) : kPredictedFrom;
     std::vector<std::string> set;
     if (m_lm.kind == TaskKind::MultiLabel)
         for (size_t c : order)
-            if (full[c] >= kPredictedFrom)
+            if (full[c] >= threshold)
                 set.push_back(names[c]);
+    // The label: the most probable; a binary model's given a --threshold, the positive one from it up.
+    const size_t label = m_lm.kind == TaskKind::Binary && m_o.threshold >= 0 ? (full[1] >= threshold ? 1 : 0) : order[0];
     s.clear();
     if (m_csv) {
-        s += csvField(id) + "," + csvField(names[order[0]]) + ",";
-        appendFloat(s, full[order[0]], true);
+        s += csvField(id) + "," + csvField(names[label]) + ",";
+        appendFloat(s, full[label], true);
         if (m_lm.kind == TaskKind::MultiLabel) {
             std::string joined;
             for (const auto &n : set)
@@ -225,8 +228,8 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
         return;
     }
     s += "{\"id\":" + json(id).dump(-1, ' ', false, json::error_handler_t::replace) +
-         ",\"label\":" + json(names[order[0]]).dump() + ",\"score\":";
-    appendFloat(s, full[order[0]], false);
+         ",\"label\":" + json(names[label]).dump() + ",\"score\":";
+    appendFloat(s, full[label], false);
     if (m_lm.kind == TaskKind::MultiLabel)
         s += ",\"labels\":" + json(set).dump();
     if (m_o.topK <= 0) {
@@ -431,9 +434,11 @@ Result<std::optional<int64_t>> scoreTable(const PredictOptions &o, const DataSpe
         return badInput(read.message());
     if (stopped) // the rows reach `from` when it stopped before scoring anything
         return std::optional<int64_t>(std::max(papers, from));
-    if (papers < from)
+    if (papers < from) {
+        predictor.result.inputChanged = true;
         return badInput(o.data.string() + " holds " + std::to_string(papers) + " papers, fewer than the " +
                         std::to_string(from) + " the interrupted run had scored: it changed");
+    }
     if (!chunk.empty())
         flush();
     predictor.countUnreadable(report.bad, report.firstErrors);
@@ -529,6 +534,7 @@ public:
         std::swap(m_progress, other.m_progress);
         std::swap(m_inputs, other.m_inputs);
         std::swap(m_resumed, other.m_resumed);
+        std::swap(m_checkpointed, other.m_checkpointed);
         return *this;
     }
     ~Output() { (void)close(false); }
@@ -546,8 +552,12 @@ public:
         // On disk before the progress vouches for them: after a lost node, no hole of zeros is taken for rows.
         if (std::fflush(m_file) != 0 || ::fdatasync(fileno(m_file)) != 0)
             return Error{m_writing.string() + ": writing the predictions failed (is the disk full?)"};
-        return savePredictProgress(m_progress, m_inputs, {line, int64_t(ftello(m_file)), counts});
+        auto saved = savePredictProgress(m_progress, m_inputs, {line, int64_t(ftello(m_file)), counts});
+        m_checkpointed = m_checkpointed || saved.ok();
+        return saved;
     }
+    // Whether a progress vouches for rows of this run (or of the run it resumed).
+    bool checkpointed() const { return m_checkpointed || m_resumed.has_value(); }
 
     // Stopped by a signal: the partial file and its progress stay for --resume.
     void abandon()
@@ -610,7 +620,9 @@ private:
         if (m_file)
             std::fclose(m_file);
         m_file = nullptr;
-        if (o.warn)
+        // A first run under --resume (a cluster's task starts each shard with it) has nothing to say.
+        const bool firstRun = !fs::exists(m_writing, ec) && !fs::exists(m_final, ec) && !fs::exists(m_progress, ec);
+        if (o.warn && !firstRun)
             o.warn("--resume: nothing to continue (" + why + "); scoring from the start");
         return false;
     }
@@ -635,6 +647,7 @@ private:
     }
 
     std::FILE *m_file = nullptr;
+    bool m_checkpointed = false;
     fs::path m_final, m_writing; // the same for stdout and devices
     fs::path m_progress;         // empty for stdout and devices
     std::string m_inputs;
@@ -673,9 +686,22 @@ std::string predictInputs(const PredictOptions &o, const std::string &format, co
                           {"shard", std::to_string(o.shard) + "/" + std::to_string(o.shards)},
                           {"format", format},
                           {"top_k", o.topK},
+                          {"threshold", o.threshold},
                           {"precision", lm.precision()},
                           {"batch_size", o.batchSize}}
         .dump();
+}
+
+// Scoring that failed half-way (the input ends in the middle of a zstd frame, a read error): the rows its progress
+// vouches for stay in the partial file, as after a stop, rather than hours of an encoder's scoring going with it.
+Error keepWhatWasScored(Output &out, const PredictResult &r, Error failed)
+{
+    if (!out.resumable() || !out.checkpointed() || r.inputChanged)
+        return failed;
+    out.abandon();
+    failed.message += "\nThe rows scored before it are kept in " + out.writing().string() +
+                      " (and its progress file): with the same input, --resume goes on from there";
+    return failed;
 }
 
 Result<PredictResult> predictAll(const PredictOptions &o)
@@ -688,6 +714,9 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     auto lm = loadModel(o.model);
     if (!lm)
         return lm.error();
+    if (o.threshold >= 0 && (*lm)->kind == TaskKind::MultiClass)
+        return badInput("--threshold: " + o.model.string() + " is a multiclass model, which predicts its most "
+                        "probable label; a threshold is for binary and multilabel models");
     (*lm)->choosePrecision(o.precision, o.warn);
     if (o.warn && !(*lm)->checkpointNote.empty())
         o.warn((*lm)->checkpointNote);
@@ -725,7 +754,7 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     auto scored = table ? scoreTable(o, (*lm)->exp.data, *table, from, predictor, out->file(), chunkDone)
                         : scoreLines(o, **source, from, *range, predictor, out->file(), chunkDone);
     if (!scored)
-        return scored.error();
+        return keepWhatWasScored(*out, predictor.result, scored.error());
     const std::optional<int64_t> stopAt = *scored;
     PredictResult r = predictor.result;
     r.table = table.has_value();

@@ -48,7 +48,7 @@ std::string differences(const std::string &then, const std::string &now)
         {"weights", "the model's weights"}, {"checkpoint", "the run's checkpoint"}, {"data", "the data file"},
         {"data_size", "the data file's size"}, {"data_modified", "the data file's modification time"},
         {"shard", "--shard"}, {"format", "--format"}, {"top_k", "--top-k"}, {"precision", "--precision"},
-        {"batch_size", "--batch-size"}};
+        {"batch_size", "--batch-size"}, {"threshold", "--threshold"}};
     const json a = json::parse(then, nullptr, false), b = json::parse(now, nullptr, false);
     std::string out;
     for (const auto &[key, name] : names) {

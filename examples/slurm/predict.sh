@@ -7,9 +7,10 @@
 #   examples/slurm/predict.sh exports/top20 papers.jsonl.zst scores.jsonl 16 --partition=cpu --cpus-per-task=16
 #
 # MODEL is an export folder (`lbk export RUN --format model --out DIR`); MODEL, DATA and OUT must be on a
-# filesystem the compute nodes share. OUT ending in .csv gives CSV (one header), else JSON lines. lbk is $LBK,
+# filesystem the compute nodes share. OUT ends in .csv (CSV, one header) or .jsonl (JSON lines). lbk is $LBK,
 # else the lbk on PATH (with lbk-engine beside it). The sbatch options go to every job (the joining one too).
-# Parts and task logs go to OUT.parts/; the parts are removed once OUT is written, the logs stay.
+# Parts and task logs go to OUT.parts/; the parts are removed once OUT is written, the logs stay (each start of a
+# task appends to its log: what a failed try said stays above the next one's lines).
 # Run again after a failed task, it scores only the shards whose parts are missing (and a task stopped by its time
 # limit continues its part), as long as the model, the data, lbk, lbk-engine, SHARDS and the format are what they
 # were (OUT.parts/inputs records them); otherwise it scores every shard anew. It refuses while a job of the earlier
@@ -31,9 +32,12 @@ task() {
   local lbk="$1" model="$2" data="$3" parts="$4" shards="$5" ext="$6"
   local k="$SLURM_ARRAY_TASK_ID" part
   part="$(part_file "$parts" "$k" "$ext")"
+  # Each start in the task's log (appended to: a rerun keeps what the failed one said), and lbk's own lines: whether
+  # it continued an interrupted part, its rows and rate, the lines of its shard.
+  echo "predict.sh: task $k of $shards on $(hostname), $(date '+%Y-%m-%d %H:%M:%S')"
   # The CPUs Slurm gave the task (without --cpus-per-task, nproc counts what its cgroup allows).
   "$lbk" predict "$model" --data "$data" --out "$part.tmp" --format "$ext" --threads "${SLURM_CPUS_PER_TASK:-$(nproc)}" \
-    --shard "$k/$shards" --resume -q
+    --shard "$k/$shards" --resume
   mv "$part.tmp" "$part"
 }
 
@@ -109,13 +113,21 @@ submit() {
   out="$(realpath -m "$3")"
   [ -d "$(dirname "$out")" ] || die "$3: its folder does not exist"
   [[ "$4" =~ ^[1-9][0-9]*$ ]] || die "SHARDS: $4 is not a whole number of 1 or more"
+  case "$out" in
+  *.csv | *.CSV) ext=csv ;;
+  *.jsonl | *.JSONL) ext=jsonl ;;
+  *) die "$3: OUT ends in .jsonl (JSON lines) or .csv; compress it once written (zstd $3) if need be" ;;
+  esac
+  case "$data" in
+  *.csv | *.tsv | *.csv.zst | *.tsv.zst | *.CSV | *.TSV)
+    die "$2: a CSV/TSV table cannot be cut into shards (a record may span lines); score it with one lbk predict, or \
+convert it to JSON lines" ;;
+  esac
   shards="$4"
   shift 4
   lbk="${LBK:-$(command -v lbk || true)}"
   [ -n "$lbk" ] && [ -x "$lbk" ] || die "lbk not found: put it on PATH or set LBK to its path"
   lbk="$(realpath "$lbk")"
-  ext=jsonl
-  case "$out" in *.csv | *.CSV) ext=csv ;; esac
   parts="$out.parts"
   mkdir -p "$parts"
   check_no_earlier_jobs "$parts"
@@ -127,7 +139,7 @@ submit() {
     return
   fi
   self="$(realpath "${BASH_SOURCE[0]}")"
-  array="$(sbatch --parsable --job-name=lbk-predict --array="$todo" --output="$parts/task-%a.log" "$@" \
+  array="$(sbatch --parsable --job-name=lbk-predict --array="$todo" --output="$parts/task-%a.log" --open-mode=append "$@" \
     "$self" --task "$lbk" "$model" "$data" "$parts" "$shards" "$ext")"
   array="${array%%;*}"
   if ! join="$(sbatch --parsable --job-name=lbk-predict-join --dependency=afterok:"$array" --kill-on-invalid-dep=yes \

@@ -240,6 +240,15 @@ private Q_SLOTS:
         QCOMPARE(config["architectures"][0].get<std::string>(),
                  std::string(family == QStringLiteral("bert") ? "BertForSequenceClassification" : "RobertaForSequenceClassification"));
         QCOMPARE(config["id2label"].size(), size_t(task == QStringLiteral("binary") ? 2 : 5));
+        // Found by an audit: the folder did not say which text the model read, and the tokenizer cut at the
+        // position table's size, not where the run cut.
+        const json run = json::parse(shown.out.toStdString())["config"];
+        QCOMPARE(config["labbook_input"]["text"], run["data"]["text"]);
+        const int64_t cut = std::min(run["tokenizer"]["max_tokens"].get<int64_t>(),
+                                     folderConfig["max_position_embeddings"].get<int64_t>());
+        QCOMPARE(config["labbook_input"]["tokenizer"]["max_tokens"], run["tokenizer"]["max_tokens"]);
+        const json tokenizerConfig = readJson(out / "tokenizer_config.json");
+        QVERIFY2(tokenizerConfig["model_max_length"].get<int64_t>() <= cut, tokenizerConfig.dump().c_str());
         const double d = maxDifference(name, out);
         QVERIFY2(d < 1e-5, qPrintable(QStringLiteral("probabilities differ by %1").arg(d)));
         // lbk predict reads Labbook's model folder, not transformers': it says which to export.

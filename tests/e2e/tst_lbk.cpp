@@ -210,6 +210,10 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::ReadOnly));
         QCOMPARE(f.readLine().trimmed(), QByteArray("key,step,wall,value"));
         QVERIFY(f.readAll().count('\n') > 20);
+        exp = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"), QStringLiteral("csv")});
+        QVERIFY2(exp.exitCode == 0 && exp.out.startsWith(QStringLiteral("key,step,wall,value")) &&
+                     exp.err.contains(QStringLiteral("these are the metrics; --what predictions writes the predictions")),
+                 qPrintable(exp.err)); // found by an audit: --what all left the predictions out without a word
 
         auto js = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"), QStringLiteral("json")});
         QCOMPARE(js.exitCode, 0);

@@ -120,6 +120,12 @@ private Q_SLOTS:
         QVERIFY2(seen, card.dump().c_str());
         QVERIFY(card["data"]["train"].get<int64_t>() > 1000);
         QCOMPARE(card["parameters"].size(), size_t(3));
+        // Found by an audit: the folder held JSON alone. Its README says what the model is and how to use it.
+        std::ifstream readmeFile(path("export/README.md").toStdString());
+        const std::string readme((std::istreambuf_iterator<char>(readmeFile)), std::istreambuf_iterator<char>());
+        for (const char *said : {"# debug: a Labbook model", "multiclass classifier of arXiv papers over 5 labels",
+                                 "lbk predict THIS_FOLDER", "| validation, at these weights | 0.", "Each paper's `title`"})
+            QVERIFY2(readme.find(said) != std::string::npos, (std::string(said) + " in:\n" + readme).c_str());
         // Missing --out is bad input, not a crash.
         auto bad = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
                         QStringLiteral("model")});
@@ -555,13 +561,17 @@ private Q_SLOTS:
         QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("continued after line ")), qPrintable(r.err));
         QCOMPARE(readLines(out), readLines(path("whole.csv")));
 
-        // Nothing to continue: scored from the start, and said.
-        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), path("fresh.csv"),
-                                                                            QStringLiteral("--resume")});
-        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("--resume: nothing to continue (there is no "
-                                                                  "fresh.csv.partial); scoring from the start")),
-                 qPrintable(r.err));
+        // Nothing to continue on a first run: scored from the start without a word (found by an audit: every task of
+        // a cluster's array, which starts with --resume, logged a warning). Over a finished output: said.
+        const QStringList fresh = args + QStringList{QStringLiteral("--out"), path("fresh.csv"), QStringLiteral("--resume")};
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), fresh);
+        QVERIFY2(r.exitCode == 0 && !r.err.contains(QStringLiteral("nothing to continue")), qPrintable(r.err));
         QCOMPARE(readLines(path("fresh.csv")), readLines(path("whole.csv")));
+        r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), fresh);
+        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("--resume: nothing to continue (there is no "
+                                                                  "fresh.csv.partial and fresh.csv is there: that run "
+                                                                  "finished); scoring from the start")),
+                 qPrintable(r.err));
         // A partial file of other options (--top-k 2 there, 3 here) is not continued.
         QProcess q;
         q.start(QStringLiteral(LABBOOK_BIN_DIR "/lbk"), args + QStringList{QStringLiteral("--out"), out});
@@ -641,7 +651,7 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(tableOut));
         r = run(QStringLiteral(LABBOOK_BIN_DIR "/lbk"),
                 tableArgs + QStringList{QStringLiteral("--out"), tableOut, QStringLiteral("--resume")});
-        QVERIFY2(r.exitCode == 0 && r.err.contains(QStringLiteral("scoring from the start")), qPrintable(r.err));
+        QVERIFY2(r.exitCode == 0 && !QFileInfo::exists(tableProgress), qPrintable(r.err)); // the refused rows went
         QCOMPARE(readLines(tableOut), readLines(path("whole-table.jsonl")));
         QCOMPARE(readLines(tableOut).size(), size_t(79920));
         QCOMPARE(skippedLine(r.err), skippedLine(wholeTable.err));
@@ -651,6 +661,29 @@ private Q_SLOTS:
                  QStringLiteral("--out"), QStringLiteral("-"), QStringLiteral("--resume")});
         QVERIFY2(r.exitCode == 2 && r.err.contains(QStringLiteral("standard output cannot be continued")),
                  qPrintable(r.err));
+    }
+
+    // Found by an audit: an input that ends in the middle of a zstd frame (a download cut short) failed after
+    // scoring most of it, and took every row with it. The finished chunks' rows stay, as after a stop.
+    void predictKeepsWhatATruncatedInputScored()
+    {
+        const QString cut = path("cut.jsonl.zst"), out = path("cut.csv");
+        {
+            QFile whole(QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-dev.jsonl.zst"));
+            QVERIFY(whole.open(QIODevice::ReadOnly));
+            QFile part(cut);
+            QVERIFY(part.open(QIODevice::WriteOnly));
+            part.write(whole.read(whole.size() / 3)); // about 55,000 papers: several chunks before the cut
+        }
+        const auto r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), cut,
+                            QStringLiteral("--out"), out, QStringLiteral("--threads"), QStringLiteral("1")});
+        QVERIFY2(r.exitCode != 0 && r.err.contains(QStringLiteral("ends in the middle of a frame")) &&
+                     r.err.contains(QStringLiteral("The rows scored before it are kept in ") + out +
+                                    QStringLiteral(".partial")),
+                 qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(out));
+        QVERIFY(QFileInfo::exists(out + QStringLiteral(".partial.progress")));
+        QVERIFY2(readLines(out + QStringLiteral(".partial")).size() > 8192, "at least a chunk's rows");
     }
 
     void pythonClientReproducesProbabilities()
@@ -771,6 +804,48 @@ private Q_SLOTS:
             const auto fields = QString::fromStdString(line).split(QLatin1Char(','));
             QCOMPARE(fields.value(3).toStdString(), csvSets[i]);
         }
+        // --threshold: the set from that probability up (found by an audit: 0.5 was the only rule).
+        const QString lower = path("multi-0.2.jsonl");
+        r = lbk({QStringLiteral("predict"), QStringLiteral("multi"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                 QStringLiteral("--out"), lower, QStringLiteral("--threshold"), QStringLiteral("0.2"), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        size_t wider = 0, atHalf = 0;
+        std::ifstream low(lower.toStdString()), half(jsonl.toStdString());
+        for (std::string a, b; std::getline(low, a) && std::getline(half, b);) {
+            const auto row = json::parse(a);
+            size_t expected = 0;
+            for (const auto &p : row["probs"])
+                expected += p.get<double>() >= 0.2;
+            QCOMPARE(row["labels"].size(), expected);
+            wider += expected;
+            atHalf += json::parse(b)["labels"].size();
+        }
+        QVERIFY2(wider > atHalf, qPrintable(QStringLiteral("%1 vs %2").arg(wider).arg(atHalf)));
+        // A binary model's label is the positive one from the threshold up; a multiclass model refuses one.
+        r = lbk({QStringLiteral("run"), variant(QStringLiteral("binary-lg"), {{"labels", {{"kind", "binary"},
+                                                                              {"positive", {"cs.LG"}}}}}),
+                 QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QString binary = path("binary-0.1.jsonl");
+        r = lbk({QStringLiteral("predict"), QStringLiteral("binary-lg"), QStringLiteral("--data"),
+                 QString::fromUtf8(kSample), QStringLiteral("--out"), binary, QStringLiteral("--threshold"),
+                 QStringLiteral("0.1"), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        std::ifstream binaryLabels(fs::path((*store)->run("binary-lg")->runDir) / "labels.json");
+        const auto two = json::parse(binaryLabels).get<std::vector<std::string>>(); // negative, positive
+        std::ifstream b(binary.toStdString());
+        int lowPositive = 0;
+        for (std::string l; std::getline(b, l);) {
+            const auto row = json::parse(l);
+            const double p = row["probs"][1].get<double>();
+            QCOMPARE(row["label"].get<std::string>(), two[p >= 0.1 ? 1 : 0]);
+            QCOMPARE(row["score"].get<double>(), row["probs"][p >= 0.1 ? 1 : 0].get<double>());
+            lowPositive += p >= 0.1 && p < 0.5;
+        }
+        QVERIFY2(lowPositive > 0, "no paper between 0.1 and 0.5 to tell the threshold by");
+        r = lbk({QStringLiteral("predict"), path("export"), QStringLiteral("--data"), QString::fromUtf8(kSample),
+                 QStringLiteral("--out"), path("refused.jsonl"), QStringLiteral("--threshold"), QStringLiteral("0.3")});
+        QVERIFY2(r.exitCode == 2 && r.err.contains(QStringLiteral("is a multiclass model")), qPrintable(r.err));
     }
 
     // After exportedModelsReproduceInPython: the bag_cnn run (cnn_lr_factor 2) records the rate its CNN's

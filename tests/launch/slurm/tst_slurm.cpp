@@ -195,7 +195,34 @@ private Q_SLOTS:
             scored += line.find("--shard") != std::string::npos;
         QCOMPARE(scored, 4); // three shards, then shard 1 again
         QVERIFY(fs::exists(parts / "task-2.log") && fs::exists(parts / "join.log"));
-        QVERIFY(!fs::exists(parts / "part-00000.jsonl")); // removed once joined
+        // Removed once joined (just after the output is renamed into place: waited for, not raced).
+        QVERIFY(Harness::waitFor([&] { return !fs::exists(parts / "part-00000.jsonl"); }, 30000));
+        // Found by an audit: a task's log held nothing (lbk ran with -q), a first run's warned "--resume: nothing to
+        // continue", and a rerun's replaced the failed try's. Each start appends, with lbk's own lines.
+        const std::string task1 = readFile(parts / "task-1.log"), task0 = readFile(parts / "task-0.log");
+        size_t starts = 0;
+        for (size_t at = task1.find("predict.sh: task 1 of 3 on "); at != std::string::npos;
+             at = task1.find("predict.sh: task 1 of 3 on ", at + 1))
+            ++starts;
+        QVERIFY2(starts == 2 && task1.find("rows predicted in") != std::string::npos &&
+                     task1.find("shard 1/3: lines") != std::string::npos,
+                 task1.c_str());
+        QVERIFY2(task0.find("nothing to continue") == std::string::npos, task0.c_str());
+        // What it cannot do is refused before anything is submitted: a compressed OUT, a table to shard.
+        const auto refused = [&](const QString &in, const QString &out) {
+            QProcess p;
+            p.start(QStringLiteral(LABBOOK_SOURCE_DIR "/examples/slurm/predict.sh"), {model, in, out, QStringLiteral("2")});
+            p.waitForFinished(60000);
+            return std::make_pair(p.exitCode(), QString::fromUtf8(p.readAllStandardError()));
+        };
+        auto [zstCode, zstSaid] = refused(data, h.dir.filePath(QStringLiteral("scores.jsonl.zst")));
+        QVERIFY2(zstCode == 2 && zstSaid.contains(QStringLiteral("OUT ends in .jsonl (JSON lines) or .csv")),
+                 qPrintable(zstSaid));
+        const QString table = h.dir.filePath(QStringLiteral("papers.csv"));
+        std::ofstream(table.toStdString()) << "id,title\n1,a paper\n";
+        auto [csvCode, csvSaid] = refused(table, h.dir.filePath(QStringLiteral("table-scores.jsonl")));
+        QVERIFY2(csvCode == 2 && csvSaid.contains(QStringLiteral("a CSV/TSV table cannot be cut into shards")),
+                 qPrintable(csvSaid));
     }
 
     // A sweep on the cluster: each trial one sbatch job, two at a time, ASHA cancelling the worst with scancel;

@@ -1,0 +1,89 @@
+#include "engine/modelreadme.h"
+
+#include <cstdio>
+
+namespace lbk {
+
+using nlohmann::json;
+
+namespace {
+
+std::string figure(const json &v)
+{
+    if (!v.is_number())
+        return "-";
+    char s[32];
+    std::snprintf(s, sizeof s, "%.4f", v.get<double>());
+    return s;
+}
+
+std::string text(const json &v, const std::string &otherwise = "?")
+{
+    return v.is_string() ? v.get<std::string>() : v.is_null() ? otherwise : v.dump();
+}
+
+// The labels, the first 20 of them and how many more.
+std::string labelList(const json &labels)
+{
+    std::string out;
+    size_t n = 0;
+    for (const auto &l : labels) {
+        if (n++ == 20) {
+            out += ", ... (" + std::to_string(labels.size()) + " in all, labels.json)";
+            break;
+        }
+        out += (out.empty() ? "" : ", ") + text(l);
+    }
+    return out;
+}
+
+std::string figuresSection(const json &card)
+{
+    const json val = card.value("checkpoint_metrics", json::object());
+    const json final = card.value("metrics", json::object()).value("final", json::object());
+    std::string s = "## How well\n\n| split | accuracy | macro-F1 |\n| --- | --- | --- |\n";
+    s += "| validation, at these weights | " + figure(val.value("val/accuracy", json())) + " | " +
+         figure(val.value("val/macro_f1", json())) + " |\n";
+    s += "| test (scored once, at the end) | " + figure(final.value("test/accuracy", json())) + " | " +
+         figure(final.value("test/macro_f1", json())) + " |\n\n";
+    return s;
+}
+
+std::string inputSection(const json &card)
+{
+    const json in = card.value("input", json::object());
+    const json tok = in.value("tokenizer", json::object());
+    return "## Input\n\nEach paper's `" + text(in.value("text", json())) + "` (of " + text(in.value("text_rule", json())) +
+           "), tokenized by the " + text(tok.value("type", json())) + " tokenizer in " +
+           text(tok.value("folder", tok.value("file", json()))) + " and cut at " + text(tok.value("max_tokens", json())) +
+           " tokens. Other text gives other probabilities. Every rule is in `model.json` under `input`.\n\n";
+}
+
+} // namespace
+
+std::string modelReadme(const json &card)
+{
+    const json run = card.value("run", json::object());
+    const json labels = card.value("labels", json::array());
+    std::string s = "# " + text(run.value("name", json())) + ": a Labbook model\n\n";
+    s += "A " + text(card.value("task", json())) + " classifier of arXiv papers over " +
+         std::to_string(labels.size()) + " labels (" + text(card.value("output", json())) + "): " +
+         labelList(labels) + ".\n\n";
+    s += "Exported from run " + text(run.value("id", json())) + " (" + text(run.value("uid", json())) +
+         ") of experiment `" + text(run.value("experiment", json())) + "`, the weights of step " +
+         text(card.value("step", json())) + " (the run's " + text(card.value("checkpoint", json())) + " checkpoint), by " +
+         text(card.value("engine", json())) + ".\n\n";
+    s += figuresSection(card) + inputSection(card);
+    s += "## Use\n\n```sh\n"
+         "lbk predict THIS_FOLDER --data papers.jsonl --out scores.jsonl          # or .csv; --top-k 3, --shard K/N\n"
+         "python3 reference/load_export.py THIS_FOLDER --data papers.jsonl        # in PyTorch, from Labbook's repository\n"
+         "```\n\n";
+    s += "## Files\n\n- `weights.pt`: the weights, `torch.load` gives a dict of name -> tensor\n"
+         "- `" + text(card.value("files", json::object()).value("tokenizer", json())) + "`: the tokenizer\n"
+         "- `labels.json`: the labels in output order\n"
+         "- `model.json`: this card as JSON, with the whole experiment, the run's metrics and the files' checksums "
+         "(`lbk predict` refuses a folder whose files do not match them)\n";
+    return s;
+}
+
+} // namespace lbk
