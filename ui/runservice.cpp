@@ -8,6 +8,7 @@
 
 #include "async.h"
 #include "format.h"
+#include "launch/local.h"
 #include "storeservice.h"
 #include "usecases/runactions.h"
 
@@ -212,7 +213,9 @@ void RunService::resume(qint64 runId, QObject *context, Done done)
                       if (!resumed->started) // the catch-up passes follow it; nothing to start
                           o.message = tr("Run #%1 is still running on %2; it is followed live.").arg(runId).arg(qs(target.name));
                       else if (target.remote())
-                          o.message = tr("Resuming run #%1 on %2 from its last checkpoint").arg(runId).arg(qs(target.name));
+                          o.message = tr("Resuming run #%1 on %2: it %3")
+                                          .arg(runId)
+                                          .arg(qs(target.name), qs(lbk::whatAResumeDoes(run)));
                       else
                           o.message = tr("Run #%1 resumed").arg(runId);
                   });

@@ -882,9 +882,7 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
                      (long long)run->id, trial->trial, (long long)trial->sweep, trial->reason.c_str());
     if (!quiet) {
         const std::string on = target->remote() ? " on " + target->name : "";
-        const std::string from = !trainedByLabbook(*run)       ? "(" + whatAResumeDoes(*run) + ")"
-                                 : resumesFromCheckpoint(*run) ? "from its last checkpoint"
-                                                               : "from step 0 (it saved no checkpoint)";
+        const std::string from = "(it " + whatAResumeDoes(*run) + ")";
         if (!resumed->started)
             std::fprintf(stderr, "Following run %lld (%s)%s again\n", (long long)run->id, run->uid.c_str(), on.c_str());
         else if (resumed->worker)
@@ -965,8 +963,8 @@ void printLineage(const Store &store, const RunDetail &r)
 // false) and whatever a script passed to finish() that is no number ({"best_model": "resnet"}).
 void printOtherSummary(const RunDetail &r)
 {
-    static const std::set<std::string> shownElsewhere = {"final", "best", "best_step", "run", "data", "lr_suggestion",
-                                                          "kept_checkpoint"};
+    static const std::set<std::string> shownElsewhere = {"final", "final_step", "best", "best_step", "run", "data",
+                                                          "lr_suggestion", "kept_checkpoint"};
     Table t({"KEY", "VALUE"});
     bool any = false;
     for (const auto &[k, v] : r.summary.items()) {

@@ -203,8 +203,9 @@ void Predictor::render(const float *row, const std::string &id, std::string &s) 
         for (size_t c : order)
             if (full[c] >= threshold)
                 set.push_back(names[c]);
-    // The label: the most probable; a binary model's given a --threshold, the positive one from it up.
-    const size_t label = m_lm.kind == TaskKind::Binary && m_o.threshold >= 0 ? (full[1] >= threshold ? 1 : 0) : order[0];
+    // The label: the most probable; a binary model's the positive one from the threshold up (at exactly 0.5 by
+    // default too, as the run's metrics count it).
+    const size_t label = m_lm.kind == TaskKind::Binary ? (full[1] >= threshold ? 1 : 0) : order[0];
     s.clear();
     if (m_csv) {
         s += csvField(id) + "," + csvField(names[label]) + ",";
@@ -686,7 +687,7 @@ std::string predictInputs(const PredictOptions &o, const std::string &format, co
                           {"shard", std::to_string(o.shard) + "/" + std::to_string(o.shards)},
                           {"format", format},
                           {"top_k", o.topK},
-                          {"threshold", o.threshold},
+                          {"threshold", o.threshold >= 0 ? nlohmann::json(o.threshold) : nlohmann::json()},
                           {"precision", lm.precision()},
                           {"batch_size", o.batchSize}}
         .dump();
@@ -700,7 +701,8 @@ Error keepWhatWasScored(Output &out, const PredictResult &r, Error failed)
         return failed;
     out.abandon();
     failed.message += "\nThe rows scored before it are kept in " + out.writing().string() +
-                      " (and its progress file): with the same input, --resume goes on from there";
+                      " (and its progress file): --resume goes on from there while the input is the same file (a read "
+                      "error that passes); an input fetched again, of another size or time, is scored from the start";
     return failed;
 }
 

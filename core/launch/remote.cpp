@@ -208,8 +208,8 @@ Result<std::string> remoteTail(const Target &t, const std::string &file, int lin
 // (one killed or cancelled before its first checkpoint, a job that never ran); another trainer's, start it again.
 std::string resumeWords(const Store &store, const Target &t, const RunSummary &run)
 {
-    if (!t.worker.empty()) // another trainer keeps its own checkpoints, and is told it resumes
-        return "`lbk resume " + std::to_string(run.id) + "` starts the target's worker again, with LABBOOK_RESUME=1";
+    if (!trainedByLabbook(run) || !t.worker.empty()) // a script keeps its own checkpoints, and is told it resumes
+        return "`lbk resume " + std::to_string(run.id) + "` " + whatAResumeDoes(run);
     int64_t step = -1;
     for (const auto &a : store.artifacts(run.id))
         if (a.kind == "checkpoint-last")

@@ -553,13 +553,19 @@ private:
         if (!config.is_object())
             return okStatus();
         const json before = config;
+        json differs = json::object(); // the experiment's keys the script set otherwise
         for (const auto &[key, value] : script.items()) {
             const auto held = before.find(key);
             if (held == before.end())
                 config[key] = value;
-            else if (*held != value && key != "script" && config.value("script", json::object()).is_object())
-                config["script"][key] = value;
+            else if (*held != value && key != "script" && key != "script_config")
+                differs[key] = value;
         }
+        // Under "script", unless the experiment or the script holds a "script" of its own (or it is there already,
+        // from this script's first start).
+        const bool ours = !script.contains("script") && (!before.contains("script") || before["script"] == differs);
+        if (!differs.empty())
+            config[ours ? "script" : "script_config"] = differs;
         if (config == before)
             return okStatus(); // the experiment itself, or merged already (a resumed script starts again)
         m_state.newConfig = config.dump();

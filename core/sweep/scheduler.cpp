@@ -453,9 +453,8 @@ void SweepScheduler::resumeInterrupted(TrialRecord &t)
     t.state = TrialState::Running;
     t.reason.clear();
     (void)m_store.updateTrial(t);
-    m_say("trial " + std::to_string(t.trial) + " was " + toString(run->status) + "; run " + std::to_string(t.run) +
-          (resumesFromCheckpoint(*run) ? " resumes from its last checkpoint"
-                                       : " starts again from step 0 (it saved no checkpoint)"));
+    m_say("trial " + std::to_string(t.trial) + " was " + toString(run->status) + "; resuming run " +
+          std::to_string(t.run) + " " + whatAResumeDoes(*run));
 }
 
 // A finished trial whose run never recorded the sweep's metric key at all, while no trial has a value of it,

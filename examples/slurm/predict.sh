@@ -113,13 +113,13 @@ submit() {
   out="$(realpath -m "$3")"
   [ -d "$(dirname "$out")" ] || die "$3: its folder does not exist"
   [[ "$4" =~ ^[1-9][0-9]*$ ]] || die "SHARDS: $4 is not a whole number of 1 or more"
-  case "$out" in
-  *.csv | *.CSV) ext=csv ;;
-  *.jsonl | *.JSONL) ext=jsonl ;;
+  case "${out,,}" in
+  *.csv) ext=csv ;;
+  *.jsonl) ext=jsonl ;;
   *) die "$3: OUT ends in .jsonl (JSON lines) or .csv; compress it once written (zstd $3) if need be" ;;
   esac
-  case "$data" in
-  *.csv | *.tsv | *.csv.zst | *.tsv.zst | *.CSV | *.TSV)
+  case "${data,,}" in # as lbk reads them: by the name's ending, any case
+  *.csv | *.tsv | *.tab | *.csv.zst | *.tsv.zst | *.tab.zst)
     die "$2: a CSV/TSV table cannot be cut into shards (a record may span lines); score it with one lbk predict, or \
 convert it to JSON lines" ;;
   esac

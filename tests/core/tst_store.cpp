@@ -1237,6 +1237,15 @@ private Q_SLOTS:
         QCOMPARE(run->config, expected);
         QVERIFY(run->configHash != "experiment");
         QCOMPARE(run->byWorker(), std::optional<bool>(false));
+        // A script whose config has a "script" of its own (the example's did): its differences go beside it.
+        const int64_t nested = store->createRun(nr)->id;
+        const fs::path nestedJournal = store->path().parent_path() / "nested-config.jsonl";
+        const json withScript = {{"optimizer", "sgd"}, {"script", {{"lr", 0.5}}}};
+        append(nestedJournal, line(1, "run_started", {{"config", withScript}}) +
+                                  line(2, "run_started", {{"config", withScript}}));
+        QVERIFY(ingestJournal(*store, nested, nestedJournal));
+        QCOMPARE(store->runById(nested)->config["script"], withScript["script"]);
+        QCOMPARE(store->runById(nested)->config["script_config"], (json{{"optimizer", "sgd"}}));
 
         const int64_t worker = store->createRun(nr)->id; // Labbook's worker sends the experiment it was given
         const fs::path workerJournal = store->path().parent_path() / "worker-config.jsonl";

@@ -230,8 +230,9 @@ private Q_SLOTS:
         const auto resumed = lbk(store, {QStringLiteral("sweep"), QStringLiteral("resume"), QString::number(sweep)});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.out + resumed.err));
         // From its last checkpoint, or from step 0 where the worker died before it wrote one: said which.
-        static const QRegularExpression said(QStringLiteral("trial \\d+ was interrupted; run \\d+ (resumes from its last "
-                                                            "checkpoint|starts again from step 0 \\(it saved no checkpoint\\))"));
+        static const QRegularExpression said(QStringLiteral("trial \\d+ was interrupted; resuming run \\d+ (continues from "
+                                                            "the last checkpoint|starts it again from step 0 \\(it saved "
+                                                            "no checkpoint yet\\))"));
         QVERIFY2(said.match(resumed.err).hasMatch(),
                  qPrintable(resumed.out + resumed.err));
         s = open(store);

@@ -117,7 +117,7 @@ class CommandTargetTest(unittest.TestCase):
         self.assertEqual(status, "interrupted")
         error = self.show(run["id"])["error"]
         self.assertIn("ended without reporting how the run ended", error)
-        self.assertIn("starts the target's worker again, with LABBOOK_RESUME=1", error)
+        self.assertIn(f"`lbk resume {run['id']}` starts the target's script again with LABBOOK_RESUME=1", error)
         self.assertNotIn("from the last checkpoint", self.lbk("show", str(run["id"])).stdout)  # it keeps none
         # lbk resume starts the script again and tells it so; the library marks the new start as a resume.
         resumed = self.lbk("resume", str(run["id"]), "--detach")

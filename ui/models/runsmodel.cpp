@@ -14,6 +14,7 @@ void RunsModel::setRuns(std::vector<lbk::RunSummary> runs)
 {
     beginResetModel();
     m_runs = std::move(runs);
+    m_rowIndex.clear();
     refold();
     endResetModel();
 }
@@ -118,6 +119,7 @@ void RunsModel::updateRuns(std::vector<lbk::RunSummary> runs)
             continue;
         beginRemoveRows({}, row, row);
         m_runs.erase(m_runs.begin() + row);
+        m_rowIndex.clear();
         endRemoveRows();
     }
     // What is left is normally a subsequence of the fresh list (the store's order is stable): insert the new
@@ -136,6 +138,7 @@ void RunsModel::updateRuns(std::vector<lbk::RunSummary> runs)
         }
         beginInsertRows({}, int(i), int(i));
         m_runs.insert(m_runs.begin() + qsizetype(i), runs[i]);
+        m_rowIndex.clear();
         endInsertRows();
     }
     refold();
@@ -150,10 +153,11 @@ const lbk::RunSummary *RunsModel::runAt(int row) const
 
 int RunsModel::rowOf(qint64 runId) const
 {
-    for (size_t i = 0; i < m_runs.size(); ++i)
-        if (m_runs[i].id == runId)
-            return int(i);
-    return -1;
+    if (m_rowIndex.empty()) // built again after rows came or went: a search looks up every folded row's runs
+        for (size_t i = 0; i < m_runs.size(); ++i)
+            m_rowIndex[m_runs[i].id] = int(i);
+    const auto it = m_rowIndex.find(runId);
+    return it == m_rowIndex.end() ? -1 : it->second;
 }
 
 int RunsModel::rowCount(const QModelIndex &parent) const

@@ -76,6 +76,7 @@ private:
     };
     std::unordered_map<int64_t, Fold> m_folds; // the run whose row stands for the fold -> its fold
     std::unordered_set<int64_t> m_foldedAway;
+    mutable std::unordered_map<qint64, int> m_rowIndex; // run id -> row, rowOf's; cleared when rows come or go
 };
 
 } // namespace labbook

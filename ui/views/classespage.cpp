@@ -185,10 +185,19 @@ void ClassesPage::showEvaluation()
         if (s.contains(key) && s[key].is_number())
             parts << QStringLiteral("%1 <b>%2</b>").arg(qs(key), formatMetric(s[key].get<double>()));
     }
-    // A binary run's F1 at 0.5 can hide a model that ranks well: where its F1 peaks, and how to predict by it.
-    if (const auto b = s.value("best_f1", nlohmann::json()); b.is_object() && b.value("f1", 0.0) > 0)
+    // A binary run's F1 at 0.5 can hide a model that ranks well: where its F1 peaks on the validation split (the
+    // test split's would be a peek), and the threshold to predict by, rounded down so that no paper of the peak is
+    // left out.
+    const auto b = s.value("best_f1", nlohmann::json());
+    const bool val = m_evaluations[size_t(i)].split == "val";
+    if (val && b.is_object() && b.contains("f1") && b["f1"].is_number() && b["f1"].get<double>() > 0 &&
+        b.contains("threshold") && b["threshold"].is_number()) {
+        const double at = b["threshold"].get<double>();
+        const double unit = at > 0 ? std::pow(10.0, std::floor(std::log10(at)) - 2) : 1; // 3 significant digits
+        const QString t = QString::number(at > 0 ? std::floor(at / unit) * unit : 0.0, 'g', 3);
         parts << tr("best F1 <b>%1</b> from p &ge; %2 (<tt>lbk predict --threshold %2</tt>)")
-                     .arg(formatMetric(b["f1"].get<double>()), QString::number(b["threshold"].get<double>(), 'g', 3));
+                     .arg(formatMetric(b["f1"].get<double>()), t);
+    }
     m_headline->setText(parts.join(QStringLiteral(" &nbsp; ")));
     showCautions(s.value("cautions", nlohmann::json()));
     m_model->setSummary(s);

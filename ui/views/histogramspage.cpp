@@ -262,16 +262,14 @@ void HistogramsPage::showEvaluation(int index)
             }
             auto *bars = new QCPBars(m_bars->xAxis, m_bars->yAxis);
             bars->setName(histogramTitle(qs(name)));
-            bars->setWidth(width * (m_names.size() > 1 ? 0.45 : 0.9));
+            const double n = double(m_names.size()), each = 0.9 * width / n; // side by side within each bin
+            bars->setWidth(each);
             QColor c = seriesColor(k);
             bars->setPen(QPen(c.darker(120)));
             c.setAlpha(170);
             bars->setBrush(c);
-            // Side by side within each bin, so both distributions stay visible.
-            if (m_names.size() > 1) {
-                for (auto &xv : x)
-                    xv += (k == 0 ? -0.25 : 0.25) * width;
-            }
+            for (auto &xv : x) // so that every distribution stays visible (a script may record several)
+                xv += (double(k) - (n - 1) / 2) * each;
             bars->setData(x, y, true);
         }
         ++k;
