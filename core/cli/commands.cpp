@@ -263,6 +263,19 @@ std::string weightsNote(const RunSummary &r, const std::string &split, std::opti
     return kept ? "  (the kept checkpoint, step " + fmtStep(bestAt) + ")" : "";
 }
 
+// A binary run: where its latest validation's F1 peaks, and the threshold to score by (its F1 at 0.5 can hide a
+// model that ranks its papers well).
+void printThresholdAdvice(const RunSummary &r)
+{
+    const json b = r.summary.value("val_best_f1", json());
+    if (!b.is_object() || !b.value("f1", json()).is_number() || !b.value("threshold", json()).is_number() ||
+        b["f1"].get<double>() <= 0)
+        return;
+    const std::string t = thresholdArgument(b["threshold"].get<double>());
+    std::printf("  val F1 peaks at %s from p >= %s: lbk predict ... --threshold %s\n",
+                fmtMetric(b["f1"].get<double>()).c_str(), t.c_str(), t.c_str());
+}
+
 // An evaluation's line: accuracy and macro-F1, and the metric the run keeps its checkpoint by when it is another
 // (a binary run's F1, stuck at 0, is what says it has not learned the rare class).
 std::string validationLine(const json &v, const std::string &metric)
@@ -473,6 +486,7 @@ void printRunSummary(const RunDetail &r)
         if (best)
             std::printf("  best val %s %s%s\n", metric.c_str(), fmtMetric(best).c_str(),
                         bestAt ? (" at step " + fmtStep(bestAt) + kept).c_str() : "");
+        printThresholdAdvice(r);
     }
     // Deleted by hand after the run ended: what its recorded reason offers (a resume, an export) needs it.
     std::error_code ec;
@@ -964,7 +978,7 @@ void printLineage(const Store &store, const RunDetail &r)
 void printOtherSummary(const RunDetail &r)
 {
     static const std::set<std::string> shownElsewhere = {"final", "final_step", "best", "best_step", "run", "data",
-                                                          "lr_suggestion", "kept_checkpoint"};
+                                                          "lr_suggestion", "kept_checkpoint", "val_best_f1"};
     Table t({"KEY", "VALUE"});
     bool any = false;
     for (const auto &[k, v] : r.summary.items()) {

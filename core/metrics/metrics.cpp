@@ -305,6 +305,16 @@ json bestF1Threshold(const std::vector<float> &scores, const std::vector<int> &p
     return {{"threshold", at}, {"f1", best}};
 }
 
+std::string thresholdArgument(double threshold)
+{
+    if (!(threshold > 0))
+        return "0";
+    const double unit = std::pow(10.0, std::floor(std::log10(threshold)) - 2);
+    char s[32];
+    std::snprintf(s, sizeof s, "%.3g", std::floor(threshold / unit + 1e-9) * unit);
+    return s;
+}
+
 std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo, double hi)
 {
     std::vector<int64_t> counts(size_t(std::max(bins, 1)), 0);

@@ -53,6 +53,9 @@ nlohmann::json prCurve(const std::vector<float> &scores, const std::vector<int> 
 // threshold is a score: everything at it or above is predicted positive); null without positives. What a binary
 // evaluation records as "best_f1", for `lbk predict --threshold` (read off the validation split, not the test's).
 nlohmann::json bestF1Threshold(const std::vector<float> &scores, const std::vector<int> &positive);
+// A threshold as `--threshold` is told it: rounded down to 3 significant digits, so that no paper of the F1 peak is
+// left out ("0.234" for 0.23456). One rule for lbk show and the GUI's Per-class page.
+std::string thresholdArgument(double threshold);
 
 // Equal-width bins over [lo, hi]; values outside are clamped into the end bins, NaN ignored.
 std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo = 0.0, double hi = 1.0);

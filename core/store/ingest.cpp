@@ -718,6 +718,9 @@ private:
             if (!mirror.run())
                 return sqlError("store metric " + name, mirror);
         }
+        // A binary run's latest validation says where its F1 peaks: lbk show names the threshold to predict by.
+        if (const json *best = getObj(summary, "best_f1"); best && split == "val")
+            m_state.summary["val_best_f1"] = *best;
         touchStep(step);
         m_state.changed = true;
         return okStatus();

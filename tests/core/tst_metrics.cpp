@@ -55,6 +55,11 @@ private Q_SLOTS:
         QCOMPARE(s["best_f1"]["f1"].get<double>(), 0.8);
         QCOMPARE(s["best_f1"]["threshold"].get<float>(), 0.4f);
         QVERIFY(lbk::binarySummary({0.9f}, {0}, {"not x", "x"}, 0.3)["best_f1"].is_null()); // no positive
+        // As --threshold is told it: rounded down, so that the peak's papers stay in.
+        QCOMPARE(lbk::thresholdArgument(0.23456), std::string("0.234"));
+        QCOMPARE(lbk::thresholdArgument(0.9996), std::string("0.999"));
+        QCOMPARE(lbk::thresholdArgument(0.4f), std::string("0.4"));
+        QCOMPARE(lbk::thresholdArgument(0.000412345), std::string("0.000412"));
     }
 
     void binaryTieAtOneHalfIsPositive()

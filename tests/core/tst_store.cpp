@@ -793,6 +793,13 @@ private Q_SLOTS:
         QCOMPARE(summary["best"]["val/f1"].get<double>(), 0.7);
         QCOMPARE(summary["best_step"]["val/f1"].get<int>(), 10);
         QCOMPARE(summary["best"]["val/loss"].get<double>(), 0.5);
+        // Where the latest validation's F1 peaks, for lbk show's threshold advice; a test split's is not taken.
+        const std::string third = line(3, "evaluation", {{"step", 30}, {"split", "val"},
+                                                         {"summary", {{"f1", 0.5}, {"best_f1", {{"threshold", 0.2}, {"f1", 0.8}}}}}});
+        const std::string test = line(4, "evaluation", {{"step", 30}, {"split", "test"},
+                                                        {"summary", {{"f1", 0.5}, {"best_f1", {{"threshold", 0.1}, {"f1", 0.9}}}}}});
+        QVERIFY(store->ingestLines(id, {third, test}, 0));
+        QCOMPARE(store->runById(id)->summary["val_best_f1"], (json{{"threshold", 0.2}, {"f1", 0.8}}));
     }
 
     void metricsLineVariants_data()

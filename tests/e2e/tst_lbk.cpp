@@ -700,7 +700,9 @@ private Q_SLOTS:
         QVERIFY2(shown.out.contains(QStringLiteral("positive (4.4%); predicting none scores accuracy")) &&
                      shown.out.contains(QStringLiteral("caution (test): no paper is predicted positive")) &&
                      shown.out.contains(QStringLiteral("best val f1 0.0000 at step %1 (the kept checkpoint)")
-                                            .arg(lowest->step)),
+                                            .arg(lowest->step)) &&
+                     shown.out.contains(QStringLiteral("val F1 peaks at 0.")) && // what a lower threshold gives
+                     shown.out.contains(QStringLiteral("lbk predict ... --threshold 0.")),
                  qPrintable(shown.out));
 
         // A label the run does not predict is named, not answered with an empty list.

@@ -192,9 +192,7 @@ void ClassesPage::showEvaluation()
     const bool val = m_evaluations[size_t(i)].split == "val";
     if (val && b.is_object() && b.contains("f1") && b["f1"].is_number() && b["f1"].get<double>() > 0 &&
         b.contains("threshold") && b["threshold"].is_number()) {
-        const double at = b["threshold"].get<double>();
-        const double unit = at > 0 ? std::pow(10.0, std::floor(std::log10(at)) - 2) : 1; // 3 significant digits
-        const QString t = QString::number(at > 0 ? std::floor(at / unit) * unit : 0.0, 'g', 3);
+        const QString t = qs(lbk::thresholdArgument(b["threshold"].get<double>()));
         parts << tr("best F1 <b>%1</b> from p &ge; %2 (<tt>lbk predict --threshold %2</tt>)")
                      .arg(formatMetric(b["f1"].get<double>()), t);
     }
