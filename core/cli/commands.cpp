@@ -267,13 +267,9 @@ std::string weightsNote(const RunSummary &r, const std::string &split, std::opti
 // model that ranks its papers well).
 void printThresholdAdvice(const RunSummary &r)
 {
-    const json b = r.summary.value("val_best_f1", json());
-    if (!b.is_object() || !b.value("f1", json()).is_number() || !b.value("threshold", json()).is_number() ||
-        b["f1"].get<double>() <= 0)
-        return;
-    const std::string t = thresholdArgument(b["threshold"].get<double>());
-    std::printf("  val F1 peaks at %s from p >= %s: lbk predict ... --threshold %s\n",
-                fmtMetric(b["f1"].get<double>()).c_str(), t.c_str(), t.c_str());
+    if (const auto a = thresholdAdvice(r.summary.value("val_best_f1", json())))
+        std::printf("  val F1 peaks at %s from p >= %s: lbk predict ... --threshold %s\n", fmtMetric(a->f1).c_str(),
+                    a->threshold.c_str(), a->threshold.c_str());
 }
 
 // An evaluation's line: accuracy and macro-F1, and the metric the run keeps its checkpoint by when it is another

@@ -231,9 +231,10 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
 json inputRules(const LoadedModel &lm)
 {
     const auto &tok = lm.exp.tokenizer;
+    const char *textRule = "title; abstract; or title + \". \" + abstract (either alone when the other is empty)";
     if (lm.pretrained)
         return {{"text", toString(lm.exp.data.text)},
-                {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
+                {"text_rule", textRule},
                 {"tokenizer",
                  {{"folder", "hf"},
                   {"type", lm.pretrained->tokenizer->kind()},
@@ -241,7 +242,7 @@ json inputRules(const LoadedModel &lm)
                   {"special", "[CLS] ... [SEP] (RoBERTa: <s> ... </s>), cut to max_tokens"},
                   {"pieces", lm.tokenizer->vocabSize()}}}};
     return {{"text", toString(lm.exp.data.text)},
-            {"text_rule", "title; abstract; or title + \". \" + abstract (either alone when the other is empty)"},
+            {"text_rule", textRule},
             {"tokenizer",
              {{"file", "tokenizer.model"},
               {"type", toString(tok.type)},

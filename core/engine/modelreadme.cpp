@@ -49,13 +49,24 @@ std::string figuresSection(const json &card)
     return s;
 }
 
+// The card's input tokenizer, and where it is in the folder (tokenizer.model, or the hf folder of an encoder).
+json tokenizerOf(const json &card)
+{
+    return card.value("input", json::object()).value("tokenizer", json::object());
+}
+std::string tokenizerPath(const json &card)
+{
+    const json tok = tokenizerOf(card);
+    return text(tok.value("folder", tok.value("file", json())));
+}
+
 std::string inputSection(const json &card)
 {
     const json in = card.value("input", json::object());
-    const json tok = in.value("tokenizer", json::object());
+    const json tok = tokenizerOf(card);
     return "## Input\n\nEach paper's `" + text(in.value("text", json())) + "` (of " + text(in.value("text_rule", json())) +
-           "), tokenized by the " + text(tok.value("type", json())) + " tokenizer in " +
-           text(tok.value("folder", tok.value("file", json()))) + " and cut at " + text(tok.value("max_tokens", json())) +
+           "), tokenized by the " + text(tok.value("type", json())) + " tokenizer in " + tokenizerPath(card) +
+           " and cut at " + text(tok.value("max_tokens", json())) +
            " tokens. Other text gives other probabilities. Every rule is in `model.json` under `input`.\n\n";
 }
 
@@ -79,7 +90,7 @@ std::string modelReadme(const json &card)
          "python3 reference/load_export.py THIS_FOLDER --data papers.jsonl        # in PyTorch, from Labbook's repository\n"
          "```\n\n";
     s += "## Files\n\n- `weights.pt`: the weights, `torch.load` gives a dict of name -> tensor\n"
-         "- `" + text(card.value("files", json::object()).value("tokenizer", json())) + "`: the tokenizer\n"
+         "- `" + tokenizerPath(card) + "`: the tokenizer\n"
          "- `labels.json`: the labels in output order\n"
          "- `model.json`: this card as JSON, with the whole experiment, the run's metrics and the files' checksums "
          "(`lbk predict` refuses a folder whose files do not match them)\n";

@@ -315,6 +315,16 @@ std::string thresholdArgument(double threshold)
     return s;
 }
 
+std::optional<ThresholdAdvice> thresholdAdvice(const json &bestF1)
+{
+    if (!bestF1.is_object())
+        return std::nullopt;
+    const json f1 = bestF1.value("f1", json()), at = bestF1.value("threshold", json());
+    if (!f1.is_number() || !at.is_number() || !(f1.get<double>() > 0))
+        return std::nullopt;
+    return ThresholdAdvice{f1.get<double>(), thresholdArgument(at.get<double>())};
+}
+
 std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo, double hi)
 {
     std::vector<int64_t> counts(size_t(std::max(bins, 1)), 0);

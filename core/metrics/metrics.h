@@ -2,6 +2,7 @@
 // Evaluation metrics and prediction histograms, computed from plain vectors of probabilities so they are
 // testable against hand-computed values without LibTorch. Summaries are the JSON of docs/PROTOCOL.md.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,8 +55,15 @@ nlohmann::json prCurve(const std::vector<float> &scores, const std::vector<int> 
 // evaluation records as "best_f1", for `lbk predict --threshold` (read off the validation split, not the test's).
 nlohmann::json bestF1Threshold(const std::vector<float> &scores, const std::vector<int> &positive);
 // A threshold as `--threshold` is told it: rounded down to 3 significant digits, so that no paper of the F1 peak is
-// left out ("0.234" for 0.23456). One rule for lbk show and the GUI's Per-class page.
+// left out ("0.234" for 0.23456).
 std::string thresholdArgument(double threshold);
+// What a recorded best_f1 advises: its F1 and the --threshold to score by; nullopt when it is not a peak above 0
+// (none, no positive, a script's malformed one). One rule for lbk show and the GUI's Per-class page.
+struct ThresholdAdvice {
+    double f1 = 0;
+    std::string threshold; // thresholdArgument's
+};
+std::optional<ThresholdAdvice> thresholdAdvice(const nlohmann::json &bestF1);
 
 // Equal-width bins over [lo, hi]; values outside are clamped into the end bins, NaN ignored.
 std::vector<int64_t> histogram(const std::vector<float> &values, int bins, double lo = 0.0, double hi = 1.0);

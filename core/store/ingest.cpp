@@ -544,12 +544,16 @@ private:
     // stay, as the target was given them).
     Status keepScriptConfig(const json &script)
     {
-        auto q = m_stmts.get("SELECT config FROM runs WHERE id = ?1");
-        q.bindInt(1, m_run);
-        if (!q.step())
-            return sqlError("read the run's config", q);
-        json config = m_state.newConfig ? json::parse(*m_state.newConfig, nullptr, false)
-                                        : json::parse(q.textView(0), nullptr, false);
+        json config;
+        if (m_state.newConfig) {
+            config = json::parse(*m_state.newConfig, nullptr, false);
+        } else {
+            auto q = m_stmts.get("SELECT config FROM runs WHERE id = ?1");
+            q.bindInt(1, m_run);
+            if (!q.step())
+                return sqlError("read the run's config", q);
+            config = json::parse(q.textView(0), nullptr, false);
+        }
         if (!config.is_object())
             return okStatus();
         const json before = config;

@@ -129,7 +129,7 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
         fields["task"] = task
     if place.resumed:
         fields["resumed"] = True
-    run._emit("run_started", **fields)  # under a target, the store keeps config= beside the experiment, as "script"
+    run._emit("run_started", **fields)  # under a target, the store merges config= into the experiment it was given
     if place.origin == "store":  # as a tracker says where a run went: `lbk show N` finds it
         warn(f"run {place.store_id} ({place.name}) is recorded into {place.store}; `lbk show {place.store_id}` and "
              "the GUI show it")

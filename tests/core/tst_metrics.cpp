@@ -60,6 +60,12 @@ private Q_SLOTS:
         QCOMPARE(lbk::thresholdArgument(0.9996), std::string("0.999"));
         QCOMPARE(lbk::thresholdArgument(0.4f), std::string("0.4"));
         QCOMPARE(lbk::thresholdArgument(0.000412345), std::string("0.000412"));
+        // Read back, as lbk show and the Per-class page do: a peak above 0 advises; no peak or a malformed one not.
+        const auto advice = lbk::thresholdAdvice(s["best_f1"]);
+        QVERIFY(advice && advice->f1 == 0.8 && advice->threshold == "0.4");
+        for (const char *bad : {R"(null)", R"({"f1": 0, "threshold": 0.3})", R"({"f1": null, "threshold": 0.3})",
+                                R"({"f1": 0.5})", R"("0.5")"})
+            QVERIFY2(!lbk::thresholdAdvice(nlohmann::json::parse(bad)), bad);
     }
 
     void binaryTieAtOneHalfIsPositive()

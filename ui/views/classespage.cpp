@@ -188,14 +188,10 @@ void ClassesPage::showEvaluation()
     // A binary run's F1 at 0.5 can hide a model that ranks well: where its F1 peaks on the validation split (the
     // test split's would be a peek), and the threshold to predict by, rounded down so that no paper of the peak is
     // left out.
-    const auto b = s.value("best_f1", nlohmann::json());
-    const bool val = m_evaluations[size_t(i)].split == "val";
-    if (val && b.is_object() && b.contains("f1") && b["f1"].is_number() && b["f1"].get<double>() > 0 &&
-        b.contains("threshold") && b["threshold"].is_number()) {
-        const QString t = qs(lbk::thresholdArgument(b["threshold"].get<double>()));
+    if (const auto a = lbk::thresholdAdvice(s.value("best_f1", nlohmann::json()));
+        a && m_evaluations[size_t(i)].split == "val")
         parts << tr("best F1 <b>%1</b> from p &ge; %2 (<tt>lbk predict --threshold %2</tt>)")
-                     .arg(formatMetric(b["f1"].get<double>()), t);
-    }
+                     .arg(formatMetric(a->f1), qs(a->threshold));
     m_headline->setText(parts.join(QStringLiteral(" &nbsp; ")));
     showCautions(s.value("cautions", nlohmann::json()));
     m_model->setSummary(s);

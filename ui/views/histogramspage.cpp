@@ -130,37 +130,35 @@ void HistogramsPage::refresh()
     m_store->request<Loaded>(
         this,
         [id, split](lbk::Store &s) {
-            Loaded l{s.histogramSplits(id), {}};
+            Loaded l{s.histogramSplits(id), split, {}};
             // The split asked for, else the run's first (a script's run may have train histograms alone).
-            const bool has = std::find(l.splits.begin(), l.splits.end(), split) != l.splits.end();
-            l.records = s.histograms(id, has || l.splits.empty() ? split : l.splits.front());
+            if (!l.splits.empty() && std::find(l.splits.begin(), l.splits.end(), split) == l.splits.end())
+                l.split = l.splits.front();
+            l.records = s.histograms(id, l.split);
             return l;
         },
         [this, gen](Loaded l) {
             if (gen != m_generation)
                 return;
-            showSplits(l.splits);
+            showSplits(l.splits, l.split);
             m_records = std::move(l.records);
             rebuild();
         });
 }
 
 // val and test always (an evaluation may yet record them), then any other split the run has.
-void HistogramsPage::showSplits(const std::vector<std::string> &splits)
+void HistogramsPage::showSplits(const std::vector<std::string> &splits, const std::string &shown)
 {
     QStringList items{QStringLiteral("val"), QStringLiteral("test")};
     for (const auto &s : splits)
         if (!items.contains(qs(s)))
             items << qs(s);
-    QString current = m_split->currentText();
-    if (!splits.empty() && std::find(splits.begin(), splits.end(), ss(current)) == splits.end())
-        current = qs(splits.front());
     QSignalBlocker block(m_split);
     if (items != this->splits()) {
         m_split->clear();
         m_split->addItems(items);
     }
-    m_split->setCurrentText(current);
+    m_split->setCurrentText(qs(shown));
 }
 
 void HistogramsPage::setEvaluation(int index)

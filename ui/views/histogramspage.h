@@ -38,9 +38,10 @@ public:
 private:
     struct Loaded {
         std::vector<std::string> splits;
+        std::string split; // the one whose records these are
         std::vector<lbk::HistogramRecord> records;
     };
-    void showSplits(const std::vector<std::string> &splits);
+    void showSplits(const std::vector<std::string> &splits, const std::string &shown);
     void rebuild();
     void showEvaluation(int index);
 
