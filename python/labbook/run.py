@@ -134,8 +134,8 @@ class Run:
         return self.step
 
     def _check_order(self, values, step, given):
-        """Says (once per key, then the key is no longer followed) when a metric's step goes back, or when a
-        step-less log() lands it again on the step it has a value at."""
+        """Says (once per key, then the key is no longer followed) when a metric's step goes back, or when it lands
+        again on the step it has a value at (the later value replaces the earlier one)."""
         steps = self._key_steps
         for key in values:
             last = steps.get(key, -1)
@@ -143,12 +143,15 @@ class Run:
                 continue
             if step > last:
                 steps[key] = step
-            elif step < last or not given:
-                steps[key] = None
-                self._problem(f"run.log(): {key!r} at step {step} after step {last}: its curve goes back in steps "
-                              "(said once per key)" if step < last else
-                              f"run.log(): {key!r} again at step {step} without step=: it replaces the value logged "
-                              "there; give step= (said once per key)", key=f"log-order:{key}")
+                continue
+            steps[key] = None
+            if step < last:
+                said = f"{key!r} at step {step} after step {last}: its curve goes back in steps"
+            elif given:
+                said = f"{key!r} given twice at step {step}: the later value replaces the earlier one"
+            else:
+                said = f"{key!r} again at step {step} without step=: it replaces the value logged there; give step="
+            self._problem(f"run.log(): {said} (said once per key)", key=f"log-order:{key}")
 
     # ----- metrics -----
 
