@@ -65,8 +65,7 @@ Result<ModelExport> writeHfExport(const RunDetail &run, const fs::path &out)
     config << hfConfig.dump(2) << '\n';
     if (!config)
         return Error{(out / "config.json").string() + ": write failed"};
-    const int64_t cut = std::min<int64_t>(encoder->config().maxTokens(), lm.exp.tokenizer.maxTokens);
-    if (auto tok = lm.pretrained->tokenizer->save(out, cut); !tok)
+    if (auto tok = lm.pretrained->tokenizer->save(out, exportedTokenizerCut(lm)); !tok)
         return tok.error();
     return ModelExport{lm.checkpoint, lm.step};
 }

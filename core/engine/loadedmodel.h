@@ -57,4 +57,9 @@ Result<std::unique_ptr<LoadedModel>> loadModel(const std::filesystem::path &fold
 // model card's "input", and a Hugging Face export's config.json "labbook_input" (modelexport.cpp).
 nlohmann::json inputRules(const LoadedModel &lm);
 
+// Where a pretrained encoder's exported tokenizer cuts a text (tokenizer_config.json's model_max_length): the run's
+// tokenizer.max_tokens, at most the position table's length. Both exports write it, so transformers' tokenizer reads
+// the text as the run did.
+int64_t exportedTokenizerCut(const LoadedModel &lm);
+
 } // namespace lbk

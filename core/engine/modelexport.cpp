@@ -205,6 +205,10 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
              fs::copy_options::overwrite_existing | fs::copy_options::recursive, ec);
     if (ec)
         return Error{(out / tokenizer).string() + ": " + ec.message()};
+    // The run's hf/ cuts at the position table (its source's length); the export cuts where the run did.
+    if (lm.pretrained)
+        if (auto saved = lm.pretrained->tokenizer->save(out / tokenizer, exportedTokenizerCut(lm)); !saved)
+            return saved.error();
     std::ofstream labelsOut(out / "labels.json");
     labelsOut << json(lm.labels).dump(2) << '\n';
     labelsOut.close();
@@ -227,6 +231,11 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
 }
 
 } // namespace
+
+int64_t exportedTokenizerCut(const LoadedModel &lm)
+{
+    return std::min<int64_t>(lm.pretrained->config.maxTokens(), lm.exp.tokenizer.maxTokens);
+}
 
 json inputRules(const LoadedModel &lm)
 {

@@ -264,6 +264,9 @@ private Q_SLOTS:
                             QStringLiteral("--out"), QString::fromStdString(model.string())});
         QVERIFY2(m.exitCode == 0, qPrintable(m.out + m.err));
         QVERIFY(fs::exists(model / "hf" / "config.json"));
+        // Its hf/ tokenizer cuts where the run did too (it kept the position table's length).
+        const json modelTokenizer = readJson(model / "hf" / "tokenizer_config.json");
+        QVERIFY2(modelTokenizer["model_max_length"].get<int64_t>() <= cut, modelTokenizer.dump().c_str());
         QCOMPARE(readJson(model / "model.json")["architecture"]["family"].get<std::string>(), family.toStdString());
     }
 
