@@ -61,7 +61,7 @@ class Run:
         self._log_steps_given = False  # log() was given a step: a step-less log() then goes to the step given last
         self._log_calls = 0            # else step-less log() calls count themselves
         self._highest_step = 0         # the run's "steps" at finish(): a last call may name an earlier step
-        self._key_steps = {}           # each metric's highest step, to say when one goes back or is overwritten
+        self._key_steps = {}           # metric -> (highest step, its value): says when one goes back or is replaced
         self._lost = 0                 # events not written since the journal last took one (a full disk)
         self._pending_signal = None
         self._problems = set()
@@ -135,20 +135,22 @@ class Run:
 
     def _check_order(self, values, step, given):
         """Says (once per key, then the key is no longer followed) when a metric's step goes back, or when it lands
-        again on the step it has a value at (the later value replaces the earlier one)."""
+        again on the step it has a value at with another value (the later one replaces the earlier one; the same
+        value again, as the Trainer's "epoch" in its training and evaluation logs of a step, is no news)."""
         steps = self._key_steps
-        for key in values:
-            last = steps.get(key, -1)
+        for key, value in values.items():
+            last, before = steps.get(key, (-1, None))
             if last is None:  # said already
                 continue
-            if step > last:
-                steps[key] = step
+            if step > last or (step == last and given and value == before):
+                steps[key] = (step, value)
                 continue
-            steps[key] = None
+            steps[key] = (None, None)
             if step < last:
                 said = f"{key!r} at step {step} after step {last}: its curve goes back in steps"
             elif given:
-                said = f"{key!r} given twice at step {step}: the later value replaces the earlier one"
+                said = (f"{key!r} given twice at step {step} ({before!r}, then {value!r}): the later value replaces "
+                        "the earlier one")
             else:
                 said = f"{key!r} again at step {step} without step=: it replaces the value logged there; give step="
             self._problem(f"run.log(): {said} (said once per key)", key=f"log-order:{key}")

@@ -56,7 +56,11 @@ class NamesTest(unittest.TestCase):
         for key, want in (("loss", "train/loss"), ("eval_loss", "val/loss"), ("eval_accuracy", "val/accuracy"),
                           ("learning_rate", "lr"), ("grad_norm", "train/grad_norm"), ("val_acc", "val/acc"),
                           ("train_loss_step", "train/loss_step"), ("lr-AdamW", "lr"), ("lr-AdamW/pg2", "lr/AdamW/pg2"),
-                          ("val/f1", "val/f1"), ("epoch", "epoch"), ("custom", "train/custom")):
+                          ("val/f1", "val/f1"), ("epoch", "epoch"), ("custom", "train/custom"),
+                          # found by an audit: eval_runtime became val/runtime, a figure with a "best"
+                          ("eval_runtime", "speed/val_runtime"), ("test_runtime", "speed/test_runtime"),
+                          ("eval_samples_per_second", "speed/val_samples_per_second"),
+                          ("train_steps_per_second", "speed/train_steps_per_second")):
             self.assertEqual(labbook_key(key), want)
 
 

@@ -342,15 +342,16 @@ class RunApiTest(unittest.TestCase):
             run.log({"lr": 0.1}, step=6)
             run.log({"lr": 0.1})
             run.log({"lr": 0.1})
-            run.log({"val/loss": 0.7}, step=20)
+            run.log({"val/loss": 0.7, "epoch": 2.0}, step=20)
             run.log({"val/loss": 0.6}, step=20)  # found by an audit: replaced silently
             run.log({"val/loss": 0.5}, step=20)
+            run.log({"epoch": 2.0}, step=20)  # the same value again (the Trainer's logs of a step): no news
         said = err.getvalue()
         self.assertEqual(said.count("'train/loss' at step 5 after step 10: its curve goes back"), 1)
         self.assertNotIn("step 4", said)
         self.assertEqual(said.count("'lr' again at step 6 without step=: it replaces the value"), 1)
         self.assertNotIn("'epoch'", said)
-        self.assertEqual(said.count("'val/loss' given twice at step 20: the later value replaces the earlier one"), 1)
+        self.assertEqual(said.count("'val/loss' given twice at step 20 (0.7, then 0.6): the later value replaces"), 1)
         run.finish()
 
     def test_a_second_run_in_the_process_says_its_own_warnings(self):
