@@ -509,8 +509,9 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
     int handledInterrupts = 0;
     int exitCode = -1;
     auto onEvent = [&](const json &e) { progress.onEvent(e); };
+    int64_t shown = -1;
     while (true) {
-        auto st = syncRun(store, run, onEvent);
+        auto st = syncRun(store, run, onEvent, &shown);
         if (!st)
             printError("warning: " + st.message());
         if (exitCode >= 0)

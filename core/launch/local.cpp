@@ -189,16 +189,19 @@ bool resumesFromCheckpoint(const RunSummary &run)
     return run.remote() || fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
 }
 
-Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent)
+Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent,
+                            int64_t *shown)
 {
     if (run.runDir.empty())
         return IngestStats{};
-    const int64_t before = onEvent ? store.cursor(run.id).offset : 0;
+    const int64_t before = !onEvent ? 0 : shown && *shown >= 0 ? *shown : store.cursor(run.id).offset;
     auto stats = ingestJournal(store, run.id, journalPath(run));
     if (!stats || !onEvent)
         return stats;
-    // Hand the newly stored lines to the caller (a progress display): they are the bytes between the cursors.
+    // Hand the newly stored lines to the caller (a progress display): the bytes from what it has seen to the cursor.
     const int64_t after = store.cursor(run.id).offset;
+    if (shown)
+        *shown = after;
     if (after > before) {
         std::ifstream in(journalPath(run), std::ios::binary);
         in.seekg(before);

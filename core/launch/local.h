@@ -47,9 +47,12 @@ struct SyncResult {
     std::vector<std::string> warnings;
 };
 SyncResult syncActiveRuns(Store &store);
-// One run; onEvent (optional) sees every newly stored event.
+// One run; onEvent (optional) sees every newly stored event. shown (optional, with onEvent): the journal offset
+// onEvent has seen up to, -1 at first (then the store's cursor before this ingest); it is kept by the caller because
+// another process (`lbk runs`, the GUI) may ingest the same journal in between, and what it stored is news to
+// onEvent too (a piped `lbk run` skipped an evaluation that `lbk runs` had stored meanwhile).
 Result<IngestStats> syncRun(Store &store, const RunSummary &run,
-                            const std::function<void(const nlohmann::json &)> &onEvent = {});
+                            const std::function<void(const nlohmann::json &)> &onEvent = {}, int64_t *shown = nullptr);
 
 std::filesystem::path journalPath(const RunSummary &run);
 

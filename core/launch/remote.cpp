@@ -912,8 +912,9 @@ std::optional<Result<FollowEnd>> watchOtherFollower(Store &store, const RunSumma
                                                     FollowLock &lock)
 {
     notify(o.onNotice, "another lbk process follows this run; showing what it stores");
+    int64_t shown = -1;
     for (;;) {
-        if (auto st = syncRun(store, run, o.onEvent); !st)
+        if (auto st = syncRun(store, run, o.onEvent, &shown); !st)
             return Result<FollowEnd>(st.error());
         auto fresh = store.runById(run.id);
         if (!fresh || !isActive(fresh->status))
@@ -1012,7 +1013,7 @@ private:
             m_backoff = 1;
             if (auto w = appendMirror(m_run, bytes); !w)
                 return w.error();
-            if (auto s = syncRun(m_store, m_run, m_o.onEvent); !s)
+            if (auto s = syncRun(m_store, m_run, m_o.onEvent, &m_shown); !s)
                 notify(m_o.onNotice, "warning: " + s.message());
         }
         return running;
@@ -1047,7 +1048,7 @@ private:
         }
         const bool news = st->state != m_info.state; // the 5 s poll may have said this end already
         recordState(m_store, m_run, m_info, *st);
-        (void)syncRun(m_store, m_run, m_o.onEvent);
+        (void)syncRun(m_store, m_run, m_o.onEvent, &m_shown);
         settle(m_store, m_t, m_run, m_info, *st);
         if (m_t.type == TargetType::Slurm && news)
             sayState(*st);
@@ -1075,6 +1076,7 @@ private:
     const Target &m_t;
     const RunSummary &m_run;
     const FollowOptions &m_o;
+    int64_t m_shown = -1; // the mirror's bytes m_o.onEvent has seen (syncRun)
     RemoteRunInfo m_info;
     RemoteShell m_sh;
     std::unique_ptr<StreamingProcess> m_stream;

@@ -6,12 +6,14 @@
 
 #include <fstream>
 
+#include "launch/local.h"
 #include "launch/process.h"
 #include "launch/remote.h"
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
 #include "launch/slurm.h"
 #include "launch/targets.h"
+#include "store/store.h"
 #include "util/sha256.h"
 
 using nlohmann::json;
@@ -290,6 +292,40 @@ private Q_SLOTS:
         std::string big(1000000, 'a');
         std::ofstream(path, std::ios::trunc) << big;
         QCOMPARE(lbk::sha256File(path), std::string("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
+    }
+
+    // Found by an audit: a piped `lbk run` printed every evaluation but one, which `lbk runs` (another process) had
+    // stored in between; a follower shows what came after what it has seen, whoever stored it.
+    void aFollowerSeesWhatAnotherProcessStored()
+    {
+        auto store = lbk::Store::open(m_dir.filePath(QStringLiteral("follow.db")).toStdString());
+        QVERIFY(store.ok());
+        lbk::NewRun nr;
+        nr.name = "followed";
+        nr.experiment = "exp";
+        nr.runDir = m_dir.filePath(QStringLiteral("followed")).toStdString();
+        fs::create_directories(nr.runDir);
+        auto run = (*store)->createRun(nr);
+        QVERIFY(run.ok());
+        const fs::path journal = fs::path(nr.runDir) / "journal.jsonl";
+        auto write = [&](int64_t seq) {
+            std::ofstream(journal, std::ios::app) << json{{"seq", seq}, {"t", 1763941000.0 + double(seq)},
+                                                          {"type", "metrics"}, {"step", seq},
+                                                          {"values", {{"val/accuracy", 0.1 * double(seq)}}}}.dump()
+                                                  << '\n';
+        };
+        std::vector<int64_t> seen;
+        auto onEvent = [&](const json &e) { seen.push_back(e.value("step", int64_t(0))); };
+        int64_t shown = -1;
+        write(1);
+        QVERIFY(lbk::syncRun(**store, *run, onEvent, &shown).ok());
+        write(2);
+        QVERIFY(lbk::syncRun(**store, *run).ok()); // `lbk runs` catching up, in another process
+        write(3);
+        QVERIFY(lbk::syncRun(**store, *run, onEvent, &shown).ok());
+        QCOMPARE(seen, (std::vector<int64_t>{1, 2, 3}));
+        QVERIFY(lbk::syncRun(**store, *run, onEvent, &shown).ok()); // nothing new: nothing shown twice
+        QCOMPARE(seen.size(), size_t(3));
     }
 };
 
