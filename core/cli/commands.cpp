@@ -52,7 +52,8 @@ std::string dumpJson(const json &j, int indent = 2)
 
 void printError(const std::string &msg)
 {
-    std::fprintf(stderr, "lbk: %s\n", toValidUtf8(msg).c_str()); // a file's damaged names print no control codes
+    // A file's damaged names print no control codes; a suggested command names this invocation's store.
+    std::fprintf(stderr, "lbk: %s\n", toValidUtf8(withStore(msg)).c_str());
 }
 
 std::unique_ptr<Store> openStore(const Common &c, bool sync, bool create)
@@ -383,7 +384,7 @@ struct Progress {
             std::fprintf(stderr, "\r\033[K");
             drewBar = false;
         }
-        std::fprintf(stderr, "%s\n", line.c_str());
+        std::fprintf(stderr, "%s\n", withStore(line).c_str());
         draw();
     }
 
@@ -441,7 +442,7 @@ void printRunSummary(const RunDetail &r)
 {
     std::printf("%s\n", runHeadline(r).c_str());
     if (!r.error.empty())
-        std::printf("  reason: %s\n", r.error.c_str());
+        std::printf("  reason: %s\n", withStore(r.error).c_str());
     if (r.lrFind()) {
         const json s = r.summary.value("lr_suggestion", json());
         if (s.is_object() && s.value("lr", json()).is_number())
@@ -494,7 +495,7 @@ void printRunSummary(const RunDetail &r)
     // A run stopped early says how to go on, unless its reason already does (an interrupted run's does).
     if ((r.status == RunStatus::Cancelled || r.status == RunStatus::Interrupted) &&
         r.error.find("lbk resume") == std::string::npos && r.error.find("lbk lr-find") == std::string::npos)
-        std::printf("  to go on: %s\n", howToGoOn(r).c_str());
+        std::printf("  to go on: %s\n", withStore(howToGoOn(r)).c_str());
     std::printf("  run folder: %s\n", r.runDir.c_str());
 }
 

@@ -1,4 +1,5 @@
 #include "cli/invocation.h"
+#include "cli/runtext.h"
 
 #include <cerrno>
 #include <charconv>
@@ -444,6 +445,7 @@ int dispatch(const Invocation &inv, EngineCommands &engine)
 
 int runCommand(const Invocation &inv, EngineCommands &engine)
 {
+    suggestWithStore(inv.common.store);
     const int rc = dispatch(inv, engine);
     if (const auto damage = takeStoreDamage()) { // what the command printed or wrote may be incomplete: say so
         printError(damage->message);

@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+
+#include "launch/shellquote.h"
 
 namespace lbk::cli {
 
@@ -40,6 +43,27 @@ std::string runHeadline(const RunSummary &run)
     if (!run.task.empty())
         line += ", " + run.task;
     return line;
+}
+
+namespace {
+std::string g_storeWords; // "--store PATH ", or empty for the default store
+}
+
+void suggestWithStore(const std::string &store)
+{
+    const std::filesystem::path path = Store::pathOr(store);
+    g_storeWords = path == Store::defaultPath() ? std::string() : "--store " + shellQuoteForReading(store) + " ";
+}
+
+std::string withStore(const std::string &text)
+{
+    if (g_storeWords.empty())
+        return text;
+    std::string out = text;
+    const std::string lbk = "`lbk ";
+    for (size_t at = out.find(lbk); at != std::string::npos; at = out.find(lbk, at + lbk.size() + g_storeWords.size()))
+        out.insert(at + lbk.size(), g_storeWords);
+    return out;
 }
 
 } // namespace lbk::cli

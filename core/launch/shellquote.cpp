@@ -1,5 +1,8 @@
 #include "launch/shellquote.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace lbk {
 
 std::string shellQuote(std::string_view word)
@@ -15,6 +18,17 @@ std::string shellQuote(std::string_view word)
     }
     out += '\'';
     return out;
+}
+
+std::string shellQuoteForReading(std::string_view word)
+{
+    const auto safe = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("_./:@%+=,-").find(c) != std::string_view::npos;
+    };
+    if (!word.empty() && std::all_of(word.begin(), word.end(), safe))
+        return std::string(word);
+    return shellQuote(word);
 }
 
 std::string shellJoin(const std::vector<std::string> &argv)

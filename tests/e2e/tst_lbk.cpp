@@ -420,6 +420,10 @@ private Q_SLOTS:
             const auto logs = store()->logs(j["id"].get<int64_t>());
             QVERIFY(std::any_of(logs.begin(), logs.end(), [](const auto &l) { return l.message == "cancelled at step 0"; }));
         }
+        // Found by an audit: the suggested command left out the --store given, so pasting it found no such run.
+        const auto plain = lbk({QStringLiteral("show"), id});
+        const QString suggested = QStringLiteral("`lbk --store ") + m_store + QStringLiteral(" resume ") + id + u'`';
+        QVERIFY2(plain.out.contains(suggested), qPrintable(plain.out));
         qunsetenv("LABBOOK_TEST_SLOW_START");
         const auto resumed = lbk({QStringLiteral("resume"), id, QStringLiteral("-q")});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));

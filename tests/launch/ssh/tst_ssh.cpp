@@ -386,7 +386,7 @@ private Q_SLOTS:
         const QStringList predict = {QStringLiteral("predict"), QString::number(id), QStringLiteral("--data"), papers,
                                      QStringLiteral("--out"), QStringLiteral("-"), QStringLiteral("-q")};
         auto early = h.lbk(predict);
-        QVERIFY2(early.exitCode != 0 && early.err.contains(QStringLiteral("`lbk pull RUN` copies them here")),
+        QVERIFY2(early.exitCode != 0 && early.err.contains(QStringLiteral("pull RUN` copies them here")),
                  qPrintable(early.err));
         auto pulled = h.lbk({QStringLiteral("pull"), QString::number(id)});
         QVERIFY2(pulled.exitCode == 0, qPrintable(pulled.err));
