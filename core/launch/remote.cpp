@@ -267,6 +267,13 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
     }
     if (!isActive(fresh->status))
         return;
+    if (fresh->status == RunStatus::Queued && info.jobId.empty()) { // see adoptStartedWorker
+        (void)store.setStatus(run.id, RunStatus::Failed,
+                              "its launch on " + t.name + " stopped before a worker was started: lbk was stopped or "
+                              "killed while the target ran its setup lines, and they ended without starting one "
+                              "(see their output in " + info.runDir + " there); start it again with lbk run");
+        return;
+    }
     if (fresh->status == RunStatus::Queued && fresh->lastStep == 0) { // no run_started: a worker that could not start
         std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
                           ") ended before it began the run, so nothing was recorded and there is nothing to resume: "
@@ -396,6 +403,16 @@ int processesOf(const nlohmann::json &config)
     return n.is_number_integer() ? std::max(1, n.get<int>()) : 1;
 }
 
+// A script target's worker (`worker` set) starts in a process group of its own where the host has setsid: a
+// launcher (accelerate launch, torchrun, a shell) and the processes it starts are then cancelled together, as
+// scancel signals every process of a Slurm job; SIGTERM to the launcher alone left its training processes running.
+// (In the start script's non-interactive shell the background worker leads no group, so setsid does not fork and
+// $! stays the worker's PID.) Labbook's own worker starts and stops its peers itself.
+std::string ownGroup(const Target &t)
+{
+    return t.worker.empty() ? std::string() : "$(command -v setsid >/dev/null 2>&1 && echo setsid) ";
+}
+
 Result<std::string> startWorker(const Target &t, const RunDetail &run, const Staged &staged, bool lrFind, bool resume)
 {
     RemoteShell sh(t);
@@ -448,8 +465,11 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
     // the worker must not start after lbk failed the run, and one that started in the meantime is stopped. The
     // attempt's token keeps the clean-up off a worker.pid an earlier start left (its PID may be another's now).
     const std::string token = attemptToken();
+    // starter.pid: while this script runs (its setup lines), a catch-up by an lbk that did not start it can tell a
+    // start still under way from one that ended without a worker (adoptStartedWorker).
     const std::string script = "cd " + rd + " || exit 1\nrm -f withdrawn worker.pid\necho " + token + " > attempt\n" +
-                               setupLines(t) + lbkCheck + "[ -e withdrawn ] && exit 0\nnohup " +
+                               "echo $$ > starter.pid\n" +
+                               setupLines(t) + lbkCheck + "[ -e withdrawn ] && exit 0\nnohup " + ownGroup(t) +
                                workerCommand(t, run, staged, lrFind, resume) + " > worker.log 2>&1 < /dev/null &\n"
                                "echo $! > worker.pid\n[ -e withdrawn ] && { kill $!; exit 0; }\n"
                                "echo \"LBK-PID $!\"\n";
@@ -703,8 +723,10 @@ Status cancelRemoteRun(const Target &t, const RunSummary &run)
             return out.error();
         return okStatus();
     }
+    // The worker's process group when it leads one (ownGroup), else the worker alone. (dash's kill takes no "--":
+    // "kill -TERM -- -PID" fails there and signals nothing.)
     auto out = sh.check("stopping the worker", "p=$(cat " + shellQuote(info->runDir + "/worker.pid") +
-                                                   ") && kill -TERM \"$p\"");
+                                                   ") && { kill -TERM -\"$p\" 2>/dev/null || kill -TERM \"$p\"; }");
     if (!out)
         return out.error();
     return okStatus();
@@ -717,6 +739,21 @@ Result<std::string> cancelRun(Store &store, const Target &target, const RunSumma
         return Error{"run " + id + " is " + toString(run.status) + ", not running"};
     if (run.remote() != target.remote() || (run.remote() && run.target != target.name))
         return Error{"run " + id + " runs on target \"" + run.target + "\", not on \"" + target.name + "\""};
+    if (run.remote() && run.jobId.empty() && target.type != TargetType::Slurm) {
+        // Still running its setup lines there, its launcher gone (adoptStartedWorker): the start script starts no
+        // worker once it finds the mark, and stops one it has just started.
+        auto info = readRemoteInfo(run);
+        if (!info)
+            return info.error();
+        const std::string rd = shellQuote(info->runDir);
+        auto out = RemoteShell(target).check("withdrawing the start", "cd " + rd + " && touch withdrawn && "
+                                             "if [ -s worker.pid ]; then kill -TERM \"$(cat worker.pid)\"; fi; true");
+        if (!out)
+            return out.error();
+        (void)store.setStatus(run.id, RunStatus::Cancelled,
+                              "cancelled while " + target.name + " ran its setup lines: no worker was started");
+        return "run " + id + " was still being set up on " + target.name + "; withdrawn and marked cancelled";
+    }
     if (run.remote()) {
         if (auto st = cancelRemoteRun(target, run); !st)
             return st.error();
@@ -829,6 +866,38 @@ void noteReachability(const Store &store, const Target &t, const Status &asked)
     }
 }
 
+enum class StartState { Adopted, Starting, Gone };
+
+// remote.json is written before the worker is started, its PID after: an lbk killed in between (SIGKILL while the
+// target ran its setup lines) left a run without a PID, which the next catch-up failed at once while the setup
+// went on and started a worker nobody followed. The host says what became of the start: a worker.pid is adopted
+// (the run is followed, cancelled and settled as any other), a start script still running is left to finish.
+Result<StartState> adoptStartedWorker(Store &store, const Target &t, const RunSummary &run, RemoteRunInfo &info)
+{
+    RemoteShell sh(t);
+    const std::string rd = shellQuote(info.runDir);
+    auto out = sh.run("cd " + rd + " 2>/dev/null || { echo 'LBK-START gone'; exit 0; }\n"
+                      "if [ -s worker.pid ]; then echo \"LBK-START pid $(cat worker.pid)\"\n"
+                      "elif [ -s starter.pid ] && kill -0 \"$(cat starter.pid)\" 2>/dev/null; then\n"
+                      "  echo 'LBK-START starting'\n"
+                      "else echo 'LBK-START gone'; fi",
+                      {}, 60);
+    if (!out)
+        return out.error();
+    const std::string said = marked(out->out, "LBK-START");
+    if (out->exitCode != 0 || out->timedOut || said.empty())
+        return Error{t.name + " (" + t.describe() + "): cannot reach the host to ask about the worker's start" +
+                     (out->err.empty() ? "" : ": " + trimmed(out->err))};
+    if (said == "starting")
+        return StartState::Starting;
+    if (said.rfind("pid ", 0) != 0)
+        return StartState::Gone;
+    info.jobId = trimmed(said.substr(4));
+    (void)writeRemoteInfo(run, info);
+    (void)store.setJob(run.id, t.name, info.jobId);
+    return StartState::Adopted;
+}
+
 } // namespace
 
 Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSummary &run)
@@ -853,6 +922,14 @@ Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSum
     if (const auto age = recentlyUnreachable(store, t))
         return Error{"not caught up: " + t.name + " did not answer " + std::to_string(*age) + " s ago; next try in " +
                      std::to_string(kUnreachableRetrySeconds - *age) + " s"};
+    if (info->jobId.empty() && t.type != TargetType::Slurm) {
+        auto started = adoptStartedWorker(store, t, run, *info);
+        noteReachability(store, t, started ? okStatus() : Status(started.error()));
+        if (!started)
+            return started.error();
+        if (*started == StartState::Starting)
+            return syncRun(store, run);
+    }
     // The state first, then the bytes: a worker that wrote its last line and exited between the two reads is
     // then never taken for one that died silently.
     auto st = queryRemoteState(t, *info);

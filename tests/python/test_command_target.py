@@ -5,6 +5,7 @@ predictions, an LR-finder curve and its suggestion, an artifact. lbk cancel give
 script `interrupted`."""
 import json
 import os
+import shlex
 import signal
 import unittest
 
@@ -26,9 +27,11 @@ class CommandTargetTest(unittest.TestCase):
         here = {"type": "command", "command": ["sh", "-c", "{cmd}"], "work_dir": os.path.join(root, "remote"),
                 "lbk": LBK, "data_root": DATA, "worker": worker}
         slow = dict(here, worker=[w.replace("{sleep}", "0.05") for w in worker])
+        # A launcher (accelerate launch, torchrun) in miniature: a shell that starts the script and waits for it.
+        launcher = dict(here, worker=["sh", "-c", " ".join(shlex.quote(w) for w in slow["worker"]) + " & wait"])
         here["worker"] = [w.replace("{sleep}", "0") for w in worker]
         with open(self.targets, "w") as f:
-            json.dump({"targets": {"here": here, "slow": slow}}, f)
+            json.dump({"targets": {"here": here, "slow": slow, "launcher": launcher}}, f)
         with open(os.path.join(SOURCE, "experiments", "debug.json")) as f:
             experiment = json.load(f)
         experiment["name"] = "plain-pytorch"
@@ -93,8 +96,8 @@ class CommandTargetTest(unittest.TestCase):
         self.assertEqual(query(self.store, "SELECT seq FROM ingest_cursor WHERE run = ?", rid)[0][0],
                          events(remote)[-1]["seq"])
 
-    def start_slow(self):
-        self.lbk("run", self.experiment, "--target", "slow", "--detach")
+    def start_slow(self, target="slow"):
+        self.lbk("run", self.experiment, "--target", target, "--detach")
         run = self.show("plain-pytorch")
         wait_for(lambda: self.show(run["id"])["last_step"] > 10, timeout=120, what="the run's first steps")
         return run
@@ -103,6 +106,15 @@ class CommandTargetTest(unittest.TestCase):
         run = self.start_slow()
         asked = self.lbk("cancel", str(run["id"]))
         self.assertIn("the script gets SIGTERM", asked.stdout + asked.stderr)  # not "it saves a checkpoint"
+        status = wait_for(lambda: self.show(run["id"])["status"] not in ("queued", "running") and
+                          self.show(run["id"])["status"], timeout=120, what="the run to end")
+        self.assertEqual(status, "cancelled")
+
+    def test_lbk_cancel_reaches_the_processes_a_launcher_started(self):
+        # Found by an audit: the SIGTERM went to the launcher alone (the PID the target started), and the script it
+        # had started trained on, unfollowed; the worker now leads a process group, which cancel signals.
+        run = self.start_slow("launcher")
+        self.lbk("cancel", str(run["id"]))
         status = wait_for(lambda: self.show(run["id"])["status"] not in ("queued", "running") and
                           self.show(run["id"])["status"], timeout=120, what="the run to end")
         self.assertEqual(status, "cancelled")

@@ -444,6 +444,48 @@ private Q_SLOTS:
         fs::remove(began);
     }
 
+    // Found by an audit: lbk killed outright (SIGKILL) while the host ran the setup lines left a run without a
+    // worker PID, which the next lbk command failed at once ("the worker (pid  on ...) ended before it began")
+    // while the setup went on and started a worker nobody followed. Now the start is waited for and its worker
+    // adopted; and a start still under way can be cancelled.
+    void aKillDuringSetupLeavesTheRunToItsWorker()
+    {
+        const fs::path began = slowSetupMark();
+        for (const bool cancel : {false, true}) {
+            fs::remove(began);
+            const QString name = cancel ? QStringLiteral("killed-in-setup-cancelled")
+                                        : QStringLiteral("killed-in-setup");
+            auto p = h.start({QStringLiteral("run"), h.variant(name, {{"training", {{"max_steps", 30}}}}),
+                              QStringLiteral("--target"), QStringLiteral("slowbox")});
+            QTRY_VERIFY_WITH_TIMEOUT(fs::exists(began), 60000);
+            ::kill(pid_t(p->processId()), SIGKILL);
+            QVERIFY(p->waitForFinished(30000));
+            auto listed = h.lbk({QStringLiteral("runs")}); // a catch-up while the setup's sleep goes on there
+            QVERIFY2(listed.exitCode == 0, qPrintable(listed.err));
+            lbk::RunFilter f;
+            f.experiment = name.toStdString();
+            auto runs = h.open()->runs(f);
+            QCOMPARE(runs.size(), size_t(1));
+            QCOMPARE(runs.front().status, lbk::RunStatus::Queued);
+            const QString id = QString::number(runs.front().id);
+            if (cancel) {
+                auto c = h.lbk({QStringLiteral("cancel"), id});
+                QVERIFY2(c.exitCode == 0 && c.out.contains(QStringLiteral("withdrawn")), qPrintable(c.out + c.err));
+                QCOMPARE(h.open()->runById(runs.front().id)->status, lbk::RunStatus::Cancelled);
+                std::this_thread::sleep_for(std::chrono::seconds(5)); // the setup's sleep is over there
+                QVERIFY(!fs::exists(remoteRunDir(runs.front()) / "worker.log"));
+                continue;
+            }
+            const bool ended = h.waitFor([&] {
+                (void)h.lbk({QStringLiteral("runs")});
+                return h.open()->runById(runs.front().id)->status == lbk::RunStatus::Finished;
+            }, 120000);
+            const auto shown = h.lbk({QStringLiteral("show"), id});
+            QVERIFY2(ended, qPrintable(shown.out));
+        }
+        fs::remove(began);
+    }
+
     void cancelOnCommandTargetWithCtrlC()
     {
         auto p = h.start({QStringLiteral("run"), longRun(QStringLiteral("cancel-cmd")), QStringLiteral("--target"),
