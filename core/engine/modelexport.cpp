@@ -237,13 +237,24 @@ int64_t exportedTokenizerCut(const LoadedModel &lm)
     return std::min<int64_t>(lm.pretrained->config.maxTokens(), lm.exp.tokenizer.maxTokens);
 }
 
+// The text the model reads, in words (found by an audit: the README listed every choice, not the run's).
+static const char *textRule(TextField text)
+{
+    switch (text) {
+    case TextField::Title: return "the paper's title";
+    case TextField::Abstract: return "the paper's abstract";
+    case TextField::TitleAbstract: break;
+    }
+    return "the paper's title + \". \" + abstract (either alone when the other is empty)";
+}
+
 json inputRules(const LoadedModel &lm)
 {
     const auto &tok = lm.exp.tokenizer;
-    const char *textRule = "title; abstract; or title + \". \" + abstract (either alone when the other is empty)";
+    const char *rule = textRule(lm.exp.data.text);
     if (lm.pretrained)
         return {{"text", toString(lm.exp.data.text)},
-                {"text_rule", textRule},
+                {"text_rule", rule},
                 {"tokenizer",
                  {{"folder", "hf"},
                   {"type", lm.pretrained->tokenizer->kind()},
@@ -251,7 +262,7 @@ json inputRules(const LoadedModel &lm)
                   {"special", "[CLS] ... [SEP] (RoBERTa: <s> ... </s>), cut to max_tokens"},
                   {"pieces", lm.tokenizer->vocabSize()}}}};
     return {{"text", toString(lm.exp.data.text)},
-            {"text_rule", textRule},
+            {"text_rule", rule},
             {"tokenizer",
              {{"file", "tokenizer.model"},
               {"type", toString(tok.type)},

@@ -64,8 +64,8 @@ std::string inputSection(const json &card)
 {
     const json in = card.value("input", json::object());
     const json tok = tokenizerOf(card);
-    return "## Input\n\nEach paper's `" + text(in.value("text", json())) + "` (of " + text(in.value("text_rule", json())) +
-           "), tokenized by the " + text(tok.value("type", json())) + " tokenizer in " + tokenizerPath(card) +
+    return "## Input\n\nThe model reads " + text(in.value("text_rule", json())) + " (`" + text(in.value("text", json())) +
+           "`), tokenized by the " + text(tok.value("type", json())) + " tokenizer in " + tokenizerPath(card) +
            " and cut at " + text(tok.value("max_tokens", json())) +
            " tokens. Other text gives other probabilities. Every rule is in `model.json` under `input`.\n\n";
 }

@@ -124,7 +124,8 @@ private Q_SLOTS:
         std::ifstream readmeFile(path("export/README.md").toStdString());
         const std::string readme((std::istreambuf_iterator<char>(readmeFile)), std::istreambuf_iterator<char>());
         for (const char *said : {"# debug: a Labbook model", "multiclass classifier of arXiv papers over 5 labels",
-                                 "lbk predict THIS_FOLDER", "| validation, at these weights | 0.", "Each paper's `title`"})
+                                 "lbk predict THIS_FOLDER", "| validation, at these weights | 0.",
+                                 "The model reads the paper's title (`title`)"})
             QVERIFY2(readme.find(said) != std::string::npos, (std::string(said) + " in:\n" + readme).c_str());
         // Missing --out is bad input, not a crash.
         auto bad = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
