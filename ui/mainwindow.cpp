@@ -93,17 +93,25 @@ void MainWindow::buildPages()
     m_pages->setObjectName(QStringLiteral("pages"));
     m_form = new ExperimentForm(m_pages);
     // init_from "run:REF" asked of this store as a launch resolves it (lbk validate asks the same).
-    m_form->setInitRunCheck([this](const lbk::Experiment &e, std::function<void(QString)> done) {
+    m_form->setInitRunCheck([this](const lbk::Experiment &e, std::function<void(QString, QString)> done) {
         if (!m_store->isOpen())
-            return done(QString());
-        m_store->request<std::string>(
+            return done(QString(), QString());
+        m_store->request<std::pair<std::string, std::string>>(
             m_form,
-            [e](lbk::Store &store) {
+            [e](lbk::Store &store) -> std::pair<std::string, std::string> {
                 std::vector<std::string> notes;
                 auto resolved = lbk::usecase::resolveInitRun(store, e, notes);
-                return resolved ? std::string() : resolved.message();
+                if (!resolved)
+                    return {resolved.message(), {}};
+                const auto pre = store.run(resolved->model.initRun().ref); // by uid now
+                if (!pre)
+                    return {};
+                return {{}, "run " + std::to_string(pre->id) + " " + pre->name + " (" + lbk::toString(pre->status) +
+                                ", last step " + std::to_string(pre->lastStep) + ") of this store"};
             },
-            [done = std::move(done)](std::string problem) { done(QString::fromStdString(problem)); });
+            [done = std::move(done)](std::pair<std::string, std::string> answer) {
+                done(QString::fromStdString(answer.first), QString::fromStdString(answer.second));
+            });
     });
     m_runView = new RunView(m_store, m_pages);
     m_compare = new CompareView(m_store, m_pages);

@@ -918,6 +918,10 @@ private Q_SLOTS:
         QVERIFY(form->folderSummary().contains(QStringLiteral("e53935")));
         form->setFieldValue(QStringLiteral("model.init_from"), "run:" + preUid);
         QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
+        // The line under the field names the run found, not only what was typed (found by an audit).
+        QTRY_VERIFY2_WITH_TIMEOUT(form->folderSummary().contains(QStringLiteral("run %1 ").arg(m_mlmRun)),
+                                  qPrintable(form->folderSummary()), 5000);
+        shoot(QStringLiteral("form-init-from-run"), form);
         form->setExperiment(before);
         QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
         m_window->launch(e, false);
@@ -937,8 +941,10 @@ private Q_SLOTS:
         shoot(QStringLiteral("run-finetuned-overview"));
         Q_EMIT overview->linkActivated(QStringLiteral("run:%1").arg(m_mlmRun)); // as a click on the link does
         QTRY_COMPARE_WITH_TIMEOUT(view->runId(), m_mlmRun, 5000);
-        view->tabs()->setCurrentIndex(RunView::Overview);
         QTRY_VERIFY_WITH_TIMEOUT(overview->text().contains(QStringLiteral("Fine-tuned by")), 5000);
+        // It opens on the Overview, where the link back is (found by an audit: it opened on Curves).
+        QTRY_COMPARE_WITH_TIMEOUT(view->tabs()->currentIndex(), int(RunView::Overview), 5000);
+        shoot(QStringLiteral("run-mlm-overview-from-link"));
         QVERIFY(overview->text().contains(QStringLiteral("href='run:%1'").arg(id)));
     }
 

@@ -621,9 +621,13 @@ void ExperimentForm::startFolderPreview()
             return;
         m_folderPending = true; // Launch waits for the store's answer, as lbk validate asks it
         showProblems();
-        m_initRunCheck(*parsed, [this, key](QString problem) {
+        m_initRunCheck(*parsed, [this, key, at](QString problem, QString found) {
             if (key != m_folderKey)
                 return;
+            if (problem.isEmpty() && !found.isEmpty()) // found by an audit: the line only repeated what was typed
+                m_folderInfo->setText(tr("The encoder of MLM pre-training %1%2, with its tokenizer and sizes "
+                                         "(docs/PRETRAINING.md).")
+                                          .arg(found.toHtmlEscaped(), at));
             const QString field = QStringLiteral("model.init_from: "); // the problems line names the field itself
             if (problem.startsWith(field))
                 problem.remove(0, int(field.size()));

@@ -71,7 +71,9 @@ public:
     bool saveFile(const QString &path, QString *error = nullptr);
     // How model.init_from "run:REF" is checked against the store (the main window's StoreService): the problem,
     // or an empty text when the run fits, handed to `done` on the GUI thread. Unset: not checked.
-    using InitRunCheck = std::function<void(const lbk::Experiment &, std::function<void(QString problem)> done)>;
+    // done(problem, found): what is wrong with model.init_from "run:REF", or (no problem) the run it names, in words.
+    using InitRunCheck =
+        std::function<void(const lbk::Experiment &, std::function<void(QString problem, QString found)> done)>;
     void setInitRunCheck(InitRunCheck check) { m_initRunCheck = std::move(check); }
     void setDataRoot(const QString &dataRoot);
     QString dataRoot() const { return m_dataRoot; }

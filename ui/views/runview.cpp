@@ -6,6 +6,8 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
+#include <utility>
+
 #include "experiment/experiment.h"
 #include "launch/local.h"
 #include "format.h"
@@ -46,8 +48,10 @@ RunView::RunView(StoreService *store, QWidget *parent)
     m_overview->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
     m_overview->setWordWrap(true);
     connect(m_overview, &QLabel::linkActivated, this, [this](const QString &link) {
-        if (link.startsWith(QLatin1String("run:")))
+        if (link.startsWith(QLatin1String("run:"))) {
+            m_linkedFromOverview = true; // found by an audit: it opened on Curves, away from the link back
             Q_EMIT openRunRequested(link.mid(4).toLongLong());
+        }
     });
     m_config = new QPlainTextEdit(overview);
     m_config->setReadOnly(true);
@@ -164,7 +168,9 @@ void RunView::loadRun(bool firstTime)
             m_tabs->setTabToolTip(Predictions, labelled ? QString()
                                                         : tr("Masked tokens of held-out sequences and the model's "
                                                              "five likeliest fills"));
-            if (firstTime) {
+            if (firstTime && std::exchange(m_linkedFromOverview, false)) {
+                m_tabs->setCurrentIndex(Overview);
+            } else if (firstTime) {
                 if (m_run.lrFind())
                     m_tabs->setCurrentIndex(LrFinder);
                 else if (m_run.status == lbk::RunStatus::Failed)

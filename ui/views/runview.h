@@ -73,6 +73,7 @@ private:
     ClassesPage *m_classes = nullptr;
     LogPage *m_log = nullptr;
     std::set<QWidget *> m_stale; // pages behind a live run's latest records, reloaded when next shown
+    bool m_linkedFromOverview = false; // the next run was opened by a link of the Overview: it opens there too
     int m_generation = 0;
 };
 
