@@ -522,8 +522,10 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
             handledInterrupts = interrupts;
             // First Ctrl-C: the worker saves a checkpoint and ends as cancelled; the second one kills it.
             ::kill(pid_t(proc.pid), interrupts == 1 ? SIGTERM : SIGKILL);
-            progress.say(interrupts == 1 ? "cancelling (" + whatAStopDoes(run) + "; Ctrl-C again to kill it)"
-                                         : std::string("killing the worker"));
+            const auto now = store.runById(run.id); // run is as launched: queued
+            progress.say(interrupts == 1
+                             ? "cancelling (" + whatAStopDoes(now ? *now : run) + "; Ctrl-C again to kill it)"
+                             : std::string("killing the worker"));
         }
         if (reapChild(proc.pid, &exitCode))
             continue; // one more ingest for the last lines
@@ -552,7 +554,7 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
 }
 
 // follow() for a run on a target: the journal streams into the local mirror and the store (launch/remote.h).
-int followRemote(Store &store, const RunDetail &run, const Target &target, bool quiet)
+int followRemote(Store &store, const RunDetail &run, const Target &target, bool quiet, bool interruptCancels = true)
 {
     Progress progress;
     progress.tty = ::isatty(STDERR_FILENO);
@@ -564,6 +566,7 @@ int followRemote(Store &store, const RunDetail &run, const Target &target, bool 
     fo.onEvent = [&](const json &e) { progress.onEvent(e); };
     fo.onNotice = [&](const std::string &m) { progress.say(m); };
     fo.interrupts = &g_interrupts;
+    fo.interruptCancels = interruptCancels;
     auto end = followRemoteRun(store, target, run, fo);
     progress.done();
     std::signal(SIGINT, SIG_DFL);
@@ -573,10 +576,13 @@ int followRemote(Store &store, const RunDetail &run, const Target &target, bool 
         return kFailed;
     }
     if (*end != FollowEnd::Ended) {
-        std::fprintf(stderr, "stopped following run %lld; it goes on on %s. `lbk resume %lld` follows it again%s\n",
-                     (long long)run.id, target.name.c_str(), (long long)run.id,
-                     *end == FollowEnd::LostConnection ? " once the target can be reached" : "");
-        return kFailed;
+        const std::string id = std::to_string(run.id);
+        std::fprintf(stderr, "%s\n",
+                     withStore("stopped following run " + id + "; it goes on on " + target.name + ". `lbk resume " +
+                               id + "` follows it again" +
+                               (*end == FollowEnd::LostConnection ? " once the target can be reached" : "") +
+                               ", `lbk cancel " + id + "` stops it").c_str());
+        return interruptCancels || *end == FollowEnd::LostConnection ? kFailed : kOk;
     }
     auto fresh = store.runById(run.id);
     if (!fresh) {
@@ -856,12 +862,16 @@ int run(const Common &c, const RunOptions &o)
         return exitCodeOf(launched.error()); // 2 for what the user can fix (a bad model.init_from run)
     }
     const RunDetail &run = launched->run;
-    const std::string where = launched->worker ? ", worker pid " + std::to_string(launched->worker->pid)
-                                               : " on " + target->name;
+    std::string where = launched->worker ? "started, worker pid " + std::to_string(launched->worker->pid)
+                                         : "started on " + target->name;
+    if (target->type == TargetType::Slurm) { // queued until Slurm starts it (found by an audit: "started")
+        const auto fresh = store->runById(run.id);
+        const bool known = fresh && !fresh->jobId.empty();
+        where = "submitted to " + target->name + (known ? " as Slurm job " + fresh->jobId : std::string());
+    }
     if (!o.quiet)
-        std::fprintf(stderr, "%s run %lld (%s) of %s started%s; store %s\n",
-                     o.lrFind ? "LR range test" : "Training", (long long)run.id, run.uid.c_str(), o.file.c_str(),
-                     where.c_str(), store->path().c_str());
+        std::fprintf(stderr, "%s run %lld (%s) of %s %s; store %s\n", o.lrFind ? "LR range test" : "Training",
+                     (long long)run.id, run.uid.c_str(), o.file.c_str(), where.c_str(), store->path().c_str());
     if (o.detach) {
         printDetached(c, run, *launched);
         return kOk;
@@ -895,8 +905,10 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
     if (!quiet) {
         const std::string on = target->remote() ? " on " + target->name : "";
         const std::string from = "(it " + whatAResumeDoes(*run) + ")";
-        if (!resumed->started)
-            std::fprintf(stderr, "Following run %lld (%s)%s again\n", (long long)run->id, run->uid.c_str(), on.c_str());
+        if (!resumed->started) // found by an audit: a Ctrl-C to stop watching cancelled the run
+            std::fprintf(stderr, "Following run %lld (%s)%s again (Ctrl-C stops following; the run goes on, %s)\n",
+                         (long long)run->id, run->uid.c_str(), on.c_str(),
+                         withStore("`lbk cancel " + std::to_string(run->id) + "` stops it").c_str());
         else if (resumed->worker)
             std::fprintf(stderr, "Resuming run %lld (%s) %s, worker pid %lld\n", (long long)run->id,
                          run->uid.c_str(), from.c_str(), (long long)resumed->worker->pid);
@@ -906,7 +918,8 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
     }
     if (detach)
         return kOk;
-    return resumed->worker ? follow(*store, *run, *resumed->worker, quiet) : followRemote(*store, *run, *target, quiet);
+    return resumed->worker ? follow(*store, *run, *resumed->worker, quiet)
+                           : followRemote(*store, *run, *target, quiet, resumed->started);
 }
 
 int runs(const Common &c, const RunsOptions &o)

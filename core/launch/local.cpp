@@ -41,8 +41,8 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
     nr.kind = request.lrFind ? "lr_find" : "train";
     nr.task = experiment.training.objective == TrainingObjective::Mlm ? toString(TrainingObjective::Mlm)
                                                                      : toString(experiment.labels.kind);
-    nr.config = experiment.config;
-    nr.configHash = configHash(experiment.config);
+    nr.config = request.scriptTarget && experiment.given.is_object() ? experiment.given : experiment.config;
+    nr.configHash = configHash(nr.config);
     nr.target = kLocalTarget;
     nr.tags = experiment.config.value("tags", std::vector<std::string>{});
     for (const auto &t : request.tags)
@@ -141,6 +141,8 @@ std::string whatAStopDoes(const RunSummary &run)
 {
     if (run.lrFind())
         return "the LR range test ends as cancelled";
+    if (run.status == RunStatus::Queued) // found by an audit: a pending Slurm job "saves a checkpoint"
+        return "it has not begun training, so it ends as cancelled with nothing to save";
     if (!trainedByLabbook(run))
         return "the script gets SIGTERM and ends as cancelled (the labbook library records it)";
     return "it saves a checkpoint and ends as cancelled";
@@ -186,7 +188,11 @@ std::string whatAResumeDoes(const RunSummary &run)
 bool resumesFromCheckpoint(const RunSummary &run)
 {
     std::error_code ec;
-    return run.remote() || fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
+    // A remote run's checkpoints are on its target; one that never took a step has none (found by an audit: a
+    // Slurm job cancelled while pending "continues from the last checkpoint").
+    if (run.remote())
+        return run.lastStep > 0;
+    return fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
 }
 
 Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent,

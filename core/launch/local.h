@@ -22,10 +22,14 @@ struct LaunchRequest {
     std::vector<std::string> tags;     // added to the experiment's tags
     std::string experimentFile;        // where the experiment came from, kept in the run's notes of origin
     std::string uid;                   // the run's uid, chosen beforehand (a sweep's trial); empty: a new one
+    bool scriptTarget = false;         // a target's own script trains it (`worker`): see createLocalRun
 };
 
 // Creates the run (queued) in the store, its folder (mode 0700) under the store's runs root, and the folder's
-// experiment.json holding the resolved config.
+// experiment.json holding the resolved config. The run's recorded config is that resolved config, or, for a
+// request.scriptTarget, what the file gave (experiment.given): Labbook's defaults (a bag model, its learning
+// rate) say nothing of what a script trains, and compare listed them as differences (found by an audit); the
+// script's own config is merged in when it starts (store/ingest.cpp).
 Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, const LaunchRequest &request);
 // The part of it every run created here shares: the store's row (queued) and its folder (mode 0700), whose path
 // is recorded as the run's folder. A folder that cannot be made leaves the run failed, with the reason.

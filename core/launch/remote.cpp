@@ -246,7 +246,8 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
             (void)store.setStatus(run.id, RunStatus::Failed,
                                   job + " ended TIMEOUT: it ran past its time limit" + why +
                                       "; everything up to step " + std::to_string(fresh->lastStep) +
-                                      " is kept, and " + resumeWords(store, t, run));
+                                      " is kept, and " + resumeWords(store, t, run) + " (under the same limit: "
+                                      "raise the target's \"time\" in the targets file first if it needs longer)");
             return;
         }
         if (!isActive(fresh->status))
@@ -619,7 +620,9 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     const auto data = localDataFor(t, experiment, request);
     if (!data)
         return data.error();
-    auto created = createLocalRun(store, experiment, request);
+    LaunchRequest forRun = request;
+    forRun.scriptTarget = !t.worker.empty();
+    auto created = createLocalRun(store, experiment, forRun);
     if (!created)
         return created.error();
     RunDetail run = std::move(*created);
@@ -921,7 +924,8 @@ Result<IngestStats> catchUpRemoteRun(Store &store, const Target &t, const RunSum
         return info.error();
     if (const auto age = recentlyUnreachable(store, t))
         return Error{"not caught up: " + t.name + " did not answer " + std::to_string(*age) + " s ago; next try in " +
-                     std::to_string(kUnreachableRetrySeconds - *age) + " s"};
+                     std::to_string(kUnreachableRetrySeconds - *age) + " s (`lbk resume " + std::to_string(run.id) +
+                     "` asks at once)"};
     if (info->jobId.empty() && t.type != TargetType::Slurm) {
         auto started = adoptStartedWorker(store, t, run, *info);
         noteReachability(store, t, started ? okStatus() : Status(started.error()));
@@ -1053,11 +1057,12 @@ private:
         if (!interrupted())
             return false;
         m_handledInterrupts = m_o.interrupts->load();
-        if (m_handledInterrupts > 1)
+        if (m_handledInterrupts > 1 || !m_o.interruptCancels)
             return true;
         auto c = cancelRemoteRun(m_t, m_run);
-        notify(m_o.onNotice, c ? "cancelling (the worker saves a checkpoint; Ctrl-C again to stop following "
-                                 "and leave the run as it is)"
+        const auto now = m_store.runById(m_run.id);
+        notify(m_o.onNotice, c ? "cancelling (" + whatAStopDoes(now ? *now : m_run) +
+                                     "; Ctrl-C again to stop following and leave the run as it is)"
                                : "cannot cancel: " + c.message());
         return false;
     }
@@ -1312,6 +1317,8 @@ std::string checkScript(const Target &t)
               "echo \"LBK-CPUS $( (nproc || getconf _NPROCESSORS_ONLN) 2>/dev/null)\"\n"
               "if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L 2>&1 | sed 's/^/LBK-GPU /'; fi\n"
               "for d in /dev/accel*; do [ -e \"$d\" ] && echo \"LBK-TPU $d\"; done\n";
+    if (!t.dataRoot.empty())
+        script += "[ -d " + remoteWord(t.dataRoot) + " ] && echo 'LBK-DATAROOT ok'\n";
     if (t.type == TargetType::Slurm)
         script += "if command -v sinfo >/dev/null 2>&1; then sinfo -h -o '%P %a %D %t' 2>&1 | sed 's/^/LBK-SINFO /'; "
                   "else echo 'LBK-SINFO sinfo not found'; fi\n";
@@ -1363,8 +1370,19 @@ void listDevices(const std::string &out, TargetCheck &check)
     if (!tpus.empty())
         devices += "; " + std::to_string(tpus.size()) + " TPU device(s)";
     if (gpus.empty() && tpus.empty())
-        devices += "; no GPU found (nvidia-smi absent)";
+        devices += "; no GPU or TPU found (no nvidia-smi, no /dev/accel*)";
     check.lines.push_back({"devices", devices});
+}
+
+// The target's data_root, where runs read their data (found by an audit: a missing one was found only by a run).
+bool checkDataRoot(const Target &t, const std::string &out, TargetCheck &check)
+{
+    if (t.dataRoot.empty())
+        return true;
+    const bool there = !marked(out, "LBK-DATAROOT").empty();
+    check.lines.push_back({"data root", t.dataRoot + (there ? "" : ": no such folder there; runs would fail to read "
+                                                                   "their data (data_root in the targets file)")});
+    return there;
 }
 
 // sinfo's partitions, and the target's own partition among them.
@@ -1407,9 +1425,9 @@ TargetCheck checkTarget(const Target &t)
     if (!out || out->timedOut || marked(out->out, "LBK-HOST").empty()) {
         std::string why = !out ? out.message() : out->timedOut ? "no answer within 60 s" : sh.sanitize(out->err);
         why = trimmed(why);
-        if (out && t.ssh && out->exitCode == 255 && why.find("Host key verification failed") != std::string::npos)
-            why += " (the host's key is not in the known_hosts file: check its fingerprint and add it; Labbook "
-                   "never accepts an unknown host key)";
+        if (out && out->exitCode == 255)
+            if (const std::string advice = sshAdvice(t, why); !advice.empty())
+                why += " (" + advice + ")";
         check.lines.push_back({"connect", "FAILED: " + (why.empty() ? std::string("no output") : why)});
         return check;
     }
@@ -1425,6 +1443,7 @@ TargetCheck checkTarget(const Target &t)
     }
     bool ok = checkLbk(t, out->out, check);
     ok = checkWorkFolder(t, out->out, check) && ok;
+    ok = checkDataRoot(t, out->out, check) && ok;
     listDevices(out->out, check);
     if (t.type == TargetType::Slurm)
         ok = checkSlurm(t, out->out, check) && ok;

@@ -75,6 +75,7 @@ struct FollowOptions {
     std::function<void(const nlohmann::json &)> onEvent;  // each newly stored event
     std::function<void(const std::string &)> onNotice;    // reconnects, scheduler states, in plain words
     const std::atomic<int> *interrupts = nullptr;         // 1: cancel the run; 2: stop following
+    bool interruptCancels = true; // false: the first interrupt stops following (lbk resume of a run still running)
     double maxOutageSeconds = 900;                        // give up reconnecting after this long
 };
 enum class FollowEnd { Ended, Detached, LostConnection };

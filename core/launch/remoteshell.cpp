@@ -409,6 +409,31 @@ bool sshSaidIt(const std::string &err)
 }
 } // namespace
 
+std::string sshAdvice(const Target &t, const std::string &err)
+{
+    if (!t.ssh || !sshSaidIt(err))
+        return {};
+    const SshEndpoint &e = *t.ssh;
+    const std::string keys = "the targets file's " + t.name + (t.type == TargetType::Slurm ? ".ssh" : "");
+    const std::string where = e.host + " port " + std::to_string(e.port);
+    std::string advice;
+    if (err.find("host key") != std::string::npos || err.find("Host key verification failed") != std::string::npos)
+        advice = "the host's key is not in " + (e.knownHosts.empty() ? "ssh's known_hosts files" : e.knownHosts) +
+                 ": check its fingerprint and add it (ssh-keyscan -p " + std::to_string(e.port) + " " + e.host +
+                 "); Labbook never accepts a host key by itself";
+    else if (err.find("not accessible") != std::string::npos)
+        advice = "the key file named by identity_file (" + keys + ") cannot be read";
+    else if (err.find("Permission denied") != std::string::npos)
+        advice = "the host refused the login: check user and the key in identity_file (" + keys + ")";
+    else if (err.find("Connection refused") != std::string::npos)
+        advice = "nothing answers at " + where + ": check host and port (" + keys + ") and that sshd runs there";
+    else if (err.find("Could not resolve") != std::string::npos)
+        advice = "the host name " + e.host + " does not resolve: check host (" + keys + ")";
+    else if (err.find("timed out") != std::string::npos)
+        advice = "no answer from " + where + " within connect_timeout (" + std::to_string(e.connectTimeout) + " s)";
+    return "ssh could not connect" + (advice.empty() ? std::string() : "; " + advice);
+}
+
 Result<std::string> RemoteShell::check(const std::string &what, const std::string &script, const std::string &input,
                                        double timeoutSeconds, const fs::path &inputFile) const
 {
@@ -425,15 +450,9 @@ Result<std::string> RemoteShell::check(const std::string &what, const std::strin
         while (!err.empty() && (err.back() == '\n' || err.back() == '\r'))
             err.pop_back();
         std::string hint;
-        if (m_target.ssh && r->exitCode == 255 && sshSaidIt(err)) {
-            hint = " (ssh could not connect";
-            if (err.find("Host key verification failed") != std::string::npos ||
-                err.find("No ED25519 host key is known") != std::string::npos ||
-                err.find("host key") != std::string::npos)
-                hint += "; the host's key is not in the known_hosts file: check it and add it with ssh-keyscan, "
-                        "Labbook never accepts a host key by itself";
-            hint += ")";
-        }
+        if (r->exitCode == 255)
+            if (const std::string advice = sshAdvice(m_target, err); !advice.empty())
+                hint = " (" + advice + ")";
         return Error{m_target.name + " (" + m_target.describe() + "): " + what + " failed with exit code " +
                      std::to_string(r->exitCode) + hint + (err.empty() ? "" : ": " + err)};
     }

@@ -91,6 +91,11 @@ private:
     const Target &m_target;
 };
 
+// ssh's complaint err (its exit code 255) in a person's words, naming the key of the targets file to look at:
+// "ssh could not connect; the host refused the login: check user and the key in identity_file (targets: gpu.*)".
+// Empty when err holds no complaint of ssh's (a remote command's own exit code 255).
+std::string sshAdvice(const Target &target, const std::string &err);
+
 // A remote path as a shell word: "~/x" becomes "$HOME"/'x'; anything else is quoted whole.
 std::string remoteWord(const std::string &path);
 

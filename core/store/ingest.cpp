@@ -542,6 +542,28 @@ private:
     // of its own (its run_started's): merged in, so compare diffs what the script ran with. Keys the experiment
     // lacks are added; those whose value differs from the experiment's are kept under "script" (the experiment's
     // stay, as the target was given them).
+    // Into config, key by key at every depth: what it lacks is added, a value it holds otherwise goes into differs
+    // (at the same path). Found by a test: a script given the whole experiment (every default filled in) put the
+    // file's partial "model" object, which differs as a whole, under "script".
+    static void mergeScriptConfig(json &config, const json &script, json &differs, bool top)
+    {
+        for (const auto &[key, value] : script.items()) {
+            const auto held = config.find(key);
+            if (held == config.end()) {
+                config[key] = value;
+            } else if (top && (key == "script" || key == "script_config")) {
+                continue; // where the differences go
+            } else if (held->is_object() && value.is_object()) {
+                json below = json::object();
+                mergeScriptConfig(*held, value, below, false);
+                if (!below.empty())
+                    differs[key] = std::move(below);
+            } else if (*held != value) {
+                differs[key] = value;
+            }
+        }
+    }
+
     Status keepScriptConfig(const json &script)
     {
         json config;
@@ -558,13 +580,7 @@ private:
             return okStatus();
         const json before = config;
         json differs = json::object(); // the experiment's keys the script set otherwise
-        for (const auto &[key, value] : script.items()) {
-            const auto held = before.find(key);
-            if (held == before.end())
-                config[key] = value;
-            else if (*held != value && key != "script" && key != "script_config")
-                differs[key] = value;
-        }
+        mergeScriptConfig(config, script, differs, true);
         // Under "script", unless the experiment or the script holds a "script" of its own (or it is there already,
         // from this script's first start).
         const bool ours = !script.contains("script") && (!before.contains("script") || before["script"] == differs);

@@ -1253,6 +1253,18 @@ private Q_SLOTS:
         QVERIFY(ingestJournal(*store, nested, nestedJournal));
         QCOMPARE(store->runById(nested)->config["script"], withScript["script"]);
         QCOMPARE(store->runById(nested)->config["script_config"], (json{{"optimizer", "sgd"}}));
+        // Key by key at every depth: an experiment file's partial "model" takes the script's other keys, and only a
+        // value set otherwise goes under "script" (the whole object went there).
+        NewRun partial = nr;
+        partial.config = {{"model", {{"type", "bag"}, {"dropout", 0.2}}}};
+        const int64_t deep = store->createRun(partial)->id;
+        const fs::path deepJournal = store->path().parent_path() / "deep-config.jsonl";
+        append(deepJournal, line(1, "run_started",
+                                 {{"config", {{"model", {{"type", "bag"}, {"dropout", 0.5}, {"dim", 64}}}}}}));
+        QVERIFY(ingestJournal(*store, deep, deepJournal));
+        const json merged = {{"model", {{"type", "bag"}, {"dropout", 0.2}, {"dim", 64}}},
+                             {"script", {{"model", {{"dropout", 0.5}}}}}};
+        QCOMPARE(store->runById(deep)->config, merged);
 
         const int64_t worker = store->createRun(nr)->id; // Labbook's worker sends the experiment it was given
         const fs::path workerJournal = store->path().parent_path() / "worker-config.jsonl";

@@ -294,6 +294,33 @@ private Q_SLOTS:
         QCOMPARE(lbk::sha256File(path), std::string("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
     }
 
+    // ssh's complaints become what to check, naming the targets file's keys, never the key file's path (found by an
+    // audit: a missing key said only ssh's "Identity file <identity file> not accessible").
+    void sshAdviceNamesWhatToCheck()
+    {
+        lbk::Target t;
+        t.name = "box";
+        t.type = lbk::TargetType::Ssh;
+        t.ssh = lbk::SshEndpoint{};
+        t.ssh->host = "gpu1.lab";
+        t.ssh->port = 2222;
+        t.ssh->identityFile = "/home/me/.ssh/secret_key";
+        t.ssh->knownHosts = "/home/me/lab_known_hosts";
+        const std::string refused = lbk::sshAdvice(t, "ssh: connect to host gpu1.lab port 2222: Connection refused");
+        QVERIFY2(refused.find("nothing answers at gpu1.lab port 2222") != std::string::npos &&
+                     refused.find("targets file's box") != std::string::npos, refused.c_str());
+        const std::string key = lbk::sshAdvice(t, "Warning: Identity file /home/me/.ssh/secret_key not accessible: No "
+                                                  "such file or directory.\nlbktest@gpu1.lab: Permission denied");
+        QVERIFY2(key.find("identity_file") != std::string::npos && key.find("secret_key") == std::string::npos,
+                 key.c_str());
+        const std::string hostKey = lbk::sshAdvice(t, "Host key verification failed.");
+        QVERIFY2(hostKey.find("/home/me/lab_known_hosts") != std::string::npos &&
+                     hostKey.find("ssh-keyscan -p 2222 gpu1.lab") != std::string::npos, hostKey.c_str());
+        QCOMPARE(lbk::sshAdvice(t, "sbatch: error: invalid partition"), std::string()); // not ssh's
+        t.type = lbk::TargetType::Slurm;
+        QVERIFY(lbk::sshAdvice(t, "Permission denied (publickey).").find("box.ssh") != std::string::npos);
+    }
+
     // Found by an audit: a piped `lbk run` printed every evaluation but one, which `lbk runs` (another process) had
     // stored in between; a follower shows what came after what it has seen, whoever stored it.
     void aFollowerSeesWhatAnotherProcessStored()

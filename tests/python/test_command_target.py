@@ -30,8 +30,15 @@ class CommandTargetTest(unittest.TestCase):
         # A launcher (accelerate launch, torchrun) in miniature: a shell that starts the script and waits for it.
         launcher = dict(here, worker=["sh", "-c", " ".join(shlex.quote(w) for w in slow["worker"]) + " & wait"])
         here["worker"] = [w.replace("{sleep}", "0") for w in worker]
+        # A script of one's own that reads nothing of the experiment (as the TPU example's Trainer script).
+        own_script = os.path.join(root, "own.py")
+        with open(own_script, "w") as f:
+            f.write(f"import sys\nsys.path.insert(0, {os.path.join(SOURCE, 'python')!r})\nimport labbook\n"
+                    "run = labbook.init(config={'lr': 0.5, 'model': 'linear'})\n"
+                    "run.log({'train/loss': 1.0}, step=1)\nrun.finish()\n")
+        own = dict(here, worker=[PYTHON, own_script])
         with open(self.targets, "w") as f:
-            json.dump({"targets": {"here": here, "slow": slow, "launcher": launcher}}, f)
+            json.dump({"targets": {"here": here, "slow": slow, "launcher": launcher, "own": own}}, f)
         with open(os.path.join(SOURCE, "experiments", "debug.json")) as f:
             experiment = json.load(f)
         experiment["name"] = "plain-pytorch"
@@ -95,6 +102,21 @@ class CommandTargetTest(unittest.TestCase):
             self.assertEqual(a.read(), b.read())
         self.assertEqual(query(self.store, "SELECT seq FROM ingest_cursor WHERE run = ?", rid)[0][0],
                          events(remote)[-1]["seq"])
+
+    def test_a_scripts_run_records_what_the_file_gave_not_labbooks_defaults(self):
+        # Found by an audit: the stored config was the experiment with every Labbook default filled in (a bag model,
+        # its learning rate), which the script never used; compare listed them as differences.
+        given = os.path.join(os.path.dirname(self.store), "own.json")
+        with open(self.experiment) as f:
+            data = json.load(f)["data"]
+        with open(given, "w") as f:
+            json.dump({"name": "own-script", "tags": ["mine"], "data": data}, f)
+        done = self.lbk("run", given, "--target", "own")
+        self.assertIn("finished", done.stdout + done.stderr)
+        config = self.show("own-script")["config"]
+        self.assertEqual((config["lr"], config["model"], config["data"]), (0.5, "linear", data))
+        self.assertNotIn("optimizer", config)
+        self.assertNotIn("script", config)
 
     def start_slow(self, target="slow"):
         self.lbk("run", self.experiment, "--target", target, "--detach")

@@ -301,6 +301,8 @@ private Q_SLOTS:
                  run.error.c_str());
         auto c = h.lbk({QStringLiteral("cancel"), QString::number(id)});
         QVERIFY2(c.exitCode == 0, qPrintable(c.err + c.out));
+        // Found by an audit: a job that never started "saves a checkpoint", and "continues from the last" one.
+        QVERIFY2(c.out.contains(QStringLiteral("nothing to save")), qPrintable(c.out));
         QVERIFY(Harness::waitFor([&] {
             h.lbk({QStringLiteral("runs")});
             return !lbk::isActive(h.run(id).status);
@@ -309,6 +311,8 @@ private Q_SLOTS:
         QCOMPARE(run.status, lbk::RunStatus::Cancelled);
         QVERIFY2(run.error.find("CANCELLED") != std::string::npos, run.error.c_str());
         QCOMPARE(finalJobState(run.jobId), QStringLiteral("CANCELLED"));
+        const auto shown = h.lbk({QStringLiteral("show"), QString::number(id)});
+        QVERIFY2(shown.out.contains(QStringLiteral("starts it again from step 0")), qPrintable(shown.out));
     }
 
     // A job that asks for more than the partition gives is held for good (PartitionConfig): the run says so and
@@ -363,6 +367,7 @@ private Q_SLOTS:
         const auto run = h.run(id);
         QCOMPARE(run.status, lbk::RunStatus::Failed);
         QVERIFY2(run.error.find("TIMEOUT") != std::string::npos, run.error.c_str());
+        QVERIFY2(run.error.find("raise the target's \"time\"") != std::string::npos, run.error.c_str());
         QCOMPARE(finalJobState(run.jobId), QStringLiteral("TIMEOUT"));
         QVERIFY2(err.contains(QStringLiteral("TIMEOUT")), qPrintable(err));
     }

@@ -115,6 +115,8 @@ private Q_SLOTS:
         xla["worker"] = {"/usr/bin/python3", LABBOOK_SOURCE_DIR "/examples/xla_logger.py", "--demo", "--journal",
                          "{journal}", "--experiment", "{experiment}"};
         xla["data_root"] = qgetenv("LABBOOK_DATA").toStdString();
+        json noData = xla; // a data_root the host does not have
+        noData["data_root"] = "/nonexistent/labbook-data";
         json broken = tpu; // a trainer that cannot start (a missing module, a wrong path)
         broken["worker"] = {"/bin/sh", "-c", "echo cannot import the trainer >&2; exit 3"};
         json slow = box; // a setup that takes its time (a module load, a conda activate)
@@ -125,7 +127,8 @@ private Q_SLOTS:
         longSetup["setup"] = {"cat > /tmp/labbook-test-heredoc <<'END'", "exit 5", "END", "true &&", "true"};
         QVERIFY(h.init({{"targets",
                          {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}, {"broken", broken},
-                          {"slowbox", slow}, {"badsetup", badSetup}, {"longsetup", longSetup}}}}));
+                          {"slowbox", slow}, {"badsetup", badSetup}, {"longsetup", longSetup},
+                          {"nodata", noData}}}}));
     }
 
     void listAndCheck()
@@ -143,6 +146,14 @@ private Q_SLOTS:
         QVERIFY(!check.out.contains(QString::fromStdString(env.at("LBK_TEST_SSH_KEY"))));
         auto viaCommand = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("tpu")});
         QVERIFY2(viaCommand.exitCode == 0, qPrintable(viaCommand.out + viaCommand.err));
+        // The data root is looked for (found by an audit: a missing one was found only by a run).
+        auto withData = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("xla")});
+        QVERIFY2(withData.exitCode == 0 && withData.out.contains(QStringLiteral("data root")),
+                 qPrintable(withData.out + withData.err));
+        auto noData = h.lbk({QStringLiteral("targets"), QStringLiteral("check"), QStringLiteral("nodata")});
+        QVERIFY2(noData.exitCode != 0 &&
+                     noData.out.contains(QStringLiteral("/nonexistent/labbook-data: no such folder")),
+                 qPrintable(noData.out + noData.err));
         QVERIFY(noPwned());
     }
 
@@ -326,6 +337,16 @@ private Q_SLOTS:
         ::kill(pid_t(p->processId()), SIGKILL);
         p->waitForFinished();
         // The worker goes on without anyone following it; lbk resume follows it again from the stored offset.
+        QVERIFY(lbk::isActive(h.run(id).status));
+        // Found by an audit: Ctrl-C in an lbk resume that follows a running run, to stop watching, cancelled it.
+        auto watcher = h.start({QStringLiteral("resume"), QString::number(id)});
+        QString said;
+        QTRY_VERIFY_WITH_TIMEOUT((said += QString::fromUtf8(watcher->readAllStandardError()))
+                                     .contains(QStringLiteral("Ctrl-C stops following")), 60000);
+        ::kill(pid_t(watcher->processId()), SIGINT);
+        QVERIFY(watcher->waitForFinished(60000));
+        said += QString::fromUtf8(watcher->readAllStandardError());
+        QVERIFY2(watcher->exitCode() == 0 && said.contains(QStringLiteral("stopped following run")), qPrintable(said));
         QVERIFY(lbk::isActive(h.run(id).status));
         auto r = h.lbk({QStringLiteral("resume"), QString::number(id)});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
