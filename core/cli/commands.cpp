@@ -298,8 +298,24 @@ struct Progress {
     std::string metric = "macro_f1";
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point lastPlain{};
+    std::chrono::steady_clock::time_point firstStepAt{}; // when a step was first seen: the time left is measured
+    int64_t firstStep = -1;                              // from there, not from the start (data, tokenizer)
     std::string kind = "train";
     bool drewBar = false;
+
+    // "3m10s left" from the steps' pace since the first one seen, or "" until there are two to measure it by (the
+    // start's data loading made the first estimate of a 17 s run "12m28s left").
+    std::string timeLeft(std::chrono::steady_clock::time_point now)
+    {
+        if (step > 0 && firstStep < 0) {
+            firstStep = step;
+            firstStepAt = now;
+        }
+        if (totalSteps <= 0 || firstStep < 0 || step <= firstStep)
+            return "";
+        const double perStep = std::chrono::duration<double>(now - firstStepAt).count() / double(step - firstStep);
+        return fmtDuration(perStep * double(std::max<int64_t>(0, totalSteps - step))) + " left";
+    }
 
     // The last evaluation on the bar: the metric the run keeps its checkpoint by, else accuracy.
     std::string valText() const
@@ -400,11 +416,9 @@ struct Progress {
             const double frac = totalSteps > 0 ? std::min(1.0, double(step) / double(totalSteps)) : 0.0;
             std::string bar(size_t(frac * width), '#');
             bar.resize(size_t(width), '.');
-            const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-            std::snprintf(line, sizeof line, "[%s] %3d%% step %s  %s%s%s left", bar.c_str(), int(frac * 100),
-                          stepText().c_str(), lossText().c_str(),
-                          valText().c_str(),
-                          (speedText() + fmtDuration(eta)).c_str());
+            std::snprintf(line, sizeof line, "[%s] %3d%% step %s  %s%s%s", bar.c_str(), int(frac * 100),
+                          stepText().c_str(), lossText().c_str(), valText().c_str(),
+                          (speedText() + timeLeft(now)).c_str());
             std::fprintf(stderr, "\r\033[K%s", line);
             drewBar = true;
         } else if (now - lastPlain > std::chrono::seconds(10) && step > 0) {
@@ -436,6 +450,32 @@ int exitCodeOf(const RunDetail &r)
     case RunStatus::Cancelled: return kCancelled;
     default: return kFailed;
     }
+}
+
+// Bytes of the files under a folder (0 for one that cannot be read).
+uintmax_t folderBytes(const fs::path &folder)
+{
+    uintmax_t bytes = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
+        if (std::error_code e; it->is_regular_file(e))
+            bytes += it->file_size(e);
+    return bytes;
+}
+
+// "515 MB", "12 kB", "3.4 GB" (decimal units, as df -H and file managers count).
+std::string fmtSize(uintmax_t bytes)
+{
+    char text[32];
+    if (bytes >= 10'000'000'000ULL)
+        std::snprintf(text, sizeof text, "%.0f GB", double(bytes) / 1e9);
+    else if (bytes >= 1'000'000'000ULL)
+        std::snprintf(text, sizeof text, "%.1f GB", double(bytes) / 1e9);
+    else if (bytes >= 1'000'000ULL)
+        std::snprintf(text, sizeof text, "%.0f MB", double(bytes) / 1e6);
+    else
+        std::snprintf(text, sizeof text, "%.0f kB", double(bytes) / 1e3);
+    return text;
 }
 
 void printRunSummary(const RunDetail &r)
@@ -496,7 +536,8 @@ void printRunSummary(const RunDetail &r)
     if ((r.status == RunStatus::Cancelled || r.status == RunStatus::Interrupted) &&
         r.error.find("lbk resume") == std::string::npos && r.error.find("lbk lr-find") == std::string::npos)
         std::printf("  to go on: %s\n", withStore(howToGoOn(r)).c_str());
-    std::printf("  run folder: %s\n", r.runDir.c_str());
+    // Its size too (found by an audit: a run cancelled after 7 s held 515 MB, its optimizer's state, unannounced).
+    std::printf("  run folder: %s (%s)\n", r.runDir.c_str(), fmtSize(folderBytes(r.runDir)).c_str());
 }
 
 // Follows a started worker until it ends, ingesting its journal; returns the exit code for lbk.
@@ -1341,8 +1382,12 @@ int predictions(const Common &c, const PredictionsOptions &o)
         // Every label a multi-label run predicts (its probability past one half), as the GUI shows them.
         for (size_t e : predictedEntries(p.top, multiLabel))
             predicted += (predicted.empty() ? "" : " ") + p.top[e].first;
+        // Cut to the table's width; a masked piece (between U+27E6 and U+27E7) kept inside it (found by an audit:
+        // it was cut off in a sixth of the rows).
+        const std::string text = fills ? keepInCell(p.title, std::min(p.title.find("\u27e6"), p.title.size()))
+                                       : p.title;
         t.add({p.correct ? "ok" : "XX", p.exampleId, truth, predicted.empty() ? "-" : predicted,
-               p.top.empty() ? "-" : fmtMetric(p.top[0].second, 3), p.title}); // cut to the table's width
+               p.top.empty() ? "-" : fmtMetric(p.top[0].second, 3), text});
     }
     std::printf("%s", t.render().c_str());
     return kOk;

@@ -350,8 +350,23 @@ void defineCommands(CLI::App &app, Invocation &inv)
 
 std::optional<int> parseCommandLine(CLI::App &app, int argc, char **argv)
 {
+    // `lbk help [COMMAND]`, as git and cargo take it: `lbk [COMMAND] --help` (found by an audit: "no such command").
+    std::vector<char *> args(argv, argv + argc);
+    static char helpFlag[] = "--help";
+    for (size_t i = 1; i < args.size(); ++i) { // the first word that is not an option (--store S help run)
+        const std::string_view word = args[i];
+        if (word == "--store" || word == "--data-root" || word == "--targets") {
+            ++i; // its value
+        } else if (!word.starts_with('-')) {
+            if (word == "help") {
+                args.erase(args.begin() + std::ptrdiff_t(i));
+                args.push_back(helpFlag);
+            }
+            break;
+        }
+    }
     try {
-        app.parse(argc, argv);
+        app.parse(int(args.size()), args.data());
         return std::nullopt;
     } catch (const CLI::ParseError &e) {
         if (e.get_exit_code() == 0)

@@ -47,6 +47,19 @@ std::string cellText(const std::string &s)
     return out;
 }
 
+std::string keepInCell(const std::string &s, size_t at)
+{
+    const size_t lead = Table::kMaxCellWidth / 3;
+    if (at > s.size() || displayWidth(s.substr(0, at)) <= lead)
+        return s;
+    size_t from = at; // back `lead` - 3 whole characters from `at`, making room for "..."
+    for (size_t chars = 0; from > 0 && chars < lead - 3;) {
+        --from;
+        chars += (static_cast<unsigned char>(s[from]) & 0xC0) != 0x80;
+    }
+    return "..." + s.substr(from);
+}
+
 Table::Table(std::vector<std::string> header) : m_header(std::move(header))
 {
     for (auto &cell : m_header) // run names head lbk compare's columns

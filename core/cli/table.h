@@ -22,5 +22,8 @@ private:
 size_t displayWidth(const std::string &s);
 // A cell as the table shows it (see above).
 std::string cellText(const std::string &s);
+// s with its start left out ("..." instead) when `at` (a byte offset) lies past a third of a cell: what sits there
+// (a masked token's piece in its context) then stays inside the cell.
+std::string keepInCell(const std::string &s, size_t at);
 
 } // namespace lbk::cli

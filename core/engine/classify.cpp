@@ -325,7 +325,8 @@ Status ClassifyObjective::createModel()
     if (m_fused)
         m_ctx.log("info", "training step: the bag model's fused SGD step (fastText's, without autograd)");
     else if (e.model.type == ModelType::Bag)
-        m_ctx.log("info", "training step: autograd (the fused bag step needs fastText's set-up: " + whyNot + ")");
+        m_ctx.log("info", "training step: autograd, as usual (fastText's faster fused step does not apply: " +
+                              whyNot + ")");
     return Unit{};
 }
 

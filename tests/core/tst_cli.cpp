@@ -77,6 +77,12 @@ private Q_SLOTS:
         cli::Table t({"NAME", "TAGS"});
         t.add({"a\nb", "x"});
         QCOMPARE(t.render(), std::string("NAME  TAGS\na\\nb  x\n"));
+
+        // A masked piece far into its context stays in the cell: the start gives way, whole characters.
+        const std::string context = greek + " the \u27e6quantum\u27e7 state";
+        const std::string kept = cli::cellText(cli::keepInCell(context, context.find("\u27e6")));
+        QVERIFY2(kept.starts_with("...\u03b1") && kept.find("\u27e6quantum\u27e7") != std::string::npos, kept.c_str());
+        QCOMPARE(cli::keepInCell("short \u27e6x\u27e7", 6), std::string("short \u27e6x\u27e7"));
     }
 };
 

@@ -1,6 +1,8 @@
 // lbk end to end, as a user runs it: real processes, the real 5k sample, a real SQLite store in a scratch folder.
 #include <QtTest>
 
+#include <QRegularExpression>
+
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -222,6 +224,15 @@ private Q_SLOTS:
         QVERIFY(!doc["predictions"]["test"].empty());
     }
 
+    // `lbk help` and `lbk help COMMAND` are --help, as in git (found by an audit: "help: no such command").
+    void helpAsACommand()
+    {
+        const auto all = lbk({QStringLiteral("help")});
+        QVERIFY2(all.exitCode == 0 && all.out.contains(QStringLiteral("resume")), qPrintable(all.out + all.err));
+        const auto one = lbk({QStringLiteral("help"), QStringLiteral("predict")});
+        QVERIFY2(one.exitCode == 0 && one.out.contains(QStringLiteral("--threshold")), qPrintable(one.out + one.err));
+    }
+
     // Mistakes on the command line are bad input (exit 2) with a message naming the option or the word.
     void commandLineMistakesAreNamed_data()
     {
@@ -424,6 +435,9 @@ private Q_SLOTS:
         const auto plain = lbk({QStringLiteral("show"), id});
         const QString suggested = QStringLiteral("`lbk --store ") + m_store + QStringLiteral(" resume ") + id + u'`';
         QVERIFY2(plain.out.contains(suggested), qPrintable(plain.out));
+        // With its size: a cancelled run's checkpoint holds the optimizer's state, hundreds of MB for a big model.
+        const QRegularExpression sized(QStringLiteral("run folder: \\S+ \\(\\d+(\\.\\d)? (kB|MB|GB)\\)"));
+        QVERIFY2(plain.out.contains(sized), qPrintable(plain.out));
         qunsetenv("LABBOOK_TEST_SLOW_START");
         const auto resumed = lbk({QStringLiteral("resume"), id, QStringLiteral("-q")});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
