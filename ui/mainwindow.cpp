@@ -106,7 +106,7 @@ void MainWindow::buildPages()
                 const auto pre = store.run(resolved->model.initRun().ref); // by uid now
                 if (!pre)
                     return {};
-                return {{}, "run " + std::to_string(pre->id) + " " + pre->name + " (" + lbk::toString(pre->status) +
+                return {{}, "run #" + std::to_string(pre->id) + " " + pre->name + " (" + lbk::toString(pre->status) +
                                 ", last step " + std::to_string(pre->lastStep) + ") of this store"};
             },
             [done = std::move(done)](std::pair<std::string, std::string> answer) {

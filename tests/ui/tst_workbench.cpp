@@ -919,9 +919,12 @@ private Q_SLOTS:
         form->setFieldValue(QStringLiteral("model.init_from"), "run:" + preUid);
         QTRY_VERIFY_WITH_TIMEOUT(form->isValid(), 5000);
         // The line under the field names the run found, not only what was typed (found by an audit).
-        QTRY_VERIFY2_WITH_TIMEOUT(form->folderSummary().contains(QStringLiteral("run %1 ").arg(m_mlmRun)),
+        QTRY_VERIFY2_WITH_TIMEOUT(form->folderSummary().contains(QStringLiteral("run #%1 ").arg(m_mlmRun)),
                                   qPrintable(form->folderSummary()), 5000);
-        shoot(QStringLiteral("form-init-from-run"), form);
+        m_window->pages()->setCurrentIndex(MainWindow::FormPage);
+        QCoreApplication::processEvents(); // laid out before scrolling to the field
+        form->showField(QStringLiteral("model.init_from"));
+        shoot(QStringLiteral("form-init-from-run"));
         form->setExperiment(before);
         QSignalSpy launched(m_window.get(), &MainWindow::runLaunched);
         m_window->launch(e, false);
