@@ -141,7 +141,7 @@ std::string whatAStopDoes(const RunSummary &run)
 {
     if (run.lrFind())
         return "the LR range test ends as cancelled";
-    if (run.status == RunStatus::Queued) // found by an audit: a pending Slurm job "saves a checkpoint"
+    if (run.status == RunStatus::Queued && run.lastStep == 0) // found by an audit: a pending job "saves a checkpoint"
         return "it has not begun training, so it ends as cancelled with nothing to save";
     if (!trainedByLabbook(run))
         return "the script gets SIGTERM and ends as cancelled (the labbook library records it)";

@@ -269,10 +269,17 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
     if (!isActive(fresh->status))
         return;
     if (fresh->status == RunStatus::Queued && info.jobId.empty()) { // see adoptStartedWorker
-        (void)store.setStatus(run.id, RunStatus::Failed,
-                              "its launch on " + t.name + " stopped before a worker was started: lbk was stopped or "
-                              "killed while the target ran its setup lines, and they ended without starting one "
-                              "(see their output in " + info.runDir + " there); start it again with lbk run");
+        const std::string why = "lbk was stopped or killed while " + t.name + " ran the setup lines, and they ended "
+                                "without starting a worker (`lbk targets check " + t.name + "` runs them and shows "
+                                "what they say)";
+        if (fresh->lastStep == 0)
+            (void)store.setStatus(run.id, RunStatus::Failed, "its launch stopped before a worker was started: " + why +
+                                                                 "; start it again with lbk run");
+        else // a resume's start
+            (void)store.setStatus(run.id, RunStatus::Interrupted,
+                                  "its resume stopped before a worker was started: " + why +
+                                      "; everything up to step " + std::to_string(fresh->lastStep) + " is kept, and " +
+                                      resumeWords(store, t, run));
         return;
     }
     if (fresh->status == RunStatus::Queued && fresh->lastStep == 0) { // no run_started: a worker that could not start
@@ -469,10 +476,13 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
     // starter.pid: while this script runs (its setup lines), a catch-up by an lbk that did not start it can tell a
     // start still under way from one that ended without a worker (adoptStartedWorker).
     const std::string script = "cd " + rd + " || exit 1\nrm -f withdrawn worker.pid\necho " + token + " > attempt\n" +
-                               "echo $$ > starter.pid\n" +
-                               setupLines(t) + lbkCheck + "[ -e withdrawn ] && exit 0\nnohup " + ownGroup(t) +
+                               "echo $$ > starter.pid\ntrap 'rm -f starter.pid' EXIT\ntrap 'exit 143' TERM\n" +
+                               setupLines(t) + lbkCheck +
+                               "[ -e withdrawn ] && { echo 'LBK-WITHDRAWN 1'; exit 0; }\nnohup " + ownGroup(t) +
                                workerCommand(t, run, staged, lrFind, resume) + " > worker.log 2>&1 < /dev/null &\n"
-                               "echo $! > worker.pid\n[ -e withdrawn ] && { kill $!; exit 0; }\n"
+                               "echo $! > worker.pid\n"
+                               "[ -e withdrawn ] && { kill -TERM -$! 2>/dev/null || kill $!; "
+                               "echo 'LBK-WITHDRAWN 1'; exit 0; }\n"
                                "echo \"LBK-PID $!\"\n";
     auto out = sh.check("starting the worker", script);
     if (!out) {
@@ -487,6 +497,8 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
     if (!marked(*out, "LBK-NOLBK").empty())
         return Error{t.name + " (" + t.describe() + "): starting the worker failed: the program \"" + t.lbk +
                      "\" is not found there; " + lbkAdvice()};
+    if (!marked(*out, "LBK-WITHDRAWN").empty())
+        return Error{t.name + ": the start was withdrawn (lbk cancel asked while the setup lines ran); no worker runs"};
     const std::string pid = marked(*out, "LBK-PID");
     if (pid.empty())
         return Error{t.name + ": the worker did not start (no PID reported; output: " + trimmed(*out) + ")"};
@@ -631,7 +643,8 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     FollowLock launching(run);
     (void)launching.tryLock();
     auto fail = [&](const std::string &msg) -> Result<RunDetail> {
-        (void)store.setStatus(run.id, RunStatus::Failed, msg);
+        if (auto now = store.runById(run.id); !now || now->status != RunStatus::Cancelled) // lbk cancel's withdrawal
+            (void)store.setStatus(run.id, RunStatus::Failed, msg);
         return Error{msg};
     };
     if (auto st = store.setJob(run.id, t.name, ""); !st)
@@ -702,9 +715,15 @@ Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, cons
     }
     if (auto st = store.setStatus(run.id, RunStatus::Queued); !st)
         return st.error();
+    // The old worker's id goes: an lbk killed during the setup lines leaves no id, and the next catch-up asks the
+    // host for the new worker (adoptStartedWorker) instead of taking the old one's absence for the end.
+    info->jobId.clear();
+    (void)writeRemoteInfo(run, *info);
+    (void)store.setJob(run.id, t.name, "");
     auto job = startWorker(t, run, staged, request.lrFind, true);
     if (!job) {
-        (void)store.setStatus(run.id, RunStatus::Interrupted, job.message());
+        if (auto now = store.runById(run.id); now && now->status == RunStatus::Queued) // not cancelled meanwhile
+            (void)store.setStatus(run.id, RunStatus::Interrupted, job.message());
         return job.error();
     }
     info->jobId = *job;
@@ -748,11 +767,28 @@ Result<std::string> cancelRun(Store &store, const Target &target, const RunSumma
         auto info = readRemoteInfo(run);
         if (!info)
             return info.error();
+        // A worker already there is adopted and cancelled as any other; else the mark, and the setup is stopped: its
+        // process group when the start script leads one, else the script and the line it runs (the shell defers a
+        // signal's trap until its foreground command ends).
         const std::string rd = shellQuote(info->runDir);
-        auto out = RemoteShell(target).check("withdrawing the start", "cd " + rd + " && touch withdrawn && "
-                                             "if [ -s worker.pid ]; then kill -TERM \"$(cat worker.pid)\"; fi; true");
+        auto out = RemoteShell(target).check(
+            "withdrawing the start",
+            "cd " + rd + " || exit 1\nif [ -s worker.pid ]; then echo \"LBK-PID $(cat worker.pid)\"; exit 0; fi\n"
+            "touch withdrawn\ns=$(cat starter.pid 2>/dev/null)\n"
+            "[ -n \"$s\" ] && { kill -TERM -\"$s\" 2>/dev/null ||\n"
+            "  { pkill -TERM -P \"$s\" 2>/dev/null; kill -TERM \"$s\" 2>/dev/null; }; }\ntrue");
         if (!out)
             return out.error();
+        if (const std::string pid = marked(*out, "LBK-PID"); !pid.empty()) {
+            info->jobId = pid;
+            (void)writeRemoteInfo(run, *info);
+            (void)store.setJob(run.id, target.name, pid);
+            RunSummary adopted = run;
+            adopted.jobId = pid;
+            if (auto st = cancelRemoteRun(target, adopted); !st)
+                return st.error();
+            return "asked run " + id + " on " + target.name + " (job " + pid + ") to stop; " + whatAStopDoes(run);
+        }
         (void)store.setStatus(run.id, RunStatus::Cancelled,
                               "cancelled while " + target.name + " ran its setup lines: no worker was started");
         return "run " + id + " was still being set up on " + target.name + "; withdrawn and marked cancelled";
@@ -989,11 +1025,11 @@ namespace {
 
 // Another lbk (or the GUI) streams this run: shows what it stores until the run ends or the user detaches
 // (an end), or the other follower stops and the lock is taken (nullopt: follow it from here).
+// shown: the journal bytes shown so far, handed on to the follower that takes over.
 std::optional<Result<FollowEnd>> watchOtherFollower(Store &store, const RunSummary &run, const FollowOptions &o,
-                                                    FollowLock &lock)
+                                                    FollowLock &lock, int64_t &shown)
 {
     notify(o.onNotice, "another lbk process follows this run; showing what it stores");
-    int64_t shown = -1;
     for (;;) {
         if (auto st = syncRun(store, run, o.onEvent, &shown); !st)
             return Result<FollowEnd>(st.error());
@@ -1014,8 +1050,9 @@ std::optional<Result<FollowEnd>> watchOtherFollower(Store &store, const RunSumma
 // target how the run ended when the stream ends, and reconnects with back-off when the connection drops.
 class RemoteFollower {
 public:
-    RemoteFollower(Store &store, const Target &t, const RunSummary &run, const FollowOptions &o, RemoteRunInfo info)
-        : m_store(store), m_t(t), m_run(run), m_o(o), m_info(std::move(info)), m_sh(t)
+    RemoteFollower(Store &store, const Target &t, const RunSummary &run, const FollowOptions &o, RemoteRunInfo info,
+                   int64_t shown)
+        : m_store(store), m_t(t), m_run(run), m_o(o), m_shown(shown), m_info(std::move(info)), m_sh(t)
     {
     }
 
@@ -1174,13 +1211,14 @@ private:
 Result<FollowEnd> followRemoteRun(Store &store, const Target &t, const RunSummary &run, const FollowOptions &o)
 {
     FollowLock lock(run);
+    int64_t shown = -1; // what a watcher showed before it took over: the follower shows on from there
     if (!lock.tryLock())
-        if (auto end = watchOtherFollower(store, run, o, lock))
+        if (auto end = watchOtherFollower(store, run, o, lock, shown))
             return *end;
     auto info = readRemoteInfo(run);
     if (!info)
         return info.error();
-    return RemoteFollower(store, t, run, o, std::move(*info)).follow();
+    return RemoteFollower(store, t, run, o, std::move(*info), shown).follow();
 }
 
 namespace {
@@ -1380,6 +1418,11 @@ bool checkDataRoot(const Target &t, const std::string &out, TargetCheck &check)
     if (t.dataRoot.empty())
         return true;
     const bool there = !marked(out, "LBK-DATAROOT").empty();
+    if (t.type == TargetType::Slurm) { // asked of the login node; the nodes may have it where it has not (scratch)
+        check.lines.push_back(
+            {"data root", t.dataRoot + (there ? "" : ": not on the login node (fine if the compute nodes have it)")});
+        return true;
+    }
     check.lines.push_back({"data root", t.dataRoot + (there ? "" : ": no such folder there; runs would fail to read "
                                                                    "their data (data_root in the targets file)")});
     return there;

@@ -121,6 +121,8 @@ private Q_SLOTS:
         broken["worker"] = {"/bin/sh", "-c", "echo cannot import the trainer >&2; exit 3"};
         json slow = box; // a setup that takes its time (a module load, a conda activate)
         slow["setup"] = {"touch " + slowSetupMark(), "sleep 4"}; // (the test user may write /tmp, not the build)
+        json slower = box; // long enough for a catch-up and a cancel to come while it runs, on a busy machine too
+        slower["setup"] = {"touch " + slowSetupMark(), "sleep 15"};
         json badSetup = box; // a module the host does not have
         badSetup["setup"] = {"export LBK_FINE=1", "module load cuda/12.1"};
         json longSetup = box; // a command over several entries: a here-document, a continued line
@@ -128,7 +130,7 @@ private Q_SLOTS:
         QVERIFY(h.init({{"targets",
                          {{"box", box}, {"stranger", stranger}, {"tpu", tpu}, {"xla", xla}, {"broken", broken},
                           {"slowbox", slow}, {"badsetup", badSetup}, {"longsetup", longSetup},
-                          {"nodata", noData}}}}));
+                          {"nodata", noData}, {"slowerbox", slower}}}}));
     }
 
     void listAndCheck()
@@ -477,7 +479,8 @@ private Q_SLOTS:
             const QString name = cancel ? QStringLiteral("killed-in-setup-cancelled")
                                         : QStringLiteral("killed-in-setup");
             auto p = h.start({QStringLiteral("run"), h.variant(name, {{"training", {{"max_steps", 30}}}}),
-                              QStringLiteral("--target"), QStringLiteral("slowbox")});
+                              QStringLiteral("--target"),
+                              cancel ? QStringLiteral("slowerbox") : QStringLiteral("slowbox")});
             QTRY_VERIFY_WITH_TIMEOUT(fs::exists(began), 60000);
             ::kill(pid_t(p->processId()), SIGKILL);
             QVERIFY(p->waitForFinished(30000));
@@ -493,7 +496,8 @@ private Q_SLOTS:
                 auto c = h.lbk({QStringLiteral("cancel"), id});
                 QVERIFY2(c.exitCode == 0 && c.out.contains(QStringLiteral("withdrawn")), qPrintable(c.out + c.err));
                 QCOMPARE(h.open()->runById(runs.front().id)->status, lbk::RunStatus::Cancelled);
-                std::this_thread::sleep_for(std::chrono::seconds(5)); // the setup's sleep is over there
+                // The cancel stopped the setup there (its 15 s sleep): the start script has ended, no worker began.
+                QTRY_VERIFY_WITH_TIMEOUT(!fs::exists(remoteRunDir(runs.front()) / "starter.pid"), 10000);
                 QVERIFY(!fs::exists(remoteRunDir(runs.front()) / "worker.log"));
                 continue;
             }
