@@ -119,18 +119,7 @@ def _thread_excepthook(args):
 
 
 def _record_uncaught(run, kind, error, tb):
-    from .run import describe_exception
-
-    if issubclass(kind, KeyboardInterrupt):
-        run._end("cancelled", step=run.step)
-    elif run.cancel_requested:
-        # SIGTERM asked the run to stop at the end of its step (graceful_cancel), and the step failed: under a
-        # launcher the other processes got the SIGTERM too and ended, so the step's collective fails. The error is
-        # the cancel's consequence: the run is cancelled, as asked, and the error is in its log.
-        run.message("after the SIGTERM: " + describe_exception(kind, error, tb, run.step), level="warning")
-        run._end("cancelled", step=run.step)
-    else:
-        run.fail(describe_exception(kind, error, tb, run.step))
+    run._end_by_exception(kind, error, tb)
 
 
 def _at_exit():

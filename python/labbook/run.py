@@ -361,11 +361,21 @@ class Run:
             return False
         if kind is None or (kind is SystemExit and error.code in (None, 0)):
             self.finish()
-        elif kind is KeyboardInterrupt:
-            self._end("cancelled", step=self.step)
         else:
-            self.fail(describe_exception(kind, error, tb, self.step))
+            self._end_by_exception(kind, error, tb)
         return False
+
+    def _end_by_exception(self, kind, error, tb):
+        """The end an exception gives (the with-block, the uncaught-exception hook and the Lightning logger ask
+        this): Ctrl-C is `cancelled`; so is an error after a graceful cancel's SIGTERM (under a launcher the same
+        cancel stops the other processes, and the main one's next collective fails: the cancel's doing, not the
+        run's failure; the error goes to the log); anything else is `failed` with what went wrong and where."""
+        if issubclass(kind, KeyboardInterrupt):
+            return self._end("cancelled", step=self.step)
+        if self.cancel_requested:
+            self.message("after the SIGTERM: " + describe_exception(kind, error, tb, self.step), level="warning")
+            return self._end("cancelled", step=self.step)
+        return self.fail(describe_exception(kind, error, tb, self.step))
 
 
 

@@ -556,16 +556,18 @@ class EndingTest(unittest.TestCase):
     def test_an_error_after_a_graceful_cancel_is_cancelled(self):
         # Under a launcher every process gets lbk cancel's SIGTERM: the others end, and the main process's next
         # collective fails; that error is the cancel's doing, not a failure of the run.
-        body = ("run.graceful_cancel = True\nfor s in range(1, 100000):\n    run.log({'x': 1.0}, step=s)\n"
-                "    time.sleep(0.01)\n    if run.cancel_requested:\n"
-                "        raise RuntimeError('Connection closed by peer')")
-        path, proc = child(self, body)
-        wait_for(lambda: os.path.exists(path) and len(events(path)) > 5, what="metrics in the journal")
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
-        got = events(path)
-        self.assertEqual(got[-1]["type"], "cancelled")
-        self.assertIn("after the SIGTERM: RuntimeError: Connection closed by peer", got[-2]["message"])
+        loop = ("for s in range(1, 100000):\n    run.log({'x': 1.0}, step=s)\n    time.sleep(0.01)\n"
+                "    if run.cancel_requested:\n        raise RuntimeError('Connection closed by peer')")
+        within = "with run:\n" + "".join("    " + line + "\n" for line in loop.splitlines())
+        for body in ("run.graceful_cancel = True\n" + loop, "run.graceful_cancel = True\n" + within):
+            with self.subTest(within=body.count("with run")):  # the hook, and the with-block
+                path, proc = child(self, body)
+                wait_for(lambda: os.path.exists(path) and len(events(path)) > 5, what="metrics in the journal")
+                proc.send_signal(signal.SIGTERM)
+                proc.communicate(timeout=60)
+                got = events(path)
+                self.assertEqual(got[-1]["type"], "cancelled")
+                self.assertIn("after the SIGTERM: RuntimeError: Connection closed by peer", got[-2]["message"])
 
     def test_sigterm_reaches_the_scripts_own_handler_after_recording(self):
         path = journal_in(self)

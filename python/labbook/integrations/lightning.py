@@ -13,7 +13,6 @@ import sys
 
 from .. import init as _init
 from .._values import config_object
-from ..run import describe_exception
 from ._names import labbook_key
 
 
@@ -103,10 +102,10 @@ class _Recorder:
         if run.ended or status == "success":
             return
         kind, error, tb = sys.exc_info()  # Lightning finalizes inside its handler of the exception
-        if "interrupt" in str(status) or (kind is not None and issubclass(kind, KeyboardInterrupt)):
+        if "interrupt" in str(status):
             run._end("cancelled", step=run.step)
         elif error is not None:
-            run.fail(describe_exception(kind, error, tb, run.step))
+            run._end_by_exception(kind, error, tb)
         else:
             run.fail(f"Lightning ended the run with status {status!r} at step {run.step}")
 
