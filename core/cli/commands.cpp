@@ -1029,8 +1029,10 @@ void printLineage(const Store &store, const RunDetail &r)
 // false) and whatever a script passed to finish() that is no number ({"best_model": "resnet"}).
 void printOtherSummary(const RunDetail &r)
 {
+    // test_checkpoint: the test line says "(the kept checkpoint)" (an MLM run, which has no test, listed it).
     static const std::set<std::string> shownElsewhere = {"final", "final_step", "best", "best_step", "run", "data",
-                                                          "lr_suggestion", "kept_checkpoint", "val_best_f1"};
+                                                          "lr_suggestion", "kept_checkpoint", "val_best_f1",
+                                                          "test_checkpoint"};
     Table t({"KEY", "VALUE"});
     bool any = false;
     for (const auto &[k, v] : r.summary.items()) {
@@ -1384,8 +1386,10 @@ int predictions(const Common &c, const PredictionsOptions &o)
             predicted += (predicted.empty() ? "" : " ") + p.top[e].first;
         // Cut to the table's width; a masked piece (between U+27E6 and U+27E7) kept inside it (found by an audit:
         // it was cut off in a sixth of the rows).
-        const std::string text = fills ? keepInCell(p.title, std::min(p.title.find("\u27e6"), p.title.size()))
-                                       : p.title;
+        const size_t open = p.title.find("\u27e6");
+        const size_t close = p.title.find("\u27e7", open == std::string::npos ? 0 : open);
+        const std::string text =
+            fills ? keepInCell(p.title, open, close == std::string::npos ? p.title.size() : close + 3) : p.title;
         t.add({p.correct ? "ok" : "XX", p.exampleId, truth, predicted.empty() ? "-" : predicted,
                p.top.empty() ? "-" : fmtMetric(p.top[0].second, 3), text});
     }

@@ -360,6 +360,11 @@ std::optional<int> parseCommandLine(CLI::App &app, int argc, char **argv)
         } else if (!word.starts_with('-')) {
             if (word == "help") {
                 args.erase(args.begin() + std::ptrdiff_t(i));
+                const auto named = [&](CLI::App *sub) { return i < args.size() && sub->check_name(args[i]); };
+                if (i < args.size() && args[i][0] != '-' && app.get_subcommands(named).empty()) { // not the general help
+                    std::fprintf(stderr, "lbk: %s: no such command; `lbk --help` lists them\n", args[i]);
+                    return kBadInput;
+                }
                 args.push_back(helpFlag);
             }
             break;
@@ -460,7 +465,7 @@ int dispatch(const Invocation &inv, EngineCommands &engine)
 
 int runCommand(const Invocation &inv, EngineCommands &engine)
 {
-    suggestWithStore(inv.common.store);
+    suggestWithStore(inv.common.store, inv.common.targets);
     const int rc = dispatch(inv, engine);
     if (const auto damage = takeStoreDamage()) { // what the command printed or wrote may be incomplete: say so
         printError(damage->message);

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "cli/commands.h"
+#include "cli/runtext.h"
 #include "experiment/experiment.h"
 #include "experiment/schema.h"
 #include "launch/external.h"
@@ -76,8 +77,8 @@ void sayMalformed(int64_t run, const IngestStats &stats, const std::string &jour
     for (const auto &said : stats.skipped)
         std::fprintf(stderr, "  %s\n", toValidUtf8(said).c_str());
     if (const auto more = stats.malformed - int64_t(stats.skipped.size()); more > 0)
-        std::fprintf(stderr, "  ... and %lld more: `lbk show %lld` lists the run's warnings\n",
-                     static_cast<long long>(more), static_cast<long long>(run));
+        std::fprintf(stderr, "%s\n", withStore("  ... and " + std::to_string(more) + " more: `lbk show " +
+                                               std::to_string(run) + "` lists the run's warnings").c_str());
 }
 
 int recordAgain(const Common &c, Store &store, const RunDetail &run, const RecordOptions &o)

@@ -46,13 +46,15 @@ std::string runHeadline(const RunSummary &run)
 }
 
 namespace {
-std::string g_storeWords; // "--store PATH ", or empty for the default store
+std::string g_storeWords; // "--store PATH --targets FILE ", each only when not the default
 }
 
-void suggestWithStore(const std::string &store)
+void suggestWithStore(const std::string &store, const std::string &targets)
 {
     const std::filesystem::path path = Store::pathOr(store);
     g_storeWords = path == Store::defaultPath() ? std::string() : "--store " + shellQuoteForReading(store) + " ";
+    if (!targets.empty())
+        g_storeWords += "--targets " + shellQuoteForReading(targets) + " ";
 }
 
 std::string withStore(const std::string &text)

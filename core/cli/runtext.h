@@ -16,10 +16,11 @@ std::string runOutcome(const RunSummary &run);
 // "Run 7 (1f3a...) failed after 12.5s: debug, multiclass"; the error, if any, is the caller's next line.
 std::string runHeadline(const RunSummary &run);
 
-// The store this invocation uses (--store; empty: the default one). When it is not the default store, the commands
-// lbk suggests ("`lbk resume 3`") name it, so a suggestion pasted as it is reaches the same runs.
-void suggestWithStore(const std::string &store);
-// text with "--store PATH" after each "`lbk " in it; text as it is for the default store.
+// The store this invocation uses (--store; empty: the default one) and its targets file (--targets). When not the
+// defaults, the commands lbk suggests ("`lbk resume 3`") name them, so a suggestion pasted as it is reaches the same
+// runs and targets.
+void suggestWithStore(const std::string &store, const std::string &targets = {});
+// text with "--store PATH" (and "--targets FILE") after each "`lbk " in it; text as it is for the defaults.
 std::string withStore(const std::string &text);
 
 } // namespace lbk::cli

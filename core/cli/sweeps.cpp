@@ -8,6 +8,7 @@
 #include <optional>
 #include <unistd.h>
 
+#include "cli/runtext.h"
 #include "cli/table.h"
 #include "util/text.h"
 #include "cli/targets.h"
@@ -305,11 +306,14 @@ int follow(const Common &c, Store &store, const SweepRecord &sweep, bool quiet)
         }
     switch (*end) {
     case SweepStatus::Finished: return kOk;
-    case SweepStatus::Interrupted:
-        std::fprintf(stderr, "Stopped following sweep %lld; its running trials go on. `lbk sweep resume %lld` follows it "
-                             "again, `lbk sweep cancel %lld` stops them.\n",
-                     (long long)sweep.id, (long long)sweep.id, (long long)sweep.id);
+    case SweepStatus::Interrupted: {
+        const std::string id = std::to_string(sweep.id);
+        std::fprintf(stderr, "%s\n",
+                     withStore("Stopped following sweep " + id + "; its running trials go on. `lbk sweep resume " + id +
+                               "` follows it again, `lbk sweep cancel " + id + "` stops them.")
+                         .c_str());
         return kCancelled;
+    }
     default: return kCancelled;
     }
 }
@@ -477,8 +481,9 @@ int groupRuns(const Common &c, const std::string &ref)
                           g.seeds[i] >= 0 ? std::to_string(g.seeds[i]) : "-", fmt(r->summaryValue("final", o->spec.metric))});
     std::printf("%s\n", runs.render().c_str());
     if (!sweepsSeeds(o->spec)) { // every trial its own group: a column each would say nothing the ranking does not
-        std::printf("sweep %lld does not draw training.seed, so each trial is a group of one; `lbk sweep show %lld` "
-                    "ranks them\n", (long long)sweep->id, (long long)sweep->id);
+        std::printf("%s\n", withStore("sweep " + std::to_string(sweep->id) + " does not draw training.seed, so each "
+                                     "trial is a group of one; `lbk sweep show " + std::to_string(sweep->id) +
+                                     "` ranks them").c_str());
         return kOk;
     }
     std::vector<std::pair<std::string, RunGroup>> labelled;
@@ -503,9 +508,9 @@ int compareGroups(const Common &c, const std::vector<std::string> &refs)
         if (!o)
             return kFailed;
         if (!sweepsSeeds(o->spec) && !c.json)
-            std::printf("sweep %lld (%s) does not draw training.seed, so each of its trials is a group of one run; "
-                        "`lbk sweep show %lld` ranks them\n", (long long)sweep->id, sweep->name.c_str(),
-                        (long long)sweep->id);
+            std::printf("%s\n", withStore("sweep " + std::to_string(sweep->id) + " (" + sweep->name +
+                                         ") does not draw training.seed, so each of its trials is a group of one run; "
+                                         "`lbk sweep show " + std::to_string(sweep->id) + "` ranks them").c_str());
         labelGroups(sweep->name, sweepGroups(*store, *o), labelled);
     }
     if (c.json) {

@@ -47,10 +47,12 @@ std::string cellText(const std::string &s)
     return out;
 }
 
-std::string keepInCell(const std::string &s, size_t at)
+std::string keepInCell(const std::string &s, size_t at, size_t until)
 {
     const size_t lead = Table::kMaxCellWidth / 3;
-    if (at > s.size() || displayWidth(s.substr(0, at)) <= lead)
+    // Nothing to keep, it is in the cell already, or it starts near enough the start.
+    if (at >= s.size() || displayWidth(s.substr(0, std::min(until, s.size()))) <= Table::kMaxCellWidth - 3 ||
+        displayWidth(s.substr(0, at)) <= lead)
         return s;
     size_t from = at; // back `lead` - 3 whole characters from `at`, making room for "..."
     for (size_t chars = 0; from > 0 && chars < lead - 3;) {

@@ -22,8 +22,8 @@ private:
 size_t displayWidth(const std::string &s);
 // A cell as the table shows it (see above).
 std::string cellText(const std::string &s);
-// s with its start left out ("..." instead) when `at` (a byte offset) lies past a third of a cell: what sits there
-// (a masked token's piece in its context) then stays inside the cell.
-std::string keepInCell(const std::string &s, size_t at);
+// s with its start left out ("..." instead) when what lies from byte `at` to byte `until` (a masked token's piece in
+// its context) would not fit in the cell: it then starts a third of the way in. s as it is when `at` is past its end.
+std::string keepInCell(const std::string &s, size_t at, size_t until);
 
 } // namespace lbk::cli

@@ -80,9 +80,17 @@ private Q_SLOTS:
 
         // A masked piece far into its context stays in the cell: the start gives way, whole characters.
         const std::string context = greek + " the \u27e6quantum\u27e7 state";
-        const std::string kept = cli::cellText(cli::keepInCell(context, context.find("\u27e6")));
+        const size_t open = context.find("\u27e6"), close = context.find("\u27e7") + 3;
+        const std::string kept = cli::cellText(cli::keepInCell(context, open, close));
         QVERIFY2(kept.starts_with("...\u03b1") && kept.find("\u27e6quantum\u27e7") != std::string::npos, kept.c_str());
-        QCOMPARE(cli::keepInCell("short \u27e6x\u27e7", 6), std::string("short \u27e6x\u27e7"));
+        // Left as it is: a context that fits, a piece inside the cell already, no piece at all.
+        const std::string fits = "a short \u27e6x\u27e7 context";
+        QCOMPARE(cli::keepInCell(fits, fits.find("\u27e6"), fits.find("\u27e7") + 3), fits);
+        std::string early(40, 'w'); // (built in steps: GCC 12 warns falsely of an overflow for one expression)
+        early += " \u27e6x\u27e7 ";
+        early.append(100, 'z');
+        QCOMPARE(cli::keepInCell(early, early.find("\u27e6"), early.find("\u27e7") + 3), early);
+        QCOMPARE(cli::keepInCell(greek, std::string::npos, std::string::npos), greek);
     }
 };
 

@@ -49,8 +49,8 @@ RunView::RunView(StoreService *store, QWidget *parent)
     m_overview->setWordWrap(true);
     connect(m_overview, &QLabel::linkActivated, this, [this](const QString &link) {
         if (link.startsWith(QLatin1String("run:"))) {
-            m_linkedFromOverview = true; // found by an audit: it opened on Curves, away from the link back
-            Q_EMIT openRunRequested(link.mid(4).toLongLong());
+            m_linkedRun = link.mid(4).toLongLong(); // found by an audit: it opened on Curves, away from the link back
+            Q_EMIT openRunRequested(m_linkedRun);
         }
     });
     m_config = new QPlainTextEdit(overview);
@@ -168,7 +168,7 @@ void RunView::loadRun(bool firstTime)
             m_tabs->setTabToolTip(Predictions, labelled ? QString()
                                                         : tr("Masked tokens of held-out sequences and the model's "
                                                              "five likeliest fills"));
-            if (firstTime && std::exchange(m_linkedFromOverview, false)) {
+            if (firstTime && std::exchange(m_linkedRun, 0) == m_run.id) { // whichever run loads first, it is asked once
                 m_tabs->setCurrentIndex(Overview);
             } else if (firstTime) {
                 if (m_run.lrFind())

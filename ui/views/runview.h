@@ -73,7 +73,7 @@ private:
     ClassesPage *m_classes = nullptr;
     LogPage *m_log = nullptr;
     std::set<QWidget *> m_stale; // pages behind a live run's latest records, reloaded when next shown
-    bool m_linkedFromOverview = false; // the next run was opened by a link of the Overview: it opens there too
+    qint64 m_linkedRun = 0; // the run a link of the Overview asked for: it opens on its Overview too
     int m_generation = 0;
 };
 
