@@ -348,28 +348,37 @@ void defineCommands(CLI::App &app, Invocation &inv)
     });
 }
 
+namespace {
+
+// `lbk help [COMMAND]`, as git and cargo take it: args become `lbk [COMMAND] --help` (found by an audit: "no such
+// command"). The first word that is no option, or an option's value, decides. False after saying that COMMAND is
+// no command (CLI11 would print the general help for it).
+bool helpAsFlag(CLI::App &app, std::vector<char *> &args)
+{
+    static char helpFlag[] = "--help";
+    size_t i = 1;
+    for (; i < args.size() && args[i][0] == '-'; ++i) // --store S: its value is no command
+        if (const CLI::Option *o = app.get_option_no_throw(args[i]); o && o->get_items_expected_min() > 0)
+            ++i;
+    if (i >= args.size() || std::string_view(args[i]) != "help")
+        return true;
+    args.erase(args.begin() + std::ptrdiff_t(i));
+    const auto named = [&](CLI::App *sub) { return sub->check_name(args[i]); };
+    if (i < args.size() && args[i][0] != '-' && app.get_subcommands(named).empty()) {
+        std::fprintf(stderr, "lbk: %s: no such command; `lbk --help` lists them\n", args[i]);
+        return false;
+    }
+    args.push_back(helpFlag);
+    return true;
+}
+
+} // namespace
+
 std::optional<int> parseCommandLine(CLI::App &app, int argc, char **argv)
 {
-    // `lbk help [COMMAND]`, as git and cargo take it: `lbk [COMMAND] --help` (found by an audit: "no such command").
     std::vector<char *> args(argv, argv + argc);
-    static char helpFlag[] = "--help";
-    for (size_t i = 1; i < args.size(); ++i) { // the first word that is not an option (--store S help run)
-        const std::string_view word = args[i];
-        if (word == "--store" || word == "--data-root" || word == "--targets") {
-            ++i; // its value
-        } else if (!word.starts_with('-')) {
-            if (word == "help") {
-                args.erase(args.begin() + std::ptrdiff_t(i));
-                const auto named = [&](CLI::App *sub) { return i < args.size() && sub->check_name(args[i]); };
-                if (i < args.size() && args[i][0] != '-' && app.get_subcommands(named).empty()) { // not the general help
-                    std::fprintf(stderr, "lbk: %s: no such command; `lbk --help` lists them\n", args[i]);
-                    return kBadInput;
-                }
-                args.push_back(helpFlag);
-            }
-            break;
-        }
-    }
+    if (!helpAsFlag(app, args))
+        return kBadInput;
     try {
         app.parse(int(args.size()), args.data());
         return std::nullopt;

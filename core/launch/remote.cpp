@@ -560,6 +560,19 @@ Status writeRemoteInfo(const RunSummary &run, const RemoteRunInfo &info)
 
 namespace {
 
+// The worker's id (its PID, or the Slurm job), where the catch-ups, cancel and resume read it: remote.json and the
+// store. Empty: no worker known (a start under way, see adoptStartedWorker).
+Status recordJob(Store &store, const Target &t, const RunSummary &run, RemoteRunInfo &info, const std::string &job)
+{
+    info.jobId = job;
+    (void)writeRemoteInfo(run, info);
+    return store.setJob(run.id, t.name, job);
+}
+
+} // namespace
+
+namespace {
+
 // The one local data file a target without a data_root receives, and its SHA-256; none for a target with one.
 struct LocalData {
     fs::path file;
@@ -680,11 +693,9 @@ Result<RunDetail> launchRemoteRun(Store &store, const Target &t, const Experimen
     auto job = startWorker(t, run, staged, request.lrFind, false);
     if (!job)
         return fail(job.message());
-    info.jobId = *job;
     if (t.type == TargetType::Slurm)
         info.state = "PENDING";
-    (void)writeRemoteInfo(run, info);
-    (void)store.setJob(run.id, t.name, *job);
+    (void)recordJob(store, t, run, info, *job);
     run.jobId = *job;
     notify(onNotice, t.type == TargetType::Slurm ? "submitted Slurm job " + *job : "worker started, pid " + *job);
     return run;
@@ -717,21 +728,51 @@ Status resumeRemoteRun(Store &store, const Target &t, const RunDetail &run, cons
         return st.error();
     // The old worker's id goes: an lbk killed during the setup lines leaves no id, and the next catch-up asks the
     // host for the new worker (adoptStartedWorker) instead of taking the old one's absence for the end.
-    info->jobId.clear();
-    (void)writeRemoteInfo(run, *info);
-    (void)store.setJob(run.id, t.name, "");
+    (void)recordJob(store, t, run, *info, "");
     auto job = startWorker(t, run, staged, request.lrFind, true);
     if (!job) {
         if (auto now = store.runById(run.id); now && now->status == RunStatus::Queued) // not cancelled meanwhile
             (void)store.setStatus(run.id, RunStatus::Interrupted, job.message());
         return job.error();
     }
-    info->jobId = *job;
     info->state = t.type == TargetType::Slurm ? "PENDING" : "";
     info->reason.clear();
-    (void)writeRemoteInfo(run, *info);
-    return store.setJob(run.id, t.name, *job);
+    return recordJob(store, t, run, *info, *job);
 }
+
+namespace {
+
+enum class StartState { Adopted, Starting, Gone };
+
+// remote.json is written before the worker is started, its PID after: an lbk killed in between (SIGKILL while the
+// target ran its setup lines) left a run without a PID, which the next catch-up failed at once while the setup
+// went on and started a worker nobody followed. The host says what became of the start: a worker.pid is adopted
+// (the run is followed, cancelled and settled as any other), a start script still running is left to finish.
+Result<StartState> adoptStartedWorker(Store &store, const Target &t, const RunSummary &run, RemoteRunInfo &info)
+{
+    RemoteShell sh(t);
+    const std::string rd = shellQuote(info.runDir);
+    auto out = sh.run("cd " + rd + " 2>/dev/null || { echo 'LBK-START gone'; exit 0; }\n"
+                      "if [ -s worker.pid ]; then echo \"LBK-START pid $(cat worker.pid)\"\n"
+                      "elif [ -s starter.pid ] && kill -0 \"$(cat starter.pid)\" 2>/dev/null; then\n"
+                      "  echo 'LBK-START starting'\n"
+                      "else echo 'LBK-START gone'; fi",
+                      {}, 60);
+    if (!out)
+        return out.error();
+    const std::string said = marked(out->out, "LBK-START");
+    if (out->exitCode != 0 || out->timedOut || said.empty())
+        return Error{t.name + " (" + t.describe() + "): cannot reach the host to ask about the worker's start" +
+                     (out->err.empty() ? "" : ": " + trimmed(out->err))};
+    if (said == "starting")
+        return StartState::Starting;
+    if (said.rfind("pid ", 0) != 0)
+        return StartState::Gone;
+    (void)recordJob(store, t, run, info, trimmed(said.substr(4)));
+    return StartState::Adopted;
+}
+
+} // namespace
 
 Status cancelRemoteRun(const Target &t, const RunSummary &run)
 {
@@ -761,42 +802,37 @@ Result<std::string> cancelRun(Store &store, const Target &target, const RunSumma
         return Error{"run " + id + " is " + toString(run.status) + ", not running"};
     if (run.remote() != target.remote() || (run.remote() && run.target != target.name))
         return Error{"run " + id + " runs on target \"" + run.target + "\", not on \"" + target.name + "\""};
+    RunSummary asked = run;
     if (run.remote() && run.jobId.empty() && target.type != TargetType::Slurm) {
-        // Still running its setup lines there, its launcher gone (adoptStartedWorker): the start script starts no
-        // worker once it finds the mark, and stops one it has just started.
+        // Still running its setup lines there, its launcher gone: a worker already there is adopted and cancelled as
+        // any other; else the start is withdrawn (the start script starts no worker once it finds the mark, and stops
+        // one it has just started) and its setup stopped: its process group when the script leads one, else the
+        // script and the line it runs (the shell defers a signal's trap until its foreground command ends).
         auto info = readRemoteInfo(run);
         if (!info)
             return info.error();
-        // A worker already there is adopted and cancelled as any other; else the mark, and the setup is stopped: its
-        // process group when the start script leads one, else the script and the line it runs (the shell defers a
-        // signal's trap until its foreground command ends).
-        const std::string rd = shellQuote(info->runDir);
-        auto out = RemoteShell(target).check(
-            "withdrawing the start",
-            "cd " + rd + " || exit 1\nif [ -s worker.pid ]; then echo \"LBK-PID $(cat worker.pid)\"; exit 0; fi\n"
-            "touch withdrawn\ns=$(cat starter.pid 2>/dev/null)\n"
-            "[ -n \"$s\" ] && { kill -TERM -\"$s\" 2>/dev/null ||\n"
-            "  { pkill -TERM -P \"$s\" 2>/dev/null; kill -TERM \"$s\" 2>/dev/null; }; }\ntrue");
-        if (!out)
-            return out.error();
-        if (const std::string pid = marked(*out, "LBK-PID"); !pid.empty()) {
-            info->jobId = pid;
-            (void)writeRemoteInfo(run, *info);
-            (void)store.setJob(run.id, target.name, pid);
-            RunSummary adopted = run;
-            adopted.jobId = pid;
-            if (auto st = cancelRemoteRun(target, adopted); !st)
-                return st.error();
-            return "asked run " + id + " on " + target.name + " (job " + pid + ") to stop; " + whatAStopDoes(run);
+        auto started = adoptStartedWorker(store, target, run, *info);
+        if (!started)
+            return started.error();
+        if (*started == StartState::Adopted) {
+            asked.jobId = info->jobId;
+        } else {
+            auto out = RemoteShell(target).check(
+                "withdrawing the start",
+                "cd " + shellQuote(info->runDir) + " || exit 1\ntouch withdrawn\ns=$(cat starter.pid 2>/dev/null)\n"
+                "[ -n \"$s\" ] && { kill -TERM -\"$s\" 2>/dev/null ||\n"
+                "  { pkill -TERM -P \"$s\" 2>/dev/null; kill -TERM \"$s\" 2>/dev/null; }; }\ntrue");
+            if (!out)
+                return out.error();
+            (void)store.setStatus(run.id, RunStatus::Cancelled,
+                                  "cancelled while " + target.name + " ran its setup lines: no worker was started");
+            return "run " + id + " was still being set up on " + target.name + "; withdrawn and marked cancelled";
         }
-        (void)store.setStatus(run.id, RunStatus::Cancelled,
-                              "cancelled while " + target.name + " ran its setup lines: no worker was started");
-        return "run " + id + " was still being set up on " + target.name + "; withdrawn and marked cancelled";
     }
     if (run.remote()) {
-        if (auto st = cancelRemoteRun(target, run); !st)
+        if (auto st = cancelRemoteRun(target, asked); !st)
             return st.error();
-        return "asked run " + id + " on " + target.name + " (job " + run.jobId + ") to stop; " + whatAStopDoes(run);
+        return "asked run " + id + " on " + target.name + " (job " + asked.jobId + ") to stop; " + whatAStopDoes(run);
     }
     const bool noWorker = run.pid == 0 || (run.host == localHostName() && !processAlive(run.pid, run.pidStart));
     if (noWorker) {
@@ -903,38 +939,6 @@ void noteReachability(const Store &store, const Target &t, const Status &asked)
         fs::create_directories(store.runsRoot(), ec);
         std::ofstream(unreachableMark(store, t)) << "unreachable\n";
     }
-}
-
-enum class StartState { Adopted, Starting, Gone };
-
-// remote.json is written before the worker is started, its PID after: an lbk killed in between (SIGKILL while the
-// target ran its setup lines) left a run without a PID, which the next catch-up failed at once while the setup
-// went on and started a worker nobody followed. The host says what became of the start: a worker.pid is adopted
-// (the run is followed, cancelled and settled as any other), a start script still running is left to finish.
-Result<StartState> adoptStartedWorker(Store &store, const Target &t, const RunSummary &run, RemoteRunInfo &info)
-{
-    RemoteShell sh(t);
-    const std::string rd = shellQuote(info.runDir);
-    auto out = sh.run("cd " + rd + " 2>/dev/null || { echo 'LBK-START gone'; exit 0; }\n"
-                      "if [ -s worker.pid ]; then echo \"LBK-START pid $(cat worker.pid)\"\n"
-                      "elif [ -s starter.pid ] && kill -0 \"$(cat starter.pid)\" 2>/dev/null; then\n"
-                      "  echo 'LBK-START starting'\n"
-                      "else echo 'LBK-START gone'; fi",
-                      {}, 60);
-    if (!out)
-        return out.error();
-    const std::string said = marked(out->out, "LBK-START");
-    if (out->exitCode != 0 || out->timedOut || said.empty())
-        return Error{t.name + " (" + t.describe() + "): cannot reach the host to ask about the worker's start" +
-                     (out->err.empty() ? "" : ": " + trimmed(out->err))};
-    if (said == "starting")
-        return StartState::Starting;
-    if (said.rfind("pid ", 0) != 0)
-        return StartState::Gone;
-    info.jobId = trimmed(said.substr(4));
-    (void)writeRemoteInfo(run, info);
-    (void)store.setJob(run.id, t.name, info.jobId);
-    return StartState::Adopted;
 }
 
 } // namespace

@@ -538,10 +538,6 @@ private:
         return okStatus();
     }
 
-    // A target's script, started under the experiment `lbk run` was given (the run's config), trained by a config
-    // of its own (its run_started's): merged in, so compare diffs what the script ran with. Keys the experiment
-    // lacks are added; those whose value differs from the experiment's are kept under "script" (the experiment's
-    // stay, as the target was given them).
     // Into config, key by key at every depth: what it lacks is added, a value it holds otherwise goes into differs
     // (at the same path). Found by a test: a script given the whole experiment (every default filled in) put the
     // file's partial "model" object, which differs as a whole, under "script".
@@ -564,6 +560,10 @@ private:
         }
     }
 
+    // A target's script, started under the experiment `lbk run` was given (the run's config), trained by a config
+    // of its own (its run_started's): merged in, so compare diffs what the script ran with. Keys the experiment
+    // lacks are added; those whose value differs from the experiment's are kept under "script" (the experiment's
+    // stay, as the target was given them).
     Status keepScriptConfig(const json &script)
     {
         json config;

@@ -231,6 +231,9 @@ private Q_SLOTS:
         QVERIFY2(all.exitCode == 0 && all.out.contains(QStringLiteral("resume")), qPrintable(all.out + all.err));
         const auto one = lbk({QStringLiteral("help"), QStringLiteral("predict")});
         QVERIFY2(one.exitCode == 0 && one.out.contains(QStringLiteral("--threshold")), qPrintable(one.out + one.err));
+        const auto flagged = lbk({QStringLiteral("--json"), QStringLiteral("help"), QStringLiteral("runs")});
+        QVERIFY2(flagged.exitCode == 0 && flagged.out.contains(QStringLiteral("--status")), // a flag takes no value
+                 qPrintable(flagged.out + flagged.err));
         const auto none = lbk({QStringLiteral("help"), QStringLiteral("frobnicate")});
         QVERIFY2(none.exitCode == 2 && none.err.contains(QStringLiteral("frobnicate: no such command")),
                  qPrintable(none.out + none.err));
