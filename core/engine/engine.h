@@ -55,7 +55,9 @@ struct ModelExport {
     std::string checkpoint; // best | last
     int64_t step = 0;
 };
-Result<ModelExport> exportModel(const RunDetail &run, const std::filesystem::path &out);
+// encoderFrom: where a fine-tuned encoder came from, for the card (`encoderOrigin`); null for other models.
+Result<ModelExport> exportModel(const RunDetail &run, const std::filesystem::path &out,
+                                const nlohmann::json &encoderFrom = nlohmann::json());
 // `lbk export RUN --format hf --out DIR`: a fine-tuned encoder (model.init_from, model.pooling "pooler") as
 // transformers' save_pretrained writes it: config.json with id2label, model.safetensors, the tokenizer's files.
 Result<ModelExport> exportHuggingFace(const RunDetail &run, const std::filesystem::path &out);

@@ -15,6 +15,7 @@
 #include "launch/process.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "usecases/lineage.h"
 #include "util/text.h"
 
 namespace lbk::cli {
@@ -95,6 +96,26 @@ private:
     std::chrono::steady_clock::time_point m_start, m_last;
 };
 
+// Where a fine-tuned encoder came from, for the export's card: the pre-training run as this store knows it (its
+// id and name may be gone; its uid stays), or the Hugging Face folder the config names. Null for other models.
+nlohmann::json encoderOrigin(const Store &store, const RunDetail &run)
+{
+    const nlohmann::json from = valueAt(run.config, "model.init_from");
+    if (!from.is_string() || from.get<std::string>().empty())
+        return nullptr;
+    nlohmann::json origin = {{"init_from", from}};
+    if (const auto source = usecase::encoderSource(store, run)) {
+        nlohmann::json pre = {{"uid", source->uid},
+                              {"step", source->step == -1 ? nlohmann::json("best") : nlohmann::json(source->step)}};
+        if (source->run) {
+            pre["id"] = source->run->id;
+            pre["name"] = source->run->name;
+        }
+        origin["pretraining_run"] = std::move(pre);
+    }
+    return origin;
+}
+
 int exportModel(const Invocation &inv)
 {
     const auto &o = inv.exportRun;
@@ -110,7 +131,8 @@ int exportModel(const Invocation &inv)
     if (std::error_code ec; fs::is_directory(o.out, ec) && !fs::is_empty(o.out, ec))
         return fail(badInput(o.out + ": the folder is not empty; export writes a whole folder, so choose a new one "
                              "or remove this one first"));
-    auto done = o.format == "hf" ? lbk::exportHuggingFace(sr->run, o.out) : lbk::exportModel(sr->run, o.out);
+    auto done = o.format == "hf" ? lbk::exportHuggingFace(sr->run, o.out)
+                                 : lbk::exportModel(sr->run, o.out, encoderOrigin(*sr->store, sr->run));
     if (!done)
         return fail(done.error());
     std::printf("exported run %lld (%s, %s checkpoint at step %lld) to %s\n", static_cast<long long>(sr->run.id),

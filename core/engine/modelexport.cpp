@@ -187,7 +187,7 @@ Result<json> writeWeights(const LoadedModel &lm, const fs::path &file)
     return params;
 }
 
-Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
+Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out, const json &encoderFrom)
 {
     auto m = loadModel(run.runDir);
     if (!m)
@@ -219,6 +219,8 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out)
         return sums.error();
     json cardJson = modelCard(run, lm, *params);
     cardJson["file_checksums"] = std::move(*sums);
+    if (!encoderFrom.is_null())
+        cardJson["encoder_from"] = encoderFrom;
     std::ofstream card(out / "model.json");
     card << cardJson.dump(2) << '\n';
     if (!card)
@@ -278,9 +280,9 @@ json inputRules(const LoadedModel &lm)
             {"bag_ids", lm.exp.model.hasBag() ? json(bagIdsText(lm.exp.model)) : json()}};
 }
 
-Result<ModelExport> exportModel(const RunDetail &run, const fs::path &out)
+Result<ModelExport> exportModel(const RunDetail &run, const fs::path &out, const json &encoderFrom)
 {
-    return guarded<ModelExport>([&] { return writeExport(run, out); });
+    return guarded<ModelExport>([&] { return writeExport(run, out, encoderFrom); });
 }
 
 } // namespace lbk

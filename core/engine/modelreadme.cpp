@@ -70,6 +70,26 @@ std::string inputSection(const json &card)
            " tokens. Other text gives other probabilities. Every rule is in `model.json` under `input`.\n\n";
 }
 
+// Where a fine-tuned encoder came from (the card's encoder_from, written by lbk export from the store); empty for
+// a model trained from scratch.
+std::string encoderSection(const json &card)
+{
+    const json from = card.value("encoder_from", json());
+    if (!from.is_object())
+        return {};
+    const json pre = from.value("pretraining_run", json());
+    if (!pre.is_object())
+        return "## Encoder\n\nFine-tuned here from the Hugging Face folder `" + text(from.value("init_from", json())) +
+               "` (`model.init_from`).\n\n";
+    const json step = pre.value("step", json());
+    const std::string which = step.is_number() ? "its weights of step " + step.dump() : "its best weights";
+    const std::string named = pre.contains("id") ? "run " + text(pre["id"]) + " `" + text(pre.value("name", json())) +
+                                                       "` (" + text(pre["uid"]) + ")"
+                                                 : "run " + text(pre["uid"]) + " (no longer in the store)";
+    return "## Encoder\n\nPre-trained with masked-language modelling in " + named + " of the store it was trained in, " +
+           which + " (`model.init_from`: `" + text(from.value("init_from", json())) + "`), then fine-tuned here.\n\n";
+}
+
 } // namespace
 
 std::string modelReadme(const json &card)
@@ -84,7 +104,7 @@ std::string modelReadme(const json &card)
          ") of experiment `" + text(run.value("experiment", json())) + "`, the weights of step " +
          text(card.value("step", json())) + " (the run's " + text(card.value("checkpoint", json())) + " checkpoint), by " +
          text(card.value("engine", json())) + ".\n\n";
-    s += figuresSection(card) + inputSection(card);
+    s += encoderSection(card) + figuresSection(card) + inputSection(card);
     s += "## Use\n\n```sh\n"
          "lbk predict THIS_FOLDER --data papers.jsonl --out scores.jsonl          # or .csv; --top-k 3, --shard K/N\n"
          "python3 reference/load_export.py THIS_FOLDER --data papers.jsonl        # in PyTorch, from Labbook's repository\n"

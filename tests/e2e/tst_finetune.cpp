@@ -268,6 +268,7 @@ private Q_SLOTS:
         const json modelTokenizer = readJson(model / "hf" / "tokenizer_config.json");
         QCOMPARE(modelTokenizer["model_max_length"].get<int64_t>(), cut);
         QCOMPARE(readJson(model / "model.json")["architecture"]["family"].get<std::string>(), family.toStdString());
+        QVERIFY(readJson(model / "model.json")["encoder_from"]["init_from"].is_string()); // the folder it started from
     }
 
     // Fine-tuning from a fine-tuned classifier reads its id2label before reusing its head: the same labels reuse

@@ -464,6 +464,16 @@ private Q_SLOTS:
         const auto m = lbk({QStringLiteral("export"), QStringLiteral("from-mlm"), QStringLiteral("--format"),
                             QStringLiteral("model"), QStringLiteral("--out"), m_dir.filePath(QStringLiteral("from-mlm-model"))});
         QVERIFY2(m.exitCode == 0, qPrintable(m.err));
+        // Its card and README name the pre-training run the encoder came from (found by an audit: they did not).
+        const fs::path modelDir = m_dir.filePath(QStringLiteral("from-mlm-model")).toStdString();
+        const json origin = readJson(modelDir / "model.json")["encoder_from"];
+        QCOMPARE(origin["pretraining_run"]["uid"].get<std::string>(), pre->uid);
+        QCOMPARE(origin["pretraining_run"]["id"].get<int64_t>(), pre->id);
+        QCOMPARE(origin["pretraining_run"]["step"].get<std::string>(), std::string("best"));
+        std::ifstream readmeFile(modelDir / "README.md");
+        const std::string readme((std::istreambuf_iterator<char>(readmeFile)), std::istreambuf_iterator<char>());
+        const std::string said = "in run " + std::to_string(pre->id) + " `mlm` (" + pre->uid + ")";
+        QVERIFY2(readme.find(said) != std::string::npos, readme.c_str());
 
         // A run that is not a pre-training run is refused, naming it.
         const QString bad = lbktest::debugVariant(
