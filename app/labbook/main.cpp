@@ -1,8 +1,12 @@
 // labbook: the desktop workbench. Composition only; everything lives in ui/ (labbook_ui).
+#include <cstdio>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QIcon>
+#include <QMessageBox>
 #include <QSettings>
+#include <QTimer>
 
 #include "mainwindow.h"
 #include "theme.h"
@@ -50,6 +54,19 @@ void answerWithoutDisplay(int argc, char **argv, const Options &o)
     }
 }
 
+// The experiment file named on the command line; one that cannot be opened is said, on stderr and in a dialog
+// once the window shows (found by an audit: a file with a syntax error opened an empty form without a word).
+void openGivenFile(labbook::MainWindow &window, const QString &file)
+{
+    QString error;
+    if (window.form()->openFile(file, &error))
+        return;
+    std::fprintf(stderr, "labbook: %s\n", qPrintable(error));
+    QTimer::singleShot(0, &window, [&window, error] {
+        QMessageBox::warning(&window, QCoreApplication::translate("main", "Open experiment"), error);
+    });
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -70,8 +87,8 @@ int main(int argc, char **argv)
                                   ? parser.value(options.scheme)
                                   : QSettings().value(QStringLiteral("ui/colorScheme"), QStringLiteral("system")).toString());
     labbook::MainWindow window(parser.value(options.store));
-    if (!parser.positionalArguments().isEmpty())
-        window.form()->openFile(parser.positionalArguments().constFirst());
     window.show();
+    if (!parser.positionalArguments().isEmpty())
+        openGivenFile(window, parser.positionalArguments().constFirst());
     return app.exec();
 }

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 
 #include <CLI/CLI.hpp>
@@ -478,6 +479,12 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
     const int rc = dispatch(inv, engine);
     if (const auto damage = takeStoreDamage()) { // what the command printed or wrote may be incomplete: say so
         printError(damage->message);
+        return rc == kOk ? kFailed : rc;
+    }
+    // What the command printed must have been written (found by an audit: `lbk export` to a full disk's file through
+    // the shell's > exited 0 with the file cut). A reader that stopped reading (`| head`) is no failure.
+    if ((std::fflush(stdout) != 0 || std::ferror(stdout)) && errno != EPIPE) {
+        printError(std::string("writing the output failed: ") + std::strerror(errno));
         return rc == kOk ? kFailed : rc;
     }
     return rc;

@@ -106,9 +106,10 @@ int record(const Common &c, const RecordOptions &o)
 {
     if (o.task != "" && !fromWord<TaskKind>(o.task))
         return fail(badInput("--task " + o.task + ": allowed are multiclass, binary and multilabel"));
-    if (!o.journal.empty() && !fs::is_regular_file(o.journal))
-        return fail(badInput("--journal " + o.journal + (fs::is_directory(o.journal) ? ": a folder; give its journal.jsonl"
-                                                                                     : ": no such file")));
+    if (std::error_code ec; !o.journal.empty() && !fs::is_regular_file(o.journal, ec))
+        return fail(badInput("--journal " + o.journal + (fs::is_directory(o.journal, ec)
+                                                             ? ": a folder; give its journal.jsonl"
+                                                             : ": no such file")));
     auto config = readConfig(o.config);
     if (!config)
         return fail(config.error());

@@ -50,13 +50,9 @@ std::string lower(std::string s)
 
 std::string inQuotes(const std::string &s) { return "\"" + s + "\""; }
 
-std::string clip(std::string s, size_t max = 160)
+std::string clip(const std::string &s, size_t max = 160)
 {
-    if (s.size() > max) {
-        s.resize(max);
-        s += "...";
-    }
-    return s;
+    return clipped(s, max + 3);
 }
 
 // The names of the value types in nlohmann's SAX handler signatures.

@@ -13,6 +13,7 @@
 
 #include "engine/models.h"
 #include "engine/optim.h"
+#include "hf/torchzip.h"
 
 namespace lbk {
 
@@ -30,13 +31,17 @@ void checkSpaceFor(const fs::path &file, const torch::nn::Module &model, bool wi
     if (need == 0 || ec)
         for (const auto &p : model.parameters())
             need += uintmax_t(p.numel()) * uintmax_t(p.element_size()) * (withOptimizer ? 3 : 1);
+    const uintmax_t checkpoint = need;
     need += need / 20 + (16u << 20); // margin, and room left for the journal
     const auto space = fs::space(file.parent_path(), ec);
+    // The run folder (checkpoints/ is in it) is named by the run's uid, which `lbk resume` takes.
+    const std::string uid = file.parent_path().parent_path().filename().string();
     if (!ec && space.available < need)
         throw std::runtime_error("not enough disk space for the checkpoint " + file.string() + ": it needs about " +
-                                 std::to_string(need >> 20) + " MB and " + std::to_string(space.available >> 20) +
-                                 " MB are free; free some space and `lbk resume` the run (smaller checkpoints: "
-                                 "fewer model.ngram_buckets)");
+                                 std::to_string(std::max<uintmax_t>(1, checkpoint >> 20)) +
+                                 " MB, and 16 MB more are kept for the run's journal; " +
+                                 std::to_string(space.available >> 20) + " MB are free. Free some space, then `lbk "
+                                 "resume " + uid + "` goes on from the last checkpoint");
 }
 
 // Written next to the target (named by pid, so two processes never share a temporary), flushed to disk and
@@ -247,8 +252,14 @@ void saveCheckpoint(const fs::path &file, const torch::nn::Module &model, const 
 bool loadCheckpoint(const fs::path &file, torch::nn::Module &model, torch::Device device, TrainerOptimizer *opt,
                     CheckpointCounters *counters)
 {
-    if (!fs::exists(file))
+    if (std::error_code ec; !fs::exists(file, ec))
         return false;
+    // A resume trains on from every byte of it (the optimizer's moments have no checksum of their own): each record is
+    // checked against its CRC first. Scoring reads the weights alone, which their own checksum covers.
+    if (opt)
+        if (const std::string damage = hf::zipDamage(file); !damage.empty())
+            throw std::runtime_error(file.string() + " cannot be read as this run's checkpoint: it is damaged (" +
+                                     damage + ")");
     try {
         return readCheckpoint(file, model, device, opt, counters);
     } catch (const c10::Error &err) {

@@ -41,6 +41,24 @@ struct StoreRun {
     RunDetail run;
 };
 
+// The run's labels.json against the labels its validation was scored over (the summary's "labels", as the store
+// noted them): a file edited or swapped since would name every output wrongly, and an export would checksum it as
+// sound (found by an audit). Runs recorded before the store noted their labels are not checked.
+Status labelsAsEvaluated(const RunDetail &run)
+{
+    const auto noted = run.summary.find("labels");
+    const fs::path file = fs::path(run.runDir) / "labels.json";
+    std::error_code ec;
+    if (noted == run.summary.end() || !noted->is_array() || !fs::exists(file, ec))
+        return okStatus();
+    const auto read = readJsonFile(file);
+    if (read && *read == *noted)
+        return okStatus();
+    return badInput(file.string() + " is not the list of labels the run was evaluated over (" +
+                    std::to_string(noted->size()) + ", in the order " + clipped(noted->dump(), 120) +
+                    "): it was changed since. Each output is named by its place in that list, so restore the file");
+}
+
 Result<StoreRun> trainingRun(const Common &c, const std::string &ref)
 {
     auto store = Store::openExisting(Store::pathOr(c.store));
@@ -51,6 +69,8 @@ Result<StoreRun> trainingRun(const Common &c, const std::string &ref)
         return badInput(run.message());
     if (run->lrFind())
         return badInput("run " + std::to_string(run->id) + " is an LR range test; only training runs have a model");
+    if (auto labels = labelsAsEvaluated(*run); !labels)
+        return labels.error();
     return StoreRun{std::move(*store), std::move(*run)};
 }
 

@@ -122,6 +122,14 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
     if (fs::exists(runDir / "remote.json", ec) && (!tokenizer || !weights))
         return badInput(runDir.string() + ": the run trained on another machine and its checkpoint or tokenizer is "
                         "still there: `lbk pull RUN` copies them here");
+    // Said before the model is built from the folder's files (found by an audit: a run that failed before training
+    // was refused with sentencepiece's "Not found" of its tokenizer.model, a deleted folder by its experiment.json).
+    if (!fs::is_directory(runDir, ec))
+        return badInput(runDir.string() + ": the run's folder is gone (deleted or moved), so it has no model to load");
+    if (!weights)
+        return badInput(runDir.string() + ": no checkpoints/best.pt or last.pt: the run has written none (best.pt "
+                        "comes with its first evaluation; a run that failed before training has none), or they were "
+                        "deleted");
     auto cfg = readJsonFile(runDir / "experiment.json");
     if (!cfg)
         return cfg.error();
@@ -145,8 +153,7 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
             return m;
         }
     }
-    return Error{runDir.string() + ": no checkpoints/best.pt or last.pt: the run has written none yet (best.pt comes "
-                 "with its first evaluation), or they were deleted"};
+    return Error{runDir.string() + ": no checkpoints/best.pt or last.pt: they were deleted meanwhile"};
 }
 
 std::string shapeText(c10::IntArrayRef sizes)

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/filebytes.h"
+
 namespace lbk {
 
 namespace fs = std::filesystem;
@@ -25,18 +27,7 @@ Status savePredictProgress(const fs::path &file, const std::string &inputs, cons
                     {"first_skipped", p.counts.firstSkipped},
                     {"non_finite", p.counts.nonFinite},
                     {"first_non_finite", p.counts.firstNonFinite}};
-    const fs::path tmp = file.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << j.dump() << '\n';
-        if (!out.flush())
-            return Error{tmp.string() + ": cannot write predict's progress (is the disk full?)"};
-    }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec)
-        return Error{tmp.string() + ": cannot be renamed to " + file.string() + ": " + ec.message()};
-    return okStatus();
+    return writeFileReplacing(file, j.dump() + "\n");
 }
 
 namespace {

@@ -251,7 +251,7 @@ Status StepLoop::step()
         m_ctx.emit("metrics", {{"step", m_ctx.step + 1}, {"values", {{"train/loss", lossValue}, {"lr", lr}}}});
         return Error{"the training loss became " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
                      " at step " + std::to_string(m_ctx.step + 1) + " (learning rate " + std::to_string(lr) +
-                     "); lower optimizer.lr (run `lbk lr-find`) or set optimizer.grad_clip"};
+                     "); lower optimizer.lr (`lbk lr-find EXPERIMENT.json` suggests one) or set optimizer.grad_clip"};
     }
     if (!manual)
         applyGradients();

@@ -21,10 +21,7 @@ namespace {
 
 std::string describeValue(const json &v)
 {
-    std::string s = v.dump();
-    if (s.size() > 60)
-        s = s.substr(0, 57) + "...";
-    return s;
+    return clipped(v.dump(), 60);
 }
 
 std::string formatNumber(double v)

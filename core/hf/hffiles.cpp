@@ -34,23 +34,7 @@ Result<nlohmann::json> readJsonFile(const fs::path &file)
 
 Status writeTextFile(const fs::path &file, const std::string &content)
 {
-    const fs::path tmp = file.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out)
-            return Error{tmp.string() + ": cannot write: " + std::strerror(errno)};
-        out << content;
-        out.flush();
-        if (!out)
-            return Error{tmp.string() + ": write error (disk full?)"};
-    }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        return Error{file.string() + ": cannot replace: " + ec.message()};
-    }
-    return okStatus();
+    return writeFileReplacing(file, content);
 }
 
 Status writeJsonFile(const fs::path &file, const nlohmann::ordered_json &json)

@@ -1,5 +1,7 @@
 #include "hf/torchzip.h"
 
+#include <vector>
+
 #include <unzip.h>
 
 namespace lbk::hf {
@@ -99,6 +101,33 @@ Status TorchZip::readStorage(const std::string &key, void *out, uint64_t bytes) 
     if (!size)
         return size.error();
     return read("data/" + key, out, bytes);
+}
+
+std::string zipDamage(const std::filesystem::path &path)
+{
+    unzFile zip = unzOpen64(path.c_str());
+    if (!zip)
+        return "its zip directory is missing or damaged (a file cut short, or not an archive)";
+    std::vector<char> buffer(1 << 20);
+    char name[1024];
+    std::string problem;
+    for (int at = unzGoToFirstFile(zip); at == UNZ_OK && problem.empty(); at = unzGoToNextFile(zip)) {
+        if (unzGetCurrentFileInfo64(zip, nullptr, name, sizeof name, nullptr, 0, nullptr, 0) != UNZ_OK ||
+            unzOpenCurrentFile(zip) != UNZ_OK) {
+            problem = "the archive's directory is damaged";
+            break;
+        }
+        int n = 0;
+        while ((n = unzReadCurrentFile(zip, buffer.data(), unsigned(buffer.size()))) > 0) {
+        }
+        const int closed = unzCloseCurrentFile(zip);
+        if (n < 0)
+            problem = std::string("its record ") + name + " cannot be read";
+        else if (closed == UNZ_CRCERROR)
+            problem = std::string("its record ") + name + " does not match the checksum written with it";
+    }
+    unzClose(zip);
+    return problem;
 }
 
 } // namespace lbk::hf

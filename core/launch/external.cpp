@@ -32,6 +32,7 @@ Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request)
     nr.uid = request.uid;
     nr.name = request.name.empty() ? "python" : request.name;
     nr.experiment = request.experiment.empty() ? nr.name : request.experiment;
+    nr.kind = request.kind;
     nr.task = request.task;
     nr.tags = request.tags;
     nr.config = request.config.is_object() ? request.config : nlohmann::json::object();
@@ -62,6 +63,49 @@ std::string journalUid(const fs::path &journal, const std::string &firstLine)
     std::snprintf(buf, sizeof buf, "journal-%016llx", static_cast<unsigned long long>(stableHash(identity, 3)));
     return buf;
 }
+// A Labbook worker's run_started names no run or task of its own: its config (the resolved experiment) has them
+// (found by an audit: a store rebuilt from run folders listed every run as "python", with no task).
+void fillFromWorkerConfig(ExternalRun &request, const std::string &kind)
+{
+    const auto experiment = experimentFromRecorded(request.config);
+    if (!experiment)
+        return;
+    if (request.name.empty())
+        request.name = experiment->name;
+    if (request.experiment.empty())
+        request.experiment = experiment->name;
+    if (request.task.empty())
+        request.task = experiment->training.objective == TrainingObjective::Mlm ? toString(TrainingObjective::Mlm)
+                                                                              : toString(experiment->labels.kind);
+    if (request.tags.empty())
+        request.tags = request.config.value("tags", std::vector<std::string>{});
+    if (kind == "lr_find")
+        request.kind = kind;
+}
+
+// A Labbook run folder's files beside its journal (experiment.json, labels.json, the tokenizer, checkpoints/), into
+// the run's new folder: hard links where the two are on one file system, else copies. Nothing for a script's journal.
+Status bringRunFolder(const fs::path &from, const fs::path &to)
+{
+    std::error_code ec;
+    if (!fs::exists(from / "experiment.json", ec) || fs::equivalent(from, to, ec))
+        return okStatus();
+    for (const auto &entry : fs::directory_iterator(from, ec)) {
+        const auto name = entry.path().filename().string();
+        if (name == "journal.jsonl" || name.rfind("journal.jsonl.", 0) == 0)
+            continue;
+        const auto options = fs::copy_options::recursive | fs::copy_options::skip_existing;
+        std::error_code linked;
+        fs::copy(entry.path(), to / name, options | fs::copy_options::create_hard_links, linked);
+        if (linked)
+            fs::copy(entry.path(), to / name, options, ec);
+        if (ec)
+            return Error{entry.path().string() + ": cannot copy it into the run's folder " + to.string() + ": " +
+                         ec.message()};
+    }
+    return ec ? Status(Error{from.string() + ": cannot read the folder: " + ec.message()}) : okStatus();
+}
+
 } // namespace
 
 bool fillFromJournal(ExternalRun &request, const fs::path &journal)
@@ -91,6 +135,8 @@ bool fillFromJournal(ExternalRun &request, const fs::path &journal)
                     request.tags.push_back(t.get<std::string>());
         if (const auto config = e.find("config"); request.config.empty() && config != e.end() && config->is_object())
             request.config = *config;
+        if (e.contains("engine")) // Labbook's worker: its config says what the run is
+            fillFromWorkerConfig(request, text("kind"));
         if (validUid(text("run")))
             request.uid = text("run"); // the same journal recorded twice is then the same run, said so
         else
@@ -166,6 +212,11 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
     ec.clear();
     if (!same)
         fs::copy_file(journal, journalPath(run), fs::copy_options::overwrite_existing, ec);
+    if (!ec && newRun)
+        if (auto brought = bringRunFolder(fs::absolute(journal, ec).parent_path(), run.runDir); !brought) {
+            (void)store.setStatus(run.id, RunStatus::Failed, brought.message());
+            return brought.error();
+        }
     if (ec) {
         const std::string why = journal.string() + ": cannot copy the journal into the run's folder " + run.runDir +
                                 ": " + ec.message();

@@ -23,14 +23,16 @@ struct ExternalRun {
     nlohmann::json config = nlohmann::json::object();
     int64_t pid = 0;               // the process that writes the journal; 0: none (a journal brought from elsewhere)
     std::string uid;               // the run's uid as its journal names it; empty: a new one
+    std::string kind = "train";    // or lr_find, as a Labbook worker's journal says
 };
 
 // Creates the run (queued until its journal's run_started) with its folder, and records the writing process.
 // A pid that is not a live process here is refused before anything is created.
 Result<RunDetail> createExternalRun(Store &store, const ExternalRun &request);
 
-// What a journal written elsewhere says of its run (its first run_started: name, task, tags, config) fills the
-// fields of `request` that were not given, so `lbk record --journal FILE` stores the run as the script named it.
+// What a journal written elsewhere says of its run (its first run_started: name, task, tags, config; a Labbook
+// worker's, from its config) fills the fields of `request` that were not given, so `lbk record --journal FILE` stores
+// the run as the script named it.
 // False when none of its first lines is an event (a JSON object with a "type"): not a journal at all.
 bool fillFromJournal(ExternalRun &request, const std::filesystem::path &journal);
 
@@ -42,6 +44,8 @@ std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &r
 // process writes the run, and for a file that does not continue the journal the run holds (another run's, with the
 // same uid): the run's copy is what the store can be rebuilt from.
 // newRun: the run was made for this journal, and fails with the copy; a run recorded before keeps its status.
+// A journal in a Labbook run's folder (experiment.json beside it: a store rebuilt from its run folders) brings the
+// folder's other files too (its checkpoints hard-linked where they can be), so the run can be scored and resumed.
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal,
                                   bool newRun);
 

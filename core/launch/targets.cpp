@@ -13,6 +13,7 @@
 
 #include "launch/placeholders.h"
 #include "launch/shellquote.h"
+#include "util/filebytes.h"
 #include "util/text.h"
 #include "store/store.h"
 
@@ -473,35 +474,7 @@ Status saveTargetsFile(const fs::path &path, const json &document)
             return Error{path.parent_path().string() + ": cannot create the folder: " + ec.message()};
         fs::permissions(path.parent_path(), fs::perms::owner_all, ec);
     }
-    // A temporary file beside it, renamed over it: a reader sees the old file or the new one, never half of one.
-    std::string tmp = path.string() + ".XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0)
-        return Error{path.string() + ": cannot write a temporary file beside it: " + std::strerror(errno)};
-    ::fchmod(fd, 0600);
-    const std::string text = document.dump(2) + "\n";
-    size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += size_t(n);
-    }
-    const bool written = done == text.size() && ::fsync(fd) == 0;
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    if (!written) {
-        ::unlink(tmp.c_str());
-        return Error{path.string() + ": cannot write: " + why};
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string renameWhy = std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return Error{path.string() + ": cannot replace it: " + renameWhy};
-    }
-    return okStatus();
+    return writeFileReplacing(path, document.dump(2) + "\n", 0600); // it names hosts and keys: the owner's only
 }
 
 } // namespace lbk

@@ -261,7 +261,8 @@ std::optional<StoreDamage> g_damage; // the first damage not yet taken
 // What to do with a damaged store file: one text for a store found damaged on opening and while reading.
 std::string damageAdvice(const std::string &file)
 {
-    return "Restore it from a backup, or recover what it holds with `sqlite3 " + file + " .recover | sqlite3 "
+    // .dump, not .recover: Debian 12's sqlite3 (3.40.1) fails .recover with "SQL logic error" (found by an audit).
+    return "Restore it from a backup, or copy what can be read with `sqlite3 " + file + " .dump | sqlite3 "
            "recovered.db`; every run's journal.jsonl can be recorded again with `lbk record --journal`";
 }
 
@@ -284,6 +285,24 @@ std::optional<StoreDamage> takeStoreDamage()
     return std::exchange(g_damage, std::nullopt);
 }
 
+// A store file of 0 bytes beside run folders was emptied (a disk that filled, a `>` meant for another file): SQLite
+// would make it a new store with no runs, said nowhere (found by an audit). Refused, with the way back.
+static std::optional<std::string> emptiedStore(const fs::path &path)
+{
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec) || fs::file_size(path, ec) != 0 || ec)
+        return std::nullopt;
+    size_t runs = 0;
+    for (fs::directory_iterator it(runsRootOf(path), ec), end; !ec && it != end; it.increment(ec))
+        runs += it->is_directory(ec);
+    if (runs == 0)
+        return std::nullopt;
+    return path.string() + " is empty (0 bytes), but " + runsRootOf(path).string() + " holds " +
+           counted(long(runs), "run folder") + ": the store file was emptied, so it is not opened as a new store. "
+           "Nothing in the run folders is lost: restore the file from a backup, or record each run again from its "
+           "folder with `lbk --store NEW.db record --journal FOLDER/journal.jsonl`";
+}
+
 Result<std::unique_ptr<Store>> Store::openExisting(const fs::path &path)
 {
     if (std::error_code ec; !fs::exists(path, ec))
@@ -304,6 +323,8 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path &given)
         return Error{path.string() + " is a folder; give the store's file, e.g. " + (path / "labbook.db").string()};
     if (auto s = makePrivateDirs(path.parent_path()); !s)
         return s.error();
+    if (auto emptied = emptiedStore(path))
+        return Error{*emptied};
     // Create the file ourselves so it (and the -wal and -shm files SQLite derives from it) is the user's only.
     if (int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) {
         ::close(fd);
@@ -355,9 +376,14 @@ int Store::schemaVersion() const
     return v ? *v : 0;
 }
 
+fs::path runsRootOf(const fs::path &storeFile)
+{
+    return storeFile.parent_path() / (storeFile.stem().string() + ".runs");
+}
+
 fs::path Store::runsRoot() const
 {
-    return m_path.parent_path() / (m_path.stem().string() + ".runs");
+    return runsRootOf(m_path);
 }
 
 void Store::findMovedRunDir(RunSummary &r) const

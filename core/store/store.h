@@ -111,6 +111,10 @@ struct RunSummary {
     }
     // Whether Labbook's worker trained it (recordedByWorker), rather than a script; nullopt before it started.
     std::optional<bool> byWorker() const { return recordedByWorker(summary); }
+    // The step of the weights its test split was scored with where that is not its last step: the kept checkpoint's
+    // (the trainer scores the test split with it). One rule for lbk show and the GUI's Per-class page (found by an
+    // audit: the page said "test, step 1214" of a test scored with step 800's weights).
+    std::optional<int64_t> testWeightsStep() const;
 };
 
 // Whether a metric's best over a run is listed beside its final value: not the test split's (choosing by it is
@@ -262,6 +266,9 @@ struct TrialRecord {
     std::optional<double> value;
 };
 
+// Where a store's runs keep their files: <store dir>/<store stem>.runs (Store::runsRoot of an open store).
+std::filesystem::path runsRootOf(const std::filesystem::path &storeFile);
+
 class Store {
 public:
     // Opens (creating and migrating as needed) the store at path. Sets WAL and a busy timeout.
@@ -283,8 +290,7 @@ public:
 
     const std::filesystem::path &path() const { return m_path; }
     int schemaVersion() const;
-    // Folder where runs of this store keep their files: <store dir>/<store stem>.runs
-    std::filesystem::path runsRoot() const;
+    std::filesystem::path runsRoot() const; // runsRootOf(path())
 
     Result<RunDetail> createRun(const NewRun &run);
     // A run by numeric id, full uid, unique uid prefix, or name (the newest run of that name).

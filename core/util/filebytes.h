@@ -1,7 +1,8 @@
 #pragma once
-// A whole file's bytes, with a message that names the file when they cannot be read.
+// A whole file's bytes, read or written, with a message that names the file when that fails.
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "util/result.h"
 
@@ -10,5 +11,11 @@ namespace lbk {
 // A read error (a disk error; a /proc file of a process that has just ended) is an Error here. Read through an
 // istreambuf_iterator, libstdc++'s file buffer throws it instead, and nothing catches it: the program ends.
 Result<std::string> readFileBytes(const std::filesystem::path &file);
+
+// Writes a whole file, replacing any earlier one only once every byte is on disk (a temporary file beside it,
+// fsync'ed and renamed over it): a reader sees the old file or the new one, and a full disk or a failed write leaves
+// the old one as it was and is an Error (found by an audit: a save on a full disk left an empty experiment file, and
+// an export said "wrote" a cut file). mode: the new file's permissions.
+Status writeFileReplacing(const std::filesystem::path &file, std::string_view bytes, unsigned mode = 0644);
 
 } // namespace lbk

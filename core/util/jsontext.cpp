@@ -10,8 +10,7 @@ std::string badJsonText(const nlohmann::json::exception &ex)
     std::string what = ex.what();
     if (const size_t at = what.find("column "); at != std::string::npos)
         what = what.substr(at);
-    if (what.size() > kMaxChars)
-        what = what.substr(0, kMaxChars) + "...";
+    what = clipped(what, kMaxChars + 3);
     return "bad JSON at " + toValidUtf8(what); // the parser quotes the bytes it stopped at
 }
 

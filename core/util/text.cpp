@@ -1,5 +1,8 @@
 #include "util/text.h"
 
+#include <charconv>
+#include <cmath>
+
 #include <algorithm>
 #include <cstdio>
 #include <vector>
@@ -35,6 +38,25 @@ std::string csvField(const std::string &s)
     for (char c : s)
         q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
+}
+
+std::string clipped(std::string_view text, size_t maxBytes)
+{
+    if (text.size() <= maxBytes)
+        return std::string(text);
+    size_t at = maxBytes > 3 ? maxBytes - 3 : 0;
+    while (at > 0 && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) // a continuation byte: back to its lead
+        --at;
+    return std::string(text.substr(0, at)) + "...";
+}
+
+std::string exactNumber(double v)
+{
+    if (!std::isfinite(v))
+        return "";
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
 }
 
 size_t editDistance(std::string_view a, std::string_view b)

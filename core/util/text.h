@@ -11,6 +11,14 @@ std::string toValidUtf8(std::string_view text);
 // A CSV field: as it is, or in double quotes (quotes doubled) when it holds a comma, a quote or a line break.
 std::string csvField(const std::string &s);
 
+// Shortest text that reads back as the same double (std::to_string would print 3e-7 as 0.000000); empty for NaN
+// and infinities (an empty CSV cell).
+std::string exactNumber(double v);
+
+// Text for a message, at most maxBytes: longer text is cut at a character's start (never inside a UTF-8 sequence,
+// which JSON could not hold) and ends in "...".
+std::string clipped(std::string_view text, size_t maxBytes);
+
 // A number for a message, to `digits` significant digits ("%.4g": 0.05462, 1e-05, 3).
 std::string significant(double v, int digits = 4);
 

@@ -3,6 +3,7 @@
 
 #include "cli/runtext.h"
 #include "cli/table.h"
+#include "util/text.h"
 
 using namespace lbk;
 
@@ -91,6 +92,16 @@ private Q_SLOTS:
         early.append(100, 'z');
         QCOMPARE(cli::keepInCell(early, early.find("\u27e6"), early.find("\u27e7") + 3), early);
         QCOMPARE(cli::keepInCell(greek, std::string::npos, std::string::npos), greek);
+    }
+
+    // Text cut for a message keeps whole characters, so the message stays valid UTF-8 (JSON cannot hold it else).
+    void clippedText()
+    {
+        QCOMPARE(lbk::clipped("short", 10), std::string("short"));
+        QCOMPARE(lbk::clipped("abcdefghij", 8), std::string("abcde..."));
+        const std::string greek = "\u03b1\u03b2\u03b3\u03b4"; // two bytes each
+        QCOMPARE(lbk::clipped(greek, 6), std::string("\u03b1..."));  // 3 bytes left for text: one whole character
+        QCOMPARE(lbk::toValidUtf8(lbk::clipped(greek, 7)), lbk::clipped(greek, 7));
     }
 };
 

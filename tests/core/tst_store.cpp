@@ -78,7 +78,7 @@ std::string fullJournal(const std::string &uid)
     std::string j;
     j += line(1, "run_started",
               {{"run", uid}, {"config", {{"name", "exp"}, {"model", {{"type", "bag"}}}}}, {"host", "gpu-7"},
-               {"pid", 4242}, {"device", "cpu"}, {"threads", 4}, {"version", "0.1.0"}, {"kind", "train"},
+               {"pid", 4242}, {"pid_start", 777}, {"device", "cpu"}, {"threads", 4}, {"version", "0.1.0"}, {"kind", "train"},
                {"data", {{"rows", 1000}, {"classes", 3}}}});
     j += line(2, "metrics", {{"step", 10}, {"values", {{"train/loss", 1.5}, {"lr", 0.01}, {"train/examples_per_s", 900}}}});
     j += line(3, "metrics", {{"step", 20}, {"values", {{"train/loss", nullptr}, {"lr", 0.02}}}});
@@ -242,6 +242,34 @@ private Q_SLOTS:
                  std::string("multiclass, binary; multiclass: labels.top_n 5 vs 20"));
         QCOMPARE(labelingDifference({run("multiclass", top5), run("", json())}),
                  std::string("multiclass, a run with no task recorded"));
+        // The same labels section over other data picks other labels (found by an audit: a 10-label and a 34-label
+        // run were ranked and joined): the labels each run's validation was scored over, as the ingester notes them.
+        auto small = run("multilabel", ml50), large = run("multilabel", ml50), unknown = run("multilabel", ml50);
+        small.id = 2;
+        large.id = 4;
+        small.summary["labels"] = {"cs.CV", "cs.LG"};
+        large.summary["labels"] = {"cs.CV", "cs.LG", "cs.CR", "cs.DS", "cs.RO"};
+        QCOMPARE(labelingDifference({small, large, unknown}),
+                 std::string("run 2 has 2 labels, run 4 has 5; cs.CR, cs.DS and 1 more are not in every run"));
+        large.summary["labels"] = {"cs.LG", "cs.CV"};
+        QCOMPARE(labelingDifference({small, large, unknown}), std::string());
+    }
+
+    // A store file emptied beside its run folders is refused, not made a new store with no runs (found by an audit:
+    // `lbk runs` said "no runs" and wrote a fresh schema into it); an empty file with no run folders is a new store.
+    void anEmptiedStoreIsNotANewOne()
+    {
+        const fs::path db = scratch() / "emptied" / "lab.db";
+        fs::create_directories(db.parent_path() / "lab.runs" / "0123456789ab");
+        std::ofstream(db).close();
+        const auto refused = lbk::Store::open(db);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.message().find("is empty (0 bytes), but " + (db.parent_path() / "lab.runs").string() +
+                                        " holds 1 run folder") != std::string::npos,
+                 refused.message().c_str());
+        QCOMPARE(fs::file_size(db), uintmax_t(0)); // left as it was
+        fs::remove_all(db.parent_path() / "lab.runs");
+        QVERIFY(lbk::Store::open(db).ok());
     }
 
     void createOpenReopen()
@@ -636,6 +664,7 @@ private Q_SLOTS:
         QCOMPARE(run->status, RunStatus::Finished);
         QCOMPARE(run->host, std::string("gpu-7"));
         QCOMPARE(run->pid, 4242);
+        QCOMPARE(run->pidStart, 777); // the writer's own start: a later process given its pid is not taken for it
         QCOMPARE(run->startedAt, 1763941001.0);
         QCOMPARE(run->endedAt, 1763941018.0);
         QCOMPARE(run->lastStep, 41);

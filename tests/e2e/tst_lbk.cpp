@@ -135,6 +135,7 @@ private Q_SLOTS:
         QVERIFY2(acc > 0.55, qPrintable(QString::number(acc)));
         QCOMPARE(val.back().summary["confusion"].size(), size_t(5));
         QCOMPARE(s->evaluations(run->id, "test").size(), size_t(1));
+        QCOMPARE(run->summary["labels"], val.back().summary["labels"]); // what Compare checks before it ranks runs
 
         const auto hist = s->histograms(run->id, "val");
         QVERIFY(hist.size() >= 2 * val.size());
@@ -222,6 +223,56 @@ private Q_SLOTS:
         const auto doc = json::parse(js.out.toStdString());
         QVERIFY(doc["metrics"].contains("val/accuracy"));
         QVERIFY(!doc["predictions"]["test"].empty());
+
+        // A write that fails is a failure, and an earlier export stays whole (found by an audit: a full disk's export
+        // said "wrote" and exited 0 with the file cut, over a good earlier one; `lbk runs > full` exited 0 too).
+        const QString predictions = m_dir.filePath(QStringLiteral("predictions.csv"));
+        exp = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"), QStringLiteral("csv"),
+                   QStringLiteral("--what"), QStringLiteral("predictions"), QStringLiteral("--out"), predictions});
+        QCOMPARE(exp.exitCode, 0);
+        QFile written(predictions);
+        QVERIFY(written.open(QIODevice::ReadOnly));
+        QCOMPARE(written.readLine(), QByteArray("split,step,id,title,truth,predicted,probability,correct,p_true\n"));
+        const auto full = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
+                               QStringLiteral("json"), QStringLiteral("--out"), QStringLiteral("/dev/full")});
+        QVERIFY2(full.exitCode == 1 && full.err.contains(QStringLiteral("/dev/full: cannot write the export")) &&
+                     !full.err.contains(QStringLiteral("wrote")),
+                 qPrintable(full.err));
+        QProcess toFull;
+        toFull.setStandardOutputFile(QStringLiteral("/dev/full"));
+        toFull.start(lbkPath(), {QStringLiteral("--store"), m_store, QStringLiteral("runs")});
+        QVERIFY(toFull.waitForFinished(60000));
+        QCOMPARE(toFull.exitCode(), 1);
+        QVERIFY2(toFull.readAllStandardError().contains("writing the output failed"), "no word of the failed write");
+    }
+
+    // A store rebuilt from its run folders, as the damaged-store message advises: the run keeps its name, task and
+    // files, so it can be scored (found by an audit: it came back as "python" with no task, and predict found no
+    // experiment.json).
+    void aRunFolderRecordedIntoAnotherStore()
+    {
+        auto debug = store()->run("debug");
+        QVERIFY(debug.ok());
+        const QString other = m_dir.filePath(QStringLiteral("rebuilt.db"));
+        const auto recorded = lbktest::runProcess(
+            lbkPath(), {QStringLiteral("--store"), other, QStringLiteral("--json"), QStringLiteral("record"),
+                        QStringLiteral("--journal"), QString::fromStdString(debug->runDir + "/journal.jsonl")});
+        QVERIFY2(recorded.exitCode == 0, qPrintable(recorded.err));
+        auto rebuilt = lbk::Store::open(other.toStdString());
+        QVERIFY(rebuilt.ok());
+        const auto run = (*rebuilt)->runById(json::parse(recorded.out.toStdString())["id"].get<int64_t>());
+        QVERIFY(run.ok());
+        QCOMPARE(run->name, std::string("debug"));
+        QCOMPARE(run->task, debug->task);
+        QCOMPARE(run->status, lbk::RunStatus::Finished);
+        QVERIFY(fs::exists(fs::path(run->runDir) / "experiment.json"));
+        QVERIFY(fs::exists(fs::path(run->runDir) / "checkpoints" / "best.pt"));
+        const QString sample = QStringLiteral(LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl");
+        const auto scored = lbktest::runProcess(
+            lbkPath(), {QStringLiteral("--store"), other, QStringLiteral("predict"), QString::number(run->id),
+                        QStringLiteral("--data"), sample, QStringLiteral("--out"),
+                        m_dir.filePath(QStringLiteral("rebuilt.jsonl"))});
+        QVERIFY2(scored.exitCode == 0, qPrintable(scored.err));
     }
 
     // `lbk help` and `lbk help COMMAND` are --help, as in git (found by an audit: "help: no such command").
@@ -588,6 +639,19 @@ private Q_SLOTS:
         const auto keptLoss = store()->metric(run->id, "train/loss").size();
         const fs::path last = fs::path(run->runDir) / "checkpoints" / "last.pt";
         QVERIFY(fs::exists(last));
+        // Bytes changed inside it, its zip structure sound (a bad disk, a copy gone wrong): LibTorch's reader checks no
+        // CRC, so the resume does (found by an audit: it trained on from damaged optimizer moments without a word).
+        {
+            std::fstream f(last, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(std::streamoff(fs::file_size(last) / 2));
+            const std::string junk(4096, '\xab');
+            f.write(junk.data(), std::streamsize(junk.size()));
+        }
+        auto changed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});
+        QVERIFY(changed.exitCode != 0);
+        QVERIFY2(store()->run(id)->error.find(last.string() + " cannot be read as this run's checkpoint: it is damaged "
+                                              "(its record ") != std::string::npos,
+                 store()->run(id)->error.c_str());
         fs::resize_file(last, 5000); // cut, as a full disk would leave it
 
         auto resumed = lbk({QStringLiteral("resume"), QString::fromStdString(id), QStringLiteral("--quiet")});

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
 
 #include <QCheckBox>
@@ -28,6 +27,7 @@
 #include "data/dataset.h"
 #include "experiment/checkpointfit.h"
 #include "hf/encoderconfig.h"
+#include "util/filebytes.h"
 #include "elidedlabel.h"
 #include "format.h"
 #include "wheelguard.h"
@@ -1013,20 +1013,11 @@ bool ExperimentForm::saveFile(const QString &path, QString *error)
     json j = experiment();
     if (!j.contains("name") || j["name"] == "")
         j["name"] = ss(QFileInfo(path).completeBaseName());
-    const QString tmp = path + QStringLiteral(".tmp");
-    {
-        std::ofstream out(ss(tmp));
-        out << j.dump(2) << '\n';
-        if (!out) {
-            if (error)
-                *error = tr("%1: cannot write (check the folder exists and is writable)").arg(path);
-            return false;
-        }
-    }
-    QFile::remove(path);
-    if (!QFile::rename(tmp, path)) {
+    // Replaced only once written whole (found by an audit: on a full disk the file was left empty, and no error said
+    // so).
+    if (const auto written = lbk::writeFileReplacing(ss(path), j.dump(2) + "\n"); !written) {
         if (error)
-            *error = tr("%1: cannot replace the file").arg(path);
+            *error = qs(written.message());
         return false;
     }
     m_loaded = j;
