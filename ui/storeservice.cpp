@@ -169,10 +169,11 @@ void StoreService::applyRuns(Listing fresh)
     std::set<qint64> changed;
     for (const auto &r : runs) {
         auto it = before.find(r.id);
-        // A rename or new tags (here or in another program) change the run page's header too.
+        // A rename or new tags (here or in another program) change the run page's header too; an `lbk eval` of a
+        // finished run changes its summary alone (found by an audit: its evaluation showed only after another run).
         if (it == before.end() || it->second->status != r.status || it->second->lastStep != r.lastStep ||
             it->second->endedAt != r.endedAt || it->second->name != r.name || it->second->tags != r.tags ||
-            it->second->notes != r.notes || lbk::isActive(r.status))
+            it->second->notes != r.notes || lbk::isActive(r.status) || it->second->summary != r.summary)
             changed.insert(r.id);
     }
     m_runs = std::move(runs);

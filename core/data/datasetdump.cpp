@@ -10,23 +10,41 @@ namespace lbk {
 
 using nlohmann::json;
 
-Result<DatasetDump> writeDataset(const Experiment &exp, const std::string &dataRoot, const std::filesystem::path &out)
+Result<SplitExamples> splitExamples(const Experiment &exp, const std::string &dataRoot)
 {
-    const auto file = dataSourcePath(exp.data, dataRoot);
+    SplitExamples out;
+    out.source = dataSourcePath(exp.data, dataRoot);
     auto files = resolveDataFiles(exp.data.paths, dataRoot);
     if (!files)
         return files.error();
-    if (auto s = notAnInput(out, *files, "--out"); !s)
-        return s.error();
     auto papers = readPaperFiles(*files, exp.data);
     if (!papers)
         return papers.error();
-    auto data = buildLabels(*papers, exp.labels, file.string());
+    out.papers = std::move(*papers);
+    auto data = buildLabels(out.papers, exp.labels, out.source.string());
     if (!data)
         return data.error();
-    auto split = splitData(*data, *papers, exp.split);
+    out.data = std::move(*data);
+    auto split = splitData(out.data, out.papers, exp.split);
     if (!split)
         return split.error();
+    out.split = std::move(*split);
+    return out;
+}
+
+Result<DatasetDump> writeDataset(const Experiment &exp, const std::string &dataRoot, const std::filesystem::path &out)
+{
+    if (auto files = resolveDataFiles(exp.data.paths, dataRoot); !files)
+        return files.error();
+    else if (auto s = notAnInput(out, *files, "--out"); !s)
+        return s.error();
+    auto examples = splitExamples(exp, dataRoot);
+    if (!examples)
+        return examples.error();
+    const auto &file = examples->source;
+    const auto *papers = &examples->papers;
+    const auto *data = &examples->data;
+    const auto *split = &examples->split;
     std::ofstream os(out, std::ios::binary);
     if (!os)
         return Error{out.string() + ": cannot write the dataset"};

@@ -6,10 +6,21 @@
 #include <filesystem>
 #include <string>
 
+#include "data/dataset.h"
 #include "experiment/experiment.h"
 #include "util/result.h"
 
 namespace lbk {
+
+// An experiment's papers, its examples with Labbook's labels, and their split, as a run of it trains on them (also
+// what `lbk eval` checks a file against: which of its papers the run trained on).
+struct SplitExamples {
+    std::filesystem::path source; // the data file, as the header of `lbk dataset` names it
+    std::vector<Paper> papers;
+    LabeledData data;
+    DataSplit split;
+};
+Result<SplitExamples> splitExamples(const Experiment &exp, const std::string &dataRoot);
 
 struct DatasetDump {
     size_t examples = 0, train = 0, validation = 0, test = 0;

@@ -1,8 +1,11 @@
 // `lbk eval RUN --data FILE`: a finished run scored on another labelled file, recorded into the run as an
 // evaluation of its own split (metrics, histograms, predictions), through the run's journal and the store's ingest.
 #include <cmath>
+#include <optional>
+#include <unordered_set>
 
 #include "data/dataset.h"
+#include "data/datasetdump.h"
 #include "engine/engine.h"
 #include "engine/guarded.h"
 #include "engine/evaluation.h"
@@ -97,18 +100,35 @@ Status checkSplitName(const std::string &split)
     return okStatus();
 }
 
-// Why an evaluation's figures may mislead, each a sentence: a file the run trained on (its training papers are
-// among these), or so few papers carrying the run's labels that the figures say little.
+// How many of the examples the run trained on: their papers' ids among its training split's, the run's own data
+// read and split again as it was (found by an audit: a file of its training papers under another name was scored
+// without a caution). nullopt when that data cannot be read here.
+std::optional<size_t> trainedOn(const LoadedModel &lm, const std::vector<Paper> &papers, const LabeledData &data,
+                                const std::string &dataRoot)
+{
+    auto examples = splitExamples(lm.exp, dataRoot);
+    if (!examples)
+        return std::nullopt;
+    std::unordered_set<std::string> train;
+    for (size_t i : examples->split.train)
+        train.insert(canonicalPaperId(examples->papers[examples->data.paper[i]].id));
+    size_t n = 0;
+    for (size_t p : data.paper)
+        n += train.count(canonicalPaperId(papers[p].id));
+    return n;
+}
+
+// Why an evaluation's figures may mislead, each a sentence: papers the run trained on among these, or so few papers
+// carrying the run's labels that the figures say little.
 std::vector<std::string> evalCautions(const LoadedModel &lm, const fs::path &file, const EvalRunResult &r,
+                                      const std::vector<Paper> &papers, const LabeledData &data,
                                       const std::string &dataRoot)
 {
     std::vector<std::string> cautions;
-    std::error_code ec;
-    if (auto trained = resolveDataFiles(lm.exp.data.paths, dataRoot))
-        for (const auto &f : *trained)
-            if (fs::equivalent(f, file, ec))
-                cautions.push_back(file.string() + " is a file the run trained on (data.path): its training papers "
-                                   "are among these, so the figures overstate how it does on new papers");
+    if (const auto trained = trainedOn(lm, papers, data, dataRoot); trained && *trained > 0)
+        cautions.push_back(std::to_string(*trained) + " of the " + counted(r.examples, "paper") + " of " +
+                           file.filename().string() + " are in the run's training split, so the figures overstate "
+                           "how it does on new papers");
     constexpr int64_t kFew = 100;
     if (r.examples < kFew)
         cautions.push_back(file.filename().string() + ": " + counted(r.examples, "paper") + " with one of the "
@@ -149,7 +169,7 @@ Result<EvalRunResult> evaluateAndRecord(Store &store, const RunDetail &run, cons
     r.file = file.string();
     r.examples = int64_t(data.paper.size());
     r.dropped = data.dropped;
-    r.cautions = evalCautions(lm, file, r, o.dataRoot);
+    r.cautions = evalCautions(lm, file, r, *papers, data, o.dataRoot);
     EvalOutput out = scoreExamples(lm, *papers, data, threads);
     out.summary["data"] = r.file;
     if (const json said = out.summary.value("cautions", json()); said.is_array()) // the metrics' own (binary)

@@ -99,8 +99,10 @@ PredictionRow binaryRow(double p, int truthIdx, const std::vector<std::string> &
     return r;
 }
 
-// Multiclass: the top-k classes. Multilabel: every class at kPredictedFrom or above (at least the most probable);
-// correct when that set is exactly the true one.
+// Multiclass: the top-k classes. Multilabel: the top-k, every class at kPredictedFrom or above and every true class,
+// most probable first, so that a missed label's probability is there to see; correct when the predicted set is
+// exactly the true one, p_true the probability of the least probable true label (found by an audit: only the
+// predicted labels were kept, and a missed label's probability was nowhere).
 PredictionRow rankedRow(const float *row, const std::vector<int> &truthIdx, TaskKind kind, size_t topK,
                         const std::vector<std::string> &names)
 {
@@ -119,10 +121,15 @@ PredictionRow rankedRow(const float *row, const std::vector<int> &truthIdx, Task
         return r;
     }
     std::vector<int> predicted;
-    for (size_t i = 0; i < k && (i == 0 || row[order[i]] >= kPredictedFrom); ++i) {
-        r.top.push_back(json::array({names[order[i]], row[order[i]]}));
-        if (row[order[i]] >= kPredictedFrom)
-            predicted.push_back(int(order[i]));
+    const auto isTrue = [&](size_t c) { return std::find(truthIdx.begin(), truthIdx.end(), int(c)) != truthIdx.end(); };
+    for (size_t i = 0; i < k; ++i) {
+        const size_t c = order[i];
+        if (i < std::max<size_t>(topK, 1) || row[c] >= kPredictedFrom || isTrue(c))
+            r.top.push_back(json::array({names[c], row[c]}));
+        if (row[c] >= kPredictedFrom)
+            predicted.push_back(int(c));
+        if (isTrue(c))
+            r.pTrue = std::isnan(r.pTrue) ? double(row[c]) : std::min(r.pTrue, double(row[c]));
     }
     std::vector<int> sortedTruth = truthIdx;
     std::sort(sortedTruth.begin(), sortedTruth.end());

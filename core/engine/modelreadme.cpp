@@ -1,6 +1,10 @@
 #include "engine/modelreadme.h"
 
 #include <cstdio>
+#include <utility>
+#include <vector>
+
+#include "metrics/metrics.h"
 
 namespace lbk {
 
@@ -37,16 +41,47 @@ std::string labelList(const json &labels)
     return out;
 }
 
+// The figures a task is judged by, as an evaluation names them, and as the table heads them (found by an audit: a
+// binary or multi-label model's card gave accuracy and macro-F1 alone, not the figures it was selected on).
+std::vector<std::pair<std::string, std::string>> taskFigures(const std::string &task)
+{
+    if (task == "binary")
+        return {{"accuracy", "accuracy"}, {"f1", "F1 (positive)"}, {"roc_auc", "ROC-AUC"}, {"pr_auc", "PR-AUC"}};
+    if (task == "multilabel")
+        return {{"micro_f1", "micro-F1"}, {"macro_f1", "macro-F1"}, {"accuracy", "exact-match accuracy"}};
+    return {{"accuracy", "accuracy"}, {"macro_f1", "macro-F1"}};
+}
+
+// How the output becomes labels, where a threshold decides: 0.5, and what the validation split advises.
+std::string decisionRule(const json &card)
+{
+    const std::string task = text(card.value("task", json()));
+    if (task == "multilabel")
+        return "A label is predicted from probability 0.5 up, so a paper gets every label that reaches it (or none); "
+               "`lbk predict --threshold P` changes that.\n\n";
+    if (task != "binary")
+        return {};
+    std::string rule = "The positive label is predicted from probability 0.5 up";
+    if (const auto advice = thresholdAdvice(card.value("metrics", json::object()).value("val_best_f1", json())))
+        rule += "; on the validation split F1 peaks at " + figure(advice->f1) + " from p >= " + advice->threshold +
+                " (`lbk predict --threshold " + advice->threshold + "`)";
+    return rule + ".\n\n";
+}
+
 std::string figuresSection(const json &card)
 {
     const json val = card.value("checkpoint_metrics", json::object());
     const json final = card.value("metrics", json::object()).value("final", json::object());
-    std::string s = "## How well\n\n| split | accuracy | macro-F1 |\n| --- | --- | --- |\n";
-    s += "| validation, at these weights | " + figure(val.value("val/accuracy", json())) + " | " +
-         figure(val.value("val/macro_f1", json())) + " |\n";
-    s += "| test (scored once, at the end) | " + figure(final.value("test/accuracy", json())) + " | " +
-         figure(final.value("test/macro_f1", json())) + " |\n\n";
-    return s;
+    const auto figures = taskFigures(text(card.value("task", json())));
+    std::string head = "| split |", rule = "| --- |", atVal = "| validation, at these weights |",
+                atTest = "| test (scored once, at the end) |";
+    for (const auto &[key, name] : figures) {
+        head += " " + name + " |";
+        rule += " --- |";
+        atVal += " " + figure(val.value("val/" + key, json())) + " |";
+        atTest += " " + figure(final.value("test/" + key, json())) + " |";
+    }
+    return "## How well\n\n" + head + "\n" + rule + "\n" + atVal + "\n" + atTest + "\n\n" + decisionRule(card);
 }
 
 // The card's input tokenizer, and where it is in the folder (tokenizer.model, or the hf folder of an encoder).

@@ -3,7 +3,10 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
+
+#include "util/text.h"
 
 namespace lbk {
 
@@ -69,6 +72,44 @@ std::string keysThatDiffer(const std::vector<const json *> &sections)
     return out;
 }
 
+// Where runs that define their labels alike were scored over different labels (their summaries' "labels", as the
+// ingester notes them): "run 2 has 10 labels, run 4 has 34; cs.CR, cs.DS and 22 more are not in every run"; empty
+// when every run that noted its labels has the same set.
+std::string recordedLabelsDiffer(const std::vector<RunDetail> &runs)
+{
+    std::vector<std::pair<const RunDetail *, std::set<std::string>>> sets;
+    for (const auto &r : runs)
+        if (const auto it = r.summary.find("labels"); it != r.summary.end() && it->is_array()) {
+            std::set<std::string> labels;
+            for (const auto &l : *it)
+                if (l.is_string())
+                    labels.insert(l.get<std::string>());
+            sets.emplace_back(&r, std::move(labels));
+        }
+    const auto sameAsFirst = [&](const auto &s) { return s.second == sets[0].second; };
+    if (sets.size() < 2 || std::all_of(sets.begin(), sets.end(), sameAsFirst))
+        return {};
+    std::set<std::string> all, inAll = sets[0].second;
+    for (const auto &[run, labels] : sets) {
+        all.insert(labels.begin(), labels.end());
+        std::set<std::string> both;
+        std::set_intersection(inAll.begin(), inAll.end(), labels.begin(), labels.end(),
+                              std::inserter(both, both.end()));
+        inAll = std::move(both);
+    }
+    std::string counts, some;
+    for (const auto &[run, labels] : sets)
+        counts += (counts.empty() ? "run " : ", run ") + std::to_string(run->id) + " has " +
+                  (counts.empty() ? counted(long(labels.size()), "label") : std::to_string(labels.size()));
+    size_t listed = 0, onlySome = 0;
+    for (const auto &l : all)
+        if (!inAll.count(l) && onlySome++ < 2)
+            some += (listed++ ? ", " : "") + l;
+    if (onlySome > listed)
+        some += " and " + std::to_string(onlySome - listed) + " more";
+    return counts + "; " + some + " " + (onlySome == 1 ? "is" : "are") + " not in every run";
+}
+
 std::string taskText(const std::string &task)
 {
     return task.empty() ? "a run with no task recorded" : task;
@@ -98,7 +139,7 @@ std::string labelingDifference(const std::vector<RunDetail> &runs)
         out += (out.empty() ? "" : "; ") + (tasks.size() > 1 ? taskText(t) + ": " : std::string()) +
                (keys.empty() ? "labels sections that differ" : keys);
     }
-    return out;
+    return out.empty() ? recordedLabelsDiffer(runs) : out;
 }
 
 } // namespace lbk

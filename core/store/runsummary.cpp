@@ -45,6 +45,18 @@ std::optional<bool> recordedByWorker(const nlohmann::json &summary)
     return run->contains("engine");
 }
 
+std::optional<int64_t> RunSummary::testWeightsStep() const
+{
+    if (!summary.is_object() || summary.value("test_checkpoint", nlohmann::json()) != "best")
+        return std::nullopt;
+    const auto kept = summary.find("kept_checkpoint");
+    const nlohmann::json step =
+        kept != summary.end() && kept->is_object() ? kept->value("step", nlohmann::json()) : nlohmann::json();
+    if (!step.is_number_integer() || step.get<int64_t>() == lastStep)
+        return std::nullopt;
+    return step.get<int64_t>();
+}
+
 std::optional<double> RunSummary::listedValue(const std::string &key) const
 {
     const auto best = summaryValue("best", key);

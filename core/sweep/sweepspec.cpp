@@ -196,6 +196,14 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
                         " (see `lbk schema`)");
         return;
     }
+    // Trials that predict other labels (or pre-train instead of classify) have metrics that cannot rank them, and
+    // the pruner would stop one by another's figures (found by an audit: a grid over labels.positive named a "best"
+    // subject).
+    if (key.rfind("labels.", 0) == 0 || key == "training.objective") {
+        p.add(path, "changes what the trials predict, so one metric cannot rank them nor prune one by another: run "
+                    "one experiment (or one sweep) for each of these instead");
+        return;
+    }
     if (!v.is_object()) {
         p.add(path, "must be an object such as {\"values\": [...]} or {\"log_uniform\": [low, high]}");
         return;

@@ -29,18 +29,20 @@ def binary_row(p, t, labels):
 
 
 def ranked_row(row, true_set, task, top_k, labels):
-    """Multiclass: the top-k labels. Multilabel: every label at 0.5 or above (at least the most probable),
-    correct when that set is exactly the true one."""
+    """Multiclass: the top-k labels. Multilabel: the top-k, every label at 0.5 or above and every true label, most
+    probable first (a missed label's probability is there to see); correct when the labels at 0.5 or above are
+    exactly the true ones, p_true the probability of the least probable true label."""
     truth = [labels[t] for t in true_set]
     if task == "multiclass":
         best = heapq.nlargest(min(top_k, len(row)), range(len(row)), key=row.__getitem__)
         return {"truth": truth, "top": [[labels[i], row[i]] for i in best], "correct": best[0] == true_set[0],
                 "p_true": row[true_set[0]]}
     order = sorted(range(len(row)), key=lambda i: -row[i])
-    chosen = [i for n, i in enumerate(order) if n == 0 or row[i] >= PREDICTED_FROM]
+    wanted = set(true_set)
+    chosen = [i for n, i in enumerate(order) if n < max(top_k, 1) or row[i] >= PREDICTED_FROM or i in wanted]
     predicted = sorted(i for i in chosen if row[i] >= PREDICTED_FROM)
     return {"truth": truth, "top": [[labels[i], row[i]] for i in chosen], "correct": predicted == sorted(true_set),
-            "p_true": None}
+            "p_true": min((row[t] for t in true_set), default=None)}
 
 
 def prediction_rows(task, probs, truth, labels, ids, titles, top_k=3, limit=0):

@@ -125,8 +125,14 @@ def multilabel_summary(probs, truth, labels, loss=None):
         micro.tp, micro.fp, micro.fn = micro.tp + c.tp, micro.fp + c.fp, micro.fn + c.fn
     per_class, macro = _per_class(counts, support, labels)
     n = len(truth)
-    return {"examples": n, "loss": _finite(loss), "accuracy": exact / n if n else 0.0, "per_class": per_class,
-            "macro_f1": macro, "micro_f1": micro.f1(), "labels": list(labels)}
+    s = {"examples": n, "loss": _finite(loss), "accuracy": exact / n if n else 0.0, "per_class": per_class,
+         "macro_f1": macro, "micro_f1": micro.f1(), "labels": list(labels)}
+    never = sum(1 for c in counts if c.tp + c.fp == 0 and c.fn > 0)
+    if never:
+        s["cautions"] = [f"{never} of the {k} labels are never predicted (p >= {PREDICTED_FROM:.1f}) though papers "
+                         f"have them: each counts as F1 0 in macro-F1 ({macro:.4f}); micro-F1 ({micro.f1():.4f}) "
+                         "weighs labels by their papers"]
+    return s
 
 
 def summarize(task, probs, truth, labels, loss=None):

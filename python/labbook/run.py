@@ -260,7 +260,7 @@ class Run:
     @_guarded
     def predictions(self, rows, *, split="val", step=None, labels=None):
         """Per-example rows: {"id", "title", "truth": [labels], "top": [[label, p], ...]}; "correct" and
-        "p_true" are filled in when left out (single-label truth)."""
+        "p_true" are filled in when left out (p_true: the least probable true label's, when top gives them all)."""
         step = self._step_for(step)
         checked = [_prediction_row(i, row) for i, row in enumerate(rows)]
         if labels is None:
@@ -433,7 +433,9 @@ def _prediction_row(i, row):
     probs = dict((label, p) for label, p in top)
     single = bool(top) and len(truth) == 1 and top[0][0] == truth[0]
     out["correct"] = bool(row["correct"]) if "correct" in row else single
-    p_true = row.get("p_true", probs.get(truth[0]) if len(truth) == 1 else None)
+    # Left out: the probability of the least probable true label, when top gives every true label's.
+    known = [probs[t] for t in truth if t in probs]
+    p_true = row.get("p_true", min(known) if truth and len(known) == len(truth) else None)
     out["p_true"] = None if p_true is None else finite_or_none(float(scalar(p_true)))
     return out
 

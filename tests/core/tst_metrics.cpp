@@ -95,6 +95,12 @@ private Q_SLOTS:
         // per label f1: a 1, b 1, c 0 -> macro 2/3
         QVERIFY(std::abs(s["macro_f1"].get<double>() - 2.0 / 3.0) < 1e-12);
         QCOMPARE(s["accuracy"].get<double>(), 0.0);
+        QVERIFY(!s.contains("cautions")); // every label with papers is predicted somewhere
+        // A label that papers have and no paper is predicted with is said (c here: true for the first, p 0.4).
+        s = lbk::multilabelSummary({0.9f, 0.1f, 0.4f, 0.2f, 0.7f, 0.3f}, {{0, 2}, {1}}, {"a", "b", "c"}, 0.1);
+        QCOMPARE(s["cautions"][0].get<std::string>(),
+                 std::string("1 of the 3 labels are never predicted (p >= 0.5) though papers have them: each counts as "
+                             "F1 0 in macro-F1 (0.6667); micro-F1 (0.8000) weighs labels by their papers"));
     }
 
     void scalarKeysCoverEverySummary()

@@ -112,6 +112,9 @@ private Q_SLOTS:
         QTest::newRow("the key without its section") << R"({"parameters": {"lr": {"values": [1]}}})"
                                                      << "parameters.lr: not an experiment key; did you mean "
                                                         "\"optimizer.lr\"?";
+        QTest::newRow("the labels") << R"({"parameters": {"labels.positive": {"values": [["cs.CV"], ["cs.RO"]]}}})"
+                                    << "parameters.labels.positive: changes what the trials predict, so one metric "
+                                       "cannot rank them";
         QTest::newRow("uniform on an int") << R"({"parameters": {"model.embedding_dim": {"uniform": [8, 64]}}})"
                                            << "parameters.model.embedding_dim.uniform: not for an integer key";
         QTest::newRow("a value twice in a grid")

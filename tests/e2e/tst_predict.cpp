@@ -4,6 +4,8 @@
 // `lbk dataset`, and bf16 precision.
 #include <QtTest>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <csignal>
@@ -774,6 +776,30 @@ private Q_SLOTS:
         }
         auto store = lbk::Store::open(m_store.toStdString());
         QVERIFY(store.ok() && (*store)->run("multi").ok());
+        // Its recorded predictions keep every true label's probability, and p_true is the least of them (found by an
+        // audit: only the labels at 0.5 or above were kept, so a missed label's probability was nowhere).
+        lbk::PredictionFilter val;
+        const auto recorded = (*store)->predictions((*store)->run("multi")->id, val);
+        QVERIFY(!recorded.empty());
+        for (const auto &p : recorded) {
+            double least = 2;
+            for (const auto &t : p.truth) {
+                const auto at = std::find_if(p.top.begin(), p.top.end(), [&](const auto &e) { return e.first == t; });
+                QVERIFY2(at != p.top.end(), p.exampleId.c_str());
+                least = std::min(least, at->second);
+            }
+            QVERIFY2(std::abs(p.pTrue - least) < 1e-6, p.exampleId.c_str());
+            QVERIFY(p.top.size() >= 3);
+        }
+        // Its export's README gives the figures a multi-label model is judged by, and its decision rule.
+        const auto exported = lbk({QStringLiteral("export"), QStringLiteral("multi"), QStringLiteral("--format"),
+                                   QStringLiteral("model"), QStringLiteral("--out"), path("multi-model")});
+        QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
+        std::ifstream readmeFile(path("multi-model/README.md").toStdString());
+        const std::string readme((std::istreambuf_iterator<char>(readmeFile)), std::istreambuf_iterator<char>());
+        for (const char *said : {"| split | micro-F1 | macro-F1 | exact-match accuracy |",
+                                 "| validation, at these weights | 0.", "A label is predicted from probability 0.5 up"})
+            QVERIFY2(readme.find(said) != std::string::npos, (std::string(said) + " in:\n" + readme).c_str());
         std::ifstream labelsFile(fs::path((*store)->run("multi")->runDir) / "labels.json");
         const auto names = json::parse(labelsFile).get<std::vector<std::string>>();
         std::ifstream in(jsonl.toStdString());
@@ -879,6 +905,33 @@ private Q_SLOTS:
         QVERIFY(std::none_of(keys.begin(), keys.end(), [](const std::string &k) { return k.rfind("lr/", 0) == 0; }));
     }
 
+    // A run's labels.json edited after it was evaluated would name every output wrongly: refused, naming the file
+    // (found by an audit: predict scored with the swapped names, and export checksummed them as sound).
+    void aChangedLabelsFileIsRefused()
+    {
+        auto s = lbk::Store::open(m_store.toStdString());
+        QVERIFY(s.ok());
+        const auto run = (*s)->run("debug");
+        QVERIFY(run.ok());
+        const fs::path file = fs::path(run->runDir) / "labels.json";
+        std::ifstream in(file);
+        const json labels = json::parse(in);
+        in.close();
+        json swapped = labels;
+        std::swap(swapped[0], swapped[1]);
+        std::ofstream(file) << swapped.dump();
+        const auto scored = lbk({QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"),
+                                 QString::fromUtf8(kSample), QStringLiteral("--out"), path("swapped.jsonl")});
+        const auto exported = lbk({QStringLiteral("export"), QStringLiteral("debug"), QStringLiteral("--format"),
+                                   QStringLiteral("model"), QStringLiteral("--out"), path("swapped-export")});
+        std::ofstream(file) << labels.dump();
+        const QString said = QString::fromStdString(file.string()) +
+                             QStringLiteral(" is not the list of labels the run was evaluated over");
+        for (const auto &r : {scored, exported})
+            QVERIFY2(r.exitCode == 2 && r.err.contains(said), qPrintable(r.err));
+        QVERIFY(!fs::exists(path("swapped.jsonl").toStdString()));
+    }
+
     void evalRecordsIntoTheRun()
     {
         auto r = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"),
@@ -895,7 +948,8 @@ private Q_SLOTS:
         // The sample holds the training data too, so accuracy is well above chance (0.2), which is said, and kept
         // with the figures.
         QVERIFY(evals[0].summary["accuracy"].get<double>() > 0.6);
-        QVERIFY2(r.err.contains(QStringLiteral("is a file the run trained on (data.path)")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral(" papers of arxiv-sample-5k.jsonl are in the run's training split")),
+                 qPrintable(r.err));
         QVERIFY(evals[0].summary["cautions"].size() == 1);
         QVERIFY(!(*s)->histograms(runRow->id, "eval:arxiv-sample-5k.jsonl").empty());
         lbk::PredictionFilter f;
@@ -925,7 +979,10 @@ private Q_SLOTS:
                                               600000, QProcessEnvironment::systemEnvironment(), path("cwd"));
         QVERIFY2(here.exitCode == 0, qPrintable(here.err));
         QCOMPARE((*s)->evaluations(runRow->id, "eval:mine.jsonl").size(), size_t(1));
-        QVERIFY2(!here.err.contains(QStringLiteral("trained on")), qPrintable(here.err)); // a copy: not the same file
+        // A copy under another name holds the same training papers: said too (found by an audit: a file was cautioned
+        // only when it was the training file itself).
+        QVERIFY2(here.err.contains(QStringLiteral(" papers of mine.jsonl are in the run's training split")),
+                 qPrintable(here.err));
 
         // A file given on the command line is the user's: its messages name no experiment key.
         auto absent = lbk({QStringLiteral("eval"), QStringLiteral("debug"), QStringLiteral("--data"),

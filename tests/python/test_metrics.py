@@ -7,6 +7,7 @@ import unittest
 import support  # noqa: F401
 
 from labbook import lr_finder, metrics
+from labbook._evaluation import ranked_row
 from labbook._inputs import evaluation_inputs
 
 
@@ -60,6 +61,19 @@ class SummaryTest(unittest.TestCase):
         self.assertAlmostEqual(s["macro_f1"], 2 / 3, places=12)
         self.assertEqual(s["accuracy"], 0.0)
         self.assertNotIn("confusion", s)
+        self.assertNotIn("cautions", s)
+        s = metrics.multilabel_summary([[.9, .1, .4], [.2, .7, .3]], [[0, 2], [1]], ["a", "b", "c"], 0.1)
+        self.assertEqual(s["cautions"], ["1 of the 3 labels are never predicted (p >= 0.5) though papers have them: "
+                                         "each counts as F1 0 in macro-F1 (0.6667); micro-F1 (0.8000) weighs labels "
+                                         "by their papers"])
+
+    def test_a_multilabel_row_keeps_its_missed_labels_probability(self):
+        # Found by an audit: only the labels at 0.5 or above were kept, so a missed label's probability was nowhere.
+        labels = ["a", "b", "c", "d", "e"]
+        row = ranked_row([.9, .05, .4, .3, .02], [0, 4], "multilabel", 2, labels)
+        self.assertEqual([label for label, _ in row["top"]], ["a", "c", "e"])  # the top 2, and the true e
+        self.assertEqual((row["correct"], row["p_true"]), (False, .02))
+        self.assertEqual(ranked_row([.9, .05, .4, .3, .7], [0, 4], "multilabel", 1, labels)["correct"], True)
 
     def test_histogram_clamps_and_skips_nan(self):
         h = metrics.histogram([0.0, 0.05, 0.1, 0.5, 0.99, 1.0, math.nan, -1.0], 10)

@@ -255,10 +255,27 @@ private Q_SLOTS:
 
         QBuffer buffer;
         buffer.open(QIODevice::WriteOnly);
-        QVERIFY(model.writeCsv(&buffer));
+        QVERIFY(model.writeCsv(&buffer, "val", 40));
         QCOMPARE(buffer.data().count('\n'), 1001);
-        QVERIFY(buffer.data().startsWith("id,title,truth,predicted,confidence,p_true,correct\n"));
+        // The columns of `lbk export --what predictions` (found by a review: the two wrote different ones).
+        QVERIFY(buffer.data().startsWith("split,step,id,title,truth,predicted,probability,correct,p_true\nval,40,"));
         QCOMPARE(model.toTsv({0, 1}).count(QLatin1Char('\n')), 3);
+
+        // A title with a tab, a carriage return and a line break (arXiv's titles wrap): quoted in the CSV, a space in
+        // the clipboard's tab-separated rows, so neither splits a row or shifts a column.
+        lbk::PredictionRow wrapped{"2401.1", "A title\twith\r\n  a wrap", {"cs.LG", "stat.ML"},
+                                   {{"cs.LG", 0.9}, {"stat.ML", 0.6}, {"cs.CV", 0.2}}, true, std::nan("")};
+        model.setRows({wrapped}, true);
+        QBuffer one;
+        one.open(QIODevice::WriteOnly);
+        QVERIFY(model.writeCsv(&one, "test", 7));
+        QCOMPARE(one.data().split('\n').at(1),
+                 QByteArray("test,7,2401.1,\"A title\twith\r"));
+        QVERIFY2(one.data().endsWith("a wrap\",cs.LG stat.ML,cs.LG stat.ML,0.9,1,\n"), one.data().constData());
+        const QString tsv = model.toTsv({0});
+        QCOMPARE(tsv.count(QLatin1Char('\n')), 2);
+        QVERIFY2(tsv.contains(QStringLiteral("A title with    a wrap\tcs.LG, stat.ML\tcs.LG, stat.ML\t")),
+                 qPrintable(tsv));
     }
 
     void confusionModel()
@@ -340,6 +357,11 @@ private Q_SLOTS:
         QCOMPARE(model.rowCount(), 2);
         QCOMPARE(model.index(0, PerClassModel::Precision).data().toString(), QStringLiteral("0.900"));
         QCOMPARE(model.index(1, PerClassModel::Support).data(PerClassModel::SortRole).toDouble(), 80.0);
+        // A script's evaluation gives a figure it could not compute as null (NaN in JSON): a dash, not an abort.
+        model.setSummary({{"per_class", {{{"label", "pos"}, {"precision", nullptr}, {"recall", 0.0}, {"f1", nullptr},
+                                          {"support", 0}}}}});
+        QCOMPARE(model.index(0, PerClassModel::Precision).data().toString(), QStringLiteral("-"));
+        QVERIFY(!model.index(0, PerClassModel::F1).data(Qt::BackgroundRole).isValid());
     }
 
     void configDiffModel()

@@ -10,6 +10,7 @@
 
 #include "format.h"
 #include "metrics/metrics.h"
+#include "store/predictionscsv.h"
 
 namespace labbook {
 
@@ -28,6 +29,7 @@ void PredictionsModel::setRows(std::vector<lbk::PredictionRow> rows, bool multiL
 {
     beginResetModel();
     m_rows = std::move(rows);
+    m_multiLabel = multiLabel;
     m_items.clear();
     m_items.reserve(m_rows.size());
     m_labelNames.clear();
@@ -241,29 +243,23 @@ QVariant PredictionsModel::headerData(int section, Qt::Orientation orientation, 
     }
 }
 
-namespace {
-QString csvField(const QString &s)
+bool PredictionsModel::writeCsv(QIODevice *out, const std::string &split, qint64 step) const
 {
-    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n')))
-        return s;
-    QString q = s;
-    q.replace(QLatin1Char('"'), QStringLiteral("\"\""));
-    return QLatin1Char('"') + q + QLatin1Char('"');
+    std::string text(lbk::kPredictionsCsvHeader);
+    for (int row : m_visible)
+        text += lbk::predictionsCsvRow(split, step, m_rows[size_t(row)], m_multiLabel);
+    return out->write(text.data(), qint64(text.size())) == qint64(text.size());
+}
+
+namespace {
+QString tsvCell(QString s)
+{
+    for (QChar &c : s)
+        if (c == QLatin1Char('\t') || c == QLatin1Char('\n') || c == QLatin1Char('\r'))
+            c = QLatin1Char(' ');
+    return s;
 }
 } // namespace
-
-bool PredictionsModel::writeCsv(QIODevice *out) const
-{
-    QString text = QStringLiteral("id,title,truth,predicted,confidence,p_true,correct\n");
-    for (int row : m_visible) {
-        const Item &it = m_items[size_t(row)];
-        text += csvField(it.id) + QLatin1Char(',') + csvField(it.title) + QLatin1Char(',') + csvField(it.truth) +
-                QLatin1Char(',') + csvField(it.predicted) + QLatin1Char(',') + QString::number(it.confidence, 'g', 6) +
-                QLatin1Char(',') + (std::isnan(it.pTrue) ? QString() : QString::number(it.pTrue, 'g', 6)) +
-                QLatin1Char(',') + (it.correct ? QStringLiteral("1") : QStringLiteral("0")) + QLatin1Char('\n');
-    }
-    return out->write(text.toUtf8()) >= 0;
-}
 
 QString PredictionsModel::toTsv(const QList<int> &visibleRows) const
 {
@@ -272,7 +268,8 @@ QString PredictionsModel::toTsv(const QList<int> &visibleRows) const
         if (v < 0 || v >= int(m_visible.size()))
             continue;
         const Item &it = m_items[size_t(m_visible[size_t(v)])];
-        text += it.id + QLatin1Char('\t') + it.title + QLatin1Char('\t') + it.truth + QLatin1Char('\t') + it.predicted +
+        text += tsvCell(it.id) + QLatin1Char('\t') + tsvCell(it.title) + QLatin1Char('\t') + tsvCell(it.truth) +
+                QLatin1Char('\t') + tsvCell(it.predicted) +
                 QLatin1Char('\t') + QString::number(it.confidence, 'f', 4) + QLatin1Char('\t') +
                 (it.correct ? QStringLiteral("yes") : QStringLiteral("no")) + QLatin1Char('\n');
     }

@@ -44,8 +44,10 @@ public:
     void setMaskedTokens(bool maskedTokens);
     bool maskedTokens() const { return m_maskedTokens; }
 
-    // Visible rows (or only the given ones) as CSV with a header; tab-separated text for the clipboard.
-    bool writeCsv(QIODevice *out) const;
+    // The visible rows as CSV, in the columns `lbk export --what predictions` writes (store/predictionscsv.h), with
+    // the split and step they were loaded for; the given visible rows as tab-separated text for the clipboard (a tab
+    // or line break inside a title becomes a space there: a spreadsheet would split the row at it).
+    bool writeCsv(QIODevice *out, const std::string &split, qint64 step) const;
     QString toTsv(const QList<int> &visibleRows) const;
 
     int rowCount(const QModelIndex &parent = {}) const override;
@@ -75,6 +77,7 @@ private:
     QHash<QString, int> m_labelIds;
     PredictionQuery m_query;
     bool m_maskedTokens = false;
+    bool m_multiLabel = false;
     int m_sortColumn = Confidence;
     Qt::SortOrder m_sortOrder = Qt::DescendingOrder;
 };

@@ -159,10 +159,13 @@ void CurvesPlot::rebuild(bool rescale)
     setEmptyMessage(m_series.empty() ? tr("Choose one or more metrics") : QString());
     if (rescale && !m_series.empty()) {
         rescaleAxes(true);
-        // A little air around the curves: a last evaluation's point is not cut in half by the right edge.
+        // A little air around the curves: a last (or a first, or a lone) evaluation's point is not cut in half by the
+        // plot's edge (found by an audit: a short run's one point sat half under the axis).
         const QCPRange rx = xAxis->range();
         if (!m_logX && rx.size() > 0)
-            xAxis->setRange(rx.lower, rx.upper + rx.size() * 0.015);
+            xAxis->setRange(rx.lower - rx.size() * 0.015, rx.upper + rx.size() * 0.015);
+        else if (!m_logX)
+            xAxis->setRange(rx.lower - 1, rx.upper + 1);
         const QCPRange r = yAxis->range();
         if (!m_logY && r.size() > 0)
             yAxis->setRange(r.lower - r.size() * 0.04, r.upper + r.size() * 0.04);

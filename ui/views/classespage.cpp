@@ -16,6 +16,7 @@
 #include "metrics/metrics.h"
 #include "models/perclassmodel.h"
 #include "plots/plotwidget.h"
+#include "protocol/eventreader.h"
 #include "storeservice.h"
 
 namespace labbook {
@@ -138,8 +139,11 @@ void ClassesPage::refresh()
             });
             QSignalBlocker block(m_evaluation);
             m_evaluation->clear();
+            const auto keptStep = m_run.testWeightsStep(); // the test split is scored with the kept checkpoint
             for (const auto &e : m_evaluations)
-                m_evaluation->addItem(QStringLiteral("%1, step %2").arg(qs(e.split)).arg(e.step));
+                m_evaluation->addItem(e.split == "test" && keptStep
+                                          ? tr("test, weights of step %1 (the kept checkpoint)").arg(*keptStep)
+                                          : QStringLiteral("%1, step %2").arg(qs(e.split)).arg(e.step));
             if (!wasLatest && m_evaluation->findText(current) >= 0)
                 m_evaluation->setCurrentText(current);
             showEvaluation();
@@ -206,7 +210,7 @@ void ClassesPage::showEvaluation()
         plot->clearGraphs();
         QVector<double> x, y;
         for (const auto &p : points)
-            if (p.is_array() && p.size() == 2) {
+            if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number()) {
                 x << p[0].get<double>();
                 y << p[1].get<double>();
             }
@@ -222,11 +226,13 @@ void ClassesPage::showEvaluation()
         }
         plot->replot(QCustomPlot::rpQueuedRefresh);
     };
-    draw(m_roc, s["roc"], tr("ROC (ROC-AUC %1)").arg(formatMetric(s.value("roc_auc", std::nan("")))), 0, 1,
-         tr("chance"));
+    const auto figure = [&](const char *key) {
+        return formatMetric(lbk::event::getNum(s, key).value_or(std::nan("")));
+    };
+    draw(m_roc, s["roc"], tr("ROC (ROC-AUC %1)").arg(figure("roc_auc")), 0, 1, tr("chance"));
     const double prevalence = positiveShare(s);
     draw(m_pr, s.value("pr", nlohmann::json::array()),
-         tr("precision-recall (PR-AUC %1)").arg(formatMetric(s.value("pr_auc", std::nan("")))), prevalence, prevalence,
+         tr("precision-recall (PR-AUC %1)").arg(figure("pr_auc")), prevalence, prevalence,
          tr("chance (positives %1)").arg(formatMetric(prevalence)));
 }
 

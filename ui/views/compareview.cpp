@@ -15,6 +15,7 @@
 #include <QVBoxLayout>
 
 #include "experiment/experiment.h"
+#include "experiment/schema.h"
 #include "format.h"
 #include "models/comparemetricsmodel.h"
 #include "models/comparepredictionsmodel.h"
@@ -247,7 +248,10 @@ void CompareView::showRuns(Loaded read)
     m_metricsTitle->setText(labelsDiffer.isEmpty() ? tr("<b>Metrics</b> (best value per row highlighted)")
                                                    : tr("<b>Metrics</b> (not ranked: the runs predict different labels)"));
     fitSummary();
-    m_curves->setRuns(summaries);
+    // The curve the runs are selected by (found by an audit: binary runs selected by F1 opened on macro-F1).
+    const auto metric = m_runs.empty() ? nlohmann::json() : lbk::valueAt(m_runs.front().config, "evaluation.metric");
+    m_curves->setRuns(summaries, QStringLiteral("val/") +
+                                     (metric.is_string() ? qs(metric.get<std::string>()) : QStringLiteral("macro_f1")));
     showPredictions(names, std::move(read.predictions), labelsDiffer);
     // One equal column per run beside the key column.
     for (const char *table : {"configDiffTable", "compareMetricsTable"})

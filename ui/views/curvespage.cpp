@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
+#include <utility>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -94,14 +96,24 @@ CurvesPage::CurvesPage(StoreService *store, QWidget *parent)
     m_wanted = lossCurves();
 }
 
-void CurvesPage::setRuns(const std::vector<lbk::RunSummary> &runs)
+void CurvesPage::setRuns(const std::vector<lbk::RunSummary> &runs, const QString &compared)
 {
+    const auto ids = [](const std::vector<lbk::RunSummary> &rs) {
+        std::set<qint64> out;
+        for (const auto &r : rs)
+            out.insert(r.id);
+        return out;
+    };
+    // Other runs compared open on the metric they are selected by (found by an audit: with Curves in view, the next
+    // pair kept the last pair's ticks, or fell back to the losses); the same runs again keep what the user ticked.
+    if (runs.size() > 1 && ids(runs) != ids(m_runs)) {
+        m_wanted = {compared};
+        m_newComparison = true;
+    }
     m_runs = runs;
     m_data.clear();
     ++m_generation;
     m_plot->setSeries({}); // other runs: their whole curves, not the last run's zoom
-    if (runs.size() > 1 && !m_keys->count())
-        m_wanted = {QStringLiteral("val/macro_f1")};
     loadKeys();
 }
 
@@ -157,14 +169,15 @@ void CurvesPage::loadKeys()
             const auto anyHere = [&fresh](const QStringList &l) {
                 return std::any_of(l.begin(), l.end(), [&fresh](const QString &k) { return fresh.contains(k); });
             };
-            QStringList selected = selectedKeys();
+            const bool newComparison = std::exchange(m_newComparison, false);
+            QStringList selected = newComparison ? m_wanted : selectedKeys();
             if (!anyHere(selected))
                 selected = m_wanted;
             if (!anyHere(selected))
                 selected = lossCurves();
             QSignalBlocker block(m_keys);
             const QStringList before = availableKeys();
-            if (before != fresh) {
+            if (before != fresh || newComparison) {
                 m_keys->clear();
                 for (const auto &k : keys) {
                     auto *item = new QListWidgetItem(qs(k), m_keys);

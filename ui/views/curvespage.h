@@ -26,7 +26,8 @@ class CurvesPage : public QWidget {
 public:
     explicit CurvesPage(StoreService *store, QWidget *parent = nullptr);
 
-    void setRuns(const std::vector<lbk::RunSummary> &runs);
+    // Several runs (Compare): `compared`, the metric they are selected by, is ticked when nothing was chosen yet.
+    void setRuns(const std::vector<lbk::RunSummary> &runs, const QString &compared = QStringLiteral("val/macro_f1"));
     // Reloads keys and appends new points of live runs.
     void refresh(const std::set<qint64> &changedRuns);
     void setSelectedKeys(const QStringList &keys);
@@ -57,6 +58,7 @@ private:
     QCheckBox *m_logX = nullptr, *m_logY = nullptr;
     CurvesPlot *m_plot = nullptr;
     QStringList m_wanted; // keys to tick once they exist
+    bool m_newComparison = false; // other runs compared: their selection metric ticked, not the last pair's keys
     QMap<QString, int> m_colorOf; // the colour of each key drawn so far (colorIndex)
     int m_pending = 0;
     int m_generation = 0;

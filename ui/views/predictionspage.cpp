@@ -270,11 +270,18 @@ void PredictionsPage::clearFilters()
 // A classifier's rows are papers and their classes; a pre-training run's are masked tokens and their fills.
 void PredictionsPage::setWording(bool maskedTokens)
 {
-    m_mistakes->setText(maskedTokens ? tr("Wrong fills, most confident first") : tr("Misclassified, most confident first"));
+    const bool multiLabel = m_run.task == lbk::toString(lbk::TaskKind::MultiLabel);
+    m_mistakes->setText(maskedTokens ? tr("Wrong fills, most confident first")
+                        : multiLabel ? tr("Misclassified, most missed first")
+                                     : tr("Misclassified, most confident first"));
     m_mistakes->setToolTip(maskedTokens
                                ? tr("The model's worst guesses: only masked tokens it filled wrongly, the most "
                                     "confident on top")
-                               : tr("The model's worst mistakes: only misclassified papers, the most confident on top"));
+                               : multiLabel
+                                   ? tr("The model's worst misses: only papers whose predicted labels are not exactly "
+                                        "their true ones, the lowest probability given to a true label on top")
+                                   : tr("The model's worst mistakes: only misclassified papers, the most confident "
+                                        "on top"));
     m_misclassified->setText(maskedTokens ? tr("&Wrong only") : tr("&Misclassified only"));
     m_trueCaption->setText(maskedTokens ? tr("Original:") : tr("True:"));
     m_text->setPlaceholderText(maskedTokens ? tr("Search contexts or sequence:position")
@@ -395,7 +402,11 @@ void PredictionsPage::loadStep()
             fitSidePanel();
             m_updatingCombos = true;
             const QString t = m_trueLabel->currentText(), p = m_predLabel->currentText();
-            QStringList labels = m_confusion->labels().isEmpty() ? m_model->labels() : m_confusion->labels();
+            QStringList labels = m_confusion->labels();
+            if (labels.isEmpty()) { // a multi-label run's, in the order rows named them first: sorted to be found
+                labels = m_model->labels();
+                labels.sort(Qt::CaseInsensitive);
+            }
             for (auto *c : {m_trueLabel, m_predLabel}) {
                 c->clear();
                 c->addItem(tr("any"));
@@ -465,7 +476,14 @@ void PredictionsPage::fitLabelColumns()
     int widest = header->fontMetrics().horizontalAdvance(m_model->headerData(PredictionsModel::Predicted, Qt::Horizontal).toString());
     for (const QString &label : m_model->labels())
         widest = std::max(widest, m_table->fontMetrics().horizontalAdvance(label));
-    const int width = std::min(widest + 16, m_table->fontMetrics().horizontalAdvance(QLatin1Char('x')) * 16);
+    // A multi-label row names sets ("cs.CV, cs.LG"): as wide as the sets of its first rows, to a limit (found by an
+    // audit: cut to "cs.CV, c..." while the title took the rest).
+    const bool sets = m_run.task == lbk::toString(lbk::TaskKind::MultiLabel);
+    for (int r = 0; sets && r < std::min(m_model->rowCount(), 2000); ++r)
+        for (const int c : {int(PredictionsModel::Truth), int(PredictionsModel::Predicted)})
+            widest = std::max(widest, m_table->fontMetrics().horizontalAdvance(m_model->index(r, c).data().toString()));
+    const int limit = m_table->fontMetrics().horizontalAdvance(QLatin1Char('x')) * (sets ? 30 : 16);
+    const int width = std::min(widest + 16, limit);
     header->resizeSection(PredictionsModel::Truth, width);
     header->resizeSection(PredictionsModel::Predicted, width);
 }
@@ -479,7 +497,13 @@ void PredictionsPage::showConfidentMistakes()
     m_maxConf->setValue(1);
     m_misclassified->setChecked(true);
     m_updatingCombos = false;
-    m_table->sortByColumn(PredictionsModel::Confidence, Qt::DescendingOrder);
+    // A multi-label row is wrong by a label it missed or one it added: the most missed first (its least probable true
+    // label's probability, P(true)); the top label's confidence says little there (found by an audit: the first rows
+    // were right about their top label).
+    if (m_run.task == lbk::toString(lbk::TaskKind::MultiLabel))
+        m_table->sortByColumn(PredictionsModel::PTrue, Qt::AscendingOrder);
+    else
+        m_table->sortByColumn(PredictionsModel::Confidence, Qt::DescendingOrder);
     applyQuery();
     if (m_model->rowCount() > 0)
         m_table->selectRow(0);
@@ -542,7 +566,11 @@ bool PredictionsPage::exportCsv(const QString &path, QString *error) const
             *error = tr("%1: %2").arg(path, f.errorString());
         return false;
     }
-    return m_model->writeCsv(&f);
+    if (m_model->writeCsv(&f, ss(m_split->currentText()), m_step->currentText().toLongLong()))
+        return true;
+    if (error)
+        *error = tr("%1: %2").arg(path, f.errorString());
+    return false;
 }
 
 void PredictionsPage::copySelection() const

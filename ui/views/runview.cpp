@@ -1,12 +1,14 @@
 #include "runview.h"
 
+#include <algorithm>
+#include <utility>
+
 #include <QLabel>
+#include <QMap>
 #include <QPlainTextEdit>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QVBoxLayout>
-
-#include <utility>
 
 #include "experiment/experiment.h"
 #include "launch/local.h"
@@ -190,21 +192,35 @@ QString runLink(const lbk::RunSummary &r)
 }
 
 // The summary's best (each with the step it was reached at, none of the test split: that would be peeking) or
-// final figures as one line; a null string when the run has none.
+// final figures, a line for each split ("val: accuracy 0.7102 (step 400), macro_f1 0.6911 (step 400)"; found by an
+// audit: one run-on list of every split's figures); a null string when the run has none.
 QString summaryLine(const lbk::RunSummary &r, bool best)
 {
     const char *section = best ? "best" : "final";
     if (!r.summary.contains(section) || !r.summary[section].is_object())
         return {};
-    QStringList parts;
+    QStringList splits;
+    QMap<QString, QStringList> bySplit;
     for (const auto &[k, v] : r.summary[section].items()) {
         if (!v.is_number() || (best && !lbk::listsBest(k)))
             continue;
+        const QString key = qs(k);
+        const qsizetype slash = key.lastIndexOf(QLatin1Char('/'));
+        const QString split = slash < 0 ? QString() : key.left(slash);
+        if (!splits.contains(split))
+            splits << split;
         const auto at = best ? r.summaryValue("best_step", k) : std::nullopt;
-        parts << QStringLiteral("%1 %2%3").arg(qs(k), formatMetric(v.get<double>()),
-                                              at ? RunView::tr(" (step %L1)").arg(qint64(*at)) : QString());
+        bySplit[split] << QStringLiteral("%1 %2%3").arg(key.mid(slash + 1), formatMetric(v.get<double>()),
+                                                        at ? RunView::tr(" (step %L1)").arg(qint64(*at)) : QString());
     }
-    return parts.join(QStringLiteral(", "));
+    const auto rank = [](const QString &split) { // validation, then test, then the rest (train, eval:FILE) as stored
+        return split == QLatin1String("val") ? 0 : split == QLatin1String("test") ? 1 : 2;
+    };
+    std::stable_sort(splits.begin(), splits.end(), [&](const QString &a, const QString &b) { return rank(a) < rank(b); });
+    QStringList lines;
+    for (const QString &split : splits)
+        lines << (split.isEmpty() ? QString() : split + QStringLiteral(": ")) + bySplit[split].join(QStringLiteral(", "));
+    return lines.isEmpty() ? QString() : lines.join(QLatin1Char('\n'));
 }
 
 } // namespace
@@ -254,8 +270,9 @@ void RunView::updateHeader()
     m_header->setToolTip(qs(r.name).size() > 64 ? qs(r.name) : QString());
     showWhyItEnded(m_error, r);
     QString info = QStringLiteral("<table cellspacing=4>");
-    const auto row = [&info](const QString &k, const QString &v) {
-        info += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, v.toHtmlEscaped());
+    const auto row = [&info](const QString &k, const QString &v) { // a value's lines stay lines
+        info += QStringLiteral("<tr><td valign=top><b>%1</b></td><td>%2</td></tr>")
+                    .arg(k, v.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
     };
     row(tr("Run uid"), qs(r.uid));
     row(tr("Host / PID"), QStringLiteral("%1 / %2").arg(qs(r.host)).arg(r.pid));
