@@ -28,8 +28,11 @@
 #include "launch/remote.h"
 #include "launch/remoteshell.h"
 #include "metrics/metrics.h"
+#include "protocol/eventreader.h"
+#include "store/predictionscsv.h"
 #include "store/store.h"
 #include "sweep/searchspace.h"
+#include "util/filebytes.h"
 #include "sweep/sweepspec.h"
 #include "usecases/lineage.h"
 #include "usecases/runactions.h"
@@ -260,8 +263,8 @@ std::string weightsNote(const RunSummary &r, const std::string &split, std::opti
         return {};
     if (split == "val")
         return "  (the last evaluation, step " + fmtStep(lastAt) + ")";
-    const bool kept = r.summary.is_object() && r.summary.value("test_checkpoint", std::string()) == "best";
-    return kept ? "  (the kept checkpoint, step " + fmtStep(bestAt) + ")" : "";
+    const auto kept = r.testWeightsStep();
+    return kept ? "  (the kept checkpoint, step " + fmtStep(double(*kept)) + ")" : "";
 }
 
 // A binary run: where its latest validation's F1 peaks, and the threshold to score by (its F1 at 0.5 can hide a
@@ -325,28 +328,35 @@ struct Progress {
         return std::isfinite(valAccuracy) ? "val acc " + fmtMetric(valAccuracy, 3) + "  " : "";
     }
 
+    // run_started in a line. A script's library may leave out any of its fields or give them other types (found by
+    // a review: `"threads": null` ended lbk's follow with an exception): each is read only when it is what it should
+    // be.
+    static std::string startedLine(const json &e, const json &d)
+    {
+        const auto vocab = event::getInt(d, "vocab"), processes = event::getInt(e, "processes");
+        const auto threads = event::getInt(e, "threads"), resumedFrom = event::getInt(e, "resumed_from_step");
+        return "data: " + dataLine(d) + (vocab ? "; vocabulary " + std::to_string(*vocab) : std::string()) +
+               (d.value("tokenizer_cached", json()) == true ? " (cached)" : "") + "; " + event::getStr(e, "device") +
+               ", " +
+               (processes.value_or(1) > 1
+                    ? std::to_string(*processes) + " processes (" + event::getStr(e, "backend", "gloo") + ") x "
+                    : std::string()) +
+               (threads ? counted(*threads, "thread") : std::string("threads not said")) +
+               (resumedFrom ? ", resumed from step " + std::to_string(*resumedFrom) : std::string());
+    }
+
     void onEvent(const json &e)
     {
-        const std::string type = e.value("type", "");
+        const std::string type = event::getStr(e, "type");
         if (type == "run_started") {
-            totalSteps = e.value("total_steps", int64_t(0));
-            kind = e.value("kind", std::string("train"));
+            totalSteps = event::getInt(e, "total_steps").value_or(0);
+            kind = event::getStr(e, "kind", "train");
             if (const json m = valueAt(e.value("config", json()), "evaluation.metric"); m.is_string())
                 metric = m.get<std::string>();
-            if (!quiet && e.contains("data")) {
-                const auto &d = e["data"];
-                std::string resumed = e.contains("resumed_from_step")
-                                          ? ", resumed from step " + std::to_string(e["resumed_from_step"].get<int64_t>())
-                                          : "";
-                say("data: " + dataLine(d) + "; vocabulary " + std::to_string(d.value("vocab", 0)) +
-                    (d.value("tokenizer_cached", false) ? " (cached)" : "") + "; " + e.value("device", "") + ", " +
-                    (e.value("processes", 1) > 1 ? std::to_string(e.value("processes", 1)) + " processes (" +
-                                                       e.value("backend", std::string("gloo")) + ") x "
-                                                 : std::string()) +
-                    counted(e.value("threads", 0), "thread") + resumed);
-            }
+            if (const json *d = event::getObj(e, "data"); d && !quiet)
+                say(startedLine(e, *d));
         } else if (type == "metrics") {
-            step = e.value("step", step);
+            step = event::getInt(e, "step").value_or(step);
             const auto it = e.find("values");
             if (it == e.end() || !it->is_object())
                 return;
@@ -363,14 +373,14 @@ struct Progress {
                 say("step " + stepText() + ": " + validationLine(v, metric));
             draw();
         } else if (type == "lr_point" && kind == "lr_find") { // a script's own range test is not its training
-            step = e.value("index", int64_t(0)) + 1;
+            step = event::getInt(e, "index").value_or(0) + 1;
             if (e.contains("smoothed") && e["smoothed"].is_number())
                 loss = e["smoothed"];
             draw();
         } else if (type == "log") {
-            const std::string level = e.value("level", "info");
+            const std::string level = event::getStr(e, "level", "info");
             if (!quiet || level != "info")
-                say((level == "info" ? "" : level + ": ") + e.value("message", ""));
+                say((level == "info" ? "" : level + ": ") + event::getStr(e, "message"));
         }
     }
 
@@ -458,8 +468,9 @@ uintmax_t folderBytes(const fs::path &folder)
     uintmax_t bytes = 0;
     std::error_code ec;
     for (fs::recursive_directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
-        if (std::error_code e; it->is_regular_file(e))
-            bytes += it->file_size(e);
+        if (std::error_code e; it->is_regular_file(e)) // a file renamed meanwhile (a checkpoint saved) counts 0
+            if (const uintmax_t n = it->file_size(e); !e)
+                bytes += n;
     return bytes;
 }
 
@@ -489,7 +500,7 @@ void printRunSummary(const RunDetail &r)
             std::printf("  suggested learning rate: %.3g (steepest descent of the smoothed loss)\n",
                         s["lr"].get<double>());
         else if (r.status == RunStatus::Finished)
-            std::printf("  no suggestion: %s\n", s.is_object() ? s.value("reason", std::string("?")).c_str() : "?");
+            std::printf("  no suggestion: %s\n", s.is_object() ? event::getStr(s, "reason", "?").c_str() : "?");
     } else {
         // A script that ran the range test itself before training (the Python library's run.lr_finder()).
         if (const json s = r.summary.value("lr_suggestion", json()); s.is_object() && s.value("lr", json()).is_number())
@@ -582,11 +593,8 @@ int follow(Store &store, RunDetail run, const ProcessInfo &proc, bool quiet)
     }
     if (isActive(fresh->status) && syncRun(store, *fresh)) {
         // The worker ended without a final event (crashed or killed), and the journal was read to its end.
-        std::string why = "the worker exited with code " + std::to_string(exitCode) +
-                          " without reporting how the run ended; " + howToGoOn(*fresh);
-        const std::string tail = workerLogTail(*fresh, 5);
-        if (!tail.empty())
-            why += "\nLast lines of worker.log:\n" + tail;
+        const std::string why = endedUnreportedReason("the worker (exit code " + std::to_string(exitCode) + ")",
+                                                      fresh->lastStep, howToGoOn(*fresh), workerLogTail(*fresh));
         (void)store.markInterrupted(run.id, fresh->pid, fresh->pidStart, why);
         fresh = store.runById(run.id);
     }
@@ -1378,12 +1386,11 @@ int predictions(const Common &c, const PredictionsOptions &o)
     Table t({"", "ID", fills ? "PIECE" : "TRUE", "PREDICTED", "P", fills ? "IN CONTEXT" : "TITLE"});
     const bool multiLabel = r->task == toString(TaskKind::MultiLabel);
     for (const auto &p : rows) {
-        std::string truth, predicted;
+        std::string truth;
         for (const auto &l : p.truth)
             truth += (truth.empty() ? "" : " ") + l;
         // Every label a multi-label run predicts (its probability past one half), as the GUI shows them.
-        for (size_t e : predictedEntries(p.top, multiLabel))
-            predicted += (predicted.empty() ? "" : " ") + p.top[e].first;
+        const std::string predicted = predictedLabels(p, multiLabel);
         // Cut to the table's width; a masked piece (between U+27E6 and U+27E7) kept inside it (found by an audit:
         // it was cut off in a sixth of the rows).
         const size_t open = p.title.find("\u27e6");
@@ -1395,16 +1402,6 @@ int predictions(const Common &c, const PredictionsOptions &o)
     }
     std::printf("%s", t.render().c_str());
     return kOk;
-}
-
-// Shortest text that reads back as the same double (std::to_string would print 3e-7 as 0.000000).
-std::string exactNumber(double v)
-{
-    if (!std::isfinite(v))
-        return "";
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
 }
 
 namespace {
@@ -1449,24 +1446,37 @@ void addRecordJson(const Store &store, int64_t run, json &doc)
         doc["lr_finder"] = lr;
 }
 
-void writePredictionsCsv(const Store &store, int64_t run, std::ostream &out)
+// --out FILE of an export: replaced whole once written (writeFileReplacing), so a full disk leaves an earlier export
+// as it was; a device or pipe (/dev/stdout) is written as it is.
+Status writeOutputFile(const std::string &path, std::string_view text)
 {
-    out << "split,step,id,title,truth,predicted,probability,correct,p_true\n";
+    std::error_code ec;
+    const fs::path parent = fs::absolute(path, ec).parent_path();
+    if (!fs::is_directory(parent, ec))
+        return Error{path + ": cannot write the export: the folder " + parent.string() + " does not exist"};
+    if (const auto st = fs::status(path, ec); fs::exists(st) && !fs::is_regular_file(st)) {
+        std::FILE *f = std::fopen(path.c_str(), "w");
+        const bool written = f && std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
+        const std::string why = std::strerror(errno);
+        if (f)
+            std::fclose(f);
+        return written ? okStatus() : Status(Error{path + ": cannot write the export: " + why});
+    }
+    return writeFileReplacing(path, text);
+}
+
+void writePredictionsCsv(const Store &store, int64_t run, bool multiLabel, std::ostream &out)
+{
+    out << kPredictionsCsvHeader;
     for (const std::string split : {"val", "test"}) {
         const auto steps = store.predictionSteps(run, split);
         if (steps.empty())
             continue;
         PredictionFilter f;
         f.split = split;
-        for (const auto &p : store.predictions(run, f)) {
-            std::string truth;
-            for (const auto &l : p.truth)
-                truth += (truth.empty() ? "" : " ") + l;
-            out << split << ',' << steps.back() << ',' << csvField(p.exampleId) << ',' << csvField(p.title) << ','
-                << csvField(truth) << ',' << csvField(p.top.empty() ? "" : p.top[0].first) << ','
-                << (p.top.empty() ? "" : exactNumber(p.top[0].second)) << ',' << (p.correct ? 1 : 0) << ','
-                << exactNumber(p.pTrue) << '\n';
-        }
+        f.multiLabel = multiLabel;
+        for (const auto &p : store.predictions(run, f))
+            out << predictionsCsvRow(split, steps.back(), p, multiLabel);
     }
 }
 
@@ -1494,20 +1504,7 @@ int exportRun(const Common &c, const ExportOptions &o)
     auto [store, r, failure] = openRun(c, o.run);
     if (!r)
         return failure;
-    std::ofstream file;
-    if (!o.out.empty()) {
-        file.open(o.out);
-        if (!file) {
-            const int why = errno;
-            std::error_code ec;
-            const fs::path parent = fs::absolute(o.out, ec).parent_path();
-            printError(o.out + ": cannot write the export: " +
-                       (fs::exists(parent, ec) ? std::string(std::strerror(why))
-                                               : "the folder " + parent.string() + " does not exist"));
-            return kFailed;
-        }
-    }
-    std::ostream &out = o.out.empty() ? std::cout : file;
+    std::ostringstream out;
     if (o.format == "json") {
         json doc = runJson(*r);
         doc["config"] = r->config;
@@ -1518,15 +1515,22 @@ int exportRun(const Common &c, const ExportOptions &o)
                                   {"test", predictionsJson(*store, r->id, "test")}};
         out << dumpJson(doc) << '\n';
     } else if (o.what == "predictions") {
-        writePredictionsCsv(*store, r->id, out);
+        writePredictionsCsv(*store, r->id, r->task == toString(TaskKind::MultiLabel), out);
     } else {
         writeMetricsCsv(*store, r->id, out);
         if (all) // found by an audit: the predictions were left out without a word
             std::fprintf(stderr, "note: a CSV file holds one table: these are the metrics; --what predictions writes "
                          "the predictions\n");
     }
-    if (!o.out.empty())
-        std::fprintf(stderr, "wrote %s\n", o.out.c_str());
+    if (o.out.empty()) {
+        std::fwrite(out.view().data(), 1, out.view().size(), stdout); // checked as the command ends (runCommand)
+        return kOk;
+    }
+    if (const auto written = writeOutputFile(o.out, out.view()); !written) {
+        printError(written.message());
+        return kFailed;
+    }
+    std::fprintf(stderr, "wrote %s\n", o.out.c_str());
     return kOk;
 }
 

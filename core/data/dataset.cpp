@@ -114,7 +114,7 @@ Result<std::vector<fs::path>> resolveDataFiles(const std::string &path, const st
     const int rc = ::glob(resolved.c_str(), 0, nullptr, &found);
     std::vector<fs::path> files;
     for (size_t i = 0; rc == 0 && i < found.gl_pathc; ++i)
-        if (!fs::is_directory(found.gl_pathv[i]))
+        if (std::error_code ec; !fs::is_directory(found.gl_pathv[i], ec))
             files.emplace_back(found.gl_pathv[i]);
     globfree(&found);
     if (rc != 0 && rc != GLOB_NOMATCH)

@@ -122,7 +122,7 @@ Status PackedFileWriter::commit()
 Result<PackedSequences> mapPackedFile(const fs::path &base)
 {
     const fs::path idsPath = packedIdsPath(base), idxPath = packedIndexPath(base);
-    if (!fs::exists(idxPath) || !fs::exists(idsPath))
+    if (std::error_code ec; !fs::exists(idxPath, ec) || !fs::exists(idsPath, ec))
         return Error{idxPath.string() + ": no packed sequences there"};
     auto idx = MappedFile::open(idxPath);
     if (!idx)
@@ -181,7 +181,7 @@ void removeStalePackedFiles(const fs::path &folder)
         if (at == std::string::npos)
             continue;
         const long pid = std::strtol(name.c_str() + at + 5, nullptr, 10);
-        if (pid > 0 && !fs::exists("/proc/" + std::to_string(pid)))
+        if (std::error_code gone; pid > 0 && !fs::exists("/proc/" + std::to_string(pid), gone))
             fs::remove(entry.path(), ec);
     }
 }

@@ -15,6 +15,7 @@
 #include "engine/threads.h"
 #include "engine/trainer.h"
 #include "experiment/schema.h"
+#include "launch/process.h"
 
 namespace lbk {
 
@@ -317,6 +318,7 @@ void RunContext::started(const std::string &kind, int64_t totalSteps, int64_t re
               {"config", exp.config},
               {"host", hostName()},
               {"pid", int64_t(::getpid())},
+              {"pid_start", processStartTime(::getpid())},
               {"device", device.str()},
               {"precision", precision},
               {"threads", at::get_num_threads()},

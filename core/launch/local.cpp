@@ -111,7 +111,7 @@ Result<ProcessInfo> resumeLocalRun(Store &store, const RunDetail &run, const Lau
                      "or cancelled run can be resumed"};
     if (const auto ended = whyNotResumable(run))
         return Error{*ended};
-    if (run.runDir.empty() || !fs::exists(run.runDir))
+    if (std::error_code ec; run.runDir.empty() || !fs::exists(run.runDir, ec)) // an unreadable parent: gone too
         return Error{"run " + std::to_string(run.id) + ": its folder " + run.runDir +
                      " is gone, so there is nothing to resume from"};
     if (!trainedByLabbook(run))
@@ -195,6 +195,14 @@ bool resumesFromCheckpoint(const RunSummary &run)
     return fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
 }
 
+std::string endedUnreportedReason(const std::string &whoEnded, int64_t lastStep, const std::string &howToGoOn,
+                                  const std::string &logTail)
+{
+    return whoEnded + " ended without reporting how the run ended (it exited early, was killed, or the machine went "
+                      "down); everything up to step " + std::to_string(lastStep) + " is kept; " + howToGoOn + "." +
+           (logTail.empty() ? "" : "\nLast lines of worker.log:\n" + logTail);
+}
+
 Result<IngestStats> syncRun(Store &store, const RunSummary &run, const std::function<void(const json &)> &onEvent,
                             int64_t *shown)
 {
@@ -259,13 +267,8 @@ SyncResult syncActiveRuns(Store &store)
             auto fresh = store.runById(run.id);
             if (!fresh || !isActive(fresh->status))
                 continue;
-            std::string why = "the worker process " + std::to_string(run.pid) + " on " + host +
-                              " ended without reporting how the run ended (it exited early, was killed, or the machine "
-                              "went down); everything up to step " + std::to_string(fresh->lastStep) + " is kept; " +
-                              howToGoOn(*fresh) + ".";
-            const std::string tail = workerLogTail(run, 3);
-            if (!tail.empty())
-                why += "\nLast lines of worker.log:\n" + tail;
+            const std::string who = "the worker process " + std::to_string(run.pid) + " on " + host;
+            const std::string why = endedUnreportedReason(who, fresh->lastStep, howToGoOn(*fresh), workerLogTail(run));
             // Conditional on the same process: a resume that started a new worker since our snapshot wins.
             auto marked = store.markInterrupted(run.id, fresh->pid, fresh->pidStart, why);
             if (marked && *marked)

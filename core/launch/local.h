@@ -87,4 +87,10 @@ std::optional<std::string> whyNotResumable(const RunSummary &run);
 // The last lines of the run's worker.log, for error messages.
 std::string workerLogTail(const RunSummary &run, size_t maxLines = 5);
 
+// Why a run is interrupted whose worker ended without a final event, in one wording wherever that is found (a
+// local follow, a sync of local runs, a remote follow): who ended ("the worker process 123 on host"), what is kept,
+// how to go on (howToGoOn, or a remote run's resumeWords), and worker.log's last lines when there are any.
+std::string endedUnreportedReason(const std::string &whoEnded, int64_t lastStep, const std::string &howToGoOn,
+                                  const std::string &logTail);
+
 } // namespace lbk

@@ -96,7 +96,7 @@ fs::path lbkExecutable()
     if (const char *env = std::getenv("LABBOOK_LBK"); env && *env)
         return env;
     const fs::path beside = currentExecutable().parent_path() / "lbk";
-    if (fs::exists(beside))
+    if (std::error_code ec; fs::exists(beside, ec))
         return beside;
     if (const char *path = std::getenv("PATH")) {
         std::string p = path;

@@ -24,6 +24,7 @@
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
 #include "launch/slurm.h"
+#include "util/filebytes.h"
 #include "util/sha256.h"
 #include "util/stablehash.h"
 #include "util/text.h"
@@ -291,12 +292,9 @@ void settle(Store &store, const Target &t, const RunSummary &run, const RemoteRu
         (void)store.setStatus(run.id, RunStatus::Failed, why);
         return;
     }
-    std::string why = "the worker (pid " + info.jobId + " on " + t.describe() +
-                      ") ended without reporting how the run ended (it exited early, was killed, or the machine went "
-                      "down); everything up to step " + std::to_string(fresh->lastStep) + " is kept. " +
-                      resumeWords(store, t, run) + ".";
-    if (auto tail = remoteTail(t, info.runDir + "/worker.log", 3); tail && !tail->empty())
-        why += "\nLast lines of worker.log:\n" + *tail;
+    const auto tail = remoteTail(t, info.runDir + "/worker.log", 5);
+    const std::string why = endedUnreportedReason("the worker (pid " + info.jobId + " on " + t.describe() + ")",
+                                                  fresh->lastStep, resumeWords(store, t, run), tail ? *tail : "");
     (void)store.setStatus(run.id, RunStatus::Interrupted, why);
 }
 
@@ -540,22 +538,9 @@ Result<RemoteRunInfo> readRemoteInfo(const RunSummary &run)
 
 Status writeRemoteInfo(const RunSummary &run, const RemoteRunInfo &info)
 {
-    const fs::path tmp = infoPath(run).string() + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << json({{"target", info.target}, {"run_dir", info.runDir}, {"job_id", info.jobId},
-                     {"state", info.state}, {"reason", info.reason}})
-                   .dump(2)
-            << '\n';
-        if (!out)
-            return Error{tmp.string() + ": cannot write"};
-    }
-    ::chmod(tmp.c_str(), 0600);
-    std::error_code ec;
-    fs::rename(tmp, infoPath(run), ec);
-    if (ec)
-        return Error{infoPath(run).string() + ": cannot write: " + ec.message()};
-    return okStatus();
+    const json doc = {{"target", info.target}, {"run_dir", info.runDir}, {"job_id", info.jobId},
+                      {"state", info.state}, {"reason", info.reason}};
+    return writeFileReplacing(infoPath(run), doc.dump(2) + "\n", 0600);
 }
 
 namespace {

@@ -68,7 +68,6 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::filesystem
 {
     if (path == "-")
         return std::unique_ptr<JournalWriter>(new JournalWriter(STDOUT_FILENO, false, 0));
-    const int64_t seq = lastJournalSeq(path);
     // O_APPEND and one write() per line: a line is never interleaved with another writer's, and a kill can
     // tear at most the line being written.
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -86,6 +85,9 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::filesystem
         ::close(fd);
         return Error{path.string() + ": another worker is writing this run's journal; is the run already running?"};
     }
+    // Read under the lock: a dying writer waited for above may append until it lets go (found by a review: read
+    // before, the new writer numbered its lines again from the old last one).
+    const int64_t seq = lastJournalSeq(path);
     struct stat st {};
     if (::fstat(fd, &st) == 0 && st.st_size > 0) {
         char last = '\n';
@@ -121,7 +123,7 @@ bool JournalWriter::emit(const std::string &type, nlohmann::json fields)
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
     const bool ok = writeAll(m_fd, text.data(), text.size());
-    if (ok && m_owned && (type == "finished" || type == "failed" || type == "cancelled"))
+    if (ok && m_owned && isFinalEvent(type))
         ::fsync(m_fd);
     if (m_mirror) {
         std::fwrite(text.data(), 1, text.size(), m_mirror);

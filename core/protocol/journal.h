@@ -6,12 +6,19 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "util/result.h"
 
 namespace lbk {
+
+// The events that end a run (finished, failed, cancelled): one list for the writer's fsync and the ingester.
+inline bool isFinalEvent(std::string_view type)
+{
+    return type == "finished" || type == "failed" || type == "cancelled";
+}
 
 class JournalWriter {
 public:

@@ -230,7 +230,7 @@ private:
         if (!skip)
             return skip.error();
         if (*skip) {
-            if (type == "finished" || type == "failed" || type == "cancelled")
+            if (isFinalEvent(type))
                 m_stats.finalEvent = true; // seen, though stored before: a tailing launcher can stop
             return okStatus();
         }
@@ -454,7 +454,7 @@ private:
         }
         if (type == "checkpoint" || type == "artifact")
             return onArtifact(seq, type, e, t);
-        if (type == "finished" || type == "failed" || type == "cancelled") {
+        if (isFinalEvent(type)) {
             m_state.status = type;
             m_state.error = type == "failed" ? getStr(e, "reason", "the run failed without giving a reason") : "";
             m_state.endedAt = t ? *t : wallTime();
@@ -504,9 +504,11 @@ private:
         m_state.error.clear();
         if (auto it = e.find("host"); it != e.end() && it->is_string())
             m_state.host = it->get<std::string>();
+        // The writer's start time tells its process from a later one given the same pid (found by a review: with
+        // none, a run whose resumed worker died unreported stayed "running" once its pid was reused).
         if (auto pid = getInt(e, "pid"); pid && *pid != m_state.pid) {
             m_state.pid = *pid;
-            m_state.pidStart = 0; // the recorded start time belonged to another process
+            m_state.pidStart = getInt(e, "pid_start").value_or(0); // the one recorded belonged to another process
         }
         if (auto it = e.find("kind"); it != e.end() && it->is_string() && !it->get_ref<const std::string &>().empty())
             m_state.kind = it->get<std::string>();
@@ -741,9 +743,26 @@ private:
         // A binary run's latest validation says where its F1 peaks: lbk show names the threshold to predict by.
         if (const json *best = getObj(summary, "best_f1"); best && split == "val")
             m_state.summary["val_best_f1"] = *best;
+        noteLabels(summary, split);
         touchStep(step);
         m_state.changed = true;
         return okStatus();
+    }
+
+    // The labels the validation split is scored over, in the summary's "labels": runs whose labels sections are the
+    // same can still predict different labels (the same top_n or min_count over other data), which Compare must know
+    // before it ranks them (labelingDifference).
+    void noteLabels(const json &summary, const std::string &split)
+    {
+        const json *perClass = getArr(summary, "per_class");
+        if (split != "val" || !perClass)
+            return;
+        json labels = json::array();
+        for (const auto &c : *perClass)
+            if (c.is_object() && c.value("label", json()).is_string())
+                labels.push_back(c["label"]);
+        if (!labels.empty())
+            m_state.summary["labels"] = std::move(labels);
     }
 
     // A split's figure at a step, from an evaluation or from a script's metric named "val/..." or "test/..." (as a

@@ -161,7 +161,7 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
                         "(run:" + init.ref + "@STEP" + keptStepsText(*pre) + ")");
     if (init.step != -1) {
         const fs::path kept = fs::path(pre->runDir) / "checkpoints" / (std::string(kKeptPrefix) + std::to_string(init.step) + ".pt");
-        if (init.step < 0 || !fs::exists(kept))
+        if (std::error_code ec; init.step < 0 || !fs::exists(kept, ec))
             return badInput("model.init_from: " + namedRun(init.ref, pre->id) + " kept no weights at step " +
                             experiment.model.initFrom.substr(experiment.model.initFrom.rfind('@') + 1) +
                             " (its evaluation.keep_checkpoints keeps checkpoints/step-N.pt at each evaluation" +

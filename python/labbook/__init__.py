@@ -117,6 +117,8 @@ def _started(run, place, config, kind, total_steps, device, data, tags, task):
     fields = {"run": place.uid, "config": config, "host": socket.gethostname(), "pid": os.getpid(),
               "device": device or _device(), "threads": _threads(), "version": f"labbook-python {__version__}",
               "kind": kind, "recorder": "python"}
+    if _pid_start() is not None:
+        fields["pid_start"] = _pid_start()
     if total_steps is not None:
         fields["total_steps"] = total_steps
     if data is not None:
@@ -152,6 +154,17 @@ def _device():
     except (AttributeError, RuntimeError):
         pass
     return "cpu"
+
+
+def _pid_start():
+    """This process's start in clock ticks since boot (/proc/self/stat's 22nd field): the store tells this process
+    from a later one given the same pid by it. None where there is no /proc."""
+    try:
+        with open("/proc/self/stat") as f:
+            stat = f.read()
+        return int(stat[stat.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _threads():

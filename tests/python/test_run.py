@@ -50,6 +50,8 @@ class RunApiTest(unittest.TestCase):
         self.assertEqual(started["type"], "run_started")
         self.assertEqual(started["config"], {"lr": 0.1, "nan": None})
         self.assertEqual((started["pid"], started["kind"], started["total_steps"]), (os.getpid(), "train", 10))
+        with open("/proc/self/stat") as f:  # the start that tells this process from a later one of its pid
+            self.assertEqual(started["pid_start"], int(f.read().rsplit(")", 1)[1].split()[19]))
         self.assertEqual([e["step"] for e in got if e["type"] == "metrics"], [1, 2, 10, 10])
         self.assertEqual(got[-1]["type"], "finished")
         self.assertEqual(got[-1]["summary"], {"steps": 10})

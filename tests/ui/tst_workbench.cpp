@@ -162,6 +162,39 @@ class TestWorkbench : public QObject {
         QVERIFY(img.save(QDir(m_shots).filePath(name + QStringLiteral(".png"))));
     }
 
+    // A run a script recorded (its journal's lines, ingested into the window's store), shown in the run view; 0 when
+    // it could not be made. forgetRun deletes it again: the run lists of the tests after count runs.
+    qint64 showScriptRun(const std::string &name, const std::string &task, const std::vector<json> &events)
+    {
+        auto store = lbk::Store::open(m_storePath.toStdString());
+        if (!store.ok())
+            return 0;
+        lbk::NewRun run;
+        run.name = name;
+        run.task = task;
+        const qint64 id = (*store)->createRun(run).value().id;
+        std::vector<std::string> lines{
+            json{{"seq", 1}, {"type", "run_started"}, {"version", "labbook-python 0.1.0"}}.dump()};
+        for (const auto &e : events) {
+            json line = e;
+            line["seq"] = int64_t(lines.size()) + 1;
+            lines.push_back(line.dump());
+        }
+        std::vector<std::string_view> views(lines.begin(), lines.end());
+        if (!(*store)->ingestLines(id, views, 0).ok())
+            return 0;
+        if (!QTest::qWaitFor([&] { return findRun(m_window->store(), id) != nullptr; }, 15000))
+            return 0;
+        m_window->showRun(id);
+        return QTest::qWaitFor([&] { return m_window->runView()->runId() == id; }, 5000) ? id : 0;
+    }
+    void forgetRun(qint64 id)
+    {
+        auto store = lbk::Store::open(m_storePath.toStdString());
+        QVERIFY(store.ok() && (*store)->deleteRun(id).ok());
+        QTRY_VERIFY_WITH_TIMEOUT(!findRun(m_window->store(), id), 15000);
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -702,9 +735,13 @@ private Q_SLOTS:
         view->tabs()->setCurrentIndex(RunView::Overview);
         // Each best value says the step it was reached at; no "best" of the test split.
         const QString info = view->findChild<QLabel *>(QStringLiteral("runOverview"))->text();
-        QVERIFY2(info.contains(QRegularExpression(QStringLiteral("val/macro_f1 [0-9.]+ \\(step [0-9,]+\\)"))),
+        // A line for each split (found by an audit: one run-on list).
+        QVERIFY2(info.contains(QRegularExpression(QStringLiteral("val: [^<]*macro_f1 [0-9.]+ \\(step [0-9,]+\\)"))),
                  qPrintable(info));
-        QVERIFY2(!info.contains(QRegularExpression(QStringLiteral("Best</b></td><td>[^<]*test/"))), qPrintable(info));
+        QVERIFY2(!info.contains(QRegularExpression(QStringLiteral("Best</b></td><td>((?!</td>).)*test:"))),
+                 qPrintable(info));
+        QVERIFY2(info.contains(QRegularExpression(QStringLiteral("Final</b></td><td>((?!</td>).)*<br>test: "))),
+                 qPrintable(info));
         shoot(QStringLiteral("run-overview"));
 
         // Every plot exports to PNG, PDF and SVG.
@@ -787,27 +824,13 @@ private Q_SLOTS:
     // list offered val and test alone, and the bars were drawn over 0..1 as probabilities.
     void aScriptsOwnHistograms()
     {
-        qint64 id = 0;
-        {
-            auto store = lbk::Store::open(m_storePath.toStdString());
-            QVERIFY(store.ok());
-            lbk::NewRun run;
-            run.name = "script-histograms";
-            id = (*store)->createRun(run).value().id;
-            std::vector<std::string> lines{
-                json{{"seq", 1}, {"type", "run_started"}, {"version", "labbook-python 0.1.0"}}.dump()};
-            for (int step = 1; step <= 3; ++step)
-                lines.push_back(json{{"seq", step + 1}, {"type", "histogram"}, {"step", step * 10}, {"split", "train"},
-                                     {"name", "grad_norm"}, {"lo", 0.0}, {"hi", 3.0},
-                                     {"counts", {4 - step, 2, step, 1, 0, 1}}}
-                                    .dump());
-            std::vector<std::string_view> views(lines.begin(), lines.end());
-            QVERIFY((*store)->ingestLines(id, views, 0).ok());
-        }
-        QTRY_VERIFY_WITH_TIMEOUT(findRun(m_window->store(), id), 15000);
-        m_window->showRun(id);
+        std::vector<json> events;
+        for (int step = 1; step <= 3; ++step)
+            events.push_back({{"type", "histogram"}, {"step", step * 10}, {"split", "train"}, {"name", "grad_norm"},
+                              {"lo", 0.0}, {"hi", 3.0}, {"counts", {4 - step, 2, step, 1, 0, 1}}});
+        const qint64 id = showScriptRun("script-histograms", "", events);
+        QVERIFY(id > 0);
         RunView *view = m_window->runView();
-        QTRY_COMPARE_WITH_TIMEOUT(view->runId(), id, 5000);
         view->tabs()->setCurrentIndex(RunView::Histograms);
         HistogramsPage *hist = view->histograms();
         QTRY_COMPARE_WITH_TIMEOUT(hist->histogramNames(), QStringList{QStringLiteral("grad_norm")}, 10000);
@@ -818,9 +841,30 @@ private Q_SLOTS:
         QVERIFY2(range.lower == 0 && range.upper == 3, qPrintable(QStringLiteral("%1..%2").arg(range.lower).arg(range.upper)));
         QCOMPARE(hist->barsPlot()->xAxis->label(), QStringLiteral("value"));
         shoot(QStringLiteral("run-histograms-script"));
-        auto store = lbk::Store::open(m_storePath.toStdString()); // the run lists of the tests after count runs
-        QVERIFY(store.ok() && (*store)->deleteRun(id).ok());
-        QTRY_VERIFY_WITH_TIMEOUT(!findRun(m_window->store(), id), 15000);
+        forgetRun(id);
+    }
+
+    // Found by a review: a binary evaluation whose split held one class gives ROC-AUC and PR-AUC as null (so does a
+    // script's evaluation), and the Classes page read them as numbers: nlohmann threw through Qt's event loop.
+    void anEvaluationWithoutAuc()
+    {
+        const json summary = {
+            {"accuracy", 1.0}, {"roc_auc", nullptr}, {"pr_auc", nullptr}, {"examples", 40},
+            {"roc", {{0.0, 0.0}, {nullptr, 1.0}, {1.0, 1.0}}}, {"pr", json::array()},
+            {"per_class", {{{"label", "other"}, {"precision", 1.0}, {"recall", 1.0}, {"f1", 1.0}, {"support", 40}},
+                           {{"label", "cs.RO"}, {"precision", nullptr}, {"recall", nullptr}, {"f1", nullptr},
+                            {"support", 0}}}}};
+        const qint64 id = showScriptRun(
+            "script-no-auc", "binary", {{{"type", "evaluation"}, {"step", 10}, {"split", "val"}, {"summary", summary}}});
+        QVERIFY(id > 0);
+        RunView *view = m_window->runView();
+        view->tabs()->setCurrentIndex(RunView::Classes);
+        QTRY_COMPARE_WITH_TIMEOUT(view->classes()->model()->rowCount(), 2, 10000);
+        QCOMPARE(view->classes()->model()->index(1, PerClassModel::F1).data().toString(), QStringLiteral("-"));
+        QTRY_VERIFY_WITH_TIMEOUT(view->classes()->rocPlot()->graphCount() >= 1, 10000);
+        QCOMPARE(view->classes()->rocPlot()->graph(0)->name(), QStringLiteral("ROC (ROC-AUC -)"));
+        QCOMPARE(view->classes()->rocPlot()->graph(0)->dataCount(), 2); // the point with a null left out
+        forgetRun(id);
     }
 
     // A masked-language-model pre-training run: its held-out loss, masked-token accuracy and perplexity are curves

@@ -3,7 +3,10 @@
 #include <QBrush>
 #include <QColor>
 
+#include <cmath>
+
 #include "format.h"
+#include "protocol/eventreader.h"
 
 namespace labbook {
 
@@ -16,11 +19,12 @@ void PerClassModel::setSummary(const nlohmann::json &summary)
             if (!c.is_object())
                 continue;
             Row r;
-            r.label = qs(c.value("label", std::string()));
-            r.precision = c.value("precision", 0.0);
-            r.recall = c.value("recall", 0.0);
-            r.f1 = c.value("f1", 0.0);
-            r.support = c.value("support", qint64(0));
+            // A script's evaluation may give a figure as null (NaN in JSON): read as nothing, never thrown.
+            r.label = qs(lbk::event::getStr(c, "label"));
+            r.precision = lbk::event::getNum(c, "precision").value_or(std::nan(""));
+            r.recall = lbk::event::getNum(c, "recall").value_or(std::nan(""));
+            r.f1 = lbk::event::getNum(c, "f1").value_or(std::nan(""));
+            r.support = lbk::event::getInt(c, "support").value_or(0);
             m_rows.push_back(r);
         }
     }
@@ -52,7 +56,7 @@ QVariant PerClassModel::data(const QModelIndex &index, int role) const
             return r.label;
         if (index.column() == Support)
             return formatCount(r.support);
-        return QString::number(value, 'f', 3);
+        return std::isfinite(value) ? QString::number(value, 'f', 3) : QStringLiteral("-");
     case SortRole:
         if (index.column() == Label)
             return r.label;
@@ -61,7 +65,7 @@ QVariant PerClassModel::data(const QModelIndex &index, int role) const
         return index.column() == Label ? QVariant() : QVariant(int(Qt::AlignRight | Qt::AlignVCenter));
     case Qt::BackgroundRole:
         // A bar-like tint that makes weak classes visible at a glance.
-        if (index.column() == F1) {
+        if (index.column() == F1 && std::isfinite(r.f1)) {
             QColor c = QColor::fromHsvF(float(0.33 * r.f1), 0.7f, 0.85f);
             c.setAlphaF(0.45f);
             return QBrush(c);
