@@ -31,6 +31,7 @@
 #include "runservice.h"
 #include "storeservice.h"
 #include "usecases/runactions.h"
+#include "util/filebytes.h"
 #include "views/sweepdialog.h"
 #include "views/sweeppage.h"
 #include "launch/process.h"
@@ -526,15 +527,19 @@ void MainWindow::startSweep(const nlohmann::json &sweep)
     const QFileInfo store(m_store->path());
     const QString dir = store.dir().filePath(store.completeBaseName() + QStringLiteral(".runs/sweeps"));
     QDir().mkpath(dir);
-    const QString stem = QString::fromStdString(sweep.value("name", std::string("sweep"))) + QLatin1Char('-') +
-                         QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+    // The name as a file name's stem: a name of any text ("lr/wd", "../x") stays one file in the sweeps folder
+    // (found by a review: "lr/wd" could not be written, "../x" was written outside it).
+    QString name = QString::fromStdString(sweep.value("name", std::string("sweep")));
+    for (QChar &c : name)
+        if (!c.isLetterOrNumber() && c != QLatin1Char('-') && c != QLatin1Char('_'))
+            c = QLatin1Char('_');
+    const QString stem =
+        name + QLatin1Char('-') + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
     const QString file = QDir(dir).filePath(stem + QStringLiteral(".json"));
-    QFile out(file);
-    if (!out.open(QIODevice::WriteOnly) || out.write(QByteArray::fromStdString(sweep.dump(2))) < 0) {
-        showProblem(tr("Cannot start the sweep"), tr("%1: cannot write the sweep file").arg(file));
+    if (const auto written = lbk::writeFileReplacing(file.toStdString(), sweep.dump(2) + "\n"); !written) {
+        showProblem(tr("Cannot start the sweep"), QString::fromStdString(written.message()));
         return;
     }
-    out.close();
     std::vector<std::string> args = {"--store", m_store->path().toStdString()};
     if (QFileInfo::exists(m_runService->targetsPath())) // without the file every sweep is local
         args.insert(args.end(), {"--targets", m_runService->targetsPath().toStdString()});

@@ -1,8 +1,11 @@
 // Compare as a user audit met it, in the main window on a store of records written as workers and the sweep
 // scheduler write them: runs of other labels said in words, wrapped inside the window; a folded sweep row that is
 // the sweep's own best trial with the sweep's status; a folded run group compared as all its seeds. Writes
-// screenshots/compare-labels-differ.png, runs-folded-sweep.png and compare-folded-group.png.
+// screenshots/compare-labels-differ.png, runs-folded-sweep.png and compare-folded-group.png; another pair compared
+// opens its Curves on the metric it is selected by (compare-curves-own-metric.png).
 #include <QtTest>
+
+#include <algorithm>
 
 #include <QAction>
 #include <QCheckBox>
@@ -23,6 +26,7 @@
 #include "store/store.h"
 #include "sweep/groups.h"
 #include "views/compareview.h"
+#include "views/curvespage.h"
 #include "views/runsbrowser.h"
 
 using nlohmann::json;
@@ -296,6 +300,43 @@ private Q_SLOTS:
         QCOMPARE(cmp->predictionsModel()->joinedCount(), 0);
         QVERIFY2(info->text().contains(QLatin1String("A and B predict different labels")), qPrintable(info->text()));
         cmp->setOutcome(0);
+    }
+
+    // Found by an audit: with Curves in view, comparing another pair kept the last pair's ticks (or fell back to the
+    // losses) instead of opening on the metric the runs are selected by.
+    void anotherComparisonOpensOnItsMetric()
+    {
+        qint64 byAccuracy[2] = {0, 0};
+        {
+            auto store = lbk::Store::open(m_storePath.toStdString());
+            QVERIFY(store);
+            for (int i = 0; i < 2; ++i) {
+                lbk::NewRun nr;
+                nr.name = "by-accuracy-" + std::to_string(i);
+                nr.task = "multiclass";
+                nr.config = {{"labels", labels("multiclass", 1)}, {"evaluation", {{"metric", "accuracy"}}}};
+                byAccuracy[i] = (*store)->createRun(nr)->id;
+                const std::string line = evaluation(1, 0.5 + 0.1 * i);
+                const std::vector<std::string_view> lines = {line};
+                QVERIFY((*store)->ingestLines(byAccuracy[i], lines, 1000).ok());
+                QVERIFY((*store)->setStatus(byAccuracy[i], lbk::RunStatus::Finished).ok());
+            }
+        }
+        const auto known = [this](qint64 id) {
+            const auto &runs = m_window->store()->runs();
+            return std::any_of(runs.begin(), runs.end(), [id](const lbk::RunSummary &r) { return r.id == id; });
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(known(byAccuracy[0]) && known(byAccuracy[1]), 5000);
+        m_window->compareRuns({m_seeds[0], m_other});
+        CompareView *cmp = m_window->compareView();
+        cmp->tabs()->setCurrentIndex(1); // Curves
+        QTRY_COMPARE_WITH_TIMEOUT(cmp->curves()->selectedKeys(), QStringList{QStringLiteral("val/macro_f1")}, 5000);
+        m_window->compareRuns({byAccuracy[0], byAccuracy[1]});
+        QTRY_COMPARE_WITH_TIMEOUT(cmp->curves()->selectedKeys(), QStringList{QStringLiteral("val/accuracy")}, 5000);
+        shoot(QStringLiteral("compare-curves-own-metric"), m_window.get());
+        auto store = lbk::Store::open(m_storePath.toStdString()); // the run list as the other tests count it
+        QVERIFY(store && (*store)->deleteRun(byAccuracy[0]).ok() && (*store)->deleteRun(byAccuracy[1]).ok());
+        QTRY_VERIFY_WITH_TIMEOUT(!known(byAccuracy[0]) && !known(byAccuracy[1]), 5000);
     }
 
     void cleanupTestCase() { m_window.reset(); }

@@ -1194,12 +1194,18 @@ private Q_SLOTS:
     {
         json e = lbk::readJsonFile(LABBOOK_SOURCE_DIR "/experiments/debug.json").value();
         e["data"]["path"] = LABBOOK_SOURCE_DIR "/../shared/data/arxiv/arxiv-sample-5k.jsonl";
-        const json sweep = {{"name", "refused-sweep"}, {"experiment", e}, {"method", "grid"},
+        // Its name is no path: the sweep's file stays in the store's sweeps folder (found by a review: "../x" was
+        // written outside it).
+        const json sweep = {{"name", "../refused/sweep"}, {"experiment", e}, {"method", "grid"},
                             {"metric", "val/acuracy"}, {"parameters", {{"optimizer.lr", {{"values", {0.1, 0.2}}}}}}};
         m_window->startSweep(sweep);
         QMessageBox *box = nullptr;
         QTRY_VERIFY_WITH_TIMEOUT((box = problemBox(QStringLiteral("Sweep failed"))) != nullptr, 30000);
         QVERIFY2(box->text().contains(QStringLiteral("val/acuracy")), qPrintable(box->text()));
+        const QFileInfo store(m_storePath);
+        const QDir sweeps(store.dir().filePath(store.completeBaseName() + QStringLiteral(".runs/sweeps")));
+        QVERIFY2(!sweeps.entryList({QStringLiteral("___refused_sweep-*.json")}).isEmpty(),
+                 qPrintable(sweeps.entryList().join(QLatin1Char(' '))));
         shoot(QStringLiteral("sweep-refused"), box);
         box->done(QMessageBox::Ok);
     }

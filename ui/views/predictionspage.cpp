@@ -431,7 +431,10 @@ void PredictionsPage::applyQuery()
     q.minConfidence = m_minConf->value();
     q.maxConfidence = m_maxConf->value();
     q.text = m_text->text();
+    const bool narrowed = !(q == m_model->query());
     m_model->setQuery(q);
+    if (narrowed) // another filter's rows from their first (found by an audit: the list stayed at the bottom)
+        m_table->scrollToTop();
     const bool tokens = lbk::isPretraining(m_run);
     m_count->setText((tokens ? tr("%L1 of %L2 masked tokens shown (step %3, %4)") : tr("%L1 of %L2 papers shown (step %3, %4)"))
                          .arg(m_model->rowCount())
