@@ -521,9 +521,11 @@ std::string stagedDataPath(const std::string &written, const fs::path &local, co
 Result<RemoteRunInfo> readRemoteInfo(const RunSummary &run)
 {
     std::ifstream in(infoPath(run));
-    if (!in)
-        return Error{"run " + std::to_string(run.id) + ": " + infoPath(run).string() +
-                     " is missing, so where it runs is unknown"};
+    if (!in) // (found by an audit: "where it runs is unknown" of a run whose target the store names)
+        return Error{"run " + std::to_string(run.id) + " was to train on " + run.target + " but has no " +
+                     infoPath(run).string() + ": its launch failed before the host took it (or the file was "
+                     "removed), so there is nothing there to follow or resume; start it again with `lbk run "
+                     "--target " + run.target + "` and its experiment file"};
     auto j = json::parse(in, nullptr, false);
     if (!j.is_object())
         return Error{infoPath(run).string() + ": not valid JSON"};
@@ -540,7 +542,11 @@ Status writeRemoteInfo(const RunSummary &run, const RemoteRunInfo &info)
 {
     const json doc = {{"target", info.target}, {"run_dir", info.runDir}, {"job_id", info.jobId},
                       {"state", info.state}, {"reason", info.reason}};
-    return writeFileReplacing(infoPath(run), doc.dump(2) + "\n", 0600);
+    if (auto written = writeFileReplacing(infoPath(run), doc.dump(2) + "\n", 0600); !written)
+        return written;
+    std::error_code ec;
+    fs::permissions(infoPath(run), fs::perms::owner_read | fs::perms::owner_write, ec);
+    return okStatus();
 }
 
 namespace {
@@ -737,10 +743,13 @@ Result<StartState> adoptStartedWorker(Store &store, const Target &t, const RunSu
 {
     RemoteShell sh(t);
     const std::string rd = shellQuote(info.runDir);
+    // The start script first: it writes worker.pid before it ends, so once it is gone the file says all there is.
+    // (Asked the other way round, a start that wrote worker.pid and ended between the two questions read as one that
+    // ended without a worker: found by a fresh ./test.sh on a loaded machine.)
     auto out = sh.run("cd " + rd + " 2>/dev/null || { echo 'LBK-START gone'; exit 0; }\n"
-                      "if [ -s worker.pid ]; then echo \"LBK-START pid $(cat worker.pid)\"\n"
-                      "elif [ -s starter.pid ] && kill -0 \"$(cat starter.pid)\" 2>/dev/null; then\n"
+                      "if [ -s starter.pid ] && kill -0 \"$(cat starter.pid)\" 2>/dev/null; then\n"
                       "  echo 'LBK-START starting'\n"
+                      "elif [ -s worker.pid ]; then echo \"LBK-START pid $(cat worker.pid)\"\n"
                       "else echo 'LBK-START gone'; fi",
                       {}, 60);
     if (!out)
@@ -806,7 +815,10 @@ Result<std::string> cancelRun(Store &store, const Target &target, const RunSumma
                 "withdrawing the start",
                 "cd " + shellQuote(info->runDir) + " || exit 1\ntouch withdrawn\ns=$(cat starter.pid 2>/dev/null)\n"
                 "[ -n \"$s\" ] && { kill -TERM -\"$s\" 2>/dev/null ||\n"
-                "  { pkill -TERM -P \"$s\" 2>/dev/null; kill -TERM \"$s\" 2>/dev/null; }; }\ntrue");
+                "  { pkill -TERM -P \"$s\" 2>/dev/null; kill -TERM \"$s\" 2>/dev/null; }; }\n"
+                // a worker this start launched just before the mark (the script past its last look at it)
+                "p=$(cat worker.pid 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM -\"$p\" 2>/dev/null || "
+                "kill -TERM \"$p\" 2>/dev/null; }\ntrue");
             if (!out)
                 return out.error();
             (void)store.setStatus(run.id, RunStatus::Cancelled,
