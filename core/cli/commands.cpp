@@ -1040,7 +1040,7 @@ void printOtherSummary(const RunDetail &r)
     // test_checkpoint: the test line says "(the kept checkpoint)" (an MLM run, which has no test, listed it).
     static const std::set<std::string> shownElsewhere = {"final", "final_step", "best", "best_step", "run", "data",
                                                           "lr_suggestion", "kept_checkpoint", "val_best_f1",
-                                                          "test_checkpoint"};
+                                                          "test_checkpoint", "val_labels"};
     Table t({"KEY", "VALUE"});
     bool any = false;
     for (const auto &[k, v] : r.summary.items()) {
@@ -1447,21 +1447,13 @@ void addRecordJson(const Store &store, int64_t run, json &doc)
 }
 
 // --out FILE of an export: replaced whole once written (writeFileReplacing), so a full disk leaves an earlier export
-// as it was; a device or pipe (/dev/stdout) is written as it is.
+// as it was; a device or pipe (/dev/stdout) is written through.
 Status writeOutputFile(const std::string &path, std::string_view text)
 {
     std::error_code ec;
     const fs::path parent = fs::absolute(path, ec).parent_path();
     if (!fs::is_directory(parent, ec))
         return Error{path + ": cannot write the export: the folder " + parent.string() + " does not exist"};
-    if (const auto st = fs::status(path, ec); fs::exists(st) && !fs::is_regular_file(st)) {
-        std::FILE *f = std::fopen(path.c_str(), "w");
-        const bool written = f && std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
-        const std::string why = std::strerror(errno);
-        if (f)
-            std::fclose(f);
-        return written ? okStatus() : Status(Error{path + ": cannot write the export: " + why});
-    }
     return writeFileReplacing(path, text);
 }
 

@@ -8,6 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
+#include <string>
+
+#include <poll.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -473,6 +478,23 @@ int dispatch(const Invocation &inv, EngineCommands &engine)
 
 } // namespace
 
+// Why what the command printed did not all reach its standard output (found by an audit: `lbk export` to a full
+// disk's file through the shell's > exited 0 with the file cut); nothing when it did. A reader that stopped reading
+// (`| head`, a broken pipe now or at an earlier write) is no failure.
+static std::optional<std::string> outputFailure()
+{
+    const bool flushed = std::fflush(stdout) == 0;
+    const int why = errno;
+    if (flushed && !std::ferror(stdout))
+        return std::nullopt;
+    if (!flushed)
+        return why == EPIPE ? std::nullopt : std::optional<std::string>(std::strerror(why));
+    pollfd out{STDOUT_FILENO, 0, 0}; // an earlier write failed: errno is long gone, but a closed pipe still says so
+    if (::poll(&out, 1, 0) == 1 && (out.revents & POLLERR))
+        return std::nullopt;
+    return "an earlier write to it failed";
+}
+
 int runCommand(const Invocation &inv, EngineCommands &engine)
 {
     suggestWithStore(inv.common.store, inv.common.targets);
@@ -481,10 +503,8 @@ int runCommand(const Invocation &inv, EngineCommands &engine)
         printError(damage->message);
         return rc == kOk ? kFailed : rc;
     }
-    // What the command printed must have been written (found by an audit: `lbk export` to a full disk's file through
-    // the shell's > exited 0 with the file cut). A reader that stopped reading (`| head`) is no failure.
-    if ((std::fflush(stdout) != 0 || std::ferror(stdout)) && errno != EPIPE) {
-        printError(std::string("writing the output failed: ") + std::strerror(errno));
+    if (const auto failed = outputFailure()) {
+        printError("writing the output failed: " + *failed);
         return rc == kOk ? kFailed : rc;
     }
     return rc;

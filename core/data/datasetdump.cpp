@@ -5,19 +5,26 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
+#include "data/papercache.h"
 
 namespace lbk {
 
 using nlohmann::json;
 
-Result<SplitExamples> splitExamples(const Experiment &exp, const std::string &dataRoot)
+Result<SplitExamples> splitExamples(const Experiment &exp, const std::string &dataRoot,
+                                    const std::filesystem::path &cacheRoot)
 {
     SplitExamples out;
     out.source = dataSourcePath(exp.data, dataRoot);
     auto files = resolveDataFiles(exp.data.paths, dataRoot);
     if (!files)
         return files.error();
-    auto papers = readPaperFiles(*files, exp.data);
+    ReadNeeds needs;
+    needs.abstracts = exp.data.text != TextField::Title; // as a run reads them, so its cache entry is the one found
+    ReadReport report;
+    PaperCacheUse cache;
+    auto papers = cacheRoot.empty() ? readPaperFiles(*files, exp.data)
+                                    : readPaperFilesCached(*files, exp.data, needs, cacheRoot, report, cache);
     if (!papers)
         return papers.error();
     out.papers = std::move(*papers);
@@ -45,7 +52,9 @@ Result<DatasetDump> writeDataset(const Experiment &exp, const std::string &dataR
     const auto *papers = &examples->papers;
     const auto *data = &examples->data;
     const auto *split = &examples->split;
-    std::ofstream os(out, std::ios::binary);
+    // Written beside it and renamed once whole (found by an audit: a full disk left a cut file, said only by the exit).
+    const std::filesystem::path partial = out.string() + ".partial";
+    std::ofstream os(partial, std::ios::binary);
     if (!os)
         return Error{out.string() + ": cannot write the dataset"};
     std::vector<const char *> splitOf(data->paper.size(), "none");
@@ -67,8 +76,15 @@ Result<DatasetDump> writeDataset(const Experiment &exp, const std::string &dataR
                   .dump(-1, ' ', false, json::error_handler_t::replace)
            << '\n';
     }
-    if (!os)
-        return Error{out.string() + ": write failed"};
+    os.close();
+    std::error_code ec;
+    if (!os) {
+        std::filesystem::remove(partial, ec);
+        return Error{out.string() + ": write failed (is the disk full?); nothing was written there"};
+    }
+    std::filesystem::rename(partial, out, ec);
+    if (ec)
+        return Error{out.string() + ": cannot replace it: " + ec.message()};
     return DatasetDump{data->paper.size(), split->train.size(), split->validation.size(), split->test.size()};
 }
 

@@ -20,7 +20,9 @@ struct SplitExamples {
     LabeledData data;
     DataSplit split;
 };
-Result<SplitExamples> splitExamples(const Experiment &exp, const std::string &dataRoot);
+// cacheRoot: read through the paper cache there (a run's own read of its data left an entry), else from the files.
+Result<SplitExamples> splitExamples(const Experiment &exp, const std::string &dataRoot,
+                                    const std::filesystem::path &cacheRoot = {});
 
 struct DatasetDump {
     size_t examples = 0, train = 0, validation = 0, test = 0;

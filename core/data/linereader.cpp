@@ -123,6 +123,11 @@ private:
 
 } // namespace
 
+bool namedZstd(const fs::path &file)
+{
+    return file.extension() == ".zst";
+}
+
 Result<std::unique_ptr<ByteSource>> openByteSource(const fs::path &file, bool zstd)
 {
     const std::string name = file.string();

@@ -15,6 +15,9 @@ namespace lbk {
 
 class ByteSource;
 Result<std::unique_ptr<ByteSource>> openByteSource(const std::filesystem::path &file, bool zstd);
+// Whether a file's name says it is zstd-compressed (.zst): opened so, one that is not is said to be damaged or plain
+// text, not read as text that fails to parse (found by an audit: lbk predict said "bad JSON at column 1").
+bool namedZstd(const std::filesystem::path &file);
 
 // A stream of bytes; read() returns 0 at the end, and sets error (a complete message naming the file) when it fails.
 class ByteSource {

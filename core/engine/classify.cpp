@@ -19,6 +19,7 @@
 #include "engine/tokenizer.h"
 #include "hf/headlabels.h"
 #include "util/cacheentry.h"
+#include "util/filebytes.h"
 
 namespace lbk {
 
@@ -215,10 +216,11 @@ Status ClassifyObjective::prepare()
     m_tokens = encodeExamples(texts);
     m_rows = tokenRowsFor(m_ctx.exp.model, m_tokenizer->vocabSize());
     m_outputs = m_data.kind == TaskKind::Binary ? 1 : int(m_data.labelNames.size());
-    if (m_ctx.rank == 0) {
-        std::ofstream labels(m_ctx.options.runDir / "labels.json");
-        labels << json(m_data.labelNames).dump(2) << '\n';
-    }
+    // Replaced whole: a predict reading it meanwhile (a resume's setup) never sees it cut, and a full disk fails here.
+    const std::string labels = json(m_data.labelNames).dump(2) + "\n";
+    if (m_ctx.rank == 0)
+        if (auto written = writeFileReplacing(m_ctx.options.runDir / "labels.json", labels); !written)
+            return written;
     return Unit{};
 }
 

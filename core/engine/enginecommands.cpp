@@ -41,18 +41,20 @@ struct StoreRun {
     RunDetail run;
 };
 
-// The run's labels.json against the labels its validation was scored over (the summary's "labels", as the store
+// The run's labels.json against the labels its validation was scored over (the summary's "val_labels", as the store
 // noted them): a file edited or swapped since would name every output wrongly, and an export would checksum it as
 // sound (found by an audit). Runs recorded before the store noted their labels are not checked.
 Status labelsAsEvaluated(const RunDetail &run)
 {
-    const auto noted = run.summary.find("labels");
+    const auto noted = run.summary.find("val_labels");
     const fs::path file = fs::path(run.runDir) / "labels.json";
     std::error_code ec;
     if (noted == run.summary.end() || !noted->is_array() || !fs::exists(file, ec))
         return okStatus();
     const auto read = readJsonFile(file);
-    if (read && *read == *noted)
+    if (!read) // unreadable is not "changed": said as it is
+        return read.error();
+    if (*read == *noted)
         return okStatus();
     return badInput(file.string() + " is not the list of labels the run was evaluated over (" +
                     std::to_string(noted->size()) + ", in the order " + clipped(noted->dump(), 120) +

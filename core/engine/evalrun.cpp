@@ -10,6 +10,7 @@
 #include "engine/guarded.h"
 #include "engine/evaluation.h"
 #include "engine/loadedmodel.h"
+#include "engine/tokenizer.h"
 #include "engine/threads.h"
 #include "protocol/journal.h"
 #include "store/store.h"
@@ -100,21 +101,28 @@ Status checkSplitName(const std::string &split)
     return okStatus();
 }
 
-// How many of the examples the run trained on: their papers' ids among its training split's, the run's own data
-// read and split again as it was (found by an audit: a file of its training papers under another name was scored
-// without a caution). nullopt when that data cannot be read here.
-std::optional<size_t> trainedOn(const LoadedModel &lm, const std::vector<Paper> &papers, const LabeledData &data,
-                                const std::string &dataRoot)
+// A paper as the overlap check knows it: its id and its title (a paper without an id is named by its line number,
+// which another file's line may share; the title tells them apart).
+std::string paperKey(const Paper &p)
 {
-    auto examples = splitExamples(lm.exp, dataRoot);
+    return canonicalPaperId(p.id) + '\n' + p.title;
+}
+
+// How many of the examples the run trained on: their papers among its training split's, the run's own data read
+// (through the paper cache its run left) and split again as it was (found by an audit: a file of its training papers
+// under another name was scored without a caution). The reason when that data cannot be read here.
+Result<size_t> trainedOn(const LoadedModel &lm, const std::vector<Paper> &papers, const LabeledData &data,
+                         const std::string &dataRoot)
+{
+    auto examples = splitExamples(lm.exp, dataRoot, cacheRoot({}));
     if (!examples)
-        return std::nullopt;
+        return examples.error();
     std::unordered_set<std::string> train;
     for (size_t i : examples->split.train)
-        train.insert(canonicalPaperId(examples->papers[examples->data.paper[i]].id));
+        train.insert(paperKey(examples->papers[examples->data.paper[i]]));
     size_t n = 0;
     for (size_t p : data.paper)
-        n += train.count(canonicalPaperId(papers[p].id));
+        n += train.count(paperKey(papers[p]));
     return n;
 }
 
@@ -125,10 +133,14 @@ std::vector<std::string> evalCautions(const LoadedModel &lm, const fs::path &fil
                                       const std::string &dataRoot)
 {
     std::vector<std::string> cautions;
-    if (const auto trained = trainedOn(lm, papers, data, dataRoot); trained && *trained > 0)
+    const auto trained = trainedOn(lm, papers, data, dataRoot);
+    if (trained && *trained > 0)
         cautions.push_back(std::to_string(*trained) + " of the " + counted(r.examples, "paper") + " of " +
                            file.filename().string() + " are in the run's training split, so the figures overstate "
                            "how it does on new papers");
+    else if (!trained)
+        cautions.push_back("whether the run trained on some of these papers is not checked: its own data cannot be "
+                           "read here (" + clipped(trained.message(), 200) + ")");
     constexpr int64_t kFew = 100;
     if (r.examples < kFew)
         cautions.push_back(file.filename().string() + ": " + counted(r.examples, "paper") + " with one of the "

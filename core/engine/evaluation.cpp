@@ -110,7 +110,9 @@ PredictionRow rankedRow(const float *row, const std::vector<int> &truthIdx, Task
     const size_t k = names.size();
     std::vector<size_t> order(k);
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return row[a] > row[b]; });
+    // Ties in label order, as Python's stable sort keeps them (the library writes the same rows).
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
     for (int t : truthIdx)
         r.truth.push_back(names[size_t(t)]);
     if (kind == TaskKind::MultiClass) {

@@ -63,8 +63,9 @@ std::string decisionRule(const json &card)
         return {};
     std::string rule = "The positive label is predicted from probability 0.5 up";
     if (const auto advice = thresholdAdvice(card.value("metrics", json::object()).value("val_best_f1", json())))
-        rule += "; on the validation split F1 peaks at " + figure(advice->f1) + " from p >= " + advice->threshold +
-                " (`lbk predict --threshold " + advice->threshold + "`)";
+        rule += "; at the run's last validation F1 peaked at " + figure(advice->f1) + " from p >= " +
+                advice->threshold + " (`lbk predict --threshold " + advice->threshold + "`; read off those weights, " +
+                "which may be later than these)";
     return rule + ".\n\n";
 }
 

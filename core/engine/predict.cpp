@@ -326,7 +326,7 @@ Result<LineRange> shardLines(const PredictOptions &o)
     if (std::error_code ec; !fs::is_regular_file(o.data, ec))
         return badInput("--shard: " + o.data.string() +
                         " is not a regular file; a shard counts the file's lines first, so it must be read twice");
-    auto source = openByteSource(o.data, false);
+    auto source = openByteSource(o.data, namedZstd(o.data));
     if (!source)
         return badInput(source.message());
     LineReader reader(**source);
@@ -735,7 +735,7 @@ Result<PredictResult> predictAll(const PredictOptions &o)
     const auto range = table ? Result<LineRange>(LineRange{}) : shardLines(o);
     if (!range)
         return range.error();
-    auto source = table ? Result<std::unique_ptr<ByteSource>>(nullptr) : openByteSource(o.data, false);
+    auto source = table ? Result<std::unique_ptr<ByteSource>>(nullptr) : openByteSource(o.data, namedZstd(o.data));
     if (!source)
         return badInput(source.message());
     auto out = Output::open(o, predictInputs(o, *format, **lm));

@@ -111,7 +111,8 @@ std::string zipDamage(const std::filesystem::path &path)
     std::vector<char> buffer(1 << 20);
     char name[1024];
     std::string problem;
-    for (int at = unzGoToFirstFile(zip); at == UNZ_OK && problem.empty(); at = unzGoToNextFile(zip)) {
+    int at = unzGoToFirstFile(zip);
+    for (; at == UNZ_OK && problem.empty(); at = unzGoToNextFile(zip)) {
         if (unzGetCurrentFileInfo64(zip, nullptr, name, sizeof name, nullptr, 0, nullptr, 0) != UNZ_OK ||
             unzOpenCurrentFile(zip) != UNZ_OK) {
             problem = "the archive's directory is damaged";
@@ -127,6 +128,8 @@ std::string zipDamage(const std::filesystem::path &path)
             problem = std::string("its record ") + name + " does not match the checksum written with it";
     }
     unzClose(zip);
+    if (problem.empty() && at != UNZ_END_OF_LIST_OF_FILE) // the directory ends early: its entries after that are lost
+        problem = "the archive's directory is damaged after its first records";
     return problem;
 }
 

@@ -83,27 +83,44 @@ void fillFromWorkerConfig(ExternalRun &request, const std::string &kind)
         request.kind = kind;
 }
 
-// A Labbook run folder's files beside its journal (experiment.json, labels.json, the tokenizer, checkpoints/), into
-// the run's new folder: hard links where the two are on one file system, else copies. Nothing for a script's journal.
+// What a Labbook run's folder holds that its model and a resume are built from (engine/loadedmodel.cpp, the
+// trainer), besides its checkpoints; its journal comes by importJournal, and what says where and how it ran
+// (remote.json, worker.pid, logs) stays behind.
+constexpr const char *kRunFiles[] = {"experiment.json", "labels.json", "tokenizer.model", "corpus.key", "hf"};
+
+// A Labbook run's files from the folder of the journal brought (a store rebuilt from its run folders), into the
+// run's own folder: copies, but the checkpoints hard-linked where the two folders share a file system (a checkpoint is
+// renamed into place when saved, so neither run ever writes through the other's). What the folder holds already stays.
 Status bringRunFolder(const fs::path &from, const fs::path &to)
 {
     std::error_code ec;
-    if (!fs::exists(from / "experiment.json", ec) || fs::equivalent(from, to, ec))
+    if (fs::equivalent(from, to, ec))
         return okStatus();
-    for (const auto &entry : fs::directory_iterator(from, ec)) {
-        const auto name = entry.path().filename().string();
-        if (name == "journal.jsonl" || name.rfind("journal.jsonl.", 0) == 0)
+    if (const fs::path inside = fs::relative(to, from, ec); !ec && !inside.empty() && *inside.begin() != "..")
+        return badInput(to.string() + " is inside " + from.string() + ", the folder it would take the run's files "
+                        "from: give the new store a place outside the run's folder");
+    const auto failed = [&](const fs::path &what) {
+        return Error{what.string() + ": cannot bring it into the run's folder " + to.string() + ": " + ec.message()};
+    };
+    for (const char *name : kRunFiles)
+        if (fs::exists(from / name, ec) && !fs::exists(to / name, ec)) {
+            fs::copy(from / name, to / name, fs::copy_options::recursive, ec);
+            if (ec)
+                return failed(from / name);
+        }
+    if (!fs::is_directory(from / "checkpoints", ec))
+        return okStatus();
+    fs::create_directories(to / "checkpoints", ec);
+    for (const auto &entry : fs::directory_iterator(from / "checkpoints", ec)) {
+        const fs::path into = to / "checkpoints" / entry.path().filename();
+        if (!entry.is_regular_file(ec) || fs::exists(into, ec))
             continue;
-        const auto options = fs::copy_options::recursive | fs::copy_options::skip_existing;
-        std::error_code linked;
-        fs::copy(entry.path(), to / name, options | fs::copy_options::create_hard_links, linked);
-        if (linked)
-            fs::copy(entry.path(), to / name, options, ec);
+        if (std::error_code linked; fs::create_hard_link(entry.path(), into, linked), linked)
+            fs::copy_file(entry.path(), into, ec);
         if (ec)
-            return Error{entry.path().string() + ": cannot copy it into the run's folder " + to.string() + ": " +
-                         ec.message()};
+            return failed(entry.path());
     }
-    return ec ? Status(Error{from.string() + ": cannot read the folder: " + ec.message()}) : okStatus();
+    return ec ? Status(failed(from / "checkpoints")) : okStatus();
 }
 
 } // namespace
@@ -212,11 +229,6 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
     ec.clear();
     if (!same)
         fs::copy_file(journal, journalPath(run), fs::copy_options::overwrite_existing, ec);
-    if (!ec && newRun)
-        if (auto brought = bringRunFolder(fs::absolute(journal, ec).parent_path(), run.runDir); !brought) {
-            (void)store.setStatus(run.id, RunStatus::Failed, brought.message());
-            return brought.error();
-        }
     if (ec) {
         const std::string why = journal.string() + ": cannot copy the journal into the run's folder " + run.runDir +
                                 ": " + ec.message();
@@ -229,6 +241,12 @@ Result<IngestStats> importJournal(Store &store, const RunSummary &run, const fs:
     if (stats && !stats->finalEvent && now && isActive(now->status)) // (an end stored from an earlier copy stays)
         (void)store.markInterrupted(run.id, "the imported journal " + journal.string() +
                                                 " ends without reporting how the run ended");
+    // Labbook's worker wrote it (its run_started names the engine): the run's files beside it come too, also when it
+    // is recorded again (what failed to come before comes then).
+    if (stats && now && now->byWorker().value_or(false) && !same)
+        if (auto brought = bringRunFolder(fs::absolute(journal, ec).parent_path(), run.runDir); !brought)
+            return Error{"run " + std::to_string(run.id) + " is recorded, but not yet with its files: " +
+                         brought.message() + "; `lbk record --journal` of the same journal again brings them"};
     return stats;
 }
 

@@ -44,8 +44,9 @@ std::optional<RunDetail> recordedBefore(const Store &store, const ExternalRun &r
 // process writes the run, and for a file that does not continue the journal the run holds (another run's, with the
 // same uid): the run's copy is what the store can be rebuilt from.
 // newRun: the run was made for this journal, and fails with the copy; a run recorded before keeps its status.
-// A journal in a Labbook run's folder (experiment.json beside it: a store rebuilt from its run folders) brings the
-// folder's other files too (its checkpoints hard-linked where they can be), so the run can be scored and resumed.
+// A journal Labbook's worker wrote (a store rebuilt from its run folders) brings the files of its folder that the run
+// is scored and resumed from (experiment.json, labels.json, the tokenizer, checkpoints/ hard-linked where they can
+// be); what they fail to bring is said, and comes when the journal is recorded again.
 Result<IngestStats> importJournal(Store &store, const RunSummary &run, const std::filesystem::path &journal,
                                   bool newRun);
 

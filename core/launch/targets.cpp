@@ -474,7 +474,10 @@ Status saveTargetsFile(const fs::path &path, const json &document)
             return Error{path.parent_path().string() + ": cannot create the folder: " + ec.message()};
         fs::permissions(path.parent_path(), fs::perms::owner_all, ec);
     }
-    return writeFileReplacing(path, document.dump(2) + "\n", 0600); // it names hosts and keys: the owner's only
+    if (auto written = writeFileReplacing(path, document.dump(2) + "\n", 0600); !written)
+        return written;
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ec); // it names hosts and keys: the owner's
+    return okStatus();
 }
 
 } // namespace lbk

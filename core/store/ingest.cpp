@@ -508,8 +508,10 @@ private:
         // none, a run whose resumed worker died unreported stayed "running" once its pid was reused).
         if (auto pid = getInt(e, "pid"); pid && *pid != m_state.pid) {
             m_state.pid = *pid;
-            m_state.pidStart = getInt(e, "pid_start").value_or(0); // the one recorded belonged to another process
+            m_state.pidStart = 0; // the one recorded belonged to another process
         }
+        if (auto start = getInt(e, "pid_start"); start && getInt(e, "pid") == m_state.pid)
+            m_state.pidStart = *start;
         if (auto it = e.find("kind"); it != e.end() && it->is_string() && !it->get_ref<const std::string &>().empty())
             m_state.kind = it->get<std::string>();
         if (const json *config = getObj(e, "config"); config && m_state.configEmpty && !config->empty()) {
@@ -749,7 +751,7 @@ private:
         return okStatus();
     }
 
-    // The labels the validation split is scored over, in the summary's "labels": runs whose labels sections are the
+    // The labels the validation split is scored over, in the summary's "val_labels": runs whose labels sections are the
     // same can still predict different labels (the same top_n or min_count over other data), which Compare must know
     // before it ranks them (labelingDifference).
     void noteLabels(const json &summary, const std::string &split)
@@ -762,7 +764,7 @@ private:
             if (c.is_object() && c.value("label", json()).is_string())
                 labels.push_back(c["label"]);
         if (!labels.empty())
-            m_state.summary["labels"] = std::move(labels);
+            m_state.summary["val_labels"] = std::move(labels);
     }
 
     // A split's figure at a step, from an evaluation or from a script's metric named "val/..." or "test/..." (as a

@@ -72,14 +72,14 @@ std::string keysThatDiffer(const std::vector<const json *> &sections)
     return out;
 }
 
-// Where runs that define their labels alike were scored over different labels (their summaries' "labels", as the
+// Where runs that define their labels alike were scored over different labels (their summaries' "val_labels", as the
 // ingester notes them): "run 2 has 10 labels, run 4 has 34; cs.CR, cs.DS and 22 more are not in every run"; empty
 // when every run that noted its labels has the same set.
 std::string recordedLabelsDiffer(const std::vector<RunDetail> &runs)
 {
     std::vector<std::pair<const RunDetail *, std::set<std::string>>> sets;
     for (const auto &r : runs)
-        if (const auto it = r.summary.find("labels"); it != r.summary.end() && it->is_array()) {
+        if (const auto it = r.summary.find("val_labels"); it != r.summary.end() && it->is_array()) {
             std::set<std::string> labels;
             for (const auto &l : *it)
                 if (l.is_string())

@@ -19,7 +19,7 @@ inline constexpr std::string_view kPredictionsCsvHeader =
 std::string predictedLabels(const PredictionRow &p, bool multiLabel, std::string_view sep = " ");
 
 // One CSV line of kPredictionsCsvHeader's columns, newline ended: truth and predicted labels joined by spaces,
-// probability the top label's, p_true empty where it is not defined (multi-label).
+// probability the top label's, p_true empty where it was not recorded (multi-label: the least probable true label's).
 std::string predictionsCsvRow(std::string_view split, int64_t step, const PredictionRow &p, bool multiLabel);
 
 } // namespace lbk

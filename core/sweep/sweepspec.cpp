@@ -199,9 +199,11 @@ void readParameter(const std::string &key, const json &v, SweepSpec &s, Problems
     // Trials that predict other labels (or pre-train instead of classify) have metrics that cannot rank them, and
     // the pruner would stop one by another's figures (found by an audit: a grid over labels.positive named a "best"
     // subject).
-    if (key.rfind("labels.", 0) == 0 || key == "training.objective") {
-        p.add(path, "changes what the trials predict, so one metric cannot rank them nor prune one by another: run "
-                    "one experiment (or one sweep) for each of these instead");
+    // (data.path, data.limit and split.* change which papers are scored, and with top_n or min_count the labels too.)
+    if (key.rfind("labels.", 0) == 0 || key.rfind("split.", 0) == 0 || key == "training.objective" ||
+        key == "data.path" || key == "data.limit") {
+        p.add(path, "changes what the trials predict or the papers they are scored on, so one metric cannot rank "
+                    "them nor prune one by another: run one experiment (or one sweep) for each of these instead");
         return;
     }
     if (!v.is_object()) {

@@ -15,7 +15,9 @@ Result<std::string> readFileBytes(const std::filesystem::path &file);
 // Writes a whole file, replacing any earlier one only once every byte is on disk (a temporary file beside it,
 // fsync'ed and renamed over it): a reader sees the old file or the new one, and a full disk or a failed write leaves
 // the old one as it was and is an Error (found by an audit: a save on a full disk left an empty experiment file, and
-// an export said "wrote" a cut file). mode: the new file's permissions.
-Status writeFileReplacing(const std::filesystem::path &file, std::string_view bytes, unsigned mode = 0644);
+// an export said "wrote" a cut file). A file replaced keeps its permissions (and owner, where this process may give
+// it); a new one gets `mode` less the umask. A link is followed to the file it names; a device, pipe or terminal
+// (/dev/stdout) is written through as it is.
+Status writeFileReplacing(const std::filesystem::path &file, std::string_view bytes, unsigned mode = 0666);
 
 } // namespace lbk

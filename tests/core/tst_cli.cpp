@@ -1,8 +1,13 @@
-// How lbk words a run (cli/runtext.h): the first line of `lbk show` and the end of `lbk run`; table cells.
+// How lbk words a run (cli/runtext.h): the first line of `lbk show` and the end of `lbk run`; table cells; text cut
+// for messages and files written whole (util/).
 #include <QtTest>
+
+#include <filesystem>
+#include <fstream>
 
 #include "cli/runtext.h"
 #include "cli/table.h"
+#include "util/filebytes.h"
 #include "util/text.h"
 
 using namespace lbk;
@@ -92,6 +97,33 @@ private Q_SLOTS:
         early.append(100, 'z');
         QCOMPARE(cli::keepInCell(early, early.find("\u27e6"), early.find("\u27e7") + 3), early);
         QCOMPARE(cli::keepInCell(greek, std::string::npos, std::string::npos), greek);
+    }
+
+    // A file replaced keeps its permissions, a link stays a link to the file it names, a device is written through,
+    // and a write that cannot be made leaves the file as it was (found by a review of the first version: it forced
+    // 0644, replaced links, and would have renamed over /dev/stdout).
+    void filesReplacedWhole()
+    {
+        QTemporaryDir dir;
+        const std::filesystem::path file = dir.filePath(QStringLiteral("a.json")).toStdString();
+        std::ofstream(file) << "old";
+        std::filesystem::permissions(file, std::filesystem::perms(0640));
+        QVERIFY(lbk::writeFileReplacing(file, "new").ok());
+        QCOMPARE(lbk::readFileBytes(file).value(), std::string("new"));
+        QCOMPARE(std::filesystem::status(file).permissions(), std::filesystem::perms(0640));
+        const std::filesystem::path link = dir.filePath(QStringLiteral("link.json")).toStdString();
+        std::filesystem::create_symlink(file, link);
+        QVERIFY(lbk::writeFileReplacing(link, "through the link").ok());
+        QVERIFY(std::filesystem::is_symlink(link));
+        QCOMPARE(lbk::readFileBytes(file).value(), std::string("through the link"));
+        QVERIFY(lbk::writeFileReplacing("/dev/null", "gone").ok());
+        const auto full = lbk::writeFileReplacing("/dev/full", "no room");
+        QVERIFY2(!full.ok() && full.message().find("No space left") != std::string::npos, full.message().c_str());
+        const auto nowhere = lbk::writeFileReplacing(dir.filePath(QStringLiteral("no/such/b.json")).toStdString(), "x");
+        QVERIFY(!nowhere.ok());
+        QCOMPARE(std::distance(std::filesystem::directory_iterator(dir.path().toStdString()),
+                               std::filesystem::directory_iterator()),
+                 std::ptrdiff_t(2)); // no temporary file left beside them
     }
 
     // Text cut for a message keeps whole characters, so the message stays valid UTF-8 (JSON cannot hold it else).

@@ -247,11 +247,11 @@ private Q_SLOTS:
         auto small = run("multilabel", ml50), large = run("multilabel", ml50), unknown = run("multilabel", ml50);
         small.id = 2;
         large.id = 4;
-        small.summary["labels"] = {"cs.CV", "cs.LG"};
-        large.summary["labels"] = {"cs.CV", "cs.LG", "cs.CR", "cs.DS", "cs.RO"};
+        small.summary["val_labels"] = {"cs.CV", "cs.LG"};
+        large.summary["val_labels"] = {"cs.CV", "cs.LG", "cs.CR", "cs.DS", "cs.RO"};
         QCOMPARE(labelingDifference({small, large, unknown}),
                  std::string("run 2 has 2 labels, run 4 has 5; cs.CR, cs.DS and 1 more are not in every run"));
-        large.summary["labels"] = {"cs.LG", "cs.CV"};
+        large.summary["val_labels"] = {"cs.LG", "cs.CV"};
         QCOMPARE(labelingDifference({small, large, unknown}), std::string());
     }
 

@@ -113,8 +113,10 @@ private Q_SLOTS:
                                                      << "parameters.lr: not an experiment key; did you mean "
                                                         "\"optimizer.lr\"?";
         QTest::newRow("the labels") << R"({"parameters": {"labels.positive": {"values": [["cs.CV"], ["cs.RO"]]}}})"
-                                    << "parameters.labels.positive: changes what the trials predict, so one metric "
-                                       "cannot rank them";
+                                    << "parameters.labels.positive: changes what the trials predict or the papers "
+                                       "they are scored on, so one metric cannot rank them";
+        QTest::newRow("the papers") << R"({"parameters": {"data.limit": {"values": [1000, 2000]}}})"
+                                    << "parameters.data.limit: changes what the trials predict or the papers";
         QTest::newRow("uniform on an int") << R"({"parameters": {"model.embedding_dim": {"uniform": [8, 64]}}})"
                                            << "parameters.model.embedding_dim.uniform: not for an integer key";
         QTest::newRow("a value twice in a grid")

@@ -905,6 +905,19 @@ private Q_SLOTS:
         QVERIFY(std::none_of(keys.begin(), keys.end(), [](const std::string &k) { return k.rfind("lr/", 0) == 0; }));
     }
 
+    // A file named .zst that is not zstd is said to be so, as training says it (found by an audit: "bad JSON at
+    // column 1"); plain text named so is read as zstd too, and told to drop the suffix.
+    void aFileNamedZstThatIsNot()
+    {
+        const QString fake = path("fake.jsonl.zst");
+        std::ofstream(fake.toStdString()) << R"({"id": "1", "title": "A paper"})" << '\n';
+        const auto r = lbk({QStringLiteral("predict"), QStringLiteral("debug"), QStringLiteral("--data"), fake,
+                            QStringLiteral("--out"), path("fake.jsonl")});
+        QVERIFY2(r.exitCode != 0 && r.err.contains(QStringLiteral("not zstd-compressed")) &&
+                     r.err.contains(QStringLiteral("drop the .zst suffix")),
+                 qPrintable(r.err));
+    }
+
     // A run's labels.json edited after it was evaluated would name every output wrongly: refused, naming the file
     // (found by an audit: predict scored with the swapped names, and export checksummed them as sound).
     void aChangedLabelsFileIsRefused()

@@ -567,16 +567,28 @@ private Q_SLOTS:
     {
         const QString file = m_dir.filePath(QStringLiteral("failing-sweep.json"));
         const std::string missing = m_dir.filePath(QStringLiteral("no-such-data.jsonl")).toStdString();
-        json spec = {{"experiment", LABBOOK_SOURCE_DIR "/experiments/debug.json"},
+        // Data with a fifth of its lines broken: every trial's limit on bad lines is lower (data.path itself cannot be
+        // swept: trials scored on other papers cannot be ranked).
+        const std::string broken = m_dir.filePath(QStringLiteral("broken-lines.jsonl")).toStdString();
+        {
+            std::ofstream out(broken);
+            for (int i = 0; i < 40; ++i)
+                out << (i % 5 == 0 ? std::string("{not json") : json{{"id", std::to_string(i)}, {"title", "Paper"},
+                                                                       {"categories", "cs.CV"}}.dump())
+                    << '\n';
+        }
+        json failing = json::parse(std::ifstream(LABBOOK_SOURCE_DIR "/experiments/debug.json"));
+        failing["data"]["path"] = broken;
+        json spec = {{"experiment", failing},
                      {"trials", 2},
                      {"parallel", 1},
-                     {"parameters", {{"data.path", {{"values", {missing, missing + "x"}}}}}}};
+                     {"parameters", {{"data.max_bad_share", {{"values", {0.0, 0.05}}}}}}};
         std::ofstream(file.toStdString()) << spec.dump();
         const QString store = storePath(QStringLiteral("failing"));
         auto r = lbk(store, {QStringLiteral("sweep"), file, QStringLiteral("-q")});
         QVERIFY(r.exitCode != 0);
         QVERIFY2(r.err.contains(QStringLiteral("every one of the 2 trials failed; trial ")) &&
-                     r.err.contains(QStringLiteral("no such file")),
+                     r.err.contains(QStringLiteral("data.max_bad_share")),
                  qPrintable(r.err));
         auto s = open(store);
         QCOMPARE(s->sweeps().at(0).status, lbk::SweepStatus::Failed);

@@ -128,7 +128,7 @@ void PredictionsModel::sortOrder()
         const Item &it = m_items[size_t(row)];
         switch (column) {
         case Confidence: return {it.confidence, nullptr};
-        case PTrue: return {std::isnan(it.pTrue) ? -1.0 : it.pTrue, nullptr};
+        case PTrue: return {it.pTrue, nullptr};
         case Correct: return {it.correct ? 1.0 : 0.0, nullptr};
         case Title: return {0, &it.title};
         case Truth: return {0, &it.truth};
@@ -144,6 +144,8 @@ void PredictionsModel::sortOrder()
             const int c = sa->compare(*sb, Qt::CaseInsensitive);
             return desc ? c > 0 : c < 0;
         }
+        if (std::isnan(va) != std::isnan(vb)) // a P(true) not recorded comes last either way (found by a review)
+            return std::isnan(vb);
         return desc ? va > vb : va < vb;
     });
 }
@@ -225,7 +227,8 @@ QVariant PredictionsModel::headerData(int section, Qt::Orientation orientation, 
     if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
         switch (section) {
         case Confidence: return tr("Confidence: the probability of the predicted label");
-        case PTrue: return tr("The probability the model gave the true label");
+        case PTrue: return tr("The probability the model gave the true label (multi-label: the least probable of the "
+                              "true labels)");
         default: return {};
         }
     }

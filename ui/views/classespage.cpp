@@ -58,8 +58,12 @@ ClassesPage::ClassesPage(StoreService *store, QWidget *parent)
     m_headline->setObjectName(QStringLiteral("headline"));
     m_headline->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_headline->setWordWrap(true);
-    bar->addWidget(m_headline, 1);
+    // The figures under the chooser, as wide as the page (found by an audit: beside it, a narrow page wrapped them
+    // under the chooser's edge and hid the threshold advice).
+    m_headline->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    bar->addStretch(1);
     layout->addLayout(bar);
+    layout->addWidget(m_headline);
     m_cautions = new QLabel(this);
     m_cautions->setObjectName(QStringLiteral("cautions"));
     m_cautions->setWordWrap(true);
@@ -80,7 +84,9 @@ ClassesPage::ClassesPage(StoreService *store, QWidget *parent)
     m_table->sortByColumn(PerClassModel::Support, Qt::DescendingOrder);
     m_table->verticalHeader()->setVisible(false);
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
-    m_table->horizontalHeader()->setSectionResizeMode(PerClassModel::Label, QHeaderView::Stretch);
+    // Class names whole ("n..." in a narrow page, found by an audit); the figures' columns take what is left.
+    m_table->horizontalHeader()->setSectionResizeMode(PerClassModel::Label, QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setStretchLastSection(true);
     m_curves = new QWidget(split);
     auto *curvesLayout = new QVBoxLayout(m_curves);
     curvesLayout->setContentsMargins(0, 0, 0, 0);

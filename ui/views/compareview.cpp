@@ -253,11 +253,16 @@ void CompareView::showRuns(Loaded read)
     m_curves->setRuns(summaries, QStringLiteral("val/") +
                                      (metric.is_string() ? qs(metric.get<std::string>()) : QStringLiteral("macro_f1")));
     showPredictions(names, std::move(read.predictions), labelsDiffer);
-    // One equal column per run beside the key column.
+    // One equal column per run beside the key column, which is as wide as its keys up to a third of the table
+    // (found by an audit: "eval:arxiv-sampl.../accuracy (best)" was cut at 220 pixels).
     for (const char *table : {"configDiffTable", "compareMetricsTable"})
-        if (auto *t = findChild<QTableView *>(QLatin1String(table)))
+        if (auto *t = findChild<QTableView *>(QLatin1String(table))) {
+            t->resizeColumnToContents(0);
+            const int third = std::max(220, t->viewport()->width() / 3);
+            t->horizontalHeader()->resizeSection(0, std::clamp(t->horizontalHeader()->sectionSize(0) + 8, 220, third));
             for (int c = 1; c < t->horizontalHeader()->count(); ++c)
                 t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
+        }
     Q_EMIT loaded();
 }
 

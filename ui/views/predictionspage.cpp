@@ -4,6 +4,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QBuffer>
 #include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
@@ -27,6 +28,7 @@
 #include "compactcombo.h"
 #include "filedialogs.h"
 #include "format.h"
+#include "util/filebytes.h"
 #include "maskedcontextdelegate.h"
 #include "models/confusionmodel.h"
 #include "models/predictionsmodel.h"
@@ -563,17 +565,15 @@ void PredictionsPage::filterToCell(const QString &trueLabel, const QString &pred
 
 bool PredictionsPage::exportCsv(const QString &path, QString *error) const
 {
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
-        if (error)
-            *error = tr("%1: %2").arg(path, f.errorString());
-        return false;
-    }
-    if (m_model->writeCsv(&f, ss(m_split->currentText()), m_step->currentText().toLongLong()))
-        return true;
-    if (error)
-        *error = tr("%1: %2").arg(path, f.errorString());
-    return false;
+    // Written whole, over an earlier export only once every row is on disk (as lbk export writes; found by a review).
+    QBuffer rows;
+    rows.open(QIODevice::WriteOnly);
+    m_model->writeCsv(&rows, ss(m_split->currentText()), m_step->currentText().toLongLong());
+    const std::string_view bytes(rows.data().constData(), size_t(rows.size()));
+    const auto written = lbk::writeFileReplacing(ss(path), bytes);
+    if (!written && error)
+        *error = qs(written.message());
+    return written.ok();
 }
 
 void PredictionsPage::copySelection() const
