@@ -103,6 +103,11 @@ private Q_SLOTS:
             r.summary["best"]["val/f1"] = 0.70;
             binary.setRuns({r});
             QCOMPARE(binary.index(0, RunsModel::BestF1).data().toString(), QStringLiteral("0.7000"));
+            // A multi-label run's is micro-F1, as it is selected by (macro-F1 sinks with its rare labels).
+            auto m = makeRun(6, "ml", lbk::RunStatus::Finished, 0.19, "multilabel");
+            m.summary["best"]["val/micro_f1"] = 0.69;
+            binary.setRuns({m});
+            QCOMPARE(binary.index(0, RunsModel::BestF1).data().toString(), QStringLiteral("0.6900"));
         }
 
         // A live merge: a new run at the top, one gone, one changed; rows of the others stay put.

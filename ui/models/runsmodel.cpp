@@ -321,8 +321,8 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
     if (role == Qt::ToolTipRole) {
         switch (section) {
         case BestF1:
-            return tr("Best validation F1: the positive class's for binary tasks, macro F1 otherwise (final when no "
-                      "best was recorded)");
+            return tr("Best validation F1: the positive class's for binary tasks, micro F1 for multi-label ones, "
+                      "macro F1 otherwise (final when no best was recorded)");
         case BestAccuracy: return tr("Best validation accuracy");
         case FinalLoss: return tr("Validation loss at the end of the run");
         default: return {};

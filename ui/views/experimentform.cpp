@@ -886,6 +886,9 @@ QString labelSummaryHtml(const lbk::LabeledData &labels)
         total += labels.labelCounts[i];
     }
     std::sort(dist.rbegin(), dist.rend());
+    // A share of the examples: of all labels given out, a multi-label paper's two labels would count it twice (found
+    // by an audit: cs.CV's 37% of papers read 22.8%). Binary and multi-class examples carry one label each.
+    total = int64_t(labels.paper.size());
     QString text = QStringLiteral("; %1 task, <b>%2 labels</b>, %L3 examples").arg(QLatin1String(lbk::toString(labels.kind)))
                        .arg(dist.size()).arg(labels.paper.size());
     if (labels.dropped > 0)

@@ -48,7 +48,12 @@ QString valueLabel(const std::vector<std::string> &names)
 }
 QString shareLabel(const std::vector<std::string> &names)
 {
-    return ofPapers(names) ? QObject::tr("share of papers") : QObject::tr("share of values");
+    // A multi-label evaluation's counts are of (paper, label) pairs (found by an audit: called papers).
+    const bool pairs = !names.empty() && std::all_of(names.begin(), names.end(), [](const std::string &n) {
+        return n.rfind("p_label:", 0) == 0;
+    });
+    return pairs ? QObject::tr("share of (paper, label) pairs")
+                 : ofPapers(names) ? QObject::tr("share of papers") : QObject::tr("share of values");
 }
 } // namespace
 
