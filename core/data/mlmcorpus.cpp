@@ -1,11 +1,11 @@
 #include "data/mlmcorpus.h"
 
 #include <fstream>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "data/packedfile.h"
+#include "util/filebytes.h"
 #include "util/stablehash.h"
 
 namespace lbk {
@@ -130,29 +130,11 @@ Result<MlmCorpus> openCached(const fs::path &base, const MlmCorpusRequest &r)
     return c;
 }
 
-// Written under a name of this process's own, then renamed: another process packing the same entry at once
-// never reads or moves a half-written file.
+// Replaced whole (writeFileReplacing: a temporary of this process's own, renamed): another process packing the same
+// entry at once never reads or moves a half-written file.
 Status writeCounts(const fs::path &base, const MlmCorpusCounts &counts)
 {
-    const fs::path tmp = countsPath(base).string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                         std::to_string(uintptr_t(&counts));
-    {
-        std::ofstream out(tmp);
-        out << countsJson(counts).dump() << '\n';
-        if (!out.flush()) {
-            std::error_code ignored;
-            fs::remove(tmp, ignored);
-            return Error{countsPath(base).string() + ": cannot write the corpus counts"};
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, countsPath(base), ec);
-    if (ec) {
-        std::error_code ignored;
-        fs::remove(tmp, ignored);
-        return Error{countsPath(base).string() + ": cannot store the corpus counts: " + ec.message()};
-    }
-    return Unit{};
+    return writeFileReplacing(countsPath(base), countsJson(counts).dump() + "\n");
 }
 
 // Texts of one role waiting to be encoded together (encoding is parallel within a batch), then packed in order.

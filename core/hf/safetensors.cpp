@@ -26,6 +26,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/filebytes.h"
+
 namespace lbk::hf {
 
 namespace fs = std::filesystem;
@@ -326,22 +328,6 @@ std::string errnoText()
     return std::strerror(errno);
 }
 
-bool writeAll(int fd, const void *data, size_t size)
-{
-    const char *p = static_cast<const char *>(data);
-    while (size > 0) {
-        const ssize_t w = ::write(fd, p, size);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        p += w;
-        size -= size_t(w);
-    }
-    return true;
-}
-
 // A JSON string literal, or nothing when the text is not UTF-8.
 std::optional<std::string> jsonString(const std::string &s)
 {
@@ -586,9 +572,10 @@ Status writeSafetensors(const fs::path &path, const std::vector<TensorView> &ten
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return Error{where + ": cannot write: " + errnoText()};
-    bool ok = writeAll(fd, &headerSize, 8) && writeAll(fd, header->data(), header->size());
+    const auto whole = [fd](const void *data, size_t size) { return writeAll(fd, data, size) == size; };
+    bool ok = whole(&headerSize, 8) && whole(header->data(), header->size());
     for (size_t k = 0; ok && k < dataOrder.size(); ++k)
-        ok = writeAll(fd, tensors[dataOrder[k]].data, tensors[dataOrder[k]].bytes);
+        ok = whole(tensors[dataOrder[k]].data, tensors[dataOrder[k]].bytes);
     ok = ok && ::fsync(fd) == 0;
     const std::string why = ok ? std::string() : errnoText();
     ok = ::close(fd) == 0 && ok;

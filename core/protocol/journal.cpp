@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/filebytes.h"
+
 namespace lbk {
 
 double wallTime()
@@ -48,22 +50,6 @@ int64_t lastJournalSeq(const std::filesystem::path &path)
     }
 }
 
-namespace {
-bool writeAll(int fd, const char *data, size_t size)
-{
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        data += n;
-        size -= size_t(n);
-    }
-    return true;
-}
-} // namespace
-
 Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::filesystem::path &path)
 {
     if (path == "-")
@@ -97,7 +83,7 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::filesystem
                 last = '\n';
             ::close(rfd);
         }
-        if (last != '\n' && !writeAll(fd, "\n", 1)) {
+        if (last != '\n' && writeAll(fd, "\n", 1) != 1) {
             ::close(fd);
             return Error{path.string() + ": cannot write to the run journal: " + std::strerror(errno)};
         }
@@ -122,7 +108,7 @@ bool JournalWriter::emit(const std::string &type, nlohmann::json fields)
     // Non-finite numbers have no JSON form; nlohmann writes them as null, which the store keeps as NaN.
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
-    const bool ok = writeAll(m_fd, text.data(), text.size());
+    const bool ok = writeAll(m_fd, text.data(), text.size()) == text.size();
     if (ok && m_owned && isFinalEvent(type))
         ::fsync(m_fd);
     if (m_mirror) {

@@ -28,14 +28,12 @@ Result<std::string> readFileBytes(const std::filesystem::path &file)
     return bytes;
 }
 
-namespace {
-
-// Every byte to fd; the bytes written, errno saying why it stopped short.
-size_t writeAll(int fd, std::string_view bytes)
+size_t writeAll(int fd, const void *data, size_t size)
 {
+    const char *bytes = static_cast<const char *>(data);
     size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    while (done < size) {
+        const ssize_t n = ::write(fd, bytes + done, size - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n == 0)
@@ -46,6 +44,8 @@ size_t writeAll(int fd, std::string_view bytes)
     }
     return done;
 }
+
+namespace {
 
 std::string shortWrite(size_t done, size_t size, int why)
 {
@@ -60,7 +60,7 @@ Status writeThrough(const fs::path &file, std::string_view bytes)
     const int fd = ::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return Error{file.string() + ": cannot write to it: " + std::strerror(errno)};
-    const size_t done = writeAll(fd, bytes);
+    const size_t done = writeAll(fd, bytes.data(), bytes.size());
     const int why = errno;
     ::close(fd);
     if (done < bytes.size())
@@ -108,17 +108,14 @@ Status writeFileReplacing(const fs::path &file, std::string_view bytes, unsigned
         ::fchmod(fd, st.st_mode & 07777);
         (void)!::fchown(fd, st.st_uid, st.st_gid);
     }
-    const size_t done = writeAll(fd, bytes);
-    int why = errno;
-    const bool written = done == bytes.size() && ::fsync(fd) == 0;
-    if (done == bytes.size())
-        why = errno;
+    const size_t done = writeAll(fd, bytes.data(), bytes.size());
+    const std::string problem = done < bytes.size()    ? shortWrite(done, bytes.size(), errno)
+                                : ::fsync(fd) != 0 ? std::string(std::strerror(errno))
+                                                   : std::string();
     ::close(fd);
-    if (!written) {
+    if (!problem.empty()) {
         ::unlink(tmp.c_str());
-        return Error{file.string() + ": cannot write: " +
-                     (done < bytes.size() ? shortWrite(done, bytes.size(), why) : std::string(std::strerror(why))) +
-                     "; the file is as it was"};
+        return Error{file.string() + ": cannot write: " + problem + "; the file is as it was"};
     }
     if (::rename(tmp.c_str(), target.c_str()) != 0) {
         const std::string renameWhy = std::strerror(errno);

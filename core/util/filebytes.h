@@ -12,6 +12,10 @@ namespace lbk {
 // istreambuf_iterator, libstdc++'s file buffer throws it instead, and nothing catches it: the program ends.
 Result<std::string> readFileBytes(const std::filesystem::path &file);
 
+// Writes every byte to a file descriptor, again where a write is interrupted or short; the bytes written (fewer
+// when a write failed, errno saying why: ENOSPC where the device took nothing).
+size_t writeAll(int fd, const void *data, size_t size);
+
 // Writes a whole file, replacing any earlier one only once every byte is on disk (a temporary file beside it,
 // fsync'ed and renamed over it): a reader sees the old file or the new one, and a full disk or a failed write leaves
 // the old one as it was and is an Error (found by an audit: a save on a full disk left an empty experiment file, and
