@@ -472,10 +472,14 @@ Result<std::string> startWorker(const Target &t, const RunDetail &run, const Sta
     // attempt's token keeps the clean-up off a worker.pid an earlier start left (its PID may be another's now).
     const std::string token = attemptToken();
     // starter.pid: while this script runs (its setup lines), a catch-up by an lbk that did not start it can tell a
-    // start still under way from one that ended without a worker (adoptStartedWorker).
+    // start still under way from one that ended without a worker (adoptStartedWorker). The setup lines write to
+    // setup.log, said to lbk when one fails: an lbk killed meanwhile takes the session's output with it, and a setup
+    // line that printed then failed the start before its worker (tst_ssh, twice in a loaded session).
     const std::string script = "cd " + rd + " || exit 1\nrm -f withdrawn worker.pid\necho " + token + " > attempt\n" +
-                               "echo $$ > starter.pid\ntrap 'rm -f starter.pid' EXIT\ntrap 'exit 143' TERM\n" +
-                               setupLines(t) + lbkCheck +
+                               "trap '' PIPE HUP\necho $$ > starter.pid\n"
+                               "trap 'lbk_end=$?; rm -f starter.pid; [ \"$lbk_end\" -ne 97 ] || cat setup.log >&2' "
+                               "EXIT\ntrap 'exit 143' TERM\n{\n:\n" + // (": ": a group holds a command)
+                               setupLines(t) + "} > setup.log 2>&1\n" + lbkCheck +
                                "[ -e withdrawn ] && { echo 'LBK-WITHDRAWN 1'; exit 0; }\nnohup " + ownGroup(t) +
                                workerCommand(t, run, staged, lrFind, resume) + " > worker.log 2>&1 < /dev/null &\n"
                                "echo $! > worker.pid\n"

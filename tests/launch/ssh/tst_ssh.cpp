@@ -121,7 +121,8 @@ private Q_SLOTS:
         broken["worker"] = {"/bin/sh", "-c", "echo cannot import the trainer >&2; exit 3"};
         json slow = box; // a setup that takes its time (a module load, a conda activate)
         // (the test user may write /tmp, not the build); it prints after the sleep, when a killed lbk is gone: the
-        // lines still run to the end and start the worker (a review feared SIGPIPE there; measured, it does not)
+        // lines still run to the end and start the worker (a review feared SIGPIPE there; it came, on a loaded
+        // machine: the start script ignores PIPE and HUP)
         slow["setup"] = {"touch " + slowSetupMark(), "sleep 4", "echo environment ready", "echo really"};
         json slower = box; // long enough for a catch-up and a cancel to come while it runs, on a busy machine too
         slower["setup"] = {"touch " + slowSetupMark(), "sleep 15"};
