@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include "store/runfiles.h"
+
 namespace lbk {
 
 class TrainerOptimizer;
@@ -23,7 +25,7 @@ struct CheckpointCounters {
 // The resumable checkpoint of a run folder: weights, optimizer state and counters, while the run is unfinished.
 inline std::filesystem::path resumableCheckpoint(const std::filesystem::path &runDir)
 {
-    return runDir / "checkpoints" / "last.pt";
+    return runfiles::checkpoint(runDir, "last");
 }
 
 // Whether a run continues from its own state: a resume that finds its resumable checkpoint. One resumed before its
@@ -32,9 +34,6 @@ inline bool continuesFromCheckpoint(bool resume, const std::filesystem::path &ru
 {
     return resume && std::filesystem::exists(resumableCheckpoint(runDir));
 }
-
-// The weights kept at an evaluation step (evaluation.keep_checkpoints): checkpoints/<this>.pt.
-inline std::string keptCheckpointName(int64_t step) { return "step-" + std::to_string(step); }
 
 // A checksum of the model's weights as they are in memory (parameters and buffers, names and bytes, in the
 // model's order). LibTorch does not check the CRCs of an archive's records, so bytes changed inside a tensor's

@@ -20,6 +20,7 @@
 #include "hf/headlabels.h"
 #include "util/cacheentry.h"
 #include "util/filebytes.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -57,7 +58,7 @@ public:
     json evaluate(EvalSplit split, int64_t step) override;
     void reportArtifacts() override
     {
-        m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", m_pretrained ? "hf" : "tokenizer.model"}});
+        m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", runfiles::tokenizerEntry(m_pretrained.has_value())}});
     }
 
 private:
@@ -219,7 +220,7 @@ Status ClassifyObjective::prepare()
     // Replaced whole: a predict reading it meanwhile (a resume's setup) never sees it cut, and a full disk fails here.
     const std::string labels = json(m_data.labelNames).dump(2) + "\n";
     if (m_ctx.rank == 0)
-        if (auto written = writeFileReplacing(m_ctx.options.runDir / "labels.json", labels); !written)
+        if (auto written = writeFileReplacing(m_ctx.options.runDir / runfiles::kLabels, labels); !written)
             return written;
     return Unit{};
 }

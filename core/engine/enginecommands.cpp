@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "usecases/lineage.h"
 #include "util/text.h"
+#include "store/runfiles.h"
 
 namespace lbk::cli {
 
@@ -47,7 +48,7 @@ struct StoreRun {
 Status labelsAsEvaluated(const RunDetail &run)
 {
     const auto noted = run.summary.find("val_labels");
-    const fs::path file = fs::path(run.runDir) / "labels.json";
+    const fs::path file = fs::path(run.runDir) / runfiles::kLabels;
     std::error_code ec;
     if (noted == run.summary.end() || !noted->is_array() || !fs::exists(file, ec))
         return okStatus();
@@ -172,8 +173,8 @@ Result<fs::path> modelFolder(const Invocation &inv)
         return badInput(ref + ": a Hugging Face folder (config.json, no model.json), which transformers reads; lbk "
                         "predict scores with a run or its `lbk export RUN --format model --out DIR` folder");
     // A run's folder, as `lbk run` prints it (another store's, or copied back from a cluster).
-    if (std::error_code ec; fs::exists(fs::path(ref) / "experiment.json", ec) &&
-                            fs::is_directory(fs::path(ref) / "checkpoints", ec))
+    if (std::error_code ec; fs::exists(fs::path(ref) / runfiles::kExperiment, ec) &&
+                            fs::is_directory(fs::path(ref) / runfiles::kCheckpoints, ec))
         return fs::path(ref);
     auto run = trainingRun(inv.common, ref); // an LR range test is named as such (it said "no best.pt")
     if (!run)

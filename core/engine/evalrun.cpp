@@ -15,6 +15,7 @@
 #include "protocol/journal.h"
 #include "store/store.h"
 #include "util/text.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -68,7 +69,7 @@ EvalOutput scoreExamples(const LoadedModel &lm, const std::vector<Paper> &papers
 Status record(Store &store, const RunDetail &run, const LoadedModel &lm, const std::vector<Paper> &papers,
               const LabeledData &data, const EvalOutput &out, const std::string &split, const std::string &file)
 {
-    const fs::path journalPath = fs::path(run.runDir) / "journal.jsonl";
+    const fs::path journalPath = fs::path(run.runDir) / runfiles::kJournal;
     auto journal = JournalWriter::open(journalPath);
     if (!journal)
         return journal.error();

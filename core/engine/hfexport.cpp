@@ -13,6 +13,7 @@
 #include "engine/mlm.h"
 #include "experiment/schema.h"
 #include "store/store.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -94,7 +95,8 @@ Status writeScratchMlmFiles(const PretrainedMlm &pre, const RunDetail &run, cons
                                    {"lowercase", pre.exp.tokenizer.lowercase},
                                    {"special_ids", {{"pad", s.pad}, {"cls", s.cls}, {"sep", s.sep}, {"mask", s.mask}}}};
     std::error_code ec;
-    fs::copy_file(run.runDir + "/tokenizer.model", out / "tokenizer.model", fs::copy_options::overwrite_existing, ec);
+    fs::copy_file(fs::path(run.runDir) / runfiles::kTokenizer, out / "tokenizer.model",
+                  fs::copy_options::overwrite_existing, ec);
     if (ec)
         return Error{(out / "tokenizer.model").string() + ": cannot copy the run's tokenizer: " + ec.message()};
     return okStatus();

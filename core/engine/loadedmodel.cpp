@@ -10,6 +10,7 @@
 #include "experiment/schema.h"
 #include "util/filebytes.h"
 #include "util/sha256.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -61,7 +62,7 @@ Status loadTokenizer(LoadedModel &m, const fs::path &folder)
         m.tokenizer = hfTextEncoder(m.pretrained->tokenizer, m.exp.tokenizer.maxTokens);
         return Unit{};
     }
-    auto tok = Tokenizer::load(folder / "tokenizer.model", m.exp.tokenizer);
+    auto tok = Tokenizer::load(folder / runfiles::kTokenizer, m.exp.tokenizer);
     if (!tok)
         return tok.error();
     m.tokenizer = std::move(*tok);
@@ -116,10 +117,11 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
 {
     // A run trained on a target: its folder here holds the journal until lbk pull brings the rest.
     std::error_code ec;
-    const fs::path ckpt = runDir / "checkpoints";
-    const bool tokenizer = fs::exists(runDir / "tokenizer.model", ec) || fs::exists(runDir / "hf", ec);
-    const bool weights = fs::exists(ckpt / "best.pt", ec) || fs::exists(ckpt / "last.pt", ec);
-    if (fs::exists(runDir / "remote.json", ec) && (!tokenizer || !weights))
+    const bool tokenizer =
+        fs::exists(runDir / runfiles::kTokenizer, ec) || fs::exists(runDir / runfiles::kHfFolder, ec);
+    const bool weights = fs::exists(runfiles::checkpoint(runDir, "best"), ec) ||
+                         fs::exists(runfiles::checkpoint(runDir, "last"), ec);
+    if (fs::exists(runDir / runfiles::kRemoteInfo, ec) && (!tokenizer || !weights))
         return badInput(runDir.string() + ": the run trained on another machine and its checkpoint or tokenizer is "
                         "still there: `lbk pull RUN` copies them here");
     // Said before the model is built from the folder's files (found by an audit: a run that failed before training
@@ -130,24 +132,23 @@ Result<std::unique_ptr<LoadedModel>> loadFromRunDir(const fs::path &runDir)
         return badInput(runDir.string() + ": no checkpoints/best.pt or last.pt: the run has written none (best.pt "
                         "comes with its first evaluation; a run that failed before training has none), or they were "
                         "deleted");
-    auto cfg = readJsonFile(runDir / "experiment.json");
+    auto cfg = readJsonFile(runDir / runfiles::kExperiment);
     if (!cfg)
         return cfg.error();
-    auto m = buildModel(*cfg, runDir, runDir / "labels.json");
+    auto m = buildModel(*cfg, runDir, runDir / runfiles::kLabels);
     if (!m)
         return m.error();
     LoadedModel &lm = **m;
-    const json started = latestRunStarted(runDir / "journal.jsonl");
+    const json started = latestRunStarted(runDir / runfiles::kJournal);
     lm.trainedPrecision = started.value("precision", std::string("fp32"));
     lm.runData = started.value("data", json::object());
     for (const char *kind : {"best", "last"}) {
         CheckpointCounters counters;
-        if (loadCheckpoint(runDir / "checkpoints" / (std::string(kind) + ".pt"), *lm.model, torch::kCPU, nullptr,
-                           &counters)) {
+        if (loadCheckpoint(runfiles::checkpoint(runDir, kind), *lm.model, torch::kCPU, nullptr, &counters)) {
             lm.step = counters.step;
             lm.checkpoint = kind;
             if (lm.checkpoint == "last") // best.pt comes with the first evaluation; a run with some lost it
-                lm.checkpointNote = (runDir / "checkpoints" / "best.pt").string() + " is missing (deleted, or the run "
+                lm.checkpointNote = runfiles::checkpoint(runDir, "best").string() + " is missing (deleted, or the run "
                                     "has not evaluated yet): scoring the last checkpoint, step " +
                                     std::to_string(lm.step) + ", instead of the best";
             return m;
@@ -213,7 +214,7 @@ Status checkExportFiles(const fs::path &dir, const json &card)
                          "the one in model.json): replaced, edited or damaged; export the run again"};
     }
     if (const json listed = card.value("labels", json()); listed.is_array()) {
-        auto labels = readLabels(dir / "labels.json");
+        auto labels = readLabels(dir / runfiles::kLabels);
         if (labels && json(*labels) != listed) {
             size_t i = 0;
             while (i < labels->size() && i < listed.size() && json((*labels)[i]) == listed[i])
@@ -223,8 +224,8 @@ Status checkExportFiles(const fs::path &dir, const json &card)
                                               std::to_string(listed.size())
                                         : "label " + std::to_string(i) + " is \"" + (*labels)[i] +
                                               "\" where model.json has " + listed[i].dump();
-            return Error{(dir / "labels.json").string() + ": its labels differ from the ones in model.json (" + how +
-                         "): the file was edited; put back the labels the model was trained on"};
+            return Error{(dir / runfiles::kLabels).string() + ": its labels differ from the ones in model.json (" +
+                         how + "): the file was edited; put back the labels the model was trained on"};
         }
     }
     return okStatus();
@@ -239,7 +240,7 @@ Result<std::unique_ptr<LoadedModel>> loadFromExport(const fs::path &dir)
         return Error{(dir / "model.json").string() + ": not a Labbook model card (\"format\": \"labbook-model\")"};
     if (auto files = checkExportFiles(dir, *card); !files)
         return files.error();
-    auto m = buildModel(card->value("experiment", json::object()), dir, dir / "labels.json");
+    auto m = buildModel(card->value("experiment", json::object()), dir, dir / runfiles::kLabels);
     if (!m)
         return m.error();
     const fs::path weights = dir / "weights.pt";

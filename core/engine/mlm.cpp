@@ -31,6 +31,7 @@
 #include "experiment/schema.h"
 #include "util/filebytes.h"
 #include "util/stablehash.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -62,7 +63,7 @@ static hf::EncoderConfig scratchMlmConfig(const Experiment &e, int rows)
 
 Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
 {
-    auto config = readJsonFile(runDir / "experiment.json");
+    auto config = readJsonFile(runDir / runfiles::kExperiment);
     if (!config)
         return config.error();
     auto exp = experimentFromRecorded(*config);
@@ -80,7 +81,7 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
         out.special = mlmSpecialIds(*out.hf->tokenizer, out.hf->config.vocabSize);
         out.model = EncoderMaskedLM(out.hf->config).ptr();
     } else {
-        auto tok = Tokenizer::load(runDir / "tokenizer.model", out.exp.tokenizer);
+        auto tok = Tokenizer::load(runDir / runfiles::kTokenizer, out.exp.tokenizer);
         if (!tok)
             return tok.error();
         out.tokenizer = std::move(*tok);
@@ -89,17 +90,17 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
     }
     out.model->eval();
     const std::vector<std::string> kinds =
-        step >= 0 ? std::vector<std::string>{keptCheckpointName(step)} : std::vector<std::string>{"best", "last"};
+        step >= 0 ? std::vector<std::string>{runfiles::keptName(step)} : std::vector<std::string>{"best", "last"};
     for (const auto &kind : kinds) {
         CheckpointCounters counters;
-        if (loadCheckpoint(runDir / "checkpoints" / (kind + ".pt"), *out.model, torch::kCPU, nullptr, &counters)) {
+        if (loadCheckpoint(runfiles::checkpoint(runDir, kind), *out.model, torch::kCPU, nullptr, &counters)) {
             out.checkpoint = kind;
             out.step = counters.step;
             return out;
         }
     }
     if (step >= 0)
-        return Error{runDir.string() + ": no checkpoints/" + keptCheckpointName(step) + ".pt"};
+        return Error{runDir.string() + ": no checkpoints/" + runfiles::keptName(step) + ".pt"};
     return Error{runDir.string() + ": the pre-training run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
 }
 
@@ -114,9 +115,9 @@ Result<std::unique_ptr<Tokenizer>> tokenizerFromRun(const fs::path &runDir, cons
     const std::string ref = e.model.initRun().ref;
     if (fs::exists(runHfDir(initRunDir(runDir, e)) / "config.json"))
         return badInput(continuedPretrainingRefusal(ref));
-    const fs::path own = runDir / "tokenizer.model";
+    const fs::path own = runDir / runfiles::kTokenizer;
     if (!(keepOwnCopy && fs::exists(own))) {
-        const fs::path theirs = initRunDir(runDir, e) / "tokenizer.model";
+        const fs::path theirs = initRunDir(runDir, e) / runfiles::kTokenizer;
         std::error_code ec;
         fs::copy_file(theirs, own, fs::copy_options::overwrite_existing, ec);
         if (ec)
@@ -282,7 +283,7 @@ public:
     json evaluate(EvalSplit split, int64_t step) override;
     void reportArtifacts() override
     {
-        m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", m_pretrained ? "hf" : "tokenizer.model"}});
+        m_ctx.emit("artifact", {{"kind", "tokenizer"}, {"path", runfiles::tokenizerEntry(m_pretrained.has_value())}});
     }
 
 private:
@@ -479,7 +480,7 @@ void MlmObjective::sayWhenTheCorpusChanged(const std::string &key) const
 {
     if (m_ctx.rank > 0)
         return;
-    const fs::path file = m_ctx.options.runDir / "corpus.key";
+    const fs::path file = m_ctx.options.runDir / runfiles::kCorpusKey;
     std::string before;
     if (std::ifstream in(file); in && m_ctx.options.resume)
         std::getline(in, before);

@@ -10,6 +10,7 @@
 #include "engine/modelreadme.h"
 #include "store/store.h"
 #include "util/sha256.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -200,7 +201,7 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out, const
     auto params = writeWeights(lm, out / "weights.pt");
     if (!params)
         return params.error();
-    const fs::path tokenizer = lm.pretrained ? fs::path("hf") : fs::path("tokenizer.model");
+    const fs::path tokenizer = runfiles::tokenizerEntry(lm.pretrained.has_value());
     fs::copy(fs::path(run.runDir) / tokenizer, out / tokenizer,
              fs::copy_options::overwrite_existing | fs::copy_options::recursive, ec);
     if (ec)
@@ -209,12 +210,12 @@ Result<ModelExport> writeExport(const RunDetail &run, const fs::path &out, const
     if (lm.pretrained)
         if (auto saved = lm.pretrained->tokenizer->save(out / tokenizer, exportedTokenizerCut(lm)); !saved)
             return saved.error();
-    std::ofstream labelsOut(out / "labels.json");
+    std::ofstream labelsOut(out / runfiles::kLabels);
     labelsOut << json(lm.labels).dump(2) << '\n';
     labelsOut.close();
     if (!labelsOut)
-        return Error{(out / "labels.json").string() + ": write failed"};
-    auto sums = fileChecksums(out, {tokenizer, "labels.json"});
+        return Error{(out / runfiles::kLabels).string() + ": write failed"};
+    auto sums = fileChecksums(out, {tokenizer, runfiles::kLabels});
     if (!sums)
         return sums.error();
     json cardJson = modelCard(run, lm, *params);

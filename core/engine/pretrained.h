@@ -11,6 +11,7 @@
 #include "hf/encoderconfig.h"
 #include "hf/hftokenizer.h"
 #include "util/result.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -21,7 +22,7 @@ struct PretrainedEncoder {
 };
 
 // The folder a run keeps its copy in, beside its checkpoints.
-inline std::filesystem::path runHfDir(const std::filesystem::path &runDir) { return runDir / "hf"; }
+inline std::filesystem::path runHfDir(const std::filesystem::path &runDir) { return runDir / runfiles::kHfFolder; }
 
 // Opens model.init_from (a path resolved as data paths are), checks the experiment against it and writes the
 // run's copy into runHfDir(runDir). Errors (bad input) name the folder, file and key.

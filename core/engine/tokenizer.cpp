@@ -23,6 +23,7 @@
 #include "hf/hftokenizer.h"
 #include "util/stablehash.h"
 #include "util/text.h"
+#include "store/runfiles.h"
 
 namespace sentencepiece::logging {
 void SetMinLogLevel(int v); // exported by libsentencepiece, not declared in its public headers
@@ -530,7 +531,7 @@ template <class Make>
 Result<std::unique_ptr<Tokenizer>> runTokenizer(const RunTokenizerRequest &request, const TokenizerSpec &spec,
                                                bool *fromCache, Make make)
 {
-    const fs::path runTokenizer = request.runDir / "tokenizer.model";
+    const fs::path runTokenizer = request.runDir / runfiles::kTokenizer;
     if (request.reuseRunCopy && fs::exists(runTokenizer)) {
         if (fromCache)
             *fromCache = true;

@@ -16,6 +16,7 @@
 #include "engine/threads.h"
 #include "metrics/metrics.h"
 #include "train/schedule.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -108,7 +109,7 @@ StepLoop::StepLoop(RunContext &context, Objective &objective)
     m_higher = higherIsBetter(toString(m_e.evaluation.metric));
     m_best = m_higher ? -INFINITY : INFINITY;
     m_lastCkpt = resumableCheckpoint(m_ctx.options.runDir);
-    m_bestCkpt = m_lastCkpt.parent_path() / "best.pt";
+    m_bestCkpt = runfiles::checkpoint(m_ctx.options.runDir, "best");
 }
 
 // Every rank must train the same run: same data, split, vocabulary and starting step (a data file changed between
@@ -177,7 +178,7 @@ int StepLoop::control()
 void StepLoop::saveLast()
 {
     saveCheckpoint(m_lastCkpt, m_obj.model(), m_opt.get(), {m_ctx.step, m_best, m_badEvals, m_bestLoss});
-    m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
+    m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", runfiles::checkpointEntry("last")}});
     m_lastSave = std::chrono::steady_clock::now();
 }
 
@@ -199,12 +200,12 @@ void StepLoop::keepFinalCheckpoint()
     std::error_code ec;
     if (fs::exists(m_bestCkpt)) {
         if (fs::remove(m_lastCkpt, ec))
-            m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"},
-                                      {"removed", true}});
+            m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"},
+                                      {"path", runfiles::checkpointEntry("last")}, {"removed", true}});
         return;
     }
     saveCheckpoint(m_lastCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals, m_bestLoss});
-    m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", "checkpoints/last.pt"}});
+    m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "last"}, {"path", runfiles::checkpointEntry("last")}});
 }
 
 int StepLoop::cancel()
@@ -332,17 +333,18 @@ void StepLoop::evaluateAndCheckpoint()
             // checkpoint is scored and exported, while resuming starts from the last one.
             saveCheckpoint(m_bestCkpt, m_obj.model(), nullptr, {m_ctx.step, m_best, m_badEvals, m_bestLoss});
             m_bestStep = m_ctx.step;
-            m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "best"}, {"path", "checkpoints/best.pt"},
+            m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "best"},
+                                      {"path", runfiles::checkpointEntry("best")},
                                       {"metric", {{"val/" + metric, value}}}});
         } else {
             ++m_badEvals;
         }
     }
     if (m_e.evaluation.keepCheckpoints) {
-        const std::string name = keptCheckpointName(m_ctx.step);
-        saveCheckpoint(m_lastCkpt.parent_path() / (name + ".pt"), m_obj.model(), nullptr,
+        const std::string name = runfiles::keptName(m_ctx.step);
+        saveCheckpoint(runfiles::checkpoint(m_ctx.options.runDir, name), m_obj.model(), nullptr,
                        {m_ctx.step, m_best, m_badEvals, m_bestLoss});
-        m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "kept"}, {"path", "checkpoints/" + name + ".pt"}});
+        m_ctx.emit("checkpoint", {{"step", m_ctx.step}, {"kind", "kept"}, {"path", runfiles::checkpointEntry(name)}});
     }
     // Every evaluation saves the resumable state when asked to (checkpoint_minutes 0); the last step never does:
     // the run is about to finish.

@@ -16,6 +16,7 @@
 #include "engine/trainer.h"
 #include "experiment/schema.h"
 #include "launch/process.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -60,7 +61,7 @@ private:
 
 Status Worker::loadExperiment()
 {
-    const fs::path file = m_ctx.options.runDir / "experiment.json";
+    const fs::path file = m_ctx.options.runDir / runfiles::kExperiment;
     auto cfg = readJsonFile(file);
     if (!cfg)
         return cfg.error();
@@ -268,7 +269,7 @@ int Worker::run()
         m_ctx.rank = id;
     std::unique_ptr<JournalWriter> journal;
     if (m_ctx.rank == 0) {
-        auto writer = JournalWriter::open(o.journal.empty() ? o.runDir / "journal.jsonl" : o.journal);
+        auto writer = JournalWriter::open(o.journal.empty() ? o.runDir / runfiles::kJournal : o.journal);
         if (!writer) {
             std::fprintf(stderr, "lbk worker: %s\n", writer.message().c_str());
             return kWorkerFailed;

@@ -13,6 +13,7 @@
 #include "launch/local.h"
 #include "launch/process.h"
 #include "util/stablehash.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -83,11 +84,6 @@ void fillFromWorkerConfig(ExternalRun &request, const std::string &kind)
         request.kind = kind;
 }
 
-// What a Labbook run's folder holds that its model and a resume are built from (engine/loadedmodel.cpp, the
-// trainer), besides its checkpoints; its journal comes by importJournal, and what says where and how it ran
-// (remote.json, worker.pid, logs) stays behind.
-constexpr const char *kRunFiles[] = {"experiment.json", "labels.json", "tokenizer.model", "corpus.key", "hf"};
-
 // A Labbook run's files from the folder of the journal brought (a store rebuilt from its run folders), into the
 // run's own folder: copies, but the checkpoints hard-linked where the two folders share a file system (a checkpoint is
 // renamed into place when saved, so neither run ever writes through the other's). What the folder holds already stays.
@@ -102,17 +98,17 @@ Status bringRunFolder(const fs::path &from, const fs::path &to)
     const auto failed = [&](const fs::path &what) {
         return Error{what.string() + ": cannot bring it into the run's folder " + to.string() + ": " + ec.message()};
     };
-    for (const char *name : kRunFiles)
+    for (const char *name : runfiles::kModelFiles)
         if (fs::exists(from / name, ec) && !fs::exists(to / name, ec)) {
             fs::copy(from / name, to / name, fs::copy_options::recursive, ec);
             if (ec)
                 return failed(from / name);
         }
-    if (!fs::is_directory(from / "checkpoints", ec))
+    if (!fs::is_directory(from / runfiles::kCheckpoints, ec))
         return okStatus();
-    fs::create_directories(to / "checkpoints", ec);
-    for (const auto &entry : fs::directory_iterator(from / "checkpoints", ec)) {
-        const fs::path into = to / "checkpoints" / entry.path().filename();
+    fs::create_directories(to / runfiles::kCheckpoints, ec);
+    for (const auto &entry : fs::directory_iterator(from / runfiles::kCheckpoints, ec)) {
+        const fs::path into = to / runfiles::kCheckpoints / entry.path().filename();
         if (!entry.is_regular_file(ec) || fs::exists(into, ec))
             continue;
         if (std::error_code linked; fs::create_hard_link(entry.path(), into, linked), linked)
@@ -120,7 +116,7 @@ Status bringRunFolder(const fs::path &from, const fs::path &to)
         if (ec)
             return failed(entry.path());
     }
-    return ec ? Status(failed(from / "checkpoints")) : okStatus();
+    return ec ? Status(failed(from / runfiles::kCheckpoints)) : okStatus();
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 
 #include "experiment/schema.h"
 #include "util/text.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -13,7 +14,7 @@ using nlohmann::json;
 
 fs::path journalPath(const RunSummary &run)
 {
-    return fs::path(run.runDir) / "journal.jsonl";
+    return fs::path(run.runDir) / runfiles::kJournal;
 }
 
 std::string workerLogTail(const RunSummary &run, size_t maxLines)
@@ -52,10 +53,10 @@ Result<RunDetail> createLocalRun(Store &store, const Experiment &experiment, con
     if (!run)
         return run;
     const fs::path dir = run->runDir;
-    std::ofstream out(dir / "experiment.json");
+    std::ofstream out(dir / runfiles::kExperiment);
     out << experiment.config.dump(2) << '\n';
     if (!out) {
-        const std::string why = (dir / "experiment.json").string() + ": cannot write the run's experiment";
+        const std::string why = (dir / runfiles::kExperiment).string() + ": cannot write the run's experiment";
         (void)store.setStatus(run->id, RunStatus::Failed, why);
         return Error{why};
     }
@@ -134,7 +135,7 @@ bool trainedByLabbook(const RunSummary &run)
     if (const auto worker = run.byWorker())
         return *worker;
     std::error_code ec; // not started yet: what launched it
-    return !run.runDir.empty() && fs::exists(fs::path(run.runDir) / "experiment.json", ec);
+    return !run.runDir.empty() && fs::exists(fs::path(run.runDir) / runfiles::kExperiment, ec);
 }
 
 std::string whatAStopDoes(const RunSummary &run)
@@ -192,7 +193,7 @@ bool resumesFromCheckpoint(const RunSummary &run)
     // Slurm job cancelled while pending "continues from the last checkpoint").
     if (run.remote())
         return run.lastStep > 0;
-    return fs::exists(fs::path(run.runDir) / "checkpoints" / "last.pt", ec);
+    return fs::exists(runfiles::checkpoint(run.runDir, "last"), ec);
 }
 
 std::string endedUnreportedReason(const std::string &whoEnded, int64_t lastStep, const std::string &howToGoOn,

@@ -28,6 +28,7 @@
 #include "util/sha256.h"
 #include "util/stablehash.h"
 #include "util/text.h"
+#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -40,7 +41,7 @@ namespace {
 
 fs::path infoPath(const RunSummary &run)
 {
-    return fs::path(run.runDir) / "remote.json";
+    return fs::path(run.runDir) / runfiles::kRemoteInfo;
 }
 
 void notify(const std::function<void(const std::string &)> &f, const std::string &msg)
@@ -1244,7 +1245,7 @@ Result<std::vector<std::string>> filesToPull(Store &store, RemoteShell &sh, cons
                 paths.push_back(line.substr(2));
         return paths;
     }
-    std::set<std::string> wanted = {"experiment.json", "labels.json", "tokenizer.model", "hf"};
+    std::set<std::string> wanted(std::begin(runfiles::kModelFiles), std::end(runfiles::kModelFiles));
     for (const auto &a : store.artifacts(run.id))
         wanted.insert(a.path);
     // One listing for all of them: a folder (a fine-tune's "hf" tokenizer) by its files, a file that is not
@@ -1270,7 +1271,7 @@ bool safeRelative(const std::string &rel)
     for (const auto &part : p)
         if (part == "..")
             safe = false;
-    return safe && rel != "journal.jsonl" && rel != "remote.json" && rel != ".remote.lock";
+    return safe && rel != runfiles::kJournal && rel != runfiles::kRemoteInfo && rel != ".remote.lock";
 }
 
 } // namespace

@@ -1,7 +1,6 @@
 #include "usecases/runactions.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "data/dataset.h"
 #include "experiment/checkpointfit.h"
@@ -9,6 +8,7 @@
 
 #include "launch/local.h"
 #include "launch/remote.h"
+#include "store/runfiles.h"
 #include "util/text.h"
 
 namespace lbk::usecase {
@@ -36,20 +36,14 @@ namespace {
 
 using nlohmann::json;
 
-// The weights a run keeps at evaluation step N (evaluation.keep_checkpoints): checkpoints/step-N.pt, as the
-// engine's keptCheckpointName() names them.
-constexpr std::string_view kKeptPrefix = "step-";
-
 // ", kept: 650, 1300" for the step-N.pt checkpoints of a run folder (evaluation.keep_checkpoints), "" when none.
 std::string keptStepsText(const RunSummary &run)
 {
     std::vector<int64_t> steps;
     std::error_code ec;
-    for (const auto &e : fs::directory_iterator(fs::path(run.runDir) / "checkpoints", ec)) {
-        const std::string name = e.path().stem().string();
-        if (name.starts_with(kKeptPrefix) && e.path().extension() == ".pt")
-            steps.push_back(std::atoll(name.c_str() + kKeptPrefix.size()));
-    }
+    for (const auto &e : fs::directory_iterator(fs::path(run.runDir) / runfiles::kCheckpoints, ec))
+        if (const auto step = runfiles::keptStep(e.path()))
+            steps.push_back(*step);
     std::sort(steps.begin(), steps.end());
     std::string text;
     for (const int64_t s : steps)
@@ -87,11 +81,10 @@ Status checkPretrainingRun(const RunDetail &pre, const std::string &ref, int64_t
     if (const json from = valueAt(pre.config, "model.init_from"); from.is_string() && !from.get<std::string>().empty())
         return badInput(continuedPretrainingRefusal(ref)); // before the run exists, as the engine would refuse it
     std::error_code ec;
-    const fs::path checkpoints = fs::path(pre.runDir) / "checkpoints";
-    if (step == -1 && !isActive(pre.status) && !fs::exists(checkpoints / "best.pt", ec) &&
-        !fs::exists(checkpoints / "last.pt", ec))
+    if (step == -1 && !isActive(pre.status) && !fs::exists(runfiles::checkpoint(pre.runDir, "best"), ec) &&
+        !fs::exists(runfiles::checkpoint(pre.runDir, "last"), ec))
         return badInput("model.init_from: run " + ref + " (" + toString(pre.status) + ") left no checkpoint in " +
-                        checkpoints.string() + " to start from");
+                        (fs::path(pre.runDir) / runfiles::kCheckpoints).string() + " to start from");
     return okStatus();
 }
 
@@ -160,7 +153,7 @@ Result<Experiment> resolveInitRun(const Store &store, const Experiment &experime
                         ", and its best checkpoint changes as it trains; wait until it ends, or name a step it kept "
                         "(run:" + init.ref + "@STEP" + keptStepsText(*pre) + ")");
     if (init.step != -1) {
-        const fs::path kept = fs::path(pre->runDir) / "checkpoints" / (std::string(kKeptPrefix) + std::to_string(init.step) + ".pt");
+        const fs::path kept = runfiles::checkpoint(pre->runDir, runfiles::keptName(init.step));
         if (std::error_code ec; init.step < 0 || !fs::exists(kept, ec))
             return badInput("model.init_from: " + namedRun(init.ref, pre->id) + " kept no weights at step " +
                             experiment.model.initFrom.substr(experiment.model.initFrom.rfind('@') + 1) +
