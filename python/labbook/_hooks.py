@@ -74,11 +74,16 @@ def _on_term(signum, frame):
     previous = _state["previous_term"]
     if run is None:
         return _chain(previous, signum, frame)
+    writing = run._journal is not None and run._journal.writing_here()
     if run.graceful_cancel and not run.cancel_requested:
         run.cancel_requested = True
-        run.message("SIGTERM received: the run stops at the end of this step and records itself cancelled")
+        note = "SIGTERM received: the run stops at the end of this step and records itself cancelled"
+        if writing:  # emitting here would wait for the lock this thread holds: said after its line instead
+            run._pending_note = note
+        else:
+            run.message(note)
         return None
-    if run._journal is not None and run._journal.writing_here():
+    if writing:
         run._pending_signal = signum  # finish the line being written first; _emit calls cancel_now after it
         return None
     cancel_now(run, previous, frame)

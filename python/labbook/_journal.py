@@ -59,7 +59,10 @@ class Journal:
         self.error = None
         self._lock = threading.Lock()
         self._torn = False   # a partial line is left at the end: the next line starts with a newline
-        self._writer = None  # the thread inside emit(): a signal handler on it must not emit again
+        # Set on a thread from before it takes the lock until after it lets it go: a signal handler that runs on it
+        # meanwhile (Python runs handlers on the main thread between two steps) must not emit, as the lock is not
+        # reentrant and the line being written would be cut in two.
+        self._inside = threading.local()
         folder = os.path.dirname(os.path.abspath(self.path))
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -117,8 +120,14 @@ class Journal:
 
     def emit(self, type_, fields):
         """Writes {"seq", "t", "type", **fields}; final events are also fsync'ed. Values must be JSON already."""
+        self._inside.emitting = True
+        try:
+            return self._emit_locked(type_, fields)
+        finally:
+            self._inside.emitting = False
+
+    def _emit_locked(self, type_, fields):
         with self._lock:
-            self._writer = threading.get_ident()
             event = {"seq": self.seq + 1, "t": time.time(), "type": type_}
             event.update(fields)
             try:
@@ -131,13 +140,11 @@ class Journal:
             except (OSError, ValueError, TypeError) as e:
                 self.error = f"{self.path}: cannot write a {type_} event: {getattr(e, 'strerror', None) or e}"
                 return False
-            finally:
-                self._writer = None
             return True
 
     def writing_here(self):
-        """True inside emit() on this thread (a signal handler that interrupted a write)."""
-        return self._writer == threading.get_ident()
+        """True inside emit() on this thread (a signal handler that interrupted a write, or its wait for the lock)."""
+        return getattr(self._inside, "emitting", False)
 
     def close(self):
         if self._fd >= 0:

@@ -63,7 +63,8 @@ class Run:
         self._highest_step = 0         # the run's "steps" at finish(): a last call may name an earlier step
         self._key_steps = {}           # metric -> (highest step, its value): says when one goes back or is replaced
         self._lost = 0                 # events not written since the journal last took one (a full disk)
-        self._pending_signal = None
+        self._pending_signal = None    # a SIGTERM that came while this thread wrote: acted on after the line
+        self._pending_note = None      # a graceful cancel's log line, held back likewise
         self._problems = set()
 
     @property
@@ -85,6 +86,9 @@ class Run:
                      "writes again, the training goes on", key=f"write:{self._journal.error}")
         elif self._lost:
             self._say_lost()
+        if self._pending_note is not None:
+            note, self._pending_note = self._pending_note, None
+            self._emit("log", level="info", message=note)
         if self._pending_signal is not None:
             from ._hooks import cancel_now
             cancel_now(self)

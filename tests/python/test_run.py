@@ -555,6 +555,26 @@ class EndingTest(unittest.TestCase):
         self.assertEqual(types(path)[-3:], ["log", "log", "cancelled"])
         self.assertEqual(events(path)[-2]["message"], "saved checkpoint")
 
+    def test_a_sigterm_during_a_write_is_acted_on_after_its_line(self):
+        # A SIGTERM whose handler ran while the main thread held the journal's lock (between two bytecodes of its
+        # write): a graceful cancel's note waited on that lock for ever (python_test_run timed out so once).
+        for graceful in (True, False):
+            body = (f"import signal\nrun.graceful_cancel = {graceful}\nwrite_line = run._journal._write_line\n"
+                    "def write(data):\n    if b'\"x\"' in data and not hasattr(write, 'done'):\n"
+                    "        write.done = True\n        os.kill(os.getpid(), signal.SIGTERM)\n"
+                    "    write_line(data)\nrun._journal._write_line = write\n"
+                    "for s in range(1, 1000):\n    run.log({'x': 1.0}, step=s)\n"
+                    "    if run.cancel_requested:\n        break\nrun.finish()")
+            path, proc = child(self, body)
+            proc.communicate(timeout=60)
+            got = events(path)
+            self.assertEqual([e["type"] for e in got][-3:], ["metrics", "log", "cancelled"] if graceful
+                             else ["run_started", "metrics", "cancelled"])
+            self.assertEqual(proc.returncode, 0 if graceful else 3)
+            self.assertEqual([e["seq"] for e in got], list(range(1, len(got) + 1)))
+            if graceful:
+                self.assertIn("SIGTERM received", got[-2]["message"])
+
     def test_an_error_after_a_graceful_cancel_is_cancelled(self):
         # Under a launcher every process gets lbk cancel's SIGTERM: the others end, and the main process's next
         # collective fails; that error is the cancel's doing, not a failure of the run.
