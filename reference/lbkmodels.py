@@ -295,25 +295,61 @@ class TransformerModel(nn.Module):
 
 
 class EncoderModel(nn.Module):
-    """model.type "encoder" from scratch: transformers' BertForSequenceClassification (reference/hf_encoder.py)
-    with the experiment's sizes, over (tokens, lengths) as Labbook's other sequence models."""
+    """model.type "encoder" (from scratch, from a pre-training run or a Hugging Face folder): transformers' BERT or
+    RoBERTa (reference/hf_encoder.py) with the card's sizes and the weights' own tables, pooled as
+    core/engine/encoder.cpp's EncoderClassifier pools: "pooler" (BERT's pooler, RoBERTa's classification head),
+    "cls" (the first position) or "mean" (over the text's positions)."""
 
-    def __init__(self, arch):
+    def __init__(self, arch, state=None):
         super().__init__()
         import hf_encoder
-        config = {"model_type": "bert", "vocab_size": arch["vocab_rows"], "hidden_size": arch["embedding_dim"],
-                  "num_hidden_layers": arch["layers"], "num_attention_heads": arch["heads"],
-                  "intermediate_size": arch["hidden"], "max_position_embeddings": arch["max_tokens"] + 2,
-                  "hidden_act": "gelu", "layer_norm_eps": 1e-12, "type_vocab_size": 2, "pad_token_id": 0,
-                  "hidden_dropout_prob": arch["dropout"], "attention_probs_dropout_prob": arch["dropout"]}
-        self.model = hf_encoder.SequenceClassifier(config, arch["outputs"])
+        family = arch.get("family", "bert")
+        self.prefix = "roberta" if family == "roberta" else "bert"
+        # A card names transformers' sizes; an experiment's model section (bench_reference.py) its own.
+        h = arch.get("hidden_size", arch.get("embedding_dim"))
+        table = f"{self.prefix}.embeddings.{{}}_embeddings.weight"
+        rows = {"word": arch.get("vocab_rows"), "position": arch.get("max_tokens", 0) + 2, "token_type": 2}
+        if state is not None:  # the tables as the weights hold them
+            rows = {k: state[table.format(k)].shape[0] for k in rows}
+        config = {"model_type": family, "hidden_size": h, "num_hidden_layers": arch["layers"],
+                  "num_attention_heads": arch["heads"],
+                  "intermediate_size": arch.get("intermediate_size", arch.get("hidden")),
+                  "vocab_size": rows["word"], "max_position_embeddings": rows["position"],
+                  "type_vocab_size": rows["token_type"], "hidden_act": arch.get("hidden_act", "gelu"),
+                  "layer_norm_eps": arch.get("layer_norm_eps", 1e-12),
+                  "pad_token_id": max(0, arch.get("position_offset", 0) - 1),  # RoBERTa's positions start after it
+                  "hidden_dropout_prob": arch.get("dropout", 0.1),
+                  "attention_probs_dropout_prob": arch.get("dropout", 0.1)}
+        self.pooling = arch.get("pooling", "pooler")
+        roberta_head = self.pooling == "pooler" and family == "roberta"
+        setattr(self, self.prefix, hf_encoder.Encoder(config, pooler=self.pooling == "pooler" and not roberta_head))
+        outputs = arch["outputs"]
+        self.dropout = nn.Dropout(arch.get("dropout", 0.1))
+        if roberta_head:
+            self.classifier = nn.Module()
+            self.classifier.dense = nn.Linear(h, h)
+            self.classifier.out_proj = nn.Linear(h, outputs)
+        else:
+            self.classifier = nn.Linear(h, outputs)
 
     def forward(self, tokens, lengths):
         mask = (torch.arange(tokens.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).long()
-        return self.model(tokens, mask)[1]
+        encoder = getattr(self, self.prefix)
+        hidden = encoder(tokens, mask)
+        if self.pooling == "mean":
+            keep = mask.unsqueeze(2).to(hidden.dtype)
+            return self.classifier(self.dropout((hidden * keep).sum(1) / lengths.unsqueeze(1).to(hidden.dtype)))
+        first = hidden[:, 0]
+        if not isinstance(self.classifier, nn.Linear):  # RoBERTa's head
+            return self.classifier.out_proj(self.dropout(torch.tanh(self.classifier.dense(self.dropout(first)))))
+        if hasattr(encoder, "pooler"):
+            first = torch.tanh(encoder.pooler.dense(first))
+        return self.classifier(self.dropout(first))
 
 
-def make_model(arch, sparse=False):
+def make_model(arch, sparse=False, state=None):
+    """The model of an architecture (a card's, or reference/bench_reference.py's); an encoder takes its tables' sizes
+    from the weights (state)."""
     kind = arch["type"]
     if kind == "bag":
         return BagModel(arch, sparse=sparse)
@@ -326,7 +362,7 @@ def make_model(arch, sparse=False):
     if kind == "transformer":
         return TransformerModel(arch)
     if kind == "encoder":
-        return EncoderModel(arch)
+        return EncoderModel(arch, state)
     raise ValueError(f"unknown model type {kind!r}")
 
 
@@ -339,11 +375,15 @@ def load_export(folder):
     if card.get("format") != "labbook-model":
         raise ValueError(f"{folder}/model.json is not a Labbook model card")
     arch = card["architecture"]
-    model = make_model(arch)
     state = torch.load(f"{folder}/weights.pt")
+    model = make_model(arch, state=state)
     model.load_state_dict(state)
     model.eval()
     tok = card["input"]["tokenizer"]
+    if "file" not in tok:  # a fine-tune of a Hugging Face encoder: WordPiece or BPE in hf/
+        raise ValueError(f"{folder}: the model reads text with the {tok.get('type', 'Hugging Face')} tokenizer in "
+                         f"{tok.get('folder', 'hf')}/, which this client does not implement (it reads sentencepiece "
+                         "models); score it with lbk predict, or load that folder's tokenizer with transformers")
     tokenizer = Tokenizer(f"{folder}/{tok['file']}", tok["lowercase_ascii_first"], tok["max_tokens"],
                           tok.get("type") == "word")
     arch["char_table"] = char_table(tokenizer.sp, arch)  # make_inputs reads it from the architecture

@@ -141,9 +141,13 @@ std::string modelReadme(const json &card)
          text(card.value("step", json())) + " (the run's " + text(card.value("checkpoint", json())) + " checkpoint), by " +
          text(card.value("engine", json())) + ".\n\n";
     s += encoderSection(card) + figuresSection(card) + inputSection(card);
+    // The PyTorch client reads sentencepiece tokenizers; a Hugging Face encoder's WordPiece or BPE it leaves out.
+    const bool pythonClient = tokenizerOf(card).contains("file");
     s += "## Use\n\n```sh\n"
-         "lbk predict THIS_FOLDER --data papers.jsonl --out scores.jsonl          # or .csv; --top-k 3, --shard K/N\n"
-         "python3 reference/load_export.py THIS_FOLDER --data papers.jsonl        # in PyTorch, from Labbook's repository\n"
+         "lbk predict THIS_FOLDER --data papers.jsonl --out scores.jsonl          # or .csv; --top-k 3, --shard K/N\n" +
+         std::string(pythonClient ? "python3 reference/load_export.py THIS_FOLDER --data papers.jsonl        # in "
+                                    "PyTorch, from Labbook's repository\n"
+                                  : "") +
          "```\n\n";
     s += "## Files\n\n- `weights.pt`: the weights, `torch.load` gives a dict of name -> tensor\n"
          "- `" + tokenizerPath(card) + "`: the tokenizer\n"

@@ -704,7 +704,7 @@ private Q_SLOTS:
     // Exported models the Python client rebuilds: the bag over words with TF-IDF weighting, min_df and
     // character n-grams (the idf, 0 under min_df, travels as a buffer; the client splits words, rebuilds the
     // weights and each piece's character n-gram rows from the exported tokenizer); bag_cnn, the bag and the CNN
-    // whose logits are averaged; and a two-layer bidirectional GRU.
+    // whose logits are averaged; a two-layer bidirectional GRU; and encoders.
     void exportedModelsReproduceInPython_data()
     {
         QTest::addColumn<QString>("name");
@@ -728,6 +728,18 @@ private Q_SLOTS:
                              << R"({"model": {"type": "gru", "embedding_dim": 24, "hidden": 20, "layers": 2,
                                    "pooling": "meanmax"}, "optimizer": {"lr": 0.005}, "training": {"epochs": 1}})"
                              << R"({"type": "gru", "layers": 2, "hidden": 20, "pooling": "meanmax"})";
+        // Encoders from scratch (transformers' BERT layout): BERT's pooler, and the mean over the text's positions.
+        QTest::newRow("encoder pooler") << "encpooler"
+                                        << R"({"model": {"type": "encoder", "embedding_dim": 32, "hidden": 64,
+                                              "layers": 2, "heads": 2, "pooling": "pooler"},
+                                              "optimizer": {"lr": 0.001}, "training": {"epochs": 1}})"
+                                        << R"({"type": "encoder", "family": "bert", "hidden_size": 32,
+                                              "intermediate_size": 64, "pooling": "pooler"})";
+        QTest::newRow("encoder mean") << "encmean"
+                                      << R"({"model": {"type": "encoder", "embedding_dim": 32, "hidden": 64,
+                                            "layers": 1, "heads": 4, "pooling": "mean"},
+                                            "optimizer": {"lr": 0.001}, "training": {"epochs": 1}})"
+                                      << R"({"type": "encoder", "hidden_size": 32, "heads": 4, "pooling": "mean"})";
     }
 
     void exportedModelsReproduceInPython()

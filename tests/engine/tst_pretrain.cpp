@@ -474,6 +474,15 @@ private Q_SLOTS:
         const std::string readme((std::istreambuf_iterator<char>(readmeFile)), std::istreambuf_iterator<char>());
         const std::string said = "in run " + std::to_string(pre->id) + " `mlm` (" + pre->uid + ")";
         QVERIFY2(readme.find(said) != std::string::npos, readme.c_str());
+        // The Python client the README names rebuilds it (found by an audit: it read the card's sizes by names an
+        // encoder's card does not have).
+        if (hasPython()) {
+            const auto py = lbktest::runProcess(
+                kPython, {QStringLiteral(LABBOOK_SOURCE_DIR "/reference/load_export.py"),
+                          QString::fromStdString(modelDir.string()), QStringLiteral("--data"), kSample,
+                          QStringLiteral("--limit"), QStringLiteral("300"), QStringLiteral("--compare"), preds});
+            QVERIFY2(py.exitCode == 0 && py.out.contains(QStringLiteral("OK")), qPrintable(py.out + py.err));
+        }
 
         // A run that is not a pre-training run is refused, naming it.
         const QString bad = lbktest::debugVariant(
