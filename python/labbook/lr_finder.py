@@ -1,7 +1,7 @@
 """The LR range test's arithmetic as Labbook's engine does it (core/train/lrfinder.cpp): the debiased EMA of
 the loss (the divergence stop), the centred smoothing the suggestion reads (no lag), and the suggestion at its
 steepest descent against log10(lr), looked for only up to its minimum and where it is at or below its median
-there."""
+there, and none where the loss falls by no more than its noise."""
 import math
 
 
@@ -98,6 +98,20 @@ def _usable(lrs, smoothed):
             and math.isfinite(lrs[i]) and lrs[i] > 0]
 
 
+DESCENT_OVER_NOISE = 2.0  # how many times its noise the smoothed loss must fall for a descent
+
+
+def _within_noise(losses, smoothed, pts):
+    """A reason when the smoothed loss falls by less than DESCENT_OVER_NOISE times the raw losses' distance from it
+    over the stretch read: a descent the step-to-step noise alone would draw (core/train/lrfinder.cpp)."""
+    noise = math.sqrt(sum((losses[p] - smoothed[p]) ** 2 for p in pts) / len(pts))
+    drop = max(smoothed[p] for p in pts) - smoothed[pts[-1]]
+    if drop >= DESCENT_OVER_NOISE * noise:
+        return None
+    return (f"the loss did not clearly go down over the sweep (its smoothed curve fell by {drop:.3g}, within its "
+            f"step-to-step noise ({noise:.3g})); widen the range or give it more steps")
+
+
 def suggest(lrs, losses, skip_start=10, skip_end=1):
     """{"lr", "index", "method"} at the steepest descent of curve(losses); lr None with a "reason" when none can
     be made."""
@@ -116,6 +130,10 @@ def suggest(lrs, losses, skip_start=10, skip_end=1):
         out["reason"] = "the loss never went down over the sweep; start from a lower rate"
         return out
     pts = pts[:min_at + 1]
+    flat = _within_noise(losses, smoothed, pts)
+    if flat:
+        out["reason"] = flat
+        return out
     levels = sorted(smoothed[p] for p in pts)
     median = levels[len(levels) // 2]
     best = 0.0

@@ -171,6 +171,25 @@ private Q_SLOTS:
         auto s = lbk::suggestLearningRate(lrs, flat);
         QVERIFY(!s.lr);
         QVERIFY(!s.reason.empty());
+        // A test over a decade where nothing trained (an audit's, 30 steps from 1e-5 to 1e-4): the loss wobbled
+        // around 1.61, and a suggestion would start a sweep that learns nothing.
+        const std::vector<double> noise = {
+            1.6045, 1.6340, 1.6495, 1.6418, 1.6341, 1.6179, 1.6209, 1.6414, 1.6120, 1.6165, 1.6220, 1.6045, 1.6157,
+            1.6382, 1.6431, 1.6217, 1.6094, 1.6153, 1.6227, 1.5949, 1.6305, 1.6016, 1.6194, 1.6292, 1.6209, 1.5856,
+            1.6321, 1.6531, 1.6017, 1.6178};
+        std::vector<double> decade;
+        for (int i = 0; i < int(noise.size()); ++i)
+            decade.push_back(lbk::lrFinderRate(1e-5, 1e-4, int(noise.size()), i));
+        s = lbk::suggestLearningRate(decade, noise);
+        QVERIFY2(!s.lr && s.reason.find("did not clearly go down") != std::string::npos, s.reason.c_str());
+        // The same over 100 steps of a deterministic wobble, and a real descent under it still gets its rate.
+        std::vector<double> wobble, descent;
+        for (int i = 0; i < 50; ++i) {
+            wobble.push_back(1.6 + 0.02 * std::sin(2.3 * i) + 0.01 * std::sin(0.7 * i));
+            descent.push_back(wobble.back() - 0.4 / (1.0 + std::exp(-(i - 25.0) / 3.0)));
+        }
+        QVERIFY(!lbk::suggestLearningRate(lrs, wobble).lr);
+        QVERIFY(lbk::suggestLearningRate(lrs, descent).lr);
         auto shortRun = lbk::suggestLearningRate({1e-3, 1e-2}, {1.0, 0.5});
         QVERIFY(!shortRun.lr);
         QVERIFY(QString::fromStdString(shortRun.reason).contains(QStringLiteral("too few")));

@@ -123,6 +123,14 @@ class LrFinderTest(unittest.TestCase):
         rising = lr_finder.suggest([10 ** (-i / 10) for i in range(40, 0, -1)], [float(i) for i in range(40)])
         self.assertIsNone(rising["lr"])
         self.assertIn("never went down", rising["reason"])
+        # An audit's test where nothing trained: the loss wobbled around 1.61 (as tst_lrfinder checks in C++).
+        noise = [
+            1.6045, 1.6340, 1.6495, 1.6418, 1.6341, 1.6179, 1.6209, 1.6414, 1.6120, 1.6165, 1.6220, 1.6045, 1.6157,
+            1.6382, 1.6431, 1.6217, 1.6094, 1.6153, 1.6227, 1.5949, 1.6305, 1.6016, 1.6194, 1.6292, 1.6209, 1.5856,
+            1.6321, 1.6531, 1.6017, 1.6178]
+        flat = lr_finder.suggest([lr_finder.rate(1e-5, 1e-4, 30, i) for i in range(30)], noise)
+        self.assertIsNone(flat["lr"])
+        self.assertIn("did not clearly go down", flat["reason"])
 
 
 class InputsTest(unittest.TestCase):
