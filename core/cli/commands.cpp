@@ -977,13 +977,15 @@ int runs(const Common &c, const RunsOptions &o)
     if (!store)
         return kFailed;
     RunFilter f;
-    if (!o.status.empty()) {
-        f.status = runStatusFromString(o.status);
+    if (!o.status.empty()) { // the words the STATUS column says: a run a sweep pruned is "pruned", not "cancelled"
+        f.status = o.status == "pruned" ? RunStatus::Cancelled : runStatusFromString(o.status);
         if (!f.status) {
-            printError("--status " + o.status + ": unknown status; use queued, running, finished, failed, cancelled "
-                       "or interrupted");
+            printError("--status " + o.status + ": unknown status; use queued, running, finished, failed, cancelled, "
+                       "pruned or interrupted");
             return kBadInput;
         }
+        if (*f.status == RunStatus::Cancelled)
+            f.pruned = o.status == "pruned";
     }
     f.experiment = o.experiment;
     f.tag = o.tag;
@@ -1232,8 +1234,8 @@ void printComparison(const std::vector<RunDetail> &runs, const std::vector<std::
                      const std::vector<std::string> &metricKeys)
 {
     std::vector<std::string> header = {"CONFIG KEY"};
-    for (const auto &r : runs)
-        header.push_back("#" + std::to_string(r.id) + " " + r.name);
+    for (const auto &r : runs) // a pruned trial's figures are from before its sweep stopped it
+        header.push_back("#" + std::to_string(r.id) + " " + r.name + (r.pruned() ? " (pruned)" : ""));
     Table cfg(header);
     for (const auto &k : diff) {
         std::vector<std::string> row = {k};

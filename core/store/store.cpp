@@ -518,6 +518,9 @@ std::vector<RunSummary> Store::runs(const RunFilter &filter) const
         pKind = ++n;
         sql += " AND kind = ?" + std::to_string(pKind);
     }
+    if (filter.pruned) // kPrunedTag on a cancelled run (RunSummary::pruned)
+        sql += std::string(" AND ") + (*filter.pruned ? "" : "NOT ") +
+               "EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = '" + kPrunedTag + "')";
     if (!filter.tag.empty()) {
         pTag = ++n;
         sql += " AND EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = ?" + std::to_string(pTag) + ")";

@@ -150,6 +150,7 @@ struct NewRun {
 
 struct RunFilter {
     std::optional<RunStatus> status;
+    std::optional<bool> pruned; // with status cancelled: only the runs a sweep pruned (true), or only the others
     std::string experiment; // exact name; empty: any
     std::string tag;        // empty: any
     std::string text;       // substring of name, experiment, notes or tags; empty: any

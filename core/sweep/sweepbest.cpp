@@ -6,6 +6,8 @@ namespace lbk {
 
 bool rankedBefore(const TrialRecord &a, const TrialRecord &b, bool maximize)
 {
+    if (mayBeBest(a) != mayBeBest(b))
+        return mayBeBest(a);
     if (a.value.has_value() != b.value.has_value())
         return a.value.has_value();
     if (!a.value)

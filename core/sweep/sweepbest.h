@@ -9,7 +9,9 @@
 
 namespace lbk {
 
-// Whether trial a is listed before b: by the sweep's metric in its direction, trials with no value last.
+// Whether trial a is listed before b: the trials that may be best first (found by an audit: a pruned trial that
+// scored above the best, stopped late, headed lbk sweep show and the Sweeps tab under a "best" naming another), then
+// the others with a value (pruned, still running), each by the sweep's metric in its direction; no value last.
 bool rankedBefore(const TrialRecord &a, const TrialRecord &b, bool maximize);
 // Whether a trial can be the best: finished, with a value. A pruned trial's value is its best before it was
 // stopped, not comparable with a finished trial's.

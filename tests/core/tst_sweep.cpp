@@ -370,7 +370,8 @@ private Q_SLOTS:
         QCOMPARE(bestTrial(trials, true)->trial, 2);
         QCOMPARE(bestTrial(trials, false)->trial, 1); // a loss: the lowest finished value
         QVERIFY(!bestTrial({trial(1, TrialState::Pruned, 0.5)}, true));
-        QVERIFY(rankedBefore(trials[2], trials[1], true)); // listed by value, pruned or not
+        QVERIFY(rankedBefore(trials[1], trials[2], true)); // finished before pruned, whatever their values
+        QVERIFY(rankedBefore(trials[3], trials[2], true)); // then by value: running or pruned
         QVERIFY(rankedBefore(trials[0], trials[4], false)); // no value: last
     }
 

@@ -102,6 +102,15 @@ private Q_SLOTS:
         qInfo("%d of 12 trials pruned; best trial %d: %.4f", pruned, best->trial, *best->value);
         QVERIFY(pruned >= 1 && pruned <= 10);
 
+        // lbk runs --status takes the word its STATUS column says: "pruned" lists the pruned trials, "cancelled"
+        // none of them (found by an audit: "pruned" was refused, and "cancelled" listed them).
+        const auto prunedRuns =
+            lbk(store, {QStringLiteral("--json"), QStringLiteral("runs"), QStringLiteral("--status"), QStringLiteral("pruned")});
+        QVERIFY2(prunedRuns.exitCode == 0, qPrintable(prunedRuns.err));
+        QCOMPARE(json::parse(prunedRuns.out.toStdString()).size(), size_t(pruned));
+        const auto cancelledRuns = lbk(
+            store, {QStringLiteral("--json"), QStringLiteral("runs"), QStringLiteral("--status"), QStringLiteral("cancelled")});
+        QCOMPARE(json::parse(cancelledRuns.out.toStdString()).size(), size_t(0));
         // A pruned trial's run resumed by hand goes on; lbk says the sweep keeps its record of the trial.
         for (const auto &t : s->trials(sweeps[0].id))
             if (t.state == lbk::TrialState::Pruned) {
@@ -143,10 +152,11 @@ private Q_SLOTS:
         QCOMPARE(show.exitCode, 0);
         const json j = json::parse(show.out.toStdString());
         QCOMPARE(j["trials"].size(), size_t(12));
-        double top = 0; // best first, pruned trials included (one may have led before it was cut)
-        for (const auto &t : s->trials(sweeps[0].id))
-            top = std::max(top, *t.value);
-        QCOMPARE(j["trials"][0]["value"].get<double>(), top);
+        // The best first, then the other finished trials, then the pruned ones (one that scored higher before its
+        // stop came topped the list under a "best" that named another).
+        QCOMPARE(j["trials"][0]["trial"].get<int>(), best->trial);
+        for (size_t i = 0; i < size_t(12 - pruned); ++i)
+            QCOMPARE(j["trials"][i]["state"].get<std::string>(), std::string("finished"));
 
         // runs --group: every run's seed is the one it trained with (debug.json's 7; it said 0), and a sweep that
         // does not draw seeds gets no column per trial.

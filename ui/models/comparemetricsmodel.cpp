@@ -19,7 +19,8 @@ void CompareMetricsModel::setRuns(const std::vector<lbk::RunSummary> &runs, bool
     m_names.clear();
     m_rows.clear();
     for (const auto &r : runs)
-        m_names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
+        m_names << QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name)) + // its figures are from before its stop
+                       (r.pruned() ? tr(" (pruned)") : QString());
     for (const std::string section : {"best", "final"}) {
         std::set<std::string> keys;
         for (const auto &r : runs)

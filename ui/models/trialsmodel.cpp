@@ -46,8 +46,8 @@ QVariant TrialsModel::data(const QModelIndex &index, int role) const
     if (role == SortRole) {
         if (c == Trial)
             return t.trial;
-        if (c == Value)
-            return t.value ? *t.value : (m_o.spec.maximize ? -1e300 : 1e300);
+        if (c == Value) // the overview's rank (finished trials first: rankedBefore), best first in the metric's order
+            return m_o.spec.maximize ? double(m_o.trials.size()) - index.row() : double(index.row());
         if (c == stepColumn())
             return qint64(row.lastStep);
         if (c == runColumn())

@@ -149,8 +149,11 @@ bool ParallelPlot::buildLines()
         line.open = lbk::isOpen(row.trial.state);
         m_lines.push_back(std::move(line));
     }
-    // Worst first, so the best lines are drawn last, on top.
+    // Pruned trials under the others, then worst first: the best finished lines are drawn last, on top (a pruned
+    // trial that scored high before its stop came covered the best).
     std::sort(m_lines.begin(), m_lines.end(), [](const Line &a, const Line &b) {
+        if (a.pruned != b.pruned)
+            return a.pruned;
         return (std::isnan(a.y.back()) ? -1 : a.y.back()) < (std::isnan(b.y.back()) ? -1 : b.y.back());
     });
     for (auto &line : m_lines) {
@@ -258,9 +261,9 @@ void ParallelPlot::restyle()
         QColor c = std::isnan(line.y.back()) ? QColor(dark ? 140 : 150, dark ? 140 : 150, dark ? 140 : 150)
                                              : metricColor(t, dark);
         const bool in = selected.count(line.trial) > 0;
-        if (!in)
-            c.setAlpha(70);
-        QPen pen(c, in ? 1.5 + 1.5 * t : 1.0,
+        if (!in || line.pruned) // a pruned trial's value is from before its stop: a hint, not a result
+            c.setAlpha(in ? 150 : 70);
+        QPen pen(c, in && !line.pruned ? 1.5 + 1.5 * t : 1.0,
                  line.pruned ? Qt::DashLine : line.open ? Qt::DotLine : Qt::SolidLine);
         line.curve->setPen(pen);
         line.curve->setLineStyle(QCPCurve::lsLine);

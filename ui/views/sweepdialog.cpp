@@ -170,12 +170,35 @@ void SweepDialog::addKeyRows()
         kind->addItem(tr("values"), QStringLiteral("values"));
         if (f.type == lbk::FieldType::Enum || f.type == lbk::FieldType::Bool)
             kind->setCurrentIndex(kind->count() - 1);
-        connect(kind, &QComboBox::currentIndexChanged, this, &SweepDialog::revalidate);
+        connect(kind, &QComboBox::currentIndexChanged, this, [this, kind] {
+            fitRowToKind(kind);
+            revalidate();
+        });
         m_keys->setCellWidget(row, Kind, kind);
         const auto [lo, hi] = defaultRange(f, current);
         m_keys->setItem(row, Low, new QTableWidgetItem(lo));
         m_keys->setItem(row, High, new QTableWidgetItem(hi));
+        fitRowToKind(kind);
     }
+}
+
+// "values" reads the Low cell only: the High cell is emptied and locked, its number moved into the list (found by an
+// audit: a High of 0.5 stayed on show and counted for nothing); a range unlocks it.
+void SweepDialog::fitRowToKind(QComboBox *kind)
+{
+    int r = 0;
+    while (r < m_keys->rowCount() && m_keys->cellWidget(r, Kind) != kind)
+        ++r;
+    QTableWidgetItem *low = m_keys->item(r, Low), *high = m_keys->item(r, High);
+    if (!low || !high)
+        return;
+    const bool values = kind->currentData().toString() == QLatin1String("values");
+    if (values && !high->text().trimmed().isEmpty()) {
+        low->setText(low->text().trimmed() + QStringLiteral(", ") + high->text().trimmed());
+        high->setText(QString());
+    }
+    high->setFlags(values ? Qt::NoItemFlags : Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsEditable);
+    high->setToolTip(values ? tr("A list of values is given in full in the column before") : QString());
 }
 
 void SweepDialog::avoidNames(const QSet<QString> &taken)
@@ -264,8 +287,12 @@ QString SweepDialog::problems() const
     if (j["parameters"].empty())
         return tr("Tick at least one key to vary.");
     auto spec = lbk::sweepFromJson(j, ".");
-    if (!spec)
-        return QString::fromStdString(spec.message());
+    if (!spec) {
+        QString message = QString::fromStdString(spec.message());
+        if (message.contains(QStringLiteral("a grid needs values"))) // the file's "step" has no field here
+            message += tr(" (here: choose \"values\" for that key and list them)");
+        return message;
+    }
     if (auto trials = lbk::checkTrials(*spec); !trials) // as lbk validate and lbk sweep check them
         return QString::fromStdString(trials.message());
     return {};

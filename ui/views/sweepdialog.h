@@ -48,6 +48,7 @@ Q_SIGNALS:
 private:
     void addKeyRows();
     int rowOf(const QString &key) const;
+    void fitRowToKind(QComboBox *kind);
     void revalidate();
 
     nlohmann::json m_experiment;
