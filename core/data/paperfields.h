@@ -65,7 +65,7 @@ private:
     // or scored as an empty text.
     std::string abstractProblem(bool present) const
     {
-        return (present ? "empty \"" : "no \"") + m_names[kAbstract] + "\", the text data.text \"abstract\" reads";
+        return (present ? "empty \"" : "no \"") + m_names[kAbstract] + "\", the field data.text \"abstract\" reads";
     }
 
     std::string m_names[kFieldCount];

@@ -706,10 +706,14 @@ std::string fileProblem(const std::string &name, const DataSpec &spec, DataForma
         std::string first;
         for (const auto &e : r.firstErrors)
             first += "\n  " + e;
-        return name + ": " + counted(r.bad, t.array ? "element" : "line") + " could not be read (" + share +
-               (t.givenFile ? "). Fix the file (the model's experiment sets the share it allows). The first:"
-                            : "). Fix the file, or raise data.max_bad_share to skip them. The first:") +
-               first;
+        // Every line failing is a mapping that does not fit the file, not lines to skip (found by an audit: a
+        // data.columns.abstract the corpus lacks was told to raise data.max_bad_share).
+        const std::string fix = t.givenFile          ? "Fix the file (the model's experiment sets the share it allows)"
+                                : r.bad == r.lines ? "None could: check data.text and data.columns against the file's "
+                                                     "fields"
+                                                   : "Fix the file, or raise data.max_bad_share to skip them";
+        return name + ": " + counted(r.bad, t.array ? "element" : "line") + " could not be read (" + share + "). " +
+               fix + ". The first:" + first;
     }
     if (t.report.rows == rowsBefore && r.lines == 0)
         return name + ": no papers in it" +

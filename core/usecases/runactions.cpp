@@ -218,6 +218,10 @@ Result<Launched> launch(Store &store, const Target &target, const Experiment &or
         return engine.error();
     if (auto bad = pretrainedFolderProblem(experiment, request.dataRoot))
         return badInput(*bad);
+    // Data that is not here, said before a run exists (found by an audit: a pattern that matched nothing left a
+    // failed run behind, where a bad model.init_from folder left none).
+    if (const std::string missing = dataNotHere(experiment.data.paths, request.dataRoot); !missing.empty())
+        return badInput(missing + "; nothing was recorded");
     if (experiment.model.pretrained())
         experiment = withCheckpointSizes(experiment, request.dataRoot);
     auto run = createLocalRun(store, experiment, request);

@@ -261,7 +261,7 @@ private Q_SLOTS:
         QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
         QCOMPARE(r->size(), size_t(1));
         QCOMPARE(report.bad, 3);
-        QVERIFY2(q(report.firstErrors[0]).endsWith(QStringLiteral(":3: no \"abstract\", the text data.text \"abstract\" reads")),
+        QVERIFY2(q(report.firstErrors[0]).endsWith(QStringLiteral(":3: no \"abstract\", the field data.text \"abstract\" reads")),
                  report.firstErrors[0].c_str());
         spec.text = TextField::TitleAbstract;
         QCOMPARE(readPapers(file, spec)->size(), size_t(4));
@@ -275,7 +275,7 @@ private Q_SLOTS:
         QVERIFY2(csv.ok(), csv.ok() ? "" : csv.message().c_str());
         QCOMPARE(csv->size(), size_t(1));
         QCOMPARE(csvReport.bad, 1);
-        QVERIFY2(q(csvReport.firstErrors[0]).endsWith(QStringLiteral(":3: empty \"abstract\", the text data.text \"abstract\" reads")),
+        QVERIFY2(q(csvReport.firstErrors[0]).endsWith(QStringLiteral(":3: empty \"abstract\", the field data.text \"abstract\" reads")),
                  csvReport.firstErrors[0].c_str());
 
         // Abstracts alone need no title (a pre-training corpus of abstracts): none on the line, or no such column.
