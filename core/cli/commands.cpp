@@ -129,11 +129,12 @@ json runJson(const RunSummary &r)
             {"duration", r.duration() ? json(*r.duration()) : json()}}; // the rule lbk runs and the GUI show
 }
 
-std::string joinTags(const std::vector<std::string> &tags)
+// Tags as the tags column and `lbk tag` take them (a,b); a list of runs for reading (", ").
+std::string joinTags(const std::vector<std::string> &tags, const char *separator = ",")
 {
     std::string s;
     for (const auto &t : tags)
-        s += (s.empty() ? "" : ",") + t;
+        s += (s.empty() ? "" : separator) + t;
     return s;
 }
 
@@ -153,7 +154,7 @@ Result<RunDetail> findRun(Store &store, const std::string &ref)
     if (!others.empty())
         std::fprintf(stderr, "lbk: note: %s: the latest %s of that name, run %lld (also %s: give an id for another)\n",
                      ref.c_str(), r->lrFind() ? "LR range test" : "training run", (long long)r->id,
-                     joinTags(others).c_str());
+                     joinTags(others, ", ").c_str());
     return r;
 }
 
@@ -953,16 +954,16 @@ int resume(const Common &c, const std::string &ref, bool detach, bool quiet)
                      (long long)run->id, trial->trial, (long long)trial->sweep, trial->reason.c_str());
     if (!quiet) {
         const std::string on = target->remote() ? " on " + target->name : "";
-        const std::string from = "(it " + whatAResumeDoes(*run) + ")";
+        const std::string from = ": it " + whatAResumeDoes(*run);
         if (!resumed->started) // found by an audit: a Ctrl-C to stop watching cancelled the run
             std::fprintf(stderr, "Following run %lld (%s)%s again (Ctrl-C stops following; the run goes on, %s)\n",
                          (long long)run->id, run->uid.c_str(), on.c_str(),
                          withStore("`lbk cancel " + std::to_string(run->id) + "` stops it").c_str());
         else if (resumed->worker)
-            std::fprintf(stderr, "Resuming run %lld (%s) %s, worker pid %lld\n", (long long)run->id,
-                         run->uid.c_str(), from.c_str(), (long long)resumed->worker->pid);
+            std::fprintf(stderr, "Resuming run %lld (%s), worker pid %lld%s\n", (long long)run->id,
+                         run->uid.c_str(), (long long)resumed->worker->pid, from.c_str());
         else
-            std::fprintf(stderr, "Resuming run %lld (%s)%s %s\n", (long long)run->id, run->uid.c_str(), on.c_str(),
+            std::fprintf(stderr, "Resuming run %lld (%s)%s%s\n", (long long)run->id, run->uid.c_str(), on.c_str(),
                          from.c_str());
     }
     if (detach)
@@ -1030,9 +1031,9 @@ void printLineage(const Store &store, const RunDetail &r)
     for (const auto &f : usecase::fineTunedFrom(store, r)) // one that failed or stopped says so
         (isPretraining(f) ? continuations : tunes).push_back(std::to_string(f.id) + " " + f.name + usecase::endNote(f));
     if (!tunes.empty())
-        std::printf("  fine-tuned by runs: %s\n", joinTags(tunes).c_str());
+        std::printf("  fine-tuned by runs: %s\n", joinTags(tunes, ", ").c_str());
     if (!continuations.empty())
-        std::printf("  pre-training continued by runs: %s\n", joinTags(continuations).c_str());
+        std::printf("  pre-training continued by runs: %s\n", joinTags(continuations, ", ").c_str());
 }
 
 // What a summary holds besides the metrics tables and the run's own facts: a trainer's flags ("stopped_early":

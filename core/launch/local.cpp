@@ -182,8 +182,11 @@ std::string whatAResumeDoes(const RunSummary &run)
     if (!trainedByLabbook(run))
         return "starts the target's script again with LABBOOK_RESUME=1: it goes on from a checkpoint of its own if it "
                "loads one; the steps it records again replace the earlier values";
+    // (found by an audit: "no checkpoint" beside a best.pt and kept weights, which a resume does not continue from)
     return resumesFromCheckpoint(run) ? "continues from the last checkpoint"
-                                      : "starts it again from step 0 (it saved no checkpoint yet)";
+                                      : "starts it again from step 0: it saved no resumable checkpoint yet "
+                                        "(checkpoints/last.pt, written every training.checkpoint_minutes and when "
+                                        "the run is stopped; best.pt holds weights only)";
 }
 
 bool resumesFromCheckpoint(const RunSummary &run)

@@ -241,8 +241,8 @@ private Q_SLOTS:
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.out + resumed.err));
         // From its last checkpoint, or from step 0 where the worker died before it wrote one: said which.
         static const QRegularExpression said(QStringLiteral("trial \\d+ was interrupted; resuming run \\d+ (continues from "
-                                                            "the last checkpoint|starts it again from step 0 \\(it saved "
-                                                            "no checkpoint yet\\))"));
+                                                            "the last checkpoint|starts it again from step 0: it saved no "
+                                                            "resumable checkpoint yet)"));
         QVERIFY2(said.match(resumed.err).hasMatch(),
                  qPrintable(resumed.out + resumed.err));
         s = open(store);

@@ -19,6 +19,7 @@
 #include "columnchooser.h"
 #include "compactcombo.h"
 #include "format.h"
+#include "launch/local.h"
 #include "models/runsfilterproxy.h"
 #include "models/runsmodel.h"
 #include "storeservice.h"
@@ -164,10 +165,18 @@ void RunsBrowser::showContextMenu(const QPoint &pos)
     cmp->setEnabled(comparison().runs.size() >= 2);
     menu.addAction(tr("Duplicate config into the form"), this, [this, ids] { Q_EMIT duplicateRequested(ids.front()); });
     bool active = false;
+    std::optional<std::string> notResumable;
     for (const auto &r : m_store->runs())
-        if (r.id == ids.front())
+        if (r.id == ids.front()) {
             active = lbk::isActive(r.status);
-    menu.addAction(tr("Resume"), this, [this, ids] { Q_EMIT resumeRequested(ids.front()); });
+            notResumable = lbk::whyNotResumable(r);
+        }
+    // A finished run or an LR test is not offered (found by an audit: the menu offered it, then a dialog refused).
+    auto *resume = menu.addAction(tr("Resume"), this, [this, ids] { Q_EMIT resumeRequested(ids.front()); });
+    resume->setEnabled(!notResumable);
+    if (notResumable)
+        resume->setToolTip(QString::fromStdString(*notResumable));
+    menu.setToolTipsVisible(true);
     auto *cancel = menu.addAction(tr("Cancel run"), this, [this, ids] { Q_EMIT cancelRequested(ids.front()); });
     cancel->setEnabled(active);
     menu.addSeparator();
