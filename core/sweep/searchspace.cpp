@@ -8,6 +8,7 @@
 #include <string>
 
 #include "experiment/schema.h"
+#include "metrics/metrics.h"
 #include "util/stablehash.h"
 #include "util/text.h"
 
@@ -174,10 +175,27 @@ std::vector<json> sweepTrials(const SweepSpec &spec)
     return trials;
 }
 
+// A metric Labbook's trainer does not record (found by an audit: "val/acuracy" was valid, and the sweep failed after
+// its first whole trial). A note, not an error: a script target's trials record metrics of their own.
+static std::optional<std::string> unknownMetricNotice(const std::string &metric)
+{
+    std::vector<std::string> recorded;
+    for (const char *split : {"val/", "train/"})
+        for (const auto key : scalarMetricKeys())
+            recorded.push_back(split + std::string(key));
+    if (std::find(recorded.begin(), recorded.end(), metric) != recorded.end())
+        return std::nullopt;
+    const std::string near = nearestWord(metric, recorded);
+    return "metric \"" + metric + "\" is not one Labbook's trainer records" +
+           (near.empty() ? " (val/accuracy, val/macro_f1, val/loss, ...)" : "; did you mean \"" + near + "\"?") +
+           " A trial that does not record it fails the sweep; a script target's own metric is fine";
+}
 
 std::vector<std::string> sweepNotices(const SweepSpec &spec)
 {
     std::vector<std::string> notices;
+    if (auto metric = unknownMetricNotice(spec.metric))
+        notices.push_back(std::move(*metric));
     if (spec.method == SweepMethod::Grid && spec.trials > 0) {
         const auto size = int64_t(gridSize(spec));
         if (spec.trials > size)

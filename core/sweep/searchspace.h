@@ -22,8 +22,9 @@ namespace lbk {
 std::vector<nlohmann::json> sweepTrials(const SweepSpec &spec);
 // How many trials a grid holds (the product of its keys' value counts).
 size_t gridSize(const SweepSpec &spec);
-// What the user should know before the trials run, each a sentence: a grid cut to `trials` or with fewer
-// combinations than `trials` asks for, a random sweep that must repeat combinations.
+// What the user should know before the trials run, each a sentence: a metric Labbook's trainer does not record, a
+// grid cut to `trials` or with fewer combinations than `trials` asks for, a random sweep that must repeat
+// combinations.
 std::vector<std::string> sweepNotices(const SweepSpec &spec);
 // Every value a key takes in a grid: its values, or its range stepped from low to high.
 std::vector<nlohmann::json> gridValues(const ParamSpec &param);

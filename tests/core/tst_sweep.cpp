@@ -307,6 +307,12 @@ private Q_SLOTS:
         j["trials"] = 50;
         j["parameters"]["optimizer.lr"] = {{"log_uniform", {1e-4, 1e-1}}}; // continuous: never said to repeat
         QVERIFY(sweepNotices(parse(j)).empty());
+        // A metric Labbook's trainer does not record is said, with the key it was probably meant to be.
+        j["metric"] = "val/acuracy";
+        notices = sweepNotices(parse(j));
+        QCOMPARE(notices.size(), size_t(1));
+        QVERIFY2(notices[0].find("did you mean \"val/accuracy\"?") != std::string::npos, notices[0].c_str());
+        j.erase("metric");
         // As many trials as combinations: each once, even where 64 redraws would not find the last ones.
         json full;
         full["experiment"] = baseExperiment();
