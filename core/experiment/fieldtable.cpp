@@ -234,7 +234,9 @@ std::vector<FieldBinding> dataFields()
                    "Dataset file: JSON lines (.jsonl, .jsonl.zst) as arXiv's metadata, or CSV/TSV with a header; a "
                    "pattern (shards/*.jsonl.zst) reads every matching file, and a list of paths and patterns reads them "
                    "all as one corpus. Relative paths resolve against the data root (--data-root, $LABBOOK_DATA, else "
-                   "../shared/data beside the checkout).")
+                   "../shared/data beside the checkout). A launch on this machine refuses a file that is not there, or a "
+                   "pattern that matches nothing, before the run exists; lbk validate only notes it, as a target may "
+                   "have the data.")
             .required(),
         choiceField(&DataSpec::format, "data.format", "File format; auto decides by the extension."),
         choiceField(&DataSpec::text, "data.text", "Which text the model reads."),
