@@ -42,6 +42,7 @@
 #include "plots/curvesplot.h"
 #include "plots/heatmapplot.h"
 #include "plots/lrfinderplot.h"
+#include "train/lrfinder.h"
 #include "storeservice.h"
 #include "views/classespage.h"
 #include "views/compareview.h"
@@ -774,6 +775,17 @@ private Q_SLOTS:
         QTest::mouseClick(page->findChild<QPushButton *>(QStringLiteral("useRate")), Qt::LeftButton);
         QTRY_COMPARE(m_window->pages()->currentIndex(), int(MainWindow::FormPage));
         QCOMPARE(m_window->form()->fieldValue(QStringLiteral("optimizer.lr")).get<double>(), *plot->pickedRate());
+
+        // A test within one decade (an audit's, 1e-5 to 1e-4): every tick says another rate (it said 10^-4 twice).
+        std::vector<lbk::LrPoint> narrow;
+        for (int i = 0; i < 30; ++i)
+            narrow.push_back({i, lbk::lrFinderRate(1e-5, 1e-4, 30, i), 1.6 + 0.02 * std::sin(2.3 * i), 1.6});
+        plot->setPoints(narrow);
+        plot->replot();
+        const QVector<QString> ticks = plot->xAxis->tickVectorLabels();
+        QVERIFY2(ticks.size() >= 3, qPrintable(QStringList(ticks.begin(), ticks.end()).join(QLatin1Char(' '))));
+        QCOMPARE(QSet<QString>(ticks.begin(), ticks.end()).size(), ticks.size());
+        shoot(QStringLiteral("lr-finder-one-decade"), plot);
     }
 
     void binaryRun()

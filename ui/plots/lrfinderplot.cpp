@@ -10,8 +10,7 @@ LrFinderPlot::LrFinderPlot(QWidget *parent)
     : PlotWidget(parent)
 {
     xAxis->setScaleType(QCPAxis::stLogarithmic);
-    QSharedPointer<QCPAxisTickerLog> ticker(new QCPAxisTickerLog);
-    xAxis->setTicker(ticker);
+    xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog));
     xAxis->setNumberFormat(QStringLiteral("eb"));
     xAxis->setNumberPrecision(0);
     xAxis->setLabel(tr("learning rate"));
@@ -82,6 +81,20 @@ void LrFinderPlot::setPoints(const std::vector<lbk::LrPoint> &points)
     setEmptyMessage(m_lr.isEmpty() ? tr("No LR range test points yet") : QString());
     if (!sx.isEmpty()) {
         xAxis->setRange(m_lr.first() / 1.3, m_lr.last() * 1.3);
+        // Powers of ten where the test spans decades; within about one, rounded rates between them, with a digit
+        // (found by an audit: a test from 1e-5 to 1e-4 showed "10^-4" at 1e-4 and again at 1.2e-4).
+        const bool decades = m_lr.last() / m_lr.first() >= 30;
+        if (decades) {
+            xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog));
+        } else { // 1, 1.5, 2, 3, 5 and 7 times a power of ten: evenly spread on the log axis
+            auto ticks = QSharedPointer<QCPAxisTickerText>::create();
+            const double lo = xAxis->range().lower, hi = xAxis->range().upper;
+            for (double p = std::pow(10.0, std::floor(std::log10(lo))); p <= hi; p *= 10)
+                for (const double m : {1.0, 1.5, 2.0, 3.0, 5.0, 7.0})
+                    if (m * p >= lo && m * p <= hi)
+                        ticks->addTick(m * p, QString::number(m * p, 'g', 2));
+            xAxis->setTicker(ticks);
+        }
         // The loss explodes at the end; scale y to the smoothed curve so the useful part stays readable.
         double lo = sy.first(), hi = sy.first();
         for (double v : sy) {
