@@ -102,6 +102,34 @@ Status writeScratchMlmFiles(const PretrainedMlm &pre, const RunDetail &run, cons
     return okStatus();
 }
 
+// Where the folder came from, in config.json (transformers keeps a key it does not know as an attribute) and in a
+// README for whoever finds the folder (found by an audit: nothing in it named the run or the step).
+json mlmOrigin(const RunDetail &run, const PretrainedMlm &pre)
+{
+    return {{"id", run.id}, {"uid", run.uid}, {"name", run.name}, {"experiment", run.experiment},
+            {"checkpoint", pre.checkpoint}, {"step", pre.step}};
+}
+
+std::string mlmReadme(const RunDetail &run, const PretrainedMlm &pre)
+{
+    const std::string id = std::to_string(run.id);
+    std::string s = "# " + run.name + ": a masked-language model pre-trained with Labbook\n\n";
+    s += "Exported from run " + id + " (" + run.uid + ") of experiment `" + run.experiment + "`, the weights of step " +
+         std::to_string(pre.step) + " (the run's " + pre.checkpoint + " checkpoint). `lbk show " + id +
+         "` in the store it was trained in gives its curves and figures; config.json names the run under "
+         "`labbook_run`.\n\n";
+    s += "## Use\n\n```python\nfrom transformers import AutoModelForMaskedLM\n"
+         "model = AutoModelForMaskedLM.from_pretrained(THIS_FOLDER)\n```\n\n";
+    s += pre.hf ? "The tokenizer's files are the pre-trained checkpoint's it continued from: "
+                  "`AutoTokenizer.from_pretrained(THIS_FOLDER)` loads them.\n\n"
+                : "The tokenizer is the run's sentencepiece model, `tokenizer.model` (its special ids in config.json "
+                  "under `labbook_tokenizer`: [CLS] pieces [SEP], masked with [MASK]); transformers has no class "
+                  "for it, sentencepiece reads it.\n\n";
+    s += "To fine-tune a classifier from it in Labbook, set `model.init_from` to `\"run:" + run.uid +
+         "\"` in the store it was trained in (docs/PRETRAINING.md).\n";
+    return s;
+}
+
 // The masked-language model in transformers' names; a tied decoder is written out as a copy of the word embeddings.
 Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
 {
@@ -127,10 +155,15 @@ Result<ModelExport> writeMlmExport(const RunDetail &run, const fs::path &out)
     if (auto files = pre->hf ? writeHfMlmFiles(*pre, out, config) : writeScratchMlmFiles(*pre, run, out, config); !files)
         return files.error();
     config["tie_word_embeddings"] = tied;
+    config["labbook_run"] = mlmOrigin(run, *pre);
     std::ofstream file(out / "config.json");
     file << config.dump(2) << '\n';
     if (!file)
         return Error{(out / "config.json").string() + ": write failed"};
+    std::ofstream readme(out / "README.md");
+    readme << mlmReadme(run, *pre);
+    if (!readme)
+        return Error{(out / "README.md").string() + ": write failed"};
     return ModelExport{pre->checkpoint, pre->step};
 }
 

@@ -246,6 +246,16 @@ private Q_SLOTS:
         QCOMPARE(config["architectures"][0].get<std::string>(), std::string("BertForMaskedLM"));
         QCOMPARE(config["tie_word_embeddings"].get<bool>(), true);
         QVERIFY(fs::exists(out / "tokenizer.model"));
+        // It names the run and the step it came from, in config.json and a README (found by an audit: nothing did).
+        const auto run = store()->run("mlm");
+        QCOMPARE(config["labbook_run"]["uid"].get<std::string>(), run->uid);
+        QCOMPARE(config["labbook_run"]["id"].get<int64_t>(), run->id);
+        std::ifstream readmeFile(out / "README.md");
+        const std::string readme((std::istreambuf_iterator<char>(readmeFile)), std::istreambuf_iterator<char>());
+        QVERIFY2(readme.find("Exported from run " + std::to_string(run->id) + " (" + run->uid + ")") !=
+                         std::string::npos &&
+                     readme.find("the weights of step " + config["labbook_run"]["step"].dump()) != std::string::npos,
+                 readme.c_str());
 
         auto pre = lbk::loadMlmRun(store()->run("mlm")->runDir);
         QVERIFY2(pre.ok(), pre.ok() ? "" : pre.message().c_str());
