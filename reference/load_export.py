@@ -32,7 +32,15 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(1)  # summation order as close to one LibTorch thread as possible; small batches anyway
-    model, tokenizer, card = lbkmodels.load_export(args.export)
+    try:
+        model, tokenizer, card = lbkmodels.load_export(args.export)
+    except (OSError, ValueError) as e:  # a folder that is not an export, or one this client cannot read
+        print(f"load_export.py: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:  # a card or weights file without a key this client reads
+        print(f"load_export.py: {args.export}: model.json or weights.pt has no {e}: not an export this client reads "
+              "(written by another Labbook version?)", file=sys.stderr)
+        return 2
     columns = card["experiment"].get("data", {}).get("columns", {})
     field = card["input"]["text"]
     id_col = columns.get("id", "id")

@@ -179,7 +179,8 @@ void defineFiles(CLI::App &app, Invocation &inv)
 void defineReading(CLI::App &app, Invocation &inv)
 {
     auto *runs = app.add_subcommand("runs", "List runs");
-    runs->add_option("--status", inv.runs.status, "queued, running, finished, failed, cancelled, pruned (by a sweep) or interrupted");
+    runs->add_option("--status", inv.runs.status,
+                     "queued, running, finished, failed, cancelled, pruned (by a sweep) or interrupted");
     runs->add_option("--experiment", inv.runs.experiment, "Only runs of this experiment");
     runs->add_option("--tag", inv.runs.tag, "Only runs with this tag");
     runs->add_option("--search", inv.runs.search, "Text in the name, experiment, notes or tags");

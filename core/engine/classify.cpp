@@ -18,9 +18,9 @@
 #include "engine/runcontext.h"
 #include "engine/tokenizer.h"
 #include "hf/headlabels.h"
+#include "store/runfiles.h"
 #include "util/cacheentry.h"
 #include "util/filebytes.h"
-#include "store/runfiles.h"
 
 namespace lbk {
 

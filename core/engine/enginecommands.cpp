@@ -14,10 +14,10 @@
 #include "experiment/schema.h"
 #include "launch/process.h"
 #include "metrics/metrics.h"
+#include "store/runfiles.h"
 #include "store/store.h"
 #include "usecases/lineage.h"
 #include "util/text.h"
-#include "store/runfiles.h"
 
 namespace lbk::cli {
 

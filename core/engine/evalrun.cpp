@@ -13,9 +13,9 @@
 #include "engine/tokenizer.h"
 #include "engine/threads.h"
 #include "protocol/journal.h"
+#include "store/runfiles.h"
 #include "store/store.h"
 #include "util/text.h"
-#include "store/runfiles.h"
 
 namespace lbk {
 

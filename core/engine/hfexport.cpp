@@ -12,8 +12,8 @@
 #include "engine/loadedmodel.h"
 #include "engine/mlm.h"
 #include "experiment/schema.h"
-#include "store/store.h"
 #include "store/runfiles.h"
+#include "store/store.h"
 
 namespace lbk {
 

@@ -8,9 +8,9 @@
 #include "engine/checkpoint.h"
 #include "engine/optim.h"
 #include "experiment/schema.h"
+#include "store/runfiles.h"
 #include "util/filebytes.h"
 #include "util/sha256.h"
-#include "store/runfiles.h"
 
 namespace lbk {
 

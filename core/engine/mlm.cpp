@@ -29,9 +29,9 @@
 #include "engine/runcontext.h"
 #include "engine/tokenizer.h"
 #include "experiment/schema.h"
+#include "store/runfiles.h"
 #include "util/filebytes.h"
 #include "util/stablehash.h"
-#include "store/runfiles.h"
 
 namespace lbk {
 
@@ -100,7 +100,7 @@ Result<PretrainedMlm> loadMlmRun(const fs::path &runDir, int64_t step)
         }
     }
     if (step >= 0)
-        return Error{runDir.string() + ": no checkpoints/" + runfiles::keptName(step) + ".pt"};
+        return Error{runDir.string() + ": no " + runfiles::checkpointEntry(runfiles::keptName(step))};
     return Error{runDir.string() + ": the pre-training run has no checkpoint yet (checkpoints/best.pt or last.pt)"};
 }
 

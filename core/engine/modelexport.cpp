@@ -8,9 +8,9 @@
 #include "engine/guarded.h"
 #include "engine/loadedmodel.h"
 #include "engine/modelreadme.h"
+#include "store/runfiles.h"
 #include "store/store.h"
 #include "util/sha256.h"
-#include "store/runfiles.h"
 
 namespace lbk {
 

@@ -10,8 +10,8 @@
 #include "experiment/experiment.h"
 #include "hf/encoderconfig.h"
 #include "hf/hftokenizer.h"
-#include "util/result.h"
 #include "store/runfiles.h"
+#include "util/result.h"
 
 namespace lbk {
 

@@ -21,9 +21,9 @@
 #include "data/dataset.h"
 #include "engine/unigramsegmenter.h"
 #include "hf/hftokenizer.h"
+#include "store/runfiles.h"
 #include "util/stablehash.h"
 #include "util/text.h"
-#include "store/runfiles.h"
 
 namespace sentencepiece::logging {
 void SetMinLogLevel(int v); // exported by libsentencepiece, not declared in its public headers

@@ -15,8 +15,8 @@
 #include "engine/runcontext.h"
 #include "engine/threads.h"
 #include "metrics/metrics.h"
-#include "train/schedule.h"
 #include "store/runfiles.h"
+#include "train/schedule.h"
 
 namespace lbk {
 

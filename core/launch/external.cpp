@@ -12,8 +12,8 @@
 #include "experiment/schema.h"
 #include "launch/local.h"
 #include "launch/process.h"
-#include "util/stablehash.h"
 #include "store/runfiles.h"
+#include "util/stablehash.h"
 
 namespace lbk {
 

@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 
 #include "experiment/schema.h"
-#include "util/text.h"
 #include "store/runfiles.h"
+#include "util/text.h"
 
 namespace lbk {
 

@@ -24,11 +24,11 @@
 #include "launch/remoteshell.h"
 #include "launch/shellquote.h"
 #include "launch/slurm.h"
+#include "store/runfiles.h"
 #include "util/filebytes.h"
 #include "util/sha256.h"
 #include "util/stablehash.h"
 #include "util/text.h"
-#include "store/runfiles.h"
 
 namespace lbk {
 

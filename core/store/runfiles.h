@@ -2,8 +2,8 @@
 // The files of a run's folder (<store>.runs/<uid>/), named in one place: the worker writes them, lbk predict,
 // export, resume and record read or bring them, the store's ingest names them as artifacts. docs/STORE.md lists
 // them for users.
+#include <charconv>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -43,13 +43,16 @@ inline std::filesystem::path checkpoint(const std::filesystem::path &runDir, std
 inline constexpr std::string_view kKeptPrefix = "step-";
 inline std::string keptName(int64_t step) { return std::string(kKeptPrefix) + std::to_string(step); }
 
-// The step of a kept checkpoint's file name ("step-120.pt"), none for any other file.
+// The step of a kept checkpoint's file name ("step-120.pt"), none for any other file ("step-x.pt" included).
 inline std::optional<int64_t> keptStep(const std::filesystem::path &file)
 {
-    const std::string name = file.filename().string();
-    if (!name.starts_with(kKeptPrefix) || file.extension() != ".pt")
+    const std::string stem = file.stem().string();
+    if (!stem.starts_with(kKeptPrefix) || file.extension() != ".pt")
         return std::nullopt;
-    return std::atoll(name.c_str() + kKeptPrefix.size());
+    int64_t step = 0;
+    const char *first = stem.data() + kKeptPrefix.size(), *last = stem.data() + stem.size();
+    const auto [end, error] = std::from_chars(first, last, step);
+    return error == std::errc() && end == last && end != first ? std::optional(step) : std::nullopt;
 }
 
 } // namespace lbk::runfiles

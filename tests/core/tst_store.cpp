@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "store/runfiles.h"
 #include "store/store.h"
 #include "util/confighash.h"
 
@@ -161,6 +162,16 @@ private Q_SLOTS:
         fs::create_directories(LABBOOK_TEST_TMP);
         m_tmp = std::make_unique<QTemporaryDir>(QStringLiteral(LABBOOK_TEST_TMP "/tst_store-XXXXXX"));
         QVERIFY(m_tmp->isValid());
+    }
+
+    // A run folder's kept checkpoints are named and read back by one rule; a file that only looks like one is none.
+    void keptCheckpointNames()
+    {
+        namespace rf = lbk::runfiles;
+        QCOMPARE(rf::checkpoint("/r", rf::keptName(120)).string(), std::string("/r/checkpoints/step-120.pt"));
+        QCOMPARE(rf::keptStep(rf::checkpoint("/r", rf::keptName(120))), std::optional<int64_t>(120));
+        for (const char *other : {"best.pt", "step-.pt", "step-x.pt", "step-12a.pt", "step-12.pt.tmp", "step-3.bin"})
+            QVERIFY2(!rf::keptStep(fs::path("/r/checkpoints") / other), other);
     }
 
     // A sweep and its trials: written at once, found by id, uid or name; a trial is claimed once; only one live
